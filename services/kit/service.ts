@@ -1,0 +1,203 @@
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyServerOptions,
+  type RawReplyDefaultExpression,
+  type RawRequestDefaultExpression,
+  type RawServerDefault,
+} from 'fastify';
+import {
+  hasZodFastifySchemaValidationErrors,
+  isResponseSerializationError,
+  serializerCompiler,
+  validatorCompiler,
+  type ZodTypeProvider,
+} from 'fastify-type-provider-zod';
+import { collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import { z } from 'zod';
+import { CONSTITUTIONAL_HASH, CONSTITUTIONAL_HASH_HEADER } from './constitution.js';
+import { type ErrorBody, type ErrorCode, ServiceError, isServiceError } from './errors.js';
+
+export const SERVICE_VERSION: string = (
+  JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
+).version;
+
+export const HealthStatus = z.enum(['healthy', 'degraded', 'unhealthy']);
+export type HealthStatus = z.infer<typeof HealthStatus>;
+
+/** What a service reports about itself; the kit adds the common fields. */
+export interface HealthReport {
+  status: HealthStatus;
+  [key: string]: unknown;
+}
+
+/** The common part of every `GET /health` answer; services add their own fields. */
+export const HealthBody = z
+  .object({
+    status: HealthStatus,
+    service: z.string(),
+    version: z.string(),
+    constitutional_hash: z.string(),
+    uptime_seconds: z.number(),
+  })
+  .passthrough();
+export type HealthBody = z.infer<typeof HealthBody>;
+
+export interface ServiceOptions {
+  name: string;
+  /** Largest accepted request body in bytes; larger bodies get 413. */
+  bodyLimit?: number;
+  logger?: FastifyServerOptions['logger'];
+  health: () => Promise<HealthReport> | HealthReport;
+}
+
+export type Service = FastifyInstance<
+  RawServerDefault,
+  RawRequestDefaultExpression,
+  RawReplyDefaultExpression,
+  FastifyBaseLogger,
+  ZodTypeProvider
+>;
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    metricsRegistry: Registry;
+    serviceName: string;
+    startedAt: number;
+  }
+}
+
+const FASTIFY_CODE_TO_OURS: Record<string, ErrorCode> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'INVALID_REQUEST',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'INVALID_JSON',
+  FST_ERR_CTP_INVALID_JSON_BODY: 'INVALID_JSON',
+};
+
+function defaultLogger(): FastifyServerOptions['logger'] {
+  if (process.env.NODE_ENV === 'test' || process.env.VITEST) return false;
+  return {
+    level: process.env.LOG_LEVEL ?? 'info',
+    redact: ['req.headers.authorization', 'req.headers["x-slack-signature"]'],
+  };
+}
+
+function describeIssues(issues: ReadonlyArray<{ instancePath?: string; message?: string; params?: unknown }>) {
+  return issues.map((issue) => {
+    const path = (issue.instancePath ?? '').replace(/^\//, '').replace(/\//g, '.');
+    return path ? `${path}: ${issue.message}` : String(issue.message);
+  });
+}
+
+/**
+ * A fastify app with the kit's conventions: zod-typed routes, `X-Constitutional-Hash` on every
+ * response, one error boundary that turns everything into `{error: {code, message}}`,
+ * `GET /health`, and Prometheus `GET /metrics`.
+ */
+export function createService(options: ServiceOptions): Service {
+  const bodyLimit = options.bodyLimit ?? 1024 * 1024;
+  const app = Fastify({
+    logger: options.logger ?? defaultLogger(),
+    bodyLimit,
+    genReqId: () => randomUUID(),
+    disableRequestLogging: true,
+    // Query strings like ?limit=1&limit=2 become arrays and then fail their schema.
+    routerOptions: { ignoreTrailingSlash: true },
+  }).withTypeProvider<ZodTypeProvider>();
+
+  // Our APIs speak JSON only; anything else is 415 rather than a confusing schema error.
+  app.removeContentTypeParser('text/plain');
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+
+  const registry = new Registry();
+  registry.setDefaultLabels({ service: options.name });
+  collectDefaultMetrics({ register: registry });
+  const httpDuration = new Histogram({
+    name: 'http_request_duration_seconds',
+    help: 'Server-side duration of HTTP requests',
+    labelNames: ['method', 'route', 'status_code'] as const,
+    buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [registry],
+  });
+  app.decorate('metricsRegistry', registry);
+  app.decorate('serviceName', options.name);
+  app.decorate('startedAt', Date.now());
+
+  app.addHook('onRequest', async (_request, reply) => {
+    reply.header(CONSTITUTIONAL_HASH_HEADER, CONSTITUTIONAL_HASH);
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    httpDuration.observe(
+      { method: request.method, route: request.routeOptions.url ?? 'unmatched', status_code: String(reply.statusCode) },
+      reply.elapsedTime / 1000,
+    );
+  });
+
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    let serviceError: ServiceError;
+    if (isServiceError(error)) {
+      serviceError = error;
+    } else if (hasZodFastifySchemaValidationErrors(error)) {
+      const issues = describeIssues(error.validation);
+      const where = (error as { validationContext?: string }).validationContext ?? 'body';
+      serviceError = new ServiceError('INVALID_REQUEST', { detail: `${where}: ${issues.join('; ')}` }, { issues });
+    } else if (isResponseSerializationError(error)) {
+      serviceError = new ServiceError('INTERNAL', { reference: request.id });
+      request.log.error({ err: error }, 'response did not match its schema');
+    } else if (error.code && FASTIFY_CODE_TO_OURS[error.code]) {
+      const code = FASTIFY_CODE_TO_OURS[error.code]!;
+      serviceError = new ServiceError(code, {
+        detail: error.message,
+        limit: bodyLimit,
+        contentType: request.headers['content-type'] ?? 'none',
+      });
+    } else if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {
+      serviceError = new ServiceError('INVALID_REQUEST', { detail: error.message });
+    } else {
+      serviceError = new ServiceError('INTERNAL', { reference: request.id });
+      request.log.error({ err: error, reference: request.id }, 'unhandled error');
+    }
+    if (serviceError.statusCode >= 500 && serviceError.code !== 'INTERNAL') {
+      request.log.error({ code: serviceError.code }, serviceError.message);
+    } else if (serviceError.statusCode < 500) {
+      request.log.info({ code: serviceError.code, url: request.url }, serviceError.message);
+    }
+    const body: ErrorBody = {
+      error: {
+        code: serviceError.code,
+        message: serviceError.message,
+        ...(serviceError.details === undefined ? {} : { details: serviceError.details }),
+      },
+      constitutional_hash: CONSTITUTIONAL_HASH,
+    };
+    void reply.status(serviceError.statusCode).type('application/json').send(body);
+  });
+
+  app.setNotFoundHandler((request) => {
+    throw new ServiceError('ROUTE_NOT_FOUND', { method: request.method, url: request.url.split('?')[0] });
+  });
+
+  app.get('/health', async (_request, reply) => {
+    const report = await options.health();
+    const body: HealthBody = {
+      ...report,
+      status: report.status,
+      service: options.name,
+      version: SERVICE_VERSION,
+      constitutional_hash: CONSTITUTIONAL_HASH,
+      uptime_seconds: Math.round((Date.now() - app.startedAt) / 1000),
+    };
+    return reply.status(report.status === 'unhealthy' ? 503 : 200).send(body);
+  });
+
+  app.get('/metrics', async (_request, reply) => {
+    return reply.type(registry.contentType).send(await registry.metrics());
+  });
+
+  return app as Service;
+}
