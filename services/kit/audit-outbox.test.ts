@@ -1,0 +1,113 @@
+import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createAuditOutbox, type AuditOutbox } from './audit-outbox.js';
+
+interface Receiver {
+  url: string;
+  received: Array<Record<string, unknown>>;
+  status: number;
+  close(): Promise<void>;
+}
+
+/** A stand-in Audit Engine on loopback that records what it accepts. */
+async function startReceiver(port = 0): Promise<Receiver> {
+  const app: FastifyInstance = Fastify();
+  const receiver: Receiver = { url: '', received: [], status: 201, close: () => app.close() };
+  app.post('/audit/events', async (request, reply) => {
+    if (receiver.status !== 201) return reply.status(receiver.status).send({ error: { code: 'X', message: 'refused' } });
+    const { events } = request.body as { events: Array<Record<string, unknown>> };
+    receiver.received.push(...events);
+    return reply.status(201).send({ events });
+  });
+  const address = await app.listen({ port, host: '127.0.0.1' });
+  receiver.url = address;
+  return receiver;
+}
+
+const cleanups: Array<() => Promise<void> | void> = [];
+afterEach(async () => {
+  while (cleanups.length) await cleanups.pop()!();
+});
+
+function spoolDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'acgs-outbox-'));
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+function outbox(url: string, dir: string): AuditOutbox {
+  const box = createAuditOutbox({ auditEngineUrl: url, spoolDir: dir, source: 'test', flushIntervalMs: 10, maxBackoffMs: 50 });
+  cleanups.push(() => box.close());
+  return box;
+}
+
+describe('audit outbox', () => {
+  it('delivers recorded events in batches with source and idempotency keys', async () => {
+    const receiver = await startReceiver();
+    cleanups.push(() => receiver.close());
+    const box = outbox(receiver.url, spoolDir());
+    for (let i = 0; i < 5; i++) box.record({ event_type: 'safety_violation', data: { i } });
+    await box.flush();
+    expect(box.pending()).toBe(0);
+    expect(receiver.received.map((event) => (event.data as { i: number }).i)).toEqual([0, 1, 2, 3, 4]);
+    expect(receiver.received[0]).toMatchObject({ source: 'test', event_type: 'safety_violation' });
+    expect(new Set(receiver.received.map((event) => event.idempotency_key)).size).toBe(5);
+  });
+
+  it('keeps events while the Audit Engine is down and delivers them when it is back', async () => {
+    const probe = await startReceiver();
+    const url = probe.url;
+    await probe.close(); // the port is now closed: the engine is "down"
+    const box = outbox(url, spoolDir());
+    box.record({ event_type: 'safety_violation', data: { n: 1 } });
+    box.record({ event_type: 'safety_violation', data: { n: 2 } });
+    await expect(box.flush()).rejects.toThrow();
+    expect(box.pending()).toBe(2);
+    const receiver = await startReceiver(Number(new URL(url).port));
+    cleanups.push(() => receiver.close());
+    await expect.poll(() => receiver.received.length, { timeout: 5000 }).toBe(2);
+    expect(box.pending()).toBe(0);
+  });
+
+  it('survives a restart: undelivered events are read back from the spool and sent once', async () => {
+    const dir = spoolDir();
+    const first = createAuditOutbox({ auditEngineUrl: 'http://127.0.0.1:9', spoolDir: dir, source: 'test', flushIntervalMs: 60_000 });
+    first.record({ event_type: 'a' });
+    first.record({ event_type: 'b' });
+    await first.close();
+    // A crash mid-write leaves a torn last line; it was never acknowledged to anyone.
+    appendFileSync(join(dir, 'outbox.jsonl'), '{"event_type":"tor');
+    const receiver = await startReceiver();
+    cleanups.push(() => receiver.close());
+    const second = outbox(receiver.url, dir);
+    expect(second.pending()).toBe(2);
+    await second.flush();
+    expect(receiver.received.map((event) => event.event_type)).toEqual(['a', 'b']);
+    expect(readFileSync(join(dir, 'outbox.jsonl'), 'utf8')).toBe('');
+  });
+
+  it('parks a batch the engine calls invalid instead of blocking the queue', async () => {
+    const receiver = await startReceiver();
+    cleanups.push(() => receiver.close());
+    const dir = spoolDir();
+    const box = outbox(receiver.url, dir);
+    receiver.status = 400;
+    box.record({ event_type: 'poison' });
+    await box.flush();
+    expect(box.rejected()).toBe(1);
+    receiver.status = 201;
+    box.record({ event_type: 'fine' });
+    await box.flush();
+    expect(receiver.received.map((event) => event.event_type)).toEqual(['fine']);
+    expect(readFileSync(join(dir, 'rejected.jsonl'), 'utf8')).toContain('poison');
+  });
+
+  it('refuses to record after close', async () => {
+    const box = outbox('http://127.0.0.1:9', spoolDir());
+    await box.close();
+    expect(() => box.record({ event_type: 'late' })).toThrow(/closed/);
+  });
+});
