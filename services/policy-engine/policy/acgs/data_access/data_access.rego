@@ -48,6 +48,8 @@ rules := {
 
 _applies if request.type == "data_access"
 
+_has_request if is_object(input.data_request)
+
 _request := input.data_request if {
 	is_object(input.data_request)
 } else := {}
@@ -75,7 +77,7 @@ violations contains {
 	"message": "A data_access request needs a data_request object describing the access.",
 } if {
 	_applies
-	not is_object(input.data_request)
+	not _has_request
 }
 
 violations contains {

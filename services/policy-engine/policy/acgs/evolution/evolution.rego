@@ -18,6 +18,7 @@ factor_weights := {
 	"external_dependencies": 0.2,
 	"experimental_features": 0.2,
 	"no_rollback_plan": 0.2,
+	"no_change_description": 0.2,
 	"priority_low": 0,
 	"priority_medium": 0.05,
 	"priority_high": 0.1,
@@ -33,10 +34,14 @@ thresholds := {"fast_track": 0.2, "human_review": 0.5}
 
 # METADATA
 # title: Required fields
-# description: The evolution_request fields that must be non-empty strings.
-required_fields := ["agent_id", "change_description", "new_version", "requester_id"]
+# description: |
+#   The evolution_request fields that must be non-empty strings. The host's schema
+#   makes the other fields optional; a missing change_description is a risk factor.
+required_fields := ["agent_id"]
 
 _applies if request.type == "evolution_approval"
+
+_has_request if is_object(input.evolution_request)
 
 _request := input.evolution_request if {
 	is_object(input.evolution_request)
@@ -60,6 +65,8 @@ factors contains flag if {
 }
 
 factors contains "no_rollback_plan" if _rollback_plan == ""
+
+factors contains "no_change_description" if not _non_empty_string(object.get(_request, "change_description", null))
 
 factors contains concat("_", ["priority", _priority])
 
@@ -106,7 +113,7 @@ violations contains {
 	"message": "An evolution_approval request needs an evolution_request object describing the change.",
 } if {
 	_applies
-	not is_object(input.evolution_request)
+	not _has_request
 }
 
 violations contains {
@@ -115,9 +122,9 @@ violations contains {
 	"message": concat("", ["The evolution request must give ", field, "."]),
 } if {
 	_applies
-	is_object(input.evolution_request)
+	_has_request
 	some field in required_fields
-	not _non_empty_string(_request[field])
+	not _non_empty_string(object.get(_request, field, null))
 }
 
 _non_empty_string(s) if {

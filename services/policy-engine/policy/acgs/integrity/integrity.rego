@@ -22,7 +22,7 @@ violations contains {
 		catalogue.constitutional_hash, ".",
 	]),
 } if {
-	not is_string(input.constitutional_hash)
+	request.constitutional_hash == ""
 }
 
 violations contains {
@@ -33,8 +33,8 @@ violations contains {
 		catalogue.constitutional_hash, ").",
 	]),
 } if {
-	is_string(input.constitutional_hash)
-	input.constitutional_hash != catalogue.constitutional_hash
+	request.constitutional_hash != ""
+	request.constitutional_hash != catalogue.constitutional_hash
 }
 
 violations contains {

@@ -7,10 +7,29 @@ package acgs.request
 
 import data.acgs.catalogue
 
+# Note on absent values: a function call with an undefined argument is undefined, and
+# so is its negation ("not is_string(input.x)" fails when input.x is absent). That is
+# why fields are read here, with an else branch, and the principles test the result.
+
 # METADATA
 # title: Request type
-# description: input.type when it is a string, otherwise the empty string.
-type := _string(input, "type")
+# description: |
+#   input.type when it is a string; constitutional_evaluation when absent (as in the
+#   host's schema); the empty string, which integrity denies, when of another type.
+type := input.type if {
+	is_string(input.type)
+} else := "" if {
+	_has_type
+} else := "constitutional_evaluation"
+
+_has_type if "type" in object.keys(input)
+
+# METADATA
+# title: Constitutional hash
+# description: input.constitutional_hash when it is a string, otherwise the empty string.
+constitutional_hash := input.constitutional_hash if {
+	is_string(input.constitutional_hash)
+} else := ""
 
 # METADATA
 # title: Default actions
@@ -27,13 +46,15 @@ default_actions := {
 # description: input.action, or the default action of the type, or the empty string.
 action := input.action if {
 	is_string(input.action)
-	input.action != ""
+	trim_space(input.action) != ""
 } else := object.get(default_actions, type, "")
 
 # METADATA
 # title: Context
 # description: input.context when it is an object, otherwise an empty object.
-context := _object(input, "context")
+context := input.context if {
+	is_object(input.context)
+} else := {}
 
 # METADATA
 # title: Agent
