@@ -19,6 +19,7 @@ export const ERROR_CODES = {
   PAYLOAD_TOO_LARGE: { status: 413, message: 'The request body is larger than the limit of {limit} bytes' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'Send the body as application/json (got {contentType})' },
   POLICY_DENIED: { status: 403, message: 'The Policy Engine denied this request: {detail}' },
+  CAPACITY_EXCEEDED: { status: 429, message: '{detail}' },
   DEPENDENCY_UNAVAILABLE: { status: 503, message: '{dependency} is unavailable: {detail}' },
   RUNTIME_UNAVAILABLE: { status: 503, message: '{detail}' },
   INTERNAL: { status: 500, message: 'Internal error, reference {reference}' },
