@@ -22,6 +22,7 @@ export const ERROR_CODES = {
   CAPACITY_EXCEEDED: { status: 429, message: '{detail}' },
   DEPENDENCY_UNAVAILABLE: { status: 503, message: '{dependency} is unavailable: {detail}' },
   RUNTIME_UNAVAILABLE: { status: 503, message: '{detail}' },
+  POLICY_RELOAD_FAILED: { status: 500, message: 'The policy was not reloaded: {detail}; still serving policy version {version}' },
   INTERNAL: { status: 500, message: 'Internal error, reference {reference}' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
