@@ -65,14 +65,15 @@ if [ -n "$unformatted" ]; then
 fi
 "$opa_bin" check --strict "$POLICY_DIR" || die "opa check --strict failed (see above)"
 
-# Build. Tests (*_test.rego) stay out of the module; so does the warm set (*.json): it is
-# not policy, and the host replaces the data document with setData anyway.
+# Build. Tests (*_test.rego and the fixtures, a _test package) stay out of the module. The
+# policy reads no data files: the wasm carries no data, and the host sets the whole data
+# document ({runtime: ...}) with setData.
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 entrypoint_args=()
 for e in "${ENTRYPOINTS[@]}"; do entrypoint_args+=(-e "$e"); done
 "$opa_bin" build -t wasm "${entrypoint_args[@]}" \
-  --ignore '*_test.rego' --ignore '*.json' \
+  --ignore '*_test.rego' \
   -o "$tmp/bundle.tar.gz" "$POLICY_DIR" || die "opa build failed (see above)"
 # The bundle stores the module as /policy.wasm; tar drops the leading slash on extraction
 # (GNU tar says so on stderr, which is kept out of the output).

@@ -57,7 +57,9 @@ _rollback_plan := trim_space(_request.rollback_plan) if {
 
 # METADATA
 # title: Risk factors
-# description: The factors present in the request (a missing or unknown priority counts as medium).
+# description: |
+#   The factors present in the request: the true flags, a missing rollback plan or
+#   change description, and the priority (a missing or unknown priority counts as medium).
 # scope: document
 factors contains flag if {
 	some flag in {"privilege_escalation", "external_dependencies", "experimental_features"}

@@ -138,3 +138,18 @@ test_health_document if {
 		],
 	}
 }
+
+test_decision_every_known_action_allowed_for_trusted_agent if {
+	every action in data.acgs.catalogue.known_actions {
+		main.allow with input as fx.action_input(action)
+		main.allow with input as fx.action_input(action) with data.runtime as {"strict_mode": true}
+	}
+}
+
+test_decision_lockdown_allows_exactly_read_only_actions if {
+	allowed := {action |
+		some action in data.acgs.catalogue.known_actions
+		main.allow with input as fx.action_input(action) with data.runtime as {"lockdown": true}
+	}
+	allowed == data.acgs.catalogue.read_only_actions
+}
