@@ -1,0 +1,29 @@
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_DOCKER_HOST, DEFAULT_SANDBOX_IMAGE, configFromEnv } from './config.js';
+
+describe('sandbox controller configuration', () => {
+  it('has working defaults with nothing set', () => {
+    const config = configFromEnv({});
+    expect(config).toMatchObject({
+      image: DEFAULT_SANDBOX_IMAGE,
+      dockerHost: DEFAULT_DOCKER_HOST,
+      runtime: 'auto',
+      maxConcurrent: 4,
+      outputLimitBytes: 65536,
+      policyEngineUrl: 'http://127.0.0.1:8004',
+    });
+    expect(config.nodeImage).toBeUndefined();
+  });
+
+  it('reads the environment, treating empty values as unset', () => {
+    const config = configFromEnv({ SANDBOX_MAX_CONCURRENT: '2', SANDBOX_RUNTIME: 'runc', SANDBOX_NODE_IMAGE: 'acgs-test/node:latest', SANDBOX_IMAGE: '' });
+    expect(config).toMatchObject({ maxConcurrent: 2, runtime: 'runc', nodeImage: 'acgs-test/node:latest', image: DEFAULT_SANDBOX_IMAGE });
+  });
+
+  it('names the variable when a value is invalid', () => {
+    expect(() => configFromEnv({ SANDBOX_MAX_CONCURRENT: 'many' })).toThrow(/SANDBOX_MAX_CONCURRENT/);
+    expect(() => configFromEnv({ SANDBOX_RUNTIME: 'kata' })).toThrow(/SANDBOX_RUNTIME/);
+    expect(() => configFromEnv({ DOCKER_HOST: 'docker.sock' })).toThrow(/DOCKER_HOST/);
+    expect(() => configFromEnv({ POLICY_ENGINE_URL: 'not a url' })).toThrow(/POLICY_ENGINE_URL/);
+  });
+});

@@ -1,0 +1,67 @@
+import { z } from 'zod';
+
+export const DEFAULT_SANDBOX_IMAGE = 'acgs-test/busybox:latest';
+export const DEFAULT_DOCKER_HOST = 'unix:///var/run/docker.sock';
+
+const PositiveInt = (max: number) => z.coerce.number().int().min(1).max(max);
+
+const EnvSchema = z.object({
+  POLICY_ENGINE_URL: z.url().default('http://127.0.0.1:8004'),
+  AUDIT_ENGINE_URL: z.url().default('http://127.0.0.1:8003'),
+  AUDIT_SPOOL_DIR: z.string().min(1).default('.acgs/spool/sandbox-controller'),
+  DOCKER_HOST: z
+    .string()
+    .regex(/^(unix|tcp|http):\/\//, 'must look like unix:///var/run/docker.sock or tcp://127.0.0.1:2375')
+    .default(DEFAULT_DOCKER_HOST),
+  SANDBOX_IMAGE: z.string().min(1).default(DEFAULT_SANDBOX_IMAGE),
+  /** Enables `language: "node"`; e.g. acgs-test/node:latest. */
+  SANDBOX_NODE_IMAGE: z.string().min(1).optional(),
+  /** `auto`: gVisor when the engine has a working runsc, else hardened runc. */
+  SANDBOX_RUNTIME: z.enum(['auto', 'runsc', 'runc']).default('auto'),
+  SANDBOX_MAX_CONCURRENT: PositiveInt(256).default(4),
+  SANDBOX_OUTPUT_LIMIT_BYTES: PositiveInt(16 * 1024 * 1024).default(64 * 1024),
+  SANDBOX_PIDS_LIMIT: PositiveInt(4096).default(128),
+  SANDBOX_TMPFS_MB: PositiveInt(1024).default(64),
+  POLICY_TIMEOUT_MS: PositiveInt(60_000).default(2000),
+});
+
+export interface SandboxConfig {
+  policyEngineUrl: string;
+  auditEngineUrl: string;
+  auditSpoolDir: string;
+  dockerHost: string;
+  image: string;
+  nodeImage: string | undefined;
+  runtime: 'auto' | 'runsc' | 'runc';
+  maxConcurrent: number;
+  outputLimitBytes: number;
+  pidsLimit: number;
+  tmpfsMb: number;
+  policyTimeoutMs: number;
+}
+
+/** Reads the configuration from the environment; a bad value throws naming the variable. */
+export function configFromEnv(env: NodeJS.ProcessEnv = process.env): SandboxConfig {
+  // Empty strings mean "unset", as in shell `VAR= cmd`.
+  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
+  const parsed = EnvSchema.safeParse(present);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+    throw new Error(`sandbox-controller configuration is invalid: ${problems.join('; ')}`);
+  }
+  const e = parsed.data;
+  return {
+    policyEngineUrl: e.POLICY_ENGINE_URL,
+    auditEngineUrl: e.AUDIT_ENGINE_URL,
+    auditSpoolDir: e.AUDIT_SPOOL_DIR,
+    dockerHost: e.DOCKER_HOST,
+    image: e.SANDBOX_IMAGE,
+    nodeImage: e.SANDBOX_NODE_IMAGE,
+    runtime: e.SANDBOX_RUNTIME,
+    maxConcurrent: e.SANDBOX_MAX_CONCURRENT,
+    outputLimitBytes: e.SANDBOX_OUTPUT_LIMIT_BYTES,
+    pidsLimit: e.SANDBOX_PIDS_LIMIT,
+    tmpfsMb: e.SANDBOX_TMPFS_MB,
+    policyTimeoutMs: e.POLICY_TIMEOUT_MS,
+  };
+}

@@ -1,0 +1,23 @@
+import { type AuditOutbox, createAuditOutbox } from '../../kit/audit-outbox.js';
+import type { SandboxConfig } from '../config.js';
+import { sharedPlugin } from './shared-plugin.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    sandboxAudit: AuditOutbox;
+  }
+}
+
+/** `sandbox_execution` events go through the durable outbox: spooled first, never lost. */
+export const auditTrailPlugin = sharedPlugin<{ config: SandboxConfig }>(async (app, { config }) => {
+  const outbox = createAuditOutbox({
+    auditEngineUrl: config.auditEngineUrl,
+    spoolDir: config.auditSpoolDir,
+    source: 'sandbox-controller',
+    log: app.log,
+  });
+  app.decorate('sandboxAudit', outbox);
+  app.addHook('onClose', async () => {
+    await outbox.close();
+  });
+});

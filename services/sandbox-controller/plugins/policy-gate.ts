@@ -1,0 +1,13 @@
+import type { SandboxConfig } from '../config.js';
+import { type PolicyGate, policyGate } from '../policy/policy-gate.js';
+import { sharedPlugin } from './shared-plugin.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    sandboxPolicy: PolicyGate;
+  }
+}
+
+export const policyGatePlugin = sharedPlugin<{ config: SandboxConfig }>(async (app, { config }) => {
+  app.decorate('sandboxPolicy', policyGate(config.policyEngineUrl, config.policyTimeoutMs));
+});

@@ -1,0 +1,59 @@
+import { randomUUID } from 'node:crypto';
+import type { SandboxConfig } from '../config.js';
+import { connectDocker, type DockerClients } from '../engine/docker-connection.js';
+import { EngineMonitor } from '../engine/engine-monitor.js';
+import { reapOrphans } from '../sandbox/orphan-reaper.js';
+import { SandboxSlots } from '../sandbox/sandbox-slots.js';
+import { sharedPlugin } from './shared-plugin.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    sandboxDocker: DockerClients;
+    sandboxEngine: EngineMonitor;
+    sandboxSlots: SandboxSlots;
+    /** Labels this controller's containers, so listings can tell its own from other controllers'. */
+    sandboxControllerId: string;
+  }
+}
+
+export interface SandboxEnginePluginOptions extends Record<string, unknown> {
+  config: SandboxConfig;
+}
+
+const REAP_INTERVAL_MS = 60_000;
+
+/**
+ * The Docker Engine connection, what it can run, and the execution slots. Starting does not need
+ * the engine: without one the service still answers, reports `degraded` and refuses to run code.
+ */
+export const sandboxEnginePlugin = sharedPlugin<SandboxEnginePluginOptions>(async (app, { config }) => {
+  const docker = connectDocker(config.dockerHost);
+  const controllerId = randomUUID();
+  const engine = new EngineMonitor({
+    docker,
+    preference: config.runtime,
+    images: [config.image, ...(config.nodeImage ? [config.nodeImage] : [])],
+    controllerId,
+    log: app.log,
+  });
+  app.decorate('sandboxDocker', docker);
+  app.decorate('sandboxEngine', engine);
+  app.decorate('sandboxSlots', new SandboxSlots(config.maxConcurrent));
+  app.decorate('sandboxControllerId', controllerId);
+
+  const reap = () =>
+    reapOrphans(docker, new Date(), app.log).catch((error: unknown) => {
+      app.log.debug({ err: error }, 'orphan reaper could not reach the Docker Engine');
+    });
+  let timer: NodeJS.Timeout | undefined;
+  app.addHook('onReady', async () => {
+    // Warm the status (and the one-off gVisor probe) without delaying readiness.
+    void engine.status().catch(() => undefined);
+    void reap();
+    timer = setInterval(() => void reap(), REAP_INTERVAL_MS);
+    timer.unref();
+  });
+  app.addHook('onClose', async () => {
+    if (timer) clearInterval(timer);
+  });
+});

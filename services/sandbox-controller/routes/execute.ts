@@ -1,0 +1,41 @@
+import type { FastifyPluginAsync } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { isServiceError } from '../../kit/errors.js';
+import type { SandboxConfig } from '../config.js';
+import { ExecuteRequest, ExecuteResponse } from '../contract.js';
+import { executeCode } from '../sandbox/execute-code.js';
+
+export const executeRoutes: FastifyPluginAsync<{ config: SandboxConfig }> = async (instance, { config }) => {
+  const app = instance.withTypeProvider<ZodTypeProvider>();
+  const metrics = app.sandboxMetrics;
+  app.post(
+    '/sandbox/execute',
+    { schema: { body: ExecuteRequest, response: { 200: ExecuteResponse } } },
+    async (request) => {
+      try {
+        return await executeCode(
+          {
+            config,
+            docker: app.sandboxDocker,
+            engine: app.sandboxEngine,
+            policy: app.sandboxPolicy,
+            slots: app.sandboxSlots,
+            audit: app.sandboxAudit,
+            controllerId: app.sandboxControllerId,
+            log: request.log,
+            onFinished: ({ runtime, termination_reason, duration_ms }) => {
+              metrics.executions.inc({ runtime, termination_reason });
+              metrics.duration.observe({ runtime }, duration_ms / 1000);
+            },
+          },
+          request.body,
+        );
+      } catch (error) {
+        if (isServiceError(error) && error.code === 'POLICY_DENIED') {
+          metrics.executions.inc({ runtime: 'none', termination_reason: 'policy_denied' });
+        }
+        throw error;
+      }
+    },
+  );
+};

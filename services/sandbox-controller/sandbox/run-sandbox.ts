@@ -1,0 +1,109 @@
+import type Docker from 'dockerode';
+import type { DockerClients } from '../engine/docker-connection.js';
+import { engineStatusCode } from '../engine/docker-connection.js';
+import { CappedOutput } from './capped-output.js';
+
+export interface SandboxRunOptions {
+  timeoutMs: number;
+  outputLimitBytes: number;
+  log?: { warn(obj: object, msg: string): void };
+  /** Called with the container id once it exists (for tracking active sandboxes). */
+  onCreated?: (containerId: string) => void;
+}
+
+export interface CapturedStream {
+  text: string;
+  bytes: number;
+  truncated: boolean;
+}
+
+export interface SandboxRun {
+  containerId: string;
+  exitCode: number | null;
+  timedOut: boolean;
+  oomKilled: boolean;
+  durationMs: number;
+  stdout: CapturedStream;
+  stderr: CapturedStream;
+}
+
+/** How long to wait for the output stream to drain after the container has exited. */
+const DRAIN_MS = 2000;
+
+function captured(output: CappedOutput): CapturedStream {
+  return { text: output.text(), bytes: output.total, truncated: output.truncated };
+}
+
+function ended(stream: NodeJS.ReadableStream): Promise<void> {
+  return new Promise((resolve) => {
+    stream.once('end', resolve);
+    stream.once('close', resolve);
+    stream.once('error', () => resolve());
+  });
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
+
+/**
+ * Creates the container, attaches to its output before starting it (so nothing is missed),
+ * kills it at the timeout, and removes it afterwards whatever happened.
+ */
+export async function runSandbox(
+  docker: DockerClients,
+  spec: Docker.ContainerCreateOptions,
+  options: SandboxRunOptions,
+): Promise<SandboxRun> {
+  const created = await docker.control.createContainer(spec);
+  const containerId = created.id;
+  options.onCreated?.(containerId);
+  const control = docker.control.getContainer(containerId);
+  const streaming = docker.streams.getContainer(containerId);
+  const stdout = new CappedOutput(options.outputLimitBytes);
+  const stderr = new CappedOutput(options.outputLimitBytes);
+  let output: NodeJS.ReadableStream | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    output = (await streaming.attach({ stream: true, stdout: true, stderr: true, logs: false })) as NodeJS.ReadableStream;
+    docker.streams.modem.demuxStream(output, stdout, stderr);
+    const drained = ended(output);
+
+    let timedOut = false;
+    await control.start();
+    const startedAt = performance.now();
+    // Asked after start with the default condition (not-running): a container that already
+    // exited answers at once, so a fast program cannot slip past the waiter.
+    const exited = streaming.wait() as Promise<{ StatusCode: number }>;
+    timer = setTimeout(() => {
+      timedOut = true;
+      control.kill({ signal: 'SIGKILL' }).catch((error: unknown) => {
+        // 409: it exited on its own between the timer firing and the kill.
+        if (engineStatusCode(error) !== 409) options.log?.warn({ err: error, containerId }, 'could not kill a timed-out sandbox');
+      });
+    }, options.timeoutMs);
+
+    const exit = await exited;
+    const durationMs = Math.round(performance.now() - startedAt);
+    clearTimeout(timer);
+    await Promise.race([drained, delay(DRAIN_MS)]);
+    const state = (await control.inspect()).State;
+    return {
+      containerId,
+      exitCode: typeof exit.StatusCode === 'number' ? exit.StatusCode : (state.ExitCode ?? null),
+      timedOut,
+      oomKilled: state.OOMKilled === true,
+      durationMs,
+      stdout: captured(stdout),
+      stderr: captured(stderr),
+    };
+  } finally {
+    if (timer) clearTimeout(timer);
+    (output as { destroy?: () => void } | undefined)?.destroy?.();
+    await control.remove({ force: true, v: true }).catch((error: unknown) => {
+      if (engineStatusCode(error) !== 404) {
+        options.log?.warn({ err: error, containerId }, 'could not remove a sandbox container; the orphan reaper will retry');
+      }
+    });
+  }
+}
