@@ -102,3 +102,80 @@ export type Decision = z.infer<typeof Decision>;
 export const DataApiRequest = z.object({ input: PolicyInput }).strict();
 export const DecisionResponse = z.object({ result: Decision });
 export const AllowResponse = z.object({ result: z.boolean() });
+
+/** Runtime modes as the engine reports them (the same shape as `Decision.mode`). */
+export const EngineModes = z.object({ strict: z.boolean(), lockdown: z.boolean() });
+export type EngineModes = z.infer<typeof EngineModes>;
+
+/** The policy's own health document: `GET /v1/data/acgs/main/health` -> `{result}`. */
+export const PolicyHealthResponse = z.object({
+  result: z.object({ status: z.string(), constitutional_hash: z.string() }).passthrough(),
+});
+
+/** Query strings of the engine's endpoints: none are accepted, so stray parameters are an error. */
+export const NoQuery = z.object({}).strict();
+
+/** Optional body of the mode endpoints, e.g. `{"reason": "incident 42"}`. */
+export const ModeChangeRequest = z.object({ reason: z.string().min(1).max(500) }).strict();
+export type ModeChangeRequest = z.infer<typeof ModeChangeRequest>;
+
+export const ModeChangeResponse = z.object({
+  modes: EngineModes,
+  changed: z.boolean(),
+  policy_version: z.string(),
+});
+
+export const ReloadPolicyResponse = z.object({
+  status: z.enum(['reloaded', 'unchanged']),
+  policy_version: z.string(),
+  previous_version: z.string(),
+});
+
+export const CacheWarmResponse = z.object({
+  warmed: z.number().int(),
+  already_cached: z.number().int(),
+  total: z.number().int(),
+  policy_version: z.string(),
+  modes: EngineModes,
+});
+
+export const CacheClearResponse = z.object({ l1_cleared: z.number().int(), l2_cleared: z.number().int() });
+
+/**
+ * `GET /v1/metrics`: the field names the runbook's scripts read (DESIGN.md section 3).
+ * Latencies in milliseconds, rates as fractions between 0 and 1.
+ */
+export const PolicyMetrics = z.object({
+  percentiles: z.object({ p50: z.number(), p95: z.number(), p99: z.number() }),
+  p99_latency_ms: z.number(),
+  latency_window_seconds: z.number(),
+  cache_hit_rate: z.number(),
+  l1_hit_rate: z.number(),
+  l2_hit_rate: z.number(),
+  request_count: z.number().int(),
+  error_count: z.number().int(),
+  rejected_count: z.number().int(),
+  error_rate: z.number(),
+  uptime_seconds: z.number(),
+  targets_met: z.object({
+    p99_under_1ms: z.boolean(),
+    cache_hit_rate_over_95: z.boolean(),
+    error_rate_under_0_1: z.boolean(),
+    all: z.boolean(),
+  }),
+  safety_violations_total: z.number().int(),
+  safety_violations_per_minute: z.number().int(),
+  cache_stats: z.object({
+    l1: z.object({ size: z.number().int(), max: z.number().int(), hits: z.number().int(), misses: z.number().int() }),
+    l2: z.object({
+      enabled: z.boolean(),
+      hits: z.number().int(),
+      misses: z.number().int(),
+      errors: z.number().int(),
+    }),
+  }),
+  mode: EngineModes,
+  policy_version: z.string(),
+  constitutional_hash: z.string(),
+});
+export type PolicyMetrics = z.infer<typeof PolicyMetrics>;

@@ -1,0 +1,77 @@
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+
+/** The committed, compiled constitution (built by scripts/build-policy.sh). */
+export const DEFAULT_POLICY_WASM_PATH = fileURLToPath(new URL('./policy.wasm', import.meta.url));
+
+const flag = (fallback: boolean) =>
+  z
+    .enum(['true', 'false', '1', '0'], { error: 'must be true or false' })
+    .optional()
+    .transform((value) => (value === undefined ? fallback : value === 'true' || value === '1'));
+
+const positiveInt = (fallback: number, max: number) =>
+  z.coerce.number({ error: 'must be a number' }).int('must be an integer').min(1).max(max).optional().default(fallback);
+
+/** Environment variables of the Policy Engine; README.md documents each. */
+const PolicyEngineEnv = z.object({
+  POLICY_WASM_PATH: z.string().min(1).default(DEFAULT_POLICY_WASM_PATH),
+  POLICY_WATCH: flag(true),
+  POLICY_WATCH_DEBOUNCE_MS: positiveInt(250, 60_000),
+  ACGS_ADMIN_TOKEN: z.string().min(1).optional(),
+  ACGS_STATE_DIR: z.string().min(1).default('.acgs/policy-engine/'),
+  AUDIT_ENGINE_URL: z.url({ error: 'must be a URL such as http://127.0.0.1:8003' }).default('http://127.0.0.1:8003'),
+  REDIS_URL: z.url({ error: 'must be a URL such as redis://127.0.0.1:6379' }).optional(),
+  REDIS_KEY_PREFIX: z.string().min(1).max(64).default('acgs:policy-engine:'),
+  POLICY_L1_CACHE_SIZE: positiveInt(10_000, 10_000_000),
+  POLICY_L2_TTL_SECONDS: positiveInt(3600, 30 * 24 * 3600),
+  REDIS_COMMAND_TIMEOUT_MS: positiveInt(50, 10_000),
+  MODE_SYNC_INTERVAL_MS: positiveInt(1000, 3_600_000),
+});
+
+export interface PolicyEngineConfig {
+  policyWasmPath: string;
+  watchPolicy: boolean;
+  watchDebounceMs: number;
+  adminToken: string | undefined;
+  stateDir: string;
+  auditEngineUrl: string;
+  redisUrl: string | undefined;
+  redisKeyPrefix: string;
+  l1CacheSize: number;
+  l2TtlSeconds: number;
+  redisCommandTimeoutMs: number;
+  modeSyncIntervalMs: number;
+  /** Largest accepted request body; larger ones get 413. */
+  bodyLimit: number;
+}
+
+export const BODY_LIMIT_BYTES = 64 * 1024;
+
+/** Parses the environment; an invalid value throws an error naming the variable. */
+export function parseConfig(env: Record<string, string | undefined> = process.env): PolicyEngineConfig {
+  const relevant = Object.fromEntries(
+    Object.keys(PolicyEngineEnv.shape).map((key) => [key, env[key] === '' ? undefined : env[key]]),
+  );
+  const parsed = PolicyEngineEnv.safeParse(relevant);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+    throw new Error(`Invalid Policy Engine configuration: ${problems.join('; ')}`);
+  }
+  const e = parsed.data;
+  return {
+    policyWasmPath: e.POLICY_WASM_PATH,
+    watchPolicy: e.POLICY_WATCH,
+    watchDebounceMs: e.POLICY_WATCH_DEBOUNCE_MS,
+    adminToken: e.ACGS_ADMIN_TOKEN,
+    stateDir: e.ACGS_STATE_DIR,
+    auditEngineUrl: e.AUDIT_ENGINE_URL,
+    redisUrl: e.REDIS_URL,
+    redisKeyPrefix: e.REDIS_KEY_PREFIX,
+    l1CacheSize: e.POLICY_L1_CACHE_SIZE,
+    l2TtlSeconds: e.POLICY_L2_TTL_SECONDS,
+    redisCommandTimeoutMs: e.REDIS_COMMAND_TIMEOUT_MS,
+    modeSyncIntervalMs: e.MODE_SYNC_INTERVAL_MS,
+    bodyLimit: BODY_LIMIT_BYTES,
+  };
+}
