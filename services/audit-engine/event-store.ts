@@ -1,0 +1,244 @@
+import { randomUUID } from 'node:crypto';
+import type pg from 'pg';
+import { CONSTITUTIONAL_HASH } from '../kit/constitution.js';
+import { ServiceError } from '../kit/errors.js';
+import type { AuditEventInput, ChainHead } from './contract.js';
+import { EVENT_COLUMNS, type EventRow, type StoredEvent, rowToStoredEvent } from './event-rows.js';
+import { createGroupCommitter } from './group-commit.js';
+import { chainHash, contentHash, genesisChainHash } from './hash-chain.js';
+
+/** An accepted input, normalized to exactly what will be stored and hashed. */
+export interface NormalizedInput {
+  event_type: string;
+  source: string | null;
+  agent_id: string | null;
+  severity: string | null;
+  occurred_at: string;
+  idempotency_key: string | null;
+  data: Record<string, unknown> | null;
+}
+
+export interface AppendOutcome {
+  event: StoredEvent;
+  /** True when the event was already stored under its idempotency key and nothing was appended. */
+  replayed: boolean;
+}
+
+export interface CommitStats {
+  requests: number;
+  appended: number;
+  replayed: number;
+  seconds: number;
+}
+
+export interface ListFilter {
+  event_type?: string;
+  agent_id?: string;
+  source?: string;
+  severity?: string;
+  since?: string;
+  until?: string;
+  /** Only events older than this sequence (the decoded cursor). */
+  before?: number;
+  limit: number;
+}
+
+export interface EventStoreOptions {
+  pool: pg.Pool;
+  maxGroupEvents: number;
+  onCommit?(stats: CommitStats): void;
+}
+
+export interface AuditEventStore {
+  /** Creates the chain head (at the genesis hash) if this is a new database. */
+  initialize(): Promise<void>;
+  append(inputs: AuditEventInput[]): Promise<AppendOutcome[]>;
+  get(id: string): Promise<StoredEvent | undefined>;
+  /** Newest first; one more row than `limit` tells whether another page exists. */
+  list(filter: ListFilter): Promise<{ events: StoredEvent[]; more: boolean }>;
+  head(): Promise<ChainHead>;
+  /** Resolves once every submitted append has committed or failed. */
+  drained(): Promise<void>;
+}
+
+export function normalizeInput(input: AuditEventInput, receivedAt: Date): NormalizedInput {
+  if (input.constitutional_hash !== undefined && input.constitutional_hash !== CONSTITUTIONAL_HASH) {
+    throw new ServiceError('HASH_MISMATCH', { expected: CONSTITUTIONAL_HASH, actual: JSON.stringify(input.constitutional_hash) });
+  }
+  return {
+    event_type: input.event_type,
+    source: input.source ?? null,
+    agent_id: input.agent_id ?? null,
+    severity: input.severity ?? null,
+    // Millisecond UTC is what timestamptz gives back through a JS Date, so the hash round-trips.
+    occurred_at: new Date(input.occurred_at ?? receivedAt).toISOString(),
+    idempotency_key: input.idempotency_key ?? null,
+    data: input.data ?? null,
+  };
+}
+
+const LOCK_HEAD = 'BEGIN; SELECT sequence, chain_hash FROM audit_chain_head WHERE id = 1 FOR UPDATE';
+
+const FIND_BY_KEYS = `SELECT ${EVENT_COLUMNS} FROM audit_events WHERE idempotency_key = ANY($1::text[])`;
+
+// One statement stores the whole group and moves the head, saving a round trip while the lock is held.
+const INSERT_AND_ADVANCE = `
+WITH inserted AS (
+  INSERT INTO audit_events (${EVENT_COLUMNS})
+  SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[],
+                       $7::timestamptz[], $8::timestamptz[], $9::text[], $10::jsonb[], $11::text[],
+                       $12::text[], $13::text[], $14::text[])
+)
+UPDATE audit_chain_head SET sequence = $15, chain_hash = $16, updated_at = now() WHERE id = 1`;
+
+function insertParams(events: StoredEvent[]): unknown[] {
+  const column = <K extends keyof StoredEvent>(key: K) => events.map((event) => event[key]);
+  const last = events[events.length - 1]!;
+  return [
+    column('id'),
+    column('sequence'),
+    column('event_type'),
+    column('source'),
+    column('agent_id'),
+    column('severity'),
+    column('occurred_at'),
+    column('recorded_at'),
+    column('idempotency_key'),
+    events.map((event) => (event.data === null ? null : JSON.stringify(event.data))),
+    column('constitutional_hash'),
+    column('content_hash'),
+    column('prev_chain_hash'),
+    column('chain_hash'),
+    last.sequence,
+    last.chain_hash,
+  ];
+}
+
+/** Errors caused by one request's data rather than by the database being unavailable. */
+function isDataError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' && (code.startsWith('22') || code.startsWith('23'));
+}
+
+export function createAuditEventStore(options: EventStoreOptions): AuditEventStore {
+  const { pool } = options;
+
+  async function commit(requests: NormalizedInput[][]): Promise<AppendOutcome[][]> {
+    const started = process.hrtime.bigint();
+    const client = await pool.connect();
+    let broken: Error | undefined;
+    try {
+      const results = (await client.query(LOCK_HEAD)) as unknown as pg.QueryResult[];
+      const headRow = results[1]?.rows[0] as { sequence: string; chain_hash: string } | undefined;
+      if (!headRow) throw new Error('audit_chain_head has no row; the migrations did not run or it was removed');
+      let sequence = Number(headRow.sequence);
+      let prev = headRow.chain_hash;
+
+      const byKey = new Map<string, StoredEvent>();
+      const keys = [...new Set(requests.flat().flatMap((input) => (input.idempotency_key ? [input.idempotency_key] : [])))];
+      if (keys.length > 0) {
+        const existing = await client.query<EventRow>(FIND_BY_KEYS, [keys]);
+        for (const row of existing.rows) byKey.set(row.idempotency_key!, rowToStoredEvent(row));
+      }
+
+      const recordedAt = new Date().toISOString();
+      const fresh: StoredEvent[] = [];
+      let replayed = 0;
+      const outcomes = requests.map((inputs) =>
+        inputs.map((input): AppendOutcome => {
+          const known = input.idempotency_key ? byKey.get(input.idempotency_key) : undefined;
+          if (known) {
+            replayed += 1;
+            return { event: known, replayed: true };
+          }
+          sequence += 1;
+          const content = { id: randomUUID(), sequence, ...input, recorded_at: recordedAt, constitutional_hash: CONSTITUTIONAL_HASH };
+          const digest = contentHash(content);
+          const event: StoredEvent = { ...content, content_hash: digest, prev_chain_hash: prev, chain_hash: chainHash(prev, digest) };
+          prev = event.chain_hash;
+          fresh.push(event);
+          if (input.idempotency_key) byKey.set(input.idempotency_key, event);
+          return { event, replayed: false };
+        }),
+      );
+      if (fresh.length > 0) await client.query(INSERT_AND_ADVANCE, insertParams(fresh));
+      await client.query('COMMIT');
+      options.onCommit?.({
+        requests: requests.length,
+        appended: fresh.length,
+        replayed,
+        seconds: Number(process.hrtime.bigint() - started) / 1e9,
+      });
+      return outcomes;
+    } catch (error) {
+      await client.query('ROLLBACK').catch((rollbackError: Error) => {
+        broken = rollbackError;
+      });
+      throw error;
+    } finally {
+      // A client whose connection failed is discarded rather than handed to the next request.
+      client.release(broken);
+    }
+  }
+
+  const committer = createGroupCommitter<NormalizedInput, AppendOutcome>({
+    commit,
+    maxItems: options.maxGroupEvents,
+    isolate: isDataError,
+  });
+
+  return {
+    async initialize() {
+      await pool.query('INSERT INTO audit_chain_head (id, sequence, chain_hash) VALUES (1, 0, $1) ON CONFLICT (id) DO NOTHING', [
+        genesisChainHash(),
+      ]);
+    },
+
+    append(inputs) {
+      const receivedAt = new Date();
+      const normalized = inputs.map((input) => normalizeInput(input, receivedAt));
+      return committer.submit(normalized);
+    },
+
+    async get(id) {
+      const result = await pool.query<EventRow>(`SELECT ${EVENT_COLUMNS} FROM audit_events WHERE id = $1`, [id]);
+      const row = result.rows[0];
+      return row ? rowToStoredEvent(row) : undefined;
+    },
+
+    async list(filter) {
+      const conditions: string[] = [];
+      const params: unknown[] = [];
+      const where = (template: (placeholder: string) => string, value: unknown) => {
+        params.push(value);
+        conditions.push(template(`$${params.length}`));
+      };
+      if (filter.event_type !== undefined) where((p) => `event_type = ${p}`, filter.event_type);
+      if (filter.agent_id !== undefined) where((p) => `agent_id = ${p}`, filter.agent_id);
+      if (filter.source !== undefined) where((p) => `source = ${p}`, filter.source);
+      if (filter.severity !== undefined) where((p) => `severity = ${p}`, filter.severity);
+      if (filter.since !== undefined) where((p) => `occurred_at >= ${p}::timestamptz`, filter.since);
+      if (filter.until !== undefined) where((p) => `occurred_at <= ${p}::timestamptz`, filter.until);
+      if (filter.before !== undefined) where((p) => `sequence < ${p}`, filter.before);
+      params.push(filter.limit + 1);
+      const sql =
+        `SELECT ${EVENT_COLUMNS} FROM audit_events` +
+        (conditions.length > 0 ? ` WHERE ${conditions.join(' AND ')}` : '') +
+        ` ORDER BY sequence DESC LIMIT $${params.length}`;
+      const result = await pool.query<EventRow>(sql, params);
+      const more = result.rows.length > filter.limit;
+      return { events: result.rows.slice(0, filter.limit).map(rowToStoredEvent), more };
+    },
+
+    async head() {
+      const result = await pool.query<{ sequence: string; chain_hash: string }>(
+        'SELECT sequence, chain_hash FROM audit_chain_head WHERE id = 1',
+      );
+      const row = result.rows[0];
+      if (!row) throw new Error('audit_chain_head has no row; the migrations did not run or it was removed');
+      return { sequence: Number(row.sequence), chain_hash: row.chain_hash };
+    },
+
+    drained: () => committer.drained(),
+  };
+}

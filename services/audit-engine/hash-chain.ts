@@ -1,0 +1,70 @@
+import { createHash } from 'node:crypto';
+import { createRequire } from 'node:module';
+import { CONSTITUTIONAL_HASH } from '../kit/constitution.js';
+
+// canonicalize is CommonJS whose typings declare an ES default export, which NodeNext resolution
+// does not model; requiring it gives the function with its real shape.
+const canonicalize = createRequire(import.meta.url)('canonicalize') as (value: unknown) => string | undefined;
+
+/**
+ * The hash recipe of the audit chain (documented in this service's README):
+ *
+ *   content_hash    = sha256_hex(RFC 8785 canonical JSON of the event content below)
+ *   chain_hash      = sha256_hex(prev_chain_hash + content_hash)   (the two hex strings joined)
+ *   prev_chain_hash = chain_hash of the previous event; for the first event the genesis,
+ *                     sha256_hex("acgs-audit-genesis:" + constitutional hash)
+ *
+ * Every stored field except the three hashes is content, absent optional fields as null, so
+ * altering any column of a stored event is detected.
+ */
+export interface EventContent {
+  id: string;
+  sequence: number;
+  event_type: string;
+  source: string | null;
+  agent_id: string | null;
+  severity: string | null;
+  /** ISO 8601 in UTC with milliseconds, as `Date.prototype.toISOString` writes it. */
+  occurred_at: string;
+  recorded_at: string;
+  idempotency_key: string | null;
+  data: Record<string, unknown> | null;
+  constitutional_hash: string;
+}
+
+export const GENESIS_PREFIX = 'acgs-audit-genesis:';
+
+export function sha256Hex(text: string): string {
+  return createHash('sha256').update(text, 'utf8').digest('hex');
+}
+
+export function genesisChainHash(constitutionalHash: string = CONSTITUTIONAL_HASH): string {
+  return sha256Hex(GENESIS_PREFIX + constitutionalHash);
+}
+
+/** Only the content fields, in case the caller passes a whole stored row. */
+export function eventContent(event: EventContent): EventContent {
+  return {
+    id: event.id,
+    sequence: event.sequence,
+    event_type: event.event_type,
+    source: event.source,
+    agent_id: event.agent_id,
+    severity: event.severity,
+    occurred_at: event.occurred_at,
+    recorded_at: event.recorded_at,
+    idempotency_key: event.idempotency_key,
+    data: event.data,
+    constitutional_hash: event.constitutional_hash,
+  };
+}
+
+export function contentHash(event: EventContent): string {
+  const canonical = canonicalize(eventContent(event));
+  if (canonical === undefined) throw new Error('event content has no JSON form');
+  return sha256Hex(canonical);
+}
+
+export function chainHash(prevChainHash: string, eventContentHash: string): string {
+  return sha256Hex(prevChainHash + eventContentHash);
+}

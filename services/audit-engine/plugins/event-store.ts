@@ -1,0 +1,78 @@
+import { Counter, Histogram } from 'prom-client';
+import type { Service } from '../../kit/service.js';
+import { type ChainVerifier, createChainVerifier } from '../chain-verifier.js';
+import type { AuditEngineConfig } from '../config.js';
+import { describeDatabaseError } from '../database.js';
+import { type AuditEventStore, createAuditEventStore } from '../event-store.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    auditStore: AuditEventStore;
+    chainVerifier: ChainVerifier;
+  }
+}
+
+/** The event store and the chain verifier, with their Prometheus metrics. Needs registerDatabase first. */
+export function registerEventStore(app: Service, config: Pick<AuditEngineConfig, 'databaseUrl' | 'maxGroupEvents' | 'verifyBatchSize'>): void {
+  const registers = [app.metricsRegistry];
+  const appended = new Counter({ name: 'audit_events_appended_total', help: 'Events appended to the chain', registers });
+  const replayed = new Counter({
+    name: 'audit_events_replayed_total',
+    help: 'Events re-posted with a known idempotency_key, answered with the stored event',
+    registers,
+  });
+  const batchSize = new Histogram({
+    name: 'audit_append_batch_size',
+    help: 'Events appended per group-commit transaction',
+    buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096],
+    registers,
+  });
+  const batchDuration = new Histogram({
+    name: 'audit_append_duration_seconds',
+    help: 'Duration of one group-commit append transaction, lock wait included',
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers,
+  });
+  const verifyRuns = new Counter({
+    name: 'audit_verify_runs_total',
+    help: 'Chain verifications by result (valid, broken, error)',
+    labelNames: ['result'] as const,
+    registers,
+  });
+
+  const store = createAuditEventStore({
+    pool: app.auditDb,
+    maxGroupEvents: config.maxGroupEvents,
+    onCommit(stats) {
+      appended.inc(stats.appended);
+      replayed.inc(stats.replayed);
+      batchSize.observe(stats.appended);
+      batchDuration.observe(stats.seconds);
+    },
+  });
+  const verifier = createChainVerifier(app.auditDb, {
+    batchSize: config.verifyBatchSize,
+    onResult(result) {
+      if (result instanceof Error) {
+        verifyRuns.inc({ result: 'error' });
+        return;
+      }
+      verifyRuns.inc({ result: result.valid ? 'valid' : 'broken' });
+      if (!result.valid) app.log.error({ first_broken: result.first_broken }, 'audit chain verification found a break');
+    },
+  });
+  app.decorate('auditStore', store);
+  app.decorate('chainVerifier', verifier);
+
+  app.addHook('onReady', async () => {
+    try {
+      await store.initialize();
+    } catch (error) {
+      throw new Error(describeDatabaseError(error, config.databaseUrl), { cause: error });
+    }
+  });
+  // Runs before the pool closes (onClose hooks run in reverse order), so accepted appends finish.
+  app.addHook('onClose', async () => {
+    await store.drained();
+  });
+}

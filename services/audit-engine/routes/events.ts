@@ -1,0 +1,56 @@
+import { z } from 'zod';
+import { ServiceError } from '../../kit/errors.js';
+import type { Service } from '../../kit/service.js';
+import { parseAppendBody } from '../append-body.js';
+import { AppendEventsResponse, AuditEvent, ListEventsResponse } from '../contract.js';
+import { toServiceError } from '../database.js';
+import { toAuditEvent } from '../event-rows.js';
+import { EventIdParams, ListEventsQuery, encodeCursor } from '../list-query.js';
+
+export async function eventRoutes(app: Service): Promise<void> {
+  app.post(
+    '/audit/events',
+    // The body is parsed by parseAppendBody so that one event and a batch both get precise messages.
+    { schema: { body: z.unknown(), response: { 201: AppendEventsResponse } } },
+    async (request, reply) => {
+      const inputs = parseAppendBody(request.body);
+      const outcomes = await app.auditStore.append(inputs).catch((error: unknown) => {
+        throw toServiceError(error);
+      });
+      const replayed = outcomes.filter((outcome) => outcome.replayed).length;
+      return reply.code(201).send({
+        events: outcomes.map((outcome) => toAuditEvent(outcome.event)),
+        appended: outcomes.length - replayed,
+        replayed,
+      });
+    },
+  );
+
+  app.get(
+    '/audit/events',
+    { schema: { querystring: ListEventsQuery, response: { 200: ListEventsResponse } } },
+    async (request) => {
+      const { cursor, ...filter } = request.query;
+      const page = await app.auditStore.list({ ...filter, before: cursor }).catch((error: unknown) => {
+        throw toServiceError(error);
+      });
+      const oldest = page.events[page.events.length - 1];
+      return {
+        events: page.events.map(toAuditEvent),
+        next_cursor: page.more && oldest ? encodeCursor(oldest.sequence) : null,
+      };
+    },
+  );
+
+  app.get(
+    '/audit/events/:id',
+    { schema: { params: EventIdParams, response: { 200: AuditEvent } } },
+    async (request) => {
+      const event = await app.auditStore.get(request.params.id).catch((error: unknown) => {
+        throw toServiceError(error);
+      });
+      if (!event) throw new ServiceError('NOT_FOUND', { detail: `No audit event with id ${request.params.id}` });
+      return toAuditEvent(event);
+    },
+  );
+}
