@@ -1,0 +1,162 @@
+import { createHash } from 'node:crypto';
+import { createRequire } from 'node:module';
+import type { Redis } from 'ioredis';
+import { LRUCache } from 'lru-cache';
+import { Decision, type EngineModes, type PolicyInput } from './contract.js';
+
+// canonicalize is CommonJS exporting the function itself; its typings claim a default export.
+const canonicalize = createRequire(import.meta.url)('canonicalize') as (value: unknown) => string | undefined;
+
+/** A decision as the cache keeps it: the object and its response body, serialized once. */
+export interface CachedDecision {
+  decision: Decision;
+  body: string;
+}
+
+export function cachedDecision(decision: Decision): CachedDecision {
+  return { decision, body: JSON.stringify({ result: decision }) };
+}
+
+/**
+ * sha256 of the canonical JSON (RFC 8785) of the validated input, the policy version and the
+ * modes: equal inputs share an entry whatever their key order, and a new policy or mode never
+ * serves an old decision.
+ */
+export function decisionCacheKey(input: PolicyInput, policyVersion: string, modes: EngineModes): string {
+  const canonical = canonicalize({ input, policy_version: policyVersion, strict: modes.strict, lockdown: modes.lockdown });
+  return createHash('sha256').update(canonical ?? '').digest('hex');
+}
+
+export interface DecisionCacheOptions {
+  l1Max: number;
+  /** L2 is used only when a client is given (REDIS_URL set). */
+  redis?: Redis;
+  /** This engine's key namespace in Redis, e.g. `acgs:policy-engine:`. */
+  keyPrefix: string;
+  l2TtlSeconds: number;
+  onL2Error?: (error: Error, operation: string) => void;
+}
+
+export interface CacheStats {
+  l1: { size: number; max: number; hits: number; misses: number };
+  l2: { enabled: boolean; hits: number; misses: number; errors: number };
+}
+
+function globEscape(text: string): string {
+  return text.replace(/[*?[\]\\]/g, '\\$&');
+}
+
+/**
+ * Two-level decision cache: an in-process LRU (L1) in front of Redis (L2), which replicas
+ * share. L2 is best effort: any Redis failure is counted and the caller evaluates instead.
+ */
+export class DecisionCache {
+  private readonly l1: LRUCache<string, CachedDecision>;
+  private readonly counts = { l1Hits: 0, l1Misses: 0, l2Hits: 0, l2Misses: 0, l2Errors: 0 };
+
+  constructor(private readonly options: DecisionCacheOptions) {
+    this.l1 = new LRUCache({ max: options.l1Max });
+  }
+
+  get l2Enabled(): boolean {
+    return this.options.redis !== undefined;
+  }
+
+  private l2Key(key: string): string {
+    return `${this.options.keyPrefix}decision:${key}`;
+  }
+
+  private l2Failed(error: unknown, operation: string): void {
+    this.counts.l2Errors += 1;
+    this.options.onL2Error?.(error as Error, operation);
+  }
+
+  /** L1 lookup that counts towards the hit rates. */
+  lookupL1(key: string): CachedDecision | undefined {
+    const entry = this.l1.get(key);
+    if (entry) this.counts.l1Hits += 1;
+    else this.counts.l1Misses += 1;
+    return entry;
+  }
+
+  /** L2 lookup that counts towards the hit rates; a hit is copied into L1. */
+  async lookupL2(key: string): Promise<CachedDecision | undefined> {
+    const redis = this.options.redis;
+    if (!redis) return undefined;
+    let raw: string | null;
+    try {
+      raw = await redis.get(this.l2Key(key));
+    } catch (error) {
+      this.l2Failed(error, 'get');
+      return undefined;
+    }
+    if (raw === null) {
+      this.counts.l2Misses += 1;
+      return undefined;
+    }
+    const parsed = (() => {
+      try {
+        return Decision.safeParse(JSON.parse(raw));
+      } catch {
+        return undefined;
+      }
+    })();
+    if (!parsed?.success) {
+      // Unreadable entries are treated like failures: counted, then evaluated afresh.
+      this.l2Failed(new Error('L2 entry is not a valid decision'), 'decode');
+      return undefined;
+    }
+    this.counts.l2Hits += 1;
+    const entry = cachedDecision(parsed.data);
+    this.l1.set(key, entry);
+    return entry;
+  }
+
+  /** Present in L1, without touching the statistics (used by the warm-up). */
+  hasL1(key: string): boolean {
+    return this.l1.has(key);
+  }
+
+  /** Stores in L1 at once and in L2 in the background; resolves when L2 has it (or failed). */
+  store(key: string, entry: CachedDecision): Promise<void> {
+    this.l1.set(key, entry);
+    const redis = this.options.redis;
+    if (!redis) return Promise.resolve();
+    return redis
+      .set(this.l2Key(key), JSON.stringify(entry.decision), 'EX', this.options.l2TtlSeconds)
+      .then(() => undefined)
+      .catch((error: unknown) => this.l2Failed(error, 'set'));
+  }
+
+  clearL1(): number {
+    const size = this.l1.size;
+    this.l1.clear();
+    return size;
+  }
+
+  /**
+   * Clears L1 and this engine's L2 keys (SCAN on the prefix, never FLUSHALL: Redis is shared).
+   * Throws when Redis fails; L1 is cleared anyway.
+   */
+  async clear(): Promise<{ l1: number; l2: number }> {
+    const l1 = this.clearL1();
+    const redis = this.options.redis;
+    if (!redis) return { l1, l2: 0 };
+    let l2 = 0;
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${globEscape(this.options.keyPrefix)}decision:*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length > 0) l2 += await redis.unlink(...keys);
+    } while (cursor !== '0');
+    return { l1, l2 };
+  }
+
+  stats(): CacheStats {
+    const c = this.counts;
+    return {
+      l1: { size: this.l1.size, max: this.options.l1Max, hits: c.l1Hits, misses: c.l1Misses },
+      l2: { enabled: this.l2Enabled, hits: c.l2Hits, misses: c.l2Misses, errors: c.l2Errors },
+    };
+  }
+}
