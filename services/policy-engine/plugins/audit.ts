@@ -1,0 +1,22 @@
+import { join } from 'node:path';
+import { type AuditOutbox, createAuditOutbox } from '../../kit/audit-outbox.js';
+import type { Service } from '../../kit/service.js';
+import type { PolicyEngineConfig } from '../config.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Safety violations and mode changes on their way to the Audit Engine. */
+    auditOutbox: AuditOutbox;
+  }
+}
+
+export async function auditPlugin(app: Service, config: PolicyEngineConfig): Promise<void> {
+  const outbox = createAuditOutbox({
+    auditEngineUrl: config.auditEngineUrl,
+    spoolDir: join(config.stateDir, 'audit-outbox'),
+    source: 'policy-engine',
+    log: app.log,
+  });
+  app.decorate('auditOutbox', outbox);
+  app.addHook('onClose', () => outbox.close());
+}
