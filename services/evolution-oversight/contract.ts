@@ -72,11 +72,18 @@ export const EvolutionIdParams = z.object({ id: z.uuid('must be an evolution id 
 export const MAX_LIST_LIMIT = 500;
 export const DEFAULT_LIST_LIMIT = 50;
 
+const LIMIT_MESSAGE = `must be a whole number from 1 to ${MAX_LIST_LIMIT}`;
+
 export const ListEvolutionsQuery = z
   .object({
     status: EvolutionStatus.optional(),
     agent_id: Identifier.optional(),
-    limit: z.coerce.number().int().min(1).max(MAX_LIST_LIMIT).default(DEFAULT_LIST_LIMIT),
+    limit: z.coerce
+      .number({ error: LIMIT_MESSAGE })
+      .int(LIMIT_MESSAGE)
+      .min(1, LIMIT_MESSAGE)
+      .max(MAX_LIST_LIMIT, LIMIT_MESSAGE)
+      .default(DEFAULT_LIST_LIMIT),
   })
   .strict();
 export type ListEvolutionsQuery = z.input<typeof ListEvolutionsQuery>;
