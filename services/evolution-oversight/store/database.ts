@@ -7,8 +7,9 @@ export const MIGRATIONS_DIR = fileURLToPath(new URL('../migrations', import.meta
 export const MIGRATIONS_TABLE = 'evolution_migrations';
 
 const UNAVAILABLE_NODE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND', 'EHOSTUNREACH', 'EPIPE']);
-// SQLSTATE 08xxx connection exceptions, 57P0x shutdowns, 53300 too many connections.
-const UNAVAILABLE_SQLSTATE = /^(08...|57P0[1-3]|53300)$/;
+// SQLSTATE 08xxx connection exceptions, 57P0x shutdowns, 53300 too many connections,
+// 3D000 the database is gone (dropped or not yet restored).
+const UNAVAILABLE_SQLSTATE = /^(08...|57P0[1-3]|53300|3D000)$/;
 
 /** True for errors meaning "PostgreSQL is not there right now" rather than a bug in a query. */
 export function isDatabaseUnavailable(error: unknown): boolean {
