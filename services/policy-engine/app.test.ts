@@ -74,7 +74,7 @@ async function storedState() {
   };
 }
 
-async function setMode(action: string, headers: Record<string, string> = {}, payload?: unknown) {
+async function setMode(action: string, headers: Record<string, string> = {}, payload?: Record<string, unknown>) {
   return app.inject({
     method: 'POST',
     url: `/admin/${action}`,
@@ -380,7 +380,7 @@ describe('modes', () => {
   ])('rejects a mode change with %s and changes nothing', async (_name, headers, payload, message) => {
     const before = (await metrics()).mode;
     const spooledBefore = spooledEvents().length;
-    const response = await setMode('emergency-lockdown', headers as Record<string, string>, payload);
+    const response = await setMode('emergency-lockdown', headers as Record<string, string>, payload as Record<string, unknown> | undefined);
     expect(response.statusCode).toBe(400);
     expect(response.json().error.message).toMatch(message);
     expect((await metrics()).mode).toEqual(before);
