@@ -1,3 +1,5 @@
+import { copyFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { requireRedis } from '../../test/kit/redis.js';
@@ -7,7 +9,16 @@ import { createPolicyEngineClient, type PolicyEngineClient } from '../clients/po
 import { CONSTITUTIONAL_HASH } from '../kit/constitution.js';
 import type { Service } from '../kit/service.js';
 import { buildApp } from './app.js';
-import { compliantInput, dangerousInput, eventually, tempDir, testConfig } from './testing.js';
+import {
+  DENY_ALL_REGO,
+  buildWasm,
+  compliantInput,
+  dangerousInput,
+  eventually,
+  policyWasmPath,
+  tempDir,
+  testConfig,
+} from './testing.js';
 
 /** Real servers on 127.0.0.1 (port 0), called through the typed client. */
 
@@ -97,6 +108,35 @@ describe('policy engine over HTTP', () => {
     const decision = await second.client.decide(compliantInput({ action: 'custom.thing' }));
     expect(decision.allow).toBe(false);
     expect(decision.threshold).toBe(0.99);
+  });
+});
+
+describe('policy file watching', () => {
+  it('reloads the policy when the wasm file is replaced, without a restart', async () => {
+    const dir = stateDir();
+    const wasmPath = join(dir, 'policy.wasm');
+    copyFileSync(policyWasmPath(), wasmPath);
+    const { client } = await startEngine({
+      ACGS_STATE_DIR: join(dir, 'state'),
+      POLICY_WASM_PATH: wasmPath,
+      POLICY_WATCH: 'true',
+      POLICY_WATCH_DEBOUNCE_MS: '50',
+    });
+    const before = (await client.metrics()).policy_version;
+    expect((await client.decide(compliantInput())).allow).toBe(true);
+    // Replace the file the way a build does: write beside it, then rename over it.
+    writeFileSync(`${wasmPath}.new`, buildWasm(DENY_ALL_REGO));
+    renameSync(`${wasmPath}.new`, wasmPath);
+    await eventually(async () => expect((await client.metrics()).policy_version).not.toBe(before));
+    expect((await client.decide(compliantInput())).reasons).toEqual(['deny-all test policy']);
+  });
+
+  it('refuses to start without a loadable policy, naming the file', async () => {
+    const dir = stateDir();
+    const missing = join(dir, 'nowhere.wasm');
+    await expect(
+      buildApp(testConfig({ ACGS_STATE_DIR: dir, POLICY_WASM_PATH: missing, REDIS_URL: redisInfo.url })),
+    ).rejects.toThrow(/nowhere\.wasm/);
   });
 });
 

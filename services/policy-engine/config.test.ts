@@ -1,0 +1,35 @@
+import { describe, expect, it } from 'vitest';
+import { BODY_LIMIT_BYTES, DEFAULT_POLICY_WASM_PATH, parseConfig } from './config.js';
+
+describe('policy engine configuration', () => {
+  it('has working defaults with nothing set', () => {
+    const config = parseConfig({});
+    expect(config).toMatchObject({
+      policyWasmPath: DEFAULT_POLICY_WASM_PATH,
+      watchPolicy: true,
+      stateDir: '.acgs/policy-engine/',
+      auditEngineUrl: 'http://127.0.0.1:8003',
+      redisUrl: undefined,
+      adminToken: undefined,
+      l1CacheSize: 10_000,
+      bodyLimit: BODY_LIMIT_BYTES,
+    });
+    expect(DEFAULT_POLICY_WASM_PATH).toMatch(/services\/policy-engine\/policy\.wasm$/);
+  });
+
+  it('reads the environment and treats empty values as unset', () => {
+    const config = parseConfig({ POLICY_L1_CACHE_SIZE: '500', POLICY_WATCH: 'false', REDIS_URL: '', ACGS_ADMIN_TOKEN: 's' });
+    expect(config).toMatchObject({ l1CacheSize: 500, watchPolicy: false, redisUrl: undefined, adminToken: 's' });
+  });
+
+  it.each([
+    ['POLICY_L1_CACHE_SIZE', 'lots'],
+    ['POLICY_L1_CACHE_SIZE', '0'],
+    ['POLICY_WATCH', 'maybe'],
+    ['REDIS_URL', 'not a url'],
+    ['AUDIT_ENGINE_URL', '127.0.0.1:8003'],
+    ['MODE_SYNC_INTERVAL_MS', '-5'],
+  ])('rejects %s=%s with an error naming the variable', (name, value) => {
+    expect(() => parseConfig({ [name]: value })).toThrow(new RegExp(`Invalid Policy Engine configuration: .*${name}`));
+  });
+});
