@@ -1,39 +1,38 @@
-import { z } from 'zod';
-import { ServiceCallError, callService } from '../../clients/http.js';
+import { ServiceCallError } from '../../clients/http.js';
+import { createPolicyEngineClient } from '../../clients/policy-engine.js';
 import { ServiceError } from '../../kit/errors.js';
-import { DecisionResponse, type Decision, type PolicyInput } from '../../policy-engine/contract.js';
+import type { Decision, PolicyInput } from '../../policy-engine/contract.js';
 import { sharedPlugin } from './shared-plugin.js';
 
-export interface PolicyEngineClient {
+/** What this service needs from the Policy Engine. */
+export interface EvolutionPolicy {
   url: string;
   /** The constitutional decision; any failure to get one is 503 DEPENDENCY_UNAVAILABLE. */
   decide(input: PolicyInput): Promise<Decision>;
-  /** Resolves when the Policy Engine answers its health check. */
+  /** Resolves when the Policy Engine answers its health check as healthy or degraded. */
   ping(timeoutMs?: number): Promise<void>;
 }
 
 declare module 'fastify' {
   interface FastifyInstance {
-    policyEngine: PolicyEngineClient;
+    policyEngine: EvolutionPolicy;
   }
 }
 
-const DECISION_PATH = '/v1/data/acgs/main/decision';
-
-export function createPolicyEngineClient(url: string, timeoutMs: number): PolicyEngineClient {
+export function createEvolutionPolicy(url: string, timeoutMs: number): EvolutionPolicy {
+  const client = createPolicyEngineClient({ baseUrl: url, timeoutMs });
   return {
     url,
     async decide(input) {
       try {
-        const response = await callService(url, DECISION_PATH, { method: 'POST', body: { input }, schema: DecisionResponse, timeoutMs });
-        return response.result;
+        return await client.decide(input);
       } catch (error) {
         const detail = error instanceof ServiceCallError ? error.message : String(error);
         throw new ServiceError('DEPENDENCY_UNAVAILABLE', { dependency: 'Policy Engine', detail: `${detail}; nothing was stored` });
       }
     },
     async ping(pingTimeoutMs = 1000) {
-      await callService(url, '/health', { schema: z.unknown(), timeoutMs: pingTimeoutMs });
+      await createPolicyEngineClient({ baseUrl: url, timeoutMs: pingTimeoutMs }).health();
     },
   };
 }
@@ -44,5 +43,5 @@ export interface PolicyEnginePluginOptions extends Record<string, unknown> {
 }
 
 export const policyEnginePlugin = sharedPlugin<PolicyEnginePluginOptions>(async (app, options) => {
-  app.decorate('policyEngine', createPolicyEngineClient(options.url, options.timeoutMs));
+  app.decorate('policyEngine', createEvolutionPolicy(options.url, options.timeoutMs));
 });
