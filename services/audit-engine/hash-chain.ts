@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { CONSTITUTIONAL_HASH } from '../kit/constitution.js';
 
@@ -35,7 +35,8 @@ export interface EventContent {
 export const GENESIS_PREFIX = 'acgs-audit-genesis:';
 
 export function sha256Hex(text: string): string {
-  return createHash('sha256').update(text, 'utf8').digest('hex');
+  // The one-shot form: about twice as fast as createHash() for short inputs, on the append path.
+  return hash('sha256', text, 'hex');
 }
 
 export function genesisChainHash(constitutionalHash: string = CONSTITUTIONAL_HASH): string {

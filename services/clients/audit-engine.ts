@@ -1,0 +1,65 @@
+import {
+  AppendEventsResponse,
+  AuditEvent,
+  type AuditEventInput,
+  AuditHealth,
+  ListEventsResponse,
+  type ListEventsParams,
+  VerifyResponse,
+} from '../audit-engine/contract.js';
+import { SERVICE_PORTS } from '../kit/constitution.js';
+import { ServiceCallError, callService } from './http.js';
+
+export const DEFAULT_AUDIT_ENGINE_URL = `http://127.0.0.1:${SERVICE_PORTS['audit-engine']}`;
+
+export interface AuditEngineClientOptions {
+  timeoutMs?: number;
+}
+
+/**
+ * Typed client of the Audit Engine; answers are validated with the server's own schemas and
+ * failures are `ServiceCallError`s carrying the service's error code.
+ */
+export function createAuditEngineClient(baseUrl: string = DEFAULT_AUDIT_ENGINE_URL, options: AuditEngineClientOptions = {}) {
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  return {
+    /** One event, or a batch of up to 1000 sent as `{events: [...]}` in one transaction. */
+    postEvents: (events: AuditEventInput | AuditEventInput[]) =>
+      callService(baseUrl, '/audit/events', {
+        method: 'POST',
+        body: Array.isArray(events) ? { events } : events,
+        schema: AppendEventsResponse,
+        timeoutMs,
+      }),
+    /** Newest first; pass the answer's `next_cursor` as `cursor` for the next page. */
+    listEvents: (params: ListEventsParams = {}) =>
+      callService(baseUrl, '/audit/events', { query: { ...params }, schema: ListEventsResponse, timeoutMs }),
+    getEvent: (id: string) => callService(baseUrl, `/audit/events/${encodeURIComponent(id)}`, { schema: AuditEvent, timeoutMs }),
+    /** Walks the whole chain; allow it time on a long chain. */
+    verify: (verifyTimeoutMs = Math.max(timeoutMs, 120_000)) =>
+      callService(baseUrl, '/audit/verify', { schema: VerifyResponse, timeoutMs: verifyTimeoutMs }),
+    /** The health report, also when the service calls itself unhealthy (HTTP 503). */
+    health: () => fetchHealth(baseUrl, timeoutMs),
+  };
+}
+
+export type AuditEngineClient = ReturnType<typeof createAuditEngineClient>;
+
+async function fetchHealth(baseUrl: string, timeoutMs: number): Promise<AuditHealth> {
+  const url = new URL('/health', baseUrl);
+  let response: Response;
+  try {
+    response = await fetch(url, { headers: { accept: 'application/json' }, signal: AbortSignal.timeout(timeoutMs) });
+  } catch (error) {
+    const reason = error instanceof Error && error.name === 'TimeoutError' ? 'timed out' : (error as Error).message;
+    throw new ServiceCallError(`${url.origin}/health: ${reason}`, undefined, 'UNREACHABLE');
+  }
+  if (response.status !== 200 && response.status !== 503) {
+    throw new ServiceCallError(`/health answered ${response.status}`, response.status, undefined);
+  }
+  const parsed = AuditHealth.safeParse(await response.json().catch(() => undefined));
+  if (!parsed.success) {
+    throw new ServiceCallError(`/health answered with an unexpected shape: ${parsed.error.message}`, response.status, 'CONTRACT');
+  }
+  return parsed.data;
+}
