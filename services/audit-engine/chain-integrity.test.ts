@@ -80,6 +80,22 @@ describe('concurrent writers', () => {
   });
 });
 
+describe('instances taking turns', () => {
+  it('append onto each other’s events even though each remembers a head that has moved since', async () => {
+    const post = (app: Service, event_type: string) =>
+      app.inject({ method: 'POST', url: '/audit/events', payload: { event_type } }).then((response) => response.json().events[0] as AuditEvent);
+    const a1 = await post(first, 'turn.a');
+    const b1 = await post(second, 'turn.b');
+    const a2 = await post(first, 'turn.a');
+    const b2 = await post(second, 'turn.b');
+    expect([a1, b1, a2, b2].map((event) => event.sequence)).toEqual([a1.sequence, a1.sequence + 1, a1.sequence + 2, a1.sequence + 3]);
+    expect(b1.prev_chain_hash).toBe(a1.chain_hash);
+    expect(a2.prev_chain_hash).toBe(b1.chain_hash);
+    expect(b2.prev_chain_hash).toBe(a2.chain_hash);
+    expect((await verify()).valid).toBe(true);
+  });
+});
+
 describe('the database refuses to change history', () => {
   it('rejects UPDATE, DELETE and TRUNCATE of events through the trigger', async () => {
     const before = await eventAt(3);

@@ -79,15 +79,33 @@ export function normalizeInput(input: AuditEventInput, receivedAt: Date): Normal
 
 const LOCK_HEAD = 'BEGIN; SELECT sequence, chain_hash FROM audit_chain_head WHERE id = 1 FOR UPDATE';
 
+const READ_HEAD = 'SELECT sequence, chain_hash FROM audit_chain_head WHERE id = 1';
+
 const FIND_BY_KEYS = `SELECT ${EVENT_COLUMNS} FROM audit_events WHERE idempotency_key = ANY($1::text[])`;
 
-// One statement stores the whole group and moves the head, saving a round trip while the lock is held.
+const UNNEST_EVENTS = `SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[],
+                       $7::timestamptz[], $8::timestamptz[], $9::text[], $10::jsonb[], $11::text[],
+                       $12::text[], $13::text[], $14::text[])`;
+
+/**
+ * The fast path: one autocommitted statement that moves the head only if it is still where this
+ * process last saw it (compare-and-swap on the head row, which serializes writers like a lock),
+ * and inserts the events only if it did. One round trip and one fsync per group.
+ */
+const APPEND_IF_HEAD_UNCHANGED = `
+WITH advanced AS (
+  UPDATE audit_chain_head SET sequence = $15, chain_hash = $16, updated_at = now()
+  WHERE id = 1 AND sequence = $17 AND chain_hash = $18
+  RETURNING 1
+)
+INSERT INTO audit_events (${EVENT_COLUMNS})
+${UNNEST_EVENTS} WHERE EXISTS (SELECT 1 FROM advanced)`;
+
+// The locked path's insert: the head row is already locked by this transaction.
 const INSERT_AND_ADVANCE = `
 WITH inserted AS (
   INSERT INTO audit_events (${EVENT_COLUMNS})
-  SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[],
-                       $7::timestamptz[], $8::timestamptz[], $9::text[], $10::jsonb[], $11::text[],
-                       $12::text[], $13::text[], $14::text[])
+  ${UNNEST_EVENTS}
 )
 UPDATE audit_chain_head SET sequence = $15, chain_hash = $16, updated_at = now() WHERE id = 1`;
 
@@ -114,62 +132,95 @@ function insertParams(events: StoredEvent[]): unknown[] {
   ];
 }
 
+function sqlState(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
 /** Errors caused by one request's data rather than by the database being unavailable. */
 function isDataError(error: unknown): boolean {
-  const code = (error as { code?: unknown } | undefined)?.code;
-  return typeof code === 'string' && (code.startsWith('22') || code.startsWith('23'));
+  const code = sqlState(error);
+  return code !== undefined && (code.startsWith('22') || code.startsWith('23'));
+}
+
+function headFromRow(row: { sequence: string; chain_hash: string } | undefined): ChainHead {
+  if (!row) throw new Error('audit_chain_head has no row; the migrations did not run or it was removed');
+  return { sequence: Number(row.sequence), chain_hash: row.chain_hash };
+}
+
+interface ChainedGroup {
+  outcomes: AppendOutcome[][];
+  fresh: StoredEvent[];
+  replayed: number;
+  head: ChainHead;
+}
+
+/**
+ * Lays the group's events onto the chain after `head`. Events whose idempotency key is in `known`
+ * (stored earlier, or earlier in this group) are answered with the stored event instead.
+ */
+function chainOnto(head: ChainHead, requests: NormalizedInput[][], known: Map<string, StoredEvent>): ChainedGroup {
+  const recordedAt = new Date().toISOString();
+  const byKey = new Map(known);
+  const fresh: StoredEvent[] = [];
+  let { sequence, chain_hash: prev } = head;
+  let replayed = 0;
+  const outcomes = requests.map((inputs) =>
+    inputs.map((input): AppendOutcome => {
+      const stored = input.idempotency_key ? byKey.get(input.idempotency_key) : undefined;
+      if (stored) {
+        replayed += 1;
+        return { event: stored, replayed: true };
+      }
+      sequence += 1;
+      const content = { id: randomUUID(), sequence, ...input, recorded_at: recordedAt, constitutional_hash: CONSTITUTIONAL_HASH };
+      const digest = contentHash(content);
+      const event: StoredEvent = { ...content, content_hash: digest, prev_chain_hash: prev, chain_hash: chainHash(prev, digest) };
+      prev = event.chain_hash;
+      fresh.push(event);
+      if (input.idempotency_key) byKey.set(input.idempotency_key, event);
+      return { event, replayed: false };
+    }),
+  );
+  return { outcomes, fresh, replayed, head: { sequence, chain_hash: prev } };
 }
 
 export function createAuditEventStore(options: EventStoreOptions): AuditEventStore {
   const { pool } = options;
+  /** Where this process believes the head is; only a hint for the fast path, never trusted blindly. */
+  let cachedHead: ChainHead | undefined;
 
-  async function commit(requests: NormalizedInput[][]): Promise<AppendOutcome[][]> {
-    const started = process.hrtime.bigint();
+  /** Undefined when the head moved (another instance appended) or a key is already stored. */
+  async function appendIfHeadUnchanged(requests: NormalizedInput[][]): Promise<ChainedGroup | undefined> {
+    cachedHead ??= headFromRow((await pool.query(READ_HEAD)).rows[0]);
+    const group = chainOnto(cachedHead, requests, new Map());
+    try {
+      const result = await pool.query({ name: 'audit_append_if_head_unchanged', text: APPEND_IF_HEAD_UNCHANGED, values: [...insertParams(group.fresh), cachedHead.sequence, cachedHead.chain_hash] });
+      if (result.rowCount !== group.fresh.length) return undefined;
+    } catch (error) {
+      if (sqlState(error) === '23505') return undefined; // a retried idempotency key: the locked path answers it
+      throw error;
+    }
+    return group;
+  }
+
+  /** The slow path, always able to make progress: lock the head, look up known keys, append. */
+  async function appendUnderLock(requests: NormalizedInput[][]): Promise<ChainedGroup> {
     const client = await pool.connect();
     let broken: Error | undefined;
     try {
       const results = (await client.query(LOCK_HEAD)) as unknown as pg.QueryResult[];
-      const headRow = results[1]?.rows[0] as { sequence: string; chain_hash: string } | undefined;
-      if (!headRow) throw new Error('audit_chain_head has no row; the migrations did not run or it was removed');
-      let sequence = Number(headRow.sequence);
-      let prev = headRow.chain_hash;
-
-      const byKey = new Map<string, StoredEvent>();
+      const head = headFromRow(results[1]?.rows[0]);
+      const known = new Map<string, StoredEvent>();
       const keys = [...new Set(requests.flat().flatMap((input) => (input.idempotency_key ? [input.idempotency_key] : [])))];
       if (keys.length > 0) {
         const existing = await client.query<EventRow>(FIND_BY_KEYS, [keys]);
-        for (const row of existing.rows) byKey.set(row.idempotency_key!, rowToStoredEvent(row));
+        for (const row of existing.rows) known.set(row.idempotency_key!, rowToStoredEvent(row));
       }
-
-      const recordedAt = new Date().toISOString();
-      const fresh: StoredEvent[] = [];
-      let replayed = 0;
-      const outcomes = requests.map((inputs) =>
-        inputs.map((input): AppendOutcome => {
-          const known = input.idempotency_key ? byKey.get(input.idempotency_key) : undefined;
-          if (known) {
-            replayed += 1;
-            return { event: known, replayed: true };
-          }
-          sequence += 1;
-          const content = { id: randomUUID(), sequence, ...input, recorded_at: recordedAt, constitutional_hash: CONSTITUTIONAL_HASH };
-          const digest = contentHash(content);
-          const event: StoredEvent = { ...content, content_hash: digest, prev_chain_hash: prev, chain_hash: chainHash(prev, digest) };
-          prev = event.chain_hash;
-          fresh.push(event);
-          if (input.idempotency_key) byKey.set(input.idempotency_key, event);
-          return { event, replayed: false };
-        }),
-      );
-      if (fresh.length > 0) await client.query(INSERT_AND_ADVANCE, insertParams(fresh));
+      const group = chainOnto(head, requests, known);
+      if (group.fresh.length > 0) await client.query(INSERT_AND_ADVANCE, insertParams(group.fresh));
       await client.query('COMMIT');
-      options.onCommit?.({
-        requests: requests.length,
-        appended: fresh.length,
-        replayed,
-        seconds: Number(process.hrtime.bigint() - started) / 1e9,
-      });
-      return outcomes;
+      return group;
     } catch (error) {
       await client.query('ROLLBACK').catch((rollbackError: Error) => {
         broken = rollbackError;
@@ -179,6 +230,26 @@ export function createAuditEventStore(options: EventStoreOptions): AuditEventSto
       // A client whose connection failed is discarded rather than handed to the next request.
       client.release(broken);
     }
+  }
+
+  async function commit(requests: NormalizedInput[][]): Promise<AppendOutcome[][]> {
+    const started = process.hrtime.bigint();
+    let group: ChainedGroup | undefined;
+    try {
+      group = await appendIfHeadUnchanged(requests);
+      group ??= await appendUnderLock(requests);
+    } catch (error) {
+      cachedHead = undefined;
+      throw error;
+    }
+    cachedHead = group.head;
+    options.onCommit?.({
+      requests: requests.length,
+      appended: group.fresh.length,
+      replayed: group.replayed,
+      seconds: Number(process.hrtime.bigint() - started) / 1e9,
+    });
+    return group.outcomes;
   }
 
   const committer = createGroupCommitter<NormalizedInput, AppendOutcome>({
