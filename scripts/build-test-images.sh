@@ -1,0 +1,161 @@
+#!/usr/bin/env bash
+# Builds the local images the sandbox controller and the stack tests run, without any registry:
+#
+#   acgs-test/busybox:latest  static busybox (+ applet symlinks), /tmp, /etc/passwd with nobody
+#                             (65534). The sandbox controller runs submitted code in it as `sh`.
+#   acgs-test/node:latest     the host's node binary and the shared libraries it links, at the
+#                             same paths, plus busybox: `docker run --network host acgs-test/node
+#                             node -e '...'` runs the repo's code with the host's Node.
+#
+# Images are made with `docker import` of a tarball assembled here. Each image carries a label
+# `acgs.recipe` (a digest of this script and its inputs: busybox/node versions); an image is
+# rebuilt when it is missing, when that digest changed, or with --force.
+#
+# Usage: scripts/build-test-images.sh [--force] [--quiet]
+set -euo pipefail
+
+BUSYBOX_IMAGE=acgs-test/busybox:latest
+NODE_IMAGE=acgs-test/node:latest
+
+force=0
+quiet=0
+for arg in "$@"; do
+  case "$arg" in
+    --force) force=1 ;;
+    --quiet) quiet=1 ;;
+    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+    *) echo "build-test-images: unknown argument '$arg' (expected --force or --quiet)" >&2; exit 2 ;;
+  esac
+done
+
+say() { [ "$quiet" = 1 ] || echo "build-test-images: $*"; }
+die() { echo "build-test-images: ERROR: $*" >&2; exit 1; }
+
+command -v docker >/dev/null 2>&1 || die "docker CLI not found (run scripts/provision.sh)"
+docker info >/dev/null 2>&1 || die "Docker Engine does not answer (run scripts/provision.sh)"
+
+# A static busybox: Debian's busybox-static installs it at /bin/busybox.
+busybox_bin=""
+for candidate in /bin/busybox /usr/bin/busybox "$(command -v busybox 2>/dev/null || true)"; do
+  [ -n "$candidate" ] && [ -x "$candidate" ] || continue
+  if ! ldd "$candidate" >/dev/null 2>&1; then busybox_bin=$candidate; break; fi
+done
+[ -n "$busybox_bin" ] || die "no statically linked busybox found (apt-get install busybox-static)"
+
+node_bin=$(command -v node 2>/dev/null) || die "node not found on PATH"
+node_real=$(readlink -f "$node_bin")
+
+script_digest=$(sha256sum "$0" | cut -c1-16)
+# awk reads all of busybox's help text: `head -1` would make busybox die of SIGPIPE under pipefail.
+busybox_version=$("$busybox_bin" 2>&1 | awk 'NR == 1 { print $2 }')
+node_version=$("$node_bin" --version)
+busybox_recipe="$script_digest-busybox-$busybox_version"
+# Size and mtime stand in for the node binary's content: hashing 100 MB on every warm run is slow.
+node_recipe="$script_digest-node-$node_version-$(stat -c %s-%Y "$node_real")-busybox-$busybox_version"
+
+image_recipe() { docker image inspect -f '{{ index .Config.Labels "acgs.recipe" }}' "$1" 2>/dev/null || true; }
+
+workdir=$(mktemp -d /tmp/acgs-images.XXXXXX)
+trap 'rm -rf "$workdir"' EXIT
+
+# Lays out busybox, its applet symlinks and a minimal /etc in the root directory $1.
+populate_busybox_root() {
+  local root=$1 applet
+  mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,etc,tmp,root,home,proc,sys,dev,var/tmp,run,work}
+  chmod 1777 "$root/tmp" "$root/var/tmp"
+  chmod 0700 "$root/root"
+  install -m 0755 "$busybox_bin" "$root/bin/busybox"
+  for applet in $("$root/bin/busybox" --list); do
+    [ "$applet" = busybox ] && continue
+    [ -e "$root/bin/$applet" ] || ln -s busybox "$root/bin/$applet"
+  done
+  # Scripts start with `#!/usr/bin/env <interpreter>` (npm, npx, tsx).
+  ln -s ../../bin/busybox "$root/usr/bin/env"
+  cat >"$root/etc/passwd" <<'EOF'
+root:x:0:0:root:/root:/bin/sh
+nobody:x:65534:65534:nobody:/nonexistent:/bin/false
+EOF
+  cat >"$root/etc/group" <<'EOF'
+root:x:0:
+nogroup:x:65534:
+EOF
+  echo 'hosts: files dns' >"$root/etc/nsswitch.conf"
+}
+
+# Streams the directory $1 as a root-owned tarball into `docker import` as image $2.
+import_root() {
+  local root=$1 image=$2 recipe=$3
+  shift 3
+  tar --numeric-owner --owner=0 --group=0 -C "$root" -cf - . |
+    docker import \
+      --change "LABEL acgs.recipe=$recipe" \
+      --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+      "$@" - "$image" >/dev/null
+}
+
+build_busybox() {
+  local root=$workdir/busybox
+  populate_busybox_root "$root"
+  import_root "$root" "$BUSYBOX_IMAGE" "$busybox_recipe" \
+    --change 'WORKDIR /tmp' --change 'CMD ["sh"]'
+}
+
+build_node() {
+  local root=$workdir/node lib
+  populate_busybox_root "$root"
+  # The node binary at the path the host runs it from (and its real path if that is a symlink).
+  mkdir -p "$root$(dirname "$node_real")"
+  install -m 0755 "$node_real" "$root$node_real"
+  if [ "$node_bin" != "$node_real" ]; then
+    mkdir -p "$root$(dirname "$node_bin")"
+    ln -sf "$node_real" "$root$node_bin"
+  fi
+  # Every library ldd lists, plus the dynamic loader, at the listed path; symlinks are resolved
+  # so the image holds real files (merged-/usr hosts list /lib/... which is a symlink there).
+  while read -r lib; do
+    [ -n "$lib" ] || continue
+    mkdir -p "$root$(dirname "$lib")"
+    cp -L "$lib" "$root$lib"
+  done < <(ldd "$node_real" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }' | sort -u)
+  import_root "$root" "$NODE_IMAGE" "$node_recipe" --change 'WORKDIR /work' --change 'CMD ["node"]'
+}
+
+# Runs "$@" and fails with the image's name when its output is not "$expected".
+check_run() {
+  local what=$1 expected=$2 out
+  shift 2
+  out=$("$@" 2>&1) || die "$what failed: $out"
+  [ "$out" = "$expected" ] || die "$what printed '$out', expected '$expected'"
+}
+
+needs_build() { [ "$force" = 1 ] || [ "$(image_recipe "$1")" != "$2" ]; }
+
+# The builders run in if-bodies, not in `&&` lists, so that `set -e` stays in force inside them.
+built=()
+if needs_build "$BUSYBOX_IMAGE" "$busybox_recipe"; then
+  say "building $BUSYBOX_IMAGE"
+  build_busybox
+  built+=("$BUSYBOX_IMAGE")
+fi
+if needs_build "$NODE_IMAGE" "$node_recipe"; then
+  say "building $NODE_IMAGE"
+  build_node
+  built+=("$NODE_IMAGE")
+fi
+
+# Verify freshly built images (a warm run trusts the recipe label and stays fast).
+if [ ${#built[@]} -gt 0 ]; then
+  check_run "$BUSYBOX_IMAGE (runc, as nobody)" "65534 ok" \
+    docker run --rm --network none --user 65534:65534 "$BUSYBOX_IMAGE" sh -c 'echo "$(id -u) ok"'
+  check_run "$NODE_IMAGE (runc, host network)" "1" \
+    docker run --rm --network host "$NODE_IMAGE" node -e 'console.log(1)'
+  if docker info --format '{{ range $name, $_ := .Runtimes }}{{ $name }} {{ end }}' 2>/dev/null | grep -qw runsc; then
+    if out=$(docker run --rm --runtime=runsc --network none "$BUSYBOX_IMAGE" sh -c 'dmesg | head -1' 2>&1) &&
+      grep -qi gvisor <<<"$out"; then
+      say "$BUSYBOX_IMAGE runs under gVisor (runsc)"
+    else
+      say "WARNING: gVisor (runsc) is registered but cannot run containers here: $(tail -1 <<<"$out")"
+    fi
+  fi
+fi
+say "ok: $BUSYBOX_IMAGE, $NODE_IMAGE${built[*]:+ (built: ${built[*]})}"
