@@ -1,0 +1,35 @@
+# ACGS-1 Lite services: one image for the four services; docker-compose.yml picks the service
+# with `command` (node --import tsx services/<service>/main.ts). Services run their TypeScript
+# directly with tsx (Node 20 cannot strip types), so there is no build step.
+#
+# NODE_IMAGE lets an offline machine substitute a local Node 20 image (or pin a digest).
+ARG NODE_IMAGE=node:20-slim
+FROM ${NODE_IMAGE}
+
+WORKDIR /app
+ENV NODE_ENV=production \
+    NPM_CONFIG_UPDATE_NOTIFIER=false \
+    NPM_CONFIG_FUND=false \
+    NPM_CONFIG_AUDIT=false \
+    HOST=0.0.0.0
+
+# Dependencies first, so code changes do not reinstall them. tsx is a devDependency but is
+# needed at run time, and NODE_ENV=production would make `npm ci` omit it: install dev
+# dependencies too. (If tsx moves to "dependencies", switch to `npm ci --omit=dev`.)
+COPY package.json package-lock.json ./
+RUN npm ci --include=dev && npm cache clean --force
+
+# The code is owned by root and read-only for the service user; only the state directory
+# (audit spools, admin state; a volume in docker-compose.yml) is writable.
+COPY . .
+RUN mkdir -p /app/.acgs && chown node:node /app/.acgs
+USER node
+
+EXPOSE 8001 8002 8003 8004
+# Every service answers GET /health on $PORT (3000 is the bot's default).
+HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 3000) + '/health').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+
+# Default: the whole stack as supervised local processes (`npm start`); compose runs one
+# service per container instead.
+CMD ["node", "--import", "tsx", "services/start-local.ts"]
