@@ -13,11 +13,9 @@ ENV NODE_ENV=production \
     NPM_CONFIG_AUDIT=false \
     HOST=0.0.0.0
 
-# Dependencies first, so code changes do not reinstall them. tsx is a devDependency but is
-# needed at run time, and NODE_ENV=production would make `npm ci` omit it: install dev
-# dependencies too. (If tsx moves to "dependencies", switch to `npm ci --omit=dev`.)
+# Dependencies first, so code changes do not reinstall them. tsx is a runtime dependency.
 COPY package.json package-lock.json ./
-RUN npm ci --include=dev && npm cache clean --force
+RUN npm ci --omit=dev && npm cache clean --force
 
 # The code is owned by root and read-only for the service user; only the state directory
 # (audit spools, admin state; a volume in docker-compose.yml) is writable.
