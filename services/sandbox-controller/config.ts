@@ -3,7 +3,7 @@ import { z } from 'zod';
 export const DEFAULT_SANDBOX_IMAGE = 'acgs-test/busybox:latest';
 export const DEFAULT_DOCKER_HOST = 'unix:///var/run/docker.sock';
 
-const PositiveInt = (max: number) => z.coerce.number().int().min(1).max(max);
+const PositiveInt = (max: number, min = 1) => z.coerce.number().int().min(min).max(max);
 
 const EnvSchema = z.object({
   POLICY_ENGINE_URL: z.url().default('http://127.0.0.1:8004'),
@@ -20,7 +20,8 @@ const EnvSchema = z.object({
   SANDBOX_RUNTIME: z.enum(['auto', 'runsc', 'runc']).default('auto'),
   SANDBOX_MAX_CONCURRENT: PositiveInt(256).default(4),
   SANDBOX_OUTPUT_LIMIT_BYTES: PositiveInt(16 * 1024 * 1024).default(64 * 1024),
-  SANDBOX_PIDS_LIMIT: PositiveInt(4096).default(128),
+  /** gVisor's own threads count against it: below 64 runsc containers fail to start. */
+  SANDBOX_PIDS_LIMIT: PositiveInt(4096, 64).default(128),
   SANDBOX_TMPFS_MB: PositiveInt(1024).default(64),
   POLICY_TIMEOUT_MS: PositiveInt(60_000).default(2000),
 });

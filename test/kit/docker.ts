@@ -95,13 +95,14 @@ export interface CreationWatch {
 }
 
 /**
- * Records container creations carrying the label from now on, from the engine's event stream, so a
+ * Records container creations carrying the label(s) from now on, from the engine's event stream, so a
  * test can prove that nothing was even created (a listing afterwards would miss a container that
  * was created and already removed).
  */
-export async function watchContainerCreations(docker: Docker, label: string): Promise<CreationWatch> {
+export async function watchContainerCreations(docker: Docker, labels: string | string[]): Promise<CreationWatch> {
   const stream = (await docker.getEvents({
-    filters: { type: ['container'], event: ['create'], label: [label] },
+    // Several labels: a container must carry all of them.
+    filters: { type: ['container'], event: ['create'], label: Array.isArray(labels) ? labels : [labels] },
   })) as NodeJS.ReadableStream & { destroy(): void };
   const created: string[] = [];
   let buffered = '';

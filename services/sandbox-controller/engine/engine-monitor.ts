@@ -33,6 +33,8 @@ export interface EngineMonitorOptions {
   /** Images whose presence is checked; the first is the one the runtime probe runs. */
   images: string[];
   controllerId: string;
+  /** The probe runs with the sandboxes' own process limit: gVisor's threads count against it. */
+  pidsLimit: number;
   log?: { warn(obj: object, msg: string): void; info(obj: object, msg: string): void };
 }
 
@@ -176,7 +178,7 @@ export class EngineMonitor {
         timeoutSeconds: PROBE_TIMEOUT_MS / 1000,
         memoryMb: 128,
         cpu: 1,
-        pidsLimit: 32,
+        pidsLimit: this.options.pidsLimit,
         tmpfsMb: 8,
         controllerId: this.options.controllerId,
         probe: true,

@@ -34,11 +34,13 @@ export const sandboxEnginePlugin = sharedPlugin<SandboxEnginePluginOptions>(asyn
     preference: config.runtime,
     images: [config.image, ...(config.nodeImage ? [config.nodeImage] : [])],
     controllerId,
+    pidsLimit: config.pidsLimit,
     log: app.log,
   });
   app.decorate('sandboxDocker', docker);
   app.decorate('sandboxEngine', engine);
-  app.decorate('sandboxSlots', new SandboxSlots(config.maxConcurrent));
+  const slots = new SandboxSlots(config.maxConcurrent);
+  app.decorate('sandboxSlots', slots);
   app.decorate('sandboxControllerId', controllerId);
 
   const reap = () =>
@@ -52,6 +54,21 @@ export const sandboxEnginePlugin = sharedPlugin<SandboxEnginePluginOptions>(asyn
     void reap();
     timer = setInterval(() => void reap(), REAP_INTERVAL_MS);
     timer.unref();
+  });
+  // On shutdown, running sandboxes are killed so their requests answer (exit 137) and their
+  // containers are removed by the runner, instead of outliving the process until the reaper.
+  // Those answers close their connections: a keep-alive socket left idle would hold the server open.
+  let closing = false;
+  app.addHook('onSend', async (_request, reply) => {
+    if (closing) reply.header('connection', 'close');
+  });
+  app.addHook('preClose', async () => {
+    closing = true;
+    await Promise.all(
+      slots.list().flatMap((sandbox) =>
+        sandbox.containerId ? [docker.control.getContainer(sandbox.containerId).kill({ signal: 'SIGKILL' }).catch(() => undefined)] : [],
+      ),
+    );
   });
   app.addHook('onClose', async () => {
     if (timer) clearInterval(timer);
