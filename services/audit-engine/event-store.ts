@@ -192,16 +192,26 @@ export function createAuditEventStore(options: EventStoreOptions): AuditEventSto
 
   /** Undefined when the head moved (another instance appended) or a key is already stored. */
   async function appendIfHeadUnchanged(requests: NormalizedInput[][]): Promise<ChainedGroup | undefined> {
-    cachedHead ??= headFromRow((await pool.query(READ_HEAD)).rows[0]);
-    const group = chainOnto(cachedHead, requests, new Map());
+    // A client of our own rather than pool.query, which discards the connection after any error,
+    // even the expected unique violation of a replay (and single-session databases cannot reconnect fast).
+    const client = await pool.connect();
+    let broken: Error | undefined;
     try {
-      const result = await pool.query({ name: 'audit_append_if_head_unchanged', text: APPEND_IF_HEAD_UNCHANGED, values: [...insertParams(group.fresh), cachedHead.sequence, cachedHead.chain_hash] });
-      if (result.rowCount !== group.fresh.length) return undefined;
+      cachedHead ??= headFromRow((await client.query(READ_HEAD)).rows[0]);
+      const group = chainOnto(cachedHead, requests, new Map());
+      const result = await client.query({
+        name: 'audit_append_if_head_unchanged',
+        text: APPEND_IF_HEAD_UNCHANGED,
+        values: [...insertParams(group.fresh), cachedHead.sequence, cachedHead.chain_hash],
+      });
+      return result.rowCount === group.fresh.length ? group : undefined;
     } catch (error) {
       if (sqlState(error) === '23505') return undefined; // a retried idempotency key: the locked path answers it
+      if (sqlState(error) === undefined) broken = error as Error;
       throw error;
+    } finally {
+      client.release(broken);
     }
-    return group;
   }
 
   /** The slow path, always able to make progress: lock the head, look up known keys, append. */

@@ -92,6 +92,17 @@ describe('instances sharing a database', () => {
     expect((await app.inject('/audit/verify')).json()).toMatchObject({ valid: true, events_checked: 20 });
   });
 
+  it('keep their one connection through an idempotent replay, since a single-session database cannot reconnect at will', async () => {
+    const app = await ctx.start({ poolMax: 1 });
+    const backend = async () => (await app.auditDb.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
+    const post = () => app.inject({ method: 'POST', url: '/audit/events', payload: { event_type: 'replayed', idempotency_key: 'same-connection' } });
+    expect((await post()).statusCode).toBe(201);
+    const before = await backend();
+    const replay = await post();
+    expect(replay.json()).toMatchObject({ appended: 0, replayed: 1 });
+    expect(await backend()).toBe(before);
+  });
+
   it('report unhealthy and refuse appends with 503 while the database refuses connections, then recover', async () => {
     const app = await ctx.start();
     const before = await ctx.countEvents();
@@ -135,6 +146,20 @@ describe('shutdown', () => {
       );
       expect(open.rows[0]!.n).toBe(0);
       expect(app.auditDb.totalCount).toBe(0);
+    } finally {
+      await ctx.close();
+    }
+  });
+
+  it('lets appends already accepted finish before the pool closes', async () => {
+    const ctx = await createAuditTestContext();
+    try {
+      const app = await ctx.start();
+      const pending = Array.from({ length: 30 }, (_, i) => app.auditStore.append([{ event_type: 'closing', data: { i } }]));
+      await app.close();
+      const results = await Promise.allSettled(pending);
+      expect(results.filter((result) => result.status === 'rejected')).toEqual([]);
+      expect(await ctx.countEvents()).toBe(30);
     } finally {
       await ctx.close();
     }
