@@ -13,6 +13,11 @@ describe('sandbox controller configuration', () => {
       policyEngineUrl: 'http://127.0.0.1:8004',
     });
     expect(config.nodeImage).toBeUndefined();
+    expect(config.auditSpoolDir).toBe('.acgs/sandbox-controller/audit-outbox');
+  });
+
+  it('keeps the audit outbox under ACGS_STATE_DIR', () => {
+    expect(configFromEnv({ ACGS_STATE_DIR: '/var/lib/acgs/sandbox' }).auditSpoolDir).toBe('/var/lib/acgs/sandbox/audit-outbox');
   });
 
   it('reads the environment, treating empty values as unset', () => {

@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { z } from 'zod';
 
 export const DEFAULT_SANDBOX_IMAGE = 'acgs-test/busybox:latest';
@@ -8,7 +9,7 @@ const PositiveInt = (max: number, min = 1) => z.coerce.number().int().min(min).m
 const EnvSchema = z.object({
   POLICY_ENGINE_URL: z.url().default('http://127.0.0.1:8004'),
   AUDIT_ENGINE_URL: z.url().default('http://127.0.0.1:8003'),
-  AUDIT_SPOOL_DIR: z.string().min(1).default('.acgs/spool/sandbox-controller'),
+  ACGS_STATE_DIR: z.string().min(1).default('.acgs/sandbox-controller'),
   DOCKER_HOST: z
     .string()
     .regex(/^(unix|tcp|http):\/\//, 'must look like unix:///var/run/docker.sock or tcp://127.0.0.1:2375')
@@ -29,6 +30,7 @@ const EnvSchema = z.object({
 export interface SandboxConfig {
   policyEngineUrl: string;
   auditEngineUrl: string;
+  /** The durable audit outbox: `$ACGS_STATE_DIR/audit-outbox`. */
   auditSpoolDir: string;
   dockerHost: string;
   image: string;
@@ -54,7 +56,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): SandboxConf
   return {
     policyEngineUrl: e.POLICY_ENGINE_URL,
     auditEngineUrl: e.AUDIT_ENGINE_URL,
-    auditSpoolDir: e.AUDIT_SPOOL_DIR,
+    auditSpoolDir: join(e.ACGS_STATE_DIR, 'audit-outbox'),
     dockerHost: e.DOCKER_HOST,
     image: e.SANDBOX_IMAGE,
     nodeImage: e.SANDBOX_NODE_IMAGE,
