@@ -21,6 +21,7 @@ describe('sandbox controller configuration', () => {
   });
 
   it('reads the environment, treating empty values as unset', () => {
+    expect(configFromEnv({ DOCKER_HOST: 'unix:///run/other/docker.sock' }).dockerHost).toBe('unix:///run/other/docker.sock');
     const config = configFromEnv({ SANDBOX_MAX_CONCURRENT: '2', SANDBOX_RUNTIME: 'runc', SANDBOX_NODE_IMAGE: 'acgs-test/node:latest', SANDBOX_IMAGE: '' });
     expect(config).toMatchObject({ maxConcurrent: 2, runtime: 'runc', nodeImage: 'acgs-test/node:latest', image: DEFAULT_SANDBOX_IMAGE });
   });

@@ -27,6 +27,9 @@ export interface SandboxRun {
   stderr: CapturedStream;
 }
 
+/** How long past the timeout the engine may take to report the killed container's exit. */
+const WAIT_MARGIN_MS = 30_000;
+
 /** How long to wait for the output stream to drain after the container has exited. */
 const DRAIN_MS = 2000;
 
@@ -83,7 +86,14 @@ export async function runSandbox(
       });
     }, options.timeoutMs);
 
-    const exit = await exited;
+    // A hung engine would leave the wait open forever; past the kill plus a margin, give up on it.
+    let guard: NodeJS.Timeout | undefined;
+    const exit = await Promise.race([
+      exited,
+      new Promise<never>((_, reject) => {
+        guard = setTimeout(() => reject(new Error('timeout: the Docker Engine did not report the exit of a killed sandbox')), options.timeoutMs + WAIT_MARGIN_MS);
+      }),
+    ]).finally(() => clearTimeout(guard));
     const durationMs = Math.round(performance.now() - startedAt);
     clearTimeout(timer);
     await Promise.race([drained, delay(DRAIN_MS)]);
