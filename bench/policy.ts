@@ -6,6 +6,8 @@
  *    earlier ones came back, and latency counts from the scheduled time, so a stall is not
  *    hidden), with a 95 % cache-hit mix: a hot set of 20 inputs and 5 % unique inputs.
  *    Server-side p50/p99 from the engine's own `GET /v1/metrics`, client-side from here.
+ *    The same fixed-rate run against a second engine without Redis shows what the L2 round
+ *    trip adds to the misses.
  * 2. Maximum throughput: closed loop, a fixed number of connections for 8 s, same inputs.
  *
  * Both targets get identical request bodies. Everything listens on 127.0.0.1 only; the engine
@@ -269,18 +271,30 @@ async function main(): Promise<void> {
   const stateDir = mkdtempSync(join(tmpdir(), 'acgs-bench-policy-'));
   try {
     const enginePort = await freePort();
+    const l1OnlyPort = await freePort();
     const opaPort = await freePort();
-    start('policy engine', process.execPath, ['--import', 'tsx', 'services/policy-engine/main.ts'], {
-      PORT: String(enginePort),
+    const engineEnv = {
       HOST: '127.0.0.1',
-      REDIS_URL,
       REDIS_KEY_PREFIX: prefix,
-      ACGS_STATE_DIR: stateDir,
       // Nothing listens there: the safety violations of the mix stay in the outbox spool.
       AUDIT_ENGINE_URL: 'http://127.0.0.1:9',
       POLICY_WATCH: 'false',
       LOG_LEVEL: 'error',
       NODE_ENV: 'production',
+    };
+    const engineArgs = ['--import', 'tsx', 'services/policy-engine/main.ts'];
+    start('policy engine', process.execPath, engineArgs, {
+      ...engineEnv,
+      PORT: String(enginePort),
+      REDIS_URL,
+      ACGS_STATE_DIR: join(stateDir, 'with-l2'),
+    });
+    // The same engine without Redis, to show what the L2 round trip costs the 5 % of misses.
+    start('policy engine (L1 only)', process.execPath, engineArgs, {
+      ...engineEnv,
+      PORT: String(l1OnlyPort),
+      REDIS_URL: '',
+      ACGS_STATE_DIR: join(stateDir, 'l1-only'),
     });
     start('opa', 'opa', [
       'run', '--server', '--addr', `127.0.0.1:${opaPort}`, '--log-level', 'error', '--skip-version-check',
@@ -288,18 +302,22 @@ async function main(): Promise<void> {
     ]);
     await Promise.all([
       waitForHttp('policy engine', enginePort, '/health'),
+      waitForHttp('policy engine (L1 only)', l1OnlyPort, '/health'),
       waitForHttp('opa', opaPort, '/health'),
     ]);
-    const engine: Target = { name: 'policy-engine (wasm, L1+L2)', port: enginePort };
+    const engine: Target = { name: 'policy-engine, L1 + Redis L2', port: enginePort };
+    const l1Only: Target = { name: 'policy-engine, L1 only', port: l1OnlyPort };
     const opa: Target = { name: 'opa run --server', port: opaPort };
 
     console.log(`warming up both targets (the hot set into the engine's cache, JIT on both) ...`);
-    for (const target of [engine, opa]) await fixedRate(target, 500, 2);
+    for (const target of [engine, l1Only, opa]) await fixedRate(target, 500, 2);
     const warmMetrics = await engineMetrics(enginePort);
 
     console.log(`fixed rate: ${RATE} req/s for ${FIXED_SECONDS} s, ${100 - UNIQUE_SHARE * 100} % hot inputs ...`);
     const engineFixed = await fixedRate(engine, RATE, FIXED_SECONDS);
     const serverSide = await engineMetrics(enginePort);
+    const l1OnlyFixed = await fixedRate(l1Only, RATE, FIXED_SECONDS);
+    const l1OnlyServer = await engineMetrics(l1OnlyPort);
     const opaFixed = await fixedRate(opa, RATE, FIXED_SECONDS);
 
     console.log(`maximum throughput: ${CONNECTIONS} connections for ${MAX_SECONDS} s each ...`);
@@ -317,9 +335,11 @@ async function main(): Promise<void> {
     printTable(
       ['run', 'target', 'req/s', 'errors', 'client p50 ms', 'client p99 ms', 'server p50 ms', 'server p99 ms'],
       [
-        ['fixed 2k/s', engine.name, rps(engineFixed), String(engineFixed.errors), ms(engineFixed.latency, 50), ms(engineFixed.latency, 99),
+        [`fixed ${RATE}/s`, engine.name, rps(engineFixed), String(engineFixed.errors), ms(engineFixed.latency, 50), ms(engineFixed.latency, 99),
           serverSide.percentiles.p50.toFixed(3), serverSide.percentiles.p99.toFixed(3)],
-        ['fixed 2k/s', opa.name, rps(opaFixed), String(opaFixed.errors), ms(opaFixed.latency, 50), ms(opaFixed.latency, 99), 'n/a', 'n/a'],
+        [`fixed ${RATE}/s`, l1Only.name, rps(l1OnlyFixed), String(l1OnlyFixed.errors), ms(l1OnlyFixed.latency, 50), ms(l1OnlyFixed.latency, 99),
+          l1OnlyServer.percentiles.p50.toFixed(3), l1OnlyServer.percentiles.p99.toFixed(3)],
+        [`fixed ${RATE}/s`, opa.name, rps(opaFixed), String(opaFixed.errors), ms(opaFixed.latency, 50), ms(opaFixed.latency, 99), 'n/a', 'n/a'],
         ['max', engine.name, rps(engineMax), String(engineMax.errors), ms(engineMax.latency, 50), ms(engineMax.latency, 99), '', ''],
         ['max', opa.name, rps(opaMax), String(opaMax.errors), ms(opaMax.latency, 50), ms(opaMax.latency, 99), '', ''],
       ],
@@ -328,7 +348,8 @@ async function main(): Promise<void> {
     console.log(
       `engine cache hit rate during the fixed-rate run: ${(fixedHitRate * 100).toFixed(1)} % ` +
         `(overall ${(afterAll.cache_hit_rate * 100).toFixed(1)} %, L2 errors ${afterAll.cache_stats.l2.errors}); ` +
-        `server p99 target < 1 ms: ${serverSide.percentiles.p99 < 1 ? 'met' : 'NOT met'}; ` +
+        `server p99 target < 1 ms: ${serverSide.percentiles.p99 < 1 ? 'met' : 'NOT met'} with L2, ` +
+        `${l1OnlyServer.percentiles.p99 < 1 ? 'met' : 'NOT met'} L1 only; ` +
         `throughput vs OPA: ${(engineMax.ok / engineMax.seconds / (opaMax.ok / opaMax.seconds)).toFixed(2)}x`,
     );
     console.log(`server-side percentiles cover the engine's last ${serverSide.latency_window_seconds} s (warm-up included).`);
