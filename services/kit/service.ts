@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import Fastify, {
+  LogController,
   type FastifyBaseLogger,
   type FastifyError,
   type FastifyInstance,
@@ -104,7 +105,8 @@ export function createService(options: ServiceOptions): Service {
     logger: options.logger ?? defaultLogger(),
     bodyLimit,
     genReqId: () => randomUUID(),
-    disableRequestLogging: true,
+    // Per-request lines would dominate the log at thousands of decisions per second.
+    logController: new LogController({ disableRequestLogging: true }),
     // Query strings like ?limit=1&limit=2 become arrays and then fail their schema.
     routerOptions: { ignoreTrailingSlash: true },
   }).withTypeProvider<ZodTypeProvider>();
