@@ -4,10 +4,13 @@
  *
  *   plain INSERT   16 pg connections, one autocommitted INSERT each, same columns and indexes
  *   HTTP           the real server (its own process, as deployed) on loopback, one event per request
+ *   HTTP batched   the same, 20 events per request, as the services' audit outbox sends them
  *   in-process     the same store without HTTP, as a co-located producer could call it
  *
+ * The paths take turns in short slices (BENCH_ROUNDS rounds), so that load from elsewhere on the
+ * machine falls on all of them alike rather than on whichever happened to run at that moment.
  * Then `GET /audit/verify` walks everything that was appended; the run fails if it is not valid.
- * Env: BENCH_SECONDS (default 10 per phase), BENCH_WRITERS (16), TEST_DATABASE_URL (the server
+ * Env: BENCH_SECONDS (default 10 per path), BENCH_ROUNDS (5), BENCH_WRITERS (16), TEST_DATABASE_URL (the server
  * on which the throw-away database is created, default postgres://postgres@127.0.0.1:5432/postgres).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -25,14 +28,27 @@ import { createAuditEngineClient } from '../services/clients/audit-engine.js';
 import { createTestDatabase } from '../test/kit/postgres.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const WRITERS = Number(process.env.BENCH_WRITERS ?? 16);
 const WARMUP_MS = 1000;
+const OUTBOX_BATCH = 20;
 
-interface PhaseResult {
+interface Phase {
   name: string;
+  /** Appends `eventsPerOp` events; latency is recorded per op. */
+  op(writer: number, n: number): Promise<void>;
+  eventsPerOp: number;
   appends: number;
   seconds: number;
   latency: Histogram;
+  calls: number;
+  /** CPU seconds the audit-engine process spent during this phase's slices (HTTP phases only). */
+  serverCpuSeconds?: number;
+}
+
+function phase(name: string, op: Phase['op'], eventsPerOp = 1): Phase {
+  const latency = build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 });
+  return { name, op, eventsPerOp, appends: 0, seconds: 0, latency, calls: 0 };
 }
 
 function benchEvent(writer: number, n: number): AuditEventInput {
@@ -46,28 +62,37 @@ function benchEvent(writer: number, n: number): AuditEventInput {
   };
 }
 
-/** Runs `writers` loops of `op` for warm-up plus SECONDS; counts only what completes after warm-up. */
-async function runPhase(name: string, op: (writer: number, n: number) => Promise<void>): Promise<PhaseResult> {
-  const latency = build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 });
-  const start = performance.now();
-  const measureFrom = start + WARMUP_MS;
-  const end = measureFrom + SECONDS * 1000;
-  let appends = 0;
+/** Runs WRITERS loops of the phase's op for `warmupMs` plus `seconds`; counts what completes after warm-up. */
+async function runSlice(target: Phase, seconds: number, warmupMs: number, serverCpu?: () => Promise<number>): Promise<void> {
+  const measureFrom = performance.now() + warmupMs;
+  let cpuAtStart: number | undefined;
+  const cpuStart = serverCpu
+    ? new Promise<void>((resolve) => setTimeout(() => void serverCpu().then((value) => ((cpuAtStart = value), resolve())), warmupMs))
+    : Promise.resolve();
+  const end = measureFrom + seconds * 1000;
   await Promise.all(
     Array.from({ length: WRITERS }, async (_, writer) => {
-      for (let n = 0; performance.now() < end; n += 1) {
+      while (performance.now() < end) {
         const began = performance.now();
-        await op(writer, n);
+        await target.op(writer, target.calls++);
         const finished = performance.now();
         if (began >= measureFrom && finished <= end) {
-          appends += 1;
-          latency.recordValue(Math.max(1, Math.round((finished - began) * 1000)));
+          target.appends += target.eventsPerOp;
+          target.latency.recordValue(Math.max(1, Math.round((finished - began) * 1000)));
         }
       }
     }),
   );
-  process.stderr.write(`  ${name}: ${appends} appends\n`);
-  return { name, appends, seconds: SECONDS, latency };
+  target.seconds += seconds;
+  await cpuStart;
+  if (serverCpu && cpuAtStart !== undefined) target.serverCpuSeconds = (target.serverCpuSeconds ?? 0) + (await serverCpu()) - cpuAtStart;
+}
+
+/** The audit-engine process's CPU seconds so far, from its own Prometheus metrics. */
+async function serverCpuSeconds(baseUrl: string): Promise<number> {
+  const text = await (await fetch(`${baseUrl}/metrics`)).text();
+  const line = text.split('\n').find((candidate) => candidate.startsWith('process_cpu_seconds_total'));
+  return Number(line?.split(' ').pop());
 }
 
 async function freePort(): Promise<number> {
@@ -113,8 +138,8 @@ function httpAppender(baseUrl: string) {
   const agent = new http.Agent({ keepAlive: true, maxSockets: WRITERS });
   const { hostname, port } = new URL(baseUrl);
   return {
-    append(event: AuditEventInput): Promise<void> {
-      const body = JSON.stringify(event);
+    append(event: AuditEventInput | AuditEventInput[]): Promise<void> {
+      const body = JSON.stringify(Array.isArray(event) ? { events: event } : event);
       return new Promise((resolve, reject) => {
         const request = http.request(
           { agent, hostname, port, path: '/audit/events', method: 'POST', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
@@ -131,7 +156,8 @@ function httpAppender(baseUrl: string) {
   };
 }
 
-async function plainInsertPhase(databaseUrl: string): Promise<PhaseResult> {
+/** 16 connections doing autocommitted INSERTs into an unchained copy of the events table. */
+async function plainInserter(databaseUrl: string) {
   const setup = new pg.Client({ connectionString: databaseUrl });
   await setup.connect();
   // Same columns and indexes as audit_events, no trigger and no chain: only the cost of a durable row.
@@ -146,8 +172,8 @@ async function plainInsertPhase(databaseUrl: string): Promise<PhaseResult> {
       return client;
     }),
   );
-  try {
-    return await runPhase('plain INSERT', async (writer, n) => {
+  return {
+    async insert(writer: number, n: number): Promise<void> {
       const event = benchEvent(writer, n);
       await clients[writer]!.query(
         `INSERT INTO plain_events (id, sequence, event_type, source, agent_id, severity, occurred_at, recorded_at,
@@ -155,13 +181,12 @@ async function plainInsertPhase(databaseUrl: string): Promise<PhaseResult> {
          VALUES ($1, nextval('plain_events_sequence'), $2, $3, $4, $5, now(), now(), $6, $7, 'cdd01ef066bc6cf2', '', '', '')`,
         [randomUUID(), event.event_type, event.source, event.agent_id, event.severity, event.idempotency_key, JSON.stringify(event.data)],
       );
-    });
-  } finally {
-    await Promise.all(clients.map((client) => client.end()));
-  }
+    },
+    close: () => Promise.all(clients.map((client) => client.end())),
+  };
 }
 
-function formatTable(results: PhaseResult[], plainRate: number): string {
+function formatTable(results: Phase[], plainRate: number): string {
   const rows = results.map((result) => {
     const rate = result.appends / result.seconds;
     return [
@@ -175,6 +200,7 @@ function formatTable(results: PhaseResult[], plainRate: number): string {
     ];
   });
   const header = ['path', 'writers', 'appends', 'appends/s', 'p50 ms', 'p99 ms', 'ratio to plain'];
+  // p50/p99 are per call: one INSERT, one request (of one or a batch of events), one store append.
   const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column]!.length)));
   const line = (cells: string[]) => `| ${cells.map((cell, column) => cell.padEnd(widths[column]!)).join(' | ')} |`;
   return [line(header), `|${widths.map((width) => '-'.repeat(width + 2)).join('|')}|`, ...rows.map(line)].join('\n');
@@ -184,6 +210,8 @@ async function main(): Promise<number> {
   const db = await createTestDatabase('acgs_audit_bench');
   let server: { url: string; child: ChildProcess } | undefined;
   let app: ReturnType<typeof buildApp> | undefined;
+  let plain: Awaited<ReturnType<typeof plainInserter>> | undefined;
+  let appender: ReturnType<typeof httpAppender> | undefined;
   try {
     // Migrations first (through the app), so the plain table can copy the events table's shape.
     app = buildApp({ ...loadConfig({ DATABASE_URL: db.url }), poolMax: 4 }, { logger: false });
@@ -192,27 +220,48 @@ async function main(): Promise<number> {
       "SELECT current_setting('server_version') AS version, current_setting('fsync') AS fsync, current_setting('synchronous_commit') AS synchronous_commit",
     );
     const { version, fsync, synchronous_commit } = settings.rows[0]!;
-    process.stderr.write(`audit bench: ${WRITERS} writers, ${SECONDS} s per phase after ${WARMUP_MS} ms warm-up, database ${db.name}\n`);
+    process.stderr.write(
+      `audit bench: ${WRITERS} writers, ${SECONDS} s per path in ${ROUNDS} turns after ${WARMUP_MS} ms warm-up, database ${db.name}\n`,
+    );
 
-    const plain = await plainInsertPhase(db.url);
-
+    plain = await plainInserter(db.url);
     server = await startServer(db.url);
-    const appender = httpAppender(server.url);
-    const viaHttp = await runPhase('HTTP POST /audit/events', (writer, n) => appender.append(benchEvent(writer, n)));
-    appender.close();
-
+    appender = httpAppender(server.url);
     const store = app.auditStore;
-    const inProcess = await runPhase('in-process store', async (writer, n) => {
-      await store.append([benchEvent(writer, n)]);
-    });
+    const http = appender;
+    const phases = [
+      phase('plain INSERT', (writer, n) => plain!.insert(writer, n)),
+      phase('HTTP POST /audit/events', (writer, n) => http.append(benchEvent(writer, n))),
+      phase(
+        `HTTP POST, ${OUTBOX_BATCH} events/request`,
+        (writer, n) => http.append(Array.from({ length: OUTBOX_BATCH }, (_, i) => benchEvent(writer, n * OUTBOX_BATCH + i))),
+        OUTBOX_BATCH,
+      ),
+      phase('in-process store', async (writer, n) => {
+        await store.append([benchEvent(writer, n)]);
+      }),
+    ] as const;
+    for (let round = 0; round < ROUNDS; round += 1) {
+      for (const target of phases) {
+        const serverCpu = target.name.startsWith('HTTP') ? () => serverCpuSeconds(server!.url) : undefined;
+        await runSlice(target, SECONDS / ROUNDS, round === 0 ? WARMUP_MS : 0, serverCpu);
+      }
+      process.stderr.write(`  turn ${round + 1}/${ROUNDS}: ${phases.map((target) => `${target.name} ${target.appends}`).join(', ')}\n`);
+    }
+    const [plainPhase, viaHttp] = phases;
 
     const verifyResult = VerifyResponse.parse(await createAuditEngineClient(server.url).verify(600_000));
-    const plainRate = plain.appends / plain.seconds;
+    const plainRate = plainPhase.appends / plainPhase.seconds;
     const httpRatio = viaHttp.appends / viaHttp.seconds / plainRate;
 
     console.log(`\nAudit Engine append benchmark (${new Date().toISOString().slice(0, 10)}; ${os.cpus().length} CPUs, ` +
       `PostgreSQL ${version}, fsync=${fsync}, synchronous_commit=${synchronous_commit})\n`);
-    console.log(formatTable([plain, viaHttp, inProcess], plainRate));
+    console.log(formatTable([...phases], plainRate));
+    for (const target of phases) {
+      if (target.serverCpuSeconds === undefined) continue;
+      const perEvent = (target.serverCpuSeconds / target.appends) * 1e6;
+      console.log(`audit-engine CPU per appended event, ${target.name}: ${perEvent.toFixed(0)} µs`);
+    }
     console.log(
       `\ngoal: HTTP appends/s at least 0.5 x plain INSERT/s -> ${httpRatio.toFixed(2)} (${httpRatio >= 0.5 ? 'met' : 'NOT met'})`,
     );
@@ -222,6 +271,8 @@ async function main(): Promise<number> {
     );
     return verifyResult.valid ? 0 : 1;
   } finally {
+    appender?.close();
+    await plain?.close();
     if (server) await stopServer(server.child);
     await app?.close();
     await db.drop();
