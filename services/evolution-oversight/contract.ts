@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { Identifier } from '../kit/identifiers.js';
 import { Violation } from '../policy-engine/contract.js';
 
 /**
@@ -7,15 +8,7 @@ import { Violation } from '../policy-engine/contract.js';
  * field is a 400, never silently dropped.
  */
 
-/**
- * Identifiers of agents and people (Slack user IDs, service accounts, e-mail style names).
- * A narrow alphabet so that quotes, spaces and markup never reach a query or a log line.
- */
-export const Identifier = z
-  .string()
-  .min(1)
-  .max(128)
-  .regex(/^[A-Za-z0-9][A-Za-z0-9_.:@-]*$/, 'must start with a letter or digit and use only letters, digits and _ . : @ -');
+export { Identifier };
 
 export const Version = z
   .string()

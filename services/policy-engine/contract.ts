@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { Identifier } from '../kit/identifiers.js';
 
 /**
  * The Policy Engine's wire contract, shared by its routes and its client.
@@ -20,10 +21,10 @@ const ActionName = z
 
 export const EvolutionRequest = z
   .object({
-    agent_id: z.string().min(1).max(128),
+    agent_id: Identifier,
     change_description: z.string().max(4000).optional(),
     new_version: z.string().max(64).optional(),
-    requester_id: z.string().max(128).optional(),
+    requester_id: Identifier.optional(),
     priority: z.enum(['low', 'medium', 'high', 'critical']).optional(),
     privilege_escalation: z.boolean().optional(),
     external_dependencies: z.boolean().optional(),
@@ -50,7 +51,7 @@ export const PolicyInput = z
     context: z
       .object({
         agent: z
-          .object({ id: z.string().min(1).max(128), trust_level: z.number().min(0).max(1) })
+          .object({ id: Identifier, trust_level: z.number().min(0).max(1) })
           .strict()
           .optional(),
         environment: z

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { Identifier } from '../kit/identifiers.js';
 
 /**
  * The Sandbox Controller's wire contract, shared by its routes and its typed client.
@@ -21,12 +22,8 @@ export type Runtime = z.infer<typeof Runtime>;
 export const TerminationReason = z.enum(['exit', 'timeout', 'oom', 'policy_denied']);
 export type TerminationReason = z.infer<typeof TerminationReason>;
 
-/** Agent ids become container labels and audit fields: a conservative alphabet keeps them inert. */
-export const AgentId = z
-  .string()
-  .min(1)
-  .max(128)
-  .regex(/^[A-Za-z0-9][A-Za-z0-9._:@/-]*$/, 'must start with a letter or digit and use only letters, digits and . _ : @ / -');
+/** Agent ids become container labels and audit fields: the shared conservative alphabet keeps them inert. */
+export const AgentId = Identifier;
 
 const Code = z
   .string()
