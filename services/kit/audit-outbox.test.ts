@@ -1,4 +1,4 @@
-import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
@@ -9,6 +9,9 @@ interface Receiver {
   url: string;
   received: Array<Record<string, unknown>>;
   status: number;
+  /** Events this returns true for are refused with 400, like the real engine's schema would. */
+  refuse?: (event: Record<string, unknown>) => boolean;
+  maxBatch?: number;
   close(): Promise<void>;
 }
 
@@ -19,6 +22,8 @@ async function startReceiver(port = 0): Promise<Receiver> {
   app.post('/audit/events', async (request, reply) => {
     if (receiver.status !== 201) return reply.status(receiver.status).send({ error: { code: 'X', message: 'refused' } });
     const { events } = request.body as { events: Array<Record<string, unknown>> };
+    if (receiver.maxBatch && events.length > receiver.maxBatch) return reply.status(413).send({ error: { code: 'PAYLOAD_TOO_LARGE', message: 'too large' } });
+    if (events.some((event) => receiver.refuse?.(event))) return reply.status(400).send({ error: { code: 'INVALID_REQUEST', message: 'invalid' } });
     receiver.received.push(...events);
     return reply.status(201).send({ events });
   });
@@ -89,20 +94,58 @@ describe('audit outbox', () => {
     expect(readFileSync(join(dir, 'outbox.jsonl'), 'utf8')).toBe('');
   });
 
-  it('parks a batch the engine calls invalid instead of blocking the queue', async () => {
+  it('parks only the event the engine calls invalid and delivers the rest of its batch', async () => {
+    const receiver = await startReceiver();
+    cleanups.push(() => receiver.close());
+    receiver.refuse = (event) => event.event_type === 'poison';
+    const dir = spoolDir();
+    const box = outbox(receiver.url, dir);
+    box.record({ event_type: 'before', agent_id: 'agent-1' });
+    box.record({ event_type: 'poison' });
+    box.record({ event_type: 'after' });
+    await box.flush();
+    expect(box.rejected()).toBe(1);
+    expect(box.pending()).toBe(0);
+    expect(receiver.received.map((event) => event.event_type)).toEqual(['before', 'after']);
+    expect(readFileSync(join(dir, 'rejected.jsonl'), 'utf8')).toContain('poison');
+  });
+
+  it('keeps retrying, never parks, when the engine answers 401, 404 or 5xx', async () => {
+    const receiver = await startReceiver();
+    cleanups.push(() => receiver.close());
+    const box = outbox(receiver.url, spoolDir());
+    for (const status of [401, 404, 503]) {
+      receiver.status = status;
+      box.record({ event_type: `during_${status}` });
+      await expect(box.flush()).rejects.toThrow();
+      expect(box.rejected()).toBe(0);
+    }
+    receiver.status = 201;
+    await box.flush();
+    expect(receiver.received.map((event) => event.event_type)).toEqual(['during_401', 'during_404', 'during_503']);
+  });
+
+  it('splits a batch the engine finds too large', async () => {
+    const receiver = await startReceiver();
+    cleanups.push(() => receiver.close());
+    receiver.maxBatch = 2;
+    const box = outbox(receiver.url, spoolDir());
+    for (let i = 0; i < 5; i++) box.record({ event_type: `e${i}` });
+    await box.flush();
+    expect(receiver.received.map((event) => event.event_type)).toEqual(['e0', 'e1', 'e2', 'e3', 'e4']);
+  });
+
+  it('keeps an event that could never be stored out of the queue, visibly', async () => {
     const receiver = await startReceiver();
     cleanups.push(() => receiver.close());
     const dir = spoolDir();
     const box = outbox(receiver.url, dir);
-    receiver.status = 400;
-    box.record({ event_type: 'poison' });
+    box.record({ event_type: 'safety_violation', agent_id: 'evil\u0000' });
+    box.record({ event_type: 'safety_violation', agent_id: 'agent-2' });
     await box.flush();
     expect(box.rejected()).toBe(1);
-    receiver.status = 201;
-    box.record({ event_type: 'fine' });
-    await box.flush();
-    expect(receiver.received.map((event) => event.event_type)).toEqual(['fine']);
-    expect(readFileSync(join(dir, 'rejected.jsonl'), 'utf8')).toContain('poison');
+    expect(receiver.received.map((event) => event.agent_id)).toEqual(['agent-2']);
+    expect(statSync(join(dir, 'outbox.jsonl')).mode & 0o777).toBe(0o600);
   });
 
   it('refuses to record after close', async () => {

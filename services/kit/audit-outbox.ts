@@ -37,7 +37,7 @@ export interface AuditOutbox {
   /** Tries to deliver everything now; rejects when the Audit Engine does not take it. */
   flush(): Promise<void>;
   pending(): number;
-  /** Events the Audit Engine refused as invalid, kept aside in `rejected.jsonl`. */
+  /** Events that can never be stored (invalid), kept aside in `rejected.jsonl`. */
   rejected(): number;
   close(): Promise<void>;
 }
@@ -60,7 +60,7 @@ export function createAuditOutbox(options: AuditOutboxOptions): AuditOutbox {
   const batchSize = options.batchSize ?? 200;
   const flushIntervalMs = options.flushIntervalMs ?? 250;
   const maxBackoffMs = options.maxBackoffMs ?? 30_000;
-  mkdirSync(options.spoolDir, { recursive: true });
+  mkdirSync(options.spoolDir, { recursive: true, mode: 0o700 });
   const spoolPath = join(options.spoolDir, 'outbox.jsonl');
   const offsetPath = join(options.spoolDir, 'outbox.offset');
   const rejectedPath = join(options.spoolDir, 'rejected.jsonl');
@@ -82,7 +82,7 @@ export function createAuditOutbox(options: AuditOutboxOptions): AuditOutbox {
       try {
         queue.push({ event: AuditEventInput.parse(JSON.parse(line.toString('utf8'))), bytes: line.length });
       } catch {
-        appendFileSync(rejectedPath, line);
+        appendFileSync(rejectedPath, line, { mode: 0o600 });
         rejectedCount += 1;
         deliveredOffset += line.length; // skipped as if delivered, but kept aside
       }
@@ -95,7 +95,8 @@ export function createAuditOutbox(options: AuditOutboxOptions): AuditOutbox {
       closeSync(fd);
     }
   }
-  const fd = openSync(spoolPath, 'a');
+  // Audit data: readable by this service's user only.
+  const fd = openSync(spoolPath, 'a', 0o600);
   let dirty = false;
   let timer: NodeJS.Timeout | undefined;
   let inFlight: Promise<void> | undefined;
@@ -125,22 +126,43 @@ export function createAuditOutbox(options: AuditOutboxOptions): AuditOutbox {
     timer.unref();
   }
 
+  function park(events: AuditEventInput[], reason: unknown): void {
+    for (const event of events) appendFileSync(rejectedPath, `${JSON.stringify(event)}\n`, { mode: 0o600 });
+    rejectedCount += events.length;
+    options.log?.error({ err: reason, count: events.length }, 'audit engine refused events as invalid; kept in rejected.jsonl');
+  }
+
+  async function post(events: AuditEventInput[]): Promise<void> {
+    await callService(options.auditEngineUrl, '/audit/events', {
+      method: 'POST',
+      body: { events },
+      schema: AcceptedResponse,
+      timeoutMs: 10_000,
+    });
+  }
+
+  /**
+   * Sends one batch. Only a 400 means "this content can never be stored": then each event is
+   * retried alone so that one bad event cannot take the others with it. Anything else
+   * (engine down, 401/404 from a misconfigured URL, 413, 5xx) is retried later, never dropped.
+   */
   async function sendBatch(batch: Spooled[]): Promise<void> {
     try {
-      await callService(options.auditEngineUrl, '/audit/events', {
-        method: 'POST',
-        body: { events: batch.map((item) => item.event) },
-        schema: AcceptedResponse,
-        timeoutMs: 10_000,
-      });
+      await post(batch.map((item) => item.event));
     } catch (error) {
       const status = error instanceof ServiceCallError ? error.status : undefined;
-      const invalid = status !== undefined && status >= 400 && status < 500 && status !== 408 && status !== 429;
-      if (!invalid) throw error;
-      // A batch the engine calls invalid will never be accepted; park it instead of blocking the queue.
-      for (const item of batch) appendFileSync(rejectedPath, `${JSON.stringify(item.event)}\n`);
-      rejectedCount += batch.length;
-      options.log?.error({ err: error, count: batch.length }, 'audit engine rejected events; kept in rejected.jsonl');
+      if (status === 413 && batch.length > 1) {
+        const half = Math.ceil(batch.length / 2);
+        await sendBatch(batch.slice(0, half));
+        await sendBatch(batch.slice(half));
+        return;
+      }
+      if (status !== 400) throw error;
+      if (batch.length === 1) {
+        park([batch[0]!.event], error);
+        return;
+      }
+      for (const item of batch) await sendBatch([item]);
     }
   }
 
@@ -188,10 +210,16 @@ export function createAuditOutbox(options: AuditOutboxOptions): AuditOutbox {
         idempotency_key: randomUUID(),
         ...event,
       };
-      const line = Buffer.from(`${JSON.stringify(complete)}\n`);
+      const valid = AuditEventInput.safeParse(complete);
+      if (!valid.success) {
+        // The producer built an event the Audit Engine would refuse; keep it aside, visibly.
+        park([complete], valid.error);
+        return;
+      }
+      const line = Buffer.from(`${JSON.stringify(valid.data)}\n`);
       writeSync(fd, line);
       dirty = true;
-      queue.push({ event: complete, bytes: line.length });
+      queue.push({ event: valid.data, bytes: line.length });
       schedule(backoffMs || flushIntervalMs);
     },
     async flush() {
