@@ -91,25 +91,91 @@ describe('mode store on the real Redis', () => {
     return client;
   }
 
-  it('lets Redis win over the local state file when both exist', async () => {
+  it('lets an explicit change shared through Redis win over the local state file, even a lift', async () => {
     const prefix = `${redisInfo.prefix}wins:`;
-    const shared = await redis();
-    await shared.hset(`${prefix}modes`, { strict: '1', lockdown: '0' });
+    const admin = new ModeStore({ stateDir: stateDir(), redis: await redis(), keyPrefix: prefix, log: quiet });
+    await admin.load();
+    await admin.set('strict', true, { actor: 'oncall' });
+    await admin.set('lockdown', false, { actor: 'oncall', reason: 'incident over' });
     const dir = stateDir();
     writeFileSync(join(dir, 'modes.json'), JSON.stringify({ strict: false, lockdown: true }));
-    const store = new ModeStore({ stateDir: dir, redis: shared, keyPrefix: prefix, log: quiet });
+    const store = new ModeStore({ stateDir: dir, redis: await redis(), keyPrefix: prefix, log: quiet });
     expect(await store.load()).toEqual({ strict: true, lockdown: false });
     expect(JSON.parse(readFileSync(join(dir, 'modes.json'), 'utf8'))).toMatchObject({ strict: true, lockdown: false });
   });
 
-  it('seeds Redis from the state file when Redis has no modes yet', async () => {
+  it('seeds Redis from the state file when Redis has no modes yet, without an expiry', async () => {
     const prefix = `${redisInfo.prefix}seed:`;
     const shared = await redis();
     const dir = stateDir();
     writeFileSync(join(dir, 'modes.json'), JSON.stringify({ strict: true, lockdown: false }));
     const store = new ModeStore({ stateDir: dir, redis: shared, keyPrefix: prefix, log: quiet });
     await store.load();
-    expect(await shared.hgetall(`${prefix}modes`)).toEqual({ strict: '1', lockdown: '0' });
+    expect(await shared.hgetall(`${prefix}modes`)).toMatchObject({ strict: '1', lockdown: '0' });
+    // No TTL: under volatile-* eviction policies the key is never evicted.
+    expect(await shared.ttl(`${prefix}modes`)).toBe(-1);
+  });
+
+  it('keeps a lockdown when Redis lost the modes and a fresh replica in normal mode seeds them first', async () => {
+    const prefix = `${redisInfo.prefix}lost:`;
+    const shared = await redis();
+    const locked = new ModeStore({ stateDir: stateDir(), redis: await redis(), keyPrefix: prefix, log: quiet });
+    await locked.load();
+    await locked.set('lockdown', true, { actor: 'oncall', reason: 'incident 9' });
+    await shared.del(`${prefix}modes`); // Redis restarted empty, or allkeys-lru evicted the key
+    const fresh = new ModeStore({ stateDir: stateDir(), redis: await redis(), keyPrefix: prefix, log: quiet });
+    await fresh.load();
+    await locked.sync();
+    expect(locked.current).toEqual({ strict: false, lockdown: true });
+    await fresh.sync();
+    expect(fresh.current).toEqual({ strict: false, lockdown: true });
+    expect(await shared.hgetall(`${prefix}modes`)).toMatchObject({ lockdown: '1' });
+  });
+
+  it('merges what each replica knows mode by mode when the shared modes are gone', async () => {
+    const prefix = `${redisInfo.prefix}merge:`;
+    const shared = await redis();
+    const strictDir = stateDir();
+    writeFileSync(join(strictDir, 'modes.json'), JSON.stringify({ strict: true, lockdown: false }));
+    const lockedDir = stateDir();
+    writeFileSync(join(lockedDir, 'modes.json'), JSON.stringify({ strict: false, lockdown: true }));
+    const strict = new ModeStore({ stateDir: strictDir, redis: await redis(), keyPrefix: prefix, log: quiet });
+    const locked = new ModeStore({ stateDir: lockedDir, redis: await redis(), keyPrefix: prefix, log: quiet });
+    await strict.load();
+    await locked.load();
+    await strict.sync();
+    expect(strict.current).toEqual({ strict: true, lockdown: true });
+    expect(locked.current).toEqual({ strict: true, lockdown: true });
+    expect(await shared.hgetall(`${prefix}modes`)).toMatchObject({ strict: '1', lockdown: '1' });
+  });
+
+  it('treats modes written without their origin (an older engine) as merged, so they never lift a lockdown', async () => {
+    const prefix = `${redisInfo.prefix}legacy:`;
+    const shared = await redis();
+    await shared.hset(`${prefix}modes`, { strict: '1', lockdown: '0' });
+    const dir = stateDir();
+    writeFileSync(join(dir, 'modes.json'), JSON.stringify({ strict: false, lockdown: true }));
+    const store = new ModeStore({ stateDir: dir, redis: shared, keyPrefix: prefix, log: quiet });
+    expect(await store.load()).toEqual({ strict: true, lockdown: true });
+  });
+
+  it('lifts a merged lockdown on every replica only through an explicit change', async () => {
+    const prefix = `${redisInfo.prefix}lift:`;
+    const shared = await redis();
+    const lockedDir = stateDir();
+    writeFileSync(join(lockedDir, 'modes.json'), JSON.stringify({ strict: false, lockdown: true }));
+    const locked = new ModeStore({ stateDir: lockedDir, redis: await redis(), keyPrefix: prefix, log: quiet });
+    const other = new ModeStore({ stateDir: stateDir(), redis: await redis(), keyPrefix: prefix, log: quiet });
+    await other.load();
+    await locked.load();
+    await other.sync();
+    expect(other.current.lockdown).toBe(true);
+    await other.set('lockdown', false, { actor: 'oncall', reason: 'all clear' });
+    await locked.sync();
+    expect(locked.current.lockdown).toBe(false);
+    await locked.sync();
+    expect(await shared.hgetall(`${prefix}modes`)).toMatchObject({ lockdown: '0' });
+    expect(JSON.parse(readFileSync(join(lockedDir, 'modes.json'), 'utf8'))).toMatchObject({ lockdown: false });
   });
 
   it('brings a second replica to the modes another replica set', async () => {
@@ -142,5 +208,22 @@ describe('mode store on the real Redis', () => {
     expect(store.current.strict).toBe(true);
     expect(store.inSync).toBe(true);
     expect(await shared.hgetall(`${prefix}modes`)).toMatchObject({ strict: '1' });
+  });
+
+  it('shares only the mode changed during an outage, never lifting a lockdown declared meanwhile elsewhere', async () => {
+    const prefix = `${redisInfo.prefix}outage-other:`;
+    const shared = await redis();
+    const flaky = await redis();
+    const store = new ModeStore({ stateDir: stateDir(), redis: flaky, keyPrefix: prefix, log: quiet });
+    const other = new ModeStore({ stateDir: stateDir(), redis: await redis(), keyPrefix: prefix, log: quiet });
+    await store.load();
+    await other.load();
+    flaky.disconnect();
+    await store.set('strict', true, { actor: 'oncall' });
+    await other.set('lockdown', true, { actor: 'oncall', reason: 'incident 11' });
+    await flaky.connect();
+    await store.sync();
+    expect(store.current).toEqual({ strict: true, lockdown: true });
+    expect(await shared.hgetall(`${prefix}modes`)).toMatchObject({ strict: '1', lockdown: '1' });
   });
 });

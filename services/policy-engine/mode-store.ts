@@ -48,10 +48,40 @@ export async function writeFileAtomic(path: string, content: string): Promise<vo
   }
 }
 
-function fromRedisHash(hash: Record<string, string>): EngineModes | undefined {
-  if (hash.strict === undefined || hash.lockdown === undefined) return undefined;
-  return { strict: hash.strict === '1', lockdown: hash.lockdown === '1' };
-}
+const MODE_NAMES: readonly ModeName[] = ['strict', 'lockdown'];
+
+/**
+ * Brings one replica's modes and the shared hash together in one atomic step, mode by mode.
+ * Each mode has a value and an origin: `explicit` (written by an admin change, which wins
+ * everywhere, a lift included) or `merged` (seeded by replicas after the key went missing, e.g.
+ * Redis restarted empty or evicted it). A merged value is the OR of what every replica knows, so
+ * the more restrictive state wins and a fresh replica in normal mode cannot lift a lockdown.
+ * A value without an origin (written by an older engine) counts as merged.
+ * KEYS[1]: the hash. ARGV per mode (strict, lockdown): local value, '1' if it is an explicit
+ * change still to be shared. Returns the shared values. The key gets no expiry.
+ */
+const SYNC_MODES_SCRIPT = `
+local result = {}
+for i, mode in ipairs({'strict', 'lockdown'}) do
+  local mine = ARGV[2 * i - 1]
+  local shared = redis.call('HGET', KEYS[1], mode)
+  local origin = redis.call('HGET', KEYS[1], mode .. '_origin')
+  if ARGV[2 * i] == '1' then
+    redis.call('HSET', KEYS[1], mode, mine, mode .. '_origin', 'explicit')
+    shared = mine
+  elseif origin ~= 'explicit' or not shared then
+    local merged = (shared == '1' or mine == '1') and '1' or '0'
+    if merged ~= shared or origin ~= 'merged' then
+      redis.call('HSET', KEYS[1], mode, merged, mode .. '_origin', 'merged')
+    end
+    shared = merged
+  end
+  result[i] = shared
+end
+return result
+`;
+
+const flag = (enabled: boolean) => (enabled ? '1' : '0');
 
 function sameModes(a: EngineModes, b: EngineModes): boolean {
   return a.strict === b.strict && a.lockdown === b.lockdown;
@@ -59,14 +89,18 @@ function sameModes(a: EngineModes, b: EngineModes): boolean {
 
 /**
  * Strict mode and emergency lockdown, durable across restarts: a JSON state file, and with
- * Redis a hash that replicas share. Redis wins when reachable; a change made while Redis was
- * down is pushed once it is back instead of being overwritten by the older shared value.
+ * Redis a hash that replicas share. An explicit change shared through Redis wins when Redis is
+ * reachable; a change made while Redis was down is pushed once it is back instead of being
+ * overwritten by the older shared value. When the shared hash is missing, replicas rebuild it
+ * from what each knows and the more restrictive state wins (see SYNC_MODES_SCRIPT): only an
+ * explicit change (the admin endpoints, audited) ever lifts a mode.
  */
 export class ModeStore {
   private modes: EngineModes = { ...NORMAL_MODES };
   private readonly statePath: string;
   private readonly redisKey: string;
-  private pushPending = false;
+  // Explicit changes made while Redis was unreachable, still to be shared.
+  private readonly pendingExplicit = new Set<ModeName>();
   private timer: NodeJS.Timeout | undefined;
   private lastSyncError: string | undefined;
   // sync() and set() run one at a time: a sync that read Redis before a local change must not
@@ -98,7 +132,7 @@ export class ModeStore {
 
   /** Whether the shared copy in Redis is known to match ours (always true without Redis). */
   get inSync(): boolean {
-    return !this.options.redis || (!this.pushPending && this.lastSyncError === undefined);
+    return !this.options.redis || (this.pendingExplicit.size === 0 && this.lastSyncError === undefined);
   }
 
   /** Reads the state file, then Redis. A corrupt state file stops the start rather than lifting a lockdown. */
@@ -154,18 +188,16 @@ export class ModeStore {
     const redis = this.options.redis;
     if (!redis) return;
     try {
-      if (this.pushPending) {
-        await this.push(redis, this.modes);
-      } else {
-        const shared = fromRedisHash(await redis.hgetall(this.redisKey));
-        if (!shared) {
-          await this.push(redis, this.modes);
-        } else if (!sameModes(shared, this.modes)) {
-          this.options.log.info({ from: this.modes, to: shared }, 'modes changed by another replica');
-          this.modes = shared;
-          await this.writeStateFile({ ...shared, updated_at: new Date().toISOString(), updated_by: 'redis-sync' });
-          this.notify();
-        }
+      const pending = [...this.pendingExplicit];
+      const args = MODE_NAMES.flatMap((mode) => [flag(this.modes[mode]), flag(pending.includes(mode))]);
+      const reply = (await redis.eval(SYNC_MODES_SCRIPT, 1, this.redisKey, ...args)) as unknown[];
+      for (const mode of pending) this.pendingExplicit.delete(mode);
+      const shared: EngineModes = { strict: reply[0] === '1', lockdown: reply[1] === '1' };
+      if (!sameModes(shared, this.modes)) {
+        this.options.log.info({ from: this.modes, to: shared }, 'modes changed through Redis');
+        this.modes = shared;
+        await this.writeStateFile({ ...shared, updated_at: new Date().toISOString(), updated_by: 'redis-sync' });
+        this.notify();
       }
       if (this.lastSyncError) this.options.log.info({}, 'mode sync with Redis restored');
       this.lastSyncError = undefined;
@@ -175,11 +207,6 @@ export class ModeStore {
       }
       this.lastSyncError = (error as Error).message;
     }
-  }
-
-  private async push(redis: Redis, modes: EngineModes): Promise<void> {
-    await redis.hset(this.redisKey, { strict: modes.strict ? '1' : '0', lockdown: modes.lockdown ? '1' : '0' });
-    this.pushPending = false;
   }
 
   private async writeStateFile(state: StateFile): Promise<void> {
@@ -208,10 +235,11 @@ export class ModeStore {
     const redis = this.options.redis;
     if (redis) {
       try {
-        // One field only, so that two replicas changing different modes at once both win.
-        await redis.hset(this.redisKey, mode, enabled ? '1' : '0');
+        // This mode only, so that two replicas changing different modes at once both win.
+        await redis.hset(this.redisKey, mode, flag(enabled), `${mode}_origin`, 'explicit');
+        this.pendingExplicit.delete(mode);
       } catch (error) {
-        this.pushPending = true;
+        this.pendingExplicit.add(mode);
         this.options.log.warn({ err: error, mode }, 'could not share the mode change through Redis; will retry');
       }
     }
