@@ -1,9 +1,40 @@
 import { SERVICE_PORTS } from '../kit/constitution.js';
 import { portFromEnv, runService } from '../kit/run.js';
+import type { Service } from '../kit/service.js';
 import { buildApp } from './app.js';
-import { parseConfig } from './config.js';
+import { type PolicyEngineConfig, parseConfig } from './config.js';
 
-const config = parseConfig(process.env);
-const app = await buildApp(config);
+// Each failure before listening is one line naming its cause (the variable, the file), not a
+// stack trace: that is what an operator reads in `docker logs` or the supervisor's output.
+function fail(message: string): never {
+  console.error(message);
+  process.exit(1);
+}
+
+let config: PolicyEngineConfig;
+let port: number;
+try {
+  config = parseConfig(process.env);
+  port = portFromEnv(SERVICE_PORTS['policy-engine']);
+} catch (error) {
+  fail((error as Error).message);
+}
+
+let app: Service;
+try {
+  // Fails on a missing or broken policy.wasm or a corrupt mode state file; buildApp has
+  // already released what it opened.
+  app = await buildApp(config);
+} catch (error) {
+  fail(`policy-engine could not start: ${(error as Error).message}`);
+}
+
 if (!config.adminToken) app.log.warn('ACGS_ADMIN_TOKEN is not set: the /admin endpoints answer 401 to everyone');
-await runService(app, { port: portFromEnv(SERVICE_PORTS['policy-engine']), host: process.env.HOST ?? '127.0.0.1' });
+try {
+  await runService(app, { port, host: process.env.HOST ?? '127.0.0.1' });
+} catch (error) {
+  // e.g. EADDRINUSE, or a HOST that is not an address of this machine.
+  app.log.fatal({ err: error }, 'policy-engine could not start');
+  await app.close().catch(() => undefined);
+  fail(`policy-engine could not start: ${(error as Error).message}`);
+}
