@@ -108,11 +108,16 @@ export class EngineStats {
     });
   }
 
-  /** One answered request of an evaluation endpoint, whatever its status. */
-  recordResponse(statusCode: number): void {
+  /**
+   * One answered request of an evaluation endpoint, whatever its status, with the time from its
+   * arrival to its response. Rejected requests (4xx) are counted but not timed: they never reach
+   * a decision and would make the percentiles look better than the decisions are.
+   */
+  recordResponse(statusCode: number, elapsedNs: bigint): void {
     this.requests += 1;
     if (statusCode >= 500) this.serverErrors += 1;
     else if (statusCode >= 400) this.rejected += 1;
+    if (statusCode < 400 || statusCode >= 500) this.latency.record(elapsedNs);
   }
 
   recordDecision(decision: Decision, source: DecisionSource): void {

@@ -1,4 +1,5 @@
 import { copyFileSync, renameSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -108,6 +109,49 @@ describe('policy engine over HTTP', () => {
     const decision = await second.client.decide(compliantInput({ action: 'custom.thing' }));
     expect(decision.allow).toBe(false);
     expect(decision.threshold).toBe(0.99);
+  });
+});
+
+describe('server-side latency in /v1/metrics', () => {
+  /** Sends the headers, waits, then the rest of the body: the server has the request all along. */
+  function trickle(url: string, path: string, body: string, pauseMs: number): Promise<number> {
+    return new Promise((resolve, reject) => {
+      const request = http.request(
+        `${url}${path}`,
+        { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
+        (response) => {
+          response.resume();
+          response.on('end', () => resolve(response.statusCode ?? 0));
+        },
+      );
+      request.on('error', reject);
+      const half = Math.floor(body.length / 2);
+      request.write(body.slice(0, half));
+      setTimeout(() => request.end(body.slice(half)), pauseMs);
+    });
+  }
+
+  it.each(['decision', 'allow'])(
+    'times %s requests from their arrival, body parsing and validation included, not only the decision',
+    async (endpoint) => {
+      const { client, url } = await startEngine({ ACGS_STATE_DIR: stateDir() });
+      const status = await trickle(url, `/v1/data/acgs/main/${endpoint}`, JSON.stringify({ input: compliantInput() }), 100);
+      expect(status).toBe(200);
+      const metrics = await client.metrics();
+      expect(metrics.request_count).toBe(1);
+      // The connection set-up overlaps the pause, so less than all of it reaches the server.
+      expect(metrics.percentiles.p50).toBeGreaterThanOrEqual(50);
+      expect(metrics.p99_latency_ms).toBe(metrics.percentiles.p99);
+    },
+  );
+
+  it('leaves rejected requests out of the latency, while counting them', async () => {
+    const { client, url } = await startEngine({ ACGS_STATE_DIR: stateDir() });
+    const status = await trickle(url, '/v1/data/acgs/main/decision', JSON.stringify({ input: { ...compliantInput(), sudo: true } }), 80);
+    expect(status).toBe(400);
+    const metrics = await client.metrics();
+    expect(metrics.rejected_count).toBe(1);
+    expect(metrics.percentiles.p99).toBe(0);
   });
 });
 
