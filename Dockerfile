@@ -24,9 +24,10 @@ RUN mkdir -p /app/.acgs && chown node:node /app/.acgs
 USER node
 
 EXPOSE 8001 8002 8003 8004
-# Every service answers GET /health on $PORT (3000 is the bot's default).
+# Every service answers GET /health on $PORT; the default command (the whole stack) is checked
+# through the Policy Engine's port.
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
-  CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 3000) + '/health').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+  CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 8004) + '/health').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 
 # Default: the whole stack as supervised local processes (`npm start`); compose runs one
 # service per container instead.
