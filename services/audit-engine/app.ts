@@ -1,8 +1,8 @@
 import type { FastifyServerOptions } from 'fastify';
+import { describeDatabaseError } from '../kit/postgres.js';
 import type { HealthReport } from '../kit/service.js';
 import { type Service, createService } from '../kit/service.js';
 import type { AuditEngineConfig } from './config.js';
-import { describeDatabaseError } from './database.js';
 import { registerDatabase } from './plugins/database.js';
 import { registerEventStore } from './plugins/event-store.js';
 import { eventRoutes } from './routes/events.js';

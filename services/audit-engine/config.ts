@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { SERVICE_PORTS } from '../kit/constitution.js';
+import { redactDatabaseUrl } from '../kit/postgres.js';
 
 export const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/acgs_audit';
 
@@ -59,15 +60,4 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     maxGroupEvents: values.AUDIT_MAX_GROUP_EVENTS,
     verifyBatchSize: values.AUDIT_VERIFY_BATCH_SIZE,
   };
-}
-
-/** The URL with its password masked, safe for logs and error messages. */
-export function redactDatabaseUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return '<unparseable DATABASE_URL>';
-  }
 }

@@ -1,9 +1,10 @@
+import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEST_POSTGRES_URL } from '../../test/kit/postgres.js';
 import { buildApp } from './app.js';
 import { DEFAULT_DATABASE_URL, loadConfig } from './config.js';
-import { MIGRATIONS_TABLE } from './database.js';
+import { MIGRATIONS_TABLE } from './plugins/database.js';
 import { type AuditTestContext, createAuditTestContext } from './test-support.js';
 
 function urlFor(database: string, password?: string): string {
@@ -41,18 +42,43 @@ describe('configuration', () => {
 });
 
 describe('start-up against PostgreSQL', () => {
-  it('says clearly that the database does not exist, how to create it, and hides the password', async () => {
-    const app = buildApp(loadConfig({ DATABASE_URL: urlFor('acgs_audit_missing_db', 'hunter2') }));
+  it('creates its database when the server has none by that name, and migrates it', async () => {
+    const name = `acgs_audit_created_${randomBytes(4).toString('hex')}`;
+    const app = buildApp(loadConfig({ DATABASE_URL: urlFor(name) }));
+    const admin = new pg.Client({ connectionString: TEST_POSTGRES_URL });
+    await admin.connect();
+    try {
+      await app.ready();
+      const appended = await app.inject({ method: 'POST', url: '/audit/events', payload: { event_type: 'first.event' } });
+      expect(appended.statusCode).toBe(201);
+      expect(appended.json().events[0].sequence).toBe(1);
+    } finally {
+      await app.close();
+      await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await admin.end();
+    }
+  });
+
+  it('says which database is missing and how to create it when it may not create one, hiding the password', async () => {
+    const role = `acgs_audit_nocreate_${randomBytes(4).toString('hex')}`;
+    const admin = new pg.Client({ connectionString: TEST_POSTGRES_URL });
+    await admin.connect();
+    await admin.query(`CREATE ROLE ${role} LOGIN NOCREATEDB`);
+    const url = new URL(urlFor('acgs_audit_missing_db', 'hunter2'));
+    url.username = role;
+    const app = buildApp(loadConfig({ DATABASE_URL: url.toString() }));
     try {
       const failure = await app.ready().then(
         () => undefined,
         (error: Error) => error,
       );
-      expect(failure?.message).toMatch(/The database "acgs_audit_missing_db" .* does not exist/);
+      expect(failure?.message).toMatch(/The database "acgs_audit_missing_db" .* does not exist .* could not be created/);
       expect(failure?.message).toContain('createdb');
       expect(failure?.message).not.toContain('hunter2');
     } finally {
       await app.close();
+      await admin.query(`DROP ROLE IF EXISTS ${role}`);
+      await admin.end();
     }
   });
 

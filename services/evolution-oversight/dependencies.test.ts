@@ -176,7 +176,7 @@ describe('when PostgreSQL is unreachable', () => {
     const unused = new URL(await unusedLoopbackUrl());
     const databaseUrl = `postgres://postgres:hunter2@127.0.0.1:${unused.port}/acgs_evolution`;
     const attempt = startEvolutionApp({ databaseUrl, policyEngineUrl: scripted!.url, auditEngineUrl: receiver!.url });
-    await expect(attempt).rejects.toThrow(/PostgreSQL at postgres:\/\/postgres:\*\*\*@127\.0\.0\.1:\d+\/acgs_evolution is not usable/);
+    await expect(attempt).rejects.toThrow(/PostgreSQL is not reachable at 127\.0\.0\.1:\d+ \(DATABASE_URL postgres:\/\/postgres:\*\*\*@127\.0\.0\.1:\d+\/acgs_evolution\)/);
     await expect(attempt).rejects.toThrow(expect.objectContaining({ message: expect.not.stringContaining('hunter2') }));
   });
 });

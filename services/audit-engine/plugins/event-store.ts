@@ -1,8 +1,8 @@
 import { Counter, Histogram } from 'prom-client';
+import { describeDatabaseError } from '../../kit/postgres.js';
 import type { Service } from '../../kit/service.js';
 import { type ChainVerifier, createChainVerifier } from '../chain-verifier.js';
 import type { AuditEngineConfig } from '../config.js';
-import { describeDatabaseError } from '../database.js';
 import { type AuditEventStore, createAuditEventStore } from '../event-store.js';
 
 declare module 'fastify' {

@@ -1,9 +1,9 @@
 import { z } from 'zod';
 import { ServiceError } from '../../kit/errors.js';
+import { withDatabase } from '../../kit/postgres.js';
 import type { Service } from '../../kit/service.js';
 import { parseAppendBody } from '../append-body.js';
 import { AppendEventsResponse, AuditEvent, ListEventsResponse } from '../contract.js';
-import { toServiceError } from '../database.js';
 import { toAuditEvent } from '../event-rows.js';
 import { EventIdParams, ListEventsQuery, encodeCursor } from '../list-query.js';
 
@@ -14,9 +14,7 @@ export async function eventRoutes(app: Service): Promise<void> {
     { schema: { body: z.unknown(), response: { 201: AppendEventsResponse } } },
     async (request, reply) => {
       const inputs = parseAppendBody(request.body);
-      const outcomes = await app.auditStore.append(inputs).catch((error: unknown) => {
-        throw toServiceError(error);
-      });
+      const outcomes = await withDatabase(() => app.auditStore.append(inputs));
       const replayed = outcomes.filter((outcome) => outcome.replayed).length;
       return reply.code(201).send({
         events: outcomes.map((outcome) => toAuditEvent(outcome.event)),
@@ -31,9 +29,7 @@ export async function eventRoutes(app: Service): Promise<void> {
     { schema: { querystring: ListEventsQuery, response: { 200: ListEventsResponse } } },
     async (request) => {
       const { cursor, ...filter } = request.query;
-      const page = await app.auditStore.list({ ...filter, before: cursor }).catch((error: unknown) => {
-        throw toServiceError(error);
-      });
+      const page = await withDatabase(() => app.auditStore.list({ ...filter, before: cursor }));
       const oldest = page.events[page.events.length - 1];
       return {
         events: page.events.map(toAuditEvent),
@@ -46,9 +42,7 @@ export async function eventRoutes(app: Service): Promise<void> {
     '/audit/events/:id',
     { schema: { params: EventIdParams, response: { 200: AuditEvent } } },
     async (request) => {
-      const event = await app.auditStore.get(request.params.id).catch((error: unknown) => {
-        throw toServiceError(error);
-      });
+      const event = await withDatabase(() => app.auditStore.get(request.params.id));
       if (!event) throw new ServiceError('NOT_FOUND', { detail: `No audit event with id ${request.params.id}` });
       return toAuditEvent(event);
     },

@@ -1,7 +1,11 @@
+import { fileURLToPath } from 'node:url';
 import type pg from 'pg';
-import { createPool, ensureDatabase, migrate, redactDatabaseUrl } from '../store/database.js';
+import { createPool, describeDatabaseError, ensureDatabaseExists, migrate } from '../../kit/postgres.js';
 import { createEvolutionStore, type EvolutionStore } from '../store/evolution-store.js';
 import { sharedPlugin } from './shared-plugin.js';
+
+export const MIGRATIONS_DIR = fileURLToPath(new URL('../migrations', import.meta.url));
+export const MIGRATIONS_TABLE = 'evolution_migrations';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -15,21 +19,16 @@ export interface DatabasePluginOptions extends Record<string, unknown> {
   poolMax: number;
 }
 
-/** The PostgreSQL pool and the evolution store; creates the database and applies migrations first. */
+/** The PostgreSQL pool and the evolution store; creates the database if missing and migrates it first. */
 export const databasePlugin = sharedPlugin<DatabasePluginOptions>(async (app, options) => {
-  const where = redactDatabaseUrl(options.databaseUrl);
+  const pool = createPool({ databaseUrl: options.databaseUrl, max: options.poolMax, applicationName: 'acgs-evolution-oversight' });
   try {
-    if (await ensureDatabase(options.databaseUrl)) app.log.info({ database: where }, 'created the evolution database');
-  } catch (error) {
-    throw new Error(`PostgreSQL at ${where} is not usable: ${(error as Error).message}`);
-  }
-  const pool = createPool(options.databaseUrl, options.poolMax);
-  try {
-    const applied = await migrate(pool);
+    if (await ensureDatabaseExists(options.databaseUrl)) app.log.info('created the evolution database');
+    const applied = await migrate(pool, { directory: MIGRATIONS_DIR, table: MIGRATIONS_TABLE, log: (message) => app.log.debug(message) });
     if (applied.length > 0) app.log.info({ migrations: applied }, 'applied database migrations');
   } catch (error) {
     await pool.end();
-    throw error;
+    throw new Error(describeDatabaseError(error, options.databaseUrl), { cause: error });
   }
   app.decorate('evolutionPool', pool);
   app.decorate('evolutionStore', createEvolutionStore(pool));

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { CONSTITUTIONAL_HASH } from '../../kit/constitution.js';
 import { ServiceError } from '../../kit/errors.js';
+import { withDatabase } from '../../kit/postgres.js';
 import {
   Evolution,
   EvolutionIdParams,
@@ -14,7 +15,6 @@ import {
 } from '../contract.js';
 import { TRANSITION_RULES, type ReviewAction } from '../domain/lifecycle.js';
 import { IncompleteDecisionError, assessDecision, buildPolicyInput } from '../domain/policy-assessment.js';
-import { withDatabase } from '../store/database.js';
 
 function notFound(id: string): ServiceError {
   return new ServiceError('NOT_FOUND', { detail: `No evolution with id ${id}` });

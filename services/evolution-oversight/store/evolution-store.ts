@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { CONSTITUTIONAL_HASH } from '../../kit/constitution.js';
+import { withTransaction } from '../../kit/postgres.js';
 import type { Decision } from '../../policy-engine/contract.js';
 import type { Evolution, EvolutionStatus, Priority, ProposeEvolutionRequest, Transition, TransitionName } from '../contract.js';
 import { PENDING_REVIEW_STATUSES, checkTransition, type TransitionRule } from '../domain/lifecycle.js';
 import { summarizeDecision } from '../domain/policy-assessment.js';
-import { withTransaction } from './database.js';
 
 interface EvolutionRow {
   id: string;
