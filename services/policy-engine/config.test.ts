@@ -12,14 +12,21 @@ describe('policy engine configuration', () => {
       redisUrl: undefined,
       adminToken: undefined,
       l1CacheSize: 10_000,
+      l2LookupMinEvalMs: 0.5,
       bodyLimit: BODY_LIMIT_BYTES,
     });
     expect(DEFAULT_POLICY_WASM_PATH).toMatch(/services\/policy-engine\/policy\.wasm$/);
   });
 
   it('reads the environment and treats empty values as unset', () => {
-    const config = parseConfig({ POLICY_L1_CACHE_SIZE: '500', POLICY_WATCH: 'false', REDIS_URL: '', ACGS_ADMIN_TOKEN: 's' });
-    expect(config).toMatchObject({ l1CacheSize: 500, watchPolicy: false, redisUrl: undefined, adminToken: 's' });
+    const config = parseConfig({
+      POLICY_L1_CACHE_SIZE: '500',
+      POLICY_WATCH: 'false',
+      REDIS_URL: '',
+      ACGS_ADMIN_TOKEN: 's',
+      POLICY_L2_LOOKUP_MIN_EVAL_MS: '0',
+    });
+    expect(config).toMatchObject({ l1CacheSize: 500, watchPolicy: false, redisUrl: undefined, adminToken: 's', l2LookupMinEvalMs: 0 });
   });
 
   it.each([
@@ -29,6 +36,8 @@ describe('policy engine configuration', () => {
     ['REDIS_URL', 'not a url'],
     ['AUDIT_ENGINE_URL', '127.0.0.1:8003'],
     ['MODE_SYNC_INTERVAL_MS', '-5'],
+    ['POLICY_L2_LOOKUP_MIN_EVAL_MS', '-0.1'],
+    ['POLICY_L2_LOOKUP_MIN_EVAL_MS', 'fast'],
   ])('rejects %s=%s with an error naming the variable', (name, value) => {
     expect(() => parseConfig({ [name]: value })).toThrow(new RegExp(`Invalid Policy Engine configuration: .*${name}`));
   });

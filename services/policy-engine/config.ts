@@ -27,6 +27,12 @@ const PolicyEngineEnv = z.object({
   POLICY_L2_TTL_SECONDS: positiveInt(3600, 30 * 24 * 3600),
   REDIS_COMMAND_TIMEOUT_MS: positiveInt(50, 10_000),
   MODE_SYNC_INTERVAL_MS: positiveInt(1000, 3_600_000),
+  POLICY_L2_LOOKUP_MIN_EVAL_MS: z.coerce
+    .number({ error: 'must be a number of milliseconds' })
+    .min(0, 'must be 0 (always ask Redis first) or more')
+    .max(60_000)
+    .optional()
+    .default(0.5),
 });
 
 export interface PolicyEngineConfig {
@@ -42,6 +48,11 @@ export interface PolicyEngineConfig {
   l2TtlSeconds: number;
   redisCommandTimeoutMs: number;
   modeSyncIntervalMs: number;
+  /**
+   * An L1 miss asks Redis first only while the policy's evaluations average at least this
+   * long; cheaper ones are evaluated at once. 0: always ask Redis first.
+   */
+  l2LookupMinEvalMs: number;
   /** Largest accepted request body; larger ones get 413. */
   bodyLimit: number;
 }
@@ -72,6 +83,7 @@ export function parseConfig(env: Record<string, string | undefined> = process.en
     l2TtlSeconds: e.POLICY_L2_TTL_SECONDS,
     redisCommandTimeoutMs: e.REDIS_COMMAND_TIMEOUT_MS,
     modeSyncIntervalMs: e.MODE_SYNC_INTERVAL_MS,
+    l2LookupMinEvalMs: e.POLICY_L2_LOOKUP_MIN_EVAL_MS,
     bodyLimit: BODY_LIMIT_BYTES,
   };
 }

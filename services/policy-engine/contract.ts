@@ -173,6 +173,8 @@ export const PolicyMetrics = z.object({
       hits: z.number().int(),
       misses: z.number().int(),
       errors: z.number().int(),
+      /** L1 misses evaluated at once instead of waiting for Redis (POLICY_L2_LOOKUP_MIN_EVAL_MS). */
+      bypassed: z.number().int(),
     }),
   }),
   mode: EngineModes,

@@ -104,7 +104,7 @@ describe('decision cache on the real Redis', () => {
     const hit = await second.lookupL2(key);
     expect(hit?.decision).toEqual(decision(true));
     expect(second.lookupL1(key)?.decision.allow).toBe(true);
-    expect(second.stats().l2).toEqual({ enabled: true, hits: 1, misses: 0, errors: 0 });
+    expect(second.stats().l2).toEqual({ enabled: true, hits: 1, misses: 0, errors: 0, bypassed: 0 });
   });
 
   it('sets a TTL on L2 entries', async () => {

@@ -39,7 +39,7 @@ export interface DecisionCacheOptions {
 
 export interface CacheStats {
   l1: { size: number; max: number; hits: number; misses: number };
-  l2: { enabled: boolean; hits: number; misses: number; errors: number };
+  l2: { enabled: boolean; hits: number; misses: number; errors: number; bypassed: number };
 }
 
 function globEscape(text: string): string {
@@ -52,7 +52,7 @@ function globEscape(text: string): string {
  */
 export class DecisionCache {
   private readonly l1: LRUCache<string, CachedDecision>;
-  private readonly counts = { l1Hits: 0, l1Misses: 0, l2Hits: 0, l2Misses: 0, l2Errors: 0 };
+  private readonly counts = { l1Hits: 0, l1Misses: 0, l2Hits: 0, l2Misses: 0, l2Errors: 0, l2Bypassed: 0 };
 
   constructor(private readonly options: DecisionCacheOptions) {
     this.l1 = new LRUCache({ max: options.l1Max });
@@ -112,6 +112,11 @@ export class DecisionCache {
     return entry;
   }
 
+  /** An L1 miss that was evaluated without asking L2 (cheaper than waiting for Redis). */
+  noteL2Bypassed(): void {
+    this.counts.l2Bypassed += 1;
+  }
+
   /** Present in L1, without touching the statistics (used by the warm-up). */
   hasL1(key: string): boolean {
     return this.l1.has(key);
@@ -156,7 +161,7 @@ export class DecisionCache {
     const c = this.counts;
     return {
       l1: { size: this.l1.size, max: this.options.l1Max, hits: c.l1Hits, misses: c.l1Misses },
-      l2: { enabled: this.l2Enabled, hits: c.l2Hits, misses: c.l2Misses, errors: c.l2Errors },
+      l2: { enabled: this.l2Enabled, hits: c.l2Hits, misses: c.l2Misses, errors: c.l2Errors, bypassed: c.l2Bypassed },
     };
   }
 }

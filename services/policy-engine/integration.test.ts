@@ -185,8 +185,38 @@ describe('policy file watching', () => {
 });
 
 describe('replicas sharing the real Redis', () => {
+  /** Two engines on one Redis; the first has decided `input` and Redis holds it. */
+  async function decidedByAnotherReplica(name: string, secondEnv: Record<string, string> = {}) {
+    const shared = { REDIS_URL: redisInfo.url, REDIS_KEY_PREFIX: `${redisInfo.prefix}${name}:` };
+    const one = await startEngine({ ...shared, ACGS_STATE_DIR: stateDir() });
+    const two = await startEngine({ ...shared, ...secondEnv, ACGS_STATE_DIR: stateDir() });
+    const input = compliantInput({ action: 'model.infer', context: { agent: { id: `replica-${name}`, trust_level: 0.97 } } });
+    const first = await one.client.decide(input);
+    const redis = new Redis(redisInfo.url);
+    cleanups.push(() => redis.disconnect());
+    await eventually(async () => expect(await redis.keys(`${shared.REDIS_KEY_PREFIX}decision:*`)).toHaveLength(1));
+    return { two, input, first };
+  }
+
+  it('answers an L1 miss by evaluating at once, without waiting for Redis, while the policy is cheap', async () => {
+    const { two, input, first } = await decidedByAnotherReplica('cheap');
+    expect(await two.client.decide(input)).toEqual(first);
+    const { cache_stats: stats } = await two.client.metrics();
+    expect(stats.l1).toMatchObject({ hits: 0, misses: 1 });
+    expect(stats.l2).toMatchObject({ hits: 0, misses: 0, bypassed: 1 });
+  });
+
+  it('asks Redis first once the policy evaluations take longer than POLICY_L2_LOOKUP_MIN_EVAL_MS', async () => {
+    // 1 microsecond: any real evaluation is dearer, but the engine only knows after its first one.
+    const { two, input, first } = await decidedByAnotherReplica('dear', { POLICY_L2_LOOKUP_MIN_EVAL_MS: '0.001' });
+    await two.client.decide(compliantInput({ action: 'data.read' }));
+    expect(await two.client.decide(input)).toEqual(first);
+    const { cache_stats: stats } = await two.client.metrics();
+    expect(stats.l2).toMatchObject({ hits: 1, bypassed: 1 });
+  });
+
   it('serves a decision cached by one instance as an L2 hit of the second', async () => {
-    const shared = { REDIS_URL: redisInfo.url, REDIS_KEY_PREFIX: `${redisInfo.prefix}l2:` };
+    const shared = { REDIS_URL: redisInfo.url, REDIS_KEY_PREFIX: `${redisInfo.prefix}l2:`, POLICY_L2_LOOKUP_MIN_EVAL_MS: '0' };
     const one = await startEngine({ ...shared, ACGS_STATE_DIR: stateDir() });
     const two = await startEngine({ ...shared, ACGS_STATE_DIR: stateDir() });
     const input = compliantInput({ action: 'model.infer', context: { agent: { id: 'replica-test', trust_level: 0.97 } } });
@@ -199,6 +229,7 @@ describe('replicas sharing the real Redis', () => {
     const metrics = await two.client.metrics();
     expect(metrics.cache_stats.l1.hits).toBe(0);
     expect(metrics.cache_stats.l2.hits).toBe(1);
+    expect(metrics.cache_stats.l2.bypassed).toBe(0);
     expect(metrics.l2_hit_rate).toBeGreaterThan(0);
     expect((await two.client.health()).redis).toBe('ready');
   });

@@ -192,6 +192,26 @@ describe('mode store on the real Redis', () => {
     expect(seen).toEqual([{ strict: false, lockdown: true }]);
   });
 
+  it('tells listeners of modes adopted from Redis in the same step as it adopts them', async () => {
+    const prefix = `${redisInfo.prefix}notify:`;
+    const one = new ModeStore({ stateDir: stateDir(), redis: await redis(), keyPrefix: prefix, log: quiet });
+    const two = new ModeStore({ stateDir: stateDir(), redis: await redis(), keyPrefix: prefix, log: quiet });
+    await one.load();
+    await two.load();
+    const seen: EngineModes[] = [];
+    two.onChange((modes) => seen.push(modes));
+    await one.set('lockdown', true, { actor: 'oncall' });
+    const syncing = two.sync();
+    // Whoever sees the new modes first (a request computing its cache key) must find the
+    // listeners (the policy's runtime data) already told, even while the state file is written.
+    const listenersToldWhenVisible = await new Promise<boolean>((resolve) => {
+      const check = () => (two.current.lockdown ? resolve(seen.length > 0) : setImmediate(check));
+      check();
+    });
+    await syncing;
+    expect(listenersToldWhenVisible).toBe(true);
+  });
+
   it('keeps a change made while Redis was down and shares it once Redis is back', async () => {
     const prefix = `${redisInfo.prefix}outage:`;
     const shared = await redis();

@@ -195,9 +195,12 @@ export class ModeStore {
       const shared: EngineModes = { strict: reply[0] === '1', lockdown: reply[1] === '1' };
       if (!sameModes(shared, this.modes)) {
         this.options.log.info({ from: this.modes, to: shared }, 'modes changed through Redis');
+        // Listeners (the policy's runtime data) learn of the modes in the same step as `current`
+        // shows them: a request in between would evaluate under the old modes and cache that
+        // decision under the new modes' key.
         this.modes = shared;
-        await this.writeStateFile({ ...shared, updated_at: new Date().toISOString(), updated_by: 'redis-sync' });
         this.notify();
+        await this.writeStateFile({ ...shared, updated_at: new Date().toISOString(), updated_by: 'redis-sync' });
       }
       if (this.lastSyncError) this.options.log.info({}, 'mode sync with Redis restored');
       this.lastSyncError = undefined;

@@ -127,6 +127,11 @@ export class PolicyRuntime {
     return firstResult(this.current.policy.evaluate({}, ENTRYPOINTS.health), ENTRYPOINTS.health);
   }
 
+  /** The modes the policy evaluates with (its runtime data). */
+  get appliedModes(): EngineModes {
+    return { ...this.modes };
+  }
+
   applyModes(modes: EngineModes): void {
     this.modes = { ...modes };
     this.current.policy.setData(runtimeData(this.modes));

@@ -41,6 +41,12 @@ export async function decisionsPlugin(app: Service, config: PolicyEngineConfig):
   app.decorate('engineStats', stats);
   app.decorate(
     'decisions',
-    new DecisionService({ policy: app.policy, modes: app.modes, cache, stats, audit: app.auditOutbox }),
+    new DecisionService({
+      policy: app.policy,
+      cache,
+      stats,
+      audit: app.auditOutbox,
+      l2LookupMinEvalMs: config.l2LookupMinEvalMs,
+    }),
   );
 }
