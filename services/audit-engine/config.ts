@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { SERVICE_PORTS } from '../kit/constitution.js';
-import { redactDatabaseUrl } from '../kit/postgres.js';
+import { Port, WholeNumber, parseEnv } from '../kit/env.js';
+import { DatabasePoolMax, DatabaseUrl } from '../kit/postgres.js';
 
 export const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/acgs_audit';
 
@@ -17,43 +18,22 @@ export interface AuditEngineConfig {
   verifyBatchSize: number;
 }
 
-const IntegerFromEnv = (min: number, max: number) =>
-  z
-    .string()
-    .regex(/^[0-9]+$/, `must be a whole number between ${min} and ${max}`)
-    .transform(Number)
-    .pipe(z.number().int().min(min).max(max));
-
 const EnvSchema = z.object({
-  DATABASE_URL: z
-    .string()
-    .refine((value) => /^postgres(ql)?:\/\/./.test(value) && URL.canParse(value), 'must be a postgres:// URL')
-    .default(DEFAULT_DATABASE_URL),
-  PORT: IntegerFromEnv(0, 65535).optional(),
+  DATABASE_URL: DatabaseUrl.default(DEFAULT_DATABASE_URL),
+  PORT: Port.default(SERVICE_PORTS['audit-engine']),
   HOST: z.string().min(1).default('127.0.0.1'),
-  DATABASE_POOL_MAX: IntegerFromEnv(1, 100).default(10),
-  AUDIT_BODY_LIMIT_BYTES: IntegerFromEnv(1024, 64 * 1024 * 1024).default(4 * 1024 * 1024),
-  AUDIT_MAX_GROUP_EVENTS: IntegerFromEnv(1, 100_000).default(5000),
-  AUDIT_VERIFY_BATCH_SIZE: IntegerFromEnv(1, 100_000).default(1000),
+  DATABASE_POOL_MAX: DatabasePoolMax.default(10),
+  AUDIT_BODY_LIMIT_BYTES: WholeNumber(1024, 64 * 1024 * 1024).default(4 * 1024 * 1024),
+  AUDIT_MAX_GROUP_EVENTS: WholeNumber(1, 100_000).default(5000),
+  AUDIT_VERIFY_BATCH_SIZE: WholeNumber(1, 100_000).default(1000),
 });
 
 /** Reads the Audit Engine's settings from the environment; a bad value names its variable. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): AuditEngineConfig {
-  // Empty variables count as unset, as shells and compose files often leave them empty.
-  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
-  const parsed = EnvSchema.safeParse(present);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => {
-      const name = String(issue.path[0]);
-      const shown = name === 'DATABASE_URL' ? redactDatabaseUrl(String(env[name])) : env[name];
-      return `${name} ${issue.message} (got "${shown}")`;
-    });
-    throw new Error(`Invalid audit-engine configuration: ${problems.join('; ')}`);
-  }
-  const values = parsed.data;
+  const values = parseEnv(EnvSchema, 'audit-engine', env);
   return {
     databaseUrl: values.DATABASE_URL,
-    port: values.PORT ?? SERVICE_PORTS['audit-engine'],
+    port: values.PORT,
     host: values.HOST,
     poolMax: values.DATABASE_POOL_MAX,
     bodyLimitBytes: values.AUDIT_BODY_LIMIT_BYTES,

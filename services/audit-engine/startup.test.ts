@@ -32,7 +32,7 @@ describe('configuration', () => {
     [{ DATABASE_POOL_MAX: '0' }, 'DATABASE_POOL_MAX'],
     [{ AUDIT_BODY_LIMIT_BYTES: 'lots' }, 'AUDIT_BODY_LIMIT_BYTES'],
   ])('names the variable when %o is invalid', (env, name) => {
-    expect(() => loadConfig(env)).toThrow(new RegExp(`^Invalid audit-engine configuration: ${name} `));
+    expect(() => loadConfig(env)).toThrow(new RegExp(`^Invalid audit-engine configuration: ${name}: `));
   });
 
   it('never repeats a DATABASE_URL password in its errors', () => {

@@ -30,6 +30,11 @@ describe('evolution-oversight configuration', () => {
     expect(() => loadConfig({ DATABASE_URL: 'mysql://u:hunter2@db/x' })).toThrow(expect.objectContaining({ message: expect.not.stringContaining('hunter2') }));
   });
 
+  it('takes numbers only as plain digits, and lists every bad variable in one message', () => {
+    const attempt = () => loadConfig({ PORT: '8e3', POLICY_ENGINE_TIMEOUT_MS: ' 500', AUDIT_ENGINE_URL: 'ftp://audit' });
+    expect(attempt).toThrow(/^Invalid evolution-oversight configuration: PORT: .*; POLICY_ENGINE_TIMEOUT_MS: .*; AUDIT_ENGINE_URL: /);
+  });
+
   it('treats empty variables as unset', () => {
     expect(loadConfig({ PORT: '', POLICY_ENGINE_URL: '' }).port).toBe(8002);
   });

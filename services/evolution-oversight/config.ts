@@ -1,21 +1,17 @@
 import { join } from 'node:path';
 import { z } from 'zod';
 import { SERVICE_PORTS } from '../kit/constitution.js';
-
-const Url = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' });
+import { HttpUrl, Port, WholeNumber, parseEnv } from '../kit/env.js';
+import { DatabasePoolMax, DatabaseUrl } from '../kit/postgres.js';
 
 const EnvSchema = z.object({
-  PORT: z.coerce.number().int().min(0).max(65535).default(SERVICE_PORTS['evolution-oversight']),
+  PORT: Port.default(SERVICE_PORTS['evolution-oversight']),
   HOST: z.string().min(1).default('127.0.0.1'),
-  DATABASE_URL: z
-    .string()
-    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL')
-    .default('postgres://postgres@127.0.0.1:5432/acgs_evolution'),
-  /** 1 for the embedded PGlite database, which serves a single session. */
-  DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(100).default(10),
-  POLICY_ENGINE_URL: Url.default('http://127.0.0.1:8004'),
-  POLICY_ENGINE_TIMEOUT_MS: z.coerce.number().int().min(50).max(60_000).default(3000),
-  AUDIT_ENGINE_URL: Url.default('http://127.0.0.1:8003'),
+  DATABASE_URL: DatabaseUrl.default('postgres://postgres@127.0.0.1:5432/acgs_evolution'),
+  DATABASE_POOL_MAX: DatabasePoolMax.default(10),
+  POLICY_ENGINE_URL: HttpUrl.default('http://127.0.0.1:8004'),
+  POLICY_ENGINE_TIMEOUT_MS: WholeNumber(50, 60_000).default(3000),
+  AUDIT_ENGINE_URL: HttpUrl.default('http://127.0.0.1:8003'),
   /** The service's own state directory (npm start gives each service one). */
   ACGS_STATE_DIR: z.string().min(1).default(join('.acgs', 'evolution-oversight')),
   /** Where audit events wait until the Audit Engine takes them; defaults inside ACGS_STATE_DIR. */
@@ -37,13 +33,7 @@ export interface EvolutionOversightConfig {
 
 /** Reads the configuration from the environment; a bad value fails naming the variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): EvolutionOversightConfig {
-  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
-  const parsed = EnvSchema.safeParse(present);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
-    throw new Error(`Invalid evolution-oversight configuration: ${problems.join('; ')}`);
-  }
-  const e = parsed.data;
+  const e = parseEnv(EnvSchema, 'evolution-oversight', env);
   return {
     port: e.PORT,
     host: e.HOST,

@@ -1,7 +1,17 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PG_MIGRATE_LOCK_ID, runner } from 'node-pg-migrate';
 import pg from 'pg';
+import { z } from 'zod';
+import { WholeNumber } from './env.js';
 import { ServiceError } from './errors.js';
+
+/** `DATABASE_URL` as every service accepts it. */
+export const DatabaseUrl = z
+  .string()
+  .refine((value) => /^postgres(ql)?:\/\/./.test(value) && URL.canParse(value), 'must be a postgres:// URL such as postgres://user@127.0.0.1:5432/acgs');
+
+/** `DATABASE_POOL_MAX`: connections per process; 1 for single-session databases such as the embedded PGlite. */
+export const DatabasePoolMax = WholeNumber(1, 100);
 
 /** The URL with its password masked, safe for logs and error messages. */
 export function redactDatabaseUrl(databaseUrl: string): string {
