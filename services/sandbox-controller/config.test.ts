@@ -20,6 +20,17 @@ describe('sandbox controller configuration', () => {
     expect(configFromEnv({ ACGS_STATE_DIR: '/var/lib/acgs/sandbox' }).auditSpoolDir).toBe('/var/lib/acgs/sandbox/audit-outbox');
   });
 
+  it('spools audit events in AUDIT_SPOOL_DIR when it is set, as docker-compose.yml sets it', () => {
+    const config = configFromEnv({ ACGS_STATE_DIR: '/var/lib/acgs', AUDIT_SPOOL_DIR: '/app/.acgs/spool/sandbox-controller' });
+    expect(config.auditSpoolDir).toBe('/app/.acgs/spool/sandbox-controller');
+    expect(configFromEnv({ ACGS_STATE_DIR: '/var/lib/acgs', AUDIT_SPOOL_DIR: '' }).auditSpoolDir).toBe('/var/lib/acgs/audit-outbox');
+  });
+
+  it('reads the admin token from ACGS_ADMIN_TOKEN and leaves it unset otherwise', () => {
+    expect(configFromEnv({ ACGS_ADMIN_TOKEN: 'a-secret' }).adminToken).toBe('a-secret');
+    expect(configFromEnv({}).adminToken).toBeUndefined();
+  });
+
   it('reads the environment, treating empty values as unset', () => {
     expect(configFromEnv({ DOCKER_HOST: 'unix:///run/other/docker.sock' }).dockerHost).toBe('unix:///run/other/docker.sock');
     const config = configFromEnv({ SANDBOX_MAX_CONCURRENT: '2', SANDBOX_RUNTIME: 'runc', SANDBOX_NODE_IMAGE: 'acgs-test/node:latest', SANDBOX_IMAGE: '' });

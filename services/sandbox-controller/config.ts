@@ -10,6 +10,10 @@ const EnvSchema = z.object({
   POLICY_ENGINE_URL: z.url().default('http://127.0.0.1:8004'),
   AUDIT_ENGINE_URL: z.url().default('http://127.0.0.1:8003'),
   ACGS_STATE_DIR: z.string().min(1).default('.acgs/sandbox-controller'),
+  /** Where audit events wait until the Audit Engine takes them; defaults inside ACGS_STATE_DIR. */
+  AUDIT_SPOOL_DIR: z.string().min(1).optional(),
+  /** Guards the /admin endpoints; unset keeps them closed (401) rather than open. */
+  ACGS_ADMIN_TOKEN: z.string().min(1).optional(),
   DOCKER_HOST: z
     .string()
     .regex(/^(unix|tcp|http):\/\//, 'must look like unix:///var/run/docker.sock or tcp://127.0.0.1:2375')
@@ -30,8 +34,9 @@ const EnvSchema = z.object({
 export interface SandboxConfig {
   policyEngineUrl: string;
   auditEngineUrl: string;
-  /** The durable audit outbox: `$ACGS_STATE_DIR/audit-outbox`. */
+  /** The durable audit outbox: `AUDIT_SPOOL_DIR`, else `$ACGS_STATE_DIR/audit-outbox`. */
   auditSpoolDir: string;
+  adminToken: string | undefined;
   dockerHost: string;
   image: string;
   nodeImage: string | undefined;
@@ -56,7 +61,8 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): SandboxConf
   return {
     policyEngineUrl: e.POLICY_ENGINE_URL,
     auditEngineUrl: e.AUDIT_ENGINE_URL,
-    auditSpoolDir: join(e.ACGS_STATE_DIR, 'audit-outbox'),
+    auditSpoolDir: e.AUDIT_SPOOL_DIR ?? join(e.ACGS_STATE_DIR, 'audit-outbox'),
+    adminToken: e.ACGS_ADMIN_TOKEN,
     dockerHost: e.DOCKER_HOST,
     image: e.SANDBOX_IMAGE,
     nodeImage: e.SANDBOX_NODE_IMAGE,
