@@ -1,9 +1,29 @@
 import { SERVICE_PORTS } from '../kit/constitution.js';
 import { portFromEnv, runService } from '../kit/run.js';
 import { buildApp } from './app.js';
-import { configFromEnv } from './config.js';
+import { type SandboxConfig, configFromEnv } from './config.js';
 
-const config = configFromEnv();
-const app = await buildApp(config);
-await runService(app, { port: portFromEnv(SERVICE_PORTS['sandbox-controller']), host: process.env.HOST || '127.0.0.1' });
+let config: SandboxConfig;
+let port: number;
+try {
+  config = configFromEnv();
+  port = portFromEnv(SERVICE_PORTS['sandbox-controller']);
+} catch (error) {
+  // The message names the variable; a stack trace would only bury it.
+  console.error((error as Error).message);
+  process.exit(1);
+}
+
+let app: Awaited<ReturnType<typeof buildApp>> | undefined;
+try {
+  app = await buildApp(config);
+  if (!config.adminToken) app.log.warn('ACGS_ADMIN_TOKEN is not set: the /admin endpoints answer 401 to everyone');
+  await runService(app, { port, host: process.env.HOST || '127.0.0.1' });
+} catch (error) {
+  // Start-up failures (port taken, spool directory not writable) carry a message that says what is wrong.
+  app?.log.fatal({ err: error }, 'sandbox-controller could not start');
+  console.error(`sandbox-controller could not start: ${(error as Error).message}`);
+  await app?.close().catch(() => undefined);
+  process.exit(1);
+}
 app.log.info({ docker: config.dockerHost, image: config.image, runtime: config.runtime }, 'sandbox controller listening');
