@@ -1,3 +1,4 @@
+import { createPolicyEngineClient } from '../../clients/policy-engine.js';
 import type { SandboxConfig } from '../config.js';
 import { type PolicyGate, policyGate } from '../policy/policy-gate.js';
 import { sharedPlugin } from './shared-plugin.js';
@@ -9,5 +10,6 @@ declare module 'fastify' {
 }
 
 export const policyGatePlugin = sharedPlugin<{ config: SandboxConfig }>(async (app, { config }) => {
-  app.decorate('sandboxPolicy', policyGate(config.policyEngineUrl, config.policyTimeoutMs));
+  const client = createPolicyEngineClient({ baseUrl: config.policyEngineUrl, timeoutMs: config.policyTimeoutMs });
+  app.decorate('sandboxPolicy', policyGate(client, config.policyEngineUrl));
 });

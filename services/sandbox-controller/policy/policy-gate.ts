@@ -1,7 +1,8 @@
 import { CONSTITUTIONAL_HASH } from '../../kit/constitution.js';
 import { ServiceError } from '../../kit/errors.js';
-import { ServiceCallError, callService } from '../../clients/http.js';
-import { type Decision, DecisionResponse, type PolicyInput } from '../../policy-engine/contract.js';
+import { ServiceCallError } from '../../clients/http.js';
+import type { PolicyEngineClient } from '../../clients/policy-engine.js';
+import type { Decision, PolicyInput } from '../../policy-engine/contract.js';
 import type { ExecuteOptions } from '../contract.js';
 
 export const SANDBOX_ACTION = 'sandbox.execute';
@@ -34,20 +35,14 @@ export interface PolicyGate {
 }
 
 /**
- * Asks the Policy Engine over its OPA Data API. Anything but a contract-valid decision fails closed
- * as 503: without a decision, nothing runs.
+ * Asks the Policy Engine through its shared typed client. Anything but a contract-valid decision
+ * fails closed as 503: without a decision, nothing runs. The URL is only for the message.
  */
-export function policyGate(policyEngineUrl: string, timeoutMs: number): PolicyGate {
+export function policyGate(policyEngine: Pick<PolicyEngineClient, 'decide'>, policyEngineUrl: string): PolicyGate {
   return {
     async decide(input) {
       try {
-        const response = await callService(policyEngineUrl, '/v1/data/acgs/main/decision', {
-          method: 'POST',
-          body: { input },
-          schema: DecisionResponse,
-          timeoutMs,
-        });
-        return response.result;
+        return await policyEngine.decide(input);
       } catch (error) {
         const detail =
           error instanceof ServiceCallError
