@@ -1,13 +1,45 @@
 import Docker from 'dockerode';
 
-/** The engine the tests use: DOCKER_HOST when set, else the default socket. */
-export const TEST_DOCKER_HOST = process.env.DOCKER_HOST || 'unix:///var/run/docker.sock';
+const DEFAULT_DOCKER_HOST = 'unix:///var/run/docker.sock';
+
+/**
+ * The engine address tests may use: a unix socket, or tcp:// on 127.0.0.1 or [::1]. Anything else
+ * throws, so that a DOCKER_HOST left pointing at a remote engine never carries test traffic (and
+ * the code under test) off this machine. Unset or empty: the default socket.
+ */
+export function loopbackDockerHost(value: string | undefined): string {
+  if (!value) return DEFAULT_DOCKER_HOST;
+  const refuse = (why: string) =>
+    new Error(
+      `DOCKER_HOST=${value} is not allowed in tests (${why}); use a unix:// socket or tcp://127.0.0.1:<port> / tcp://[::1]:<port>, or unset it`,
+    );
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw refuse('not a URL');
+  }
+  if (url.protocol === 'unix:') {
+    if (url.host !== '' || url.pathname === '' || url.pathname === '/') throw refuse('a unix socket needs an absolute path: unix:///path/to.sock');
+    return value;
+  }
+  if (url.protocol !== 'tcp:') throw refuse(`scheme ${url.protocol} is neither unix: nor tcp:`);
+  if (url.hostname !== '127.0.0.1' && url.hostname !== '[::1]') throw refuse(`host ${url.hostname || '(none)'} is not loopback`);
+  if (url.username || url.password || (url.pathname !== '' && url.pathname !== '/') || url.search || url.hash) {
+    throw refuse('only tcp://host:port is accepted');
+  }
+  return value;
+}
+
+/** The engine the tests use: DOCKER_HOST when it is on this machine (see loopbackDockerHost), else the default socket. */
+export const TEST_DOCKER_HOST = loopbackDockerHost(process.env.DOCKER_HOST);
 
 function dockerFor(host: string): Docker {
   const url = new URL(host);
   return url.protocol === 'unix:'
     ? new Docker({ socketPath: url.pathname, host: undefined, timeout: 30_000 })
-    : new Docker({ host: url.hostname, port: url.port || '2375', protocol: 'http', timeout: 30_000 });
+    : // URL keeps the brackets of an IPv6 host; the socket layer wants the bare address.
+      new Docker({ host: url.hostname.replace(/^\[(.*)\]$/, '$1'), port: url.port || '2375', protocol: 'http', timeout: 30_000 });
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -54,10 +86,16 @@ export async function engineRuntimes(docker: Docker): Promise<string[]> {
   return Object.keys(info.Runtimes ?? {});
 }
 
-/** Whether gVisor is registered and really runs a container here (some kernels cannot host it). */
+/**
+ * Whether the runsc suites should run: false only when the engine has no runtime named runsc.
+ * Registered but failing its probe container is a broken engine, not an absent feature, so it
+ * throws: silently dropping the gVisor suites (and expecting runc from auto-selection) would be a
+ * skip in disguise.
+ */
 export async function runscWorks(docker: Docker, image: string): Promise<boolean> {
   if (!(await engineRuntimes(docker)).includes('runsc')) return false;
   let container: Docker.Container | undefined;
+  let failure: string;
   try {
     container = await docker.createContainer({
       Image: image,
@@ -68,13 +106,20 @@ export async function runscWorks(docker: Docker, image: string): Promise<boolean
     });
     await container.start();
     const exit = (await container.wait()) as { StatusCode: number };
-    const logs = (await container.logs({ stdout: true, stderr: false })).toString('utf8');
-    return exit.StatusCode === 0 && logs.includes('ok');
-  } catch {
-    return false;
+    const stdout = (await container.logs({ stdout: true, stderr: false })).toString('utf8');
+    if (exit.StatusCode === 0 && stdout.includes('ok')) return true;
+    const stderr = (await container.logs({ stdout: false, stderr: true })).toString('utf8');
+    failure = `it exited ${exit.StatusCode}; stdout ${JSON.stringify(stdout.slice(0, 200))}, stderr ${JSON.stringify(stderr.slice(0, 300))}`;
+  } catch (error) {
+    failure = (error as Error).message;
   } finally {
     await container?.remove({ force: true }).catch(() => undefined);
   }
+  throw new Error(
+    `The Docker Engine lists a runsc (gVisor) runtime, but a probe container under it with ${image} failed: ${failure}. ` +
+      'Fix gVisor on this host, or remove runsc from /etc/docker/daemon.json and restart dockerd; ' +
+      'the runsc tests do not silently fall back to runc.',
+  );
 }
 
 /** Every container (running or not) carrying the label, e.g. `acgs.sandbox.agent_id=agent-1`. */
