@@ -85,6 +85,11 @@ export class EngineMonitor {
     this.cached = undefined;
   }
 
+  /** Resolves once no status refresh (and so no runtime probe container) is in flight. */
+  async idle(): Promise<void> {
+    await this.refreshing?.catch(() => undefined);
+  }
+
   private async probe(): Promise<EngineStatus> {
     const { docker, preference } = this.options;
     const unreachable = (cause: string): EngineStatus => ({

@@ -64,13 +64,12 @@ export const sandboxEnginePlugin = sharedPlugin<SandboxEnginePluginOptions>(asyn
   });
   app.addHook('preClose', async () => {
     closing = true;
-    await Promise.all(
-      slots.list().flatMap((sandbox) =>
-        sandbox.containerId ? [docker.control.getContainer(sandbox.containerId).kill({ signal: 'SIGKILL' }).catch(() => undefined)] : [],
-      ),
-    );
+    slots.stopAll();
   });
   app.addHook('onClose', async () => {
     if (timer) clearInterval(timer);
+    // The warm-up probe may still be creating its container: let it finish and remove it, or the
+    // process could exit between create and remove and leave it behind.
+    await engine.idle();
   });
 });

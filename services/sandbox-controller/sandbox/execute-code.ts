@@ -127,6 +127,7 @@ export async function executeCode(deps: ExecutionDeps, request: ExecuteOptions):
         onCreated: (containerId) => {
           slot.containerId = containerId;
         },
+        stop: slot.stop.signal,
       });
     } catch (error) {
       deps.engine.invalidate();

@@ -9,6 +9,8 @@ export interface SandboxRunOptions {
   log?: { warn(obj: object, msg: string): void };
   /** Called with the container id once it exists (for tracking active sandboxes). */
   onCreated?: (containerId: string) => void;
+  /** Aborted on shutdown: the container is killed as soon as it runs, even if it had not started yet. */
+  stop?: AbortSignal;
 }
 
 export interface CapturedStream {
@@ -67,6 +69,7 @@ export async function runSandbox(
   const stderr = new CappedOutput(options.outputLimitBytes);
   let output: NodeJS.ReadableStream | undefined;
   let timer: NodeJS.Timeout | undefined;
+  let stopListener: (() => void) | undefined;
   try {
     output = (await streaming.attach({ stream: true, stdout: true, stderr: true, logs: false })) as NodeJS.ReadableStream;
     docker.streams.modem.demuxStream(output, stdout, stderr);
@@ -75,6 +78,17 @@ export async function runSandbox(
     let timedOut = false;
     await control.start();
     const startedAt = performance.now();
+    // A kill sent between create and start is refused (409, not running), so a stop that came
+    // early is applied only now that the container runs.
+    if (options.stop) {
+      stopListener = () => {
+        control.kill({ signal: 'SIGKILL' }).catch((error: unknown) => {
+          if (engineStatusCode(error) !== 409) options.log?.warn({ err: error, containerId }, 'could not kill a stopped sandbox');
+        });
+      };
+      if (options.stop.aborted) stopListener();
+      else options.stop.addEventListener('abort', stopListener, { once: true });
+    }
     // Asked after start with the default condition (not-running): a container that already
     // exited answers at once, so a fast program cannot slip past the waiter.
     const exited = streaming.wait() as Promise<{ StatusCode: number }>;
@@ -109,6 +123,7 @@ export async function runSandbox(
     };
   } finally {
     if (timer) clearTimeout(timer);
+    if (stopListener) options.stop?.removeEventListener('abort', stopListener);
     (output as { destroy?: () => void } | undefined)?.destroy?.();
     await control.remove({ force: true, v: true }).catch((error: unknown) => {
       if (engineStatusCode(error) !== 404) {

@@ -6,6 +6,8 @@ export interface ActiveSandbox {
   runtime: Runtime | null;
   containerId: string | undefined;
   startedAt: Date;
+  /** Aborted on shutdown; the runner kills the container as soon as it runs. */
+  stop: AbortController;
 }
 
 /**
@@ -19,11 +21,16 @@ export class SandboxSlots {
   constructor(readonly max: number) {}
 
   /** Takes a slot, or returns undefined when all are busy; call the returned function to free it. */
-  tryAcquire(sandbox: Omit<ActiveSandbox, 'containerId' | 'startedAt' | 'runtime'>): ActiveSandbox | undefined {
+  tryAcquire(sandbox: Omit<ActiveSandbox, 'containerId' | 'startedAt' | 'runtime' | 'stop'>): ActiveSandbox | undefined {
     if (this.active.size >= this.max) return undefined;
-    const entry: ActiveSandbox = { ...sandbox, runtime: null, containerId: undefined, startedAt: new Date() };
+    const entry: ActiveSandbox = { ...sandbox, runtime: null, containerId: undefined, startedAt: new Date(), stop: new AbortController() };
     this.active.set(sandbox.sandboxId, entry);
     return entry;
+  }
+
+  /** Stops every running execution: each container is killed once it runs (exit 137). */
+  stopAll(): void {
+    for (const sandbox of this.active.values()) sandbox.stop.abort();
   }
 
   release(sandboxId: string): void {
