@@ -1,8 +1,9 @@
 import { HealthBody } from '../kit/service.js';
-import { callService } from './http.js';
+import { ServiceCallError, callService } from './http.js';
 import {
   type ExecuteRequest,
   ExecuteResponse,
+  PolicyDeniedDetails,
   ResourceUsageResponse,
   SANDBOX_LIMITS,
   SandboxHealth,
@@ -15,25 +16,65 @@ export { PolicyDeniedDetails } from '../sandbox-controller/contract.js';
 const EXECUTION_OVERHEAD_MS = 60_000;
 
 /**
- * Typed client of the Sandbox Controller. Refusals arrive as ServiceCallError with the service's
- * code: POLICY_DENIED (details: PolicyDeniedDetails), CAPACITY_EXCEEDED, RUNTIME_UNAVAILABLE,
- * DEPENDENCY_UNAVAILABLE, INVALID_REQUEST.
+ * A 403 POLICY_DENIED from `execute`: nothing ran. Carries `termination_reason: "policy_denied"`
+ * beside the other outcomes' reasons, and the Policy Engine's reasons and violations, validated.
  */
-export function sandboxControllerClient(baseUrl: string, options: { timeoutMs?: number } = {}) {
+export class SandboxPolicyDeniedError extends ServiceCallError {
+  readonly termination_reason = 'policy_denied' as const;
+  declare readonly details: PolicyDeniedDetails;
+
+  constructor(message: string, details: PolicyDeniedDetails) {
+    super(message, 403, 'POLICY_DENIED', details);
+    this.name = 'SandboxPolicyDeniedError';
+  }
+}
+
+/** Turns the service's 403 body into SandboxPolicyDeniedError; other errors pass unchanged. */
+function asPolicyDenial(error: unknown): unknown {
+  if (!(error instanceof ServiceCallError) || error.code !== 'POLICY_DENIED') return error;
+  const details = PolicyDeniedDetails.safeParse(error.details);
+  if (!details.success) {
+    return new ServiceCallError(`POLICY_DENIED answered with unexpected details: ${details.error.message}`, error.status, 'CONTRACT');
+  }
+  return new SandboxPolicyDeniedError(error.message, details.data);
+}
+
+export interface SandboxControllerClientOptions {
+  timeoutMs?: number;
+  /** ACGS_ADMIN_TOKEN, needed only for `resourceUsage` (an /admin endpoint). */
+  adminToken?: string;
+}
+
+/**
+ * Typed client of the Sandbox Controller. Refusals arrive as ServiceCallError with the service's
+ * code: POLICY_DENIED as SandboxPolicyDeniedError (termination_reason, details), CAPACITY_EXCEEDED,
+ * RUNTIME_UNAVAILABLE, DEPENDENCY_UNAVAILABLE, INVALID_REQUEST, UNAUTHORIZED.
+ */
+export function sandboxControllerClient(baseUrl: string, options: SandboxControllerClientOptions = {}) {
   const timeoutMs = options.timeoutMs ?? 5000;
+  const admin = (): Record<string, string> => (options.adminToken ? { authorization: `Bearer ${options.adminToken}` } : {});
   return {
-    execute(request: ExecuteRequest): Promise<ExecuteResponse> {
+    async execute(request: ExecuteRequest): Promise<ExecuteResponse> {
       const codeTimeoutMs = (request.timeout_seconds ?? SANDBOX_LIMITS.timeout_seconds.default) * 1000;
-      return callService(baseUrl, '/sandbox/execute', {
-        method: 'POST',
-        body: request,
-        schema: ExecuteResponse,
-        timeoutMs: codeTimeoutMs + EXECUTION_OVERHEAD_MS,
-      });
+      try {
+        return await callService(baseUrl, '/sandbox/execute', {
+          method: 'POST',
+          body: request,
+          schema: ExecuteResponse,
+          timeoutMs: codeTimeoutMs + EXECUTION_OVERHEAD_MS,
+        });
+      } catch (error) {
+        throw asPolicyDenial(error);
+      }
     },
     resourceUsage(query: { agent_id?: string } = {}): Promise<ResourceUsageResponse> {
       // Stats sampling takes about a second per container, in parallel.
-      return callService(baseUrl, '/admin/resource-usage', { query, schema: ResourceUsageResponse, timeoutMs: Math.max(timeoutMs, 30_000) });
+      return callService(baseUrl, '/admin/resource-usage', {
+        query,
+        headers: admin(),
+        schema: ResourceUsageResponse,
+        timeoutMs: Math.max(timeoutMs, 30_000),
+      });
     },
     health() {
       return callService(baseUrl, '/health', { schema: HealthBody.and(SandboxHealth), timeoutMs: Math.max(timeoutMs, 30_000) });

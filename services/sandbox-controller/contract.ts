@@ -82,12 +82,14 @@ export const ExecuteResponse = z
 export type ExecuteResponse = z.infer<typeof ExecuteResponse>;
 
 /** `error.details` of a 403 POLICY_DENIED answer. */
-export const PolicyDeniedDetails = z.object({
-  termination_reason: z.literal('policy_denied'),
-  reasons: z.array(z.string()),
-  violations: z.array(z.object({ principle: z.string(), code: z.string(), message: z.string() })),
-  compliance_score: z.number(),
-});
+export const PolicyDeniedDetails = z
+  .object({
+    termination_reason: z.literal('policy_denied'),
+    reasons: z.array(z.string()),
+    violations: z.array(z.object({ principle: z.string(), code: z.string(), message: z.string() })),
+    compliance_score: z.number(),
+  })
+  .strict();
 export type PolicyDeniedDetails = z.infer<typeof PolicyDeniedDetails>;
 
 export const ResourceUsageQuery = z.object({ agent_id: AgentId.optional() }).strict();

@@ -1,15 +1,27 @@
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ExecuteRequest, type SandboxControllerClient, sandboxControllerClient } from '../clients/sandbox-controller.js';
 import {
+  type ExecuteRequest,
+  type SandboxControllerClient,
+  SandboxPolicyDeniedError,
+  sandboxControllerClient,
+} from '../clients/sandbox-controller.js';
+import { ServiceCallError } from '../clients/http.js';
+import {
+  TEST_DOCKER_HOST,
   containersWithLabel,
   engineRuntimes,
+  removeContainersWithLabel,
   requireDockerEngine,
   requireImage,
   runscWorks,
   watchContainerCreations,
 } from '../../test/kit/docker.js';
-import { DEFAULT_SANDBOX_IMAGE } from './config.js';
+import { buildApp } from './app.js';
+import { DEFAULT_SANDBOX_IMAGE, configFromEnv } from './config.js';
 import type { Runtime } from './contract.js';
 import { LABELS } from './sandbox/container-spec.js';
 import { type AuditStandIn, startAuditStandIn } from './testing/audit-stand-in.js';
@@ -50,7 +62,7 @@ async function serveController(overrides: Parameters<typeof startController>[1] 
   const fixture = await startController(docker, { policyEngineUrl: policy.url, auditEngineUrl: audit.url, ...overrides });
   fixtures.push(fixture);
   const url = await fixture.app.listen({ port: 0, host: '127.0.0.1' });
-  return { fixture, client: sandboxControllerClient(url) };
+  return { fixture, client: sandboxControllerClient(url, { adminToken: fixture.adminToken }) };
 }
 
 const agent = () => `agent-${randomBytes(4).toString('hex')}`;
@@ -225,21 +237,60 @@ describe('the running service', () => {
     expect(await watch.stop()).toHaveLength(1);
   });
 
-  it('reports refusals through the typed client with their code', async () => {
+  it('reports a policy denial through the typed client with termination_reason policy_denied', async () => {
     const denied = await service.client.execute({ agent_id: agent(), code: 'echo hi', trust_level: 0.2 }).catch((error: unknown) => error);
-    expect(denied).toMatchObject({ status: 403, code: 'POLICY_DENIED', details: { termination_reason: 'policy_denied' } });
+    expect(denied).toBeInstanceOf(SandboxPolicyDeniedError);
+    const denial = denied as SandboxPolicyDeniedError;
+    expect(denial).toMatchObject({ status: 403, code: 'POLICY_DENIED', termination_reason: 'policy_denied' });
+    expect(denial.details.termination_reason).toBe('policy_denied');
+    expect(denial.details.reasons.join(' ')).toMatch(/trust level/);
+    expect(denial.details.compliance_score).toBeLessThan(1);
+  });
+
+  it('refuses resource usage through a client without the admin token, or with a wrong one', async () => {
+    const url = `http://127.0.0.1:${(service.fixture.app.server.address() as { port: number }).port}`;
+    for (const adminToken of [undefined, 'not-the-token']) {
+      const refused = await sandboxControllerClient(url, { adminToken }).resourceUsage().catch((error: unknown) => error);
+      expect(refused).toBeInstanceOf(ServiceCallError);
+      expect(refused).toMatchObject({ status: 401, code: 'UNAUTHORIZED' });
+    }
   });
 });
 
 describe('shutdown', () => {
+  it('waits for the start-up runtime probe, so closing at once leaves no probe container behind', async () => {
+    const spoolDir = mkdtempSync(join(tmpdir(), 'acgs-sandbox-spool-'));
+    const config = { ...configFromEnv({}), dockerHost: TEST_DOCKER_HOST, policyEngineUrl: policy.url, auditEngineUrl: audit.url, auditSpoolDir: spoolDir };
+    const app = await buildApp(config, { logger: false });
+    const mine = `${LABELS.controller}=${app.sandboxControllerId}`;
+    const watch = await watchContainerCreations(docker, mine);
+    let created: string[] | undefined;
+    try {
+      await app.ready();
+      await app.close();
+      created = await watch.stop();
+      // The probe runs only when the engine lists runsc; it must have come and gone within close().
+      expect(created).toHaveLength((await engineRuntimes(docker)).includes('runsc') ? 1 : 0);
+      expect(await containersWithLabel(docker, mine)).toEqual([]);
+    } finally {
+      if (!created) await watch.stop();
+      await app.close();
+      await removeContainersWithLabel(docker, mine);
+      rmSync(spoolDir, { recursive: true, force: true });
+    }
+  });
+
   it('kills running sandboxes so their requests answer and their containers are removed', async () => {
     const { fixture, client } = await serveController();
     const agentId = agent();
     const pending = client.execute({ agent_id: agentId, code: 'sleep 120', trust_level: 0.95, explanation: 'shutdown test' });
+    // Closes as soon as the execution holds a slot, typically before its container runs: the
+    // kill must still reach it (a kill between create and start is refused by the engine).
     const deadline = Date.now() + 10_000;
-    while (!fixture.app.sandboxSlots.list()[0]?.containerId && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 50));
+    while (fixture.app.sandboxSlots.size === 0 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 5));
     }
+    expect(fixture.app.sandboxSlots.size).toBe(1);
     const started = Date.now();
     await fixture.app.close();
     const result = await pending;

@@ -50,6 +50,8 @@ async function withoutContainers(target: ControllerFixture, request: InjectOptio
   return response;
 }
 
+const admin = (target: ControllerFixture): Record<string, string> => ({ authorization: `Bearer ${target.adminToken}` });
+
 function execute(payload: unknown, target = controller) {
   return withoutContainers(target, {
     method: 'POST',
@@ -167,6 +169,10 @@ describe('POST /sandbox/execute asks the Policy Engine first', () => {
     const error = response.json().error;
     expect(error.code).toBe('POLICY_DENIED');
     expect(error.message).toMatch(/trust level 0\.3/);
+    // The body the README documents, key for key.
+    expect(Object.keys(response.json()).sort()).toEqual(['constitutional_hash', 'error']);
+    expect(Object.keys(error).sort()).toEqual(['code', 'details', 'message']);
+    expect(Object.keys(error.details).sort()).toEqual(['compliance_score', 'reasons', 'termination_reason', 'violations']);
     const details = PolicyDeniedDetails.parse(error.details);
     expect(details.termination_reason).toBe('policy_denied');
     expect(details.reasons.join(' ')).toMatch(/trust level/);
@@ -228,7 +234,7 @@ describe('without a usable container runtime', () => {
       engine: { reachable: false },
     });
     expect(health.json().reason).toMatch(/does not answer/);
-    const usage = await blind.app.inject('/admin/resource-usage');
+    const usage = await blind.app.inject({ url: '/admin/resource-usage', headers: admin(blind) });
     expect(usage.statusCode).toBe(503);
     expect(usage.json().error.code).toBe('RUNTIME_UNAVAILABLE');
   });
@@ -265,9 +271,41 @@ describe('concurrency limit', () => {
 });
 
 describe('GET /admin/resource-usage', () => {
+  it('answers 401 without the admin token, with a wrong one, and when the controller has none', async () => {
+    const tokenless = await startController(docker, { policyEngineUrl: policy.url, auditEngineUrl: audit.url, adminToken: undefined });
+    fixtures.push(tokenless);
+    const attempts: Array<[ControllerFixture, Record<string, string>]> = [
+      [controller, {}],
+      [controller, { authorization: 'Bearer not-the-token' }],
+      [controller, { authorization: `Basic ${controller.adminToken}` }],
+      [controller, { 'x-admin-token': `${controller.adminToken}x` }],
+      [tokenless, { authorization: 'Bearer ' }],
+      [tokenless, { authorization: 'Bearer undefined' }],
+    ];
+    for (const [target, headers] of attempts) {
+      const response = await target.app.inject({ url: '/admin/resource-usage', headers });
+      expect(response.statusCode, JSON.stringify(headers)).toBe(401);
+      expect(response.json().error.code).toBe('UNAUTHORIZED');
+      expect(response.body).not.toMatch(/sandboxes|container_id/);
+    }
+  });
+
+  it('answers with the sandboxes given the admin token as a bearer or X-Admin-Token', async () => {
+    for (const headers of [admin(controller), { 'x-admin-token': controller.adminToken! }]) {
+      const response = await controller.app.inject({ url: '/admin/resource-usage', headers });
+      expect(response.statusCode).toBe(200);
+      expect(response.json()).toMatchObject({ sandboxes: expect.any(Array), limits: { max_concurrent: 4 } });
+    }
+  });
+
+  it('checks the token before the query: no token and a bad query is still a 401', async () => {
+    const response = await controller.app.inject(`/admin/resource-usage?${encodeURI("agent_id=' OR 1=1 --")}`);
+    expect(response.statusCode).toBe(401);
+  });
+
   it('rejects injection attempts and unknown parameters in the query', async () => {
     for (const query of ["agent_id=' OR 1=1 --", 'agent_id=<script>alert(1)</script>', 'limit=5', 'agent_id=a&agent_id=b']) {
-      const response = await controller.app.inject(`/admin/resource-usage?${encodeURI(query)}`);
+      const response = await controller.app.inject({ url: `/admin/resource-usage?${encodeURI(query)}`, headers: admin(controller) });
       expect(response.statusCode, query).toBe(400);
       expect(response.json().error.code).toBe('INVALID_REQUEST');
     }

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { requireAdminToken } from '../../kit/admin-auth.js';
 import { CONSTITUTIONAL_HASH } from '../../kit/constitution.js';
 import { ServiceError } from '../../kit/errors.js';
 import type { SandboxConfig } from '../config.js';
@@ -9,14 +10,17 @@ import { engineUnreachableMessage } from '../engine/engine-monitor.js';
 import { type SandboxUsage, sandboxResourceUsage } from '../sandbox/resource-usage.js';
 
 /**
- * Read-only and without the admin token, as the runbook calls it (`curl .../admin/resource-usage`);
- * it shows agent ids and resource figures, never code or output.
+ * Needs the admin token like every /admin endpoint: read-only, but it reveals agent ids, container
+ * ids and what is running right now. Checked on request, before the query is even parsed.
  */
 export const resourceUsageRoutes: FastifyPluginAsync<{ config: SandboxConfig }> = async (instance, { config }) => {
   const app = instance.withTypeProvider<ZodTypeProvider>();
   app.get(
     '/admin/resource-usage',
-    { schema: { querystring: ResourceUsageQuery, response: { 200: ResourceUsageResponse } } },
+    {
+      onRequest: requireAdminToken(config.adminToken),
+      schema: { querystring: ResourceUsageQuery, response: { 200: ResourceUsageResponse } },
+    },
     async (request) => {
       const status = await app.sandboxEngine.status();
       if (!status.reachable) throw new ServiceError('RUNTIME_UNAVAILABLE', { detail: status.reason ?? 'The Docker Engine does not answer.' });

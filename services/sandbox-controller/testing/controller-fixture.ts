@@ -1,9 +1,10 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type Docker from 'dockerode';
 import type { Service } from '../../kit/service.js';
-import { removeContainersWithLabel } from '../../../test/kit/docker.js';
+import { TEST_DOCKER_HOST, removeContainersWithLabel } from '../../../test/kit/docker.js';
 import { buildApp } from '../app.js';
 import { type SandboxConfig, configFromEnv } from '../config.js';
 import { LABELS } from '../sandbox/container-spec.js';
@@ -11,6 +12,8 @@ import { LABELS } from '../sandbox/container-spec.js';
 export interface ControllerFixture {
   app: Service;
   config: SandboxConfig;
+  /** The admin token this controller expects (a fresh one per fixture unless overridden). */
+  adminToken: string | undefined;
   /** Label selecting every sandbox this controller creates (for event watches and cleanup). */
   sandboxLabels: string[];
   close(): Promise<void>;
@@ -22,13 +25,21 @@ export interface ControllerFixture {
  */
 export async function startController(docker: Docker, overrides: Partial<SandboxConfig>): Promise<ControllerFixture> {
   const spoolDir = mkdtempSync(join(tmpdir(), 'acgs-sandbox-spool-'));
-  const config: SandboxConfig = { ...configFromEnv({}), auditSpoolDir: spoolDir, ...overrides };
+  const config: SandboxConfig = {
+    ...configFromEnv({}),
+    auditSpoolDir: spoolDir,
+    // The engine the test kit checked, not whatever the default socket is.
+    dockerHost: TEST_DOCKER_HOST,
+    adminToken: randomBytes(16).toString('hex'),
+    ...overrides,
+  };
   const app = await buildApp(config, { logger: false });
   await app.ready();
   const controllerLabel = `${LABELS.controller}=${app.sandboxControllerId}`;
   return {
     app,
     config,
+    adminToken: config.adminToken,
     sandboxLabels: [`${LABELS.sandbox}=1`, controllerLabel],
     async close() {
       await app.close();
