@@ -3,6 +3,7 @@ import { describeDatabaseError } from '../kit/postgres.js';
 import type { HealthReport } from '../kit/service.js';
 import { type Service, createService } from '../kit/service.js';
 import type { AuditEngineConfig } from './config.js';
+import type { ChainIntegrity, VerifyResponse } from './contract.js';
 import { registerDatabase } from './plugins/database.js';
 import { registerEventStore } from './plugins/event-store.js';
 import { eventRoutes } from './routes/events.js';
@@ -12,23 +13,29 @@ export interface BuildOptions {
   logger?: FastifyServerOptions['logger'];
 }
 
+function integrityOf(verification: VerifyResponse | null): ChainIntegrity | null {
+  if (!verification) return null;
+  const { valid, checked_at, events_checked, first_broken } = verification;
+  return { valid, checked_at, events_checked, ...(first_broken ? { first_broken } : {}) };
+}
+
 async function auditHealth(app: Service, databaseUrl: string): Promise<HealthReport> {
-  const lastVerification = app.chainVerifier.last();
+  const integrity = integrityOf(app.chainVerifier.last());
   try {
     const head = await app.auditStore.head();
     return {
       // A chain that failed its last verification still takes appends, but someone must look.
-      status: lastVerification && !lastVerification.valid ? 'degraded' : 'healthy',
+      status: integrity && !integrity.valid ? 'degraded' : 'healthy',
       database: { reachable: true },
       chain_head: head,
-      last_verification: lastVerification,
+      integrity,
     };
   } catch (error) {
     return {
       status: 'unhealthy',
       database: { reachable: false, error: describeDatabaseError(error, databaseUrl) },
       chain_head: null,
-      last_verification: lastVerification,
+      integrity,
     };
   }
 }

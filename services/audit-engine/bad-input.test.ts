@@ -252,6 +252,26 @@ describe('bad ids and parameters elsewhere', () => {
     expect(response.statusCode).toBe(400);
   });
 
+  it('refuses query parameters on reading one event, which takes none', async () => {
+    const seeded = (await app.inject('/audit/events?limit=1')).json().events[0];
+    expect((await app.inject(`/audit/events/${seeded.id}`)).statusCode).toBe(200);
+    for (const query of ['x=1', "id=' OR 1=1 --", 'fields=<script>alert(1)</script>']) {
+      const response = await app.inject(`/audit/events/${seeded.id}?${query}`);
+      expect(response.statusCode, query).toBe(400);
+      expect(response.json().error.code).toBe('INVALID_REQUEST');
+      expect(response.json().error.message).toMatch(/querystring/);
+    }
+  });
+
+  it('refuses query parameters on appending, which takes none, and stores nothing', async () => {
+    for (const query of ['x=1', 'dry_run=true', "event_type=' OR 1=1 --"]) {
+      const response = await app.inject({ method: 'POST', url: `/audit/events?${query}`, payload: { event_type: 'with.query' } });
+      expect(response.statusCode, query).toBe(400);
+      expect(response.json().error.code).toBe('INVALID_REQUEST');
+    }
+    await expectNothingStored();
+  });
+
   it('leaves the table intact and the chain valid after all of the above', async () => {
     const verify = await app.inject('/audit/verify');
     expect(verify.json()).toMatchObject({ valid: true, events_checked: await ctx.countEvents() });

@@ -16,6 +16,8 @@ export interface AuditEngineConfig {
   maxGroupEvents: number;
   /** Rows read per query while verify walks the chain. */
   verifyBatchSize: number;
+  /** Pause between background verifications (the first runs at start-up); 0 disables them. */
+  verifyIntervalMs: number;
 }
 
 const EnvSchema = z.object({
@@ -26,6 +28,7 @@ const EnvSchema = z.object({
   AUDIT_BODY_LIMIT_BYTES: WholeNumber(1024, 64 * 1024 * 1024).default(4 * 1024 * 1024),
   AUDIT_MAX_GROUP_EVENTS: WholeNumber(1, 100_000).default(5000),
   AUDIT_VERIFY_BATCH_SIZE: WholeNumber(1, 100_000).default(1000),
+  AUDIT_VERIFY_INTERVAL_MS: WholeNumber(0, 7 * 24 * 3600 * 1000).default(10 * 60 * 1000),
 });
 
 /** Reads the Audit Engine's settings from the environment; a bad value names its variable. */
@@ -39,5 +42,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     bodyLimitBytes: values.AUDIT_BODY_LIMIT_BYTES,
     maxGroupEvents: values.AUDIT_MAX_GROUP_EVENTS,
     verifyBatchSize: values.AUDIT_VERIFY_BATCH_SIZE,
+    verifyIntervalMs: values.AUDIT_VERIFY_INTERVAL_MS,
   };
 }

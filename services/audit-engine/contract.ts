@@ -164,6 +164,17 @@ export const VerifyResponse = z
   .strict();
 export type VerifyResponse = z.infer<typeof VerifyResponse>;
 
+/** The outcome of the last completed chain verification, as health shows it. */
+export const ChainIntegrity = z
+  .object({
+    valid: z.boolean(),
+    checked_at: z.string(),
+    events_checked: z.number().int(),
+    first_broken: BrokenEvent.optional(),
+  })
+  .strict();
+export type ChainIntegrity = z.infer<typeof ChainIntegrity>;
+
 export const AuditHealth = z
   .object({
     status: z.enum(['healthy', 'degraded', 'unhealthy']),
@@ -173,7 +184,8 @@ export const AuditHealth = z
     uptime_seconds: z.number(),
     database: z.object({ reachable: z.boolean(), error: z.string().optional() }).strict(),
     chain_head: ChainHead.nullable(),
-    last_verification: VerifyResponse.nullable(),
+    /** Null until the first verification completes (background or `GET /audit/verify`). */
+    integrity: ChainIntegrity.nullable(),
   })
   .strict();
 export type AuditHealth = z.infer<typeof AuditHealth>;

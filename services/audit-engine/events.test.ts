@@ -231,7 +231,7 @@ describe('verification, health and metrics', () => {
     expect(result.first_broken).toBeUndefined();
   });
 
-  it('reports the chain head, the database and the last verification in health', async () => {
+  it('reports the chain head, the database and the integrity found by the last verification in health', async () => {
     await app.inject('/audit/verify');
     const response = await app.inject('/health');
     expect(response.statusCode).toBe(200);
@@ -241,7 +241,7 @@ describe('verification, health and metrics', () => {
       service: 'audit-engine',
       database: { reachable: true },
       chain_head: { sequence: await ctx.countEvents() },
-      last_verification: { valid: true },
+      integrity: { valid: true, events_checked: await ctx.countEvents() },
     });
   });
 

@@ -60,7 +60,7 @@ describe('the Audit Engine on loopback through its typed client', () => {
       status: 'healthy',
       constitutional_hash: CONSTITUTIONAL_HASH,
       chain_head: result.head,
-      last_verification: { valid: true },
+      integrity: { valid: true, events_checked: result.events_checked, checked_at: result.checked_at },
     });
   });
 

@@ -62,4 +62,7 @@ export const ListEventsQuery = z
   });
 export type ListEventsQuery = z.output<typeof ListEventsQuery>;
 
+/** For routes that take no query parameters: an unknown one is a 400, never silently ignored. */
+export const NoQuery = z.object({}).strict();
+
 export const EventIdParams = z.object({ id: z.uuid({ message: 'must be an event id (a UUID)' }) }).strict();

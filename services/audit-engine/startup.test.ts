@@ -20,6 +20,12 @@ describe('configuration', () => {
     expect(DEFAULT_DATABASE_URL).toBe('postgres://postgres@127.0.0.1:5432/acgs_audit');
   });
 
+  it('verifies the chain in the background every 10 minutes unless AUDIT_VERIFY_INTERVAL_MS says otherwise (0 = never)', () => {
+    expect(loadConfig({}).verifyIntervalMs).toBe(600_000);
+    expect(loadConfig({ AUDIT_VERIFY_INTERVAL_MS: '0' }).verifyIntervalMs).toBe(0);
+    expect(loadConfig({ AUDIT_VERIFY_INTERVAL_MS: '60000' }).verifyIntervalMs).toBe(60_000);
+  });
+
   it('reads each variable and treats empty ones as unset', () => {
     const config = loadConfig({ DATABASE_URL: 'postgresql://u@db:6543/audit', PORT: '9003', HOST: '0.0.0.0', DATABASE_POOL_MAX: '1', AUDIT_BODY_LIMIT_BYTES: '' });
     expect(config).toMatchObject({ databaseUrl: 'postgresql://u@db:6543/audit', port: 9003, host: '0.0.0.0', poolMax: 1, bodyLimitBytes: 4 * 1024 * 1024 });
@@ -31,6 +37,8 @@ describe('configuration', () => {
     [{ DATABASE_URL: 'mysql://root@db/audit' }, 'DATABASE_URL'],
     [{ DATABASE_POOL_MAX: '0' }, 'DATABASE_POOL_MAX'],
     [{ AUDIT_BODY_LIMIT_BYTES: 'lots' }, 'AUDIT_BODY_LIMIT_BYTES'],
+    [{ AUDIT_VERIFY_INTERVAL_MS: 'hourly' }, 'AUDIT_VERIFY_INTERVAL_MS'],
+    [{ AUDIT_VERIFY_INTERVAL_MS: '-1' }, 'AUDIT_VERIFY_INTERVAL_MS'],
   ])('names the variable when %o is invalid', (env, name) => {
     expect(() => loadConfig(env)).toThrow(new RegExp(`^Invalid audit-engine configuration: ${name}: `));
   });

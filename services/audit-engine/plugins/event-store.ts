@@ -4,6 +4,7 @@ import type { Service } from '../../kit/service.js';
 import { type ChainVerifier, createChainVerifier } from '../chain-verifier.js';
 import type { AuditEngineConfig } from '../config.js';
 import { type AuditEventStore, createAuditEventStore } from '../event-store.js';
+import { type VerificationSchedule, scheduleVerification } from '../verification-schedule.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -12,8 +13,14 @@ declare module 'fastify' {
   }
 }
 
-/** The event store and the chain verifier, with their Prometheus metrics. Needs registerDatabase first. */
-export function registerEventStore(app: Service, config: Pick<AuditEngineConfig, 'databaseUrl' | 'maxGroupEvents' | 'verifyBatchSize'>): void {
+/**
+ * The event store and the chain verifier (run on request and in the background), with their
+ * Prometheus metrics. Needs registerDatabase first.
+ */
+export function registerEventStore(
+  app: Service,
+  config: Pick<AuditEngineConfig, 'databaseUrl' | 'maxGroupEvents' | 'verifyBatchSize' | 'verifyIntervalMs'>,
+): void {
   const registers = [app.metricsRegistry];
   const appended = new Counter({ name: 'audit_events_appended_total', help: 'Events appended to the chain', registers });
   const replayed = new Counter({
@@ -64,15 +71,23 @@ export function registerEventStore(app: Service, config: Pick<AuditEngineConfig,
   app.decorate('auditStore', store);
   app.decorate('chainVerifier', verifier);
 
+  let schedule: VerificationSchedule | undefined;
   app.addHook('onReady', async () => {
     try {
       await store.initialize();
     } catch (error) {
       throw new Error(describeDatabaseError(error, config.databaseUrl), { cause: error });
     }
+    schedule = scheduleVerification(verifier, {
+      intervalMs: config.verifyIntervalMs,
+      // Counted by onResult; health keeps showing the last completed walk.
+      onError: (error) => app.log.warn({ err: error }, 'background chain verification could not run'),
+    });
   });
-  // Runs before the pool closes (onClose hooks run in reverse order), so accepted appends finish.
+  // Runs before the pool closes (onClose hooks run in reverse order), so accepted appends and a
+  // verification in progress finish.
   app.addHook('onClose', async () => {
+    await schedule?.stop();
     await store.drained();
   });
 }

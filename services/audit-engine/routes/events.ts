@@ -5,13 +5,13 @@ import type { Service } from '../../kit/service.js';
 import { parseAppendBody } from '../append-body.js';
 import { AppendEventsResponse, AuditEvent, ListEventsResponse } from '../contract.js';
 import { toAuditEvent } from '../event-rows.js';
-import { EventIdParams, ListEventsQuery, encodeCursor } from '../list-query.js';
+import { EventIdParams, ListEventsQuery, NoQuery, encodeCursor } from '../list-query.js';
 
 export async function eventRoutes(app: Service): Promise<void> {
   app.post(
     '/audit/events',
     // The body is parsed by parseAppendBody so that one event and a batch both get precise messages.
-    { schema: { body: z.unknown(), response: { 201: AppendEventsResponse } } },
+    { schema: { querystring: NoQuery, body: z.unknown(), response: { 201: AppendEventsResponse } } },
     async (request, reply) => {
       const inputs = parseAppendBody(request.body);
       const outcomes = await withDatabase(() => app.auditStore.append(inputs));
@@ -40,7 +40,7 @@ export async function eventRoutes(app: Service): Promise<void> {
 
   app.get(
     '/audit/events/:id',
-    { schema: { params: EventIdParams, response: { 200: AuditEvent } } },
+    { schema: { params: EventIdParams, querystring: NoQuery, response: { 200: AuditEvent } } },
     async (request) => {
       const event = await withDatabase(() => app.auditStore.get(request.params.id));
       if (!event) throw new ServiceError('NOT_FOUND', { detail: `No audit event with id ${request.params.id}` });
