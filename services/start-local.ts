@@ -4,6 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { SERVICE_PORTS, type ServiceName } from './kit/constitution.js';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './embedded-postgres.js';
@@ -22,7 +23,28 @@ function adminToken(): string {
 
 const url = (service: ServiceName) => `http://127.0.0.1:${SERVICE_PORTS[service]}`;
 
+function portInUse(port: number): Promise<boolean> {
+  return new Promise((resolvePort, reject) => {
+    const probe = createServer();
+    probe.once('error', (error: NodeJS.ErrnoException) => (error.code === 'EADDRINUSE' ? resolvePort(true) : reject(error)));
+    probe.listen(port, '127.0.0.1', () => probe.close(() => resolvePort(false)));
+  });
+}
+
+/**
+ * Refuses to start over another stack: a service that cannot bind would be restarted forever
+ * while the health checks answered from the other stack's process.
+ */
+async function requireFreePorts(): Promise<void> {
+  const taken: string[] = [];
+  for (const service of Object.keys(SERVICE_PORTS) as ServiceName[]) {
+    if (await portInUse(SERVICE_PORTS[service])) taken.push(`${SERVICE_PORTS[service]} (${service})`);
+  }
+  if (taken.length > 0) throw new Error(`ports already in use on 127.0.0.1: ${taken.join(', ')}; is another stack running?`);
+}
+
 async function main(): Promise<void> {
+  await requireFreePorts();
   const embedded: EmbeddedPostgres[] = [];
   let auditDatabaseUrl = process.env.AUDIT_DATABASE_URL ?? process.env.DATABASE_URL;
   let evolutionDatabaseUrl = process.env.EVOLUTION_DATABASE_URL ?? process.env.DATABASE_URL;

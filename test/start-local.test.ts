@@ -1,17 +1,31 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createAuditEngineClient } from '../services/clients/audit-engine.js';
+import { createEvolutionOversightClient } from '../services/clients/evolution-oversight.js';
+import { ServiceCallError } from '../services/clients/http.js';
 import { CONSTITUTIONAL_HASH, SERVICE_PORTS } from '../services/kit/constitution.js';
+import { lowRiskProposal } from '../services/evolution-oversight/testing/fixtures.js';
 
 /**
  * `npm start` on a machine with nothing configured: no DATABASE_URL, no REDIS_URL, no token.
  * The four services must come up on their firm ports with embedded PostgreSQL.
  */
-let child: ChildProcess;
-let stateDir: string;
+let child: ChildProcess | undefined;
+let stateDir: string | undefined;
 let output = '';
+
+/** Whether something already listens on 127.0.0.1:port (binding it is the only reliable check). */
+function portInUse(port: number): Promise<boolean> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', (error: NodeJS.ErrnoException) => (error.code === 'EADDRINUSE' ? resolve(true) : reject(error)));
+    probe.listen(port, '127.0.0.1', () => probe.close(() => resolve(false)));
+  });
+}
 
 async function waitForHealth(port: number, timeoutMs: number): Promise<Response> {
   const deadline = Date.now() + timeoutMs;
@@ -30,20 +44,28 @@ async function waitForHealth(port: number, timeoutMs: number): Promise<Response>
 }
 
 beforeAll(async () => {
+  // The firm ports are fixed: with another stack on them this test would talk to that stack.
+  const taken: string[] = [];
+  for (const [service, port] of Object.entries(SERVICE_PORTS)) if (await portInUse(port)) taken.push(`${port} (${service})`);
+  if (taken.length > 0) {
+    throw new Error(`ports already in use on 127.0.0.1: ${taken.join(', ')}; stop whatever listens there (another npm start?) and run again`);
+  }
   stateDir = mkdtempSync(join(tmpdir(), 'acgs-start-'));
   const env: NodeJS.ProcessEnv = { ...process.env, ACGS_STATE_DIR: stateDir, LOG_LEVEL: 'warn' };
-  for (const key of ['DATABASE_URL', 'REDIS_URL', 'ACGS_ADMIN_TOKEN', 'PORT', 'VITEST', 'NODE_ENV']) delete env[key];
+  const configured = ['DATABASE_URL', 'AUDIT_DATABASE_URL', 'EVOLUTION_DATABASE_URL', 'DATABASE_POOL_MAX', 'REDIS_URL', 'ACGS_ADMIN_TOKEN'];
+  for (const key of [...configured, 'PORT', 'VITEST', 'NODE_ENV']) delete env[key];
   child = spawn(process.execPath, ['--import', 'tsx', 'services/start-local.ts'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout!.on('data', (chunk) => (output += chunk));
   child.stderr!.on('data', (chunk) => (output += chunk));
 }, 10_000);
 
 afterAll(async () => {
-  if (child.exitCode === null) {
-    child.kill('SIGTERM');
-    await new Promise((resolve) => child.once('exit', resolve));
+  const running = child;
+  if (running && running.exitCode === null) {
+    running.kill('SIGTERM');
+    await new Promise((resolve) => running.once('exit', resolve));
   }
-  rmSync(stateDir, { recursive: true, force: true });
+  if (stateDir) rmSync(stateDir, { recursive: true, force: true });
 }, 30_000);
 
 describe('npm start with nothing configured', () => {
@@ -81,7 +103,7 @@ describe('npm start with nothing configured', () => {
     const verify = await fetch('http://127.0.0.1:8003/audit/verify');
     expect(((await verify.json()) as { valid: boolean }).valid).toBe(true);
 
-    const token = readFileSync(join(stateDir, 'admin-token'), 'utf8').trim();
+    const token = readFileSync(join(stateDir!, 'admin-token'), 'utf8').trim();
     expect(token).toMatch(/^[0-9a-f]{48}$/);
     const denied = await fetch('http://127.0.0.1:8004/admin/clear-cache', { method: 'POST' });
     expect(denied.status).toBe(401);
@@ -92,9 +114,64 @@ describe('npm start with nothing configured', () => {
     expect(cleared.status).toBe(200);
   }, 60_000);
 
+  it('keeps evolution oversight answering on the embedded database after conflicts', async () => {
+    const evolutions = createEvolutionOversightClient('http://127.0.0.1:8002');
+    const refusal = (call: Promise<unknown>) =>
+      call.then(
+        () => undefined,
+        (error: unknown) => (error instanceof ServiceCallError ? [error.status, error.code] : error),
+      );
+    const auto = await evolutions.propose(lowRiskProposal({ agent_id: 'start-test' }));
+    expect(auto.status).toBe('auto_approved');
+    const review = { reviewer_id: 'U-START-REVIEWER', justification: 'checked by the start test' };
+    expect(await refusal(evolutions.approve(auto.id, review))).toEqual([409, 'CONFLICT']);
+
+    const risky = await evolutions.propose(lowRiskProposal({ agent_id: 'start-test', privilege_escalation: true, priority: 'high' }));
+    expect(risky.status).toBe('human_review');
+    expect((await evolutions.approve(risky.id, review)).status).toBe('approved');
+    expect(await refusal(evolutions.approve(risky.id, review))).toEqual([409, 'CONFLICT']);
+
+    expect((await evolutions.get(auto.id)).transitions).toHaveLength(1);
+    expect((await evolutions.list({ agent_id: 'start-test' })).count).toBe(2);
+    expect(await evolutions.health()).toMatchObject({ database: { reachable: true } });
+    expect((await evolutions.propose(lowRiskProposal({ agent_id: 'start-test' }))).status).toBe('auto_approved');
+  }, 60_000);
+
+  it('keeps the audit engine appending on the embedded database after refused requests', async () => {
+    const audit = createAuditEngineClient('http://127.0.0.1:8003');
+    const post = (body: unknown, query = '') =>
+      fetch(`http://127.0.0.1:8003/audit/events${query}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    expect((await post({ event_type: 'BAD SLUG' })).status).toBe(400);
+    expect((await post({ event_type: 'start_test', constitutional_hash: '0000000000000000' })).status).toBe(400);
+    expect((await post({ event_type: 'start_test' }, '?x=1')).status).toBe(400);
+    // A replay takes the path where the database refuses a duplicate key.
+    const first = await audit.postEvents({ event_type: 'start_replay', idempotency_key: 'start-local-replay' });
+    expect(await audit.postEvents({ event_type: 'start_replay', idempotency_key: 'start-local-replay' })).toMatchObject({ appended: 0, replayed: 1 });
+    const after = await audit.postEvents({ event_type: 'start_after_refusals' });
+    expect(after).toMatchObject({ appended: 1, replayed: 0 });
+    expect(after.events[0]!.sequence).toBeGreaterThan(first.events[0]!.sequence);
+    expect((await audit.listEvents({ event_type: 'start_after_refusals' })).events.map((event) => event.id)).toEqual([after.events[0]!.id]);
+    expect(await audit.verify()).toMatchObject({ valid: true });
+  }, 60_000);
+
+  it('records the evolution transitions in the audit engine', async () => {
+    const audit = createAuditEngineClient('http://127.0.0.1:8003');
+    const deadline = Date.now() + 20_000;
+    let approved = 0;
+    while (Date.now() < deadline) {
+      approved = (await audit.listEvents({ event_type: 'evolution_approved', agent_id: 'start-test' })).events.length;
+      if (approved >= 1) break;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    expect(approved).toBe(1);
+    expect((await audit.listEvents({ event_type: 'evolution_created', agent_id: 'start-test' })).events).toHaveLength(3);
+    expect((await audit.health()).integrity).toMatchObject({ valid: true });
+  }, 30_000);
+
   it('stops every service on SIGTERM', async () => {
-    child.kill('SIGTERM');
-    const code = await new Promise((resolve) => child.once('exit', resolve));
+    const running = child!;
+    running.kill('SIGTERM');
+    const code = await new Promise((resolve) => running.once('exit', resolve));
     expect(code).toBe(0);
     for (const port of Object.values(SERVICE_PORTS)) {
       await expect(fetch(`http://127.0.0.1:${port}/health`, { signal: AbortSignal.timeout(1000) })).rejects.toThrow();
