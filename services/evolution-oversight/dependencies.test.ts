@@ -2,10 +2,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../test/kit/postgres.js';
 import { CONSTITUTIONAL_HASH } from '../kit/constitution.js';
 import type { Evolution } from './contract.js';
-import { startAuditReceiver, type AuditReceiver } from './testing/audit-receiver.js';
+import { startAuditEngineStandIn, type AuditEngineStandIn } from '../../test/kit/audit-engine-stand-in.js';
 import { startEvolutionApp, type RunningEvolutionApp } from './testing/evolution-app.js';
 import { lowRiskProposal, openDatabase } from './testing/fixtures.js';
-import { startScriptedPolicyEngine, unusedLoopbackUrl, type ScriptedPolicyEngine } from './testing/scripted-policy-engine.js';
+import { unusedLoopbackUrl } from '../../test/kit/loopback.js';
+import { startScriptedPolicyEngine, type ScriptedPolicyEngine } from '../../test/kit/policy-engine.js';
 
 type Script = 'human_review' | 'down' | 'allow_without_outcome' | 'not_a_decision';
 
@@ -22,7 +23,7 @@ const humanReviewDecision = {
 };
 
 let database: TestDatabase | undefined;
-let receiver: AuditReceiver | undefined;
+let receiver: AuditEngineStandIn | undefined;
 let scripted: ScriptedPolicyEngine | undefined;
 let service: RunningEvolutionApp | undefined;
 let db: ReturnType<typeof openDatabase> | undefined;
@@ -30,7 +31,7 @@ let script: Script = 'human_review';
 
 beforeAll(async () => {
   database = await createTestDatabase('acgs_eo_dependencies');
-  receiver = await startAuditReceiver();
+  receiver = await startAuditEngineStandIn();
   scripted = await startScriptedPolicyEngine(() => {
     switch (script) {
       case 'human_review':

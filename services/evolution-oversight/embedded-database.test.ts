@@ -5,10 +5,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type EmbeddedPostgres, startEmbeddedPostgres } from '../embedded-postgres.js';
 import type { Service } from '../kit/service.js';
 import type { Evolution } from './contract.js';
-import { startAuditReceiver, type AuditReceiver } from './testing/audit-receiver.js';
+import { startAuditEngineStandIn, type AuditEngineStandIn } from '../../test/kit/audit-engine-stand-in.js';
 import { startEvolutionApp, type RunningEvolutionApp } from './testing/evolution-app.js';
 import { lowRiskProposal } from './testing/fixtures.js';
-import { startPolicyEngine, type RunningPolicyEngine } from './testing/policy-engine.js';
+import { startPolicyEngine, type RunningPolicyEngine } from '../../test/kit/policy-engine.js';
 
 /**
  * The service on the embedded PGlite of `npm start` (one connection, DATABASE_POOL_MAX=1).
@@ -17,15 +17,15 @@ import { startPolicyEngine, type RunningPolicyEngine } from './testing/policy-en
  */
 const dataDir = mkdtempSync(join(tmpdir(), 'acgs-eo-pglite-'));
 let embedded: EmbeddedPostgres | undefined;
-let receiver: AuditReceiver | undefined;
+let receiver: AuditEngineStandIn | undefined;
 let policyEngine: RunningPolicyEngine | undefined;
 let service: RunningEvolutionApp | undefined;
 let app: Service;
 
 beforeAll(async () => {
   embedded = await startEmbeddedPostgres(dataDir);
-  receiver = await startAuditReceiver();
-  policyEngine = await startPolicyEngine(receiver.url);
+  receiver = await startAuditEngineStandIn();
+  policyEngine = await startPolicyEngine({ auditEngineUrl: receiver.url });
   service = await startEvolutionApp({ databaseUrl: embedded.url, policyEngineUrl: policyEngine.url, auditEngineUrl: receiver.url, poolMax: 1 });
   app = service.app;
 }, 60_000);

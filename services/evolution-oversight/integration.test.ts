@@ -2,13 +2,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../test/kit/postgres.js';
 import { ServiceCallError } from '../clients/http.js';
 import { createEvolutionOversightClient, type EvolutionOversightClient } from '../clients/evolution-oversight.js';
-import { startAuditReceiver, type AuditReceiver } from './testing/audit-receiver.js';
+import { startAuditEngineStandIn, type AuditEngineStandIn } from '../../test/kit/audit-engine-stand-in.js';
 import { startEvolutionApp, type RunningEvolutionApp } from './testing/evolution-app.js';
 import { lowRiskProposal, openDatabase } from './testing/fixtures.js';
-import { startPolicyEngine, type RunningPolicyEngine } from './testing/policy-engine.js';
+import { startPolicyEngine, type RunningPolicyEngine } from '../../test/kit/policy-engine.js';
 
 let database: TestDatabase | undefined;
-let receiver: AuditReceiver | undefined;
+let receiver: AuditEngineStandIn | undefined;
 let policyEngine: RunningPolicyEngine | undefined;
 let service: RunningEvolutionApp | undefined;
 let db: ReturnType<typeof openDatabase> | undefined;
@@ -16,8 +16,8 @@ let client: EvolutionOversightClient;
 
 beforeAll(async () => {
   database = await createTestDatabase('acgs_eo_integration');
-  receiver = await startAuditReceiver();
-  policyEngine = await startPolicyEngine(receiver.url);
+  receiver = await startAuditEngineStandIn();
+  policyEngine = await startPolicyEngine({ auditEngineUrl: receiver.url });
   service = await startEvolutionApp({ databaseUrl: database.url, policyEngineUrl: policyEngine.url, auditEngineUrl: receiver.url });
   const url = await service.app.listen({ host: '127.0.0.1', port: 0 });
   client = createEvolutionOversightClient(url);
@@ -130,7 +130,7 @@ describe('audit events across a restart', () => {
     // As if the process had died after committing and before spooling the audit events.
     await db!.pool.query('UPDATE evolution_transitions SET audit_recorded_at = NULL WHERE evolution_id = $1', [id]);
 
-    const freshReceiver = await startAuditReceiver();
+    const freshReceiver = await startAuditEngineStandIn();
     const restarted = await startEvolutionApp({
       databaseUrl: database!.url,
       policyEngineUrl: policyEngine!.url,

@@ -3,13 +3,13 @@ import { createTestDatabase, type TestDatabase } from '../../../test/kit/postgre
 import { CONSTITUTIONAL_HASH } from '../../kit/constitution.js';
 import type { Service } from '../../kit/service.js';
 import type { Evolution, EvolutionWithHistory, ProposeEvolutionInput } from '../contract.js';
-import { startAuditReceiver, type AuditReceiver } from '../testing/audit-receiver.js';
+import { startAuditEngineStandIn, type AuditEngineStandIn } from '../../../test/kit/audit-engine-stand-in.js';
 import { startEvolutionApp, type RunningEvolutionApp } from '../testing/evolution-app.js';
 import { lowRiskProposal, openDatabase } from '../testing/fixtures.js';
-import { setStrictMode, startPolicyEngine, type RunningPolicyEngine } from '../testing/policy-engine.js';
+import { setStrictMode, startPolicyEngine, type RunningPolicyEngine } from '../../../test/kit/policy-engine.js';
 
 let database: TestDatabase | undefined;
-let receiver: AuditReceiver | undefined;
+let receiver: AuditEngineStandIn | undefined;
 let policyEngine: RunningPolicyEngine | undefined;
 let service: RunningEvolutionApp | undefined;
 let db: ReturnType<typeof openDatabase> | undefined;
@@ -17,8 +17,8 @@ let app: Service;
 
 beforeAll(async () => {
   database = await createTestDatabase('acgs_eo_routes');
-  receiver = await startAuditReceiver();
-  policyEngine = await startPolicyEngine(receiver.url);
+  receiver = await startAuditEngineStandIn();
+  policyEngine = await startPolicyEngine({ auditEngineUrl: receiver.url });
   service = await startEvolutionApp({ databaseUrl: database.url, policyEngineUrl: policyEngine.url, auditEngineUrl: receiver.url });
   app = service.app;
   db = openDatabase(database.url);
