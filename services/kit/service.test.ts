@@ -57,6 +57,14 @@ describe('service kit', () => {
     expect(response.json().error.message).toContain('n');
   });
 
+  it('rejects unknown query parameters on health and metrics', async () => {
+    for (const url of ['/health?x=1', "/metrics?name=' OR 1=1 --"]) {
+      const response = await app.inject(url);
+      expect(response.statusCode).toBe(400);
+      expect(response.json().error.code).toBe('INVALID_REQUEST');
+    }
+  });
+
   it('rejects unknown fields', async () => {
     const response = await app.inject({ method: 'POST', url: '/echo', payload: { n: 1, extra: true } });
     expect(response.statusCode).toBe(400);

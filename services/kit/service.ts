@@ -107,7 +107,6 @@ export function createService(options: ServiceOptions): Service {
     genReqId: () => randomUUID(),
     // Per-request lines would dominate the log at thousands of decisions per second.
     logController: new LogController({ disableRequestLogging: true }),
-    // Query strings like ?limit=1&limit=2 become arrays and then fail their schema.
     routerOptions: { ignoreTrailingSlash: true },
   }).withTypeProvider<ZodTypeProvider>();
 
@@ -184,7 +183,9 @@ export function createService(options: ServiceOptions): Service {
     throw new ServiceError('ROUTE_NOT_FOUND', { method: request.method, url: request.url.split('?')[0] });
   });
 
-  app.get('/health', async (_request, reply) => {
+  const NoQuery = { querystring: z.object({}).strict() };
+
+  app.get('/health', { schema: NoQuery }, async (_request, reply) => {
     const report = await options.health();
     const body: HealthBody = {
       ...report,
@@ -197,7 +198,7 @@ export function createService(options: ServiceOptions): Service {
     return reply.status(report.status === 'unhealthy' ? 503 : 200).send(body);
   });
 
-  app.get('/metrics', async (_request, reply) => {
+  app.get('/metrics', { schema: NoQuery }, async (_request, reply) => {
     return reply.type(registry.contentType).send(await registry.metrics());
   });
 
