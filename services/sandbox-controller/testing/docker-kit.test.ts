@@ -66,8 +66,10 @@ describe('the gVisor check of the Docker test kit', () => {
     });
 
     it('fails loudly, when runsc is registered, if the probe cannot even create its container', async () => {
+      // Runtimes first: a probe left pending across another await would reject unhandled.
+      const hasRunsc = (await engineRuntimes(docker)).includes('runsc');
       const probe = runscWorks(docker, 'acgs-test/not-built:latest');
-      if ((await engineRuntimes(docker)).includes('runsc')) await expect(probe).rejects.toThrow(/acgs-test\/not-built:latest/);
+      if (hasRunsc) await expect(probe).rejects.toThrow(/acgs-test\/not-built:latest/);
       else expect(await probe).toBe(false);
     });
   });
