@@ -11,6 +11,8 @@ describe('sandbox controller configuration', () => {
       maxConcurrent: 4,
       outputLimitBytes: 65536,
       policyEngineUrl: 'http://127.0.0.1:8004',
+      port: 8001,
+      host: '127.0.0.1',
     });
     expect(config.nodeImage).toBeUndefined();
     expect(config.auditSpoolDir).toBe('.acgs/sandbox-controller/audit-outbox');
@@ -37,10 +39,39 @@ describe('sandbox controller configuration', () => {
     expect(config).toMatchObject({ maxConcurrent: 2, runtime: 'runc', nodeImage: 'acgs-test/node:latest', image: DEFAULT_SANDBOX_IMAGE });
   });
 
-  it('names the variable when a value is invalid', () => {
-    expect(() => configFromEnv({ SANDBOX_MAX_CONCURRENT: 'many' })).toThrow(/SANDBOX_MAX_CONCURRENT/);
-    expect(() => configFromEnv({ SANDBOX_RUNTIME: 'kata' })).toThrow(/SANDBOX_RUNTIME/);
-    expect(() => configFromEnv({ DOCKER_HOST: 'docker.sock' })).toThrow(/DOCKER_HOST/);
-    expect(() => configFromEnv({ POLICY_ENGINE_URL: 'not a url' })).toThrow(/POLICY_ENGINE_URL/);
+  it('reads PORT and HOST, where the service listens', () => {
+    expect(configFromEnv({ PORT: '0', HOST: '0.0.0.0' })).toMatchObject({ port: 0, host: '0.0.0.0' });
+  });
+
+  it.each([
+    [{ SANDBOX_MAX_CONCURRENT: 'many' }, 'SANDBOX_MAX_CONCURRENT: must be a whole number from 1 to 256 (got "many")'],
+    [{ SANDBOX_MAX_CONCURRENT: '0' }, 'SANDBOX_MAX_CONCURRENT: must be a whole number from 1 to 256 (got "0")'],
+    [{ SANDBOX_PIDS_LIMIT: '32' }, 'SANDBOX_PIDS_LIMIT: must be a whole number from 64 to 4096 (got "32")'],
+    [{ POLICY_TIMEOUT_MS: '1e3' }, 'POLICY_TIMEOUT_MS: must be a whole number from 1 to 60000 (got "1e3")'],
+    [{ PORT: '99999' }, 'PORT: must be a whole number from 0 to 65535 (got "99999")'],
+    [{ SANDBOX_RUNTIME: 'kata' }, 'SANDBOX_RUNTIME: must be auto, runsc or runc (got "kata")'],
+    [{ DOCKER_HOST: 'docker.sock' }, 'DOCKER_HOST: must look like unix:///var/run/docker.sock or tcp://127.0.0.1:2375 (got "docker.sock")'],
+    [{ POLICY_ENGINE_URL: 'not a url' }, 'POLICY_ENGINE_URL: must be an http(s) URL such as http://127.0.0.1:8003 (got "not a url")'],
+    [{ AUDIT_ENGINE_URL: 'ftp://127.0.0.1/audit' }, 'AUDIT_ENGINE_URL: must be an http(s) URL such as http://127.0.0.1:8003 (got "ftp://127.0.0.1/audit")'],
+  ])('refuses %j with one clear message naming the variable', (env, problem) => {
+    expect(() => configFromEnv(env)).toThrow(`Invalid sandbox-controller configuration: ${problem}`);
+  });
+
+  it('lists every bad variable in one error', () => {
+    expect(() => configFromEnv({ SANDBOX_TMPFS_MB: '0', SANDBOX_RUNTIME: 'kata' })).toThrow(
+      /^Invalid sandbox-controller configuration: SANDBOX_RUNTIME: .*; SANDBOX_TMPFS_MB: |^Invalid sandbox-controller configuration: SANDBOX_TMPFS_MB: .*; SANDBOX_RUNTIME: /,
+    );
+  });
+
+  it('never repeats a password carried in DOCKER_HOST in its error', () => {
+    let message = '';
+    try {
+      configFromEnv({ DOCKER_HOST: 'ssh://root:hunter2@build-host' });
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toContain('DOCKER_HOST: must look like unix:///var/run/docker.sock');
+    expect(message).toContain('ssh://root:***@build-host');
+    expect(message).not.toContain('hunter2');
   });
 });

@@ -1,14 +1,16 @@
 import { join } from 'node:path';
 import { z } from 'zod';
+import { SERVICE_PORTS } from '../kit/constitution.js';
+import { HttpUrl, Port, WholeNumber, parseEnv } from '../kit/env.js';
 
 export const DEFAULT_SANDBOX_IMAGE = 'acgs-test/busybox:latest';
 export const DEFAULT_DOCKER_HOST = 'unix:///var/run/docker.sock';
 
-const PositiveInt = (max: number, min = 1) => z.coerce.number().int().min(min).max(max);
-
 const EnvSchema = z.object({
-  POLICY_ENGINE_URL: z.url().default('http://127.0.0.1:8004'),
-  AUDIT_ENGINE_URL: z.url().default('http://127.0.0.1:8003'),
+  PORT: Port.default(SERVICE_PORTS['sandbox-controller']),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  POLICY_ENGINE_URL: HttpUrl.default('http://127.0.0.1:8004'),
+  AUDIT_ENGINE_URL: HttpUrl.default('http://127.0.0.1:8003'),
   ACGS_STATE_DIR: z.string().min(1).default('.acgs/sandbox-controller'),
   /** Where audit events wait until the Audit Engine takes them; defaults inside ACGS_STATE_DIR. */
   AUDIT_SPOOL_DIR: z.string().min(1).optional(),
@@ -22,16 +24,18 @@ const EnvSchema = z.object({
   /** Enables `language: "node"`; e.g. acgs-test/node:latest. */
   SANDBOX_NODE_IMAGE: z.string().min(1).optional(),
   /** `auto`: gVisor when the engine has a working runsc, else hardened runc. */
-  SANDBOX_RUNTIME: z.enum(['auto', 'runsc', 'runc']).default('auto'),
-  SANDBOX_MAX_CONCURRENT: PositiveInt(256).default(4),
-  SANDBOX_OUTPUT_LIMIT_BYTES: PositiveInt(16 * 1024 * 1024).default(64 * 1024),
+  SANDBOX_RUNTIME: z.enum(['auto', 'runsc', 'runc'], { error: 'must be auto, runsc or runc' }).default('auto'),
+  SANDBOX_MAX_CONCURRENT: WholeNumber(1, 256).default(4),
+  SANDBOX_OUTPUT_LIMIT_BYTES: WholeNumber(1, 16 * 1024 * 1024).default(64 * 1024),
   /** gVisor's own threads count against it: below 64 runsc containers fail to start. */
-  SANDBOX_PIDS_LIMIT: PositiveInt(4096, 64).default(128),
-  SANDBOX_TMPFS_MB: PositiveInt(1024).default(64),
-  POLICY_TIMEOUT_MS: PositiveInt(60_000).default(2000),
+  SANDBOX_PIDS_LIMIT: WholeNumber(64, 4096).default(128),
+  SANDBOX_TMPFS_MB: WholeNumber(1, 1024).default(64),
+  POLICY_TIMEOUT_MS: WholeNumber(1, 60_000).default(2000),
 });
 
 export interface SandboxConfig {
+  port: number;
+  host: string;
   policyEngineUrl: string;
   auditEngineUrl: string;
   /** The durable audit outbox: `AUDIT_SPOOL_DIR`, else `$ACGS_STATE_DIR/audit-outbox`. */
@@ -48,17 +52,12 @@ export interface SandboxConfig {
   policyTimeoutMs: number;
 }
 
-/** Reads the configuration from the environment; a bad value throws naming the variable. */
+/** Reads the configuration from the environment; every bad value is named in one error, secrets never shown. */
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env): SandboxConfig {
-  // Empty strings mean "unset", as in shell `VAR= cmd`.
-  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
-  const parsed = EnvSchema.safeParse(present);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
-    throw new Error(`sandbox-controller configuration is invalid: ${problems.join('; ')}`);
-  }
-  const e = parsed.data;
+  const e = parseEnv(EnvSchema, 'sandbox-controller', env);
   return {
+    port: e.PORT,
+    host: e.HOST,
     policyEngineUrl: e.POLICY_ENGINE_URL,
     auditEngineUrl: e.AUDIT_ENGINE_URL,
     auditSpoolDir: e.AUDIT_SPOOL_DIR ?? join(e.ACGS_STATE_DIR, 'audit-outbox'),

@@ -46,10 +46,10 @@ function expectOneLine(stderr: string, message: RegExp): void {
 
 describe('starting the sandbox controller with a bad environment', () => {
   it.each([
-    ['SANDBOX_MAX_CONCURRENT', { SANDBOX_MAX_CONCURRENT: '0' }, /^sandbox-controller configuration is invalid: SANDBOX_MAX_CONCURRENT: /],
-    ['SANDBOX_RUNTIME', { SANDBOX_RUNTIME: 'kata' }, /^sandbox-controller configuration is invalid: SANDBOX_RUNTIME: /],
-    ['DOCKER_HOST', { DOCKER_HOST: 'docker.sock' }, /DOCKER_HOST: must look like unix:/],
-    ['PORT', { PORT: '99999' }, /^PORT must be an integer between 1 and 65535/],
+    ['SANDBOX_MAX_CONCURRENT', { SANDBOX_MAX_CONCURRENT: '0' }, /^Invalid sandbox-controller configuration: SANDBOX_MAX_CONCURRENT: must be a whole number from 1 to 256 \(got "0"\)$/],
+    ['SANDBOX_RUNTIME', { SANDBOX_RUNTIME: 'kata' }, /^Invalid sandbox-controller configuration: SANDBOX_RUNTIME: must be auto, runsc or runc/],
+    ['DOCKER_HOST', { DOCKER_HOST: 'docker.sock' }, /^Invalid sandbox-controller configuration: DOCKER_HOST: must look like unix:/],
+    ['PORT', { PORT: '99999' }, /^Invalid sandbox-controller configuration: PORT: must be a whole number from 0 to 65535 \(got "99999"\)$/],
   ])('names %s in one line on stderr and exits 1', async (_name, env, message) => {
     const result = await runMain(env);
     expect(result.code).toBe(1);

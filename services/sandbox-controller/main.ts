@@ -1,13 +1,10 @@
-import { SERVICE_PORTS } from '../kit/constitution.js';
-import { portFromEnv, runService } from '../kit/run.js';
+import { runService } from '../kit/run.js';
 import { buildApp } from './app.js';
 import { type SandboxConfig, configFromEnv } from './config.js';
 
 let config: SandboxConfig;
-let port: number;
 try {
   config = configFromEnv();
-  port = portFromEnv(SERVICE_PORTS['sandbox-controller']);
 } catch (error) {
   // The message names the variable; a stack trace would only bury it.
   console.error((error as Error).message);
@@ -18,7 +15,7 @@ let app: Awaited<ReturnType<typeof buildApp>> | undefined;
 try {
   app = await buildApp(config);
   if (!config.adminToken) app.log.warn('ACGS_ADMIN_TOKEN is not set: the /admin endpoints answer 401 to everyone');
-  await runService(app, { port, host: process.env.HOST || '127.0.0.1' });
+  await runService(app, { port: config.port, host: config.host });
 } catch (error) {
   // Start-up failures (port taken, spool directory not writable) carry a message that says what is wrong.
   app?.log.fatal({ err: error }, 'sandbox-controller could not start');
