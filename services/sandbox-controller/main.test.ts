@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
+import { unusedLoopbackUrl } from '../../test/kit/loopback.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 /** No engine listens here: nothing in these tests may create a container. */
@@ -15,13 +16,14 @@ afterEach(async () => {
 });
 
 /** Runs main.ts as the start command does; kills it if it is still running after the timeout. */
-function runMain(env: Record<string, string>, timeoutMs = 20_000): Promise<{ code: number | null; stderr: string }> {
+async function runMain(env: Record<string, string>, timeoutMs = 20_000): Promise<{ code: number | null; stderr: string }> {
+  const nowhere = await unusedLoopbackUrl();
   const state = mkdtempSync(join(tmpdir(), 'acgs-sandbox-main-'));
   cleanups.push(() => rmSync(state, { recursive: true, force: true }));
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'services/sandbox-controller/main.ts'], {
       cwd: ROOT,
-      env: { PATH: process.env.PATH, ACGS_STATE_DIR: state, DOCKER_HOST: NO_DOCKER, POLICY_ENGINE_URL: 'http://127.0.0.1:9', AUDIT_ENGINE_URL: 'http://127.0.0.1:9', ...env },
+      env: { PATH: process.env.PATH, ACGS_STATE_DIR: state, DOCKER_HOST: NO_DOCKER, POLICY_ENGINE_URL: nowhere, AUDIT_ENGINE_URL: nowhere, ...env },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     let stderr = '';

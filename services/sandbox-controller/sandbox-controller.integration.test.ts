@@ -20,13 +20,13 @@ import {
   runscWorks,
   watchContainerCreations,
 } from '../../test/kit/docker.js';
+import { type AuditEngineStandIn, startAuditEngineStandIn } from '../../test/kit/audit-engine-stand-in.js';
+import { type RunningPolicyEngine, startPolicyEngine } from '../../test/kit/policy-engine.js';
 import { buildApp } from './app.js';
 import { DEFAULT_SANDBOX_IMAGE, configFromEnv } from './config.js';
 import type { Runtime } from './contract.js';
 import { LABELS } from './sandbox/container-spec.js';
-import { type AuditStandIn, startAuditStandIn } from './testing/audit-stand-in.js';
 import { type ControllerFixture, startController } from './testing/controller-fixture.js';
-import { type PolicyEngineFixture, startPolicyEngine } from './testing/policy-engine-fixture.js';
 
 const NODE_IMAGE = 'acgs-test/node:latest';
 
@@ -37,14 +37,14 @@ await requireImage(docker, DEFAULT_SANDBOX_IMAGE);
 const gvisorWorks = await runscWorks(docker, DEFAULT_SANDBOX_IMAGE);
 const runtimes: Runtime[] = gvisorWorks ? ['runsc', 'runc'] : ['runc'];
 
-let policy: PolicyEngineFixture;
-let audit: AuditStandIn;
+let policy: RunningPolicyEngine;
+let audit: AuditEngineStandIn;
 const fixtures: Array<{ close(): Promise<void> }> = [];
 
 beforeAll(async () => {
   policy = await startPolicyEngine();
   fixtures.push(policy);
-  audit = await startAuditStandIn();
+  audit = await startAuditEngineStandIn();
   fixtures.push(audit);
 });
 
@@ -215,7 +215,7 @@ describe('the running service', () => {
   it('records each execution as a sandbox_execution audit event, without the code or output', async () => {
     const result = await run(service.client, 'echo secret-output');
     await service.fixture.app.sandboxAudit.flush();
-    const event = audit.events.find((candidate) => (candidate.data as { sandbox_id?: string }).sandbox_id === result.sandbox_id);
+    const [event] = await audit.waitFor(1, (candidate) => (candidate.data as { sandbox_id?: string }).sandbox_id === result.sandbox_id);
     expect(event).toMatchObject({
       event_type: 'sandbox_execution',
       source: 'sandbox-controller',

@@ -5,20 +5,18 @@ import { join } from 'node:path';
 import type Docker from 'dockerode';
 import type { InjectOptions } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type AuditEngineStandIn, startAuditEngineStandIn } from '../../../test/kit/audit-engine-stand-in.js';
 import { requireDockerEngine, requireImage, watchContainerCreations } from '../../../test/kit/docker.js';
+import { unusedLoopbackUrl } from '../../../test/kit/loopback.js';
+import { type RunningPolicyEngine, startPolicyEngine } from '../../../test/kit/policy-engine.js';
 import { BODY_LIMIT_BYTES } from '../app.js';
 import { DEFAULT_SANDBOX_IMAGE } from '../config.js';
 import { PolicyDeniedDetails } from '../contract.js';
-import { type AuditStandIn, startAuditStandIn } from '../testing/audit-stand-in.js';
 import { type ControllerFixture, startController } from '../testing/controller-fixture.js';
-import { type PolicyEngineFixture, startPolicyEngine } from '../testing/policy-engine-fixture.js';
-
-/** Nothing listens on the discard port. */
-const DEAD_URL = 'http://127.0.0.1:9';
 
 let docker: Docker;
-let policy: PolicyEngineFixture;
-let audit: AuditStandIn;
+let policy: RunningPolicyEngine;
+let audit: AuditEngineStandIn;
 let controller: ControllerFixture;
 const fixtures: Array<{ close(): Promise<void> }> = [];
 
@@ -30,7 +28,7 @@ beforeAll(async () => {
   await requireImage(docker, DEFAULT_SANDBOX_IMAGE);
   policy = await startPolicyEngine();
   fixtures.push(policy);
-  audit = await startAuditStandIn();
+  audit = await startAuditEngineStandIn();
   fixtures.push(audit);
   controller = await startController(docker, { policyEngineUrl: policy.url, auditEngineUrl: audit.url });
   fixtures.push(controller);
@@ -187,14 +185,14 @@ describe('POST /sandbox/execute asks the Policy Engine first', () => {
     const id = agent();
     await execute({ agent_id: id, code: 'echo hi', trust_level: 0.1, explanation: 'x' });
     await controller.app.sandboxAudit.flush();
-    const event = audit.events.find((candidate) => candidate.agent_id === id);
+    const [event] = await audit.waitFor(1, (candidate) => candidate.agent_id === id);
     expect(event).toMatchObject({ event_type: 'sandbox_execution', source: 'sandbox-controller' });
     expect(event?.data).toMatchObject({ termination_reason: 'policy_denied', policy: { allow: false } });
     expect(JSON.stringify(event)).not.toContain('echo hi');
   });
 
   it('answers 503 and runs nothing when the Policy Engine is down', async () => {
-    const orphaned = await startController(docker, { policyEngineUrl: DEAD_URL, auditEngineUrl: audit.url });
+    const orphaned = await startController(docker, { policyEngineUrl: await unusedLoopbackUrl(), auditEngineUrl: audit.url });
     fixtures.push(orphaned);
     const response = await execute({ agent_id: agent(), code: 'echo hi', ...trusted }, orphaned);
     expect(response.statusCode).toBe(503);

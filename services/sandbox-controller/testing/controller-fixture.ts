@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import type Docker from 'dockerode';
 import type { Service } from '../../kit/service.js';
 import { TEST_DOCKER_HOST, removeContainersWithLabel } from '../../../test/kit/docker.js';
+import { unusedLoopbackUrl } from '../../../test/kit/loopback.js';
 import { buildApp } from '../app.js';
 import { type SandboxConfig, configFromEnv } from '../config.js';
 import { LABELS } from '../sandbox/container-spec.js';
@@ -24,9 +25,13 @@ export interface ControllerFixture {
  * that also force-removes any container it left (so afterAll cleans up after a failed test).
  */
 export async function startController(docker: Docker, overrides: Partial<SandboxConfig>): Promise<ControllerFixture> {
+  // Unless a test names them, the Policy and Audit Engines answer nowhere, never a stack running on the default ports.
+  const nowhere = await unusedLoopbackUrl();
   const spoolDir = mkdtempSync(join(tmpdir(), 'acgs-sandbox-spool-'));
   const config: SandboxConfig = {
     ...configFromEnv({}),
+    policyEngineUrl: nowhere,
+    auditEngineUrl: nowhere,
     auditSpoolDir: spoolDir,
     // The engine the test kit checked, not whatever the default socket is.
     dockerHost: TEST_DOCKER_HOST,
