@@ -2,7 +2,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import { createAuditOutbox, type AuditOutbox } from '../../kit/audit-outbox.js';
 import { AUDIT_SOURCE, transitionAuditEvent } from '../domain/audit-events.js';
 import type { EvolutionStore, Recorded } from '../store/evolution-store.js';
-import { sharedPlugin } from './shared-plugin.js';
+import fp from 'fastify-plugin';
 
 export interface TransitionAudit {
   outbox: AuditOutbox;
@@ -70,7 +70,7 @@ export interface AuditPluginOptions extends Record<string, unknown> {
 }
 
 /** The durable audit outbox (needs the database plugin first for the start-up replay). */
-export const auditPlugin = sharedPlugin<AuditPluginOptions>(async (app, options) => {
+export const auditPlugin = fp<AuditPluginOptions>(async (app, options) => {
   const outbox = createAuditOutbox({
     auditEngineUrl: options.auditEngineUrl,
     spoolDir: options.spoolDir,

@@ -2,7 +2,7 @@ import { fileURLToPath } from 'node:url';
 import type pg from 'pg';
 import { createPool, describeDatabaseError, ensureDatabaseExists, migrate } from '../../kit/postgres.js';
 import { createEvolutionStore, type EvolutionStore } from '../store/evolution-store.js';
-import { sharedPlugin } from './shared-plugin.js';
+import fp from 'fastify-plugin';
 
 export const MIGRATIONS_DIR = fileURLToPath(new URL('../migrations', import.meta.url));
 export const MIGRATIONS_TABLE = 'evolution_migrations';
@@ -20,7 +20,7 @@ export interface DatabasePluginOptions extends Record<string, unknown> {
 }
 
 /** The PostgreSQL pool and the evolution store; creates the database if missing and migrates it first. */
-export const databasePlugin = sharedPlugin<DatabasePluginOptions>(async (app, options) => {
+export const databasePlugin = fp<DatabasePluginOptions>(async (app, options) => {
   const pool = createPool({ databaseUrl: options.databaseUrl, max: options.poolMax, applicationName: 'acgs-evolution-oversight' });
   try {
     if (await ensureDatabaseExists(options.databaseUrl)) app.log.info('created the evolution database');

@@ -1,5 +1,5 @@
 import { Counter, Gauge } from 'prom-client';
-import { sharedPlugin } from './shared-plugin.js';
+import fp from 'fastify-plugin';
 
 export interface EvolutionMetrics {
   proposals: Counter<'outcome'>;
@@ -14,7 +14,7 @@ declare module 'fastify' {
 }
 
 /** Prometheus series of the service, on the kit's registry (needs the database plugin first). */
-export const metricsPlugin = sharedPlugin(async (app) => {
+export const metricsPlugin = fp(async (app) => {
   const registers = [app.metricsRegistry];
   const store = app.evolutionStore;
   app.decorate('evolutionMetrics', {

@@ -2,7 +2,7 @@ import { ServiceCallError } from '../../clients/http.js';
 import { createPolicyEngineClient } from '../../clients/policy-engine.js';
 import { ServiceError } from '../../kit/errors.js';
 import type { Decision, PolicyInput } from '../../policy-engine/contract.js';
-import { sharedPlugin } from './shared-plugin.js';
+import fp from 'fastify-plugin';
 
 /** What this service needs from the Policy Engine. */
 export interface EvolutionPolicy {
@@ -42,6 +42,6 @@ export interface PolicyEnginePluginOptions extends Record<string, unknown> {
   timeoutMs: number;
 }
 
-export const policyEnginePlugin = sharedPlugin<PolicyEnginePluginOptions>(async (app, options) => {
+export const policyEnginePlugin = fp<PolicyEnginePluginOptions>(async (app, options) => {
   app.decorate('policyEngine', createEvolutionPolicy(options.url, options.timeoutMs));
 });

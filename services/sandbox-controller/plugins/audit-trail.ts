@@ -1,6 +1,6 @@
 import { type AuditOutbox, createAuditOutbox } from '../../kit/audit-outbox.js';
 import type { SandboxConfig } from '../config.js';
-import { sharedPlugin } from './shared-plugin.js';
+import fp from 'fastify-plugin';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -9,7 +9,7 @@ declare module 'fastify' {
 }
 
 /** `sandbox_execution` events go through the durable outbox: spooled first, never lost. */
-export const auditTrailPlugin = sharedPlugin<{ config: SandboxConfig }>(async (app, { config }) => {
+export const auditTrailPlugin = fp<{ config: SandboxConfig }>(async (app, { config }) => {
   const outbox = createAuditOutbox({
     auditEngineUrl: config.auditEngineUrl,
     spoolDir: config.auditSpoolDir,

@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram } from 'prom-client';
-import { sharedPlugin } from './shared-plugin.js';
+import fp from 'fastify-plugin';
 
 export interface SandboxMetrics {
   executions: Counter<'runtime' | 'termination_reason'>;
@@ -13,7 +13,7 @@ declare module 'fastify' {
 }
 
 /** Prometheus series of the sandbox, on the kit's registry (needs the engine plugin first). */
-export const metricsPlugin = sharedPlugin(async (app) => {
+export const metricsPlugin = fp(async (app) => {
   const registers = [app.metricsRegistry];
   const slots = app.sandboxSlots;
   new Gauge({

@@ -1,7 +1,7 @@
 import { createPolicyEngineClient } from '../../clients/policy-engine.js';
 import type { SandboxConfig } from '../config.js';
 import { type PolicyGate, policyGate } from '../policy/policy-gate.js';
-import { sharedPlugin } from './shared-plugin.js';
+import fp from 'fastify-plugin';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -9,7 +9,7 @@ declare module 'fastify' {
   }
 }
 
-export const policyGatePlugin = sharedPlugin<{ config: SandboxConfig }>(async (app, { config }) => {
+export const policyGatePlugin = fp<{ config: SandboxConfig }>(async (app, { config }) => {
   const client = createPolicyEngineClient({ baseUrl: config.policyEngineUrl, timeoutMs: config.policyTimeoutMs });
   app.decorate('sandboxPolicy', policyGate(client, config.policyEngineUrl));
 });

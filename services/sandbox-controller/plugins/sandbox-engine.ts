@@ -4,7 +4,7 @@ import { connectDocker, type DockerClients } from '../engine/docker-connection.j
 import { EngineMonitor } from '../engine/engine-monitor.js';
 import { reapOrphans } from '../sandbox/orphan-reaper.js';
 import { SandboxSlots } from '../sandbox/sandbox-slots.js';
-import { sharedPlugin } from './shared-plugin.js';
+import fp from 'fastify-plugin';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -26,7 +26,7 @@ const REAP_INTERVAL_MS = 60_000;
  * The Docker Engine connection, what it can run, and the execution slots. Starting does not need
  * the engine: without one the service still answers, reports `degraded` and refuses to run code.
  */
-export const sandboxEnginePlugin = sharedPlugin<SandboxEnginePluginOptions>(async (app, { config }) => {
+export const sandboxEnginePlugin = fp<SandboxEnginePluginOptions>(async (app, { config }) => {
   const docker = connectDocker(config.dockerHost);
   const controllerId = randomUUID();
   const engine = new EngineMonitor({
