@@ -13,6 +13,7 @@ import {
   buildWasm,
   compliantInput,
   dangerousInput,
+  eventually,
   policyWasmPath,
   tempDir,
   testConfig,
@@ -64,6 +65,8 @@ function spooledEvents(): Array<Record<string, any>> {
 }
 
 async function storedState() {
+  // L2 writes leave after the answer (setImmediate): let those of earlier requests go first.
+  await new Promise((resolve) => setImmediate(resolve));
   const m = await metrics();
   return {
     l1: m.cache_stats.l1.size,
@@ -149,8 +152,12 @@ describe('decisions through the OPA Data API envelope', () => {
 
   it('stores evaluated decisions in L2 under this engine prefix', async () => {
     await decide(compliantInput({ action: 'code.analyze' }));
-    const keys = await redis.keys(`${prefix}decision:*`);
-    expect(keys.length).toBeGreaterThan(0);
+    // The L2 write follows the answer.
+    let keys: string[] = [];
+    await eventually(async () => {
+      keys = await redis.keys(`${prefix}decision:*`);
+      expect(keys.length).toBeGreaterThan(0);
+    });
     const stored = Decision.parse(JSON.parse((await redis.get(keys[0]!))!));
     expect(stored.constitutional_hash).toBe(CONSTITUTIONAL_HASH);
   });

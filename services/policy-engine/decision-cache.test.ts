@@ -1,5 +1,5 @@
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { requireRedis } from '../../test/kit/redis.js';
 import { CONSTITUTIONAL_HASH } from '../kit/constitution.js';
 import { type Decision, PolicyInput } from './contract.js';
@@ -105,6 +105,19 @@ describe('decision cache on the real Redis', () => {
     expect(hit?.decision).toEqual(decision(true));
     expect(second.lookupL1(key)?.decision.allow).toBe(true);
     expect(second.stats().l2).toEqual({ enabled: true, hits: 1, misses: 0, errors: 0, bypassed: 0 });
+  });
+
+  it('stores in L1 at once and sends the L2 write only after the current turn, so no answer waits for it', async () => {
+    const redis = await connected();
+    const prefix = `${redisInfo.prefix}deferred:`;
+    const cache = new DecisionCache({ l1Max: 10, redis, keyPrefix: prefix, l2TtlSeconds: 60 });
+    const set = vi.spyOn(redis, 'set');
+    const stored = cache.store('k', cachedDecision(decision(true)));
+    expect(cache.hasL1('k')).toBe(true);
+    expect(set).not.toHaveBeenCalled();
+    await stored;
+    expect(set).toHaveBeenCalledTimes(1);
+    expect(JSON.parse((await redis.get(`${prefix}decision:k`))!)).toEqual(decision(true));
   });
 
   it('sets a TTL on L2 entries', async () => {

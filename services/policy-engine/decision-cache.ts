@@ -122,13 +122,18 @@ export class DecisionCache {
     return this.l1.has(key);
   }
 
-  /** Stores in L1 at once and in L2 in the background; resolves when L2 has it (or failed). */
+  /**
+   * Stores in L1 at once and in L2 in the background; resolves when L2 has it (or failed).
+   * The L2 write is only sent after the current turn of the event loop (setImmediate): building
+   * and writing the command took ~0.1 ms of the miss that evaluated the decision, and nobody
+   * waits for it.
+   */
   store(key: string, entry: CachedDecision): Promise<void> {
     this.l1.set(key, entry);
     const redis = this.options.redis;
     if (!redis) return Promise.resolve();
-    return redis
-      .set(this.l2Key(key), JSON.stringify(entry.decision), 'EX', this.options.l2TtlSeconds)
+    return new Promise<void>((resolve) => setImmediate(resolve))
+      .then(() => redis.set(this.l2Key(key), JSON.stringify(entry.decision), 'EX', this.options.l2TtlSeconds))
       .then(() => undefined)
       .catch((error: unknown) => this.l2Failed(error, 'set'));
   }
