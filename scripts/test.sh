@@ -29,4 +29,14 @@ step "compose file is valid (docker-compose -f docker-compose.yml config -q)"
 ACGS_ADMIN_TOKEN="${ACGS_ADMIN_TOKEN:-compose-validation-only}" docker-compose -f docker-compose.yml config -q
 
 step "vitest${*:+ ($*)}"
-npx vitest run "$@"
+results="$(mktemp -t acgs-vitest-XXXXXX.json)"
+status=0
+npx vitest run --reporter=default --reporter=json --outputFile.json="$results" "$@" || status=$?
+# One plain closing line that CI reads: how many tests ran and how they ended.
+node -e '
+  const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+  const skipped = r.numPendingTests + (r.numTodoTests || 0);
+  console.log(`vitest: ${r.numPassedTests} passed, ${r.numFailedTests} failed` + (skipped ? `, ${skipped} skipped` : ""));
+' "$results" || echo "vitest: no results (the run did not complete)"
+rm -f "$results"
+exit "$status"
