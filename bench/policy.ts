@@ -5,13 +5,16 @@
  * 1. Fixed rate: 2,000 req/s for 10 s, open loop (requests leave on schedule whether or not
  *    earlier ones came back, and latency counts from the scheduled time, so a stall is not
  *    hidden), with a 95 % cache-hit mix: a hot set of 20 inputs and 5 % unique inputs.
- *    Server-side p50/p99 from the engine's own `GET /v1/metrics`, client-side from here.
- *    The same fixed-rate run against a second engine without Redis shows what the L2 round
- *    trip adds to the misses.
+ *    Server-side p50/p99 from the engine's own `GET /v1/metrics` (from each request's arrival
+ *    to its response), client-side from here. The same fixed-rate run against an engine that
+ *    always asks Redis first on an L1 miss (POLICY_L2_LOOKUP_MIN_EVAL_MS=0, the old behaviour)
+ *    and one without Redis shows what waiting for the L2 round trip costs the misses.
  * 2. Maximum throughput: closed loop, a fixed number of connections for 8 s, same inputs.
  *
- * Both targets get identical request bodies. Everything listens on 127.0.0.1 only; the engine
- * uses the real Redis (REDIS_URL, default redis://127.0.0.1:6379) under a throw-away key prefix.
+ * All targets get identical request bodies. Everything listens on 127.0.0.1 only; the engines
+ * use the real Redis (REDIS_URL, default redis://127.0.0.1:6379) under a throw-away key prefix.
+ * The engines and OPA are child processes: this process is only the load generator (and reads
+ * the metrics between runs), so it shares no event loop with them.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -271,6 +274,7 @@ async function main(): Promise<void> {
   const stateDir = mkdtempSync(join(tmpdir(), 'acgs-bench-policy-'));
   try {
     const enginePort = await freePort();
+    const alwaysL2Port = await freePort();
     const l1OnlyPort = await freePort();
     const opaPort = await freePort();
     const engineEnv = {
@@ -289,6 +293,15 @@ async function main(): Promise<void> {
       REDIS_URL,
       ACGS_STATE_DIR: join(stateDir, 'with-l2'),
     });
+    // The engine as it was: every L1 miss waits for Redis before evaluating.
+    start('policy engine (always L2)', process.execPath, engineArgs, {
+      ...engineEnv,
+      PORT: String(alwaysL2Port),
+      REDIS_URL,
+      REDIS_KEY_PREFIX: `${prefix}always:`,
+      POLICY_L2_LOOKUP_MIN_EVAL_MS: '0',
+      ACGS_STATE_DIR: join(stateDir, 'always-l2'),
+    });
     // The same engine without Redis, to show what the L2 round trip costs the 5 % of misses.
     start('policy engine (L1 only)', process.execPath, engineArgs, {
       ...engineEnv,
@@ -302,20 +315,25 @@ async function main(): Promise<void> {
     ]);
     await Promise.all([
       waitForHttp('policy engine', enginePort, '/health'),
+      waitForHttp('policy engine (always L2)', alwaysL2Port, '/health'),
       waitForHttp('policy engine (L1 only)', l1OnlyPort, '/health'),
       waitForHttp('opa', opaPort, '/health'),
     ]);
     const engine: Target = { name: 'policy-engine, L1 + Redis L2', port: enginePort };
+    const alwaysL2: Target = { name: 'policy-engine, L2 asked on every miss', port: alwaysL2Port };
     const l1Only: Target = { name: 'policy-engine, L1 only', port: l1OnlyPort };
     const opa: Target = { name: 'opa run --server', port: opaPort };
 
     console.log(`warming up both targets (the hot set into the engine's cache, JIT on both) ...`);
-    for (const target of [engine, l1Only, opa]) await fixedRate(target, 500, 2);
+    const loadAtStart = loadavg()[0]!;
+    for (const target of [engine, alwaysL2, l1Only, opa]) await fixedRate(target, 500, 2);
     const warmMetrics = await engineMetrics(enginePort);
 
     console.log(`fixed rate: ${RATE} req/s for ${FIXED_SECONDS} s, ${100 - UNIQUE_SHARE * 100} % hot inputs ...`);
     const engineFixed = await fixedRate(engine, RATE, FIXED_SECONDS);
     const serverSide = await engineMetrics(enginePort);
+    const alwaysL2Fixed = await fixedRate(alwaysL2, RATE, FIXED_SECONDS);
+    const alwaysL2Server = await engineMetrics(alwaysL2Port);
     const l1OnlyFixed = await fixedRate(l1Only, RATE, FIXED_SECONDS);
     const l1OnlyServer = await engineMetrics(l1OnlyPort);
     const opaFixed = await fixedRate(opa, RATE, FIXED_SECONDS);
@@ -330,13 +348,18 @@ async function main(): Promise<void> {
     const fixedHitRate = (hits(serverSide) - hits(warmMetrics)) / Math.max(1, lookups(serverSide) - lookups(warmMetrics));
 
     console.log('');
-    console.log(`Policy Engine benchmark, ${new Date().toISOString().slice(0, 10)}, node ${process.version}, ${os()} `);
+    console.log(
+      `Policy Engine benchmark, ${new Date().toISOString().slice(0, 10)}, node ${process.version}, ${os()}, ` +
+        `load average ${loadAtStart.toFixed(2)} at the start, ${loadavg()[0]!.toFixed(2)} at the end`,
+    );
     console.log('');
     printTable(
       ['run', 'target', 'req/s', 'errors', 'client p50 ms', 'client p99 ms', 'server p50 ms', 'server p99 ms'],
       [
         [`fixed ${RATE}/s`, engine.name, rps(engineFixed), String(engineFixed.errors), ms(engineFixed.latency, 50), ms(engineFixed.latency, 99),
           serverSide.percentiles.p50.toFixed(3), serverSide.percentiles.p99.toFixed(3)],
+        [`fixed ${RATE}/s`, alwaysL2.name, rps(alwaysL2Fixed), String(alwaysL2Fixed.errors), ms(alwaysL2Fixed.latency, 50), ms(alwaysL2Fixed.latency, 99),
+          alwaysL2Server.percentiles.p50.toFixed(3), alwaysL2Server.percentiles.p99.toFixed(3)],
         [`fixed ${RATE}/s`, l1Only.name, rps(l1OnlyFixed), String(l1OnlyFixed.errors), ms(l1OnlyFixed.latency, 50), ms(l1OnlyFixed.latency, 99),
           l1OnlyServer.percentiles.p50.toFixed(3), l1OnlyServer.percentiles.p99.toFixed(3)],
         [`fixed ${RATE}/s`, opa.name, rps(opaFixed), String(opaFixed.errors), ms(opaFixed.latency, 50), ms(opaFixed.latency, 99), 'n/a', 'n/a'],
@@ -347,8 +370,10 @@ async function main(): Promise<void> {
     console.log('');
     console.log(
       `engine cache hit rate during the fixed-rate run: ${(fixedHitRate * 100).toFixed(1)} % ` +
-        `(overall ${(afterAll.cache_hit_rate * 100).toFixed(1)} %, L2 errors ${afterAll.cache_stats.l2.errors}); ` +
+        `(overall ${(afterAll.cache_hit_rate * 100).toFixed(1)} %, L2 lookups bypassed ${afterAll.cache_stats.l2.bypassed}, ` +
+        `L2 errors ${afterAll.cache_stats.l2.errors}, L2 errors when always asked ${alwaysL2Server.cache_stats.l2.errors}); ` +
         `server p99 target < 1 ms: ${serverSide.percentiles.p99 < 1 ? 'met' : 'NOT met'} with L2, ` +
+        `${alwaysL2Server.percentiles.p99 < 1 ? 'met' : 'NOT met'} asking L2 on every miss, ` +
         `${l1OnlyServer.percentiles.p99 < 1 ? 'met' : 'NOT met'} L1 only; ` +
         `throughput vs OPA: ${(engineMax.ok / engineMax.seconds / (opaMax.ok / opaMax.seconds)).toFixed(2)}x`,
     );
@@ -367,7 +392,7 @@ async function main(): Promise<void> {
 }
 
 function os(): string {
-  return `${cpus().length} CPUs, load average ${loadavg()[0]!.toFixed(2)} at the end`;
+  return `${cpus().length} CPUs`;
 }
 
 main().then(
