@@ -173,9 +173,26 @@ function chainOnto(head: ChainHead, requests: NormalizedInput[][], known: Map<st
         return { event: stored, replayed: true };
       }
       sequence += 1;
-      const content = { id: randomUUID(), sequence, ...input, recorded_at: recordedAt, constitutional_hash: CONSTITUTIONAL_HASH };
-      const digest = contentHash(content);
-      const event: StoredEvent = { ...content, content_hash: digest, prev_chain_hash: prev, chain_hash: chainHash(prev, digest) };
+      // Written out field by field rather than spread: every event then shares one object shape,
+      // which keeps hashing and serializing it on V8's fast paths.
+      const event: StoredEvent = {
+        id: randomUUID(),
+        sequence,
+        event_type: input.event_type,
+        source: input.source,
+        agent_id: input.agent_id,
+        severity: input.severity,
+        occurred_at: input.occurred_at,
+        recorded_at: recordedAt,
+        idempotency_key: input.idempotency_key,
+        data: input.data,
+        constitutional_hash: CONSTITUTIONAL_HASH,
+        content_hash: '',
+        prev_chain_hash: prev,
+        chain_hash: '',
+      };
+      event.content_hash = contentHash(event);
+      event.chain_hash = chainHash(prev, event.content_hash);
       prev = event.chain_hash;
       fresh.push(event);
       if (input.idempotency_key) byKey.set(input.idempotency_key, event);

@@ -1,15 +1,12 @@
 import { hash } from 'node:crypto';
-import { createRequire } from 'node:module';
 import { CONSTITUTIONAL_HASH } from '../kit/constitution.js';
-
-// canonicalize is CommonJS whose typings declare an ES default export, which NodeNext resolution
-// does not model; requiring it gives the function with its real shape.
-const canonicalize = createRequire(import.meta.url)('canonicalize') as (value: unknown) => string | undefined;
+import { canonicalJson } from './canonical-json.js';
 
 /**
  * The hash recipe of the audit chain (documented in this service's README):
  *
- *   content_hash    = sha256_hex(RFC 8785 canonical JSON of the event content below)
+ *   content_hash    = sha256_hex(RFC 8785 canonical JSON of the event content below, as the
+ *                     package canonicalize writes it; canonical-json.ts does the same, faster)
  *   chain_hash      = sha256_hex(prev_chain_hash + content_hash)   (the two hex strings joined)
  *   prev_chain_hash = chain_hash of the previous event; for the first event the genesis,
  *                     sha256_hex("acgs-audit-genesis:" + constitutional hash)
@@ -60,10 +57,28 @@ export function eventContent(event: EventContent): EventContent {
   };
 }
 
+/** The content keys in canonical (sorted) order, each with its `"key":` prefix written once. */
+const CONTENT_MEMBERS = (Object.keys(eventContent({} as EventContent)) as (keyof EventContent)[])
+  .sort()
+  .map((key) => [key, `${JSON.stringify(key)}:`] as const);
+
+/**
+ * The canonical JSON of `eventContent(event)`, written straight from the event: the top-level
+ * keys are fixed, so they are sorted once rather than copied and sorted for every event.
+ */
+export function canonicalContent(event: EventContent): string {
+  let members = '';
+  for (const [key, prefix] of CONTENT_MEMBERS) {
+    const value = event[key];
+    if (value === undefined) continue;
+    if (members.length > 0) members += ',';
+    members += prefix + canonicalJson(value);
+  }
+  return `{${members}}`;
+}
+
 export function contentHash(event: EventContent): string {
-  const canonical = canonicalize(eventContent(event));
-  if (canonical === undefined) throw new Error('event content has no JSON form');
-  return sha256Hex(canonical);
+  return sha256Hex(canonicalContent(event));
 }
 
 export function chainHash(prevChainHash: string, eventContentHash: string): string {
