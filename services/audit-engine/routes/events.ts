@@ -6,8 +6,10 @@ import { parseAppendBody } from '../append-body.js';
 import { AppendEventsResponse, AuditEvent, ListEventsResponse } from '../contract.js';
 import { toAuditEvent } from '../event-rows.js';
 import { EventIdParams, ListEventsQuery, NoQuery, encodeCursor } from '../list-query.js';
+import { parsingSerializerCompiler } from '../response-serializer.js';
 
 export async function eventRoutes(app: Service): Promise<void> {
+  app.setSerializerCompiler(parsingSerializerCompiler);
   app.post(
     '/audit/events',
     // The body is parsed by parseAppendBody so that one event and a batch both get precise messages.
