@@ -97,6 +97,44 @@ describe('appending and reading audit events', () => {
     expect(event!.constitutional_hash).toBe(CONSTITUTIONAL_HASH);
   });
 
+  it('stores awkward text, nested data and absent fields column by column exactly as sent', async () => {
+    const awkward = 'quote " backslash \\ braces {} comma , tab \t newline \n é 😀 \u2028 null';
+    const data = { text: awkward, nested: { list: [1, 0.1, 1e21, -0.5, true, null, 'x'], empty: {}, '10': 'integer-like key' } };
+    const [full, bare] = await append([
+      {
+        event_type: 'round.trip',
+        source: awkward,
+        agent_id: '{"a":1}',
+        severity: 'warning',
+        idempotency_key: `key ${awkward}`,
+        occurred_at: '2025-03-01T10:00:00.5-03:00',
+        data,
+      },
+      { event_type: 'round.trip' },
+    ]);
+    const rows = await ctx.sql.query(
+      `SELECT source, agent_id, severity, idempotency_key, occurred_at, data, data IS NULL AS data_is_sql_null
+       FROM audit_events WHERE id = ANY($1::uuid[]) ORDER BY sequence`,
+      [[full!.id, bare!.id]],
+    );
+    expect(rows.rows).toEqual([
+      {
+        source: awkward,
+        agent_id: '{"a":1}',
+        severity: 'warning',
+        idempotency_key: `key ${awkward}`,
+        occurred_at: new Date('2025-03-01T13:00:00.500Z'),
+        data,
+        data_is_sql_null: false,
+      },
+      // Absent fields are SQL NULL, not the JSON value null or empty text.
+      { source: null, agent_id: null, severity: null, idempotency_key: null, occurred_at: expect.any(Date), data: null, data_is_sql_null: true },
+    ]);
+    expect((await app.inject(`/audit/events/${full!.id}`)).json()).toEqual(full);
+    expect(full!.content_hash).toBe(contentHash(nullable(full!)));
+    expect(bare!.content_hash).toBe(contentHash(nullable(bare!)));
+  });
+
   it('answers 404 for an id that does not exist', async () => {
     const response = await app.inject('/audit/events/3f2504e0-4f89-41d3-9a0c-0305e82c3301');
     expect(response.statusCode).toBe(404);
