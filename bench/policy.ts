@@ -263,6 +263,8 @@ async function engineMetrics(port: number): Promise<PolicyMetrics> {
 }
 
 async function main(): Promise<void> {
+  // Before this benchmark adds its own processes: how busy the box was with everything else.
+  const loadAtStart = loadavg()[0]!;
   const redis = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
   try {
     await redis.connect();
@@ -325,7 +327,6 @@ async function main(): Promise<void> {
     const opa: Target = { name: 'opa run --server', port: opaPort };
 
     console.log(`warming up both targets (the hot set into the engine's cache, JIT on both) ...`);
-    const loadAtStart = loadavg()[0]!;
     for (const target of [engine, alwaysL2, l1Only, opa]) await fixedRate(target, 500, 2);
     const warmMetrics = await engineMetrics(enginePort);
 
@@ -350,7 +351,7 @@ async function main(): Promise<void> {
     console.log('');
     console.log(
       `Policy Engine benchmark, ${new Date().toISOString().slice(0, 10)}, node ${process.version}, ${os()}, ` +
-        `load average ${loadAtStart.toFixed(2)} at the start, ${loadavg()[0]!.toFixed(2)} at the end`,
+        `load average ${loadAtStart.toFixed(2)} before the start, ${loadavg()[0]!.toFixed(2)} at the end`,
     );
     console.log('');
     printTable(
