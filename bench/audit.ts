@@ -207,6 +207,8 @@ function formatTable(results: Phase[], plainRate: number): string {
 }
 
 async function main(): Promise<number> {
+  // Other work on the machine moves every number here; the load average says how much there was.
+  const loadAtStart = os.loadavg()[0]!;
   const db = await createTestDatabase('acgs_audit_bench');
   let server: { url: string; child: ChildProcess } | undefined;
   let app: ReturnType<typeof buildApp> | undefined;
@@ -255,7 +257,8 @@ async function main(): Promise<number> {
     const httpRatio = viaHttp.appends / viaHttp.seconds / plainRate;
 
     console.log(`\nAudit Engine append benchmark (${new Date().toISOString().slice(0, 10)}; ${os.cpus().length} CPUs, ` +
-      `PostgreSQL ${version}, fsync=${fsync}, synchronous_commit=${synchronous_commit})\n`);
+      `PostgreSQL ${version}, fsync=${fsync}, synchronous_commit=${synchronous_commit}; ` +
+      `load average ${loadAtStart.toFixed(2)} before the start, ${os.loadavg()[0]!.toFixed(2)} at the end)\n`);
     console.log(formatTable([...phases], plainRate));
     for (const target of phases) {
       if (target.serverCpuSeconds === undefined) continue;
