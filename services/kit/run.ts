@@ -18,13 +18,3 @@ export async function runService(app: FastifyInstance, options: ListenOptions): 
   });
   await app.listen({ port: options.port, host: options.host ?? '127.0.0.1' });
 }
-
-export function portFromEnv(fallback: number): number {
-  const raw = process.env.PORT;
-  if (raw === undefined || raw === '') return fallback;
-  const port = Number(raw);
-  if (!Number.isInteger(port) || port < 1 || port > 65535) {
-    throw new Error(`PORT must be an integer between 1 and 65535 (got "${raw}")`);
-  }
-  return port;
-}

@@ -5,6 +5,8 @@ describe('policy engine configuration', () => {
   it('has working defaults with nothing set', () => {
     const config = parseConfig({});
     expect(config).toMatchObject({
+      port: 8004,
+      host: '127.0.0.1',
       policyWasmPath: DEFAULT_POLICY_WASM_PATH,
       watchPolicy: true,
       stateDir: '.acgs/policy-engine/',
@@ -32,13 +34,26 @@ describe('policy engine configuration', () => {
   it.each([
     ['POLICY_L1_CACHE_SIZE', 'lots'],
     ['POLICY_L1_CACHE_SIZE', '0'],
+    ['POLICY_L1_CACHE_SIZE', '1e3'],
     ['POLICY_WATCH', 'maybe'],
+    ['PORT', '99999'],
     ['REDIS_URL', 'not a url'],
     ['AUDIT_ENGINE_URL', '127.0.0.1:8003'],
+    ['AUDIT_ENGINE_URL', 'ftp://127.0.0.1:8003'],
     ['MODE_SYNC_INTERVAL_MS', '-5'],
     ['POLICY_L2_LOOKUP_MIN_EVAL_MS', '-0.1'],
     ['POLICY_L2_LOOKUP_MIN_EVAL_MS', 'fast'],
   ])('rejects %s=%s with an error naming the variable', (name, value) => {
-    expect(() => parseConfig({ [name]: value })).toThrow(new RegExp(`Invalid Policy Engine configuration: .*${name}`));
+    expect(() => parseConfig({ [name]: value })).toThrow(new RegExp(`Invalid policy-engine configuration: .*${name}`));
+  });
+
+  it('reads where to listen from PORT and HOST', () => {
+    expect(parseConfig({ PORT: '0', HOST: '0.0.0.0' })).toMatchObject({ port: 0, host: '0.0.0.0' });
+  });
+
+  it('lists every bad variable in one error without repeating the REDIS_URL password', () => {
+    const attempt = () => parseConfig({ PORT: 'http', REDIS_URL: 'redis://:hunter2@', POLICY_WATCH: 'maybe' });
+    expect(attempt).toThrow(/PORT: .*; .*POLICY_WATCH: must be true or false/);
+    expect(attempt).not.toThrow(/hunter2/);
   });
 });

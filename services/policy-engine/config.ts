@@ -1,41 +1,39 @@
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import { SERVICE_PORTS } from '../kit/constitution.js';
+import { HttpUrl, Port, WholeNumber, parseEnv } from '../kit/env.js';
 
 /** The committed, compiled constitution (built by scripts/build-policy.sh). */
 export const DEFAULT_POLICY_WASM_PATH = fileURLToPath(new URL('./policy.wasm', import.meta.url));
 
-const flag = (fallback: boolean) =>
-  z
-    .enum(['true', 'false', '1', '0'], { error: 'must be true or false' })
-    .optional()
-    .transform((value) => (value === undefined ? fallback : value === 'true' || value === '1'));
-
-const positiveInt = (fallback: number, max: number) =>
-  z.coerce.number({ error: 'must be a number' }).int('must be an integer').min(1).max(max).optional().default(fallback);
+const Flag = z.enum(['true', 'false', '1', '0'], { error: 'must be true or false' }).transform((value) => value === 'true' || value === '1');
 
 /** Environment variables of the Policy Engine; README.md documents each. */
 const PolicyEngineEnv = z.object({
+  PORT: Port.default(SERVICE_PORTS['policy-engine']),
+  HOST: z.string().min(1).default('127.0.0.1'),
   POLICY_WASM_PATH: z.string().min(1).default(DEFAULT_POLICY_WASM_PATH),
-  POLICY_WATCH: flag(true),
-  POLICY_WATCH_DEBOUNCE_MS: positiveInt(250, 60_000),
+  POLICY_WATCH: Flag.default(true),
+  POLICY_WATCH_DEBOUNCE_MS: WholeNumber(1, 60_000).default(250),
   ACGS_ADMIN_TOKEN: z.string().min(1).optional(),
   ACGS_STATE_DIR: z.string().min(1).default('.acgs/policy-engine/'),
-  AUDIT_ENGINE_URL: z.url({ error: 'must be a URL such as http://127.0.0.1:8003' }).default('http://127.0.0.1:8003'),
+  AUDIT_ENGINE_URL: HttpUrl.default('http://127.0.0.1:8003'),
   REDIS_URL: z.url({ error: 'must be a URL such as redis://127.0.0.1:6379' }).optional(),
   REDIS_KEY_PREFIX: z.string().min(1).max(64).default('acgs:policy-engine:'),
-  POLICY_L1_CACHE_SIZE: positiveInt(10_000, 10_000_000),
-  POLICY_L2_TTL_SECONDS: positiveInt(3600, 30 * 24 * 3600),
-  REDIS_COMMAND_TIMEOUT_MS: positiveInt(50, 10_000),
-  MODE_SYNC_INTERVAL_MS: positiveInt(1000, 3_600_000),
+  POLICY_L1_CACHE_SIZE: WholeNumber(1, 10_000_000).default(10_000),
+  POLICY_L2_TTL_SECONDS: WholeNumber(1, 30 * 24 * 3600).default(3600),
+  REDIS_COMMAND_TIMEOUT_MS: WholeNumber(1, 10_000).default(50),
+  MODE_SYNC_INTERVAL_MS: WholeNumber(1, 3_600_000).default(1000),
   POLICY_L2_LOOKUP_MIN_EVAL_MS: z.coerce
     .number({ error: 'must be a number of milliseconds' })
     .min(0, 'must be 0 (always ask Redis first) or more')
     .max(60_000)
-    .optional()
     .default(0.5),
 });
 
 export interface PolicyEngineConfig {
+  port: number;
+  host: string;
   policyWasmPath: string;
   watchPolicy: boolean;
   watchDebounceMs: number;
@@ -59,18 +57,12 @@ export interface PolicyEngineConfig {
 
 export const BODY_LIMIT_BYTES = 64 * 1024;
 
-/** Parses the environment; an invalid value throws an error naming the variable. */
+/** Parses the environment; every bad value is named in one error, secrets never shown. */
 export function parseConfig(env: Record<string, string | undefined> = process.env): PolicyEngineConfig {
-  const relevant = Object.fromEntries(
-    Object.keys(PolicyEngineEnv.shape).map((key) => [key, env[key] === '' ? undefined : env[key]]),
-  );
-  const parsed = PolicyEngineEnv.safeParse(relevant);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
-    throw new Error(`Invalid Policy Engine configuration: ${problems.join('; ')}`);
-  }
-  const e = parsed.data;
+  const e = parseEnv(PolicyEngineEnv, 'policy-engine', env);
   return {
+    port: e.PORT,
+    host: e.HOST,
     policyWasmPath: e.POLICY_WASM_PATH,
     watchPolicy: e.POLICY_WATCH,
     watchDebounceMs: e.POLICY_WATCH_DEBOUNCE_MS,

@@ -45,9 +45,9 @@ function runMain(env: Record<string, string>, timeoutMs = 20_000): Promise<{ cod
 
 describe('starting the engine with a bad environment', () => {
   it.each([
-    ['REDIS_URL', { REDIS_URL: 'notaurl' }, /^Invalid Policy Engine configuration: REDIS_URL: must be a URL/],
-    ['POLICY_L1_CACHE_SIZE', { POLICY_L1_CACHE_SIZE: 'lots' }, /POLICY_L1_CACHE_SIZE: must be a number/],
-    ['PORT', { PORT: '99999' }, /^PORT must be an integer between 1 and 65535/],
+    ['REDIS_URL', { REDIS_URL: 'notaurl' }, /^Invalid policy-engine configuration: REDIS_URL: must be a URL/],
+    ['POLICY_L1_CACHE_SIZE', { POLICY_L1_CACHE_SIZE: 'lots' }, /POLICY_L1_CACHE_SIZE: must be a whole number from 1 to 10000000 \(got "lots"\)/],
+    ['PORT', { PORT: '99999' }, /^Invalid policy-engine configuration: PORT: must be a whole number from 0 to 65535 \(got "99999"\)/],
   ])('names %s in one line on stderr and exits 1', async (_name, env, message) => {
     const result = await runMain(env);
     expect(result.code).toBe(1);

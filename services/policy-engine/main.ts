@@ -1,5 +1,4 @@
-import { SERVICE_PORTS } from '../kit/constitution.js';
-import { portFromEnv, runService } from '../kit/run.js';
+import { runService } from '../kit/run.js';
 import type { Service } from '../kit/service.js';
 import { buildApp } from './app.js';
 import { type PolicyEngineConfig, parseConfig } from './config.js';
@@ -12,10 +11,8 @@ function fail(message: string): never {
 }
 
 let config: PolicyEngineConfig;
-let port: number;
 try {
   config = parseConfig(process.env);
-  port = portFromEnv(SERVICE_PORTS['policy-engine']);
 } catch (error) {
   fail((error as Error).message);
 }
@@ -31,7 +28,7 @@ try {
 
 if (!config.adminToken) app.log.warn('ACGS_ADMIN_TOKEN is not set: the /admin endpoints answer 401 to everyone');
 try {
-  await runService(app, { port, host: process.env.HOST ?? '127.0.0.1' });
+  await runService(app, { port: config.port, host: config.host });
 } catch (error) {
   // e.g. EADDRINUSE, or a HOST that is not an address of this machine.
   app.log.fatal({ err: error }, 'policy-engine could not start');
