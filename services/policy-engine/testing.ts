@@ -2,7 +2,6 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Fastify from 'fastify';
 import { CONSTITUTIONAL_HASH } from '../kit/constitution.js';
 import { DEFAULT_POLICY_WASM_PATH, type PolicyEngineConfig, parseConfig } from './config.js';
 import type { PolicyInputInit } from '../clients/policy-engine.js';
@@ -59,29 +58,6 @@ export function dangerousInput(agentId = 'agent-evil'): PolicyInputInit {
       explanation: 'wants a shell',
     },
   });
-}
-
-export interface AuditReceiver {
-  url: string;
-  port: number;
-  events: Array<Record<string, unknown>>;
-  close(): Promise<void>;
-}
-
-/** A stand-in Audit Engine on loopback that accepts `POST /audit/events` (one or a batch). */
-export async function startAuditReceiver(port = 0): Promise<AuditReceiver> {
-  const app = Fastify();
-  const events: Array<Record<string, unknown>> = [];
-  app.post('/audit/events', async (request, reply) => {
-    const body = request.body as { events?: Array<Record<string, unknown>> } & Record<string, unknown>;
-    const batch = Array.isArray(body.events) ? body.events : [body];
-    events.push(...batch);
-    return reply.status(201).send({ events: batch });
-  });
-  await app.listen({ port, host: '127.0.0.1' });
-  const address = app.server.address();
-  const actual = typeof address === 'object' && address ? address.port : port;
-  return { url: `http://127.0.0.1:${actual}`, port: actual, events, close: () => app.close() };
 }
 
 /**
