@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { BODY_LIMIT_BYTES, DEFAULT_POLICY_WASM_PATH, parseConfig } from './config.js';
+import { BODY_LIMIT_BYTES, DEFAULT_POLICY_WASM_PATH, loadConfig } from './config.js';
 
 describe('policy engine configuration', () => {
   it('has working defaults with nothing set', () => {
-    const config = parseConfig({});
+    const config = loadConfig({});
     expect(config).toMatchObject({
       port: 8004,
       host: '127.0.0.1',
@@ -21,7 +21,7 @@ describe('policy engine configuration', () => {
   });
 
   it('reads the environment and treats empty values as unset', () => {
-    const config = parseConfig({
+    const config = loadConfig({
       POLICY_L1_CACHE_SIZE: '500',
       POLICY_WATCH: 'false',
       REDIS_URL: '',
@@ -44,15 +44,15 @@ describe('policy engine configuration', () => {
     ['POLICY_L2_LOOKUP_MIN_EVAL_MS', '-0.1'],
     ['POLICY_L2_LOOKUP_MIN_EVAL_MS', 'fast'],
   ])('rejects %s=%s with an error naming the variable', (name, value) => {
-    expect(() => parseConfig({ [name]: value })).toThrow(new RegExp(`Invalid policy-engine configuration: .*${name}`));
+    expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(`Invalid policy-engine configuration: .*${name}`));
   });
 
   it('reads where to listen from PORT and HOST', () => {
-    expect(parseConfig({ PORT: '0', HOST: '0.0.0.0' })).toMatchObject({ port: 0, host: '0.0.0.0' });
+    expect(loadConfig({ PORT: '0', HOST: '0.0.0.0' })).toMatchObject({ port: 0, host: '0.0.0.0' });
   });
 
   it('lists every bad variable in one error without repeating the REDIS_URL password', () => {
-    const attempt = () => parseConfig({ PORT: 'http', REDIS_URL: 'redis://:hunter2@', POLICY_WATCH: 'maybe' });
+    const attempt = () => loadConfig({ PORT: 'http', REDIS_URL: 'redis://:hunter2@', POLICY_WATCH: 'maybe' });
     expect(attempt).toThrow(/PORT: .*; .*POLICY_WATCH: must be true or false/);
     expect(attempt).not.toThrow(/hunter2/);
   });

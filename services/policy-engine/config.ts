@@ -58,7 +58,7 @@ export interface PolicyEngineConfig {
 export const BODY_LIMIT_BYTES = 64 * 1024;
 
 /** Parses the environment; every bad value is named in one error, secrets never shown. */
-export function parseConfig(env: Record<string, string | undefined> = process.env): PolicyEngineConfig {
+export function loadConfig(env: Record<string, string | undefined> = process.env): PolicyEngineConfig {
   const e = parseEnv(PolicyEngineEnv, 'policy-engine', env);
   return {
     port: e.PORT,

@@ -1,7 +1,7 @@
 import { runService } from '../kit/run.js';
 import type { Service } from '../kit/service.js';
 import { buildApp } from './app.js';
-import { type PolicyEngineConfig, parseConfig } from './config.js';
+import { type PolicyEngineConfig, loadConfig } from './config.js';
 
 // Each failure before listening is one line naming its cause (the variable, the file), not a
 // stack trace: that is what an operator reads in `docker logs` or the supervisor's output.
@@ -12,7 +12,7 @@ function fail(message: string): never {
 
 let config: PolicyEngineConfig;
 try {
-  config = parseConfig(process.env);
+  config = loadConfig(process.env);
 } catch (error) {
   fail((error as Error).message);
 }

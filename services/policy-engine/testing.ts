@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CONSTITUTIONAL_HASH } from '../kit/constitution.js';
-import { DEFAULT_POLICY_WASM_PATH, type PolicyEngineConfig, parseConfig } from './config.js';
+import { DEFAULT_POLICY_WASM_PATH, type PolicyEngineConfig, loadConfig } from './config.js';
 import type { PolicyInputInit } from '../clients/policy-engine.js';
 
 /** Test support for the Policy Engine's own tests (not a test file itself). */
@@ -26,7 +26,7 @@ export function tempDir(prefix: string): { path: string; remove(): void } {
 }
 
 export function testConfig(env: Record<string, string | undefined>): PolicyEngineConfig {
-  return parseConfig({
+  return loadConfig({
     POLICY_WASM_PATH: policyWasmPath(),
     POLICY_WATCH: 'false',
     AUDIT_ENGINE_URL: NO_AUDIT_ENGINE,

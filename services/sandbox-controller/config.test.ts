@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_DOCKER_HOST, DEFAULT_SANDBOX_IMAGE, configFromEnv } from './config.js';
+import { DEFAULT_DOCKER_HOST, DEFAULT_SANDBOX_IMAGE, loadConfig } from './config.js';
 
 describe('sandbox controller configuration', () => {
   it('has working defaults with nothing set', () => {
-    const config = configFromEnv({});
+    const config = loadConfig({});
     expect(config).toMatchObject({
       image: DEFAULT_SANDBOX_IMAGE,
       dockerHost: DEFAULT_DOCKER_HOST,
@@ -19,28 +19,28 @@ describe('sandbox controller configuration', () => {
   });
 
   it('keeps the audit outbox under ACGS_STATE_DIR', () => {
-    expect(configFromEnv({ ACGS_STATE_DIR: '/var/lib/acgs/sandbox' }).auditSpoolDir).toBe('/var/lib/acgs/sandbox/audit-outbox');
+    expect(loadConfig({ ACGS_STATE_DIR: '/var/lib/acgs/sandbox' }).auditSpoolDir).toBe('/var/lib/acgs/sandbox/audit-outbox');
   });
 
   it('spools audit events in AUDIT_SPOOL_DIR when it is set, as docker-compose.yml sets it', () => {
-    const config = configFromEnv({ ACGS_STATE_DIR: '/var/lib/acgs', AUDIT_SPOOL_DIR: '/app/.acgs/spool/sandbox-controller' });
+    const config = loadConfig({ ACGS_STATE_DIR: '/var/lib/acgs', AUDIT_SPOOL_DIR: '/app/.acgs/spool/sandbox-controller' });
     expect(config.auditSpoolDir).toBe('/app/.acgs/spool/sandbox-controller');
-    expect(configFromEnv({ ACGS_STATE_DIR: '/var/lib/acgs', AUDIT_SPOOL_DIR: '' }).auditSpoolDir).toBe('/var/lib/acgs/audit-outbox');
+    expect(loadConfig({ ACGS_STATE_DIR: '/var/lib/acgs', AUDIT_SPOOL_DIR: '' }).auditSpoolDir).toBe('/var/lib/acgs/audit-outbox');
   });
 
   it('reads the admin token from ACGS_ADMIN_TOKEN and leaves it unset otherwise', () => {
-    expect(configFromEnv({ ACGS_ADMIN_TOKEN: 'a-secret' }).adminToken).toBe('a-secret');
-    expect(configFromEnv({}).adminToken).toBeUndefined();
+    expect(loadConfig({ ACGS_ADMIN_TOKEN: 'a-secret' }).adminToken).toBe('a-secret');
+    expect(loadConfig({}).adminToken).toBeUndefined();
   });
 
   it('reads the environment, treating empty values as unset', () => {
-    expect(configFromEnv({ DOCKER_HOST: 'unix:///run/other/docker.sock' }).dockerHost).toBe('unix:///run/other/docker.sock');
-    const config = configFromEnv({ SANDBOX_MAX_CONCURRENT: '2', SANDBOX_RUNTIME: 'runc', SANDBOX_NODE_IMAGE: 'acgs-test/node:latest', SANDBOX_IMAGE: '' });
+    expect(loadConfig({ DOCKER_HOST: 'unix:///run/other/docker.sock' }).dockerHost).toBe('unix:///run/other/docker.sock');
+    const config = loadConfig({ SANDBOX_MAX_CONCURRENT: '2', SANDBOX_RUNTIME: 'runc', SANDBOX_NODE_IMAGE: 'acgs-test/node:latest', SANDBOX_IMAGE: '' });
     expect(config).toMatchObject({ maxConcurrent: 2, runtime: 'runc', nodeImage: 'acgs-test/node:latest', image: DEFAULT_SANDBOX_IMAGE });
   });
 
   it('reads PORT and HOST, where the service listens', () => {
-    expect(configFromEnv({ PORT: '0', HOST: '0.0.0.0' })).toMatchObject({ port: 0, host: '0.0.0.0' });
+    expect(loadConfig({ PORT: '0', HOST: '0.0.0.0' })).toMatchObject({ port: 0, host: '0.0.0.0' });
   });
 
   it.each([
@@ -54,11 +54,11 @@ describe('sandbox controller configuration', () => {
     [{ POLICY_ENGINE_URL: 'not a url' }, 'POLICY_ENGINE_URL: must be an http(s) URL such as http://127.0.0.1:8003 (got "not a url")'],
     [{ AUDIT_ENGINE_URL: 'ftp://127.0.0.1/audit' }, 'AUDIT_ENGINE_URL: must be an http(s) URL such as http://127.0.0.1:8003 (got "ftp://127.0.0.1/audit")'],
   ])('refuses %j with one clear message naming the variable', (env, problem) => {
-    expect(() => configFromEnv(env)).toThrow(`Invalid sandbox-controller configuration: ${problem}`);
+    expect(() => loadConfig(env)).toThrow(`Invalid sandbox-controller configuration: ${problem}`);
   });
 
   it('lists every bad variable in one error', () => {
-    expect(() => configFromEnv({ SANDBOX_TMPFS_MB: '0', SANDBOX_RUNTIME: 'kata' })).toThrow(
+    expect(() => loadConfig({ SANDBOX_TMPFS_MB: '0', SANDBOX_RUNTIME: 'kata' })).toThrow(
       /^Invalid sandbox-controller configuration: SANDBOX_RUNTIME: .*; SANDBOX_TMPFS_MB: |^Invalid sandbox-controller configuration: SANDBOX_TMPFS_MB: .*; SANDBOX_RUNTIME: /,
     );
   });
@@ -66,7 +66,7 @@ describe('sandbox controller configuration', () => {
   it('never repeats a password carried in DOCKER_HOST in its error', () => {
     let message = '';
     try {
-      configFromEnv({ DOCKER_HOST: 'ssh://root:hunter2@build-host' });
+      loadConfig({ DOCKER_HOST: 'ssh://root:hunter2@build-host' });
     } catch (error) {
       message = (error as Error).message;
     }

@@ -53,7 +53,7 @@ export interface SandboxConfig {
 }
 
 /** Reads the configuration from the environment; every bad value is named in one error, secrets never shown. */
-export function configFromEnv(env: NodeJS.ProcessEnv = process.env): SandboxConfig {
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): SandboxConfig {
   const e = parseEnv(EnvSchema, 'sandbox-controller', env);
   return {
     port: e.PORT,

@@ -1,10 +1,10 @@
 import { runService } from '../kit/run.js';
 import { buildApp } from './app.js';
-import { type SandboxConfig, configFromEnv } from './config.js';
+import { type SandboxConfig, loadConfig } from './config.js';
 
 let config: SandboxConfig;
 try {
-  config = configFromEnv();
+  config = loadConfig();
 } catch (error) {
   // The message names the variable; a stack trace would only bury it.
   console.error((error as Error).message);

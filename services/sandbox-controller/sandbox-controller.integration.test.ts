@@ -23,7 +23,7 @@ import {
 import { type AuditEngineStandIn, startAuditEngineStandIn } from '../../test/kit/audit-engine-stand-in.js';
 import { type RunningPolicyEngine, startPolicyEngine } from '../../test/kit/policy-engine.js';
 import { buildApp } from './app.js';
-import { DEFAULT_SANDBOX_IMAGE, configFromEnv } from './config.js';
+import { DEFAULT_SANDBOX_IMAGE, loadConfig } from './config.js';
 import type { Runtime } from './contract.js';
 import { LABELS } from './sandbox/container-spec.js';
 import { type ControllerFixture, startController } from './testing/controller-fixture.js';
@@ -260,7 +260,7 @@ describe('the running service', () => {
 describe('shutdown', () => {
   it('waits for the start-up runtime probe, so closing at once leaves no probe container behind', async () => {
     const spoolDir = mkdtempSync(join(tmpdir(), 'acgs-sandbox-spool-'));
-    const config = { ...configFromEnv({}), dockerHost: TEST_DOCKER_HOST, policyEngineUrl: policy.url, auditEngineUrl: audit.url, auditSpoolDir: spoolDir };
+    const config = { ...loadConfig({}), dockerHost: TEST_DOCKER_HOST, policyEngineUrl: policy.url, auditEngineUrl: audit.url, auditSpoolDir: spoolDir };
     const app = await buildApp(config, { logger: false });
     const mine = `${LABELS.controller}=${app.sandboxControllerId}`;
     const watch = await watchContainerCreations(docker, mine);

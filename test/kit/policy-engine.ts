@@ -5,7 +5,7 @@ import Fastify from 'fastify';
 import { CONSTITUTIONAL_HASH } from '../../services/kit/constitution.js';
 import { SERVICE_VERSION, type Service } from '../../services/kit/service.js';
 import { buildApp as buildPolicyEngine } from '../../services/policy-engine/app.js';
-import { parseConfig } from '../../services/policy-engine/config.js';
+import { loadConfig } from '../../services/policy-engine/config.js';
 import { DataApiRequest, type PolicyInput } from '../../services/policy-engine/contract.js';
 
 /** The admin token of the engines started here (strict mode, lockdown, cache clearing). */
@@ -35,7 +35,7 @@ export async function startPolicyEngine(options: PolicyEngineOptions = {}): Prom
   let app: Service | undefined;
   try {
     app = await buildPolicyEngine(
-      parseConfig({
+      loadConfig({
         ACGS_STATE_DIR: stateDir,
         AUDIT_ENGINE_URL: options.auditEngineUrl ?? NO_AUDIT_ENGINE,
         POLICY_WATCH: 'false',

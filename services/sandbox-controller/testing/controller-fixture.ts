@@ -7,7 +7,7 @@ import type { Service } from '../../kit/service.js';
 import { TEST_DOCKER_HOST, removeContainersWithLabel } from '../../../test/kit/docker.js';
 import { unusedLoopbackUrl } from '../../../test/kit/loopback.js';
 import { buildApp } from '../app.js';
-import { type SandboxConfig, configFromEnv } from '../config.js';
+import { type SandboxConfig, loadConfig } from '../config.js';
 import { LABELS } from '../sandbox/container-spec.js';
 
 export interface ControllerFixture {
@@ -29,7 +29,7 @@ export async function startController(docker: Docker, overrides: Partial<Sandbox
   const nowhere = await unusedLoopbackUrl();
   const spoolDir = mkdtempSync(join(tmpdir(), 'acgs-sandbox-spool-'));
   const config: SandboxConfig = {
-    ...configFromEnv({}),
+    ...loadConfig({}),
     policyEngineUrl: nowhere,
     auditEngineUrl: nowhere,
     auditSpoolDir: spoolDir,
