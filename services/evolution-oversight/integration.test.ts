@@ -1,35 +1,23 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../../test/kit/postgres.js';
 import { ServiceCallError } from '../clients/http.js';
 import { createEvolutionOversightClient, type EvolutionOversightClient } from '../clients/evolution-oversight.js';
-import { startAuditEngineStandIn, type AuditEngineStandIn } from '../../test/kit/audit-engine-stand-in.js';
-import { startEvolutionApp, type RunningEvolutionApp } from './testing/evolution-app.js';
-import { lowRiskProposal, openDatabase } from './testing/fixtures.js';
-import { startPolicyEngine, type RunningPolicyEngine } from '../../test/kit/policy-engine.js';
+import { startAuditEngineStandIn } from '../../test/kit/audit-engine-stand-in.js';
+import { startEvolutionApp } from './testing/evolution-app.js';
+import { lowRiskProposal } from './testing/fixtures.js';
+import { startEvolutionTestbed, type EvolutionTestbed } from './testing/testbed.js';
 
-let database: TestDatabase | undefined;
-let receiver: AuditEngineStandIn | undefined;
-let policyEngine: RunningPolicyEngine | undefined;
-let service: RunningEvolutionApp | undefined;
-let db: ReturnType<typeof openDatabase> | undefined;
 let client: EvolutionOversightClient;
 
+let bed: EvolutionTestbed;
+
 beforeAll(async () => {
-  database = await createTestDatabase('acgs_eo_integration');
-  receiver = await startAuditEngineStandIn();
-  policyEngine = await startPolicyEngine({ auditEngineUrl: receiver.url });
-  service = await startEvolutionApp({ databaseUrl: database.url, policyEngineUrl: policyEngine.url, auditEngineUrl: receiver.url });
-  const url = await service.app.listen({ host: '127.0.0.1', port: 0 });
+  bed = await startEvolutionTestbed('acgs_eo_integration');
+  const url = await bed.service.app.listen({ host: '127.0.0.1', port: 0 });
   client = createEvolutionOversightClient(url);
-  db = openDatabase(database.url);
 });
 
 afterAll(async () => {
-  await service?.close();
-  await db?.close();
-  await policyEngine?.close();
-  await receiver?.close();
-  await database?.drop();
+  await bed?.close();
 });
 
 async function callError(call: Promise<unknown>): Promise<ServiceCallError> {
@@ -57,7 +45,7 @@ describe('evolution oversight over HTTP with the typed client', () => {
 
     const history = await client.get(proposed.id);
     expect(history.transitions.map((t) => t.transition)).toEqual(['created', 'approved', 'rolled_back']);
-    const events = await receiver!.waitFor(3, (e) => e.data?.evolution_id === proposed.id);
+    const events = await bed.receiver.waitFor(3, (e) => e.data?.evolution_id === proposed.id);
     expect(events.map((e) => e.event_type)).toEqual(['evolution_created', 'evolution_approved', 'evolution_rolled_back']);
   });
 
@@ -88,15 +76,15 @@ describe('evolution oversight over HTTP with the typed client', () => {
     expect(losers).toHaveLength(19);
     expect(new Set(losers.map((error) => `${error.status} ${error.code}`))).toEqual(new Set(['409 CONFLICT']));
 
-    const { rows } = await db!.pool.query<{ transition: string; actor_id: string }>(
+    const { rows } = await bed.db.pool.query<{ transition: string; actor_id: string }>(
       'SELECT transition, actor_id FROM evolution_transitions WHERE evolution_id = $1 ORDER BY seq',
       [id],
     );
     expect(rows.map((row) => row.transition)).toEqual(['created', 'approved']);
     const winner = (winners[0] as PromiseFulfilledResult<{ review: { reviewer_id: string } | null }>).value;
     expect(rows[1]!.actor_id).toBe(winner.review?.reviewer_id);
-    await service!.app.transitionAudit.outbox.flush();
-    expect(receiver!.events.filter((e) => e.data?.evolution_id === id && e.event_type === 'evolution_approved')).toHaveLength(1);
+    await bed.service.app.transitionAudit.outbox.flush();
+    expect(bed.receiver.events.filter((e) => e.data?.evolution_id === id && e.event_type === 'evolution_approved')).toHaveLength(1);
   });
 
   it('lets exactly one of concurrent approvals and rejections win', async () => {
@@ -115,7 +103,7 @@ describe('evolution oversight over HTTP with the typed client', () => {
 
   it('reports health with pending reviews through the client', async () => {
     const health = await client.health();
-    const { rows } = await db!.pool.query<{ count: number }>(
+    const { rows } = await bed.db.pool.query<{ count: number }>(
       "SELECT count(*)::int AS count FROM evolutions WHERE status IN ('human_review', 'fast_track')",
     );
     expect(health).toMatchObject({ status: 'healthy', service: 'evolution-oversight', pending_reviews: rows[0]!.count });
@@ -126,23 +114,23 @@ describe('audit events across a restart', () => {
   it('re-sends the events of transitions a crash left between commit and outbox', async () => {
     const { id } = await client.propose(lowRiskProposal({ privilege_escalation: true }));
     await client.approve(id, { reviewer_id: 'U-REVIEWER', justification: 'fine' });
-    await service!.app.transitionAudit.outbox.flush();
+    await bed.service.app.transitionAudit.outbox.flush();
     // As if the process had died after committing and before spooling the audit events.
-    await db!.pool.query('UPDATE evolution_transitions SET audit_recorded_at = NULL WHERE evolution_id = $1', [id]);
+    await bed.db.pool.query('UPDATE evolution_transitions SET audit_recorded_at = NULL WHERE evolution_id = $1', [id]);
 
     const freshReceiver = await startAuditEngineStandIn();
     const restarted = await startEvolutionApp({
-      databaseUrl: database!.url,
-      policyEngineUrl: policyEngine!.url,
+      databaseUrl: bed.database.url,
+      policyEngineUrl: bed.policyEngine.url,
       auditEngineUrl: freshReceiver.url,
     });
     try {
       const events = await freshReceiver.waitFor(2, (e) => e.data?.evolution_id === id);
       expect(events.map((e) => e.event_type)).toEqual(['evolution_created', 'evolution_approved']);
       // Same keys as the first delivery, so the Audit Engine keeps one copy of each.
-      const firstKeys = receiver!.events.filter((e) => e.data?.evolution_id === id).map((e) => e.idempotency_key);
+      const firstKeys = bed.receiver.events.filter((e) => e.data?.evolution_id === id).map((e) => e.idempotency_key);
       expect(events.map((e) => e.idempotency_key)).toEqual(firstKeys);
-      const { rows } = await db!.pool.query('SELECT count(*)::int AS n FROM evolution_transitions WHERE audit_recorded_at IS NULL');
+      const { rows } = await bed.db.pool.query('SELECT count(*)::int AS n FROM evolution_transitions WHERE audit_recorded_at IS NULL');
       expect(rows[0].n).toBe(0);
     } finally {
       await restarted.close();
@@ -151,24 +139,24 @@ describe('audit events across a restart', () => {
   });
 
   it('delivers events spooled while the Audit Engine was down after a restart', async () => {
-    receiver!.accepting = false;
+    bed.receiver.accepting = false;
     let id: string;
-    const spooling = await startEvolutionApp({ databaseUrl: database!.url, policyEngineUrl: policyEngine!.url, auditEngineUrl: receiver!.url });
+    const spooling = await startEvolutionApp({ databaseUrl: bed.database.url, policyEngineUrl: bed.policyEngine.url, auditEngineUrl: bed.receiver.url });
     try {
       const proposed = await spooling.app.inject({ method: 'POST', url: '/evolutions', payload: lowRiskProposal({ agent_id: 'agent-spool' }) });
       id = proposed.json().id;
       await spooling.app.close();
     } finally {
-      receiver!.accepting = true;
+      bed.receiver.accepting = true;
     }
     const resumed = await startEvolutionApp({
-      databaseUrl: database!.url,
-      policyEngineUrl: policyEngine!.url,
-      auditEngineUrl: receiver!.url,
+      databaseUrl: bed.database.url,
+      policyEngineUrl: bed.policyEngine.url,
+      auditEngineUrl: bed.receiver.url,
       spoolDir: spooling.spoolDir,
     });
     try {
-      const [event] = await receiver!.waitFor(1, (e) => e.data?.evolution_id === id);
+      const [event] = await bed.receiver.waitFor(1, (e) => e.data?.evolution_id === id);
       expect(event?.event_type).toBe('evolution_created');
     } finally {
       await resumed.close();

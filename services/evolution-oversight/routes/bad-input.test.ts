@@ -1,57 +1,43 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../../../test/kit/postgres.js';
 import { CONSTITUTIONAL_HASH } from '../../kit/constitution.js';
 import type { Service } from '../../kit/service.js';
 import type { Evolution } from '../contract.js';
-import { startAuditEngineStandIn, type AuditEngineStandIn } from '../../../test/kit/audit-engine-stand-in.js';
-import { startEvolutionApp, type RunningEvolutionApp } from '../testing/evolution-app.js';
-import { lowRiskProposal, openDatabase, type StoredCounts } from '../testing/fixtures.js';
-import { startPolicyEngine, type RunningPolicyEngine } from '../../../test/kit/policy-engine.js';
+import { lowRiskProposal, type StoredCounts } from '../testing/fixtures.js';
+import { startEvolutionTestbed, type EvolutionTestbed } from '../testing/testbed.js';
 
-let database: TestDatabase | undefined;
-let receiver: AuditEngineStandIn | undefined;
-let policyEngine: RunningPolicyEngine | undefined;
-let service: RunningEvolutionApp | undefined;
-let db: ReturnType<typeof openDatabase> | undefined;
 let app: Service;
 /** A proposal waiting for review, the target of the bad review and rollback requests. */
 let pending: Evolution;
 /** An auto-approved one, the target of bad rollback requests. */
 let inEffect: Evolution;
 
+let bed: EvolutionTestbed;
+
 beforeAll(async () => {
-  database = await createTestDatabase('acgs_eo_bad_input');
-  receiver = await startAuditEngineStandIn();
-  policyEngine = await startPolicyEngine({ auditEngineUrl: receiver.url });
-  service = await startEvolutionApp({ databaseUrl: database.url, policyEngineUrl: policyEngine.url, auditEngineUrl: receiver.url });
-  app = service.app;
-  db = openDatabase(database.url);
+  bed = await startEvolutionTestbed('acgs_eo_bad_input');
+  app = bed.service.app;
   pending = (await app.inject({ method: 'POST', url: '/evolutions', payload: lowRiskProposal({ privilege_escalation: true }) })).json();
   inEffect = (await app.inject({ method: 'POST', url: '/evolutions', payload: lowRiskProposal() })).json();
-  await receiver.waitFor(2);
+  await bed.receiver.waitFor(2);
 });
 
 afterAll(async () => {
-  await service?.close();
-  await db?.close();
-  await policyEngine?.close();
-  await receiver?.close();
-  await database?.drop();
+  await bed?.close();
 });
 
 // Every test here sends only bad requests: afterwards nothing may be stored, changed or audited.
 let baseline: StoredCounts;
 let auditedBefore: number;
 beforeEach(async () => {
-  baseline = await db!.counts();
-  auditedBefore = receiver!.events.length;
+  baseline = await bed.db.counts();
+  auditedBefore = bed.receiver.events.length;
 });
 afterEach(async () => {
-  expect(await db!.counts()).toEqual(baseline);
-  expect(await db!.statusOf(pending.id)).toBe('human_review');
-  expect(await db!.statusOf(inEffect.id)).toBe('auto_approved');
-  await service!.app.transitionAudit.outbox.flush();
-  expect(receiver!.events.length).toBe(auditedBefore);
+  expect(await bed.db.counts()).toEqual(baseline);
+  expect(await bed.db.statusOf(pending.id)).toBe('human_review');
+  expect(await bed.db.statusOf(inEffect.id)).toBe('auto_approved');
+  await bed.service.app.transitionAudit.outbox.flush();
+  expect(bed.receiver.events.length).toBe(auditedBefore);
 });
 
 function postJson(url: string, payload: unknown) {

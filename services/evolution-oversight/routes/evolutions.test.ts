@@ -1,35 +1,22 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../../../test/kit/postgres.js';
 import { CONSTITUTIONAL_HASH } from '../../kit/constitution.js';
 import type { Service } from '../../kit/service.js';
 import type { Evolution, EvolutionWithHistory, ProposeEvolutionInput } from '../contract.js';
-import { startAuditEngineStandIn, type AuditEngineStandIn } from '../../../test/kit/audit-engine-stand-in.js';
-import { startEvolutionApp, type RunningEvolutionApp } from '../testing/evolution-app.js';
-import { lowRiskProposal, openDatabase } from '../testing/fixtures.js';
-import { setStrictMode, startPolicyEngine, type RunningPolicyEngine } from '../../../test/kit/policy-engine.js';
+import { lowRiskProposal } from '../testing/fixtures.js';
+import { setStrictMode } from '../../../test/kit/policy-engine.js';
+import { startEvolutionTestbed, type EvolutionTestbed } from '../testing/testbed.js';
 
-let database: TestDatabase | undefined;
-let receiver: AuditEngineStandIn | undefined;
-let policyEngine: RunningPolicyEngine | undefined;
-let service: RunningEvolutionApp | undefined;
-let db: ReturnType<typeof openDatabase> | undefined;
 let app: Service;
 
+let bed: EvolutionTestbed;
+
 beforeAll(async () => {
-  database = await createTestDatabase('acgs_eo_routes');
-  receiver = await startAuditEngineStandIn();
-  policyEngine = await startPolicyEngine({ auditEngineUrl: receiver.url });
-  service = await startEvolutionApp({ databaseUrl: database.url, policyEngineUrl: policyEngine.url, auditEngineUrl: receiver.url });
-  app = service.app;
-  db = openDatabase(database.url);
+  bed = await startEvolutionTestbed('acgs_eo_routes');
+  app = bed.service.app;
 });
 
 afterAll(async () => {
-  await service?.close();
-  await db?.close();
-  await policyEngine?.close();
-  await receiver?.close();
-  await database?.drop();
+  await bed?.close();
 });
 
 async function propose(overrides: Partial<ProposeEvolutionInput> = {}): Promise<Evolution> {
@@ -49,7 +36,7 @@ describe('proposing an evolution', () => {
     expect(evolution.status).toBe('auto_approved');
     expect(evolution.policy).toMatchObject({ allow: true, outcome: 'auto_approved', risk_score: 0 });
     expect(evolution.constitutional_hash).toBe(CONSTITUTIONAL_HASH);
-    expect(await db!.statusOf(evolution.id)).toBe('auto_approved');
+    expect(await bed.db.statusOf(evolution.id)).toBe('auto_approved');
   });
 
   it('sends a change with external dependencies through the fast track with its risk factors', async () => {
@@ -78,7 +65,7 @@ describe('proposing an evolution', () => {
     expect(evolution.policy.allow).toBe(false);
     expect(evolution.policy.violations.map((violation) => violation.code)).toContain('trust_level_too_low');
     expect(evolution.policy.reasons.join(' ')).toMatch(/trust level 0\.5/);
-    const { rows } = await db!.pool.query('SELECT policy_decision FROM evolutions WHERE id = $1', [evolution.id]);
+    const { rows } = await bed.db.pool.query('SELECT policy_decision FROM evolutions WHERE id = $1', [evolution.id]);
     expect(rows[0].policy_decision).toMatchObject({ allow: false, safety_violation: true });
   });
 
@@ -88,13 +75,13 @@ describe('proposing an evolution', () => {
   });
 
   it('fast-tracks a low-risk change in strict mode instead of denying it as an unknown action', async () => {
-    await setStrictMode(policyEngine!, true);
+    await setStrictMode(bed.policyEngine, true);
     try {
       const evolution = await propose();
       expect(evolution.status).toBe('fast_track');
       expect(evolution.policy.risk_factors).toContain('strict_mode');
     } finally {
-      await setStrictMode(policyEngine!, false);
+      await setStrictMode(bed.policyEngine, false);
     }
   });
 
@@ -114,7 +101,7 @@ describe('reviewing an evolution', () => {
     const approved = response.json<Evolution>();
     expect(approved.status).toBe('approved');
     expect(approved.review).toMatchObject({ decision: 'approved', reviewer_id: 'U-REVIEWER', justification: 'checked the diff' });
-    expect(await db!.statusOf(id)).toBe('approved');
+    expect(await bed.db.statusOf(id)).toBe('approved');
   });
 
   it('rejects a fast-tracked proposal', async () => {
@@ -132,7 +119,7 @@ describe('reviewing an evolution', () => {
       expect(response.json().error.code).toBe('FORBIDDEN');
       expect(response.json().error.message).toContain('U-REQUESTER');
     }
-    expect(await db!.statusOf(id)).toBe('human_review');
+    expect(await bed.db.statusOf(id)).toBe('human_review');
     expect((await app.inject(`/evolutions/${id}`)).json<EvolutionWithHistory>().transitions).toHaveLength(1);
   });
 
@@ -239,7 +226,7 @@ describe('reading evolutions', () => {
 
   it('lists every status across agents when unfiltered, never more than the limit', async () => {
     await propose({ agent_id: 'agent-list-2' });
-    const { rows } = await db!.pool.query<{ count: string }>('SELECT count(*) FROM evolutions');
+    const { rows } = await bed.db.pool.query<{ count: string }>('SELECT count(*) FROM evolutions');
     const total = Number(rows[0]!.count);
     const response = (await app.inject('/evolutions?limit=500')).json();
     expect(response.count).toBe(total);
@@ -253,37 +240,37 @@ describe('audit trail', () => {
     const { id } = await propose({ privilege_escalation: true });
     await act(id, 'approve');
     await act(id, 'rollback', 'U-ONCALL');
-    const events = await receiver!.waitFor(3, (event) => event.data?.evolution_id === id);
+    const events = await bed.receiver.waitFor(3, (event) => event.data?.evolution_id === id);
     expect(events.map((event) => event.event_type)).toEqual(['evolution_created', 'evolution_approved', 'evolution_rolled_back']);
     expect(events[1]).toMatchObject({
       source: 'evolution-oversight',
       agent_id: 'agent-7',
       data: { from_status: 'human_review', to_status: 'approved', actor_id: 'U-REVIEWER', justification: 'checked the diff' },
     });
-    const { rows } = await db!.pool.query('SELECT count(*)::int AS unrecorded FROM evolution_transitions WHERE evolution_id = $1 AND audit_recorded_at IS NULL', [id]);
+    const { rows } = await bed.db.pool.query('SELECT count(*)::int AS unrecorded FROM evolution_transitions WHERE evolution_id = $1 AND audit_recorded_at IS NULL', [id]);
     expect(rows[0].unrecorded).toBe(0);
   });
 
   it('audits a policy rejection as a created event with the reasons', async () => {
     const { id } = await propose({ trust_level: 0.3 });
-    const [event] = await receiver!.waitFor(1, (e) => e.data?.evolution_id === id);
+    const [event] = await bed.receiver.waitFor(1, (e) => e.data?.evolution_id === id);
     expect(event).toMatchObject({ event_type: 'evolution_created', severity: 'warning', data: { to_status: 'rejected', policy_allow: false } });
     expect(JSON.stringify(event!.data)).toContain('trust level 0.3');
   });
 
   it('keeps audit events while the Audit Engine is down and delivers them when it is back', async () => {
-    receiver!.accepting = false;
+    bed.receiver.accepting = false;
     let id: string;
     try {
       ({ id } = await propose({ privilege_escalation: true }));
       await act(id, 'reject');
-      await expect(service!.app.transitionAudit.outbox.flush()).rejects.toThrow();
-      expect(service!.app.transitionAudit.outbox.pending()).toBeGreaterThanOrEqual(2);
+      await expect(bed.service.app.transitionAudit.outbox.flush()).rejects.toThrow();
+      expect(bed.service.app.transitionAudit.outbox.pending()).toBeGreaterThanOrEqual(2);
     } finally {
-      receiver!.accepting = true;
+      bed.receiver.accepting = true;
     }
-    await service!.app.transitionAudit.outbox.flush();
-    const events = await receiver!.waitFor(2, (e) => e.data?.evolution_id === id);
+    await bed.service.app.transitionAudit.outbox.flush();
+    const events = await bed.receiver.waitFor(2, (e) => e.data?.evolution_id === id);
     expect(events.map((e) => e.event_type)).toEqual(['evolution_created', 'evolution_rejected']);
   });
 });
@@ -291,7 +278,7 @@ describe('audit trail', () => {
 describe('health and metrics', () => {
   it('reports the pending reviews counted in the database, and healthy dependencies', async () => {
     await propose({ privilege_escalation: true });
-    const { rows } = await db!.pool.query<{ count: number }>(
+    const { rows } = await bed.db.pool.query<{ count: number }>(
       "SELECT count(*)::int AS count FROM evolutions WHERE status IN ('human_review', 'fast_track')",
     );
     const response = await app.inject('/health');
@@ -301,7 +288,7 @@ describe('health and metrics', () => {
       service: 'evolution-oversight',
       pending_reviews: rows[0]!.count,
       database: { reachable: true },
-      policy_engine: { reachable: true, url: policyEngine!.url },
+      policy_engine: { reachable: true, url: bed.policyEngine.url },
     });
     expect(rows[0]!.count).toBeGreaterThan(0);
   });
