@@ -220,7 +220,10 @@ export function createAuditEventStore(options: EventStoreOptions): AuditEventSto
     }
   }
 
-  /** The slow path, always able to make progress: lock the head, look up known keys, append. */
+  /**
+   * The slow path, always able to make progress: lock the head, look up known keys, append.
+   * Not kit/postgres withTransaction: BEGIN travels with the lock in LOCK_HEAD, saving a round trip.
+   */
   async function appendUnderLock(requests: NormalizedInput[][]): Promise<ChainedGroup> {
     const client = await pool.connect();
     let broken: Error | undefined;
