@@ -1,0 +1,62 @@
+/**
+ * The bot's config file (ACGS_CONFIG, YAML): who holds which role and which channel is which.
+ * Unknown keys and malformed Slack IDs are errors that name the key, because a typo in a role
+ * list silently taking someone's approval rights away is worse than a refusal to start.
+ */
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+
+export const SlackUserId = z.string().regex(/^[UW][A-Z0-9]{2,20}$/, 'must be a Slack user ID such as U012ABCDEF');
+export const SlackChannelId = z.string().regex(/^[CGD][A-Z0-9]{2,20}$/, 'must be a Slack channel ID such as C012ABCDEF');
+
+/** The channels the bot posts to; each is optional and defaults to where a command was typed. */
+export const CHANNEL_PURPOSES = ['ops', 'alerts', 'deploys', 'approvals'] as const;
+export type ChannelPurpose = (typeof CHANNEL_PURPOSES)[number];
+
+export const BotConfig = z.strictObject({
+  roles: z
+    .record(z.string().regex(/^[a-z][a-z0-9_-]{0,30}$/, 'role names are lowercase words'), z.array(SlackUserId))
+    .default({}),
+  channels: z.strictObject(Object.fromEntries(CHANNEL_PURPOSES.map((purpose) => [purpose, SlackChannelId.optional()])) as Record<ChannelPurpose, z.ZodOptional<typeof SlackChannelId>>).default({}),
+});
+export type BotConfig = z.infer<typeof BotConfig>;
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Validates a parsed document; errors name the offending key, for example `roles.oncall[1]`. */
+export function parseBotConfig(document: unknown, source = 'config'): BotConfig {
+  const result = BotConfig.safeParse(document ?? {});
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) => {
+    const path = issue.path.reduce<string>((text, part) => (typeof part === 'number' ? `${text}[${part}]` : text ? `${text}.${String(part)}` : String(part)), '');
+    if (issue.code === 'unrecognized_keys') {
+      const keys = issue.keys.map((key) => (path ? `${path}.${key}` : key));
+      return `unknown key${keys.length > 1 ? 's' : ''} ${keys.join(', ')}`;
+    }
+    return `${path || '(top level)'}: ${issue.message}`;
+  });
+  throw new ConfigError(`${source}: ${problems.join('; ')}`);
+}
+
+export function loadBotConfig(path: string | undefined): BotConfig {
+  if (!path) return parseBotConfig({});
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new ConfigError(`ACGS_CONFIG=${path}: cannot read it (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+  }
+  let document: unknown;
+  try {
+    document = parseYaml(text);
+  } catch (error) {
+    throw new ConfigError(`${path}: not valid YAML: ${(error as Error).message.split('\n')[0]}`);
+  }
+  return parseBotConfig(document, path);
+}

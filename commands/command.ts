@@ -1,0 +1,83 @@
+/**
+ * What a command is: a name, its arguments as data and a zod schema, words for help, and a plain
+ * async handler. Nothing here knows Slack, the terminal or Docker.
+ */
+import type { z } from 'zod';
+import type { ResultDocument } from './result.js';
+import type { CommandServices } from './services.js';
+
+/** Where a command came from; recorded in the audit trail and shown in replies. */
+export type CommandOrigin = 'slash' | 'mention' | 'button' | 'home' | 'cli' | 'schedule' | 'alert';
+
+export interface Actor {
+  /** Slack user ID, or `cli:<os user>` for the CLI. */
+  id: string;
+  /** Display name when known; never trusted for decisions. */
+  name?: string;
+}
+
+export interface CommandContext {
+  actor: Actor;
+  /** Slack channel ID the command was typed in, when there is one. */
+  channelId?: string;
+  origin: CommandOrigin;
+  services: CommandServices;
+  /** The registry, for commands that describe other commands (help, can). */
+  registry: CommandCatalog;
+  /** Aborted when the caller gives up (CLI Ctrl-C, bot shutdown). */
+  signal: AbortSignal;
+}
+
+export type FlagSpec = { type: 'string' | 'boolean'; short?: string; description: string };
+
+/**
+ * The runbook's escalation levels; `read` changes nothing. Issue 5's authorization policy reads
+ * this as a default, the policy data decides.
+ */
+export type CommandLevel = 'read' | 1 | 2 | 3 | 4;
+
+export interface CommandDefinition<S extends z.ZodType = z.ZodType> {
+  /** One or two words, for example `health` or `audit verify`. */
+  name: string;
+  aliases?: readonly string[];
+  /** One line for `/acgs help`. */
+  summary: string;
+  /** Argument synopsis after the name, for example `<service> [--tail N]`. */
+  usage?: string;
+  /** Complete example lines without the `/acgs` prefix. */
+  examples: readonly string[];
+  level: CommandLevel;
+  /** Positional argument names in order; they become keys of the object the schema parses. */
+  positionals?: readonly string[];
+  flags?: Readonly<Record<string, FlagSpec>>;
+  /** Validates `{ ...positionals, ...flags }`; its messages are shown to the user as they are. */
+  args: S;
+  run(context: CommandContext, args: z.infer<S>): Promise<ResultDocument>;
+}
+
+/** Keeps the handler's argument type tied to the schema without repeating it. */
+export function defineCommand<S extends z.ZodType>(definition: CommandDefinition<S>): CommandDefinition<S> {
+  return definition;
+}
+
+/** The read-only view of the registry that commands may use. */
+export interface CommandCatalog {
+  list(): readonly CommandDefinition[];
+  find(name: string): CommandDefinition | undefined;
+}
+
+/**
+ * A failure whose message is safe and useful to show as it is: bad arguments, an unknown
+ * service, a dependency that is down. Anything else is an internal error and is shown only as a
+ * reference number.
+ */
+export class CommandError extends Error {
+  constructor(
+    message: string,
+    readonly hint?: string,
+    readonly kind: 'usage' | 'unavailable' | 'refused' = 'usage',
+  ) {
+    super(message);
+    this.name = 'CommandError';
+  }
+}

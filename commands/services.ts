@@ -1,0 +1,81 @@
+/**
+ * Everything a command may talk to, built once per process from the environment. Commands receive
+ * this object and never read env or construct clients themselves, so tests hand them a stack on
+ * other ports and the CLI and the bot share one construction.
+ */
+import type { Redis } from 'ioredis';
+import type { Pool } from 'pg';
+import { createAuditEngineClient, type AuditEngineClient } from '../services/clients/audit-engine.js';
+import { createEvolutionOversightClient, type EvolutionOversightClient } from '../services/clients/evolution-oversight.js';
+import { createPolicyEngineClient, type PolicyEngineClient } from '../services/clients/policy-engine.js';
+import { sandboxControllerClient, type SandboxControllerClient } from '../services/clients/sandbox-controller.js';
+import { SERVICE_NAMES, SERVICE_PORTS, type ServiceName } from '../services/kit/constitution.js';
+
+export interface CommandServices {
+  /** Base URL of each service. */
+  endpoints: Readonly<Record<ServiceName, string>>;
+  policyEngine: PolicyEngineClient;
+  auditEngine: AuditEngineClient;
+  evolutionOversight: EvolutionOversightClient;
+  sandboxController: SandboxControllerClient;
+  /** The stack's PostgreSQL when one is configured; absent with the embedded (PGlite) default. */
+  postgres?: Pool;
+  /** The stack's Redis when REDIS_URL is set; absent in the embedded default. */
+  redis?: Redis;
+  /** How long one health probe may take before it counts as failed. */
+  checkTimeoutMs: number;
+}
+
+export interface ServiceEndpointsEnv {
+  POLICY_ENGINE_URL?: string;
+  AUDIT_ENGINE_URL?: string;
+  EVOLUTION_OVERSIGHT_URL?: string;
+  SANDBOX_CONTROLLER_URL?: string;
+}
+
+const envKey: Record<ServiceName, keyof ServiceEndpointsEnv> = {
+  'policy-engine': 'POLICY_ENGINE_URL',
+  'audit-engine': 'AUDIT_ENGINE_URL',
+  'evolution-oversight': 'EVOLUTION_OVERSIGHT_URL',
+  'sandbox-controller': 'SANDBOX_CONTROLLER_URL',
+};
+
+/** Service URLs from `<SERVICE>_URL`, defaulting to the firm ports on loopback. */
+export function serviceEndpoints(env: ServiceEndpointsEnv = process.env): Record<ServiceName, string> {
+  const endpoints = {} as Record<ServiceName, string>;
+  for (const name of SERVICE_NAMES) endpoints[name] = env[envKey[name]] ?? `http://127.0.0.1:${SERVICE_PORTS[name]}`;
+  return endpoints;
+}
+
+export interface CommandServicesOptions {
+  endpoints: Record<ServiceName, string>;
+  adminToken?: string;
+  postgres?: Pool;
+  redis?: Redis;
+  checkTimeoutMs?: number;
+  /** Timeout of ordinary (non-health) service calls. */
+  callTimeoutMs?: number;
+}
+
+export function createCommandServices(options: CommandServicesOptions): CommandServices {
+  const callTimeoutMs = options.callTimeoutMs ?? 10_000;
+  const { endpoints } = options;
+  return {
+    endpoints,
+    policyEngine: createPolicyEngineClient({
+      baseUrl: endpoints['policy-engine'],
+      adminToken: options.adminToken,
+      actor: 'acgs-chatops',
+      timeoutMs: callTimeoutMs,
+    }),
+    auditEngine: createAuditEngineClient(endpoints['audit-engine'], { timeoutMs: callTimeoutMs }),
+    evolutionOversight: createEvolutionOversightClient(endpoints['evolution-oversight'], callTimeoutMs),
+    sandboxController: sandboxControllerClient(endpoints['sandbox-controller'], {
+      adminToken: options.adminToken,
+      timeoutMs: callTimeoutMs,
+    }),
+    ...(options.postgres ? { postgres: options.postgres } : {}),
+    ...(options.redis ? { redis: options.redis } : {}),
+    checkTimeoutMs: options.checkTimeoutMs ?? 2000,
+  };
+}
