@@ -1,0 +1,125 @@
+/**
+ * The four services as supervised local processes, with embedded PostgreSQL when no DATABASE_URL
+ * is given: the embedded default of `npm start`. Returned as handles so the bot's local Stack
+ * driver can control the very processes started here.
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join, resolve } from 'node:path';
+import { SERVICE_NAMES, SERVICE_PORTS, type ServiceName } from './kit/constitution.js';
+import { startEmbeddedPostgres, type EmbeddedPostgres } from './embedded-postgres.js';
+import { superviseProcess, type SupervisedProcess } from './local-supervisor.js';
+
+export interface LocalServicesOptions {
+  /** Where PGlite data, the admin token and service state live (ACGS_STATE_DIR, default `.acgs`). */
+  stateDir?: string;
+  env?: NodeJS.ProcessEnv;
+  log?: (line: string) => void;
+}
+
+export interface LocalServices {
+  processes: SupervisedProcess[];
+  endpoints: Record<ServiceName, string>;
+  adminToken: string;
+  /** Where the token is kept, or undefined when it came from ACGS_ADMIN_TOKEN. */
+  adminTokenFile: string | undefined;
+  /** Whether each service answered its health check within the start-up wait. */
+  ready: Record<ServiceName, boolean>;
+  stop(): Promise<void>;
+}
+
+const url = (service: ServiceName) => `http://127.0.0.1:${SERVICE_PORTS[service]}`;
+
+export function stateDirectory(env: NodeJS.ProcessEnv = process.env): string {
+  return resolve(env.ACGS_STATE_DIR ?? '.acgs');
+}
+
+/** The admin token: ACGS_ADMIN_TOKEN, else one generated beside the state so curl and the CLI can use it. */
+export function localAdminToken(stateDir: string, env: NodeJS.ProcessEnv = process.env): { token: string; file: string | undefined } {
+  if (env.ACGS_ADMIN_TOKEN) return { token: env.ACGS_ADMIN_TOKEN, file: undefined };
+  mkdirSync(stateDir, { recursive: true });
+  const file = join(stateDir, 'admin-token');
+  if (!existsSync(file)) writeFileSync(file, randomBytes(24).toString('hex'), { mode: 0o600 });
+  return { token: readFileSync(file, 'utf8').trim(), file };
+}
+
+function portInUse(port: number): Promise<boolean> {
+  return new Promise((resolvePort, reject) => {
+    const probe = createServer();
+    probe.once('error', (error: NodeJS.ErrnoException) => (error.code === 'EADDRINUSE' ? resolvePort(true) : reject(error)));
+    probe.listen(port, '127.0.0.1', () => probe.close(() => resolvePort(false)));
+  });
+}
+
+/**
+ * Refuses to start over another stack: a service that cannot bind would be restarted forever
+ * while the health checks answered from the other stack's process.
+ */
+async function requireFreePorts(): Promise<void> {
+  const taken: string[] = [];
+  for (const service of SERVICE_NAMES) {
+    if (await portInUse(SERVICE_PORTS[service])) taken.push(`${SERVICE_PORTS[service]} (${service})`);
+  }
+  if (taken.length > 0) throw new Error(`ports already in use on 127.0.0.1: ${taken.join(', ')}; is another stack running?`);
+}
+
+export async function startLocalServices(options: LocalServicesOptions = {}): Promise<LocalServices> {
+  const env = options.env ?? process.env;
+  const log = options.log ?? ((line: string) => console.log(line));
+  const stateDir = options.stateDir ?? stateDirectory(env);
+  mkdirSync(stateDir, { recursive: true });
+  await requireFreePorts();
+
+  const embedded: EmbeddedPostgres[] = [];
+  let auditDatabaseUrl = env.AUDIT_DATABASE_URL ?? env.DATABASE_URL;
+  let evolutionDatabaseUrl = env.EVOLUTION_DATABASE_URL ?? env.DATABASE_URL;
+  const poolEnv: Record<string, string> = {};
+  if (!auditDatabaseUrl || !evolutionDatabaseUrl) {
+    const audit = await startEmbeddedPostgres(join(stateDir, 'pglite', 'audit'));
+    const evolution = await startEmbeddedPostgres(join(stateDir, 'pglite', 'evolution'));
+    embedded.push(audit, evolution);
+    auditDatabaseUrl = audit.url;
+    evolutionDatabaseUrl = evolution.url;
+    poolEnv.DATABASE_POOL_MAX = '1';
+    log(`[start] embedded PostgreSQL (PGlite) in ${join(stateDir, 'pglite')}; set DATABASE_URL to use a real server`);
+  }
+  const { token, file } = localAdminToken(stateDir, env);
+  const common = {
+    POLICY_ENGINE_URL: url('policy-engine'),
+    AUDIT_ENGINE_URL: url('audit-engine'),
+    ACGS_ADMIN_TOKEN: token,
+  };
+  const envFor: Record<ServiceName, Record<string, string | undefined>> = {
+    'audit-engine': { ...common, ...poolEnv, DATABASE_URL: auditDatabaseUrl },
+    'policy-engine': { ...common, REDIS_URL: env.REDIS_URL, ACGS_STATE_DIR: join(stateDir, 'policy-engine') },
+    'evolution-oversight': {
+      ...common,
+      ...poolEnv,
+      DATABASE_URL: evolutionDatabaseUrl,
+      ACGS_STATE_DIR: join(stateDir, 'evolution-oversight'),
+    },
+    'sandbox-controller': { ...common, ACGS_STATE_DIR: join(stateDir, 'sandbox-controller') },
+  };
+  const processes: SupervisedProcess[] = SERVICE_NAMES.map((service) =>
+    superviseProcess({
+      name: service,
+      command: process.execPath,
+      args: ['--import', 'tsx', `services/${service}/main.ts`],
+      env: { ...envFor[service], PORT: String(SERVICE_PORTS[service]) },
+      healthUrl: `${url(service)}/health`,
+    }),
+  );
+
+  let stopped: Promise<void> | undefined;
+  const stop = () =>
+    (stopped ??= (async () => {
+      await Promise.all(processes.map((child) => child.stop()));
+      await Promise.all(embedded.map((db) => db.stop()));
+    })());
+
+  const healthy = await Promise.all(processes.map((child) => child.waitUntilHealthy(60_000)));
+  const ready = Object.fromEntries(SERVICE_NAMES.map((service, index) => [service, healthy[index] ?? false])) as Record<ServiceName, boolean>;
+  const endpoints = Object.fromEntries(SERVICE_NAMES.map((service) => [service, url(service)])) as Record<ServiceName, string>;
+  return { processes, endpoints, adminToken: token, adminTokenFile: file, ready, stop };
+}
