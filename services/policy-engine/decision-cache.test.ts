@@ -107,17 +107,21 @@ describe('decision cache on the real Redis', () => {
     expect(second.stats().l2).toEqual({ enabled: true, hits: 1, misses: 0, errors: 0, bypassed: 0 });
   });
 
-  it('stores in L1 at once and sends the L2 write only after the current turn, so no answer waits for it', async () => {
+  it('stores in L1 at once and sends the L2 writes of one turn after it, together in one pipeline', async () => {
     const redis = await connected();
     const prefix = `${redisInfo.prefix}deferred:`;
     const cache = new DecisionCache({ l1Max: 10, redis, keyPrefix: prefix, l2TtlSeconds: 60 });
-    const set = vi.spyOn(redis, 'set');
-    const stored = cache.store('k', cachedDecision(decision(true)));
-    expect(cache.hasL1('k')).toBe(true);
-    expect(set).not.toHaveBeenCalled();
-    await stored;
-    expect(set).toHaveBeenCalledTimes(1);
-    expect(JSON.parse((await redis.get(`${prefix}decision:k`))!)).toEqual(decision(true));
+    const pipeline = vi.spyOn(redis, 'pipeline');
+    const stored = ['a', 'b', 'c'].map((key) => cache.store(key, cachedDecision(decision(key !== 'b'))));
+    expect(cache.hasL1('a')).toBe(true);
+    expect(pipeline).not.toHaveBeenCalled();
+    await Promise.all(stored);
+    expect(pipeline).toHaveBeenCalledTimes(1);
+    expect(JSON.parse((await redis.get(`${prefix}decision:b`))!)).toEqual(decision(false));
+    expect(JSON.parse((await redis.get(`${prefix}decision:c`))!)).toEqual(decision(true));
+    await cache.store('d', cachedDecision(decision(true)));
+    expect(pipeline).toHaveBeenCalledTimes(2);
+    expect(cache.stats().l2.errors).toBe(0);
   });
 
   it('sets a TTL on L2 entries', async () => {

@@ -53,6 +53,9 @@ function globEscape(text: string): string {
 export class DecisionCache {
   private readonly l1: LRUCache<string, CachedDecision>;
   private readonly counts = { l1Hits: 0, l1Misses: 0, l2Hits: 0, l2Misses: 0, l2Errors: 0, l2Bypassed: 0 };
+  /** L2 writes waiting for the end of the current turn, sent as one pipeline. */
+  private pendingWrites = new Map<string, CachedDecision>();
+  private writesFlushed: Promise<void> | undefined;
 
   constructor(private readonly options: DecisionCacheOptions) {
     this.l1 = new LRUCache({ max: options.l1Max });
@@ -124,18 +127,30 @@ export class DecisionCache {
 
   /**
    * Stores in L1 at once and in L2 in the background; resolves when L2 has it (or failed).
-   * The L2 write is only sent after the current turn of the event loop (setImmediate): building
-   * and writing the command took ~0.1 ms of the miss that evaluated the decision, and nobody
-   * waits for it.
+   * L2 writes wait for the end of the current turn of the event loop (setImmediate) and leave
+   * together as one pipeline: under load many misses end in the same turn, and one round trip
+   * for all of them costs less than a command each (a command each was ~0.1 ms of every miss).
    */
   store(key: string, entry: CachedDecision): Promise<void> {
     this.l1.set(key, entry);
-    const redis = this.options.redis;
-    if (!redis) return Promise.resolve();
-    return new Promise<void>((resolve) => setImmediate(resolve))
-      .then(() => redis.set(this.l2Key(key), JSON.stringify(entry.decision), 'EX', this.options.l2TtlSeconds))
-      .then(() => undefined)
-      .catch((error: unknown) => this.l2Failed(error, 'set'));
+    if (!this.options.redis) return Promise.resolve();
+    this.pendingWrites.set(key, entry);
+    this.writesFlushed ??= new Promise<void>((resolve) => setImmediate(() => resolve(this.flushWrites())));
+    return this.writesFlushed;
+  }
+
+  private async flushWrites(): Promise<void> {
+    const writes = this.pendingWrites;
+    this.pendingWrites = new Map();
+    this.writesFlushed = undefined;
+    const pipeline = this.options.redis!.pipeline();
+    for (const [key, entry] of writes) pipeline.set(this.l2Key(key), JSON.stringify(entry.decision), 'EX', this.options.l2TtlSeconds);
+    try {
+      const results = (await pipeline.exec()) ?? [];
+      for (const [error] of results) if (error) this.l2Failed(error, 'set');
+    } catch (error) {
+      this.l2Failed(error, 'set');
+    }
   }
 
   clearL1(): number {
