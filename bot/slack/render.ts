@@ -1,0 +1,191 @@
+/**
+ * ResultDocument -> Block Kit. The one place that knows how a command's answer looks in Slack.
+ * Every piece of text is escaped, and every Block Kit limit is met here by splitting long content
+ * over several blocks or cutting it with a visible "… (truncated)" note, because Slack refuses a
+ * whole message for one field that is too long.
+ */
+import type { types as slackTypes } from '@slack/bolt';
+import type { ResultAction, ResultBlock, ResultDocument, Tone } from '../../commands/result.js';
+import { clip, escapeText, fitText, packLines, TRUNCATED_NOTE } from './mrkdwn.js';
+
+type KnownBlock = slackTypes.KnownBlock;
+type Button = slackTypes.Button;
+
+/** The Block Kit limits we stay inside (https://docs.slack.dev/reference/block-kit). */
+export const SLACK_LIMITS = {
+  messageBlocks: 50,
+  homeBlocks: 100,
+  headerText: 150,
+  sectionText: 3000,
+  sectionFields: 10,
+  fieldText: 2000,
+  contextText: 2000,
+  actionsElements: 25,
+  buttonText: 75,
+  buttonValue: 2000,
+  confirmTitle: 100,
+  confirmText: 300,
+  confirmButton: 30,
+  fallbackText: 3000,
+} as const;
+
+/** Table cells are cut to this width so that one long value cannot push the others off screen. */
+const TABLE_CELL_WIDTH = 48;
+/** Prefix of every command button's action_id; the app matches on it. */
+export const RUN_ACTION_PREFIX = 'acgs_run_';
+
+const TONE_EMOJI: Record<Tone, string> = {
+  ok: ':large_green_circle:',
+  warn: ':large_yellow_circle:',
+  fail: ':red_circle:',
+  info: ':information_source:',
+};
+
+const CHECK_EMOJI: Record<Tone, string> = {
+  ok: ':white_check_mark:',
+  warn: ':warning:',
+  fail: ':x:',
+  info: ':information_source:',
+};
+
+export interface SlackMessage {
+  /** Plain fallback for notifications and clients that cannot show blocks. */
+  text: string;
+  blocks: KnownBlock[];
+}
+
+export interface RenderOptions {
+  /** 50 for messages (the default), 100 for an App Home view. */
+  maxBlocks?: number;
+}
+
+export function renderDocument(document: ResultDocument, options: RenderOptions = {}): SlackMessage {
+  const maxBlocks = options.maxBlocks ?? SLACK_LIMITS.messageBlocks;
+  const head: KnownBlock[] = [
+    { type: 'header', text: { type: 'plain_text', text: fitText(`${TONE_EMOJI[document.tone]} ${document.title}`, SLACK_LIMITS.headerText), emoji: true } },
+  ];
+  if (document.summary) head.push(section(fitText(document.summary, SLACK_LIMITS.sectionText)));
+
+  const tail: KnownBlock[] = [...renderActions(document.actions ?? [])];
+  if (document.footer) tail.push(context(fitText(document.footer, SLACK_LIMITS.contextText)));
+
+  let body = document.blocks.flatMap(renderBlock);
+  const budget = maxBlocks - head.length - tail.length;
+  if (body.length > budget) {
+    const shown = Math.max(0, budget - 1);
+    const hidden = body.length - shown;
+    body = [...body.slice(0, shown), context(`${TRUNCATED_NOTE}: ${hidden} more block${hidden === 1 ? '' : 's'} not shown`)];
+  }
+  return { text: fallbackText(document), blocks: [...head, ...body, ...tail] };
+}
+
+/** What a notification or a screen reader shows: the verdict in one line. */
+export function fallbackText(document: ResultDocument): string {
+  return fitText(document.summary ? `${document.title}: ${document.summary}` : document.title, SLACK_LIMITS.fallbackText);
+}
+
+function renderBlock(block: ResultBlock): KnownBlock[] {
+  switch (block.type) {
+    case 'checks':
+      return packLines(
+        block.items.map((item) => `${CHECK_EMOJI[item.tone]} *${escapeText(item.name)}*  ${escapeText(item.text)}`),
+        SLACK_LIMITS.sectionText,
+      ).map(section);
+    case 'fields':
+      return renderFields(block.fields);
+    case 'table':
+      return renderTable(block.columns, block.rows);
+    case 'text':
+      return packLines(escapeText(block.text).split('\n'), SLACK_LIMITS.sectionText).map(section);
+    case 'code':
+      return codeSections(block.text.split('\n'));
+    case 'divider':
+      return [{ type: 'divider' }];
+  }
+}
+
+function renderFields(fields: readonly { label: string; value: string }[]): KnownBlock[] {
+  const sections: KnownBlock[] = [];
+  for (let start = 0; start < fields.length; start += SLACK_LIMITS.sectionFields) {
+    sections.push({
+      type: 'section',
+      fields: fields.slice(start, start + SLACK_LIMITS.sectionFields).map(({ label, value }) => {
+        const title = `*${fitText(label, 200)}*\n`;
+        return { type: 'mrkdwn' as const, text: `${title}${fitText(value || '—', SLACK_LIMITS.fieldText - title.length)}` };
+      }),
+    });
+  }
+  return sections;
+}
+
+/** A table as monospaced text, its header repeated at the top of every section it spans. */
+function renderTable(columns: readonly string[], rows: readonly (readonly string[])[]): KnownBlock[] {
+  if (rows.length === 0) return [section(`_${escapeText(`no ${columns.join(' / ')} to show`)}_`)];
+  const cells = [columns, ...rows].map((row) => columns.map((_, index) => clip(oneLine(row[index] ?? ''), TABLE_CELL_WIDTH)));
+  const widths = columns.map((_, index) => Math.max(...cells.map((row) => Array.from(row[index]!).length)));
+  const line = (row: string[]) => row.map((cell, index) => (index === row.length - 1 ? cell : padEnd(cell, widths[index]!))).join('  ').trimEnd();
+  const [headerRow, ...bodyRows] = cells;
+  const header = [line(headerRow!), widths.map((width) => '-'.repeat(width)).join('  ')];
+  return codeSections(bodyRows.map(line), header);
+}
+
+/** Code fences around escaped lines; ``` inside the text is broken up so it cannot end the fence. */
+function codeSections(rawLines: readonly string[], repeatedHeader: readonly string[] = []): KnownBlock[] {
+  const fence = (text: string) => `\`\`\`\n${text}\n\`\`\``;
+  const header = repeatedHeader.map((line) => escapeText(line));
+  const headerLength = header.reduce((total, line) => total + line.length + 1, 0);
+  const room = SLACK_LIMITS.sectionText - fence('').length - headerLength;
+  const lines = rawLines.map((line) => escapeText(line.replace(/```/g, '`\u200b`\u200b`')));
+  const chunks = packLines(lines.length > 0 ? lines : [''], room);
+  return chunks.map((chunk) => section(fence([...header, chunk].join('\n'))));
+}
+
+function renderActions(allActions: readonly ResultAction[]): KnownBlock[] {
+  const blocks: KnownBlock[] = [];
+  // A cut command line would run a different command: such a button is left out, visibly.
+  const actions = allActions.filter((action) => action.command.length <= SLACK_LIMITS.buttonValue);
+  for (let start = 0; start < actions.length; start += SLACK_LIMITS.actionsElements) {
+    const elements = actions.slice(start, start + SLACK_LIMITS.actionsElements).map((action, offset) => button(action, start + offset));
+    blocks.push({ type: 'actions', block_id: `acgs_actions_${start / SLACK_LIMITS.actionsElements}`, elements });
+  }
+  const left = allActions.length - actions.length;
+  if (left > 0) blocks.push(context(`${TRUNCATED_NOTE}: ${left} button${left === 1 ? '' : 's'} left out, command too long`));
+  return blocks;
+}
+
+function button(action: ResultAction, index: number): Button {
+  const element: Button = {
+    type: 'button',
+    action_id: `${RUN_ACTION_PREFIX}${index}`,
+    text: { type: 'plain_text', text: fitText(action.label, SLACK_LIMITS.buttonText, '…'), emoji: true },
+    // The value is a command line, read back by the app, never shown: it stays unescaped.
+    value: action.command,
+  };
+  if (action.style) element.style = action.style;
+  if (action.confirm) {
+    element.confirm = {
+      title: { type: 'plain_text', text: fitText(action.confirm.title, SLACK_LIMITS.confirmTitle, '…') },
+      text: { type: 'plain_text', text: fitText(action.confirm.text, SLACK_LIMITS.confirmText) },
+      confirm: { type: 'plain_text', text: fitText(action.confirm.confirm, SLACK_LIMITS.confirmButton, '…') },
+      deny: { type: 'plain_text', text: fitText(action.confirm.deny, SLACK_LIMITS.confirmButton, '…') },
+      ...(action.style === 'danger' ? { style: 'danger' as const } : {}),
+    };
+  }
+  return element;
+}
+
+function section(text: string): KnownBlock {
+  return { type: 'section', text: { type: 'mrkdwn', text } };
+}
+
+function context(text: string): KnownBlock {
+  return { type: 'context', elements: [{ type: 'mrkdwn', text }] };
+}
+
+function oneLine(text: string): string {
+  return text.replace(/\s*\n\s*/g, ' ');
+}
+
+function padEnd(text: string, width: number): string {
+  return text + ' '.repeat(Math.max(0, width - Array.from(text).length));
+}
