@@ -1,0 +1,10 @@
+/** The Slack stand-in: what tests, the console and `npm start` use in place of Slack. */
+export { createSlackStandIn, startSlackStandIn, SlackStandIn } from './stand-in.js';
+export type { BotReply, ClickButtonInput, DeliveryOptions, MentionInput, MessagesQuery, SlackStandInOptions, SlashCommandInput } from './stand-in.js';
+export { BLOCK_KIT_LIMITS } from './block-kit-limits.js';
+export { validateBlocks } from './block-kit.js';
+export { slackSignature, signedHeaders } from './signing.js';
+export { RESPONSE_URL_LIFETIME_MS, RESPONSE_URL_MAX_USES } from './response-urls.js';
+export type { ApiCall } from './web-api.js';
+export { DEFAULT_CHANNELS, DEFAULT_USERS } from './workspace.js';
+export type { HomeView, StandInChannel, StandInMessage, StandInUser, WorkspaceSeed } from './workspace.js';

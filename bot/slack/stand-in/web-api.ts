@@ -1,0 +1,339 @@
+/**
+ * The Web API methods the bot uses, answering as Slack does: the same error codes for the same
+ * mistakes (token problems, unknown channels and messages, Block Kit limits, message length), the
+ * same response shapes, and 429 with Retry-After when a test asks for it. Every call is logged.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { validateBlocks } from './block-kit.js';
+import { BLOCK_KIT_LIMITS } from './block-kit-limits.js';
+import { BodyTooLargeError, parseApiBody, readBody, sendJson } from './http-io.js';
+import { messageJson } from './payloads.js';
+import type { StandInChannel, Workspace } from './workspace.js';
+
+export type TokenKind = 'bot' | 'app';
+
+export interface ApiCall {
+  method: string;
+  /** The arguments as the method saw them, without the token. */
+  args: Record<string, unknown>;
+  ok: boolean;
+  error?: string;
+  /** 200, or 429 when the call was rate limited. */
+  status: number;
+  at: number;
+}
+
+type Answer = { ok: true; [key: string]: unknown } | { ok: false; error: string; [key: string]: unknown };
+type MethodHandler = (args: Record<string, unknown>) => Answer;
+
+interface MethodSpec {
+  token: TokenKind;
+  handler: MethodHandler;
+}
+
+export interface WebApiOptions {
+  workspace: Workspace;
+  botToken: string;
+  appToken?: string;
+  /** The WebSocket URL apps.connections.open hands out, built from the request's Host header. */
+  socketUrlFor(req: IncomingMessage): string;
+}
+
+const fail = (error: string, extra: Record<string, unknown> = {}): Answer => ({ ok: false, error, ...extra });
+
+export class WebApi {
+  readonly calls: ApiCall[] = [];
+  private readonly rateLimits = new Map<string, { remaining: number; retryAfterS: number }>();
+  private readonly rateLimitedCounts = new Map<string, number>();
+  private readonly methods: Record<string, MethodSpec>;
+  private readonly workspace: Workspace;
+  private uploadCounter = 0;
+  /** Where files.getUploadURLExternal sends uploads; set by the stand-in once it knows its URL. */
+  uploadBase = '';
+  private readonly pendingUploads = new Map<string, { filename: string; title?: string; bytes?: number }>();
+
+  constructor(private readonly options: WebApiOptions) {
+    this.workspace = options.workspace;
+    const bot = (handler: MethodHandler): MethodSpec => ({ token: 'bot', handler });
+    this.methods = {
+      'auth.test': bot(() => this.authTest()),
+      'chat.postMessage': bot((args) => this.postMessage(args)),
+      'chat.postEphemeral': bot((args) => this.postEphemeral(args)),
+      'chat.update': bot((args) => this.update(args)),
+      'chat.delete': bot((args) => this.delete(args)),
+      'views.publish': bot((args) => this.publishView(args)),
+      'users.info': bot((args) => this.userInfo(args)),
+      'conversations.info': bot((args) => this.conversationInfo(args)),
+      'files.getUploadURLExternal': bot((args) => this.getUploadUrl(args)),
+      'files.completeUploadExternal': bot((args) => this.completeUpload(args)),
+      // Placeholder so the token check runs; the answer needs the request and is built in handle().
+      'apps.connections.open': { token: 'app', handler: () => ({ ok: true }) },
+    };
+  }
+
+  /** The next `count` calls of `method` answer HTTP 429 with `Retry-After: retryAfterS`. */
+  rateLimitNext(method: string, count: number, retryAfterS: number): void {
+    this.rateLimits.set(method, { remaining: count, retryAfterS });
+  }
+
+  /** How many calls were answered with 429, for one method or all. */
+  rateLimitedCount(method?: string): number {
+    if (method !== undefined) return this.rateLimitedCounts.get(method) ?? 0;
+    return [...this.rateLimitedCounts.values()].reduce((sum, count) => sum + count, 0);
+  }
+
+  /** The file uploads' own endpoint (the URL files.getUploadURLExternal hands out). */
+  async handleUpload(req: IncomingMessage, res: ServerResponse, fileId: string): Promise<void> {
+    const upload = this.pendingUploads.get(fileId);
+    const body = await readBody(req);
+    if (!upload) return sendJson(res, 404, { ok: false, error: 'file_not_found' });
+    upload.bytes = body.length;
+    res.writeHead(200, { 'content-type': 'text/plain' }).end(`OK - ${body.length}`);
+  }
+
+  async handle(req: IncomingMessage, res: ServerResponse, method: string): Promise<void> {
+    let raw: Buffer;
+    try {
+      raw = await readBody(req);
+    } catch (error) {
+      if (error instanceof BodyTooLargeError) return sendJson(res, 413, { ok: false, error: 'request_too_large' });
+      throw error;
+    }
+    const parsed = parseApiBody(req, raw);
+    const query = Object.fromEntries(new URL(req.url ?? '/', 'http://stand-in').searchParams);
+    const args: Record<string, unknown> = { ...query, ...parsed.args };
+    const token = bearerToken(req) ?? (typeof args.token === 'string' ? args.token : undefined);
+    delete args.token;
+
+    const limited = this.rateLimits.get(method);
+    if (limited && limited.remaining > 0) {
+      limited.remaining -= 1;
+      this.rateLimitedCounts.set(method, (this.rateLimitedCounts.get(method) ?? 0) + 1);
+      this.record(method, args, { ok: false, error: 'ratelimited' }, 429);
+      return sendJson(res, 429, { ok: false, error: 'ratelimited' }, { 'retry-after': String(limited.retryAfterS) });
+    }
+
+    const answer = parsed.error ? fail(parsed.error) : this.answer(method, token, args, req);
+    this.record(method, args, answer, 200);
+    // Slack answers API errors with HTTP 200 and ok:false; only rate limits use a status code.
+    sendJson(res, 200, answer);
+  }
+
+  private answer(method: string, token: string | undefined, args: Record<string, unknown>, req: IncomingMessage): Answer {
+    const spec = this.methods[method];
+    if (!spec) return fail('unknown_method');
+    if (!token) return fail('not_authed');
+    const kind = this.tokenKind(token);
+    if (!kind) return fail('invalid_auth');
+    if (kind !== spec.token) return fail('not_allowed_token_type');
+    if (method === 'apps.connections.open') return { ok: true, url: this.options.socketUrlFor(req) };
+    return spec.handler(args);
+  }
+
+  private tokenKind(token: string): TokenKind | undefined {
+    if (token === this.options.botToken) return 'bot';
+    if (this.options.appToken !== undefined && token === this.options.appToken) return 'app';
+    return undefined;
+  }
+
+  private record(method: string, args: Record<string, unknown>, answer: Answer, status: number): void {
+    this.calls.push({ method, args, ok: answer.ok, ...(answer.ok ? {} : { error: answer.error }), status, at: Date.now() });
+  }
+
+  private authTest(): Answer {
+    const { workspace } = this;
+    return {
+      ok: true,
+      url: `https://${workspace.teamName.toLowerCase().replace(/[^a-z0-9]+/g, '-')}.slack.com/`,
+      team: workspace.teamName,
+      user: workspace.bot.name,
+      team_id: workspace.teamId,
+      user_id: workspace.bot.userId,
+      bot_id: workspace.bot.botId,
+      is_enterprise_install: false,
+    };
+  }
+
+  /** Resolves `channel` as Slack does: an ID, a name, or a user ID meaning the DM with them. */
+  private resolveChannel(value: unknown): StandInChannel | undefined {
+    if (typeof value !== 'string' || value === '') return undefined;
+    if (/^[UW]/.test(value) && this.workspace.findUser(value)) return this.workspace.directChannelFor(value);
+    return this.workspace.findChannel(value);
+  }
+
+  /** The checks chat.postMessage, chat.postEphemeral and chat.update share for text and blocks. */
+  private messageContent(args: Record<string, unknown>, requireContent: boolean): { text: string; blocks?: unknown[] } | Answer {
+    let blocks: unknown = args.blocks;
+    if (typeof blocks === 'string') {
+      try {
+        blocks = JSON.parse(blocks);
+      } catch {
+        return fail('invalid_blocks_format');
+      }
+    }
+    if (blocks !== undefined && !Array.isArray(blocks)) return fail('invalid_blocks_format');
+    const text = typeof args.text === 'string' ? args.text : '';
+    const hasBlocks = Array.isArray(blocks) && blocks.length > 0;
+    if (requireContent && text === '' && !hasBlocks && args.attachments === undefined) return fail('no_text');
+    if (text.length > BLOCK_KIT_LIMITS.messageText) return fail('msg_too_long');
+    if (Array.isArray(blocks)) {
+      const errors = validateBlocks(blocks, 'message');
+      if (errors.length > 0) return fail('invalid_blocks', { errors, response_metadata: { messages: errors.map((message) => `[ERROR] ${message}`) } });
+    }
+    return { text, ...(Array.isArray(blocks) ? { blocks } : {}) };
+  }
+
+  private postMessage(args: Record<string, unknown>): Answer {
+    const channel = this.resolveChannel(args.channel);
+    if (!channel) return fail('channel_not_found');
+    if (channel.botIsMember === false) return fail('not_in_channel');
+    const content = this.messageContent(args, true);
+    if ('ok' in content) return content;
+    const threadTs = typeof args.thread_ts === 'string' && args.thread_ts !== '' ? args.thread_ts : undefined;
+    const { bot } = this.workspace;
+    const message = this.workspace.post({ channel: channel.id, user: bot.userId, botId: bot.botId, ...content, ...(threadTs ? { threadTs } : {}) });
+    return { ok: true, channel: channel.id, ts: message.ts, message: messageJson(message) };
+  }
+
+  private postEphemeral(args: Record<string, unknown>): Answer {
+    const channel = this.resolveChannel(args.channel);
+    if (!channel) return fail('channel_not_found');
+    if (typeof args.user !== 'string' || !this.workspace.findUser(args.user)) return fail('user_not_found');
+    if (channel.botIsMember === false) return fail('not_in_channel');
+    const content = this.messageContent(args, true);
+    if ('ok' in content) return content;
+    const threadTs = typeof args.thread_ts === 'string' && args.thread_ts !== '' ? args.thread_ts : undefined;
+    const { bot } = this.workspace;
+    const message = this.workspace.post({ channel: channel.id, user: bot.userId, botId: bot.botId, ...content, visibleTo: args.user, ...(threadTs ? { threadTs } : {}) });
+    return { ok: true, message_ts: message.ts };
+  }
+
+  private update(args: Record<string, unknown>): Answer {
+    const channel = this.resolveChannel(args.channel);
+    if (!channel) return fail('channel_not_found');
+    const existing = typeof args.ts === 'string' ? this.workspace.find(channel.id, args.ts) : undefined;
+    // Ephemeral messages can only be replaced through their response_url, never by chat.update.
+    if (!existing || existing.visibleTo !== undefined) return fail('message_not_found');
+    if (existing.user !== this.workspace.bot.userId) return fail('cant_update_message');
+    const content = this.messageContent(args, false);
+    if ('ok' in content) return content;
+    const updated = this.workspace.edit(channel.id, existing.ts, content, this.workspace.bot.userId)!;
+    return { ok: true, channel: channel.id, ts: updated.ts, text: updated.text, message: messageJson(updated) };
+  }
+
+  private delete(args: Record<string, unknown>): Answer {
+    const channel = this.resolveChannel(args.channel);
+    if (!channel) return fail('channel_not_found');
+    const existing = typeof args.ts === 'string' ? this.workspace.find(channel.id, args.ts) : undefined;
+    if (!existing || existing.visibleTo !== undefined) return fail('message_not_found');
+    if (existing.user !== this.workspace.bot.userId) return fail('cant_delete_message');
+    this.workspace.remove(channel.id, existing.ts);
+    return { ok: true, channel: channel.id, ts: existing.ts };
+  }
+
+  private publishView(args: Record<string, unknown>): Answer {
+    if (typeof args.user_id !== 'string' || !this.workspace.findUser(args.user_id)) return fail('user_not_found');
+    let view: unknown = args.view;
+    if (typeof view === 'string') {
+      try {
+        view = JSON.parse(view);
+      } catch {
+        return fail('invalid_arguments', { response_metadata: { messages: ['[ERROR] view must be a JSON object [json-pointer:/view]'] } });
+      }
+    }
+    if (typeof view !== 'object' || view === null || Array.isArray(view)) {
+      return fail('invalid_arguments', { response_metadata: { messages: ['[ERROR] missing required field: view [json-pointer:/view]'] } });
+    }
+    const body = view as Record<string, unknown>;
+    const problems: string[] = [];
+    if (body.type !== 'home') problems.push(`view type must be "home" for views.publish, got ${JSON.stringify(body.type)} [json-pointer:/view/type]`);
+    if (typeof body.private_metadata === 'string' && body.private_metadata.length > 3000) problems.push('private_metadata must be at most 3000 characters [json-pointer:/view/private_metadata]');
+    if (typeof body.callback_id === 'string' && body.callback_id.length > 255) problems.push('callback_id must be at most 255 characters [json-pointer:/view/callback_id]');
+    problems.push(...validateBlocks(body.blocks, 'view').map((message) => message.replace('[json-pointer:/blocks', '[json-pointer:/view/blocks')));
+    // Slack reports view problems as invalid_arguments, not invalid_blocks.
+    if (problems.length > 0) return fail('invalid_arguments', { response_metadata: { messages: problems.map((message) => `[ERROR] ${message}`) } });
+    const home = this.workspace.publishHome(args.user_id, body);
+    return { ok: true, view: { id: home.id, team_id: this.workspace.teamId, ...body, bot_id: this.workspace.bot.botId, app_id: this.workspace.bot.appId } };
+  }
+
+  private userInfo(args: Record<string, unknown>): Answer {
+    const user = typeof args.user === 'string' ? this.workspace.findUser(args.user) : undefined;
+    if (!user) return fail('user_not_found');
+    return {
+      ok: true,
+      user: {
+        id: user.id,
+        team_id: this.workspace.teamId,
+        name: user.name,
+        real_name: user.realName,
+        is_bot: user.isBot === true,
+        deleted: false,
+        tz: 'Etc/UTC',
+        profile: { display_name: user.name, real_name: user.realName, title: user.roleLabel },
+      },
+    };
+  }
+
+  private conversationInfo(args: Record<string, unknown>): Answer {
+    const channel = typeof args.channel === 'string' ? this.workspace.findChannel(args.channel) : undefined;
+    // conversations.info takes IDs only; a name is a channel_not_found, as in Slack.
+    if (!channel || channel.id !== args.channel) return fail('channel_not_found');
+    const isIm = channel.id.startsWith('D');
+    return {
+      ok: true,
+      channel: {
+        id: channel.id,
+        name: channel.name,
+        is_channel: !isIm && channel.isPrivate !== true,
+        is_group: !isIm && channel.isPrivate === true,
+        is_im: isIm,
+        is_private: channel.isPrivate === true,
+        is_member: channel.botIsMember !== false,
+        is_archived: false,
+      },
+    };
+  }
+
+  private getUploadUrl(args: Record<string, unknown>): Answer {
+    if (typeof args.filename !== 'string' || args.filename === '') return fail('invalid_arguments');
+    const length = Number(args.length);
+    if (!Number.isInteger(length) || length < 0) return fail('invalid_arguments');
+    const fileId = `F0UPLOAD${String(++this.uploadCounter).padStart(4, '0')}`;
+    this.pendingUploads.set(fileId, { filename: args.filename });
+    return { ok: true, file_id: fileId, upload_url: `${this.uploadBase}${fileId}` };
+  }
+
+  private completeUpload(args: Record<string, unknown>): Answer {
+    let files: unknown = args.files;
+    if (typeof files === 'string') {
+      try {
+        files = JSON.parse(files);
+      } catch {
+        return fail('invalid_arguments');
+      }
+    }
+    if (!Array.isArray(files) || files.length === 0) return fail('invalid_arguments');
+    const channel = args.channel_id === undefined ? undefined : this.resolveChannel(args.channel_id);
+    if (args.channel_id !== undefined && !channel) return fail('channel_not_found');
+    const completed: Record<string, unknown>[] = [];
+    for (const file of files as { id?: unknown; title?: unknown }[]) {
+      const upload = typeof file.id === 'string' ? this.pendingUploads.get(file.id) : undefined;
+      if (!upload || upload.bytes === undefined) return fail('file_not_found');
+      completed.push({ id: file.id, name: upload.filename, title: typeof file.title === 'string' ? file.title : upload.filename, size: upload.bytes });
+    }
+    if (channel) {
+      const { bot } = this.workspace;
+      const comment = typeof args.initial_comment === 'string' ? args.initial_comment : '';
+      const names = completed.map((file) => String(file.name)).join(', ');
+      const threadTs = typeof args.thread_ts === 'string' && args.thread_ts !== '' ? args.thread_ts : undefined;
+      this.workspace.post({ channel: channel.id, user: bot.userId, botId: bot.botId, text: comment ? `${comment}\n📎 ${names}` : `📎 ${names}`, ...(threadTs ? { threadTs } : {}) });
+    }
+    return { ok: true, files: completed };
+  }
+}
+
+function bearerToken(req: IncomingMessage): string | undefined {
+  const header = req.headers.authorization;
+  const match = header ? /^Bearer\s+(\S+)$/i.exec(header) : null;
+  return match?.[1];
+}

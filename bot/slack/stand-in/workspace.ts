@@ -1,0 +1,216 @@
+/**
+ * The stand-in's workspace in memory: channels, people, the bot, messages with Slack-style `ts`,
+ * threads, ephemeral messages, App Home views. It records what happened and announces every
+ * change (for the console's live view); it decides nothing about the bot's business.
+ */
+import { EventEmitter } from 'node:events';
+
+export interface StandInChannel {
+  id: string;
+  name: string;
+  isPrivate?: boolean;
+  /** Slack refuses chat.postMessage with `not_in_channel` when the bot is not a member. */
+  botIsMember?: boolean;
+}
+
+export interface StandInUser {
+  id: string;
+  name: string;
+  realName: string;
+  /** What the console's user switch shows, for example "on-call engineer". */
+  roleLabel: string;
+  isBot?: boolean;
+}
+
+export interface StandInMessage {
+  ts: string;
+  channel: string;
+  /** The author: a person's ID or the bot's user ID. */
+  user: string;
+  botId?: string;
+  text: string;
+  blocks?: unknown[];
+  threadTs?: string;
+  /** Set for ephemeral messages: the only person who sees it. */
+  visibleTo?: string;
+  edited?: { user: string; ts: string };
+  /** Set by response_url posts: which slash command or click the message answered. */
+  responseType?: 'ephemeral' | 'in_channel';
+}
+
+export interface HomeView {
+  id: string;
+  userId: string;
+  view: Record<string, unknown>;
+  publishedAt: string;
+}
+
+export type WorkspaceChange =
+  | { kind: 'message'; channel: string; ts: string; threadTs?: string; visibleTo?: string }
+  | { kind: 'edit'; channel: string; ts: string; threadTs?: string; visibleTo?: string }
+  | { kind: 'delete'; channel: string; ts: string; threadTs?: string; visibleTo?: string }
+  | { kind: 'home'; userId: string };
+
+export interface WorkspaceSeed {
+  teamId?: string;
+  teamName?: string;
+  channels?: StandInChannel[];
+  users?: StandInUser[];
+  bot?: { userId?: string; botId?: string; name?: string; appId?: string };
+}
+
+export const DEFAULT_CHANNELS: readonly StandInChannel[] = [
+  { id: 'C0ACGSOPS01', name: 'acgs-ops' },
+  { id: 'C0ACGSALERT', name: 'acgs-alerts' },
+  { id: 'C0ACGSDEPLY', name: 'acgs-deploys' },
+  { id: 'C0ACGSAPPRV', name: 'acgs-approvals' },
+];
+
+export const DEFAULT_USERS: readonly StandInUser[] = [
+  { id: 'U0ONCALL', name: 'oncall', realName: 'Olivia Oncall', roleLabel: 'on-call engineer' },
+  { id: 'U0APPROVER1', name: 'approver1', realName: 'Amir Approver', roleLabel: 'approver 1' },
+  { id: 'U0APPROVER2', name: 'approver2', realName: 'Beatriz Approver', roleLabel: 'approver 2' },
+];
+
+/** Slack `ts` values: seconds and microseconds, unique and strictly increasing. */
+export class TsClock {
+  private lastMicros = 0;
+
+  next(): string {
+    const micros = Math.max(Date.now() * 1000, this.lastMicros + 1);
+    this.lastMicros = micros;
+    return `${Math.floor(micros / 1e6)}.${String(micros % 1e6).padStart(6, '0')}`;
+  }
+}
+
+export class Workspace extends EventEmitter<{ change: [WorkspaceChange] }> {
+  readonly teamId: string;
+  readonly teamName: string;
+  readonly bot: { userId: string; botId: string; name: string; appId: string };
+  private readonly channels = new Map<string, StandInChannel>();
+  private readonly users = new Map<string, StandInUser>();
+  private readonly messages = new Map<string, StandInMessage[]>();
+  private readonly homes = new Map<string, HomeView>();
+  private readonly clock = new TsClock();
+  private viewCounter = 0;
+
+  constructor(seed: WorkspaceSeed = {}) {
+    super();
+    this.teamId = seed.teamId ?? 'T0ACGS';
+    this.teamName = seed.teamName ?? 'ACGS local';
+    this.bot = {
+      userId: seed.bot?.userId ?? 'U0ACGSBOT',
+      botId: seed.bot?.botId ?? 'B0ACGSBOT',
+      name: seed.bot?.name ?? 'acgs',
+      appId: seed.bot?.appId ?? 'A0ACGSAPP',
+    };
+    for (const channel of seed.channels ?? DEFAULT_CHANNELS) this.channels.set(channel.id, { botIsMember: true, ...channel });
+    for (const user of seed.users ?? DEFAULT_USERS) this.users.set(user.id, user);
+    this.users.set(this.bot.userId, { id: this.bot.userId, name: this.bot.name, realName: 'ACGS bot', roleLabel: 'bot', isBot: true });
+  }
+
+  nextTs(): string {
+    return this.clock.next();
+  }
+
+  listChannels(): StandInChannel[] {
+    return [...this.channels.values()];
+  }
+
+  /** Finds a channel by ID or by name (with or without `#`), as chat.postMessage accepts both. */
+  findChannel(idOrName: string): StandInChannel | undefined {
+    const byId = this.channels.get(idOrName);
+    if (byId) return byId;
+    const name = idOrName.replace(/^#/, '');
+    return [...this.channels.values()].find((channel) => channel.name === name);
+  }
+
+  /** A direct-message channel with the bot, created on first use like Slack's `D...` IDs. */
+  directChannelFor(userId: string): StandInChannel {
+    const id = `D${userId.slice(1)}`;
+    let channel = this.channels.get(id);
+    if (!channel) {
+      channel = { id, name: `dm-${userId}`, isPrivate: true, botIsMember: true };
+      this.channels.set(id, channel);
+    }
+    return channel;
+  }
+
+  listUsers(): StandInUser[] {
+    return [...this.users.values()];
+  }
+
+  findUser(id: string): StandInUser | undefined {
+    return this.users.get(id);
+  }
+
+  post(message: Omit<StandInMessage, 'ts'> & { ts?: string }): StandInMessage {
+    const stored: StandInMessage = { ...message, ts: message.ts ?? this.nextTs() };
+    const list = this.messages.get(stored.channel) ?? [];
+    list.push(stored);
+    this.messages.set(stored.channel, list);
+    this.emit('change', { kind: 'message', channel: stored.channel, ts: stored.ts, threadTs: stored.threadTs, visibleTo: stored.visibleTo });
+    return stored;
+  }
+
+  find(channel: string, ts: string): StandInMessage | undefined {
+    return this.messages.get(channel)?.find((message) => message.ts === ts);
+  }
+
+  edit(channel: string, ts: string, changes: Partial<Pick<StandInMessage, 'text' | 'blocks'>>, editor: string): StandInMessage | undefined {
+    const message = this.find(channel, ts);
+    if (!message) return undefined;
+    if (changes.text !== undefined) message.text = changes.text;
+    if (changes.blocks !== undefined) message.blocks = changes.blocks;
+    message.edited = { user: editor, ts: this.nextTs() };
+    this.emit('change', { kind: 'edit', channel, ts, threadTs: message.threadTs, visibleTo: message.visibleTo });
+    return message;
+  }
+
+  remove(channel: string, ts: string): boolean {
+    const list = this.messages.get(channel);
+    const index = list?.findIndex((message) => message.ts === ts) ?? -1;
+    if (!list || index < 0) return false;
+    const [removed] = list.splice(index, 1);
+    this.emit('change', { kind: 'delete', channel, ts, threadTs: removed?.threadTs, visibleTo: removed?.visibleTo });
+    return true;
+  }
+
+  /**
+   * Top-level messages of a channel in order, as a given person sees them: other people's
+   * ephemeral messages are left out. Without a viewer, no ephemeral message is shown.
+   */
+  channelMessages(channel: string, viewer?: string): StandInMessage[] {
+    return (this.messages.get(channel) ?? []).filter((message) => isVisible(message, viewer) && (message.threadTs === undefined || message.threadTs === message.ts));
+  }
+
+  /** Every message of a channel the viewer sees, thread replies included, oldest first. */
+  allMessages(channel: string, viewer?: string): StandInMessage[] {
+    return (this.messages.get(channel) ?? []).filter((message) => isVisible(message, viewer));
+  }
+
+  /** The parent and its replies, oldest first. */
+  threadMessages(channel: string, threadTs: string, viewer?: string): StandInMessage[] {
+    return (this.messages.get(channel) ?? []).filter((message) => isVisible(message, viewer) && (message.ts === threadTs || message.threadTs === threadTs));
+  }
+
+  replyCount(channel: string, threadTs: string): number {
+    return (this.messages.get(channel) ?? []).filter((message) => message.threadTs === threadTs && message.ts !== threadTs && message.visibleTo === undefined).length;
+  }
+
+  publishHome(userId: string, view: Record<string, unknown>): HomeView {
+    const previous = this.homes.get(userId);
+    const home: HomeView = { id: previous?.id ?? `V0HOME${String(++this.viewCounter).padStart(4, '0')}`, userId, view, publishedAt: this.nextTs() };
+    this.homes.set(userId, home);
+    this.emit('change', { kind: 'home', userId });
+    return home;
+  }
+
+  home(userId: string): HomeView | undefined {
+    return this.homes.get(userId);
+  }
+}
+
+function isVisible(message: StandInMessage, viewer: string | undefined): boolean {
+  return message.visibleTo === undefined || message.visibleTo === viewer;
+}
