@@ -31,19 +31,27 @@ export interface ExecutionOutcome {
   outcome: 'ok' | 'warn' | 'fail' | 'info' | 'rejected' | 'error';
   document: ResultDocument;
   durationMs: number;
+  /** Why the line was rejected, when it was: `usage` (the person typed something wrong), `unavailable`, `refused`. */
+  rejection?: CommandError['kind'];
 }
 
 export async function executeCommandLine(deps: ExecutionDeps, request: ExecutionRequest): Promise<ExecutionOutcome> {
   const started = performance.now();
-  const finish = (command: string | undefined, outcome: ExecutionOutcome['outcome'], document: ResultDocument): ExecutionOutcome => ({
+  const finish = (
+    command: string | undefined,
+    outcome: ExecutionOutcome['outcome'],
+    document: ResultDocument,
+    rejection?: CommandError['kind'],
+  ): ExecutionOutcome => ({
     command,
     outcome,
     document,
     durationMs: performance.now() - started,
+    ...(rejection ? { rejection } : {}),
   });
 
   const resolution = deps.registry.resolve(request.line);
-  if (!resolution.ok) return finish(undefined, 'rejected', commandErrorDocument(resolution.error));
+  if (!resolution.ok) return finish(undefined, 'rejected', commandErrorDocument(resolution.error), resolution.error.kind);
 
   const context: CommandContext = {
     actor: request.actor,
@@ -58,7 +66,7 @@ export async function executeCommandLine(deps: ExecutionDeps, request: Execution
     const document = await command.run(context, resolution.args);
     return finish(command.name, document.tone, document);
   } catch (error) {
-    if (error instanceof CommandError) return finish(command.name, 'rejected', commandErrorDocument(error, command.name));
+    if (error instanceof CommandError) return finish(command.name, 'rejected', commandErrorDocument(error, command.name), error.kind);
     const reference = randomUUID().slice(0, 8);
     deps.logError?.(reference, error, request);
     return finish(command.name, 'error', internalErrorDocument(reference, command.name));

@@ -1,0 +1,129 @@
+/**
+ * Probes with a hard deadline: each one settles within its timeout whatever the other side does
+ * (refuses, hangs after accepting, answers half a body), so a status command never hangs.
+ */
+import type { Redis } from 'ioredis';
+import type { Pool } from 'pg';
+import { ensureRedisConnected, postgresLocation, redisConnectionProblem, redisLocation } from './stack-connections.js';
+
+export type ProbeResult<T> =
+  | { ok: true; value: T; latencyMs: number }
+  | { ok: false; problem: string; latencyMs: number };
+
+export class DeadlineError extends Error {
+  constructor(readonly timeoutMs: number) {
+    super(`no answer within ${timeoutMs} ms`);
+    this.name = 'DeadlineError';
+  }
+}
+
+/** Settles with the work or rejects with DeadlineError, and tells the work to stop through its signal. */
+export async function withDeadline<T>(timeoutMs: number, parent: AbortSignal, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const controller = new AbortController();
+  const stop = () => controller.abort();
+  parent.addEventListener('abort', stop, { once: true });
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      controller.abort();
+      reject(new DeadlineError(timeoutMs));
+    }, timeoutMs);
+  });
+  try {
+    if (parent.aborted) throw new Error('cancelled');
+    return await Promise.race([work(controller.signal), deadline]);
+  } finally {
+    clearTimeout(timer);
+    parent.removeEventListener('abort', stop);
+  }
+}
+
+async function timed<T>(timeoutMs: number, signal: AbortSignal, work: (signal: AbortSignal) => Promise<T>, describe: (error: unknown) => string): Promise<ProbeResult<T>> {
+  const started = performance.now();
+  try {
+    const value = await withDeadline(timeoutMs, signal, work);
+    return { ok: true, value, latencyMs: performance.now() - started };
+  } catch (error) {
+    const problem = error instanceof DeadlineError ? error.message : describe(error);
+    return { ok: false, problem, latencyMs: performance.now() - started };
+  }
+}
+
+export interface HttpAnswer {
+  status: number;
+  /** The parsed JSON body, or undefined when the body was not JSON. */
+  body: unknown;
+}
+
+function describeFetchError(error: unknown): string {
+  const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+  if (cause?.code === 'ECONNREFUSED') return 'connection refused';
+  if (cause?.code === 'ECONNRESET' || cause?.code === 'UND_ERR_SOCKET') return 'the connection was closed before an answer';
+  return cause?.message ?? (error as Error).message;
+}
+
+/** GET a JSON document; any HTTP status is an answer (health endpoints answer 503 with a body). */
+export function probeJson(url: string, timeoutMs: number, signal: AbortSignal): Promise<ProbeResult<HttpAnswer>> {
+  return timed(
+    timeoutMs,
+    signal,
+    async (abort) => {
+      const response = await fetch(url, { headers: { accept: 'application/json' }, signal: abort });
+      const text = await response.text();
+      let body: unknown;
+      try {
+        body = JSON.parse(text);
+      } catch {
+        body = undefined;
+      }
+      return { status: response.status, body };
+    },
+    describeFetchError,
+  );
+}
+
+export interface PostgresAnswer {
+  version: string;
+}
+
+export function probePostgres(pool: Pool, timeoutMs: number, signal: AbortSignal): Promise<ProbeResult<PostgresAnswer>> {
+  return timed(
+    timeoutMs,
+    signal,
+    async () => {
+      const { rows } = await pool.query<{ version: string }>("SELECT current_setting('server_version') AS version");
+      return { version: rows[0]?.version ?? 'unknown' };
+    },
+    (error) => `${postgresLocation(pool)}: ${describePostgresError(error)}`,
+  );
+}
+
+export function describePostgresError(error: unknown): string {
+  const { code, message } = error as { code?: string; message?: string };
+  if (code === 'ECONNREFUSED') return 'connection refused';
+  return message || code || String(error);
+}
+
+export interface RedisAnswer {
+  version: string;
+}
+
+export function probeRedis(redis: Redis, timeoutMs: number, signal: AbortSignal): Promise<ProbeResult<RedisAnswer>> {
+  return timed(
+    timeoutMs,
+    signal,
+    async () => {
+      await ensureRedisConnected(redis);
+      const problem = redisConnectionProblem(redis);
+      if (problem) throw new Error(problem);
+      const info = await redis.info('server');
+      return { version: /redis_version:(\S+)/.exec(info)?.[1] ?? 'unknown' };
+    },
+    (error) => `${redisLocation(redis)}: ${describeRedisError(error)}`,
+  );
+}
+
+export function describeRedisError(error: unknown): string {
+  const message = (error as Error).message ?? String(error);
+  return /ECONNREFUSED/.test(message) ? 'connection refused' : message;
+}
