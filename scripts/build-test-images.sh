@@ -6,6 +6,11 @@
 #   acgs-test/node:latest     the host's node binary and the shared libraries it links, at the
 #                             same paths, plus busybox: `docker run --network host acgs-test/node
 #                             node -e '...'` runs the repo's code with the host's Node.
+#   acgs-test/responder:1, :2, :broken
+#                             busybox plus test/fixtures/stack/responder.sh (a tiny HTTP health
+#                             responder) as CMD; the tags differ only in their ENV defaults
+#                             (RESPONDER_VERSION 1 / 2; :broken never serves /health), so the
+#                             stack tests can recreate a service onto another tag.
 #
 # Images are made with `docker import` of a tarball assembled here. Each image carries a label
 # `acgs.recipe` (a digest of this script and its inputs: busybox/node versions); an image is
@@ -16,6 +21,7 @@ set -euo pipefail
 
 BUSYBOX_IMAGE=acgs-test/busybox:latest
 NODE_IMAGE=acgs-test/node:latest
+RESPONDER_REPO=acgs-test/responder
 
 force=0
 quiet=0
@@ -45,12 +51,15 @@ done
 node_bin=$(command -v node 2>/dev/null) || die "node not found on PATH"
 node_real=$(readlink -f "$node_bin")
 
+responder_script=$(cd "$(dirname "$0")/.." && pwd)/test/fixtures/stack/responder.sh
+[ -f "$responder_script" ] || die "missing $responder_script"
 script_digest=$(sha256sum "$0" | cut -c1-16)
 # awk reads all of busybox's help text: `head -1` would make busybox die of SIGPIPE under pipefail.
 busybox_version=$("$busybox_bin" 2>&1 | awk 'NR == 1 { print $2 }')
 node_version=$("$node_bin" --version)
 busybox_recipe="$script_digest-busybox-$busybox_version"
 # Size and mtime stand in for the node binary's content: hashing 100 MB on every warm run is slow.
+responder_recipe="$script_digest-responder-$(sha256sum "$responder_script" | cut -c1-16)-busybox-$busybox_version"
 node_recipe="$script_digest-node-$node_version-$(stat -c %s-%Y "$node_real")-busybox-$busybox_version"
 
 image_recipe() { docker image inspect -f '{{ index .Config.Labels "acgs.recipe" }}' "$1" 2>/dev/null || true; }
@@ -100,6 +109,18 @@ build_busybox() {
     --change 'WORKDIR /tmp' --change 'CMD ["sh"]'
 }
 
+# One busybox root with the responder, imported once per tag with that tag's ENV defaults.
+build_responder() {
+  local root=$workdir/responder
+  populate_busybox_root "$root"
+  mkdir -p "$root/usr/local/bin"
+  install -m 0755 "$responder_script" "$root/usr/local/bin/responder"
+  import_root "$root" "$RESPONDER_REPO:1" "$responder_recipe" --change 'ENV RESPONDER_VERSION=1' --change 'CMD ["/usr/local/bin/responder"]'
+  import_root "$root" "$RESPONDER_REPO:2" "$responder_recipe" --change 'ENV RESPONDER_VERSION=2' --change 'CMD ["/usr/local/bin/responder"]'
+  import_root "$root" "$RESPONDER_REPO:broken" "$responder_recipe" --change 'ENV RESPONDER_VERSION=broken' \
+    --change 'ENV RESPONDER_HEALTH=fail' --change 'CMD ["/usr/local/bin/responder"]'
+}
+
 build_node() {
   local root=$workdir/node lib
   populate_busybox_root "$root"
@@ -143,12 +164,24 @@ if needs_build "$NODE_IMAGE" "$node_recipe"; then
   built+=("$NODE_IMAGE")
 fi
 
+responder_built=0
+if needs_build "$RESPONDER_REPO:1" "$responder_recipe" || needs_build "$RESPONDER_REPO:2" "$responder_recipe" ||
+  needs_build "$RESPONDER_REPO:broken" "$responder_recipe"; then
+  say "building $RESPONDER_REPO:1, :2, :broken"
+  build_responder
+  built+=("$RESPONDER_REPO:1,2,broken")
+  responder_built=1
+fi
+
 # Verify freshly built images (a warm run trusts the recipe label and stays fast).
 if [ ${#built[@]} -gt 0 ]; then
   check_run "$BUSYBOX_IMAGE (runc, as nobody)" "65534 ok" \
     docker run --rm --network none --user 65534:65534 "$BUSYBOX_IMAGE" sh -c 'echo "$(id -u) ok"'
   check_run "$NODE_IMAGE (runc, host network)" "1" \
     docker run --rm --network host "$NODE_IMAGE" node -e 'console.log(1)'
+  if [ "$responder_built" = 1 ]; then
+    check_run "$RESPONDER_REPO:2 (ENV default)" "2" docker run --rm --network none "$RESPONDER_REPO:2" sh -c 'echo $RESPONDER_VERSION'
+  fi
   if docker info --format '{{ range $name, $_ := .Runtimes }}{{ $name }} {{ end }}' 2>/dev/null | grep -qw runsc; then
     if out=$(docker run --rm --runtime=runsc --network none "$BUSYBOX_IMAGE" sh -c 'dmesg | head -1' 2>&1) &&
       grep -qi gvisor <<<"$out"; then
@@ -158,4 +191,4 @@ if [ ${#built[@]} -gt 0 ]; then
     fi
   fi
 fi
-say "ok: $BUSYBOX_IMAGE, $NODE_IMAGE${built[*]:+ (built: ${built[*]})}"
+say "ok: $BUSYBOX_IMAGE, $NODE_IMAGE, $RESPONDER_REPO:1/2/broken${built[*]:+ (built: ${built[*]})}"

@@ -170,3 +170,77 @@ export async function watchContainerCreations(docker: Docker, labels: string | s
     },
   };
 }
+
+/** The stack tests' images (scripts/build-test-images.sh): a busybox HTTP health responder under three tags. */
+export const RESPONDER_IMAGES = {
+  v1: 'acgs-test/responder:1',
+  v2: 'acgs-test/responder:2',
+  broken: 'acgs-test/responder:broken',
+} as const;
+
+/** The responder's health check, as compose would set it from a service's `healthcheck:`; fast so tests stay short. */
+export const RESPONDER_HEALTHCHECK = {
+  Test: ['CMD-SHELL', 'wget -q -O /dev/null http://127.0.0.1:$(cat /tmp/port)/health'],
+  Interval: 500_000_000,
+  Timeout: 2_000_000_000,
+  Retries: 3,
+  StartPeriod: 0,
+};
+
+export interface ComposeReplicaOptions {
+  project: string;
+  service: string;
+  image: string;
+  number?: number;
+  /** Container name; default `<project>-<service>-<number>`. */
+  name?: string;
+  env?: Record<string, string>;
+  labels?: Record<string, string>;
+  /** Default true: the responder's health check. */
+  healthcheck?: boolean;
+}
+
+/**
+ * Creates and starts one container labelled as compose labels a service replica, on the host's
+ * network (the responder binds 127.0.0.1 only). Cleanup: removeContainersWithLabel on the project label.
+ */
+export async function startComposeReplica(docker: Docker, options: ComposeReplicaOptions): Promise<Docker.Container> {
+  const number = options.number ?? 1;
+  const container = await docker.createContainer({
+    name: options.name ?? `${options.project}-${options.service}-${number}`,
+    Image: options.image,
+    Env: Object.entries(options.env ?? {}).map(([key, value]) => `${key}=${value}`),
+    Labels: {
+      'com.docker.compose.project': options.project,
+      'com.docker.compose.service': options.service,
+      'com.docker.compose.container-number': String(number),
+      'com.docker.compose.oneoff': 'False',
+      ...options.labels,
+    },
+    ...(options.healthcheck === false ? {} : { Healthcheck: RESPONDER_HEALTHCHECK }),
+    HostConfig: { NetworkMode: 'host', LogConfig: { Type: 'json-file', Config: {} } },
+  });
+  await container.start();
+  return container;
+}
+
+/** Polls `inspect` until the predicate holds; fails with the last state when it does not in time. */
+export async function waitForContainer(
+  docker: Docker,
+  id: string,
+  predicate: (info: Docker.ContainerInspectInfo) => boolean,
+  timeoutMs = 20_000,
+): Promise<Docker.ContainerInspectInfo> {
+  const deadline = Date.now() + timeoutMs;
+  let info = await docker.getContainer(id).inspect();
+  while (!predicate(info)) {
+    if (Date.now() > deadline) {
+      throw new Error(`container ${info.Name} did not reach the expected state within ${timeoutMs} ms: ${JSON.stringify(info.State).slice(0, 500)}`);
+    }
+    await sleep(200);
+    info = await docker.getContainer(id).inspect();
+  }
+  return info;
+}
+
+export const isHealthy = (info: Docker.ContainerInspectInfo) => info.State.Running && (info.State.Health?.Status ?? 'healthy') === 'healthy';

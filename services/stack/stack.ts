@@ -1,0 +1,364 @@
+/**
+ * The Stack port: what the bot's commands may do to the running services, whatever runs them
+ * (containers of the compose project through the Docker Engine, or local supervised processes).
+ * Everything that crosses it is plain data, so commands can render it for Slack, the console and
+ * the CLI alike, and every failure is a StackError whose message a person can act on.
+ */
+import { EXEC_COMMANDS, type ExecCommandName } from './exec-commands.js';
+
+export type StackKind = 'docker' | 'local';
+
+/** Lifecycle state of one replica; `docker ps` words, plus `backoff` for a local process waiting to be restarted. */
+export type ReplicaState = 'created' | 'running' | 'restarting' | 'paused' | 'exited' | 'dead' | 'removing' | 'backoff' | 'stopped';
+
+/** `none`: the replica has no health check and counts as up while it runs. */
+export type ReplicaHealth = 'healthy' | 'unhealthy' | 'starting' | 'none';
+
+export interface Replica {
+  /** Container id (full), or `local:<service>` for a local process. */
+  id: string;
+  /** Container name (`acgs-policy-engine`, `acgs-web-2`) or the process's service name. */
+  name: string;
+  /** Compose replica number (com.docker.compose.container-number); 1 for a local process. */
+  number: number;
+  state: ReplicaState;
+  health: ReplicaHealth;
+  /** Image reference, or the command line of a local process. */
+  image: string;
+  /** When the current run started (ISO 8601); null when it is not running. */
+  startedAt: string | null;
+  uptimeSeconds: number | null;
+  /** Process id of a local process (undefined for containers). */
+  pid?: number;
+  /** Times the engine or the supervisor restarted it on its own. */
+  restarts: number;
+}
+
+export interface ServiceStatus {
+  name: string;
+  /** Ordered by replica number. */
+  replicas: Replica[];
+}
+
+/** A service's health: `down` when no replica runs, `degraded` when some but not all are healthy. */
+export type ServiceHealthStatus = 'healthy' | 'degraded' | 'unhealthy' | 'starting' | 'down';
+
+export interface ServiceHealth {
+  service: string;
+  status: ServiceHealthStatus;
+  replicas: Array<{ id: string; name: string; state: ReplicaState; health: ReplicaHealth; detail?: string }>;
+}
+
+export interface RestartOptions {
+  /** How long to wait for each replica to be healthy again (default 60 s). */
+  timeoutMs?: number;
+}
+
+export interface RestartedReplica {
+  name: string;
+  previousId: string;
+  /** Same as previousId for a container restarted in place; a local process gets a new pid. */
+  id: string;
+  previousStartedAt: string | null;
+  startedAt: string | null;
+  /** Local processes: the process ids before and after. */
+  previousPid?: number;
+  pid?: number;
+  health: ReplicaHealth;
+}
+
+export interface RestartReport {
+  service: string;
+  replicas: RestartedReplica[];
+  durationMs: number;
+  health: ServiceHealthStatus;
+}
+
+export interface ScaleOptions {
+  /** How long to wait for each new replica to be healthy (default 60 s). */
+  timeoutMs?: number;
+}
+
+export interface ScaleReport {
+  service: string;
+  from: number;
+  to: number;
+  created: string[];
+  removed: string[];
+  /** Things the person should know, e.g. a published port moved to an ephemeral one. */
+  notes: string[];
+  durationMs: number;
+}
+
+/** The most lines one logs call returns; commands show fewer. */
+export const MAX_LOG_LINES = 1000;
+export const DEFAULT_LOG_LINES = 100;
+/** A longer line is cut (and marked) so one runaway line cannot fill a message. */
+export const MAX_LOG_LINE_CHARS = 2000;
+/** With a filter, how many recent lines per replica are searched for matches. */
+export const LOG_SCAN_LINES = 10_000;
+export const MAX_GREP_CHARS = 200;
+
+export interface LogsOptions {
+  /** Lines to return, 1..MAX_LOG_LINES (default DEFAULT_LOG_LINES): the last ones (after filtering). */
+  tail?: number;
+  /** Only lines written at or after this instant. */
+  since?: Date;
+  /** Plain text, matched case-insensitively as a substring; never a pattern, never a shell word. */
+  grep?: string;
+}
+
+export interface LogLine {
+  /** Replica (container or process) name. */
+  replica: string;
+  stream: 'stdout' | 'stderr';
+  /** ISO 8601, when the line was written. */
+  time: string;
+  text: string;
+}
+
+export interface LogsResult {
+  service: string;
+  /** Oldest first, replicas interleaved by time. */
+  lines: LogLine[];
+  /** Lines looked at (per the window) before the filter and the tail were applied. */
+  scanned: number;
+  /** True when more lines matched than were returned, or a line was cut. */
+  truncated: boolean;
+}
+
+export interface ContainerStats {
+  service: string;
+  replica: string;
+  id: string;
+  cpuPercent: number;
+  memory: { usedBytes: number; limitBytes: number; percent: number };
+  /** null where the driver cannot tell per replica (host networking, local processes). */
+  network: { rxBytes: number; txBytes: number } | null;
+  blockIo: { readBytes: number; writeBytes: number } | null;
+  pids: number | null;
+}
+
+export interface ExecOptions {
+  /** Replica number to run in (default: the lowest-numbered running one). */
+  replica?: number;
+  timeoutMs?: number;
+}
+
+export interface ExecResult {
+  service: string;
+  replica: string;
+  command: ExecCommandName;
+  /** The argv that ran, for the record. */
+  argv: readonly string[];
+  exitCode: number;
+  output: string;
+  truncated: boolean;
+  durationMs: number;
+}
+
+export interface RecreateOptions {
+  /** How long to wait for each new replica to be healthy (default 60 s). */
+  timeoutMs?: number;
+}
+
+export interface RecreatedReplica {
+  name: string;
+  previousId: string;
+  id: string;
+  previousImage: string;
+  /** side-by-side: old ran until the new was healthy; handover: old was stopped (kept) while the new one started on its port. */
+  strategy: 'side-by-side' | 'handover';
+}
+
+export interface RecreateReport {
+  service: string;
+  image: string;
+  replicas: RecreatedReplica[];
+  durationMs: number;
+}
+
+export interface Stack {
+  readonly kind: StackKind;
+  /** Where it runs, for messages: the engine address and project, or "local processes". */
+  readonly description: string;
+  /** Names of the services in the stack, sorted. */
+  services(): Promise<string[]>;
+  list(): Promise<ServiceStatus[]>;
+  health(service: string): Promise<ServiceHealth>;
+  /** Restarts every replica of the service one after another, each waiting until it is healthy again. */
+  restart(service: string, options?: RestartOptions): Promise<RestartReport>;
+  scale(service: string, replicas: number, options?: ScaleOptions): Promise<ScaleReport>;
+  logs(service: string, options?: LogsOptions): Promise<LogsResult>;
+  /** One sample per running replica of every service (or of one service). */
+  stats(service?: string): Promise<ContainerStats[]>;
+  exec(service: string, command: ExecCommandName, options?: ExecOptions): Promise<ExecResult>;
+  /** Replaces each replica with one from `image`, one at a time, keeping the old until the new is healthy. */
+  recreate(service: string, image: string, options?: RecreateOptions): Promise<RecreateReport>;
+  /** Releases connections; does not stop the stack. */
+  close(): Promise<void>;
+}
+
+export const STACK_ERROR_CODES = [
+  'ENGINE_DOWN',
+  'SERVICE_UNKNOWN',
+  'CONTAINER_MISSING',
+  'IMAGE_MISSING',
+  'TIMEOUT',
+  'UNHEALTHY',
+  'NOT_SUPPORTED',
+  'PARTIAL',
+  'INVALID_ARGUMENT',
+] as const;
+
+export type StackErrorCode = (typeof STACK_ERROR_CODES)[number];
+
+export interface StackErrorOptions {
+  /** Steps that were carried out before the failure (shown to the person). */
+  done?: string[];
+  /** Steps that were not carried out. */
+  notDone?: string[];
+  cause?: unknown;
+}
+
+/**
+ * A failure of a stack operation whose message is safe to show and says what to do. When an
+ * operation stopped half way the message ends with what was done and what was not; the same
+ * lists are on `done`/`notDone` for renderers.
+ */
+export class StackError extends Error {
+  readonly done: string[];
+  readonly notDone: string[];
+
+  constructor(
+    readonly code: StackErrorCode,
+    message: string,
+    options: StackErrorOptions = {},
+  ) {
+    const done = options.done ?? [];
+    const notDone = options.notDone ?? [];
+    const parts = [message];
+    if (done.length > 0) parts.push(`Done: ${done.join('; ')}.`);
+    if (notDone.length > 0) parts.push(`Not done: ${notDone.join('; ')}.`);
+    super(parts.join(' '), options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'StackError';
+    this.done = done;
+    this.notDone = notDone;
+  }
+}
+
+export function isStackError(value: unknown, code?: StackErrorCode): value is StackError {
+  return value instanceof StackError && (code === undefined || value.code === code);
+}
+
+/** Compose service names: what `docker-compose` accepts, so anything else is refused before any call. */
+const SERVICE_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/;
+
+/** Refuses a malformed service name before anything is asked of the engine or the processes. */
+export function requireServiceName(service: string): void {
+  if (typeof service !== 'string' || !SERVICE_NAME.test(service)) {
+    throw new StackError(
+      'SERVICE_UNKNOWN',
+      `"${String(service).slice(0, 64)}" is not a service name (letters, digits, '.', '_' and '-', starting with a letter or digit)`,
+    );
+  }
+}
+
+/** Refuses a service name that is malformed or not in the stack, naming the ones that are. */
+export function requireKnownService(service: string, known: readonly string[], where: string): void {
+  const list = known.length > 0 ? known.join(', ') : '(none)';
+  requireServiceName(service);
+  if (!known.includes(service)) {
+    throw new StackError('SERVICE_UNKNOWN', `There is no service "${service}" in ${where}; its services are: ${list}`);
+  }
+}
+
+export interface NormalizedLogsOptions {
+  tail: number;
+  since: Date | undefined;
+  /** Lower-cased filter, or undefined. */
+  grep: string | undefined;
+}
+
+/** Checks logs options before anything is read; every refusal says what is accepted. */
+export function normalizeLogsOptions(options: LogsOptions = {}): NormalizedLogsOptions {
+  const tail = options.tail ?? DEFAULT_LOG_LINES;
+  if (!Number.isInteger(tail) || tail < 1 || tail > MAX_LOG_LINES) {
+    throw new StackError('INVALID_ARGUMENT', `tail must be a whole number from 1 to ${MAX_LOG_LINES} (got ${String(tail)})`);
+  }
+  const since = options.since;
+  if (since !== undefined && (!(since instanceof Date) || Number.isNaN(since.getTime()))) {
+    throw new StackError('INVALID_ARGUMENT', 'since must be a valid point in time, for example 10 minutes ago');
+  }
+  if (since !== undefined && since.getTime() > Date.now() + 60_000) {
+    throw new StackError('INVALID_ARGUMENT', `since is in the future (${since.toISOString()}); give a point in the past`);
+  }
+  let grep: string | undefined;
+  if (options.grep !== undefined) {
+    if (typeof options.grep !== 'string' || options.grep.length === 0 || options.grep.length > MAX_GREP_CHARS) {
+      throw new StackError('INVALID_ARGUMENT', `grep must be plain text of 1 to ${MAX_GREP_CHARS} characters`);
+    }
+    // eslint-disable-next-line no-control-regex
+    if (/[\u0000-\u001f\u007f]/.test(options.grep)) {
+      throw new StackError('INVALID_ARGUMENT', 'grep must be plain text on one line (no control characters)');
+    }
+    grep = options.grep.toLowerCase();
+  }
+  return { tail, since, grep };
+}
+
+/** Replica counts a scale may ask for. 0 is refused: the Docker driver clones a running replica's configuration. */
+export const MAX_REPLICAS = 10;
+
+export function requireReplicaCount(replicas: number): void {
+  if (!Number.isInteger(replicas) || replicas < 1 || replicas > MAX_REPLICAS) {
+    throw new StackError(
+      'INVALID_ARGUMENT',
+      `replicas must be a whole number from 1 to ${MAX_REPLICAS} (got ${String(replicas)}); to take a service down entirely, stop it with docker-compose`,
+    );
+  }
+}
+
+export function requireTimeout(timeoutMs: number | undefined, fallback: number): number {
+  const value = timeoutMs ?? fallback;
+  if (!Number.isFinite(value) || value < 100 || value > 30 * 60_000) {
+    throw new StackError('INVALID_ARGUMENT', `timeoutMs must be between 100 ms and 30 minutes (got ${String(timeoutMs)})`);
+  }
+  return value;
+}
+
+/** Refuses anything that is not a key of the allow list, so no user text ever reaches a container. */
+export function requireExecCommand(command: string): ExecCommandName {
+  if (typeof command !== 'string' || !Object.hasOwn(EXEC_COMMANDS, command)) {
+    throw new StackError(
+      'INVALID_ARGUMENT',
+      `"${String(command).slice(0, 64)}" is not an allowed command; allowed: ${Object.keys(EXEC_COMMANDS).join(', ')}`,
+    );
+  }
+  return command as ExecCommandName;
+}
+
+/** Whether a line passes the plain-text filter (case-insensitive substring; `grep` is already lower case). */
+export function lineMatches(text: string, grep: string | undefined): boolean {
+  return grep === undefined || text.toLowerCase().includes(grep);
+}
+
+export function capLine(text: string): { text: string; cut: boolean } {
+  if (text.length <= MAX_LOG_LINE_CHARS) return { text, cut: false };
+  return { text: `${text.slice(0, MAX_LOG_LINE_CHARS)} …[cut]`, cut: true };
+}
+
+/** The overall health of a service from its replicas. */
+export function serviceHealthOf(replicas: ReadonlyArray<{ state: ReplicaState; health: ReplicaHealth }>): ServiceHealthStatus {
+  const running = replicas.filter((replica) => replica.state === 'running');
+  if (running.length === 0) return 'down';
+  const healthy = running.filter((replica) => replica.health === 'healthy' || replica.health === 'none').length;
+  if (healthy === replicas.length) return 'healthy';
+  if (healthy > 0) return 'degraded';
+  return running.some((replica) => replica.health === 'starting') ? 'starting' : 'unhealthy';
+}
+
+export function uptimeSeconds(startedAt: string | null, now = Date.now()): number | null {
+  if (!startedAt) return null;
+  return Math.max(0, Math.round((now - Date.parse(startedAt)) / 1000));
+}
