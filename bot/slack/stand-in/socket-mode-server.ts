@@ -146,7 +146,24 @@ export class SocketModeServer {
       waiter.reject(new Error(`the stand-in closed before envelope ${id} was acked`));
     }
     this.waiting.clear();
-    for (const client of this.wss.clients) client.terminate();
+    // A closing handshake first, so apps see a normal close rather than a broken socket.
+    const open = [...this.wss.clients].filter((client) => client.readyState !== WebSocket.CLOSED);
+    await Promise.all(
+      open.map(
+        (client) =>
+          new Promise<void>((resolve) => {
+            const timer = setTimeout(() => {
+              client.terminate();
+              resolve();
+            }, 1000);
+            client.once('close', () => {
+              clearTimeout(timer);
+              resolve();
+            });
+            client.close(1001, 'stand-in closing');
+          }),
+      ),
+    );
     await new Promise<void>((resolve) => this.wss.close(() => resolve()));
   }
 }
