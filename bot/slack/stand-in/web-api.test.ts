@@ -3,7 +3,7 @@
  * bodies, Bearer tokens, its retry logic), plus raw JSON and form requests for the shapes the
  * client never sends.
  */
-import { ErrorCode, WebClient, type WebAPIPlatformError } from '@slack/web-api';
+import { ErrorCode, WebClient, WebClientEvent, type WebAPIPlatformError } from '@slack/web-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSlackStandIn, type SlackStandIn } from './index.js';
 
@@ -202,7 +202,7 @@ describe('rate limits', () => {
   it('answers 429 with Retry-After and the real WebClient waits that long before it retries', async () => {
     const patient = new WebClient(BOT_TOKEN, { slackApiUrl: slack.apiUrl, retryConfig: { retries: 2, factor: 1, minTimeout: 0, maxTimeout: 0 } });
     let rateLimitedFor: number | undefined;
-    patient.on('rate_limited', (seconds: number) => (rateLimitedFor = seconds));
+    patient.on(WebClientEvent.RATE_LIMITED, (seconds: number) => (rateLimitedFor = seconds));
     slack.rateLimitNext('chat.postMessage', 1, 1);
     const started = performance.now();
     const answer = await patient.chat.postMessage({ channel: OPS, text: 'after the wait' });
