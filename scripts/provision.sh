@@ -9,6 +9,8 @@
 #             installed with apt-get when missing; runsc is registered as runtime "runsc";
 #             dockerd is started in the background, logging to /var/log/acgs-dockerd.log)
 #   images    the local test images (scripts/build-test-images.sh)
+#   chromium  Debian's chromium at /usr/bin/chromium, for the console's browser test (installed
+#             with apt-get when missing; playwright-core drives it, it downloads no browser)
 #
 # Idempotent and quick when everything is already there. Prints one line per component; any
 # failure exits non-zero with a message naming the component. Needs root only for what it has
@@ -174,6 +176,20 @@ if command -v runsc >/dev/null 2>&1 && ! grep -qw runsc <<<"$runtimes"; then
   die docker "runsc is installed but the running engine does not list it as a runtime (check $DOCKER_DAEMON_JSON, restart dockerd)"
 fi
 say docker "ok (server $(timeout 10 docker version --format '{{ .Server.Version }}' 2>/dev/null || echo unknown), runtimes: ${runtimes% }$docker_note)"
+
+# --- Chromium (the local Slack console's browser test) -----------------------------------------
+if [ -x /usr/bin/chromium ]; then
+  say chromium "ok ($(/usr/bin/chromium --version 2>/dev/null | head -n 1 || echo 'version unknown'))"
+else
+  [ "$(id -u)" = 0 ] || die chromium "/usr/bin/chromium is missing and installing it needs root"
+  if ! apt-cache show chromium >/dev/null 2>&1; then
+    apt-get update </dev/null >>"$APT_LOG" 2>&1 || die chromium "apt-get update failed (see $APT_LOG)"
+  fi
+  NEEDRESTART_SUSPEND=1 apt-get install -y --no-install-recommends chromium </dev/null >>"$APT_LOG" 2>&1 ||
+    die chromium "apt-get install chromium failed (see $APT_LOG)"
+  [ -x /usr/bin/chromium ] || die chromium "installed, but /usr/bin/chromium is not there"
+  say chromium "ok ($(/usr/bin/chromium --version 2>/dev/null | head -n 1), installed)"
+fi
 
 # --- Test images ------------------------------------------------------------------------------
 images_rc=0
