@@ -1,0 +1,235 @@
+/**
+ * Builds the real Bolt app from settings: the receiver the settings ask for, our own HTTP server
+ * (Slack events in HTTP mode, /health and /metrics in both modes, the console beside them when it
+ * is given), the listeners, the delivery ledger, metrics, and one error boundary.
+ */
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, RequestListener, Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { App, HTTPReceiver, SocketModeReceiver, type AuthorizeResult, type Receiver, type webApi } from '@slack/bolt';
+import type { Redis } from 'ioredis';
+import type { Logger as PinoLogger } from 'pino';
+import type { Registry } from '../../commands/registry.js';
+import type { CommandServices } from '../../commands/services.js';
+import { boltLogger } from './bolt-logger.js';
+import { memoryLedger, redisLedger, type DeliveryLedger } from './delivery-ledger.js';
+import type { MayRun } from './home.js';
+import { createBotHttpServer, RECEIVED_AT, type HealthAnswer, type TimedRequest } from './http-server.js';
+import { DEFAULT_SLASH_COMMAND, registerListeners } from './listeners.js';
+import { createBotMetrics, type BotMetrics } from './metrics.js';
+import type { SlackSettings } from './settings.js';
+import { instrumentedSlackFetch } from './slack-fetch.js';
+
+export interface SlackBotOptions {
+  settings: SlackSettings;
+  registry: Registry;
+  services: CommandServices;
+  logger: PinoLogger;
+  /** Shares the delivery ledger between replicas; without it the ledger lives in this process. */
+  redis?: Redis;
+  /** Key prefix of the ledger in Redis (tests give each file its own). */
+  ledgerPrefix?: string;
+  /** Interface to listen on; 127.0.0.1 unless the deployment says otherwise (0.0.0.0 in a container). */
+  host?: string;
+  /** The slash command as configured in the Slack app; `/acgs` by default. */
+  slashCommand?: string;
+  mayRun?: MayRun;
+  /** Mounts the local console and Slack stand-in on the bot's port. */
+  extraListener?: RequestListener;
+  upgradeHandler?: (request: IncomingMessage, socket: Duplex, head: Buffer) => void;
+  /** Node's default process metrics; tests that build many bots turn them off. */
+  defaultMetrics?: boolean;
+}
+
+export interface SlackBot {
+  app: App;
+  metrics: BotMetrics;
+  server: Server;
+  mode: SlackSettings['mode'];
+  /** Checks the bot token, listens on the port, and in Socket Mode opens the WebSocket. */
+  start(): Promise<{ port: number }>;
+  stop(): Promise<void>;
+}
+
+/** Web API retries: a few, with backoff; a 429 is waited out for its Retry-After first. */
+const RETRY_CONFIG = { retries: 4, factor: 2, minTimeout: 250, maxTimeout: 8000, randomize: true };
+const WEB_API_TIMEOUT_MS = 10_000;
+
+type WebClient = webApi.WebClient;
+
+export function createSlackBot(options: SlackBotOptions): SlackBot {
+  const { settings, logger } = options;
+  const metrics = createBotMetrics({ defaultMetrics: options.defaultMetrics ?? true });
+  const slackLogger = boltLogger(logger);
+  const slackFetch = instrumentedSlackFetch(settings.apiUrl, metrics);
+  const clientOptions = { slackApiUrl: settings.apiUrl, fetch: slackFetch, retryConfig: RETRY_CONFIG, timeout: WEB_API_TIMEOUT_MS, logger: slackLogger };
+  const startedAt = Date.now();
+  let socketConnected = false;
+
+  const receiver: Receiver =
+    settings.mode === 'http'
+      ? new HTTPReceiver({
+          signingSecret: settings.signingSecret,
+          logger: slackLogger,
+          customPropertiesExtractor: (request) => ({ receivedAt: (request as unknown as TimedRequest)[RECEIVED_AT] ?? performance.now() }),
+        })
+      : new SocketModeReceiver({
+          appToken: settings.appToken,
+          logger: slackLogger,
+          installerOptions: { clientOptions: { ...clientOptions, retryConfig: { retries: 10, factor: 1.3 } } },
+          customPropertiesExtractor: (args: { envelope_id?: string }) => ({ receivedAt: performance.now(), envelopeId: args.envelope_id }),
+        });
+  if (receiver instanceof SocketModeReceiver) {
+    receiver.client.on('connected', () => (socketConnected = true));
+    receiver.client.on('disconnected', () => (socketConnected = false));
+    receiver.client.on('reconnecting', () => (socketConnected = false));
+  }
+
+  const authorize = memoizedAuthorize(settings.botToken, () => app.client);
+  const app = new App({
+    receiver,
+    authorize: () => authorize(),
+    logger: slackLogger,
+    clientOptions,
+    convoStore: false,
+    extendedErrorHandler: true,
+  });
+
+  const ledger: DeliveryLedger = options.redis
+    ? redisLedger(options.redis, {
+        ...(options.ledgerPrefix ? { prefix: options.ledgerPrefix } : {}),
+        onError: (error) => {
+          metrics.dedupeStoreErrors.inc();
+          logger.warn({ err: error }, 'delivery ledger: Redis failed, de-duplicating in memory for now');
+        },
+      })
+    : memoryLedger();
+
+  const execution = {
+    registry: options.registry,
+    services: options.services,
+    logError: (reference: string, error: unknown, request: { origin: string; actor: { id: string } }) =>
+      logger.error({ reference, err: error, origin: request.origin, actor: request.actor.id }, 'command failed with an internal error'),
+  };
+  registerListeners(app, {
+    execution,
+    ledger,
+    metrics,
+    logger,
+    slashCommand: options.slashCommand ?? DEFAULT_SLASH_COMMAND,
+    ...(options.mayRun ? { mayRun: options.mayRun } : {}),
+  });
+
+  // The one error boundary: the cause goes to the log under a reference, the person sees only the reference.
+  const boundary: Parameters<App['error']>[0] = async ({ error, body }) => {
+    const reference = randomUUID().slice(0, 8);
+    const cause = (error as { original?: unknown }).original ?? error;
+    logger.error({ reference, err: cause, code: (error as { code?: string }).code }, 'Slack listener failed');
+    const responseUrl = (body as { response_url?: unknown } | undefined)?.response_url;
+    if (typeof responseUrl === 'string') {
+      await slackFetch(responseUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ response_type: 'ephemeral', replace_original: false, text: `Something went wrong inside the bot. Reference ${reference}: the bot's log has the cause.` }),
+        signal: AbortSignal.timeout(WEB_API_TIMEOUT_MS),
+      }).catch(() => undefined);
+    }
+  };
+  app.error(boundary);
+
+  const health = (): HealthAnswer => {
+    const ready = settings.mode === 'http' || socketConnected;
+    return {
+      statusCode: ready ? 200 : 503,
+      body: {
+        status: ready ? 'ok' : 'disconnected',
+        mode: settings.mode === 'http' ? 'http' : 'socket',
+        ...(settings.mode === 'socket' ? { socket_connected: socketConnected } : {}),
+        uptime_seconds: Math.round((Date.now() - startedAt) / 1000),
+      },
+    };
+  };
+
+  const server = createBotHttpServer({
+    ...(receiver instanceof HTTPReceiver ? { slackListener: receiver.requestListener } : {}),
+    health,
+    metrics: metrics.registry,
+    ...(options.extraListener ? { extraListener: options.extraListener } : {}),
+    ...(options.upgradeHandler ? { upgradeHandler: options.upgradeHandler } : {}),
+    onError: (error, request) => logger.error({ err: error, url: request.url?.split('?')[0] }, 'bot HTTP request failed'),
+  });
+
+  let started = false;
+  return {
+    app,
+    metrics,
+    server,
+    mode: settings.mode,
+    async start() {
+      // Listen first: a stand-in mounted on this server must answer auth.test below.
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(settings.port, options.host ?? '127.0.0.1', () => {
+          server.off('error', reject);
+          resolve();
+        });
+      });
+      started = true;
+      try {
+        try {
+          await authorize();
+        } catch (error) {
+          throw new Error(`Slack refused SLACK_BOT_TOKEN at ${settings.apiUrl}auth.test: ${describeSlackError(error)}`);
+        }
+        if (settings.mode === 'socket') {
+          try {
+            await app.start();
+          } catch (error) {
+            throw new Error(`Socket Mode could not connect with SLACK_APP_TOKEN at ${settings.apiUrl}apps.connections.open: ${describeSlackError(error)}`);
+          }
+        }
+      } catch (error) {
+        await this.stop();
+        throw error;
+      }
+      return { port: (server.address() as AddressInfo).port };
+    },
+    async stop() {
+      if (settings.mode === 'socket') await app.stop().catch(() => undefined);
+      if (!started) return;
+      started = false;
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+    },
+  };
+}
+
+/** auth.test once (again after a failure): the bot's identity for Bolt's ignoreSelf and for mentions. */
+function memoizedAuthorize(botToken: string, client: () => WebClient) {
+  let pending: Promise<AuthorizeResult> | undefined;
+  return (): Promise<AuthorizeResult> => {
+    pending ??= client()
+      .auth.test({ token: botToken })
+      .then((identity) => ({
+        botToken,
+        ...(identity.bot_id ? { botId: identity.bot_id } : {}),
+        ...(identity.user_id ? { botUserId: identity.user_id } : {}),
+        ...(identity.team_id ? { teamId: identity.team_id } : {}),
+        ...(identity.enterprise_id ? { enterpriseId: identity.enterprise_id } : {}),
+      }))
+      .catch((error: unknown) => {
+        pending = undefined;
+        throw error;
+      });
+    return pending;
+  };
+}
+
+function describeSlackError(error: unknown): string {
+  const data = (error as { data?: { error?: unknown } }).data;
+  if (data && typeof data.error === 'string') return data.error;
+  return (error as Error).message ?? String(error);
+}

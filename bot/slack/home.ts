@@ -1,0 +1,82 @@
+/**
+ * The App Home tab: the stack's live status and the commands the viewer may run. The status comes
+ * from the `health` command when the registry has one (the same words as `/acgs health`), else
+ * from each service's own /health, probed in parallel with the per-check timeout.
+ */
+import type { types as slackTypes } from '@slack/bolt';
+import type { CommandDefinition } from '../../commands/command.js';
+import { executeCommandLine, type ExecutionDeps } from '../../commands/execute.js';
+import { usageLine } from '../../commands/registry.js';
+import { worstTone, type CheckLine, type ResultDocument } from '../../commands/result.js';
+import type { CommandServices } from '../../commands/services.js';
+import { escapeText, fitText, packLines } from './mrkdwn.js';
+import { renderDocument, SLACK_LIMITS } from './render.js';
+
+type KnownBlock = slackTypes.KnownBlock;
+
+/** Who may run what; issue 5's authorization policy plugs in here. Everyone may run everything until then. */
+export type MayRun = (userId: string, command: CommandDefinition) => boolean | Promise<boolean>;
+
+export interface HomeView {
+  type: 'home';
+  blocks: KnownBlock[];
+}
+
+/** Room kept for the command list below the status. */
+const COMMAND_LIST_BLOCKS = 12;
+
+export async function buildHomeView(deps: ExecutionDeps, userId: string, mayRun: MayRun = () => true): Promise<HomeView> {
+  const status = await stackStatus(deps, userId);
+  const statusBlocks = renderDocument({ ...status, actions: [] }, { maxBlocks: SLACK_LIMITS.homeBlocks - COMMAND_LIST_BLOCKS }).blocks;
+
+  const allowed: CommandDefinition[] = [];
+  for (const command of deps.registry.list()) if (await mayRun(userId, command)) allowed.push(command);
+  const lines = allowed.map((command) => `*/acgs ${escapeText(usageLine(command))}*  ${escapeText(command.summary)}`);
+  const listBlocks: KnownBlock[] = [
+    { type: 'divider' },
+    { type: 'header', text: { type: 'plain_text', text: 'Commands you can run', emoji: true } },
+    ...packLines(lines.length > 0 ? lines : ['_No commands are open to you._'], SLACK_LIMITS.sectionText)
+      .slice(0, COMMAND_LIST_BLOCKS - 3)
+      .map((text): KnownBlock => ({ type: 'section', text: { type: 'mrkdwn', text } })),
+    { type: 'context', elements: [{ type: 'mrkdwn', text: fitText('Type /acgs help <command> in any channel for details and examples.', SLACK_LIMITS.contextText) }] },
+  ];
+  return { type: 'home', blocks: [...statusBlocks, ...listBlocks] };
+}
+
+async function stackStatus(deps: ExecutionDeps, userId: string): Promise<ResultDocument> {
+  if (deps.registry.find('health')) {
+    const outcome = await executeCommandLine(deps, { line: 'health', actor: { id: userId }, origin: 'home' });
+    return outcome.document;
+  }
+  return probeServices(deps.services);
+}
+
+/** The fallback status: every service's GET /health, each bounded by the per-check timeout. */
+export async function probeServices(services: CommandServices): Promise<ResultDocument> {
+  const started = Date.now();
+  const items = await Promise.all(
+    Object.entries(services.endpoints).map(async ([name, baseUrl]): Promise<CheckLine> => {
+      const begin = performance.now();
+      try {
+        const response = await fetch(new URL('/health', baseUrl), { signal: AbortSignal.timeout(services.checkTimeoutMs) });
+        const body = (await response.json().catch(() => ({}))) as { status?: unknown; version?: unknown };
+        const ms = Math.round(performance.now() - begin);
+        const status = typeof body.status === 'string' ? body.status : `HTTP ${response.status}`;
+        const version = typeof body.version === 'string' ? ` · v${body.version}` : '';
+        const tone = status === 'healthy' ? 'ok' : status === 'degraded' ? 'warn' : 'fail';
+        return { name, tone, text: `${status} · ${ms} ms${version}` };
+      } catch (error) {
+        const timedOut = (error as Error).name === 'TimeoutError';
+        return { name, tone: 'fail', text: timedOut ? `no answer within ${services.checkTimeoutMs} ms` : 'unreachable' };
+      }
+    }),
+  );
+  const tone = worstTone(items.map((item) => item.tone));
+  return {
+    title: 'Stack status',
+    tone,
+    summary: tone === 'ok' ? 'Every service answers healthy.' : 'Some services need attention.',
+    blocks: [{ type: 'checks', items }],
+    footer: `Checked ${new Date(started).toISOString()}`,
+  };
+}

@@ -1,0 +1,109 @@
+/**
+ * The bot's one HTTP server, on PORT in both modes: Slack's `POST /slack/events` (handed to Bolt's
+ * HTTPReceiver, which checks the signature), `GET /health`, `GET /metrics`. Everything else goes
+ * to an optional extra listener, so the local console and Slack stand-in can share the port.
+ * Bolt never opens a server of its own.
+ */
+import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { Registry } from 'prom-client';
+
+export const SLACK_EVENTS_PATH = '/slack/events';
+
+/** The two bodies Slack sends: form-encoded (slash commands, interactivity) and JSON (events). */
+const SLACK_MEDIA_TYPES = new Set(['application/x-www-form-urlencoded', 'application/json']);
+
+/** When our server received a request; read by the receivers' custom properties for the ack latency. */
+export const RECEIVED_AT = Symbol('acgs.receivedAt');
+export type TimedRequest = IncomingMessage & { [RECEIVED_AT]?: number };
+
+export interface HealthAnswer {
+  statusCode: number;
+  body: Record<string, unknown>;
+}
+
+export interface BotHttpServerOptions {
+  /** Bolt's HTTPReceiver.requestListener in HTTP mode; absent in Socket Mode. */
+  slackListener?: RequestListener;
+  health: () => HealthAnswer;
+  metrics: Registry;
+  /** Serves every path the bot does not own (the console: /, /console/*, /api/*, /response/*). */
+  extraListener?: RequestListener;
+  /** WebSocket upgrades (the stand-in's /socket). */
+  upgradeHandler?: (request: IncomingMessage, socket: Duplex, head: Buffer) => void;
+  onError?: (error: unknown, request: IncomingMessage) => void;
+}
+
+export function createBotHttpServer(options: BotHttpServerOptions): Server {
+  const server = createServer((request, response) => {
+    (request as TimedRequest)[RECEIVED_AT] = performance.now();
+    try {
+      route(options, request, response);
+    } catch (error) {
+      options.onError?.(error, request);
+      if (!response.headersSent) sendJson(response, 500, { error: 'internal error' });
+      else response.destroy();
+    }
+  });
+  server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+    if (options.upgradeHandler) options.upgradeHandler(request, socket, head);
+    else socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
+  });
+  return server;
+}
+
+function route(options: BotHttpServerOptions, request: IncomingMessage, response: ServerResponse): void {
+  const path = (request.url ?? '/').split('?')[0];
+  const method = request.method ?? 'GET';
+
+  if (path === SLACK_EVENTS_PATH) {
+    if (!options.slackListener) {
+      sendJson(response, 404, { error: 'this bot runs in Socket Mode: Slack events arrive over its WebSocket, not on /slack/events' });
+      return;
+    }
+    if (method !== 'POST') {
+      response.setHeader('allow', 'POST');
+      sendJson(response, 405, { error: `${SLACK_EVENTS_PATH} takes POST requests from Slack` });
+      return;
+    }
+    const mediaType = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+    if (!SLACK_MEDIA_TYPES.has(mediaType)) {
+      request.resume();
+      sendJson(response, 415, { error: `content type ${mediaType || '(none)'} is not one Slack sends: use application/x-www-form-urlencoded or application/json` });
+      return;
+    }
+    // Bolt compares the content type exactly; a charset parameter would make it misread the body.
+    request.headers['content-type'] = mediaType;
+    options.slackListener(request, response);
+    return;
+  }
+  if (path === '/health' && (method === 'GET' || method === 'HEAD')) {
+    const answer = options.health();
+    sendJson(response, answer.statusCode, answer.body);
+    return;
+  }
+  if (path === '/metrics' && method === 'GET') {
+    options.metrics.metrics().then(
+      (text) => {
+        response.writeHead(200, { 'content-type': options.metrics.contentType });
+        response.end(text);
+      },
+      (error: unknown) => {
+        options.onError?.(error, request);
+        sendJson(response, 500, { error: 'metrics are not available' });
+      },
+    );
+    return;
+  }
+  if (options.extraListener) {
+    options.extraListener(request, response);
+    return;
+  }
+  sendJson(response, 404, { error: `nothing at ${method} ${path}` });
+}
+
+function sendJson(response: ServerResponse, statusCode: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  response.writeHead(statusCode, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
+  response.end(text);
+}

@@ -1,0 +1,133 @@
+/**
+ * What the bot does with each kind of Slack delivery. Every command line, typed after `/acgs`,
+ * after a mention or carried by a button, goes through `executeCommandLine`; these listeners only
+ * ack, translate Slack's payload into a request, and post the rendered answer back.
+ */
+import type { App, BlockAction, ButtonAction, Context } from '@slack/bolt';
+import type { Logger as PinoLogger } from 'pino';
+import { executeCommandLine, type ExecutionDeps, type ExecutionOutcome, type ExecutionRequest } from '../../commands/execute.js';
+import { deliveryKey, type DeliveryLedger } from './delivery-ledger.js';
+import { buildHomeView, type MayRun } from './home.js';
+import type { BotMetrics } from './metrics.js';
+import { decodeSlackText } from './mrkdwn.js';
+import { renderDocument, RUN_ACTION_PREFIX } from './render.js';
+
+export const DEFAULT_SLASH_COMMAND = '/acgs';
+
+/** Set by the receivers' customPropertiesExtractor: when our process first saw the delivery. */
+export interface DeliveryTiming {
+  receivedAt?: number;
+}
+
+export interface ListenerDeps {
+  execution: ExecutionDeps;
+  ledger: DeliveryLedger;
+  metrics: BotMetrics;
+  logger: PinoLogger;
+  slashCommand: string;
+  mayRun?: MayRun;
+}
+
+type DeliveryKind = 'command' | 'action' | 'event' | 'other';
+
+function kindOf(body: Record<string, unknown>): DeliveryKind {
+  if (typeof body.command === 'string') return 'command';
+  if (body.type === 'event_callback') return 'event';
+  if (body.type === 'block_actions' || body.type === 'interactive_message') return 'action';
+  return 'other';
+}
+
+function observeAck(deps: ListenerDeps, context: Context, kind: DeliveryKind): void {
+  const receivedAt = (context as DeliveryTiming).receivedAt;
+  if (typeof receivedAt === 'number') deps.metrics.ackLatency.observe({ kind }, (performance.now() - receivedAt) / 1000);
+}
+
+export function registerListeners(app: App, deps: ListenerDeps): void {
+  const run = async (request: ExecutionRequest): Promise<ExecutionOutcome> => {
+    const outcome = await executeCommandLine(deps.execution, request);
+    deps.metrics.commands.inc({ command: outcome.command ?? 'unknown', outcome: outcome.outcome, origin: request.origin });
+    deps.metrics.commandDuration.observe({ command: outcome.command ?? 'unknown' }, outcome.durationMs / 1000);
+    return outcome;
+  };
+
+  // Retries and replays are acknowledged (so Slack stops sending them) and go no further.
+  app.use(async ({ body, context, next, ...rest }) => {
+    const payload = body as unknown as Record<string, unknown>;
+    const kind = kindOf(payload);
+    if (kind === 'event') observeAck(deps, context, kind); // Bolt acks events before any middleware
+    if (context.retryNum) deps.metrics.retriesReceived.inc({ kind });
+    const key = deliveryKey(payload);
+    if (!(await deps.ledger.claim(key))) {
+      deps.metrics.duplicateDeliveries.inc({ kind });
+      deps.logger.info({ key, retryNum: context.retryNum, retryReason: context.retryReason }, 'repeated Slack delivery acknowledged and not run again');
+      const { ack } = rest as { ack?: () => Promise<void> };
+      if (ack) {
+        await ack();
+        observeAck(deps, context, kind);
+      }
+      return;
+    }
+    await next();
+  });
+
+  app.command(deps.slashCommand, async ({ command, ack, respond, context }) => {
+    await ack();
+    observeAck(deps, context, 'command');
+    const outcome = await run({
+      line: decodeSlackText(command.text),
+      actor: { id: command.user_id, name: command.user_name },
+      origin: 'slash',
+      channelId: command.channel_id,
+    });
+    const message = renderDocument(outcome.document);
+    await respond({ response_type: outcome.document.ephemeral ? 'ephemeral' : 'in_channel', ...message });
+  });
+
+  app.event('app_mention', async ({ event, client, context }) => {
+    if (!event.user) return;
+    const own = context.botUserId ? new RegExp(`<@${context.botUserId}(\\|[^>]*)?>`, 'g') : /^\s*<@[A-Z0-9]+(\|[^>]*)?>/;
+    const outcome = await run({
+      line: decodeSlackText(event.text.replace(own, ' ').trim()),
+      actor: { id: event.user },
+      origin: 'mention',
+      channelId: event.channel,
+    });
+    const message = renderDocument(outcome.document);
+    const thread_ts = event.thread_ts ?? event.ts;
+    if (outcome.document.ephemeral) await client.chat.postEphemeral({ channel: event.channel, user: event.user, thread_ts, ...message });
+    else await client.chat.postMessage({ channel: event.channel, thread_ts, ...message });
+  });
+
+  app.action<BlockAction<ButtonAction>>(new RegExp(`^${RUN_ACTION_PREFIX}\\d+$`), async ({ ack, body, action, client, respond, context }) => {
+    await ack();
+    observeAck(deps, context, 'action');
+    if (action.type !== 'button' || typeof action.value !== 'string') return;
+    const channelId = body.channel?.id;
+    const outcome = await run({
+      line: action.value,
+      actor: { id: body.user.id, ...(body.user.username ? { name: body.user.username } : {}) },
+      origin: 'button',
+      ...(channelId ? { channelId } : {}),
+    });
+    const message = renderDocument(outcome.document);
+    const container = body.container as { is_ephemeral?: boolean; message_ts?: string } | undefined;
+    const thread_ts = body.message?.thread_ts ?? body.message?.ts ?? container?.message_ts;
+    if (!channelId) {
+      // A button outside any channel (the App Home): answer in the app's own messages.
+      await client.chat.postMessage({ channel: body.user.id, ...message });
+    } else if (container?.is_ephemeral || !thread_ts) {
+      // An ephemeral message has no thread to answer in.
+      await respond({ response_type: 'ephemeral', replace_original: false, ...message });
+    } else if (outcome.document.ephemeral) {
+      await client.chat.postEphemeral({ channel: channelId, user: body.user.id, thread_ts, ...message });
+    } else {
+      await client.chat.postMessage({ channel: channelId, thread_ts, ...message });
+    }
+  });
+
+  app.event('app_home_opened', async ({ event, client }) => {
+    if (event.tab !== 'home') return;
+    const view = await buildHomeView(deps.execution, event.user, deps.mayRun);
+    await client.views.publish({ user_id: event.user, view });
+  });
+}
