@@ -171,7 +171,7 @@ async function relay(res: ServerResponse, deliver: () => Promise<{ status: numbe
     if (reply.status !== 200) return sendJson(res, 200, { ok: false, error: `the bot answered HTTP ${reply.status}` });
     sendJson(res, 200, { ok: true });
   } catch (error) {
-    sendJson(res, 200, { ok: false, error: `the bot could not be reached: ${(error as Error).message}` });
+    sendJson(res, 200, { ok: false, error: `could not deliver it: ${(error as Error).message}` });
   }
 }
 
