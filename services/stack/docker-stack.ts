@@ -162,20 +162,40 @@ export function createDockerStack(options: DockerStackOptions = {}): Stack {
     return inspected.filter((info): info is Docker.ContainerInspectInfo => info !== undefined).sort(byNumber);
   }
 
-  async function lastLogLines(id: string, count = 5): Promise<string> {
+  /** The replica's own words, for a failure message; empty when they cannot be read. */
+  async function lastLogLines(info: Docker.ContainerInspectInfo, count = 5): Promise<string> {
     try {
-      const body = (await docker.getContainer(id).logs({ stdout: true, stderr: true, tail: count, follow: false })) as unknown as Buffer;
-      const { stdout, stderr } = await demux(docker, body);
-      const lines = `${stdout}${stderr}`.split('\n').map((line) => line.trim()).filter(Boolean).slice(-count);
+      const lines = (await replicaLogLines(info, count, undefined)).slice(-count).map((line) => line.text.trim()).filter(Boolean);
       return lines.length > 0 ? `; its last log lines: ${lines.join(' | ').slice(0, 600)}` : '';
     } catch {
       return '';
     }
   }
 
+  /** The last `tail` lines of each stream of one replica, with their times, in time order. */
+  async function replicaLogLines(info: Docker.ContainerInspectInfo, tail: number, since: string | undefined): Promise<TimedLine[]> {
+    const name = nameOf(info);
+    const body = (await engine(() =>
+      docker.getContainer(info.Id).logs({
+        stdout: true,
+        stderr: true,
+        timestamps: true,
+        follow: false,
+        tail,
+        // The engine takes fractional seconds ("1700000000.250"); the typings say number.
+        ...(since ? { since: since as unknown as number } : {}),
+      }),
+    )) as unknown as Buffer;
+    if (info.Config.Tty) return parseDockerLogText(body.toString('utf8'), name, 'stdout');
+    const { stdout, stderr } = await demux(docker, body);
+    return [...parseDockerLogText(stdout, name, 'stdout'), ...parseDockerLogText(stderr, name, 'stderr')].sort((a, b) =>
+      a.sortKey < b.sortKey ? -1 : a.sortKey > b.sortKey ? 1 : 0,
+    );
+  }
+
   /**
    * Polls until the container is running and healthy (or just running when it has no health
-   * check). Stops early, with the reason, when it exits, is removed or its check fails.
+   * check). Stops early, with the reason, when it exits or is removed.
    */
   async function waitUntilHealthy(id: string, name: string, timeoutMs: number): Promise<Docker.ContainerInspectInfo> {
     const deadline = Date.now() + timeoutMs;
@@ -188,18 +208,20 @@ export function createDockerStack(options: DockerStackOptions = {}): Stack {
       if (state.Status === 'exited' || state.Status === 'dead') {
         throw new StackError(
           'UNHEALTHY',
-          `${name} stopped (exit code ${state.ExitCode}${state.OOMKilled ? ', killed for running out of memory' : ''}) instead of becoming healthy${await lastLogLines(id)}`,
+          `${name} stopped (exit code ${state.ExitCode}${state.OOMKilled ? ', killed for running out of memory' : ''}) instead of becoming healthy${await lastLogLines(info)}`,
         );
       }
-      if (state.Running && !state.Restarting && !state.Paused) {
-        const health = state.Health?.Status;
-        if (!health || health === 'none' || health === 'healthy') return info;
-        if (health === 'unhealthy') throw new StackError('UNHEALTHY', `${name} is running but its health check fails${lastHealthOutput(info)}`);
-      }
+      const health = state.Health?.Status;
+      if (state.Running && !state.Restarting && !state.Paused && (!health || health === 'none' || health === 'healthy')) return info;
       if (Date.now() >= deadline) {
+        // "unhealthy" is not final before the deadline: without a start period a slow starter is
+        // marked unhealthy first and healthy a moment later.
+        if (health === 'unhealthy') {
+          throw new StackError('UNHEALTHY', `${name} is running but its health check still fails after ${seconds(timeoutMs)}${lastHealthOutput(info)}`);
+        }
         throw new StackError(
           'TIMEOUT',
-          `${name} did not become healthy within ${seconds(timeoutMs)} (state ${state.Status}, health ${state.Health?.Status ?? 'none'}${lastHealthOutput(info)})`,
+          `${name} did not become healthy within ${seconds(timeoutMs)} (state ${state.Status}, health ${health ?? 'none'}${lastHealthOutput(info)})`,
         );
       }
       await sleep(pollMs);
@@ -411,32 +433,18 @@ export function createDockerStack(options: DockerStackOptions = {}): Stack {
       const since = normalized.since ? (normalized.since.getTime() / 1000).toFixed(3) : undefined;
       const perReplica: TimedLine[][] = await Promise.all(
         replicas.map(async (info) => {
-          const name = nameOf(info);
-          let body: Buffer;
           try {
-            body = (await engine(() =>
-              docker.getContainer(info.Id).logs({
-                stdout: true,
-                stderr: true,
-                timestamps: true,
-                follow: false,
-                tail: normalized.grep ? LOG_SCAN_LINES : normalized.tail,
-                ...(since ? { since: since as unknown as number } : {}),
-              }),
-            )) as unknown as Buffer;
+            return await replicaLogLines(info, normalized.grep ? LOG_SCAN_LINES : normalized.tail, since);
           } catch (error) {
             if (isNotFound(error)) return []; // removed since the listing: it has no logs any more
             if (engineStatusCode(error) === 501) {
               throw new StackError(
                 'NOT_SUPPORTED',
-                `${name} logs with the "${info.HostConfig.LogConfig?.Type ?? 'unknown'}" driver, which the engine cannot read back; read them where that driver sends them`,
+                `${nameOf(info)} logs with the "${info.HostConfig.LogConfig?.Type ?? 'unknown'}" driver, which the engine cannot read back; read them where that driver sends them`,
               );
             }
             throw error;
           }
-          if (info.Config.Tty) return parseDockerLogText(body.toString('utf8'), name, 'stdout');
-          const { stdout, stderr } = await demux(docker, body);
-          return [...parseDockerLogText(stdout, name, 'stdout'), ...parseDockerLogText(stderr, name, 'stderr')];
         }),
       );
       return selectLogLines(service, perReplica, normalized);

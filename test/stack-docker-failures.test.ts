@@ -1,0 +1,230 @@
+/**
+ * The Docker driver's recreate (another image tag, one replica at a time) and its failure paths
+ * against the real Docker Engine: an image that never gets healthy, a missing image, a container
+ * killed or removed mid-restart, and an engine that does not answer.
+ */
+import { randomBytes } from 'node:crypto';
+import { PassThrough } from 'node:stream';
+import type Docker from 'dockerode';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createDockerStack } from '../services/stack/docker-stack.js';
+import { StackError, type Stack } from '../services/stack/stack.js';
+import {
+  RESPONDER_IMAGES,
+  TEST_DOCKER_HOST,
+  isHealthy,
+  removeContainersWithLabel,
+  requireDockerEngine,
+  requireImage,
+  startComposeReplica,
+  waitForContainer,
+  watchContainerCreations,
+} from './kit/docker.js';
+import { unusedLoopbackUrl } from './kit/loopback.js';
+
+const project = `acgs-stackfail-${randomBytes(3).toString('hex')}`;
+const projectLabel = `com.docker.compose.project=${project}`;
+const ghostTag = `acgs-test/responder:ghost-${randomBytes(3).toString('hex')}`;
+let docker: Docker;
+let stack: Stack;
+
+const freePort = async () => new URL(await unusedLoopbackUrl()).port;
+
+async function servedVersion(id: string): Promise<string> {
+  const exec = await docker.getContainer(id).exec({ Cmd: ['cat', '/tmp/port'], AttachStdout: true, AttachStderr: true });
+  const stream = await exec.start({ hijack: true, stdin: false });
+  const out = new PassThrough();
+  const chunks: Buffer[] = [];
+  out.on('data', (chunk: Buffer) => chunks.push(chunk));
+  docker.modem.demuxStream(stream, out, out);
+  await new Promise((resolve) => stream.once('end', resolve));
+  const port = Buffer.concat(chunks).toString('utf8').trim();
+  return (await (await fetch(`http://127.0.0.1:${port}/version`, { signal: AbortSignal.timeout(3000) })).text()).trim();
+}
+
+async function rejection(promise: Promise<unknown>): Promise<StackError> {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof StackError) return error;
+    throw error;
+  }
+  throw new Error('expected the operation to fail');
+}
+
+const containerNamed = (name: string) => docker.getContainer(name).inspect();
+
+beforeAll(async () => {
+  docker = await requireDockerEngine();
+  for (const image of Object.values(RESPONDER_IMAGES)) await requireImage(docker, image);
+  // A tag that the ghost service is created from and that is then deleted: its image is "missing".
+  await docker.getImage(RESPONDER_IMAGES.v1).tag({ repo: ghostTag.split(':')[0]!, tag: ghostTag.split(':')[1]! });
+  const started = await Promise.all([
+    startComposeReplica(docker, { project, service: 'api', image: RESPONDER_IMAGES.v1, env: { PORT: await freePort(), GREETING: 'kept' } }),
+    // Slow to become healthy, so the test can act between the restart and the health.
+    startComposeReplica(docker, { project, service: 'slow', number: 1, image: RESPONDER_IMAGES.v1, env: { PORT: await freePort(), RESPONDER_START_DELAY: '2' } }),
+    startComposeReplica(docker, { project, service: 'slow', number: 2, image: RESPONDER_IMAGES.v1, env: { PORT: await freePort(), RESPONDER_START_DELAY: '2' } }),
+    startComposeReplica(docker, { project, service: 'doomed', image: RESPONDER_IMAGES.v1, env: { PORT: await freePort(), RESPONDER_START_DELAY: '2' } }),
+    startComposeReplica(docker, { project, service: 'ghost', image: ghostTag, env: { PORT: await freePort() } }),
+  ]);
+  await docker.getImage(ghostTag).remove();
+  await Promise.all(started.map((container) => waitForContainer(docker, container.id, isHealthy)));
+  stack = createDockerStack({ dockerHost: TEST_DOCKER_HOST, project, stopTimeoutSeconds: 2, pollIntervalMs: 100 });
+}, 60_000);
+
+afterAll(async () => {
+  if (docker) {
+    await removeContainersWithLabel(docker, projectLabel);
+    await docker.getImage(ghostTag).remove().catch(() => undefined);
+  }
+  await stack?.close();
+}, 30_000);
+
+describe('Docker stack: recreate from another image tag', () => {
+  it('replaces the replica with one from the new tag, keeping the old running until the new one is healthy', async () => {
+    const old = await containerNamed(`${project}-api-1`);
+    // Watch the engine while the recreate runs: both must have run side by side, the new one healthy.
+    const seen: Array<{ oldRunning: boolean; newHealthy: boolean }> = [];
+    let watching = true;
+    const watcher = (async () => {
+      while (watching) {
+        const containers = await docker.listContainers({ all: true, filters: { label: [projectLabel, 'com.docker.compose.service=api'] } });
+        const oldOne = containers.find((container) => container.Id === old.Id);
+        const newOne = containers.find((container) => container.Id !== old.Id);
+        seen.push({ oldRunning: oldOne?.State === 'running', newHealthy: newOne?.Status.includes('(healthy)') ?? false });
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    })();
+    let report;
+    try {
+      report = await stack.recreate('api', RESPONDER_IMAGES.v2, { timeoutMs: 30_000 });
+    } finally {
+      watching = false;
+      await watcher;
+    }
+    expect(report.replicas).toEqual([
+      { name: `${project}-api-1`, previousId: old.Id, id: expect.not.stringMatching(old.Id), previousImage: RESPONDER_IMAGES.v1, strategy: 'side-by-side' },
+    ]);
+    expect(seen.some((moment) => moment.oldRunning && moment.newHealthy)).toBe(true);
+
+    const now = await containerNamed(`${project}-api-1`);
+    expect(now.Id).toBe(report.replicas[0]!.id);
+    expect(now.Config.Image).toBe(RESPONDER_IMAGES.v2);
+    expect(now.State.Health?.Status).toBe('healthy');
+    expect(now.Config.Labels['com.docker.compose.container-number']).toBe('1');
+    // What compose set is kept; what the old image defaulted comes from the new image now.
+    expect(now.Config.Env).toContain('GREETING=kept');
+    expect(now.Config.Env).toContain('RESPONDER_VERSION=2');
+    expect(await servedVersion(now.Id)).toBe('2');
+    await expect(docker.getContainer(old.Id).inspect()).rejects.toMatchObject({ statusCode: 404 });
+  });
+
+  it('leaves the old replica running and says so when the new tag never becomes healthy', async () => {
+    const before = await containerNamed(`${project}-api-1`);
+    const error = await rejection(stack.recreate('api', RESPONDER_IMAGES.broken, { timeoutMs: 4000 }));
+    expect(error.code).toBe('UNHEALTHY');
+    expect(error.message).toContain(`The new ${project}-api-1 from ${RESPONDER_IMAGES.broken} did not take over`);
+    expect(error.message).toContain('health check still fails after 4 s; last health check exited 1');
+    expect(error.message).toContain(`${project}-api-1 still runs ${RESPONDER_IMAGES.v2} and was not changed`);
+    expect(error.done).toEqual(['removed the new container']);
+
+    const after = await containerNamed(`${project}-api-1`);
+    expect(after.Id).toBe(before.Id);
+    expect(after.State.StartedAt).toBe(before.State.StartedAt);
+    expect(after.State.Health?.Status).toBe('healthy');
+    const api = await docker.listContainers({ all: true, filters: { label: [projectLabel, 'com.docker.compose.service=api'] } });
+    expect(api.map((container) => container.Id)).toEqual([before.Id]);
+  });
+
+  it('refuses an image the engine does not have before creating anything', async () => {
+    const before = await containerNamed(`${project}-api-1`);
+    const watch = await watchContainerCreations(docker, projectLabel);
+    const error = await rejection(stack.recreate('api', 'acgs-test/responder:does-not-exist'));
+    expect(await watch.stop()).toEqual([]);
+    expect(error.code).toBe('IMAGE_MISSING');
+    expect(error.message).toContain('The image acgs-test/responder:does-not-exist is not in the Docker Engine');
+    expect(error.message).toContain(`Nothing was changed: ${project}-api-1 still run ${RESPONDER_IMAGES.v2}`);
+    expect((await containerNamed(`${project}-api-1`)).Id).toBe(before.Id);
+  });
+
+  it.each(['bad image!', '', '-rm', 'a'.repeat(300)])('refuses %j as an image reference', async (image) => {
+    const error = await rejection(stack.recreate('api', image));
+    expect(error.code).toBe('INVALID_ARGUMENT');
+    expect(error.message).toContain('is not an image reference');
+  });
+
+  it('says the image is missing when a scale-up would clone a replica whose image tag is gone', async () => {
+    const error = await rejection(stack.scale('ghost', 2, { timeoutMs: 10_000 }));
+    expect(error.code).toBe('IMAGE_MISSING');
+    expect(error.message).toContain(`The image ${ghostTag} is not in the Docker Engine`);
+    expect(error.message).toContain(`${project}-ghost-2 was not created`);
+    const ghosts = await docker.listContainers({ all: true, filters: { label: [projectLabel, 'com.docker.compose.service=ghost'] } });
+    expect(ghosts).toHaveLength(1);
+  });
+});
+
+describe('Docker stack: a container lost during a restart', () => {
+  it('stops waiting when a replica is killed mid-restart and says which replicas were restarted', async () => {
+    const second = await containerNamed(`${project}-slow-2`);
+    const restart = rejection(stack.restart('slow', { timeoutMs: 30_000 }));
+    // Kill replica 2 as soon as its restart has started it again (it needs 2 s to get healthy).
+    await waitForContainer(docker, second.Id, (info) => info.State.Running && info.State.StartedAt !== second.State.StartedAt, 30_000);
+    await docker.getContainer(second.Id).kill();
+    const error = await restart;
+    expect(error.code).toBe('PARTIAL');
+    expect(error.message).toContain(`${project}-slow-2 stopped (exit code 137) instead of becoming healthy`);
+    expect(error.message).toMatch(/its last log lines: .*Responder stopping \| Responder version 1 starting\b/);
+    expect(error.done).toEqual([`restarted ${project}-slow-1 (healthy)`]);
+    expect((await containerNamed(`${project}-slow-1`)).State.Health?.Status).toBe('healthy');
+  }, 45_000);
+
+  it('reports a replica removed while it restarts as missing, not as a timeout', async () => {
+    const doomed = await containerNamed(`${project}-doomed-1`);
+    const started = Date.now();
+    const restart = rejection(stack.restart('doomed', { timeoutMs: 30_000 }));
+    await waitForContainer(docker, doomed.Id, (info) => info.State.Running && info.State.StartedAt !== doomed.State.StartedAt, 30_000);
+    await docker.getContainer(doomed.Id).remove({ force: true });
+    const error = await restart;
+    expect(error.code).toBe('CONTAINER_MISSING');
+    expect(error.message).toContain(`${project}-doomed-1 was removed while waiting for it to become healthy`);
+    expect(Date.now() - started).toBeLessThan(15_000);
+  }, 45_000);
+});
+
+describe('Docker stack: the engine does not answer', () => {
+  let down: Stack;
+  let downHost: string;
+
+  beforeAll(async () => {
+    downHost = (await unusedLoopbackUrl()).replace('http://', 'tcp://');
+    down = createDockerStack({ dockerHost: downHost, project });
+  });
+
+  it.each([
+    ['list', () => down.list()],
+    ['restart', () => down.restart('api')],
+    ['scale', () => down.scale('api', 2)],
+    ['logs', () => down.logs('api')],
+    ['stats', () => down.stats()],
+    ['exec', () => down.exec('api', 'meminfo')],
+    ['recreate', () => down.recreate('api', RESPONDER_IMAGES.v2)],
+  ])('%s says the engine is down, where, and how to bring it up', async (_operation, run) => {
+    const error = await rejection(run());
+    expect(error.code).toBe('ENGINE_DOWN');
+    expect(error.message).toContain(`The Docker Engine at ${downHost} does not answer`);
+    expect(error.message).toContain('scripts/provision.sh starts dockerd');
+    expect(error.message).toContain('ACGS_STACK=local');
+  });
+
+  it.each([
+    ['a malformed service name', () => down.restart('../api; rm -rf /'), 'SERVICE_UNKNOWN'],
+    ['a bad replica count', () => down.scale('api', 0), 'INVALID_ARGUMENT'],
+    ['a command off the allow list', () => down.exec('api', 'sh -c id' as never), 'INVALID_ARGUMENT'],
+    ['a bad logs tail', () => down.logs('api', { tail: -5 }), 'INVALID_ARGUMENT'],
+    ['a bad timeout', () => down.restart('api', { timeoutMs: -1 }), 'INVALID_ARGUMENT'],
+    ['a bad image reference', () => down.recreate('api', 'no spaces allowed'), 'INVALID_ARGUMENT'],
+  ])('refuses %s before calling the engine at all', async (_what, run, code) => {
+    // The engine is down: had the input reached it, the answer would be ENGINE_DOWN.
+    expect((await rejection(run())).code).toBe(code);
+  });
+});
