@@ -13,6 +13,7 @@ import type { ResultDocument } from '../commands/result.js';
 import type { CommandServices } from '../commands/services.js';
 import { decodeSlackText, escapeText, fitText, packLines } from '../bot/slack/mrkdwn.js';
 import { renderDocument, SLACK_LIMITS, type SlackMessage } from '../bot/slack/render.js';
+import { validateBlocks } from '../bot/slack/stand-in/index.js';
 
 const GOLDEN_DIR = new URL('../bot/slack/golden/', import.meta.url);
 const UPDATE = process.env.UPDATE_GOLDEN === '1';
@@ -209,6 +210,8 @@ describe('golden Block Kit files', () => {
     it(`keeps the ${name} document inside Slack's limits with no unescaped < or >`, async () => {
       const message = renderDocument(await build());
       expect(limitViolations(message)).toEqual([]);
+      // The stand-in checks what a Slack workspace would refuse, independently of our own checks.
+      expect(validateBlocks(message.blocks, 'message')).toEqual([]);
       for (const [where, text] of visibleTexts(message)) {
         expect(text, where).not.toMatch(/[<>]/);
         expect(text, where).not.toMatch(/&(?!amp;|lt;|gt;)/);
@@ -281,6 +284,7 @@ describe('rendering', () => {
     expect(message.blocks).toHaveLength(100);
     expect(message.blocks.at(-1)).toEqual({ type: 'context', elements: [{ type: 'mrkdwn', text: '… (truncated): 52 more blocks not shown' }] });
     expect(limitViolations(message, SLACK_LIMITS.homeBlocks)).toEqual([]);
+    expect(validateBlocks(message.blocks, 'view')).toEqual([]);
   });
 
   it('says so when a table has no rows', () => {
