@@ -159,7 +159,10 @@ export function healthDocument(checks: HealthCheckData[], timeoutMs: number, tar
     summary,
     blocks: [{ type: 'checks', items: checks.map(lineOf) }],
     ...(tone === 'ok' || tone === 'info' ? {} : { actions: [{ label: 'Check again', command: target ? `health ${target}` : 'health' }] }),
-    footer: `Constitutional hash ${CONSTITUTIONAL_HASH} · each check times out after ${timeoutMs} ms`,
+    footer: [
+      ...(failing.length > 0 ? ['What to try (runbook, Service Down Alert): `docker-compose logs --tail=50 <service>`, then `docker-compose restart <service>`; locally, `npm start`.'] : []),
+      `Constitutional hash ${CONSTITUTIONAL_HASH} · each check times out after ${timeoutMs} ms`,
+    ].join('\n'),
     data: { verdict: tone, checks, timeout_ms: timeoutMs, checked_at: new Date().toISOString() },
   };
 }

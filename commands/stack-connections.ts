@@ -32,7 +32,11 @@ export function redisConnectionProblem(redis: Redis): string | undefined {
 
 /** Connects a lazy client once; later calls are no-ops while it is connected or reconnecting. */
 export async function ensureRedisConnected(redis: Redis): Promise<void> {
-  if (redis.status === 'wait') await redis.connect().catch((error: Error) => lastRedisError.set(redis, error));
+  if (redis.status !== 'wait') return;
+  // A refused connection reaches the 'error' listener first; connect() then only says "Connection is closed".
+  await redis.connect().catch((error: Error) => {
+    if (!lastRedisError.has(redis)) lastRedisError.set(redis, error);
+  });
 }
 
 export function openStackPostgres(url: string, options: { connectTimeoutMs?: number } = {}): pg.Pool {

@@ -1,0 +1,199 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { CommandServices } from '../commands/services.js';
+import { executeCommandLine } from '../commands/execute.js';
+import type { HealthCheckData } from '../commands/health.js';
+import { createCommandRegistry } from '../commands/index.js';
+import type { CheckLine, ResultDocument } from '../commands/result.js';
+import { CONSTITUTIONAL_HASH } from '../services/kit/constitution.js';
+import { unusedLoopbackUrl } from './kit/loopback.js';
+import { type HungServer, type TestStack, downPostgresUrl, downRedisUrl, startHungServer, startStack } from './kit/stack.js';
+
+const registry = createCommandRegistry();
+
+async function run(services: CommandServices, line: string) {
+  return executeCommandLine({ registry, services }, { line, actor: { id: 'U0TEST' }, origin: 'slash' });
+}
+
+function checks(document: ResultDocument): CheckLine[] {
+  const block = document.blocks.find((candidate) => candidate.type === 'checks');
+  if (!block || block.type !== 'checks') throw new Error(`no checks block in ${JSON.stringify(document)}`);
+  return block.items;
+}
+
+const line = (document: ResultDocument, name: string) => checks(document).find((item) => item.name === name);
+const data = (document: ResultDocument) => document.data as { verdict: string; checks: HealthCheckData[]; timeout_ms: number };
+
+describe('health against the real stack', () => {
+  let stack: TestStack;
+  let hung: HungServer;
+  beforeAll(async () => {
+    stack = await startStack();
+    hung = await startHungServer();
+  });
+  afterAll(async () => {
+    await hung?.close();
+    await stack?.close();
+  });
+
+  it('passes every check when every part is up, one line per part with status, latency and version', async () => {
+    const outcome = await run(stack.services, 'health');
+    expect(outcome.outcome).toBe('ok');
+    const document = outcome.document;
+    expect(document.summary).toBe('All 7 checks pass.');
+    expect(checks(document).map((item) => [item.name, item.tone])).toEqual([
+      ['policy-engine', 'ok'],
+      ['policy-engine policy', 'ok'],
+      ['audit-engine', 'ok'],
+      ['evolution-oversight', 'ok'],
+      ['sandbox-controller', 'ok'],
+      ['postgres', 'ok'],
+      ['redis', 'ok'],
+    ]);
+    for (const service of ['policy-engine', 'audit-engine', 'evolution-oversight', 'sandbox-controller']) {
+      expect(line(document, service)?.text).toMatch(/^healthy · [\d.]+ m?s · v\d+\.\d+\.\d+$/);
+    }
+    expect(line(document, 'postgres')?.text).toMatch(/^reachable · [\d.]+ m?s · PostgreSQL \d+/);
+    expect(line(document, 'redis')?.text).toMatch(/^reachable · [\d.]+ m?s · Redis \d+\.\d+/);
+    expect(document.footer).toContain(CONSTITUTIONAL_HASH);
+    expect(document.actions).toBeUndefined();
+  });
+
+  it('gives machine-readable data for --json', async () => {
+    const { document } = await run(stack.services, 'health');
+    const body = data(document);
+    expect(body.verdict).toBe('ok');
+    expect(body.timeout_ms).toBe(2000);
+    const policy = body.checks.find((check) => check.name === 'policy-engine');
+    expect(policy).toMatchObject({ target: 'policy-engine', tone: 'ok', status: 'healthy', detail: null });
+    expect(policy?.latency_ms).toBeGreaterThan(0);
+    expect(policy?.version).toMatch(/^v\d/);
+    expect(JSON.parse(JSON.stringify(body))).toEqual(body);
+  });
+
+  it('checks one part of the stack when asked, and only that part', async () => {
+    const before = hung.connections;
+    const only = await run(stack.servicesWith({ endpoints: { 'audit-engine': hung.url } }), 'health policy-engine');
+    expect(checks(only.document).map((item) => item.name)).toEqual(['policy-engine', 'policy-engine policy']);
+    expect(only.document.title).toBe('Health of policy-engine');
+    expect(hung.connections).toBe(before);
+    const redis = await run(stack.services, 'health REDIS');
+    expect(checks(redis.document).map((item) => item.name)).toEqual(['redis']);
+  });
+
+  it('marks a hung service failed after the per-check timeout and still answers in time', async () => {
+    const services = stack.servicesWith({ endpoints: { 'evolution-oversight': hung.url } });
+    const started = performance.now();
+    const outcome = await run(services, 'health');
+    const elapsed = performance.now() - started;
+    expect(elapsed).toBeGreaterThanOrEqual(1900);
+    expect(elapsed).toBeLessThan(2000 + 700);
+    expect(outcome.outcome).toBe('fail');
+    expect(line(outcome.document, 'evolution-oversight')).toEqual({
+      name: 'evolution-oversight',
+      tone: 'fail',
+      text: expect.stringMatching(/^unreachable · 2\.?\d* s · no answer within 2000 ms$/),
+    });
+    expect(line(outcome.document, 'policy-engine')?.tone).toBe('ok');
+    expect(outcome.document.summary).toBe('1 of 7 checks fail: evolution-oversight.');
+    expect(outcome.document.actions).toEqual([{ label: 'Check again', command: 'health' }]);
+    expect(outcome.document.footer).toMatch(/docker-compose restart <service>/);
+    expect(hung.connections).toBeGreaterThan(0);
+  });
+
+  it('checks in parallel: two hung services cost one timeout, not two', async () => {
+    const services = stack.servicesWith({ endpoints: { 'policy-engine': hung.url, 'sandbox-controller': hung.url }, checkTimeoutMs: 800 });
+    const started = performance.now();
+    const outcome = await run(services, 'health');
+    expect(performance.now() - started).toBeLessThan(800 + 600);
+    const failed = checks(outcome.document).filter((item) => item.tone === 'fail').map((item) => item.name);
+    expect(failed).toEqual(['policy-engine', 'policy-engine policy', 'sandbox-controller']);
+    expect(line(outcome.document, 'sandbox-controller')?.text).toContain('no answer within 800 ms');
+  });
+
+  it('says connection refused for a service that is not running', async () => {
+    const services = stack.servicesWith({ endpoints: { 'audit-engine': await unusedLoopbackUrl() } });
+    const outcome = await run(services, 'health');
+    expect(line(outcome.document, 'audit-engine')).toMatchObject({ tone: 'fail', text: expect.stringContaining('unreachable') });
+    expect(line(outcome.document, 'audit-engine')?.text).toContain('connection refused');
+    expect(outcome.document.tone).toBe('fail');
+  });
+
+  it('fails the postgres line, naming where, when PostgreSQL is down', async () => {
+    const url = await downPostgresUrl();
+    const outcome = await run(stack.servicesWith({ postgresUrl: url }), 'health');
+    const port = new URL(url).port;
+    expect(line(outcome.document, 'postgres')).toMatchObject({ tone: 'fail' });
+    expect(line(outcome.document, 'postgres')?.text).toContain(`unreachable`);
+    expect(line(outcome.document, 'postgres')?.text).toContain(`127.0.0.1:${port}/acgs_audit: connection refused`);
+    expect(outcome.document.summary).toBe('1 of 7 checks fail: postgres.');
+  });
+
+  it('fails the redis line when Redis is down, and says so again on the next run without waiting', async () => {
+    const services = stack.servicesWith({ redisUrl: await downRedisUrl() });
+    const first = await run(services, 'health');
+    expect(line(first.document, 'redis')).toMatchObject({ tone: 'fail', text: expect.stringContaining('connection refused') });
+    const started = performance.now();
+    const second = await run(services, 'health redis');
+    expect(performance.now() - started).toBeLessThan(1000);
+    expect(second.document.tone).toBe('fail');
+  });
+
+  it('shows PostgreSQL and Redis as not configured, not as failures, in the embedded default', async () => {
+    const outcome = await run(stack.servicesWith({ postgresUrl: null, redisUrl: null }), 'health');
+    expect(line(outcome.document, 'postgres')).toMatchObject({ tone: 'info', text: expect.stringContaining('not configured · DATABASE_URL is not set') });
+    expect(line(outcome.document, 'redis')).toMatchObject({ tone: 'info', text: expect.stringContaining('not configured · REDIS_URL is not set') });
+    expect(outcome.document.tone).toBe('ok');
+    expect(outcome.document.summary).toBe('All 5 checks pass.');
+  });
+
+  it("shows strict mode on the policy engine's line without changing its verdict", async () => {
+    const response = await fetch(`${stack.endpoints['policy-engine']}/admin/enable-strict-mode`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${stack.adminToken}` },
+    });
+    expect(response.status).toBe(200);
+    try {
+      const outcome = await run(stack.services, 'health policy-engine');
+      expect(line(outcome.document, 'policy-engine')?.text).toContain('strict mode is on');
+      expect(line(outcome.document, 'policy-engine')?.tone).toBe('ok');
+    } finally {
+      await fetch(`${stack.endpoints['policy-engine']}/admin/disable-strict-mode`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${stack.adminToken}` },
+      });
+    }
+  });
+
+  it('stops waiting when the caller gives up', async () => {
+    const services = stack.servicesWith({ endpoints: { 'audit-engine': hung.url } });
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 200);
+    const started = performance.now();
+    const outcome = await executeCommandLine(
+      { registry, services },
+      { line: 'health audit-engine', actor: { id: 'U0TEST' }, origin: 'cli', signal: controller.signal },
+    );
+    expect(performance.now() - started).toBeLessThan(1000);
+    expect(line(outcome.document, 'audit-engine')?.tone).toBe('fail');
+  });
+});
+
+describe('health of a stack without a container runtime', () => {
+  let stack: TestStack;
+  beforeAll(async () => {
+    stack = await startStack({ containerRuntime: 'none' });
+  });
+  afterAll(async () => {
+    await stack?.close();
+  });
+
+  it('shows the sandbox controller as degraded with its own reason, and the stack as degraded', async () => {
+    const outcome = await run(stack.services, 'health');
+    const sandbox = line(outcome.document, 'sandbox-controller');
+    expect(sandbox?.tone).toBe('warn');
+    expect(sandbox?.text).toMatch(/^degraded · .* · The Docker Engine at tcp:\/\/127\.0\.0\.1:\d+ does not answer/);
+    expect(outcome.document.tone).toBe('warn');
+    expect(outcome.document.summary).toBe('Degraded: sandbox-controller; everything else passes.');
+    expect(outcome.document.actions).toEqual([{ label: 'Check again', command: 'health' }]);
+  });
+});
