@@ -7,14 +7,56 @@ export interface SupervisedProcessOptions {
   args: string[];
   env: Record<string, string | undefined>;
   healthUrl: string;
+  /** Output lines kept for the local Stack driver's logs (default 2000). */
+  logCapacity?: number;
+  /** Copy output to this process's stdout/stderr with a name prefix (default true). */
+  echo?: boolean;
 }
+
+export interface ProcessLogLine {
+  /** ISO 8601, when the line was read. */
+  time: string;
+  stream: 'stdout' | 'stderr';
+  text: string;
+}
+
+/** running: a child is up; backoff: it exited and waits to be restarted; stopped: stop() was called. */
+export type SupervisedState = 'running' | 'backoff' | 'stopped';
 
 export interface SupervisedProcess {
   name: string;
+  healthUrl: string;
+  /** The command line, for listings. */
+  commandLine: string;
   pid(): number | undefined;
   restarts(): number;
+  state(): SupervisedState;
+  /** When the current child started; undefined while none runs. */
+  startedAt(): Date | undefined;
+  /** The most recent output lines, oldest first. */
+  logs(): ProcessLogLine[];
+  /** Stops the current child (SIGTERM, SIGKILL after 10 s) and starts a new one at once. */
+  restart(): Promise<void>;
   waitUntilHealthy(timeoutMs: number): Promise<boolean>;
   stop(): Promise<void>;
+}
+
+/** The last `capacity` items, in a fixed array: output of a chatty child costs bounded memory. */
+class RingBuffer<T> {
+  private readonly items: T[] = [];
+  private next = 0;
+
+  constructor(private readonly capacity: number) {}
+
+  push(item: T): void {
+    if (this.items.length < this.capacity) this.items.push(item);
+    else this.items[this.next] = item;
+    this.next = (this.next + 1) % this.capacity;
+  }
+
+  toArray(): T[] {
+    return this.items.length < this.capacity ? [...this.items] : [...this.items.slice(this.next), ...this.items.slice(0, this.next)];
+  }
 }
 
 const MAX_BACKOFF_MS = 30_000;
@@ -23,7 +65,8 @@ const STABLE_AFTER_MS = 60_000;
 
 /**
  * Runs one service as a child process, prefixes its output with its name, and restarts it with
- * exponential backoff when it exits unexpectedly. (Issue 4 grows this into the local Stack driver.)
+ * exponential backoff when it exits unexpectedly. Keeps its recent output and can be restarted on
+ * request, for the local Stack driver (services/stack/local-stack.ts).
  */
 export function superviseProcess(options: SupervisedProcessOptions): SupervisedProcess {
   let child: ChildProcess | undefined;
@@ -31,6 +74,11 @@ export function superviseProcess(options: SupervisedProcessOptions): SupervisedP
   let restartCount = 0;
   let backoffMs = 1000;
   let restartTimer: NodeJS.Timeout | undefined;
+  let childStartedAt: Date | undefined;
+  /** Set while restart() replaces the child, so its exit is not treated as a crash. */
+  let replacing = false;
+  const output = new RingBuffer<ProcessLogLine>(Math.max(1, options.logCapacity ?? 2000));
+  const echo = options.echo ?? true;
 
   const env: NodeJS.ProcessEnv = { ...process.env };
   for (const [key, value] of Object.entries(options.env)) {
@@ -38,19 +86,24 @@ export function superviseProcess(options: SupervisedProcessOptions): SupervisedP
     else env[key] = value;
   }
 
-  function pipe(stream: NodeJS.ReadableStream | null, out: NodeJS.WriteStream): void {
+  function pipe(stream: NodeJS.ReadableStream | null, out: NodeJS.WriteStream, kind: ProcessLogLine['stream']): void {
     if (!stream) return;
-    createInterface({ input: stream }).on('line', (line) => out.write(`[${options.name}] ${line}\n`));
+    createInterface({ input: stream }).on('line', (line) => {
+      output.push({ time: new Date().toISOString(), stream: kind, text: line });
+      if (echo) out.write(`[${options.name}] ${line}\n`);
+    });
   }
 
   function start(): void {
     const startedAt = Date.now();
+    childStartedAt = new Date(startedAt);
     child = spawn(options.command, options.args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    pipe(child.stdout, process.stdout);
-    pipe(child.stderr, process.stderr);
+    pipe(child.stdout, process.stdout, 'stdout');
+    pipe(child.stderr, process.stderr, 'stderr');
     child.on('exit', (code, signal) => {
       child = undefined;
-      if (stopping) return;
+      childStartedAt = undefined;
+      if (stopping || replacing) return;
       if (Date.now() - startedAt > STABLE_AFTER_MS) backoffMs = 1000;
       process.stderr.write(`[${options.name}] exited (${signal ?? `code ${code}`}); restarting in ${backoffMs} ms\n`);
       restartTimer = setTimeout(() => {
@@ -62,10 +115,43 @@ export function superviseProcess(options: SupervisedProcessOptions): SupervisedP
   }
   start();
 
+  /** Ends the running child, if any: SIGTERM, then SIGKILL after 10 s. */
+  function endChild(): Promise<void> {
+    const running = child;
+    if (!running) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const kill = setTimeout(() => running.kill('SIGKILL'), 10_000);
+      running.once('exit', () => {
+        clearTimeout(kill);
+        resolve();
+      });
+      running.kill('SIGTERM');
+    });
+  }
+
   return {
     name: options.name,
+    healthUrl: options.healthUrl,
+    commandLine: [options.command, ...options.args].join(' '),
     pid: () => child?.pid,
     restarts: () => restartCount,
+    state: () => (stopping ? 'stopped' : child ? 'running' : 'backoff'),
+    startedAt: () => childStartedAt,
+    logs: () => output.toArray(),
+    async restart() {
+      if (stopping) throw new Error(`${options.name} is stopped; it cannot be restarted`);
+      if (restartTimer) clearTimeout(restartTimer);
+      replacing = true;
+      try {
+        await endChild();
+      } finally {
+        replacing = false;
+      }
+      if (stopping) return;
+      // A deliberate restart starts over: no backoff left from earlier crashes.
+      backoffMs = 1000;
+      start();
+    },
     async waitUntilHealthy(timeoutMs) {
       const deadline = Date.now() + timeoutMs;
       while (Date.now() < deadline) {
@@ -85,16 +171,7 @@ export function superviseProcess(options: SupervisedProcessOptions): SupervisedP
     async stop() {
       stopping = true;
       if (restartTimer) clearTimeout(restartTimer);
-      const running = child;
-      if (!running) return;
-      await new Promise<void>((resolve) => {
-        const kill = setTimeout(() => running.kill('SIGKILL'), 10_000);
-        running.once('exit', () => {
-          clearTimeout(kill);
-          resolve();
-        });
-        running.kill('SIGTERM');
-      });
+      await endChild();
     },
   };
 }

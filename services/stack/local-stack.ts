@@ -1,0 +1,270 @@
+/**
+ * The Stack port over the local supervised processes of `npm start` (services/local-services.ts):
+ * one process per service on its firm port. Status, health, restart, logs from each process's
+ * ring buffer, CPU and memory per process. Scaling, exec and recreate need containers and are
+ * refused with what to do instead.
+ */
+import { readFile } from 'node:fs/promises';
+import { totalmem } from 'node:os';
+import pidusage from 'pidusage';
+import type { SupervisedProcess } from '../local-supervisor.js';
+import { EXEC_COMMANDS } from './exec-commands.js';
+import { fixedWidthTime, selectLogLines } from './log-lines.js';
+import {
+  StackError,
+  normalizeLogsOptions,
+  requireExecCommand,
+  requireKnownService,
+  requireServiceName,
+  requireTimeout,
+  serviceHealthOf,
+  uptimeSeconds,
+  type ContainerStats,
+  type Replica,
+  type ReplicaHealth,
+  type ReplicaState,
+  type ServiceHealth,
+  type Stack,
+} from './stack.js';
+
+export interface LocalStackOptions {
+  processes: readonly SupervisedProcess[];
+  /** How long one health probe may take (default 2 s). */
+  probeTimeoutMs?: number;
+  /** A process that does not answer yet counts as starting for this long after it started (default 30 s). */
+  startGraceMs?: number;
+  /** Interval of the two CPU samples stats() takes (default 500 ms). */
+  cpuSampleMs?: number;
+}
+
+const DEFAULT_WAIT_MS = 60_000;
+const WHERE = 'the local stack';
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+interface Probe {
+  health: ReplicaHealth;
+  detail?: string;
+}
+
+/** Reads /proc/<pid>/io where the platform has it; null elsewhere or when not permitted. */
+async function blockIo(pid: number): Promise<ContainerStats['blockIo']> {
+  try {
+    const text = await readFile(`/proc/${pid}/io`, 'utf8');
+    const value = (key: string) => Number(new RegExp(`^${key}:\\s*(\\d+)`, 'm').exec(text)?.[1] ?? 0);
+    return { readBytes: value('read_bytes'), writeBytes: value('write_bytes') };
+  } catch {
+    return null;
+  }
+}
+
+export function createLocalStack(options: LocalStackOptions): Stack {
+  const processes = new Map(options.processes.map((process) => [process.name, process]));
+  const probeTimeoutMs = options.probeTimeoutMs ?? 2000;
+  const startGraceMs = options.startGraceMs ?? 30_000;
+  const cpuSampleMs = options.cpuSampleMs ?? 500;
+  const names = () => [...processes.keys()].sort();
+
+  function processOf(service: string): SupervisedProcess {
+    requireKnownService(service, names(), WHERE);
+    return processes.get(service)!;
+  }
+
+  const commandLine = (process: SupervisedProcess) => process.commandLine.replace(globalThis.process.execPath, 'node');
+
+  async function probe(process: SupervisedProcess): Promise<Probe> {
+    if (process.state() !== 'running') return { health: 'none' };
+    try {
+      const response = await fetch(process.healthUrl, { signal: AbortSignal.timeout(probeTimeoutMs) });
+      await response.body?.cancel();
+      if (response.status === 200) return { health: 'healthy' };
+      return { health: 'unhealthy', detail: `${process.healthUrl} answered ${response.status}` };
+    } catch (error) {
+      const started = process.startedAt()?.getTime() ?? 0;
+      const detail = `${process.healthUrl} does not answer (${(error as Error).message})`;
+      return { health: Date.now() - started < startGraceMs ? 'starting' : 'unhealthy', detail };
+    }
+  }
+
+  function stateOf(process: SupervisedProcess): ReplicaState {
+    return process.state();
+  }
+
+  async function replicaOf(process: SupervisedProcess, now = Date.now()): Promise<Replica & { detail?: string }> {
+    const { health, detail } = await probe(process);
+    const startedAt = process.startedAt()?.toISOString() ?? null;
+    const pid = process.pid();
+    return {
+      id: `local:${process.name}`,
+      name: process.name,
+      number: 1,
+      state: stateOf(process),
+      health,
+      image: commandLine(process),
+      startedAt,
+      uptimeSeconds: uptimeSeconds(startedAt, now),
+      ...(pid !== undefined ? { pid } : {}),
+      restarts: process.restarts(),
+      ...(detail ? { detail } : {}),
+    };
+  }
+
+  function lastLines(process: SupervisedProcess, count = 5): string {
+    const lines = process.logs().slice(-count).map((line) => line.text.trim()).filter(Boolean);
+    return lines.length > 0 ? `; its last log lines: ${lines.join(' | ').slice(0, 600)}` : '';
+  }
+
+  const notSupported = (service: string, what: string, instead: string) =>
+    new StackError('NOT_SUPPORTED', `${what} is not possible on the local stack, where ${service} runs as one local process: ${instead}`);
+
+  return {
+    kind: 'local',
+    description: 'local processes (npm start)',
+
+    async services() {
+      return names();
+    },
+
+    async list() {
+      const now = Date.now();
+      return Promise.all(
+        names().map(async (name) => {
+          const { detail: _detail, ...replica } = await replicaOf(processes.get(name)!, now);
+          return { name, replicas: [replica] };
+        }),
+      );
+    },
+
+    async health(service): Promise<ServiceHealth> {
+      requireServiceName(service);
+      const replica = await replicaOf(processOf(service));
+      const entry = { id: replica.id, name: replica.name, state: replica.state, health: replica.health, ...(replica.detail ? { detail: replica.detail } : {}) };
+      return { service, status: serviceHealthOf([entry]), replicas: [entry] };
+    },
+
+    async restart(service, restartOptions = {}) {
+      requireServiceName(service);
+      const timeoutMs = requireTimeout(restartOptions.timeoutMs, DEFAULT_WAIT_MS);
+      const process = processOf(service);
+      if (process.state() === 'stopped') {
+        throw new StackError('CONTAINER_MISSING', `${service} has been stopped with the local stack; start the stack again (npm start)`);
+      }
+      const started = Date.now();
+      const previousPid = process.pid();
+      const previousStartedAt = process.startedAt()?.toISOString() ?? null;
+      await process.restart();
+      const deadline = started + timeoutMs;
+      let last: Probe = { health: 'starting' };
+      for (;;) {
+        if (process.state() !== 'running') {
+          throw new StackError('UNHEALTHY', `${service} exited again while starting after the restart${lastLines(process)}`, {
+            done: [`restarted ${service}`],
+            notDone: ['the supervisor restarts it with a growing delay; read its logs for the cause'],
+          });
+        }
+        last = await probe(process);
+        if (last.health === 'healthy') break;
+        if (Date.now() >= deadline) {
+          throw new StackError(
+            'TIMEOUT',
+            `${service} did not become healthy within ${Math.round(timeoutMs / 1000)} s after the restart (${last.detail ?? last.health})${lastLines(process)}`,
+            { done: [`restarted ${service} (pid ${process.pid() ?? 'none'})`] },
+          );
+        }
+        await sleep(250);
+      }
+      const pid = process.pid();
+      return {
+        service,
+        replicas: [
+          {
+            name: service,
+            previousId: `local:${service}`,
+            id: `local:${service}`,
+            previousStartedAt,
+            startedAt: process.startedAt()?.toISOString() ?? null,
+            ...(previousPid !== undefined ? { previousPid } : {}),
+            ...(pid !== undefined ? { pid } : {}),
+            health: last.health,
+          },
+        ],
+        durationMs: Date.now() - started,
+        health: 'healthy',
+      };
+    },
+
+    async scale(service) {
+      requireServiceName(service);
+      processOf(service);
+      throw notSupported(
+        service,
+        'Scaling',
+        'it owns its firm port, so a second copy could not listen. Run the stack in Docker (docker-compose -p acgs up -d, then ACGS_STACK=docker) to scale it',
+      );
+    },
+
+    async logs(service, logsOptions = {}) {
+      requireServiceName(service);
+      const normalized = normalizeLogsOptions(logsOptions);
+      const process = processOf(service);
+      const lines = process.logs().map((line) => ({ replica: service, stream: line.stream, sortKey: fixedWidthTime(line.time), text: line.text }));
+      return selectLogLines(service, [lines], normalized);
+    },
+
+    async stats(service) {
+      if (service !== undefined) requireServiceName(service);
+      const chosen = (service === undefined ? names() : [processOf(service).name])
+        .map((name) => processes.get(name)!)
+        .filter((process) => process.pid() !== undefined);
+      const pids = chosen.map((process) => process.pid()!);
+      if (pids.length === 0) return [];
+      // pidusage reports CPU since its previous sample of the pid: prime, wait, sample again.
+      await pidusage(pids).catch(() => undefined);
+      await sleep(cpuSampleMs);
+      const usage = (await pidusage(pids).catch(() => ({}))) as Record<string, { cpu: number; memory: number } | undefined>;
+      const limit = totalmem();
+      const results = await Promise.all(
+        chosen.map(async (process, index): Promise<ContainerStats | undefined> => {
+          const pid = pids[index]!;
+          const sample = usage[String(pid)];
+          if (!sample || process.pid() !== pid) return undefined; // exited or restarted while sampling
+          return {
+            service: process.name,
+            replica: process.name,
+            id: `local:${process.name}`,
+            cpuPercent: Math.round(sample.cpu * 100) / 100,
+            memory: { usedBytes: sample.memory, limitBytes: limit, percent: Math.round((sample.memory / limit) * 10_000) / 100 },
+            network: null,
+            blockIo: await blockIo(pid),
+            pids: null,
+          };
+        }),
+      );
+      return results.filter((result): result is ContainerStats => result !== undefined);
+    },
+
+    async exec(service, command) {
+      requireServiceName(service);
+      const name = requireExecCommand(command);
+      processOf(service);
+      throw notSupported(
+        service,
+        `Running ${name} inside ${service}`,
+        `there is no container to run it in. Run \`${EXEC_COMMANDS[name].argv.join(' ')}\` on this machine instead`,
+      );
+    },
+
+    async recreate(service) {
+      requireServiceName(service);
+      processOf(service);
+      throw notSupported(
+        service,
+        'Recreating from another image',
+        'local processes run the code of this checkout. Check out the version you want and run npm start again, or use the Docker stack',
+      );
+    },
+
+    async close() {
+      pidusage.clear();
+    },
+  };
+}
