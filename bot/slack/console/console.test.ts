@@ -4,18 +4,14 @@
  * here is a minimal one written for this test, so the console is checked on its own terms: it
  * renders what any app sends and passes on what a person does.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { App, LogLevel } from '@slack/bolt';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSlackStandIn, type SlackStandIn } from '../stand-in/index.js';
+import { launchHeadlessChromium, type HeadlessChromium } from './headless-chromium.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const BOT_TOKEN = 'xoxb-console-test';
 const SIGNING_SECRET = 'console-test-signing-secret';
 /** What a hostile service name looks like after the bot escaped it, as Slack text must be. */
@@ -23,11 +19,9 @@ const HOSTILE = '&lt;img src=x onerror="document.body.dataset.owned=1"&gt;';
 
 let slack: SlackStandIn;
 let app: App;
-let context: BrowserContext;
+let browser: HeadlessChromium;
 let page: Page;
-let userDataDir: string;
 const commandsSeen: string[] = [];
-const pageErrors: string[] = [];
 
 function healthBlocks() {
   return [
@@ -83,21 +77,15 @@ beforeAll(async () => {
   const server = (await app.start(0)) as Server;
   slack.setBotEventsUrl(`http://127.0.0.1:${(server.address() as AddressInfo).port}/slack/events`);
 
-  userDataDir = mkdtempSync(join(tmpdir(), 'acgs-console-chromium-'));
   // No skip when the browser is missing: launching fails and says where it looked.
-  context = await chromium.launchPersistentContext(userDataDir, { executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
-  page = context.pages()[0] ?? (await context.newPage());
-  page.on('pageerror', (error) => pageErrors.push(error.message));
-  page.on('console', (message) => {
-    if (message.type() === 'error') pageErrors.push(message.text());
-  });
+  browser = await launchHeadlessChromium();
+  page = browser.page;
   await page.goto(slack.url);
   await page.waitForSelector('body[data-ready="true"]');
 });
 
 afterAll(async () => {
-  await context?.close();
-  if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
+  await browser?.close();
   await app?.stop();
   await slack?.close();
 });
@@ -113,6 +101,8 @@ describe('the local Slack console', () => {
     await expect.poll(() => page.locator('#home-entry').textContent()).toContain('App Home');
     expect(await page.locator('#user-switch option').allTextContents()).toEqual(['Olivia Oncall (on-call engineer)', 'Amir Approver (approver 1)', 'Beatriz Approver (approver 2)']);
     expect(await page.inputValue('#user-switch')).toBe('U0ONCALL');
+    expect(await page.locator('#thread-pane').isVisible()).toBe(false);
+    expect(await page.locator('#home').isVisible()).toBe(false);
   });
 
   it('sends a typed /acgs command to the bot and renders its Block Kit reply', async () => {
@@ -153,6 +143,7 @@ describe('the local Slack console', () => {
     await replies.click();
     await page.locator('#thread-messages article').nth(1).waitFor();
     expect(await page.locator('#thread-messages article').nth(1).locator('.message-text').textContent()).toBe('Restart requested by @oncall');
+    expect(await page.locator('#thread-pane').isVisible()).toBe(true);
   });
 
   it('acts as another user after the switch: the click reaches the bot as approver 1 and the edit shows live', async () => {
@@ -235,6 +226,6 @@ describe('the local Slack console', () => {
   });
 
   it('ran without a script error or a refused resource in the page', () => {
-    expect(pageErrors).toEqual([]);
+    expect(browser.pageErrors).toEqual([]);
   });
 });
