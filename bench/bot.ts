@@ -1,0 +1,353 @@
+/**
+ * `npm run bench:bot`: signed `/acgs help` and `/acgs health` slash commands fired at the bot's
+ * HTTP receiver, side by side in one run with a bare Bolt app that only acks (the floor).
+ *
+ *   bare Bolt      HTTPReceiver + `app.command('/acgs', ({ ack }) => ack())`, on a plain node server
+ *   bot help       the real bot as `npm start` builds it from the environment (createSlackBot: our
+ *                  server, de-duplication, metrics, listeners, rendering, respond)
+ *   bot health     the same bot running `health` after each ack, against the four real services
+ *                  (real PostgreSQL and Redis, no container runtime)
+ *
+ * The bare app and the bot each run in their own process, so the work a bot does after its ack
+ * costs its own acks and nothing else; the load generator, the reply sink, the Slack stand-in
+ * and the services share the parent process.
+ *
+ * 1. Fixed rate: BENCH_RATE requests/s per target, open loop, in BENCH_ROUNDS rounds of
+ *    BENCH_SECONDS per target taking turns; ack latency measured at the client (request sent ->
+ *    response received), so it includes what the bot's post-ack work costs the event loop.
+ * 2. Throughput: BENCH_CONCURRENCY senders per target for BENCH_SECONDS, each waiting for the
+ *    ack (bare) or for the reply through the response_url (bot).
+ * 3. The full `health` reply one at a time: all services up, then with one service hanging
+ *    (its reply should come at the per-check timeout plus at most 100 ms).
+ *
+ * Slack's Web API is the stand-in (auth.test only); response_urls point at a sink in this process.
+ * Needs PostgreSQL and Redis (scripts/provision.sh).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { loadavg } from 'node:os';
+import { App, HTTPReceiver, LogLevel } from '@slack/bolt';
+import { build, type Histogram } from 'hdr-histogram-js';
+import { pino } from 'pino';
+import { createSlackBot } from '../bot/slack/app.js';
+import { parseSlackSettings } from '../bot/slack/settings.js';
+import { signedHeaders, startSlackStandIn } from '../bot/slack/stand-in/index.js';
+import { createCommandRegistry } from '../commands/index.js';
+import { commandServicesFromEnv } from '../commands/services-env.js';
+import { startHungServer, startStack } from '../test/kit/stack.js';
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const RATE = Number(process.env.BENCH_RATE ?? 50);
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 8);
+const REPLY_SAMPLES = Number(process.env.BENCH_REPLY_SAMPLES ?? 40);
+const HUNG_SAMPLES = Number(process.env.BENCH_HUNG_SAMPLES ?? 5);
+const CHECK_TIMEOUT_MS = 2000;
+
+const BOT_TOKEN = 'xoxb-1000-2000-bench';
+const SIGNING_SECRET = 'benchbenchbench0123456789abcdef0';
+
+const histogram = () => build({ lowestDiscernibleValue: 1, highestTrackableValue: 120_000_000, numberOfSignificantValueDigits: 3 });
+
+/** Collects the bot's replies to response_urls; each request waits for its own. */
+class ReplySink {
+  private readonly waiting = new Map<string, (at: number) => void>();
+  private readonly server = http.createServer((request, response) => {
+    const id = (request.url ?? '').split('/').pop() ?? '';
+    request.resume();
+    request.on('end', () => {
+      response.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
+      const resolve = this.waiting.get(id);
+      this.waiting.delete(id);
+      resolve?.(performance.now());
+    });
+  });
+  url = '';
+
+  async listen(): Promise<void> {
+    this.server.listen(0, '127.0.0.1');
+    await once(this.server, 'listening');
+    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  expect(id: string): Promise<number> {
+    return new Promise((resolve) => this.waiting.set(id, resolve));
+  }
+
+  close(): Promise<void> {
+    this.server.closeAllConnections();
+    return new Promise((resolve) => this.server.close(() => resolve()));
+  }
+}
+
+interface Target {
+  name: string;
+  eventsUrl: string;
+  text: string;
+  /** Whether a reply arrives at the response_url (the bare app only acks). */
+  replies: boolean;
+  fixedAck: Histogram;
+  maxAck: Histogram;
+  completed: number;
+  maxSeconds: number;
+  errors: number;
+}
+
+let sequence = 0;
+const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+
+/** One signed slash command; resolves with the ack time and, when asked, the reply time (ms). */
+async function slash(target: Target, sink: ReplySink, waitForReply: boolean): Promise<{ ackMs: number; replyMs?: number }> {
+  const id = `r${(sequence += 1)}`;
+  const body = new URLSearchParams({
+    token: 'bench',
+    team_id: 'T0BENCH',
+    team_domain: 'bench',
+    channel_id: 'C0ACGSOPS01',
+    channel_name: 'acgs-ops',
+    user_id: 'U0ONCALL',
+    user_name: 'oncall',
+    command: '/acgs',
+    text: target.text,
+    api_app_id: 'A0BENCH',
+    is_enterprise_install: 'false',
+    response_url: `${sink.url}/response/${id}`,
+    trigger_id: `${Date.now()}.bench.${id}`,
+  }).toString();
+  const reply = target.replies ? sink.expect(id) : undefined;
+  const started = performance.now();
+  const url = new URL(target.eventsUrl);
+  const status = await new Promise<number>((resolve, reject) => {
+    const request = http.request(
+      { agent, host: url.hostname, port: url.port, path: url.pathname, method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', ...signedHeaders(SIGNING_SECRET, body) } },
+      (response) => {
+        response.resume();
+        response.on('end', () => resolve(response.statusCode ?? 0));
+      },
+    );
+    request.on('error', reject);
+    request.end(body);
+  });
+  const ackMs = performance.now() - started;
+  if (status !== 200) throw new Error(`${target.name}: HTTP ${status}`);
+  if (!waitForReply || !reply) return { ackMs };
+  return { ackMs, replyMs: (await reply) - started };
+}
+
+async function fixedRateSlice(target: Target, sink: ReplySink): Promise<void> {
+  const interval = 1000 / RATE;
+  const start = performance.now();
+  const pending: Promise<void>[] = [];
+  for (let n = 0; n < RATE * SECONDS; n += 1) {
+    const due = start + n * interval;
+    const wait = due - performance.now();
+    if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait));
+    pending.push(
+      slash(target, sink, target.replies).then(
+        ({ ackMs }) => void target.fixedAck.recordValue(Math.max(1, Math.round(ackMs * 1000))),
+        () => void (target.errors += 1),
+      ),
+    );
+  }
+  // Replies still on their way finish here, so they do not load the next target's slice.
+  await Promise.all(pending);
+}
+
+async function throughput(target: Target, sink: ReplySink): Promise<void> {
+  const end = performance.now() + SECONDS * 1000;
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (performance.now() < end) {
+        try {
+          const { ackMs } = await slash(target, sink, true);
+          target.maxAck.recordValue(Math.max(1, Math.round(ackMs * 1000)));
+          target.completed += 1;
+        } catch {
+          target.errors += 1;
+        }
+      }
+    }),
+  );
+  target.maxSeconds += SECONDS;
+}
+
+async function replyTimes(target: Target, sink: ReplySink, samples: number): Promise<Histogram> {
+  const replies = histogram();
+  for (let n = 0; n < samples; n += 1) {
+    const { replyMs } = await slash(target, sink, true);
+    replies.recordValue(Math.max(1, Math.round(replyMs! * 1000)));
+  }
+  return replies;
+}
+
+/** The floor: Bolt's HTTPReceiver with a listener that only acks, on a plain node server. */
+async function serveBareBolt(): Promise<{ port: number; close(): Promise<void> }> {
+  const receiver = new HTTPReceiver({ signingSecret: SIGNING_SECRET, logLevel: LogLevel.ERROR });
+  const app = new App({ receiver, authorize: async () => ({ botToken: BOT_TOKEN, botId: 'B0BENCH', botUserId: 'U0BENCHBOT' }), logLevel: LogLevel.ERROR });
+  app.command('/acgs', async ({ ack }) => {
+    await ack();
+  });
+  const server = http.createServer(receiver.requestListener);
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: () => {
+      server.closeAllConnections();
+      return new Promise((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+/** The bot as production builds it: settings and stack from the environment. */
+async function serveBot(): Promise<{ port: number; close(): Promise<void> }> {
+  const stack = commandServicesFromEnv();
+  const bot = createSlackBot({ settings: parseSlackSettings(), registry: createCommandRegistry(), services: stack.services, logger: pino({ level: 'error' }) });
+  const { port } = await bot.start();
+  return {
+    port,
+    close: async () => {
+      await bot.stop();
+      await stack.close();
+    },
+  };
+}
+
+/** Child mode: serve, print the port as one JSON line, stop on SIGTERM. */
+async function serve(kind: string): Promise<void> {
+  const target = kind === 'bare' ? await serveBareBolt() : await serveBot();
+  process.stdout.write(`${JSON.stringify({ port: target.port })}\n`);
+  process.once('SIGTERM', () => void target.close().then(() => process.exit(0)));
+}
+
+async function spawnTarget(kind: 'bare' | 'bot', env: Record<string, string>): Promise<{ eventsUrl: string; child: ChildProcess }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/bot.ts', '--serve', kind], {
+    env: { ...process.env, ...env, NODE_ENV: 'production' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const lines = createInterface({ input: child.stdout! });
+  const first = await Promise.race([
+    once(lines, 'line').then(([line]) => line as string),
+    once(child, 'exit').then(([code]) => {
+      throw new Error(`the ${kind} target exited with code ${code} during start-up`);
+    }),
+  ]);
+  const { port } = JSON.parse(first) as { port: number };
+  return { eventsUrl: `http://127.0.0.1:${port}/slack/events`, child };
+}
+
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const exited = once(child, 'exit');
+  child.kill('SIGTERM');
+  await exited;
+}
+
+const ms = (h: Histogram, p: number) => (h.totalCount === 0 ? 'n/a' : (h.getValueAtPercentile(p) / 1000).toFixed(2));
+
+function printTable(header: string[], rows: string[][]): void {
+  const widths = header.map((_, i) => Math.max(header[i]!.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]) => `| ${cells.map((cell, i) => cell.padEnd(widths[i]!)).join(' | ')} |`;
+  console.log(line(header));
+  console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
+  for (const r of rows) console.log(line(r));
+}
+
+async function main(): Promise<void> {
+  const loadAtStart = loadavg()[0]!;
+  const stops: Array<() => Promise<unknown>> = [];
+  try {
+    console.log('starting the four services (real PostgreSQL and Redis), the Slack stand-in, the bare Bolt app and the bot ...');
+    const stack = await startStack({ containerRuntime: 'none', checkTimeoutMs: CHECK_TIMEOUT_MS });
+    stops.push(() => stack.close());
+    const hung = await startHungServer();
+    stops.push(() => hung.close());
+    const standIn = await startSlackStandIn({ botToken: BOT_TOKEN, signingSecret: SIGNING_SECRET, console: false });
+    stops.push(() => standIn.close());
+    const sink = new ReplySink();
+    await sink.listen();
+    stops.push(() => sink.close());
+    const botEnv = (overrides: Parameters<typeof stack.cliEnv>[0] = {}) => ({
+      ...stack.cliEnv(overrides),
+      SLACK_BOT_TOKEN: BOT_TOKEN,
+      SLACK_SIGNING_SECRET: SIGNING_SECRET,
+      SLACK_API_URL: standIn.apiUrl,
+      PORT: '0',
+      ACGS_CHECK_TIMEOUT_MS: String(CHECK_TIMEOUT_MS),
+    });
+    const bare = await spawnTarget('bare', {});
+    stops.push(() => stopChild(bare.child));
+    const bot = await spawnTarget('bot', botEnv());
+    stops.push(() => stopChild(bot.child));
+    const { eventsUrl } = bot;
+    const hungBot = await spawnTarget('bot', botEnv({ endpoints: { 'sandbox-controller': hung.url } }));
+    stops.push(() => stopChild(hungBot.child));
+
+    const target = (name: string, url: string, text: string, replies: boolean): Target => ({
+      name,
+      eventsUrl: url,
+      text,
+      replies,
+      fixedAck: histogram(),
+      maxAck: histogram(),
+      completed: 0,
+      maxSeconds: 0,
+      errors: 0,
+    });
+    const targets = [target('bare Bolt (ack only)', bare.eventsUrl, 'help', false), target('bot /acgs help', eventsUrl, 'help', true), target('bot /acgs health', eventsUrl, 'health', true)];
+
+    console.log('warming up ...');
+    for (const t of targets) for (let n = 0; n < 50; n += 1) await slash(t, sink, t.replies);
+
+    console.log(`fixed rate: ${RATE} req/s, ${ROUNDS} rounds of ${SECONDS} s per target ...`);
+    for (let round = 0; round < ROUNDS; round += 1) for (const t of targets) await fixedRateSlice(t, sink);
+
+    console.log(`throughput: ${CONCURRENCY} senders for ${SECONDS} s per target ...`);
+    for (const t of targets) await throughput(t, sink);
+
+    console.log(`health replies one at a time: ${REPLY_SAMPLES} with all services up, ${HUNG_SAMPLES} with the sandbox controller hanging ...`);
+    const healthReplies = await replyTimes(targets[2]!, sink, REPLY_SAMPLES);
+    const hungReplies = await replyTimes(target('bot /acgs health, one service hung', hungBot.eventsUrl, 'health', true), sink, HUNG_SAMPLES);
+
+    const floor = targets[0]!.fixedAck.getValueAtPercentile(99);
+    console.log('');
+    printTable(
+      ['target', `ack p50 ms @${RATE}/s`, `ack p99 ms @${RATE}/s`, 'p99 / bare', 'max commands/s', `ack p99 ms @max`, 'errors'],
+      targets.map((t) => [
+        t.name,
+        ms(t.fixedAck, 50),
+        ms(t.fixedAck, 99),
+        (t.fixedAck.getValueAtPercentile(99) / floor).toFixed(2),
+        t.maxSeconds === 0 ? 'n/a' : Math.round(t.completed / t.maxSeconds).toLocaleString('en-US'),
+        ms(t.maxAck, 99),
+        String(t.errors),
+      ]),
+    );
+    console.log('');
+    printTable(
+      ['full health reply', 'p50 ms', 'p99 ms', 'max ms', 'goal'],
+      [
+        ['all services up', ms(healthReplies, 50), ms(healthReplies, 99), ms(healthReplies, 100), '< 150 ms'],
+        [`sandbox controller hung (check timeout ${CHECK_TIMEOUT_MS} ms)`, ms(hungReplies, 50), ms(hungReplies, 99), ms(hungReplies, 100), `< ${CHECK_TIMEOUT_MS + 100} ms`],
+      ],
+    );
+    const ratio = Math.max(targets[1]!.fixedAck.getValueAtPercentile(99), targets[2]!.fixedAck.getValueAtPercentile(99)) / floor;
+    console.log('');
+    console.log(`ack p99 at most 1.2 x the bare app's: ${ratio <= 1.2 ? 'met' : 'missed'} (${ratio.toFixed(2)} x)`);
+    console.log(`health reply p99 under 150 ms: ${healthReplies.getValueAtPercentile(99) / 1000 < 150 ? 'met' : 'missed'}`);
+    console.log(`hung-service reply within the check timeout + 100 ms: ${hungReplies.getValueAtPercentile(100) / 1000 <= CHECK_TIMEOUT_MS + 100 ? 'met' : 'missed'}`);
+    console.log(`load average ${loadAtStart.toFixed(2)} before the start, ${loadavg()[0]!.toFixed(2)} at the end`);
+  } finally {
+    while (stops.length > 0) await stops.pop()!().catch(() => undefined);
+    agent.destroy();
+  }
+}
+
+const serveIndex = process.argv.indexOf('--serve');
+(serveIndex >= 0 ? serve(process.argv[serveIndex + 1] ?? 'bot') : main()).catch((error: unknown) => {
+  console.error(error);
+  process.exitCode = 1;
+});
