@@ -104,6 +104,17 @@ describe('messages', () => {
     expect(slack.messages(OPS)).toHaveLength(before);
   });
 
+  it('refuses to post where the bot is not a member with not_in_channel', async () => {
+    const private_ = await startSlackStandIn({ botToken: BOT_TOKEN, console: false, workspace: { channels: [{ id: 'C0SECRET01', name: 'secret', botIsMember: false }] } });
+    try {
+      const outsider = new WebClient(BOT_TOKEN, { slackApiUrl: private_.apiUrl, retryConfig: { retries: 0 } });
+      expect(await platformError(outsider.chat.postMessage({ channel: 'C0SECRET01', text: 'x' }))).toMatchObject({ error: 'not_in_channel' });
+      expect(private_.messages('C0SECRET01')).toEqual([]);
+    } finally {
+      await private_.close();
+    }
+  });
+
   it('refuses a message without text or blocks with no_text, and text over 40,000 characters with msg_too_long', async () => {
     expect(await platformError(client.chat.postMessage({ channel: OPS, text: '' }))).toMatchObject({ error: 'no_text' });
     expect(await platformError(client.chat.postMessage({ channel: OPS, text: 'x'.repeat(40_001) }))).toMatchObject({ error: 'msg_too_long' });
