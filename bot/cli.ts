@@ -1,0 +1,121 @@
+/**
+ * `npx acgs <command> [args] [--json]`: the /acgs registry in a terminal. It runs the same
+ * execution path as Slack (origin `cli`, actor `cli:<os user>`) against the stack the environment
+ * names, prints text or JSON, and exits 0 when the verdict is ok/info, 1 for warn/fail, 2 when the
+ * line itself was wrong. This file only parses and calls; the one error boundary is in `main`.
+ */
+import { userInfo } from 'node:os';
+import { createCommandRegistry } from '../commands/index.js';
+import { executeCommandLine, type ExecutionOutcome } from '../commands/execute.js';
+import type { ResultDocument } from '../commands/result.js';
+import { commandServicesFromEnv } from '../commands/services-env.js';
+import { renderText } from './cli-render.js';
+
+export const EXIT = { ok: 0, attention: 1, usage: 2 } as const;
+
+export interface CliIo {
+  env: Record<string, string | undefined>;
+  cwd: string;
+  stdout(text: string): void;
+  stderr(text: string): void;
+  /** Whether stdout is a terminal (colours). */
+  isTty?: boolean;
+  signal?: AbortSignal;
+}
+
+export interface ParsedCli {
+  line: string;
+  json: boolean;
+}
+
+/**
+ * The command line the registry parses, rebuilt from argv. The shell already split it, so an
+ * argument with spaces is quoted again to stay one argument.
+ */
+export function commandLineFromArgv(argv: readonly string[]): ParsedCli {
+  let json = false;
+  const words: string[] = [];
+  for (const arg of argv) {
+    if (arg === '--json') json = true;
+    else if (arg === '--help' || arg === '-h') words.unshift('help');
+    else words.push(arg);
+  }
+  return { line: words.map(quoteArgument).join(' '), json };
+}
+
+function quoteArgument(arg: string): string {
+  if (arg !== '' && !/[\s'"\u201c\u201d\u201e\u2018\u2019]/.test(arg)) return arg;
+  // The registry's tokenizer knows quotes but no escapes: pick the quote the argument lacks.
+  if (!arg.includes('"')) return `"${arg}"`;
+  if (!arg.includes("'")) return `'${arg}'`;
+  // Both kinds: no quoting keeps it one argument, so let the registry see it as given and refuse it.
+  return arg;
+}
+
+export function actorId(env: Record<string, string | undefined>): string {
+  let name: string | undefined;
+  try {
+    name = userInfo().username;
+  } catch {
+    name = env.USER ?? env.LOGNAME;
+  }
+  return `cli:${name || 'unknown'}`;
+}
+
+export function exitCodeFor(outcome: Pick<ExecutionOutcome, 'outcome' | 'rejection' | 'document'>): number {
+  if (outcome.rejection === 'usage') return EXIT.usage;
+  return outcome.document.tone === 'ok' || outcome.document.tone === 'info' ? EXIT.ok : EXIT.attention;
+}
+
+/** What `--json` prints: the document's machine-readable form, or the document itself. */
+export function jsonOf(document: ResultDocument): unknown {
+  return document.data ?? document;
+}
+
+export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
+  const { line, json } = commandLineFromArgv(argv);
+  let stack: ReturnType<typeof commandServicesFromEnv>;
+  try {
+    stack = commandServicesFromEnv(io.env, io.cwd);
+  } catch (error) {
+    io.stderr(`acgs: ${(error as Error).message}\n`);
+    return EXIT.usage;
+  }
+  try {
+    const outcome = await executeCommandLine(
+      {
+        registry: createCommandRegistry(),
+        services: stack.services,
+        logError: (reference, error) => io.stderr(`acgs: internal error ${reference}: ${(error as Error)?.stack ?? String(error)}\n`),
+      },
+      { line, actor: { id: actorId(io.env) }, origin: 'cli', ...(io.signal ? { signal: io.signal } : {}) },
+    );
+    const color = Boolean(io.isTty) && !io.env.NO_COLOR && !json;
+    io.stdout(json ? `${JSON.stringify(jsonOf(outcome.document), null, 2)}\n` : renderText(outcome.document, { color }));
+    return exitCodeFor(outcome);
+  } finally {
+    await stack.close();
+  }
+}
+
+/** The process entry (bot/cli-entry.js): argv, Ctrl-C, exit code, and the last-resort error boundary. */
+export async function main(): Promise<void> {
+  const controller = new AbortController();
+  process.once('SIGINT', () => controller.abort());
+  let code: number;
+  try {
+    code = await runCli(process.argv.slice(2), {
+      env: process.env,
+      cwd: process.cwd(),
+      stdout: (text) => process.stdout.write(text),
+      stderr: (text) => process.stderr.write(text),
+      isTty: process.stdout.isTTY,
+      signal: controller.signal,
+    });
+  } catch (error) {
+    process.stderr.write(`acgs: ${(error as Error)?.stack ?? String(error)}\n`);
+    code = EXIT.attention;
+  }
+  // Writes to pipes and files are synchronous on Linux; exiting here drops reconnect timers and idle sockets.
+  process.exit(code);
+}
