@@ -27,7 +27,9 @@ export function usageFromEngineStats(sample: EngineStatsSample): UsageNumbers {
   const cpuDelta = (cpu?.cpu_usage?.total_usage ?? 0) - (pre?.cpu_usage?.total_usage ?? 0);
   const systemDelta = (cpu?.system_cpu_usage ?? 0) - (pre?.system_cpu_usage ?? 0);
   const cpus = cpu?.online_cpus || cpu?.cpu_usage?.percpu_usage?.length || 1;
-  const cpuPercent = cpuDelta > 0 && systemDelta > 0 ? (cpuDelta / systemDelta) * cpus * 100 : 0;
+  // Without a previous sample (one-shot stats) there is no interval to measure over: report 0, not the average since boot.
+  const hasPrevious = (pre?.system_cpu_usage ?? 0) > 0;
+  const cpuPercent = hasPrevious && cpuDelta > 0 && systemDelta > 0 ? (cpuDelta / systemDelta) * cpus * 100 : 0;
 
   // docker stats leaves the inactive page cache out: cgroup v1 reports it as total_inactive_file, v2 as inactive_file.
   const memory = sample.memory_stats;
