@@ -11,12 +11,25 @@ import { CONSTITUTIONAL_HASH, SERVICE_PORTS } from '../services/kit/constitution
 import { lowRiskProposal } from '../services/evolution-oversight/testing/fixtures.js';
 
 /**
- * `npm start` on a machine with nothing configured: no DATABASE_URL, no REDIS_URL, no token.
- * The four services must come up on their firm ports with embedded PostgreSQL.
+ * `npm start` on a machine with nothing configured: no DATABASE_URL, no REDIS_URL, no token, no
+ * Slack. The four services must come up on their firm ports with embedded PostgreSQL, and the bot
+ * with the local Slack console on its port.
  */
 let child: ChildProcess | undefined;
 let stateDir: string | undefined;
 let output = '';
+let botPort = 0;
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as { port: number };
+      probe.close(() => resolve(port));
+    });
+  });
+}
 
 /** Whether something already listens on 127.0.0.1:port (binding it is the only reliable check). */
 function portInUse(port: number): Promise<boolean> {
@@ -51,10 +64,13 @@ beforeAll(async () => {
     throw new Error(`ports already in use on 127.0.0.1: ${taken.join(', ')}; stop whatever listens there (another npm start?) and run again`);
   }
   stateDir = mkdtempSync(join(tmpdir(), 'acgs-start-'));
-  const env: NodeJS.ProcessEnv = { ...process.env, ACGS_STATE_DIR: stateDir, LOG_LEVEL: 'warn' };
-  const configured = ['DATABASE_URL', 'AUDIT_DATABASE_URL', 'EVOLUTION_DATABASE_URL', 'DATABASE_POOL_MAX', 'REDIS_URL', 'ACGS_ADMIN_TOKEN'];
-  for (const key of [...configured, 'PORT', 'VITEST', 'NODE_ENV']) delete env[key];
-  child = spawn(process.execPath, ['--import', 'tsx', 'services/start-local.ts'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  botPort = await freePort();
+  // ACGS_STACK=local: other suites may run a compose project on this engine at the same time.
+  const env: NodeJS.ProcessEnv = { ...process.env, ACGS_STATE_DIR: stateDir, LOG_LEVEL: 'warn', PORT: String(botPort), ACGS_STACK: 'local' };
+  const configured = ['DATABASE_URL', 'AUDIT_DATABASE_URL', 'EVOLUTION_DATABASE_URL', 'DATABASE_POOL_MAX', 'REDIS_URL', 'ACGS_ADMIN_TOKEN', 'ACGS_CONFIG'];
+  const slack = ['SLACK_BOT_TOKEN', 'SLACK_APP_TOKEN', 'SLACK_SIGNING_SECRET', 'SLACK_API_URL'];
+  for (const key of [...configured, ...slack, 'VITEST', 'NODE_ENV']) delete env[key];
+  child = spawn(process.execPath, ['--import', 'tsx', 'bot/main.ts'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout!.on('data', (chunk) => (output += chunk));
   child.stderr!.on('data', (chunk) => (output += chunk));
 }, 10_000);
@@ -168,12 +184,38 @@ describe('npm start with nothing configured', () => {
     expect((await audit.health()).integrity).toMatchObject({ valid: true });
   }, 30_000);
 
+  it('starts the bot with the local Slack console on its port, where /acgs health reads the stack', async () => {
+    const bot = `http://127.0.0.1:${botPort}`;
+    const health = await waitForHealth(botPort, 60_000);
+    expect(await health.json()).toMatchObject({ status: 'ok', mode: 'http' });
+    const page = await fetch(`${bot}/`);
+    expect(page.headers.get('content-type')).toMatch(/text\/html/);
+    const workspace = (await (await fetch(`${bot}/console/api/workspace`)).json()) as { channels: { id: string; name: string }[] };
+    const ops = workspace.channels.find((channel) => channel.name === 'acgs-ops')!;
+    const sent = await fetch(`${bot}/console/api/compose`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ as: 'U0ONCALL', channel: ops.id, text: '/acgs health' }),
+    });
+    expect(await sent.json()).toEqual({ ok: true });
+    const deadline = Date.now() + 15_000;
+    let reply: { text: string; blocks: unknown[] } | undefined;
+    while (!reply && Date.now() < deadline) {
+      const listed = (await (await fetch(`${bot}/console/api/messages?channel=${ops.id}&as=U0ONCALL`)).json()) as { messages: { text: string; blocks: unknown[] }[] };
+      reply = listed.messages.find((message) => message.text.startsWith('Stack health'));
+      if (!reply) await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    expect(reply?.text).toBe('Stack health: All 5 checks pass.');
+    expect(JSON.stringify(reply?.blocks)).toContain('sandbox-controller');
+    expect(output).toContain(`local Slack console: http://127.0.0.1:${botPort}`);
+  }, 90_000);
+
   it('stops every service on SIGTERM', async () => {
     const running = child!;
     running.kill('SIGTERM');
     const code = await new Promise((resolve) => running.once('exit', resolve));
     expect(code).toBe(0);
-    for (const port of Object.values(SERVICE_PORTS)) {
+    for (const port of [...Object.values(SERVICE_PORTS), botPort]) {
       await expect(fetch(`http://127.0.0.1:${port}/health`, { signal: AbortSignal.timeout(1000) })).rejects.toThrow();
     }
   }, 30_000);

@@ -1,0 +1,102 @@
+/**
+ * `npm start`: the bot, always; the local stack when no Docker stack is found (ACGS_STACK forces
+ * one); the local Slack console on the bot's port when no Slack settings are given.
+ */
+import { randomBytes } from 'node:crypto';
+import closeWithGrace from 'close-with-grace';
+import { Redis } from 'ioredis';
+import pg from 'pg';
+import { pino } from 'pino';
+import { createCommandRegistry } from '../commands/index.js';
+import { createCommandServices, serviceEndpoints } from '../commands/services.js';
+import { SERVICE_NAMES } from '../services/kit/constitution.js';
+import { localAdminToken, startLocalServices, stateDirectory, type LocalServices } from '../services/local-services.js';
+import { createLocalStack } from '../services/stack/local-stack.js';
+import { selectStack } from '../services/stack/select-stack.js';
+import { loadBotConfig } from './config.js';
+import { createSlackBot } from './slack/app.js';
+import { DEFAULT_BOT_PORT, parseSlackSettings, slackRequested, type SlackSettings } from './slack/settings.js';
+import { createSlackStandIn, type SlackStandIn } from './slack/stand-in/index.js';
+
+const env = process.env;
+const logger = pino({ name: 'acgs-bot', level: env.LOG_LEVEL ?? 'info' });
+const say = (line: string) => console.log(`[acgs] ${line}`);
+
+/** The console plays a workspace whose tokens exist only in this process. */
+function consoleSettings(port: number): { settings: SlackSettings; standIn: SlackStandIn } {
+  const botToken = `xoxb-local-${randomBytes(12).toString('hex')}`;
+  const signingSecret = randomBytes(24).toString('hex');
+  const publicUrl = `http://127.0.0.1:${port}`;
+  const standIn = createSlackStandIn({ botToken, signingSecret, publicUrl, botEventsUrl: `${publicUrl}/slack/events` });
+  return { settings: { mode: 'http', botToken, signingSecret, apiUrl: `${publicUrl}/api/`, port }, standIn };
+}
+
+function consolePort(): number {
+  const port = Number(env.PORT ?? DEFAULT_BOT_PORT);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`PORT must be a port number (got "${env.PORT}")`);
+  return port;
+}
+
+let local: LocalServices | undefined;
+
+async function main(): Promise<void> {
+  // Validated now so that a bad file stops the start; authorization reads the roles (issue 5).
+  loadBotConfig(env.ACGS_CONFIG);
+  const useConsole = !slackRequested(env);
+  const { settings, standIn } = useConsole ? consoleSettings(consolePort()) : { settings: parseSlackSettings(env), standIn: undefined };
+
+  const { stack, reason } = await selectStack({
+    env,
+    local: async () => {
+      say('starting the local stack (four supervised processes)');
+      local = await startLocalServices({ log: say });
+      return createLocalStack({ processes: local.processes });
+    },
+  });
+  say(`stack: ${stack.kind}, because ${reason}`);
+
+  const adminToken = local?.adminToken ?? env.ACGS_ADMIN_TOKEN ?? localAdminToken(stateDirectory(env), env).token;
+  const redis = env.REDIS_URL ? new Redis(env.REDIS_URL, { lazyConnect: false, maxRetriesPerRequest: 1 }) : undefined;
+  redis?.on('error', (error) => logger.warn({ err: error }, 'Redis connection error'));
+  const postgres = env.DATABASE_URL ? new pg.Pool({ connectionString: env.DATABASE_URL, max: 2 }) : undefined;
+  postgres?.on('error', (error) => logger.warn({ err: error }, 'PostgreSQL connection error'));
+  const services = createCommandServices({
+    endpoints: local?.endpoints ?? serviceEndpoints(env),
+    adminToken,
+    ...(postgres ? { postgres } : {}),
+    ...(redis ? { redis } : {}),
+  });
+
+  const bot = createSlackBot({
+    settings,
+    registry: createCommandRegistry(),
+    services,
+    logger,
+    ...(redis ? { redis } : {}),
+    ...(env.BOT_HOST ? { host: env.BOT_HOST } : {}),
+    ...(standIn ? { extraListener: standIn.requestListener, upgradeHandler: standIn.upgrade } : {}),
+  });
+
+  closeWithGrace({ delay: 15_000 }, async ({ signal, err }) => {
+    if (err) logger.error({ err }, 'shutting down after an error');
+    else say(`${signal}: stopping`);
+    await bot.stop().catch((error: unknown) => logger.warn({ err: error }, 'bot stop failed'));
+    await standIn?.close().catch(() => undefined);
+    await local?.stop();
+    await Promise.allSettled([redis?.quit(), postgres?.end()]);
+  });
+
+  const { port } = await bot.start();
+  if (local) {
+    for (const service of SERVICE_NAMES) say(`  ${local.ready[service] ? 'up  ' : 'DOWN'}  ${service.padEnd(20)} ${local.endpoints[service]}`);
+    say(`admin token: ${local.adminTokenFile ?? 'from ACGS_ADMIN_TOKEN'}`);
+  }
+  say(`bot: ${settings.mode === 'socket' ? 'Socket Mode' : 'HTTP'} on http://127.0.0.1:${port} (/health, /metrics${settings.mode === 'http' ? ', /slack/events' : ''})`);
+  if (standIn) say(`local Slack console: http://127.0.0.1:${port}  (type /acgs help)`);
+}
+
+main().catch(async (error: unknown) => {
+  console.error(`[acgs] could not start: ${(error as Error).message}`);
+  await local?.stop();
+  process.exit(1);
+});
