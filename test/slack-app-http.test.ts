@@ -82,6 +82,28 @@ describe('slash commands over HTTP', () => {
     expect(t.log.count('slow')).toBe(before);
   });
 
+  it.each([
+    ['a missing argument', 'slow', 'Invalid arguments for `slow`: ms:'],
+    ['an extra argument', 'status now please', '`status` takes no arguments; unexpected `now` `please`.'],
+    ['an absurd number', 'slow 99999999', 'Invalid arguments for `slow`: ms:'],
+    ['a negative number', 'slow -5', '`-5` is not allowed here: numbers must not be negative.'],
+    ['an unknown option', 'status --force', '`--force` is not an option of `status`; it takes no options.'],
+    ['a line over the length limit', `status ${'x'.repeat(1200)}`, 'characters long; the limit is 1000.'],
+  ])('answers %s privately with what to do, running nothing', async (_what, line, expected) => {
+    const runs = t.log.runs.length;
+    await t.standIn.slashCommand({ userId: ONCALL, channelId: OPS, text: line });
+    const answer = await t.standIn.waitFor(ephemeralFor(expected), 5000, `the answer to "${line.slice(0, 40)}"`);
+    expect(answer.responseType).toBe('ephemeral');
+    expect(t.log.runs.length).toBe(runs);
+  });
+
+  it('treats an empty /acgs as /acgs help', async () => {
+    const helpReplies = () => t.standIn.messages(OPS, { includeEphemeralFor: ONCALL }).filter((message) => blockText(message.blocks).includes('ACGS ChatOps commands')).length;
+    const before = helpReplies();
+    await t.standIn.slashCommand({ userId: ONCALL, channelId: OPS, text: '' });
+    await t.standIn.waitFor(() => helpReplies() === before + 1, 5000, 'another help reply');
+  });
+
   it('shows a command’s refusal privately in its own words', async () => {
     await t.standIn.slashCommand({ userId: ONCALL, channelId: OPS, text: 'refuse' });
     const answer = await t.standIn.waitFor(ephemeralFor('The fixture refuses'), 5000, 'the refusal');
