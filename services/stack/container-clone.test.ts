@@ -48,7 +48,7 @@ describe('planClone', () => {
   it('moves a fixed published port to an ephemeral one for a replica beside the first, and says which', () => {
     const { options, movedPorts } = plan();
     expect(options.HostConfig!.PortBindings).toEqual({ '8004/tcp': [{ HostIp: '127.0.0.1', HostPort: '' }] });
-    expect(movedPorts).toEqual(['127.0.0.1:28004->8004/tcp']);
+    expect(movedPorts).toEqual([{ containerPort: '8004/tcp', hostIp: '127.0.0.1', hostPort: '28004' }]);
   });
 
   it('keeps the published port when asked to (a replacement takes over the port)', () => {

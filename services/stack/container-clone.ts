@@ -33,8 +33,14 @@ export interface ClonePlan {
   options: Docker.ContainerCreateOptions;
   /** Networks to connect after creation: the Engine (API < 1.44) takes one network at creation. */
   extraNetworks: Array<{ name: string; aliases: string[] }>;
-  /** Published ports moved to an ephemeral host port, as `127.0.0.1:8004->8004/tcp`. */
-  movedPorts: string[];
+  /** Published ports moved to an ephemeral host port: which container port, and the fixed binding it had. */
+  movedPorts: MovedPort[];
+}
+
+export interface MovedPort {
+  containerPort: string;
+  hostIp: string;
+  hostPort: string;
 }
 
 const sameJson = (a: unknown, b: unknown) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
@@ -53,13 +59,13 @@ function ownAliases(aliases: unknown, source: Docker.ContainerInspectInfo): stri
 function portBindings(
   bindings: Docker.HostConfig['PortBindings'],
   ephemeral: boolean,
-): { bindings: Docker.HostConfig['PortBindings']; moved: string[] } {
+): { bindings: Docker.HostConfig['PortBindings']; moved: MovedPort[] } {
   if (!bindings || !ephemeral) return { bindings, moved: [] };
-  const moved: string[] = [];
+  const moved: MovedPort[] = [];
   const result: Record<string, Array<{ HostIp: string; HostPort: string }>> = {};
   for (const [containerPort, hostPorts] of Object.entries(bindings as Record<string, Array<{ HostIp?: string; HostPort?: string }> | null>)) {
     result[containerPort] = (hostPorts ?? []).map((binding) => {
-      if (binding.HostPort && binding.HostPort !== '0') moved.push(`${binding.HostIp || '0.0.0.0'}:${binding.HostPort}->${containerPort}`);
+      if (binding.HostPort && binding.HostPort !== '0') moved.push({ containerPort, hostIp: binding.HostIp || '0.0.0.0', hostPort: binding.HostPort });
       return { HostIp: binding.HostIp ?? '', HostPort: '' };
     });
   }

@@ -7,7 +7,7 @@ import { Readable, Writable } from 'node:stream';
 import type Docker from 'dockerode';
 import { CappedOutput } from '../sandbox-controller/sandbox/capped-output.js';
 import { COMPOSE_LABELS, DEFAULT_COMPOSE_PROJECT, replicaName, replicaNumber } from './compose-labels.js';
-import { planClone } from './container-clone.js';
+import { planClone, type MovedPort } from './container-clone.js';
 import { DEFAULT_DOCKER_HOST, dockerClient, engineDown, engineErrorText, engineStatusCode, isConnectionError, isNotFound } from './docker-engine.js';
 import { usageFromEngineStats, type EngineStatsSample } from './engine-stats.js';
 import { DEFAULT_EXEC_TIMEOUT_MS, EXEC_COMMANDS, MAX_EXEC_OUTPUT_BYTES } from './exec-commands.js';
@@ -265,7 +265,7 @@ export function createDockerStack(options: DockerStackOptions = {}): Stack {
   async function createReplica(
     source: Docker.ContainerInspectInfo,
     fields: { name: string; image: string; number: number; ephemeralHostPorts: boolean },
-  ): Promise<{ container: Docker.Container; movedPorts: string[] }> {
+  ): Promise<{ container: Docker.Container; movedPorts: MovedPort[] }> {
     const plan = planClone({ source, sourceImage: await imageConfig(source.Image), ...fields });
     let container: Docker.Container;
     try {
@@ -384,9 +384,15 @@ export function createDockerStack(options: DockerStackOptions = {}): Stack {
           try {
             const created = await createReplica(template, { name, image: template.Config.Image, number, ephemeralHostPorts: true });
             container = created.container;
-            for (const moved of created.movedPorts) report.notes.push(`${name} publishes ${moved.replace(/^[^-]*/, '(an ephemeral port)')} instead of ${moved.split('->')[0]}`);
             await engine(() => container!.start());
-            await waitUntilHealthy(container.id, name, timeoutMs);
+            const running = await waitUntilHealthy(container.id, name, timeoutMs);
+            for (const moved of created.movedPorts) {
+              const assigned = running.NetworkSettings.Ports?.[moved.containerPort]?.find((binding) => binding.HostIp === moved.hostIp) ?? running.NetworkSettings.Ports?.[moved.containerPort]?.[0];
+              report.notes.push(
+                `${name} publishes ${moved.containerPort} on ${assigned ? `${assigned.HostIp}:${assigned.HostPort}` : 'an ephemeral port'}, ` +
+                  `because ${moved.hostIp}:${moved.hostPort} is held by the first replica`,
+              );
+            }
             report.created.push(name);
             allNames.push(name);
           } catch (error) {

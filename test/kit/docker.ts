@@ -198,11 +198,16 @@ export interface ComposeReplicaOptions {
   labels?: Record<string, string>;
   /** Default true: the responder's health check. */
   healthcheck?: boolean;
+  /** A user-defined network to join (with these aliases) instead of the host's network. */
+  network?: { name: string; aliases?: string[] };
+  /** Published ports, container port (`8080/tcp`) to a 127.0.0.1 host port; needs `network`. */
+  publish?: Record<string, number>;
 }
 
 /**
  * Creates and starts one container labelled as compose labels a service replica, on the host's
- * network (the responder binds 127.0.0.1 only). Cleanup: removeContainersWithLabel on the project label.
+ * network (the responder binds 127.0.0.1 only) unless a network is given. Cleanup:
+ * removeContainersWithLabel on the project label.
  */
 export async function startComposeReplica(docker: Docker, options: ComposeReplicaOptions): Promise<Docker.Container> {
   const number = options.number ?? 1;
@@ -218,7 +223,19 @@ export async function startComposeReplica(docker: Docker, options: ComposeReplic
       ...options.labels,
     },
     ...(options.healthcheck === false ? {} : { Healthcheck: RESPONDER_HEALTHCHECK }),
-    HostConfig: { NetworkMode: 'host', LogConfig: { Type: 'json-file', Config: {} } },
+    HostConfig: {
+      NetworkMode: options.network?.name ?? 'host',
+      LogConfig: { Type: 'json-file', Config: {} },
+      ...(options.publish
+        ? {
+            PortBindings: Object.fromEntries(
+              Object.entries(options.publish).map(([containerPort, hostPort]) => [containerPort, [{ HostIp: '127.0.0.1', HostPort: String(hostPort) }]]),
+            ),
+          }
+        : {}),
+    },
+    ...(options.publish ? { ExposedPorts: Object.fromEntries(Object.keys(options.publish).map((port) => [port, {}])) } : {}),
+    ...(options.network ? { NetworkingConfig: { EndpointsConfig: { [options.network.name]: { Aliases: options.network.aliases ?? [] } } } } : {}),
   });
   await container.start();
   return container;
