@@ -10,8 +10,8 @@ export const help = defineCommand({
   level: 'read',
   positionals: ['topic', 'subtopic'],
   args: z.object({
-    topic: z.string().max(40).optional(),
-    subtopic: z.string().max(40).optional(),
+    topic: z.string().max(40, 'must be a command name such as `health` (at most 40 characters)').optional(),
+    subtopic: z.string().max(40, 'must be the second word of a command such as `audit verify`').optional(),
   }),
   async run(context, { topic, subtopic }) {
     if (topic) {

@@ -95,6 +95,16 @@ describe('the command registry', () => {
     expect(tripwire.connections).toBeGreaterThan(before);
   });
 
+  it('accepts every example that help shows, for the command it documents', () => {
+    for (const command of registry.list()) {
+      expect(command.examples.length, command.name).toBeGreaterThan(0);
+      for (const example of command.examples) {
+        const resolution = registry.resolve(example);
+        expect(resolution.ok ? resolution.command.name : resolution.error.message, example).toBe(command.name);
+      }
+    }
+  });
+
   it('treats an empty line as help', async () => {
     const outcome = await run('   ');
     expect(outcome.command).toBe('help');
@@ -187,6 +197,10 @@ describe('argument errors a person can act on', () => {
     expect(outcome.document.summary).toContain('<@U123ABC>');
     const long = await expectRefused(`health ${'a'.repeat(300)}`, /is not a part of the stack/);
     expect(long.document.summary?.length).toBeLessThan(300);
+  });
+
+  it('refuses an overlong help topic with what a topic is', async () => {
+    await expectRefused(`help ${'h'.repeat(41)}`, /topic: must be a command name such as `health` \(at most 40 characters\)/);
   });
 
   it('refuses help for a command that does not exist', async () => {
