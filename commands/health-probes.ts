@@ -44,7 +44,7 @@ async function timed<T>(timeoutMs: number, signal: AbortSignal, work: (signal: A
     const value = await withDeadline(timeoutMs, signal, work);
     return { ok: true, value, latencyMs: performance.now() - started };
   } catch (error) {
-    const problem = error instanceof DeadlineError ? error.message : describe(error);
+    const problem = error instanceof DeadlineError ? error.message : signal.aborted ? 'cancelled before an answer' : describe(error);
     return { ok: false, problem, latencyMs: performance.now() - started };
   }
 }
