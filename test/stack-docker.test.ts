@@ -128,6 +128,14 @@ describe('Docker stack: restart', () => {
     expect(report.durationMs).toBeGreaterThan(0);
   });
 
+  it('refuses a second restart of the same service while the first one runs, and finishes the first', async () => {
+    const first = stack.restart('web', { timeoutMs: 30_000 });
+    const second = await rejection(stack.restart('web'));
+    expect(second.code).toBe('BUSY');
+    expect(second.message).toContain('Cannot restart web now: a restart of web started');
+    expect((await first).health).toBe('healthy');
+  });
+
   it('restarts a service without a health check and counts it up once it runs', async () => {
     const report = await stack.restart('plain', { timeoutMs: 30_000 });
     expect(report.replicas[0]!.health).toBe('none');

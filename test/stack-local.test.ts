@@ -105,6 +105,13 @@ describe('Local stack: restart', () => {
     expect(processes[0]!.restarts()).toBe(0);
   });
 
+  it('refuses a second restart of the same process while the first one runs', async () => {
+    const first = stack.restart('alpha', { timeoutMs: 15_000 });
+    const second = await rejection(stack.restart('alpha'));
+    expect(second.code).toBe('BUSY');
+    expect((await first).health).toBe('healthy');
+  });
+
   it('times out with the health answer when the restarted process never becomes healthy', async () => {
     const error = await rejection(stack.restart('sick', { timeoutMs: 1500 }));
     expect(error.code).toBe('TIMEOUT');

@@ -12,6 +12,7 @@ import { DEFAULT_DOCKER_HOST, dockerClient, engineDown, engineErrorText, engineS
 import { usageFromEngineStats, type EngineStatsSample } from './engine-stats.js';
 import { DEFAULT_EXEC_TIMEOUT_MS, EXEC_COMMANDS, MAX_EXEC_OUTPUT_BYTES } from './exec-commands.js';
 import { parseDockerLogText, selectLogLines, type TimedLine } from './log-lines.js';
+import { createOperationGuard } from './operation-guard.js';
 import {
   LOG_SCAN_LINES,
   StackError,
@@ -120,6 +121,7 @@ export function createDockerStack(options: DockerStackOptions = {}): Stack {
   const stopTimeout = options.stopTimeoutSeconds ?? 10;
   const pollMs = options.pollIntervalMs ?? 250;
   const where = `compose project "${project}" on ${host}`;
+  const guard = createOperationGuard();
 
   /** Runs an engine call; an unreachable engine becomes ENGINE_DOWN, saying what was not done. */
   async function engine<T>(call: () => Promise<T>, notDone?: string[]): Promise<T> {
@@ -329,107 +331,111 @@ export function createDockerStack(options: DockerStackOptions = {}): Stack {
     async restart(service, restartOptions = {}): Promise<RestartReport> {
       requireServiceName(service);
       const timeoutMs = requireTimeout(restartOptions.timeoutMs, DEFAULT_WAIT_MS);
-      const started = Date.now();
-      const replicas = await serviceReplicas(service);
-      const restarted: RestartedReplica[] = [];
-      for (const [index, before] of replicas.entries()) {
-        const name = nameOf(before);
-        const notDone = replicas.slice(index + 1).map((info) => `${nameOf(info)} was not restarted`);
-        try {
+      return guard.run(service, 'restart', async () => {
+        const started = Date.now();
+        const replicas = await serviceReplicas(service);
+        const restarted: RestartedReplica[] = [];
+        for (const [index, before] of replicas.entries()) {
+          const name = nameOf(before);
+          const notDone = replicas.slice(index + 1).map((info) => `${nameOf(info)} was not restarted`);
           try {
-            await engine(() => docker.getContainer(before.Id).restart({ t: stopTimeout }), [`${name} was not restarted`]);
+            try {
+              await engine(() => docker.getContainer(before.Id).restart({ t: stopTimeout }), [`${name} was not restarted`]);
+            } catch (error) {
+              if (isNotFound(error)) throw new StackError('CONTAINER_MISSING', `${name} was removed before it could be restarted; list the service again`);
+              throw error;
+            }
+            const after = await waitUntilHealthy(before.Id, name, timeoutMs);
+            restarted.push({
+              name,
+              previousId: before.Id,
+              id: after.Id,
+              previousStartedAt: before.State.Running ? new Date(before.State.StartedAt).toISOString() : null,
+              startedAt: new Date(after.State.StartedAt).toISOString(),
+              health: healthOf(after),
+            });
           } catch (error) {
-            if (isNotFound(error)) throw new StackError('CONTAINER_MISSING', `${name} was removed before it could be restarted; list the service again`);
-            throw error;
+            throw stoppedHalfWay(error, restarted.map((replica) => `restarted ${replica.name} (${replica.health})`), notDone);
           }
-          const after = await waitUntilHealthy(before.Id, name, timeoutMs);
-          restarted.push({
-            name,
-            previousId: before.Id,
-            id: after.Id,
-            previousStartedAt: before.State.Running ? new Date(before.State.StartedAt).toISOString() : null,
-            startedAt: new Date(after.State.StartedAt).toISOString(),
-            health: healthOf(after),
-          });
-        } catch (error) {
-          throw stoppedHalfWay(error, restarted.map((replica) => `restarted ${replica.name} (${replica.health})`), notDone);
         }
-      }
-      const health = serviceHealthOf((await serviceReplicas(service)).map((info) => ({ state: stateOf(info), health: healthOf(info) })));
-      return { service, replicas: restarted, durationMs: Date.now() - started, health };
+        const health = serviceHealthOf((await serviceReplicas(service)).map((info) => ({ state: stateOf(info), health: healthOf(info) })));
+        return { service, replicas: restarted, durationMs: Date.now() - started, health };
+      });
     },
 
     async scale(service, replicas, scaleOptions = {}): Promise<ScaleReport> {
       requireServiceName(service);
       requireReplicaCount(replicas);
       const timeoutMs = requireTimeout(scaleOptions.timeoutMs, DEFAULT_WAIT_MS);
-      const started = Date.now();
-      const current = await serviceReplicas(service);
-      const report: ScaleReport = { service, from: current.length, to: replicas, created: [], removed: [], notes: [], durationMs: 0 };
+      return guard.run(service, 'scale', async () => {
+        const started = Date.now();
+        const current = await serviceReplicas(service);
+        const report: ScaleReport = { service, from: current.length, to: replicas, created: [], removed: [], notes: [], durationMs: 0 };
 
-      if (replicas > current.length) {
-        const template = current[current.length - 1]!;
-        const allNames = (await engine(() => docker.listContainers({ all: true }))).flatMap((container) => container.Names.map((name) => name.replace(/^\//, '')));
-        const serviceNamesInUse = current.map(nameOf);
-        let number = Math.max(...current.map((info) => replicaNumber(info.Config.Labels)));
-        for (let made = current.length; made < replicas; made += 1) {
-          let name: string;
-          do {
-            number += 1;
-            name = replicaName(project, service, number, serviceNamesInUse);
-          } while (allNames.includes(name));
-          const remaining = replicas - made - 1;
-          const notDone = [`${name} was not created`, ...(remaining > 0 ? [`${remaining} more replica(s) were not created`] : [])];
-          let container: Docker.Container | undefined;
-          try {
-            const created = await createReplica(template, { name, image: template.Config.Image, number, ephemeralHostPorts: true });
-            container = created.container;
-            await engine(() => container!.start());
-            const running = await waitUntilHealthy(container.id, name, timeoutMs);
-            for (const moved of created.movedPorts) {
-              const assigned = running.NetworkSettings.Ports?.[moved.containerPort]?.find((binding) => binding.HostIp === moved.hostIp) ?? running.NetworkSettings.Ports?.[moved.containerPort]?.[0];
-              report.notes.push(
-                `${name} publishes ${moved.containerPort} on ${assigned ? `${assigned.HostIp}:${assigned.HostPort}` : 'an ephemeral port'}, ` +
-                  `because ${moved.hostIp}:${moved.hostPort} is held by the first replica`,
+        if (replicas > current.length) {
+          const template = current[current.length - 1]!;
+          const allNames = (await engine(() => docker.listContainers({ all: true }))).flatMap((container) => container.Names.map((name) => name.replace(/^\//, '')));
+          const serviceNamesInUse = current.map(nameOf);
+          let number = Math.max(...current.map((info) => replicaNumber(info.Config.Labels)));
+          for (let made = current.length; made < replicas; made += 1) {
+            let name: string;
+            do {
+              number += 1;
+              name = replicaName(project, service, number, serviceNamesInUse);
+            } while (allNames.includes(name));
+            const remaining = replicas - made - 1;
+            const notDone = [`${name} was not created`, ...(remaining > 0 ? [`${remaining} more replica(s) were not created`] : [])];
+            let container: Docker.Container | undefined;
+            try {
+              const created = await createReplica(template, { name, image: template.Config.Image, number, ephemeralHostPorts: true });
+              container = created.container;
+              await engine(() => container!.start());
+              const running = await waitUntilHealthy(container.id, name, timeoutMs);
+              for (const moved of created.movedPorts) {
+                const assigned = running.NetworkSettings.Ports?.[moved.containerPort]?.find((binding) => binding.HostIp === moved.hostIp) ?? running.NetworkSettings.Ports?.[moved.containerPort]?.[0];
+                report.notes.push(
+                  `${name} publishes ${moved.containerPort} on ${assigned ? `${assigned.HostIp}:${assigned.HostPort}` : 'an ephemeral port'}, ` +
+                    `because ${moved.hostIp}:${moved.hostPort} is held by the first replica`,
+                );
+              }
+              report.created.push(name);
+              allNames.push(name);
+            } catch (error) {
+              // A replica that never became healthy is removed, so the count the person sees is the count that serves.
+              if (container) await container.remove({ force: true }).catch(() => undefined);
+              const failed = error instanceof StackError ? error : new StackError('UNHEALTHY', `${name} could not be started: ${engineErrorText(error)}`, { cause: error });
+              throw stoppedHalfWay(
+                new StackError(failed.code, `Scaling ${service} to ${replicas} stopped at ${current.length + report.created.length}: ${failed.message}`, {
+                  done: container ? [`removed the failed ${name}`] : [],
+                  notDone,
+                  cause: failed,
+                }),
+                report.created.map((created) => `created ${created}`),
+                [],
               );
             }
-            report.created.push(name);
-            allNames.push(name);
-          } catch (error) {
-            // A replica that never became healthy is removed, so the count the person sees is the count that serves.
-            if (container) await container.remove({ force: true }).catch(() => undefined);
-            const failed = error instanceof StackError ? error : new StackError('UNHEALTHY', `${name} could not be started: ${engineErrorText(error)}`, { cause: error });
-            throw stoppedHalfWay(
-              new StackError(failed.code, `Scaling ${service} to ${replicas} stopped at ${current.length + report.created.length}: ${failed.message}`, {
-                done: container ? [`removed the failed ${name}`] : [],
-                notDone,
-                cause: failed,
-              }),
-              report.created.map((created) => `created ${created}`),
-              [],
-            );
+          }
+        } else if (replicas < current.length) {
+          // The newest go first, as compose does.
+          const victims = current.slice(replicas).reverse();
+          for (const [index, victim] of victims.entries()) {
+            const name = nameOf(victim);
+            try {
+              await stopAndRemove(victim.Id);
+              report.removed.push(name);
+            } catch (error) {
+              const rest = victims.slice(index).map((info) => `${nameOf(info)} was not removed`);
+              throw stoppedHalfWay(
+                error instanceof StackError ? error : new StackError('PARTIAL', `Removing ${name} failed: ${engineErrorText(error)}`, { cause: error }),
+                report.removed.map((removed) => `removed ${removed}`),
+                rest,
+              );
+            }
           }
         }
-      } else if (replicas < current.length) {
-        // The newest go first, as compose does.
-        const victims = current.slice(replicas).reverse();
-        for (const [index, victim] of victims.entries()) {
-          const name = nameOf(victim);
-          try {
-            await stopAndRemove(victim.Id);
-            report.removed.push(name);
-          } catch (error) {
-            const rest = victims.slice(index).map((info) => `${nameOf(info)} was not removed`);
-            throw stoppedHalfWay(
-              error instanceof StackError ? error : new StackError('PARTIAL', `Removing ${name} failed: ${engineErrorText(error)}`, { cause: error }),
-              report.removed.map((removed) => `removed ${removed}`),
-              rest,
-            );
-          }
-        }
-      }
-      report.durationMs = Date.now() - started;
-      return report;
+        report.durationMs = Date.now() - started;
+        return report;
+      });
     },
 
     async logs(service, logsOptions = {}) {
@@ -458,9 +464,11 @@ export function createDockerStack(options: DockerStackOptions = {}): Stack {
 
     async stats(service) {
       if (service !== undefined) requireServiceName(service);
-      const containers = (await projectContainers()).filter((container) => container.State === 'running');
-      if (service !== undefined) requireKnownService(service, serviceNames(await projectContainers()), where);
-      const chosen = service === undefined ? containers : containers.filter((container) => container.Labels[COMPOSE_LABELS.service] === service);
+      const all = await projectContainers();
+      if (service !== undefined) requireKnownService(service, serviceNames(all), where);
+      const chosen = all.filter(
+        (container) => container.State === 'running' && (service === undefined || container.Labels[COMPOSE_LABELS.service] === service),
+      );
       const samples = await Promise.all(
         chosen.map(async (container): Promise<ContainerStats | undefined> => {
           let sample: EngineStatsSample;
@@ -547,32 +555,34 @@ export function createDockerStack(options: DockerStackOptions = {}): Stack {
         throw new StackError('INVALID_ARGUMENT', `"${String(image).slice(0, 80)}" is not an image reference such as acgs/stack:1.2.0`);
       }
       const timeoutMs = requireTimeout(recreateOptions.timeoutMs, DEFAULT_WAIT_MS);
-      const started = Date.now();
-      const replicas = await serviceReplicas(service);
-      try {
-        await engine(() => docker.getImage(image).inspect());
-      } catch (error) {
-        if (isNotFound(error)) {
-          throw new StackError(
-            'IMAGE_MISSING',
-            `The image ${image} is not in the Docker Engine at ${host}; build or pull it there first. Nothing was changed: ${replicas.map(nameOf).join(', ')} still run ${[...new Set(replicas.map((info) => info.Config.Image))].join(', ')}`,
-          );
-        }
-        throw error;
-      }
-
-      const replaced: RecreatedReplica[] = [];
-      const doneSteps = () => replaced.map((replica) => `${replica.name} now runs ${image}`);
-      for (const [index, old] of replicas.entries()) {
-        // The failing replica's own state is in the error's message (replaceReplica says it).
-        const untouched = replicas.slice(index + 1).map((info) => `${nameOf(info)} still runs ${info.Config.Image}`);
+      return guard.run(service, 'recreate', async () => {
+        const started = Date.now();
+        const replicas = await serviceReplicas(service);
         try {
-          replaced.push(await replaceReplica(old, image, timeoutMs));
+          await engine(() => docker.getImage(image).inspect());
         } catch (error) {
-          throw stoppedHalfWay(error, doneSteps(), untouched);
+          if (isNotFound(error)) {
+            throw new StackError(
+              'IMAGE_MISSING',
+              `The image ${image} is not in the Docker Engine at ${host}; build or pull it there first. Nothing was changed: ${replicas.map(nameOf).join(', ')} still run ${[...new Set(replicas.map((info) => info.Config.Image))].join(', ')}`,
+            );
+          }
+          throw error;
         }
-      }
-      return { service, image, replicas: replaced, durationMs: Date.now() - started };
+
+        const replaced: RecreatedReplica[] = [];
+        const doneSteps = () => replaced.map((replica) => `${replica.name} now runs ${image}`);
+        for (const [index, old] of replicas.entries()) {
+          // The failing replica's own state is in the error's message (replaceReplica says it).
+          const untouched = replicas.slice(index + 1).map((info) => `${nameOf(info)} still runs ${info.Config.Image}`);
+          try {
+            replaced.push(await replaceReplica(old, image, timeoutMs));
+          } catch (error) {
+            throw stoppedHalfWay(error, doneSteps(), untouched);
+          }
+        }
+        return { service, image, replicas: replaced, durationMs: Date.now() - started };
+      });
     },
 
     async close() {

@@ -10,6 +10,7 @@ import pidusage from 'pidusage';
 import type { SupervisedProcess } from '../local-supervisor.js';
 import { EXEC_COMMANDS } from './exec-commands.js';
 import { fixedWidthTime, selectLogLines } from './log-lines.js';
+import { createOperationGuard } from './operation-guard.js';
 import {
   StackError,
   normalizeLogsOptions,
@@ -23,6 +24,7 @@ import {
   type Replica,
   type ReplicaHealth,
   type ReplicaState,
+  type RestartReport,
   type ServiceHealth,
   type Stack,
 } from './stack.js';
@@ -63,6 +65,7 @@ export function createLocalStack(options: LocalStackOptions): Stack {
   const startGraceMs = options.startGraceMs ?? 30_000;
   const cpuSampleMs = options.cpuSampleMs ?? 500;
   const names = () => [...processes.keys()].sort();
+  const guard = createOperationGuard();
 
   function processOf(service: string): SupervisedProcess {
     requireKnownService(service, names(), WHERE);
@@ -113,6 +116,54 @@ export function createLocalStack(options: LocalStackOptions): Stack {
     return lines.length > 0 ? `; its last log lines: ${lines.join(' | ').slice(0, 600)}` : '';
   }
 
+  async function restartProcess(service: string, process: SupervisedProcess, timeoutMs: number): Promise<RestartReport> {
+    if (process.state() === 'stopped') {
+      throw new StackError('CONTAINER_MISSING', `${service} has been stopped with the local stack; start the stack again (npm start)`);
+    }
+    const started = Date.now();
+    const previousPid = process.pid();
+    const previousStartedAt = process.startedAt()?.toISOString() ?? null;
+    await process.restart();
+    const deadline = started + timeoutMs;
+    let last: Probe = { health: 'starting' };
+    for (;;) {
+      if (process.state() !== 'running') {
+        throw new StackError('UNHEALTHY', `${service} exited again while starting after the restart${lastLines(process)}`, {
+          done: [`restarted ${service}`],
+          notDone: ['the supervisor restarts it with a growing delay; read its logs for the cause'],
+        });
+      }
+      last = await probe(process);
+      if (last.health === 'healthy') break;
+      if (Date.now() >= deadline) {
+        throw new StackError(
+          'TIMEOUT',
+          `${service} did not become healthy within ${Math.round(timeoutMs / 1000)} s after the restart (${last.detail ?? last.health})${lastLines(process)}`,
+          { done: [`restarted ${service} (pid ${process.pid() ?? 'none'})`] },
+        );
+      }
+      await sleep(250);
+    }
+    const pid = process.pid();
+    return {
+      service,
+      replicas: [
+        {
+          name: service,
+          previousId: `local:${service}`,
+          id: `local:${service}`,
+          previousStartedAt,
+          startedAt: process.startedAt()?.toISOString() ?? null,
+          ...(previousPid !== undefined ? { previousPid } : {}),
+          ...(pid !== undefined ? { pid } : {}),
+          health: last.health,
+        },
+      ],
+      durationMs: Date.now() - started,
+      health: 'healthy',
+    };
+  }
+
   const notSupported = (service: string, what: string, instead: string) =>
     new StackError('NOT_SUPPORTED', `${what} is not possible on the local stack, where ${service} runs as one local process: ${instead}`);
 
@@ -145,51 +196,7 @@ export function createLocalStack(options: LocalStackOptions): Stack {
       requireServiceName(service);
       const timeoutMs = requireTimeout(restartOptions.timeoutMs, DEFAULT_WAIT_MS);
       const process = processOf(service);
-      if (process.state() === 'stopped') {
-        throw new StackError('CONTAINER_MISSING', `${service} has been stopped with the local stack; start the stack again (npm start)`);
-      }
-      const started = Date.now();
-      const previousPid = process.pid();
-      const previousStartedAt = process.startedAt()?.toISOString() ?? null;
-      await process.restart();
-      const deadline = started + timeoutMs;
-      let last: Probe = { health: 'starting' };
-      for (;;) {
-        if (process.state() !== 'running') {
-          throw new StackError('UNHEALTHY', `${service} exited again while starting after the restart${lastLines(process)}`, {
-            done: [`restarted ${service}`],
-            notDone: ['the supervisor restarts it with a growing delay; read its logs for the cause'],
-          });
-        }
-        last = await probe(process);
-        if (last.health === 'healthy') break;
-        if (Date.now() >= deadline) {
-          throw new StackError(
-            'TIMEOUT',
-            `${service} did not become healthy within ${Math.round(timeoutMs / 1000)} s after the restart (${last.detail ?? last.health})${lastLines(process)}`,
-            { done: [`restarted ${service} (pid ${process.pid() ?? 'none'})`] },
-          );
-        }
-        await sleep(250);
-      }
-      const pid = process.pid();
-      return {
-        service,
-        replicas: [
-          {
-            name: service,
-            previousId: `local:${service}`,
-            id: `local:${service}`,
-            previousStartedAt,
-            startedAt: process.startedAt()?.toISOString() ?? null,
-            ...(previousPid !== undefined ? { previousPid } : {}),
-            ...(pid !== undefined ? { pid } : {}),
-            health: last.health,
-          },
-        ],
-        durationMs: Date.now() - started,
-        health: 'healthy',
-      };
+      return guard.run(service, 'restart', () => restartProcess(service, process, timeoutMs));
     },
 
     async scale(service) {

@@ -209,6 +209,7 @@ export const STACK_ERROR_CODES = [
   'NOT_SUPPORTED',
   'PARTIAL',
   'INVALID_ARGUMENT',
+  'BUSY',
 ] as const;
 
 export type StackErrorCode = (typeof STACK_ERROR_CODES)[number];
