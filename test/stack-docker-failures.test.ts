@@ -158,6 +158,7 @@ describe('Docker stack: recreate from another image tag', () => {
     expect(error.code).toBe('IMAGE_MISSING');
     expect(error.message).toContain(`The image ${ghostTag} is not in the Docker Engine`);
     expect(error.message).toContain(`${project}-ghost-2 was not created`);
+    expect(error.message.match(/Not done:/g)).toHaveLength(1);
     const ghosts = await docker.listContainers({ all: true, filters: { label: [projectLabel, 'com.docker.compose.service=ghost'] } });
     expect(ghosts).toHaveLength(1);
   });
@@ -175,6 +176,7 @@ describe('Docker stack: a container lost during a restart', () => {
     expect(error.message).toContain(`${project}-slow-2 stopped (exit code 137) instead of becoming healthy`);
     expect(error.message).toMatch(/its last log lines: .*Responder stopping \| Responder version 1 starting\b/);
     expect(error.done).toEqual([`restarted ${project}-slow-1 (healthy)`]);
+    expect(error.message.match(/Done:/g)).toHaveLength(1);
     expect((await containerNamed(`${project}-slow-1`)).State.Health?.Status).toBe('healthy');
   }, 45_000);
 

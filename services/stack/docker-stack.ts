@@ -230,11 +230,14 @@ export function createDockerStack(options: DockerStackOptions = {}): Stack {
     }
   }
 
-  /** Re-raises a failure of step `index` with what happened to the replicas before and after it. */
+  /**
+   * Re-raises the failure of one replica's step with what happened to the replicas before it
+   * (`done`, which makes it PARTIAL) and after it (`notDone`).
+   */
   function stoppedHalfWay(error: unknown, done: string[], notDone: string[]): unknown {
     if (!(error instanceof StackError)) return error;
-    return new StackError(done.length > 0 ? 'PARTIAL' : error.code, error.message, {
-      done: [...error.done, ...done],
+    return new StackError(done.length > 0 ? 'PARTIAL' : error.code, error.reason, {
+      done: [...done, ...error.done],
       notDone: [...error.notDone, ...notDone],
       cause: error,
     });
@@ -392,7 +395,8 @@ export function createDockerStack(options: DockerStackOptions = {}): Stack {
               await engine(() => container!.start());
               const running = await waitUntilHealthy(container.id, name, timeoutMs);
               for (const moved of created.movedPorts) {
-                const assigned = running.NetworkSettings.Ports?.[moved.containerPort]?.find((binding) => binding.HostIp === moved.hostIp) ?? running.NetworkSettings.Ports?.[moved.containerPort]?.[0];
+                const bindings = running.NetworkSettings.Ports?.[moved.containerPort] ?? [];
+                const assigned = bindings.find((binding) => binding.HostIp === moved.hostIp) ?? bindings[0];
                 report.notes.push(
                   `${name} publishes ${moved.containerPort} on ${assigned ? `${assigned.HostIp}:${assigned.HostPort}` : 'an ephemeral port'}, ` +
                     `because ${moved.hostIp}:${moved.hostPort} is held by the first replica`,
@@ -405,7 +409,7 @@ export function createDockerStack(options: DockerStackOptions = {}): Stack {
               if (container) await container.remove({ force: true }).catch(() => undefined);
               const failed = error instanceof StackError ? error : new StackError('UNHEALTHY', `${name} could not be started: ${engineErrorText(error)}`, { cause: error });
               throw stoppedHalfWay(
-                new StackError(failed.code, `Scaling ${service} to ${replicas} stopped at ${current.length + report.created.length}: ${failed.message}`, {
+                new StackError(failed.code, `Scaling ${service} to ${replicas} stopped at ${current.length + report.created.length}: ${failed.reason}`, {
                   done: container ? [`removed the failed ${name}`] : [],
                   notDone,
                   cause: failed,
@@ -424,6 +428,7 @@ export function createDockerStack(options: DockerStackOptions = {}): Stack {
               await stopAndRemove(victim.Id);
               report.removed.push(name);
             } catch (error) {
+              if (!(error instanceof StackError) && report.removed.length === 0) throw error;
               const rest = victims.slice(index).map((info) => `${nameOf(info)} was not removed`);
               throw stoppedHalfWay(
                 error instanceof StackError ? error : new StackError('PARTIAL', `Removing ${name} failed: ${engineErrorText(error)}`, { cause: error }),
@@ -627,7 +632,7 @@ export function createDockerStack(options: DockerStackOptions = {}): Stack {
         }
       }
       const failure = error instanceof StackError ? error : new StackError('UNHEALTHY', `${engineErrorText(error)}`, { cause: error });
-      throw new StackError(failure.code, `The new ${name} from ${image} did not take over: ${failure.message}. ${oldState}.`, {
+      throw new StackError(failure.code, `The new ${name} from ${image} did not take over: ${failure.reason}. ${oldState}.`, {
         done: [`removed the new container`],
         cause: failure,
       });

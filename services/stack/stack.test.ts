@@ -20,6 +20,7 @@ describe('StackError', () => {
     const error = new StackError('PARTIAL', 'web-3 did not become healthy.', { done: ['created web-2'], notDone: ['web-3 was not created'] });
     expect(error.message).toBe('web-3 did not become healthy. Done: created web-2. Not done: web-3 was not created.');
     expect(error.done).toEqual(['created web-2']);
+    expect(error.reason).toBe('web-3 did not become healthy.');
     expect(isStackError(error, 'PARTIAL')).toBe(true);
     expect(isStackError(error, 'TIMEOUT')).toBe(false);
     expect(isStackError(new Error('x'))).toBe(false);

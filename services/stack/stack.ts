@@ -228,6 +228,8 @@ export interface StackErrorOptions {
  * lists are on `done`/`notDone` for renderers.
  */
 export class StackError extends Error {
+  /** The message without the done / not done lists, for wrapping into a larger operation's error. */
+  readonly reason: string;
   readonly done: string[];
   readonly notDone: string[];
 
@@ -243,6 +245,7 @@ export class StackError extends Error {
     if (notDone.length > 0) parts.push(`Not done: ${notDone.join('; ')}.`);
     super(parts.join(' '), options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'StackError';
+    this.reason = message;
     this.done = done;
     this.notDone = notDone;
   }
