@@ -4,13 +4,11 @@
  */
 import { randomBytes } from 'node:crypto';
 import closeWithGrace from 'close-with-grace';
-import { Redis } from 'ioredis';
-import pg from 'pg';
 import { pino } from 'pino';
 import { createCommandRegistry } from '../commands/index.js';
-import { createCommandServices, serviceEndpoints } from '../commands/services.js';
+import { commandServicesFromEnv } from '../commands/services-env.js';
 import { SERVICE_NAMES } from '../services/kit/constitution.js';
-import { localAdminToken, startLocalServices, stateDirectory, type LocalServices } from '../services/local-services.js';
+import { startLocalServices, type LocalServices } from '../services/local-services.js';
 import { createLocalStack } from '../services/stack/local-stack.js';
 import { selectStack } from '../services/stack/select-stack.js';
 import { loadBotConfig } from './config.js';
@@ -54,18 +52,9 @@ async function main(): Promise<void> {
     },
   });
   say(`stack: ${stack.kind}, because ${reason}`);
-
-  const adminToken = local?.adminToken ?? env.ACGS_ADMIN_TOKEN ?? localAdminToken(stateDirectory(env), env).token;
-  const redis = env.REDIS_URL ? new Redis(env.REDIS_URL, { lazyConnect: false, maxRetriesPerRequest: 1 }) : undefined;
-  redis?.on('error', (error) => logger.warn({ err: error }, 'Redis connection error'));
-  const postgres = env.DATABASE_URL ? new pg.Pool({ connectionString: env.DATABASE_URL, max: 2 }) : undefined;
-  postgres?.on('error', (error) => logger.warn({ err: error }, 'PostgreSQL connection error'));
-  const services = createCommandServices({
-    endpoints: local?.endpoints ?? serviceEndpoints(env),
-    adminToken,
-    ...(postgres ? { postgres } : {}),
-    ...(redis ? { redis } : {}),
-  });
+  // After the stack: the local one writes the admin token file these services read.
+  const { services, close: closeServices } = commandServicesFromEnv(env);
+  const redis = services.redis;
 
   const bot = createSlackBot({
     settings,
@@ -83,7 +72,7 @@ async function main(): Promise<void> {
     await bot.stop().catch((error: unknown) => logger.warn({ err: error }, 'bot stop failed'));
     await standIn?.close().catch(() => undefined);
     await local?.stop();
-    await Promise.allSettled([redis?.quit(), postgres?.end()]);
+    await closeServices();
   });
 
   const { port } = await bot.start();
@@ -97,6 +86,6 @@ async function main(): Promise<void> {
 
 main().catch(async (error: unknown) => {
   console.error(`[acgs] could not start: ${(error as Error).message}`);
-  await local?.stop();
+  await local?.stop().catch(() => undefined);
   process.exit(1);
 });
