@@ -266,9 +266,10 @@ describe('Docker stack: stats and exec', () => {
     expect(result.truncated).toBe(false);
   });
 
-  it('reports the exit code when an allow-listed command is missing in the container', async () => {
+  it("reports the exit code and the runtime's words when an allow-listed command is missing in the container", async () => {
     const result = await stack.exec('web', 'pg-isready');
-    expect(result.exitCode).not.toBe(0);
+    expect(result.exitCode).toBe(126);
+    expect(result.output).toContain('"pg_isready": executable file not found');
   });
 
   it('refuses a command that is not on the allow list without running anything in the container', async () => {
