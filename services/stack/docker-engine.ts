@@ -2,7 +2,7 @@
  * Reaching the Docker Engine and turning its failures into StackErrors a person can act on.
  */
 import Docker from 'dockerode';
-import { engineErrorText, engineStatusCode, isConnectionError } from '../sandbox-controller/engine/docker-connection.js';
+import { dockerOptionsFor, engineErrorText } from '../kit/docker-engine.js';
 import { StackError } from './stack.js';
 
 export const DEFAULT_DOCKER_HOST = 'unix:///var/run/docker.sock';
@@ -18,18 +18,13 @@ export function dockerClient(dockerHost: string, timeoutMs = CALL_TIMEOUT_MS): D
   } catch {
     throw new StackError('INVALID_ARGUMENT', `DOCKER_HOST=${dockerHost} is not a URL; use unix:///var/run/docker.sock or tcp://127.0.0.1:2375`);
   }
-  if (url.protocol === 'unix:') {
-    // host: undefined stops docker-modem from reading a tcp DOCKER_HOST from the environment instead.
-    return new Docker({ socketPath: url.pathname, host: undefined, timeout: timeoutMs });
+  if (!['unix:', 'tcp:', 'http:'].includes(url.protocol)) {
+    throw new StackError(
+      'INVALID_ARGUMENT',
+      `DOCKER_HOST=${dockerHost} uses ${url.protocol}, which the bot does not support; use unix:///path/to/docker.sock or tcp://host:port`,
+    );
   }
-  if (url.protocol === 'tcp:' || url.protocol === 'http:') {
-    // URL keeps the brackets of an IPv6 host; the socket layer wants the bare address.
-    return new Docker({ host: url.hostname.replace(/^\[(.*)\]$/, '$1'), port: url.port || '2375', protocol: 'http', timeout: timeoutMs });
-  }
-  throw new StackError(
-    'INVALID_ARGUMENT',
-    `DOCKER_HOST=${dockerHost} uses ${url.protocol}, which the bot does not support; use unix:///path/to/docker.sock or tcp://host:port`,
-  );
+  return new Docker({ ...dockerOptionsFor(dockerHost), timeout: timeoutMs });
 }
 
 export function engineDown(dockerHost: string, error: unknown, notDone?: string[]): StackError {
@@ -40,7 +35,3 @@ export function engineDown(dockerHost: string, error: unknown, notDone?: string[
     { cause: error, ...(notDone ? { notDone } : {}) },
   );
 }
-
-export { engineErrorText, engineStatusCode, isConnectionError };
-
-export const isNotFound = (error: unknown) => engineStatusCode(error) === 404;

@@ -5,10 +5,11 @@
  */
 import { Readable, Writable } from 'node:stream';
 import type Docker from 'dockerode';
-import { CappedOutput } from '../sandbox-controller/sandbox/capped-output.js';
+import { CappedOutput } from '../kit/capped-output.js';
+import { engineErrorText, engineStatusCode, isConnectionError, isNotFound } from '../kit/docker-engine.js';
 import { COMPOSE_LABELS, DEFAULT_COMPOSE_PROJECT, replicaName, replicaNumber } from './compose-labels.js';
 import { planClone, type MovedPort } from './container-clone.js';
-import { DEFAULT_DOCKER_HOST, dockerClient, engineDown, engineErrorText, engineStatusCode, isConnectionError, isNotFound } from './docker-engine.js';
+import { DEFAULT_DOCKER_HOST, dockerClient, engineDown } from './docker-engine.js';
 import { usageFromEngineStats, type EngineStatsSample } from './engine-stats.js';
 import { DEFAULT_EXEC_TIMEOUT_MS, EXEC_COMMANDS, MAX_EXEC_OUTPUT_BYTES } from './exec-commands.js';
 import { parseDockerLogText, selectLogLines, type TimedLine } from './log-lines.js';

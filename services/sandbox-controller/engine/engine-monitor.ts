@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type { Runtime } from '../contract.js';
 import { sandboxContainerSpec } from '../sandbox/container-spec.js';
 import { runSandbox } from '../sandbox/run-sandbox.js';
-import { type DockerClients, engineErrorText, engineStatusCode } from './docker-connection.js';
+import { engineErrorText, engineStatusCode } from '../../kit/docker-engine.js';
+import type { DockerClients } from './docker-connection.js';
 
 export type RuntimePreference = 'auto' | 'runsc' | 'runc';
 

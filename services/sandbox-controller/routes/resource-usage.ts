@@ -5,7 +5,7 @@ import { CONSTITUTIONAL_HASH } from '../../kit/constitution.js';
 import { ServiceError } from '../../kit/errors.js';
 import type { SandboxConfig } from '../config.js';
 import { ResourceUsageQuery, ResourceUsageResponse, SANDBOX_LIMITS } from '../contract.js';
-import { engineErrorText } from '../engine/docker-connection.js';
+import { engineErrorText } from '../../kit/docker-engine.js';
 import { engineUnreachableMessage } from '../engine/engine-monitor.js';
 import { type SandboxUsage, sandboxResourceUsage } from '../sandbox/resource-usage.js';
 

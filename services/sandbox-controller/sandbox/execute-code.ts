@@ -5,12 +5,8 @@ import { ServiceError } from '../../kit/errors.js';
 import type { Decision } from '../../policy-engine/contract.js';
 import type { SandboxConfig } from '../config.js';
 import type { ExecuteOptions, ExecuteResponse, PolicyDeniedDetails, TerminationReason } from '../contract.js';
-import {
-  type DockerClients,
-  engineErrorText,
-  engineStatusCode,
-  isConnectionError,
-} from '../engine/docker-connection.js';
+import { engineErrorText, engineStatusCode, isConnectionError } from '../../kit/docker-engine.js';
+import type { DockerClients } from '../engine/docker-connection.js';
 import { type EngineMonitor, engineUnreachableMessage, imageMissingMessage } from '../engine/engine-monitor.js';
 import { type PolicyGate, policyInputFor } from '../policy/policy-gate.js';
 import { sandboxContainerSpec } from './container-spec.js';

@@ -1,5 +1,5 @@
 import type { DockerClients } from '../engine/docker-connection.js';
-import { engineStatusCode } from '../engine/docker-connection.js';
+import { engineStatusCode } from '../../kit/docker-engine.js';
 import { LABELS } from './container-spec.js';
 
 /**

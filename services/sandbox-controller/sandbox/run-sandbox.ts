@@ -1,7 +1,7 @@
 import type Docker from 'dockerode';
 import type { DockerClients } from '../engine/docker-connection.js';
-import { engineStatusCode } from '../engine/docker-connection.js';
-import { CappedOutput } from './capped-output.js';
+import { CappedOutput } from '../../kit/capped-output.js';
+import { engineStatusCode } from '../../kit/docker-engine.js';
 
 export interface SandboxRunOptions {
   timeoutMs: number;
