@@ -7,8 +7,14 @@
 import { userInfo } from 'node:os';
 import { createCommandRegistry } from '../commands/index.js';
 import { executeCommandLine, type ExecutionOutcome } from '../commands/execute.js';
+import { createObservedLocalStack } from '../commands/observed-local-stack.js';
+import type { Registry } from '../commands/registry.js';
 import type { ResultDocument } from '../commands/result.js';
+import { CLI_ROLES_VARIABLE, fixedRoleDirectory, parseCliRoles } from '../commands/roles.js';
+import type { CommandServices } from '../commands/services.js';
 import { commandServicesFromEnv } from '../commands/services-env.js';
+import { selectStack } from '../services/stack/select-stack.js';
+import type { Stack } from '../services/stack/stack.js';
 import { renderText } from './cli-render.js';
 
 export const EXIT = { ok: 0, attention: 1, usage: 2 } as const;
@@ -72,29 +78,65 @@ export function jsonOf(document: ResultDocument): unknown {
   return document.data ?? document;
 }
 
+/** The console of the `npm start` process, which owns the local stack's processes. */
+export function consoleUrl(env: Record<string, string | undefined>): string {
+  return `http://127.0.0.1:${env.PORT || 3000}`;
+}
+
+/**
+ * The stack, chosen the way `npm start` chooses (ACGS_STACK, DOCKER_HOST, COMPOSE_PROJECT_NAME),
+ * only when the command works on it, so `acgs health` never waits for a Docker probe. A Docker
+ * stack is controlled directly; the local processes belong to `npm start`, so the CLI only
+ * observes them. A failed choice becomes `stackProblem`, which the command shows.
+ */
+async function stackFor(registry: Registry, line: string, io: CliIo, services: CommandServices): Promise<{ stack?: Stack; stackProblem?: string }> {
+  const resolution = registry.resolve(line);
+  if (!resolution.ok || !resolution.command.usesStack) return {};
+  try {
+    const { stack } = await selectStack({
+      env: io.env as NodeJS.ProcessEnv,
+      local: () => createObservedLocalStack({ endpoints: services.endpoints, consoleUrl: consoleUrl(io.env), probeTimeoutMs: services.checkTimeoutMs }),
+    });
+    return { stack };
+  } catch (error) {
+    return { stackProblem: (error as Error).message };
+  }
+}
+
+/** Said under `acgs help`: the CLI has no Slack user, so it acts with roles from its environment. */
+function rolesNote(roles: readonly string[]): string {
+  return `The CLI acts as the local operator with the roles in ${CLI_ROLES_VARIABLE} (a comma list; unset means oncall): now ${roles.length > 0 ? roles.join(', ') : 'none'}. Interim, until the authorization policy of issue 5.`;
+}
+
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
   const { line, json } = commandLineFromArgv(argv);
   let stack: ReturnType<typeof commandServicesFromEnv>;
+  let roles: string[];
   try {
+    roles = parseCliRoles(io.env[CLI_ROLES_VARIABLE]);
     stack = commandServicesFromEnv(io.env, io.cwd);
   } catch (error) {
     io.stderr(`acgs: ${(error as Error).message}\n`);
     return EXIT.usage;
   }
+  const registry = createCommandRegistry();
+  const controlled = await stackFor(registry, line, io, stack.services);
   try {
     const outcome = await executeCommandLine(
       {
-        registry: createCommandRegistry(),
-        services: stack.services,
+        registry,
+        services: { ...stack.services, ...controlled, roles: fixedRoleDirectory(roles) },
         logError: (reference, error) => io.stderr(`acgs: internal error ${reference}: ${(error as Error)?.stack ?? String(error)}\n`),
       },
       { line, actor: { id: actorId(io.env) }, origin: 'cli', ...(io.signal ? { signal: io.signal } : {}) },
     );
     const color = Boolean(io.isTty) && !io.env.NO_COLOR && !json;
-    io.stdout(json ? `${JSON.stringify(jsonOf(outcome.document), null, 2)}\n` : renderText(outcome.document, { color }));
+    const document =
+      outcome.command === 'help' ? { ...outcome.document, footer: [outcome.document.footer, rolesNote(roles)].filter(Boolean).join('\n') } : outcome.document;
+    io.stdout(json ? `${JSON.stringify(jsonOf(document), null, 2)}\n` : renderText(document, { color }));
     return exitCodeFor(outcome);
   } finally {
-    await stack.close();
+    await Promise.all([stack.close(), controlled.stack?.close()]);
   }
 }
 

@@ -21,6 +21,11 @@ export interface CommandContext {
   /** Slack channel ID the command was typed in, when there is one. */
   channelId?: string;
   origin: CommandOrigin;
+  /**
+   * The actor's roles (`roles.<role>` of the bot's config file; the CLI's from ACGS_CLI_ROLES).
+   * Read only by the interim role check of commands/roles.ts until issue 5's authorization policy.
+   */
+  roles: readonly string[];
   services: CommandServices;
   /** The registry, for commands that describe other commands (help, can). */
   registry: CommandCatalog;
@@ -50,6 +55,8 @@ export interface CommandDefinition<S extends z.ZodType = z.ZodType> {
   /** Positional argument names in order; they become keys of the object the schema parses. */
   positionals?: readonly string[];
   flags?: Readonly<Record<string, FlagSpec>>;
+  /** It works on the Stack port: processes that build the stack lazily (the CLI) build it only for these. */
+  usesStack?: boolean;
   /** Validates `{ ...positionals, ...flags }`; its messages are shown to the user as they are. */
   args: S;
   run(context: CommandContext, args: z.infer<S>): Promise<ResultDocument>;

@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { Actor, CommandContext, CommandOrigin } from './command.js';
 import { CommandError } from './command.js';
 import type { Registry } from './registry.js';
+import { interimRefusal } from './roles.js';
 import type { ResultDocument } from './result.js';
 import type { CommandServices } from './services.js';
 
@@ -53,15 +54,21 @@ export async function executeCommandLine(deps: ExecutionDeps, request: Execution
   const resolution = deps.registry.resolve(request.line);
   if (!resolution.ok) return finish(undefined, 'rejected', commandErrorDocument(resolution.error), resolution.error.kind);
 
+  const { command } = resolution;
+  const roles = deps.services.roles?.rolesOf(request.actor.id) ?? [];
+  // INTERIM: issue 5's authorization policy replaces this one check (commands/roles.ts).
+  const refusal = interimRefusal(command, roles, request.origin);
+  if (refusal) return finish(command.name, 'rejected', commandErrorDocument(refusal, command.name), refusal.kind);
+
   const context: CommandContext = {
     actor: request.actor,
     origin: request.origin,
+    roles,
     services: deps.services,
     registry: deps.registry,
     signal: request.signal ?? new AbortController().signal,
     ...(request.channelId ? { channelId: request.channelId } : {}),
   };
-  const { command } = resolution;
   try {
     const document = await command.run(context, resolution.args);
     return finish(command.name, document.tone, document);

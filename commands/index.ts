@@ -1,15 +1,23 @@
 /** Every /acgs command, in one list: Slack, the console, the CLI and help all read it. */
 import { auditVerify } from './audit-verify.js';
 import { cacheStats } from './cache-stats.js';
+import { cacheWarm } from './cache-warm.js';
 import type { CommandDefinition } from './command.js';
+import { dbConnectionsCommand } from './db-connections.js';
 import { dbStatusCommand } from './db-status.js';
 import { evolutions } from './evolutions.js';
 import { health } from './health.js';
 import { help } from './help.js';
+import { logs } from './logs.js';
 import { metrics } from './metrics.js';
+import { redisMemoryCommand } from './redis-memory.js';
 import { redisStatusCommand } from './redis-status.js';
 import { createRegistry, type Registry } from './registry.js';
+import { restart } from './restart.js';
 import { sandboxStatus } from './sandbox-status.js';
+import { scale } from './scale.js';
+import { stats } from './stats.js';
+import { status } from './status.js';
 import { violations } from './violations.js';
 
 export const allCommands: readonly CommandDefinition[] = [
@@ -23,6 +31,15 @@ export const allCommands: readonly CommandDefinition[] = [
   redisStatusCommand,
   sandboxStatus,
   evolutions,
+  // Issue 4: the stack and the runbook's diagnosis steps.
+  status,
+  stats,
+  logs,
+  restart,
+  scale,
+  cacheWarm,
+  dbConnectionsCommand,
+  redisMemoryCommand,
 ] as CommandDefinition[];
 
 export function createCommandRegistry(): Registry {

@@ -10,6 +10,8 @@ import { createEvolutionOversightClient, type EvolutionOversightClient } from '.
 import { createPolicyEngineClient, type PolicyEngineClient } from '../services/clients/policy-engine.js';
 import { sandboxControllerClient, type SandboxControllerClient } from '../services/clients/sandbox-controller.js';
 import { SERVICE_NAMES, SERVICE_PORTS, type ServiceName } from '../services/kit/constitution.js';
+import type { Stack } from '../services/stack/stack.js';
+import type { RoleDirectory } from './roles.js';
 
 export interface CommandServices {
   /** Base URL of each service. */
@@ -24,6 +26,12 @@ export interface CommandServices {
   redis?: Redis;
   /** How long one health probe may take before it counts as failed. */
   checkTimeoutMs: number;
+  /** The Stack port (Docker containers or local processes); commands that need it refuse without it. */
+  stack?: Stack;
+  /** Why there is no stack, when choosing one failed (shown by the commands that need it). */
+  stackProblem?: string;
+  /** Who holds which role; without it nobody holds any (interim, until issue 5's policy). */
+  roles?: RoleDirectory;
 }
 
 export interface ServiceEndpointsEnv {
@@ -55,6 +63,9 @@ export interface CommandServicesOptions {
   checkTimeoutMs?: number;
   /** Timeout of ordinary (non-health) service calls. */
   callTimeoutMs?: number;
+  stack?: Stack;
+  stackProblem?: string;
+  roles?: RoleDirectory;
 }
 
 export function createCommandServices(options: CommandServicesOptions): CommandServices {
@@ -77,5 +88,8 @@ export function createCommandServices(options: CommandServicesOptions): CommandS
     ...(options.postgres ? { postgres: options.postgres } : {}),
     ...(options.redis ? { redis: options.redis } : {}),
     checkTimeoutMs: options.checkTimeoutMs ?? 2000,
+    ...(options.stack ? { stack: options.stack } : {}),
+    ...(options.stackProblem ? { stackProblem: options.stackProblem } : {}),
+    ...(options.roles ? { roles: options.roles } : {}),
   };
 }

@@ -17,6 +17,8 @@ export const RUNBOOK_THRESHOLDS = {
   cpuUtilization: { target: 0.8 },
   /** Memory in use against its limit (containers, Redis maxmemory): under 85 %. */
   memoryUtilization: { target: 0.85 },
+  /** Seconds a connection may sit idle in a transaction before the runbook terminates it ("interval '1 hour'"). */
+  idleInTransactionSeconds: { alert: 3600 },
   /** Safety violations per minute above which the runbook calls for an emergency lockdown. */
   safetyViolationsPerMinute: { alert: 10 },
 } as const;

@@ -1,0 +1,152 @@
+/**
+ * `db connections`: the runbook's "Check connection count" step, widened to what a person needs
+ * when connections run out: pg_stat_activity by state and application, and the sessions idle in a
+ * transaction (which hold locks and a connection) with the oldest one, marked against the
+ * runbook's one hour after which it terminates them. The bot shows them; it terminates nothing.
+ */
+import type { Pool } from 'pg';
+import { z } from 'zod';
+import { defineCommand, type CommandContext } from './command.js';
+import { clip, formatCount, formatDuration, formatMs } from './format.js';
+import { DeadlineError, describePostgresError, probePostgres, withDeadline } from './health-probes.js';
+import { worstTone, type CheckLine, type ResultDocument, type Tone } from './result.js';
+import { postgresLocation } from './stack-connections.js';
+import { RUNBOOK_THRESHOLDS } from './thresholds.js';
+
+/** Groups beyond this are summed into one row; the stack has a handful of applications. */
+export const DB_CONNECTIONS_MAX_ROWS = 25;
+
+const TERMINATE_HINT =
+  "The runbook's fix for sessions idle in a transaction for over an hour: SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE state = 'idle in transaction' AND state_change < current_timestamp - interval '1 hour'; (run by a person, not by the bot).";
+
+interface GroupRow {
+  state: string;
+  application: string;
+  connections: string;
+  oldest_seconds: string | null;
+}
+
+interface IdleRow {
+  pid: number;
+  database: string | null;
+  application: string;
+  user_name: string | null;
+  idle_seconds: string;
+}
+
+async function readActivity(pool: Pool) {
+  // Client backends only: autovacuum and the WAL writer are not connections anyone can run out of.
+  const groups = await pool.query<GroupRow>(
+    `SELECT coalesce(state, 'unknown') AS state,
+            coalesce(nullif(application_name, ''), '(none)') AS application,
+            count(*) AS connections,
+            max(extract(epoch FROM now() - coalesce(state_change, backend_start))) AS oldest_seconds
+       FROM pg_stat_activity
+      WHERE backend_type = 'client backend'
+      GROUP BY 1, 2
+      ORDER BY count(*) DESC, 1, 2`,
+  );
+  const idle = await pool.query<IdleRow>(
+    `SELECT pid, datname AS database, coalesce(nullif(application_name, ''), '(none)') AS application, usename AS user_name,
+            extract(epoch FROM now() - state_change) AS idle_seconds
+       FROM pg_stat_activity
+      WHERE backend_type = 'client backend' AND state IN ('idle in transaction', 'idle in transaction (aborted)')
+      ORDER BY state_change ASC`,
+  );
+  const settings = await pool.query<{ max_connections: string }>(`SELECT current_setting('max_connections') AS max_connections`);
+  return { groups: groups.rows, idle: idle.rows, maxConnections: Number(settings.rows[0]!.max_connections) };
+}
+
+function failure(location: string, problem: string): ResultDocument {
+  return {
+    title: 'Database connections',
+    tone: 'fail',
+    summary: `PostgreSQL at ${location} is not reachable.`,
+    blocks: [{ type: 'checks', items: [{ name: 'PostgreSQL', tone: 'fail', text: problem }] }],
+    footer: "The runbook's diagnosis: `docker-compose ps postgres`, `docker-compose logs postgres`, `pg_isready -U acgs`.",
+    data: { configured: true, reachable: false, location, problem },
+  };
+}
+
+export function dbConnectionsDocument(location: string, activity: Awaited<ReturnType<typeof readActivity>>, latencyMs: number): ResultDocument {
+  const groups = activity.groups.map((row) => ({
+    state: row.state,
+    application: row.application,
+    connections: Number(row.connections),
+    oldest_seconds: row.oldest_seconds === null ? null : Math.round(Number(row.oldest_seconds)),
+  }));
+  const idle = activity.idle.map((row) => ({
+    pid: row.pid,
+    database: row.database,
+    application: row.application,
+    user: row.user_name,
+    idle_seconds: Math.round(Number(row.idle_seconds)),
+  }));
+  const total = groups.reduce((sum, group) => sum + group.connections, 0);
+  const byState = (state: string) => groups.filter((group) => group.state === state).reduce((sum, group) => sum + group.connections, 0);
+  const alertSeconds = RUNBOOK_THRESHOLDS.idleInTransactionSeconds.alert;
+  const stale = idle.filter((session) => session.idle_seconds >= alertSeconds);
+  const oldest = idle[0];
+  const idleTone: Tone = stale.length > 0 ? 'warn' : 'ok';
+  const items: CheckLine[] = [
+    { name: 'PostgreSQL', tone: 'ok', text: `reachable · ${formatMs(latencyMs)}` },
+    { name: 'Connections', tone: 'info', text: `${formatCount(total)} of ${formatCount(activity.maxConnections)} · ${byState('active')} active, ${byState('idle')} idle` },
+    {
+      name: 'Idle in transaction',
+      tone: idleTone,
+      text:
+        idle.length === 0
+          ? 'none'
+          : `${idle.length} · oldest ${formatDuration(oldest!.idle_seconds)} (pid ${oldest!.pid}, ${clip(oldest!.application, 40)}${oldest!.database ? ` on ${clip(oldest!.database, 40)}` : ''})${stale.length > 0 ? ` · ${stale.length} over the runbook's ${formatDuration(alertSeconds)}` : ''}`,
+    },
+  ];
+  const shown = groups.slice(0, DB_CONNECTIONS_MAX_ROWS);
+  const rest = groups.slice(DB_CONNECTIONS_MAX_ROWS);
+  const rows = shown.map((group) => [group.state, clip(group.application, 40), formatCount(group.connections), group.oldest_seconds === null ? '-' : formatDuration(group.oldest_seconds)]);
+  if (rest.length > 0) rows.push([`(${rest.length} more groups)`, '', formatCount(rest.reduce((sum, group) => sum + group.connections, 0)), '']);
+  return {
+    title: 'Database connections',
+    tone: worstTone(items.map((item) => item.tone)),
+    summary:
+      stale.length > 0
+        ? `${stale.length} session${stale.length === 1 ? ' has' : 's have'} been idle in a transaction for over ${formatDuration(alertSeconds)}, holding connections and locks.`
+        : `${formatCount(total)} client connections to PostgreSQL at ${location}; none idle in a transaction for long.`,
+    blocks: [
+      { type: 'checks', items },
+      { type: 'table', columns: ['state', 'application', 'connections', 'longest in state'], rows },
+    ],
+    footer: stale.length > 0 ? TERMINATE_HINT : `pg_stat_activity at ${location}, client backends of every database`,
+    data: { configured: true, reachable: true, location, max_connections: activity.maxConnections, total, groups, idle_in_transaction: idle },
+  };
+}
+
+async function dbConnections(context: CommandContext): Promise<ResultDocument> {
+  const { postgres, checkTimeoutMs } = context.services;
+  if (!postgres) {
+    return {
+      title: 'Database connections',
+      tone: 'info',
+      summary: 'No PostgreSQL is configured for the bot: DATABASE_URL is not set.',
+      blocks: [{ type: 'text', text: "The local stack (`npm start`) keeps its data in embedded PGlite, one session per database. Set DATABASE_URL to the stack's PostgreSQL to see its connections here." }],
+      data: { configured: false },
+    };
+  }
+  const location = postgresLocation(postgres);
+  const probe = await probePostgres(postgres, checkTimeoutMs, context.signal);
+  if (!probe.ok) return failure(location, probe.problem);
+  try {
+    const activity = await withDeadline(checkTimeoutMs, context.signal, () => readActivity(postgres));
+    return dbConnectionsDocument(location, activity, probe.latencyMs);
+  } catch (error) {
+    return failure(location, error instanceof DeadlineError ? `pg_stat_activity got ${error.message}` : describePostgresError(error));
+  }
+}
+
+export const dbConnectionsCommand = defineCommand({
+  name: 'db connections',
+  summary: 'PostgreSQL connections by state and application; sessions idle in a transaction',
+  examples: ['db connections'],
+  level: 'read',
+  args: z.object({}),
+  run: (context) => dbConnections(context),
+});

@@ -1,0 +1,52 @@
+/**
+ * `scale <service> <replicas>`: the runbook's Level 2 scaling decision
+ * (`docker-compose up -d --scale <service>=<n>`). Until approvals exist (issue 5) only the
+ * `admins` role may run it (commands/roles.ts). The local stack cannot scale and says why.
+ */
+import { z } from 'zod';
+import { MAX_REPLICAS, type ScaleReport, type Stack } from '../services/stack/stack.js';
+import { wholeNumberArgument } from './arguments.js';
+import { defineCommand } from './command.js';
+import { formatMs } from './format.js';
+import type { CheckLine, ResultDocument } from './result.js';
+import { onStack, requireStack, requireStackService, serviceArgument, stackLabel } from './stack-access.js';
+
+export function scaleDocument(stack: Pick<Stack, 'kind' | 'description'>, report: ScaleReport): ResultDocument {
+  const unchanged = report.from === report.to;
+  const items: CheckLine[] = [
+    ...report.created.map((name): CheckLine => ({ name, tone: 'ok', text: 'created, started and healthy' })),
+    ...report.removed.map((name): CheckLine => ({ name, tone: 'info', text: 'stopped and removed' })),
+  ];
+  return {
+    title: unchanged ? `${report.service} already has ${report.to} replica${report.to === 1 ? '' : 's'}` : `Scaled ${report.service} to ${report.to}`,
+    tone: 'ok',
+    summary: unchanged
+      ? `Nothing to do: ${report.service} runs ${report.to} replica${report.to === 1 ? '' : 's'}.`
+      : `${report.service} went from ${report.from} to ${report.to} replica${report.to === 1 ? '' : 's'} in ${formatMs(report.durationMs)}.`,
+    blocks: [
+      ...(items.length > 0 ? [{ type: 'checks' as const, items }] : []),
+      ...(report.notes.length > 0 ? [{ type: 'text' as const, text: report.notes.join('\n') }] : []),
+    ],
+    actions: [{ label: `Status of ${report.service}`, command: `status ${report.service}` }],
+    footer: `Level 2 (runbook: resource scaling decision) · ${stackLabel(stack as Stack)}`,
+    data: { ...report, stack: { kind: stack.kind, description: stack.description } },
+  };
+}
+
+export const scale = defineCommand({
+  name: 'scale',
+  summary: `Run a service with 1 to ${MAX_REPLICAS} replicas (Level 2: admins only until approvals exist)`,
+  usage: '<service> <replicas>',
+  examples: ['scale policy-engine 3', 'scale policy-engine 1'],
+  level: 2,
+  usesStack: true,
+  positionals: ['service', 'replicas'],
+  args: z.object({ service: serviceArgument, replicas: wholeNumberArgument(1, MAX_REPLICAS) }),
+  async run(context, { service, replicas }) {
+    const stack = requireStack(context);
+    return onStack('scale', service, async () => {
+      await requireStackService(stack, service);
+      return scaleDocument(stack, await stack.scale(service, replicas));
+    });
+  },
+});
