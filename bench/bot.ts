@@ -8,9 +8,9 @@
  *   bot health     the same bot running `health` after each ack, against the four real services
  *                  (real PostgreSQL and Redis, no container runtime)
  *
- * The bare app and the bot each run in their own process, so the work a bot does after its ack
- * costs its own acks and nothing else; the load generator, the reply sink, the Slack stand-in
- * and the services share the parent process.
+ * Every server runs in its own process, as deployed: the four services, the bare app and the bot.
+ * The work a bot does after its ack costs its own acks and nothing else; the parent process only
+ * sends requests, collects replies and plays Slack's Web API (auth.test).
  *
  * 1. Fixed rate: BENCH_RATE requests/s per target, open loop, in BENCH_ROUNDS rounds of
  *    BENCH_SECONDS per target taking turns; ack latency measured at the client (request sent ->
@@ -21,27 +21,36 @@
  *    (its reply should come at the per-check timeout plus at most 100 ms).
  *
  * Slack's Web API is the stand-in (auth.test only); response_urls point at a sink in this process.
- * Needs PostgreSQL and Redis (scripts/provision.sh).
+ * BENCH_RATE must stay below what the stack's health endpoints sustain (the `max commands/s` of
+ * `bot /acgs health`), or the fixed-rate figures measure a queue. Needs PostgreSQL and Redis
+ * (scripts/provision.sh).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { createInterface } from 'node:readline';
+import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { loadavg } from 'node:os';
+import { createServer, type AddressInfo } from 'node:net';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { App, HTTPReceiver, LogLevel } from '@slack/bolt';
 import { build, type Histogram } from 'hdr-histogram-js';
+import pidusage from 'pidusage';
 import { pino } from 'pino';
 import { createSlackBot } from '../bot/slack/app.js';
 import { parseSlackSettings } from '../bot/slack/settings.js';
 import { signedHeaders, startSlackStandIn } from '../bot/slack/stand-in/index.js';
 import { createCommandRegistry } from '../commands/index.js';
 import { commandServicesFromEnv } from '../commands/services-env.js';
-import { startHungServer, startStack } from '../test/kit/stack.js';
+import { SERVICE_NAMES, type ServiceName } from '../services/kit/constitution.js';
+import { createTestDatabase } from '../test/kit/postgres.js';
+import { requireRedis } from '../test/kit/redis.js';
+import { startHungServer } from '../test/kit/stack.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
-const RATE = Number(process.env.BENCH_RATE ?? 50);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+const RATE = Number(process.env.BENCH_RATE ?? 20);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 8);
 const REPLY_SAMPLES = Number(process.env.BENCH_REPLY_SAMPLES ?? 40);
 const HUNG_SAMPLES = Number(process.env.BENCH_HUNG_SAMPLES ?? 5);
@@ -94,6 +103,9 @@ interface Target {
   completed: number;
   maxSeconds: number;
   errors: number;
+  /** The serving process, whose CPU time per command the throughput phase reports. */
+  pid: number;
+  cpuMs: number;
 }
 
 let sequence = 0;
@@ -157,6 +169,7 @@ async function fixedRateSlice(target: Target, sink: ReplySink): Promise<void> {
 }
 
 async function throughput(target: Target, sink: ReplySink): Promise<void> {
+  const cpuBefore = (await pidusage(target.pid)).ctime;
   const end = performance.now() + SECONDS * 1000;
   await Promise.all(
     Array.from({ length: CONCURRENCY }, async () => {
@@ -172,6 +185,7 @@ async function throughput(target: Target, sink: ReplySink): Promise<void> {
     }),
   );
   target.maxSeconds += SECONDS;
+  target.cpuMs += (await pidusage(target.pid)).ctime - cpuBefore;
 }
 
 async function replyTimes(target: Target, sink: ReplySink, samples: number): Promise<Histogram> {
@@ -181,6 +195,81 @@ async function replyTimes(target: Target, sink: ReplySink, samples: number): Pro
     replies.recordValue(Math.max(1, Math.round(replyMs! * 1000)));
   }
   return replies;
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  server.close();
+  await once(server, 'close');
+  return port;
+}
+
+interface ServiceProcesses {
+  endpoints: Record<ServiceName, string>;
+  /** What the bot needs to reach the same stack (service URLs, PostgreSQL, Redis, admin token). */
+  env: Record<string, string>;
+  close(): Promise<void>;
+}
+
+/** The four services, each in its own process on a free port, on fresh databases of the real PostgreSQL. */
+async function startServiceProcesses(): Promise<ServiceProcesses> {
+  const closers: Array<() => Promise<unknown>> = [];
+  const close = async () => {
+    while (closers.length > 0) await closers.pop()!().catch(() => undefined);
+  };
+  try {
+    const redis = await requireRedis();
+    closers.push(() => redis.cleanup());
+    const auditDb = await createTestDatabase('acgs_bench_bot_audit');
+    closers.push(() => auditDb.drop());
+    const evolutionDb = await createTestDatabase('acgs_bench_bot_evolution');
+    closers.push(() => evolutionDb.drop());
+    const stateDir = mkdtempSync(join(tmpdir(), 'acgs-bench-bot-'));
+    closers.push(async () => rmSync(stateDir, { recursive: true, force: true }));
+    const adminToken = randomBytes(16).toString('hex');
+    const ports = Object.fromEntries(await Promise.all(SERVICE_NAMES.map(async (name) => [name, await freePort()] as const))) as Record<ServiceName, number>;
+    const endpoints = Object.fromEntries(SERVICE_NAMES.map((name) => [name, `http://127.0.0.1:${ports[name]}`])) as Record<ServiceName, string>;
+    const common = { HOST: '127.0.0.1', LOG_LEVEL: 'error', NODE_ENV: 'production', ACGS_ADMIN_TOKEN: adminToken, POLICY_ENGINE_URL: endpoints['policy-engine'], AUDIT_ENGINE_URL: endpoints['audit-engine'] };
+    const envs: Record<ServiceName, Record<string, string>> = {
+      'policy-engine': { ...common, REDIS_URL: redis.url, REDIS_KEY_PREFIX: redis.prefix, POLICY_WATCH: 'false', ACGS_STATE_DIR: join(stateDir, 'policy-engine') },
+      'audit-engine': { ...common, DATABASE_URL: auditDb.url, DATABASE_POOL_MAX: '4', AUDIT_VERIFY_INTERVAL_MS: '0' },
+      'evolution-oversight': { ...common, DATABASE_URL: evolutionDb.url, DATABASE_POOL_MAX: '4', ACGS_STATE_DIR: join(stateDir, 'evolution-oversight') },
+      // No container engine: its health answers at once that it cannot run code.
+      'sandbox-controller': { ...common, DOCKER_HOST: `tcp://127.0.0.1:${await freePort()}`, ACGS_STATE_DIR: join(stateDir, 'sandbox-controller') },
+    };
+    for (const name of SERVICE_NAMES) {
+      const child = spawn(process.execPath, ['--import', 'tsx', `services/${name}/main.ts`], { env: { ...process.env, ...envs[name], PORT: String(ports[name]) }, stdio: ['ignore', 'ignore', 'inherit'] });
+      closers.push(() => stopChild(child));
+    }
+    for (const name of SERVICE_NAMES) {
+      const deadline = Date.now() + 60_000;
+      for (;;) {
+        const answered = await fetch(`${endpoints[name]}/health`, { signal: AbortSignal.timeout(5000) }).then(
+          () => true,
+          () => false,
+        );
+        if (answered) break;
+        if (Date.now() > deadline) throw new Error(`${name} did not answer /health within 60 s`);
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+    }
+    const env = {
+      POLICY_ENGINE_URL: endpoints['policy-engine'],
+      AUDIT_ENGINE_URL: endpoints['audit-engine'],
+      EVOLUTION_OVERSIGHT_URL: endpoints['evolution-oversight'],
+      SANDBOX_CONTROLLER_URL: endpoints['sandbox-controller'],
+      DATABASE_URL: auditDb.url,
+      REDIS_URL: redis.url,
+      ACGS_ADMIN_TOKEN: adminToken,
+    };
+    return { endpoints, env, close };
+  } catch (error) {
+    await close();
+    throw error;
+  }
 }
 
 /** The floor: Bolt's HTTPReceiver with a listener that only acks, on a plain node server. */
@@ -260,8 +349,8 @@ async function main(): Promise<void> {
   const loadAtStart = loadavg()[0]!;
   const stops: Array<() => Promise<unknown>> = [];
   try {
-    console.log('starting the four services (real PostgreSQL and Redis), the Slack stand-in, the bare Bolt app and the bot ...');
-    const stack = await startStack({ containerRuntime: 'none', checkTimeoutMs: CHECK_TIMEOUT_MS });
+    console.log('starting the four services (real PostgreSQL and Redis), the Slack stand-in, the bare Bolt app and the bot, each in its own process ...');
+    const stack = await startServiceProcesses();
     stops.push(() => stack.close());
     const hung = await startHungServer();
     stops.push(() => hung.close());
@@ -270,8 +359,9 @@ async function main(): Promise<void> {
     const sink = new ReplySink();
     await sink.listen();
     stops.push(() => sink.close());
-    const botEnv = (overrides: Parameters<typeof stack.cliEnv>[0] = {}) => ({
-      ...stack.cliEnv(overrides),
+    const botEnv = (overrides: Record<string, string> = {}) => ({
+      ...stack.env,
+      ...overrides,
       SLACK_BOT_TOKEN: BOT_TOKEN,
       SLACK_SIGNING_SECRET: SIGNING_SECRET,
       SLACK_API_URL: standIn.apiUrl,
@@ -282,13 +372,14 @@ async function main(): Promise<void> {
     stops.push(() => stopChild(bare.child));
     const bot = await spawnTarget('bot', botEnv());
     stops.push(() => stopChild(bot.child));
-    const { eventsUrl } = bot;
-    const hungBot = await spawnTarget('bot', botEnv({ endpoints: { 'sandbox-controller': hung.url } }));
+    const hungBot = await spawnTarget('bot', botEnv({ SANDBOX_CONTROLLER_URL: hung.url }));
     stops.push(() => stopChild(hungBot.child));
 
-    const target = (name: string, url: string, text: string, replies: boolean): Target => ({
+    const target = (name: string, served: { eventsUrl: string; child: ChildProcess }, text: string, replies: boolean): Target => ({
       name,
-      eventsUrl: url,
+      eventsUrl: served.eventsUrl,
+      pid: served.child.pid!,
+      cpuMs: 0,
       text,
       replies,
       fixedAck: histogram(),
@@ -297,7 +388,7 @@ async function main(): Promise<void> {
       maxSeconds: 0,
       errors: 0,
     });
-    const targets = [target('bare Bolt (ack only)', bare.eventsUrl, 'help', false), target('bot /acgs help', eventsUrl, 'help', true), target('bot /acgs health', eventsUrl, 'health', true)];
+    const targets = [target('bare Bolt (ack only)', bare, 'help', false), target('bot /acgs help', bot, 'help', true), target('bot /acgs health', bot, 'health', true)];
 
     console.log('warming up ...');
     for (const t of targets) for (let n = 0; n < 50; n += 1) await slash(t, sink, t.replies);
@@ -310,12 +401,12 @@ async function main(): Promise<void> {
 
     console.log(`health replies one at a time: ${REPLY_SAMPLES} with all services up, ${HUNG_SAMPLES} with the sandbox controller hanging ...`);
     const healthReplies = await replyTimes(targets[2]!, sink, REPLY_SAMPLES);
-    const hungReplies = await replyTimes(target('bot /acgs health, one service hung', hungBot.eventsUrl, 'health', true), sink, HUNG_SAMPLES);
+    const hungReplies = await replyTimes(target('bot /acgs health, one service hung', hungBot, 'health', true), sink, HUNG_SAMPLES);
 
     const floor = targets[0]!.fixedAck.getValueAtPercentile(99);
     console.log('');
     printTable(
-      ['target', `ack p50 ms @${RATE}/s`, `ack p99 ms @${RATE}/s`, 'p99 / bare', 'max commands/s', `ack p99 ms @max`, 'errors'],
+      ['target', `ack p50 ms @${RATE}/s`, `ack p99 ms @${RATE}/s`, 'p99 / bare', 'max commands/s', `ack p99 ms @max`, 'CPU ms / command', 'errors'],
       targets.map((t) => [
         t.name,
         ms(t.fixedAck, 50),
@@ -323,6 +414,7 @@ async function main(): Promise<void> {
         (t.fixedAck.getValueAtPercentile(99) / floor).toFixed(2),
         t.maxSeconds === 0 ? 'n/a' : Math.round(t.completed / t.maxSeconds).toLocaleString('en-US'),
         ms(t.maxAck, 99),
+        t.completed === 0 ? 'n/a' : (t.cpuMs / t.completed).toFixed(2),
         String(t.errors),
       ]),
     );
