@@ -1,0 +1,250 @@
+/**
+ * The stack commands against the real Docker Engine: a compose-labelled project of busybox health
+ * responders (host networking, 127.0.0.1), seen, read, restarted and scaled through the one
+ * execution path and through the CLI; bad input and refused roles leave every container as it was.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type Docker from 'dockerode';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../bot/cli.js';
+import { executeCommandLine, type ExecutionOutcome } from '../commands/execute.js';
+import { createCommandRegistry } from '../commands/index.js';
+import type { ResultBlock, ResultDocument } from '../commands/result.js';
+import { roleDirectoryFromConfig } from '../commands/roles.js';
+import { createCommandServices, type CommandServices } from '../commands/services.js';
+import { SERVICE_NAMES, type ServiceName } from '../services/kit/constitution.js';
+import { createDockerStack } from '../services/stack/docker-stack.js';
+import type { Stack } from '../services/stack/stack.js';
+import {
+  RESPONDER_IMAGES,
+  TEST_DOCKER_HOST,
+  isHealthy,
+  removeContainersWithLabel,
+  requireDockerEngine,
+  requireImage,
+  startComposeReplica,
+  waitForContainer,
+  watchContainerCreations,
+} from './kit/docker.js';
+import { unusedLoopbackUrl } from './kit/loopback.js';
+
+const project = `acgs-cmds-${randomBytes(3).toString('hex')}`;
+const projectLabel = `com.docker.compose.project=${project}`;
+const registry = createCommandRegistry();
+const USERS = { oncall: 'U0ONCALL', admin: 'U0ADMIN', nobody: 'U0NOBODY' } as const;
+const cwd = mkdtempSync(join(tmpdir(), 'acgs-cmds-docker-'));
+let docker: Docker;
+let stack: Stack;
+let services: CommandServices;
+let nowhere: string;
+
+const freePort = async () => new URL(await unusedLoopbackUrl()).port;
+
+function servicesFor(target: Stack): CommandServices {
+  return createCommandServices({
+    endpoints: Object.fromEntries(SERVICE_NAMES.map((name) => [name, nowhere])) as Record<ServiceName, string>,
+    stack: target,
+    roles: roleDirectoryFromConfig({ oncall: [USERS.oncall], admins: [USERS.admin] }),
+  });
+}
+
+beforeAll(async () => {
+  docker = await requireDockerEngine();
+  await requireImage(docker, RESPONDER_IMAGES.v1);
+  nowhere = await unusedLoopbackUrl();
+  const [webPort, plainPort] = await Promise.all([freePort(), freePort()]);
+  const web = await startComposeReplica(docker, { project, service: 'web', image: RESPONDER_IMAGES.v1, env: { PORT: webPort } });
+  const plain = await startComposeReplica(docker, { project, service: 'plain', image: RESPONDER_IMAGES.v1, env: { PORT: plainPort }, healthcheck: false });
+  await Promise.all([waitForContainer(docker, web.id, isHealthy), waitForContainer(docker, plain.id, isHealthy)]);
+  stack = createDockerStack({ dockerHost: TEST_DOCKER_HOST, project, stopTimeoutSeconds: 2, pollIntervalMs: 100 });
+  services = servicesFor(stack);
+}, 60_000);
+
+afterAll(async () => {
+  if (docker) await removeContainersWithLabel(docker, projectLabel);
+  await stack?.close();
+  rmSync(cwd, { recursive: true, force: true });
+}, 30_000);
+
+function run(line: string, user: string = USERS.oncall, withServices: CommandServices = services): Promise<ExecutionOutcome> {
+  return executeCommandLine(
+    { registry, services: withServices, logError: (reference, error) => console.error(reference, error) },
+    { line, actor: { id: user }, origin: 'slash' },
+  );
+}
+
+function block<T extends ResultBlock['type']>(document: ResultDocument, type: T): Extract<ResultBlock, { type: T }> {
+  const found = document.blocks.find((candidate) => candidate.type === type);
+  if (!found) throw new Error(`no ${type} block in ${JSON.stringify(document, null, 1)}`);
+  return found as Extract<ResultBlock, { type: T }>;
+}
+
+/** Every container of the project with its start time: what a command that does nothing leaves unchanged. */
+async function snapshot(): Promise<Record<string, string>> {
+  const containers = await docker.listContainers({ all: true, filters: { label: [projectLabel] } });
+  const entries = await Promise.all(containers.map(async (container) => [container.Names[0]!, (await docker.getContainer(container.Id).inspect()).State.StartedAt] as const));
+  return Object.fromEntries(entries.sort());
+}
+
+/** Runs the lines and proves that nothing was created, started or stopped meanwhile. */
+async function expectNothingDone(lines: string[], user: string, check: (outcome: ExecutionOutcome, line: string) => void): Promise<void> {
+  const before = await snapshot();
+  const watch = await watchContainerCreations(docker, projectLabel);
+  for (const line of lines) check(await run(line, user), line);
+  expect(await watch.stop()).toEqual([]);
+  expect(await snapshot()).toEqual(before);
+}
+
+async function cli(args: string[], env: Record<string, string> = {}) {
+  let stdout = '';
+  let stderr = '';
+  const code = await runCli(args, {
+    env: { ACGS_STACK: 'docker', DOCKER_HOST: TEST_DOCKER_HOST, COMPOSE_PROJECT_NAME: project, PATH: process.env.PATH, ...env },
+    cwd,
+    stdout: (text) => (stdout += text),
+    stderr: (text) => (stderr += text),
+  });
+  return { code, stdout, stderr };
+}
+
+describe('status and stats on the Docker stack', () => {
+  it('lists the containers of the compose project with state, health, image and uptime', async () => {
+    const { document, outcome } = await run('status');
+    expect(outcome).toBe('ok');
+    expect(document.summary).toBe('All 2 services are healthy.');
+    const table = block(document, 'table');
+    expect(table.columns).toEqual(['service', 'replica', 'state', 'health', 'image', 'uptime', 'restarts']);
+    expect(table.rows).toEqual([
+      ['plain', `${project}-plain-1`, 'running', 'none', RESPONDER_IMAGES.v1, expect.stringMatching(/^\d+ s$|min/), '0'],
+      ['web', `${project}-web-1`, 'running', 'healthy', RESPONDER_IMAGES.v1, expect.stringMatching(/^\d+ s$|min/), '0'],
+    ]);
+    expect(document.footer).toContain(`the Docker stack (`);
+  });
+
+  it('measures each container like docker stats, marked against the runbook thresholds', async () => {
+    const { document } = await run('stats');
+    expect(document.tone).toBe('ok');
+    const rows = block(document, 'table').rows;
+    expect(rows.map((row) => row[0])).toEqual([`${project}-plain-1`, `${project}-web-1`]);
+    for (const row of rows) {
+      expect(row[1]).toMatch(/^\d+\.\d %$/);
+      expect(row[2]).toMatch(/ \/ /);
+      expect(row[6]).toMatch(/^\d+$/);
+    }
+    expect(block(document, 'checks').items.map((item) => item.name)).toEqual(['plain', 'web']);
+  });
+
+  it('reads a container\'s log lines with a plain-text filter', async () => {
+    const { document } = await run('logs web --grep ready --tail 5');
+    expect(block(document, 'code').text).toMatch(/^\d\d:\d\d:\d\d Responder READY on 127\.0\.0\.1:\d+$/m);
+  });
+});
+
+describe('restart on the Docker stack', () => {
+  it('restarts the container for on-call: a new start time, healthy again, how long it took', async () => {
+    const before = await docker.getContainer(`${project}-web-1`).inspect();
+    const { document, outcome } = await run('restart web');
+    expect(outcome).toBe('ok');
+    const after = await docker.getContainer(`${project}-web-1`).inspect();
+    expect(Date.parse(after.State.StartedAt)).toBeGreaterThan(Date.parse(before.State.StartedAt));
+    expect(after.State.Health?.Status).toBe('healthy');
+    expect(block(document, 'checks').items).toEqual([
+      { name: `${project}-web-1`, tone: 'ok', text: expect.stringMatching(new RegExp(`^container ${before.Id.slice(0, 12)} restarted in place · started .+Z · healthy$`)) },
+    ]);
+    expect(block(document, 'fields').fields[1]).toEqual({ label: 'Health after', value: 'healthy' });
+  });
+
+  it('refuses a person without a role, unknown services and malformed names, and nothing restarts', async () => {
+    await expectNothingDone(['restart web'], USERS.nobody, (outcome) => expect(outcome.rejection).toBe('refused'));
+    await expectNothingDone(['restart nosuch', 'restart wbe', 'restart "web plain"', 'restart -- -web', 'restart web plain'], USERS.oncall, (outcome, line) => {
+      expect(outcome.rejection, line).toBe('usage');
+    });
+    const typo = await run('restart wbe');
+    expect(typo.document.summary).toBe(`There is no service \`wbe\` in the Docker stack (${stack.description}); did you mean \`web\`?`);
+  });
+});
+
+describe('scale on the Docker stack', () => {
+  it('refuses on-call (admins only until approvals exist) and bad replica counts, creating nothing', async () => {
+    await expectNothingDone(['scale web 2'], USERS.oncall, (outcome) => {
+      expect(outcome.rejection).toBe('refused');
+      expect(outcome.document.summary).toContain('only the `admins` role may run it');
+    });
+    await expectNothingDone(['scale web 0', 'scale web 11', 'scale web -2', 'scale web two', 'scale web 2.0', 'scale nosuch 2', 'scale web'], USERS.admin, (outcome, line) => {
+      expect(outcome.rejection, line).toBe('usage');
+    });
+  });
+
+  it('scales up for an admin with numbered replicas, and back down removing the newest', async () => {
+    const up = await run('scale web 2', USERS.admin);
+    expect(up.outcome).toBe('ok');
+    expect(up.document.title).toBe('Scaled web to 2');
+    expect(block(up.document, 'checks').items).toEqual([{ name: `${project}-web-2`, tone: 'ok', text: 'created, started and healthy' }]);
+    const status = await run('status web');
+    expect(block(status.document, 'table').rows.map((row) => [row[1], row[3]])).toEqual([
+      [`${project}-web-1`, 'healthy'],
+      [`${project}-web-2`, 'healthy'],
+    ]);
+    const same = await run('scale web 2', USERS.admin);
+    expect(same.document.summary).toBe('Nothing to do: web runs 2 replicas.');
+    const down = await run('scale web 1', USERS.admin);
+    expect(block(down.document, 'checks').items).toEqual([{ name: `${project}-web-2`, tone: 'info', text: 'stopped and removed' }]);
+    expect(Object.keys(await snapshot())).toEqual([`/${project}-plain-1`, `/${project}-web-1`]);
+  }, 60_000);
+});
+
+describe('an engine that does not answer', () => {
+  it('turns into a document that names the engine and says what to do', async () => {
+    const down = createDockerStack({ dockerHost: `tcp://127.0.0.1:${new URL(nowhere).port}`, project });
+    try {
+      const status = await run('status', USERS.oncall, servicesFor(down));
+      expect(status.document.title).toBe('status: the Docker Engine does not answer');
+      expect(status.document.summary).toContain(`127.0.0.1:${new URL(nowhere).port}`);
+      expect(status.document.footer).toBe('Once the engine answers, `status` shows the stack again.');
+      const restart = await run('restart web', USERS.oncall, servicesFor(down));
+      expect(restart.document.title).toBe('restart: the Docker Engine does not answer');
+    } finally {
+      await down.close();
+    }
+  });
+});
+
+describe('the CLI on the Docker stack', () => {
+  it('prints the status of the compose project it is pointed at', async () => {
+    const result = await cli(['status']);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(new RegExp(`web +${project}-web-1 +running +healthy +acgs-test/responder:1`));
+  });
+
+  it('acts with the roles of ACGS_CLI_ROLES: on-call by default, so scaling is refused and nothing is created', async () => {
+    const before = await snapshot();
+    const refused = await cli(['scale', 'web', '2']);
+    expect(refused.code).toBe(1);
+    expect(refused.stdout).toContain('scale: refused');
+    expect(refused.stdout).toContain('ACGS_CLI_ROLES');
+    const none = await cli(['restart', 'web'], { ACGS_CLI_ROLES: '' });
+    expect(none.stdout).toContain('you hold no role. Nothing was done.');
+    expect(await snapshot()).toEqual(before);
+  });
+
+  it('says so under help', async () => {
+    const result = await cli(['help'], { ACGS_CLI_ROLES: 'oncall,admins' });
+    expect(result.stdout).toContain('The CLI acts as the local operator with the roles in ACGS_CLI_ROLES (a comma list; unset means oncall): now oncall, admins.');
+  });
+
+  it('refuses a malformed ACGS_CLI_ROLES before doing anything', async () => {
+    const result = await cli(['status'], { ACGS_CLI_ROLES: 'Admins!' });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('ACGS_CLI_ROLES must be a comma list of role names');
+  });
+
+  it('explains a forced Docker stack whose engine does not answer', async () => {
+    const result = await cli(['status'], { DOCKER_HOST: `tcp://127.0.0.1:${new URL(nowhere).port}` });
+    expect(result.code).toBe(1);
+    expect(result.stdout).toContain('status: not available right now');
+    expect(result.stdout).toContain(`127.0.0.1:${new URL(nowhere).port}`);
+  });
+});
