@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { renderDocument } from '../bot/slack/render.js';
 import { validateBlocks } from '../bot/slack/stand-in/index.js';
 import { StackError, type ContainerStats, type LogLine } from '../services/stack/stack.js';
+import { dbConnectionsDocument } from './db-connections.js';
 import { LOGS_DISPLAY_CHARS, LOGS_LINE_CHARS, grepArgument, logsDocument, logsText, sinceArgument } from './logs.js';
 import { redisMemoryDocument } from './redis-memory.js';
 import { interimRefusal, mayRunInterim, parseCliRoles, roleDirectoryFromConfig } from './roles.js';
@@ -264,5 +265,35 @@ describe('redis memory document', () => {
   it('is ok under the threshold with the expected policy, and does not judge fragmentation of a small dataset', () => {
     const document = redisMemoryDocument({ ...figures, used_memory: 100, used_memory_rss: 1024 * 1024, maxmemory_policy: 'allkeys-lru' }, '127.0.0.1:6379');
     expect(document.tone).toBe('ok');
+  });
+});
+
+describe('db connections document', () => {
+  it("marks sessions idle in a transaction for over the runbook's hour and quotes its fix, which the bot does not run", () => {
+    const document = dbConnectionsDocument(
+      '127.0.0.1:5432/acgs_audit',
+      {
+        groups: [
+          { state: 'idle', application: 'audit-engine', connections: '4', oldest_seconds: '120.4' },
+          { state: 'idle in transaction', application: 'psql', connections: '2', oldest_seconds: '7300' },
+          { state: 'active', application: '(none)', connections: '1', oldest_seconds: '0.2' },
+        ],
+        idle: [
+          { pid: 41, database: 'acgs_audit', application: 'psql', user_name: 'acgs', idle_seconds: '7300' },
+          { pid: 42, database: 'acgs_audit', application: 'psql', user_name: 'acgs', idle_seconds: '30' },
+        ],
+        maxConnections: 100,
+      },
+      3,
+    );
+    expect(document.tone).toBe('warn');
+    expect(document.summary).toBe('1 session has been idle in a transaction for over 1 h 0 min, holding connections and locks.');
+    expect((document.blocks[0] as { items: unknown[] }).items).toEqual([
+      { name: 'PostgreSQL', tone: 'ok', text: 'reachable · 3 ms' },
+      { name: 'Connections', tone: 'info', text: '7 of 100 · 1 active, 4 idle' },
+      { name: 'Idle in transaction', tone: 'warn', text: "2 · oldest 2 h 1 min (pid 41, psql on acgs_audit) · 1 over the runbook's 1 h 0 min" },
+    ]);
+    expect(document.footer).toContain('pg_terminate_backend');
+    expect(document.footer).toContain('run by a person, not by the bot');
   });
 });

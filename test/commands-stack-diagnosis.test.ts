@@ -1,0 +1,183 @@
+/**
+ * The runbook's diagnosis steps as commands against the real services, PostgreSQL and Redis
+ * (cache warm, db connections, redis memory), and the CLI's view of a local stack it does not own.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../bot/cli.js';
+import { executeCommandLine, type ExecutionOutcome } from '../commands/execute.js';
+import { createCommandRegistry } from '../commands/index.js';
+import type { ResultBlock, ResultDocument } from '../commands/result.js';
+import { roleDirectoryFromConfig } from '../commands/roles.js';
+import type { CommandServices } from '../commands/services.js';
+import { createPolicyEngineClient } from '../services/clients/policy-engine.js';
+import { unusedLoopbackUrl } from './kit/loopback.js';
+import { type TestStack, downPostgresUrl, downRedisUrl, startStack } from './kit/stack.js';
+
+const registry = createCommandRegistry();
+const USERS = { oncall: 'U0ONCALL', nobody: 'U0NOBODY' } as const;
+const roles = roleDirectoryFromConfig({ oncall: [USERS.oncall] });
+const cwd = mkdtempSync(join(tmpdir(), 'acgs-cmds-diagnosis-'));
+let stack: TestStack;
+
+beforeAll(async () => {
+  stack = await startStack({ containerRuntime: 'none' });
+}, 60_000);
+
+afterAll(async () => {
+  await stack?.close();
+  rmSync(cwd, { recursive: true, force: true });
+});
+
+function run(line: string, user: string = USERS.oncall, services: CommandServices = stack.services): Promise<ExecutionOutcome> {
+  return executeCommandLine(
+    { registry, services: { ...services, roles }, logError: (reference, error) => console.error(reference, error) },
+    { line, actor: { id: user }, origin: 'slash' },
+  );
+}
+
+function block<T extends ResultBlock['type']>(document: ResultDocument, type: T): Extract<ResultBlock, { type: T }> {
+  const found = document.blocks.find((candidate) => candidate.type === type);
+  if (!found) throw new Error(`no ${type} block in ${JSON.stringify(document, null, 1)}`);
+  return found as Extract<ResultBlock, { type: T }>;
+}
+
+const field = (document: ResultDocument, label: string) => block(document, 'fields').fields.find((candidate) => candidate.label === label)?.value;
+const cacheSize = async () => (await createPolicyEngineClient({ baseUrl: stack.endpoints['policy-engine'] }).metrics()).cache_stats.l1.size;
+
+describe('cache warm', () => {
+  it('refuses someone without the on-call role, and the cache stays as it was', async () => {
+    const before = await cacheSize();
+    const outcome = await run('cache warm', USERS.nobody);
+    expect(outcome.rejection).toBe('refused');
+    expect(outcome.document.summary).toContain('`cache warm` is a Level 1 action');
+    expect(await cacheSize()).toBe(before);
+  });
+
+  it("warms the Policy Engine's cache for on-call, then finds it warm the second time", async () => {
+    const first = await run('cache warm');
+    expect(first.outcome).toBe('ok');
+    const warmed = Number(field(first.document, 'Newly cached'));
+    const total = Number(field(first.document, 'Warm set'));
+    expect(total).toBeGreaterThan(0);
+    expect(warmed).toBeGreaterThan(0);
+    expect(await cacheSize()).toBeGreaterThanOrEqual(warmed);
+    const second = await run('cache warm');
+    expect(field(second.document, 'Newly cached')).toBe('0');
+    expect(field(second.document, 'Already cached')).toBe(String(total));
+  });
+
+  it('says where the Policy Engine is when it does not answer', async () => {
+    const gone = await unusedLoopbackUrl();
+    const outcome = await run('cache warm', USERS.oncall, stack.servicesWith({ endpoints: { 'policy-engine': gone } }));
+    expect(outcome.rejection).toBe('unavailable');
+    expect(outcome.document.summary).toBe(`The Policy Engine at ${gone} does not answer (nothing accepts connections there).`);
+  });
+});
+
+describe('db connections', () => {
+  it('groups the connections by state and application and finds a session idle in a transaction', async () => {
+    const client = new pg.Client({ connectionString: stack.auditDatabase.url, application_name: 'acgs-idle-probe' });
+    await client.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query('SELECT 1');
+      const { document, outcome } = await run('db connections');
+      expect(outcome).toBe('ok');
+      const rows = block(document, 'table').rows;
+      expect(rows).toContainEqual(['idle in transaction', 'acgs-idle-probe', '1', expect.stringMatching(/^\d+ s$/)]);
+      const idle = block(document, 'checks').items.find((item) => item.name === 'Idle in transaction')!;
+      expect(idle.tone).toBe('ok');
+      expect(idle.text).toMatch(/^\d+ · oldest \d+ s \(pid \d+, .+ on /);
+      const data = document.data as { idle_in_transaction: Array<{ application: string; pid: number }> };
+      expect(data.idle_in_transaction.map((session) => session.application)).toContain('acgs-idle-probe');
+    } finally {
+      await client.end();
+    }
+  });
+
+  it('says PostgreSQL is not configured, or not reachable', async () => {
+    const none = await run('db connections', USERS.oncall, stack.servicesWith({ postgresUrl: null }));
+    expect(none.document).toMatchObject({ tone: 'info', summary: 'No PostgreSQL is configured for the bot: DATABASE_URL is not set.' });
+    const down = await run('db connections', USERS.oncall, stack.servicesWith({ postgresUrl: await downPostgresUrl(), checkTimeoutMs: 1000 }));
+    expect(down.document.tone).toBe('fail');
+    expect(down.document.summary).toMatch(/^PostgreSQL at 127\.0\.0\.1:\d+\/acgs_audit is not reachable\.$/);
+  });
+});
+
+describe('redis memory', () => {
+  it("reads INFO memory of the stack's Redis: used, peak, fragmentation and the eviction policy", async () => {
+    const { document } = await run('redis memory');
+    const items = block(document, 'checks').items;
+    expect(items.map((item) => item.name)).toEqual(['Used', 'Peak', 'Fragmentation', 'Eviction policy']);
+    expect(items[0]!.text).toMatch(/^[\d.]+ (KiB|MiB)/);
+    const data = document.data as { used_memory: number; used_memory_peak: number; maxmemory_policy: string };
+    expect(data.used_memory).toBeGreaterThan(0);
+    expect(data.used_memory_peak).toBeGreaterThanOrEqual(data.used_memory / 2);
+    expect(data.maxmemory_policy).toMatch(/^[a-z-]+$/);
+  });
+
+  it('says Redis is not configured, or not reachable', async () => {
+    const none = await run('redis memory', USERS.oncall, stack.servicesWith({ redisUrl: null }));
+    expect(none.document.summary).toBe('No Redis is configured for the bot: REDIS_URL is not set.');
+    const down = await run('redis memory', USERS.oncall, stack.servicesWith({ redisUrl: await downRedisUrl(), checkTimeoutMs: 1000 }));
+    expect(down.document.tone).toBe('fail');
+    expect(down.document.summary).toMatch(/^Redis at 127\.0\.0\.1:\d+ is not reachable\.$/);
+  });
+});
+
+describe("the CLI and a local stack it does not own", () => {
+  async function cli(args: string[], overrides: Parameters<TestStack['cliEnv']>[0] = {}) {
+    let stdout = '';
+    let stderr = '';
+    const code = await runCli(args, {
+      env: { ...stack.cliEnv(overrides), ACGS_STACK: 'local', PORT: '3999' },
+      cwd,
+      stdout: (text) => (stdout += text),
+      stderr: (text) => (stderr += text),
+    });
+    return { code, stdout, stderr };
+  }
+
+  it('shows the processes from their health endpoints, with their uptime', async () => {
+    const result = await cli(['status', '--json']);
+    expect(result.code).toBe(0);
+    const data = JSON.parse(result.stdout) as { stack: { description: string }; services: Array<{ name: string; health: string; replicas: Array<{ state: string; uptimeSeconds: number | null }> }> };
+    expect(data.services.map((service) => [service.name, service.health])).toEqual([
+      ['audit-engine', 'healthy'],
+      ['evolution-oversight', 'healthy'],
+      ['policy-engine', 'healthy'],
+      ['sandbox-controller', 'healthy'],
+    ]);
+    expect(data.services.every((service) => typeof service.replicas[0]!.uptimeSeconds === 'number')).toBe(true);
+    expect(data.stack.description).toContain('control them from the console at http://127.0.0.1:3999');
+  });
+
+  it('shows a service whose port nobody listens on as down', async () => {
+    const gone = await unusedLoopbackUrl();
+    const result = await cli(['status', 'audit-engine'], { endpoints: { 'audit-engine': gone } });
+    expect(result.code).toBe(1);
+    expect(result.stdout).toContain('down · 0 of 1 replica running (others: exited)');
+    expect(result.stdout).toContain(`${gone}: connection refused`);
+  });
+
+  it.each([
+    ['restart', 'policy-engine'],
+    ['logs', 'policy-engine'],
+    ['stats'],
+  ])('refuses %s, pointing at the console of the npm start process', async (...args) => {
+    const result = await cli(args);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toContain('not possible on this stack');
+    expect(result.stdout).toContain('is not possible from the CLI: the local stack belongs to the npm start process that runs it: use the console at http://127.0.0.1:3999');
+  });
+
+  it('still refuses an unknown service as a mistake in the command line', async () => {
+    const result = await cli(['restart', 'nginx']);
+    expect(result.code).toBe(2);
+    expect(result.stdout).toContain('There is no service `nginx` in the local stack');
+  });
+});
