@@ -4,12 +4,13 @@ import {
   type ExecuteRequest,
   ExecuteResponse,
   PolicyDeniedDetails,
+  PruneSandboxesResponse,
   ResourceUsageResponse,
   SANDBOX_LIMITS,
   SandboxHealth,
 } from '../sandbox-controller/contract.js';
 
-export type { ExecuteRequest, ExecuteResponse, ResourceUsageResponse } from '../sandbox-controller/contract.js';
+export type { ExecuteRequest, ExecuteResponse, PruneSandboxesResponse, ResourceUsageResponse } from '../sandbox-controller/contract.js';
 export { PolicyDeniedDetails } from '../sandbox-controller/contract.js';
 
 /** Time on top of the code's own timeout: policy decision, container creation and teardown. */
@@ -41,7 +42,7 @@ function asPolicyDenial(error: unknown): unknown {
 
 export interface SandboxControllerClientOptions {
   timeoutMs?: number;
-  /** ACGS_ADMIN_TOKEN, needed only for `resourceUsage` (an /admin endpoint). */
+  /** ACGS_ADMIN_TOKEN, needed only for `resourceUsage` and `pruneSandboxes` (the /admin endpoints). */
   adminToken?: string;
 }
 
@@ -74,6 +75,21 @@ export function sandboxControllerClient(baseUrl: string, options: SandboxControl
         headers: admin(),
         schema: ResourceUsageResponse,
         timeoutMs: Math.max(timeoutMs, 30_000),
+      });
+    },
+    /**
+     * Removes the controller's exited sandbox containers (never running ones, never other
+     * containers); `agent_id` narrows it to one agent's. Lists what was removed, what the engine
+     * refused (`failed`) and what was kept because its execution may still be reading it.
+     */
+    pruneSandboxes(query: { agent_id?: string } = {}): Promise<PruneSandboxesResponse> {
+      // One inspect and one removal per exited container, one after another.
+      return callService(baseUrl, '/admin/prune-sandboxes', {
+        method: 'POST',
+        query,
+        headers: admin(),
+        schema: PruneSandboxesResponse,
+        timeoutMs: Math.max(timeoutMs, 60_000),
       });
     },
     health() {

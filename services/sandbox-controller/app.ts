@@ -8,6 +8,7 @@ import { metricsPlugin } from './plugins/metrics.js';
 import { policyGatePlugin } from './plugins/policy-gate.js';
 import { sandboxEnginePlugin } from './plugins/sandbox-engine.js';
 import { executeRoutes } from './routes/execute.js';
+import { pruneSandboxesRoutes } from './routes/prune-sandboxes.js';
 import { resourceUsageRoutes } from './routes/resource-usage.js';
 
 /** Room for the largest allowed code even when JSON escapes every byte as \uXXXX; more is a 413. */
@@ -50,5 +51,6 @@ export async function buildApp(config: SandboxConfig, options: BuildOptions = {}
   await app.register(metricsPlugin);
   await app.register(executeRoutes, { config });
   await app.register(resourceUsageRoutes, { config });
+  await app.register(pruneSandboxesRoutes, { config });
   return app;
 }

@@ -13,6 +13,7 @@ describe('sandbox controller configuration', () => {
       policyEngineUrl: 'http://127.0.0.1:8004',
       port: 8001,
       host: '127.0.0.1',
+      pruneGraceSeconds: 30,
     });
     expect(config.nodeImage).toBeUndefined();
     expect(config.auditSpoolDir).toBe('.acgs/sandbox-controller/audit-outbox');
@@ -39,6 +40,11 @@ describe('sandbox controller configuration', () => {
     expect(config).toMatchObject({ maxConcurrent: 2, runtime: 'runc', nodeImage: 'acgs-test/node:latest', image: DEFAULT_SANDBOX_IMAGE });
   });
 
+  it('reads the prune grace period, 0 allowing an exited sandbox to go at once', () => {
+    expect(loadConfig({ SANDBOX_PRUNE_GRACE_SECONDS: '0' }).pruneGraceSeconds).toBe(0);
+    expect(loadConfig({ SANDBOX_PRUNE_GRACE_SECONDS: '120' }).pruneGraceSeconds).toBe(120);
+  });
+
   it('reads PORT and HOST, where the service listens', () => {
     expect(loadConfig({ PORT: '0', HOST: '0.0.0.0' })).toMatchObject({ port: 0, host: '0.0.0.0' });
   });
@@ -48,6 +54,8 @@ describe('sandbox controller configuration', () => {
     [{ SANDBOX_MAX_CONCURRENT: '0' }, 'SANDBOX_MAX_CONCURRENT: must be a whole number from 1 to 256 (got "0")'],
     [{ SANDBOX_PIDS_LIMIT: '32' }, 'SANDBOX_PIDS_LIMIT: must be a whole number from 64 to 4096 (got "32")'],
     [{ POLICY_TIMEOUT_MS: '1e3' }, 'POLICY_TIMEOUT_MS: must be a whole number from 1 to 60000 (got "1e3")'],
+    [{ SANDBOX_PRUNE_GRACE_SECONDS: '-1' }, 'SANDBOX_PRUNE_GRACE_SECONDS: must be a whole number from 0 to 3600 (got "-1")'],
+    [{ SANDBOX_PRUNE_GRACE_SECONDS: '7200' }, 'SANDBOX_PRUNE_GRACE_SECONDS: must be a whole number from 0 to 3600 (got "7200")'],
     [{ PORT: '99999' }, 'PORT: must be a whole number from 0 to 65535 (got "99999")'],
     [{ SANDBOX_RUNTIME: 'kata' }, 'SANDBOX_RUNTIME: must be auto, runsc or runc (got "kata")'],
     [{ DOCKER_HOST: 'docker.sock' }, 'DOCKER_HOST: must look like unix:///var/run/docker.sock or tcp://127.0.0.1:2375 (got "docker.sock")'],

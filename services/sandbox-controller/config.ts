@@ -31,6 +31,8 @@ const EnvSchema = z.object({
   SANDBOX_PIDS_LIMIT: WholeNumber(64, 4096).default(128),
   SANDBOX_TMPFS_MB: WholeNumber(1, 1024).default(64),
   POLICY_TIMEOUT_MS: WholeNumber(1, 60_000).default(2000),
+  /** /admin/prune-sandboxes keeps an exited sandbox this long: the controller that ran it may still be reading it. */
+  SANDBOX_PRUNE_GRACE_SECONDS: WholeNumber(0, 3600).default(30),
 });
 
 export interface SandboxConfig {
@@ -50,6 +52,7 @@ export interface SandboxConfig {
   pidsLimit: number;
   tmpfsMb: number;
   policyTimeoutMs: number;
+  pruneGraceSeconds: number;
 }
 
 /** Reads the configuration from the environment; every bad value is named in one error, secrets never shown. */
@@ -71,5 +74,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): SandboxConfig 
     pidsLimit: e.SANDBOX_PIDS_LIMIT,
     tmpfsMb: e.SANDBOX_TMPFS_MB,
     policyTimeoutMs: e.POLICY_TIMEOUT_MS,
+    pruneGraceSeconds: e.SANDBOX_PRUNE_GRACE_SECONDS,
   };
 }

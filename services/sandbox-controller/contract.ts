@@ -131,6 +131,36 @@ export const ResourceUsageResponse = z.object({
 });
 export type ResourceUsageResponse = z.infer<typeof ResourceUsageResponse>;
 
+/** `POST /admin/prune-sandboxes[?agent_id=]`: only that agent's sandboxes (runtime probes belong to no agent). */
+export const PruneSandboxesQuery = z.object({ agent_id: AgentId.optional() }).strict();
+
+const PrunedSandbox = z.object({
+  container_id: z.string(),
+  name: z.string(),
+  sandbox_id: z.string(),
+  agent_id: z.string(),
+  runtime: z.string(),
+  /** Started by this controller instance (others may share the engine). */
+  own: z.boolean(),
+  /** A controller's runtime probe rather than an agent's code. */
+  probe: z.boolean(),
+  exit_code: z.number().int().nullable(),
+  finished_at: z.string().nullable(),
+});
+
+export const PruneSandboxesResponse = z.object({
+  removed: z.array(PrunedSandbox),
+  /** Exited sandboxes the engine would not remove; `reason` is its answer. */
+  failed: z.array(PrunedSandbox.extend({ reason: z.string() })),
+  /** Exited sandboxes deliberately left (still being read by the execution that ran them). */
+  kept: z.array(PrunedSandbox.extend({ reason: z.string() })),
+  /** Sandbox containers that have not exited, counted by state; prune never touches them. */
+  left_alone: z.record(z.string(), z.number().int()),
+  grace_seconds: z.number().int(),
+  constitutional_hash: z.string(),
+});
+export type PruneSandboxesResponse = z.infer<typeof PruneSandboxesResponse>;
+
 /** The service's own part of `GET /health` (the kit adds status, service, version ...). */
 export const SandboxHealth = z
   .object({
