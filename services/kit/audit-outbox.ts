@@ -1,22 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import {
-  closeSync,
-  existsSync,
-  fdatasyncSync,
-  fstatSync,
-  ftruncateSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  renameSync,
-  writeFileSync,
-  writeSync,
-  appendFileSync,
-} from 'node:fs';
+import { appendFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { AuditEventInput } from '../audit-engine/contract.js';
 import { ServiceCallError, callService } from '../clients/http.js';
+import { openJsonLineSpool } from './json-line-spool.js';
 
 export interface AuditOutboxOptions {
   auditEngineUrl: string;
@@ -42,11 +30,6 @@ export interface AuditOutbox {
   close(): Promise<void>;
 }
 
-interface Spooled {
-  event: AuditEventInput;
-  bytes: number;
-}
-
 const AcceptedResponse = z.unknown();
 
 /**
@@ -61,61 +44,25 @@ export function createAuditOutbox(options: AuditOutboxOptions): AuditOutbox {
   const flushIntervalMs = options.flushIntervalMs ?? 250;
   const maxBackoffMs = options.maxBackoffMs ?? 30_000;
   mkdirSync(options.spoolDir, { recursive: true, mode: 0o700 });
-  const spoolPath = join(options.spoolDir, 'outbox.jsonl');
-  const offsetPath = join(options.spoolDir, 'outbox.offset');
   const rejectedPath = join(options.spoolDir, 'rejected.jsonl');
-
-  const queue: Spooled[] = [];
-  let deliveredOffset = 0;
   let rejectedCount = 0;
 
-  // Recover what a previous run spooled but did not deliver.
-  if (existsSync(spoolPath)) {
-    const content = readFileSync(spoolPath);
-    deliveredOffset = existsSync(offsetPath) ? Number(readFileSync(offsetPath, 'utf8')) || 0 : 0;
-    let position = Math.min(deliveredOffset, content.length);
-    let validEnd = position;
-    while (position < content.length) {
-      const newline = content.indexOf(0x0a, position);
-      if (newline === -1) break; // a line torn by a crash mid-write: never acknowledged, drop it
-      const line = content.subarray(position, newline + 1);
-      try {
-        queue.push({ event: AuditEventInput.parse(JSON.parse(line.toString('utf8'))), bytes: line.length });
-      } catch {
-        appendFileSync(rejectedPath, line, { mode: 0o600 });
-        rejectedCount += 1;
-        deliveredOffset += line.length; // skipped as if delivered, but kept aside
-      }
-      position = newline + 1;
-      validEnd = position;
-    }
-    if (validEnd < content.length) {
-      const fd = openSync(spoolPath, 'r+');
-      ftruncateSync(fd, validEnd);
-      closeSync(fd);
-    }
-  }
-  // Audit data: readable by this service's user only.
-  const fd = openSync(spoolPath, 'a', 0o600);
-  let dirty = false;
+  // Recovers what a previous run spooled but did not deliver. Appends are flushed to disk in
+  // batches, before each delivery, rather than one by one on the hot path.
+  const spool = openJsonLineSpool<AuditEventInput>({
+    dir: options.spoolDir,
+    name: 'outbox',
+    parse: (value) => AuditEventInput.parse(value),
+    onUnreadable(line) {
+      appendFileSync(rejectedPath, line, { mode: 0o600 });
+      rejectedCount += 1;
+    },
+    syncEveryAppend: false,
+  });
   let timer: NodeJS.Timeout | undefined;
   let inFlight: Promise<void> | undefined;
   let backoffMs = 0;
   let closed = false;
-
-  function saveOffset(): void {
-    const temp = `${offsetPath}.tmp`;
-    writeFileSync(temp, String(deliveredOffset));
-    renameSync(temp, offsetPath);
-  }
-
-  function compactIfDrained(): void {
-    if (queue.length > 0) return;
-    if (fstatSync(fd).size !== deliveredOffset) return;
-    ftruncateSync(fd, 0);
-    deliveredOffset = 0;
-    saveOffset();
-  }
 
   function schedule(delayMs: number): void {
     if (closed || timer) return;
@@ -146,9 +93,9 @@ export function createAuditOutbox(options: AuditOutboxOptions): AuditOutbox {
    * retried alone so that one bad event cannot take the others with it. Anything else
    * (engine down, 401/404 from a misconfigured URL, 413, 5xx) is retried later, never dropped.
    */
-  async function sendBatch(batch: Spooled[]): Promise<void> {
+  async function sendBatch(batch: AuditEventInput[]): Promise<void> {
     try {
-      await post(batch.map((item) => item.event));
+      await post(batch);
     } catch (error) {
       const status = error instanceof ServiceCallError ? error.status : undefined;
       if (status === 413 && batch.length > 1) {
@@ -159,7 +106,7 @@ export function createAuditOutbox(options: AuditOutboxOptions): AuditOutbox {
       }
       if (status !== 400) throw error;
       if (batch.length === 1) {
-        park([batch[0]!.event], error);
+        park([batch[0]!], error);
         return;
       }
       for (const item of batch) await sendBatch([item]);
@@ -167,18 +114,12 @@ export function createAuditOutbox(options: AuditOutboxOptions): AuditOutbox {
   }
 
   async function deliverOnce(): Promise<void> {
-    if (dirty) {
-      fdatasyncSync(fd);
-      dirty = false;
-    }
-    while (queue.length > 0) {
-      const batch = queue.slice(0, batchSize);
+    spool.sync();
+    while (spool.size() > 0) {
+      const batch = spool.peek(batchSize);
       await sendBatch(batch);
-      queue.splice(0, batch.length);
-      deliveredOffset += batch.reduce((sum, item) => sum + item.bytes, 0);
-      saveOffset();
+      spool.acknowledge(batch.length);
     }
-    compactIfDrained();
   }
 
   async function deliver(): Promise<void> {
@@ -189,17 +130,17 @@ export function createAuditOutbox(options: AuditOutboxOptions): AuditOutbox {
       })
       .catch((error: unknown) => {
         backoffMs = Math.min(maxBackoffMs, backoffMs === 0 ? 500 : backoffMs * 2);
-        options.log?.warn({ err: error, pending: queue.length, retryInMs: backoffMs }, 'audit delivery failed; will retry');
+        options.log?.warn({ err: error, pending: spool.size(), retryInMs: backoffMs }, 'audit delivery failed; will retry');
         throw error;
       })
       .finally(() => {
         inFlight = undefined;
-        if (queue.length > 0) schedule(backoffMs || flushIntervalMs);
+        if (spool.size() > 0) schedule(backoffMs || flushIntervalMs);
       });
     return inFlight;
   }
 
-  if (queue.length > 0) schedule(0);
+  if (spool.size() > 0) schedule(0);
 
   return {
     record(event) {
@@ -216,17 +157,14 @@ export function createAuditOutbox(options: AuditOutboxOptions): AuditOutbox {
         park([complete], valid.error);
         return;
       }
-      const line = Buffer.from(`${JSON.stringify(valid.data)}\n`);
-      writeSync(fd, line);
-      dirty = true;
-      queue.push({ event: valid.data, bytes: line.length });
+      spool.append(valid.data);
       schedule(backoffMs || flushIntervalMs);
     },
     async flush() {
       if (inFlight) await inFlight.catch(() => undefined);
       await deliver();
     },
-    pending: () => queue.length,
+    pending: () => spool.size(),
     rejected: () => rejectedCount,
     async close() {
       if (closed) return;
@@ -234,8 +172,7 @@ export function createAuditOutbox(options: AuditOutboxOptions): AuditOutbox {
       if (timer) clearTimeout(timer);
       timer = undefined;
       await deliver().catch(() => undefined);
-      if (dirty) fdatasyncSync(fd);
-      closeSync(fd);
+      spool.close();
     },
   };
 }
