@@ -14,6 +14,7 @@ import { redisMemoryCommand } from './redis-memory.js';
 import { redisStatusCommand } from './redis-status.js';
 import { createRegistry, type Registry } from './registry.js';
 import { restart } from './restart.js';
+import { sandboxPrune } from './sandbox-prune.js';
 import { sandboxStatus } from './sandbox-status.js';
 import { scale } from './scale.js';
 import { stats } from './stats.js';
@@ -40,6 +41,7 @@ export const allCommands: readonly CommandDefinition[] = [
   cacheWarm,
   dbConnectionsCommand,
   redisMemoryCommand,
+  sandboxPrune,
 ] as CommandDefinition[];
 
 export function createCommandRegistry(): Registry {

@@ -9,6 +9,7 @@ import { StackError, type ContainerStats, type LogLine } from '../services/stack
 import { dbConnectionsDocument } from './db-connections.js';
 import { LOGS_DISPLAY_CHARS, LOGS_LINE_CHARS, grepArgument, logsDocument, logsText, sinceArgument } from './logs.js';
 import { redisMemoryDocument } from './redis-memory.js';
+import { sandboxPruneDocument } from './sandbox-prune.js';
 import { interimRefusal, mayRunInterim, parseCliRoles, roleDirectoryFromConfig } from './roles.js';
 import { serviceArgument, stackFailureDocument } from './stack-access.js';
 import { statsDocument } from './stats.js';
@@ -295,5 +296,29 @@ describe('db connections document', () => {
     ]);
     expect(document.footer).toContain('pg_terminate_backend');
     expect(document.footer).toContain('run by a person, not by the bot');
+  });
+});
+
+describe('sandbox prune document', () => {
+  const sandbox = { container_id: 'c', name: 'acgs-sandbox-1', sandbox_id: 's', agent_id: 'agent-1', runtime: 'runsc', own: false, probe: false, exit_code: 137, finished_at: '2025-01-01T10:00:00.000Z' };
+
+  it('warns about containers the engine refused to remove and explains the ones kept', () => {
+    const document = sandboxPruneDocument({
+      removed: [sandbox],
+      failed: [{ ...sandbox, name: 'acgs-sandbox-2', reason: 'removal of container is already in progress' }],
+      kept: [{ ...sandbox, name: 'acgs-sandbox-3', reason: 'it exited 4 s ago; the controller that ran it removes it itself within 30 s' }],
+      left_alone: { running: 2, created: 1 },
+      grace_seconds: 30,
+      constitutional_hash: 'cdd01ef066bc6cf2',
+    });
+    expect(document.tone).toBe('warn');
+    expect(document.summary).toBe('Removed 1 exited sandbox container; the engine refused 1; kept 1 still being read.');
+    expect((document.blocks[0] as { items: unknown[] }).items).toEqual([
+      { name: 'Removed', tone: 'ok', text: '1 exited sandbox container' },
+      { name: 'Not removed: acgs-sandbox-2', tone: 'warn', text: 'removal of container is already in progress' },
+      { name: 'Kept: acgs-sandbox-3', tone: 'info', text: 'it exited 4 s ago; the controller that ran it removes it itself within 30 s' },
+      { name: 'Left alone', tone: 'info', text: '2 running, 1 created (prune never touches a container that has not exited)' },
+    ]);
+    expect((document.blocks[1] as { rows: string[][] }).rows).toEqual([['acgs-sandbox-1', 'agent-1', 'runsc', '137', '2025-01-01 10:00:00Z']]);
   });
 });

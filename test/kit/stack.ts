@@ -31,6 +31,8 @@ export interface StackOptions {
   containerRuntime?: 'docker' | 'none';
   /** Per-check timeout of the CommandServices handed out; the bot's default is 2000 ms. */
   checkTimeoutMs?: number;
+  /** The Sandbox Controller's SANDBOX_PRUNE_GRACE_SECONDS (default 30): 0 lets a test prune what just exited. */
+  sandboxPruneGraceSeconds?: number;
 }
 
 export interface ServicesOverrides {
@@ -147,6 +149,7 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
         auditSpoolDir: join(stateDir, 'sandbox-spool'),
         adminToken,
         dockerHost: runtime === 'docker' ? TEST_DOCKER_HOST : `tcp://127.0.0.1:${nowhere.port}`,
+        ...(options.sandboxPruneGraceSeconds === undefined ? {} : { pruneGraceSeconds: options.sandboxPruneGraceSeconds }),
       },
       { logger: false },
     );

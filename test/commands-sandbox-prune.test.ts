@@ -1,0 +1,119 @@
+/**
+ * `sandbox prune` through the real Sandbox Controller on the real Docker Engine: exited sandbox
+ * containers of an agent go, a running one and another agent's stay; refused roles, bad input
+ * and a missing admin token remove nothing.
+ */
+import { randomBytes } from 'node:crypto';
+import type Docker from 'dockerode';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { executeCommandLine, type ExecutionOutcome } from '../commands/execute.js';
+import { createCommandRegistry } from '../commands/index.js';
+import type { ResultBlock, ResultDocument } from '../commands/result.js';
+import { roleDirectoryFromConfig } from '../commands/roles.js';
+import type { CommandServices } from '../commands/services.js';
+import { DEFAULT_SANDBOX_IMAGE } from '../services/sandbox-controller/config.js';
+import { LABELS } from '../services/sandbox-controller/sandbox/container-spec.js';
+import { containersWithLabel, removeContainersWithLabel, requireDockerEngine, waitForContainer } from './kit/docker.js';
+import { type TestStack, startStack } from './kit/stack.js';
+
+const registry = createCommandRegistry();
+const USERS = { oncall: 'U0ONCALL', nobody: 'U0NOBODY' } as const;
+const roles = roleDirectoryFromConfig({ oncall: [USERS.oncall] });
+const suffix = randomBytes(4).toString('hex');
+const agent = `prune-test-${suffix}`;
+const otherAgent = `prune-other-${suffix}`;
+let docker: Docker;
+let stack: TestStack;
+
+/** A container labelled as a sandbox of `agentId`, as the controller labels them, running `script`. */
+async function sandboxContainer(agentId: string, script: string): Promise<string> {
+  const container = await docker.createContainer({
+    Image: DEFAULT_SANDBOX_IMAGE,
+    Entrypoint: ['sh', '-c'],
+    Cmd: [script],
+    Labels: {
+      [LABELS.sandbox]: '1',
+      [LABELS.id]: randomBytes(8).toString('hex'),
+      [LABELS.agentId]: agentId,
+      [LABELS.runtime]: 'runc',
+      [LABELS.controller]: `another-controller-${suffix}`,
+      // Far in the future: the orphan reaper of any controller leaves them to the prune under test.
+      [LABELS.deadline]: new Date(Date.now() + 3600_000).toISOString(),
+    },
+    HostConfig: { NetworkMode: 'none', LogConfig: { Type: 'none', Config: {} } },
+  });
+  await container.start();
+  return container.id;
+}
+
+const idsOf = async (agentId: string) => (await containersWithLabel(docker, `${LABELS.agentId}=${agentId}`)).map((container) => container.Id).sort();
+
+beforeAll(async () => {
+  docker = await requireDockerEngine();
+  stack = await startStack({ sandboxPruneGraceSeconds: 0 });
+  const exited = await Promise.all([sandboxContainer(agent, 'exit 0'), sandboxContainer(agent, 'exit 3'), sandboxContainer(otherAgent, 'exit 0')]);
+  await sandboxContainer(agent, 'sleep 300');
+  await Promise.all(exited.map((id) => waitForContainer(docker, id, (info) => info.State.Status === 'exited')));
+}, 90_000);
+
+afterAll(async () => {
+  if (docker) {
+    await removeContainersWithLabel(docker, `${LABELS.agentId}=${agent}`);
+    await removeContainersWithLabel(docker, `${LABELS.agentId}=${otherAgent}`);
+  }
+  await stack?.close();
+});
+
+function run(line: string, user: string = USERS.oncall, services: CommandServices = stack.services): Promise<ExecutionOutcome> {
+  return executeCommandLine(
+    { registry, services: { ...services, roles }, logError: (reference, error) => console.error(reference, error) },
+    { line, actor: { id: user }, origin: 'slash' },
+  );
+}
+
+function block<T extends ResultBlock['type']>(document: ResultDocument, type: T): Extract<ResultBlock, { type: T }> {
+  const found = document.blocks.find((candidate) => candidate.type === type);
+  if (!found) throw new Error(`no ${type} block in ${JSON.stringify(document, null, 1)}`);
+  return found as Extract<ResultBlock, { type: T }>;
+}
+
+describe('sandbox prune', () => {
+  it('removes nothing for someone without the on-call role, for a malformed agent id, or without the admin token', async () => {
+    const before = await idsOf(agent);
+    expect(before).toHaveLength(3);
+    const refused = await run(`sandbox prune --agent ${agent}`, USERS.nobody);
+    expect(refused.rejection).toBe('refused');
+    for (const line of ['sandbox prune --agent "two words"', 'sandbox prune --agent -x', `sandbox prune --agent ${'a'.repeat(129)}`, 'sandbox prune everything']) {
+      expect((await run(line)).rejection, line).toBe('usage');
+    }
+    const tokenless = await run(`sandbox prune --agent ${agent}`, USERS.oncall, stack.servicesWith({ adminToken: null }));
+    expect(tokenless.rejection).toBe('unavailable');
+    expect(tokenless.document.summary).toMatch(/^The Sandbox Controller refused the admin token/);
+    expect(await idsOf(agent)).toEqual(before);
+  });
+
+  it("removes the agent's exited sandboxes, leaves its running one and other agents' alone, and says so", async () => {
+    const others = await idsOf(otherAgent);
+    const { document, outcome } = await run(`sandbox prune --agent ${agent}`);
+    expect(outcome).toBe('ok');
+    expect(document.title).toBe('Sandbox containers pruned');
+    expect(document.summary).toBe(`Removed 2 exited sandbox containers of agent ${agent}.`);
+    const checks = block(document, 'checks').items;
+    expect(checks[0]).toEqual({ name: 'Removed', tone: 'ok', text: '2 exited sandbox containers' });
+    expect(checks.at(-1)).toEqual({ name: 'Left alone', tone: 'info', text: '1 running (prune never touches a container that has not exited)' });
+    const rows = block(document, 'table').rows;
+    expect(rows.map((row) => [row[1], row[3]]).sort()).toEqual([
+      [agent, '0'],
+      [agent, '3'],
+    ]);
+    const left = await containersWithLabel(docker, `${LABELS.agentId}=${agent}`);
+    expect(left.map((container) => container.State)).toEqual(['running']);
+    expect(await idsOf(otherAgent)).toEqual(others);
+  });
+
+  it('says there was nothing to prune the second time', async () => {
+    const { document } = await run(`sandbox prune --agent ${agent}`);
+    expect(document.title).toBe('No sandbox containers to prune');
+    expect(document.tone).toBe('ok');
+  });
+});
