@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Builds the Policy Engine's constitutional policy (services/policy-engine/policy, Rego) into
-# services/policy-engine/policy.wasm, which is committed and loaded by the service with
-# @open-policy-agent/opa-wasm.
+# Builds both policy sets from Rego into committed wasm modules loaded in-process with
+# @open-policy-agent/opa-wasm:
+#   - the Policy Engine's constitution: services/policy-engine/policy -> services/policy-engine/policy.wasm
+#   - the bot's authorization:          bot/authorization/policy      -> bot/authorization/policy.wasm
 #
-#   bash scripts/build-policy.sh          lint, build, write services/policy-engine/policy.wasm
-#   bash scripts/build-policy.sh --check  lint, build into a temp dir, fail when the committed
+#   bash scripts/build-policy.sh          lint, build, write both policy.wasm files
+#   bash scripts/build-policy.sh --check  lint, build into a temp dir, fail when a committed
 #                                         policy.wasm differs from the fresh build
 #
 # Lint = `opa fmt --list` (any file listed fails) and `opa check --strict`.
@@ -19,9 +20,11 @@
 set -euo pipefail
 
 OPA_VERSION=1.22.3
-POLICY_DIR=services/policy-engine/policy
-WASM_OUT=services/policy-engine/policy.wasm
-ENTRYPOINTS=(acgs/main/decision acgs/main/allow acgs/main/health)
+# One line per policy set: source directory, wasm output, entrypoints (space-separated).
+POLICY_SETS=(
+  "services/policy-engine/policy|services/policy-engine/policy.wasm|acgs/main/decision acgs/main/allow acgs/main/health"
+  "bot/authorization/policy|bot/authorization/policy.wasm|acgs/chatops/decision"
+)
 
 die() {
   printf 'build-policy: %s\n' "$*" >&2
@@ -33,7 +36,7 @@ case "${1:-}" in
   '') ;;
   --check) mode=check ;;
   -h | --help)
-    sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'
     exit 0
     ;;
   *) die "unknown argument '$1' (usage: build-policy.sh [--check])" ;;
@@ -55,39 +58,53 @@ found_version=$("$opa_bin" version 2>/dev/null | sed -n 's/^Version: *//p')
   "different bytes. Install it with: GOBIN=/usr/local/bin go install github.com/open-policy-agent/opa@v$OPA_VERSION"
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-[ -d "$POLICY_DIR" ] || die "$POLICY_DIR not found"
-
-# Lint.
-unformatted=$("$opa_bin" fmt --list "$POLICY_DIR")
-if [ -n "$unformatted" ]; then
-  printf '%s\n' "$unformatted" >&2
-  die "the Rego files above are not formatted: run opa fmt -w $POLICY_DIR"
-fi
-"$opa_bin" check --strict "$POLICY_DIR" || die "opa check --strict failed (see above)"
-
-# Build. Tests (*_test.rego and the fixtures, a _test package) stay out of the module. The
-# policy reads no data files: the wasm carries no data, and the host sets the whole data
-# document ({runtime: ...}) with setData.
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-entrypoint_args=()
-for e in "${ENTRYPOINTS[@]}"; do entrypoint_args+=(-e "$e"); done
-"$opa_bin" build -t wasm "${entrypoint_args[@]}" \
-  --ignore '*_test.rego' \
-  -o "$tmp/bundle.tar.gz" "$POLICY_DIR" || die "opa build failed (see above)"
-# The bundle stores the module as /policy.wasm; tar drops the leading slash on extraction
-# (GNU tar says so on stderr, which is kept out of the output).
-tar -xzf "$tmp/bundle.tar.gz" -C "$tmp" /policy.wasm 2>"$tmp/tar.log" ||
-  die "could not extract /policy.wasm from the bundle: $(cat "$tmp/tar.log")"
-[ -s "$tmp/policy.wasm" ] || die "the bundle built by opa has an empty /policy.wasm"
 
-if [ "$mode" = check ]; then
-  [ -f "$WASM_OUT" ] || die "$WASM_OUT is missing: run npm run policy:build"
-  cmp -s "$tmp/policy.wasm" "$WASM_OUT" || die "policy.wasm is stale: run npm run policy:build"
-  echo "build-policy: $WASM_OUT is up to date (OPA $OPA_VERSION, $(wc -c <"$WASM_OUT") bytes)"
-else
-  cp "$tmp/policy.wasm" "$WASM_OUT.tmp"
-  chmod 644 "$WASM_OUT.tmp"
-  mv "$WASM_OUT.tmp" "$WASM_OUT"
-  echo "build-policy: wrote $WASM_OUT (OPA $OPA_VERSION, $(wc -c <"$WASM_OUT") bytes)"
-fi
+# Lints and builds one policy set; in check mode compares, otherwise writes its wasm.
+build_set() {
+  local policy_dir=$1 wasm_out=$2 entrypoints=$3 work
+  [ -d "$policy_dir" ] || die "$policy_dir not found"
+
+  # Lint.
+  local unformatted
+  unformatted=$("$opa_bin" fmt --list "$policy_dir")
+  if [ -n "$unformatted" ]; then
+    printf '%s\n' "$unformatted" >&2
+    die "the Rego files above are not formatted: run opa fmt -w $policy_dir"
+  fi
+  "$opa_bin" check --strict "$policy_dir" || die "opa check --strict $policy_dir failed (see above)"
+
+  # Build. Tests (*_test.rego and fixtures in _test packages) stay out of the module. Neither
+  # policy reads data files at build time: the wasm carries no data, and the host sets the
+  # whole data document with setData ({runtime: ...} for the constitution, {authorization:
+  # ...} for the bot, from bot/authorization/defaults.json and the config file).
+  work="$tmp/$(printf '%s' "$policy_dir" | tr '/' '_')"
+  mkdir -p "$work"
+  local entrypoint_args=() e
+  for e in $entrypoints; do entrypoint_args+=(-e "$e"); done
+  "$opa_bin" build -t wasm "${entrypoint_args[@]}" \
+    --ignore '*_test.rego' \
+    -o "$work/bundle.tar.gz" "$policy_dir" || die "opa build $policy_dir failed (see above)"
+  # The bundle stores the module as /policy.wasm; tar drops the leading slash on extraction
+  # (GNU tar says so on stderr, which is kept out of the output).
+  tar -xzf "$work/bundle.tar.gz" -C "$work" /policy.wasm 2>"$work/tar.log" ||
+    die "could not extract /policy.wasm from the bundle of $policy_dir: $(cat "$work/tar.log")"
+  [ -s "$work/policy.wasm" ] || die "the bundle built by opa from $policy_dir has an empty /policy.wasm"
+
+  if [ "$mode" = check ]; then
+    [ -f "$wasm_out" ] || die "$wasm_out is missing: run npm run policy:build"
+    cmp -s "$work/policy.wasm" "$wasm_out" || die "$wasm_out is stale: run npm run policy:build"
+    echo "build-policy: $wasm_out is up to date (OPA $OPA_VERSION, $(wc -c <"$wasm_out") bytes)"
+  else
+    cp "$work/policy.wasm" "$wasm_out.tmp"
+    chmod 644 "$wasm_out.tmp"
+    mv "$wasm_out.tmp" "$wasm_out"
+    echo "build-policy: wrote $wasm_out (OPA $OPA_VERSION, $(wc -c <"$wasm_out") bytes)"
+  fi
+}
+
+for set in "${POLICY_SETS[@]}"; do
+  IFS='|' read -r policy_dir wasm_out entrypoints <<<"$set"
+  build_set "$policy_dir" "$wasm_out" "$entrypoints"
+done

@@ -18,11 +18,15 @@ export PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin:/usr/local/go/bin"
 step "typecheck (tsc --noEmit)"
 npx tsc --noEmit
 
-step "policy wasm is built from the committed Rego (scripts/build-policy.sh --check)"
+step "both policy wasm modules are built from the committed Rego (scripts/build-policy.sh --check)"
 bash scripts/build-policy.sh --check
 
 step "Rego tests (opa test services/policy-engine/policy)"
 opa test services/policy-engine/policy
+
+# The authorization tests read the committed defaults as data.authorization, as the bot does.
+step "Rego tests (opa test bot/authorization/policy with bot/authorization/defaults.json)"
+opa test bot/authorization/policy authorization:bot/authorization/defaults.json
 
 step "compose file is valid (docker-compose -f docker-compose.yml config -q)"
 # The compose file requires ACGS_ADMIN_TOKEN; validation needs some value, not a real secret.
