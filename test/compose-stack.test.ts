@@ -20,6 +20,7 @@ import { createCommandRegistry } from '../commands/index.js';
 import { createCommandServices } from '../commands/services.js';
 import { sandboxControllerClient } from '../services/clients/sandbox-controller.js';
 import { CONSTITUTIONAL_HASH, type ServiceName } from '../services/kit/constitution.js';
+import { createDockerStack } from '../services/stack/docker-stack.js';
 import { selectStack } from '../services/stack/select-stack.js';
 import type { Stack } from '../services/stack/stack.js';
 import {
@@ -235,6 +236,14 @@ describe('the compose stack, seen and controlled by the bot', () => {
     expect(response.status).toBe(200);
     expect(response.headers.get('x-constitutional-hash')).toBe(CONSTITUTIONAL_HASH);
   }, 120_000);
+
+  it('ends a wait for health on the engine\'s health event, not on the next poll', async () => {
+    // A poll interval longer than the test's timeout: only the event can end this wait in time.
+    const slowPolling = createDockerStack({ dockerHost: TEST_DOCKER_HOST, project, pollIntervalMs: 600_000 });
+    const report = await slowPolling.restart('audit-engine', { timeoutMs: 90_000 });
+    expect(report.health).toBe('healthy');
+    expect(report.durationMs).toBeLessThan(60_000);
+  }, 90_000);
 
   it("reads the restarted policy engine's logs through the driver: its shutdown on SIGTERM and both starts, filtered by plain text", async () => {
     const shutdown = await stack!.logs('policy-engine', { grep: 'shutting down' });

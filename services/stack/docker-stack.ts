@@ -54,7 +54,6 @@ export interface DockerStackOptions {
 const DEFAULT_WAIT_MS = 60_000;
 const IMAGE_REFERENCE = /^[a-zA-Z0-9][a-zA-Z0-9._\-/:@]{0,254}$/;
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const nameOf = (info: { Name: string }) => info.Name.replace(/^\//, '');
 const seconds = (ms: number) => `${Math.round(ms / 100) / 10} s`;
 
@@ -197,10 +196,57 @@ export function createDockerStack(options: DockerStackOptions = {}): Stack {
   }
 
   /**
-   * Polls until the container is running and healthy (or just running when it has no health
-   * check). Stops early, with the reason, when it exits or is removed.
+   * Wakes on the engine's next event about the container (health change, start, exit, removal)
+   * or after `ms`, whichever comes first: a wait then ends as soon as the engine knows, instead of
+   * up to one poll interval later. Without an event stream it is a plain sleep.
+   */
+  async function containerEvents(id: string): Promise<{ next(ms: number): Promise<void>; close(): void }> {
+    let wake: (() => void) | undefined;
+    let stream: (NodeJS.ReadableStream & { destroy(): void }) | undefined;
+    try {
+      stream = (await docker.getEvents({
+        filters: { type: ['container'], container: [id], event: ['health_status', 'start', 'die', 'destroy', 'oom'] },
+      })) as NodeJS.ReadableStream & { destroy(): void };
+      stream.on('data', () => wake?.());
+      stream.on('error', () => undefined);
+    } catch {
+      stream = undefined; // polling alone still gets there
+    }
+    return {
+      next: (ms) =>
+        new Promise<void>((resolve) => {
+          const timer = setTimeout(done, ms);
+          function done() {
+            clearTimeout(timer);
+            wake = undefined;
+            resolve();
+          }
+          wake = done;
+        }),
+      close: () => stream?.destroy(),
+    };
+  }
+
+  /**
+   * Waits until the container is running and healthy (or just running when it has no health
+   * check), looking again on each engine event about it and at least every poll interval. Stops
+   * early, with the reason, when it exits or is removed.
    */
   async function waitUntilHealthy(id: string, name: string, timeoutMs: number): Promise<Docker.ContainerInspectInfo> {
+    const events = await containerEvents(id);
+    try {
+      return await pollUntilHealthy(id, name, timeoutMs, events);
+    } finally {
+      events.close();
+    }
+  }
+
+  async function pollUntilHealthy(
+    id: string,
+    name: string,
+    timeoutMs: number,
+    events: { next(ms: number): Promise<void> },
+  ): Promise<Docker.ContainerInspectInfo> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const info = await inspect(id);
@@ -227,7 +273,7 @@ export function createDockerStack(options: DockerStackOptions = {}): Stack {
           `${name} did not become healthy within ${seconds(timeoutMs)} (state ${state.Status}, health ${health ?? 'none'}${lastHealthOutput(info)})`,
         );
       }
-      await sleep(pollMs);
+      await events.next(Math.min(pollMs, Math.max(0, deadline - Date.now())));
     }
   }
 
