@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import closeWithGrace from 'close-with-grace';
 import { pino } from 'pino';
 import { createCommandRegistry } from '../commands/index.js';
+import { mayRunInterim, roleDirectoryFromConfig } from '../commands/roles.js';
 import { commandServicesFromEnv } from '../commands/services-env.js';
 import { SERVICE_NAMES } from '../services/kit/constitution.js';
 import { startLocalServices, type LocalServices } from '../services/local-services.js';
@@ -19,6 +20,12 @@ import { createSlackStandIn, type SlackStandIn } from './slack/stand-in/index.js
 const env = process.env;
 const logger = pino({ name: 'acgs-bot', level: env.LOG_LEVEL ?? 'info' });
 const say = (line: string) => console.log(`[acgs] ${line}`);
+
+/**
+ * Roles of the console's people when no config file names any: the on-call engineer and two
+ * approvers, one of whom administers, so that every command can be tried locally.
+ */
+const CONSOLE_ROLES = { oncall: ['U0ONCALL'], approvers: ['U0APPROVER1', 'U0APPROVER2'], admins: ['U0APPROVER1'] };
 
 /** The console plays a workspace whose tokens exist only in this process. */
 function consoleSettings(port: number): { settings: SlackSettings; standIn: SlackStandIn } {
@@ -38,9 +45,10 @@ function consolePort(): number {
 let local: LocalServices | undefined;
 
 async function main(): Promise<void> {
-  // Validated now so that a bad file stops the start; authorization reads the roles (issue 5).
-  loadBotConfig(env.ACGS_CONFIG);
+  // Validated before anything starts, so that a bad file stops the start.
+  const config = loadBotConfig(env.ACGS_CONFIG);
   const useConsole = !slackRequested(env);
+  const roles = roleDirectoryFromConfig(useConsole && Object.keys(config.roles).length === 0 ? CONSOLE_ROLES : config.roles);
   const { settings, standIn } = useConsole ? consoleSettings(consolePort()) : { settings: parseSlackSettings(env), standIn: undefined };
 
   const { stack, reason } = await selectStack({
@@ -53,7 +61,8 @@ async function main(): Promise<void> {
   });
   say(`stack: ${stack.kind}, because ${reason}`);
   // After the stack: the local one writes the admin token file these services read.
-  const { services, close: closeServices } = commandServicesFromEnv(env);
+  const { services: fromEnv, close: closeServices } = commandServicesFromEnv(env);
+  const services = { ...fromEnv, stack, roles };
   const redis = services.redis;
 
   const bot = createSlackBot({
@@ -64,6 +73,7 @@ async function main(): Promise<void> {
     ...(redis ? { redis } : {}),
     ...(env.BOT_HOST ? { host: env.BOT_HOST } : {}),
     ...(standIn ? { extraListener: standIn.requestListener, upgradeHandler: standIn.upgrade } : {}),
+    mayRun: (userId, command) => mayRunInterim(command, roles.rolesOf(userId)),
   });
 
   closeWithGrace({ delay: 15_000 }, async ({ signal, err }) => {
@@ -71,6 +81,7 @@ async function main(): Promise<void> {
     else say(`${signal}: stopping`);
     await bot.stop().catch((error: unknown) => logger.warn({ err: error }, 'bot stop failed'));
     await standIn?.close().catch(() => undefined);
+    await stack.close().catch(() => undefined);
     await local?.stop();
     await closeServices();
   });

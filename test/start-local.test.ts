@@ -184,30 +184,49 @@ describe('npm start with nothing configured', () => {
     expect((await audit.health()).integrity).toMatchObject({ valid: true });
   }, 30_000);
 
-  it('starts the bot with the local Slack console on its port, where /acgs health reads the stack', async () => {
+  type ConsoleMessage = { text: string; blocks: unknown[] };
+
+  /** Types a line into #acgs-ops of the console as the on-call engineer and waits for the bot's reply. */
+  async function typeInConsole(text: string, replyStartsWith: string, timeoutMs = 15_000): Promise<ConsoleMessage | undefined> {
     const bot = `http://127.0.0.1:${botPort}`;
-    const health = await waitForHealth(botPort, 60_000);
-    expect(await health.json()).toMatchObject({ status: 'ok', mode: 'http' });
-    const page = await fetch(`${bot}/`);
-    expect(page.headers.get('content-type')).toMatch(/text\/html/);
     const workspace = (await (await fetch(`${bot}/console/api/workspace`)).json()) as { channels: { id: string; name: string }[] };
     const ops = workspace.channels.find((channel) => channel.name === 'acgs-ops')!;
     const sent = await fetch(`${bot}/console/api/compose`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ as: 'U0ONCALL', channel: ops.id, text: '/acgs health' }),
+      body: JSON.stringify({ as: 'U0ONCALL', channel: ops.id, text }),
     });
     expect(await sent.json()).toEqual({ ok: true });
-    const deadline = Date.now() + 15_000;
-    let reply: { text: string; blocks: unknown[] } | undefined;
-    while (!reply && Date.now() < deadline) {
-      const listed = (await (await fetch(`${bot}/console/api/messages?channel=${ops.id}&as=U0ONCALL`)).json()) as { messages: { text: string; blocks: unknown[] }[] };
-      reply = listed.messages.find((message) => message.text.startsWith('Stack health'));
-      if (!reply) await new Promise((resolve) => setTimeout(resolve, 200));
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      const listed = (await (await fetch(`${bot}/console/api/messages?channel=${ops.id}&as=U0ONCALL`)).json()) as { messages: ConsoleMessage[] };
+      const reply = listed.messages.find((message) => message.text.startsWith(replyStartsWith));
+      if (reply) return reply;
+      await new Promise((resolve) => setTimeout(resolve, 200));
     }
+    return undefined;
+  }
+
+  it('starts the bot with the local Slack console on its port, where /acgs health reads the stack', async () => {
+    const health = await waitForHealth(botPort, 60_000);
+    expect(await health.json()).toMatchObject({ status: 'ok', mode: 'http' });
+    const page = await fetch(`http://127.0.0.1:${botPort}/`);
+    expect(page.headers.get('content-type')).toMatch(/text\/html/);
+    const reply = await typeInConsole('/acgs health', 'Stack health');
     expect(reply?.text).toBe('Stack health: All 5 checks pass.');
     expect(JSON.stringify(reply?.blocks)).toContain('sandbox-controller');
     expect(output).toContain(`local Slack console: http://127.0.0.1:${botPort}`);
+    expect(output).toContain('stack: local, because ACGS_STACK=local');
+  }, 90_000);
+
+  it('lets on-call restart a local service from the console, with a new process that is healthy', async () => {
+    const status = await typeInConsole('/acgs status', 'Stack status');
+    expect(JSON.stringify(status?.blocks)).toMatch(/sandbox-controller/);
+    const before = await fetch('http://127.0.0.1:8001/health');
+    expect(before.status).toBe(200);
+    const restarted = await typeInConsole('/acgs restart sandbox-controller', 'Restarted sandbox-controller', 60_000);
+    expect(restarted, 'no restart reply in the console').toBeDefined();
+    expect((await waitForHealth(8001, 30_000)).status).toBe(200);
   }, 90_000);
 
   it('stops every service on SIGTERM', async () => {
