@@ -130,7 +130,10 @@ function describeParseError(error: NodeJS.ErrnoException, command: CommandDefini
     return `\`${(option ?? 'that option').slice(0, 40)}\` is not an option of \`${command.name}\`${known.length ? `; it takes ${known.map((flag) => `\`--${flag}\``).join(', ')}` : '; it takes no options'}.`;
   }
   if (error.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
-    return `${error.message.replace(/^Option '(.+?)'.*$/, 'Option `$1` needs a value')}.`;
+    const option = /^Option '(?:-\w, )?(--[\w-]+)/.exec(error.message)?.[1];
+    const next = option ? tokens[tokens.indexOf(option) + 1] : undefined;
+    if (option && next && /^-\d/.test(next)) return `\`${option} ${next.slice(0, 20)}\` is not allowed: numbers must not be negative.`;
+    return option ? `\`${option}\` needs a value.` : error.message;
   }
   return error.message;
 }

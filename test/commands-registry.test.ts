@@ -129,6 +129,12 @@ describe('the command registry', () => {
 
   it('refuses negative numbers as such, not as unknown options', async () => {
     await expectRefused('violations -5', /`-5` is not allowed here: numbers must not be negative/);
+    await expectRefused('logs policy-engine --tail -5', /`--tail -5` is not allowed: numbers must not be negative/);
+  });
+
+  it('says which option lacks its value', async () => {
+    await expectRefused('logs policy-engine --tail', /`--tail` needs a value\./);
+    await expectRefused('logs policy-engine --since --grep x', /`--since` needs a value\./);
   });
 
   it('refuses unknown flags, saying the command takes none', async () => {
