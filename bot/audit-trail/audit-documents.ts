@@ -1,0 +1,209 @@
+/**
+ * What `/acgs audit [--user] [--command] [--since] [--limit]` and `/acgs audit verify` will show
+ * for the bot's own trail: the argument schema the command will use, and result documents (plain
+ * data; every renderer escapes the text for its medium).
+ */
+import { z } from 'zod';
+import { wholeNumberArgument } from '../../commands/arguments.js';
+import { clip, formatCount, formatMs, formatTimestamp } from '../../commands/format.js';
+import type { ResultDocument } from '../../commands/result.js';
+import { DEFAULT_QUERY_LIMIT, MAX_QUERY_LIMIT, type TrailQuery, type TrailQueryResult } from './audit-trail.js';
+import type { TrailRecord } from './trail-record.js';
+import type { TrailCheck, TrailVerification } from './trail-verifier.js';
+
+const shown = (input: unknown) => (typeof input === 'string' ? ` (got \`${clip(input, 40)}\`)` : '');
+
+const USER_HELP = 'must name one person: a mention such as @alice, a Slack user ID such as U0123ABCD, or cli:<user>';
+
+/** `<@U0123ABCD>`, `<@U0123ABCD|alice>`, `U0123ABCD` or `cli:alice` -> the actor ID the trail records. */
+export const auditUserArgument = z.string({ error: USER_HELP }).transform((value, context) => {
+  const text = value.trim();
+  const slack = /^(?:<@)?([UW][A-Z0-9]{2,20})(?:\|[^>]{0,80})?(?:>)?$/.exec(text);
+  if (slack && (text.startsWith('<@') === text.endsWith('>'))) return slack[1]!;
+  if (/^cli:[A-Za-z0-9._-]{1,64}$/.test(text)) return text;
+  context.addIssue({ code: 'custom', input: value, message: `${USER_HELP}${shown(value)}` });
+  return z.NEVER;
+});
+
+const COMMAND_HELP = 'must be a command name such as scale or "lockdown lift"';
+
+export const auditCommandArgument = z
+  .string({ error: COMMAND_HELP })
+  .transform((value) => value.trim().toLowerCase().replace(/\s+/g, ' '))
+  .refine((value) => /^[a-z][a-z0-9-]{0,39}( [a-z][a-z0-9-]{0,39})?$/.test(value), { error: (issue) => `${COMMAND_HELP}${shown(issue.input)}` });
+
+const SINCE_HELP = 'must be a time span such as 30m, 12h, 7d or 2w, or a date such as 2025-01-31 or 2025-01-31T08:00Z';
+const SPAN_MS = { m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 } as const;
+/** Older than this is refused: a typo, not a question anyone means to ask the trail. */
+const MAX_SPAN_MS = 5 * 366 * 86_400_000;
+
+/** `--since`: a span back from now (`7d`) or a date or time in UTC unless it names its offset. */
+export function parseSince(value: string, now: Date = new Date()): Date | undefined {
+  const text = value.trim();
+  const span = /^([0-9]{1,5})\s*([mhdw])$/i.exec(text);
+  if (span) {
+    const ms = Number(span[1]) * SPAN_MS[span[2]!.toLowerCase() as keyof typeof SPAN_MS];
+    return ms > 0 && ms <= MAX_SPAN_MS ? new Date(now.getTime() - ms) : undefined;
+  }
+  const date = /^\d{4}-\d{2}-\d{2}$/.test(text)
+    ? new Date(`${text}T00:00:00Z`)
+    : /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}:?\d{2})?$/i.test(text)
+      ? new Date(/(Z|[+-]\d{2}:?\d{2})$/i.test(text) ? text.replace(' ', 'T') : `${text.replace(' ', 'T')}Z`)
+      : undefined;
+  if (!date || Number.isNaN(date.getTime())) return undefined;
+  // A calendar date that does not exist (2025-02-30) rolls over in Date; refuse it instead.
+  if (date.toISOString().slice(0, 10) !== text.slice(0, 10) && !/[+-]\d{2}:?\d{2}$/.test(text)) return undefined;
+  return date;
+}
+
+export const auditSinceArgument = z.string({ error: SINCE_HELP }).transform((value, context) => {
+  const since = parseSince(value);
+  if (!since) {
+    context.addIssue({ code: 'custom', input: value, message: `${SINCE_HELP}${shown(value)}` });
+    return z.NEVER;
+  }
+  return since;
+});
+
+/** The flags of `/acgs audit`, parsed into the trail's query. */
+export const auditQueryArguments = z
+  .object({
+    user: auditUserArgument.optional(),
+    command: auditCommandArgument.optional(),
+    since: auditSinceArgument.optional(),
+    limit: wholeNumberArgument(1, MAX_QUERY_LIMIT).optional(),
+  })
+  .strict()
+  .transform(
+    (args): TrailQuery => ({
+      limit: args.limit ?? DEFAULT_QUERY_LIMIT,
+      ...(args.user ? { user: args.user } : {}),
+      ...(args.command ? { command: args.command } : {}),
+      ...(args.since ? { since: args.since } : {}),
+    }),
+  );
+
+const LEVEL_WORDS: Record<string, string> = { read: 'read-only', 1: 'L1', 2: 'L2', 3: 'L3', 4: 'L4' };
+
+function describeFilter(filter: TrailQuery): string {
+  const parts: string[] = [];
+  if (filter.user) parts.push(`by ${filter.user}`);
+  if (filter.command) parts.push(`command ${filter.command}`);
+  if (filter.since) parts.push(`since ${formatTimestamp(filter.since.toISOString())}`);
+  return parts.length > 0 ? parts.join(', ') : 'all records';
+}
+
+function whatHappened(record: TrailRecord): string {
+  const level = record.level === null ? '' : ` (${LEVEL_WORDS[String(record.level)]})`;
+  return `${record.kind.replace(/_/g, ' ')}${level}`;
+}
+
+function argumentsText(args: unknown): string {
+  if (args === null || args === undefined) return '';
+  if (typeof args === 'string') return clip(args, 60);
+  if (typeof args === 'object' && !Array.isArray(args)) {
+    return clip(
+      Object.entries(args as Record<string, unknown>)
+        .map(([key, value]) => `${key}=${typeof value === 'string' ? value : JSON.stringify(value)}`)
+        .join(' '),
+      60,
+    );
+  }
+  return clip(JSON.stringify(args), 60);
+}
+
+function waitingNote(waiting: number): string | undefined {
+  if (waiting === 0) return undefined;
+  return `${formatCount(waiting)} more record${waiting === 1 ? ' is' : 's are'} waiting in the bot's local spool and join the trail when PostgreSQL is back.`;
+}
+
+/** The answer to `/acgs audit ...`: the matching records, newest first. */
+export function auditTrailDocument(result: TrailQueryResult, filter: TrailQuery): ResultDocument {
+  const scope = describeFilter(filter);
+  const footer = [
+    result.more ? `Showing the newest ${formatCount(result.records.length)}; narrow with --user, --command or --since, or raise --limit (at most ${MAX_QUERY_LIMIT}).` : undefined,
+    waitingNote(result.waiting),
+    "From the bot's own hash-chained trail; `audit verify` checks it.",
+  ].filter((line): line is string => line !== undefined);
+  if (result.records.length === 0) {
+    return {
+      title: 'Audit trail',
+      tone: 'info',
+      summary: `No records match (${scope}).`,
+      blocks: [],
+      footer: footer.join(' '),
+      data: result,
+    };
+  }
+  return {
+    title: 'Audit trail',
+    tone: 'info',
+    summary: `${formatCount(result.records.length)} record${result.records.length === 1 ? '' : 's'}, newest first (${scope}).`,
+    blocks: [
+      {
+        type: 'table',
+        columns: ['#', 'When', 'Who', 'What', 'Command', 'Decision', 'Outcome'],
+        rows: result.records.map((record) => [
+          String(record.sequence),
+          formatTimestamp(record.at),
+          clip(record.actor ?? '', 24),
+          whatHappened(record),
+          clip([record.command ?? '', argumentsText(record.args)].filter(Boolean).join(' '), 60),
+          clip(record.decision ?? '', 20),
+          clip(record.outcome ?? '', 20),
+        ]),
+      },
+    ],
+    footer: footer.join(' '),
+    data: result,
+  };
+}
+
+const CHECK_WORDS: Record<TrailCheck, string> = {
+  missing: 'records are missing',
+  content: 'its content was changed after it was written',
+  hash: 'its hash was changed after it was written',
+  link: 'the chain does not link there',
+  head: 'the last record does not match the recorded head',
+};
+
+/** The answer to `/acgs audit verify` for the bot's trail. */
+export function auditTrailVerifyDocument(result: TrailVerification & { waiting: number }): ResultDocument {
+  const facts = [
+    { label: 'Records checked', value: formatCount(result.checked) },
+    { label: 'Chain head', value: result.head.sequence === 0 ? 'empty trail' : `#${result.head.sequence} (${result.head.hash.slice(0, 16)}…)` },
+    { label: 'Checked at', value: formatTimestamp(result.checkedAt) },
+    { label: 'Took', value: formatMs(result.durationMs) },
+  ];
+  const note = waitingNote(result.waiting);
+  if (result.valid) {
+    return {
+      title: "Bot's audit trail intact",
+      tone: 'ok',
+      summary:
+        result.head.sequence === 0
+          ? "The bot's audit trail is empty: nothing was recorded yet."
+          : `All ${formatCount(result.checked)} records match their hashes and links.`,
+      blocks: [{ type: 'fields', fields: facts }],
+      footer: [note, "Verified by walking the bot's hash-chained trail in PostgreSQL."].filter(Boolean).join(' '),
+      data: result,
+    };
+  }
+  const bad = result.firstBad!;
+  return {
+    title: "Bot's audit trail broken",
+    tone: 'fail',
+    summary: `The first altered or missing record is #${bad.sequence}: ${CHECK_WORDS[bad.check]}.`,
+    blocks: [
+      {
+        type: 'fields',
+        fields: [{ label: 'First bad record', value: `#${bad.sequence}` }, { label: 'Failed check', value: bad.check }, ...facts],
+      },
+      { type: 'text', text: bad.problem },
+    ],
+    footer: [note, 'Audit records are never edited: treat this as a security incident and keep the database as it is for investigation.']
+      .filter(Boolean)
+      .join(' '),
+    data: result,
+  };
+}
