@@ -64,6 +64,7 @@ export class WebApi {
       'views.publish': bot((args) => this.publishView(args)),
       'users.info': bot((args) => this.userInfo(args)),
       'conversations.info': bot((args) => this.conversationInfo(args)),
+      'usergroups.users.list': bot((args) => this.userGroupUsers(args)),
       'files.getUploadURLExternal': bot((args) => this.getUploadUrl(args)),
       'files.completeUploadExternal': bot((args) => this.completeUpload(args)),
       // Placeholder so the token check runs; the answer needs the request and is built in handle().
@@ -292,6 +293,15 @@ export class WebApi {
         is_archived: false,
       },
     };
+  }
+
+  private userGroupUsers(args: Record<string, unknown>): Answer {
+    if (typeof args.usergroup !== 'string' || args.usergroup === '') {
+      return fail('invalid_arguments', { response_metadata: { messages: ['[ERROR] missing required field: usergroup'] } });
+    }
+    const group = this.workspace.findUserGroup(args.usergroup);
+    if (!group) return fail('no_such_subteam');
+    return { ok: true, users: [...group.users] };
   }
 
   private getUploadUrl(args: Record<string, unknown>): Answer {

@@ -38,6 +38,14 @@ export interface StandInMessage {
   responseType?: 'ephemeral' | 'in_channel';
 }
 
+/** A Slack user group (a "subteam", IDs start with S) and its members' user IDs. */
+export interface StandInUserGroup {
+  id: string;
+  handle: string;
+  name: string;
+  users: string[];
+}
+
 export interface HomeView {
   id: string;
   userId: string;
@@ -56,6 +64,7 @@ export interface WorkspaceSeed {
   teamName?: string;
   channels?: StandInChannel[];
   users?: StandInUser[];
+  userGroups?: StandInUserGroup[];
   bot?: { userId?: string; botId?: string; name?: string; appId?: string };
 }
 
@@ -70,6 +79,11 @@ export const DEFAULT_USERS: readonly StandInUser[] = [
   { id: 'U0ONCALL', name: 'oncall', realName: 'Olivia Oncall', roleLabel: 'on-call engineer' },
   { id: 'U0APPROVER1', name: 'approver1', realName: 'Amir Approver', roleLabel: 'approver 1' },
   { id: 'U0APPROVER2', name: 'approver2', realName: 'Beatriz Approver', roleLabel: 'approver 2' },
+];
+
+export const DEFAULT_USER_GROUPS: readonly StandInUserGroup[] = [
+  { id: 'S0ACGSONCALL', handle: 'acgs-oncall', name: 'ACGS on-call', users: ['U0ONCALL'] },
+  { id: 'S0ACGSAPPROVE', handle: 'acgs-approvers', name: 'ACGS approvers', users: ['U0APPROVER1', 'U0APPROVER2'] },
 ];
 
 /** Slack `ts` values: seconds and microseconds, unique and strictly increasing. */
@@ -89,6 +103,7 @@ export class Workspace extends EventEmitter<{ change: [WorkspaceChange] }> {
   readonly bot: { userId: string; botId: string; name: string; appId: string };
   private readonly channels = new Map<string, StandInChannel>();
   private readonly users = new Map<string, StandInUser>();
+  private readonly userGroups = new Map<string, StandInUserGroup>();
   private readonly messages = new Map<string, StandInMessage[]>();
   private readonly homes = new Map<string, HomeView>();
   private readonly clock = new TsClock();
@@ -106,6 +121,7 @@ export class Workspace extends EventEmitter<{ change: [WorkspaceChange] }> {
     };
     for (const channel of seed.channels ?? DEFAULT_CHANNELS) this.channels.set(channel.id, { botIsMember: true, ...channel });
     for (const user of seed.users ?? DEFAULT_USERS) this.users.set(user.id, user);
+    for (const group of seed.userGroups ?? DEFAULT_USER_GROUPS) this.userGroups.set(group.id, { ...group, users: [...group.users] });
     this.users.set(this.bot.userId, { id: this.bot.userId, name: this.bot.name, realName: 'ACGS bot', roleLabel: 'bot', isBot: true });
   }
 
@@ -142,6 +158,18 @@ export class Workspace extends EventEmitter<{ change: [WorkspaceChange] }> {
 
   findUser(id: string): StandInUser | undefined {
     return this.users.get(id);
+  }
+
+  findUserGroup(id: string): StandInUserGroup | undefined {
+    return this.userGroups.get(id);
+  }
+
+  /** Replaces a user group's members, as an admin editing the group in Slack would; false when there is no such group. */
+  setUserGroupMembers(id: string, users: readonly string[]): boolean {
+    const group = this.userGroups.get(id);
+    if (!group) return false;
+    group.users = [...users];
+    return true;
   }
 
   post(message: Omit<StandInMessage, 'ts'> & { ts?: string }): StandInMessage {
