@@ -252,9 +252,20 @@ export function createApprovalStore(options: ApprovalStoreOptions): ApprovalStor
     if (result.changed && result.request && result.request.state !== 'pending') await announce({ type: 'settled', id: result.request.id });
   }
 
-  async function selectOne(client: pg.Pool | pg.PoolClient, id: string, lock = false): Promise<ApprovalRequest | undefined> {
-    const { rows } = await client.query<RequestRow>(`SELECT ${REQUEST_COLUMNS} FROM approval_requests r WHERE r.id = $1${lock ? ' FOR UPDATE' : ''}`, [id]);
+  async function selectOne(client: pg.Pool | pg.PoolClient, id: string): Promise<ApprovalRequest | undefined> {
+    const { rows } = await client.query<RequestRow>(`SELECT ${REQUEST_COLUMNS} FROM approval_requests r WHERE r.id = $1`, [id]);
     return rows[0] ? toRequest(rows[0]) : undefined;
+  }
+
+  /**
+   * Inside a transaction: waits for the request's row lock, then reads it. Two statements on
+   * purpose: a statement that waited for a lock re-reads the locked row but still sees every other
+   * table (the votes) as of its own start, before the vote it waited for was committed. The read
+   * after the lock is a new statement with a fresh snapshot, so it sees every committed vote.
+   */
+  async function lockAndSelect(client: pg.PoolClient, id: string): Promise<ApprovalRequest | undefined> {
+    const { rowCount } = await client.query('SELECT 1 FROM approval_requests WHERE id = $1 FOR UPDATE', [id]);
+    return rowCount ? selectOne(client, id) : undefined;
   }
 
   /** A conditional UPDATE on one request; returns the updated request, or undefined when the condition did not hold. */
@@ -319,7 +330,7 @@ export function createApprovalStore(options: ApprovalStoreOptions): ApprovalStor
       if (!isApprovalId(id)) return notFound('not-found', id);
       const result = await guarded(() =>
         withTransaction(pool, async (client): Promise<Outcome<VoteCode>> => {
-          const request = await selectOne(client, id, true);
+          const request = await lockAndSelect(client, id);
           if (!request) return notFound('not-found', id);
           if (isDue(request, now)) {
             const expired = await expireLocked(client, request, now);
@@ -368,7 +379,7 @@ export function createApprovalStore(options: ApprovalStoreOptions): ApprovalStor
       if (!isApprovalId(id)) return notFound('not-found', id);
       const result = await guarded(() =>
         withTransaction(pool, async (client): Promise<Outcome<CancelCode>> => {
-          const request = await selectOne(client, id, true);
+          const request = await lockAndSelect(client, id);
           if (!request) return notFound('not-found', id);
           if (isDue(request, now)) {
             const expired = await expireLocked(client, request, now);
