@@ -4,7 +4,10 @@
  * a lock left by a process that is gone (a crash) is taken over.
  */
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+
+/** Directories claimed by this process: the pid in the lock file cannot tell two trails of one process apart. */
+const claimedHere = new Set<string>();
 
 export class SpoolDirectoryInUseError extends Error {
   override readonly name = 'SpoolDirectoryInUseError';
@@ -22,6 +25,10 @@ function isRunning(pid: number): boolean {
 
 /** Takes the directory for this process; returns the function that gives it back. */
 export function claimSpoolDirectory(dir: string): () => void {
+  const absolute = resolve(dir);
+  if (claimedHere.has(absolute)) {
+    throw new SpoolDirectoryInUseError(`the audit spool directory ${dir} is already used by another audit trail in this process`);
+  }
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const lockPath = join(dir, 'trail.lock');
   for (let attempt = 0; attempt < 2; attempt += 1) {
@@ -29,7 +36,11 @@ export function claimSpoolDirectory(dir: string): () => void {
       const fd = openSync(lockPath, 'wx', 0o600);
       writeSync(fd, String(process.pid));
       closeSync(fd);
-      return () => rmSync(lockPath, { force: true });
+      claimedHere.add(absolute);
+      return () => {
+        claimedHere.delete(absolute);
+        rmSync(lockPath, { force: true });
+      };
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       const owner = Number(readFileSync(lockPath, 'utf8').trim());
@@ -38,7 +49,7 @@ export function claimSpoolDirectory(dir: string): () => void {
           `the audit spool directory ${dir} is in use by process ${owner}; give each bot process its own spool directory`,
         );
       }
-      // Left behind by a process that is gone (or by this one): take it over.
+      // Left behind by a process that is gone (or by an earlier run with this pid): take it over.
       rmSync(lockPath, { force: true });
     }
   }
