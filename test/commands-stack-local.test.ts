@@ -208,7 +208,7 @@ describe('logs', () => {
     ['logs alpha --tail 0', /tail: must be a whole number from 1 to 500 \(got `0`\)/],
     ['logs alpha --tail 501', /tail: must be a whole number from 1 to 500/],
     ['logs alpha --tail ten', /tail: must be a whole number from 1 to 500 \(got `ten`\)/],
-    ['logs alpha --tail -5', /Option '--tail' argument is ambiguous/],
+    ['logs alpha --tail -5', /`--tail -5` is not allowed: numbers must not be negative/],
     ['logs alpha --tail=-5', /tail: must be a whole number from 1 to 500 \(got `-5`\)/],
     ['logs alpha --since 0s', /since: must be a duration such as 30s/],
     ['logs alpha --since 30d', /since: must be a duration such as 30s, 10m, 2h or 1d .*at most 7d \(got `30d`\)/],

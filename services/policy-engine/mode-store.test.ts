@@ -83,6 +83,13 @@ describe('mode store on the real Redis', () => {
     await redisInfo?.cleanup();
   });
 
+  /** Disconnects and waits until the client has really closed, so that a later connect() is accepted. */
+  async function goOffline(client: Redis): Promise<void> {
+    const ended = new Promise((resolve) => client.once('end', resolve));
+    client.disconnect();
+    await ended;
+  }
+
   async function redis(url = redisInfo.url): Promise<Redis> {
     const client = new Redis(url, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, commandTimeout: 200 });
     client.on('error', () => undefined);
@@ -219,7 +226,7 @@ describe('mode store on the real Redis', () => {
     const flaky = await redis();
     const store = new ModeStore({ stateDir: stateDir(), redis: flaky, keyPrefix: prefix, log: quiet });
     await store.load();
-    flaky.disconnect(); // the client refuses commands while disconnected
+    await goOffline(flaky); // the client refuses commands while disconnected
     await store.set('strict', true, { actor: 'oncall' });
     expect(store.current.strict).toBe(true);
     expect(store.inSync).toBe(false);
@@ -238,7 +245,7 @@ describe('mode store on the real Redis', () => {
     const other = new ModeStore({ stateDir: stateDir(), redis: await redis(), keyPrefix: prefix, log: quiet });
     await store.load();
     await other.load();
-    flaky.disconnect();
+    await goOffline(flaky);
     await store.set('strict', true, { actor: 'oncall' });
     await other.set('lockdown', true, { actor: 'oncall', reason: 'incident 11' });
     await flaky.connect();

@@ -110,7 +110,8 @@ describe.each(runtimes)('sandboxed execution under %s', (runtime) => {
 
   it('ends a memory bomb as oom at the memory limit', async () => {
     const result = await run(client, 'x=a; while true; do x="$x$x"; done', { memory_limit_mb: 32, timeout_seconds: 60 });
-    expect(result.termination_reason).toBe('oom');
+    // Seen once under heavy load on runsc: 'exit'; the whole result says how the shell ended.
+    expect(result.termination_reason, JSON.stringify(result).slice(0, 600)).toBe('oom');
     expect(result.exit_code).not.toBe(0);
   });
 
