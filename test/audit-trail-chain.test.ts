@@ -7,6 +7,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AuditTrail, createAuditTrail } from '../bot/audit-trail/audit-trail.js';
 import { trailChainHash, trailContentHash, trailGenesisHash } from '../bot/audit-trail/trail-chain.js';
+import { TrailInputError } from '../bot/audit-trail/trail-record.js';
 import { rowToChained, type TrailRow, TRAIL_COLUMNS } from '../bot/audit-trail/trail-store.js';
 import { CONSTITUTIONAL_HASH } from '../services/kit/constitution.js';
 import { createPool } from '../services/kit/postgres.js';
@@ -156,6 +157,15 @@ describe('appending and verifying', () => {
     expect(new Set(sequences).size).toBe(40);
     const { records } = await trail.query({ user: 'U0BURST', limit: 40 });
     expect(records.map((record) => (record.details as { index: number }).index)).toEqual(Array.from({ length: 40 }, (_, i) => 39 - i));
+  });
+
+  it('refuses a malformed record with a clear message and writes nothing, neither to the chain nor to the spool', async () => {
+    const { trail, sql } = fixture;
+    const before = (await sql.query<{ n: number }>('SELECT count(*)::int AS n FROM bot_audit_trail')).rows[0]!.n;
+    await expect(trail.append({ kind: 'launch' } as never)).rejects.toThrow(TrailInputError);
+    await expect(trail.appendToChain({ kind: 'execution', level: 9 } as never)).rejects.toThrow('audit record refused: level must be "read" or 1 to 4');
+    expect((await sql.query<{ n: number }>('SELECT count(*)::int AS n FROM bot_audit_trail')).rows[0]!.n).toBe(before);
+    expect(trail.status().waiting).toBe(0);
   });
 
   it('refuses UPDATE, DELETE and TRUNCATE of records, and moving the head back', async () => {

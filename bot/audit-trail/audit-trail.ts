@@ -455,8 +455,8 @@ export function createAuditTrail(options: AuditTrailOptions): AuditTrail {
       if (timer) clearTimeout(timer);
       timer = undefined;
       await pumping;
-      // A last chance for the spool; what stays there is replayed at the next start.
-      if (spool && initialized && spool.size() > 0) await drain().catch(() => undefined);
+      // A last chance for the spool while PostgreSQL answers; what stays there is replayed at the next start.
+      if (spool && initialized && database !== 'down' && spool.size() > 0) await drain().catch(() => undefined);
       await draining?.catch(() => undefined);
       spool?.close();
       releaseSpool?.();
