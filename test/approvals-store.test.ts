@@ -335,7 +335,7 @@ describe('messages, pending requests and expiry', () => {
     await expect(store.attachMessage(request.id, { channel: '' })).rejects.toThrow(/channel must name a channel/);
   });
 
-  it('expires pending requests at their expiry exactly, once, and never a decided one', async () => {
+  it('expires pending requests at their expiry exactly, once, and never a decided one; lists approved and running ones apart', async () => {
     const own = await approvalTestDatabase();
     try {
       const isolated = createApprovalStore({ pool: own.pool() });
@@ -351,6 +351,12 @@ describe('messages, pending requests and expiry', () => {
       expect(await isolated.expireDue(waiting.expiresAt)).toEqual([]);
       expect((await isolated.pending()).map((request) => request.id)).toEqual([later.id]);
       expect((await isolated.get(decided.id))?.state).toBe('approved');
+      // What a crash between approval and execution leaves behind is listed, not re-run.
+      expect((await isolated.inFlight()).map((request) => [request.id, request.state])).toEqual([[decided.id, 'approved']]);
+      await isolated.claimExecution(decided.id);
+      expect((await isolated.inFlight()).map((request) => request.state)).toEqual(['executing']);
+      await isolated.finish(decided.id, true);
+      expect(await isolated.inFlight()).toEqual([]);
     } finally {
       await own.close();
     }

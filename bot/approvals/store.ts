@@ -127,6 +127,11 @@ export interface ApprovalStore {
   expireDue(now?: Date): Promise<ApprovalRequest[]>;
   /** Every pending request, soonest expiry first: what a restarting replica must time. */
   pending(): Promise<ApprovalRequest[]>;
+  /**
+   * Approved but not yet claimed, or claimed and never finished: what a crash can leave behind.
+   * Never re-run these blindly; a restarting bot reports them (oldest first).
+   */
+  inFlight(): Promise<ApprovalRequest[]>;
   get(id: string): Promise<ApprovalRequest | undefined>;
 }
 
@@ -501,6 +506,15 @@ export function createApprovalStore(options: ApprovalStoreOptions): ApprovalStor
       return guarded(async () => {
         const { rows } = await pool.query<RequestRow>(
           `SELECT ${REQUEST_COLUMNS} FROM approval_requests r WHERE r.state = 'pending' ORDER BY r.expires_at, r.id`,
+        );
+        return rows.map(toRequest);
+      });
+    },
+
+    async inFlight() {
+      return guarded(async () => {
+        const { rows } = await pool.query<RequestRow>(
+          `SELECT ${REQUEST_COLUMNS} FROM approval_requests r WHERE r.state IN ('approved', 'executing') ORDER BY r.state_changed_at, r.id`,
         );
         return rows.map(toRequest);
       });
