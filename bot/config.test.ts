@@ -42,3 +42,50 @@ describe('bot config', () => {
     expect(() => loadBotConfig(join(dir, 'missing.yml'))).toThrow(ConfigError);
   });
 });
+
+describe('bot config: user groups and the authorization section', () => {
+  it('accepts Slack user group IDs in role lists beside user IDs', () => {
+    const config = parseBotConfig({ roles: { approvers: ['U0APPROVE1', 'S0APPROVERS'] } });
+    expect(config.roles.approvers).toEqual(['U0APPROVE1', 'S0APPROVERS']);
+  });
+
+  it('names a role entry that is neither a user nor a user group ID', () => {
+    expect(() => parseBotConfig({ roles: { admins: ['C0CHANNEL'] } })).toThrow(/roles\.admins\[0\]: must be a Slack user ID such as U012ABCDEF or a user group ID such as S012ABCDEF/);
+  });
+
+  it('accepts changes to the authorization defaults', () => {
+    const config = parseBotConfig({
+      authorization: {
+        commands: { restart: { level: 2 } },
+        levels: { '2': { approvals: 2 } },
+        break_glass: { min_reason_length: 20 },
+        channels: { changes_only_in: ['ops'] },
+        freezes: [{ from: '2026-03-01T00:00:00Z', to: '2026-03-02T00:00:00Z', reason: 'release', levels: [2, 3, 4] }],
+      },
+    });
+    expect(config.authorization?.levels?.['2']).toEqual({ approvals: 2 });
+  });
+
+  it('names an unknown key inside the authorization section', () => {
+    expect(() => parseBotConfig({ authorization: { level: {} } })).toThrow(/unknown key authorization\.level\b/);
+    expect(() => parseBotConfig({ authorization: { levels: { '2': { approval: 1 } } } })).toThrow(/unknown key authorization\.levels\.2\.approval\b/);
+    expect(() => parseBotConfig({ authorization: { levels: { '5': { approvals: 1 } } } })).toThrow(/unknown key authorization\.levels\.5\b/);
+    expect(() => parseBotConfig({ authorization: { commands: { scale: { level: 2, approver: ['admins'] } } } })).toThrow(/unknown key authorization\.commands\.scale\.approver\b/);
+  });
+
+  it('names bad values in the authorization section', () => {
+    expect(() => parseBotConfig({ authorization: { commands: { scale: { level: 7 } } } })).toThrow(/authorization\.commands\.scale\.level: must be an escalation level/);
+    expect(() => parseBotConfig({ authorization: { commands: { 'Scale!': { level: 2 } } } })).toThrow(/command names are one or two lowercase words/);
+    expect(() => parseBotConfig({ authorization: { levels: { '3': { approvals: -1 } } } })).toThrow(/authorization\.levels\.3\.approvals: cannot be negative/);
+    expect(() => parseBotConfig({ authorization: { channels: { changes_only_in: ['war-room'] } } })).toThrow(/authorization\.channels\.changes_only_in\[0\]: must be/);
+    expect(() => parseBotConfig({ authorization: { channels: { changes_only_in: ['warroom'] } } })).toThrow(/authorization\.channels\.changes_only_in\[0\]: must be one of ops, alerts, deploys, approvals/);
+    expect(() => parseBotConfig({ authorization: { freezes: [{ from: 'monday', to: '2026-03-02T00:00:00Z', reason: 'x', levels: [2] }] } })).toThrow(/authorization\.freezes\[0\]\.from: must be an RFC 3339 time/);
+  });
+
+  it('names a change that makes the merged rules inconsistent', () => {
+    expect(() => parseBotConfig({ authorization: { levels: { '1': { approvals: 1 } } } })).toThrow(/authorization\.levels\.1\.approver_roles: Level 1 needs 1 approval\(s\): name the roles that may approve/);
+    expect(() => parseBotConfig({ authorization: { commands: { health: { level: 0, approvals: 1 } } } })).toThrow(/authorization\.commands\.health\.approvals: a read-only command never waits for approvals/);
+    expect(() => parseBotConfig({ authorization: { lockdown: { allowed_commands: ['lockdown lfit'] } } })).toThrow(/authorization\.lockdown\.allowed_commands\.0: "lockdown lfit" is not a command under commands|authorization\.lockdown\.allowed_commands\[0\]: "lockdown lfit" is not a command/);
+    expect(() => parseBotConfig({ authorization: { freezes: [{ from: '2026-03-02T00:00:00Z', to: '2026-03-01T00:00:00Z', reason: 'x', levels: [2] }] } })).toThrow(/authorization\.freezes\[0\]\.to: must be later than from/);
+  });
+});

@@ -1,25 +1,50 @@
 /**
- * The bot's config file (ACGS_CONFIG, YAML): who holds which role and which channel is which.
- * Unknown keys and malformed Slack IDs are errors that name the key, because a typo in a role
- * list silently taking someone's approval rights away is worse than a refusal to start.
+ * The bot's config file (ACGS_CONFIG, YAML): who holds which role and which channel is which,
+ * and (optionally) changes to the authorization rules' defaults. Unknown keys and malformed
+ * Slack IDs are errors that name the key, because a typo in a role list silently taking
+ * someone's approval rights away is worse than a refusal to start.
  */
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { AuthorizationData, AuthorizationOverrides, defaultAuthorizationData, mergeAuthorizationData } from './authorization/data.js';
 
 export const SlackUserId = z.string().regex(/^[UW][A-Z0-9]{2,20}$/, 'must be a Slack user ID such as U012ABCDEF');
 export const SlackChannelId = z.string().regex(/^[CGD][A-Z0-9]{2,20}$/, 'must be a Slack channel ID such as C012ABCDEF');
+export const SlackUserGroupId = z.string().regex(/^S[A-Z0-9]{2,20}$/, 'must be a Slack user group ID such as S012ABCDEF');
+/** A `roles.<role>` entry: a person, or a Slack user group whose members hold the role (bot/authorization/roles.ts). */
+export const RoleMember = z
+  .string()
+  .regex(/^[UWS][A-Z0-9]{2,20}$/, 'must be a Slack user ID such as U012ABCDEF or a user group ID such as S012ABCDEF');
 
 /** The channels the bot posts to; each is optional and defaults to where a command was typed. */
 export const CHANNEL_PURPOSES = ['ops', 'alerts', 'deploys', 'approvals'] as const;
 export type ChannelPurpose = (typeof CHANNEL_PURPOSES)[number];
 
-export const BotConfig = z.strictObject({
-  roles: z
-    .record(z.string().regex(/^[a-z][a-z0-9_-]{0,30}$/, 'role names are lowercase words'), z.array(SlackUserId))
-    .default({}),
-  channels: z.strictObject(Object.fromEntries(CHANNEL_PURPOSES.map((purpose) => [purpose, SlackChannelId.optional()])) as Record<ChannelPurpose, z.ZodOptional<typeof SlackChannelId>>).default({}),
-});
+export const BotConfig = z
+  .strictObject({
+    roles: z
+      .record(z.string().regex(/^[a-z][a-z0-9_-]{0,30}$/, 'role names are lowercase words'), z.array(RoleMember))
+      .default({}),
+    channels: z.strictObject(Object.fromEntries(CHANNEL_PURPOSES.map((purpose) => [purpose, SlackChannelId.optional()])) as Record<ChannelPurpose, z.ZodOptional<typeof SlackChannelId>>).default({}),
+    /** Changes to bot/authorization/defaults.json; see bot/authorization/README.md. */
+    authorization: AuthorizationOverrides.optional(),
+  })
+  .superRefine((config, context) => {
+    // Zod runs this even after a field failed; the merged rules are judged only once the section itself is valid.
+    if (!config.authorization || !AuthorizationOverrides.safeParse(config.authorization).success) return;
+    config.authorization.channels?.changes_only_in?.forEach((purpose, index) => {
+      if (!(CHANNEL_PURPOSES as readonly string[]).includes(purpose)) {
+        context.addIssue({ code: 'custom', path: ['authorization', 'channels', 'changes_only_in', index], message: `must be one of ${CHANNEL_PURPOSES.join(', ')}` });
+      }
+    });
+    // The rules must still make sense once merged with the defaults (for example a level that
+    // now needs approvals must name who approves).
+    const merged = AuthorizationData.safeParse(mergeAuthorizationData(defaultAuthorizationData(), config.authorization));
+    if (!merged.success) {
+      for (const issue of merged.error.issues) context.addIssue({ code: 'custom', path: ['authorization', ...issue.path], message: issue.message });
+    }
+  });
 export type BotConfig = z.infer<typeof BotConfig>;
 
 export class ConfigError extends Error {

@@ -1,0 +1,77 @@
+/**
+ * The rules as data: the committed defaults follow issue 5, the config file's section merges
+ * into them as documented, and the time parser the wasm imports reads RFC 3339 like OPA does.
+ */
+import { describe, expect, it } from 'vitest';
+import { authorizationDataFor, defaultAuthorizationData } from './data.js';
+import { parseRfc3339Ns } from './rfc3339.js';
+
+describe('the default rules', () => {
+  it('give read-only commands to everyone, Level 1 to on-call, and approvals from Level 2 up', () => {
+    const data = defaultAuthorizationData();
+    expect(data.levels['0']).toMatchObject({ everyone: true, approvals: 0 });
+    expect(data.levels['1']).toMatchObject({ everyone: false, requesters: ['oncall', 'admins'], approvals: 0 });
+    expect(data.levels['2']).toMatchObject({ approvals: 1, approver_roles: ['approvers', 'admins'] });
+    expect(data.levels['3']).toMatchObject({ approvals: 2, distinct_approvers: true });
+    expect(data.levels['4']).toMatchObject({ approvals: 2, distinct_approvers: true });
+    expect(data.break_glass).toEqual({ roles: ['admins'], levels: [4], min_reason_length: 10 });
+    expect(data.lockdown.allowed_commands).toEqual(['lockdown lift']);
+    expect(data.freezes).toEqual([]);
+  });
+
+  it('hand out copies, so a caller cannot change the defaults for everyone', () => {
+    const first = defaultAuthorizationData();
+    first.levels['2'].approvals = 9;
+    expect(defaultAuthorizationData().levels['2'].approvals).toBe(1);
+  });
+});
+
+describe('merging the config file section', () => {
+  it('without a section, the rules are the defaults', () => {
+    expect(authorizationDataFor(undefined)).toEqual(defaultAuthorizationData());
+  });
+
+  it('merges commands by name, levels field by field, and replaces freezes and the strict patch whole', () => {
+    const freeze = { from: '2026-03-01T00:00:00Z', to: '2026-03-02T00:00:00Z', reason: 'release', levels: [2] };
+    const data = authorizationDataFor({
+      commands: { restart: { level: 2 }, rollback: { level: 3 } },
+      levels: { '2': { approvals: 2 } },
+      break_glass: { min_reason_length: 25 },
+      strict: { levels: { '1': { approvals: 1, approver_roles: ['approvers'] } } },
+      freezes: [freeze],
+    });
+    expect(data.commands.restart).toEqual({ level: 2 });
+    expect(data.commands.rollback).toEqual({ level: 3 });
+    expect(data.commands.health).toEqual({ level: 0 });
+    expect(data.levels['2']).toEqual({ everyone: false, requesters: ['oncall', 'admins'], approvals: 2, approver_roles: ['approvers', 'admins'], distinct_approvers: true });
+    expect(data.break_glass).toEqual({ roles: ['admins'], levels: [4], min_reason_length: 25 });
+    expect(data.strict.levels).toEqual({ '1': { approvals: 1, approver_roles: ['approvers'] } });
+    expect(data.freezes).toEqual([freeze]);
+  });
+
+  it('refuses a merge that leaves a level needing approvals without approvers, naming the key', () => {
+    expect(() => authorizationDataFor({ levels: { '3': { approver_roles: [] } } })).toThrow(
+      'the authorization rules are invalid: authorization.levels.3.approver_roles: Level 3 needs 2 approval(s): name the roles that may approve',
+    );
+    expect(() => authorizationDataFor({ commands: { 'cache clear': { level: 2, approver_roles: [] } } })).toThrow(
+      'authorization.commands["cache clear"].approver_roles: "cache clear" needs 1 approval(s): name the roles that may approve',
+    );
+  });
+});
+
+describe('time.parse_rfc3339_ns for the wasm', () => {
+  it('reads UTC, offsets and fractions to the nanosecond scale', () => {
+    expect(parseRfc3339Ns('2026-03-02T10:00:00Z')).toBe(Date.UTC(2026, 2, 2, 10) * 1e6);
+    expect(parseRfc3339Ns('2026-03-02T12:00:00+02:00')).toBe(Date.UTC(2026, 2, 2, 10) * 1e6);
+    expect(parseRfc3339Ns('2026-03-02t09:30:00-00:30')).toBe(Date.UTC(2026, 2, 2, 10) * 1e6);
+    expect(parseRfc3339Ns('1970-01-01T00:00:01.5Z')).toBe(1_500_000_000);
+    expect(parseRfc3339Ns('1970-01-01T00:00:00.000000123Z')).toBe(123);
+  });
+
+  it('gives null for anything that is not an RFC 3339 time, as OPA leaves it undefined', () => {
+    for (const bad of ['2026-03-02', '2026-03-02 10:00:00Z', '2026-02-30T10:00:00Z', '2026-13-01T00:00:00Z', '2026-03-02T24:00:00Z', '2026-03-02T10:00:00', '2026-03-02T10:00:00.1234567890Z', 'tomorrow', '']) {
+      expect(parseRfc3339Ns(bad), bad).toBeNull();
+    }
+    expect(parseRfc3339Ns(1_000)).toBeNull();
+  });
+});
