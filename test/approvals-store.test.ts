@@ -52,7 +52,8 @@ describe('creating a request', () => {
       level: 3,
       approvalsRequired: 2,
       approverRoles: ['approvers', 'admins'],
-      distinctApprovers: [],
+      distinctApprovers: true,
+      approvedBy: [],
       reason: 'traffic spike',
       breakGlass: false,
       state: 'pending',
@@ -102,8 +103,12 @@ describe('creating a request', () => {
   });
 
   it('creates a break-glass request already approved, without votes, with its reason, ready to claim once', async () => {
-    const outcome = await store.create(scaleRequest({ level: 4, breakGlass: true, reason: 'policy engine is approving violations' }), T0);
-    expect(outcome.request).toMatchObject({ state: 'approved', breakGlass: true, votes: [], reason: 'policy engine is approving violations' });
+    // As the authorization policy decides break-glass: no approvals, no approver roles.
+    const outcome = await store.create(
+      scaleRequest({ level: 4, breakGlass: true, reason: 'policy engine is approving violations', approvalsRequired: 0, approverRoles: [], distinctApprovers: false }),
+      T0,
+    );
+    expect(outcome.request).toMatchObject({ state: 'approved', breakGlass: true, votes: [], reason: 'policy engine is approving violations', approvalsRequired: 0, distinctApprovers: false });
     expect(outcome.message).toBe(`Approved (break-glass by @${REQUESTER} without approvals); starting`);
     expect((await store.claimExecution(outcome.request!.id)).code).toBe('claimed');
     expect((await store.claimExecution(outcome.request!.id)).code).toBe('already-claimed');
@@ -116,7 +121,7 @@ describe('voting', () => {
     const outcome = await store.vote(request.id, approver(1), APPROVER_ROLES, 'approve', plus(1000));
     expect(outcome).toMatchObject({ code: 'counted', changed: true, message: `1 of 2 approved by @${approver(1)}; 1 more approval needed` });
     expect(outcome.sentence).toEqual(['1 of 2 approved by ', { user: approver(1) }, '; 1 more approval needed']);
-    expect(outcome.request).toMatchObject({ state: 'pending', distinctApprovers: [approver(1)] });
+    expect(outcome.request).toMatchObject({ state: 'pending', approvedBy: [approver(1)] });
     expect(outcome.request!.votes).toEqual([{ voter: approver(1), roles: APPROVER_ROLES, vote: 'approve', at: plus(1000) }]);
     expect(await store.get(request.id)).toEqual(outcome.request);
   });

@@ -42,16 +42,16 @@ function roleList(roles: readonly string[]): string {
   return roles.length === 1 ? `the ${roles[0]} role` : `one of the roles ${roles.join(', ')}`;
 }
 
-const approvalCount = (request: ApprovalRequest) => `${request.distinctApprovers.length} of ${request.approvalsRequired} approved`;
+const approvalCount = (request: ApprovalRequest) => `${request.approvedBy.length} of ${request.approvalsRequired} approved`;
 
 function approvedSoFar(request: ApprovalRequest): Word[] {
-  if (request.distinctApprovers.length === 0) return [`0 of ${request.approvalsRequired} approved`];
-  return [`${approvalCount(request)} by `, ...people(request.distinctApprovers)];
+  if (request.approvedBy.length === 0) return [`0 of ${request.approvalsRequired} approved`];
+  return [`${approvalCount(request)} by `, ...people(request.approvedBy)];
 }
 
 /** A vote that was just counted and left the request waiting: "1 of 2 approved by @a; 1 more needed". */
 export function countedSentence(request: ApprovalRequest): Sentence {
-  const missing = request.approvalsRequired - request.distinctApprovers.length;
+  const missing = request.approvalsRequired - request.approvedBy.length;
   return [...approvedSoFar(request), `; ${missing} more approval${missing === 1 ? '' : 's'} needed`];
 }
 
@@ -62,9 +62,9 @@ function denier(request: ApprovalRequest): ApprovalVote | undefined {
 /** Where the request stands, for the status line of its message. */
 export function statusSentence(request: ApprovalRequest, now: Date = new Date()): Sentence {
   const approvedBy = (): Word[] =>
-    request.breakGlass && request.distinctApprovers.length === 0
+    request.breakGlass && request.approvedBy.length === 0
       ? ['break-glass by ', { user: request.requester }, ' without approvals']
-      : [`${approvalCount(request)} by `, ...people(request.distinctApprovers)];
+      : [`${approvalCount(request)} by `, ...people(request.approvedBy)];
   switch (request.state) {
     case 'pending':
       return [`Waiting for approval: `, ...approvedSoFar(request), ` · expires at ${clockTime(request.expiresAt, now)}`];
@@ -78,7 +78,7 @@ export function statusSentence(request: ApprovalRequest, now: Date = new Date())
       return ['Failed (', ...approvedBy(), `); it ran and failed at ${clockTime(request.stateChangedAt, now)}`];
     case 'denied': {
       const by = denier(request)?.voter ?? request.endedBy;
-      const after = request.distinctApprovers.length > 0 ? [` after `, ...approvedSoFar(request)] : [];
+      const after = request.approvedBy.length > 0 ? [` after `, ...approvedSoFar(request)] : [];
       return ['Denied by ', ...(by ? [{ user: by }] : ['an approver']), ...after, `; nothing was run`];
     }
     case 'cancelled':
@@ -93,7 +93,7 @@ export function statusSentence(request: ApprovalRequest, now: Date = new Date())
 /** Why a vote (or cancel) on a request that is no longer pending changed nothing. */
 export function closedSentence(request: ApprovalRequest, now: Date = new Date()): Sentence {
   const states: Record<Exclude<ApprovalState, 'pending'>, () => Sentence> = {
-    approved: () => ['This request is already approved (', ...people(request.distinctApprovers), '); your vote was not needed'],
+    approved: () => ['This request is already approved (', ...people(request.approvedBy), '); your vote was not needed'],
     executing: () => ['This request is already approved and running; your vote was not needed'],
     executed: () => ['This request was already approved and has run; your vote was not needed'],
     failed: () => ['This request was already approved and has run (it failed); your vote was not needed'],

@@ -62,8 +62,13 @@ export interface ApprovalRequest {
   approvalsRequired: number;
   /** Holding any one of these roles lets a person vote. */
   approverRoles: string[];
-  /** The distinct people whose approval counted, in the order they were counted. */
-  distinctApprovers: string[];
+  /**
+   * The policy's `distinct_approvers`, recorded as given. Each person counts once whatever it says:
+   * the store never lets one person's second click count.
+   */
+  distinctApprovers: boolean;
+  /** The people whose approval counted, in the order they were counted. */
+  approvedBy: string[];
   reason?: string;
   /** An admin ran it at once with a mandatory reason: created approved, flagged for review. */
   breakGlass: boolean;
@@ -114,9 +119,10 @@ export const ApprovalInput = z
     approvalsRequired: z
       .number({ error: 'must be a number of approvals' })
       .int('must be a whole number of approvals')
-      .min(1, 'must be at least 1: a request that needs no approval should run at once, not wait')
+      .min(0, 'must not be negative')
       .max(10, 'must be at most 10'),
-    approverRoles: z.array(RoleName).min(1, 'must name at least one role whose holders may approve').max(10),
+    approverRoles: z.array(RoleName).max(10),
+    distinctApprovers: z.boolean().default(true),
     reason: z.string().trim().min(1, 'must not be blank when given').max(1000).optional(),
     breakGlass: z.boolean().default(false),
     /** Overrides the store's default time to live; at most a day. */
@@ -127,9 +133,20 @@ export const ApprovalInput = z
       .max(MAX_APPROVAL_TTL_MS, 'must be at most a day (86400000 ms)')
       .optional(),
   })
-  .refine((input) => !input.breakGlass || input.reason !== undefined, {
-    path: ['reason'],
-    message: 'is mandatory for break-glass: say why this cannot wait for approvers',
+  .superRefine((input, context) => {
+    if (input.breakGlass) {
+      if (input.reason === undefined) {
+        context.addIssue({ code: 'custom', path: ['reason'], message: 'is mandatory for break-glass: say why this cannot wait for approvers' });
+      }
+      return;
+    }
+    // Break-glass needs nobody (the policy says 0 approvals and no roles); everything else waits for someone.
+    if (input.approvalsRequired < 1) {
+      context.addIssue({ code: 'custom', path: ['approvalsRequired'], message: 'must be at least 1: a request that needs no approval should run at once, not wait' });
+    }
+    if (input.approverRoles.length === 0) {
+      context.addIssue({ code: 'custom', path: ['approverRoles'], message: 'must name at least one role whose holders may approve' });
+    }
   });
 export type ApprovalInput = z.input<typeof ApprovalInput>;
 type ParsedApprovalInput = z.output<typeof ApprovalInput>;

@@ -163,6 +163,7 @@ interface RequestRow {
   level: number;
   approvals_required: number;
   approver_roles: string[];
+  distinct_approvers: boolean;
   reason: string | null;
   break_glass: boolean;
   created_at: Date;
@@ -191,7 +192,8 @@ function toRequest(row: RequestRow): ApprovalRequest {
     level: row.level as ApprovalRequest['level'],
     approvalsRequired: row.approvals_required,
     approverRoles: row.approver_roles,
-    distinctApprovers: votes.filter((vote) => vote.vote === 'approve').map((vote) => vote.voter),
+    distinctApprovers: row.distinct_approvers,
+    approvedBy: votes.filter((vote) => vote.vote === 'approve').map((vote) => vote.voter),
     ...(row.reason !== null ? { reason: row.reason } : {}),
     breakGlass: row.break_glass,
     createdAt: row.created_at,
@@ -300,8 +302,8 @@ export function createApprovalStore(options: ApprovalStoreOptions): ApprovalStor
         const { rows } = await pool.query<RequestRow>(
           `WITH r AS (
              INSERT INTO approval_requests (id, command, args, line, target, state_fingerprint, requester, messages, level,
-               approvals_required, approver_roles, reason, break_glass, created_at, expires_at, state, state_changed_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $14)
+               approvals_required, approver_roles, distinct_approvers, reason, break_glass, created_at, expires_at, state, state_changed_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $15)
              RETURNING *)
            SELECT r.*, '[]'::json AS votes FROM r`,
           [
@@ -316,6 +318,7 @@ export function createApprovalStore(options: ApprovalStoreOptions): ApprovalStor
             parsed.level,
             parsed.approvalsRequired,
             parsed.approverRoles,
+            parsed.distinctApprovers,
             parsed.reason ?? null,
             parsed.breakGlass,
             now,
@@ -360,17 +363,17 @@ export function createApprovalStore(options: ApprovalStoreOptions): ApprovalStor
             now,
           ]);
           const votes = [...request.votes, { voter: input.voter, roles: [...input.voterRoles], vote: input.vote, at: now }];
-          const distinctApprovers = input.vote === 'approve' ? [...request.distinctApprovers, input.voter] : request.distinctApprovers;
-          const counted: ApprovalRequest = { ...request, votes, distinctApprovers };
+          const approvedBy = input.vote === 'approve' ? [...request.approvedBy, input.voter] : request.approvedBy;
+          const counted: ApprovalRequest = { ...request, votes, approvedBy };
           if (input.vote === 'deny') {
             await client.query(`UPDATE approval_requests SET state = 'denied', state_changed_at = $2, ended_by = $3 WHERE id = $1`, [id, now, input.voter]);
             const denied: ApprovalRequest = { ...counted, state: 'denied', stateChangedAt: now, endedBy: input.voter };
             return outcome('denied', true, denied, statusSentence(denied, now));
           }
-          if (distinctApprovers.length >= request.approvalsRequired) {
+          if (approvedBy.length >= request.approvalsRequired) {
             await client.query(`UPDATE approval_requests SET state = 'approved', state_changed_at = $2 WHERE id = $1`, [id, now]);
             const approved: ApprovalRequest = { ...counted, state: 'approved', stateChangedAt: now };
-            return outcome('approved', true, approved, [`Approved: ${distinctApprovers.length} of ${request.approvalsRequired} approved by `, ...people(distinctApprovers)]);
+            return outcome('approved', true, approved, [`Approved: ${approvedBy.length} of ${request.approvalsRequired} approved by `, ...people(approvedBy)]);
           }
           return outcome('counted', true, counted, countedSentence(counted));
         }),
@@ -423,7 +426,7 @@ export function createApprovalStore(options: ApprovalStoreOptions): ApprovalStor
           `state = 'approved'`,
           [id, fingerprint, now, changedReason],
         );
-        if (claimed?.state === 'executing') return outcome('claimed', true, claimed, ['Running now (', ...people(claimed.distinctApprovers), ' approved)']);
+        if (claimed?.state === 'executing') return outcome('claimed', true, claimed, ['Running now (', ...people(claimed.approvedBy), ' approved)']);
         if (claimed) return outcome('superseded', true, claimed, [`Not run: ${changedReason}; ask again`]);
         const request = await selectOne(pool, id);
         if (!request) return notFound('not-found', id);

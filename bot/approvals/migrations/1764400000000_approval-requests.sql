@@ -14,8 +14,10 @@ CREATE TABLE approval_requests (
   -- Where the Slack layer posted the request: [{channel, ts, thread}], opaque to us.
   messages           jsonb NOT NULL DEFAULT '[]'::jsonb,
   level              smallint NOT NULL CONSTRAINT approval_requests_level CHECK (level BETWEEN 1 AND 4),
-  approvals_required smallint NOT NULL CONSTRAINT approval_requests_approvals_required CHECK (approvals_required BETWEEN 1 AND 10),
-  approver_roles     text[] NOT NULL CONSTRAINT approval_requests_approver_roles CHECK (cardinality(approver_roles) > 0),
+  approvals_required smallint NOT NULL CONSTRAINT approval_requests_approvals_required CHECK (approvals_required BETWEEN 0 AND 10),
+  approver_roles     text[] NOT NULL,
+  -- The policy's distinct_approvers, as given; the votes' primary key counts each person once anyway.
+  distinct_approvers boolean NOT NULL DEFAULT true,
   reason             text,
   break_glass        boolean NOT NULL DEFAULT false,
   created_at         timestamptz NOT NULL,
@@ -29,7 +31,9 @@ CREATE TABLE approval_requests (
   ended_reason       text,
   result             jsonb,
   CONSTRAINT approval_requests_expires_after_creation CHECK (expires_at > created_at),
-  CONSTRAINT approval_requests_break_glass_reason CHECK (NOT break_glass OR length(btrim(coalesce(reason, ''))) > 0)
+  CONSTRAINT approval_requests_break_glass_reason CHECK (NOT break_glass OR length(btrim(coalesce(reason, ''))) > 0),
+  -- Only break-glass runs without anyone's approval.
+  CONSTRAINT approval_requests_someone_approves CHECK (break_glass OR (approvals_required >= 1 AND cardinality(approver_roles) > 0))
 );
 
 -- The expiry sweep and a restarting replica look only at pending requests, by expiry.
