@@ -48,6 +48,11 @@ export function formatAge(iso: string, now = Date.now()): string {
   return Number.isFinite(seconds) ? `${formatDuration(seconds)} ago` : 'at an unknown time';
 }
 
+/** Text that begins a sentence or a line: its first letter in upper case. */
+export function capitalized(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
 /** Values from services shown in one line: control characters out, long ones cut. */
 export function clip(text: string, max = 80): string {
   const flat = text.replace(/[\u0000-\u001f\u007f]+/g, ' ').trim();

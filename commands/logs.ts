@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { MAX_GREP_CHARS, type LogLine, type LogsResult, type Stack } from '../services/stack/stack.js';
 import { wholeNumberArgument } from './arguments.js';
 import { defineCommand } from './command.js';
-import { clip, formatCount, formatDuration, formatTimestamp } from './format.js';
+import { capitalized, clip, formatCount, formatDuration, formatTimestamp } from './format.js';
 import type { ResultDocument } from './result.js';
 import { onStack, requireStack, requireStackService, serviceArgument, stackLabel } from './stack-access.js';
 
@@ -61,15 +61,13 @@ export function logsText(lines: readonly LogLine[]): { text: string; shown: numb
   let cutLines = 0;
   for (let index = lines.length - 1; index >= 0; index -= 1) {
     const line = lines[index]!;
-    let text = line.text.replace(/\r/g, '');
-    if (text.length > LOGS_LINE_CHARS) {
-      text = `${text.slice(0, LOGS_LINE_CHARS)} …[cut]`;
-      cutLines += 1;
-    }
-    const entry = `${clock(line.time)} ${prefix(line)}${text}`;
+    const text = line.text.replace(/\r/g, '');
+    const cut = text.length > LOGS_LINE_CHARS;
+    const entry = `${clock(line.time)} ${prefix(line)}${cut ? `${text.slice(0, LOGS_LINE_CHARS)} …[cut]` : text}`;
     if (used + entry.length + 1 > LOGS_DISPLAY_CHARS && rendered.length > 0) break;
     rendered.push(entry);
     used += entry.length + 1;
+    if (cut) cutLines += 1;
   }
   return { text: rendered.reverse().join('\n'), shown: rendered.length, cutLines };
 }
@@ -95,7 +93,7 @@ export function logsDocument(stack: Pick<Stack, 'kind' | 'description'>, request
       tone: 'info',
       summary: `No lines${filters ? ` ${filters}` : ''} (${formatCount(result.scanned)} looked at).`,
       blocks: [],
-      footer: stackLabel(stack as Stack),
+      footer: capitalized(stackLabel(stack)),
       data,
     };
   }
@@ -104,7 +102,8 @@ export function logsDocument(stack: Pick<Stack, 'kind' | 'description'>, request
   if (shown < lines.length) notes.push(`${formatCount(lines.length - shown)} older lines were left out to fit the message; --json has all ${formatCount(lines.length)}`);
   if (result.truncated) notes.push(request.grep || request.sinceSeconds ? `more lines matched than the ${request.tail} returned` : `older lines exist beyond the ${request.tail} asked for`);
   if (cutLines > 0) notes.push(`${cutLines} long line${cutLines === 1 ? ' was' : 's were'} cut at ${LOGS_LINE_CHARS} characters (…[cut])`);
-  const first = lines[0]!.time;
+  // The time span of the lines shown, not of every line fetched: older ones may have been left out.
+  const first = lines[lines.length - shown]!.time;
   const last = lines.at(-1)!.time;
   return {
     title: `Logs of ${request.service}`,
@@ -114,7 +113,7 @@ export function logsDocument(stack: Pick<Stack, 'kind' | 'description'>, request
       { type: 'code', text },
       ...(notes.length > 0 ? [{ type: 'text' as const, text: `Cut: ${notes.join('; ')}.` }] : []),
     ],
-    footer: `${formatCount(result.scanned)} lines looked at · ${stackLabel(stack as Stack)}`,
+    footer: `${formatCount(result.scanned)} lines looked at · ${stackLabel(stack)}`,
     data,
   };
 }

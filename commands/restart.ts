@@ -30,7 +30,7 @@ export function restartDocument(stack: Pick<Stack, 'kind' | 'description'>, repo
   return {
     title: `Restarted ${report.service}`,
     tone,
-    summary: `${report.service} was restarted (${count} replica${count === 1 ? '' : 's'}, one after another) in ${formatMs(report.durationMs)}; it is ${report.health} now.`,
+    summary: `${report.service} was restarted (${count === 1 ? '1 replica' : `${count} replicas, one after another`}) in ${formatMs(report.durationMs)}; it is ${report.health} now.`,
     blocks: [
       { type: 'checks', items: report.replicas.map(replicaLine) },
       {
@@ -42,7 +42,7 @@ export function restartDocument(stack: Pick<Stack, 'kind' | 'description'>, repo
       },
     ],
     ...(tone === 'ok' ? {} : { actions: [{ label: `Logs of ${report.service}`, command: `logs ${report.service} --tail 50` }] }),
-    footer: `Level 1 (runbook: service restart) · ${stackLabel(stack as Stack)}`,
+    footer: `Level 1 (runbook: service restart) · ${stackLabel(stack)}`,
     data: { ...report, stack: { kind: stack.kind, description: stack.description } },
   };
 }

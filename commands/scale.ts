@@ -28,7 +28,7 @@ export function scaleDocument(stack: Pick<Stack, 'kind' | 'description'>, report
       ...(report.notes.length > 0 ? [{ type: 'text' as const, text: report.notes.join('\n') }] : []),
     ],
     actions: [{ label: `Status of ${report.service}`, command: `status ${report.service}` }],
-    footer: `Level 2 (runbook: resource scaling decision) · ${stackLabel(stack as Stack)}`,
+    footer: `Level 2 (runbook: resource scaling decision) · ${stackLabel(stack)}`,
     data: { ...report, stack: { kind: stack.kind, description: stack.description } },
   };
 }

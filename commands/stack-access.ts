@@ -30,7 +30,7 @@ export function requireStack(context: CommandContext): Stack {
 }
 
 /** Where the stack runs, in words for a person: "the Docker stack (…)" or "the local stack (…)". */
-export function stackLabel(stack: Stack): string {
+export function stackLabel(stack: Pick<Stack, 'kind' | 'description'>): string {
   return `the ${stack.kind === 'docker' ? 'Docker' : 'local'} stack (${stack.description})`;
 }
 

@@ -207,6 +207,17 @@ describe('logs document', () => {
     expect((document.data as { lines: unknown[] }).lines).toHaveLength(200);
   });
 
+  it('gives the time span and the count of cut lines of the lines it shows, not of every line fetched', () => {
+    const lines = Array.from({ length: 100 }, (_, index) => ({ ...line(`${index} ${'z'.repeat(600)}`, 0), time: new Date(Date.UTC(2025, 0, 31, 14, 0, index)).toISOString() }));
+    const document = logsDocument(dockerStack, { service: 'web', tail: 100 }, { service: 'web', lines, scanned: 100, truncated: false });
+    const shown = (document.blocks[0] as { type: 'code'; text: string }).text.split('\n');
+    expect(shown.length).toBeLessThan(100);
+    const firstShown = lines[100 - shown.length]!;
+    expect(shown[0]).toMatch(new RegExp(`^${firstShown.time.slice(11, 19)} ${100 - shown.length} z+`));
+    expect(document.summary).toBe(`Last ${shown.length} lines, ${firstShown.time.slice(0, 10)} ${firstShown.time.slice(11, 19)}Z to 2025-01-31 14:01:39Z (UTC).`);
+    expect((document.blocks[1] as { type: 'text'; text: string }).text).toContain(`; ${shown.length} long lines were cut at 400 characters`);
+  });
+
   it('renders the largest answer within Slack limits, with mentions and markup escaped', () => {
     const lines = Array.from({ length: 500 }, (_, index) => line(`<@U0ADMIN> <!channel> *bold* \`\`\` ${index} ${'y'.repeat(300)}`, index % 60));
     const document = logsDocument(dockerStack, { service: 'web', tail: 500, grep: 'channel' }, { service: 'web', lines, scanned: 10_000, truncated: false });

@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import type { ContainerStats, Stack } from '../services/stack/stack.js';
 import { defineCommand } from './command.js';
-import { formatBytes, formatPercent } from './format.js';
+import { capitalized, formatBytes, formatPercent } from './format.js';
 import { worstTone, type CheckLine, type ResultDocument, type Tone } from './result.js';
 import { onStack, requireStack, requireStackService, serviceArgument, stackLabel } from './stack-access.js';
 import { RUNBOOK_THRESHOLDS, markUpperBound } from './thresholds.js';
@@ -38,7 +38,7 @@ function serviceLine(service: string, samples: ContainerStats[]): CheckLine {
 const pair = (value: { a: number; b: number } | null) => (value ? `${formatBytes(value.a)} / ${formatBytes(value.b)}` : '-');
 
 export function statsDocument(stack: Pick<Stack, 'kind' | 'description'>, samples: ContainerStats[]): ResultDocument {
-  const where = stackLabel(stack as Stack);
+  const where = stackLabel(stack);
   if (samples.length === 0) {
     return {
       title: 'Resource use',
@@ -59,7 +59,7 @@ export function statsDocument(stack: Pick<Stack, 'kind' | 'description'>, sample
     `Thresholds from the runbook: CPU under ${formatPercent(RUNBOOK_THRESHOLDS.cpuUtilization.target, 0)}, memory under ${formatPercent(RUNBOOK_THRESHOLDS.memoryUtilization.target, 0)} of its limit.`,
     ...(stack.kind === 'local' ? ['Local processes have no memory limit: memory is measured against the machine\'s memory.'] : []),
     ...(noNetwork ? ['Network figures per replica are not available for local processes or host networking (-).'] : []),
-    where,
+    `${capitalized(where)}.`,
   ];
   return {
     title: 'Resource use',

@@ -6,7 +6,7 @@ import { z } from 'zod';
 import type { ServiceHealthStatus, ServiceStatus, Stack } from '../services/stack/stack.js';
 import { serviceHealthOf } from '../services/stack/stack.js';
 import { defineCommand } from './command.js';
-import { formatDuration } from './format.js';
+import { capitalized, formatDuration } from './format.js';
 import { worstTone, type CheckLine, type ResultAction, type ResultDocument, type Tone } from './result.js';
 import { onStack, requireStack, requireStackService, serviceArgument, stackLabel } from './stack-access.js';
 
@@ -24,12 +24,12 @@ function serviceLine(service: ServiceStatus): CheckLine & { status: ServiceHealt
 }
 
 export function statusDocument(stack: Pick<Stack, 'kind' | 'description'>, services: ServiceStatus[], now = Date.now()): ResultDocument {
-  const where = stackLabel(stack as Stack);
+  const where = stackLabel(stack);
   if (services.length === 0) {
     return {
       title: 'Stack status',
       tone: 'warn',
-      summary: `${where} has no services.`,
+      summary: `${capitalized(where)} has no services.`,
       blocks: [],
       footer: stack.kind === 'docker' ? 'Start the stack with `docker-compose -p acgs up -d`.' : 'Start the stack with `npm start`.',
       data: { stack: { kind: stack.kind, description: stack.description }, services: [] },
@@ -74,7 +74,7 @@ export function statusDocument(stack: Pick<Stack, 'kind' | 'description'>, servi
       { type: 'table', columns: ['service', 'replica', 'state', 'health', stack.kind === 'docker' ? 'image' : 'command', 'uptime', anyPid ? 'pid' : 'restarts'], rows },
     ],
     ...(actions.length > 0 ? { actions } : {}),
-    footer: `${where}; health \`none\` means no health check (up while running)`,
+    footer: `${capitalized(where)}; health \`none\` means no health check (up while running)`,
     data: {
       stack: { kind: stack.kind, description: stack.description },
       services: services.map((service) => ({ ...service, health: serviceHealthOf(service.replicas) })),

@@ -121,7 +121,7 @@ describe('status and stats on the Docker stack', () => {
       ['plain', `${project}-plain-1`, 'running', 'none', RESPONDER_IMAGES.v1, expect.stringMatching(/^\d+ s$|min/), '0'],
       ['web', `${project}-web-1`, 'running', 'healthy', RESPONDER_IMAGES.v1, expect.stringMatching(/^\d+ s$|min/), '0'],
     ]);
-    expect(document.footer).toContain(`the Docker stack (`);
+    expect(document.footer).toContain(`The Docker stack (`);
   });
 
   it('measures each container like docker stats, marked against the runbook thresholds', async () => {

@@ -110,7 +110,7 @@ describe('status', () => {
     expect(table.columns).toEqual(['service', 'replica', 'state', 'health', 'command', 'uptime', 'pid']);
     expect(table.rows[0]).toEqual(['alpha', 'alpha', 'running', 'healthy', `node ${fixture}`, expect.stringMatching(/^\d+ s$/), String(processes.get('alpha')!.pid())]);
     expect(document.actions?.map((action) => action.command)).toEqual(['logs sick --tail 50', 'restart sick']);
-    expect(document.footer).toContain('the local stack (local processes (npm start))');
+    expect(document.footer).toContain('The local stack (local processes (npm start))');
   });
 
   it('answers to ps and narrows to one service', async () => {
@@ -235,7 +235,7 @@ describe('restart', () => {
     const after = processes.get('alpha')!.pid();
     expect(after).not.toBe(before);
     expect(document.title).toBe('Restarted alpha');
-    expect(document.summary).toMatch(/^alpha was restarted \(1 replica, one after another\) in [\d.]+ (ms|s); it is healthy now\.$/);
+    expect(document.summary).toMatch(/^alpha was restarted \(1 replica\) in [\d.]+ (ms|s); it is healthy now\.$/);
     expect(block(document, 'checks').items).toEqual([{ name: 'alpha', tone: 'ok', text: expect.stringMatching(new RegExp(`^pid ${before} → ${after} · started \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\dZ · healthy$`)) }]);
     expect(block(document, 'fields').fields).toEqual([
       { label: 'Took', value: expect.stringMatching(/^[\d.]+ (ms|s)$/) },

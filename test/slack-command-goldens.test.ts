@@ -1,8 +1,8 @@
 /**
  * Golden Block Kit for every command's answer, built by the commands' own document builders from
- * fixed figures (a live stack gives different latencies every run). Compared byte for byte with
- * bot/slack/golden/command-*.json; UPDATE_GOLDEN=1 rewrites them. Each is also checked by the
- * stand-in's Block Kit validator.
+ * fixed figures (a live stack gives different latencies, ids and start times every run). Compared
+ * byte for byte with bot/slack/golden/command-*.json; UPDATE_GOLDEN=1 rewrites them. Each is also
+ * checked by the stand-in's Block Kit validator.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
@@ -10,16 +10,30 @@ import { renderDocument } from '../bot/slack/render.js';
 import { validateBlocks } from '../bot/slack/stand-in/index.js';
 import { auditVerifyDocument } from '../commands/audit-verify.js';
 import { cacheStatsDocument } from '../commands/cache-stats.js';
+import { cacheWarmDocument } from '../commands/cache-warm.js';
+import { dbConnectionsDocument } from '../commands/db-connections.js';
 import { evolutionsDocument } from '../commands/evolutions.js';
+import { commandErrorDocument } from '../commands/execute.js';
 import { healthDocument, type HealthCheckData } from '../commands/health.js';
+import { logsDocument } from '../commands/logs.js';
 import { metricsDocument } from '../commands/metrics.js';
+import { redisMemoryDocument } from '../commands/redis-memory.js';
 import { parseRedisInfo, redisFigures, redisStatusDocument } from '../commands/redis-status.js';
+import { restartDocument } from '../commands/restart.js';
 import type { ResultDocument } from '../commands/result.js';
+import { interimRefusal } from '../commands/roles.js';
+import { sandboxPruneDocument } from '../commands/sandbox-prune.js';
 import { sandboxStatusDocument } from '../commands/sandbox-status.js';
+import { scaleDocument } from '../commands/scale.js';
+import { stackFailureDocument } from '../commands/stack-access.js';
+import { statsDocument } from '../commands/stats.js';
+import { statusDocument } from '../commands/status.js';
 import { violationsDocument } from '../commands/violations.js';
 import type { AuditEvent } from '../services/audit-engine/contract.js';
 import type { Evolution } from '../services/evolution-oversight/contract.js';
 import type { PolicyMetrics } from '../services/policy-engine/contract.js';
+import { engineDown } from '../services/stack/docker-engine.js';
+import { StackError, type ContainerStats, type LogLine, type Replica } from '../services/stack/stack.js';
 
 const GOLDEN_DIR = new URL('../bot/slack/golden/', import.meta.url);
 const UPDATE = process.env.UPDATE_GOLDEN === '1';
@@ -161,6 +175,92 @@ function evolution(id: string, status: Evolution['status'], createdAt: string): 
   };
 }
 
+// The stack commands (issue 4): documents from fixed stack reports, as the drivers return them.
+
+const dockerStack = { kind: 'docker' as const, description: 'Docker Engine at unix:///var/run/docker.sock, compose project acgs' };
+const localStack = { kind: 'local' as const, description: 'local processes (npm start)' };
+const containerId = (seed: string) => seed.repeat(64 / seed.length);
+
+function replica(name: string, overrides: Partial<Replica> = {}): Replica {
+  return {
+    id: containerId('3f9a'),
+    name,
+    number: 1,
+    state: 'running',
+    health: 'healthy',
+    image: 'acgs/policy-engine:1.4.0',
+    startedAt: '2025-06-01T10:57:55.000Z',
+    uptimeSeconds: 3725,
+    restarts: 0,
+    ...overrides,
+  };
+}
+
+const dockerServicesInTrouble = [
+  { name: 'audit-engine', replicas: [replica('acgs-audit-engine', { id: containerId('a1'), image: 'acgs/audit-engine:1.4.0', state: 'exited', health: 'none', startedAt: null, uptimeSeconds: null, restarts: 3 })] },
+  { name: 'evolution-oversight', replicas: [replica('acgs-evolution-oversight', { id: containerId('e7'), image: 'acgs/evolution-oversight:1.4.0', uptimeSeconds: 90_061 })] },
+  {
+    name: 'policy-engine',
+    replicas: [
+      replica('acgs-policy-engine-1'),
+      replica('acgs-policy-engine-2', { id: containerId('9c'), number: 2, health: 'unhealthy', uptimeSeconds: 41, restarts: 1 }),
+    ],
+  },
+  { name: 'sandbox-controller', replicas: [replica('acgs-sandbox-controller', { id: containerId('5d'), image: 'acgs/sandbox-controller:1.4.0', health: 'starting', uptimeSeconds: 4 })] },
+];
+
+const localServices = ['audit-engine', 'evolution-oversight', 'policy-engine', 'sandbox-controller'].map((name, index) => ({
+  name,
+  replicas: [replica(name, { id: `local:${name}`, image: `node --import tsx services/${name}/main.ts`, pid: 41_200 + index, uptimeSeconds: 600 + index })],
+}));
+
+function stats(replicaName: string, service: string, cpuPercent: number, usedMiB: number, limitMiB: number, network = true): ContainerStats {
+  return {
+    service,
+    replica: replicaName,
+    id: containerId('3f9a'),
+    cpuPercent,
+    memory: { usedBytes: usedMiB * 1024 * 1024, limitBytes: limitMiB * 1024 * 1024, percent: (usedMiB / limitMiB) * 100 },
+    network: network ? { rxBytes: 18_432_000, txBytes: 7_340_032 } : null,
+    blockIo: network ? { readBytes: 4096, writeBytes: 1_048_576 } : null,
+    pids: network ? 23 : null,
+  };
+}
+
+/** A line written `second` seconds after 11:50:00. */
+const logLine = (replicaName: string, second: number, text: string, stream: LogLine['stream'] = 'stdout'): LogLine => ({
+  replica: replicaName,
+  stream,
+  time: new Date(Date.UTC(2025, 5, 1, 11, 50, second)).toISOString(),
+  text,
+});
+
+/** Lines a service writes, some carrying what a client sent: mentions, links and fences must stay text. */
+const shortLogs = [
+  logLine('acgs-policy-engine-1', 1, '{"level":40,"msg":"safety violation","action":"system.execute_shell","agent":"agent-7"}'),
+  logLine('acgs-policy-engine-2', 2, 'violation by agent "<@U024BE7LH> <!channel>" asking for `rm -rf /` & <https://evil.example|click>', 'stderr'),
+  logLine('acgs-policy-engine-1', 3, 'violation report: ```fenced``` *bold* _it_ ~strike~'),
+];
+
+/** 500 long lines: more than a message holds, so the newest are kept, each cut at the line limit. */
+const cappedLogs = Array.from({ length: 500 }, (_, index) =>
+  logLine('acgs-audit-engine', index, `{"level":30,"msg":"event appended","sequence":${1000 + index},"payload":"${'ab'.repeat(300)}"}`),
+);
+
+const pruned = (index: number) => ({
+  container_id: containerId(index % 2 === 0 ? 'c0' : 'c1'),
+  name: `acgs-sandbox-${String(index).padStart(4, '0')}`,
+  sandbox_id: `sbx-${String(index).padStart(16, '0')}`,
+  agent_id: index === 0 ? 'agent-<script>&co' : `agent-${index % 3}`,
+  runtime: 'runsc',
+  own: index % 2 === 0,
+  probe: index === 1,
+  exit_code: index === 2 ? 137 : 0,
+  finished_at: new Date(Date.UTC(2025, 5, 1, 11, index % 60, 0)).toISOString(),
+});
+
+const engineSocketGone = Object.assign(new Error('connect ENOENT /var/run/docker.sock'), { code: 'ENOENT' });
+
 const goldens: Array<[string, () => ResultDocument]> = [
   ['health-all-up', () => healthDocument(allHealthy, 2000)],
   ['health-one-hung', () => healthDocument(oneHung, 2000)],
@@ -186,6 +286,147 @@ const goldens: Array<[string, () => ResultDocument]> = [
   ],
   ['evolutions-pending', () => evolutionsDocument('pending', [evolution('4f1c2d3e-0000-4000-8000-000000000001', 'human_review', '2025-06-01T11:00:00Z'), evolution('9a8b7c6d-0000-4000-8000-000000000002', 'fast_track', '2025-05-31T12:00:00Z')], false, NOW)],
   ['evolutions-none', () => evolutionsDocument('pending', [], false, NOW)],
+  ['status-docker-trouble', () => statusDocument(dockerStack, dockerServicesInTrouble, NOW)],
+  ['status-local', () => statusDocument(localStack, localServices, NOW)],
+  ['status-no-services', () => statusDocument(dockerStack, [], NOW)],
+  [
+    'stats-over-thresholds',
+    () =>
+      statsDocument(dockerStack, [
+        stats('acgs-audit-engine', 'audit-engine', 3.2, 180, 512),
+        stats('acgs-policy-engine-1', 'policy-engine', 92.4, 410, 512),
+        stats('acgs-policy-engine-2', 'policy-engine', 35, 470, 512),
+        stats('acgs-sandbox-controller', 'sandbox-controller', 0.4, 64, 256),
+      ]),
+  ],
+  ['stats-local', () => statsDocument(localStack, [stats('policy-engine', 'policy-engine', 2.5, 96, 15_872, false), stats('audit-engine', 'audit-engine', 0.8, 88, 15_872, false)])],
+  [
+    'logs-filtered',
+    () => logsDocument(dockerStack, { service: 'policy-engine', tail: 50, sinceSeconds: 600, grep: 'violation' }, { service: 'policy-engine', lines: shortLogs, scanned: 4210, truncated: false }),
+  ],
+  ['logs-capped', () => logsDocument(dockerStack, { service: 'audit-engine', tail: 500 }, { service: 'audit-engine', lines: cappedLogs, scanned: 500, truncated: true })],
+  ['logs-none', () => logsDocument(localStack, { service: 'audit-engine', tail: 50, grep: '<!here>' }, { service: 'audit-engine', lines: [], scanned: 2000, truncated: false })],
+  [
+    'restart-docker',
+    () =>
+      restartDocument(dockerStack, {
+        service: 'policy-engine',
+        replicas: [
+          { name: 'acgs-policy-engine-1', previousId: containerId('3f9a'), id: containerId('3f9a'), previousStartedAt: '2025-06-01T10:57:55.000Z', startedAt: '2025-06-01T11:59:52.418Z', health: 'healthy' },
+          { name: 'acgs-policy-engine-2', previousId: containerId('9c'), id: containerId('9c'), previousStartedAt: '2025-06-01T11:58:14.000Z', startedAt: '2025-06-01T11:59:57.031Z', health: 'healthy' },
+        ],
+        durationMs: 9412.6,
+        health: 'healthy',
+      }),
+  ],
+  [
+    'restart-local-starting',
+    () =>
+      restartDocument(localStack, {
+        service: 'audit-engine',
+        replicas: [{ name: 'audit-engine', previousId: 'local:audit-engine', id: 'local:audit-engine', previousStartedAt: '2025-06-01T11:50:00.000Z', startedAt: '2025-06-01T11:59:59.120Z', previousPid: 41_200, pid: 41_377, health: 'starting' }],
+        durationMs: 812.3,
+        health: 'starting',
+      }),
+  ],
+  [
+    'scale-up',
+    () =>
+      scaleDocument(dockerStack, {
+        service: 'policy-engine',
+        from: 1,
+        to: 3,
+        created: ['acgs-policy-engine-2', 'acgs-policy-engine-3'],
+        removed: [],
+        notes: [
+          'acgs-policy-engine-2 publishes 8004/tcp on 127.0.0.1:49153, because 127.0.0.1:8004 is held by the first replica',
+          'acgs-policy-engine-3 publishes 8004/tcp on 127.0.0.1:49154, because 127.0.0.1:8004 is held by the first replica',
+        ],
+        durationMs: 11_840,
+      }),
+  ],
+  ['scale-down', () => scaleDocument(dockerStack, { service: 'policy-engine', from: 3, to: 1, created: [], removed: ['acgs-policy-engine-3', 'acgs-policy-engine-2'], notes: [], durationMs: 2210 })],
+  ['scale-refused-role', () => commandErrorDocument(interimRefusal({ name: 'scale', level: 2 }, ['oncall'], 'slash')!, 'scale')],
+  [
+    'scale-not-supported-local',
+    () =>
+      stackFailureDocument(
+        'scale',
+        new StackError(
+          'NOT_SUPPORTED',
+          'Scaling is not possible on the local stack, where policy-engine runs as one local process: it owns its firm port, so a second copy could not listen. Run the stack in Docker (docker-compose -p acgs up -d, then ACGS_STACK=docker) to scale it',
+        ),
+        'policy-engine',
+      ),
+  ],
+  ['cache-warm', () => cacheWarmDocument({ warmed: 1834, already_cached: 12, total: 1846, policy_version: 'abc123', modes: { strict: false, lockdown: false } })],
+  [
+    'db-connections',
+    () =>
+      dbConnectionsDocument(
+        '127.0.0.1:5432/acgs',
+        {
+          groups: [
+            { state: 'idle', application: 'audit-engine', connections: '8', oldest_seconds: '612.4' },
+            { state: 'active', application: 'policy-engine', connections: '3', oldest_seconds: '0.02' },
+            { state: 'idle in transaction', application: '<!channel> psql & co', connections: '1', oldest_seconds: '7384.9' },
+            { state: 'idle', application: '(none)', connections: '1', oldest_seconds: null },
+          ],
+          idle: [{ pid: 5123, database: 'acgs', application: '<!channel> psql & co', user_name: 'acgs', idle_seconds: '7384.9' }],
+          maxConnections: 100,
+        },
+        1.27,
+      ),
+  ],
+  [
+    'redis-memory-attention',
+    () =>
+      redisMemoryDocument(
+        { used_memory: 988_000_000, used_memory_peak: 1_020_000_000, used_memory_rss: 1_650_000_000, mem_fragmentation_ratio: 1.67, maxmemory: 1_073_741_824, maxmemory_policy: 'noeviction' },
+        '127.0.0.1:6379',
+      ),
+  ],
+  [
+    'redis-memory-ok',
+    () =>
+      redisMemoryDocument(
+        { used_memory: 1_457_664, used_memory_peak: 2_031_616, used_memory_rss: 9_699_328, mem_fragmentation_ratio: 6.65, maxmemory: 0, maxmemory_policy: 'allkeys-lru' },
+        '127.0.0.1:6379',
+      ),
+  ],
+  [
+    'sandbox-prune',
+    () =>
+      sandboxPruneDocument(
+        {
+          removed: Array.from({ length: 23 }, (_, index) => pruned(index)),
+          failed: [{ ...pruned(40), reason: 'removal of container acgs-sandbox-0040 is already in progress' }],
+          kept: [{ ...pruned(41), reason: 'it exited 4 s ago; the controller that ran it removes it itself within 30 s' }],
+          left_alone: { running: 2, created: 0, paused: 1 },
+          grace_seconds: 30,
+          constitutional_hash: HASH,
+        },
+        undefined,
+      ),
+  ],
+  [
+    'sandbox-prune-none',
+    () => sandboxPruneDocument({ removed: [], failed: [], kept: [], left_alone: { running: 0 }, grace_seconds: 30, constitutional_hash: HASH }, 'agent-<@U024BE7LH>'),
+  ],
+  ['stack-engine-down', () => stackFailureDocument('status', engineDown('unix:///var/run/docker.sock', engineSocketGone))],
+  [
+    'stack-partial',
+    () =>
+      stackFailureDocument(
+        'restart',
+        new StackError(
+          'PARTIAL',
+          'acgs-policy-engine-2 stopped (exit code 137, killed for running out of memory) instead of becoming healthy; its last log lines: Responder stopping | <!here> heap out of memory & aborting',
+          { done: ['restarted acgs-policy-engine-1 (healthy)'], notDone: ['acgs-policy-engine-3 was not restarted'] },
+        ),
+        'policy-engine',
+      ),
+  ],
 ];
 
 describe('golden Block Kit of each command', () => {
@@ -200,6 +441,12 @@ describe('golden Block Kit of each command', () => {
       expect(rendered).toBe(readFileSync(file, 'utf8'));
     });
   }
+
+  it('never lets text from a service or a person become a mention, a broadcast or a link in any answer', () => {
+    for (const [name, build] of goldens) {
+      expect(JSON.stringify(renderDocument(build()).blocks), name).not.toMatch(/<[@!#]|<https?:/);
+    }
+  });
 
   it('never lets a value from a service become a mention or markup', () => {
     const message = JSON.stringify(renderDocument(violationsDocument([violation(9, '2025-06-01T11:50:00Z', 'agent-<@U024BE7LH>')], 10, NOW)).blocks);
