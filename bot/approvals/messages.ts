@@ -97,7 +97,10 @@ export function closedSentence(request: ApprovalRequest, now: Date = new Date())
     executing: () => ['This request is already approved and running; your vote was not needed'],
     executed: () => ['This request was already approved and has run; your vote was not needed'],
     failed: () => ['This request was already approved and has run (it failed); your vote was not needed'],
-    denied: () => ['This request was already denied by ', { user: denier(request)?.voter ?? request.endedBy ?? '?' }],
+    denied: () => {
+      const by = denier(request)?.voter ?? request.endedBy;
+      return ['This request was already denied by ', by ? { user: by } : 'an approver'];
+    },
     cancelled: () => ['This request was cancelled by ', { user: request.endedBy ?? request.requester }],
     expired: () => [expiredText(request, now)],
     superseded: () => [`This request was superseded: ${request.endedReason ?? 'the situation changed'}; ask again`],
