@@ -4,80 +4,49 @@
  * killed or removed mid-restart, and an engine that does not answer.
  */
 import { randomBytes } from 'node:crypto';
-import { PassThrough } from 'node:stream';
 import type Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDockerStack } from '../services/stack/docker-stack.js';
-import { StackError, type Stack } from '../services/stack/stack.js';
-import {
-  RESPONDER_IMAGES,
-  TEST_DOCKER_HOST,
-  isHealthy,
-  removeContainersWithLabel,
-  requireDockerEngine,
-  requireImage,
-  startComposeReplica,
-  waitForContainer,
-  watchContainerCreations,
-} from './kit/docker.js';
-import { unusedLoopbackUrl } from './kit/loopback.js';
+import type { Stack } from '../services/stack/stack.js';
+import { RESPONDER_IMAGES, requireDockerEngine, requireImage, servedVersion, silentDockerHost, waitForContainer, watchContainerCreations } from './kit/docker.js';
+import { composeProjectLabel, startResponderProject, uniqueProjectName, type ResponderProject } from './kit/responder-project.js';
+import { stackErrorOf } from './kit/stack-error.js';
 
-const project = `acgs-stackfail-${randomBytes(3).toString('hex')}`;
-const projectLabel = `com.docker.compose.project=${project}`;
+const project = uniqueProjectName('acgs-stackfail');
+const projectLabel = composeProjectLabel(project);
 const ghostTag = `acgs-test/responder:ghost-${randomBytes(3).toString('hex')}`;
+let responders: ResponderProject | undefined;
 let docker: Docker;
 let stack: Stack;
-
-const freePort = async () => new URL(await unusedLoopbackUrl()).port;
-
-async function servedVersion(id: string): Promise<string> {
-  const exec = await docker.getContainer(id).exec({ Cmd: ['cat', '/tmp/port'], AttachStdout: true, AttachStderr: true });
-  const stream = await exec.start({ hijack: true, stdin: false });
-  const out = new PassThrough();
-  const chunks: Buffer[] = [];
-  out.on('data', (chunk: Buffer) => chunks.push(chunk));
-  docker.modem.demuxStream(stream, out, out);
-  await new Promise((resolve) => stream.once('end', resolve));
-  const port = Buffer.concat(chunks).toString('utf8').trim();
-  return (await (await fetch(`http://127.0.0.1:${port}/version`, { signal: AbortSignal.timeout(3000) })).text()).trim();
-}
-
-async function rejection(promise: Promise<unknown>): Promise<StackError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof StackError) return error;
-    throw error;
-  }
-  throw new Error('expected the operation to fail');
-}
 
 const containerNamed = (name: string) => docker.getContainer(name).inspect();
 
 beforeAll(async () => {
   docker = await requireDockerEngine();
-  for (const image of Object.values(RESPONDER_IMAGES)) await requireImage(docker, image);
+  await requireImage(docker, RESPONDER_IMAGES.v1);
   // A tag that the ghost service is created from and that is then deleted: its image is "missing".
   await docker.getImage(RESPONDER_IMAGES.v1).tag({ repo: ghostTag.split(':')[0]!, tag: ghostTag.split(':')[1]! });
-  const started = await Promise.all([
-    startComposeReplica(docker, { project, service: 'api', image: RESPONDER_IMAGES.v1, env: { PORT: await freePort(), GREETING: 'kept' } }),
-    // Slow to become healthy, so the test can act between the restart and the health.
-    startComposeReplica(docker, { project, service: 'slow', number: 1, image: RESPONDER_IMAGES.v1, env: { PORT: await freePort(), RESPONDER_START_DELAY: '2' } }),
-    startComposeReplica(docker, { project, service: 'slow', number: 2, image: RESPONDER_IMAGES.v1, env: { PORT: await freePort(), RESPONDER_START_DELAY: '2' } }),
-    startComposeReplica(docker, { project, service: 'doomed', image: RESPONDER_IMAGES.v1, env: { PORT: await freePort(), RESPONDER_START_DELAY: '2' } }),
-    startComposeReplica(docker, { project, service: 'ghost', image: ghostTag, env: { PORT: await freePort() } }),
-  ]);
+  // Slow to become healthy, so the test can act between the restart and the health.
+  const slow = { image: RESPONDER_IMAGES.v1, env: { RESPONDER_START_DELAY: '2' } };
+  responders = await startResponderProject({
+    project,
+    docker,
+    images: Object.values(RESPONDER_IMAGES),
+    replicas: [
+      { service: 'api', env: { GREETING: 'kept' } },
+      { ...slow, service: 'slow', number: 1 },
+      { ...slow, service: 'slow', number: 2 },
+      { ...slow, service: 'doomed' },
+      { service: 'ghost', image: ghostTag },
+    ],
+  });
   await docker.getImage(ghostTag).remove();
-  await Promise.all(started.map((container) => waitForContainer(docker, container.id, isHealthy)));
-  stack = createDockerStack({ dockerHost: TEST_DOCKER_HOST, project, stopTimeoutSeconds: 2, pollIntervalMs: 100 });
+  stack = responders.stack;
 }, 60_000);
 
 afterAll(async () => {
-  if (docker) {
-    await removeContainersWithLabel(docker, projectLabel);
-    await docker.getImage(ghostTag).remove().catch(() => undefined);
-  }
-  await stack?.close();
+  await responders?.close();
+  await docker?.getImage(ghostTag).remove().catch(() => undefined);
 }, 30_000);
 
 describe('Docker stack: recreate from another image tag', () => {
@@ -115,13 +84,13 @@ describe('Docker stack: recreate from another image tag', () => {
     // What compose set is kept; what the old image defaulted comes from the new image now.
     expect(now.Config.Env).toContain('GREETING=kept');
     expect(now.Config.Env).toContain('RESPONDER_VERSION=2');
-    expect(await servedVersion(now.Id)).toBe('2');
+    expect(await servedVersion(docker, now.Id)).toBe('2');
     await expect(docker.getContainer(old.Id).inspect()).rejects.toMatchObject({ statusCode: 404 });
   });
 
   it('leaves the old replica running and says so when the new tag never becomes healthy', async () => {
     const before = await containerNamed(`${project}-api-1`);
-    const error = await rejection(stack.recreate('api', RESPONDER_IMAGES.broken, { timeoutMs: 4000 }));
+    const error = await stackErrorOf(stack.recreate('api', RESPONDER_IMAGES.broken, { timeoutMs: 4000 }));
     expect(error.code).toBe('UNHEALTHY');
     expect(error.message).toContain(`The new ${project}-api-1 from ${RESPONDER_IMAGES.broken} did not take over`);
     expect(error.message).toContain('health check still fails after 4 s; last health check exited 1');
@@ -139,7 +108,7 @@ describe('Docker stack: recreate from another image tag', () => {
   it('refuses an image the engine does not have before creating anything', async () => {
     const before = await containerNamed(`${project}-api-1`);
     const watch = await watchContainerCreations(docker, projectLabel);
-    const error = await rejection(stack.recreate('api', 'acgs-test/responder:does-not-exist'));
+    const error = await stackErrorOf(stack.recreate('api', 'acgs-test/responder:does-not-exist'));
     expect(await watch.stop()).toEqual([]);
     expect(error.code).toBe('IMAGE_MISSING');
     expect(error.message).toContain('The image acgs-test/responder:does-not-exist is not in the Docker Engine');
@@ -148,13 +117,13 @@ describe('Docker stack: recreate from another image tag', () => {
   });
 
   it.each(['bad image!', '', '-rm', 'a'.repeat(300)])('refuses %j as an image reference', async (image) => {
-    const error = await rejection(stack.recreate('api', image));
+    const error = await stackErrorOf(stack.recreate('api', image));
     expect(error.code).toBe('INVALID_ARGUMENT');
     expect(error.message).toContain('is not an image reference');
   });
 
   it('says the image is missing when a scale-up would clone a replica whose image tag is gone', async () => {
-    const error = await rejection(stack.scale('ghost', 2, { timeoutMs: 10_000 }));
+    const error = await stackErrorOf(stack.scale('ghost', 2, { timeoutMs: 10_000 }));
     expect(error.code).toBe('IMAGE_MISSING');
     expect(error.message).toContain(`The image ${ghostTag} is not in the Docker Engine`);
     expect(error.message).toContain(`${project}-ghost-2 was not created`);
@@ -167,7 +136,7 @@ describe('Docker stack: recreate from another image tag', () => {
 describe('Docker stack: a container lost during a restart', () => {
   it('stops waiting when a replica is killed mid-restart and says which replicas were restarted', async () => {
     const second = await containerNamed(`${project}-slow-2`);
-    const restart = rejection(stack.restart('slow', { timeoutMs: 30_000 }));
+    const restart = stackErrorOf(stack.restart('slow', { timeoutMs: 30_000 }));
     // Kill replica 2 as soon as its restart has started it again (it needs 2 s to get healthy).
     await waitForContainer(docker, second.Id, (info) => info.State.Running && info.State.StartedAt !== second.State.StartedAt, 30_000);
     await docker.getContainer(second.Id).kill();
@@ -183,7 +152,7 @@ describe('Docker stack: a container lost during a restart', () => {
   it('reports a replica removed while it restarts as missing, not as a timeout', async () => {
     const doomed = await containerNamed(`${project}-doomed-1`);
     const started = Date.now();
-    const restart = rejection(stack.restart('doomed', { timeoutMs: 30_000 }));
+    const restart = stackErrorOf(stack.restart('doomed', { timeoutMs: 30_000 }));
     await waitForContainer(docker, doomed.Id, (info) => info.State.Running && info.State.StartedAt !== doomed.State.StartedAt, 30_000);
     await docker.getContainer(doomed.Id).remove({ force: true });
     const error = await restart;
@@ -198,9 +167,10 @@ describe('Docker stack: the engine does not answer', () => {
   let downHost: string;
 
   beforeAll(async () => {
-    downHost = (await unusedLoopbackUrl()).replace('http://', 'tcp://');
+    downHost = await silentDockerHost();
     down = createDockerStack({ dockerHost: downHost, project });
   });
+  afterAll(() => down?.close());
 
   it.each([
     ['list', () => down.list()],
@@ -211,7 +181,7 @@ describe('Docker stack: the engine does not answer', () => {
     ['exec', () => down.exec('api', 'meminfo')],
     ['recreate', () => down.recreate('api', RESPONDER_IMAGES.v2)],
   ])('%s says the engine is down, where, and how to bring it up', async (_operation, run) => {
-    const error = await rejection(run());
+    const error = await stackErrorOf(run());
     expect(error.code).toBe('ENGINE_DOWN');
     expect(error.message).toContain(`The Docker Engine at ${downHost} does not answer`);
     expect(error.message).toContain('scripts/provision.sh starts dockerd');
@@ -227,6 +197,6 @@ describe('Docker stack: the engine does not answer', () => {
     ['a bad image reference', () => down.recreate('api', 'no spaces allowed'), 'INVALID_ARGUMENT'],
   ])('refuses %s before calling the engine at all', async (_what, run, code) => {
     // The engine is down: had the input reached it, the answer would be ENGINE_DOWN.
-    expect((await rejection(run())).code).toBe(code);
+    expect((await stackErrorOf(run())).code).toBe(code);
   });
 });

@@ -3,66 +3,43 @@
  * (with the compose service alias) and publishing a fixed port on 127.0.0.1. A second replica
  * cannot take the same host port, and a replacement can only start once the old one lets go of it.
  */
-import { randomBytes } from 'node:crypto';
 import type Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDockerStack } from '../services/stack/docker-stack.js';
-import { StackError, type Stack } from '../services/stack/stack.js';
-import {
-  RESPONDER_IMAGES,
-  TEST_DOCKER_HOST,
-  isHealthy,
-  removeContainersWithLabel,
-  requireDockerEngine,
-  requireImage,
-  startComposeReplica,
-  waitForContainer,
-} from './kit/docker.js';
-import { unusedLoopbackUrl } from './kit/loopback.js';
+import type { Stack } from '../services/stack/stack.js';
+import { RESPONDER_IMAGES, requireDockerEngine } from './kit/docker.js';
+import { unusedLoopbackPort } from './kit/loopback.js';
+import { composeProjectLabel, startResponderProject, uniqueProjectName, type ResponderProject } from './kit/responder-project.js';
+import { stackErrorOf } from './kit/stack-error.js';
 
-const project = `acgs-stackports-${randomBytes(3).toString('hex')}`;
-const projectLabel = `com.docker.compose.project=${project}`;
+const project = uniqueProjectName('acgs-stackports');
+const projectLabel = composeProjectLabel(project);
 const front = `${project}_front`;
 const back = `${project}_back`;
+let responders: ResponderProject | undefined;
 let docker: Docker;
 let stack: Stack;
 let hostPort: number;
-
-async function rejection(promise: Promise<unknown>): Promise<StackError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof StackError) return error;
-    throw error;
-  }
-  throw new Error('expected the operation to fail');
-}
 
 const published = (info: Docker.ContainerInspectInfo) => info.NetworkSettings.Ports['8080/tcp']?.map((binding) => `${binding.HostIp}:${binding.HostPort}`);
 
 beforeAll(async () => {
   docker = await requireDockerEngine();
-  for (const image of Object.values(RESPONDER_IMAGES)) await requireImage(docker, image);
   await docker.createNetwork({ Name: front, Labels: { 'com.docker.compose.project': project } });
   await docker.createNetwork({ Name: back, Labels: { 'com.docker.compose.project': project } });
-  hostPort = Number(new URL(await unusedLoopbackUrl()).port);
-  const pub = await startComposeReplica(docker, {
+  hostPort = await unusedLoopbackPort();
+  responders = await startResponderProject({
     project,
-    service: 'pub',
-    image: RESPONDER_IMAGES.v1,
-    env: { PORT: '8080' },
-    network: { name: front, aliases: ['pub'] },
-    publish: { '8080/tcp': hostPort },
+    docker,
+    images: Object.values(RESPONDER_IMAGES),
+    replicas: [{ service: 'pub', env: { PORT: '8080' }, network: { name: front, aliases: ['pub'] }, publish: { '8080/tcp': hostPort } }],
   });
-  await docker.getNetwork(back).connect({ Container: pub.id, EndpointConfig: { Aliases: ['pub'] } });
-  await waitForContainer(docker, pub.id, isHealthy);
-  stack = createDockerStack({ dockerHost: TEST_DOCKER_HOST, project, stopTimeoutSeconds: 2, pollIntervalMs: 100 });
+  stack = responders.stack;
+  await docker.getNetwork(back).connect({ Container: responders.containers[0]!.id, EndpointConfig: { Aliases: ['pub'] } });
 }, 60_000);
 
 afterAll(async () => {
-  if (!docker) return;
-  await removeContainersWithLabel(docker, projectLabel);
-  for (const network of [front, back]) await docker.getNetwork(network).remove().catch(() => undefined);
+  await responders?.close();
+  for (const network of [front, back]) await docker?.getNetwork(network).remove().catch(() => undefined);
 }, 30_000);
 
 describe('Docker stack: a service that publishes a fixed port', () => {
@@ -97,7 +74,7 @@ describe('Docker stack: a service that publishes a fixed port', () => {
 
   it('starts the old one again and says so when the handed-over replacement never gets healthy', async () => {
     const old = await docker.getContainer(`${project}-pub-1`).inspect();
-    const error = await rejection(stack.recreate('pub', RESPONDER_IMAGES.broken, { timeoutMs: 4000 }));
+    const error = await stackErrorOf(stack.recreate('pub', RESPONDER_IMAGES.broken, { timeoutMs: 4000 }));
     expect(error.code).toBe('UNHEALTHY');
     expect(error.message).toContain(`${project}-pub-1 was stopped for the handover and runs ${RESPONDER_IMAGES.v2} again`);
     const now = await docker.getContainer(`${project}-pub-1`).inspect();

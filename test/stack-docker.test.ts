@@ -3,80 +3,32 @@
  * of busybox health responders (host networking, 127.0.0.1, ports from the kernel), listed,
  * restarted, scaled, read (logs, stats) and exec'd into through the port.
  */
-import { randomBytes } from 'node:crypto';
 import type Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDockerStack } from '../services/stack/docker-stack.js';
-import { StackError, type Stack } from '../services/stack/stack.js';
-import {
-  RESPONDER_IMAGES,
-  TEST_DOCKER_HOST,
-  isHealthy,
-  removeContainersWithLabel,
-  requireDockerEngine,
-  requireImage,
-  startComposeReplica,
-  waitForContainer,
-} from './kit/docker.js';
-import { unusedLoopbackUrl } from './kit/loopback.js';
+import type { Stack } from '../services/stack/stack.js';
+import { RESPONDER_IMAGES, execOutput, servedVersion } from './kit/docker.js';
+import { composeProjectLabel, startResponderProject, uniqueProjectName, type ResponderProject } from './kit/responder-project.js';
+import { stackErrorOf } from './kit/stack-error.js';
 
-const project = `acgs-stack-${randomBytes(3).toString('hex')}`;
-const projectLabel = `com.docker.compose.project=${project}`;
+const project = uniqueProjectName('acgs-stack');
+const projectLabel = composeProjectLabel(project);
+let responders: ResponderProject | undefined;
 let docker: Docker;
 let stack: Stack;
 
-const freePort = async () => new URL(await unusedLoopbackUrl()).port;
-
-/** Runs a command in a container directly (not through the port under test) and returns its stdout. */
-async function dockerExec(id: string, cmd: string[]): Promise<string> {
-  const exec = await docker.getContainer(id).exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true });
-  const stream = await exec.start({ hijack: true, stdin: false });
-  const chunks: Buffer[] = [];
-  const sink = new (await import('node:stream')).PassThrough();
-  sink.on('data', (chunk: Buffer) => chunks.push(chunk));
-  docker.modem.demuxStream(stream, sink, sink);
-  await new Promise((resolve) => stream.once('end', resolve));
-  return Buffer.concat(chunks).toString('utf8').trim();
-}
-
-/** Asks a replica's responder, on the port it took, for its version. */
-async function servedVersion(id: string): Promise<string> {
-  const port = await dockerExec(id, ['cat', '/tmp/port']);
-  const response = await fetch(`http://127.0.0.1:${port}/version`, { signal: AbortSignal.timeout(3000) });
-  return (await response.text()).trim();
-}
-
-async function rejection(promise: Promise<unknown>): Promise<StackError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof StackError) return error;
-    throw error;
-  }
-  throw new Error('expected the operation to fail');
-}
-
 beforeAll(async () => {
-  docker = await requireDockerEngine();
-  await requireImage(docker, RESPONDER_IMAGES.v1);
-  const [webPort, plainPort] = await Promise.all([freePort(), freePort()]);
-  const web = await startComposeReplica(docker, {
+  responders = await startResponderProject({
     project,
-    service: 'web',
-    image: RESPONDER_IMAGES.v1,
-    env: { PORT: webPort, GREETING: 'hello' },
-    labels: { 'acgs.test.role': 'web' },
+    replicas: [
+      { service: 'web', env: { GREETING: 'hello' }, labels: { 'acgs.test.role': 'web' } },
+      // No health check: the driver must treat "running" as up.
+      { service: 'plain', healthcheck: false },
+    ],
   });
-  // No health check: the driver must treat "running" as up.
-  const plain = await startComposeReplica(docker, { project, service: 'plain', image: RESPONDER_IMAGES.v1, env: { PORT: plainPort }, healthcheck: false });
-  await Promise.all([waitForContainer(docker, web.id, isHealthy), waitForContainer(docker, plain.id, isHealthy)]);
-  stack = createDockerStack({ dockerHost: TEST_DOCKER_HOST, project, stopTimeoutSeconds: 2, pollIntervalMs: 100 });
+  ({ docker, stack } = responders);
 }, 60_000);
 
-afterAll(async () => {
-  if (docker) await removeContainersWithLabel(docker, projectLabel);
-  await stack?.close();
-}, 30_000);
+afterAll(() => responders?.close(), 30_000);
 
 describe('Docker stack: seeing the project', () => {
   it('lists the services of the compose project with their replicas, state, health, image and uptime', async () => {
@@ -104,7 +56,7 @@ describe('Docker stack: seeing the project', () => {
   });
 
   it('refuses a service the project does not have, naming the ones it has', async () => {
-    const error = await rejection(stack.health('policy-engine'));
+    const error = await stackErrorOf(stack.health('policy-engine'));
     expect(error.code).toBe('SERVICE_UNKNOWN');
     expect(error.message).toContain('There is no service "policy-engine"');
     expect(error.message).toContain('plain, web');
@@ -130,7 +82,7 @@ describe('Docker stack: restart', () => {
 
   it('refuses a second restart of the same service while the first one runs, and finishes the first', async () => {
     const first = stack.restart('web', { timeoutMs: 30_000 });
-    const second = await rejection(stack.restart('web'));
+    const second = await stackErrorOf(stack.restart('web'));
     expect(second.code).toBe('BUSY');
     expect(second.message).toContain('Cannot restart web now: a restart of web started');
     expect((await first).health).toBe('healthy');
@@ -165,7 +117,7 @@ describe('Docker stack: scale', () => {
     expect(third.HostConfig.NetworkMode).toBe('host');
     expect(third.Config.Healthcheck?.Test).toEqual(['CMD-SHELL', 'wget -q -O /dev/null http://127.0.0.1:$(cat /tmp/port)/health']);
     // Each replica answers on its own port.
-    expect(await servedVersion(third.Id)).toBe('1');
+    expect(await servedVersion(docker, third.Id)).toBe('1');
   });
 
   it('scales down by removing the newest replicas first', async () => {
@@ -183,7 +135,7 @@ describe('Docker stack: scale', () => {
   });
 
   it.each([0, -1, 1.5, 11])('refuses to scale to %s replicas, changing nothing', async (replicas) => {
-    const error = await rejection(stack.scale('web', replicas));
+    const error = await stackErrorOf(stack.scale('web', replicas));
     expect(error.code).toBe('INVALID_ARGUMENT');
     expect(error.message).toContain('replicas must be a whole number from 1 to 10');
     expect((await stack.list()).find((service) => service.name === 'web')!.replicas).toHaveLength(1);
@@ -192,7 +144,7 @@ describe('Docker stack: scale', () => {
 
 describe('Docker stack: logs', () => {
   // Written to the main process's stdout, so the lines land in the container's log; "$0" keeps the text literal.
-  const say = (text: string) => dockerExec(`${project}-web-1`, ['sh', '-c', 'printf "%s\\n" "$0" > /proc/1/fd/1', text]);
+  const say = (text: string) => execOutput(docker, `${project}-web-1`, ['sh', '-c', 'printf "%s\\n" "$0" > /proc/1/fd/1', text]);
 
   it('returns the last lines, the ones since a point in time, and the ones containing a plain text', async () => {
     const before = new Date();
@@ -236,7 +188,7 @@ describe('Docker stack: logs', () => {
     [{ since: new Date('nonsense') }, 'since must be a valid point in time'],
     [{ since: new Date(Date.now() + 3_600_000) }, 'since is in the future'],
   ])('refuses logs options %j with a message', async (options, message) => {
-    const error = await rejection(stack.logs('web', options));
+    const error = await stackErrorOf(stack.logs('web', options));
     expect(error.code).toBe('INVALID_ARGUMENT');
     expect(error.message).toContain(message);
   });
@@ -275,7 +227,7 @@ describe('Docker stack: stats and exec', () => {
   it('refuses a command that is not on the allow list without running anything in the container', async () => {
     const execsBefore = (await docker.getContainer(`${project}-web-1`).inspect()).ExecIDs?.length ?? 0;
     for (const command of ['cat /etc/passwd', 'sh', 'meminfo; rm -rf /', '__proto__', 'toString']) {
-      const error = await rejection(stack.exec('web', command as never));
+      const error = await stackErrorOf(stack.exec('web', command as never));
       expect(error.code).toBe('INVALID_ARGUMENT');
       expect(error.message).toContain('is not an allowed command; allowed: pg-isready');
     }
@@ -283,7 +235,7 @@ describe('Docker stack: stats and exec', () => {
   });
 
   it('refuses a replica number the service does not run', async () => {
-    const error = await rejection(stack.exec('web', 'meminfo', { replica: 7 }));
+    const error = await stackErrorOf(stack.exec('web', 'meminfo', { replica: 7 }));
     expect(error.code).toBe('CONTAINER_MISSING');
     expect(error.message).toContain('has no running replica 7; running replicas: 1');
   });

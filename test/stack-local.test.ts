@@ -2,62 +2,30 @@
  * The local driver of the Stack port over real supervised child processes (the same supervisor
  * `npm start` uses), each a small HTTP service with a health endpoint on a free loopback port.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { totalmem, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync, writeFileSync } from 'node:fs';
+import { totalmem } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { superviseProcess, type SupervisedProcess } from '../services/local-supervisor.js';
-import { createLocalStack } from '../services/stack/local-stack.js';
-import { StackError, type Stack } from '../services/stack/stack.js';
-import { unusedLoopbackUrl } from './kit/loopback.js';
+import type { SupervisedProcess } from '../services/local-supervisor.js';
+import type { Stack } from '../services/stack/stack.js';
+import { FIXTURE_SERVICE_SCRIPT, startFixtureProcesses, type FixtureProcesses } from './kit/fixture-processes.js';
+import { stackErrorOf } from './kit/stack-error.js';
 
-const fixture = 'test/fixtures/stack/local-service.mjs';
-const scratch = mkdtempSync(join(tmpdir(), 'acgs-local-stack-'));
-const crashFlag = join(scratch, 'broken-config');
-const processes: SupervisedProcess[] = [];
-const urls: Record<string, string> = {};
+let fixture: FixtureProcesses | undefined;
 let stack: Stack;
-
-async function rejection(promise: Promise<unknown>): Promise<StackError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof StackError) return error;
-    throw error;
-  }
-  throw new Error('expected the operation to fail');
-}
-
-async function serve(name: string, env: Record<string, string> = {}): Promise<SupervisedProcess> {
-  const url = await unusedLoopbackUrl();
-  urls[name] = url;
-  const supervised = superviseProcess({
-    name,
-    command: process.execPath,
-    args: [fixture],
-    env: { ...env, SERVICE_NAME: name, PORT: new URL(url).port },
-    healthUrl: `${url}/health`,
-    echo: false,
-    logCapacity: 50,
-  });
-  processes.push(supervised);
-  return supervised;
-}
+let urls: Record<string, string>;
+let crashFlag: string;
+let alphaProcess: SupervisedProcess;
+let betaProcess: SupervisedProcess;
 
 beforeAll(async () => {
-  await serve('alpha');
-  await serve('beta', { CRASH_IF_EXISTS: crashFlag });
-  await serve('sick', { HEALTH_STATUS: '503' });
-  const ready = await Promise.all(processes.map((supervised) => supervised.waitUntilHealthy(15_000)));
-  if (ready.includes(false)) throw new Error('the local test services did not start');
-  stack = createLocalStack({ processes, cpuSampleMs: 200 });
+  // 50 lines per process: small enough for a test to overflow the ring buffer.
+  fixture = await startFixtureProcesses({ logCapacity: 50 });
+  ({ stack, urls, crashFlag } = fixture);
+  alphaProcess = fixture.processes.get('alpha')!;
+  betaProcess = fixture.processes.get('beta')!;
 }, 30_000);
 
-afterAll(async () => {
-  await Promise.all(processes.map((supervised) => supervised.stop()));
-  await stack?.close();
-  rmSync(scratch, { recursive: true, force: true });
-}, 30_000);
+afterAll(() => fixture?.close(), 30_000);
 
 describe('Local stack: seeing the processes', () => {
   it('is the local kind', () => {
@@ -70,8 +38,8 @@ describe('Local stack: seeing the processes', () => {
     const alpha = services[0]!.replicas;
     expect(alpha).toHaveLength(1);
     expect(alpha[0]).toMatchObject({ id: 'local:alpha', name: 'alpha', number: 1, state: 'running', health: 'healthy', restarts: 0 });
-    expect(alpha[0]!.pid).toBe(processes[0]!.pid());
-    expect(alpha[0]!.image).toBe(`node ${fixture}`);
+    expect(alpha[0]!.pid).toBe(alphaProcess.pid());
+    expect(alpha[0]!.image).toBe(`node ${FIXTURE_SERVICE_SCRIPT}`);
     expect(alpha[0]!.uptimeSeconds).toBeGreaterThanOrEqual(0);
     expect(services[2]!.replicas[0]!.health).toBe('unhealthy');
   });
@@ -84,7 +52,7 @@ describe('Local stack: seeing the processes', () => {
   });
 
   it('refuses a service that is not one of the processes, naming the ones there are', async () => {
-    const error = await rejection(stack.restart('policy-engine'));
+    const error = await stackErrorOf(stack.restart('policy-engine'));
     expect(error.code).toBe('SERVICE_UNKNOWN');
     expect(error.message).toBe('There is no service "policy-engine" in the local stack; its services are: alpha, beta, sick');
   });
@@ -92,28 +60,28 @@ describe('Local stack: seeing the processes', () => {
 
 describe('Local stack: restart', () => {
   it('restarts a process, waits until it answers healthy and reports the new pid', async () => {
-    const before = processes[0]!.pid();
+    const before = alphaProcess.pid();
     const report = await stack.restart('alpha', { timeoutMs: 15_000 });
     expect(report.health).toBe('healthy');
     const [replica] = report.replicas;
     expect(replica!.previousPid).toBe(before);
-    expect(replica!.pid).toBe(processes[0]!.pid());
+    expect(replica!.pid).toBe(alphaProcess.pid());
     expect(replica!.pid).not.toBe(before);
     expect(Date.parse(replica!.startedAt!)).toBeGreaterThan(Date.parse(replica!.previousStartedAt!));
     expect((await fetch(`${urls.alpha}/health`)).status).toBe(200);
     // A deliberate restart is not a crash.
-    expect(processes[0]!.restarts()).toBe(0);
+    expect(alphaProcess.restarts()).toBe(0);
   });
 
   it('refuses a second restart of the same process while the first one runs', async () => {
     const first = stack.restart('alpha', { timeoutMs: 15_000 });
-    const second = await rejection(stack.restart('alpha'));
+    const second = await stackErrorOf(stack.restart('alpha'));
     expect(second.code).toBe('BUSY');
     expect((await first).health).toBe('healthy');
   });
 
   it('times out with the health answer when the restarted process never becomes healthy', async () => {
-    const error = await rejection(stack.restart('sick', { timeoutMs: 1500 }));
+    const error = await stackErrorOf(stack.restart('sick', { timeoutMs: 1500 }));
     expect(error.code).toBe('TIMEOUT');
     expect(error.message).toContain(`sick did not become healthy within 2 s after the restart (${urls.sick}/health answered 503)`);
     expect(error.message).toContain('its last log lines: ');
@@ -122,7 +90,7 @@ describe('Local stack: restart', () => {
   it('says so, with the process\'s last words, when the restarted process exits while starting', async () => {
     writeFileSync(crashFlag, '');
     try {
-      const error = await rejection(stack.restart('beta', { timeoutMs: 10_000 }));
+      const error = await stackErrorOf(stack.restart('beta', { timeoutMs: 10_000 }));
       expect(error.code).toBe('UNHEALTHY');
       expect(error.message).toContain('beta exited again while starting after the restart');
       expect(error.message).toContain(`fatal: configuration is broken (${crashFlag} exists)`);
@@ -130,7 +98,7 @@ describe('Local stack: restart', () => {
       rmSync(crashFlag, { force: true });
     }
     // The supervisor brings it back once the cause is gone.
-    expect(await processes[1]!.waitUntilHealthy(15_000)).toBe(true);
+    expect(await betaProcess.waitUntilHealthy(15_000)).toBe(true);
   }, 30_000);
 });
 
@@ -165,7 +133,7 @@ describe('Local stack: logs and stats', () => {
   });
 
   it('refuses a bad tail with a message', async () => {
-    const error = await rejection(stack.logs('alpha', { tail: 0 }));
+    const error = await stackErrorOf(stack.logs('alpha', { tail: 0 }));
     expect(error.code).toBe('INVALID_ARGUMENT');
   });
 
@@ -185,25 +153,25 @@ describe('Local stack: logs and stats', () => {
 
 describe('Local stack: what needs containers', () => {
   it('refuses to scale, saying why and what to use instead', async () => {
-    const error = await rejection(stack.scale('alpha', 2));
+    const error = await stackErrorOf(stack.scale('alpha', 2));
     expect(error.code).toBe('NOT_SUPPORTED');
     expect(error.message).toContain('Scaling is not possible on the local stack, where alpha runs as one local process');
     expect(error.message).toContain('ACGS_STACK=docker');
   });
 
   it('refuses exec of an allowed command, giving the command to run on this machine', async () => {
-    const error = await rejection(stack.exec('alpha', 'redis-memory'));
+    const error = await stackErrorOf(stack.exec('alpha', 'redis-memory'));
     expect(error.code).toBe('NOT_SUPPORTED');
     expect(error.message).toContain('Run `redis-cli info memory` on this machine instead');
   });
 
   it('refuses exec of anything off the allow list before anything else', async () => {
-    const error = await rejection(stack.exec('alpha', 'rm -rf /' as never));
+    const error = await stackErrorOf(stack.exec('alpha', 'rm -rf /' as never));
     expect(error.code).toBe('INVALID_ARGUMENT');
   });
 
   it('refuses to recreate from an image', async () => {
-    const error = await rejection(stack.recreate('alpha', 'acgs/stack:2'));
+    const error = await stackErrorOf(stack.recreate('alpha', 'acgs/stack:2'));
     expect(error.code).toBe('NOT_SUPPORTED');
     expect(error.message).toContain('local processes run the code of this checkout');
   });

@@ -2,15 +2,15 @@
  * Choosing the driver: Docker when the real engine answers and the compose project has
  * containers, local otherwise, and ACGS_STACK forcing one.
  */
-import { randomBytes } from 'node:crypto';
 import type Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { selectStack } from '../services/stack/select-stack.js';
-import { StackError, type Stack } from '../services/stack/stack.js';
-import { RESPONDER_IMAGES, TEST_DOCKER_HOST, removeContainersWithLabel, requireDockerEngine, requireImage } from './kit/docker.js';
-import { unusedLoopbackUrl } from './kit/loopback.js';
+import type { Stack } from '../services/stack/stack.js';
+import { RESPONDER_IMAGES, TEST_DOCKER_HOST, removeContainersWithLabel, requireDockerEngine, requireImage, silentDockerHost } from './kit/docker.js';
+import { composeProjectLabel, uniqueProjectName } from './kit/responder-project.js';
+import { stackErrorOf } from './kit/stack-error.js';
 
-const project = `acgs-select-${randomBytes(3).toString('hex')}`;
+const project = uniqueProjectName('acgs-select');
 let docker: Docker;
 let downHost: string;
 
@@ -25,16 +25,6 @@ function localFactory() {
   return { calls, build, local };
 }
 
-async function rejection(promise: Promise<unknown>): Promise<StackError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof StackError) return error;
-    throw error;
-  }
-  throw new Error('expected the selection to fail');
-}
-
 beforeAll(async () => {
   docker = await requireDockerEngine();
   await requireImage(docker, RESPONDER_IMAGES.v1);
@@ -45,11 +35,11 @@ beforeAll(async () => {
     Labels: { 'com.docker.compose.project': project, 'com.docker.compose.service': 'web' },
     HostConfig: { NetworkMode: 'none' },
   });
-  downHost = (await unusedLoopbackUrl()).replace('http://', 'tcp://');
+  downHost = await silentDockerHost();
 }, 60_000);
 
 afterAll(async () => {
-  if (docker) await removeContainersWithLabel(docker, `com.docker.compose.project=${project}`);
+  if (docker) await removeContainersWithLabel(docker, composeProjectLabel(project));
 });
 
 describe('selecting the stack driver', () => {
@@ -93,7 +83,7 @@ describe('selecting the stack driver', () => {
 
   it('fails with what to do when ACGS_STACK=docker and the engine does not answer', async () => {
     const local = localFactory();
-    const error = await rejection(selectStack({ env: { ACGS_STACK: 'docker', DOCKER_HOST: downHost }, local: local.build }));
+    const error = await stackErrorOf(selectStack({ env: { ACGS_STACK: 'docker', DOCKER_HOST: downHost }, local: local.build }));
     expect(error.code).toBe('ENGINE_DOWN');
     expect(error.message).toContain(`The Docker Engine at ${downHost} does not answer`);
     expect(error.message).toContain('scripts/provision.sh');
@@ -102,14 +92,14 @@ describe('selecting the stack driver', () => {
 
   it.each(['podman', 'Docker ', 'local;docker'])('refuses ACGS_STACK=%j, naming the accepted values', async (value) => {
     const local = localFactory();
-    const error = await rejection(selectStack({ env: { ACGS_STACK: value, DOCKER_HOST: TEST_DOCKER_HOST }, local: local.build }));
+    const error = await stackErrorOf(selectStack({ env: { ACGS_STACK: value, DOCKER_HOST: TEST_DOCKER_HOST }, local: local.build }));
     expect(error.code).toBe('INVALID_ARGUMENT');
     expect(error.message).toContain('ACGS_STACK must be local or docker');
     expect(local.calls.count).toBe(0);
   });
 
   it('refuses a DOCKER_HOST that is not an engine address', async () => {
-    const error = await rejection(selectStack({ env: { DOCKER_HOST: 'ssh://user@host' }, local: localFactory().build }));
+    const error = await stackErrorOf(selectStack({ env: { DOCKER_HOST: 'ssh://user@host' }, local: localFactory().build }));
     expect(error.code).toBe('INVALID_ARGUMENT');
     expect(error.message).toContain('DOCKER_HOST=ssh://user@host uses ssh:');
   });

@@ -1,4 +1,6 @@
+import { PassThrough } from 'node:stream';
 import Docker from 'dockerode';
+import { unusedLoopbackPort } from './loopback.js';
 
 const DEFAULT_DOCKER_HOST = 'unix:///var/run/docker.sock';
 
@@ -43,6 +45,11 @@ function dockerFor(host: string): Docker {
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** A DOCKER_HOST on loopback where no engine answers: every call through it meets an engine that is down. */
+export async function silentDockerHost(): Promise<string> {
+  return `tcp://127.0.0.1:${await unusedLoopbackPort()}`;
+}
 
 /**
  * The real Docker Engine, or a failure that says how to get one. Tests never skip: the test command
@@ -261,3 +268,22 @@ export async function waitForContainer(
 }
 
 export const isHealthy = (info: Docker.ContainerInspectInfo) => info.State.Running && (info.State.Health?.Status ?? 'healthy') === 'healthy';
+
+/** Runs a command in a container directly through the engine (not through the code under test); its output, trimmed. */
+export async function execOutput(docker: Docker, container: string, cmd: string[]): Promise<string> {
+  const exec = await docker.getContainer(container).exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true });
+  const stream = await exec.start({ hijack: true, stdin: false });
+  const chunks: Buffer[] = [];
+  const sink = new PassThrough();
+  sink.on('data', (chunk: Buffer) => chunks.push(chunk));
+  docker.modem.demuxStream(stream, sink, sink);
+  await new Promise((resolve) => stream.once('end', resolve));
+  return Buffer.concat(chunks).toString('utf8').trim();
+}
+
+/** The version a responder replica serves, asked on the port it took (it writes that to /tmp/port). */
+export async function servedVersion(docker: Docker, container: string): Promise<string> {
+  const port = await execOutput(docker, container, ['cat', '/tmp/port']);
+  const response = await fetch(`http://127.0.0.1:${port}/version`, { signal: AbortSignal.timeout(3000) });
+  return (await response.text()).trim();
+}
