@@ -6,17 +6,13 @@
 import { randomBytes } from 'node:crypto';
 import type Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { executeCommandLine, type ExecutionOutcome } from '../commands/execute.js';
-import { createCommandRegistry } from '../commands/index.js';
-import type { ResultBlock, ResultDocument } from '../commands/result.js';
 import { roleDirectoryFromConfig } from '../commands/roles.js';
-import type { CommandServices } from '../commands/services.js';
 import { DEFAULT_SANDBOX_IMAGE } from '../services/sandbox-controller/config.js';
 import { LABELS } from '../services/sandbox-controller/sandbox/container-spec.js';
+import { block, commandRunner } from './kit/commands.js';
 import { containersWithLabel, removeContainersWithLabel, requireDockerEngine, waitForContainer } from './kit/docker.js';
 import { type TestStack, startStack } from './kit/stack.js';
 
-const registry = createCommandRegistry();
 const USERS = { oncall: 'U0ONCALL', nobody: 'U0NOBODY' } as const;
 const roles = roleDirectoryFromConfig({ oncall: [USERS.oncall] });
 const suffix = randomBytes(4).toString('hex');
@@ -24,6 +20,7 @@ const agent = `prune-test-${suffix}`;
 const otherAgent = `prune-other-${suffix}`;
 let docker: Docker;
 let stack: TestStack;
+const run = commandRunner({ services: () => stack.services, roles, user: USERS.oncall });
 
 /** A container labelled as a sandbox of `agentId`, as the controller labels them, running `script`. */
 async function sandboxContainer(agentId: string, script: string): Promise<string> {
@@ -64,29 +61,16 @@ afterAll(async () => {
   await stack?.close();
 });
 
-function run(line: string, user: string = USERS.oncall, services: CommandServices = stack.services): Promise<ExecutionOutcome> {
-  return executeCommandLine(
-    { registry, services: { ...services, roles }, logError: (reference, error) => console.error(reference, error) },
-    { line, actor: { id: user }, origin: 'slash' },
-  );
-}
-
-function block<T extends ResultBlock['type']>(document: ResultDocument, type: T): Extract<ResultBlock, { type: T }> {
-  const found = document.blocks.find((candidate) => candidate.type === type);
-  if (!found) throw new Error(`no ${type} block in ${JSON.stringify(document, null, 1)}`);
-  return found as Extract<ResultBlock, { type: T }>;
-}
-
 describe('sandbox prune', () => {
   it('removes nothing for someone without the on-call role, for a malformed agent id, or without the admin token', async () => {
     const before = await idsOf(agent);
     expect(before).toHaveLength(3);
-    const refused = await run(`sandbox prune --agent ${agent}`, USERS.nobody);
+    const refused = await run(`sandbox prune --agent ${agent}`, { user: USERS.nobody });
     expect(refused.rejection).toBe('refused');
     for (const line of ['sandbox prune --agent "two words"', 'sandbox prune --agent -x', `sandbox prune --agent ${'a'.repeat(129)}`, 'sandbox prune everything']) {
       expect((await run(line)).rejection, line).toBe('usage');
     }
-    const tokenless = await run(`sandbox prune --agent ${agent}`, USERS.oncall, stack.servicesWith({ adminToken: null }));
+    const tokenless = await run(`sandbox prune --agent ${agent}`, { services: stack.servicesWith({ adminToken: null }) });
     expect(tokenless.rejection).toBe('unavailable');
     expect(tokenless.document.summary).toMatch(/^The Sandbox Controller refused the admin token/);
     expect(await idsOf(agent)).toEqual(before);

@@ -8,20 +8,17 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../bot/cli.js';
-import { executeCommandLine, type ExecutionOutcome } from '../commands/execute.js';
-import { createCommandRegistry } from '../commands/index.js';
-import type { ResultBlock, ResultDocument } from '../commands/result.js';
 import { roleDirectoryFromConfig } from '../commands/roles.js';
-import type { CommandServices } from '../commands/services.js';
 import { createPolicyEngineClient } from '../services/clients/policy-engine.js';
+import { block, checkLine, commandRunner, fieldValue } from './kit/commands.js';
 import { unusedLoopbackUrl } from './kit/loopback.js';
 import { type TestStack, downPostgresUrl, downRedisUrl, startStack } from './kit/stack.js';
 
-const registry = createCommandRegistry();
 const USERS = { oncall: 'U0ONCALL', nobody: 'U0NOBODY' } as const;
 const roles = roleDirectoryFromConfig({ oncall: [USERS.oncall] });
 const cwd = mkdtempSync(join(tmpdir(), 'acgs-cmds-diagnosis-'));
 let stack: TestStack;
+const run = commandRunner({ services: () => stack.services, roles, user: USERS.oncall });
 
 beforeAll(async () => {
   stack = await startStack({ containerRuntime: 'none' });
@@ -32,26 +29,12 @@ afterAll(async () => {
   rmSync(cwd, { recursive: true, force: true });
 });
 
-function run(line: string, user: string = USERS.oncall, services: CommandServices = stack.services): Promise<ExecutionOutcome> {
-  return executeCommandLine(
-    { registry, services: { ...services, roles }, logError: (reference, error) => console.error(reference, error) },
-    { line, actor: { id: user }, origin: 'slash' },
-  );
-}
-
-function block<T extends ResultBlock['type']>(document: ResultDocument, type: T): Extract<ResultBlock, { type: T }> {
-  const found = document.blocks.find((candidate) => candidate.type === type);
-  if (!found) throw new Error(`no ${type} block in ${JSON.stringify(document, null, 1)}`);
-  return found as Extract<ResultBlock, { type: T }>;
-}
-
-const field = (document: ResultDocument, label: string) => block(document, 'fields').fields.find((candidate) => candidate.label === label)?.value;
 const cacheSize = async () => (await createPolicyEngineClient({ baseUrl: stack.endpoints['policy-engine'] }).metrics()).cache_stats.l1.size;
 
 describe('cache warm', () => {
   it('refuses someone without the on-call role, and the cache stays as it was', async () => {
     const before = await cacheSize();
-    const outcome = await run('cache warm', USERS.nobody);
+    const outcome = await run('cache warm', { user: USERS.nobody });
     expect(outcome.rejection).toBe('refused');
     expect(outcome.document.summary).toContain('`cache warm` is a Level 1 action');
     expect(await cacheSize()).toBe(before);
@@ -60,19 +43,19 @@ describe('cache warm', () => {
   it("warms the Policy Engine's cache for on-call, then finds it warm the second time", async () => {
     const first = await run('cache warm');
     expect(first.outcome).toBe('ok');
-    const warmed = Number(field(first.document, 'Newly cached'));
-    const total = Number(field(first.document, 'Warm set'));
+    const warmed = Number(fieldValue(first.document, 'Newly cached'));
+    const total = Number(fieldValue(first.document, 'Warm set'));
     expect(total).toBeGreaterThan(0);
     expect(warmed).toBeGreaterThan(0);
     expect(await cacheSize()).toBeGreaterThanOrEqual(warmed);
     const second = await run('cache warm');
-    expect(field(second.document, 'Newly cached')).toBe('0');
-    expect(field(second.document, 'Already cached')).toBe(String(total));
+    expect(fieldValue(second.document, 'Newly cached')).toBe('0');
+    expect(fieldValue(second.document, 'Already cached')).toBe(String(total));
   });
 
   it('says where the Policy Engine is when it does not answer', async () => {
     const gone = await unusedLoopbackUrl();
-    const outcome = await run('cache warm', USERS.oncall, stack.servicesWith({ endpoints: { 'policy-engine': gone } }));
+    const outcome = await run('cache warm', { services: stack.servicesWith({ endpoints: { 'policy-engine': gone } }) });
     expect(outcome.rejection).toBe('unavailable');
     expect(outcome.document.summary).toBe(`The Policy Engine at ${gone} does not answer (nothing accepts connections there).`);
   });
@@ -89,7 +72,7 @@ describe('db connections', () => {
       expect(outcome).toBe('ok');
       const rows = block(document, 'table').rows;
       expect(rows).toContainEqual(['idle in transaction', 'acgs-idle-probe', '1', expect.stringMatching(/^\d+ s$/)]);
-      const idle = block(document, 'checks').items.find((item) => item.name === 'Idle in transaction')!;
+      const idle = checkLine(document, 'Idle in transaction')!;
       expect(idle.tone).toBe('ok');
       expect(idle.text).toMatch(/^\d+ · oldest \d+ s \(pid \d+, .+ on /);
       const data = document.data as { idle_in_transaction: Array<{ application: string; pid: number }> };
@@ -100,9 +83,9 @@ describe('db connections', () => {
   });
 
   it('says PostgreSQL is not configured, or not reachable', async () => {
-    const none = await run('db connections', USERS.oncall, stack.servicesWith({ postgresUrl: null }));
+    const none = await run('db connections', { services: stack.servicesWith({ postgresUrl: null }) });
     expect(none.document).toMatchObject({ tone: 'info', summary: 'No PostgreSQL is configured for the bot: DATABASE_URL is not set.' });
-    const down = await run('db connections', USERS.oncall, stack.servicesWith({ postgresUrl: await downPostgresUrl(), checkTimeoutMs: 1000 }));
+    const down = await run('db connections', { services: stack.servicesWith({ postgresUrl: await downPostgresUrl(), checkTimeoutMs: 1000 }) });
     expect(down.document.tone).toBe('fail');
     expect(down.document.summary).toMatch(/^PostgreSQL at 127\.0\.0\.1:\d+\/acgs_audit is not reachable\.$/);
   });
@@ -121,9 +104,9 @@ describe('redis memory', () => {
   });
 
   it('says Redis is not configured, or not reachable', async () => {
-    const none = await run('redis memory', USERS.oncall, stack.servicesWith({ redisUrl: null }));
+    const none = await run('redis memory', { services: stack.servicesWith({ redisUrl: null }) });
     expect(none.document.summary).toBe('No Redis is configured for the bot: REDIS_URL is not set.');
-    const down = await run('redis memory', USERS.oncall, stack.servicesWith({ redisUrl: await downRedisUrl(), checkTimeoutMs: 1000 }));
+    const down = await run('redis memory', { services: stack.servicesWith({ redisUrl: await downRedisUrl(), checkTimeoutMs: 1000 }) });
     expect(down.document.tone).toBe('fail');
     expect(down.document.summary).toMatch(/^Redis at 127\.0\.0\.1:\d+ is not reachable\.$/);
   });

@@ -3,84 +3,42 @@
  * responders (host networking, 127.0.0.1), seen, read, restarted and scaled through the one
  * execution path and through the CLI; bad input and refused roles leave every container as it was.
  */
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../bot/cli.js';
-import { executeCommandLine, type ExecutionOutcome } from '../commands/execute.js';
-import { createCommandRegistry } from '../commands/index.js';
-import type { ResultBlock, ResultDocument } from '../commands/result.js';
+import type { ExecutionOutcome } from '../commands/execute.js';
 import { roleDirectoryFromConfig } from '../commands/roles.js';
-import { createCommandServices, type CommandServices } from '../commands/services.js';
-import { SERVICE_NAMES, type ServiceName } from '../services/kit/constitution.js';
+import type { CommandServices } from '../commands/services.js';
 import { createDockerStack } from '../services/stack/docker-stack.js';
 import type { Stack } from '../services/stack/stack.js';
-import {
-  RESPONDER_IMAGES,
-  TEST_DOCKER_HOST,
-  isHealthy,
-  removeContainersWithLabel,
-  requireDockerEngine,
-  requireImage,
-  startComposeReplica,
-  waitForContainer,
-  watchContainerCreations,
-} from './kit/docker.js';
-import { unusedLoopbackUrl } from './kit/loopback.js';
+import { block, commandRunner, stackOnlyServices } from './kit/commands.js';
+import { RESPONDER_IMAGES, TEST_DOCKER_HOST, silentDockerHost, watchContainerCreations } from './kit/docker.js';
+import { composeProjectLabel, startResponderProject, uniqueProjectName, type ResponderProject } from './kit/responder-project.js';
 
-const project = `acgs-cmds-${randomBytes(3).toString('hex')}`;
-const projectLabel = `com.docker.compose.project=${project}`;
-const registry = createCommandRegistry();
+const project = uniqueProjectName('acgs-cmds');
+const projectLabel = composeProjectLabel(project);
 const USERS = { oncall: 'U0ONCALL', admin: 'U0ADMIN', nobody: 'U0NOBODY' } as const;
+const roles = roleDirectoryFromConfig({ oncall: [USERS.oncall], admins: [USERS.admin] });
 const cwd = mkdtempSync(join(tmpdir(), 'acgs-cmds-docker-'));
+let responders: ResponderProject | undefined;
 let docker: Docker;
 let stack: Stack;
 let services: CommandServices;
-let nowhere: string;
-
-const freePort = async () => new URL(await unusedLoopbackUrl()).port;
-
-function servicesFor(target: Stack): CommandServices {
-  return createCommandServices({
-    endpoints: Object.fromEntries(SERVICE_NAMES.map((name) => [name, nowhere])) as Record<ServiceName, string>,
-    stack: target,
-    roles: roleDirectoryFromConfig({ oncall: [USERS.oncall], admins: [USERS.admin] }),
-  });
-}
+const run = commandRunner({ services: () => services, roles, user: USERS.oncall });
 
 beforeAll(async () => {
-  docker = await requireDockerEngine();
-  await requireImage(docker, RESPONDER_IMAGES.v1);
-  nowhere = await unusedLoopbackUrl();
-  const [webPort, plainPort] = await Promise.all([freePort(), freePort()]);
-  const web = await startComposeReplica(docker, { project, service: 'web', image: RESPONDER_IMAGES.v1, env: { PORT: webPort } });
-  const plain = await startComposeReplica(docker, { project, service: 'plain', image: RESPONDER_IMAGES.v1, env: { PORT: plainPort }, healthcheck: false });
-  await Promise.all([waitForContainer(docker, web.id, isHealthy), waitForContainer(docker, plain.id, isHealthy)]);
-  stack = createDockerStack({ dockerHost: TEST_DOCKER_HOST, project, stopTimeoutSeconds: 2, pollIntervalMs: 100 });
-  services = servicesFor(stack);
+  responders = await startResponderProject({ project, replicas: [{ service: 'web' }, { service: 'plain', healthcheck: false }] });
+  ({ docker, stack } = responders);
+  services = await stackOnlyServices(stack, roles);
 }, 60_000);
 
 afterAll(async () => {
-  if (docker) await removeContainersWithLabel(docker, projectLabel);
-  await stack?.close();
+  await responders?.close();
   rmSync(cwd, { recursive: true, force: true });
 }, 30_000);
-
-function run(line: string, user: string = USERS.oncall, withServices: CommandServices = services): Promise<ExecutionOutcome> {
-  return executeCommandLine(
-    { registry, services: withServices, logError: (reference, error) => console.error(reference, error) },
-    { line, actor: { id: user }, origin: 'slash' },
-  );
-}
-
-function block<T extends ResultBlock['type']>(document: ResultDocument, type: T): Extract<ResultBlock, { type: T }> {
-  const found = document.blocks.find((candidate) => candidate.type === type);
-  if (!found) throw new Error(`no ${type} block in ${JSON.stringify(document, null, 1)}`);
-  return found as Extract<ResultBlock, { type: T }>;
-}
 
 /** Every container of the project with its start time: what a command that does nothing leaves unchanged. */
 async function snapshot(): Promise<Record<string, string>> {
@@ -93,7 +51,7 @@ async function snapshot(): Promise<Record<string, string>> {
 async function expectNothingDone(lines: string[], user: string, check: (outcome: ExecutionOutcome, line: string) => void): Promise<void> {
   const before = await snapshot();
   const watch = await watchContainerCreations(docker, projectLabel);
-  for (const line of lines) check(await run(line, user), line);
+  for (const line of lines) check(await run(line, { user }), line);
   expect(await watch.stop()).toEqual([]);
   expect(await snapshot()).toEqual(before);
 }
@@ -179,7 +137,7 @@ describe('scale on the Docker stack', () => {
   });
 
   it('scales up for an admin with numbered replicas, and back down removing the newest', async () => {
-    const up = await run('scale web 2', USERS.admin);
+    const up = await run('scale web 2', { user: USERS.admin });
     expect(up.outcome).toBe('ok');
     expect(up.document.title).toBe('Scaled web to 2');
     expect(block(up.document, 'checks').items).toEqual([{ name: `${project}-web-2`, tone: 'ok', text: 'created, started and healthy' }]);
@@ -188,9 +146,9 @@ describe('scale on the Docker stack', () => {
       [`${project}-web-1`, 'healthy'],
       [`${project}-web-2`, 'healthy'],
     ]);
-    const same = await run('scale web 2', USERS.admin);
+    const same = await run('scale web 2', { user: USERS.admin });
     expect(same.document.summary).toBe('Nothing to do: web runs 2 replicas.');
-    const down = await run('scale web 1', USERS.admin);
+    const down = await run('scale web 1', { user: USERS.admin });
     expect(block(down.document, 'checks').items).toEqual([{ name: `${project}-web-2`, tone: 'info', text: 'stopped and removed' }]);
     expect(Object.keys(await snapshot())).toEqual([`/${project}-plain-1`, `/${project}-web-1`]);
   }, 60_000);
@@ -198,13 +156,15 @@ describe('scale on the Docker stack', () => {
 
 describe('an engine that does not answer', () => {
   it('turns into a document that names the engine and says what to do', async () => {
-    const down = createDockerStack({ dockerHost: `tcp://127.0.0.1:${new URL(nowhere).port}`, project });
+    const silentHost = await silentDockerHost();
+    const down = createDockerStack({ dockerHost: silentHost, project });
     try {
-      const status = await run('status', USERS.oncall, servicesFor(down));
+      const downServices = await stackOnlyServices(down, roles);
+      const status = await run('status', { services: downServices });
       expect(status.document.title).toBe('status: the Docker Engine does not answer');
-      expect(status.document.summary).toContain(`127.0.0.1:${new URL(nowhere).port}`);
+      expect(status.document.summary).toContain(silentHost);
       expect(status.document.footer).toBe('Once the engine answers, `status` shows the stack again.');
-      const restart = await run('restart web', USERS.oncall, servicesFor(down));
+      const restart = await run('restart web', { services: downServices });
       expect(restart.document.title).toBe('restart: the Docker Engine does not answer');
     } finally {
       await down.close();
@@ -242,9 +202,10 @@ describe('the CLI on the Docker stack', () => {
   });
 
   it('explains a forced Docker stack whose engine does not answer', async () => {
-    const result = await cli(['status'], { DOCKER_HOST: `tcp://127.0.0.1:${new URL(nowhere).port}` });
+    const silentHost = await silentDockerHost();
+    const result = await cli(['status'], { DOCKER_HOST: silentHost });
     expect(result.code).toBe(1);
     expect(result.stdout).toContain('status: not available right now');
-    expect(result.stdout).toContain(`127.0.0.1:${new URL(nowhere).port}`);
+    expect(result.stdout).toContain(silentHost.replace('tcp://', ''));
   });
 });

@@ -3,85 +3,35 @@
  * supervisor `npm start` uses): status, stats, logs, restart and scale through the one execution
  * path, with every bad input and refused role answered before anything is done.
  */
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderText } from '../bot/cli-render.js';
 import { renderDocument } from '../bot/slack/render.js';
 import { validateBlocks } from '../bot/slack/stand-in/index.js';
-import { executeCommandLine, type ExecutionOutcome } from '../commands/execute.js';
-import { createCommandRegistry } from '../commands/index.js';
-import type { ResultBlock, ResultDocument } from '../commands/result.js';
 import { roleDirectoryFromConfig } from '../commands/roles.js';
-import { createCommandServices, type CommandServices } from '../commands/services.js';
-import { SERVICE_NAMES, type ServiceName } from '../services/kit/constitution.js';
-import { superviseProcess, type SupervisedProcess } from '../services/local-supervisor.js';
-import { createLocalStack } from '../services/stack/local-stack.js';
+import type { CommandServices } from '../commands/services.js';
+import type { SupervisedProcess } from '../services/local-supervisor.js';
 import type { Stack } from '../services/stack/stack.js';
-import { unusedLoopbackUrl } from './kit/loopback.js';
+import { block, commandRunner, stackOnlyServices } from './kit/commands.js';
+import { FIXTURE_SERVICE_SCRIPT, startFixtureProcesses, type FixtureProcesses } from './kit/fixture-processes.js';
 
-const fixture = 'test/fixtures/stack/local-service.mjs';
-const scratch = mkdtempSync(join(tmpdir(), 'acgs-stack-commands-'));
-const crashFlag = join(scratch, 'broken-config');
-const registry = createCommandRegistry();
-const processes = new Map<string, SupervisedProcess>();
-const urls: Record<string, string> = {};
 const USERS = { oncall: 'U0ONCALL', admin: 'U0ADMIN', nobody: 'U0NOBODY' } as const;
+const roles = roleDirectoryFromConfig({ oncall: [USERS.oncall], admins: [USERS.admin] });
+let fixture: FixtureProcesses | undefined;
+let processes: Map<string, SupervisedProcess>;
+let urls: Record<string, string>;
+let crashFlag: string;
 let stack: Stack;
 let services: CommandServices;
-
-async function serve(name: string, env: Record<string, string> = {}): Promise<void> {
-  const url = await unusedLoopbackUrl();
-  urls[name] = url;
-  processes.set(
-    name,
-    superviseProcess({
-      name,
-      command: process.execPath,
-      args: [fixture],
-      env: { ...env, SERVICE_NAME: name, PORT: new URL(url).port },
-      healthUrl: `${url}/health`,
-      echo: false,
-      logCapacity: 200,
-    }),
-  );
-}
+const run = commandRunner({ services: () => services, roles, user: USERS.oncall });
 
 beforeAll(async () => {
-  await serve('alpha');
-  await serve('beta', { CRASH_IF_EXISTS: crashFlag });
-  await serve('sick', { HEALTH_STATUS: '503' });
-  const ready = await Promise.all(['alpha', 'beta'].map((name) => processes.get(name)!.waitUntilHealthy(20_000)));
-  if (ready.includes(false)) throw new Error('the local test services did not start');
-  stack = createLocalStack({ processes: [...processes.values()], cpuSampleMs: 200 });
-  // The service clients point at ports where nothing listens: the stack commands must not need them.
-  const nowhere = await unusedLoopbackUrl();
-  services = createCommandServices({
-    endpoints: Object.fromEntries(SERVICE_NAMES.map((name) => [name, nowhere])) as Record<ServiceName, string>,
-    stack,
-    roles: roleDirectoryFromConfig({ oncall: [USERS.oncall], admins: [USERS.admin] }),
-  });
+  fixture = await startFixtureProcesses({ logCapacity: 200 });
+  ({ processes, urls, crashFlag, stack } = fixture);
+  services = await stackOnlyServices(stack, roles);
 }, 40_000);
 
-afterAll(async () => {
-  await Promise.all([...processes.values()].map((supervised) => supervised.stop()));
-  await stack?.close();
-  rmSync(scratch, { recursive: true, force: true });
-}, 30_000);
-
-function run(line: string, user: string = USERS.oncall, withServices: CommandServices = services): Promise<ExecutionOutcome> {
-  return executeCommandLine(
-    { registry, services: withServices, logError: (reference, error) => console.error(reference, error) },
-    { line, actor: { id: user }, origin: 'slash' },
-  );
-}
-
-function block<T extends ResultBlock['type']>(document: ResultDocument, type: T): Extract<ResultBlock, { type: T }> {
-  const found = document.blocks.find((candidate) => candidate.type === type);
-  if (!found) throw new Error(`no ${type} block in ${JSON.stringify(document, null, 1)}`);
-  return found as Extract<ResultBlock, { type: T }>;
-}
+afterAll(() => fixture?.close(), 30_000);
 
 const pids = () => Object.fromEntries([...processes].map(([name, supervised]) => [name, supervised.pid()]));
 
@@ -108,7 +58,7 @@ describe('status', () => {
     ]);
     const table = block(document, 'table');
     expect(table.columns).toEqual(['service', 'replica', 'state', 'health', 'command', 'uptime', 'pid']);
-    expect(table.rows[0]).toEqual(['alpha', 'alpha', 'running', 'healthy', `node ${fixture}`, expect.stringMatching(/^\d+ s$/), String(processes.get('alpha')!.pid())]);
+    expect(table.rows[0]).toEqual(['alpha', 'alpha', 'running', 'healthy', `node ${FIXTURE_SERVICE_SCRIPT}`, expect.stringMatching(/^\d+ s$/), String(processes.get('alpha')!.pid())]);
     expect(document.actions?.map((action) => action.command)).toEqual(['logs sick --tail 50', 'restart sick']);
     expect(document.footer).toContain('The local stack (local processes (npm start))');
   });
@@ -136,7 +86,7 @@ describe('status', () => {
   });
 
   it('refuses clearly when the bot has no stack', async () => {
-    const outcome = await run('status', USERS.oncall, { ...services, stack: undefined } as CommandServices);
+    const outcome = await run('status', { services: { ...services, stack: undefined } as CommandServices });
     expect(outcome.rejection).toBe('unavailable');
     expect(outcome.document.summary).toBe('This bot controls no stack: it was started without a Stack driver.');
   });
@@ -246,13 +196,13 @@ describe('restart', () => {
 
   it('lets an admin restart too', async () => {
     const before = processes.get('alpha')!.pid();
-    expect((await run('restart alpha', USERS.admin)).outcome).toBe('ok');
+    expect((await run('restart alpha', { user: USERS.admin })).outcome).toBe('ok');
     expect(processes.get('alpha')!.pid()).not.toBe(before);
   });
 
   it('refuses someone without the on-call or admins role, and restarts nothing', async () => {
     const before = pids();
-    const outcome = await run('restart alpha', USERS.nobody);
+    const outcome = await run('restart alpha', { user: USERS.nobody });
     expect(outcome.rejection).toBe('refused');
     expect(outcome.document.summary).toBe('`restart` is a Level 1 action (automatic resolution). Only the `oncall` or `admins` role may run it; you hold no role. Nothing was done.');
     expect(pids()).toEqual(before);
@@ -304,7 +254,7 @@ describe('restart', () => {
 describe('scale', () => {
   it('answers an admin with the local driver\'s reason it cannot scale, and changes nothing', async () => {
     const before = pids();
-    const { document, outcome } = await run('scale alpha 2', USERS.admin);
+    const { document, outcome } = await run('scale alpha 2', { user: USERS.admin });
     expect(outcome).toBe('fail');
     expect(document.title).toBe('scale: not possible on this stack');
     expect(document.summary).toMatch(/^Scaling is not possible on the local stack, where alpha runs as one local process: it owns its firm port/);
@@ -314,7 +264,7 @@ describe('scale', () => {
 
   it('refuses on-call: only admins may scale until approvals exist', async () => {
     const before = pids();
-    const outcome = await run('scale alpha 2', USERS.oncall);
+    const outcome = await run('scale alpha 2', { user: USERS.oncall });
     expect(outcome.rejection).toBe('refused');
     expect(outcome.document.title).toBe('scale: refused');
     expect(outcome.document.summary).toContain('Until approvals exist (issue 5), only the `admins` role may run it; you hold `oncall`.');
@@ -333,7 +283,7 @@ describe('scale', () => {
     ['scale gamma 2', /There is no service `gamma`/],
   ])('refuses %s for an admin and touches nothing', async (line, message) => {
     const before = pids();
-    const outcome = await run(line, USERS.admin);
+    const outcome = await run(line, { user: USERS.admin });
     expect(outcome.rejection).toBe('usage');
     expect(outcome.document.summary).toMatch(message);
     expect(pids()).toEqual(before);

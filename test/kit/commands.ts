@@ -1,0 +1,74 @@
+/**
+ * Command lines in tests, run the way Slack runs them (the one execution path, as a Slack user,
+ * typed), and the parts of their result documents that tests read.
+ */
+import { executeCommandLine, type ExecutionOutcome } from '../../commands/execute.js';
+import { createCommandRegistry } from '../../commands/index.js';
+import type { CommandOrigin } from '../../commands/command.js';
+import type { CheckLine, ResultBlock, ResultDocument } from '../../commands/result.js';
+import type { RoleDirectory } from '../../commands/roles.js';
+import { createCommandServices, type CommandServices } from '../../commands/services.js';
+import { SERVICE_NAMES, type ServiceName } from '../../services/kit/constitution.js';
+import type { Stack } from '../../services/stack/stack.js';
+import { unusedLoopbackUrl } from './loopback.js';
+
+export interface CommandRunnerOptions {
+  /** The services lines run against unless a call names others; read at each call, so a beforeAll may build them. */
+  services: () => CommandServices;
+  /** Who holds which role; replaces the services' own directory. */
+  roles?: RoleDirectory;
+  /** The Slack user lines run as unless a call names another (default U0TEST). */
+  user?: string;
+}
+
+/** What one call changes: who runs the line, against which services, from where, cancelled by what. */
+export interface RunOptions {
+  user?: string;
+  services?: CommandServices;
+  origin?: CommandOrigin;
+  signal?: AbortSignal;
+}
+
+export type CommandRunner = (line: string, options?: RunOptions) => Promise<ExecutionOutcome>;
+
+/** Runs lines through executeCommandLine with the real registry; an internal error is printed with its reference. */
+export function commandRunner(options: CommandRunnerOptions): CommandRunner {
+  const registry = createCommandRegistry();
+  return (line, run = {}) => {
+    const services = run.services ?? options.services();
+    return executeCommandLine(
+      { registry, services: options.roles ? { ...services, roles: options.roles } : services, logError: (reference, error) => console.error(reference, error) },
+      { line, actor: { id: run.user ?? options.user ?? 'U0TEST' }, origin: run.origin ?? 'slash', ...(run.signal ? { signal: run.signal } : {}) },
+    );
+  };
+}
+
+/**
+ * CommandServices for commands that need only the Stack port: every service client points at a
+ * loopback port where nothing listens, so a command that reached for one would fail, not pass.
+ */
+export async function stackOnlyServices(stack: Stack, roles: RoleDirectory): Promise<CommandServices> {
+  const nowhere = await unusedLoopbackUrl();
+  return createCommandServices({
+    endpoints: Object.fromEntries(SERVICE_NAMES.map((name) => [name, nowhere])) as Record<ServiceName, string>,
+    stack,
+    roles,
+  });
+}
+
+/** The document's first block of a type; a test that expects one fails with the whole document when it is missing. */
+export function block<T extends ResultBlock['type']>(document: ResultDocument, type: T): Extract<ResultBlock, { type: T }> {
+  const found = document.blocks.find((candidate) => candidate.type === type);
+  if (!found) throw new Error(`no ${type} block in ${JSON.stringify(document, null, 1)}`);
+  return found as Extract<ResultBlock, { type: T }>;
+}
+
+/** The line of the checks block about `name`. */
+export function checkLine(document: ResultDocument, name: string): CheckLine | undefined {
+  return block(document, 'checks').items.find((item) => item.name === name);
+}
+
+/** The value of the fields block's field `label`. */
+export function fieldValue(document: ResultDocument, label: string): string | undefined {
+  return block(document, 'fields').fields.find((candidate) => candidate.label === label)?.value;
+}
