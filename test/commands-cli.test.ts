@@ -6,7 +6,8 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HealthCheckData } from '../commands/health.js';
 import { unusedLoopbackUrl } from './kit/loopback.js';
-import { type HungServer, type TestStack, startHungServer, startStack } from './kit/stack.js';
+import { EVERY_HEALTH_CHECK } from './kit/stack.js';
+import { realStackForSuite } from './kit/stack-suite.js';
 
 const REPO = fileURLToPath(new URL('..', import.meta.url));
 
@@ -45,40 +46,25 @@ function acgs(args: string[], env: Record<string, string>): Promise<Run> {
   });
 }
 
-let stack: TestStack;
-let hung: HungServer;
+const suite = realStackForSuite();
 
-beforeAll(async () => {
+beforeAll(() => {
   stateDir = mkdtempSync(join(tmpdir(), 'acgs-cli-state-'));
-  stack = await startStack();
-  hung = await startHungServer();
 });
-afterAll(async () => {
-  await hung?.close();
-  await stack?.close();
-  rmSync(stateDir, { recursive: true, force: true });
-});
+afterAll(() => rmSync(stateDir, { recursive: true, force: true }));
 
 describe('npx acgs against the real stack', () => {
   it('prints health as JSON and exits 0 when everything is up', async () => {
-    const run = await acgs(['health', '--json'], stack.cliEnv());
+    const run = await acgs(['health', '--json'], suite.stack.cliEnv());
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
     const body = JSON.parse(run.stdout) as { verdict: string; checks: HealthCheckData[] };
     expect(body.verdict).toBe('ok');
-    expect(body.checks.map((check) => [check.name, check.tone])).toEqual([
-      ['policy-engine', 'ok'],
-      ['policy-engine policy', 'ok'],
-      ['audit-engine', 'ok'],
-      ['evolution-oversight', 'ok'],
-      ['sandbox-controller', 'ok'],
-      ['postgres', 'ok'],
-      ['redis', 'ok'],
-    ]);
+    expect(body.checks.map((check) => [check.name, check.tone])).toEqual(EVERY_HEALTH_CHECK.map((name) => [name, 'ok']));
   });
 
   it('prints readable text with a mark per check', async () => {
-    const run = await acgs(['health'], stack.cliEnv());
+    const run = await acgs(['health'], suite.stack.cliEnv());
     expect(run.code).toBe(0);
     const lines = run.stdout.split('\n');
     expect(lines[0]).toBe('✓ Stack health  OK');
@@ -89,7 +75,7 @@ describe('npx acgs against the real stack', () => {
   });
 
   it('exits 1 and marks a hung service failed after the check timeout, without hanging', async () => {
-    const run = await acgs(['health', '--json'], stack.cliEnv({ endpoints: { 'audit-engine': hung.url }, checkTimeoutMs: 1500 }));
+    const run = await acgs(['health', '--json'], suite.stack.cliEnv({ endpoints: { 'audit-engine': suite.hung.url }, checkTimeoutMs: 1500 }));
     expect(run.code).toBe(1);
     const body = JSON.parse(run.stdout) as { verdict: string; checks: HealthCheckData[] };
     expect(body.verdict).toBe('fail');
@@ -99,7 +85,7 @@ describe('npx acgs against the real stack', () => {
 
   it('exits 1 with what is down and what to try when a service does not answer', async () => {
     const url = await unusedLoopbackUrl();
-    const run = await acgs(['metrics'], stack.cliEnv({ endpoints: { 'policy-engine': url } }));
+    const run = await acgs(['metrics'], suite.stack.cliEnv({ endpoints: { 'policy-engine': url } }));
     expect(run.code).toBe(1);
     expect(run.stdout).toContain('✗ metrics: not available right now  FAILED');
     expect(run.stdout).toContain(`The Policy Engine at ${url} does not answer`);
@@ -107,20 +93,20 @@ describe('npx acgs against the real stack', () => {
   });
 
   it('shows information such as "not configured" with exit 0', async () => {
-    const run = await acgs(['redis', 'status'], stack.cliEnv({ redisUrl: null }));
+    const run = await acgs(['redis', 'status'], suite.stack.cliEnv({ redisUrl: null }));
     expect(run.code).toBe(0);
     expect(run.stdout.split('\n')[0]).toBe('· Redis status  INFO');
   });
 
   it('reads the admin token from $ACGS_STATE_DIR/admin-token when ACGS_ADMIN_TOKEN is not set', async () => {
-    const withoutToken = await acgs(['sandbox', 'status', '--json'], stack.cliEnv({ adminToken: null }));
+    const withoutToken = await acgs(['sandbox', 'status', '--json'], suite.stack.cliEnv({ adminToken: null }));
     expect(withoutToken.code).toBe(1);
     expect(JSON.parse(withoutToken.stdout).resource_usage.error).toContain('needs the admin token');
 
     const tokenDir = mkdtempSync(join(tmpdir(), 'acgs-cli-token-'));
     try {
-      writeFileSync(join(tokenDir, 'admin-token'), `${stack.adminToken}\n`);
-      const run = await acgs(['sandbox', 'status', '--json'], { ...stack.cliEnv({ adminToken: null }), ACGS_STATE_DIR: tokenDir });
+      writeFileSync(join(tokenDir, 'admin-token'), `${suite.stack.adminToken}\n`);
+      const run = await acgs(['sandbox', 'status', '--json'], { ...suite.stack.cliEnv({ adminToken: null }), ACGS_STATE_DIR: tokenDir });
       expect(run.code).toBe(0);
       expect(JSON.parse(run.stdout).resource_usage.totals).toMatchObject({ active: 0 });
     } finally {
@@ -131,39 +117,39 @@ describe('npx acgs against the real stack', () => {
 
 describe('npx acgs with bad input', () => {
   it('exits 2 for an unknown command and suggests the closest', async () => {
-    const run = await acgs(['helth'], stack.cliEnv());
+    const run = await acgs(['helth'], suite.stack.cliEnv());
     expect(run.code).toBe(2);
     expect(run.stdout).toContain('`helth` is not a command.');
     expect(run.stdout).toContain('Did you mean `health`');
   });
 
   it('exits 2 for a bad argument, with the allowed range, and calls nothing', async () => {
-    const before = hung.connections;
-    const everythingHung = { 'policy-engine': hung.url, 'audit-engine': hung.url, 'evolution-oversight': hung.url, 'sandbox-controller': hung.url };
+    const before = suite.hung.connections;
+    const everythingHung = { 'policy-engine': suite.hung.url, 'audit-engine': suite.hung.url, 'evolution-oversight': suite.hung.url, 'sandbox-controller': suite.hung.url };
     for (const args of [['violations', '0'], ['violations', '-5'], ['violations', '500'], ['health', '--verbose'], ['metrics', 'extra']]) {
-      const run = await acgs(args, stack.cliEnv({ endpoints: everythingHung }));
+      const run = await acgs(args, suite.stack.cliEnv({ endpoints: everythingHung }));
       expect(run.code, args.join(' ')).toBe(2);
       expect(run.stdout.split('\n')[0]).toBe('✗ Cannot run that  FAILED');
     }
-    expect(hung.connections).toBe(before);
+    expect(suite.hung.connections).toBe(before);
   });
 
   it('exits 2 naming every bad setting, never echoing the admin token', async () => {
-    const run = await acgs(['health'], { ...stack.cliEnv(), POLICY_ENGINE_URL: 'ftp://example', ACGS_CHECK_TIMEOUT_MS: 'soon' });
+    const run = await acgs(['health'], { ...suite.stack.cliEnv(), POLICY_ENGINE_URL: 'ftp://example', ACGS_CHECK_TIMEOUT_MS: 'soon' });
     expect(run.code).toBe(2);
     expect(run.stdout).toBe('');
     expect(run.stderr).toContain('acgs: Invalid acgs configuration:');
     expect(run.stderr).toContain('POLICY_ENGINE_URL: must be an http(s) URL');
     expect(run.stderr).toContain('ACGS_CHECK_TIMEOUT_MS: must be a whole number from 100 to 60000');
-    expect(run.stderr).not.toContain(stack.adminToken);
+    expect(run.stderr).not.toContain(suite.stack.adminToken);
   });
 
   it('shows help without arguments, and for a quoted two-word command', async () => {
-    const bare = await acgs([], stack.cliEnv());
+    const bare = await acgs([], suite.stack.cliEnv());
     expect(bare.code).toBe(0);
     expect(bare.stdout).toContain('ACGS ChatOps commands');
     expect(bare.stdout).toMatch(/violations \[limit\] +Recent safety violations/);
-    const quoted = await acgs(['help', 'audit verify', '--json'], stack.cliEnv());
+    const quoted = await acgs(['help', 'audit verify', '--json'], suite.stack.cliEnv());
     expect(quoted.code).toBe(0);
     expect(JSON.parse(quoted.stdout).title).toBe('/acgs audit verify');
   });

@@ -1,65 +1,36 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CommandServices } from '../commands/services.js';
-import { executeCommandLine } from '../commands/execute.js';
+import { describe, expect, it } from 'vitest';
 import type { HealthCheckData } from '../commands/health.js';
-import { createCommandRegistry } from '../commands/index.js';
-import type { CheckLine, ResultDocument } from '../commands/result.js';
+import type { ResultDocument } from '../commands/result.js';
 import { CONSTITUTIONAL_HASH } from '../services/kit/constitution.js';
+import { block, checkLine, commandRunner } from './kit/commands.js';
 import { unusedLoopbackUrl } from './kit/loopback.js';
-import { type HungServer, type TestStack, downPostgresUrl, downRedisUrl, startHungServer, startStack } from './kit/stack.js';
+import { EVERY_HEALTH_CHECK, downPostgresUrl, downRedisUrl } from './kit/stack.js';
+import { realStackForSuite } from './kit/stack-suite.js';
 
-const registry = createCommandRegistry();
-
-async function run(services: CommandServices, line: string) {
-  return executeCommandLine({ registry, services }, { line, actor: { id: 'U0TEST' }, origin: 'slash' });
-}
-
-function checks(document: ResultDocument): CheckLine[] {
-  const block = document.blocks.find((candidate) => candidate.type === 'checks');
-  if (!block || block.type !== 'checks') throw new Error(`no checks block in ${JSON.stringify(document)}`);
-  return block.items;
-}
-
-const line = (document: ResultDocument, name: string) => checks(document).find((item) => item.name === name);
+const checks = (document: ResultDocument) => block(document, 'checks').items;
 const data = (document: ResultDocument) => document.data as { verdict: string; checks: HealthCheckData[]; timeout_ms: number };
 
 describe('health against the real stack', () => {
-  let stack: TestStack;
-  let hung: HungServer;
-  beforeAll(async () => {
-    stack = await startStack();
-    hung = await startHungServer();
-  });
-  afterAll(async () => {
-    await hung?.close();
-    await stack?.close();
-  });
+  const suite = realStackForSuite();
+  const run = commandRunner({ services: () => suite.stack.services });
 
   it('passes every check when every part is up, one line per part with status, latency and version', async () => {
-    const outcome = await run(stack.services, 'health');
+    const outcome = await run('health');
     expect(outcome.outcome).toBe('ok');
     const document = outcome.document;
     expect(document.summary).toBe('All 7 checks pass.');
-    expect(checks(document).map((item) => [item.name, item.tone])).toEqual([
-      ['policy-engine', 'ok'],
-      ['policy-engine policy', 'ok'],
-      ['audit-engine', 'ok'],
-      ['evolution-oversight', 'ok'],
-      ['sandbox-controller', 'ok'],
-      ['postgres', 'ok'],
-      ['redis', 'ok'],
-    ]);
+    expect(checks(document).map((item) => [item.name, item.tone])).toEqual(EVERY_HEALTH_CHECK.map((name) => [name, 'ok']));
     for (const service of ['policy-engine', 'audit-engine', 'evolution-oversight', 'sandbox-controller']) {
-      expect(line(document, service)?.text).toMatch(/^healthy · [\d.]+ m?s · v\d+\.\d+\.\d+$/);
+      expect(checkLine(document, service)?.text).toMatch(/^healthy · [\d.]+ m?s · v\d+\.\d+\.\d+$/);
     }
-    expect(line(document, 'postgres')?.text).toMatch(/^reachable · [\d.]+ m?s · PostgreSQL \d+/);
-    expect(line(document, 'redis')?.text).toMatch(/^reachable · [\d.]+ m?s · Redis \d+\.\d+/);
+    expect(checkLine(document, 'postgres')?.text).toMatch(/^reachable · [\d.]+ m?s · PostgreSQL \d+/);
+    expect(checkLine(document, 'redis')?.text).toMatch(/^reachable · [\d.]+ m?s · Redis \d+\.\d+/);
     expect(document.footer).toContain(CONSTITUTIONAL_HASH);
     expect(document.actions).toBeUndefined();
   });
 
   it('gives machine-readable data for --json', async () => {
-    const { document } = await run(stack.services, 'health');
+    const { document } = await run('health');
     const body = data(document);
     expect(body.verdict).toBe('ok');
     expect(body.timeout_ms).toBe(2000);
@@ -71,126 +42,118 @@ describe('health against the real stack', () => {
   });
 
   it('checks one part of the stack when asked, and only that part', async () => {
-    const before = hung.connections;
-    const only = await run(stack.servicesWith({ endpoints: { 'audit-engine': hung.url } }), 'health policy-engine');
+    const before = suite.hung.connections;
+    const only = await run('health policy-engine', { services: suite.stack.servicesWith({ endpoints: { 'audit-engine': suite.hung.url } }) });
     expect(checks(only.document).map((item) => item.name)).toEqual(['policy-engine', 'policy-engine policy']);
     expect(only.document.title).toBe('Health of policy-engine');
-    expect(hung.connections).toBe(before);
-    const redis = await run(stack.services, 'health REDIS');
+    expect(suite.hung.connections).toBe(before);
+    const redis = await run('health REDIS');
     expect(checks(redis.document).map((item) => item.name)).toEqual(['redis']);
   });
 
   it('marks a hung service failed after the per-check timeout and still answers in time', async () => {
-    const services = stack.servicesWith({ endpoints: { 'evolution-oversight': hung.url } });
+    const services = suite.stack.servicesWith({ endpoints: { 'evolution-oversight': suite.hung.url } });
     const started = performance.now();
-    const outcome = await run(services, 'health');
+    const outcome = await run('health', { services });
     const elapsed = performance.now() - started;
     expect(elapsed).toBeGreaterThanOrEqual(1900);
     expect(elapsed).toBeLessThan(2000 + 1000);
     expect(outcome.outcome).toBe('fail');
-    expect(line(outcome.document, 'evolution-oversight')).toEqual({
+    expect(checkLine(outcome.document, 'evolution-oversight')).toEqual({
       name: 'evolution-oversight',
       tone: 'fail',
       text: expect.stringMatching(/^unreachable · 2\.?\d* s · no answer within 2000 ms$/),
     });
-    expect(line(outcome.document, 'policy-engine')?.tone).toBe('ok');
+    expect(checkLine(outcome.document, 'policy-engine')?.tone).toBe('ok');
     expect(outcome.document.summary).toBe('1 of 7 checks fail: evolution-oversight.');
     expect(outcome.document.actions).toEqual([{ label: 'Check again', command: 'health' }]);
     expect(outcome.document.footer).toMatch(/docker-compose restart <service>/);
-    expect(hung.connections).toBeGreaterThan(0);
+    expect(suite.hung.connections).toBeGreaterThan(0);
   });
 
   it('checks in parallel: two hung services cost one timeout, not two', async () => {
-    const services = stack.servicesWith({ endpoints: { 'policy-engine': hung.url, 'sandbox-controller': hung.url }, checkTimeoutMs: 1000 });
+    const services = suite.stack.servicesWith({ endpoints: { 'policy-engine': suite.hung.url, 'sandbox-controller': suite.hung.url }, checkTimeoutMs: 1000 });
     const started = performance.now();
-    const outcome = await run(services, 'health');
+    const outcome = await run('health', { services });
     // One after the other they would take at least 3 x 1000 ms (two policy checks and the sandbox).
     expect(performance.now() - started).toBeLessThan(1000 + 900);
     const failed = checks(outcome.document).filter((item) => item.tone === 'fail').map((item) => item.name);
     expect(failed).toEqual(['policy-engine', 'policy-engine policy', 'sandbox-controller']);
-    expect(line(outcome.document, 'sandbox-controller')?.text).toContain('no answer within 1000 ms');
+    expect(checkLine(outcome.document, 'sandbox-controller')?.text).toContain('no answer within 1000 ms');
   });
 
   it('says connection refused for a service that is not running', async () => {
-    const services = stack.servicesWith({ endpoints: { 'audit-engine': await unusedLoopbackUrl() } });
-    const outcome = await run(services, 'health');
-    expect(line(outcome.document, 'audit-engine')).toMatchObject({ tone: 'fail', text: expect.stringContaining('unreachable') });
-    expect(line(outcome.document, 'audit-engine')?.text).toContain('connection refused');
+    const services = suite.stack.servicesWith({ endpoints: { 'audit-engine': await unusedLoopbackUrl() } });
+    const outcome = await run('health', { services });
+    expect(checkLine(outcome.document, 'audit-engine')).toMatchObject({ tone: 'fail', text: expect.stringContaining('unreachable') });
+    expect(checkLine(outcome.document, 'audit-engine')?.text).toContain('connection refused');
     expect(outcome.document.tone).toBe('fail');
   });
 
   it('fails the postgres line, naming where, when PostgreSQL is down', async () => {
     const url = await downPostgresUrl();
-    const outcome = await run(stack.servicesWith({ postgresUrl: url }), 'health');
+    const outcome = await run('health', { services: suite.stack.servicesWith({ postgresUrl: url }) });
     const port = new URL(url).port;
-    expect(line(outcome.document, 'postgres')).toMatchObject({ tone: 'fail' });
-    expect(line(outcome.document, 'postgres')?.text).toContain(`unreachable`);
-    expect(line(outcome.document, 'postgres')?.text).toContain(`127.0.0.1:${port}/acgs_audit: connection refused`);
+    expect(checkLine(outcome.document, 'postgres')).toMatchObject({ tone: 'fail' });
+    expect(checkLine(outcome.document, 'postgres')?.text).toContain(`unreachable`);
+    expect(checkLine(outcome.document, 'postgres')?.text).toContain(`127.0.0.1:${port}/acgs_audit: connection refused`);
     expect(outcome.document.summary).toBe('1 of 7 checks fail: postgres.');
   });
 
   it('fails the redis line when Redis is down, and says so again on the next run without waiting', async () => {
-    const services = stack.servicesWith({ redisUrl: await downRedisUrl() });
-    const first = await run(services, 'health');
-    expect(line(first.document, 'redis')).toMatchObject({ tone: 'fail', text: expect.stringContaining('connection refused') });
+    const services = suite.stack.servicesWith({ redisUrl: await downRedisUrl() });
+    const first = await run('health', { services });
+    expect(checkLine(first.document, 'redis')).toMatchObject({ tone: 'fail', text: expect.stringContaining('connection refused') });
     const started = performance.now();
-    const second = await run(services, 'health redis');
+    const second = await run('health redis', { services });
     expect(performance.now() - started).toBeLessThan(1000);
     expect(second.document.tone).toBe('fail');
   });
 
   it('shows PostgreSQL and Redis as not configured, not as failures, in the embedded default', async () => {
-    const outcome = await run(stack.servicesWith({ postgresUrl: null, redisUrl: null }), 'health');
-    expect(line(outcome.document, 'postgres')).toMatchObject({ tone: 'info', text: expect.stringContaining('not configured · DATABASE_URL is not set') });
-    expect(line(outcome.document, 'redis')).toMatchObject({ tone: 'info', text: expect.stringContaining('not configured · REDIS_URL is not set') });
+    const outcome = await run('health', { services: suite.stack.servicesWith({ postgresUrl: null, redisUrl: null }) });
+    expect(checkLine(outcome.document, 'postgres')).toMatchObject({ tone: 'info', text: expect.stringContaining('not configured · DATABASE_URL is not set') });
+    expect(checkLine(outcome.document, 'redis')).toMatchObject({ tone: 'info', text: expect.stringContaining('not configured · REDIS_URL is not set') });
     expect(outcome.document.tone).toBe('ok');
     expect(outcome.document.summary).toBe('All 5 checks pass.');
   });
 
   it("shows strict mode on the policy engine's line without changing its verdict", async () => {
-    const response = await fetch(`${stack.endpoints['policy-engine']}/admin/enable-strict-mode`, {
+    const response = await fetch(`${suite.stack.endpoints['policy-engine']}/admin/enable-strict-mode`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${stack.adminToken}` },
+      headers: { authorization: `Bearer ${suite.stack.adminToken}` },
     });
     expect(response.status).toBe(200);
     try {
-      const outcome = await run(stack.services, 'health policy-engine');
-      expect(line(outcome.document, 'policy-engine')?.text).toContain('strict mode is on');
-      expect(line(outcome.document, 'policy-engine')?.tone).toBe('ok');
+      const outcome = await run('health policy-engine');
+      expect(checkLine(outcome.document, 'policy-engine')?.text).toContain('strict mode is on');
+      expect(checkLine(outcome.document, 'policy-engine')?.tone).toBe('ok');
     } finally {
-      await fetch(`${stack.endpoints['policy-engine']}/admin/disable-strict-mode`, {
+      await fetch(`${suite.stack.endpoints['policy-engine']}/admin/disable-strict-mode`, {
         method: 'POST',
-        headers: { authorization: `Bearer ${stack.adminToken}` },
+        headers: { authorization: `Bearer ${suite.stack.adminToken}` },
       });
     }
   });
 
   it('stops waiting when the caller gives up', async () => {
-    const services = stack.servicesWith({ endpoints: { 'audit-engine': hung.url } });
+    const services = suite.stack.servicesWith({ endpoints: { 'audit-engine': suite.hung.url } });
     const controller = new AbortController();
     setTimeout(() => controller.abort(), 200);
     const started = performance.now();
-    const outcome = await executeCommandLine(
-      { registry, services },
-      { line: 'health audit-engine', actor: { id: 'U0TEST' }, origin: 'cli', signal: controller.signal },
-    );
+    const outcome = await run('health audit-engine', { services, origin: 'cli', signal: controller.signal });
     expect(performance.now() - started).toBeLessThan(1000);
-    expect(line(outcome.document, 'audit-engine')).toMatchObject({ tone: 'fail', text: expect.stringContaining('cancelled before an answer') });
+    expect(checkLine(outcome.document, 'audit-engine')).toMatchObject({ tone: 'fail', text: expect.stringContaining('cancelled before an answer') });
   });
 });
 
 describe('health of a stack without a container runtime', () => {
-  let stack: TestStack;
-  beforeAll(async () => {
-    stack = await startStack({ containerRuntime: 'none' });
-  });
-  afterAll(async () => {
-    await stack?.close();
-  });
+  const suite = realStackForSuite({ containerRuntime: 'none' });
+  const run = commandRunner({ services: () => suite.stack.services });
 
   it('shows the sandbox controller as degraded with its own reason, and the stack as degraded', async () => {
-    const outcome = await run(stack.services, 'health');
-    const sandbox = line(outcome.document, 'sandbox-controller');
+    const outcome = await run('health');
+    const sandbox = checkLine(outcome.document, 'sandbox-controller');
     expect(sandbox?.tone).toBe('warn');
     expect(sandbox?.text).toMatch(/^degraded · .* · The Docker Engine at tcp:\/\/127\.0\.0\.1:\d+ does not answer/);
     expect(outcome.document.tone).toBe('warn');

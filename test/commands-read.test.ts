@@ -1,45 +1,21 @@
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { executeCommandLine } from '../commands/execute.js';
+import { describe, expect, it } from 'vitest';
 import { formatPercent } from '../commands/format.js';
-import { createCommandRegistry } from '../commands/index.js';
-import type { CheckLine, ResultBlock, ResultDocument } from '../commands/result.js';
-import type { CommandServices } from '../commands/services.js';
+import type { ResultDocument } from '../commands/result.js';
 import { createAuditEngineClient } from '../services/clients/audit-engine.js';
 import { createEvolutionOversightClient } from '../services/clients/evolution-oversight.js';
 import { createPolicyEngineClient } from '../services/clients/policy-engine.js';
 import { lowRiskProposal } from '../services/evolution-oversight/testing/fixtures.js';
 import { CONSTITUTIONAL_HASH, type ServiceName } from '../services/kit/constitution.js';
+import { block, checkLine, commandRunner, fieldValue } from './kit/commands.js';
 import { unusedLoopbackUrl } from './kit/loopback.js';
-import { type HungServer, type TestStack, downPostgresUrl, downRedisUrl, startHungServer, startStack } from './kit/stack.js';
+import { downPostgresUrl, downRedisUrl } from './kit/stack.js';
+import { realStackForSuite } from './kit/stack-suite.js';
 
-const registry = createCommandRegistry();
-let stack: TestStack;
-let hung: HungServer;
+const suite = realStackForSuite();
+const run = commandRunner({ services: () => suite.stack.services });
 
-beforeAll(async () => {
-  stack = await startStack();
-  hung = await startHungServer();
-});
-afterAll(async () => {
-  await hung?.close();
-  await stack?.close();
-});
-
-async function run(line: string, services: CommandServices = stack.services) {
-  return executeCommandLine({ registry, services, logError: (reference, error) => console.error(reference, error) }, { line, actor: { id: 'U0TEST' }, origin: 'slash' });
-}
-
-function block<T extends ResultBlock['type']>(document: ResultDocument, type: T): Extract<ResultBlock, { type: T }> {
-  const found = document.blocks.find((candidate) => candidate.type === type);
-  if (!found) throw new Error(`no ${type} block in ${JSON.stringify(document, null, 1)}`);
-  return found as Extract<ResultBlock, { type: T }>;
-}
-
-const check = (document: ResultDocument, name: string): CheckLine | undefined => block(document, 'checks').items.find((item) => item.name === name);
-const field = (document: ResultDocument, label: string) => block(document, 'fields').fields.find((candidate) => candidate.label === label)?.value;
-
-const policyClient = () => createPolicyEngineClient({ baseUrl: stack.endpoints['policy-engine'] });
+const policyClient = () => createPolicyEngineClient({ baseUrl: suite.stack.endpoints['policy-engine'] });
 
 /** A request the constitution denies as a safety violation (shell access), recorded by the Policy Engine in the audit trail. */
 async function causeViolation(agentId: string): Promise<void> {
@@ -53,7 +29,7 @@ async function causeViolation(agentId: string): Promise<void> {
 }
 
 async function waitForViolations(count: number): Promise<void> {
-  const audit = createAuditEngineClient(stack.endpoints['audit-engine']);
+  const audit = createAuditEngineClient(suite.stack.endpoints['audit-engine']);
   const deadline = Date.now() + 10_000;
   for (;;) {
     const page = await audit.listEvents({ event_type: 'safety_violation', limit: 100 });
@@ -113,19 +89,19 @@ describe('metrics', () => {
     expect(document.title).toBe('Policy Engine KPIs');
     expect(block(document, 'checks').items.map((item) => item.name)).toEqual(['P99 latency', 'Error rate', 'Cache hit rate', 'Requests', 'Safety violations', 'Targets met']);
     expect(figures.cache_hit_rate).toBeLessThan(0.9);
-    expect(check(document, 'Cache hit rate')).toEqual({
+    expect(checkLine(document, 'Cache hit rate')).toEqual({
       name: 'Cache hit rate',
       tone: 'fail',
       text: expect.stringContaining(`${formatPercent(figures.cache_hit_rate)} (L1`),
     });
-    expect(check(document, 'Cache hit rate')?.text).toContain('target over 95 %');
-    expect(check(document, 'Error rate')).toMatchObject({ tone: 'ok', text: expect.stringContaining('0.00 % (0 of') });
-    expect(check(document, 'P99 latency')?.text).toContain('target under 1 ms');
-    expect(check(document, 'Safety violations')).toMatchObject({ tone: 'info', text: expect.stringContaining('3 since start') });
-    expect(check(document, 'Targets met')).toMatchObject({ tone: 'warn', text: expect.stringContaining('cache_hit_rate_over_95') });
+    expect(checkLine(document, 'Cache hit rate')?.text).toContain('target over 95 %');
+    expect(checkLine(document, 'Error rate')).toMatchObject({ tone: 'ok', text: expect.stringContaining('0.00 % (0 of') });
+    expect(checkLine(document, 'P99 latency')?.text).toContain('target under 1 ms');
+    expect(checkLine(document, 'Safety violations')).toMatchObject({ tone: 'info', text: expect.stringContaining('3 since start') });
+    expect(checkLine(document, 'Targets met')).toMatchObject({ tone: 'warn', text: expect.stringContaining('cache_hit_rate_over_95') });
     expect(document.tone).toBe('fail');
     expect(document.summary).toContain('Cache hit rate');
-    expect(field(document, 'Modes')).toBe('normal');
+    expect(fieldValue(document, 'Modes')).toBe('normal');
     const data = document.data as { request_count: number; marks: Record<string, string>; thresholds: { policyP99Ms: { target: number } } };
     expect(data.request_count).toBe(figures.request_count);
     expect(data.marks.cache_hit_rate).toBe('fail');
@@ -144,15 +120,15 @@ describe('cache stats', () => {
     const outcome = await run('cache stats');
     const figures = await policyClient().metrics();
     const { l1, l2 } = figures.cache_stats;
-    expect(check(outcome.document, 'L1 (in process)')?.text).toBe(
+    expect(checkLine(outcome.document, 'L1 (in process)')?.text).toBe(
       `${l1.size} of 10,000 entries (${formatPercent(l1.size / l1.max)}) · ${l1.hits} hits, ${l1.misses} misses`,
     );
     // Under load some Redis lookups time out (the engine then evaluates); the line says how many.
-    expect(check(outcome.document, 'L2 (Redis)')).toMatchObject({
+    expect(checkLine(outcome.document, 'L2 (Redis)')).toMatchObject({
       tone: l2.errors > 0 ? 'warn' : 'ok',
       text: expect.stringContaining(`${l2.hits} hits, ${l2.misses} misses, ${l2.errors} errors`),
     });
-    expect(check(outcome.document, 'Hit rate')?.tone).toBe('fail');
+    expect(checkLine(outcome.document, 'Hit rate')?.tone).toBe('fail');
     expect(outcome.document.summary).toMatch(/under the runbook's 95 %/);
   });
 });
@@ -167,7 +143,7 @@ describe('audit verify and db status', () => {
 
   it('shows PostgreSQL, its connections and per-table inserts, updates and deletes', async () => {
     // Known activity on a table of its own; a backend publishes its statistics when it exits.
-    const sql = new pg.Client({ connectionString: stack.auditDatabase.url });
+    const sql = new pg.Client({ connectionString: suite.stack.auditDatabase.url });
     await sql.connect();
     await sql.query('CREATE TABLE activity_probe (id int PRIMARY KEY, note text)');
     await sql.query("INSERT INTO activity_probe VALUES (1, 'a'), (2, 'b'), (3, 'c')");
@@ -184,9 +160,9 @@ describe('audit verify and db status', () => {
     }
     const document = outcome.document;
     expect(document.tone).toBe('ok');
-    expect(check(document, 'PostgreSQL')?.text).toMatch(/^reachable · [\d.]+ m?s · \d+/);
-    expect(field(document, 'Database')).toBe(stack.auditDatabase.name);
-    expect(Number(field(document, 'Active connections'))).toBeGreaterThanOrEqual(1);
+    expect(checkLine(document, 'PostgreSQL')?.text).toMatch(/^reachable · [\d.]+ m?s · \d+/);
+    expect(fieldValue(document, 'Database')).toBe(suite.stack.auditDatabase.name);
+    expect(Number(fieldValue(document, 'Active connections'))).toBeGreaterThanOrEqual(1);
     const table = block(document, 'table');
     expect(table.columns).toEqual(['table', 'inserts', 'updates', 'deletes', 'live rows']);
     expect(probeRow(document)).toEqual(['activity_probe', '3', '1', '1', '2']);
@@ -196,7 +172,7 @@ describe('audit verify and db status', () => {
   });
 
   it('names the first broken record when the chain was tampered with', async () => {
-    const sql = new pg.Client({ connectionString: stack.auditDatabase.url });
+    const sql = new pg.Client({ connectionString: suite.stack.auditDatabase.url });
     await sql.connect();
     try {
       // Around the append-only triggers, as an attacker with database access would.
@@ -209,8 +185,8 @@ describe('audit verify and db status', () => {
     expect(outcome.document.title).toBe('Audit chain broken');
     expect(outcome.document.tone).toBe('fail');
     expect(outcome.document.summary).toBe('The first broken record is #2: its content was changed after it was recorded.');
-    expect(field(outcome.document, 'First broken record')).toMatch(/^#2 \([0-9a-f-]{36}\)$/);
-    expect(field(outcome.document, 'Failed check')).toBe('content_hash');
+    expect(fieldValue(outcome.document, 'First broken record')).toMatch(/^#2 \([0-9a-f-]{36}\)$/);
+    expect(fieldValue(outcome.document, 'Failed check')).toBe('content_hash');
     expect(block(outcome.document, 'code').text).toMatch(/^.+\nexpected [0-9a-f]+\nstored   [0-9a-f]+$/);
     expect(outcome.document.footer).toMatch(/security incident/);
   });
@@ -219,15 +195,15 @@ describe('audit verify and db status', () => {
 describe('db status and redis status when their server is down or absent', () => {
   it('fails db status with where and what to try when PostgreSQL is down', async () => {
     const url = await downPostgresUrl();
-    const outcome = await run('db status', stack.servicesWith({ postgresUrl: url }));
+    const outcome = await run('db status', { services: suite.stack.servicesWith({ postgresUrl: url }) });
     expect(outcome.outcome).toBe('fail');
     expect(outcome.document.summary).toBe(`PostgreSQL at 127.0.0.1:${new URL(url).port}/acgs_audit is not reachable.`);
-    expect(check(outcome.document, 'PostgreSQL')).toMatchObject({ tone: 'fail', text: expect.stringContaining('connection refused') });
+    expect(checkLine(outcome.document, 'PostgreSQL')).toMatchObject({ tone: 'fail', text: expect.stringContaining('connection refused') });
     expect(outcome.document.footer).toContain('docker-compose restart postgres');
   });
 
   it('answers db status with "not configured" when there is no DATABASE_URL', async () => {
-    const outcome = await run('db status', stack.servicesWith({ postgresUrl: null }));
+    const outcome = await run('db status', { services: suite.stack.servicesWith({ postgresUrl: null }) });
     expect(outcome.document).toMatchObject({ tone: 'info', summary: 'No PostgreSQL is configured for the bot: DATABASE_URL is not set.' });
   });
 
@@ -235,24 +211,24 @@ describe('db status and redis status when their server is down or absent', () =>
     const outcome = await run('redis status');
     const document = outcome.document;
     expect(block(document, 'checks').items.map((item) => item.name)).toEqual(['Redis', 'Memory', 'Eviction policy', 'Keyspace hit rate']);
-    expect(check(document, 'Redis')).toMatchObject({ tone: 'ok', text: expect.stringMatching(/^reachable · .* · \d+\.\d+\.\d+ · up /) });
-    expect(check(document, 'Memory')?.text).toMatch(/(MiB|KiB) (used|of)/);
+    expect(checkLine(document, 'Redis')).toMatchObject({ tone: 'ok', text: expect.stringMatching(/^reachable · .* · \d+\.\d+\.\d+ · up /) });
+    expect(checkLine(document, 'Memory')?.text).toMatch(/(MiB|KiB) (used|of)/);
     const data = document.data as { maxmemory_policy: string; used_memory: number; keyspace_hits: number };
-    expect(check(document, 'Eviction policy')?.text.startsWith(data.maxmemory_policy)).toBe(true);
+    expect(checkLine(document, 'Eviction policy')?.text.startsWith(data.maxmemory_policy)).toBe(true);
     expect(data.used_memory).toBeGreaterThan(0);
     expect(['ok', 'warn', 'info']).toContain(document.tone);
   });
 
   it('fails redis status with what to try when Redis is down', async () => {
-    const outcome = await run('redis status', stack.servicesWith({ redisUrl: await downRedisUrl() }));
+    const outcome = await run('redis status', { services: suite.stack.servicesWith({ redisUrl: await downRedisUrl() }) });
     expect(outcome.document.tone).toBe('fail');
     expect(outcome.document.summary).toMatch(/^Redis at 127\.0\.0\.1:\d+ is not reachable\.$/);
-    expect(check(outcome.document, 'Redis')?.text).toContain('connection refused');
+    expect(checkLine(outcome.document, 'Redis')?.text).toContain('connection refused');
     expect(outcome.document.footer).toContain('docker-compose restart redis');
   });
 
   it('answers redis status with "not configured" when there is no REDIS_URL', async () => {
-    const outcome = await run('redis status', stack.servicesWith({ redisUrl: null }));
+    const outcome = await run('redis status', { services: suite.stack.servicesWith({ redisUrl: null }) });
     expect(outcome.document).toMatchObject({ tone: 'info', summary: 'No Redis is configured for the bot: REDIS_URL is not set.' });
   });
 });
@@ -262,26 +238,26 @@ describe('sandbox status', () => {
     const outcome = await run('sandbox status');
     const document = outcome.document;
     expect(document.tone).toBe('ok');
-    expect(check(document, 'Docker Engine')?.tone).toBe('ok');
-    expect(check(document, 'Runtimes')?.text).toMatch(/runc/);
-    expect(check(document, 'Sandbox image')).toMatchObject({ tone: 'ok', text: 'acgs-test/busybox:latest present' });
-    expect(check(document, 'Active sandboxes')).toMatchObject({ tone: 'ok', text: '0 of 4' });
-    expect(check(document, 'Resource usage')).toMatchObject({ tone: 'ok', text: 'no sandbox containers running' });
+    expect(checkLine(document, 'Docker Engine')?.tone).toBe('ok');
+    expect(checkLine(document, 'Runtimes')?.text).toMatch(/runc/);
+    expect(checkLine(document, 'Sandbox image')).toMatchObject({ tone: 'ok', text: 'acgs-test/busybox:latest present' });
+    expect(checkLine(document, 'Active sandboxes')).toMatchObject({ tone: 'ok', text: '0 of 4' });
+    expect(checkLine(document, 'Resource usage')).toMatchObject({ tone: 'ok', text: 'no sandbox containers running' });
     const data = document.data as { runtimes_available: string[]; resource_usage: { totals: { active: number } } };
     expect(data.runtimes_available).toContain('runc');
     expect(data.resource_usage.totals.active).toBe(0);
   });
 
   it('says the resource usage needs the admin token when it has none', async () => {
-    const outcome = await run('sandbox status', stack.servicesWith({ adminToken: null }));
-    expect(check(outcome.document, 'Resource usage')).toMatchObject({ tone: 'warn', text: expect.stringContaining('needs the admin token: set ACGS_ADMIN_TOKEN') });
+    const outcome = await run('sandbox status', { services: suite.stack.servicesWith({ adminToken: null }) });
+    expect(checkLine(outcome.document, 'Resource usage')).toMatchObject({ tone: 'warn', text: expect.stringContaining('needs the admin token: set ACGS_ADMIN_TOKEN') });
     expect(outcome.document.tone).toBe('warn');
   });
 });
 
 describe('evolutions', () => {
   it('lists the evolutions waiting for review, newest first, and none of the decided ones', async () => {
-    const client = createEvolutionOversightClient(stack.endpoints['evolution-oversight']);
+    const client = createEvolutionOversightClient(suite.stack.endpoints['evolution-oversight']);
     const auto = await client.propose(lowRiskProposal({ agent_id: 'agent-auto' }));
     const fast = await client.propose(lowRiskProposal({ agent_id: 'agent-fast', external_dependencies: true, priority: 'medium' }));
     const human = await client.propose(lowRiskProposal({ agent_id: 'agent-human', privilege_escalation: true, priority: 'high' }));
@@ -320,7 +296,7 @@ describe('a service that is down or hangs', () => {
 
   it.each(cases)('%s says the %s is down and what to try, not an internal error', async (line, service, label) => {
     const url = await unusedLoopbackUrl();
-    const outcome = await run(line, stack.servicesWith({ endpoints: { [service]: url } }));
+    const outcome = await run(line, { services: suite.stack.servicesWith({ endpoints: { [service]: url } }) });
     expect(outcome.outcome).toBe('rejected');
     expect(outcome.rejection).toBe('unavailable');
     expect(outcome.document.title).toBe(`${line}: not available right now`);
@@ -330,11 +306,11 @@ describe('a service that is down or hangs', () => {
   });
 
   it('gives up on a hung service after the call timeout and says so', async () => {
-    const services = stack.servicesWith({ endpoints: { 'policy-engine': hung.url }, callTimeoutMs: 500 });
+    const services = suite.stack.servicesWith({ endpoints: { 'policy-engine': suite.hung.url }, callTimeoutMs: 500 });
     const started = performance.now();
-    const outcome = await run('metrics', services);
+    const outcome = await run('metrics', { services });
     expect(performance.now() - started).toBeLessThan(500 + 700);
     expect(outcome.rejection).toBe('unavailable');
-    expect(outcome.document.summary).toBe(`The Policy Engine at ${hung.url} did not answer in time.`);
+    expect(outcome.document.summary).toBe(`The Policy Engine at ${suite.hung.url} did not answer in time.`);
   });
 });

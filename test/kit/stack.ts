@@ -66,6 +66,9 @@ export interface TestStack {
   close(): Promise<void>;
 }
 
+/** The checks `health` makes of a whole TestStack, in the order it lists them. */
+export const EVERY_HEALTH_CHECK = ['policy-engine', 'policy-engine policy', 'audit-engine', 'evolution-oversight', 'sandbox-controller', 'postgres', 'redis'] as const;
+
 const ENV_KEYS: Record<ServiceName, string> = {
   'policy-engine': 'POLICY_ENGINE_URL',
   'audit-engine': 'AUDIT_ENGINE_URL',
