@@ -30,7 +30,7 @@ import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
-import { createServer, type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -46,6 +46,7 @@ import { commandServicesFromEnv } from '../commands/services-env.js';
 import { SERVICE_NAMES, type ServiceName } from '../services/kit/constitution.js';
 import { createTestDatabase } from '../test/kit/postgres.js';
 import { requireRedis } from '../test/kit/redis.js';
+import { unusedLoopbackPort } from '../test/kit/loopback.js';
 import { startHungServer } from '../test/kit/stack.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
@@ -197,16 +198,6 @@ async function replyTimes(target: Target, sink: ReplySink, samples: number): Pro
   return replies;
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
-  server.close();
-  await once(server, 'close');
-  return port;
-}
-
 interface ServiceProcesses {
   endpoints: Record<ServiceName, string>;
   /** What the bot needs to reach the same stack (service URLs, PostgreSQL, Redis, admin token). */
@@ -230,7 +221,7 @@ async function startServiceProcesses(): Promise<ServiceProcesses> {
     const stateDir = mkdtempSync(join(tmpdir(), 'acgs-bench-bot-'));
     closers.push(async () => rmSync(stateDir, { recursive: true, force: true }));
     const adminToken = randomBytes(16).toString('hex');
-    const ports = Object.fromEntries(await Promise.all(SERVICE_NAMES.map(async (name) => [name, await freePort()] as const))) as Record<ServiceName, number>;
+    const ports = Object.fromEntries(await Promise.all(SERVICE_NAMES.map(async (name) => [name, await unusedLoopbackPort()] as const))) as Record<ServiceName, number>;
     const endpoints = Object.fromEntries(SERVICE_NAMES.map((name) => [name, `http://127.0.0.1:${ports[name]}`])) as Record<ServiceName, string>;
     const common = { HOST: '127.0.0.1', LOG_LEVEL: 'error', NODE_ENV: 'production', ACGS_ADMIN_TOKEN: adminToken, POLICY_ENGINE_URL: endpoints['policy-engine'], AUDIT_ENGINE_URL: endpoints['audit-engine'] };
     const envs: Record<ServiceName, Record<string, string>> = {
@@ -238,7 +229,7 @@ async function startServiceProcesses(): Promise<ServiceProcesses> {
       'audit-engine': { ...common, DATABASE_URL: auditDb.url, DATABASE_POOL_MAX: '4', AUDIT_VERIFY_INTERVAL_MS: '0' },
       'evolution-oversight': { ...common, DATABASE_URL: evolutionDb.url, DATABASE_POOL_MAX: '4', ACGS_STATE_DIR: join(stateDir, 'evolution-oversight') },
       // No container engine: its health answers at once that it cannot run code.
-      'sandbox-controller': { ...common, DOCKER_HOST: `tcp://127.0.0.1:${await freePort()}`, ACGS_STATE_DIR: join(stateDir, 'sandbox-controller') },
+      'sandbox-controller': { ...common, DOCKER_HOST: `tcp://127.0.0.1:${await unusedLoopbackPort()}`, ACGS_STATE_DIR: join(stateDir, 'sandbox-controller') },
     };
     for (const name of SERVICE_NAMES) {
       const child = spawn(process.execPath, ['--import', 'tsx', `services/${name}/main.ts`], { env: { ...process.env, ...envs[name], PORT: String(ports[name]) }, stdio: ['ignore', 'ignore', 'inherit'] });

@@ -21,27 +21,16 @@
  * removed at the end, also after a failure or Ctrl-C.
  */
 import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { loadavg } from 'node:os';
 import { promisify } from 'node:util';
 import { build, type Histogram } from 'hdr-histogram-js';
 import { executeCommandLine } from '../commands/execute.js';
 import { createCommandRegistry } from '../commands/index.js';
 import { roleDirectoryFromConfig } from '../commands/roles.js';
-import { createCommandServices } from '../commands/services.js';
 import { SERVICE_NAMES, type ServiceName } from '../services/kit/constitution.js';
-import { createDockerStack } from '../services/stack/docker-stack.js';
-import {
-  RESPONDER_IMAGES,
-  TEST_DOCKER_HOST,
-  isHealthy,
-  removeContainersWithLabel,
-  requireDockerEngine,
-  requireImage,
-  startComposeReplica,
-  waitForContainer,
-} from '../test/kit/docker.js';
-import { unusedLoopbackUrl } from '../test/kit/loopback.js';
+import { stackOnlyServices } from '../test/kit/commands.js';
+import { TEST_DOCKER_HOST, removeContainersWithLabel, requireDockerEngine } from '../test/kit/docker.js';
+import { composeProjectLabel, startResponderProject, uniqueProjectName } from '../test/kit/responder-project.js';
 
 const REPS = Number(process.env.BENCH_REPS ?? 20);
 const RESTARTS = Number(process.env.BENCH_RESTARTS ?? 8);
@@ -54,8 +43,8 @@ const OPERATOR = 'U0BENCH';
 const run = promisify(execFile);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-const project = `acgs-bench-${randomBytes(3).toString('hex')}`;
-const projectLabel = `com.docker.compose.project=${project}`;
+const project = uniqueProjectName('acgs-bench');
+const projectLabel = composeProjectLabel(project);
 const cliEnv = { ...process.env, DOCKER_HOST: TEST_DOCKER_HOST };
 
 async function docker(...args: string[]): Promise<string> {
@@ -93,36 +82,20 @@ async function timed(action: () => Promise<void>): Promise<number> {
 
 async function main(): Promise<void> {
   const engine = await requireDockerEngine({ waitMs: 5000 });
-  await requireImage(engine, RESPONDER_IMAGES.v1);
-  let cleaned = false;
-  const cleanup = async () => {
-    if (cleaned) return;
-    cleaned = true;
-    await removeContainersWithLabel(engine, projectLabel);
-  };
+  // Ctrl-C while the stack starts or runs: every container of the project goes.
   process.once('SIGINT', () => {
-    void cleanup().finally(() => process.exit(130));
+    void removeContainersWithLabel(engine, projectLabel).finally(() => process.exit(130));
   });
 
+  // The stack: one responder per service name, on the host network at a port of its own, under
+  // the Docker driver with the settings `npm start` gives it (not the tests' short ones).
+  const responders = await startResponderProject({ project, docker: engine, replicas: SERVICE_NAMES.map((service) => ({ service })), driver: {}, healthyWithinMs: 60_000 });
   try {
-    // The stack: one responder per service name, on the host network at a port of its own.
-    const containers: Record<string, string> = {};
-    for (const service of SERVICE_NAMES) {
-      const port = new URL(await unusedLoopbackUrl()).port;
-      const container = await startComposeReplica(engine, { project, service, image: RESPONDER_IMAGES.v1, env: { PORT: port } });
-      containers[service] = container.id;
-    }
-    await Promise.all(Object.values(containers).map((id) => waitForContainer(engine, id, isHealthy, 60_000)));
+    const containers = Object.fromEntries(SERVICE_NAMES.map((service, index) => [service, responders.containers[index]!.id]));
     const names = SERVICE_NAMES.map((service) => `${project}-${service}-1`);
 
     // The bot's side: the registry and the Docker driver as `npm start` builds them for a Docker stack.
-    const stack = createDockerStack({ dockerHost: TEST_DOCKER_HOST, project });
-    const nowhere = await unusedLoopbackUrl();
-    const services = createCommandServices({
-      endpoints: Object.fromEntries(SERVICE_NAMES.map((name) => [name, nowhere])) as Record<ServiceName, string>,
-      stack,
-      roles: roleDirectoryFromConfig({ oncall: [OPERATOR] }),
-    });
+    const services = await stackOnlyServices(responders.stack, roleDirectoryFromConfig({ oncall: [OPERATOR] }));
     const registry = createCommandRegistry();
     const bot = async (line: string) => {
       const outcome = await executeCommandLine({ registry, services }, { line, actor: { id: OPERATOR }, origin: 'slash' });
@@ -179,10 +152,9 @@ async function main(): Promise<void> {
       }
       console.log(`  ${operation}: ${reps} repetitions per path done`);
     }
-    await stack.close();
     report();
   } finally {
-    await cleanup();
+    await responders.close();
   }
 }
 
