@@ -3,17 +3,11 @@
  * the stack's Redis (REDIS_URL): memory against maxmemory, the eviction policy, keyspace hit rate.
  */
 import { z } from 'zod';
-import { defineCommand, type CommandContext } from './command.js';
-import { formatBytes, formatCount, formatDuration, formatMs, formatPercent } from './format.js';
-import { describeRedisError, probeRedis, withDeadline, DeadlineError } from './health-probes.js';
+import { defineCommand } from './command.js';
+import { formatCount, formatDuration, formatMs, formatPercent } from './format.js';
+import { evictionPolicyLine, readRedis, redisMemoryLine } from './redis-reading.js';
 import { worstTone, type CheckLine, type ResultDocument, type Tone } from './result.js';
-import { redisLocation } from './stack-connections.js';
-import { RUNBOOK_THRESHOLDS, markLowerBound, markUpperBound } from './thresholds.js';
-
-/** The eviction policy the stack's compose file gives Redis (docker-compose.yml). */
-export const EXPECTED_EVICTION_POLICY = 'allkeys-lru';
-
-const WHAT_TO_TRY = 'The runbook\'s diagnosis: `docker-compose ps redis`, `docker-compose logs redis`; restart with `docker-compose restart redis`. The Policy Engine keeps answering from its L1 cache meanwhile.';
+import { RUNBOOK_THRESHOLDS, markLowerBound } from './thresholds.js';
 
 /** `INFO` text as key/value pairs. */
 export function parseRedisInfo(text: string): Map<string, string> {
@@ -60,31 +54,14 @@ export function redisFigures(info: Map<string, string>): RedisFigures {
 export function redisStatusDocument(figures: RedisFigures, location: string, latencyMs: number): ResultDocument {
   const lookups = figures.keyspace_hits + figures.keyspace_misses;
   const hitRate = lookups > 0 ? figures.keyspace_hits / lookups : null;
-  const memoryShare = figures.maxmemory > 0 ? figures.used_memory / figures.maxmemory : null;
-  const memoryTone: Tone = memoryShare === null ? 'info' : markUpperBound(memoryShare, RUNBOOK_THRESHOLDS.memoryUtilization);
-  const policyTone: Tone =
-    figures.maxmemory_policy === EXPECTED_EVICTION_POLICY ? 'ok' : figures.maxmemory > 0 && figures.maxmemory_policy === 'noeviction' ? 'warn' : 'info';
+  const { share: memoryShare, ...memory } = redisMemoryLine('Memory', figures.used_memory, figures.maxmemory);
   // Other clients share the keyspace (dedupe keys miss by design), so a low rate is worth a look, never a failure.
   const hitTone: Tone = hitRate === null ? 'info' : markLowerBound(hitRate, RUNBOOK_THRESHOLDS.cacheHitRate) === 'ok' ? 'ok' : 'warn';
   const totalKeys = Object.values(figures.keys).reduce((sum, count) => sum + count, 0);
   const items: CheckLine[] = [
     { name: 'Redis', tone: 'ok', text: `reachable · ${formatMs(latencyMs)} · ${figures.version} · up ${formatDuration(figures.uptime_seconds)}` },
-    {
-      name: 'Memory',
-      tone: memoryTone,
-      text:
-        memoryShare === null
-          ? `${formatBytes(figures.used_memory)} used; no maxmemory limit (production sets one)`
-          : `${formatBytes(figures.used_memory)} of ${formatBytes(figures.maxmemory)} (${formatPercent(memoryShare)}) · target under ${formatPercent(RUNBOOK_THRESHOLDS.memoryUtilization.target, 0)}`,
-    },
-    {
-      name: 'Eviction policy',
-      tone: policyTone,
-      text:
-        policyTone === 'warn'
-          ? `${figures.maxmemory_policy}: writes fail once maxmemory is reached; the stack expects ${EXPECTED_EVICTION_POLICY}`
-          : `${figures.maxmemory_policy}${policyTone === 'ok' ? '' : ` (the stack's compose file uses ${EXPECTED_EVICTION_POLICY})`}`,
-    },
+    memory,
+    evictionPolicyLine(figures.maxmemory_policy, figures.maxmemory),
     {
       name: 'Keyspace hit rate',
       tone: hitTone,
@@ -114,41 +91,18 @@ export function redisStatusDocument(figures: RedisFigures, location: string, lat
   };
 }
 
-async function redisStatus(context: CommandContext): Promise<ResultDocument> {
-  const { redis, checkTimeoutMs } = context.services;
-  if (!redis) {
-    return {
-      title: 'Redis status',
-      tone: 'info',
-      summary: 'No Redis is configured for the bot: REDIS_URL is not set.',
-      blocks: [{ type: 'text', text: 'The local stack runs without Redis: the Policy Engine uses its in-process cache only. Set REDIS_URL to the stack\'s Redis to see its status here.' }],
-      data: { configured: false },
-    };
-  }
-  const location = redisLocation(redis);
-  const down = (problem: string): ResultDocument => ({
-    title: 'Redis status',
-    tone: 'fail',
-    summary: `Redis at ${location} is not reachable.`,
-    blocks: [{ type: 'checks', items: [{ name: 'Redis', tone: 'fail', text: problem }] }],
-    footer: WHAT_TO_TRY,
-    data: { configured: true, reachable: false, location, problem },
-  });
-  const probe = await probeRedis(redis, checkTimeoutMs, context.signal);
-  if (!probe.ok) return down(probe.problem);
-  try {
-    const info = await withDeadline(checkTimeoutMs, context.signal, () => redis.info());
-    return redisStatusDocument(redisFigures(parseRedisInfo(info)), location, probe.latencyMs);
-  } catch (error) {
-    return down(error instanceof DeadlineError ? `INFO got ${error.message}` : describeRedisError(error));
-  }
-}
-
 export const redisStatusCommand = defineCommand({
   name: 'redis status',
   summary: 'Redis: memory, maxmemory policy, keyspace hit rate',
   examples: ['redis status'],
   level: 'read',
   args: z.object({}),
-  run: (context) => redisStatus(context),
+  run: (context) =>
+    readRedis(context, {
+      title: 'Redis status',
+      what: 'its status',
+      request: 'INFO',
+      read: (redis) => redis.info(),
+      document: (info, location, latencyMs) => redisStatusDocument(redisFigures(parseRedisInfo(info)), location, latencyMs),
+    }),
 });
