@@ -26,8 +26,8 @@ import { promisify } from 'node:util';
 import { build, type Histogram } from 'hdr-histogram-js';
 import { executeCommandLine } from '../commands/execute.js';
 import { createCommandRegistry } from '../commands/index.js';
-import { roleDirectoryFromConfig } from '../commands/roles.js';
 import { SERVICE_NAMES, type ServiceName } from '../services/kit/constitution.js';
+import { openCommandAccess } from '../test/kit/command-access.js';
 import { stackOnlyServices } from '../test/kit/commands.js';
 import { TEST_DOCKER_HOST, removeContainersWithLabel, requireDockerEngine } from '../test/kit/docker.js';
 import { composeProjectLabel, startResponderProject, uniqueProjectName } from '../test/kit/responder-project.js';
@@ -90,12 +90,15 @@ async function main(): Promise<void> {
   // The stack: one responder per service name, on the host network at a port of its own, under
   // the Docker driver with the settings `npm start` gives it (not the tests' short ones).
   const responders = await startResponderProject({ project, docker: engine, replicas: SERVICE_NAMES.map((service) => ({ service })), driver: {}, healthyWithinMs: 60_000 });
+  let access: Awaited<ReturnType<typeof openCommandAccess>> | undefined;
   try {
     const containers = Object.fromEntries(SERVICE_NAMES.map((service, index) => [service, responders.containers[index]!.id]));
     const names = SERVICE_NAMES.map((service) => `${project}-${service}-1`);
 
     // The bot's side: the registry and the Docker driver as `npm start` builds them for a Docker stack.
-    const services = await stackOnlyServices(responders.stack, roleDirectoryFromConfig({ oncall: [OPERATOR] }));
+    // The path's real guards: the authorization policy and the bot's audit trail (test PostgreSQL).
+    access = await openCommandAccess({ roles: { oncall: [OPERATOR] } });
+    const services = { ...(await stackOnlyServices(responders.stack)), authorization: access.authorization, ...(access.trail ? { trail: access.trail } : {}) };
     const registry = createCommandRegistry();
     const bot = async (line: string) => {
       const outcome = await executeCommandLine({ registry, services }, { line, actor: { id: OPERATOR }, origin: 'slash' });
@@ -154,6 +157,7 @@ async function main(): Promise<void> {
     }
     report();
   } finally {
+    await access?.close();
     await responders.close();
   }
 }

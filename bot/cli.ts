@@ -5,14 +5,16 @@
  * line itself was wrong. This file only parses and calls; the one error boundary is in `main`.
  */
 import { userInfo } from 'node:os';
+import { resolve } from 'node:path';
 import { createCommandRegistry } from '../commands/index.js';
 import { executeCommandLine, type ExecutionOutcome } from '../commands/execute.js';
 import { createObservedLocalStack } from '../commands/observed-local-stack.js';
 import type { Registry } from '../commands/registry.js';
 import type { ResultDocument } from '../commands/result.js';
-import { CLI_ROLES_VARIABLE, fixedRoleDirectory, parseCliRoles } from '../commands/roles.js';
+import { loadCommandGate, openCommandTrail, type OpenedTrail } from '../commands/command-path.js';
 import type { CommandServices } from '../commands/services.js';
 import { commandServicesFromEnv } from '../commands/services-env.js';
+import { loadBotConfig } from './config.js';
 import { selectStack } from '../services/stack/select-stack.js';
 import type { Stack } from '../services/stack/stack.js';
 import { renderText } from './cli-render.js';
@@ -103,40 +105,88 @@ async function stackFor(registry: Registry, line: string, io: CliIo, services: C
   }
 }
 
+export const CLI_ROLES_VARIABLE = 'ACGS_CLI_ROLES';
+export const DEFAULT_CLI_ROLES: readonly string[] = ['oncall'];
+const ROLE_NAME = /^[a-z][a-z0-9_-]{0,30}$/;
+
+/**
+ * ACGS_CLI_ROLES: the CLI has no Slack user, so the local operator's roles come from here: a
+ * comma list of role names (`oncall,admins`); unset means `oncall`; empty means none.
+ */
+export function parseCliRoles(value: string | undefined): string[] {
+  if (value === undefined) return [...DEFAULT_CLI_ROLES];
+  const roles = value
+    .split(',')
+    .map((role) => role.trim())
+    .filter(Boolean);
+  const bad = roles.filter((role) => !ROLE_NAME.test(role));
+  if (bad.length > 0) {
+    throw new Error(
+      `${CLI_ROLES_VARIABLE} must be a comma list of role names such as oncall,admins (lowercase words); not role names: ${bad.map((role) => JSON.stringify(role.slice(0, 40))).join(', ')}`,
+    );
+  }
+  return [...new Set(roles)];
+}
+
 /** Said under `acgs help`: the CLI has no Slack user, so it acts with roles from its environment. */
 function rolesNote(roles: readonly string[]): string {
-  return `The CLI acts as the local operator with the roles in ${CLI_ROLES_VARIABLE} (a comma list; unset means oncall): now ${roles.length > 0 ? roles.join(', ') : 'none'}. Interim, until the authorization policy of issue 5.`;
+  return `The CLI acts as the local operator with the roles in ${CLI_ROLES_VARIABLE} (a comma list; unset means oncall): now ${roles.length > 0 ? roles.join(', ') : 'none'}. The authorization policy decides what they allow; \`acgs can <command>\` explains it.`;
 }
+
+/** CLI processes take the first free spool slot, so a crashed run's spool is replayed by a later one. */
+const CLI_SPOOL_SLOTS = Array.from({ length: 8 }, (_, index) => `cli-${index + 1}`);
 
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
   const { line, json } = commandLineFromArgv(argv);
   let stack: ReturnType<typeof commandServicesFromEnv>;
   let roles: string[];
+  let config: ReturnType<typeof loadBotConfig>;
   try {
     roles = parseCliRoles(io.env[CLI_ROLES_VARIABLE]);
+    config = loadBotConfig(io.env.ACGS_CONFIG);
     stack = commandServicesFromEnv(io.env, io.cwd);
   } catch (error) {
     io.stderr(`acgs: ${(error as Error).message}\n`);
     return EXIT.usage;
   }
   const registry = createCommandRegistry();
+  const actor = actorId(io.env);
   const controlled = await stackFor(registry, line, io, stack.services);
+  // The local operator holds the ACGS_CLI_ROLES roles; the rules (and their config overrides) are the bot's.
+  const { gate } = await loadCommandGate({
+    config: { roles: Object.fromEntries(roles.map((role) => [role, [actor]])), ...(config.authorization ? { authorization: config.authorization } : {}) },
+    services: stack.services,
+    onProblem: (problem) => io.stderr(`acgs: the authorization policy is unavailable: ${problem}\n`),
+  });
+  let trail: OpenedTrail | undefined;
   try {
+    // The bot's trail lives in PostgreSQL; without DATABASE_URL the CLI records nothing and refuses changes.
+    if (io.env.DATABASE_URL) {
+      trail = await openCommandTrail({
+        databaseUrl: io.env.DATABASE_URL,
+        poolMax: 2,
+        stateDir: resolve(io.cwd, io.env.ACGS_STATE_DIR || '.acgs'),
+        instances: CLI_SPOOL_SLOTS,
+        applicationName: 'acgs-cli-trail',
+      });
+    }
     const outcome = await executeCommandLine(
       {
         registry,
-        services: { ...stack.services, ...controlled, roles: fixedRoleDirectory(roles) },
+        services: { ...stack.services, ...controlled, authorization: gate, ...(trail ? { trail: trail.trail } : {}) },
         logError: (reference, error) => io.stderr(`acgs: internal error ${reference}: ${(error as Error)?.stack ?? String(error)}\n`),
       },
-      { line, actor: { id: actorId(io.env) }, origin: 'cli', ...(io.signal ? { signal: io.signal } : {}) },
+      { line, actor: { id: actor }, origin: 'cli', ...(io.signal ? { signal: io.signal } : {}) },
     );
     const color = Boolean(io.isTty) && !io.env.NO_COLOR && !json;
     const document =
-      outcome.command === 'help' ? { ...outcome.document, footer: [outcome.document.footer, rolesNote(roles)].filter(Boolean).join('\n') } : outcome.document;
+      outcome.command === 'help' || outcome.rejection === 'refused'
+        ? { ...outcome.document, footer: [outcome.document.footer, rolesNote(roles)].filter(Boolean).join('\n') }
+        : outcome.document;
     io.stdout(json ? `${JSON.stringify(jsonOf(document), null, 2)}\n` : renderText(document, { color }));
     return exitCodeFor(outcome);
   } finally {
-    await Promise.all([stack.close(), controlled.stack?.close()]);
+    await Promise.all([stack.close(), controlled.stack?.close(), trail?.close()]);
   }
 }
 

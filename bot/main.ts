@@ -3,13 +3,17 @@
  * one); the local Slack console on the bot's port when no Slack settings are given.
  */
 import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { webApi } from '@slack/bolt';
 import closeWithGrace from 'close-with-grace';
 import { pino } from 'pino';
+import { slackUserGroupDirectory } from './authorization/index.js';
+import { loadCommandGate, openCommandTrail, type OpenedTrail } from '../commands/command-path.js';
 import { createCommandRegistry } from '../commands/index.js';
-import { mayRunInterim, roleDirectoryFromConfig } from '../commands/roles.js';
 import { commandServicesFromEnv } from '../commands/services-env.js';
+import { startEmbeddedPostgres, type EmbeddedPostgres } from '../services/embedded-postgres.js';
 import { SERVICE_NAMES } from '../services/kit/constitution.js';
-import { startLocalServices, type LocalServices } from '../services/local-services.js';
+import { startLocalServices, stateDirectory, type LocalServices } from '../services/local-services.js';
 import { createLocalStack } from '../services/stack/local-stack.js';
 import { selectStack } from '../services/stack/select-stack.js';
 import { loadBotConfig } from './config.js';
@@ -43,12 +47,39 @@ function consolePort(): number {
 }
 
 let local: LocalServices | undefined;
+let botDatabase: EmbeddedPostgres | undefined;
+let trail: OpenedTrail | undefined;
+
+/**
+ * The bot's own audit trail: in DATABASE_URL's database (its own tables beside the stack's), else
+ * in a third embedded PGlite database beside the services' two. Its spool directory is
+ * `<ACGS_STATE_DIR>/bot-trail-spool/<ACGS_BOT_INSTANCE or "bot">`: one per replica.
+ */
+async function openBotTrail(): Promise<OpenedTrail> {
+  const stateDir = stateDirectory(env);
+  let databaseUrl = env.DATABASE_URL;
+  if (!databaseUrl) {
+    botDatabase = await startEmbeddedPostgres(join(stateDir, 'pglite', 'bot'));
+    databaseUrl = botDatabase.url;
+  }
+  const opened = await openCommandTrail({
+    databaseUrl,
+    // PGlite is single-session: one connection.
+    poolMax: botDatabase ? 1 : 4,
+    stateDir,
+    instances: [env.ACGS_BOT_INSTANCE || 'bot'],
+    applicationName: 'acgs-bot-trail',
+    log: logger.child({ component: 'audit-trail' }),
+  });
+  say(`audit trail: ${botDatabase ? `embedded PostgreSQL in ${join(stateDir, 'pglite', 'bot')}` : 'DATABASE_URL'}; spool ${opened.spoolDir}`);
+  return opened;
+}
 
 async function main(): Promise<void> {
   // Validated before anything starts, so that a bad file stops the start.
   const config = loadBotConfig(env.ACGS_CONFIG);
   const useConsole = !slackRequested(env);
-  const roles = roleDirectoryFromConfig(useConsole && Object.keys(config.roles).length === 0 ? CONSOLE_ROLES : config.roles);
+  const roles = useConsole && Object.keys(config.roles).length === 0 ? CONSOLE_ROLES : config.roles;
   const { settings, standIn } = useConsole ? consoleSettings(consolePort()) : { settings: parseSlackSettings(env), standIn: undefined };
 
   const { stack, reason } = await selectStack({
@@ -62,7 +93,17 @@ async function main(): Promise<void> {
   say(`stack: ${stack.kind}, because ${reason}`);
   // After the stack: the local one writes the admin token file these services read.
   const { services: fromEnv, close: closeServices } = commandServicesFromEnv(env);
-  const services = { ...fromEnv, stack, roles };
+  trail = await openBotTrail();
+  // Roles from Slack user groups are asked of Slack with the bot's token (the console's stand-in plays them).
+  const groups = slackUserGroupDirectory(new webApi.WebClient(settings.botToken, { slackApiUrl: settings.apiUrl }));
+  const { gate, authorizer } = await loadCommandGate({
+    config: { roles, channels: config.channels, ...(config.authorization ? { authorization: config.authorization } : {}) },
+    groups,
+    services: fromEnv,
+    onProblem: (problem) => logger.error({ problem }, 'authorization policy unavailable: escalated commands are refused'),
+  });
+  say(authorizer.status.ok ? `authorization policy ${authorizer.status.version}` : `authorization policy UNAVAILABLE (${authorizer.status.problem}): only read-only commands run`);
+  const services = { ...fromEnv, stack, authorization: gate, trail: trail.trail };
   const redis = services.redis;
 
   const bot = createSlackBot({
@@ -73,7 +114,7 @@ async function main(): Promise<void> {
     ...(redis ? { redis } : {}),
     ...(env.BOT_HOST ? { host: env.BOT_HOST } : {}),
     ...(standIn ? { extraListener: standIn.requestListener, upgradeHandler: standIn.upgrade } : {}),
-    mayRun: (userId, command) => mayRunInterim(command, roles.rolesOf(userId)),
+    mayRun: async (userId, command) => (await gate.decide({ actor: { id: userId }, command, args: {} })).decision.allow,
   });
 
   closeWithGrace({ delay: 15_000 }, async ({ signal, err }) => {
@@ -83,6 +124,8 @@ async function main(): Promise<void> {
     await standIn?.close().catch(() => undefined);
     await stack.close().catch(() => undefined);
     await local?.stop();
+    await trail?.close();
+    await botDatabase?.stop().catch(() => undefined);
     await closeServices();
   });
 
@@ -98,5 +141,7 @@ async function main(): Promise<void> {
 main().catch(async (error: unknown) => {
   console.error(`[acgs] could not start: ${(error as Error).message}`);
   await local?.stop().catch(() => undefined);
+  await trail?.close().catch(() => undefined);
+  await botDatabase?.stop().catch(() => undefined);
   process.exit(1);
 });

@@ -1,12 +1,15 @@
 /**
- * `audit verify`: walks the Audit Engine's hash chain and says whether it is intact, or which
- * record is the first that does not match.
+ * `audit verify`: walks both hash chains, the Audit Engine's and the bot's own trail, and says
+ * whether each is intact or which record is the first that does not match. One command for both,
+ * because the question on-call asks is "has anyone altered the record?"; each half says which
+ * chain it is, and one being unreachable does not hide the other's answer.
  */
 import { z } from 'zod';
+import { auditTrailVerifyDocument } from '../bot/audit-trail/index.js';
 import type { VerifyResponse } from '../services/audit-engine/contract.js';
-import { defineCommand } from './command.js';
+import { CommandError, defineCommand } from './command.js';
 import { clip, formatCount, formatMs, formatTimestamp } from './format.js';
-import type { ResultDocument } from './result.js';
+import { worstTone, type ResultDocument } from './result.js';
 import { callStack } from './service-errors.js';
 
 const CHECK_WORDS: Record<string, string> = {
@@ -67,13 +70,40 @@ export function auditVerifyDocument(result: VerifyResponse): ResultDocument {
   };
 }
 
+/** One answer for both chains: each half keeps its own title as a heading. */
+export function bothChainsDocument(engine: ResultDocument, trail: ResultDocument): ResultDocument {
+  const tone = worstTone([engine.tone, trail.tone]);
+  const section = (document: ResultDocument) => [{ type: 'text' as const, text: `${document.title}: ${document.summary ?? ''}` }, ...document.blocks];
+  return {
+    title: tone === 'ok' ? 'Both audit chains intact' : 'Audit chains need attention',
+    tone,
+    summary: `Audit Engine: ${engine.title.toLowerCase()}. Bot's trail: ${trail.title.toLowerCase()}.`,
+    blocks: [...section(engine), { type: 'divider' }, ...section(trail)],
+    footer: [engine.footer, trail.footer].filter(Boolean).join(' '),
+    data: { audit_engine: engine.data ?? null, bot_trail: trail.data ?? null },
+  };
+}
+
+function unavailableDocument(title: string, error: unknown): ResultDocument {
+  if (!(error instanceof CommandError) && (error as Error)?.name !== 'AuditTrailUnavailableError') throw error;
+  return { title, tone: 'fail', summary: (error as Error).message, blocks: [], data: { error: { kind: 'unavailable', message: (error as Error).message } } };
+}
+
 export const auditVerify = defineCommand({
   name: 'audit verify',
-  summary: "Check the audit trail's hash chain end to end",
+  summary: "Check both audit hash chains end to end (the Audit Engine's and the bot's own trail)",
   examples: ['audit verify'],
   level: 'read',
   args: z.object({}),
   async run(context) {
-    return auditVerifyDocument(await callStack('audit-engine', context.services, () => context.services.auditEngine.verify()));
+    const engineCheck = callStack('audit-engine', context.services, () => context.services.auditEngine.verify());
+    const trail = context.services.trail;
+    // A process without the bot's trail (a test, a CLI without DATABASE_URL) answers for the engine alone.
+    if (!trail) return auditVerifyDocument(await engineCheck);
+    const [engine, own] = await Promise.all([
+      engineCheck.then(auditVerifyDocument, (error: unknown) => unavailableDocument('Audit Engine chain not checked', error)),
+      trail.verify().then(auditTrailVerifyDocument, (error: unknown) => unavailableDocument("Bot's audit trail not checked", error)),
+    ]);
+    return bothChainsDocument(engine, own);
   },
 });

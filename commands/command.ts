@@ -22,8 +22,8 @@ export interface CommandContext {
   channelId?: string;
   origin: CommandOrigin;
   /**
-   * The actor's roles (`roles.<role>` of the bot's config file; the CLI's from ACGS_CLI_ROLES).
-   * Read only by the interim role check of commands/roles.ts until issue 5's authorization policy.
+   * The actor's roles as the authorization step resolved them (`roles.<role>` of the bot's config
+   * file and Slack user groups; the CLI's from ACGS_CLI_ROLES). The policy has already decided.
    */
   roles: readonly string[];
   services: CommandServices;
@@ -36,8 +36,8 @@ export interface CommandContext {
 export type FlagSpec = { type: 'string' | 'boolean'; short?: string; description: string };
 
 /**
- * The runbook's escalation levels; `read` changes nothing. Issue 5's authorization policy reads
- * this as a default, the policy data decides.
+ * The runbook's escalation levels; `read` changes nothing. The authorization policy reads this as
+ * the registry's claim; its data (bot/authorization/defaults.json) decides.
  */
 export type CommandLevel = 'read' | 1 | 2 | 3 | 4;
 
@@ -55,6 +55,11 @@ export interface CommandDefinition<S extends z.ZodType = z.ZodType> {
   /** Positional argument names in order; they become keys of the object the schema parses. */
   positionals?: readonly string[];
   flags?: Readonly<Record<string, FlagSpec>>;
+  /**
+   * The arguments are another command line (`can <command ...>`): the rest of the line, quoted
+   * again where a word has spaces, is given to the schema as `{ line }` without parsing flags.
+   */
+  rawArguments?: boolean;
   /** It works on the Stack port: processes that build the stack lazily (the CLI) build it only for these. */
   usesStack?: boolean;
   /** Validates `{ ...positionals, ...flags }`; its messages are shown to the user as they are. */
@@ -71,6 +76,8 @@ export function defineCommand<S extends z.ZodType>(definition: CommandDefinition
 export interface CommandCatalog {
   list(): readonly CommandDefinition[];
   find(name: string): CommandDefinition | undefined;
+  /** Resolves another command line (for `can`), exactly as the command path would. */
+  resolve(line: string): { ok: true; command: CommandDefinition; args: unknown; line: string } | { ok: false; error: CommandError };
 }
 
 /**

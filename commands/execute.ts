@@ -1,13 +1,23 @@
 /**
- * The one path every command line takes, whoever typed or clicked it: resolve, validate, run,
- * and turn failures into documents. Slack, the console and the CLI all call `executeCommandLine`.
- * Issue 5 puts authorization and the audit record between resolving and running.
+ * The one path every command line takes, whoever typed or clicked it: resolve, authorize, record,
+ * run, record the result, and turn failures into documents. Slack, the console and the CLI all
+ * call `executeCommandLine`.
+ *
+ * Order (DESIGN.md, data flow): the registry resolves the line; the command gate decides
+ * (commands/command-gate.ts); a `command` record goes to the bot's audit trail with the decision
+ * (append: spooled when PostgreSQL is away, so read-only commands keep working); a refusal or a
+ * command that waits for approvals stops there. An escalated command (the policy's level 1 to 4)
+ * then writes its `execution` record with appendToChain and runs only once that is committed;
+ * if it cannot be, it is refused (fail closed). A `result` record follows every run.
  */
 import { randomUUID } from 'node:crypto';
-import type { Actor, CommandContext, CommandOrigin } from './command.js';
+import type { AuditTrail, TrailRecordInput } from '../bot/audit-trail/index.js';
+import type { AuthorizationDecision } from '../bot/authorization/index.js';
+import type { Actor, CommandContext, CommandDefinition, CommandOrigin } from './command.js';
 import { CommandError } from './command.js';
+import { closedGate, NO_POLICY_PROBLEM, type GateDecision } from './command-gate.js';
+import { approvalNeededDocument, refusalDocument } from './decision-documents.js';
 import type { Registry } from './registry.js';
-import { interimRefusal } from './roles.js';
 import type { ResultDocument } from './result.js';
 import type { CommandServices } from './services.js';
 
@@ -34,7 +44,18 @@ export interface ExecutionOutcome {
   durationMs: number;
   /** Why the line was rejected, when it was: `usage` (the person typed something wrong), `unavailable`, `refused`. */
   rejection?: CommandError['kind'];
+  /** The authorization decision, for every resolved command. */
+  decision?: AuthorizationDecision;
 }
+
+/** How the trail names a decision: allow, deny, needs_approval or break_glass. */
+export function trailDecision(decision: AuthorizationDecision): string {
+  if (!decision.allow) return 'deny';
+  if (decision.approvals_required > 0) return 'needs_approval';
+  return decision.break_glass ? 'break_glass' : 'allow';
+}
+
+const TRAIL_LEVELS = [`read`, 1, 2, 3, 4] as const;
 
 export async function executeCommandLine(deps: ExecutionDeps, request: ExecutionRequest): Promise<ExecutionOutcome> {
   const started = performance.now();
@@ -43,40 +64,127 @@ export async function executeCommandLine(deps: ExecutionDeps, request: Execution
     outcome: ExecutionOutcome['outcome'],
     document: ResultDocument,
     rejection?: CommandError['kind'],
+    decision?: AuthorizationDecision,
   ): ExecutionOutcome => ({
     command,
     outcome,
     document,
     durationMs: performance.now() - started,
     ...(rejection ? { rejection } : {}),
+    ...(decision ? { decision } : {}),
   });
 
   const resolution = deps.registry.resolve(request.line);
   if (!resolution.ok) return finish(undefined, 'rejected', commandErrorDocument(resolution.error), resolution.error.kind);
 
   const { command } = resolution;
-  const roles = deps.services.roles?.rolesOf(request.actor.id) ?? [];
-  // INTERIM: issue 5's authorization policy replaces this one check (commands/roles.ts).
-  const refusal = interimRefusal(command, roles, request.origin);
-  if (refusal) return finish(command.name, 'rejected', commandErrorDocument(refusal, command.name), refusal.kind);
+  const gate = deps.services.authorization ?? closedGate(NO_POLICY_PROBLEM);
+  let gated: GateDecision;
+  try {
+    gated = await gate.decide({ actor: request.actor, command, args: resolution.args, ...(request.channelId ? { channelId: request.channelId } : {}) });
+  } catch (error) {
+    // A gate that throws is a bug or a dead dependency: decide as if there were no policy.
+    const reference = randomUUID().slice(0, 8);
+    deps.logError?.(reference, error, request);
+    gated = await closedGate(`the authorization step failed (reference ${reference})`).decide({ actor: request.actor, command, args: resolution.args });
+  }
+  const { decision } = gated;
+  const trail = deps.services.trail;
+  const executionId = randomUUID();
+  const common: Omit<TrailRecordInput, 'kind'> = {
+    actor: request.actor.id,
+    origin: request.origin,
+    channel: request.channelId ?? null,
+    command: command.name,
+    args: resolution.args,
+    decision: trailDecision(decision),
+    level: TRAIL_LEVELS[decision.level],
+  };
+  const record = async (input: TrailRecordInput): Promise<void> => {
+    if (!trail) return;
+    try {
+      await trail.append(input);
+    } catch (error) {
+      // The spool failed too (a full disk): the command's fate was already decided; say it in the log.
+      deps.logError?.(randomUUID().slice(0, 8), error, request);
+    }
+  };
+
+  await record({
+    ...common,
+    kind: 'command',
+    key: `command:${executionId}`,
+    details: {
+      execution_id: executionId,
+      code: decision.code,
+      reason: decision.reason,
+      roles: gated.input.user.roles,
+      modes: gated.modes,
+      approvals_required: decision.approvals_required,
+      approver_roles: decision.approver_roles,
+    },
+  });
+  if (!decision.allow) return finish(command.name, 'rejected', refusalDocument(command.name, decision), 'refused', decision);
+  if (decision.approvals_required > 0) return finish(command.name, 'rejected', approvalNeededDocument(command.name, decision), 'refused', decision);
+
+  if (decision.level > 0) {
+    const refusal = await gateOnTrail(trail, { ...common, kind: 'execution', key: `execution:${executionId}`, details: { execution_id: executionId } });
+    if (refusal) {
+      await record({ ...common, kind: 'result', key: `result:${executionId}`, outcome: 'refused', details: { execution_id: executionId, reason: refusal } });
+      const error = new CommandError(refusal, 'Read-only commands still work; try again once the trail is back.', 'unavailable');
+      return finish(command.name, 'rejected', commandErrorDocument(error, command.name), 'refused', decision);
+    }
+  }
 
   const context: CommandContext = {
     actor: request.actor,
     origin: request.origin,
-    roles,
+    roles: gated.input.user.roles,
     services: deps.services,
     registry: deps.registry,
     signal: request.signal ?? new AbortController().signal,
     ...(request.channelId ? { channelId: request.channelId } : {}),
   };
+  const ran = await runCommand(deps, request, command, resolution.args, context);
+  await record({
+    ...common,
+    kind: 'result',
+    key: `result:${executionId}`,
+    outcome: ran.outcome === 'rejected' ? (ran.rejection ?? 'rejected') : ran.outcome,
+    details: { execution_id: executionId, duration_ms: Math.round(performance.now() - started), title: ran.document.title },
+  });
+  return finish(command.name, ran.outcome, ran.document, ran.rejection, decision);
+}
+
+/** Writes the execution record into the chain; a sentence saying why not, when it cannot. */
+async function gateOnTrail(trail: AuditTrail | undefined, input: TrailRecordInput): Promise<string | undefined> {
+  if (!trail) {
+    return "The bot's audit trail is not set up in this process, so commands that change the stack are refused: they never run unrecorded.";
+  }
   try {
-    const document = await command.run(context, resolution.args);
-    return finish(command.name, document.tone, document);
+    await trail.appendToChain(input);
+    return undefined;
   } catch (error) {
-    if (error instanceof CommandError) return finish(command.name, 'rejected', commandErrorDocument(error, command.name), error.kind);
+    const message = error instanceof Error && error.name === 'AuditTrailUnavailableError' ? error.message : `The bot's audit trail refused the record (${(error as Error)?.message ?? String(error)}), so the command is refused.`;
+    return message;
+  }
+}
+
+async function runCommand(
+  deps: ExecutionDeps,
+  request: ExecutionRequest,
+  command: CommandDefinition,
+  args: unknown,
+  context: CommandContext,
+): Promise<{ outcome: ExecutionOutcome['outcome']; document: ResultDocument; rejection?: CommandError['kind'] }> {
+  try {
+    const document = await command.run(context, args);
+    return { outcome: document.tone, document };
+  } catch (error) {
+    if (error instanceof CommandError) return { outcome: 'rejected', document: commandErrorDocument(error, command.name), rejection: error.kind };
     const reference = randomUUID().slice(0, 8);
     deps.logError?.(reference, error, request);
-    return finish(command.name, 'error', internalErrorDocument(reference, command.name));
+    return { outcome: 'error', document: internalErrorDocument(reference, command.name) };
   }
 }
 

@@ -1,7 +1,9 @@
 /** Every /acgs command, in one list: Slack, the console, the CLI and help all read it. */
+import { audit } from './audit.js';
 import { auditVerify } from './audit-verify.js';
 import { cacheStats } from './cache-stats.js';
 import { cacheWarm } from './cache-warm.js';
+import { can } from './can.js';
 import type { CommandDefinition } from './command.js';
 import { dbConnectionsCommand } from './db-connections.js';
 import { dbStatusCommand } from './db-status.js';
@@ -42,6 +44,9 @@ export const allCommands: readonly CommandDefinition[] = [
   dbConnectionsCommand,
   redisMemoryCommand,
   sandboxPrune,
+  // Issue 5: authorization and the bot's audit trail.
+  can,
+  audit,
 ] as CommandDefinition[];
 
 export function createCommandRegistry(): Registry {

@@ -9,7 +9,7 @@ import { wholeNumberArgument } from './arguments.js';
 import { defineCommand } from './command.js';
 import { capitalized, clip, formatCount, formatDuration, formatTimestamp } from './format.js';
 import type { ResultDocument } from './result.js';
-import { onStack, requireStack, requireStackService, serviceArgument, stackLabel } from './stack-access.js';
+import { onStackService, serviceArgument, stackLabel } from './stack-access.js';
 
 export const LOGS_DEFAULT_TAIL = 50;
 /** More lines than this do not fit a Slack message; --json and the stack's own tools have the rest. */
@@ -137,11 +137,9 @@ export const logs = defineCommand({
     since: sinceArgument.optional(),
     grep: grepArgument.optional(),
   }),
-  async run(context, { service, tail, since, grep }) {
-    const stack = requireStack(context);
+  run(context, { service, tail, since, grep }) {
     const request: LogsRequest = { service, tail: tail ?? LOGS_DEFAULT_TAIL, ...(since ? { sinceSeconds: since } : {}), ...(grep ? { grep } : {}) };
-    return onStack('logs', service, async () => {
-      await requireStackService(stack, service);
+    return onStackService(context, 'logs', service, async (stack) => {
       const result = await stack.logs(service, {
         tail: request.tail,
         ...(since ? { since: new Date(Date.now() - since * 1000) } : {}),

@@ -92,7 +92,18 @@ function unknownCommand(first: string, second: string | undefined, byName: Map<s
   return new CommandError(`\`${typed}\` is not a command.`, hint);
 }
 
+/** A word with spaces or quotes quoted again so the line splits the same way a second time. */
+function requote(token: string): string {
+  if (token !== '' && !/[\s'"]/.test(token)) return token;
+  return token.includes('"') ? `'${token}'` : `"${token}"`;
+}
+
 function parseCommandArgs(command: CommandDefinition, tokens: string[]): unknown {
+  if (command.rawArguments) {
+    const result = (command.args as z.ZodType).safeParse({ line: tokens.map(requote).join(' ') });
+    if (!result.success) throw new CommandError(`Invalid arguments for \`${command.name}\`: ${result.error.issues.map((issue) => issue.message).join('; ')}.`, usageHint(command));
+    return result.data;
+  }
   const flags = command.flags ?? {};
   const options: Record<string, { type: 'string' | 'boolean'; short?: string }> = {};
   for (const [name, spec] of Object.entries(flags)) options[name] = spec.short ? { type: spec.type, short: spec.short } : { type: spec.type };

@@ -4,13 +4,11 @@
  * new (container start time or process id), how long it took and the health afterwards.
  */
 import { z } from 'zod';
-import type { RestartReport, RestartedReplica, ServiceHealthStatus, Stack } from '../services/stack/stack.js';
+import type { RestartReport, RestartedReplica, Stack } from '../services/stack/stack.js';
 import { defineCommand } from './command.js';
 import { formatMs, formatTimestamp } from './format.js';
 import type { CheckLine, ResultDocument, Tone } from './result.js';
-import { onStack, requireStack, requireStackService, serviceArgument, stackLabel } from './stack-access.js';
-
-const HEALTH_TONES: Record<ServiceHealthStatus, Tone> = { healthy: 'ok', starting: 'warn', degraded: 'warn', unhealthy: 'fail', down: 'fail' };
+import { SERVICE_HEALTH_TONES, onStackService, serviceArgument, stackLabel } from './stack-access.js';
 
 function replicaLine(replica: RestartedReplica): CheckLine {
   const what =
@@ -25,7 +23,7 @@ function replicaLine(replica: RestartedReplica): CheckLine {
 }
 
 export function restartDocument(stack: Pick<Stack, 'kind' | 'description'>, report: RestartReport): ResultDocument {
-  const tone = HEALTH_TONES[report.health];
+  const tone = SERVICE_HEALTH_TONES[report.health];
   const count = report.replicas.length;
   return {
     title: `Restarted ${report.service}`,
@@ -56,11 +54,5 @@ export const restart = defineCommand({
   usesStack: true,
   positionals: ['service'],
   args: z.object({ service: serviceArgument }),
-  async run(context, { service }) {
-    const stack = requireStack(context);
-    return onStack('restart', service, async () => {
-      await requireStackService(stack, service);
-      return restartDocument(stack, await stack.restart(service));
-    });
-  },
+  run: (context, { service }) => onStackService(context, 'restart', service, async (stack) => restartDocument(stack, await stack.restart(service))),
 });

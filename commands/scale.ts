@@ -1,7 +1,7 @@
 /**
  * `scale <service> <replicas>`: the runbook's Level 2 scaling decision
- * (`docker-compose up -d --scale <service>=<n>`). Until approvals exist (issue 5) only the
- * `admins` role may run it (commands/roles.ts). The local stack cannot scale and says why.
+ * (`docker-compose up -d --scale <service>=<n>`). The authorization rules decide who may request
+ * it and how many approvals it needs (one, by default). The local stack cannot scale and says why.
  */
 import { z } from 'zod';
 import { MAX_REPLICAS, type ScaleReport, type Stack } from '../services/stack/stack.js';
@@ -9,7 +9,7 @@ import { wholeNumberArgument } from './arguments.js';
 import { defineCommand } from './command.js';
 import { formatMs } from './format.js';
 import type { CheckLine, ResultDocument } from './result.js';
-import { onStack, requireStack, requireStackService, serviceArgument, stackLabel } from './stack-access.js';
+import { onStackService, serviceArgument, stackLabel } from './stack-access.js';
 
 export function scaleDocument(stack: Pick<Stack, 'kind' | 'description'>, report: ScaleReport): ResultDocument {
   const unchanged = report.from === report.to;
@@ -35,18 +35,12 @@ export function scaleDocument(stack: Pick<Stack, 'kind' | 'description'>, report
 
 export const scale = defineCommand({
   name: 'scale',
-  summary: `Run a service with 1 to ${MAX_REPLICAS} replicas (Level 2: admins only until approvals exist)`,
+  summary: `Run a service with 1 to ${MAX_REPLICAS} replicas (Level 2: needs an approval)`,
   usage: '<service> <replicas>',
   examples: ['scale policy-engine 3', 'scale policy-engine 1'],
   level: 2,
   usesStack: true,
   positionals: ['service', 'replicas'],
   args: z.object({ service: serviceArgument, replicas: wholeNumberArgument(1, MAX_REPLICAS) }),
-  async run(context, { service, replicas }) {
-    const stack = requireStack(context);
-    return onStack('scale', service, async () => {
-      await requireStackService(stack, service);
-      return scaleDocument(stack, await stack.scale(service, replicas));
-    });
-  },
+  run: (context, { service, replicas }) => onStackService(context, 'scale', service, async (stack) => scaleDocument(stack, await stack.scale(service, replicas))),
 });

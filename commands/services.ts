@@ -11,7 +11,8 @@ import { createPolicyEngineClient, type PolicyEngineClient } from '../services/c
 import { sandboxControllerClient, type SandboxControllerClient } from '../services/clients/sandbox-controller.js';
 import { SERVICE_NAMES, SERVICE_PORTS, type ServiceName } from '../services/kit/constitution.js';
 import type { Stack } from '../services/stack/stack.js';
-import type { RoleDirectory } from './roles.js';
+import type { AuditTrail } from '../bot/audit-trail/index.js';
+import type { CommandGate } from './command-gate.js';
 
 export interface CommandServices {
   /** Base URL of each service. */
@@ -30,8 +31,16 @@ export interface CommandServices {
   stack?: Stack;
   /** Why there is no stack, when choosing one failed (shown by the commands that need it). */
   stackProblem?: string;
-  /** Who holds which role; without it nobody holds any (interim, until issue 5's policy). */
-  roles?: RoleDirectory;
+  /**
+   * Who may run what (the acgs.chatops policy with roles and the stack's modes). Without it every
+   * decision is the policy's fallback: read-only commands run, everything else is refused.
+   */
+  authorization?: CommandGate;
+  /**
+   * The bot's own audit trail. Without it nothing is recorded and commands that change the stack
+   * are refused (they never run unrecorded); `audit` says it is not set up.
+   */
+  trail?: AuditTrail;
 }
 
 export interface ServiceEndpointsEnv {
@@ -65,7 +74,8 @@ export interface CommandServicesOptions {
   callTimeoutMs?: number;
   stack?: Stack;
   stackProblem?: string;
-  roles?: RoleDirectory;
+  authorization?: CommandGate;
+  trail?: AuditTrail;
 }
 
 export function createCommandServices(options: CommandServicesOptions): CommandServices {
@@ -90,6 +100,7 @@ export function createCommandServices(options: CommandServicesOptions): CommandS
     checkTimeoutMs: options.checkTimeoutMs ?? 2000,
     ...(options.stack ? { stack: options.stack } : {}),
     ...(options.stackProblem ? { stackProblem: options.stackProblem } : {}),
-    ...(options.roles ? { roles: options.roles } : {}),
+    ...(options.authorization ? { authorization: options.authorization } : {}),
+    ...(options.trail ? { trail: options.trail } : {}),
   };
 }

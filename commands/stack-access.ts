@@ -4,11 +4,11 @@
  * documents that say what happened, what was done, what was not and what to try next.
  */
 import { z } from 'zod';
-import { StackError, type Stack, type StackErrorCode } from '../services/stack/stack.js';
+import { StackError, type ServiceHealthStatus, type Stack, type StackErrorCode } from '../services/stack/stack.js';
 import { closestChoice } from './arguments.js';
 import { CommandError, type CommandContext } from './command.js';
 import { clip } from './format.js';
-import type { CheckLine, ResultAction, ResultDocument } from './result.js';
+import type { CheckLine, ResultAction, ResultDocument, Tone } from './result.js';
 
 /** A compose service name, checked before the stack is asked anything (the stack checks membership). */
 export const serviceArgument = z
@@ -17,6 +17,9 @@ export const serviceArgument = z
     error: (issue) =>
       `must be a service name such as policy-engine (letters, digits, '.', '_' and '-'; at most 63)${typeof issue.input === 'string' ? ` (got \`${clip(issue.input, 24)}\`)` : ''}`,
   });
+
+/** A service's health as a verdict: starting and degraded want a look, unhealthy and down are failures. */
+export const SERVICE_HEALTH_TONES: Record<ServiceHealthStatus, Tone> = { healthy: 'ok', starting: 'warn', degraded: 'warn', unhealthy: 'fail', down: 'fail' };
 
 /** The stack, or a refusal saying why there is none. */
 export function requireStack(context: CommandContext): Stack {
@@ -127,4 +130,21 @@ export async function onStack(commandName: string, service: string | undefined, 
     if (error instanceof StackError) return stackFailureDocument(commandName, error, service);
     throw error;
   }
+}
+
+/**
+ * A stack command's work: the stack (or a refusal without one), the named service checked against
+ * it before anything is asked of it, and a StackError turned into its document.
+ */
+export async function onStackService(
+  context: CommandContext,
+  commandName: string,
+  service: string | undefined,
+  work: (stack: Stack) => Promise<ResultDocument>,
+): Promise<ResultDocument> {
+  const stack = requireStack(context);
+  return onStack(commandName, service, async () => {
+    if (service !== undefined) await requireStackService(stack, service);
+    return work(stack);
+  });
 }

@@ -10,10 +10,10 @@ import { dbConnectionsDocument } from './db-connections.js';
 import { LOGS_DISPLAY_CHARS, LOGS_LINE_CHARS, grepArgument, logsDocument, logsText, sinceArgument } from './logs.js';
 import { redisMemoryDocument } from './redis-memory.js';
 import { sandboxPruneDocument } from './sandbox-prune.js';
-import { interimRefusal, mayRunInterim, parseCliRoles, roleDirectoryFromConfig } from './roles.js';
 import { serviceArgument, stackFailureDocument } from './stack-access.js';
 import { statsDocument } from './stats.js';
 import { statusDocument } from './status.js';
+import { parseCliRoles } from '../bot/cli.js';
 
 const dockerStack = { kind: 'docker' as const, description: 'project acgs on unix:///var/run/docker.sock' };
 const localStack = { kind: 'local' as const, description: 'local processes (npm start)' };
@@ -61,7 +61,7 @@ describe('--grep and service names', () => {
   });
 });
 
-describe('interim roles (until issue 5)', () => {
+describe('the CLI operator\'s roles', () => {
   it('reads ACGS_CLI_ROLES as a comma list, oncall when unset and none when empty', () => {
     expect(parseCliRoles(undefined)).toEqual(['oncall']);
     expect(parseCliRoles('')).toEqual([]);
@@ -70,32 +70,6 @@ describe('interim roles (until issue 5)', () => {
 
   it('refuses role names that are not lowercase words, naming them', () => {
     expect(() => parseCliRoles('admins,Root User')).toThrow('ACGS_CLI_ROLES must be a comma list of role names such as oncall,admins (lowercase words); not role names: "Root User"');
-  });
-
-  it("gives each user the roles the config file lists them under", () => {
-    const directory = roleDirectoryFromConfig({ oncall: ['U1', 'U2'], admins: ['U2'] });
-    expect(directory.rolesOf('U1')).toEqual(['oncall']);
-    expect(directory.rolesOf('U2')).toEqual(['oncall', 'admins']);
-    expect(directory.rolesOf('U3')).toEqual([]);
-  });
-
-  it('lets everyone read, oncall and admins run Level 1, and only admins run Level 2', () => {
-    expect(mayRunInterim({ level: 'read' }, [])).toBe(true);
-    expect(mayRunInterim({ level: 1 }, [])).toBe(false);
-    expect(mayRunInterim({ level: 1 }, ['oncall'])).toBe(true);
-    expect(mayRunInterim({ level: 1 }, ['admins'])).toBe(true);
-    expect(mayRunInterim({ level: 2 }, ['oncall'])).toBe(false);
-    expect(mayRunInterim({ level: 2 }, ['admins'])).toBe(true);
-  });
-
-  it('refuses with the rule, the roles held and where roles come from', () => {
-    const slack = interimRefusal({ name: 'scale', level: 2 }, ['oncall'], 'slash')!;
-    expect(slack.kind).toBe('refused');
-    expect(slack.message).toBe('`scale` is a Level 2 action (a human decision such as scaling). Until approvals exist (issue 5), only the `admins` role may run it; you hold `oncall`. Nothing was done.');
-    expect(slack.hint).toContain('roles.admins');
-    const cli = interimRefusal({ name: 'restart', level: 1 }, [], 'cli')!;
-    expect(cli.message).toBe('`restart` is a Level 1 action (automatic resolution). Only the `oncall` or `admins` role may run it; you hold no role. Nothing was done.');
-    expect(cli.hint).toContain('ACGS_CLI_ROLES');
   });
 });
 

@@ -7,7 +7,7 @@ import type { ContainerStats, Stack } from '../services/stack/stack.js';
 import { defineCommand } from './command.js';
 import { capitalized, formatBytes, formatPercent } from './format.js';
 import { worstTone, type CheckLine, type ResultDocument, type Tone } from './result.js';
-import { onStack, requireStack, requireStackService, serviceArgument, stackLabel } from './stack-access.js';
+import { onStackService, serviceArgument, stackLabel } from './stack-access.js';
 import { RUNBOOK_THRESHOLDS, markUpperBound } from './thresholds.js';
 
 const percentOf = (value: number) => `${value.toFixed(1)} %`;
@@ -102,11 +102,5 @@ export const stats = defineCommand({
   usesStack: true,
   positionals: ['service'],
   args: z.object({ service: serviceArgument.optional() }),
-  async run(context, { service }) {
-    const stack = requireStack(context);
-    return onStack('stats', service, async () => {
-      if (service) await requireStackService(stack, service);
-      return statsDocument(stack, await stack.stats(service));
-    });
-  },
+  run: (context, { service }) => onStackService(context, 'stats', service, async (stack) => statsDocument(stack, await stack.stats(service))),
 });

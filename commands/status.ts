@@ -7,10 +7,8 @@ import type { ServiceHealthStatus, ServiceStatus, Stack } from '../services/stac
 import { serviceHealthOf } from '../services/stack/stack.js';
 import { defineCommand } from './command.js';
 import { capitalized, formatDuration } from './format.js';
-import { worstTone, type CheckLine, type ResultAction, type ResultDocument, type Tone } from './result.js';
-import { onStack, requireStack, requireStackService, serviceArgument, stackLabel } from './stack-access.js';
-
-const HEALTH_TONES: Record<ServiceHealthStatus, Tone> = { healthy: 'ok', starting: 'warn', degraded: 'warn', unhealthy: 'fail', down: 'fail' };
+import { worstTone, type CheckLine, type ResultAction, type ResultDocument } from './result.js';
+import { SERVICE_HEALTH_TONES, onStackService, serviceArgument, stackLabel } from './stack-access.js';
 
 /** Buttons for the first few services in trouble: the runbook's Service Down response (logs, then restart). */
 const MAX_TROUBLE_ACTIONS = 3;
@@ -20,7 +18,7 @@ function serviceLine(service: ServiceStatus): CheckLine & { status: ServiceHealt
   const running = service.replicas.filter((replica) => replica.state === 'running').length;
   const others = [...new Set(service.replicas.filter((replica) => replica.state !== 'running').map((replica) => replica.state))];
   const text = `${status} · ${running} of ${service.replicas.length} replica${service.replicas.length === 1 ? '' : 's'} running${others.length > 0 ? ` (others: ${others.join(', ')})` : ''}`;
-  return { name: service.name, tone: HEALTH_TONES[status], text, status };
+  return { name: service.name, tone: SERVICE_HEALTH_TONES[status], text, status };
 }
 
 export function statusDocument(stack: Pick<Stack, 'kind' | 'description'>, services: ServiceStatus[], now = Date.now()): ResultDocument {
@@ -93,12 +91,9 @@ export const status = defineCommand({
   usesStack: true,
   positionals: ['service'],
   args: z.object({ service: serviceArgument.optional() }),
-  async run(context, { service }) {
-    const stack = requireStack(context);
-    return onStack('status', service, async () => {
-      if (service) await requireStackService(stack, service);
+  run: (context, { service }) =>
+    onStackService(context, 'status', service, async (stack) => {
       const services = await stack.list();
       return statusDocument(stack, service ? services.filter((candidate) => candidate.name === service) : services);
-    });
-  },
+    }),
 });

@@ -8,17 +8,21 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../bot/cli.js';
-import { roleDirectoryFromConfig } from '../commands/roles.js';
 import { createPolicyEngineClient } from '../services/clients/policy-engine.js';
+import { openCommandAccess, type CommandAccess } from './kit/command-access.js';
 import { block, checkLine, commandRunner, fieldValue } from './kit/commands.js';
 import { unusedLoopbackUrl } from './kit/loopback.js';
 import { type TestStack, downPostgresUrl, downRedisUrl, startStack } from './kit/stack.js';
 
 const USERS = { oncall: 'U0ONCALL', nobody: 'U0NOBODY' } as const;
-const roles = roleDirectoryFromConfig({ oncall: [USERS.oncall] });
+let access: CommandAccess & { close(): Promise<void> };
+beforeAll(async () => {
+  access = await openCommandAccess({ roles: { oncall: [USERS.oncall] } });
+}, 30_000);
+afterAll(() => access?.close());
 const cwd = mkdtempSync(join(tmpdir(), 'acgs-cmds-diagnosis-'));
 let stack: TestStack;
-const run = commandRunner({ services: () => stack.services, roles, user: USERS.oncall });
+const run = commandRunner({ services: () => stack.services, access: () => access, user: USERS.oncall });
 
 beforeAll(async () => {
   stack = await startStack({ containerRuntime: 'none' });
@@ -36,7 +40,7 @@ describe('cache warm', () => {
     const before = await cacheSize();
     const outcome = await run('cache warm', { user: USERS.nobody });
     expect(outcome.rejection).toBe('refused');
-    expect(outcome.document.summary).toContain('`cache warm` is a Level 1 action');
+    expect(outcome.document.summary).toBe('"cache warm" is a Level 1 (automatic) action that the oncall or admins role may request; you hold no role.');
     expect(await cacheSize()).toBe(before);
   });
 

@@ -10,10 +10,10 @@ import type Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../bot/cli.js';
 import type { ExecutionOutcome } from '../commands/execute.js';
-import { roleDirectoryFromConfig } from '../commands/roles.js';
 import type { CommandServices } from '../commands/services.js';
 import { createDockerStack } from '../services/stack/docker-stack.js';
 import type { Stack } from '../services/stack/stack.js';
+import { openCommandAccess, type CommandAccess } from './kit/command-access.js';
 import { block, commandRunner, stackOnlyServices } from './kit/commands.js';
 import { RESPONDER_IMAGES, TEST_DOCKER_HOST, silentDockerHost, watchContainerCreations } from './kit/docker.js';
 import { composeProjectLabel, startResponderProject, uniqueProjectName, type ResponderProject } from './kit/responder-project.js';
@@ -21,18 +21,27 @@ import { composeProjectLabel, startResponderProject, uniqueProjectName, type Res
 const project = uniqueProjectName('acgs-cmds');
 const projectLabel = composeProjectLabel(project);
 const USERS = { oncall: 'U0ONCALL', admin: 'U0ADMIN', nobody: 'U0NOBODY' } as const;
-const roles = roleDirectoryFromConfig({ oncall: [USERS.oncall], admins: [USERS.admin] });
+/**
+ * Scale as the interim rule had it (admins, at once): these tests are about the handler. The
+ * default rules' approval for Level 2 is tested with the command path (test/command-path-*.test.ts).
+ */
+const SCALE_WITHOUT_APPROVALS = { commands: { scale: { level: 2, requesters: ['admins'], approvals: 0, approver_roles: [] } } };
+let access: CommandAccess & { close(): Promise<void> };
+beforeAll(async () => {
+  access = await openCommandAccess({ roles: { oncall: [USERS.oncall], admins: [USERS.admin] }, overrides: SCALE_WITHOUT_APPROVALS });
+}, 30_000);
+afterAll(() => access?.close());
 const cwd = mkdtempSync(join(tmpdir(), 'acgs-cmds-docker-'));
 let responders: ResponderProject | undefined;
 let docker: Docker;
 let stack: Stack;
 let services: CommandServices;
-const run = commandRunner({ services: () => services, roles, user: USERS.oncall });
+const run = commandRunner({ services: () => services, access: () => access, user: USERS.oncall });
 
 beforeAll(async () => {
   responders = await startResponderProject({ project, replicas: [{ service: 'web' }, { service: 'plain', healthcheck: false }] });
   ({ docker, stack } = responders);
-  services = await stackOnlyServices(stack, roles);
+  services = await stackOnlyServices(stack);
 }, 60_000);
 
 afterAll(async () => {
@@ -126,10 +135,10 @@ describe('restart on the Docker stack', () => {
 });
 
 describe('scale on the Docker stack', () => {
-  it('refuses on-call (admins only until approvals exist) and bad replica counts, creating nothing', async () => {
+  it('refuses on-call (the rules here let only admins request scaling) and bad replica counts, creating nothing', async () => {
     await expectNothingDone(['scale web 2'], USERS.oncall, (outcome) => {
       expect(outcome.rejection).toBe('refused');
-      expect(outcome.document.summary).toContain('only the `admins` role may run it');
+      expect(outcome.document.summary).toBe('"scale" is a Level 2 (human decision) action that the admins role may request; your roles: oncall.');
     });
     await expectNothingDone(['scale web 0', 'scale web 11', 'scale web -2', 'scale web two', 'scale web 2.0', 'scale nosuch 2', 'scale web'], USERS.admin, (outcome, line) => {
       expect(outcome.rejection, line).toBe('usage');
@@ -159,7 +168,7 @@ describe('an engine that does not answer', () => {
     const silentHost = await silentDockerHost();
     const down = createDockerStack({ dockerHost: silentHost, project });
     try {
-      const downServices = await stackOnlyServices(down, roles);
+      const downServices = await stackOnlyServices(down);
       const status = await run('status', { services: downServices });
       expect(status.document.title).toBe('status: the Docker Engine does not answer');
       expect(status.document.summary).toContain(silentHost);
@@ -179,14 +188,16 @@ describe('the CLI on the Docker stack', () => {
     expect(result.stdout).toMatch(new RegExp(`web +${project}-web-1 +running +healthy +acgs-test/responder:1`));
   });
 
-  it('acts with the roles of ACGS_CLI_ROLES: on-call by default, so scaling is refused and nothing is created', async () => {
+  it('acts with the roles of ACGS_CLI_ROLES, and with no Policy Engine to read the modes from refuses changes (fail closed), creating nothing', async () => {
     const before = await snapshot();
     const refused = await cli(['scale', 'web', '2']);
     expect(refused.code).toBe(1);
     expect(refused.stdout).toContain('scale: refused');
+    expect(refused.stdout).toContain("the stack's modes (strict mode, lockdown) could not be read from the Policy Engine");
     expect(refused.stdout).toContain('ACGS_CLI_ROLES');
     const none = await cli(['restart', 'web'], { ACGS_CLI_ROLES: '' });
-    expect(none.stdout).toContain('you hold no role. Nothing was done.');
+    expect(none.stdout).toContain('you hold no role.');
+    expect(none.stdout).toContain('Nothing was done.');
     expect(await snapshot()).toEqual(before);
   });
 

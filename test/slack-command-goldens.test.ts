@@ -21,7 +21,8 @@ import { redisMemoryDocument } from '../commands/redis-memory.js';
 import { parseRedisInfo, redisFigures, redisStatusDocument } from '../commands/redis-status.js';
 import { restartDocument } from '../commands/restart.js';
 import type { ResultDocument } from '../commands/result.js';
-import { interimRefusal } from '../commands/roles.js';
+import { approvalNeededDocument, canDocument, refusalDocument } from '../commands/decision-documents.js';
+import type { AuthorizationDecision } from '../bot/authorization/index.js';
 import { sandboxPruneDocument } from '../commands/sandbox-prune.js';
 import { sandboxStatusDocument } from '../commands/sandbox-status.js';
 import { scaleDocument } from '../commands/scale.js';
@@ -261,6 +262,28 @@ const pruned = (index: number) => ({
 
 const engineSocketGone = Object.assign(new Error('connect ENOENT /var/run/docker.sock'), { code: 'ENOENT' });
 
+/** Decisions exactly as the acgs.chatops policy gives them with the default rules. */
+const RESTART_NO_ROLE: AuthorizationDecision = {
+  allow: false,
+  code: 'role',
+  reason: '"restart" is a Level 1 (automatic) action that the oncall or admins role may request; you hold no role.',
+  level: 1,
+  approvals_required: 0,
+  approver_roles: [],
+  distinct_approvers: false,
+  break_glass: false,
+};
+const SCALE_NEEDS_APPROVAL: AuthorizationDecision = {
+  allow: true,
+  code: 'approval_required',
+  reason: '"scale" is a Level 2 (human decision) action: you may request it, and it runs after 1 approval by someone holding the approvers or admins role, not you.',
+  level: 2,
+  approvals_required: 1,
+  approver_roles: ['approvers', 'admins'],
+  distinct_approvers: true,
+  break_glass: false,
+};
+
 const goldens: Array<[string, () => ResultDocument]> = [
   ['health-all-up', () => healthDocument(allHealthy, 2000)],
   ['health-one-hung', () => healthDocument(oneHung, 2000)],
@@ -346,7 +369,9 @@ const goldens: Array<[string, () => ResultDocument]> = [
       }),
   ],
   ['scale-down', () => scaleDocument(dockerStack, { service: 'policy-engine', from: 3, to: 1, created: [], removed: ['acgs-policy-engine-3', 'acgs-policy-engine-2'], notes: [], durationMs: 2210 })],
-  ['scale-refused-role', () => commandErrorDocument(interimRefusal({ name: 'scale', level: 2 }, ['oncall'], 'slash')!, 'scale')],
+  ['restart-refused-role', () => refusalDocument('restart', RESTART_NO_ROLE)],
+  ['scale-needs-approval', () => approvalNeededDocument('scale', SCALE_NEEDS_APPROVAL)],
+  ['can-after-approval', () => canDocument('scale policy-engine 3', SCALE_NEEDS_APPROVAL)],
   [
     'scale-not-supported-local',
     () =>

@@ -6,17 +6,17 @@ import { executeCommandLine, type ExecutionOutcome } from '../../commands/execut
 import { createCommandRegistry } from '../../commands/index.js';
 import type { CommandOrigin } from '../../commands/command.js';
 import type { CheckLine, ResultBlock, ResultDocument } from '../../commands/result.js';
-import type { RoleDirectory } from '../../commands/roles.js';
 import { createCommandServices, type CommandServices } from '../../commands/services.js';
 import { SERVICE_NAMES, type ServiceName } from '../../services/kit/constitution.js';
 import type { Stack } from '../../services/stack/stack.js';
+import type { CommandAccess } from './command-access.js';
 import { unusedLoopbackUrl } from './loopback.js';
 
 export interface CommandRunnerOptions {
   /** The services lines run against unless a call names others; read at each call, so a beforeAll may build them. */
   services: () => CommandServices;
-  /** Who holds which role; replaces the services' own directory. */
-  roles?: RoleDirectory;
+  /** The policy (with the test's roles) and the bot's trail; read at each call, added to the services. */
+  access?: () => CommandAccess;
   /** The Slack user lines run as unless a call names another (default U0TEST). */
   user?: string;
 }
@@ -37,7 +37,7 @@ export function commandRunner(options: CommandRunnerOptions): CommandRunner {
   return (line, run = {}) => {
     const services = run.services ?? options.services();
     return executeCommandLine(
-      { registry, services: options.roles ? { ...services, roles: options.roles } : services, logError: (reference, error) => console.error(reference, error) },
+      { registry, services: options.access ? { ...services, ...options.access() } : services, logError: (reference, error) => console.error(reference, error) },
       { line, actor: { id: run.user ?? options.user ?? 'U0TEST' }, origin: run.origin ?? 'slash', ...(run.signal ? { signal: run.signal } : {}) },
     );
   };
@@ -47,12 +47,11 @@ export function commandRunner(options: CommandRunnerOptions): CommandRunner {
  * CommandServices for commands that need only the Stack port: every service client points at a
  * loopback port where nothing listens, so a command that reached for one would fail, not pass.
  */
-export async function stackOnlyServices(stack: Stack, roles: RoleDirectory): Promise<CommandServices> {
+export async function stackOnlyServices(stack: Stack): Promise<CommandServices> {
   const nowhere = await unusedLoopbackUrl();
   return createCommandServices({
     endpoints: Object.fromEntries(SERVICE_NAMES.map((name) => [name, nowhere])) as Record<ServiceName, string>,
     stack,
-    roles,
   });
 }
 

@@ -1,0 +1,169 @@
+/**
+ * The authorization step of the command path: who is asking (roles from the config file and
+ * Slack user groups), what (the resolved command and its parsed arguments), where (the channel),
+ * the stack's modes (strict, lockdown) and the time, decided by the acgs.chatops policy
+ * (bot/authorization). Slack, the console, the CLI and `/acgs can` all ask through a CommandGate.
+ *
+ * Fail closed: without a policy every decision is the policy's fallback (read-only commands run,
+ * everything else is refused); when the stack's modes cannot be read, a command the rules call
+ * read-only still runs and any other is refused, because a lockdown we cannot see must not be
+ * walked through.
+ */
+import {
+  type AuthorizationDecision,
+  type AuthorizationInput,
+  type AuthorizeCommand,
+  type Authorizer,
+  buildAuthorizationInput,
+  createCommandAuthorization,
+  fallbackDecision,
+  type RoleResolver,
+} from '../bot/authorization/index.js';
+import type { Actor, CommandDefinition } from './command.js';
+
+export interface EngineModes {
+  strict: boolean;
+  lockdown: boolean;
+}
+
+export type ModesReading = ({ known: true } & EngineModes) | { known: false; problem: string };
+
+/** The stack's modes as the Policy Engine reports them. */
+export interface StackModes {
+  read(): Promise<ModesReading>;
+}
+
+export const DEFAULT_MODES_TTL_MS = 3000;
+export const DEFAULT_MODES_TIMEOUT_MS = 2000;
+
+/**
+ * Modes read from the Policy Engine (its /v1/metrics `mode`), cached for `ttlMs` so a burst of
+ * commands asks once; concurrent reads share one call. A failure is not cached: the next command
+ * asks again.
+ */
+export function policyEngineModes(
+  read: () => Promise<EngineModes>,
+  options: { ttlMs?: number; timeoutMs?: number; clock?: () => number } = {},
+): StackModes {
+  const ttlMs = options.ttlMs ?? DEFAULT_MODES_TTL_MS;
+  const timeoutMs = options.timeoutMs ?? DEFAULT_MODES_TIMEOUT_MS;
+  const clock = options.clock ?? (() => Date.now());
+  let cached: { modes: EngineModes; at: number } | undefined;
+  let pending: Promise<ModesReading> | undefined;
+  const ask = async (): Promise<ModesReading> => {
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const modes = await Promise.race([
+        read(),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+        }),
+      ]);
+      cached = { modes: { strict: modes.strict, lockdown: modes.lockdown }, at: clock() };
+      return { known: true, ...cached.modes };
+    } catch (error) {
+      return { known: false, problem: (error as Error)?.message || String(error) };
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+  return {
+    async read() {
+      if (cached && clock() - cached.at < ttlMs) return { known: true, ...cached.modes };
+      pending ??= ask().finally(() => (pending = undefined));
+      return pending;
+    },
+  };
+}
+
+/** Modes that never change: the tests, and processes that are told the modes. */
+export function fixedModes(modes: EngineModes): StackModes {
+  return { read: async () => ({ known: true, ...modes }) };
+}
+
+export interface GateRequest {
+  actor: Actor;
+  command: Pick<CommandDefinition, 'name' | 'level'>;
+  args: unknown;
+  channelId?: string;
+  now?: Date;
+}
+
+export interface GateDecision {
+  decision: AuthorizationDecision;
+  /** What the policy saw (for the audit trail, and to re-check before an approved action runs). */
+  input: AuthorizationInput;
+  modes: ModesReading;
+}
+
+export interface CommandGate {
+  decide(request: GateRequest): Promise<GateDecision>;
+}
+
+export interface CommandGateOptions {
+  authorizer: Authorizer;
+  roles: RoleResolver;
+  modes: StackModes;
+  /** The config file's `channels` section, so the policy knows a channel's purpose. */
+  channels?: Readonly<Partial<Record<string, string>>>;
+}
+
+export function createCommandGate(options: CommandGateOptions): CommandGate {
+  const authorize: AuthorizeCommand = createCommandAuthorization(options.authorizer, options.roles);
+  return {
+    async decide(request) {
+      const modes = await options.modes.read();
+      const { decision, input } = await authorize({
+        userId: request.actor.id,
+        command: request.command,
+        args: request.args,
+        ...(request.channelId ? { channelId: request.channelId } : {}),
+        ...(options.channels ? { channels: options.channels } : {}),
+        modes: modes.known ? { strict: modes.strict, lockdown: modes.lockdown } : { strict: false, lockdown: false },
+        now: request.now ?? new Date(),
+      });
+      if (modes.known) return { decision, input, modes };
+      return { decision: withUnknownModes(decision, request.command.name, modes.problem), input, modes };
+    },
+  };
+}
+
+/** The rules' level decides what "read-only" means; any other command waits until the modes are known. */
+function withUnknownModes(decision: AuthorizationDecision, name: string, problem: string): AuthorizationDecision {
+  const unknown = `the stack's modes (strict mode, lockdown) could not be read from the Policy Engine (${problem})`;
+  if (decision.level === 0) return { ...decision, reason: `${decision.reason} Note: ${unknown}; read-only commands still run.` };
+  if (!decision.allow) return decision;
+  return {
+    allow: false,
+    code: 'policy_unavailable',
+    reason: `"${name}" is refused because ${unknown}: a lockdown cannot be ruled out, so commands that change the stack fail closed until the Policy Engine answers. Read-only commands still run.`,
+    level: decision.level,
+    approvals_required: 0,
+    approver_roles: [],
+    distinct_approvers: false,
+    break_glass: false,
+  };
+}
+
+/**
+ * A process without the policy (or one whose set-up failed): every decision is the fallback,
+ * so read-only commands run and everything else is refused with `problem`.
+ */
+export function closedGate(problem: string): CommandGate {
+  return {
+    async decide(request) {
+      const input = buildAuthorizationInput({
+        userId: request.actor.id,
+        roles: [],
+        command: request.command,
+        args: request.args,
+        ...(request.channelId ? { channelId: request.channelId } : {}),
+        modes: { strict: false, lockdown: false },
+        now: request.now ?? new Date(),
+      });
+      return { decision: fallbackDecision(input, problem, undefined), input, modes: { known: false, problem } };
+    },
+  };
+}
+
+export const NO_POLICY_PROBLEM = 'no authorization policy is set up in this process';
