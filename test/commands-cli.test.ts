@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HealthCheckData } from '../commands/health.js';
 import { unusedLoopbackUrl } from './kit/loopback.js';
 import { EVERY_HEALTH_CHECK } from './kit/stack.js';
-import { realStackForSuite } from './kit/stack-suite.js';
+import { realStackForSuite } from './kit/suite.js';
 
 const REPO = fileURLToPath(new URL('..', import.meta.url));
 

@@ -5,7 +5,7 @@ import { CONSTITUTIONAL_HASH } from '../services/kit/constitution.js';
 import { block, checkLine, commandRunner } from './kit/commands.js';
 import { unusedLoopbackUrl } from './kit/loopback.js';
 import { EVERY_HEALTH_CHECK, downPostgresUrl, downRedisUrl } from './kit/stack.js';
-import { realStackForSuite } from './kit/stack-suite.js';
+import { realStackForSuite } from './kit/suite.js';
 
 const checks = (document: ResultDocument) => block(document, 'checks').items;
 const data = (document: ResultDocument) => document.data as { verdict: string; checks: HealthCheckData[]; timeout_ms: number };

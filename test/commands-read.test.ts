@@ -10,7 +10,7 @@ import { CONSTITUTIONAL_HASH, type ServiceName } from '../services/kit/constitut
 import { block, checkLine, commandRunner, fieldValue } from './kit/commands.js';
 import { unusedLoopbackUrl } from './kit/loopback.js';
 import { downPostgresUrl, downRedisUrl } from './kit/stack.js';
-import { realStackForSuite } from './kit/stack-suite.js';
+import { realStackForSuite } from './kit/suite.js';
 
 const suite = realStackForSuite();
 const run = commandRunner({ services: () => suite.stack.services });

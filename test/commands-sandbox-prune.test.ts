@@ -8,23 +8,19 @@ import type Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_SANDBOX_IMAGE } from '../services/sandbox-controller/config.js';
 import { LABELS } from '../services/sandbox-controller/sandbox/container-spec.js';
-import { openCommandAccess, type CommandAccess } from './kit/command-access.js';
 import { block, commandRunner } from './kit/commands.js';
 import { containersWithLabel, removeContainersWithLabel, requireDockerEngine, waitForContainer } from './kit/docker.js';
 import { type TestStack, startStack } from './kit/stack.js';
+import { commandAccessForSuite } from './kit/suite.js';
 
 const USERS = { oncall: 'U0ONCALL', nobody: 'U0NOBODY' } as const;
-let access: CommandAccess & { close(): Promise<void> };
-beforeAll(async () => {
-  access = await openCommandAccess({ roles: { oncall: [USERS.oncall] } });
-}, 30_000);
-afterAll(() => access?.close());
+const access = commandAccessForSuite({ roles: { oncall: [USERS.oncall] } });
 const suffix = randomBytes(4).toString('hex');
 const agent = `prune-test-${suffix}`;
 const otherAgent = `prune-other-${suffix}`;
 let docker: Docker;
 let stack: TestStack;
-const run = commandRunner({ services: () => stack.services, access: () => access, user: USERS.oncall });
+const run = commandRunner({ services: () => stack.services, access, user: USERS.oncall });
 
 /** A container labelled as a sandbox of `agentId`, as the controller labels them, running `script`. */
 async function sandboxContainer(agentId: string, script: string): Promise<string> {

@@ -9,20 +9,16 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../bot/cli.js';
 import { createPolicyEngineClient } from '../services/clients/policy-engine.js';
-import { openCommandAccess, type CommandAccess } from './kit/command-access.js';
 import { block, checkLine, commandRunner, fieldValue } from './kit/commands.js';
 import { unusedLoopbackUrl } from './kit/loopback.js';
 import { type TestStack, downPostgresUrl, downRedisUrl, startStack } from './kit/stack.js';
+import { commandAccessForSuite } from './kit/suite.js';
 
 const USERS = { oncall: 'U0ONCALL', nobody: 'U0NOBODY' } as const;
-let access: CommandAccess & { close(): Promise<void> };
-beforeAll(async () => {
-  access = await openCommandAccess({ roles: { oncall: [USERS.oncall] } });
-}, 30_000);
-afterAll(() => access?.close());
+const access = commandAccessForSuite({ roles: { oncall: [USERS.oncall] } });
 const cwd = mkdtempSync(join(tmpdir(), 'acgs-cmds-diagnosis-'));
 let stack: TestStack;
-const run = commandRunner({ services: () => stack.services, access: () => access, user: USERS.oncall });
+const run = commandRunner({ services: () => stack.services, access, user: USERS.oncall });
 
 beforeAll(async () => {
   stack = await startStack({ containerRuntime: 'none' });

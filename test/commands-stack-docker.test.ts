@@ -13,30 +13,22 @@ import type { ExecutionOutcome } from '../commands/execute.js';
 import type { CommandServices } from '../commands/services.js';
 import { createDockerStack } from '../services/stack/docker-stack.js';
 import type { Stack } from '../services/stack/stack.js';
-import { openCommandAccess, type CommandAccess } from './kit/command-access.js';
+import { SCALE_WITHOUT_APPROVALS } from './kit/command-access.js';
 import { block, commandRunner, stackOnlyServices } from './kit/commands.js';
 import { RESPONDER_IMAGES, TEST_DOCKER_HOST, silentDockerHost, watchContainerCreations } from './kit/docker.js';
 import { composeProjectLabel, startResponderProject, uniqueProjectName, type ResponderProject } from './kit/responder-project.js';
+import { commandAccessForSuite } from './kit/suite.js';
 
 const project = uniqueProjectName('acgs-cmds');
 const projectLabel = composeProjectLabel(project);
 const USERS = { oncall: 'U0ONCALL', admin: 'U0ADMIN', nobody: 'U0NOBODY' } as const;
-/**
- * Scale as the interim rule had it (admins, at once): these tests are about the handler. The
- * default rules' approval for Level 2 is tested with the command path (test/command-path-*.test.ts).
- */
-const SCALE_WITHOUT_APPROVALS = { commands: { scale: { level: 2, requesters: ['admins'], approvals: 0, approver_roles: [] } } };
-let access: CommandAccess & { close(): Promise<void> };
-beforeAll(async () => {
-  access = await openCommandAccess({ roles: { oncall: [USERS.oncall], admins: [USERS.admin] }, overrides: SCALE_WITHOUT_APPROVALS });
-}, 30_000);
-afterAll(() => access?.close());
+const access = commandAccessForSuite({ roles: { oncall: [USERS.oncall], admins: [USERS.admin] }, overrides: SCALE_WITHOUT_APPROVALS });
 const cwd = mkdtempSync(join(tmpdir(), 'acgs-cmds-docker-'));
 let responders: ResponderProject | undefined;
 let docker: Docker;
 let stack: Stack;
 let services: CommandServices;
-const run = commandRunner({ services: () => services, access: () => access, user: USERS.oncall });
+const run = commandRunner({ services: () => services, access, user: USERS.oncall });
 
 beforeAll(async () => {
   responders = await startResponderProject({ project, replicas: [{ service: 'web' }, { service: 'plain', healthcheck: false }] });

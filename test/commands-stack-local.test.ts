@@ -11,28 +11,20 @@ import { validateBlocks } from '../bot/slack/stand-in/index.js';
 import type { CommandServices } from '../commands/services.js';
 import type { SupervisedProcess } from '../services/local-supervisor.js';
 import type { Stack } from '../services/stack/stack.js';
-import { openCommandAccess, type CommandAccess } from './kit/command-access.js';
+import { SCALE_WITHOUT_APPROVALS } from './kit/command-access.js';
 import { block, commandRunner, stackOnlyServices } from './kit/commands.js';
 import { FIXTURE_SERVICE_SCRIPT, startFixtureProcesses, type FixtureProcesses } from './kit/fixture-processes.js';
+import { commandAccessForSuite } from './kit/suite.js';
 
 const USERS = { oncall: 'U0ONCALL', admin: 'U0ADMIN', nobody: 'U0NOBODY' } as const;
-/**
- * Scale as the interim rule had it (admins, at once): these tests are about the handler. The
- * default rules' approval for Level 2 is tested with the command path (test/command-path-*.test.ts).
- */
-const SCALE_WITHOUT_APPROVALS = { commands: { scale: { level: 2, requesters: ['admins'], approvals: 0, approver_roles: [] } } };
-let access: CommandAccess & { close(): Promise<void> };
-beforeAll(async () => {
-  access = await openCommandAccess({ roles: { oncall: [USERS.oncall], admins: [USERS.admin] }, overrides: SCALE_WITHOUT_APPROVALS });
-}, 30_000);
-afterAll(() => access?.close());
+const access = commandAccessForSuite({ roles: { oncall: [USERS.oncall], admins: [USERS.admin] }, overrides: SCALE_WITHOUT_APPROVALS });
 let fixture: FixtureProcesses | undefined;
 let processes: Map<string, SupervisedProcess>;
 let urls: Record<string, string>;
 let crashFlag: string;
 let stack: Stack;
 let services: CommandServices;
-const run = commandRunner({ services: () => services, access: () => access, user: USERS.oncall });
+const run = commandRunner({ services: () => services, access, user: USERS.oncall });
 
 beforeAll(async () => {
   fixture = await startFixtureProcesses({ logCapacity: 200 });

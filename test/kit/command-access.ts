@@ -18,6 +18,12 @@ export interface CommandAccess {
   trail?: AuditTrail;
 }
 
+/**
+ * Scale as the interim rule had it (admins, at once), for tests about the handler. The default
+ * rules' approval for Level 2 is tested with the command path (test/command-path-*.test.ts).
+ */
+export const SCALE_WITHOUT_APPROVALS = { commands: { scale: { level: 2, requesters: ['admins'], approvals: 0, approver_roles: [] } } };
+
 export interface GateOptions {
   roles: Record<string, string[]>;
   overrides?: AuthorizationOverrides;
