@@ -229,6 +229,17 @@ describe('npm start with nothing configured', () => {
     expect((await waitForHealth(8001, 30_000)).status).toBe(200);
   }, 90_000);
 
+  it("records the restart in the bot's audit trail on a third embedded database, shown by /acgs audit and checked by audit verify", async () => {
+    const trail = await typeInConsole('/acgs audit --command restart', 'Audit trail');
+    expect(trail?.text).toMatch(/^Audit trail: 3 records, newest first \(command restart\)/);
+    const table = JSON.stringify(trail?.blocks);
+    for (const kind of ['command (L1)', 'execution (L1)', 'result (L1)']) expect(table).toContain(kind);
+    expect(table).toContain('U0ONCALL');
+    const verify = await typeInConsole('/acgs audit verify', 'Both audit chains intact', 30_000);
+    expect(verify, 'no audit verify reply in the console').toBeDefined();
+    expect(output).toMatch(/audit trail: embedded PostgreSQL in .*pglite\/bot; spool .*bot-trail-spool\/bot/);
+  }, 60_000);
+
   it('stops every service on SIGTERM', async () => {
     const running = child!;
     running.kill('SIGTERM');
