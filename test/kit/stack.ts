@@ -17,8 +17,8 @@ import { loadConfig as loadPolicyConfig } from '../../services/policy-engine/con
 import { buildApp as buildSandboxController } from '../../services/sandbox-controller/app.js';
 import { loadConfig as loadSandboxConfig } from '../../services/sandbox-controller/config.js';
 import { LABELS } from '../../services/sandbox-controller/sandbox/container-spec.js';
-import { TEST_DOCKER_HOST, removeContainersWithLabel, requireDockerEngine, requireImage } from './docker.js';
-import { unusedLoopbackUrl } from './loopback.js';
+import { TEST_DOCKER_HOST, removeContainersWithLabel, requireDockerEngine, requireImage, silentDockerHost } from './docker.js';
+import { unusedLoopbackPort } from './loopback.js';
 import { createTestDatabase, type TestDatabase } from './postgres.js';
 import { requireRedis } from './redis.js';
 
@@ -143,7 +143,6 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
       const docker = await requireDockerEngine();
       await requireImage(docker, loadSandboxConfig({}).image);
     }
-    const nowhere = new URL(await unusedLoopbackUrl());
     const sandbox = await buildSandboxController(
       {
         ...loadSandboxConfig({}),
@@ -151,7 +150,7 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
         auditEngineUrl: auditUrl,
         auditSpoolDir: join(stateDir, 'sandbox-spool'),
         adminToken,
-        dockerHost: runtime === 'docker' ? TEST_DOCKER_HOST : `tcp://127.0.0.1:${nowhere.port}`,
+        dockerHost: runtime === 'docker' ? TEST_DOCKER_HOST : await silentDockerHost(),
         ...(options.sandboxPruneGraceSeconds === undefined ? {} : { pruneGraceSeconds: options.sandboxPruneGraceSeconds }),
       },
       { logger: false },
@@ -271,11 +270,9 @@ export async function startHungServer(): Promise<HungServer> {
 
 /** PostgreSQL and Redis URLs on a loopback port where nothing listens: a database that is down. */
 export async function downPostgresUrl(): Promise<string> {
-  const url = new URL(await unusedLoopbackUrl());
-  return `postgres://postgres@127.0.0.1:${url.port}/acgs_audit`;
+  return `postgres://postgres@127.0.0.1:${await unusedLoopbackPort()}/acgs_audit`;
 }
 
 export async function downRedisUrl(): Promise<string> {
-  const url = new URL(await unusedLoopbackUrl());
-  return `redis://127.0.0.1:${url.port}`;
+  return `redis://127.0.0.1:${await unusedLoopbackPort()}`;
 }
