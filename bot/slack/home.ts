@@ -14,7 +14,10 @@ import { renderDocument, SLACK_LIMITS } from './render.js';
 
 type KnownBlock = slackTypes.KnownBlock;
 
-/** Who may run what; issue 5's authorization policy plugs in here. Everyone may run everything until then. */
+/**
+ * Who may run (or request) what: `npm start` asks the command gate (the authorization policy).
+ * Without one, every command is listed; running it still goes through the gate.
+ */
 export type MayRun = (userId: string, command: CommandDefinition) => boolean | Promise<boolean>;
 
 export interface HomeView {
