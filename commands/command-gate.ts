@@ -26,7 +26,12 @@ export interface EngineModes {
   lockdown: boolean;
 }
 
-export type ModesReading = ({ known: true } & EngineModes) | { known: false; problem: string };
+/**
+ * `stale`: the Policy Engine does not answer now, and these are the modes it last reported.
+ * They still hold: modes change only through the Policy Engine's own admin calls, which cannot
+ * happen while it is down.
+ */
+export type ModesReading = ({ known: true; stale?: string } & EngineModes) | { known: false; problem: string };
 
 /** The stack's modes as the Policy Engine reports them. */
 export interface StackModes {
@@ -62,7 +67,9 @@ export function policyEngineModes(
       cached = { modes: { strict: modes.strict, lockdown: modes.lockdown }, at: clock() };
       return { known: true, ...cached.modes };
     } catch (error) {
-      return { known: false, problem: (error as Error)?.message || String(error) };
+      const problem = (error as Error)?.message || String(error);
+      if (cached) return { known: true, ...cached.modes, stale: problem };
+      return { known: false, problem };
     } finally {
       clearTimeout(timer);
     }
@@ -122,17 +129,34 @@ export function createCommandGate(options: CommandGateOptions): CommandGate {
         modes: modes.known ? { strict: modes.strict, lockdown: modes.lockdown } : { strict: false, lockdown: false },
         now: request.now ?? new Date(),
       });
+      if (modes.known && modes.stale) return { decision: withStaleModes(decision, modes.stale), input, modes };
       if (modes.known) return { decision, input, modes };
-      return { decision: withUnknownModes(decision, request.command.name, modes.problem), input, modes };
+      return { decision: withUnknownModes(decision, request.command.name, request.args, modes.problem), input, modes };
     },
   };
 }
 
-/** The rules' level decides what "read-only" means; any other command waits until the modes are known. */
-function withUnknownModes(decision: AuthorizationDecision, name: string, problem: string): AuthorizationDecision {
+function withStaleModes(decision: AuthorizationDecision, problem: string): AuthorizationDecision {
+  return {
+    ...decision,
+    reason: `${decision.reason} Note: the Policy Engine does not answer (${problem}); the modes it last reported were used, and they cannot have changed since, because only the Policy Engine changes them.`,
+  };
+}
+
+/**
+ * The rules' level decides what "read-only" means; other commands wait until the modes are known,
+ * except the one recovery step that makes them known: a Level 1 restart of the Policy Engine
+ * itself. Refusing it would leave on-call unable to bring back the service that reports the
+ * modes, and a restart cannot lift a lockdown (the engine restores its modes from its state).
+ */
+function withUnknownModes(decision: AuthorizationDecision, name: string, args: unknown, problem: string): AuthorizationDecision {
   const unknown = `the stack's modes (strict mode, lockdown) could not be read from the Policy Engine (${problem})`;
   if (decision.level === 0) return { ...decision, reason: `${decision.reason} Note: ${unknown}; read-only commands still run.` };
   if (!decision.allow) return decision;
+  const service = (args as { service?: unknown } | undefined)?.service;
+  if (name === 'restart' && service === 'policy-engine' && decision.level === 1 && decision.approvals_required === 0) {
+    return { ...decision, reason: `${decision.reason} Note: ${unknown}; restarting the Policy Engine is allowed as the step that brings them back.` };
+  }
   return {
     allow: false,
     code: 'policy_unavailable',
