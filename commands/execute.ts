@@ -100,17 +100,19 @@ export async function executeCommandLine(deps: ExecutionDeps, request: Execution
     decision: trailDecision(decision),
     level: TRAIL_LEVELS[decision.level],
   };
+  // append() takes its place in the trail's queue at once, so records keep their order even when
+  // nobody waits for them; a failure (the spool failed too, a full disk) goes to the log.
   const record = async (input: TrailRecordInput): Promise<void> => {
     if (!trail) return;
+    const written = trail.append(input);
     try {
-      await trail.append(input);
+      await written;
     } catch (error) {
-      // The spool failed too (a full disk): the command's fate was already decided; say it in the log.
       deps.logError?.(randomUUID().slice(0, 8), error, request);
     }
   };
 
-  await record({
+  const commandRecorded = record({
     ...common,
     kind: 'command',
     key: `command:${executionId}`,
@@ -124,6 +126,8 @@ export async function executeCommandLine(deps: ExecutionDeps, request: Execution
       approver_roles: decision.approver_roles,
     },
   });
+  // A read-only command does not wait for its record: a stalled database must not stall `health`.
+  if (decision.level > 0 || !decision.allow) await commandRecorded;
   if (!decision.allow) return finish(command.name, 'rejected', refusalDocument(command.name, decision), 'refused', decision);
   if (decision.approvals_required > 0) return finish(command.name, 'rejected', approvalNeededDocument(command.name, decision), 'refused', decision);
 
@@ -146,13 +150,14 @@ export async function executeCommandLine(deps: ExecutionDeps, request: Execution
     ...(request.channelId ? { channelId: request.channelId } : {}),
   };
   const ran = await runCommand(deps, request, command, resolution.args, context);
-  await record({
+  const resultRecorded = record({
     ...common,
     kind: 'result',
     key: `result:${executionId}`,
     outcome: ran.outcome === 'rejected' ? (ran.rejection ?? 'rejected') : ran.outcome,
     details: { execution_id: executionId, duration_ms: Math.round(performance.now() - started), title: ran.document.title },
   });
+  if (decision.level > 0) await resultRecorded;
   return finish(command.name, ran.outcome, ran.document, ran.rejection, decision);
 }
 

@@ -1,6 +1,5 @@
 import { spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { type Server, type Socket, createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,77 +8,10 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { type AuditTrail, AuditTrailUnavailableError, createAuditTrail } from '../bot/audit-trail/audit-trail.js';
 import { SpoolDirectoryInUseError } from '../bot/audit-trail/spool-lock.js';
 import { createPool } from '../services/kit/postgres.js';
-import { TEST_POSTGRES_URL, createTestDatabase, type TestDatabase } from './kit/postgres.js';
+import { startPostgresProxy, type PostgresProxy } from './kit/postgres-proxy.js';
+import { createTestDatabase, type TestDatabase } from './kit/postgres.js';
 
 const APPEND_PROCESS = fileURLToPath(new URL('../bot/audit-trail/test-support/append-process.ts', import.meta.url));
-
-/**
- * A TCP proxy in front of the real PostgreSQL that a test can cut and restore: what a database
- * going away and coming back looks like to the bot, without stopping the shared server.
- * `cut` drops every connection and refuses new ones; `stall` accepts connections and never answers.
- */
-interface PostgresProxy {
-  urlFor(database: string): string;
-  cut(): void;
-  stall(): void;
-  restore(): void;
-  close(): Promise<void>;
-}
-
-async function startPostgresProxy(): Promise<PostgresProxy> {
-  const upstream = new URL(TEST_POSTGRES_URL);
-  const sockets = new Set<Socket>();
-  let mode: 'open' | 'cut' | 'stall' = 'open';
-  const track = (socket: Socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-    socket.on('error', () => socket.destroy());
-  };
-  const server: Server = createServer((client) => {
-    track(client);
-    if (mode === 'cut') return void client.destroy();
-    if (mode === 'stall') return; // accepted, never forwarded: a database that hangs
-    const server = connect(Number(upstream.port || 5432), upstream.hostname);
-    track(server);
-    client.pipe(server);
-    server.pipe(client);
-    client.on('close', () => server.destroy());
-    server.on('close', () => client.destroy());
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
-  });
-  const { port } = server.address() as { port: number };
-  const dropAll = () => {
-    for (const socket of sockets) socket.destroy();
-  };
-  return {
-    urlFor(database) {
-      const url = new URL(TEST_POSTGRES_URL);
-      url.hostname = '127.0.0.1';
-      url.port = String(port);
-      url.pathname = `/${database}`;
-      return url.toString();
-    },
-    cut() {
-      mode = 'cut';
-      dropAll();
-    },
-    stall() {
-      mode = 'stall';
-      dropAll();
-    },
-    restore() {
-      mode = 'open';
-      dropAll(); // stalled connections are useless: the pool must reconnect
-    },
-    async close() {
-      dropAll();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
-}
 
 interface OutageFixture {
   db: TestDatabase;

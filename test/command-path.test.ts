@@ -15,6 +15,7 @@ import { policyEngineModes } from '../commands/command-gate.js';
 import { createCommandServices, type CommandServices } from '../commands/services.js';
 import { openTestTrail, testGate, type TestTrail } from './kit/command-access.js';
 import { unusedLoopbackUrl } from './kit/loopback.js';
+import { startPostgresProxy } from './kit/postgres-proxy.js';
 import { blockText, fixtureRegistry, ONCALL, OPS, type RunLog, startBotWithStandIn, type BotUnderTest } from './slack-harness.js';
 
 /** A person of the stand-in's workspace who holds no role in these rules. */
@@ -218,6 +219,42 @@ describe('fail closed', () => {
       await away.close();
     }
   }, 30_000);
+
+  it('answers a read-only command at once while the trail database hangs, refuses a change, and records both once it is back', async () => {
+    const proxy = await startPostgresProxy();
+    const stalled = await openTestTrail({ prefix: 'acgs_cmd_stall', databaseUrl: (db) => proxy.urlFor(db.name), writeTimeoutMs: 3000 });
+    const bot = await startBotWithStandIn({
+      mode: 'http',
+      registry: pathRegistry,
+      workspace: { channels: [{ id: OPS, name: 'acgs-ops' }] },
+      botOverrides: { services: await servicesWith({ authorization: await testGate({ roles: ROLES, overrides: RULES }), trail: stalled.trail }) },
+    });
+    try {
+      proxy.stall();
+      const started = Date.now();
+      await type(ONCALL, 'status', 'All is well', bot);
+      expect(Date.now() - started).toBeLessThan(1500);
+      const refused = await type(ONCALL, 'poke alpha', 'poke:', bot);
+      expect(refused).toMatch(/refused|trail/i);
+      expect(bot.log.count('poke')).toBe(0);
+      proxy.restore();
+      await stalled.trail.flush().catch(() => undefined);
+      const deadline = Date.now() + 15_000;
+      let kinds: string[] = [];
+      while (Date.now() < deadline) {
+        const { records } = await stalled.trail.query({ user: ONCALL, limit: 20 });
+        kinds = records.map((record) => `${record.command}:${record.kind}`);
+        if (kinds.includes('status:result') && kinds.includes('poke:command')) break;
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+      expect(kinds).toEqual(expect.arrayContaining(['status:command', 'status:result', 'poke:command']));
+      expect(kinds).not.toContain('poke:execution');
+    } finally {
+      await bot.close();
+      await stalled.close();
+      await proxy.close();
+    }
+  }, 60_000);
 
   it("refuses changes when the stack's modes cannot be read, and still runs read-only commands", async () => {
     const modes = policyEngineModes(async () => {
