@@ -121,16 +121,23 @@ const isService = (target: HealthTarget): target is ServiceName => target !== 'p
 export async function runHealthChecks(context: CommandContext, target?: HealthTarget): Promise<HealthCheckData[]> {
   const { endpoints, checkTimeoutMs } = context.services;
   const wanted = (candidate: HealthTarget) => target === undefined || target === candidate;
-  const checks: Promise<HealthCheckData>[] = [];
+  const starts: Array<() => Promise<HealthCheckData>> = [];
   for (const service of HEALTH_TARGETS.filter(isService).filter(wanted)) {
-    checks.push(probeJson(new URL('/health', endpoints[service]).href, checkTimeoutMs, context.signal).then((probe) => serviceCheck(service, probe)));
+    starts.push(() => probeJson(new URL('/health', endpoints[service]).href, checkTimeoutMs, context.signal).then((probe) => serviceCheck(service, probe)));
     if (service === 'policy-engine') {
       const url = new URL('/v1/data/acgs/main/health', endpoints[service]).href;
-      checks.push(probeJson(url, checkTimeoutMs, context.signal).then(policyDocumentCheck));
+      starts.push(() => probeJson(url, checkTimeoutMs, context.signal).then(policyDocumentCheck));
     }
   }
-  if (wanted('postgres')) checks.push(postgresCheck(context));
-  if (wanted('redis')) checks.push(redisCheck(context));
+  if (wanted('postgres')) starts.push(() => postgresCheck(context));
+  if (wanted('redis')) starts.push(() => redisCheck(context));
+  // Started one event-loop turn apart: all still run in parallel, but the bot's other requests
+  // (Slack acks) get a turn between the starts instead of waiting behind all of them.
+  const checks: Promise<HealthCheckData>[] = [];
+  for (const start of starts) {
+    checks.push(start());
+    await new Promise((resolve) => setImmediate(resolve));
+  }
   return Promise.all(checks);
 }
 

@@ -86,7 +86,10 @@ export function registerListeners(app: App, deps: ListenerDeps): void {
       origin: 'slash',
       channelId: command.channel_id,
     });
+    // Each step after the ack is a slice of the event loop; between slices, waiting acks go first.
+    await yieldToWaitingRequests();
     const message = renderDocument(outcome.document);
+    await yieldToWaitingRequests();
     await respond({ response_type: outcome.document.ephemeral ? 'ephemeral' : 'in_channel', ...message });
   });
 
