@@ -287,6 +287,21 @@ describe('rendering', () => {
     expect(validateBlocks(message.blocks, 'view')).toEqual([]);
   });
 
+  it('cuts long cells of inner columns at 48 characters but lets the last column run to 160, as help needs', () => {
+    const summary = 'Check every service, the policy document, PostgreSQL and Redis, each with its own timeout';
+    const message = renderDocument({
+      title: 'Help',
+      tone: 'info',
+      blocks: [{ type: 'table', columns: ['command', 'what it does'], rows: [['x'.repeat(60), summary], ['y', 'z'.repeat(200)]] }],
+    });
+    const text = JSON.stringify(message.blocks);
+    expect(text).toContain(summary);
+    expect(text).toContain(`${'x'.repeat(47)}…`);
+    expect(text).not.toContain('x'.repeat(48));
+    expect(text).toContain(`${'z'.repeat(159)}…`);
+    expect(text).not.toContain('z'.repeat(160));
+  });
+
   it('says so when a table has no rows', () => {
     const message = renderDocument(tableDocument);
     expect(JSON.stringify(message.blocks)).toContain('_no runtime / sandboxes to show_');

@@ -31,6 +31,8 @@ export const SLACK_LIMITS = {
 
 /** Table cells are cut to this width so that one long value cannot push the others off screen. */
 const TABLE_CELL_WIDTH = 48;
+/** The last column is not padded, so it may run longer (help's descriptions, log messages). */
+const TABLE_LAST_CELL_WIDTH = 160;
 /** Prefix of every command button's action_id; the app matches on it. */
 export const RUN_ACTION_PREFIX = 'acgs_run_';
 
@@ -121,7 +123,8 @@ function renderFields(fields: readonly { label: string; value: string }[]): Know
 /** A table as monospaced text, its header repeated at the top of every section it spans. */
 function renderTable(columns: readonly string[], rows: readonly (readonly string[])[]): KnownBlock[] {
   if (rows.length === 0) return [section(`_${escapeText(`no ${columns.join(' / ')} to show`)}_`)];
-  const cells = [columns, ...rows].map((row) => columns.map((_, index) => clip(oneLine(row[index] ?? ''), TABLE_CELL_WIDTH)));
+  const last = columns.length - 1;
+  const cells = [columns, ...rows].map((row) => columns.map((_, index) => clip(oneLine(row[index] ?? ''), index === last ? TABLE_LAST_CELL_WIDTH : TABLE_CELL_WIDTH)));
   const widths = columns.map((_, index) => Math.max(...cells.map((row) => Array.from(row[index]!).length)));
   const line = (row: string[]) => row.map((cell, index) => (index === row.length - 1 ? cell : padEnd(cell, widths[index]!))).join('  ').trimEnd();
   const [headerRow, ...bodyRows] = cells;
