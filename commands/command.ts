@@ -6,8 +6,8 @@ import type { z } from 'zod';
 import type { ResultDocument } from './result.js';
 import type { CommandServices } from './services.js';
 
-/** Where a command came from; recorded in the audit trail and shown in replies. */
-export type CommandOrigin = 'slash' | 'mention' | 'button' | 'home' | 'cli' | 'schedule' | 'alert';
+/** Where a command came from; recorded in the audit trail and shown in replies (`approval`: run once approved). */
+export type CommandOrigin = 'slash' | 'mention' | 'button' | 'home' | 'cli' | 'schedule' | 'alert' | 'approval';
 
 export interface Actor {
   /** Slack user ID, or `cli:<os user>` for the CLI. */
@@ -65,6 +65,19 @@ export interface CommandDefinition<S extends z.ZodType = z.ZodType> {
   /** Validates `{ ...positionals, ...flags }`; its messages are shown to the user as they are. */
   args: S;
   run(context: CommandContext, args: z.infer<S>): Promise<ResultDocument>;
+  /**
+   * What an approval is bound to, for commands that wait for approvers: the plan in words, its
+   * target, and a fingerprint of the state it was made from (readable: it is shown as "state when
+   * requested"). Asked again just before the approved command runs; a different fingerprint means
+   * the state changed and the request asks again. Without it the fingerprint is the line itself.
+   */
+  plan?(context: CommandContext, args: z.infer<S>): Promise<ApprovalPlan>;
+}
+
+export interface ApprovalPlan {
+  summary: string;
+  target?: string;
+  fingerprint: string;
 }
 
 /** Keeps the handler's argument type tied to the schema without repeating it. */

@@ -6,17 +6,19 @@
  * Order (DESIGN.md, data flow): the registry resolves the line; the command gate decides
  * (commands/command-gate.ts); a `command` record goes to the bot's audit trail with the decision
  * (append: spooled when PostgreSQL is away, so read-only commands keep working); a refusal or a
- * command that waits for approvals stops there. An escalated command (the policy's level 1 to 4)
+ * command that waits for approvals becomes an approval request (commands/approval-flow.ts). An escalated command (the policy's level 1 to 4)
  * then writes its `execution` record with appendToChain and runs only once that is committed;
  * if it cannot be, it is refused (fail closed). A `result` record follows every run.
  */
 import { randomUUID } from 'node:crypto';
+import type { ApprovalRequest } from '../bot/approvals/index.js';
 import type { AuditTrail, TrailRecordInput } from '../bot/audit-trail/index.js';
 import type { AuthorizationDecision } from '../bot/authorization/index.js';
 import type { Actor, CommandContext, CommandDefinition, CommandOrigin } from './command.js';
 import { CommandError } from './command.js';
 import { closedGate, NO_POLICY_PROBLEM, type GateDecision } from './command-gate.js';
-import { approvalNeededDocument, refusalDocument } from './decision-documents.js';
+import { requestApproval } from './approval-flow.js';
+import { refusalDocument } from './decision-documents.js';
 import type { Registry } from './registry.js';
 import type { ResultDocument } from './result.js';
 import type { CommandServices } from './services.js';
@@ -46,6 +48,8 @@ export interface ExecutionOutcome {
   rejection?: CommandError['kind'];
   /** The authorization decision, for every resolved command. */
   decision?: AuthorizationDecision;
+  /** The approval request this line created: the channel shows it with its buttons. */
+  approval?: ApprovalRequest;
 }
 
 /** How the trail names a decision: allow, deny, needs_approval or break_glass. */
@@ -129,7 +133,19 @@ export async function executeCommandLine(deps: ExecutionDeps, request: Execution
   // A read-only command does not wait for its record: a stalled database must not stall `health`.
   if (decision.level > 0 || !decision.allow) await commandRecorded;
   if (!decision.allow) return finish(command.name, 'rejected', refusalDocument(command.name, decision), 'refused', decision);
-  if (decision.approvals_required > 0) return finish(command.name, 'rejected', approvalNeededDocument(command.name, decision), 'refused', decision);
+  const context: CommandContext = {
+    actor: request.actor,
+    origin: request.origin,
+    roles: gated.input.user.roles,
+    services: deps.services,
+    registry: deps.registry,
+    signal: request.signal ?? new AbortController().signal,
+    ...(request.channelId ? { channelId: request.channelId } : {}),
+  };
+  if (decision.approvals_required > 0) {
+    const requested = await requestApproval(deps, { command, args: resolution.args, line: resolution.line, decision, context, common, executionId });
+    return { ...finish(command.name, requested.outcome, requested.document, requested.rejection, decision), ...(requested.approval ? { approval: requested.approval } : {}) };
+  }
 
   if (decision.level > 0) {
     const refusal = await gateOnTrail(trail, { ...common, kind: 'execution', key: `execution:${executionId}`, details: { execution_id: executionId } });
@@ -140,15 +156,6 @@ export async function executeCommandLine(deps: ExecutionDeps, request: Execution
     }
   }
 
-  const context: CommandContext = {
-    actor: request.actor,
-    origin: request.origin,
-    roles: gated.input.user.roles,
-    services: deps.services,
-    registry: deps.registry,
-    signal: request.signal ?? new AbortController().signal,
-    ...(request.channelId ? { channelId: request.channelId } : {}),
-  };
   const ran = await runCommand(deps, request, command, resolution.args, context);
   const resultRecorded = record({
     ...common,
@@ -162,7 +169,7 @@ export async function executeCommandLine(deps: ExecutionDeps, request: Execution
 }
 
 /** Writes the execution record into the chain; a sentence saying why not, when it cannot. */
-async function gateOnTrail(trail: AuditTrail | undefined, input: TrailRecordInput): Promise<string | undefined> {
+export async function gateOnTrail(trail: AuditTrail | undefined, input: TrailRecordInput): Promise<string | undefined> {
   if (!trail) {
     return "The bot's audit trail is not set up in this process, so commands that change the stack are refused: they never run unrecorded.";
   }
@@ -175,7 +182,7 @@ async function gateOnTrail(trail: AuditTrail | undefined, input: TrailRecordInpu
   }
 }
 
-async function runCommand(
+export async function runCommand(
   deps: ExecutionDeps,
   request: ExecutionRequest,
   command: CommandDefinition,

@@ -9,7 +9,7 @@ import { wholeNumberArgument } from './arguments.js';
 import { defineCommand } from './command.js';
 import { formatMs } from './format.js';
 import type { CheckLine, ResultDocument } from './result.js';
-import { onStackService, serviceArgument, stackLabel } from './stack-access.js';
+import { onStackService, requireStack, requireStackService, serviceArgument, stackLabel } from './stack-access.js';
 
 export function scaleDocument(stack: Pick<Stack, 'kind' | 'description'>, report: ScaleReport): ResultDocument {
   const unchanged = report.from === report.to;
@@ -43,4 +43,16 @@ export const scale = defineCommand({
   positionals: ['service', 'replicas'],
   args: z.object({ service: serviceArgument, replicas: wholeNumberArgument(1, MAX_REPLICAS) }),
   run: (context, { service, replicas }) => onStackService(context, 'scale', service, async (stack) => scaleDocument(stack, await stack.scale(service, replicas))),
+  // The approval is bound to the replica count it was asked from: another scale in between asks again.
+  async plan(context, { service, replicas }) {
+    const stack = requireStack(context);
+    await requireStackService(stack, service);
+    const current = (await stack.list()).find((status) => status.name === service)?.replicas.length ?? 0;
+    const plural = (count: number) => `${count} replica${count === 1 ? '' : 's'}`;
+    return {
+      summary: `Scale ${service} from ${plural(current)} to ${plural(replicas)} on ${stackLabel(stack)}`,
+      target: service,
+      fingerprint: `${service} runs ${plural(current)}`,
+    };
+  },
 });

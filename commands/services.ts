@@ -12,6 +12,7 @@ import { sandboxControllerClient, type SandboxControllerClient } from '../servic
 import { SERVICE_NAMES, SERVICE_PORTS, type ServiceName } from '../services/kit/constitution.js';
 import type { Stack } from '../services/stack/stack.js';
 import type { AuditTrail } from '../bot/audit-trail/index.js';
+import type { ApprovalStore } from '../bot/approvals/index.js';
 import type { CommandGate } from './command-gate.js';
 
 export interface CommandServices {
@@ -41,6 +42,11 @@ export interface CommandServices {
    * are refused (they never run unrecorded); `audit` says it is not set up.
    */
   trail?: AuditTrail;
+  /**
+   * Where escalated commands wait for approvers (PostgreSQL, shared by replicas). Without it a
+   * command that needs approvals is refused: it can be neither requested nor run.
+   */
+  approvals?: ApprovalStore;
 }
 
 export interface ServiceEndpointsEnv {
@@ -76,6 +82,7 @@ export interface CommandServicesOptions {
   stackProblem?: string;
   authorization?: CommandGate;
   trail?: AuditTrail;
+  approvals?: ApprovalStore;
 }
 
 export function createCommandServices(options: CommandServicesOptions): CommandServices {
@@ -102,5 +109,6 @@ export function createCommandServices(options: CommandServicesOptions): CommandS
     ...(options.stackProblem ? { stackProblem: options.stackProblem } : {}),
     ...(options.authorization ? { authorization: options.authorization } : {}),
     ...(options.trail ? { trail: options.trail } : {}),
+    ...(options.approvals ? { approvals: options.approvals } : {}),
   };
 }

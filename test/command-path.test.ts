@@ -115,6 +115,8 @@ describe('decided by the policy and recorded in the trail', () => {
     const before = t.log.count('status');
     await type(ONCALL, 'status', 'All is well');
     expect(t.log.count('status')).toBe(before + 1);
+    // A read-only command answers without waiting for its records: they arrive just after.
+    await expect.poll(async () => (await recordsOf('status', ONCALL)).length).toBe(2);
     const records = await recordsOf('status', ONCALL);
     expect(records.map((record) => [record.kind, record.decision, record.outcome])).toEqual([
       ['command', 'allow', null],
@@ -137,10 +139,10 @@ describe('decided by the policy and recorded in the trail', () => {
     expect(records[1]!.sequence).toBeLessThan(records[2]!.sequence);
   });
 
-  it('does not run a command that needs an approval, says who must approve, and records it as waiting', async () => {
+  it('refuses a command that needs an approval when the process has no approval store, says who must approve, and records it as waiting', async () => {
     const before = t.log.count('resize');
-    const text = await type(ONCALL, 'resize', 'resize: needs approval');
-    expect(text).toContain('`resize` needs 1 approval from someone holding `approvers` or `admins` (not you). In-channel approvals arrive next; until then nothing is run.');
+    const text = await type(ONCALL, 'resize', 'resize: refused');
+    expect(text).toContain('`resize` needs 1 approval from someone holding `approvers` or `admins` (not you). The approval store is not set up in this process, so it cannot be requested; nothing was run.');
     expect(t.log.count('resize')).toBe(before);
     const records = await recordsOf('resize', ONCALL);
     expect(records.map((record) => [record.kind, record.decision, record.level])).toEqual([['command', 'needs_approval', 2]]);

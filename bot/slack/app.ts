@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, RequestListener, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { App, HTTPReceiver, SocketModeReceiver, type AuthorizeResult, type Receiver, type webApi } from '@slack/bolt';
+import { App, HTTPReceiver, SocketModeReceiver, type AuthorizeResult, type Receiver, webApi } from '@slack/bolt';
 import type { Redis } from 'ioredis';
 import type { Logger as PinoLogger } from 'pino';
 import type { Registry } from '../../commands/registry.js';
@@ -16,7 +16,8 @@ import { boltLogger } from './bolt-logger.js';
 import { memoryLedger, redisLedger, type DeliveryLedger } from './delivery-ledger.js';
 import type { MayRun } from './home.js';
 import { createBotHttpServer, RECEIVED_AT, type HealthAnswer, type TimedRequest } from './http-server.js';
-import { DEFAULT_SLASH_COMMAND, registerListeners } from './listeners.js';
+import type { ApprovalRequest } from '../approvals/index.js';
+import { DEFAULT_SLASH_COMMAND, registerListeners, updateApprovalMessages } from './listeners.js';
 import { createBotMetrics, type BotMetrics } from './metrics.js';
 import type { SlackSettings } from './settings.js';
 import { instrumentedSlackFetch } from './slack-fetch.js';
@@ -35,6 +36,8 @@ export interface SlackBotOptions {
   /** The slash command as configured in the Slack app; `/acgs` by default. */
   slashCommand?: string;
   mayRun?: MayRun;
+  /** The config's `channels.approvals`: approval requests are posted there as well. */
+  approvalsChannel?: string;
   /** Mounts the local console and Slack stand-in on the bot's port. */
   extraListener?: RequestListener;
   upgradeHandler?: (request: IncomingMessage, socket: Duplex, head: Buffer) => void;
@@ -47,6 +50,8 @@ export interface SlackBot {
   metrics: BotMetrics;
   server: Server;
   mode: SlackSettings['mode'];
+  /** Brings every Slack message of the request up to date (the expiry scheduler calls it). */
+  updateApprovalMessages(request: ApprovalRequest): Promise<void>;
   /** Checks the bot token, listens on the port, and in Socket Mode opens the WebSocket. */
   start(): Promise<{ port: number }>;
   stop(): Promise<void>;
@@ -119,6 +124,7 @@ export function createSlackBot(options: SlackBotOptions): SlackBot {
     logger,
     slashCommand: options.slashCommand ?? DEFAULT_SLASH_COMMAND,
     ...(options.mayRun ? { mayRun: options.mayRun } : {}),
+    ...(options.approvalsChannel ? { approvalsChannel: options.approvalsChannel } : {}),
   });
 
   // The one error boundary: the cause goes to the log under a reference, the person sees only the reference.
@@ -166,6 +172,8 @@ export function createSlackBot(options: SlackBotOptions): SlackBot {
     metrics,
     server,
     mode: settings.mode,
+    // Outside a delivery the app's client has no token (authorize gives one per delivery).
+    updateApprovalMessages: (request) => updateApprovalMessages(new webApi.WebClient(settings.botToken, clientOptions), request),
     async start() {
       // Listen first: a stand-in mounted on this server must answer auth.test below.
       await new Promise<void>((resolve, reject) => {

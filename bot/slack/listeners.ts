@@ -3,13 +3,17 @@
  * after a mention or carried by a button, goes through `executeCommandLine`; these listeners only
  * ack, translate Slack's payload into a request, and post the rendered answer back.
  */
-import type { App, BlockAction, ButtonAction, Context } from '@slack/bolt';
+import type { App, BlockAction, ButtonAction, Context, webApi } from '@slack/bolt';
 import type { Logger as PinoLogger } from 'pino';
+import type { ApprovalRequest } from '../approvals/index.js';
+import { decideOnApproval, type ApprovalChoice } from '../../commands/approval-flow.js';
+import type { ResultDocument } from '../../commands/result.js';
 import { executeCommandLine, type ExecutionDeps, type ExecutionOutcome, type ExecutionRequest } from '../../commands/execute.js';
 import { deliveryKey, type DeliveryLedger } from './delivery-ledger.js';
 import { buildHomeView, type MayRun } from './home.js';
 import type { BotMetrics } from './metrics.js';
 import { decodeSlackText } from './mrkdwn.js';
+import { APPROVAL_ACTION_PATTERN, renderApprovalMessage, sentenceMrkdwn } from './approval-message.js';
 import { renderDocument, RUN_ACTION_PREFIX } from './render.js';
 
 export const DEFAULT_SLASH_COMMAND = '/acgs';
@@ -26,6 +30,8 @@ export interface ListenerDeps {
   logger: PinoLogger;
   slashCommand: string;
   mayRun?: MayRun;
+  /** The config's `channels.approvals`: every approval request is posted there too. */
+  approvalsChannel?: string;
 }
 
 type DeliveryKind = 'command' | 'action' | 'event' | 'other';
@@ -46,6 +52,26 @@ const yieldToWaitingRequests = () => new Promise<void>((resolve) => setImmediate
 function observeAck(deps: ListenerDeps, context: Context, kind: DeliveryKind): void {
   const receivedAt = (context as DeliveryTiming).receivedAt;
   if (typeof receivedAt === 'number') deps.metrics.ackLatency.observe({ kind }, (performance.now() - receivedAt) / 1000);
+}
+
+/** Updates every message of the request (where it was asked, the approvals channel) to where it stands. */
+export async function updateApprovalMessages(client: webApi.WebClient, request: ApprovalRequest, result?: ResultDocument): Promise<void> {
+  const message = renderApprovalMessage(request, result ? { result } : {});
+  await Promise.all(
+    request.messages.filter((ref) => ref.ts !== undefined).map((ref) => client.chat.update({ channel: ref.channel, ts: ref.ts!, ...message })),
+  );
+}
+
+/** Posts a new approval request where it was asked and in the approvals channel, and remembers each message. */
+async function publishApproval(deps: ListenerDeps, client: webApi.WebClient, request: ApprovalRequest, channelId: string | undefined, userId: string): Promise<void> {
+  const store = deps.execution.services.approvals;
+  const message = renderApprovalMessage(request);
+  // Without a channel (the App Home) it goes to the requester's messages with the app.
+  const channels = [...new Set([channelId ?? userId, ...(deps.approvalsChannel ? [deps.approvalsChannel] : [])])];
+  for (const channel of channels) {
+    const posted = await client.chat.postMessage({ channel, ...message });
+    if (posted.ts && posted.channel) await store?.attachMessage(request.id, { channel: posted.channel, ts: posted.ts });
+  }
 }
 
 export function registerListeners(app: App, deps: ListenerDeps): void {
@@ -76,7 +102,7 @@ export function registerListeners(app: App, deps: ListenerDeps): void {
     await next();
   });
 
-  app.command(deps.slashCommand, async ({ command, ack, respond, context }) => {
+  app.command(deps.slashCommand, async ({ command, ack, respond, context, client }) => {
     await ack();
     observeAck(deps, context, 'command');
     await yieldToWaitingRequests();
@@ -86,6 +112,10 @@ export function registerListeners(app: App, deps: ListenerDeps): void {
       origin: 'slash',
       channelId: command.channel_id,
     });
+    if (outcome.approval) {
+      await publishApproval(deps, client, outcome.approval, command.channel_id, command.user_id);
+      return;
+    }
     // Each step after the ack is a slice of the event loop; between slices, waiting acks go first.
     await yieldToWaitingRequests();
     const message = renderDocument(outcome.document);
@@ -102,6 +132,10 @@ export function registerListeners(app: App, deps: ListenerDeps): void {
       origin: 'mention',
       channelId: event.channel,
     });
+    if (outcome.approval) {
+      await publishApproval(deps, client, outcome.approval, event.channel, event.user);
+      return;
+    }
     const message = renderDocument(outcome.document);
     const thread_ts = event.thread_ts ?? event.ts;
     if (outcome.document.ephemeral) await client.chat.postEphemeral({ channel: event.channel, user: event.user, thread_ts, ...message });
@@ -120,6 +154,10 @@ export function registerListeners(app: App, deps: ListenerDeps): void {
       origin: 'button',
       ...(channelId ? { channelId } : {}),
     });
+    if (outcome.approval) {
+      await publishApproval(deps, client, outcome.approval, channelId, body.user.id);
+      return;
+    }
     const message = renderDocument(outcome.document);
     const container = body.container as { is_ephemeral?: boolean; message_ts?: string } | undefined;
     const thread_ts = body.message?.thread_ts ?? body.message?.ts ?? container?.message_ts;
@@ -133,6 +171,35 @@ export function registerListeners(app: App, deps: ListenerDeps): void {
       await client.chat.postEphemeral({ channel: channelId, user: body.user.id, thread_ts, ...message });
     } else {
       await client.chat.postMessage({ channel: channelId, thread_ts, ...message });
+    }
+  });
+
+  // A vote on an approval request: the button names the request, never a command line.
+  app.action<BlockAction<ButtonAction>>(APPROVAL_ACTION_PATTERN, async ({ ack, body, action, client, respond, context }) => {
+    await ack();
+    observeAck(deps, context, 'action');
+    await yieldToWaitingRequests();
+    if (action.type !== 'button' || typeof action.value !== 'string') return;
+    const choice = APPROVAL_ACTION_PATTERN.exec(action.action_id)![1] as ApprovalChoice;
+    const channelId = body.channel?.id;
+    const outcome = await decideOnApproval(deps.execution, {
+      id: action.value,
+      choice,
+      actor: { id: body.user.id, ...(body.user.username ? { name: body.user.username } : {}) },
+      ...(channelId ? { channelId } : {}),
+    });
+    deps.metrics.commands.inc({ command: `approval ${choice}`, outcome: outcome.code, origin: 'button' });
+    // An expired request's message may still show buttons (its expiry was won elsewhere or is due): refresh it.
+    if (outcome.request && (outcome.changed || outcome.ran || outcome.code === 'superseded' || outcome.request.state === 'expired')) {
+      await updateApprovalMessages(client, outcome.request, outcome.ran?.document);
+    }
+    const told = new Set(['counted', 'approved', 'denied', 'cancelled', 'executed']);
+    if (outcome.code === 'superseded' && outcome.request) {
+      const where = outcome.request.messages.find((ref) => ref.ts !== undefined);
+      if (where) await client.chat.postMessage({ channel: where.channel, thread_ts: where.ts!, text: sentenceMrkdwn(outcome.sentence) });
+    } else if (!told.has(outcome.code)) {
+      // Refused for this person only: own request, not an approver, already counted, expired, closed.
+      await respond({ response_type: 'ephemeral', replace_original: false, text: sentenceMrkdwn(outcome.sentence) });
     }
   });
 

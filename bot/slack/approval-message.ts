@@ -1,0 +1,106 @@
+/**
+ * An approval request as a Slack message: the exact plan, requester, level, approvals needed,
+ * expiry, where it stands, and (while it waits) Approve / Deny / Cancel buttons with confirm
+ * dialogs. The buttons carry the request's id, never a command line: a click is a vote on that
+ * request, not a new command. The same function renders every update, so the message always says
+ * where the request stands; once it ran, the command's answer follows.
+ */
+import type { types as slackTypes } from '@slack/bolt';
+import { clockTime, statusSentence, type ApprovalRequest, type Sentence } from '../approvals/index.js';
+import { levelWords } from '../../commands/decision-documents.js';
+import type { ResultDocument } from '../../commands/result.js';
+import { escapeText, fitText } from './mrkdwn.js';
+import { renderDocument, SLACK_LIMITS, type SlackMessage } from './render.js';
+
+type KnownBlock = slackTypes.KnownBlock;
+type Button = slackTypes.Button;
+
+/** Prefix of the approval buttons' action_id: `acgs_approval_approve`, `_deny`, `_cancel`. */
+export const APPROVAL_ACTION_PREFIX = 'acgs_approval_';
+export const APPROVAL_ACTION_PATTERN = /^acgs_approval_(approve|deny|cancel)$/;
+
+const SLACK_ID = /^[UW][A-Z0-9]{2,}$/;
+
+/** A sentence as mrkdwn: people as mentions (only real user IDs), every text word escaped. */
+export function sentenceMrkdwn(sentence: Sentence): string {
+  return sentence.map((word) => (typeof word === 'string' ? escapeText(word) : SLACK_ID.test(word.user) ? `<@${word.user}>` : escapeText(`@${word.user}`))).join('');
+}
+
+const STATE_EMOJI: Record<ApprovalRequest['state'], string> = {
+  pending: ':hourglass_flowing_sand:',
+  approved: ':white_check_mark:',
+  executing: ':gear:',
+  executed: ':white_check_mark:',
+  failed: ':x:',
+  denied: ':no_entry:',
+  cancelled: ':heavy_multiplication_x:',
+  expired: ':alarm_clock:',
+  superseded: ':leftwards_arrow_with_hook:',
+};
+
+export function renderApprovalMessage(request: ApprovalRequest, options: { now?: Date; result?: ResultDocument } = {}): SlackMessage {
+  const now = options.now ?? new Date();
+  const mention = (id: string) => sentenceMrkdwn([{ user: id }]);
+  const status = sentenceMrkdwn(statusSentence(request, now));
+  const blocks: KnownBlock[] = [
+    { type: 'header', text: { type: 'plain_text', text: fitText(`${STATE_EMOJI[request.state]} Approval: ${request.action.line}`, SLACK_LIMITS.headerText), emoji: true } },
+    {
+      type: 'section',
+      fields: [
+        { type: 'mrkdwn', text: `*Command*\n\`${fitText(request.action.line, 1900)}\`` },
+        { type: 'mrkdwn', text: `*Target*\n${escapeText(request.action.target ?? '—')}` },
+        { type: 'mrkdwn', text: `*State when requested*\n${fitText(request.action.stateFingerprint, 1900)}` },
+        { type: 'mrkdwn', text: `*Requested by*\n${mention(request.requester)}` },
+        { type: 'mrkdwn', text: `*Level*\n${escapeText(levelWords(request.level))}` },
+        { type: 'mrkdwn', text: `*Approvals needed*\n${request.approvalsRequired} from ${escapeText(request.approverRoles.join(', '))} (not the requester)` },
+        { type: 'mrkdwn', text: `*Expires*\n${escapeText(clockTime(request.expiresAt, now))}` },
+      ],
+    },
+    { type: 'section', text: { type: 'mrkdwn', text: status.slice(0, SLACK_LIMITS.sectionText) } },
+  ];
+  if (request.state === 'pending') blocks.push({ type: 'actions', block_id: `acgs_approval_${request.id}`, elements: approvalButtons(request) });
+  if (request.state === 'expired') blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: 'The buttons no longer work: ask again if it is still needed.' }] });
+  if (options.result) {
+    const answer = renderDocument(options.result);
+    blocks.push({ type: 'divider' }, ...answer.blocks.slice(0, SLACK_LIMITS.messageBlocks - blocks.length - 2));
+  }
+  blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `Request \`${request.id}\`` }] });
+  const text = fitText(`Approval ${request.state}: ${request.action.line}`, SLACK_LIMITS.fallbackText);
+  return { text, blocks };
+}
+
+function approvalButtons(request: ApprovalRequest): Button[] {
+  const line = fitText(request.action.line, 200);
+  const confirm = (title: string, text: string, yes: string, danger = false): NonNullable<Button['confirm']> => ({
+    title: { type: 'plain_text', text: title },
+    text: { type: 'plain_text', text: fitText(text, SLACK_LIMITS.confirmText) },
+    confirm: { type: 'plain_text', text: yes },
+    deny: { type: 'plain_text', text: 'Back' },
+    ...(danger ? { style: 'danger' as const } : {}),
+  });
+  return [
+    {
+      type: 'button',
+      action_id: `${APPROVAL_ACTION_PREFIX}approve`,
+      style: 'primary',
+      text: { type: 'plain_text', text: 'Approve' },
+      value: request.id,
+      confirm: confirm('Approve this action?', `Approve \`${line}\` as it stands (${request.action.stateFingerprint}).`, 'Approve'),
+    },
+    {
+      type: 'button',
+      action_id: `${APPROVAL_ACTION_PREFIX}deny`,
+      style: 'danger',
+      text: { type: 'plain_text', text: 'Deny' },
+      value: request.id,
+      confirm: confirm('Deny this action?', `Deny \`${line}\`: one deny ends the request and nothing runs.`, 'Deny', true),
+    },
+    {
+      type: 'button',
+      action_id: `${APPROVAL_ACTION_PREFIX}cancel`,
+      text: { type: 'plain_text', text: 'Cancel' },
+      value: request.id,
+      confirm: confirm('Cancel your request?', `Cancel \`${line}\`? Only the requester can; nothing runs.`, 'Cancel request'),
+    },
+  ];
+}

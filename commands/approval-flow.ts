@@ -1,0 +1,280 @@
+/**
+ * In-channel approvals on the command path, Slack-free: a command the policy lets a person request
+ * but not run becomes an approval request bound to its exact action (command, arguments, target,
+ * a fingerprint of the state it was planned from); votes and cancels go to the approval store; the
+ * approval that completes a request re-checks the policy and the state, claims the execution (one
+ * winner across processes) and runs the command as approved, as the requester, origin `approval`.
+ *
+ * Every change is recorded in the bot's audit trail: `approval_requested`, `vote`,
+ * `approval_resolved`, then the `execution` record in the chain (fail closed) and the `result`.
+ */
+import { randomUUID } from 'node:crypto';
+import {
+  ApprovalInputError,
+  ApprovalStoreUnavailableError,
+  isApprovalId,
+  notFoundText,
+  plainText,
+  type ApprovalRequest,
+  type ApprovalStore,
+  type Sentence,
+} from '../bot/approvals/index.js';
+import type { TrailRecordInput } from '../bot/audit-trail/index.js';
+import type { AuthorizationDecision } from '../bot/authorization/index.js';
+import type { Actor, ApprovalPlan, CommandContext, CommandDefinition } from './command.js';
+import { CommandError } from './command.js';
+import { closedGate, NO_POLICY_PROBLEM } from './command-gate.js';
+import { approvalsWords, levelWords } from './decision-documents.js';
+import { commandErrorDocument, gateOnTrail, runCommand, trailDecision, type ExecutionDeps, type ExecutionOutcome } from './execute.js';
+import type { ResultDocument } from './result.js';
+
+export type ApprovalChoice = 'approve' | 'deny' | 'cancel';
+
+/** The plan of a command without its own `plan`: the line itself is all it is bound to. */
+export async function planOf(command: CommandDefinition, context: CommandContext, args: unknown, line: string): Promise<ApprovalPlan> {
+  if (command.plan) return command.plan(context, args);
+  return { summary: `Run \`${line}\``, fingerprint: `line: ${line}` };
+}
+
+export interface ApprovalRequestInput {
+  command: CommandDefinition;
+  args: unknown;
+  line: string;
+  decision: AuthorizationDecision;
+  context: CommandContext;
+  /** The trail fields every record of this command shares. */
+  common: Omit<TrailRecordInput, 'kind'>;
+  executionId: string;
+}
+
+export interface RequestedApproval {
+  outcome: ExecutionOutcome['outcome'];
+  document: ResultDocument;
+  rejection?: CommandError['kind'];
+  approval?: ApprovalRequest;
+}
+
+/** Creates the approval request and its `approval_requested` record; refuses (fail closed) without a store. */
+export async function requestApproval(deps: ExecutionDeps, input: ApprovalRequestInput): Promise<RequestedApproval> {
+  const { command, decision, context } = input;
+  const store = deps.services.approvals;
+  const needs = `\`${command.name}\` needs ${approvalsWords(decision)}.`;
+  if (!store) return refused(command.name, `${needs} The approval store is not set up in this process, so it cannot be requested; nothing was run.`);
+  let plan: ApprovalPlan;
+  try {
+    plan = await planOf(command, context, input.args, input.line);
+  } catch (error) {
+    if (error instanceof CommandError) return { outcome: 'rejected', document: commandErrorDocument(error, command.name), rejection: error.kind };
+    throw error;
+  }
+  let approval: ApprovalRequest;
+  try {
+    const created = await store.create({
+      action: {
+        command: command.name,
+        args: (input.args ?? {}) as Record<string, unknown>,
+        line: input.line,
+        ...(plan.target ? { target: plan.target } : {}),
+        stateFingerprint: plan.fingerprint,
+      },
+      requester: context.actor.id,
+      level: decision.level === 0 ? 1 : decision.level,
+      approvalsRequired: decision.approvals_required,
+      approverRoles: decision.approver_roles,
+      distinctApprovers: decision.distinct_approvers,
+    });
+    approval = created.request!;
+  } catch (error) {
+    if (error instanceof ApprovalStoreUnavailableError || error instanceof ApprovalInputError) return refused(command.name, `${needs} ${error.message}; nothing was run.`);
+    throw error;
+  }
+  await deps.services.trail
+    ?.append({
+      ...input.common,
+      kind: 'approval_requested',
+      key: `approval_requested:${approval.id}`,
+      details: { execution_id: input.executionId, request_id: approval.id, plan: plan.summary, target: plan.target ?? null, fingerprint: plan.fingerprint, expires_at: approval.expiresAt.toISOString() },
+    })
+    .catch((error: unknown) => deps.logError?.(randomUUID().slice(0, 8), error, { line: input.line, actor: context.actor, origin: context.origin }));
+  return { outcome: 'warn', document: approvalRequestDocument(approval, plan, decision), approval };
+}
+
+function refused(commandName: string, message: string): RequestedApproval {
+  const error = new CommandError(message, `\`/acgs can ${commandName}\` explains who may approve it.`, 'refused');
+  return { outcome: 'rejected', document: commandErrorDocument(error, commandName), rejection: 'refused' };
+}
+
+/** The request in the platform-neutral model (the CLI, the console's JSON); Slack renders the request itself. */
+export function approvalRequestDocument(request: ApprovalRequest, plan: ApprovalPlan, decision: AuthorizationDecision): ResultDocument {
+  return {
+    title: `Approval requested: ${request.action.line}`,
+    tone: 'warn',
+    summary: `${plan.summary}. It runs after ${approvalsWords(decision)}; nothing has run yet.`,
+    blocks: [
+      {
+        type: 'fields',
+        fields: [
+          { label: 'Requested by', value: request.requester },
+          { label: 'Level', value: levelWords(request.level) },
+          { label: 'Target', value: request.action.target ?? '—' },
+          { label: 'State when requested', value: request.action.stateFingerprint },
+          { label: 'Approvals needed', value: `${request.approvalsRequired} from ${request.approverRoles.join(', ')}` },
+          { label: 'Expires', value: request.expiresAt.toISOString() },
+        ],
+      },
+    ],
+    footer: `Request ${request.id}`,
+    data: { approval: { id: request.id, state: request.state, expires_at: request.expiresAt.toISOString() }, decision: trailDecision(decision) },
+  };
+}
+
+export interface ApprovalClick {
+  id: string;
+  choice: ApprovalChoice;
+  actor: Actor;
+  channelId?: string;
+}
+
+export interface ApprovalClickOutcome {
+  /** The store's code, or `unavailable` (no store, PostgreSQL away). */
+  code: string;
+  /** Whether this click changed the request: only then update its messages. */
+  changed: boolean;
+  request: ApprovalRequest | undefined;
+  /** For the person who clicked when nothing changed; for the thread when it asks again. */
+  sentence: Sentence;
+  /** What the approved command did, when this click ran it. */
+  ran?: { outcome: ExecutionOutcome['outcome']; document: ResultDocument };
+}
+
+/** One Approve, Deny or Cancel click, as the person who clicked, with their roles. */
+export async function decideOnApproval(deps: ExecutionDeps, click: ApprovalClick): Promise<ApprovalClickOutcome> {
+  const store = deps.services.approvals;
+  if (!store) return unavailable('The approval store is not set up in this process; nothing was counted.');
+  if (!isApprovalId(click.id)) return { code: 'not-found', changed: false, request: undefined, sentence: [notFoundText(click.id)] };
+  try {
+    const current = await store.get(click.id);
+    if (!current) return { code: 'not-found', changed: false, request: undefined, sentence: [notFoundText(click.id)] };
+    const command = deps.registry.find(current.action.command);
+    const outcome =
+      click.choice === 'cancel'
+        ? await store.cancel(click.id, click.actor.id)
+        : await store.vote(click.id, click.actor.id, await rolesOf(deps, click.actor, command, current), click.choice);
+    const result: ApprovalClickOutcome = { code: outcome.code, changed: outcome.changed, request: outcome.request, sentence: outcome.sentence };
+    if (outcome.changed && outcome.request) await recordClick(deps, click, outcome.request);
+    if (outcome.code === 'approved' && outcome.request) return { ...result, ...(await runApproved(deps, store, outcome.request)) };
+    return result;
+  } catch (error) {
+    if (error instanceof ApprovalStoreUnavailableError) return unavailable(`${error.message}; nothing was counted.`);
+    throw error;
+  }
+}
+
+function unavailable(text: string): ApprovalClickOutcome {
+  return { code: 'unavailable', changed: false, request: undefined, sentence: [text] };
+}
+
+/** The clicking person's roles, as the command gate resolves them (config file and Slack user groups). */
+async function rolesOf(deps: ExecutionDeps, actor: Actor, command: CommandDefinition | undefined, request: ApprovalRequest): Promise<string[]> {
+  if (!command || !deps.services.authorization) return [];
+  const gated = await deps.services.authorization.decide({ actor, command, args: request.action.args });
+  return [...gated.input.user.roles];
+}
+
+function trailCommon(request: ApprovalRequest, actor: string, origin: 'button' | 'approval' | 'system', channel: string | null): Omit<TrailRecordInput, 'kind'> {
+  return { actor, origin, channel, command: request.action.command, args: request.action.args, level: request.level };
+}
+
+async function recordClick(deps: ExecutionDeps, click: ApprovalClick, request: ApprovalRequest): Promise<void> {
+  const common = trailCommon(request, click.actor.id, 'button', click.channelId ?? null);
+  const details = { request_id: request.id, choice: click.choice, state: request.state, approved_by: request.approvedBy };
+  const records: TrailRecordInput[] = click.choice === 'cancel' ? [] : [{ ...common, kind: 'vote', key: `vote:${request.id}:${click.actor.id}`, details }];
+  if (request.state !== 'pending') records.push({ ...common, kind: 'approval_resolved', key: `approval_resolved:${request.id}:${request.state}`, outcome: request.state, details });
+  for (const record of records) await appendQuietly(deps, record, click.actor);
+}
+
+async function appendQuietly(deps: ExecutionDeps, record: TrailRecordInput, actor: Actor): Promise<void> {
+  try {
+    await deps.services.trail?.append(record);
+  } catch (error) {
+    deps.logError?.(randomUUID().slice(0, 8), error, { line: record.command ?? '', actor, origin: 'approval' });
+  }
+}
+
+/**
+ * The approval that completed the request: the policy and the state are checked again, one caller
+ * claims the execution, the chain records it, and the command runs exactly as approved.
+ */
+async function runApproved(deps: ExecutionDeps, store: ApprovalStore, approved: ApprovalRequest): Promise<Pick<ApprovalClickOutcome, 'code' | 'request' | 'sentence' | 'ran'>> {
+  const requester: Actor = { id: approved.requester };
+  // Where it was requested: the first message the Slack layer attached (none for the CLI).
+  const channel = approved.messages[0]?.channel;
+  const command = deps.registry.find(approved.action.command);
+  const parsed = command?.args.safeParse(approved.action.args);
+  const askAgain = async (reason: string) => {
+    const superseded = await store.supersede(approved.id, reason);
+    if (superseded.changed) {
+      await appendQuietly(deps, { ...trailCommon(approved, approved.requester, 'approval', channel ?? null), kind: 'approval_resolved', key: `approval_resolved:${approved.id}:superseded`, outcome: 'superseded', details: { request_id: approved.id, reason } }, requester);
+    }
+    return { code: 'superseded', request: superseded.request, sentence: superseded.request ? supersededSentence(superseded.request) : superseded.sentence };
+  };
+  if (!command || !parsed?.success) return askAgain(`the command \`${approved.action.command}\` no longer takes these arguments`);
+
+  const gate = deps.services.authorization ?? closedGate(NO_POLICY_PROBLEM);
+  const gated = await gate.decide({ actor: requester, command, args: parsed.data, ...(channel ? { channelId: channel } : {}) });
+  const { decision } = gated;
+  if (!decision.allow || decision.level !== approved.level || decision.approvals_required > approved.approvalsRequired || !sameRoles(decision.approver_roles, approved.approverRoles)) {
+    return askAgain(`the policy's decision changed since the request (now: ${decision.reason})`);
+  }
+  const context: CommandContext = {
+    actor: requester,
+    origin: 'approval',
+    roles: gated.input.user.roles,
+    services: deps.services,
+    registry: deps.registry,
+    signal: new AbortController().signal,
+    ...(channel ? { channelId: channel } : {}),
+  };
+  let plan: ApprovalPlan;
+  try {
+    plan = await planOf(command, context, parsed.data, approved.action.line);
+  } catch (error) {
+    return askAgain(`the state could not be read again (${error instanceof Error ? error.message : String(error)})`);
+  }
+  const claim = await store.claimExecution(approved.id, { stateFingerprint: plan.fingerprint });
+  if (claim.code === 'superseded') {
+    await appendQuietly(deps, { ...trailCommon(approved, approved.requester, 'approval', channel ?? null), kind: 'approval_resolved', key: `approval_resolved:${approved.id}:superseded`, outcome: 'superseded', details: { request_id: approved.id, was: approved.action.stateFingerprint, now: plan.fingerprint } }, requester);
+    return { code: 'superseded', request: claim.request, sentence: claim.request ? supersededSentence(claim.request) : claim.sentence };
+  }
+  if (claim.code !== 'claimed') return { code: claim.code, request: claim.request, sentence: claim.sentence };
+
+  const executionId = randomUUID();
+  const common = { ...trailCommon(approved, approved.requester, 'approval', channel ?? null), decision: trailDecision(decision) };
+  const refusal = await gateOnTrail(deps.services.trail, { ...common, kind: 'execution', key: `execution:${executionId}`, details: { execution_id: executionId, request_id: approved.id, approved_by: approved.approvedBy } });
+  if (refusal) {
+    const finished = await store.finish(approved.id, false, { refused: refusal });
+    const document = commandErrorDocument(new CommandError(refusal, 'Nothing was run; ask again once the trail is back.', 'unavailable'), command.name);
+    return { code: 'refused', request: finished.request, sentence: [refusal], ran: { outcome: 'rejected', document } };
+  }
+  const started = performance.now();
+  const ran = await runCommand(deps, { line: approved.action.line, actor: requester, origin: 'approval', ...(channel ? { channelId: channel } : {}) }, command, parsed.data, context);
+  await appendQuietly(
+    deps,
+    { ...common, kind: 'result', key: `result:${executionId}`, outcome: ran.outcome === 'rejected' ? (ran.rejection ?? 'rejected') : ran.outcome, details: { execution_id: executionId, request_id: approved.id, duration_ms: Math.round(performance.now() - started), title: ran.document.title } },
+    requester,
+  );
+  const ok = ran.outcome === 'ok' || ran.outcome === 'info' || ran.outcome === 'warn';
+  const finished = await store.finish(approved.id, ok, { outcome: ran.outcome, title: ran.document.title, summary: ran.document.summary ?? null });
+  return { code: 'executed', request: finished.request, sentence: finished.sentence, ran: { outcome: ran.outcome, document: ran.document } };
+}
+
+function sameRoles(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && [...a].sort().every((role, index) => role === [...b].sort()[index]);
+}
+
+function supersededSentence(request: ApprovalRequest): Sentence {
+  return ['Not run: ', request.endedReason ?? 'the situation changed after it was requested', '. ', { user: request.requester }, `, please ask again: \`${request.action.line}\``];
+}
+
+/** The sentence as plain text, for logs and the CLI. */
+export const sentenceText = (sentence: Sentence) => plainText(sentence);

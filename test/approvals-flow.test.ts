@@ -1,0 +1,230 @@
+/**
+ * In-channel approvals end to end, through the real Bolt HTTP receiver and the Slack stand-in, on
+ * the real PostgreSQL: an escalated command posts a request with Approve / Deny / Cancel buttons,
+ * clicks vote as the clicking person, the message updates live, and the approved command runs
+ * exactly once as approved, or asks again when the state changed.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { createApprovalStore, type ApprovalStore } from '../bot/approvals/index.js';
+import { approvalTestDatabase, type ApprovalTestDatabase } from '../bot/approvals/test-support/fixtures.js';
+import { defineCommand, type CommandDefinition } from '../commands/command.js';
+import { createCommandServices } from '../commands/services.js';
+import type { StandInMessage } from '../bot/slack/stand-in/index.js';
+import { openTestTrail, testGate, type TestTrail } from './kit/command-access.js';
+import { unusedLoopbackUrl } from './kit/loopback.js';
+import { blockText, fixtureRegistry, ONCALL, OPS, type RunLog, startBotWithStandIn, type BotUnderTest } from './slack-harness.js';
+
+const APPROVER = 'U0APPROVER1';
+/** In the workspace, but holds no approver role in these rules. */
+const NOT_APPROVER = 'U0APPROVER2';
+const ROLES = { oncall: [ONCALL], approvers: [APPROVER] };
+const RULES = { commands: { resize: { level: 2 as const } } };
+
+/** The fixture's "stack": resize plans from its replica count, and running it changes the count. */
+const world = { replicas: 1 };
+
+function flowRegistry(log: RunLog) {
+  const resize = defineCommand({
+    name: 'resize',
+    summary: 'A Level 2 change bound to the replica count (fixture)',
+    usage: '<replicas>',
+    examples: ['resize 3'],
+    level: 2,
+    positionals: ['replicas'],
+    args: z.object({ replicas: z.coerce.number().int().min(1).max(10) }),
+    async plan(_context, { replicas }) {
+      return { summary: `Resize from ${world.replicas} to ${replicas}`, target: 'fixture', fingerprint: `fixture runs ${world.replicas}` };
+    },
+    async run(context, { replicas }) {
+      log.runs.push(`resize ${replicas} by ${context.actor.id} via ${context.origin}`);
+      world.replicas = replicas;
+      return { title: `Resized to ${replicas}`, tone: 'ok', blocks: [] };
+    },
+  });
+  return fixtureRegistry(log, [resize] as CommandDefinition[]);
+}
+
+let t: BotUnderTest;
+let trail: TestTrail;
+let database: ApprovalTestDatabase;
+let store: ApprovalStore;
+
+beforeAll(async () => {
+  trail = await openTestTrail({ prefix: 'acgs_approval_flow' });
+  database = await approvalTestDatabase();
+  store = createApprovalStore({ pool: database.pool(10) });
+  const authorization = await testGate({ roles: ROLES, overrides: RULES });
+  const unused = await unusedLoopbackUrl();
+  const services = {
+    ...createCommandServices({ endpoints: { 'policy-engine': unused, 'audit-engine': unused, 'evolution-oversight': unused, 'sandbox-controller': unused }, checkTimeoutMs: 500 }),
+    authorization,
+    trail: trail.trail,
+    approvals: store,
+  };
+  t = await startBotWithStandIn({ mode: 'http', registry: flowRegistry, workspace: { channels: [{ id: OPS, name: 'acgs-ops' }] }, botOverrides: { services } });
+}, 30_000);
+
+afterAll(async () => {
+  await t?.close();
+  await trail?.close();
+  await database?.close();
+});
+
+const runsOf = (replicas: number) => t.log.runs.filter((run) => run.startsWith(`resize ${replicas} `));
+
+/** Types the line as on-call and returns the request message it posted in the channel. */
+async function requestResize(replicas: number): Promise<{ ts: string; id: string }> {
+  const before = new Set(t.standIn.messages(OPS).map((message) => message.ts));
+  await t.standIn.slashCommand({ userId: ONCALL, channelId: OPS, text: `resize ${replicas}` });
+  const posted = await t.standIn.waitFor(
+    () => t.standIn.messages(OPS).find((message) => !before.has(message.ts) && blockText(message.blocks).includes(`Approval: resize ${replicas}`)),
+    8000,
+    'the approval request message',
+  );
+  const id = /Request `([0-9a-f-]{36})`/.exec(blockText(posted.blocks))![1]!;
+  return { ts: posted.ts, id };
+}
+
+const messageText = (ts: string) => blockText(t.standIn.workspace.find(OPS, ts)?.blocks);
+const buttonsOf = (ts: string) => JSON.stringify(t.standIn.workspace.find(OPS, ts)?.blocks ?? []).match(/acgs_approval_\w+/g) ?? [];
+
+async function click(user: string, vote: 'approve' | 'deny' | 'cancel', ts: string) {
+  return t.standIn.clickButton({ userId: user, actionId: `acgs_approval_${vote}`, channelId: OPS, messageTs: ts });
+}
+
+async function untilMessage(ts: string, text: string): Promise<string> {
+  return blockText((await t.standIn.waitFor(() => (messageText(ts).includes(text) ? t.standIn.workspace.find(OPS, ts) : undefined), 8000, `message ${ts} to say "${text}"`)).blocks);
+}
+
+async function ephemeralTo(user: string, text: string): Promise<StandInMessage> {
+  return t.standIn.waitFor(
+    () => t.standIn.messages(OPS, { includeEphemeralFor: user }).find((message) => message.visibleTo === user && `${message.text}\n${blockText(message.blocks)}`.includes(text)),
+    8000,
+    `an answer to ${user} saying "${text}"`,
+  );
+}
+
+describe('an escalated command asks in the channel', () => {
+  it('posts the exact plan, requester, level, approvals needed, expiry and three buttons that carry the request id, and runs nothing', async () => {
+    world.replicas = 1;
+    const { ts, id } = await requestResize(2);
+    const text = messageText(ts);
+    expect(text).toContain('resize 2');
+    expect(text).toContain('fixture runs 1');
+    expect(text).toContain(`<@${ONCALL}>`);
+    expect(text).toContain('Level 2 (human decision)');
+    expect(text).toContain('1 from approvers');
+    expect(text).toContain('Waiting for approval: 0 of 1 approved');
+    const message = t.standIn.workspace.find(OPS, ts)!;
+    const buttons = JSON.parse(JSON.stringify(message.blocks)).find((block: { type: string }) => block.type === 'actions').elements as Array<{ action_id: string; value: string; confirm?: unknown }>;
+    expect(buttons.map((button) => button.action_id)).toEqual(['acgs_approval_approve', 'acgs_approval_deny', 'acgs_approval_cancel']);
+    expect(buttons.every((button) => button.value === id && button.confirm !== undefined)).toBe(true);
+    expect(runsOf(2)).toEqual([]);
+    await expect.poll(async () => (await store.get(id))?.messages).toEqual([{ channel: OPS, ts }]);
+    const { records } = await trail.trail.query({ command: 'resize', limit: 10 });
+    expect(records.find((record) => record.kind === 'approval_requested')?.details).toMatchObject({ request_id: id, fingerprint: 'fixture runs 1' });
+  });
+});
+
+describe('votes by button', () => {
+  it('runs the command once, as the requester, when an approver approves, and the message shows who approved and the result', async () => {
+    world.replicas = 1;
+    const { ts, id } = await requestResize(3);
+    await click(APPROVER, 'approve', ts);
+    const text = await untilMessage(ts, 'Resized to 3');
+    expect(text).toContain(`Done (1 of 1 approved by <@${APPROVER}>)`);
+    expect(runsOf(3)).toEqual([`resize 3 by ${ONCALL} via approval`]);
+    expect(buttonsOf(ts)).toEqual([]);
+    expect((await store.get(id))?.state).toBe('executed');
+    const { records } = await trail.trail.query({ command: 'resize', limit: 50 });
+    const ofThis = records.filter((record) => (record.details as { request_id?: string } | null)?.request_id === id).reverse();
+    expect(ofThis.map((record) => record.kind)).toEqual(['approval_requested', 'vote', 'approval_resolved', 'execution', 'result']);
+    expect(ofThis.find((record) => record.kind === 'vote')).toMatchObject({ actor: APPROVER });
+    expect(ofThis.find((record) => record.kind === 'execution')).toMatchObject({ actor: ONCALL, origin: 'approval' });
+  });
+
+  it('refuses the requester approving their own request, only to them, and runs nothing', async () => {
+    world.replicas = 1;
+    const { ts, id } = await requestResize(4);
+    await click(ONCALL, 'approve', ts);
+    await ephemeralTo(ONCALL, 'You requested this; someone else must approve it');
+    expect(runsOf(4)).toEqual([]);
+    expect((await store.get(id))?.state).toBe('pending');
+    expect(messageText(ts)).toContain('0 of 1 approved');
+  });
+
+  it('refuses a person without an approver role, only to them, and runs nothing', async () => {
+    world.replicas = 1;
+    const { ts, id } = await requestResize(5);
+    await click(NOT_APPROVER, 'approve', ts);
+    await ephemeralTo(NOT_APPROVER, 'can vote on this request; you have none of them');
+    expect(runsOf(5)).toEqual([]);
+    expect((await store.get(id))?.state).toBe('pending');
+  });
+
+  it('ends the request with one deny: the message names who denied, the buttons go, nothing runs', async () => {
+    world.replicas = 1;
+    const { ts, id } = await requestResize(6);
+    await click(APPROVER, 'deny', ts);
+    await untilMessage(ts, `Denied by <@${APPROVER}>`);
+    expect(buttonsOf(ts)).toEqual([]);
+    expect(runsOf(6)).toEqual([]);
+    expect((await store.get(id))?.state).toBe('denied');
+  });
+
+  it('lets the requester cancel, and refuses anyone else cancelling', async () => {
+    world.replicas = 1;
+    const { ts, id } = await requestResize(7);
+    await click(APPROVER, 'cancel', ts);
+    await ephemeralTo(APPROVER, 'requester');
+    expect((await store.get(id))?.state).toBe('pending');
+    await click(ONCALL, 'cancel', ts);
+    await untilMessage(ts, `Cancelled by <@${ONCALL}>`);
+    expect(runsOf(7)).toEqual([]);
+    expect((await store.get(id))?.state).toBe('cancelled');
+  });
+
+  it('runs the command once when 20 Approve clicks arrive at the same moment', async () => {
+    world.replicas = 1;
+    const { ts, id } = await requestResize(8);
+    const replies = await Promise.all(Array.from({ length: 20 }, () => click(APPROVER, 'approve', ts)));
+    expect(replies.every((reply) => reply.status === 200)).toBe(true);
+    await untilMessage(ts, 'Resized to 8');
+    // Let every other click finish its work before counting.
+    await t.standIn.waitFor(() => t.standIn.messages(OPS, { includeEphemeralFor: APPROVER }).filter((message) => message.visibleTo === APPROVER && /Already counted|already approved/.test(message.text)).length >= 19 || undefined, 15_000, '19 refusals');
+    expect(runsOf(8)).toHaveLength(1);
+    expect((await store.get(id))?.state).toBe('executed');
+    const { records } = await trail.trail.query({ command: 'resize', limit: 200 });
+    expect(records.filter((record) => record.kind === 'execution' && (record.details as { request_id?: string }).request_id === id)).toHaveLength(1);
+  }, 30_000);
+
+  it('asks again and runs nothing when the state changed between the request and the approval', async () => {
+    world.replicas = 1;
+    const { ts, id } = await requestResize(9);
+    world.replicas = 2;
+    await click(APPROVER, 'approve', ts);
+    await untilMessage(ts, 'Not run');
+    expect(runsOf(9)).toEqual([]);
+    expect((await store.get(id))?.state).toBe('superseded');
+    const thread = await t.standIn.waitFor(() => t.standIn.thread(OPS, ts).find((message) => message.text.includes('please ask again')), 8000, 'the ask-again reply');
+    expect(thread.text).toContain(`<@${ONCALL}>`);
+  });
+});
+
+describe('expiry', () => {
+  it('refuses a click after the request expired, and the updated message says so without buttons', async () => {
+    world.replicas = 1;
+    const { ts, id } = await requestResize(10);
+    await expect.poll(async () => (await store.get(id))?.messages).toEqual([{ channel: OPS, ts }]);
+    const expired = await store.expireDue(new Date(Date.now() + 16 * 60 * 1000));
+    expect(expired.map((request) => request.id)).toContain(id);
+    await click(APPROVER, 'approve', ts);
+    await ephemeralTo(APPROVER, 'expired');
+    expect(runsOf(10)).toEqual([]);
+    for (const request of expired) await t.bot.updateApprovalMessages(request);
+    const text = await untilMessage(ts, 'Expired at');
+    expect(text).toContain('buttons no longer work');
+    expect(buttonsOf(ts)).toEqual([]);
+  });
+});
