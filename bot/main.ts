@@ -7,6 +7,15 @@ import { join } from 'node:path';
 import { webApi } from '@slack/bolt';
 import closeWithGrace from 'close-with-grace';
 import { pino } from 'pino';
+import {
+  createApprovalStore,
+  localApprovalSignals,
+  migrateApprovalStore,
+  redisApprovalSignals,
+  startExpiryScheduler,
+  type ApprovalSignals,
+  type ExpiryScheduler,
+} from './approvals/index.js';
 import { slackUserGroupDirectory } from './authorization/index.js';
 import { loadCommandGate, openCommandTrail, type OpenedTrail } from '../commands/command-path.js';
 import { createCommandRegistry } from '../commands/index.js';
@@ -49,6 +58,8 @@ function consolePort(): number {
 let local: LocalServices | undefined;
 let botDatabase: EmbeddedPostgres | undefined;
 let trail: OpenedTrail | undefined;
+let approvalSignals: ApprovalSignals | undefined;
+let expiries: ExpiryScheduler | undefined;
 
 /**
  * The bot's own audit trail: in DATABASE_URL's database (its own tables beside the stack's), else
@@ -103,8 +114,12 @@ async function main(): Promise<void> {
     onProblem: (problem) => logger.error({ problem }, 'authorization policy unavailable: escalated commands are refused'),
   });
   say(authorizer.status.ok ? `authorization policy ${authorizer.status.version}` : `authorization policy UNAVAILABLE (${authorizer.status.problem}): only read-only commands run`);
-  const services = { ...fromEnv, stack, authorization: gate, trail: trail.trail };
-  const redis = services.redis;
+  const redis = fromEnv.redis;
+  // Pending approvals live beside the trail, in the bot's database; Redis (when set) wakes the other replicas.
+  await migrateApprovalStore(trail.pool, (line) => logger.info({ component: 'approvals' }, line));
+  approvalSignals = redis ? redisApprovalSignals(redis) : localApprovalSignals();
+  const approvals = createApprovalStore({ pool: trail.pool, signals: approvalSignals });
+  const services = { ...fromEnv, stack, authorization: gate, trail: trail.trail, approvals };
 
   const bot = createSlackBot({
     settings,
@@ -115,11 +130,28 @@ async function main(): Promise<void> {
     ...(env.BOT_HOST ? { host: env.BOT_HOST } : {}),
     ...(standIn ? { extraListener: standIn.requestListener, upgradeHandler: standIn.upgrade } : {}),
     mayRun: async (userId, command) => (await gate.decide({ actor: { id: userId }, command, args: {} })).decision.allow,
+    ...(config.channels.approvals ? { approvalsChannel: config.channels.approvals } : {}),
   });
+
+  // Expired requests say so in their messages; started after the bot so that its client exists.
+  expiries = startExpiryScheduler({
+    store: approvals,
+    signals: approvalSignals,
+    onExpired: async (requests) => {
+      for (const request of requests) await bot.updateApprovalMessages(request);
+    },
+    onError: (error) => logger.warn({ err: error }, 'approval expiry: will try again'),
+  });
+  // A crash between approval and the end of its run is never re-run blindly: it is reported.
+  for (const request of await approvals.inFlight().catch(() => [])) {
+    logger.warn({ request: request.id, state: request.state, line: request.action.line }, 'approval left in flight by an earlier process: not re-run; ask again if still needed');
+  }
 
   closeWithGrace({ delay: 15_000 }, async ({ signal, err }) => {
     if (err) logger.error({ err }, 'shutting down after an error');
     else say(`${signal}: stopping`);
+    await expiries?.stop().catch(() => undefined);
+    await approvalSignals?.close().catch(() => undefined);
     await bot.stop().catch((error: unknown) => logger.warn({ err: error }, 'bot stop failed'));
     await standIn?.close().catch(() => undefined);
     await stack.close().catch(() => undefined);

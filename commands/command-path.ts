@@ -71,6 +71,8 @@ export interface TrailSetup {
 
 export interface OpenedTrail {
   trail: AuditTrail;
+  /** The trail's pool: the bot's other tables (the approval store) live in the same database. */
+  pool: ReturnType<typeof createPool>;
   spoolDir: string;
   close(): Promise<void>;
 }
@@ -91,6 +93,7 @@ export async function openCommandTrail(setup: TrailSetup): Promise<OpenedTrail> 
     }
     return {
       trail,
+      pool,
       spoolDir,
       async close() {
         await trail.close().catch(() => undefined);
