@@ -209,8 +209,10 @@ async function runApproved(deps: ExecutionDeps, store: ApprovalStore, approved: 
   const requester: Actor = { id: approved.requester };
   // Where it was requested: the first message the Slack layer attached (none for the CLI).
   const channel = approved.messages[0]?.channel;
-  const command = deps.registry.find(approved.action.command);
-  const parsed = command?.args.safeParse(approved.action.args);
+  // The stored arguments are the schema's output; the line is parsed again and must give the same ones.
+  const resolved = deps.registry.resolve(approved.action.line);
+  const command = resolved.ok && resolved.command.name === approved.action.command ? resolved.command : undefined;
+  const parsed = resolved.ok && JSON.stringify(resolved.args ?? {}) === JSON.stringify(approved.action.args) ? { success: true as const, data: resolved.args } : undefined;
   const askAgain = async (reason: string) => {
     const superseded = await store.supersede(approved.id, reason);
     if (superseded.changed) {

@@ -187,7 +187,7 @@ describe('npm start with nothing configured', () => {
     expect((await audit.health()).integrity).toMatchObject({ valid: true });
   }, 30_000);
 
-  type ConsoleMessage = { text: string; blocks: unknown[] };
+  type ConsoleMessage = { text: string; blocks: unknown[]; ts: string };
 
   /** Types a line into #acgs-ops of the console as the on-call engineer and waits for the bot's reply. */
   async function typeInConsole(text: string, replyStartsWith: string, timeoutMs = 15_000): Promise<ConsoleMessage | undefined> {
@@ -241,6 +241,39 @@ describe('npm start with nothing configured', () => {
     const verify = await typeInConsole('/acgs audit verify', 'Both audit chains intact', 30_000);
     expect(verify, 'no audit verify reply in the console').toBeDefined();
     expect(output).toMatch(/audit trail: embedded PostgreSQL in .*pglite\/bot; spool .*bot-trail-spool\/bot/);
+  }, 60_000);
+
+  it('posts an escalated scale as an approval request that an approver approves with its button, and records the whole flow', async () => {
+    const bot = `http://127.0.0.1:${botPort}`;
+    const workspace = (await (await fetch(`${bot}/console/api/workspace`)).json()) as { channels: { id: string; name: string }[] };
+    const ops = workspace.channels.find((channel) => channel.name === 'acgs-ops')!.id;
+    const request = await typeInConsole('/acgs scale policy-engine 1', 'Approval pending: scale policy-engine 1');
+    expect(request, 'no approval request in the console').toBeDefined();
+    expect(JSON.stringify(request!.blocks)).toContain('policy-engine runs 1 replica');
+    const clicked = await fetch(`${bot}/console/api/click`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ as: 'U0APPROVER1', actionId: 'acgs_approval_approve', channel: ops, messageTs: request!.ts }),
+    });
+    expect(clicked.status).toBe(200);
+    let text = '';
+    for (const deadline = Date.now() + 20_000; Date.now() < deadline && !/^Approval (executed|failed)/.test(text); ) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const listed = (await (await fetch(`${bot}/console/api/messages?channel=${ops}&as=U0ONCALL`)).json()) as { messages: ConsoleMessage[] };
+      const found = listed.messages.find((message) => message.ts === request!.ts);
+      text = found?.text ?? '';
+    }
+    // The local stack runs one process per service: the approved scale runs once and reports what it did.
+    expect(text).toMatch(/^Approval (executed|failed): scale policy-engine 1/);
+    await typeInConsole('/acgs audit --command scale', 'Audit trail');
+    let table = '';
+    for (const deadline = Date.now() + 15_000; Date.now() < deadline && !table; ) {
+      const listed = (await (await fetch(`${bot}/console/api/messages?channel=${ops}&as=U0ONCALL`)).json()) as { messages: ConsoleMessage[] };
+      const found = listed.messages.find((message) => /^Audit trail: .*\(command scale\)/.test(message.text));
+      table = found ? JSON.stringify(found.blocks) : '';
+      if (!table) await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    for (const kind of ['approval requested', 'vote', 'execution', 'result']) expect(table).toContain(kind);
   }, 60_000);
 
   it('stops every service on SIGTERM', async () => {
