@@ -7,15 +7,21 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { createApprovalStore, type ApprovalStore } from '../bot/approvals/index.js';
+import { decideOnApproval } from '../commands/approval-flow.js';
+import { executeCommandLine } from '../commands/execute.js';
+import { createPool } from '../services/kit/postgres.js';
+import { unusedLoopbackPort } from './kit/loopback.js';
 import { approvalTestDatabase, type ApprovalTestDatabase } from '../bot/approvals/test-support/fixtures.js';
 import { defineCommand, type CommandDefinition } from '../commands/command.js';
 import { createCommandServices } from '../commands/services.js';
 import type { StandInMessage } from '../bot/slack/stand-in/index.js';
 import { openTestTrail, testGate, type TestTrail } from './kit/command-access.js';
 import { unusedLoopbackUrl } from './kit/loopback.js';
+import type { CommandServices } from '../commands/services.js';
 import { blockText, fixtureRegistry, ONCALL, OPS, type RunLog, startBotWithStandIn, type BotUnderTest } from './slack-harness.js';
 
 const APPROVER = 'U0APPROVER1';
+const APPROVALS_CHANNEL = 'C0ACGSAPPR01';
 /** In the workspace, but holds no approver role in these rules. */
 const NOT_APPROVER = 'U0APPROVER2';
 const ROLES = { oncall: [ONCALL], approvers: [APPROVER] };
@@ -32,7 +38,7 @@ function flowRegistry(log: RunLog) {
     examples: ['resize 3'],
     level: 2,
     positionals: ['replicas'],
-    args: z.object({ replicas: z.coerce.number().int().min(1).max(10) }),
+    args: z.object({ replicas: z.coerce.number().int().min(1).max(20) }),
     async plan(_context, { replicas }) {
       return { summary: `Resize from ${world.replicas} to ${replicas}`, target: 'fixture', fingerprint: `fixture runs ${world.replicas}` };
     },
@@ -49,6 +55,7 @@ let t: BotUnderTest;
 let trail: TestTrail;
 let database: ApprovalTestDatabase;
 let store: ApprovalStore;
+let services: CommandServices;
 
 beforeAll(async () => {
   trail = await openTestTrail({ prefix: 'acgs_approval_flow' });
@@ -56,13 +63,18 @@ beforeAll(async () => {
   store = createApprovalStore({ pool: database.pool(10) });
   const authorization = await testGate({ roles: ROLES, overrides: RULES });
   const unused = await unusedLoopbackUrl();
-  const services = {
+  services = {
     ...createCommandServices({ endpoints: { 'policy-engine': unused, 'audit-engine': unused, 'evolution-oversight': unused, 'sandbox-controller': unused }, checkTimeoutMs: 500 }),
     authorization,
     trail: trail.trail,
     approvals: store,
   };
-  t = await startBotWithStandIn({ mode: 'http', registry: flowRegistry, workspace: { channels: [{ id: OPS, name: 'acgs-ops' }] }, botOverrides: { services } });
+  t = await startBotWithStandIn({
+    mode: 'http',
+    registry: flowRegistry,
+    workspace: { channels: [{ id: OPS, name: 'acgs-ops' }, { id: APPROVALS_CHANNEL, name: 'acgs-approvals' }] },
+    botOverrides: { services, approvalsChannel: APPROVALS_CHANNEL },
+  });
 }, 30_000);
 
 afterAll(async () => {
@@ -121,9 +133,21 @@ describe('an escalated command asks in the channel', () => {
     expect(buttons.map((button) => button.action_id)).toEqual(['acgs_approval_approve', 'acgs_approval_deny', 'acgs_approval_cancel']);
     expect(buttons.every((button) => button.value === id && button.confirm !== undefined)).toBe(true);
     expect(runsOf(2)).toEqual([]);
-    await expect.poll(async () => (await store.get(id))?.messages).toEqual([{ channel: OPS, ts }]);
+    await expect.poll(async () => (await store.get(id))?.messages.length).toBe(2);
+    expect((await store.get(id))?.messages).toContainEqual({ channel: OPS, ts });
     const { records } = await trail.trail.query({ command: 'resize', limit: 10 });
     expect(records.find((record) => record.kind === 'approval_requested')?.details).toMatchObject({ request_id: id, fingerprint: 'fixture runs 1' });
+  });
+
+  it('posts the request in the approvals channel too, and updates that copy as well', async () => {
+    world.replicas = 1;
+    const { ts, id } = await requestResize(11);
+    const copy = await t.standIn.waitFor(() => t.standIn.messages(APPROVALS_CHANNEL).find((message) => blockText(message.blocks).includes(id)), 8000, 'the copy in the approvals channel');
+    await expect.poll(async () => (await store.get(id))?.messages.length).toBe(2);
+    await click(APPROVER, 'approve', ts);
+    await untilMessage(ts, 'Resized to 11');
+    await t.standIn.waitFor(() => blockText(t.standIn.workspace.find(APPROVALS_CHANNEL, copy.ts)?.blocks).includes('Resized to 11') || undefined, 8000, 'the updated copy');
+    expect(runsOf(11)).toHaveLength(1);
   });
 });
 
@@ -216,7 +240,8 @@ describe('expiry', () => {
   it('refuses a click after the request expired, and the updated message says so without buttons', async () => {
     world.replicas = 1;
     const { ts, id } = await requestResize(10);
-    await expect.poll(async () => (await store.get(id))?.messages).toEqual([{ channel: OPS, ts }]);
+    await expect.poll(async () => (await store.get(id))?.messages.length).toBe(2);
+    expect((await store.get(id))?.messages).toContainEqual({ channel: OPS, ts });
     const expired = await store.expireDue(new Date(Date.now() + 16 * 60 * 1000));
     expect(expired.map((request) => request.id)).toContain(id);
     await click(APPROVER, 'approve', ts);
@@ -226,5 +251,40 @@ describe('expiry', () => {
     const text = await untilMessage(ts, 'Expired at');
     expect(text).toContain('buttons no longer work');
     expect(buttonsOf(ts)).toEqual([]);
+  });
+});
+
+describe('bad input and fail closed', () => {
+  it('refuses a vote on a request id that does not exist or is not an id, counting nothing', async () => {
+    const deps = { registry: flowRegistry(t.log), services };
+    const forged = await decideOnApproval(deps, { id: 'resize 3', choice: 'approve', actor: { id: APPROVER } });
+    expect(forged).toMatchObject({ code: 'not-found', changed: false });
+    expect(forged.sentence.join('')).toContain('There is no approval request "resize 3"');
+    const unknown = await decideOnApproval(deps, { id: '00000000-0000-4000-8000-000000000000', choice: 'approve', actor: { id: APPROVER } });
+    expect(unknown).toMatchObject({ code: 'not-found', changed: false });
+  });
+
+  it('refuses an escalated command with the reason when the approval store cannot be reached, and runs nothing', async () => {
+    const pool = createPool({ databaseUrl: `postgres://postgres@127.0.0.1:${await unusedLoopbackPort()}/none`, max: 1, applicationName: 'acgs-approvals-down' });
+    try {
+      const down = { ...services, approvals: createApprovalStore({ pool }) };
+      const before = t.log.runs.length;
+      const outcome = await executeCommandLine({ registry: flowRegistry(t.log), services: down }, { line: 'resize 4', actor: { id: ONCALL }, origin: 'cli' });
+      expect(outcome).toMatchObject({ outcome: 'rejected', rejection: 'refused' });
+      expect(outcome.approval).toBeUndefined();
+      expect(outcome.document.summary).toContain('`resize` needs 1 approval');
+      expect(outcome.document.summary).toContain('nothing was run');
+      expect(t.log.runs.length).toBe(before);
+      const click = await decideOnApproval({ registry: flowRegistry(t.log), services: down }, { id: '00000000-0000-4000-8000-000000000000', choice: 'approve', actor: { id: APPROVER } });
+      expect(click).toMatchObject({ code: 'unavailable', changed: false });
+    } finally {
+      await pool.end().catch(() => undefined);
+    }
+  });
+
+  it('refuses a command that needs approvals without an approval store in the process', async () => {
+    const { approvals: _none, ...without } = services;
+    const outcome = await executeCommandLine({ registry: flowRegistry(t.log), services: without }, { line: 'resize 4', actor: { id: ONCALL }, origin: 'cli' });
+    expect(outcome.document.summary).toContain('The approval store is not set up in this process');
   });
 });
