@@ -15,6 +15,7 @@ import { approvalTestDatabase, type ApprovalTestDatabase } from '../bot/approval
 import { defineCommand, type CommandDefinition } from '../commands/command.js';
 import { createCommandServices } from '../commands/services.js';
 import type { StandInMessage } from '../bot/slack/stand-in/index.js';
+import { DEFAULT_USERS } from '../bot/slack/stand-in/workspace.js';
 import { openTestTrail, testGate, type TestTrail } from './kit/command-access.js';
 import { unusedLoopbackUrl } from './kit/loopback.js';
 import type { CommandServices } from '../commands/services.js';
@@ -24,8 +25,10 @@ const APPROVER = 'U0APPROVER1';
 const APPROVALS_CHANNEL = 'C0ACGSAPPR01';
 /** In the workspace, but holds no approver role in these rules. */
 const NOT_APPROVER = 'U0APPROVER2';
-const ROLES = { oncall: [ONCALL], approvers: [APPROVER] };
-const RULES = { commands: { resize: { level: 2 as const } } };
+/** A second approver, for the commands that need two. */
+const APPROVER3 = 'U0APPROVER3';
+const ROLES = { oncall: [ONCALL], approvers: [APPROVER, APPROVER3] };
+const RULES = { commands: { resize: { level: 2 as const }, overhaul: { level: 3 as const } } };
 
 /** The fixture's "stack": resize plans from its replica count, and running it changes the count. */
 const world = { replicas: 1 };
@@ -48,7 +51,18 @@ function flowRegistry(log: RunLog) {
       return { title: `Resized to ${replicas}`, tone: 'ok', blocks: [] };
     },
   });
-  return fixtureRegistry(log, [resize] as CommandDefinition[]);
+  const overhaul = defineCommand({
+    name: 'overhaul',
+    summary: 'A Level 3 change that needs two approvers (fixture)',
+    examples: ['overhaul'],
+    level: 3,
+    args: z.object({}),
+    async run(context) {
+      log.runs.push(`overhaul by ${context.actor.id} via ${context.origin}`);
+      return { title: 'Overhauled', tone: 'ok', blocks: [] };
+    },
+  });
+  return fixtureRegistry(log, [resize, overhaul] as CommandDefinition[]);
 }
 
 let t: BotUnderTest;
@@ -72,7 +86,10 @@ beforeAll(async () => {
   t = await startBotWithStandIn({
     mode: 'http',
     registry: flowRegistry,
-    workspace: { channels: [{ id: OPS, name: 'acgs-ops' }, { id: APPROVALS_CHANNEL, name: 'acgs-approvals' }] },
+    workspace: {
+      channels: [{ id: OPS, name: 'acgs-ops' }, { id: APPROVALS_CHANNEL, name: 'acgs-approvals' }],
+      users: [...DEFAULT_USERS, { id: APPROVER3, name: 'approver3', realName: 'Chen Approver', roleLabel: 'approver 3' }],
+    },
     botOverrides: { services, approvalsChannel: APPROVALS_CHANNEL },
   });
 }, 30_000);
@@ -87,10 +104,14 @@ const runsOf = (replicas: number) => t.log.runs.filter((run) => run.startsWith(`
 
 /** Types the line as on-call and returns the request message it posted in the channel. */
 async function requestResize(replicas: number): Promise<{ ts: string; id: string }> {
+  return requestLine(`resize ${replicas}`);
+}
+
+async function requestLine(line: string): Promise<{ ts: string; id: string }> {
   const before = new Set(t.standIn.messages(OPS).map((message) => message.ts));
-  await t.standIn.slashCommand({ userId: ONCALL, channelId: OPS, text: `resize ${replicas}` });
+  await t.standIn.slashCommand({ userId: ONCALL, channelId: OPS, text: line });
   const posted = await t.standIn.waitFor(
-    () => t.standIn.messages(OPS).find((message) => !before.has(message.ts) && blockText(message.blocks).includes(`Approval: resize ${replicas}`)),
+    () => t.standIn.messages(OPS).find((message) => !before.has(message.ts) && blockText(message.blocks).includes(`Approval: ${line}`)),
     8000,
     'the approval request message',
   );
@@ -207,6 +228,32 @@ describe('votes by button', () => {
     await untilMessage(ts, `Cancelled by <@${ONCALL}>`);
     expect(runsOf(7)).toEqual([]);
     expect((await store.get(id))?.state).toBe('cancelled');
+  });
+
+  it('counts two approvers for a Level 3 command: the message says 1 of 2 approved by the first, a second click by them counts nothing, the second approver runs it once', async () => {
+    const before = t.log.runs.filter((run) => run.startsWith('overhaul')).length;
+    const { ts } = await requestLine('overhaul');
+    expect(messageText(ts)).toContain('0 of 2 approved');
+    await click(APPROVER, 'approve', ts);
+    await untilMessage(ts, `1 of 2 approved by <@${APPROVER}>`);
+    await click(APPROVER, 'approve', ts);
+    await ephemeralTo(APPROVER, 'Already counted');
+    expect(t.log.runs.filter((run) => run.startsWith('overhaul')).length).toBe(before);
+    await click(APPROVER3, 'approve', ts);
+    const text = await untilMessage(ts, 'Overhauled');
+    expect(text).toContain(`2 of 2 approved by <@${APPROVER}> and <@${APPROVER3}>`);
+    expect(t.log.runs.filter((run) => run.startsWith('overhaul'))).toHaveLength(before + 1);
+  });
+
+  it("runs nothing again when Slack retries an Approve click that already ran the command", async () => {
+    world.replicas = 1;
+    const { ts } = await requestResize(12);
+    const reply = await click(APPROVER, 'approve', ts);
+    await untilMessage(ts, 'Resized to 12');
+    const retried = await reply.redeliver({ retry: { num: 1, reason: 'http_timeout' } });
+    expect(retried.status).toBe(200);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(runsOf(12)).toHaveLength(1);
   });
 
   it('runs the command once when 20 Approve clicks arrive at the same moment', async () => {

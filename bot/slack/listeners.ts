@@ -55,11 +55,17 @@ function observeAck(deps: ListenerDeps, context: Context, kind: DeliveryKind): v
 }
 
 /** Updates every message of the request (where it was asked, the approvals channel) to where it stands. */
-export async function updateApprovalMessages(client: webApi.WebClient, request: ApprovalRequest, result?: ResultDocument): Promise<void> {
+export async function updateApprovalMessages(
+  client: webApi.WebClient,
+  request: ApprovalRequest,
+  result?: ResultDocument,
+  clicked?: { channel: string; ts: string },
+): Promise<void> {
   const message = renderApprovalMessage(request, result ? { result } : {});
-  await Promise.all(
-    request.messages.filter((ref) => ref.ts !== undefined).map((ref) => client.chat.update({ channel: ref.channel, ts: ref.ts!, ...message })),
-  );
+  // The clicked message too: a click can arrive before its message was attached to the request.
+  const refs = new Map<string, { channel: string; ts: string }>();
+  for (const ref of [...request.messages, ...(clicked ? [clicked] : [])]) if (ref.ts !== undefined) refs.set(`${ref.channel}/${ref.ts}`, { channel: ref.channel, ts: ref.ts });
+  await Promise.all([...refs.values()].map((ref) => client.chat.update({ channel: ref.channel, ts: ref.ts, ...message })));
 }
 
 /** Posts a new approval request where it was asked and in the approvals channel, and remembers each message. */
@@ -191,12 +197,14 @@ export function registerListeners(app: App, deps: ListenerDeps): void {
     deps.metrics.commands.inc({ command: `approval ${choice}`, outcome: outcome.code, origin: 'button' });
     // An expired request's message may still show buttons (its expiry was won elsewhere or is due): refresh it.
     if (outcome.request && (outcome.changed || outcome.ran || outcome.code === 'superseded' || outcome.request.state === 'expired')) {
-      await updateApprovalMessages(client, outcome.request, outcome.ran?.document);
+      const clickedTs = body.message?.ts;
+      await updateApprovalMessages(client, outcome.request, outcome.ran?.document, channelId && clickedTs ? { channel: channelId, ts: clickedTs } : undefined);
     }
     const told = new Set(['counted', 'approved', 'denied', 'cancelled', 'executed']);
     if (outcome.code === 'superseded' && outcome.request) {
-      const where = outcome.request.messages.find((ref) => ref.ts !== undefined);
-      if (where) await client.chat.postMessage({ channel: where.channel, thread_ts: where.ts!, text: sentenceMrkdwn(outcome.sentence) });
+      const clickedTs = body.message?.ts;
+      const where = channelId && clickedTs ? { channel: channelId, ts: clickedTs } : outcome.request.messages.find((ref) => ref.ts !== undefined);
+      if (where?.ts) await client.chat.postMessage({ channel: where.channel, thread_ts: where.ts, text: sentenceMrkdwn(outcome.sentence) });
     } else if (!told.has(outcome.code)) {
       // Refused for this person only: own request, not an approver, already counted, expired, closed.
       await respond({ response_type: 'ephemeral', replace_original: false, text: sentenceMrkdwn(outcome.sentence) });
