@@ -30,6 +30,9 @@ const APPROVER3 = 'U0APPROVER3';
 const ROLES = { oncall: [ONCALL], approvers: [APPROVER, APPROVER3] };
 const RULES = { commands: { resize: { level: 2 as const }, overhaul: { level: 3 as const } } };
 
+/** The stack's modes as the gate reads them; a test turns the lockdown on between request and approval. */
+const modes = { strict: false, lockdown: false };
+
 /** The fixture's "stack": resize plans from its replica count, and running it changes the count. */
 const world = { replicas: 1 };
 
@@ -75,7 +78,7 @@ beforeAll(async () => {
   trail = await openTestTrail({ prefix: 'acgs_approval_flow' });
   database = await approvalTestDatabase();
   store = createApprovalStore({ pool: database.pool(10) });
-  const authorization = await testGate({ roles: ROLES, overrides: RULES });
+  const authorization = await testGate({ roles: ROLES, overrides: RULES, modes: { read: async () => ({ known: true as const, ...modes }) } });
   const unused = await unusedLoopbackUrl();
   services = {
     ...createCommandServices({ endpoints: { 'policy-engine': unused, 'audit-engine': unused, 'evolution-oversight': unused, 'sandbox-controller': unused }, checkTimeoutMs: 500 }),
@@ -280,6 +283,23 @@ describe('votes by button', () => {
     expect((await store.get(id))?.state).toBe('superseded');
     const thread = await t.standIn.waitFor(() => t.standIn.thread(OPS, ts).find((message) => message.text.includes('please ask again')), 8000, 'the ask-again reply');
     expect(thread.text).toContain(`<@${ONCALL}>`);
+  });
+});
+
+describe('the policy asked again', () => {
+  it('asks again and runs nothing when the policy decides differently at approval time (a lockdown began)', async () => {
+    world.replicas = 1;
+    const { ts, id } = await requestResize(13);
+    modes.lockdown = true;
+    try {
+      await click(APPROVER, 'approve', ts);
+      const text = await untilMessage(ts, 'Not run');
+      expect(text).toContain("the policy's decision changed");
+    } finally {
+      modes.lockdown = false;
+    }
+    expect(runsOf(13)).toEqual([]);
+    expect((await store.get(id))?.state).toBe('superseded');
   });
 });
 
