@@ -286,6 +286,44 @@ describe('votes by button', () => {
   });
 });
 
+describe('two bot replicas sharing PostgreSQL', () => {
+  let second: BotUnderTest;
+
+  beforeAll(async () => {
+    // Its own approval store and pool on the same database, as another process would have.
+    const replicaServices = { ...services, approvals: createApprovalStore({ pool: database.pool(10) }) };
+    second = await startBotWithStandIn({
+      mode: 'http',
+      registry: flowRegistry,
+      workspace: { channels: [{ id: OPS, name: 'acgs-ops' }] },
+      botOverrides: { services: replicaServices },
+    });
+  }, 30_000);
+
+  afterAll(async () => {
+    await second?.close();
+  });
+
+  it('runs an approved command once when Approve clicks reach both replicas at the same moment', async () => {
+    world.replicas = 1;
+    const { ts, id } = await requestResize(14);
+    // The same channel message as Slack would show it to clicks routed to the other replica.
+    const shown = t.standIn.workspace.find(OPS, ts)!;
+    second.standIn.workspace.post({ channel: OPS, user: shown.user, ...(shown.botId ? { botId: shown.botId } : {}), text: shown.text, blocks: shown.blocks ?? [], ts });
+    const clicks = Array.from({ length: 20 }, (_, index) =>
+      (index % 2 === 0 ? t : second).standIn.clickButton({ userId: APPROVER, actionId: 'acgs_approval_approve', channelId: OPS, messageTs: ts }),
+    );
+    await Promise.all(clicks);
+    await expect.poll(async () => (await store.get(id))?.state, { timeout: 10_000 }).toBe('executed');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await expect.poll(() => second.metric('commands', { command: 'approval approve' })).toBe(10);
+    const runs = [...t.log.runs, ...second.log.runs].filter((run) => run.startsWith('resize 14 '));
+    expect(runs).toHaveLength(1);
+    const { records } = await trail.trail.query({ command: 'resize', limit: 200 });
+    expect(records.filter((record) => record.kind === 'execution' && (record.details as { request_id?: string }).request_id === id)).toHaveLength(1);
+  }, 30_000);
+});
+
 describe('the policy asked again', () => {
   it('asks again and runs nothing when the policy decides differently at approval time (a lockdown began)', async () => {
     world.replicas = 1;
