@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { createApprovalStore, type ApprovalStore } from '../bot/approvals/index.js';
+import { createApprovalStore, startExpiryScheduler, type ApprovalStore } from '../bot/approvals/index.js';
 import { decideOnApproval } from '../commands/approval-flow.js';
 import { executeCommandLine } from '../commands/execute.js';
 import { createPool } from '../services/kit/postgres.js';
@@ -123,7 +123,7 @@ async function requestLine(line: string): Promise<{ ts: string; id: string }> {
 }
 
 const messageText = (ts: string) => blockText(t.standIn.workspace.find(OPS, ts)?.blocks);
-const buttonsOf = (ts: string) => JSON.stringify(t.standIn.workspace.find(OPS, ts)?.blocks ?? []).match(/acgs_approval_\w+/g) ?? [];
+const buttonsOf = (ts: string) => [...JSON.stringify(t.standIn.workspace.find(OPS, ts)?.blocks ?? []).matchAll(/"action_id":"(acgs_approval_\w+)"/g)].map((match) => match[1]);
 
 async function click(user: string, vote: 'approve' | 'deny' | 'cancel', ts: string) {
   return t.standIn.clickButton({ userId: user, actionId: `acgs_approval_${vote}`, channelId: OPS, messageTs: ts });
@@ -172,6 +172,21 @@ describe('an escalated command asks in the channel', () => {
     await untilMessage(ts, 'Resized to 11');
     await t.standIn.waitFor(() => blockText(t.standIn.workspace.find(APPROVALS_CHANNEL, copy.ts)?.blocks).includes('Resized to 11') || undefined, 8000, 'the updated copy');
     expect(runsOf(11)).toHaveLength(1);
+  });
+});
+
+describe('a mention asks the same way', () => {
+  it('posts an approval request for an escalated command typed after a mention of the bot', async () => {
+    world.replicas = 1;
+    const before = new Set(t.standIn.messages(OPS).map((message) => message.ts));
+    await t.standIn.mention({ userId: ONCALL, channelId: OPS, text: 'resize 15' });
+    const posted = await t.standIn.waitFor(
+      () => t.standIn.messages(OPS).find((message) => !before.has(message.ts) && blockText(message.blocks).includes('Approval: resize 15')),
+      8000,
+      'the approval request message',
+    );
+    expect(buttonsOf(posted.ts)).toEqual(['acgs_approval_approve', 'acgs_approval_deny', 'acgs_approval_cancel']);
+    expect(runsOf(15)).toEqual([]);
   });
 });
 
@@ -356,6 +371,29 @@ describe('expiry', () => {
     const text = await untilMessage(ts, 'Expired at');
     expect(text).toContain('buttons no longer work');
     expect(buttonsOf(ts)).toEqual([]);
+  });
+
+  it('updates a request message by itself when the expiry scheduler (as npm start runs it) finds the request due', async () => {
+    world.replicas = 1;
+    const { ts, id } = await requestResize(16);
+    await expect.poll(async () => (await store.get(id))?.messages.length).toBe(2);
+    // The scheduler's clock is 16 minutes ahead: every pending request is due at once.
+    const scheduler = startExpiryScheduler({
+      store,
+      clock: () => new Date(Date.now() + 16 * 60 * 1000),
+      onExpired: async (requests) => {
+        for (const request of requests) await t.bot.updateApprovalMessages(request);
+      },
+    });
+    try {
+      await scheduler.ready;
+      const text = await untilMessage(ts, 'Expired at');
+      expect(text).toContain('buttons no longer work');
+      expect(buttonsOf(ts)).toEqual([]);
+      expect((await store.get(id))?.state).toBe('expired');
+    } finally {
+      await scheduler.stop();
+    }
   });
 });
 
