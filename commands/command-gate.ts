@@ -94,6 +94,8 @@ export interface GateRequest {
   args: unknown;
   channelId?: string;
   now?: Date;
+  /** `break-glass "<reason>" <command>`: an admin runs a Level 4 action at once; the policy checks role, level and reason. */
+  breakGlassReason?: string;
 }
 
 export interface GateDecision {
@@ -128,6 +130,7 @@ export function createCommandGate(options: CommandGateOptions): CommandGate {
         ...(options.channels ? { channels: options.channels } : {}),
         modes: modes.known ? { strict: modes.strict, lockdown: modes.lockdown } : { strict: false, lockdown: false },
         now: request.now ?? new Date(),
+        ...(request.breakGlassReason === undefined ? {} : { breakGlassReason: request.breakGlassReason }),
       });
       if (modes.known && modes.stale) return { decision: withStaleModes(decision, modes.stale), input, modes };
       if (modes.known) return { decision, input, modes };
@@ -184,6 +187,7 @@ export function closedGate(problem: string): CommandGate {
         ...(request.channelId ? { channelId: request.channelId } : {}),
         modes: { strict: false, lockdown: false },
         now: request.now ?? new Date(),
+        ...(request.breakGlassReason === undefined ? {} : { breakGlassReason: request.breakGlassReason }),
       });
       return { decision: fallbackDecision(input, problem, undefined), input, modes: { known: false, problem } };
     },

@@ -78,14 +78,22 @@ export async function executeCommandLine(deps: ExecutionDeps, request: Execution
     ...(decision ? { decision } : {}),
   });
 
-  const resolution = deps.registry.resolve(request.line);
+  const glass = breakGlassOf(request.line);
+  if (glass && 'error' in glass) return finish(undefined, 'rejected', commandErrorDocument(glass.error), glass.error.kind);
+  const resolution = deps.registry.resolve(glass ? glass.line : request.line);
   if (!resolution.ok) return finish(undefined, 'rejected', commandErrorDocument(resolution.error), resolution.error.kind);
 
   const { command } = resolution;
   const gate = deps.services.authorization ?? closedGate(NO_POLICY_PROBLEM);
   let gated: GateDecision;
   try {
-    gated = await gate.decide({ actor: request.actor, command, args: resolution.args, ...(request.channelId ? { channelId: request.channelId } : {}) });
+    gated = await gate.decide({
+      actor: request.actor,
+      command,
+      args: resolution.args,
+      ...(request.channelId ? { channelId: request.channelId } : {}),
+      ...(glass ? { breakGlassReason: glass.reason } : {}),
+    });
   } catch (error) {
     // A gate that throws is a bug or a dead dependency: decide as if there were no policy.
     const reference = randomUUID().slice(0, 8);
@@ -128,6 +136,7 @@ export async function executeCommandLine(deps: ExecutionDeps, request: Execution
       modes: gated.modes,
       approvals_required: decision.approvals_required,
       approver_roles: decision.approver_roles,
+      ...(glass ? { break_glass_reason: glass.reason } : {}),
     },
   });
   // A read-only command does not wait for its record: a stalled database must not stall `health`.
@@ -147,8 +156,13 @@ export async function executeCommandLine(deps: ExecutionDeps, request: Execution
     return { ...finish(command.name, requested.outcome, requested.document, requested.rejection, decision), ...(requested.approval ? { approval: requested.approval } : {}) };
   }
 
+  const brokeGlass = glass !== undefined && decision.break_glass;
   if (decision.level > 0) {
-    const refusal = await gateOnTrail(trail, { ...common, kind: 'execution', key: `execution:${executionId}`, details: { execution_id: executionId } });
+    // Break-glass is flagged in the chain before the execution record, for review afterwards.
+    const flagged = brokeGlass
+      ? await gateOnTrail(trail, { ...common, kind: 'break_glass', key: `break_glass:${executionId}`, details: { execution_id: executionId, reason: glass.reason } })
+      : undefined;
+    const refusal = flagged ?? (await gateOnTrail(trail, { ...common, kind: 'execution', key: `execution:${executionId}`, details: { execution_id: executionId } }));
     if (refusal) {
       await record({ ...common, kind: 'result', key: `result:${executionId}`, outcome: 'refused', details: { execution_id: executionId, reason: refusal } });
       const error = new CommandError(refusal, 'Read-only commands still work; try again once the trail is back.', 'unavailable');
@@ -165,7 +179,34 @@ export async function executeCommandLine(deps: ExecutionDeps, request: Execution
     details: { execution_id: executionId, duration_ms: Math.round(performance.now() - started), title: ran.document.title },
   });
   if (decision.level > 0) await resultRecorded;
-  return finish(command.name, ran.outcome, ran.document, ran.rejection, decision);
+  const document = brokeGlass ? breakGlassDocument(ran.document, request.actor, glass.reason) : ran.document;
+  return finish(command.name, ran.outcome, document, ran.rejection, decision);
+}
+
+const BREAK_GLASS = /^\s*break-glass(?=\s|$)/i;
+
+/**
+ * `break-glass "<reason>" <command ...>`: the reason is quoted so that it cannot be mistaken for
+ * the command. Undefined for any other line; an error when the words are there but not the form.
+ */
+export function breakGlassOf(line: string): { reason: string; line: string } | { error: CommandError } | undefined {
+  if (!BREAK_GLASS.test(line)) return undefined;
+  const match = /^\s*break-glass\s+(?:"([^"]*)"|'([^']*)'|\u201c([^\u201d]*)\u201d)\s+(\S.*)$/is.exec(line);
+  const reason = (match?.[1] ?? match?.[2] ?? match?.[3] ?? '').trim();
+  if (!match || reason === '') {
+    return { error: new CommandError('Break-glass needs a reason in quotes and then the command, for example `break-glass "policy engine is serving bad decisions" lockdown`.', 'Only admins may, and only for Level 4 actions; nothing was run.') };
+  }
+  return { reason, line: match[4]!.trim() };
+}
+
+/** The answer of a break-glass run, flagged in the channel (never ephemeral) for review afterwards. */
+function breakGlassDocument(document: ResultDocument, actor: Actor, reason: string): ResultDocument {
+  return {
+    ...document,
+    title: `BREAK-GLASS: ${document.title}`,
+    summary: `${actor.id} ran this at once without approvals, as break-glass: "${reason}". It is flagged in the audit trail for review.${document.summary ? ` ${document.summary}` : ''}`,
+    ephemeral: false,
+  };
 }
 
 /** Writes the execution record into the chain; a sentence saying why not, when it cannot. */

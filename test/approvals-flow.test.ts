@@ -27,8 +27,8 @@ const APPROVALS_CHANNEL = 'C0ACGSAPPR01';
 const NOT_APPROVER = 'U0APPROVER2';
 /** A second approver, for the commands that need two. */
 const APPROVER3 = 'U0APPROVER3';
-const ROLES = { oncall: [ONCALL], approvers: [APPROVER, APPROVER3] };
-const RULES = { commands: { resize: { level: 2 as const }, overhaul: { level: 3 as const } } };
+const ROLES = { oncall: [ONCALL], approvers: [APPROVER, APPROVER3], admins: [APPROVER3] };
+const RULES = { commands: { resize: { level: 2 as const }, overhaul: { level: 3 as const }, seal: { level: 4 as const } } };
 
 /** The stack's modes as the gate reads them; a test turns the lockdown on between request and approval. */
 const modes = { strict: false, lockdown: false };
@@ -65,7 +65,18 @@ function flowRegistry(log: RunLog) {
       return { title: 'Overhauled', tone: 'ok', blocks: [] };
     },
   });
-  return fixtureRegistry(log, [resize, overhaul] as CommandDefinition[]);
+  const seal = defineCommand({
+    name: 'seal',
+    summary: 'A Level 4 emergency action (fixture)',
+    examples: ['seal'],
+    level: 4,
+    args: z.object({}),
+    async run(context) {
+      log.runs.push(`seal by ${context.actor.id} via ${context.origin}`);
+      return { title: 'Sealed', tone: 'ok', blocks: [] };
+    },
+  });
+  return fixtureRegistry(log, [resize, overhaul, seal] as CommandDefinition[]);
 }
 
 let t: BotUnderTest;
@@ -429,5 +440,63 @@ describe('bad input and fail closed', () => {
     const { approvals: _none, ...without } = services;
     const outcome = await executeCommandLine({ registry: flowRegistry(t.log), services: without }, { line: 'resize 4', actor: { id: ONCALL }, origin: 'cli' });
     expect(outcome.document.summary).toContain('The approval store is not set up in this process');
+  });
+});
+
+describe('break-glass', () => {
+  /** Types a line as `user` and returns the answer that contains `text`, in the channel or only to them. */
+  async function typed(user: string, line: string, text: string): Promise<string> {
+    await t.standIn.slashCommand({ userId: user, channelId: OPS, text: line });
+    const answer = await t.standIn.waitFor(
+      () => t.standIn.messages(OPS, { includeEphemeralFor: user }).find((message) => blockText(message.blocks).includes(text)),
+      8000,
+      `the answer to ${line}`,
+    );
+    return blockText(answer.blocks);
+  }
+  const seals = () => t.log.runs.filter((run) => run.startsWith('seal'));
+
+  it('lets an admin run a Level 4 action at once with a quoted reason, flagged in the channel and in the trail before it runs', async () => {
+    const before = seals().length;
+    const text = await typed(APPROVER3, 'break-glass "the engine serves bad decisions now" seal', 'BREAK-GLASS: Sealed');
+    expect(text).toContain('the engine serves bad decisions now');
+    expect(seals()).toHaveLength(before + 1);
+    expect(seals().at(-1)).toBe(`seal by ${APPROVER3} via slash`);
+    const message = t.standIn.messages(OPS).find((each) => blockText(each.blocks).includes('BREAK-GLASS: Sealed'));
+    expect(message?.visibleTo, 'the flag is for everyone in the channel').toBeUndefined();
+    const { records } = await trail.trail.query({ command: 'seal', limit: 10 });
+    const kinds = records.map((record) => [record.kind, record.decision]).reverse();
+    expect(kinds).toEqual([
+      ['command', 'break_glass'],
+      ['break_glass', 'break_glass'],
+      ['execution', 'break_glass'],
+      ['result', 'break_glass'],
+    ]);
+    expect(records.find((record) => record.kind === 'break_glass')?.details).toMatchObject({ reason: 'the engine serves bad decisions now' });
+  });
+
+  it('refuses break-glass by someone who is not an admin, and runs nothing', async () => {
+    const before = seals().length;
+    await typed(ONCALL, 'break-glass "the engine serves bad decisions now" seal', 'seal: refused');
+    expect(seals()).toHaveLength(before);
+  });
+
+  it('refuses break-glass without a quoted reason, saying how to write it, and runs nothing', async () => {
+    const before = seals().length;
+    const text = await typed(APPROVER3, 'break-glass seal', 'Break-glass needs a reason in quotes');
+    expect(text).toContain('break-glass "policy engine is serving bad decisions" lockdown');
+    expect(seals()).toHaveLength(before);
+  });
+
+  it('refuses break-glass with a reason too short to review, and runs nothing', async () => {
+    const before = seals().length;
+    await typed(APPROVER3, 'break-glass "oops" seal', 'seal: refused');
+    expect(seals()).toHaveLength(before);
+  });
+
+  it('asks for approvals as usual when a Level 4 action is typed without break-glass', async () => {
+    const { ts } = await requestLine('seal');
+    expect(messageText(ts)).toContain('0 of 2 approved');
+    expect(seals().filter((run) => run.includes('via approval'))).toHaveLength(0);
   });
 });
