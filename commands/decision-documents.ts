@@ -1,7 +1,8 @@
 /**
- * What a person reads about an authorization decision: a refusal, a command that waits for
- * approvals, and `/acgs can`'s explanation. The policy's reason may quote configured text (a
- * freeze's reason): it stays plain text here and every renderer escapes it.
+ * What a person reads about an authorization decision: a refusal and `/acgs can`'s explanation
+ * (a command that waits for approvals becomes a request: commands/approval-flow.ts). The
+ * policy's reason may quote configured text (a freeze's reason): it stays plain text here and
+ * every renderer escapes it.
  */
 import type { AuthorizationDecision } from '../bot/authorization/index.js';
 import type { ResultDocument } from './result.js';
@@ -48,23 +49,6 @@ export function refusalDocument(commandName: string, decision: AuthorizationDeci
     footer: `Nothing was done. \`/acgs can ${commandName}\` explains who may run it.`,
     ephemeral: true,
     data: { error: { kind: 'refused', message: decision.reason }, decision },
-  };
-}
-
-/** Allowed after approvals: until the in-channel approval flow exists, nothing runs. */
-export function approvalNeededDocument(commandName: string, decision: AuthorizationDecision): ResultDocument {
-  const needs = `\`${commandName}\` needs ${approvalsWords(decision)}.`;
-  return {
-    title: `${commandName}: needs approval`,
-    tone: 'warn',
-    summary: `${needs} In-channel approvals arrive next; until then nothing is run.`,
-    blocks: [
-      { type: 'fields', fields: [...decisionFacts(decision), { label: 'Approvals needed', value: String(decision.approvals_required) }, { label: 'Approver roles', value: decision.approver_roles.join(', ') || 'none' }] },
-      { type: 'text', text: decision.reason },
-    ],
-    footer: 'Nothing was done.',
-    ephemeral: true,
-    data: { error: { kind: 'refused', message: needs }, decision },
   };
 }
 

@@ -21,7 +21,7 @@ import { redisMemoryDocument } from '../commands/redis-memory.js';
 import { parseRedisInfo, redisFigures, redisStatusDocument } from '../commands/redis-status.js';
 import { restartDocument } from '../commands/restart.js';
 import type { ResultDocument } from '../commands/result.js';
-import { approvalNeededDocument, canDocument, refusalDocument } from '../commands/decision-documents.js';
+import { canDocument, refusalDocument } from '../commands/decision-documents.js';
 import type { AuthorizationDecision } from '../bot/authorization/index.js';
 import { sandboxPruneDocument } from '../commands/sandbox-prune.js';
 import { sandboxStatusDocument } from '../commands/sandbox-status.js';
@@ -370,7 +370,6 @@ const goldens: Array<[string, () => ResultDocument]> = [
   ],
   ['scale-down', () => scaleDocument(dockerStack, { service: 'policy-engine', from: 3, to: 1, created: [], removed: ['acgs-policy-engine-3', 'acgs-policy-engine-2'], notes: [], durationMs: 2210 })],
   ['restart-refused-role', () => refusalDocument('restart', RESTART_NO_ROLE)],
-  ['scale-needs-approval', () => approvalNeededDocument('scale', SCALE_NEEDS_APPROVAL)],
   ['can-after-approval', () => canDocument('scale policy-engine 3', SCALE_NEEDS_APPROVAL)],
   [
     'scale-not-supported-local',
