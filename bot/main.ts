@@ -20,8 +20,10 @@ import { slackUserGroupDirectory } from './authorization/index.js';
 import { loadCommandGate, openCommandTrail, type OpenedTrail } from '../commands/command-path.js';
 import { createCommandRegistry } from '../commands/index.js';
 import { commandServicesFromEnv } from '../commands/services-env.js';
+import { serviceEndpoints } from '../commands/services.js';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../services/embedded-postgres.js';
 import { SERVICE_NAMES } from '../services/kit/constitution.js';
+import { createAuditOutbox, type AuditOutbox } from '../services/kit/audit-outbox.js';
 import { startLocalServices, stateDirectory, type LocalServices } from '../services/local-services.js';
 import { createLocalStack } from '../services/stack/local-stack.js';
 import { selectStack } from '../services/stack/select-stack.js';
@@ -60,6 +62,7 @@ let botDatabase: EmbeddedPostgres | undefined;
 let trail: OpenedTrail | undefined;
 let approvalSignals: ApprovalSignals | undefined;
 let expiries: ExpiryScheduler | undefined;
+let governanceOutbox: AuditOutbox | undefined;
 
 /**
  * The bot's own audit trail: in DATABASE_URL's database (its own tables beside the stack's), else
@@ -73,12 +76,22 @@ async function openBotTrail(): Promise<OpenedTrail> {
     botDatabase = await startEmbeddedPostgres(join(stateDir, 'pglite', 'bot'));
     databaseUrl = botDatabase.url;
   }
+  const instance = env.ACGS_BOT_INSTANCE || 'bot';
+  // Governance records (approvals, votes, break-glass, lockdown, strict mode) also go to the
+  // Audit Engine, through the same durable outbox the services use: spooled, delivered with retry.
+  governanceOutbox = createAuditOutbox({
+    auditEngineUrl: serviceEndpoints(env)['audit-engine'],
+    spoolDir: join(stateDir, 'bot-outbox', instance),
+    source: 'acgs-chatops',
+    log: logger.child({ component: 'governance-outbox' }),
+  });
   const opened = await openCommandTrail({
     databaseUrl,
     // PGlite is single-session: one connection.
     poolMax: botDatabase ? 1 : 4,
     stateDir,
-    instances: [env.ACGS_BOT_INSTANCE || 'bot'],
+    instances: [instance],
+    outbox: governanceOutbox,
     applicationName: 'acgs-bot-trail',
     log: logger.child({ component: 'audit-trail' }),
   });
@@ -155,8 +168,10 @@ async function main(): Promise<void> {
     await bot.stop().catch((error: unknown) => logger.warn({ err: error }, 'bot stop failed'));
     await standIn?.close().catch(() => undefined);
     await stack.close().catch(() => undefined);
-    await local?.stop();
     await trail?.close();
+    // Before the local Audit Engine stops, so that what is spooled can still be delivered.
+    await governanceOutbox?.close().catch(() => undefined);
+    await local?.stop();
     await botDatabase?.stop().catch(() => undefined);
     await closeServices();
   });
@@ -174,6 +189,7 @@ main().catch(async (error: unknown) => {
   console.error(`[acgs] could not start: ${(error as Error).message}`);
   await local?.stop().catch(() => undefined);
   await trail?.close().catch(() => undefined);
+  await governanceOutbox?.close().catch(() => undefined);
   await botDatabase?.stop().catch(() => undefined);
   process.exit(1);
 });

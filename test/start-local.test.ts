@@ -276,6 +276,21 @@ describe('npm start with nothing configured', () => {
     for (const kind of ['approval requested', 'vote', 'execution', 'result']) expect(table).toContain(kind);
   }, 60_000);
 
+  it('forwards the approval (a governance record) to the Audit Engine as well, through the durable outbox', async () => {
+    const audit = createAuditEngineClient('http://127.0.0.1:8003');
+    const wanted = ['chatops.approval_requested', 'chatops.vote', 'chatops.approval_resolved'];
+    const found = new Map<string, number>();
+    for (const deadline = Date.now() + 20_000; Date.now() < deadline && found.size < wanted.length; ) {
+      for (const type of wanted) {
+        const { events } = await audit.listEvents({ event_type: type });
+        if (events.length > 0) found.set(type, events.length);
+      }
+      if (found.size < wanted.length) await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    expect([...found.keys()].sort()).toEqual([...wanted].sort());
+    expect((await audit.verify()).valid).toBe(true);
+  }, 30_000);
+
   it('stops every service on SIGTERM', async () => {
     const running = child!;
     running.kill('SIGTERM');
