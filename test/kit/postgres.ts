@@ -33,6 +33,13 @@ export async function createTestDatabase(prefix = 'acgs_test'): Promise<TestData
     async drop() {
       const client = new pg.Client({ connectionString: TEST_POSTGRES_URL });
       await client.connect();
+      // Pools that were just closed may still be saying goodbye: FORCE would cut them mid-way,
+      // and a cut client whose pool has let go of it throws an unhandled error into the run.
+      for (let waited = 0; waited < 2000; waited += 100) {
+        const { rows } = await client.query<{ n: number }>('SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1', [name]);
+        if (rows[0]!.n === 0) break;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
       await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
       await client.end();
     },
