@@ -1,6 +1,7 @@
 /** Every /acgs command, in one list: Slack, the console, the CLI and help all read it. */
 import { audit } from './audit.js';
 import { auditVerify } from './audit-verify.js';
+import { cacheClear } from './cache-clear.js';
 import { cacheStats } from './cache-stats.js';
 import { cacheWarm } from './cache-warm.js';
 import { can } from './can.js';
@@ -12,6 +13,7 @@ import { health } from './health.js';
 import { help } from './help.js';
 import { logs } from './logs.js';
 import { metrics } from './metrics.js';
+import { lockdown, lockdownLift, strictMode } from './policy-modes.js';
 import { redisMemoryCommand } from './redis-memory.js';
 import { redisStatusCommand } from './redis-status.js';
 import { createRegistry, type Registry } from './registry.js';
@@ -47,6 +49,10 @@ export const allCommands: readonly CommandDefinition[] = [
   // Issue 5: authorization and the bot's audit trail.
   can,
   audit,
+  strictMode,
+  lockdown,
+  lockdownLift,
+  cacheClear,
 ] as CommandDefinition[];
 
 export function createCommandRegistry(): Registry {

@@ -38,6 +38,8 @@ export function createPolicyEngineClient(options: PolicyEngineClientOptions) {
   });
 
   return {
+    /** Whether the admin calls can succeed at all: commands refuse before asking approvers when not. */
+    hasAdminToken: Boolean(options.adminToken),
     async decide(input: PolicyInputInit) {
       const response = await callService(base, '/v1/data/acgs/main/decision', { ...common, body: { input }, schema: DecisionResponse });
       return response.result;
