@@ -177,13 +177,13 @@ describe('cache clear', () => {
 
 describe('refusals', () => {
   it.each([
-    ['strict-mode maybe', /on.*off/],
-    ['strict-mode', /on.*off|Required|invalid/i],
-    ['strict-mode on now', /unexpected `now`/],
-    ['lockdown lift now', /no arguments|unexpected/],
-    ['cache clear everything', /no arguments|unexpected/],
-    [`lockdown ${'x'.repeat(501)}`, /at most 500 characters/],
-  ])('refuses `%.40s` with a clear message, asks nobody and changes nothing', async (line, message) => {
+    { shown: 'strict-mode maybe', line: 'strict-mode maybe', message: /on.*off/ },
+    { shown: 'strict-mode', line: 'strict-mode', message: /on.*off|Required|invalid/i },
+    { shown: 'strict-mode on now', line: 'strict-mode on now', message: /unexpected `now`/ },
+    { shown: 'lockdown lift now', line: 'lockdown lift now', message: /no arguments|unexpected/ },
+    { shown: 'cache clear everything', line: 'cache clear everything', message: /no arguments|unexpected/ },
+    { shown: 'lockdown <a 501-character reason>', line: `lockdown ${'x'.repeat(501)}`, message: /at most 500 characters/ },
+  ])('refuses $shown with a clear message, asks nobody and changes nothing', async ({ line, message }) => {
     const before = await footprint();
     expectRejected(await type(line), 'usage', message);
     expect(await footprint()).toBe(before);
