@@ -7,6 +7,7 @@ import { cacheWarm } from './cache-warm.js';
 import { can } from './can.js';
 import type { CommandDefinition } from './command.js';
 import { dbConnectionsCommand } from './db-connections.js';
+import { dbKillIdle } from './db-kill-idle.js';
 import { dbStatusCommand } from './db-status.js';
 import { evolutions } from './evolutions.js';
 import { health } from './health.js';
@@ -14,6 +15,7 @@ import { help } from './help.js';
 import { logs } from './logs.js';
 import { metrics } from './metrics.js';
 import { lockdown, lockdownLift, strictMode } from './policy-modes.js';
+import { redisFlush } from './redis-flush.js';
 import { redisMemoryCommand } from './redis-memory.js';
 import { redisStatusCommand } from './redis-status.js';
 import { createRegistry, type Registry } from './registry.js';
@@ -53,6 +55,8 @@ export const allCommands: readonly CommandDefinition[] = [
   lockdown,
   lockdownLift,
   cacheClear,
+  dbKillIdle,
+  redisFlush,
 ] as CommandDefinition[];
 
 export function createCommandRegistry(): Registry {
