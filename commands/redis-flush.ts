@@ -47,7 +47,7 @@ export function redisFlushDocument(database: string, before: RedisFootprint, war
     title: warmed ? 'Redis flushed, Policy Engine cache warmed' : 'Redis flushed; the cache warm failed',
     tone: warmed ? 'ok' : 'warn',
     summary: `${formatCount(before.keys)} key${before.keys === 1 ? ' was' : 's were'} flushed from ${database} (${formatBytes(before.usedMemoryBytes)} in use before). ${
-      warmed ? `The Policy Engine then cached ${formatCount(warm.warmed)} common decisions.` : `The cache warm failed: ${warm.problem}. Run \`cache warm\` once the Policy Engine answers.`
+      warmed ? `The Policy Engine then cached ${formatCount(warm.warmed)} common decisions.` : `The cache warm failed: ${warm.problem.replace(/\.$/, '')}. Run \`cache warm\` once the Policy Engine answers.`
     }`,
     blocks: [
       {

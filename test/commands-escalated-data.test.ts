@@ -38,12 +38,14 @@ let neighbour: Redis;
 let deps: ExecutionDeps;
 /** The same process without DATABASE_URL and REDIS_URL. */
 let bare: ExecutionDeps;
+/** The same process with the Policy Engine's address answering nothing. */
+let engineDown: ExecutionDeps;
 const sessions: pg.Client[] = [];
 
-async function servicesWith(data: Pick<CommandServices, 'postgres' | 'redis'>): Promise<CommandServices> {
+async function servicesWith(data: Pick<CommandServices, 'postgres' | 'redis'>, policyEngineUrl = engine.url): Promise<CommandServices> {
   const unused = await unusedLoopbackUrl();
   const base = createCommandServices({
-    endpoints: { 'policy-engine': engine.url, 'audit-engine': unused, 'evolution-oversight': unused, 'sandbox-controller': unused },
+    endpoints: { 'policy-engine': policyEngineUrl, 'audit-engine': unused, 'evolution-oversight': unused, 'sandbox-controller': unused },
     adminToken: POLICY_ADMIN_TOKEN,
     ...data,
     checkTimeoutMs: 2000,
@@ -66,6 +68,7 @@ beforeAll(async () => {
   const registry = createCommandRegistry();
   deps = { registry, services: await servicesWith({ postgres: botPostgres, redis: botRedis }) };
   bare = { registry, services: await servicesWith({}) };
+  engineDown = { registry, services: await servicesWith({ redis: botRedis }, await unusedLoopbackUrl()) };
 }, 30_000);
 
 afterAll(async () => {
@@ -201,6 +204,21 @@ describe('redis flush on the real Redis (database 9)', () => {
     expect(data.warm.total).toBeGreaterThan(0);
     expect(second.ran?.document.title).toBe('Redis flushed, Policy Engine cache warmed');
     expect((await engineClient.metrics()).cache_stats.l1.size).toBeGreaterThan(0);
+  });
+
+  it('still reports the flush when the cache warm fails afterwards, with the warm\'s failure and what to run next', async () => {
+    await botRedis.set('escalated-data-test:d', '4');
+    const requested = await type('redis flush', engineDown);
+    expect(requested.approval, JSON.stringify(requested.document)).toBeDefined();
+    const on = (user: string) => decideOnApproval(engineDown, { id: requested.approval!.id, choice: 'approve', actor: { id: user }, channelId: CHANNEL });
+    await on(APPROVER1);
+    const second = await on(APPROVER2);
+    expect(second.request?.state).toBe('executed');
+    expect(await botRedis.dbsize()).toBe(0);
+    expect(second.ran?.outcome).toBe('warn');
+    expect(second.ran?.document.tone).toBe('warn');
+    expect(second.ran?.document.title).toBe('Redis flushed; the cache warm failed');
+    expect(second.ran?.document.summary).toMatch(/1 key was flushed from 127\.0\.0\.1:6379 db 9.*does not answer.*`cache warm`/s);
   });
 
   it('refuses without REDIS_URL before asking approvers, and flushes nothing', async () => {
