@@ -14,27 +14,16 @@ export const TRAIL_MIGRATIONS_TABLE = 'bot_audit_trail_migrations';
 export const TRAIL_COLUMNS =
   'sequence, idempotency_key, at, recorded_at, kind, actor, origin, channel, command, arguments, decision, level, outcome, details, constitutional_hash, content_hash, prev_hash, hash';
 
-/** A row of bot_audit_trail as pg returns it. */
-export interface TrailRow {
+/** A row of bot_audit_trail as pg returns it: the pending record's columns plus the chain's. */
+export type TrailRow = Omit<PendingRecord, 'at'> & {
   sequence: string;
-  idempotency_key: string;
   at: Date;
   recorded_at: Date;
-  kind: string;
-  actor: string | null;
-  origin: string | null;
-  channel: string | null;
-  command: string | null;
-  arguments: unknown;
-  decision: string | null;
-  level: number | null;
-  outcome: string | null;
-  details: Record<string, unknown> | null;
   constitutional_hash: string;
   content_hash: string;
   prev_hash: string;
   hash: string;
-}
+};
 
 export function rowToChained(row: TrailRow): ChainedRecord {
   return {
