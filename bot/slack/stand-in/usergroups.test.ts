@@ -2,9 +2,10 @@
  * usergroups.users.list as the bot meets it through the real @slack/web-api WebClient: the
  * members of a user group, the errors Slack gives, and membership that changes like in Slack.
  */
-import { ErrorCode, WebClient, type WebAPIPlatformError } from '@slack/web-api';
+import { WebClient } from '@slack/web-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSlackStandIn, type SlackStandIn } from './index.js';
+import { platformError } from '../../../test/kit/slack-platform-error.js';
 
 const BOT_TOKEN = 'xoxb-usergroups-test';
 const APP_TOKEN = 'xapp-usergroups-test';
@@ -23,15 +24,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await slack.close();
 });
-
-async function platformError(call: Promise<unknown>): Promise<WebAPIPlatformError['data']> {
-  const error = (await call.then(
-    () => undefined,
-    (caught: unknown) => caught,
-  )) as WebAPIPlatformError | undefined;
-  expect(error?.code, 'the call should have failed with a Slack platform error').toBe(ErrorCode.PlatformError);
-  return error!.data;
-}
 
 describe('usergroups.users.list', () => {
   it("lists a user group's members by user ID", async () => {

@@ -3,9 +3,10 @@
  * bodies, Bearer tokens, its retry logic), plus raw JSON and form requests for the shapes the
  * client never sends.
  */
-import { ErrorCode, WebClient, WebClientEvent, type WebAPIPlatformError } from '@slack/web-api';
+import { ErrorCode, WebClient, WebClientEvent } from '@slack/web-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSlackStandIn, type SlackStandIn } from './index.js';
+import { platformError } from '../../../test/kit/slack-platform-error.js';
 
 const BOT_TOKEN = 'xoxb-web-api-test';
 const APP_TOKEN = 'xapp-web-api-test';
@@ -20,15 +21,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await slack.close();
 });
-
-async function platformError(call: Promise<unknown>): Promise<WebAPIPlatformError['data']> {
-  const error = (await call.then(
-    () => undefined,
-    (caught: unknown) => caught,
-  )) as WebAPIPlatformError | undefined;
-  expect(error?.code, 'the call should have failed with a Slack platform error').toBe(ErrorCode.PlatformError);
-  return error!.data;
-}
 
 async function rawCall(method: string, init: { body: string; contentType: string; authorization?: string }): Promise<Record<string, unknown>> {
   const response = await fetch(`${slack.apiUrl}${method}`, {
