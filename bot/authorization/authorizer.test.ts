@@ -94,9 +94,12 @@ describe('the committed policy with the default rules', () => {
     for (const [name, level] of [['redis flush', 3], ['lockdown lift', 3], ['lockdown', 4]] as const) {
       expect(authorizer.decide(request(['oncall'], name))).toMatchObject({ allow: true, code: 'approval_required', level, approvals_required: 2, approver_roles: ['approvers', 'admins'], distinct_approvers: true });
     }
-    for (const name of ['cache clear', 'strict-mode', 'db kill-idle', 'evolution review']) {
+    for (const name of ['cache clear', 'strict-mode', 'db kill-idle']) {
       expect(authorizer.decide(request(['oncall'], name))).toMatchObject({ code: 'approval_required', level: 2, approvals_required: 1 });
     }
+    // The reviewer is the Level 2 human decision: approvers review at once, on-call may not.
+    expect(authorizer.decide(request(['approvers'], 'evolution review'))).toMatchObject({ allow: true, code: 'allowed', level: 2, approvals_required: 0, reason: expect.stringContaining('Reviewing a proposal is itself the one human decision of Level 2') });
+    expect(authorizer.decide(request(['oncall'], 'evolution review'))).toMatchObject({ allow: false, code: 'role', level: 2 });
   });
 
   it('refuses a command the rules do not know, at the level the registry claims', () => {

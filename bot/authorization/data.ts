@@ -35,8 +35,14 @@ export const LevelRule = z.strictObject(levelRuleShape);
 export type LevelRule = z.infer<typeof LevelRule>;
 const LevelPatch = z.strictObject(levelRuleShape).partial();
 
-/** A command's level and, optionally, its own values for any of its level's settings. */
-export const CommandRule = z.strictObject({ level: Level, ...levelRuleShape }).partial().required({ level: true });
+/**
+ * A command's level and, optionally, its own values for any of its level's settings, and a note
+ * the policy adds to its reason (why the command's rule differs from its level's).
+ */
+export const CommandRule = z
+  .strictObject({ level: Level, note: z.string().trim().min(1, 'say why, or leave the note out').max(300, 'keep the note under 300 characters'), ...levelRuleShape })
+  .partial()
+  .required({ level: true });
 export type CommandRule = z.infer<typeof CommandRule>;
 
 const Rfc3339 = z.iso.datetime({ offset: true, error: 'must be an RFC 3339 time such as 2026-03-01T18:00:00Z' });

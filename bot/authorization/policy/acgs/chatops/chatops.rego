@@ -92,6 +92,13 @@ _may_request if {
 # The requester's first role (in the policy's order) that lets them request the command.
 _requesting_role := [role | some role in _requesters; role in _roles][0]
 
+# The command's own note, said after the reason when it allows at once or refuses for the
+# role: why its rule differs from its level's. Not after "approval_required": a strict-mode
+# patch that asks for approvals after all would contradict it.
+_note := concat("", [" ", _command_rule.note]) if {
+	is_string(_command_rule.note)
+} else := ""
+
 _approvals := _setting("approvals")
 
 _strict_raised if {
@@ -188,7 +195,7 @@ _outcome := _deny("bad_input", "The request names no user or no command, so noth
 } else := _break_glass_outcome if {
 	_break_glass_requested
 } else := _deny("role", concat("", [
-	_subject, " that ", _roles_phrase(_requesters), " may ", _verb, "; ", _held_phrase, ".",
+	_subject, " that ", _roles_phrase(_requesters), " may ", _verb, "; ", _held_phrase, ".", _note,
 ])) if {
 	not _may_request
 } else := _deny("channel", concat("", [
@@ -206,7 +213,7 @@ _outcome := _deny("bad_input", "The request names no user or no command, so noth
 	" and is refused; read-only commands still work.",
 ])) if {
 	_freeze
-} else := _allow("allowed", concat("", [_subject, _runs_how, "."])) if {
+} else := _allow("allowed", concat("", [_subject, _runs_how, ".", _note])) if {
 	_approvals == 0
 } else := _allow("approval_required", concat("", [
 	_subject, ": you may request it, and it runs after ", _plural(_approvals, "approval"),

@@ -127,11 +127,45 @@ test_decision_level2_needs_one_approver if {
 }
 
 test_decision_level2_every_default_command_needs_one_approver if {
-	every name in ["scale", "cache clear", "strict-mode", "db kill-idle", "evolution review"] {
+	every name in ["scale", "cache clear", "strict-mode", "db kill-idle"] {
 		chatops.decision.code == "approval_required" with input as _request(["oncall"], name)
 		chatops.decision.approvals_required == 1 with input as _request(["oncall"], name)
 		chatops.decision.approver_roles == ["approvers", "admins"] with input as _request(["oncall"], name)
 	}
+}
+
+# ---------------------------------------------------------------------------------------
+# Evolution review: the reviewer is the one human decision of Level 2 (a command override
+# in the data: approvers and admins request it, no further approval).
+
+_review_note := "Reviewing a proposal is itself the one human decision of Level 2, so the reviewer needs an approver role and no further approval."
+
+test_decision_evolution_review_runs_at_once_for_an_approver if {
+	chatops.decision == _allowed(2, concat("", ["\"evolution review\" is a Level 2 (human decision) action that your role approvers may run at once. ", _review_note])) with input as _request(["approvers"], "evolution review")
+}
+
+test_decision_evolution_review_runs_at_once_for_an_admin if {
+	chatops.decision == _allowed(2, concat("", ["\"evolution review\" is a Level 2 (human decision) action that your role admins may run at once. ", _review_note])) with input as _request(["admins"], "evolution review")
+}
+
+test_decision_evolution_review_refused_for_oncall_and_for_no_role if {
+	chatops.decision == _denied("role", 2, concat("", ["\"evolution review\" is a Level 2 (human decision) action that the approvers or admins role may request; your roles: oncall. ", _review_note])) with input as _request(["oncall"], "evolution review")
+	chatops.decision == _denied("role", 2, concat("", ["\"evolution review\" is a Level 2 (human decision) action that the approvers or admins role may request; you hold no role. ", _review_note])) with input as _request([], "evolution review")
+}
+
+test_decision_evolution_review_refused_in_lockdown if {
+	chatops.decision.code == "lockdown" with input as _in_lockdown(_request(["approvers"], "evolution review"))
+}
+
+test_decision_evolution_review_strict_patch_still_applies if {
+	chatops.decision == _needs_approvals(2, 1, "\"evolution review\" is a Level 2 (human decision) action: you may request it, and it runs after 1 approval by someone holding the approvers or admins role, not you.") with input as _in_strict_mode(_request(["approvers"], "evolution review"))
+		with data.authorization.strict.levels as {"2": {"approvals": 1}}
+}
+
+test_decision_note_only_from_the_command_rule if {
+	chatops.decision.reason == "\"restart\" is a Level 1 (automatic) action that your role oncall may run at once." with input as _request(["oncall"], "restart")
+	chatops.decision.reason == "\"restart\" is a Level 1 (automatic) action that your role oncall may run at once. Restarts are logged." with input as _request(["oncall"], "restart")
+		with data.authorization.commands.restart as {"level": 1, "note": "Restarts are logged."}
 }
 
 test_decision_level3_needs_two_distinct_approvers if {
