@@ -9,6 +9,7 @@ import type { CommandDefinition } from './command.js';
 import { dbConnectionsCommand } from './db-connections.js';
 import { dbKillIdle } from './db-kill-idle.js';
 import { dbStatusCommand } from './db-status.js';
+import { evolutionReview } from './evolution-review.js';
 import { evolutions } from './evolutions.js';
 import { health } from './health.js';
 import { help } from './help.js';
@@ -57,6 +58,7 @@ export const allCommands: readonly CommandDefinition[] = [
   cacheClear,
   dbKillIdle,
   redisFlush,
+  evolutionReview,
 ] as CommandDefinition[];
 
 export function createCommandRegistry(): Registry {
