@@ -18,6 +18,9 @@ import type { MayRun } from './home.js';
 import { createBotHttpServer, RECEIVED_AT, type HealthAnswer, type TimedRequest } from './http-server.js';
 import type { ApprovalRequest } from '../approvals/index.js';
 import { DEFAULT_SLASH_COMMAND, registerListeners, updateApprovalMessages } from './listeners.js';
+import type { ReviewCardPublisher, ReviewCardStore } from '../evolution-reviews/index.js';
+import { slackReviewCardPublisher } from './evolution-review-card.js';
+import { registerEvolutionReviewListener } from './evolution-review-listener.js';
 import { createBotMetrics, type BotMetrics } from './metrics.js';
 import type { SlackSettings } from './settings.js';
 import { instrumentedSlackFetch } from './slack-fetch.js';
@@ -38,6 +41,8 @@ export interface SlackBotOptions {
   mayRun?: MayRun;
   /** The config's `channels.approvals`: approval requests are posted there as well. */
   approvalsChannel?: string;
+  /** Where evolution review cards are recorded; a card its button decided is closed there. */
+  reviewCards?: ReviewCardStore;
   /** Mounts the local console and Slack stand-in on the bot's port. */
   extraListener?: RequestListener;
   upgradeHandler?: (request: IncomingMessage, socket: Duplex, head: Buffer) => void;
@@ -52,6 +57,8 @@ export interface SlackBot {
   mode: SlackSettings['mode'];
   /** Brings every Slack message of the request up to date (the expiry scheduler calls it). */
   updateApprovalMessages(request: ApprovalRequest): Promise<void>;
+  /** Posts and updates evolution review cards (the poster in bot/evolution-reviews calls it). */
+  reviewCardPublisher: ReviewCardPublisher;
   /** Checks the bot token, listens on the port, and in Socket Mode opens the WebSocket. */
   start(): Promise<{ port: number }>;
   stop(): Promise<void>;
@@ -126,6 +133,7 @@ export function createSlackBot(options: SlackBotOptions): SlackBot {
     ...(options.mayRun ? { mayRun: options.mayRun } : {}),
     ...(options.approvalsChannel ? { approvalsChannel: options.approvalsChannel } : {}),
   });
+  registerEvolutionReviewListener(app, { execution, metrics, logger, ...(options.reviewCards ? { cards: options.reviewCards } : {}) });
 
   // The one error boundary: the cause goes to the log under a reference, the person sees only the reference.
   const boundary: Parameters<App['error']>[0] = async ({ error, body }) => {
@@ -174,6 +182,7 @@ export function createSlackBot(options: SlackBotOptions): SlackBot {
     mode: settings.mode,
     // Outside a delivery the app's client has no token (authorize gives one per delivery).
     updateApprovalMessages: (request) => updateApprovalMessages(new webApi.WebClient(settings.botToken, clientOptions), request),
+    reviewCardPublisher: slackReviewCardPublisher(new webApi.WebClient(settings.botToken, clientOptions)),
     async start() {
       // Listen first: a stand-in mounted on this server must answer auth.test below.
       await new Promise<void>((resolve, reject) => {

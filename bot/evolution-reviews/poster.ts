@@ -1,0 +1,149 @@
+/**
+ * The review card poster: every few seconds (and once at start) it asks Evolution Oversight for
+ * the proposals in `human_review`, posts a card for each one that has none (after winning its
+ * claim in the card store, so once across restarts and replicas), and brings up to date the open
+ * cards of proposals that were decided elsewhere (the REST API, another card, the CLI). A post
+ * that fails gives its claim back and is tried again next round. Slack-free: the Slack layer
+ * gives the publisher.
+ */
+import { ServiceCallError } from '../../services/clients/http.js';
+import type { EvolutionOversightClient } from '../../services/clients/evolution-oversight.js';
+import type { Evolution } from '../../services/evolution-oversight/contract.js';
+import type { CardRef, ReviewCardStore } from './card-store.js';
+
+/** What the poster asks the Slack layer to do. */
+export interface ReviewCardPublisher {
+  /** Posts a new card for a proposal waiting for review; returns where it went. */
+  post(channel: string, evolution: Evolution): Promise<CardRef>;
+  /** Shows the proposal as it now stands on its card; `undefined`: the service no longer knows it. */
+  update(ref: CardRef, evolutionId: string, evolution: Evolution | undefined): Promise<void>;
+}
+
+export const DEFAULT_REVIEW_POLL_MS = 15_000;
+/** The service's largest page; more proposals than this waiting at once are posted over several rounds as older ones are decided. */
+export const REVIEW_LIST_LIMIT = 500;
+export const REVIEW_STATUS = 'human_review';
+
+export interface RoundReport {
+  /** Proposals this round posted a card for. */
+  posted: string[];
+  /** Cards this round brought up to date because their proposal was decided (or is gone). */
+  updated: string[];
+  /** Proposals whose post or update failed; tried again next round. */
+  failed: string[];
+}
+
+export interface ReviewPosterOptions {
+  client: Pick<EvolutionOversightClient, 'list' | 'get'>;
+  store: ReviewCardStore;
+  publisher: ReviewCardPublisher;
+  /** The approvals channel (or the ops channel). */
+  channel: string;
+  intervalMs?: number;
+  /** A failed round or card, for the log; the poster carries on. */
+  onError?: (error: unknown, what: string) => void;
+}
+
+export interface ReviewPoster {
+  /** One round now; concurrent calls share the round in progress. Rejects when the proposals cannot be listed. */
+  runOnce(): Promise<RoundReport>;
+  /** Stops the timer and waits for the round in progress. */
+  stop(): Promise<void>;
+}
+
+async function currentEvolution(client: ReviewPosterOptions['client'], id: string): Promise<Evolution | undefined> {
+  try {
+    return await client.get(id);
+  } catch (error) {
+    if (error instanceof ServiceCallError && error.status === 404) return undefined;
+    throw error;
+  }
+}
+
+/** One round, as a function of its parts: list, post what has no card, update what was decided. */
+export async function postReviewCards(options: ReviewPosterOptions): Promise<RoundReport> {
+  const { client, store, publisher, channel } = options;
+  const report: RoundReport = { posted: [], updated: [], failed: [] };
+  const waiting = (await client.list({ status: REVIEW_STATUS, limit: REVIEW_LIST_LIMIT })).evolutions;
+  const open = await store.open();
+  const posted = new Set(open.filter((card) => card.ref).map((card) => card.evolutionId));
+
+  // Oldest first, so that the channel shows the proposals in the order they were made.
+  for (const evolution of [...waiting].reverse()) {
+    if (posted.has(evolution.id)) continue;
+    const claim = await store.claim(evolution.id);
+    if (!claim) continue;
+    try {
+      const ref = await publisher.post(channel, evolution);
+      if (!(await store.posted(claim, ref))) options.onError?.(new Error(`the claim on ${evolution.id} was taken over while its card was posted`), `recording the card of ${evolution.id}`);
+      report.posted.push(evolution.id);
+    } catch (error) {
+      await store.release(claim).catch(() => undefined);
+      report.failed.push(evolution.id);
+      options.onError?.(error, `posting the card of ${evolution.id}`);
+    }
+  }
+
+  const stillWaiting = new Set(waiting.map((evolution) => evolution.id));
+  for (const card of open) {
+    if (stillWaiting.has(card.evolutionId)) continue;
+    try {
+      if (!card.ref) {
+        await store.dropAbandoned(card.evolutionId);
+        continue;
+      }
+      const now = await currentEvolution(client, card.evolutionId);
+      // Still waiting, but beyond the page the list returned: nothing to change.
+      if (now?.status === REVIEW_STATUS) continue;
+      await publisher.update(card.ref, card.evolutionId, now);
+      await store.close(card.evolutionId, now?.status ?? 'gone');
+      report.updated.push(card.evolutionId);
+    } catch (error) {
+      report.failed.push(card.evolutionId);
+      options.onError?.(error, `updating the card of ${card.evolutionId}`);
+    }
+  }
+  return report;
+}
+
+export function startEvolutionReviewPoster(options: ReviewPosterOptions): ReviewPoster {
+  const intervalMs = options.intervalMs ?? DEFAULT_REVIEW_POLL_MS;
+  let running: Promise<RoundReport> | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
+
+  const runOnce = (): Promise<RoundReport> => {
+    running ??= postReviewCards(options).finally(() => {
+      running = undefined;
+    });
+    return running;
+  };
+  // The next round is timed from the end of this one, so rounds never overlap.
+  const tick = async () => {
+    try {
+      await runOnce();
+    } catch (error) {
+      options.onError?.(error, 'listing the proposals waiting for review');
+    }
+    if (!stopped) timer = setTimeout(() => void tick(), intervalMs);
+  };
+  void tick();
+
+  return {
+    runOnce,
+    async stop() {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+      await running?.catch(() => undefined);
+    },
+  };
+}
+
+/** ACGS_EVOLUTION_REVIEW_INTERVAL_SECONDS: whole seconds from 1 to 3600, or 0 to post no cards. */
+export function reviewIntervalFromEnv(value: string | undefined): number {
+  if (value === undefined || value.trim() === '') return DEFAULT_REVIEW_POLL_MS;
+  if (!/^\d{1,4}$/.test(value.trim()) || Number(value) > 3600) {
+    throw new Error(`ACGS_EVOLUTION_REVIEW_INTERVAL_SECONDS must be a whole number of seconds from 0 (no review cards) to 3600 (got "${value.slice(0, 20)}")`);
+  }
+  return Number(value) * 1000;
+}
