@@ -62,10 +62,11 @@ const FAILURE_TITLES: Record<StackErrorCode, string> = {
   PARTIAL: 'partly done',
   INVALID_ARGUMENT: 'refused',
   BUSY: 'already in progress',
+  NOT_RUNNING: 'the local stack is not running',
 };
 
 /** Failures where nothing happened: only the person who asked needs to see them. */
-const NOTHING_HAPPENED: ReadonlySet<StackErrorCode> = new Set(['SERVICE_UNKNOWN', 'NOT_SUPPORTED', 'INVALID_ARGUMENT', 'BUSY']);
+const NOTHING_HAPPENED: ReadonlySet<StackErrorCode> = new Set(['SERVICE_UNKNOWN', 'NOT_SUPPORTED', 'INVALID_ARGUMENT', 'BUSY', 'NOT_RUNNING']);
 
 function nextStep(code: StackErrorCode, service: string | undefined): string | undefined {
   const target = service ? ` ${service}` : '';
@@ -82,6 +83,8 @@ function nextStep(code: StackErrorCode, service: string | undefined): string | u
       return service ? `Read \`logs ${service} --tail 50\` for the cause; \`status ${service}\` shows its state now.` : '`status` shows the state now.';
     case 'BUSY':
       return `Wait for it to finish; \`status${target}\` shows the state meanwhile.`;
+    case 'NOT_RUNNING':
+      return 'Start it with `npm start` (or `npm run start:stack` for the services alone), then try again. Nothing was done.';
     default:
       return undefined;
   }

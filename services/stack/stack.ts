@@ -210,6 +210,7 @@ export const STACK_ERROR_CODES = [
   'PARTIAL',
   'INVALID_ARGUMENT',
   'BUSY',
+  'NOT_RUNNING',
 ] as const;
 
 export type StackErrorCode = (typeof STACK_ERROR_CODES)[number];
