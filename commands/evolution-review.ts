@@ -118,7 +118,9 @@ export async function findEvolution(client: EvolutionOversightClient, reference:
   if (matches.length === 0) matches = (await client.list({ limit: PREFIX_SEARCH_LIMIT })).evolutions.filter((evolution) => evolution.id.startsWith(reference));
   if (matches.length === 0) throw unknown();
   if (matches.length > 1) {
-    const named = matches.slice(0, 5).map((evolution) => `\`${evolution.id}\` (${clip(evolution.agent_id, 30)} → ${clip(evolution.new_version, 20)}, ${evolution.status})`);
+    const named = [...matches]
+      .sort((a, b) => a.id.localeCompare(b.id))
+      .slice(0, 5).map((evolution) => `\`${evolution.id}\` (${clip(evolution.agent_id, 30)} → ${clip(evolution.new_version, 20)}, ${evolution.status})`);
     throw new CommandError(
       `\`${reference}\` starts ${matches.length} evolution ids: ${named.join(', ')}${matches.length > 5 ? ', …' : ''}. Nothing was decided.`,
       'Give more of the id, or the full UUID.',
