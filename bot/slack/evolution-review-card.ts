@@ -11,7 +11,7 @@ import type { CardRef, ReviewCardPublisher } from '../evolution-reviews/index.js
 import { formatTimestamp } from '../../commands/format.js';
 import type { Evolution } from '../../services/evolution-oversight/contract.js';
 import { sentenceMrkdwn } from './approval-message.js';
-import { escapeText, fitText } from './mrkdwn.js';
+import { escapeText, fitText, packLines } from './mrkdwn.js';
 import { SLACK_LIMITS, type SlackMessage } from './render.js';
 
 type KnownBlock = slackTypes.KnownBlock;
@@ -32,9 +32,7 @@ const short = (id: string) => id.slice(0, 8);
 function outcomeLine(evolution: Evolution | undefined): string | undefined {
   if (!evolution) return ':grey_question: Evolution Oversight no longer knows this proposal; nothing can be reviewed here.';
   const review = evolution.review;
-  const decided = review
-    ? `by ${person(review.reviewer_id)} at ${escapeText(formatTimestamp(review.reviewed_at))}: “${fitText(escapeText(review.justification), JUSTIFICATION_SHOWN)}”`
-    : '';
+  const decided = review ? `by ${person(review.reviewer_id)} at ${escapeText(formatTimestamp(review.reviewed_at))}: “${fitText(review.justification, JUSTIFICATION_SHOWN)}”` : '';
   switch (evolution.status) {
     case 'human_review':
       return undefined;
@@ -45,7 +43,7 @@ function outcomeLine(evolution: Evolution | undefined): string | undefined {
     case 'rolled_back':
       return `:leftwards_arrow_with_hook: *Rolled back*${evolution.rollback ? ` by ${person(evolution.rollback.requested_by)} at ${escapeText(formatTimestamp(evolution.rollback.rolled_back_at))}` : ''}${review ? ` (it was ${review.decision} ${decided})` : ''}`;
     default:
-      return `:information_source: Now *${escapeText(evolution.status)}*; it no longer waits for a human review here.`;
+      return `:information_source: Now *${fitText(evolution.status, 40)}*; it no longer waits for a human review here.`;
   }
 }
 
@@ -63,8 +61,9 @@ export function renderEvolutionReviewCard(evolutionId: string, evolution: Evolut
   }
   const waiting = evolution.status === 'human_review';
   const risk = evolution.policy.risk_score === null ? '—' : evolution.policy.risk_score.toFixed(2);
-  const factors = evolution.policy.risk_factors.length > 0 ? evolution.policy.risk_factors.map((factor) => `• ${escapeText(factor)}`).join('\n') : '_none reported_';
-  const field = (label: string, value: string) => ({ type: 'mrkdwn' as const, text: `*${label}*\n${fitText(value, SLACK_LIMITS.fieldText - label.length - 4)}` });
+  const factors = evolution.policy.risk_factors.length > 0 ? packLines(evolution.policy.risk_factors.map((factor) => `• ${fitText(factor, 200)}`), SLACK_LIMITS.sectionText - 20)[0]! : '_none reported_';
+  // Values are escaped mrkdwn already, each far inside a field's limit (the service bounds them).
+  const field = (label: string, value: string) => ({ type: 'mrkdwn' as const, text: `*${label}*\n${value}` });
   const blocks: KnownBlock[] = [
     {
       type: 'header',
@@ -73,23 +72,23 @@ export function renderEvolutionReviewCard(evolutionId: string, evolution: Evolut
     {
       type: 'section',
       fields: [
-        field('Agent', escapeText(evolution.agent_id)),
-        field('Version', escapeText(evolution.new_version)),
-        field('Priority', escapeText(evolution.priority)),
+        field('Agent', fitText(evolution.agent_id, 200)),
+        field('Version', fitText(evolution.new_version, 100)),
+        field('Priority', fitText(evolution.priority, 40)),
         field('Risk score', risk),
         field('Requested by', person(evolution.requester_id)),
         field('Proposed at', escapeText(formatTimestamp(evolution.created_at))),
       ],
     },
-    { type: 'section', text: { type: 'mrkdwn', text: fitText(`*Risk factors*\n${factors}`, SLACK_LIMITS.sectionText) } },
-    { type: 'section', text: { type: 'mrkdwn', text: `*Change*\n${fitText(escapeText(evolution.change_description), DESCRIPTION_SHOWN)}` } },
+    { type: 'section', text: { type: 'mrkdwn', text: `*Risk factors*\n${factors}` } },
+    { type: 'section', text: { type: 'mrkdwn', text: `*Change*\n${fitText(evolution.change_description, DESCRIPTION_SHOWN)}` } },
     {
       type: 'section',
-      text: { type: 'mrkdwn', text: `*Rollback plan*\n${evolution.rollback_plan ? fitText(escapeText(evolution.rollback_plan), ROLLBACK_SHOWN) : ':warning: none given'}` },
+      text: { type: 'mrkdwn', text: `*Rollback plan*\n${evolution.rollback_plan ? fitText(evolution.rollback_plan, ROLLBACK_SHOWN) : ':warning: none given'}` },
     },
   ];
   const outcome = outcomeLine(evolution);
-  if (outcome) blocks.push({ type: 'section', text: { type: 'mrkdwn', text: fitText(outcome, SLACK_LIMITS.sectionText) } });
+  if (outcome) blocks.push({ type: 'section', text: { type: 'mrkdwn', text: outcome } });
   if (waiting) blocks.push({ type: 'actions', block_id: `${EVOLUTION_REVIEW_ACTION_PREFIX}${evolution.id}`, elements: reviewButtons(evolution) });
   const how = waiting ? ` · or type \`/acgs evolution review ${short(evolution.id)} approve|reject [reason]\`` : '';
   blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `Evolution \`${escapeText(evolution.id)}\` · ${escapeText(evolution.status)}${how}` }] });
