@@ -28,9 +28,10 @@ import { startLocalServices, stateDirectory, type LocalServices } from '../servi
 import { createLocalStack } from '../services/stack/local-stack.js';
 import { selectStack } from '../services/stack/select-stack.js';
 import { loadBotConfig } from './config.js';
+import { createReviewCardStore, migrateEvolutionReviewCards, reviewIntervalFromEnv, startEvolutionReviewPoster, type ReviewPoster } from './evolution-reviews/index.js';
 import { createSlackBot } from './slack/app.js';
 import { DEFAULT_BOT_PORT, parseSlackSettings, slackRequested, type SlackSettings } from './slack/settings.js';
-import { createSlackStandIn, type SlackStandIn } from './slack/stand-in/index.js';
+import { createSlackStandIn, DEFAULT_CHANNELS, type SlackStandIn } from './slack/stand-in/index.js';
 
 const env = process.env;
 const logger = pino({ name: 'acgs-bot', level: env.LOG_LEVEL ?? 'info' });
@@ -62,6 +63,7 @@ let botDatabase: EmbeddedPostgres | undefined;
 let trail: OpenedTrail | undefined;
 let approvalSignals: ApprovalSignals | undefined;
 let expiries: ExpiryScheduler | undefined;
+let reviewPoster: ReviewPoster | undefined;
 let governanceOutbox: AuditOutbox | undefined;
 
 /**
@@ -102,6 +104,7 @@ async function openBotTrail(): Promise<OpenedTrail> {
 async function main(): Promise<void> {
   // Validated before anything starts, so that a bad file stops the start.
   const config = loadBotConfig(env.ACGS_CONFIG);
+  const reviewIntervalMs = reviewIntervalFromEnv(env.ACGS_EVOLUTION_REVIEW_INTERVAL_SECONDS);
   const useConsole = !slackRequested(env);
   const roles = useConsole && Object.keys(config.roles).length === 0 ? CONSOLE_ROLES : config.roles;
   const { settings, standIn } = useConsole ? consoleSettings(consolePort()) : { settings: parseSlackSettings(env), standIn: undefined };
@@ -130,6 +133,9 @@ async function main(): Promise<void> {
   const redis = fromEnv.redis;
   // Pending approvals live beside the trail, in the bot's database; Redis (when set) wakes the other replicas.
   await migrateApprovalStore(trail.pool, (line) => logger.info({ component: 'approvals' }, line));
+  // Evolution review cards are claimed in the same database, so that replicas post each one once.
+  await migrateEvolutionReviewCards(trail.pool, (line) => logger.info({ component: 'evolution-reviews' }, line));
+  const reviewCards = createReviewCardStore({ pool: trail.pool, instance: env.ACGS_BOT_INSTANCE || 'bot' });
   approvalSignals = redis ? redisApprovalSignals(redis) : localApprovalSignals();
   const approvals = createApprovalStore({ pool: trail.pool, signals: approvalSignals });
   const services = { ...fromEnv, stack, authorization: gate, trail: trail.trail, approvals };
@@ -144,6 +150,7 @@ async function main(): Promise<void> {
     ...(standIn ? { extraListener: standIn.requestListener, upgradeHandler: standIn.upgrade } : {}),
     mayRun: async (userId, command) => (await gate.decide({ actor: { id: userId }, command, args: {} })).decision.allow,
     ...(config.channels.approvals ? { approvalsChannel: config.channels.approvals } : {}),
+    reviewCards,
   });
 
   // Expired requests say so in their messages; started after the bot so that its client exists.
@@ -163,6 +170,7 @@ async function main(): Promise<void> {
   closeWithGrace({ delay: 15_000 }, async ({ signal, err }) => {
     if (err) logger.error({ err }, 'shutting down after an error');
     else say(`${signal}: stopping`);
+    await reviewPoster?.stop().catch(() => undefined);
     await expiries?.stop().catch(() => undefined);
     await approvalSignals?.close().catch(() => undefined);
     await bot.stop().catch((error: unknown) => logger.warn({ err: error }, 'bot stop failed'));
@@ -177,6 +185,27 @@ async function main(): Promise<void> {
   });
 
   const { port } = await bot.start();
+  // Started after the bot: the console's stand-in answers on the bot's own port.
+  const reviewChannel = config.channels.approvals ?? (standIn ? DEFAULT_CHANNELS.find((channel) => channel.name === 'acgs-approvals')?.id : config.channels.ops);
+  if (reviewIntervalMs > 0 && reviewChannel) {
+    let lastProblem = '';
+    reviewPoster = startEvolutionReviewPoster({
+      client: fromEnv.evolutionOversight,
+      store: reviewCards,
+      publisher: bot.reviewCardPublisher,
+      channel: reviewChannel,
+      intervalMs: reviewIntervalMs,
+      // Once per distinct problem: a stopped Evolution Oversight would otherwise fill the log every round.
+      onError: (error, what) => {
+        const problem = `${what}: ${(error as Error)?.message ?? String(error)}`;
+        if (problem !== lastProblem) logger.warn({ err: error }, `evolution review cards: ${what} failed; trying again next round`);
+        lastProblem = problem;
+      },
+    });
+    say(`evolution review cards: human_review proposals posted to ${reviewChannel}, checked every ${reviewIntervalMs / 1000} s`);
+  } else {
+    say(`evolution review cards: off (${reviewIntervalMs === 0 ? 'ACGS_EVOLUTION_REVIEW_INTERVAL_SECONDS=0' : 'no channels.approvals or channels.ops in ACGS_CONFIG'})`);
+  }
   if (local) {
     for (const service of SERVICE_NAMES) say(`  ${local.ready[service] ? 'up  ' : 'DOWN'}  ${service.padEnd(20)} ${local.endpoints[service]}`);
     say(`admin token: ${local.adminTokenFile ?? 'from ACGS_ADMIN_TOKEN'}`);
