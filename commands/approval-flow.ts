@@ -85,7 +85,7 @@ export async function requestApproval(deps: ExecutionDeps, input: ApprovalReques
     });
     approval = created.request!;
   } catch (error) {
-    if (error instanceof ApprovalStoreUnavailableError || error instanceof ApprovalInputError) return refused(command.name, `${needs} ${error.message}; nothing was run.`);
+    if (error instanceof ApprovalStoreUnavailableError || error instanceof ApprovalInputError) return refused(command.name, `${needs} ${withoutFullStop(error.message)}; nothing was run.`);
     throw error;
   }
   await deps.services.trail
@@ -152,6 +152,8 @@ export async function decideOnApproval(deps: ExecutionDeps, click: ApprovalClick
   const store = deps.services.approvals;
   if (!store) return unavailable('The approval store is not set up in this process; nothing was counted.');
   if (!isApprovalId(click.id)) return { code: 'not-found', changed: false, request: undefined, sentence: [notFoundText(click.id)] };
+  // PostgreSQL can go away after this click's approval was committed and before the command started.
+  let approvalCounted = false;
   try {
     const current = await store.get(click.id);
     if (!current) return { code: 'not-found', changed: false, request: undefined, sentence: [notFoundText(click.id)] };
@@ -161,14 +163,22 @@ export async function decideOnApproval(deps: ExecutionDeps, click: ApprovalClick
         ? await store.cancel(click.id, click.actor.id)
         : await store.vote(click.id, click.actor.id, await rolesOf(deps, click.actor, command, current), click.choice);
     const result: ApprovalClickOutcome = { code: outcome.code, changed: outcome.changed, request: outcome.request, sentence: outcome.sentence };
-    if (outcome.changed && outcome.request) await recordClick(deps, click, outcome.request);
+    if (outcome.changed && outcome.request) {
+      approvalCounted = click.choice === 'approve';
+      await recordClick(deps, click, outcome.request);
+    }
     if (outcome.code === 'approved' && outcome.request) return { ...result, ...(await runApproved(deps, store, outcome.request)) };
     return result;
   } catch (error) {
-    if (error instanceof ApprovalStoreUnavailableError) return unavailable(`${error.message}; nothing was counted.`);
+    if (error instanceof ApprovalStoreUnavailableError) {
+      return unavailable(approvalCounted ? `${error.message} Your approval was counted before it went away, but nothing was run; ask for the command again once it is back.` : `${withoutFullStop(error.message)}; nothing was counted.`);
+    }
     throw error;
   }
 }
+
+/** A store error's sentence, to go on with "; nothing was ...". */
+const withoutFullStop = (message: string) => message.replace(/\.\s*$/, '');
 
 function unavailable(text: string): ApprovalClickOutcome {
   return { code: 'unavailable', changed: false, request: undefined, sentence: [text] };

@@ -166,6 +166,7 @@ export function channelPeople(t: BotUnderTest, channel = OPS) {
   // As a person reads it: mrkdwn's escapes undone.
   const textOf = (message: { text: string; blocks?: unknown }) =>
     `${message.text}\n${blockText(message.blocks)}`.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+  const seenBeforeClick = new Map<string, Set<string>>();
   return {
     messageText: (ts: string) => blockText(t.standIn.workspace.find(channel, ts)?.blocks),
     buttonsOf: (ts: string) => [...JSON.stringify(t.standIn.workspace.find(channel, ts)?.blocks ?? []).matchAll(/"action_id":"(acgs_approval_\w+)"/g)].map((match) => match[1]),
@@ -191,27 +192,32 @@ export function channelPeople(t: BotUnderTest, channel = OPS) {
       const answer = await t.standIn.waitFor(
         () => everything(user).find((message) => !before.has(message.ts) && textOf(message).includes(text)),
         10_000,
-        `an answer to "${line}" saying "${text}" (got: ${everything(user).filter((message) => !before.has(message.ts)).map(textOf).join(' | ') || 'nothing'})`,
+        `an answer to "${line}" saying "${text}"`,
       );
       return { text: textOf(answer), visibleTo: answer.visibleTo };
     },
 
-    click: (user: string, vote: 'approve' | 'deny' | 'cancel', ts: string) => t.standIn.clickButton({ userId: user, actionId: `acgs_approval_${vote}`, channelId: channel, messageTs: ts }),
+    /** Clicks a button of the request message; what the person saw before it no longer counts as an answer to it. */
+    click(user: string, vote: 'approve' | 'deny' | 'cancel', ts: string) {
+      seenBeforeClick.set(user, new Set(everything(user).map((message) => message.ts)));
+      return t.standIn.clickButton({ userId: user, actionId: `acgs_approval_${vote}`, channelId: channel, messageTs: ts });
+    },
 
     /** Waits until the request message (updated in place) says `text`. */
     async untilMessage(ts: string, text: string): Promise<string> {
       const message = await t.standIn.waitFor(
         () => (blockText(t.standIn.workspace.find(channel, ts)?.blocks).includes(text) ? t.standIn.workspace.find(channel, ts) : undefined),
         10_000,
-        `message ${ts} to say "${text}" (it says: ${blockText(t.standIn.workspace.find(channel, ts)?.blocks)})`,
+        `message ${ts} to say "${text}"`,
       );
       return blockText(message.blocks);
     },
 
-    /** Waits for an answer only `user` sees, containing `text`. */
+    /** Waits for an answer only `user` sees, containing `text`, since their last click. */
     async toldOnly(user: string, text: string): Promise<string> {
+      const seen = seenBeforeClick.get(user) ?? new Set<string>();
       const answer = await t.standIn.waitFor(
-        () => everything(user).find((message) => message.visibleTo === user && textOf(message).includes(text)),
+        () => everything(user).find((message) => !seen.has(message.ts) && message.visibleTo === user && textOf(message).includes(text)),
         10_000,
         `an answer only to ${user} saying "${text}"`,
       );
