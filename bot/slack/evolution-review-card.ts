@@ -11,7 +11,7 @@ import type { CardRef, ReviewCardPublisher } from '../evolution-reviews/index.js
 import { formatTimestamp } from '../../commands/format.js';
 import type { Evolution } from '../../services/evolution-oversight/contract.js';
 import { sentenceMrkdwn } from './approval-message.js';
-import { escapeText, fitText, packLines } from './mrkdwn.js';
+import { escapeText, fitText, packLines, TRUNCATED_NOTE } from './mrkdwn.js';
 import { SLACK_LIMITS, type SlackMessage } from './render.js';
 
 type KnownBlock = slackTypes.KnownBlock;
@@ -61,7 +61,8 @@ export function renderEvolutionReviewCard(evolutionId: string, evolution: Evolut
   }
   const waiting = evolution.status === 'human_review';
   const risk = evolution.policy.risk_score === null ? '—' : evolution.policy.risk_score.toFixed(2);
-  const factors = evolution.policy.risk_factors.length > 0 ? packLines(evolution.policy.risk_factors.map((factor) => `• ${fitText(factor, 200)}`), SLACK_LIMITS.sectionText - 20)[0]! : '_none reported_';
+  const factorChunks = packLines(evolution.policy.risk_factors.map((factor) => `• ${fitText(factor, 200)}`), SLACK_LIMITS.sectionText - 40);
+  const factors = factorChunks.length === 0 ? '_none reported_' : `${factorChunks[0]}${factorChunks.length > 1 ? `\n${TRUNCATED_NOTE}` : ''}`;
   // Values are escaped mrkdwn already, each far inside a field's limit (the service bounds them).
   const field = (label: string, value: string) => ({ type: 'mrkdwn' as const, text: `*${label}*\n${value}` });
   const blocks: KnownBlock[] = [
