@@ -8,14 +8,17 @@ import { userInfo } from 'node:os';
 import { resolve } from 'node:path';
 import { createCommandRegistry } from '../commands/index.js';
 import { executeCommandLine, type ExecutionOutcome } from '../commands/execute.js';
-import { createObservedLocalStack } from '../commands/observed-local-stack.js';
 import type { Registry } from '../commands/registry.js';
 import type { ResultDocument } from '../commands/result.js';
-import { loadCommandGate, openCommandTrail, type OpenedTrail } from '../commands/command-path.js';
+import { loadCommandGate, openCommandTrail } from '../commands/command-path.js';
 import type { CommandServices } from '../commands/services.js';
 import { commandServicesFromEnv } from '../commands/services-env.js';
 import { loadBotConfig } from './config.js';
+import { connectLocalControl, LocalStackNotRunningError } from '../services/stack/local-control-client.js';
+import { createLocalStackClient } from '../services/stack/local-stack-client.js';
 import { selectStack } from '../services/stack/select-stack.js';
+import type { AuditTrail } from './audit-trail/index.js';
+import { createRelayedTrail, TRAIL_RELAY_FEATURE } from './audit-trail/trail-relay.js';
 import type { Stack } from '../services/stack/stack.js';
 import { renderText } from './cli-render.js';
 
@@ -80,28 +83,59 @@ export function jsonOf(document: ResultDocument): unknown {
   return document.data ?? document;
 }
 
-/** The console of the `npm start` process, which owns the local stack's processes. */
-export function consoleUrl(env: Record<string, string | undefined>): string {
-  return `http://127.0.0.1:${env.PORT || 3000}`;
+/** The state directory `npm start` publishes its local stack under (ACGS_STATE_DIR, default `.acgs`). */
+export function cliStateDir(io: Pick<CliIo, 'env' | 'cwd'>): string {
+  return resolve(io.cwd, io.env.ACGS_STATE_DIR || '.acgs');
 }
 
 /**
  * The stack, chosen the way `npm start` chooses (ACGS_STACK, DOCKER_HOST, COMPOSE_PROJECT_NAME),
  * only when the command works on it, so `acgs health` never waits for a Docker probe. A Docker
- * stack is controlled directly; the local processes belong to `npm start`, so the CLI only
- * observes them. A failed choice becomes `stackProblem`, which the command shows.
+ * stack is controlled directly; local processes through the supervisor of the `npm start` that
+ * owns them (services/stack/local-stack-client.ts). A failed choice becomes `stackProblem`,
+ * which the command shows.
  */
-async function stackFor(registry: Registry, line: string, io: CliIo, services: CommandServices): Promise<{ stack?: Stack; stackProblem?: string }> {
+async function stackFor(registry: Registry, line: string, io: CliIo): Promise<{ stack?: Stack; stackProblem?: string }> {
   const resolution = registry.resolve(line);
   if (!resolution.ok || !resolution.command.usesStack) return {};
   try {
     const { stack } = await selectStack({
       env: io.env as NodeJS.ProcessEnv,
-      local: () => createObservedLocalStack({ endpoints: services.endpoints, consoleUrl: consoleUrl(io.env), probeTimeoutMs: services.checkTimeoutMs }),
+      local: () => createLocalStackClient({ stateDir: cliStateDir(io) }),
     });
     return { stack };
   } catch (error) {
     return { stackProblem: (error as Error).message };
+  }
+}
+
+/**
+ * The bot's audit trail for the CLI: with DATABASE_URL the CLI writes it itself; without it the
+ * trail is the embedded database of the running `npm start`, which lends it over its control
+ * channel (bot/audit-trail/trail-relay.ts). Neither: no trail, so commands that change something
+ * are refused, and `trailProblem` says why.
+ */
+async function trailFor(io: CliIo): Promise<{ trail?: AuditTrail; close(): Promise<void>; trailProblem?: string }> {
+  if (io.env.DATABASE_URL) {
+    const opened = await openCommandTrail({
+      databaseUrl: io.env.DATABASE_URL,
+      poolMax: 2,
+      stateDir: cliStateDir(io),
+      instances: CLI_SPOOL_SLOTS,
+      applicationName: 'acgs-cli-trail',
+    });
+    return { trail: opened.trail, close: () => opened.close() };
+  }
+  const none = async () => undefined;
+  try {
+    const channel = await connectLocalControl(cliStateDir(io));
+    if (!channel.features.includes(TRAIL_RELAY_FEATURE)) {
+      return { close: none, trailProblem: `the local stack runs without the bot (npm run start:stack, pid ${channel.supervisorPid}), so there is no bot trail to record into: run npm start instead, or set DATABASE_URL` };
+    }
+    return { trail: createRelayedTrail(channel), close: none };
+  } catch (error) {
+    const why = error instanceof LocalStackNotRunningError ? error.why : (error as Error).message;
+    return { close: none, trailProblem: `without DATABASE_URL the CLI records into the trail of a running npm start, and none is running: ${why}; start it with npm start, or set DATABASE_URL` };
   }
 }
 
@@ -151,29 +185,27 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   }
   const registry = createCommandRegistry();
   const actor = actorId(io.env);
-  const controlled = await stackFor(registry, line, io, stack.services);
+  const controlled = await stackFor(registry, line, io);
   // The local operator holds the ACGS_CLI_ROLES roles; the rules (and their config overrides) are the bot's.
   const { gate } = await loadCommandGate({
     config: { roles: Object.fromEntries(roles.map((role) => [role, [actor]])), ...(config.authorization ? { authorization: config.authorization } : {}) },
     services: stack.services,
     onProblem: (problem) => io.stderr(`acgs: the authorization policy is unavailable: ${problem}\n`),
   });
-  let trail: OpenedTrail | undefined;
+  let trail: Awaited<ReturnType<typeof trailFor>> | undefined;
   try {
-    // The bot's trail lives in PostgreSQL; without DATABASE_URL the CLI records nothing and refuses changes.
-    if (io.env.DATABASE_URL) {
-      trail = await openCommandTrail({
-        databaseUrl: io.env.DATABASE_URL,
-        poolMax: 2,
-        stateDir: resolve(io.cwd, io.env.ACGS_STATE_DIR || '.acgs'),
-        instances: CLI_SPOOL_SLOTS,
-        applicationName: 'acgs-cli-trail',
-      });
-    }
+    // Only for a command: help and typos need no trail.
+    if (registry.resolve(line).ok) trail = await trailFor(io);
     const outcome = await executeCommandLine(
       {
         registry,
-        services: { ...stack.services, ...controlled, authorization: gate, ...(trail ? { trail: trail.trail } : {}) },
+        services: {
+          ...stack.services,
+          ...controlled,
+          authorization: gate,
+          ...(trail?.trail ? { trail: trail.trail } : {}),
+          ...(trail?.trailProblem ? { trailProblem: trail.trailProblem } : {}),
+        },
         logError: (reference, error) => io.stderr(`acgs: internal error ${reference}: ${(error as Error)?.stack ?? String(error)}\n`),
       },
       { line, actor: { id: actor }, origin: 'cli', ...(io.signal ? { signal: io.signal } : {}) },

@@ -17,6 +17,7 @@ import {
   type ExpiryScheduler,
 } from './approvals/index.js';
 import { slackUserGroupDirectory } from './authorization/index.js';
+import { TRAIL_RELAY_FEATURE, trailRelayRoutes } from './audit-trail/trail-relay.js';
 import { loadCommandGate, openCommandTrail, type OpenedTrail } from '../commands/command-path.js';
 import { createCommandRegistry } from '../commands/index.js';
 import { commandServicesFromEnv } from '../commands/services-env.js';
@@ -25,6 +26,7 @@ import { startEmbeddedPostgres, type EmbeddedPostgres } from '../services/embedd
 import { SERVICE_NAMES } from '../services/kit/constitution.js';
 import { createAuditOutbox, type AuditOutbox } from '../services/kit/audit-outbox.js';
 import { startLocalServices, stateDirectory, type LocalServices } from '../services/local-services.js';
+import { startLocalControl, type LocalControl } from '../services/stack/local-control.js';
 import { createLocalStack } from '../services/stack/local-stack.js';
 import { selectStack } from '../services/stack/select-stack.js';
 import { loadBotConfig } from './config.js';
@@ -59,6 +61,7 @@ function consolePort(): number {
 }
 
 let local: LocalServices | undefined;
+let control: LocalControl | undefined;
 let botDatabase: EmbeddedPostgres | undefined;
 let trail: OpenedTrail | undefined;
 let approvalSignals: ApprovalSignals | undefined;
@@ -121,6 +124,16 @@ async function main(): Promise<void> {
   // After the stack: the local one writes the admin token file these services read.
   const { services: fromEnv, close: closeServices } = commandServicesFromEnv(env);
   trail = await openBotTrail();
+  if (local) {
+    // The CLI is another process: it restarts these children through this one, and records into this trail.
+    control = await startLocalControl({
+      stateDir: stateDirectory(env),
+      stack,
+      processes: local.processes,
+      extensions: trailRelayRoutes(trail.trail),
+      features: [TRAIL_RELAY_FEATURE],
+    });
+  }
   // Roles from Slack user groups are asked of Slack with the bot's token (the console's stand-in plays them).
   const groups = slackUserGroupDirectory(new webApi.WebClient(settings.botToken, { slackApiUrl: settings.apiUrl }));
   const { gate, authorizer } = await loadCommandGate({
@@ -175,6 +188,7 @@ async function main(): Promise<void> {
     await approvalSignals?.close().catch(() => undefined);
     await bot.stop().catch((error: unknown) => logger.warn({ err: error }, 'bot stop failed'));
     await standIn?.close().catch(() => undefined);
+    await control?.close().catch(() => undefined);
     await stack.close().catch(() => undefined);
     await trail?.close();
     // Before the local Audit Engine stops, so that what is spooled can still be delivered.
@@ -209,6 +223,7 @@ async function main(): Promise<void> {
   if (local) {
     for (const service of SERVICE_NAMES) say(`  ${local.ready[service] ? 'up  ' : 'DOWN'}  ${service.padEnd(20)} ${local.endpoints[service]}`);
     say(`admin token: ${local.adminTokenFile ?? 'from ACGS_ADMIN_TOKEN'}`);
+    if (control) say(`control channel for npx acgs: ${control.supervisorFile}`);
   }
   say(`bot: ${settings.mode === 'socket' ? 'Socket Mode' : 'HTTP'} on http://127.0.0.1:${port} (/health, /metrics${settings.mode === 'http' ? ', /slack/events' : ''})`);
   if (standIn) say(`local Slack console: http://127.0.0.1:${port}  (type /acgs help)`);
@@ -216,6 +231,7 @@ async function main(): Promise<void> {
 
 main().catch(async (error: unknown) => {
   console.error(`[acgs] could not start: ${(error as Error).message}`);
+  await control?.close().catch(() => undefined);
   await local?.stop().catch(() => undefined);
   await trail?.close().catch(() => undefined);
   await governanceOutbox?.close().catch(() => undefined);

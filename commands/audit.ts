@@ -8,7 +8,8 @@ import { CommandError, defineCommand, type CommandContext } from './command.js';
 export function requireTrail(context: CommandContext) {
   const trail = context.services.trail;
   if (!trail) {
-    throw new CommandError("The bot's audit trail is not set up in this process.", 'The bot sets it up at start (DATABASE_URL, or the embedded database of `npm start`); the CLI needs DATABASE_URL.', 'unavailable');
+    const why = context.services.trailProblem ? ` (${context.services.trailProblem})` : '';
+    throw new CommandError(`The bot's audit trail is not set up in this process${why}.`, 'The bot sets it up at start (DATABASE_URL, or the embedded database of `npm start`); the CLI uses DATABASE_URL, or the trail of a running `npm start`.', 'unavailable');
   }
   return trail;
 }

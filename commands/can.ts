@@ -29,7 +29,7 @@ export const can = defineCommand({
     // An escalated command also needs its execution record in the trail first; say when that would stop it now.
     if (decision.allow && decision.level > 0) {
       const trail = context.services.trail;
-      const availability = trail ? await trail.available() : { ok: false as const, reason: "The bot's audit trail is not set up in this process." };
+      const availability = trail ? await trail.available() : { ok: false as const, reason: `The bot's audit trail is not set up in this process${context.services.trailProblem ? ` (${context.services.trailProblem})` : ''}.` };
       if (!availability.ok) {
         return { ...document, tone: 'fail', summary: `${document.summary} But right now it would be refused: ${availability.reason}` };
       }

@@ -160,9 +160,9 @@ export async function executeCommandLine(deps: ExecutionDeps, request: Execution
   if (decision.level > 0) {
     // Break-glass is flagged in the chain before the execution record, for review afterwards.
     const flagged = brokeGlass
-      ? await gateOnTrail(trail, { ...common, kind: 'break_glass', key: `break_glass:${executionId}`, details: { execution_id: executionId, reason: glass.reason } })
+      ? await gateOnTrail(trail, { ...common, kind: 'break_glass', key: `break_glass:${executionId}`, details: { execution_id: executionId, reason: glass.reason } }, deps.services.trailProblem)
       : undefined;
-    const refusal = flagged ?? (await gateOnTrail(trail, { ...common, kind: 'execution', key: `execution:${executionId}`, details: { execution_id: executionId } }));
+    const refusal = flagged ?? (await gateOnTrail(trail, { ...common, kind: 'execution', key: `execution:${executionId}`, details: { execution_id: executionId } }, deps.services.trailProblem));
     if (refusal) {
       await record({ ...common, kind: 'result', key: `result:${executionId}`, outcome: 'refused', details: { execution_id: executionId, reason: refusal } });
       const error = new CommandError(refusal, 'Read-only commands still work; try again once the trail is back.', 'unavailable');
@@ -210,9 +210,9 @@ function breakGlassDocument(document: ResultDocument, actor: Actor, reason: stri
 }
 
 /** Writes the execution record into the chain; a sentence saying why not, when it cannot. */
-export async function gateOnTrail(trail: AuditTrail | undefined, input: TrailRecordInput): Promise<string | undefined> {
+export async function gateOnTrail(trail: AuditTrail | undefined, input: TrailRecordInput, trailProblem?: string): Promise<string | undefined> {
   if (!trail) {
-    return "The bot's audit trail is not set up in this process, so commands that change the stack are refused: they never run unrecorded.";
+    return `The bot's audit trail is not set up in this process${trailProblem ? ` (${trailProblem})` : ''}, so commands that change the stack are refused: they never run unrecorded.`;
   }
   try {
     await trail.appendToChain(input);

@@ -42,6 +42,8 @@ export interface CommandServices {
    * are refused (they never run unrecorded); `audit` says it is not set up.
    */
   trail?: AuditTrail;
+  /** Why there is no trail, when this process could have had one (the CLI: no DATABASE_URL and no npm start). */
+  trailProblem?: string;
   /**
    * Where escalated commands wait for approvers (PostgreSQL, shared by replicas). Without it a
    * command that needs approvals is refused: it can be neither requested nor run.

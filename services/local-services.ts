@@ -4,11 +4,12 @@
  * driver can control the very processes started here.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { SERVICE_NAMES, SERVICE_PORTS, type ServiceName } from './kit/constitution.js';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './embedded-postgres.js';
+import { checkPid, localStatePaths, readPidFile } from './local-state.js';
 import { superviseProcess, type SupervisedProcess } from './local-supervisor.js';
 
 export interface LocalServicesOptions {
@@ -53,15 +54,38 @@ function portInUse(port: number): Promise<boolean> {
 }
 
 /**
+ * Pid files left by an earlier run: one whose process is gone or now runs something else is
+ * removed; one whose process still runs that very service (an orphan of a supervisor that was
+ * killed) is kept and named, so that the port conflict it causes can be explained. Nothing is
+ * signalled: which process to stop is for the person to decide.
+ */
+async function leftoverServices(stateDir: string): Promise<string[]> {
+  const paths = localStatePaths(stateDir);
+  const orphans: string[] = [];
+  for (const service of SERVICE_NAMES) {
+    const file = paths.pidFile(service);
+    if (!existsSync(file)) continue;
+    const record = await readPidFile(file);
+    if (record && (await checkPid(record)).ok) orphans.push(`${service} still runs as pid ${record.pid} from an earlier start (${file})`);
+    else rmSync(file, { force: true });
+  }
+  return orphans;
+}
+
+/**
  * Refuses to start over another stack: a service that cannot bind would be restarted forever
  * while the health checks answered from the other stack's process.
  */
-async function requireFreePorts(): Promise<void> {
+async function requireFreePorts(stateDir: string): Promise<void> {
   const taken: string[] = [];
   for (const service of SERVICE_NAMES) {
     if (await portInUse(SERVICE_PORTS[service])) taken.push(`${SERVICE_PORTS[service]} (${service})`);
   }
-  if (taken.length > 0) throw new Error(`ports already in use on 127.0.0.1: ${taken.join(', ')}; is another stack running?`);
+  const orphans = await leftoverServices(stateDir);
+  if (taken.length > 0) {
+    const why = orphans.length > 0 ? `; ${orphans.join('; ')}: stop those processes (kill <pid>) and start again` : '; is another stack running?';
+    throw new Error(`ports already in use on 127.0.0.1: ${taken.join(', ')}${why}`);
+  }
 }
 
 export async function startLocalServices(options: LocalServicesOptions = {}): Promise<LocalServices> {
@@ -69,7 +93,8 @@ export async function startLocalServices(options: LocalServicesOptions = {}): Pr
   const log = options.log ?? ((line: string) => console.log(line));
   const stateDir = options.stateDir ?? stateDirectory(env);
   mkdirSync(stateDir, { recursive: true });
-  await requireFreePorts();
+  await requireFreePorts(stateDir);
+  const paths = localStatePaths(stateDir);
 
   const embedded: EmbeddedPostgres[] = [];
   let auditDatabaseUrl = env.AUDIT_DATABASE_URL ?? env.DATABASE_URL;
@@ -108,6 +133,9 @@ export async function startLocalServices(options: LocalServicesOptions = {}): Pr
       args: ['--import', 'tsx', `services/${service}/main.ts`],
       env: { ...envFor[service], PORT: String(SERVICE_PORTS[service]) },
       healthUrl: `${url(service)}/health`,
+      // Published for the CLI (services/stack/local-stack-client.ts): who runs, and what it said.
+      pidFile: paths.pidFile(service),
+      logFile: paths.logFile(service),
     }),
   );
 

@@ -1,5 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
+import { openLogFile, type LogFileWriter } from './local-log-file.js';
+import { removePidFile, writePidFile } from './local-state.js';
 
 export interface SupervisedProcessOptions {
   name: string;
@@ -11,6 +13,12 @@ export interface SupervisedProcessOptions {
   logCapacity?: number;
   /** Copy output to this process's stdout/stderr with a name prefix (default true). */
   echo?: boolean;
+  /** Publish the running child's pid here (services/local-state.ts), removed when it exits. */
+  pidFile?: string;
+  /** Also write every output line to this capped, rotating file (services/local-log-file.ts). */
+  logFile?: string;
+  /** The log file's cap before it rotates (default 4 MiB). */
+  logFileBytes?: number;
 }
 
 export interface ProcessLogLine {
@@ -28,6 +36,8 @@ export interface SupervisedProcess {
   healthUrl: string;
   /** The command line, for listings. */
   commandLine: string;
+  /** The child's argv (command first), as its pid file publishes it. */
+  argv: string[];
   pid(): number | undefined;
   restarts(): number;
   state(): SupervisedState;
@@ -79,6 +89,21 @@ export function superviseProcess(options: SupervisedProcessOptions): SupervisedP
   let replacing = false;
   const output = new RingBuffer<ProcessLogLine>(Math.max(1, options.logCapacity ?? 2000));
   const echo = options.echo ?? true;
+  const argv = [options.command, ...options.args];
+  const logFile: LogFileWriter | undefined = options.logFile
+    ? openLogFile(options.logFile, {
+        ...(options.logFileBytes !== undefined ? { maxBytes: options.logFileBytes } : {}),
+        onError: (error) => process.stderr.write(`[${options.name}] cannot write its log file ${options.logFile} (${error.message}); logs stay in memory only\n`),
+      })
+    : undefined;
+
+  /** A line of the child's output: into the ring buffer, the log file and, when echoing, our own output. */
+  function keep(kind: ProcessLogLine['stream'], text: string, out: NodeJS.WriteStream): void {
+    const line = { time: new Date().toISOString(), stream: kind, text };
+    output.push(line);
+    logFile?.write(line);
+    if (echo) out.write(`[${options.name}] ${text}\n`);
+  }
 
   const env: NodeJS.ProcessEnv = { ...process.env };
   for (const [key, value] of Object.entries(options.env)) {
@@ -88,24 +113,34 @@ export function superviseProcess(options: SupervisedProcessOptions): SupervisedP
 
   function pipe(stream: NodeJS.ReadableStream | null, out: NodeJS.WriteStream, kind: ProcessLogLine['stream']): void {
     if (!stream) return;
-    createInterface({ input: stream }).on('line', (line) => {
-      output.push({ time: new Date().toISOString(), stream: kind, text: line });
-      if (echo) out.write(`[${options.name}] ${line}\n`);
-    });
+    createInterface({ input: stream }).on('line', (line) => keep(kind, line, out));
   }
 
   function start(): void {
     const startedAt = Date.now();
     childStartedAt = new Date(startedAt);
-    child = spawn(options.command, options.args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    pipe(child.stdout, process.stdout, 'stdout');
-    pipe(child.stderr, process.stderr, 'stderr');
-    child.on('exit', (code, signal) => {
+    const spawned = spawn(options.command, options.args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    child = spawned;
+    pipe(spawned.stdout, process.stdout, 'stdout');
+    pipe(spawned.stderr, process.stderr, 'stderr');
+    const pid = spawned.pid;
+    if (options.pidFile && pid !== undefined) {
+      try {
+        writePidFile(options.pidFile, { service: options.name, pid, argv, startedAt: childStartedAt.toISOString(), supervisorPid: process.pid });
+      } catch (error) {
+        process.stderr.write(`[${options.name}] cannot write its pid file ${options.pidFile} (${(error as Error).message})\n`);
+      }
+    }
+    spawned.on('exit', (code, signal) => {
+      if (options.pidFile && pid !== undefined) removePidFile(options.pidFile, pid);
       child = undefined;
       childStartedAt = undefined;
       if (stopping || replacing) return;
       if (Date.now() - startedAt > STABLE_AFTER_MS) backoffMs = 1000;
-      process.stderr.write(`[${options.name}] exited (${signal ?? `code ${code}`}); restarting in ${backoffMs} ms\n`);
+      const note = `exited (${signal ?? `code ${code}`}); restarting in ${backoffMs} ms`;
+      // In the file (for whoever reads it later), not in the ring buffer, which holds the child's own output.
+      logFile?.write({ time: new Date().toISOString(), stream: 'stderr', text: `[supervisor] ${note}` });
+      process.stderr.write(`[${options.name}] ${note}\n`);
       restartTimer = setTimeout(() => {
         restartCount += 1;
         start();
@@ -132,7 +167,8 @@ export function superviseProcess(options: SupervisedProcessOptions): SupervisedP
   return {
     name: options.name,
     healthUrl: options.healthUrl,
-    commandLine: [options.command, ...options.args].join(' '),
+    commandLine: argv.join(' '),
+    argv: [...argv],
     pid: () => child?.pid,
     restarts: () => restartCount,
     state: () => (stopping ? 'stopped' : child ? 'running' : 'backoff'),
@@ -172,6 +208,7 @@ export function superviseProcess(options: SupervisedProcessOptions): SupervisedP
       stopping = true;
       if (restartTimer) clearTimeout(restartTimer);
       await endChild();
+      logFile?.close();
     },
   };
 }

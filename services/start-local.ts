@@ -1,28 +1,42 @@
 /**
  * The four services alone as supervised local processes (`npm run start:stack`); `npm start`
- * runs them together with the bot.
+ * runs them together with the bot. The supervisor's control channel lets the CLI see, restart,
+ * and read the logs and stats of these processes (services/stack/local-control.ts); without the
+ * bot there is no audit trail to record into, so the CLI's restarts need `npm start` or
+ * DATABASE_URL.
  */
 import { SERVICE_NAMES } from './kit/constitution.js';
-import { startLocalServices } from './local-services.js';
+import { startLocalServices, stateDirectory } from './local-services.js';
+import { startLocalControl, type LocalControl } from './stack/local-control.js';
+import { createLocalStack } from './stack/local-stack.js';
 
 async function main(): Promise<void> {
   const stack = await startLocalServices();
+  let control: LocalControl | undefined;
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
     console.log(`[start] ${signal}: stopping the stack`);
+    await control?.close();
     await stack.stop();
     process.exit(0);
   };
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
+  try {
+    control = await startLocalControl({ stateDir: stateDirectory(), stack: createLocalStack({ processes: stack.processes }), processes: stack.processes });
+  } catch (error) {
+    await stack.stop();
+    throw error;
+  }
 
   console.log('[start] ACGS-1 Lite stack:');
   for (const service of SERVICE_NAMES) {
     console.log(`  ${stack.ready[service] ? 'up  ' : 'DOWN'}  ${service.padEnd(20)} ${stack.endpoints[service]}`);
   }
   console.log(`[start] admin token: ${stack.adminTokenFile ?? 'from ACGS_ADMIN_TOKEN'}`);
+  console.log(`[start] control channel for npx acgs: ${control.supervisorFile}`);
 }
 
 main().catch((error: unknown) => {

@@ -8,7 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { totalmem } from 'node:os';
 import pidusage from 'pidusage';
 import type { SupervisedProcess } from '../local-supervisor.js';
-import { EXEC_COMMANDS } from './exec-commands.js';
+import { EXEC_COMMANDS, type ExecCommandName } from './exec-commands.js';
 import { fixedWidthTime, selectLogLines } from './log-lines.js';
 import { createOperationGuard } from './operation-guard.js';
 import {
@@ -57,6 +57,68 @@ async function blockIo(pid: number): Promise<ContainerStats['blockIo']> {
   } catch {
     return null;
   }
+}
+
+const notSupported = (service: string, what: string, instead: string) =>
+  new StackError('NOT_SUPPORTED', `${what} is not possible on the local stack, where ${service} runs as one local process: ${instead}`);
+
+/**
+ * What the local stack cannot do, and what to do instead: the same words whichever process asks
+ * (the in-process driver of `npm start`, or the CLI's driver over the control channel).
+ */
+export const localRefusals = {
+  scale: (service: string) =>
+    notSupported(
+      service,
+      'Scaling',
+      'it owns its firm port, so a second copy could not listen. Run the stack in Docker (docker-compose -p acgs up -d, then ACGS_STACK=docker) to scale it',
+    ),
+  exec: (service: string, name: ExecCommandName) =>
+    notSupported(service, `Running ${name} inside ${service}`, `there is no container to run it in. Run \`${EXEC_COMMANDS[name].argv.join(' ')}\` on this machine instead`),
+  recreate: (service: string) =>
+    notSupported(
+      service,
+      'Recreating from another image',
+      'local processes run the code of this checkout. Check out the version you want and run npm start again, or use the Docker stack',
+    ),
+};
+
+export interface SampledProcess {
+  service: string;
+  pid: number;
+  /** Still the same process after the samples (not exited or restarted meanwhile). */
+  stillRunning(): boolean | Promise<boolean>;
+}
+
+/**
+ * CPU and memory of local processes: pidusage reports CPU since its previous sample of a pid, so
+ * it primes, waits `sampleMs` and samples again; memory is against the machine's memory, block
+ * I/O from /proc/<pid>/io. A process that went away meanwhile is left out.
+ */
+export async function sampleProcesses(chosen: readonly SampledProcess[], sampleMs: number): Promise<ContainerStats[]> {
+  const pids = chosen.map((process) => process.pid);
+  if (pids.length === 0) return [];
+  await pidusage(pids).catch(() => undefined);
+  await sleep(sampleMs);
+  const usage = (await pidusage(pids).catch(() => ({}))) as Record<string, { cpu: number; memory: number } | undefined>;
+  const limit = totalmem();
+  const results = await Promise.all(
+    chosen.map(async (process): Promise<ContainerStats | undefined> => {
+      const sample = usage[String(process.pid)];
+      if (!sample || !(await process.stillRunning())) return undefined;
+      return {
+        service: process.service,
+        replica: process.service,
+        id: `local:${process.service}`,
+        cpuPercent: Math.round(sample.cpu * 100) / 100,
+        memory: { usedBytes: sample.memory, limitBytes: limit, percent: Math.round((sample.memory / limit) * 10_000) / 100 },
+        network: null,
+        blockIo: await blockIo(process.pid),
+        pids: null,
+      };
+    }),
+  );
+  return results.filter((result): result is ContainerStats => result !== undefined);
 }
 
 export function createLocalStack(options: LocalStackOptions): Stack {
@@ -164,9 +226,6 @@ export function createLocalStack(options: LocalStackOptions): Stack {
     };
   }
 
-  const notSupported = (service: string, what: string, instead: string) =>
-    new StackError('NOT_SUPPORTED', `${what} is not possible on the local stack, where ${service} runs as one local process: ${instead}`);
-
   return {
     kind: 'local',
     description: 'local processes (npm start)',
@@ -202,11 +261,7 @@ export function createLocalStack(options: LocalStackOptions): Stack {
     async scale(service) {
       requireServiceName(service);
       processOf(service);
-      throw notSupported(
-        service,
-        'Scaling',
-        'it owns its firm port, so a second copy could not listen. Run the stack in Docker (docker-compose -p acgs up -d, then ACGS_STACK=docker) to scale it',
-      );
+      throw localRefusals.scale(service);
     },
 
     async logs(service, logsOptions = {}) {
@@ -221,53 +276,25 @@ export function createLocalStack(options: LocalStackOptions): Stack {
       if (service !== undefined) requireServiceName(service);
       const chosen = (service === undefined ? names() : [processOf(service).name])
         .map((name) => processes.get(name)!)
-        .filter((process) => process.pid() !== undefined);
-      const pids = chosen.map((process) => process.pid()!);
-      if (pids.length === 0) return [];
-      // pidusage reports CPU since its previous sample of the pid: prime, wait, sample again.
-      await pidusage(pids).catch(() => undefined);
-      await sleep(cpuSampleMs);
-      const usage = (await pidusage(pids).catch(() => ({}))) as Record<string, { cpu: number; memory: number } | undefined>;
-      const limit = totalmem();
-      const results = await Promise.all(
-        chosen.map(async (process, index): Promise<ContainerStats | undefined> => {
-          const pid = pids[index]!;
-          const sample = usage[String(pid)];
-          if (!sample || process.pid() !== pid) return undefined; // exited or restarted while sampling
-          return {
-            service: process.name,
-            replica: process.name,
-            id: `local:${process.name}`,
-            cpuPercent: Math.round(sample.cpu * 100) / 100,
-            memory: { usedBytes: sample.memory, limitBytes: limit, percent: Math.round((sample.memory / limit) * 10_000) / 100 },
-            network: null,
-            blockIo: await blockIo(pid),
-            pids: null,
-          };
-        }),
-      );
-      return results.filter((result): result is ContainerStats => result !== undefined);
+        .filter((process) => process.pid() !== undefined)
+        .map((process) => {
+          const pid = process.pid()!;
+          return { service: process.name, pid, stillRunning: () => process.pid() === pid };
+        });
+      return sampleProcesses(chosen, cpuSampleMs);
     },
 
     async exec(service, command) {
       requireServiceName(service);
       const name = requireExecCommand(command);
       processOf(service);
-      throw notSupported(
-        service,
-        `Running ${name} inside ${service}`,
-        `there is no container to run it in. Run \`${EXEC_COMMANDS[name].argv.join(' ')}\` on this machine instead`,
-      );
+      throw localRefusals.exec(service, name);
     },
 
     async recreate(service) {
       requireServiceName(service);
       processOf(service);
-      throw notSupported(
-        service,
-        'Recreating from another image',
-        'local processes run the code of this checkout. Check out the version you want and run npm start again, or use the Docker stack',
-      );
+      throw localRefusals.recreate(service);
     },
 
     async close() {

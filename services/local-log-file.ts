@@ -1,0 +1,92 @@
+/**
+ * A supervised service's output on disk, so that a process other than the supervisor (the CLI)
+ * can read it: one line per output line, `<ISO time> <stdout|stderr> <text>`, in
+ * `<state>/logs/<service>.log`. The file is capped: past `maxBytes` it is renamed to `.log.1`
+ * (replacing the previous one) and a new one is started, so a chatty service costs at most twice
+ * the cap on disk. Plain text on purpose: `tail -f .acgs/logs/policy-engine.log` works too.
+ */
+import { closeSync, fstatSync, mkdirSync, openSync, renameSync, writeSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+
+export const DEFAULT_LOG_FILE_BYTES = 4 * 1024 * 1024;
+
+export interface LogFileLine {
+  time: string;
+  stream: 'stdout' | 'stderr';
+  text: string;
+}
+
+export interface LogFileWriter {
+  readonly path: string;
+  write(line: LogFileLine): void;
+  close(): void;
+}
+
+/**
+ * Appends with synchronous writes: lines keep their order, rotation needs no coordination, and a
+ * line is on disk as soon as the supervisor read it. A write that fails (disk full) is reported
+ * once through `onError` and the file is given up; the supervisor keeps running its service.
+ */
+export function openLogFile(path: string, options: { maxBytes?: number; onError?: (error: Error) => void } = {}): LogFileWriter {
+  const maxBytes = Math.max(1024, options.maxBytes ?? DEFAULT_LOG_FILE_BYTES);
+  let fd: number | undefined;
+  let size = 0;
+  let failed = false;
+
+  const open = () => {
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    fd = openSync(path, 'a', 0o600);
+    size = fstatSync(fd).size;
+  };
+  const fail = (error: unknown) => {
+    failed = true;
+    if (fd !== undefined) closeSync(fd);
+    fd = undefined;
+    options.onError?.(error as Error);
+  };
+
+  return {
+    path,
+    write(line) {
+      if (failed) return;
+      try {
+        if (fd === undefined) open();
+        const text = `${line.time} ${line.stream} ${line.text.replace(/[\r\n]+/g, ' ')}\n`;
+        const bytes = Buffer.byteLength(text);
+        if (size > 0 && size + bytes > maxBytes) {
+          closeSync(fd!);
+          renameSync(path, `${path}.1`);
+          open();
+        }
+        writeSync(fd!, text);
+        size += bytes;
+      } catch (error) {
+        fail(error);
+      }
+    },
+    close() {
+      if (fd !== undefined) closeSync(fd);
+      fd = undefined;
+    },
+  };
+}
+
+const LINE = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z) (stdout|stderr) (.*)$/;
+
+/** Parses a log file's text; a line not in the format (cut by a crash mid-write) is skipped. */
+export function parseLogFileText(text: string): LogFileLine[] {
+  const lines: LogFileLine[] = [];
+  for (const raw of text.split('\n')) {
+    const match = LINE.exec(raw);
+    if (match) lines.push({ time: match[1]!, stream: match[2] as LogFileLine['stream'], text: match[3]! });
+  }
+  return lines;
+}
+
+/** The rotated file, then the current one, oldest line first; missing files are empty. */
+export async function readLogFile(path: string): Promise<LogFileLine[]> {
+  const read = (file: string) => readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => (error.code === 'ENOENT' ? '' : Promise.reject(error)));
+  const [older, current] = await Promise.all([read(`${path}.1`), read(path)]);
+  return [...parseLogFileText(older), ...parseLogFileText(current)];
+}

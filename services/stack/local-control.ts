@@ -1,0 +1,232 @@
+/**
+ * The control channel of the local stack's supervisor: a small HTTP server on 127.0.0.1 (an
+ * ephemeral port) run by the process that owns the supervised children (`npm start`, or
+ * `npm run start:stack`), so that another process (the CLI) can have the SUPERVISOR restart a
+ * service: it owns the children, restarts them with the same environment, waits for health and
+ * reports the new pid and the time taken. The CLI never signals a pid itself.
+ *
+ * It is found through `<state>/run/supervisor.json` (mode 0600, written atomically, removed on a
+ * clean stop): the supervisor's pid, the channel's URL, a token generated for this run, and the
+ * services with their argv, pid file and log file. Every request must carry the token
+ * (`Authorization: Bearer`); whoever can read the state directory may control the stack, the
+ * same boundary as the admin token beside it.
+ *
+ * Routes: GET /v1/ping, GET /v1/stack (list), POST /v1/stack/health {service},
+ * POST /v1/stack/restart {service, timeoutMs}, and the owner's extensions (POST /v1/<name>), which
+ * is how `npm start` lends its audit trail to the CLI (bot/audit-trail/trail-relay.ts).
+ */
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { readFileSync, rmSync } from 'node:fs';
+import { localStatePaths, processArgv, writeFileAtomic } from '../local-state.js';
+import type { SupervisedProcess } from '../local-supervisor.js';
+import { StackError, STACK_ERROR_CODES, type Stack } from './stack.js';
+
+/** Tells a ping answer from whatever else might listen on a reused port. */
+export const CONTROL_MARKER = 'acgs-local-stack-supervisor';
+
+export interface PublishedService {
+  name: string;
+  argv: string[];
+  pidFile: string;
+  logFile: string;
+  healthUrl: string;
+}
+
+/** The content of `<state>/run/supervisor.json`. */
+export interface SupervisorRecord {
+  marker: typeof CONTROL_MARKER;
+  pid: number;
+  url: string;
+  token: string;
+  startedAt: string;
+  services: PublishedService[];
+  /** `trail`: the owner relays its audit trail (npm start; not npm run start:stack). */
+  features: string[];
+}
+
+/** A refusal from an extension, sent back as `{ error: { code, message } }` with its status. */
+export class ControlError extends Error {
+  override readonly name = 'ControlError';
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly status = 400,
+  ) {
+    super(message);
+  }
+}
+
+export type ControlExtension = (body: Record<string, unknown>) => Promise<unknown>;
+
+export interface LocalControlOptions {
+  stateDir: string;
+  /** The in-process driver over the very processes below: restarts are its restarts. */
+  stack: Stack;
+  processes: readonly SupervisedProcess[];
+  /** Extra routes, `POST /v1/<name>`; names may contain `/`. */
+  extensions?: Record<string, ControlExtension>;
+  /** Feature names announced in the supervisor file. */
+  features?: string[];
+}
+
+export interface LocalControl {
+  url: string;
+  supervisorFile: string;
+  close(): Promise<void>;
+}
+
+const MAX_BODY_BYTES = 1024 * 1024;
+
+function readBody(request: IncomingMessage): Promise<Record<string, unknown>> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    request.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_BODY_BYTES) {
+        reject(new ControlError('TOO_LARGE', `the request body is over ${MAX_BODY_BYTES} bytes`, 413));
+        request.destroy();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    request.on('end', () => {
+      if (size === 0) return resolve({});
+      try {
+        const value: unknown = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+        if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new Error('not an object');
+        resolve(value as Record<string, unknown>);
+      } catch {
+        reject(new ControlError('BAD_REQUEST', 'the request body must be a JSON object'));
+      }
+    });
+    request.on('error', reject);
+  });
+}
+
+function send(response: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  response.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) }).end(text);
+}
+
+function tokenMatches(header: string | undefined, token: string): boolean {
+  const given = Buffer.from(/^Bearer (.+)$/.exec(header ?? '')?.[1] ?? '');
+  const expected = Buffer.from(token);
+  return given.length === expected.length && timingSafeEqual(given, expected);
+}
+
+/** A supervisor file that names a live supervisor answering on its channel: another stack owns this state directory. */
+async function liveSupervisor(file: string): Promise<SupervisorRecord | undefined> {
+  let record: SupervisorRecord;
+  try {
+    record = JSON.parse(readFileSync(file, 'utf8')) as SupervisorRecord;
+  } catch {
+    return undefined;
+  }
+  if (record.pid === process.pid || (await processArgv(record.pid)) === undefined) return undefined;
+  try {
+    const response = await fetch(new URL('/v1/ping', record.url), { headers: { authorization: `Bearer ${record.token}` }, signal: AbortSignal.timeout(2000) });
+    const body = (await response.json()) as { marker?: unknown; pid?: unknown };
+    return body.marker === CONTROL_MARKER && body.pid === record.pid ? record : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export async function startLocalControl(options: LocalControlOptions): Promise<LocalControl> {
+  const paths = localStatePaths(options.stateDir);
+  const other = await liveSupervisor(paths.supervisorFile);
+  if (other) {
+    throw new Error(`another local stack supervisor (pid ${other.pid}, ${other.url}) already runs with the state directory ${options.stateDir}; stop it first`);
+  }
+  const token = randomBytes(24).toString('hex');
+  const extensions = options.extensions ?? {};
+  const stack = options.stack;
+
+  async function route(request: IncomingMessage): Promise<{ status: number; body: unknown }> {
+    const path = new URL(request.url ?? '/', 'http://control').pathname;
+    if (request.method === 'GET' && path === '/v1/ping') return { status: 200, body: { marker: CONTROL_MARKER, pid: process.pid } };
+    if (request.method === 'GET' && path === '/v1/stack') return { status: 200, body: { services: await stack.list() } };
+    if (request.method !== 'POST') return { status: 404, body: { error: { code: 'NOT_FOUND', message: `no route ${request.method} ${path}` } } };
+    const body = await readBody(request);
+    const service = typeof body.service === 'string' ? body.service : '';
+    if (path === '/v1/stack/health') return { status: 200, body: await stack.health(service) };
+    if (path === '/v1/stack/restart') {
+      const timeoutMs = typeof body.timeoutMs === 'number' ? body.timeoutMs : undefined;
+      return { status: 200, body: await stack.restart(service, timeoutMs === undefined ? {} : { timeoutMs }) };
+    }
+    const extension = path.startsWith('/v1/') ? extensions[path.slice(4)] : undefined;
+    if (extension) return { status: 200, body: (await extension(body)) ?? {} };
+    return { status: 404, body: { error: { code: 'NOT_FOUND', message: `no route POST ${path}` } } };
+  }
+
+  const server = createServer((request, response) => {
+    if (!tokenMatches(request.headers.authorization, token)) {
+      request.resume();
+      send(response, 401, { error: { code: 'UNAUTHORIZED', message: `the control channel needs the token in ${paths.supervisorFile}` } });
+      return;
+    }
+    route(request).then(
+      ({ status, body }) => send(response, status, body),
+      (error: unknown) => {
+        if (error instanceof StackError) {
+          send(response, 422, { error: { code: error.code, message: error.reason, done: error.done, not_done: error.notDone } });
+        } else if (error instanceof ControlError) {
+          send(response, error.status, { error: { code: error.code, message: error.message } });
+        } else {
+          process.stderr.write(`[control] internal error: ${(error as Error)?.stack ?? String(error)}\n`);
+          send(response, 500, { error: { code: 'INTERNAL', message: 'the supervisor failed to answer; its output says why' } });
+        }
+      },
+    );
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const record: SupervisorRecord = {
+    marker: CONTROL_MARKER,
+    pid: process.pid,
+    url,
+    token,
+    startedAt: new Date().toISOString(),
+    services: options.processes.map((supervised) => ({
+      name: supervised.name,
+      argv: supervised.argv,
+      pidFile: paths.pidFile(supervised.name),
+      logFile: paths.logFile(supervised.name),
+      healthUrl: supervised.healthUrl,
+    })),
+    features: options.features ?? [],
+  };
+  writeFileAtomic(paths.supervisorFile, `${JSON.stringify(record, null, 2)}\n`, 0o600);
+
+  let closed: Promise<void> | undefined;
+  return {
+    url,
+    supervisorFile: paths.supervisorFile,
+    close: () =>
+      (closed ??= (async () => {
+        // Only our own file: a newer supervisor may have taken the directory over.
+        try {
+          if ((JSON.parse(readFileSync(paths.supervisorFile, 'utf8')) as SupervisorRecord).token === token) rmSync(paths.supervisorFile, { force: true });
+        } catch {
+          // already gone
+        }
+        await new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeAllConnections();
+        });
+      })()),
+  };
+}
+
+/** Turns a `{ error }` answer back into the StackError the supervisor threw, when it was one. */
+export function stackErrorFromAnswer(error: { code?: unknown; message?: unknown; done?: unknown; not_done?: unknown }): StackError | undefined {
+  if (typeof error.code !== 'string' || !(STACK_ERROR_CODES as readonly string[]).includes(error.code)) return undefined;
+  const list = (value: unknown) => (Array.isArray(value) ? value.filter((item): item is string => typeof item === 'string') : []);
+  return new StackError(error.code as StackError['code'], String(error.message ?? ''), { done: list(error.done), notDone: list(error.not_done) });
+}

@@ -1,0 +1,377 @@
+/**
+ * The CLI against a local stack that another process supervises, as `npm start` does: a real
+ * supervisor process (test/fixtures/stack/supervisor.ts: supervised children with pid and log
+ * files, the control channel, a real audit trail on PostgreSQL lent over it) and the CLI
+ * (`runCli`, and once the `npx acgs` entry) as a separate actor with only the state directory.
+ * Loopback only; every process is stopped in afterAll.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../bot/cli.js';
+import { localStatePaths, type PidRecord } from '../services/local-state.js';
+import { localRefusals } from '../services/stack/local-stack.js';
+import type { SupervisorRecord } from '../services/stack/local-control.js';
+import { startPolicyEngine, type RunningPolicyEngine } from './kit/policy-engine.js';
+import { createTestDatabase, type TestDatabase } from './kit/postgres.js';
+
+interface Supervisor {
+  child: ChildProcess;
+  stateDir: string;
+  urls: Record<string, string>;
+  output: () => string;
+}
+
+const started: ChildProcess[] = [];
+const scratch: string[] = [];
+let engine: RunningPolicyEngine;
+let db: TestDatabase;
+let main: Supervisor;
+
+function tempDir(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  scratch.push(dir);
+  return dir;
+}
+
+/** Starts the fixture supervisor and waits for its `ready` line. */
+async function startSupervisor(options: { trail: boolean; logFileBytes?: number }): Promise<Supervisor> {
+  const stateDir = tempDir('acgs-cli-local-');
+  const env: NodeJS.ProcessEnv = { ...process.env, ACGS_STATE_DIR: stateDir, ...(options.logFileBytes ? { LOG_FILE_BYTES: String(options.logFileBytes) } : {}) };
+  delete env.TRAIL_DATABASE_URL;
+  if (options.trail) env.TRAIL_DATABASE_URL = db.url;
+  const child = spawn(process.execPath, ['--import', 'tsx', 'test/fixtures/stack/supervisor.ts'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  started.push(child);
+  let output = '';
+  child.stderr!.on('data', (chunk) => (output += chunk));
+  const urls = await new Promise<Record<string, string>>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`the fixture supervisor did not start: ${output}`)), 30_000);
+    child.stdout!.on('data', (chunk: Buffer) => {
+      output += chunk;
+      const match = /^ready (.*)$/m.exec(output);
+      if (match) {
+        clearTimeout(timer);
+        resolve(JSON.parse(match[1]!) as Record<string, string>);
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`the fixture supervisor exited (${code}): ${output}`)));
+  });
+  return { child, stateDir, urls, output: () => output };
+}
+
+async function stopProcess(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+interface CliRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+  json: any;
+}
+
+/** `acgs <args> --json` in-process, with only the state directory and the Policy Engine (for the modes). */
+async function acgs(args: string[], options: { stateDir?: string; env?: Record<string, string> } = {}): Promise<CliRun> {
+  let stdout = '';
+  let stderr = '';
+  const code = await runCli([...args, '--json'], {
+    env: { ACGS_STATE_DIR: options.stateDir ?? main.stateDir, ACGS_STACK: 'local', POLICY_ENGINE_URL: engine.url, ...options.env },
+    cwd: process.cwd(),
+    stdout: (text) => (stdout += text),
+    stderr: (text) => (stderr += text),
+  });
+  let json: any;
+  try {
+    json = JSON.parse(stdout);
+  } catch {
+    json = undefined;
+  }
+  return { code, stdout, stderr, json };
+}
+
+function pidRecord(stateDir: string, service: string): PidRecord {
+  return JSON.parse(readFileSync(localStatePaths(stateDir).pidFile(service), 'utf8')) as PidRecord;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function trailRows(command: string): Promise<Array<{ kind: string; actor: string; origin: string; outcome: string | null }>> {
+  const client = new pg.Client({ connectionString: db.url });
+  await client.connect();
+  try {
+    const { rows } = await client.query('SELECT kind, actor, origin, outcome FROM bot_audit_trail WHERE command = $1 ORDER BY sequence', [command]);
+    return rows;
+  } finally {
+    await client.end();
+  }
+}
+
+beforeAll(async () => {
+  engine = await startPolicyEngine();
+  db = await createTestDatabase('acgs_cli_local');
+  main = await startSupervisor({ trail: true });
+}, 60_000);
+
+afterAll(async () => {
+  await Promise.all(started.map(stopProcess));
+  await engine?.close();
+  await db?.drop();
+  for (const dir of scratch) rmSync(dir, { recursive: true, force: true });
+}, 60_000);
+
+describe('acgs status and restart on the local stack of another process', () => {
+  it('shows every service with the pid its supervisor runs', async () => {
+    const run = await acgs(['status']);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(1); // sick answers 503: something needs attention
+    const services = run.json.services as Array<{ name: string; replicas: Array<{ pid: number; health: string; state: string }> }>;
+    expect(services.map((service) => service.name)).toEqual(['alpha', 'beta', 'sick']);
+    expect(services[0]!.replicas[0]).toMatchObject({ state: 'running', health: 'healthy', pid: pidRecord(main.stateDir, 'alpha').pid });
+    expect(services[2]!.replicas[0]!.health).toBe('unhealthy');
+  });
+
+  it('has the supervisor restart a service: a new pid, healthy after, the time taken, recorded in the bot trail', async () => {
+    const before = pidRecord(main.stateDir, 'alpha').pid;
+    const run = await acgs(['restart', 'alpha']);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    const [replica] = run.json.replicas as Array<{ previousPid: number; pid: number; health: string }>;
+    expect(replica!.previousPid).toBe(before);
+    expect(replica!.pid).not.toBe(before);
+    expect(replica!.health).toBe('healthy');
+    expect(run.json.health).toBe('healthy');
+    expect(run.json.durationMs).toBeGreaterThan(0);
+    expect(isAlive(before)).toBe(false);
+    // The pid file follows the new child; the service answers.
+    expect(pidRecord(main.stateDir, 'alpha').pid).toBe(replica!.pid);
+    expect((await fetch(`${main.urls.alpha}/health`)).status).toBe(200);
+    const rows = await trailRows('restart');
+    expect(rows.map((row) => row.kind)).toEqual(['command', 'execution', 'result']);
+    expect(rows.every((row) => row.origin === 'cli' && row.actor.startsWith('cli:'))).toBe(true);
+    expect(rows[2]!.outcome).toBe('ok');
+  }, 30_000);
+
+  it('prints the restart as text through the npx acgs entry, with the pids and the time taken', async () => {
+    const before = pidRecord(main.stateDir, 'beta').pid;
+    const child = spawn(process.execPath, ['bot/cli-entry.js', 'restart', 'beta'], {
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, ACGS_STATE_DIR: main.stateDir, ACGS_STACK: 'local', POLICY_ENGINE_URL: engine.url, NO_COLOR: '1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    started.push(child);
+    let stdout = '';
+    child.stdout!.on('data', (chunk) => (stdout += chunk));
+    const code = await new Promise((resolve) => child.once('exit', resolve));
+    expect(code).toBe(0);
+    const after = pidRecord(main.stateDir, 'beta').pid;
+    expect(after).not.toBe(before);
+    expect(stdout).toContain(`pid ${before} → ${after}`);
+    expect(stdout).toMatch(/beta was restarted \(1 replica\) in [\d.]+ m?s; it is healthy now\./);
+  }, 30_000);
+
+  it('refuses a service the stack does not have, naming the ones it has, and restarts nothing', async () => {
+    const pids = ['alpha', 'beta', 'sick'].map((service) => pidRecord(main.stateDir, service).pid);
+    const run = await acgs(['restart', 'gamma']);
+    expect(run.code).not.toBe(0);
+    expect(run.stdout).toContain('There is no service `gamma` in the local stack');
+    expect(run.stdout).toContain('alpha, beta, sick');
+    expect(['alpha', 'beta', 'sick'].map((service) => pidRecord(main.stateDir, service).pid)).toEqual(pids);
+  });
+
+  it('refuses to scale with the in-process driver’s words, nothing changed', async () => {
+    const config = join(tempDir('acgs-cli-config-'), 'chatops.yml');
+    writeFileSync(config, 'authorization:\n  commands:\n    scale: { level: 2, requesters: [admins], approvals: 0, approver_roles: [] }\n');
+    const before = pidRecord(main.stateDir, 'alpha').pid;
+    const run = await acgs(['scale', 'alpha', '2'], { env: { ACGS_CONFIG: config, ACGS_CLI_ROLES: 'admins' } });
+    expect(run.code).toBe(1);
+    expect(run.json.error).toMatchObject({ code: 'NOT_SUPPORTED', message: localRefusals.scale('alpha').reason });
+    expect(pidRecord(main.stateDir, 'alpha').pid).toBe(before);
+  });
+});
+
+describe('acgs logs and stats from the published files', () => {
+  it('reads the log file with --tail and --grep, and the file is plain timed lines', async () => {
+    for (const word of ['first', 'second', 'third']) await fetch(`${main.urls.alpha}/say/stdout/${encodeURIComponent(`cli-marker ${word}`)}`);
+    await fetch(`${main.urls.alpha}/say/stderr/${encodeURIComponent('something else')}`);
+    const run = await acgs(['logs', 'alpha', '--grep', 'CLI-MARKER', '--tail', '2']);
+    expect(run.code).toBe(0);
+    expect(run.json.lines.map((line: { text: string }) => line.text)).toEqual(['cli-marker second', 'cli-marker third']);
+    expect(run.json.truncated).toBe(true);
+    const file = readFileSync(localStatePaths(main.stateDir).logFile('alpha'), 'utf8');
+    expect(file).toMatch(/^\d{4}-\d\d-\d\dT[\d:.]+Z stdout cli-marker first$/m);
+    expect(file).toMatch(/^\d{4}-\d\d-\d\dT[\d:.]+Z stderr something else$/m);
+  });
+
+  it('keeps only the lines of the --since window', async () => {
+    await fetch(`${main.urls.beta}/say/stdout/${encodeURIComponent('window old line')}`);
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    await fetch(`${main.urls.beta}/say/stdout/${encodeURIComponent('window new line')}`);
+    const run = await acgs(['logs', 'beta', '--since', '2s', '--grep', 'window']);
+    expect(run.code).toBe(0);
+    expect(run.json.lines.map((line: { text: string }) => line.text)).toEqual(['window new line']);
+  }, 15_000);
+
+  it('measures CPU and memory of the published pids', async () => {
+    const run = await acgs(['stats', 'alpha']);
+    const alpha = run.json.samples as Array<{ service: string; cpuPercent: number; memory: { usedBytes: number } }>;
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(alpha).toHaveLength(1);
+    expect(alpha[0]!.service).toBe('alpha');
+    expect(alpha[0]!.cpuPercent).toBeGreaterThanOrEqual(0);
+    expect(alpha[0]!.memory.usedBytes).toBeGreaterThan(1024 * 1024);
+  });
+});
+
+describe('stale state is never trusted', () => {
+  it('a pid file of a process that is gone: stats says so and measures nothing', async () => {
+    const file = localStatePaths(main.stateDir).pidFile('sick');
+    const original = readFileSync(file, 'utf8');
+    const gone = spawn(process.execPath, ['-e', '']);
+    await new Promise((resolve) => gone.once('exit', resolve));
+    writeFileSync(file, JSON.stringify({ ...JSON.parse(original), pid: gone.pid }));
+    try {
+      const run = await acgs(['stats', 'sick']);
+      expect(run.code).toBe(1);
+      expect(run.json.error.message).toBe(`Nothing was measured: pid ${gone.pid} of sick is not running (a stale pid file)`);
+    } finally {
+      writeFileSync(file, original);
+    }
+  });
+
+  it('a pid reused by another process: never measured as the service, never signalled; restart still goes through the supervisor', async () => {
+    const stranger = spawn('sleep', ['300']);
+    started.push(stranger);
+    const file = localStatePaths(main.stateDir).pidFile('beta');
+    const original = JSON.parse(readFileSync(file, 'utf8')) as PidRecord;
+    writeFileSync(file, JSON.stringify({ ...original, pid: stranger.pid }));
+    const stats = await acgs(['stats', 'beta']);
+    expect(stats.code).toBe(1);
+    expect(stats.json.error.message).toBe(`Nothing was measured: pid ${stranger.pid} is not beta any more: it runs \`sleep 300\` (the pid file is stale and the pid was reused)`);
+    const restart = await acgs(['restart', 'beta']);
+    expect(restart.code).toBe(0);
+    expect(restart.json.replicas[0].previousPid).toBe(original.pid);
+    expect(restart.json.replicas[0].pid).not.toBe(stranger.pid);
+    expect(isAlive(stranger.pid!)).toBe(true);
+    expect(stranger.exitCode).toBeNull();
+    expect(stranger.signalCode).toBeNull();
+    // The supervisor wrote the new child's pid over the forged one.
+    expect(pidRecord(main.stateDir, 'beta').pid).toBe(restart.json.replicas[0].pid);
+    await stopProcess(stranger);
+  }, 30_000);
+
+  it('a supervisor file naming a pid that is gone: not running, nothing done', async () => {
+    const stateDir = tempDir('acgs-cli-stale-');
+    const record = JSON.parse(readFileSync(localStatePaths(main.stateDir).supervisorFile, 'utf8')) as SupervisorRecord;
+    const gone = spawn(process.execPath, ['-e', '']);
+    await new Promise((resolve) => gone.once('exit', resolve));
+    const { mkdirSync } = await import('node:fs');
+    mkdirSync(localStatePaths(stateDir).runDir, { recursive: true });
+    writeFileSync(localStatePaths(stateDir).supervisorFile, JSON.stringify({ ...record, pid: gone.pid }));
+    const run = await acgs(['status'], { stateDir });
+    expect(run.code).toBe(1);
+    expect(run.json.error.code).toBe('NOT_RUNNING');
+    expect(run.json.error.message).toContain(`names supervisor pid ${gone.pid}, which is gone`);
+  });
+
+  it('a supervisor file whose pid now belongs to another process: the ping tells them apart', async () => {
+    const stateDir = tempDir('acgs-cli-reused-');
+    const record = JSON.parse(readFileSync(localStatePaths(main.stateDir).supervisorFile, 'utf8')) as SupervisorRecord;
+    const { mkdirSync } = await import('node:fs');
+    mkdirSync(localStatePaths(stateDir).runDir, { recursive: true });
+    // Our own pid is alive but is not the supervisor behind that URL.
+    writeFileSync(localStatePaths(stateDir).supervisorFile, JSON.stringify({ ...record, pid: process.pid }));
+    const run = await acgs(['restart', 'alpha'], { stateDir });
+    expect(run.code).not.toBe(0);
+    const before = pidRecord(main.stateDir, 'alpha').pid;
+    const status = await acgs(['status'], { stateDir });
+    expect(status.json.error.code).toBe('NOT_RUNNING');
+    expect(status.json.error.message).toContain(`is not the supervisor pid ${process.pid}`);
+    expect(pidRecord(main.stateDir, 'alpha').pid).toBe(before);
+  });
+});
+
+describe('no supervisor, or one without the bot', () => {
+  it('status without any supervisor: a clear message, exit 1', async () => {
+    const stateDir = tempDir('acgs-cli-none-');
+    const run = await acgs(['status'], { stateDir });
+    expect(run.code).toBe(1);
+    expect(run.json.error).toMatchObject({ code: 'NOT_RUNNING' });
+    expect(run.json.error.message).toBe(
+      `The local stack is not running: no supervisor has published ${localStatePaths(stateDir).supervisorFile}. Start it with npm start (or npm run start:stack for the services alone); nothing was done.`,
+    );
+    const text = await runCli(['status'], { env: { ACGS_STATE_DIR: stateDir, ACGS_STACK: 'local', POLICY_ENGINE_URL: engine.url }, cwd: process.cwd(), stdout: () => undefined, stderr: () => undefined });
+    expect(text).toBe(1);
+  });
+
+  it('restart without any supervisor is refused before anything runs: no trail to record into', async () => {
+    const stateDir = tempDir('acgs-cli-none-');
+    const run = await acgs(['restart', 'alpha'], { stateDir });
+    expect(run.code).toBe(1);
+    expect(run.json.error.message).toBe(
+      `The bot's audit trail is not set up in this process (without DATABASE_URL the CLI records into the trail of a running npm start, and none is running: no supervisor has published ${localStatePaths(stateDir).supervisorFile}; start it with npm start, or set DATABASE_URL), so commands that change the stack are refused: they never run unrecorded.`,
+    );
+  });
+
+  it('logs and stats without any supervisor: the same message, exit 1', async () => {
+    const stateDir = tempDir('acgs-cli-none-');
+    for (const args of [['logs', 'alpha'], ['stats']]) {
+      const run = await acgs(args, { stateDir });
+      expect(run.code).toBe(1);
+      expect(run.json.error.code).toBe('NOT_RUNNING');
+    }
+  });
+
+  it('a stack without the bot (npm run start:stack): read-only works, restart is refused and nothing restarts', async () => {
+    const bare = await startSupervisor({ trail: false });
+    const before = pidRecord(bare.stateDir, 'alpha').pid;
+    const logs = await acgs(['logs', 'alpha', '--tail', '5'], { stateDir: bare.stateDir });
+    expect(logs.code).toBe(0);
+    expect(logs.json.lines.map((line: { text: string }) => line.text)).toContain(`alpha listening on 127.0.0.1:${new URL(bare.urls.alpha!).port}`);
+    const run = await acgs(['restart', 'alpha'], { stateDir: bare.stateDir });
+    expect(run.code).toBe(1);
+    expect(run.json.error.message).toContain('the local stack runs without the bot (npm run start:stack, pid ');
+    expect(pidRecord(bare.stateDir, 'alpha').pid).toBe(before);
+    await stopProcess(bare.child);
+    // A clean stop takes its published state away.
+    const paths = localStatePaths(bare.stateDir);
+    const { existsSync } = await import('node:fs');
+    expect(existsSync(paths.supervisorFile)).toBe(false);
+    expect(existsSync(paths.pidFile('alpha'))).toBe(false);
+  }, 60_000);
+});
+
+describe('the control channel itself', () => {
+  it('refuses a request without the token, and a relayed record that claims another origin', async () => {
+    const record = JSON.parse(readFileSync(localStatePaths(main.stateDir).supervisorFile, 'utf8')) as SupervisorRecord;
+    const unauthorized = await fetch(`${record.url}/v1/stack/restart`, { method: 'POST', body: JSON.stringify({ service: 'alpha' }) });
+    expect(unauthorized.status).toBe(401);
+    const forged = await fetch(`${record.url}/v1/trail/append`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${record.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ record: { kind: 'command', origin: 'slash', actor: 'U0SOMEONE', command: 'restart' } }),
+    });
+    expect(forged.status).toBe(400);
+    expect(((await forged.json()) as { error: { code: string } }).error.code).toBe('TRAIL_INPUT');
+    expect((await trailRows('restart')).some((row) => row.actor === 'U0SOMEONE')).toBe(false);
+  });
+
+  it('the supervisor file is readable only by its owner', async () => {
+    const { statSync } = await import('node:fs');
+    expect(statSync(localStatePaths(main.stateDir).supervisorFile).mode & 0o777).toBe(0o600);
+  });
+});
