@@ -1,0 +1,61 @@
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { openLogFile, parseLogFileText, readLogFile } from './local-log-file.js';
+
+const dirs: string[] = [];
+const scratch = () => {
+  const dir = mkdtempSync(join(tmpdir(), 'acgs-log-file-'));
+  dirs.push(dir);
+  return dir;
+};
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('a service log file', () => {
+  it('writes one timed line per output line, newlines in the text folded', async () => {
+    const path = join(scratch(), 'logs', 'alpha.log');
+    const file = openLogFile(path);
+    file.write({ time: '2024-05-01T10:00:00.000Z', stream: 'stdout', text: 'listening' });
+    file.write({ time: '2024-05-01T10:00:01.000Z', stream: 'stderr', text: 'two\nlines' });
+    file.close();
+    expect(readFileSync(path, 'utf8')).toBe('2024-05-01T10:00:00.000Z stdout listening\n2024-05-01T10:00:01.000Z stderr two lines\n');
+    expect(statSync(path).mode & 0o777).toBe(0o600);
+    expect(await readLogFile(path)).toEqual([
+      { time: '2024-05-01T10:00:00.000Z', stream: 'stdout', text: 'listening' },
+      { time: '2024-05-01T10:00:01.000Z', stream: 'stderr', text: 'two lines' },
+    ]);
+  });
+
+  it('stays under twice its cap: past it the file becomes .1 and a new one starts; reading gives both, oldest first', async () => {
+    const path = join(scratch(), 'beta.log');
+    const file = openLogFile(path, { maxBytes: 2048 });
+    for (let index = 0; index < 200; index += 1) file.write({ time: new Date(Date.UTC(2024, 0, 1, 0, 0, index)).toISOString(), stream: 'stdout', text: `line ${index}` });
+    file.close();
+    expect(statSync(path).size).toBeLessThanOrEqual(2048);
+    expect(statSync(`${path}.1`).size).toBeLessThanOrEqual(2048);
+    const lines = await readLogFile(path);
+    expect(lines.at(-1)!.text).toBe('line 199');
+    const numbers = lines.map((line) => Number(line.text.slice(5)));
+    expect(numbers).toEqual([...numbers].sort((a, b) => a - b));
+    // Older lines rotated away entirely: bounded on disk.
+    expect(numbers[0]).toBeGreaterThan(0);
+  });
+
+  it('reads a missing file as empty and skips a line cut by a crash', async () => {
+    expect(await readLogFile(join(scratch(), 'none.log'))).toEqual([]);
+    expect(parseLogFileText('2024-05-01T10:00:00.000Z stdout whole\n2024-05-01T10:00:0')).toEqual([{ time: '2024-05-01T10:00:00.000Z', stream: 'stdout', text: 'whole' }]);
+  });
+
+  it('gives up on a file it cannot write, once, without throwing at the supervisor', () => {
+    const dir = scratch();
+    const errors: string[] = [];
+    // A directory where the file should be: every open fails.
+    const file = openLogFile(dir, { onError: (error) => errors.push(error.message) });
+    file.write({ time: '2024-05-01T10:00:00.000Z', stream: 'stdout', text: 'a' });
+    file.write({ time: '2024-05-01T10:00:01.000Z', stream: 'stdout', text: 'b' });
+    expect(errors).toHaveLength(1);
+  });
+});
