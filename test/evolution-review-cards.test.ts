@@ -9,6 +9,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type pg from 'pg';
+import { webApi } from '@slack/bolt';
 import { createReviewCardStore, migrateEvolutionReviewCards, postReviewCards, startEvolutionReviewPoster, type ReviewCardStore } from '../bot/evolution-reviews/index.js';
 import { DEFAULT_USERS, type StandInMessage } from '../bot/slack/stand-in/index.js';
 import { createCommandRegistry } from '../commands/index.js';
@@ -21,7 +22,7 @@ import { createPool } from '../services/kit/postgres.js';
 import { openTestTrail, testGate, type TestTrail } from './kit/command-access.js';
 import { unusedLoopbackUrl } from './kit/loopback.js';
 import { createTestDatabase, type TestDatabase } from './kit/postgres.js';
-import { blockText, ONCALL, startBotWithStandIn, type BotUnderTest } from './slack-harness.js';
+import { BOT_TOKEN, blockText, ONCALL, startBotWithStandIn, type BotUnderTest } from './slack-harness.js';
 
 const APPROVALS = 'C0ACGSAPPRV';
 const APPROVER1 = 'U0APPROVER1';
@@ -257,6 +258,19 @@ describe('clicks on a card', () => {
     // The click that lost is told who won, privately.
     const loser = after.status === 'approved' ? APPROVER3 : APPROVER1;
     await ephemeralTo(loser, 'is no longer waiting for review');
+  });
+
+  it('answers a button that names no proposal privately and runs nothing', async () => {
+    const slack = new webApi.WebClient(BOT_TOKEN, { slackApiUrl: t.standIn.apiUrl });
+    const forged = await slack.chat.postMessage({
+      channel: APPROVALS,
+      text: 'forged card',
+      blocks: [{ type: 'actions', elements: [{ type: 'button', action_id: 'acgs_evolution_review_approve', text: { type: 'plain_text', text: 'Approve' }, value: 'evolution review 4f1c2d3e approve' }] }],
+    });
+    const before = (await trail.trail.query({ command: 'evolution review', limit: 100 })).records.length;
+    await t.standIn.clickButton({ userId: APPROVER1, actionId: 'acgs_evolution_review_approve', channelId: APPROVALS, messageTs: forged.ts! });
+    await ephemeralTo(APPROVER1, 'This button names no proposal; nothing was reviewed.');
+    expect((await trail.trail.query({ command: 'evolution review', limit: 100 })).records).toHaveLength(before);
   });
 
   it('shows a review done over the REST API on the card at the next round', async () => {
