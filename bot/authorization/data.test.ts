@@ -57,6 +57,13 @@ describe('merging the config file section', () => {
       'authorization.commands["cache clear"].approver_roles: "cache clear" needs 1 approval(s): name the roles that may approve',
     );
   });
+
+  it('takes a command note of up to 300 characters, and refuses an empty or longer one naming the key', () => {
+    expect(authorizationDataFor({ commands: { restart: { level: 1, note: 'Restarts are logged.' } } }).commands.restart).toEqual({ level: 1, note: 'Restarts are logged.' });
+    expect(defaultAuthorizationData().commands['evolution review']).toMatchObject({ level: 2, requesters: ['approvers', 'admins'], approvals: 0, note: expect.stringContaining('the one human decision of Level 2') });
+    expect(() => authorizationDataFor({ commands: { restart: { level: 1, note: ' ' } } })).toThrow('authorization.commands.restart.note: say why, or leave the note out');
+    expect(() => authorizationDataFor({ commands: { restart: { level: 1, note: 'x'.repeat(301) } } })).toThrow('authorization.commands.restart.note: keep the note under 300 characters');
+  });
 });
 
 describe('time.parse_rfc3339_ns for the wasm', () => {
