@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +16,8 @@ import { lowRiskProposal } from '../services/evolution-oversight/testing/fixture
  * with the local Slack console on its port.
  */
 let child: ChildProcess | undefined;
+/** A process whose pid a stale pid file names before the start: it must never be signalled. */
+let stranger: ChildProcess | undefined;
 let stateDir: string | undefined;
 let output = '';
 let botPort = 0;
@@ -64,6 +66,13 @@ beforeAll(async () => {
     throw new Error(`ports already in use on 127.0.0.1: ${taken.join(', ')}; stop whatever listens there (another npm start?) and run again`);
   }
   stateDir = mkdtempSync(join(tmpdir(), 'acgs-start-'));
+  // An earlier run's pid file whose pid now belongs to something else.
+  stranger = spawn('sleep', ['300']);
+  mkdirSync(join(stateDir, 'run'), { recursive: true });
+  writeFileSync(
+    join(stateDir, 'run', 'policy-engine.pid'),
+    JSON.stringify({ service: 'policy-engine', pid: stranger.pid, argv: [process.execPath, '--import', 'tsx', 'services/policy-engine/main.ts'], startedAt: new Date().toISOString(), supervisorPid: 1 }),
+  );
   botPort = await freePort();
   // ACGS_STACK=local: other suites may run a compose project on this engine at the same time.
   const env: NodeJS.ProcessEnv = { ...process.env, ACGS_STATE_DIR: stateDir, LOG_LEVEL: 'warn', PORT: String(botPort), ACGS_STACK: 'local' };
@@ -76,6 +85,7 @@ beforeAll(async () => {
 }, 10_000);
 
 afterAll(async () => {
+  stranger?.kill('SIGKILL');
   const running = child;
   if (running && running.exitCode === null) {
     running.kill('SIGTERM');
@@ -242,6 +252,56 @@ describe('npm start with nothing configured', () => {
     expect(verify, 'no audit verify reply in the console').toBeDefined();
     expect(output).toMatch(/audit trail: embedded PostgreSQL in .*pglite\/bot; spool .*bot-trail-spool\/bot/);
   }, 60_000);
+
+  /** `npx acgs ...` in another process, with only the state directory: no DATABASE_URL, no token. */
+  function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+    const cliChild = spawn(process.execPath, ['bot/cli-entry.js', ...args, '--json'], {
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, ACGS_STATE_DIR: stateDir, ACGS_STACK: 'local' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    cliChild.stdout!.on('data', (chunk) => (stdout += chunk));
+    cliChild.stderr!.on('data', (chunk) => (stderr += chunk));
+    return new Promise((resolve) => cliChild.once('close', (code) => resolve({ code, stdout, stderr })));
+  }
+
+  it('left a stale pid file of an earlier run alone: its process was never signalled, the file names the new child', () => {
+    expect(stranger!.exitCode).toBeNull();
+    expect(stranger!.signalCode).toBeNull();
+    const record = JSON.parse(readFileSync(join(stateDir!, 'run', 'policy-engine.pid'), 'utf8')) as { pid: number; supervisorPid: number };
+    expect(record.pid).not.toBe(stranger!.pid);
+    expect(record.supervisorPid).toBe(child!.pid);
+  });
+
+  it('lets the CLI, another process, restart a service through the supervisor, read its logs and stats, and record into the embedded trail', async () => {
+    const pidFile = join(stateDir!, 'run', 'sandbox-controller.pid');
+    const before = (JSON.parse(readFileSync(pidFile, 'utf8')) as { pid: number }).pid;
+    const restart = await cli(['restart', 'sandbox-controller']);
+    expect(restart.stderr).toBe('');
+    expect(restart.code).toBe(0);
+    const report = JSON.parse(restart.stdout) as { health: string; durationMs: number; replicas: Array<{ previousPid: number; pid: number }> };
+    expect(report.health).toBe('healthy');
+    expect(report.replicas[0]!.previousPid).toBe(before);
+    expect(report.replicas[0]!.pid).not.toBe(before);
+    expect((JSON.parse(readFileSync(pidFile, 'utf8')) as { pid: number }).pid).toBe(report.replicas[0]!.pid);
+
+    // LOG_LEVEL=warn here keeps the services quiet: the answer comes from the file, whatever it holds.
+    const logs = await cli(['logs', 'sandbox-controller', '--tail', '5']);
+    expect(logs.code).toBe(0);
+    expect(JSON.parse(logs.stdout)).toMatchObject({ service: 'sandbox-controller', lines: expect.any(Array) });
+    const stats = await cli(['stats', 'sandbox-controller']);
+    const samples = (JSON.parse(stats.stdout) as { samples: Array<{ service: string; memory: { usedBytes: number } }> }).samples;
+    expect(samples.map((sample) => sample.service)).toEqual(['sandbox-controller']);
+    expect(samples[0]!.memory.usedBytes).toBeGreaterThan(1024 * 1024);
+
+    // The same trail the console's restart went to, read by the CLI through the same channel.
+    const audit = await cli(['audit', '--command', 'restart', '--limit', '6']);
+    expect(audit.code).toBe(0);
+    const records = (JSON.parse(audit.stdout) as { records: Array<{ kind: string; origin: string; actor: string }> }).records;
+    expect(records.map((record) => `${record.kind} ${record.origin}`)).toEqual(['result cli', 'execution cli', 'command cli', 'result slash', 'execution slash', 'command slash']);
+    expect(records[0]!.actor).toMatch(/^cli:/);
+  }, 90_000);
 
   it('posts an escalated scale as an approval request that an approver approves with its button, and records the whole flow', async () => {
     const bot = `http://127.0.0.1:${botPort}`;
