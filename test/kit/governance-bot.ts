@@ -65,6 +65,42 @@ export interface GovernanceBot {
   close(): Promise<void>;
 }
 
+/**
+ * The real Policy Engine in-process on 127.0.0.1 with its L2 cache and shared modes in the real
+ * Redis under `<prefix>policy-engine:`, its state in a temporary directory removed by close().
+ */
+export async function startPolicyEngineOnRedis(redis: { url: string; prefix: string }): Promise<{ url: string; app: Service; close(): Promise<void> }> {
+  const stateDir = mkdtempSync(join(tmpdir(), 'acgs-governance-engine-'));
+  let app: Service | undefined;
+  try {
+    app = await buildPolicyEngine(
+      loadConfig({
+        ACGS_STATE_DIR: stateDir,
+        AUDIT_ENGINE_URL: NO_AUDIT_ENGINE,
+        POLICY_WATCH: 'false',
+        ACGS_ADMIN_TOKEN: POLICY_ADMIN_TOKEN,
+        REDIS_URL: redis.url,
+        REDIS_KEY_PREFIX: `${redis.prefix}policy-engine:`,
+      }),
+      { logger: false },
+    );
+    const url = await app.listen({ host: '127.0.0.1', port: 0 });
+    const running = app;
+    return {
+      url,
+      app: running,
+      async close() {
+        await running.close();
+        rmSync(stateDir, { recursive: true, force: true });
+      },
+    };
+  } catch (error) {
+    await app?.close().catch(() => undefined);
+    rmSync(stateDir, { recursive: true, force: true });
+    throw error;
+  }
+}
+
 export async function startGovernanceBot(options: GovernanceBotOptions): Promise<GovernanceBot> {
   const cleanups: Array<() => Promise<unknown> | unknown> = [];
   const close = async () => {
@@ -76,21 +112,10 @@ export async function startGovernanceBot(options: GovernanceBotOptions): Promise
     const redis = new Redis(redisCheck.url, { maxRetriesPerRequest: 2 });
     cleanups.push(() => redis.disconnect());
 
-    const engineState = mkdtempSync(join(tmpdir(), 'acgs-governance-engine-'));
-    cleanups.push(() => rmSync(engineState, { recursive: true, force: true }));
-    const engineApp = await buildPolicyEngine(
-      loadConfig({
-        ACGS_STATE_DIR: engineState,
-        AUDIT_ENGINE_URL: NO_AUDIT_ENGINE,
-        POLICY_WATCH: 'false',
-        ACGS_ADMIN_TOKEN: POLICY_ADMIN_TOKEN,
-        REDIS_URL: redisCheck.url,
-        REDIS_KEY_PREFIX: `${redisCheck.prefix}policy-engine:`,
-      }),
-      { logger: false },
-    );
-    cleanups.push(() => engineApp.close());
-    const engineUrl = await engineApp.listen({ host: '127.0.0.1', port: 0 });
+    const engine = await startPolicyEngineOnRedis(redisCheck);
+    cleanups.push(() => engine.close());
+    const engineUrl = engine.url;
+    const engineApp = engine.app;
     const engineClient = createPolicyEngineClient({ baseUrl: engineUrl, adminToken: POLICY_ADMIN_TOKEN, actor: 'governance-bot-test' });
 
     const database = await createTestDatabase(options.prefix ?? 'acgs_slack_approvals');
@@ -161,7 +186,7 @@ export async function engineAllows(engineUrl: string): Promise<boolean> {
 }
 
 /** Drives the bot as people in a channel would, through the stand-in. */
-export function channelPeople(t: BotUnderTest, channel = OPS) {
+export function channelPeople(t: Pick<BotUnderTest, 'standIn'>, channel = OPS) {
   const everything = (user: string) => t.standIn.messages(channel, { includeEphemeralFor: user });
   // As a person reads it: mrkdwn's escapes undone.
   const textOf = (message: { text: string; blocks?: unknown }) =>
