@@ -15,7 +15,7 @@ import { runCli } from '../bot/cli.js';
 import { localStatePaths, type PidRecord } from '../services/local-state.js';
 import { localRefusals } from '../services/stack/local-stack.js';
 import type { SupervisorRecord } from '../services/stack/local-control.js';
-import { startPolicyEngine, type RunningPolicyEngine } from './kit/policy-engine.js';
+import { POLICY_ADMIN_TOKEN, startPolicyEngine, type RunningPolicyEngine } from './kit/policy-engine.js';
 import { createTestDatabase, type TestDatabase } from './kit/postgres.js';
 
 interface Supervisor {
@@ -79,10 +79,10 @@ interface CliRun {
 }
 
 /** `acgs <args> --json` in-process, with only the state directory and the Policy Engine (for the modes). */
-async function acgs(args: string[], options: { stateDir?: string; env?: Record<string, string> } = {}): Promise<CliRun> {
+async function acgs(args: string[], options: { stateDir?: string; env?: Record<string, string>; text?: boolean } = {}): Promise<CliRun> {
   let stdout = '';
   let stderr = '';
-  const code = await runCli([...args, '--json'], {
+  const code = await runCli(options.text ? args : [...args, '--json'], {
     env: { ACGS_STATE_DIR: options.stateDir ?? main.stateDir, ACGS_STACK: 'local', POLICY_ENGINE_URL: engine.url, ...options.env },
     cwd: process.cwd(),
     stdout: (text) => (stdout += text),
@@ -182,6 +182,13 @@ describe('acgs status and restart on the local stack of another process', () => 
     expect(stdout).toContain(`pid ${before} → ${after}`);
     expect(stdout).toMatch(/beta was restarted \(1 replica\) in [\d.]+ m?s; it is healthy now\./);
   }, 30_000);
+
+  it('records another Level 1 command (cache warm) through the relay before it runs', async () => {
+    const run = await acgs(['cache', 'warm'], { env: { ACGS_ADMIN_TOKEN: POLICY_ADMIN_TOKEN } });
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect((await trailRows('cache warm')).map((row) => `${row.kind} ${row.origin} ${row.outcome ?? ''}`.trim())).toEqual(['command cli', 'execution cli', 'result cli ok']);
+  });
 
   it('refuses a service the stack does not have, naming the ones it has, and restarts nothing', async () => {
     const pids = ['alpha', 'beta', 'sick'].map((service) => pidRecord(main.stateDir, service).pid);
@@ -325,6 +332,14 @@ describe('no supervisor, or one without the bot', () => {
     expect(run.json.error.message).toBe(
       `The bot's audit trail is not set up in this process (without DATABASE_URL the CLI records into the trail of a running npm start, and none is running: no supervisor has published ${localStatePaths(stateDir).supervisorFile}; start it with npm start, or set DATABASE_URL), so commands that change the stack are refused: they never run unrecorded.`,
     );
+  });
+
+  it('`can restart` without any supervisor says that it would be refused now, and why', async () => {
+    const stateDir = tempDir('acgs-cli-none-');
+    const run = await acgs(['can', 'restart', 'alpha'], { stateDir, text: true });
+    expect(run.code).toBe(1);
+    expect(run.stdout).toContain('But right now it would be refused: The bot');
+    expect(run.stdout).toContain('none is running: no supervisor has published');
   });
 
   it('logs and stats without any supervisor: the same message, exit 1', async () => {
