@@ -76,7 +76,7 @@ export function createLocalStackClient(options: LocalStackClientOptions): Stack 
 
   return {
     kind: 'local',
-    description: `local processes of npm start, through its supervisor (${paths.supervisorFile})`,
+    description: `local processes of npm start, reached through its supervisor at ${paths.supervisorFile}`,
 
     async services() {
       return (await connect()).services.map((entry) => entry.name).sort();
