@@ -44,6 +44,15 @@ describe('a service log file', () => {
     expect(numbers[0]).toBeGreaterThan(0);
   });
 
+  it('still appends a line that arrives after close, without keeping the file open', async () => {
+    const path = join(scratch(), 'late.log');
+    const file = openLogFile(path);
+    file.write({ time: '2024-05-01T10:00:00.000Z', stream: 'stdout', text: 'before' });
+    file.close();
+    file.write({ time: '2024-05-01T10:00:01.000Z', stream: 'stdout', text: 'stopping' });
+    expect((await readLogFile(path)).map((line) => line.text)).toEqual(['before', 'stopping']);
+  });
+
   it('reads a missing file as empty and skips a line cut by a crash', async () => {
     expect(await readLogFile(join(scratch(), 'none.log'))).toEqual([]);
     expect(parseLogFileText('2024-05-01T10:00:00.000Z stdout whole\n2024-05-01T10:00:0')).toEqual([{ time: '2024-05-01T10:00:00.000Z', stream: 'stdout', text: 'whole' }]);

@@ -5,7 +5,7 @@
  * (replacing the previous one) and a new one is started, so a chatty service costs at most twice
  * the cap on disk. Plain text on purpose: `tail -f .acgs/logs/policy-engine.log` works too.
  */
-import { closeSync, fstatSync, mkdirSync, openSync, renameSync, writeSync } from 'node:fs';
+import { appendFileSync, closeSync, fstatSync, mkdirSync, openSync, renameSync, writeSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
@@ -33,6 +33,7 @@ export function openLogFile(path: string, options: { maxBytes?: number; onError?
   let fd: number | undefined;
   let size = 0;
   let failed = false;
+  let closed = false;
 
   const open = () => {
     mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
@@ -51,8 +52,10 @@ export function openLogFile(path: string, options: { maxBytes?: number; onError?
     write(line) {
       if (failed) return;
       try {
-        if (fd === undefined) open();
         const text = `${line.time} ${line.stream} ${line.text.replace(/[\r\n]+/g, ' ')}\n`;
+        // A child's last lines can arrive after the supervisor stopped: appended, without keeping the file open.
+        if (closed) return appendFileSync(path, text, { mode: 0o600 });
+        if (fd === undefined) open();
         const bytes = Buffer.byteLength(text);
         if (size > 0 && size + bytes > maxBytes) {
           closeSync(fd!);
@@ -66,6 +69,7 @@ export function openLogFile(path: string, options: { maxBytes?: number; onError?
       }
     },
     close() {
+      closed = true;
       if (fd !== undefined) closeSync(fd);
       fd = undefined;
     },
