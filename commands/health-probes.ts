@@ -4,6 +4,7 @@
  */
 import type { Redis } from 'ioredis';
 import type { Pool } from 'pg';
+import { describeRequestError, requestText } from '../services/clients/pooled-http.js';
 import { ensureRedisConnected, postgresLocation, redisConnectionProblem, redisLocation } from './stack-connections.js';
 
 export type ProbeResult<T> =
@@ -55,30 +56,23 @@ export interface HttpAnswer {
   body: unknown;
 }
 
-function describeFetchError(error: unknown): string {
-  const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-  if (cause?.code === 'ECONNREFUSED') return 'connection refused';
-  if (cause?.code === 'ECONNRESET' || cause?.code === 'UND_ERR_SOCKET') return 'the connection was closed before an answer';
-  return cause?.message ?? (error as Error).message;
-}
-
 /** GET a JSON document; any HTTP status is an answer (health endpoints answer 503 with a body). */
 export function probeJson(url: string, timeoutMs: number, signal: AbortSignal): Promise<ProbeResult<HttpAnswer>> {
   return timed(
     timeoutMs,
     signal,
     async (abort) => {
-      const response = await fetch(url, { headers: { accept: 'application/json' }, signal: abort });
-      const text = await response.text();
+      // On the keep-alive pool rather than fetch: a fifth of the CPU per probe (services/clients/pooled-http.ts).
+      const { status, text } = await requestText(url, { headers: { accept: 'application/json' }, signal: abort });
       let body: unknown;
       try {
         body = JSON.parse(text);
       } catch {
         body = undefined;
       }
-      return { status: response.status, body };
+      return { status, body };
     },
-    describeFetchError,
+    describeRequestError,
   );
 }
 

@@ -23,6 +23,7 @@ import { slackReviewCardPublisher } from './evolution-review-card.js';
 import { registerEvolutionReviewListener } from './evolution-review-listener.js';
 import { createBotMetrics, type BotMetrics } from './metrics.js';
 import type { SlackSettings } from './settings.js';
+import { responseUrlPoster } from './response-url.js';
 import { instrumentedSlackFetch } from './slack-fetch.js';
 
 export interface SlackBotOptions {
@@ -75,6 +76,7 @@ export function createSlackBot(options: SlackBotOptions): SlackBot {
   const metrics = createBotMetrics({ defaultMetrics: options.defaultMetrics ?? true });
   const slackLogger = boltLogger(logger);
   const slackFetch = instrumentedSlackFetch(settings.apiUrl, metrics);
+  const postToResponseUrl = responseUrlPoster(metrics, WEB_API_TIMEOUT_MS);
   const clientOptions = { slackApiUrl: settings.apiUrl, fetch: slackFetch, retryConfig: RETRY_CONFIG, timeout: WEB_API_TIMEOUT_MS, logger: slackLogger };
   const startedAt = Date.now();
   let socketConnected = false;
@@ -130,6 +132,7 @@ export function createSlackBot(options: SlackBotOptions): SlackBot {
     metrics,
     logger,
     slashCommand: options.slashCommand ?? DEFAULT_SLASH_COMMAND,
+    postToResponseUrl,
     ...(options.mayRun ? { mayRun: options.mayRun } : {}),
     ...(options.approvalsChannel ? { approvalsChannel: options.approvalsChannel } : {}),
   });
@@ -142,11 +145,10 @@ export function createSlackBot(options: SlackBotOptions): SlackBot {
     logger.error({ reference, err: cause, code: (error as { code?: string }).code }, 'Slack listener failed');
     const responseUrl = (body as { response_url?: unknown } | undefined)?.response_url;
     if (typeof responseUrl === 'string') {
-      await slackFetch(responseUrl, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ response_type: 'ephemeral', replace_original: false, text: `Something went wrong inside the bot. Reference ${reference}: the bot's log has the cause.` }),
-        signal: AbortSignal.timeout(WEB_API_TIMEOUT_MS),
+      await postToResponseUrl(responseUrl, {
+        response_type: 'ephemeral',
+        replace_original: false,
+        text: `Something went wrong inside the bot. Reference ${reference}: the bot's log has the cause.`,
       }).catch(() => undefined);
     }
   };

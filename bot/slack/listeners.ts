@@ -15,6 +15,7 @@ import type { BotMetrics } from './metrics.js';
 import { decodeSlackText } from './mrkdwn.js';
 import { APPROVAL_ACTION_PATTERN, renderApprovalMessage, sentenceMrkdwn } from './approval-message.js';
 import { renderDocument, RUN_ACTION_PREFIX } from './render.js';
+import type { ResponseUrlPoster } from './response-url.js';
 
 export const DEFAULT_SLASH_COMMAND = '/acgs';
 
@@ -32,6 +33,8 @@ export interface ListenerDeps {
   mayRun?: MayRun;
   /** The config's `channels.approvals`: every approval request is posted there too. */
   approvalsChannel?: string;
+  /** Answers a slash command (cheaper than Bolt's `respond`, see response-url.ts). */
+  postToResponseUrl: ResponseUrlPoster;
 }
 
 type DeliveryKind = 'command' | 'action' | 'event' | 'other';
@@ -108,7 +111,7 @@ export function registerListeners(app: App, deps: ListenerDeps): void {
     await next();
   });
 
-  app.command(deps.slashCommand, async ({ command, ack, respond, context, client }) => {
+  app.command(deps.slashCommand, async ({ command, ack, context, client }) => {
     await ack();
     observeAck(deps, context, 'command');
     await yieldToWaitingRequests();
@@ -126,7 +129,7 @@ export function registerListeners(app: App, deps: ListenerDeps): void {
     await yieldToWaitingRequests();
     const message = renderDocument(outcome.document);
     await yieldToWaitingRequests();
-    await respond({ response_type: outcome.document.ephemeral ? 'ephemeral' : 'in_channel', ...message });
+    await deps.postToResponseUrl(command.response_url, { response_type: outcome.document.ephemeral ? 'ephemeral' : 'in_channel', ...message });
   });
 
   app.event('app_mention', async ({ event, client, context }) => {

@@ -1,7 +1,8 @@
 /**
- * The fetch that every Slack call of the app goes through (the Web API client and `respond` to a
+ * The fetch that Slack calls of the app go through (the Web API client and Bolt's `respond` to a
  * response_url both take it), so failures and rate limits are counted in one place whatever made
- * the call. Waiting out a 429 stays with the Web API client, which honours Retry-After.
+ * the call. Waiting out a 429 stays with the Web API client, which honours Retry-After. A slash
+ * command's answer takes the cheaper path of response-url.ts, counted in the same metrics.
  */
 import type { BotMetrics } from './metrics.js';
 
