@@ -18,6 +18,7 @@ import {
 } from './approvals/index.js';
 import { slackUserGroupDirectory } from './authorization/index.js';
 import { TRAIL_RELAY_FEATURE, trailRelayRoutes } from './audit-trail/trail-relay.js';
+import { retireStalledApproval } from '../commands/approval-flow.js';
 import { loadCommandGate, openCommandTrail, type OpenedTrail } from '../commands/command-path.js';
 import { createCommandRegistry } from '../commands/index.js';
 import { commandServicesFromEnv } from '../commands/services-env.js';
@@ -153,9 +154,10 @@ async function main(): Promise<void> {
   const approvals = createApprovalStore({ pool: trail.pool, signals: approvalSignals });
   const services = { ...fromEnv, stack, authorization: gate, trail: trail.trail, approvals };
 
+  const registry = createCommandRegistry();
   const bot = createSlackBot({
     settings,
-    registry: createCommandRegistry(),
+    registry,
     services,
     logger,
     ...(redis ? { redis } : {}),
@@ -175,9 +177,12 @@ async function main(): Promise<void> {
     },
     onError: (error) => logger.warn({ err: error }, 'approval expiry: will try again'),
   });
-  // A crash between approval and the end of its run is never re-run blindly: it is reported.
+  // A crash between approval and the end of its run is never re-run blindly. An approved request
+  // whose run never started is ended so its messages say so; one that started is reported.
   for (const request of await approvals.inFlight().catch(() => [])) {
-    logger.warn({ request: request.id, state: request.state, line: request.action.line }, 'approval left in flight by an earlier process: not re-run; ask again if still needed');
+    const retired = await retireStalledApproval({ registry, services }, request).catch(() => undefined);
+    if (retired) await bot.updateApprovalMessages(retired).catch((error: unknown) => logger.warn({ err: error }, 'approval message update failed'));
+    logger.warn({ request: request.id, state: request.state, line: request.action.line }, retired ? 'approval whose run never started (an earlier process stopped): ended as superseded; ask again if still needed' : 'approval left in flight by an earlier process: not re-run; ask again if still needed');
   }
 
   closeWithGrace({ delay: 15_000 }, async ({ signal, err }) => {

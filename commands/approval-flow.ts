@@ -163,6 +163,10 @@ export async function decideOnApproval(deps: ExecutionDeps, click: ApprovalClick
         ? await store.cancel(click.id, click.actor.id)
         : await store.vote(click.id, click.actor.id, await rolesOf(deps, click.actor, command, current), click.choice);
     const result: ApprovalClickOutcome = { code: outcome.code, changed: outcome.changed, request: outcome.request, sentence: outcome.sentence };
+    if (!outcome.changed && outcome.request && isStalled(outcome.request)) {
+      const retired = await retireStalledApproval(deps, outcome.request);
+      if (retired) return { code: 'superseded', changed: true, request: retired, sentence: supersededSentence(retired) };
+    }
     if (outcome.changed && outcome.request) {
       approvalCounted = click.choice === 'approve';
       await recordClick(deps, click, outcome.request);
@@ -175,6 +179,39 @@ export async function decideOnApproval(deps: ExecutionDeps, click: ApprovalClick
     }
     throw error;
   }
+}
+
+/**
+ * How long an approved request may wait for its run to start before it counts as stalled. The
+ * approving process claims the run within moments; only a crash or a database outage between the
+ * approval and the claim leaves it longer, and then nobody is waiting for it any more.
+ */
+export const STALLED_AFTER_MS = 60_000;
+
+export function isStalled(request: ApprovalRequest, now = Date.now()): boolean {
+  return request.state === 'approved' && now - request.stateChangedAt.getTime() >= STALLED_AFTER_MS;
+}
+
+const STALLED_REASON = 'it was approved but its run never started (the bot or its database went away in between), and an approval is not carried out later by surprise';
+
+/**
+ * Ends an approved request whose run never started: never run late behind everyone's back, never
+ * left showing buttons that only answer "already approved". Superseded, it says so and asks the
+ * requester to ask again. Returns the request as it now is, or undefined when another process
+ * claimed or ended it first.
+ */
+export async function retireStalledApproval(deps: ExecutionDeps, request: ApprovalRequest): Promise<ApprovalRequest | undefined> {
+  const store = deps.services.approvals;
+  if (!store || !isStalled(request)) return undefined;
+  const superseded = await store.supersede(request.id, STALLED_REASON);
+  if (!superseded.changed || !superseded.request) return undefined;
+  const channel = request.messages[0]?.channel ?? null;
+  await appendQuietly(
+    deps,
+    { ...trailCommon(request, request.requester, 'system', channel), kind: 'approval_resolved', key: `approval_resolved:${request.id}:superseded`, outcome: 'superseded', details: { request_id: request.id, reason: STALLED_REASON } },
+    { id: request.requester },
+  );
+  return superseded.request;
 }
 
 /** A store error's sentence, to go on with "; nothing was ...". */

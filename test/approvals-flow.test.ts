@@ -7,7 +7,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { createApprovalStore, startExpiryScheduler, type ApprovalStore } from '../bot/approvals/index.js';
-import { decideOnApproval } from '../commands/approval-flow.js';
+import { decideOnApproval, retireStalledApproval } from '../commands/approval-flow.js';
+import { createRegistry } from '../commands/registry.js';
 import { executeCommandLine } from '../commands/execute.js';
 import { createPool } from '../services/kit/postgres.js';
 import { unusedLoopbackPort } from './kit/loopback.js';
@@ -309,6 +310,30 @@ describe('votes by button', () => {
     expect((await store.get(id))?.state).toBe('superseded');
     const thread = await t.standIn.waitFor(() => t.standIn.thread(OPS, ts).find((message) => message.text.includes('please ask again')), 8000, 'the ask-again reply');
     expect(thread.text).toContain(`<@${ONCALL}>`);
+  });
+});
+
+describe('an approval whose run never started', () => {
+  it('is ended (superseded) when a bot finds it a minute later, as npm start does at start, and never runs; a fresh one is left to the process about to run it', async () => {
+    // Approved in the store, then the process stopped before claiming the run.
+    const stalled = await requestResize(7);
+    expect((await store.vote(stalled.id, APPROVER, ['approvers'], 'approve')).code).toBe('approved');
+    const fresh = await requestResize(8);
+    expect((await store.vote(fresh.id, APPROVER, ['approvers'], 'approve')).code).toBe('approved');
+    await database.pool(1).query(`UPDATE approval_requests SET state_changed_at = state_changed_at - interval '61 seconds' WHERE id = $1`, [stalled.id]);
+
+    const deps = { registry: createRegistry([]), services };
+    const retired = await retireStalledApproval(deps, (await store.get(stalled.id))!);
+    expect(retired?.state).toBe('superseded');
+    expect(retired?.endedReason).toMatch(/never started/);
+    expect(await retireStalledApproval(deps, (await store.get(stalled.id))!)).toBeUndefined();
+    expect(await retireStalledApproval(deps, (await store.get(fresh.id))!)).toBeUndefined();
+    expect((await store.get(fresh.id))?.state).toBe('approved');
+    // The one that stalled cannot be claimed any more: nothing runs it later.
+    expect((await store.claimExecution(stalled.id)).code).toBe('closed');
+    expect(runsOf(7)).toEqual([]);
+    const { records } = await trail.trail.query({ command: 'resize', limit: 20 });
+    expect(records.filter((record) => (record.details as { request_id?: string } | null)?.request_id === stalled.id).map((record) => `${record.kind} ${record.outcome ?? ''}`.trim())).toContain('approval_resolved superseded');
   });
 });
 

@@ -203,5 +203,18 @@ describe('PostgreSQL going away in the middle of the approving click', () => {
     expect(await modes()).toEqual({ strict: false, lockdown: false });
     expect((await bot.approvals.get(id))?.state).toBe('approved');
     expect((await chainAfter(before)).map((record) => record.kind)).not.toContain('execution');
+
+    // A minute later nobody is waiting for it: the next click ends it, so its message stops offering buttons.
+    await bot.trail.pool.query(`UPDATE approval_requests SET state_changed_at = state_changed_at - interval '2 minutes' WHERE id = $1`, [id]);
+    await people.click(APPROVER2, 'approve', ts);
+    const ended = await people.untilMessage(ts, 'run never started');
+    expect(people.buttonsOf(ts)).toEqual([]);
+    expect(ended).toMatch(/ask again/i);
+    expect((await bot.approvals.get(id))?.state).toBe('superseded');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(await modes()).toEqual({ strict: false, lockdown: false });
+    const after = (await chainAfter(before)).filter((record) => (record.details as { request_id?: string } | null)?.request_id === id);
+    expect(after.map((record) => `${record.kind} ${record.outcome ?? ''}`.trim())).toEqual(['vote', 'approval_resolved approved', 'approval_resolved superseded']);
+    expect(after.at(-1)?.origin).toBe('system');
   });
 });

@@ -129,7 +129,7 @@ export interface ApprovalStore {
   pending(): Promise<ApprovalRequest[]>;
   /**
    * Approved but not yet claimed, or claimed and never finished: what a crash can leave behind.
-   * Never re-run these blindly; a restarting bot reports them (oldest first).
+   * Never re-run: a restarting bot ends the approved ones as superseded and reports the rest (oldest first).
    */
   inFlight(): Promise<ApprovalRequest[]>;
   get(id: string): Promise<ApprovalRequest | undefined>;
