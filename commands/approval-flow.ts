@@ -59,7 +59,11 @@ export async function requestApproval(deps: ExecutionDeps, input: ApprovalReques
   const { command, decision, context } = input;
   const store = deps.services.approvals;
   const needs = `\`${command.name}\` needs ${approvalsWords(decision)}.`;
-  if (!store) return refused(command.name, `${needs} The approval store is not set up in this process, so it cannot be requested; nothing was run.`);
+  if (!store) {
+    // Approvers confirm with buttons in a channel, which a terminal has not got.
+    if (context.origin === 'cli') return refused(command.name, `${needs} Approvers confirm with buttons in a channel, so ask for it in Slack or the local console: \`/acgs ${input.line}\`; nothing was run.`);
+    return refused(command.name, `${needs} The approval store is not set up in this process, so it cannot be requested; nothing was run.`);
+  }
   let plan: ApprovalPlan;
   try {
     plan = await planOf(command, context, input.args, input.line);

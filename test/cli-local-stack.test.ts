@@ -208,6 +208,15 @@ describe('acgs status and restart on the local stack of another process', () => 
     expect(run.json.error).toMatchObject({ code: 'NOT_SUPPORTED', message: localRefusals.scale('alpha').reason });
     expect(pidRecord(main.stateDir, 'alpha').pid).toBe(before);
   });
+
+  it('sends a command that needs approvals to Slack or the console, where approvers have buttons, and records it as waiting', async () => {
+    const before = pidRecord(main.stateDir, 'alpha').pid;
+    const run = await acgs(['scale', 'alpha', '2'], { env: { ACGS_CLI_ROLES: 'oncall' }, text: true });
+    expect(run.code).not.toBe(0);
+    expect(run.stdout).toContain('Approvers confirm with buttons in a channel, so ask for it in Slack or the local console: `/acgs scale alpha 2`; nothing was run.');
+    expect(pidRecord(main.stateDir, 'alpha').pid).toBe(before);
+    expect((await trailRows('scale')).map((row) => `${row.kind} ${row.origin}`).at(-1)).toBe('command cli');
+  });
 });
 
 describe('acgs logs and stats from the published files', () => {
