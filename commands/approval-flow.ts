@@ -317,8 +317,21 @@ async function runApproved(deps: ExecutionDeps, store: ApprovalStore, approved: 
     requester,
   );
   const ok = ran.outcome === 'ok' || ran.outcome === 'info' || ran.outcome === 'warn';
-  const finished = await store.finish(approved.id, ok, { outcome: ran.outcome, title: ran.document.title, summary: ran.document.summary ?? null });
-  return { code: 'executed', request: finished.request, sentence: finished.sentence, ran: { outcome: ran.outcome, document: ran.document } };
+  try {
+    const finished = await store.finish(approved.id, ok, { outcome: ran.outcome, title: ran.document.title, summary: ran.document.summary ?? null });
+    return { code: 'executed', request: finished.request, sentence: finished.sentence, ran: { outcome: ran.outcome, document: ran.document } };
+  } catch (error) {
+    if (!(error instanceof ApprovalStoreUnavailableError)) throw error;
+    // It ran: saying "nothing was run" here would have someone run it a second time. The row
+    // stays `executing` (reported at the next start); the messages show what the run did.
+    const shown: ApprovalRequest = { ...(claim.request ?? approved), state: ok ? 'executed' : 'failed', stateChangedAt: new Date() };
+    return {
+      code: 'executed',
+      request: shown,
+      sentence: [`It ran (${ran.outcome}), but the approval store could not record its end: ${withoutFullStop(error.message)}`],
+      ran: { outcome: ran.outcome, document: ran.document },
+    };
+  }
 }
 
 function sameRoles(a: readonly string[], b: readonly string[]): boolean {

@@ -13,7 +13,7 @@ import type { CommandDefinition } from '../commands/command.js';
 import { createCommandRegistry } from '../commands/index.js';
 import { createRegistry } from '../commands/registry.js';
 import { channelPeople, engineAllows, startGovernanceBot, type GovernanceBot } from './kit/governance-bot.js';
-import { ONCALL } from './slack-harness.js';
+import { ONCALL, OPS } from './slack-harness.js';
 
 const APPROVER1 = 'U0APPROVER1';
 const APPROVER2 = 'U0APPROVER2';
@@ -26,6 +26,8 @@ const ROLES = { oncall: [ONCALL], approvers: [APPROVER1, APPROVER2], admins: [AD
  * the middle of the click that would start the command.
  */
 let cutWhenReplanned = false;
+/** When set, the database is cut right after the approved `strict-mode` ran, before its end is stored. */
+let cutAfterRun = false;
 
 function registryCuttingMidClick() {
   const commands = createCommandRegistry()
@@ -33,8 +35,17 @@ function registryCuttingMidClick() {
     .map((command): CommandDefinition => {
       if (command.name !== 'strict-mode' || !command.plan) return command;
       const plan = command.plan.bind(command);
+      const run = command.run.bind(command);
       return {
         ...command,
+        run: async (context, args) => {
+          const result = await run(context, args);
+          if (context.origin === 'approval' && cutAfterRun) {
+            cutAfterRun = false;
+            bot.proxy!.cut();
+          }
+          return result;
+        },
         plan: async (context, args) => {
           if (context.origin === 'approval' && cutWhenReplanned) {
             cutWhenReplanned = false;
@@ -65,6 +76,7 @@ beforeAll(async () => {
 afterEach(async () => {
   // Whatever a test left, the next one starts with the database reachable and the engine in normal mode.
   cutWhenReplanned = false;
+  cutAfterRun = false;
   bot.proxy?.restore();
   await expect.poll(() => bot.trail.trail.status().waiting, { timeout: 15_000 }).toBe(0);
   await bot.engineClient.setMode('disable-strict-mode');
@@ -216,5 +228,30 @@ describe('PostgreSQL going away in the middle of the approving click', () => {
     const after = (await chainAfter(before)).filter((record) => (record.details as { request_id?: string } | null)?.request_id === id);
     expect(after.map((record) => `${record.kind} ${record.outcome ?? ''}`.trim())).toEqual(['vote', 'approval_resolved approved', 'approval_resolved superseded']);
     expect(after.at(-1)?.origin).toBe('system');
+  });
+});
+
+describe('PostgreSQL going away while the approved command runs', () => {
+  it('shows what the run did instead of saying nothing ran, so nobody runs it a second time, and the trail gets its result once the database is back', async () => {
+    const { ts, id } = await requestPosted('strict-mode on');
+    cutAfterRun = true;
+    const seen = new Set(bot.t.standIn.messages(OPS, { includeEphemeralFor: APPROVER1 }).map((message) => message.ts));
+
+    await people.click(APPROVER1, 'approve', ts);
+    const shown = await people.untilMessage(ts, 'Strict mode on');
+    expect(shown).not.toMatch(/nothing was run|nothing ran/i);
+    expect(people.buttonsOf(ts)).toEqual([]);
+    expect(await modes()).toEqual({ strict: true, lockdown: false });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const since = bot.t.standIn.messages(OPS, { includeEphemeralFor: APPROVER1 }).filter((message) => !seen.has(message.ts));
+    expect(JSON.stringify(since)).not.toMatch(/nothing was run|ask for the command again/);
+
+    bot.proxy!.restore();
+    await expect.poll(() => bot.trail.trail.status().waiting, { timeout: 15_000 }).toBe(0);
+    const { records } = await bot.trail.trail.query({ command: 'strict-mode', limit: 50 });
+    const ofRequest = records.filter((record) => (record.details as { request_id?: string } | null)?.request_id === id).reverse();
+    expect(ofRequest.map((record) => record.kind)).toEqual(['approval_requested', 'vote', 'approval_resolved', 'execution', 'result']);
+    // Its end never reached the store: it stays `executing`, never claimable again.
+    expect((await bot.approvals.get(id))?.state).toBe('executing');
   });
 });
