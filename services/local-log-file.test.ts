@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -66,5 +66,48 @@ describe('a service log file', () => {
     file.write({ time: '2024-05-01T10:00:00.000Z', stream: 'stdout', text: 'a' });
     file.write({ time: '2024-05-01T10:00:01.000Z', stream: 'stdout', text: 'b' });
     expect(errors).toHaveLength(1);
+  });
+
+  const line = (index: number) => ({ time: new Date(Date.UTC(2024, 0, 1, 0, 0, index)).toISOString(), stream: 'stdout' as const, text: `line ${index} ${'x'.repeat(40)}` });
+
+  it('starts afresh when the file was deleted under it and a write crosses the cap: nothing thrown, later lines kept', async () => {
+    const path = join(scratch(), 'deleted.log');
+    const errors: Error[] = [];
+    const file = openLogFile(path, { maxBytes: 1024, onError: (error) => errors.push(error) });
+    for (let index = 0; index < 5; index += 1) file.write(line(index));
+    rmSync(path);
+    // Past the cap: the rotation finds no file to rename.
+    for (let index = 5; index < 30; index += 1) expect(() => file.write(line(index))).not.toThrow();
+    file.close();
+    expect(errors).toEqual([]);
+    const texts = (await readLogFile(path)).map((entry) => entry.text.split(' ')[1]);
+    expect(texts.at(-1)).toBe('29');
+    expect(statSync(path).size).toBeLessThanOrEqual(1024);
+  });
+
+  it('gives up, reported once and without throwing, when rotation cannot rename the file; later writes are dropped quietly', () => {
+    const dir = scratch();
+    const path = join(dir, 'stuck.log');
+    // A non-empty directory where the rotated file goes: the rename fails (EISDIR), not with ENOENT.
+    mkdirSync(`${path}.1`);
+    writeFileSync(join(`${path}.1`, 'keep'), 'x');
+    const errors: NodeJS.ErrnoException[] = [];
+    const file = openLogFile(path, { maxBytes: 1024, onError: (error) => errors.push(error) });
+    for (let index = 0; index < 40; index += 1) expect(() => file.write(line(index))).not.toThrow();
+    expect(() => file.close()).not.toThrow();
+    expect(errors).toHaveLength(1);
+    expect(errors[0]!.syscall).toBe('rename');
+    // The lines before the cap stayed in the file; nothing after it was written anywhere.
+    expect(readFileSync(path, 'utf8').split('\n').filter(Boolean).length).toBeLessThan(40);
+  });
+
+  it('does not throw at the supervisor even when its error reporter throws', () => {
+    const dir = scratch();
+    const file = openLogFile(dir, {
+      onError: () => {
+        throw new Error('the reporter itself failed');
+      },
+    });
+    expect(() => file.write({ time: '2024-05-01T10:00:00.000Z', stream: 'stdout', text: 'a' })).not.toThrow();
   });
 });

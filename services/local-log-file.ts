@@ -27,6 +27,9 @@ export interface LogFileWriter {
  * Appends with synchronous writes: lines keep their order, rotation needs no coordination, and a
  * line is on disk as soon as the supervisor read it. A write that fails (disk full) is reported
  * once through `onError` and the file is given up; the supervisor keeps running its service.
+ * `write` never throws: it runs in the supervisor's line listener, where a throw would take the
+ * whole stack down. A file deleted under it (someone cleaning `.acgs/logs`) is simply started
+ * again at the next rotation.
  */
 export function openLogFile(path: string, options: { maxBytes?: number; onError?: (error: Error) => void } = {}): LogFileWriter {
   const maxBytes = Math.max(1024, options.maxBytes ?? DEFAULT_LOG_FILE_BYTES);
@@ -40,11 +43,36 @@ export function openLogFile(path: string, options: { maxBytes?: number; onError?
     fd = openSync(path, 'a', 0o600);
     size = fstatSync(fd).size;
   };
+  // Every closeSync is followed by forgetting the fd at once: closing a number twice could close
+  // whatever file the process opened with it in between.
+  const closeQuietly = () => {
+    const current = fd;
+    fd = undefined;
+    if (current === undefined) return;
+    try {
+      closeSync(current);
+    } catch {
+      // already unusable: nothing left to release
+    }
+  };
   const fail = (error: unknown) => {
     failed = true;
-    if (fd !== undefined) closeSync(fd);
-    fd = undefined;
-    options.onError?.(error as Error);
+    closeQuietly();
+    try {
+      options.onError?.(error as Error);
+    } catch {
+      // a reporter that throws must not turn a lost log file into a crash
+    }
+  };
+  const rotate = () => {
+    closeQuietly();
+    try {
+      renameSync(path, `${path}.1`);
+    } catch (error) {
+      // Deleted meanwhile: nothing to keep, the new file below starts afresh.
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    }
+    open();
   };
 
   return {
@@ -57,11 +85,7 @@ export function openLogFile(path: string, options: { maxBytes?: number; onError?
         if (closed) return appendFileSync(path, text, { mode: 0o600 });
         if (fd === undefined) open();
         const bytes = Buffer.byteLength(text);
-        if (size > 0 && size + bytes > maxBytes) {
-          closeSync(fd!);
-          renameSync(path, `${path}.1`);
-          open();
-        }
+        if (size > 0 && size + bytes > maxBytes) rotate();
         writeSync(fd!, text);
         size += bytes;
       } catch (error) {
@@ -70,8 +94,7 @@ export function openLogFile(path: string, options: { maxBytes?: number; onError?
     },
     close() {
       closed = true;
-      if (fd !== undefined) closeSync(fd);
-      fd = undefined;
+      closeQuietly();
     },
   };
 }
