@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import type pg from 'pg';
+import { isEvolutionId } from '../../services/evolution-oversight/contract.js';
 import { migrate } from '../../services/kit/postgres.js';
 
 export const EVOLUTION_REVIEW_MIGRATIONS_DIR = fileURLToPath(new URL('./migrations', import.meta.url));
@@ -52,24 +53,25 @@ export interface ReviewCardStore {
    * Claims the proposal for posting: a new row, or an abandoned claim (no message, older than the
    * lease). Undefined when someone else holds it or it was posted already.
    */
-  claim(evolutionId: string, now?: Date): Promise<CardClaim | undefined>;
+  claim(evolutionId: string): Promise<CardClaim | undefined>;
   /** Records where the claimed card was posted; false when the claim was lost meanwhile. */
-  posted(claim: CardClaim, ref: CardRef, now?: Date): Promise<boolean>;
+  posted(claim: CardClaim, ref: CardRef): Promise<boolean>;
   /** Gives back a claim whose post failed, so that the next round (on any replica) tries again. */
   release(claim: CardClaim): Promise<void>;
   /** Cards not yet closed, oldest claim first. */
   open(): Promise<ReviewCard[]>;
   get(evolutionId: string): Promise<ReviewCard | undefined>;
   /** Marks a posted card closed with the status it now shows; true only for the call that closed it. */
-  close(evolutionId: string, finalStatus: string, now?: Date): Promise<boolean>;
+  close(evolutionId: string, finalStatus: string): Promise<boolean>;
   /** Drops an abandoned claim that never posted, for a proposal that no longer waits. */
-  dropAbandoned(evolutionId: string, now?: Date): Promise<boolean>;
+  dropAbandoned(evolutionId: string): Promise<boolean>;
 }
 
 export interface ReviewCardStoreOptions {
   pool: pg.Pool;
   /** This replica's name, kept with its claims (ACGS_BOT_INSTANCE). */
   instance: string;
+  /** Measured by the database's clock, the one clock every replica shares. */
   claimLeaseMs?: number;
 }
 
@@ -96,36 +98,36 @@ function toCard(row: CardRow): ReviewCard {
   };
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 export function createReviewCardStore(options: ReviewCardStoreOptions): ReviewCardStore {
   const { pool, instance } = options;
   const leaseMs = options.claimLeaseMs ?? DEFAULT_CLAIM_LEASE_MS;
   const requireId = (id: string) => {
-    if (!UUID.test(id)) throw new Error(`not an evolution id: ${JSON.stringify(id.slice(0, 40))}`);
+    if (!isEvolutionId(id)) throw new Error(`not an evolution id: ${JSON.stringify(id.slice(0, 40))}`);
   };
-  const staleBefore = (now: Date) => new Date(now.getTime() - leaseMs);
+  // Every time is the database's now(): replicas on different hosts may not agree on the time, and
+  // a clock running ahead would take over (and post again) a claim that is still being posted.
+  const stale = (leaseParameter: number) => `now() - make_interval(secs => $${leaseParameter}::double precision / 1000)`;
 
   return {
-    async claim(evolutionId, now = new Date()) {
+    async claim(evolutionId) {
       requireId(evolutionId);
       const token = randomUUID();
       // DO NOTHING for a live claim or a posted card; an abandoned claim (never posted, older
       // than the lease) is taken over in the same statement, so exactly one caller wins either way.
       const { rows } = await pool.query<{ claim_token: string }>(
         `INSERT INTO evolution_review_cards AS card (evolution_id, claimed_by, claim_token, claimed_at)
-         VALUES ($1, $2, $3, $4)
+         VALUES ($1, $2, $3, now())
          ON CONFLICT (evolution_id) DO UPDATE SET claimed_by = EXCLUDED.claimed_by, claim_token = EXCLUDED.claim_token, claimed_at = EXCLUDED.claimed_at
-           WHERE card.ts IS NULL AND card.closed_at IS NULL AND card.claimed_at < $5
+           WHERE card.ts IS NULL AND card.closed_at IS NULL AND card.claimed_at < ${stale(4)}
          RETURNING claim_token`,
-        [evolutionId, instance, token, now, staleBefore(now)],
+        [evolutionId, instance, token, leaseMs],
       );
       return rows[0]?.claim_token === token ? { evolutionId, token } : undefined;
     },
-    async posted(claim, ref, now = new Date()) {
+    async posted(claim, ref) {
       const { rowCount } = await pool.query(
-        'UPDATE evolution_review_cards SET channel = $3, ts = $4, posted_at = $5 WHERE evolution_id = $1 AND claim_token = $2 AND ts IS NULL',
-        [claim.evolutionId, claim.token, ref.channel, ref.ts, now],
+        'UPDATE evolution_review_cards SET channel = $3, ts = $4, posted_at = now() WHERE evolution_id = $1 AND claim_token = $2 AND ts IS NULL',
+        [claim.evolutionId, claim.token, ref.channel, ref.ts],
       );
       return rowCount === 1;
     },
@@ -137,20 +139,20 @@ export function createReviewCardStore(options: ReviewCardStoreOptions): ReviewCa
       return rows.map(toCard);
     },
     async get(evolutionId) {
-      if (!UUID.test(evolutionId)) return undefined;
+      if (!isEvolutionId(evolutionId)) return undefined;
       const { rows } = await pool.query<CardRow>('SELECT * FROM evolution_review_cards WHERE evolution_id = $1', [evolutionId]);
       return rows[0] ? toCard(rows[0]) : undefined;
     },
-    async close(evolutionId, finalStatus, now = new Date()) {
-      if (!UUID.test(evolutionId)) return false;
+    async close(evolutionId, finalStatus) {
+      if (!isEvolutionId(evolutionId)) return false;
       const { rowCount } = await pool.query(
-        'UPDATE evolution_review_cards SET final_status = $2, closed_at = $3 WHERE evolution_id = $1 AND ts IS NOT NULL AND closed_at IS NULL',
-        [evolutionId, finalStatus, now],
+        'UPDATE evolution_review_cards SET final_status = $2, closed_at = now() WHERE evolution_id = $1 AND ts IS NOT NULL AND closed_at IS NULL',
+        [evolutionId, finalStatus],
       );
       return rowCount === 1;
     },
-    async dropAbandoned(evolutionId, now = new Date()) {
-      const { rowCount } = await pool.query('DELETE FROM evolution_review_cards WHERE evolution_id = $1 AND ts IS NULL AND claimed_at < $2', [evolutionId, staleBefore(now)]);
+    async dropAbandoned(evolutionId) {
+      const { rowCount } = await pool.query(`DELETE FROM evolution_review_cards WHERE evolution_id = $1 AND ts IS NULL AND claimed_at < ${stale(2)}`, [evolutionId, leaseMs]);
       return rowCount === 1;
     },
   };

@@ -58,8 +58,11 @@ describe('with Evolution Oversight away', () => {
     await expect(postReviewCards({ client, store, publisher, channel: 'C0TEST' })).rejects.toMatchObject({ code: 'UNREACHABLE' });
     const errors: string[] = [];
     const poster = startEvolutionReviewPoster({ client, store, publisher, channel: 'C0TEST', intervalMs: 20, onError: (_error, what) => errors.push(what) });
-    await expect.poll(() => errors.length, { timeout: 5000 }).toBeGreaterThanOrEqual(2);
-    await poster.stop();
+    try {
+      await expect.poll(() => errors.length, { timeout: 5000 }).toBeGreaterThanOrEqual(2);
+    } finally {
+      await poster.stop();
+    }
     expect(new Set(errors)).toEqual(new Set(['listing the proposals waiting for review']));
     expect(published).toEqual([]);
     expect(await store.open()).toEqual([]);

@@ -60,7 +60,11 @@ export type ReviewRequest = z.infer<typeof ReviewRequest>;
 export const RollbackRequest = z.object({ requested_by: Identifier, reason: Text(2000) }).strict();
 export type RollbackRequest = z.infer<typeof RollbackRequest>;
 
-export const EvolutionIdParams = z.object({ id: z.uuid('must be an evolution id (a UUID)') }).strict();
+/** A proposal's id as the routes take it; the bot checks ids with it before they reach a query or a URL. */
+export const EvolutionId = z.uuid('must be an evolution id (a UUID)');
+export const isEvolutionId = (value: string): boolean => EvolutionId.safeParse(value).success;
+
+export const EvolutionIdParams = z.object({ id: EvolutionId }).strict();
 
 export const MAX_LIST_LIMIT = 500;
 export const DEFAULT_LIST_LIMIT = 50;
