@@ -25,6 +25,7 @@ import type { Actor, ApprovalPlan, CommandContext, CommandDefinition } from './c
 import { CommandError } from './command.js';
 import { closedGate, NO_POLICY_PROBLEM } from './command-gate.js';
 import { approvalsWords, levelWords } from './decision-documents.js';
+import { quietProgress, type ProgressReporter } from './progress.js';
 import { commandErrorDocument, gateOnTrail, runCommand, trailDecision, type ExecutionDeps, type ExecutionOutcome } from './execute.js';
 import type { ResultDocument } from './result.js';
 
@@ -137,6 +138,8 @@ export interface ApprovalClick {
   choice: ApprovalChoice;
   actor: Actor;
   channelId?: string;
+  /** Where the steps go when this click runs the approved command (CommandContext.progress). */
+  progress?: ProgressReporter;
 }
 
 export interface ApprovalClickOutcome {
@@ -175,7 +178,7 @@ export async function decideOnApproval(deps: ExecutionDeps, click: ApprovalClick
       approvalCounted = click.choice === 'approve';
       await recordClick(deps, click, outcome.request);
     }
-    if (outcome.code === 'approved' && outcome.request) return { ...result, ...(await runApproved(deps, store, outcome.request)) };
+    if (outcome.code === 'approved' && outcome.request) return { ...result, ...(await runApproved(deps, store, outcome.request, click.progress)) };
     return result;
   } catch (error) {
     if (error instanceof ApprovalStoreUnavailableError) {
@@ -256,7 +259,12 @@ async function appendQuietly(deps: ExecutionDeps, record: TrailRecordInput, acto
  * The approval that completed the request: the policy and the state are checked again, one caller
  * claims the execution, the chain records it, and the command runs exactly as approved.
  */
-async function runApproved(deps: ExecutionDeps, store: ApprovalStore, approved: ApprovalRequest): Promise<Pick<ApprovalClickOutcome, 'code' | 'request' | 'sentence' | 'ran'>> {
+async function runApproved(
+  deps: ExecutionDeps,
+  store: ApprovalStore,
+  approved: ApprovalRequest,
+  progress: ProgressReporter | undefined,
+): Promise<Pick<ApprovalClickOutcome, 'code' | 'request' | 'sentence' | 'ran'>> {
   const requester: Actor = { id: approved.requester };
   // Where it was requested: the first message the Slack layer attached (none for the CLI).
   const channel = approved.messages[0]?.channel;
@@ -286,6 +294,7 @@ async function runApproved(deps: ExecutionDeps, store: ApprovalStore, approved: 
     services: deps.services,
     registry: deps.registry,
     signal: new AbortController().signal,
+    progress: quietProgress(progress, (error) => deps.logError?.(randomUUID().slice(0, 8), error, { line: approved.action.line, actor: requester, origin: 'approval' })),
     ...(channel ? { channelId: channel } : {}),
   };
   let plan: ApprovalPlan;

@@ -3,6 +3,7 @@
  * async handler. Nothing here knows Slack, the terminal or Docker.
  */
 import type { z } from 'zod';
+import type { ProgressStep } from './progress.js';
 import type { ResultDocument } from './result.js';
 import type { CommandServices } from './services.js';
 
@@ -31,6 +32,11 @@ export interface CommandContext {
   registry: CommandCatalog;
   /** Aborted when the caller gives up (CLI Ctrl-C, bot shutdown). */
   signal: AbortSignal;
+  /**
+   * Tells a step of a multi-step command as it happens (commands/progress.ts): in Slack the first
+   * step is the reply and the next ones go in a thread under it; the CLI prints them. Never throws.
+   */
+  progress(step: ProgressStep): Promise<void>;
 }
 
 export type FlagSpec = { type: 'string' | 'boolean'; short?: string; description: string };

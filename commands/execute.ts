@@ -19,6 +19,7 @@ import { CommandError } from './command.js';
 import { closedGate, NO_POLICY_PROBLEM, type GateDecision } from './command-gate.js';
 import { requestApproval } from './approval-flow.js';
 import { refusalDocument } from './decision-documents.js';
+import { quietProgress, type ProgressReporter } from './progress.js';
 import type { Registry } from './registry.js';
 import type { ResultDocument } from './result.js';
 import type { CommandServices } from './services.js';
@@ -29,6 +30,8 @@ export interface ExecutionRequest {
   origin: CommandOrigin;
   channelId?: string;
   signal?: AbortSignal;
+  /** Where the steps of a multi-step command go as they happen (CommandContext.progress); nowhere by default. */
+  progress?: ProgressReporter;
 }
 
 export interface ExecutionDeps {
@@ -149,6 +152,7 @@ export async function executeCommandLine(deps: ExecutionDeps, request: Execution
     services: deps.services,
     registry: deps.registry,
     signal: request.signal ?? new AbortController().signal,
+    progress: quietProgress(request.progress, (error) => deps.logError?.(randomUUID().slice(0, 8), error, request)),
     ...(request.channelId ? { channelId: request.channelId } : {}),
   };
   if (decision.approvals_required > 0) {

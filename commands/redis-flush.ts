@@ -85,6 +85,7 @@ export const redisFlush = defineCommand({
     const redis = await requireRedis(context);
     const before = await readFootprint(redis);
     await redis.flushdb();
+    await context.progress({ text: `Flushed ${formatCount(before.keys)} key${before.keys === 1 ? '' : 's'} from ${redisDatabase(redis)}; warming the Policy Engine's cache next.` });
     // The flush has happened: a failed warm is reported with it, not thrown over it.
     const warm = await callStack('policy-engine', context.services, () => context.services.policyEngine.warmCache()).catch((error: unknown) => ({
       problem: error instanceof Error ? error.message : String(error),

@@ -54,5 +54,13 @@ export const restart = defineCommand({
   usesStack: true,
   positionals: ['service'],
   args: z.object({ service: serviceArgument }),
-  run: (context, { service }) => onStackService(context, 'restart', service, async (stack) => restartDocument(stack, await stack.restart(service))),
+  run: (context, { service }) =>
+    onStackService(context, 'restart', service, async (stack) => {
+      // Several replicas take a while each: every one back is a step (a thread reply in Slack).
+      const onReplicaRestarted = (replica: RestartedReplica, { index, total }: { index: number; total: number }) => {
+        const line = replicaLine(replica);
+        return context.progress({ text: `${replica.name} (${index + 1} of ${total}) is back: ${line.text}`, tone: line.tone });
+      };
+      return restartDocument(stack, await stack.restart(service, { onReplicaRestarted }));
+    }),
 });

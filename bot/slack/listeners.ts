@@ -16,6 +16,7 @@ import { decodeSlackText } from './mrkdwn.js';
 import { APPROVAL_ACTION_PATTERN, renderApprovalMessage, sentenceMrkdwn } from './approval-message.js';
 import { renderDocument, RUN_ACTION_PREFIX } from './render.js';
 import type { ResponseUrlPoster } from './response-url.js';
+import { progressThread } from './progress-thread.js';
 
 export const DEFAULT_SLASH_COMMAND = '/acgs';
 
@@ -115,11 +116,14 @@ export function registerListeners(app: App, deps: ListenerDeps): void {
     await ack();
     observeAck(deps, context, 'command');
     await yieldToWaitingRequests();
+    // Steps of a multi-step command: the first is the reply, the next ones go in a thread under it.
+    const thread = progressThread(client, { channel: command.channel_id });
     const outcome = await run({
       line: decodeSlackText(command.text),
       actor: { id: command.user_id, name: command.user_name },
       origin: 'slash',
       channelId: command.channel_id,
+      progress: thread.report,
     });
     if (outcome.approval) {
       await publishApproval(deps, client, outcome.approval, command.channel_id, command.user_id);
@@ -128,6 +132,7 @@ export function registerListeners(app: App, deps: ListenerDeps): void {
     // Each step after the ack is a slice of the event loop; between slices, waiting acks go first.
     await yieldToWaitingRequests();
     const message = renderDocument(outcome.document);
+    if (await thread.finish(outcome.document, message)) return;
     await yieldToWaitingRequests();
     await deps.postToResponseUrl(command.response_url, { response_type: outcome.document.ephemeral ? 'ephemeral' : 'in_channel', ...message });
   });
@@ -140,6 +145,7 @@ export function registerListeners(app: App, deps: ListenerDeps): void {
       actor: { id: event.user },
       origin: 'mention',
       channelId: event.channel,
+      progress: progressThread(client, { channel: event.channel, threadTs: event.thread_ts ?? event.ts }).report,
     });
     if (outcome.approval) {
       await publishApproval(deps, client, outcome.approval, event.channel, event.user);
@@ -157,19 +163,22 @@ export function registerListeners(app: App, deps: ListenerDeps): void {
     await yieldToWaitingRequests();
     if (action.type !== 'button' || typeof action.value !== 'string') return;
     const channelId = body.channel?.id;
+    const container = body.container as { is_ephemeral?: boolean; message_ts?: string } | undefined;
+    const thread_ts = body.message?.thread_ts ?? body.message?.ts ?? container?.message_ts;
+    // Steps go in the clicked message's thread; an ephemeral message or the App Home has none.
+    const inThread = channelId && thread_ts && !container?.is_ephemeral ? { channel: channelId, threadTs: thread_ts } : undefined;
     const outcome = await run({
       line: action.value,
       actor: { id: body.user.id, ...(body.user.username ? { name: body.user.username } : {}) },
       origin: 'button',
       ...(channelId ? { channelId } : {}),
+      ...(inThread ? { progress: progressThread(client, inThread).report } : {}),
     });
     if (outcome.approval) {
       await publishApproval(deps, client, outcome.approval, channelId, body.user.id);
       return;
     }
     const message = renderDocument(outcome.document);
-    const container = body.container as { is_ephemeral?: boolean; message_ts?: string } | undefined;
-    const thread_ts = body.message?.thread_ts ?? body.message?.ts ?? container?.message_ts;
     if (!channelId) {
       // A button outside any channel (the App Home): answer in the app's own messages.
       await client.chat.postMessage({ channel: body.user.id, ...message });
@@ -191,11 +200,14 @@ export function registerListeners(app: App, deps: ListenerDeps): void {
     if (action.type !== 'button' || typeof action.value !== 'string') return;
     const choice = APPROVAL_ACTION_PATTERN.exec(action.action_id)![1] as ApprovalChoice;
     const channelId = body.channel?.id;
+    const requestTs = body.message?.ts;
     const outcome = await decideOnApproval(deps.execution, {
       id: action.value,
       choice,
       actor: { id: body.user.id, ...(body.user.username ? { name: body.user.username } : {}) },
       ...(channelId ? { channelId } : {}),
+      // The approved command's steps go in the thread of the request that was clicked.
+      ...(channelId && requestTs ? { progress: progressThread(client, { channel: channelId, threadTs: requestTs }).report } : {}),
     });
     deps.metrics.commands.inc({ command: `approval ${choice}`, outcome: outcome.code, origin: 'button' });
     // An expired request's message may still show buttons (its expiry was won elsewhere or is due): refresh it.

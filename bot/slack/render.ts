@@ -5,6 +5,7 @@
  * whole message for one field that is too long.
  */
 import type { types as slackTypes } from '@slack/bolt';
+import type { ProgressStep } from '../../commands/progress.js';
 import type { ResultAction, ResultBlock, ResultDocument, Tone } from '../../commands/result.js';
 import { clip, escapeText, fitText, packLines, TRUNCATED_NOTE } from './mrkdwn.js';
 
@@ -79,6 +80,26 @@ export function renderDocument(document: ResultDocument, options: RenderOptions 
     body = [...body.slice(0, shown), context(`${TRUNCATED_NOTE}: ${hidden} more block${hidden === 1 ? '' : 's'} not shown`)];
   }
   return { text: fallbackText(document), blocks: [...head, ...body, ...tail] };
+}
+
+/** One step of a multi-step command, as its own small message (the reply, or a reply in its thread). */
+export function renderProgressStep(step: ProgressStep, number: number): SlackMessage {
+  const text = `Step ${number}: ${step.text}`;
+  const mrkdwn = `${CHECK_EMOJI[step.tone ?? 'ok']} *Step ${number}*  ${fitText(step.text, SLACK_LIMITS.sectionText - 64)}`;
+  return { text: fitText(text, SLACK_LIMITS.fallbackText), blocks: [section(mrkdwn)] };
+}
+
+/**
+ * The first step's message once the command has finished: the step as it was, and under it the
+ * outcome in one line, so the channel shows how it ended without opening the thread.
+ */
+export function renderProgressParent(first: ProgressStep, document: ResultDocument): SlackMessage {
+  const step = renderProgressStep(first, 1);
+  const outcome = `${TONE_EMOJI[document.tone]} *${fitText(document.title, SLACK_LIMITS.headerText)}*${document.summary ? `: ${fitText(document.summary, SLACK_LIMITS.sectionText - 256)}` : ''}`;
+  return {
+    text: fallbackText(document),
+    blocks: [...step.blocks, section(outcome), context('The steps and the full answer are in the thread.')],
+  };
 }
 
 /** What a notification or a screen reader shows: the verdict in one line. */

@@ -396,14 +396,16 @@ export function createDockerStack(options: DockerStackOptions = {}): Stack {
               throw error;
             }
             const after = await waitUntilHealthy(before.Id, name, timeoutMs);
-            restarted.push({
+            const replica: RestartedReplica = {
               name,
               previousId: before.Id,
               id: after.Id,
               previousStartedAt: before.State.Running ? new Date(before.State.StartedAt).toISOString() : null,
               startedAt: new Date(after.State.StartedAt).toISOString(),
               health: healthOf(after),
-            });
+            };
+            restarted.push(replica);
+            if (replicas.length > 1) await restartOptions.onReplicaRestarted?.(replica, { index, total: replicas.length });
           } catch (error) {
             throw stoppedHalfWay(error, restarted.map((replica) => `restarted ${replica.name} (${replica.health})`), notDone);
           }

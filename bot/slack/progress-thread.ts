@@ -1,0 +1,78 @@
+/**
+ * Where a multi-step command's steps go in Slack (commands/progress.ts), in the order they happen.
+ *
+ * A slash command: the first step is posted in the channel as the command's reply, the next ones
+ * as replies in a thread under it. When the command finishes, its full answer is the last reply in
+ * the thread, and the first message is edited to show the outcome in one line under the first
+ * step. Why: at 3 a.m. the channel shows at a glance what was started and how it ended, and the
+ * thread reads top to bottom as what happened, ending with the answer and its buttons.
+ *
+ * A mention, a button in a thread, an approval: the conversation already has a thread (the
+ * mention's, the approval request's), so every step is a reply there and the answer comes as it
+ * always does.
+ *
+ * A command with no steps posts nothing here and answers exactly as before. If the first step
+ * cannot be posted (the bot is not in the channel), the steps are dropped and the answer goes the
+ * usual way (the response_url).
+ */
+import type { webApi } from '@slack/bolt';
+import type { ProgressReporter, ProgressStep } from '../../commands/progress.js';
+import type { ResultDocument } from '../../commands/result.js';
+import { renderProgressParent, renderProgressStep, type SlackMessage } from './render.js';
+
+export interface ProgressThread {
+  report: ProgressReporter;
+  /**
+   * Sends the answer into the thread the steps started, after every step. False when no step was
+   * posted as a new thread's parent: then the caller answers as it would without steps.
+   */
+  finish(document: ResultDocument, message: SlackMessage): Promise<boolean>;
+}
+
+export interface ThreadPlace {
+  channel: string;
+  /** The thread to reply in, when the conversation already has one; a new one otherwise. */
+  threadTs?: string;
+}
+
+export function progressThread(client: webApi.WebClient, place: ThreadPlace): ProgressThread {
+  let parent: { ts: string; first: ProgressStep } | undefined;
+  let gaveUp = false;
+  let count = 0;
+  // Steps are posted one after another, so they appear in the order they were told.
+  let queue: Promise<unknown> = Promise.resolve();
+
+  const post = async (step: ProgressStep, number: number): Promise<void> => {
+    if (gaveUp) return;
+    const message = renderProgressStep(step, number);
+    const threadTs = place.threadTs ?? parent?.ts;
+    if (threadTs) {
+      await client.chat.postMessage({ channel: place.channel, thread_ts: threadTs, ...message });
+      return;
+    }
+    try {
+      const posted = await client.chat.postMessage({ channel: place.channel, ...message });
+      if (posted.ts) parent = { ts: posted.ts, first: step };
+      else gaveUp = true;
+    } catch (error) {
+      gaveUp = true;
+      throw error;
+    }
+  };
+
+  return {
+    report(step) {
+      const number = (count += 1);
+      const posted = queue.then(() => post(step, number));
+      queue = posted.catch(() => undefined);
+      return posted;
+    },
+    async finish(document, message) {
+      await queue;
+      if (!parent) return false;
+      await client.chat.postMessage({ channel: place.channel, thread_ts: parent.ts, ...message });
+      await client.chat.update({ channel: place.channel, ts: parent.ts, ...renderProgressParent(parent.first, document) });
+      return true;
+    },
+  };
+}
