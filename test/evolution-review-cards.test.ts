@@ -170,6 +170,52 @@ describe('posting', () => {
     expect(cardsOf(evolution.id)).toHaveLength(1);
   });
 
+  it('never posts a card twice when the database refuses to record where it went: the claim is kept and the place recorded once it can be', async () => {
+    await round();
+    const evolution = await humanReview({ agent_id: 'agent-unrecorded' });
+    const cardsPool = pools[0]!;
+    // The real PostgreSQL refuses the write that records a card's place, as a failing database would.
+    const allow = () => cardsPool.query('DROP TRIGGER IF EXISTS refuse_card_refs ON evolution_review_cards; DROP FUNCTION IF EXISTS refuse_card_refs()');
+    await cardsPool.query(`
+      CREATE FUNCTION refuse_card_refs() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'the card store is failing (test)'; END $$;
+      CREATE TRIGGER refuse_card_refs BEFORE UPDATE ON evolution_review_cards FOR EACH ROW WHEN (OLD.ts IS NULL AND NEW.ts IS NOT NULL) EXECUTE FUNCTION refuse_card_refs();`);
+    const errors: string[] = [];
+    const poster = startEvolutionReviewPoster({
+      client,
+      store,
+      publisher: t.bot.reviewCardPublisher,
+      channel: APPROVALS,
+      intervalMs: 3_600_000,
+      onError: (error, what) => errors.push(`${what}: ${error instanceof Error ? error.message : String(error)}`),
+    });
+    try {
+      const first = await poster.runOnce();
+      expect(first.posted).toEqual([evolution.id]);
+      expect(first.unrecorded).toEqual([evolution.id]);
+      expect(errors).toEqual([`recording the card of ${evolution.id}: the card store is failing (test)`]);
+      expect(await store.get(evolution.id)).toMatchObject({ claimedBy: 'bot-1' });
+      expect((await store.get(evolution.id))?.ref).toBeUndefined();
+
+      // Later rounds, on this replica and on another, post nothing more while the place is unrecorded.
+      const second = await poster.runOnce();
+      expect(second.posted).toEqual([]);
+      expect(second.unrecorded).toEqual([evolution.id]);
+      expect((await round({ store: replicaStore('bot-2') })).posted).toEqual([]);
+      expect(cardsOf(evolution.id)).toHaveLength(1);
+
+      await allow();
+      const third = await poster.runOnce();
+      expect(third.posted).toEqual([]);
+      expect(third.unrecorded).toEqual([]);
+      expect((await store.get(evolution.id))?.ref).toEqual({ channel: APPROVALS, ts: cardsOf(evolution.id)[0]!.ts });
+    } finally {
+      await poster.stop();
+      await allow();
+    }
+    expect((await round()).posted).toEqual([]);
+    expect(cardsOf(evolution.id)).toHaveLength(1);
+  });
+
   it('takes over a claim that never posted once its lease is over, and not before', async () => {
     await round();
     const evolution = await humanReview({ agent_id: 'agent-abandoned' });

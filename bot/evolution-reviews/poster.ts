@@ -3,13 +3,14 @@
  * the proposals in `human_review`, posts a card for each one that has none (after winning its
  * claim in the card store, so once across restarts and replicas), and brings up to date the open
  * cards of proposals that were decided elsewhere (the REST API, another card, the CLI). A post
- * that fails gives its claim back and is tried again next round. Slack-free: the Slack layer
- * gives the publisher.
+ * that fails gives its claim back and is tried again next round. A post that Slack accepted is
+ * never posted again: when its place cannot be recorded, the claim is kept and the place is
+ * recorded by a later round. Slack-free: the Slack layer gives the publisher.
  */
 import { ServiceCallError } from '../../services/clients/http.js';
 import type { EvolutionOversightClient } from '../../services/clients/evolution-oversight.js';
 import type { Evolution } from '../../services/evolution-oversight/contract.js';
-import type { CardRef, ReviewCardStore } from './card-store.js';
+import type { CardClaim, CardRef, ReviewCardStore } from './card-store.js';
 
 /** What the poster asks the Slack layer to do. */
 export interface ReviewCardPublisher {
@@ -31,6 +32,14 @@ export interface RoundReport {
   updated: string[];
   /** Proposals whose post or update failed; tried again next round. */
   failed: string[];
+  /** Proposals whose card is posted but whose place the store has not recorded yet; recorded by a later round, never posted again. */
+  unrecorded: string[];
+}
+
+/** A card Slack accepted whose place the store did not record; the claim is still held for it. */
+export interface UnrecordedCard {
+  claim: CardClaim;
+  ref: CardRef;
 }
 
 export interface ReviewPosterOptions {
@@ -42,6 +51,11 @@ export interface ReviewPosterOptions {
   intervalMs?: number;
   /** A failed round or card, for the log; the poster carries on. */
   onError?: (error: unknown, what: string) => void;
+  /**
+   * Cards posted whose place is still to be recorded, by proposal id, kept from round to round
+   * (the poster keeps one); a round records them first and never posts them again.
+   */
+  unrecorded?: Map<string, UnrecordedCard>;
 }
 
 export interface ReviewPoster {
@@ -63,26 +77,37 @@ async function currentEvolution(client: ReviewPosterOptions['client'], id: strin
 /** One round, as a function of its parts: list, post what has no card, update what was decided. */
 export async function postReviewCards(options: ReviewPosterOptions): Promise<RoundReport> {
   const { client, store, publisher, channel } = options;
-  const report: RoundReport = { posted: [], updated: [], failed: [] };
+  const unrecorded = options.unrecorded ?? new Map<string, UnrecordedCard>();
+  const report: RoundReport = { posted: [], updated: [], failed: [], unrecorded: [] };
+  for (const [id, card] of unrecorded) {
+    if (await recordPlace(options, card)) unrecorded.delete(id);
+  }
   const waiting = (await client.list({ status: REVIEW_STATUS, limit: REVIEW_LIST_LIMIT })).evolutions;
   const open = await store.open();
   const posted = new Set(open.filter((card) => card.ref).map((card) => card.evolutionId));
 
   // Oldest first, so that the channel shows the proposals in the order they were made.
   for (const evolution of [...waiting].reverse()) {
-    if (posted.has(evolution.id)) continue;
+    // Posted already, its place not yet recorded: our claim still holds it, and its lease may be over.
+    if (posted.has(evolution.id) || unrecorded.has(evolution.id)) continue;
     const claim = await store.claim(evolution.id);
     if (!claim) continue;
+    let ref: CardRef;
     try {
-      const ref = await publisher.post(channel, evolution);
-      if (!(await store.posted(claim, ref))) options.onError?.(new Error(`the claim on ${evolution.id} was taken over while its card was posted`), `recording the card of ${evolution.id}`);
-      report.posted.push(evolution.id);
+      ref = await publisher.post(channel, evolution);
     } catch (error) {
+      // Only a post that did not happen gives its claim back: the next round (any replica) posts it.
       await store.release(claim).catch(() => undefined);
       report.failed.push(evolution.id);
       options.onError?.(error, `posting the card of ${evolution.id}`);
+      continue;
     }
+    report.posted.push(evolution.id);
+    // Slack has the card now: releasing the claim would let the next round post a second one,
+    // and this one would never be updated. Keep the claim and record the place later.
+    if (!(await recordPlace(options, { claim, ref }))) unrecorded.set(evolution.id, { claim, ref });
   }
+  report.unrecorded.push(...unrecorded.keys());
 
   const stillWaiting = new Set(waiting.map((evolution) => evolution.id));
   for (const card of open) {
@@ -106,7 +131,23 @@ export async function postReviewCards(options: ReviewPosterOptions): Promise<Rou
   return report;
 }
 
+/** Records a posted card's place; false when it must be tried again (the store failed). */
+async function recordPlace(options: ReviewPosterOptions, { claim, ref }: UnrecordedCard): Promise<boolean> {
+  try {
+    const recorded = await options.store.posted(claim, ref);
+    if (!recorded) {
+      // The lease ran out and another replica took the claim over: it posts (or posted) its own card.
+      options.onError?.(new Error(`the claim on ${claim.evolutionId} was taken over before its card's place was recorded; the card in ${ref.channel} at ${ref.ts} will not be updated`), `recording the card of ${claim.evolutionId}`);
+    }
+    return true;
+  } catch (error) {
+    options.onError?.(error, `recording the card of ${claim.evolutionId}`);
+    return false;
+  }
+}
+
 export function startEvolutionReviewPoster(options: ReviewPosterOptions): ReviewPoster {
+  options = { ...options, unrecorded: options.unrecorded ?? new Map() };
   const intervalMs = options.intervalMs ?? DEFAULT_REVIEW_POLL_MS;
   let running: Promise<RoundReport> | undefined;
   let timer: NodeJS.Timeout | undefined;
