@@ -306,6 +306,24 @@ describe('clicks on a card', () => {
     await ephemeralTo(loser, 'is no longer waiting for review');
   });
 
+  it('answers a refused click privately and closes the card even when one of its messages cannot be updated', async () => {
+    const evolution = await humanReview();
+    const stored = await postedCard(evolution.id);
+    // A second copy of the card is clicked (as when a card was posted twice), and the recorded one
+    // was deleted in Slack meanwhile, so updating it fails.
+    const copyRef = await t.bot.reviewCardPublisher.post(APPROVALS, evolution);
+    const slack = new webApi.WebClient(BOT_TOKEN, { slackApiUrl: t.standIn.apiUrl });
+    await slack.chat.delete({ channel: APPROVALS, ts: stored.ts });
+    await client.reject(evolution.id, { reviewer_id: 'U0ELSEWHERE', justification: 'rejected over the REST API' });
+    const copy = t.standIn.workspace.find(APPROVALS, copyRef.ts)!;
+    await click(APPROVER1, 'approve', copy);
+    await ephemeralTo(APPROVER1, 'is no longer waiting for review: it was rejected by U0ELSEWHERE');
+    await untilCard(copy, 'Rejected* by <@U0ELSEWHERE>');
+    expect(buttonsOf(current(copy))).toEqual([]);
+    await expect.poll(async () => (await store.get(evolution.id))?.finalStatus, { timeout: 5000 }).toBe('rejected');
+    expect(await transitionsOf(evolution.id)).toEqual(['created by U-AGENT-OWNER', 'rejected by U0ELSEWHERE']);
+  });
+
   it('answers a button that names no proposal privately and runs nothing', async () => {
     const slack = new webApi.WebClient(BOT_TOKEN, { slackApiUrl: t.standIn.apiUrl });
     const forged = await slack.chat.postMessage({

@@ -4,13 +4,13 @@
  * origin `button`, as the clicker. Then the card shows the proposal as Evolution Oversight now
  * has it: decided (by this click or earlier, elsewhere) -> outcome, who, when, no buttons; still
  * waiting -> left as it is, usable by the next person. A refused click is answered to the
- * clicker only.
+ * clicker only, first, so that no failure of Slack's updates can swallow the answer.
  */
 import type { App, BlockAction, ButtonAction, Context, webApi } from '@slack/bolt';
 import type { Logger as PinoLogger } from 'pino';
 import { executeCommandLine, type ExecutionDeps } from '../../commands/execute.js';
 import { ServiceCallError } from '../../services/clients/http.js';
-import type { Evolution } from '../../services/evolution-oversight/contract.js';
+import { isEvolutionId, type Evolution } from '../../services/evolution-oversight/contract.js';
 import type { ReviewCardStore } from '../evolution-reviews/index.js';
 import { renderApprovalMessage } from './approval-message.js';
 import { EVOLUTION_REVIEW_ACTION_PATTERN, renderEvolutionReviewCard } from './evolution-review-card.js';
@@ -26,8 +26,6 @@ export interface EvolutionReviewListenerDeps {
   cards?: ReviewCardStore;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-
 export function registerEvolutionReviewListener(app: App, deps: EvolutionReviewListenerDeps): void {
   app.action<BlockAction<ButtonAction>>(EVOLUTION_REVIEW_ACTION_PATTERN, async ({ ack, body, action, client, respond, context }) => {
     await ack();
@@ -36,7 +34,7 @@ export function registerEvolutionReviewListener(app: App, deps: EvolutionReviewL
     if (action.type !== 'button') return;
     const decision = EVOLUTION_REVIEW_ACTION_PATTERN.exec(action.action_id)![1] as 'approve' | 'reject';
     const id = typeof action.value === 'string' ? action.value.toLowerCase() : '';
-    if (!UUID.test(id)) {
+    if (!isEvolutionId(id)) {
       await respond({ response_type: 'ephemeral', replace_original: false, text: 'This button names no proposal; nothing was reviewed.' });
       return;
     }
@@ -57,11 +55,15 @@ export function registerEvolutionReviewListener(app: App, deps: EvolutionReviewL
       if (posted.ts && posted.channel) await deps.execution.services.approvals?.attachMessage(outcome.approval.id, { channel: posted.channel, ts: posted.ts });
       return;
     }
-    if (channelId && clickedTs) await refreshCard(deps, client, id, { channel: channelId, ts: clickedTs });
     if (outcome.outcome !== 'ok') {
       // Refused (not an approver, own proposal, already decided) or failed: only the clicker reads why.
-      await respond({ response_type: 'ephemeral', replace_original: false, ...renderDocument(outcome.document) });
+      try {
+        await respond({ response_type: 'ephemeral', replace_original: false, ...renderDocument(outcome.document) });
+      } catch (error) {
+        deps.logger.warn({ err: error, evolution: id, user: body.user.id }, 'evolution review card: could not answer the clicker privately');
+      }
     }
+    if (channelId && clickedTs) await refreshCard(deps, client, id, { channel: channelId, ts: clickedTs });
   });
 }
 
@@ -82,6 +84,16 @@ async function refreshCard(deps: EvolutionReviewListenerDeps, client: webApi.Web
   const stored = await deps.cards?.get(id).catch(() => undefined);
   const refs = new Map([[`${clicked.channel}/${clicked.ts}`, clicked]]);
   if (stored?.ref) refs.set(`${stored.ref.channel}/${stored.ref.ts}`, stored.ref);
-  await Promise.all([...refs.values()].map((ref) => client.chat.update({ channel: ref.channel, ts: ref.ts, ...message })));
+  // Each message on its own: one that cannot be updated (deleted in Slack, a rate limit) leaves
+  // the others updated, and the card is closed anyway; a click on a stale card refreshes it.
+  await Promise.all(
+    [...refs.values()].map(async (ref) => {
+      try {
+        await client.chat.update({ channel: ref.channel, ts: ref.ts, ...message });
+      } catch (error) {
+        deps.logger.warn({ err: error, evolution: id, channel: ref.channel, ts: ref.ts }, 'evolution review card: could not update a card message');
+      }
+    }),
+  );
   await deps.cards?.close(id, evolution?.status ?? 'gone').catch((error: unknown) => deps.logger.warn({ err: error, evolution: id }, 'evolution review card: could not mark the card closed; the poller will'));
 }
