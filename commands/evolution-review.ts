@@ -7,12 +7,13 @@
  * The authorization rules make it Level 2 with no further approval: the reviewer's own decision
  * is the runbook's one human decision (bot/authorization/README.md). Evolution Oversight keeps the
  * four-eyes rule too (the requester cannot review); the bot checks it first so that the answer
- * says so plainly.
+ * says so plainly. Not from the CLI: its identity (`cli:<os user>`) and roles are self-declared,
+ * so that rule would not hold there.
  */
 import { z } from 'zod';
 import { ServiceCallError } from '../services/clients/http.js';
 import type { EvolutionOversightClient } from '../services/clients/evolution-oversight.js';
-import { Identifier, type Evolution } from '../services/evolution-oversight/contract.js';
+import { Identifier, isEvolutionId, type Evolution } from '../services/evolution-oversight/contract.js';
 import { closestChoice } from './arguments.js';
 import { CommandError, defineCommand, type CommandContext } from './command.js';
 import { PENDING_REVIEW } from './evolutions.js';
@@ -29,7 +30,6 @@ export const MAX_JUSTIFICATION_LENGTH = 2000;
 /** How many of the newest proposals a prefix is looked for in (the service's list limit). */
 export const PREFIX_SEARCH_LIMIT = 500;
 
-const FULL_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 /** At least the 8 characters `evolutions` shows, and never more than a UUID has. */
 const ID_PREFIX = /^[0-9a-f]{8}[0-9a-f-]{0,27}$/;
 
@@ -48,7 +48,7 @@ export function parseReviewArguments(line: string): { ok: true; value: ReviewArg
   const [rawId, rawDecision, ...words] = tokenize(line);
   if (rawId === undefined) return { ok: false, message: `name the proposal and the decision, for example ${EXAMPLE}` };
   const id = rawId.toLowerCase();
-  if (!FULL_ID.test(id) && !ID_PREFIX.test(id)) {
+  if (!isEvolutionId(id) && !ID_PREFIX.test(id)) {
     return { ok: false, message: `\`${clip(rawId, 40)}\` is not an evolution id: give the full UUID or its first 8 characters as \`evolutions\` shows them, for example ${EXAMPLE}` };
   }
   if (rawDecision === undefined) return { ok: false, message: `say \`approve\` or \`reject\` after the id, for example ${EXAMPLE}` };
@@ -102,10 +102,10 @@ function pendingReview(evolution: Evolution): boolean {
 export async function findEvolution(client: EvolutionOversightClient, reference: string): Promise<Evolution> {
   const unknown = () =>
     new CommandError(
-      FULL_ID.test(reference) ? `No evolution has the id \`${reference}\`.` : `No evolution id starts with \`${reference}\`.`,
+      isEvolutionId(reference) ? `No evolution has the id \`${reference}\`.` : `No evolution id starts with \`${reference}\`.`,
       'Type `evolutions` for the proposals waiting for review, with their ids.',
     );
-  if (FULL_ID.test(reference)) {
+  if (isEvolutionId(reference)) {
     try {
       return await client.get(reference);
     } catch (error) {
@@ -134,7 +134,6 @@ export function justificationOf(context: Pick<CommandContext, 'actor' | 'channel
   if (reason) return reason;
   const verb = decision === 'approve' ? 'Approved' : 'Rejected';
   const who = context.actor.name ? `${context.actor.name} (${context.actor.id})` : context.actor.id;
-  if (context.origin === 'cli') return `${verb} with the acgs CLI by ${who}`;
   const how = context.origin === 'button' ? ' with the review card\'s button' : '';
   return `${verb} in Slack by ${who}${context.channelId ? ` from channel ${context.channelId}` : ''}${how}`;
 }
@@ -190,6 +189,20 @@ async function explainRefusedReview(client: EvolutionOversightClient, evolution:
   return undefined;
 }
 
+/**
+ * The CLI's user is `cli:<os user>` with the roles ACGS_CLI_ROLES declares on that machine: a
+ * proposal's requester could review their own there, under another name. Reviews are taken only
+ * where the reviewer is the Slack user who clicks or types.
+ */
+function refuseFromCli(context: CommandContext, args: ReviewArguments): void {
+  if (context.origin !== 'cli') return;
+  throw new CommandError(
+    `Evolution reviews are not taken from the CLI: its user (\`${clip(context.actor.id, 40)}\`) and roles (ACGS_CLI_ROLES) are declared on this machine, so Evolution Oversight's four-eyes rule could not tell the reviewer from the proposal's requester.`,
+    `Nothing was decided. Review in Slack or the local console, where the reviewer is the Slack user who clicks or types: \`/acgs evolution review ${args.id} ${args.decision}${args.reason ? ` ${clip(args.reason, 200)}` : ''}\`.`,
+    'refused',
+  );
+}
+
 async function loadForReview(context: CommandContext, args: ReviewArguments): Promise<Evolution> {
   const evolution = await callStack('evolution-oversight', context.services, () => findEvolution(context.services.evolutionOversight, args.id));
   if (!pendingReview(evolution)) throw new CommandError(notWaitingSentence(evolution), 'Nothing was changed. `evolutions` lists the proposals still waiting.', 'refused');
@@ -212,6 +225,7 @@ export const evolutionReview = defineCommand({
   rawArguments: true,
   args: ReviewArgs,
   async run(context, args) {
+    refuseFromCli(context, args);
     if (!Identifier.safeParse(context.actor.id).success) {
       throw new CommandError(`Your user id \`${clip(context.actor.id, 40)}\` cannot be recorded as a reviewer by Evolution Oversight.`, 'Review from Slack or the console instead.', 'refused');
     }
@@ -228,12 +242,22 @@ export const evolutionReview = defineCommand({
   },
   // Only used when the rules ask for approvals after all (a strict-mode patch, a config change):
   // the approval is bound to the proposal still waiting, so a review done elsewhere asks again.
+  // The request keeps the line as typed and runs it again once approved, so it must name the
+  // proposal by its full id: a prefix could name another proposal by then.
   async plan(context, args) {
+    refuseFromCli(context, args);
     const evolution = await loadForReview(context, args);
+    if (args.id !== evolution.id) {
+      throw new CommandError(
+        `Under these rules a review needs an approval, and an approval must name one proposal for good: give the full id, \`evolution review ${evolution.id} ${args.decision}${args.reason ? ` ${clip(args.reason, 200)}` : ''}\`.`,
+        'Nothing was requested or decided.',
+        'usage',
+      );
+    }
     return {
       summary: `${args.decision === 'approve' ? 'Approve' : 'Reject'} evolution ${evolutionLabel(evolution)} in Evolution Oversight`,
       target: `evolution ${evolution.id}`,
-      fingerprint: `evolution ${evolution.id.slice(0, 8)} is ${evolution.status}`,
+      fingerprint: `evolution ${evolution.id} is ${evolution.status}`,
     };
   },
 });

@@ -6,6 +6,9 @@
  * message that says what to do, and nothing is decided then (the service's transitions prove it).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApprovalStore, type ApprovalStore } from '../bot/approvals/index.js';
+import { approvalTestDatabase, type ApprovalTestDatabase } from '../bot/approvals/test-support/fixtures.js';
+import { decideOnApproval } from '../commands/approval-flow.js';
 import { parseReviewArguments } from '../commands/evolution-review.js';
 import { executeCommandLine, type ExecutionDeps, type ExecutionOutcome } from '../commands/execute.js';
 import { createCommandRegistry } from '../commands/index.js';
@@ -21,14 +24,17 @@ const ONCALL = 'U0ONCALL';
 const APPROVER1 = 'U0APPROVER1';
 const APPROVER2 = 'U0APPROVER2';
 const ADMIN = 'U0ADMIN';
+/** The CLI's identity: `cli:<os user>`, its roles self-declared in ACGS_CLI_ROLES. */
+const CLI_USER = 'cli:ops';
 const CHANNEL = 'C0ACGSAPPRV';
-const ROLES = { oncall: [ONCALL], approvers: [APPROVER1, APPROVER2], admins: [ADMIN] };
+const ROLES = { oncall: [ONCALL], approvers: [APPROVER1, APPROVER2, CLI_USER], admins: [ADMIN] };
 
 let testbed: EvolutionTestbed;
 let client: EvolutionOversightClient;
 let trail: TestTrail;
 let deps: ExecutionDeps;
 let downDeps: ExecutionDeps;
+let registry: ReturnType<typeof createCommandRegistry>;
 
 beforeAll(async () => {
   testbed = await startEvolutionTestbed('acgs_review_cmd');
@@ -37,7 +43,7 @@ beforeAll(async () => {
   trail = await openTestTrail({ prefix: 'acgs_review_cmd_trail' });
   const authorization = await testGate({ roles: ROLES });
   const unused = await unusedLoopbackUrl();
-  const registry = createCommandRegistry();
+  registry = createCommandRegistry();
   const servicesWith = (evolutionUrl: string) => ({
     ...createCommandServices({ endpoints: { 'policy-engine': unused, 'audit-engine': unused, 'evolution-oversight': evolutionUrl, 'sandbox-controller': unused }, checkTimeoutMs: 1000, callTimeoutMs: 3000 }),
     authorization,
@@ -114,10 +120,24 @@ describe('an approver reviews', () => {
     expect((await client.get(fast.id)).status).toBe('approved');
   });
 
-  it('says CLI when the review came from the CLI', async () => {
-    const evolution = await humanReview();
-    await executeCommandLine(deps, { line: `evolution review ${evolution.id} reject`, actor: { id: APPROVER1 }, origin: 'cli' });
-    expect((await client.get(evolution.id)).review?.justification).toBe(`Rejected with the acgs CLI by ${APPROVER1}`);
+});
+
+describe('from the CLI', () => {
+  it('refuses every review, even with an approver role, since the CLI\'s identity is not Slack\'s, and decides nothing', async () => {
+    // The proposal's requester could otherwise declare themselves an approver and review their own.
+    const evolution = await humanReview({ requester_id: APPROVER2 });
+    for (const line of [`evolution review ${evolution.id} approve`, `evolution review ${evolution.id.slice(0, 8)} reject looks fine`]) {
+      const before = await testbed.db.counts();
+      const outcome = await executeCommandLine(deps, { line, actor: { id: CLI_USER }, origin: 'cli' });
+      expect(outcome.outcome).toBe('rejected');
+      expect(outcome.rejection).toBe('refused');
+      expect(outcome.document.summary).toBe(
+        'Evolution reviews are not taken from the CLI: its user (`cli:ops`) and roles (ACGS_CLI_ROLES) are declared on this machine, so Evolution Oversight\'s four-eyes rule could not tell the reviewer from the proposal\'s requester.',
+      );
+      expect(outcome.document.footer).toContain('Review in Slack or the local console, where the reviewer is the Slack user who clicks or types: `/acgs ' + line + '`');
+      expect(await testbed.db.counts()).toEqual(before);
+    }
+    expect((await client.get(evolution.id)).status).toBe('human_review');
   });
 });
 
@@ -218,5 +238,81 @@ describe('bad input is answered and nothing is decided', () => {
     expect(outcome.outcome).toBe('rejected');
     expect(outcome.rejection).toBe('unavailable');
     expect(outcome.document.summary).toMatch(/^The Evolution Oversight at http:\/\/127\.0\.0\.1:\d+ does not answer/);
+  });
+});
+
+/** A copy of a proposal under an id of the test's choosing, as Evolution Oversight would store it. */
+async function twinOf(source: Evolution, id: string, status = source.status): Promise<void> {
+  const { rows } = await testbed.db.pool.query<{ column_name: string }>(
+    "SELECT column_name FROM information_schema.columns WHERE table_name = 'evolutions' AND column_name NOT IN ('id', 'seq', 'status')",
+  );
+  const columns = rows.map((row) => `"${row.column_name}"`).join(', ');
+  await testbed.db.pool.query(`INSERT INTO evolutions (id, status, ${columns}) SELECT $2, $3, ${columns} FROM evolutions WHERE id = $1`, [source.id, id, status]);
+}
+
+describe('when the rules ask for an approval of a review (a stricter configuration)', () => {
+  let approvalsDb: ApprovalTestDatabase;
+  let approvals: ApprovalStore;
+  let strict: ExecutionDeps;
+
+  beforeAll(async () => {
+    approvalsDb = await approvalTestDatabase();
+    approvals = createApprovalStore({ pool: approvalsDb.pool(2) });
+    const authorization = await testGate({
+      roles: ROLES,
+      overrides: { commands: { 'evolution review': { level: 2, requesters: ['approvers', 'admins'], approvals: 1, approver_roles: ['approvers', 'admins'] } } },
+    });
+    strict = { registry, services: { ...deps.services, authorization, approvals } };
+  });
+  afterAll(async () => {
+    await approvalsDb?.close();
+  });
+
+  it('asks for the full UUID instead of binding an approval to a prefix, and requests nothing', async () => {
+    const evolution = await humanReview({ agent_id: 'agent-strict-prefix' });
+    const outcome = await run(`evolution review ${evolution.id.slice(0, 8)} approve`, APPROVER1, { deps: strict });
+    expect(outcome.outcome).toBe('rejected');
+    expect(outcome.approval).toBeUndefined();
+    expect(outcome.document.summary).toBe(
+      `Under these rules a review needs an approval, and an approval must name one proposal for good: give the full id, \`evolution review ${evolution.id} approve\`.`,
+    );
+    expect((await approvals.pending()).filter((request) => request.action.command === 'evolution review')).toEqual([]);
+    expect((await client.get(evolution.id)).status).toBe('human_review');
+  });
+
+  it('binds the request to the full UUID, and runs it as the requester once approved', async () => {
+    const evolution = await humanReview({ agent_id: 'agent-strict-full' });
+    const requested = await run(`evolution review ${evolution.id} approve`, APPROVER1, { deps: strict });
+    expect(requested.outcome).toBe('warn');
+    expect(requested.approval?.action).toMatchObject({
+      line: `evolution review ${evolution.id} approve`,
+      args: { id: evolution.id, decision: 'approve' },
+      target: `evolution ${evolution.id}`,
+      stateFingerprint: `evolution ${evolution.id} is human_review`,
+    });
+    expect((await client.get(evolution.id)).status).toBe('human_review');
+    const approved = await decideOnApproval(strict, { id: requested.approval!.id, choice: 'approve', actor: { id: APPROVER2 }, channelId: CHANNEL });
+    expect(approved.code).toBe('executed');
+    expect(await client.get(evolution.id)).toMatchObject({ status: 'approved', review: { reviewer_id: APPROVER1 } });
+  });
+
+  it('decides nothing for a request bound to a prefix (as made before), even when the prefix now names another proposal', async () => {
+    const source = await humanReview({ agent_id: 'agent-strict-twin' });
+    const decided = 'feedbeef-0000-4000-8000-000000000001';
+    const other = 'feedbeef-0000-4000-8000-000000000002';
+    await twinOf(source, decided, 'rejected');
+    await twinOf(source, other);
+    const created = await approvals.create({
+      action: { command: 'evolution review', args: { id: 'feedbeef', decision: 'approve' }, line: 'evolution review feedbeef approve', target: `evolution ${decided}`, stateFingerprint: 'evolution feedbeef is human_review' },
+      requester: APPROVER1,
+      level: 2,
+      approvalsRequired: 1,
+      approverRoles: ['approvers', 'admins'],
+    });
+    const before = await testbed.db.counts();
+    const approved = await decideOnApproval(strict, { id: created.request!.id, choice: 'approve', actor: { id: APPROVER2 }, channelId: CHANNEL });
+    expect(approved.code).toBe('superseded');
+    expect(await testbed.db.counts()).toEqual(before);
+    expect((await client.get(other)).status).toBe('human_review');
   });
 });

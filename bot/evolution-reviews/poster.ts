@@ -2,7 +2,7 @@
  * The review card poster: every few seconds (and once at start) it asks Evolution Oversight for
  * the proposals in `human_review`, posts a card for each one that has none (after winning its
  * claim in the card store, so once across restarts and replicas), and brings up to date the open
- * cards of proposals that were decided elsewhere (the REST API, another card, the CLI). A post
+ * cards of proposals that were decided elsewhere (the REST API, another card, a typed command). A post
  * that fails gives its claim back and is tried again next round. A post that Slack accepted is
  * never posted again: when its place cannot be recorded, the claim is kept and the place is
  * recorded by a later round. Slack-free: the Slack layer gives the publisher.
