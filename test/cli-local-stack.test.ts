@@ -110,6 +110,17 @@ function isAlive(pid: number): boolean {
   }
 }
 
+/** A raw call on the main supervisor's control channel, with its token: what any token holder can send. */
+async function control(path: string, body: unknown): Promise<{ status: number; json: any }> {
+  const record = JSON.parse(readFileSync(localStatePaths(main.stateDir).supervisorFile, 'utf8')) as SupervisorRecord;
+  const response = await fetch(`${record.url}${path}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${record.token}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  return { status: response.status, json: await response.json() };
+}
+
 async function trailRows(command: string): Promise<Array<{ kind: string; actor: string; origin: string; outcome: string | null }>> {
   const client = new pg.Client({ connectionString: db.url });
   await client.connect();
@@ -311,9 +322,9 @@ describe('stale state is never trusted', () => {
     mkdirSync(localStatePaths(stateDir).runDir, { recursive: true });
     // Our own pid is alive but is not the supervisor behind that URL.
     writeFileSync(localStatePaths(stateDir).supervisorFile, JSON.stringify({ ...record, pid: process.pid }));
+    const before = pidRecord(main.stateDir, 'alpha').pid;
     const run = await acgs(['restart', 'alpha'], { stateDir });
     expect(run.code).not.toBe(0);
-    const before = pidRecord(main.stateDir, 'alpha').pid;
     const status = await acgs(['status'], { stateDir });
     expect(status.json.error.code).toBe('NOT_RUNNING');
     expect(status.json.error.message).toContain(`is not the supervisor pid ${process.pid}`);
@@ -392,6 +403,13 @@ describe('the control channel itself', () => {
     expect(forged.status).toBe(400);
     expect(((await forged.json()) as { error: { code: string } }).error.code).toBe('TRAIL_INPUT');
     expect((await trailRows('restart')).some((row) => row.actor === 'U0SOMEONE')).toBe(false);
+  });
+
+  it('answers 404 for names the extensions object only inherits, and runs nothing', async () => {
+    for (const name of ['constructor', 'valueOf', 'toString', 'hasOwnProperty', '__proto__']) {
+      const answer = await control(`/v1/${name}`, { record: { kind: 'command' } });
+      expect(answer, name).toEqual({ status: 404, json: { error: { code: 'NOT_FOUND', message: `no route POST /v1/${name}` } } });
+    }
   });
 
   it('the supervisor file is readable only by its owner', async () => {

@@ -19,8 +19,9 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { readFileSync, rmSync } from 'node:fs';
-import { localStatePaths, processArgv, writeFileAtomic } from '../local-state.js';
+import { localStatePaths, writeFileAtomic } from '../local-state.js';
 import type { SupervisedProcess } from '../local-supervisor.js';
+import { connectLocalControl, type ControlChannel } from './local-control-client.js';
 import { StackError, STACK_ERROR_CODES, type Stack } from './stack.js';
 
 /** Tells a ping answer from whatever else might listen on a reused port. */
@@ -117,29 +118,22 @@ function tokenMatches(header: string | undefined, token: string): boolean {
   return given.length === expected.length && timingSafeEqual(given, expected);
 }
 
-/** A supervisor file that names a live supervisor answering on its channel: another stack owns this state directory. */
-async function liveSupervisor(file: string): Promise<SupervisorRecord | undefined> {
-  let record: SupervisorRecord;
+/** A live supervisor of another process answering on the channel its file names: it owns this state directory. */
+async function liveSupervisor(stateDir: string): Promise<ControlChannel | undefined> {
   try {
-    record = JSON.parse(readFileSync(file, 'utf8')) as SupervisorRecord;
+    const channel = await connectLocalControl(stateDir, { pingTimeoutMs: 2000 });
+    return channel.supervisorPid === process.pid ? undefined : channel;
   } catch {
-    return undefined;
-  }
-  if (record.pid === process.pid || (await processArgv(record.pid)) === undefined) return undefined;
-  try {
-    const response = await fetch(new URL('/v1/ping', record.url), { headers: { authorization: `Bearer ${record.token}` }, signal: AbortSignal.timeout(2000) });
-    const body = (await response.json()) as { marker?: unknown; pid?: unknown };
-    return body.marker === CONTROL_MARKER && body.pid === record.pid ? record : undefined;
-  } catch {
+    // No file, a file left by a stack that is gone, or something else on its port: ours to take.
     return undefined;
   }
 }
 
 export async function startLocalControl(options: LocalControlOptions): Promise<LocalControl> {
   const paths = localStatePaths(options.stateDir);
-  const other = await liveSupervisor(paths.supervisorFile);
+  const other = await liveSupervisor(options.stateDir);
   if (other) {
-    throw new Error(`another local stack supervisor (pid ${other.pid}, ${other.url}) already runs with the state directory ${options.stateDir}; stop it first`);
+    throw new Error(`another local stack supervisor (pid ${other.supervisorPid}, ${other.url}) already runs with the state directory ${options.stateDir}; stop it first`);
   }
   const token = randomBytes(24).toString('hex');
   const extensions = options.extensions ?? {};
@@ -157,7 +151,9 @@ export async function startLocalControl(options: LocalControlOptions): Promise<L
       const timeoutMs = typeof body.timeoutMs === 'number' ? body.timeoutMs : undefined;
       return { status: 200, body: await stack.restart(service, timeoutMs === undefined ? {} : { timeoutMs }) };
     }
-    const extension = path.startsWith('/v1/') ? extensions[path.slice(4)] : undefined;
+    // Own names only: `/v1/constructor` must not reach Object.prototype's members.
+    const name = path.startsWith('/v1/') ? path.slice(4) : undefined;
+    const extension = name !== undefined && Object.hasOwn(extensions, name) ? extensions[name] : undefined;
     if (extension) return { status: 200, body: (await extension(body)) ?? {} };
     return { status: 404, body: { error: { code: 'NOT_FOUND', message: `no route POST ${path}` } } };
   }
