@@ -69,15 +69,19 @@ export function renderApprovalMessage(request: ApprovalRequest, options: { now?:
   return { text, blocks };
 }
 
-function approvalButtons(request: ApprovalRequest): Button[] {
-  const line = fitText(request.action.line, 200);
-  const confirm = (title: string, text: string, yes: string, danger = false): NonNullable<Button['confirm']> => ({
+/** A button's confirm dialog: title, the text (cut to Slack's limit), the confirming label and Back. */
+export function confirmDialog(title: string, text: string, yes: string, danger = false): NonNullable<Button['confirm']> {
+  return {
     title: { type: 'plain_text', text: title },
     text: { type: 'plain_text', text: fitText(text, SLACK_LIMITS.confirmText) },
     confirm: { type: 'plain_text', text: yes },
     deny: { type: 'plain_text', text: 'Back' },
     ...(danger ? { style: 'danger' as const } : {}),
-  });
+  };
+}
+
+function approvalButtons(request: ApprovalRequest): Button[] {
+  const line = fitText(request.action.line, 200);
   return [
     {
       type: 'button',
@@ -85,7 +89,7 @@ function approvalButtons(request: ApprovalRequest): Button[] {
       style: 'primary',
       text: { type: 'plain_text', text: 'Approve' },
       value: request.id,
-      confirm: confirm('Approve this action?', `Approve \`${line}\` as it stands (${request.action.stateFingerprint}).`, 'Approve'),
+      confirm: confirmDialog('Approve this action?', `Approve \`${line}\` as it stands (${request.action.stateFingerprint}).`, 'Approve'),
     },
     {
       type: 'button',
@@ -93,14 +97,14 @@ function approvalButtons(request: ApprovalRequest): Button[] {
       style: 'danger',
       text: { type: 'plain_text', text: 'Deny' },
       value: request.id,
-      confirm: confirm('Deny this action?', `Deny \`${line}\`: one deny ends the request and nothing runs.`, 'Deny', true),
+      confirm: confirmDialog('Deny this action?', `Deny \`${line}\`: one deny ends the request and nothing runs.`, 'Deny', true),
     },
     {
       type: 'button',
       action_id: `${APPROVAL_ACTION_PREFIX}cancel`,
       text: { type: 'plain_text', text: 'Cancel' },
       value: request.id,
-      confirm: confirm('Cancel your request?', `Cancel \`${line}\`? Only the requester can; nothing runs.`, 'Cancel request'),
+      confirm: confirmDialog('Cancel your request?', `Cancel \`${line}\`? Only the requester can; nothing runs.`, 'Cancel request'),
     },
   ];
 }

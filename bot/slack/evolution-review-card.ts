@@ -10,7 +10,7 @@ import type { types as slackTypes, webApi } from '@slack/bolt';
 import type { CardRef, ReviewCardPublisher } from '../evolution-reviews/index.js';
 import { formatTimestamp } from '../../commands/format.js';
 import type { Evolution } from '../../services/evolution-oversight/contract.js';
-import { sentenceMrkdwn } from './approval-message.js';
+import { confirmDialog, sentenceMrkdwn } from './approval-message.js';
 import { escapeText, fitText, packLines, TRUNCATED_NOTE } from './mrkdwn.js';
 import { SLACK_LIMITS, type SlackMessage } from './render.js';
 
@@ -98,13 +98,6 @@ export function renderEvolutionReviewCard(evolutionId: string, evolution: Evolut
 
 function reviewButtons(evolution: Evolution): Button[] {
   const what = `${evolution.agent_id} → ${evolution.new_version}`;
-  const confirm = (title: string, text: string, yes: string, danger: boolean): NonNullable<Button['confirm']> => ({
-    title: { type: 'plain_text', text: title },
-    text: { type: 'plain_text', text: fitText(text, SLACK_LIMITS.confirmText) },
-    confirm: { type: 'plain_text', text: yes },
-    deny: { type: 'plain_text', text: 'Back' },
-    ...(danger ? { style: 'danger' as const } : {}),
-  });
   return [
     {
       type: 'button',
@@ -112,7 +105,7 @@ function reviewButtons(evolution: Evolution): Button[] {
       style: 'primary',
       text: { type: 'plain_text', text: 'Approve' },
       value: evolution.id,
-      confirm: confirm('Approve this evolution?', `Approve ${what} in Evolution Oversight. You are recorded as its reviewer.`, 'Approve', false),
+      confirm: confirmDialog('Approve this evolution?', `Approve ${what} in Evolution Oversight. You are recorded as its reviewer.`, 'Approve', false),
     },
     {
       type: 'button',
@@ -120,7 +113,7 @@ function reviewButtons(evolution: Evolution): Button[] {
       style: 'danger',
       text: { type: 'plain_text', text: 'Reject' },
       value: evolution.id,
-      confirm: confirm('Reject this evolution?', `Reject ${what} in Evolution Oversight. You are recorded as its reviewer; type the command with a reason to give one.`, 'Reject', true),
+      confirm: confirmDialog('Reject this evolution?', `Reject ${what} in Evolution Oversight. You are recorded as its reviewer; type the command with a reason to give one.`, 'Reject', true),
     },
   ];
 }
