@@ -6,15 +6,18 @@
  * Loopback only; every process is stopped in afterAll.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createAuditTrail } from '../bot/audit-trail/index.js';
 import { runCli } from '../bot/cli.js';
+import { createPool } from '../services/kit/postgres.js';
 import { localStatePaths, type PidRecord } from '../services/local-state.js';
-import { localRefusals } from '../services/stack/local-stack.js';
-import type { SupervisorRecord } from '../services/stack/local-control.js';
+import { startLocalControl, type SupervisorRecord } from '../services/stack/local-control.js';
+import { createLocalStack, localRefusals } from '../services/stack/local-stack.js';
 import { POLICY_ADMIN_TOKEN, startPolicyEngine, type RunningPolicyEngine } from './kit/policy-engine.js';
 import { createTestDatabase, type TestDatabase } from './kit/postgres.js';
 
@@ -119,6 +122,16 @@ async function control(path: string, body: unknown): Promise<{ status: number; j
     body: JSON.stringify(body),
   });
   return { status: response.status, json: await response.json() };
+}
+
+async function rowsWhere(sql: string, params: unknown[]): Promise<Array<Record<string, any>>> {
+  const client = new pg.Client({ connectionString: db.url });
+  await client.connect();
+  try {
+    return (await client.query(sql, params)).rows;
+  } finally {
+    await client.end();
+  }
 }
 
 async function trailRows(command: string): Promise<Array<{ kind: string; actor: string; origin: string; outcome: string | null }>> {
@@ -409,6 +422,103 @@ describe('the control channel itself', () => {
     for (const name of ['constructor', 'valueOf', 'toString', 'hasOwnProperty', '__proto__']) {
       const answer = await control(`/v1/${name}`, { record: { kind: 'command' } });
       expect(answer, name).toEqual({ status: 404, json: { error: { code: 'NOT_FOUND', message: `no route POST /v1/${name}` } } });
+    }
+  });
+
+  it('relays only the kinds the CLI writes, under keys of its own form, so a token holder cannot take a key the bot will use', async () => {
+    const requestId = randomUUID();
+    const forged = [
+      // An approval's end, pre-written so that the bot's real one would be dropped as a duplicate.
+      { kind: 'approval_resolved', key: `approval_resolved:${requestId}:approved`, outcome: 'approved' },
+      { kind: 'vote', key: `vote:${requestId}:U0APPROVER1` },
+      // A kind the CLI writes, under the key of the bot's record.
+      { kind: 'command', key: `approval_resolved:${requestId}:approved` },
+      { kind: 'execution', key: `result:${randomUUID()}` },
+      { kind: 'command' },
+    ];
+    for (const fields of forged) {
+      const answer = await control('/v1/trail/append', { record: { origin: 'cli', actor: 'cli:mallory', command: 'cache clear', ...fields } });
+      expect(answer.status, JSON.stringify(fields)).toBe(400);
+      expect(answer.json.error.code).toBe('TRAIL_INPUT');
+      expect(answer.json.error.message).toMatch(/^the relay records only commands typed in the CLI: (kind must be one of command, break_glass, execution, result|the key must be)/);
+    }
+    const otherActor = await control('/v1/trail/append-to-chain', { record: { kind: 'execution', origin: 'cli', actor: 'U0APPROVER1', key: `execution:${randomUUID()}` } });
+    expect(otherActor.json.error.message).toBe('the relay records only commands typed in the CLI: the actor must be a cli:<user>, not "U0APPROVER1"');
+    const backdated = await control('/v1/trail/append', { record: { kind: 'command', origin: 'cli', actor: 'cli:mallory', key: `command:${randomUUID()}`, at: '2001-01-01T00:00:00Z' } });
+    expect(backdated.json.error.message).toBe('the relay records only commands typed in the CLI: the relay stamps the time itself (no at)');
+    expect(await rowsWhere("SELECT idempotency_key FROM bot_audit_trail WHERE actor IN ('cli:mallory', 'U0APPROVER1') OR idempotency_key LIKE $1", [`%${requestId}%`])).toEqual([]);
+  });
+
+  it("keeps a relayed key apart from the bot's: the bot's own record under the same key is still written", async () => {
+    const executionId = randomUUID();
+    const relayed = await control('/v1/trail/append-to-chain', { record: { kind: 'execution', origin: 'cli', actor: 'cli:mallory', command: 'cache clear', key: `execution:${executionId}` } });
+    expect(relayed.status).toBe(200);
+    expect(relayed.json).toMatchObject({ stored: 'chain', duplicate: false });
+    // The bot's trail writes `execution:<id>` when an approved request runs: a writer of its own here.
+    const pool = createPool({ databaseUrl: db.url, max: 1, applicationName: 'acgs-cli-local-test-bot' });
+    const bot = createAuditTrail({ pool, spoolDir: tempDir('acgs-cli-bot-spool-') });
+    try {
+      await bot.start();
+      const own = await bot.appendToChain({ kind: 'execution', origin: 'approval', actor: 'U0ONCALL', command: 'cache clear', key: `execution:${executionId}` });
+      expect(own.duplicate).toBe(false);
+    } finally {
+      await bot.close();
+      await pool.end();
+    }
+    const rows = await rowsWhere('SELECT idempotency_key, origin FROM bot_audit_trail WHERE idempotency_key LIKE $1 ORDER BY sequence', [`%${executionId}`]);
+    expect(rows).toEqual([
+      { idempotency_key: `cli:execution:${executionId}`, origin: 'cli' },
+      { idempotency_key: `execution:${executionId}`, origin: 'approval' },
+    ]);
+  });
+
+  it("refuses a relayed trail query outside the audit command's limits, and answers the CLI's own", async () => {
+    const refusals: Array<[unknown, string]> = [
+      [{ limit: 1_000_000_000 }, 'limit: limit must be from 1 to 200'],
+      [{ limit: 0 }, 'limit: limit must be from 1 to 200'],
+      [{ limit: 2.5 }, 'limit: limit must be a whole number'],
+      [{ user: { $ne: null } }, 'user: must name one person'],
+      [{ since: 'yesterday' }, 'since: must be a time span'],
+      [{ command: 'x'.repeat(500) }, 'command: must be a command name'],
+      [{ everything: true }, 'Unrecognized key'],
+      [[], 'the filter must be a JSON object'],
+    ];
+    for (const [filter, problem] of refusals) {
+      const answer = await control('/v1/trail/query', { filter });
+      expect(answer.status, JSON.stringify(filter)).toBe(400);
+      expect(answer.json.error.code).toBe('TRAIL_INPUT');
+      expect(answer.json.error.message).toContain(`the trail query was refused: ${problem}`);
+    }
+    const run = await acgs(['audit', '--command', 'restart', '--since', '1h', '--limit', '3']);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(run.json.records.map((record: { kind: string; origin: string }) => `${record.kind} ${record.origin}`)).toEqual(['result cli', 'execution cli', 'command cli']);
+  });
+
+  it('a second supervisor is refused a state directory whose supervisor answers, and takes over one whose supervisor is gone', async () => {
+    const stack = createLocalStack({ processes: [] });
+    try {
+      const record = JSON.parse(readFileSync(localStatePaths(main.stateDir).supervisorFile, 'utf8')) as SupervisorRecord;
+      await expect(startLocalControl({ stateDir: main.stateDir, stack, processes: [] })).rejects.toThrow(
+        `another local stack supervisor (pid ${record.pid}, ${record.url}) already runs with the state directory ${main.stateDir}; stop it first`,
+      );
+      // The main supervisor's file is untouched.
+      expect(JSON.parse(readFileSync(localStatePaths(main.stateDir).supervisorFile, 'utf8'))).toEqual(record);
+
+      const stateDir = tempDir('acgs-cli-takeover-');
+      const gone = spawn(process.execPath, ['-e', '']);
+      await new Promise((resolve) => gone.once('exit', resolve));
+      const { mkdirSync } = await import('node:fs');
+      mkdirSync(localStatePaths(stateDir).runDir, { recursive: true });
+      writeFileSync(localStatePaths(stateDir).supervisorFile, JSON.stringify({ ...record, pid: gone.pid }));
+      const taken = await startLocalControl({ stateDir, stack, processes: [] });
+      try {
+        expect(JSON.parse(readFileSync(taken.supervisorFile, 'utf8'))).toMatchObject({ pid: process.pid, url: taken.url });
+      } finally {
+        await taken.close();
+      }
+    } finally {
+      await stack.close();
     }
   });
 

@@ -6,23 +6,79 @@
  * `execution` record is committed by the bot's trail before the CLI runs the command, and when
  * the bot is not there nothing escalated runs (fail closed).
  *
- * The relay takes only records of origin `cli`: the channel's token lets a local operator record
- * what they ran, not write records that claim to come from Slack.
+ * The channel's token lets a local operator record what they ran in the terminal, nothing more:
+ * only the kinds the CLI's command path writes (commands/execute.ts: command, break-glass,
+ * execution, result; the CLI asks for no approvals), of origin `cli` by a `cli:` actor, at the
+ * relay's own time, and under keys of the CLI's form that the relay moves into a `cli:` namespace.
+ * So a token holder can neither write records that claim to come from Slack nor take a key the
+ * bot will use (`approval_resolved:<request>:approved`, `execution:<id>` of an approved request)
+ * and have the bot's real record dropped as a duplicate. Queries take the `audit` command's limits.
  */
+import { z } from 'zod';
 import type { ControlChannel } from '../../services/stack/local-control-client.js';
 import { ControlError, type ControlExtension } from '../../services/stack/local-control.js';
-import { AuditTrailUnavailableError, type AppendReceipt, type AuditTrail, type TrailAvailability, type TrailQuery, type TrailQueryResult } from './audit-trail.js';
-import { TrailInputError, type TrailRecordInput } from './trail-record.js';
+import { auditCommandArgument, auditSinceArgument, auditUserArgument } from './audit-documents.js';
+import { AuditTrailUnavailableError, MAX_QUERY_LIMIT, type AppendReceipt, type AuditTrail, type TrailAvailability, type TrailQuery, type TrailQueryResult } from './audit-trail.js';
+import { TRAIL_KINDS, TrailInputError, type TrailKind, type TrailRecordInput } from './trail-record.js';
 import type { TrailVerification } from './trail-verifier.js';
 
 /** The feature name the supervisor file announces when its owner relays a trail. */
 export const TRAIL_RELAY_FEATURE = 'trail';
 
+/** What the CLI's command path records; approvals and votes happen only in Slack or the console. */
+export const RELAYED_KINDS = ['command', 'break_glass', 'execution', 'result'] as const satisfies readonly TrailKind[];
+
+/** Where relayed keys live in the trail, apart from every key the bot itself writes. */
+export const RELAYED_KEY_PREFIX = 'cli:';
+
+const UUID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
+
 function relayedRecord(body: Record<string, unknown>): TrailRecordInput {
-  const record = body.record as TrailRecordInput | undefined;
+  const record = body.record as Record<string, unknown> | null | undefined;
   if (record === null || typeof record !== 'object' || Array.isArray(record)) throw new ControlError('TRAIL_INPUT', 'the body needs a record object');
-  if (record.origin !== 'cli') throw new ControlError('TRAIL_INPUT', `the relay records only commands typed in the CLI (origin cli), not origin ${JSON.stringify(record.origin ?? null)}`);
-  return record;
+  const refuse = (why: string) => new ControlError('TRAIL_INPUT', `the relay records only commands typed in the CLI: ${why}`);
+  if (record.origin !== 'cli') throw refuse(`origin must be cli, not ${JSON.stringify(record.origin ?? null)}`);
+  const kind = record.kind;
+  if (!(RELAYED_KINDS as readonly unknown[]).includes(kind)) throw refuse(`kind must be one of ${RELAYED_KINDS.join(', ')}, not ${JSON.stringify(kind ?? null)}`);
+  if (typeof record.actor !== 'string' || !record.actor.startsWith('cli:')) throw refuse(`the actor must be a cli:<user>, not ${JSON.stringify(record.actor ?? null)}`);
+  if (record.at !== undefined) throw refuse('the relay stamps the time itself (no at)');
+  const key = record.key;
+  if (typeof key !== 'string' || !new RegExp(`^${kind as string}:${UUID}$`).test(key)) {
+    throw refuse(`the key must be ${kind as string}:<execution uuid>, not ${JSON.stringify(key ?? null)}`);
+  }
+  return { ...(record as unknown as TrailRecordInput), key: `${RELAYED_KEY_PREFIX}${key}` };
+}
+
+/** A relayed query, with the limits of `/acgs audit` (the CLI sends `since` as an ISO time). */
+const RelayedQuery = z
+  .object(
+    {
+      user: auditUserArgument.optional(),
+      command: auditCommandArgument.optional(),
+      kind: z.enum(TRAIL_KINDS, { error: `kind must be one of ${TRAIL_KINDS.join(', ')}` }).optional(),
+      since: auditSinceArgument.optional(),
+      beforeSequence: z.number({ error: 'beforeSequence must be a number' }).int('beforeSequence must be a whole number').positive('beforeSequence must be over 0').optional(),
+      limit: z
+        .number({ error: 'limit must be a number' })
+        .int('limit must be a whole number')
+        .min(1, `limit must be from 1 to ${MAX_QUERY_LIMIT}`)
+        .max(MAX_QUERY_LIMIT, `limit must be from 1 to ${MAX_QUERY_LIMIT}`)
+        .optional(),
+    },
+    { error: (issue) => (issue.code === 'invalid_type' ? 'the filter must be a JSON object' : undefined) },
+  )
+  .strict();
+
+function relayedQuery(body: Record<string, unknown>): TrailQuery {
+  const parsed = RelayedQuery.safeParse(body.filter ?? {});
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => (issue.path.length > 0 ? `${issue.path.join('.')}: ${issue.message}` : issue.message));
+    throw new ControlError('TRAIL_INPUT', `the trail query was refused: ${problems.join('; ')}`);
+  }
+  // Absent fields are left out, not set to undefined (exact optional properties).
+  const filter: TrailQuery = {};
+  for (const [name, value] of Object.entries(parsed.data)) if (value !== undefined) Object.assign(filter, { [name]: value });
+  return filter;
 }
 
 async function asControlErrors<T>(work: () => Promise<T>): Promise<T> {
@@ -41,13 +97,7 @@ export function trailRelayRoutes(trail: AuditTrail): Record<string, ControlExten
     'trail/append': (body) => asControlErrors(() => trail.append(relayedRecord(body))),
     'trail/append-to-chain': (body) => asControlErrors(() => trail.appendToChain(relayedRecord(body))),
     'trail/available': () => trail.available(),
-    'trail/query': (body) =>
-      asControlErrors(() => {
-        const filter = (body.filter ?? {}) as TrailQuery & { since?: string };
-        const since = filter.since === undefined ? undefined : new Date(filter.since);
-        if (since !== undefined && Number.isNaN(since.getTime())) throw new ControlError('TRAIL_INPUT', 'since must be an ISO 8601 time');
-        return trail.query({ ...filter, ...(since ? { since } : {}) });
-      }),
+    'trail/query': (body) => asControlErrors(() => trail.query(relayedQuery(body))),
     'trail/verify': () => asControlErrors(() => trail.verify()),
   };
 }
