@@ -25,7 +25,7 @@
  * Targets (issue 5): decisions p99 at most 50 microseconds; click to action p99 under 300 ms.
  * BENCH_SECONDS sets each decision phase's length; BENCH_CLICK_ROUNDS the rounds per click scenario.
  */
-import { fork } from 'node:child_process';
+import { fork, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -37,8 +37,8 @@ import { createApprovalStore } from '../bot/approvals/index.js';
 import { startSlackStandIn } from '../bot/slack/stand-in/index.js';
 import { DEFAULT_USERS } from '../bot/slack/stand-in/workspace.js';
 import { createPool } from '../services/kit/postgres.js';
-import { channelPeople, startPolicyEngineOnRedis } from '../test/kit/governance-bot.js';
-import { POLICY_ADMIN_TOKEN } from '../test/kit/policy-engine.js';
+import { channelPeople } from '../test/kit/governance-bot.js';
+import { POLICY_ADMIN_TOKEN, startPolicyEngine } from '../test/kit/policy-engine.js';
 import { createTestDatabase } from '../test/kit/postgres.js';
 import { requireRedis } from '../test/kit/redis.js';
 import { ONCALL, OPS } from '../test/slack-harness.js';
@@ -162,13 +162,26 @@ async function approveClicksHandled(botUrl: string): Promise<number> {
   return total;
 }
 
+/** SIGTERM, then SIGKILL if the bot process has not exited within `graceMs`, so the bench never hangs on it. */
+async function stopChild(child: ChildProcess, graceMs = 10_000): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = once(child, 'exit');
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+  try {
+    await exited;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 async function clickToAction(): Promise<void> {
   const approvers = Array.from({ length: CROWD }, (_, index) => `U0BENCHAPPR${String(index).padStart(2, '0')}`);
   const cleanups: Array<() => Promise<unknown> | unknown> = [];
   try {
     const redis = await requireRedis();
     cleanups.push(() => redis.cleanup());
-    const engine = await startPolicyEngineOnRedis(redis);
+    const engine = await startPolicyEngine({ redis });
     cleanups.push(() => engine.close());
     const database = await createTestDatabase('acgs_bench_click');
     cleanups.push(() => database.drop());
@@ -194,12 +207,7 @@ async function clickToAction(): Promise<void> {
       poolMax: 4, // as npm start with DATABASE_URL
     };
     const child = fork(fileURLToPath(new URL('./click-to-action-bot.ts', import.meta.url)), [JSON.stringify(settings)], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-    cleanups.push(async () => {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      const exited = once(child, 'exit');
-      child.kill('SIGTERM');
-      await exited;
-    });
+    cleanups.push(() => stopChild(child));
     let onRunStart: ((at: number) => void) | undefined;
     let runs = 0;
     const port = await new Promise<number>((resolve, reject) => {
@@ -236,8 +244,13 @@ async function clickToAction(): Promise<void> {
         timeout = setTimeout(() => reject(new Error(`cache clear did not start within 10 s of the approving click (request ${id})`)), 10_000);
       });
       const sent = now();
-      const replies = await Promise.all(clickers.map((userId) => standIn.clickButton({ userId, actionId: 'acgs_approval_approve', channelId: OPS, messageTs: ts })));
-      const at = await started.finally(() => clearTimeout(timeout));
+      const clicks = Promise.all(clickers.map((userId) => standIn.clickButton({ userId, actionId: 'acgs_approval_approve', channelId: OPS, messageTs: ts })));
+      // Both awaited together, so `started` has a handler from the start: a click that fails must
+      // not leave its 10 s timer to reject it unhandled, which would end the run.
+      const [replies, at] = await Promise.all([clicks, started]).finally(() => {
+        clearTimeout(timeout);
+        onRunStart = undefined;
+      });
       if (replies.some((reply) => reply.status !== 200)) throw new Error(`a click was answered ${replies.map((reply) => reply.status).join(', ')}`);
       // The round's remaining work (the result in the message, refusals to the other clickers) ends before the next round.
       await people.untilMessage(ts, 'Policy Engine cache cleared');

@@ -22,12 +22,10 @@ import type { Registry } from '../../commands/registry.js';
 import { createCommandServices, type CommandServices } from '../../commands/services.js';
 import { createPolicyEngineClient, type PolicyEngineClient } from '../../services/clients/policy-engine.js';
 import type { Service } from '../../services/kit/service.js';
-import { buildApp as buildPolicyEngine } from '../../services/policy-engine/app.js';
-import { loadConfig } from '../../services/policy-engine/config.js';
 import { compliantInput } from '../../services/policy-engine/testing.js';
 import { blockText, OPS, type BotUnderTest, type RunLog, startBotWithStandIn } from '../slack-harness.js';
 import { unusedLoopbackUrl } from './loopback.js';
-import { NO_AUDIT_ENGINE, POLICY_ADMIN_TOKEN } from './policy-engine.js';
+import { POLICY_ADMIN_TOKEN, startPolicyEngine } from './policy-engine.js';
 import { startPostgresProxy, type PostgresProxy } from './postgres-proxy.js';
 import { createTestDatabase, type TestDatabase } from './postgres.js';
 import { requireRedis } from './redis.js';
@@ -65,42 +63,6 @@ export interface GovernanceBot {
   close(): Promise<void>;
 }
 
-/**
- * The real Policy Engine in-process on 127.0.0.1 with its L2 cache and shared modes in the real
- * Redis under `<prefix>policy-engine:`, its state in a temporary directory removed by close().
- */
-export async function startPolicyEngineOnRedis(redis: { url: string; prefix: string }): Promise<{ url: string; app: Service; close(): Promise<void> }> {
-  const stateDir = mkdtempSync(join(tmpdir(), 'acgs-governance-engine-'));
-  let app: Service | undefined;
-  try {
-    app = await buildPolicyEngine(
-      loadConfig({
-        ACGS_STATE_DIR: stateDir,
-        AUDIT_ENGINE_URL: NO_AUDIT_ENGINE,
-        POLICY_WATCH: 'false',
-        ACGS_ADMIN_TOKEN: POLICY_ADMIN_TOKEN,
-        REDIS_URL: redis.url,
-        REDIS_KEY_PREFIX: `${redis.prefix}policy-engine:`,
-      }),
-      { logger: false },
-    );
-    const url = await app.listen({ host: '127.0.0.1', port: 0 });
-    const running = app;
-    return {
-      url,
-      app: running,
-      async close() {
-        await running.close();
-        rmSync(stateDir, { recursive: true, force: true });
-      },
-    };
-  } catch (error) {
-    await app?.close().catch(() => undefined);
-    rmSync(stateDir, { recursive: true, force: true });
-    throw error;
-  }
-}
-
 export async function startGovernanceBot(options: GovernanceBotOptions): Promise<GovernanceBot> {
   const cleanups: Array<() => Promise<unknown> | unknown> = [];
   const close = async () => {
@@ -112,7 +74,7 @@ export async function startGovernanceBot(options: GovernanceBotOptions): Promise
     const redis = new Redis(redisCheck.url, { maxRetriesPerRequest: 2 });
     cleanups.push(() => redis.disconnect());
 
-    const engine = await startPolicyEngineOnRedis(redisCheck);
+    const engine = await startPolicyEngine({ redis: redisCheck });
     cleanups.push(() => engine.close());
     const engineUrl = engine.url;
     const engineApp = engine.app;

@@ -23,12 +23,17 @@ export interface RunningPolicyEngine {
 export interface PolicyEngineOptions {
   /** Where the engine sends its audit events (safety violations, mode changes); nowhere by default. */
   auditEngineUrl?: string;
+  /**
+   * The real Redis for its L2 cache and shared modes, under `<prefix>policy-engine:` (a run's own
+   * prefix from test/kit/redis.ts); none by default.
+   */
+  redis?: { url: string; prefix: string };
 }
 
 /**
  * The real Policy Engine, in-process with the committed constitution (policy.wasm), on 127.0.0.1
  * with a port of its own; its state and audit spool live in a temporary directory removed by
- * close(). No Redis (L1 cache only) and no policy watching, so tests stay independent.
+ * close(). No policy watching, and no Redis (L1 cache only) unless asked, so tests stay independent.
  */
 export async function startPolicyEngine(options: PolicyEngineOptions = {}): Promise<RunningPolicyEngine> {
   const stateDir = mkdtempSync(join(tmpdir(), 'acgs-test-policy-engine-'));
@@ -40,6 +45,7 @@ export async function startPolicyEngine(options: PolicyEngineOptions = {}): Prom
         AUDIT_ENGINE_URL: options.auditEngineUrl ?? NO_AUDIT_ENGINE,
         POLICY_WATCH: 'false',
         ACGS_ADMIN_TOKEN: POLICY_ADMIN_TOKEN,
+        ...(options.redis ? { REDIS_URL: options.redis.url, REDIS_KEY_PREFIX: `${options.redis.prefix}policy-engine:` } : {}),
       }),
       { logger: false },
     );
