@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAuditEngineClient } from '../services/clients/audit-engine.js';
 import { createEvolutionOversightClient } from '../services/clients/evolution-oversight.js';
@@ -16,6 +16,8 @@ import { lowRiskProposal } from '../services/evolution-oversight/testing/fixture
  * with the local Slack console on its port.
  */
 let child: ChildProcess | undefined;
+/** What the stale pid file says its process runs: the policy engine as the supervisor starts it. */
+const STALE_ARGV = [process.execPath, '--import', 'tsx', 'services/policy-engine/main.ts'];
 /** A process whose pid a stale pid file names before the start: it must never be signalled. */
 let stranger: ChildProcess | undefined;
 let stateDir: string | undefined;
@@ -66,13 +68,12 @@ beforeAll(async () => {
     throw new Error(`ports already in use on 127.0.0.1: ${taken.join(', ')}; stop whatever listens there (another npm start?) and run again`);
   }
   stateDir = mkdtempSync(join(tmpdir(), 'acgs-start-'));
-  // An earlier run's pid file whose pid now belongs to something else.
-  stranger = spawn('sleep', ['300']);
+  // An earlier run's pid file whose pid now belongs to something else: another node process that
+  // even names the service's script, so a check of the executable, the process name or the
+  // script would take it for an orphaned policy-engine; only its whole /proc cmdline differs.
+  stranger = spawn(process.execPath, ['-e', 'setInterval(() => {}, 60_000)', 'services/policy-engine/main.ts'], { stdio: 'ignore' });
   mkdirSync(join(stateDir, 'run'), { recursive: true });
-  writeFileSync(
-    join(stateDir, 'run', 'policy-engine.pid'),
-    JSON.stringify({ service: 'policy-engine', pid: stranger.pid, argv: [process.execPath, '--import', 'tsx', 'services/policy-engine/main.ts'], startedAt: new Date().toISOString(), supervisorPid: 1 }),
-  );
+  writeFileSync(join(stateDir, 'run', 'policy-engine.pid'), JSON.stringify({ service: 'policy-engine', pid: stranger.pid, argv: STALE_ARGV, startedAt: new Date().toISOString(), supervisorPid: 1 }));
   botPort = await freePort();
   // ACGS_STACK=local: other suites may run a compose project on this engine at the same time.
   const env: NodeJS.ProcessEnv = { ...process.env, ACGS_STATE_DIR: stateDir, LOG_LEVEL: 'warn', PORT: String(botPort), ACGS_STACK: 'local' };
@@ -266,7 +267,13 @@ describe('npm start with nothing configured', () => {
     return new Promise((resolve) => cliChild.once('close', (code) => resolve({ code, stdout, stderr })));
   }
 
-  it('left a stale pid file of an earlier run alone: its process was never signalled, the file names the new child', () => {
+  it('left a stale pid file of an earlier run alone: its process was never signalled, the file names the new child', async () => {
+    // The premise: same executable, same process name, same script, different cmdline.
+    const cmdline = readFileSync(`/proc/${stranger!.pid}/cmdline`, 'utf8').replace(/\0$/, '').split('\0');
+    expect(cmdline[0]).toBe(STALE_ARGV[0]);
+    expect(cmdline.at(-1)).toBe(STALE_ARGV.at(-1));
+    expect(readFileSync(`/proc/${stranger!.pid}/comm`, 'utf8').trim()).toBe(basename(process.execPath).slice(0, 15));
+    expect(cmdline).not.toEqual(STALE_ARGV);
     expect(stranger!.exitCode).toBeNull();
     expect(stranger!.signalCode).toBeNull();
     const record = JSON.parse(readFileSync(join(stateDir!, 'run', 'policy-engine.pid'), 'utf8')) as { pid: number; supervisorPid: number };
