@@ -8,9 +8,10 @@
  *   bot health     the same bot running `health` after each ack, against the four real services
  *                  (real PostgreSQL and Redis, no container runtime)
  *
- * Every server runs in its own process, as deployed: the four services, the bare app and the bot.
- * The work a bot does after its ack costs its own acks and nothing else; the parent process only
- * sends requests, collects replies and plays Slack's Web API (auth.test).
+ * Every server runs in its own process, as deployed: the four services, the bare app, the bot and
+ * Slack's end of the response_urls. The work a bot does after its ack costs its own acks and
+ * nothing else; the parent process only sends requests, times the acks and plays Slack's Web API
+ * (auth.test, at start).
  *
  * 1. Fixed rate: BENCH_RATE requests/s per target, open loop, in BENCH_ROUNDS rounds of
  *    BENCH_SECONDS per target taking turns; ack latency measured at the client (request sent ->
@@ -20,7 +21,7 @@
  * 3. The full `health` reply one at a time: all services up, then with one service hanging
  *    (its reply should come at the per-check timeout plus at most 100 ms).
  *
- * Slack's Web API is the stand-in (auth.test only); response_urls point at a sink in this process.
+ * Slack's Web API is the stand-in (auth.test only); response_urls point at a sink in its own process.
  * BENCH_CPU_PROF=<dir> has the bot processes write V8 CPU profiles (with BENCH_CONCURRENCY=0 and
  * BENCH_REPLY_SAMPLES=0 the profile holds the fixed-rate phase only).
  * BENCH_RATE must stay below what the stack's health endpoints sustain (the `max commands/s` of
@@ -65,35 +66,62 @@ const SIGNING_SECRET = 'benchbenchbench0123456789abcdef0';
 
 const histogram = () => build({ lowestDiscernibleValue: 1, highestTrackableValue: 120_000_000, numberOfSignificantValueDigits: 3 });
 
-/** Collects the bot's replies to response_urls; each request waits for its own. */
+/**
+ * Slack's side of the response_url, in its own process as Slack is: it answers each reply and
+ * tells this process when it arrived (monotonic clock, shared by every process of the machine).
+ * Were it in this process, reading a reply could delay reading the next ack, which this process
+ * times: the bot's replies would count against its own acks.
+ */
 class ReplySink {
-  private readonly waiting = new Map<string, (at: number) => void>();
-  private readonly server = http.createServer((request, response) => {
-    const id = (request.url ?? '').split('/').pop() ?? '';
-    request.resume();
-    request.on('end', () => {
-      response.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
-      const resolve = this.waiting.get(id);
-      this.waiting.delete(id);
-      resolve?.(performance.now());
-    });
-  });
+  private readonly waiting = new Map<string, (atNs: bigint) => void>();
+  private child: ChildProcess | undefined;
   url = '';
 
   async listen(): Promise<void> {
-    this.server.listen(0, '127.0.0.1');
-    await once(this.server, 'listening');
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    const child = spawn(process.execPath, ['--import', 'tsx', 'bench/bot.ts', '--sink'], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+    this.child = child;
+    const [first] = (await Promise.race([
+      once(child, 'message'),
+      once(child, 'exit').then(([code]) => {
+        throw new Error(`the reply sink exited with code ${code} during start-up`);
+      }),
+    ])) as [{ url: string }];
+    this.url = first.url;
+    child.on('message', (message: { id: string; atNs: string }) => {
+      const resolve = this.waiting.get(message.id);
+      this.waiting.delete(message.id);
+      resolve?.(BigInt(message.atNs));
+    });
   }
 
-  expect(id: string): Promise<number> {
+  /** Resolves with the arrival time of the reply to `id` (process.hrtime.bigint() of the sink). */
+  expect(id: string): Promise<bigint> {
     return new Promise((resolve) => this.waiting.set(id, resolve));
   }
 
-  close(): Promise<void> {
-    this.server.closeAllConnections();
-    return new Promise((resolve) => this.server.close(() => resolve()));
+  async close(): Promise<void> {
+    if (this.child) await stopChild(this.child);
   }
+}
+
+/** Child mode of the sink: answer every reply, report its id and arrival time to the parent. */
+async function serveSink(): Promise<void> {
+  const server = http.createServer((request, response) => {
+    const id = (request.url ?? '').split('/').pop() ?? '';
+    request.resume();
+    request.on('end', () => {
+      const atNs = process.hrtime.bigint();
+      response.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
+      process.send?.({ id, atNs: String(atNs) });
+    });
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  process.send?.({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` });
+  process.once('SIGTERM', () => {
+    server.closeAllConnections();
+    server.close(() => process.exit(0));
+  });
 }
 
 interface Target {
@@ -134,6 +162,7 @@ async function slash(target: Target, sink: ReplySink, waitForReply: boolean): Pr
     trigger_id: `${Date.now()}.bench.${id}`,
   }).toString();
   const reply = target.replies ? sink.expect(id) : undefined;
+  const startedNs = process.hrtime.bigint();
   const started = performance.now();
   const url = new URL(target.eventsUrl);
   const status = await new Promise<number>((resolve, reject) => {
@@ -150,7 +179,7 @@ async function slash(target: Target, sink: ReplySink, waitForReply: boolean): Pr
   const ackMs = performance.now() - started;
   if (status !== 200) throw new Error(`${target.name}: HTTP ${status}`);
   if (!waitForReply || !reply) return { ackMs };
-  return { ackMs, replyMs: (await reply) - started };
+  return { ackMs, replyMs: Number((await reply) - startedNs) / 1e6 };
 }
 
 async function fixedRateSlice(target: Target, sink: ReplySink): Promise<void> {
@@ -435,7 +464,7 @@ async function main(): Promise<void> {
 }
 
 const serveIndex = process.argv.indexOf('--serve');
-(serveIndex >= 0 ? serve(process.argv[serveIndex + 1] ?? 'bot') : main()).catch((error: unknown) => {
+(serveIndex >= 0 ? serve(process.argv[serveIndex + 1] ?? 'bot') : process.argv.includes('--sink') ? serveSink() : main()).catch((error: unknown) => {
   console.error(error);
   process.exitCode = 1;
 });
