@@ -463,8 +463,13 @@ describe('bad input and fail closed', () => {
 
   it('refuses a command that needs approvals without an approval store in the process', async () => {
     const { approvals: _none, ...without } = services;
-    const outcome = await executeCommandLine({ registry: flowRegistry(t.log), services: without }, { line: 'resize 4', actor: { id: ONCALL }, origin: 'cli' });
+    const outcome = await executeCommandLine({ registry: flowRegistry(t.log), services: without }, { line: 'resize 4', actor: { id: ONCALL }, origin: 'slash' });
     expect(outcome.document.summary).toContain('The approval store is not set up in this process');
+    expect(outcome.rejection).toBe('refused');
+    // From a terminal, where there are no buttons, it says where to ask instead.
+    const fromCli = await executeCommandLine({ registry: flowRegistry(t.log), services: without }, { line: 'resize 4', actor: { id: ONCALL }, origin: 'cli' });
+    expect(fromCli.document.summary).toContain('ask for it in Slack or the local console: `/acgs resize 4`');
+    expect(runsOf(4)).toEqual([]);
   });
 });
 
