@@ -93,6 +93,8 @@ async function publishApproval(deps: ListenerDeps, client: webApi.WebClient, req
 }
 
 export function registerListeners(app: App, deps: ListenerDeps): void {
+  // A progress message that cannot be posted is logged; the command and its answer go on.
+  const progressFailed = (error: unknown) => deps.logger.warn({ err: error }, 'a progress message could not be posted in Slack');
   const run = async (request: ExecutionRequest): Promise<ExecutionOutcome> => {
     const outcome = await executeCommandLine(deps.execution, request);
     deps.metrics.commands.inc({ command: outcome.command ?? 'unknown', outcome: outcome.outcome, origin: request.origin });
@@ -125,7 +127,7 @@ export function registerListeners(app: App, deps: ListenerDeps): void {
     observeAck(deps, context, 'command');
     await stepAsideAfterAck();
     // Steps of a multi-step command: the first is the reply, the next ones go in a thread under it.
-    const thread = progressThread(client, { channel: command.channel_id });
+    const thread = progressThread(client, { channel: command.channel_id }, progressFailed);
     const outcome = await run({
       line: decodeSlackText(command.text),
       actor: { id: command.user_id, name: command.user_name },
@@ -153,7 +155,7 @@ export function registerListeners(app: App, deps: ListenerDeps): void {
       actor: { id: event.user },
       origin: 'mention',
       channelId: event.channel,
-      progress: progressThread(client, { channel: event.channel, threadTs: event.thread_ts ?? event.ts }).report,
+      progress: progressThread(client, { channel: event.channel, threadTs: event.thread_ts ?? event.ts }, progressFailed).report,
     });
     if (outcome.approval) {
       await publishApproval(deps, client, outcome.approval, event.channel, event.user);
@@ -180,7 +182,7 @@ export function registerListeners(app: App, deps: ListenerDeps): void {
       actor: { id: body.user.id, ...(body.user.username ? { name: body.user.username } : {}) },
       origin: 'button',
       ...(channelId ? { channelId } : {}),
-      ...(inThread ? { progress: progressThread(client, inThread).report } : {}),
+      ...(inThread ? { progress: progressThread(client, inThread, progressFailed).report } : {}),
     });
     if (outcome.approval) {
       await publishApproval(deps, client, outcome.approval, channelId, body.user.id);
@@ -215,7 +217,7 @@ export function registerListeners(app: App, deps: ListenerDeps): void {
       actor: { id: body.user.id, ...(body.user.username ? { name: body.user.username } : {}) },
       ...(channelId ? { channelId } : {}),
       // The approved command's steps go in the thread of the request that was clicked.
-      ...(channelId && requestTs ? { progress: progressThread(client, { channel: channelId, threadTs: requestTs }).report } : {}),
+      ...(channelId && requestTs ? { progress: progressThread(client, { channel: channelId, threadTs: requestTs }, progressFailed).report } : {}),
     });
     deps.metrics.commands.inc({ command: `approval ${choice}`, outcome: outcome.code, origin: 'button' });
     // An expired request's message may still show buttons (its expiry was won elsewhere or is due): refresh it.

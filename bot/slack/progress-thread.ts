@@ -14,17 +14,24 @@
  * A command with no steps posts nothing here and answers exactly as before. If the first step
  * cannot be posted (the bot is not in the channel), the steps are dropped and the answer goes the
  * usual way (the response_url).
+ *
+ * An ephemeral answer (a refusal, an internal error after a step) is for the person who asked
+ * only: it never goes in the thread, the first message is closed without saying how it ended, and
+ * the caller answers privately as it would without steps. An answer the thread refuses (the bot
+ * removed from the channel mid-command, Slack failing after its retries) also goes the usual way,
+ * so the person learns how a command that did run ended instead of "something went wrong".
  */
 import type { webApi } from '@slack/bolt';
 import type { ProgressReporter, ProgressStep } from '../../commands/progress.js';
 import type { ResultDocument } from '../../commands/result.js';
-import { renderProgressParent, renderProgressStep, type SlackMessage } from './render.js';
+import { renderProgressParent, renderProgressParentElsewhere, renderProgressStep, type SlackMessage } from './render.js';
 
 export interface ProgressThread {
   report: ProgressReporter;
   /**
-   * Sends the answer into the thread the steps started, after every step. False when no step was
-   * posted as a new thread's parent: then the caller answers as it would without steps.
+   * Sends the answer into the thread the steps started, after every step. False when the caller
+   * must answer as it would without steps: no step was posted as a new thread's parent, the answer
+   * is ephemeral, or the thread refused it. Never throws.
    */
   finish(document: ResultDocument, message: SlackMessage): Promise<boolean>;
 }
@@ -35,7 +42,8 @@ export interface ThreadPlace {
   threadTs?: string;
 }
 
-export function progressThread(client: webApi.WebClient, place: ThreadPlace): ProgressThread {
+/** `onError` hears what `finish` could not post (the caller still answers, or has answered). */
+export function progressThread(client: webApi.WebClient, place: ThreadPlace, onError: (error: unknown) => void): ProgressThread {
   let parent: { ts: string; first: ProgressStep } | undefined;
   let gaveUp = false;
   let count = 0;
@@ -70,8 +78,22 @@ export function progressThread(client: webApi.WebClient, place: ThreadPlace): Pr
     async finish(document, message) {
       await queue;
       if (!parent) return false;
-      await client.chat.postMessage({ channel: place.channel, thread_ts: parent.ts, ...message });
-      await client.chat.update({ channel: place.channel, ts: parent.ts, ...renderProgressParent(parent.first, document) });
+      const { ts, first } = parent;
+      // The answer is delivered by now (or goes the usual way): a failed edit only leaves step 1 showing.
+      const closeParent = (closed: SlackMessage) => client.chat.update({ channel: place.channel, ts, ...closed }).then(() => undefined, onError);
+      if (document.ephemeral) {
+        await closeParent(renderProgressParentElsewhere(first, 'private'));
+        return false;
+      }
+      try {
+        await client.chat.postMessage({ channel: place.channel, thread_ts: ts, ...message });
+      } catch (error) {
+        // Slack may have taken it before failing (a timeout): a second answer beats none.
+        onError(error);
+        await closeParent(renderProgressParentElsewhere(first, 'reply'));
+        return false;
+      }
+      await closeParent(renderProgressParent(first, document));
       return true;
     },
   };

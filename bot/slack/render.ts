@@ -102,6 +102,19 @@ export function renderProgressParent(first: ProgressStep, document: ResultDocume
   };
 }
 
+/**
+ * The first step's message once the command has finished with an answer that is not in its
+ * thread (ephemeral, or refused by the thread): it says that it ended and where the answer went,
+ * never how it ended, so an ephemeral answer does not leak through the channel.
+ */
+export function renderProgressParentElsewhere(first: ProgressStep, where: 'private' | 'reply'): SlackMessage {
+  const note =
+    where === 'private'
+      ? 'Finished. The answer was shown only to the person who ran the command.'
+      : 'Finished. The answer could not be posted in the thread; it came as a reply to the command.';
+  return { text: note, blocks: [...renderProgressStep(first, 1).blocks, context(note)] };
+}
+
 /** What a notification or a screen reader shows: the verdict in one line. */
 export function fallbackText(document: ResultDocument): string {
   return fitText(document.summary ? `${document.title}: ${document.summary}` : document.title, SLACK_LIMITS.fallbackText);
