@@ -8,6 +8,7 @@ import { executeCommandLine } from '../commands/execute.js';
 import { createCommandRegistry } from '../commands/index.js';
 import type { ProgressStep } from '../commands/progress.js';
 import type { CommandServices } from '../commands/services.js';
+import { StackError } from '../services/stack/stack.js';
 import { stackOnlyServices } from './kit/commands.js';
 import { startResponderProject, uniqueProjectName, type ResponderProject } from './kit/responder-project.js';
 import { commandAccessForSuite } from './kit/suite.js';
@@ -67,5 +68,24 @@ describe('restart tells its steps', () => {
     );
     expect(outcome.outcome).toBe('ok');
     expect(errors.map((error) => (error as Error).message)).toEqual(['Slack said no', 'Slack said no']);
+  }, 90_000);
+
+  it('restarts every replica when the stack is given a callback that throws, and does not call it a Docker failure', async () => {
+    const told: string[] = [];
+    const startedAtOfWeb = async () => (await responders!.stack.list()).find((service) => service.name === 'web')!.replicas.map((replica) => replica.startedAt);
+    const before = await startedAtOfWeb();
+    const report = await responders!.stack.restart('web', {
+      onReplicaRestarted: async (replica, { index }) => {
+        told.push(replica.name);
+        // A StackError is what a Docker failure looks like: it must not pass for one.
+        if (index === 0) throw new StackError('ENGINE_DOWN', 'the front end is gone');
+      },
+    });
+    expect(report.replicas.map((replica) => replica.name)).toEqual([`${project}-web-1`, `${project}-web-2`]);
+    expect(told).toEqual([`${project}-web-1`, `${project}-web-2`]);
+    // Both came back with a new start time: the second was restarted too, not left as it was.
+    const after = await startedAtOfWeb();
+    expect(after).toHaveLength(2);
+    expect(after.every((startedAt, index) => startedAt !== before[index])).toBe(true);
   }, 90_000);
 });

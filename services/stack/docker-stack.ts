@@ -32,6 +32,7 @@ import {
   type Replica,
   type ReplicaHealth,
   type ReplicaState,
+  type RestartOptions,
   type RestartReport,
   type RestartedReplica,
   type ScaleReport,
@@ -95,6 +96,22 @@ function replicaOf(info: Docker.ContainerInspectInfo, now: number): Replica {
 /** Oldest replica first: by compose number, then creation time. */
 function byNumber(a: Docker.ContainerInspectInfo, b: Docker.ContainerInspectInfo): number {
   return replicaNumber(a.Config.Labels) - replicaNumber(b.Config.Labels) || Date.parse(a.Created) - Date.parse(b.Created);
+}
+
+/**
+ * Tells the caller a replica is back. Its failure is the caller's (a command's progress reports its
+ * own and never throws): the restart goes on with the next replica, as it would with no callback.
+ */
+async function tellReplicaRestarted(
+  callback: RestartOptions['onReplicaRestarted'],
+  replica: RestartedReplica,
+  position: { index: number; total: number },
+): Promise<void> {
+  try {
+    await callback?.(replica, position);
+  } catch {
+    // Deliberately dropped: see above.
+  }
 }
 
 /** Demultiplexes a non-TTY log or exec body into its two streams. */
@@ -388,6 +405,7 @@ export function createDockerStack(options: DockerStackOptions = {}): Stack {
         for (const [index, before] of replicas.entries()) {
           const name = nameOf(before);
           const notDone = replicas.slice(index + 1).map((info) => `${nameOf(info)} was not restarted`);
+          let replica: RestartedReplica;
           try {
             try {
               await engine(() => docker.getContainer(before.Id).restart({ t: stopTimeout }), [`${name} was not restarted`]);
@@ -396,7 +414,7 @@ export function createDockerStack(options: DockerStackOptions = {}): Stack {
               throw error;
             }
             const after = await waitUntilHealthy(before.Id, name, timeoutMs);
-            const replica: RestartedReplica = {
+            replica = {
               name,
               previousId: before.Id,
               id: after.Id,
@@ -405,10 +423,12 @@ export function createDockerStack(options: DockerStackOptions = {}): Stack {
               health: healthOf(after),
             };
             restarted.push(replica);
-            if (replicas.length > 1) await restartOptions.onReplicaRestarted?.(replica, { index, total: replicas.length });
           } catch (error) {
             throw stoppedHalfWay(error, restarted.map((replica) => `restarted ${replica.name} (${replica.health})`), notDone);
           }
+          // Outside the try above: telling someone a replica is back is not part of restarting it, so a
+          // callback that fails neither stops the remaining replicas nor reads as a Docker failure.
+          if (replicas.length > 1) await tellReplicaRestarted(restartOptions.onReplicaRestarted, replica, { index, total: replicas.length });
         }
         const health = serviceHealthOf((await serviceReplicas(service)).map((info) => ({ state: stateOf(info), health: healthOf(info) })));
         return { service, replicas: restarted, durationMs: Date.now() - started, health };

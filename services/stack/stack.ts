@@ -52,7 +52,7 @@ export interface ServiceHealth {
 export interface RestartOptions {
   /** How long to wait for each replica to be healthy again (default 60 s). */
   timeoutMs?: number;
-  /** Told after each replica of several is back, before the next one restarts (a command's progress). */
+  /** Told after each replica of several is back, before the next one restarts (a command's progress). If it throws, the restart goes on. */
   onReplicaRestarted?: (replica: RestartedReplica, position: { index: number; total: number }) => Promise<void> | void;
 }
 
