@@ -42,6 +42,8 @@ const stepThenLeave = (log: RunLog) =>
     async run(context) {
       log.runs.push('step-then-leave');
       await context.progress({ text: 'flushed the cache' });
+      // Steps are posted without holding the command: leave once the step is the thread's parent.
+      await t.standIn.waitFor(() => t.standIn.messages(LEAVING).some((message) => blockText(message.blocks).includes('flushed the cache')), 5000, 'the step posted');
       t.standIn.workspace.findChannel(LEAVING)!.botIsMember = false;
       return { title: 'Leave done', tone: 'ok', summary: 'Everything was done.', blocks: [] };
     },

@@ -17,6 +17,9 @@ const APPROVER = 'U0APPROVER1';
 const ROLES = { oncall: [ONCALL], approvers: [APPROVER], admins: [] };
 const RULES = { commands: { migrate: { level: 2 as const } } };
 
+/** How long each run of `migrate` spent between its start and its answer. */
+const migrateWorkMs: number[] = [];
+
 /** A Level 2 change in three steps (fixture). */
 const migrate = (log: RunLog) =>
   defineCommand({
@@ -27,10 +30,12 @@ const migrate = (log: RunLog) =>
     args: z.object({}),
     async run(context) {
       log.runs.push(`migrate via ${context.origin}`);
+      const started = performance.now();
       for (const step of ['schema copied', 'rows moved', 'old table dropped']) {
         await context.progress({ text: step });
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
+      migrateWorkMs.push(performance.now() - started);
       return { title: 'Migrated', tone: 'ok', summary: 'Three steps, all done.', blocks: [] };
     },
   });
@@ -85,4 +90,30 @@ describe('an approved multi-step command', () => {
     expect(t.log.runs).toEqual(['migrate via approval']);
     await t.standIn.waitFor(() => (blockText(t.standIn.workspace.find(OPS, request.ts)?.blocks).includes('Migrated') ? true : undefined), 8000, 'the request to show the result');
   });
+
+  it('is not held by a slow Slack, and the request shows the result only after the steps are in its thread', async () => {
+    await t.standIn.slashCommand({ userId: ONCALL, channelId: OPS, text: 'migrate' });
+    const asked = () => t.standIn.messages(OPS).filter((message) => blockText(message.blocks).includes('Approval: migrate'));
+    const request = await t.standIn.waitFor(() => (asked().length === 2 ? asked()[1] : undefined), 8000, 'the second approval request');
+    // One 429 (Retry-After 2 s) for the first step; the WebClient resumes before it retries, so an
+    // update of the request sent meanwhile would overtake the steps.
+    t.standIn.rateLimitNext('chat.postMessage', 1, 2);
+    await t.standIn.clickButton({ userId: APPROVER, actionId: 'acgs_approval_approve', channelId: OPS, messageTs: request.ts });
+    await t.standIn.waitFor(
+      () => blockText(t.standIn.workspace.find(OPS, request.ts)?.blocks).includes('Migrated') && t.standIn.thread(OPS, request.ts).length === 4,
+      10_000,
+      'the three steps, and the request to show the result',
+    );
+    expect(migrateWorkMs.at(-1)).toBeLessThan(1000);
+    const calls = t.standIn.calls().filter((call) => call.ok && call.args.channel === OPS);
+    const lastStep = calls.findIndex((call) => call.method === 'chat.postMessage' && call.args.thread_ts === request.ts && String(call.args.text).includes('old table dropped'));
+    const result = calls.findIndex((call) => call.method === 'chat.update' && call.args.ts === request.ts && JSON.stringify(call.args.blocks).includes('Migrated'));
+    expect(lastStep).toBeGreaterThanOrEqual(0);
+    expect(result).toBeGreaterThan(lastStep);
+    expect(t.standIn.thread(OPS, request.ts).slice(1).map((message) => blockText(message.blocks))).toEqual([
+      expect.stringContaining('*Step 1*  schema copied'),
+      expect.stringContaining('*Step 2*  rows moved'),
+      expect.stringContaining('*Step 3*  old table dropped'),
+    ]);
+  }, 20_000);
 });

@@ -150,13 +150,16 @@ export function registerListeners(app: App, deps: ListenerDeps): void {
   app.event('app_mention', async ({ event, client, context }) => {
     if (!event.user) return;
     const own = context.botUserId ? new RegExp(`<@${context.botUserId}(\\|[^>]*)?>`, 'g') : /^\s*<@[A-Z0-9]+(\|[^>]*)?>/;
+    const thread = progressThread(client, { channel: event.channel, threadTs: event.thread_ts ?? event.ts }, progressFailed);
     const outcome = await run({
       line: decodeSlackText(event.text.replace(own, ' ').trim()),
       actor: { id: event.user },
       origin: 'mention',
       channelId: event.channel,
-      progress: progressThread(client, { channel: event.channel, threadTs: event.thread_ts ?? event.ts }, progressFailed).report,
+      progress: thread.report,
     });
+    // The command did not wait for its steps to be posted; its answer does.
+    await thread.settled();
     if (outcome.approval) {
       await publishApproval(deps, client, outcome.approval, event.channel, event.user);
       return;
@@ -177,13 +180,15 @@ export function registerListeners(app: App, deps: ListenerDeps): void {
     const thread_ts = body.message?.thread_ts ?? body.message?.ts ?? container?.message_ts;
     // Steps go in the clicked message's thread; an ephemeral message or the App Home has none.
     const inThread = channelId && thread_ts && !container?.is_ephemeral ? { channel: channelId, threadTs: thread_ts } : undefined;
+    const thread = inThread ? progressThread(client, inThread, progressFailed) : undefined;
     const outcome = await run({
       line: action.value,
       actor: { id: body.user.id, ...(body.user.username ? { name: body.user.username } : {}) },
       origin: 'button',
       ...(channelId ? { channelId } : {}),
-      ...(inThread ? { progress: progressThread(client, inThread, progressFailed).report } : {}),
+      ...(thread ? { progress: thread.report } : {}),
     });
+    await thread?.settled();
     if (outcome.approval) {
       await publishApproval(deps, client, outcome.approval, channelId, body.user.id);
       return;
@@ -211,14 +216,17 @@ export function registerListeners(app: App, deps: ListenerDeps): void {
     const choice = APPROVAL_ACTION_PATTERN.exec(action.action_id)![1] as ApprovalChoice;
     const channelId = body.channel?.id;
     const requestTs = body.message?.ts;
+    // The approved command's steps go in the thread of the request that was clicked.
+    const thread = channelId && requestTs ? progressThread(client, { channel: channelId, threadTs: requestTs }, progressFailed) : undefined;
     const outcome = await decideOnApproval(deps.execution, {
       id: action.value,
       choice,
       actor: { id: body.user.id, ...(body.user.username ? { name: body.user.username } : {}) },
       ...(channelId ? { channelId } : {}),
-      // The approved command's steps go in the thread of the request that was clicked.
-      ...(channelId && requestTs ? { progress: progressThread(client, { channel: channelId, threadTs: requestTs }, progressFailed).report } : {}),
+      ...(thread ? { progress: thread.report } : {}),
     });
+    // The request message shows the command's answer: only once its steps are in the thread.
+    await thread?.settled();
     deps.metrics.commands.inc({ command: `approval ${choice}`, outcome: outcome.code, origin: 'button' });
     // An expired request's message may still show buttons (its expiry was won elsewhere or is due): refresh it.
     if (outcome.request && (outcome.changed || outcome.ran || outcome.code === 'superseded' || outcome.request.state === 'expired')) {

@@ -11,6 +11,10 @@
  * mention's, the approval request's), so every step is a reply there and the answer comes as it
  * always does.
  *
+ * The command never waits for Slack to take a step: steps are queued in order, and whoever answers
+ * waits for the queue first (`finish` does; the other paths await `settled`), so the steps still
+ * come before the answer.
+ *
  * A command with no steps posts nothing here and answers exactly as before. If the first step
  * cannot be posted (the bot is not in the channel), the steps are dropped and the answer goes the
  * usual way (the response_url).
@@ -27,7 +31,14 @@ import type { ResultDocument } from '../../commands/result.js';
 import { renderProgressParent, renderProgressParentElsewhere, renderProgressStep, type SlackMessage } from './render.js';
 
 export interface ProgressThread {
+  /**
+   * Queues the step and returns at once: a slow Slack (retries after a 429 take up to a minute)
+   * must not hold the command between its steps, e.g. restart's lock between two replicas. A step
+   * that cannot be posted goes to `onError`.
+   */
   report: ProgressReporter;
+  /** Resolves when every step told so far is posted (or given up on); never rejects. Await it before any answer. */
+  settled(): Promise<void>;
   /**
    * Sends the answer into the thread the steps started, after every step. False when the caller
    * must answer as it would without steps: no step was posted as a new thread's parent, the answer
@@ -42,13 +53,13 @@ export interface ThreadPlace {
   threadTs?: string;
 }
 
-/** `onError` hears what `finish` could not post (the caller still answers, or has answered). */
+/** `onError` hears what could not be posted: a step, or what `finish` tried (the caller still answers, or has answered). */
 export function progressThread(client: webApi.WebClient, place: ThreadPlace, onError: (error: unknown) => void): ProgressThread {
   let parent: { ts: string; first: ProgressStep } | undefined;
   let gaveUp = false;
   let count = 0;
   // Steps are posted one after another, so they appear in the order they were told.
-  let queue: Promise<unknown> = Promise.resolve();
+  let queue: Promise<void> = Promise.resolve();
 
   const post = async (step: ProgressStep, number: number): Promise<void> => {
     if (gaveUp) return;
@@ -71,10 +82,9 @@ export function progressThread(client: webApi.WebClient, place: ThreadPlace, onE
   return {
     report(step) {
       const number = (count += 1);
-      const posted = queue.then(() => post(step, number));
-      queue = posted.catch(() => undefined);
-      return posted;
+      queue = queue.then(() => post(step, number)).catch(onError);
     },
+    settled: () => queue,
     async finish(document, message) {
       await queue;
       if (!parent) return false;
