@@ -36,12 +36,29 @@ const steps = (log: RunLog) =>
     },
   });
 
+/** Tells one step, then answers; its arguments are the rest of the line, as typed. */
+const sayInSteps = (log: RunLog) =>
+  defineCommand({
+    name: 'say-in-steps',
+    summary: 'Tells one step, then answers with what it was given',
+    usage: '<text ...>',
+    examples: ['say-in-steps hello'],
+    level: 'read',
+    rawArguments: true,
+    args: z.object({ line: z.string() }),
+    async run(context) {
+      log.runs.push('say-in-steps');
+      await context.progress({ text: 'said it' });
+      return { title: 'Said', tone: 'ok', blocks: [] };
+    },
+  });
+
 let t: BotUnderTest;
 
 beforeAll(async () => {
   t = await startBotWithStandIn({
     mode: 'http',
-    registry: (log) => fixtureRegistry(log, [steps(log)]),
+    registry: (log) => fixtureRegistry(log, [steps(log), sayInSteps(log)]),
     workspace: {
       channels: [
         { id: OPS, name: 'acgs-ops' },
@@ -82,6 +99,34 @@ describe('a multi-step command in Slack', () => {
     expect(thread.slice(1).every((message) => message.threadTs === parent.ts)).toBe(true);
     // Only the first step is a message in the channel itself.
     expect(t.standIn.messages(OPS).filter((message) => blockText(message.blocks).includes('parts done'))).toHaveLength(1);
+  });
+
+  it('says who ran which command on the first message, from the first step to the final edit', async () => {
+    await t.standIn.slashCommand({ userId: ONCALL, channelId: OPS, text: 'steps 2' });
+    const parent = await t.standIn.waitFor(parentOf('part 1 of 2'), 5000, 'the first step');
+    const attribution = `<@${ONCALL}> ran \`/acgs steps 2\``;
+    // As first posted, before any edit: the attribution is above the step.
+    const posted = t.standIn.calls('chat.postMessage').find((call) => call.ok && call.args.thread_ts === undefined && String(call.args.text).includes('part 1 of 2'))!;
+    expect(JSON.parse(String(posted.args.blocks))[0]).toEqual({ type: 'context', elements: [{ type: 'mrkdwn', text: attribution }] });
+    const edited = await t.standIn.waitFor(() => t.standIn.messages(OPS).find((message) => message.ts === parent.ts && message.edited), 5000, 'the final edit');
+    expect(blockText(edited.blocks).split('\n')[0]).toBe(attribution);
+    expect(blockText(edited.blocks)).toContain('All 2 parts done');
+    // Replies in the thread carry no attribution: the first message already says it.
+    expect(t.standIn.thread(OPS, parent.ts).slice(1).some((message) => blockText(message.blocks).includes(' ran `'))).toBe(false);
+  });
+
+  it('shows the command line in the attribution escaped, with typed secrets redacted, and mentions only the person who ran it', async () => {
+    await t.standIn.slashCommand({ userId: ONCALL, channelId: OPS, text: 'say-in-steps <!channel> &amp; <@U0EVIL> `x` --token xoxb-1-2-secretvalue' });
+    const parent = await t.standIn.waitFor(
+      () => t.standIn.messages(OPS).find((message) => message.edited && blockText(message.blocks).includes('say-in-steps')),
+      5000,
+      'the first message, finished',
+    );
+    const line = blockText(parent.blocks).split('\n')[0]!;
+    expect(line).toBe(`<@${ONCALL}> ran \`/acgs say-in-steps &lt;!channel&gt; &amp; &lt;@U0EVIL&gt; ˋxˋ --token [redacted]\``);
+    const json = JSON.stringify(parent.blocks);
+    expect(json).not.toContain('secretvalue');
+    expect(json.match(/<[@!#]/g)).toEqual(['<@']);
   });
 
   it('answers a command that tells no steps through the response_url as before, with no thread', async () => {
@@ -136,16 +181,21 @@ describe('golden Block Kit of the progress messages', () => {
     { kind: 'docker', description: 'Docker Engine at /var/run/docker.sock, project acgs' },
     { service: 'policy-engine', replicas: [replica(1), replica(2), replica(3)], durationMs: 8400, health: 'healthy' },
   );
-  const messages: Array<[string, () => unknown]> = [
+  const first = { text: 'acgs-policy-engine-1 (1 of 3) is back: container 111111111111 → 666666666666 · healthy' };
+  const ranBy = { userId: ONCALL, command: '/acgs restart policy-engine' };
+  // name, build, the one mention it may hold (the person who ran the command).
+  const messages: Array<[string, () => unknown, string?]> = [
     ['step', () => renderProgressStep({ text: 'acgs-policy-engine-2 (2 of 3) is back: container 222222222222 → 777777777777 · healthy <@U024BE7LH>', tone: 'ok' }, 2)],
     ['step-warn', () => renderProgressStep({ text: 'acgs-policy-engine-3 (3 of 3) is back: running (no health check)', tone: 'warn' }, 3)],
-    ['parent-finished', () => renderProgressParent({ text: 'acgs-policy-engine-1 (1 of 3) is back: container 111111111111 → 666666666666 · healthy' }, done)],
+    ['parent-first', () => renderProgressStep(first, 1, ranBy), ONCALL],
+    ['parent-finished', () => renderProgressParent(first, done, ranBy), ONCALL],
   ];
-  for (const [name, build] of messages) {
-    it(`renders ${name} exactly as bot/slack/golden/progress-${name}.json records it, inside Slack's limits, with no mention`, () => {
+  for (const [name, build, mention] of messages) {
+    it(`renders ${name} exactly as bot/slack/golden/progress-${name}.json records it, inside Slack's limits, with ${mention ? 'one mention, of who ran it' : 'no mention'}`, () => {
       const message = build() as { blocks: unknown[] };
       expect(validateBlocks(message.blocks, 'message')).toEqual([]);
-      expect(JSON.stringify(message.blocks)).not.toMatch(/<[@!#]|<https?:/);
+      const json = JSON.stringify(message.blocks);
+      expect(json.match(/<[@!#][^>]*>|<https?:/g) ?? []).toEqual(mention ? [`<@${mention}>`] : []);
       const rendered = `${JSON.stringify(message, null, 2)}\n`;
       const file = new URL(`progress-${name}.json`, GOLDEN_DIR);
       if (process.env.UPDATE_GOLDEN) writeFileSync(file, rendered);

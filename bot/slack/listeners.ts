@@ -127,9 +127,11 @@ export function registerListeners(app: App, deps: ListenerDeps): void {
     observeAck(deps, context, 'command');
     await stepAsideAfterAck();
     // Steps of a multi-step command: the first is the reply, the next ones go in a thread under it.
-    const thread = progressThread(client, { channel: command.channel_id }, progressFailed);
+    const line = decodeSlackText(command.text);
+    const ranBy = { userId: command.user_id, command: `${command.command} ${line}`.trim() };
+    const thread = progressThread(client, { channel: command.channel_id, ranBy }, progressFailed);
     const outcome = await run({
-      line: decodeSlackText(command.text),
+      line,
       actor: { id: command.user_id, name: command.user_name },
       origin: 'slash',
       channelId: command.channel_id,

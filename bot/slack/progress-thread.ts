@@ -1,7 +1,8 @@
 /**
  * Where a multi-step command's steps go in Slack (commands/progress.ts), in the order they happen.
  *
- * A slash command: the first step is posted in the channel as the command's reply, the next ones
+ * A slash command: the first step is posted in the channel as the command's reply, under who ran
+ * which command (Slack attributes a response_url reply, not the bot's own post), the next ones
  * as replies in a thread under it. When the command finishes, its full answer is the last reply in
  * the thread, and the first message is edited to show the outcome in one line under the first
  * step. Why: at 3 a.m. the channel shows at a glance what was started and how it ended, and the
@@ -28,7 +29,7 @@
 import type { webApi } from '@slack/bolt';
 import type { ProgressReporter, ProgressStep } from '../../commands/progress.js';
 import type { ResultDocument } from '../../commands/result.js';
-import { renderProgressParent, renderProgressParentElsewhere, renderProgressStep, type SlackMessage } from './render.js';
+import { renderProgressParent, renderProgressParentElsewhere, renderProgressStep, type ProgressAttribution, type SlackMessage } from './render.js';
 
 export interface ProgressThread {
   /**
@@ -51,6 +52,8 @@ export interface ThreadPlace {
   channel: string;
   /** The thread to reply in, when the conversation already has one; a new one otherwise. */
   threadTs?: string;
+  /** Who ran what, shown on the message that starts a new thread (a slash command's first step). */
+  ranBy?: ProgressAttribution;
 }
 
 /** `onError` hears what could not be posted: a step, or what `finish` tried (the caller still answers, or has answered). */
@@ -63,14 +66,13 @@ export function progressThread(client: webApi.WebClient, place: ThreadPlace, onE
 
   const post = async (step: ProgressStep, number: number): Promise<void> => {
     if (gaveUp) return;
-    const message = renderProgressStep(step, number);
     const threadTs = place.threadTs ?? parent?.ts;
     if (threadTs) {
-      await client.chat.postMessage({ channel: place.channel, thread_ts: threadTs, ...message });
+      await client.chat.postMessage({ channel: place.channel, thread_ts: threadTs, ...renderProgressStep(step, number) });
       return;
     }
     try {
-      const posted = await client.chat.postMessage({ channel: place.channel, ...message });
+      const posted = await client.chat.postMessage({ channel: place.channel, ...renderProgressStep(step, number, place.ranBy) });
       if (posted.ts) parent = { ts: posted.ts, first: step };
       else gaveUp = true;
     } catch (error) {
@@ -92,7 +94,7 @@ export function progressThread(client: webApi.WebClient, place: ThreadPlace, onE
       // The answer is delivered by now (or goes the usual way): a failed edit only leaves step 1 showing.
       const closeParent = (closed: SlackMessage) => client.chat.update({ channel: place.channel, ts, ...closed }).then(() => undefined, onError);
       if (document.ephemeral) {
-        await closeParent(renderProgressParentElsewhere(first, 'private'));
+        await closeParent(renderProgressParentElsewhere(first, 'private', place.ranBy));
         return false;
       }
       try {
@@ -100,10 +102,10 @@ export function progressThread(client: webApi.WebClient, place: ThreadPlace, onE
       } catch (error) {
         // Slack may have taken it before failing (a timeout): a second answer beats none.
         onError(error);
-        await closeParent(renderProgressParentElsewhere(first, 'reply'));
+        await closeParent(renderProgressParentElsewhere(first, 'reply', place.ranBy));
         return false;
       }
-      await closeParent(renderProgressParent(first, document));
+      await closeParent(renderProgressParent(first, document, place.ranBy));
       return true;
     },
   };

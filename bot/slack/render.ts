@@ -7,6 +7,7 @@
 import type { types as slackTypes } from '@slack/bolt';
 import type { ProgressStep } from '../../commands/progress.js';
 import type { ResultAction, ResultBlock, ResultDocument, Tone } from '../../commands/result.js';
+import { redactText } from '../audit-trail/redaction.js';
 import { clip, escapeText, fitText, packLines, TRUNCATED_NOTE } from './mrkdwn.js';
 
 type KnownBlock = slackTypes.KnownBlock;
@@ -82,19 +83,43 @@ export function renderDocument(document: ResultDocument, options: RenderOptions 
   return { text: fallbackText(document), blocks: [...head, ...body, ...tail] };
 }
 
-/** One step of a multi-step command, as its own small message (the reply, or a reply in its thread). */
-export function renderProgressStep(step: ProgressStep, number: number): SlackMessage {
-  const text = `Step ${number}: ${step.text}`;
-  const mrkdwn = `${CHECK_EMOJI[step.tone ?? 'ok']} *Step ${number}*  ${fitText(step.text, SLACK_LIMITS.sectionText - 64)}`;
-  return { text: fitText(text, SLACK_LIMITS.fallbackText), blocks: [section(mrkdwn)] };
+/**
+ * Who ran which command, shown over a slash command's first message: Slack attributes a
+ * response_url reply ("used /acgs"), but not a message the bot posts itself.
+ */
+export interface ProgressAttribution {
+  userId: string;
+  /** The command as typed, with its slash command: `/acgs restart policy-engine`. */
+  command: string;
+}
+
+const SLACK_USER_ID = /^[UW][A-Z0-9]{2,}$/;
+
+function renderAttribution(ranBy: ProgressAttribution): KnownBlock {
+  // Only a well-formed user ID becomes a mention; anything else is shown as text.
+  const who = SLACK_USER_ID.test(ranBy.userId) ? `<@${ranBy.userId}>` : fitText(`@${ranBy.userId}`, 64, '…');
+  // A typed secret is not echoed into the channel; a backtick would end the code span early.
+  const line = redactText(oneLine(ranBy.command)).replace(/`/g, 'ˋ');
+  return context(`${who} ran \`${fitText(line, SLACK_LIMITS.contextText - 128, '…')}\``);
 }
 
 /**
- * The first step's message once the command has finished: the step as it was, and under it the
- * outcome in one line, so the channel shows how it ended without opening the thread.
+ * One step of a multi-step command, as its own small message (the reply, or a reply in its
+ * thread); `ranBy` for the step that starts a new thread in the channel.
  */
-export function renderProgressParent(first: ProgressStep, document: ResultDocument): SlackMessage {
-  const step = renderProgressStep(first, 1);
+export function renderProgressStep(step: ProgressStep, number: number, ranBy?: ProgressAttribution): SlackMessage {
+  const text = `Step ${number}: ${step.text}`;
+  const mrkdwn = `${CHECK_EMOJI[step.tone ?? 'ok']} *Step ${number}*  ${fitText(step.text, SLACK_LIMITS.sectionText - 64)}`;
+  return { text: fitText(text, SLACK_LIMITS.fallbackText), blocks: [...(ranBy ? [renderAttribution(ranBy)] : []), section(mrkdwn)] };
+}
+
+/**
+ * The first step's message once the command has finished: who ran it and the step as they were,
+ * and under them the outcome in one line, so the channel shows how it ended without opening the
+ * thread.
+ */
+export function renderProgressParent(first: ProgressStep, document: ResultDocument, ranBy?: ProgressAttribution): SlackMessage {
+  const step = renderProgressStep(first, 1, ranBy);
   const outcome = `${TONE_EMOJI[document.tone]} *${fitText(document.title, SLACK_LIMITS.headerText)}*${document.summary ? `: ${fitText(document.summary, SLACK_LIMITS.sectionText - 256)}` : ''}`;
   return {
     text: fallbackText(document),
@@ -107,12 +132,12 @@ export function renderProgressParent(first: ProgressStep, document: ResultDocume
  * thread (ephemeral, or refused by the thread): it says that it ended and where the answer went,
  * never how it ended, so an ephemeral answer does not leak through the channel.
  */
-export function renderProgressParentElsewhere(first: ProgressStep, where: 'private' | 'reply'): SlackMessage {
+export function renderProgressParentElsewhere(first: ProgressStep, where: 'private' | 'reply', ranBy?: ProgressAttribution): SlackMessage {
   const note =
     where === 'private'
       ? 'Finished. The answer was shown only to the person who ran the command.'
       : 'Finished. The answer could not be posted in the thread; it came as a reply to the command.';
-  return { text: note, blocks: [...renderProgressStep(first, 1).blocks, context(note)] };
+  return { text: note, blocks: [...renderProgressStep(first, 1, ranBy).blocks, context(note)] };
 }
 
 /** What a notification or a screen reader shows: the verdict in one line. */
