@@ -118,10 +118,26 @@ async function serveSink(): Promise<void> {
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   process.send?.({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` });
-  process.once('SIGTERM', () => {
+  exitWithParent(async () => {
     server.closeAllConnections();
-    server.close(() => process.exit(0));
+    await new Promise<void>((resolve) => server.close(() => resolve()));
   });
+}
+
+/**
+ * A child stops on SIGTERM, and also when its parent is gone without telling it (a bench killed
+ * with SIGKILL, a crash): the IPC channel then closes ('disconnect'). Without that, a killed bench
+ * left its children serving on their ports.
+ */
+function exitWithParent(close: () => Promise<void>): void {
+  let stopping = false;
+  const stop = () => {
+    if (stopping) return;
+    stopping = true;
+    void close().finally(() => process.exit(0));
+  };
+  process.once('SIGTERM', stop);
+  process.once('disconnect', stop);
 }
 
 interface Target {
@@ -328,11 +344,11 @@ async function serveBot(): Promise<{ port: number; close(): Promise<void> }> {
   };
 }
 
-/** Child mode: serve, print the port as one JSON line, stop on SIGTERM. */
+/** Child mode: serve, print the port as one JSON line, stop on SIGTERM or when the parent is gone. */
 async function serve(kind: string): Promise<void> {
   const target = kind === 'bare' ? await serveBareBolt() : await serveBot();
   process.stdout.write(`${JSON.stringify({ port: target.port })}\n`);
-  process.once('SIGTERM', () => void target.close().then(() => process.exit(0)));
+  exitWithParent(() => target.close());
 }
 
 async function spawnTarget(kind: 'bare' | 'bot', env: Record<string, string>): Promise<{ eventsUrl: string; child: ChildProcess }> {
@@ -340,7 +356,8 @@ async function spawnTarget(kind: 'bare' | 'bot', env: Record<string, string>): P
   const profile = kind === 'bot' && process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`, '--cpu-prof-interval=100'] : [];
   const child = spawn(process.execPath, [...profile, '--import', 'tsx', 'bench/bot.ts', '--serve', kind], {
     env: { ...process.env, ...env, NODE_ENV: 'production' },
-    stdio: ['ignore', 'pipe', 'inherit'],
+    // The IPC channel carries nothing: it only closes when this process dies, which stops the child.
+    stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
   });
   const lines = createInterface({ input: child.stdout! });
   const first = await Promise.race([
