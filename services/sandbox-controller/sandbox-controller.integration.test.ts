@@ -115,6 +115,15 @@ describe.each(runtimes)('sandboxed execution under %s', (runtime) => {
     expect(result.exit_code).not.toBe(0);
   });
 
+  it('reports a program that SIGKILLs itself as a plain exit 137, not as oom', async () => {
+    // In a child shell that the sandbox's shell does not exec into: the first process is PID 1 of
+    // its namespace, which ignores a SIGKILL sent from inside.
+    const result = await run(client, "echo before; sh -c 'kill -9 $$'; exit $?", { memory_limit_mb: 32, timeout_seconds: 20 });
+    expect(result.termination_reason).toBe('exit');
+    expect(result.exit_code).toBe(137);
+    expect(result.stdout).toBe('before\n');
+  });
+
   it('stops a fork bomb at the process limit', async () => {
     const result = await run(client, 'for i in $(seq 1 1000); do sleep 30 & done; wait', { timeout_seconds: 20 });
     expect(result.termination_reason).toBe('exit');

@@ -35,6 +35,12 @@ const WAIT_MARGIN_MS = 30_000;
 /** How long to wait for the output stream to drain after the container has exited. */
 const DRAIN_MS = 2000;
 
+/** Exit status of a process ended by SIGKILL (128 + 9): the kernel's OOM killer, or a kill. */
+const SIGKILL_EXIT = 137;
+/** How often, and how far apart, a SIGKILLed sandbox is inspected again for a late OOM report. */
+const OOM_RECHECKS = 10;
+const OOM_RECHECK_MS = 100;
+
 function captured(output: CappedOutput): CapturedStream {
   return { text: output.text(), bytes: output.total, truncated: output.truncated };
 }
@@ -111,10 +117,17 @@ export async function runSandbox(
     const durationMs = Math.round(performance.now() - startedAt);
     clearTimeout(timer);
     await Promise.race([drained, delay(DRAIN_MS)]);
-    const state = (await control.inspect()).State;
+    let state = (await control.inspect()).State;
+    const exitCode = typeof exit.StatusCode === 'number' ? exit.StatusCode : (state.ExitCode ?? null);
+    // containerd reports the OOM kill as its own event, which can reach the engine after the exit:
+    // a SIGKILL we did not send is asked about again for a moment before it counts as a plain exit.
+    for (let attempt = 0; attempt < OOM_RECHECKS && exitCode === SIGKILL_EXIT && !timedOut && state.OOMKilled !== true; attempt += 1) {
+      await delay(OOM_RECHECK_MS);
+      state = (await control.inspect()).State;
+    }
     return {
       containerId,
-      exitCode: typeof exit.StatusCode === 'number' ? exit.StatusCode : (state.ExitCode ?? null),
+      exitCode,
       timedOut,
       oomKilled: state.OOMKilled === true,
       durationMs,
