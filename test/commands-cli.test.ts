@@ -57,7 +57,7 @@ describe('npx acgs against the real stack', () => {
   it('prints health as JSON and exits 0 when everything is up', async () => {
     const run = await acgs(['health', '--json'], suite.stack.cliEnv());
     expect(run.stderr).toBe('');
-    expect(run.code).toBe(0);
+    expect(run.code, run.stdout).toBe(0);
     const body = JSON.parse(run.stdout) as { verdict: string; checks: HealthCheckData[] };
     expect(body.verdict).toBe('ok');
     expect(body.checks.map((check) => [check.name, check.tone])).toEqual(EVERY_HEALTH_CHECK.map((name) => [name, 'ok']));
@@ -65,7 +65,8 @@ describe('npx acgs against the real stack', () => {
 
   it('prints readable text with a mark per check', async () => {
     const run = await acgs(['health'], suite.stack.cliEnv());
-    expect(run.code).toBe(0);
+    // On a busy machine a check can pass its timeout: the output says which.
+    expect(run.code, run.stdout).toBe(0);
     const lines = run.stdout.split('\n');
     expect(lines[0]).toBe('✓ Stack health  OK');
     expect(lines[1]).toBe('All 7 checks pass.');
