@@ -4,6 +4,8 @@
  * a log line or a service name can never move the cursor, recolour or retitle the terminal.
  */
 import { styleText } from 'node:util';
+import { formatMs } from '../commands/format.js';
+import type { ProgressStep } from '../commands/progress.js';
 import type { ResultBlock, ResultDocument, Tone } from '../commands/result.js';
 
 export interface TextRenderOptions {
@@ -29,10 +31,27 @@ export function terminalSafe(text: string, keepNewlines = false): string {
 const width = (text: string) => [...text].length;
 const pad = (text: string, columns: number) => text + ' '.repeat(Math.max(0, columns - width(text)));
 
-export function renderText(document: ResultDocument, options: TextRenderOptions = {}): string {
+type Paint = (format: Parameters<typeof styleText>[0], text: string) => string;
+
+function painter(options: TextRenderOptions): { paint: Paint; mark: (tone: Tone) => string } {
   // The caller decided (terminal, NO_COLOR); styleText would otherwise look at process.stdout itself.
-  const paint = (format: Parameters<typeof styleText>[0], text: string) => (options.color ? styleText(format, text, { validateStream: false }) : text);
-  const mark = (tone: Tone) => paint(TONE_COLORS[tone], TONE_MARKS[tone]);
+  const paint: Paint = (format, text) => (options.color ? styleText(format, text, { validateStream: false }) : text);
+  return { paint, mark: (tone) => paint(TONE_COLORS[tone], TONE_MARKS[tone]) };
+}
+
+/**
+ * A step of a multi-step command (commands/progress.ts) as one terminal line, marked like a
+ * check: `✓ alpha-2 (2 of 3) is back: pid 41 → 97 · healthy  (1.6 s)`, with the time since the
+ * command started when it is given.
+ */
+export function renderProgressStep(step: ProgressStep, options: TextRenderOptions & { elapsedMs?: number } = {}): string {
+  const { paint, mark } = painter(options);
+  const elapsed = options.elapsedMs === undefined ? '' : `  ${paint('dim', `(${formatMs(options.elapsedMs)})`)}`;
+  return `${mark(step.tone ?? 'ok')} ${terminalSafe(step.text)}${elapsed}\n`;
+}
+
+export function renderText(document: ResultDocument, options: TextRenderOptions = {}): string {
+  const { paint, mark } = painter(options);
   const lines: string[] = [];
 
   lines.push(`${mark(document.tone)} ${paint('bold', terminalSafe(document.title))}  ${paint(TONE_COLORS[document.tone], VERDICT_WORDS[document.tone])}`);
@@ -49,11 +68,7 @@ export function renderText(document: ResultDocument, options: TextRenderOptions 
   return `${lines.join('\n')}\n`;
 }
 
-function renderBlock(
-  block: ResultBlock,
-  mark: (tone: Tone) => string,
-  paint: (format: Parameters<typeof styleText>[0], text: string) => string,
-): string[] {
+function renderBlock(block: ResultBlock, mark: (tone: Tone) => string, paint: Paint): string[] {
   switch (block.type) {
     case 'checks': {
       const nameWidth = Math.max(...block.items.map((item) => width(terminalSafe(item.name))));

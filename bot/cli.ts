@@ -21,6 +21,7 @@ import type { AuditTrail } from './audit-trail/index.js';
 import { createRelayedTrail, TRAIL_RELAY_FEATURE } from './audit-trail/trail-relay.js';
 import type { Stack } from '../services/stack/stack.js';
 import { renderText } from './cli-render.js';
+import { cliProgress } from './cli-progress.js';
 
 export const EXIT = { ok: 0, attention: 1, usage: 2 } as const;
 
@@ -31,6 +32,8 @@ export interface CliIo {
   stderr(text: string): void;
   /** Whether stdout is a terminal (colours). */
   isTty?: boolean;
+  /** Whether stderr is a terminal (colours of the steps printed there). */
+  stderrIsTty?: boolean;
   signal?: AbortSignal;
 }
 
@@ -170,7 +173,12 @@ function rolesNote(roles: readonly string[]): string {
 /** CLI processes take the first free spool slot, so a crashed run's spool is replayed by a later one. */
 const CLI_SPOOL_SLOTS = Array.from({ length: 8 }, (_, index) => `cli-${index + 1}`);
 
-export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
+export interface CliOptions {
+  /** The commands; the /acgs registry by default (tests pass fixture commands). */
+  registry?: Registry;
+}
+
+export async function runCli(argv: readonly string[], io: CliIo, options: CliOptions = {}): Promise<number> {
   const { line, json } = commandLineFromArgv(argv);
   let stack: ReturnType<typeof commandServicesFromEnv>;
   let roles: string[];
@@ -183,7 +191,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     io.stderr(`acgs: ${(error as Error).message}\n`);
     return EXIT.usage;
   }
-  const registry = createCommandRegistry();
+  const registry = options.registry ?? createCommandRegistry();
   const actor = actorId(io.env);
   const controlled = await stackFor(registry, line, io);
   // The local operator holds the ACGS_CLI_ROLES roles; the rules (and their config overrides) are the bot's.
@@ -208,7 +216,14 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
         },
         logError: (reference, error) => io.stderr(`acgs: internal error ${reference}: ${(error as Error)?.stack ?? String(error)}\n`),
       },
-      { line, actor: { id: actor }, origin: 'cli', ...(io.signal ? { signal: io.signal } : {}) },
+      {
+        line,
+        actor: { id: actor },
+        origin: 'cli',
+        // Steps go to stderr in both modes: stdout stays the answer alone (README, The CLI).
+        progress: cliProgress({ write: (text) => io.stderr(text), color: Boolean(io.stderrIsTty) && !io.env.NO_COLOR }),
+        ...(io.signal ? { signal: io.signal } : {}),
+      },
     );
     const color = Boolean(io.isTty) && !io.env.NO_COLOR && !json;
     const document =
@@ -226,6 +241,9 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
 export async function main(): Promise<void> {
   const controller = new AbortController();
   process.once('SIGINT', () => controller.abort());
+  // A closed stderr (`2>&-`, a reader that quit) must not kill a restart between two replicas:
+  // its EPIPE would be an unhandled 'error' event. Steps and notes then go nowhere; stdout still answers.
+  process.stderr.on('error', () => undefined);
   let code: number;
   try {
     code = await runCli(process.argv.slice(2), {
@@ -234,6 +252,7 @@ export async function main(): Promise<void> {
       stdout: (text) => process.stdout.write(text),
       stderr: (text) => process.stderr.write(text),
       isTty: process.stdout.isTTY,
+      stderrIsTty: process.stderr.isTTY,
       signal: controller.signal,
     });
   } catch (error) {
