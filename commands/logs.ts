@@ -1,15 +1,16 @@
 /**
  * `logs <service> [--tail N] [--since 10m] [--grep text]`: the runbook's `docker-compose logs
  * --tail=50 <service>` (and `| grep -i violation`), as capped lines in a code block. The filter is
- * plain text matched case-insensitively; it never becomes a pattern or a shell word.
+ * plain text matched case-insensitively; it never becomes a pattern or a shell word. From the CLI,
+ * a local stack that is not running still has its log files read, and the answer says so.
  */
 import { z } from 'zod';
-import { MAX_GREP_CHARS, type LogLine, type LogsResult, type Stack } from '../services/stack/stack.js';
+import { MAX_GREP_CHARS, StackError, type LogLine, type LogsResult, type Stack } from '../services/stack/stack.js';
 import { wholeNumberArgument } from './arguments.js';
 import { defineCommand } from './command.js';
 import { capitalized, clip, formatCount, formatDuration, formatTimestamp } from './format.js';
 import type { ResultDocument } from './result.js';
-import { onStackService, serviceArgument, stackLabel } from './stack-access.js';
+import { onStack, requireStack, requireStackService, serviceArgument, stackLabel } from './stack-access.js';
 
 export const LOGS_DEFAULT_TAIL = 50;
 /** More lines than this do not fit a Slack message; --json and the stack's own tools have the rest. */
@@ -72,8 +73,15 @@ export function logsText(lines: readonly LogLine[]): { text: string; shown: numb
   return { text: rendered.reverse().join('\n'), shown: rendered.length, cutLines };
 }
 
+/** Said first when the stack is not running: whoever reads on must know these lines may be old. */
+function stoppedNotice(stopped: NonNullable<LogsResult['stackStopped']>): string {
+  return `The local stack is not running (${stopped.why}). These are the last lines it wrote; ${stopped.logFile} was last written ${formatTimestamp(stopped.lastWrittenAt)} (UTC).`;
+}
+
+const START_HINT = 'Start it with `npm start` (or `npm run start:stack` for the services alone).';
+
 export function logsDocument(stack: Pick<Stack, 'kind' | 'description'>, request: LogsRequest, result: LogsResult): ResultDocument {
-  const { lines } = result;
+  const { lines, stackStopped } = result;
   const filters = [
     ...(request.grep ? [`containing "${clip(request.grep, 60)}"`] : []),
     ...(request.sinceSeconds ? [`from the last ${formatDuration(request.sinceSeconds)}`] : []),
@@ -85,15 +93,21 @@ export function logsDocument(stack: Pick<Stack, 'kind' | 'description'>, request
     grep: request.grep ?? null,
     scanned: result.scanned,
     truncated: result.truncated,
+    ...(stackStopped
+      ? { stack_stopped: { why: stackStopped.why, log_file: stackStopped.logFile, last_written_at: stackStopped.lastWrittenAt } }
+      : {}),
     lines,
   };
+  // A stopped stack is something to attend to, whatever its lines say.
+  const tone = stackStopped ? 'warn' : 'info';
+  const notice = stackStopped ? `${stoppedNotice(stackStopped)} ` : '';
   if (lines.length === 0) {
     return {
       title: `Logs of ${request.service}`,
-      tone: 'info',
-      summary: `No lines${filters ? ` ${filters}` : ''} (${formatCount(result.scanned)} looked at).`,
+      tone,
+      summary: `${notice}No lines${filters ? ` ${filters}` : ''} (${formatCount(result.scanned)} looked at).`,
       blocks: [],
-      footer: capitalized(stackLabel(stack)),
+      footer: stackStopped ? START_HINT : capitalized(stackLabel(stack)),
       data,
     };
   }
@@ -107,13 +121,13 @@ export function logsDocument(stack: Pick<Stack, 'kind' | 'description'>, request
   const last = lines.at(-1)!.time;
   return {
     title: `Logs of ${request.service}`,
-    tone: 'info',
-    summary: `Last ${formatCount(shown)} line${shown === 1 ? '' : 's'}${filters ? ` ${filters}` : ''}, ${formatTimestamp(first)} to ${formatTimestamp(last)} (UTC).`,
+    tone,
+    summary: `${notice}Last ${formatCount(shown)} line${shown === 1 ? '' : 's'}${filters ? ` ${filters}` : ''}, ${formatTimestamp(first)} to ${formatTimestamp(last)} (UTC).`,
     blocks: [
       { type: 'code', text },
       ...(notes.length > 0 ? [{ type: 'text' as const, text: `Cut: ${notes.join('; ')}.` }] : []),
     ],
-    footer: `${formatCount(result.scanned)} lines looked at · ${stackLabel(stack)}`,
+    footer: `${formatCount(result.scanned)} lines looked at · ${stackStopped ? `the log files of the stopped local stack. ${START_HINT}` : stackLabel(stack)}`,
     data,
   };
 }
@@ -139,7 +153,13 @@ export const logs = defineCommand({
   }),
   run(context, { service, tail, since, grep }) {
     const request: LogsRequest = { service, tail: tail ?? LOGS_DEFAULT_TAIL, ...(since ? { sinceSeconds: since } : {}), ...(grep ? { grep } : {}) };
-    return onStackService(context, 'logs', service, async (stack) => {
+    const stack = requireStack(context);
+    return onStack('logs', service, async () => {
+      // A local stack that is not running cannot list its services, yet its driver reads the log
+      // files it left and checks the name against them; any other stack answers NOT_RUNNING again.
+      await requireStackService(stack, service).catch((error: unknown) => {
+        if (!(error instanceof StackError && error.code === 'NOT_RUNNING')) throw error;
+      });
       const result = await stack.logs(service, {
         tail: request.tail,
         ...(since ? { since: new Date(Date.now() - since * 1000) } : {}),

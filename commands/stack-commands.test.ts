@@ -147,6 +147,21 @@ describe('stats document', () => {
     expect(document.data).toMatchObject({ thresholds: { cpu_percent: 80, memory_percent: 85 } });
   });
 
+  it('names each service it could not measure, with the reason, as a warning', () => {
+    const skipped = [{ service: 'sick', reason: 'pid 4242 of sick is not running (a stale pid file)' }];
+    const document = statsDocument(localStack, [{ ...sample('alpha', 1, 1, 'alpha'), network: null, blockIo: null, pids: null }], skipped);
+    expect(document.tone).toBe('warn');
+    expect(document.summary).toBe("Every service measured is within the runbook's thresholds. Not measured: sick (why below; `status` shows its state).");
+    expect((document.blocks[0] as { items: unknown[] }).items).toEqual([
+      { name: 'alpha', tone: 'ok', text: expect.stringMatching(/^CPU 1\.0 %/) },
+      { name: 'sick', tone: 'warn', text: 'not measured: pid 4242 of sick is not running (a stale pid file)' },
+    ]);
+    expect(document.data).toMatchObject({ skipped });
+    const none = statsDocument(localStack, [], skipped);
+    expect(none.summary).toContain('Not measured: sick');
+    expect((none.blocks[0] as { items: unknown[] }).items).toHaveLength(1);
+  });
+
   it('is ok within the thresholds, and says local memory is measured against the machine', () => {
     const document = statsDocument(localStack, [{ ...sample('alpha', 1, 1), network: null, blockIo: null, pids: null }]);
     expect(document.tone).toBe('ok');
@@ -201,6 +216,22 @@ describe('logs document', () => {
     expect(text).not.toContain('<@U0ADMIN>');
     expect(text).not.toContain('<!channel>');
     expect(text).toContain('&lt;@U0ADMIN&gt;');
+  });
+
+  it('says first that the stack is not running and when its log file was last written, as a warning', () => {
+    const stackStopped = { why: 'its supervisor is gone', logFile: '/state/logs/web.log', lastWrittenAt: '2025-01-31T14:06:00.000Z' };
+    const document = logsDocument(localStack, { service: 'web', tail: 50 }, { service: 'web', lines: [line('one', 1)], scanned: 1, truncated: false, stackStopped });
+    expect(document.tone).toBe('warn');
+    expect(document.summary).toBe(
+      'The local stack is not running (its supervisor is gone). These are the last lines it wrote; /state/logs/web.log was last written 2025-01-31 14:06:00Z (UTC). Last 1 line, 2025-01-31 14:05:01Z to 2025-01-31 14:05:01Z (UTC).',
+    );
+    expect(document.footer).toContain('Start it with `npm start`');
+    expect(document.data).toMatchObject({ stack_stopped: { why: 'its supervisor is gone', log_file: '/state/logs/web.log', last_written_at: '2025-01-31T14:06:00.000Z' } });
+    const empty = logsDocument(localStack, { service: 'web', tail: 50, grep: 'x' }, { service: 'web', lines: [], scanned: 3, truncated: false, stackStopped });
+    expect(empty.tone).toBe('warn');
+    expect(empty.summary).toMatch(/^The local stack is not running \(its supervisor is gone\)\. .* No lines containing "x" \(3 looked at\)\.$/);
+    // A running stack's answer says nothing of the kind.
+    expect(logsDocument(localStack, { service: 'web', tail: 50 }, { service: 'web', lines: [line('one', 1)], scanned: 1, truncated: false }).data).not.toHaveProperty('stack_stopped');
   });
 
   it('says there were no lines, with the filters it applied', () => {

@@ -1,9 +1,10 @@
 /**
  * `stats [service]`: the runbook's `docker stats --no-stream`: CPU, memory, network and block I/O
  * per replica, each service marked against the runbook's CPU (80 %) and memory (85 %) thresholds.
+ * A service the driver could not measure is named with the reason, never left out in silence.
  */
 import { z } from 'zod';
-import type { ContainerStats, Stack } from '../services/stack/stack.js';
+import type { ContainerStats, SkippedStats, Stack } from '../services/stack/stack.js';
 import { defineCommand } from './command.js';
 import { capitalized, formatBytes, formatPercent } from './format.js';
 import { worstTone, type CheckLine, type ResultDocument, type Tone } from './result.js';
@@ -37,23 +38,34 @@ function serviceLine(service: string, samples: ContainerStats[]): CheckLine {
 
 const pair = (value: { a: number; b: number } | null) => (value ? `${formatBytes(value.a)} / ${formatBytes(value.b)}` : '-');
 
-export function statsDocument(stack: Pick<Stack, 'kind' | 'description'>, samples: ContainerStats[]): ResultDocument {
+/** A service not measured, as a line of its own: someone looking for it must find why it is missing. */
+function skippedLine(skipped: SkippedStats): CheckLine {
+  return { name: skipped.service, tone: 'warn', text: `not measured: ${skipped.reason}` };
+}
+
+function skippedSentence(skipped: readonly SkippedStats[]): string {
+  return skipped.length === 0 ? '' : ` Not measured: ${skipped.map((entry) => entry.service).join(', ')} (why below; \`status\` shows its state).`;
+}
+
+export function statsDocument(stack: Pick<Stack, 'kind' | 'description'>, samples: ContainerStats[], skipped: readonly SkippedStats[] = []): ResultDocument {
   const where = stackLabel(stack);
+  const skippedData = skipped.map((entry) => ({ service: entry.service, reason: entry.reason }));
   if (samples.length === 0) {
     return {
       title: 'Resource use',
       tone: 'warn',
-      summary: `No replica of ${where} is running, so there is nothing to measure.`,
-      blocks: [],
+      summary: `No replica of ${where} is running, so there is nothing to measure.${skippedSentence(skipped)}`,
+      blocks: skipped.length > 0 ? [{ type: 'checks', items: skipped.map(skippedLine) }] : [],
       footer: '`status` shows what is stopped.',
-      data: { stack: { kind: stack.kind, description: stack.description }, samples: [] },
+      data: { stack: { kind: stack.kind, description: stack.description }, samples: [], skipped: skippedData },
     };
   }
   const byService = new Map<string, ContainerStats[]>();
   for (const sample of samples) byService.set(sample.service, [...(byService.get(sample.service) ?? []), sample]);
-  const lines = [...byService].map(([service, group]) => serviceLine(service, group));
+  const measured = [...byService].map(([service, group]) => serviceLine(service, group));
+  const attention = measured.filter((line) => line.tone === 'warn' || line.tone === 'fail');
+  const lines = [...measured, ...skipped.map(skippedLine)];
   const tone = worstTone(lines.map((line) => line.tone));
-  const attention = lines.filter((line) => line.tone === 'warn' || line.tone === 'fail');
   const noNetwork = samples.some((sample) => sample.network === null);
   const notes = [
     `Thresholds from the runbook: CPU under ${formatPercent(RUNBOOK_THRESHOLDS.cpuUtilization.target, 0)}, memory under ${formatPercent(RUNBOOK_THRESHOLDS.memoryUtilization.target, 0)} of its limit.`,
@@ -65,9 +77,12 @@ export function statsDocument(stack: Pick<Stack, 'kind' | 'description'>, sample
     title: 'Resource use',
     tone,
     summary:
-      attention.length === 0
-        ? `Every service is within the runbook's thresholds.`
-        : `Over the runbook's thresholds: ${attention.map((line) => line.name).join(', ')}. The runbook scales a service over ${formatPercent(RUNBOOK_THRESHOLDS.cpuUtilization.target, 0)} CPU (\`scale <service> <replicas>\`, admins) and restarts or scales one that runs out of memory.`,
+      (attention.length === 0
+        ? skipped.length === 0
+          ? `Every service is within the runbook's thresholds.`
+          : `Every service measured is within the runbook's thresholds.`
+        : `Over the runbook's thresholds: ${attention.map((line) => line.name).join(', ')}. The runbook scales a service over ${formatPercent(RUNBOOK_THRESHOLDS.cpuUtilization.target, 0)} CPU (\`scale <service> <replicas>\`, admins) and restarts or scales one that runs out of memory.`) +
+      skippedSentence(skipped),
     blocks: [
       { type: 'checks', items: lines },
       {
@@ -89,6 +104,7 @@ export function statsDocument(stack: Pick<Stack, 'kind' | 'description'>, sample
       stack: { kind: stack.kind, description: stack.description },
       thresholds: { cpu_percent: RUNBOOK_THRESHOLDS.cpuUtilization.target * 100, memory_percent: RUNBOOK_THRESHOLDS.memoryUtilization.target * 100 },
       samples: samples.map((sample) => ({ ...sample, marks: { cpu: cpuTone(sample), memory: memoryTone(sample) } })),
+      skipped: skippedData,
     },
   };
 }
@@ -102,5 +118,10 @@ export const stats = defineCommand({
   usesStack: true,
   positionals: ['service'],
   args: z.object({ service: serviceArgument.optional() }),
-  run: (context, { service }) => onStackService(context, 'stats', service, async (stack) => statsDocument(stack, await stack.stats(service))),
+  run: (context, { service }) =>
+    onStackService(context, 'stats', service, async (stack) => {
+      const skipped: SkippedStats[] = [];
+      const samples = await stack.stats(service, { onSkipped: (entry) => skipped.push(entry) });
+      return statsDocument(stack, samples, skipped);
+    }),
 });

@@ -1,8 +1,8 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { openLogFile, parseLogFileText, readLogFile } from './local-log-file.js';
+import { logFileLastWrite, loggedServices, openLogFile, parseLogFileText, readLogFile } from './local-log-file.js';
 
 const dirs: string[] = [];
 const scratch = () => {
@@ -109,5 +109,27 @@ describe('a service log file', () => {
       },
     });
     expect(() => file.write({ time: '2024-05-01T10:00:00.000Z', stream: 'stdout', text: 'a' })).not.toThrow();
+  });
+});
+
+describe('the log files a stopped stack left', () => {
+  it('names the services with a current or only a rotated file, and nothing else in the folder', async () => {
+    const dir = scratch();
+    expect(await loggedServices(join(dir, 'missing'))).toEqual([]);
+    for (const name of ['beta.log', 'alpha.log', 'alpha.log.1', 'gamma.log.1', 'notes.txt', 'alpha.log.2', '.hidden.log', 'sick.log.123.tmp']) writeFileSync(join(dir, name), '');
+    mkdirSync(join(dir, 'sub'));
+    expect(await loggedServices(dir)).toEqual(['alpha', 'beta', 'gamma']);
+  });
+
+  it('tells which file was written last and when: the current one, the rotated one when it alone is left or newer', async () => {
+    const dir = scratch();
+    const path = join(dir, 'alpha.log');
+    expect(await logFileLastWrite(path)).toBeUndefined();
+    writeFileSync(`${path}.1`, 'old\n');
+    utimesSync(`${path}.1`, new Date('2024-05-01T09:00:00Z'), new Date('2024-05-01T09:00:00Z'));
+    expect(await logFileLastWrite(path)).toEqual({ file: `${path}.1`, time: new Date('2024-05-01T09:00:00Z') });
+    writeFileSync(path, 'new\n');
+    utimesSync(path, new Date('2024-05-01T10:00:00Z'), new Date('2024-05-01T10:00:00Z'));
+    expect(await logFileLastWrite(path)).toEqual({ file: path, time: new Date('2024-05-01T10:00:00Z') });
   });
 });

@@ -6,7 +6,7 @@
  * the cap on disk. Plain text on purpose: `tail -f .acgs/logs/policy-engine.log` works too.
  */
 import { appendFileSync, closeSync, fstatSync, mkdirSync, openSync, renameSync, writeSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
 export const DEFAULT_LOG_FILE_BYTES = 4 * 1024 * 1024;
@@ -116,4 +116,43 @@ export async function readLogFile(path: string): Promise<LogFileLine[]> {
   const read = (file: string) => readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => (error.code === 'ENOENT' ? '' : Promise.reject(error)));
   const [older, current] = await Promise.all([read(`${path}.1`), read(path)]);
   return [...parseLogFileText(older), ...parseLogFileText(current)];
+}
+
+/** A file name `<service>.log` or `<service>.log.1` as the supervisor writes it; anything else in the folder is not ours. */
+const LOG_FILE_NAME = /^([a-zA-Z0-9][a-zA-Z0-9_.-]{0,62})\.log(?:\.1)?$/;
+
+/**
+ * The services that left a log file (current or rotated) in `logDir`, sorted; none when the folder
+ * is missing. Other errors (EACCES) are thrown: the caller says who can read it.
+ */
+export async function loggedServices(logDir: string): Promise<string[]> {
+  let names: string[];
+  try {
+    names = await readdir(logDir);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw error;
+  }
+  const services = new Set<string>();
+  for (const name of names) {
+    const match = LOG_FILE_NAME.exec(name);
+    if (match) services.add(match[1]!);
+  }
+  return [...services].sort();
+}
+
+/**
+ * Which of the log file and its `.1` was written last, and when: the current one, unless it was
+ * removed or something touched the rotated one later. Undefined when neither exists.
+ */
+export async function logFileLastWrite(path: string): Promise<{ file: string; time: Date } | undefined> {
+  const found = await Promise.all(
+    [path, `${path}.1`].map((file) =>
+      stat(file).then(
+        (stats) => ({ file, time: stats.mtime }),
+        (error: NodeJS.ErrnoException) => (error.code === 'ENOENT' ? undefined : Promise.reject(error)),
+      ),
+    ),
+  );
+  return found.reduce<{ file: string; time: Date } | undefined>((newest, entry) => (entry && (!newest || entry.time > newest.time) ? entry : newest), undefined);
 }

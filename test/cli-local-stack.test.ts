@@ -7,7 +7,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAuditTrail } from '../bot/audit-trail/index.js';
 import { runCli } from '../bot/cli.js';
 import { createPool } from '../services/kit/postgres.js';
-import { localStatePaths, type PidRecord } from '../services/local-state.js';
+import { localStatePaths, processArgv, type PidRecord } from '../services/local-state.js';
 import { startLocalControl, type SupervisorRecord } from '../services/stack/local-control.js';
 import { createLocalStack, localRefusals } from '../services/stack/local-stack.js';
 import { POLICY_ADMIN_TOKEN, startPolicyEngine, type RunningPolicyEngine } from './kit/policy-engine.js';
@@ -29,6 +29,8 @@ interface Supervisor {
 }
 
 const started: ChildProcess[] = [];
+/** Children a killed fixture supervisor left running, by their pid files: ended in afterAll if a test could not. */
+const orphans: PidRecord[] = [];
 const scratch: string[] = [];
 let engine: RunningPolicyEngine;
 let db: TestDatabase;
@@ -151,7 +153,16 @@ beforeAll(async () => {
   main = await startSupervisor({ trail: true });
 }, 60_000);
 
+/** Ends the children a SIGKILLed supervisor left, only while /proc shows the very argv their pid file names. */
+async function endOrphans(): Promise<void> {
+  for (const record of orphans.splice(0)) {
+    const argv = await processArgv(record.pid);
+    if (argv && argv.join('\0') === record.argv.join('\0')) process.kill(record.pid, 'SIGKILL');
+  }
+}
+
 afterAll(async () => {
+  await endOrphans();
   await Promise.all(started.map(stopProcess));
   await engine?.close();
   await db?.drop();
@@ -293,6 +304,39 @@ describe('stale state is never trusted', () => {
     }
   });
 
+  it('stats of every service names each service it left out and why, and measures the rest', async () => {
+    const paths = localStatePaths(main.stateDir);
+    const sickFile = paths.pidFile('sick');
+    const betaFile = paths.pidFile('beta');
+    const sickOriginal = readFileSync(sickFile, 'utf8');
+    const betaOriginal = readFileSync(betaFile, 'utf8');
+    const gone = spawn(process.execPath, ['-e', '']);
+    await new Promise((resolve) => gone.once('exit', resolve));
+    writeFileSync(sickFile, JSON.stringify({ ...JSON.parse(sickOriginal), pid: gone.pid }));
+    rmSync(betaFile);
+    try {
+      const run = await acgs(['stats']);
+      expect(run.stderr).toBe('');
+      expect(run.code).toBe(1); // a service not measured needs a look
+      expect(run.json.samples.map((sample: { service: string }) => sample.service)).toEqual(['alpha']);
+      expect(run.json.skipped).toEqual([
+        { service: 'beta', reason: 'beta has no pid file, so it is not running (the supervisor may be waiting to restart it; `status beta` shows it)' },
+        { service: 'sick', reason: `pid ${gone.pid} of sick is not running (a stale pid file)` },
+      ]);
+      const text = await acgs(['stats'], { text: true });
+      expect(text.stdout).toContain('Not measured: beta, sick');
+      expect(text.stdout).toContain(`not measured: pid ${gone.pid} of sick is not running (a stale pid file)`);
+      expect(text.stdout).toContain('not measured: beta has no pid file');
+    } finally {
+      writeFileSync(sickFile, sickOriginal);
+      writeFileSync(betaFile, betaOriginal);
+    }
+    // With the files back, nothing is left out.
+    const again = await acgs(['stats']);
+    expect(again.json.skipped).toEqual([]);
+    expect(again.json.samples.map((sample: { service: string }) => sample.service)).toEqual(['alpha', 'beta', 'sick']);
+  });
+
   it('a pid reused by another process: never measured as the service, never signalled; restart still goes through the supervisor', async () => {
     const stranger = spawn('sleep', ['300']);
     started.push(stranger);
@@ -375,13 +419,23 @@ describe('no supervisor, or one without the bot', () => {
     expect(run.stdout).toContain('none is running: no supervisor has published');
   });
 
-  it('logs and stats without any supervisor: the same message, exit 1', async () => {
+  it('logs without any supervisor nor log files: not running and nothing to read, exit 1; stats: not running', async () => {
     const stateDir = tempDir('acgs-cli-none-');
-    for (const args of [['logs', 'alpha'], ['stats']]) {
-      const run = await acgs(args, { stateDir });
-      expect(run.code).toBe(1);
-      expect(run.json.error.code).toBe('NOT_RUNNING');
-    }
+    const paths = localStatePaths(stateDir);
+    const logs = await acgs(['logs', 'alpha'], { stateDir });
+    expect(logs.code).toBe(1);
+    expect(logs.json.error).toMatchObject({
+      code: 'NOT_RUNNING',
+      message: `The local stack is not running: no supervisor has published ${paths.supervisorFile}, and there are no log files in ${paths.logDir} to read either (it never ran with this state directory, or they were removed). Start it with npm start (or npm run start:stack for the services alone); nothing was done.`,
+    });
+    // A folder with something else in it is no log of a service either.
+    const { mkdirSync } = await import('node:fs');
+    mkdirSync(paths.logDir, { recursive: true });
+    writeFileSync(join(paths.logDir, 'notes.txt'), 'not a log\n');
+    expect((await acgs(['logs', 'alpha'], { stateDir })).json.error.message).toContain(`there are no log files in ${paths.logDir}`);
+    const stats = await acgs(['stats'], { stateDir });
+    expect(stats.code).toBe(1);
+    expect(stats.json.error.code).toBe('NOT_RUNNING');
   });
 
   it('a stack without the bot (npm run start:stack): read-only works, restart is refused and nothing restarts', async () => {
@@ -400,6 +454,105 @@ describe('no supervisor, or one without the bot', () => {
     const { existsSync } = await import('node:fs');
     expect(existsSync(paths.supervisorFile)).toBe(false);
     expect(existsSync(paths.pidFile('alpha'))).toBe(false);
+  }, 60_000);
+});
+
+describe('logs of a local stack that is not running: the last lines it wrote', () => {
+  /** The last write of a service's log file, as the answer must show it. */
+  const lastWrite = (stateDir: string, service: string) => statSync(localStatePaths(stateDir).logFile(service)).mtime.toISOString();
+
+  it('after a clean stop: the lines, --tail, --grep and --since as before, and that the stack is not running since when', async () => {
+    const stack = await startSupervisor({ trail: false });
+    const paths = localStatePaths(stack.stateDir);
+    for (const word of ['one', 'two', 'three']) await fetch(`${stack.urls.alpha}/say/stdout/${encodeURIComponent(`before-stop ${word}`)}`);
+    await stopProcess(stack.child);
+    // A rotated file with a line from two hours ago: read first, and outside a --since window of 1h.
+    const old = new Date(Date.now() - 2 * 3600_000).toISOString();
+    writeFileSync(`${paths.logFile('alpha')}.1`, `${old} stderr before-stop zero (rotated)\n`);
+    utimesSync(`${paths.logFile('alpha')}.1`, new Date(old), new Date(old));
+
+    const run = await acgs(['logs', 'alpha', '--grep', 'BEFORE-STOP', '--tail', '2'], { stateDir: stack.stateDir });
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(1); // the stack being down needs attention
+    expect(run.json.lines.map((line: { text: string }) => line.text)).toEqual(['before-stop two', 'before-stop three']);
+    expect(run.json.truncated).toBe(true);
+    expect(run.json.stack_stopped).toEqual({
+      why: `no supervisor has published ${paths.supervisorFile}`,
+      log_file: paths.logFile('alpha'),
+      last_written_at: lastWrite(stack.stateDir, 'alpha'),
+    });
+    const all = await acgs(['logs', 'alpha', '--grep', 'before-stop'], { stateDir: stack.stateDir });
+    expect(all.json.lines.map((line: { text: string }) => line.text)).toEqual(['before-stop zero (rotated)', 'before-stop one', 'before-stop two', 'before-stop three']);
+    const recent = await acgs(['logs', 'alpha', '--grep', 'before-stop', '--since', '1h'], { stateDir: stack.stateDir });
+    expect(recent.json.lines.map((line: { text: string }) => line.text)).toEqual(['before-stop one', 'before-stop two', 'before-stop three']);
+    // The child's own last words, written as the supervisor stopped it.
+    const tail = await acgs(['logs', 'alpha', '--tail', '5'], { stateDir: stack.stateDir });
+    expect(tail.json.lines.map((line: { text: string }) => line.text)).toContain('alpha stopping');
+
+    const text = await acgs(['logs', 'alpha', '--tail', '3'], { stateDir: stack.stateDir, text: true });
+    expect(text.code).toBe(1);
+    const written = `${lastWrite(stack.stateDir, 'alpha').slice(0, 19).replace('T', ' ')}Z`;
+    expect(text.stdout).toContain(`The local stack is not running (no supervisor has published ${paths.supervisorFile}). These are the last lines it wrote; ${paths.logFile('alpha')} was last written ${written} (UTC).`);
+    expect(text.stdout).toContain('alpha stopping');
+
+    // Every other stack command still refuses, and does nothing.
+    for (const args of [['status'], ['status', 'alpha'], ['stats'], ['stats', 'alpha'], ['restart', 'alpha']]) {
+      const refused = await acgs(args, { stateDir: stack.stateDir });
+      expect(refused.code, args.join(' ')).toBe(1);
+      expect(refused.json.error.message, args.join(' ')).toContain(`no supervisor has published ${paths.supervisorFile}`);
+      if (args[0] !== 'restart') expect(refused.json.error.code, args.join(' ')).toBe('NOT_RUNNING');
+    }
+  }, 60_000);
+
+  it('after the supervisor was killed: the lines up to the crash, and that its supervisor is gone', async () => {
+    const stack = await startSupervisor({ trail: false });
+    const paths = localStatePaths(stack.stateDir);
+    const children = ['alpha', 'beta', 'sick'].map((service) => pidRecord(stack.stateDir, service));
+    orphans.push(...children);
+    try {
+      await fetch(`${stack.urls.beta}/say/stderr/${encodeURIComponent('beta last words before the crash')}`);
+      // The line is on disk once the supervisor read it; wait for that rather than for a guess.
+      for (let tries = 0; !readFileSync(paths.logFile('beta'), 'utf8').includes('beta last words') && tries < 100; tries += 1) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      const supervisorPid = stack.child.pid!;
+      const exited = new Promise((resolve) => stack.child.once('exit', resolve));
+      stack.child.kill('SIGKILL');
+      await exited;
+
+      const run = await acgs(['logs', 'beta', '--tail', '1'], { stateDir: stack.stateDir });
+      expect(run.stderr).toBe('');
+      expect(run.code).toBe(1);
+      expect(run.json.lines).toEqual([{ replica: 'beta', stream: 'stderr', time: expect.any(String), text: 'beta last words before the crash' }]);
+      expect(run.json.stack_stopped).toEqual({
+        why: `${paths.supervisorFile} names supervisor pid ${supervisorPid}, which is gone (left by a stack that did not stop cleanly)`,
+        log_file: paths.logFile('beta'),
+        last_written_at: lastWrite(stack.stateDir, 'beta'),
+      });
+      for (const args of [['status'], ['stats'], ['stats', 'beta']]) {
+        const refused = await acgs(args, { stateDir: stack.stateDir });
+        expect(refused.json.error.code, args.join(' ')).toBe('NOT_RUNNING');
+        expect(refused.json.error.message, args.join(' ')).toContain(`names supervisor pid ${supervisorPid}, which is gone`);
+      }
+    } finally {
+      await endOrphans();
+    }
+  }, 60_000);
+
+  it('a service the stopped stack left no log file of: refused, naming the ones it did', async () => {
+    const stack = await startSupervisor({ trail: false });
+    await stopProcess(stack.child);
+    const paths = localStatePaths(stack.stateDir);
+    const run = await acgs(['logs', 'gamma'], { stateDir: stack.stateDir });
+    expect(run.code).toBe(1);
+    expect(run.json.error).toMatchObject({
+      code: 'SERVICE_UNKNOWN',
+      message: `The local stack is not running (no supervisor has published ${paths.supervisorFile}), and it left no log file of "gamma" in ${paths.logDir}; it left log files of: alpha, beta, sick`,
+    });
+    // A malformed name is refused before any file is looked for.
+    const bad = await acgs(['logs', '../run/supervisor.json'], { stateDir: stack.stateDir });
+    expect(bad.code).toBe(2);
+    expect(bad.stdout).not.toContain('token');
   }, 60_000);
 });
 

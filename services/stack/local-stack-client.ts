@@ -2,14 +2,16 @@
  * The Stack port over the local stack of ANOTHER process (`npm start` or `npm run start:stack`),
  * for the CLI. Status, health and restart go to that process's supervisor through its control
  * channel (services/stack/local-control.ts): it restarts its own child with the same environment
- * and waits for health. Logs are read from the log files the supervisor writes, stats sample the
- * pids of its pid files once /proc shows that each still runs what the file says. Scale, exec and
- * recreate are refused with the in-process driver's words. No operation here sends a signal.
+ * and waits for health. Logs are read from the log files the supervisor writes, also after it
+ * stopped or crashed (when an SRE needs them most), and say so; stats sample the pids of its pid
+ * files once /proc shows that each still runs what the file says, and name each service they
+ * could not. Scale, exec and recreate are refused with the in-process driver's words. No
+ * operation here sends a signal.
  */
 import pidusage from 'pidusage';
 import { localStatePaths, checkPid, readPidFile, type PidRecord } from '../local-state.js';
-import { readLogFile } from '../local-log-file.js';
-import { connectLocalControl, type ControlChannel } from './local-control-client.js';
+import { loggedServices, logFileLastWrite, readLogFile } from '../local-log-file.js';
+import { connectLocalControl, LocalStackNotRunningError, type ControlChannel } from './local-control-client.js';
 import { fixedWidthTime, selectLogLines } from './log-lines.js';
 import { localRefusals, sampleProcesses } from './local-stack.js';
 import {
@@ -20,9 +22,12 @@ import {
   requireServiceName,
   requireTimeout,
   type ContainerStats,
+  type LogsResult,
+  type NormalizedLogsOptions,
   type RestartReport,
   type ServiceHealth,
   type ServiceStatus,
+  type SkippedStats,
   type Stack,
 } from './stack.js';
 
@@ -74,6 +79,39 @@ export function createLocalStackClient(options: LocalStackClientOptions): Stack 
     return connected;
   }
 
+  async function readServiceLogs(service: string, normalized: NormalizedLogsOptions): Promise<LogsResult> {
+    const lines = (await readLogFile(paths.logFile(service))).map((line) => ({
+      replica: service,
+      stream: line.stream,
+      sortKey: fixedWidthTime(line.time),
+      text: line.text,
+    }));
+    return selectLogLines(service, [lines], normalized);
+  }
+
+  /** The last lines a stack that is not running wrote, with when its file was last written; the name is checked against the files. */
+  async function stoppedStackLogs(service: string, normalized: NormalizedLogsOptions, why: string): Promise<LogsResult> {
+    let logged: string[];
+    try {
+      logged = await loggedServices(paths.logDir);
+    } catch (error) {
+      throw new LocalStackNotRunningError(`${why}, and its log files in ${paths.logDir} cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}; only the user who ran npm start can read them)`);
+    }
+    if (logged.length === 0) {
+      throw new LocalStackNotRunningError(`${why}, and there are no log files in ${paths.logDir} to read either (it never ran with this state directory, or they were removed)`);
+    }
+    if (!logged.includes(service)) {
+      throw new StackError(
+        'SERVICE_UNKNOWN',
+        `The local stack is not running (${why}), and it left no log file of "${service}" in ${paths.logDir}; it left log files of: ${logged.join(', ')}`,
+      );
+    }
+    const logFile = paths.logFile(service);
+    const [result, lastWrite] = await Promise.all([readServiceLogs(service, normalized), logFileLastWrite(logFile)]);
+    // Listed a moment ago, so both files missing now were removed in between: the lines read are still the last ones.
+    return { ...result, stackStopped: { why, logFile: lastWrite?.file ?? logFile, lastWrittenAt: (lastWrite?.time ?? new Date()).toISOString() } };
+  }
+
   return {
     kind: 'local',
     description: `local processes of npm start, reached through its supervisor at ${paths.supervisorFile}`,
@@ -105,32 +143,39 @@ export function createLocalStackClient(options: LocalStackClientOptions): Stack 
     async logs(service, logsOptions = {}) {
       requireServiceName(service);
       const normalized = normalizeLogsOptions(logsOptions);
-      await known(service);
-      const lines = (await readLogFile(paths.logFile(service))).map((line) => ({
-        replica: service,
-        stream: line.stream,
-        sortKey: fixedWidthTime(line.time),
-        text: line.text,
-      }));
-      return selectLogLines(service, [lines], normalized);
+      let connected: ControlChannel;
+      try {
+        connected = await connect();
+      } catch (error) {
+        // Right after a crash is when the files are wanted most: read what the stack left.
+        if (error instanceof LocalStackNotRunningError) return stoppedStackLogs(service, normalized, error.why);
+        throw error;
+      }
+      requireKnownService(service, connected.services.map((entry) => entry.name).sort(), WHERE);
+      return readServiceLogs(service, normalized);
     },
 
-    async stats(service): Promise<ContainerStats[]> {
+    async stats(service, statsOptions = {}): Promise<ContainerStats[]> {
       const connected = service === undefined ? await connect() : await known(service);
       const names = service === undefined ? connected.services.map((entry) => entry.name).sort() : [service];
       const chosen: Array<{ service: string; pid: number; stillRunning: () => Promise<boolean> }> = [];
-      const problems: string[] = [];
+      const skipped: SkippedStats[] = [];
       for (const name of names) {
         const record = await readPidFile(paths.pidFile(name));
         const problem = await pidFileProblem(record, name, connected);
-        if (problem) problems.push(problem);
+        if (problem) skipped.push({ service: name, reason: problem });
         else chosen.push({ service: name, pid: record!.pid, stillRunning: async () => (await checkPid(record!)).ok });
       }
-      // One service asked for and not measurable: say why. All of them: measure those that can be.
-      if (chosen.length === 0 && problems.length > 0) {
-        throw new StackError('CONTAINER_MISSING', `Nothing was measured: ${problems.join('; ')}`);
+      // One service asked for and not measurable: say why. All of them: measure those that can be, and name the rest.
+      if (chosen.length === 0 && skipped.length > 0) {
+        throw new StackError('CONTAINER_MISSING', `Nothing was measured: ${skipped.map((entry) => entry.reason).join('; ')}`);
       }
-      return sampleProcesses(chosen, cpuSampleMs);
+      const samples = await sampleProcesses(chosen, cpuSampleMs);
+      for (const { service: name, pid } of chosen) {
+        if (!samples.some((sample) => sample.service === name)) skipped.push({ service: name, reason: `pid ${pid} of ${name} exited while it was measured` });
+      }
+      for (const entry of skipped.sort((a, b) => a.service.localeCompare(b.service))) statsOptions.onSkipped?.(entry);
+      return samples;
     },
 
     async exec(service, command) {

@@ -127,6 +127,20 @@ export interface LogsResult {
   scanned: number;
   /** True when more lines matched than were returned, or a line was cut. */
   truncated: boolean;
+  /**
+   * Set when the stack is not running and these are the last lines it wrote (the CLI's local
+   * driver reads the log files a stopped or crashed supervisor left).
+   */
+  stackStopped?: StoppedStackLogs;
+}
+
+export interface StoppedStackLogs {
+  /** Why the stack counts as not running, e.g. its supervisor's pid is gone. */
+  why: string;
+  /** The log file the lines were read from (its `.1` before it). */
+  logFile: string;
+  /** ISO 8601: when that file was last written, so the reader knows how old "last" is. */
+  lastWrittenAt: string;
 }
 
 export interface ContainerStats {
@@ -139,6 +153,17 @@ export interface ContainerStats {
   network: { rxBytes: number; txBytes: number } | null;
   blockIo: { readBytes: number; writeBytes: number } | null;
   pids: number | null;
+}
+
+/** A service `stats` of every service could not measure, and why (the words `stats <service>` would fail with). */
+export interface SkippedStats {
+  service: string;
+  reason: string;
+}
+
+export interface StatsOptions {
+  /** Told each service that was left out of the samples; drivers that never skip one never call it. */
+  onSkipped?(skipped: SkippedStats): void;
 }
 
 export interface ExecOptions {
@@ -193,7 +218,7 @@ export interface Stack {
   scale(service: string, replicas: number, options?: ScaleOptions): Promise<ScaleReport>;
   logs(service: string, options?: LogsOptions): Promise<LogsResult>;
   /** One sample per running replica of every service (or of one service). */
-  stats(service?: string): Promise<ContainerStats[]>;
+  stats(service?: string, options?: StatsOptions): Promise<ContainerStats[]>;
   exec(service: string, command: ExecCommandName, options?: ExecOptions): Promise<ExecResult>;
   /** Replaces each replica with one from `image`, one at a time, keeping the old until the new is healthy. */
   recreate(service: string, image: string, options?: RecreateOptions): Promise<RecreateReport>;
