@@ -5,8 +5,8 @@
  */
 import type Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Stack } from '../services/stack/stack.js';
-import { RESPONDER_IMAGES, execOutput, servedVersion } from './kit/docker.js';
+import type { SkippedStats, Stack } from '../services/stack/stack.js';
+import { RESPONDER_IMAGES, execOutput, servedVersion, startComposeReplica } from './kit/docker.js';
 import { composeProjectLabel, startResponderProject, uniqueProjectName, type ResponderProject } from './kit/responder-project.js';
 import { stackErrorOf } from './kit/stack-error.js';
 
@@ -239,4 +239,34 @@ describe('Docker stack: stats and exec', () => {
     expect(error.code).toBe('CONTAINER_MISSING');
     expect(error.message).toContain('has no running replica 7; running replicas: 1');
   });
+});
+
+describe('Docker stack: stats of replicas that are not running', () => {
+  it('measures the running replica and names the stopped one and why; with none running it measures nothing and names both', async () => {
+    const web2 = await startComposeReplica(docker, { project, service: 'web', number: 2, image: RESPONDER_IMAGES.v1 });
+    const web1 = docker.getContainer(`${project}-web-1`);
+    try {
+      await web2.stop({ t: 0 });
+      const skipped: SkippedStats[] = [];
+      const stats = await stack.stats(undefined, { onSkipped: (entry) => skipped.push(entry) });
+      expect(stats.map((sample) => sample.replica)).toEqual([`${project}-plain-1`, `${project}-web-1`]);
+      expect(skipped).toEqual([{ service: 'web', reason: `${project}-web-2 is exited, not running: nothing to measure` }]);
+
+      const ofWeb: SkippedStats[] = [];
+      expect((await stack.stats('web', { onSkipped: (entry) => ofWeb.push(entry) })).map((sample) => sample.replica)).toEqual([`${project}-web-1`]);
+      expect(ofWeb).toEqual(skipped);
+
+      // Every replica of the service gone: an empty answer, as before, and each one named.
+      await web1.stop({ t: 0 });
+      const none: SkippedStats[] = [];
+      expect(await stack.stats('web', { onSkipped: (entry) => none.push(entry) })).toEqual([]);
+      expect(none).toEqual([
+        { service: 'web', reason: `${project}-web-1 is exited, not running: nothing to measure` },
+        { service: 'web', reason: `${project}-web-2 is exited, not running: nothing to measure` },
+      ]);
+    } finally {
+      await web2.remove({ force: true }).catch(() => undefined);
+      await web1.start().catch(() => undefined);
+    }
+  }, 30_000);
 });

@@ -5,8 +5,9 @@
 import { rmSync, writeFileSync } from 'node:fs';
 import { totalmem } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { SupervisedProcess } from '../services/local-supervisor.js';
-import type { Stack } from '../services/stack/stack.js';
+import { superviseProcess, type SupervisedProcess } from '../services/local-supervisor.js';
+import { createLocalStack } from '../services/stack/local-stack.js';
+import type { SkippedStats, Stack } from '../services/stack/stack.js';
 import { FIXTURE_SERVICE_SCRIPT, startFixtureProcesses, type FixtureProcesses } from './kit/fixture-processes.js';
 import { stackErrorOf } from './kit/stack-error.js';
 
@@ -26,6 +27,14 @@ beforeAll(async () => {
 }, 30_000);
 
 afterAll(() => fixture?.close(), 30_000);
+
+async function waitFor(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`not reached within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
 
 describe('Local stack: seeing the processes', () => {
   it('is the local kind', () => {
@@ -148,6 +157,53 @@ describe('Local stack: logs and stats', () => {
       expect(sample.blockIo === null || sample.blockIo.readBytes >= 0).toBe(true);
     }
     expect((await stack.stats('sick')).map((sample) => sample.replica)).toEqual(['sick']);
+  });
+});
+
+describe('Local stack: stats of processes that are not running', () => {
+  it('measures the others and names a process that exited and waits to be restarted, and why; asked for it alone, measures nothing and names it', async () => {
+    writeFileSync(crashFlag, '');
+    try {
+      process.kill(betaProcess.pid()!, 'SIGKILL');
+      // It now exits at every start and waits, seconds each time, to be started again.
+      await waitFor(() => betaProcess.state() === 'backoff');
+      const skipped: SkippedStats[] = [];
+      const stats = await stack.stats(undefined, { onSkipped: (entry) => skipped.push(entry) });
+      expect(stats.map((sample) => sample.service)).toEqual(['alpha', 'sick']);
+      expect(skipped).toEqual([
+        { service: 'beta', reason: expect.stringMatching(/^beta exited and waits for the supervisor to restart it \(\d+ restarts so far\), not running: nothing to measure$/) },
+      ]);
+
+      await waitFor(() => betaProcess.state() === 'backoff');
+      const alone: SkippedStats[] = [];
+      expect(await stack.stats('beta', { onSkipped: (entry) => alone.push(entry) })).toEqual([]);
+      expect(alone).toEqual([{ service: 'beta', reason: expect.stringContaining('beta exited and waits for the supervisor') }]);
+    } finally {
+      rmSync(crashFlag, { force: true });
+    }
+    expect(await betaProcess.waitUntilHealthy(40_000)).toBe(true);
+  }, 60_000);
+
+  it('names a process stopped with the stack', async () => {
+    const idle = superviseProcess({
+      name: 'idle',
+      command: process.execPath,
+      args: ['-e', 'setInterval(() => {}, 1000)'],
+      env: {},
+      // Never asked: stats do not probe health.
+      healthUrl: 'http://127.0.0.1:9/health',
+      echo: false,
+    });
+    const withIdle = createLocalStack({ processes: [alphaProcess, idle], cpuSampleMs: 200 });
+    try {
+      await idle.stop();
+      const skipped: SkippedStats[] = [];
+      expect((await withIdle.stats(undefined, { onSkipped: (entry) => skipped.push(entry) })).map((sample) => sample.service)).toEqual(['alpha']);
+      expect(skipped).toEqual([{ service: 'idle', reason: 'idle is stopped with the local stack, not running: nothing to measure' }]);
+    } finally {
+      await idle.stop();
+      await withIdle.close();
+    }
   });
 });
 

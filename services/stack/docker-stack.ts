@@ -38,6 +38,7 @@ import {
   type ScaleReport,
   type ServiceHealth,
   type ServiceStatus,
+  type SkippedStats,
   type Stack,
 } from './stack.js';
 
@@ -536,33 +537,45 @@ export function createDockerStack(options: DockerStackOptions = {}): Stack {
       return selectLogLines(service, perReplica, normalized);
     },
 
-    async stats(service) {
+    async stats(service, statsOptions = {}) {
       if (service !== undefined) requireServiceName(service);
       const all = await projectContainers();
       if (service !== undefined) requireKnownService(service, serviceNames(all), where);
-      const chosen = all.filter(
-        (container) => container.State === 'running' && (service === undefined || container.Labels[COMPOSE_LABELS.service] === service),
-      );
+      const wanted = all.filter((container) => service === undefined || container.Labels[COMPOSE_LABELS.service] === service);
+      const serviceOf = (container: Docker.ContainerInfo) => container.Labels[COMPOSE_LABELS.service]!;
+      const replicaName = (container: Docker.ContainerInfo) => (container.Names[0] ?? container.Id).replace(/^\//, '');
+      const skipped: SkippedStats[] = wanted
+        .filter((container) => container.State !== 'running')
+        .map((container) => ({ service: serviceOf(container), reason: `${replicaName(container)} is ${container.State}, not running: nothing to measure` }));
       const samples = await Promise.all(
-        chosen.map(async (container): Promise<ContainerStats | undefined> => {
-          let sample: EngineStatsSample;
-          try {
-            sample = (await engine(() => docker.getContainer(container.Id).stats({ stream: false }))) as unknown as EngineStatsSample;
-          } catch (error) {
-            if (isNotFound(error)) return undefined; // stopped since the listing
-            throw error;
-          }
-          return {
-            service: container.Labels[COMPOSE_LABELS.service]!,
-            replica: (container.Names[0] ?? container.Id).replace(/^\//, ''),
-            id: container.Id,
-            ...usageFromEngineStats(sample),
-          };
-        }),
+        wanted
+          .filter((container) => container.State === 'running')
+          .map(async (container): Promise<ContainerStats | undefined> => {
+            const replica = replicaName(container);
+            let sample: EngineStatsSample;
+            try {
+              sample = (await engine(() => docker.getContainer(container.Id).stats({ stream: false }))) as unknown as EngineStatsSample;
+            } catch (error) {
+              if (!isNotFound(error)) throw error;
+              skipped.push({ service: serviceOf(container), reason: `${replica} was removed while it was measured` });
+              return undefined;
+            }
+            // The engine answers a container that stopped since the listing with an empty sample, not an error.
+            if (sample.memory_stats?.usage === undefined) {
+              skipped.push({ service: serviceOf(container), reason: `${replica} stopped while it was measured, not running: nothing to measure` });
+              return undefined;
+            }
+            return { service: serviceOf(container), replica, id: container.Id, ...usageFromEngineStats(sample) };
+          }),
       );
+      const byService = (a: { service: string }, b: { service: string }) => a.service.localeCompare(b.service);
+      // Told, never left out in silence; when nothing runs the answer is still an empty list, as before.
+      // Each reason begins with its replica's name, so sorting by it keeps the replicas in order.
+      const told = skipped.sort((a, b) => byService(a, b) || a.reason.localeCompare(b.reason, undefined, { numeric: true }));
+      for (const entry of told) statsOptions.onSkipped?.(entry);
       return samples
         .filter((sample): sample is ContainerStats => sample !== undefined)
-        .sort((a, b) => a.service.localeCompare(b.service) || a.replica.localeCompare(b.replica, undefined, { numeric: true }));
+        .sort((a, b) => byService(a, b) || a.replica.localeCompare(b.replica, undefined, { numeric: true }));
     },
 
     async exec(service, command, execOptions = {}): Promise<ExecResult> {

@@ -26,6 +26,7 @@ import {
   type ReplicaState,
   type RestartReport,
   type ServiceHealth,
+  type SkippedStats,
   type Stack,
 } from './stack.js';
 
@@ -119,6 +120,17 @@ export async function sampleProcesses(chosen: readonly SampledProcess[], sampleM
     }),
   );
   return results.filter((result): result is ContainerStats => result !== undefined);
+}
+
+/** Why a supervised process cannot be measured now, in the words of the other drivers; undefined when it can. */
+function notMeasurable(process: SupervisedProcess, pid: number | undefined): string | undefined {
+  const state = process.state();
+  if (state === 'stopped') return `${process.name} is stopped with the local stack, not running: nothing to measure`;
+  if (state === 'backoff') {
+    return `${process.name} exited and waits for the supervisor to restart it (${process.restarts()} restarts so far), not running: nothing to measure`;
+  }
+  if (pid === undefined) return `${process.name} has no pid, not running: nothing to measure`;
+  return undefined;
 }
 
 export function createLocalStack(options: LocalStackOptions): Stack {
@@ -272,16 +284,24 @@ export function createLocalStack(options: LocalStackOptions): Stack {
       return selectLogLines(service, [lines], normalized);
     },
 
-    async stats(service) {
+    async stats(service, statsOptions = {}) {
       if (service !== undefined) requireServiceName(service);
-      const chosen = (service === undefined ? names() : [processOf(service).name])
-        .map((name) => processes.get(name)!)
-        .filter((process) => process.pid() !== undefined)
-        .map((process) => {
-          const pid = process.pid()!;
-          return { service: process.name, pid, stillRunning: () => process.pid() === pid };
-        });
-      return sampleProcesses(chosen, cpuSampleMs);
+      const wanted = (service === undefined ? names() : [processOf(service).name]).map((name) => processes.get(name)!);
+      const chosen: SampledProcess[] = [];
+      const skipped: SkippedStats[] = [];
+      for (const process of wanted) {
+        const pid = process.pid();
+        const why = notMeasurable(process, pid);
+        if (why) skipped.push({ service: process.name, reason: why });
+        else chosen.push({ service: process.name, pid: pid!, stillRunning: () => process.pid() === pid });
+      }
+      const samples = await sampleProcesses(chosen, cpuSampleMs);
+      for (const { service: name, pid } of chosen) {
+        if (!samples.some((sample) => sample.service === name)) skipped.push({ service: name, reason: `pid ${pid} of ${name} exited while it was measured` });
+      }
+      // Told, never left out in silence; when nothing runs the answer is still an empty list, as before.
+      for (const entry of skipped.sort((a, b) => a.service.localeCompare(b.service))) statsOptions.onSkipped?.(entry);
+      return samples;
     },
 
     async exec(service, command) {
