@@ -162,6 +162,17 @@ describe('stats document', () => {
     expect((none.blocks[0] as { items: unknown[] }).items).toHaveLength(1);
   });
 
+  it('names the replicas it could not measure, once each, when a Docker service has several', () => {
+    const skipped = [
+      { service: 'web', replica: 'acgs-web-2', reason: 'acgs-web-2 is exited, not running: nothing to measure' },
+      { service: 'web', replica: 'acgs-web-3', reason: 'acgs-web-3 is exited, not running: nothing to measure' },
+    ];
+    const document = statsDocument(dockerStack, [sample('web', 1, 1, 'acgs-web-1')], skipped);
+    expect(document.summary).toContain('Not measured: acgs-web-2, acgs-web-3 (why below');
+    expect((document.blocks[0] as { items: Array<{ name: string }> }).items.map((item) => item.name)).toEqual(['acgs-web-1', 'acgs-web-2', 'acgs-web-3']);
+    expect(document.data).toMatchObject({ skipped: [{ service: 'web', replica: 'acgs-web-2' }, { service: 'web', replica: 'acgs-web-3' }] });
+  });
+
   it('is ok within the thresholds, and says local memory is measured against the machine', () => {
     const document = statsDocument(localStack, [{ ...sample('alpha', 1, 1), network: null, blockIo: null, pids: null }]);
     expect(document.tone).toBe('ok');

@@ -40,16 +40,17 @@ const pair = (value: { a: number; b: number } | null) => (value ? `${formatBytes
 
 /** A service not measured, as a line of its own: someone looking for it must find why it is missing. */
 function skippedLine(skipped: SkippedStats): CheckLine {
-  return { name: skipped.service, tone: 'warn', text: `not measured: ${skipped.reason}` };
+  return { name: skipped.replica ?? skipped.service, tone: 'warn', text: `not measured: ${skipped.reason}` };
 }
 
 function skippedSentence(skipped: readonly SkippedStats[]): string {
-  return skipped.length === 0 ? '' : ` Not measured: ${skipped.map((entry) => entry.service).join(', ')} (why below; \`status\` shows its state).`;
+  const names = [...new Set(skipped.map((entry) => entry.replica ?? entry.service))];
+  return skipped.length === 0 ? '' : ` Not measured: ${names.join(', ')} (why below; \`status\` shows its state).`;
 }
 
 export function statsDocument(stack: Pick<Stack, 'kind' | 'description'>, samples: ContainerStats[], skipped: readonly SkippedStats[] = []): ResultDocument {
   const where = stackLabel(stack);
-  const skippedData = skipped.map((entry) => ({ service: entry.service, reason: entry.reason }));
+  const skippedData = skipped.map((entry) => ({ service: entry.service, ...(entry.replica ? { replica: entry.replica } : {}), reason: entry.reason }));
   if (samples.length === 0) {
     return {
       title: 'Resource use',

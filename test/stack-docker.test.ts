@@ -250,7 +250,7 @@ describe('Docker stack: stats of replicas that are not running', () => {
       const skipped: SkippedStats[] = [];
       const stats = await stack.stats(undefined, { onSkipped: (entry) => skipped.push(entry) });
       expect(stats.map((sample) => sample.replica)).toEqual([`${project}-plain-1`, `${project}-web-1`]);
-      expect(skipped).toEqual([{ service: 'web', reason: `${project}-web-2 is exited, not running: nothing to measure` }]);
+      expect(skipped).toEqual([{ service: 'web', replica: `${project}-web-2`, reason: `${project}-web-2 is exited, not running: nothing to measure` }]);
 
       const ofWeb: SkippedStats[] = [];
       expect((await stack.stats('web', { onSkipped: (entry) => ofWeb.push(entry) })).map((sample) => sample.replica)).toEqual([`${project}-web-1`]);
@@ -261,8 +261,8 @@ describe('Docker stack: stats of replicas that are not running', () => {
       const none: SkippedStats[] = [];
       expect(await stack.stats('web', { onSkipped: (entry) => none.push(entry) })).toEqual([]);
       expect(none).toEqual([
-        { service: 'web', reason: `${project}-web-1 is exited, not running: nothing to measure` },
-        { service: 'web', reason: `${project}-web-2 is exited, not running: nothing to measure` },
+        { service: 'web', replica: `${project}-web-1`, reason: `${project}-web-1 is exited, not running: nothing to measure` },
+        { service: 'web', replica: `${project}-web-2`, reason: `${project}-web-2 is exited, not running: nothing to measure` },
       ]);
     } finally {
       await web2.remove({ force: true }).catch(() => undefined);

@@ -546,7 +546,7 @@ export function createDockerStack(options: DockerStackOptions = {}): Stack {
       const replicaName = (container: Docker.ContainerInfo) => (container.Names[0] ?? container.Id).replace(/^\//, '');
       const skipped: SkippedStats[] = wanted
         .filter((container) => container.State !== 'running')
-        .map((container) => ({ service: serviceOf(container), reason: `${replicaName(container)} is ${container.State}, not running: nothing to measure` }));
+        .map((container) => ({ service: serviceOf(container), replica: replicaName(container), reason: `${replicaName(container)} is ${container.State}, not running: nothing to measure` }));
       const samples = await Promise.all(
         wanted
           .filter((container) => container.State === 'running')
@@ -557,12 +557,12 @@ export function createDockerStack(options: DockerStackOptions = {}): Stack {
               sample = (await engine(() => docker.getContainer(container.Id).stats({ stream: false }))) as unknown as EngineStatsSample;
             } catch (error) {
               if (!isNotFound(error)) throw error;
-              skipped.push({ service: serviceOf(container), reason: `${replica} was removed while it was measured` });
+              skipped.push({ service: serviceOf(container), replica, reason: `${replica} was removed while it was measured` });
               return undefined;
             }
             // The engine answers a container that stopped since the listing with an empty sample, not an error.
             if (sample.memory_stats?.usage === undefined) {
-              skipped.push({ service: serviceOf(container), reason: `${replica} stopped while it was measured, not running: nothing to measure` });
+              skipped.push({ service: serviceOf(container), replica, reason: `${replica} stopped while it was measured, not running: nothing to measure` });
               return undefined;
             }
             return { service: serviceOf(container), replica, id: container.Id, ...usageFromEngineStats(sample) };

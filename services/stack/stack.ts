@@ -158,6 +158,8 @@ export interface ContainerStats {
 /** A service `stats` of every service could not measure, and why (the words `stats <service>` would fail with). */
 export interface SkippedStats {
   service: string;
+  /** The replica left out, when the service has several (Docker); otherwise the service is it. */
+  replica?: string;
   reason: string;
 }
 
