@@ -13,7 +13,7 @@ import { localStatePaths, checkPid, readPidFile, type PidRecord } from '../local
 import { loggedServices, logFileLastWrite, readLogFile } from '../local-log-file.js';
 import { connectLocalControl, LocalStackNotRunningError, type ControlChannel } from './local-control-client.js';
 import { fixedWidthTime, selectLogLines } from './log-lines.js';
-import { localRefusals, sampleProcesses } from './local-stack.js';
+import { localRefusals, measureProcesses } from './local-stack.js';
 import {
   StackError,
   normalizeLogsOptions,
@@ -170,12 +170,7 @@ export function createLocalStackClient(options: LocalStackClientOptions): Stack 
       if (chosen.length === 0 && skipped.length > 0) {
         throw new StackError('CONTAINER_MISSING', `Nothing was measured: ${skipped.map((entry) => entry.reason).join('; ')}`);
       }
-      const samples = await sampleProcesses(chosen, cpuSampleMs);
-      for (const { service: name, pid } of chosen) {
-        if (!samples.some((sample) => sample.service === name)) skipped.push({ service: name, reason: `pid ${pid} of ${name} exited while it was measured` });
-      }
-      for (const entry of skipped.sort((a, b) => a.service.localeCompare(b.service))) statsOptions.onSkipped?.(entry);
-      return samples;
+      return measureProcesses(chosen, skipped, cpuSampleMs, statsOptions.onSkipped);
     },
 
     async exec(service, command) {

@@ -92,6 +92,24 @@ export interface SampledProcess {
 }
 
 /**
+ * Samples the measurable processes and tells every one left out (`skipped`, plus any that exited
+ * during the sample), sorted by service: never dropped in silence. Both local drivers use it.
+ */
+export async function measureProcesses(
+  chosen: readonly SampledProcess[],
+  skipped: SkippedStats[],
+  sampleMs: number,
+  onSkipped: ((entry: SkippedStats) => void) | undefined,
+): Promise<ContainerStats[]> {
+  const samples = await sampleProcesses(chosen, sampleMs);
+  for (const { service, pid } of chosen) {
+    if (!samples.some((sample) => sample.service === service)) skipped.push({ service, reason: `pid ${pid} of ${service} exited while it was measured` });
+  }
+  for (const entry of skipped.sort((a, b) => a.service.localeCompare(b.service))) onSkipped?.(entry);
+  return samples;
+}
+
+/**
  * CPU and memory of local processes: pidusage reports CPU since its previous sample of a pid, so
  * it primes, waits `sampleMs` and samples again; memory is against the machine's memory, block
  * I/O from /proc/<pid>/io. A process that went away meanwhile is left out.
@@ -295,13 +313,8 @@ export function createLocalStack(options: LocalStackOptions): Stack {
         if (why) skipped.push({ service: process.name, reason: why });
         else chosen.push({ service: process.name, pid: pid!, stillRunning: () => process.pid() === pid });
       }
-      const samples = await sampleProcesses(chosen, cpuSampleMs);
-      for (const { service: name, pid } of chosen) {
-        if (!samples.some((sample) => sample.service === name)) skipped.push({ service: name, reason: `pid ${pid} of ${name} exited while it was measured` });
-      }
-      // Told, never left out in silence; when nothing runs the answer is still an empty list, as before.
-      for (const entry of skipped.sort((a, b) => a.service.localeCompare(b.service))) statsOptions.onSkipped?.(entry);
-      return samples;
+      // When nothing runs the answer is still an empty list, as before, with each process named.
+      return measureProcesses(chosen, skipped, cpuSampleMs, statsOptions.onSkipped);
     },
 
     async exec(service, command) {
