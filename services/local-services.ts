@@ -4,12 +4,12 @@
  * driver can control the very processes started here.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { SERVICE_NAMES, SERVICE_PORTS, type ServiceName } from './kit/constitution.js';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './embedded-postgres.js';
-import { checkPid, localStatePaths, readPidFile } from './local-state.js';
+import { checkPid, ensurePrivateDirectory, localStatePaths, readPidFile } from './local-state.js';
 import { superviseProcess, type SupervisedProcess } from './local-supervisor.js';
 
 export interface LocalServicesOptions {
@@ -39,7 +39,7 @@ export function stateDirectory(env: NodeJS.ProcessEnv = process.env): string {
 /** The admin token: ACGS_ADMIN_TOKEN, else one generated beside the state so curl and the CLI can use it. */
 export function localAdminToken(stateDir: string, env: NodeJS.ProcessEnv = process.env): { token: string; file: string | undefined } {
   if (env.ACGS_ADMIN_TOKEN) return { token: env.ACGS_ADMIN_TOKEN, file: undefined };
-  mkdirSync(stateDir, { recursive: true });
+  ensurePrivateDirectory(stateDir);
   const file = join(stateDir, 'admin-token');
   if (!existsSync(file)) writeFileSync(file, randomBytes(24).toString('hex'), { mode: 0o600 });
   return { token: readFileSync(file, 'utf8').trim(), file };
@@ -92,7 +92,7 @@ export async function startLocalServices(options: LocalServicesOptions = {}): Pr
   const env = options.env ?? process.env;
   const log = options.log ?? ((line: string) => console.log(line));
   const stateDir = options.stateDir ?? stateDirectory(env);
-  mkdirSync(stateDir, { recursive: true });
+  ensurePrivateDirectory(stateDir);
   await requireFreePorts(stateDir);
   const paths = localStatePaths(stateDir);
 

@@ -6,7 +6,7 @@
  * them, so a stale or forged pid file can mislead a reading but never hit a random process.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 
@@ -31,6 +31,30 @@ export function localStatePaths(stateDir: string): LocalStatePaths {
     pidFile: (service) => join(runDir, `${service}.pid`),
     logFile: (service) => join(logDir, `${service}.log`),
   };
+}
+
+/**
+ * Makes a directory of the local state private to the user running the stack (0700), also when it
+ * already existed with a wider mode: it holds tokens, the embedded databases, logs and spools, and
+ * mkdir's mode applies only to directories it creates.
+ */
+export function ensurePrivateDirectory(dir: string): void {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  chmodSync(dir, 0o700);
+}
+
+/**
+ * Takes group and other permissions off everything under a directory (files 0600, directories
+ * 0700). For trees written by code that sets its own modes, such as PGlite, which creates its
+ * files 0666 whatever the umask.
+ */
+export function restrictTreeToOwner(dir: string): void {
+  chmodSync(dir, 0o700);
+  for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    const path = join(entry.parentPath, entry.name);
+    if (entry.isDirectory()) chmodSync(path, 0o700);
+    else if (entry.isFile()) chmodSync(path, 0o600);
+  }
 }
 
 /** Writes a file whole or not at all: a reader never sees half of it (temp file, then rename). */
@@ -58,7 +82,7 @@ export interface PidRecord {
 }
 
 export function writePidFile(path: string, record: PidRecord): void {
-  writeFileAtomic(path, `${JSON.stringify(record)}\n`, 0o644);
+  writeFileAtomic(path, `${JSON.stringify(record)}\n`);
 }
 
 /** Removes the pid file only when it still names this pid (a newer child may have replaced it). */
