@@ -110,7 +110,7 @@ describe('slash commands over HTTP', () => {
     expect(blockText(answer.blocks)).toContain('The fixture refuses &lt;politely&gt; &amp; firmly.');
   });
 
-  it('shows only a reference for an internal error and logs the cause under it', async () => {
+  it('shows only a reference for an internal error and logs the cause under it, with its password redacted', async () => {
     await t.standIn.slashCommand({ userId: ONCALL, channelId: OPS, text: 'explode' });
     const answer = await t.standIn.waitFor(ephemeralFor('explode: internal error'), 5000, 'the internal error reply');
     const text = blockText(answer.blocks);
@@ -120,7 +120,9 @@ describe('slash commands over HTTP', () => {
     expect(text).not.toMatch(/at .*\.ts:\d+/);
     const logged = t.logLines.find((line) => line.reference === reference);
     expect(logged?.msg).toBe('command failed with an internal error');
-    expect(JSON.stringify(logged)).toContain('hunter2');
+    // The cause is there to debug (where it failed), its secret is not.
+    expect(JSON.stringify(logged)).toContain('postgres://acgs:[redacted]@db:5432/acgs');
+    expect(JSON.stringify(t.logLines)).not.toContain('hunter2');
   });
 });
 

@@ -2,9 +2,9 @@
  * Starts the real bot (createSlackBot, real Bolt receivers) against the Slack stand-in, in HTTP or
  * Socket Mode, on loopback ports chosen by the system; the test files of bot/slack share it.
  */
-import { pino } from 'pino';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
+import { createBotLogger } from '../bot/logger.js';
 import { createSlackBot, type SlackBot, type SlackBotOptions } from '../bot/slack/app.js';
 import type { SlackSettings } from '../bot/slack/settings.js';
 import { startSlackStandIn, type SlackStandIn, type WorkspaceSeed } from '../bot/slack/stand-in/index.js';
@@ -77,7 +77,7 @@ export function fixtureRegistry(log: RunLog, extra: CommandDefinition[] = []): R
       args: z.object({}),
       async run() {
         log.runs.push('explode');
-        throw new Error('database password hunter2 leaked in a stack trace');
+        throw new Error('connecting to postgres://acgs:hunter2@db:5432/acgs failed (PGPASSWORD=hunter2)');
       },
     }),
     defineCommand({
@@ -129,7 +129,7 @@ export async function startBotWithStandIn(options: StartOptions): Promise<BotUnd
   });
   const log = new RunLog();
   const logLines: Array<Record<string, unknown>> = [];
-  const logger = pino({ level: 'info' }, { write: (line: string) => void logLines.push(JSON.parse(line) as Record<string, unknown>) });
+  const logger = createBotLogger({ level: 'info' }, { write: (line: string) => void logLines.push(JSON.parse(line) as Record<string, unknown>) });
   const common = { botToken: options.botToken ?? BOT_TOKEN, apiUrl: standIn.apiUrl, port: 0 };
   const settings: SlackSettings =
     options.mode === 'socket' ? { ...common, mode: 'socket', appToken: options.appToken ?? APP_TOKEN } : { ...common, mode: 'http', signingSecret: SIGNING_SECRET };
