@@ -3,15 +3,44 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { openJsonLineSpool } from './json-line-spool.js';
+import { mountTinyTmpfs } from '../../test/kit/tiny-tmpfs.js';
+import { SpoolWriteError, openJsonLineSpool } from './json-line-spool.js';
 
-const Item = z.object({ n: z.number() }).strict();
+const Item = z.object({ n: z.number(), pad: z.string().optional() }).strict();
 type Item = z.infer<typeof Item>;
 
 const dirs: string[] = [];
+const mounts: Array<() => void> = [];
+const spools: Array<{ close(): void }> = [];
 afterEach(() => {
+  while (spools.length) spools.pop()!.close();
   while (dirs.length) rmSync(dirs.pop()!, { recursive: true, force: true });
+  while (mounts.length) mounts.pop()!();
 });
+
+/** A 8 KiB disk of which `filler` takes the first page: the spool gets one 4 KiB page. */
+function nearlyFullDisk(): { dir: string; filler: string } {
+  const disk = mountTinyTmpfs(8192);
+  mounts.push(() => disk.unmount());
+  const filler = join(disk.dir, 'filler');
+  writeFileSync(filler, Buffer.alloc(4096, 0x78));
+  return { dir: join(disk.dir, 'spool'), filler };
+}
+
+/** Appends ~300-byte items until the disk refuses one; returns the items whose append returned, and the error. */
+function fillUp(spool: ReturnType<typeof open>): { stored: Item[]; error: unknown } {
+  const stored: Item[] = [];
+  for (let n = 1; n <= 100; n++) {
+    const item = { n, pad: 'p'.repeat(290) };
+    try {
+      spool.append(item);
+    } catch (error) {
+      return { stored, error };
+    }
+    stored.push(item);
+  }
+  throw new Error('the disk never filled up');
+}
 
 function tempDir(): string {
   const dir = mkdtempSync(join(tmpdir(), 'acgs-spool-'));
@@ -20,13 +49,15 @@ function tempDir(): string {
 }
 
 function open(dir: string, unreadable: string[] = []) {
-  return openJsonLineSpool<Item>({
+  const spool = openJsonLineSpool<Item>({
     dir,
     name: 'items',
     parse: (value) => Item.parse(value),
     onUnreadable: (line) => unreadable.push(line.toString('utf8').trim()),
     syncEveryAppend: true,
   });
+  spools.push(spool);
+  return spool;
 }
 
 describe('json line spool', () => {
@@ -88,5 +119,47 @@ describe('json line spool', () => {
     writeFileSync(join(dir, 'items.jsonl'), '{"n":7}\n');
     writeFileSync(join(dir, 'items.offset'), '999');
     expect(open(dir).peek(10)).toEqual([{ n: 7 }]);
+  });
+
+  it('reads back every item when an offset file was left behind without its items file', () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'items.offset'), '8'); // as long as the first line below
+    const first = open(dir);
+    first.append({ n: 1 });
+    first.append({ n: 2 });
+    first.close();
+    expect(open(dir).peek(10)).toEqual([{ n: 1 }, { n: 2 }]);
+  });
+
+  describe('on a full disk', () => {
+    it('refuses an append that does not fit whole, leaves the file as it was, and loses none of the items it took', () => {
+      const { dir } = nearlyFullDisk();
+      const spool = open(dir);
+      const { stored, error } = fillUp(spool);
+      expect(stored.length).toBeGreaterThan(0);
+      expect(error).toBeInstanceOf(SpoolWriteError);
+      expect((error as SpoolWriteError).code).toBe('ENOSPC');
+      expect((error as Error).message).toMatch(/could not write to the spool .*items\.jsonl \(ENOSPC: no space left on device\); the file is as it was before/);
+      // Only whole lines of the items whose append returned: nothing torn at the end.
+      expect(readFileSync(spool.path, 'utf8')).toBe(stored.map((item) => `${JSON.stringify(item)}\n`).join(''));
+      expect(spool.size()).toBe(stored.length);
+      spool.close();
+      const unreadable: string[] = [];
+      expect(open(dir, unreadable).peek(100)).toEqual(stored);
+      expect(unreadable).toEqual([]);
+    });
+
+    it('appends whole lines again once there is room, none glued onto a refused one', () => {
+      const { dir, filler } = nearlyFullDisk();
+      const spool = open(dir);
+      const { stored } = fillUp(spool);
+      expect(() => spool.append({ n: 1000, pad: 'p'.repeat(4000) })).toThrow(SpoolWriteError);
+      rmSync(filler);
+      spool.append({ n: 1001 });
+      spool.close();
+      const unreadable: string[] = [];
+      expect(open(dir, unreadable).peek(100)).toEqual([...stored, { n: 1001 }]);
+      expect(unreadable).toEqual([]);
+    });
   });
 });

@@ -39,6 +39,11 @@ export interface JsonLineSpoolOptions<T> {
  * receivers de-duplicate by the items' own keys.
  */
 export interface JsonLineSpool<T> {
+  /**
+   * Appends one item, whole: when it returns, the full line is in the file (and on disk with
+   * `syncEveryAppend`). When it throws (SpoolWriteError: a full disk, an I/O error) the file is as
+   * it was before, so the next append cannot be glued onto a torn line.
+   */
   append(item: T): void;
   /** Items appended and not yet acknowledged, oldest first. */
   size(): number;
@@ -50,6 +55,34 @@ export interface JsonLineSpool<T> {
   acknowledge(count: number): void;
   readonly path: string;
   close(): void;
+}
+
+/** An append that did not reach the disk whole; the spool file is as it was before it. The message names the file and the cause. */
+export class SpoolWriteError extends Error {
+  override readonly name = 'SpoolWriteError';
+  /** The system error code of the cause (ENOSPC for a full disk, EIO ...), when there was one. */
+  readonly code: string | undefined;
+  constructor(message: string, options: { cause?: unknown; code?: string | undefined } = {}) {
+    super(message, { cause: options.cause });
+    this.code = options.code;
+  }
+}
+
+function describeIoError(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  if (code === 'ENOSPC') return 'ENOSPC: no space left on device';
+  if (code === 'EDQUOT') return 'EDQUOT: disk quota exceeded';
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** write(2) may take only part of a buffer (a nearly full disk): keep writing the rest, or throw. */
+function writeWhole(fd: number, bytes: Buffer): void {
+  let done = 0;
+  while (done < bytes.length) {
+    const written = writeSync(fd, bytes, done, bytes.length - done);
+    if (written <= 0) throw Object.assign(new Error('the disk took no more bytes'), { code: 'ENOSPC' });
+    done += written;
+  }
 }
 
 interface Spooled<T> {
@@ -64,14 +97,19 @@ export function openJsonLineSpool<T>(options: JsonLineSpoolOptions<T>): JsonLine
   const queue: Spooled<T>[] = [];
   let consumedOffset = 0;
   const existed = existsSync(path);
+  /** What the offset file says now (an offset file without its items file is stale: it is rewritten before the first append). */
+  let offsetOnDisk = existsSync(offsetPath) ? Number(readFileSync(offsetPath, 'utf8')) || 0 : 0;
 
   if (existed) {
     const content = readFileSync(path);
-    const savedOffset = existsSync(offsetPath) ? Number(readFileSync(offsetPath, 'utf8')) || 0 : 0;
+    const savedOffset = offsetOnDisk;
     // Beyond the end: a crash between emptying the drained file and saving its new offset, so
     // every line there now was appended after that. Corrected on disk before anything else.
     consumedOffset = savedOffset > content.length ? 0 : savedOffset;
-    if (consumedOffset !== savedOffset) writeOffset(offsetPath, 0);
+    if (consumedOffset !== savedOffset) {
+      writeOffset(offsetPath, 0);
+      offsetOnDisk = 0;
+    }
     let position = consumedOffset;
     let validEnd = position;
     while (position < content.length) {
@@ -102,9 +140,44 @@ export function openJsonLineSpool<T>(options: JsonLineSpoolOptions<T>): JsonLine
   if (!existed && options.syncEveryAppend) syncDirectory(options.dir);
   let dirty = false;
   let closed = false;
+  /** Where the last whole line ends: a failed append is cut back to here. */
+  let end = fstatSync(fd).size;
+  /** The file holds bytes past `end` that a failed append left and cutting back could not remove. */
+  let tornTail = false;
 
   function saveOffset(): void {
-    writeOffset(offsetPath, consumedOffset);
+    try {
+      writeOffset(offsetPath, consumedOffset);
+      offsetOnDisk = consumedOffset;
+    } catch {
+      // The items were delivered; only the bookmark is behind (a full disk). An offset file behind
+      // the truth delivers some items again, which the receivers de-duplicate; one ahead of it
+      // (the file was started over) is put right before the next append, in repair().
+    }
+  }
+
+  /** Puts the file back to its last whole line and the offset file in step, before anything new is written. */
+  function repair(): void {
+    if (tornTail) {
+      ftruncateSync(fd, end);
+      tornTail = false;
+    }
+    // An offset file pointing past what is consumed would make the next start skip new lines.
+    if (offsetOnDisk > consumedOffset) {
+      writeOffset(offsetPath, consumedOffset);
+      offsetOnDisk = consumedOffset;
+    }
+  }
+
+  function failedAppend(error: unknown): SpoolWriteError {
+    try {
+      ftruncateSync(fd, end);
+    } catch {
+      tornTail = true;
+    }
+    const code = (error as NodeJS.ErrnoException | undefined)?.code;
+    const undone = tornTail ? 'its partial line could not be cut off yet, so appends are refused until it can' : 'the file is as it was before';
+    return new SpoolWriteError(`could not write to the spool ${path} (${describeIoError(error)}); ${undone}`, { cause: error, code });
   }
 
   return {
@@ -112,9 +185,16 @@ export function openJsonLineSpool<T>(options: JsonLineSpoolOptions<T>): JsonLine
     append(item) {
       if (closed) throw new Error(`the spool ${path} is closed`);
       const line = Buffer.from(`${JSON.stringify(item)}\n`);
-      writeSync(fd, line);
-      if (options.syncEveryAppend) fdatasyncSync(fd);
-      else dirty = true;
+      try {
+        repair();
+        writeWhole(fd, line);
+        // A failed flush may have dropped the written pages: the line is not durable, so it is undone too.
+        if (options.syncEveryAppend) fdatasyncSync(fd);
+      } catch (error) {
+        throw failedAppend(error);
+      }
+      end += line.length;
+      if (!options.syncEveryAppend) dirty = true;
       queue.push({ item, bytes: line.length });
     },
     size: () => queue.length,
@@ -128,17 +208,23 @@ export function openJsonLineSpool<T>(options: JsonLineSpoolOptions<T>): JsonLine
       const done = queue.splice(0, count);
       consumedOffset += done.reduce((sum, spooled) => sum + spooled.bytes, 0);
       // Drained: start the file over rather than let it grow for the life of the process.
-      if (queue.length === 0 && fstatSync(fd).size === consumedOffset) {
+      if (queue.length === 0 && end === consumedOffset) {
         ftruncateSync(fd, 0);
         consumedOffset = 0;
+        end = 0;
+        tornTail = false;
       }
       saveOffset();
     },
     close() {
       if (closed) return;
-      if (dirty) fdatasyncSync(fd);
       closed = true;
-      closeSync(fd);
+      try {
+        if (dirty) fdatasyncSync(fd);
+        if (offsetOnDisk !== consumedOffset) saveOffset();
+      } finally {
+        closeSync(fd);
+      }
     },
   };
 }
