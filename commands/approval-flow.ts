@@ -19,7 +19,7 @@ import {
   type ApprovalStore,
   type Sentence,
 } from '../bot/approvals/index.js';
-import type { TrailRecordInput } from '../bot/audit-trail/index.js';
+import { redactText, type TrailRecordInput } from '../bot/audit-trail/index.js';
 import type { AuthorizationDecision } from '../bot/authorization/index.js';
 import type { Actor, ApprovalPlan, CommandContext, CommandDefinition } from './command.js';
 import { CommandError } from './command.js';
@@ -348,7 +348,8 @@ function sameRoles(a: readonly string[], b: readonly string[]): boolean {
 }
 
 function supersededSentence(request: ApprovalRequest): Sentence {
-  return ['Not run: ', request.endedReason ?? 'the situation changed after it was requested', '. ', { user: request.requester }, `, please ask again: \`${request.action.line}\``];
+  // Posted in the channel: a secret typed into the line is not echoed (the requester still has it).
+  return ['Not run: ', request.endedReason ?? 'the situation changed after it was requested', '. ', { user: request.requester }, `, please ask again: \`${redactText(request.action.line)}\``];
 }
 
 /** The sentence as plain text, for logs and the CLI. */

@@ -1,6 +1,11 @@
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { ApprovalRequest } from '../approvals/index.js';
 import { renderApprovalMessage, sentenceMrkdwn } from './approval-message.js';
+import { validateBlocks } from './stand-in/index.js';
+
+const GOLDEN_DIR = new URL('./golden/', import.meta.url);
+const UPDATE = process.env.UPDATE_GOLDEN === '1';
 
 const NOW = new Date('2026-11-28T10:00:00Z');
 
@@ -58,5 +63,35 @@ describe('approval request messages', () => {
     const denied = renderApprovalMessage(request({ state: 'denied', endedBy: 'U0APPROVER1', votes: [{ voter: 'U0APPROVER1', roles: ['approvers'], vote: 'deny', at: NOW }] }), { now: NOW });
     expect(denied.blocks.some((block) => block.type === 'actions')).toBe(false);
     expect(JSON.stringify(denied.blocks)).toContain('Denied by <@U0APPROVER1>');
+  });
+});
+
+/** A line with secrets typed into it, as a hurried operator would. */
+const SECRET_LINE = 'restore --db-password hunter2 --from postgres://acgs:s3cret@db:5432/acgs --token xoxb-1111-2222-abcd';
+const withSecrets = (overrides: Partial<ApprovalRequest> = {}) =>
+  request({ action: { command: 'restore', args: {}, line: SECRET_LINE, target: 'postgres://acgs:s3cret@db:5432/acgs', stateFingerprint: 'backup 12 (password=s3cret)' }, ...overrides });
+
+describe('approval cards and typed secrets', () => {
+  const goldens: Array<[string, () => ReturnType<typeof renderApprovalMessage>]> = [
+    ['pending-redacted', () => renderApprovalMessage(withSecrets(), { now: NOW })],
+    ['executed-redacted', () => renderApprovalMessage(withSecrets({ state: 'executed', approvedBy: ['U0APPROVER1'], votes: [{ voter: 'U0APPROVER1', roles: ['approvers'], vote: 'approve', at: NOW }] }), { now: NOW, result: { title: 'Restored', tone: 'ok', blocks: [] } })],
+  ];
+  for (const [name, build] of goldens) {
+    it(`renders ${name} exactly as bot/slack/golden/approval-${name}.json records it, with the typed secrets redacted`, () => {
+      const message = build();
+      expect(validateBlocks(message.blocks, 'message')).toEqual([]);
+      const rendered = `${JSON.stringify(message, null, 2)}\n`;
+      const file = new URL(`approval-${name}.json`, GOLDEN_DIR);
+      if (UPDATE) writeFileSync(file, rendered);
+      if (!existsSync(file)) throw new Error(`bot/slack/golden/approval-${name}.json is missing: run UPDATE_GOLDEN=1 npx vitest run bot/slack/approval-message.test.ts and review it`);
+      expect(rendered).toBe(readFileSync(file, 'utf8'));
+    });
+  }
+
+  it('shows no typed secret anywhere in the card: header, command, target, state, confirm dialogs or fallback text', () => {
+    const json = JSON.stringify(renderApprovalMessage(withSecrets(), { now: NOW }));
+    for (const secret of ['hunter2', 's3cret', 'xoxb-1111']) expect(json).not.toContain(secret);
+    expect(json).toContain('--db-password [redacted]');
+    expect(json).toContain('postgres://acgs:[redacted]@db:5432/acgs');
   });
 });

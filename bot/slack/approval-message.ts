@@ -7,6 +7,7 @@
  */
 import type { types as slackTypes } from '@slack/bolt';
 import { clockTime, statusSentence, type ApprovalRequest, type Sentence } from '../approvals/index.js';
+import { redactText } from '../audit-trail/redaction.js';
 import { levelWords } from '../../commands/decision-documents.js';
 import type { ResultDocument } from '../../commands/result.js';
 import { escapeText, fitText } from './mrkdwn.js';
@@ -38,18 +39,29 @@ const STATE_EMOJI: Record<ApprovalRequest['state'], string> = {
   superseded: ':leftwards_arrow_with_hook:',
 };
 
+/**
+ * The command line as a card shows it: a secret typed into it (`--token abc`, a connection string)
+ * is redacted as the audit trail redacts it, since a channel message outlives the command. The
+ * store keeps the line as typed: it is what runs once approved.
+ */
+export function shownLine(request: Pick<ApprovalRequest, 'action'>): string {
+  return redactText(request.action.line);
+}
+
 export function renderApprovalMessage(request: ApprovalRequest, options: { now?: Date; result?: ResultDocument } = {}): SlackMessage {
   const now = options.now ?? new Date();
+  const line = shownLine(request);
   const mention = (id: string) => sentenceMrkdwn([{ user: id }]);
   const status = sentenceMrkdwn(statusSentence(request, now));
   const blocks: KnownBlock[] = [
-    { type: 'header', text: { type: 'plain_text', text: fitText(`${STATE_EMOJI[request.state]} Approval: ${request.action.line}`, SLACK_LIMITS.headerText), emoji: true } },
+    { type: 'header', text: { type: 'plain_text', text: fitText(`${STATE_EMOJI[request.state]} Approval: ${line}`, SLACK_LIMITS.headerText), emoji: true } },
     {
       type: 'section',
       fields: [
-        { type: 'mrkdwn', text: `*Command*\n\`${fitText(request.action.line, 1900)}\`` },
-        { type: 'mrkdwn', text: `*Target*\n${escapeText(request.action.target ?? '—')}` },
-        { type: 'mrkdwn', text: `*State when requested*\n${fitText(request.action.stateFingerprint, 1900)}` },
+        // A backtick would end the code span early.
+        { type: 'mrkdwn', text: `*Command*\n\`${fitText(line.replace(/`/g, 'ˋ'), 1900)}\`` },
+        { type: 'mrkdwn', text: `*Target*\n${escapeText(redactText(request.action.target ?? '—'))}` },
+        { type: 'mrkdwn', text: `*State when requested*\n${fitText(redactText(request.action.stateFingerprint), 1900)}` },
         { type: 'mrkdwn', text: `*Requested by*\n${mention(request.requester)}` },
         { type: 'mrkdwn', text: `*Level*\n${escapeText(levelWords(request.level))}` },
         { type: 'mrkdwn', text: `*Approvals needed*\n${request.approvalsRequired} from ${escapeText(request.approverRoles.join(', '))} (not the requester)` },
@@ -65,7 +77,7 @@ export function renderApprovalMessage(request: ApprovalRequest, options: { now?:
     blocks.push({ type: 'divider' }, ...answer.blocks.slice(0, SLACK_LIMITS.messageBlocks - blocks.length - 2));
   }
   blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `Request \`${request.id}\`` }] });
-  const text = fitText(`Approval ${request.state}: ${request.action.line}`, SLACK_LIMITS.fallbackText);
+  const text = fitText(`Approval ${request.state}: ${line}`, SLACK_LIMITS.fallbackText);
   return { text, blocks };
 }
 
@@ -81,7 +93,7 @@ export function confirmDialog(title: string, text: string, yes: string, danger =
 }
 
 function approvalButtons(request: ApprovalRequest): Button[] {
-  const line = fitText(request.action.line, 200);
+  const line = fitText(shownLine(request), 200);
   return [
     {
       type: 'button',
@@ -89,7 +101,7 @@ function approvalButtons(request: ApprovalRequest): Button[] {
       style: 'primary',
       text: { type: 'plain_text', text: 'Approve' },
       value: request.id,
-      confirm: confirmDialog('Approve this action?', `Approve \`${line}\` as it stands (${request.action.stateFingerprint}).`, 'Approve'),
+      confirm: confirmDialog('Approve this action?', `Approve \`${line}\` as it stands (${redactText(request.action.stateFingerprint)}).`, 'Approve'),
     },
     {
       type: 'button',
