@@ -148,6 +148,23 @@ describe('requests Slack did not sign correctly', () => {
     expect(t.log.runs.length).toBe(runs);
   });
 
+  it('refuses a correctly signed request stamped ten minutes in the future with 401 and a message, runs nothing and logs it', async () => {
+    const runs = t.log.runs.length;
+    const reply = await t.standIn.slashCommand({ userId: ONCALL, channelId: OPS, text: 'status' }, { timestampSkewS: 600 });
+    expect(reply.status).toBe(401);
+    expect((reply.body as { error: string }).error).toMatch(/^X-Slack-Request-Timestamp is 60\d s ahead of this server's clock \(at most 300 s are accepted\)/);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(t.log.runs.length).toBe(runs);
+    expect(t.logLines.some((line) => line.msg === 'Slack request refused before Bolt: nothing was run')).toBe(true);
+  });
+
+  it('accepts a correctly signed request stamped four minutes ahead (clock skew within the window)', async () => {
+    const before = t.log.count('status');
+    const reply = await t.standIn.slashCommand({ userId: ONCALL, channelId: OPS, text: 'status' }, { timestampSkewS: 240 });
+    expect(reply.status).toBe(200);
+    await t.standIn.waitFor(() => t.log.count('status') > before || undefined, 5000, 'the status command to run');
+  });
+
   it('refuses a content type Slack never sends with 415 and a message, running nothing', async () => {
     const runs = t.log.runs.length;
     const reply = await t.standIn.slashCommand({ userId: ONCALL, channelId: OPS, text: 'status' }, { contentType: 'text/plain' });

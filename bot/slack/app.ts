@@ -174,6 +174,7 @@ export function createSlackBot(options: SlackBotOptions): SlackBot {
     ...(options.extraListener ? { extraListener: options.extraListener } : {}),
     ...(options.upgradeHandler ? { upgradeHandler: options.upgradeHandler } : {}),
     onError: (error, request) => logger.error({ err: error, url: request.url?.split('?')[0] }, 'bot HTTP request failed'),
+    onRefused: (reason) => logger.warn({ reason }, 'Slack request refused before Bolt: nothing was run'),
   });
 
   let started = false;

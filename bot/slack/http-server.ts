@@ -13,6 +13,25 @@ export const SLACK_EVENTS_PATH = '/slack/events';
 /** The two bodies Slack sends: form-encoded (slash commands, interactivity) and JSON (events). */
 const SLACK_MEDIA_TYPES = new Set(['application/x-www-form-urlencoded', 'application/json']);
 
+/**
+ * How far ahead of our clock a signed request's X-Slack-Request-Timestamp may be. Bolt refuses
+ * requests more than five minutes old but not ones from the future, so a signed request captured
+ * with a forged-ahead timestamp (or from a signer whose clock is far off) would stay replayable
+ * until that time came; five minutes either way is Slack's own window.
+ */
+export const MAX_FUTURE_SKEW_S = 5 * 60;
+
+/** The refusal for a request stamped too far ahead, or undefined when the stamp is acceptable (Bolt checks the rest). */
+export function futureTimestampProblem(header: string | string[] | undefined, nowMs = Date.now()): string | undefined {
+  const value = Array.isArray(header) ? header[0] : header;
+  if (value === undefined) return undefined;
+  const seconds = Number(value);
+  if (!Number.isFinite(seconds)) return undefined;
+  const ahead = seconds - Math.floor(nowMs / 1000);
+  if (ahead <= MAX_FUTURE_SKEW_S) return undefined;
+  return `X-Slack-Request-Timestamp is ${ahead} s ahead of this server's clock (at most ${MAX_FUTURE_SKEW_S} s are accepted); check the clocks`;
+}
+
 /** When our server received a request; read by the receivers' custom properties for the ack latency. */
 export const RECEIVED_AT = Symbol('acgs.receivedAt');
 export type TimedRequest = IncomingMessage & { [RECEIVED_AT]?: number };
@@ -32,6 +51,8 @@ export interface BotHttpServerOptions {
   /** WebSocket upgrades (the stand-in's /socket). */
   upgradeHandler?: (request: IncomingMessage, socket: Duplex, head: Buffer) => void;
   onError?: (error: unknown, request: IncomingMessage) => void;
+  /** A Slack request refused before Bolt saw it (stamped in the future), for the log. */
+  onRefused?: (reason: string, request: IncomingMessage) => void;
 }
 
 export function createBotHttpServer(options: BotHttpServerOptions): Server {
@@ -70,6 +91,13 @@ function route(options: BotHttpServerOptions, request: IncomingMessage, response
     if (!SLACK_MEDIA_TYPES.has(mediaType)) {
       request.resume();
       sendJson(response, 415, { error: `content type ${mediaType || '(none)'} is not one Slack sends: use application/x-www-form-urlencoded or application/json` });
+      return;
+    }
+    const future = futureTimestampProblem(request.headers['x-slack-request-timestamp']);
+    if (future) {
+      request.resume();
+      options.onRefused?.(future, request);
+      sendJson(response, 401, { error: future });
       return;
     }
     // Bolt compares the content type exactly; a charset parameter would make it misread the body.
