@@ -4,10 +4,14 @@ import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { requireRedis } from '../../test/kit/redis.js';
 import type { EngineModes } from './contract.js';
-import { ModeStore, writeFileAtomic } from './mode-store.js';
+import { type ModeAuditEvent, ModeStore, writeFileAtomic } from './mode-store.js';
+import { signModeChange } from './mode-signature.js';
+import { entryFields, explicitEntry } from './shared-mode-plan.js';
 import { tempDir } from './testing.js';
 
 const quiet = { warn: () => undefined, info: () => undefined };
+/** The admin token the replicas share: it signs explicit changes shared through Redis. */
+const ADMIN_TOKEN = 'mode-store-test-admin-token-0123456789abcdef';
 const cleanups: Array<() => void | Promise<void>> = [];
 afterEach(async () => {
   while (cleanups.length) await cleanups.pop()!();
@@ -100,13 +104,13 @@ describe('mode store on the real Redis', () => {
 
   it('lets an explicit change shared through Redis win over the local state file, even a lift', async () => {
     const prefix = `${redisInfo.prefix}wins:`;
-    const admin = new ModeStore({ stateDir: stateDir(), redis: await redis(), keyPrefix: prefix, log: quiet });
+    const admin = new ModeStore({ stateDir: stateDir(), redis: await redis(), keyPrefix: prefix, signingKey: ADMIN_TOKEN, log: quiet });
     await admin.load();
     await admin.set('strict', true, { actor: 'oncall' });
     await admin.set('lockdown', false, { actor: 'oncall', reason: 'incident over' });
     const dir = stateDir();
     writeFileSync(join(dir, 'modes.json'), JSON.stringify({ strict: false, lockdown: true }));
-    const store = new ModeStore({ stateDir: dir, redis: await redis(), keyPrefix: prefix, log: quiet });
+    const store = new ModeStore({ stateDir: dir, redis: await redis(), keyPrefix: prefix, signingKey: ADMIN_TOKEN, log: quiet });
     expect(await store.load()).toEqual({ strict: true, lockdown: false });
     expect(JSON.parse(readFileSync(join(dir, 'modes.json'), 'utf8'))).toMatchObject({ strict: true, lockdown: false });
   });
@@ -116,7 +120,7 @@ describe('mode store on the real Redis', () => {
     const shared = await redis();
     const dir = stateDir();
     writeFileSync(join(dir, 'modes.json'), JSON.stringify({ strict: true, lockdown: false }));
-    const store = new ModeStore({ stateDir: dir, redis: shared, keyPrefix: prefix, log: quiet });
+    const store = new ModeStore({ stateDir: dir, redis: shared, keyPrefix: prefix, signingKey: ADMIN_TOKEN, log: quiet });
     await store.load();
     expect(await shared.hgetall(`${prefix}modes`)).toMatchObject({ strict: '1', lockdown: '0' });
     // No TTL: under volatile-* eviction policies the key is never evicted.
@@ -126,11 +130,11 @@ describe('mode store on the real Redis', () => {
   it('keeps a lockdown when Redis lost the modes and a fresh replica in normal mode seeds them first', async () => {
     const prefix = `${redisInfo.prefix}lost:`;
     const shared = await redis();
-    const locked = new ModeStore({ stateDir: stateDir(), redis: await redis(), keyPrefix: prefix, log: quiet });
+    const locked = new ModeStore({ stateDir: stateDir(), redis: await redis(), keyPrefix: prefix, signingKey: ADMIN_TOKEN, log: quiet });
     await locked.load();
     await locked.set('lockdown', true, { actor: 'oncall', reason: 'incident 9' });
     await shared.del(`${prefix}modes`); // Redis restarted empty, or allkeys-lru evicted the key
-    const fresh = new ModeStore({ stateDir: stateDir(), redis: await redis(), keyPrefix: prefix, log: quiet });
+    const fresh = new ModeStore({ stateDir: stateDir(), redis: await redis(), keyPrefix: prefix, signingKey: ADMIN_TOKEN, log: quiet });
     await fresh.load();
     await locked.sync();
     expect(locked.current).toEqual({ strict: false, lockdown: true });
@@ -146,8 +150,8 @@ describe('mode store on the real Redis', () => {
     writeFileSync(join(strictDir, 'modes.json'), JSON.stringify({ strict: true, lockdown: false }));
     const lockedDir = stateDir();
     writeFileSync(join(lockedDir, 'modes.json'), JSON.stringify({ strict: false, lockdown: true }));
-    const strict = new ModeStore({ stateDir: strictDir, redis: await redis(), keyPrefix: prefix, log: quiet });
-    const locked = new ModeStore({ stateDir: lockedDir, redis: await redis(), keyPrefix: prefix, log: quiet });
+    const strict = new ModeStore({ stateDir: strictDir, redis: await redis(), keyPrefix: prefix, signingKey: ADMIN_TOKEN, log: quiet });
+    const locked = new ModeStore({ stateDir: lockedDir, redis: await redis(), keyPrefix: prefix, signingKey: ADMIN_TOKEN, log: quiet });
     await strict.load();
     await locked.load();
     await strict.sync();
@@ -162,7 +166,7 @@ describe('mode store on the real Redis', () => {
     await shared.hset(`${prefix}modes`, { strict: '1', lockdown: '0' });
     const dir = stateDir();
     writeFileSync(join(dir, 'modes.json'), JSON.stringify({ strict: false, lockdown: true }));
-    const store = new ModeStore({ stateDir: dir, redis: shared, keyPrefix: prefix, log: quiet });
+    const store = new ModeStore({ stateDir: dir, redis: shared, keyPrefix: prefix, signingKey: ADMIN_TOKEN, log: quiet });
     expect(await store.load()).toEqual({ strict: true, lockdown: true });
   });
 
@@ -171,8 +175,8 @@ describe('mode store on the real Redis', () => {
     const shared = await redis();
     const lockedDir = stateDir();
     writeFileSync(join(lockedDir, 'modes.json'), JSON.stringify({ strict: false, lockdown: true }));
-    const locked = new ModeStore({ stateDir: lockedDir, redis: await redis(), keyPrefix: prefix, log: quiet });
-    const other = new ModeStore({ stateDir: stateDir(), redis: await redis(), keyPrefix: prefix, log: quiet });
+    const locked = new ModeStore({ stateDir: lockedDir, redis: await redis(), keyPrefix: prefix, signingKey: ADMIN_TOKEN, log: quiet });
+    const other = new ModeStore({ stateDir: stateDir(), redis: await redis(), keyPrefix: prefix, signingKey: ADMIN_TOKEN, log: quiet });
     await other.load();
     await locked.load();
     await other.sync();
@@ -187,8 +191,8 @@ describe('mode store on the real Redis', () => {
 
   it('brings a second replica to the modes another replica set', async () => {
     const prefix = `${redisInfo.prefix}replicas:`;
-    const one = new ModeStore({ stateDir: stateDir(), redis: await redis(), keyPrefix: prefix, log: quiet });
-    const two = new ModeStore({ stateDir: stateDir(), redis: await redis(), keyPrefix: prefix, log: quiet });
+    const one = new ModeStore({ stateDir: stateDir(), redis: await redis(), keyPrefix: prefix, signingKey: ADMIN_TOKEN, log: quiet });
+    const two = new ModeStore({ stateDir: stateDir(), redis: await redis(), keyPrefix: prefix, signingKey: ADMIN_TOKEN, log: quiet });
     await one.load();
     await two.load();
     const seen: EngineModes[] = [];
@@ -201,8 +205,8 @@ describe('mode store on the real Redis', () => {
 
   it('tells listeners of modes adopted from Redis in the same step as it adopts them', async () => {
     const prefix = `${redisInfo.prefix}notify:`;
-    const one = new ModeStore({ stateDir: stateDir(), redis: await redis(), keyPrefix: prefix, log: quiet });
-    const two = new ModeStore({ stateDir: stateDir(), redis: await redis(), keyPrefix: prefix, log: quiet });
+    const one = new ModeStore({ stateDir: stateDir(), redis: await redis(), keyPrefix: prefix, signingKey: ADMIN_TOKEN, log: quiet });
+    const two = new ModeStore({ stateDir: stateDir(), redis: await redis(), keyPrefix: prefix, signingKey: ADMIN_TOKEN, log: quiet });
     await one.load();
     await two.load();
     const seen: EngineModes[] = [];
@@ -224,7 +228,7 @@ describe('mode store on the real Redis', () => {
     const shared = await redis();
     await shared.hset(`${prefix}modes`, { strict: '0', lockdown: '0' });
     const flaky = await redis();
-    const store = new ModeStore({ stateDir: stateDir(), redis: flaky, keyPrefix: prefix, log: quiet });
+    const store = new ModeStore({ stateDir: stateDir(), redis: flaky, keyPrefix: prefix, signingKey: ADMIN_TOKEN, log: quiet });
     await store.load();
     await goOffline(flaky); // the client refuses commands while disconnected
     await store.set('strict', true, { actor: 'oncall' });
@@ -241,8 +245,8 @@ describe('mode store on the real Redis', () => {
     const prefix = `${redisInfo.prefix}outage-other:`;
     const shared = await redis();
     const flaky = await redis();
-    const store = new ModeStore({ stateDir: stateDir(), redis: flaky, keyPrefix: prefix, log: quiet });
-    const other = new ModeStore({ stateDir: stateDir(), redis: await redis(), keyPrefix: prefix, log: quiet });
+    const store = new ModeStore({ stateDir: stateDir(), redis: flaky, keyPrefix: prefix, signingKey: ADMIN_TOKEN, log: quiet });
+    const other = new ModeStore({ stateDir: stateDir(), redis: await redis(), keyPrefix: prefix, signingKey: ADMIN_TOKEN, log: quiet });
     await store.load();
     await other.load();
     await goOffline(flaky);
@@ -252,5 +256,166 @@ describe('mode store on the real Redis', () => {
     await store.sync();
     expect(store.current).toEqual({ strict: true, lockdown: true });
     expect(await shared.hgetall(`${prefix}modes`)).toMatchObject({ strict: '1', lockdown: '1' });
+  });
+});
+
+describe('signed mode changes shared through the real Redis (db 11)', () => {
+  let redisInfo: Awaited<ReturnType<typeof requireRedis>>;
+  let shared: Redis;
+
+  beforeAll(async () => {
+    redisInfo = await requireRedis({ db: 11 });
+    shared = new Redis(redisInfo.url, { maxRetriesPerRequest: 1 });
+  });
+  afterAll(async () => {
+    shared?.disconnect();
+    await redisInfo?.cleanup();
+  });
+
+  /** A replica of its own (state directory, Redis connection), its audit events collected, its clock settable. */
+  function replica(prefix: string, options: { signingKey?: string; replica?: string } = {}) {
+    const audited: ModeAuditEvent[] = [];
+    const warnings: string[] = [];
+    const clock = { now: Date.now() };
+    const client = new Redis(redisInfo.url, { maxRetriesPerRequest: 1 });
+    cleanups.push(() => client.disconnect());
+    const store = new ModeStore({
+      stateDir: stateDir(),
+      redis: client,
+      keyPrefix: prefix,
+      signingKey: 'signingKey' in options ? options.signingKey : ADMIN_TOKEN,
+      replica: options.replica ?? 'replica-1',
+      audit: (event) => audited.push(event),
+      clock: () => clock.now,
+      log: { info: () => undefined, warn: (_obj, message) => warnings.push(message) },
+    });
+    return { store, audited, warnings, clock };
+  }
+
+  const rejections = (events: ModeAuditEvent[]) => events.filter((event) => event.event_type === 'policy_mode_change_rejected');
+
+  it('keeps a lockdown when someone with Redis access writes an unsigned explicit lift, restores it in Redis, and logs and audits the refusal once', async () => {
+    const prefix = `${redisInfo.prefix}unsigned:`;
+    const one = replica(prefix, { replica: 'replica-1' });
+    const two = replica(prefix, { replica: 'replica-2' });
+    await one.store.load();
+    await two.store.load();
+    await one.store.set('lockdown', true, { actor: 'oncall', reason: 'incident 12' });
+    await two.store.sync();
+    expect(two.store.current.lockdown).toBe(true);
+
+    await shared.hset(`${prefix}modes`, { lockdown: '0', lockdown_origin: 'explicit' });
+    await two.store.sync();
+    await one.store.sync();
+
+    expect(two.store.current.lockdown).toBe(true);
+    expect(one.store.current.lockdown).toBe(true);
+    const refused = rejections(two.audited);
+    expect(refused).toHaveLength(1);
+    expect(refused[0]).toMatchObject({
+      severity: 'critical',
+      data: { mode: 'lockdown', seen: { value: '0', origin: 'explicit' }, kept: true, replica: 'replica-2', problem: expect.stringMatching(/signature is not valid/) },
+    });
+    expect(two.warnings).toContain('refused a mode change found in Redis');
+    // The signed lockdown is back in Redis, so nobody keeps seeing the forged lift.
+    expect(await shared.hgetall(`${prefix}modes`)).toMatchObject({ lockdown: '1', lockdown_origin: 'explicit', lockdown_by: 'replica-1' });
+    await two.store.sync();
+    expect(rejections(two.audited)).toHaveLength(1);
+  });
+
+  it('refuses an explicit lift without any signature fields, and one signed with another key', async () => {
+    const prefix = `${redisInfo.prefix}foreign-key:`;
+    const locked = replica(prefix);
+    await locked.store.load();
+    await locked.store.set('lockdown', true, { actor: 'oncall' });
+
+    await shared.del(`${prefix}modes`);
+    await shared.hset(`${prefix}modes`, { lockdown: '0', lockdown_origin: 'explicit' });
+    await locked.store.sync();
+    expect(locked.store.current.lockdown).toBe(true);
+    expect(rejections(locked.audited).at(-1)!.data.problem).toMatch(/without a complete signature/);
+
+    const forged = signModeChange('a-guessed-token-that-is-not-the-admin-token', 'lockdown', { value: false, at: Date.now() + 60_000, replica: 'replica-9' });
+    await shared.hset(`${prefix}modes`, entryFields('lockdown', explicitEntry(forged)));
+    await locked.store.sync();
+    expect(locked.store.current.lockdown).toBe(true);
+    expect(rejections(locked.audited)).toHaveLength(2);
+    expect(rejections(locked.audited).at(-1)!.data.problem).toMatch(/signature is not valid/);
+  });
+
+  it('refuses an older signed lift copied back after a newer lockdown, and puts the newer lockdown back', async () => {
+    const prefix = `${redisInfo.prefix}replay:`;
+    const admin = replica(prefix, { replica: 'replica-1' });
+    const other = replica(prefix, { replica: 'replica-2' });
+    await admin.store.load();
+    await other.store.load();
+    admin.clock.now = 1_000_000;
+    await admin.store.set('lockdown', false, { actor: 'oncall', reason: 'all clear' });
+    const oldLift = await shared.hgetall(`${prefix}modes`);
+    await other.store.sync();
+    admin.clock.now = 2_000_000;
+    await admin.store.set('lockdown', true, { actor: 'oncall', reason: 'incident 13' });
+    await other.store.sync();
+    expect(other.store.current.lockdown).toBe(true);
+    const lockdownEntry = await shared.hgetall(`${prefix}modes`);
+
+    await shared.hset(`${prefix}modes`, oldLift); // a valid signature, but an old change
+    await other.store.sync();
+
+    expect(other.store.current.lockdown).toBe(true);
+    expect(rejections(other.audited)).toHaveLength(1);
+    expect(rejections(other.audited)[0]!.data).toMatchObject({ mode: 'lockdown', kept: true, problem: expect.stringMatching(/older than the last one this replica knows/) });
+    expect(await shared.hgetall(`${prefix}modes`)).toMatchObject({ lockdown: '1', lockdown_sig: lockdownEntry.lockdown_sig });
+    // The replay is refused after a restart too: the newest change is kept in the state file.
+    await shared.hset(`${prefix}modes`, oldLift);
+    const restarted = new ModeStore({ stateDir: other.store.path.replace(/\/modes\.json$/, ''), redis: shared, keyPrefix: prefix, signingKey: ADMIN_TOKEN, log: quiet });
+    expect(await restarted.load()).toMatchObject({ lockdown: true });
+  });
+
+  it('takes a newer signed change made on another replica, even a lift, and audits that it took it', async () => {
+    const prefix = `${redisInfo.prefix}adopt:`;
+    const admin = replica(prefix, { replica: 'replica-1' });
+    const other = replica(prefix, { replica: 'replica-2' });
+    await admin.store.load();
+    await other.store.load();
+    await admin.store.set('lockdown', true, { actor: 'oncall' });
+    await other.store.sync();
+    admin.clock.now += 1000;
+    await admin.store.set('lockdown', false, { actor: 'oncall', reason: 'all clear' });
+    await other.store.sync();
+    expect(other.store.current.lockdown).toBe(false);
+    expect(other.audited.map((event) => [event.event_type, event.data.mode, event.data.enabled, event.data.origin, event.data.changed_by])).toEqual([
+      ['policy_mode_adopted', 'lockdown', true, 'explicit', 'replica-1'],
+      ['policy_mode_adopted', 'lockdown', false, 'explicit', 'replica-1'],
+    ]);
+    expect(rejections(other.audited)).toEqual([]);
+  });
+
+  it('audits a lockdown taken from the merged modes when the shared hash was rebuilt', async () => {
+    const prefix = `${redisInfo.prefix}adopt-merged:`;
+    await shared.hset(`${prefix}modes`, { lockdown: '1', lockdown_origin: 'merged' });
+    const fresh = replica(prefix, { replica: 'replica-3' });
+    await fresh.store.load();
+    expect(fresh.store.current.lockdown).toBe(true);
+    expect(fresh.audited).toEqual([
+      expect.objectContaining({ event_type: 'policy_mode_adopted', data: expect.objectContaining({ mode: 'lockdown', enabled: true, origin: 'merged', replica: 'replica-3' }) }),
+    ]);
+  });
+
+  it('follows a lockdown it cannot verify without the admin token, but no lift, and leaves the entry to the replicas that can', async () => {
+    const prefix = `${redisInfo.prefix}no-token:`;
+    const admin = replica(prefix);
+    await admin.store.load();
+    await admin.store.set('lockdown', true, { actor: 'oncall' });
+    const tokenless = replica(prefix, { signingKey: undefined, replica: 'replica-4' });
+    await tokenless.store.load();
+    expect(tokenless.store.current.lockdown).toBe(true);
+    expect(rejections(tokenless.audited)[0]!.data.problem).toMatch(/no ACGS_ADMIN_TOKEN/);
+    admin.clock.now += 1000;
+    await admin.store.set('lockdown', false, { actor: 'oncall' });
+    const lift = await shared.hgetall(`${prefix}modes`);
+    await tokenless.store.sync();
+    expect(tokenless.store.current.lockdown).toBe(true);
+    expect(await shared.hgetall(`${prefix}modes`)).toEqual(lift);
   });
 });

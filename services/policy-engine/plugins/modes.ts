@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import type { Service } from '../../kit/service.js';
 import type { PolicyEngineConfig } from '../config.js';
 import { ModeStore } from '../mode-store.js';
@@ -10,7 +11,17 @@ declare module 'fastify' {
 }
 
 export async function modesPlugin(app: Service, config: PolicyEngineConfig): Promise<void> {
-  const store = new ModeStore({ stateDir: config.stateDir, redis: app.redis, keyPrefix: config.redisKeyPrefix, log: app.log });
+  const store = new ModeStore({
+    stateDir: config.stateDir,
+    redis: app.redis,
+    keyPrefix: config.redisKeyPrefix,
+    // The admin token signs explicit changes shared through Redis: only a holder of the token
+    // (which the admin endpoints require) can change another replica's modes.
+    ...(config.adminToken ? { signingKey: config.adminToken } : {}),
+    replica: `${hostname()}:${config.port}`,
+    audit: (event) => app.auditOutbox.record(event),
+    log: app.log,
+  });
   const modes = await store.load();
   if (modes.strict || modes.lockdown) app.log.warn({ modes, stateFile: store.path }, 'starting with non-normal modes');
   store.startSync(config.modeSyncIntervalMs);
