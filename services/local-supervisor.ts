@@ -119,7 +119,8 @@ export function superviseProcess(options: SupervisedProcessOptions): SupervisedP
   function start(): void {
     const startedAt = Date.now();
     childStartedAt = new Date(startedAt);
-    const spawned = spawn(options.command, options.args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    // The IPC channel is how the child learns that the supervisor died (kit/run.ts exitWithSupervisor).
+    const spawned = spawn(options.command, options.args, { env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
     child = spawned;
     pipe(spawned.stdout, process.stdout, 'stdout');
     pipe(spawned.stderr, process.stderr, 'stderr');

@@ -16,5 +16,22 @@ export async function runService(app: FastifyInstance, options: ListenOptions): 
     else app.log.info({ signal }, 'shutting down');
     await app.close();
   });
+  exitWithSupervisor(app);
   await app.listen({ port: options.port, host: options.host ?? '127.0.0.1' });
+}
+
+/**
+ * A service started by the local supervisor gets an IPC channel from it. When the supervisor dies
+ * without stopping it (SIGKILL, or a shutdown cut short by its own grace period), the channel
+ * closes: the service then shuts down as on SIGTERM instead of living on as an orphan that holds
+ * its firm port, which would refuse the next `npm start`. The channel itself must not keep the
+ * process alive.
+ */
+function exitWithSupervisor(app: FastifyInstance): void {
+  if (!process.channel) return;
+  process.channel.unref();
+  process.once('disconnect', () => {
+    app.log.warn('the supervisor is gone: shutting down');
+    process.kill(process.pid, 'SIGTERM');
+  });
 }
