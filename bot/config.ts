@@ -12,6 +12,8 @@ import { AuthorizationData, AuthorizationOverrides, defaultAuthorizationData, me
 export const SlackUserId = z.string().regex(/^[UW][A-Z0-9]{2,20}$/, 'must be a Slack user ID such as U012ABCDEF');
 export const SlackChannelId = z.string().regex(/^[CGD][A-Z0-9]{2,20}$/, 'must be a Slack channel ID such as C012ABCDEF');
 export const SlackUserGroupId = z.string().regex(/^S[A-Z0-9]{2,20}$/, 'must be a Slack user group ID such as S012ABCDEF');
+/** A Slack workspace (team) ID, as in a request's team_id. */
+export const SlackTeamId = z.string().regex(/^T[A-Z0-9]{2,20}$/, 'must be a Slack team (workspace) ID such as T012ABCDEF');
 /** A `roles.<role>` entry: a person, or a Slack user group whose members hold the role (bot/authorization/roles.ts). */
 export const RoleMember = z
   .string()
@@ -27,6 +29,11 @@ export const BotConfig = z
       .record(z.string().regex(/^[a-z][a-z0-9_-]{0,30}$/, 'role names are lowercase words'), z.array(RoleMember))
       .default({}),
     channels: z.strictObject(Object.fromEntries(CHANNEL_PURPOSES.map((purpose) => [purpose, SlackChannelId.optional()])) as Record<ChannelPurpose, z.ZodOptional<typeof SlackChannelId>>).default({}),
+    /**
+     * The Slack workspaces whose requests the bot serves (bot/slack/team-allow-list.ts); without it,
+     * only the workspace its bot token belongs to. Requests from any other are refused and recorded.
+     */
+    slack: z.strictObject({ team_ids: z.array(SlackTeamId).min(1, 'must list at least one team ID, or leave slack.team_ids out').optional() }).optional(),
     /** Changes to bot/authorization/defaults.json; see bot/authorization/README.md. */
     authorization: AuthorizationOverrides.optional(),
   })

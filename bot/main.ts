@@ -6,7 +6,6 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { webApi } from '@slack/bolt';
 import closeWithGrace from 'close-with-grace';
-import { pino } from 'pino';
 import {
   createApprovalStore,
   localApprovalSignals,
@@ -31,13 +30,14 @@ import { startLocalControl, type LocalControl } from '../services/stack/local-co
 import { createLocalStack } from '../services/stack/local-stack.js';
 import { selectStack } from '../services/stack/select-stack.js';
 import { loadBotConfig } from './config.js';
+import { createBotLogger } from './logger.js';
 import { createReviewCardStore, migrateEvolutionReviewCards, reviewIntervalFromEnv, startEvolutionReviewPoster, type ReviewPoster } from './evolution-reviews/index.js';
 import { createSlackBot } from './slack/app.js';
 import { DEFAULT_BOT_PORT, parseSlackSettings, slackRequested, type SlackSettings } from './slack/settings.js';
 import { createSlackStandIn, DEFAULT_CHANNELS, type SlackStandIn } from './slack/stand-in/index.js';
 
 const env = process.env;
-const logger = pino({ name: 'acgs-bot', level: env.LOG_LEVEL ?? 'info' });
+const logger = createBotLogger({ name: 'acgs-bot', level: env.LOG_LEVEL ?? 'info' });
 const say = (line: string) => console.log(`[acgs] ${line}`);
 
 /**
@@ -165,6 +165,7 @@ async function main(): Promise<void> {
     ...(standIn ? { extraListener: standIn.requestListener, upgradeHandler: standIn.upgrade } : {}),
     mayRun: async (userId, command) => (await gate.decide({ actor: { id: userId }, command, args: {} })).decision.allow,
     ...(config.channels.approvals ? { approvalsChannel: config.channels.approvals } : {}),
+    ...(config.slack?.team_ids ? { teamIds: config.slack.team_ids } : {}),
     reviewCards,
   });
 

@@ -47,6 +47,8 @@ export interface SlackBotOptions {
   /** Mounts the local console and Slack stand-in on the bot's port. */
   extraListener?: RequestListener;
   upgradeHandler?: (request: IncomingMessage, socket: Duplex, head: Buffer) => void;
+  /** The config's `slack.team_ids`: the workspaces served; without it, the bot token's own (team-allow-list.ts). */
+  teamIds?: readonly string[];
   /** Node's default process metrics; tests that build many bots turn them off. */
   defaultMetrics?: boolean;
 }
@@ -135,6 +137,7 @@ export function createSlackBot(options: SlackBotOptions): SlackBot {
     postToResponseUrl,
     ...(options.mayRun ? { mayRun: options.mayRun } : {}),
     ...(options.approvalsChannel ? { approvalsChannel: options.approvalsChannel } : {}),
+    ...(options.teamIds ? { teamIds: options.teamIds } : {}),
   });
   registerEvolutionReviewListener(app, { execution, metrics, logger, ...(options.reviewCards ? { cards: options.reviewCards } : {}) });
 

@@ -17,6 +17,7 @@ import { APPROVAL_ACTION_PATTERN, renderApprovalMessage, sentenceMrkdwn } from '
 import { renderDocument, RUN_ACTION_PREFIX } from './render.js';
 import type { ResponseUrlPoster } from './response-url.js';
 import { progressThread } from './progress-thread.js';
+import { allowedTeams, foreignTeamOf, FOREIGN_TEAM_TEXT } from './team-allow-list.js';
 
 export const DEFAULT_SLASH_COMMAND = '/acgs';
 
@@ -36,7 +37,11 @@ export interface ListenerDeps {
   approvalsChannel?: string;
   /** Answers a slash command (cheaper than Bolt's `respond`, see response-url.ts). */
   postToResponseUrl: ResponseUrlPoster;
+  /** The config's `slack.team_ids`; without it only the bot token's own workspace is served (team-allow-list.ts). */
+  teamIds?: readonly string[];
 }
+
+const ORIGIN_OF_KIND = { command: 'slash', action: 'button', event: 'mention', other: 'slash' } as const;
 
 type DeliveryKind = 'command' | 'action' | 'event' | 'other';
 
@@ -101,6 +106,35 @@ export function registerListeners(app: App, deps: ListenerDeps): void {
     deps.metrics.commandDuration.observe({ command: outcome.command ?? 'unknown' }, outcome.durationMs / 1000);
     return outcome;
   };
+
+  // Another workspace's request is refused first, before the ledger and before any command.
+  app.use(async ({ body, context, next, ...rest }) => {
+    const payload = body as unknown as Record<string, unknown>;
+    const allowed = allowedTeams(deps.teamIds, context.teamId);
+    const foreign = allowed ? foreignTeamOf(payload, allowed) : undefined;
+    if (!foreign) {
+      await next();
+      return;
+    }
+    const kind = kindOf(payload);
+    const user = typeof payload.user_id === 'string' ? payload.user_id : ((payload.user as { id?: string } | undefined)?.id ?? (payload.event as { user?: string } | undefined)?.user ?? null);
+    deps.metrics.foreignTeamRefusals.inc({ kind });
+    deps.logger.warn({ team: foreign, user, kind }, 'Slack request from a workspace outside slack.team_ids refused: nothing was run');
+    const { ack } = rest as { ack?: (response?: string) => Promise<void> };
+    if (ack) await ack(kind === 'command' ? FOREIGN_TEAM_TEXT : undefined);
+    await deps.execution.services.trail
+      ?.append({
+        kind: 'command',
+        actor: user,
+        origin: ORIGIN_OF_KIND[kind],
+        channel: typeof payload.channel_id === 'string' ? payload.channel_id : null,
+        command: null,
+        args: typeof payload.text === 'string' ? payload.text : null,
+        outcome: 'refused',
+        details: { reason: 'workspace not allowed', team_id: foreign, allowed_teams: [...allowed!] },
+      })
+      .catch((error: unknown) => deps.logger.warn({ err: error }, 'the refusal of another workspace could not be recorded in the trail'));
+  });
 
   // Retries and replays are acknowledged (so Slack stops sending them) and go no further.
   app.use(async ({ body, context, next, ...rest }) => {

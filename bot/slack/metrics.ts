@@ -13,6 +13,7 @@ export interface BotMetrics {
   rateLimitWaits: Counter<'method'>;
   rateLimitWaitSeconds: Counter<'method'>;
   duplicateDeliveries: Counter<'kind'>;
+  foreignTeamRefusals: Counter<'kind'>;
   retriesReceived: Counter<'kind'>;
   dedupeStoreErrors: Counter;
 }
@@ -65,6 +66,12 @@ export function createBotMetrics(options: { defaultMetrics?: boolean } = {}): Bo
     duplicateDeliveries: new Counter({
       name: 'acgs_bot_duplicate_deliveries_total',
       help: 'Deliveries acknowledged but not run again because they were seen before',
+      labelNames: ['kind'] as const,
+      registers,
+    }),
+    foreignTeamRefusals: new Counter({
+      name: 'acgs_bot_foreign_team_refusals_total',
+      help: 'Deliveries from a Slack workspace outside slack.team_ids, refused before any command ran',
       labelNames: ['kind'] as const,
       registers,
     }),
