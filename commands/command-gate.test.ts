@@ -1,5 +1,7 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { testGate } from '../test/kit/command-access.js';
+import { startPolicyEngine, type RunningPolicyEngine } from '../test/kit/policy-engine.js';
+import { createPolicyEngineClient } from '../services/clients/policy-engine.js';
 import { policyEngineModes, type CommandGate } from './command-gate.js';
 
 const ONCALL = 'U0ONCALL';
@@ -63,5 +65,48 @@ describe('the command gate when the Policy Engine stops answering', () => {
     const gate = await gateWith(reading);
     const { decision } = await gate.decide({ actor: { id: 'U0STRANGER' }, command: restart, args: { service: 'policy-engine' } });
     expect(decision.allow).toBe(false);
+  });
+});
+
+describe('the command gate with a real Policy Engine that is stopped', () => {
+  let engine: RunningPolicyEngine | undefined;
+  afterEach(async () => {
+    await engine?.close();
+    engine = undefined;
+  });
+
+  /** A gate reading the modes of a real engine, on a clock the test moves instead of waiting. */
+  async function gateOnRealEngine() {
+    engine = await startPolicyEngine();
+    const client = createPolicyEngineClient({ baseUrl: engine.url, timeoutMs: 2000 });
+    const clock = { now: 1_000_000 };
+    const reading = policyEngineModes(async () => (await client.metrics()).mode, { ttlMs: 0, clock: () => clock.now });
+    return { clock, gate: await gateWith(reading) };
+  }
+
+  it('trusts the modes last read for 60 s, then refuses escalated commands and says why, while read-only commands and a restart of the Policy Engine still run', async () => {
+    const { clock, gate } = await gateOnRealEngine();
+    const restartAudit = { actor: { id: ONCALL }, command: restart, args: { service: 'audit-engine' } };
+    expect((await gate.decide(restartAudit)).decision.allow).toBe(true);
+    await engine!.app.close(); // the engine stops answering
+
+    clock.now += 59_000;
+    const recent = await gate.decide(restartAudit);
+    expect(recent.modes).toMatchObject({ known: true, lockdown: false, stale: expect.stringMatching(/ECONNREFUSED|fetch failed|refused/i) });
+    expect(recent.decision.allow).toBe(true);
+    expect(recent.decision.reason).toContain('the modes it last reported were used');
+
+    clock.now += 2000; // 61 s after the last answer
+    const old = await gate.decide(restartAudit);
+    expect(old.modes.known).toBe(false);
+    expect(old.decision).toMatchObject({ allow: false, code: 'policy_unavailable' });
+    expect(old.decision.reason).toContain('read 61 s ago, more than the 60 s they are trusted for');
+    expect(old.decision.reason).toContain('Read-only commands still run');
+
+    const health = await gate.decide({ actor: { id: ONCALL }, command: { name: 'health', level: 0 }, args: {} });
+    expect(health.decision.allow).toBe(true);
+    const recover = await gate.decide({ actor: { id: ONCALL }, command: restart, args: { service: 'policy-engine' } });
+    expect(recover.decision.allow).toBe(true);
+    expect(recover.decision.reason).toContain('restarting the Policy Engine is allowed as the step that brings them back');
   });
 });

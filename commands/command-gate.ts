@@ -27,9 +27,9 @@ export interface EngineModes {
 }
 
 /**
- * `stale`: the Policy Engine does not answer now, and these are the modes it last reported.
- * They still hold: modes change only through the Policy Engine's own admin calls, which cannot
- * happen while it is down.
+ * `stale`: the Policy Engine does not answer now, and these are the modes it last reported, at
+ * most `DEFAULT_MODES_MAX_STALE_MS` ago. After that they are unknown: another replica of the
+ * engine, or one restarted from another state, may have changed them meanwhile.
  */
 export type ModesReading = ({ known: true; stale?: string } & EngineModes) | { known: false; problem: string };
 
@@ -40,18 +40,22 @@ export interface StackModes {
 
 export const DEFAULT_MODES_TTL_MS = 3000;
 export const DEFAULT_MODES_TIMEOUT_MS = 2000;
+/** How long the modes last read stand in for a Policy Engine that does not answer. */
+export const DEFAULT_MODES_MAX_STALE_MS = 60_000;
 
 /**
  * Modes read from the Policy Engine (its /v1/metrics `mode`), cached for `ttlMs` so a burst of
  * commands asks once; concurrent reads share one call. A failure is not cached: the next command
- * asks again.
+ * asks again. While the engine does not answer, the modes last read are used for up to
+ * `maxStaleMs` after they were read, then they are unknown (and escalated commands fail closed).
  */
 export function policyEngineModes(
   read: () => Promise<EngineModes>,
-  options: { ttlMs?: number; timeoutMs?: number; clock?: () => number } = {},
+  options: { ttlMs?: number; timeoutMs?: number; maxStaleMs?: number; clock?: () => number } = {},
 ): StackModes {
   const ttlMs = options.ttlMs ?? DEFAULT_MODES_TTL_MS;
   const timeoutMs = options.timeoutMs ?? DEFAULT_MODES_TIMEOUT_MS;
+  const maxStaleMs = options.maxStaleMs ?? DEFAULT_MODES_MAX_STALE_MS;
   const clock = options.clock ?? (() => Date.now());
   let cached: { modes: EngineModes; at: number } | undefined;
   let pending: Promise<ModesReading> | undefined;
@@ -68,8 +72,13 @@ export function policyEngineModes(
       return { known: true, ...cached.modes };
     } catch (error) {
       const problem = (error as Error)?.message || String(error);
-      if (cached) return { known: true, ...cached.modes, stale: problem };
-      return { known: false, problem };
+      if (!cached) return { known: false, problem };
+      const ageMs = clock() - cached.at;
+      if (ageMs <= maxStaleMs) return { known: true, ...cached.modes, stale: problem };
+      return {
+        known: false,
+        problem: `${problem}; the modes it last reported were read ${Math.round(ageMs / 1000)} s ago, more than the ${Math.round(maxStaleMs / 1000)} s they are trusted for`,
+      };
     } finally {
       clearTimeout(timer);
     }
@@ -142,7 +151,7 @@ export function createCommandGate(options: CommandGateOptions): CommandGate {
 function withStaleModes(decision: AuthorizationDecision, problem: string): AuthorizationDecision {
   return {
     ...decision,
-    reason: `${decision.reason} Note: the Policy Engine does not answer (${problem}); the modes it last reported were used, and they cannot have changed since, because only the Policy Engine changes them.`,
+    reason: `${decision.reason} Note: the Policy Engine does not answer (${problem}); the modes it last reported were used, as they are for a limited time after they were read; after that they count as unknown.`,
   };
 }
 
