@@ -33,6 +33,7 @@ import { loadBotConfig } from './config.js';
 import { createBotLogger } from './logger.js';
 import { createReviewCardStore, migrateEvolutionReviewCards, reviewIntervalFromEnv, startEvolutionReviewPoster, type ReviewPoster } from './evolution-reviews/index.js';
 import { createSlackBot } from './slack/app.js';
+import { consoleHostRefusal, consoleStackRefusal, CONSOLE_WITH_REAL_STACK } from './slack/console/console-exposure.js';
 import { DEFAULT_BOT_PORT, parseSlackSettings, slackRequested, type SlackSettings } from './slack/settings.js';
 import { createSlackStandIn, DEFAULT_CHANNELS, type SlackStandIn } from './slack/stand-in/index.js';
 
@@ -110,6 +111,9 @@ async function main(): Promise<void> {
   const config = loadBotConfig(env.ACGS_CONFIG);
   const reviewIntervalMs = reviewIntervalFromEnv(env.ACGS_EVOLUTION_REVIEW_INTERVAL_SECONDS);
   const useConsole = !slackRequested(env);
+  // Before anything starts: the console plays every approver, so only on loopback and a local stack.
+  const consoleRefusal = useConsole ? (consoleHostRefusal(env.BOT_HOST || '127.0.0.1') ?? consoleStackRefusal({ env })) : undefined;
+  if (consoleRefusal) throw new Error(consoleRefusal);
   const roles = useConsole && Object.keys(config.roles).length === 0 ? CONSOLE_ROLES : config.roles;
   const { settings, standIn } = useConsole ? consoleSettings(consolePort()) : { settings: parseSlackSettings(env), standIn: undefined };
 
@@ -122,6 +126,11 @@ async function main(): Promise<void> {
     },
   });
   say(`stack: ${stack.kind}, because ${reason}`);
+  const stackRefusal = useConsole ? consoleStackRefusal({ env, stackKind: stack.kind }) : undefined;
+  if (stackRefusal) {
+    await stack.close().catch(() => undefined);
+    throw new Error(stackRefusal);
+  }
   // After the stack: the local one writes the admin token file these services read.
   const { services: fromEnv, close: closeServices } = commandServicesFromEnv(env);
   trail = await openBotTrail();
@@ -232,7 +241,9 @@ async function main(): Promise<void> {
     if (control) say(`control channel for npx acgs: ${control.supervisorFile}`);
   }
   say(`bot: ${settings.mode === 'socket' ? 'Socket Mode' : 'HTTP'} on http://127.0.0.1:${port} (/health, /metrics${settings.mode === 'http' ? ', /slack/events' : ''})`);
-  if (standIn) say(`local Slack console: http://127.0.0.1:${port}  (type /acgs help)`);
+  // The one line that shows the console's token: the link opens the console and sets its cookie.
+  if (standIn) say(`local Slack console: ${standIn.consoleUrl}  (open this link; type /acgs help)`);
+  if (standIn && env[CONSOLE_WITH_REAL_STACK] === '1') say(`${CONSOLE_WITH_REAL_STACK}=1: the console runs against this stack and lets one person act as every approver`);
 }
 
 main().catch(async (error: unknown) => {

@@ -9,6 +9,7 @@ import { createEvolutionOversightClient } from '../services/clients/evolution-ov
 import { ServiceCallError } from '../services/clients/http.js';
 import { CONSTITUTIONAL_HASH, SERVICE_PORTS } from '../services/kit/constitution.js';
 import { lowRiskProposal } from '../services/evolution-oversight/testing/fixtures.js';
+import { openConsoleSession, type ConsoleSession } from './kit/console-session.js';
 
 /**
  * `npm start` on a machine with nothing configured: no DATABASE_URL, no REDIS_URL, no token, no
@@ -200,20 +201,34 @@ describe('npm start with nothing configured', () => {
 
   type ConsoleMessage = { text: string; blocks: unknown[]; ts: string };
 
+  let consoleOpened: Promise<{ url: string; session: ConsoleSession }> | undefined;
+  /** The console as its user gets in: the link npm start printed, opened once, its cookie kept. */
+  function openConsole(): Promise<{ url: string; session: ConsoleSession }> {
+    consoleOpened ??= new Promise<string>((resolve, reject) => {
+      const printed = () => /local Slack console: (http:\/\/127\.0\.0\.1:\d+\/\?token=[\w-]+)/.exec(output)?.[1];
+      if (printed()) return resolve(printed()!);
+      // Registered after the listener that fills `output`, so each chunk is already in it.
+      const onData = () => {
+        if (!printed()) return;
+        child!.stdout!.off('data', onData);
+        resolve(printed()!);
+      };
+      child!.stdout!.on('data', onData);
+      child!.once('exit', () => reject(new Error(`npm start exited before printing the console link\n${output.slice(-4000)}`)));
+    }).then(async (url) => ({ url, session: await openConsoleSession(url) }));
+    return consoleOpened;
+  }
+
   /** Types a line into #acgs-ops of the console as the on-call engineer and waits for the bot's reply. */
   async function typeInConsole(text: string, replyStartsWith: string, timeoutMs = 15_000): Promise<ConsoleMessage | undefined> {
-    const bot = `http://127.0.0.1:${botPort}`;
-    const workspace = (await (await fetch(`${bot}/console/api/workspace`)).json()) as { channels: { id: string; name: string }[] };
+    const { session } = await openConsole();
+    const workspace = await session.get<{ channels: { id: string; name: string }[] }>('workspace');
     const ops = workspace.channels.find((channel) => channel.name === 'acgs-ops')!;
-    const sent = await fetch(`${bot}/console/api/compose`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ as: 'U0ONCALL', channel: ops.id, text }),
-    });
-    expect(await sent.json()).toEqual({ ok: true });
+    const sent = await session.post('compose', { as: 'U0ONCALL', channel: ops.id, text });
+    expect(sent.json).toEqual({ ok: true });
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
-      const listed = (await (await fetch(`${bot}/console/api/messages?channel=${ops.id}&as=U0ONCALL`)).json()) as { messages: ConsoleMessage[] };
+      const listed = await session.get<{ messages: ConsoleMessage[] }>(`messages?channel=${ops.id}&as=U0ONCALL`);
       const reply = listed.messages.find((message) => message.text.startsWith(replyStartsWith));
       if (reply) return reply;
       await new Promise((resolve) => setTimeout(resolve, 200));
@@ -224,8 +239,13 @@ describe('npm start with nothing configured', () => {
   it('starts the bot with the local Slack console on its port, where /acgs health reads the stack', async () => {
     const health = await waitForHealth(botPort, 60_000);
     expect(await health.json()).toMatchObject({ status: 'ok', mode: 'http' });
-    const page = await fetch(`http://127.0.0.1:${botPort}/`);
+    const { url } = await openConsole();
+    expect(url).toMatch(new RegExp(`^http://127\\.0\\.0\\.1:${botPort}/\\?token=`));
+    const page = await fetch(url);
     expect(page.headers.get('content-type')).toMatch(/text\/html/);
+    // The bare address is the page that says to open the printed link; its API needs the cookie.
+    expect((await fetch(`http://127.0.0.1:${botPort}/`)).status).toBe(403);
+    expect((await fetch(`http://127.0.0.1:${botPort}/console/api/workspace`)).status).toBe(403);
     const reply = await typeInConsole('/acgs health', 'Stack health');
     expect(reply?.text).toBe('Stack health: All 5 checks pass.');
     expect(JSON.stringify(reply?.blocks)).toContain('sandbox-controller');
@@ -311,22 +331,18 @@ describe('npm start with nothing configured', () => {
   }, 90_000);
 
   it('posts an escalated scale as an approval request that an approver approves with its button, and records the whole flow', async () => {
-    const bot = `http://127.0.0.1:${botPort}`;
-    const workspace = (await (await fetch(`${bot}/console/api/workspace`)).json()) as { channels: { id: string; name: string }[] };
+    const { url, session } = await openConsole();
+    const workspace = await session.get<{ channels: { id: string; name: string }[] }>('workspace');
     const ops = workspace.channels.find((channel) => channel.name === 'acgs-ops')!.id;
     const request = await typeInConsole('/acgs scale policy-engine 1', 'Approval pending: scale policy-engine 1');
     expect(request, 'no approval request in the console').toBeDefined();
     expect(JSON.stringify(request!.blocks)).toContain('policy-engine runs 1 replica');
-    const clicked = await fetch(`${bot}/console/api/click`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ as: 'U0APPROVER1', actionId: 'acgs_approval_approve', channel: ops, messageTs: request!.ts }),
-    });
+    const clicked = await session.post('click', { as: 'U0APPROVER1', actionId: 'acgs_approval_approve', channel: ops, messageTs: request!.ts });
     expect(clicked.status).toBe(200);
     let text = '';
     for (const deadline = Date.now() + 20_000; Date.now() < deadline && !/^Approval (executed|failed)/.test(text); ) {
       await new Promise((resolve) => setTimeout(resolve, 200));
-      const listed = (await (await fetch(`${bot}/console/api/messages?channel=${ops}&as=U0ONCALL`)).json()) as { messages: ConsoleMessage[] };
+      const listed = await session.get<{ messages: ConsoleMessage[] }>(`messages?channel=${ops}&as=U0ONCALL`);
       const found = listed.messages.find((message) => message.ts === request!.ts);
       text = found?.text ?? '';
     }
@@ -335,12 +351,15 @@ describe('npm start with nothing configured', () => {
     await typeInConsole('/acgs audit --command scale', 'Audit trail');
     let table = '';
     for (const deadline = Date.now() + 15_000; Date.now() < deadline && !table; ) {
-      const listed = (await (await fetch(`${bot}/console/api/messages?channel=${ops}&as=U0ONCALL`)).json()) as { messages: ConsoleMessage[] };
+      const listed = await session.get<{ messages: ConsoleMessage[] }>(`messages?channel=${ops}&as=U0ONCALL`);
       const found = listed.messages.find((message) => /^Audit trail: .*\(command scale\)/.test(message.text));
       table = found ? JSON.stringify(found.blocks) : '';
       if (!table) await new Promise((resolve) => setTimeout(resolve, 200));
     }
     for (const kind of ['approval requested', 'vote', 'execution', 'result']) expect(table).toContain(kind);
+    // After all this console traffic the token is still only in the one start-up line.
+    const token = new URL(url).searchParams.get('token')!;
+    expect(output.split(token)).toHaveLength(2);
   }, 60_000);
 
   it('forwards the approval (a governance record) to the Audit Engine as well, through the durable outbox', async () => {

@@ -5,11 +5,13 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openConsoleSession, type ConsoleSession } from '../../../test/kit/console-session.js';
 import { startSlackStandIn, type SlackStandIn } from '../stand-in/index.js';
 import { encodeMentions } from './console-routes.js';
 
 let slack: SlackStandIn;
 let bot: Server;
+let session: ConsoleSession;
 const delivered: string[] = [];
 
 beforeAll(async () => {
@@ -23,20 +25,18 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => bot.listen(0, '127.0.0.1', resolve));
   slack = await startSlackStandIn({ botToken: 'xoxb-console-routes', signingSecret: 'secret', botEventsUrl: `http://127.0.0.1:${(bot.address() as AddressInfo).port}/slack/events` });
+  session = await openConsoleSession(slack.consoleUrl);
 });
 afterAll(async () => {
   await slack.close();
   await new Promise<void>((resolve) => bot.close(() => resolve()));
 });
 
-async function post(path: string, body: unknown): Promise<{ status: number; json: { ok: boolean; error?: string } }> {
-  const response = await fetch(`${slack.url}/console/api/${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: typeof body === 'string' ? body : JSON.stringify(body) });
-  return { status: response.status, json: (await response.json()) as { ok: boolean; error?: string } };
-}
+const post = (path: string, body: unknown) => session.post(path, body);
 
 describe('console pages', () => {
   it('serves the page at / with a content security policy that allows only its own files', async () => {
-    const response = await fetch(`${slack.url}/`);
+    const response = await fetch(`${slack.url}/`, { headers: { cookie: session.cookie } });
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toBe('text/html; charset=utf-8');
     expect(response.headers.get('content-security-policy')).toContain("script-src 'self'");
@@ -45,13 +45,14 @@ describe('console pages', () => {
 
   it('serves only the files of its public folder', async () => {
     expect((await fetch(`${slack.url}/console/mrkdwn.js`)).headers.get('content-type')).toBe('text/javascript; charset=utf-8');
-    for (const path of ['/console/%2e%2e%2fconsole-routes.ts', '/console/..%2F..%2Fpackage.json', '/console/public/app.js', '/console/nothing.js']) {
+    // The pages only through / (which checks the token), never as files.
+    for (const path of ['/console/%2e%2e%2fconsole-routes.ts', '/console/..%2F..%2Fpackage.json', '/console/public/app.js', '/console/nothing.js', '/console/index.html', '/console/sign-in.html']) {
       expect((await fetch(`${slack.url}${path}`)).status, path).toBe(404);
     }
   });
 
   it('describes the workspace: four channels, three people and the bot', async () => {
-    const workspace = (await (await fetch(`${slack.url}/console/api/workspace`)).json()) as { channels: { name: string }[]; users: { id: string; isBot: boolean }[] };
+    const workspace = await session.get<{ channels: { name: string }[]; users: { id: string; isBot: boolean }[] }>('workspace');
     expect(workspace.channels.map((channel) => channel.name)).toEqual(['acgs-ops', 'acgs-alerts', 'acgs-deploys', 'acgs-approvals']);
     expect(workspace.users.filter((user) => !user.isBot).map((user) => user.id)).toEqual(['U0ONCALL', 'U0APPROVER1', 'U0APPROVER2']);
   });
@@ -89,8 +90,9 @@ describe('console input', () => {
   it('tells the person when the bot answers with an error status', async () => {
     const down = await startSlackStandIn({ botToken: 'xoxb-x', signingSecret: 'secret', botEventsUrl: `${slack.url}/not-a-bot` });
     try {
-      const response = await fetch(`${down.url}/console/api/compose`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ as: 'U0ONCALL', channel: 'C0ACGSOPS01', text: '/acgs health' }) });
-      expect(await response.json()).toEqual({ ok: false, error: 'the bot answered HTTP 404' });
+      const downSession = await openConsoleSession(down.consoleUrl);
+      const answer = await downSession.post('compose', { as: 'U0ONCALL', channel: 'C0ACGSOPS01', text: '/acgs health' });
+      expect(answer.json).toEqual({ ok: false, error: 'the bot answered HTTP 404' });
     } finally {
       await down.close();
     }
@@ -110,7 +112,7 @@ describe('console input', () => {
 describe('live updates', () => {
   it('announces a new message on the event stream', async () => {
     const controller = new AbortController();
-    const response = await fetch(`${slack.url}/console/api/events`, { signal: controller.signal });
+    const response = await fetch(`${slack.url}/console/api/events`, { signal: controller.signal, headers: { cookie: session.cookie } });
     expect(response.headers.get('content-type')).toBe('text/event-stream');
     const reader = response.body!.getReader();
     const decoder = new TextDecoder();

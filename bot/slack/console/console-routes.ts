@@ -11,10 +11,13 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { readBody, sendJson } from '../stand-in/http-io.js';
 import type { HomeView, StandInMessage, Workspace, WorkspaceChange } from '../stand-in/workspace.js';
+import { CONSOLE_TOKEN_PARAM, createConsoleAccess, type AccessRefusal } from './console-access.js';
 
 /** What the console needs from the stand-in (SlackStandIn provides it). */
 export interface ConsoleBackend {
   readonly workspace: Workspace;
+  /** Where the console is served (`http://127.0.0.1:<port>`); read per request, as it is known late when mounted. */
+  readonly url: string;
   slashCommand(input: { userId: string; channelId: string; text: string; command: string }): Promise<{ status: number; immediateReplyError?: { error: string; errors?: string[] } }>;
   clickButton(input: { userId: string; actionId: string; blockId?: string; channelId?: string; messageTs?: string; home?: boolean }): Promise<{ status: number }>;
   postUserMessage(input: { userId: string; channelId: string; text: string; threadTs?: string }): Promise<{ reply?: { status: number } }>;
@@ -32,6 +35,8 @@ const CONTENT_TYPES: Record<string, string> = {
 };
 /** The page may load only its own files; nothing inline, nothing from elsewhere. */
 const CONTENT_SECURITY_POLICY = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+/** The pages are served only through the routes that check the token; the files route serves the rest. */
+const PAGES = new Set(['index.html', 'sign-in.html']);
 
 /** The only commands this workspace has installed (the manifest's). */
 const KNOWN_COMMANDS = new Set(['/acgs']);
@@ -65,9 +70,10 @@ function loadPublicFiles(): Map<string, { body: Buffer; type: string }> {
   return files;
 }
 
-export function createConsoleHandler(backend: ConsoleBackend): ConsoleHandler {
+export function createConsoleHandler(backend: ConsoleBackend, options: { token: string }): ConsoleHandler {
   // Read once: the set of files is fixed, so no request path ever reaches the file system.
   const files = loadPublicFiles();
+  const access = createConsoleAccess({ token: options.token, ownUrl: () => backend.url });
   const streams = new Set<ServerResponse>();
   const { workspace } = backend;
   const onChange = (change: WorkspaceChange) => {
@@ -80,17 +86,44 @@ export function createConsoleHandler(backend: ConsoleBackend): ConsoleHandler {
   }, 15_000);
   heartbeat.unref();
 
-  const serveFile = (res: ServerResponse, name: string) => {
+  const serveFile = (res: ServerResponse, name: string, status = 200, headers: Record<string, string> = {}) => {
     const file = files.get(name);
     if (!file) return sendJson(res, 404, { ok: false, error: 'not_found' });
-    res.writeHead(200, { 'content-type': file.type, 'content-length': file.body.length, 'cache-control': 'no-cache', 'content-security-policy': CONTENT_SECURITY_POLICY, 'x-content-type-options': 'nosniff' });
+    // no-referrer: the page's URL may still hold the token when it loads its files.
+    res.writeHead(status, { 'content-type': file.type, 'content-length': file.body.length, 'cache-control': 'no-cache', 'content-security-policy': CONTENT_SECURITY_POLICY, 'x-content-type-options': 'nosniff', 'referrer-policy': 'no-referrer', ...headers });
     res.end(file.body);
+  };
+  const refuse = (req: IncomingMessage, res: ServerResponse, refusal: AccessRefusal) => {
+    // Nothing of a refused request is read or passed on; the body is drained only to close cleanly.
+    req.resume();
+    return sendJson(res, 403, { ok: false, error: `Forbidden: ${refusal.message}` }, { 'referrer-policy': 'no-referrer' });
+  };
+
+  /**
+   * The page: with the token in the URL (the link npm start printed) it sets the cookie and opens;
+   * with the cookie it opens; otherwise a page that says how to get in, not a bare 403.
+   */
+  const servePage = (req: IncomingMessage, res: ServerResponse, query: URLSearchParams) => {
+    const token = query.get(CONSOLE_TOKEN_PARAM);
+    if (token !== null) {
+      if (!access.isToken(token)) return serveFile(res, 'sign-in.html', 403, { 'cache-control': 'no-store' });
+      return serveFile(res, 'index.html', 200, { 'cache-control': 'no-store', 'set-cookie': access.cookie() });
+    }
+    if (access.hasTokenCookie(req)) return serveFile(res, 'index.html');
+    return serveFile(res, 'sign-in.html', 403, { 'cache-control': 'no-store' });
   };
 
   const handler = async (req: IncomingMessage, res: ServerResponse, pathname: string): Promise<void> => {
     const query = new URL(req.url ?? '/', 'http://console').searchParams;
+    const source = access.checkSource(req);
+    if (source) return refuse(req, res, source);
+    const isPage = pathname === '/' || pathname === '/console' || pathname === '/console/';
+    if (isPage && req.method === 'GET') return servePage(req, res, query);
+    if (pathname.startsWith('/console/api/')) {
+      const call = access.checkApiCall(req);
+      if (call) return refuse(req, res, call);
+    }
     if (req.method === 'GET') {
-      if (pathname === '/' || pathname === '/console' || pathname === '/console/') return serveFile(res, 'index.html');
       if (pathname === '/console/api/workspace') return sendJson(res, 200, describeWorkspace(workspace));
       if (pathname === '/console/api/messages') {
         const channel = ChannelId.safeParse(query.get('channel'));
@@ -116,7 +149,8 @@ export function createConsoleHandler(backend: ConsoleBackend): ConsoleHandler {
         req.on('close', () => streams.delete(res));
         return;
       }
-      if (pathname.startsWith('/console/') && !pathname.slice('/console/'.length).includes('/')) return serveFile(res, pathname.slice('/console/'.length));
+      const name = pathname.slice('/console/'.length);
+      if (pathname.startsWith('/console/') && !name.includes('/') && !PAGES.has(name)) return serveFile(res, name);
       return sendJson(res, 404, { ok: false, error: 'not_found' });
     }
     if (req.method !== 'POST') return sendJson(res, 405, { ok: false, error: 'method_not_allowed' });

@@ -39,7 +39,7 @@ beforeAll(async () => {
   await bot.start();
   browser = await launchHeadlessChromium();
   page = browser.page;
-  await page.goto(baseUrl);
+  await page.goto(standIn.consoleUrl);
   await page.waitForSelector('body[data-ready="true"]');
 });
 

@@ -80,7 +80,8 @@ beforeAll(async () => {
   // No skip when the browser is missing: launching fails and says where it looked.
   browser = await launchHeadlessChromium();
   page = browser.page;
-  await page.goto(slack.url);
+  // As a person does: the link the start printed, which sets the console's cookie.
+  await page.goto(slack.consoleUrl);
   await page.waitForSelector('body[data-ready="true"]');
 });
 
@@ -96,6 +97,12 @@ async function send(text: string): Promise<void> {
 }
 
 describe('the local Slack console', () => {
+  it('opened from the printed link, keeps the token out of the address bar and the history', async () => {
+    expect(page.url()).toBe(`${slack.url}/`);
+    const cookies = await browser.context.cookies(slack.url);
+    expect(cookies.map(({ name, value, httpOnly, sameSite }) => ({ name, value, httpOnly, sameSite }))).toEqual([{ name: `acgs_console_${new URL(slack.url).port}`, value: slack.consoleToken, httpOnly: true, sameSite: 'Strict' }]);
+  });
+
   it('lists the four channels and the App Home, acting as the on-call engineer', async () => {
     expect(await page.locator('#channel-list .nav-item').allTextContents()).toEqual(['# acgs-ops', '# acgs-alerts', '# acgs-deploys', '# acgs-approvals']);
     await expect.poll(() => page.locator('#home-entry').textContent()).toContain('App Home');
@@ -227,5 +234,24 @@ describe('the local Slack console', () => {
 
   it('ran without a script error or a refused resource in the page', () => {
     expect(browser.pageErrors).toEqual([]);
+  });
+
+  // Last: these forget the cookie, as a browser does after the bot restarted with a new token.
+  it('says on the open page, when its token no longer works, to open the link npm start printed', async () => {
+    await page.locator('#channel-list .nav-item').first().click();
+    await browser.context.clearCookies();
+    await send('/acgs health');
+    const problem = page.locator('#access-problem');
+    await problem.waitFor();
+    expect(await problem.textContent()).toContain('open the URL npm start printed');
+    expect(commandsSeen.filter((text) => text === 'health')).toHaveLength(1);
+  });
+
+  it('shows a browser without the cookie a page that says how to get in, not a bare 403', async () => {
+    const response = await page.goto(slack.url);
+    expect(response?.status()).toBe(403);
+    expect(await page.locator('h1').textContent()).toBe('Open the console with the link npm start printed');
+    expect(await page.locator('pre').textContent()).toContain('/?token=');
+    expect(await page.locator('#composer-input').count()).toBe(0);
   });
 });

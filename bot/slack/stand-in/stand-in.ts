@@ -7,6 +7,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { CONSOLE_TOKEN_PARAM, newConsoleToken } from '../console/console-access.js';
+import { assertConsoleHost } from '../console/console-exposure.js';
 import { createConsoleHandler, type ConsoleHandler } from '../console/console-routes.js';
 import { sendJson } from './http-io.js';
 import { deliverOverHttp, type HttpBotAnswer, type HttpDeliveryOptions } from './http-delivery.js';
@@ -42,6 +44,8 @@ export interface SlackStandInOptions {
   ackTimeoutMs?: number;
   /** Serves the console at `/`; on by default. */
   console?: boolean;
+  /** The token the console's page and API require; a fresh random one when not given. */
+  consoleToken?: string;
   /** Interval of the Socket Mode server's pings. */
   socketPingIntervalMs?: number;
 }
@@ -110,6 +114,8 @@ export class SlackStandIn {
   readonly responseUrls: ResponseUrls;
   readonly socketMode: SocketModeServer;
   private readonly consoleHandler?: ConsoleHandler;
+  /** What the console's page and API require: only the link that holds it lets a browser in. */
+  readonly consoleToken: string;
   private server?: Server;
   private baseUrl: string;
   private botEventsUrl: string | undefined;
@@ -127,13 +133,19 @@ export class SlackStandIn {
     this.baseUrl = options.publicUrl?.replace(/\/$/, '') ?? '';
     this.botEventsUrl = options.botEventsUrl;
     this.webApi.uploadBase = this.baseUrl === '' ? '' : `${this.baseUrl}/api/_upload/`;
-    if (options.console !== false) this.consoleHandler = createConsoleHandler(this);
+    this.consoleToken = options.consoleToken ?? newConsoleToken();
+    if (options.console !== false) this.consoleHandler = createConsoleHandler(this, { token: this.consoleToken });
   }
 
   /** The stand-in's base URL (also the console's). */
   get url(): string {
     if (this.baseUrl === '') throw new Error('the stand-in has no URL yet: call listen() or pass publicUrl');
     return this.baseUrl;
+  }
+
+  /** The link that opens the console (it sets the token cookie): what `npm start` prints. */
+  get consoleUrl(): string {
+    return `${this.url}/?${CONSOLE_TOKEN_PARAM}=${this.consoleToken}`;
   }
 
   /** What the bot's WebClient uses as `slackApiUrl` (`SLACK_API_URL`). */
@@ -184,6 +196,7 @@ export class SlackStandIn {
 
   /** Listens on its own server (port 0 picks a free one), on loopback unless told otherwise. */
   async listen(port = 0, host = '127.0.0.1'): Promise<string> {
+    if (this.consoleHandler) assertConsoleHost(host);
     const server = createServer(this.requestListener);
     server.on('upgrade', this.upgrade);
     await new Promise<void>((resolve, reject) => {

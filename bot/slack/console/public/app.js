@@ -15,9 +15,28 @@ const state = {
   unread: new Set(),
 };
 
+/** Raised when the console refuses the page (its token belongs to an earlier start of the bot). */
+class AccessProblem extends Error {}
+
 async function api(path, body) {
   const response = await fetch(`/console/api/${path}`, body === undefined ? {} : { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-  return response.json();
+  const answer = await response.json();
+  if (response.status === 403) {
+    showAccessProblem(answer.error);
+    throw new AccessProblem(answer.error);
+  }
+  return answer;
+}
+
+/** Says, above everything, why nothing works any more and what to do. */
+function showAccessProblem(message) {
+  if (document.getElementById('access-problem')) return;
+  const note = document.createElement('p');
+  note.id = 'access-problem';
+  note.className = 'access-problem';
+  note.setAttribute('role', 'alert');
+  note.textContent = message;
+  document.querySelector('main.pane').prepend(note);
 }
 
 const names = {
@@ -256,6 +275,8 @@ async function send(text, threadTs) {
 }
 
 async function start() {
+  // The token came in the link npm start printed and is now a cookie: keep it out of the history.
+  if (new URLSearchParams(location.search).has('token')) history.replaceState(null, '', location.pathname);
   state.workspace = await api('workspace');
   $('team-name').textContent = state.workspace.team.name;
   fillUserSwitch();
@@ -282,4 +303,8 @@ async function start() {
   document.body.dataset.ready = 'true';
 }
 
+// A refused call already said why on the page; anything else is a bug worth seeing.
+window.addEventListener('unhandledrejection', (event) => {
+  if (event.reason instanceof AccessProblem) event.preventDefault();
+});
 start();
