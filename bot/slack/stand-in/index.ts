@@ -6,5 +6,6 @@ export { validateBlocks } from './block-kit.js';
 export { slackSignature, signedHeaders } from './signing.js';
 export { RESPONSE_URL_LIFETIME_MS, RESPONSE_URL_MAX_USES } from './response-urls.js';
 export type { ApiCall } from './web-api.js';
-export { DEFAULT_CHANNELS, DEFAULT_USERS } from './workspace.js';
+export { MAX_RECORDED_CALLS } from './web-api.js';
+export { DEFAULT_CHANNELS, DEFAULT_USERS, MAX_MESSAGES_PER_CHANNEL } from './workspace.js';
 export type { HomeView, StandInChannel, StandInMessage, StandInUser, WorkspaceSeed } from './workspace.js';

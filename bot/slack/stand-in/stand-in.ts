@@ -48,6 +48,10 @@ export interface SlackStandInOptions {
   consoleToken?: string;
   /** Interval of the Socket Mode server's pings. */
   socketPingIntervalMs?: number;
+  /** Messages kept per channel, oldest dropped first (default MAX_MESSAGES_PER_CHANNEL). */
+  maxMessagesPerChannel?: number;
+  /** Web API calls kept for `calls()`, oldest dropped first (default MAX_RECORDED_CALLS). */
+  maxRecordedCalls?: number;
 }
 
 /** Options for one delivery to the bot; HTTP-only switches are ignored in Socket Mode. */
@@ -121,13 +125,14 @@ export class SlackStandIn {
   private botEventsUrl: string | undefined;
 
   constructor(private readonly options: SlackStandInOptions) {
-    this.workspace = new Workspace(options.workspace);
+    this.workspace = new Workspace(options.workspace, options.maxMessagesPerChannel);
     this.socketMode = new SocketModeServer(this.workspace.bot.appId, options.socketPingIntervalMs);
     this.webApi = new WebApi({
       workspace: this.workspace,
       botToken: options.botToken,
       ...(options.appToken === undefined ? {} : { appToken: options.appToken }),
       socketUrlFor: (req) => this.socketMode.issueUrl(`ws://${req.headers.host ?? new URL(this.url).host}`),
+      ...(options.maxRecordedCalls === undefined ? {} : { maxRecordedCalls: options.maxRecordedCalls }),
     });
     this.responseUrls = new ResponseUrls(this.workspace);
     this.baseUrl = options.publicUrl?.replace(/\/$/, '') ?? '';

@@ -37,9 +37,14 @@ export interface WebApiOptions {
   appToken?: string;
   /** The WebSocket URL apps.connections.open hands out, built from the request's Host header. */
   socketUrlFor(req: IncomingMessage): string;
+  /** How many calls `calls` keeps (default MAX_RECORDED_CALLS). */
+  maxRecordedCalls?: number;
 }
 
 const fail = (error: string, extra: Record<string, unknown> = {}): Answer => ({ ok: false, error, ...extra });
+
+/** Web API calls remembered for tests and diagnosis; older ones are dropped, so a long run stays small. */
+export const MAX_RECORDED_CALLS = 5000;
 
 export class WebApi {
   readonly calls: ApiCall[] = [];
@@ -139,6 +144,8 @@ export class WebApi {
 
   private record(method: string, args: Record<string, unknown>, answer: Answer, status: number): void {
     this.calls.push({ method, args, ok: answer.ok, ...(answer.ok ? {} : { error: answer.error }), status, at: Date.now() });
+    const max = this.options.maxRecordedCalls ?? MAX_RECORDED_CALLS;
+    if (this.calls.length > max) this.calls.splice(0, this.calls.length - max);
   }
 
   private authTest(): Answer {

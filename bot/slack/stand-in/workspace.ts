@@ -86,6 +86,12 @@ export const DEFAULT_USER_GROUPS: readonly StandInUserGroup[] = [
   { id: 'S0ACGSAPPROVE', handle: 'acgs-approvers', name: 'ACGS approvers', users: ['U0APPROVER1', 'U0APPROVER2'] },
 ];
 
+/**
+ * Messages kept per channel (thread replies and ephemeral ones included); older ones are dropped.
+ * The console runs for as long as `npm start` does, so its channels must not grow without end.
+ */
+export const MAX_MESSAGES_PER_CHANNEL = 1000;
+
 /** Slack `ts` values: seconds and microseconds, unique and strictly increasing. */
 export class TsClock {
   private lastMicros = 0;
@@ -109,7 +115,10 @@ export class Workspace extends EventEmitter<{ change: [WorkspaceChange] }> {
   private readonly clock = new TsClock();
   private viewCounter = 0;
 
-  constructor(seed: WorkspaceSeed = {}) {
+  constructor(
+    seed: WorkspaceSeed = {},
+    private readonly maxMessagesPerChannel = MAX_MESSAGES_PER_CHANNEL,
+  ) {
     super();
     this.teamId = seed.teamId ?? 'T0ACGS';
     this.teamName = seed.teamName ?? 'ACGS local';
@@ -176,6 +185,8 @@ export class Workspace extends EventEmitter<{ change: [WorkspaceChange] }> {
     const stored: StandInMessage = { ...message, ts: message.ts ?? this.nextTs() };
     const list = this.messages.get(stored.channel) ?? [];
     list.push(stored);
+    // The oldest go first, as in a free Slack workspace's history.
+    if (list.length > this.maxMessagesPerChannel) list.splice(0, list.length - this.maxMessagesPerChannel);
     this.messages.set(stored.channel, list);
     this.emit('change', { kind: 'message', channel: stored.channel, ts: stored.ts, threadTs: stored.threadTs, visibleTo: stored.visibleTo });
     return stored;
