@@ -118,6 +118,27 @@ describe('roles from Slack user groups', () => {
     expect(await roles.rolesOf('U0ONCALL')).toEqual({ roles: ['oncall'] });
   });
 
+  it('grants nothing from a last known membership older than the maximum age while Slack keeps failing, says why, and grants again once Slack answers', async () => {
+    const clock = manualClock();
+    const impatient = new WebClient(BOT_TOKEN, { slackApiUrl: slack.apiUrl, retryConfig: { retries: 0 }, rejectRateLimitedCalls: true });
+    const roles = new RoleResolver({ roles: { oncall: ['S0ONCALL', 'U0BOB'] }, groups: slackUserGroupDirectory(impatient), ttlMs: TTL_MS, maxStaleMs: 30 * 60_000, clock });
+    expect(await roles.rolesOf('U0ONCALL')).toEqual({ roles: ['oncall'] });
+    // Within the maximum age the last known membership still counts.
+    clock.advance(29 * 60_000);
+    slack.rateLimitNext('usergroups.users.list', 1, 30);
+    expect((await roles.rolesOf('U0ONCALL')).roles).toEqual(['oncall']);
+    // Past it, it does not: the person keeps no role from the group, the note says why.
+    clock.advance(2 * 60_000);
+    slack.rateLimitNext('usergroups.users.list', 1, 30);
+    expect(await roles.rolesOf('U0ONCALL')).toEqual({
+      roles: [],
+      note: expect.stringMatching(/^Slack user group S0ONCALL could not be read \(.*rate.?limit.*\), and its last known membership, from 31 min ago, is older than the 30 min allowed, so only the user IDs in the config file count for the roles it grants\.$/i),
+    });
+    expect((await roles.rolesOf('U0BOB')).roles).toEqual(['oncall']);
+    // Slack answers again: the fresh membership counts.
+    expect(await roles.rolesOf('U0ONCALL')).toEqual({ roles: ['oncall'] });
+  });
+
   it('falls back to the user IDs in the config file when Slack never answered, and says so', async () => {
     const roles = new RoleResolver({ roles: { oncall: ['S0NOSUCH', 'U0BOB'] }, groups: slackUserGroupDirectory(client) });
     expect(await roles.rolesOf('U0ONCALL')).toEqual({

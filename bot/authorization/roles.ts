@@ -2,13 +2,20 @@
  * Who holds which role: the config file's `roles.<role>` lists, whose entries are Slack user
  * IDs (U..., W...) or Slack user group IDs (S...). A group's members come from Slack's
  * usergroups.users.list and are cached for a TTL. When Slack cannot answer, the last known
- * membership is used, or (when there is none) only the user IDs written in the config file, and
+ * membership is used while it is younger than a maximum age (an hour by default), otherwise (or
+ * when there is none) only the user IDs written in the config file, and
  * the resolution carries a note saying so, for the decision's reason.
  */
 import { LRUCache } from 'lru-cache';
 
 export const USER_GROUP_ID = /^S[A-Z0-9]{2,20}$/;
 export const DEFAULT_ROLE_CACHE_TTL_MS = 5 * 60_000;
+/**
+ * How old a last known membership may be and still grant roles while Slack cannot answer. Someone
+ * removed from the on-call group must lose its roles even if usergroups.users.list keeps failing
+ * (revoked token, rate limits, an outage): an hour covers a Slack incident, not a removal.
+ */
+export const DEFAULT_ROLE_MAX_STALE_MS = 60 * 60_000;
 
 /** The members of a Slack user group (user IDs); rejects when Slack cannot say. */
 export interface UserGroupDirectory {
@@ -57,6 +64,8 @@ export interface RoleResolverOptions {
   /** Without it, group entries grant nothing and every resolution says so. */
   groups?: UserGroupDirectory;
   ttlMs?: number;
+  /** Past this age a membership Slack could not refresh grants nothing (DEFAULT_ROLE_MAX_STALE_MS). */
+  maxStaleMs?: number;
   /** Milliseconds clock for the cache's TTL and the note's age; tests pass their own. */
   clock?: { now(): number };
 }
@@ -126,6 +135,12 @@ export class RoleResolver {
     const status: LRUCache.Status<string, GroupMembers> = {};
     const entry = await this.cache.fetch(groupId, { status });
     const failure = status.fetchError ? status.fetchError.message : undefined;
+    const maxStaleMs = this.options.maxStaleMs ?? DEFAULT_ROLE_MAX_STALE_MS;
+    if (entry && status.returnedStale && this.clock.now() - entry.fetchedAt > maxStaleMs) {
+      return {
+        note: `Slack user group ${groupId} could not be read (${failure ?? 'no answer'}), and its last known membership, from ${age(this.clock.now() - entry.fetchedAt)} ago, is older than the ${age(maxStaleMs)} allowed, so only the user IDs in the config file count for the roles it grants.`,
+      };
+    }
     if (entry && status.returnedStale) {
       return { members: entry.members, note: `Slack user group ${groupId} could not be read (${failure ?? 'no answer'}), so its membership from ${age(this.clock.now() - entry.fetchedAt)} ago was used.` };
     }
