@@ -103,7 +103,7 @@ describe('the command gate with a real Policy Engine that is stopped', () => {
     expect(old.decision.reason).toContain('read 61 s ago, more than the 60 s they are trusted for');
     expect(old.decision.reason).toContain('Read-only commands still run');
 
-    const health = await gate.decide({ actor: { id: ONCALL }, command: { name: 'health', level: 0 }, args: {} });
+    const health = await gate.decide({ actor: { id: ONCALL }, command: { name: 'health', level: 'read' }, args: {} });
     expect(health.decision.allow).toBe(true);
     const recover = await gate.decide({ actor: { id: ONCALL }, command: restart, args: { service: 'policy-engine' } });
     expect(recover.decision.allow).toBe(true);
