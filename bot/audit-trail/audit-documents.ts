@@ -165,7 +165,17 @@ const CHECK_WORDS: Record<TrailCheck, string> = {
   hash: 'its hash was changed after it was written',
   link: 'the chain does not link there',
   head: 'the last record does not match the recorded head',
+  checkpoint: 'it differs from what a signed checkpoint recorded (records rewritten and hashes recomputed)',
 };
+
+/** What the walk covered: from a signed checkpoint, or every record from the genesis. */
+function coverage(result: TrailVerification): string {
+  if (result.checkpoint) {
+    const from = `records up to #${result.checkpoint.sequence} match the signed checkpoint of ${formatTimestamp(result.checkpoint.at)}`;
+    return result.scope === 'checkpoint' ? `${from}; records after it were walked.` : `${from}; every record was walked too.`;
+  }
+  return 'No signed checkpoint yet: every record was walked.';
+}
 
 /** The answer to `/acgs audit verify` for the bot's trail. */
 export function auditTrailVerifyDocument(result: TrailVerification & { waiting: number }): ResultDocument {
@@ -176,6 +186,7 @@ export function auditTrailVerifyDocument(result: TrailVerification & { waiting: 
     { label: 'Took', value: formatMs(result.durationMs) },
   ];
   const note = waitingNote(result.waiting);
+  const checkpointNotes = (result.notes ?? []).map((line) => ({ type: 'text' as const, text: clip(line, 300) }));
   if (result.valid) {
     return {
       title: "Bot's audit trail intact",
@@ -184,7 +195,7 @@ export function auditTrailVerifyDocument(result: TrailVerification & { waiting: 
         result.head.sequence === 0
           ? "The bot's audit trail is empty: nothing was recorded yet."
           : `All ${formatCount(result.checked)} records match their hashes and links.`,
-      blocks: [{ type: 'fields', fields: facts }],
+      blocks: [{ type: 'fields', fields: facts }, { type: 'text', text: coverage(result) }, ...checkpointNotes],
       footer: [note, "Verified by walking the bot's hash-chained trail in PostgreSQL."].filter(Boolean).join(' '),
       data: result,
     };
@@ -200,6 +211,10 @@ export function auditTrailVerifyDocument(result: TrailVerification & { waiting: 
         fields: [{ label: 'First bad record', value: `#${bad.sequence}` }, { label: 'Failed check', value: bad.check }, ...facts],
       },
       { type: 'text', text: bad.problem },
+      ...(result.missing && result.missing.length > 0
+        ? [{ type: 'code' as const, text: clip(`missing: ${result.missing.map((entry) => `#${entry.sequence} ${entry.key}`).join(', ')}`, 1500) }]
+        : []),
+      ...checkpointNotes,
     ],
     footer: [note, 'Audit records are never edited: treat this as a security incident and keep the database as it is for investigation.']
       .filter(Boolean)

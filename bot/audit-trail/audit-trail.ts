@@ -15,14 +15,17 @@ import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type pg from 'pg';
 import type { AuditOutbox } from '../../services/kit/audit-outbox.js';
+import type { CheckpointLedger, SignedCheckpoint } from '../../services/audit-engine/checkpoint-ledger.js';
+import type { CheckpointKey } from '../../services/audit-engine/checkpoint-signing.js';
 import { type JsonLineSpool, openJsonLineSpool } from '../../services/kit/json-line-spool.js';
 import { isDatabaseUnavailable } from '../../services/kit/postgres.js';
 import { forwardGovernanceRecord } from './governance-forwarding.js';
 import { redactText } from './redaction.js';
 import { claimSpoolDirectory } from './spool-lock.js';
 import { type PendingRecord, PendingRecordSchema, type TrailRecord, type TrailRecordInput, prepareRecord } from './trail-record.js';
+import { createTrailCheckpoints } from './trail-checkpoints.js';
 import { type ChainReceipt, type TrailQueryFilter, createTrailStore } from './trail-store.js';
-import { type TrailVerification, verifyTrail } from './trail-verifier.js';
+import { type TrailVerification, type TrailVerifyScope, verifyTrail } from './trail-verifier.js';
 
 export interface TrailLog {
   info(obj: object, msg: string): void;
@@ -46,6 +49,20 @@ export interface AuditTrailOptions {
   /** How long a successful write or probe vouches for PostgreSQL in `available()`. Default 1 s. */
   freshForMs?: number;
   log?: TrailLog;
+  /** Signed checkpoints of the trail (README.md, "Signed checkpoints"); without, none are made or checked. */
+  checkpoints?: TrailCheckpointSettings;
+}
+
+export interface TrailCheckpointSettings {
+  key: CheckpointKey;
+  /** The newest checkpoint is also kept in this file, outside the database. */
+  localFile?: string;
+  /** A checkpoint once this many records joined the chain since the last one. Default 100. */
+  everyRecords?: number;
+  /** And at least this often while records arrive. Default 60 s. */
+  everyMs?: number;
+  /** The Audit Engine's newest copy of a checkpoint, asked when verifying. */
+  witness?(): Promise<SignedCheckpoint | undefined>;
 }
 
 export type AppendReceipt =
@@ -93,7 +110,14 @@ export interface AuditTrail {
   available(): Promise<TrailAvailability>;
   status(): TrailStatus;
   query(filter?: TrailQuery): Promise<TrailQueryResult>;
-  verify(): Promise<TrailVerification & { waiting: number }>;
+  /**
+   * `checkpoint` (the default of `audit verify`): against the signed checkpoints, then the records
+   * written since the newest one; `full` (the default here): every record from the genesis too.
+   * Calls made while one runs share it.
+   */
+  verify(options?: { scope?: TrailVerifyScope }): Promise<TrailVerification & { waiting: number }>;
+  /** Signs the head now when it moved since the last checkpoint (also done by itself and at close). */
+  checkpoint?(): Promise<SignedCheckpoint[]>;
   /** Replays the spool now; rejects when PostgreSQL still does not take it. */
   flush(): Promise<void>;
   close(): Promise<void>;
@@ -162,6 +186,47 @@ export function createAuditTrail(options: AuditTrailOptions): AuditTrail {
   let timer: NodeJS.Timeout | undefined;
   let backoffMs = 0;
   let closed = false;
+
+  const checkpointSettings = options.checkpoints;
+  const ledger: CheckpointLedger | undefined = checkpointSettings
+    ? createTrailCheckpoints({
+        pool: options.pool,
+        store,
+        key: checkpointSettings.key,
+        ...(checkpointSettings.localFile ? { localFile: checkpointSettings.localFile } : {}),
+        ...(options.outbox ? { outbox: options.outbox } : {}),
+        ...(checkpointSettings.witness ? { witness: checkpointSettings.witness } : {}),
+      })
+    : undefined;
+  const checkpointEvery = checkpointSettings?.everyRecords ?? 100;
+  let sinceCheckpoint = 0;
+  let checkpointing: Promise<SignedCheckpoint[]> | undefined;
+  let checkpointTimer: NodeJS.Timeout | undefined;
+  const verifying = new Map<TrailVerifyScope, Promise<TrailVerification>>();
+
+  /** One checkpoint at a time; a failure is logged (the next round tries again), never thrown at appends. */
+  function checkpointNow(): Promise<SignedCheckpoint[]> {
+    if (!ledger || !initialized) return Promise.resolve([]);
+    checkpointing ??= (async () => {
+      const counted = sinceCheckpoint;
+      try {
+        const made = await ledger.checkpoint();
+        sinceCheckpoint = Math.max(0, sinceCheckpoint - counted);
+        return made;
+      } catch (error) {
+        log?.error({ reason: redactText((error as Error)?.message ?? String(error)) }, 'audit trail: could not sign a checkpoint');
+        return [];
+      }
+    })().finally(() => {
+      checkpointing = undefined;
+    });
+    return checkpointing;
+  }
+
+  function noteChained(count: number): void {
+    sinceCheckpoint += count;
+    if (sinceCheckpoint >= checkpointEvery) void checkpointNow();
+  }
 
   function openedSpool(): JsonLineSpool<PendingRecord> {
     if (!spool) throw new Error('the audit trail is not started: call start() first');
@@ -253,6 +318,7 @@ export function createAuditTrail(options: AuditTrailOptions): AuditTrail {
         await replayBatch(batch);
         open.acknowledge(batch.length);
         replayed += batch.length;
+        noteChained(batch.length);
         markUp();
       }
       if (database !== 'up') {
@@ -320,6 +386,7 @@ export function createAuditTrail(options: AuditTrailOptions): AuditTrail {
           );
           markUp();
           batch.forEach((job, index) => job.resolve({ stored: 'chain', ...receipts[index]! }));
+          noteChained(receipts.filter((receipt) => !receipt.duplicate).length);
         } catch (error) {
           markDown(error);
           spoolJobs([...batch, ...queue.splice(0)]);
@@ -375,6 +442,14 @@ export function createAuditTrail(options: AuditTrailOptions): AuditTrail {
       }
       if (spool.size() > 0) log?.info({ waiting: spool.size() }, 'audit trail: replaying records spooled by an earlier run');
       await drain().catch(() => undefined);
+      if (ledger) {
+        // Records written by a run that stopped before its last checkpoint are signed now.
+        await checkpointNow();
+        checkpointTimer = setInterval(() => {
+          if (sinceCheckpoint > 0) void checkpointNow();
+        }, checkpointSettings?.everyMs ?? 60_000);
+        checkpointTimer.unref();
+      }
     },
 
     async append(input) {
@@ -439,13 +514,21 @@ export function createAuditTrail(options: AuditTrailOptions): AuditTrail {
       }
     },
 
-    async verify() {
+    async verify(verifyOptions = {}) {
+      const scope = verifyOptions.scope ?? 'full';
+      let run = verifying.get(scope);
+      if (!run) {
+        run = verifyTrail(store, { scope, ...(ledger ? { checkpoints: () => ledger.check() } : {}) }).finally(() => verifying.delete(scope));
+        verifying.set(scope, run);
+      }
       try {
-        return { ...(await verifyTrail(store)), waiting: waiting() };
+        return { ...(await run), waiting: waiting() };
       } catch (error) {
         throw new AuditTrailUnavailableError(`The bot's audit trail cannot be verified: ${describeFailure(error)}.`, { cause: error });
       }
     },
+
+    checkpoint: () => checkpointNow(),
 
     flush: () => drain(),
 
@@ -458,6 +541,10 @@ export function createAuditTrail(options: AuditTrailOptions): AuditTrail {
       // A last chance for the spool while PostgreSQL answers; what stays there is replayed at the next start.
       if (spool && initialized && database !== 'down' && spool.size() > 0) await drain().catch(() => undefined);
       await draining?.catch(() => undefined);
+      if (checkpointTimer) clearInterval(checkpointTimer);
+      // The last records of this run are signed before it stops.
+      await checkpointing;
+      if (ledger && initialized && database !== 'down' && sinceCheckpoint > 0) await checkpointNow();
       spool?.close();
       releaseSpool?.();
     },

@@ -20,7 +20,7 @@ import { ControlError, type ControlExtension } from '../../services/stack/local-
 import { auditCommandArgument, auditSinceArgument, auditUserArgument } from './audit-documents.js';
 import { AuditTrailUnavailableError, MAX_QUERY_LIMIT, type AppendReceipt, type AuditTrail, type TrailAvailability, type TrailQuery, type TrailQueryResult } from './audit-trail.js';
 import { TRAIL_KINDS, TrailInputError, type TrailKind, type TrailRecordInput } from './trail-record.js';
-import type { TrailVerification } from './trail-verifier.js';
+import type { TrailVerification, TrailVerifyScope } from './trail-verifier.js';
 
 /** The feature name the supervisor file announces when its owner relays a trail. */
 export const TRAIL_RELAY_FEATURE = 'trail';
@@ -81,6 +81,13 @@ function relayedQuery(body: Record<string, unknown>): TrailQuery {
   return filter;
 }
 
+/** `audit verify` from the CLI: from the last checkpoint, or `full` (the default, as AuditTrail.verify's). */
+function relayedScope(body: Record<string, unknown>): TrailVerifyScope {
+  const scope = body.scope ?? 'full';
+  if (scope !== 'checkpoint' && scope !== 'full') throw new ControlError('TRAIL_INPUT', `scope must be checkpoint or full, not ${JSON.stringify(scope).slice(0, 40)}`);
+  return scope;
+}
+
 async function asControlErrors<T>(work: () => Promise<T>): Promise<T> {
   try {
     return await work();
@@ -98,7 +105,7 @@ export function trailRelayRoutes(trail: AuditTrail): Record<string, ControlExten
     'trail/append-to-chain': (body) => asControlErrors(() => trail.appendToChain(relayedRecord(body))),
     'trail/available': () => trail.available(),
     'trail/query': (body) => asControlErrors(() => trail.query(relayedQuery(body))),
-    'trail/verify': () => asControlErrors(() => trail.verify()),
+    'trail/verify': (body) => asControlErrors(() => trail.verify({ scope: relayedScope(body) })),
   };
 }
 
@@ -130,7 +137,7 @@ export function createRelayedTrail(channel: Pick<ControlChannel, 'call' | 'super
     },
     status: () => ({ database: 'unknown', initialized: true, waiting: 0, unstorable: 0 }),
     query: (filter = {}) => call<TrailQueryResult>('trail/query', { filter: { ...filter, ...(filter.since ? { since: filter.since.toISOString() } : {}) } }),
-    verify: () => call<TrailVerification & { waiting: number }>('trail/verify', {}, 120_000),
+    verify: (options = {}) => call<TrailVerification & { waiting: number }>('trail/verify', { scope: options.scope ?? 'full' }, 120_000),
     async flush() {},
     async close() {},
   };

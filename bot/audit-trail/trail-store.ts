@@ -129,10 +129,14 @@ export interface TrailStore {
 export function createTrailStore(pool: pg.Pool): TrailStore {
   return {
     async initialize() {
+      // With nothing pending this only reads the bookkeeping table, which the bot's restricted role
+      // may (bot/bot-database.ts); a pending migration needs the owner role.
       await migrate(pool, { directory: TRAIL_MIGRATIONS_DIR, table: TRAIL_MIGRATIONS_TABLE });
-      await pool.query('INSERT INTO bot_audit_trail_head (id, sequence, hash) VALUES (1, 0, $1) ON CONFLICT (id) DO NOTHING', [
-        trailGenesisHash(),
-      ]);
+      const existing = await pool.query('SELECT 1 FROM bot_audit_trail_head WHERE id = 1');
+      // Only a new trail gets its head here: the restricted role may not INSERT into the head table.
+      if (existing.rowCount === 0) {
+        await pool.query('INSERT INTO bot_audit_trail_head (id, sequence, hash) VALUES (1, 0, $1) ON CONFLICT (id) DO NOTHING', [trailGenesisHash()]);
+      }
     },
 
     append(records, statementTimeoutMs) {

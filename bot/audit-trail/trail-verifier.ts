@@ -1,7 +1,10 @@
 /**
- * Walks the trail from the genesis to the head, recomputing every hash, and names the first record
- * that was altered or is missing. Holds one batch in memory, never the whole chain.
+ * Walks the trail, recomputing every hash, and names the first record that was altered or is
+ * missing. Holds one batch in memory, never the whole chain. A walk starts at the genesis (full)
+ * or at a signed checkpoint the trail still matches (trail-checkpoints.ts), so that a routine
+ * `audit verify` reads only the records written since.
  */
+import type { CheckpointCheck } from '../../services/audit-engine/checkpoint-ledger.js';
 import { type ChainedRecord, trailChainHash, trailContentHash, trailGenesisHash } from './trail-chain.js';
 import type { TrailHead, TrailStore } from './trail-store.js';
 
@@ -11,9 +14,11 @@ import type { TrailHead, TrailStore } from './trail-store.js';
  * - `hash`: the record's chain hash no longer matches its link and content;
  * - `link`: two records that are each self-consistent do not link: one was rewritten with
  *   recomputed hashes (the earlier one is named), or the later one's link was changed;
- * - `head`: the last record does not match the hash the head row recorded for it.
+ * - `head`: the last record does not match the hash the head row recorded for it;
+ * - `checkpoint`: the record differs from what a signed checkpoint recorded for it (moved or
+ *   changed, hashes recomputed); a record a checkpoint lists that is gone is `missing`.
  */
-export type TrailCheck = 'missing' | 'content' | 'hash' | 'link' | 'head';
+export type TrailCheck = 'missing' | 'content' | 'hash' | 'link' | 'head' | 'checkpoint';
 
 export interface TrailBreak {
   /** The first altered or missing record. */
@@ -23,19 +28,36 @@ export interface TrailBreak {
   problem: string;
 }
 
+/** `checkpoint`: from the newest signed checkpoint the trail matches; `full`: from the genesis. */
+export type TrailVerifyScope = 'checkpoint' | 'full';
+
 export interface TrailVerification {
   valid: boolean;
-  /** Records that passed every check before the first break (all of them when valid). */
+  /** Records walked that passed every check before the first break (all of them when valid). */
   checked: number;
   head: TrailHead;
   firstBad?: TrailBreak;
   checkedAt: string;
   durationMs: number;
+  scope?: TrailVerifyScope;
+  /** The signed checkpoint the walk started from (records up to it were vouched for by it). */
+  checkpoint?: { sequence: number; at: string; keyId: string };
+  /** Records a signed checkpoint lists that are nowhere in the trail any more (the first 50). */
+  missing?: { sequence: number; key: string }[];
+  /** Sentences about the checkpoints themselves (rows deleted, rows not signed by the key). */
+  notes?: string[];
 }
 
-/** The first problem of one record, given the record before it (undefined for record 1). */
-function checkRecord(record: ChainedRecord, expectedSequence: number, previous: ChainedRecord | undefined): TrailBreak | undefined {
+/** Where a walk starts: the genesis, or a checkpointed record (its sequence and hash). */
+export interface WalkStart {
+  sequence: number;
+  hash: string;
+}
+
+/** The first problem of one record, given the sequence and hash it must follow. */
+function checkRecord(record: ChainedRecord, after: WalkStart): TrailBreak | undefined {
   const at = (sequence: number, check: TrailCheck, problem: string): TrailBreak => ({ sequence, check, problem });
+  const expectedSequence = after.sequence + 1;
   if (record.sequence !== expectedSequence) {
     const last = record.sequence - 1;
     return at(
@@ -52,68 +74,122 @@ function checkRecord(record: ChainedRecord, expectedSequence: number, previous: 
   if (trailChainHash(record.prev_hash, record.content_hash) !== record.hash) {
     return at(record.sequence, 'hash', `the hash of record #${record.sequence} was altered after it was written`);
   }
-  const expectedPrev = previous ? previous.hash : trailGenesisHash();
-  if (record.prev_hash !== expectedPrev) {
-    if (!previous) return at(1, 'link', 'record #1 does not start from the genesis hash: it was rewritten');
+  if (record.prev_hash !== after.hash) {
+    if (after.sequence === 0) return at(1, 'link', 'record #1 does not start from the genesis hash: it was rewritten');
     return at(
-      previous.sequence,
+      after.sequence,
       'link',
-      `record #${record.sequence} does not link to record #${previous.sequence}: record #${previous.sequence} was rewritten with recomputed hashes, or the link of record #${record.sequence} was changed`,
+      `record #${record.sequence} does not link to record #${after.sequence}: record #${after.sequence} was rewritten with recomputed hashes, or the link of record #${record.sequence} was changed`,
     );
   }
   return undefined;
 }
 
-export async function verifyTrail(store: TrailStore, batchSize = 500): Promise<TrailVerification> {
-  const started = performance.now();
-  // Records up to the head were committed with it, so the walk needs no snapshot while appends go on.
-  const head = await store.head();
-  const finish = (checked: number, firstBad?: TrailBreak): TrailVerification => ({
-    valid: firstBad === undefined,
-    checked,
-    head,
-    ...(firstBad ? { firstBad } : {}),
-    checkedAt: new Date().toISOString(),
-    durationMs: performance.now() - started,
-  });
+export interface WalkResult {
+  /** Records that passed every check before the first break. */
+  checked: number;
+  firstBad?: TrailBreak;
+}
 
-  let previous: ChainedRecord | undefined;
+/**
+ * Walks the records in (start.sequence, upTo] in batches; `upTo` is a head read before the walk
+ * (records up to it were committed with it, so no snapshot is needed while appends go on).
+ * `expectedLast` is the hash the last record must have (the head row's), when known.
+ */
+export async function walkTrail(
+  store: Pick<TrailStore, 'range'>,
+  start: WalkStart,
+  upTo: number,
+  options: { batchSize?: number; expectedLast?: string } = {},
+): Promise<WalkResult> {
+  const batchSize = options.batchSize ?? 500;
+  let position = start;
   let checked = 0;
   for (;;) {
-    const after = previous?.sequence ?? 0;
-    const batch = await store.range(after, head.sequence, batchSize);
+    const batch = await store.range(position.sequence, upTo, batchSize);
     for (const record of batch) {
-      const problem = checkRecord(record, (previous?.sequence ?? 0) + 1, previous);
+      const problem = checkRecord(record, position);
       // A link break names the record before, which was counted as checked: it no longer is.
-      if (problem) return finish(problem.check === 'link' && previous ? checked - 1 : checked, problem);
+      if (problem) return { checked: problem.check === 'link' && checked > 0 ? checked - 1 : checked, firstBad: problem };
       checked += 1;
-      previous = record;
+      position = { sequence: record.sequence, hash: record.hash };
     }
     if (batch.length < batchSize) break;
   }
 
-  const lastSequence = previous?.sequence ?? 0;
-  const lastHash = previous?.hash ?? trailGenesisHash();
-  if (lastSequence < head.sequence) {
-    const first = lastSequence + 1;
-    return finish(checked, {
-      sequence: first,
-      check: 'missing',
-      problem:
-        first === head.sequence
-          ? `record #${first}, the last one, is missing (deleted?)`
-          : `records #${first} to #${head.sequence} are missing from the end of the trail (deleted?)`,
+  if (position.sequence < upTo) {
+    const first = position.sequence + 1;
+    return {
+      checked,
+      firstBad: {
+        sequence: first,
+        check: 'missing',
+        problem:
+          first === upTo
+            ? `record #${first}, the last one, is missing (deleted?)`
+            : `records #${first} to #${upTo} are missing from the end of the trail (deleted?)`,
+      },
+    };
+  }
+  if (options.expectedLast !== undefined && position.hash !== options.expectedLast) {
+    if (position.sequence === 0) {
+      return { checked: 0, firstBad: { sequence: 0, check: 'head', problem: 'the head of the empty trail does not hold the genesis hash: it was altered' } };
+    }
+    return {
+      checked: Math.max(0, checked - 1),
+      firstBad: {
+        sequence: position.sequence,
+        check: 'head',
+        problem: `record #${position.sequence}, the last one, does not match the hash recorded for it: it was rewritten with recomputed hashes`,
+      },
+    };
+  }
+  return { checked };
+}
+
+export interface VerifyTrailOptions {
+  batchSize?: number;
+  scope?: TrailVerifyScope;
+  /** Checks the trail against its signed checkpoints first (absent: no checkpoints kept). */
+  checkpoints?: () => Promise<CheckpointCheck>;
+}
+
+/** Verifies the trail: against the signed checkpoints when there are any, then by walking it. */
+export async function verifyTrail(store: TrailStore, options: VerifyTrailOptions = {}): Promise<TrailVerification> {
+  const started = performance.now();
+  const scope = options.scope ?? 'full';
+  const checked = options.checkpoints ? await options.checkpoints() : undefined;
+  const head = await store.head();
+  const anchor = checked?.anchor;
+  const extras = {
+    scope,
+    ...(anchor ? { checkpoint: { sequence: anchor.sequence, at: anchor.at, keyId: anchor.key_id } } : {}),
+    ...(checked && checked.notes.length > 0 ? { notes: checked.notes } : {}),
+  };
+  const finish = (walked: WalkResult): TrailVerification => ({
+    valid: walked.firstBad === undefined,
+    checked: walked.checked,
+    head,
+    ...(walked.firstBad ? { firstBad: walked.firstBad } : {}),
+    checkedAt: new Date().toISOString(),
+    durationMs: performance.now() - started,
+    ...extras,
+  });
+
+  if (checked?.breach) {
+    const { breach } = checked;
+    return {
+      ...finish({ checked: 0, firstBad: { sequence: breach.sequence, check: breach.check, problem: breach.problem } }),
+      missing: breach.missing.map((entry) => ({ sequence: entry.sequence, key: entry.id })),
+    };
+  }
+  // A checkpoint the head has not reached means records were removed from the end.
+  if (anchor && anchor.sequence > head.sequence) {
+    return finish({
+      checked: 0,
+      firstBad: { sequence: head.sequence + 1, check: 'missing', problem: `records #${head.sequence + 1} to #${anchor.sequence}, covered by the signed checkpoint of ${anchor.at}, are missing (deleted?)` },
     });
   }
-  if (lastHash !== head.hash && lastSequence === 0) {
-    return finish(0, { sequence: 0, check: 'head', problem: 'the head of the empty trail does not hold the genesis hash: it was altered' });
-  }
-  if (lastHash !== head.hash) {
-    return finish(checked - 1, {
-      sequence: lastSequence,
-      check: 'head',
-      problem: `record #${lastSequence}, the last one, does not match the hash recorded for it: it was rewritten with recomputed hashes`,
-    });
-  }
-  return finish(checked);
+  const start = scope === 'checkpoint' && anchor ? { sequence: anchor.sequence, hash: anchor.hash } : { sequence: 0, hash: trailGenesisHash() };
+  return finish(await walkTrail(store, start, head.sequence, { ...(options.batchSize ? { batchSize: options.batchSize } : {}), expectedLast: head.hash }));
 }

@@ -1,0 +1,75 @@
+/**
+ * Signed checkpoints of the bot's trail (README.md in this folder, "Signed checkpoints"): the
+ * trail's tables and columns for the shared ledger (services/audit-engine/checkpoint-ledger.ts),
+ * its signing key (ACGS_TRAIL_SIGNING_KEY, else `<state dir>/trail-signing.key`), and the copy of
+ * every checkpoint sent to the Audit Engine as a `chatops.trail_checkpoint` event.
+ */
+import { join } from 'node:path';
+import type pg from 'pg';
+import type { AuditEventInput } from '../../services/audit-engine/contract.js';
+import {
+  type CheckpointLedger,
+  type SignedCheckpoint,
+  createCheckpointLedger,
+} from '../../services/audit-engine/checkpoint-ledger.js';
+import { type CheckpointKey, loadCheckpointKey } from '../../services/audit-engine/checkpoint-signing.js';
+import type { AuditOutbox } from '../../services/kit/audit-outbox.js';
+import { BOT_AUDIT_SOURCE } from './governance-forwarding.js';
+import { trailGenesisHash } from './trail-chain.js';
+import type { TrailStore } from './trail-store.js';
+import { walkTrail } from './trail-verifier.js';
+
+export const TRAIL_CHAIN_NAME = 'acgs-bot-trail';
+export const TRAIL_SIGNING_KEY_ENV = 'ACGS_TRAIL_SIGNING_KEY';
+export const TRAIL_SIGNING_KEY_FILE = 'trail-signing.key';
+export const TRAIL_CHECKPOINT_EVENT = 'chatops.trail_checkpoint';
+
+/** The trail's signing key: the environment variable, else the file in the state directory (created 0600). */
+export function loadTrailSigningKey(stateDir: string, env: NodeJS.ProcessEnv = process.env): CheckpointKey {
+  return loadCheckpointKey({ env: { name: TRAIL_SIGNING_KEY_ENV, value: env[TRAIL_SIGNING_KEY_ENV] }, file: join(stateDir, TRAIL_SIGNING_KEY_FILE) });
+}
+
+/** The Audit Engine's copy of a checkpoint: an independent witness the trail's database owner cannot reach. */
+export function checkpointEvent(checkpoint: SignedCheckpoint): AuditEventInput {
+  return {
+    event_type: TRAIL_CHECKPOINT_EVENT,
+    source: BOT_AUDIT_SOURCE,
+    severity: 'info',
+    occurred_at: checkpoint.at,
+    idempotency_key: `chatops-trail-checkpoint:${checkpoint.key_id}:${checkpoint.sequence}`,
+    data: { checkpoint: { ...checkpoint } },
+  };
+}
+
+export interface TrailCheckpointOptions {
+  pool: pg.Pool;
+  store: TrailStore;
+  key: CheckpointKey;
+  /** The newest checkpoint is also kept in this file (outside the database). */
+  localFile?: string;
+  outbox?: Pick<AuditOutbox, 'record'>;
+  /** The Audit Engine's newest copy, asked when verifying. */
+  witness?(): Promise<SignedCheckpoint | undefined>;
+}
+
+export function createTrailCheckpoints(options: TrailCheckpointOptions): CheckpointLedger {
+  return createCheckpointLedger({
+    pool: options.pool,
+    key: options.key,
+    chain: {
+      name: TRAIL_CHAIN_NAME,
+      genesisHash: trailGenesisHash(),
+      headSql: 'SELECT sequence, hash FROM bot_audit_trail_head WHERE id = 1',
+      table: 'bot_audit_trail',
+      idColumn: 'idempotency_key',
+      hashColumn: 'hash',
+      checkpointTable: 'bot_audit_trail_checkpoints',
+    },
+    ...(options.localFile ? { localFile: options.localFile } : {}),
+    ...(options.witness ? { witness: options.witness } : {}),
+    ...(options.outbox ? { onCheckpoint: (checkpoint: SignedCheckpoint) => options.outbox!.record(checkpointEvent(checkpoint)) } : {}),
+    async verifyWindow(from, upTo) {
+      return (await walkTrail(options.store, from, upTo)).firstBad?.problem;
+    },
+  });
+}
