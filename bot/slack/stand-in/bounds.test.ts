@@ -1,10 +1,10 @@
 /**
  * What the stand-in keeps in memory. The console's stand-in lives as long as `npm start` does, so
- * its channels and its record of Web API calls are capped; the oldest entries go first.
+ * its channels, its record of Web API calls and its response_urls are capped; the oldest go first.
  */
 import { WebClient } from '@slack/web-api';
 import { describe, expect, it } from 'vitest';
-import { MAX_MESSAGES_PER_CHANNEL, startSlackStandIn } from './index.js';
+import { MAX_MESSAGES_PER_CHANNEL, MAX_RESPONSE_URLS, RESPONSE_URL_LIFETIME_MS, startSlackStandIn } from './index.js';
 import { Workspace } from './workspace.js';
 
 const BOT_TOKEN = 'xoxb-bounds-test';
@@ -47,6 +47,41 @@ describe('what the stand-in keeps', () => {
       await client.users.info({ user: 'U0ONCALL' });
       expect(slack.calls().map((call) => call.method)).toEqual(['auth.test', 'auth.test', 'users.info']);
       expect(slack.calls('auth.test')).toHaveLength(2);
+    } finally {
+      await slack.close();
+    }
+  });
+
+  it('answers expired_url for a lifetime after a response_url expired, then forgets it', async () => {
+    const slack = await startSlackStandIn({ botToken: BOT_TOKEN, console: false });
+    try {
+      const post = async (url: string) => (await (await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ text: 'late' }) })).json()) as { error?: string };
+      const start = Date.now();
+      slack.responseUrls.now = () => start;
+      const old = slack.responseUrls.create(slack.url, { channel: 'C0ACGSOPS01', userId: 'U0ONCALL' });
+      slack.responseUrls.now = () => start + RESPONSE_URL_LIFETIME_MS + 1000;
+      slack.responseUrls.create(slack.url, { channel: 'C0ACGSOPS01', userId: 'U0ONCALL' });
+      expect(await post(old)).toMatchObject({ error: 'expired_url' });
+      slack.responseUrls.now = () => start + 2 * RESPONSE_URL_LIFETIME_MS + 1000;
+      slack.responseUrls.create(slack.url, { channel: 'C0ACGSOPS01', userId: 'U0ONCALL' });
+      expect(await post(old)).toMatchObject({ error: 'invalid_url' });
+      expect(slack.responseUrls.size).toBe(2);
+    } finally {
+      await slack.close();
+    }
+  });
+
+  it(`remembers at most ${MAX_RESPONSE_URLS} response_urls, forgetting the oldest first`, async () => {
+    const slack = await startSlackStandIn({ botToken: BOT_TOKEN, console: false });
+    try {
+      const urls: string[] = [];
+      for (let index = 0; index < MAX_RESPONSE_URLS + 2; index += 1) urls.push(slack.responseUrls.create(slack.url, { channel: 'C0ACGSOPS01', userId: 'U0ONCALL' }));
+      expect(slack.responseUrls.size).toBe(MAX_RESPONSE_URLS);
+      const post = async (url: string) => (await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ text: url.slice(-6) }) })).json();
+      expect(await post(urls[0]!)).toEqual({ ok: false, error: 'invalid_url' });
+      expect(await post(urls[1]!)).toEqual({ ok: false, error: 'invalid_url' });
+      expect(await post(urls[2]!)).toEqual({ ok: true });
+      expect(await post(urls.at(-1)!)).toEqual({ ok: true });
     } finally {
       await slack.close();
     }

@@ -4,7 +4,7 @@ export type { BotReply, ClickButtonInput, DeliveryOptions, MentionInput, Message
 export { BLOCK_KIT_LIMITS } from './block-kit-limits.js';
 export { validateBlocks } from './block-kit.js';
 export { slackSignature, signedHeaders } from './signing.js';
-export { RESPONSE_URL_LIFETIME_MS, RESPONSE_URL_MAX_USES } from './response-urls.js';
+export { MAX_RESPONSE_URLS, RESPONSE_URL_LIFETIME_MS, RESPONSE_URL_MAX_USES } from './response-urls.js';
 export type { ApiCall } from './web-api.js';
 export { MAX_RECORDED_CALLS } from './web-api.js';
 export { DEFAULT_CHANNELS, DEFAULT_USERS, MAX_MESSAGES_PER_CHANNEL } from './workspace.js';

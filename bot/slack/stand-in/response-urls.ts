@@ -12,6 +12,12 @@ import type { StandInMessage, Workspace } from './workspace.js';
 
 export const RESPONSE_URL_MAX_USES = 5;
 export const RESPONSE_URL_LIFETIME_MS = 30 * 60 * 1000;
+/**
+ * At most this many response_urls are remembered (the oldest are forgotten first), and one is
+ * forgotten a lifetime after it expired: until then it answers expired_url, afterwards invalid_url.
+ * Every slash command and click makes one, so a long-running console must not keep them all.
+ */
+export const MAX_RESPONSE_URLS = 10_000;
 
 interface ResponseTarget {
   channel: string;
@@ -42,9 +48,24 @@ export class ResponseUrls {
   constructor(private readonly workspace: Workspace) {}
 
   create(baseUrl: string, target: Omit<ResponseTarget, 'createdAt' | 'uses'>): string {
+    this.forgetOld();
     const id = randomBytes(12).toString('hex');
     this.targets.set(id, { ...target, createdAt: this.now(), uses: 0 });
     return `${baseUrl}/response/${id}`;
+  }
+
+  /** How many response_urls are remembered. */
+  get size(): number {
+    return this.targets.size;
+  }
+
+  /** The map keeps creation order, so the old ones are at its start. */
+  private forgetOld(): void {
+    const forgetBefore = this.now() - 2 * RESPONSE_URL_LIFETIME_MS;
+    for (const [id, target] of this.targets) {
+      if (this.targets.size < MAX_RESPONSE_URLS && target.createdAt >= forgetBefore) break;
+      this.targets.delete(id);
+    }
   }
 
   async handle(req: IncomingMessage, res: ServerResponse, id: string): Promise<void> {
