@@ -30,7 +30,7 @@ opa test bot/authorization/policy authorization:bot/authorization/defaults.json
 
 step "compose file is valid (docker-compose -f docker-compose.yml config -q)"
 # The compose file requires ACGS_ADMIN_TOKEN; validation needs some value, not a real secret.
-ACGS_ADMIN_TOKEN="${ACGS_ADMIN_TOKEN:-compose-validation-only}" docker-compose -f docker-compose.yml config -q
+ACGS_ADMIN_TOKEN="${ACGS_ADMIN_TOKEN:-compose-validation-only}" REDIS_PASSWORD="${REDIS_PASSWORD:-compose-validation-only}" docker-compose -f docker-compose.yml config -q
 
 step "vitest${*:+ ($*)}"
 results="$(mktemp -t acgs-vitest-XXXXXX.json)"

@@ -43,6 +43,8 @@ const SANDBOX_IMAGE = 'acgs-test/busybox:latest';
 const project = `acgs-compose-${randomBytes(3).toString('hex')}`;
 const projectLabel = `com.docker.compose.project=${project}`;
 const adminToken = randomBytes(16).toString('hex');
+/** Values only for rendering the file: compose checks that they are set. */
+const RENDER_ENV = { ACGS_ADMIN_TOKEN: 'compose-validation-only', REDIS_PASSWORD: 'compose-validation-only' };
 
 let docker: Docker;
 let workDir: string | undefined;
@@ -131,6 +133,8 @@ beforeAll(async () => {
       env: {
         DOCKER_HOST: TEST_DOCKER_HOST,
         ACGS_ADMIN_TOKEN: adminToken,
+        // The machine's Redis stands in for the compose one (see the override): rendering needs a value.
+        REDIS_PASSWORD: randomBytes(16).toString('hex'),
         ACGS_CONTAINER_PREFIX: project,
         ...Object.fromEntries(ACGS_COMPOSE_SERVICES.map((service) => [PORT_VARIABLES[service], String(ports[service])])),
         ACGS_TEST_AUDIT_DATABASE_URL: auditDatabase.url,
@@ -160,7 +164,7 @@ afterAll(teardown, 120_000);
 describe('docker-compose.yml itself', () => {
   it('publishes each service on 127.0.0.1 at its firm port and names containers acgs-<service> when no variable is set', async () => {
     const unset = Object.fromEntries(['ACGS_CONTAINER_PREFIX', ...Object.values(PORT_VARIABLES)].map((key) => [key, undefined]));
-    const config = await resolvedConfig({ cwd: repoRoot, project: 'acgs', files: ['docker-compose.yml'], env: { ...unset, ACGS_ADMIN_TOKEN: 'compose-validation-only' } });
+    const config = await resolvedConfig({ cwd: repoRoot, project: 'acgs', files: ['docker-compose.yml'], env: { ...unset, ...RENDER_ENV } });
     const firm: Record<string, string> = { 'sandbox-controller': '8001', 'evolution-oversight': '8002', 'audit-engine': '8003', 'policy-engine': '8004' };
     for (const [service, port] of Object.entries(firm)) {
       expect(config.services[service]!.container_name).toBe(`acgs-${service}`);
@@ -170,7 +174,7 @@ describe('docker-compose.yml itself', () => {
   });
 
   it('publishes at the ports and under the container prefix the environment gives, still on 127.0.0.1 only', async () => {
-    const env: Record<string, string> = { ACGS_ADMIN_TOKEN: 'compose-validation-only', ACGS_CONTAINER_PREFIX: 'staging' };
+    const env: Record<string, string> = { ...RENDER_ENV, ACGS_CONTAINER_PREFIX: 'staging' };
     for (const [index, service] of ACGS_COMPOSE_SERVICES.entries()) env[PORT_VARIABLES[service]] = String(18_100 + index);
     const config = await resolvedConfig({ cwd: repoRoot, project: 'staging', files: ['docker-compose.yml'], env });
     for (const [index, service] of ACGS_COMPOSE_SERVICES.entries()) {
@@ -181,9 +185,25 @@ describe('docker-compose.yml itself', () => {
   });
 
   it('refuses to render without ACGS_ADMIN_TOKEN, saying how to make one', async () => {
-    await expect(resolvedConfig({ cwd: repoRoot, project: 'acgs', files: ['docker-compose.yml'], env: { ACGS_ADMIN_TOKEN: '' } })).rejects.toThrow(
+    await expect(resolvedConfig({ cwd: repoRoot, project: 'acgs', files: ['docker-compose.yml'], env: { ...RENDER_ENV, ACGS_ADMIN_TOKEN: '' } })).rejects.toThrow(
       /set ACGS_ADMIN_TOKEN/,
     );
+  });
+
+  it('refuses to render without REDIS_PASSWORD, saying how to make one', async () => {
+    await expect(resolvedConfig({ cwd: repoRoot, project: 'acgs', files: ['docker-compose.yml'], env: { ...RENDER_ENV, REDIS_PASSWORD: '' } })).rejects.toThrow(
+      /set REDIS_PASSWORD/,
+    );
+  });
+
+  it('runs Redis with a password, and gives it to the policy engine in REDIS_URL and to redis-cli in the Redis container', async () => {
+    const config = await resolvedConfig({ cwd: repoRoot, project: 'acgs', files: ['docker-compose.yml'], env: { ...RENDER_ENV, REDIS_PASSWORD: 'a1b2c3' } });
+    const redis = config.services.redis!;
+    expect(redis.command).toEqual(expect.arrayContaining(['--requirepass', 'a1b2c3']));
+    expect((redis.command as string[]).indexOf('a1b2c3')).toBe((redis.command as string[]).indexOf('--requirepass') + 1);
+    expect(redis.environment).toMatchObject({ REDISCLI_AUTH: 'a1b2c3' });
+    expect(redis.ports).toBeUndefined();
+    expect(config.services['policy-engine']!.environment).toMatchObject({ REDIS_URL: 'redis://:a1b2c3@redis:6379' });
   });
 });
 
