@@ -5,7 +5,7 @@
  * chain it is, and one being unreachable does not hide the other's answer.
  */
 import { z } from 'zod';
-import { auditTrailVerifyDocument } from '../bot/audit-trail/index.js';
+import { type AuditTrail, LOSS_NOTE_KIND, MAX_QUERY_LIMIT, auditTrailVerifyDocument, knownLoss, lossSentence } from '../bot/audit-trail/index.js';
 import type { VerifyResponse } from '../services/audit-engine/contract.js';
 import { CommandError, defineCommand } from './command.js';
 import { clip, formatCount, formatMs, formatTimestamp } from './format.js';
@@ -84,6 +84,30 @@ export function bothChainsDocument(engine: ResultDocument, trail: ResultDocument
   };
 }
 
+/**
+ * Records the bot's trail could store nowhere (a full disk while PostgreSQL was away): the
+ * `records_lost` notes in the trail, from every run, plus this process's not noted yet.
+ */
+async function trailLoss(trail: AuditTrail) {
+  const notes = await trail.query({ kind: LOSS_NOTE_KIND, limit: MAX_QUERY_LIMIT }).then(
+    (result) => result,
+    () => undefined,
+  );
+  const loss = knownLoss(notes?.records, trail.status().lost);
+  return loss && notes?.more ? { ...loss, complete: false } : loss;
+}
+
+/** A loss is not an alteration: the chain's own answer stays, with the loss said first. */
+function withLoss(document: ResultDocument, loss: Awaited<ReturnType<typeof trailLoss>>): ResultDocument {
+  if (!loss) return document;
+  return {
+    ...document,
+    tone: worstTone([document.tone, 'warn']),
+    blocks: [{ type: 'text', text: lossSentence(loss) }, ...document.blocks],
+    data: { ...(document.data as object | undefined), lost: loss },
+  };
+}
+
 function unavailableDocument(title: string, error: unknown): ResultDocument {
   if (!(error instanceof CommandError) && (error as Error)?.name !== 'AuditTrailUnavailableError') throw error;
   return { title, tone: 'fail', summary: (error as Error).message, blocks: [], data: { error: { kind: 'unavailable', message: (error as Error).message } } };
@@ -100,10 +124,11 @@ export const auditVerify = defineCommand({
     const trail = context.services.trail;
     // A process without the bot's trail (a test, a CLI without DATABASE_URL) answers for the engine alone.
     if (!trail) return auditVerifyDocument(await engineCheck);
-    const [engine, own] = await Promise.all([
+    const [engine, own, loss] = await Promise.all([
       engineCheck.then(auditVerifyDocument, (error: unknown) => unavailableDocument('Audit Engine chain not checked', error)),
       trail.verify().then(auditTrailVerifyDocument, (error: unknown) => unavailableDocument("Bot's audit trail not checked", error)),
+      trailLoss(trail),
     ]);
-    return bothChainsDocument(engine, own);
+    return bothChainsDocument(engine, withLoss(own, loss));
   },
 });

@@ -116,14 +116,17 @@ export async function executeCommandLine(deps: ExecutionDeps, request: Execution
     level: TRAIL_LEVELS[decision.level],
   };
   // append() takes its place in the trail's queue at once, so records keep their order even when
-  // nobody waits for them; a failure (the spool failed too, a full disk) goes to the log.
-  const record = async (input: TrailRecordInput): Promise<void> => {
-    if (!trail) return;
+  // nobody waits for them; a failure (the spool failed too, a full disk) goes to the log, and
+  // comes back as the sentence to refuse an escalated command with.
+  const record = async (input: TrailRecordInput): Promise<string | undefined> => {
+    if (!trail) return undefined;
     const written = trail.append(input);
     try {
       await written;
+      return undefined;
     } catch (error) {
       deps.logError?.(randomUUID().slice(0, 8), error, request);
+      return error instanceof Error && error.name === 'AuditTrailUnavailableError' ? error.message : `The bot's audit trail refused the record of this command (${(error as Error)?.message ?? String(error)}).`;
     }
   };
 
@@ -143,8 +146,14 @@ export async function executeCommandLine(deps: ExecutionDeps, request: Execution
     },
   });
   // A read-only command does not wait for its record: a stalled database must not stall `health`.
-  if (decision.level > 0 || !decision.allow) await commandRecorded;
+  const notRecorded = decision.level > 0 || !decision.allow ? await commandRecorded : undefined;
   if (!decision.allow) return finish(command.name, 'rejected', refusalDocument(command.name, decision), 'refused', decision);
+  if (notRecorded) {
+    // An escalated command never runs (nor asks for approvals) without its record stored.
+    await record({ ...common, kind: 'result', key: `result:${executionId}`, outcome: 'refused', details: { execution_id: executionId, reason: notRecorded } });
+    const error = new CommandError(notRecorded, 'Nothing was run. Read-only commands still work; try again once records can be stored.', 'unavailable');
+    return finish(command.name, 'rejected', commandErrorDocument(error, command.name), 'refused', decision);
+  }
   const context: CommandContext = {
     actor: request.actor,
     origin: request.origin,

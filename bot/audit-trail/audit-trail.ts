@@ -17,11 +17,12 @@ import type pg from 'pg';
 import type { AuditOutbox } from '../../services/kit/audit-outbox.js';
 import type { CheckpointLedger, SignedCheckpoint } from '../../services/audit-engine/checkpoint-ledger.js';
 import type { CheckpointKey } from '../../services/audit-engine/checkpoint-signing.js';
-import { type JsonLineSpool, openJsonLineSpool } from '../../services/kit/json-line-spool.js';
+import { type JsonLineSpool, SpoolWriteError, openJsonLineSpool } from '../../services/kit/json-line-spool.js';
 import { isDatabaseUnavailable } from '../../services/kit/postgres.js';
 import { forwardGovernanceRecord } from './governance-forwarding.js';
 import { redactText } from './redaction.js';
 import { claimSpoolDirectory } from './spool-lock.js';
+import { createLossLedger, type TrailLoss } from './trail-losses.js';
 import { type PendingRecord, PendingRecordSchema, type TrailRecord, type TrailRecordInput, prepareRecord } from './trail-record.js';
 import { createTrailCheckpoints } from './trail-checkpoints.js';
 import { type ChainReceipt, type TrailQueryFilter, createTrailStore } from './trail-store.js';
@@ -87,6 +88,11 @@ export interface TrailStatus {
   waiting: number;
   /** Records the database refused as data (kept in `unstorable.jsonl`); should stay 0. */
   unstorable: number;
+  /**
+   * Records this process could store nowhere (PostgreSQL away, spool not writable); absent when
+   * none. `unnoted` of them are not yet named by a `records_lost` note in the trail.
+   */
+  lost?: TrailLoss & { unnoted: number };
   lastError?: string;
 }
 
@@ -180,6 +186,7 @@ export function createAuditTrail(options: AuditTrailOptions): AuditTrail {
   let lastError: string | undefined;
   let lastOkAt = 0;
   let unstorable = 0;
+  const losses = createLossLedger(log);
   const queue: Job[] = [];
   let pumping: Promise<void> | undefined;
   let draining: Promise<void> | undefined;
@@ -265,9 +272,22 @@ export function createAuditTrail(options: AuditTrailOptions): AuditTrail {
   }
 
   function spoolNow(record: PendingRecord): AppendReceipt {
-    openedSpool().append(record);
+    try {
+      openedSpool().append(record);
+    } catch (error) {
+      // Stored nowhere (a full disk while PostgreSQL is away): counted, logged, and the caller told.
+      const problem = error instanceof SpoolWriteError ? error.problem : redactText((error as Error)?.message ?? String(error));
+      const reason = `${lastError ?? 'PostgreSQL is not available'}, and the local spool could not be written (${problem})`;
+      throw new AuditTrailUnavailableError(losses.lost(record, reason), { cause: error });
+    }
     scheduleDrain(backoffMs);
     return { stored: 'spool', key: record.idempotency_key, waiting: waiting() };
+  }
+
+  /** Once records can be stored again, the trail itself says how many were lost before (trail-losses.ts). */
+  function noteLosses(): void {
+    const note = closed ? undefined : losses.nextNote();
+    if (note) enqueue(note.record, false).then(() => note.settle(true), () => note.settle(false));
   }
 
   function scheduleDrain(delayMs: number): void {
@@ -330,6 +350,7 @@ export function createAuditTrail(options: AuditTrailOptions): AuditTrail {
       .then(
         () => {
           backoffMs = 0;
+          noteLosses();
         },
         (error: unknown) => {
           markDown(error);
@@ -456,6 +477,7 @@ export function createAuditTrail(options: AuditTrailOptions): AuditTrail {
       assertOpen();
       const record = prepareRecord(input);
       const receipt = !pipelineBusy() && spoolFirst() ? spoolNow(record) : await enqueue(record, false);
+      noteLosses();
       forward(record);
       return receipt;
     },
@@ -497,6 +519,7 @@ export function createAuditTrail(options: AuditTrailOptions): AuditTrail {
       initialized,
       waiting: waiting(),
       unstorable,
+      ...(losses.total() ? { lost: losses.total()! } : {}),
       ...(lastError ? { lastError } : {}),
     }),
 

@@ -16,5 +16,6 @@ export { auditQueryArguments, auditTrailDocument, auditTrailVerifyDocument, pars
 export { BOT_AUDIT_SOURCE, GOVERNANCE_COMMANDS, forwardGovernanceRecord, governanceEvent, isGovernanceRecord } from './governance-forwarding.js';
 export { REDACTED, redactText, redactValue } from './redaction.js';
 export { SpoolDirectoryInUseError } from './spool-lock.js';
+export { LOSS_NOTE_KIND, type TrailLoss, knownLoss, lossSentence } from './trail-losses.js';
 export { TRAIL_KINDS, type TrailKind, type TrailOrigin, type TrailRecord, type TrailRecordInput, TrailInputError, prepareRecord } from './trail-record.js';
 export type { TrailBreak, TrailCheck, TrailVerification } from './trail-verifier.js';

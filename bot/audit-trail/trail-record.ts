@@ -28,6 +28,8 @@ export const TRAIL_KINDS = [
   'result',
   /** An admin ran a Level 4 action at once, with a reason, for review afterwards. */
   'break_glass',
+  /** Records that could be stored nowhere (PostgreSQL away, disk full): how many, when, why (trail-losses.ts). */
+  'records_lost',
 ] as const;
 export type TrailKind = (typeof TRAIL_KINDS)[number];
 

@@ -75,7 +75,7 @@ type WebClient = webApi.WebClient;
 
 export function createSlackBot(options: SlackBotOptions): SlackBot {
   const { settings, logger } = options;
-  const metrics = createBotMetrics({ defaultMetrics: options.defaultMetrics ?? true });
+  const metrics = createBotMetrics({ defaultMetrics: options.defaultMetrics ?? true, ...(options.services.trail ? { auditTrail: options.services.trail } : {}) });
   const slackLogger = boltLogger(logger);
   const slackFetch = instrumentedSlackFetch(settings.apiUrl, metrics);
   const postToResponseUrl = responseUrlPoster(metrics, WEB_API_TIMEOUT_MS);

@@ -2,7 +2,12 @@
  * The bot's Prometheus metrics, one registry per bot instance (tests run several side by side).
  * Names carry the `acgs_bot_` prefix so they sit beside the services' metrics on one dashboard.
  */
-import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+/** What the metrics read from the bot's audit trail (its `status()`), at each scrape. */
+export interface AuditTrailStatusSource {
+  status(): { lost?: { count: number; lastAt: string } };
+}
 
 export interface BotMetrics {
   registry: Registry;
@@ -16,9 +21,13 @@ export interface BotMetrics {
   foreignTeamRefusals: Counter<'kind'>;
   retriesReceived: Counter<'kind'>;
   dedupeStoreErrors: Counter;
+  auditRecordsLost: Counter;
+  auditRecordLostAt: Gauge;
 }
 
-export function createBotMetrics(options: { defaultMetrics?: boolean } = {}): BotMetrics {
+export function createBotMetrics(options: { defaultMetrics?: boolean; auditTrail?: AuditTrailStatusSource } = {}): BotMetrics {
+  const trail = options.auditTrail;
+  let lostCounted = 0;
   const registry = new Registry();
   registry.setDefaultLabels({ service: 'acgs-bot' });
   if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry });
@@ -85,6 +94,26 @@ export function createBotMetrics(options: { defaultMetrics?: boolean } = {}): Bo
       name: 'acgs_bot_dedupe_store_errors_total',
       help: 'Redis failures of the delivery ledger (answered from memory instead)',
       registers,
+    }),
+    // Read from the trail at each scrape: the trail counts its losses whether or not anyone scrapes.
+    auditRecordsLost: new Counter({
+      name: 'acgs_bot_audit_records_lost_total',
+      help: "Audit records the bot's trail could store neither in PostgreSQL nor in its local spool (a full disk), since the process started",
+      registers,
+      collect() {
+        const count = trail?.status().lost?.count ?? 0;
+        if (count > lostCounted) this.inc(count - lostCounted);
+        lostCounted = Math.max(lostCounted, count);
+      },
+    }),
+    auditRecordLostAt: new Gauge({
+      name: 'acgs_bot_audit_record_lost_last_timestamp_seconds',
+      help: 'When the last audit record was lost (Unix time); 0 when none was',
+      registers,
+      collect() {
+        const lastAt = trail?.status().lost?.lastAt;
+        this.set(lastAt ? Date.parse(lastAt) / 1000 : 0);
+      },
     }),
   };
 }

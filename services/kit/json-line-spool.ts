@@ -62,9 +62,12 @@ export class SpoolWriteError extends Error {
   override readonly name = 'SpoolWriteError';
   /** The system error code of the cause (ENOSPC for a full disk, EIO ...), when there was one. */
   readonly code: string | undefined;
-  constructor(message: string, options: { cause?: unknown; code?: string | undefined } = {}) {
+  /** What went wrong without the path, e.g. `ENOSPC: no space left on device`: safe to show a person. */
+  readonly problem: string;
+  constructor(message: string, options: { cause?: unknown; code?: string | undefined; problem: string }) {
     super(message, { cause: options.cause });
     this.code = options.code;
+    this.problem = options.problem;
   }
 }
 
@@ -72,6 +75,7 @@ function describeIoError(error: unknown): string {
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
   if (code === 'ENOSPC') return 'ENOSPC: no space left on device';
   if (code === 'EDQUOT') return 'EDQUOT: disk quota exceeded';
+  if (code) return `${code}: the write failed`;
   return error instanceof Error ? error.message : String(error);
 }
 
@@ -177,7 +181,8 @@ export function openJsonLineSpool<T>(options: JsonLineSpoolOptions<T>): JsonLine
     }
     const code = (error as NodeJS.ErrnoException | undefined)?.code;
     const undone = tornTail ? 'its partial line could not be cut off yet, so appends are refused until it can' : 'the file is as it was before';
-    return new SpoolWriteError(`could not write to the spool ${path} (${describeIoError(error)}); ${undone}`, { cause: error, code });
+    const problem = describeIoError(error);
+    return new SpoolWriteError(`could not write to the spool ${path} (${problem}); ${undone}`, { cause: error, code, problem });
   }
 
   return {

@@ -1,0 +1,159 @@
+/**
+ * Records the trail could store nowhere: PostgreSQL was away and the local spool could not be
+ * written either (a full disk). They cannot be kept, so they are never silent instead: each is
+ * counted and logged at once, the count is in `status()` (and the bot's /metrics), and as soon as
+ * anything can be stored again a `records_lost` note joins the trail saying how many were lost,
+ * when, why, and their keys. `audit verify` reads those notes, so a loss outlives the process.
+ */
+import { randomUUID } from 'node:crypto';
+import { prepareRecord, type PendingRecord } from './trail-record.js';
+
+/** The kind of the note a loss leaves in the trail. */
+export const LOSS_NOTE_KIND = 'records_lost';
+
+/** How many lost records' keys one note names; its count is always the whole count. */
+const NOTE_MAX_KEYS = 50;
+
+export interface TrailLoss {
+  count: number;
+  /** When the first and the last of them happened (ISO 8601). */
+  firstAt: string;
+  lastAt: string;
+  /** Why the last one could not be stored. */
+  reason: string;
+}
+
+export interface LossLog {
+  error(obj: object, msg: string): void;
+}
+
+export interface LossLedger {
+  /** Counts and logs a record stored nowhere; returns the sentence to refuse its caller with. */
+  lost(record: PendingRecord, reason: string): string;
+  /** This process's losses since it started (absent when none); `unnoted` of them are not yet named by a note in the trail. */
+  total(): (TrailLoss & { unnoted: number }) | undefined;
+  /**
+   * The note for the losses not yet in the trail, if any and none is on its way. The caller
+   * appends it and calls `settle` with whether it was stored (spool or chain).
+   */
+  nextNote(): { record: PendingRecord; settle(stored: boolean): void } | undefined;
+}
+
+interface Unnoted extends TrailLoss {
+  keys: string[];
+}
+
+function addLoss<T extends TrailLoss>(sum: T | undefined, at: string, reason: string, extra: Omit<T, keyof TrailLoss>): T {
+  return { ...extra, count: (sum?.count ?? 0) + 1, firstAt: sum?.firstAt ?? at, lastAt: at, reason } as T;
+}
+
+export function createLossLedger(log?: LossLog): LossLedger {
+  let total: TrailLoss | undefined;
+  /** Losses not in the trail yet and not in the note on its way. */
+  let unnoted: Unnoted | undefined;
+  let noting = false;
+  let inFlight: Unnoted | undefined;
+  // Keys of this process's notes: unique across runs and replicas, each note stored once.
+  const run = randomUUID();
+  let notes = 0;
+
+  return {
+    lost(record, reason) {
+      const now = new Date().toISOString();
+      total = addLoss(total, now, reason, {});
+      unnoted = addLoss(unnoted, now, reason, { keys: [...(unnoted?.keys ?? []), record.idempotency_key].slice(0, NOTE_MAX_KEYS) });
+      log?.error(
+        { key: record.idempotency_key, kind: record.kind, actor: record.actor, command: record.command, at: record.at, lost: total.count, reason },
+        'audit trail: a record could be stored neither in PostgreSQL nor in the local spool; it is lost',
+      );
+      return (
+        `The bot's audit trail could not store this record: ${reason}. ${total.count} record${total.count === 1 ? ' has' : 's have'} been lost ` +
+        `since ${total.firstAt}; escalated actions are refused while their records cannot be stored.`
+      );
+    },
+    total: () => (total ? { ...total, unnoted: (unnoted?.count ?? 0) + (inFlight?.count ?? 0) } : undefined),
+    nextNote() {
+      if (!unnoted || noting) return undefined;
+      const note = unnoted;
+      unnoted = undefined;
+      noting = true;
+      inFlight = note;
+      notes += 1;
+      const record = prepareRecord({
+        kind: LOSS_NOTE_KIND,
+        actor: 'system',
+        origin: 'system',
+        outcome: 'lost',
+        key: `${LOSS_NOTE_KIND}:${run}:${notes}`,
+        details: { count: note.count, first_at: note.firstAt, last_at: note.lastAt, reason: note.reason, keys: note.keys },
+      });
+      return {
+        record,
+        settle(stored) {
+          noting = false;
+          inFlight = undefined;
+          // Not stored: its losses wait for the next note, with any counted meanwhile.
+          if (!stored) unnoted = unnoted ? mergeUnnoted(note, unnoted) : note;
+        },
+      };
+    },
+  };
+}
+
+function mergeUnnoted(earlier: Unnoted, later: Unnoted): Unnoted {
+  return {
+    count: earlier.count + later.count,
+    firstAt: earlier.firstAt,
+    lastAt: later.lastAt,
+    reason: later.reason,
+    keys: [...earlier.keys, ...later.keys].slice(0, NOTE_MAX_KEYS),
+  };
+}
+
+/** Sums `records_lost` notes read back from the trail (their `details`), oldest first or not. */
+export function lossFromNotes(notes: Array<{ details: unknown }>): TrailLoss | undefined {
+  let sum: TrailLoss | undefined;
+  for (const note of notes) {
+    const details = (note.details ?? {}) as Record<string, unknown>;
+    const count = typeof details.count === 'number' && details.count > 0 ? details.count : 1;
+    const firstAt = typeof details.first_at === 'string' ? details.first_at : '';
+    const lastAt = typeof details.last_at === 'string' ? details.last_at : firstAt;
+    const reason = typeof details.reason === 'string' ? details.reason : 'not recorded';
+    sum = {
+      count: (sum?.count ?? 0) + count,
+      firstAt: sum && sum.firstAt <= firstAt ? sum.firstAt : firstAt,
+      lastAt: sum && sum.lastAt >= lastAt ? sum.lastAt : lastAt,
+      reason: sum && sum.lastAt >= lastAt ? sum.reason : reason,
+    };
+  }
+  return sum;
+}
+
+/**
+ * Every loss known: the notes read back from the trail, plus this process's losses not noted yet.
+ * `notes` undefined when the trail could not be read: then only this process's are known.
+ */
+export function knownLoss(notes: Array<{ details: unknown }> | undefined, own: (TrailLoss & { unnoted: number }) | undefined): (TrailLoss & { complete: boolean }) | undefined {
+  const noted = notes ? lossFromNotes(notes) : undefined;
+  const pending = notes ? (own && own.unnoted > 0 ? own : undefined) : own;
+  if (!noted && !pending) return undefined;
+  const count = (noted?.count ?? 0) + (notes ? (pending?.unnoted ?? 0) : (pending?.count ?? 0));
+  const later = !noted || (pending && pending.lastAt >= noted.lastAt) ? pending! : noted;
+  return {
+    count,
+    firstAt: [noted?.firstAt, pending?.firstAt].filter((at): at is string => !!at).sort()[0]!,
+    lastAt: later.lastAt,
+    reason: later.reason,
+    complete: notes !== undefined,
+  };
+}
+
+/** One sentence for `audit verify`: how many, when, why, and what to do. */
+export function lossSentence(loss: TrailLoss & { complete: boolean }): string {
+  const many = loss.count === 1 ? 'record was' : 'records were';
+  const when = loss.firstAt === loss.lastAt ? `at ${loss.firstAt}` : `between ${loss.firstAt} and ${loss.lastAt}`;
+  return (
+    `${loss.complete ? '' : 'At least '}${loss.count} audit ${many} lost ${when}: they could be stored neither in PostgreSQL nor in the local spool ` +
+    `(last reason: ${loss.reason}). The chain cannot show what they said; the bot's log names each one. Free disk space where the bot keeps its spool.`
+  );
+}
