@@ -14,19 +14,33 @@
  * Without ACGS_MIGRATIONS_DATABASE_URL (the embedded default) one role does both, as before; the
  * signed checkpoints still show a rewrite, but the role can make one.
  */
-import pg from 'pg';
+import type pg from 'pg';
 import { APPROVALS_MIGRATIONS_TABLE, migrateApprovalStore } from './approvals/index.js';
 import { createTrailStore, TRAIL_MIGRATIONS_TABLE } from './audit-trail/trail-store.js';
 import { EVOLUTION_REVIEW_MIGRATIONS_TABLE, migrateEvolutionReviewCards } from './evolution-reviews/card-store.js';
-import { createPool, redactDatabaseUrl } from '../services/kit/postgres.js';
+import { grantRuntimeRole, roleOf, takeOverFrom, type RestrictionPlan } from '../services/kit/database-roles.js';
+import { createPool } from '../services/kit/postgres.js';
 
 export const MIGRATIONS_DATABASE_URL_ENV = 'ACGS_MIGRATIONS_DATABASE_URL';
 
 /** The trail's tables and functions: never owned by the bot's role. */
 const TRAIL_TABLES = ['bot_audit_trail', 'bot_audit_trail_head', 'bot_audit_trail_checkpoints', TRAIL_MIGRATIONS_TABLE] as const;
-const TRAIL_FUNCTIONS = ['bot_audit_trail_reject_change', 'bot_audit_trail_head_only_forward'] as const;
-/** The bot's other tables, which it reads and changes freely. */
-const WORKING_TABLES = ['approval_requests', 'approval_votes', 'evolution_review_cards'] as const;
+
+export const BOT_DATABASE_PLAN: RestrictionPlan = {
+  ownedTables: TRAIL_TABLES,
+  ownedFunctions: ['bot_audit_trail_reject_change', 'bot_audit_trail_head_only_forward'],
+  revokeAllOn: TRAIL_TABLES,
+  grants: [
+    { privileges: 'SELECT, INSERT', tables: ['bot_audit_trail', 'bot_audit_trail_checkpoints'] },
+    { privileges: 'SELECT, UPDATE', tables: ['bot_audit_trail_head'] },
+    // REFERENCES as well: node-pg-migrate looks for the table's primary key in
+    // information_schema, which shows it only to roles with a privilege other than SELECT (and
+    // would otherwise try to add one). Harmless: the bot's role cannot create a table to refer from.
+    { privileges: 'SELECT, REFERENCES', tables: [TRAIL_MIGRATIONS_TABLE, APPROVALS_MIGRATIONS_TABLE, EVOLUTION_REVIEW_MIGRATIONS_TABLE] },
+    // The bot's other tables, which it reads and changes freely.
+    { privileges: 'SELECT, INSERT, UPDATE, DELETE', tables: ['approval_requests', 'approval_votes', 'evolution_review_cards'] },
+  ],
+};
 
 export interface BotDatabaseRoles {
   /** The role of DATABASE_URL, which runs the bot. */
@@ -45,68 +59,6 @@ export interface BotDatabaseSetup {
   log?(line: string): void;
 }
 
-async function roleOf(databaseUrl: string): Promise<{ name: string; superuser: boolean }> {
-  const client = new pg.Client({ connectionString: databaseUrl, connectionTimeoutMillis: 5000 });
-  try {
-    await client.connect();
-    const { rows } = await client.query<{ name: string; superuser: boolean }>(
-      'SELECT current_user AS name, rolsuper AS superuser FROM pg_roles WHERE rolname = current_user',
-    );
-    return rows[0]!;
-  } catch (error) {
-    throw new Error(`could not connect to ${redactDatabaseUrl(databaseUrl)}: ${(error as Error).message}`, { cause: error });
-  } finally {
-    await client.end().catch(() => undefined);
-  }
-}
-
-/** Trail objects a former set-up left owned by the bot's role are taken over by the owner role. */
-async function takeOverTrail(owner: pg.Pool, runtimeRole: string): Promise<string[]> {
-  const taken: string[] = [];
-  const tables = await owner.query<{ name: string }>(
-    `SELECT c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-      WHERE n.nspname = current_schema() AND c.relname = ANY($1::text[]) AND pg_get_userbyid(c.relowner) = $2`,
-    [TRAIL_TABLES, runtimeRole],
-  );
-  const functions = await owner.query<{ name: string }>(
-    `SELECT p.proname AS name FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
-      WHERE n.nspname = current_schema() AND p.proname = ANY($1::text[]) AND pg_get_userbyid(p.proowner) = $2`,
-    [TRAIL_FUNCTIONS, runtimeRole],
-  );
-  try {
-    for (const { name } of tables.rows) {
-      await owner.query(`ALTER TABLE ${pg.escapeIdentifier(name)} OWNER TO CURRENT_USER`);
-      taken.push(name);
-    }
-    for (const { name } of functions.rows) {
-      await owner.query(`ALTER FUNCTION ${pg.escapeIdentifier(name)}() OWNER TO CURRENT_USER`);
-      taken.push(`${name}()`);
-    }
-  } catch (error) {
-    throw new Error(
-      `the audit trail is owned by the bot's role "${runtimeRole}", and ${MIGRATIONS_DATABASE_URL_ENV}'s role could not take it over (${(error as Error).message}): use a superuser, or a role that is a member of "${runtimeRole}", once`,
-      { cause: error },
-    );
-  }
-  return taken;
-}
-
-async function grantRuntimeAccess(owner: pg.Pool, runtimeRole: string): Promise<void> {
-  const role = pg.escapeIdentifier(runtimeRole);
-  const list = (names: readonly string[]) => names.map((name) => pg.escapeIdentifier(name)).join(', ');
-  const statements = [
-    `REVOKE ALL ON TABLE ${list(TRAIL_TABLES)} FROM ${role}`,
-    `GRANT SELECT, INSERT ON TABLE bot_audit_trail, bot_audit_trail_checkpoints TO ${role}`,
-    `GRANT SELECT, UPDATE ON TABLE bot_audit_trail_head TO ${role}`,
-    // REFERENCES as well: node-pg-migrate looks for the table's primary key in
-    // information_schema, which shows it only to roles with a privilege other than SELECT (and
-    // would otherwise try to add one). Harmless: the bot's role cannot create a table to refer from.
-    `GRANT SELECT, REFERENCES ON TABLE ${list([TRAIL_MIGRATIONS_TABLE, APPROVALS_MIGRATIONS_TABLE, EVOLUTION_REVIEW_MIGRATIONS_TABLE])} TO ${role}`,
-    `GRANT SELECT, INSERT, UPDATE, DELETE ON TABLE ${list(WORKING_TABLES)} TO ${role}`,
-  ];
-  for (const statement of statements) await owner.query(statement);
-}
-
 /**
  * Migrates the bot's database as the owner role and restricts the bot's role; safe to repeat and
  * to run from several replicas at once (migrations hold an advisory lock; grants are idempotent).
@@ -114,19 +66,28 @@ async function grantRuntimeAccess(owner: pg.Pool, runtimeRole: string): Promise<
 export async function prepareBotDatabase(setup: BotDatabaseSetup): Promise<BotDatabaseRoles> {
   const runtime = await roleOf(setup.runtimeUrl);
   const ownerRole = await roleOf(setup.ownerUrl);
-  const owner = createPool({ databaseUrl: setup.ownerUrl, max: 1, applicationName: 'acgs-bot-migrations' });
+  const owner: pg.Pool = createPool({ databaseUrl: setup.ownerUrl, max: 1, applicationName: 'acgs-bot-migrations' });
   try {
     const restricted = runtime.name !== ownerRole.name;
     if (restricted) {
-      const taken = await takeOverTrail(owner, runtime.name);
+      const taken = await takeOverFrom(owner, runtime.name, BOT_DATABASE_PLAN);
       if (taken.length > 0) setup.log?.(`took the audit trail's ${taken.join(', ')} over from the bot's role "${runtime.name}"`);
     }
     await createTrailStore(owner).initialize();
     await migrateApprovalStore(owner, setup.log);
     await migrateEvolutionReviewCards(owner, setup.log);
-    if (restricted) await grantRuntimeAccess(owner, runtime.name);
+    if (restricted) await grantRuntimeRole(owner, runtime.name, BOT_DATABASE_PLAN);
     return { runtimeRole: runtime.name, ownerRole: ownerRole.name, restricted, runtimeIsSuperuser: runtime.superuser };
   } finally {
     await owner.end().catch(() => undefined);
   }
+}
+
+/** One start-up line about who owns the trail. */
+export function describeBotRoles(roles: BotDatabaseRoles): string {
+  if (!roles.restricted) {
+    return `bot database: ${MIGRATIONS_DATABASE_URL_ENV} and DATABASE_URL both name the role "${roles.runtimeRole}", so the bot's role owns its audit trail; give DATABASE_URL a role of its own to make the trail append-only for the bot`;
+  }
+  const warning = roles.runtimeIsSuperuser ? ` WARNING: "${roles.runtimeRole}" is a superuser, whom no grant restricts` : '';
+  return `bot database: migrated as "${roles.ownerRole}"; the bot runs as "${roles.runtimeRole}", which may only append to the audit trail${warning}`;
 }

@@ -19,6 +19,7 @@ import { createLocalStackClient } from '../services/stack/local-stack-client.js'
 import { selectStack } from '../services/stack/select-stack.js';
 import type { AuditTrail } from './audit-trail/index.js';
 import { createRelayedTrail, TRAIL_RELAY_FEATURE } from './audit-trail/trail-relay.js';
+import { trailCheckpointSettings } from './audit-trail/trail-checkpoints.js';
 import type { Stack } from '../services/stack/stack.js';
 import { renderText } from './cli-render.js';
 import { cliProgress } from './cli-progress.js';
@@ -126,6 +127,8 @@ async function trailFor(io: CliIo): Promise<{ trail?: AuditTrail; close(): Promi
       stateDir: cliStateDir(io),
       instances: CLI_SPOOL_SLOTS,
       applicationName: 'acgs-cli-trail',
+      // The same key as the bot's (ACGS_TRAIL_SIGNING_KEY, or the state directory's file), so that both check each other's checkpoints.
+      checkpoints: trailCheckpointSettings({ stateDir: cliStateDir(io), env: io.env }),
     });
     return { trail: opened.trail, close: () => opened.close() };
   }

@@ -17,6 +17,8 @@ import {
 } from './approvals/index.js';
 import { slackUserGroupDirectory } from './authorization/index.js';
 import { TRAIL_RELAY_FEATURE, trailRelayRoutes } from './audit-trail/trail-relay.js';
+import { trailCheckpointSettings } from './audit-trail/trail-checkpoints.js';
+import { describeBotRoles, MIGRATIONS_DATABASE_URL_ENV, prepareBotDatabase } from './bot-database.js';
 import { retireStalledApproval } from '../commands/approval-flow.js';
 import { loadCommandGate, openCommandTrail, type OpenedTrail } from '../commands/command-path.js';
 import { createCommandRegistry } from '../commands/index.js';
@@ -92,10 +94,16 @@ async function openBotTrail(): Promise<OpenedTrail> {
     source: 'acgs-chatops',
     log: logger.child({ component: 'governance-outbox' }),
   });
+  // Migrations as the owner role, the bot as a role that may only append to the trail (bot/bot-database.ts).
+  const ownerUrl = env[MIGRATIONS_DATABASE_URL_ENV];
+  if (ownerUrl && !botDatabase) say(describeBotRoles(await prepareBotDatabase({ ownerUrl, runtimeUrl: databaseUrl, log: (line) => logger.info({ component: 'bot-database' }, line) })));
+  else if (ownerUrl) say(`${MIGRATIONS_DATABASE_URL_ENV} is ignored without DATABASE_URL: the embedded database has one role`);
   const opened = await openCommandTrail({
     databaseUrl,
     // PGlite is single-session: one connection.
     poolMax: botDatabase ? 1 : 4,
+    // Signed checkpoints, key outside the database (ACGS_TRAIL_SIGNING_KEY or <state>/trail-signing.key).
+    checkpoints: trailCheckpointSettings({ stateDir, env, auditEngineUrl: serviceEndpoints(env)['audit-engine'] }),
     stateDir,
     instances: [instance],
     outbox: governanceOutbox,

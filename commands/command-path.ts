@@ -8,6 +8,7 @@ import { join, resolve } from 'node:path';
 import { type AuditOutbox } from '../services/kit/audit-outbox.js';
 import { createPool } from '../services/kit/postgres.js';
 import { type AuditTrail, createAuditTrail, SpoolDirectoryInUseError } from '../bot/audit-trail/index.js';
+import type { TrailCheckpointSettings } from '../bot/audit-trail/audit-trail.js';
 import { Authorizer, type AuthorizationOverrides, authorizationDataFor, RoleResolver, type UserGroupDirectory } from '../bot/authorization/index.js';
 import { createCommandGate, policyEngineModes, type CommandGate, type StackModes } from './command-gate.js';
 import type { CommandServices } from './services.js';
@@ -67,6 +68,11 @@ export interface TrailSetup {
   outbox?: Pick<AuditOutbox, 'record'>;
   log?: Parameters<typeof createAuditTrail>[0]['log'];
   applicationName: string;
+  /**
+   * Signed checkpoints (bot/audit-trail/trail-checkpoints.ts); the newest is also kept in the
+   * spool directory the process claims, as `trail-checkpoint.json`.
+   */
+  checkpoints?: Omit<TrailCheckpointSettings, 'localFile'>;
 }
 
 export interface OpenedTrail {
@@ -82,7 +88,13 @@ export async function openCommandTrail(setup: TrailSetup): Promise<OpenedTrail> 
   let lastError: unknown;
   for (const instance of setup.instances) {
     const spoolDir = trailSpoolDir(setup.stateDir, instance);
-    const trail = createAuditTrail({ pool, spoolDir, ...(setup.outbox ? { outbox: setup.outbox } : {}), ...(setup.log ? { log: setup.log } : {}) });
+    const trail = createAuditTrail({
+      pool,
+      spoolDir,
+      ...(setup.outbox ? { outbox: setup.outbox } : {}),
+      ...(setup.log ? { log: setup.log } : {}),
+      ...(setup.checkpoints ? { checkpoints: { ...setup.checkpoints, localFile: join(spoolDir, 'trail-checkpoint.json') } } : {}),
+    });
     try {
       await trail.start();
     } catch (error) {

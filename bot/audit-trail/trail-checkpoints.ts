@@ -7,6 +7,7 @@
 import { join } from 'node:path';
 import type pg from 'pg';
 import type { AuditEventInput } from '../../services/audit-engine/contract.js';
+import { createAuditEngineClient } from '../../services/clients/audit-engine.js';
 import {
   type CheckpointLedger,
   type SignedCheckpoint,
@@ -14,6 +15,7 @@ import {
 } from '../../services/audit-engine/checkpoint-ledger.js';
 import { type CheckpointKey, loadCheckpointKey } from '../../services/audit-engine/checkpoint-signing.js';
 import type { AuditOutbox } from '../../services/kit/audit-outbox.js';
+import type { TrailCheckpointSettings } from './audit-trail.js';
 import { BOT_AUDIT_SOURCE } from './governance-forwarding.js';
 import { trailGenesisHash } from './trail-chain.js';
 import type { TrailStore } from './trail-store.js';
@@ -72,4 +74,22 @@ export function createTrailCheckpoints(options: TrailCheckpointOptions): Checkpo
       return (await walkTrail(options.store, from, upTo)).firstBad?.problem;
     },
   });
+}
+
+/** The newest checkpoint the Audit Engine holds (the ledger believes it only if the signature holds). */
+export function auditEngineWitness(auditEngineUrl: string): () => Promise<SignedCheckpoint | undefined> {
+  // Short: a verify must not wait long for a witness that is away (it then checks without it).
+  const client = createAuditEngineClient(auditEngineUrl, { timeoutMs: 3000 });
+  return async () => {
+    const page = await client.listEvents({ event_type: TRAIL_CHECKPOINT_EVENT, source: BOT_AUDIT_SOURCE, limit: 1 });
+    return page.events[0]?.data?.checkpoint as SignedCheckpoint | undefined;
+  };
+}
+
+/** What a process that opens the trail itself (the bot, the CLI with DATABASE_URL) checkpoints with. */
+export function trailCheckpointSettings(options: { stateDir: string; env: NodeJS.ProcessEnv; auditEngineUrl?: string }): Omit<TrailCheckpointSettings, 'localFile'> {
+  return {
+    key: loadTrailSigningKey(options.stateDir, options.env),
+    ...(options.auditEngineUrl ? { witness: auditEngineWitness(options.auditEngineUrl) } : {}),
+  };
 }
