@@ -19,7 +19,7 @@ import { slackUserGroupDirectory } from './authorization/index.js';
 import { TRAIL_RELAY_FEATURE, trailRelayRoutes } from './audit-trail/trail-relay.js';
 import { trailCheckpointSettings } from './audit-trail/trail-checkpoints.js';
 import { describeBotRoles, MIGRATIONS_DATABASE_URL_ENV, prepareBotDatabase } from './bot-database.js';
-import { retireStalledApproval } from '../commands/approval-flow.js';
+import { retireStalledApproval, settleInterruptedRuns } from '../commands/approval-flow.js';
 import { loadCommandGate, openCommandTrail, type OpenedTrail } from '../commands/command-path.js';
 import { createCommandRegistry } from '../commands/index.js';
 import { commandServicesFromEnv } from '../commands/services-env.js';
@@ -168,7 +168,7 @@ async function main(): Promise<void> {
   await migrateEvolutionReviewCards(trail.pool, (line) => logger.info({ component: 'evolution-reviews' }, line));
   const reviewCards = createReviewCardStore({ pool: trail.pool, instance: env.ACGS_BOT_INSTANCE || 'bot' });
   approvalSignals = redis ? redisApprovalSignals(redis) : localApprovalSignals();
-  const approvals = createApprovalStore({ pool: trail.pool, signals: approvalSignals });
+  const approvals = createApprovalStore({ pool: trail.pool, signals: approvalSignals, instance: env.ACGS_BOT_INSTANCE || 'bot' });
   const services = { ...fromEnv, stack, authorization: gate, trail: trail.trail, approvals };
 
   const registry = createCommandRegistry();
@@ -222,6 +222,17 @@ async function main(): Promise<void> {
   });
 
   const { port } = await bot.start();
+  // After the start (the console's stand-in answers on the bot's port). A run this instance was
+  // executing when it stopped (or one orphaned for an hour) is never re-run:
+  // it becomes `outcome unknown`, its messages lose their buttons and its channel is told, by one replica.
+  const interrupted = await settleInterruptedRuns({ registry, services }).catch((error: unknown) => {
+    logger.warn({ err: error }, 'approvals interrupted by a stop could not be checked');
+    return [];
+  });
+  for (const request of interrupted) {
+    await bot.announceOutcomeUnknown(request).catch((error: unknown) => logger.warn({ err: error }, 'approval message update failed'));
+    logger.warn({ request: request.id, command: request.action.command }, 'approval run interrupted by a stop: outcome unknown, not re-run');
+  }
   // Started after the bot: the console's stand-in answers on the bot's own port.
   const reviewChannel = config.channels.approvals ?? (standIn ? DEFAULT_CHANNELS.find((channel) => channel.name === 'acgs-approvals')?.id : config.channels.ops);
   if (reviewIntervalMs > 0 && reviewChannel) {

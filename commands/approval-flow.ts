@@ -221,6 +221,39 @@ export async function retireStalledApproval(deps: ExecutionDeps, request: Approv
   return superseded.request;
 }
 
+/**
+ * At start: runs left `executing` by a process that is gone become `outcome_unknown` (never re-run),
+ * each recorded in the trail; returns those THIS call marked, for the caller to say so in Slack.
+ * Of replicas starting together, each request is returned to exactly one.
+ */
+export async function settleInterruptedRuns(deps: ExecutionDeps, options: { now?: Date; orphanAfterMs?: number } = {}): Promise<ApprovalRequest[]> {
+  const store = deps.services.approvals;
+  if (!store) return [];
+  const interrupted = await store.markInterrupted(options);
+  for (const request of interrupted) {
+    await appendQuietly(
+      deps,
+      {
+        ...trailCommon(request, 'system', 'system', request.messages[0]?.channel ?? null),
+        kind: 'approval_resolved',
+        key: `approval_resolved:${request.id}:outcome_unknown`,
+        outcome: 'outcome_unknown',
+        details: { request_id: request.id, reason: request.endedReason ?? null, approved_by: request.approvedBy },
+      },
+      { id: request.requester },
+    );
+  }
+  return interrupted;
+}
+
+/** What the channel is told about a run whose outcome is unknown (bot/slack posts it once). */
+export function outcomeUnknownSentence(request: ApprovalRequest): Sentence {
+  return [
+    { user: request.requester },
+    `: the approved \`${redactText(request.action.line)}\` was running when the bot stopped. Whether it finished is unknown, and it was not run again; check the stack (for example \`/acgs status\`) before asking again.`,
+  ];
+}
+
 /** A store error's sentence, to go on with "; nothing was ...". */
 const withoutFullStop = (message: string) => message.replace(/\.\s*$/, '');
 

@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { createApprovalStore, startExpiryScheduler, type ApprovalStore } from '../bot/approvals/index.js';
-import { decideOnApproval, retireStalledApproval } from '../commands/approval-flow.js';
+import { decideOnApproval, retireStalledApproval, settleInterruptedRuns } from '../commands/approval-flow.js';
 import { createRegistry } from '../commands/registry.js';
 import { executeCommandLine } from '../commands/execute.js';
 import { createPool } from '../services/kit/postgres.js';
@@ -334,6 +334,38 @@ describe('an approval whose run never started', () => {
     expect(runsOf(7)).toEqual([]);
     const { records } = await trail.trail.query({ command: 'resize', limit: 20 });
     expect(records.filter((record) => (record.details as { request_id?: string } | null)?.request_id === stalled.id).map((record) => `${record.kind} ${record.outcome ?? ''}`.trim())).toContain('approval_resolved superseded');
+  });
+});
+
+describe('an approval whose run was interrupted by a crash', () => {
+  it('is marked outcome unknown at start by exactly one of two replicas: its message loses the buttons and says so, the channel is told once, the trail records it, and nothing runs', async () => {
+    world.replicas = 1;
+    const { ts, id } = await requestResize(6);
+    // The process that claimed the run (instance "bot-crashed") stopped before it finished.
+    const crashed = createApprovalStore({ pool: database.pool(2), instance: 'bot-crashed' });
+    expect((await crashed.vote(id, APPROVER, ['approvers'], 'approve')).code).toBe('approved');
+    expect((await crashed.claimExecution(id)).code).toBe('claimed');
+    expect(buttonsOf(ts)).toEqual(['acgs_approval_approve', 'acgs_approval_deny', 'acgs_approval_cancel']);
+
+    // Two replicas start again under that instance name, at the same moment, as npm start does.
+    const replicas = [0, 1].map(() => ({ registry: createRegistry([]), services: { ...services, approvals: createApprovalStore({ pool: database.pool(2), instance: 'bot-crashed' }) } }));
+    const found = (await Promise.all(replicas.map((deps) => settleInterruptedRuns(deps)))).flat();
+    expect(found.map((request) => request.id)).toEqual([id]);
+    for (const request of found) await t.bot.announceOutcomeUnknown(request);
+
+    expect(buttonsOf(ts)).toEqual([]);
+    expect(messageText(ts)).toContain('Outcome unknown (1 of 1 approved by <@U0APPROVER1>): it was running when the bot stopped');
+    const told = t.standIn.messages(OPS).filter((message) => message.text.includes('was running when the bot stopped. Whether it finished is unknown'));
+    expect(told).toHaveLength(1);
+    expect(told[0]!.text).toBe(`<@${ONCALL}>: the approved \`resize 6\` was running when the bot stopped. Whether it finished is unknown, and it was not run again; check the stack (for example \`/acgs status\`) before asking again.`);
+    expect((await store.get(id))?.state).toBe('outcome_unknown');
+    // A late vote (a click on a copy Slack still showed) changes nothing and runs nothing.
+    const late = await decideOnApproval({ registry: createRegistry([]), services }, { id, choice: 'approve', actor: { id: APPROVER3 } });
+    expect(late).toMatchObject({ code: 'closed', changed: false });
+    expect(late.sentence.join('')).toBe('This request was running when the bot stopped; its outcome is unknown and it is not run again');
+    expect(runsOf(6)).toEqual([]);
+    const { records } = await trail.trail.query({ command: 'resize', limit: 200 });
+    expect(records.filter((record) => record.kind === 'approval_resolved' && record.outcome === 'outcome_unknown' && (record.details as { request_id?: string }).request_id === id)).toHaveLength(1);
   });
 });
 

@@ -6,6 +6,7 @@ import {
   ApprovalInputError,
   ApprovalStoreUnavailableError,
   DEFAULT_APPROVAL_TTL_MS,
+  MAX_PENDING_PER_REQUESTER,
   createApprovalStore,
   type ApprovalInput,
   type ApprovalStore,
@@ -393,5 +394,71 @@ describe('when the store cannot answer', () => {
       await barePool.end();
       await bare.drop();
     }
+  });
+});
+
+describe('bounds on waiting requests', () => {
+  it("refuses a requester's 21st waiting request with a message and stores nothing; a decided one frees a place, and other requesters are not affected", async () => {
+    const busy = 'U0BUSYREQUESTER';
+    const now = new Date();
+    const first = await store.create(scaleRequest({ requester: busy }), now);
+    for (let index = 1; index < MAX_PENDING_PER_REQUESTER; index += 1) await store.create(scaleRequest({ requester: busy }), now);
+    const count = async () => Number((await pool.query<{ n: string }>('SELECT count(*) AS n FROM approval_requests WHERE requester = $1', [busy])).rows[0]!.n);
+    expect(await count()).toBe(MAX_PENDING_PER_REQUESTER);
+    const refused = store.create(scaleRequest({ requester: busy }), now);
+    await expect(refused).rejects.toThrow(ApprovalInputError);
+    await expect(refused).rejects.toThrow(`${busy} already has 20 requests waiting for approval, the most one person may have; cancel one or wait until they are decided or expire`);
+    expect(await count()).toBe(MAX_PENDING_PER_REQUESTER);
+    // Someone else can still ask.
+    expect((await store.create(scaleRequest({ requester: 'U0SOMEONEELSE' }), now)).code).toBe('created');
+    // Cancelling one frees a place.
+    expect((await store.cancel(first.request!.id, busy, now)).code).toBe('cancelled');
+    expect((await store.create(scaleRequest({ requester: busy }), now)).code).toBe('created');
+  });
+
+  it('keeps the bound when many requests by one requester arrive at the same moment', async () => {
+    const racer = 'U0RACINGREQUESTER';
+    const small = createApprovalStore({ pool: database.pool(10), maxPendingPerRequester: 3 });
+    const attempts = await Promise.allSettled(Array.from({ length: 10 }, () => small.create(scaleRequest({ requester: racer }))));
+    expect(attempts.filter((attempt) => attempt.status === 'fulfilled')).toHaveLength(3);
+    expect(attempts.filter((attempt) => attempt.status === 'rejected' && attempt.reason instanceof ApprovalInputError)).toHaveLength(7);
+  });
+});
+
+describe('a run left executing by a stopped process', () => {
+  async function executing(by: ApprovalStore): Promise<string> {
+    const { request } = await by.create(scaleRequest());
+    expect((await by.vote(request!.id, approver(1), APPROVER_ROLES, 'approve')).code).toBe('approved');
+    expect((await by.claimExecution(request!.id)).code).toBe('claimed');
+    return request!.id;
+  }
+
+  it('becomes outcome_unknown for exactly one of two replicas restarting under the instance that claimed it, never runs again, and leaves a live run of another instance alone', async () => {
+    const crashed = createApprovalStore({ pool, instance: 'bot-a' });
+    const otherReplica = createApprovalStore({ pool, instance: 'bot-b' });
+    const interrupted = await executing(crashed);
+    const live = await executing(otherReplica);
+    const abandoned = await executing(otherReplica);
+    // Claimed by bot-b two hours ago and never finished: orphaned whoever claimed it.
+    await pool.query(`UPDATE approval_requests SET state_changed_at = now() - interval '2 hours' WHERE id = $1`, [abandoned]);
+
+    const restarted = [createApprovalStore({ pool: database.pool(2), instance: 'bot-a' }), createApprovalStore({ pool: database.pool(2), instance: 'bot-a' })];
+    const marked = await Promise.all(restarted.map((replica) => replica.markInterrupted()));
+    const ids = marked.flat().map((request) => request.id);
+    expect(ids.filter((id) => id === interrupted)).toHaveLength(1);
+    expect(ids.filter((id) => id === abandoned)).toHaveLength(1);
+    expect(ids).not.toContain(live);
+    expect(await otherReplica.markInterrupted()).not.toContainEqual(expect.objectContaining({ id: live }));
+    expect((await store.get(live))?.state).toBe('executing');
+
+    const unknown = (await store.get(interrupted))!;
+    expect(unknown).toMatchObject({ state: 'outcome_unknown', endedReason: 'it was running when the bot stopped; whether it finished is unknown' });
+    expect(unknown.approvedBy).toEqual([approver(1)]);
+    // Nothing moves it again: not a claim, not a vote, not a cancel, not a finish.
+    expect((await store.claimExecution(interrupted)).code).toBe('closed');
+    expect((await store.vote(interrupted, approver(2), APPROVER_ROLES, 'approve')).code).toBe('closed');
+    expect((await store.cancel(interrupted, REQUESTER)).code).toBe('closed');
+    expect((await store.finish(interrupted, true)).code).toBe('not-executing');
+    expect((await restarted[0]!.markInterrupted()).map((request) => request.id)).not.toContain(interrupted);
   });
 });

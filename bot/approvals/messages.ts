@@ -87,6 +87,8 @@ export function statusSentence(request: ApprovalRequest, now: Date = new Date())
       return [`Expired at ${clockTime(request.expiresAt, now)} with `, ...approvedSoFar(request), '; nothing was run'];
     case 'superseded':
       return [`Not run: ${request.endedReason ?? 'the situation changed after it was requested'}; ask again`];
+    case 'outcome_unknown':
+      return ['Outcome unknown (', ...approvedBy(), `): it was running when the bot stopped, found at ${clockTime(request.stateChangedAt, now)}; it was not run again. Check the stack before asking again`];
   }
 }
 
@@ -104,6 +106,7 @@ export function closedSentence(request: ApprovalRequest, now: Date = new Date())
     cancelled: () => ['This request was cancelled by ', { user: request.endedBy ?? request.requester }],
     expired: () => [expiredText(request, now)],
     superseded: () => [`This request was superseded: ${request.endedReason ?? 'the situation changed'}; ask again`],
+    outcome_unknown: () => ['This request was running when the bot stopped; its outcome is unknown and it is not run again'],
   };
   return request.state === 'pending' ? statusSentence(request, now) : states[request.state]();
 }

@@ -15,11 +15,13 @@ export const APPROVAL_STATES = [
   'failed',
   /** The policy or the stack's state changed between the request and its execution: ask again. */
   'superseded',
+  /** It was running when its process stopped (a crash): whether it finished is unknown; never run again. */
+  'outcome_unknown',
 ] as const;
 export type ApprovalState = (typeof APPROVAL_STATES)[number];
 
 /** States from which nothing moves any more. */
-export const FINAL_STATES: ReadonlySet<ApprovalState> = new Set(['denied', 'cancelled', 'expired', 'executed', 'failed', 'superseded']);
+export const FINAL_STATES: ReadonlySet<ApprovalState> = new Set(['denied', 'cancelled', 'expired', 'executed', 'failed', 'superseded', 'outcome_unknown']);
 
 export type VoteChoice = 'approve' | 'deny';
 

@@ -132,8 +132,22 @@ export interface ApprovalStore {
    * Never re-run: a restarting bot ends the approved ones as superseded and reports the rest (oldest first).
    */
   inFlight(): Promise<ApprovalRequest[]>;
+  /**
+   * executing -> outcome_unknown for runs whose process is gone: claimed by an earlier boot of this
+   * instance (it restarted), claimed before claims were named, or running longer than `orphanAfterMs`
+   * whoever claimed them. One conditional UPDATE: of replicas starting together, each such request
+   * is returned to exactly one, which then says so in Slack. Never re-run.
+   */
+  markInterrupted(options?: { now?: Date; orphanAfterMs?: number }): Promise<ApprovalRequest[]>;
+  /** `<instance>/<boot id>`: what this store writes into the runs it claims. */
+  readonly claimant: string;
   get(id: string): Promise<ApprovalRequest | undefined>;
 }
+
+/** A requester may have this many requests waiting at once; more are refused until some are decided. */
+export const MAX_PENDING_PER_REQUESTER = 20;
+/** A run claimed by another instance that still shows `executing` after this long is orphaned. */
+export const ORPHANED_RUN_AFTER_MS = 60 * 60_000;
 
 export interface ApprovalStoreOptions {
   pool: pg.Pool;
@@ -141,6 +155,10 @@ export interface ApprovalStoreOptions {
   signals?: ApprovalSignals;
   /** How long a request waits for votes unless it says otherwise; default 15 minutes. */
   defaultTtlMs?: number;
+  /** This replica's name (ACGS_BOT_INSTANCE, default `bot`): runs it claims are marked with it. */
+  instance?: string;
+  /** Waiting requests one requester may have at once; default MAX_PENDING_PER_REQUESTER. */
+  maxPendingPerRequester?: number;
 }
 
 // Votes come along as one JSON array, in the order they were counted, so that every read is one
@@ -237,6 +255,9 @@ function unavailable(error: unknown): ApprovalStoreUnavailableError | undefined 
 export function createApprovalStore(options: ApprovalStoreOptions): ApprovalStore {
   const { pool, signals } = options;
   const defaultTtlMs = options.defaultTtlMs ?? DEFAULT_APPROVAL_TTL_MS;
+  const instance = options.instance ?? 'bot';
+  const claimant = `${instance}/${randomUUID()}`;
+  const maxPending = options.maxPendingPerRequester ?? MAX_PENDING_PER_REQUESTER;
   if (!Number.isInteger(defaultTtlMs) || defaultTtlMs <= 0 || defaultTtlMs > MAX_APPROVAL_TTL_MS) {
     throw new ApprovalInputError(`defaultTtlMs must be whole milliseconds between 1 and ${MAX_APPROVAL_TTL_MS} (a day); got ${defaultTtlMs}`);
   }
@@ -291,6 +312,8 @@ export function createApprovalStore(options: ApprovalStoreOptions): ApprovalStor
   }
 
   return {
+    claimant,
+
     async create(input, now = new Date()) {
       requireTime(now, 'now');
       const parsed = parseApprovalInput(input);
@@ -298,8 +321,22 @@ export function createApprovalStore(options: ApprovalStoreOptions): ApprovalStor
       const expiresAt = new Date(now.getTime() + (parsed.expiresInMs ?? defaultTtlMs));
       // Break-glass runs at once: it is born approved, and claimExecution still guards it.
       const state: ApprovalState = parsed.breakGlass ? 'approved' : 'pending';
-      const request = await guarded(async () => {
-        const { rows } = await pool.query<RequestRow>(
+      const request = await guarded(() => withTransaction(pool, async (client) => {
+        // Bounded per requester (each waiting request is a row, a timer on every replica and a
+        // message): counted under a lock on the requester, so concurrent requests cannot pass it.
+        if (state === 'pending') {
+          await client.query(`SELECT pg_advisory_xact_lock(hashtext('acgs-approvals-requester:' || $1))`, [parsed.requester]);
+          const { rows: counted } = await client.query<{ waiting: number }>(
+            `SELECT count(*)::int AS waiting FROM approval_requests WHERE requester = $1 AND state = 'pending' AND expires_at > $2`,
+            [parsed.requester, now],
+          );
+          if (counted[0]!.waiting >= maxPending) {
+            throw new ApprovalInputError(
+              `${parsed.requester} already has ${counted[0]!.waiting} requests waiting for approval, the most one person may have; cancel one or wait until they are decided or expire`,
+            );
+          }
+        }
+        const { rows } = await client.query<RequestRow>(
           `WITH r AS (
              INSERT INTO approval_requests (id, command, args, line, target, state_fingerprint, requester, messages, level,
                approvals_required, approver_roles, distinct_approvers, reason, break_glass, created_at, expires_at, state, state_changed_at)
@@ -327,7 +364,7 @@ export function createApprovalStore(options: ApprovalStoreOptions): ApprovalStor
           ],
         );
         return toRequest(rows[0]!);
-      });
+      }));
       if (request.state === 'pending') await announce({ type: 'created', id: request.id, expiresAt: request.expiresAt.toISOString() });
       return outcome('created', true, request, statusSentence(request, now));
     },
@@ -422,9 +459,10 @@ export function createApprovalStore(options: ApprovalStoreOptions): ApprovalStor
           pool,
           `state = CASE WHEN $2::text IS NULL OR state_fingerprint = $2::text THEN 'executing' ELSE 'superseded' END,
            ended_reason = CASE WHEN $2::text IS NULL OR state_fingerprint = $2::text THEN ended_reason ELSE $4 END,
+           claimed_by = $5,
            state_changed_at = $3`,
           `state = 'approved'`,
-          [id, fingerprint, now, changedReason],
+          [id, fingerprint, now, changedReason, claimant],
         );
         if (claimed?.state === 'executing') return outcome('claimed', true, claimed, ['Running now (', ...people(claimed.approvedBy), ' approved)']);
         if (claimed) return outcome('superseded', true, claimed, [`Not run: ${changedReason}; ask again`]);
@@ -521,6 +559,27 @@ export function createApprovalStore(options: ApprovalStoreOptions): ApprovalStor
         );
         return rows.map(toRequest);
       });
+    },
+
+    async markInterrupted(mark = {}) {
+      const now = requireTime(mark.now ?? new Date(), 'now');
+      const orphanAfterMs = mark.orphanAfterMs ?? ORPHANED_RUN_AFTER_MS;
+      const interrupted = await guarded(async () => {
+        const { rows } = await pool.query<RequestRow>(
+          `WITH r AS (
+             UPDATE approval_requests SET state = 'outcome_unknown', state_changed_at = $1, ended_reason = $5
+             WHERE state = 'executing' AND (
+               claimed_by IS NULL
+               OR (left(claimed_by, length($2) + 1) = $2 || '/' AND claimed_by <> $3)
+               OR state_changed_at <= $1::timestamptz - make_interval(secs => $4::double precision / 1000))
+             RETURNING *)
+           SELECT ${REQUEST_COLUMNS} FROM r ORDER BY r.state_changed_at, r.id`,
+          [now, instance, claimant, orphanAfterMs, 'it was running when the bot stopped; whether it finished is unknown'],
+        );
+        return rows.map(toRequest);
+      });
+      for (const request of interrupted) await announce({ type: 'settled', id: request.id });
+      return interrupted;
     },
 
     async get(id) {

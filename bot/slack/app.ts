@@ -17,7 +17,7 @@ import { memoryLedger, redisLedger, type DeliveryLedger } from './delivery-ledge
 import type { MayRun } from './home.js';
 import { createBotHttpServer, RECEIVED_AT, type HealthAnswer, type TimedRequest } from './http-server.js';
 import type { ApprovalRequest } from '../approvals/index.js';
-import { DEFAULT_SLASH_COMMAND, registerListeners, updateApprovalMessages } from './listeners.js';
+import { announceOutcomeUnknown, DEFAULT_SLASH_COMMAND, registerListeners, updateApprovalMessages } from './listeners.js';
 import type { ReviewCardPublisher, ReviewCardStore } from '../evolution-reviews/index.js';
 import { slackReviewCardPublisher } from './evolution-review-card.js';
 import { registerEvolutionReviewListener } from './evolution-review-listener.js';
@@ -60,6 +60,8 @@ export interface SlackBot {
   mode: SlackSettings['mode'];
   /** Brings every Slack message of the request up to date (the expiry scheduler calls it). */
   updateApprovalMessages(request: ApprovalRequest): Promise<void>;
+  /** Says in Slack that a run left executing by a crash has an unknown outcome (its messages lose their buttons). */
+  announceOutcomeUnknown(request: ApprovalRequest): Promise<void>;
   /** Posts and updates evolution review cards (the poster in bot/evolution-reviews calls it). */
   reviewCardPublisher: ReviewCardPublisher;
   /** Checks the bot token, listens on the port, and in Socket Mode opens the WebSocket. */
@@ -188,6 +190,7 @@ export function createSlackBot(options: SlackBotOptions): SlackBot {
     mode: settings.mode,
     // Outside a delivery the app's client has no token (authorize gives one per delivery).
     updateApprovalMessages: (request) => updateApprovalMessages(new webApi.WebClient(settings.botToken, clientOptions), request),
+    announceOutcomeUnknown: (request) => announceOutcomeUnknown(new webApi.WebClient(settings.botToken, clientOptions), request),
     reviewCardPublisher: slackReviewCardPublisher(new webApi.WebClient(settings.botToken, clientOptions)),
     async start() {
       // Listen first: a stand-in mounted on this server must answer auth.test below.

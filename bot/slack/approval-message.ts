@@ -37,6 +37,7 @@ const STATE_EMOJI: Record<ApprovalRequest['state'], string> = {
   cancelled: ':heavy_multiplication_x:',
   expired: ':alarm_clock:',
   superseded: ':leftwards_arrow_with_hook:',
+  outcome_unknown: ':grey_question:',
 };
 
 /**

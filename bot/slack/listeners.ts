@@ -6,7 +6,7 @@
 import type { App, BlockAction, ButtonAction, Context, webApi } from '@slack/bolt';
 import type { Logger as PinoLogger } from 'pino';
 import type { ApprovalRequest } from '../approvals/index.js';
-import { decideOnApproval, type ApprovalChoice } from '../../commands/approval-flow.js';
+import { decideOnApproval, outcomeUnknownSentence, type ApprovalChoice } from '../../commands/approval-flow.js';
 import type { ResultDocument } from '../../commands/result.js';
 import { executeCommandLine, type ExecutionDeps, type ExecutionOutcome, type ExecutionRequest } from '../../commands/execute.js';
 import { deliveryKey, type DeliveryLedger } from './delivery-ledger.js';
@@ -83,6 +83,16 @@ export async function updateApprovalMessages(
   const refs = new Map<string, { channel: string; ts: string }>();
   for (const ref of [...request.messages, ...(clicked ? [clicked] : [])]) if (ref.ts !== undefined) refs.set(`${ref.channel}/${ref.ts}`, { channel: ref.channel, ts: ref.ts });
   await Promise.all([...refs.values()].map((ref) => client.chat.update({ channel: ref.channel, ts: ref.ts, ...message })));
+}
+
+/**
+ * A run left `executing` by a crash, now `outcome_unknown`: every message of the request loses its
+ * buttons and says so, and the channel where it was asked is told once, in a message of its own.
+ */
+export async function announceOutcomeUnknown(client: webApi.WebClient, request: ApprovalRequest): Promise<void> {
+  await updateApprovalMessages(client, request);
+  const where = request.messages.find((ref) => ref.ts !== undefined) ?? request.messages[0];
+  if (where) await client.chat.postMessage({ channel: where.channel, text: sentenceMrkdwn(outcomeUnknownSentence(request)) });
 }
 
 /** Posts a new approval request where it was asked and in the approvals channel, and remembers each message. */
