@@ -402,6 +402,25 @@ describe('signed mode changes shared through the real Redis (db 11)', () => {
     ]);
   });
 
+  it('after the admin token is rotated, refuses the entry signed with the old one once, keeps its restriction, and takes the next change', async () => {
+    const prefix = `${redisInfo.prefix}rotation:`;
+    const before = replica(prefix, { replica: 'replica-1' });
+    await before.store.load();
+    await before.store.set('lockdown', true, { actor: 'oncall' });
+    const rotated = 'the-rotated-admin-token-0123456789abcdef0123';
+    const one = replica(prefix, { signingKey: rotated, replica: 'replica-2' });
+    const two = replica(prefix, { signingKey: rotated, replica: 'replica-3' });
+    await one.store.load();
+    await two.store.load();
+    await one.store.sync();
+    expect([one.store.current.lockdown, two.store.current.lockdown]).toEqual([true, true]);
+    expect(rejections([...one.audited, ...two.audited])).toHaveLength(1);
+    two.clock.now += 1000;
+    await two.store.set('lockdown', false, { actor: 'oncall', reason: 'all clear' });
+    await one.store.sync();
+    expect(one.store.current.lockdown).toBe(false);
+  });
+
   it('follows a lockdown it cannot verify without the admin token, but no lift, and leaves the entry to the replicas that can', async () => {
     const prefix = `${redisInfo.prefix}no-token:`;
     const admin = replica(prefix);
