@@ -50,7 +50,7 @@ export function buildApp(config: AuditEngineConfig, options: BuildOptions = {}):
   });
   registerDatabase(app, config);
   registerEventStore(app, config);
-  void app.register(eventRoutes);
+  void app.register(eventRoutes, { serviceToken: config.serviceToken });
   void app.register(verifyRoutes);
   return app;
 }

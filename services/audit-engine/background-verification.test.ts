@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Service } from '../kit/service.js';
 import type { AuditHealth } from './contract.js';
 import { type AuditTestContext, createAuditTestContext } from './test-support.js';
+import { SERVICE_AUTH } from '../../test/kit/tokens.js';
 
 let ctx: AuditTestContext;
 
@@ -29,7 +30,7 @@ async function healthUntil(app: Service, check: (body: AuditHealth) => boolean, 
 
 async function appendSome(app: Service, count: number): Promise<void> {
   const events = Array.from({ length: count }, (_, i) => ({ event_type: 'background.seed', data: { i } }));
-  expect((await app.inject({ method: 'POST', url: '/audit/events', payload: { events } })).statusCode).toBe(201);
+  expect((await app.inject({ method: 'POST', url: '/audit/events', payload: { events }, headers: SERVICE_AUTH })).statusCode).toBe(201);
 }
 
 describe('the background chain verification', () => {

@@ -3,6 +3,7 @@ import { CONSTITUTIONAL_HASH } from '../kit/constitution.js';
 import type { Service } from '../kit/service.js';
 import { encodeCursor } from './list-query.js';
 import { type AuditTestContext, createAuditTestContext } from './test-support.js';
+import { SERVICE_AUTH } from '../../test/kit/tokens.js';
 
 let ctx: AuditTestContext;
 let app: Service;
@@ -15,6 +16,7 @@ beforeAll(async () => {
     method: 'POST',
     url: '/audit/events',
     payload: { events: [{ event_type: 'seed', agent_id: 'agent-1' }, { event_type: 'seed', agent_id: 'agent-2' }] },
+    headers: SERVICE_AUTH,
   });
   expect(seed.statusCode).toBe(201);
 });
@@ -29,7 +31,7 @@ async function expectNothingStored() {
 }
 
 function postRaw(payload: string, contentType = 'application/json') {
-  return app.inject({ method: 'POST', url: '/audit/events', payload, headers: { 'content-type': contentType } });
+  return app.inject({ method: 'POST', url: '/audit/events', payload, headers: { ...SERVICE_AUTH, 'content-type': contentType } });
 }
 
 function postJson(body: unknown) {
@@ -265,7 +267,7 @@ describe('bad ids and parameters elsewhere', () => {
 
   it('refuses query parameters on appending, which takes none, and stores nothing', async () => {
     for (const query of ['x=1', 'dry_run=true', "event_type=' OR 1=1 --"]) {
-      const response = await app.inject({ method: 'POST', url: `/audit/events?${query}`, payload: { event_type: 'with.query' } });
+      const response = await app.inject({ method: 'POST', url: `/audit/events?${query}`, payload: { event_type: 'with.query' }, headers: SERVICE_AUTH });
       expect(response.statusCode, query).toBe(400);
       expect(response.json().error.code).toBe('INVALID_REQUEST');
     }

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Service } from '../kit/service.js';
 import type { AuditEvent, VerifyResponse } from './contract.js';
 import { type AuditTestContext, createAuditTestContext } from './test-support.js';
+import { SERVICE_AUTH } from '../../test/kit/tokens.js';
 
 let ctx: AuditTestContext;
 let first: Service;
@@ -57,7 +58,7 @@ describe('concurrent writers', () => {
           const body = i % 5 === 4
             ? { events: [{ event_type: 'concurrent', data: { writer, i } }, { event_type: 'concurrent', data: { writer, i, second: true } }] }
             : { event_type: 'concurrent', agent_id: `writer-${writer}`, data: { writer, i } };
-          const response = await app.inject({ method: 'POST', url: '/audit/events', payload: body });
+          const response = await app.inject({ method: 'POST', url: '/audit/events', payload: body, headers: SERVICE_AUTH });
           expect(response.statusCode).toBe(201);
           events.push(...response.json().events);
         }
@@ -83,7 +84,7 @@ describe('concurrent writers', () => {
 describe('instances taking turns', () => {
   it('append onto each other’s events even though each remembers a head that has moved since', async () => {
     const post = (app: Service, event_type: string) =>
-      app.inject({ method: 'POST', url: '/audit/events', payload: { event_type } }).then((response) => response.json().events[0] as AuditEvent);
+      app.inject({ method: 'POST', url: '/audit/events', payload: { event_type }, headers: SERVICE_AUTH }).then((response) => response.json().events[0] as AuditEvent);
     const a1 = await post(first, 'turn.a');
     const b1 = await post(second, 'turn.b');
     const a2 = await post(first, 'turn.a');
@@ -175,7 +176,7 @@ describe('verify names tampering done around the triggers', () => {
     const head = (await verify()).head.sequence;
     const tail = await ctx.sql.query('SELECT * FROM audit_events WHERE sequence = $1', [head]);
     await asAttacker(() => ctx.sql.query('DELETE FROM audit_events WHERE sequence = $1', [head]));
-    const response = await first.inject({ method: 'POST', url: '/audit/events', payload: { event_type: 'after.tamper' } });
+    const response = await first.inject({ method: 'POST', url: '/audit/events', payload: { event_type: 'after.tamper' }, headers: SERVICE_AUTH });
     expect(response.json().events[0].sequence).toBe(head + 1);
     const result = await verify();
     expect(result.first_broken).toMatchObject({ sequence: head + 1, check: 'sequence', expected: String(head) });

@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { CONSTITUTIONAL_HASH } from '../kit/constitution.js';
-import { ServiceError } from '../kit/errors.js';
+import { ServiceError, isServiceError } from '../kit/errors.js';
 import type { AuditEventInput, ChainHead } from './contract.js';
 import { EVENT_COLUMNS, type EventRow, type StoredEvent, rowToStoredEvent } from './event-rows.js';
 import { createGroupCommitter } from './group-commit.js';
 import { chainHash, contentHash, genesisChainHash } from './hash-chain.js';
+import { assertSameReplay } from './replay-check.js';
 
 /** An accepted input, normalized to exactly what will be stored and hashed. */
 export interface NormalizedInput {
@@ -14,6 +15,8 @@ export interface NormalizedInput {
   agent_id: string | null;
   severity: string | null;
   occurred_at: string;
+  /** Whether the producer sent occurred_at (else it is the engine's clock, and differs on a resend). */
+  occurred_at_sent: boolean;
   idempotency_key: string | null;
   data: Record<string, unknown> | null;
 }
@@ -72,6 +75,7 @@ export function normalizeInput(input: AuditEventInput, receivedAt: Date): Normal
     severity: input.severity ?? null,
     // Millisecond UTC is what timestamptz gives back through a JS Date, so the hash round-trips.
     occurred_at: new Date(input.occurred_at ?? receivedAt).toISOString(),
+    occurred_at_sent: input.occurred_at !== undefined,
     idempotency_key: input.idempotency_key ?? null,
     data: input.data ?? null,
   };
@@ -126,8 +130,12 @@ function sqlState(error: unknown): string | undefined {
   return typeof code === 'string' ? code : undefined;
 }
 
-/** Errors caused by one request's data rather than by the database being unavailable. */
+/**
+ * Errors caused by one request's data rather than by the database being unavailable: a data
+ * exception, or our own refusal of a resent key with other content (409).
+ */
 function isDataError(error: unknown): boolean {
+  if (isServiceError(error)) return true;
   const code = sqlState(error);
   return code !== undefined && (code.startsWith('22') || code.startsWith('23'));
 }
@@ -158,6 +166,7 @@ function chainOnto(head: ChainHead, requests: NormalizedInput[][], known: Map<st
     inputs.map((input): AppendOutcome => {
       const stored = input.idempotency_key ? byKey.get(input.idempotency_key) : undefined;
       if (stored) {
+        assertSameReplay(input, stored);
         replayed += 1;
         return { event: stored, replayed: true };
       }
@@ -213,7 +222,8 @@ export function createAuditEventStore(options: EventStoreOptions): AuditEventSto
       return result.rowCount === group.fresh.length ? group : undefined;
     } catch (error) {
       if (sqlState(error) === '23505') return undefined; // a retried idempotency key: the locked path answers it
-      if (sqlState(error) === undefined) broken = error as Error;
+      // A refusal of ours (409) says nothing about the connection, which stays usable.
+      if (sqlState(error) === undefined && !isServiceError(error)) broken = error as Error;
       throw error;
     } finally {
       client.release(broken);
@@ -279,6 +289,9 @@ export function createAuditEventStore(options: EventStoreOptions): AuditEventSto
 
   return {
     async initialize() {
+      // Only a new chain gets its head here: a runtime role restricted to appending may not INSERT into the head table.
+      const existing = await pool.query('SELECT 1 FROM audit_chain_head WHERE id = 1');
+      if (existing.rowCount !== 0) return;
       await pool.query('INSERT INTO audit_chain_head (id, sequence, chain_hash) VALUES (1, 0, $1) ON CONFLICT (id) DO NOTHING', [
         genesisChainHash(),
       ]);

@@ -4,6 +4,7 @@ import type { Service } from '../kit/service.js';
 import type { AuditEvent, AuditEventInput } from './contract.js';
 import { chainHash, contentHash, genesisChainHash } from './hash-chain.js';
 import { type AuditTestContext, createAuditTestContext } from './test-support.js';
+import { SERVICE_AUTH } from '../../test/kit/tokens.js';
 
 let ctx: AuditTestContext;
 let app: Service;
@@ -15,7 +16,7 @@ beforeAll(async () => {
 afterAll(() => ctx?.close());
 
 async function post(body: unknown) {
-  return app.inject({ method: 'POST', url: '/audit/events', payload: body as object });
+  return app.inject({ method: 'POST', url: '/audit/events', payload: body as object, headers: SERVICE_AUTH });
 }
 
 async function append(events: AuditEventInput[]): Promise<AuditEvent[]> {
@@ -144,10 +145,10 @@ describe('appending and reading audit events', () => {
 });
 
 describe('idempotent delivery', () => {
-  it('returns the stored event instead of appending again when a key is re-posted', async () => {
+  it('returns the stored event instead of appending again when the same event is re-posted under its key', async () => {
     const first = await post({ event_type: 'retry.me', idempotency_key: 'delivery-1', data: { try: 1 } });
     const before = await ctx.countEvents();
-    const again = await post({ event_type: 'retry.me', idempotency_key: 'delivery-1', data: { try: 2 } });
+    const again = await post({ event_type: 'retry.me', idempotency_key: 'delivery-1', data: { try: 1 } });
     expect(again.statusCode).toBe(201);
     expect(again.json()).toMatchObject({ appended: 0, replayed: 1 });
     expect(again.json().events[0]).toEqual(first.json().events[0]);

@@ -4,6 +4,7 @@ import { type AuditEngineClient, createAuditEngineClient } from '../clients/audi
 import { ServiceCallError } from '../clients/http.js';
 import { CONSTITUTIONAL_HASH } from '../kit/constitution.js';
 import { type AuditTestContext, createAuditTestContext } from './test-support.js';
+import { TEST_SERVICE_TOKEN } from '../../test/kit/tokens.js';
 
 let ctx: AuditTestContext;
 let client: AuditEngineClient;
@@ -14,7 +15,7 @@ beforeAll(async () => {
   const app = await ctx.start();
   await app.listen({ host: '127.0.0.1', port: 0 });
   baseUrl = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
-  client = createAuditEngineClient(baseUrl);
+  client = createAuditEngineClient(baseUrl, { serviceToken: TEST_SERVICE_TOKEN });
 });
 afterAll(() => ctx?.close());
 

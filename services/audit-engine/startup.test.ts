@@ -6,6 +6,7 @@ import { buildApp } from './app.js';
 import { DEFAULT_DATABASE_URL, loadConfig } from './config.js';
 import { MIGRATIONS_TABLE } from './plugins/database.js';
 import { type AuditTestContext, createAuditTestContext } from './test-support.js';
+import { SERVICE_AUTH, TEST_SERVICE_TOKEN } from '../../test/kit/tokens.js';
 
 function urlFor(database: string, password?: string): string {
   const url = new URL(TEST_POSTGRES_URL);
@@ -39,8 +40,17 @@ describe('configuration', () => {
     [{ AUDIT_BODY_LIMIT_BYTES: 'lots' }, 'AUDIT_BODY_LIMIT_BYTES'],
     [{ AUDIT_VERIFY_INTERVAL_MS: 'hourly' }, 'AUDIT_VERIFY_INTERVAL_MS'],
     [{ AUDIT_VERIFY_INTERVAL_MS: '-1' }, 'AUDIT_VERIFY_INTERVAL_MS'],
+    [{ ACGS_SERVICE_TOKEN: 's' }, 'ACGS_SERVICE_TOKEN'],
+    [{ ACGS_SERVICE_TOKEN: 'x'.repeat(31) }, 'ACGS_SERVICE_TOKEN'],
   ])('names the variable when %o is invalid', (env, name) => {
     expect(() => loadConfig(env)).toThrow(new RegExp(`^Invalid audit-engine configuration: ${name}: `));
+  });
+
+  it('refuses a service token shorter than 32 characters without repeating it, and takes one of 32', () => {
+    const short = 'short-but-secret-token-31-chars';
+    expect(() => loadConfig({ ACGS_SERVICE_TOKEN: short })).toThrow('ACGS_SERVICE_TOKEN: must be at least 32 characters; generate one with: openssl rand -hex 32 (value hidden)');
+    expect(() => loadConfig({ ACGS_SERVICE_TOKEN: short })).not.toThrow(short);
+    expect(loadConfig({ ACGS_SERVICE_TOKEN: `${short}!` }).serviceToken).toBe(`${short}!`);
   });
 
   it('never repeats a DATABASE_URL password in its errors', () => {
@@ -52,12 +62,12 @@ describe('configuration', () => {
 describe('start-up against PostgreSQL', () => {
   it('creates its database when the server has none by that name, and migrates it', async () => {
     const name = `acgs_audit_created_${randomBytes(4).toString('hex')}`;
-    const app = buildApp(loadConfig({ DATABASE_URL: urlFor(name) }));
+    const app = buildApp(loadConfig({ DATABASE_URL: urlFor(name), ACGS_SERVICE_TOKEN: TEST_SERVICE_TOKEN }));
     const admin = new pg.Client({ connectionString: TEST_POSTGRES_URL });
     await admin.connect();
     try {
       await app.ready();
-      const appended = await app.inject({ method: 'POST', url: '/audit/events', payload: { event_type: 'first.event' } });
+      const appended = await app.inject({ method: 'POST', url: '/audit/events', payload: { event_type: 'first.event' }, headers: SERVICE_AUTH });
       expect(appended.statusCode).toBe(201);
       expect(appended.json().events[0].sequence).toBe(1);
     } finally {
@@ -118,7 +128,7 @@ describe('instances sharing a database', () => {
   it('work with a single connection, as the embedded single-session PostgreSQL requires', async () => {
     const app = await ctx.start({ poolMax: 1 });
     const writes = Array.from({ length: 20 }, (_, i) =>
-      app.inject({ method: 'POST', url: '/audit/events', payload: { event_type: 'single.session', data: { i } } }),
+      app.inject({ method: 'POST', url: '/audit/events', payload: { event_type: 'single.session', data: { i } }, headers: SERVICE_AUTH }),
     );
     const reads = [app.inject('/audit/events?limit=5'), app.inject('/health')];
     const responses = await Promise.all([...writes, ...reads]);
@@ -129,7 +139,7 @@ describe('instances sharing a database', () => {
   it('keep their one connection through an idempotent replay, since a single-session database cannot reconnect at will', async () => {
     const app = await ctx.start({ poolMax: 1 });
     const backend = async () => (await app.auditDb.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
-    const post = () => app.inject({ method: 'POST', url: '/audit/events', payload: { event_type: 'replayed', idempotency_key: 'same-connection' } });
+    const post = () => app.inject({ method: 'POST', url: '/audit/events', payload: { event_type: 'replayed', idempotency_key: 'same-connection' }, headers: SERVICE_AUTH });
     expect((await post()).statusCode).toBe(201);
     const before = await backend();
     const replay = await post();
@@ -151,7 +161,7 @@ describe('instances sharing a database', () => {
       expect(health.json()).toMatchObject({ status: 'unhealthy', database: { reachable: false }, chain_head: null });
       expect(health.json().database.error).toMatch(/not reachable/);
 
-      const append = await app.inject({ method: 'POST', url: '/audit/events', payload: { event_type: 'while.down' } });
+      const append = await app.inject({ method: 'POST', url: '/audit/events', payload: { event_type: 'while.down' }, headers: SERVICE_AUTH });
       expect(append.statusCode).toBe(503);
       expect(append.json().error).toMatchObject({ code: 'DEPENDENCY_UNAVAILABLE' });
       expect(append.json().error.message).toContain('PostgreSQL');
@@ -162,7 +172,7 @@ describe('instances sharing a database', () => {
     }
     expect(await ctx.countEvents()).toBe(before);
     expect((await app.inject('/health')).statusCode).toBe(200);
-    const append = await app.inject({ method: 'POST', url: '/audit/events', payload: { event_type: 'after.recovery' } });
+    const append = await app.inject({ method: 'POST', url: '/audit/events', payload: { event_type: 'after.recovery' }, headers: SERVICE_AUTH });
     expect(append.statusCode).toBe(201);
   });
 });
@@ -173,7 +183,7 @@ describe('shutdown', () => {
     const ctx = await createAuditTestContext();
     try {
       const app = await ctx.start();
-      await app.inject({ method: 'POST', url: '/audit/events', payload: { event_type: 'bye' } });
+      await app.inject({ method: 'POST', url: '/audit/events', payload: { event_type: 'bye' }, headers: SERVICE_AUTH });
       await app.close();
       expect(app.auditDb.totalCount).toBe(0);
       // A backend leaves pg_stat_activity a moment after its client hung up, later on a busy machine.

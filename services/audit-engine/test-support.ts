@@ -1,5 +1,6 @@
 import pg from 'pg';
 import { type TestDatabase, createTestDatabase } from '../../test/kit/postgres.js';
+import { TEST_SERVICE_TOKEN } from '../../test/kit/tokens.js';
 import type { Service } from '../kit/service.js';
 import { buildApp } from './app.js';
 import { type AuditEngineConfig, loadConfig } from './config.js';
@@ -9,7 +10,7 @@ export interface AuditTestContext {
   db: TestDatabase;
   /** A connection of its own, outside the app, to count and tamper with rows. */
   sql: pg.Client;
-  /** Builds an app on the test database; it is closed by `close()`. */
+  /** Builds an app on the test database, requiring TEST_SERVICE_TOKEN (send SERVICE_AUTH); it is closed by `close()`. */
   start(overrides?: Partial<AuditEngineConfig>): Promise<Service>;
   countEvents(): Promise<number>;
   close(): Promise<void>;
@@ -24,7 +25,7 @@ export async function createAuditTestContext(): Promise<AuditTestContext> {
     db,
     sql,
     async start(overrides = {}) {
-      const app = buildApp({ ...loadConfig({ DATABASE_URL: db.url, DATABASE_POOL_MAX: '4' }), ...overrides });
+      const app = buildApp({ ...loadConfig({ DATABASE_URL: db.url, DATABASE_POOL_MAX: '4' }), serviceToken: TEST_SERVICE_TOKEN, ...overrides });
       apps.push(app);
       await app.ready();
       return app;

@@ -8,12 +8,14 @@ import {
   VerifyResponse,
 } from '../audit-engine/contract.js';
 import { SERVICE_PORTS } from '../kit/constitution.js';
-import { ServiceCallError, callService } from './http.js';
+import { ServiceCallError, callService, serviceAuthorization } from './http.js';
 
 export const DEFAULT_AUDIT_ENGINE_URL = `http://127.0.0.1:${SERVICE_PORTS['audit-engine']}`;
 
 export interface AuditEngineClientOptions {
   timeoutMs?: number;
+  /** ACGS_SERVICE_TOKEN, needed only for `postEvents` (the reads are open). */
+  serviceToken?: string | undefined;
 }
 
 /**
@@ -23,11 +25,15 @@ export interface AuditEngineClientOptions {
 export function createAuditEngineClient(baseUrl: string = DEFAULT_AUDIT_ENGINE_URL, options: AuditEngineClientOptions = {}) {
   const timeoutMs = options.timeoutMs ?? 10_000;
   return {
-    /** One event, or a batch of up to 1000 sent as `{events: [...]}` in one transaction. */
+    /**
+     * One event, or a batch of up to 1000 sent as `{events: [...]}` in one transaction. A resent
+     * `idempotency_key` answers the stored event; with other content it is a 409 CONFLICT.
+     */
     postEvents: (events: AuditEventInput | AuditEventInput[]) =>
       callService(baseUrl, '/audit/events', {
         method: 'POST',
         body: Array.isArray(events) ? { events } : events,
+        headers: serviceAuthorization(options.serviceToken),
         schema: AppendEventsResponse,
         timeoutMs,
       }),

@@ -73,4 +73,9 @@ export async function callService<S extends z.ZodType>(
   return parsed.data;
 }
 
+/** The header that carries ACGS_SERVICE_TOKEN to the services' write endpoints; none without a token. */
+export function serviceAuthorization(serviceToken: string | undefined): Record<string, string> {
+  return serviceToken ? { authorization: `Bearer ${serviceToken}` } : {};
+}
+
 export { CONSTITUTIONAL_HASH };

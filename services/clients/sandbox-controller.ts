@@ -1,5 +1,5 @@
 import { HealthBody } from '../kit/service.js';
-import { ServiceCallError, callService } from './http.js';
+import { ServiceCallError, callService, serviceAuthorization } from './http.js';
 import {
   type ExecuteRequest,
   ExecuteResponse,
@@ -43,13 +43,16 @@ function asPolicyDenial(error: unknown): unknown {
 export interface SandboxControllerClientOptions {
   timeoutMs?: number;
   /** ACGS_ADMIN_TOKEN, needed only for `resourceUsage` and `pruneSandboxes` (the /admin endpoints). */
-  adminToken?: string;
+  adminToken?: string | undefined;
+  /** ACGS_SERVICE_TOKEN, needed for `execute`. */
+  serviceToken?: string | undefined;
 }
 
 /**
  * Typed client of the Sandbox Controller. Refusals arrive as ServiceCallError with the service's
  * code: POLICY_DENIED as SandboxPolicyDeniedError (termination_reason, details), CAPACITY_EXCEEDED,
- * RUNTIME_UNAVAILABLE, DEPENDENCY_UNAVAILABLE, INVALID_REQUEST, UNAUTHORIZED.
+ * RUNTIME_UNAVAILABLE, DEPENDENCY_UNAVAILABLE, INVALID_REQUEST, UNAUTHORIZED (admin token), SERVICE_UNAUTHORIZED
+ * (service token).
  */
 export function sandboxControllerClient(baseUrl: string, options: SandboxControllerClientOptions = {}) {
   const timeoutMs = options.timeoutMs ?? 5000;
@@ -61,6 +64,7 @@ export function sandboxControllerClient(baseUrl: string, options: SandboxControl
         return await callService(baseUrl, '/sandbox/execute', {
           method: 'POST',
           body: request,
+          headers: serviceAuthorization(options.serviceToken),
           schema: ExecuteResponse,
           timeoutMs: codeTimeoutMs + EXECUTION_OVERHEAD_MS,
         });

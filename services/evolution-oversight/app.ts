@@ -24,9 +24,10 @@ export function buildApp(config: EvolutionOversightConfig): Service {
   app.register(auditPlugin, {
     auditEngineUrl: config.auditEngineUrl,
     spoolDir: config.auditSpoolDir,
+    serviceToken: config.serviceToken,
     ...(config.auditFlushIntervalMs === undefined ? {} : { flushIntervalMs: config.auditFlushIntervalMs }),
   });
   app.register(metricsPlugin);
-  app.register(evolutionRoutes);
+  app.register(evolutionRoutes, { serviceToken: config.serviceToken });
   return app;
 }

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { z } from 'zod';
 import { SERVICE_PORTS } from '../kit/constitution.js';
-import { HttpUrl, Port, WholeNumber, parseEnv } from '../kit/env.js';
+import { HttpUrl, Port, SecretToken, WholeNumber, parseEnv } from '../kit/env.js';
 import { DatabasePoolMax, DatabaseUrl } from '../kit/postgres.js';
 
 const EnvSchema = z.object({
@@ -16,6 +16,8 @@ const EnvSchema = z.object({
   ACGS_STATE_DIR: z.string().min(1).default(join('.acgs', 'evolution-oversight')),
   /** Where audit events wait until the Audit Engine takes them; defaults inside ACGS_STATE_DIR. */
   AUDIT_SPOOL_DIR: z.string().min(1).optional(),
+  /** Required by proposals and reviews, and sent with this service's own audit events. */
+  ACGS_SERVICE_TOKEN: SecretToken.optional(),
 });
 
 export interface EvolutionOversightConfig {
@@ -29,6 +31,11 @@ export interface EvolutionOversightConfig {
   auditSpoolDir: string;
   /** How often queued audit events are pushed; tests shorten it. */
   auditFlushIntervalMs?: number;
+  /**
+   * ACGS_SERVICE_TOKEN: what proposals and reviews require (unset keeps them closed, 401), and
+   * what this service's audit outbox sends to the Audit Engine.
+   */
+  serviceToken?: string | undefined;
 }
 
 /** Reads the configuration from the environment; a bad value fails naming the variable. */
@@ -43,5 +50,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): EvolutionOvers
     policyEngineTimeoutMs: e.POLICY_ENGINE_TIMEOUT_MS,
     auditEngineUrl: e.AUDIT_ENGINE_URL,
     auditSpoolDir: e.AUDIT_SPOOL_DIR ?? join(e.ACGS_STATE_DIR, 'audit-spool'),
+    serviceToken: e.ACGS_SERVICE_TOKEN,
   };
 }

@@ -7,6 +7,7 @@ import { startEvolutionApp, type RunningEvolutionApp } from './testing/evolution
 import { lowRiskProposal, openDatabase } from './testing/fixtures.js';
 import { unusedLoopbackUrl } from '../../test/kit/loopback.js';
 import { startScriptedPolicyEngine, type ScriptedPolicyEngine } from '../../test/kit/policy-engine.js';
+import { SERVICE_AUTH } from '../../test/kit/tokens.js';
 
 type Script = 'human_review' | 'down' | 'allow_without_outcome' | 'not_a_decision';
 
@@ -71,7 +72,7 @@ async function expectNothingStoredAfter(send: () => Promise<{ statusCode: number
 }
 
 const proposeThrough = (app: RunningEvolutionApp) => () =>
-  app.app.inject({ method: 'POST', url: '/evolutions', payload: lowRiskProposal({ privilege_escalation: true }) });
+  app.app.inject({ method: 'POST', url: '/evolutions', payload: lowRiskProposal({ privilege_escalation: true }), headers: SERVICE_AUTH });
 
 describe('when the Policy Engine gives no usable decision', () => {
   it('answers 503 and stores nothing when the Policy Engine fails', async () => {
@@ -132,6 +133,7 @@ describe('when the Policy Engine is unreachable', () => {
       method: 'POST',
       url: `/evolutions/${waiting.id}/approve`,
       payload: { reviewer_id: 'U-REVIEWER', justification: 'reviewed during the policy outage' },
+      headers: SERVICE_AUTH,
     });
     expect(approved.statusCode).toBe(200);
     expect(await db!.statusOf(waiting.id)).toBe('approved');
@@ -156,7 +158,7 @@ describe('when PostgreSQL goes away while the service runs', () => {
     const id = '00000000-0000-4000-8000-000000000001';
     const responses = [
       await proposeThrough(stranded!)(),
-      await stranded!.app.inject({ method: 'POST', url: `/evolutions/${id}/approve`, payload: { reviewer_id: 'U-R', justification: 'ok' } }),
+      await stranded!.app.inject({ method: 'POST', url: `/evolutions/${id}/approve`, payload: { reviewer_id: 'U-R', justification: 'ok' }, headers: SERVICE_AUTH }),
       await stranded!.app.inject('/evolutions'),
     ];
     for (const response of responses) {

@@ -9,6 +9,7 @@ import { startAuditEngineStandIn, type AuditEngineStandIn } from '../../test/kit
 import { startEvolutionApp, type RunningEvolutionApp } from './testing/evolution-app.js';
 import { lowRiskProposal } from './testing/fixtures.js';
 import { startPolicyEngine, type RunningPolicyEngine } from '../../test/kit/policy-engine.js';
+import { SERVICE_AUTH } from '../../test/kit/tokens.js';
 
 /**
  * The service on the embedded PGlite of `npm start` (one connection, DATABASE_POOL_MAX=1).
@@ -39,13 +40,13 @@ afterAll(async () => {
 });
 
 async function propose(overrides: Parameters<typeof lowRiskProposal>[0] = {}): Promise<Evolution> {
-  const response = await app.inject({ method: 'POST', url: '/evolutions', payload: lowRiskProposal(overrides) });
+  const response = await app.inject({ method: 'POST', url: '/evolutions', payload: lowRiskProposal(overrides), headers: SERVICE_AUTH });
   expect(response.statusCode, response.body).toBe(201);
   return response.json();
 }
 
 const approve = (id: string, reviewer = 'U-REVIEWER') =>
-  app.inject({ method: 'POST', url: `/evolutions/${id}/approve`, payload: { reviewer_id: reviewer, justification: 'checked' } });
+  app.inject({ method: 'POST', url: `/evolutions/${id}/approve`, payload: { reviewer_id: reviewer, justification: 'checked' }, headers: SERVICE_AUTH });
 
 describe('evolution oversight on the embedded PGlite database', () => {
   it('answers 409 for approving an auto-approved evolution, and every request after it', async () => {

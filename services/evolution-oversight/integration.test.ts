@@ -5,6 +5,7 @@ import { startAuditEngineStandIn } from '../../test/kit/audit-engine-stand-in.js
 import { startEvolutionApp } from './testing/evolution-app.js';
 import { lowRiskProposal } from './testing/fixtures.js';
 import { startEvolutionTestbed, type EvolutionTestbed } from './testing/testbed.js';
+import { SERVICE_AUTH, TEST_SERVICE_TOKEN } from '../../test/kit/tokens.js';
 
 let client: EvolutionOversightClient;
 
@@ -13,7 +14,7 @@ let bed: EvolutionTestbed;
 beforeAll(async () => {
   bed = await startEvolutionTestbed('acgs_eo_integration');
   const url = await bed.service.app.listen({ host: '127.0.0.1', port: 0 });
-  client = createEvolutionOversightClient(url);
+  client = createEvolutionOversightClient(url, 10_000, { serviceToken: TEST_SERVICE_TOKEN });
 });
 
 afterAll(async () => {
@@ -143,7 +144,7 @@ describe('audit events across a restart', () => {
     let id: string;
     const spooling = await startEvolutionApp({ databaseUrl: bed.database.url, policyEngineUrl: bed.policyEngine.url, auditEngineUrl: bed.receiver.url });
     try {
-      const proposed = await spooling.app.inject({ method: 'POST', url: '/evolutions', payload: lowRiskProposal({ agent_id: 'agent-spool' }) });
+      const proposed = await spooling.app.inject({ method: 'POST', url: '/evolutions', payload: lowRiskProposal({ agent_id: 'agent-spool' }), headers: SERVICE_AUTH });
       id = proposed.json().id;
       await spooling.app.close();
     } finally {

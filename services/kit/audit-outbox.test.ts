@@ -2,7 +2,10 @@ import { appendFileSync, mkdtempSync, readFileSync, rmSync, statSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createAuditEngineClient } from '../clients/audit-engine.js';
+import { type AuditTestContext, createAuditTestContext } from '../audit-engine/test-support.js';
+import { TEST_SERVICE_TOKEN, testToken } from '../../test/kit/tokens.js';
 import { createAuditOutbox, type AuditOutbox } from './audit-outbox.js';
 
 interface Receiver {
@@ -152,5 +155,64 @@ describe('audit outbox', () => {
     const box = outbox('http://127.0.0.1:9', spoolDir());
     await box.close();
     expect(() => box.record({ event_type: 'late' })).toThrow(/closed/);
+  });
+});
+
+describe('audit outbox and the real Audit Engine’s service token', () => {
+  let audit: AuditTestContext;
+  let engineUrl: string;
+
+  beforeAll(async () => {
+    audit = await createAuditTestContext();
+    const app = await audit.start();
+    engineUrl = await app.listen({ host: '127.0.0.1', port: 0 });
+  });
+  afterAll(() => audit?.close());
+
+  async function storedTypes(prefix: string): Promise<string[]> {
+    const result = await audit.sql.query<{ event_type: string }>('SELECT event_type FROM audit_events WHERE event_type LIKE $1 ORDER BY sequence', [`${prefix}%`]);
+    return result.rows.map((row) => row.event_type);
+  }
+
+  function tokenOutbox(dir: string, serviceToken: string | undefined): AuditOutbox {
+    const box = createAuditOutbox({ auditEngineUrl: engineUrl, spoolDir: dir, source: 'test', serviceToken, flushIntervalMs: 10, maxBackoffMs: 50 });
+    cleanups.push(() => box.close());
+    return box;
+  }
+
+  it('sends the service token with every batch, so the Audit Engine stores them', async () => {
+    const box = tokenOutbox(spoolDir(), TEST_SERVICE_TOKEN);
+    for (let i = 0; i < 3; i++) box.record({ event_type: `token.sent.${i}` });
+    await box.flush();
+    expect(await storedTypes('token.sent.')).toEqual(['token.sent.0', 'token.sent.1', 'token.sent.2']);
+  });
+
+  it('keeps events spooled, never dropped, while its token is missing or wrong, and delivers them with the right one', async () => {
+    const dir = spoolDir();
+    for (const token of [undefined, testToken()]) {
+      const refused = tokenOutbox(dir, token);
+      refused.record({ event_type: `token.late.${token ? 'wrong' : 'none'}` });
+      await expect(refused.flush()).rejects.toMatchObject({ status: 401, code: 'SERVICE_UNAUTHORIZED' });
+      expect(refused.rejected()).toBe(0);
+      await refused.close();
+    }
+    expect(await storedTypes('token.late.')).toEqual([]);
+    const fixed = tokenOutbox(dir, TEST_SERVICE_TOKEN);
+    await fixed.flush();
+    expect(await storedTypes('token.late.')).toEqual(['token.late.none', 'token.late.wrong']);
+  });
+
+  it('sets aside an event whose key the engine holds with other content (409) and delivers the rest of its batch', async () => {
+    await createAuditEngineClient(engineUrl, { serviceToken: TEST_SERVICE_TOKEN }).postEvents({ event_type: 'conflict.first', idempotency_key: 'taken-key' });
+    const dir = spoolDir();
+    const box = tokenOutbox(dir, TEST_SERVICE_TOKEN);
+    box.record({ event_type: 'conflict.before' });
+    box.record({ event_type: 'conflict.second', idempotency_key: 'taken-key' });
+    box.record({ event_type: 'conflict.after' });
+    await box.flush();
+    expect(box.pending()).toBe(0);
+    expect(box.rejected()).toBe(1);
+    expect(await storedTypes('conflict.')).toEqual(['conflict.first', 'conflict.before', 'conflict.after']);
+    expect(readFileSync(join(dir, 'rejected.jsonl'), 'utf8')).toContain('conflict.second');
   });
 });

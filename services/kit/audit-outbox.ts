@@ -12,6 +12,8 @@ export interface AuditOutboxOptions {
   spoolDir: string;
   /** Recorded as the events' `source` when they do not name one. */
   source: string;
+  /** ACGS_SERVICE_TOKEN: the Audit Engine takes events only with it (without, deliveries wait, spooled). */
+  serviceToken?: string | undefined;
   batchSize?: number;
   flushIntervalMs?: number;
   /** Longest pause between delivery attempts while the Audit Engine is down. */
@@ -76,22 +78,25 @@ export function createAuditOutbox(options: AuditOutboxOptions): AuditOutbox {
   function park(events: AuditEventInput[], reason: unknown): void {
     for (const event of events) appendFileSync(rejectedPath, `${JSON.stringify(event)}\n`, { mode: 0o600 });
     rejectedCount += events.length;
-    options.log?.error({ err: reason, count: events.length }, 'audit engine refused events as invalid; kept in rejected.jsonl');
+    options.log?.error({ err: reason, count: events.length }, 'audit engine refused events as invalid or conflicting; kept in rejected.jsonl');
   }
 
   async function post(events: AuditEventInput[]): Promise<void> {
     await callService(options.auditEngineUrl, '/audit/events', {
       method: 'POST',
       body: { events },
+      ...(options.serviceToken ? { headers: { authorization: `Bearer ${options.serviceToken}` } } : {}),
       schema: AcceptedResponse,
       timeoutMs: 10_000,
     });
   }
 
   /**
-   * Sends one batch. Only a 400 means "this content can never be stored": then each event is
-   * retried alone so that one bad event cannot take the others with it. Anything else
-   * (engine down, 401/404 from a misconfigured URL, 413, 5xx) is retried later, never dropped.
+   * Sends one batch. Only a 400 (invalid) or a 409 (its idempotency key is already stored with
+   * other content) means "this content can never be stored": then each event is retried alone so
+   * that one bad event cannot take the others with it. Anything else (engine down, 401 from a
+   * missing or wrong service token, 404 from a misconfigured URL, 413, 5xx) is retried later,
+   * never dropped.
    */
   async function sendBatch(batch: AuditEventInput[]): Promise<void> {
     try {
@@ -104,7 +109,7 @@ export function createAuditOutbox(options: AuditOutboxOptions): AuditOutbox {
         await sendBatch(batch.slice(half));
         return;
       }
-      if (status !== 400) throw error;
+      if (status !== 400 && status !== 409) throw error;
       if (batch.length === 1) {
         park([batch[0]!], error);
         return;

@@ -14,6 +14,17 @@ export const Port = WholeNumber(0, 65535);
 /** Where another service of the stack answers, e.g. `http://127.0.0.1:8003`. */
 export const HttpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL such as http://127.0.0.1:8003' });
 
+/** The shortest admin or service token accepted: 32 characters leave no room for guessing. */
+export const MIN_TOKEN_LENGTH = 32;
+
+/**
+ * `ACGS_ADMIN_TOKEN`, `ACGS_SERVICE_TOKEN`: a shared secret of at least 32 characters. A token of
+ * a few characters can be guessed by anyone who can reach the port, so it is refused at start.
+ */
+export const SecretToken = z
+  .string()
+  .min(MIN_TOKEN_LENGTH, `must be at least ${MIN_TOKEN_LENGTH} characters; generate one with: openssl rand -hex 32`);
+
 /** Variables whose values are never repeated in an error message, whatever they hold. */
 const SECRET_NAME = /(TOKEN|SECRET|PASSWORD|PASSPHRASE|PRIVATE_KEY|API_KEY)$/i;
 const MAX_SHOWN_CHARS = 80;

@@ -11,6 +11,10 @@ export const ERROR_CODES = {
     message: 'constitutional_hash must be "{expected}" (got {actual}); this service only serves that constitution',
   },
   UNAUTHORIZED: { status: 401, message: 'This endpoint needs the admin token in the Authorization header (Bearer <ACGS_ADMIN_TOKEN>)' },
+  SERVICE_UNAUTHORIZED: {
+    status: 401,
+    message: 'This endpoint writes and needs the service token in the Authorization header (Bearer <ACGS_SERVICE_TOKEN>): {detail}',
+  },
   FORBIDDEN: { status: 403, message: '{detail}' },
   NOT_FOUND: { status: 404, message: '{detail}' },
   ROUTE_NOT_FOUND: { status: 404, message: 'No route {method} {url}; see the README for the endpoints of this service' },

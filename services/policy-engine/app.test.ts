@@ -19,7 +19,7 @@ import {
   testConfig,
 } from './testing.js';
 
-const ADMIN = 'test-admin-token';
+const ADMIN = 'test-admin-token-0123456789abcdef0123';
 const DECISION_URL = '/v1/data/acgs/main/decision';
 const auth = { authorization: `Bearer ${ADMIN}` };
 

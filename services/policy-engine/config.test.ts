@@ -25,10 +25,11 @@ describe('policy engine configuration', () => {
       POLICY_L1_CACHE_SIZE: '500',
       POLICY_WATCH: 'false',
       REDIS_URL: '',
-      ACGS_ADMIN_TOKEN: 's',
+      ACGS_ADMIN_TOKEN: 'a'.repeat(32),
+      ACGS_SERVICE_TOKEN: 's'.repeat(32),
       POLICY_L2_LOOKUP_MIN_EVAL_MS: '0',
     });
-    expect(config).toMatchObject({ l1CacheSize: 500, watchPolicy: false, redisUrl: undefined, adminToken: 's', l2LookupMinEvalMs: 0 });
+    expect(config).toMatchObject({ l1CacheSize: 500, watchPolicy: false, redisUrl: undefined, adminToken: 'a'.repeat(32), serviceToken: 's'.repeat(32), l2LookupMinEvalMs: 0 });
   });
 
   it.each([
@@ -43,6 +44,9 @@ describe('policy engine configuration', () => {
     ['MODE_SYNC_INTERVAL_MS', '-5'],
     ['POLICY_L2_LOOKUP_MIN_EVAL_MS', '-0.1'],
     ['POLICY_L2_LOOKUP_MIN_EVAL_MS', 'fast'],
+    ['ACGS_ADMIN_TOKEN', 's'],
+    ['ACGS_ADMIN_TOKEN', 'x'.repeat(31)],
+    ['ACGS_SERVICE_TOKEN', 'x'.repeat(31)],
   ])('rejects %s=%s with an error naming the variable', (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(`Invalid policy-engine configuration: .*${name}`));
   });

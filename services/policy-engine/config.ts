@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { SERVICE_PORTS } from '../kit/constitution.js';
-import { HttpUrl, Port, WholeNumber, parseEnv } from '../kit/env.js';
+import { HttpUrl, Port, SecretToken, WholeNumber, parseEnv } from '../kit/env.js';
 
 /** The committed, compiled constitution (built by scripts/build-policy.sh). */
 export const DEFAULT_POLICY_WASM_PATH = fileURLToPath(new URL('./policy.wasm', import.meta.url));
@@ -15,7 +15,9 @@ const PolicyEngineEnv = z.object({
   POLICY_WASM_PATH: z.string().min(1).default(DEFAULT_POLICY_WASM_PATH),
   POLICY_WATCH: Flag.default(true),
   POLICY_WATCH_DEBOUNCE_MS: WholeNumber(1, 60_000).default(250),
-  ACGS_ADMIN_TOKEN: z.string().min(1).optional(),
+  ACGS_ADMIN_TOKEN: SecretToken.optional(),
+  /** Sent with the Policy Engine's audit events (safety violations, mode changes). */
+  ACGS_SERVICE_TOKEN: SecretToken.optional(),
   ACGS_STATE_DIR: z.string().min(1).default('.acgs/policy-engine/'),
   AUDIT_ENGINE_URL: HttpUrl.default('http://127.0.0.1:8003'),
   REDIS_URL: z.url({ error: 'must be a URL such as redis://127.0.0.1:6379' }).optional(),
@@ -38,6 +40,8 @@ export interface PolicyEngineConfig {
   watchPolicy: boolean;
   watchDebounceMs: number;
   adminToken: string | undefined;
+  /** ACGS_SERVICE_TOKEN, which the Audit Engine requires of the audit outbox. */
+  serviceToken?: string | undefined;
   stateDir: string;
   auditEngineUrl: string;
   redisUrl: string | undefined;
@@ -67,6 +71,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     watchPolicy: e.POLICY_WATCH,
     watchDebounceMs: e.POLICY_WATCH_DEBOUNCE_MS,
     adminToken: e.ACGS_ADMIN_TOKEN,
+    serviceToken: e.ACGS_SERVICE_TOKEN,
     stateDir: e.ACGS_STATE_DIR,
     auditEngineUrl: e.AUDIT_ENGINE_URL,
     redisUrl: e.REDIS_URL,

@@ -23,7 +23,7 @@ import {
 
 /** Real servers on 127.0.0.1 (port 0), called through the typed client. */
 
-const ADMIN = 'integration-admin-token';
+const ADMIN = 'integration-admin-token-0123456789abcdef';
 const cleanups: Array<() => unknown> = [];
 let redisInfo: Awaited<ReturnType<typeof requireRedis>>;
 

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { CONSTITUTIONAL_HASH } from '../kit/constitution.js';
 import { DEFAULT_POLICY_WASM_PATH, type PolicyEngineConfig, loadConfig } from './config.js';
 import type { PolicyInputInit } from '../clients/policy-engine.js';
+import { TEST_SERVICE_TOKEN } from '../../test/kit/tokens.js';
 
 /** Test support for the Policy Engine's own tests (not a test file itself). */
 
@@ -30,6 +31,8 @@ export function testConfig(env: Record<string, string | undefined>): PolicyEngin
     POLICY_WASM_PATH: policyWasmPath(),
     POLICY_WATCH: 'false',
     AUDIT_ENGINE_URL: NO_AUDIT_ENGINE,
+    // What the kits' Audit Engines require of the audit outbox.
+    ACGS_SERVICE_TOKEN: TEST_SERVICE_TOKEN,
     ...env,
   });
 }

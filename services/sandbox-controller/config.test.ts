@@ -29,9 +29,21 @@ describe('sandbox controller configuration', () => {
     expect(loadConfig({ ACGS_STATE_DIR: '/var/lib/acgs', AUDIT_SPOOL_DIR: '' }).auditSpoolDir).toBe('/var/lib/acgs/audit-outbox');
   });
 
-  it('reads the admin token from ACGS_ADMIN_TOKEN and leaves it unset otherwise', () => {
-    expect(loadConfig({ ACGS_ADMIN_TOKEN: 'a-secret' }).adminToken).toBe('a-secret');
-    expect(loadConfig({}).adminToken).toBeUndefined();
+  it('reads the admin and service tokens from ACGS_ADMIN_TOKEN and ACGS_SERVICE_TOKEN and leaves them unset otherwise', () => {
+    const admin = 'a'.repeat(32);
+    const service = 's'.repeat(40);
+    expect(loadConfig({ ACGS_ADMIN_TOKEN: admin, ACGS_SERVICE_TOKEN: service })).toMatchObject({ adminToken: admin, serviceToken: service });
+    expect(loadConfig({})).toMatchObject({ adminToken: undefined, serviceToken: undefined });
+  });
+
+  it('refuses admin and service tokens shorter than 32 characters, naming the variable but never the value', () => {
+    for (const name of ['ACGS_ADMIN_TOKEN', 'ACGS_SERVICE_TOKEN']) {
+      for (const value of ['tiny-secret', 'a-secret-of-twenty-nine-chars', 'x'.repeat(31)]) {
+        const attempt = () => loadConfig({ [name]: value });
+        expect(attempt).toThrow(`${name}: must be at least 32 characters; generate one with: openssl rand -hex 32 (value hidden)`);
+        expect(attempt).not.toThrow(value);
+      }
+    }
   });
 
   it('reads the environment, treating empty values as unset', () => {

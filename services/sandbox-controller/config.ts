@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { z } from 'zod';
 import { SERVICE_PORTS } from '../kit/constitution.js';
-import { HttpUrl, Port, WholeNumber, parseEnv } from '../kit/env.js';
+import { HttpUrl, Port, SecretToken, WholeNumber, parseEnv } from '../kit/env.js';
 
 export const DEFAULT_SANDBOX_IMAGE = 'acgs-test/busybox:latest';
 export const DEFAULT_DOCKER_HOST = 'unix:///var/run/docker.sock';
@@ -15,7 +15,9 @@ const EnvSchema = z.object({
   /** Where audit events wait until the Audit Engine takes them; defaults inside ACGS_STATE_DIR. */
   AUDIT_SPOOL_DIR: z.string().min(1).optional(),
   /** Guards the /admin endpoints; unset keeps them closed (401) rather than open. */
-  ACGS_ADMIN_TOKEN: z.string().min(1).optional(),
+  ACGS_ADMIN_TOKEN: SecretToken.optional(),
+  /** Guards POST /sandbox/execute and goes with this service's audit events; unset keeps execute closed (401). */
+  ACGS_SERVICE_TOKEN: SecretToken.optional(),
   DOCKER_HOST: z
     .string()
     .regex(/^(unix|tcp|http):\/\//, 'must look like unix:///var/run/docker.sock or tcp://127.0.0.1:2375')
@@ -43,6 +45,8 @@ export interface SandboxConfig {
   /** The durable audit outbox: `AUDIT_SPOOL_DIR`, else `$ACGS_STATE_DIR/audit-outbox`. */
   auditSpoolDir: string;
   adminToken: string | undefined;
+  /** ACGS_SERVICE_TOKEN: what `execute` requires, and what the audit outbox sends. */
+  serviceToken?: string | undefined;
   dockerHost: string;
   image: string;
   nodeImage: string | undefined;
@@ -65,6 +69,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): SandboxConfig 
     auditEngineUrl: e.AUDIT_ENGINE_URL,
     auditSpoolDir: e.AUDIT_SPOOL_DIR ?? join(e.ACGS_STATE_DIR, 'audit-outbox'),
     adminToken: e.ACGS_ADMIN_TOKEN,
+    serviceToken: e.ACGS_SERVICE_TOKEN,
     dockerHost: e.DOCKER_HOST,
     image: e.SANDBOX_IMAGE,
     nodeImage: e.SANDBOX_NODE_IMAGE,

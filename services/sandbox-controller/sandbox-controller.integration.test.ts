@@ -62,7 +62,7 @@ async function serveController(overrides: Parameters<typeof startController>[1] 
   const fixture = await startController(docker, { policyEngineUrl: policy.url, auditEngineUrl: audit.url, ...overrides });
   fixtures.push(fixture);
   const url = await fixture.app.listen({ port: 0, host: '127.0.0.1' });
-  return { fixture, client: sandboxControllerClient(url, { adminToken: fixture.adminToken }) };
+  return { fixture, client: sandboxControllerClient(url, { adminToken: fixture.adminToken, serviceToken: fixture.config.serviceToken }) };
 }
 
 const agent = () => `agent-${randomBytes(4).toString('hex')}`;

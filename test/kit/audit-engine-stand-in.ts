@@ -2,7 +2,9 @@ import Fastify from 'fastify';
 import { parseAppendBody } from '../../services/audit-engine/append-body.js';
 import type { AuditEventInput } from '../../services/audit-engine/contract.js';
 import { normalizeInput } from '../../services/audit-engine/event-store.js';
+import { requireServiceToken } from '../../services/kit/admin-auth.js';
 import { ServiceError } from '../../services/kit/errors.js';
+import { TEST_SERVICE_TOKEN } from './tokens.js';
 
 export interface AuditEngineStandIn {
   url: string;
@@ -24,10 +26,12 @@ export interface AuditEngineStandIn {
  * engine's 400 (so a producer's contract drift fails the test); valid ones are kept in memory.
  * It answers `{appended, replayed}` without hashing anything: read events from `events`, not
  * through the Audit Engine client. Tests of the chain itself use the real engine
- * (services/audit-engine/test-support.ts).
+ * (services/audit-engine/test-support.ts). Like the real engine it requires the service token
+ * (the kits' TEST_SERVICE_TOKEN unless given), so a producer that does not send it fails its test.
  */
-export async function startAuditEngineStandIn(): Promise<AuditEngineStandIn> {
+export async function startAuditEngineStandIn(options: { serviceToken?: string } = {}): Promise<AuditEngineStandIn> {
   const app = Fastify({ logger: false });
+  const authorize = requireServiceToken(options.serviceToken ?? TEST_SERVICE_TOKEN);
   const seenKeys = new Set<string>();
   const standIn: AuditEngineStandIn = {
     url: '',
@@ -53,6 +57,7 @@ export async function startAuditEngineStandIn(): Promise<AuditEngineStandIn> {
     }
     let events: AuditEventInput[];
     try {
+      await authorize(request);
       events = parseAppendBody(request.body);
       // The engine's own checks beyond the schema (the constitutional hash).
       for (const event of events) normalizeInput(event, new Date());

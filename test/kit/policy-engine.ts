@@ -7,9 +7,10 @@ import { SERVICE_VERSION, type Service } from '../../services/kit/service.js';
 import { buildApp as buildPolicyEngine } from '../../services/policy-engine/app.js';
 import { loadConfig } from '../../services/policy-engine/config.js';
 import { DataApiRequest, type PolicyInput } from '../../services/policy-engine/contract.js';
+import { TEST_SERVICE_TOKEN, testToken } from './tokens.js';
 
 /** The admin token of the engines started here (strict mode, lockdown, cache clearing). */
-export const POLICY_ADMIN_TOKEN = 'acgs-test-policy-admin-token';
+export const POLICY_ADMIN_TOKEN = testToken();
 
 /** Nothing listens on the discard port: audit events of an engine pointed there stay in its spool. */
 export const NO_AUDIT_ENGINE = 'http://127.0.0.1:9';
@@ -45,6 +46,7 @@ export async function startPolicyEngine(options: PolicyEngineOptions = {}): Prom
         AUDIT_ENGINE_URL: options.auditEngineUrl ?? NO_AUDIT_ENGINE,
         POLICY_WATCH: 'false',
         ACGS_ADMIN_TOKEN: POLICY_ADMIN_TOKEN,
+        ACGS_SERVICE_TOKEN: TEST_SERVICE_TOKEN,
         ...(options.redis ? { REDIS_URL: options.redis.url, REDIS_KEY_PREFIX: `${options.redis.prefix}policy-engine:` } : {}),
       }),
       { logger: false },

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -21,6 +20,7 @@ import { TEST_DOCKER_HOST, removeContainersWithLabel, requireDockerEngine, requi
 import { unusedLoopbackPort } from './loopback.js';
 import { createTestDatabase, type TestDatabase } from './postgres.js';
 import { requireRedis } from './redis.js';
+import { TEST_SERVICE_TOKEN, testToken } from './tokens.js';
 
 export interface StackOptions {
   /**
@@ -44,6 +44,8 @@ export interface ServicesOverrides {
   redisUrl?: string | null;
   /** Defaults to the stack's admin token; null for none. */
   adminToken?: string | null;
+  /** Defaults to the stack's service token; null for none. */
+  serviceToken?: string | null;
   checkTimeoutMs?: number;
   callTimeoutMs?: number;
 }
@@ -51,6 +53,8 @@ export interface ServicesOverrides {
 export interface TestStack {
   endpoints: Record<ServiceName, string>;
   adminToken: string;
+  /** What the services' write endpoints require (ACGS_SERVICE_TOKEN); the kits' TEST_SERVICE_TOKEN. */
+  serviceToken: string;
   /** The Audit Engine's database (also the PostgreSQL the default CommandServices inspect). */
   auditDatabase: TestDatabase;
   evolutionDatabase: TestDatabase;
@@ -97,7 +101,8 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
     if (errors.length > 0) throw errors[0];
   };
   try {
-    const adminToken = randomBytes(16).toString('hex');
+    const adminToken = testToken();
+    const serviceToken = TEST_SERVICE_TOKEN;
     const stateDir = mkdtempSync(join(tmpdir(), 'acgs-test-stack-'));
     stops.push(async () => rmSync(stateDir, { recursive: true, force: true }));
 
@@ -109,7 +114,7 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
     stops.push(() => evolutionDatabase.drop());
 
     const audit = buildAuditEngine(
-      loadAuditConfig({ DATABASE_URL: auditDatabase.url, DATABASE_POOL_MAX: '4', AUDIT_VERIFY_INTERVAL_MS: '0' }),
+      loadAuditConfig({ DATABASE_URL: auditDatabase.url, DATABASE_POOL_MAX: '4', AUDIT_VERIFY_INTERVAL_MS: '0', ACGS_SERVICE_TOKEN: serviceToken }),
       { logger: false },
     );
     stops.push(() => audit.close());
@@ -121,6 +126,7 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
         AUDIT_ENGINE_URL: auditUrl,
         POLICY_WATCH: 'false',
         ACGS_ADMIN_TOKEN: adminToken,
+        ACGS_SERVICE_TOKEN: serviceToken,
         REDIS_URL: redis.url,
         REDIS_KEY_PREFIX: redis.prefix,
       }),
@@ -134,6 +140,7 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
       policyEngineUrl: policyUrl,
       auditEngineUrl: auditUrl,
       poolMax: 4,
+      serviceToken,
     });
     stops.push(() => evolution.close());
     const evolutionUrl = await evolution.app.listen({ host: '127.0.0.1', port: 0 });
@@ -150,6 +157,7 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
         auditEngineUrl: auditUrl,
         auditSpoolDir: join(stateDir, 'sandbox-spool'),
         adminToken,
+        serviceToken,
         dockerHost: runtime === 'docker' ? TEST_DOCKER_HOST : await silentDockerHost(),
         ...(options.sandboxPruneGraceSeconds === undefined ? {} : { pruneGraceSeconds: options.sandboxPruneGraceSeconds }),
       },
@@ -187,9 +195,11 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
       if (postgres) connections.push(postgres);
       if (redisClient) connections.push(redisClient);
       const token = overrides.adminToken === undefined ? adminToken : overrides.adminToken;
+      const writerToken = overrides.serviceToken === undefined ? serviceToken : overrides.serviceToken;
       return createCommandServices({
         endpoints: { ...endpoints, ...overrides.endpoints },
         ...(token ? { adminToken: token } : {}),
+        ...(writerToken ? { serviceToken: writerToken } : {}),
         ...(postgres ? { postgres } : {}),
         ...(redisClient ? { redis: redisClient } : {}),
         checkTimeoutMs,
@@ -202,6 +212,8 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
       const postgresUrl = overrides.postgresUrl === undefined ? auditDatabase.url : overrides.postgresUrl;
       const redisUrl = overrides.redisUrl === undefined ? redis.url : overrides.redisUrl;
       const token = overrides.adminToken === undefined ? adminToken : overrides.adminToken;
+      const writerToken = overrides.serviceToken === undefined ? serviceToken : overrides.serviceToken;
+      if (writerToken) env.ACGS_SERVICE_TOKEN = writerToken;
       if (postgresUrl) env.DATABASE_URL = postgresUrl;
       if (redisUrl) env.REDIS_URL = redisUrl;
       if (token) env.ACGS_ADMIN_TOKEN = token;
@@ -213,6 +225,7 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
     return {
       endpoints,
       adminToken,
+      serviceToken,
       auditDatabase,
       evolutionDatabase,
       redisUrl: redis.url,

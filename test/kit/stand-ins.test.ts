@@ -3,10 +3,11 @@ import { createPolicyEngineClient } from '../../services/clients/policy-engine.j
 import { CONSTITUTIONAL_HASH } from '../../services/kit/constitution.js';
 import { type AuditEngineStandIn, startAuditEngineStandIn } from './audit-engine-stand-in.js';
 import { unusedLoopbackUrl } from './loopback.js';
+import { SERVICE_AUTH, testToken } from './tokens.js';
 import { type RunningPolicyEngine, type ScriptedPolicyEngine, startPolicyEngine, startScriptedPolicyEngine } from './policy-engine.js';
 
-const post = (url: string, body: unknown) =>
-  fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+const post = (url: string, body: unknown, auth: Record<string, string> = SERVICE_AUTH) =>
+  fetch(url, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify(body) });
 
 describe('the Audit Engine stand-in', () => {
   let standIn: AuditEngineStandIn;
@@ -29,6 +30,16 @@ describe('the Audit Engine stand-in', () => {
     expect(unknownField.status).toBe(400);
     expect((await unknownField.json()).error.code).toBe('INVALID_REQUEST');
     expect((await post(`${standIn.url}/audit/events`, { event_type: 'x', constitutional_hash: 'nope' })).status).toBe(400);
+    expect(standIn.events).toHaveLength(before);
+  });
+
+  it('requires the service token as the real engine does, keeping nothing without it', async () => {
+    const before = standIn.events.length;
+    for (const auth of [{}, { authorization: `Bearer ${testToken()}` }] as Array<Record<string, string>>) {
+      const refused = await post(`${standIn.url}/audit/events`, { event_type: 'unauthenticated' }, auth);
+      expect(refused.status).toBe(401);
+      expect((await refused.json()).error.code).toBe('SERVICE_UNAUTHORIZED');
+    }
     expect(standIn.events).toHaveLength(before);
   });
 

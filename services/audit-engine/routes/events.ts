@@ -1,3 +1,4 @@
+import { requireServiceToken } from '../../kit/admin-auth.js';
 import { ServiceError } from '../../kit/errors.js';
 import { withDatabase } from '../../kit/postgres.js';
 import type { Service } from '../../kit/service.js';
@@ -7,12 +8,18 @@ import { toAuditEvent } from '../event-rows.js';
 import { EventIdParams, ListEventsQuery, NoQuery, encodeCursor } from '../list-query.js';
 import { parsingSerializerCompiler } from '../response-serializer.js';
 
-export async function eventRoutes(app: Service): Promise<void> {
+/**
+ * Appending needs the service token (the stack's own producers hold it), so nobody else can put a
+ * record into the chain or take an idempotency key before its producer; reads stay open.
+ */
+export async function eventRoutes(app: Service, options: { serviceToken?: string | undefined }): Promise<void> {
   app.setSerializerCompiler(parsingSerializerCompiler);
+  if (!options.serviceToken) app.log.warn('ACGS_SERVICE_TOKEN is not set: POST /audit/events answers 401 SERVICE_UNAUTHORIZED');
   app.post(
     '/audit/events',
     // No body schema: parseAppendBody parses it, so that one event and a batch both get precise messages.
-    { schema: { querystring: NoQuery, response: { 201: AppendEventsResponse } } },
+    // The token is checked on request, before the body is parsed.
+    { onRequest: requireServiceToken(options.serviceToken), schema: { querystring: NoQuery, response: { 201: AppendEventsResponse } } },
     async (request, reply) => {
       const inputs = parseAppendBody(request.body);
       const outcomes = await withDatabase(() => app.auditStore.append(inputs));

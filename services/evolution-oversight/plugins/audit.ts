@@ -67,6 +67,7 @@ export interface AuditPluginOptions extends Record<string, unknown> {
   auditEngineUrl: string;
   spoolDir: string;
   flushIntervalMs?: number;
+  serviceToken?: string | undefined;
 }
 
 /** The durable audit outbox (needs the database plugin first for the start-up replay). */
@@ -75,6 +76,7 @@ export const auditPlugin = fp<AuditPluginOptions>(async (app, options) => {
     auditEngineUrl: options.auditEngineUrl,
     spoolDir: options.spoolDir,
     source: AUDIT_SOURCE,
+    serviceToken: options.serviceToken,
     log: app.log,
     ...(options.flushIntervalMs === undefined ? {} : { flushIntervalMs: options.flushIntervalMs }),
   });

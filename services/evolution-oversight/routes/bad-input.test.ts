@@ -4,6 +4,7 @@ import type { Service } from '../../kit/service.js';
 import type { Evolution } from '../contract.js';
 import { lowRiskProposal, type StoredCounts } from '../testing/fixtures.js';
 import { startEvolutionTestbed, type EvolutionTestbed } from '../testing/testbed.js';
+import { SERVICE_AUTH } from '../../../test/kit/tokens.js';
 
 let app: Service;
 /** A proposal waiting for review, the target of the bad review and rollback requests. */
@@ -16,8 +17,8 @@ let bed: EvolutionTestbed;
 beforeAll(async () => {
   bed = await startEvolutionTestbed('acgs_eo_bad_input');
   app = bed.service.app;
-  pending = (await app.inject({ method: 'POST', url: '/evolutions', payload: lowRiskProposal({ privilege_escalation: true }) })).json();
-  inEffect = (await app.inject({ method: 'POST', url: '/evolutions', payload: lowRiskProposal() })).json();
+  pending = (await app.inject({ method: 'POST', url: '/evolutions', payload: lowRiskProposal({ privilege_escalation: true }), headers: SERVICE_AUTH })).json();
+  inEffect = (await app.inject({ method: 'POST', url: '/evolutions', payload: lowRiskProposal(), headers: SERVICE_AUTH })).json();
   await bed.receiver.waitFor(2);
 });
 
@@ -41,7 +42,7 @@ afterEach(async () => {
 });
 
 function postJson(url: string, payload: unknown) {
-  return app.inject({ method: 'POST', url, payload: JSON.stringify(payload), headers: { 'content-type': 'application/json' } });
+  return app.inject({ method: 'POST', url, payload: JSON.stringify(payload), headers: { ...SERVICE_AUTH, 'content-type': 'application/json' } });
 }
 
 function expectBadRequest(response: { statusCode: number; json(): any }, mentions: RegExp, code = 'INVALID_REQUEST') {
@@ -55,15 +56,15 @@ const INJECTIONS = ["' OR 1=1 --", "x'; DROP TABLE evolutions; --", '<script>ale
 
 describe('bad proposals', () => {
   it('rejects malformed JSON, an empty body and a JSON array', async () => {
-    const malformed = await app.inject({ method: 'POST', url: '/evolutions', payload: '{"agent_id": "a', headers: { 'content-type': 'application/json' } });
+    const malformed = await app.inject({ method: 'POST', url: '/evolutions', payload: '{"agent_id": "a', headers: { ...SERVICE_AUTH, 'content-type': 'application/json' } });
     expectBadRequest(malformed, /JSON/, 'INVALID_JSON');
-    const empty = await app.inject({ method: 'POST', url: '/evolutions', payload: '', headers: { 'content-type': 'application/json' } });
+    const empty = await app.inject({ method: 'POST', url: '/evolutions', payload: '', headers: { ...SERVICE_AUTH, 'content-type': 'application/json' } });
     expect(empty.statusCode).toBe(400);
     expectBadRequest(await postJson('/evolutions', [lowRiskProposal()]), /object/i);
   });
 
   it('rejects a body that is not JSON with 415', async () => {
-    const response = await app.inject({ method: 'POST', url: '/evolutions', payload: 'agent_id=a', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    const response = await app.inject({ method: 'POST', url: '/evolutions', payload: 'agent_id=a', headers: { ...SERVICE_AUTH, 'content-type': 'application/x-www-form-urlencoded' } });
     expect(response.statusCode).toBe(415);
     expect(response.json().error.code).toBe('UNSUPPORTED_MEDIA_TYPE');
   });
@@ -75,7 +76,7 @@ describe('bad proposals', () => {
 
   it('rejects a prototype-poisoning key', async () => {
     const payload = `{"__proto__": {"admin": true}, ${JSON.stringify(lowRiskProposal()).slice(1)}`;
-    const response = await app.inject({ method: 'POST', url: '/evolutions', payload, headers: { 'content-type': 'application/json' } });
+    const response = await app.inject({ method: 'POST', url: '/evolutions', payload, headers: { ...SERVICE_AUTH, 'content-type': 'application/json' } });
     expect(response.statusCode).toBe(400);
   });
 
@@ -166,7 +167,7 @@ describe('bad reviews and rollbacks', () => {
     expectBadRequest(await postJson(`/evolutions/${pending.id}/approve`, { reviewer_id: 'U-REVIEWER' }), /justification/);
     expectBadRequest(await postJson(`/evolutions/${pending.id}/reject`, { justification: 'no' }), /reviewer_id/);
     expectBadRequest(await postJson(`/evolutions/${pending.id}/approve`, { reviewer_id: 'U-REVIEWER', justification: ' ' }), /justification/);
-    const noBody = await app.inject({ method: 'POST', url: `/evolutions/${pending.id}/approve` });
+    const noBody = await app.inject({ method: 'POST', url: `/evolutions/${pending.id}/approve`, headers: SERVICE_AUTH });
     expect(noBody.statusCode).toBe(400);
   });
 
@@ -192,7 +193,7 @@ describe('bad reviews and rollbacks', () => {
       method: 'POST',
       url: `/evolutions/${pending.id}/approve`,
       payload: '{"reviewer_id": ',
-      headers: { 'content-type': 'application/json' },
+      headers: { ...SERVICE_AUTH, 'content-type': 'application/json' },
     });
     expectBadRequest(malformed, /JSON/, 'INVALID_JSON');
     const big = await postJson(`/evolutions/${pending.id}/approve`, { reviewer_id: 'U-REVIEWER', justification: 'y'.repeat(70 * 1024) });
@@ -201,7 +202,7 @@ describe('bad reviews and rollbacks', () => {
   });
 
   it('answers 404 for unknown routes and 4xx for wrong methods', async () => {
-    const unknown = await app.inject({ method: 'POST', url: `/evolutions/${pending.id}/merge`, payload: {} });
+    const unknown = await app.inject({ method: 'POST', url: `/evolutions/${pending.id}/merge`, payload: {}, headers: SERVICE_AUTH });
     expect(unknown.statusCode).toBe(404);
     expect(unknown.json().error.code).toBe('ROUTE_NOT_FOUND');
     const deleted = await app.inject({ method: 'DELETE', url: `/evolutions/${pending.id}` });

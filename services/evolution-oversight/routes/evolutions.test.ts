@@ -5,6 +5,7 @@ import type { Evolution, EvolutionWithHistory, ProposeEvolutionInput } from '../
 import { lowRiskProposal } from '../testing/fixtures.js';
 import { setStrictMode } from '../../../test/kit/policy-engine.js';
 import { startEvolutionTestbed, type EvolutionTestbed } from '../testing/testbed.js';
+import { SERVICE_AUTH } from '../../../test/kit/tokens.js';
 
 let app: Service;
 
@@ -20,14 +21,14 @@ afterAll(async () => {
 });
 
 async function propose(overrides: Partial<ProposeEvolutionInput> = {}): Promise<Evolution> {
-  const response = await app.inject({ method: 'POST', url: '/evolutions', payload: lowRiskProposal(overrides) });
+  const response = await app.inject({ method: 'POST', url: '/evolutions', payload: lowRiskProposal(overrides), headers: SERVICE_AUTH });
   expect(response.statusCode, response.body).toBe(201);
   return response.json<Evolution>();
 }
 
 function act(id: string, action: 'approve' | 'reject' | 'rollback', actor = 'U-REVIEWER') {
   const payload = action === 'rollback' ? { requested_by: actor, reason: 'error rate doubled' } : { reviewer_id: actor, justification: 'checked the diff' };
-  return app.inject({ method: 'POST', url: `/evolutions/${id}/${action}`, payload });
+  return app.inject({ method: 'POST', url: `/evolutions/${id}/${action}`, payload, headers: SERVICE_AUTH });
 }
 
 describe('proposing an evolution', () => {

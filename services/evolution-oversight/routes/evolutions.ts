@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { requireServiceToken } from '../../kit/admin-auth.js';
 import { CONSTITUTIONAL_HASH } from '../../kit/constitution.js';
 import { ServiceError } from '../../kit/errors.js';
 import { withDatabase } from '../../kit/postgres.js';
@@ -20,11 +21,24 @@ function notFound(id: string): ServiceError {
   return new ServiceError('NOT_FOUND', { detail: `No evolution with id ${id}` });
 }
 
-export async function evolutionRoutes(fastify: FastifyInstance): Promise<void> {
+export interface EvolutionRoutesOptions {
+  /** ACGS_SERVICE_TOKEN; without it proposals and reviews are closed. */
+  serviceToken?: string | undefined;
+}
+
+/**
+ * Reads are open; proposals, approvals, rejections and rollbacks need the service token. The
+ * reviewer (`reviewer_id`, `requested_by`) is whoever the token's holder says it is: the bot sends
+ * the Slack user it checked, so a review cannot be made in someone's name by anyone else.
+ * Checked on request, before the body is even parsed.
+ */
+export async function evolutionRoutes(fastify: FastifyInstance, options: EvolutionRoutesOptions = {}): Promise<void> {
   const app = fastify.withTypeProvider<ZodTypeProvider>();
   const { evolutionStore: store, policyEngine, transitionAudit, evolutionMetrics: metrics } = app;
+  if (!options.serviceToken) app.log.warn('ACGS_SERVICE_TOKEN is not set: proposals and reviews answer 401 SERVICE_UNAUTHORIZED');
+  const writer = requireServiceToken(options.serviceToken);
 
-  app.post('/evolutions', { schema: { body: ProposeEvolutionRequest, response: { 201: Evolution } } }, async (request, reply) => {
+  app.post('/evolutions', { onRequest: writer, schema: { body: ProposeEvolutionRequest, response: { 201: Evolution } } }, async (request, reply) => {
     const proposal = request.body;
     if (proposal.constitutional_hash !== undefined && proposal.constitutional_hash !== CONSTITUTIONAL_HASH) {
       throw new ServiceError('HASH_MISMATCH', { expected: CONSTITUTIONAL_HASH, actual: JSON.stringify(proposal.constitutional_hash) });
@@ -88,15 +102,15 @@ export async function evolutionRoutes(fastify: FastifyInstance): Promise<void> {
   }
 
   const reviewSchema = { params: EvolutionIdParams, body: ReviewRequest, response: { 200: Evolution } };
-  app.post('/evolutions/:id/approve', { schema: reviewSchema }, (request) =>
+  app.post('/evolutions/:id/approve', { onRequest: writer, schema: reviewSchema }, (request) =>
     applyTransition('approve', request.params.id, request.body.reviewer_id, request.body.justification),
   );
-  app.post('/evolutions/:id/reject', { schema: reviewSchema }, (request) =>
+  app.post('/evolutions/:id/reject', { onRequest: writer, schema: reviewSchema }, (request) =>
     applyTransition('reject', request.params.id, request.body.reviewer_id, request.body.justification),
   );
   app.post(
     '/evolutions/:id/rollback',
-    { schema: { params: EvolutionIdParams, body: RollbackRequest, response: { 200: Evolution } } },
+    { onRequest: writer, schema: { params: EvolutionIdParams, body: RollbackRequest, response: { 200: Evolution } } },
     (request) => applyTransition('rollback', request.params.id, request.body.requested_by, request.body.reason),
   );
 }

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Service } from '../../kit/service.js';
+import { TEST_SERVICE_TOKEN } from '../../../test/kit/tokens.js';
 import { buildApp } from '../app.js';
 
 export interface EvolutionAppOptions {
@@ -11,6 +12,8 @@ export interface EvolutionAppOptions {
   /** Reuse a spool (to test a restart); a fresh temporary one otherwise. */
   spoolDir?: string;
   poolMax?: number;
+  /** What its write routes require and its outbox sends; the kits' TEST_SERVICE_TOKEN unless given. */
+  serviceToken?: string;
 }
 
 export interface RunningEvolutionApp {
@@ -33,6 +36,7 @@ export async function startEvolutionApp(options: EvolutionAppOptions): Promise<R
     auditEngineUrl: options.auditEngineUrl,
     auditSpoolDir: spoolDir,
     auditFlushIntervalMs: 20,
+    serviceToken: options.serviceToken ?? TEST_SERVICE_TOKEN,
   });
   try {
     await app.ready();

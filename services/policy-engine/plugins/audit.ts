@@ -15,6 +15,7 @@ export async function auditPlugin(app: Service, config: PolicyEngineConfig): Pro
     auditEngineUrl: config.auditEngineUrl,
     spoolDir: join(config.stateDir, 'audit-outbox'),
     source: 'policy-engine',
+    serviceToken: config.serviceToken,
     log: app.log,
   });
   app.decorate('auditOutbox', outbox);

@@ -14,6 +14,7 @@ export const auditTrailPlugin = fp<{ config: SandboxConfig }>(async (app, { conf
     auditEngineUrl: config.auditEngineUrl,
     spoolDir: config.auditSpoolDir,
     source: 'sandbox-controller',
+    serviceToken: config.serviceToken,
     log: app.log,
   });
   app.decorate('sandboxAudit', outbox);

@@ -13,6 +13,7 @@ import { BODY_LIMIT_BYTES } from '../app.js';
 import { DEFAULT_SANDBOX_IMAGE } from '../config.js';
 import { PolicyDeniedDetails } from '../contract.js';
 import { type ControllerFixture, startController } from '../testing/controller-fixture.js';
+import { SERVICE_AUTH, TEST_SERVICE_TOKEN, testToken } from '../../../test/kit/tokens.js';
 
 let docker: Docker;
 let policy: RunningPolicyEngine;
@@ -50,13 +51,13 @@ async function withoutContainers(target: ControllerFixture, request: InjectOptio
 
 const admin = (target: ControllerFixture): Record<string, string> => ({ authorization: `Bearer ${target.adminToken}` });
 
-function execute(payload: unknown, target = controller) {
+function execute(payload: unknown, target = controller, auth: Record<string, string> = SERVICE_AUTH) {
   return withoutContainers(target, {
     method: 'POST',
     url: '/sandbox/execute',
     ...(typeof payload === 'string'
-      ? { payload, headers: { 'content-type': 'application/json' } }
-      : { payload: payload as Record<string, unknown> }),
+      ? { payload, headers: { ...auth, 'content-type': 'application/json' } }
+      : { payload: payload as Record<string, unknown>, headers: auth }),
   });
 }
 
@@ -77,7 +78,7 @@ describe('POST /sandbox/execute refuses bad input without creating a container',
       method: 'POST',
       url: '/sandbox/execute',
       payload: 'echo hi',
-      headers: { 'content-type': 'text/plain' },
+      headers: { ...SERVICE_AUTH, 'content-type': 'text/plain' },
     });
     expect(response.statusCode).toBe(415);
   });
@@ -253,11 +254,43 @@ describe('without a usable container runtime', () => {
   });
 });
 
+describe('who may run code', () => {
+  it('refuses to run code without the service token, with a wrong one or with the admin token, creating no container and recording nothing', async () => {
+    const id = agent();
+    const attempts: Record<string, Record<string, string>> = {
+      'no token': {},
+      'a wrong token': { authorization: `Bearer ${testToken()}` },
+      'a wrong X-Service-Token': { 'x-service-token': testToken() },
+      'the admin token': { authorization: `Bearer ${controller.adminToken}` },
+    };
+    for (const [name, headers] of Object.entries(attempts)) {
+      const response = await execute({ agent_id: id, code: 'echo should-not-run', ...trusted }, controller, headers);
+      expect(response.statusCode, name).toBe(401);
+      expect(response.json().error, name).toMatchObject({ code: 'SERVICE_UNAUTHORIZED' });
+    }
+    // Not even a policy_denied record: the request never reached the policy.
+    expect(await auditedAgents()).not.toContain(id);
+  });
+
+  it('checks the token before the body', async () => {
+    const response = await execute('{"agent_id": "a", "code": ', controller, {});
+    expect(response.statusCode).toBe(401);
+  });
+
+  it('keeps execute closed when the controller has no service token of its own', async () => {
+    const closed = await startController(docker, { policyEngineUrl: policy.url, auditEngineUrl: audit.url, serviceToken: undefined });
+    fixtures.push(closed);
+    const response = await execute({ agent_id: agent(), code: 'echo hi', ...trusted }, closed, { 'x-service-token': TEST_SERVICE_TOKEN });
+    expect(response.statusCode).toBe(401);
+    expect(response.json().error.message).toContain('has no ACGS_SERVICE_TOKEN set');
+  });
+});
+
 describe('concurrency limit', () => {
   it('answers 429 while every slot is busy, without creating a container', async () => {
     const single = await startController(docker, { policyEngineUrl: policy.url, auditEngineUrl: audit.url, maxConcurrent: 1 });
     fixtures.push(single);
-    const first = single.app.inject({ method: 'POST', url: '/sandbox/execute', payload: { agent_id: agent(), code: 'sleep 3', ...trusted } });
+    const first = single.app.inject({ method: 'POST', url: '/sandbox/execute', payload: { agent_id: agent(), code: 'sleep 3', ...trusted }, headers: SERVICE_AUTH });
     const deadline = Date.now() + 10_000;
     while (single.app.sandboxSlots.size === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
     const second = await execute({ agent_id: agent(), code: 'echo hi', ...trusted }, single);

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { requireServiceToken } from '../../kit/admin-auth.js';
 import { isServiceError } from '../../kit/errors.js';
 import type { SandboxConfig } from '../config.js';
 import { ExecuteRequest, ExecuteResponse } from '../contract.js';
@@ -8,9 +9,12 @@ import { executeCode } from '../sandbox/execute-code.js';
 export const executeRoutes: FastifyPluginAsync<{ config: SandboxConfig }> = async (instance, { config }) => {
   const app = instance.withTypeProvider<ZodTypeProvider>();
   const metrics = app.sandboxMetrics;
+  if (!config.serviceToken) app.log.warn('ACGS_SERVICE_TOKEN is not set: POST /sandbox/execute answers 401 SERVICE_UNAUTHORIZED');
   app.post(
     '/sandbox/execute',
-    { schema: { body: ExecuteRequest, response: { 200: ExecuteResponse } } },
+    // Running code is a write: only the stack's own callers (holding the service token) may ask,
+    // checked on request before the body is parsed or the Policy Engine asked.
+    { onRequest: requireServiceToken(config.serviceToken), schema: { body: ExecuteRequest, response: { 200: ExecuteResponse } } },
     async (request) => {
       try {
         return await executeCode(

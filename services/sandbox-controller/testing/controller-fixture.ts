@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,6 +5,7 @@ import type Docker from 'dockerode';
 import type { Service } from '../../kit/service.js';
 import { TEST_DOCKER_HOST, removeContainersWithLabel } from '../../../test/kit/docker.js';
 import { unusedLoopbackUrl } from '../../../test/kit/loopback.js';
+import { TEST_SERVICE_TOKEN, testToken } from '../../../test/kit/tokens.js';
 import { buildApp } from '../app.js';
 import { type SandboxConfig, loadConfig } from '../config.js';
 import { LABELS } from '../sandbox/container-spec.js';
@@ -35,7 +35,9 @@ export async function startController(docker: Docker, overrides: Partial<Sandbox
     auditSpoolDir: spoolDir,
     // The engine the test kit checked, not whatever the default socket is.
     dockerHost: TEST_DOCKER_HOST,
-    adminToken: randomBytes(16).toString('hex'),
+    adminToken: testToken(),
+    // Required by execute and sent with the audit events, as the kits' Audit Engines expect.
+    serviceToken: TEST_SERVICE_TOKEN,
     ...overrides,
   };
   const app = await buildApp(config, { logger: false });
