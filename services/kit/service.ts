@@ -79,12 +79,28 @@ const FASTIFY_CODE_TO_OURS: Record<string, ErrorCode> = {
   FST_ERR_CTP_INVALID_JSON_BODY: 'INVALID_JSON',
 };
 
+/** Request and response headers that carry a secret: the admin and service tokens, cookies, signatures. */
+const SECRET_HEADERS = ['authorization', 'x-admin-token', 'x-service-token', 'cookie', 'set-cookie', 'x-slack-signature'];
+
+/**
+ * Where headers turn up in a log line: a request or response serialized whole, or headers logged
+ * on their own (`{headers}`, `{res: {headers}}`, an error's `err.config.headers`).
+ */
+const HEADER_HOLDERS = ['req.headers', 'res.headers', 'headers', '*.headers', '*.*.headers'];
+
+/** pino's redact list of the services: every secret header wherever headers are logged. */
+export const SECRET_LOG_PATHS: readonly string[] = HEADER_HOLDERS.flatMap((holder) =>
+  SECRET_HEADERS.map((header) => `${holder}[${JSON.stringify(header)}]`),
+);
+
+/** The services' production logger: JSON lines at LOG_LEVEL, secret headers replaced by "[Redacted]". */
+export function serviceLoggerOptions(level = process.env.LOG_LEVEL ?? 'info') {
+  return { level, redact: [...SECRET_LOG_PATHS] };
+}
+
 function defaultLogger(): FastifyServerOptions['logger'] {
   if (process.env.NODE_ENV === 'test' || process.env.VITEST) return false;
-  return {
-    level: process.env.LOG_LEVEL ?? 'info',
-    redact: ['req.headers.authorization', 'req.headers["x-slack-signature"]'],
-  };
+  return serviceLoggerOptions();
 }
 
 function describeIssues(issues: ReadonlyArray<{ instancePath?: string; message?: string; params?: unknown }>) {
