@@ -26,6 +26,17 @@ describe('planning one mode against its shared entry', () => {
     expect(plan).toMatchObject({ adopt: { value: true, origin: 'merged' }, write: mergedEntry(true), reject: expect.stringMatching(/without a complete signature/) });
   });
 
+  it.each([
+    ['a value that is not 0 or 1', { lockdown: 'no' }],
+    ['a time that is not a number', { lockdown_at: '-1' }],
+    ['no replica', { lockdown_by: '' }],
+    ['a signature that is not hex', { lockdown_sig: 'z'.repeat(64) }],
+  ])('refuses an explicit entry with %s, keeping the lockdown and writing it back', (_name, damage) => {
+    const lock = signed(true, 5000);
+    const entry = readEntry({ ...Object.fromEntries(Object.entries(explicitEntry(lock)).map(([suffix, value]) => [`lockdown${suffix}`, value])), ...damage }, 'lockdown');
+    expect(planMode('lockdown', entry, local(true, lock), KEY)).toEqual({ write: explicitEntry(lock), reject: 'an explicit change without a complete signature' });
+  });
+
   it('does not take back a lockdown merged in after the signed lift it knows, when that lift is written back', () => {
     const lift = signed(false, 5000);
     const plan = planMode('lockdown', explicitEntry(lift), local(true, lift), KEY);
