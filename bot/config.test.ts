@@ -12,7 +12,20 @@ describe('bot config', () => {
   });
 
   it('defaults to no roles and no channels when no file is given', () => {
-    expect(loadBotConfig(undefined)).toEqual({ roles: {}, channels: {} });
+    expect(loadBotConfig(undefined)).toEqual({ roles: {}, channels: {}, cli_users: {} });
+  });
+
+  it('maps operating-system users to Slack user IDs under cli_users', () => {
+    expect(parseBotConfig({ cli_users: { alice: 'U012ABCDEF', 'svc.ops-1': 'W0BOB' } }).cli_users).toEqual({ alice: 'U012ABCDEF', 'svc.ops-1': 'W0BOB' });
+  });
+
+  it('names a cli_users entry whose user is not an operating-system user name or whose value is not a Slack user ID', () => {
+    expect(() => parseBotConfig({ cli_users: { 'alice smith': 'U012ABCDEF' } })).toThrow(
+      "config: cli_users.alice smith: not a valid key: must be an operating-system user name such as alice (letters, digits, '.', '_' and '-')",
+    );
+    expect(() => parseBotConfig({ cli_users: { alice: 'admins' } })).toThrow('config: cli_users.alice: must be a Slack user ID such as U012ABCDEF');
+    expect(() => parseBotConfig({ cli_users: { alice: 'S0ADMINS' } })).toThrow('cli_users.alice: must be a Slack user ID');
+    expect(() => parseBotConfig({ cli_users: ['alice'] })).toThrow(/^config: cli_users: /);
   });
 
   it('names an unknown top-level key', () => {

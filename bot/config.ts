@@ -19,6 +19,14 @@ export const RoleMember = z
   .string()
   .regex(/^[UWS][A-Z0-9]{2,20}$/, 'must be a Slack user ID such as U012ABCDEF or a user group ID such as S012ABCDEF');
 
+/**
+ * An operating-system user name as os.userInfo() gives it (the key of `cli_users`): letters,
+ * digits, '.', '_' and '-', as useradd allows, and a trailing '$' (machine accounts).
+ */
+export const OsUserName = z
+  .string()
+  .regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}\$?$/, "must be an operating-system user name such as alice (letters, digits, '.', '_' and '-')");
+
 /** The channels the bot posts to; each is optional and defaults to where a command was typed. */
 export const CHANNEL_PURPOSES = ['ops', 'alerts', 'deploys', 'approvals'] as const;
 export type ChannelPurpose = (typeof CHANNEL_PURPOSES)[number];
@@ -29,6 +37,11 @@ export const BotConfig = z
       .record(z.string().regex(/^[a-z][a-z0-9_-]{0,30}$/, 'role names are lowercase words'), z.array(RoleMember))
       .default({}),
     channels: z.strictObject(Object.fromEntries(CHANNEL_PURPOSES.map((purpose) => [purpose, SlackChannelId.optional()])) as Record<ChannelPurpose, z.ZodOptional<typeof SlackChannelId>>).default({}),
+    /**
+     * The CLI's operators: an operating-system user (os.userInfo(), never $USER) and the Slack
+     * user whose `roles` entries they act with in `npx acgs`. Unmapped users hold no roles.
+     */
+    cli_users: z.record(OsUserName, SlackUserId).default({}),
     /**
      * The Slack workspaces whose requests the bot serves (bot/slack/team-allow-list.ts); without it,
      * only the workspace its bot token belongs to. Requests from any other are refused and recorded.
@@ -71,6 +84,8 @@ export function parseBotConfig(document: unknown, source = 'config'): BotConfig 
       const keys = issue.keys.map((key) => (path ? `${path}.${key}` : key));
       return `unknown key${keys.length > 1 ? 's' : ''} ${keys.join(', ')}`;
     }
+    // A bad record key (a role name, a cli_users user) says what the key must be, not "Invalid key in record".
+    if (issue.code === 'invalid_key') return `${path}: not a valid key: ${issue.issues.map((inner) => inner.message).join('; ')}`;
     return `${path || '(top level)'}: ${issue.message}`;
   });
   throw new ConfigError(`${source}: ${problems.join('; ')}`);
