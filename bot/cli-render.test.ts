@@ -1,3 +1,4 @@
+import { userInfo } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import type { ResultDocument } from '../commands/result.js';
 import { actorId, commandLineFromArgv, exitCodeFor, jsonOf } from './cli.js';
@@ -110,7 +111,17 @@ describe('the CLI around the registry', () => {
     expect(jsonOf(document)).toBe(document);
   });
 
-  it('acts as cli:<os user>', () => {
-    expect(actorId({})).toMatch(/^cli:\S+$/);
+  it('acts as cli:<os user>, the user of the operating system whatever $USER and $LOGNAME say', () => {
+    const saved = { USER: process.env.USER, LOGNAME: process.env.LOGNAME };
+    process.env.USER = 'mallory';
+    process.env.LOGNAME = 'mallory';
+    try {
+      expect(actorId()).toBe(`cli:${userInfo().username}`);
+    } finally {
+      for (const [name, value] of Object.entries(saved)) {
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
+      }
+    }
   });
 });

@@ -1,13 +1,13 @@
 /**
  * `npx acgs <command> [args] [--json]`: the /acgs registry in a terminal. It runs the same
- * execution path as Slack (origin `cli`, actor `cli:<os user>`) against the stack the environment
+ * execution path as Slack (origin `cli`, actor `cli:<os user>` with the roles the config file's
+ * `cli_users` lends it: bot/cli-identity.ts; no break-glass) against the stack the environment
  * names, prints text or JSON, and exits 0 when the verdict is ok/info, 1 for warn/fail, 2 when the
  * line itself was wrong. This file only parses and calls; the one error boundary is in `main`.
  */
-import { userInfo } from 'node:os';
 import { resolve } from 'node:path';
 import { createCommandRegistry } from '../commands/index.js';
-import { executeCommandLine, type ExecutionOutcome } from '../commands/execute.js';
+import { breakGlassOf, executeCommandLine, type ExecutionOutcome } from '../commands/execute.js';
 import type { Registry } from '../commands/registry.js';
 import type { ResultDocument } from '../commands/result.js';
 import { loadCommandGate, openCommandTrail } from '../commands/command-path.js';
@@ -23,6 +23,7 @@ import { trailCheckpointSettings } from './audit-trail/trail-checkpoints.js';
 import type { Stack } from '../services/stack/stack.js';
 import { renderText } from './cli-render.js';
 import { cliProgress } from './cli-progress.js';
+import { cliIdentity, ignoredRolesWarning, operatingSystemUser, refuseBreakGlass, rolesNote } from './cli-identity.js';
 
 export const EXIT = { ok: 0, attention: 1, usage: 2 } as const;
 
@@ -67,14 +68,9 @@ function quoteArgument(arg: string): string {
   return arg;
 }
 
-export function actorId(env: Record<string, string | undefined>): string {
-  let name: string | undefined;
-  try {
-    name = userInfo().username;
-  } catch {
-    name = env.USER ?? env.LOGNAME;
-  }
-  return `cli:${name || 'unknown'}`;
+/** `cli:<os user>`, from the operating system: $USER and $LOGNAME are the caller's to set (bot/cli-identity.ts). */
+export function actorId(): string {
+  return `cli:${operatingSystemUser()}`;
 }
 
 export function exitCodeFor(outcome: Pick<ExecutionOutcome, 'outcome' | 'rejection' | 'document'>): number {
@@ -145,34 +141,6 @@ async function trailFor(io: CliIo): Promise<{ trail?: AuditTrail; close(): Promi
   }
 }
 
-export const CLI_ROLES_VARIABLE = 'ACGS_CLI_ROLES';
-export const DEFAULT_CLI_ROLES: readonly string[] = ['oncall'];
-const ROLE_NAME = /^[a-z][a-z0-9_-]{0,30}$/;
-
-/**
- * ACGS_CLI_ROLES: the CLI has no Slack user, so the local operator's roles come from here: a
- * comma list of role names (`oncall,admins`); unset means `oncall`; empty means none.
- */
-export function parseCliRoles(value: string | undefined): string[] {
-  if (value === undefined) return [...DEFAULT_CLI_ROLES];
-  const roles = value
-    .split(',')
-    .map((role) => role.trim())
-    .filter(Boolean);
-  const bad = roles.filter((role) => !ROLE_NAME.test(role));
-  if (bad.length > 0) {
-    throw new Error(
-      `${CLI_ROLES_VARIABLE} must be a comma list of role names such as oncall,admins (lowercase words); not role names: ${bad.map((role) => JSON.stringify(role.slice(0, 40))).join(', ')}`,
-    );
-  }
-  return [...new Set(roles)];
-}
-
-/** Said under `acgs help`: the CLI has no Slack user, so it acts with roles from its environment. */
-function rolesNote(roles: readonly string[]): string {
-  return `The CLI acts as the local operator with the roles in ${CLI_ROLES_VARIABLE} (a comma list; unset means oncall): now ${roles.length > 0 ? roles.join(', ') : 'none'}. The authorization policy decides what they allow; \`acgs can <command>\` explains it.`;
-}
-
 /** CLI processes take the first free spool slot, so a crashed run's spool is replayed by a later one. */
 const CLI_SPOOL_SLOTS = Array.from({ length: 8 }, (_, index) => `cli-${index + 1}`);
 
@@ -184,29 +152,33 @@ export interface CliOptions {
 export async function runCli(argv: readonly string[], io: CliIo, options: CliOptions = {}): Promise<number> {
   const { line, json } = commandLineFromArgv(argv);
   let stack: ReturnType<typeof commandServicesFromEnv>;
-  let roles: string[];
   let config: ReturnType<typeof loadBotConfig>;
   try {
-    roles = parseCliRoles(io.env[CLI_ROLES_VARIABLE]);
     config = loadBotConfig(io.env.ACGS_CONFIG);
     stack = commandServicesFromEnv(io.env, io.cwd);
   } catch (error) {
     io.stderr(`acgs: ${(error as Error).message}\n`);
     return EXIT.usage;
   }
+  const ignored = ignoredRolesWarning(io.env);
+  if (ignored) io.stderr(`acgs: ${ignored}\n`);
   const registry = options.registry ?? createCommandRegistry();
-  const actor = actorId(io.env);
+  const identity = cliIdentity(config);
+  const actor = identity.actor;
   const controlled = await stackFor(registry, line, io);
-  // The local operator holds the ACGS_CLI_ROLES roles; the rules (and their config overrides) are the bot's.
-  const { gate } = await loadCommandGate({
-    config: { roles: Object.fromEntries(roles.map((role) => [role, [actor]])), ...(config.authorization ? { authorization: config.authorization } : {}) },
+  // The local operator holds the roles cli_users lends them; the rules (and their config overrides) are the bot's.
+  const loaded = await loadCommandGate({
+    config: { roles: Object.fromEntries(identity.roles.map((role) => [role, [actor]])), ...(config.authorization ? { authorization: config.authorization } : {}) },
     services: stack.services,
     onProblem: (problem) => io.stderr(`acgs: the authorization policy is unavailable: ${problem}\n`),
   });
+  const gate = refuseBreakGlass(loaded.gate);
   let trail: Awaited<ReturnType<typeof trailFor>> | undefined;
   try {
-    // Only for a command: help and typos need no trail.
-    if (registry.resolve(line).ok) trail = await trailFor(io);
+    // Only for a command: help and typos need no trail. A break-glass line names its command after
+    // the reason; it is refused here, and the refusal is recorded like any other.
+    const glass = breakGlassOf(line);
+    if (registry.resolve(glass && 'line' in glass ? glass.line : line).ok) trail = await trailFor(io);
     const outcome = await executeCommandLine(
       {
         registry,
@@ -231,7 +203,7 @@ export async function runCli(argv: readonly string[], io: CliIo, options: CliOpt
     const color = Boolean(io.isTty) && !io.env.NO_COLOR && !json;
     const document =
       outcome.command === 'help' || outcome.rejection === 'refused'
-        ? { ...outcome.document, footer: [outcome.document.footer, rolesNote(roles)].filter(Boolean).join('\n') }
+        ? { ...outcome.document, footer: [outcome.document.footer, rolesNote(identity, io.env.ACGS_CONFIG)].filter(Boolean).join('\n') }
         : outcome.document;
     io.stdout(json ? `${JSON.stringify(jsonOf(document), null, 2)}\n` : renderText(document, { color }));
     return exitCodeFor(outcome);

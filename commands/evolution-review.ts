@@ -190,14 +190,14 @@ async function explainRefusedReview(client: EvolutionOversightClient, evolution:
 }
 
 /**
- * The CLI's user is `cli:<os user>` with the roles ACGS_CLI_ROLES declares on that machine: a
- * proposal's requester could review their own there, under another name. Reviews are taken only
- * where the reviewer is the Slack user who clicks or types.
+ * The CLI's user is `cli:<os user>`, a user of that machine and not the Slack user Evolution
+ * Oversight knows: a proposal's requester could review their own there, under another name.
+ * Reviews are taken only where the reviewer is the Slack user who clicks or types.
  */
 function refuseFromCli(context: CommandContext, args: ReviewArguments): void {
   if (context.origin !== 'cli') return;
   throw new CommandError(
-    `Evolution reviews are not taken from the CLI: its user (\`${clip(context.actor.id, 40)}\`) and roles (ACGS_CLI_ROLES) are declared on this machine, so Evolution Oversight's four-eyes rule could not tell the reviewer from the proposal's requester.`,
+    `Evolution reviews are not taken from the CLI: its user (\`${clip(context.actor.id, 40)}\`) is a user of this machine, not a Slack user, so Evolution Oversight's four-eyes rule could not tell the reviewer from the proposal's requester.`,
     `Nothing was decided. Review in Slack or the local console, where the reviewer is the Slack user who clicks or types: \`/acgs evolution review ${args.id} ${args.decision}${args.reason ? ` ${clip(args.reason, 200)}` : ''}\`.`,
     'refused',
   );

@@ -13,7 +13,6 @@ import { sandboxPruneDocument } from './sandbox-prune.js';
 import { serviceArgument, stackFailureDocument } from './stack-access.js';
 import { statsDocument } from './stats.js';
 import { statusDocument } from './status.js';
-import { parseCliRoles } from '../bot/cli.js';
 
 const dockerStack = { kind: 'docker' as const, description: 'project acgs on unix:///var/run/docker.sock' };
 const localStack = { kind: 'local' as const, description: 'local processes (npm start)' };
@@ -58,18 +57,6 @@ describe('--grep and service names', () => {
 
   it.each(['-rf', '../etc', 'a b', 'x'.repeat(64), '$(id)', 'policy-engine;ls', '<@U123>'])('refuses the service name %j', (name) => {
     expect(serviceArgument.safeParse(name).error!.issues[0]!.message).toMatch(/^must be a service name such as policy-engine/);
-  });
-});
-
-describe('the CLI operator\'s roles', () => {
-  it('reads ACGS_CLI_ROLES as a comma list, oncall when unset and none when empty', () => {
-    expect(parseCliRoles(undefined)).toEqual(['oncall']);
-    expect(parseCliRoles('')).toEqual([]);
-    expect(parseCliRoles(' admins , oncall,admins')).toEqual(['admins', 'oncall']);
-  });
-
-  it('refuses role names that are not lowercase words, naming them', () => {
-    expect(() => parseCliRoles('admins,Root User')).toThrow('ACGS_CLI_ROLES must be a comma list of role names such as oncall,admins (lowercase words); not role names: "Root User"');
   });
 });
 

@@ -2,13 +2,14 @@
  * A real multi-step command from the CLI: `acgs redis flush` against the real Redis (database 14,
  * used by no other test file), the real Policy Engine (in-process, for the modes and the cache
  * warm) and the bot's trail on a fresh database of the real PostgreSQL (DATABASE_URL). A config
- * file lets oncall flush without approvals, since the CLI cannot collect them. The flush is told
+ * file maps the test's operating-system user to an on-call Slack user (cli_users) and lets oncall
+ * flush without approvals, since the CLI cannot collect them. The flush is told
  * on stderr before the answer; `--json` keeps stdout one document; through the `acgs` entry with
  * its stderr closed by the reader, the flush still runs and answers.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Redis } from 'ioredis';
@@ -33,12 +34,16 @@ let env: Record<string, string>;
 beforeAll(async () => {
   scratch = mkdtempSync(join(tmpdir(), 'acgs-cli-flush-'));
   const config = join(scratch, 'config.yaml');
-  writeFileSync(config, 'authorization:\n  commands:\n    redis flush: { level: 3, requesters: [oncall], approvals: 0, approver_roles: [] }\n');
+  // cli_users: the test's operating-system user acts with the on-call roles of U0CLIOPS.
+  writeFileSync(
+    config,
+    `roles:\n  oncall: [U0CLIOPS]\ncli_users:\n  ${JSON.stringify(userInfo().username)}: U0CLIOPS\nauthorization:\n  commands:\n    redis flush: { level: 3, requesters: [oncall], approvals: 0, approver_roles: [] }\n`,
+  );
   engine = await startPolicyEngine();
   db = await createTestDatabase('acgs_cli_flush');
   redis = openStackRedis(REDIS_URL);
   await redis.connect();
-  env = { POLICY_ENGINE_URL: engine.url, REDIS_URL, DATABASE_URL: db.url, ACGS_CONFIG: config, ACGS_CLI_ROLES: 'oncall', ACGS_STATE_DIR: scratch };
+  env = { POLICY_ENGINE_URL: engine.url, REDIS_URL, DATABASE_URL: db.url, ACGS_CONFIG: config, ACGS_STATE_DIR: scratch };
 }, 30_000);
 
 afterAll(async () => {

@@ -3,8 +3,8 @@
  * responders (host networking, 127.0.0.1), seen, read, restarted and scaled through the one
  * execution path and through the CLI; bad input and refused roles leave every container as it was.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import type Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -180,28 +180,41 @@ describe('the CLI on the Docker stack', () => {
     expect(result.stdout).toMatch(new RegExp(`web +${project}-web-1 +running +healthy +acgs-test/responder:1`));
   });
 
-  it('acts with the roles of ACGS_CLI_ROLES, and with no Policy Engine to read the modes from refuses changes (fail closed), creating nothing', async () => {
+  /** A config file whose cli_users lends this test's operating-system user the roles of a Slack user holding `roles`. */
+  function operatorConfig(roles: string[]): string {
+    const file = join(cwd, `chatops-${roles.join('-') || 'none'}.yml`);
+    writeFileSync(file, `roles:\n${roles.map((role) => `  ${role}: [U0CLIOPS]\n`).join('')}cli_users:\n  ${JSON.stringify(userInfo().username)}: U0CLIOPS\n`);
+    return file;
+  }
+
+  it('acts with the roles cli_users lends its operating-system user, and with no Policy Engine to read the modes from refuses changes (fail closed), creating nothing', async () => {
     const before = await snapshot();
-    const refused = await cli(['scale', 'web', '2']);
+    const refused = await cli(['scale', 'web', '2'], { ACGS_CONFIG: operatorConfig(['oncall']) });
     expect(refused.code).toBe(1);
     expect(refused.stdout).toContain('scale: refused');
     expect(refused.stdout).toContain("the stack's modes (strict mode, lockdown) could not be read from the Policy Engine");
-    expect(refused.stdout).toContain('ACGS_CLI_ROLES');
-    const none = await cli(['restart', 'web'], { ACGS_CLI_ROLES: '' });
+    expect(refused.stdout).toContain('(cli_users in the config file): oncall.');
+    const none = await cli(['restart', 'web']);
     expect(none.stdout).toContain('you hold no role.');
     expect(none.stdout).toContain('Nothing was done.');
+    expect(none.stdout).toContain('To act with roles, add `cli_users:');
     expect(await snapshot()).toEqual(before);
   });
 
   it('says so under help', async () => {
-    const result = await cli(['help'], { ACGS_CLI_ROLES: 'oncall,admins' });
-    expect(result.stdout).toContain('The CLI acts as the local operator with the roles in ACGS_CLI_ROLES (a comma list; unset means oncall): now oncall, admins.');
+    const result = await cli(['help'], { ACGS_CONFIG: operatorConfig(['oncall', 'admins']) });
+    expect(result.stdout).toContain(`The CLI acts as cli:${userInfo().username} with the roles of U0CLIOPS (cli_users in the config file): oncall, admins.`);
   });
 
-  it('refuses a malformed ACGS_CLI_ROLES before doing anything', async () => {
-    const result = await cli(['status'], { ACGS_CLI_ROLES: 'Admins!' });
-    expect(result.code).toBe(2);
-    expect(result.stderr).toContain('ACGS_CLI_ROLES must be a comma list of role names');
+  it('ignores ACGS_CLI_ROLES, saying so on stderr: it grants nothing and nothing is created', async () => {
+    const before = await snapshot();
+    const result = await cli(['restart', 'web'], { ACGS_CLI_ROLES: 'oncall,admins' });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('acgs: ACGS_CLI_ROLES is ignored: it grants no roles.');
+    expect(result.stdout).toContain('you hold no role.');
+    expect(await snapshot()).toEqual(before);
+    const status = await cli(['status'], { ACGS_CLI_ROLES: 'Admins!' });
+    expect(status.code).toBe(0);
   });
 
   it('explains a forced Docker stack whose engine does not answer', async () => {

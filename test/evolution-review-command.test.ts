@@ -24,7 +24,7 @@ const ONCALL = 'U0ONCALL';
 const APPROVER1 = 'U0APPROVER1';
 const APPROVER2 = 'U0APPROVER2';
 const ADMIN = 'U0ADMIN';
-/** The CLI's identity: `cli:<os user>`, its roles self-declared in ACGS_CLI_ROLES. */
+/** The CLI's identity: `cli:<os user>`, a user of the machine, here given an approver role. */
 const CLI_USER = 'cli:ops';
 const CHANNEL = 'C0ACGSAPPRV';
 const ROLES = { oncall: [ONCALL], approvers: [APPROVER1, APPROVER2, CLI_USER], admins: [ADMIN] };
@@ -132,7 +132,7 @@ describe('from the CLI', () => {
       expect(outcome.outcome).toBe('rejected');
       expect(outcome.rejection).toBe('refused');
       expect(outcome.document.summary).toBe(
-        'Evolution reviews are not taken from the CLI: its user (`cli:ops`) and roles (ACGS_CLI_ROLES) are declared on this machine, so Evolution Oversight\'s four-eyes rule could not tell the reviewer from the proposal\'s requester.',
+        'Evolution reviews are not taken from the CLI: its user (`cli:ops`) is a user of this machine, not a Slack user, so Evolution Oversight\'s four-eyes rule could not tell the reviewer from the proposal\'s requester.',
       );
       expect(outcome.document.footer).toContain('Review in Slack or the local console, where the reviewer is the Slack user who clicks or types: `/acgs ' + line + '`');
       expect(await testbed.db.counts()).toEqual(before);

@@ -35,6 +35,8 @@ export const DECISION_CODES = [
   'change_freeze',
   /** Not from the policy: the fallback when the policy cannot load or evaluate. */
   'policy_unavailable',
+  /** Not from the policy: a break-glass typed in the CLI, refused whatever the roles (bot/cli-identity.ts). */
+  'break_glass_origin',
 ] as const;
 export type DecisionCode = (typeof DECISION_CODES)[number];
 
