@@ -35,6 +35,7 @@ import { loadBotConfig } from './config.js';
 import { createBotLogger } from './logger.js';
 import { createReviewCardStore, migrateEvolutionReviewCards, reviewIntervalFromEnv, startEvolutionReviewPoster, type ReviewPoster } from './evolution-reviews/index.js';
 import { createSlackBot } from './slack/app.js';
+import { migrateDeliveryStore, postgresEvictedDeliveries } from './slack/delivery-store.js';
 import { consoleHostRefusal, consoleStackRefusal, CONSOLE_WITH_REAL_STACK } from './slack/console/console-exposure.js';
 import { DEFAULT_BOT_PORT, parseSlackSettings, slackRequested, type SlackSettings } from './slack/settings.js';
 import { createSlackStandIn, DEFAULT_CHANNELS, type SlackStandIn } from './slack/stand-in/index.js';
@@ -166,6 +167,8 @@ async function main(): Promise<void> {
   await migrateApprovalStore(trail.pool, (line) => logger.info({ component: 'approvals' }, line));
   // Evolution review cards are claimed in the same database, so that replicas post each one once.
   await migrateEvolutionReviewCards(trail.pool, (line) => logger.info({ component: 'evolution-reviews' }, line));
+  // Slack deliveries the in-memory ledger evicts stay de-duplicated here until their window ends.
+  await migrateDeliveryStore(trail.pool, (line) => logger.info({ component: 'slack-deliveries' }, line));
   const reviewCards = createReviewCardStore({ pool: trail.pool, instance: env.ACGS_BOT_INSTANCE || 'bot' });
   approvalSignals = redis ? redisApprovalSignals(redis) : localApprovalSignals();
   const approvals = createApprovalStore({ pool: trail.pool, signals: approvalSignals, instance: env.ACGS_BOT_INSTANCE || 'bot' });
@@ -183,6 +186,7 @@ async function main(): Promise<void> {
     mayRun: async (userId, command) => (await gate.decide({ actor: { id: userId }, command, args: {} })).decision.allow,
     ...(config.channels.approvals ? { approvalsChannel: config.channels.approvals } : {}),
     ...(config.slack?.team_ids ? { teamIds: config.slack.team_ids } : {}),
+    evictedDeliveries: postgresEvictedDeliveries(trail.pool),
     reviewCards,
   });
 

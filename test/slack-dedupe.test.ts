@@ -7,6 +7,10 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSlackBot, type SlackBot } from '../bot/slack/app.js';
 import { deliveryKey, memoryLedger, redisLedger } from '../bot/slack/delivery-ledger.js';
+import { migrateDeliveryStore, postgresEvictedDeliveries } from '../bot/slack/delivery-store.js';
+import { createPool } from '../services/kit/postgres.js';
+import { createTestDatabase } from './kit/postgres.js';
+import { startBotWithStandIn } from './slack-harness.js';
 import { startSlackStandIn, type SlackStandIn } from '../bot/slack/stand-in/index.js';
 import { createCommandServices } from '../commands/services.js';
 import { unusedLoopbackUrl } from './kit/loopback.js';
@@ -44,6 +48,56 @@ describe('the in-memory ledger', () => {
     expect(await ledger.claim('event:Ev1')).toBe(false);
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect(await ledger.claim('event:Ev1')).toBe(true);
+  });
+});
+
+describe('the in-memory ledger past its size, with the durable store of evicted keys (real PostgreSQL)', () => {
+  let database: Awaited<ReturnType<typeof createTestDatabase>>;
+  let pool: ReturnType<typeof createPool>;
+
+  beforeAll(async () => {
+    database = await createTestDatabase('acgs_slack_deliveries');
+    pool = createPool({ databaseUrl: database.url, max: 4, applicationName: 'acgs-slack-dedupe-test' });
+    await migrateDeliveryStore(pool);
+  });
+
+  afterAll(async () => {
+    await pool?.end();
+    await database?.drop();
+  });
+
+  it('still refuses a repeat of a key it had to evict, at once and after the write, and claims new keys', async () => {
+    const ledger = memoryLedger({ max: 3, evicted: postgresEvictedDeliveries(pool) });
+    for (const key of ['trigger:A', 'trigger:B', 'trigger:C', 'trigger:D', 'trigger:E']) expect(await ledger.claim(key)).toBe(true);
+    // A and B left memory; a retry of A arriving while its write is under way is a repeat too.
+    expect(await ledger.claim('trigger:A')).toBe(false);
+    await expect.poll(async () => (await pool.query('SELECT key FROM bot_slack_deliveries ORDER BY key')).rows.map((row) => row.key as string)).toEqual(['trigger:A', 'trigger:B']);
+    expect(await ledger.claim('trigger:B')).toBe(false);
+    expect(await ledger.claim('trigger:A')).toBe(false);
+    expect(await ledger.claim('trigger:F')).toBe(true);
+  });
+
+  it('runs an evicted key again without the durable store (the hole it closes)', async () => {
+    const ledger = memoryLedger({ max: 3 });
+    for (const key of ['trigger:A1', 'trigger:B1', 'trigger:C1', 'trigger:D1']) await ledger.claim(key);
+    expect(await ledger.claim('trigger:A1')).toBe(true);
+  });
+
+  it('runs a Slack retry of an evicted slash command once through the real bot', async () => {
+    const t = await startBotWithStandIn({ mode: 'http', botOverrides: { ledgerMax: 2, evictedDeliveries: postgresEvictedDeliveries(pool) } });
+    try {
+      const first = await t.standIn.slashCommand({ userId: ONCALL, channelId: OPS, text: 'status' });
+      await t.standIn.slashCommand({ userId: ONCALL, channelId: OPS, text: 'status' });
+      await t.standIn.slashCommand({ userId: ONCALL, channelId: OPS, text: 'status' });
+      await t.standIn.waitFor(() => t.log.count('status') === 3 || undefined, 5000, 'three status runs');
+      const retried = await first.redeliver({ retry: { num: 1, reason: 'http_timeout' } });
+      expect(retried.status).toBe(200);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(t.log.count('status')).toBe(3);
+      expect(await t.metric('duplicateDeliveries', { kind: 'command' })).toBe(1);
+    } finally {
+      await t.close();
+    }
   });
 });
 

@@ -14,6 +14,7 @@ import type { Registry } from '../../commands/registry.js';
 import type { CommandServices } from '../../commands/services.js';
 import { boltLogger } from './bolt-logger.js';
 import { memoryLedger, redisLedger, type DeliveryLedger } from './delivery-ledger.js';
+import type { EvictedDeliveries } from './delivery-store.js';
 import type { MayRun } from './home.js';
 import { createBotHttpServer, RECEIVED_AT, type HealthAnswer, type TimedRequest } from './http-server.js';
 import type { ApprovalRequest } from '../approvals/index.js';
@@ -35,6 +36,10 @@ export interface SlackBotOptions {
   redis?: Redis;
   /** Key prefix of the ledger in Redis (tests give each file its own). */
   ledgerPrefix?: string;
+  /** Keys the in-memory ledger keeps before evicting the least recent (default 50 000). */
+  ledgerMax?: number;
+  /** Where the in-memory ledger keeps the keys it evicts (the bot's PostgreSQL, delivery-store.ts). */
+  evictedDeliveries?: EvictedDeliveries;
   /** Interface to listen on; 127.0.0.1 unless the deployment says otherwise (0.0.0.0 in a container). */
   host?: string;
   /** The slash command as configured in the Slack app; `/acgs` by default. */
@@ -117,12 +122,20 @@ export function createSlackBot(options: SlackBotOptions): SlackBot {
   const ledger: DeliveryLedger = options.redis
     ? redisLedger(options.redis, {
         ...(options.ledgerPrefix ? { prefix: options.ledgerPrefix } : {}),
+        ...(options.evictedDeliveries ? { evicted: options.evictedDeliveries } : {}),
         onError: (error) => {
           metrics.dedupeStoreErrors.inc();
           logger.warn({ err: error }, 'delivery ledger: Redis failed, de-duplicating in memory for now');
         },
       })
-    : memoryLedger();
+    : memoryLedger({
+        ...(options.ledgerMax ? { max: options.ledgerMax } : {}),
+        ...(options.evictedDeliveries ? { evicted: options.evictedDeliveries } : {}),
+        onError: (error) => {
+          metrics.dedupeStoreErrors.inc();
+          logger.warn({ err: error }, 'delivery ledger: the store of evicted keys failed; this delivery is served');
+        },
+      });
 
   const execution = {
     registry: options.registry,

@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { LRUCache } from 'lru-cache';
+import type { EvictedDeliveries } from './delivery-store.js';
 
 /** Slack retries an event after about 1 and 5 minutes; an hour covers them with room to spare. */
 export const DELIVERY_TTL_MS = 60 * 60 * 1000;
@@ -15,12 +16,56 @@ export interface DeliveryLedger {
   claim(key: string): Promise<boolean>;
 }
 
-export function memoryLedger(options: { max?: number; ttlMs?: number } = {}): DeliveryLedger {
-  const seen = new LRUCache<string, true>({ max: options.max ?? 50_000, ttl: options.ttlMs ?? DELIVERY_TTL_MS });
+export interface MemoryLedgerOptions {
+  /** Keys kept in memory; past it the least recent go (to `evicted` when given). */
+  max?: number;
+  ttlMs?: number;
+  /**
+   * Where evicted keys are kept until their window ends, so that a retry of one is still not run
+   * again. Without it, an evicted key's retry would run a second time.
+   */
+  evicted?: EvictedDeliveries;
+  /** The durable store failed: the delivery is served (read-only work may repeat; escalated work is guarded by its own claim). */
+  onError?: (error: unknown) => void;
+}
+
+export function memoryLedger(options: MemoryLedgerOptions = {}): DeliveryLedger {
+  const ttlMs = options.ttlMs ?? DELIVERY_TTL_MS;
+  const durable = options.evicted;
+  /** Keys evicted whose durable write has not finished: a retry arriving meanwhile is still a repeat. */
+  const writing = new Map<string, Promise<void>>();
+  let evictedAny = false;
+  // The value is when the key's window ends, carried to the durable store on eviction.
+  const seen = new LRUCache<string, number>({
+    max: options.max ?? 50_000,
+    ttl: ttlMs,
+    ...(durable
+      ? {
+          dispose: (expiresAt: number, key: string, reason: LRUCache.DisposeReason) => {
+            if (reason !== 'evict' || expiresAt <= Date.now()) return;
+            evictedAny = true;
+            const write = durable
+              .remember(key, new Date(expiresAt))
+              .catch((error: unknown) => options.onError?.(error))
+              .finally(() => writing.delete(key));
+            writing.set(key, write);
+          },
+        }
+      : {}),
+  });
   return {
     async claim(key) {
-      if (seen.has(key)) return false;
-      seen.set(key, true);
+      if (seen.has(key) || writing.has(key)) return false;
+      if (durable && evictedAny) {
+        try {
+          if (await durable.seen(key)) return false;
+        } catch (error) {
+          options.onError?.(error);
+        }
+        // Another delivery of the key may have claimed it while we asked.
+        if (seen.has(key) || writing.has(key)) return false;
+      }
+      seen.set(key, Date.now() + ttlMs);
       return true;
     },
   };
@@ -34,12 +79,14 @@ export interface RedisLedgerOptions {
    * cross-replica de-duplication for a while but never the bot's answers.
    */
   onError?: (error: unknown) => void;
+  /** The memory fallback's durable store of evicted keys (see memoryLedger). */
+  evicted?: EvictedDeliveries;
 }
 
 export function redisLedger(redis: Redis, options: RedisLedgerOptions = {}): DeliveryLedger {
   const prefix = options.prefix ?? 'acgs:bot:delivery:';
   const ttlMs = options.ttlMs ?? DELIVERY_TTL_MS;
-  const fallback = memoryLedger({ ttlMs });
+  const fallback = memoryLedger({ ttlMs, ...(options.evicted ? { evicted: options.evicted } : {}), ...(options.onError ? { onError: options.onError } : {}) });
   return {
     async claim(key) {
       try {
