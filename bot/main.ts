@@ -17,6 +17,7 @@ import {
 } from './approvals/index.js';
 import { slackUserGroupDirectory } from './authorization/index.js';
 import { TRAIL_RELAY_FEATURE, trailRelayRoutes } from './audit-trail/trail-relay.js';
+import { restartExecutionCheck } from './audit-trail/restart-execution-check.js';
 import { trailCheckpointSettings } from './audit-trail/trail-checkpoints.js';
 import { describeBotRoles, MIGRATIONS_DATABASE_URL_ENV, prepareBotDatabase } from './bot-database.js';
 import { retireStalledApproval, settleInterruptedRuns } from '../commands/approval-flow.js';
@@ -151,6 +152,8 @@ async function main(): Promise<void> {
       processes: local.processes,
       extensions: trailRelayRoutes(trail.trail),
       features: [TRAIL_RELAY_FEATURE],
+      // A restart asked over the channel runs only under a committed execution record of this trail.
+      restartGuard: restartExecutionCheck(trail.trail),
     });
   }
   // Roles from Slack user groups are asked of Slack with the bot's token (the console's stand-in plays them).

@@ -24,7 +24,7 @@ export interface CommandContext {
   origin: CommandOrigin;
   /**
    * The actor's roles as the authorization step resolved them (`roles.<role>` of the bot's config
-   * file and Slack user groups; the CLI's from ACGS_CLI_ROLES). The policy has already decided.
+   * file and Slack user groups; the CLI's from the config file's `cli_users`). The policy has already decided.
    */
   roles: readonly string[];
   services: CommandServices;
@@ -37,6 +37,18 @@ export interface CommandContext {
    * step is the reply and the next ones go in a thread under it; the CLI prints them. Never throws.
    */
   progress(step: ProgressStep): Promise<void>;
+  /**
+   * The `execution` record the command path committed to the trail before this escalated command
+   * ran (absent for read-only commands): a stack owned by another process asks for it as proof
+   * that the action is recorded (RestartOptions.executionRecord).
+   */
+  execution?: CommittedExecution;
+}
+
+export interface CommittedExecution {
+  /** The record's key in the chain (`execution:<id>`, or `cli:execution:<id>` when relayed). */
+  key: string;
+  sequence: number;
 }
 
 export type FlagSpec = { type: 'string' | 'boolean'; short?: string; description: string };

@@ -175,7 +175,11 @@ export async function executeCommandLine(deps: ExecutionDeps, request: Execution
     const flagged = brokeGlass
       ? await gateOnTrail(trail, { ...common, kind: 'break_glass', key: `break_glass:${executionId}`, details: { execution_id: executionId, reason: glass.reason } }, deps.services.trailProblem)
       : undefined;
-    const refusal = flagged ?? (await gateOnTrail(trail, { ...common, kind: 'execution', key: `execution:${executionId}`, details: { execution_id: executionId } }, deps.services.trailProblem));
+    const refusal =
+      flagged ??
+      (await gateOnTrail(trail, { ...common, kind: 'execution', key: `execution:${executionId}`, details: { execution_id: executionId } }, deps.services.trailProblem, (receipt) => {
+        context.execution = { key: receipt.key, sequence: receipt.sequence };
+      }));
     if (refusal) {
       await record({ ...common, kind: 'result', key: `result:${executionId}`, outcome: 'refused', details: { execution_id: executionId, reason: refusal } });
       const error = new CommandError(refusal, 'Read-only commands still work; try again once the trail is back.', 'unavailable');
@@ -223,12 +227,18 @@ function breakGlassDocument(document: ResultDocument, actor: Actor, reason: stri
 }
 
 /** Writes the execution record into the chain; a sentence saying why not, when it cannot. */
-export async function gateOnTrail(trail: AuditTrail | undefined, input: TrailRecordInput, trailProblem?: string): Promise<string | undefined> {
+export async function gateOnTrail(
+  trail: AuditTrail | undefined,
+  input: TrailRecordInput,
+  trailProblem?: string,
+  committed?: (receipt: { key: string; sequence: number }) => void,
+): Promise<string | undefined> {
   if (!trail) {
     return `The bot's audit trail is not set up in this process${trailProblem ? ` (${trailProblem})` : ''}, so commands that change the stack are refused: they never run unrecorded.`;
   }
   try {
-    await trail.appendToChain(input);
+    const receipt = await trail.appendToChain(input);
+    committed?.(receipt);
     return undefined;
   } catch (error) {
     const message = error instanceof Error && error.name === 'AuditTrailUnavailableError' ? error.message : `The bot's audit trail refused the record (${(error as Error)?.message ?? String(error)}), so the command is refused.`;

@@ -61,6 +61,8 @@ export const restart = defineCommand({
         const line = replicaLine(replica);
         return context.progress({ text: `${replica.name} (${index + 1} of ${total}) is back: ${line.text}`, tone: line.tone });
       };
-      return restartDocument(stack, await stack.restart(service, { onReplicaRestarted }));
+      // The record committed before this ran: a supervisor in another process restarts only with it.
+      const executionRecord = context.execution?.key;
+      return restartDocument(stack, await stack.restart(service, { onReplicaRestarted, ...(executionRecord ? { executionRecord } : {}) }));
     }),
 });

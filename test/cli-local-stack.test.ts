@@ -8,11 +8,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAuditTrail } from '../bot/audit-trail/index.js';
+import { restartExecutionCheck } from '../bot/audit-trail/restart-execution-check.js';
+import { CLI_BREAK_GLASS_REFUSAL } from '../bot/cli-identity.js';
 import { runCli } from '../bot/cli.js';
 import { createPool } from '../services/kit/postgres.js';
 import { localStatePaths, processArgv, type PidRecord } from '../services/local-state.js';
@@ -35,11 +37,23 @@ const scratch: string[] = [];
 let engine: RunningPolicyEngine;
 let db: TestDatabase;
 let main: Supervisor;
+/** The config file the CLI reads: cli_users maps this test's operating-system user to an on-call Slack user. */
+let operatorConfig: string;
+const OS_USER = userInfo().username;
+const OPERATOR = 'U0CLIOPS';
+const ADMIN = 'U0CLIADMIN';
 
 function tempDir(prefix: string): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   scratch.push(dir);
   return dir;
+}
+
+/** A bot config file (YAML) in a scratch directory. */
+function configFile(yaml: string): string {
+  const file = join(tempDir('acgs-cli-config-'), 'chatops.yml');
+  writeFileSync(file, yaml);
+  return file;
 }
 
 /** Starts the fixture supervisor and waits for its `ready` line. */
@@ -88,7 +102,7 @@ async function acgs(args: string[], options: { stateDir?: string; env?: Record<s
   let stdout = '';
   let stderr = '';
   const code = await runCli(options.text ? args : [...args, '--json'], {
-    env: { ACGS_STATE_DIR: options.stateDir ?? main.stateDir, ACGS_STACK: 'local', POLICY_ENGINE_URL: engine.url, ...options.env },
+    env: { ACGS_STATE_DIR: options.stateDir ?? main.stateDir, ACGS_STACK: 'local', POLICY_ENGINE_URL: engine.url, ACGS_CONFIG: operatorConfig, ...options.env },
     cwd: process.cwd(),
     stdout: (text) => (stdout += text),
     stderr: (text) => (stderr += text),
@@ -115,9 +129,9 @@ function isAlive(pid: number): boolean {
   }
 }
 
-/** A raw call on the main supervisor's control channel, with its token: what any token holder can send. */
-async function control(path: string, body: unknown): Promise<{ status: number; json: any }> {
-  const record = JSON.parse(readFileSync(localStatePaths(main.stateDir).supervisorFile, 'utf8')) as SupervisorRecord;
+/** A raw call on a supervisor's control channel (the main one by default), with its token: what any token holder can send. */
+async function control(path: string, body: unknown, stateDir = main.stateDir): Promise<{ status: number; json: any }> {
+  const record = JSON.parse(readFileSync(localStatePaths(stateDir).supervisorFile, 'utf8')) as SupervisorRecord;
   const response = await fetch(`${record.url}${path}`, {
     method: 'POST',
     headers: { authorization: `Bearer ${record.token}`, 'content-type': 'application/json' },
@@ -150,6 +164,7 @@ async function trailRows(command: string): Promise<Array<{ kind: string; actor: 
 beforeAll(async () => {
   engine = await startPolicyEngine();
   db = await createTestDatabase('acgs_cli_local');
+  operatorConfig = configFile(`roles:\n  oncall: [${OPERATOR}]\ncli_users:\n  ${JSON.stringify(OS_USER)}: ${OPERATOR}\n`);
   main = await startSupervisor({ trail: true });
 }, 60_000);
 
@@ -204,7 +219,7 @@ describe('acgs status and restart on the local stack of another process', () => 
   it('prints the restart as text through the npx acgs entry, with the pids and the time taken', async () => {
     const before = pidRecord(main.stateDir, 'beta').pid;
     const child = spawn(process.execPath, ['bot/cli-entry.js', 'restart', 'beta'], {
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, ACGS_STATE_DIR: main.stateDir, ACGS_STACK: 'local', POLICY_ENGINE_URL: engine.url, NO_COLOR: '1' },
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, ACGS_STATE_DIR: main.stateDir, ACGS_STACK: 'local', POLICY_ENGINE_URL: engine.url, ACGS_CONFIG: operatorConfig, NO_COLOR: '1' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     started.push(child);
@@ -235,10 +250,11 @@ describe('acgs status and restart on the local stack of another process', () => 
   });
 
   it('refuses to scale with the in-process driver’s words, nothing changed', async () => {
-    const config = join(tempDir('acgs-cli-config-'), 'chatops.yml');
-    writeFileSync(config, 'authorization:\n  commands:\n    scale: { level: 2, requesters: [admins], approvals: 0, approver_roles: [] }\n');
+    const config = configFile(
+      `roles:\n  admins: [${ADMIN}]\ncli_users:\n  ${JSON.stringify(OS_USER)}: ${ADMIN}\nauthorization:\n  commands:\n    scale: { level: 2, requesters: [admins], approvals: 0, approver_roles: [] }\n`,
+    );
     const before = pidRecord(main.stateDir, 'alpha').pid;
-    const run = await acgs(['scale', 'alpha', '2'], { env: { ACGS_CONFIG: config, ACGS_CLI_ROLES: 'admins' } });
+    const run = await acgs(['scale', 'alpha', '2'], { env: { ACGS_CONFIG: config } });
     expect(run.code).toBe(1);
     expect(run.json.error).toMatchObject({ code: 'NOT_SUPPORTED', message: localRefusals.scale('alpha').reason });
     expect(pidRecord(main.stateDir, 'alpha').pid).toBe(before);
@@ -246,7 +262,7 @@ describe('acgs status and restart on the local stack of another process', () => 
 
   it('sends a command that needs approvals to Slack or the console, where approvers have buttons, and records it as waiting', async () => {
     const before = pidRecord(main.stateDir, 'alpha').pid;
-    const run = await acgs(['scale', 'alpha', '2'], { env: { ACGS_CLI_ROLES: 'oncall' }, text: true });
+    const run = await acgs(['scale', 'alpha', '2'], { text: true });
     expect(run.code).not.toBe(0);
     expect(run.stdout).toContain('Approvers confirm with buttons in a channel, so ask for it in Slack or the local console: `/acgs scale alpha 2`; nothing was run.');
     expect(pidRecord(main.stateDir, 'alpha').pid).toBe(before);
@@ -398,7 +414,7 @@ describe('no supervisor, or one without the bot', () => {
     expect(run.json.error.message).toBe(
       `The local stack is not running: no supervisor has published ${localStatePaths(stateDir).supervisorFile}. Start it with npm start (or npm run start:stack for the services alone); nothing was done.`,
     );
-    const text = await runCli(['status'], { env: { ACGS_STATE_DIR: stateDir, ACGS_STACK: 'local', POLICY_ENGINE_URL: engine.url }, cwd: process.cwd(), stdout: () => undefined, stderr: () => undefined });
+    const text = await runCli(['status'], { env: { ACGS_STATE_DIR: stateDir, ACGS_STACK: 'local', POLICY_ENGINE_URL: engine.url, ACGS_CONFIG: operatorConfig }, cwd: process.cwd(), stdout: () => undefined, stderr: () => undefined });
     expect(text).toBe(1);
   });
 
@@ -447,6 +463,14 @@ describe('no supervisor, or one without the bot', () => {
     const run = await acgs(['restart', 'alpha'], { stateDir: bare.stateDir });
     expect(run.code).toBe(1);
     expect(run.json.error.message).toContain('the local stack runs without the bot (npm run start:stack, pid ');
+    expect(pidRecord(bare.stateDir, 'alpha').pid).toBe(before);
+    // Asked directly, its channel refuses too: it has no trail to check an execution record against.
+    const direct = await control('/v1/stack/restart', { service: 'alpha', execution: `cli:execution:${randomUUID()}` }, bare.stateDir);
+    expect(direct.status).toBe(422);
+    expect(direct.json.error).toMatchObject({ code: 'INVALID_ARGUMENT' });
+    expect(direct.json.error.message).toBe(
+      'The supervisor refused to restart alpha: this stack runs without the bot (npm run start:stack), so there is no audit trail to check the restart against; run npm start and restart through it. Nothing was restarted.',
+    );
     expect(pidRecord(bare.stateDir, 'alpha').pid).toBe(before);
     await stopProcess(bare.child);
     // A clean stop takes its published state away.
@@ -678,5 +702,168 @@ describe('the control channel itself', () => {
   it('the supervisor file is readable only by its owner', async () => {
     const { statSync } = await import('node:fs');
     expect(statSync(localStatePaths(main.stateDir).supervisorFile).mode & 0o777).toBe(0o600);
+  });
+});
+
+describe("the CLI's identity: roles only from the config file, no break-glass", () => {
+  it('ignores ACGS_CLI_ROLES: an operator the config does not map holds no roles, is told how to get them, and nothing restarts', async () => {
+    const unmapped = configFile(`roles:\n  admins: [${ADMIN}]\n`);
+    const before = pidRecord(main.stateDir, 'alpha').pid;
+    const run = await acgs(['restart', 'alpha'], { env: { ACGS_CONFIG: unmapped, ACGS_CLI_ROLES: 'admins' }, text: true });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('acgs: ACGS_CLI_ROLES is ignored: it grants no roles.');
+    expect(run.stderr).toContain('add `cli_users: { <your operating-system user>: <your Slack user ID> }`');
+    expect(run.stdout).toContain('restart: refused');
+    expect(run.stdout).toContain(`The CLI acts as cli:${OS_USER} (this machine's user ${OS_USER}) with no roles`);
+    expect(run.stdout).toContain(`To act with roles, add \`cli_users: { ${OS_USER}: <your Slack user ID> }\` to the config file ${unmapped}.`);
+    expect(pidRecord(main.stateDir, 'alpha').pid).toBe(before);
+    // Read-only commands still answer.
+    const logs = await acgs(['logs', 'alpha', '--tail', '1'], { env: { ACGS_CONFIG: unmapped, ACGS_CLI_ROLES: 'admins' } });
+    expect(logs.code).toBe(0);
+  }, 30_000);
+
+  it('refuses a config file whose cli_users is malformed, naming the key, before doing anything', async () => {
+    const before = pidRecord(main.stateDir, 'alpha').pid;
+    const bad = configFile(`cli_users:\n  ${JSON.stringify(OS_USER)}: admins\n`);
+    const run = await acgs(['restart', 'alpha'], { env: { ACGS_CONFIG: bad } });
+    expect(run.code).toBe(2);
+    expect(run.stdout).toBe('');
+    expect(run.stderr).toBe(`acgs: ${bad}: cli_users.${OS_USER}: must be a Slack user ID such as U012ABCDEF\n`);
+    expect(pidRecord(main.stateDir, 'alpha').pid).toBe(before);
+  });
+
+  it('refuses break-glass from the CLI even to an operator mapped to an admin, records it as a refused command, and runs nothing', async () => {
+    // restart made a Level 4 action, so that a break-glass that got through would show as a new pid.
+    const config = configFile(
+      `roles:\n  admins: [${ADMIN}]\ncli_users:\n  ${JSON.stringify(OS_USER)}: ${ADMIN}\nauthorization:\n  commands:\n    restart: { level: 4 }\n`,
+    );
+    const reason = `alpha answers garbage ${randomUUID()}`;
+    const before = pidRecord(main.stateDir, 'alpha').pid;
+    const run = await acgs(['break-glass', reason, 'restart', 'alpha'], { env: { ACGS_CONFIG: config } });
+    expect(run.code).toBe(1);
+    expect(run.json.error).toEqual({ kind: 'refused', message: CLI_BREAK_GLASS_REFUSAL });
+    expect(run.json.decision).toMatchObject({ allow: false, code: 'break_glass_origin', break_glass: false });
+    expect(pidRecord(main.stateDir, 'alpha').pid).toBe(before);
+    const rows = await rowsWhere(
+      "SELECT kind, decision, actor, details->>'code' AS code FROM bot_audit_trail WHERE details->>'break_glass_reason' = $1 OR details->>'reason' = $1 ORDER BY sequence",
+      [reason],
+    );
+    expect(rows).toEqual([{ kind: 'command', decision: 'deny', actor: `cli:${OS_USER}`, code: 'break_glass_origin' }]);
+  }, 30_000);
+});
+
+describe('the supervisor restarts only under a committed execution record of a restart of that service', () => {
+  const restartOf = (service: string, execution?: unknown) => control('/v1/stack/restart', { service, timeoutMs: 20_000, ...(execution === undefined ? {} : { execution }) });
+
+  /** An execution record the way the CLI's command path writes one through the relay; its chain key. */
+  async function relayedExecution(fields: Record<string, unknown> = {}): Promise<string> {
+    const answer = await control('/v1/trail/append-to-chain', {
+      record: { kind: 'execution', origin: 'cli', actor: 'cli:tester', command: 'restart', args: { service: 'alpha' }, decision: 'allow', level: 1, key: `execution:${randomUUID()}`, ...fields },
+    });
+    expect(answer.status).toBe(200);
+    return answer.json.key as string;
+  }
+
+  /** The key of the newest execution record of a restart of `service`. */
+  async function lastRestartExecution(service: string): Promise<string> {
+    const [row] = await rowsWhere("SELECT idempotency_key FROM bot_audit_trail WHERE kind = 'execution' AND command = 'restart' AND arguments->>'service' = $1 ORDER BY sequence DESC LIMIT 1", [service]);
+    return row!.idempotency_key as string;
+  }
+
+  function expectRefused(answer: { status: number; json: any }, service: string, why: string): void {
+    expect(answer.status).toBe(422);
+    expect(answer.json.error.code).toBe('INVALID_ARGUMENT');
+    expect(answer.json.error.message).toBe(`The supervisor refused to restart ${service}: ${why}. Nothing was restarted.`);
+  }
+
+  it('refuses a restart that names no execution record: the process keeps its pid', async () => {
+    const before = pidRecord(main.stateDir, 'alpha').pid;
+    const why = 'the request names no execution record; a restart runs only under the committed execution record of an allowed restart command (npx acgs restart writes it)';
+    for (const execution of [undefined, '', 42, null, { key: 'x' }]) expectRefused(await restartOf('alpha', execution), 'alpha', why);
+    expect(pidRecord(main.stateDir, 'alpha').pid).toBe(before);
+  });
+
+  it('refuses an execution record the trail does not hold: the process keeps its pid', async () => {
+    const before = pidRecord(main.stateDir, 'alpha').pid;
+    for (const execution of [`cli:execution:${randomUUID()}`, 'anything', `execution:${randomUUID()}`]) {
+      expectRefused(
+        await restartOf('alpha', execution),
+        'alpha',
+        `the bot's audit trail holds no execution record ${JSON.stringify(execution)} of a restart from the last 120 s (unknown, not committed, or too old); run the restart again with npx acgs restart alpha`,
+      );
+    }
+    expect(pidRecord(main.stateDir, 'alpha').pid).toBe(before);
+  });
+
+  it('refuses the execution record of a restart of another service, one of another command, and one of a refusal', async () => {
+    const betaRecord = await relayedExecution({ args: { service: 'beta' } });
+    const before = pidRecord(main.stateDir, 'alpha').pid;
+    expectRefused(await restartOf('alpha', betaRecord), 'alpha', `execution record ${JSON.stringify(betaRecord)} is of a restart of "beta", not of alpha`);
+    const warm = await relayedExecution({ command: 'cache warm' });
+    // The query is of restarts: a record of another command is not one of them.
+    expectRefused(
+      await restartOf('alpha', warm),
+      'alpha',
+      `the bot's audit trail holds no execution record ${JSON.stringify(warm)} of a restart from the last 120 s (unknown, not committed, or too old); run the restart again with npx acgs restart alpha`,
+    );
+    const denied = await relayedExecution({ decision: 'deny' });
+    expectRefused(await restartOf('alpha', denied), 'alpha', `execution record ${JSON.stringify(denied)} carries the decision "deny", not allow`);
+    expect(pidRecord(main.stateDir, 'alpha').pid).toBe(before);
+  }, 30_000);
+
+  it('refuses an execution record that was used before: the CLI\'s own after its restart ran, and a fresh one the second time', async () => {
+    const ran = await acgs(['restart', 'beta']);
+    expect(ran.code).toBe(0);
+    const used = await lastRestartExecution('beta');
+    const beta = pidRecord(main.stateDir, 'beta').pid;
+    expectRefused(await restartOf('beta', used), 'beta', `execution record ${JSON.stringify(used)} was already used for a restart; each restart needs its own`);
+    expect(pidRecord(main.stateDir, 'beta').pid).toBe(beta);
+
+    const fresh = await relayedExecution();
+    const alpha = pidRecord(main.stateDir, 'alpha').pid;
+    const first = await restartOf('alpha', fresh);
+    expect(first.status).toBe(200);
+    expect(first.json.replicas[0]).toMatchObject({ previousPid: alpha, health: 'healthy' });
+    const restarted = pidRecord(main.stateDir, 'alpha').pid;
+    expect(restarted).not.toBe(alpha);
+    expectRefused(await restartOf('alpha', fresh), 'alpha', `execution record ${JSON.stringify(fresh)} was already used for a restart; each restart needs its own`);
+    expect(pidRecord(main.stateDir, 'alpha').pid).toBe(restarted);
+  }, 60_000);
+
+  it('restarts under a valid record: a new pid, healthy after', async () => {
+    const before = pidRecord(main.stateDir, 'alpha').pid;
+    const answer = await restartOf('alpha', await relayedExecution());
+    expect(answer.status).toBe(200);
+    expect(answer.json.health).toBe('healthy');
+    expect(answer.json.replicas[0].previousPid).toBe(before);
+    expect(pidRecord(main.stateDir, 'alpha').pid).toBe(answer.json.replicas[0].pid);
+    expect(isAlive(before)).toBe(false);
+  }, 30_000);
+
+  it('refuses a record the CLI did not write, and one older than two minutes (the check on the real trail)', async () => {
+    const pool = createPool({ databaseUrl: db.url, max: 1, applicationName: 'acgs-cli-local-test-check' });
+    const trail = createAuditTrail({ pool, spoolDir: tempDir('acgs-cli-check-spool-') });
+    try {
+      await trail.start();
+      const key = `execution:${randomUUID()}`;
+      await trail.appendToChain({ kind: 'execution', origin: 'approval', actor: 'U0ONCALL', command: 'restart', args: { service: 'alpha' }, decision: 'allow', level: 1, key });
+      expect(await restartExecutionCheck(trail)({ service: 'alpha', execution: key })).toBe(`execution record ${JSON.stringify(key)} was not written by the CLI's command path`);
+      const cli = `cli:execution:${randomUUID()}`;
+      await trail.appendToChain({ kind: 'execution', origin: 'cli', actor: 'cli:tester', command: 'restart', args: { service: 'alpha' }, decision: 'allow', level: 1, key: cli });
+      const later = restartExecutionCheck(trail, { now: () => Date.now() + 3 * 60_000 });
+      expect(await later({ service: 'alpha', execution: cli })).toMatch(/^the bot's audit trail holds no execution record .* from the last 120 s \(unknown, not committed, or too old\)/);
+      // The same record, checked at once, passes: only its age was wrong.
+      expect(await restartExecutionCheck(trail)({ service: 'alpha', execution: cli })).toBeUndefined();
+      // A record whose command has its result already ran, also for a check that never saw it used (a restarted npm start).
+      const executionId = randomUUID();
+      const ran = `cli:execution:${executionId}`;
+      const common = { origin: 'cli' as const, actor: 'cli:tester', command: 'restart', args: { service: 'alpha' }, decision: 'allow', level: 1 as const };
+      await trail.appendToChain({ ...common, kind: 'execution', key: ran, details: { execution_id: executionId } });
+      await trail.appendToChain({ ...common, kind: 'result', key: `cli:result:${executionId}`, outcome: 'ok', details: { execution_id: executionId } });
+      expect(await restartExecutionCheck(trail)({ service: 'alpha', execution: ran })).toBe(`execution record ${JSON.stringify(ran)} was already used: its command has a result (ok); each restart needs its own`);
+    } finally {
+      await trail.close();
+      await pool.end();
+    }
   });
 });

@@ -12,8 +12,14 @@
  * same boundary as the admin token beside it.
  *
  * Routes: GET /v1/ping, GET /v1/stack (list), POST /v1/stack/health {service},
- * POST /v1/stack/restart {service, timeoutMs}, and the owner's extensions (POST /v1/<name>), which
- * is how `npm start` lends its audit trail to the CLI (bot/audit-trail/trail-relay.ts).
+ * POST /v1/stack/restart {service, timeoutMs, execution}, and the owner's extensions
+ * (POST /v1/<name>), which is how `npm start` lends its audit trail to the CLI
+ * (bot/audit-trail/trail-relay.ts).
+ *
+ * A restart is an escalated action, so the token alone is not enough: the request names the
+ * committed `execution` record the CLI's command path wrote (after the policy allowed it), and the
+ * owner's `restartGuard` checks it against its trail (bot/audit-trail/restart-execution-check.ts).
+ * Without a guard (`npm run start:stack`, no trail to check against) every restart is refused.
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -22,7 +28,7 @@ import { readFileSync, rmSync } from 'node:fs';
 import { localStatePaths, writeFileAtomic } from '../local-state.js';
 import type { SupervisedProcess } from '../local-supervisor.js';
 import { connectLocalControl, type ControlChannel } from './local-control-client.js';
-import { StackError, STACK_ERROR_CODES, type Stack } from './stack.js';
+import { requireServiceName, StackError, STACK_ERROR_CODES, type Stack } from './stack.js';
 
 /** Tells a ping answer from whatever else might listen on a reused port. */
 export const CONTROL_MARKER = 'acgs-local-stack-supervisor';
@@ -70,6 +76,18 @@ export interface LocalControlOptions {
   extensions?: Record<string, ControlExtension>;
   /** Feature names announced in the supervisor file. */
   features?: string[];
+  /**
+   * Decides whether a restart may run under the execution record it names: undefined to allow,
+   * a sentence saying why not to refuse. Without it every restart is refused.
+   */
+  restartGuard?: RestartGuard;
+}
+
+export type RestartGuard = (request: { service: string; execution: string }) => Promise<string | undefined>;
+
+/** Refusals of a restart the channel was asked for: nothing was restarted. */
+function restartRefused(service: string, why: string): StackError {
+  return new StackError('INVALID_ARGUMENT', `The supervisor refused to restart ${service}: ${why}. Nothing was restarted.`);
 }
 
 export interface LocalControl {
@@ -139,6 +157,20 @@ export async function startLocalControl(options: LocalControlOptions): Promise<L
   const extensions = options.extensions ?? {};
   const stack = options.stack;
 
+  /** The restart's proof: an execution record the owner's trail holds for this very restart. */
+  async function requireRestartExecution(service: string, execution: unknown): Promise<void> {
+    if (!options.restartGuard) {
+      throw restartRefused(service, 'this stack runs without the bot (npm run start:stack), so there is no audit trail to check the restart against; run npm start and restart through it');
+    }
+    if (typeof execution !== 'string' || execution === '') {
+      throw restartRefused(service, 'the request names no execution record; a restart runs only under the committed execution record of an allowed restart command (npx acgs restart writes it)');
+    }
+    if (execution.length > 200) throw restartRefused(service, 'the execution record id is over 200 characters');
+    requireServiceName(service);
+    const refusal = await options.restartGuard({ service, execution });
+    if (refusal !== undefined) throw restartRefused(service, refusal);
+  }
+
   async function route(request: IncomingMessage): Promise<{ status: number; body: unknown }> {
     const path = new URL(request.url ?? '/', 'http://control').pathname;
     if (request.method === 'GET' && path === '/v1/ping') return { status: 200, body: { marker: CONTROL_MARKER, pid: process.pid } };
@@ -149,6 +181,7 @@ export async function startLocalControl(options: LocalControlOptions): Promise<L
     if (path === '/v1/stack/health') return { status: 200, body: await stack.health(service) };
     if (path === '/v1/stack/restart') {
       const timeoutMs = typeof body.timeoutMs === 'number' ? body.timeoutMs : undefined;
+      await requireRestartExecution(service, body.execution);
       return { status: 200, body: await stack.restart(service, timeoutMs === undefined ? {} : { timeoutMs }) };
     }
     // Own names only: `/v1/constructor` must not reach Object.prototype's members.

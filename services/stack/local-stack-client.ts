@@ -2,10 +2,10 @@
  * The Stack port over the local stack of ANOTHER process (`npm start` or `npm run start:stack`),
  * for the CLI. Status, health and restart go to that process's supervisor through its control
  * channel (services/stack/local-control.ts): it restarts its own child with the same environment
- * and waits for health. Logs are read from the log files the supervisor writes, also after it
- * stopped or crashed (when an SRE needs them most), and say so; stats sample the pids of its pid
- * files once /proc shows that each still runs what the file says, and name each service they
- * could not. Scale, exec and recreate are refused with the in-process driver's words. No
+ * and waits for health, once its owner's trail shows the restart's committed execution record.
+ * Logs are read from the log files the supervisor writes, also after it stopped or crashed (when
+ * an SRE needs them most), and say so; stats sample the pids of its pid files once /proc shows
+ * that each still runs what the file says, and name each service they could not. Scale, exec and recreate are refused with the in-process driver's words. No
  * operation here sends a signal.
  */
 import pidusage from 'pidusage';
@@ -132,7 +132,9 @@ export function createLocalStackClient(options: LocalStackClientOptions): Stack 
       requireServiceName(service);
       const timeoutMs = requireTimeout(restartOptions.timeoutMs, DEFAULT_WAIT_MS);
       const connected = await known(service);
-      return connected.call<RestartReport>('POST', '/v1/stack/restart', { service, timeoutMs }, timeoutMs + ANSWER_MARGIN_MS);
+      // The supervisor restarts only under an execution record its owner's trail holds; without one it refuses.
+      const execution = restartOptions.executionRecord;
+      return connected.call<RestartReport>('POST', '/v1/stack/restart', { service, timeoutMs, ...(execution ? { execution } : {}) }, timeoutMs + ANSWER_MARGIN_MS);
     },
 
     async scale(service) {

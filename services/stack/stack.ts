@@ -54,6 +54,12 @@ export interface RestartOptions {
   timeoutMs?: number;
   /** Told after each replica of several is back, before the next one restarts (a command's progress). If it throws, the restart goes on. */
   onReplicaRestarted?: (replica: RestartedReplica, position: { index: number; total: number }) => Promise<void> | void;
+  /**
+   * The key of the committed `execution` record this restart runs under (CommandContext.execution).
+   * The local stack of another process restarts only with one its owner's audit trail holds
+   * (services/stack/local-control.ts); the drivers that act themselves ignore it.
+   */
+  executionRecord?: string;
 }
 
 export interface RestartedReplica {
