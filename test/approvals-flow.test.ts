@@ -369,6 +369,25 @@ describe('an approval whose run was interrupted by a crash', () => {
   });
 });
 
+describe('an interrupted run whose announcement did not reach Slack', () => {
+  it('loses its buttons at the next click on it, and the clicker is told its outcome is unknown', async () => {
+    world.replicas = 1;
+    const { ts, id } = await requestResize(5);
+    const crashed = createApprovalStore({ pool: database.pool(2), instance: 'bot-crashed-2' });
+    await crashed.vote(id, APPROVER, ['approvers'], 'approve');
+    expect((await crashed.claimExecution(id)).code).toBe('claimed');
+    const restarted = { registry: createRegistry([]), services: { ...services, approvals: createApprovalStore({ pool: database.pool(2), instance: 'bot-crashed-2' }) } };
+    expect((await settleInterruptedRuns(restarted)).map((request) => request.id)).toEqual([id]);
+    // Slack was away: the message still shows the buttons.
+    expect(buttonsOf(ts)).toHaveLength(3);
+    await click(APPROVER3, 'approve', ts);
+    await ephemeralTo(APPROVER3, 'its outcome is unknown and it is not run again');
+    await t.standIn.waitFor(() => buttonsOf(ts).length === 0 || undefined, 8000, 'the buttons to go');
+    expect(messageText(ts)).toContain('Outcome unknown');
+    expect(runsOf(5)).toEqual([]);
+  });
+});
+
 describe('two bot replicas sharing PostgreSQL', () => {
   let second: BotUnderTest;
 

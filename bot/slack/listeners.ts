@@ -274,8 +274,9 @@ export function registerListeners(app: App, deps: ListenerDeps): void {
     // The request message shows the command's answer: only once its steps are in the thread.
     await thread?.settled();
     deps.metrics.commands.inc({ command: `approval ${choice}`, outcome: outcome.code, origin: 'button' });
-    // An expired request's message may still show buttons (its expiry was won elsewhere or is due): refresh it.
-    if (outcome.request && (outcome.changed || outcome.ran || outcome.code === 'superseded' || outcome.request.state === 'expired')) {
+    // An expired request's message may still show buttons (its expiry was won elsewhere or is due),
+    // as may one whose run's outcome is unknown (Slack was away when the restart said so): refresh it.
+    if (outcome.request && (outcome.changed || outcome.ran || outcome.code === 'superseded' || outcome.request.state === 'expired' || outcome.request.state === 'outcome_unknown')) {
       const clickedTs = body.message?.ts;
       await updateApprovalMessages(client, outcome.request, outcome.ran?.document, channelId && clickedTs ? { channel: channelId, ts: clickedTs } : undefined);
     }
