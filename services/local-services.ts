@@ -116,7 +116,15 @@ export async function startLocalServices(options: LocalServicesOptions = {}): Pr
     ACGS_ADMIN_TOKEN: token,
   };
   const envFor: Record<ServiceName, Record<string, string | undefined>> = {
-    'audit-engine': { ...common, ...poolEnv, DATABASE_URL: auditDatabaseUrl },
+    'audit-engine': {
+      ...common,
+      ...poolEnv,
+      DATABASE_URL: auditDatabaseUrl,
+      // Its checkpoint signing key and the copy of its newest checkpoint (outside the database).
+      ACGS_STATE_DIR: join(stateDir, 'audit-engine'),
+      // The owner role for its migrations, when one is set; the embedded databases have one role.
+      MIGRATIONS_DATABASE_URL: embedded.length > 0 ? undefined : (env.AUDIT_MIGRATIONS_DATABASE_URL ?? env.ACGS_MIGRATIONS_DATABASE_URL),
+    },
     'policy-engine': { ...common, REDIS_URL: env.REDIS_URL, ACGS_STATE_DIR: join(stateDir, 'policy-engine') },
     'evolution-oversight': {
       ...common,

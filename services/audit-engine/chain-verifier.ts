@@ -1,5 +1,6 @@
 import type pg from 'pg';
-import type { BrokenEvent, ChainHead, VerifyResponse } from './contract.js';
+import type { CheckpointCheck } from './checkpoint-ledger.js';
+import type { BrokenEvent, ChainHead, VerifyResponse, VerifyScope } from './contract.js';
 import { EVENT_COLUMNS, type EventRow, type StoredEvent, rowToStoredEvent } from './event-rows.js';
 import { chainHash, contentHash, genesisChainHash } from './hash-chain.js';
 
@@ -43,50 +44,102 @@ export function checkEvent(event: StoredEvent, expectedSequence: number, expecte
   return undefined;
 }
 
-/**
- * Walks the chain from the genesis up to the head that was current when the walk began, in
- * keyset-paginated batches, recomputing every content and chain hash. Rows up to that head were
- * committed together with it, so no snapshot transaction is needed while appends go on.
- */
-export async function verifyChain(pool: pg.Pool, options: VerifyOptions): Promise<VerifyResponse> {
-  const started = Date.now();
-  const headResult = await pool.query<{ sequence: string; chain_hash: string }>(
-    'SELECT sequence, chain_hash FROM audit_chain_head WHERE id = 1',
-  );
-  const headRow = headResult.rows[0];
-  const head: ChainHead = headRow
-    ? { sequence: Number(headRow.sequence), chain_hash: headRow.chain_hash }
-    : { sequence: 0, chain_hash: genesisChainHash() };
-  const finish = (checked: number, firstBroken?: BrokenEvent): VerifyResponse => ({
-    valid: firstBroken === undefined,
-    events_checked: checked,
-    head,
-    ...(firstBroken ? { first_broken: firstBroken } : {}),
-    checked_at: new Date().toISOString(),
-    duration_ms: Date.now() - started,
-  });
+/** Where a walk starts: the genesis (sequence 0) or a checkpointed event. */
+export interface WalkStart {
+  sequence: number;
+  hash: string;
+}
 
-  let expectedPrev = genesisChainHash();
-  let lastSequence = 0;
+/**
+ * Walks the events in (start.sequence, upTo] in keyset-paginated batches, recomputing every
+ * content and chain hash; the first broken event, or undefined, and how many passed.
+ */
+export async function walkEvents(
+  pool: pg.Pool,
+  start: WalkStart,
+  upTo: number,
+  batchSize: number,
+): Promise<{ checked: number; last: WalkStart; broken?: BrokenEvent }> {
+  let expectedPrev = start.hash;
+  let lastSequence = start.sequence;
   let checked = 0;
   for (;;) {
     const batch = await pool.query<EventRow>(
       `SELECT ${EVENT_COLUMNS} FROM audit_events WHERE sequence > $1 AND sequence <= $2 ORDER BY sequence LIMIT $3`,
-      [lastSequence, head.sequence, options.batchSize],
+      [lastSequence, upTo, batchSize],
     );
     for (const row of batch.rows) {
       const event = rowToStoredEvent(row);
       const broken = checkEvent(event, lastSequence + 1, expectedPrev);
-      if (broken) return finish(checked, broken);
+      if (broken) return { checked, last: { sequence: lastSequence, hash: expectedPrev }, broken };
       checked += 1;
       lastSequence = event.sequence;
       expectedPrev = event.chain_hash;
     }
-    if (batch.rows.length < options.batchSize) break;
+    if (batch.rows.length < batchSize) break;
+  }
+  return { checked, last: { sequence: lastSequence, hash: expectedPrev } };
+}
+
+export interface VerifyRun {
+  scope: VerifyScope;
+  /** Compares the chain with its signed checkpoints first (absent: none are kept). */
+  checkpoints?: () => Promise<CheckpointCheck>;
+}
+
+/**
+ * Verifies the chain up to the head that was current when the walk began: against the signed
+ * checkpoints when there are any, then by walking from the genesis (`full`) or from the newest
+ * checkpoint the chain still matches (`checkpoint`). Rows up to that head were committed together
+ * with it, so no snapshot transaction is needed while appends go on.
+ */
+export async function verifyChain(pool: pg.Pool, options: VerifyOptions, run: VerifyRun = { scope: 'full' }): Promise<VerifyResponse> {
+  const started = Date.now();
+  const readHead = async (): Promise<ChainHead> => {
+    const headRow = (await pool.query<{ sequence: string; chain_hash: string }>('SELECT sequence, chain_hash FROM audit_chain_head WHERE id = 1')).rows[0];
+    return headRow ? { sequence: Number(headRow.sequence), chain_hash: headRow.chain_hash } : { sequence: 0, chain_hash: genesisChainHash() };
+  };
+  // The head first: a caller that joins this run asked about the chain as it was when the run began.
+  let head = await readHead();
+  const checked = run.checkpoints ? await run.checkpoints() : undefined;
+  const anchor = checked?.anchor;
+  // A checkpoint signed meanwhile is past the head read above: the head has moved on since.
+  if (anchor && anchor.sequence > head.sequence) head = await readHead();
+  const finish = (count: number, firstBroken?: BrokenEvent, extra: Partial<VerifyResponse> = {}): VerifyResponse => ({
+    valid: firstBroken === undefined,
+    events_checked: count,
+    head,
+    ...(firstBroken ? { first_broken: firstBroken } : {}),
+    checked_at: new Date().toISOString(),
+    duration_ms: Date.now() - started,
+    scope: run.scope,
+    ...(anchor ? { checkpoint: { sequence: anchor.sequence, at: anchor.at, key_id: anchor.key_id } } : {}),
+    ...(checked && checked.notes.length > 0 ? { notes: checked.notes } : {}),
+    ...extra,
+  });
+
+  if (checked?.breach) {
+    const { breach } = checked;
+    return finish(
+      0,
+      {
+        id: breach.id ?? null,
+        sequence: breach.sequence,
+        check: breach.check,
+        expected: `as signed in the checkpoint of ${breach.checkpoint.at} (#${breach.checkpoint.sequence})`,
+        stored: breach.check === 'missing' ? 'absent' : 'different',
+        message: breach.problem,
+      },
+      { missing: breach.missing.map((entry) => ({ sequence: entry.sequence, id: entry.id })) },
+    );
   }
 
+  const start = run.scope === 'checkpoint' && anchor ? { sequence: anchor.sequence, hash: anchor.hash } : { sequence: 0, hash: genesisChainHash() };
+  const walked = await walkEvents(pool, start, head.sequence, options.batchSize);
+  if (walked.broken) return finish(walked.checked, walked.broken);
+  const { sequence: lastSequence, hash: expectedPrev } = walked.last;
   if (lastSequence !== head.sequence || expectedPrev !== head.chain_hash) {
-    return finish(checked, {
+    return finish(walked.checked, {
       id: null,
       sequence: lastSequence + 1,
       check: 'head',
@@ -98,25 +151,26 @@ export async function verifyChain(pool: pg.Pool, options: VerifyOptions): Promis
           : 'the last event does not match the recorded chain head',
     });
   }
-  return finish(checked);
+  return finish(walked.checked);
 }
 
 export interface ChainVerifier {
-  /** Runs a verification; concurrent callers share the walk that is already running. */
-  run(): Promise<VerifyResponse>;
+  /** Runs a verification (`full` by default); concurrent callers of a scope share the walk that is already running. */
+  run(scope?: VerifyScope): Promise<VerifyResponse>;
   /** The result of the last completed run, for health; null before the first. */
   last(): VerifyResponse | null;
 }
 
 export function createChainVerifier(
   pool: pg.Pool,
-  options: VerifyOptions & { onResult?(result: VerifyResponse | Error): void },
+  options: VerifyOptions & { onResult?(result: VerifyResponse | Error): void; checkpoints?: () => Promise<CheckpointCheck> },
 ): ChainVerifier {
-  let running: Promise<VerifyResponse> | undefined;
+  const running = new Map<VerifyScope, Promise<VerifyResponse>>();
   let last: VerifyResponse | null = null;
-  return {
-    run() {
-      running ??= verifyChain(pool, options)
+  function shared(scope: VerifyScope): Promise<VerifyResponse> {
+    let walk = running.get(scope);
+    if (!walk) {
+      walk = verifyChain(pool, options, { scope, ...(options.checkpoints ? { checkpoints: options.checkpoints } : {}) })
         .then((result) => {
           last = result;
           options.onResult?.(result);
@@ -127,9 +181,21 @@ export function createChainVerifier(
           throw error;
         })
         .finally(() => {
-          running = undefined;
+          running.delete(scope);
         });
-      return running;
+      running.set(scope, walk);
+    }
+    return walk;
+  }
+
+  return {
+    async run(scope = 'full') {
+      // A walk in flight is shared only if it covers the head as this caller finds it; one that
+      // began before the caller's own appends is followed by a new walk, shared in turn.
+      const headNow = pool.query<{ sequence: string }>('SELECT sequence FROM audit_chain_head WHERE id = 1').then((result) => Number(result.rows[0]?.sequence ?? 0));
+      headNow.catch(() => undefined);
+      const result = await shared(scope);
+      return result.head.sequence < (await headNow) ? shared(scope) : result;
     },
     last: () => last,
   };

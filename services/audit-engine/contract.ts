@@ -135,7 +135,11 @@ export interface ListEventsParams {
 export const ChainHead = z.object({ sequence: z.number().int(), chain_hash: z.string() }).strict();
 export type ChainHead = z.infer<typeof ChainHead>;
 
-export const BrokenCheck = z.enum(['sequence', 'prev_chain_hash', 'content_hash', 'chain_hash', 'head']);
+/**
+ * `missing`: an event a signed checkpoint lists is nowhere in the chain; `checkpoint`: the chain
+ * differs from what a signed checkpoint recorded (events rewritten with recomputed hashes).
+ */
+export const BrokenCheck = z.enum(['sequence', 'prev_chain_hash', 'content_hash', 'chain_hash', 'head', 'missing', 'checkpoint']);
 export type BrokenCheck = z.infer<typeof BrokenCheck>;
 
 export const BrokenEvent = z
@@ -151,6 +155,9 @@ export const BrokenEvent = z
   .strict();
 export type BrokenEvent = z.infer<typeof BrokenEvent>;
 
+export const VerifyScope = z.enum(['checkpoint', 'full']);
+export type VerifyScope = z.infer<typeof VerifyScope>;
+
 export const VerifyResponse = z
   .object({
     valid: z.boolean(),
@@ -160,6 +167,14 @@ export const VerifyResponse = z
     first_broken: BrokenEvent.optional(),
     checked_at: z.string(),
     duration_ms: z.number(),
+    /** `full`: walked from the genesis; `checkpoint`: from the newest signed checkpoint the chain matches. */
+    scope: VerifyScope.optional(),
+    /** The signed checkpoint the chain matched (events up to it are vouched for by it). */
+    checkpoint: z.object({ sequence: z.number().int(), at: z.string(), key_id: z.string() }).strict().optional(),
+    /** Events a signed checkpoint lists that are nowhere in the chain any more (the first 50). */
+    missing: z.array(z.object({ sequence: z.number().int(), id: z.string() }).strict()).optional(),
+    /** About the checkpoints themselves: rows deleted, rows not signed by the engine's key. */
+    notes: z.array(z.string()).optional(),
   })
   .strict();
 export type VerifyResponse = z.infer<typeof VerifyResponse>;

@@ -120,7 +120,7 @@ describe('instances sharing a database', () => {
   it('migrate once when three instances start at the same moment on a fresh database', async () => {
     await Promise.all([ctx.start(), ctx.start(), ctx.start()]);
     const migrations = await ctx.sql.query(`SELECT name FROM ${MIGRATIONS_TABLE}`);
-    expect(migrations.rows).toEqual([{ name: '1764300000000_audit-events' }]);
+    expect(migrations.rows).toEqual([{ name: '1764300000000_audit-events' }, { name: '1766100000000_audit-chain-checkpoints' }]);
     const heads = await ctx.sql.query('SELECT sequence FROM audit_chain_head');
     expect(heads.rows).toEqual([{ sequence: '0' }]);
   });

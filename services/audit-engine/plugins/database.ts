@@ -1,11 +1,54 @@
 import { fileURLToPath } from 'node:url';
 import type pg from 'pg';
+import { type RestrictionPlan, grantRuntimeRole, roleOf, takeOverFrom } from '../../kit/database-roles.js';
 import { createPool, describeDatabaseError, ensureDatabaseExists, migrate } from '../../kit/postgres.js';
 import type { Service } from '../../kit/service.js';
 import type { AuditEngineConfig } from '../config.js';
+import { genesisChainHash } from '../hash-chain.js';
 
 export const MIGRATIONS_DIR = fileURLToPath(new URL('../migrations', import.meta.url));
 export const MIGRATIONS_TABLE = 'audit_engine_migrations';
+
+const CHAIN_TABLES = ['audit_events', 'audit_chain_head', 'audit_chain_checkpoints', MIGRATIONS_TABLE] as const;
+
+/**
+ * What DATABASE_URL's role may do when MIGRATIONS_DATABASE_URL names an owner role: append and
+ * read events and checkpoints, move the head (forward only: its trigger), read the bookkeeping
+ * table (REFERENCES too: node-pg-migrate finds its primary key in information_schema, which shows
+ * it only with a privilege other than SELECT). It owns nothing, so it cannot switch a trigger off.
+ */
+export const AUDIT_DATABASE_PLAN: RestrictionPlan = {
+  ownedTables: CHAIN_TABLES,
+  ownedFunctions: ['audit_events_reject_change', 'audit_chain_head_only_forward'],
+  revokeAllOn: CHAIN_TABLES,
+  grants: [
+    { privileges: 'SELECT, INSERT', tables: ['audit_events', 'audit_chain_checkpoints'] },
+    { privileges: 'SELECT, UPDATE', tables: ['audit_chain_head'] },
+    { privileges: 'SELECT, REFERENCES', tables: [MIGRATIONS_TABLE] },
+  ],
+};
+
+/** Migrates as the owner role and restricts the runtime role; returns a line for the log. */
+async function migrateAsOwner(ownerUrl: string, runtimeUrl: string, log: (message: string) => void): Promise<string> {
+  const runtime = await roleOf(runtimeUrl);
+  const owner = createPool({ databaseUrl: ownerUrl, max: 1, applicationName: 'acgs-audit-engine-migrations' });
+  try {
+    const ownerRole = (await owner.query<{ name: string }>('SELECT current_user AS name')).rows[0]!.name;
+    const restricted = ownerRole !== runtime.name;
+    if (restricted) {
+      const taken = await takeOverFrom(owner, runtime.name, AUDIT_DATABASE_PLAN);
+      if (taken.length > 0) log(`took ${taken.join(', ')} over from the runtime role "${runtime.name}"`);
+    }
+    await migrate(owner, { directory: MIGRATIONS_DIR, table: MIGRATIONS_TABLE, log });
+    // The head row too: the runtime role may move it, not create it.
+    await owner.query('INSERT INTO audit_chain_head (id, sequence, chain_hash) VALUES (1, 0, $1) ON CONFLICT (id) DO NOTHING', [genesisChainHash()]);
+    if (!restricted) return `migrations and appends both run as "${runtime.name}", which therefore owns the chain`;
+    await grantRuntimeRole(owner, runtime.name, AUDIT_DATABASE_PLAN);
+    return `migrated as "${ownerRole}"; appending as "${runtime.name}", which may only append${runtime.superuser ? ' (WARNING: a superuser, whom no grant restricts)' : ''}`;
+  } finally {
+    await owner.end().catch(() => undefined);
+  }
+}
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -18,12 +61,16 @@ declare module 'fastify' {
  * and the pool closes with the app. It decorates the root instance directly (not through an
  * encapsulated register) so that every route sees it.
  */
-export function registerDatabase(app: Service, config: Pick<AuditEngineConfig, 'databaseUrl' | 'poolMax'>): void {
+export function registerDatabase(app: Service, config: Pick<AuditEngineConfig, 'databaseUrl' | 'poolMax' | 'migrationsDatabaseUrl'>): void {
   const pool = createPool({ databaseUrl: config.databaseUrl, max: config.poolMax, applicationName: 'acgs-audit-engine' });
   app.decorate('auditDb', pool);
   app.addHook('onReady', async () => {
     try {
-      if (await ensureDatabaseExists(config.databaseUrl)) app.log.info('created the audit database');
+      if (config.migrationsDatabaseUrl) {
+        if (await ensureDatabaseExists(config.migrationsDatabaseUrl)) app.log.info('created the audit database');
+        app.log.info(await migrateAsOwner(config.migrationsDatabaseUrl, config.databaseUrl, (message) => app.log.debug(message)));
+      } else if (await ensureDatabaseExists(config.databaseUrl)) app.log.info('created the audit database');
+      // With an owner role this only finds nothing pending (the runtime role may read the bookkeeping table).
       const applied = await migrate(pool, { directory: MIGRATIONS_DIR, table: MIGRATIONS_TABLE, log: (message) => app.log.debug(message) });
       if (applied.length > 0) app.log.info({ migrations: applied }, 'applied database migrations');
     } catch (error) {

@@ -1,7 +1,10 @@
 import { Counter, Histogram } from 'prom-client';
 import { describeDatabaseError } from '../../kit/postgres.js';
 import type { Service } from '../../kit/service.js';
+import { AUDIT_CHECKPOINT_KEY_ENV, createAuditCheckpoints } from '../chain-checkpoints.js';
 import { type ChainVerifier, createChainVerifier } from '../chain-verifier.js';
+import type { CheckpointLedger, SignedCheckpoint } from '../checkpoint-ledger.js';
+import { loadCheckpointKey } from '../checkpoint-signing.js';
 import type { AuditEngineConfig } from '../config.js';
 import { type AuditEventStore, createAuditEventStore } from '../event-store.js';
 import { type VerificationSchedule, scheduleVerification } from '../verification-schedule.js';
@@ -19,7 +22,10 @@ declare module 'fastify' {
  */
 export function registerEventStore(
   app: Service,
-  config: Pick<AuditEngineConfig, 'databaseUrl' | 'maxGroupEvents' | 'verifyBatchSize' | 'verifyIntervalMs'>,
+  config: Pick<
+    AuditEngineConfig,
+    'databaseUrl' | 'maxGroupEvents' | 'verifyBatchSize' | 'verifyIntervalMs' | 'checkpointKey' | 'checkpointFile' | 'checkpointEveryEvents' | 'checkpointIntervalMs'
+  >,
 ): void {
   const registers = [app.metricsRegistry];
   const appended = new Counter({ name: 'audit_events_appended_total', help: 'Events appended to the chain', registers });
@@ -47,10 +53,36 @@ export function registerEventStore(
     registers,
   });
 
+  // Signed checkpoints (checkpoint-ledger.ts): made once the key is loaded at start-up.
+  let ledger: CheckpointLedger | undefined;
+  let sinceCheckpoint = 0;
+  let checkpointing: Promise<SignedCheckpoint[]> | undefined;
+  let checkpointTimer: NodeJS.Timeout | undefined;
+  function checkpointNow(): Promise<SignedCheckpoint[]> {
+    if (!ledger) return Promise.resolve([]);
+    const current = ledger;
+    checkpointing ??= (async () => {
+      const counted = sinceCheckpoint;
+      try {
+        const made = await current.checkpoint();
+        sinceCheckpoint = Math.max(0, sinceCheckpoint - counted);
+        return made;
+      } catch (error) {
+        app.log.error({ err: error }, 'could not sign a chain checkpoint');
+        return [];
+      }
+    })().finally(() => {
+      checkpointing = undefined;
+    });
+    return checkpointing;
+  }
+
   const store = createAuditEventStore({
     pool: app.auditDb,
     maxGroupEvents: config.maxGroupEvents,
     onCommit(stats) {
+      sinceCheckpoint += stats.appended;
+      if (sinceCheckpoint >= config.checkpointEveryEvents) void checkpointNow();
       appended.inc(stats.appended);
       replayed.inc(stats.replayed);
       batchSize.observe(stats.appended);
@@ -59,6 +91,7 @@ export function registerEventStore(
   });
   const verifier = createChainVerifier(app.auditDb, {
     batchSize: config.verifyBatchSize,
+    checkpoints: () => (ledger ? ledger.check() : Promise.resolve({ notes: [] })),
     onResult(result) {
       if (result instanceof Error) {
         verifyRuns.inc({ result: 'error' });
@@ -78,6 +111,16 @@ export function registerEventStore(
     } catch (error) {
       throw new Error(describeDatabaseError(error, config.databaseUrl), { cause: error });
     }
+    // A key that cannot be used stops the start with a message saying why (checkpoint-signing.ts).
+    const key = loadCheckpointKey({ env: { name: AUDIT_CHECKPOINT_KEY_ENV, value: config.checkpointKey.value }, file: config.checkpointKey.file });
+    ledger = createAuditCheckpoints({ pool: app.auditDb, key, localFile: config.checkpointFile, batchSize: config.verifyBatchSize });
+    app.log.info({ key_id: key.keyId, key: key.source }, 'chain checkpoints signed with this key');
+    // Events of a run that stopped before its last checkpoint are signed now, without holding the start.
+    void checkpointNow();
+    checkpointTimer = setInterval(() => {
+      if (sinceCheckpoint > 0) void checkpointNow();
+    }, config.checkpointIntervalMs);
+    checkpointTimer.unref();
     schedule = scheduleVerification(verifier, {
       intervalMs: config.verifyIntervalMs,
       // Counted by onResult; health keeps showing the last completed walk.
@@ -89,5 +132,9 @@ export function registerEventStore(
   app.addHook('onClose', async () => {
     await schedule?.stop();
     await store.drained();
+    if (checkpointTimer) clearInterval(checkpointTimer);
+    // The last events of this run are signed before the pool closes.
+    await checkpointing;
+    if (sinceCheckpoint > 0) await checkpointNow();
   });
 }

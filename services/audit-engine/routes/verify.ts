@@ -1,14 +1,17 @@
 import { withDatabase } from '../../kit/postgres.js';
 import type { Service } from '../../kit/service.js';
-import { VerifyResponse } from '../contract.js';
-import { NoQuery } from '../list-query.js';
+import { z } from 'zod';
+import { VerifyResponse, VerifyScope } from '../contract.js';
 import { parsingSerializerCompiler } from '../response-serializer.js';
+
+const VerifyQuery = z.object({ scope: VerifyScope.optional() }).strict();
 
 export async function verifyRoutes(app: Service): Promise<void> {
   app.setSerializerCompiler(parsingSerializerCompiler);
   app.get(
     '/audit/verify',
-    { schema: { querystring: NoQuery, response: { 200: VerifyResponse } } },
-    () => withDatabase(() => app.chainVerifier.run()),
+    // `scope=checkpoint`: from the newest signed checkpoint the chain matches (cheap); `full` (default): every event.
+    { schema: { querystring: VerifyQuery, response: { 200: VerifyResponse } } },
+    (request) => withDatabase(() => app.chainVerifier.run(request.query.scope ?? 'full')),
   );
 }
