@@ -2,8 +2,8 @@
  * The runbook's diagnosis steps as commands against the real services, PostgreSQL and Redis
  * (cache warm, db connections, redis memory), and the CLI's view of a local stack it does not own.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -116,8 +116,11 @@ describe('the CLI and local services that no supervisor of its state directory r
   async function cli(args: string[]) {
     let stdout = '';
     let stderr = '';
+    // On call through cli_users, so that a restart reaches the stack instead of a role refusal.
+    const config = join(cwd, 'cli-operator.yml');
+    writeFileSync(config, `roles:\n  oncall: [U0CLIOPS]\ncli_users:\n  ${JSON.stringify(userInfo().username)}: U0CLIOPS\n`);
     const code = await runCli(args, {
-      env: { ...stack.cliEnv(), ACGS_STACK: 'local', ACGS_STATE_DIR: join(cwd, '.acgs') },
+      env: { ...stack.cliEnv(), ACGS_STACK: 'local', ACGS_STATE_DIR: join(cwd, '.acgs'), ACGS_CONFIG: config },
       cwd,
       stdout: (text) => (stdout += text),
       stderr: (text) => (stderr += text),
