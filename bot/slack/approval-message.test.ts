@@ -1,6 +1,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { ApprovalRequest } from '../approvals/index.js';
+import { outcomeUnknownSentence } from '../../commands/approval-flow.js';
 import { renderApprovalMessage, sentenceMrkdwn } from './approval-message.js';
 import { validateBlocks } from './stand-in/index.js';
 
@@ -93,5 +94,11 @@ describe('approval cards and typed secrets', () => {
     for (const secret of ['hunter2', 's3cret', 'xoxb-1111']) expect(json).not.toContain(secret);
     expect(json).toContain('--db-password [redacted]');
     expect(json).toContain('postgres://acgs:[redacted]@db:5432/acgs');
+  });
+
+  it('tells the channel about an interrupted run without the typed secrets, mentioning only the requester', () => {
+    const text = sentenceMrkdwn(outcomeUnknownSentence(withSecrets()));
+    for (const secret of ['hunter2', 's3cret', 'xoxb-1111']) expect(text).not.toContain(secret);
+    expect(text).toMatch(/^<@U0ONCALL>: the approved `restore --db-password \[redacted\] --from postgres:\/\/acgs:\[redacted\]@db:5432\/acgs --token \[redacted\]` was running when the bot stopped\./);
   });
 });
