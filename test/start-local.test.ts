@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { tmpdir, userInfo } from 'node:os';
 import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAuditEngineClient } from '../services/clients/audit-engine.js';
@@ -274,10 +274,15 @@ describe('npm start with nothing configured', () => {
     expect(output).toMatch(/audit trail: embedded PostgreSQL in .*pglite\/bot; spool .*bot-trail-spool\/bot/);
   }, 60_000);
 
-  /** `npx acgs ...` in another process, with only the state directory: no DATABASE_URL, no token. */
+  /**
+   * `npx acgs ...` in another process, with only the state directory (no DATABASE_URL, no token)
+   * and a config file whose cli_users gives this machine's user the on-call role.
+   */
   function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+    const config = join(stateDir!, 'cli-operator.yml');
+    writeFileSync(config, `roles:\n  oncall: [U0CLIOPS]\ncli_users:\n  ${JSON.stringify(userInfo().username)}: U0CLIOPS\n`);
     const cliChild = spawn(process.execPath, ['bot/cli-entry.js', ...args, '--json'], {
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, ACGS_STATE_DIR: stateDir, ACGS_STACK: 'local' },
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, ACGS_STATE_DIR: stateDir, ACGS_STACK: 'local', ACGS_CONFIG: config },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
