@@ -830,6 +830,16 @@ describe('the supervisor restarts only under a committed execution record of a r
     expect(pidRecord(main.stateDir, 'alpha').pid).toBe(restarted);
   }, 60_000);
 
+  it('with DATABASE_URL the CLI commits its execution record itself, and the supervisor finds it in the same trail', async () => {
+    const before = pidRecord(main.stateDir, 'alpha').pid;
+    const run = await acgs(['restart', 'alpha'], { env: { DATABASE_URL: db.url } });
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(run.json.replicas[0]).toMatchObject({ previousPid: before, health: 'healthy' });
+    // Written by the CLI's own trail: the key has no relay prefix.
+    expect(await lastRestartExecution('alpha')).toMatch(/^execution:[0-9a-f-]{36}$/);
+  }, 30_000);
+
   it('restarts under a valid record: a new pid, healthy after', async () => {
     const before = pidRecord(main.stateDir, 'alpha').pid;
     const answer = await restartOf('alpha', await relayedExecution());
