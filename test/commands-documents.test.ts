@@ -43,7 +43,7 @@ function policyMetrics(overrides: { p99?: number; cacheHitRate?: number; errorRa
     targets_met: { p99_under_1ms: p99 < 1, cache_hit_rate_over_95: hitRate > 0.95, error_rate_under_0_1: errorRate < 0.001, all: p99 < 1 && hitRate > 0.95 && errorRate < 0.001 },
     safety_violations_total: overrides.perMinute ?? 0,
     safety_violations_per_minute: overrides.perMinute ?? 0,
-    cache_stats: { l1: { size: 10, max: 10_000, hits, misses: requests - hits }, l2: { enabled: true, hits: 0, misses: 0, errors: 0, bypassed: 0 } },
+    cache_stats: { l1: { size: 10, max: 10_000, hits, misses: requests - hits }, l2: { enabled: true, hits: 0, misses: 0, errors: 0, bypassed: 0, rejected: 0 } },
     mode: { strict: false, lockdown: false },
     policy_version: 'abc123',
     constitutional_hash: 'cdd01ef066bc6cf2',
@@ -107,9 +107,9 @@ describe('metrics document', () => {
 describe('cache stats document', () => {
   it('warns about Redis errors and says L2 is off without Redis', () => {
     const metrics = policyMetrics();
-    metrics.cache_stats.l2 = { enabled: true, hits: 5, misses: 5, errors: 2, bypassed: 0 };
+    metrics.cache_stats.l2 = { enabled: true, hits: 5, misses: 5, errors: 2, bypassed: 0, rejected: 0 };
     expect(tone(cacheStatsDocument(metrics), 'L2 (Redis)')).toBe('warn');
-    metrics.cache_stats.l2 = { enabled: false, hits: 0, misses: 0, errors: 0, bypassed: 0 };
+    metrics.cache_stats.l2 = { enabled: false, hits: 0, misses: 0, errors: 0, bypassed: 0, rejected: 0 };
     const off = cacheStatsDocument(metrics);
     expect(checks(off).find((item) => item.name === 'L2 (Redis)')).toEqual({ name: 'L2 (Redis)', tone: 'info', text: 'off: the Policy Engine has no REDIS_URL' });
     expect(off.tone).toBe('ok');

@@ -83,7 +83,7 @@ function policyMetrics(p99: number, hitRate: number): PolicyMetrics {
     targets_met: { p99_under_1ms: p99 < 1, cache_hit_rate_over_95: hitRate > 0.95, error_rate_under_0_1: true, all: p99 < 1 && hitRate > 0.95 },
     safety_violations_total: 3,
     safety_violations_per_minute: 0.05,
-    cache_stats: { l1: { size: 812, max: 10_000, hits, misses: requests - hits }, l2: { enabled: true, hits: 1200, misses: 300, errors: 0, bypassed: 0 } },
+    cache_stats: { l1: { size: 812, max: 10_000, hits, misses: requests - hits }, l2: { enabled: true, hits: 1200, misses: 300, errors: 0, bypassed: 0, rejected: 0 } },
     mode: { strict: false, lockdown: false },
     policy_version: 'abc123',
     constitutional_hash: HASH,

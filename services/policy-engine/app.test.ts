@@ -7,6 +7,7 @@ import { CONSTITUTIONAL_HASH } from '../kit/constitution.js';
 import type { Service } from '../kit/service.js';
 import { buildApp } from './app.js';
 import { CacheWarmResponse, Decision, PolicyHealthResponse, PolicyMetrics } from './contract.js';
+import { deriveL2SigningKey, openL2Entry } from './l2-entry-signature.js';
 import { WARM_SET } from './warm-set.js';
 import {
   DENY_ALL_REGO,
@@ -158,7 +159,11 @@ describe('decisions through the OPA Data API envelope', () => {
       keys = await redis.keys(`${prefix}decision:*`);
       expect(keys.length).toBeGreaterThan(0);
     });
-    const stored = Decision.parse(JSON.parse((await redis.get(keys[0]!))!));
+    // `<prefix>decision:<signing key id>:<cache key>`, the decision signed with the admin token's L2 key.
+    const name = keys[0]!;
+    const opened = openL2Entry(deriveL2SigningKey(ADMIN), name.slice(name.lastIndexOf(':') + 1), (await redis.get(name))!);
+    expect(opened.ok).toBe(true);
+    const stored = Decision.parse(JSON.parse(opened.ok ? opened.json : 'null'));
     expect(stored.constitutional_hash).toBe(CONSTITUTIONAL_HASH);
   });
 

@@ -175,6 +175,8 @@ export const PolicyMetrics = z.object({
       errors: z.number().int(),
       /** L1 misses evaluated at once instead of waiting for Redis (POLICY_L2_LOOKUP_MIN_EVAL_MS). */
       bypassed: z.number().int(),
+      /** Entries refused for a missing or wrong MAC (forged or copied in Redis), also counted as misses. */
+      rejected: z.number().int(),
     }),
   }),
   mode: EngineModes,

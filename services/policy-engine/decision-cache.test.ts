@@ -1,11 +1,14 @@
+import { createHmac } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { requireRedis } from '../../test/kit/redis.js';
 import { CONSTITUTIONAL_HASH } from '../kit/constitution.js';
 import { type Decision, PolicyInput } from './contract.js';
-import { DecisionCache, cachedDecision, decisionCacheKey } from './decision-cache.js';
+import { DecisionCache, type DecisionCacheOptions, cachedDecision, decisionCacheKey } from './decision-cache.js';
+import { deriveL2SigningKey, openL2Entry, sealL2Entry } from './l2-entry-signature.js';
 
 const NORMAL = { strict: false, lockdown: false };
+const SIGNING_KEY = deriveL2SigningKey('decision-cache-test-admin-token-0123456789');
 
 function decision(allow: boolean): Decision {
   return {
@@ -94,31 +97,47 @@ describe('decision cache on the real Redis', () => {
     return redis;
   }
 
+  function signedCache(l1Max: number, redis: Redis, keyPrefix: string, l2TtlSeconds: number, more: Partial<DecisionCacheOptions> = {}): DecisionCache {
+    return new DecisionCache({ l1Max, l2: { redis, signingKey: SIGNING_KEY }, keyPrefix, l2TtlSeconds, ...more });
+  }
+
+  /** Where a cache signing with SIGNING_KEY keeps `key` in Redis. */
+  function l2Name(prefix: string, key: string): string {
+    return `${prefix}decision:${SIGNING_KEY.id}:${key}`;
+  }
+
+  /** The decision JSON of a stored entry, after checking its MAC. */
+  async function storedDecision(redis: Redis, prefix: string, key: string): Promise<unknown> {
+    const opened = openL2Entry(SIGNING_KEY, key, (await redis.get(l2Name(prefix, key)))!);
+    if (!opened.ok) throw new Error(`the stored entry of ${key} is ${opened.problem}`);
+    return JSON.parse(opened.json);
+  }
+
   it('serves a decision stored by one cache as an L2 hit of another sharing Redis', async () => {
     const prefix = `${redisInfo.prefix}share:`;
-    const first = new DecisionCache({ l1Max: 10, redis: await connected(), keyPrefix: prefix, l2TtlSeconds: 60 });
-    const second = new DecisionCache({ l1Max: 10, redis: await connected(), keyPrefix: prefix, l2TtlSeconds: 60 });
+    const first = signedCache(10, await connected(), prefix, 60);
+    const second = signedCache(10, await connected(), prefix, 60);
     const key = decisionCacheKey(input, 'v1', NORMAL);
     await first.store(key, cachedDecision(decision(true)));
     expect(second.lookupL1(key)).toBeUndefined();
     const hit = await second.lookupL2(key);
     expect(hit?.decision).toEqual(decision(true));
     expect(second.lookupL1(key)?.decision.allow).toBe(true);
-    expect(second.stats().l2).toEqual({ enabled: true, hits: 1, misses: 0, errors: 0, bypassed: 0 });
+    expect(second.stats().l2).toEqual({ enabled: true, hits: 1, misses: 0, errors: 0, bypassed: 0, rejected: 0 });
   });
 
   it('stores in L1 at once and sends the L2 writes of one turn after it, together in one pipeline', async () => {
     const redis = await connected();
     const prefix = `${redisInfo.prefix}deferred:`;
-    const cache = new DecisionCache({ l1Max: 10, redis, keyPrefix: prefix, l2TtlSeconds: 60 });
+    const cache = signedCache(10, redis, prefix, 60);
     const pipeline = vi.spyOn(redis, 'pipeline');
     const stored = ['a', 'b', 'c'].map((key) => cache.store(key, cachedDecision(decision(key !== 'b'))));
     expect(cache.hasL1('a')).toBe(true);
     expect(pipeline).not.toHaveBeenCalled();
     await Promise.all(stored);
     expect(pipeline).toHaveBeenCalledTimes(1);
-    expect(JSON.parse((await redis.get(`${prefix}decision:b`))!)).toEqual(decision(false));
-    expect(JSON.parse((await redis.get(`${prefix}decision:c`))!)).toEqual(decision(true));
+    expect(await storedDecision(redis, prefix, 'b')).toEqual(decision(false));
+    expect(await storedDecision(redis, prefix, 'c')).toEqual(decision(true));
     await cache.store('d', cachedDecision(decision(true)));
     expect(pipeline).toHaveBeenCalledTimes(2);
     expect(cache.stats().l2.errors).toBe(0);
@@ -127,21 +146,91 @@ describe('decision cache on the real Redis', () => {
   it('sets a TTL on L2 entries', async () => {
     const redis = await connected();
     const prefix = `${redisInfo.prefix}ttl:`;
-    const cache = new DecisionCache({ l1Max: 10, redis, keyPrefix: prefix, l2TtlSeconds: 120 });
+    const cache = signedCache(10, redis, prefix, 120);
     await cache.store('k', cachedDecision(decision(true)));
-    const ttl = await redis.ttl(`${prefix}decision:k`);
+    const ttl = await redis.ttl(l2Name(prefix, 'k'));
     expect(ttl).toBeGreaterThan(100);
     expect(ttl).toBeLessThanOrEqual(120);
   });
 
-  it('treats a corrupt L2 entry as an error and a miss, never as a decision', async () => {
+  it('treats a correctly signed but corrupt L2 entry as an error and a miss, never as a decision', async () => {
     const redis = await connected();
     const prefix = `${redisInfo.prefix}corrupt:`;
-    await redis.set(`${prefix}decision:k`, '{"allow":"yes"}');
-    const cache = new DecisionCache({ l1Max: 10, redis, keyPrefix: prefix, l2TtlSeconds: 60 });
+    await redis.set(l2Name(prefix, 'k'), sealL2Entry(SIGNING_KEY, 'k', '{"allow":"yes"}'));
+    const cache = signedCache(10, redis, prefix, 60);
     expect(await cache.lookupL2('k')).toBeUndefined();
     expect(cache.stats().l2.errors).toBe(1);
     expect(cache.hasL1('k')).toBe(false);
+  });
+
+  describe('refuses a forged L2 entry: never served, counted as rejected and a miss, reported', () => {
+    // What the attack plants: "allow" where the cache holds "deny".
+    const key = decisionCacheKey(input, 'v1', NORMAL);
+    const forgedAllow = JSON.stringify(decision(true));
+
+    /** Stores the real "deny", lets `plant` overwrite it in Redis, then asks a fresh cache. */
+    async function lookupAfterPlanting(name: string, plant: (redis: Redis, entryName: string) => Promise<unknown>) {
+      const redis = await connected();
+      const prefix = `${redisInfo.prefix}${name}:`;
+      await signedCache(10, redis, prefix, 60).store(key, cachedDecision(decision(false)));
+      await plant(redis, l2Name(prefix, key));
+      const reported: Array<[string, string]> = [];
+      const reader = signedCache(10, redis, prefix, 60, { onL2Rejected: (cacheKey, problem) => reported.push([cacheKey, problem]) });
+      const found = await reader.lookupL2(key);
+      return { found, reader, reported };
+    }
+
+    function expectRefused(result: Awaited<ReturnType<typeof lookupAfterPlanting>>, problem: string): void {
+      expect(result.found).toBeUndefined();
+      expect(result.reader.hasL1(key)).toBe(false);
+      expect(result.reader.stats().l2).toMatchObject({ hits: 0, misses: 1, errors: 0, rejected: 1 });
+      expect(result.reported).toEqual([[key, problem]]);
+    }
+
+    it('when the entry has no MAC', async () => {
+      expectRefused(await lookupAfterPlanting('unsigned', (redis, name) => redis.set(name, forgedAllow)), 'unsigned');
+    });
+
+    it('when the MAC is not hex', async () => {
+      expectRefused(await lookupAfterPlanting('not-hex', (redis, name) => redis.set(name, `${'z'.repeat(64)}.${forgedAllow}`)), 'unsigned');
+    });
+
+    it('when the MAC was made with another key', async () => {
+      const other = deriveL2SigningKey('another-admin-token-0123456789abcdefghij');
+      expectRefused(await lookupAfterPlanting('other-key', (redis, name) => redis.set(name, sealL2Entry(other, key, forgedAllow))), 'wrong MAC');
+    });
+
+    it('when the MAC was made with the admin token itself (the mode-signing key), not the derived key', async () => {
+      const token = 'decision-cache-test-admin-token-0123456789';
+      const withToken = `${createHmac('sha256', token).update(key).update('\n').update(forgedAllow).digest('hex')}.${forgedAllow}`;
+      expectRefused(await lookupAfterPlanting('token-key', (redis, name) => redis.set(name, withToken)), 'wrong MAC');
+    });
+
+    it('when a validly signed entry of another input is copied onto this key', async () => {
+      const otherKey = decisionCacheKey({ ...input, action: 'health.check' }, 'v1', NORMAL);
+      const copied = sealL2Entry(SIGNING_KEY, otherKey, forgedAllow);
+      expectRefused(await lookupAfterPlanting('copied', (redis, name) => redis.set(name, copied)), 'wrong MAC');
+    });
+
+    it('when the decision was changed after signing', async () => {
+      const tampered = sealL2Entry(SIGNING_KEY, key, JSON.stringify(decision(false))).replace('"allow":false', '"allow":true');
+      expectRefused(await lookupAfterPlanting('tampered', (redis, name) => redis.set(name, tampered)), 'wrong MAC');
+    });
+  });
+
+  it('looks only at the entries of its own signing key, so another key\'s are plain misses', async () => {
+    const redis = await connected();
+    const prefix = `${redisInfo.prefix}rotated:`;
+    const key = decisionCacheKey(input, 'v1', NORMAL);
+    await signedCache(10, redis, prefix, 60).store(key, cachedDecision(decision(true)));
+    const rotated = new DecisionCache({
+      l1Max: 10,
+      l2: { redis, signingKey: deriveL2SigningKey('rotated-admin-token-0123456789abcdefghij') },
+      keyPrefix: prefix,
+      l2TtlSeconds: 60,
+    });
+    expect(await rotated.lookupL2(key)).toBeUndefined();
+    expect(rotated.stats().l2).toMatchObject({ hits: 0, misses: 1, rejected: 0 });
   });
 
   it('clears only its own prefix in Redis, using SCAN', async () => {
@@ -149,7 +238,7 @@ describe('decision cache on the real Redis', () => {
     const prefix = `${redisInfo.prefix}clear:`;
     const foreign = `${redisInfo.prefix}other-service:decision:keep`;
     await redis.set(foreign, 'not ours');
-    const cache = new DecisionCache({ l1Max: 10, redis, keyPrefix: prefix, l2TtlSeconds: 60 });
+    const cache = signedCache(10, redis, prefix, 60);
     for (let i = 0; i < 25; i++) await cache.store(`k${i}`, cachedDecision(decision(i % 2 === 0)));
     const cleared = await cache.clear();
     expect(cleared).toEqual({ l1: 10, l2: 25 });
@@ -161,7 +250,7 @@ describe('decision cache on the real Redis', () => {
     // Port 1 on loopback: nothing listens, so every command fails.
     const dead = client('redis://127.0.0.1:1');
     await dead.connect().catch(() => undefined);
-    const cache = new DecisionCache({ l1Max: 10, redis: dead, keyPrefix: 'dead:', l2TtlSeconds: 60 });
+    const cache = signedCache(10, dead, 'dead:', 60);
     await cache.store('k', cachedDecision(decision(true)));
     expect(await cache.lookupL2('missing')).toBeUndefined();
     expect(cache.stats().l2.errors).toBe(2);

@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import type { Redis } from 'ioredis';
 import { LRUCache } from 'lru-cache';
 import { Decision, type EngineModes, type PolicyInput } from './contract.js';
+import { type L2EntryProblem, type L2SigningKey, openL2Entry, sealL2Entry } from './l2-entry-signature.js';
 
 // canonicalize is CommonJS exporting the function itself; its typings claim a default export.
 const canonicalize = createRequire(import.meta.url)('canonicalize') as (value: unknown) => string | undefined;
@@ -29,17 +30,23 @@ export function decisionCacheKey(input: PolicyInput, policyVersion: string, mode
 
 export interface DecisionCacheOptions {
   l1Max: number;
-  /** L2 is used only when a client is given (REDIS_URL set). */
-  redis?: Redis;
+  /**
+   * L2 is used only with both a Redis client (REDIS_URL) and the key its entries are signed
+   * with (derived from ACGS_ADMIN_TOKEN): an entry nobody can verify is never trusted.
+   */
+  l2?: { redis: Redis; signingKey: L2SigningKey };
   /** This engine's key namespace in Redis, e.g. `acgs:policy-engine:`. */
   keyPrefix: string;
   l2TtlSeconds: number;
   onL2Error?: (error: Error, operation: string) => void;
+  /** An L2 entry refused for a missing or wrong MAC (it was a miss; the caller evaluates). */
+  onL2Rejected?: (cacheKey: string, problem: L2EntryProblem) => void;
 }
 
 export interface CacheStats {
   l1: { size: number; max: number; hits: number; misses: number };
-  l2: { enabled: boolean; hits: number; misses: number; errors: number; bypassed: number };
+  /** `rejected`: entries refused for a missing or wrong MAC, also counted as misses. */
+  l2: { enabled: boolean; hits: number; misses: number; errors: number; bypassed: number; rejected: number };
 }
 
 function globEscape(text: string): string {
@@ -49,10 +56,12 @@ function globEscape(text: string): string {
 /**
  * Two-level decision cache: an in-process LRU (L1) in front of Redis (L2), which replicas
  * share. L2 is best effort: any Redis failure is counted and the caller evaluates instead.
+ * L2 entries carry a MAC (l2-entry-signature.ts) checked on every L2 read; L1 holds only what
+ * this process evaluated or verified, so its hits cost nothing more.
  */
 export class DecisionCache {
   private readonly l1: LRUCache<string, CachedDecision>;
-  private readonly counts = { l1Hits: 0, l1Misses: 0, l2Hits: 0, l2Misses: 0, l2Errors: 0, l2Bypassed: 0 };
+  private readonly counts = { l1Hits: 0, l1Misses: 0, l2Hits: 0, l2Misses: 0, l2Errors: 0, l2Bypassed: 0, l2Rejected: 0 };
   /** L2 writes waiting for the end of the current turn, sent as one pipeline. */
   private pendingWrites = new Map<string, CachedDecision>();
   private writesFlushed: Promise<void> | undefined;
@@ -62,11 +71,12 @@ export class DecisionCache {
   }
 
   get l2Enabled(): boolean {
-    return this.options.redis !== undefined;
+    return this.options.l2 !== undefined;
   }
 
-  private l2Key(key: string): string {
-    return `${this.options.keyPrefix}decision:${key}`;
+  /** `<prefix>decision:<signing key id>:<cache key>`. */
+  private l2Key(l2: { signingKey: L2SigningKey }, key: string): string {
+    return `${this.options.keyPrefix}decision:${l2.signingKey.id}:${key}`;
   }
 
   private l2Failed(error: unknown, operation: string): void {
@@ -84,11 +94,11 @@ export class DecisionCache {
 
   /** L2 lookup that counts towards the hit rates; a hit is copied into L1. */
   async lookupL2(key: string): Promise<CachedDecision | undefined> {
-    const redis = this.options.redis;
-    if (!redis) return undefined;
+    const l2 = this.options.l2;
+    if (!l2) return undefined;
     let raw: string | null;
     try {
-      raw = await redis.get(this.l2Key(key));
+      raw = await l2.redis.get(this.l2Key(l2, key));
     } catch (error) {
       this.l2Failed(error, 'get');
       return undefined;
@@ -97,9 +107,18 @@ export class DecisionCache {
       this.counts.l2Misses += 1;
       return undefined;
     }
+    const opened = openL2Entry(l2.signingKey, key, raw);
+    if (!opened.ok) {
+      // Written by someone without the key: never served. The caller evaluates and stores the
+      // real decision over it.
+      this.counts.l2Misses += 1;
+      this.counts.l2Rejected += 1;
+      this.options.onL2Rejected?.(key, opened.problem);
+      return undefined;
+    }
     const parsed = (() => {
       try {
-        return Decision.safeParse(JSON.parse(raw));
+        return Decision.safeParse(JSON.parse(opened.json));
       } catch {
         return undefined;
       }
@@ -133,7 +152,7 @@ export class DecisionCache {
    */
   store(key: string, entry: CachedDecision): Promise<void> {
     this.l1.set(key, entry);
-    if (!this.options.redis) return Promise.resolve();
+    if (!this.options.l2) return Promise.resolve();
     this.pendingWrites.set(key, entry);
     this.writesFlushed ??= new Promise<void>((resolve) => setImmediate(() => resolve(this.flushWrites())));
     return this.writesFlushed;
@@ -143,8 +162,11 @@ export class DecisionCache {
     const writes = this.pendingWrites;
     this.pendingWrites = new Map();
     this.writesFlushed = undefined;
-    const pipeline = this.options.redis!.pipeline();
-    for (const [key, entry] of writes) pipeline.set(this.l2Key(key), JSON.stringify(entry.decision), 'EX', this.options.l2TtlSeconds);
+    const l2 = this.options.l2!;
+    const pipeline = l2.redis.pipeline();
+    for (const [key, entry] of writes) {
+      pipeline.set(this.l2Key(l2, key), sealL2Entry(l2.signingKey, key, JSON.stringify(entry.decision)), 'EX', this.options.l2TtlSeconds);
+    }
     try {
       const results = (await pipeline.exec()) ?? [];
       for (const [error] of results) if (error) this.l2Failed(error, 'set');
@@ -160,12 +182,12 @@ export class DecisionCache {
   }
 
   /**
-   * Clears L1 and this engine's L2 keys (SCAN on the prefix, never FLUSHALL: Redis is shared).
-   * Throws when Redis fails; L1 is cleared anyway.
+   * Clears L1 and this engine's L2 keys, whatever key signed them (SCAN on the prefix, never
+   * FLUSHALL: Redis is shared). Throws when Redis fails; L1 is cleared anyway.
    */
   async clear(): Promise<{ l1: number; l2: number }> {
     const l1 = this.clearL1();
-    const redis = this.options.redis;
+    const redis = this.options.l2?.redis;
     if (!redis) return { l1, l2: 0 };
     let l2 = 0;
     let cursor = '0';
@@ -181,7 +203,7 @@ export class DecisionCache {
     const c = this.counts;
     return {
       l1: { size: this.l1.size, max: this.options.l1Max, hits: c.l1Hits, misses: c.l1Misses },
-      l2: { enabled: this.l2Enabled, hits: c.l2Hits, misses: c.l2Misses, errors: c.l2Errors, bypassed: c.l2Bypassed },
+      l2: { enabled: this.l2Enabled, hits: c.l2Hits, misses: c.l2Misses, errors: c.l2Errors, bypassed: c.l2Bypassed, rejected: c.l2Rejected },
     };
   }
 }

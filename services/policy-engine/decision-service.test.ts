@@ -8,6 +8,7 @@ import { type Decision, PolicyInput } from './contract.js';
 import { DecisionCache } from './decision-cache.js';
 import { DecisionService } from './decision-service.js';
 import { EngineStats } from './engine-stats.js';
+import { deriveL2SigningKey } from './l2-entry-signature.js';
 import type { PolicyRuntime } from './policy-runtime.js';
 import { compliantInput } from './testing.js';
 
@@ -57,7 +58,7 @@ describe('decision service on the real Redis', () => {
   });
 
   it('judges the cost of an evaluation by its CPU time, so a busy machine does not switch the L2 lookups on', async () => {
-    const cache = new DecisionCache({ l1Max: 100, redis, keyPrefix: `${redisInfo.prefix}cpu:`, l2TtlSeconds: 60 });
+    const cache = new DecisionCache({ l1Max: 100, l2: { redis, signingKey: deriveL2SigningKey('decision-service-test-admin-token-0123456789') }, keyPrefix: `${redisInfo.prefix}cpu:`, l2TtlSeconds: 60 });
     const stats = new EngineStats(new Registry(), {
       cache: () => cache.stats(),
       policyVersion: () => 'v-test',

@@ -98,6 +98,16 @@ export class EngineStats {
         this.set({ mode: 'lockdown' }, modes.lockdown ? 1 : 0);
       },
     });
+    new Counter({
+      name: 'policy_cache_l2_rejected_total',
+      help: 'L2 cache entries refused for a missing or wrong MAC (never served; evaluated instead)',
+      registers,
+      collect() {
+        // The cache keeps the count; the series shows it.
+        this.reset();
+        this.inc(sources.cache().l2.rejected);
+      },
+    });
     new Gauge({
       name: 'policy_cache_l1_entries',
       help: 'Entries in the in-process decision cache',

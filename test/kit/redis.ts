@@ -13,7 +13,7 @@ export function testRedisUrl(db: number): string {
 /**
  * A unique key prefix per test file, and a check that fails (never skips) when Redis is down.
  * `db`: a database number of the suite's own (taken: 9, 10, 13, 14 are flushed or watched by
- * the redis flush suites; 11 by the shared modes suites); default TEST_REDIS_URL's.
+ * the redis flush suites; 11 by the shared modes suites; 12 by the L2 cache signature suite); default TEST_REDIS_URL's.
  */
 export async function requireRedis(options: { db?: number } = {}): Promise<{ url: string; prefix: string; cleanup(): Promise<void> }> {
   const prefix = `acgs-test:${randomBytes(4).toString('hex')}:`;

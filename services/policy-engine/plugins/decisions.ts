@@ -1,8 +1,11 @@
+import { hostname } from 'node:os';
 import type { Service } from '../../kit/service.js';
 import type { PolicyEngineConfig } from '../config.js';
 import { DecisionCache } from '../decision-cache.js';
 import { DecisionService } from '../decision-service.js';
 import { EngineStats } from '../engine-stats.js';
+import { deriveL2SigningKey } from '../l2-entry-signature.js';
+import { createL2RejectionReporter } from '../l2-rejection-report.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -14,9 +17,15 @@ declare module 'fastify' {
 
 export async function decisionsPlugin(app: Service, config: PolicyEngineConfig): Promise<void> {
   let l2ErrorLogged = false;
+  // L2 entries are signed with a key derived from the admin token: without the token this
+  // replica could neither sign its entries nor tell a forged "allow" from a real one.
+  const l2 = app.redis && config.adminToken ? { redis: app.redis, signingKey: deriveL2SigningKey(config.adminToken) } : undefined;
+  if (app.redis && !l2) {
+    app.log.warn({}, 'no ACGS_ADMIN_TOKEN: the L2 decision cache is off (its entries are signed with a key derived from the token)');
+  }
   const cache = new DecisionCache({
     l1Max: config.l1CacheSize,
-    redis: app.redis,
+    ...(l2 ? { l2 } : {}),
     keyPrefix: config.redisKeyPrefix,
     l2TtlSeconds: config.l2TtlSeconds,
     onL2Error: (error, operation) => {
@@ -25,6 +34,11 @@ export async function decisionsPlugin(app: Service, config: PolicyEngineConfig):
       l2ErrorLogged = true;
       app.log.warn({ err: error, operation }, 'L2 cache failed; evaluating instead (further failures are only counted)');
     },
+    onL2Rejected: createL2RejectionReporter({
+      log: app.log,
+      audit: (event) => app.auditOutbox.record(event),
+      replica: `${hostname()}:${config.port}`,
+    }),
   });
   app.redis?.on('ready', () => {
     l2ErrorLogged = false;
