@@ -3,8 +3,9 @@
  * the running `npm start` (no DATABASE_URL): that process lends its trail over the local stack's
  * control channel (services/stack/local-control.ts), and the CLI's trail is a thin client of it.
  * Records therefore join the one chain in order with the bot's own, an escalated command's
- * `execution` record is committed by the bot's trail before the CLI runs the command, and when
- * the bot is not there nothing escalated runs (fail closed).
+ * `execution` record is committed by the bot's trail before the CLI runs the command (its key is
+ * what the supervisor asks for before a restart: restart-execution-check.ts), and when the bot is
+ * not there nothing escalated runs (fail closed).
  *
  * The channel's token lets a local operator record what they ran in the terminal, nothing more:
  * only the kinds the CLI's command path writes (commands/execute.ts: command, break-glass,
