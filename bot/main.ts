@@ -80,7 +80,7 @@ let governanceOutbox: AuditOutbox | undefined;
  * in a third embedded PGlite database beside the services' two. Its spool directory is
  * `<ACGS_STATE_DIR>/bot-trail-spool/<ACGS_BOT_INSTANCE or "bot">`: one per replica.
  */
-async function openBotTrail(): Promise<OpenedTrail> {
+async function openBotTrail(serviceToken: string | undefined): Promise<OpenedTrail> {
   const stateDir = stateDirectory(env);
   let databaseUrl = env.DATABASE_URL;
   if (!databaseUrl) {
@@ -94,6 +94,8 @@ async function openBotTrail(): Promise<OpenedTrail> {
     auditEngineUrl: serviceEndpoints(env)['audit-engine'],
     spoolDir: join(stateDir, 'bot-outbox', instance),
     source: 'acgs-chatops',
+    // The Audit Engine takes records only with the service token; without it they wait in the spool.
+    serviceToken,
     log: logger.child({ component: 'governance-outbox' }),
   });
   // Migrations as the owner role, the bot as a role that may only append to the trail (bot/bot-database.ts).
@@ -141,9 +143,10 @@ async function main(): Promise<void> {
     await stack.close().catch(() => undefined);
     throw new Error(stackRefusal);
   }
-  // After the stack: the local one writes the admin token file these services read.
-  const { services: fromEnv, close: closeServices } = commandServicesFromEnv(env);
-  trail = await openBotTrail();
+  // After the stack: the local one writes the admin and service token files these services read.
+  const { services: fromEnv, close: closeServices, serviceToken } = commandServicesFromEnv(env);
+  if (!serviceToken) say('no ACGS_SERVICE_TOKEN (nor a service-token file): governance records wait in the outbox, and evolution reviews and sandbox runs are refused, until it is set');
+  trail = await openBotTrail(serviceToken);
   if (local) {
     // The CLI is another process: it restarts these children through this one, and records into this trail.
     control = await startLocalControl({
@@ -264,6 +267,7 @@ async function main(): Promise<void> {
   if (local) {
     for (const service of SERVICE_NAMES) say(`  ${local.ready[service] ? 'up  ' : 'DOWN'}  ${service.padEnd(20)} ${local.endpoints[service]}`);
     say(`admin token: ${local.adminTokenFile ?? 'from ACGS_ADMIN_TOKEN'}`);
+    say(`service token (the services' write endpoints): ${local.serviceTokenFile ?? 'from ACGS_SERVICE_TOKEN'}`);
     if (control) say(`control channel for npx acgs: ${control.supervisorFile}`);
   }
   say(`bot: ${settings.mode === 'socket' ? 'Socket Mode' : 'HTTP'} on http://127.0.0.1:${port} (/health, /metrics${settings.mode === 'http' ? ', /slack/events' : ''})`);

@@ -20,6 +20,7 @@ export function restartHint(service: ServiceName): string {
 }
 
 const TOKEN_HINT = 'Set ACGS_ADMIN_TOKEN to the stack\'s admin token; `npm start` writes it to .acgs/admin-token.';
+const SERVICE_TOKEN_HINT = 'Set ACGS_SERVICE_TOKEN to the stack\'s service token (the same value the services have); `npm start` writes it to .acgs/service-token.';
 
 /** The CommandError for a failed call, or undefined when the failure is not about the stack's state. */
 export function explainServiceFailure(service: ServiceName, services: CommandServices, error: unknown): CommandError | undefined {
@@ -29,6 +30,10 @@ export function explainServiceFailure(service: ServiceName, services: CommandSer
   if (error.code === 'UNREACHABLE') {
     const what = /timed out$/.test(error.message) ? 'did not answer in time' : 'does not answer (nothing accepts connections there)';
     return new CommandError(`The ${label} at ${url} ${what}.`, restartHint(service), 'unavailable');
+  }
+  // The write endpoints' token, not the admin token: say which one, so the right one gets fixed.
+  if (error.code === 'SERVICE_UNAUTHORIZED') {
+    return new CommandError(`The ${label} refused to write without the stack's service token: ${error.message}`, SERVICE_TOKEN_HINT, 'unavailable');
   }
   if (error.status === 401 || error.status === 403) {
     return new CommandError(`The ${label} refused the admin token: ${error.message}`, TOKEN_HINT, 'unavailable');

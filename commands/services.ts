@@ -75,6 +75,8 @@ export function serviceEndpoints(env: ServiceEndpointsEnv = process.env): Record
 export interface CommandServicesOptions {
   endpoints: Record<ServiceName, string>;
   adminToken?: string;
+  /** ACGS_SERVICE_TOKEN: sent with audit events, evolution reviews and sandbox executions. */
+  serviceToken?: string;
   postgres?: Pool;
   redis?: Redis;
   checkTimeoutMs?: number;
@@ -98,10 +100,11 @@ export function createCommandServices(options: CommandServicesOptions): CommandS
       actor: 'acgs-chatops',
       timeoutMs: callTimeoutMs,
     }),
-    auditEngine: createAuditEngineClient(endpoints['audit-engine'], { timeoutMs: callTimeoutMs }),
-    evolutionOversight: createEvolutionOversightClient(endpoints['evolution-oversight'], callTimeoutMs),
+    auditEngine: createAuditEngineClient(endpoints['audit-engine'], { timeoutMs: callTimeoutMs, serviceToken: options.serviceToken }),
+    evolutionOversight: createEvolutionOversightClient(endpoints['evolution-oversight'], callTimeoutMs, { serviceToken: options.serviceToken }),
     sandboxController: sandboxControllerClient(endpoints['sandbox-controller'], {
       adminToken: options.adminToken,
+      serviceToken: options.serviceToken,
       timeoutMs: callTimeoutMs,
     }),
     ...(options.postgres ? { postgres: options.postgres } : {}),

@@ -29,8 +29,10 @@ step "Rego tests (opa test bot/authorization/policy with bot/authorization/defau
 opa test bot/authorization/policy authorization:bot/authorization/defaults.json
 
 step "compose file is valid (docker-compose -f docker-compose.yml config -q)"
-# The compose file requires ACGS_ADMIN_TOKEN; validation needs some value, not a real secret.
-ACGS_ADMIN_TOKEN="${ACGS_ADMIN_TOKEN:-compose-validation-only}" REDIS_PASSWORD="${REDIS_PASSWORD:-compose-validation-only}" docker-compose -f docker-compose.yml config -q
+# The compose file requires ACGS_ADMIN_TOKEN and ACGS_SERVICE_TOKEN; validation needs some value,
+# not a real secret (compose checks only that they are set; the services check their length).
+ACGS_ADMIN_TOKEN="${ACGS_ADMIN_TOKEN:-compose-validation-only}" REDIS_PASSWORD="${REDIS_PASSWORD:-compose-validation-only}" ACGS_SERVICE_TOKEN="${ACGS_SERVICE_TOKEN:-compose-validation-only}" \
+  docker-compose -f docker-compose.yml config -q
 
 step "vitest${*:+ ($*)}"
 results="$(mktemp -t acgs-vitest-XXXXXX.json)"

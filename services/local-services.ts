@@ -3,14 +3,14 @@
  * is given: the embedded default of `npm start`. Returned as handles so the bot's local Stack
  * driver can control the very processes started here.
  */
-import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { SERVICE_NAMES, SERVICE_PORTS, type ServiceName } from './kit/constitution.js';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './embedded-postgres.js';
 import { checkPid, ensurePrivateDirectory, localStatePaths, readPidFile } from './local-state.js';
 import { superviseProcess, type SupervisedProcess } from './local-supervisor.js';
+import { localToken, type LocalToken } from './local-tokens.js';
 
 export interface LocalServicesOptions {
   /** Where PGlite data, the admin token and service state live (ACGS_STATE_DIR, default `.acgs`). */
@@ -25,6 +25,10 @@ export interface LocalServices {
   adminToken: string;
   /** Where the token is kept, or undefined when it came from ACGS_ADMIN_TOKEN. */
   adminTokenFile: string | undefined;
+  /** What the services' write endpoints require (ACGS_SERVICE_TOKEN), separate from the admin token. */
+  serviceToken: string;
+  /** Where the service token is kept, or undefined when it came from ACGS_SERVICE_TOKEN. */
+  serviceTokenFile: string | undefined;
   /** Whether each service answered its health check within the start-up wait. */
   ready: Record<ServiceName, boolean>;
   stop(): Promise<void>;
@@ -36,13 +40,19 @@ export function stateDirectory(env: NodeJS.ProcessEnv = process.env): string {
   return resolve(env.ACGS_STATE_DIR ?? '.acgs');
 }
 
-/** The admin token: ACGS_ADMIN_TOKEN, else one generated beside the state so curl and the CLI can use it. */
-export function localAdminToken(stateDir: string, env: NodeJS.ProcessEnv = process.env): { token: string; file: string | undefined } {
-  if (env.ACGS_ADMIN_TOKEN) return { token: env.ACGS_ADMIN_TOKEN, file: undefined };
+/**
+ * The admin token: ACGS_ADMIN_TOKEN, else one generated beside the state so curl and the CLI can
+ * use it; at least 32 characters, and a file others may read is refused (local-tokens.ts).
+ */
+export function localAdminToken(stateDir: string, env: NodeJS.ProcessEnv = process.env): LocalToken {
   ensurePrivateDirectory(stateDir);
-  const file = join(stateDir, 'admin-token');
-  if (!existsSync(file)) writeFileSync(file, randomBytes(24).toString('hex'), { mode: 0o600 });
-  return { token: readFileSync(file, 'utf8').trim(), file };
+  return localToken('admin', stateDir, env);
+}
+
+/** The service token, kept like the admin token: ACGS_SERVICE_TOKEN, else `<state>/service-token`. */
+export function localServiceToken(stateDir: string, env: NodeJS.ProcessEnv = process.env): LocalToken {
+  ensurePrivateDirectory(stateDir);
+  return localToken('service', stateDir, env);
 }
 
 function portInUse(port: number): Promise<boolean> {
@@ -94,6 +104,9 @@ export async function startLocalServices(options: LocalServicesOptions = {}): Pr
   const stateDir = options.stateDir ?? stateDirectory(env);
   ensurePrivateDirectory(stateDir);
   await requireFreePorts(stateDir);
+  // Before anything starts: a token refused here (too short, a file others may read) stops the start.
+  const { token, file } = localAdminToken(stateDir, env);
+  const service = localServiceToken(stateDir, env);
   const paths = localStatePaths(stateDir);
 
   const embedded: EmbeddedPostgres[] = [];
@@ -109,11 +122,11 @@ export async function startLocalServices(options: LocalServicesOptions = {}): Pr
     poolEnv.DATABASE_POOL_MAX = '1';
     log(`[start] embedded PostgreSQL (PGlite) in ${join(stateDir, 'pglite')}; set DATABASE_URL to use a real server`);
   }
-  const { token, file } = localAdminToken(stateDir, env);
   const common = {
     POLICY_ENGINE_URL: url('policy-engine'),
     AUDIT_ENGINE_URL: url('audit-engine'),
     ACGS_ADMIN_TOKEN: token,
+    ACGS_SERVICE_TOKEN: service.token,
   };
   const envFor: Record<ServiceName, Record<string, string | undefined>> = {
     'audit-engine': {
@@ -157,5 +170,5 @@ export async function startLocalServices(options: LocalServicesOptions = {}): Pr
   const healthy = await Promise.all(processes.map((child) => child.waitUntilHealthy(60_000)));
   const ready = Object.fromEntries(SERVICE_NAMES.map((service, index) => [service, healthy[index] ?? false])) as Record<ServiceName, boolean>;
   const endpoints = Object.fromEntries(SERVICE_NAMES.map((service) => [service, url(service)])) as Record<ServiceName, string>;
-  return { processes, endpoints, adminToken: token, adminTokenFile: file, ready, stop };
+  return { processes, endpoints, adminToken: token, adminTokenFile: file, serviceToken: service.token, serviceTokenFile: service.file, ready, stop };
 }

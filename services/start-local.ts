@@ -36,6 +36,7 @@ async function main(): Promise<void> {
     console.log(`  ${stack.ready[service] ? 'up  ' : 'DOWN'}  ${service.padEnd(20)} ${stack.endpoints[service]}`);
   }
   console.log(`[start] admin token: ${stack.adminTokenFile ?? 'from ACGS_ADMIN_TOKEN'}`);
+  console.log(`[start] service token (the services' write endpoints): ${stack.serviceTokenFile ?? 'from ACGS_SERVICE_TOKEN'}`);
   console.log(`[start] control channel for npx acgs: ${control.supervisorFile}`);
 }
 

@@ -13,6 +13,7 @@ import { type AuditOutbox, createAuditOutbox } from '../services/kit/audit-outbo
 import { createPool } from '../services/kit/postgres.js';
 import { unusedLoopbackUrl } from './kit/loopback.js';
 import { createTestDatabase, type TestDatabase } from './kit/postgres.js';
+import { TEST_SERVICE_TOKEN } from './kit/tokens.js';
 
 describe('which records are governance events', () => {
   const record = (input: Parameters<typeof prepareRecord>[0]) => prepareRecord(input, new Date('2025-01-01T00:00:00Z'));
@@ -77,7 +78,7 @@ describe('forwarding to the Audit Engine through the outbox', () => {
   function openTrail(trailPool: pg.Pool): { trail: AuditTrail; outbox: AuditOutbox } {
     const outboxDir = mkdtempSync(join(tmpdir(), 'acgs-trail-outbox-'));
     const spoolDir = mkdtempSync(join(tmpdir(), 'acgs-trail-gov-'));
-    const outbox = createAuditOutbox({ auditEngineUrl: engineUrl, spoolDir: outboxDir, source: BOT_AUDIT_SOURCE, flushIntervalMs: 20, maxBackoffMs: 100 });
+    const outbox = createAuditOutbox({ auditEngineUrl: engineUrl, spoolDir: outboxDir, source: BOT_AUDIT_SOURCE, serviceToken: TEST_SERVICE_TOKEN, flushIntervalMs: 20, maxBackoffMs: 100 });
     const trail = createAuditTrail({ pool: trailPool, spoolDir, outbox, writeTimeoutMs: 1000, retryMinMs: 50, retryMaxMs: 200 });
     cleanups.push(async () => {
       await trail.close();

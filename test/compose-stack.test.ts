@@ -43,8 +43,9 @@ const SANDBOX_IMAGE = 'acgs-test/busybox:latest';
 const project = `acgs-compose-${randomBytes(3).toString('hex')}`;
 const projectLabel = `com.docker.compose.project=${project}`;
 const adminToken = randomBytes(16).toString('hex');
-/** Values only for rendering the file: compose checks that they are set. */
-const RENDER_ENV = { ACGS_ADMIN_TOKEN: 'compose-validation-only', REDIS_PASSWORD: 'compose-validation-only' };
+const serviceToken = randomBytes(16).toString('hex');
+/** Values only for rendering the file: compose checks that they are set, the services their length. */
+const RENDER_ENV = { ACGS_ADMIN_TOKEN: 'compose-validation-only', ACGS_SERVICE_TOKEN: 'compose-validation-only', REDIS_PASSWORD: 'compose-validation-only' };
 
 let docker: Docker;
 let workDir: string | undefined;
@@ -133,6 +134,7 @@ beforeAll(async () => {
       env: {
         DOCKER_HOST: TEST_DOCKER_HOST,
         ACGS_ADMIN_TOKEN: adminToken,
+        ACGS_SERVICE_TOKEN: serviceToken,
         // The machine's Redis stands in for the compose one (see the override): rendering needs a value.
         REDIS_PASSWORD: randomBytes(16).toString('hex'),
         ACGS_CONTAINER_PREFIX: project,
@@ -185,9 +187,15 @@ describe('docker-compose.yml itself', () => {
   });
 
   it('refuses to render without ACGS_ADMIN_TOKEN, saying how to make one', async () => {
-    await expect(resolvedConfig({ cwd: repoRoot, project: 'acgs', files: ['docker-compose.yml'], env: { ...RENDER_ENV, ACGS_ADMIN_TOKEN: '' } })).rejects.toThrow(
-      /set ACGS_ADMIN_TOKEN/,
-    );
+    await expect(
+      resolvedConfig({ cwd: repoRoot, project: 'acgs', files: ['docker-compose.yml'], env: { ...RENDER_ENV, ACGS_ADMIN_TOKEN: '' } }),
+    ).rejects.toThrow(/set ACGS_ADMIN_TOKEN/);
+  });
+
+  it('refuses to render without ACGS_SERVICE_TOKEN, saying how to make one', async () => {
+    await expect(
+      resolvedConfig({ cwd: repoRoot, project: 'acgs', files: ['docker-compose.yml'], env: { ...RENDER_ENV, ACGS_SERVICE_TOKEN: '' } }),
+    ).rejects.toThrow(/set ACGS_SERVICE_TOKEN/);
   });
 
   it('refuses to render without REDIS_PASSWORD, saying how to make one', async () => {
@@ -204,6 +212,13 @@ describe('docker-compose.yml itself', () => {
     expect(redis.environment).toMatchObject({ REDISCLI_AUTH: 'a1b2c3' });
     expect(redis.ports).toBeUndefined();
     expect(config.services['policy-engine']!.environment).toMatchObject({ REDIS_URL: 'redis://:a1b2c3@redis:6379' });
+  });
+
+  it('gives the service token to all four services', async () => {
+    const config = await resolvedConfig({ cwd: repoRoot, project: 'acgs', files: ['docker-compose.yml'], env: RENDER_ENV });
+    for (const service of ACGS_COMPOSE_SERVICES) {
+      expect(JSON.stringify(config.services[service]!.environment), service).toContain('"ACGS_SERVICE_TOKEN":"compose-validation-only"');
+    }
   });
 });
 
@@ -291,8 +306,12 @@ describe('the compose stack, seen and controlled by the bot', () => {
     expect(one.map((sample) => sample.replica)).toEqual([`${project}-audit-engine`]);
   });
 
-  it('runs code in a sandbox beside the stack through the engine socket compose mounts into the sandbox controller', async () => {
-    const client = sandboxControllerClient(url('sandbox-controller'), { timeoutMs: 60_000 });
+  it('runs code in a sandbox beside the stack through the engine socket compose mounts into the sandbox controller, only for the service token', async () => {
+    const tokenless = await sandboxControllerClient(url('sandbox-controller'), { timeoutMs: 60_000 })
+      .execute({ agent_id: 'compose-test', code: 'echo never', trust_level: 0.95, explanation: 'no token', timeout_seconds: 5 })
+      .catch((error: unknown) => error);
+    expect(tokenless).toMatchObject({ status: 401, code: 'SERVICE_UNAUTHORIZED' });
+    const client = sandboxControllerClient(url('sandbox-controller'), { timeoutMs: 60_000, serviceToken });
     const result = await client.execute({
       agent_id: 'compose-test',
       code: 'echo from-the-compose-stack; id -u',

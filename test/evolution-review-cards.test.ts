@@ -23,6 +23,7 @@ import { openTestTrail, testGate, type TestTrail } from './kit/command-access.js
 import { unusedLoopbackUrl } from './kit/loopback.js';
 import { createTestDatabase, type TestDatabase } from './kit/postgres.js';
 import { BOT_TOKEN, blockText, ONCALL, startBotWithStandIn, type BotUnderTest } from './slack-harness.js';
+import { TEST_SERVICE_TOKEN } from './kit/tokens.js';
 
 const APPROVALS = 'C0ACGSAPPRV';
 const APPROVER1 = 'U0APPROVER1';
@@ -48,14 +49,14 @@ function replicaStore(instance: string, claimLeaseMs?: number): ReviewCardStore 
 beforeAll(async () => {
   testbed = await startEvolutionTestbed('acgs_review_cards_eo');
   const url = await testbed.service.app.listen({ host: '127.0.0.1', port: 0 });
-  client = createEvolutionOversightClient(url);
+  client = createEvolutionOversightClient(url, 10_000, { serviceToken: TEST_SERVICE_TOKEN });
   trail = await openTestTrail({ prefix: 'acgs_review_cards_trail' });
   cardsDb = await createTestDatabase('acgs_review_cards');
   store = replicaStore('bot-1');
   await migrateEvolutionReviewCards(pools[0]!);
   const unused = await unusedLoopbackUrl();
   const services = {
-    ...createCommandServices({ endpoints: { 'policy-engine': unused, 'audit-engine': unused, 'evolution-oversight': url, 'sandbox-controller': unused }, checkTimeoutMs: 1000 }),
+    ...createCommandServices({ endpoints: { 'policy-engine': unused, 'audit-engine': unused, 'evolution-oversight': url, 'sandbox-controller': unused }, serviceToken: TEST_SERVICE_TOKEN, checkTimeoutMs: 1000 }),
     authorization: await testGate({ roles: ROLES }),
     trail: trail.trail,
   };

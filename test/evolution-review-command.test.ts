@@ -19,6 +19,7 @@ import { lowRiskProposal } from '../services/evolution-oversight/testing/fixture
 import { startEvolutionTestbed, type EvolutionTestbed } from '../services/evolution-oversight/testing/testbed.js';
 import { openTestTrail, testGate, type TestTrail } from './kit/command-access.js';
 import { unusedLoopbackUrl } from './kit/loopback.js';
+import { TEST_SERVICE_TOKEN } from './kit/tokens.js';
 
 const ONCALL = 'U0ONCALL';
 const APPROVER1 = 'U0APPROVER1';
@@ -31,6 +32,7 @@ const ROLES = { oncall: [ONCALL], approvers: [APPROVER1, APPROVER2, CLI_USER], a
 
 let testbed: EvolutionTestbed;
 let client: EvolutionOversightClient;
+let evolutionUrl: string;
 let trail: TestTrail;
 let deps: ExecutionDeps;
 let downDeps: ExecutionDeps;
@@ -39,13 +41,14 @@ let registry: ReturnType<typeof createCommandRegistry>;
 beforeAll(async () => {
   testbed = await startEvolutionTestbed('acgs_review_cmd');
   const url = await testbed.service.app.listen({ host: '127.0.0.1', port: 0 });
-  client = createEvolutionOversightClient(url);
+  evolutionUrl = url;
+  client = createEvolutionOversightClient(url, 10_000, { serviceToken: TEST_SERVICE_TOKEN });
   trail = await openTestTrail({ prefix: 'acgs_review_cmd_trail' });
   const authorization = await testGate({ roles: ROLES });
   const unused = await unusedLoopbackUrl();
   registry = createCommandRegistry();
   const servicesWith = (evolutionUrl: string) => ({
-    ...createCommandServices({ endpoints: { 'policy-engine': unused, 'audit-engine': unused, 'evolution-oversight': evolutionUrl, 'sandbox-controller': unused }, checkTimeoutMs: 1000, callTimeoutMs: 3000 }),
+    ...createCommandServices({ endpoints: { 'policy-engine': unused, 'audit-engine': unused, 'evolution-oversight': evolutionUrl, 'sandbox-controller': unused }, serviceToken: TEST_SERVICE_TOKEN, checkTimeoutMs: 1000, callTimeoutMs: 3000 }),
     authorization,
     trail: trail.trail,
   });
@@ -231,6 +234,15 @@ describe('bad input is answered and nothing is decided', () => {
     const outcome = await refusedWithoutDecision('evolution review abcdef01 approve', APPROVER1, /`abcdef01` starts 2 evolution ids: `abcdef01-0000-4000-8000-000000000001` \(agent-twin → 1\.4\.1, human_review\), `abcdef01-0000-4000-8000-000000000002` .* Nothing was decided\./);
     expect(outcome.document.footer).toBe('Give more of the id, or the full UUID.');
     expect((await run('evolution review abcdef01-0000-4000-8000-000000000002 reject', APPROVER1)).outcome).toBe('ok');
+  });
+
+  it('refuses a review when this bot holds no service token, decides nothing, and says which token to set', async () => {
+    const evolution = await humanReview();
+    const tokenless: ExecutionDeps = { registry, services: { ...deps.services, evolutionOversight: createEvolutionOversightClient(evolutionUrl, 3000) } };
+    const outcome = await refusedWithoutDecision(`evolution review ${evolution.id} approve`, APPROVER1, /^The Evolution Oversight refused to write without the stack's service token: .*SERVICE_TOKEN.*the request carried none/, { deps: tokenless });
+    expect(outcome.rejection).toBe('unavailable');
+    expect(JSON.stringify(outcome.document)).toContain('ACGS_SERVICE_TOKEN');
+    expect((await client.get(evolution.id)).status).toBe('human_review');
   });
 
   it('says Evolution Oversight does not answer when it is down, and what to try', async () => {

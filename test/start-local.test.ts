@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { basename, join } from 'node:path';
@@ -22,6 +22,11 @@ const STALE_ARGV = [process.execPath, '--import', 'tsx', 'services/policy-engine
 /** A process whose pid a stale pid file names before the start: it must never be signalled. */
 let stranger: ChildProcess | undefined;
 let stateDir: string | undefined;
+
+/** The service token `npm start` generated (the services' write endpoints require it). */
+function localServiceToken(): string {
+  return readFileSync(join(stateDir!, 'service-token'), 'utf8').trim();
+}
 let output = '';
 let botPort = 0;
 
@@ -122,9 +127,15 @@ describe('npm start with nothing configured', () => {
     expect(decision.status).toBe(200);
     expect(((await decision.json()) as { result: { allow: boolean } }).result.allow).toBe(false);
 
-    const stored = await fetch('http://127.0.0.1:8003/audit/events', {
+    const forged = await fetch('http://127.0.0.1:8003/audit/events', {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ event_type: 'start_test', agent_id: 'start-test' }),
+    });
+    expect(forged.status).toBe(401);
+    const stored = await fetch('http://127.0.0.1:8003/audit/events', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${localServiceToken()}` },
       body: JSON.stringify({ event_type: 'start_test', agent_id: 'start-test' }),
     });
     expect(stored.status).toBe(201);
@@ -132,7 +143,11 @@ describe('npm start with nothing configured', () => {
     expect(((await verify.json()) as { valid: boolean }).valid).toBe(true);
 
     const token = readFileSync(join(stateDir!, 'admin-token'), 'utf8').trim();
-    expect(token).toMatch(/^[0-9a-f]{48}$/);
+    expect(token).toMatch(/^[0-9a-f]{64}$/);
+    // The service token is generated beside it, as private, and is another secret.
+    expect(localServiceToken()).toMatch(/^[0-9a-f]{64}$/);
+    expect(localServiceToken()).not.toBe(token);
+    expect(statSync(join(stateDir!, 'service-token')).mode & 0o777).toBe(0o600);
     const denied = await fetch('http://127.0.0.1:8004/admin/clear-cache', { method: 'POST' });
     expect(denied.status).toBe(401);
     const cleared = await fetch('http://127.0.0.1:8004/admin/clear-cache', {
@@ -143,7 +158,7 @@ describe('npm start with nothing configured', () => {
   }, 60_000);
 
   it('keeps evolution oversight answering on the embedded database after conflicts', async () => {
-    const evolutions = createEvolutionOversightClient('http://127.0.0.1:8002');
+    const evolutions = createEvolutionOversightClient('http://127.0.0.1:8002', 10_000, { serviceToken: localServiceToken() });
     const refusal = (call: Promise<unknown>) =>
       call.then(
         () => undefined,
@@ -166,9 +181,13 @@ describe('npm start with nothing configured', () => {
   }, 60_000);
 
   it('keeps the audit engine appending on the embedded database after refused requests', async () => {
-    const audit = createAuditEngineClient('http://127.0.0.1:8003');
+    const audit = createAuditEngineClient('http://127.0.0.1:8003', { serviceToken: localServiceToken() });
     const post = (body: unknown, query = '') =>
-      fetch(`http://127.0.0.1:8003/audit/events${query}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      fetch(`http://127.0.0.1:8003/audit/events${query}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${localServiceToken()}` },
+        body: JSON.stringify(body),
+      });
     expect((await post({ event_type: 'BAD SLUG' })).status).toBe(400);
     expect((await post({ event_type: 'start_test', constitutional_hash: '0000000000000000' })).status).toBe(400);
     expect((await post({ event_type: 'start_test' }, '?x=1')).status).toBe(400);
