@@ -18,7 +18,71 @@ const CHECK_WORDS: Record<string, string> = {
   content_hash: 'its content was changed after it was recorded',
   chain_hash: 'its chain hash does not match',
   head: 'records are missing after the last stored one',
+  missing: 'a record a signed checkpoint lists is gone (deleted, hashes recomputed)',
+  checkpoint: 'it differs from what a signed checkpoint recorded (records rewritten, hashes recomputed)',
 };
+
+/**
+ * Each run reads the chains from the database, so runs are limited per person (a run in flight is
+ * shared, so asking again while one runs costs nothing): from the last checkpoint a few a minute,
+ * a full walk once every ten minutes.
+ */
+export const VERIFY_LIMITS = {
+  checkpoint: { runs: 6, windowMs: 60_000 },
+  full: { runs: 1, windowMs: 10 * 60_000 },
+} as const;
+
+export type VerifyLimitScope = keyof typeof VERIFY_LIMITS;
+
+/** Most people remembered at once; the oldest is forgotten first (a bound on memory, not a limit on people). */
+const MAX_TRACKED_PEOPLE = 10_000;
+
+export interface VerifyLimiter {
+  /** Counts a run for this person, or says how long until they may run again (ms). */
+  take(person: string, scope: VerifyLimitScope, now?: number): { ok: true } | { ok: false; retryInMs: number };
+}
+
+export function createVerifyLimiter(limits: Record<VerifyLimitScope, { runs: number; windowMs: number }> = VERIFY_LIMITS): VerifyLimiter {
+  const runs = new Map<string, number[]>();
+  return {
+    take(person, scope, now = Date.now()) {
+      const { runs: allowed, windowMs } = limits[scope];
+      const key = `${scope}:${person}`;
+      const recent = (runs.get(key) ?? []).filter((at) => now - at < windowMs);
+      if (recent.length >= allowed) {
+        runs.set(key, recent);
+        return { ok: false, retryInMs: windowMs - (now - recent[0]!) };
+      }
+      recent.push(now);
+      runs.delete(key);
+      runs.set(key, recent);
+      if (runs.size > MAX_TRACKED_PEOPLE) runs.delete(runs.keys().next().value!);
+      return { ok: true };
+    },
+  };
+}
+
+const verifyLimiter = createVerifyLimiter();
+
+/** The answer when a person asked too often: nothing was read. */
+export function verifyLimitedDocument(scope: VerifyLimitScope, retryInMs: number): ResultDocument {
+  const limit = VERIFY_LIMITS[scope];
+  const line = scope === 'full' ? 'audit verify --full' : 'audit verify';
+  const every = scope === 'full' ? `once every ${limit.windowMs / 60_000} minutes` : `${limit.runs} times a minute`;
+  const seconds = Math.max(1, Math.ceil(retryInMs / 1000));
+  return {
+    title: 'Audit verify not run',
+    tone: 'warn',
+    summary: `You can run \`${line}\` ${every}; try again in ${seconds} s.`,
+    blocks: [
+      {
+        type: 'text',
+        text: 'Each run reads the audit chains from the database, so runs are limited per person. A run already in progress is shared: asking while one runs costs nothing.',
+      },
+    ],
+    data: { limited: { scope, retry_in_seconds: seconds } },
+  };
+}
 
 export function auditVerifyDocument(result: VerifyResponse): ResultDocument {
   const head = `#${result.head.sequence} (${result.head.chain_hash.slice(0, 16)}…)`;
@@ -35,7 +99,9 @@ export function auditVerifyDocument(result: VerifyResponse): ResultDocument {
       summary:
         result.head.sequence === 0
           ? 'The audit chain is empty: nothing was recorded yet.'
-          : `All ${formatCount(result.events_checked)} audit records match their hashes and links.`,
+          : result.scope === 'checkpoint' && result.checkpoint
+            ? `Records up to #${result.checkpoint.sequence} match the signed checkpoint of ${formatTimestamp(result.checkpoint.at)}; the ${formatCount(result.events_checked)} after it match their hashes and links.`
+            : `All ${formatCount(result.events_checked)} audit records match their hashes and links.`,
       blocks: [{ type: 'fields', fields: facts }],
       footer: 'Verified by the Audit Engine (GET /audit/verify).',
       data: result,
@@ -115,18 +181,23 @@ function unavailableDocument(title: string, error: unknown): ResultDocument {
 
 export const auditVerify = defineCommand({
   name: 'audit verify',
-  summary: "Check both audit hash chains end to end (the Audit Engine's and the bot's own trail)",
-  examples: ['audit verify'],
+  summary: "Check both audit hash chains (the Audit Engine's and the bot's own trail) against their signed checkpoints",
+  usage: '[--full]',
+  examples: ['audit verify', 'audit verify --full'],
   level: 'read',
-  args: z.object({}),
-  async run(context) {
-    const engineCheck = callStack('audit-engine', context.services, () => context.services.auditEngine.verify());
+  flags: { full: { type: 'boolean', description: 'walk every record from the start, not only those after the last signed checkpoint' } },
+  args: z.object({ full: z.boolean().optional() }),
+  async run(context, args) {
+    const scope: VerifyLimitScope = args.full ? 'full' : 'checkpoint';
+    const allowed = verifyLimiter.take(context.actor.id, scope);
+    if (!allowed.ok) return verifyLimitedDocument(scope, allowed.retryInMs);
+    const engineCheck = callStack('audit-engine', context.services, () => context.services.auditEngine.verify(undefined, { scope }));
     const trail = context.services.trail;
     // A process without the bot's trail (a test, a CLI without DATABASE_URL) answers for the engine alone.
     if (!trail) return auditVerifyDocument(await engineCheck);
     const [engine, own, loss] = await Promise.all([
       engineCheck.then(auditVerifyDocument, (error: unknown) => unavailableDocument('Audit Engine chain not checked', error)),
-      trail.verify().then(auditTrailVerifyDocument, (error: unknown) => unavailableDocument("Bot's audit trail not checked", error)),
+      trail.verify({ scope }).then(auditTrailVerifyDocument, (error: unknown) => unavailableDocument("Bot's audit trail not checked", error)),
       trailLoss(trail),
     ]);
     return bothChainsDocument(engine, withLoss(own, loss));

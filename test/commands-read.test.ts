@@ -135,7 +135,8 @@ describe('cache stats', () => {
 
 describe('audit verify and db status', () => {
   it('reports the audit chain intact', async () => {
-    const outcome = await run('audit verify');
+    // --full: every record, whether or not a signed checkpoint was made yet (the default walks from it).
+    const outcome = await run('audit verify --full');
     expect(outcome.document).toMatchObject({ title: 'Audit chain intact', tone: 'ok' });
     expect(outcome.document.summary).toMatch(/^All [1-9]\d* audit records match their hashes and links\.$/);
     expect((outcome.document.data as { valid: boolean }).valid).toBe(true);
@@ -181,7 +182,8 @@ describe('audit verify and db status', () => {
     } finally {
       await sql.end();
     }
-    const outcome = await run('audit verify');
+    // A change of content alone (hashes untouched) before the last checkpoint is found by a full walk.
+    const outcome = await run('audit verify --full', { user: 'U0AUDITOR' });
     expect(outcome.document.title).toBe('Audit chain broken');
     expect(outcome.document.tone).toBe('fail');
     expect(outcome.document.summary).toBe('The first broken record is #2: its content was changed after it was recorded.');
@@ -257,7 +259,7 @@ describe('sandbox status', () => {
 
 describe('evolutions', () => {
   it('lists the evolutions waiting for review, newest first, and none of the decided ones', async () => {
-    const client = createEvolutionOversightClient(suite.stack.endpoints['evolution-oversight'], 10_000, { serviceToken: suite.stack.serviceToken });
+    const client = createEvolutionOversightClient(suite.stack.endpoints['evolution-oversight']);
     const auto = await client.propose(lowRiskProposal({ agent_id: 'agent-auto' }));
     const fast = await client.propose(lowRiskProposal({ agent_id: 'agent-fast', external_dependencies: true, priority: 'medium' }));
     const human = await client.propose(lowRiskProposal({ agent_id: 'agent-human', privilege_escalation: true, priority: 'high' }));

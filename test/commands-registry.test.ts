@@ -152,9 +152,9 @@ describe('the command registry', () => {
 
   it('keeps a quoted phrase as one argument, with straight or typographic quotes', async () => {
     const straight = await run('help "audit verify"');
-    expect(straight.document.title).toBe('/acgs audit verify');
+    expect(straight.document.title).toBe('/acgs audit verify [--full]');
     const curly = await run('help \u201caudit verify\u201d');
-    expect(curly.document.title).toBe('/acgs audit verify');
+    expect(curly.document.title).toBe('/acgs audit verify [--full]');
     await expectRefused('violations "5 6"', /limit: must be a whole number from 1 to 100 \(got `5 6`\)/);
   });
 });

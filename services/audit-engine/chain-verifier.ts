@@ -167,12 +167,14 @@ export function createChainVerifier(
 ): ChainVerifier {
   const running = new Map<VerifyScope, Promise<VerifyResponse>>();
   let last: VerifyResponse | null = null;
+  let lastFull: VerifyResponse | null = null;
   function shared(scope: VerifyScope): Promise<VerifyResponse> {
     let walk = running.get(scope);
     if (!walk) {
       walk = verifyChain(pool, options, { scope, ...(options.checkpoints ? { checkpoints: options.checkpoints } : {}) })
         .then((result) => {
           last = result;
+          if (scope === 'full') lastFull = result;
           options.onResult?.(result);
           return result;
         })
@@ -194,8 +196,19 @@ export function createChainVerifier(
       // began before the caller's own appends is followed by a new walk, shared in turn.
       const headNow = pool.query<{ sequence: string }>('SELECT sequence FROM audit_chain_head WHERE id = 1').then((result) => Number(result.rows[0]?.sequence ?? 0));
       headNow.catch(() => undefined);
-      const result = await shared(scope);
-      return result.head.sequence < (await headNow) ? shared(scope) : result;
+      let result = await shared(scope);
+      if (result.head.sequence < (await headNow)) result = await shared(scope);
+      // A walk from the checkpoint does not re-read older events; a break the last full walk
+      // (the background one) found there is still a break.
+      if (scope === 'checkpoint' && result.valid && lastFull && !lastFull.valid && lastFull.first_broken) {
+        return {
+          ...result,
+          valid: false,
+          first_broken: lastFull.first_broken,
+          notes: [...(result.notes ?? []), `the full walk of ${lastFull.checked_at} found this break before the checkpoint`],
+        };
+      }
+      return result;
     },
     last: () => last,
   };

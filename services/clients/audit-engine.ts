@@ -6,6 +6,7 @@ import {
   ListEventsResponse,
   type ListEventsParams,
   VerifyResponse,
+  type VerifyScope,
 } from '../audit-engine/contract.js';
 import { SERVICE_PORTS } from '../kit/constitution.js';
 import { ServiceCallError, callService, serviceAuthorization } from './http.js';
@@ -41,9 +42,12 @@ export function createAuditEngineClient(baseUrl: string = DEFAULT_AUDIT_ENGINE_U
     listEvents: (params: ListEventsParams = {}) =>
       callService(baseUrl, '/audit/events', { query: { ...params }, schema: ListEventsResponse, timeoutMs }),
     getEvent: (id: string) => callService(baseUrl, `/audit/events/${encodeURIComponent(id)}`, { schema: AuditEvent, timeoutMs }),
-    /** Walks the whole chain; allow it time on a long chain. */
-    verify: (verifyTimeoutMs = Math.max(timeoutMs, 120_000)) =>
-      callService(baseUrl, '/audit/verify', { schema: VerifyResponse, timeoutMs: verifyTimeoutMs }),
+    /**
+     * Walks the whole chain (`scope: 'checkpoint'`: only the events after the newest signed
+     * checkpoint the chain matches); allow it time on a long chain.
+     */
+    verify: (verifyTimeoutMs = Math.max(timeoutMs, 120_000), options: { scope?: VerifyScope } = {}) =>
+      callService(baseUrl, '/audit/verify', { ...(options.scope ? { query: { scope: options.scope } } : {}), schema: VerifyResponse, timeoutMs: verifyTimeoutMs }),
     /** The health report, also when the service calls itself unhealthy (HTTP 503). */
     health: () => fetchHealth(baseUrl, timeoutMs),
   };
