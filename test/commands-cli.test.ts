@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -106,7 +106,7 @@ describe('npx acgs against the real stack', () => {
 
     const tokenDir = mkdtempSync(join(tmpdir(), 'acgs-cli-token-'));
     try {
-      writeFileSync(join(tokenDir, 'admin-token'), `${suite.stack.adminToken}\n`);
+      writeFileSync(join(tokenDir, 'admin-token'), `${suite.stack.adminToken}\n`, { mode: 0o600 });
       const run = await acgs(['sandbox', 'status', '--json'], { ...suite.stack.cliEnv({ adminToken: null }), ACGS_STATE_DIR: tokenDir });
       expect(run.code).toBe(0);
       // Read with the token: usage is there. Other suites' sandboxes on the shared engine count in `active`, not in `active_own`.
@@ -114,6 +114,32 @@ describe('npx acgs against the real stack', () => {
     } finally {
       rmSync(tokenDir, { recursive: true, force: true });
     }
+  });
+
+  it('refuses a token file that others may read, or a token shorter than 32 characters, saying what to do and calling nothing', async () => {
+    const tokenDir = mkdtempSync(join(tmpdir(), 'acgs-cli-token-'));
+    const before = suite.hung.connections;
+    const everythingHung = { 'policy-engine': suite.hung.url, 'audit-engine': suite.hung.url, 'evolution-oversight': suite.hung.url, 'sandbox-controller': suite.hung.url };
+    try {
+      for (const file of ['admin-token', 'service-token']) {
+        const path = join(tokenDir, file);
+        writeFileSync(path, `${suite.stack.adminToken}\n`, { mode: 0o644 });
+        chmodSync(path, 0o644);
+        const run = await acgs(['health'], { ...suite.stack.cliEnv({ adminToken: null, serviceToken: null, endpoints: everythingHung }), ACGS_STATE_DIR: tokenDir });
+        expect(run.code, file).toBe(2);
+        expect(run.stderr, file).toContain(`acgs: ${path} may be read or written by group or others (mode 0644)`);
+        expect(run.stderr, file).toContain(`chmod 600 ${path}`);
+        expect(run.stderr + run.stdout, file).not.toContain(suite.stack.adminToken);
+        rmSync(path);
+      }
+      const short = await acgs(['health'], { ...suite.stack.cliEnv({ endpoints: everythingHung }), ACGS_SERVICE_TOKEN: 'too-short-to-guess-safely' });
+      expect(short.code).toBe(2);
+      expect(short.stderr).toContain('ACGS_SERVICE_TOKEN: must be at least 32 characters');
+      expect(short.stderr).not.toContain('too-short-to-guess-safely');
+    } finally {
+      rmSync(tokenDir, { recursive: true, force: true });
+    }
+    expect(suite.hung.connections).toBe(before);
   });
 });
 

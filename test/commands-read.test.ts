@@ -259,7 +259,7 @@ describe('sandbox status', () => {
 
 describe('evolutions', () => {
   it('lists the evolutions waiting for review, newest first, and none of the decided ones', async () => {
-    const client = createEvolutionOversightClient(suite.stack.endpoints['evolution-oversight']);
+    const client = createEvolutionOversightClient(suite.stack.endpoints['evolution-oversight'], 10_000, { serviceToken: suite.stack.serviceToken });
     const auto = await client.propose(lowRiskProposal({ agent_id: 'agent-auto' }));
     const fast = await client.propose(lowRiskProposal({ agent_id: 'agent-fast', external_dependencies: true, priority: 'medium' }));
     const human = await client.propose(lowRiskProposal({ agent_id: 'agent-human', privilege_escalation: true, priority: 'high' }));
