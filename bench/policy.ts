@@ -287,6 +287,8 @@ async function main(): Promise<void> {
     const engineEnv = {
       HOST: '127.0.0.1',
       REDIS_KEY_PREFIX: prefix,
+      // The L2 entries are signed with a key derived from it; without it the engine has no L2.
+      ACGS_ADMIN_TOKEN: randomBytes(24).toString('hex'),
       // Nothing listens there: the safety violations of the mix stay in the outbox spool.
       AUDIT_ENGINE_URL: 'http://127.0.0.1:9',
       POLICY_WATCH: 'false',

@@ -33,10 +33,13 @@ export function cacheStatsDocument(metrics: PolicyMetrics): ResultDocument {
       ? {
           name: 'L2 (Redis)',
           // Errors are lookups Redis failed; the engine then evaluates, slower but still correct.
-          tone: l2.errors > 0 ? 'warn' : 'ok',
-          text: `${l2Lookups > 0 ? `${formatPercent(l2.hits / l2Lookups)} hit` : 'no lookups yet'} · ${formatCount(l2.hits)} hits, ${formatCount(l2.misses)} misses, ${formatCount(l2.errors)} errors, ${formatCount(l2.bypassed)} skipped (evaluated at once)`,
+          // Rejected entries had no valid MAC: someone without the admin token wrote to Redis.
+          tone: l2.rejected > 0 ? 'fail' : l2.errors > 0 ? 'warn' : 'ok',
+          text:
+            `${l2Lookups > 0 ? `${formatPercent(l2.hits / l2Lookups)} hit` : 'no lookups yet'} · ${formatCount(l2.hits)} hits, ${formatCount(l2.misses)} misses, ${formatCount(l2.errors)} errors, ${formatCount(l2.bypassed)} skipped (evaluated at once)` +
+            (l2.rejected > 0 ? ` · ${formatCount(l2.rejected)} forged entries refused (missing or wrong MAC; see the engine's log and audit events)` : ''),
         }
-      : { name: 'L2 (Redis)', tone: 'info', text: 'off: the Policy Engine has no REDIS_URL' },
+      : { name: 'L2 (Redis)', tone: 'info', text: 'off: the Policy Engine has no REDIS_URL, or no ACGS_ADMIN_TOKEN to sign its entries with' },
   ];
   const tone = worstTone(items.map((item) => item.tone));
   return {

@@ -111,8 +111,22 @@ describe('cache stats document', () => {
     expect(tone(cacheStatsDocument(metrics), 'L2 (Redis)')).toBe('warn');
     metrics.cache_stats.l2 = { enabled: false, hits: 0, misses: 0, errors: 0, bypassed: 0, rejected: 0 };
     const off = cacheStatsDocument(metrics);
-    expect(checks(off).find((item) => item.name === 'L2 (Redis)')).toEqual({ name: 'L2 (Redis)', tone: 'info', text: 'off: the Policy Engine has no REDIS_URL' });
+    expect(checks(off).find((item) => item.name === 'L2 (Redis)')).toEqual({
+      name: 'L2 (Redis)',
+      tone: 'info',
+      text: 'off: the Policy Engine has no REDIS_URL, or no ACGS_ADMIN_TOKEN to sign its entries with',
+    });
     expect(off.tone).toBe('ok');
+  });
+
+  it('fails the L2 line when the engine refused forged entries, and says how many', () => {
+    const metrics = policyMetrics();
+    metrics.cache_stats.l2 = { enabled: true, hits: 5, misses: 7, errors: 0, bypassed: 0, rejected: 2 };
+    const document = cacheStatsDocument(metrics);
+    const line = checks(document).find((item) => item.name === 'L2 (Redis)');
+    expect(line?.tone).toBe('fail');
+    expect(line?.text).toContain('2 forged entries refused (missing or wrong MAC');
+    expect(document.tone).toBe('fail');
   });
 });
 
