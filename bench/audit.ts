@@ -14,7 +14,7 @@
  * on which the throw-away database is created, default postgres://postgres@127.0.0.1:5432/postgres).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import http from 'node:http';
 import { createServer } from 'node:net';
@@ -105,10 +105,13 @@ async function freePort(): Promise<number> {
   return port;
 }
 
+/** The token the benchmark's Audit Engine requires of its appends, as a real stack's does. */
+const SERVICE_TOKEN = randomBytes(24).toString('hex');
+
 async function startServer(databaseUrl: string): Promise<{ url: string; child: ChildProcess }> {
   const port = await freePort();
   const child = spawn(process.execPath, ['--import', 'tsx', 'services/audit-engine/main.ts'], {
-    env: { ...process.env, DATABASE_URL: databaseUrl, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', NODE_ENV: 'production' },
+    env: { ...process.env, DATABASE_URL: databaseUrl, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', NODE_ENV: 'production', ACGS_SERVICE_TOKEN: SERVICE_TOKEN },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   const url = `http://127.0.0.1:${port}`;
@@ -142,7 +145,7 @@ function httpAppender(baseUrl: string) {
       const body = JSON.stringify(Array.isArray(event) ? { events: event } : event);
       return new Promise((resolve, reject) => {
         const request = http.request(
-          { agent, hostname, port, path: '/audit/events', method: 'POST', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
+          { agent, hostname, port, path: '/audit/events', method: 'POST', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), authorization: `Bearer ${SERVICE_TOKEN}` } },
           (response) => {
             response.resume();
             response.on('end', () => (response.statusCode === 201 ? resolve() : reject(new Error(`append answered ${response.statusCode}`))));

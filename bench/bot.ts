@@ -269,9 +269,10 @@ async function startServiceProcesses(): Promise<ServiceProcesses> {
     const stateDir = mkdtempSync(join(tmpdir(), 'acgs-bench-bot-'));
     closers.push(async () => rmSync(stateDir, { recursive: true, force: true }));
     const adminToken = randomBytes(16).toString('hex');
+    const serviceToken = randomBytes(16).toString('hex');
     const ports = Object.fromEntries(await Promise.all(SERVICE_NAMES.map(async (name) => [name, await unusedLoopbackPort()] as const))) as Record<ServiceName, number>;
     const endpoints = Object.fromEntries(SERVICE_NAMES.map((name) => [name, `http://127.0.0.1:${ports[name]}`])) as Record<ServiceName, string>;
-    const common = { HOST: '127.0.0.1', LOG_LEVEL: 'error', NODE_ENV: 'production', ACGS_ADMIN_TOKEN: adminToken, POLICY_ENGINE_URL: endpoints['policy-engine'], AUDIT_ENGINE_URL: endpoints['audit-engine'] };
+    const common = { HOST: '127.0.0.1', LOG_LEVEL: 'error', NODE_ENV: 'production', ACGS_ADMIN_TOKEN: adminToken, ACGS_SERVICE_TOKEN: serviceToken, POLICY_ENGINE_URL: endpoints['policy-engine'], AUDIT_ENGINE_URL: endpoints['audit-engine'] };
     const envs: Record<ServiceName, Record<string, string>> = {
       'policy-engine': { ...common, REDIS_URL: redis.url, REDIS_KEY_PREFIX: redis.prefix, POLICY_WATCH: 'false', ACGS_STATE_DIR: join(stateDir, 'policy-engine') },
       'audit-engine': { ...common, DATABASE_URL: auditDb.url, DATABASE_POOL_MAX: '4', AUDIT_VERIFY_INTERVAL_MS: '0' },
@@ -303,6 +304,7 @@ async function startServiceProcesses(): Promise<ServiceProcesses> {
       DATABASE_URL: auditDb.url,
       REDIS_URL: redis.url,
       ACGS_ADMIN_TOKEN: adminToken,
+      ACGS_SERVICE_TOKEN: serviceToken,
     };
     return { endpoints, env, close };
   } catch (error) {
