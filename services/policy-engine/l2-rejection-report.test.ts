@@ -1,19 +1,20 @@
 import { describe, expect, it } from 'vitest';
 import { type L2RejectionAuditEvent, createL2RejectionReporter } from './l2-rejection-report.js';
 
-function reporter(rememberedKeys = 100) {
+function reporter(rememberedKeys = 100, audit?: (event: L2RejectionAuditEvent) => void) {
   let now = 1_000_000;
   const warnings: object[] = [];
+  const errors: object[] = [];
   const audited: L2RejectionAuditEvent[] = [];
   const report = createL2RejectionReporter({
-    log: { warn: (obj) => warnings.push(obj) },
-    audit: (event) => audited.push(event),
+    log: { warn: (obj) => warnings.push(obj), error: (obj) => errors.push(obj) },
+    audit: audit ?? ((event) => audited.push(event)),
     replica: 'host:8004',
     auditIntervalMs: 60_000,
     rememberedKeys,
     clock: () => now,
   });
-  return { report, warnings, audited, advance: (ms: number) => (now += ms) };
+  return { report, warnings, errors, audited, advance: (ms: number) => (now += ms) };
 }
 
 describe('reports of refused L2 entries', () => {
@@ -56,5 +57,20 @@ describe('reports of refused L2 entries', () => {
     report('c', 'unsigned');
     report('a', 'unsigned');
     expect(warnings.map((warning) => (warning as { cache_key: string }).cache_key)).toEqual(['a', 'b', 'c', 'a']);
+  });
+
+  it('log an audit outbox that cannot take the event instead of failing the request, and count the refusal for the next event', () => {
+    let full = true;
+    const audited: L2RejectionAuditEvent[] = [];
+    const { report, errors, advance } = reporter(100, (event) => {
+      if (full) throw new Error('ENOSPC: no space left on device');
+      audited.push(event);
+    });
+    expect(() => report('k1', 'unsigned')).not.toThrow();
+    expect(errors).toHaveLength(1);
+    full = false;
+    advance(60_000);
+    report('k2', 'wrong MAC');
+    expect(audited.map((event) => event.data.refused_since_last_event)).toEqual([2]);
   });
 });

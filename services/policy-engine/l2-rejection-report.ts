@@ -9,7 +9,7 @@ export interface L2RejectionAuditEvent {
 }
 
 export interface L2RejectionReporterOptions {
-  log: { warn(obj: object, msg: string): void };
+  log: { warn(obj: object, msg: string): void; error(obj: object, msg: string): void };
   /** The audit outbox. */
   audit: (event: L2RejectionAuditEvent) => void;
   /** Names this replica in the audit events. */
@@ -45,11 +45,17 @@ export function createL2RejectionReporter(options: L2RejectionReporterOptions): 
     const now = clock();
     if (lastAuditAt !== undefined && now - lastAuditAt < intervalMs) return;
     lastAuditAt = now;
-    options.audit({
-      event_type: 'policy_cache_entry_rejected',
-      severity: 'critical',
-      data: { cache_key: cacheKey, problem, refused_since_last_event: refusedSinceAudit, replica: options.replica },
-    });
-    refusedSinceAudit = 0;
+    try {
+      options.audit({
+        event_type: 'policy_cache_entry_rejected',
+        severity: 'critical',
+        data: { cache_key: cacheKey, problem, refused_since_last_event: refusedSinceAudit, replica: options.replica },
+      });
+      refusedSinceAudit = 0;
+    } catch (error) {
+      // The request is answered by the policy either way; the refusal stays counted in the
+      // metrics, and the next event (a minute later at the earliest) carries this count.
+      options.log.error({ err: error }, 'could not record the audit event of a refused L2 entry');
+    }
   };
 }
