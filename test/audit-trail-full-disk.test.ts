@@ -76,17 +76,32 @@ async function openOnNearlyFullDisk(): Promise<Fixture> {
 
 const PAD = 'x'.repeat(500);
 
-/** Appends results while PostgreSQL is cut until the spool refuses one; the receipts of those that returned, and the refusal. */
-async function appendUntilRefused(trail: AuditTrail): Promise<{ stored: AppendReceipt[]; refusal: unknown }> {
+/**
+ * Appends records while PostgreSQL is cut until the spool refuses one, first large ones, then the
+ * smallest a record can be, so that afterwards no record fits: the receipts of those that
+ * returned, the two refusals and the keys of the two records they lost.
+ */
+async function fillTheSpool(trail: AuditTrail): Promise<{ stored: AppendReceipt[]; refusals: unknown[]; lost: string[] }> {
   const stored: AppendReceipt[] = [];
-  for (let index = 0; index < 50; index += 1) {
-    try {
-      stored.push(await trail.append({ kind: 'result', actor: 'U0ALICE', command: 'health', outcome: 'ok', key: `spooled-${index}`, details: { pad: PAD } }));
-    } catch (error) {
-      return { stored, refusal: error };
+  const refusals: unknown[] = [];
+  const lost: string[] = [];
+  for (const size of ['large', 'small'] as const) {
+    for (let index = 0; ; index += 1) {
+      if (index === 50) throw new Error('the spool never filled the disk');
+      const key = `${size}-${index}`;
+      try {
+        stored.push(await trail.append({ kind: 'result', key, ...(size === 'large' ? { actor: 'U0ALICE', command: 'health', outcome: 'ok', details: { pad: PAD } } : {}) }));
+      } catch (error) {
+        refusals.push(error);
+        lost.push(key);
+        break;
+      }
     }
   }
-  throw new Error('the spool never filled the disk');
+  // A replay started while PostgreSQL was cut may still be waiting for it: let it fail now, so
+  // that nothing replays the spool behind the test's back once PostgreSQL is restored.
+  await expect(trail.flush()).rejects.toThrow();
+  return { stored, refusals, lost };
 }
 
 async function keysInChain(trail: AuditTrail): Promise<string[]> {
@@ -101,23 +116,23 @@ describe('the audit trail on a full disk while PostgreSQL is away', () => {
     await trail.append({ kind: 'command', actor: 'U0ALICE', command: 'health', key: 'before' });
 
     proxy.cut();
-    const { stored, refusal } = await appendUntilRefused(trail);
+    const { stored, refusals, lost } = await fillTheSpool(trail);
     expect(stored.length).toBeGreaterThan(0);
     expect(stored.every((receipt) => receipt.stored === 'spool')).toBe(true);
-    expect(refusal).toBeInstanceOf(AuditTrailUnavailableError);
-    expect((refusal as Error).message).toMatch(
+    expect(refusals[0]).toBeInstanceOf(AuditTrailUnavailableError);
+    expect((refusals[0] as Error).message).toMatch(
       /^The bot's audit trail could not store this record: PostgreSQL is not reachable \(.*\), and the local spool could not be written \(ENOSPC: no space left on device\)\. 1 record has been lost since \d{4}-\d{2}-\d{2}T.*Z; escalated actions are refused while their records cannot be stored\.$/,
     );
-    const lostKey = `spooled-${stored.length}`;
-    await expect(trail.append({ kind: 'result', actor: 'U0ALICE', command: 'health', key: 'lost-too', details: { pad: PAD } })).rejects.toThrow(/2 records have been lost since/);
+    expect((refusals[1] as Error).message).toMatch(/\. 2 records have been lost since/);
+    await expect(trail.append({ kind: 'result', actor: 'U0ALICE', command: 'health', key: 'lost-too' })).rejects.toThrow(/3 records have been lost since/);
 
-    expect(trail.status().lost).toMatchObject({ count: 2, unnoted: 2, reason: expect.stringMatching(/ENOSPC: no space left on device/) });
+    expect(trail.status().lost).toMatchObject({ count: 3, unnoted: 3, reason: expect.stringMatching(/ENOSPC: no space left on device/) });
     const exposition = await metrics.registry.metrics();
-    expect(exposition).toMatch(/^acgs_bot_audit_records_lost_total\{service="acgs-bot"\} 2$/m);
+    expect(exposition).toMatch(/^acgs_bot_audit_records_lost_total\{service="acgs-bot"\} 3$/m);
     const lastLost = Number(/^acgs_bot_audit_record_lost_last_timestamp_seconds\{service="acgs-bot"\} (\S+)$/m.exec(exposition)?.[1]);
     expect(Math.abs(lastLost - Date.now() / 1000)).toBeLessThan(60);
     const lossLogs = logs.filter((entry) => entry.level === 'error' && /it is lost/.test(entry.msg));
-    expect(lossLogs.map((entry) => entry.obj.key)).toEqual([lostKey, 'lost-too']);
+    expect(lossLogs.map((entry) => entry.obj.key)).toEqual([...lost, 'lost-too']);
 
     proxy.restore();
     await trail.flush();
@@ -125,14 +140,33 @@ describe('the audit trail on a full disk while PostgreSQL is away', () => {
     // Every record reported stored is in the chain, in order, and the loss is a record of its own.
     const keys = await keysInChain(trail);
     expect(keys.slice(0, stored.length + 1)).toEqual(['before', ...stored.map((receipt) => receipt.key)]);
-    expect(keys).not.toContain(lostKey);
-    expect(keys).not.toContain('lost-too');
+    for (const key of [...lost, 'lost-too']) expect(keys).not.toContain(key);
     const notes = await trail.query({ kind: 'records_lost', limit: 10 });
     expect(notes.records).toHaveLength(1);
     expect(notes.records[0]).toMatchObject({ actor: 'system', origin: 'system', outcome: 'lost' });
-    expect(notes.records[0]!.details).toMatchObject({ count: 2, keys: [lostKey, 'lost-too'], reason: expect.stringMatching(/ENOSPC/) });
+    expect(notes.records[0]!.details).toMatchObject({ count: 3, keys: [...lost, 'lost-too'], reason: expect.stringMatching(/ENOSPC/) });
     expect((await trail.verify()).valid).toBe(true);
-    expect(await metrics.registry.metrics()).toMatch(/^acgs_bot_audit_records_lost_total\{service="acgs-bot"\} 2$/m);
+    expect(await metrics.registry.metrics()).toMatch(/^acgs_bot_audit_records_lost_total\{service="acgs-bot"\} 3$/m);
+  });
+
+  it('writes the note of its losses when it is closed right after PostgreSQL came back, before any replay', async () => {
+    const { proxy, pool, trail } = await openOnNearlyFullDisk();
+    proxy.cut();
+    const { stored, lost } = await fillTheSpool(trail);
+    proxy.restore();
+    await trail.close();
+
+    const laterSpool = mkdtempSync(join(tmpdir(), 'acgs-trail-later-'));
+    cleanups.push(() => rmSync(laterSpool, { recursive: true, force: true }));
+    const later = trailOn(pool, laterSpool, []);
+    cleanups.push(() => later.close());
+    await later.start();
+    const notes = await later.query({ kind: 'records_lost', limit: 10 });
+    expect(notes.records.map((record) => record.details)).toEqual([expect.objectContaining({ count: 2, keys: lost })]);
+    // What was spooled was replayed at the close, before the note.
+    const keys = await keysInChain(later);
+    expect(keys.slice(0, stored.length)).toEqual(stored.map((receipt) => receipt.key));
+    expect(keys[stored.length]).toMatch(/^records_lost:/);
   });
 });
 
@@ -169,7 +203,7 @@ describe('commands when their records cannot be stored', () => {
     const run = (line: string) => executeCommandLine(deps, { line, actor: { id: 'U0ONCALL' }, origin: 'slash' });
 
     proxy.cut();
-    const { stored } = await appendUntilRefused(trail);
+    const { stored } = await fillTheSpool(trail);
     // PostgreSQL is back but the spool is not replayed yet: new records still queue behind it, on the full disk.
     proxy.restore();
 
@@ -199,8 +233,7 @@ describe('commands when their records cannot be stored', () => {
     const { proxy, pool, trail } = await openOnNearlyFullDisk();
     const log = new RunLog();
     proxy.cut();
-    await appendUntilRefused(trail);
-    await expect(trail.append({ kind: 'result', actor: 'U0ALICE', details: { pad: PAD } })).rejects.toThrow(AuditTrailUnavailableError);
+    await fillTheSpool(trail);
     proxy.restore();
 
     // While the loss is known only to this process. The records of this `audit verify` line cannot
@@ -213,6 +246,7 @@ describe('commands when their records cannot be stored', () => {
     expect(first).toMatch(/3 audit records were lost between \d{4}-\d{2}-\d{2}T[^ ]+Z and \d{4}-\d{2}-\d{2}T[^ ]+Z: they could be stored neither in PostgreSQL nor in the local spool \(last reason: .*ENOSPC: no space left on device\)/);
 
     // A later run of the bot, with a spool of its own: the note in the trail still tells.
+    await expect.poll(() => trail.status().lost?.count, { timeout: 10_000 }).toBe(4); // the result record, not waited for by the command
     await trail.flush();
     await expect.poll(() => trail.status().lost?.unnoted, { timeout: 10_000 }).toBe(0);
     await trail.close();

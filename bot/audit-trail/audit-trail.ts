@@ -187,6 +187,8 @@ export function createAuditTrail(options: AuditTrailOptions): AuditTrail {
   let lastOkAt = 0;
   let unstorable = 0;
   const losses = createLossLedger(log);
+  let lossNote: Promise<void> | undefined;
+  let spoolClosed = false;
   const queue: Job[] = [];
   let pumping: Promise<void> | undefined;
   let draining: Promise<void> | undefined;
@@ -286,8 +288,8 @@ export function createAuditTrail(options: AuditTrailOptions): AuditTrail {
 
   /** Once records can be stored again, the trail itself says how many were lost before (trail-losses.ts). */
   function noteLosses(): void {
-    const note = closed ? undefined : losses.nextNote();
-    if (note) enqueue(note.record, false).then(() => note.settle(true), () => note.settle(false));
+    const note = spoolClosed ? undefined : losses.nextNote();
+    if (note) lossNote = enqueue(note.record, false).then(() => note.settle(true), () => note.settle(false));
   }
 
   function scheduleDrain(delayMs: number): void {
@@ -464,8 +466,9 @@ export function createAuditTrail(options: AuditTrailOptions): AuditTrail {
       if (spool.size() > 0) log?.info({ waiting: spool.size() }, 'audit trail: replaying records spooled by an earlier run');
       await drain().catch(() => undefined);
       if (ledger) {
-        // Records written by a run that stopped before its last checkpoint are signed now.
-        await checkpointNow();
+        // Records written by a run that stopped before its last checkpoint are signed now, in the
+        // background: a first checkpoint of a long trail walks it, which must not hold the start.
+        void checkpointNow();
         checkpointTimer = setInterval(() => {
           if (sinceCheckpoint > 0) void checkpointNow();
         }, checkpointSettings?.everyMs ?? 60_000);
@@ -539,19 +542,32 @@ export function createAuditTrail(options: AuditTrailOptions): AuditTrail {
 
     async verify(verifyOptions = {}) {
       const scope = verifyOptions.scope ?? 'full';
-      let run = verifying.get(scope);
-      if (!run) {
-        run = verifyTrail(store, { scope, ...(ledger ? { checkpoints: () => ledger.check() } : {}) }).finally(() => verifying.delete(scope));
-        verifying.set(scope, run);
-      }
+      const shared = (): Promise<TrailVerification> => {
+        let run = verifying.get(scope);
+        if (!run) {
+          run = verifyTrail(store, { scope, ...(ledger ? { checkpoints: () => ledger.check() } : {}) }).finally(() => verifying.delete(scope));
+          verifying.set(scope, run);
+        }
+        return run;
+      };
       try {
-        return { ...(await run), waiting: waiting() };
+        // A run in flight is shared only if it covers the head as this caller finds it (its own
+        // records included); one that began earlier is followed by a new run, shared in turn.
+        const headNow = store.head();
+        headNow.catch(() => undefined);
+        let result = await shared();
+        if (result.head.sequence < (await headNow).sequence) result = await shared();
+        return { ...result, waiting: waiting() };
       } catch (error) {
         throw new AuditTrailUnavailableError(`The bot's audit trail cannot be verified: ${describeFailure(error)}.`, { cause: error });
       }
     },
 
-    checkpoint: () => checkpointNow(),
+    async checkpoint() {
+      // After one in flight (which may have started before the caller's records): then a new one.
+      await checkpointing;
+      return checkpointNow();
+    },
 
     flush: () => drain(),
 
@@ -562,12 +578,17 @@ export function createAuditTrail(options: AuditTrailOptions): AuditTrail {
       timer = undefined;
       await pumping;
       // A last chance for the spool while PostgreSQL answers; what stays there is replayed at the next start.
-      if (spool && initialized && database !== 'down' && spool.size() > 0) await drain().catch(() => undefined);
+      // Unnoted losses try PostgreSQL even when it was last seen down: the note must outlive this run.
+      const unnotedLosses = (losses.total()?.unnoted ?? 0) > 0;
+      if (spool && initialized && (database !== 'down' || unnotedLosses) && (spool.size() > 0 || unnotedLosses)) await drain().catch(() => undefined);
       await draining?.catch(() => undefined);
+      noteLosses();
+      await lossNote;
       if (checkpointTimer) clearInterval(checkpointTimer);
       // The last records of this run are signed before it stops.
       await checkpointing;
       if (ledger && initialized && database !== 'down' && sinceCheckpoint > 0) await checkpointNow();
+      spoolClosed = true;
       spool?.close();
       releaseSpool?.();
     },

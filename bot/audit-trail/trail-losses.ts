@@ -60,6 +60,8 @@ export function createLossLedger(log?: LossLog): LossLedger {
   return {
     lost(record, reason) {
       const now = new Date().toISOString();
+      // A note that could not be stored is not a loss of its own: its losses wait for the next one.
+      if (record.kind === LOSS_NOTE_KIND) return `The bot's audit trail could not store its note of lost records: ${reason}.`;
       total = addLoss(total, now, reason, {});
       unnoted = addLoss(unnoted, now, reason, { keys: [...(unnoted?.keys ?? []), record.idempotency_key].slice(0, NOTE_MAX_KEYS) });
       log?.error(
