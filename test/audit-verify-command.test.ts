@@ -10,6 +10,7 @@ import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AuditTrail, createAuditTrail } from '../bot/audit-trail/audit-trail.js';
 import { loadTrailSigningKey } from '../bot/audit-trail/trail-checkpoints.js';
+import { trailRelayRoutes } from '../bot/audit-trail/trail-relay.js';
 import { createVerifyLimiter, VERIFY_LIMITS } from '../commands/audit-verify.js';
 import { createCommandServices } from '../commands/services.js';
 import { buildApp } from '../services/audit-engine/app.js';
@@ -125,5 +126,16 @@ describe('the per-person limit', () => {
     expect(limiter.take('U2', 'checkpoint', 400)).toEqual({ ok: true });
     expect(limiter.take('U1', 'full', 400)).toEqual({ ok: true });
     expect(limiter.take('U1', 'checkpoint', 1000)).toEqual({ ok: true });
+  });
+});
+
+describe("the trail relay's verify (the CLI's audit verify without DATABASE_URL)", () => {
+  it('takes the scope the CLI sends, and refuses any other with what it takes, verifying nothing', async () => {
+    const routes = trailRelayRoutes(trail);
+    expect(await routes['trail/verify']!({ scope: 'checkpoint' })).toMatchObject({ valid: true, scope: 'checkpoint', checkpoint: { sequence: 4 } });
+    expect(await routes['trail/verify']!({})).toMatchObject({ valid: true, scope: 'full' });
+    for (const scope of ['everything', 7, null, ['full']]) {
+      await expect(routes['trail/verify']!({ scope }), JSON.stringify(scope)).rejects.toMatchObject({ code: 'TRAIL_INPUT', message: expect.stringMatching(/^scope must be checkpoint or full, not /) });
+    }
   });
 });

@@ -84,7 +84,7 @@ function relayedQuery(body: Record<string, unknown>): TrailQuery {
 
 /** `audit verify` from the CLI: from the last checkpoint, or `full` (the default, as AuditTrail.verify's). */
 function relayedScope(body: Record<string, unknown>): TrailVerifyScope {
-  const scope = body.scope ?? 'full';
+  const scope = body.scope === undefined ? 'full' : body.scope;
   if (scope !== 'checkpoint' && scope !== 'full') throw new ControlError('TRAIL_INPUT', `scope must be checkpoint or full, not ${JSON.stringify(scope).slice(0, 40)}`);
   return scope;
 }
