@@ -11,13 +11,12 @@
  *   runs only after it resolved, so an escalated action never runs unrecorded.
  * `available()` answers the same question in advance, for refusing early and for `/acgs can`.
  */
-import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type pg from 'pg';
 import type { AuditOutbox } from '../../services/kit/audit-outbox.js';
 import type { CheckpointLedger, SignedCheckpoint } from '../../services/audit-engine/checkpoint-ledger.js';
 import type { CheckpointKey } from '../../services/audit-engine/checkpoint-signing.js';
-import { type JsonLineSpool, SpoolWriteError, openJsonLineSpool } from '../../services/kit/json-line-spool.js';
+import { type JsonLineSpool, SpoolWriteError, appendWholeLine, openJsonLineSpool } from '../../services/kit/json-line-spool.js';
 import { isDatabaseUnavailable } from '../../services/kit/postgres.js';
 import { forwardGovernanceRecord } from './governance-forwarding.js';
 import { redactText } from './redaction.js';
@@ -303,7 +302,7 @@ export function createAuditTrail(options: AuditTrailOptions): AuditTrail {
 
   /** A record the database refuses as data is kept aside, visibly, so it cannot block the ones behind it. */
   function setAside(record: PendingRecord, error: unknown): void {
-    appendFileSync(join(options.spoolDir, 'unstorable.jsonl'), `${JSON.stringify({ record, error: describeFailure(error) })}\n`, { mode: 0o600 });
+    appendWholeLine(join(options.spoolDir, 'unstorable.jsonl'), `${JSON.stringify({ record, error: describeFailure(error) })}\n`);
     unstorable += 1;
     log?.error({ key: record.idempotency_key, reason: describeFailure(error) }, 'audit trail: PostgreSQL refused a record as data; kept in unstorable.jsonl');
   }
@@ -454,7 +453,7 @@ export function createAuditTrail(options: AuditTrailOptions): AuditTrail {
           name: 'trail',
           parse: (value) => PendingRecordSchema.parse(value),
           onUnreadable: (line) => {
-            appendFileSync(join(options.spoolDir, 'unreadable.jsonl'), line, { mode: 0o600 });
+            appendWholeLine(join(options.spoolDir, 'unreadable.jsonl'), line);
             log?.error({ bytes: line.length }, 'audit trail: a spool line could not be read back; kept in unreadable.jsonl');
           },
           syncEveryAppend: true,

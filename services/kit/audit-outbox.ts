@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { appendFileSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { AuditEventInput } from '../audit-engine/contract.js';
 import { ServiceCallError, callService } from '../clients/http.js';
-import { openJsonLineSpool } from './json-line-spool.js';
+import { appendWholeLine, openJsonLineSpool } from './json-line-spool.js';
 
 export interface AuditOutboxOptions {
   auditEngineUrl: string;
@@ -56,7 +56,7 @@ export function createAuditOutbox(options: AuditOutboxOptions): AuditOutbox {
     name: 'outbox',
     parse: (value) => AuditEventInput.parse(value),
     onUnreadable(line) {
-      appendFileSync(rejectedPath, line, { mode: 0o600 });
+      appendWholeLine(rejectedPath, line);
       rejectedCount += 1;
     },
     syncEveryAppend: false,
@@ -76,7 +76,7 @@ export function createAuditOutbox(options: AuditOutboxOptions): AuditOutbox {
   }
 
   function park(events: AuditEventInput[], reason: unknown): void {
-    for (const event of events) appendFileSync(rejectedPath, `${JSON.stringify(event)}\n`, { mode: 0o600 });
+    for (const event of events) appendWholeLine(rejectedPath, `${JSON.stringify(event)}\n`);
     rejectedCount += events.length;
     options.log?.error({ err: reason, count: events.length }, 'audit engine refused events as invalid or conflicting; kept in rejected.jsonl');
   }

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { mountTinyTmpfs } from '../../test/kit/tiny-tmpfs.js';
-import { SpoolWriteError, openJsonLineSpool } from './json-line-spool.js';
+import { SpoolWriteError, appendWholeLine, openJsonLineSpool } from './json-line-spool.js';
 
 const Item = z.object({ n: z.number(), pad: z.string().optional() }).strict();
 type Item = z.infer<typeof Item>;
@@ -160,6 +160,29 @@ describe('json line spool', () => {
       const unreadable: string[] = [];
       expect(open(dir, unreadable).peek(100)).toEqual([...stored, { n: 1001 }]);
       expect(unreadable).toEqual([]);
+    });
+
+    it('leaves a file of set-aside lines as it was when a line does not fit whole', () => {
+      const { dir, filler } = nearlyFullDisk();
+      const path = join(dir, '..', 'rejected.jsonl');
+      const written: string[] = [];
+      let refusal: unknown;
+      for (let n = 0; n < 100 && !refusal; n++) {
+        const line = `${JSON.stringify({ n, pad: 'p'.repeat(290) })}\n`;
+        try {
+          appendWholeLine(path, line);
+          written.push(line);
+        } catch (error) {
+          refusal = error;
+        }
+      }
+      expect(refusal).toBeInstanceOf(SpoolWriteError);
+      expect((refusal as Error).message).toMatch(/rejected\.jsonl \(ENOSPC: no space left on device\); the file is as it was before$/);
+      expect(readFileSync(path, 'utf8')).toBe(written.join(''));
+      rmSync(filler);
+      appendWholeLine(path, '{"n":"after"}\n');
+      expect(readFileSync(path, 'utf8')).toBe(`${written.join('')}{"n":"after"}\n`);
+      expect(statSync(path).mode & 0o777).toBe(0o600);
     });
   });
 });

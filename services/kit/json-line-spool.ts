@@ -89,6 +89,34 @@ function writeWhole(fd: number, bytes: Buffer): void {
   }
 }
 
+/**
+ * Appends one line to a plain file, such as those where items are set aside (rejected,
+ * unreadable, unstorable), the way the spool does: whole, or the file is cut back to what it was
+ * and SpoolWriteError is thrown, so one failed line never tears the next one.
+ */
+export function appendWholeLine(path: string, line: string | Buffer): void {
+  const bytes = typeof line === 'string' ? Buffer.from(line) : line;
+  const fd = openSync(path, 'a', 0o600);
+  try {
+    const before = fstatSync(fd).size;
+    try {
+      writeWhole(fd, bytes);
+    } catch (error) {
+      let undone = true;
+      try {
+        ftruncateSync(fd, before);
+      } catch {
+        undone = false;
+      }
+      const problem = describeIoError(error);
+      const code = (error as NodeJS.ErrnoException | undefined)?.code;
+      throw new SpoolWriteError(`could not write to ${path} (${problem}); ${undone ? 'the file is as it was before' : 'a partial line may remain at its end'}`, { cause: error, code, problem });
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
 interface Spooled<T> {
   item: T;
   bytes: number;
