@@ -29,6 +29,7 @@ import { startEmbeddedPostgres, type EmbeddedPostgres } from '../services/embedd
 import { SERVICE_NAMES } from '../services/kit/constitution.js';
 import { createAuditOutbox, type AuditOutbox } from '../services/kit/audit-outbox.js';
 import { startLocalServices, stateDirectory, type LocalServices } from '../services/local-services.js';
+import { ensurePrivateDirectory } from '../services/local-state.js';
 import { startLocalControl, type LocalControl } from '../services/stack/local-control.js';
 import { createLocalStack } from '../services/stack/local-stack.js';
 import { selectStack } from '../services/stack/select-stack.js';
@@ -82,6 +83,7 @@ let governanceOutbox: AuditOutbox | undefined;
  */
 async function openBotTrail(serviceToken: string | undefined): Promise<OpenedTrail> {
   const stateDir = stateDirectory(env);
+  ensurePrivateDirectory(stateDir);
   let databaseUrl = env.DATABASE_URL;
   if (!databaseUrl) {
     botDatabase = await startEmbeddedPostgres(join(stateDir, 'pglite', 'bot'));

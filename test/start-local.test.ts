@@ -140,7 +140,8 @@ describe('npm start with nothing configured', () => {
     });
     expect(stored.status).toBe(201);
     const verify = await fetch('http://127.0.0.1:8003/audit/verify');
-    expect(((await verify.json()) as { valid: boolean }).valid).toBe(true);
+    // Status and body together, so that a failure shows what the engine answered instead.
+    expect({ status: verify.status, body: await verify.json() }).toMatchObject({ status: 200, body: { valid: true } });
 
     const token = readFileSync(join(stateDir!, 'admin-token'), 'utf8').trim();
     expect(token).toMatch(/^[0-9a-f]{64}$/);
