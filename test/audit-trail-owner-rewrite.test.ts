@@ -14,11 +14,16 @@ import { migrateApprovalStore } from '../bot/approvals/index.js';
 import { type AuditTrail, createAuditTrail } from '../bot/audit-trail/audit-trail.js';
 import { auditTrailVerifyDocument } from '../bot/audit-trail/audit-documents.js';
 import { type ChainedRecord, trailChainHash, trailContentHash, trailGenesisHash } from '../bot/audit-trail/trail-chain.js';
-import { loadTrailSigningKey } from '../bot/audit-trail/trail-checkpoints.js';
+import { auditEngineWitness, loadTrailSigningKey, TRAIL_CHECKPOINT_EVENT } from '../bot/audit-trail/trail-checkpoints.js';
 import { createTrailStore, rowToChained, type TrailRow, TRAIL_COLUMNS } from '../bot/audit-trail/trail-store.js';
 import { verifyTrail } from '../bot/audit-trail/trail-verifier.js';
 import { prepareBotDatabase } from '../bot/bot-database.js';
+import { buildApp as buildAuditEngine } from '../services/audit-engine/app.js';
+import { loadConfig as loadAuditEngineConfig } from '../services/audit-engine/config.js';
+import { createAuditEngineClient } from '../services/clients/audit-engine.js';
+import { createAuditOutbox } from '../services/kit/audit-outbox.js';
 import { createPool } from '../services/kit/postgres.js';
+import { TEST_SERVICE_TOKEN } from './kit/tokens.js';
 import { createTestDatabase, type TestDatabase } from './kit/postgres.js';
 
 interface RolesFixture {
@@ -238,5 +243,47 @@ describe('audit verify from the last checkpoint', () => {
     expect(first).toMatchObject({ valid: true, checked: 2, scope: 'checkpoint', checkpoint: { sequence: 6 }, head: { sequence: 8 } });
     expect(second.checkedAt).toBe(first.checkedAt);
     expect(await trail.verify({ scope: 'full' })).toMatchObject({ valid: true, checked: 8, scope: 'full' });
+  });
+});
+
+describe("the Audit Engine's copy of each checkpoint", () => {
+  it('still shows the rewrite when the owner deletes every checkpoint from the database and none is kept on disk', async () => {
+    const engineDb = await createTestDatabase('acgs_trail_witness');
+    const engineState = mkdtempSync(join(tmpdir(), 'acgs-trail-witness-'));
+    const engine = buildAuditEngine(
+      loadAuditEngineConfig({ DATABASE_URL: engineDb.url, ACGS_STATE_DIR: engineState, ACGS_SERVICE_TOKEN: TEST_SERVICE_TOKEN, AUDIT_VERIFY_INTERVAL_MS: '0' }),
+      { logger: false },
+    );
+    const engineUrl = await engine.listen({ host: '127.0.0.1', port: 0 });
+    const outbox = createAuditOutbox({ auditEngineUrl: engineUrl, spoolDir: join(engineState, 'outbox'), source: 'acgs-chatops', serviceToken: TEST_SERVICE_TOKEN, flushIntervalMs: 20, maxBackoffMs: 100 });
+    const db = await createTestDatabase('acgs_trail_witnessed');
+    const pool = createPool({ databaseUrl: db.url, max: 2, applicationName: 'acgs-trail-witness-test' });
+    const owner = new pg.Client({ connectionString: db.url });
+    await owner.connect();
+    // No local file: the database's rows and the Audit Engine's copies are all there is.
+    const trail = createAuditTrail({ pool, spoolDir: join(engineState, 'spool'), outbox, checkpoints: { key: loadTrailSigningKey(engineState, {}), witness: auditEngineWitness(engineUrl), everyRecords: 1000 } });
+    try {
+      await trail.start();
+      await appendHistory(trail);
+      const client = createAuditEngineClient(engineUrl);
+      await expect
+        .poll(async () => (await client.listEvents({ event_type: TRAIL_CHECKPOINT_EVENT })).events.map((event) => (event.data as { checkpoint: { sequence: number } }).checkpoint.sequence), { timeout: 10_000 })
+        .toEqual([6]);
+
+      await rewriteWithout(owner, 3);
+      await owner.query('ALTER TABLE bot_audit_trail_checkpoints DISABLE TRIGGER USER');
+      await owner.query('DELETE FROM bot_audit_trail_checkpoints');
+      const verification = await trail.verify({ scope: 'checkpoint' });
+      expect(verification).toMatchObject({ valid: false, firstBad: { check: 'checkpoint' } });
+      expect(verification.notes).toEqual([expect.stringMatching(/^the newest signed checkpoint #6 of .* is missing from the database \(deleted\?\); checked against the copy kept outside it$/)]);
+    } finally {
+      await trail.close().catch(() => undefined);
+      await outbox.close().catch(() => undefined);
+      await pool.end().catch(() => undefined);
+      await owner.end().catch(() => undefined);
+      await engine.close().catch(() => undefined);
+      await Promise.allSettled([db.drop(), engineDb.drop()]);
+      rmSync(engineState, { recursive: true, force: true });
+    }
   });
 });
