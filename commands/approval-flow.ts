@@ -174,11 +174,12 @@ export async function decideOnApproval(deps: ExecutionDeps, click: ApprovalClick
       const retired = await retireStalledApproval(deps, outcome.request);
       if (retired) return { code: 'superseded', changed: true, request: retired, sentence: supersededSentence(retired) };
     }
+    let notRecorded: string | undefined;
     if (outcome.changed && outcome.request) {
       approvalCounted = click.choice === 'approve';
-      await recordClick(deps, click, outcome.request);
+      notRecorded = await recordClick(deps, click, outcome.request);
     }
-    if (outcome.code === 'approved' && outcome.request) return { ...result, ...(await runApproved(deps, store, outcome.request, click.progress)) };
+    if (outcome.code === 'approved' && outcome.request) return { ...result, ...(await runApproved(deps, store, outcome.request, click.progress, notRecorded)) };
     return result;
   } catch (error) {
     if (error instanceof ApprovalStoreUnavailableError) {
@@ -272,19 +273,28 @@ function trailCommon(request: ApprovalRequest, actor: string, origin: 'button' |
   return { actor, origin, channel, command: request.action.command, args: request.action.args, level: request.level };
 }
 
-async function recordClick(deps: ExecutionDeps, click: ApprovalClick, request: ApprovalRequest): Promise<void> {
+/** Records the vote (and how the request ended); the sentence saying why, when one of them could not be stored. */
+async function recordClick(deps: ExecutionDeps, click: ApprovalClick, request: ApprovalRequest): Promise<string | undefined> {
   const common = trailCommon(request, click.actor.id, 'button', click.channelId ?? null);
   const details = { request_id: request.id, choice: click.choice, state: request.state, approved_by: request.approvedBy };
   const records: TrailRecordInput[] = click.choice === 'cancel' ? [] : [{ ...common, kind: 'vote', key: `vote:${request.id}:${click.actor.id}`, details }];
   if (request.state !== 'pending') records.push({ ...common, kind: 'approval_resolved', key: `approval_resolved:${request.id}:${request.state}`, outcome: request.state, details });
-  for (const record of records) await appendQuietly(deps, record, click.actor);
+  let notRecorded: string | undefined;
+  for (const record of records) {
+    const failure = await appendQuietly(deps, record, click.actor);
+    notRecorded ??= failure;
+  }
+  return notRecorded;
 }
 
-async function appendQuietly(deps: ExecutionDeps, record: TrailRecordInput, actor: Actor): Promise<void> {
+/** A failure goes to the log and comes back as a sentence (a full disk while PostgreSQL is away). */
+async function appendQuietly(deps: ExecutionDeps, record: TrailRecordInput, actor: Actor): Promise<string | undefined> {
   try {
     await deps.services.trail?.append(record);
+    return undefined;
   } catch (error) {
     deps.logError?.(randomUUID().slice(0, 8), error, { line: record.command ?? '', actor, origin: 'approval' });
+    return error instanceof Error && error.name === 'AuditTrailUnavailableError' ? error.message : `The bot's audit trail refused the record of this approval (${(error as Error)?.message ?? String(error)}).`;
   }
 }
 
@@ -297,6 +307,8 @@ async function runApproved(
   store: ApprovalStore,
   approved: ApprovalRequest,
   progress: ProgressReporter | undefined,
+  /** Why the vote that approved it, or the approval itself, is not in the trail: then it does not run. */
+  notRecorded?: string,
 ): Promise<Pick<ApprovalClickOutcome, 'code' | 'request' | 'sentence' | 'ran'>> {
   const requester: Actor = { id: approved.requester };
   // Where it was requested: the first message the Slack layer attached (none for the CLI).
@@ -345,7 +357,8 @@ async function runApproved(
 
   const executionId = randomUUID();
   const common = { ...trailCommon(approved, approved.requester, 'approval', channel ?? null), decision: trailDecision(decision) };
-  const refusal = await gateOnTrail(deps.services.trail, { ...common, kind: 'execution', key: `execution:${executionId}`, details: { execution_id: executionId, request_id: approved.id, approved_by: approved.approvedBy } });
+  const refusal =
+    notRecorded ?? (await gateOnTrail(deps.services.trail, { ...common, kind: 'execution', key: `execution:${executionId}`, details: { execution_id: executionId, request_id: approved.id, approved_by: approved.approvedBy } }));
   if (refusal) {
     const finished = await store.finish(approved.id, false, { refused: refusal });
     const document = commandErrorDocument(new CommandError(refusal, 'Nothing was run; ask again once the trail is back.', 'unavailable'), command.name);

@@ -13,6 +13,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { type AuditTrail, type AppendReceipt, AuditTrailUnavailableError, createAuditTrail } from '../bot/audit-trail/audit-trail.js';
 import { createBotMetrics } from '../bot/slack/metrics.js';
+import { createApprovalStore } from '../bot/approvals/index.js';
+import { approvalTestDatabase } from '../bot/approvals/test-support/fixtures.js';
+import { decideOnApproval } from '../commands/approval-flow.js';
 import { auditVerify } from '../commands/audit-verify.js';
 import { defineCommand, type CommandDefinition } from '../commands/command.js';
 import { executeCommandLine } from '../commands/execute.js';
@@ -170,7 +173,7 @@ describe('the audit trail on a full disk while PostgreSQL is away', () => {
   });
 });
 
-/** A Level 1 change the rules let on-call run at once, and a read-only command, counting their runs. */
+/** A Level 1 change the rules let on-call run at once, a Level 2 one that needs an approver, and read-only commands, counting their runs. */
 function registryFor(log: RunLog) {
   const poke = defineCommand({
     name: 'poke',
@@ -183,15 +186,27 @@ function registryFor(log: RunLog) {
       return { title: 'Poked', tone: 'ok', blocks: [] };
     },
   });
-  return fixtureRegistry(log, [poke, auditVerify] as CommandDefinition[]);
+  const turn = defineCommand({
+    name: 'turn',
+    summary: 'A Level 2 change that needs one approver (fixture)',
+    examples: ['turn'],
+    level: 2,
+    args: z.object({}),
+    async run() {
+      log.runs.push('turn');
+      return { title: 'Turned', tone: 'ok', blocks: [] };
+    },
+  });
+  return fixtureRegistry(log, [poke, turn, auditVerify] as CommandDefinition[]);
 }
 
-async function servicesWith(trail: AuditTrail): Promise<CommandServices> {
+async function servicesWith(trail: AuditTrail, more: Partial<CommandServices> = {}): Promise<CommandServices> {
   const unused = await unusedLoopbackUrl();
   return {
     ...createCommandServices({ endpoints: { 'policy-engine': unused, 'audit-engine': unused, 'evolution-oversight': unused, 'sandbox-controller': unused }, checkTimeoutMs: 500 }),
-    authorization: await testGate({ roles: { oncall: ['U0ONCALL'] }, overrides: { commands: { poke: { level: 1 } } } }),
+    authorization: await testGate({ roles: { oncall: ['U0ONCALL'], approvers: ['U0APPROVER1'] }, overrides: { commands: { poke: { level: 1 }, turn: { level: 2 } } } }),
     trail,
+    ...more,
   };
 }
 
@@ -227,6 +242,27 @@ describe('commands when their records cannot be stored', () => {
     expect(keys).toEqual(expect.arrayContaining(stored.map((receipt) => receipt.key)));
     const executions = await trail.query({ kind: 'execution', limit: 10 });
     expect(executions.records).toHaveLength(1);
+  });
+
+  it('does not run an approved command when the approving vote could not be stored', async () => {
+    const { proxy, trail } = await openOnNearlyFullDisk();
+    const approvalsDb = await approvalTestDatabase();
+    cleanups.push(() => approvalsDb.close());
+    const log = new RunLog();
+    const deps = { registry: registryFor(log), services: await servicesWith(trail, { approvals: createApprovalStore({ pool: approvalsDb.pool(2) }) }), logError: () => undefined };
+    const requested = await executeCommandLine(deps, { line: 'turn', actor: { id: 'U0ONCALL' }, origin: 'slash' });
+    expect(requested.approval).toBeDefined();
+
+    proxy.cut();
+    await fillTheSpool(trail);
+    // PostgreSQL is back, the spool not replayed yet: the vote queues behind it, on the full disk.
+    proxy.restore();
+    const click = await decideOnApproval(deps, { id: requested.approval!.id, choice: 'approve', actor: { id: 'U0APPROVER1' } });
+    expect(click.code).toBe('refused');
+    expect(click.sentence.join(' ')).toMatch(/^The bot's audit trail could not store this record: .*ENOSPC: no space left on device/);
+    expect(log.runs).toEqual([]);
+    await trail.flush();
+    expect((await trail.query({ kind: 'execution', limit: 10 })).records).toEqual([]);
   });
 
   it('reports the lost records in audit verify with their count and time, also in a later run of the bot', async () => {
