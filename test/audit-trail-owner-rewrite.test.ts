@@ -17,12 +17,13 @@ import { type ChainedRecord, trailChainHash, trailContentHash, trailGenesisHash 
 import { auditEngineWitness, loadTrailSigningKey, TRAIL_CHECKPOINT_EVENT } from '../bot/audit-trail/trail-checkpoints.js';
 import { createTrailStore, rowToChained, type TrailRow, TRAIL_COLUMNS } from '../bot/audit-trail/trail-store.js';
 import { verifyTrail } from '../bot/audit-trail/trail-verifier.js';
-import { prepareBotDatabase } from '../bot/bot-database.js';
+import { describeBotRoles, prepareBotDatabase } from '../bot/bot-database.js';
 import { buildApp as buildAuditEngine } from '../services/audit-engine/app.js';
 import { loadConfig as loadAuditEngineConfig } from '../services/audit-engine/config.js';
 import { createAuditEngineClient } from '../services/clients/audit-engine.js';
 import { createAuditOutbox } from '../services/kit/audit-outbox.js';
 import { createPool } from '../services/kit/postgres.js';
+import { unusedLoopbackPort } from './kit/loopback.js';
 import { TEST_SERVICE_TOKEN } from './kit/tokens.js';
 import { createTestDatabase, type TestDatabase } from './kit/postgres.js';
 
@@ -284,6 +285,65 @@ describe("the Audit Engine's copy of each checkpoint", () => {
       await engine.close().catch(() => undefined);
       await Promise.allSettled([db.drop(), engineDb.drop()]);
       rmSync(engineState, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('preparing the bot database with ACGS_MIGRATIONS_DATABASE_URL', () => {
+  it('refuses an owner URL it cannot reach, naming it without its password, and changes nothing', async () => {
+    const db = await createTestDatabase('acgs_trail_badowner');
+    try {
+      const port = await unusedLoopbackPort();
+      const attempt = prepareBotDatabase({ ownerUrl: `postgres://acgs:hunter2-secret@127.0.0.1:${port}/acgs`, runtimeUrl: db.url });
+      await expect(attempt).rejects.toThrow(`could not connect to postgres://acgs:***@127.0.0.1:${port}/acgs`);
+      await expect(attempt).rejects.not.toThrow(/hunter2/);
+      const tables = new pg.Client({ connectionString: db.url });
+      await tables.connect();
+      expect((await tables.query("SELECT count(*)::int AS n FROM pg_tables WHERE tablename LIKE 'bot_%'")).rows[0].n).toBe(0);
+      await tables.end();
+    } finally {
+      await db.drop();
+    }
+  });
+
+  it("says what to do when the owner role cannot take the trail over from the bot's role", async () => {
+    const db = await createTestDatabase('acgs_trail_takeover');
+    const suffix = randomBytes(4).toString('hex');
+    const [bot, owner] = [`acgs_bot_${suffix}`, `acgs_owner_${suffix}`];
+    const admin = new pg.Client({ connectionString: db.url });
+    await admin.connect();
+    const urlAs = (role: string) => Object.assign(new URL(db.url), { username: role }).toString();
+    try {
+      await admin.query(`CREATE ROLE ${bot} LOGIN; CREATE ROLE ${owner} LOGIN; GRANT CREATE ON SCHEMA public TO ${bot}, ${owner}`);
+      const botPool = createPool({ databaseUrl: urlAs(bot), max: 1, applicationName: 'acgs-takeover-test' });
+      await createTrailStore(botPool).initialize();
+      await botPool.end();
+      // Neither a superuser nor a member of the bot's role: it may not take the tables.
+      await expect(prepareBotDatabase({ ownerUrl: urlAs(owner), runtimeUrl: urlAs(bot) })).rejects.toThrow(
+        new RegExp(`owned by the runtime role "${bot}", and the migrations role could not take them over .*run once with a superuser, or a role that is a member of "${bot}"`),
+      );
+      const { rows } = await admin.query<{ owner: string }>("SELECT pg_get_userbyid(relowner) AS owner FROM pg_class WHERE relname = 'bot_audit_trail'");
+      expect(rows[0]!.owner).toBe(bot);
+    } finally {
+      await admin.end();
+      await db.drop();
+      const cleanup = new pg.Client({ connectionString: new URL('/postgres', db.url).toString() });
+      await cleanup.connect();
+      await cleanup.query(`DROP ROLE IF EXISTS ${bot}; DROP ROLE IF EXISTS ${owner}`);
+      await cleanup.end();
+    }
+  });
+
+  it('says so when both URLs name one role: nothing is restricted, and the start-up line tells how to fix it', async () => {
+    const db = await createTestDatabase('acgs_trail_onerole');
+    try {
+      const roles = await prepareBotDatabase({ ownerUrl: db.url, runtimeUrl: db.url });
+      expect(roles).toMatchObject({ restricted: false, runtimeRole: 'postgres', ownerRole: 'postgres' });
+      expect(describeBotRoles(roles)).toBe(
+        'bot database: ACGS_MIGRATIONS_DATABASE_URL and DATABASE_URL both name the role "postgres", so the bot\'s role owns its audit trail; give DATABASE_URL a role of its own to make the trail append-only for the bot',
+      );
+    } finally {
+      await db.drop();
     }
   });
 });
