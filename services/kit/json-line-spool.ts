@@ -57,7 +57,10 @@ export interface JsonLineSpool<T> {
   close(): void;
 }
 
-/** An append that did not reach the disk whole; the spool file is as it was before it. The message names the file and the cause. */
+/**
+ * An append that did not reach the disk whole. The file is as it was before it (or, when even
+ * cutting it back failed, the spool refuses appends until it can). The message names the file and the cause.
+ */
 export class SpoolWriteError extends Error {
   override readonly name = 'SpoolWriteError';
   /** The system error code of the cause (ENOSPC for a full disk, EIO ...), when there was one. */
