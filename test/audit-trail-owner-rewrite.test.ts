@@ -347,3 +347,32 @@ describe('preparing the bot database with ACGS_MIGRATIONS_DATABASE_URL', () => {
     }
   });
 });
+
+describe('the background full walk', () => {
+  it('finds a change of content alone before the checkpoint, which the quick verify then reports too', async () => {
+    const db = await createTestDatabase('acgs_trail_background');
+    const stateDir = mkdtempSync(join(tmpdir(), 'acgs-trail-background-'));
+    const pool = createPool({ databaseUrl: db.url, max: 2, applicationName: 'acgs-trail-background-test' });
+    const owner = new pg.Client({ connectionString: db.url });
+    await owner.connect();
+    const trail = createAuditTrail({ pool, spoolDir: join(stateDir, 'spool'), checkpoints: { key: loadTrailSigningKey(stateDir, {}), everyRecords: 1000, fullVerifyEveryMs: 100 } });
+    try {
+      await trail.start();
+      await appendHistory(trail);
+      // Content changed, hashes left as they were: record #2 still has the hash the checkpoint signed.
+      await owner.query('ALTER TABLE bot_audit_trail DISABLE TRIGGER USER');
+      await owner.query(`UPDATE bot_audit_trail SET actor = 'U0MALLORY' WHERE sequence = 2`);
+      await owner.query('ALTER TABLE bot_audit_trail ENABLE TRIGGER USER');
+      await expect.poll(async () => (await trail.verify({ scope: 'checkpoint' })).firstBad, { timeout: 10_000 }).toMatchObject({ sequence: 2, check: 'content' });
+      const quick = await trail.verify({ scope: 'checkpoint' });
+      expect(quick).toMatchObject({ valid: false, scope: 'checkpoint' });
+      expect(quick.notes).toEqual([expect.stringMatching(/^the full walk of .* found this break before the checkpoint$/)]);
+    } finally {
+      await trail.close().catch(() => undefined);
+      await pool.end().catch(() => undefined);
+      await owner.end().catch(() => undefined);
+      await db.drop();
+      rmSync(stateDir, { recursive: true, force: true });
+    }
+  });
+});

@@ -61,6 +61,13 @@ export interface TrailCheckpointSettings {
   everyRecords?: number;
   /** And at least this often while records arrive. Default 60 s. */
   everyMs?: number;
+  /**
+   * A full walk in the background this long after the last one ended (the first right after the
+   * start): a walk from the checkpoint does not re-read older records, so a change of content
+   * alone (hashes untouched) before it is found by this walk, and then reported by every verify.
+   * Default 10 minutes; 0: none.
+   */
+  fullVerifyEveryMs?: number;
   /** The Audit Engine's newest copy of a checkpoint, asked when verifying. */
   witness?(): Promise<SignedCheckpoint | undefined>;
 }
@@ -211,6 +218,41 @@ export function createAuditTrail(options: AuditTrailOptions): AuditTrail {
   let checkpointing: Promise<SignedCheckpoint[]> | undefined;
   let checkpointTimer: NodeJS.Timeout | undefined;
   const verifying = new Map<TrailVerifyScope, Promise<TrailVerification>>();
+  /** The last full walk's result: a break it found before the newest checkpoint stays a break. */
+  let lastFull: TrailVerification | undefined;
+  let fullVerifyTimer: NodeJS.Timeout | undefined;
+  let fullVerifyStopped = false;
+
+  /** One run per scope at a time; callers in the meantime share it. */
+  function sharedVerify(scope: TrailVerifyScope): Promise<TrailVerification> {
+    let run = verifying.get(scope);
+    if (!run) {
+      run = verifyTrail(store, { scope, ...(ledger ? { checkpoints: () => ledger.check() } : {}) })
+        .then((result) => {
+          if (scope === 'full') lastFull = result;
+          return result;
+        })
+        .finally(() => verifying.delete(scope));
+      verifying.set(scope, run);
+    }
+    return run;
+  }
+
+  function scheduleFullVerify(delayMs: number): void {
+    const everyMs = checkpointSettings?.fullVerifyEveryMs ?? 10 * 60_000;
+    if (!ledger || everyMs === 0 || fullVerifyStopped) return;
+    fullVerifyTimer = setTimeout(() => {
+      void sharedVerify('full')
+        .then(
+          (result) => {
+            if (!result.valid) log?.error({ firstBad: result.firstBad }, 'audit trail: the background walk found the trail altered');
+          },
+          (error: unknown) => log?.warn({ reason: describeFailure(error) }, 'audit trail: the background walk could not run'),
+        )
+        .finally(() => scheduleFullVerify(everyMs));
+    }, delayMs);
+    fullVerifyTimer.unref();
+  }
 
   /** One checkpoint at a time; a failure is logged (the next round tries again), never thrown at appends. */
   function checkpointNow(): Promise<SignedCheckpoint[]> {
@@ -472,6 +514,7 @@ export function createAuditTrail(options: AuditTrailOptions): AuditTrail {
           if (sinceCheckpoint > 0) void checkpointNow();
         }, checkpointSettings?.everyMs ?? 60_000);
         checkpointTimer.unref();
+        scheduleFullVerify(0);
       }
     },
 
@@ -541,14 +584,7 @@ export function createAuditTrail(options: AuditTrailOptions): AuditTrail {
 
     async verify(verifyOptions = {}) {
       const scope = verifyOptions.scope ?? 'full';
-      const shared = (): Promise<TrailVerification> => {
-        let run = verifying.get(scope);
-        if (!run) {
-          run = verifyTrail(store, { scope, ...(ledger ? { checkpoints: () => ledger.check() } : {}) }).finally(() => verifying.delete(scope));
-          verifying.set(scope, run);
-        }
-        return run;
-      };
+      const shared = () => sharedVerify(scope);
       try {
         // A run in flight is shared only if it covers the head as this caller finds it (its own
         // records included); one that began earlier is followed by a new run, shared in turn.
@@ -556,6 +592,10 @@ export function createAuditTrail(options: AuditTrailOptions): AuditTrail {
         headNow.catch(() => undefined);
         let result = await shared();
         if (result.head.sequence < (await headNow).sequence) result = await shared();
+        if (scope === 'checkpoint' && result.valid && lastFull && !lastFull.valid && lastFull.firstBad) {
+          const note = `the full walk of ${lastFull.checkedAt} found this break before the checkpoint`;
+          return { ...result, valid: false, firstBad: lastFull.firstBad, notes: [...(result.notes ?? []), note], waiting: waiting() };
+        }
         return { ...result, waiting: waiting() };
       } catch (error) {
         throw new AuditTrailUnavailableError(`The bot's audit trail cannot be verified: ${describeFailure(error)}.`, { cause: error });
@@ -584,6 +624,10 @@ export function createAuditTrail(options: AuditTrailOptions): AuditTrail {
       noteLosses();
       await lossNote;
       if (checkpointTimer) clearInterval(checkpointTimer);
+      fullVerifyStopped = true;
+      if (fullVerifyTimer) clearTimeout(fullVerifyTimer);
+      // A walk in progress finishes before the pool may close.
+      await verifying.get('full')?.catch(() => undefined);
       // The last records of this run are signed before it stops.
       await checkpointing;
       if (ledger && initialized && database !== 'down' && sinceCheckpoint > 0) await checkpointNow();
