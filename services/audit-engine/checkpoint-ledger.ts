@@ -112,6 +112,8 @@ export class CheckpointRefusedError extends Error {
 }
 
 export const MAX_NAMED_MISSING = 50;
+/** Checkpoint windows read to name what is missing or changed, from the first that no longer matches. */
+export const MAX_WINDOWS_DESCRIBED = 20;
 
 function bodyOf(checkpoint: SignedCheckpoint): CheckpointBody {
   const { chain, sequence, hash, at, previous_sequence, records_digest, key_id } = checkpoint;
@@ -221,7 +223,8 @@ export function createCheckpointLedger(options: CheckpointLedgerOptions): Checkp
     const at = { sequence: broken.sequence, at: broken.at };
     const missing: ChainEntry[] = [];
     let firstProblem: { sequence: number; check: CheckpointBreach['check']; id?: string; problem: string } | undefined;
-    for (const checkpoint of anchors.slice(first)) {
+    // Bounded: a rewrite early in a long chain must not turn one verify into thousands of queries.
+    for (const checkpoint of anchors.slice(first, first + MAX_WINDOWS_DESCRIBED)) {
       if (missing.length >= MAX_NAMED_MISSING) break;
       const window = await windowOf(checkpoint);
       if (!window) continue;
@@ -266,7 +269,7 @@ export function createCheckpointLedger(options: CheckpointLedgerOptions): Checkp
       const stored = await newestStoredCheckpoint();
       const local = readLocalCheckpoint(options.localFile, key, chain.name);
       // Continues from the newest signed checkpoint, even if its row was deleted from the database.
-      let from = local && (!stored || local.sequence > stored.sequence) ? local : stored;
+      const from = local && (!stored || local.sequence > stored.sequence) ? local : stored;
       const head = (await pool.query<{ sequence: string; hash: string }>(chain.headSql)).rows[0];
       if (!head) throw new Error(`${chain.name}: the head row is missing`);
       const headSequence = Number(head.sequence);
@@ -297,7 +300,6 @@ export function createCheckpointLedger(options: CheckpointLedgerOptions): Checkp
           [upTo, JSON.stringify(checkpoint), JSON.stringify(window.map((entry) => [entry.sequence, entry.id, entry.hash]))],
         );
         made.push(checkpoint);
-        from = checkpoint;
         position = { sequence: upTo, hash: last.hash };
       }
       const newest = made[made.length - 1];
