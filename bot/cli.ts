@@ -124,7 +124,8 @@ async function trailFor(io: CliIo): Promise<{ trail?: AuditTrail; close(): Promi
       instances: CLI_SPOOL_SLOTS,
       applicationName: 'acgs-cli-trail',
       // The same key as the bot's (ACGS_TRAIL_SIGNING_KEY, or the state directory's file), so that both check each other's checkpoints.
-      checkpoints: trailCheckpointSettings({ stateDir: cliStateDir(io), env: io.env }),
+      // No background full walk: a one-shot process would wait for it at exit (the bot walks).
+      checkpoints: { ...trailCheckpointSettings({ stateDir: cliStateDir(io), env: io.env }), fullVerifyEveryMs: 0 },
     });
     return { trail: opened.trail, close: () => opened.close() };
   }
