@@ -15,14 +15,16 @@ import { DEFAULT_EXEC_TIMEOUT_MS, EXEC_COMMANDS, MAX_EXEC_OUTPUT_BYTES } from '.
 import { parseDockerLogText, selectLogLines, type TimedLine } from './log-lines.js';
 import { createOperationGuard } from './operation-guard.js';
 import {
-  LOG_SCAN_LINES,
-  StackError,
   normalizeLogsOptions,
   requireExecCommand,
   requireKnownService,
   requireReplicaCount,
   requireServiceName,
   requireTimeout,
+} from './stack-checks.js';
+import {
+  LOG_SCAN_LINES,
+  StackError,
   serviceHealthOf,
   uptimeSeconds,
   type ContainerStats,

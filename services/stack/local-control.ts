@@ -28,7 +28,8 @@ import { readFileSync, rmSync } from 'node:fs';
 import { localStatePaths, writeFileAtomic } from '../local-state.js';
 import type { SupervisedProcess } from '../local-supervisor.js';
 import { connectLocalControl, type ControlChannel } from './local-control-client.js';
-import { requireServiceName, StackError, STACK_ERROR_CODES, type Stack } from './stack.js';
+import { requireServiceName } from './stack-checks.js';
+import { StackError, STACK_ERROR_CODES, type Stack } from './stack.js';
 
 /** Tells a ping answer from whatever else might listen on a reused port. */
 export const CONTROL_MARKER = 'acgs-local-stack-supervisor';

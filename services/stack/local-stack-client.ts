@@ -15,15 +15,17 @@ import { connectLocalControl, LocalStackNotRunningError, type ControlChannel } f
 import { fixedWidthTime, selectLogLines } from './log-lines.js';
 import { localRefusals, measureProcesses } from './local-stack.js';
 import {
-  StackError,
   normalizeLogsOptions,
   requireExecCommand,
   requireKnownService,
   requireServiceName,
   requireTimeout,
+  type NormalizedLogsOptions,
+} from './stack-checks.js';
+import {
+  StackError,
   type ContainerStats,
   type LogsResult,
-  type NormalizedLogsOptions,
   type RestartReport,
   type ServiceHealth,
   type ServiceStatus,

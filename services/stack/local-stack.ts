@@ -11,13 +11,9 @@ import type { SupervisedProcess } from '../local-supervisor.js';
 import { EXEC_COMMANDS, type ExecCommandName } from './exec-commands.js';
 import { fixedWidthTime, selectLogLines } from './log-lines.js';
 import { createOperationGuard } from './operation-guard.js';
+import { normalizeLogsOptions, requireExecCommand, requireKnownService, requireServiceName, requireTimeout } from './stack-checks.js';
 import {
   StackError,
-  normalizeLogsOptions,
-  requireExecCommand,
-  requireKnownService,
-  requireServiceName,
-  requireTimeout,
   serviceHealthOf,
   uptimeSeconds,
   type ContainerStats,

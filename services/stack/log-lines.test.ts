@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { fixedWidthTime, parseDockerLogText, selectLogLines } from './log-lines.js';
-import { MAX_LOG_LINE_CHARS, normalizeLogsOptions } from './stack.js';
+import { normalizeLogsOptions } from './stack-checks.js';
+import { MAX_LOG_LINE_CHARS } from './stack.js';
 
 const options = (input: Parameters<typeof normalizeLogsOptions>[0] = {}) => normalizeLogsOptions(input);
 

@@ -2,7 +2,18 @@
  * Turning raw log text into the port's LogLine records and choosing which to return: the
  * window (since), the plain-text filter, the tail and the per-line cap, shared by both drivers.
  */
-import { capLine, lineMatches, type LogLine, type LogsResult, type NormalizedLogsOptions } from './stack.js';
+import { MAX_LOG_LINE_CHARS, type LogLine, type LogsResult } from './stack.js';
+import type { NormalizedLogsOptions } from './stack-checks.js';
+
+/** Whether a line passes the plain-text filter (case-insensitive substring; `grep` is already lower case). */
+export function lineMatches(text: string, grep: string | undefined): boolean {
+  return grep === undefined || text.toLowerCase().includes(grep);
+}
+
+export function capLine(text: string): { text: string; cut: boolean } {
+  if (text.length <= MAX_LOG_LINE_CHARS) return { text, cut: false };
+  return { text: `${text.slice(0, MAX_LOG_LINE_CHARS)} …[cut]`, cut: true };
+}
 
 /** A line with a sortable time key: RFC 3339 with fixed nanoseconds sorts as text. */
 export interface TimedLine {

@@ -1,17 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { EXEC_COMMANDS, EXEC_COMMAND_NAMES } from './exec-commands.js';
-import {
-  STACK_ERROR_CODES,
-  StackError,
-  isStackError,
-  normalizeLogsOptions,
-  requireExecCommand,
-  requireKnownService,
-  requireReplicaCount,
-  requireTimeout,
-  serviceHealthOf,
-} from './stack.js';
+import { normalizeLogsOptions, requireExecCommand, requireKnownService, requireReplicaCount, requireTimeout } from './stack-checks.js';
+import { STACK_ERROR_CODES, StackError, isStackError, serviceHealthOf } from './stack.js';
 
 const readme = readFileSync('services/stack/README.md', 'utf8');
 
