@@ -131,6 +131,8 @@ build_node() {
     mkdir -p "$root$(dirname "$node_bin")"
     ln -sf "$node_real" "$root$node_bin"
   fi
+  # A node outside the image's PATH (scripts/test-node24.sh puts Node 24 in /tmp) still runs as `node`.
+  [ -e "$root/usr/local/bin/node" ] || { mkdir -p "$root/usr/local/bin" && ln -s "$node_real" "$root/usr/local/bin/node"; }
   # Every library ldd lists, plus the dynamic loader, at the listed path; symlinks are resolved
   # so the image holds real files (merged-/usr hosts list /lib/... which is a symlink there).
   while read -r lib; do
