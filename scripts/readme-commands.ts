@@ -1,11 +1,13 @@
 /**
  * The README's command table, made from the registry so the two cannot drift apart:
- * `npm run docs:commands` rewrites it, test/readme-commands.test.ts fails when it is stale.
+ * `npm run docs:commands` rewrites it (and manifest.yml's slash command text, see
+ * manifest-commands.ts), test/readme-commands.test.ts fails when it is stale.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { createCommandRegistry } from '../commands/index.js';
 import { usageLine } from '../commands/registry.js';
+import { MANIFEST_PATH, rewriteManifest } from './manifest-commands.js';
 
 export const README_PATH = fileURLToPath(new URL('../README.md', import.meta.url));
 const START = /<!-- commands:start[^>]*-->\n/;
@@ -38,4 +40,6 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   if (current === undefined) throw new Error('README.md has no <!-- commands:start --> ... <!-- commands:end --> block');
   writeFileSync(README_PATH, readme.replace(current, commandsTable()));
   console.log('README.md: command table rewritten');
+  writeFileSync(MANIFEST_PATH, rewriteManifest(readFileSync(MANIFEST_PATH, 'utf8')));
+  console.log('manifest.yml: slash command description and usage hint rewritten');
 }
