@@ -28,6 +28,12 @@ import { stats } from './stats.js';
 import { status } from './status.js';
 import { violations } from './violations.js';
 
+/**
+ * Slack's usage hint for /acgs (manifest.yml, scripts/manifest-commands.ts) names the commands in
+ * this order, and the start of a long hint is what people read: so the runbook's first steps come
+ * first (help, the health checks), then diagnosis and stack control, then authorization, the audit
+ * trail and the escalated actions.
+ */
 export const allCommands: readonly CommandDefinition[] = [
   help,
   health,
@@ -39,7 +45,6 @@ export const allCommands: readonly CommandDefinition[] = [
   redisStatusCommand,
   sandboxStatus,
   evolutions,
-  // Issue 4: the stack and the runbook's diagnosis steps.
   status,
   stats,
   logs,
@@ -49,7 +54,6 @@ export const allCommands: readonly CommandDefinition[] = [
   dbConnectionsCommand,
   redisMemoryCommand,
   sandboxPrune,
-  // Issue 5: authorization and the bot's audit trail.
   can,
   audit,
   strictMode,
