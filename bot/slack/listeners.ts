@@ -61,8 +61,8 @@ const yieldToWaitingRequests = () => new Promise<void>((resolve) => setImmediate
 /**
  * After an ack, the command's work waits one timer tick (about 1 ms), not only a turn: the process
  * sleeps, so on a shared machine the CPU goes to whoever the ack just woke rather than to our work
- * and the services it wakes. In bench:bot, same runs, health's ack p99 went from 4.4-5.3 ms with a
- * bare turn to 3.9-4.4 ms (the bare app's 3.4-4.4 ms); nobody sees 1 ms more on a reply.
+ * and the services it wakes. bench:bot measured what that gains on ack latency (bench/README.md);
+ * nobody sees 1 ms more on a reply.
  */
 const stepAsideAfterAck = () => new Promise<void>((resolve) => setTimeout(resolve, 1));
 
