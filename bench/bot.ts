@@ -45,7 +45,7 @@ import { createSlackBot } from '../bot/slack/app.js';
 import { parseSlackSettings } from '../bot/slack/settings.js';
 import { signedHeaders, startSlackStandIn } from '../bot/slack/stand-in/index.js';
 import { createCommandRegistry } from '../commands/index.js';
-import { commandServicesFromEnv } from '../commands/services-env.js';
+import { commandServicesFromEnv } from '../bot/command-path/index.js';
 import { SERVICE_NAMES, type ServiceName } from '../services/kit/constitution.js';
 import { createTestDatabase } from '../test/kit/postgres.js';
 import { requireRedis } from '../test/kit/redis.js';

@@ -15,10 +15,10 @@ import { pino } from 'pino';
 import { createApprovalStore, migrateApprovalStore, redisApprovalSignals } from '../bot/approvals/index.js';
 import { createSlackBot } from '../bot/slack/app.js';
 import type { CommandDefinition } from '../commands/command.js';
-import { loadCommandGate, openCommandTrail } from '../commands/command-path.js';
+import { loadCommandGate, openCommandTrail } from '../bot/command-path/index.js';
 import { createCommandRegistry } from '../commands/index.js';
 import { createRegistry } from '../commands/registry.js';
-import { createCommandServices } from '../commands/services.js';
+import { createCommandPathDependencies } from '../bot/command-path/index.js';
 
 export interface ClickBotSettings {
   apiUrl: string;
@@ -62,7 +62,7 @@ const trail = await openCommandTrail({ databaseUrl: settings.databaseUrl, poolMa
 await migrateApprovalStore(trail.pool);
 const signals = redisApprovalSignals(redis, { channel: `${settings.redisPrefix}approvals` });
 const approvals = createApprovalStore({ pool: trail.pool, signals });
-const base = createCommandServices({
+const base = createCommandPathDependencies({
   endpoints: { 'policy-engine': settings.policyEngineUrl, 'audit-engine': 'http://127.0.0.1:9', 'evolution-oversight': 'http://127.0.0.1:9', 'sandbox-controller': 'http://127.0.0.1:9' },
   adminToken: settings.adminToken,
 });

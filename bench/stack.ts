@@ -24,7 +24,7 @@ import { execFile } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { promisify } from 'node:util';
 import { build, type Histogram } from 'hdr-histogram-js';
-import { executeCommandLine } from '../commands/execute.js';
+import { executeCommandLine } from '../bot/command-path/index.js';
 import { createCommandRegistry } from '../commands/index.js';
 import { SERVICE_NAMES, type ServiceName } from '../services/kit/constitution.js';
 import { openCommandAccess } from '../test/kit/command-access.js';

@@ -1,7 +1,7 @@
 import { userInfo } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { CLI_BREAK_GLASS_REFUSAL, cliIdentity, ignoredRolesWarning, operatingSystemUser, refuseBreakGlass, rolesNote } from './cli-identity.js';
-import type { CommandGate } from '../commands/command-gate.js';
+import type { CommandGate } from './command-path/index.js';
 import { parseBotConfig } from './config.js';
 
 const config = parseBotConfig({

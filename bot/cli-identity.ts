@@ -8,7 +8,7 @@
  * Break-glass is never taken from the CLI (refuseBreakGlass).
  */
 import { userInfo } from 'node:os';
-import type { CommandGate } from '../commands/command-gate.js';
+import type { CommandGate } from './command-path/index.js';
 import type { BotConfig } from './config.js';
 
 /** The variable that once declared the CLI's roles; now only named to say that it is ignored. */

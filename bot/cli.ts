@@ -7,12 +7,12 @@
  */
 import { resolve } from 'node:path';
 import { createCommandRegistry } from '../commands/index.js';
-import { breakGlassOf, executeCommandLine, type ExecutionOutcome } from '../commands/execute.js';
+import { breakGlassOf, executeCommandLine, type ExecutionOutcome } from './command-path/index.js';
 import type { Registry } from '../commands/registry.js';
 import type { ResultDocument } from '../commands/result.js';
-import { loadCommandGate, openCommandTrail } from '../commands/command-path.js';
-import type { CommandServices } from '../commands/services.js';
-import { commandServicesFromEnv } from '../commands/services-env.js';
+import { loadCommandGate, openCommandTrail } from './command-path/index.js';
+import type { CommandPathDependencies } from './command-path/index.js';
+import { commandServicesFromEnv } from './command-path/index.js';
 import { loadBotConfig } from './config.js';
 import { connectLocalControl, LocalStackNotRunningError } from '../services/stack/local-control-client.js';
 import { createLocalStackClient } from '../services/stack/local-stack-client.js';

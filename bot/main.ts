@@ -20,10 +20,10 @@ import { TRAIL_RELAY_FEATURE, trailRelayRoutes } from './audit-trail/trail-relay
 import { restartExecutionCheck } from './audit-trail/restart-execution-check.js';
 import { trailCheckpointSettings } from './audit-trail/trail-checkpoints.js';
 import { describeBotRoles, MIGRATIONS_DATABASE_URL_ENV, prepareBotDatabase } from './bot-database.js';
-import { retireStalledApproval, settleInterruptedRuns } from '../commands/approval-flow.js';
-import { loadCommandGate, openCommandTrail, type OpenedTrail } from '../commands/command-path.js';
+import { retireStalledApproval, settleInterruptedRuns } from './command-path/index.js';
+import { loadCommandGate, openCommandTrail, type OpenedTrail } from './command-path/index.js';
 import { createCommandRegistry } from '../commands/index.js';
-import { commandServicesFromEnv } from '../commands/services-env.js';
+import { commandServicesFromEnv } from './command-path/index.js';
 import { serviceEndpoints } from '../commands/services.js';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../services/embedded-postgres.js';
 import { SERVICE_NAMES } from '../services/kit/constitution.js';

@@ -5,11 +5,12 @@
  * chain it is, and one being unreachable does not hide the other's answer.
  */
 import { z } from 'zod';
-import { type AuditTrail, LOSS_NOTE_KIND, MAX_QUERY_LIMIT, auditTrailVerifyDocument, knownLoss, lossSentence } from '../bot/audit-trail/index.js';
 import type { VerifyResponse } from '../services/audit-engine/contract.js';
+import { auditTrailVerifyDocument, knownLoss, lossSentence } from './audit-documents.js';
 import { CommandError, defineCommand } from './command.js';
 import { clip, formatCount, formatMs, formatTimestamp } from './format.js';
 import { worstTone, type ResultDocument } from './result.js';
+import { LOSS_NOTE_KIND, MAX_QUERY_LIMIT, type AuditLogReader } from './ports.js';
 import { callStack } from './service-errors.js';
 
 const CHECK_WORDS: Record<string, string> = {
@@ -154,7 +155,7 @@ export function bothChainsDocument(engine: ResultDocument, trail: ResultDocument
  * Records the bot's trail could store nowhere (a full disk while PostgreSQL was away): the
  * `records_lost` notes in the trail, from every run, plus this process's not noted yet.
  */
-async function trailLoss(trail: AuditTrail) {
+async function trailLoss(trail: AuditLogReader) {
   const notes = await trail.query({ kind: LOSS_NOTE_KIND, limit: MAX_QUERY_LIMIT }).then(
     (result) => result,
     () => undefined,

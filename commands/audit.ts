@@ -1,9 +1,10 @@
 /**
  * `audit [--user] [--command] [--since] [--limit]`: the newest records of the bot's own
- * hash-chained trail (bot/audit-trail), filtered.
+ * hash-chained trail (bot/audit-trail, read through the port in ports.ts), filtered.
  */
-import { auditQueryArguments, auditTrailDocument, AuditTrailUnavailableError } from '../bot/audit-trail/index.js';
+import { auditQueryArguments, auditTrailDocument } from './audit-documents.js';
 import { CommandError, defineCommand, type CommandContext } from './command.js';
+import { AuditLogUnavailableError } from './ports.js';
 
 export function requireTrail(context: CommandContext) {
   const trail = context.services.trail;
@@ -15,7 +16,7 @@ export function requireTrail(context: CommandContext) {
 }
 
 export function trailUnavailable(error: unknown): never {
-  if (error instanceof AuditTrailUnavailableError) throw new CommandError(error.message, 'Try again once PostgreSQL is back; nothing is lost meanwhile.', 'unavailable');
+  if (error instanceof AuditLogUnavailableError) throw new CommandError(error.message, 'Try again once PostgreSQL is back; nothing is lost meanwhile.', 'unavailable');
   throw error;
 }
 

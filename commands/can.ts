@@ -4,7 +4,6 @@
  */
 import { z } from 'zod';
 import { CommandError, defineCommand } from './command.js';
-import { closedGate, NO_POLICY_PROBLEM } from './command-gate.js';
 import { canDocument } from './decision-documents.js';
 
 export const can = defineCommand({
@@ -18,8 +17,7 @@ export const can = defineCommand({
   async run(context, { line }) {
     const resolution = context.registry.resolve(line);
     if (!resolution.ok) throw new CommandError(`Cannot tell: ${resolution.error.message}`, resolution.error.hint ?? 'Type `help` for the list of commands.');
-    const gate = context.services.authorization ?? closedGate(NO_POLICY_PROBLEM);
-    const { decision } = await gate.decide({
+    const { decision } = await context.authorization.decide({
       actor: context.actor,
       command: resolution.command,
       args: resolution.args,

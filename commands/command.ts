@@ -3,6 +3,7 @@
  * async handler. Nothing here knows Slack, the terminal or Docker.
  */
 import type { z } from 'zod';
+import type { CommandAuthorization } from './ports.js';
 import type { ProgressStep } from './progress.js';
 import type { ResultDocument } from './result.js';
 import type { CommandServices } from './services.js';
@@ -28,6 +29,11 @@ export interface CommandContext {
    */
   roles: readonly string[];
   services: CommandServices;
+  /**
+   * The authorization gate this line was decided by, for commands that explain decisions (`can`):
+   * without a policy in the process it is the fail-closed fallback (read-only runs, nothing else).
+   */
+  authorization: CommandAuthorization;
   /** The registry, for commands that describe other commands (help, can). */
   registry: CommandCatalog;
   /** Aborted when the caller gives up (CLI Ctrl-C, bot shutdown). */

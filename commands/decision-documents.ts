@@ -1,10 +1,10 @@
 /**
  * What a person reads about an authorization decision: a refusal and `/acgs can`'s explanation
- * (a command that waits for approvals becomes a request: commands/approval-flow.ts). The
+ * (a command that waits for approvals becomes a request: bot/command-path/approval-flow.ts). The
  * policy's reason may quote configured text (a freeze's reason): it stays plain text here and
  * every renderer escapes it.
  */
-import type { AuthorizationDecision } from '../bot/authorization/index.js';
+import type { PolicyDecision } from './ports.js';
 import type { ResultDocument } from './result.js';
 
 const LEVEL_WORDS: Record<number, string> = {
@@ -26,13 +26,13 @@ export function rolesWords(roles: readonly string[]): string {
 }
 
 /** "2 approvals from different people holding `approvers` or `admins` (not you)" */
-export function approvalsWords(decision: Pick<AuthorizationDecision, 'approvals_required' | 'approver_roles' | 'distinct_approvers'>): string {
+export function approvalsWords(decision: Pick<PolicyDecision, 'approvals_required' | 'approver_roles' | 'distinct_approvers'>): string {
   const count = `${decision.approvals_required} approval${decision.approvals_required === 1 ? '' : 's'}`;
   const who = decision.distinct_approvers && decision.approvals_required > 1 ? 'different people' : 'someone';
   return `${count} from ${who} holding ${rolesWords(decision.approver_roles)} (not you)`;
 }
 
-function decisionFacts(decision: AuthorizationDecision): { label: string; value: string }[] {
+function decisionFacts(decision: PolicyDecision): { label: string; value: string }[] {
   return [
     { label: 'Level', value: levelWords(decision.level) },
     { label: 'Decision', value: decision.code.replace(/_/g, ' ') },
@@ -40,7 +40,7 @@ function decisionFacts(decision: AuthorizationDecision): { label: string; value:
 }
 
 /** The policy said no: nothing ran. */
-export function refusalDocument(commandName: string, decision: AuthorizationDecision): ResultDocument {
+export function refusalDocument(commandName: string, decision: PolicyDecision): ResultDocument {
   return {
     title: `${commandName}: refused`,
     tone: 'fail',
@@ -53,7 +53,7 @@ export function refusalDocument(commandName: string, decision: AuthorizationDeci
 }
 
 /** `/acgs can <command ...>`: the decision for the caller, nothing run. */
-export function canDocument(line: string, decision: AuthorizationDecision): ResultDocument {
+export function canDocument(line: string, decision: PolicyDecision): ResultDocument {
   const facts = { type: 'fields' as const, fields: decisionFacts(decision) };
   const data = { line, decision };
   if (!decision.allow) {

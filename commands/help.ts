@@ -4,7 +4,7 @@ import { usageLine } from './registry.js';
 import type { ResultDocument } from './result.js';
 
 /**
- * Break-glass is a prefix of a command line (commands/execute.ts `breakGlassOf`), not a command of
+ * Break-glass is a prefix of a command line (bot/command-path/execute.ts `breakGlassOf`), not a command of
  * the registry, so help describes it here. It only matters where a Level 4 command exists.
  */
 export const BREAK_GLASS_USAGE = 'break-glass "<reason>" <command ...>';

@@ -1,7 +1,9 @@
 /**
- * Everything a command may talk to, built once per process from the environment. Commands receive
- * this object and never read env or construct clients themselves, so tests hand them a stack on
- * other ports and the CLI and the bot share one construction.
+ * Everything a command may talk to, built once per process from the environment: the service
+ * clients, the Stack port, the stack's PostgreSQL and Redis, and the bot's audit log (a port,
+ * ports.ts). Commands receive this object and never read env or construct clients themselves, so
+ * tests hand them a stack on other ports and the CLI and the bot share one construction. The bot's
+ * command path holds more than this (bot/command-path/dependencies.ts).
  */
 import type { Redis } from 'ioredis';
 import type { Pool } from 'pg';
@@ -11,9 +13,7 @@ import { createPolicyEngineClient, type PolicyEngineClient } from '../services/c
 import { sandboxControllerClient, type SandboxControllerClient } from '../services/clients/sandbox-controller.js';
 import { SERVICE_NAMES, SERVICE_PORTS, type ServiceName } from '../services/kit/constitution.js';
 import type { Stack } from '../services/stack/stack.js';
-import type { AuditTrail } from '../bot/audit-trail/index.js';
-import type { ApprovalStore } from '../bot/approvals/index.js';
-import type { CommandGate } from './command-gate.js';
+import type { AuditLogReader } from './ports.js';
 
 export interface CommandServices {
   /** Base URL of each service. */
@@ -33,22 +33,12 @@ export interface CommandServices {
   /** Why there is no stack, when choosing one failed (shown by the commands that need it). */
   stackProblem?: string;
   /**
-   * Who may run what (the acgs.chatops policy with roles and the stack's modes). Without it every
-   * decision is the policy's fallback: read-only commands run, everything else is refused.
+   * The bot's own audit trail, as commands read it (`audit`, `audit verify`, `can`). Without it
+   * `audit` says it is not set up (and the command path refuses commands that change the stack).
    */
-  authorization?: CommandGate;
-  /**
-   * The bot's own audit trail. Without it nothing is recorded and commands that change the stack
-   * are refused (they never run unrecorded); `audit` says it is not set up.
-   */
-  trail?: AuditTrail;
+  trail?: AuditLogReader;
   /** Why there is no trail, when this process could have had one (the CLI: no DATABASE_URL and no npm start). */
   trailProblem?: string;
-  /**
-   * Where escalated commands wait for approvers (PostgreSQL, shared by replicas). Without it a
-   * command that needs approvals is refused: it can be neither requested nor run.
-   */
-  approvals?: ApprovalStore;
 }
 
 export interface ServiceEndpointsEnv {
@@ -84,12 +74,10 @@ export interface CommandServicesOptions {
   callTimeoutMs?: number;
   stack?: Stack;
   stackProblem?: string;
-  authorization?: CommandGate;
-  trail?: AuditTrail;
-  approvals?: ApprovalStore;
 }
 
-export function createCommandServices(options: CommandServicesOptions): CommandServices {
+/** The clients and connections; the bot adds its audit trail (bot/command-path/dependencies.ts). */
+export function createCommandServices(options: CommandServicesOptions): Omit<CommandServices, 'trail' | 'trailProblem'> {
   const callTimeoutMs = options.callTimeoutMs ?? 10_000;
   const { endpoints } = options;
   return {
@@ -112,8 +100,5 @@ export function createCommandServices(options: CommandServicesOptions): CommandS
     checkTimeoutMs: options.checkTimeoutMs ?? 2000,
     ...(options.stack ? { stack: options.stack } : {}),
     ...(options.stackProblem ? { stackProblem: options.stackProblem } : {}),
-    ...(options.authorization ? { authorization: options.authorization } : {}),
-    ...(options.trail ? { trail: options.trail } : {}),
-    ...(options.approvals ? { approvals: options.approvals } : {}),
   };
 }

@@ -7,19 +7,19 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { createApprovalStore, startExpiryScheduler, type ApprovalStore } from '../bot/approvals/index.js';
-import { decideOnApproval, retireStalledApproval, settleInterruptedRuns } from '../commands/approval-flow.js';
+import { decideOnApproval, retireStalledApproval, settleInterruptedRuns } from '../bot/command-path/index.js';
 import { createRegistry } from '../commands/registry.js';
-import { executeCommandLine } from '../commands/execute.js';
+import { executeCommandLine } from '../bot/command-path/index.js';
 import { createPool } from '../services/kit/postgres.js';
 import { unusedLoopbackPort } from './kit/loopback.js';
 import { approvalTestDatabase, type ApprovalTestDatabase } from '../bot/approvals/test-support/fixtures.js';
 import { defineCommand, type CommandDefinition } from '../commands/command.js';
-import { createCommandServices } from '../commands/services.js';
+import { createCommandPathDependencies } from '../bot/command-path/index.js';
 import type { StandInMessage } from '../bot/slack/stand-in/index.js';
 import { DEFAULT_USERS } from '../bot/slack/stand-in/workspace.js';
 import { openTestTrail, testGate, type TestTrail } from './kit/command-access.js';
 import { unusedLoopbackUrl } from './kit/loopback.js';
-import type { CommandServices } from '../commands/services.js';
+import type { CommandPathDependencies } from '../bot/command-path/index.js';
 import { blockText, fixtureRegistry, ONCALL, OPS, type RunLog, startBotWithStandIn, type BotUnderTest } from './slack-harness.js';
 
 const APPROVER = 'U0APPROVER1';
@@ -84,7 +84,7 @@ let t: BotUnderTest;
 let trail: TestTrail;
 let database: ApprovalTestDatabase;
 let store: ApprovalStore;
-let services: CommandServices;
+let services: CommandPathDependencies;
 
 beforeAll(async () => {
   trail = await openTestTrail({ prefix: 'acgs_approval_flow' });
@@ -93,7 +93,7 @@ beforeAll(async () => {
   const authorization = await testGate({ roles: ROLES, overrides: RULES, modes: { read: async () => ({ known: true as const, ...modes }) } });
   const unused = await unusedLoopbackUrl();
   services = {
-    ...createCommandServices({ endpoints: { 'policy-engine': unused, 'audit-engine': unused, 'evolution-oversight': unused, 'sandbox-controller': unused }, checkTimeoutMs: 500 }),
+    ...createCommandPathDependencies({ endpoints: { 'policy-engine': unused, 'audit-engine': unused, 'evolution-oversight': unused, 'sandbox-controller': unused }, checkTimeoutMs: 500 }),
     authorization,
     trail: trail.trail,
     approvals: store,

@@ -11,7 +11,7 @@ import { createApprovalStore, type ApprovalStore } from '../bot/approvals/index.
 import { approvalTestDatabase, type ApprovalTestDatabase } from '../bot/approvals/test-support/fixtures.js';
 import { DEFAULT_USERS } from '../bot/slack/stand-in/workspace.js';
 import { defineCommand, type CommandDefinition } from '../commands/command.js';
-import { createCommandServices } from '../commands/services.js';
+import { createCommandPathDependencies } from '../bot/command-path/index.js';
 import { openTestTrail, testGate, type TestTrail } from './kit/command-access.js';
 import { unusedLoopbackUrl } from './kit/loopback.js';
 import { blockText, fixtureRegistry, ONCALL, OPS, startBotWithStandIn, type BotUnderTest, type RunLog } from './slack-harness.js';
@@ -52,7 +52,7 @@ beforeAll(async () => {
   const authorization = await testGate({ roles: { oncall: [ONCALL], approvers: APPROVERS }, overrides: RULES });
   const unused = await unusedLoopbackUrl();
   const services = {
-    ...createCommandServices({ endpoints: { 'policy-engine': unused, 'audit-engine': unused, 'evolution-oversight': unused, 'sandbox-controller': unused }, checkTimeoutMs: 500 }),
+    ...createCommandPathDependencies({ endpoints: { 'policy-engine': unused, 'audit-engine': unused, 'evolution-oversight': unused, 'sandbox-controller': unused }, checkTimeoutMs: 500 }),
     authorization,
     trail: trail.trail,
     approvals: store,

@@ -15,11 +15,11 @@ import { type AuditTrail, type AppendReceipt, AuditTrailUnavailableError, create
 import { createBotMetrics } from '../bot/slack/metrics.js';
 import { createApprovalStore } from '../bot/approvals/index.js';
 import { approvalTestDatabase } from '../bot/approvals/test-support/fixtures.js';
-import { decideOnApproval } from '../commands/approval-flow.js';
+import { decideOnApproval } from '../bot/command-path/index.js';
 import { auditVerify } from '../commands/audit-verify.js';
 import { defineCommand, type CommandDefinition } from '../commands/command.js';
-import { executeCommandLine } from '../commands/execute.js';
-import { createCommandServices, type CommandServices } from '../commands/services.js';
+import { executeCommandLine } from '../bot/command-path/index.js';
+import { createCommandPathDependencies, type CommandPathDependencies } from '../bot/command-path/index.js';
 import { createPool } from '../services/kit/postgres.js';
 import { testGate } from './kit/command-access.js';
 import { unusedLoopbackUrl } from './kit/loopback.js';
@@ -200,10 +200,10 @@ function registryFor(log: RunLog) {
   return fixtureRegistry(log, [poke, turn, auditVerify] as CommandDefinition[]);
 }
 
-async function servicesWith(trail: AuditTrail, more: Partial<CommandServices> = {}): Promise<CommandServices> {
+async function servicesWith(trail: AuditTrail, more: Partial<CommandPathDependencies> = {}): Promise<CommandPathDependencies> {
   const unused = await unusedLoopbackUrl();
   return {
-    ...createCommandServices({ endpoints: { 'policy-engine': unused, 'audit-engine': unused, 'evolution-oversight': unused, 'sandbox-controller': unused }, checkTimeoutMs: 500 }),
+    ...createCommandPathDependencies({ endpoints: { 'policy-engine': unused, 'audit-engine': unused, 'evolution-oversight': unused, 'sandbox-controller': unused }, checkTimeoutMs: 500 }),
     authorization: await testGate({ roles: { oncall: ['U0ONCALL'], approvers: ['U0APPROVER1'] }, overrides: { commands: { poke: { level: 1 }, turn: { level: 2 } } } }),
     trail,
     ...more,

@@ -12,7 +12,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrateApprovalStore } from '../bot/approvals/index.js';
 import { type AuditTrail, createAuditTrail } from '../bot/audit-trail/audit-trail.js';
-import { auditTrailVerifyDocument } from '../bot/audit-trail/audit-documents.js';
+import { auditTrailVerifyDocument } from '../commands/audit-documents.js';
 import { type ChainedRecord, trailChainHash, trailContentHash, trailGenesisHash } from '../bot/audit-trail/trail-chain.js';
 import { auditEngineWitness, loadTrailSigningKey, TRAIL_CHECKPOINT_EVENT } from '../bot/audit-trail/trail-checkpoints.js';
 import { createTrailStore, rowToChained, type TrailRow, TRAIL_COLUMNS } from '../bot/audit-trail/trail-store.js';

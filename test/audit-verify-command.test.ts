@@ -12,7 +12,7 @@ import { type AuditTrail, createAuditTrail } from '../bot/audit-trail/audit-trai
 import { loadTrailSigningKey } from '../bot/audit-trail/trail-checkpoints.js';
 import { trailRelayRoutes } from '../bot/audit-trail/trail-relay.js';
 import { createVerifyLimiter, VERIFY_LIMITS } from '../commands/audit-verify.js';
-import { createCommandServices } from '../commands/services.js';
+import { createCommandPathDependencies } from '../bot/command-path/index.js';
 import { buildApp } from '../services/audit-engine/app.js';
 import { loadConfig } from '../services/audit-engine/config.js';
 import { SERVICE_NAMES, type ServiceName } from '../services/kit/constitution.js';
@@ -48,7 +48,7 @@ beforeAll(async () => {
 
   const nowhere = await unusedLoopbackUrl();
   const endpoints = Object.fromEntries(SERVICE_NAMES.map((name) => [name, name === 'audit-engine' ? engineUrl : nowhere])) as Record<ServiceName, string>;
-  const services = createCommandServices({ endpoints, trail });
+  const services = createCommandPathDependencies({ endpoints, trail });
   run = commandRunner({ services: () => services });
 });
 

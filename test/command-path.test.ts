@@ -11,8 +11,8 @@ import { audit } from '../commands/audit.js';
 import { auditVerify } from '../commands/audit-verify.js';
 import { can } from '../commands/can.js';
 import { defineCommand, type CommandDefinition } from '../commands/command.js';
-import { policyEngineModes } from '../commands/command-gate.js';
-import { createCommandServices, type CommandServices } from '../commands/services.js';
+import { policyEngineModes } from '../bot/command-path/index.js';
+import { createCommandPathDependencies, type CommandPathDependencies } from '../bot/command-path/index.js';
 import { openTestTrail, testGate, type TestTrail } from './kit/command-access.js';
 import { unusedLoopbackUrl } from './kit/loopback.js';
 import { startPostgresProxy } from './kit/postgres-proxy.js';
@@ -53,10 +53,10 @@ function pathRegistry(log: RunLog) {
   return fixtureRegistry(log, [poke, resize, can, audit, auditVerify] as CommandDefinition[]);
 }
 
-async function servicesWith(access: Partial<Pick<CommandServices, 'authorization' | 'trail'>>): Promise<CommandServices> {
+async function servicesWith(access: Partial<Pick<CommandPathDependencies, 'authorization' | 'trail'>>): Promise<CommandPathDependencies> {
   const unused = await unusedLoopbackUrl();
   return {
-    ...createCommandServices({ endpoints: { 'policy-engine': unused, 'audit-engine': unused, 'evolution-oversight': unused, 'sandbox-controller': unused }, checkTimeoutMs: 500 }),
+    ...createCommandPathDependencies({ endpoints: { 'policy-engine': unused, 'audit-engine': unused, 'evolution-oversight': unused, 'sandbox-controller': unused }, checkTimeoutMs: 500 }),
     ...access,
   };
 }

@@ -8,11 +8,11 @@ import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApprovalStore, type ApprovalStore } from '../bot/approvals/index.js';
 import { approvalTestDatabase, type ApprovalTestDatabase } from '../bot/approvals/test-support/fixtures.js';
-import { decideOnApproval } from '../commands/approval-flow.js';
+import { decideOnApproval } from '../bot/command-path/index.js';
 import { listStaleIdleSessions, pidsFingerprint, terminateStaleIdleSessions } from '../commands/db-kill-idle.js';
-import { executeCommandLine, type ExecutionDeps, type ExecutionOutcome } from '../commands/execute.js';
+import { executeCommandLine, type ExecutionDeps, type ExecutionOutcome } from '../bot/command-path/index.js';
 import { createCommandRegistry } from '../commands/index.js';
-import { createCommandServices, type CommandServices } from '../commands/services.js';
+import { createCommandPathDependencies, type CommandPathDependencies } from '../bot/command-path/index.js';
 import { openStackPostgres, openStackRedis } from '../commands/stack-connections.js';
 import { createPolicyEngineClient, type PolicyEngineClient } from '../services/clients/policy-engine.js';
 import { openTestTrail, testGate, type TestTrail } from './kit/command-access.js';
@@ -42,9 +42,9 @@ let bare: ExecutionDeps;
 let engineDown: ExecutionDeps;
 const sessions: pg.Client[] = [];
 
-async function servicesWith(data: Pick<CommandServices, 'postgres' | 'redis'>, policyEngineUrl = engine.url): Promise<CommandServices> {
+async function servicesWith(data: Pick<CommandPathDependencies, 'postgres' | 'redis'>, policyEngineUrl = engine.url): Promise<CommandPathDependencies> {
   const unused = await unusedLoopbackUrl();
-  const base = createCommandServices({
+  const base = createCommandPathDependencies({
     endpoints: { 'policy-engine': policyEngineUrl, 'audit-engine': unused, 'evolution-oversight': unused, 'sandbox-controller': unused },
     adminToken: POLICY_ADMIN_TOKEN,
     ...data,

@@ -7,11 +7,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApprovalStore, type ApprovalStore } from '../bot/approvals/index.js';
 import { approvalTestDatabase, type ApprovalTestDatabase } from '../bot/approvals/test-support/fixtures.js';
-import { decideOnApproval } from '../commands/approval-flow.js';
-import { policyEngineModes } from '../commands/command-gate.js';
-import { executeCommandLine, type ExecutionDeps, type ExecutionOutcome } from '../commands/execute.js';
+import { decideOnApproval } from '../bot/command-path/index.js';
+import { policyEngineModes } from '../bot/command-path/index.js';
+import { executeCommandLine, type ExecutionDeps, type ExecutionOutcome } from '../bot/command-path/index.js';
 import { createCommandRegistry } from '../commands/index.js';
-import { createCommandServices, type CommandServices } from '../commands/services.js';
+import { createCommandPathDependencies, type CommandPathDependencies } from '../bot/command-path/index.js';
 import { createPolicyEngineClient, type PolicyEngineClient } from '../services/clients/policy-engine.js';
 import { compliantInput } from '../services/policy-engine/testing.js';
 import { openTestTrail, testGate, type TestTrail } from './kit/command-access.js';
@@ -33,9 +33,9 @@ let deps: ExecutionDeps;
 /** The same process without the admin token. */
 let tokenless: ExecutionDeps;
 
-async function servicesFor(adminToken: string | undefined): Promise<CommandServices> {
+async function servicesFor(adminToken: string | undefined): Promise<CommandPathDependencies> {
   const unused = await unusedLoopbackUrl();
-  const base = createCommandServices({
+  const base = createCommandPathDependencies({
     endpoints: { 'policy-engine': engine.url, 'audit-engine': unused, 'evolution-oversight': unused, 'sandbox-controller': unused },
     ...(adminToken ? { adminToken } : {}),
     checkTimeoutMs: 2000,

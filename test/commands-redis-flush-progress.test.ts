@@ -7,11 +7,11 @@ import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApprovalStore } from '../bot/approvals/index.js';
 import { approvalTestDatabase, type ApprovalTestDatabase } from '../bot/approvals/test-support/fixtures.js';
-import { decideOnApproval } from '../commands/approval-flow.js';
-import { executeCommandLine, type ExecutionDeps } from '../commands/execute.js';
+import { decideOnApproval } from '../bot/command-path/index.js';
+import { executeCommandLine, type ExecutionDeps } from '../bot/command-path/index.js';
 import { createCommandRegistry } from '../commands/index.js';
 import type { ProgressStep } from '../commands/progress.js';
-import { createCommandServices } from '../commands/services.js';
+import { createCommandPathDependencies } from '../bot/command-path/index.js';
 import { openStackRedis } from '../commands/stack-connections.js';
 import { openTestTrail, testGate, type TestTrail } from './kit/command-access.js';
 import { unusedLoopbackUrl } from './kit/loopback.js';
@@ -33,7 +33,7 @@ beforeAll(async () => {
   redis = openStackRedis(`redis://127.0.0.1:6379/${FLUSHED_DB}`);
   await redis.connect();
   const unused = await unusedLoopbackUrl();
-  const base = createCommandServices({
+  const base = createCommandPathDependencies({
     endpoints: { 'policy-engine': unused, 'audit-engine': unused, 'evolution-oversight': unused, 'sandbox-controller': unused },
     redis,
     checkTimeoutMs: 1000,

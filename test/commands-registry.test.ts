@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { executeCommandLine, type ExecutionOutcome } from '../commands/execute.js';
+import { executeCommandLine, type ExecutionOutcome } from '../bot/command-path/index.js';
 import { createCommandRegistry } from '../commands/index.js';
 import { MAX_COMMAND_LINE } from '../commands/registry.js';
-import { createCommandServices, type CommandServices } from '../commands/services.js';
+import { createCommandPathDependencies, type CommandPathDependencies } from '../bot/command-path/index.js';
 import { openStackPostgres, openStackRedis } from '../commands/stack-connections.js';
 import { type HungServer, startHungServer } from './kit/stack.js';
 
@@ -11,13 +11,13 @@ import { type HungServer, startHungServer } from './kit/stack.js';
  * that is refused must leave it at zero connections (nothing was called, nothing executed).
  */
 let tripwire: HungServer;
-let services: CommandServices;
+let services: CommandPathDependencies;
 const registry = createCommandRegistry();
 
 beforeAll(async () => {
   tripwire = await startHungServer();
   const port = new URL(tripwire.url).port;
-  services = createCommandServices({
+  services = createCommandPathDependencies({
     endpoints: {
       'policy-engine': tripwire.url,
       'audit-engine': tripwire.url,

@@ -4,10 +4,10 @@
  * compose-labelled project of busybox health responders, the real policy and audit trail.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { executeCommandLine } from '../commands/execute.js';
+import { executeCommandLine } from '../bot/command-path/index.js';
 import { createCommandRegistry } from '../commands/index.js';
 import type { ProgressStep } from '../commands/progress.js';
-import type { CommandServices } from '../commands/services.js';
+import type { CommandPathDependencies } from '../bot/command-path/index.js';
 import { StackError } from '../services/stack/stack.js';
 import { stackOnlyServices } from './kit/commands.js';
 import { startResponderProject, uniqueProjectName, type ResponderProject } from './kit/responder-project.js';
@@ -17,7 +17,7 @@ const project = uniqueProjectName('acgs-restart-steps');
 const ONCALL = 'U0ONCALL';
 const access = commandAccessForSuite({ roles: { oncall: [ONCALL] } });
 let responders: ResponderProject | undefined;
-let services: CommandServices;
+let services: CommandPathDependencies;
 
 beforeAll(async () => {
   responders = await startResponderProject({ project, replicas: [{ service: 'web', number: 1 }, { service: 'web', number: 2 }, { service: 'solo' }] });

@@ -9,8 +9,8 @@ import { join } from 'node:path';
 import type Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../bot/cli.js';
-import type { ExecutionOutcome } from '../commands/execute.js';
-import type { CommandServices } from '../commands/services.js';
+import type { ExecutionOutcome } from '../bot/command-path/index.js';
+import type { CommandPathDependencies } from '../bot/command-path/index.js';
 import { createDockerStack } from '../services/stack/docker-stack.js';
 import type { Stack } from '../services/stack/stack.js';
 import { SCALE_WITHOUT_APPROVALS } from './kit/command-access.js';
@@ -27,7 +27,7 @@ const cwd = mkdtempSync(join(tmpdir(), 'acgs-cmds-docker-'));
 let responders: ResponderProject | undefined;
 let docker: Docker;
 let stack: Stack;
-let services: CommandServices;
+let services: CommandPathDependencies;
 const run = commandRunner({ services: () => services, access, user: USERS.oncall });
 
 beforeAll(async () => {

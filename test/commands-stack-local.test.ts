@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderText } from '../bot/cli-render.js';
 import { renderDocument } from '../bot/slack/render.js';
 import { validateBlocks } from '../bot/slack/stand-in/index.js';
-import type { CommandServices } from '../commands/services.js';
+import type { CommandPathDependencies } from '../bot/command-path/index.js';
 import type { SupervisedProcess } from '../services/local-supervisor.js';
 import type { Stack } from '../services/stack/stack.js';
 import { SCALE_WITHOUT_APPROVALS } from './kit/command-access.js';
@@ -23,7 +23,7 @@ let processes: Map<string, SupervisedProcess>;
 let urls: Record<string, string>;
 let crashFlag: string;
 let stack: Stack;
-let services: CommandServices;
+let services: CommandPathDependencies;
 const run = commandRunner({ services: () => services, access, user: USERS.oncall });
 
 beforeAll(async () => {
@@ -87,7 +87,7 @@ describe('status', () => {
   });
 
   it('refuses clearly when the bot has no stack', async () => {
-    const outcome = await run('status', { services: { ...services, stack: undefined } as CommandServices });
+    const outcome = await run('status', { services: { ...services, stack: undefined } as CommandPathDependencies });
     expect(outcome.rejection).toBe('unavailable');
     expect(outcome.document.summary).toBe('This bot controls no stack: it was started without a Stack driver.');
   });

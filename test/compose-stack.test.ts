@@ -15,9 +15,9 @@ import type Docker from 'dockerode';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { executeCommandLine } from '../commands/execute.js';
+import { executeCommandLine } from '../bot/command-path/index.js';
 import { createCommandRegistry } from '../commands/index.js';
-import { createCommandServices } from '../commands/services.js';
+import { createCommandPathDependencies } from '../bot/command-path/index.js';
 import { sandboxControllerClient } from '../services/clients/sandbox-controller.js';
 import { CONSTITUTIONAL_HASH, type ServiceName } from '../services/kit/constitution.js';
 import { createDockerStack } from '../services/stack/docker-stack.js';
@@ -243,7 +243,7 @@ describe('the compose stack, seen and controlled by the bot', () => {
   });
 
   it('reports every service healthy through the registry\'s health command', async () => {
-    const services = createCommandServices({
+    const services = createCommandPathDependencies({
       endpoints: Object.fromEntries(ACGS_COMPOSE_SERVICES.map((service) => [service, url(service)])) as Record<ServiceName, string>,
       adminToken,
       postgres: postgres!,

@@ -13,7 +13,7 @@ import { webApi } from '@slack/bolt';
 import { createReviewCardStore, migrateEvolutionReviewCards, postReviewCards, startEvolutionReviewPoster, type ReviewCardStore } from '../bot/evolution-reviews/index.js';
 import { DEFAULT_USERS, type StandInMessage } from '../bot/slack/stand-in/index.js';
 import { createCommandRegistry } from '../commands/index.js';
-import { createCommandServices } from '../commands/services.js';
+import { createCommandPathDependencies } from '../bot/command-path/index.js';
 import { createEvolutionOversightClient, type EvolutionOversightClient } from '../services/clients/evolution-oversight.js';
 import type { Evolution } from '../services/evolution-oversight/contract.js';
 import { lowRiskProposal } from '../services/evolution-oversight/testing/fixtures.js';
@@ -56,7 +56,7 @@ beforeAll(async () => {
   await migrateEvolutionReviewCards(pools[0]!);
   const unused = await unusedLoopbackUrl();
   const services = {
-    ...createCommandServices({ endpoints: { 'policy-engine': unused, 'audit-engine': unused, 'evolution-oversight': url, 'sandbox-controller': unused }, serviceToken: TEST_SERVICE_TOKEN, checkTimeoutMs: 1000 }),
+    ...createCommandPathDependencies({ endpoints: { 'policy-engine': unused, 'audit-engine': unused, 'evolution-oversight': url, 'sandbox-controller': unused }, serviceToken: TEST_SERVICE_TOKEN, checkTimeoutMs: 1000 }),
     authorization: await testGate({ roles: ROLES }),
     trail: trail.trail,
   };

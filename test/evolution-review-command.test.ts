@@ -8,11 +8,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApprovalStore, type ApprovalStore } from '../bot/approvals/index.js';
 import { approvalTestDatabase, type ApprovalTestDatabase } from '../bot/approvals/test-support/fixtures.js';
-import { decideOnApproval } from '../commands/approval-flow.js';
+import { decideOnApproval } from '../bot/command-path/index.js';
 import { parseReviewArguments } from '../commands/evolution-review.js';
-import { executeCommandLine, type ExecutionDeps, type ExecutionOutcome } from '../commands/execute.js';
+import { executeCommandLine, type ExecutionDeps, type ExecutionOutcome } from '../bot/command-path/index.js';
 import { createCommandRegistry } from '../commands/index.js';
-import { createCommandServices } from '../commands/services.js';
+import { createCommandPathDependencies } from '../bot/command-path/index.js';
 import { createEvolutionOversightClient, type EvolutionOversightClient } from '../services/clients/evolution-oversight.js';
 import type { Evolution } from '../services/evolution-oversight/contract.js';
 import { lowRiskProposal } from '../services/evolution-oversight/testing/fixtures.js';
@@ -48,7 +48,7 @@ beforeAll(async () => {
   const unused = await unusedLoopbackUrl();
   registry = createCommandRegistry();
   const servicesWith = (evolutionUrl: string) => ({
-    ...createCommandServices({ endpoints: { 'policy-engine': unused, 'audit-engine': unused, 'evolution-oversight': evolutionUrl, 'sandbox-controller': unused }, serviceToken: TEST_SERVICE_TOKEN, checkTimeoutMs: 1000, callTimeoutMs: 3000 }),
+    ...createCommandPathDependencies({ endpoints: { 'policy-engine': unused, 'audit-engine': unused, 'evolution-oversight': evolutionUrl, 'sandbox-controller': unused }, serviceToken: TEST_SERVICE_TOKEN, checkTimeoutMs: 1000, callTimeoutMs: 3000 }),
     authorization,
     trail: trail.trail,
   });

@@ -7,7 +7,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSlackBot } from '../bot/slack/app.js';
 import { createSlackStandIn } from '../bot/slack/stand-in/index.js';
-import { createCommandServices } from '../commands/services.js';
+import { createCommandPathDependencies } from '../bot/command-path/index.js';
 import { unusedLoopbackUrl } from './kit/loopback.js';
 import { APP_TOKEN, BOT_TOKEN, blockText, fixtureRegistry, ONCALL, OPS, RunLog, startBotWithStandIn, type BotUnderTest } from './slack-harness.js';
 
@@ -101,7 +101,7 @@ describe('the stand-in mounted on the bot’s own port', () => {
     const bot = createSlackBot({
       settings: { mode: 'socket', botToken: BOT_TOKEN, appToken: APP_TOKEN, apiUrl: standIn.apiUrl, port },
       registry: fixtureRegistry(log),
-      services: createCommandServices({ endpoints: { 'policy-engine': unused, 'audit-engine': unused, 'evolution-oversight': unused, 'sandbox-controller': unused } }),
+      services: createCommandPathDependencies({ endpoints: { 'policy-engine': unused, 'audit-engine': unused, 'evolution-oversight': unused, 'sandbox-controller': unused } }),
       logger: pino({ level: 'silent' }),
       defaultMetrics: false,
       extraListener: standIn.requestListener,

@@ -13,7 +13,7 @@ import { cacheStatsDocument } from '../commands/cache-stats.js';
 import { cacheWarmDocument } from '../commands/cache-warm.js';
 import { dbConnectionsDocument } from '../commands/db-connections.js';
 import { evolutionsDocument } from '../commands/evolutions.js';
-import { commandErrorDocument } from '../commands/execute.js';
+import { commandErrorDocument } from '../bot/command-path/index.js';
 import { healthDocument, type HealthCheckData } from '../commands/health.js';
 import { logsDocument } from '../commands/logs.js';
 import { metricsDocument } from '../commands/metrics.js';

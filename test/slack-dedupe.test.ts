@@ -12,7 +12,7 @@ import { createPool } from '../services/kit/postgres.js';
 import { createTestDatabase } from './kit/postgres.js';
 import { startBotWithStandIn } from './slack-harness.js';
 import { startSlackStandIn, type SlackStandIn } from '../bot/slack/stand-in/index.js';
-import { createCommandServices } from '../commands/services.js';
+import { createCommandPathDependencies } from '../bot/command-path/index.js';
 import { unusedLoopbackUrl } from './kit/loopback.js';
 import { requireRedis } from './kit/redis.js';
 import { BOT_TOKEN, fixtureRegistry, ONCALL, OPS, RunLog, SIGNING_SECRET } from './slack-harness.js';
@@ -139,7 +139,7 @@ describe('two bot replicas sharing Redis', () => {
       const bot = createSlackBot({
         settings: { mode: 'http', botToken: BOT_TOKEN, signingSecret: SIGNING_SECRET, apiUrl: standIn.apiUrl, port: 0 },
         registry: fixtureRegistry(log),
-        services: createCommandServices({ endpoints: { 'policy-engine': unused, 'audit-engine': unused, 'evolution-oversight': unused, 'sandbox-controller': unused } }),
+        services: createCommandPathDependencies({ endpoints: { 'policy-engine': unused, 'audit-engine': unused, 'evolution-oversight': unused, 'sandbox-controller': unused } }),
         logger: pino({ level: 'silent' }),
         defaultMetrics: false,
         redis,

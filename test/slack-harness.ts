@@ -11,7 +11,7 @@ import { startSlackStandIn, type SlackStandIn, type WorkspaceSeed } from '../bot
 import { CommandError, defineCommand, type CommandDefinition } from '../commands/command.js';
 import { help } from '../commands/help.js';
 import { createRegistry, type Registry } from '../commands/registry.js';
-import { createCommandServices } from '../commands/services.js';
+import { createCommandPathDependencies } from '../bot/command-path/index.js';
 import { unusedLoopbackUrl } from './kit/loopback.js';
 
 export const BOT_TOKEN = 'xoxb-1000-2000-standin';
@@ -137,7 +137,7 @@ export async function startBotWithStandIn(options: StartOptions): Promise<BotUnd
   const bot = createSlackBot({
     settings,
     registry: (options.registry ?? ((runLog) => fixtureRegistry(runLog)))(log),
-    services: createCommandServices({
+    services: createCommandPathDependencies({
       endpoints: { 'policy-engine': unused, 'audit-engine': unused, 'evolution-oversight': unused, 'sandbox-controller': unused },
       checkTimeoutMs: 500,
     }),

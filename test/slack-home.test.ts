@@ -9,13 +9,13 @@ import { z } from 'zod';
 import { buildHomeView } from '../bot/slack/home.js';
 import { validateBlocks } from '../bot/slack/stand-in/index.js';
 import { defineCommand, type CommandDefinition } from '../commands/command.js';
-import { createCommandServices, type CommandServices } from '../commands/services.js';
+import { createCommandPathDependencies, type CommandPathDependencies } from '../bot/command-path/index.js';
 import { unusedLoopbackUrl } from './kit/loopback.js';
 import { blockText, fixtureRegistry, RunLog } from './slack-harness.js';
 
 let healthy: Server;
 let hanging: Server;
-let services: CommandServices;
+let services: CommandPathDependencies;
 
 async function listen(server: Server): Promise<string> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -30,7 +30,7 @@ beforeAll(async () => {
   // Accepts the request and never answers, as a wedged service does.
   hanging = createServer(() => undefined);
   const unused = await unusedLoopbackUrl();
-  services = createCommandServices({
+  services = createCommandPathDependencies({
     endpoints: { 'policy-engine': await listen(healthy), 'audit-engine': await listen(hanging), 'evolution-oversight': unused, 'sandbox-controller': unused },
     checkTimeoutMs: 300,
   });

@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { createApprovalStore } from '../bot/approvals/index.js';
 import { approvalTestDatabase, type ApprovalTestDatabase } from '../bot/approvals/test-support/fixtures.js';
 import { defineCommand, type CommandDefinition } from '../commands/command.js';
-import { createCommandServices } from '../commands/services.js';
+import { createCommandPathDependencies } from '../bot/command-path/index.js';
 import { openTestTrail, testGate, type TestTrail } from './kit/command-access.js';
 import { unusedLoopbackUrl } from './kit/loopback.js';
 import { blockText, fixtureRegistry, ONCALL, OPS, startBotWithStandIn, type BotUnderTest, type RunLog } from './slack-harness.js';
@@ -50,7 +50,7 @@ beforeAll(async () => {
   const authorization = await testGate({ roles: ROLES, overrides: RULES, modes: { read: async () => ({ known: true as const, strict: false, lockdown: false }) } });
   const unused = await unusedLoopbackUrl();
   const services = {
-    ...createCommandServices({ endpoints: { 'policy-engine': unused, 'audit-engine': unused, 'evolution-oversight': unused, 'sandbox-controller': unused }, checkTimeoutMs: 500 }),
+    ...createCommandPathDependencies({ endpoints: { 'policy-engine': unused, 'audit-engine': unused, 'evolution-oversight': unused, 'sandbox-controller': unused }, checkTimeoutMs: 500 }),
     authorization,
     trail: trail.trail,
     approvals: createApprovalStore({ pool: database.pool(4) }),

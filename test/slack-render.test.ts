@@ -4,13 +4,13 @@
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { commandErrorDocument, executeCommandLine, internalErrorDocument } from '../commands/execute.js';
+import { commandErrorDocument, executeCommandLine, internalErrorDocument } from '../bot/command-path/index.js';
 import { z } from 'zod';
 import { CommandError, defineCommand, type CommandDefinition } from '../commands/command.js';
 import { help } from '../commands/help.js';
 import { createRegistry } from '../commands/registry.js';
 import type { ResultDocument } from '../commands/result.js';
-import type { CommandServices } from '../commands/services.js';
+import type { CommandPathDependencies } from '../bot/command-path/index.js';
 import { decodeSlackText, escapeText, fitText, packLines } from '../bot/slack/mrkdwn.js';
 import { renderDocument, SLACK_LIMITS, type SlackMessage } from '../bot/slack/render.js';
 import { validateBlocks } from '../bot/slack/stand-in/index.js';
@@ -43,7 +43,7 @@ const fixtureCommands = [
 
 async function helpDocument(line: string): Promise<ResultDocument> {
   const outcome = await executeCommandLine(
-    { registry: createRegistry(fixtureCommands), services: {} as CommandServices },
+    { registry: createRegistry(fixtureCommands), services: {} as CommandPathDependencies },
     { line, actor: { id: 'U0TEST' }, origin: 'slash' },
   );
   return outcome.document;

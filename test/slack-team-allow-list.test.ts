@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseBotConfig } from '../bot/config.js';
 import { startSlackStandIn, type SlackStandIn } from '../bot/slack/stand-in/index.js';
-import { createCommandServices } from '../commands/services.js';
+import { createCommandPathDependencies } from '../bot/command-path/index.js';
 import { openTestTrail, type TestTrail } from './kit/command-access.js';
 import { unusedLoopbackUrl } from './kit/loopback.js';
 import { BOT_TOKEN, ONCALL, OPS, SIGNING_SECRET, startBotWithStandIn, type BotUnderTest } from './slack-harness.js';
@@ -46,7 +46,7 @@ afterAll(async () => {
 async function botFor(teamIds?: string[]): Promise<BotUnderTest> {
   const unused = await unusedLoopbackUrl();
   const services = {
-    ...createCommandServices({ endpoints: { 'policy-engine': unused, 'audit-engine': unused, 'evolution-oversight': unused, 'sandbox-controller': unused }, checkTimeoutMs: 500 }),
+    ...createCommandPathDependencies({ endpoints: { 'policy-engine': unused, 'audit-engine': unused, 'evolution-oversight': unused, 'sandbox-controller': unused }, checkTimeoutMs: 500 }),
     trail: trail.trail,
   };
   const bot = await startBotWithStandIn({ mode: 'http', botOverrides: { services, ...(teamIds ? { teamIds } : {}) } });

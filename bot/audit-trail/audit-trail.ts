@@ -13,9 +13,9 @@
  */
 import { join } from 'node:path';
 import type pg from 'pg';
+import { AuditLogUnavailableError, DEFAULT_QUERY_LIMIT, MAX_QUERY_LIMIT } from '../../commands/ports.js';
 import type { AuditOutbox } from '../../services/kit/audit-outbox.js';
 import type { CheckpointLedger, SignedCheckpoint } from '../../services/audit-engine/checkpoint-ledger.js';
-import type { CheckpointKey } from '../../services/audit-engine/checkpoint-signing.js';
 import { type JsonLineSpool, SpoolWriteError, appendWholeLine, openJsonLineSpool } from '../../services/kit/json-line-spool.js';
 import { isDatabaseUnavailable } from '../../services/kit/postgres.js';
 import { forwardGovernanceRecord } from './governance-forwarding.js';
@@ -23,7 +23,7 @@ import { redactText } from './redaction.js';
 import { claimSpoolDirectory } from './spool-lock.js';
 import { createLossLedger, type TrailLoss } from './trail-losses.js';
 import { type PendingRecord, PendingRecordSchema, type TrailRecord, type TrailRecordInput, prepareRecord } from './trail-record.js';
-import { createTrailCheckpoints } from './trail-checkpoints.js';
+import { createTrailCheckpoints, type TrailCheckpointSettings } from './trail-checkpoints.js';
 import { type ChainReceipt, type TrailQueryFilter, createTrailStore } from './trail-store.js';
 import { type TrailVerification, type TrailVerifyScope, verifyTrail } from './trail-verifier.js';
 
@@ -53,24 +53,8 @@ export interface AuditTrailOptions {
   checkpoints?: TrailCheckpointSettings;
 }
 
-export interface TrailCheckpointSettings {
-  key: CheckpointKey;
-  /** The newest checkpoint is also kept in this file, outside the database. */
-  localFile?: string;
-  /** A checkpoint once this many records joined the chain since the last one. Default 100. */
-  everyRecords?: number;
-  /** And at least this often while records arrive. Default 60 s. */
-  everyMs?: number;
-  /**
-   * A full walk in the background this long after the last one ended (the first right after the
-   * start): a walk from the checkpoint does not re-read older records, so a change of content
-   * alone (hashes untouched) before it is found by this walk, and then reported by every verify.
-   * Default 10 minutes; 0: none.
-   */
-  fullVerifyEveryMs?: number;
-  /** The Audit Engine's newest copy of a checkpoint, asked when verifying. */
-  witness?(): Promise<SignedCheckpoint | undefined>;
-}
+// Declared beside the checkpoints, which read it (no cycle between the two files).
+export type { TrailCheckpointSettings };
 
 export type AppendReceipt =
   | ({ stored: 'chain' } & ChainReceipt)
@@ -135,13 +119,16 @@ export interface AuditTrail {
   close(): Promise<void>;
 }
 
-/** The trail cannot be written to (or read from) PostgreSQL now; the message is safe to show. */
-export class AuditTrailUnavailableError extends Error {
+/**
+ * The trail cannot be written to (or read from) PostgreSQL now; the message is safe to show. It is
+ * the audit-log port's error, so commands (`audit`) recognise it without importing the bot.
+ */
+export class AuditTrailUnavailableError extends AuditLogUnavailableError {
   override readonly name = 'AuditTrailUnavailableError';
 }
 
-export const MAX_QUERY_LIMIT = 200;
-export const DEFAULT_QUERY_LIMIT = 20;
+// The query limits are the audit-log port's (commands/ports.ts): `audit --limit` is checked against them.
+export { DEFAULT_QUERY_LIMIT, MAX_QUERY_LIMIT };
 
 interface Job {
   record: PendingRecord;

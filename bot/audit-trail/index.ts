@@ -12,10 +12,9 @@ export {
   type TrailStatus,
   createAuditTrail,
 } from './audit-trail.js';
-export { auditQueryArguments, auditTrailDocument, auditTrailVerifyDocument, parseSince } from './audit-documents.js';
 export { BOT_AUDIT_SOURCE, GOVERNANCE_COMMANDS, forwardGovernanceRecord, governanceEvent, isGovernanceRecord } from './governance-forwarding.js';
 export { REDACTED, redactText, redactValue } from './redaction.js';
 export { SpoolDirectoryInUseError } from './spool-lock.js';
-export { LOSS_NOTE_KIND, type TrailLoss, knownLoss, lossSentence } from './trail-losses.js';
+export { LOSS_NOTE_KIND, type TrailLoss } from './trail-losses.js';
 export { TRAIL_KINDS, type TrailKind, type TrailOrigin, type TrailRecord, type TrailRecordInput, TrailInputError, prepareRecord } from './trail-record.js';
 export type { TrailBreak, TrailCheck, TrailVerification } from './trail-verifier.js';

@@ -15,11 +15,29 @@ import {
 } from '../../services/audit-engine/checkpoint-ledger.js';
 import { type CheckpointKey, loadCheckpointKey } from '../../services/audit-engine/checkpoint-signing.js';
 import type { AuditOutbox } from '../../services/kit/audit-outbox.js';
-import type { TrailCheckpointSettings } from './audit-trail.js';
 import { BOT_AUDIT_SOURCE } from './governance-forwarding.js';
 import { trailGenesisHash } from './trail-chain.js';
 import type { TrailStore } from './trail-store.js';
 import { walkTrail } from './trail-verifier.js';
+
+export interface TrailCheckpointSettings {
+  key: CheckpointKey;
+  /** The newest checkpoint is also kept in this file, outside the database. */
+  localFile?: string;
+  /** A checkpoint once this many records joined the chain since the last one. Default 100. */
+  everyRecords?: number;
+  /** And at least this often while records arrive. Default 60 s. */
+  everyMs?: number;
+  /**
+   * A full walk in the background this long after the last one ended (the first right after the
+   * start): a walk from the checkpoint does not re-read older records, so a change of content
+   * alone (hashes untouched) before it is found by this walk, and then reported by every verify.
+   * Default 10 minutes; 0: none.
+   */
+  fullVerifyEveryMs?: number;
+  /** The Audit Engine's newest copy of a checkpoint, asked when verifying. */
+  witness?(): Promise<SignedCheckpoint | undefined>;
+}
 
 export const TRAIL_CHAIN_NAME = 'acgs-bot-trail';
 export const TRAIL_SIGNING_KEY_ENV = 'ACGS_TRAIL_SIGNING_KEY';

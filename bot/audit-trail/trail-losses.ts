@@ -3,25 +3,19 @@
  * written either (a full disk). They cannot be kept, so they are never silent instead: each is
  * counted and logged at once, the count is in `status()` (and the bot's /metrics), and as soon as
  * anything can be stored again a `records_lost` note joins the trail saying how many were lost,
- * when, why, and their keys. `audit verify` reads those notes, so a loss outlives the process.
+ * when, why, and their keys. `audit verify` reads those notes (commands/audit-documents.ts), so a loss outlives the process.
  */
 import { randomUUID } from 'node:crypto';
+import { LOSS_NOTE_KIND, type AuditLogLoss } from '../../commands/ports.js';
 import { prepareRecord, type PendingRecord } from './trail-record.js';
 
-/** The kind of the note a loss leaves in the trail. */
-export const LOSS_NOTE_KIND = 'records_lost';
+// The note's kind and the loss are part of the audit-log port that `audit verify` reads.
+export { LOSS_NOTE_KIND };
 
 /** How many lost records' keys one note names; its count is always the whole count. */
 const NOTE_MAX_KEYS = 50;
 
-export interface TrailLoss {
-  count: number;
-  /** When the first and the last of them happened (ISO 8601). */
-  firstAt: string;
-  lastAt: string;
-  /** Why the last one could not be stored. */
-  reason: string;
-}
+export type TrailLoss = AuditLogLoss;
 
 export interface LossLog {
   error(obj: object, msg: string): void;
@@ -110,52 +104,4 @@ function mergeUnnoted(earlier: Unnoted, later: Unnoted): Unnoted {
     reason: later.reason,
     keys: [...earlier.keys, ...later.keys].slice(0, NOTE_MAX_KEYS),
   };
-}
-
-/** Sums `records_lost` notes read back from the trail (their `details`), oldest first or not. */
-export function lossFromNotes(notes: Array<{ details: unknown }>): TrailLoss | undefined {
-  let sum: TrailLoss | undefined;
-  for (const note of notes) {
-    const details = (note.details ?? {}) as Record<string, unknown>;
-    const count = typeof details.count === 'number' && details.count > 0 ? details.count : 1;
-    const firstAt = typeof details.first_at === 'string' ? details.first_at : '';
-    const lastAt = typeof details.last_at === 'string' ? details.last_at : firstAt;
-    const reason = typeof details.reason === 'string' ? details.reason : 'not recorded';
-    sum = {
-      count: (sum?.count ?? 0) + count,
-      firstAt: sum && sum.firstAt <= firstAt ? sum.firstAt : firstAt,
-      lastAt: sum && sum.lastAt >= lastAt ? sum.lastAt : lastAt,
-      reason: sum && sum.lastAt >= lastAt ? sum.reason : reason,
-    };
-  }
-  return sum;
-}
-
-/**
- * Every loss known: the notes read back from the trail, plus this process's losses not noted yet.
- * `notes` undefined when the trail could not be read: then only this process's are known.
- */
-export function knownLoss(notes: Array<{ details: unknown }> | undefined, own: (TrailLoss & { unnoted: number }) | undefined): (TrailLoss & { complete: boolean }) | undefined {
-  const noted = notes ? lossFromNotes(notes) : undefined;
-  const pending = notes ? (own && own.unnoted > 0 ? own : undefined) : own;
-  if (!noted && !pending) return undefined;
-  const count = (noted?.count ?? 0) + (notes ? (pending?.unnoted ?? 0) : (pending?.count ?? 0));
-  const later = !noted || (pending && pending.lastAt >= noted.lastAt) ? pending! : noted;
-  return {
-    count,
-    firstAt: [noted?.firstAt, pending?.firstAt].filter((at): at is string => !!at).sort()[0]!,
-    lastAt: later.lastAt,
-    reason: later.reason,
-    complete: notes !== undefined,
-  };
-}
-
-/** One sentence for `audit verify`: how many, when, why, and what to do. */
-export function lossSentence(loss: TrailLoss & { complete: boolean }): string {
-  const many = loss.count === 1 ? 'record was' : 'records were';
-  const when = loss.firstAt === loss.lastAt ? `at ${loss.firstAt}` : `between ${loss.firstAt} and ${loss.lastAt}`;
-  return (
-    `${loss.complete ? '' : 'At least '}${loss.count} audit ${many} lost ${when}: they could be stored neither in PostgreSQL nor in the local spool ` +
-    `(last reason: ${loss.reason}). The chain cannot show what they said; the bot's log names each one. Free disk space where the bot keeps its spool.`
-  );
 }

@@ -8,7 +8,7 @@
  * not there nothing escalated runs (fail closed).
  *
  * The channel's token lets a local operator record what they ran in the terminal, nothing more:
- * only the kinds the CLI's command path writes (commands/execute.ts: command, break-glass,
+ * only the kinds the CLI's command path writes (bot/command-path/execute.ts: command, break-glass,
  * execution, result; the CLI asks for no approvals), of origin `cli` by a `cli:` actor, at the
  * relay's own time, and under keys of the CLI's form that the relay moves into a `cli:` namespace.
  * So a token holder can neither write records that claim to come from Slack nor take a key the
@@ -18,7 +18,7 @@
 import { z } from 'zod';
 import type { ControlChannel } from '../../services/stack/local-control-client.js';
 import { ControlError, type ControlExtension } from '../../services/stack/local-control.js';
-import { auditCommandArgument, auditSinceArgument, auditUserArgument } from './audit-documents.js';
+import { auditCommandArgument, auditSinceArgument, auditUserArgument } from '../../commands/audit-documents.js';
 import { AuditTrailUnavailableError, MAX_QUERY_LIMIT, type AppendReceipt, type AuditTrail, type TrailAvailability, type TrailQuery, type TrailQueryResult } from './audit-trail.js';
 import { TRAIL_KINDS, TrailInputError, type TrailKind, type TrailRecordInput } from './trail-record.js';
 import type { TrailVerification, TrailVerifyScope } from './trail-verifier.js';

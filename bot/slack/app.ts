@@ -11,7 +11,7 @@ import { App, HTTPReceiver, SocketModeReceiver, type AuthorizeResult, type Recei
 import type { Redis } from 'ioredis';
 import type { Logger as PinoLogger } from 'pino';
 import type { Registry } from '../../commands/registry.js';
-import type { CommandServices } from '../../commands/services.js';
+import type { CommandPathDependencies } from '../command-path/index.js';
 import { boltLogger } from './bolt-logger.js';
 import { memoryLedger, redisLedger, type DeliveryLedger } from './delivery-ledger.js';
 import type { EvictedDeliveries } from './delivery-store.js';
@@ -30,7 +30,7 @@ import { instrumentedSlackFetch } from './slack-fetch.js';
 export interface SlackBotOptions {
   settings: SlackSettings;
   registry: Registry;
-  services: CommandServices;
+  services: CommandPathDependencies;
   logger: PinoLogger;
   /** Shares the delivery ledger between replicas; without it the ledger lives in this process. */
   redis?: Redis;

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { ApprovalRequest } from '../approvals/index.js';
-import { outcomeUnknownSentence } from '../../commands/approval-flow.js';
+import { outcomeUnknownSentence } from '../command-path/index.js';
 import { renderApprovalMessage, sentenceMrkdwn } from './approval-message.js';
 import { validateBlocks } from './stand-in/index.js';
 

@@ -8,7 +8,7 @@
  */
 import type { App, BlockAction, ButtonAction, Context, webApi } from '@slack/bolt';
 import type { Logger as PinoLogger } from 'pino';
-import { executeCommandLine, type ExecutionDeps } from '../../commands/execute.js';
+import { executeCommandLine, type ExecutionDeps } from '../command-path/index.js';
 import { ServiceCallError } from '../../services/clients/http.js';
 import { isEvolutionId, type Evolution } from '../../services/evolution-oversight/contract.js';
 import type { ReviewCardStore } from '../evolution-reviews/index.js';

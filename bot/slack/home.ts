@@ -5,10 +5,10 @@
  */
 import type { types as slackTypes } from '@slack/bolt';
 import type { CommandDefinition } from '../../commands/command.js';
-import { executeCommandLine, type ExecutionDeps } from '../../commands/execute.js';
+import { executeCommandLine, type ExecutionDeps } from '../command-path/index.js';
 import { usageLine } from '../../commands/registry.js';
 import { worstTone, type CheckLine, type ResultDocument } from '../../commands/result.js';
-import type { CommandServices } from '../../commands/services.js';
+import type { CommandPathDependencies } from '../command-path/index.js';
 import { escapeText, fitText, packLines } from './mrkdwn.js';
 import { renderDocument, SLACK_LIMITS } from './render.js';
 
@@ -55,7 +55,7 @@ async function stackStatus(deps: ExecutionDeps, userId: string): Promise<ResultD
 }
 
 /** The fallback status: every service's GET /health, each bounded by the per-check timeout. */
-export async function probeServices(services: CommandServices): Promise<ResultDocument> {
+export async function probeServices(services: CommandPathDependencies): Promise<ResultDocument> {
   const started = Date.now();
   const items = await Promise.all(
     Object.entries(services.endpoints).map(async ([name, baseUrl]): Promise<CheckLine> => {

@@ -6,9 +6,9 @@
 import type { App, BlockAction, ButtonAction, Context, webApi } from '@slack/bolt';
 import type { Logger as PinoLogger } from 'pino';
 import type { ApprovalRequest } from '../approvals/index.js';
-import { decideOnApproval, outcomeUnknownSentence, type ApprovalChoice } from '../../commands/approval-flow.js';
+import { decideOnApproval, outcomeUnknownSentence, type ApprovalChoice } from '../command-path/index.js';
 import type { ResultDocument } from '../../commands/result.js';
-import { executeCommandLine, type ExecutionDeps, type ExecutionOutcome, type ExecutionRequest } from '../../commands/execute.js';
+import { executeCommandLine, type ExecutionDeps, type ExecutionOutcome, type ExecutionRequest } from '../command-path/index.js';
 import { deliveryKey, type DeliveryLedger } from './delivery-ledger.js';
 import { buildHomeView, type MayRun } from './home.js';
 import type { BotMetrics } from './metrics.js';

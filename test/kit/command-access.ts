@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type pg from 'pg';
 import { type AuditTrail, createAuditTrail } from '../../bot/audit-trail/index.js';
 import { Authorizer, type AuthorizationOverrides, authorizationDataFor, RoleResolver } from '../../bot/authorization/index.js';
-import { type CommandGate, createCommandGate, type EngineModes, fixedModes, type StackModes } from '../../commands/command-gate.js';
+import { type CommandGate, createCommandGate, type EngineModes, fixedModes, type StackModes } from '../../bot/command-path/index.js';
 import { createPool } from '../../services/kit/postgres.js';
 import { createTestDatabase, type TestDatabase } from './postgres.js';
 

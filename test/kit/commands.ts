@@ -2,11 +2,11 @@
  * Command lines in tests, run the way Slack runs them (the one execution path, as a Slack user,
  * typed), and the parts of their result documents that tests read.
  */
-import { executeCommandLine, type ExecutionOutcome } from '../../commands/execute.js';
+import { executeCommandLine, type ExecutionOutcome } from '../../bot/command-path/index.js';
 import { createCommandRegistry } from '../../commands/index.js';
 import type { CommandOrigin } from '../../commands/command.js';
 import type { CheckLine, ResultBlock, ResultDocument } from '../../commands/result.js';
-import { createCommandServices, type CommandServices } from '../../commands/services.js';
+import { createCommandPathDependencies, type CommandPathDependencies } from '../../bot/command-path/index.js';
 import { SERVICE_NAMES, type ServiceName } from '../../services/kit/constitution.js';
 import type { Stack } from '../../services/stack/stack.js';
 import type { CommandAccess } from './command-access.js';
@@ -14,7 +14,7 @@ import { unusedLoopbackUrl } from './loopback.js';
 
 export interface CommandRunnerOptions {
   /** The services lines run against unless a call names others; read at each call, so a beforeAll may build them. */
-  services: () => CommandServices;
+  services: () => CommandPathDependencies;
   /** The policy (with the test's roles) and the bot's trail; read at each call, added to the services. */
   access?: () => CommandAccess;
   /** The Slack user lines run as unless a call names another (default U0TEST). */
@@ -24,7 +24,7 @@ export interface CommandRunnerOptions {
 /** What one call changes: who runs the line, against which services, from where, cancelled by what. */
 export interface RunOptions {
   user?: string;
-  services?: CommandServices;
+  services?: CommandPathDependencies;
   origin?: CommandOrigin;
   signal?: AbortSignal;
 }
@@ -44,12 +44,12 @@ export function commandRunner(options: CommandRunnerOptions): CommandRunner {
 }
 
 /**
- * CommandServices for commands that need only the Stack port: every service client points at a
+ * CommandPathDependencies for commands that need only the Stack port: every service client points at a
  * loopback port where nothing listens, so a command that reached for one would fail, not pass.
  */
-export async function stackOnlyServices(stack: Stack): Promise<CommandServices> {
+export async function stackOnlyServices(stack: Stack): Promise<CommandPathDependencies> {
   const nowhere = await unusedLoopbackUrl();
-  return createCommandServices({
+  return createCommandPathDependencies({
     endpoints: Object.fromEntries(SERVICE_NAMES.map((name) => [name, nowhere])) as Record<ServiceName, string>,
     stack,
   });

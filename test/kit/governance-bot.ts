@@ -15,11 +15,11 @@ import { createApprovalStore, migrateApprovalStore, redisApprovalSignals, type A
 import type { AuthorizationOverrides } from '../../bot/authorization/index.js';
 import type { StandInUser } from '../../bot/slack/stand-in/workspace.js';
 import { DEFAULT_USERS } from '../../bot/slack/stand-in/workspace.js';
-import { policyEngineModes } from '../../commands/command-gate.js';
-import { loadCommandGate, openCommandTrail, stackModesOf, type OpenedTrail } from '../../commands/command-path.js';
+import { policyEngineModes } from '../../bot/command-path/index.js';
+import { loadCommandGate, openCommandTrail, stackModesOf, type OpenedTrail } from '../../bot/command-path/index.js';
 import { createCommandRegistry } from '../../commands/index.js';
 import type { Registry } from '../../commands/registry.js';
-import { createCommandServices, type CommandServices } from '../../commands/services.js';
+import { createCommandPathDependencies, type CommandPathDependencies } from '../../bot/command-path/index.js';
 import { createPolicyEngineClient, type PolicyEngineClient } from '../../services/clients/policy-engine.js';
 import type { Service } from '../../services/kit/service.js';
 import { compliantInput } from '../../services/policy-engine/testing.js';
@@ -52,7 +52,7 @@ export interface GovernanceBotOptions {
 
 export interface GovernanceBot {
   t: BotUnderTest;
-  services: CommandServices;
+  services: CommandPathDependencies;
   engine: { url: string; app: Service };
   /** The engine's client with the admin token, for reading its modes back. */
   engineClient: PolicyEngineClient;
@@ -106,7 +106,7 @@ export async function startGovernanceBot(options: GovernanceBotOptions): Promise
     const approvals = createApprovalStore({ pool: trail.pool, signals });
 
     const unused = await unusedLoopbackUrl();
-    const base = createCommandServices({
+    const base = createCommandPathDependencies({
       endpoints: { 'policy-engine': engineUrl, 'audit-engine': unused, 'evolution-oversight': unused, 'sandbox-controller': unused },
       adminToken: POLICY_ADMIN_TOKEN,
       checkTimeoutMs: 2000,
@@ -117,7 +117,7 @@ export async function startGovernanceBot(options: GovernanceBotOptions): Promise
       services: base,
       modes,
     });
-    const services: CommandServices = { ...base, authorization: gate, trail: trail.trail, approvals };
+    const services: CommandPathDependencies = { ...base, authorization: gate, trail: trail.trail, approvals };
 
     const t = await startBotWithStandIn({
       mode: 'http',

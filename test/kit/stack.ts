@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import type { Pool } from 'pg';
-import { createCommandServices, type CommandServices } from '../../commands/services.js';
+import { createCommandPathDependencies, type CommandPathDependencies } from '../../bot/command-path/index.js';
 import { openStackPostgres, openStackRedis } from '../../commands/stack-connections.js';
 import { buildApp as buildAuditEngine } from '../../services/audit-engine/app.js';
 import { loadConfig as loadAuditConfig } from '../../services/audit-engine/config.js';
@@ -29,7 +29,7 @@ export interface StackOptions {
    * says it cannot run code.
    */
   containerRuntime?: 'docker' | 'none';
-  /** Per-check timeout of the CommandServices handed out; the bot's default is 2000 ms. */
+  /** Per-check timeout of the CommandPathDependencies handed out; the bot's default is 2000 ms. */
   checkTimeoutMs?: number;
   /** The Sandbox Controller's SANDBOX_PRUNE_GRACE_SECONDS (default 30): 0 lets a test prune what just exited. */
   sandboxPruneGraceSeconds?: number;
@@ -55,16 +55,16 @@ export interface TestStack {
   adminToken: string;
   /** What the services' write endpoints require (ACGS_SERVICE_TOKEN); the kits' TEST_SERVICE_TOKEN. */
   serviceToken: string;
-  /** The Audit Engine's database (also the PostgreSQL the default CommandServices inspect). */
+  /** The Audit Engine's database (also the PostgreSQL the default CommandPathDependencies inspect). */
   auditDatabase: TestDatabase;
   evolutionDatabase: TestDatabase;
   redisUrl: string;
   /** The apps themselves, for tests that need to look inside or drive them directly. */
   apps: Record<ServiceName, Service>;
-  /** CommandServices for the whole real stack. */
-  services: CommandServices;
-  /** CommandServices with some parts replaced; their connections close with the stack. */
-  servicesWith(overrides: ServicesOverrides): CommandServices;
+  /** CommandPathDependencies for the whole real stack. */
+  services: CommandPathDependencies;
+  /** CommandPathDependencies with some parts replaced; their connections close with the stack. */
+  servicesWith(overrides: ServicesOverrides): CommandPathDependencies;
   /** The environment the CLI reads, for a spawned `acgs` against this stack. */
   cliEnv(overrides?: ServicesOverrides): Record<string, string>;
   close(): Promise<void>;
@@ -186,7 +186,7 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
     stops.push(async () => {
       await Promise.all(connections.map((connection) => ('quit' in connection ? Promise.resolve(connection.disconnect()) : connection.end().catch(() => undefined))));
     });
-    const servicesWith = (overrides: ServicesOverrides): CommandServices => {
+    const servicesWith = (overrides: ServicesOverrides): CommandPathDependencies => {
       const checkTimeoutMs = overrides.checkTimeoutMs ?? options.checkTimeoutMs ?? 2000;
       const postgresUrl = overrides.postgresUrl === undefined ? auditDatabase.url : overrides.postgresUrl;
       const redisUrl = overrides.redisUrl === undefined ? redis.url : overrides.redisUrl;
@@ -196,7 +196,7 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
       if (redisClient) connections.push(redisClient);
       const token = overrides.adminToken === undefined ? adminToken : overrides.adminToken;
       const writerToken = overrides.serviceToken === undefined ? serviceToken : overrides.serviceToken;
-      return createCommandServices({
+      return createCommandPathDependencies({
         endpoints: { ...endpoints, ...overrides.endpoints },
         ...(token ? { adminToken: token } : {}),
         ...(writerToken ? { serviceToken: writerToken } : {}),

@@ -8,7 +8,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { unusedLoopbackUrl } from '../../../test/kit/loopback.js';
 import { createCommandRegistry } from '../../../commands/index.js';
-import { createCommandServices } from '../../../commands/services.js';
+import { createCommandPathDependencies } from '../../command-path/index.js';
 import { createSlackBot, type SlackBot } from '../app.js';
 import { createSlackStandIn, type SlackStandIn } from '../stand-in/index.js';
 import { launchHeadlessChromium, type HeadlessChromium } from './headless-chromium.js';
@@ -30,7 +30,7 @@ beforeAll(async () => {
   bot = createSlackBot({
     settings: { mode: 'http', botToken: BOT_TOKEN, signingSecret: SIGNING_SECRET, apiUrl: standIn.apiUrl, port: Number(new URL(baseUrl).port) },
     registry: createCommandRegistry(),
-    services: createCommandServices({ endpoints: { 'policy-engine': unused, 'audit-engine': unused, 'evolution-oversight': unused, 'sandbox-controller': unused }, checkTimeoutMs: 500 }),
+    services: createCommandPathDependencies({ endpoints: { 'policy-engine': unused, 'audit-engine': unused, 'evolution-oversight': unused, 'sandbox-controller': unused }, checkTimeoutMs: 500 }),
     logger: pino({ level: 'silent' }),
     defaultMetrics: false,
     extraListener: standIn.requestListener,

@@ -4,63 +4,23 @@
  * call `executeCommandLine`.
  *
  * Order (DESIGN.md, data flow): the registry resolves the line; the command gate decides
- * (commands/command-gate.ts); a `command` record goes to the bot's audit trail with the decision
+ * (command-gate.ts); a `command` record goes to the bot's audit trail with the decision
  * (append: spooled when PostgreSQL is away, so read-only commands keep working); a refusal or a
- * command that waits for approvals becomes an approval request (commands/approval-flow.ts). An escalated command (the policy's level 1 to 4)
+ * command that waits for approvals becomes an approval request (approval-flow.ts). An escalated command (the policy's level 1 to 4)
  * then writes its `execution` record with appendToChain and runs only once that is committed;
  * if it cannot be, it is refused (fail closed). A `result` record follows every run.
  */
 import { randomUUID } from 'node:crypto';
-import type { ApprovalRequest } from '../bot/approvals/index.js';
-import type { AuditTrail, TrailRecordInput } from '../bot/audit-trail/index.js';
-import type { AuthorizationDecision } from '../bot/authorization/index.js';
-import type { Actor, CommandContext, CommandDefinition, CommandOrigin } from './command.js';
-import { CommandError } from './command.js';
-import { closedGate, NO_POLICY_PROBLEM, type GateDecision } from './command-gate.js';
+import type { TrailRecordInput } from '../audit-trail/index.js';
+import type { AuthorizationDecision } from '../authorization/index.js';
+import type { Actor, CommandContext } from '../../commands/command.js';
+import { CommandError } from '../../commands/command.js';
+import { refusalDocument } from '../../commands/decision-documents.js';
+import { quietProgress } from '../../commands/progress.js';
+import type { ResultDocument } from '../../commands/result.js';
 import { requestApproval } from './approval-flow.js';
-import { refusalDocument } from './decision-documents.js';
-import { quietProgress, type ProgressReporter } from './progress.js';
-import type { Registry } from './registry.js';
-import type { ResultDocument } from './result.js';
-import type { CommandServices } from './services.js';
-
-export interface ExecutionRequest {
-  line: string;
-  actor: Actor;
-  origin: CommandOrigin;
-  channelId?: string;
-  signal?: AbortSignal;
-  /** Where the steps of a multi-step command go as they happen (CommandContext.progress); nowhere by default. */
-  progress?: ProgressReporter;
-}
-
-export interface ExecutionDeps {
-  registry: Registry;
-  services: CommandServices;
-  /** Where internal errors go with their reference; the message never reaches the user. */
-  logError?: (reference: string, error: unknown, request: ExecutionRequest) => void;
-}
-
-export interface ExecutionOutcome {
-  /** The resolved command name, or undefined when the line named no command. */
-  command: string | undefined;
-  outcome: 'ok' | 'warn' | 'fail' | 'info' | 'rejected' | 'error';
-  document: ResultDocument;
-  durationMs: number;
-  /** Why the line was rejected, when it was: `usage` (the person typed something wrong), `unavailable`, `refused`. */
-  rejection?: CommandError['kind'];
-  /** The authorization decision, for every resolved command. */
-  decision?: AuthorizationDecision;
-  /** The approval request this line created: the channel shows it with its buttons. */
-  approval?: ApprovalRequest;
-}
-
-/** How the trail names a decision: allow, deny, needs_approval or break_glass. */
-export function trailDecision(decision: AuthorizationDecision): string {
-  if (!decision.allow) return 'deny';
-  if (decision.approvals_required > 0) return 'needs_approval';
-  return decision.break_glass ? 'break_glass' : 'allow';
-}
+import { closedGate, NO_POLICY_PROBLEM, type GateDecision } from './command-gate.js';
+import { commandErrorDocument, gateOnTrail, runCommand, trailDecision, type ExecutionDeps, type ExecutionOutcome, type ExecutionRequest } from './run-command.js';
 
 const TRAIL_LEVELS = [`read`, 1, 2, 3, 4] as const;
 
@@ -159,6 +119,7 @@ export async function executeCommandLine(deps: ExecutionDeps, request: Execution
     origin: request.origin,
     roles: gated.input.user.roles,
     services: deps.services,
+    authorization: gate,
     registry: deps.registry,
     signal: request.signal ?? new AbortController().signal,
     progress: quietProgress(request.progress, (error) => deps.logError?.(randomUUID().slice(0, 8), error, request)),
@@ -223,67 +184,5 @@ function breakGlassDocument(document: ResultDocument, actor: Actor, reason: stri
     title: `BREAK-GLASS: ${document.title}`,
     summary: `${actor.id} ran this at once without approvals, as break-glass: "${reason}". It is flagged in the audit trail for review.${document.summary ? ` ${document.summary}` : ''}`,
     ephemeral: false,
-  };
-}
-
-/** Writes the execution record into the chain; a sentence saying why not, when it cannot. */
-export async function gateOnTrail(
-  trail: AuditTrail | undefined,
-  input: TrailRecordInput,
-  trailProblem?: string,
-  committed?: (receipt: { key: string; sequence: number }) => void,
-): Promise<string | undefined> {
-  if (!trail) {
-    return `The bot's audit trail is not set up in this process${trailProblem ? ` (${trailProblem})` : ''}, so commands that change the stack are refused: they never run unrecorded.`;
-  }
-  try {
-    const receipt = await trail.appendToChain(input);
-    committed?.(receipt);
-    return undefined;
-  } catch (error) {
-    const message = error instanceof Error && error.name === 'AuditTrailUnavailableError' ? error.message : `The bot's audit trail refused the record (${(error as Error)?.message ?? String(error)}), so the command is refused.`;
-    return message;
-  }
-}
-
-export async function runCommand(
-  deps: ExecutionDeps,
-  request: ExecutionRequest,
-  command: CommandDefinition,
-  args: unknown,
-  context: CommandContext,
-): Promise<{ outcome: ExecutionOutcome['outcome']; document: ResultDocument; rejection?: CommandError['kind'] }> {
-  try {
-    const document = await command.run(context, args);
-    return { outcome: document.tone, document };
-  } catch (error) {
-    if (error instanceof CommandError) return { outcome: 'rejected', document: commandErrorDocument(error, command.name), rejection: error.kind };
-    const reference = randomUUID().slice(0, 8);
-    deps.logError?.(reference, error, request);
-    return { outcome: 'error', document: internalErrorDocument(reference, command.name) };
-  }
-}
-
-export function commandErrorDocument(error: CommandError, commandName?: string): ResultDocument {
-  const title = error.kind === 'unavailable' ? 'Not available right now' : error.kind === 'refused' ? 'Refused' : 'Cannot run that';
-  return {
-    title: commandName ? `${commandName}: ${title.toLowerCase()}` : title,
-    tone: 'fail',
-    summary: error.message,
-    blocks: [],
-    ...(error.hint ? { footer: error.hint } : {}),
-    ephemeral: true,
-    data: { error: { kind: error.kind, message: error.message, hint: error.hint } },
-  };
-}
-
-export function internalErrorDocument(reference: string, commandName: string): ResultDocument {
-  return {
-    title: `${commandName}: internal error`,
-    tone: 'fail',
-    summary: `Something went wrong inside the bot. Reference ${reference}: the bot's log has the cause.`,
-    blocks: [],
-    ephemeral: true,
-    data: { error: { kind: 'internal', reference } },
   };
 }

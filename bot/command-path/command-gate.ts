@@ -18,8 +18,8 @@ import {
   createCommandAuthorization,
   fallbackDecision,
   type RoleResolver,
-} from '../bot/authorization/index.js';
-import type { Actor, CommandDefinition } from './command.js';
+} from '../authorization/index.js';
+import type { Actor, CommandDefinition } from '../../commands/command.js';
 
 export interface EngineModes {
   strict: boolean;

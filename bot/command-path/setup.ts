@@ -5,13 +5,13 @@
  * fail-closed fallback, a database that is away gives a trail that spools.
  */
 import { join, resolve } from 'node:path';
-import { type AuditOutbox } from '../services/kit/audit-outbox.js';
-import { createPool } from '../services/kit/postgres.js';
-import { type AuditTrail, createAuditTrail, SpoolDirectoryInUseError } from '../bot/audit-trail/index.js';
-import type { TrailCheckpointSettings } from '../bot/audit-trail/audit-trail.js';
-import { Authorizer, type AuthorizationOverrides, authorizationDataFor, RoleResolver, type UserGroupDirectory } from '../bot/authorization/index.js';
+import { type AuditOutbox } from '../../services/kit/audit-outbox.js';
+import { createPool } from '../../services/kit/postgres.js';
+import { type AuditTrail, createAuditTrail, SpoolDirectoryInUseError } from '../audit-trail/index.js';
+import type { TrailCheckpointSettings } from '../audit-trail/audit-trail.js';
+import { Authorizer, type AuthorizationOverrides, authorizationDataFor, RoleResolver, type UserGroupDirectory } from '../authorization/index.js';
+import type { CommandServices } from '../../commands/services.js';
 import { createCommandGate, policyEngineModes, type CommandGate, type StackModes } from './command-gate.js';
-import type { CommandServices } from './services.js';
 
 export interface GateSetup {
   /** The config file's sections the gate reads. */

@@ -18,16 +18,16 @@ import {
   type ApprovalRequest,
   type ApprovalStore,
   type Sentence,
-} from '../bot/approvals/index.js';
-import { redactText, type TrailRecordInput } from '../bot/audit-trail/index.js';
-import type { AuthorizationDecision } from '../bot/authorization/index.js';
-import type { Actor, ApprovalPlan, CommandContext, CommandDefinition } from './command.js';
-import { CommandError } from './command.js';
+} from '../approvals/index.js';
+import { redactText, type TrailRecordInput } from '../audit-trail/index.js';
+import type { AuthorizationDecision } from '../authorization/index.js';
+import type { Actor, ApprovalPlan, CommandContext, CommandDefinition } from '../../commands/command.js';
+import { CommandError } from '../../commands/command.js';
+import { approvalsWords, levelWords } from '../../commands/decision-documents.js';
+import { quietProgress, type ProgressReporter } from '../../commands/progress.js';
+import type { ResultDocument } from '../../commands/result.js';
 import { closedGate, NO_POLICY_PROBLEM } from './command-gate.js';
-import { approvalsWords, levelWords } from './decision-documents.js';
-import { quietProgress, type ProgressReporter } from './progress.js';
-import { commandErrorDocument, gateOnTrail, runCommand, trailDecision, type ExecutionDeps, type ExecutionOutcome } from './execute.js';
-import type { ResultDocument } from './result.js';
+import { commandErrorDocument, gateOnTrail, runCommand, trailDecision, type ExecutionDeps, type ExecutionOutcome } from './run-command.js';
 
 export type ApprovalChoice = 'approve' | 'deny' | 'cancel';
 
@@ -337,6 +337,7 @@ async function runApproved(
     origin: 'approval',
     roles: gated.input.user.roles,
     services: deps.services,
+    authorization: gate,
     registry: deps.registry,
     signal: new AbortController().signal,
     progress: quietProgress(progress, (error) => deps.logError?.(randomUUID().slice(0, 8), error, { line: approved.action.line, actor: requester, origin: 'approval' })),

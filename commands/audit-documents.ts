@@ -1,15 +1,22 @@
 /**
- * What `/acgs audit [--user] [--command] [--since] [--limit]` and `/acgs audit verify` will show
- * for the bot's own trail: the argument schema the command will use, and result documents (plain
- * data; every renderer escapes the text for its medium).
+ * What `/acgs audit [--user] [--command] [--since] [--limit]` and `/acgs audit verify` show for
+ * the bot's own trail: the argument schema of `audit`, and result documents (plain data; every
+ * renderer escapes the text for its medium). The trail is read through the port in ports.ts.
  */
 import { z } from 'zod';
-import { wholeNumberArgument } from '../../commands/arguments.js';
-import { clip, formatCount, formatMs, formatTimestamp } from '../../commands/format.js';
-import type { ResultDocument } from '../../commands/result.js';
-import { DEFAULT_QUERY_LIMIT, MAX_QUERY_LIMIT, type TrailQuery, type TrailQueryResult } from './audit-trail.js';
-import type { TrailRecord } from './trail-record.js';
-import type { TrailCheck, TrailVerification } from './trail-verifier.js';
+import { wholeNumberArgument } from './arguments.js';
+import { clip, formatCount, formatMs, formatTimestamp } from './format.js';
+import {
+  DEFAULT_QUERY_LIMIT,
+  MAX_QUERY_LIMIT,
+  type AuditLogCheck,
+  type AuditLogLoss,
+  type AuditLogPage,
+  type AuditLogQuery,
+  type AuditLogRecord,
+  type AuditLogVerification,
+} from './ports.js';
+import type { ResultDocument } from './result.js';
 
 const shown = (input: unknown) => (typeof input === 'string' ? ` (got \`${clip(input, 40)}\`)` : '');
 
@@ -75,7 +82,7 @@ export const auditQueryArguments = z
   })
   .strict()
   .transform(
-    (args): TrailQuery => ({
+    (args): AuditLogQuery => ({
       limit: args.limit ?? DEFAULT_QUERY_LIMIT,
       ...(args.user ? { user: args.user } : {}),
       ...(args.command ? { command: args.command } : {}),
@@ -85,7 +92,7 @@ export const auditQueryArguments = z
 
 const LEVEL_WORDS: Record<string, string> = { read: 'read-only', 1: 'L1', 2: 'L2', 3: 'L3', 4: 'L4' };
 
-function describeFilter(filter: TrailQuery): string {
+function describeFilter(filter: AuditLogQuery): string {
   const parts: string[] = [];
   if (filter.user) parts.push(`by ${filter.user}`);
   if (filter.command) parts.push(`command ${filter.command}`);
@@ -93,7 +100,7 @@ function describeFilter(filter: TrailQuery): string {
   return parts.length > 0 ? parts.join(', ') : 'all records';
 }
 
-function whatHappened(record: TrailRecord): string {
+function whatHappened(record: AuditLogRecord): string {
   const level = record.level === null ? '' : ` (${LEVEL_WORDS[String(record.level)]})`;
   return `${record.kind.replace(/_/g, ' ')}${level}`;
 }
@@ -118,7 +125,7 @@ function waitingNote(waiting: number): string | undefined {
 }
 
 /** The answer to `/acgs audit ...`: the matching records, newest first. */
-export function auditTrailDocument(result: TrailQueryResult, filter: TrailQuery): ResultDocument {
+export function auditTrailDocument(result: AuditLogPage, filter: AuditLogQuery): ResultDocument {
   const scope = describeFilter(filter);
   const footer = [
     result.more ? `Showing the newest ${formatCount(result.records.length)}; narrow with --user, --command or --since, or raise --limit (at most ${MAX_QUERY_LIMIT}).` : undefined,
@@ -159,7 +166,7 @@ export function auditTrailDocument(result: TrailQueryResult, filter: TrailQuery)
   };
 }
 
-const CHECK_WORDS: Record<TrailCheck, string> = {
+const CHECK_WORDS: Record<AuditLogCheck, string> = {
   missing: 'records are missing',
   content: 'its content was changed after it was written',
   hash: 'its hash was changed after it was written',
@@ -169,7 +176,7 @@ const CHECK_WORDS: Record<TrailCheck, string> = {
 };
 
 /** What the walk covered: from a signed checkpoint, or every record from the genesis. */
-function coverage(result: TrailVerification): string {
+function coverage(result: AuditLogVerification): string {
   if (result.checkpoint) {
     const from = `records up to #${result.checkpoint.sequence} match the signed checkpoint of ${formatTimestamp(result.checkpoint.at)}`;
     return result.scope === 'checkpoint' ? `${from}; records after it were walked.` : `${from}; every record was walked too.`;
@@ -178,7 +185,7 @@ function coverage(result: TrailVerification): string {
 }
 
 /** The answer to `/acgs audit verify` for the bot's trail. */
-export function auditTrailVerifyDocument(result: TrailVerification & { waiting: number }): ResultDocument {
+export function auditTrailVerifyDocument(result: AuditLogVerification): ResultDocument {
   const facts = [
     { label: 'Records checked', value: formatCount(result.checked) },
     { label: 'Chain head', value: result.head.sequence === 0 ? 'empty trail' : `#${result.head.sequence} (${result.head.hash.slice(0, 16)}…)` },
@@ -221,4 +228,52 @@ export function auditTrailVerifyDocument(result: TrailVerification & { waiting: 
       .join(' '),
     data: result,
   };
+}
+
+/** Sums `records_lost` notes read back from the trail (their `details`), oldest first or not. */
+export function lossFromNotes(notes: Array<{ details: unknown }>): AuditLogLoss | undefined {
+  let sum: AuditLogLoss | undefined;
+  for (const note of notes) {
+    const details = (note.details ?? {}) as Record<string, unknown>;
+    const count = typeof details.count === 'number' && details.count > 0 ? details.count : 1;
+    const firstAt = typeof details.first_at === 'string' ? details.first_at : '';
+    const lastAt = typeof details.last_at === 'string' ? details.last_at : firstAt;
+    const reason = typeof details.reason === 'string' ? details.reason : 'not recorded';
+    sum = {
+      count: (sum?.count ?? 0) + count,
+      firstAt: sum && sum.firstAt <= firstAt ? sum.firstAt : firstAt,
+      lastAt: sum && sum.lastAt >= lastAt ? sum.lastAt : lastAt,
+      reason: sum && sum.lastAt >= lastAt ? sum.reason : reason,
+    };
+  }
+  return sum;
+}
+
+/**
+ * Every loss known: the notes read back from the trail, plus this process's losses not noted yet.
+ * `notes` undefined when the trail could not be read: then only this process's are known.
+ */
+export function knownLoss(notes: Array<{ details: unknown }> | undefined, own: (AuditLogLoss & { unnoted: number }) | undefined): (AuditLogLoss & { complete: boolean }) | undefined {
+  const noted = notes ? lossFromNotes(notes) : undefined;
+  const pending = notes ? (own && own.unnoted > 0 ? own : undefined) : own;
+  if (!noted && !pending) return undefined;
+  const count = (noted?.count ?? 0) + (notes ? (pending?.unnoted ?? 0) : (pending?.count ?? 0));
+  const later = !noted || (pending && pending.lastAt >= noted.lastAt) ? pending! : noted;
+  return {
+    count,
+    firstAt: [noted?.firstAt, pending?.firstAt].filter((at): at is string => !!at).sort()[0]!,
+    lastAt: later.lastAt,
+    reason: later.reason,
+    complete: notes !== undefined,
+  };
+}
+
+/** One sentence for `audit verify`: how many, when, why, and what to do. */
+export function lossSentence(loss: AuditLogLoss & { complete: boolean }): string {
+  const many = loss.count === 1 ? 'record was' : 'records were';
+  const when = loss.firstAt === loss.lastAt ? `at ${loss.firstAt}` : `between ${loss.firstAt} and ${loss.lastAt}`;
+  return (
+    `${loss.complete ? '' : 'At least '}${loss.count} audit ${many} lost ${when}: they could be stored neither in PostgreSQL nor in the local spool ` +
+    `(last reason: ${loss.reason}). The chain cannot show what they said; the bot's log names each one. Free disk space where the bot keeps its spool.`
+  );
 }

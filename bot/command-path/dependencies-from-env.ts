@@ -1,14 +1,15 @@
 /**
- * CommandServices for the stack a process is pointed at by its environment, shared by the CLI
+ * CommandPathDependencies for the stack a process is pointed at by its environment, shared by the CLI
  * and the bot so that `npx acgs health` and `/acgs health` look at the same things.
  */
 import { resolve } from 'node:path';
 import { z } from 'zod';
-import { HttpUrl, SecretToken, WholeNumber, parseEnv } from '../services/kit/env.js';
-import { DatabaseUrl } from '../services/kit/postgres.js';
-import { readTokenFile, tokenFile, type TokenKind } from '../services/local-tokens.js';
-import { createCommandServices, serviceEndpoints, type CommandServices } from './services.js';
-import { openStackPostgres, openStackRedis } from './stack-connections.js';
+import { HttpUrl, SecretToken, WholeNumber, parseEnv } from '../../services/kit/env.js';
+import { DatabaseUrl } from '../../services/kit/postgres.js';
+import { readTokenFile, tokenFile, type TokenKind } from '../../services/local-tokens.js';
+import { serviceEndpoints } from '../../commands/services.js';
+import { createCommandPathDependencies, type CommandPathDependencies } from './dependencies.js';
+import { openStackPostgres, openStackRedis } from '../../commands/stack-connections.js';
 
 const StackEnv = z.object({
   POLICY_ENGINE_URL: HttpUrl.optional(),
@@ -27,7 +28,7 @@ const StackEnv = z.object({
 });
 
 export interface StackServices {
-  services: CommandServices;
+  services: CommandPathDependencies;
   /** Where the admin token came from, for messages; never the token. */
   adminTokenSource: 'ACGS_ADMIN_TOKEN' | string | undefined;
   /** ACGS_SERVICE_TOKEN or the file `npm start` writes: what the services' write endpoints require. */
@@ -60,7 +61,7 @@ export function commandServicesFromEnv(env: Record<string, string | undefined> =
   const { token: serviceToken, source: serviceTokenSource } = stackToken('service', e.ACGS_SERVICE_TOKEN, stateDir);
   const postgres = e.DATABASE_URL ? openStackPostgres(e.DATABASE_URL, { connectTimeoutMs: e.ACGS_CHECK_TIMEOUT_MS }) : undefined;
   const redis = e.REDIS_URL ? openStackRedis(e.REDIS_URL, { connectTimeoutMs: e.ACGS_CHECK_TIMEOUT_MS }) : undefined;
-  const services = createCommandServices({
+  const services = createCommandPathDependencies({
     endpoints: serviceEndpoints(e),
     ...(adminToken ? { adminToken } : {}),
     ...(serviceToken ? { serviceToken } : {}),

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { testGate } from '../test/kit/command-access.js';
-import { startPolicyEngine, type RunningPolicyEngine } from '../test/kit/policy-engine.js';
-import { createPolicyEngineClient } from '../services/clients/policy-engine.js';
+import { testGate } from '../../test/kit/command-access.js';
+import { startPolicyEngine, type RunningPolicyEngine } from '../../test/kit/policy-engine.js';
+import { createPolicyEngineClient } from '../../services/clients/policy-engine.js';
 import { policyEngineModes, type CommandGate } from './command-gate.js';
 
 const ONCALL = 'U0ONCALL';

@@ -1,0 +1,42 @@
+/**
+ * What the command path runs with: everything commands may talk to (commands/services.ts), with
+ * the bot's own implementations of their ports (the audit trail behind the audit-log reader) and
+ * what only the path uses: the command gate and the approval store.
+ */
+import { createCommandServices, type CommandServices, type CommandServicesOptions } from '../../commands/services.js';
+import type { ApprovalStore } from '../approvals/index.js';
+import type { AuditTrail } from '../audit-trail/index.js';
+import type { CommandGate } from './command-gate.js';
+
+export interface CommandPathDependencies extends CommandServices {
+  /**
+   * Who may run what (the acgs.chatops policy with roles and the stack's modes). Without it every
+   * decision is the policy's fallback: read-only commands run, everything else is refused.
+   */
+  authorization?: CommandGate;
+  /**
+   * The bot's own audit trail. Without it nothing is recorded and commands that change the stack
+   * are refused (they never run unrecorded); `audit` says it is not set up.
+   */
+  trail?: AuditTrail;
+  /**
+   * Where escalated commands wait for approvers (PostgreSQL, shared by replicas). Without it a
+   * command that needs approvals is refused: it can be neither requested nor run.
+   */
+  approvals?: ApprovalStore;
+}
+
+export interface CommandPathDependenciesOptions extends CommandServicesOptions {
+  authorization?: CommandGate;
+  trail?: AuditTrail;
+  approvals?: ApprovalStore;
+}
+
+export function createCommandPathDependencies(options: CommandPathDependenciesOptions): CommandPathDependencies {
+  return {
+    ...createCommandServices(options),
+    ...(options.authorization ? { authorization: options.authorization } : {}),
+    ...(options.trail ? { trail: options.trail } : {}),
+    ...(options.approvals ? { approvals: options.approvals } : {}),
+  };
+}

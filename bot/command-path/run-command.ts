@@ -1,0 +1,115 @@
+/**
+ * The step every run ends in, whoever started it (a typed line, an approval): the execution record
+ * in the chain first (fail closed), then the handler, with its failure turned into a document a
+ * person can read. Shared by execute.ts and approval-flow.ts, so neither imports the other.
+ */
+import { randomUUID } from 'node:crypto';
+import type { ApprovalRequest } from '../approvals/index.js';
+import type { AuditTrail, TrailRecordInput } from '../audit-trail/index.js';
+import type { AuthorizationDecision } from '../authorization/index.js';
+import type { Actor, CommandContext, CommandDefinition, CommandOrigin } from '../../commands/command.js';
+import { CommandError } from '../../commands/command.js';
+import type { ProgressReporter } from '../../commands/progress.js';
+import type { Registry } from '../../commands/registry.js';
+import type { ResultDocument } from '../../commands/result.js';
+import type { CommandPathDependencies } from './dependencies.js';
+
+export interface ExecutionRequest {
+  line: string;
+  actor: Actor;
+  origin: CommandOrigin;
+  channelId?: string;
+  signal?: AbortSignal;
+  /** Where the steps of a multi-step command go as they happen (CommandContext.progress); nowhere by default. */
+  progress?: ProgressReporter;
+}
+
+export interface ExecutionDeps {
+  registry: Registry;
+  services: CommandPathDependencies;
+  /** Where internal errors go with their reference; the message never reaches the user. */
+  logError?: (reference: string, error: unknown, request: ExecutionRequest) => void;
+}
+
+export interface ExecutionOutcome {
+  /** The resolved command name, or undefined when the line named no command. */
+  command: string | undefined;
+  outcome: 'ok' | 'warn' | 'fail' | 'info' | 'rejected' | 'error';
+  document: ResultDocument;
+  durationMs: number;
+  /** Why the line was rejected, when it was: `usage` (the person typed something wrong), `unavailable`, `refused`. */
+  rejection?: CommandError['kind'];
+  /** The authorization decision, for every resolved command. */
+  decision?: AuthorizationDecision;
+  /** The approval request this line created: the channel shows it with its buttons. */
+  approval?: ApprovalRequest;
+}
+
+/** How the trail names a decision: allow, deny, needs_approval or break_glass. */
+export function trailDecision(decision: AuthorizationDecision): string {
+  if (!decision.allow) return 'deny';
+  if (decision.approvals_required > 0) return 'needs_approval';
+  return decision.break_glass ? 'break_glass' : 'allow';
+}
+
+/** Writes the execution record into the chain; a sentence saying why not, when it cannot. */
+export async function gateOnTrail(
+  trail: AuditTrail | undefined,
+  input: TrailRecordInput,
+  trailProblem?: string,
+  committed?: (receipt: { key: string; sequence: number }) => void,
+): Promise<string | undefined> {
+  if (!trail) {
+    return `The bot's audit trail is not set up in this process${trailProblem ? ` (${trailProblem})` : ''}, so commands that change the stack are refused: they never run unrecorded.`;
+  }
+  try {
+    const receipt = await trail.appendToChain(input);
+    committed?.(receipt);
+    return undefined;
+  } catch (error) {
+    const message = error instanceof Error && error.name === 'AuditTrailUnavailableError' ? error.message : `The bot's audit trail refused the record (${(error as Error)?.message ?? String(error)}), so the command is refused.`;
+    return message;
+  }
+}
+
+export async function runCommand(
+  deps: ExecutionDeps,
+  request: ExecutionRequest,
+  command: CommandDefinition,
+  args: unknown,
+  context: CommandContext,
+): Promise<{ outcome: ExecutionOutcome['outcome']; document: ResultDocument; rejection?: CommandError['kind'] }> {
+  try {
+    const document = await command.run(context, args);
+    return { outcome: document.tone, document };
+  } catch (error) {
+    if (error instanceof CommandError) return { outcome: 'rejected', document: commandErrorDocument(error, command.name), rejection: error.kind };
+    const reference = randomUUID().slice(0, 8);
+    deps.logError?.(reference, error, request);
+    return { outcome: 'error', document: internalErrorDocument(reference, command.name) };
+  }
+}
+
+export function commandErrorDocument(error: CommandError, commandName?: string): ResultDocument {
+  const title = error.kind === 'unavailable' ? 'Not available right now' : error.kind === 'refused' ? 'Refused' : 'Cannot run that';
+  return {
+    title: commandName ? `${commandName}: ${title.toLowerCase()}` : title,
+    tone: 'fail',
+    summary: error.message,
+    blocks: [],
+    ...(error.hint ? { footer: error.hint } : {}),
+    ephemeral: true,
+    data: { error: { kind: error.kind, message: error.message, hint: error.hint } },
+  };
+}
+
+export function internalErrorDocument(reference: string, commandName: string): ResultDocument {
+  return {
+    title: `${commandName}: internal error`,
+    tone: 'fail',
+    summary: `Something went wrong inside the bot. Reference ${reference}: the bot's log has the cause.`,
+    blocks: [],
+    ephemeral: true,
+    data: { error: { kind: 'internal', reference } },
+  };
+}

@@ -1,0 +1,113 @@
+/**
+ * What commands need from the bot, and no more: commands never import bot/ (DESIGN.md, the
+ * dependency rules in .dependency-cruiser.cjs), so the bot's authorization gate and audit trail
+ * reach them through these ports. The bot implements them (bot/command-path/command-gate.ts,
+ * bot/audit-trail); the compiler checks that its types still fit wherever it hands them in.
+ */
+/** The authorization policy's decision, as `can` and a refusal explain it. */
+export interface PolicyDecision {
+  /** With approvals_required > 0: the person may request it, and it waits for approvals. */
+  allow: boolean;
+  code: string;
+  /** A sentence a person understands; may quote configured text, so every renderer escapes it. */
+  reason: string;
+  /** 0 read-only, 1 to 4 the runbook's escalation levels. */
+  level: 0 | 1 | 2 | 3 | 4;
+  approvals_required: number;
+  approver_roles: string[];
+  distinct_approvers: boolean;
+  break_glass: boolean;
+}
+
+/** Written out rather than imported from command.ts, which imports this file (no cycles). */
+export interface AuthorizationQuestion {
+  actor: { id: string };
+  command: { name: string; level: 'read' | 1 | 2 | 3 | 4 };
+  args: unknown;
+  channelId?: string;
+}
+
+/** Who may run what, here and now (for `can`): the command path hands in the gate it decides with. */
+export interface CommandAuthorization {
+  decide(question: AuthorizationQuestion): Promise<{ decision: PolicyDecision }>;
+}
+
+/** Most records one audit query returns, and how many when none is asked for. */
+export const MAX_QUERY_LIMIT = 200;
+export const DEFAULT_QUERY_LIMIT = 20;
+
+/** The kind of the note the trail leaves when records could be stored nowhere (`audit verify` reads them). */
+export const LOSS_NOTE_KIND = 'records_lost';
+
+/** The bot's audit log cannot be read (or written) now; the message is safe to show. */
+export class AuditLogUnavailableError extends Error {
+  override readonly name: string = 'AuditLogUnavailableError';
+}
+
+export interface AuditLogQuery {
+  limit?: number;
+  user?: string;
+  command?: string;
+  since?: Date;
+  kind?: string;
+}
+
+/** One record as `audit` shows it. */
+export interface AuditLogRecord {
+  sequence: number;
+  /** When it happened (ISO 8601). */
+  at: string;
+  kind: string;
+  actor: string | null;
+  command: string | null;
+  args: unknown;
+  decision: string | null;
+  level: 'read' | 1 | 2 | 3 | 4 | null;
+  outcome: string | null;
+  details: Record<string, unknown> | null;
+}
+
+export interface AuditLogPage {
+  records: AuditLogRecord[];
+  /** More records match than were returned. */
+  more: boolean;
+  /** Records still in the bot's local spool, not yet in the chain. */
+  waiting: number;
+}
+
+export type AuditLogCheck = 'missing' | 'content' | 'hash' | 'link' | 'head' | 'checkpoint';
+
+/** The walk of the bot's hash chain, as `audit verify` reports it. */
+export interface AuditLogVerification {
+  valid: boolean;
+  checked: number;
+  head: { sequence: number; hash: string };
+  firstBad?: { sequence: number; check: AuditLogCheck; problem: string };
+  checkedAt: string;
+  durationMs: number;
+  scope?: 'checkpoint' | 'full';
+  checkpoint?: { sequence: number; at: string };
+  missing?: { sequence: number; key: string }[];
+  notes?: string[];
+  waiting: number;
+}
+
+/** Records the trail could store nowhere (a full disk while PostgreSQL was away). */
+export interface AuditLogLoss {
+  count: number;
+  /** When the first and the last of them happened (ISO 8601). */
+  firstAt: string;
+  lastAt: string;
+  /** Why the last one could not be stored. */
+  reason: string;
+}
+
+/** The bot's own audit trail as `audit`, `audit verify` and `can` read it. */
+export interface AuditLogReader {
+  /** Whether an escalated command's record could be stored now, and why not. */
+  available(): Promise<{ ok: true } | { ok: false; reason: string }>;
+  query(filter: AuditLogQuery): Promise<AuditLogPage>;
+  verify(options: { scope: 'checkpoint' | 'full' }): Promise<AuditLogVerification>;
+  /** This process's losses; `unnoted` of them are not yet named by a note in the trail. */
+  status(): { lost?: AuditLogLoss & { unnoted: number } };
+}
