@@ -45,7 +45,7 @@ import { createSlackBot } from '../bot/slack/app.js';
 import { parseSlackSettings } from '../bot/slack/settings.js';
 import { signedHeaders, startSlackStandIn } from '../bot/slack/stand-in/index.js';
 import { createCommandRegistry } from '../commands/index.js';
-import { commandServicesFromEnv } from '../bot/command-path/index.js';
+import { commandDependenciesFromEnv } from '../bot/command-path/index.js';
 import { SERVICE_NAMES, type ServiceName } from '../services/kit/constitution.js';
 import { createTestDatabase } from '../test/kit/postgres.js';
 import { requireRedis } from '../test/kit/redis.js';
@@ -334,7 +334,7 @@ async function serveBareBolt(): Promise<{ port: number; close(): Promise<void> }
 
 /** The bot as production builds it: settings and stack from the environment. */
 async function serveBot(): Promise<{ port: number; close(): Promise<void> }> {
-  const stack = commandServicesFromEnv();
+  const stack = commandDependenciesFromEnv();
   const bot = createSlackBot({ settings: parseSlackSettings(), registry: createCommandRegistry(), services: stack.services, logger: pino({ level: 'error' }) });
   const { port } = await bot.start();
   return {

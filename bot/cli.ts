@@ -12,7 +12,7 @@ import type { Registry } from '../commands/registry.js';
 import type { ResultDocument } from '../commands/result.js';
 import { loadCommandGate, openCommandTrail } from './command-path/index.js';
 import type { CommandPathDependencies } from './command-path/index.js';
-import { commandServicesFromEnv } from './command-path/index.js';
+import { commandDependenciesFromEnv } from './command-path/index.js';
 import { loadBotConfig } from './config.js';
 import { connectLocalControl, LocalStackNotRunningError } from '../services/stack/local-control-client.js';
 import { createLocalStackClient } from '../services/stack/local-stack-client.js';
@@ -152,11 +152,11 @@ export interface CliOptions {
 
 export async function runCli(argv: readonly string[], io: CliIo, options: CliOptions = {}): Promise<number> {
   const { line, json } = commandLineFromArgv(argv);
-  let stack: ReturnType<typeof commandServicesFromEnv>;
+  let stack: ReturnType<typeof commandDependenciesFromEnv>;
   let config: ReturnType<typeof loadBotConfig>;
   try {
     config = loadBotConfig(io.env.ACGS_CONFIG);
-    stack = commandServicesFromEnv(io.env, io.cwd);
+    stack = commandDependenciesFromEnv(io.env, io.cwd);
   } catch (error) {
     io.stderr(`acgs: ${(error as Error).message}\n`);
     return EXIT.usage;

@@ -23,8 +23,8 @@ import { describeBotRoles, MIGRATIONS_DATABASE_URL_ENV, prepareBotDatabase } fro
 import { retireStalledApproval, settleInterruptedRuns } from './command-path/index.js';
 import { loadCommandGate, openCommandTrail, type OpenedTrail } from './command-path/index.js';
 import { createCommandRegistry } from '../commands/index.js';
-import { commandServicesFromEnv } from './command-path/index.js';
-import { serviceEndpoints } from '../commands/services.js';
+import { commandDependenciesFromEnv } from './command-path/index.js';
+import { serviceEndpoints } from '../commands/dependencies.js';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../services/embedded-postgres.js';
 import { SERVICE_NAMES } from '../services/kit/constitution.js';
 import { createAuditOutbox, type AuditOutbox } from '../services/kit/audit-outbox.js';
@@ -146,7 +146,7 @@ async function main(): Promise<void> {
     throw new Error(stackRefusal);
   }
   // After the stack: the local one writes the admin and service token files these services read.
-  const { services: fromEnv, close: closeServices, serviceToken } = commandServicesFromEnv(env);
+  const { services: fromEnv, close: closeServices, serviceToken } = commandDependenciesFromEnv(env);
   if (!serviceToken) say('no ACGS_SERVICE_TOKEN (nor a service-token file): governance records wait in the outbox, and evolution reviews and sandbox runs are refused, until it is set');
   trail = await openBotTrail(serviceToken);
   if (local) {

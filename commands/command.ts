@@ -6,7 +6,7 @@ import type { z } from 'zod';
 import type { CommandAuthorization } from './ports.js';
 import type { ProgressStep } from './progress.js';
 import type { ResultDocument } from './result.js';
-import type { CommandServices } from './services.js';
+import type { CommandDependencies } from './dependencies.js';
 
 /** Where a command came from; recorded in the audit trail and shown in replies (`approval`: run once approved). */
 export type CommandOrigin = 'slash' | 'mention' | 'button' | 'home' | 'cli' | 'schedule' | 'alert' | 'approval';
@@ -28,7 +28,8 @@ export interface CommandContext {
    * file and Slack user groups; the CLI's from the config file's `cli_users`). The policy has already decided.
    */
   roles: readonly string[];
-  services: CommandServices;
+  /** What the command talks to: service clients, the Stack port, the stack's database and Redis, the bot's audit log. */
+  services: CommandDependencies;
   /**
    * The authorization gate this line was decided by, for commands that explain decisions (`can`):
    * without a policy in the process it is the fail-closed fallback (read-only runs, nothing else).

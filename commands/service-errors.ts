@@ -6,7 +6,7 @@
 import { ServiceCallError } from '../services/clients/http.js';
 import type { ServiceName } from '../services/kit/constitution.js';
 import { CommandError } from './command.js';
-import type { CommandServices } from './services.js';
+import type { CommandDependencies } from './dependencies.js';
 
 export const SERVICE_LABELS: Record<ServiceName, string> = {
   'policy-engine': 'Policy Engine',
@@ -23,7 +23,7 @@ const TOKEN_HINT = 'Set ACGS_ADMIN_TOKEN to the stack\'s admin token; `npm start
 const SERVICE_TOKEN_HINT = 'Set ACGS_SERVICE_TOKEN to the stack\'s service token (the same value the services have); `npm start` writes it to .acgs/service-token.';
 
 /** The CommandError for a failed call, or undefined when the failure is not about the stack's state. */
-export function explainServiceFailure(service: ServiceName, services: CommandServices, error: unknown): CommandError | undefined {
+export function explainServiceFailure(service: ServiceName, services: CommandDependencies, error: unknown): CommandError | undefined {
   if (!(error instanceof ServiceCallError)) return undefined;
   const label = SERVICE_LABELS[service];
   const url = services.endpoints[service];
@@ -45,7 +45,7 @@ export function explainServiceFailure(service: ServiceName, services: CommandSer
 }
 
 /** Runs one call to a service, turning an outage into a CommandError a person can act on. */
-export async function callStack<T>(service: ServiceName, services: CommandServices, call: () => Promise<T>): Promise<T> {
+export async function callStack<T>(service: ServiceName, services: CommandDependencies, call: () => Promise<T>): Promise<T> {
   try {
     return await call();
   } catch (error) {

@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { HttpUrl, SecretToken, WholeNumber, parseEnv } from '../../services/kit/env.js';
 import { DatabaseUrl } from '../../services/kit/postgres.js';
 import { readTokenFile, tokenFile, type TokenKind } from '../../services/local-tokens.js';
-import { serviceEndpoints } from '../../commands/services.js';
+import { serviceEndpoints } from '../../commands/dependencies.js';
 import { createCommandPathDependencies, type CommandPathDependencies } from './dependencies.js';
 import { openStackPostgres, openStackRedis } from '../../commands/stack-connections.js';
 
@@ -27,7 +27,7 @@ const StackEnv = z.object({
   ACGS_CALL_TIMEOUT_MS: WholeNumber(100, 600_000).default(10_000),
 });
 
-export interface StackServices {
+export interface EnvDependencies {
   services: CommandPathDependencies;
   /** Where the admin token came from, for messages; never the token. */
   adminTokenSource: 'ACGS_ADMIN_TOKEN' | string | undefined;
@@ -54,7 +54,7 @@ function stackToken(kind: TokenKind, fromEnv: string | undefined, stateDir: stri
  * (`$ACGS_STATE_DIR/admin-token`, `service-token`; one that others may read is refused). Throws
  * one error naming every bad variable; secrets are never repeated.
  */
-export function commandServicesFromEnv(env: Record<string, string | undefined> = process.env, cwd = process.cwd()): StackServices {
+export function commandDependenciesFromEnv(env: Record<string, string | undefined> = process.env, cwd = process.cwd()): EnvDependencies {
   const e = parseEnv(StackEnv, 'acgs', env);
   const stateDir = resolve(cwd, e.ACGS_STATE_DIR);
   const { token: adminToken, source: adminTokenSource } = stackToken('admin', e.ACGS_ADMIN_TOKEN, stateDir);

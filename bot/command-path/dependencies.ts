@@ -1,14 +1,14 @@
 /**
- * What the command path runs with: everything commands may talk to (commands/services.ts), with
+ * What the command path runs with: everything commands may talk to (commands/dependencies.ts), with
  * the bot's own implementations of their ports (the audit trail behind the audit-log reader) and
  * what only the path uses: the command gate and the approval store.
  */
-import { createCommandServices, type CommandServices, type CommandServicesOptions } from '../../commands/services.js';
+import { createCommandDependencies, type CommandDependencies, type CommandDependenciesOptions } from '../../commands/dependencies.js';
 import type { ApprovalStore } from '../approvals/index.js';
 import type { AuditTrail } from '../audit-trail/index.js';
 import type { CommandGate } from './command-gate.js';
 
-export interface CommandPathDependencies extends CommandServices {
+export interface CommandPathDependencies extends CommandDependencies {
   /**
    * Who may run what (the acgs.chatops policy with roles and the stack's modes). Without it every
    * decision is the policy's fallback: read-only commands run, everything else is refused.
@@ -26,7 +26,7 @@ export interface CommandPathDependencies extends CommandServices {
   approvals?: ApprovalStore;
 }
 
-export interface CommandPathDependenciesOptions extends CommandServicesOptions {
+export interface CommandPathDependenciesOptions extends CommandDependenciesOptions {
   authorization?: CommandGate;
   trail?: AuditTrail;
   approvals?: ApprovalStore;
@@ -34,7 +34,7 @@ export interface CommandPathDependenciesOptions extends CommandServicesOptions {
 
 export function createCommandPathDependencies(options: CommandPathDependenciesOptions): CommandPathDependencies {
   return {
-    ...createCommandServices(options),
+    ...createCommandDependencies(options),
     ...(options.authorization ? { authorization: options.authorization } : {}),
     ...(options.trail ? { trail: options.trail } : {}),
     ...(options.approvals ? { approvals: options.approvals } : {}),

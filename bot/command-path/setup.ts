@@ -10,7 +10,7 @@ import { createPool } from '../../services/kit/postgres.js';
 import { type AuditTrail, createAuditTrail, SpoolDirectoryInUseError } from '../audit-trail/index.js';
 import type { TrailCheckpointSettings } from '../audit-trail/audit-trail.js';
 import { Authorizer, type AuthorizationOverrides, authorizationDataFor, RoleResolver, type UserGroupDirectory } from '../authorization/index.js';
-import type { CommandServices } from '../../commands/services.js';
+import type { CommandDependencies } from '../../commands/dependencies.js';
 import { createCommandGate, policyEngineModes, type CommandGate, type StackModes } from './command-gate.js';
 
 export interface GateSetup {
@@ -20,7 +20,7 @@ export interface GateSetup {
   groups?: UserGroupDirectory;
   /** Defaults to the Policy Engine's modes through the services' client. */
   modes?: StackModes;
-  services: Pick<CommandServices, 'policyEngine' | 'checkTimeoutMs'>;
+  services: Pick<CommandDependencies, 'policyEngine' | 'checkTimeoutMs'>;
   onProblem?: (problem: string) => void;
 }
 
@@ -31,7 +31,7 @@ export interface LoadedGate {
 }
 
 /** The Policy Engine's modes (`GET /v1/metrics` -> `mode`), cached a few seconds. */
-export function stackModesOf(services: Pick<CommandServices, 'policyEngine' | 'checkTimeoutMs'>): StackModes {
+export function stackModesOf(services: Pick<CommandDependencies, 'policyEngine' | 'checkTimeoutMs'>): StackModes {
   return policyEngineModes(async () => (await services.policyEngine.metrics()).mode, { timeoutMs: services.checkTimeoutMs });
 }
 

@@ -15,7 +15,7 @@ import { SERVICE_NAMES, SERVICE_PORTS, type ServiceName } from '../services/kit/
 import type { Stack } from '../services/stack/stack.js';
 import type { AuditLogReader } from './ports.js';
 
-export interface CommandServices {
+export interface CommandDependencies {
   /** Base URL of each service. */
   endpoints: Readonly<Record<ServiceName, string>>;
   policyEngine: PolicyEngineClient;
@@ -62,7 +62,7 @@ export function serviceEndpoints(env: ServiceEndpointsEnv = process.env): Record
   return endpoints;
 }
 
-export interface CommandServicesOptions {
+export interface CommandDependenciesOptions {
   endpoints: Record<ServiceName, string>;
   adminToken?: string;
   /** ACGS_SERVICE_TOKEN: sent with audit events, evolution reviews and sandbox executions. */
@@ -77,7 +77,7 @@ export interface CommandServicesOptions {
 }
 
 /** The clients and connections; the bot adds its audit trail (bot/command-path/dependencies.ts). */
-export function createCommandServices(options: CommandServicesOptions): Omit<CommandServices, 'trail' | 'trailProblem'> {
+export function createCommandDependencies(options: CommandDependenciesOptions): Omit<CommandDependencies, 'trail' | 'trailProblem'> {
   const callTimeoutMs = options.callTimeoutMs ?? 10_000;
   const { endpoints } = options;
   return {
