@@ -14,8 +14,8 @@ import { loadCommandGate, openCommandTrail } from './command-path/index.js';
 import type { CommandPathDependencies } from './command-path/index.js';
 import { commandDependenciesFromEnv } from './command-path/index.js';
 import { loadBotConfig } from './config.js';
-import { connectLocalControl, LocalStackNotRunningError } from '../services/stack/local-control-client.js';
-import { createLocalStackClient } from '../services/stack/local-stack-client.js';
+import { connectLocalControl, LocalStackNotRunningError } from '../services/stack/local/local-control-client.js';
+import { createLocalStackClient } from '../services/stack/local/local-stack-client.js';
 import { selectStack } from '../services/stack/select-stack.js';
 import type { AuditTrail } from './audit-trail/index.js';
 import { createRelayedTrail, TRAIL_RELAY_FEATURE } from './audit-trail/trail-relay.js';
@@ -92,7 +92,7 @@ export function cliStateDir(io: Pick<CliIo, 'env' | 'cwd'>): string {
  * The stack, chosen the way `npm start` chooses (ACGS_STACK, DOCKER_HOST, COMPOSE_PROJECT_NAME),
  * only when the command works on it, so `acgs health` never waits for a Docker probe. A Docker
  * stack is controlled directly; local processes through the supervisor of the `npm start` that
- * owns them (services/stack/local-stack-client.ts). A failed choice becomes `stackProblem`,
+ * owns them (services/stack/local/local-stack-client.ts). A failed choice becomes `stackProblem`,
  * which the command shows.
  */
 async function stackFor(registry: Registry, line: string, io: CliIo): Promise<{ stack?: Stack; stackProblem?: string }> {

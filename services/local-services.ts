@@ -154,7 +154,7 @@ export async function startLocalServices(options: LocalServicesOptions = {}): Pr
       args: ['--import', 'tsx', `services/${service}/main.ts`],
       env: { ...envFor[service], PORT: String(SERVICE_PORTS[service]) },
       healthUrl: `${url(service)}/health`,
-      // Published for the CLI (services/stack/local-stack-client.ts): who runs, and what it said.
+      // Published for the CLI (services/stack/local/local-stack-client.ts): who runs, and what it said.
       pidFile: paths.pidFile(service),
       logFile: paths.logFile(service),
     }),

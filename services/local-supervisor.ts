@@ -76,7 +76,7 @@ const STABLE_AFTER_MS = 60_000;
 /**
  * Runs one service as a child process, prefixes its output with its name, and restarts it with
  * exponential backoff when it exits unexpectedly. Keeps its recent output and can be restarted on
- * request, for the local Stack driver (services/stack/local-stack.ts).
+ * request, for the local Stack driver (services/stack/local/local-stack.ts).
  */
 export function superviseProcess(options: SupervisedProcessOptions): SupervisedProcess {
   let child: ChildProcess | undefined;

@@ -1,14 +1,14 @@
 /**
  * The four services alone as supervised local processes (`npm run start:stack`); `npm start`
  * runs them together with the bot. The supervisor's control channel lets the CLI see, restart,
- * and read the logs and stats of these processes (services/stack/local-control.ts); without the
+ * and read the logs and stats of these processes (services/stack/local/local-control.ts); without the
  * bot there is no audit trail to record into, so the CLI's restarts need `npm start` or
  * DATABASE_URL.
  */
 import { SERVICE_NAMES } from './kit/constitution.js';
 import { startLocalServices, stateDirectory } from './local-services.js';
-import { startLocalControl, type LocalControl } from './stack/local-control.js';
-import { createLocalStack } from './stack/local-stack.js';
+import { startLocalControl, type LocalControl } from './stack/local/local-control.js';
+import { createLocalStack } from './stack/local/local-stack.js';
 
 async function main(): Promise<void> {
   const stack = await startLocalServices();

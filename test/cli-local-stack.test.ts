@@ -18,8 +18,9 @@ import { CLI_BREAK_GLASS_REFUSAL } from '../bot/cli-identity.js';
 import { runCli } from '../bot/cli.js';
 import { createPool } from '../services/kit/postgres.js';
 import { localStatePaths, processArgv, type PidRecord } from '../services/local-state.js';
-import { startLocalControl, type SupervisorRecord } from '../services/stack/local-control.js';
-import { createLocalStack, localRefusals } from '../services/stack/local-stack.js';
+import { startLocalControl } from '../services/stack/local/local-control.js';
+import type { SupervisorRecord } from '../services/stack/local/local-control-protocol.js';
+import { createLocalStack, localRefusals } from '../services/stack/local/local-stack.js';
 import { POLICY_ADMIN_TOKEN, startPolicyEngine, type RunningPolicyEngine } from './kit/policy-engine.js';
 import { createTestDatabase, type TestDatabase } from './kit/postgres.js';
 

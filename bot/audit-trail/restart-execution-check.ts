@@ -1,6 +1,6 @@
 /**
  * The check `npm start` makes before its supervisor restarts a service for another process (the
- * CLI) over the local stack's control channel (services/stack/local-control.ts). The channel's
+ * CLI) over the local stack's control channel (services/stack/local/local-control.ts). The channel's
  * token says only that the caller can read the state directory; a restart is an escalated action,
  * so it must also be on the record: the request names the `execution` record the CLI's command
  * path committed to this trail after the authorization policy allowed the restart, and the
@@ -13,7 +13,7 @@
  *   `result` of the same execution in the trail means its command already ran).
  * Anything else is refused with a sentence saying which of these failed, and nothing restarts.
  */
-import type { RestartGuard } from '../../services/stack/local-control.js';
+import type { RestartGuard } from '../../services/stack/local/local-control.js';
 import { MAX_QUERY_LIMIT, type AuditTrail } from './audit-trail.js';
 import type { TrailRecord } from './trail-record.js';
 

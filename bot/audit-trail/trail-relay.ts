@@ -1,7 +1,7 @@
 /**
  * The CLI's way into the bot's audit trail when the trail is an embedded PGlite database owned by
  * the running `npm start` (no DATABASE_URL): that process lends its trail over the local stack's
- * control channel (services/stack/local-control.ts), and the CLI's trail is a thin client of it.
+ * control channel (services/stack/local/local-control.ts), and the CLI's trail is a thin client of it.
  * Records therefore join the one chain in order with the bot's own, an escalated command's
  * `execution` record is committed by the bot's trail before the CLI runs the command (its key is
  * what the supervisor asks for before a restart: restart-execution-check.ts), and when the bot is
@@ -16,8 +16,8 @@
  * and have the bot's real record dropped as a duplicate. Queries take the `audit` command's limits.
  */
 import { z } from 'zod';
-import type { ControlChannel } from '../../services/stack/local-control-client.js';
-import { ControlError, type ControlExtension } from '../../services/stack/local-control.js';
+import type { ControlChannel } from '../../services/stack/local/local-control-client.js';
+import { ControlError, type ControlExtension } from '../../services/stack/local/local-control.js';
 import { auditCommandArgument, auditSinceArgument, auditUserArgument } from '../../commands/audit-documents.js';
 import { AuditTrailUnavailableError, MAX_QUERY_LIMIT, type AppendReceipt, type AuditTrail, type TrailAvailability, type TrailQuery, type TrailQueryResult } from './audit-trail.js';
 import { TRAIL_KINDS, TrailInputError, type TrailKind, type TrailRecordInput } from './trail-record.js';

@@ -57,7 +57,7 @@ export interface RestartOptions {
   /**
    * The key of the committed `execution` record this restart runs under (CommandContext.execution).
    * The local stack of another process restarts only with one its owner's audit trail holds
-   * (services/stack/local-control.ts); the drivers that act themselves ignore it.
+   * (services/stack/local/local-control.ts); the drivers that act themselves ignore it.
    */
   executionRecord?: string;
 }

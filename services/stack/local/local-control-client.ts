@@ -6,9 +6,9 @@
  * done then.
  */
 import { readFile } from 'node:fs/promises';
-import { localStatePaths, processArgv } from '../local-state.js';
-import { CONTROL_MARKER, stackErrorFromAnswer, type PublishedService, type SupervisorRecord } from './local-control.js';
-import { StackError } from './stack.js';
+import { localStatePaths, processArgv } from '../../local-state.js';
+import { StackError } from '../stack.js';
+import { CONTROL_MARKER, CONTROL_ROUTES, isSupervisorRecord, stackErrorFromAnswer, type PublishedService } from './local-control-protocol.js';
 
 export interface ControlChannel {
   supervisorPid: number;
@@ -42,21 +42,6 @@ export class LocalStackNotRunningError extends StackError {
 
 function notRunning(why: string): StackError {
   return new LocalStackNotRunningError(why);
-}
-
-function isSupervisorRecord(value: unknown): value is SupervisorRecord {
-  const record = value as Partial<SupervisorRecord> | null;
-  return (
-    record !== null &&
-    typeof record === 'object' &&
-    record.marker === CONTROL_MARKER &&
-    Number.isInteger(record.pid) &&
-    typeof record.url === 'string' &&
-    /^http:\/\/127\.0\.0\.1:\d+$/.test(record.url) &&
-    typeof record.token === 'string' &&
-    Array.isArray(record.services) &&
-    Array.isArray(record.features)
-  );
 }
 
 export async function connectLocalControl(stateDir: string, options: { pingTimeoutMs?: number } = {}): Promise<ControlChannel> {
@@ -103,7 +88,7 @@ export async function connectLocalControl(stateDir: string, options: { pingTimeo
   }
 
   // The pid could have been reused while the file stayed: only our supervisor answers the ping with its pid.
-  const ping = await call<{ marker?: unknown; pid?: unknown }>('GET', '/v1/ping', undefined, options.pingTimeoutMs ?? 3000).catch((error: unknown) => {
+  const ping = await call<{ marker?: unknown; pid?: unknown }>('GET', CONTROL_ROUTES.ping, undefined, options.pingTimeoutMs ?? 3000).catch((error: unknown) => {
     if (error instanceof ControlCallError) throw notRunning(`whatever answers at ${url} is not its supervisor (${error.message})`);
     throw error;
   });

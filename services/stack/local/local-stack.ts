@@ -7,11 +7,11 @@
 import { readFile } from 'node:fs/promises';
 import { totalmem } from 'node:os';
 import pidusage from 'pidusage';
-import type { SupervisedProcess } from '../local-supervisor.js';
-import { EXEC_COMMANDS, type ExecCommandName } from './exec-commands.js';
-import { fixedWidthTime, selectLogLines } from './log-lines.js';
-import { createOperationGuard } from './operation-guard.js';
-import { normalizeLogsOptions, requireExecCommand, requireKnownService, requireServiceName, requireTimeout } from './stack-checks.js';
+import type { SupervisedProcess } from '../../local-supervisor.js';
+import { EXEC_COMMANDS, type ExecCommandName } from '../exec-commands.js';
+import { fixedWidthTime, selectLogLines } from '../log-lines.js';
+import { createOperationGuard } from '../operation-guard.js';
+import { normalizeLogsOptions, requireExecCommand, requireKnownService, requireServiceName, requireTimeout } from '../stack-checks.js';
 import {
   StackError,
   serviceHealthOf,
@@ -24,7 +24,7 @@ import {
   type ServiceHealth,
   type SkippedStats,
   type Stack,
-} from './stack.js';
+} from '../stack.js';
 
 export interface LocalStackOptions {
   processes: readonly SupervisedProcess[];

@@ -25,34 +25,21 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { readFileSync, rmSync } from 'node:fs';
-import { localStatePaths, writeFileAtomic } from '../local-state.js';
-import type { SupervisedProcess } from '../local-supervisor.js';
+import { localStatePaths, writeFileAtomic } from '../../local-state.js';
+import type { SupervisedProcess } from '../../local-supervisor.js';
+import { requireServiceName } from '../stack-checks.js';
+import { StackError, type Stack } from '../stack.js';
 import { connectLocalControl, type ControlChannel } from './local-control-client.js';
-import { requireServiceName } from './stack-checks.js';
-import { StackError, STACK_ERROR_CODES, type Stack } from './stack.js';
-
-/** Tells a ping answer from whatever else might listen on a reused port. */
-export const CONTROL_MARKER = 'acgs-local-stack-supervisor';
-
-export interface PublishedService {
-  name: string;
-  argv: string[];
-  pidFile: string;
-  logFile: string;
-  healthUrl: string;
-}
-
-/** The content of `<state>/run/supervisor.json`. */
-export interface SupervisorRecord {
-  marker: typeof CONTROL_MARKER;
-  pid: number;
-  url: string;
-  token: string;
-  startedAt: string;
-  services: PublishedService[];
-  /** `trail`: the owner relays its audit trail (npm start; not npm run start:stack). */
-  features: string[];
-}
+import {
+  CONTROL_MARKER,
+  CONTROL_ROUTES,
+  EXTENSION_PREFIX,
+  stackErrorAnswer,
+  type ErrorAnswer,
+  type ListAnswer,
+  type PingAnswer,
+  type SupervisorRecord,
+} from './local-control-protocol.js';
 
 /** A refusal from an extension, sent back as `{ error: { code, message } }` with its status. */
 export class ControlError extends Error {
@@ -174,22 +161,22 @@ export async function startLocalControl(options: LocalControlOptions): Promise<L
 
   async function route(request: IncomingMessage): Promise<{ status: number; body: unknown }> {
     const path = new URL(request.url ?? '/', 'http://control').pathname;
-    if (request.method === 'GET' && path === '/v1/ping') return { status: 200, body: { marker: CONTROL_MARKER, pid: process.pid } };
-    if (request.method === 'GET' && path === '/v1/stack') return { status: 200, body: { services: await stack.list() } };
-    if (request.method !== 'POST') return { status: 404, body: { error: { code: 'NOT_FOUND', message: `no route ${request.method} ${path}` } } };
+    if (request.method === 'GET' && path === CONTROL_ROUTES.ping) return { status: 200, body: { marker: CONTROL_MARKER, pid: process.pid } satisfies PingAnswer };
+    if (request.method === 'GET' && path === CONTROL_ROUTES.list) return { status: 200, body: { services: await stack.list() } satisfies ListAnswer };
+    if (request.method !== 'POST') return { status: 404, body: { error: { code: 'NOT_FOUND', message: `no route ${request.method} ${path}` } } satisfies ErrorAnswer };
     const body = await readBody(request);
     const service = typeof body.service === 'string' ? body.service : '';
-    if (path === '/v1/stack/health') return { status: 200, body: await stack.health(service) };
-    if (path === '/v1/stack/restart') {
+    if (path === CONTROL_ROUTES.health) return { status: 200, body: await stack.health(service) };
+    if (path === CONTROL_ROUTES.restart) {
       const timeoutMs = typeof body.timeoutMs === 'number' ? body.timeoutMs : undefined;
       await requireRestartExecution(service, body.execution);
       return { status: 200, body: await stack.restart(service, timeoutMs === undefined ? {} : { timeoutMs }) };
     }
     // Own names only: `/v1/constructor` must not reach Object.prototype's members.
-    const name = path.startsWith('/v1/') ? path.slice(4) : undefined;
+    const name = path.startsWith(EXTENSION_PREFIX) ? path.slice(EXTENSION_PREFIX.length) : undefined;
     const extension = name !== undefined && Object.hasOwn(extensions, name) ? extensions[name] : undefined;
     if (extension) return { status: 200, body: (await extension(body)) ?? {} };
-    return { status: 404, body: { error: { code: 'NOT_FOUND', message: `no route POST ${path}` } } };
+    return { status: 404, body: { error: { code: 'NOT_FOUND', message: `no route POST ${path}` } } satisfies ErrorAnswer };
   }
 
   const server = createServer((request, response) => {
@@ -202,7 +189,7 @@ export async function startLocalControl(options: LocalControlOptions): Promise<L
       ({ status, body }) => send(response, status, body),
       (error: unknown) => {
         if (error instanceof StackError) {
-          send(response, 422, { error: { code: error.code, message: error.reason, done: error.done, not_done: error.notDone } });
+          send(response, 422, stackErrorAnswer(error));
         } else if (error instanceof ControlError) {
           send(response, error.status, { error: { code: error.code, message: error.message } });
         } else {
@@ -252,11 +239,4 @@ export async function startLocalControl(options: LocalControlOptions): Promise<L
         });
       })()),
   };
-}
-
-/** Turns a `{ error }` answer back into the StackError the supervisor threw, when it was one. */
-export function stackErrorFromAnswer(error: { code?: unknown; message?: unknown; done?: unknown; not_done?: unknown }): StackError | undefined {
-  if (typeof error.code !== 'string' || !(STACK_ERROR_CODES as readonly string[]).includes(error.code)) return undefined;
-  const list = (value: unknown) => (Array.isArray(value) ? value.filter((item): item is string => typeof item === 'string') : []);
-  return new StackError(error.code as StackError['code'], String(error.message ?? ''), { done: list(error.done), notDone: list(error.not_done) });
 }

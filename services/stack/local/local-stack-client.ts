@@ -1,7 +1,7 @@
 /**
  * The Stack port over the local stack of ANOTHER process (`npm start` or `npm run start:stack`),
  * for the CLI. Status, health and restart go to that process's supervisor through its control
- * channel (services/stack/local-control.ts): it restarts its own child with the same environment
+ * channel (services/stack/local/local-control.ts): it restarts its own child with the same environment
  * and waits for health, once its owner's trail shows the restart's committed execution record.
  * Logs are read from the log files the supervisor writes, also after it stopped or crashed (when
  * an SRE needs them most), and say so; stats sample the pids of its pid files once /proc shows
@@ -9,10 +9,11 @@
  * operation here sends a signal.
  */
 import pidusage from 'pidusage';
-import { localStatePaths, checkPid, readPidFile, type PidRecord } from '../local-state.js';
-import { loggedServices, logFileLastWrite, readLogFile } from '../local-log-file.js';
+import { localStatePaths, checkPid, readPidFile, type PidRecord } from '../../local-state.js';
+import { loggedServices, logFileLastWrite, readLogFile } from '../../local-log-file.js';
+import { fixedWidthTime, selectLogLines } from '../log-lines.js';
 import { connectLocalControl, LocalStackNotRunningError, type ControlChannel } from './local-control-client.js';
-import { fixedWidthTime, selectLogLines } from './log-lines.js';
+import { CONTROL_ROUTES, type HealthRequest, type ListAnswer, type RestartRequest } from './local-control-protocol.js';
 import { localRefusals, measureProcesses } from './local-stack.js';
 import {
   normalizeLogsOptions,
@@ -21,7 +22,7 @@ import {
   requireServiceName,
   requireTimeout,
   type NormalizedLogsOptions,
-} from './stack-checks.js';
+} from '../stack-checks.js';
 import {
   StackError,
   type ContainerStats,
@@ -31,7 +32,7 @@ import {
   type ServiceStatus,
   type SkippedStats,
   type Stack,
-} from './stack.js';
+} from '../stack.js';
 
 export interface LocalStackClientOptions {
   /** The state directory `npm start` uses (ACGS_STATE_DIR, default `.acgs`), resolved. */
@@ -123,11 +124,11 @@ export function createLocalStackClient(options: LocalStackClientOptions): Stack 
     },
 
     async list() {
-      return (await (await connect()).call<{ services: ServiceStatus[] }>('GET', '/v1/stack')).services;
+      return (await (await connect()).call<ListAnswer>('GET', CONTROL_ROUTES.list)).services;
     },
 
     async health(service): Promise<ServiceHealth> {
-      return (await known(service)).call<ServiceHealth>('POST', '/v1/stack/health', { service });
+      return (await known(service)).call<ServiceHealth>('POST', CONTROL_ROUTES.health, { service } satisfies HealthRequest);
     },
 
     async restart(service, restartOptions = {}): Promise<RestartReport> {
@@ -136,7 +137,8 @@ export function createLocalStackClient(options: LocalStackClientOptions): Stack 
       const connected = await known(service);
       // The supervisor restarts only under an execution record its owner's trail holds; without one it refuses.
       const execution = restartOptions.executionRecord;
-      return connected.call<RestartReport>('POST', '/v1/stack/restart', { service, timeoutMs, ...(execution ? { execution } : {}) }, timeoutMs + ANSWER_MARGIN_MS);
+      const request: RestartRequest = { service, timeoutMs, ...(execution ? { execution } : {}) };
+      return connected.call<RestartReport>('POST', CONTROL_ROUTES.restart, request, timeoutMs + ANSWER_MARGIN_MS);
     },
 
     async scale(service) {
