@@ -18,6 +18,10 @@ export PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin:/usr/local/go/bin"
 step "typecheck (tsc --noEmit)"
 npx tsc --noEmit
 
+# bot/ -> runbooks/ -> commands/ -> services/, no Slack outside bot/slack/, no cycles (.dependency-cruiser.cjs).
+step "dependency rules (npm run deps:check)"
+npm run --silent deps:check
+
 step "both policy wasm modules are built from the committed Rego (scripts/build-policy.sh --check)"
 bash scripts/build-policy.sh --check
 
