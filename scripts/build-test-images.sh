@@ -124,15 +124,21 @@ build_responder() {
 build_node() {
   local root=$workdir/node lib
   populate_busybox_root "$root"
-  # The node binary at the path the host runs it from (and its real path if that is a symlink).
-  mkdir -p "$root$(dirname "$node_real")"
-  install -m 0755 "$node_real" "$root$node_real"
-  if [ "$node_bin" != "$node_real" ]; then
-    mkdir -p "$root$(dirname "$node_bin")"
-    ln -sf "$node_real" "$root$node_bin"
+  # The node binary at the path the host runs it from (and its real path if that is a symlink),
+  # and `node` on the image's PATH whatever that path. A node under /tmp (scripts/test-node24.sh's)
+  # goes to /usr/local/bin/node instead: sandboxes mount a tmpfs over /tmp, which would hide it.
+  mkdir -p "$root/usr/local/bin"
+  if [[ $node_real == /tmp/* ]]; then
+    install -m 0755 "$node_real" "$root/usr/local/bin/node"
+  else
+    mkdir -p "$root$(dirname "$node_real")"
+    install -m 0755 "$node_real" "$root$node_real"
+    if [ "$node_bin" != "$node_real" ]; then
+      mkdir -p "$root$(dirname "$node_bin")"
+      ln -sf "$node_real" "$root$node_bin"
+    fi
+    [ -e "$root/usr/local/bin/node" ] || ln -s "$node_real" "$root/usr/local/bin/node"
   fi
-  # A node outside the image's PATH (scripts/test-node24.sh puts Node 24 in /tmp) still runs as `node`.
-  [ -e "$root/usr/local/bin/node" ] || { mkdir -p "$root/usr/local/bin" && ln -s "$node_real" "$root/usr/local/bin/node"; }
   # Every library ldd lists, plus the dynamic loader, at the listed path; symlinks are resolved
   # so the image holds real files (merged-/usr hosts list /lib/... which is a symlink there).
   while read -r lib; do

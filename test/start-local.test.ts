@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
-import { basename, join } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAuditEngineClient } from '../services/clients/audit-engine.js';
 import { createEvolutionOversightClient } from '../services/clients/evolution-oversight.js';
@@ -313,15 +313,17 @@ describe('npm start with nothing configured', () => {
   }
 
   it('left a stale pid file of an earlier run alone: its process was never signalled, the file names the new child', async () => {
-    // The premise: same executable, same process name, same script, different cmdline.
+    const record = JSON.parse(readFileSync(join(stateDir!, 'run', 'policy-engine.pid'), 'utf8')) as { pid: number; supervisorPid: number };
+    // The premise: same executable, same process name, same script, different cmdline. The name
+    // is the real policy engine's (`node` on Node 20, `MainThread` on Node 24, which names its thread).
     const cmdline = readFileSync(`/proc/${stranger!.pid}/cmdline`, 'utf8').replace(/\0$/, '').split('\0');
+    const processName = (pid: number) => readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
     expect(cmdline[0]).toBe(STALE_ARGV[0]);
     expect(cmdline.at(-1)).toBe(STALE_ARGV.at(-1));
-    expect(readFileSync(`/proc/${stranger!.pid}/comm`, 'utf8').trim()).toBe(basename(process.execPath).slice(0, 15));
+    expect(processName(stranger!.pid!)).toBe(processName(record.pid));
     expect(cmdline).not.toEqual(STALE_ARGV);
     expect(stranger!.exitCode).toBeNull();
     expect(stranger!.signalCode).toBeNull();
-    const record = JSON.parse(readFileSync(join(stateDir!, 'run', 'policy-engine.pid'), 'utf8')) as { pid: number; supervisorPid: number };
     expect(record.pid).not.toBe(stranger!.pid);
     expect(record.supervisorPid).toBe(child!.pid);
   });
