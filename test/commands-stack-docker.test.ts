@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../bot/cli.js';
 import type { ExecutionOutcome } from '../bot/command-path/index.js';
 import type { CommandPathDependencies } from '../bot/command-path/index.js';
-import { createDockerStack } from '../services/stack/docker-stack.js';
+import { createDockerStack } from '../services/stack/docker/index.js';
 import type { Stack } from '../services/stack/stack.js';
 import { SCALE_WITHOUT_APPROVALS } from './kit/command-access.js';
 import { block, commandRunner, stackOnlyServices } from './kit/commands.js';

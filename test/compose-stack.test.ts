@@ -20,7 +20,7 @@ import { createCommandRegistry } from '../commands/index.js';
 import { createCommandPathDependencies } from '../bot/command-path/index.js';
 import { sandboxControllerClient } from '../services/clients/sandbox-controller.js';
 import { CONSTITUTIONAL_HASH, type ServiceName } from '../services/kit/constitution.js';
-import { createDockerStack } from '../services/stack/docker-stack.js';
+import { createDockerStack } from '../services/stack/docker/index.js';
 import { selectStack } from '../services/stack/select-stack.js';
 import type { Stack } from '../services/stack/stack.js';
 import {

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { COMPOSE_LABELS } from '../services/stack/compose-labels.js';
+import { COMPOSE_LABELS } from '../services/stack/docker/compose-labels.js';
 import { removeContainersWithLabel, requireDockerEngine, requireImage, silentDockerHost, TEST_DOCKER_HOST } from './kit/docker.js';
 import { unusedLoopbackPort } from './kit/loopback.js';
 

@@ -33,7 +33,7 @@ import { violationsDocument } from '../commands/violations.js';
 import type { AuditEvent } from '../services/audit-engine/contract.js';
 import type { Evolution } from '../services/evolution-oversight/contract.js';
 import type { PolicyMetrics } from '../services/policy-engine/contract.js';
-import { engineDown } from '../services/stack/docker-engine.js';
+import { engineDown } from '../services/stack/docker/engine-connection.js';
 import { StackError, type ContainerStats, type LogLine, type Replica } from '../services/stack/stack.js';
 
 const GOLDEN_DIR = new URL('../bot/slack/golden/', import.meta.url);

@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import type Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDockerStack } from '../services/stack/docker-stack.js';
+import { createDockerStack } from '../services/stack/docker/index.js';
 import type { Stack } from '../services/stack/stack.js';
 import { RESPONDER_IMAGES, requireDockerEngine, requireImage, servedVersion, silentDockerHost, waitForContainer, watchContainerCreations } from './kit/docker.js';
 import { composeProjectLabel, startResponderProject, uniqueProjectName, type ResponderProject } from './kit/responder-project.js';

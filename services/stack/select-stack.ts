@@ -2,9 +2,9 @@
  * Which driver controls the stack: Docker when the engine answers and the compose project has
  * containers, the local processes otherwise; ACGS_STACK=local|docker forces one.
  */
-import { COMPOSE_LABELS, DEFAULT_COMPOSE_PROJECT } from './compose-labels.js';
-import { DEFAULT_DOCKER_HOST, dockerClient, engineDown } from './docker-engine.js';
-import { createDockerStack } from './docker-stack.js';
+import { COMPOSE_LABELS, DEFAULT_COMPOSE_PROJECT } from './docker/compose-labels.js';
+import { DEFAULT_DOCKER_HOST, dockerClient, engineDown } from './docker/engine-connection.js';
+import { createDockerStack } from './docker/index.js';
 import { StackError, type Stack } from './stack.js';
 
 export interface SelectStackOptions {

@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type Docker from 'dockerode';
-import { createDockerStack, type DockerStackOptions } from '../../services/stack/docker-stack.js';
+import { createDockerStack, type DockerStackOptions } from '../../services/stack/docker/index.js';
 import type { Stack } from '../../services/stack/stack.js';
 import {
   RESPONDER_IMAGES,

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { usageFromEngineStats, type EngineStatsSample } from './engine-stats.js';
+import { usageFromEngineStats, type EngineStatsSample } from './container-usage.js';
 
 const fixture = (name: string) => JSON.parse(readFileSync(`test/fixtures/stack/${name}`, 'utf8')) as EngineStatsSample;
 

@@ -2,8 +2,8 @@
  * Reaching the Docker Engine and turning its failures into StackErrors a person can act on.
  */
 import Docker from 'dockerode';
-import { dockerOptionsFor, engineErrorText } from '../kit/docker-engine.js';
-import { StackError } from './stack.js';
+import { dockerOptionsFor, engineErrorText } from '../../kit/docker-engine.js';
+import { StackError } from '../stack.js';
 
 export const DEFAULT_DOCKER_HOST = 'unix:///var/run/docker.sock';
 
