@@ -20,11 +20,10 @@ import {
   type RoleResolver,
 } from '../authorization/index.js';
 import type { Actor, CommandDefinition } from '../../commands/command.js';
+import type { EngineModes } from '../../services/policy-engine/contract.js';
 
-export interface EngineModes {
-  strict: boolean;
-  lockdown: boolean;
-}
+/** The Policy Engine's modes, as its contract defines them; re-exported for the command path's users. */
+export type { EngineModes };
 
 /**
  * `stale`: the Policy Engine does not answer now, and these are the modes it last reported, at
