@@ -1,0 +1,160 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { startPeriodicJob } from './periodic.js';
+
+/** A run that stays in progress until the test ends it. */
+function gate() {
+  let open!: () => void;
+  const opened = new Promise<void>((resolve) => {
+    open = resolve;
+  });
+  return { open, opened };
+}
+
+describe('periodic job (fake timers)', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('runs at once by default, then intervalMs after each run ends', async () => {
+    vi.useFakeTimers();
+    const starts: number[] = [];
+    const job = startPeriodicJob({ intervalMs: 100, run: () => void starts.push(Date.now()), onError: () => undefined });
+    expect(starts).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(99);
+    expect(starts).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(starts).toHaveLength(2);
+    await vi.advanceTimersByTimeAsync(200);
+    expect(starts).toHaveLength(4);
+    await job.stop();
+  });
+
+  it('waits firstRunAfterMs before the first run when given one', async () => {
+    vi.useFakeTimers();
+    let runs = 0;
+    const job = startPeriodicJob({ intervalMs: 100, firstRunAfterMs: 30, run: () => void (runs += 1), onError: () => undefined });
+    expect(runs).toBe(0);
+    await vi.advanceTimersByTimeAsync(30);
+    expect(runs).toBe(1);
+    await vi.advanceTimersByTimeAsync(100);
+    expect(runs).toBe(2);
+    await job.stop();
+  });
+
+  it('never overlaps runs: a slow run delays the next one instead of piling up', async () => {
+    vi.useFakeTimers();
+    let runs = 0;
+    let inProgress = 0;
+    let mostAtOnce = 0;
+    const job = startPeriodicJob({
+      intervalMs: 10,
+      run: async () => {
+        runs += 1;
+        inProgress += 1;
+        mostAtOnce = Math.max(mostAtOnce, inProgress);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        inProgress -= 1;
+      },
+      onError: () => undefined,
+    });
+    // Each round takes 50 ms of work plus 10 ms of pause: 60 ms per run.
+    await vi.advanceTimersByTimeAsync(59);
+    expect(runs).toBe(1);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(runs).toBe(2);
+    // Run 2 ends at 110 ms; the next one is due at 120 ms, so at 115 ms nothing is in progress.
+    await vi.advanceTimersByTimeAsync(55);
+    expect(runs).toBe(2);
+    expect(mostAtOnce).toBe(1);
+    await job.stop();
+  });
+
+  it('reports a throwing or rejecting run to onError and keeps the schedule going', async () => {
+    vi.useFakeTimers();
+    const errors: unknown[] = [];
+    let runs = 0;
+    const job = startPeriodicJob({
+      intervalMs: 10,
+      run: () => {
+        runs += 1;
+        if (runs === 1) throw new Error('thrown');
+        return Promise.reject(new Error('rejected'));
+      },
+      onError: (error) => errors.push((error as Error).message),
+    });
+    await vi.advanceTimersByTimeAsync(10);
+    expect(errors).toEqual(['thrown', 'rejected']);
+    await vi.advanceTimersByTimeAsync(10);
+    expect(runs).toBe(3);
+    await job.stop();
+  });
+
+  it('keeps the schedule going when onError itself throws', async () => {
+    vi.useFakeTimers();
+    let runs = 0;
+    const job = startPeriodicJob({
+      intervalMs: 10,
+      run: () => {
+        runs += 1;
+        throw new Error('run failed');
+      },
+      onError: () => {
+        throw new Error('logger failed');
+      },
+    });
+    await vi.advanceTimersByTimeAsync(20);
+    expect(runs).toBe(3);
+    await job.stop();
+  });
+
+  it('stop() waits for the run in progress and no run starts after it', async () => {
+    vi.useFakeTimers();
+    const running = gate();
+    let runs = 0;
+    const job = startPeriodicJob({
+      intervalMs: 10,
+      run: () => {
+        runs += 1;
+        return running.opened;
+      },
+      onError: () => undefined,
+    });
+    let stopped = false;
+    const stopping = job.stop().then(() => {
+      stopped = true;
+    });
+    await vi.advanceTimersByTimeAsync(0);
+    expect(stopped).toBe(false);
+    running.open();
+    await stopping;
+    await vi.advanceTimersByTimeAsync(100);
+    expect(runs).toBe(1);
+  });
+
+  it('stop() before the first run means no run at all', async () => {
+    vi.useFakeTimers();
+    let runs = 0;
+    const job = startPeriodicJob({ intervalMs: 10, firstRunAfterMs: 10, run: () => void (runs += 1), onError: () => undefined });
+    await job.stop();
+    await vi.advanceTimersByTimeAsync(100);
+    expect(runs).toBe(0);
+  });
+
+  it('refuses an interval below 1 ms, which would spin', () => {
+    expect(() => startPeriodicJob({ intervalMs: 0, run: () => undefined, onError: () => undefined })).toThrow(/at least 1, not 0/);
+    expect(() => startPeriodicJob({ intervalMs: Number.NaN, run: () => undefined, onError: () => undefined })).toThrow(RangeError);
+  });
+});
+
+describe('periodic job (real time)', () => {
+  it('runs repeatedly on real timers and does not keep the process alive', async () => {
+    let runs = 0;
+    const job = startPeriodicJob({ intervalMs: 5, run: () => void (runs += 1), onError: () => undefined });
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    await job.stop();
+    const after = runs;
+    expect(after).toBeGreaterThanOrEqual(2);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(runs).toBe(after);
+  });
+});
