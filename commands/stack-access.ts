@@ -4,6 +4,7 @@
  * documents that say what happened, what was done, what was not and what to try next.
  */
 import { z } from 'zod';
+import { SERVICE_NAME_RULE, ServiceNameSchema } from '../services/kit/identifiers.js';
 import { StackError, type ServiceHealthStatus, type Stack, type StackErrorCode } from '../services/stack/stack.js';
 import { closestChoice } from './arguments.js';
 import { CommandError, type CommandContext } from './command.js';
@@ -13,9 +14,8 @@ import type { CheckLine, ResultAction, ResultDocument, Tone } from './result.js'
 /** A compose service name, checked before the stack is asked anything (the stack checks membership). */
 export const serviceArgument = z
   .string({ error: 'must be a service name such as policy-engine' })
-  .regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/, {
-    error: (issue) =>
-      `must be a service name such as policy-engine (letters, digits, '.', '_' and '-'; at most 63)${typeof issue.input === 'string' ? ` (got \`${clip(issue.input, 24)}\`)` : ''}`,
+  .refine((value) => ServiceNameSchema.safeParse(value).success, {
+    error: (issue) => `${SERVICE_NAME_RULE}${typeof issue.input === 'string' ? ` (got \`${clip(issue.input, 24)}\`)` : ''}`,
   });
 
 /** A service's health as a verdict: starting and degraded want a look, unhealthy and down are failures. */

@@ -8,6 +8,7 @@
 import { appendFileSync, closeSync, fstatSync, mkdirSync, openSync, renameSync, writeSync } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { ServiceNameSchema } from './kit/identifiers.js';
 
 export const DEFAULT_LOG_FILE_BYTES = 4 * 1024 * 1024;
 
@@ -119,7 +120,7 @@ export async function readLogFile(path: string): Promise<LogFileLine[]> {
 }
 
 /** A file name `<service>.log` or `<service>.log.1` as the supervisor writes it; anything else in the folder is not ours. */
-const LOG_FILE_NAME = /^([a-zA-Z0-9][a-zA-Z0-9_.-]{0,62})\.log(?:\.1)?$/;
+const LOG_FILE_NAME = /^(.+)\.log(?:\.1)?$/;
 
 /**
  * The services that left a log file (current or rotated) in `logDir`, sorted; none when the folder
@@ -136,7 +137,7 @@ export async function loggedServices(logDir: string): Promise<string[]> {
   const services = new Set<string>();
   for (const name of names) {
     const match = LOG_FILE_NAME.exec(name);
-    if (match) services.add(match[1]!);
+    if (match && ServiceNameSchema.safeParse(match[1]).success) services.add(match[1]!);
   }
   return [...services].sort();
 }

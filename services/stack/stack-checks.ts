@@ -2,15 +2,14 @@
  * The checks every Stack driver runs on its arguments before it asks anything of the engine or
  * the processes: each refusal is a StackError that says what is accepted.
  */
+import { ServiceNameSchema } from '../kit/identifiers.js';
 import { EXEC_COMMANDS, type ExecCommandName } from './exec-commands.js';
 import { DEFAULT_LOG_LINES, MAX_GREP_CHARS, MAX_LOG_LINES, MAX_REPLICAS, StackError, type LogsOptions } from './stack.js';
 
-/** Compose service names: what `docker-compose` accepts, so anything else is refused before any call. */
-const SERVICE_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/;
-
 /** Refuses a malformed service name before anything is asked of the engine or the processes. */
 export function requireServiceName(service: string): void {
-  if (typeof service !== 'string' || !SERVICE_NAME.test(service)) {
+  // Compose service names (what `docker-compose` accepts): anything else is refused before any call.
+  if (!ServiceNameSchema.safeParse(service).success) {
     throw new StackError(
       'SERVICE_UNKNOWN',
       `"${String(service).slice(0, 64)}" is not a service name (letters, digits, '.', '_' and '-', starting with a letter or digit)`,
