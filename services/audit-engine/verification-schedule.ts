@@ -1,3 +1,4 @@
+import { startPeriodicJob } from '../kit/periodic.js';
 import type { ChainVerifier } from './chain-verifier.js';
 
 export interface VerificationSchedule {
@@ -16,30 +17,5 @@ export function scheduleVerification(
   options: { intervalMs: number; onError(error: unknown): void },
 ): VerificationSchedule {
   if (options.intervalMs === 0) return { stop: async () => undefined };
-  let stopped = false;
-  let timer: NodeJS.Timeout | undefined;
-  let walk: Promise<void> | undefined;
-
-  function walkNow(): void {
-    timer = undefined;
-    walk = verifier
-      .run()
-      .then(() => undefined, options.onError)
-      .finally(() => {
-        walk = undefined;
-        if (stopped) return;
-        timer = setTimeout(walkNow, options.intervalMs);
-        // The schedule alone must not keep the process alive.
-        timer.unref();
-      });
-  }
-  walkNow();
-
-  return {
-    async stop() {
-      stopped = true;
-      clearTimeout(timer);
-      await walk;
-    },
-  };
+  return startPeriodicJob({ intervalMs: options.intervalMs, run: () => verifier.run(), onError: options.onError });
 }

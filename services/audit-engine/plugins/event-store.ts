@@ -1,4 +1,5 @@
 import { Counter, Histogram } from 'prom-client';
+import { type PeriodicJob, startPeriodicJob } from '../../kit/periodic.js';
 import { describeDatabaseError } from '../../kit/postgres.js';
 import type { Service } from '../../kit/service.js';
 import { AUDIT_CHECKPOINT_KEY_ENV, createAuditCheckpoints } from '../chain-checkpoints.js';
@@ -57,7 +58,7 @@ export function registerEventStore(
   let ledger: CheckpointLedger | undefined;
   let sinceCheckpoint = 0;
   let checkpointing: Promise<SignedCheckpoint[]> | undefined;
-  let checkpointTimer: NodeJS.Timeout | undefined;
+  let checkpointRounds: PeriodicJob | undefined;
   function checkpointNow(): Promise<SignedCheckpoint[]> {
     if (!ledger) return Promise.resolve([]);
     const current = ledger;
@@ -117,10 +118,13 @@ export function registerEventStore(
     app.log.info({ key_id: key.keyId, key: key.source }, 'chain checkpoints signed with this key');
     // Events of a run that stopped before its last checkpoint are signed now, without holding the start.
     void checkpointNow();
-    checkpointTimer = setInterval(() => {
-      if (sinceCheckpoint > 0) void checkpointNow();
-    }, config.checkpointIntervalMs);
-    checkpointTimer.unref();
+    checkpointRounds = startPeriodicJob({
+      firstRunAfterMs: config.checkpointIntervalMs,
+      intervalMs: config.checkpointIntervalMs,
+      run: () => (sinceCheckpoint > 0 ? checkpointNow() : undefined),
+      // checkpointNow logs its own failures and never rejects.
+      onError: (error) => app.log.error({ err: error }, 'could not sign a chain checkpoint'),
+    });
     schedule = scheduleVerification(verifier, {
       intervalMs: config.verifyIntervalMs,
       // Counted by onResult; health keeps showing the last completed walk.
@@ -132,7 +136,7 @@ export function registerEventStore(
   app.addHook('onClose', async () => {
     await schedule?.stop();
     await store.drained();
-    if (checkpointTimer) clearInterval(checkpointTimer);
+    await checkpointRounds?.stop();
     // The last events of this run are signed before the pool closes.
     await checkpointing;
     if (sinceCheckpoint > 0) await checkpointNow();
