@@ -17,6 +17,7 @@ import { AuditLogUnavailableError, DEFAULT_QUERY_LIMIT, MAX_QUERY_LIMIT } from '
 import type { AuditOutbox } from '../../services/kit/audit-outbox.js';
 import type { CheckpointLedger, SignedCheckpoint } from '../../services/audit-engine/checkpoint-ledger.js';
 import { type JsonLineSpool, SpoolWriteError, appendWholeLine, openJsonLineSpool } from '../../services/kit/json-line-spool.js';
+import { type PeriodicJob, startPeriodicJob } from '../../services/kit/periodic.js';
 import { isDatabaseUnavailable } from '../../services/kit/postgres.js';
 import { forwardGovernanceRecord } from './governance-forwarding.js';
 import { redactText } from './redaction.js';
@@ -203,12 +204,11 @@ export function createAuditTrail(options: AuditTrailOptions): AuditTrail {
   const checkpointEvery = checkpointSettings?.everyRecords ?? 100;
   let sinceCheckpoint = 0;
   let checkpointing: Promise<SignedCheckpoint[]> | undefined;
-  let checkpointTimer: NodeJS.Timeout | undefined;
+  let checkpointRounds: PeriodicJob | undefined;
   const verifying = new Map<TrailVerifyScope, Promise<TrailVerification>>();
   /** The last full walk's result: a break it found before the newest checkpoint stays a break. */
   let lastFull: TrailVerification | undefined;
-  let fullVerifyTimer: NodeJS.Timeout | undefined;
-  let fullVerifyStopped = false;
+  let fullVerifyRounds: PeriodicJob | undefined;
 
   /** One run per scope at a time; callers in the meantime share it. */
   function sharedVerify(scope: TrailVerifyScope): Promise<TrailVerification> {
@@ -225,20 +225,19 @@ export function createAuditTrail(options: AuditTrailOptions): AuditTrail {
     return run;
   }
 
-  function scheduleFullVerify(delayMs: number): void {
+  /** The background full walk: soon after the start, then `fullVerifyEveryMs` after each walk ends. */
+  function startFullVerifyRounds(): PeriodicJob | undefined {
     const everyMs = checkpointSettings?.fullVerifyEveryMs ?? 10 * 60_000;
-    if (!ledger || everyMs === 0 || fullVerifyStopped) return;
-    fullVerifyTimer = setTimeout(() => {
-      void sharedVerify('full')
-        .then(
-          (result) => {
-            if (!result.valid) log?.error({ firstBad: result.firstBad }, 'audit trail: the background walk found the trail altered');
-          },
-          (error: unknown) => log?.warn({ reason: describeFailure(error) }, 'audit trail: the background walk could not run'),
-        )
-        .finally(() => scheduleFullVerify(everyMs));
-    }, delayMs);
-    fullVerifyTimer.unref();
+    if (!ledger || everyMs === 0 || closed) return undefined;
+    return startPeriodicJob({
+      firstRunAfterMs: 0,
+      intervalMs: everyMs,
+      run: async () => {
+        const result = await sharedVerify('full');
+        if (!result.valid) log?.error({ firstBad: result.firstBad }, 'audit trail: the background walk found the trail altered');
+      },
+      onError: (error) => log?.warn({ reason: describeFailure(error) }, 'audit trail: the background walk could not run'),
+    });
   }
 
   /** One checkpoint at a time; a failure is logged (the next round tries again), never thrown at appends. */
@@ -497,11 +496,15 @@ export function createAuditTrail(options: AuditTrailOptions): AuditTrail {
         // Records written by a run that stopped before its last checkpoint are signed now, in the
         // background: a first checkpoint of a long trail walks it, which must not hold the start.
         void checkpointNow();
-        checkpointTimer = setInterval(() => {
-          if (sinceCheckpoint > 0) void checkpointNow();
-        }, checkpointSettings?.everyMs ?? 60_000);
-        checkpointTimer.unref();
-        scheduleFullVerify(0);
+        const checkpointEveryMs = checkpointSettings?.everyMs ?? 60_000;
+        checkpointRounds = startPeriodicJob({
+          firstRunAfterMs: checkpointEveryMs,
+          intervalMs: checkpointEveryMs,
+          run: () => (sinceCheckpoint > 0 ? checkpointNow() : undefined),
+          // checkpointNow logs its own failures and never rejects.
+          onError: (error) => log?.error({ reason: describeFailure(error) }, 'audit trail: could not sign a checkpoint'),
+        });
+        fullVerifyRounds = startFullVerifyRounds();
       }
     },
 
@@ -610,10 +613,9 @@ export function createAuditTrail(options: AuditTrailOptions): AuditTrail {
       await draining?.catch(() => undefined);
       noteLosses();
       await lossNote;
-      if (checkpointTimer) clearInterval(checkpointTimer);
-      fullVerifyStopped = true;
-      if (fullVerifyTimer) clearTimeout(fullVerifyTimer);
-      // A walk in progress finishes before the pool may close.
+      await checkpointRounds?.stop();
+      // A walk in progress (background or requested) finishes before the pool may close.
+      await fullVerifyRounds?.stop();
       await verifying.get('full')?.catch(() => undefined);
       // The last records of this run are signed before it stops.
       await checkpointing;

@@ -10,6 +10,7 @@
 import { ServiceCallError } from '../../services/clients/http.js';
 import type { EvolutionOversightClient } from '../../services/clients/evolution-oversight.js';
 import type { Evolution } from '../../services/evolution-oversight/contract.js';
+import { startPeriodicJob } from '../../services/kit/periodic.js';
 import type { CardClaim, CardRef, ReviewCardStore } from './card-store.js';
 
 /** What the poster asks the Slack layer to do. */
@@ -150,8 +151,6 @@ export function startEvolutionReviewPoster(options: ReviewPosterOptions): Review
   options = { ...options, unrecorded: options.unrecorded ?? new Map() };
   const intervalMs = options.intervalMs ?? DEFAULT_REVIEW_POLL_MS;
   let running: Promise<RoundReport> | undefined;
-  let timer: NodeJS.Timeout | undefined;
-  let stopped = false;
 
   const runOnce = (): Promise<RoundReport> => {
     running ??= postReviewCards(options).finally(() => {
@@ -160,21 +159,17 @@ export function startEvolutionReviewPoster(options: ReviewPosterOptions): Review
     return running;
   };
   // The next round is timed from the end of this one, so rounds never overlap.
-  const tick = async () => {
-    try {
-      await runOnce();
-    } catch (error) {
-      options.onError?.(error, 'listing the proposals waiting for review');
-    }
-    if (!stopped) timer = setTimeout(() => void tick(), intervalMs);
-  };
-  void tick();
+  const rounds = startPeriodicJob({
+    intervalMs,
+    run: runOnce,
+    onError: (error) => options.onError?.(error, 'listing the proposals waiting for review'),
+  });
 
   return {
     runOnce,
     async stop() {
-      stopped = true;
-      if (timer) clearTimeout(timer);
+      await rounds.stop();
+      // A round asked for by runOnce() outside the schedule finishes too.
       await running?.catch(() => undefined);
     },
   };
