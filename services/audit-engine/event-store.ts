@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { CONSTITUTIONAL_HASH } from '../kit/constitution.js';
 import { ServiceError, isServiceError } from '../kit/errors.js';
+import { withTransaction } from '../kit/postgres.js';
 import type { AuditEventInput, ChainHead } from './contract.js';
 import { EVENT_COLUMNS, type EventRow, type StoredEvent, rowToStoredEvent } from './event-rows.js';
 import { createGroupCommitter } from './group-commit.js';
@@ -81,7 +82,7 @@ export function normalizeInput(input: AuditEventInput, receivedAt: Date): Normal
   };
 }
 
-const LOCK_HEAD = 'BEGIN; SELECT sequence, chain_hash FROM audit_chain_head WHERE id = 1 FOR UPDATE';
+const LOCK_HEAD = 'SELECT sequence, chain_hash FROM audit_chain_head WHERE id = 1 FOR UPDATE';
 
 const READ_HEAD = 'SELECT sequence, chain_hash FROM audit_chain_head WHERE id = 1';
 
@@ -232,33 +233,25 @@ export function createAuditEventStore(options: EventStoreOptions): AuditEventSto
 
   /**
    * The slow path, always able to make progress: lock the head, look up known keys, append.
-   * Not kit/postgres withTransaction: BEGIN travels with the lock in LOCK_HEAD, saving a round trip.
+   * The lock travels with BEGIN (beginWith), saving a round trip.
    */
-  async function appendUnderLock(requests: NormalizedInput[][]): Promise<ChainedGroup> {
-    const client = await pool.connect();
-    let broken: Error | undefined;
-    try {
-      const results = (await client.query(LOCK_HEAD)) as unknown as pg.QueryResult[];
-      const head = headFromRow(results[1]?.rows[0]);
-      const known = new Map<string, StoredEvent>();
-      const keys = [...new Set(requests.flat().flatMap((input) => (input.idempotency_key ? [input.idempotency_key] : [])))];
-      if (keys.length > 0) {
-        const existing = await client.query<EventRow>(FIND_BY_KEYS, [keys]);
-        for (const row of existing.rows) known.set(row.idempotency_key!, rowToStoredEvent(row));
-      }
-      const group = chainOnto(head, requests, known);
-      if (group.fresh.length > 0) await client.query(INSERT_AND_ADVANCE, insertParams(group.fresh));
-      await client.query('COMMIT');
-      return group;
-    } catch (error) {
-      await client.query('ROLLBACK').catch((rollbackError: Error) => {
-        broken = rollbackError;
-      });
-      throw error;
-    } finally {
-      // A client whose connection failed is discarded rather than handed to the next request.
-      client.release(broken);
-    }
+  function appendUnderLock(requests: NormalizedInput[][]): Promise<ChainedGroup> {
+    return withTransaction(
+      pool,
+      async (client, locked) => {
+        const head = headFromRow(locked?.rows[0]);
+        const known = new Map<string, StoredEvent>();
+        const keys = [...new Set(requests.flat().flatMap((input) => (input.idempotency_key ? [input.idempotency_key] : [])))];
+        if (keys.length > 0) {
+          const existing = await client.query<EventRow>(FIND_BY_KEYS, [keys]);
+          for (const row of existing.rows) known.set(row.idempotency_key!, rowToStoredEvent(row));
+        }
+        const group = chainOnto(head, requests, known);
+        if (group.fresh.length > 0) await client.query(INSERT_AND_ADVANCE, insertParams(group.fresh));
+        return group;
+      },
+      { beginWith: LOCK_HEAD },
+    );
   }
 
   async function commit(requests: NormalizedInput[][]): Promise<AppendOutcome[][]> {

@@ -149,6 +149,24 @@ describe('createPool on PostgreSQL', () => {
     expect((await single.query('SELECT entry FROM ledger')).rows).toEqual([{ entry: 'kept' }]);
     expect(await backendPid(single)).toBe(before);
   });
+
+  it('sends beginWith with BEGIN and hands its result to the work, inside the transaction', async () => {
+    const single = pool(db.url, 1);
+    await single.query('CREATE TABLE counter (id int PRIMARY KEY, value int NOT NULL)');
+    await single.query('INSERT INTO counter VALUES (1, 41)');
+    const begin = { beginWith: 'SELECT value FROM counter WHERE id = 1 FOR UPDATE' };
+    const read = await withTransaction(single, async (client, locked) => {
+      await client.query('UPDATE counter SET value = $1 WHERE id = 1', [locked!.rows[0].value + 1]);
+      return locked!.rows[0].value as number;
+    }, begin);
+    expect(read).toBe(41);
+    const failing = withTransaction(single, async (client) => {
+      await client.query('UPDATE counter SET value = 0 WHERE id = 1');
+      throw new Error('work failed');
+    }, begin);
+    await expect(failing).rejects.toThrow('work failed');
+    expect((await single.query('SELECT value FROM counter')).rows).toEqual([{ value: 42 }]);
+  });
 });
 
 describe('ensureDatabaseExists', () => {

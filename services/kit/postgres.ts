@@ -197,13 +197,23 @@ export function createPool(options: PoolOptions): pg.Pool {
   return pool;
 }
 
-/** Runs `work` in one transaction on one connection. */
-export async function withTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+/**
+ * Runs `work` in one transaction on one connection. `beginWith` is a statement (no parameters)
+ * sent together with BEGIN, in one round trip, typically the lock the work starts with; its
+ * result is handed to `work`.
+ */
+export async function withTransaction<T>(
+  pool: pg.Pool,
+  work: (client: pg.PoolClient, begun: pg.QueryResult | undefined) => Promise<T>,
+  options: { beginWith?: string } = {},
+): Promise<T> {
   const client = await pool.connect();
   let broken: Error | undefined;
   try {
-    await client.query('BEGIN');
-    const result = await work(client);
+    let begun: pg.QueryResult | undefined;
+    if (options.beginWith) begun = ((await client.query(`BEGIN; ${options.beginWith}`)) as unknown as pg.QueryResult[])[1];
+    else await client.query('BEGIN');
+    const result = await work(client, begun);
     await client.query('COMMIT');
     return result;
   } catch (error) {
