@@ -3,6 +3,7 @@ import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
+import { type PeriodicJob, startPeriodicJob } from '../kit/periodic.js';
 import type { EngineModes } from './contract.js';
 import { SignedModeChange, signModeChange } from './mode-signature.js';
 import { entryFields, explicitEntry, type ModePlan, planMode, readEntry, type SharedEntry } from './shared-mode-plan.js';
@@ -127,7 +128,7 @@ export class ModeStore {
   private readonly pendingExplicit = new Set<ModeName>();
   // The refused entry last reported per mode: a refused entry left in place is reported once.
   private readonly reported: Partial<Record<ModeName, string>> = {};
-  private timer: NodeJS.Timeout | undefined;
+  private syncRounds: PeriodicJob | undefined;
   private lastSyncError: string | undefined;
   // sync() and set() run one at a time: a sync that read Redis before a local change must not
   // apply its stale copy over that change.
@@ -191,18 +192,23 @@ export class ModeStore {
     return this.current;
   }
 
-  /** Polls Redis every `intervalMs` so that replicas converge on the shared modes. */
+  /** Polls Redis `intervalMs` after each sync ends, so that replicas converge on the shared modes. */
   startSync(intervalMs: number): void {
-    if (!this.options.redis || this.timer) return;
-    this.timer = setInterval(() => {
-      void this.sync();
-    }, intervalMs);
-    this.timer.unref();
+    if (!this.options.redis || this.syncRounds) return;
+    this.syncRounds = startPeriodicJob({
+      firstRunAfterMs: intervalMs,
+      intervalMs,
+      run: () => this.sync(),
+      // sync() logs Redis trouble itself and never throws.
+      onError: (error) => this.options.log.warn({ err: error }, 'mode sync failed'),
+    });
   }
 
-  stopSync(): void {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = undefined;
+  /** Stops polling; resolves once a sync in progress has ended. */
+  async stopSync(): Promise<void> {
+    const rounds = this.syncRounds;
+    this.syncRounds = undefined;
+    await rounds?.stop();
   }
 
   private exclusive<T>(task: () => Promise<T>): Promise<T> {
