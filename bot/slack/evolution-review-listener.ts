@@ -6,15 +6,14 @@
  * waiting -> left as it is, usable by the next person. A refused click is answered to the
  * clicker only, first, so that no failure of Slack's updates can swallow the answer.
  */
-import type { App, BlockAction, ButtonAction, Context, webApi } from '@slack/bolt';
+import type { App, BlockAction, ButtonAction, webApi } from '@slack/bolt';
 import type { Logger as PinoLogger } from 'pino';
 import { executeCommandLine, type ExecutionDeps } from '../command-path/index.js';
 import { ServiceCallError } from '../../services/clients/http.js';
 import { isEvolutionId, type Evolution } from '../../services/evolution-oversight/contract.js';
 import type { ReviewCardStore } from '../evolution-reviews/index.js';
-import { renderApprovalMessage } from './approval-message.js';
 import { EVOLUTION_REVIEW_ACTION_PATTERN, renderEvolutionReviewCard } from './evolution-review-card.js';
-import type { DeliveryTiming } from './listeners.js';
+import { countCommand, observeAck, postApprovalRequest } from './listener-kit.js';
 import type { BotMetrics } from './metrics.js';
 import { renderDocument } from './render.js';
 
@@ -29,8 +28,7 @@ export interface EvolutionReviewListenerDeps {
 export function registerEvolutionReviewListener(app: App, deps: EvolutionReviewListenerDeps): void {
   app.action<BlockAction<ButtonAction>>(EVOLUTION_REVIEW_ACTION_PATTERN, async ({ ack, body, action, client, respond, context }) => {
     await ack();
-    const receivedAt = (context as Context & DeliveryTiming).receivedAt;
-    if (typeof receivedAt === 'number') deps.metrics.ackLatency.observe({ kind: 'action' }, (performance.now() - receivedAt) / 1000);
+    observeAck(deps.metrics, context, 'action');
     if (action.type !== 'button') return;
     const decision = EVOLUTION_REVIEW_ACTION_PATTERN.exec(action.action_id)![1] as 'approve' | 'reject';
     const id = typeof action.value === 'string' ? action.value.toLowerCase() : '';
@@ -45,14 +43,12 @@ export function registerEvolutionReviewListener(app: App, deps: EvolutionReviewL
       origin: 'button',
       ...(channelId ? { channelId } : {}),
     });
-    deps.metrics.commands.inc({ command: outcome.command ?? 'unknown', outcome: outcome.outcome, origin: 'button' });
-    deps.metrics.commandDuration.observe({ command: outcome.command ?? 'unknown' }, outcome.durationMs / 1000);
+    countCommand(deps.metrics, outcome, 'button');
 
     const clickedTs = body.message?.ts;
     if (outcome.approval && channelId) {
       // The rules ask for approvals after all (a strict-mode patch): the request goes in the card's thread.
-      const posted = await client.chat.postMessage({ channel: channelId, ...(clickedTs ? { thread_ts: clickedTs } : {}), ...renderApprovalMessage(outcome.approval) });
-      if (posted.ts && posted.channel) await deps.execution.services.approvals?.attachMessage(outcome.approval.id, { channel: posted.channel, ts: posted.ts });
+      await postApprovalRequest(client, deps.execution.services.approvals, outcome.approval, [{ channel: channelId, ...(clickedTs ? { threadTs: clickedTs } : {}) }]);
       return;
     }
     if (outcome.outcome !== 'ok') {

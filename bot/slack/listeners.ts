@@ -3,7 +3,7 @@
  * after a mention or carried by a button, goes through `executeCommandLine`; these listeners only
  * ack, translate Slack's payload into a request, and post the rendered answer back.
  */
-import type { App, BlockAction, ButtonAction, Context, webApi } from '@slack/bolt';
+import type { App, BlockAction, ButtonAction, webApi } from '@slack/bolt';
 import type { Logger as PinoLogger } from 'pino';
 import type { ApprovalRequest } from '../approvals/index.js';
 import { decideOnApproval, outcomeUnknownSentence, type ApprovalChoice } from '../command-path/index.js';
@@ -11,6 +11,7 @@ import type { ResultDocument } from '../../commands/result.js';
 import { executeCommandLine, type ExecutionDeps, type ExecutionOutcome, type ExecutionRequest } from '../command-path/index.js';
 import { deliveryKey, type DeliveryLedger } from './delivery-ledger.js';
 import { buildHomeView, type MayRun } from './home.js';
+import { countCommand, observeAck, postApprovalRequest } from './listener-kit.js';
 import type { BotMetrics } from './metrics.js';
 import { decodeSlackText } from './mrkdwn.js';
 import { APPROVAL_ACTION_PATTERN, renderApprovalMessage, sentenceMrkdwn } from './approval-message.js';
@@ -20,11 +21,6 @@ import { progressThread } from './progress-thread.js';
 import { allowedTeams, foreignTeamOf, FOREIGN_TEAM_TEXT } from './team-allow-list.js';
 
 export const DEFAULT_SLASH_COMMAND = '/acgs';
-
-/** Set by the receivers' customPropertiesExtractor: when our process first saw the delivery. */
-export interface DeliveryTiming {
-  receivedAt?: number;
-}
 
 export interface ListenerDeps {
   execution: ExecutionDeps;
@@ -66,11 +62,6 @@ const yieldToWaitingRequests = () => new Promise<void>((resolve) => setImmediate
  */
 const stepAsideAfterAck = () => new Promise<void>((resolve) => setTimeout(resolve, 1));
 
-function observeAck(deps: ListenerDeps, context: Context, kind: DeliveryKind): void {
-  const receivedAt = (context as DeliveryTiming).receivedAt;
-  if (typeof receivedAt === 'number') deps.metrics.ackLatency.observe({ kind }, (performance.now() - receivedAt) / 1000);
-}
-
 /** Updates every message of the request (where it was asked, the approvals channel) to where it stands. */
 export async function updateApprovalMessages(
   client: webApi.WebClient,
@@ -97,14 +88,9 @@ export async function announceOutcomeUnknown(client: webApi.WebClient, request: 
 
 /** Posts a new approval request where it was asked and in the approvals channel, and remembers each message. */
 async function publishApproval(deps: ListenerDeps, client: webApi.WebClient, request: ApprovalRequest, channelId: string | undefined, userId: string): Promise<void> {
-  const store = deps.execution.services.approvals;
-  const message = renderApprovalMessage(request);
   // Without a channel (the App Home) it goes to the requester's messages with the app.
   const channels = [...new Set([channelId ?? userId, ...(deps.approvalsChannel ? [deps.approvalsChannel] : [])])];
-  for (const channel of channels) {
-    const posted = await client.chat.postMessage({ channel, ...message });
-    if (posted.ts && posted.channel) await store?.attachMessage(request.id, { channel: posted.channel, ts: posted.ts });
-  }
+  await postApprovalRequest(client, deps.execution.services.approvals, request, channels.map((channel) => ({ channel })));
 }
 
 export function registerListeners(app: App, deps: ListenerDeps): void {
@@ -112,8 +98,7 @@ export function registerListeners(app: App, deps: ListenerDeps): void {
   const progressFailed = (error: unknown) => deps.logger.warn({ err: error }, 'a progress message could not be posted in Slack');
   const run = async (request: ExecutionRequest): Promise<ExecutionOutcome> => {
     const outcome = await executeCommandLine(deps.execution, request);
-    deps.metrics.commands.inc({ command: outcome.command ?? 'unknown', outcome: outcome.outcome, origin: request.origin });
-    deps.metrics.commandDuration.observe({ command: outcome.command ?? 'unknown' }, outcome.durationMs / 1000);
+    countCommand(deps.metrics, outcome, request.origin);
     return outcome;
   };
 
@@ -150,7 +135,7 @@ export function registerListeners(app: App, deps: ListenerDeps): void {
   app.use(async ({ body, context, next, ...rest }) => {
     const payload = body as unknown as Record<string, unknown>;
     const kind = kindOf(payload);
-    if (kind === 'event') observeAck(deps, context, kind); // Bolt acks events before any middleware
+    if (kind === 'event') observeAck(deps.metrics, context, kind); // Bolt acks events before any middleware
     if (context.retryNum) deps.metrics.retriesReceived.inc({ kind });
     const key = deliveryKey(payload);
     if (!(await deps.ledger.claim(key))) {
@@ -159,7 +144,7 @@ export function registerListeners(app: App, deps: ListenerDeps): void {
       const { ack } = rest as { ack?: () => Promise<void> };
       if (ack) {
         await ack();
-        observeAck(deps, context, kind);
+        observeAck(deps.metrics, context, kind);
       }
       return;
     }
@@ -168,7 +153,7 @@ export function registerListeners(app: App, deps: ListenerDeps): void {
 
   app.command(deps.slashCommand, async ({ command, ack, context, client }) => {
     await ack();
-    observeAck(deps, context, 'command');
+    observeAck(deps.metrics, context, 'command');
     await stepAsideAfterAck();
     // Steps of a multi-step command: the first is the reply, the next ones go in a thread under it.
     const line = decodeSlackText(command.text);
@@ -218,7 +203,7 @@ export function registerListeners(app: App, deps: ListenerDeps): void {
 
   app.action<BlockAction<ButtonAction>>(new RegExp(`^${RUN_ACTION_PREFIX}\\d+$`), async ({ ack, body, action, client, respond, context }) => {
     await ack();
-    observeAck(deps, context, 'action');
+    observeAck(deps.metrics, context, 'action');
     await stepAsideAfterAck();
     if (action.type !== 'button' || typeof action.value !== 'string') return;
     const channelId = body.channel?.id;
@@ -256,7 +241,7 @@ export function registerListeners(app: App, deps: ListenerDeps): void {
   // A vote on an approval request: the button names the request, never a command line.
   app.action<BlockAction<ButtonAction>>(APPROVAL_ACTION_PATTERN, async ({ ack, body, action, client, respond, context }) => {
     await ack();
-    observeAck(deps, context, 'action');
+    observeAck(deps.metrics, context, 'action');
     await stepAsideAfterAck();
     if (action.type !== 'button' || typeof action.value !== 'string') return;
     const choice = APPROVAL_ACTION_PATTERN.exec(action.action_id)![1] as ApprovalChoice;
