@@ -5,6 +5,7 @@
  * resyncs now and then in case a signal was lost. Every replica may run one: expireDue is a single
  * conditional UPDATE, so each expiry is won (and reported to `onExpired`) by exactly one replica.
  */
+import { startPeriodicJob } from '../../services/kit/periodic.js';
 import type { ApprovalRequest } from './model.js';
 import type { ApprovalSignals } from './signals.js';
 import type { ApprovalStore } from './store.js';
@@ -60,6 +61,7 @@ export function startExpiryScheduler(options: ExpirySchedulerOptions): ExpirySch
     if (soonest === undefined) return;
     const delay = Math.min(Math.max(0, Math.max(soonest, notBefore) - clock().getTime()), MAX_TIMER_MS);
     // Unref'd: a pending expiry must not keep a CLI or a finished test alive; the bot lives anyway.
+    // One timer re-armed for the soonest request, not a periodic job: its delay changes with every request.
     timer = setTimeout(fire, delay).unref();
   }
 
@@ -107,6 +109,7 @@ export function startExpiryScheduler(options: ExpirySchedulerOptions): ExpirySch
     } catch (error) {
       onError(error);
       if (stopped) return;
+      // A one-off retry soon after a failure, beside the slower periodic resync.
       const retry = setTimeout(() => {
         retryTimers.delete(retry);
         void resync();
@@ -120,7 +123,9 @@ export function startExpiryScheduler(options: ExpirySchedulerOptions): ExpirySch
     if (signal.type === 'created') track({ id: signal.id, expiresAt: new Date(signal.expiresAt), state: 'pending' });
     else if (due.delete(signal.id)) arm();
   });
-  const resyncTimer = setInterval(() => void resync(), options.resyncIntervalMs ?? 60_000).unref();
+  const resyncIntervalMs = options.resyncIntervalMs ?? 60_000;
+  // resync() reports its own failures to onError and never rejects.
+  const resyncRounds = startPeriodicJob({ firstRunAfterMs: resyncIntervalMs, intervalMs: resyncIntervalMs, run: resync, onError });
   const ready = resync();
 
   return {
@@ -133,9 +138,10 @@ export function startExpiryScheduler(options: ExpirySchedulerOptions): ExpirySch
     async stop() {
       stopped = true;
       unsubscribe?.();
-      clearInterval(resyncTimer);
+      const resyncing = resyncRounds.stop();
       if (timer) clearTimeout(timer);
       for (const retry of retryTimers) clearTimeout(retry);
+      await resyncing;
       due.clear();
       await running;
     },

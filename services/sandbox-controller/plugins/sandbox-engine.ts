@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { type PeriodicJob, startPeriodicJob } from '../../kit/periodic.js';
 import type { SandboxConfig } from '../config.js';
 import { connectDocker, type DockerClients } from '../engine/docker-connection.js';
 import { EngineMonitor } from '../engine/engine-monitor.js';
@@ -47,13 +48,12 @@ export const sandboxEnginePlugin = fp<SandboxEnginePluginOptions>(async (app, { 
     reapOrphans(docker, new Date(), app.log).catch((error: unknown) => {
       app.log.debug({ err: error }, 'orphan reaper could not reach the Docker Engine');
     });
-  let timer: NodeJS.Timeout | undefined;
+  let reaper: PeriodicJob | undefined;
   app.addHook('onReady', async () => {
     // Warm the status (and the one-off gVisor probe) without delaying readiness.
     void engine.status().catch(() => undefined);
-    void reap();
-    timer = setInterval(() => void reap(), REAP_INTERVAL_MS);
-    timer.unref();
+    // reap() logs its own failures and never rejects; the first round runs at once.
+    reaper = startPeriodicJob({ intervalMs: REAP_INTERVAL_MS, run: reap, onError: () => undefined });
   });
   // On shutdown, running sandboxes are killed so their requests answer (exit 137) and their
   // containers are removed by the runner, instead of outliving the process until the reaper.
@@ -67,7 +67,8 @@ export const sandboxEnginePlugin = fp<SandboxEnginePluginOptions>(async (app, { 
     slots.stopAll();
   });
   app.addHook('onClose', async () => {
-    if (timer) clearInterval(timer);
+    // A round in progress finishes, so no container is left half removed.
+    await reaper?.stop();
     // The warm-up probe may still be creating its container: let it finish and remove it, or the
     // process could exit between create and remove and leave it behind.
     await engine.idle();
