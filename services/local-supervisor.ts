@@ -142,6 +142,7 @@ export function superviseProcess(options: SupervisedProcessOptions): SupervisedP
       // In the file (for whoever reads it later), not in the ring buffer, which holds the child's own output.
       logFile?.write({ time: new Date().toISOString(), stream: 'stderr', text: `[supervisor] ${note}` });
       process.stderr.write(`[${options.name}] ${note}\n`);
+      // A one-off restart with a doubling back-off, not a periodic job: it is armed by each exit.
       restartTimer = setTimeout(() => {
         restartCount += 1;
         start();

@@ -319,6 +319,7 @@ export function createAuditTrail(options: AuditTrailOptions): AuditTrail {
     if (note) lossNote = enqueue(note.record, false).then(() => note.settle(true), () => note.settle(false));
   }
 
+  // A one-off drain armed by spooled records or a back-off, not a periodic job: an empty spool wakes nothing.
   function scheduleDrain(delayMs: number): void {
     if (closed || timer || draining) return;
     timer = setTimeout(() => {

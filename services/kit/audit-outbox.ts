@@ -66,6 +66,7 @@ export function createAuditOutbox(options: AuditOutboxOptions): AuditOutbox {
   let backoffMs = 0;
   let closed = false;
 
+  // A one-off delivery armed by new events or a back-off, not a periodic job: idle outboxes wake nothing.
   function schedule(delayMs: number): void {
     if (closed || timer) return;
     timer = setTimeout(() => {

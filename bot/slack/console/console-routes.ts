@@ -81,6 +81,7 @@ export function createConsoleHandler(backend: ConsoleBackend, options: { token: 
     for (const stream of streams) stream.write(frame);
   };
   workspace.on('change', onChange);
+  // A fixed-rate keep-alive write, not a periodic job: nothing to wait for, nothing that can fail.
   const heartbeat = setInterval(() => {
     for (const stream of streams) stream.write(': keep-alive\n\n');
   }, 15_000);

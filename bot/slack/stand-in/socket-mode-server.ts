@@ -44,6 +44,7 @@ export class SocketModeServer {
   readonly sent: SentEnvelope[] = [];
 
   constructor(private readonly appId: string, pingIntervalMs = 10_000) {
+    // A fixed-rate keep-alive write, not a periodic job: nothing to wait for, nothing that can fail.
     this.pingTimer = setInterval(() => {
       for (const client of this.wss.clients) if (client.readyState === WebSocket.OPEN) client.ping(`ping ${Date.now()}`);
     }, pingIntervalMs);
