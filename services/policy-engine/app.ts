@@ -28,11 +28,11 @@ export async function buildApp(config: PolicyEngineConfig, options: BuildOptions
     health: () => engineHealth(app),
   });
   try {
-    await redisPlugin(app, config);
-    await auditPlugin(app, config);
-    await modesPlugin(app, config);
-    await policyPlugin(app, config);
-    await decisionsPlugin(app, config);
+    await app.register(redisPlugin, { config });
+    await app.register(auditPlugin, { config });
+    await app.register(modesPlugin, { config });
+    await app.register(policyPlugin, { config });
+    await app.register(decisionsPlugin, { config });
     await app.register(dataApiRoutes);
     await app.register(metricsRoutes);
     await app.register(cacheRoutes(config.adminToken));

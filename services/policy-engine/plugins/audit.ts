@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { type AuditOutbox, createAuditOutbox } from '../../kit/audit-outbox.js';
-import type { Service } from '../../kit/service.js';
 import type { PolicyEngineConfig } from '../config.js';
+import fp from 'fastify-plugin';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -10,7 +10,7 @@ declare module 'fastify' {
   }
 }
 
-export async function auditPlugin(app: Service, config: PolicyEngineConfig): Promise<void> {
+export const auditPlugin = fp<{ config: PolicyEngineConfig }>(async (app, { config }) => {
   const outbox = createAuditOutbox({
     auditEngineUrl: config.auditEngineUrl,
     spoolDir: join(config.stateDir, 'audit-outbox'),
@@ -20,4 +20,4 @@ export async function auditPlugin(app: Service, config: PolicyEngineConfig): Pro
   });
   app.decorate('auditOutbox', outbox);
   app.addHook('onClose', () => outbox.close());
-}
+});

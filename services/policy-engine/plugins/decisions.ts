@@ -1,11 +1,11 @@
 import { hostname } from 'node:os';
-import type { Service } from '../../kit/service.js';
 import type { PolicyEngineConfig } from '../config.js';
 import { DecisionCache } from '../decision-cache.js';
 import { DecisionService } from '../decision-service.js';
 import { EngineStats } from '../engine-stats.js';
 import { deriveL2SigningKey } from '../l2-entry-signature.js';
 import { createL2RejectionReporter } from '../l2-rejection-report.js';
+import fp from 'fastify-plugin';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -15,7 +15,7 @@ declare module 'fastify' {
   }
 }
 
-export async function decisionsPlugin(app: Service, config: PolicyEngineConfig): Promise<void> {
+export const decisionsPlugin = fp<{ config: PolicyEngineConfig }>(async (app, { config }) => {
   let l2ErrorLogged = false;
   // L2 entries are signed with a key derived from the admin token: without the token this
   // replica could neither sign its entries nor tell a forged "allow" from a real one.
@@ -63,4 +63,4 @@ export async function decisionsPlugin(app: Service, config: PolicyEngineConfig):
       l2LookupMinEvalMs: config.l2LookupMinEvalMs,
     }),
   );
-}
+});

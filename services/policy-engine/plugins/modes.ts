@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
-import type { Service } from '../../kit/service.js';
 import type { PolicyEngineConfig } from '../config.js';
 import { ModeStore } from '../mode-store.js';
+import fp from 'fastify-plugin';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -10,7 +10,7 @@ declare module 'fastify' {
   }
 }
 
-export async function modesPlugin(app: Service, config: PolicyEngineConfig): Promise<void> {
+export const modesPlugin = fp<{ config: PolicyEngineConfig }>(async (app, { config }) => {
   const store = new ModeStore({
     stateDir: config.stateDir,
     redis: app.redis,
@@ -27,4 +27,4 @@ export async function modesPlugin(app: Service, config: PolicyEngineConfig): Pro
   store.startSync(config.modeSyncIntervalMs);
   app.decorate('modes', store);
   app.addHook('onClose', async () => store.stopSync());
-}
+});

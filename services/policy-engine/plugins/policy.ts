@@ -1,7 +1,7 @@
-import type { Service } from '../../kit/service.js';
 import type { PolicyEngineConfig } from '../config.js';
 import { PolicyRuntime } from '../policy-runtime.js';
 import { watchPolicyFile } from '../policy-watcher.js';
+import fp from 'fastify-plugin';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -10,7 +10,7 @@ declare module 'fastify' {
   }
 }
 
-export async function policyPlugin(app: Service, config: PolicyEngineConfig): Promise<void> {
+export const policyPlugin = fp<{ config: PolicyEngineConfig }>(async (app, { config }) => {
   const runtime = await PolicyRuntime.load(config.policyWasmPath, app.modes.current);
   app.log.info({ policyVersion: runtime.version, path: runtime.path }, 'policy loaded');
   app.modes.onChange((modes) => {
@@ -41,4 +41,4 @@ export async function policyPlugin(app: Service, config: PolicyEngineConfig): Pr
     (error) => app.log.error({ err: error }, 'stopped watching the policy file; use POST /admin/reload-policy'),
   );
   app.addHook('onClose', async () => watcher.close());
-}
+});

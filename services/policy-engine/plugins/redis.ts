@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
-import type { Service } from '../../kit/service.js';
 import type { PolicyEngineConfig } from '../config.js';
+import fp from 'fastify-plugin';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -27,7 +27,7 @@ function safeUrl(url: string): string {
  * Redis is optional and never required for an answer: commands fail fast while it is down
  * (no offline queue, short timeout) and the client keeps reconnecting in the background.
  */
-export async function redisPlugin(app: Service, config: PolicyEngineConfig): Promise<void> {
+export const redisPlugin = fp<{ config: PolicyEngineConfig }>(async (app, { config }) => {
   if (!config.redisUrl) {
     app.decorate('redis', undefined);
     return;
@@ -54,4 +54,4 @@ export async function redisPlugin(app: Service, config: PolicyEngineConfig): Pro
   app.addHook('onClose', async () => {
     await redis.quit().catch(() => redis.disconnect());
   });
-}
+});
