@@ -4,8 +4,8 @@ import type { HealthReport } from '../kit/service.js';
 import { type Service, createService } from '../kit/service.js';
 import type { AuditEngineConfig } from './config.js';
 import type { ChainIntegrity, VerifyResponse } from './contract.js';
-import { registerDatabase } from './plugins/database.js';
-import { registerEventStore } from './plugins/event-store.js';
+import { databasePlugin } from './plugins/database.js';
+import { eventStorePlugin } from './plugins/event-store.js';
 import { eventRoutes } from './routes/events.js';
 import { verifyRoutes } from './routes/verify.js';
 
@@ -48,8 +48,8 @@ export function buildApp(config: AuditEngineConfig, options: BuildOptions = {}):
     logger: options.logger,
     health: () => auditHealth(app, config.databaseUrl),
   });
-  registerDatabase(app, config);
-  registerEventStore(app, config);
+  void app.register(databasePlugin, { config });
+  void app.register(eventStorePlugin, { config });
   void app.register(eventRoutes, { serviceToken: config.serviceToken });
   void app.register(verifyRoutes);
   return app;

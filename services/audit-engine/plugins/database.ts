@@ -2,9 +2,9 @@ import { fileURLToPath } from 'node:url';
 import type pg from 'pg';
 import { type RestrictionPlan, grantRuntimeRole, roleOf, takeOverFrom } from '../../kit/database-roles.js';
 import { createPool, describeDatabaseError, ensureDatabaseExists, migrate } from '../../kit/postgres.js';
-import type { Service } from '../../kit/service.js';
 import type { AuditEngineConfig } from '../config.js';
 import { genesisChainHash } from '../hash-chain.js';
+import fp from 'fastify-plugin';
 
 export const MIGRATIONS_DIR = fileURLToPath(new URL('../migrations', import.meta.url));
 export const MIGRATIONS_TABLE = 'audit_engine_migrations';
@@ -56,12 +56,15 @@ declare module 'fastify' {
   }
 }
 
+export interface DatabasePluginOptions extends Record<string, unknown> {
+  config: Pick<AuditEngineConfig, 'databaseUrl' | 'poolMax' | 'migrationsDatabaseUrl'>;
+}
+
 /**
  * The PostgreSQL pool; the database is created if missing and migrated before the app is ready,
- * and the pool closes with the app. It decorates the root instance directly (not through an
- * encapsulated register) so that every route sees it.
+ * and the pool closes with the app. Wrapped by fastify-plugin, so its decoration reaches every route.
  */
-export function registerDatabase(app: Service, config: Pick<AuditEngineConfig, 'databaseUrl' | 'poolMax' | 'migrationsDatabaseUrl'>): void {
+export const databasePlugin = fp<DatabasePluginOptions>(async (app, { config }) => {
   const pool = createPool({ databaseUrl: config.databaseUrl, max: config.poolMax, applicationName: 'acgs-audit-engine' });
   app.decorate('auditDb', pool);
   app.addHook('onReady', async () => {
@@ -80,4 +83,4 @@ export function registerDatabase(app: Service, config: Pick<AuditEngineConfig, '
   app.addHook('onClose', async () => {
     await pool.end();
   });
-}
+});

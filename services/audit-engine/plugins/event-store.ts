@@ -1,7 +1,6 @@
 import { Counter, Histogram } from 'prom-client';
 import { type PeriodicJob, startPeriodicJob } from '../../kit/periodic.js';
 import { describeDatabaseError } from '../../kit/postgres.js';
-import type { Service } from '../../kit/service.js';
 import { AUDIT_CHECKPOINT_KEY_ENV, createAuditCheckpoints } from '../chain-checkpoints.js';
 import { type ChainVerifier, createChainVerifier } from '../chain-verifier.js';
 import type { CheckpointLedger, SignedCheckpoint } from '../checkpoint-ledger.js';
@@ -9,6 +8,7 @@ import { loadCheckpointKey } from '../checkpoint-signing.js';
 import type { AuditEngineConfig } from '../config.js';
 import { type AuditEventStore, createAuditEventStore } from '../event-store.js';
 import { type VerificationSchedule, scheduleVerification } from '../verification-schedule.js';
+import fp from 'fastify-plugin';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -17,17 +17,18 @@ declare module 'fastify' {
   }
 }
 
-/**
- * The event store and the chain verifier (run on request and in the background), with their
- * Prometheus metrics. Needs registerDatabase first.
- */
-export function registerEventStore(
-  app: Service,
+export interface EventStorePluginOptions extends Record<string, unknown> {
   config: Pick<
     AuditEngineConfig,
     'databaseUrl' | 'maxGroupEvents' | 'verifyBatchSize' | 'verifyIntervalMs' | 'checkpointKey' | 'checkpointFile' | 'checkpointEveryEvents' | 'checkpointIntervalMs'
-  >,
-): void {
+  >;
+}
+
+/**
+ * The event store and the chain verifier (run on request and in the background), with their
+ * Prometheus metrics. Needs databasePlugin first.
+ */
+export const eventStorePlugin = fp<EventStorePluginOptions>(async (app, { config }) => {
   const registers = [app.metricsRegistry];
   const appended = new Counter({ name: 'audit_events_appended_total', help: 'Events appended to the chain', registers });
   const replayed = new Counter({
@@ -141,4 +142,4 @@ export function registerEventStore(
     await checkpointing;
     if (sinceCheckpoint > 0) await checkpointNow();
   });
-}
+});
