@@ -146,7 +146,7 @@ async function main(): Promise<void> {
     throw new Error(stackRefusal);
   }
   // After the stack: the local one writes the admin and service token files these services read.
-  const { services: fromEnv, close: closeServices, serviceToken } = commandDependenciesFromEnv(env);
+  const { services: fromEnv, close: closeServices, serviceToken, redisClient } = commandDependenciesFromEnv(env);
   if (!serviceToken) say('no ACGS_SERVICE_TOKEN (nor a service-token file): governance records wait in the outbox, and evolution reviews and sandbox runs are refused, until it is set');
   trail = await openBotTrail(serviceToken);
   if (local) {
@@ -170,7 +170,7 @@ async function main(): Promise<void> {
     onProblem: (problem) => logger.error({ problem }, 'authorization policy unavailable: escalated commands are refused'),
   });
   say(authorizer.status.ok ? `authorization policy ${authorizer.status.version}` : `authorization policy UNAVAILABLE (${authorizer.status.problem}): only read-only commands run`);
-  const redis = fromEnv.redis;
+  const redis = redisClient;
   // Pending approvals live beside the trail, in the bot's database; Redis (when set) wakes the other replicas.
   await migrateApprovalStore(trail.pool, (line) => logger.info({ component: 'approvals' }, line));
   // Evolution review cards are claimed in the same database, so that replicas post each one once.

@@ -10,7 +10,7 @@ import { defineCommand, type CommandContext } from './command.js';
 import { clip, formatCount, formatDuration, formatMs } from './format.js';
 import { DeadlineError, describePostgresError, probePostgres, withDeadline } from './health-probes.js';
 import { worstTone, type CheckLine, type ResultDocument, type Tone } from './result.js';
-import { postgresLocation } from './stack-connections.js';
+import { postgresLocation } from '../services/stack/stack-connections.js';
 import { RUNBOOK_THRESHOLDS } from './thresholds.js';
 
 /** Groups beyond this are summed into one row; the stack has a handful of applications. */

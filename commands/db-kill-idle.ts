@@ -11,7 +11,7 @@ import { CommandError, defineCommand, type CommandContext } from './command.js';
 import { clip, formatCount, formatDuration } from './format.js';
 import { describePostgresError } from './health-probes.js';
 import type { ResultDocument } from './result.js';
-import { postgresLocation } from './stack-connections.js';
+import { postgresLocation } from '../services/stack/stack-connections.js';
 import { RUNBOOK_THRESHOLDS } from './thresholds.js';
 
 /** The runbook's one hour; a parameter of the queries so tests can use seconds. */

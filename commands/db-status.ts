@@ -9,7 +9,7 @@ import { defineCommand, type CommandContext } from './command.js';
 import { formatCount, formatMs } from './format.js';
 import { describePostgresError, probePostgres, withDeadline, DeadlineError } from './health-probes.js';
 import type { ResultDocument } from './result.js';
-import { postgresLocation } from './stack-connections.js';
+import { postgresLocation } from '../services/stack/stack-connections.js';
 
 /** More tables than this are summarised; the stack's databases have a handful. */
 export const DB_STATUS_MAX_TABLES = 30;

@@ -5,13 +5,13 @@
  * tests hand them a stack on other ports and the CLI and the bot share one construction. The bot's
  * command path holds more than this (bot/command-path/dependencies.ts).
  */
-import type { Redis } from 'ioredis';
 import type { Pool } from 'pg';
 import { createAuditEngineClient, type AuditEngineClient } from '../services/clients/audit-engine.js';
 import { createEvolutionOversightClient, type EvolutionOversightClient } from '../services/clients/evolution-oversight.js';
 import { createPolicyEngineClient, type PolicyEngineClient } from '../services/clients/policy-engine.js';
 import { sandboxControllerClient, type SandboxControllerClient } from '../services/clients/sandbox-controller.js';
 import { SERVICE_NAMES, SERVICE_PORTS, type ServiceName } from '../services/kit/constitution.js';
+import type { StackRedis } from '../services/stack/stack-redis.js';
 import type { Stack } from '../services/stack/stack.js';
 import type { AuditLogReader } from './ports.js';
 
@@ -24,8 +24,8 @@ export interface CommandDependencies {
   sandboxController: SandboxControllerClient;
   /** The stack's PostgreSQL when one is configured; absent with the embedded (PGlite) default. */
   postgres?: Pool;
-  /** The stack's Redis when REDIS_URL is set; absent in the embedded default. */
-  redis?: Redis;
+  /** The stack's Redis (the StackRedis port) when REDIS_URL is set; absent in the embedded default. */
+  redis?: StackRedis;
   /** How long one health probe may take before it counts as failed. */
   checkTimeoutMs: number;
   /** The Stack port (Docker containers or local processes); commands that need it refuse without it. */
@@ -68,7 +68,7 @@ export interface CommandDependenciesOptions {
   /** ACGS_SERVICE_TOKEN: sent with audit events, evolution reviews and sandbox executions. */
   serviceToken?: string;
   postgres?: Pool;
-  redis?: Redis;
+  redis?: StackRedis;
   checkTimeoutMs?: number;
   /** Timeout of ordinary (non-health) service calls. */
   callTimeoutMs?: number;

@@ -2,10 +2,10 @@
  * Probes with a hard deadline: each one settles within its timeout whatever the other side does
  * (refuses, hangs after accepting, answers half a body), so a status command never hangs.
  */
-import type { Redis } from 'ioredis';
 import type { Pool } from 'pg';
 import { describeRequestError, requestText } from '../services/clients/pooled-http.js';
-import { ensureRedisConnected, postgresLocation, redisConnectionProblem, redisLocation } from './stack-connections.js';
+import { postgresLocation } from '../services/stack/stack-connections.js';
+import type { StackRedis } from '../services/stack/stack-redis.js';
 
 export type ProbeResult<T> =
   | { ok: true; value: T; latencyMs: number }
@@ -102,19 +102,8 @@ export interface RedisAnswer {
   version: string;
 }
 
-export function probeRedis(redis: Redis, timeoutMs: number, signal: AbortSignal): Promise<ProbeResult<RedisAnswer>> {
-  return timed(
-    timeoutMs,
-    signal,
-    async () => {
-      await ensureRedisConnected(redis);
-      const problem = redisConnectionProblem(redis);
-      if (problem) throw new Error(problem);
-      const info = await redis.info('server');
-      return { version: /redis_version:(\S+)/.exec(info)?.[1] ?? 'unknown' };
-    },
-    (error) => `${redisLocation(redis)}: ${describeRedisError(error)}`,
-  );
+export function probeRedis(redis: StackRedis, timeoutMs: number, signal: AbortSignal): Promise<ProbeResult<RedisAnswer>> {
+  return timed(timeoutMs, signal, async () => ({ version: await redis.serverVersion() }), (error) => `${redis.location}: ${describeRedisError(error)}`);
 }
 
 export function describeRedisError(error: unknown): string {

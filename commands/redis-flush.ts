@@ -2,32 +2,16 @@
  * `redis flush` (Level 3): the runbook's Redis flush, FLUSHDB on the configured database only,
  * followed by the Policy Engine's cache warm so the next decisions do not all start cold.
  */
-import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import type { CacheWarmResponse } from '../services/policy-engine/contract.js';
+import type { RedisFootprint, StackRedis } from '../services/stack/stack-redis.js';
 import { CommandError, defineCommand, type CommandContext } from './command.js';
 import { formatBytes, formatCount } from './format.js';
 import { probeRedis } from './health-probes.js';
 import type { ResultDocument } from './result.js';
 import { callStack } from './service-errors.js';
-import { redisLocation } from './stack-connections.js';
 
-export interface RedisFootprint {
-  keys: number;
-  usedMemoryBytes: number;
-}
-
-/** "127.0.0.1:6379 db 9": the database FLUSHDB empties, which is what the approval names. */
-export function redisDatabase(redis: Redis): string {
-  return `${redisLocation(redis)} db ${redis.options.db ?? 0}`;
-}
-
-export async function readFootprint(redis: Redis): Promise<RedisFootprint> {
-  const [keys, memory] = await Promise.all([redis.dbsize(), redis.info('memory')]);
-  return { keys, usedMemoryBytes: Number(/used_memory:(\d+)/.exec(memory)?.[1] ?? 0) };
-}
-
-async function requireRedis(context: CommandContext): Promise<Redis> {
+async function requireRedis(context: CommandContext): Promise<StackRedis> {
   const { redis, checkTimeoutMs } = context.services;
   if (!redis) {
     throw new CommandError(
@@ -74,22 +58,22 @@ export const redisFlush = defineCommand({
   // Bound to the database, not to its key count: that changes with every cached decision.
   async plan(context) {
     const redis = await requireRedis(context);
-    const footprint = await readFootprint(redis);
+    const footprint = await redis.footprint();
     return {
-      summary: `Flush ${redisDatabase(redis)} (${formatCount(footprint.keys)} keys, ${formatBytes(footprint.usedMemoryBytes)} in use), then warm the Policy Engine's cache`,
-      target: redisDatabase(redis),
-      fingerprint: redisDatabase(redis),
+      summary: `Flush ${redis.database} (${formatCount(footprint.keys)} keys, ${formatBytes(footprint.usedMemoryBytes)} in use), then warm the Policy Engine's cache`,
+      target: redis.database,
+      fingerprint: redis.database,
     };
   },
   async run(context) {
     const redis = await requireRedis(context);
-    const before = await readFootprint(redis);
-    await redis.flushdb();
-    await context.progress({ text: `Flushed ${formatCount(before.keys)} key${before.keys === 1 ? '' : 's'} from ${redisDatabase(redis)}; warming the Policy Engine's cache next.` });
+    const before = await redis.footprint();
+    await redis.flushDatabase();
+    await context.progress({ text: `Flushed ${formatCount(before.keys)} key${before.keys === 1 ? '' : 's'} from ${redis.database}; warming the Policy Engine's cache next.` });
     // The flush has happened: a failed warm is reported with it, not thrown over it.
     const warm = await callStack('policy-engine', context.services, () => context.services.policyEngine.warmCache()).catch((error: unknown) => ({
       problem: error instanceof Error ? error.message : String(error),
     }));
-    return redisFlushDocument(redisDatabase(redis), before, warm);
+    return redisFlushDocument(redis.database, before, warm);
   },
 });

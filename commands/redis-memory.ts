@@ -3,37 +3,15 @@
  * maxmemory and its eviction policy, marked against the runbook's 85 % memory threshold.
  */
 import { z } from 'zod';
+import type { RedisMemoryFigures } from '../services/stack/stack-redis.js';
 import { defineCommand } from './command.js';
 import { formatBytes } from './format.js';
 import { evictionPolicyLine, readRedis, redisMemoryLine } from './redis-reading.js';
-import { parseRedisInfo } from './redis-status.js';
 import { worstTone, type CheckLine, type ResultDocument, type Tone } from './result.js';
 
 /** Fragmentation above this wastes memory; below 1 Redis is being swapped. Only meaningful with real data in it. */
 export const FRAGMENTATION_WARN = 1.5;
 const FRAGMENTATION_MIN_BYTES = 64 * 1024 * 1024;
-
-export interface RedisMemoryFigures {
-  used_memory: number;
-  used_memory_peak: number;
-  used_memory_rss: number;
-  mem_fragmentation_ratio: number | null;
-  maxmemory: number;
-  maxmemory_policy: string;
-}
-
-export function redisMemoryFigures(info: Map<string, string>): RedisMemoryFigures {
-  const number = (key: string) => Number(info.get(key) ?? 0) || 0;
-  const ratio = Number(info.get('mem_fragmentation_ratio'));
-  return {
-    used_memory: number('used_memory'),
-    used_memory_peak: number('used_memory_peak'),
-    used_memory_rss: number('used_memory_rss'),
-    mem_fragmentation_ratio: Number.isFinite(ratio) && info.has('mem_fragmentation_ratio') ? ratio : null,
-    maxmemory: number('maxmemory'),
-    maxmemory_policy: info.get('maxmemory_policy') ?? 'unknown',
-  };
-}
 
 export function redisMemoryDocument(figures: RedisMemoryFigures, location: string): ResultDocument {
   const { share, ...used } = redisMemoryLine('Used', figures.used_memory, figures.maxmemory);
@@ -75,14 +53,7 @@ export const redisMemoryCommand = defineCommand({
       title: 'Redis memory',
       what: 'its memory',
       request: 'INFO memory',
-      async read(redis) {
-        // CONFIG may be renamed away on a managed Redis: the policy is then read from INFO alone.
-        const [memory, config] = await Promise.all([redis.info('memory'), (redis.config('GET', 'maxmemory-policy') as Promise<unknown>).catch(() => undefined)]);
-        const values = parseRedisInfo(memory);
-        // INFO memory carries maxmemory_policy since Redis 4; CONFIG GET is the runbook's own check and covers older ones.
-        if (!values.has('maxmemory_policy') && Array.isArray(config) && typeof config[1] === 'string') values.set('maxmemory_policy', config[1]);
-        return values;
-      },
-      document: (values, location) => redisMemoryDocument(redisMemoryFigures(values), location),
+      read: (redis) => redis.memory(),
+      document: (figures, location) => redisMemoryDocument(figures, location),
     }),
 });

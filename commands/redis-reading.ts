@@ -3,12 +3,11 @@
  * check timeout, the answers when it is not configured or not reachable, and the two findings
  * both show: memory against maxmemory and the eviction policy.
  */
-import type { Redis } from 'ioredis';
+import type { StackRedis } from '../services/stack/stack-redis.js';
 import type { CommandContext } from './command.js';
 import { formatBytes, formatPercent } from './format.js';
 import { DeadlineError, describeRedisError, probeRedis, withDeadline } from './health-probes.js';
 import type { CheckLine, ResultDocument, Tone } from './result.js';
-import { redisLocation } from './stack-connections.js';
 import { RUNBOOK_THRESHOLDS, markUpperBound } from './thresholds.js';
 
 /** The eviction policy the stack's compose file gives Redis (docker-compose.yml). */
@@ -49,9 +48,9 @@ export interface RedisReading<T> {
   title: string;
   /** What the command shows, for "Set REDIS_URL ... to see its <what> here". */
   what: string;
-  /** The command that reads, for "<request> got no answer within ...". */
+  /** The reading asked for, for "<request> got no answer within ...". */
   request: string;
-  read(redis: Redis): Promise<T>;
+  read(redis: StackRedis): Promise<T>;
   document(value: T, location: string, latencyMs: number): ResultDocument;
 }
 
@@ -72,7 +71,7 @@ export async function readRedis<T>(context: CommandContext, reading: RedisReadin
       data: { configured: false },
     };
   }
-  const location = redisLocation(redis);
+  const { location } = redis;
   const down = (problem: string): ResultDocument => ({
     title: reading.title,
     tone: 'fail',

@@ -3,53 +3,12 @@
  * the stack's Redis (REDIS_URL): memory against maxmemory, the eviction policy, keyspace hit rate.
  */
 import { z } from 'zod';
+import type { RedisFigures } from '../services/stack/stack-redis.js';
 import { defineCommand } from './command.js';
 import { formatCount, formatDuration, formatMs, formatPercent } from './format.js';
 import { evictionPolicyLine, readRedis, redisMemoryLine } from './redis-reading.js';
 import { worstTone, type CheckLine, type ResultDocument, type Tone } from './result.js';
 import { RUNBOOK_THRESHOLDS, markLowerBound } from './thresholds.js';
-
-/** `INFO` text as key/value pairs. */
-export function parseRedisInfo(text: string): Map<string, string> {
-  const values = new Map<string, string>();
-  for (const line of text.split(/\r?\n/)) {
-    const separator = line.indexOf(':');
-    if (separator > 0 && !line.startsWith('#')) values.set(line.slice(0, separator), line.slice(separator + 1).trim());
-  }
-  return values;
-}
-
-export interface RedisFigures {
-  version: string;
-  used_memory: number;
-  maxmemory: number;
-  maxmemory_policy: string;
-  keyspace_hits: number;
-  keyspace_misses: number;
-  connected_clients: number;
-  uptime_seconds: number;
-  /** Keys per database, e.g. `{db0: 12}`. */
-  keys: Record<string, number>;
-}
-
-export function redisFigures(info: Map<string, string>): RedisFigures {
-  const number = (key: string) => Number(info.get(key) ?? 0) || 0;
-  const keys: Record<string, number> = {};
-  for (const [key, value] of info) {
-    if (/^db\d+$/.test(key)) keys[key] = Number(/keys=(\d+)/.exec(value)?.[1] ?? 0);
-  }
-  return {
-    version: info.get('redis_version') ?? 'unknown',
-    used_memory: number('used_memory'),
-    maxmemory: number('maxmemory'),
-    maxmemory_policy: info.get('maxmemory_policy') ?? 'unknown',
-    keyspace_hits: number('keyspace_hits'),
-    keyspace_misses: number('keyspace_misses'),
-    connected_clients: number('connected_clients'),
-    uptime_seconds: number('uptime_in_seconds'),
-    keys,
-  };
-}
 
 export function redisStatusDocument(figures: RedisFigures, location: string, latencyMs: number): ResultDocument {
   const lookups = figures.keyspace_hits + figures.keyspace_misses;
@@ -102,7 +61,7 @@ export const redisStatusCommand = defineCommand({
       title: 'Redis status',
       what: 'its status',
       request: 'INFO',
-      read: (redis) => redis.info(),
-      document: (info, location, latencyMs) => redisStatusDocument(redisFigures(parseRedisInfo(info)), location, latencyMs),
+      read: (redis) => redis.status(),
+      document: (figures, location, latencyMs) => redisStatusDocument(figures, location, latencyMs),
     }),
 });

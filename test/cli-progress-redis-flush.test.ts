@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../bot/cli.js';
-import { openStackRedis } from '../commands/stack-connections.js';
+import { openStackRedis } from '../services/stack/stack-connections.js';
 import { startPolicyEngine, type RunningPolicyEngine } from './kit/policy-engine.js';
 import { createTestDatabase, type TestDatabase } from './kit/postgres.js';
 

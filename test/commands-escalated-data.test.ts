@@ -13,7 +13,8 @@ import { listStaleIdleSessions, pidsFingerprint, terminateStaleIdleSessions } fr
 import { executeCommandLine, type ExecutionDeps, type ExecutionOutcome } from '../bot/command-path/index.js';
 import { createCommandRegistry } from '../commands/index.js';
 import { createCommandPathDependencies, type CommandPathDependencies } from '../bot/command-path/index.js';
-import { openStackPostgres, openStackRedis } from '../commands/stack-connections.js';
+import { openStackPostgres, openStackRedis } from '../services/stack/stack-connections.js';
+import { stackRedisOn } from '../services/stack/stack-redis-on-ioredis.js';
 import { createPolicyEngineClient, type PolicyEngineClient } from '../services/clients/policy-engine.js';
 import { openTestTrail, testGate, type TestTrail } from './kit/command-access.js';
 import { unusedLoopbackUrl } from './kit/loopback.js';
@@ -66,9 +67,9 @@ beforeAll(async () => {
   neighbour = openStackRedis(`redis://127.0.0.1:6379/${UNTOUCHED_DB}`);
   await Promise.all([neighbour.connect(), botRedis.connect()]);
   const registry = createCommandRegistry();
-  deps = { registry, services: await servicesWith({ postgres: botPostgres, redis: botRedis }) };
+  deps = { registry, services: await servicesWith({ postgres: botPostgres, redis: stackRedisOn(botRedis) }) };
   bare = { registry, services: await servicesWith({}) };
-  engineDown = { registry, services: await servicesWith({ redis: botRedis }, await unusedLoopbackUrl()) };
+  engineDown = { registry, services: await servicesWith({ redis: stackRedisOn(botRedis) }, await unusedLoopbackUrl()) };
 }, 30_000);
 
 afterAll(async () => {

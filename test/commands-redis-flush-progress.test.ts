@@ -12,7 +12,8 @@ import { executeCommandLine, type ExecutionDeps } from '../bot/command-path/inde
 import { createCommandRegistry } from '../commands/index.js';
 import type { ProgressStep } from '../commands/progress.js';
 import { createCommandPathDependencies } from '../bot/command-path/index.js';
-import { openStackRedis } from '../commands/stack-connections.js';
+import { openStackRedis } from '../services/stack/stack-connections.js';
+import { stackRedisOn } from '../services/stack/stack-redis-on-ioredis.js';
 import { openTestTrail, testGate, type TestTrail } from './kit/command-access.js';
 import { unusedLoopbackUrl } from './kit/loopback.js';
 
@@ -35,7 +36,7 @@ beforeAll(async () => {
   const unused = await unusedLoopbackUrl();
   const base = createCommandPathDependencies({
     endpoints: { 'policy-engine': unused, 'audit-engine': unused, 'evolution-oversight': unused, 'sandbox-controller': unused },
-    redis,
+    redis: stackRedisOn(redis),
     checkTimeoutMs: 1000,
   });
   const authorization = await testGate({ roles: { oncall: [ONCALL], approvers: [...APPROVERS], admins: [] } });

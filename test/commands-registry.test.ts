@@ -3,7 +3,8 @@ import { executeCommandLine, type ExecutionOutcome } from '../bot/command-path/i
 import { createCommandRegistry } from '../commands/index.js';
 import { MAX_COMMAND_LINE } from '../commands/registry.js';
 import { createCommandPathDependencies, type CommandPathDependencies } from '../bot/command-path/index.js';
-import { openStackPostgres, openStackRedis } from '../commands/stack-connections.js';
+import { openStackPostgres, openStackRedis } from '../services/stack/stack-connections.js';
+import { stackRedisOn } from '../services/stack/stack-redis-on-ioredis.js';
 import { type HungServer, startHungServer } from './kit/stack.js';
 
 /**
@@ -25,7 +26,7 @@ beforeAll(async () => {
       'sandbox-controller': tripwire.url,
     },
     postgres: openStackPostgres(`postgres://postgres@127.0.0.1:${port}/acgs_audit`, { connectTimeoutMs: 300 }),
-    redis: openStackRedis(`redis://127.0.0.1:${port}`, { connectTimeoutMs: 300 }),
+    redis: stackRedisOn(openStackRedis(`redis://127.0.0.1:${port}`, { connectTimeoutMs: 300 })),
     checkTimeoutMs: 300,
     callTimeoutMs: 300,
   });
@@ -33,7 +34,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await services?.postgres?.end();
-  services?.redis?.disconnect();
+  await services?.redis?.close();
   await tripwire?.close();
 });
 

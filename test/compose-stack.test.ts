@@ -34,6 +34,7 @@ import {
 import { TEST_DOCKER_HOST, isHealthy, removeContainersWithLabel, requireDockerEngine, requireImage, waitForContainer } from './kit/docker.js';
 import { createTestDatabase, type TestDatabase } from './kit/postgres.js';
 import { requireRedis } from './kit/redis.js';
+import { stackRedisOn } from '../services/stack/stack-redis-on-ioredis.js';
 
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 const OVERRIDE = 'test/fixtures/compose/host-services.yml';
@@ -247,7 +248,7 @@ describe('the compose stack, seen and controlled by the bot', () => {
       endpoints: Object.fromEntries(ACGS_COMPOSE_SERVICES.map((service) => [service, url(service)])) as Record<ServiceName, string>,
       adminToken,
       postgres: postgres!,
-      redis: redis!,
+      redis: stackRedisOn(redis!),
       checkTimeoutMs: 5000,
     });
     const outcome = await executeCommandLine({ registry: createCommandRegistry(), services }, { line: 'health', actor: { id: 'U0COMPOSE' }, origin: 'slash' });

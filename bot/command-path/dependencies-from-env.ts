@@ -3,13 +3,15 @@
  * and the bot so that `npx acgs health` and `/acgs health` look at the same things.
  */
 import { resolve } from 'node:path';
+import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { HttpUrl, SecretToken, WholeNumber, parseEnv } from '../../services/kit/env.js';
 import { DatabaseUrl } from '../../services/kit/postgres.js';
 import { readTokenFile, tokenFile, type TokenKind } from '../../services/local-tokens.js';
 import { serviceEndpoints } from '../../commands/dependencies.js';
 import { createCommandPathDependencies, type CommandPathDependencies } from './dependencies.js';
-import { openStackPostgres, openStackRedis } from '../../commands/stack-connections.js';
+import { openStackPostgres, openStackRedis } from '../../services/stack/stack-connections.js';
+import { stackRedisOn } from '../../services/stack/stack-redis-on-ioredis.js';
 
 const StackEnv = z.object({
   POLICY_ENGINE_URL: HttpUrl.optional(),
@@ -35,6 +37,11 @@ export interface EnvDependencies {
   serviceToken: string | undefined;
   /** Where the service token came from, for messages; never the token. */
   serviceTokenSource: 'ACGS_SERVICE_TOKEN' | string | undefined;
+  /**
+   * The ioredis client behind the commands' StackRedis port (REDIS_URL), which the bot also uses
+   * for its own coordination (approval signals, the delivery ledger).
+   */
+  redisClient?: Redis;
   /** Closes the PostgreSQL pool and the Redis client, when there are any. */
   close(): Promise<void>;
 }
@@ -66,7 +73,7 @@ export function commandDependenciesFromEnv(env: Record<string, string | undefine
     ...(adminToken ? { adminToken } : {}),
     ...(serviceToken ? { serviceToken } : {}),
     ...(postgres ? { postgres } : {}),
-    ...(redis ? { redis } : {}),
+    ...(redis ? { redis: stackRedisOn(redis) } : {}),
     checkTimeoutMs: e.ACGS_CHECK_TIMEOUT_MS,
     callTimeoutMs: e.ACGS_CALL_TIMEOUT_MS,
   });
@@ -75,6 +82,7 @@ export function commandDependenciesFromEnv(env: Record<string, string | undefine
     adminTokenSource,
     serviceToken,
     serviceTokenSource,
+    ...(redis ? { redisClient: redis } : {}),
     async close() {
       await Promise.all([postgres?.end().catch(() => undefined), redis ? Promise.resolve(redis.disconnect()) : undefined]);
     },

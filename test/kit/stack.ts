@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import type { Pool } from 'pg';
 import { createCommandPathDependencies, type CommandPathDependencies } from '../../bot/command-path/index.js';
-import { openStackPostgres, openStackRedis } from '../../commands/stack-connections.js';
+import { openStackPostgres, openStackRedis } from '../../services/stack/stack-connections.js';
+import { stackRedisOn } from '../../services/stack/stack-redis-on-ioredis.js';
 import { buildApp as buildAuditEngine } from '../../services/audit-engine/app.js';
 import { loadConfig as loadAuditConfig } from '../../services/audit-engine/config.js';
 import { startEvolutionApp } from '../../services/evolution-oversight/testing/evolution-app.js';
@@ -201,7 +202,7 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
         ...(token ? { adminToken: token } : {}),
         ...(writerToken ? { serviceToken: writerToken } : {}),
         ...(postgres ? { postgres } : {}),
-        ...(redisClient ? { redis: redisClient } : {}),
+        ...(redisClient ? { redis: stackRedisOn(redisClient) } : {}),
         checkTimeoutMs,
         callTimeoutMs: overrides.callTimeoutMs ?? 10_000,
       });
