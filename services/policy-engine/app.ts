@@ -35,8 +35,8 @@ export async function buildApp(config: PolicyEngineConfig, options: BuildOptions
     await app.register(decisionsPlugin, { config });
     await app.register(dataApiRoutes);
     await app.register(metricsRoutes);
-    await app.register(cacheRoutes(config.adminToken));
-    await app.register(adminRoutes(config.adminToken));
+    await app.register(cacheRoutes, { adminToken: config.adminToken });
+    await app.register(adminRoutes, { adminToken: config.adminToken });
     await app.ready();
   } catch (error) {
     // Release what the plugins already opened (Redis connection, outbox spool, watcher).

@@ -28,66 +28,64 @@ function actorOf(request: FastifyRequest): string {
   return typeof header === 'string' ? header : 'admin-token';
 }
 
-export function adminRoutes(adminToken: string | undefined) {
-  return async (app: Service): Promise<void> => {
-    // Authentication before validation: without the token, nothing about the body is revealed.
-    app.addHook('onRequest', requireAdminToken(adminToken));
+export async function adminRoutes(app: Service, { adminToken }: { adminToken: string | undefined }): Promise<void> {
+  // Authentication before validation: without the token, nothing about the body is revealed.
+  app.addHook('onRequest', requireAdminToken(adminToken));
 
-    for (const endpoint of MODE_ENDPOINTS) {
-      app.post(
-        endpoint.url,
-        {
-          schema: {
-            querystring: NoQuery,
-            headers: ActorHeaders,
-            body: ModeChangeRequest.nullish(),
-            response: { 200: ModeChangeResponse },
-          },
-        },
-        async (request) => {
-          const actor = actorOf(request);
-          const reason = request.body?.reason;
-          let result;
-          try {
-            result = await app.modes.set(endpoint.mode, endpoint.enabled, { actor, ...(reason ? { reason } : {}) });
-          } catch (error) {
-            request.log.error({ err: error }, 'could not persist the mode change');
-            throw new ServiceError('DEPENDENCY_UNAVAILABLE', {
-              dependency: 'The mode state file',
-              detail: `${(error as Error).message}; the mode was not changed`,
-            });
-          }
-          app.auditOutbox.record({
-            event_type: 'policy_mode_changed',
-            severity: 'warning',
-            data: {
-              mode: endpoint.mode,
-              enabled: endpoint.enabled,
-              changed: result.changed,
-              actor,
-              ...(reason ? { reason } : {}),
-              modes: result.modes,
-              policy_version: app.policy.version,
-            },
-          });
-          request.log.warn({ mode: endpoint.mode, enabled: endpoint.enabled, actor, changed: result.changed }, 'mode change');
-          return { modes: result.modes, changed: result.changed, policy_version: app.policy.version };
-        },
-      );
-    }
-
+  for (const endpoint of MODE_ENDPOINTS) {
     app.post(
-      '/admin/reload-policy',
-      { schema: { querystring: NoQuery, body: z.object({}).strict().nullish(), response: { 200: ReloadPolicyResponse } } },
-      async () => {
+      endpoint.url,
+      {
+        schema: {
+          querystring: NoQuery,
+          headers: ActorHeaders,
+          body: ModeChangeRequest.nullish(),
+          response: { 200: ModeChangeResponse },
+        },
+      },
+      async (request) => {
+        const actor = actorOf(request);
+        const reason = request.body?.reason;
+        let result;
         try {
-          const outcome = await app.policy.reload();
-          return { status: outcome.status, policy_version: outcome.version, previous_version: outcome.previousVersion };
+          result = await app.modes.set(endpoint.mode, endpoint.enabled, { actor, ...(reason ? { reason } : {}) });
         } catch (error) {
-          if (!(error instanceof PolicyLoadError)) throw error;
-          throw new ServiceError('POLICY_RELOAD_FAILED', { detail: error.message, version: app.policy.version });
+          request.log.error({ err: error }, 'could not persist the mode change');
+          throw new ServiceError('DEPENDENCY_UNAVAILABLE', {
+            dependency: 'The mode state file',
+            detail: `${(error as Error).message}; the mode was not changed`,
+          });
         }
+        app.auditOutbox.record({
+          event_type: 'policy_mode_changed',
+          severity: 'warning',
+          data: {
+            mode: endpoint.mode,
+            enabled: endpoint.enabled,
+            changed: result.changed,
+            actor,
+            ...(reason ? { reason } : {}),
+            modes: result.modes,
+            policy_version: app.policy.version,
+          },
+        });
+        request.log.warn({ mode: endpoint.mode, enabled: endpoint.enabled, actor, changed: result.changed }, 'mode change');
+        return { modes: result.modes, changed: result.changed, policy_version: app.policy.version };
       },
     );
-  };
+  }
+
+  app.post(
+    '/admin/reload-policy',
+    { schema: { querystring: NoQuery, body: z.object({}).strict().nullish(), response: { 200: ReloadPolicyResponse } } },
+    async () => {
+      try {
+        const outcome = await app.policy.reload();
+        return { status: outcome.status, policy_version: outcome.version, previous_version: outcome.previousVersion };
+      } catch (error) {
+        if (!(error instanceof PolicyLoadError)) throw error;
+        throw new ServiceError('POLICY_RELOAD_FAILED', { detail: error.message, version: app.policy.version });
+      }
+    },
+  );
 }
