@@ -6,7 +6,10 @@
 import { z } from 'zod';
 import { CONSTITUTIONAL_HASH, type ServiceName } from '../services/kit/constitution.js';
 import { HealthBody } from '../services/kit/service.js';
-import { PolicyHealthResponse } from '../services/policy-engine/contract.js';
+import { AuditHealth } from '../services/audit-engine/contract.js';
+import { EvolutionHealth } from '../services/evolution-oversight/contract.js';
+import { PolicyEngineHealth, PolicyHealthResponse } from '../services/policy-engine/contract.js';
+import { SandboxHealth } from '../services/sandbox-controller/contract.js';
 import { choiceArgument } from './arguments.js';
 import { defineCommand, type CommandContext } from './command.js';
 import { clip, formatMs } from './format.js';
@@ -37,29 +40,40 @@ export interface HealthCheckData {
 
 const STATUS_TONE: Record<string, Tone> = { healthy: 'ok', degraded: 'warn', unhealthy: 'fail' };
 
+/**
+ * One field of a health body read with its service's schema; undefined when absent or not as the
+ * contract says. Field by field, so one odd field does not hide what the others report.
+ */
+function field<T>(schema: z.ZodType<T>, value: unknown): T | undefined {
+  const parsed = schema.safeParse(value);
+  return parsed.success ? parsed.data : undefined;
+}
+
 /** What a service's own health body says is wrong, in a few words. */
 function problemsOf(service: ServiceName, body: Record<string, unknown>): string[] {
   const problems: string[] = [];
-  const text = (value: unknown) => (typeof value === 'string' ? clip(value, 160) : undefined);
+  const text = (value: string | undefined) => (value ? clip(value, 160) : undefined);
   if (service === 'policy-engine') {
-    for (const problem of (body.problems as unknown[] | undefined) ?? []) if (text(problem)) problems.push(text(problem)!);
-    const modes = body.modes as { strict?: boolean; lockdown?: boolean } | undefined;
+    for (const problem of field(PolicyEngineHealth.shape.problems, body.problems) ?? []) if (text(problem)) problems.push(text(problem)!);
+    const modes = field(PolicyEngineHealth.shape.modes, body.modes);
     if (modes?.lockdown) problems.push('emergency lockdown is on');
     else if (modes?.strict) problems.push('strict mode is on');
   }
   if (service === 'audit-engine' || service === 'evolution-oversight') {
-    const database = body.database as { reachable?: boolean; error?: string } | undefined;
+    const schema = service === 'audit-engine' ? AuditHealth.shape.database : EvolutionHealth.shape.database;
+    const database = field(schema, body.database);
     if (database?.reachable === false) problems.push(`database unreachable${database.error ? `: ${text(database.error)}` : ''}`);
   }
   if (service === 'audit-engine') {
-    const integrity = body.integrity as { valid?: boolean; first_broken?: { sequence?: number } } | null | undefined;
+    const integrity = field(AuditHealth.shape.integrity, body.integrity);
     if (integrity?.valid === false) problems.push(`audit chain broken at event #${integrity.first_broken?.sequence ?? '?'}; run \`audit verify\``);
   }
   if (service === 'evolution-oversight') {
-    const policy = body.policy_engine as { reachable?: boolean; error?: string } | undefined;
+    const policy = field(EvolutionHealth.shape.policy_engine, body.policy_engine);
     if (policy?.reachable === false) problems.push(`Policy Engine unreachable${policy.error ? `: ${text(policy.error)}` : ''}`);
   }
-  if (service === 'sandbox-controller' && text(body.reason)) problems.push(text(body.reason)!);
+  const reason = service === 'sandbox-controller' ? text(field(SandboxHealth.shape.reason, body.reason)) : undefined;
+  if (reason) problems.push(reason);
   return problems;
 }
 
@@ -94,7 +108,7 @@ function policyDocumentCheck(probe: ProbeResult<HttpAnswer>): HealthCheckData {
   return { ...base, tone: STATUS_TONE[status] ?? (status === 'ok' ? 'ok' : 'warn'), status: clip(status, 20), detail: null };
 }
 
-async function postgresCheck(context: CommandContext): Promise<HealthCheckData> {
+async function postgresCheck(context: HealthCheckContext): Promise<HealthCheckData> {
   const { postgres, checkTimeoutMs } = context.services;
   const base = { name: 'postgres', target: 'postgres' } as const;
   if (!postgres) return { ...base, tone: 'info', status: 'not configured', latency_ms: null, version: null, detail: 'DATABASE_URL is not set (the local stack uses embedded PGlite)' };
@@ -104,7 +118,7 @@ async function postgresCheck(context: CommandContext): Promise<HealthCheckData> 
     : { ...base, tone: 'fail', status: 'unreachable', latency_ms: round(probe.latencyMs), version: null, detail: probe.problem };
 }
 
-async function redisCheck(context: CommandContext): Promise<HealthCheckData> {
+async function redisCheck(context: HealthCheckContext): Promise<HealthCheckData> {
   const { redis, checkTimeoutMs } = context.services;
   const base = { name: 'redis', target: 'redis' } as const;
   if (!redis) return { ...base, tone: 'info', status: 'not configured', latency_ms: null, version: null, detail: 'REDIS_URL is not set (the Policy Engine runs with its L1 cache only)' };
@@ -117,8 +131,11 @@ async function redisCheck(context: CommandContext): Promise<HealthCheckData> {
 const round = (ms: number) => Math.round(ms * 10) / 10;
 const isService = (target: HealthTarget): target is ServiceName => target !== 'postgres' && target !== 'redis';
 
+/** What the checks need: the endpoints, the stack's database and Redis, the timeout, and when to give up. */
+export type HealthCheckContext = Pick<CommandContext, 'services' | 'signal'>;
+
 /** Runs the checks for one target, or all of them, in parallel. */
-export async function runHealthChecks(context: CommandContext, target?: HealthTarget): Promise<HealthCheckData[]> {
+export async function runHealthChecks(context: HealthCheckContext, target?: HealthTarget): Promise<HealthCheckData[]> {
   const { endpoints, checkTimeoutMs } = context.services;
   const wanted = (candidate: HealthTarget) => target === undefined || target === candidate;
   const starts: Array<() => Promise<HealthCheckData>> = [];

@@ -6,7 +6,7 @@ import { requireRedis } from '../../test/kit/redis.js';
 import { CONSTITUTIONAL_HASH } from '../kit/constitution.js';
 import type { Service } from '../kit/service.js';
 import { buildApp } from './app.js';
-import { CacheWarmResponse, Decision, PolicyHealthResponse, PolicyMetrics } from './contract.js';
+import { CacheWarmResponse, Decision, PolicyEngineHealth, PolicyHealthResponse, PolicyMetrics } from './contract.js';
 import { deriveL2SigningKey, openL2Entry } from './l2-entry-signature.js';
 import { WARM_SET } from './warm-set.js';
 import {
@@ -186,6 +186,8 @@ describe('decisions through the OPA Data API envelope', () => {
     });
     expect(body.policy.version).toMatch(/^[0-9a-f]{12}$/);
     expect(body.cache.l1.max).toBe(10_000);
+    // What the bot's `health` reads of it (problems, modes) is the contract's PolicyEngineHealth.
+    expect(PolicyEngineHealth.safeParse(body).success).toBe(true);
   });
 });
 

@@ -108,6 +108,15 @@ export const AllowResponse = z.object({ result: z.boolean() });
 export const EngineModes = z.object({ strict: z.boolean(), lockdown: z.boolean() });
 export type EngineModes = z.infer<typeof EngineModes>;
 
+/** The engine's own part of `GET /health` (the kit adds status, service, version ...): what is wrong, and the modes. */
+export const PolicyEngineHealth = z
+  .object({
+    problems: z.array(z.string()),
+    modes: EngineModes,
+  })
+  .passthrough();
+export type PolicyEngineHealth = z.infer<typeof PolicyEngineHealth>;
+
 /** The policy's own health document: `GET /v1/data/acgs/main/health` -> `{result}`. */
 export const PolicyHealthResponse = z.object({
   result: z.object({ status: z.string(), constitutional_hash: z.string() }).passthrough(),
