@@ -246,7 +246,7 @@ describe('mentions, buttons and the App Home', () => {
     await t.standIn.openHome(ONCALL);
     const home = await t.standIn.waitFor(() => t.standIn.home(ONCALL), 5000, 'the App Home view');
     const text = blockText(home.view.blocks);
-    expect(text).toContain('Stack status');
+    expect(text).toContain('Stack health');
     expect(text).toContain('policy-engine');
     expect(text).toContain('Commands you can run');
     expect(text).toContain('*/acgs slow &lt;ms&gt;*');

@@ -1,14 +1,14 @@
 /**
- * The App Home tab: the stack's live status and the commands the viewer may run. The status comes
- * from the `health` command when the registry has one (the same words as `/acgs health`), else
- * from each service's own /health, probed in parallel with the per-check timeout.
+ * The App Home tab: the stack's live status and the commands the viewer may run. The status
+ * is the `health` command's document (the same words as `/acgs health`): run through the command
+ * path when the registry has the command, else from the same checks directly.
  */
 import type { types as slackTypes } from '@slack/bolt';
 import type { CommandDefinition } from '../../commands/command.js';
 import { executeCommandLine, type ExecutionDeps } from '../command-path/index.js';
 import { usageLine } from '../../commands/registry.js';
-import { worstTone, type CheckLine, type ResultDocument } from '../../commands/result.js';
-import type { CommandPathDependencies } from '../command-path/index.js';
+import { healthDocument, runHealthChecks } from '../../commands/health.js';
+import type { ResultDocument } from '../../commands/result.js';
 import { escapeText, fitText, packLines } from './mrkdwn.js';
 import { renderDocument, SLACK_LIMITS } from './render.js';
 
@@ -51,35 +51,7 @@ async function stackStatus(deps: ExecutionDeps, userId: string): Promise<ResultD
     const outcome = await executeCommandLine(deps, { line: 'health', actor: { id: userId }, origin: 'home' });
     return outcome.document;
   }
-  return probeServices(deps.services);
-}
-
-/** The fallback status: every service's GET /health, each bounded by the per-check timeout. */
-export async function probeServices(services: CommandPathDependencies): Promise<ResultDocument> {
-  const started = Date.now();
-  const items = await Promise.all(
-    Object.entries(services.endpoints).map(async ([name, baseUrl]): Promise<CheckLine> => {
-      const begin = performance.now();
-      try {
-        const response = await fetch(new URL('/health', baseUrl), { signal: AbortSignal.timeout(services.checkTimeoutMs) });
-        const body = (await response.json().catch(() => ({}))) as { status?: unknown; version?: unknown };
-        const ms = Math.round(performance.now() - begin);
-        const status = typeof body.status === 'string' ? body.status : `HTTP ${response.status}`;
-        const version = typeof body.version === 'string' ? ` · v${body.version}` : '';
-        const tone = status === 'healthy' ? 'ok' : status === 'degraded' ? 'warn' : 'fail';
-        return { name, tone, text: `${status} · ${ms} ms${version}` };
-      } catch (error) {
-        const timedOut = (error as Error).name === 'TimeoutError';
-        return { name, tone: 'fail', text: timedOut ? `no answer within ${services.checkTimeoutMs} ms` : 'unreachable' };
-      }
-    }),
-  );
-  const tone = worstTone(items.map((item) => item.tone));
-  return {
-    title: 'Stack status',
-    tone,
-    summary: tone === 'ok' ? 'Every service answers healthy.' : 'Some services need attention.',
-    blocks: [{ type: 'checks', items }],
-    footer: `Checked ${new Date(started).toISOString()}`,
-  };
+  // A registry without `health` (a trimmed one): the same checks and document, run directly and unrecorded.
+  const checks = await runHealthChecks({ services: deps.services, signal: new AbortController().signal });
+  return healthDocument(checks, deps.services.checkTimeoutMs);
 }
