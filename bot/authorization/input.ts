@@ -3,6 +3,7 @@
  * buildAuthorizationInput is the pure step that turns a command about to run into the input.
  */
 import type { CommandLevel } from '../../commands/command.js';
+import type { EngineModes } from '../../services/policy-engine/contract.js';
 
 /** 0 read-only, 1 automatic, 2 human decision, 3 critical, 4 emergency (the runbook's levels). */
 export type AuthorizationLevel = 0 | 1 | 2 | 3 | 4;
@@ -12,7 +13,7 @@ export interface AuthorizationInput {
   command: { name: string; args: unknown; /** The registry's level; the policy's data decides. */ level: AuthorizationLevel };
   /** Absent for the CLI. `purpose` is the config's name for the channel (ops, approvals, ...). */
   channel?: { id: string; purpose?: string };
-  modes: { strict: boolean; lockdown: boolean };
+  modes: EngineModes;
   /** RFC 3339 text or nanoseconds since the epoch. */
   time: string | number;
   /** Present when an admin asks to run a Level 4 action at once; the reason is mandatory. */
@@ -66,7 +67,7 @@ export interface CommandRequest {
   channelId?: string;
   /** The config's `channels` section, to name the channel's purpose. */
   channels?: Readonly<Partial<Record<string, string>>>;
-  modes: { strict: boolean; lockdown: boolean };
+  modes: EngineModes;
   now: Date;
   breakGlassReason?: string;
 }
