@@ -4,13 +4,12 @@
  * transaction (which hold locks and a connection) with the oldest one, marked against the
  * runbook's one hour after which it terminates them. The bot shows them; it terminates nothing.
  */
-import type { Pool } from 'pg';
 import { z } from 'zod';
+import type { ConnectionActivity } from '../services/stack/stack-database.js';
 import { defineCommand, type CommandContext } from './command.js';
 import { clip, formatCount, formatDuration, formatMs } from './format.js';
 import { DeadlineError, describePostgresError, probePostgres, withDeadline } from './health-probes.js';
 import { worstTone, type CheckLine, type ResultDocument, type Tone } from './result.js';
-import { postgresLocation } from '../services/stack/stack-connections.js';
 import { RUNBOOK_THRESHOLDS } from './thresholds.js';
 
 /** Groups beyond this are summed into one row; the stack has a handful of applications. */
@@ -18,44 +17,6 @@ export const DB_CONNECTIONS_MAX_ROWS = 25;
 
 const TERMINATE_HINT =
   "The runbook's fix for sessions idle in a transaction for over an hour: SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE state = 'idle in transaction' AND state_change < current_timestamp - interval '1 hour'; (run by a person, not by the bot).";
-
-interface GroupRow {
-  state: string;
-  application: string;
-  connections: string;
-  oldest_seconds: string | null;
-}
-
-interface IdleRow {
-  pid: number;
-  database: string | null;
-  application: string;
-  user_name: string | null;
-  idle_seconds: string;
-}
-
-async function readActivity(pool: Pool) {
-  // Client backends only: autovacuum and the WAL writer are not connections anyone can run out of.
-  const groups = await pool.query<GroupRow>(
-    `SELECT coalesce(state, 'unknown') AS state,
-            coalesce(nullif(application_name, ''), '(none)') AS application,
-            count(*) AS connections,
-            max(extract(epoch FROM now() - coalesce(state_change, backend_start))) AS oldest_seconds
-       FROM pg_stat_activity
-      WHERE backend_type = 'client backend'
-      GROUP BY 1, 2
-      ORDER BY count(*) DESC, 1, 2`,
-  );
-  const idle = await pool.query<IdleRow>(
-    `SELECT pid, datname AS database, coalesce(nullif(application_name, ''), '(none)') AS application, usename AS user_name,
-            extract(epoch FROM now() - state_change) AS idle_seconds
-       FROM pg_stat_activity
-      WHERE backend_type = 'client backend' AND state IN ('idle in transaction', 'idle in transaction (aborted)')
-      ORDER BY state_change ASC`,
-  );
-  const settings = await pool.query<{ max_connections: string }>(`SELECT current_setting('max_connections') AS max_connections`);
-  return { groups: groups.rows, idle: idle.rows, maxConnections: Number(settings.rows[0]!.max_connections) };
-}
 
 function failure(location: string, problem: string): ResultDocument {
   return {
@@ -68,7 +29,7 @@ function failure(location: string, problem: string): ResultDocument {
   };
 }
 
-export function dbConnectionsDocument(location: string, activity: Awaited<ReturnType<typeof readActivity>>, latencyMs: number): ResultDocument {
+export function dbConnectionsDocument(location: string, activity: ConnectionActivity, latencyMs: number): ResultDocument {
   const groups = activity.groups.map((row) => ({
     state: row.state,
     application: row.application,
@@ -131,11 +92,11 @@ async function dbConnections(context: CommandContext): Promise<ResultDocument> {
       data: { configured: false },
     };
   }
-  const location = postgresLocation(postgres);
+  const { location } = postgres;
   const probe = await probePostgres(postgres, checkTimeoutMs, context.signal);
   if (!probe.ok) return failure(location, probe.problem);
   try {
-    const activity = await withDeadline(checkTimeoutMs, context.signal, () => readActivity(postgres));
+    const activity = await withDeadline(checkTimeoutMs, context.signal, () => postgres.connectionActivity());
     return dbConnectionsDocument(location, activity, probe.latencyMs);
   } catch (error) {
     return failure(location, error instanceof DeadlineError ? `pg_stat_activity got ${error.message}` : describePostgresError(error));

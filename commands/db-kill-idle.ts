@@ -5,13 +5,12 @@
  * threshold, and never the bot's own sessions.
  */
 import { createHash } from 'node:crypto';
-import type { Pool } from 'pg';
 import { z } from 'zod';
+import type { IdleSession, StackDatabase, Termination } from '../services/stack/stack-database.js';
 import { CommandError, defineCommand, type CommandContext } from './command.js';
 import { clip, formatCount, formatDuration } from './format.js';
 import { describePostgresError } from './health-probes.js';
 import type { ResultDocument } from './result.js';
-import { postgresLocation } from '../services/stack/stack-connections.js';
 import { RUNBOOK_THRESHOLDS } from './thresholds.js';
 
 /** The runbook's one hour; a parameter of the queries so tests can use seconds. */
@@ -20,79 +19,7 @@ export const KILL_IDLE_AFTER_SECONDS = RUNBOOK_THRESHOLDS.idleInTransactionSecon
 /** Sessions listed in the plan and the result; the rest are counted. */
 const MAX_LISTED = 20;
 
-export interface IdleSession {
-  pid: number;
-  user: string | null;
-  application: string;
-  database: string | null;
-  /** When the session went idle in its transaction (ISO). */
-  since: string;
-  idle_seconds: number;
-}
-
-interface IdleRow {
-  pid: number;
-  user_name: string | null;
-  application: string;
-  database: string | null;
-  since: Date;
-  idle_seconds: string;
-}
-
-// The bot's own sessions are its current backend and any with its application name (its pool's other connections).
-const STALE_IDLE_IN_TRANSACTION = `
-  backend_type = 'client backend'
-  AND state IN ('idle in transaction', 'idle in transaction (aborted)')
-  AND state_change < now() - make_interval(secs => $1)
-  AND pid <> pg_backend_pid()
-  AND application_name IS DISTINCT FROM current_setting('application_name')`;
-
-const toSession = (row: IdleRow): IdleSession => ({
-  pid: row.pid,
-  user: row.user_name,
-  application: row.application,
-  database: row.database,
-  since: row.since.toISOString(),
-  idle_seconds: Math.round(Number(row.idle_seconds)),
-});
-
-/** The sessions idle in a transaction for longer than `minIdleSeconds`, oldest first. */
-export async function listStaleIdleSessions(pool: Pool, minIdleSeconds: number): Promise<IdleSession[]> {
-  const result = await pool.query<IdleRow>(
-    `SELECT pid, usename AS user_name, coalesce(nullif(application_name, ''), '(none)') AS application, datname AS database,
-            state_change AS since, extract(epoch FROM now() - state_change) AS idle_seconds
-       FROM pg_stat_activity
-      WHERE ${STALE_IDLE_IN_TRANSACTION}
-      ORDER BY state_change ASC, pid ASC`,
-    [minIdleSeconds],
-  );
-  return result.rows.map(toSession);
-}
-
-export interface Termination {
-  terminated: IdleSession[];
-  /** Pids that were no longer idle in a transaction past the threshold (ended, committed or busy again). */
-  gone: number[];
-}
-
-/** Terminates those of `pids` that are still idle in a transaction past the threshold, in one statement. */
-export async function terminateStaleIdleSessions(pool: Pool, pids: readonly number[], minIdleSeconds: number): Promise<Termination> {
-  if (pids.length === 0) return { terminated: [], gone: [] };
-  const result = await pool.query<IdleRow & { terminated: boolean }>(
-    `SELECT pid, usename AS user_name, coalesce(nullif(application_name, ''), '(none)') AS application, datname AS database,
-            state_change AS since, extract(epoch FROM now() - state_change) AS idle_seconds,
-            pg_terminate_backend(pid) AS terminated
-       FROM pg_stat_activity
-      WHERE pid = ANY($2::int[]) AND ${STALE_IDLE_IN_TRANSACTION}
-      ORDER BY state_change ASC, pid ASC`,
-    [minIdleSeconds, [...pids]],
-  );
-  const terminated = result.rows.filter((row) => row.terminated).map(toSession);
-  const done = new Set(terminated.map((session) => session.pid));
-  return { terminated, gone: pids.filter((pid) => !done.has(pid)) };
-}
-
-function requirePostgres(context: CommandContext): Pool {
+function requirePostgres(context: CommandContext): StackDatabase {
   const { postgres } = context.services;
   if (!postgres) {
     throw new CommandError(
@@ -104,11 +31,11 @@ function requirePostgres(context: CommandContext): Pool {
   return postgres;
 }
 
-async function readSessions(pool: Pool): Promise<IdleSession[]> {
+async function readSessions(database: StackDatabase): Promise<IdleSession[]> {
   try {
-    return await listStaleIdleSessions(pool, KILL_IDLE_AFTER_SECONDS);
+    return await database.staleIdleSessions(KILL_IDLE_AFTER_SECONDS);
   } catch (error) {
-    throw new CommandError(`PostgreSQL at ${postgresLocation(pool)} could not be read: ${describePostgresError(error)}; nothing was terminated.`, undefined, 'unavailable');
+    throw new CommandError(`PostgreSQL at ${database.location} could not be read: ${describePostgresError(error)}; nothing was terminated.`, undefined, 'unavailable');
   }
 }
 
@@ -151,30 +78,30 @@ export const dbKillIdle = defineCommand({
   args: z.object({}),
   // The approval names the sessions: a different set at run time is another decision and asks again.
   async plan(context) {
-    const pool = requirePostgres(context);
-    const sessions = await readSessions(pool);
+    const database = requirePostgres(context);
+    const sessions = await readSessions(database);
     if (sessions.length === 0) {
       throw new CommandError(
-        `No session on ${postgresLocation(pool)} has been idle in a transaction for over ${formatDuration(KILL_IDLE_AFTER_SECONDS)}; nothing to terminate.`,
+        `No session on ${database.location} has been idle in a transaction for over ${formatDuration(KILL_IDLE_AFTER_SECONDS)}; nothing to terminate.`,
         '`db connections` shows the sessions idle in a transaction and for how long.',
         'refused',
       );
     }
     return {
       summary: `Terminate ${sessions.length} session${sessions.length === 1 ? '' : 's'} idle in a transaction for over ${formatDuration(KILL_IDLE_AFTER_SECONDS)}:\n${listed(sessions)}`,
-      target: postgresLocation(pool),
+      target: database.location,
       fingerprint: pidsFingerprint(sessions),
     };
   },
   async run(context) {
-    const pool = requirePostgres(context);
+    const database = requirePostgres(context);
     // The approved set was re-checked just before this run; a session may still end in between.
-    const sessions = await readSessions(pool);
+    const sessions = await readSessions(database);
     try {
-      const result = await terminateStaleIdleSessions(pool, sessions.map((session) => session.pid), KILL_IDLE_AFTER_SECONDS);
-      return killIdleDocument(postgresLocation(pool), result);
+      const result = await database.terminateStaleIdleSessions(sessions.map((session) => session.pid), KILL_IDLE_AFTER_SECONDS);
+      return killIdleDocument(database.location, result);
     } catch (error) {
-      throw new CommandError(`Terminating the sessions on ${postgresLocation(pool)} failed: ${describePostgresError(error)}.`, undefined, 'unavailable');
+      throw new CommandError(`Terminating the sessions on ${database.location} failed: ${describePostgresError(error)}.`, undefined, 'unavailable');
     }
   },
 });

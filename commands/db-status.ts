@@ -3,52 +3,18 @@
  * pg_stat_activity, per-table inserts/updates/deletes from pg_stat_user_tables) against the
  * stack's PostgreSQL (DATABASE_URL).
  */
-import type { Pool } from 'pg';
 import { z } from 'zod';
+import type { DatabaseStatistics } from '../services/stack/stack-database.js';
 import { defineCommand, type CommandContext } from './command.js';
 import { formatCount, formatMs } from './format.js';
 import { describePostgresError, probePostgres, withDeadline, DeadlineError } from './health-probes.js';
 import type { ResultDocument } from './result.js';
-import { postgresLocation } from '../services/stack/stack-connections.js';
 
 /** More tables than this are summarised; the stack's databases have a handful. */
 export const DB_STATUS_MAX_TABLES = 30;
 
 const WHAT_TO_TRY =
   'The runbook\'s diagnosis: `docker-compose ps postgres`, `docker-compose logs postgres`, `pg_isready -U acgs`; restart with `docker-compose restart postgres`.';
-
-interface ConnectionRow {
-  database: string;
-  active: string;
-  total: string;
-  max_connections: string;
-}
-
-interface TableRow {
-  schemaname: string;
-  relname: string;
-  inserts: string;
-  updates: string;
-  deletes: string;
-  live_rows: string;
-}
-
-async function readStatistics(pool: Pool) {
-  const connections = await pool.query<ConnectionRow>(
-    `SELECT current_database() AS database,
-            count(*) FILTER (WHERE state = 'active') AS active,
-            count(*) AS total,
-            current_setting('max_connections') AS max_connections
-       FROM pg_stat_activity
-      WHERE backend_type = 'client backend'`,
-  );
-  const tables = await pool.query<TableRow>(
-    `SELECT schemaname, relname, n_tup_ins AS inserts, n_tup_upd AS updates, n_tup_del AS deletes, n_live_tup AS live_rows
-       FROM pg_stat_user_tables
-      ORDER BY schemaname, relname`,
-  );
-  return { connections: connections.rows[0]!, tables: tables.rows };
-}
 
 function notConfigured(): ResultDocument {
   return {
@@ -74,13 +40,13 @@ function unreachable(location: string, problem: string, latencyMs: number): Resu
 async function dbStatus(context: CommandContext): Promise<ResultDocument> {
   const { postgres, checkTimeoutMs } = context.services;
   if (!postgres) return notConfigured();
-  const location = postgresLocation(postgres);
+  const { location } = postgres;
   const probe = await probePostgres(postgres, checkTimeoutMs, context.signal);
   if (!probe.ok) return unreachable(location, probe.problem, probe.latencyMs);
 
-  let statistics: Awaited<ReturnType<typeof readStatistics>>;
+  let statistics: DatabaseStatistics;
   try {
-    statistics = await withDeadline(checkTimeoutMs, context.signal, () => readStatistics(postgres));
+    statistics = await withDeadline(checkTimeoutMs, context.signal, () => postgres.statistics());
   } catch (error) {
     const problem = error instanceof DeadlineError ? `the statistics queries got ${error.message}` : describePostgresError(error);
     return unreachable(location, problem, checkTimeoutMs);

@@ -5,12 +5,12 @@
  * tests hand them a stack on other ports and the CLI and the bot share one construction. The bot's
  * command path holds more than this (bot/command-path/dependencies.ts).
  */
-import type { Pool } from 'pg';
 import { createAuditEngineClient, type AuditEngineClient } from '../services/clients/audit-engine.js';
 import { createEvolutionOversightClient, type EvolutionOversightClient } from '../services/clients/evolution-oversight.js';
 import { createPolicyEngineClient, type PolicyEngineClient } from '../services/clients/policy-engine.js';
 import { sandboxControllerClient, type SandboxControllerClient } from '../services/clients/sandbox-controller.js';
 import { SERVICE_NAMES, SERVICE_PORTS, type ServiceName } from '../services/kit/constitution.js';
+import type { StackDatabase } from '../services/stack/stack-database.js';
 import type { StackRedis } from '../services/stack/stack-redis.js';
 import type { Stack } from '../services/stack/stack.js';
 import type { AuditLogReader } from './ports.js';
@@ -22,8 +22,8 @@ export interface CommandDependencies {
   auditEngine: AuditEngineClient;
   evolutionOversight: EvolutionOversightClient;
   sandboxController: SandboxControllerClient;
-  /** The stack's PostgreSQL when one is configured; absent with the embedded (PGlite) default. */
-  postgres?: Pool;
+  /** The stack's PostgreSQL (the StackDatabase port) when DATABASE_URL is set; absent with the embedded (PGlite) default. */
+  postgres?: StackDatabase;
   /** The stack's Redis (the StackRedis port) when REDIS_URL is set; absent in the embedded default. */
   redis?: StackRedis;
   /** How long one health probe may take before it counts as failed. */
@@ -67,7 +67,7 @@ export interface CommandDependenciesOptions {
   adminToken?: string;
   /** ACGS_SERVICE_TOKEN: sent with audit events, evolution reviews and sandbox executions. */
   serviceToken?: string;
-  postgres?: Pool;
+  postgres?: StackDatabase;
   redis?: StackRedis;
   checkTimeoutMs?: number;
   /** Timeout of ordinary (non-health) service calls. */

@@ -2,9 +2,8 @@
  * Probes with a hard deadline: each one settles within its timeout whatever the other side does
  * (refuses, hangs after accepting, answers half a body), so a status command never hangs.
  */
-import type { Pool } from 'pg';
 import { describeRequestError, requestText } from '../services/clients/pooled-http.js';
-import { postgresLocation } from '../services/stack/stack-connections.js';
+import type { StackDatabase } from '../services/stack/stack-database.js';
 import type { StackRedis } from '../services/stack/stack-redis.js';
 
 export type ProbeResult<T> =
@@ -80,16 +79,8 @@ export interface PostgresAnswer {
   version: string;
 }
 
-export function probePostgres(pool: Pool, timeoutMs: number, signal: AbortSignal): Promise<ProbeResult<PostgresAnswer>> {
-  return timed(
-    timeoutMs,
-    signal,
-    async () => {
-      const { rows } = await pool.query<{ version: string }>("SELECT current_setting('server_version') AS version");
-      return { version: rows[0]?.version ?? 'unknown' };
-    },
-    (error) => `${postgresLocation(pool)}: ${describePostgresError(error)}`,
-  );
+export function probePostgres(database: StackDatabase, timeoutMs: number, signal: AbortSignal): Promise<ProbeResult<PostgresAnswer>> {
+  return timed(timeoutMs, signal, async () => ({ version: await database.serverVersion() }), (error) => `${database.location}: ${describePostgresError(error)}`);
 }
 
 export function describePostgresError(error: unknown): string {

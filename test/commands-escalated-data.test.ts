@@ -9,12 +9,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApprovalStore, type ApprovalStore } from '../bot/approvals/index.js';
 import { approvalTestDatabase, type ApprovalTestDatabase } from '../bot/approvals/test-support/fixtures.js';
 import { decideOnApproval } from '../bot/command-path/index.js';
-import { listStaleIdleSessions, pidsFingerprint, terminateStaleIdleSessions } from '../commands/db-kill-idle.js';
+import { pidsFingerprint } from '../commands/db-kill-idle.js';
 import { executeCommandLine, type ExecutionDeps, type ExecutionOutcome } from '../bot/command-path/index.js';
 import { createCommandRegistry } from '../commands/index.js';
 import { createCommandPathDependencies, type CommandPathDependencies } from '../bot/command-path/index.js';
 import { openStackPostgres, openStackRedis } from '../services/stack/stack-connections.js';
 import { stackRedisOn } from '../services/stack/stack-redis-on-ioredis.js';
+import { stackDatabaseOn } from '../services/stack/stack-database-on-pg.js';
+import type { StackDatabase } from '../services/stack/stack-database.js';
 import { createPolicyEngineClient, type PolicyEngineClient } from '../services/clients/policy-engine.js';
 import { openTestTrail, testGate, type TestTrail } from './kit/command-access.js';
 import { unusedLoopbackUrl } from './kit/loopback.js';
@@ -34,6 +36,8 @@ let trail: TestTrail;
 let database: ApprovalTestDatabase;
 let store: ApprovalStore & { pool: pg.Pool };
 let botPostgres: pg.Pool;
+/** The StackDatabase port on the bot's pool, as the commands get it. */
+let botDatabase: StackDatabase;
 let botRedis: Redis;
 let neighbour: Redis;
 let deps: ExecutionDeps;
@@ -63,11 +67,12 @@ beforeAll(async () => {
   const pool = database.pool(5);
   store = Object.assign(createApprovalStore({ pool }), { pool });
   botPostgres = openStackPostgres(database.db.url);
+  botDatabase = stackDatabaseOn(botPostgres);
   botRedis = openStackRedis(`redis://127.0.0.1:6379/${FLUSHED_DB}`);
   neighbour = openStackRedis(`redis://127.0.0.1:6379/${UNTOUCHED_DB}`);
   await Promise.all([neighbour.connect(), botRedis.connect()]);
   const registry = createCommandRegistry();
-  deps = { registry, services: await servicesWith({ postgres: botPostgres, redis: stackRedisOn(botRedis) }) };
+  deps = { registry, services: await servicesWith({ postgres: botDatabase, redis: stackRedisOn(botRedis) }) };
   bare = { registry, services: await servicesWith({}) };
   engineDown = { registry, services: await servicesWith({ redis: stackRedisOn(botRedis) }, await unusedLoopbackUrl()) };
 }, 30_000);
@@ -122,14 +127,14 @@ describe('db kill-idle on the real PostgreSQL (a one-second threshold instead of
     const fresh = await session('kill-idle-test-fresh', true);
 
     // The bot's pool sets application_name acgs-chatops, so sessions under that name are its own.
-    const listed = (await listStaleIdleSessions(botPostgres, 1)).map((each) => each.pid);
+    const listed = (await botDatabase.staleIdleSessions(1)).map((each) => each.pid);
     expect(listed).toContain(stale.pid);
     expect(listed).not.toContain(botOwn.pid);
     expect(listed).not.toContain(fresh.pid);
     expect(listed).not.toContain(idleOutsideTransaction.pid);
 
     const pids = [stale.pid, botOwn.pid, idleOutsideTransaction.pid, fresh.pid, 2_000_000_000];
-    const result = await terminateStaleIdleSessions(botPostgres, pids, 1);
+    const result = await botDatabase.terminateStaleIdleSessions(pids, 1);
     expect(result.terminated.map((each) => each.pid)).toEqual([stale.pid]);
     expect(result.terminated[0]).toMatchObject({ application: 'kill-idle-test-stale', user: 'postgres' });
     expect(result.gone).toEqual([botOwn.pid, idleOutsideTransaction.pid, fresh.pid, 2_000_000_000]);
@@ -142,9 +147,9 @@ describe('db kill-idle on the real PostgreSQL (a one-second threshold instead of
   it('reports a session that committed after the plan as gone, and terminates nothing', async () => {
     const committed = await session('kill-idle-test-committed', true);
     await sleep(1200);
-    expect((await listStaleIdleSessions(botPostgres, 1)).map((each) => each.pid)).toContain(committed.pid);
+    expect((await botDatabase.staleIdleSessions(1)).map((each) => each.pid)).toContain(committed.pid);
     await committed.client.query('COMMIT');
-    expect(await terminateStaleIdleSessions(botPostgres, [committed.pid], 1)).toEqual({ terminated: [], gone: [committed.pid] });
+    expect(await botDatabase.terminateStaleIdleSessions([committed.pid], 1)).toEqual({ terminated: [], gone: [committed.pid] });
     expect(await alive(committed.client)).toBe(true);
   });
 

@@ -5,6 +5,7 @@ import { MAX_COMMAND_LINE } from '../commands/registry.js';
 import { createCommandPathDependencies, type CommandPathDependencies } from '../bot/command-path/index.js';
 import { openStackPostgres, openStackRedis } from '../services/stack/stack-connections.js';
 import { stackRedisOn } from '../services/stack/stack-redis-on-ioredis.js';
+import { stackDatabaseOn } from '../services/stack/stack-database-on-pg.js';
 import { type HungServer, startHungServer } from './kit/stack.js';
 
 /**
@@ -25,7 +26,7 @@ beforeAll(async () => {
       'evolution-oversight': tripwire.url,
       'sandbox-controller': tripwire.url,
     },
-    postgres: openStackPostgres(`postgres://postgres@127.0.0.1:${port}/acgs_audit`, { connectTimeoutMs: 300 }),
+    postgres: stackDatabaseOn(openStackPostgres(`postgres://postgres@127.0.0.1:${port}/acgs_audit`, { connectTimeoutMs: 300 })),
     redis: stackRedisOn(openStackRedis(`redis://127.0.0.1:${port}`, { connectTimeoutMs: 300 })),
     checkTimeoutMs: 300,
     callTimeoutMs: 300,
@@ -33,7 +34,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await services?.postgres?.end();
+  await services?.postgres?.close();
   await services?.redis?.close();
   await tripwire?.close();
 });

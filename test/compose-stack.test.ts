@@ -35,6 +35,7 @@ import { TEST_DOCKER_HOST, isHealthy, removeContainersWithLabel, requireDockerEn
 import { createTestDatabase, type TestDatabase } from './kit/postgres.js';
 import { requireRedis } from './kit/redis.js';
 import { stackRedisOn } from '../services/stack/stack-redis-on-ioredis.js';
+import { stackDatabaseOn } from '../services/stack/stack-database-on-pg.js';
 
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 const OVERRIDE = 'test/fixtures/compose/host-services.yml';
@@ -247,7 +248,7 @@ describe('the compose stack, seen and controlled by the bot', () => {
     const services = createCommandPathDependencies({
       endpoints: Object.fromEntries(ACGS_COMPOSE_SERVICES.map((service) => [service, url(service)])) as Record<ServiceName, string>,
       adminToken,
-      postgres: postgres!,
+      postgres: stackDatabaseOn(postgres!),
       redis: stackRedisOn(redis!),
       checkTimeoutMs: 5000,
     });

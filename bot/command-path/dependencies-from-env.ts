@@ -11,6 +11,7 @@ import { readTokenFile, tokenFile, type TokenKind } from '../../services/local-t
 import { serviceEndpoints } from '../../commands/dependencies.js';
 import { createCommandPathDependencies, type CommandPathDependencies } from './dependencies.js';
 import { openStackPostgres, openStackRedis } from '../../services/stack/stack-connections.js';
+import { stackDatabaseOn } from '../../services/stack/stack-database-on-pg.js';
 import { stackRedisOn } from '../../services/stack/stack-redis-on-ioredis.js';
 
 const StackEnv = z.object({
@@ -72,7 +73,7 @@ export function commandDependenciesFromEnv(env: Record<string, string | undefine
     endpoints: serviceEndpoints(e),
     ...(adminToken ? { adminToken } : {}),
     ...(serviceToken ? { serviceToken } : {}),
-    ...(postgres ? { postgres } : {}),
+    ...(postgres ? { postgres: stackDatabaseOn(postgres) } : {}),
     ...(redis ? { redis: stackRedisOn(redis) } : {}),
     checkTimeoutMs: e.ACGS_CHECK_TIMEOUT_MS,
     callTimeoutMs: e.ACGS_CALL_TIMEOUT_MS,

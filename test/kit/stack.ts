@@ -7,6 +7,7 @@ import type { Pool } from 'pg';
 import { createCommandPathDependencies, type CommandPathDependencies } from '../../bot/command-path/index.js';
 import { openStackPostgres, openStackRedis } from '../../services/stack/stack-connections.js';
 import { stackRedisOn } from '../../services/stack/stack-redis-on-ioredis.js';
+import { stackDatabaseOn } from '../../services/stack/stack-database-on-pg.js';
 import { buildApp as buildAuditEngine } from '../../services/audit-engine/app.js';
 import { loadConfig as loadAuditConfig } from '../../services/audit-engine/config.js';
 import { startEvolutionApp } from '../../services/evolution-oversight/testing/evolution-app.js';
@@ -201,7 +202,7 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
         endpoints: { ...endpoints, ...overrides.endpoints },
         ...(token ? { adminToken: token } : {}),
         ...(writerToken ? { serviceToken: writerToken } : {}),
-        ...(postgres ? { postgres } : {}),
+        ...(postgres ? { postgres: stackDatabaseOn(postgres) } : {}),
         ...(redisClient ? { redis: stackRedisOn(redisClient) } : {}),
         checkTimeoutMs,
         callTimeoutMs: overrides.callTimeoutMs ?? 10_000,

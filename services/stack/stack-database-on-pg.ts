@@ -1,0 +1,123 @@
+/**
+ * The StackDatabase port on a pg pool opened by openStackPostgres (stack-connections.ts): every
+ * SQL statement the bot's commands need lives here.
+ */
+import type { Pool } from 'pg';
+import { postgresLocation } from './stack-connections.js';
+import type {
+  ClientConnections,
+  ConnectionGroup,
+  IdleInTransaction,
+  IdleSession,
+  StackDatabase,
+  TableActivity,
+} from './stack-database.js';
+
+interface StaleSessionRow {
+  pid: number;
+  user_name: string | null;
+  application: string;
+  database: string | null;
+  since: Date;
+  idle_seconds: string;
+}
+
+// The bot's own sessions are its current backend and any with its application name (its pool's other connections).
+const STALE_IDLE_IN_TRANSACTION = `
+  backend_type = 'client backend'
+  AND state IN ('idle in transaction', 'idle in transaction (aborted)')
+  AND state_change < now() - make_interval(secs => $1)
+  AND pid <> pg_backend_pid()
+  AND application_name IS DISTINCT FROM current_setting('application_name')`;
+
+const toSession = (row: StaleSessionRow): IdleSession => ({
+  pid: row.pid,
+  user: row.user_name,
+  application: row.application,
+  database: row.database,
+  since: row.since.toISOString(),
+  idle_seconds: Math.round(Number(row.idle_seconds)),
+});
+
+export function stackDatabaseOn(pool: Pool): StackDatabase {
+  return {
+    location: postgresLocation(pool),
+
+    async serverVersion() {
+      const { rows } = await pool.query<{ version: string }>("SELECT current_setting('server_version') AS version");
+      return rows[0]?.version ?? 'unknown';
+    },
+
+    async statistics() {
+      const connections = await pool.query<ClientConnections>(
+        `SELECT current_database() AS database,
+                count(*) FILTER (WHERE state = 'active') AS active,
+                count(*) AS total,
+                current_setting('max_connections') AS max_connections
+           FROM pg_stat_activity
+          WHERE backend_type = 'client backend'`,
+      );
+      const tables = await pool.query<TableActivity>(
+        `SELECT schemaname, relname, n_tup_ins AS inserts, n_tup_upd AS updates, n_tup_del AS deletes, n_live_tup AS live_rows
+           FROM pg_stat_user_tables
+          ORDER BY schemaname, relname`,
+      );
+      return { connections: connections.rows[0]!, tables: tables.rows };
+    },
+
+    async connectionActivity() {
+      // Client backends only: autovacuum and the WAL writer are not connections anyone can run out of.
+      const groups = await pool.query<ConnectionGroup>(
+        `SELECT coalesce(state, 'unknown') AS state,
+                coalesce(nullif(application_name, ''), '(none)') AS application,
+                count(*) AS connections,
+                max(extract(epoch FROM now() - coalesce(state_change, backend_start))) AS oldest_seconds
+           FROM pg_stat_activity
+          WHERE backend_type = 'client backend'
+          GROUP BY 1, 2
+          ORDER BY count(*) DESC, 1, 2`,
+      );
+      const idle = await pool.query<IdleInTransaction>(
+        `SELECT pid, datname AS database, coalesce(nullif(application_name, ''), '(none)') AS application, usename AS user_name,
+                extract(epoch FROM now() - state_change) AS idle_seconds
+           FROM pg_stat_activity
+          WHERE backend_type = 'client backend' AND state IN ('idle in transaction', 'idle in transaction (aborted)')
+          ORDER BY state_change ASC`,
+      );
+      const settings = await pool.query<{ max_connections: string }>(`SELECT current_setting('max_connections') AS max_connections`);
+      return { groups: groups.rows, idle: idle.rows, maxConnections: Number(settings.rows[0]!.max_connections) };
+    },
+
+    async staleIdleSessions(minIdleSeconds) {
+      const result = await pool.query<StaleSessionRow>(
+        `SELECT pid, usename AS user_name, coalesce(nullif(application_name, ''), '(none)') AS application, datname AS database,
+                state_change AS since, extract(epoch FROM now() - state_change) AS idle_seconds
+           FROM pg_stat_activity
+          WHERE ${STALE_IDLE_IN_TRANSACTION}
+          ORDER BY state_change ASC, pid ASC`,
+        [minIdleSeconds],
+      );
+      return result.rows.map(toSession);
+    },
+
+    async terminateStaleIdleSessions(pids, minIdleSeconds) {
+      if (pids.length === 0) return { terminated: [], gone: [] };
+      const result = await pool.query<StaleSessionRow & { terminated: boolean }>(
+        `SELECT pid, usename AS user_name, coalesce(nullif(application_name, ''), '(none)') AS application, datname AS database,
+                state_change AS since, extract(epoch FROM now() - state_change) AS idle_seconds,
+                pg_terminate_backend(pid) AS terminated
+           FROM pg_stat_activity
+          WHERE pid = ANY($2::int[]) AND ${STALE_IDLE_IN_TRANSACTION}
+          ORDER BY state_change ASC, pid ASC`,
+        [minIdleSeconds, [...pids]],
+      );
+      const terminated = result.rows.filter((row) => row.terminated).map(toSession);
+      const done = new Set(terminated.map((session) => session.pid));
+      return { terminated, gone: pids.filter((pid) => !done.has(pid)) };
+    },
+
+    async close() {
+      await pool.end().catch(() => undefined);
+    },
+  };
+}
