@@ -82,8 +82,8 @@ export function dbConnectionsDocument(location: string, activity: ConnectionActi
 }
 
 async function dbConnections(context: CommandContext): Promise<ResultDocument> {
-  const { postgres, checkTimeoutMs } = context.services;
-  if (!postgres) {
+  const { database, checkTimeoutMs } = context.services;
+  if (!database) {
     return {
       title: 'Database connections',
       tone: 'info',
@@ -92,11 +92,11 @@ async function dbConnections(context: CommandContext): Promise<ResultDocument> {
       data: { configured: false },
     };
   }
-  const { location } = postgres;
-  const probe = await probePostgres(postgres, checkTimeoutMs, context.signal);
+  const { location } = database;
+  const probe = await probePostgres(database, checkTimeoutMs, context.signal);
   if (!probe.ok) return failure(location, probe.problem);
   try {
-    const activity = await withDeadline(checkTimeoutMs, context.signal, () => postgres.connectionActivity());
+    const activity = await withDeadline(checkTimeoutMs, context.signal, () => database.connectionActivity());
     return dbConnectionsDocument(location, activity, probe.latencyMs);
   } catch (error) {
     return failure(location, error instanceof DeadlineError ? `pg_stat_activity got ${error.message}` : describePostgresError(error));

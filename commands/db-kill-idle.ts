@@ -20,15 +20,15 @@ export const KILL_IDLE_AFTER_SECONDS = RUNBOOK_THRESHOLDS.idleInTransactionSecon
 const MAX_LISTED = 20;
 
 function requirePostgres(context: CommandContext): StackDatabase {
-  const { postgres } = context.services;
-  if (!postgres) {
+  const { database } = context.services;
+  if (!database) {
     throw new CommandError(
       '`db kill-idle` needs the stack\'s PostgreSQL, and DATABASE_URL is not set for the bot; nothing was terminated.',
       "Set DATABASE_URL to the stack's PostgreSQL (the local stack's embedded PGlite has no sessions to end).",
       'unavailable',
     );
   }
-  return postgres;
+  return database;
 }
 
 async function readSessions(database: StackDatabase): Promise<IdleSession[]> {

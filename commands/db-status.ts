@@ -38,15 +38,15 @@ function unreachable(location: string, problem: string, latencyMs: number): Resu
 }
 
 async function dbStatus(context: CommandContext): Promise<ResultDocument> {
-  const { postgres, checkTimeoutMs } = context.services;
-  if (!postgres) return notConfigured();
-  const { location } = postgres;
-  const probe = await probePostgres(postgres, checkTimeoutMs, context.signal);
+  const { database, checkTimeoutMs } = context.services;
+  if (!database) return notConfigured();
+  const { location } = database;
+  const probe = await probePostgres(database, checkTimeoutMs, context.signal);
   if (!probe.ok) return unreachable(location, probe.problem, probe.latencyMs);
 
   let statistics: DatabaseStatistics;
   try {
-    statistics = await withDeadline(checkTimeoutMs, context.signal, () => postgres.statistics());
+    statistics = await withDeadline(checkTimeoutMs, context.signal, () => database.statistics());
   } catch (error) {
     const problem = error instanceof DeadlineError ? `the statistics queries got ${error.message}` : describePostgresError(error);
     return unreachable(location, problem, checkTimeoutMs);

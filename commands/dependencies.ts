@@ -23,7 +23,7 @@ export interface CommandDependencies {
   evolutionOversight: EvolutionOversightClient;
   sandboxController: SandboxControllerClient;
   /** The stack's PostgreSQL (the StackDatabase port) when DATABASE_URL is set; absent with the embedded (PGlite) default. */
-  postgres?: StackDatabase;
+  database?: StackDatabase;
   /** The stack's Redis (the StackRedis port) when REDIS_URL is set; absent in the embedded default. */
   redis?: StackRedis;
   /** How long one health probe may take before it counts as failed. */
@@ -67,7 +67,7 @@ export interface CommandDependenciesOptions {
   adminToken?: string;
   /** ACGS_SERVICE_TOKEN: sent with audit events, evolution reviews and sandbox executions. */
   serviceToken?: string;
-  postgres?: StackDatabase;
+  database?: StackDatabase;
   redis?: StackRedis;
   checkTimeoutMs?: number;
   /** Timeout of ordinary (non-health) service calls. */
@@ -95,7 +95,7 @@ export function createCommandDependencies(options: CommandDependenciesOptions): 
       serviceToken: options.serviceToken,
       timeoutMs: callTimeoutMs,
     }),
-    ...(options.postgres ? { postgres: options.postgres } : {}),
+    ...(options.database ? { database: options.database } : {}),
     ...(options.redis ? { redis: options.redis } : {}),
     checkTimeoutMs: options.checkTimeoutMs ?? 2000,
     ...(options.stack ? { stack: options.stack } : {}),

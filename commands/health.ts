@@ -109,10 +109,10 @@ function policyDocumentCheck(probe: ProbeResult<HttpAnswer>): HealthCheckData {
 }
 
 async function postgresCheck(context: HealthCheckContext): Promise<HealthCheckData> {
-  const { postgres, checkTimeoutMs } = context.services;
+  const { database, checkTimeoutMs } = context.services;
   const base = { name: 'postgres', target: 'postgres' } as const;
-  if (!postgres) return { ...base, tone: 'info', status: 'not configured', latency_ms: null, version: null, detail: 'DATABASE_URL is not set (the local stack uses embedded PGlite)' };
-  const probe = await probePostgres(postgres, checkTimeoutMs, context.signal);
+  if (!database) return { ...base, tone: 'info', status: 'not configured', latency_ms: null, version: null, detail: 'DATABASE_URL is not set (the local stack uses embedded PGlite)' };
+  const probe = await probePostgres(database, checkTimeoutMs, context.signal);
   return probe.ok
     ? { ...base, tone: 'ok', status: 'reachable', latency_ms: round(probe.latencyMs), version: `PostgreSQL ${clip(probe.value.version.split(' ')[0] ?? '', 20)}`, detail: null }
     : { ...base, tone: 'fail', status: 'unreachable', latency_ms: round(probe.latencyMs), version: null, detail: probe.problem };

@@ -47,7 +47,7 @@ let bare: ExecutionDeps;
 let engineDown: ExecutionDeps;
 const sessions: pg.Client[] = [];
 
-async function servicesWith(data: Pick<CommandPathDependencies, 'postgres' | 'redis'>, policyEngineUrl = engine.url): Promise<CommandPathDependencies> {
+async function servicesWith(data: Pick<CommandPathDependencies, 'database' | 'redis'>, policyEngineUrl = engine.url): Promise<CommandPathDependencies> {
   const unused = await unusedLoopbackUrl();
   const base = createCommandPathDependencies({
     endpoints: { 'policy-engine': policyEngineUrl, 'audit-engine': unused, 'evolution-oversight': unused, 'sandbox-controller': unused },
@@ -72,7 +72,7 @@ beforeAll(async () => {
   neighbour = openStackRedis(`redis://127.0.0.1:6379/${UNTOUCHED_DB}`);
   await Promise.all([neighbour.connect(), botRedis.connect()]);
   const registry = createCommandRegistry();
-  deps = { registry, services: await servicesWith({ postgres: botDatabase, redis: stackRedisOn(botRedis) }) };
+  deps = { registry, services: await servicesWith({ database: botDatabase, redis: stackRedisOn(botRedis) }) };
   bare = { registry, services: await servicesWith({}) };
   engineDown = { registry, services: await servicesWith({ redis: stackRedisOn(botRedis) }, await unusedLoopbackUrl()) };
 }, 30_000);

@@ -26,7 +26,7 @@ beforeAll(async () => {
       'evolution-oversight': tripwire.url,
       'sandbox-controller': tripwire.url,
     },
-    postgres: stackDatabaseOn(openStackPostgres(`postgres://postgres@127.0.0.1:${port}/acgs_audit`, { connectTimeoutMs: 300 })),
+    database: stackDatabaseOn(openStackPostgres(`postgres://postgres@127.0.0.1:${port}/acgs_audit`, { connectTimeoutMs: 300 })),
     redis: stackRedisOn(openStackRedis(`redis://127.0.0.1:${port}`, { connectTimeoutMs: 300 })),
     checkTimeoutMs: 300,
     callTimeoutMs: 300,
@@ -34,7 +34,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await services?.postgres?.close();
+  await services?.database?.close();
   await services?.redis?.close();
   await tripwire?.close();
 });

@@ -248,7 +248,7 @@ describe('the compose stack, seen and controlled by the bot', () => {
     const services = createCommandPathDependencies({
       endpoints: Object.fromEntries(ACGS_COMPOSE_SERVICES.map((service) => [service, url(service)])) as Record<ServiceName, string>,
       adminToken,
-      postgres: stackDatabaseOn(postgres!),
+      database: stackDatabaseOn(postgres!),
       redis: stackRedisOn(redis!),
       checkTimeoutMs: 5000,
     });

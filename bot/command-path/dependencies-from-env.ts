@@ -73,7 +73,7 @@ export function commandDependenciesFromEnv(env: Record<string, string | undefine
     endpoints: serviceEndpoints(e),
     ...(adminToken ? { adminToken } : {}),
     ...(serviceToken ? { serviceToken } : {}),
-    ...(postgres ? { postgres: stackDatabaseOn(postgres) } : {}),
+    ...(postgres ? { database: stackDatabaseOn(postgres) } : {}),
     ...(redis ? { redis: stackRedisOn(redis) } : {}),
     checkTimeoutMs: e.ACGS_CHECK_TIMEOUT_MS,
     callTimeoutMs: e.ACGS_CALL_TIMEOUT_MS,

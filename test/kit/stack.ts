@@ -202,7 +202,7 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
         endpoints: { ...endpoints, ...overrides.endpoints },
         ...(token ? { adminToken: token } : {}),
         ...(writerToken ? { serviceToken: writerToken } : {}),
-        ...(postgres ? { postgres: stackDatabaseOn(postgres) } : {}),
+        ...(postgres ? { database: stackDatabaseOn(postgres) } : {}),
         ...(redisClient ? { redis: stackRedisOn(redisClient) } : {}),
         checkTimeoutMs,
         callTimeoutMs: overrides.callTimeoutMs ?? 10_000,
