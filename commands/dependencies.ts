@@ -1,6 +1,7 @@
 /**
  * Everything a command may talk to, built once per process from the environment: the service
- * clients, the Stack port, the stack's PostgreSQL and Redis, and the bot's audit log (a port,
+ * clients, the Stack port, the ports to the stack's PostgreSQL and Redis (StackDatabase,
+ * StackRedis: the SQL and Redis commands stay in services/stack/), and the bot's audit log (a port,
  * ports.ts). Commands receive this object and never read env or construct clients themselves, so
  * tests hand them a stack on other ports and the CLI and the bot share one construction. The bot's
  * command path holds more than this (bot/command-path/dependencies.ts).
