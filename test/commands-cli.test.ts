@@ -151,16 +151,18 @@ describe('npx acgs with bad input', () => {
     expect(run.stdout).toContain('Did you mean `health`');
   });
 
-  it('exits 2 for a bad argument, with the allowed range, and calls nothing', async () => {
-    const before = suite.hung.connections;
-    const everythingHung = { 'policy-engine': suite.hung.url, 'audit-engine': suite.hung.url, 'evolution-oversight': suite.hung.url, 'sandbox-controller': suite.hung.url };
-    for (const args of [['violations', '0'], ['violations', '-5'], ['violations', '500'], ['health', '--verbose'], ['metrics', 'extra']]) {
+  // One CLI process per case: five process starts in one test outgrew its timeout on a loaded machine.
+  it.each([['violations', '0'], ['violations', '-5'], ['violations', '500'], ['health', '--verbose'], ['metrics', 'extra']])(
+    'exits 2 for a bad argument (%s %s), with the allowed range, and calls nothing',
+    async (...args) => {
+      const before = suite.hung.connections;
+      const everythingHung = { 'policy-engine': suite.hung.url, 'audit-engine': suite.hung.url, 'evolution-oversight': suite.hung.url, 'sandbox-controller': suite.hung.url };
       const run = await acgs(args, suite.stack.cliEnv({ endpoints: everythingHung }));
       expect(run.code, args.join(' ')).toBe(2);
       expect(run.stdout.split('\n')[0]).toBe('✗ Cannot run that  FAILED');
-    }
-    expect(suite.hung.connections).toBe(before);
-  });
+      expect(suite.hung.connections).toBe(before);
+    },
+  );
 
   it('exits 2 naming every bad setting, never echoing the admin token', async () => {
     const run = await acgs(['health'], { ...suite.stack.cliEnv(), POLICY_ENGINE_URL: 'ftp://example', ACGS_CHECK_TIMEOUT_MS: 'soon' });
