@@ -52,4 +52,21 @@ describe('a supervised service whose supervisor dies', () => {
     await exited(servicePid);
     await expect(fetch(`http://127.0.0.1:${port}/health`)).rejects.toThrow();
   }, 60_000);
+
+  it('shuts down when the supervisor was gone before it finished loading', async () => {
+    const port = await unusedLoopbackPort();
+    const supervisor = spawn(process.execPath, ['--import', 'tsx', 'test/fixtures/stack/one-service-supervisor.ts'], {
+      env: { ...process.env, PORT: String(port), EXIT_AT_ONCE: '1' },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let output = '';
+    supervisor.stdout!.on('data', (chunk) => (output += chunk));
+    await once(supervisor, 'exit');
+    const servicePid = Number(/spawned (\d+)/.exec(output)?.[1]);
+    expect(servicePid, output).toBeGreaterThan(0);
+    started.push(servicePid);
+    // Its 'disconnect' came before it listened for one: it must still notice and go.
+    await exited(servicePid);
+    await expect(fetch(`http://127.0.0.1:${port}/health`)).rejects.toThrow();
+  }, 60_000);
 });

@@ -28,10 +28,18 @@ export async function runService(app: FastifyInstance, options: ListenOptions): 
  * process alive.
  */
 function exitWithSupervisor(app: FastifyInstance): void {
-  if (!process.channel) return;
-  process.channel.unref();
-  process.once('disconnect', () => {
+  // process.send exists only when the process was started with an IPC channel.
+  if (typeof process.send !== 'function') return;
+  const shutDown = () => {
     app.log.warn('the supervisor is gone: shutting down');
     process.kill(process.pid, 'SIGTERM');
-  });
+  };
+  // A supervisor that died while this process was still loading closed the channel before
+  // anyone listened: its 'disconnect' is gone, so ask the channel's state instead.
+  if (!process.connected) {
+    shutDown();
+    return;
+  }
+  process.channel?.unref();
+  process.once('disconnect', shutDown);
 }
