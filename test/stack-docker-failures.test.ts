@@ -8,7 +8,7 @@ import type Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDockerStack } from '../services/stack/docker/index.js';
 import type { Stack } from '../services/stack/stack.js';
-import { RESPONDER_IMAGES, requireDockerEngine, requireImage, servedVersion, silentDockerHost, waitForContainer, watchContainerCreations } from './kit/docker.js';
+import { RESPONDER_IMAGES, requireDockerEngine, requireImage, servedVersion, silentDockerHost, waitForContainer, watchContainerCreations, watchContainerEvents, type ContainerEvent } from './kit/docker.js';
 import { composeProjectLabel, startResponderProject, uniqueProjectName, type ResponderProject } from './kit/responder-project.js';
 import { stackErrorOf } from './kit/stack-error.js';
 
@@ -52,29 +52,26 @@ afterAll(async () => {
 describe('Docker stack: recreate from another image tag', () => {
   it('replaces the replica with one from the new tag, keeping the old running until the new one is healthy', async () => {
     const old = await containerNamed(`${project}-api-1`);
-    // Watch the engine while the recreate runs: both must have run side by side, the new one healthy.
-    const seen: Array<{ oldRunning: boolean; newHealthy: boolean }> = [];
-    let watching = true;
-    const watcher = (async () => {
-      while (watching) {
-        const containers = await docker.listContainers({ all: true, filters: { label: [projectLabel, 'com.docker.compose.service=api'] } });
-        const oldOne = containers.find((container) => container.Id === old.Id);
-        const newOne = containers.find((container) => container.Id !== old.Id);
-        seen.push({ oldRunning: oldOne?.State === 'running', newHealthy: newOne?.Status.includes('(healthy)') ?? false });
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
-    })();
+    // The engine's own events, in its order: the new replica must report healthy before the old one
+    // is stopped (sampling the engine's state every 50 ms could miss that moment on a fast machine).
+    const watch = await watchContainerEvents(docker, [projectLabel, 'com.docker.compose.service=api']);
     let report;
+    let events: ContainerEvent[];
     try {
       report = await stack.recreate('api', RESPONDER_IMAGES.v2, { timeoutMs: 30_000 });
+      const newId = report.replicas[0]!.id;
+      events = await watch.until((seen) => seen.some((event) => event.id === old.Id && event.action === 'destroy') && seen.some((event) => event.id === newId && event.action === 'health_status: healthy'));
     } finally {
-      watching = false;
-      await watcher;
+      watch.stop();
     }
     expect(report.replicas).toEqual([
       { name: `${project}-api-1`, previousId: old.Id, id: expect.not.stringMatching(old.Id), previousImage: RESPONDER_IMAGES.v1, strategy: 'side-by-side' },
     ]);
-    expect(seen.some((moment) => moment.oldRunning && moment.newHealthy)).toBe(true);
+    const newHealthy = events.findIndex((event) => event.id === report.replicas[0]!.id && event.action === 'health_status: healthy');
+    const oldStopping = events.findIndex((event) => event.id === old.Id && ['kill', 'stop', 'die'].includes(event.action));
+    expect(oldStopping, JSON.stringify(events)).toBeGreaterThan(-1);
+    expect(newHealthy, JSON.stringify(events)).toBeGreaterThan(-1);
+    expect(newHealthy, JSON.stringify(events)).toBeLessThan(oldStopping);
 
     const now = await containerNamed(`${project}-api-1`);
     expect(now.Id).toBe(report.replicas[0]!.id);

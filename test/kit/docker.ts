@@ -178,6 +178,62 @@ export async function watchContainerCreations(docker: Docker, labels: string | s
   };
 }
 
+export interface ContainerEvent {
+  id: string;
+  /** The engine's action: create, start, kill, die, stop, destroy, "health_status: healthy", ... */
+  action: string;
+}
+
+export interface ContainerEventWatch {
+  /** Resolves with every event so far, in the engine's order, once `done` holds for them. */
+  until(done: (events: ContainerEvent[]) => boolean, timeoutMs?: number): Promise<ContainerEvent[]>;
+  stop(): void;
+}
+
+/**
+ * Records the engine's container events for containers carrying all the labels, in the order the
+ * engine emits them: what happened before what, without sampling the engine's state and missing
+ * a moment between two polls.
+ */
+export async function watchContainerEvents(docker: Docker, labels: string[]): Promise<ContainerEventWatch> {
+  const stream = (await docker.getEvents({ filters: { type: ['container'], label: labels } })) as NodeJS.ReadableStream & { destroy(): void };
+  const events: ContainerEvent[] = [];
+  const waiters = new Set<() => void>();
+  let buffered = '';
+  stream.on('data', (chunk: Buffer) => {
+    buffered += chunk.toString('utf8');
+    let newline: number;
+    while ((newline = buffered.indexOf('\n')) >= 0) {
+      const line = buffered.slice(0, newline).trim();
+      buffered = buffered.slice(newline + 1);
+      if (!line) continue;
+      const event = JSON.parse(line) as { Action?: string; status?: string; Actor?: { ID?: string }; id?: string };
+      events.push({ id: event.Actor?.ID ?? event.id ?? 'unknown', action: event.Action ?? event.status ?? 'unknown' });
+    }
+    for (const wake of waiters) wake();
+  });
+  stream.on('error', () => undefined);
+  return {
+    until(done, timeoutMs = 10_000) {
+      return new Promise((resolve, reject) => {
+        const check = () => {
+          if (!done(events)) return;
+          waiters.delete(check);
+          clearTimeout(timer);
+          resolve([...events]);
+        };
+        const timer = setTimeout(() => {
+          waiters.delete(check);
+          reject(new Error(`the engine's events did not show what was awaited within ${timeoutMs} ms: ${JSON.stringify(events)}`));
+        }, timeoutMs);
+        waiters.add(check);
+        check();
+      });
+    },
+    stop: () => stream.destroy(),
+  };
+}
+
 /** The stack tests' images (scripts/build-test-images.sh): a busybox HTTP health responder under three tags. */
 export const RESPONDER_IMAGES = {
   v1: 'acgs-test/responder:1',
