@@ -1,3 +1,6 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
 /**
  * The local console's API as a person's browser uses it: open the link `npm start` printed (or
  * `standIn.consoleUrl`), keep the cookie it sets, and send it with every call, as the page does.
@@ -37,5 +40,32 @@ export async function openConsoleSession(consoleUrl: string): Promise<ConsoleSes
       });
       return { status: response.status, json: (await response.json()) as T };
     },
+  };
+}
+
+/** A server in place of the bot that records every body the console delivers to it. */
+export interface DeliveryRecorder {
+  /** Where the stand-in delivers: `http://127.0.0.1:<port>/slack/events`. */
+  readonly eventsUrl: string;
+  /** Each delivered body, in order of arrival. */
+  readonly delivered: string[];
+  close(): Promise<void>;
+}
+
+export async function startDeliveryRecorder(): Promise<DeliveryRecorder> {
+  const delivered: string[] = [];
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      delivered.push(Buffer.concat(chunks).toString('utf8'));
+      res.writeHead(200).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    eventsUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}/slack/events`,
+    delivered,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }

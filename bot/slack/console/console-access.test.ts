@@ -5,34 +5,26 @@
  * (a cross-site form, a "simple" fetch, a DNS-rebinding page, a page on another local port) must
  * not be able to drive the console or read its messages.
  */
-import { createServer, request, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openConsoleSession, type ConsoleSession } from '../../../test/kit/console-session.js';
+import { openConsoleSession, startDeliveryRecorder, type ConsoleSession, type DeliveryRecorder } from '../../../test/kit/console-session.js';
 import { startSlackStandIn, type SlackStandIn } from '../stand-in/index.js';
 
 let slack: SlackStandIn;
-let bot: Server;
+let bot: DeliveryRecorder;
 let session: ConsoleSession;
-const delivered: string[] = [];
+let delivered: string[];
 
 beforeAll(async () => {
   // A recorder in place of the bot: what reaches it is what the console delivered.
-  bot = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
-      delivered.push(Buffer.concat(chunks).toString('utf8'));
-      res.writeHead(200).end();
-    });
-  });
-  await new Promise<void>((resolve) => bot.listen(0, '127.0.0.1', resolve));
-  slack = await startSlackStandIn({ botToken: 'xoxb-console-access', signingSecret: 'secret', botEventsUrl: `http://127.0.0.1:${(bot.address() as AddressInfo).port}/slack/events` });
+  bot = await startDeliveryRecorder();
+  delivered = bot.delivered;
+  slack = await startSlackStandIn({ botToken: 'xoxb-console-access', signingSecret: 'secret', botEventsUrl: bot.eventsUrl });
   session = await openConsoleSession(slack.consoleUrl);
 });
 afterAll(async () => {
   await slack.close();
-  await new Promise<void>((resolve) => bot.close(() => resolve()));
+  await bot.close();
 });
 
 interface RawAnswer {

@@ -2,34 +2,26 @@
  * The console's HTTP side without a browser: what it serves, how it refuses bad input (with a
  * message and without bothering the bot), and what it turns typed text into.
  */
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openConsoleSession, type ConsoleSession } from '../../../test/kit/console-session.js';
+import { openConsoleSession, startDeliveryRecorder, type ConsoleSession, type DeliveryRecorder } from '../../../test/kit/console-session.js';
 import { startSlackStandIn, type SlackStandIn } from '../stand-in/index.js';
 import { encodeMentions } from './console-routes.js';
 
 let slack: SlackStandIn;
-let bot: Server;
+let bot: DeliveryRecorder;
 let session: ConsoleSession;
-const delivered: string[] = [];
+let delivered: string[];
 
 beforeAll(async () => {
-  bot = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
-      delivered.push(Buffer.concat(chunks).toString('utf8'));
-      res.writeHead(200).end();
-    });
-  });
-  await new Promise<void>((resolve) => bot.listen(0, '127.0.0.1', resolve));
-  slack = await startSlackStandIn({ botToken: 'xoxb-console-routes', signingSecret: 'secret', botEventsUrl: `http://127.0.0.1:${(bot.address() as AddressInfo).port}/slack/events` });
+  // A recorder in place of the bot: what reaches it is what the console delivered.
+  bot = await startDeliveryRecorder();
+  delivered = bot.delivered;
+  slack = await startSlackStandIn({ botToken: 'xoxb-console-routes', signingSecret: 'secret', botEventsUrl: bot.eventsUrl });
   session = await openConsoleSession(slack.consoleUrl);
 });
 afterAll(async () => {
   await slack.close();
-  await new Promise<void>((resolve) => bot.close(() => resolve()));
+  await bot.close();
 });
 
 const post = (path: string, body: unknown) => session.post(path, body);
