@@ -2,6 +2,7 @@ import type Docker from 'dockerode';
 import type { DockerClients } from '../engine/docker-connection.js';
 import { CappedOutput } from '../../kit/capped-output.js';
 import { engineStatusCode } from '../../kit/docker-engine.js';
+import { engineReportedOom } from './oom-report.js';
 
 export interface SandboxRunOptions {
   timeoutMs: number;
@@ -37,9 +38,6 @@ const DRAIN_MS = 2000;
 
 /** Exit status of a process ended by SIGKILL (128 + 9): the kernel's OOM killer, or a kill. */
 const SIGKILL_EXIT = 137;
-/** How often, and how far apart, a SIGKILLed sandbox is inspected again for a late OOM report. */
-const OOM_RECHECKS = 10;
-const OOM_RECHECK_MS = 100;
 
 function captured(output: CappedOutput): CapturedStream {
   return { text: output.text(), bytes: output.total, truncated: output.truncated };
@@ -82,6 +80,7 @@ export async function runSandbox(
     const drained = ended(output);
 
     let timedOut = false;
+    const startedAtMs = Date.now();
     await control.start();
     const startedAt = performance.now();
     // A kill sent between create and start is refused (409, not running), so a stop that came
@@ -117,19 +116,15 @@ export async function runSandbox(
     const durationMs = Math.round(performance.now() - startedAt);
     clearTimeout(timer);
     await Promise.race([drained, delay(DRAIN_MS)]);
-    let state = (await control.inspect()).State;
+    const state = (await control.inspect()).State;
     const exitCode = typeof exit.StatusCode === 'number' ? exit.StatusCode : (state.ExitCode ?? null);
-    // containerd reports the OOM kill as its own event, which can reach the engine after the exit:
-    // a SIGKILL we did not send is asked about again for a moment before it counts as a plain exit.
-    for (let attempt = 0; attempt < OOM_RECHECKS && exitCode === SIGKILL_EXIT && !timedOut && state.OOMKilled !== true; attempt += 1) {
-      await delay(OOM_RECHECK_MS);
-      state = (await control.inspect()).State;
-    }
+    // A SIGKILL we did not send is the OOM killer's or the program's own: the engine's event log says which.
+    const oomKilled = state.OOMKilled === true || (exitCode === SIGKILL_EXIT && !timedOut && options.stop?.aborted !== true && (await engineReportedOom(docker.streams, containerId, startedAtMs)));
     return {
       containerId,
       exitCode,
       timedOut,
-      oomKilled: state.OOMKilled === true,
+      oomKilled,
       durationMs,
       stdout: captured(stdout),
       stderr: captured(stderr),
