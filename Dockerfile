@@ -1,9 +1,10 @@
 # ACGS-1 Lite services: one image for the four services; docker-compose.yml picks the service
 # with `command` (node --import tsx services/<service>/main.ts). Services run their TypeScript
-# directly with tsx (Node 20 cannot strip types), so there is no build step.
+# directly with tsx, so there is no build step.
 #
-# NODE_IMAGE lets an offline machine substitute a local Node 20 image (or pin a digest).
-ARG NODE_IMAGE=node:20-slim
+# Node 24 is the active LTS line (CI runs the suite on 20, 22 and 24; Node 20 is past its end of
+# life). NODE_IMAGE lets an offline machine substitute a local Node image (or pin a digest).
+ARG NODE_IMAGE=node:24-slim
 FROM ${NODE_IMAGE}
 
 WORKDIR /app

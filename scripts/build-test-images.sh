@@ -125,7 +125,7 @@ build_node() {
   local root=$workdir/node lib
   populate_busybox_root "$root"
   # The node binary at the path the host runs it from (and its real path if that is a symlink),
-  # and `node` on the image's PATH whatever that path. A node under /tmp (scripts/test-node24.sh's)
+  # and `node` on the image's PATH whatever that path. A node under /tmp (scripts/test-node.sh's)
   # goes to /usr/local/bin/node instead: sandboxes mount a tmpfs over /tmp, which would hide it.
   mkdir -p "$root/usr/local/bin"
   if [[ $node_real == /tmp/* ]]; then

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# The README's test command again, on another Node.js LTS line (`.ci/run` runs it for 22 and 24
+# after `npm test`, which runs on the machine's Node 20): the node of scripts/provision-node.sh
+# goes first on PATH, so vitest, tsc, every child process the tests spawn (process.execPath, npx,
+# tsx) and the acgs-test/node image that provisioning rebuilds from the host's node all run that
+# line. The node_modules of `npm ci` are used as they are. Extra arguments go to vitest, as for
+# `npm test`.
+#
+# Usage: scripts/test-node.sh 22|24 [vitest arguments...]
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+line="${1:-}"
+shift || true
+node_bin=$(bash scripts/provision-node.sh "$line")
+export PATH="$node_bin:$PATH"
+printf '\n==> the suite on Node.js %s (%s)\n' "$(node --version)" "$(command -v node)"
+exec bash scripts/test.sh "$@"
