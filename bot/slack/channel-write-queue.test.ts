@@ -6,6 +6,7 @@ import { WebClient } from '@slack/web-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSlackStandIn, type SlackStandIn } from './stand-in/index.js';
 import { channelWriteQueue } from './channel-write-queue.js';
+import type { SlackMessage } from './render.js';
 
 const BOT_TOKEN = 'xoxb-write-queue-test';
 const OPS = 'C0ACGSOPS01';
@@ -20,7 +21,7 @@ afterAll(async () => {
   await slack.close();
 });
 
-const text = (value: string) => ({ text: value });
+const text = (value: string): SlackMessage => ({ text: value, blocks: [{ type: 'section', text: { type: 'mrkdwn', text: value } }] });
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const textOf = (ts: string) => slack.messages(OPS).find((message) => message.ts === ts)?.text;
 const updatesOf = (ts: string, since: number) => slack.calls('chat.update').filter((call) => call.args.ts === ts && call.ok && call.at >= since);
