@@ -1,29 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { clockTime, closedSentence, people, plainText, statusSentence } from './messages.js';
 import type { ApprovalRequest } from './model.js';
+import { approvalRequest } from './test-support/requests.js';
 
 const T = (iso: string) => new Date(iso);
 
-function request(overrides: Partial<ApprovalRequest> = {}): ApprovalRequest {
-  return {
-    id: '7d0f8a58-5a4a-4a43-9c6e-111111111111',
-    action: { command: 'redis flush', args: {}, line: 'redis flush', stateFingerprint: 'keys=120' },
-    requester: 'U0ONCALL',
-    messages: [],
-    level: 3,
-    approvalsRequired: 2,
-    approverRoles: ['approvers'],
-    distinctApprovers: true,
-    approvedBy: [],
-    breakGlass: false,
-    createdAt: T('2025-11-28T10:27:00Z'),
-    expiresAt: T('2025-11-28T10:42:00Z'),
-    state: 'pending',
-    stateChangedAt: T('2025-11-28T10:27:00Z'),
-    votes: [],
-    ...overrides,
-  };
-}
+const request = approvalRequest;
 
 const approve = (voter: string, at = '2025-11-28T10:30:00Z') => ({ voter, roles: ['approvers'], vote: 'approve' as const, at: T(at) });
 const deny = (voter: string) => ({ voter, roles: ['approvers'], vote: 'deny' as const, at: T('2025-11-28T10:31:00Z') });
