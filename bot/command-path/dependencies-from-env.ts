@@ -7,7 +7,7 @@ import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { HttpUrl, SecretToken, WholeNumber, parseEnv } from '../../services/kit/env.js';
 import { DatabaseUrl } from '../../services/kit/postgres.js';
-import { readTokenFile, tokenFile, type TokenKind } from '../../services/local-tokens.js';
+import { readTokenFile, tokenFile, type TokenKind } from '../../services/stack/local/local-tokens.js';
 import { serviceEndpoints } from '../../commands/dependencies.js';
 import { createCommandPathDependencies, type CommandPathDependencies } from './dependencies.js';
 import { openStackPostgres, openStackRedis } from '../../services/stack/stack-connections.js';
