@@ -26,7 +26,7 @@ import { createCommandRegistry } from '../commands/index.js';
 import { commandDependenciesFromEnv } from './command-path/index.js';
 import { serviceEndpoints } from '../commands/dependencies.js';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../services/stack/local/embedded-postgres.js';
-import { SERVICE_NAMES } from '../services/kit/constitution.js';
+import { SERVICE_NAMES } from '../services/kit/service-ports.js';
 import { createAuditOutbox, type AuditOutbox } from '../services/kit/audit-outbox.js';
 import { startLocalServices, stateDirectory, type LocalServices } from '../services/stack/local/local-services.js';
 import { ensurePrivateDirectory } from '../services/stack/local/local-state.js';

@@ -10,7 +10,7 @@ import { createAuditEngineClient, type AuditEngineClient } from '../services/cli
 import { createEvolutionOversightClient, type EvolutionOversightClient } from '../services/clients/evolution-oversight.js';
 import { createPolicyEngineClient, type PolicyEngineClient } from '../services/clients/policy-engine.js';
 import { sandboxControllerClient, type SandboxControllerClient } from '../services/clients/sandbox-controller.js';
-import { SERVICE_NAMES, SERVICE_PORTS, type ServiceName } from '../services/kit/constitution.js';
+import { SERVICE_NAMES, SERVICE_PORTS, type ServiceName } from '../services/kit/service-ports.js';
 import type { StackDatabase } from '../services/stack/stack-database.js';
 import type { StackRedis } from '../services/stack/stack-redis.js';
 import type { Stack } from '../services/stack/stack.js';

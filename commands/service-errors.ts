@@ -4,7 +4,7 @@
  * CommandErrors; anything else (a contract drift, a bug) stays an internal error.
  */
 import { ServiceCallError } from '../services/clients/http.js';
-import type { ServiceName } from '../services/kit/constitution.js';
+import type { ServiceName } from '../services/kit/service-ports.js';
 import { CommandError } from './command.js';
 import type { CommandDependencies } from './dependencies.js';
 

@@ -5,7 +5,7 @@
  * bot there is no audit trail to record into, so the CLI's restarts need `npm start` or
  * DATABASE_URL.
  */
-import { SERVICE_NAMES } from '../../kit/constitution.js';
+import { SERVICE_NAMES } from '../../kit/service-ports.js';
 import { startLocalServices, stateDirectory } from './local-services.js';
 import { startLocalControl, type LocalControl } from './local-control.js';
 import { createLocalStack } from './local-stack.js';
