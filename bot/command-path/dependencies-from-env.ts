@@ -9,7 +9,7 @@ import { HttpUrl, SecretToken, WholeNumber, parseEnv } from '../../services/kit/
 import { DatabaseUrl } from '../../services/kit/postgres.js';
 import { readTokenFile, tokenFile, type TokenKind } from '../../services/stack/local/local-tokens.js';
 import { serviceEndpoints } from '../../commands/dependencies.js';
-import { createCommandPathDependencies, type CommandPathDependencies } from './dependencies.js';
+import { createCommandPathDependencies, type CommandPathDependencies } from './command-path-dependencies.js';
 import { openStackPostgres, openStackRedis } from '../../services/stack/stack-connections.js';
 import { stackDatabaseOn } from '../../services/stack/stack-database-on-pg.js';
 import { stackRedisOn } from '../../services/stack/stack-redis-on-ioredis.js';
