@@ -32,4 +32,4 @@ HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
 
 # Default: the whole stack as supervised local processes (`npm start`); compose runs one
 # service per container instead.
-CMD ["node", "--import", "tsx", "services/start-local.ts"]
+CMD ["node", "--import", "tsx", "services/stack/local/start-local.ts"]

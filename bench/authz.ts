@@ -30,7 +30,7 @@ import { once } from 'node:events';
 import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { build } from 'hdr-histogram-js';
-import { Authorizer } from '../bot/authorization/authorizer.js';
+import { Authorizer } from '../bot/authorization/policy-authorizer.js';
 import { defaultAuthorizationData } from '../bot/authorization/data.js';
 import type { AuthorizationInput, AuthorizationLevel } from '../bot/authorization/input.js';
 import { createApprovalStore } from '../bot/approvals/index.js';

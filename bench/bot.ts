@@ -46,7 +46,7 @@ import { parseSlackSettings } from '../bot/slack/settings.js';
 import { signedHeaders, startSlackStandIn } from '../bot/slack/stand-in/index.js';
 import { createCommandRegistry } from '../commands/index.js';
 import { commandDependenciesFromEnv } from '../bot/command-path/index.js';
-import { SERVICE_NAMES, type ServiceName } from '../services/kit/constitution.js';
+import { SERVICE_NAMES, type ServiceName } from '../services/kit/service-ports.js';
 import { createTestDatabase } from '../test/kit/postgres.js';
 import { requireRedis } from '../test/kit/redis.js';
 import { unusedLoopbackPort } from '../test/kit/loopback.js';

@@ -26,7 +26,7 @@ import { promisify } from 'node:util';
 import { build, type Histogram } from 'hdr-histogram-js';
 import { executeCommandLine } from '../bot/command-path/index.js';
 import { createCommandRegistry } from '../commands/index.js';
-import { SERVICE_NAMES, type ServiceName } from '../services/kit/constitution.js';
+import { SERVICE_NAMES, type ServiceName } from '../services/kit/service-ports.js';
 import { openCommandAccess } from '../test/kit/command-access.js';
 import { stackOnlyServices } from '../test/kit/commands.js';
 import { TEST_DOCKER_HOST, removeContainersWithLabel, requireDockerEngine } from '../test/kit/docker.js';

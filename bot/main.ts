@@ -25,11 +25,11 @@ import { loadCommandGate, openCommandTrail, type OpenedTrail } from './command-p
 import { createCommandRegistry } from '../commands/index.js';
 import { commandDependenciesFromEnv } from './command-path/index.js';
 import { serviceEndpoints } from '../commands/dependencies.js';
-import { startEmbeddedPostgres, type EmbeddedPostgres } from '../services/embedded-postgres.js';
-import { SERVICE_NAMES } from '../services/kit/constitution.js';
+import { startEmbeddedPostgres, type EmbeddedPostgres } from '../services/stack/local/embedded-postgres.js';
+import { SERVICE_NAMES } from '../services/kit/service-ports.js';
 import { createAuditOutbox, type AuditOutbox } from '../services/kit/audit-outbox.js';
-import { startLocalServices, stateDirectory, type LocalServices } from '../services/local-services.js';
-import { ensurePrivateDirectory } from '../services/local-state.js';
+import { startLocalServices, stateDirectory, type LocalServices } from '../services/stack/local/local-services.js';
+import { ensurePrivateDirectory } from '../services/stack/local/local-state.js';
 import { startLocalControl, type LocalControl } from '../services/stack/local/local-control.js';
 import { createLocalStack } from '../services/stack/local/local-stack.js';
 import { selectStack } from '../services/stack/select-stack.js';

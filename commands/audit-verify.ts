@@ -11,7 +11,7 @@ import { CommandError, defineCommand } from './command.js';
 import { clip, formatCount, formatMs, formatTimestamp } from './format.js';
 import { worstTone, type ResultDocument } from './result.js';
 import { LOSS_NOTE_KIND, MAX_QUERY_LIMIT, type AuditLogReader } from './ports.js';
-import { callStack } from './service-errors.js';
+import { callServiceClient } from './service-errors.js';
 
 const CHECK_WORDS: Record<string, string> = {
   sequence: 'a gap or reordering in the sequence',
@@ -192,7 +192,7 @@ export const auditVerify = defineCommand({
     const scope: VerifyLimitScope = args.full ? 'full' : 'checkpoint';
     const allowed = verifyLimiter.take(context.actor.id, scope);
     if (!allowed.ok) return verifyLimitedDocument(scope, allowed.retryInMs);
-    const engineCheck = callStack('audit-engine', context.services, () => context.services.auditEngine.verify(undefined, { scope }));
+    const engineCheck = callServiceClient('audit-engine', context.services, () => context.services.auditEngine.verify(undefined, { scope }));
     const trail = context.services.trail;
     // A process without the bot's trail (a test, a CLI without DATABASE_URL) answers for the engine alone.
     if (!trail) return auditVerifyDocument(await engineCheck);

@@ -8,7 +8,7 @@ import { defineCommand } from './command.js';
 import { formatCount } from './format.js';
 import { currentModes, modesFields, modesFingerprint, requireAdminToken } from './policy-admin.js';
 import type { ResultDocument } from './result.js';
-import { callStack } from './service-errors.js';
+import { callServiceClient } from './service-errors.js';
 import type { EngineModes } from '../services/policy-engine/contract.js';
 
 export function cacheClearDocument(result: z.infer<typeof CacheClearResponse>, modes: EngineModes): ResultDocument {
@@ -44,7 +44,7 @@ export const cacheClear = defineCommand({
   args: z.object({}),
   async run(context) {
     requireAdminToken(context, 'cache clear');
-    const result = await callStack('policy-engine', context.services, () => context.services.policyEngine.clearCache());
+    const result = await callServiceClient('policy-engine', context.services, () => context.services.policyEngine.clearCache());
     return cacheClearDocument(result, await currentModes(context));
   },
   // Bound to the modes: clearing under a lockdown that began after the request would be another decision.

@@ -7,7 +7,7 @@ import type { PolicyMetrics } from '../services/policy-engine/contract.js';
 import { defineCommand } from './command.js';
 import { formatCount, formatPercent } from './format.js';
 import { worstTone, type CheckLine, type ResultDocument, type Tone } from './result.js';
-import { callStack } from './service-errors.js';
+import { callServiceClient } from './service-errors.js';
 import { RUNBOOK_THRESHOLDS, markLowerBound } from './thresholds.js';
 
 
@@ -70,6 +70,6 @@ export const cacheStats = defineCommand({
   level: 'read',
   args: z.object({}),
   async run(context) {
-    return cacheStatsDocument(await callStack('policy-engine', context.services, () => context.services.policyEngine.metrics()));
+    return cacheStatsDocument(await callServiceClient('policy-engine', context.services, () => context.services.policyEngine.metrics()));
   },
 });

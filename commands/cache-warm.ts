@@ -7,7 +7,7 @@ import type { CacheWarmResponse } from '../services/policy-engine/contract.js';
 import { defineCommand } from './command.js';
 import { formatCount } from './format.js';
 import type { ResultDocument } from './result.js';
-import { callStack } from './service-errors.js';
+import { callServiceClient } from './service-errors.js';
 
 export function cacheWarmDocument(result: z.infer<typeof CacheWarmResponse>): ResultDocument {
   return {
@@ -38,6 +38,6 @@ export const cacheWarm = defineCommand({
   level: 1,
   args: z.object({}),
   async run(context) {
-    return cacheWarmDocument(await callStack('policy-engine', context.services, () => context.services.policyEngine.warmCache()));
+    return cacheWarmDocument(await callServiceClient('policy-engine', context.services, () => context.services.policyEngine.warmCache()));
   },
 });

@@ -81,7 +81,7 @@ export function dbConnectionsDocument(location: string, activity: ConnectionActi
   };
 }
 
-async function dbConnections(context: CommandContext): Promise<ResultDocument> {
+async function runDbConnections(context: CommandContext): Promise<ResultDocument> {
   const { database, checkTimeoutMs } = context.services;
   if (!database) {
     return {
@@ -103,11 +103,11 @@ async function dbConnections(context: CommandContext): Promise<ResultDocument> {
   }
 }
 
-export const dbConnectionsCommand = defineCommand({
+export const dbConnections = defineCommand({
   name: 'db connections',
   summary: 'PostgreSQL connections by state and application; sessions idle in a transaction',
   examples: ['db connections'],
   level: 'read',
   args: z.object({}),
-  run: (context) => dbConnections(context),
+  run: (context) => runDbConnections(context),
 });

@@ -37,7 +37,7 @@ function unreachable(location: string, problem: string, latencyMs: number): Resu
   };
 }
 
-async function dbStatus(context: CommandContext): Promise<ResultDocument> {
+async function runDbStatus(context: CommandContext): Promise<ResultDocument> {
   const { database, checkTimeoutMs } = context.services;
   if (!database) return notConfigured();
   const { location } = database;
@@ -107,11 +107,11 @@ async function dbStatus(context: CommandContext): Promise<ResultDocument> {
   };
 }
 
-export const dbStatusCommand = defineCommand({
+export const dbStatus = defineCommand({
   name: 'db status',
   summary: 'PostgreSQL: reachability, connections, per-table activity',
   examples: ['db status'],
   level: 'read',
   args: z.object({}),
-  run: (context) => dbStatus(context),
+  run: (context) => runDbStatus(context),
 });

@@ -4,13 +4,13 @@
  * StackRedis: the SQL and Redis commands stay in services/stack/), and the bot's audit log (a port,
  * ports.ts). Commands receive this object and never read env or construct clients themselves, so
  * tests hand them a stack on other ports and the CLI and the bot share one construction. The bot's
- * command path holds more than this (bot/command-path/dependencies.ts).
+ * command path holds more than this (bot/command-path/command-path-dependencies.ts).
  */
 import { createAuditEngineClient, type AuditEngineClient } from '../services/clients/audit-engine.js';
 import { createEvolutionOversightClient, type EvolutionOversightClient } from '../services/clients/evolution-oversight.js';
 import { createPolicyEngineClient, type PolicyEngineClient } from '../services/clients/policy-engine.js';
 import { sandboxControllerClient, type SandboxControllerClient } from '../services/clients/sandbox-controller.js';
-import { SERVICE_NAMES, SERVICE_PORTS, type ServiceName } from '../services/kit/constitution.js';
+import { SERVICE_NAMES, SERVICE_PORTS, type ServiceName } from '../services/kit/service-ports.js';
 import type { StackDatabase } from '../services/stack/stack-database.js';
 import type { StackRedis } from '../services/stack/stack-redis.js';
 import type { Stack } from '../services/stack/stack.js';
@@ -77,7 +77,7 @@ export interface CommandDependenciesOptions {
   stackProblem?: string;
 }
 
-/** The clients and connections; the bot adds its audit trail (bot/command-path/dependencies.ts). */
+/** The clients and connections; the bot adds its audit trail (bot/command-path/command-path-dependencies.ts). */
 export function createCommandDependencies(options: CommandDependenciesOptions): Omit<CommandDependencies, 'trail' | 'trailProblem'> {
   const callTimeoutMs = options.callTimeoutMs ?? 10_000;
   const { endpoints } = options;

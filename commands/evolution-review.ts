@@ -20,7 +20,7 @@ import { PENDING_REVIEW } from './evolutions.js';
 import { clip, formatTimestamp } from './format.js';
 import { tokenize } from './registry.js';
 import type { ResultDocument } from './result.js';
-import { callStack, explainServiceFailure } from './service-errors.js';
+import { callServiceClient, explainServiceFailure } from './service-errors.js';
 
 export const REVIEW_DECISIONS = ['approve', 'reject'] as const;
 export type ReviewDecision = (typeof REVIEW_DECISIONS)[number];
@@ -204,7 +204,7 @@ function refuseFromCli(context: CommandContext, args: ReviewArguments): void {
 }
 
 async function loadForReview(context: CommandContext, args: ReviewArguments): Promise<Evolution> {
-  const evolution = await callStack('evolution-oversight', context.services, () => findEvolution(context.services.evolutionOversight, args.id));
+  const evolution = await callServiceClient('evolution-oversight', context.services, () => findEvolution(context.services.evolutionOversight, args.id));
   if (!pendingReview(evolution)) throw new CommandError(notWaitingSentence(evolution), 'Nothing was changed. `evolutions` lists the proposals still waiting.', 'refused');
   if (evolution.requester_id === context.actor.id) {
     throw new CommandError(

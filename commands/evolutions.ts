@@ -8,7 +8,7 @@ import { choiceArgument } from './arguments.js';
 import { defineCommand } from './command.js';
 import { clip, formatAge, formatTimestamp } from './format.js';
 import type { ResultDocument } from './result.js';
-import { callStack } from './service-errors.js';
+import { callServiceClient } from './service-errors.js';
 
 /** Statuses that wait for a reviewer; mirrors the service's PENDING_REVIEW_STATUSES. */
 export const PENDING_REVIEW: readonly z.infer<typeof EvolutionStatus>[] = ['fast_track', 'human_review'];
@@ -77,7 +77,7 @@ export const evolutions = defineCommand({
   async run(context, args) {
     const filter = args.status ?? 'pending';
     const statuses = filter === 'pending' ? PENDING_REVIEW : [filter];
-    const lists = await callStack('evolution-oversight', context.services, () =>
+    const lists = await callServiceClient('evolution-oversight', context.services, () =>
       Promise.all(statuses.map((status) => context.services.evolutionOversight.list({ status, limit: EVOLUTIONS_SHOWN }))),
     );
     const merged = lists

@@ -4,7 +4,8 @@
  * thing checked.
  */
 import { z } from 'zod';
-import { CONSTITUTIONAL_HASH, type ServiceName } from '../services/kit/constitution.js';
+import { CONSTITUTIONAL_HASH } from '../services/kit/constitution.js';
+import type { ServiceName } from '../services/kit/service-ports.js';
 import { HealthBody } from '../services/kit/service.js';
 import { AuditHealth } from '../services/audit-engine/contract.js';
 import { EvolutionHealth } from '../services/evolution-oversight/contract.js';

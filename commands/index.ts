@@ -6,9 +6,9 @@ import { cacheStats } from './cache-stats.js';
 import { cacheWarm } from './cache-warm.js';
 import { can } from './can.js';
 import type { CommandDefinition } from './command.js';
-import { dbConnectionsCommand } from './db-connections.js';
+import { dbConnections } from './db-connections.js';
 import { dbKillIdle } from './db-kill-idle.js';
-import { dbStatusCommand } from './db-status.js';
+import { dbStatus } from './db-status.js';
 import { evolutionReview } from './evolution-review.js';
 import { evolutions } from './evolutions.js';
 import { health } from './health.js';
@@ -17,8 +17,8 @@ import { logs } from './logs.js';
 import { metrics } from './metrics.js';
 import { lockdown, lockdownLift, strictMode } from './policy-modes.js';
 import { redisFlush } from './redis-flush.js';
-import { redisMemoryCommand } from './redis-memory.js';
-import { redisStatusCommand } from './redis-status.js';
+import { redisMemory } from './redis-memory.js';
+import { redisStatus } from './redis-status.js';
 import { createRegistry, type Registry } from './registry.js';
 import { restart } from './restart.js';
 import { sandboxPrune } from './sandbox-prune.js';
@@ -41,8 +41,8 @@ export const allCommands: readonly CommandDefinition[] = [
   violations,
   auditVerify,
   cacheStats,
-  dbStatusCommand,
-  redisStatusCommand,
+  dbStatus,
+  redisStatus,
   sandboxStatus,
   evolutions,
   status,
@@ -51,8 +51,8 @@ export const allCommands: readonly CommandDefinition[] = [
   restart,
   scale,
   cacheWarm,
-  dbConnectionsCommand,
-  redisMemoryCommand,
+  dbConnections,
+  redisMemory,
   sandboxPrune,
   can,
   audit,

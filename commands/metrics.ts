@@ -7,7 +7,7 @@ import type { PolicyMetrics } from '../services/policy-engine/contract.js';
 import { defineCommand } from './command.js';
 import { formatCount, formatDuration, formatMs, formatPercent } from './format.js';
 import { worstTone, type CheckLine, type ResultDocument, type Tone } from './result.js';
-import { callStack } from './service-errors.js';
+import { callServiceClient } from './service-errors.js';
 import { RUNBOOK_THRESHOLDS, markLowerBound, markUpperBound } from './thresholds.js';
 
 export interface MetricsData {
@@ -131,7 +131,7 @@ export const metrics = defineCommand({
   level: 'read',
   args: z.object({}),
   async run(context) {
-    const figures = await callStack('policy-engine', context.services, () => context.services.policyEngine.metrics());
+    const figures = await callServiceClient('policy-engine', context.services, () => context.services.policyEngine.metrics());
     return metricsDocument(figures);
   },
 });

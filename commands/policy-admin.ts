@@ -4,7 +4,7 @@
  */
 import type { EngineModes } from '../services/policy-engine/contract.js';
 import { CommandError, type CommandContext } from './command.js';
-import { callStack } from './service-errors.js';
+import { callServiceClient } from './service-errors.js';
 
 const onOff = (on: boolean) => (on ? 'on' : 'off');
 
@@ -25,7 +25,7 @@ export function requireAdminToken(context: CommandContext, command: string): voi
 }
 
 export async function currentModes(context: CommandContext): Promise<EngineModes> {
-  return (await callStack('policy-engine', context.services, () => context.services.policyEngine.metrics())).mode;
+  return (await callServiceClient('policy-engine', context.services, () => context.services.policyEngine.metrics())).mode;
 }
 
 export function modesFields(modes: EngineModes): { label: string; value: string }[] {

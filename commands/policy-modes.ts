@@ -11,7 +11,7 @@ import { defineCommand, type CommandContext } from './command.js';
 import { clip } from './format.js';
 import { currentModes, modesFields, modesFingerprint, requireAdminToken } from './policy-admin.js';
 import type { ResultDocument } from './result.js';
-import { callStack } from './service-errors.js';
+import { callServiceClient } from './service-errors.js';
 
 /** The engine's limit on a mode change's reason (ModeChangeRequest). */
 export const MAX_REASON_LENGTH = 500;
@@ -50,7 +50,7 @@ export function modeChangeDocument(change: ModeChange, response: z.infer<typeof 
 
 async function changeMode(context: CommandContext, command: string, change: ModeChange): Promise<ResultDocument> {
   requireAdminToken(context, command);
-  const response = await callStack('policy-engine', context.services, () => context.services.policyEngine.setMode(change.action, change.reason));
+  const response = await callServiceClient('policy-engine', context.services, () => context.services.policyEngine.setMode(change.action, change.reason));
   return modeChangeDocument(change, response);
 }
 

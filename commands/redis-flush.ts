@@ -9,7 +9,7 @@ import { CommandError, defineCommand, type CommandContext } from './command.js';
 import { formatBytes, formatCount } from './format.js';
 import { probeRedis } from './health-probes.js';
 import type { ResultDocument } from './result.js';
-import { callStack } from './service-errors.js';
+import { callServiceClient } from './service-errors.js';
 
 async function requireRedis(context: CommandContext): Promise<StackRedis> {
   const { redis, checkTimeoutMs } = context.services;
@@ -71,7 +71,7 @@ export const redisFlush = defineCommand({
     await redis.flushDatabase();
     await context.progress({ text: `Flushed ${formatCount(before.keys)} key${before.keys === 1 ? '' : 's'} from ${redis.database}; warming the Policy Engine's cache next.` });
     // The flush has happened: a failed warm is reported with it, not thrown over it.
-    const warm = await callStack('policy-engine', context.services, () => context.services.policyEngine.warmCache()).catch((error: unknown) => ({
+    const warm = await callServiceClient('policy-engine', context.services, () => context.services.policyEngine.warmCache()).catch((error: unknown) => ({
       problem: error instanceof Error ? error.message : String(error),
     }));
     return redisFlushDocument(redis.database, before, warm);

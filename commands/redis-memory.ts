@@ -42,7 +42,7 @@ export function redisMemoryDocument(figures: RedisMemoryFigures, location: strin
   };
 }
 
-export const redisMemoryCommand = defineCommand({
+export const redisMemory = defineCommand({
   name: 'redis memory',
   summary: 'Redis memory: used, peak, fragmentation, maxmemory and eviction policy',
   examples: ['redis memory'],

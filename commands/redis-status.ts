@@ -50,7 +50,7 @@ export function redisStatusDocument(figures: RedisFigures, location: string, lat
   };
 }
 
-export const redisStatusCommand = defineCommand({
+export const redisStatus = defineCommand({
   name: 'redis status',
   summary: 'Redis: memory, maxmemory policy, keyspace hit rate',
   examples: ['redis status'],

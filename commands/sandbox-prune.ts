@@ -10,7 +10,7 @@ import { Identifier } from '../services/kit/identifiers.js';
 import { defineCommand } from './command.js';
 import { clip, formatTimestamp } from './format.js';
 import type { CheckLine, ResultDocument } from './result.js';
-import { callStack } from './service-errors.js';
+import { callServiceClient } from './service-errors.js';
 
 /** Rows of the removed table; the rest are counted and are in --json. */
 export const PRUNE_TABLE_ROWS = 20;
@@ -64,7 +64,7 @@ export const sandboxPrune = defineCommand({
   flags: { agent: { type: 'string', description: "only this agent's sandboxes" } },
   args: z.object({ agent: agentArgument.optional() }),
   async run(context, { agent }) {
-    const result = await callStack('sandbox-controller', context.services, () => context.services.sandboxController.pruneSandboxes(agent ? { agent_id: agent } : {}));
+    const result = await callServiceClient('sandbox-controller', context.services, () => context.services.sandboxController.pruneSandboxes(agent ? { agent_id: agent } : {}));
     return sandboxPruneDocument(result, agent);
   },
 });

@@ -10,7 +10,7 @@ import type { SandboxHealth } from '../services/sandbox-controller/contract.js';
 import { defineCommand, type CommandContext } from './command.js';
 import { clip, formatBytes, formatDuration, formatPercent } from './format.js';
 import { worstTone, type CheckLine, type ResultDocument, type Tone } from './result.js';
-import { callStack } from './service-errors.js';
+import { callServiceClient } from './service-errors.js';
 import { RUNBOOK_THRESHOLDS, markUpperBound } from './thresholds.js';
 
 export const SANDBOX_TABLE_ROWS = 20;
@@ -128,7 +128,7 @@ export const sandboxStatus = defineCommand({
   args: z.object({}),
   async run(context) {
     const [health, usage] = await Promise.all([
-      callStack('sandbox-controller', context.services, () => context.services.sandboxController.health()),
+      callServiceClient('sandbox-controller', context.services, () => context.services.sandboxController.health()),
       readUsage(context),
     ]);
     return sandboxStatusDocument(health, usage);

@@ -4,7 +4,7 @@
  * CommandErrors; anything else (a contract drift, a bug) stays an internal error.
  */
 import { ServiceCallError } from '../services/clients/http.js';
-import type { ServiceName } from '../services/kit/constitution.js';
+import type { ServiceName } from '../services/kit/service-ports.js';
 import { CommandError } from './command.js';
 import type { CommandDependencies } from './dependencies.js';
 
@@ -44,8 +44,8 @@ export function explainServiceFailure(service: ServiceName, services: CommandDep
   return undefined;
 }
 
-/** Runs one call to a service, turning an outage into a CommandError a person can act on. */
-export async function callStack<T>(service: ServiceName, services: CommandDependencies, call: () => Promise<T>): Promise<T> {
+/** Runs one call of a service client, turning an outage into a CommandError a person can act on. */
+export async function callServiceClient<T>(service: ServiceName, services: CommandDependencies, call: () => Promise<T>): Promise<T> {
   try {
     return await call();
   } catch (error) {

@@ -8,7 +8,7 @@ import { wholeNumberArgument } from './arguments.js';
 import { defineCommand } from './command.js';
 import { clip, formatAge, formatTimestamp } from './format.js';
 import type { ResultDocument, Tone } from './result.js';
-import { callStack } from './service-errors.js';
+import { callServiceClient } from './service-errors.js';
 
 export const VIOLATIONS_LIMIT = { default: 10, max: 100 } as const;
 
@@ -89,7 +89,7 @@ export const violations = defineCommand({
   args: z.object({ limit: wholeNumberArgument(1, VIOLATIONS_LIMIT.max).optional() }),
   async run(context, args) {
     const limit = args.limit ?? VIOLATIONS_LIMIT.default;
-    const page = await callStack('audit-engine', context.services, () =>
+    const page = await callServiceClient('audit-engine', context.services, () =>
       context.services.auditEngine.listEvents({ event_type: 'safety_violation', limit }),
     );
     // The engine lists newest first; sorting again keeps that promise whatever the engine does.

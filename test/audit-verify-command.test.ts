@@ -15,7 +15,7 @@ import { createVerifyLimiter, VERIFY_LIMITS } from '../commands/audit-verify.js'
 import { createCommandPathDependencies } from '../bot/command-path/index.js';
 import { buildApp } from '../services/audit-engine/app.js';
 import { loadConfig } from '../services/audit-engine/config.js';
-import { SERVICE_NAMES, type ServiceName } from '../services/kit/constitution.js';
+import { SERVICE_NAMES, type ServiceName } from '../services/kit/service-ports.js';
 import { createPool } from '../services/kit/postgres.js';
 import type { Service } from '../services/kit/service.js';
 import { commandRunner, type CommandRunner } from './kit/commands.js';

@@ -17,7 +17,7 @@ import { restartExecutionCheck } from '../bot/audit-trail/restart-execution-chec
 import { CLI_BREAK_GLASS_REFUSAL } from '../bot/cli-identity.js';
 import { runCli } from '../bot/cli.js';
 import { createPool } from '../services/kit/postgres.js';
-import { localStatePaths, processArgv, type PidRecord } from '../services/local-state.js';
+import { localStatePaths, processArgv, type PidRecord } from '../services/stack/local/local-state.js';
 import { startLocalControl } from '../services/stack/local/local-control.js';
 import type { SupervisorRecord } from '../services/stack/local/local-control-protocol.js';
 import { createLocalStack, localRefusals } from '../services/stack/local/local-stack.js';

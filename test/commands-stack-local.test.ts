@@ -9,7 +9,7 @@ import { renderText } from '../bot/cli-render.js';
 import { renderDocument } from '../bot/slack/render.js';
 import { validateBlocks } from '../bot/slack/stand-in/index.js';
 import type { CommandPathDependencies } from '../bot/command-path/index.js';
-import type { SupervisedProcess } from '../services/local-supervisor.js';
+import type { SupervisedProcess } from '../services/stack/local/local-supervisor.js';
 import type { Stack } from '../services/stack/stack.js';
 import { SCALE_WITHOUT_APPROVALS } from './kit/command-access.js';
 import { block, commandRunner, stackOnlyServices } from './kit/commands.js';

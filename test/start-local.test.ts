@@ -7,7 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAuditEngineClient } from '../services/clients/audit-engine.js';
 import { createEvolutionOversightClient } from '../services/clients/evolution-oversight.js';
 import { ServiceCallError } from '../services/clients/http.js';
-import { CONSTITUTIONAL_HASH, SERVICE_PORTS } from '../services/kit/constitution.js';
+import { CONSTITUTIONAL_HASH } from '../services/kit/constitution.js';
+import { SERVICE_PORTS } from '../services/kit/service-ports.js';
 import { lowRiskProposal } from '../services/evolution-oversight/testing/fixtures.js';
 import { openConsoleSession, type ConsoleSession } from './kit/console-session.js';
 

@@ -8,8 +8,8 @@ import type { AddressInfo } from 'node:net';
 import { WebClient } from '@slack/web-api';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startSlackStandIn, type SlackStandIn } from '../slack/stand-in/index.js';
-import { createCommandAuthorization } from './authorize.js';
-import { Authorizer } from './authorizer.js';
+import { createCommandAuthorization } from './command-authorization.js';
+import { Authorizer } from './policy-authorizer.js';
 import { defaultAuthorizationData } from './data.js';
 import { RoleResolver, slackUserGroupDirectory } from './roles.js';
 

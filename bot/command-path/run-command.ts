@@ -12,7 +12,7 @@ import { CommandError } from '../../commands/command.js';
 import type { ProgressReporter } from '../../commands/progress.js';
 import type { Registry } from '../../commands/registry.js';
 import type { ResultDocument } from '../../commands/result.js';
-import type { CommandPathDependencies } from './dependencies.js';
+import type { CommandPathDependencies } from './command-path-dependencies.js';
 
 export interface ExecutionRequest {
   line: string;

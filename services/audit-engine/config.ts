@@ -1,6 +1,6 @@
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
-import { SERVICE_PORTS } from '../kit/constitution.js';
+import { SERVICE_PORTS } from '../kit/service-ports.js';
 import { Port, SecretToken, WholeNumber, parseEnv } from '../kit/env.js';
 import { DatabasePoolMax, DatabaseUrl } from '../kit/postgres.js';
 

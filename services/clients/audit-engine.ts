@@ -8,7 +8,7 @@ import {
   VerifyResponse,
   type VerifyScope,
 } from '../audit-engine/contract.js';
-import { SERVICE_PORTS } from '../kit/constitution.js';
+import { SERVICE_PORTS } from '../kit/service-ports.js';
 import { ServiceCallError, callService, serviceAuthorization } from './http.js';
 
 export const DEFAULT_AUDIT_ENGINE_URL = `http://127.0.0.1:${SERVICE_PORTS['audit-engine']}`;

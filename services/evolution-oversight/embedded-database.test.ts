@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type EmbeddedPostgres, startEmbeddedPostgres } from '../embedded-postgres.js';
+import { type EmbeddedPostgres, startEmbeddedPostgres } from '../stack/local/embedded-postgres.js';
 import type { Service } from '../kit/service.js';
 import type { Evolution } from './contract.js';
 import { startAuditEngineStandIn, type AuditEngineStandIn } from '../../test/kit/audit-engine-stand-in.js';

@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { SERVICE_PORTS } from '../kit/constitution.js';
+import { SERVICE_PORTS } from '../kit/service-ports.js';
 import { HttpUrl, Port, SecretToken, WholeNumber, parseEnv } from '../kit/env.js';
 
 /** The committed, compiled constitution (built by scripts/build-policy.sh). */

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { z } from 'zod';
-import { SERVICE_PORTS } from '../kit/constitution.js';
+import { SERVICE_PORTS } from '../kit/service-ports.js';
 import { HttpUrl, Port, SecretToken, WholeNumber, parseEnv } from '../kit/env.js';
 
 export const DEFAULT_SANDBOX_IMAGE = 'acgs-test/busybox:latest';

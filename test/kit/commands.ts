@@ -7,7 +7,7 @@ import { createCommandRegistry } from '../../commands/index.js';
 import type { CommandOrigin } from '../../commands/command.js';
 import type { CheckLine, ResultBlock, ResultDocument } from '../../commands/result.js';
 import { createCommandPathDependencies, type CommandPathDependencies } from '../../bot/command-path/index.js';
-import { SERVICE_NAMES, type ServiceName } from '../../services/kit/constitution.js';
+import { SERVICE_NAMES, type ServiceName } from '../../services/kit/service-ports.js';
 import type { Stack } from '../../services/stack/stack.js';
 import type { CommandAccess } from './command-access.js';
 import { unusedLoopbackUrl } from './loopback.js';

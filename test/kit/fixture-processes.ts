@@ -7,7 +7,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { superviseProcess, type SupervisedProcess } from '../../services/local-supervisor.js';
+import { superviseProcess, type SupervisedProcess } from '../../services/stack/local/local-supervisor.js';
 import { createLocalStack } from '../../services/stack/local/local-stack.js';
 import type { Stack } from '../../services/stack/stack.js';
 import { unusedLoopbackUrl } from './loopback.js';

@@ -11,7 +11,7 @@ import { stackDatabaseOn } from '../../services/stack/stack-database-on-pg.js';
 import { buildApp as buildAuditEngine } from '../../services/audit-engine/app.js';
 import { loadConfig as loadAuditConfig } from '../../services/audit-engine/config.js';
 import { startEvolutionApp } from '../../services/evolution-oversight/testing/evolution-app.js';
-import type { ServiceName } from '../../services/kit/constitution.js';
+import type { ServiceName } from '../../services/kit/service-ports.js';
 import type { Service } from '../../services/kit/service.js';
 import { buildApp as buildPolicyEngine } from '../../services/policy-engine/app.js';
 import { loadConfig as loadPolicyConfig } from '../../services/policy-engine/config.js';

@@ -6,7 +6,7 @@
  * done then.
  */
 import { readFile } from 'node:fs/promises';
-import { localStatePaths, processArgv } from '../../local-state.js';
+import { localStatePaths, processArgv } from './local-state.js';
 import { StackError } from '../stack.js';
 import { CONTROL_MARKER, CONTROL_ROUTES, isSupervisorRecord, stackErrorFromAnswer, type PublishedService } from './local-control-protocol.js';
 

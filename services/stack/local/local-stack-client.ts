@@ -9,8 +9,8 @@
  * operation here sends a signal.
  */
 import pidusage from 'pidusage';
-import { localStatePaths, checkPid, readPidFile, type PidRecord } from '../../local-state.js';
-import { loggedServices, logFileLastWrite, readLogFile } from '../../local-log-file.js';
+import { localStatePaths, checkPid, readPidFile, type PidRecord } from './local-state.js';
+import { loggedServices, logFileLastWrite, readLogFile } from './local-log-file.js';
 import { fixedWidthTime, selectLogLines } from '../log-lines.js';
 import { connectLocalControl, LocalStackNotRunningError, type ControlChannel } from './local-control-client.js';
 import { CONTROL_ROUTES, type HealthRequest, type ListAnswer, type RestartRequest } from './local-control-protocol.js';

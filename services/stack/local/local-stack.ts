@@ -1,5 +1,5 @@
 /**
- * The Stack port over the local supervised processes of `npm start` (services/local-services.ts):
+ * The Stack port over the local supervised processes of `npm start` (services/stack/local/local-services.ts):
  * one process per service on its firm port. Status, health, restart, logs from each process's
  * ring buffer, CPU and memory per process. Scaling, exec and recreate need containers and are
  * refused with what to do instead.
@@ -7,7 +7,7 @@
 import { readFile } from 'node:fs/promises';
 import { totalmem } from 'node:os';
 import pidusage from 'pidusage';
-import type { SupervisedProcess } from '../../local-supervisor.js';
+import type { SupervisedProcess } from './local-supervisor.js';
 import { EXEC_COMMANDS, type ExecCommandName } from '../exec-commands.js';
 import { fixedWidthTime, selectLogLines } from '../log-lines.js';
 import { createOperationGuard } from '../operation-guard.js';

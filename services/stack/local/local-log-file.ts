@@ -8,7 +8,7 @@
 import { appendFileSync, closeSync, fstatSync, mkdirSync, openSync, renameSync, writeSync } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { ServiceNameSchema } from './kit/identifiers.js';
+import { ServiceNameSchema } from '../../kit/identifiers.js';
 
 export const DEFAULT_LOG_FILE_BYTES = 4 * 1024 * 1024;
 

@@ -3,7 +3,7 @@
  * requester's roles, build the policy input, decide. Roles are asynchronous (Slack user groups);
  * the decision itself is the synchronous Authorizer.decide.
  */
-import type { Authorizer } from './authorizer.js';
+import type { Authorizer } from './policy-authorizer.js';
 import { buildAuthorizationInput, type AuthorizationDecision, type AuthorizationInput, type CommandRequest } from './input.js';
 import type { RoleResolver } from './roles.js';
 

@@ -1,6 +1,6 @@
 /**
  * One embedded PostgreSQL (PGlite) served on a loopback socket, inside a worker thread of its own
- * (services/embedded-postgres.ts starts it). PGlite runs its queries synchronously in wasm; on the
+ * (services/stack/local/embedded-postgres.ts starts it). PGlite runs its queries synchronously in wasm; on the
  * main thread of npm start it would share one event loop with the bot, the console, the
  * supervisor and the other embedded databases, so that under load a service's statement waited
  * behind all of them and its pool gave up ("timeout exceeded when trying to connect").

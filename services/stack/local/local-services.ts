@@ -6,7 +6,7 @@
 import { existsSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
-import { SERVICE_NAMES, SERVICE_PORTS, type ServiceName } from './kit/constitution.js';
+import { SERVICE_NAMES, SERVICE_PORTS, type ServiceName } from '../../kit/service-ports.js';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './embedded-postgres.js';
 import { checkPid, ensurePrivateDirectory, localStatePaths, readPidFile } from './local-state.js';
 import { superviseProcess, type SupervisedProcess } from './local-supervisor.js';

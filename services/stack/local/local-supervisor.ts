@@ -13,9 +13,9 @@ export interface SupervisedProcessOptions {
   logCapacity?: number;
   /** Copy output to this process's stdout/stderr with a name prefix (default true). */
   echo?: boolean;
-  /** Publish the running child's pid here (services/local-state.ts), removed when it exits. */
+  /** Publish the running child's pid here (services/stack/local/local-state.ts), removed when it exits. */
   pidFile?: string;
-  /** Also write every output line to this capped, rotating file (services/local-log-file.ts). */
+  /** Also write every output line to this capped, rotating file (services/stack/local/local-log-file.ts). */
   logFile?: string;
   /** The log file's cap before it rotates (default 4 MiB). */
   logFileBytes?: number;

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { allCommands } from '../../commands/index.js';
-import { Authorizer } from './authorizer.js';
+import { Authorizer } from './policy-authorizer.js';
 import { type AuthorizationData, authorizationDataFor, defaultAuthorizationData } from './data.js';
 import { type AuthorizationDecision, type AuthorizationInput, authorizationLevelOf, buildAuthorizationInput } from './input.js';
 

@@ -5,10 +5,10 @@
  * bot there is no audit trail to record into, so the CLI's restarts need `npm start` or
  * DATABASE_URL.
  */
-import { SERVICE_NAMES } from './kit/constitution.js';
+import { SERVICE_NAMES } from '../../kit/service-ports.js';
 import { startLocalServices, stateDirectory } from './local-services.js';
-import { startLocalControl, type LocalControl } from './stack/local/local-control.js';
-import { createLocalStack } from './stack/local/local-stack.js';
+import { startLocalControl, type LocalControl } from './local-control.js';
+import { createLocalStack } from './local-stack.js';
 
 async function main(): Promise<void> {
   const stack = await startLocalServices();

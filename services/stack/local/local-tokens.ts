@@ -13,7 +13,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { MIN_TOKEN_LENGTH } from './kit/env.js';
+import { MIN_TOKEN_LENGTH } from '../../kit/env.js';
 
 export type TokenKind = 'admin' | 'service';
 
