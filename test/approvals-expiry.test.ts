@@ -3,7 +3,7 @@ import { Redis } from 'ioredis';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPool } from '../services/kit/postgres.js';
-import { requireRedis } from './kit/redis.js';
+import { requireRedis } from './testing/redis.js';
 import {
   ApprovalStoreUnavailableError,
   createApprovalStore,
@@ -14,7 +14,7 @@ import {
   type ApprovalSignals,
   type ExpiryScheduler,
 } from '../bot/approvals/index.js';
-import { approvalTestDatabase, approver, scaleRequest, type ApprovalTestDatabase } from '../bot/approvals/test-support/fixtures.js';
+import { approvalTestDatabase, approver, scaleRequest, type ApprovalTestDatabase } from '../bot/approvals/testing/fixtures.js';
 
 let database: ApprovalTestDatabase;
 let redis: Awaited<ReturnType<typeof requireRedis>>;

@@ -1,15 +1,15 @@
 /**
  * The governance commands of issue 5 end to end through Slack: typed as `/acgs` slash commands and
  * approved with the request message's buttons, through the real Bolt HTTP receiver and the Slack
- * stand-in, with the bot wired as `npm start` wires it (test/kit/governance-bot.ts): the full
+ * stand-in, with the bot wired as `npm start` wires it (test/testing/governance-bot.ts): the full
  * registry, the authorization policy with a strict-mode patch, the approval store and the audit
  * trail on the real PostgreSQL, the delivery ledger in the real Redis, and the real Policy Engine,
  * whose modes and decisions are read back after every step. Break-glass too, including Slack
  * retrying its delivery.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { channelPeople, engineAllows, startGovernanceBot, type GovernanceBot } from './kit/governance-bot.js';
-import { ONCALL } from './slack-harness.js';
+import { channelPeople, engineAllows, startGovernanceBot, type GovernanceBot } from './testing/governance-bot.js';
+import { ONCALL } from './testing/slack-harness.js';
 
 const APPROVER1 = 'U0APPROVER1';
 const APPROVER2 = 'U0APPROVER2';

@@ -1,7 +1,7 @@
 /**
  * PostgreSQL going away in the middle of an approval flow, through Slack: the bot wired as
- * `npm start` wires it (test/kit/governance-bot.ts), its audit trail and approval store on one
- * database behind a TCP proxy that the test cuts (test/kit/postgres-proxy.ts), never stopping the
+ * `npm start` wires it (test/testing/governance-bot.ts), its audit trail and approval store on one
+ * database behind a TCP proxy that the test cuts (test/testing/postgres-proxy.ts), never stopping the
  * shared server. Escalated actions are refused with the reason and nothing runs on the real Policy
  * Engine; what did happen is spooled to the local append-only file and replayed in order once the
  * database is back; `audit verify` (typed in Slack) finds the chain intact, with the records in it.
@@ -12,8 +12,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { CommandDefinition } from '../commands/command.js';
 import { createCommandRegistry } from '../commands/index.js';
 import { createRegistry } from '../commands/registry.js';
-import { channelPeople, engineAllows, startGovernanceBot, type GovernanceBot } from './kit/governance-bot.js';
-import { ONCALL, OPS } from './slack-harness.js';
+import { channelPeople, engineAllows, startGovernanceBot, type GovernanceBot } from './testing/governance-bot.js';
+import { ONCALL, OPS } from './testing/slack-harness.js';
 
 const APPROVER1 = 'U0APPROVER1';
 const APPROVER2 = 'U0APPROVER2';

@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPool } from '../services/kit/postgres.js';
-import { createTestDatabase } from './kit/postgres.js';
+import { createTestDatabase } from './testing/postgres.js';
 import {
   ApprovalInputError,
   ApprovalStoreUnavailableError,
@@ -11,7 +11,7 @@ import {
   type ApprovalInput,
   type ApprovalStore,
 } from '../bot/approvals/index.js';
-import { REQUESTER, approvalTestDatabase, approver, scaleRequest, type ApprovalTestDatabase } from '../bot/approvals/test-support/fixtures.js';
+import { REQUESTER, approvalTestDatabase, approver, scaleRequest, type ApprovalTestDatabase } from '../bot/approvals/testing/fixtures.js';
 
 let database: ApprovalTestDatabase;
 let pool: pg.Pool;

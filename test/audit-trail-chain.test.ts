@@ -11,9 +11,9 @@ import { TrailInputError } from '../bot/audit-trail/trail-record.js';
 import { rowToChained, type TrailRow, TRAIL_COLUMNS } from '../bot/audit-trail/trail-store.js';
 import { CONSTITUTIONAL_HASH } from '../services/kit/constitution.js';
 import { createPool } from '../services/kit/postgres.js';
-import { createTestDatabase, type TestDatabase } from './kit/postgres.js';
+import { createTestDatabase, type TestDatabase } from './testing/postgres.js';
 
-const APPEND_PROCESS = fileURLToPath(new URL('../bot/audit-trail/test-support/append-process.ts', import.meta.url));
+const APPEND_PROCESS = fileURLToPath(new URL('../bot/audit-trail/testing/append-process.ts', import.meta.url));
 
 interface TrailFixture {
   db: TestDatabase;

@@ -14,19 +14,19 @@ import { z } from 'zod';
 import { type AuditTrail, type AppendReceipt, AuditTrailUnavailableError, createAuditTrail } from '../bot/audit-trail/audit-trail.js';
 import { createBotMetrics } from '../bot/slack/metrics.js';
 import { createApprovalStore } from '../bot/approvals/index.js';
-import { approvalTestDatabase } from '../bot/approvals/test-support/fixtures.js';
+import { approvalTestDatabase } from '../bot/approvals/testing/fixtures.js';
 import { decideOnApproval } from '../bot/command-path/index.js';
 import { auditVerify } from '../commands/audit-verify.js';
 import { defineCommand, type CommandDefinition } from '../commands/command.js';
 import { executeCommandLine } from '../bot/command-path/index.js';
 import { createCommandPathDependencies, type CommandPathDependencies } from '../bot/command-path/index.js';
 import { createPool } from '../services/kit/postgres.js';
-import { testGate } from './kit/command-access.js';
-import { unusedLoopbackUrl } from './kit/loopback.js';
-import { startPostgresProxy, type PostgresProxy } from './kit/postgres-proxy.js';
-import { createTestDatabase, type TestDatabase } from './kit/postgres.js';
-import { fixtureRegistry, RunLog } from './slack-harness.js';
-import { mountTinyTmpfs } from './kit/tiny-tmpfs.js';
+import { testGate } from './testing/command-access.js';
+import { unusedLoopbackUrl } from './testing/loopback.js';
+import { startPostgresProxy, type PostgresProxy } from './testing/postgres-proxy.js';
+import { createTestDatabase, type TestDatabase } from './testing/postgres.js';
+import { fixtureRegistry, RunLog } from './testing/slack-harness.js';
+import { mountTinyTmpfs } from './testing/tiny-tmpfs.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {

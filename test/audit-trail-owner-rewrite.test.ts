@@ -23,9 +23,9 @@ import { loadConfig as loadAuditEngineConfig } from '../services/audit-engine/co
 import { createAuditEngineClient } from '../services/clients/audit-engine.js';
 import { createAuditOutbox } from '../services/kit/audit-outbox.js';
 import { createPool } from '../services/kit/postgres.js';
-import { unusedLoopbackPort } from './kit/loopback.js';
-import { TEST_SERVICE_TOKEN } from './kit/tokens.js';
-import { createTestDatabase, type TestDatabase } from './kit/postgres.js';
+import { unusedLoopbackPort } from './testing/loopback.js';
+import { TEST_SERVICE_TOKEN } from './testing/tokens.js';
+import { createTestDatabase, type TestDatabase } from './testing/postgres.js';
 
 interface RolesFixture {
   db: TestDatabase;

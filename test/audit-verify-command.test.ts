@@ -18,9 +18,9 @@ import { loadConfig } from '../services/audit-engine/config.js';
 import { SERVICE_NAMES, type ServiceName } from '../services/kit/constitution.js';
 import { createPool } from '../services/kit/postgres.js';
 import type { Service } from '../services/kit/service.js';
-import { commandRunner, type CommandRunner } from './kit/commands.js';
-import { unusedLoopbackUrl } from './kit/loopback.js';
-import { createTestDatabase, type TestDatabase } from './kit/postgres.js';
+import { commandRunner, type CommandRunner } from './testing/commands.js';
+import { unusedLoopbackUrl } from './testing/loopback.js';
+import { createTestDatabase, type TestDatabase } from './testing/postgres.js';
 
 let engineDb: TestDatabase;
 let trailDb: TestDatabase;

@@ -21,8 +21,8 @@ import { localStatePaths, processArgv, type PidRecord } from '../services/local-
 import { startLocalControl } from '../services/stack/local/local-control.js';
 import type { SupervisorRecord } from '../services/stack/local/local-control-protocol.js';
 import { createLocalStack, localRefusals } from '../services/stack/local/local-stack.js';
-import { POLICY_ADMIN_TOKEN, startPolicyEngine, type RunningPolicyEngine } from './kit/policy-engine.js';
-import { createTestDatabase, type TestDatabase } from './kit/postgres.js';
+import { POLICY_ADMIN_TOKEN, startPolicyEngine, type RunningPolicyEngine } from './testing/policy-engine.js';
+import { createTestDatabase, type TestDatabase } from './testing/postgres.js';
 
 interface Supervisor {
   child: ChildProcess;

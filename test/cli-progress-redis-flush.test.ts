@@ -16,8 +16,8 @@ import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../bot/cli.js';
 import { openStackRedis } from '../services/stack/stack-connections.js';
-import { startPolicyEngine, type RunningPolicyEngine } from './kit/policy-engine.js';
-import { createTestDatabase, type TestDatabase } from './kit/postgres.js';
+import { startPolicyEngine, type RunningPolicyEngine } from './testing/policy-engine.js';
+import { createTestDatabase, type TestDatabase } from './testing/postgres.js';
 
 const REPO = fileURLToPath(new URL('..', import.meta.url));
 /** Used by no other test file. */

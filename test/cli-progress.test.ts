@@ -15,7 +15,7 @@ import { renderProgressStep } from '../bot/cli-render.js';
 import { runCli, type CliIo } from '../bot/cli.js';
 import { defineCommand } from '../commands/command.js';
 import { createRegistry, type Registry } from '../commands/registry.js';
-import { unusedLoopbackUrl } from './kit/loopback.js';
+import { unusedLoopbackUrl } from './testing/loopback.js';
 
 const ESC = '\u001b[';
 

@@ -13,10 +13,10 @@ import { can } from '../commands/can.js';
 import { defineCommand, type CommandDefinition } from '../commands/command.js';
 import { policyEngineModes } from '../bot/command-path/index.js';
 import { createCommandPathDependencies, type CommandPathDependencies } from '../bot/command-path/index.js';
-import { openTestTrail, testGate, type TestTrail } from './kit/command-access.js';
-import { unusedLoopbackUrl } from './kit/loopback.js';
-import { startPostgresProxy } from './kit/postgres-proxy.js';
-import { blockText, fixtureRegistry, ONCALL, OPS, type RunLog, startBotWithStandIn, type BotUnderTest } from './slack-harness.js';
+import { openTestTrail, testGate, type TestTrail } from './testing/command-access.js';
+import { unusedLoopbackUrl } from './testing/loopback.js';
+import { startPostgresProxy } from './testing/postgres-proxy.js';
+import { blockText, fixtureRegistry, ONCALL, OPS, type RunLog, startBotWithStandIn, type BotUnderTest } from './testing/slack-harness.js';
 
 /** A person of the stand-in's workspace who holds no role in these rules. */
 const NOBODY = 'U0APPROVER2';

@@ -5,9 +5,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HealthCheckData } from '../commands/health.js';
-import { unusedLoopbackUrl } from './kit/loopback.js';
-import { EVERY_HEALTH_CHECK } from './kit/stack.js';
-import { realStackForSuite } from './kit/suite.js';
+import { unusedLoopbackUrl } from './testing/loopback.js';
+import { EVERY_HEALTH_CHECK } from './testing/stack.js';
+import { realStackForSuite } from './testing/suite.js';
 
 const REPO = fileURLToPath(new URL('..', import.meta.url));
 

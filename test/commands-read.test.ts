@@ -7,10 +7,10 @@ import { createEvolutionOversightClient } from '../services/clients/evolution-ov
 import { createPolicyEngineClient } from '../services/clients/policy-engine.js';
 import { lowRiskProposal } from '../services/evolution-oversight/testing/fixtures.js';
 import { CONSTITUTIONAL_HASH, type ServiceName } from '../services/kit/constitution.js';
-import { block, checkLine, commandRunner, fieldValue } from './kit/commands.js';
-import { unusedLoopbackUrl } from './kit/loopback.js';
-import { downPostgresUrl, downRedisUrl } from './kit/stack.js';
-import { realStackForSuite } from './kit/suite.js';
+import { block, checkLine, commandRunner, fieldValue } from './testing/commands.js';
+import { unusedLoopbackUrl } from './testing/loopback.js';
+import { downPostgresUrl, downRedisUrl } from './testing/stack.js';
+import { realStackForSuite } from './testing/suite.js';
 
 const suite = realStackForSuite();
 const run = commandRunner({ services: () => suite.stack.services });

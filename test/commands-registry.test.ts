@@ -6,7 +6,7 @@ import { createCommandPathDependencies, type CommandPathDependencies } from '../
 import { openStackPostgres, openStackRedis } from '../services/stack/stack-connections.js';
 import { stackRedisOn } from '../services/stack/stack-redis-on-ioredis.js';
 import { stackDatabaseOn } from '../services/stack/stack-database-on-pg.js';
-import { type HungServer, startHungServer } from './kit/stack.js';
+import { type HungServer, startHungServer } from './testing/stack.js';
 
 /**
  * Every part of the "stack" here is one server that counts connections and never answers: a line

@@ -9,9 +9,9 @@ import { createCommandRegistry } from '../commands/index.js';
 import type { ProgressStep } from '../commands/progress.js';
 import type { CommandPathDependencies } from '../bot/command-path/index.js';
 import { StackError } from '../services/stack/stack.js';
-import { stackOnlyServices } from './kit/commands.js';
-import { startResponderProject, uniqueProjectName, type ResponderProject } from './kit/responder-project.js';
-import { commandAccessForSuite } from './kit/suite.js';
+import { stackOnlyServices } from './testing/commands.js';
+import { startResponderProject, uniqueProjectName, type ResponderProject } from './testing/responder-project.js';
+import { commandAccessForSuite } from './testing/suite.js';
 
 const project = uniqueProjectName('acgs-restart-steps');
 const ONCALL = 'U0ONCALL';

@@ -8,10 +8,10 @@ import type Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_SANDBOX_IMAGE } from '../services/sandbox-controller/config.js';
 import { LABELS } from '../services/sandbox-controller/sandbox/container-spec.js';
-import { block, commandRunner } from './kit/commands.js';
-import { containersWithLabel, removeContainersWithLabel, requireDockerEngine, waitForContainer } from './kit/docker.js';
-import { type TestStack, startStack } from './kit/stack.js';
-import { commandAccessForSuite } from './kit/suite.js';
+import { block, commandRunner } from './testing/commands.js';
+import { containersWithLabel, removeContainersWithLabel, requireDockerEngine, waitForContainer } from './testing/docker.js';
+import { type TestStack, startStack } from './testing/stack.js';
+import { commandAccessForSuite } from './testing/suite.js';
 
 const USERS = { oncall: 'U0ONCALL', nobody: 'U0NOBODY' } as const;
 const access = commandAccessForSuite({ roles: { oncall: [USERS.oncall] } });

@@ -13,11 +13,11 @@ import type { ExecutionOutcome } from '../bot/command-path/index.js';
 import type { CommandPathDependencies } from '../bot/command-path/index.js';
 import { createDockerStack } from '../services/stack/docker/index.js';
 import type { Stack } from '../services/stack/stack.js';
-import { SCALE_WITHOUT_APPROVALS } from './kit/command-access.js';
-import { block, commandRunner, stackOnlyServices } from './kit/commands.js';
-import { RESPONDER_IMAGES, TEST_DOCKER_HOST, silentDockerHost, watchContainerCreations } from './kit/docker.js';
-import { composeProjectLabel, startResponderProject, uniqueProjectName, type ResponderProject } from './kit/responder-project.js';
-import { commandAccessForSuite } from './kit/suite.js';
+import { SCALE_WITHOUT_APPROVALS } from './testing/command-access.js';
+import { block, commandRunner, stackOnlyServices } from './testing/commands.js';
+import { RESPONDER_IMAGES, TEST_DOCKER_HOST, silentDockerHost, watchContainerCreations } from './testing/docker.js';
+import { composeProjectLabel, startResponderProject, uniqueProjectName, type ResponderProject } from './testing/responder-project.js';
+import { commandAccessForSuite } from './testing/suite.js';
 
 const project = uniqueProjectName('acgs-cmds');
 const projectLabel = composeProjectLabel(project);

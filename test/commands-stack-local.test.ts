@@ -11,10 +11,10 @@ import { validateBlocks } from '../bot/slack/stand-in/index.js';
 import type { CommandPathDependencies } from '../bot/command-path/index.js';
 import type { SupervisedProcess } from '../services/local-supervisor.js';
 import type { Stack } from '../services/stack/stack.js';
-import { SCALE_WITHOUT_APPROVALS } from './kit/command-access.js';
-import { block, commandRunner, stackOnlyServices } from './kit/commands.js';
-import { FIXTURE_SERVICE_SCRIPT, startFixtureProcesses, type FixtureProcesses } from './kit/fixture-processes.js';
-import { commandAccessForSuite } from './kit/suite.js';
+import { SCALE_WITHOUT_APPROVALS } from './testing/command-access.js';
+import { block, commandRunner, stackOnlyServices } from './testing/commands.js';
+import { FIXTURE_SERVICE_SCRIPT, startFixtureProcesses, type FixtureProcesses } from './testing/fixture-processes.js';
+import { commandAccessForSuite } from './testing/suite.js';
 
 const USERS = { oncall: 'U0ONCALL', admin: 'U0ADMIN', nobody: 'U0NOBODY' } as const;
 const access = commandAccessForSuite({ roles: { oncall: [USERS.oncall], admins: [USERS.admin] }, overrides: SCALE_WITHOUT_APPROVALS });

@@ -31,9 +31,9 @@ import {
   writeHostNetworkConfig,
   type ComposeInvocation,
 } from './fixtures/compose/compose-project.js';
-import { TEST_DOCKER_HOST, isHealthy, removeContainersWithLabel, requireDockerEngine, requireImage, waitForContainer } from './kit/docker.js';
-import { createTestDatabase, type TestDatabase } from './kit/postgres.js';
-import { requireRedis } from './kit/redis.js';
+import { TEST_DOCKER_HOST, isHealthy, removeContainersWithLabel, requireDockerEngine, requireImage, waitForContainer } from './testing/docker.js';
+import { createTestDatabase, type TestDatabase } from './testing/postgres.js';
+import { requireRedis } from './testing/redis.js';
 import { stackRedisOn } from '../services/stack/stack-redis-on-ioredis.js';
 import { stackDatabaseOn } from '../services/stack/stack-database-on-pg.js';
 

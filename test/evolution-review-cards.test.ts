@@ -19,11 +19,11 @@ import type { Evolution } from '../services/evolution-oversight/contract.js';
 import { lowRiskProposal } from '../services/evolution-oversight/testing/fixtures.js';
 import { startEvolutionTestbed, type EvolutionTestbed } from '../services/evolution-oversight/testing/testbed.js';
 import { createPool } from '../services/kit/postgres.js';
-import { openTestTrail, testGate, type TestTrail } from './kit/command-access.js';
-import { unusedLoopbackUrl } from './kit/loopback.js';
-import { createTestDatabase, type TestDatabase } from './kit/postgres.js';
-import { BOT_TOKEN, blockText, ONCALL, startBotWithStandIn, type BotUnderTest } from './slack-harness.js';
-import { TEST_SERVICE_TOKEN } from './kit/tokens.js';
+import { openTestTrail, testGate, type TestTrail } from './testing/command-access.js';
+import { unusedLoopbackUrl } from './testing/loopback.js';
+import { createTestDatabase, type TestDatabase } from './testing/postgres.js';
+import { BOT_TOKEN, blockText, ONCALL, startBotWithStandIn, type BotUnderTest } from './testing/slack-harness.js';
+import { TEST_SERVICE_TOKEN } from './testing/tokens.js';
 
 const APPROVALS = 'C0ACGSAPPRV';
 const APPROVER1 = 'U0APPROVER1';

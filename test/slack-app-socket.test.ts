@@ -8,8 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSlackBot } from '../bot/slack/app.js';
 import { createSlackStandIn } from '../bot/slack/stand-in/index.js';
 import { createCommandPathDependencies } from '../bot/command-path/index.js';
-import { unusedLoopbackUrl } from './kit/loopback.js';
-import { APP_TOKEN, BOT_TOKEN, blockText, fixtureRegistry, ONCALL, OPS, RunLog, startBotWithStandIn, type BotUnderTest } from './slack-harness.js';
+import { unusedLoopbackUrl } from './testing/loopback.js';
+import { APP_TOKEN, BOT_TOKEN, blockText, fixtureRegistry, ONCALL, OPS, RunLog, startBotWithStandIn, type BotUnderTest } from './testing/slack-harness.js';
 
 let t: BotUnderTest;
 

@@ -5,8 +5,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCommandRegistry } from '../commands/index.js';
-import { downPostgresUrl, downRedisUrl, startHungServer, startStack, type HungServer, type TestStack } from './kit/stack.js';
-import { ONCALL, OPS, blockText, startBotWithStandIn, type BotUnderTest } from './slack-harness.js';
+import { downPostgresUrl, downRedisUrl, startHungServer, startStack, type HungServer, type TestStack } from './testing/stack.js';
+import { ONCALL, OPS, blockText, startBotWithStandIn, type BotUnderTest } from './testing/slack-harness.js';
 
 const CHECK_TIMEOUT_MS = 1000;
 let stack: TestStack;

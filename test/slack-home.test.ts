@@ -12,8 +12,8 @@ import { validateBlocks } from '../bot/slack/stand-in/index.js';
 import { defineCommand, type CommandDefinition } from '../commands/command.js';
 import { createCommandPathDependencies, type CommandPathDependencies } from '../bot/command-path/index.js';
 import { CONSTITUTIONAL_HASH } from '../services/kit/constitution.js';
-import { unusedLoopbackUrl } from './kit/loopback.js';
-import { blockText, fixtureRegistry, RunLog } from './slack-harness.js';
+import { unusedLoopbackUrl } from './testing/loopback.js';
+import { blockText, fixtureRegistry, RunLog } from './testing/slack-harness.js';
 
 let healthy: Server;
 let hanging: Server;

@@ -12,7 +12,7 @@ import { renderProgressParent, renderProgressStep } from '../bot/slack/render.js
 import { validateBlocks } from '../bot/slack/stand-in/index.js';
 import { defineCommand } from '../commands/command.js';
 import { restartDocument } from '../commands/restart.js';
-import { blockText, fixtureRegistry, ONCALL, OPS, startBotWithStandIn, type BotUnderTest, type RunLog } from './slack-harness.js';
+import { blockText, fixtureRegistry, ONCALL, OPS, startBotWithStandIn, type BotUnderTest, type RunLog } from './testing/slack-harness.js';
 
 const ELSEWHERE = 'C0NOTMEMBER';
 

@@ -9,7 +9,7 @@ import { createEvolutionOversightClient } from '../services/clients/evolution-ov
 import { ServiceCallError } from '../services/clients/http.js';
 import { CONSTITUTIONAL_HASH, SERVICE_PORTS } from '../services/kit/constitution.js';
 import { lowRiskProposal } from '../services/evolution-oversight/testing/fixtures.js';
-import { openConsoleSession, type ConsoleSession } from './kit/console-session.js';
+import { openConsoleSession, type ConsoleSession } from './testing/console-session.js';
 
 /**
  * `npm start` on a machine with nothing configured: no DATABASE_URL, no REDIS_URL, no token, no

@@ -8,8 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type pg from 'pg';
 import { createEvolutionOversightClient } from '../../services/clients/evolution-oversight.js';
 import { createPool } from '../../services/kit/postgres.js';
-import { unusedLoopbackUrl } from '../../test/kit/loopback.js';
-import { createTestDatabase, type TestDatabase } from '../../test/kit/postgres.js';
+import { unusedLoopbackUrl } from '../../test/testing/loopback.js';
+import { createTestDatabase, type TestDatabase } from '../../test/testing/postgres.js';
 import { createReviewCardStore, migrateEvolutionReviewCards, type ReviewCardStore } from './card-store.js';
 import { DEFAULT_REVIEW_POLL_MS, postReviewCards, reviewIntervalFromEnv, startEvolutionReviewPoster, type ReviewCardPublisher } from './poster.js';
 

@@ -26,7 +26,7 @@ export interface PolicyEngineOptions {
   auditEngineUrl?: string;
   /**
    * The real Redis for its L2 cache and shared modes, under `<prefix>policy-engine:` (a run's own
-   * prefix from test/kit/redis.ts); none by default.
+   * prefix from test/testing/redis.ts); none by default.
    */
   redis?: { url: string; prefix: string };
 }

@@ -26,7 +26,7 @@ export interface AuditEngineStandIn {
  * engine's 400 (so a producer's contract drift fails the test); valid ones are kept in memory.
  * It answers `{appended, replayed}` without hashing anything: read events from `events`, not
  * through the Audit Engine client. Tests of the chain itself use the real engine
- * (services/audit-engine/test-support.ts). Like the real engine it requires the service token
+ * (services/audit-engine/testing/audit-test-context.ts). Like the real engine it requires the service token
  * (the kits' TEST_SERVICE_TOKEN unless given), so a producer that does not send it fails its test.
  */
 export async function startAuditEngineStandIn(options: { serviceToken?: string } = {}): Promise<AuditEngineStandIn> {

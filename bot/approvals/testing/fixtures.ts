@@ -3,7 +3,7 @@
  * real PostgreSQL, and a typical escalated request.
  */
 import type pg from 'pg';
-import { createTestDatabase, type TestDatabase } from '../../../test/kit/postgres.js';
+import { createTestDatabase, type TestDatabase } from '../../../test/testing/postgres.js';
 import { createPool } from '../../../services/kit/postgres.js';
 import type { ApprovalInput } from '../model.js';
 import { migrateApprovalStore } from '../store.js';

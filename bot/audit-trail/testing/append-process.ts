@@ -2,7 +2,7 @@
  * A separate bot process for the trail's tests: appends records and prints one JSON line per
  * append that returned, so a test can run two writers at once, or kill one right after an append.
  *
- *   tsx bot/audit-trail/test-support/append-process.ts '{"databaseUrl": "...", "spoolDir": "...", "label": "a", "count": 50}'
+ *   tsx bot/audit-trail/testing/append-process.ts '{"databaseUrl": "...", "spoolDir": "...", "label": "a", "count": 50}'
  *
  * `count` omitted: appends until killed. `concurrency`: appends in flight at once (default 1).
  * `waitForGo`: after `{"started": true}`, waits for a line on stdin, so several writers start together.

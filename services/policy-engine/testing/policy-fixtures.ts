@@ -2,10 +2,10 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CONSTITUTIONAL_HASH } from '../kit/constitution.js';
-import { DEFAULT_POLICY_WASM_PATH, type PolicyEngineConfig, loadConfig } from './config.js';
-import type { PolicyInputInit } from '../clients/policy-engine.js';
-import { TEST_SERVICE_TOKEN } from '../../test/kit/tokens.js';
+import { CONSTITUTIONAL_HASH } from '../../kit/constitution.js';
+import { DEFAULT_POLICY_WASM_PATH, type PolicyEngineConfig, loadConfig } from '../config.js';
+import type { PolicyInputInit } from '../../clients/policy-engine.js';
+import { TEST_SERVICE_TOKEN } from '../../../test/testing/tokens.js';
 
 /** Test support for the Policy Engine's own tests (not a test file itself). */
 

@@ -22,8 +22,8 @@ import type { Registry } from '../../commands/registry.js';
 import { createCommandPathDependencies, type CommandPathDependencies } from '../../bot/command-path/index.js';
 import { createPolicyEngineClient, type PolicyEngineClient } from '../../services/clients/policy-engine.js';
 import type { Service } from '../../services/kit/service.js';
-import { compliantInput } from '../../services/policy-engine/testing.js';
-import { blockText, OPS, type BotUnderTest, type RunLog, startBotWithStandIn } from '../slack-harness.js';
+import { compliantInput } from '../../services/policy-engine/testing/policy-fixtures.js';
+import { blockText, OPS, type BotUnderTest, type RunLog, startBotWithStandIn } from './slack-harness.js';
 import { unusedLoopbackUrl } from './loopback.js';
 import { POLICY_ADMIN_TOKEN, startPolicyEngine } from './policy-engine.js';
 import { startPostgresProxy, type PostgresProxy } from './postgres-proxy.js';
@@ -34,7 +34,7 @@ export interface GovernanceBotOptions {
   roles: Record<string, string[]>;
   /** The config file's `authorization:` section. */
   authorization?: AuthorizationOverrides;
-  /** A TCP proxy in front of the bot's database, so that a test can cut it (test/kit/postgres-proxy.ts). */
+  /** A TCP proxy in front of the bot's database, so that a test can cut it (test/testing/postgres-proxy.ts). */
   proxied?: boolean;
   /** People in the stand-in's workspace besides the default on-call engineer and two approvers. */
   extraUsers?: StandInUser[];

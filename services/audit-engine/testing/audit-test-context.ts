@@ -1,9 +1,9 @@
 import pg from 'pg';
-import { type TestDatabase, createTestDatabase } from '../../test/kit/postgres.js';
-import { TEST_SERVICE_TOKEN } from '../../test/kit/tokens.js';
-import type { Service } from '../kit/service.js';
-import { buildApp } from './app.js';
-import { type AuditEngineConfig, loadConfig } from './config.js';
+import { type TestDatabase, createTestDatabase } from '../../../test/testing/postgres.js';
+import { TEST_SERVICE_TOKEN } from '../../../test/testing/tokens.js';
+import type { Service } from '../../kit/service.js';
+import { buildApp } from '../app.js';
+import { type AuditEngineConfig, loadConfig } from '../config.js';
 
 /** A fresh database on the real PostgreSQL and a direct connection to inspect it, for test files. */
 export interface AuditTestContext {

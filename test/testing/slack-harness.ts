@@ -4,15 +4,15 @@
  */
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
-import { createBotLogger } from '../bot/logger.js';
-import { createSlackBot, type SlackBot, type SlackBotOptions } from '../bot/slack/app.js';
-import type { SlackSettings } from '../bot/slack/settings.js';
-import { startSlackStandIn, type SlackStandIn, type WorkspaceSeed } from '../bot/slack/stand-in/index.js';
-import { CommandError, defineCommand, type CommandDefinition } from '../commands/command.js';
-import { help } from '../commands/help.js';
-import { createRegistry, type Registry } from '../commands/registry.js';
-import { createCommandPathDependencies } from '../bot/command-path/index.js';
-import { unusedLoopbackUrl } from './kit/loopback.js';
+import { createBotLogger } from '../../bot/logger.js';
+import { createSlackBot, type SlackBot, type SlackBotOptions } from '../../bot/slack/app.js';
+import type { SlackSettings } from '../../bot/slack/settings.js';
+import { startSlackStandIn, type SlackStandIn, type WorkspaceSeed } from '../../bot/slack/stand-in/index.js';
+import { CommandError, defineCommand, type CommandDefinition } from '../../commands/command.js';
+import { help } from '../../commands/help.js';
+import { createRegistry, type Registry } from '../../commands/registry.js';
+import { createCommandPathDependencies } from '../../bot/command-path/index.js';
+import { unusedLoopbackUrl } from './loopback.js';
 
 export const BOT_TOKEN = 'xoxb-1000-2000-standin';
 export const APP_TOKEN = 'xapp-1-A0STANDIN-3000-standin';

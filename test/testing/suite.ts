@@ -12,7 +12,7 @@ export interface StackSuite {
   hung: HungServer;
 }
 
-/** The real stack of test/kit/stack.ts and a hung server. */
+/** The real stack of test/testing/stack.ts and a hung server. */
 export function realStackForSuite(options: StackOptions = {}): StackSuite {
   const suite = {} as StackSuite;
   beforeAll(async () => {
