@@ -19,7 +19,7 @@ beforeAll(async () => {
   database = await approvalTestDatabase();
   // One connection per concurrent caller, so that the clicks really meet at the row lock.
   pool = database.pool(20);
-  // Twenty requests by one requester wait at once below: more than one person may have in use (test/approvals-store.test.ts).
+  // Twenty requests by one requester wait at once below: more than one person may have in use (bot/approvals/store.test.ts).
   store = createApprovalStore({ pool, maxPendingPerRequester: 100 });
   await Promise.all(APPROVERS.map(() => pool.query('SELECT 1')));
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { REDACTED, redactText, redactValue } from '../bot/audit-trail/redaction.js';
-import { TrailInputError, prepareRecord } from '../bot/audit-trail/trail-record.js';
+import { REDACTED, redactText, redactValue } from './redaction.js';
+import { TrailInputError, prepareRecord } from './trail-record.js';
 
 describe('redacting text', () => {
   it.each([

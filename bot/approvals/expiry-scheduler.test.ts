@@ -2,8 +2,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPool } from '../services/kit/postgres.js';
-import { requireRedis } from './testing/redis.js';
+import { createPool } from '../../services/kit/postgres.js';
+import { requireRedis } from '../../test/testing/redis.js';
 import {
   ApprovalStoreUnavailableError,
   createApprovalStore,
@@ -13,8 +13,8 @@ import {
   type ApprovalRequest,
   type ApprovalSignals,
   type ExpiryScheduler,
-} from '../bot/approvals/index.js';
-import { approvalTestDatabase, approver, scaleRequest, type ApprovalTestDatabase } from '../bot/approvals/testing/fixtures.js';
+} from './index.js';
+import { approvalTestDatabase, approver, scaleRequest, type ApprovalTestDatabase } from './testing/fixtures.js';
 
 let database: ApprovalTestDatabase;
 let redis: Awaited<ReturnType<typeof requireRedis>>;

@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPool } from '../services/kit/postgres.js';
-import { createTestDatabase } from './testing/postgres.js';
+import { createPool } from '../../services/kit/postgres.js';
+import { createTestDatabase } from '../../test/testing/postgres.js';
 import {
   ApprovalInputError,
   ApprovalStoreUnavailableError,
@@ -10,8 +10,8 @@ import {
   createApprovalStore,
   type ApprovalInput,
   type ApprovalStore,
-} from '../bot/approvals/index.js';
-import { REQUESTER, approvalTestDatabase, approver, scaleRequest, type ApprovalTestDatabase } from '../bot/approvals/testing/fixtures.js';
+} from './index.js';
+import { REQUESTER, approvalTestDatabase, approver, scaleRequest, type ApprovalTestDatabase } from './testing/fixtures.js';
 
 let database: ApprovalTestDatabase;
 let pool: pg.Pool;

@@ -4,18 +4,18 @@
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { commandErrorDocument, executeCommandLine, internalErrorDocument } from '../bot/command-path/index.js';
+import { commandErrorDocument, executeCommandLine, internalErrorDocument } from '../command-path/index.js';
 import { z } from 'zod';
-import { CommandError, defineCommand, type CommandDefinition } from '../commands/command.js';
-import { help } from '../commands/help.js';
-import { createRegistry } from '../commands/registry.js';
-import type { ResultDocument } from '../commands/result.js';
-import type { CommandPathDependencies } from '../bot/command-path/index.js';
-import { decodeSlackText, escapeText, fitText, packLines } from '../bot/slack/mrkdwn.js';
-import { renderDocument, SLACK_LIMITS, type SlackMessage } from '../bot/slack/render.js';
-import { validateBlocks } from '../bot/slack/stand-in/index.js';
+import { CommandError, defineCommand, type CommandDefinition } from '../../commands/command.js';
+import { help } from '../../commands/help.js';
+import { createRegistry } from '../../commands/registry.js';
+import type { ResultDocument } from '../../commands/result.js';
+import type { CommandPathDependencies } from '../command-path/index.js';
+import { decodeSlackText, escapeText, fitText, packLines } from './mrkdwn.js';
+import { renderDocument, SLACK_LIMITS, type SlackMessage } from './render.js';
+import { validateBlocks } from './stand-in/index.js';
 
-const GOLDEN_DIR = new URL('../bot/slack/golden/', import.meta.url);
+const GOLDEN_DIR = new URL('./golden/', import.meta.url);
 const UPDATE = process.env.UPDATE_GOLDEN === '1';
 
 /** A fixed registry, so that these goldens change only when the renderer or help does. */
@@ -203,7 +203,7 @@ describe('golden Block Kit files', () => {
       const rendered = `${JSON.stringify(renderDocument(await build()), null, 2)}\n`;
       const file = new URL(`${name}.json`, GOLDEN_DIR);
       if (UPDATE) writeFileSync(file, rendered);
-      if (!existsSync(file)) throw new Error(`bot/slack/golden/${name}.json is missing: run UPDATE_GOLDEN=1 npx vitest run test/slack-render.test.ts and review it`);
+      if (!existsSync(file)) throw new Error(`bot/slack/golden/${name}.json is missing: run UPDATE_GOLDEN=1 npx vitest run bot/slack/render.test.ts and review it`);
       expect(rendered).toBe(readFileSync(file, 'utf8'));
     });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseSlackSettings, slackRequested } from '../bot/slack/settings.js';
+import { parseSlackSettings, slackRequested } from './settings.js';
 
 const BOT = 'xoxb-1111-2222-abcdEFGH';
 const APP = 'xapp-1-A0123-4567-deadbeef';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { auditQueryArguments, auditTrailDocument, auditTrailVerifyDocument, parseSince } from '../commands/audit-documents.js';
+import { auditQueryArguments, auditTrailDocument, auditTrailVerifyDocument, parseSince } from './audit-documents.js';
 import type { TrailQueryResult } from '../bot/audit-trail/audit-trail.js';
 import type { TrailRecord } from '../bot/audit-trail/trail-record.js';
 import type { TrailVerification } from '../bot/audit-trail/trail-verifier.js';
