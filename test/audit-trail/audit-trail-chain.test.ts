@@ -5,15 +5,15 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type AuditTrail, createAuditTrail } from '../bot/audit-trail/audit-trail.js';
-import { trailChainHash, trailContentHash, trailGenesisHash } from '../bot/audit-trail/trail-chain.js';
-import { TrailInputError } from '../bot/audit-trail/trail-record.js';
-import { rowToChained, type TrailRow, TRAIL_COLUMNS } from '../bot/audit-trail/trail-store.js';
-import { CONSTITUTIONAL_HASH } from '../services/kit/constitution.js';
-import { createPool } from '../services/kit/postgres.js';
-import { createTestDatabase, type TestDatabase } from './testing/postgres.js';
+import { type AuditTrail, createAuditTrail } from '../../bot/audit-trail/audit-trail.js';
+import { trailChainHash, trailContentHash, trailGenesisHash } from '../../bot/audit-trail/trail-chain.js';
+import { TrailInputError } from '../../bot/audit-trail/trail-record.js';
+import { rowToChained, type TrailRow, TRAIL_COLUMNS } from '../../bot/audit-trail/trail-store.js';
+import { CONSTITUTIONAL_HASH } from '../../services/kit/constitution.js';
+import { createPool } from '../../services/kit/postgres.js';
+import { createTestDatabase, type TestDatabase } from '../testing/postgres.js';
 
-const APPEND_PROCESS = fileURLToPath(new URL('../bot/audit-trail/testing/append-process.ts', import.meta.url));
+const APPEND_PROCESS = fileURLToPath(new URL('../../bot/audit-trail/testing/append-process.ts', import.meta.url));
 
 interface TrailFixture {
   db: TestDatabase;

@@ -6,21 +6,21 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { createApprovalStore, startExpiryScheduler, type ApprovalStore } from '../bot/approvals/index.js';
-import { decideOnApproval, retireStalledApproval, settleInterruptedRuns } from '../bot/command-path/index.js';
-import { createRegistry } from '../commands/registry.js';
-import { executeCommandLine } from '../bot/command-path/index.js';
-import { createPool } from '../services/kit/postgres.js';
-import { unusedLoopbackPort } from './testing/loopback.js';
-import { approvalTestDatabase, type ApprovalTestDatabase } from '../bot/approvals/testing/fixtures.js';
-import { defineCommand, type CommandDefinition } from '../commands/command.js';
-import { createCommandPathDependencies } from '../bot/command-path/index.js';
-import type { StandInMessage } from '../bot/slack/stand-in/index.js';
-import { DEFAULT_USERS } from '../bot/slack/stand-in/workspace.js';
-import { openTestTrail, testGate, type TestTrail } from './testing/command-access.js';
-import { unusedLoopbackUrl } from './testing/loopback.js';
-import type { CommandPathDependencies } from '../bot/command-path/index.js';
-import { blockText, fixtureRegistry, ONCALL, OPS, type RunLog, startBotWithStandIn, type BotUnderTest } from './testing/slack-harness.js';
+import { createApprovalStore, startExpiryScheduler, type ApprovalStore } from '../../bot/approvals/index.js';
+import { decideOnApproval, retireStalledApproval, settleInterruptedRuns } from '../../bot/command-path/index.js';
+import { createRegistry } from '../../commands/registry.js';
+import { executeCommandLine } from '../../bot/command-path/index.js';
+import { createPool } from '../../services/kit/postgres.js';
+import { unusedLoopbackPort } from '../testing/loopback.js';
+import { approvalTestDatabase, type ApprovalTestDatabase } from '../../bot/approvals/testing/fixtures.js';
+import { defineCommand, type CommandDefinition } from '../../commands/command.js';
+import { createCommandPathDependencies } from '../../bot/command-path/index.js';
+import type { StandInMessage } from '../../bot/slack/stand-in/index.js';
+import { DEFAULT_USERS } from '../../bot/slack/stand-in/workspace.js';
+import { openTestTrail, testGate, type TestTrail } from '../testing/command-access.js';
+import { unusedLoopbackUrl } from '../testing/loopback.js';
+import type { CommandPathDependencies } from '../../bot/command-path/index.js';
+import { blockText, fixtureRegistry, ONCALL, OPS, type RunLog, startBotWithStandIn, type BotUnderTest } from '../testing/slack-harness.js';
 
 const APPROVER = 'U0APPROVER1';
 const APPROVALS_CHANNEL = 'C0ACGSAPPR01';

@@ -7,14 +7,14 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { createApprovalStore, type ApprovalStore } from '../bot/approvals/index.js';
-import { approvalTestDatabase, type ApprovalTestDatabase } from '../bot/approvals/testing/fixtures.js';
-import { DEFAULT_USERS } from '../bot/slack/stand-in/workspace.js';
-import { defineCommand, type CommandDefinition } from '../commands/command.js';
-import { createCommandPathDependencies } from '../bot/command-path/index.js';
-import { openTestTrail, testGate, type TestTrail } from './testing/command-access.js';
-import { unusedLoopbackUrl } from './testing/loopback.js';
-import { blockText, fixtureRegistry, ONCALL, OPS, startBotWithStandIn, type BotUnderTest, type RunLog } from './testing/slack-harness.js';
+import { createApprovalStore, type ApprovalStore } from '../../bot/approvals/index.js';
+import { approvalTestDatabase, type ApprovalTestDatabase } from '../../bot/approvals/testing/fixtures.js';
+import { DEFAULT_USERS } from '../../bot/slack/stand-in/workspace.js';
+import { defineCommand, type CommandDefinition } from '../../commands/command.js';
+import { createCommandPathDependencies } from '../../bot/command-path/index.js';
+import { openTestTrail, testGate, type TestTrail } from '../testing/command-access.js';
+import { unusedLoopbackUrl } from '../testing/loopback.js';
+import { blockText, fixtureRegistry, ONCALL, OPS, startBotWithStandIn, type BotUnderTest, type RunLog } from '../testing/slack-harness.js';
 
 const APPROVERS = Array.from({ length: 20 }, (_, index) => `U0TWENTY${String(index).padStart(2, '0')}`);
 /** A Level 3 fixture: the policy asks two approvers for it. */

@@ -3,17 +3,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type AuditTrail, createAuditTrail } from '../bot/audit-trail/audit-trail.js';
-import { BOT_AUDIT_SOURCE, governanceEvent, isGovernanceRecord } from '../bot/audit-trail/governance-forwarding.js';
-import { prepareRecord } from '../bot/audit-trail/trail-record.js';
-import { AuditEventInput } from '../services/audit-engine/contract.js';
-import { type AuditTestContext, createAuditTestContext } from '../services/audit-engine/testing/audit-test-context.js';
-import { createAuditEngineClient } from '../services/clients/audit-engine.js';
-import { type AuditOutbox, createAuditOutbox } from '../services/kit/audit-outbox.js';
-import { createPool } from '../services/kit/postgres.js';
-import { unusedLoopbackUrl } from './testing/loopback.js';
-import { createTestDatabase, type TestDatabase } from './testing/postgres.js';
-import { TEST_SERVICE_TOKEN } from './testing/tokens.js';
+import { type AuditTrail, createAuditTrail } from '../../bot/audit-trail/audit-trail.js';
+import { BOT_AUDIT_SOURCE, governanceEvent, isGovernanceRecord } from '../../bot/audit-trail/governance-forwarding.js';
+import { prepareRecord } from '../../bot/audit-trail/trail-record.js';
+import { AuditEventInput } from '../../services/audit-engine/contract.js';
+import { type AuditTestContext, createAuditTestContext } from '../../services/audit-engine/testing/audit-test-context.js';
+import { createAuditEngineClient } from '../../services/clients/audit-engine.js';
+import { type AuditOutbox, createAuditOutbox } from '../../services/kit/audit-outbox.js';
+import { createPool } from '../../services/kit/postgres.js';
+import { unusedLoopbackUrl } from '../testing/loopback.js';
+import { createTestDatabase, type TestDatabase } from '../testing/postgres.js';
+import { TEST_SERVICE_TOKEN } from '../testing/tokens.js';
 
 describe('which records are governance events', () => {
   const record = (input: Parameters<typeof prepareRecord>[0]) => prepareRecord(input, new Date('2025-01-01T00:00:00Z'));

@@ -3,10 +3,10 @@ import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApprovalStore, type ApprovalStore, type Outcome, type VoteCode } from '../bot/approvals/index.js';
-import { approvalTestDatabase, approver, scaleRequest, type ApprovalTestDatabase } from '../bot/approvals/testing/fixtures.js';
+import { createApprovalStore, type ApprovalStore, type Outcome, type VoteCode } from '../../bot/approvals/index.js';
+import { approvalTestDatabase, approver, scaleRequest, type ApprovalTestDatabase } from '../../bot/approvals/testing/fixtures.js';
 
-const VOTER_PROCESS = fileURLToPath(new URL('../bot/approvals/testing/voter-process.ts', import.meta.url));
+const VOTER_PROCESS = fileURLToPath(new URL('../../bot/approvals/testing/voter-process.ts', import.meta.url));
 const ROLES = ['approvers'];
 const APPROVERS = Array.from({ length: 20 }, (_, index) => approver(index));
 

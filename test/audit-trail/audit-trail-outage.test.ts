@@ -5,13 +5,13 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type pg from 'pg';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { type AuditTrail, AuditTrailUnavailableError, createAuditTrail } from '../bot/audit-trail/audit-trail.js';
-import { SpoolDirectoryInUseError } from '../bot/audit-trail/spool-lock.js';
-import { createPool } from '../services/kit/postgres.js';
-import { startPostgresProxy, type PostgresProxy } from './testing/postgres-proxy.js';
-import { createTestDatabase, type TestDatabase } from './testing/postgres.js';
+import { type AuditTrail, AuditTrailUnavailableError, createAuditTrail } from '../../bot/audit-trail/audit-trail.js';
+import { SpoolDirectoryInUseError } from '../../bot/audit-trail/spool-lock.js';
+import { createPool } from '../../services/kit/postgres.js';
+import { startPostgresProxy, type PostgresProxy } from '../testing/postgres-proxy.js';
+import { createTestDatabase, type TestDatabase } from '../testing/postgres.js';
 
-const APPEND_PROCESS = fileURLToPath(new URL('../bot/audit-trail/testing/append-process.ts', import.meta.url));
+const APPEND_PROCESS = fileURLToPath(new URL('../../bot/audit-trail/testing/append-process.ts', import.meta.url));
 
 interface OutageFixture {
   db: TestDatabase;

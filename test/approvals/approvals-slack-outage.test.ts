@@ -9,11 +9,11 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { CommandDefinition } from '../commands/command.js';
-import { createCommandRegistry } from '../commands/index.js';
-import { createRegistry } from '../commands/registry.js';
-import { channelPeople, engineAllows, startGovernanceBot, type GovernanceBot } from './testing/governance-bot.js';
-import { ONCALL, OPS } from './testing/slack-harness.js';
+import type { CommandDefinition } from '../../commands/command.js';
+import { createCommandRegistry } from '../../commands/index.js';
+import { createRegistry } from '../../commands/registry.js';
+import { channelPeople, engineAllows, startGovernanceBot, type GovernanceBot } from '../testing/governance-bot.js';
+import { ONCALL, OPS } from '../testing/slack-harness.js';
 
 const APPROVER1 = 'U0APPROVER1';
 const APPROVER2 = 'U0APPROVER2';

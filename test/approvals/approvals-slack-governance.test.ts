@@ -8,8 +8,8 @@
  * retrying its delivery.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { channelPeople, engineAllows, startGovernanceBot, type GovernanceBot } from './testing/governance-bot.js';
-import { ONCALL } from './testing/slack-harness.js';
+import { channelPeople, engineAllows, startGovernanceBot, type GovernanceBot } from '../testing/governance-bot.js';
+import { ONCALL } from '../testing/slack-harness.js';
 
 const APPROVER1 = 'U0APPROVER1';
 const APPROVER2 = 'U0APPROVER2';
