@@ -20,7 +20,7 @@ export interface CommandAccess {
 
 /**
  * Scale as the interim rule had it (admins, at once), for tests about the handler. The default
- * rules' approval for Level 2 is tested with the command path (test/command-path-*.test.ts).
+ * rules' approval for Level 2 is tested with the command path (test/command-path/).
  */
 export const SCALE_WITHOUT_APPROVALS = { commands: { scale: { level: 2, requesters: ['admins'], approvals: 0, approver_roles: [] } } };
 

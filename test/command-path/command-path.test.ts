@@ -6,17 +6,17 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import type { TrailRecord } from '../bot/audit-trail/index.js';
-import { audit } from '../commands/audit.js';
-import { auditVerify } from '../commands/audit-verify.js';
-import { can } from '../commands/can.js';
-import { defineCommand, type CommandDefinition } from '../commands/command.js';
-import { policyEngineModes } from '../bot/command-path/index.js';
-import { createCommandPathDependencies, type CommandPathDependencies } from '../bot/command-path/index.js';
-import { openTestTrail, testGate, type TestTrail } from './testing/command-access.js';
-import { unusedLoopbackUrl } from './testing/loopback.js';
-import { startPostgresProxy } from './testing/postgres-proxy.js';
-import { blockText, fixtureRegistry, ONCALL, OPS, type RunLog, startBotWithStandIn, type BotUnderTest } from './testing/slack-harness.js';
+import type { TrailRecord } from '../../bot/audit-trail/index.js';
+import { audit } from '../../commands/audit.js';
+import { auditVerify } from '../../commands/audit-verify.js';
+import { can } from '../../commands/can.js';
+import { defineCommand, type CommandDefinition } from '../../commands/command.js';
+import { policyEngineModes } from '../../bot/command-path/index.js';
+import { createCommandPathDependencies, type CommandPathDependencies } from '../../bot/command-path/index.js';
+import { openTestTrail, testGate, type TestTrail } from '../testing/command-access.js';
+import { unusedLoopbackUrl } from '../testing/loopback.js';
+import { startPostgresProxy } from '../testing/postgres-proxy.js';
+import { blockText, fixtureRegistry, ONCALL, OPS, type RunLog, startBotWithStandIn, type BotUnderTest } from '../testing/slack-harness.js';
 
 /** A person of the stand-in's workspace who holds no role in these rules. */
 const NOBODY = 'U0APPROVER2';

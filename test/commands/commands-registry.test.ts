@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { executeCommandLine, type ExecutionOutcome } from '../bot/command-path/index.js';
-import { createCommandRegistry } from '../commands/index.js';
-import { MAX_COMMAND_LINE } from '../commands/registry.js';
-import { createCommandPathDependencies, type CommandPathDependencies } from '../bot/command-path/index.js';
-import { openStackPostgres, openStackRedis } from '../services/stack/stack-connections.js';
-import { stackRedisOn } from '../services/stack/stack-redis-on-ioredis.js';
-import { stackDatabaseOn } from '../services/stack/stack-database-on-pg.js';
-import { type HungServer, startHungServer } from './testing/stack.js';
+import { executeCommandLine, type ExecutionOutcome } from '../../bot/command-path/index.js';
+import { createCommandRegistry } from '../../commands/index.js';
+import { MAX_COMMAND_LINE } from '../../commands/registry.js';
+import { createCommandPathDependencies, type CommandPathDependencies } from '../../bot/command-path/index.js';
+import { openStackPostgres, openStackRedis } from '../../services/stack/stack-connections.js';
+import { stackRedisOn } from '../../services/stack/stack-redis-on-ioredis.js';
+import { stackDatabaseOn } from '../../services/stack/stack-database-on-pg.js';
+import { type HungServer, startHungServer } from '../testing/stack.js';
 
 /**
  * Every part of the "stack" here is one server that counts connections and never answers: a line

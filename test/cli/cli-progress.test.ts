@@ -10,12 +10,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { cliProgress } from '../bot/cli-progress.js';
-import { renderProgressStep } from '../bot/cli-render.js';
-import { runCli, type CliIo } from '../bot/cli.js';
-import { defineCommand } from '../commands/command.js';
-import { createRegistry, type Registry } from '../commands/registry.js';
-import { unusedLoopbackUrl } from './testing/loopback.js';
+import { cliProgress } from '../../bot/cli-progress.js';
+import { renderProgressStep } from '../../bot/cli-render.js';
+import { runCli, type CliIo } from '../../bot/cli.js';
+import { defineCommand } from '../../commands/command.js';
+import { createRegistry, type Registry } from '../../commands/registry.js';
+import { unusedLoopbackUrl } from '../testing/loopback.js';
 
 const ESC = '\u001b[';
 

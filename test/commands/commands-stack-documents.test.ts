@@ -3,16 +3,16 @@
  * built from fixed figures (thresholds, cuts, failures), and that they fit Slack's limits.
  */
 import { describe, expect, it } from 'vitest';
-import { renderDocument } from '../bot/slack/render.js';
-import { validateBlocks } from '../bot/slack/stand-in/index.js';
-import { StackError, type ContainerStats, type LogLine } from '../services/stack/stack.js';
-import { dbConnectionsDocument } from '../commands/db-connections.js';
-import { LOGS_DISPLAY_CHARS, LOGS_LINE_CHARS, grepArgument, logsDocument, logsText, sinceArgument } from '../commands/logs.js';
-import { redisMemoryDocument } from '../commands/redis-memory.js';
-import { sandboxPruneDocument } from '../commands/sandbox-prune.js';
-import { serviceArgument, stackFailureDocument } from '../commands/stack-access.js';
-import { statsDocument } from '../commands/stats.js';
-import { statusDocument } from '../commands/status.js';
+import { renderDocument } from '../../bot/slack/render.js';
+import { validateBlocks } from '../../bot/slack/stand-in/index.js';
+import { StackError, type ContainerStats, type LogLine } from '../../services/stack/stack.js';
+import { dbConnectionsDocument } from '../../commands/db-connections.js';
+import { LOGS_DISPLAY_CHARS, LOGS_LINE_CHARS, grepArgument, logsDocument, logsText, sinceArgument } from '../../commands/logs.js';
+import { redisMemoryDocument } from '../../commands/redis-memory.js';
+import { sandboxPruneDocument } from '../../commands/sandbox-prune.js';
+import { serviceArgument, stackFailureDocument } from '../../commands/stack-access.js';
+import { statsDocument } from '../../commands/stats.js';
+import { statusDocument } from '../../commands/status.js';
 
 const dockerStack = { kind: 'docker' as const, description: 'project acgs on unix:///var/run/docker.sock' };
 const localStack = { kind: 'local' as const, description: 'local processes (npm start)' };

@@ -12,17 +12,17 @@ import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createAuditTrail } from '../bot/audit-trail/index.js';
-import { restartExecutionCheck } from '../bot/audit-trail/restart-execution-check.js';
-import { CLI_BREAK_GLASS_REFUSAL } from '../bot/cli-identity.js';
-import { runCli } from '../bot/cli.js';
-import { createPool } from '../services/kit/postgres.js';
-import { localStatePaths, processArgv, type PidRecord } from '../services/local-state.js';
-import { startLocalControl } from '../services/stack/local/local-control.js';
-import type { SupervisorRecord } from '../services/stack/local/local-control-protocol.js';
-import { createLocalStack, localRefusals } from '../services/stack/local/local-stack.js';
-import { POLICY_ADMIN_TOKEN, startPolicyEngine, type RunningPolicyEngine } from './testing/policy-engine.js';
-import { createTestDatabase, type TestDatabase } from './testing/postgres.js';
+import { createAuditTrail } from '../../bot/audit-trail/index.js';
+import { restartExecutionCheck } from '../../bot/audit-trail/restart-execution-check.js';
+import { CLI_BREAK_GLASS_REFUSAL } from '../../bot/cli-identity.js';
+import { runCli } from '../../bot/cli.js';
+import { createPool } from '../../services/kit/postgres.js';
+import { localStatePaths, processArgv, type PidRecord } from '../../services/local-state.js';
+import { startLocalControl } from '../../services/stack/local/local-control.js';
+import type { SupervisorRecord } from '../../services/stack/local/local-control-protocol.js';
+import { createLocalStack, localRefusals } from '../../services/stack/local/local-stack.js';
+import { POLICY_ADMIN_TOKEN, startPolicyEngine, type RunningPolicyEngine } from '../testing/policy-engine.js';
+import { createTestDatabase, type TestDatabase } from '../testing/postgres.js';
 
 interface Supervisor {
   child: ChildProcess;

@@ -6,12 +6,12 @@
 import { randomBytes } from 'node:crypto';
 import type Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_SANDBOX_IMAGE } from '../services/sandbox-controller/config.js';
-import { LABELS } from '../services/sandbox-controller/sandbox/container-spec.js';
-import { block, commandRunner } from './testing/commands.js';
-import { containersWithLabel, removeContainersWithLabel, requireDockerEngine, waitForContainer } from './testing/docker.js';
-import { type TestStack, startStack } from './testing/stack.js';
-import { commandAccessForSuite } from './testing/suite.js';
+import { DEFAULT_SANDBOX_IMAGE } from '../../services/sandbox-controller/config.js';
+import { LABELS } from '../../services/sandbox-controller/sandbox/container-spec.js';
+import { block, commandRunner } from '../testing/commands.js';
+import { containersWithLabel, removeContainersWithLabel, requireDockerEngine, waitForContainer } from '../testing/docker.js';
+import { type TestStack, startStack } from '../testing/stack.js';
+import { commandAccessForSuite } from '../testing/suite.js';
 
 const USERS = { oncall: 'U0ONCALL', nobody: 'U0NOBODY' } as const;
 const access = commandAccessForSuite({ roles: { oncall: [USERS.oncall] } });

@@ -5,16 +5,16 @@
  */
 import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { renderText } from '../bot/cli-render.js';
-import { renderDocument } from '../bot/slack/render.js';
-import { validateBlocks } from '../bot/slack/stand-in/index.js';
-import type { CommandPathDependencies } from '../bot/command-path/index.js';
-import type { SupervisedProcess } from '../services/local-supervisor.js';
-import type { Stack } from '../services/stack/stack.js';
-import { SCALE_WITHOUT_APPROVALS } from './testing/command-access.js';
-import { block, commandRunner, stackOnlyServices } from './testing/commands.js';
-import { FIXTURE_SERVICE_SCRIPT, startFixtureProcesses, type FixtureProcesses } from './testing/fixture-processes.js';
-import { commandAccessForSuite } from './testing/suite.js';
+import { renderText } from '../../bot/cli-render.js';
+import { renderDocument } from '../../bot/slack/render.js';
+import { validateBlocks } from '../../bot/slack/stand-in/index.js';
+import type { CommandPathDependencies } from '../../bot/command-path/index.js';
+import type { SupervisedProcess } from '../../services/local-supervisor.js';
+import type { Stack } from '../../services/stack/stack.js';
+import { SCALE_WITHOUT_APPROVALS } from '../testing/command-access.js';
+import { block, commandRunner, stackOnlyServices } from '../testing/commands.js';
+import { FIXTURE_SERVICE_SCRIPT, startFixtureProcesses, type FixtureProcesses } from '../testing/fixture-processes.js';
+import { commandAccessForSuite } from '../testing/suite.js';
 
 const USERS = { oncall: 'U0ONCALL', admin: 'U0ADMIN', nobody: 'U0NOBODY' } as const;
 const access = commandAccessForSuite({ roles: { oncall: [USERS.oncall], admins: [USERS.admin] }, overrides: SCALE_WITHOUT_APPROVALS });

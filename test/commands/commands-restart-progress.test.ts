@@ -4,14 +4,14 @@
  * compose-labelled project of busybox health responders, the real policy and audit trail.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { executeCommandLine } from '../bot/command-path/index.js';
-import { createCommandRegistry } from '../commands/index.js';
-import type { ProgressStep } from '../commands/progress.js';
-import type { CommandPathDependencies } from '../bot/command-path/index.js';
-import { StackError } from '../services/stack/stack.js';
-import { stackOnlyServices } from './testing/commands.js';
-import { startResponderProject, uniqueProjectName, type ResponderProject } from './testing/responder-project.js';
-import { commandAccessForSuite } from './testing/suite.js';
+import { executeCommandLine } from '../../bot/command-path/index.js';
+import { createCommandRegistry } from '../../commands/index.js';
+import type { ProgressStep } from '../../commands/progress.js';
+import type { CommandPathDependencies } from '../../bot/command-path/index.js';
+import { StackError } from '../../services/stack/stack.js';
+import { stackOnlyServices } from '../testing/commands.js';
+import { startResponderProject, uniqueProjectName, type ResponderProject } from '../testing/responder-project.js';
+import { commandAccessForSuite } from '../testing/suite.js';
 
 const project = uniqueProjectName('acgs-restart-steps');
 const ONCALL = 'U0ONCALL';

@@ -7,12 +7,12 @@ import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../bot/cli.js';
-import { createPolicyEngineClient } from '../services/clients/policy-engine.js';
-import { block, checkLine, commandRunner, fieldValue } from './testing/commands.js';
-import { unusedLoopbackUrl } from './testing/loopback.js';
-import { type TestStack, downPostgresUrl, downRedisUrl, startStack } from './testing/stack.js';
-import { commandAccessForSuite } from './testing/suite.js';
+import { runCli } from '../../bot/cli.js';
+import { createPolicyEngineClient } from '../../services/clients/policy-engine.js';
+import { block, checkLine, commandRunner, fieldValue } from '../testing/commands.js';
+import { unusedLoopbackUrl } from '../testing/loopback.js';
+import { type TestStack, downPostgresUrl, downRedisUrl, startStack } from '../testing/stack.js';
+import { commandAccessForSuite } from '../testing/suite.js';
 
 const USERS = { oncall: 'U0ONCALL', nobody: 'U0NOBODY' } as const;
 const access = commandAccessForSuite({ roles: { oncall: [USERS.oncall] } });

@@ -1,16 +1,16 @@
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
-import { formatPercent } from '../commands/format.js';
-import type { ResultDocument } from '../commands/result.js';
-import { createAuditEngineClient } from '../services/clients/audit-engine.js';
-import { createEvolutionOversightClient } from '../services/clients/evolution-oversight.js';
-import { createPolicyEngineClient } from '../services/clients/policy-engine.js';
-import { lowRiskProposal } from '../services/evolution-oversight/testing/fixtures.js';
-import { CONSTITUTIONAL_HASH, type ServiceName } from '../services/kit/constitution.js';
-import { block, checkLine, commandRunner, fieldValue } from './testing/commands.js';
-import { unusedLoopbackUrl } from './testing/loopback.js';
-import { downPostgresUrl, downRedisUrl } from './testing/stack.js';
-import { realStackForSuite } from './testing/suite.js';
+import { formatPercent } from '../../commands/format.js';
+import type { ResultDocument } from '../../commands/result.js';
+import { createAuditEngineClient } from '../../services/clients/audit-engine.js';
+import { createEvolutionOversightClient } from '../../services/clients/evolution-oversight.js';
+import { createPolicyEngineClient } from '../../services/clients/policy-engine.js';
+import { lowRiskProposal } from '../../services/evolution-oversight/testing/fixtures.js';
+import { CONSTITUTIONAL_HASH, type ServiceName } from '../../services/kit/constitution.js';
+import { block, checkLine, commandRunner, fieldValue } from '../testing/commands.js';
+import { unusedLoopbackUrl } from '../testing/loopback.js';
+import { downPostgresUrl, downRedisUrl } from '../testing/stack.js';
+import { realStackForSuite } from '../testing/suite.js';
 
 const suite = realStackForSuite();
 const run = commandRunner({ services: () => suite.stack.services });

@@ -14,12 +14,12 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../bot/cli.js';
-import { openStackRedis } from '../services/stack/stack-connections.js';
-import { startPolicyEngine, type RunningPolicyEngine } from './testing/policy-engine.js';
-import { createTestDatabase, type TestDatabase } from './testing/postgres.js';
+import { runCli } from '../../bot/cli.js';
+import { openStackRedis } from '../../services/stack/stack-connections.js';
+import { startPolicyEngine, type RunningPolicyEngine } from '../testing/policy-engine.js';
+import { createTestDatabase, type TestDatabase } from '../testing/postgres.js';
 
-const REPO = fileURLToPath(new URL('..', import.meta.url));
+const REPO = fileURLToPath(new URL('../..', import.meta.url));
 /** Used by no other test file. */
 const FLUSHED_DB = 14;
 const REDIS_URL = `redis://127.0.0.1:6379/${FLUSHED_DB}`;

@@ -5,17 +5,17 @@
  */
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApprovalStore } from '../bot/approvals/index.js';
-import { approvalTestDatabase, type ApprovalTestDatabase } from '../bot/approvals/testing/fixtures.js';
-import { decideOnApproval } from '../bot/command-path/index.js';
-import { executeCommandLine, type ExecutionDeps } from '../bot/command-path/index.js';
-import { createCommandRegistry } from '../commands/index.js';
-import type { ProgressStep } from '../commands/progress.js';
-import { createCommandPathDependencies } from '../bot/command-path/index.js';
-import { openStackRedis } from '../services/stack/stack-connections.js';
-import { stackRedisOn } from '../services/stack/stack-redis-on-ioredis.js';
-import { openTestTrail, testGate, type TestTrail } from './testing/command-access.js';
-import { unusedLoopbackUrl } from './testing/loopback.js';
+import { createApprovalStore } from '../../bot/approvals/index.js';
+import { approvalTestDatabase, type ApprovalTestDatabase } from '../../bot/approvals/testing/fixtures.js';
+import { decideOnApproval } from '../../bot/command-path/index.js';
+import { executeCommandLine, type ExecutionDeps } from '../../bot/command-path/index.js';
+import { createCommandRegistry } from '../../commands/index.js';
+import type { ProgressStep } from '../../commands/progress.js';
+import { createCommandPathDependencies } from '../../bot/command-path/index.js';
+import { openStackRedis } from '../../services/stack/stack-connections.js';
+import { stackRedisOn } from '../../services/stack/stack-redis-on-ioredis.js';
+import { openTestTrail, testGate, type TestTrail } from '../testing/command-access.js';
+import { unusedLoopbackUrl } from '../testing/loopback.js';
 
 const ONCALL = 'U0ONCALL';
 const APPROVERS = ['U0APPROVER1', 'U0APPROVER2'] as const;

@@ -4,12 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { HealthCheckData } from '../commands/health.js';
-import { unusedLoopbackUrl } from './testing/loopback.js';
-import { EVERY_HEALTH_CHECK } from './testing/stack.js';
-import { realStackForSuite } from './testing/suite.js';
+import type { HealthCheckData } from '../../commands/health.js';
+import { unusedLoopbackUrl } from '../testing/loopback.js';
+import { EVERY_HEALTH_CHECK } from '../testing/stack.js';
+import { realStackForSuite } from '../testing/suite.js';
 
-const REPO = fileURLToPath(new URL('..', import.meta.url));
+const REPO = fileURLToPath(new URL('../..', import.meta.url));
 
 /** Variables of the developer's shell that would point the CLI at another stack. */
 const STACK_VARIABLES = /^(POLICY_ENGINE_URL|AUDIT_ENGINE_URL|EVOLUTION_OVERSIGHT_URL|SANDBOX_CONTROLLER_URL|DATABASE_URL|REDIS_URL|ACGS_ADMIN_TOKEN|ACGS_STATE_DIR|ACGS_CHECK_TIMEOUT_MS|ACGS_CALL_TIMEOUT_MS|NO_COLOR)$/;

@@ -1,17 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import { closestChoice } from '../commands/arguments.js';
-import { cacheStatsDocument } from '../commands/cache-stats.js';
-import { formatMs } from '../commands/format.js';
-import { metricsDocument } from '../commands/metrics.js';
-import { redisStatusDocument } from '../commands/redis-status.js';
-import { parseRedisInfo, redisFigures } from '../services/stack/redis-info.js';
-import type { RedisFigures } from '../services/stack/stack-redis.js';
-import type { CheckLine, ResultDocument } from '../commands/result.js';
-import { sandboxStatusDocument } from '../commands/sandbox-status.js';
-import { RUNBOOK_THRESHOLDS, markLowerBound, markUpperBound } from '../commands/thresholds.js';
-import { violationsDocument } from '../commands/violations.js';
-import type { AuditEvent } from '../services/audit-engine/contract.js';
-import type { PolicyMetrics } from '../services/policy-engine/contract.js';
+import { closestChoice } from '../../commands/arguments.js';
+import { cacheStatsDocument } from '../../commands/cache-stats.js';
+import { formatMs } from '../../commands/format.js';
+import { metricsDocument } from '../../commands/metrics.js';
+import { redisStatusDocument } from '../../commands/redis-status.js';
+import { parseRedisInfo, redisFigures } from '../../services/stack/redis-info.js';
+import type { RedisFigures } from '../../services/stack/stack-redis.js';
+import type { CheckLine, ResultDocument } from '../../commands/result.js';
+import { sandboxStatusDocument } from '../../commands/sandbox-status.js';
+import { RUNBOOK_THRESHOLDS, markLowerBound, markUpperBound } from '../../commands/thresholds.js';
+import { violationsDocument } from '../../commands/violations.js';
+import type { AuditEvent } from '../../services/audit-engine/contract.js';
+import type { PolicyMetrics } from '../../services/policy-engine/contract.js';
 
 /**
  * The documents built from figures a live stack cannot be made to produce on demand (a p99 of

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import type { HealthCheckData } from '../commands/health.js';
-import type { ResultDocument } from '../commands/result.js';
-import { CONSTITUTIONAL_HASH } from '../services/kit/constitution.js';
-import { block, checkLine, commandRunner } from './testing/commands.js';
-import { unusedLoopbackUrl } from './testing/loopback.js';
-import { EVERY_HEALTH_CHECK, downPostgresUrl, downRedisUrl } from './testing/stack.js';
-import { realStackForSuite } from './testing/suite.js';
+import type { HealthCheckData } from '../../commands/health.js';
+import type { ResultDocument } from '../../commands/result.js';
+import { CONSTITUTIONAL_HASH } from '../../services/kit/constitution.js';
+import { block, checkLine, commandRunner } from '../testing/commands.js';
+import { unusedLoopbackUrl } from '../testing/loopback.js';
+import { EVERY_HEALTH_CHECK, downPostgresUrl, downRedisUrl } from '../testing/stack.js';
+import { realStackForSuite } from '../testing/suite.js';
 
 const checks = (document: ResultDocument) => block(document, 'checks').items;
 const data = (document: ResultDocument) => document.data as { verdict: string; checks: HealthCheckData[]; timeout_ms: number };

@@ -5,18 +5,18 @@
  * trail on the real PostgreSQL: a lockdown really makes the engine deny, its lift really allows again.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApprovalStore, type ApprovalStore } from '../bot/approvals/index.js';
-import { approvalTestDatabase, type ApprovalTestDatabase } from '../bot/approvals/testing/fixtures.js';
-import { decideOnApproval } from '../bot/command-path/index.js';
-import { policyEngineModes } from '../bot/command-path/index.js';
-import { executeCommandLine, type ExecutionDeps, type ExecutionOutcome } from '../bot/command-path/index.js';
-import { createCommandRegistry } from '../commands/index.js';
-import { createCommandPathDependencies, type CommandPathDependencies } from '../bot/command-path/index.js';
-import { createPolicyEngineClient, type PolicyEngineClient } from '../services/clients/policy-engine.js';
-import { compliantInput } from '../services/policy-engine/testing/policy-fixtures.js';
-import { openTestTrail, testGate, type TestTrail } from './testing/command-access.js';
-import { unusedLoopbackUrl } from './testing/loopback.js';
-import { POLICY_ADMIN_TOKEN, setStrictMode, startPolicyEngine, type RunningPolicyEngine } from './testing/policy-engine.js';
+import { createApprovalStore, type ApprovalStore } from '../../bot/approvals/index.js';
+import { approvalTestDatabase, type ApprovalTestDatabase } from '../../bot/approvals/testing/fixtures.js';
+import { decideOnApproval } from '../../bot/command-path/index.js';
+import { policyEngineModes } from '../../bot/command-path/index.js';
+import { executeCommandLine, type ExecutionDeps, type ExecutionOutcome } from '../../bot/command-path/index.js';
+import { createCommandRegistry } from '../../commands/index.js';
+import { createCommandPathDependencies, type CommandPathDependencies } from '../../bot/command-path/index.js';
+import { createPolicyEngineClient, type PolicyEngineClient } from '../../services/clients/policy-engine.js';
+import { compliantInput } from '../../services/policy-engine/testing/policy-fixtures.js';
+import { openTestTrail, testGate, type TestTrail } from '../testing/command-access.js';
+import { unusedLoopbackUrl } from '../testing/loopback.js';
+import { POLICY_ADMIN_TOKEN, setStrictMode, startPolicyEngine, type RunningPolicyEngine } from '../testing/policy-engine.js';
 
 const ONCALL = 'U0ONCALL';
 const APPROVER1 = 'U0APPROVER1';
