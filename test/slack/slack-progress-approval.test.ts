@@ -5,13 +5,13 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { createApprovalStore } from '../bot/approvals/index.js';
-import { approvalTestDatabase, type ApprovalTestDatabase } from '../bot/approvals/testing/fixtures.js';
-import { defineCommand, type CommandDefinition } from '../commands/command.js';
-import { createCommandPathDependencies } from '../bot/command-path/index.js';
-import { openTestTrail, testGate, type TestTrail } from './testing/command-access.js';
-import { unusedLoopbackUrl } from './testing/loopback.js';
-import { blockText, fixtureRegistry, ONCALL, OPS, startBotWithStandIn, type BotUnderTest, type RunLog } from './testing/slack-harness.js';
+import { createApprovalStore } from '../../bot/approvals/index.js';
+import { approvalTestDatabase, type ApprovalTestDatabase } from '../../bot/approvals/testing/fixtures.js';
+import { defineCommand, type CommandDefinition } from '../../commands/command.js';
+import { createCommandPathDependencies } from '../../bot/command-path/index.js';
+import { openTestTrail, testGate, type TestTrail } from '../testing/command-access.js';
+import { unusedLoopbackUrl } from '../testing/loopback.js';
+import { blockText, fixtureRegistry, ONCALL, OPS, startBotWithStandIn, type BotUnderTest, type RunLog } from '../testing/slack-harness.js';
 
 const APPROVER = 'U0APPROVER1';
 const ROLES = { oncall: [ONCALL], approvers: [APPROVER], admins: [] };

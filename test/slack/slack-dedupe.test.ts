@@ -5,17 +5,17 @@
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSlackBot, type SlackBot } from '../bot/slack/app.js';
-import { deliveryKey, memoryLedger, redisLedger } from '../bot/slack/delivery-ledger.js';
-import { migrateDeliveryStore, postgresEvictedDeliveries } from '../bot/slack/delivery-store.js';
-import { createPool } from '../services/kit/postgres.js';
-import { createTestDatabase } from './testing/postgres.js';
-import { startBotWithStandIn } from './testing/slack-harness.js';
-import { startSlackStandIn, type SlackStandIn } from '../bot/slack/stand-in/index.js';
-import { createCommandPathDependencies } from '../bot/command-path/index.js';
-import { unusedLoopbackUrl } from './testing/loopback.js';
-import { requireRedis } from './testing/redis.js';
-import { BOT_TOKEN, fixtureRegistry, ONCALL, OPS, RunLog, SIGNING_SECRET } from './testing/slack-harness.js';
+import { createSlackBot, type SlackBot } from '../../bot/slack/app.js';
+import { deliveryKey, memoryLedger, redisLedger } from '../../bot/slack/delivery-ledger.js';
+import { migrateDeliveryStore, postgresEvictedDeliveries } from '../../bot/slack/delivery-store.js';
+import { createPool } from '../../services/kit/postgres.js';
+import { createTestDatabase } from '../testing/postgres.js';
+import { startBotWithStandIn } from '../testing/slack-harness.js';
+import { startSlackStandIn, type SlackStandIn } from '../../bot/slack/stand-in/index.js';
+import { createCommandPathDependencies } from '../../bot/command-path/index.js';
+import { unusedLoopbackUrl } from '../testing/loopback.js';
+import { requireRedis } from '../testing/redis.js';
+import { BOT_TOKEN, fixtureRegistry, ONCALL, OPS, RunLog, SIGNING_SECRET } from '../testing/slack-harness.js';
 
 let redisKit: Awaited<ReturnType<typeof requireRedis>>;
 let redis: Redis;

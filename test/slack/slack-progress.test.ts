@@ -8,11 +8,11 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { renderProgressParent, renderProgressStep } from '../bot/slack/render.js';
-import { validateBlocks } from '../bot/slack/stand-in/index.js';
-import { defineCommand } from '../commands/command.js';
-import { restartDocument } from '../commands/restart.js';
-import { blockText, fixtureRegistry, ONCALL, OPS, startBotWithStandIn, type BotUnderTest, type RunLog } from './testing/slack-harness.js';
+import { renderProgressParent, renderProgressStep } from '../../bot/slack/render.js';
+import { validateBlocks } from '../../bot/slack/stand-in/index.js';
+import { defineCommand } from '../../commands/command.js';
+import { restartDocument } from '../../commands/restart.js';
+import { blockText, fixtureRegistry, ONCALL, OPS, startBotWithStandIn, type BotUnderTest, type RunLog } from '../testing/slack-harness.js';
 
 const ELSEWHERE = 'C0NOTMEMBER';
 
@@ -173,7 +173,7 @@ describe('a multi-step command in Slack', () => {
   });
 });
 
-const GOLDEN_DIR = new URL('../bot/slack/golden/', import.meta.url);
+const GOLDEN_DIR = new URL('../../bot/slack/golden/', import.meta.url);
 
 describe('golden Block Kit of the progress messages', () => {
   const replica = (n: number) => ({ name: `acgs-policy-engine-${n}`, previousId: `${n}`.repeat(64), id: `${n + 5}`.repeat(64), previousStartedAt: null, startedAt: '2025-06-01T03:02:0' + n + 'Z', health: 'healthy' as const });
@@ -199,7 +199,7 @@ describe('golden Block Kit of the progress messages', () => {
       const rendered = `${JSON.stringify(message, null, 2)}\n`;
       const file = new URL(`progress-${name}.json`, GOLDEN_DIR);
       if (process.env.UPDATE_GOLDEN) writeFileSync(file, rendered);
-      if (!existsSync(file)) throw new Error(`bot/slack/golden/progress-${name}.json is missing: run UPDATE_GOLDEN=1 npx vitest run test/slack-progress.test.ts and review it`);
+      if (!existsSync(file)) throw new Error(`bot/slack/golden/progress-${name}.json is missing: run UPDATE_GOLDEN=1 npx vitest run test/slack/slack-progress.test.ts and review it`);
       expect(rendered).toBe(readFileSync(file, 'utf8'));
     });
   }

@@ -5,11 +5,11 @@
  */
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSlackBot } from '../bot/slack/app.js';
-import { createSlackStandIn } from '../bot/slack/stand-in/index.js';
-import { createCommandPathDependencies } from '../bot/command-path/index.js';
-import { unusedLoopbackUrl } from './testing/loopback.js';
-import { APP_TOKEN, BOT_TOKEN, blockText, fixtureRegistry, ONCALL, OPS, RunLog, startBotWithStandIn, type BotUnderTest } from './testing/slack-harness.js';
+import { createSlackBot } from '../../bot/slack/app.js';
+import { createSlackStandIn } from '../../bot/slack/stand-in/index.js';
+import { createCommandPathDependencies } from '../../bot/command-path/index.js';
+import { unusedLoopbackUrl } from '../testing/loopback.js';
+import { APP_TOKEN, BOT_TOKEN, blockText, fixtureRegistry, ONCALL, OPS, RunLog, startBotWithStandIn, type BotUnderTest } from '../testing/slack-harness.js';
 
 let t: BotUnderTest;
 

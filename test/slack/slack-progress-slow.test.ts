@@ -6,8 +6,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { defineCommand } from '../commands/command.js';
-import { blockText, fixtureRegistry, ONCALL, startBotWithStandIn, type BotUnderTest, type RunLog } from './testing/slack-harness.js';
+import { defineCommand } from '../../commands/command.js';
+import { blockText, fixtureRegistry, ONCALL, startBotWithStandIn, type BotUnderTest, type RunLog } from '../testing/slack-harness.js';
 
 const SLOW = 'C0PROGSLOW1';
 /**

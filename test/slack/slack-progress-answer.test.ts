@@ -8,8 +8,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { CommandError, defineCommand } from '../commands/command.js';
-import { blockText, fixtureRegistry, ONCALL, startBotWithStandIn, type BotUnderTest, type RunLog } from './testing/slack-harness.js';
+import { CommandError, defineCommand } from '../../commands/command.js';
+import { blockText, fixtureRegistry, ONCALL, startBotWithStandIn, type BotUnderTest, type RunLog } from '../testing/slack-harness.js';
 
 const STEPS = 'C0PROGSTEPS';
 const LEAVING = 'C0PROGLEAVE';

@@ -4,9 +4,9 @@
  * 3 a.m. must be the truth, on time, and nothing typed may be executed as markup.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createCommandRegistry } from '../commands/index.js';
-import { downPostgresUrl, downRedisUrl, startHungServer, startStack, type HungServer, type TestStack } from './testing/stack.js';
-import { ONCALL, OPS, blockText, startBotWithStandIn, type BotUnderTest } from './testing/slack-harness.js';
+import { createCommandRegistry } from '../../commands/index.js';
+import { downPostgresUrl, downRedisUrl, startHungServer, startStack, type HungServer, type TestStack } from '../testing/stack.js';
+import { ONCALL, OPS, blockText, startBotWithStandIn, type BotUnderTest } from '../testing/slack-harness.js';
 
 const CHECK_TIMEOUT_MS = 1000;
 let stack: TestStack;

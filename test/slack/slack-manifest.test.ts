@@ -8,10 +8,10 @@ import { fileURLToPath } from 'node:url';
 import { Ajv } from 'ajv';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import { DEFAULT_SLASH_COMMAND } from '../bot/slack/listeners.js';
+import { DEFAULT_SLASH_COMMAND } from '../../bot/slack/listeners.js';
 
-const MANIFEST = fileURLToPath(new URL('../manifest.yml', import.meta.url));
-const SCHEMA = process.env.SLACK_MANIFEST_SCHEMA ?? fileURLToPath(new URL('../../shared/slack/manifest.schema.1.0.0.json', import.meta.url));
+const MANIFEST = fileURLToPath(new URL('../../manifest.yml', import.meta.url));
+const SCHEMA = process.env.SLACK_MANIFEST_SCHEMA ?? fileURLToPath(new URL('../../../shared/slack/manifest.schema.1.0.0.json', import.meta.url));
 
 interface Manifest {
   features: {

@@ -3,7 +3,7 @@
  * stand-in: signed slash commands, mentions, button clicks, App Home, retries and bad requests.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { blockText, ONCALL, OPS, startBotWithStandIn, type BotUnderTest } from './testing/slack-harness.js';
+import { blockText, ONCALL, OPS, startBotWithStandIn, type BotUnderTest } from '../testing/slack-harness.js';
 
 let t: BotUnderTest;
 

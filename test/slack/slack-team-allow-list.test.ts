@@ -4,12 +4,12 @@
  * playing the other workspace and the trail on the real PostgreSQL.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseBotConfig } from '../bot/config.js';
-import { startSlackStandIn, type SlackStandIn } from '../bot/slack/stand-in/index.js';
-import { createCommandPathDependencies } from '../bot/command-path/index.js';
-import { openTestTrail, type TestTrail } from './testing/command-access.js';
-import { unusedLoopbackUrl } from './testing/loopback.js';
-import { BOT_TOKEN, ONCALL, OPS, SIGNING_SECRET, startBotWithStandIn, type BotUnderTest } from './testing/slack-harness.js';
+import { parseBotConfig } from '../../bot/config.js';
+import { startSlackStandIn, type SlackStandIn } from '../../bot/slack/stand-in/index.js';
+import { createCommandPathDependencies } from '../../bot/command-path/index.js';
+import { openTestTrail, type TestTrail } from '../testing/command-access.js';
+import { unusedLoopbackUrl } from '../testing/loopback.js';
+import { BOT_TOKEN, ONCALL, OPS, SIGNING_SECRET, startBotWithStandIn, type BotUnderTest } from '../testing/slack-harness.js';
 
 const OWN_TEAM = 'T0ACGS';
 const PARTNER_TEAM = 'T0PARTNER';
