@@ -5,10 +5,10 @@
  */
 import type Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { SkippedStats, Stack } from '../services/stack/stack.js';
-import { RESPONDER_IMAGES, execOutput, servedVersion, startComposeReplica } from './testing/docker.js';
-import { composeProjectLabel, startResponderProject, uniqueProjectName, type ResponderProject } from './testing/responder-project.js';
-import { stackErrorOf } from './testing/stack-error.js';
+import type { SkippedStats, Stack } from '../../services/stack/stack.js';
+import { RESPONDER_IMAGES, execOutput, servedVersion, startComposeReplica } from '../testing/docker.js';
+import { composeProjectLabel, startResponderProject, uniqueProjectName, type ResponderProject } from '../testing/responder-project.js';
+import { stackErrorOf } from '../testing/stack-error.js';
 
 const project = uniqueProjectName('acgs-stack');
 const projectLabel = composeProjectLabel(project);

@@ -8,9 +8,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { COMPOSE_LABELS } from '../services/stack/docker/compose-labels.js';
-import { removeContainersWithLabel, requireDockerEngine, requireImage, silentDockerHost, TEST_DOCKER_HOST } from './testing/docker.js';
-import { unusedLoopbackPort } from './testing/loopback.js';
+import { COMPOSE_LABELS } from '../../services/stack/docker/compose-labels.js';
+import { removeContainersWithLabel, requireDockerEngine, requireImage, silentDockerHost, TEST_DOCKER_HOST } from '../testing/docker.js';
+import { unusedLoopbackPort } from '../testing/loopback.js';
 
 const stateDirs: string[] = [];
 /** Marks the containers this file creates, for the clean-up. */

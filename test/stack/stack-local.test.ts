@@ -5,11 +5,11 @@
 import { rmSync, writeFileSync } from 'node:fs';
 import { totalmem } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { superviseProcess, type SupervisedProcess } from '../services/local-supervisor.js';
-import { createLocalStack } from '../services/stack/local/local-stack.js';
-import type { SkippedStats, Stack } from '../services/stack/stack.js';
-import { FIXTURE_SERVICE_SCRIPT, startFixtureProcesses, type FixtureProcesses } from './testing/fixture-processes.js';
-import { stackErrorOf } from './testing/stack-error.js';
+import { superviseProcess, type SupervisedProcess } from '../../services/local-supervisor.js';
+import { createLocalStack } from '../../services/stack/local/local-stack.js';
+import type { SkippedStats, Stack } from '../../services/stack/stack.js';
+import { FIXTURE_SERVICE_SCRIPT, startFixtureProcesses, type FixtureProcesses } from '../testing/fixture-processes.js';
+import { stackErrorOf } from '../testing/stack-error.js';
 
 let fixture: FixtureProcesses | undefined;
 let stack: Stack;

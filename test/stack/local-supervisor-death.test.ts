@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { afterEach, describe, expect, it } from 'vitest';
-import { unusedLoopbackPort } from './testing/loopback.js';
+import { unusedLoopbackPort } from '../testing/loopback.js';
 
 const started: number[] = [];
 afterEach(() => {

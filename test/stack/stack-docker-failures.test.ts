@@ -6,11 +6,11 @@
 import { randomBytes } from 'node:crypto';
 import type Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDockerStack } from '../services/stack/docker/index.js';
-import type { Stack } from '../services/stack/stack.js';
-import { RESPONDER_IMAGES, requireDockerEngine, requireImage, servedVersion, silentDockerHost, waitForContainer, watchContainerCreations, watchContainerEvents, type ContainerEvent } from './testing/docker.js';
-import { composeProjectLabel, startResponderProject, uniqueProjectName, type ResponderProject } from './testing/responder-project.js';
-import { stackErrorOf } from './testing/stack-error.js';
+import { createDockerStack } from '../../services/stack/docker/index.js';
+import type { Stack } from '../../services/stack/stack.js';
+import { RESPONDER_IMAGES, requireDockerEngine, requireImage, servedVersion, silentDockerHost, waitForContainer, watchContainerCreations, watchContainerEvents, type ContainerEvent } from '../testing/docker.js';
+import { composeProjectLabel, startResponderProject, uniqueProjectName, type ResponderProject } from '../testing/responder-project.js';
+import { stackErrorOf } from '../testing/stack-error.js';
 
 const project = uniqueProjectName('acgs-stackfail');
 const projectLabel = composeProjectLabel(project);

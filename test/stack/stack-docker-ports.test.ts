@@ -5,11 +5,11 @@
  */
 import type Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Stack } from '../services/stack/stack.js';
-import { RESPONDER_IMAGES, requireDockerEngine } from './testing/docker.js';
-import { unusedLoopbackPort } from './testing/loopback.js';
-import { composeProjectLabel, startResponderProject, uniqueProjectName, type ResponderProject } from './testing/responder-project.js';
-import { stackErrorOf } from './testing/stack-error.js';
+import type { Stack } from '../../services/stack/stack.js';
+import { RESPONDER_IMAGES, requireDockerEngine } from '../testing/docker.js';
+import { unusedLoopbackPort } from '../testing/loopback.js';
+import { composeProjectLabel, startResponderProject, uniqueProjectName, type ResponderProject } from '../testing/responder-project.js';
+import { stackErrorOf } from '../testing/stack-error.js';
 
 const project = uniqueProjectName('acgs-stackports');
 const projectLabel = composeProjectLabel(project);

@@ -4,11 +4,11 @@
  */
 import type Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { selectStack } from '../services/stack/select-stack.js';
-import type { Stack } from '../services/stack/stack.js';
-import { RESPONDER_IMAGES, TEST_DOCKER_HOST, removeContainersWithLabel, requireDockerEngine, requireImage, silentDockerHost } from './testing/docker.js';
-import { composeProjectLabel, uniqueProjectName } from './testing/responder-project.js';
-import { stackErrorOf } from './testing/stack-error.js';
+import { selectStack } from '../../services/stack/select-stack.js';
+import type { Stack } from '../../services/stack/stack.js';
+import { RESPONDER_IMAGES, TEST_DOCKER_HOST, removeContainersWithLabel, requireDockerEngine, requireImage, silentDockerHost } from '../testing/docker.js';
+import { composeProjectLabel, uniqueProjectName } from '../testing/responder-project.js';
+import { stackErrorOf } from '../testing/stack-error.js';
 
 const project = uniqueProjectName('acgs-select');
 let docker: Docker;

@@ -15,14 +15,14 @@ import type Docker from 'dockerode';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { executeCommandLine } from '../bot/command-path/index.js';
-import { createCommandRegistry } from '../commands/index.js';
-import { createCommandPathDependencies } from '../bot/command-path/index.js';
-import { sandboxControllerClient } from '../services/clients/sandbox-controller.js';
-import { CONSTITUTIONAL_HASH, type ServiceName } from '../services/kit/constitution.js';
-import { createDockerStack } from '../services/stack/docker/index.js';
-import { selectStack } from '../services/stack/select-stack.js';
-import type { Stack } from '../services/stack/stack.js';
+import { executeCommandLine } from '../../bot/command-path/index.js';
+import { createCommandRegistry } from '../../commands/index.js';
+import { createCommandPathDependencies } from '../../bot/command-path/index.js';
+import { sandboxControllerClient } from '../../services/clients/sandbox-controller.js';
+import { CONSTITUTIONAL_HASH, type ServiceName } from '../../services/kit/constitution.js';
+import { createDockerStack } from '../../services/stack/docker/index.js';
+import { selectStack } from '../../services/stack/select-stack.js';
+import type { Stack } from '../../services/stack/stack.js';
 import {
   ACGS_COMPOSE_SERVICES,
   PORT_VARIABLES,
@@ -30,14 +30,14 @@ import {
   resolvedConfig,
   writeHostNetworkConfig,
   type ComposeInvocation,
-} from './fixtures/compose/compose-project.js';
-import { TEST_DOCKER_HOST, isHealthy, removeContainersWithLabel, requireDockerEngine, requireImage, waitForContainer } from './testing/docker.js';
-import { createTestDatabase, type TestDatabase } from './testing/postgres.js';
-import { requireRedis } from './testing/redis.js';
-import { stackRedisOn } from '../services/stack/stack-redis-on-ioredis.js';
-import { stackDatabaseOn } from '../services/stack/stack-database-on-pg.js';
+} from '../fixtures/compose/compose-project.js';
+import { TEST_DOCKER_HOST, isHealthy, removeContainersWithLabel, requireDockerEngine, requireImage, waitForContainer } from '../testing/docker.js';
+import { createTestDatabase, type TestDatabase } from '../testing/postgres.js';
+import { requireRedis } from '../testing/redis.js';
+import { stackRedisOn } from '../../services/stack/stack-redis-on-ioredis.js';
+import { stackDatabaseOn } from '../../services/stack/stack-database-on-pg.js';
 
-const repoRoot = fileURLToPath(new URL('..', import.meta.url));
+const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 const OVERRIDE = 'test/fixtures/compose/host-services.yml';
 const NODE_IMAGE = 'acgs-test/node:latest';
 const SANDBOX_IMAGE = 'acgs-test/busybox:latest';

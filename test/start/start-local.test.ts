@@ -4,12 +4,12 @@ import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createAuditEngineClient } from '../services/clients/audit-engine.js';
-import { createEvolutionOversightClient } from '../services/clients/evolution-oversight.js';
-import { ServiceCallError } from '../services/clients/http.js';
-import { CONSTITUTIONAL_HASH, SERVICE_PORTS } from '../services/kit/constitution.js';
-import { lowRiskProposal } from '../services/evolution-oversight/testing/fixtures.js';
-import { openConsoleSession, type ConsoleSession } from './testing/console-session.js';
+import { createAuditEngineClient } from '../../services/clients/audit-engine.js';
+import { createEvolutionOversightClient } from '../../services/clients/evolution-oversight.js';
+import { ServiceCallError } from '../../services/clients/http.js';
+import { CONSTITUTIONAL_HASH, SERVICE_PORTS } from '../../services/kit/constitution.js';
+import { lowRiskProposal } from '../../services/evolution-oversight/testing/fixtures.js';
+import { openConsoleSession, type ConsoleSession } from '../testing/console-session.js';
 
 /**
  * `npm start` on a machine with nothing configured: no DATABASE_URL, no REDIS_URL, no token, no
