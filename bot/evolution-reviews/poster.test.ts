@@ -2,7 +2,7 @@
  * The poster's settings and its failure path, on the real PostgreSQL with Evolution Oversight
  * away (a loopback port where nothing listens): a round that cannot list rejects and posts
  * nothing, the timer reports it and carries on. Posting itself is tested end to end in
- * test/evolution-review-cards.test.ts.
+ * test/evolution-reviews/evolution-review-cards.test.ts.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type pg from 'pg';

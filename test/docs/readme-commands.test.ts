@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { README_PATH, commandsTable, readmeTable } from '../scripts/readme-commands.js';
+import { README_PATH, commandsTable, readmeTable } from '../../scripts/readme-commands.js';
 
 describe('the README command table', () => {
   it('lists exactly the registered commands with their usage, summary and level (npm run docs:commands rewrites it)', () => {

@@ -6,20 +6,20 @@
  * message that says what to do, and nothing is decided then (the service's transitions prove it).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApprovalStore, type ApprovalStore } from '../bot/approvals/index.js';
-import { approvalTestDatabase, type ApprovalTestDatabase } from '../bot/approvals/testing/fixtures.js';
-import { decideOnApproval } from '../bot/command-path/index.js';
-import { parseReviewArguments } from '../commands/evolution-review.js';
-import { executeCommandLine, type ExecutionDeps, type ExecutionOutcome } from '../bot/command-path/index.js';
-import { createCommandRegistry } from '../commands/index.js';
-import { createCommandPathDependencies } from '../bot/command-path/index.js';
-import { createEvolutionOversightClient, type EvolutionOversightClient } from '../services/clients/evolution-oversight.js';
-import type { Evolution } from '../services/evolution-oversight/contract.js';
-import { lowRiskProposal } from '../services/evolution-oversight/testing/fixtures.js';
-import { startEvolutionTestbed, type EvolutionTestbed } from '../services/evolution-oversight/testing/testbed.js';
-import { openTestTrail, testGate, type TestTrail } from './testing/command-access.js';
-import { unusedLoopbackUrl } from './testing/loopback.js';
-import { TEST_SERVICE_TOKEN } from './testing/tokens.js';
+import { createApprovalStore, type ApprovalStore } from '../../bot/approvals/index.js';
+import { approvalTestDatabase, type ApprovalTestDatabase } from '../../bot/approvals/testing/fixtures.js';
+import { decideOnApproval } from '../../bot/command-path/index.js';
+import { parseReviewArguments } from '../../commands/evolution-review.js';
+import { executeCommandLine, type ExecutionDeps, type ExecutionOutcome } from '../../bot/command-path/index.js';
+import { createCommandRegistry } from '../../commands/index.js';
+import { createCommandPathDependencies } from '../../bot/command-path/index.js';
+import { createEvolutionOversightClient, type EvolutionOversightClient } from '../../services/clients/evolution-oversight.js';
+import type { Evolution } from '../../services/evolution-oversight/contract.js';
+import { lowRiskProposal } from '../../services/evolution-oversight/testing/fixtures.js';
+import { startEvolutionTestbed, type EvolutionTestbed } from '../../services/evolution-oversight/testing/testbed.js';
+import { openTestTrail, testGate, type TestTrail } from '../testing/command-access.js';
+import { unusedLoopbackUrl } from '../testing/loopback.js';
+import { TEST_SERVICE_TOKEN } from '../testing/tokens.js';
 
 const ONCALL = 'U0ONCALL';
 const APPROVER1 = 'U0APPROVER1';

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { allCommands } from '../commands/index.js';
-import { MANIFEST_PATH, manifestSlashCommandText, rewriteManifest, slashCommandText } from '../scripts/manifest-commands.js';
+import { allCommands } from '../../commands/index.js';
+import { MANIFEST_PATH, manifestSlashCommandText, rewriteManifest, slashCommandText } from '../../scripts/manifest-commands.js';
 
 describe("manifest.yml's slash command text", () => {
   it("is the registry's description and usage hint (npm run docs:commands rewrites them)", () => {
