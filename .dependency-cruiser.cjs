@@ -5,16 +5,17 @@
  *   bot/ -> runbooks/ -> commands/ -> services/
  *
  * Type-only imports count too: a type that points the wrong way is a design that points the
- * wrong way. Test code (`*.test.ts`, `test-support`, test/) may reach across layers to drive the
+ * wrong way. Test code (`*.test.ts`, `testing/` folders, test/) may reach across layers to drive the
  * real thing, but it is still held to "no cycles". `deps:check` cruises every one of bot/,
  * runbooks/, commands/, services/, test/, bench/ and scripts/ that exists.
  */
 
 /**
- * Files that only tests run: unit tests beside their code and the helpers beside them (today in
- * folders or files named `test-support` or `testing`; issue 11 gives them one name).
+ * Files that only tests run: unit tests beside their code and the helpers beside them, which live
+ * in a folder named `testing/` wherever they are (test/testing/ for the suites in test/). One name,
+ * so that this rule, a reader and a search all find them the same way.
  */
-const TEST_SUPPORT = '(^|/)(test-support|testing)(/|\\.ts$)';
+const TEST_SUPPORT = '(^|/)testing/';
 const TEST_CODE = `(\\.test\\.ts$|${TEST_SUPPORT})`;
 
 module.exports = {

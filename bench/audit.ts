@@ -25,7 +25,7 @@ import { buildApp } from '../services/audit-engine/app.js';
 import { loadConfig } from '../services/audit-engine/config.js';
 import { type AuditEventInput, VerifyResponse } from '../services/audit-engine/contract.js';
 import { createAuditEngineClient } from '../services/clients/audit-engine.js';
-import { createTestDatabase } from '../test/kit/postgres.js';
+import { createTestDatabase } from '../test/testing/postgres.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);

@@ -37,11 +37,11 @@ import { createApprovalStore } from '../bot/approvals/index.js';
 import { startSlackStandIn } from '../bot/slack/stand-in/index.js';
 import { DEFAULT_USERS } from '../bot/slack/stand-in/workspace.js';
 import { createPool } from '../services/kit/postgres.js';
-import { channelPeople } from '../test/kit/governance-bot.js';
-import { POLICY_ADMIN_TOKEN, startPolicyEngine } from '../test/kit/policy-engine.js';
-import { createTestDatabase } from '../test/kit/postgres.js';
-import { requireRedis } from '../test/kit/redis.js';
-import { ONCALL, OPS } from '../test/slack-harness.js';
+import { channelPeople } from '../test/testing/governance-bot.js';
+import { POLICY_ADMIN_TOKEN, startPolicyEngine } from '../test/testing/policy-engine.js';
+import { createTestDatabase } from '../test/testing/postgres.js';
+import { requireRedis } from '../test/testing/redis.js';
+import { ONCALL, OPS } from '../test/testing/slack-harness.js';
 import type { ClickBotMessage, ClickBotSettings } from './click-to-action-bot.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);

@@ -47,10 +47,10 @@ import { signedHeaders, startSlackStandIn } from '../bot/slack/stand-in/index.js
 import { createCommandRegistry } from '../commands/index.js';
 import { commandDependenciesFromEnv } from '../bot/command-path/index.js';
 import { SERVICE_NAMES, type ServiceName } from '../services/kit/service-ports.js';
-import { createTestDatabase } from '../test/kit/postgres.js';
-import { requireRedis } from '../test/kit/redis.js';
-import { unusedLoopbackPort } from '../test/kit/loopback.js';
-import { startHungServer } from '../test/kit/stack.js';
+import { createTestDatabase } from '../test/testing/postgres.js';
+import { requireRedis } from '../test/testing/redis.js';
+import { unusedLoopbackPort } from '../test/testing/loopback.js';
+import { startHungServer } from '../test/testing/stack.js';
 
 // 800 acks per target at the fixed rate (p99 is then the 8th-worst, not the 4th), in about 2.5 minutes.
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);

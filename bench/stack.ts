@@ -27,10 +27,10 @@ import { build, type Histogram } from 'hdr-histogram-js';
 import { executeCommandLine } from '../bot/command-path/index.js';
 import { createCommandRegistry } from '../commands/index.js';
 import { SERVICE_NAMES, type ServiceName } from '../services/kit/service-ports.js';
-import { openCommandAccess } from '../test/kit/command-access.js';
-import { stackOnlyServices } from '../test/kit/commands.js';
-import { TEST_DOCKER_HOST, removeContainersWithLabel, requireDockerEngine } from '../test/kit/docker.js';
-import { composeProjectLabel, startResponderProject, uniqueProjectName } from '../test/kit/responder-project.js';
+import { openCommandAccess } from '../test/testing/command-access.js';
+import { stackOnlyServices } from '../test/testing/commands.js';
+import { TEST_DOCKER_HOST, removeContainersWithLabel, requireDockerEngine } from '../test/testing/docker.js';
+import { composeProjectLabel, startResponderProject, uniqueProjectName } from '../test/testing/responder-project.js';
 
 const REPS = Number(process.env.BENCH_REPS ?? 20);
 const RESTARTS = Number(process.env.BENCH_RESTARTS ?? 8);

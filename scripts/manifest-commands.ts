@@ -1,7 +1,7 @@
 /**
  * The slash command's description and usage hint in manifest.yml, made from the registry so that
  * Slack's autocomplete names the commands the bot has: `npm run docs:commands`
- * (scripts/readme-commands.ts) rewrites them, test/manifest-commands.test.ts fails when they are stale.
+ * (scripts/readme-commands.ts) rewrites them, test/docs/manifest-commands.test.ts fails when they are stale.
  */
 import { fileURLToPath } from 'node:url';
 import { parseDocument } from 'yaml';

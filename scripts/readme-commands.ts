@@ -1,7 +1,7 @@
 /**
  * The README's command table, made from the registry so the two cannot drift apart:
  * `npm run docs:commands` rewrites it (and manifest.yml's slash command text, see
- * manifest-commands.ts), test/readme-commands.test.ts fails when it is stale.
+ * manifest-commands.ts), test/docs/readme-commands.test.ts fails when it is stale.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';

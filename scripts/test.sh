@@ -11,7 +11,7 @@ step "provision: PostgreSQL, Redis, OPA, Docker Engine, test images (scripts/pro
 bash scripts/provision.sh </dev/null
 
 # No suite skips: a test that needs PostgreSQL, Redis or the Docker Engine fails with a message
-# naming the component when it is missing (test/kit/*), and provisioning above makes them present.
+# naming the component when it is missing (test/testing/*), and provisioning above makes them present.
 # The engine and its tools may live in sbin/go directories that non-login shells miss.
 export PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin:/usr/local/go/bin"
 

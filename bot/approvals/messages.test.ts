@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { clockTime, closedSentence, people, plainText, statusSentence } from './messages.js';
 import type { ApprovalRequest } from './model.js';
-import { approvalRequest } from './test-support/requests.js';
+import { approvalRequest } from './testing/requests.js';
 
 const T = (iso: string) => new Date(iso);
 

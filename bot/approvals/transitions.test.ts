@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ApprovalInputError, type ApprovalState } from './model.js';
-import { approvalRequest } from './test-support/requests.js';
+import { approvalRequest } from './testing/requests.js';
 import {
   applyChange,
   claimed,

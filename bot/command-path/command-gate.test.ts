@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { testGate } from '../../test/kit/command-access.js';
-import { startPolicyEngine, type RunningPolicyEngine } from '../../test/kit/policy-engine.js';
+import { testGate } from '../../test/testing/command-access.js';
+import { startPolicyEngine, type RunningPolicyEngine } from '../../test/testing/policy-engine.js';
 import { createPolicyEngineClient } from '../../services/clients/policy-engine.js';
 import { policyEngineModes, type CommandGate } from './command-gate.js';
 

@@ -6,7 +6,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type pg from 'pg';
 import { createPool } from '../../services/kit/postgres.js';
-import { createTestDatabase, type TestDatabase } from '../../test/kit/postgres.js';
+import { createTestDatabase, type TestDatabase } from '../../test/testing/postgres.js';
 import { createReviewCardStore, migrateEvolutionReviewCards } from './card-store.js';
 
 const TEN_MINUTES = 10 * 60_000;

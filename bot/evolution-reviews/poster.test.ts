@@ -2,14 +2,14 @@
  * The poster's settings and its failure path, on the real PostgreSQL with Evolution Oversight
  * away (a loopback port where nothing listens): a round that cannot list rejects and posts
  * nothing, the timer reports it and carries on. Posting itself is tested end to end in
- * test/evolution-review-cards.test.ts.
+ * test/evolution-reviews/evolution-review-cards.test.ts.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type pg from 'pg';
 import { createEvolutionOversightClient } from '../../services/clients/evolution-oversight.js';
 import { createPool } from '../../services/kit/postgres.js';
-import { unusedLoopbackUrl } from '../../test/kit/loopback.js';
-import { createTestDatabase, type TestDatabase } from '../../test/kit/postgres.js';
+import { unusedLoopbackUrl } from '../../test/testing/loopback.js';
+import { createTestDatabase, type TestDatabase } from '../../test/testing/postgres.js';
 import { createReviewCardStore, migrateEvolutionReviewCards, type ReviewCardStore } from './card-store.js';
 import { DEFAULT_REVIEW_POLL_MS, postReviewCards, reviewIntervalFromEnv, startEvolutionReviewPoster, type ReviewCardPublisher } from './poster.js';
 

@@ -8,7 +8,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { RespondError } from '@slack/bolt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { unusedLoopbackPort } from '../../test/kit/loopback.js';
+import { unusedLoopbackPort } from '../../test/testing/loopback.js';
 import { createBotMetrics } from './metrics.js';
 import { responseUrlPoster } from './response-url.js';
 

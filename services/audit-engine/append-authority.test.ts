@@ -2,8 +2,8 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAuditEngineClient, type AuditEngineClient } from '../clients/audit-engine.js';
 import type { Service } from '../kit/service.js';
-import { SERVICE_AUTH, TEST_SERVICE_TOKEN, testToken } from '../../test/kit/tokens.js';
-import { type AuditTestContext, createAuditTestContext } from './test-support.js';
+import { SERVICE_AUTH, TEST_SERVICE_TOKEN, testToken } from '../../test/testing/tokens.js';
+import { type AuditTestContext, createAuditTestContext } from './testing/audit-test-context.js';
 
 let ctx: AuditTestContext;
 let app: Service;

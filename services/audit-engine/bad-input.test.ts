@@ -2,8 +2,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { CONSTITUTIONAL_HASH } from '../kit/constitution.js';
 import type { Service } from '../kit/service.js';
 import { encodeCursor } from './list-query.js';
-import { type AuditTestContext, createAuditTestContext } from './test-support.js';
-import { SERVICE_AUTH } from '../../test/kit/tokens.js';
+import { type AuditTestContext, createAuditTestContext } from './testing/audit-test-context.js';
+import { SERVICE_AUTH } from '../../test/testing/tokens.js';
 
 let ctx: AuditTestContext;
 let app: Service;

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Service } from '../kit/service.js';
 import type { AuditEvent, VerifyResponse } from './contract.js';
-import { type AuditTestContext, createAuditTestContext } from './test-support.js';
-import { SERVICE_AUTH } from '../../test/kit/tokens.js';
+import { type AuditTestContext, createAuditTestContext } from './testing/audit-test-context.js';
+import { SERVICE_AUTH } from '../../test/testing/tokens.js';
 
 let ctx: AuditTestContext;
 let first: Service;

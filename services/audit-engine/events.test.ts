@@ -3,8 +3,8 @@ import { CONSTITUTIONAL_HASH } from '../kit/constitution.js';
 import type { Service } from '../kit/service.js';
 import type { AuditEvent, AuditEventInput } from './contract.js';
 import { chainHash, contentHash, genesisChainHash } from './hash-chain.js';
-import { type AuditTestContext, createAuditTestContext } from './test-support.js';
-import { SERVICE_AUTH } from '../../test/kit/tokens.js';
+import { type AuditTestContext, createAuditTestContext } from './testing/audit-test-context.js';
+import { SERVICE_AUTH } from '../../test/testing/tokens.js';
 
 let ctx: AuditTestContext;
 let app: Service;

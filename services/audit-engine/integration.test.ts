@@ -3,8 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AuditEngineClient, createAuditEngineClient } from '../clients/audit-engine.js';
 import { ServiceCallError } from '../clients/http.js';
 import { CONSTITUTIONAL_HASH } from '../kit/constitution.js';
-import { type AuditTestContext, createAuditTestContext } from './test-support.js';
-import { TEST_SERVICE_TOKEN } from '../../test/kit/tokens.js';
+import { type AuditTestContext, createAuditTestContext } from './testing/audit-test-context.js';
+import { TEST_SERVICE_TOKEN } from '../../test/testing/tokens.js';
 
 let ctx: AuditTestContext;
 let client: AuditEngineClient;

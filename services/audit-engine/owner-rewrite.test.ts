@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
-import { type TestDatabase, createTestDatabase } from '../../test/kit/postgres.js';
+import { type TestDatabase, createTestDatabase } from '../../test/testing/postgres.js';
 import type { Service } from '../kit/service.js';
 import { buildApp } from './app.js';
 import { verifyChain } from './chain-verifier.js';

@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TEST_POSTGRES_URL } from '../../test/kit/postgres.js';
+import { TEST_POSTGRES_URL } from '../../test/testing/postgres.js';
 import { buildApp } from './app.js';
 import { DEFAULT_DATABASE_URL, loadConfig } from './config.js';
 import { MIGRATIONS_TABLE } from './plugins/database.js';
-import { type AuditTestContext, createAuditTestContext } from './test-support.js';
-import { SERVICE_AUTH, TEST_SERVICE_TOKEN } from '../../test/kit/tokens.js';
+import { type AuditTestContext, createAuditTestContext } from './testing/audit-test-context.js';
+import { SERVICE_AUTH, TEST_SERVICE_TOKEN } from '../../test/testing/tokens.js';
 
 function urlFor(database: string, password?: string): string {
   const url = new URL(TEST_POSTGRES_URL);

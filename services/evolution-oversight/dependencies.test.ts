@@ -1,13 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../../test/kit/postgres.js';
+import { createTestDatabase, type TestDatabase } from '../../test/testing/postgres.js';
 import { CONSTITUTIONAL_HASH } from '../kit/constitution.js';
 import type { Evolution } from './contract.js';
-import { startAuditEngineStandIn, type AuditEngineStandIn } from '../../test/kit/audit-engine-stand-in.js';
+import { startAuditEngineStandIn, type AuditEngineStandIn } from '../../test/testing/audit-engine-stand-in.js';
 import { startEvolutionApp, type RunningEvolutionApp } from './testing/evolution-app.js';
 import { lowRiskProposal, openDatabase } from './testing/fixtures.js';
-import { unusedLoopbackUrl } from '../../test/kit/loopback.js';
-import { startScriptedPolicyEngine, type ScriptedPolicyEngine } from '../../test/kit/policy-engine.js';
-import { SERVICE_AUTH } from '../../test/kit/tokens.js';
+import { unusedLoopbackUrl } from '../../test/testing/loopback.js';
+import { startScriptedPolicyEngine, type ScriptedPolicyEngine } from '../../test/testing/policy-engine.js';
+import { SERVICE_AUTH } from '../../test/testing/tokens.js';
 
 type Script = 'human_review' | 'down' | 'allow_without_outcome' | 'not_a_decision';
 

@@ -5,11 +5,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type EmbeddedPostgres, startEmbeddedPostgres } from '../stack/local/embedded-postgres.js';
 import type { Service } from '../kit/service.js';
 import type { Evolution } from './contract.js';
-import { startAuditEngineStandIn, type AuditEngineStandIn } from '../../test/kit/audit-engine-stand-in.js';
+import { startAuditEngineStandIn, type AuditEngineStandIn } from '../../test/testing/audit-engine-stand-in.js';
 import { startEvolutionApp, type RunningEvolutionApp } from './testing/evolution-app.js';
 import { lowRiskProposal } from './testing/fixtures.js';
-import { startPolicyEngine, type RunningPolicyEngine } from '../../test/kit/policy-engine.js';
-import { SERVICE_AUTH } from '../../test/kit/tokens.js';
+import { startPolicyEngine, type RunningPolicyEngine } from '../../test/testing/policy-engine.js';
+import { SERVICE_AUTH } from '../../test/testing/tokens.js';
 
 /**
  * The service on the embedded PGlite of `npm start` (one connection, DATABASE_POOL_MAX=1).

@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ServiceCallError } from '../clients/http.js';
 import { createEvolutionOversightClient, type EvolutionOversightClient } from '../clients/evolution-oversight.js';
-import { startAuditEngineStandIn } from '../../test/kit/audit-engine-stand-in.js';
+import { startAuditEngineStandIn } from '../../test/testing/audit-engine-stand-in.js';
 import { startEvolutionApp } from './testing/evolution-app.js';
 import { lowRiskProposal } from './testing/fixtures.js';
 import { startEvolutionTestbed, type EvolutionTestbed } from './testing/testbed.js';
-import { SERVICE_AUTH, TEST_SERVICE_TOKEN } from '../../test/kit/tokens.js';
+import { SERVICE_AUTH, TEST_SERVICE_TOKEN } from '../../test/testing/tokens.js';
 
 let client: EvolutionOversightClient;
 

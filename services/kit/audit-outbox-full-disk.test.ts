@@ -7,7 +7,7 @@ import { statfsSync, writeFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import Fastify from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
-import { mountTinyTmpfs } from '../../test/kit/tiny-tmpfs.js';
+import { mountTinyTmpfs } from '../../test/testing/tiny-tmpfs.js';
 import { createAuditOutbox } from './audit-outbox.js';
 import { SpoolWriteError } from './json-line-spool.js';
 

@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createAuditEngineClient } from '../clients/audit-engine.js';
-import { type AuditTestContext, createAuditTestContext } from '../audit-engine/test-support.js';
-import { TEST_SERVICE_TOKEN, testToken } from '../../test/kit/tokens.js';
+import { type AuditTestContext, createAuditTestContext } from '../audit-engine/testing/audit-test-context.js';
+import { TEST_SERVICE_TOKEN, testToken } from '../../test/testing/tokens.js';
 import { createAuditOutbox, type AuditOutbox } from './audit-outbox.js';
 
 interface Receiver {

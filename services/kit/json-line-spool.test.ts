@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { mountTinyTmpfs } from '../../test/kit/tiny-tmpfs.js';
+import { mountTinyTmpfs } from '../../test/testing/tiny-tmpfs.js';
 import { SpoolWriteError, appendWholeLine, openJsonLineSpool } from './json-line-spool.js';
 
 const Item = z.object({ n: z.number(), pad: z.string().optional() }).strict();

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TEST_POSTGRES_URL, createTestDatabase, type TestDatabase } from '../../test/kit/postgres.js';
+import { TEST_POSTGRES_URL, createTestDatabase, type TestDatabase } from '../../test/testing/postgres.js';
 import { type EmbeddedPostgres, startEmbeddedPostgres } from '../stack/local/embedded-postgres.js';
 import { ServiceError } from './errors.js';
 import {

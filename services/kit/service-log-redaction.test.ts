@@ -2,7 +2,7 @@ import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requireAdminToken, requireServiceToken } from './admin-auth.js';
 import { createService, serviceLoggerOptions, type Service } from './service.js';
-import { testToken } from '../../test/kit/tokens.js';
+import { testToken } from '../../test/testing/tokens.js';
 
 const ADMIN = testToken();
 const SERVICE = testToken();

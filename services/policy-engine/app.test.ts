@@ -2,7 +2,7 @@ import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { requireRedis } from '../../test/kit/redis.js';
+import { requireRedis } from '../../test/testing/redis.js';
 import { CONSTITUTIONAL_HASH } from '../kit/constitution.js';
 import type { Service } from '../kit/service.js';
 import { buildApp } from './app.js';
@@ -18,7 +18,7 @@ import {
   policyWasmPath,
   tempDir,
   testConfig,
-} from './testing.js';
+} from './testing/policy-fixtures.js';
 
 const ADMIN = 'test-admin-token-0123456789abcdef0123';
 const DECISION_URL = '/v1/data/acgs/main/decision';

@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { requireRedis } from '../../test/kit/redis.js';
+import { requireRedis } from '../../test/testing/redis.js';
 import { CONSTITUTIONAL_HASH } from '../kit/constitution.js';
 import { type Decision, PolicyInput } from './contract.js';
 import { DecisionCache, type DecisionCacheOptions, cachedDecision, decisionCacheKey } from './decision-cache.js';

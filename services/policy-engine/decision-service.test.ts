@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { requireRedis } from '../../test/kit/redis.js';
+import { requireRedis } from '../../test/testing/redis.js';
 import type { AuditOutbox } from '../kit/audit-outbox.js';
 import { CONSTITUTIONAL_HASH } from '../kit/constitution.js';
 import { type Decision, PolicyInput } from './contract.js';
@@ -10,7 +10,7 @@ import { DecisionService } from './decision-service.js';
 import { EngineStats } from './engine-stats.js';
 import { deriveL2SigningKey } from './l2-entry-signature.js';
 import type { PolicyRuntime } from './policy-runtime.js';
-import { compliantInput } from './testing.js';
+import { compliantInput } from './testing/policy-fixtures.js';
 
 const NORMAL = { strict: false, lockdown: false };
 const ALLOW: Decision = {

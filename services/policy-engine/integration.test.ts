@@ -3,8 +3,8 @@ import http from 'node:http';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { requireRedis } from '../../test/kit/redis.js';
-import { createAuditTestContext, type AuditTestContext } from '../audit-engine/test-support.js';
+import { requireRedis } from '../../test/testing/redis.js';
+import { createAuditTestContext, type AuditTestContext } from '../audit-engine/testing/audit-test-context.js';
 import { ServiceCallError } from '../clients/http.js';
 import { createPolicyEngineClient, type PolicyEngineClient } from '../clients/policy-engine.js';
 import { CONSTITUTIONAL_HASH } from '../kit/constitution.js';
@@ -19,7 +19,7 @@ import {
   policyWasmPath,
   tempDir,
   testConfig,
-} from './testing.js';
+} from './testing/policy-fixtures.js';
 
 /** Real servers on 127.0.0.1 (port 0), called through the typed client. */
 

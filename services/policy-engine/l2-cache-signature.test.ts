@@ -8,14 +8,14 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { requireRedis } from '../../test/kit/redis.js';
+import { requireRedis } from '../../test/testing/redis.js';
 import type { PolicyInputInit } from '../clients/policy-engine.js';
 import type { Service } from '../kit/service.js';
 import { buildApp } from './app.js';
 import { PolicyInput, PolicyMetrics } from './contract.js';
 import { decisionCacheKey } from './decision-cache.js';
 import { deriveL2SigningKey, openL2Entry, sealL2Entry } from './l2-entry-signature.js';
-import { compliantInput, dangerousInput, eventually, tempDir, testConfig } from './testing.js';
+import { compliantInput, dangerousInput, eventually, tempDir, testConfig } from './testing/policy-fixtures.js';
 
 const ADMIN = 'l2-signature-test-admin-token-0123456789abcdef';
 const OTHER_ADMIN = 'another-replica-set-admin-token-0123456789ab';

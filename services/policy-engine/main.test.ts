@@ -4,7 +4,7 @@ import { type AddressInfo, createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { NO_AUDIT_ENGINE, tempDir } from './testing.js';
+import { NO_AUDIT_ENGINE, tempDir } from './testing/policy-fixtures.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const cleanups: Array<() => unknown> = [];

@@ -2,12 +2,12 @@ import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { requireRedis } from '../../test/kit/redis.js';
+import { requireRedis } from '../../test/testing/redis.js';
 import type { EngineModes } from './contract.js';
 import { type ModeAuditEvent, ModeStore, writeFileAtomic } from './mode-store.js';
 import { signModeChange } from './mode-signature.js';
 import { entryFields, explicitEntry } from './shared-mode-plan.js';
-import { tempDir } from './testing.js';
+import { tempDir } from './testing/policy-fixtures.js';
 
 const quiet = { warn: () => undefined, info: () => undefined };
 /** The admin token the replicas share: it signs explicit changes shared through Redis. */

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PolicyInput } from './contract.js';
 import { PolicyLoadError, PolicyRuntime, type ReloadOutcome } from './policy-runtime.js';
 import { watchPolicyFile } from './policy-watcher.js';
-import { DENY_ALL_REGO, buildWasm, compliantInput, eventually, policyWasmPath, tempDir } from './testing.js';
+import { DENY_ALL_REGO, buildWasm, compliantInput, eventually, policyWasmPath, tempDir } from './testing/policy-fixtures.js';
 
 const NORMAL = { strict: false, lockdown: false };
 let dir: ReturnType<typeof tempDir>;

@@ -5,10 +5,10 @@
 import { Writable } from 'node:stream';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type PasswordRedis, startPasswordRedis } from '../../test/kit/redis-server.js';
+import { type PasswordRedis, startPasswordRedis } from '../../test/testing/redis-server.js';
 import type { Service } from '../kit/service.js';
 import { buildApp } from './app.js';
-import { eventually, tempDir, testConfig } from './testing.js';
+import { eventually, tempDir, testConfig } from './testing/policy-fixtures.js';
 
 const ADMIN = 'redis-password-test-admin-token-0123456789abcdef';
 

@@ -6,11 +6,11 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { requireRedis } from '../../test/kit/redis.js';
+import { requireRedis } from '../../test/testing/redis.js';
 import type { Service } from '../kit/service.js';
 import { buildApp } from './app.js';
 import { PolicyMetrics } from './contract.js';
-import { compliantInput, eventually, tempDir, testConfig } from './testing.js';
+import { compliantInput, eventually, tempDir, testConfig } from './testing/policy-fixtures.js';
 
 const ADMIN = 'shared-modes-test-admin-token-0123456789abcdef';
 

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { unusedLoopbackUrl } from '../../test/kit/loopback.js';
+import { unusedLoopbackUrl } from '../../test/testing/loopback.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 /** No engine listens here: nothing in these tests may create a container. */

@@ -19,9 +19,9 @@ import {
   requireImage,
   runscWorks,
   watchContainerCreations,
-} from '../../test/kit/docker.js';
-import { type AuditEngineStandIn, startAuditEngineStandIn } from '../../test/kit/audit-engine-stand-in.js';
-import { type RunningPolicyEngine, startPolicyEngine } from '../../test/kit/policy-engine.js';
+} from '../../test/testing/docker.js';
+import { type AuditEngineStandIn, startAuditEngineStandIn } from '../../test/testing/audit-engine-stand-in.js';
+import { type RunningPolicyEngine, startPolicyEngine } from '../../test/testing/policy-engine.js';
 import { buildApp } from './app.js';
 import { DEFAULT_SANDBOX_IMAGE, loadConfig } from './config.js';
 import type { Runtime } from './contract.js';

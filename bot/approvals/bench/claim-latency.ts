@@ -14,7 +14,7 @@
 import os from 'node:os';
 import { build, type Histogram } from 'hdr-histogram-js';
 import { createApprovalStore, type ApprovalStore } from '../store.js';
-import { approvalTestDatabase, approver, scaleRequest } from '../test-support/fixtures.js';
+import { approvalTestDatabase, approver, scaleRequest } from '../testing/fixtures.js';
 
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 300);
 const APPROVERS = Array.from({ length: 20 }, (_, index) => approver(index));

@@ -7,7 +7,7 @@
  */
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openConsoleSession, startDeliveryRecorder, type ConsoleSession, type DeliveryRecorder } from '../../../test/kit/console-session.js';
+import { openConsoleSession, startDeliveryRecorder, type ConsoleSession, type DeliveryRecorder } from '../../../test/testing/console-session.js';
 import { startSlackStandIn, type SlackStandIn } from '../stand-in/index.js';
 
 let slack: SlackStandIn;

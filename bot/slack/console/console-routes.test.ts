@@ -3,7 +3,7 @@
  * message and without bothering the bot), and what it turns typed text into.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openConsoleSession, startDeliveryRecorder, type ConsoleSession, type DeliveryRecorder } from '../../../test/kit/console-session.js';
+import { openConsoleSession, startDeliveryRecorder, type ConsoleSession, type DeliveryRecorder } from '../../../test/testing/console-session.js';
 import { startSlackStandIn, type SlackStandIn } from '../stand-in/index.js';
 import { encodeMentions } from './console-routes.js';
 

@@ -6,7 +6,7 @@
 import type { Page } from 'playwright-core';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { unusedLoopbackUrl } from '../../../test/kit/loopback.js';
+import { unusedLoopbackUrl } from '../../../test/testing/loopback.js';
 import { createCommandRegistry } from '../../../commands/index.js';
 import { createCommandPathDependencies } from '../../command-path/index.js';
 import { createSlackBot, type SlackBot } from '../app.js';

@@ -5,7 +5,7 @@
 import { WebClient } from '@slack/web-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSlackStandIn, type SlackStandIn } from './index.js';
-import { platformError } from '../../../test/kit/slack-platform-error.js';
+import { platformError } from '../../../test/testing/slack-platform-error.js';
 
 const BOT_TOKEN = 'xoxb-usergroups-test';
 const APP_TOKEN = 'xapp-usergroups-test';

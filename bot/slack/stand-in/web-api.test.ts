@@ -6,7 +6,7 @@
 import { ErrorCode, WebClient, WebClientEvent } from '@slack/web-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSlackStandIn, type SlackStandIn } from './index.js';
-import { platformError } from '../../../test/kit/slack-platform-error.js';
+import { platformError } from '../../../test/testing/slack-platform-error.js';
 
 const BOT_TOKEN = 'xoxb-web-api-test';
 const APP_TOKEN = 'xapp-web-api-test';

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { runner } from 'node-pg-migrate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TEST_POSTGRES_URL, createTestDatabase, type TestDatabase } from '../../../test/kit/postgres.js';
+import { TEST_POSTGRES_URL, createTestDatabase, type TestDatabase } from '../../../test/testing/postgres.js';
 import { createPool, migrate } from '../../kit/postgres.js';
 import { startEvolutionApp, type RunningEvolutionApp } from '../testing/evolution-app.js';
 import { MIGRATIONS_DIR, MIGRATIONS_TABLE } from './database.js';

@@ -4,7 +4,7 @@ import type { Service } from '../../kit/service.js';
 import type { Evolution } from '../contract.js';
 import { lowRiskProposal, type StoredCounts } from '../testing/fixtures.js';
 import { startEvolutionTestbed, type EvolutionTestbed } from '../testing/testbed.js';
-import { SERVICE_AUTH } from '../../../test/kit/tokens.js';
+import { SERVICE_AUTH } from '../../../test/testing/tokens.js';
 
 let app: Service;
 /** A proposal waiting for review, the target of the bad review and rollback requests. */

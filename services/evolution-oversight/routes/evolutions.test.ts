@@ -3,9 +3,9 @@ import { CONSTITUTIONAL_HASH } from '../../kit/constitution.js';
 import type { Service } from '../../kit/service.js';
 import type { Evolution, EvolutionWithHistory, ProposeEvolutionInput } from '../contract.js';
 import { lowRiskProposal } from '../testing/fixtures.js';
-import { setStrictMode } from '../../../test/kit/policy-engine.js';
+import { setStrictMode } from '../../../test/testing/policy-engine.js';
 import { startEvolutionTestbed, type EvolutionTestbed } from '../testing/testbed.js';
-import { SERVICE_AUTH } from '../../../test/kit/tokens.js';
+import { SERVICE_AUTH } from '../../../test/testing/tokens.js';
 
 let app: Service;
 

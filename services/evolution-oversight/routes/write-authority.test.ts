@@ -4,7 +4,7 @@ import type { Evolution } from '../contract.js';
 import { lowRiskProposal } from '../testing/fixtures.js';
 import { startEvolutionApp } from '../testing/evolution-app.js';
 import { startEvolutionTestbed, type EvolutionTestbed } from '../testing/testbed.js';
-import { SERVICE_AUTH, TEST_SERVICE_TOKEN, testToken } from '../../../test/kit/tokens.js';
+import { SERVICE_AUTH, TEST_SERVICE_TOKEN, testToken } from '../../../test/testing/tokens.js';
 
 let app: Service;
 let bed: EvolutionTestbed;

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Service } from '../../kit/service.js';
-import { TEST_SERVICE_TOKEN } from '../../../test/kit/tokens.js';
+import { TEST_SERVICE_TOKEN } from '../../../test/testing/tokens.js';
 import { buildApp } from '../app.js';
 
 export interface EvolutionAppOptions {

@@ -1,6 +1,6 @@
-import { startAuditEngineStandIn, type AuditEngineStandIn } from '../../../test/kit/audit-engine-stand-in.js';
-import { startPolicyEngine, type RunningPolicyEngine } from '../../../test/kit/policy-engine.js';
-import { createTestDatabase, type TestDatabase } from '../../../test/kit/postgres.js';
+import { startAuditEngineStandIn, type AuditEngineStandIn } from '../../../test/testing/audit-engine-stand-in.js';
+import { startPolicyEngine, type RunningPolicyEngine } from '../../../test/testing/policy-engine.js';
+import { createTestDatabase, type TestDatabase } from '../../../test/testing/postgres.js';
 import { startEvolutionApp, type RunningEvolutionApp } from './evolution-app.js';
 import { openDatabase } from './fixtures.js';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { unusedLoopbackUrl } from '../../../test/kit/loopback.js';
-import { type ScriptedAnswer, startScriptedPolicyEngine } from '../../../test/kit/policy-engine.js';
+import { unusedLoopbackUrl } from '../../../test/testing/loopback.js';
+import { type ScriptedAnswer, startScriptedPolicyEngine } from '../../../test/testing/policy-engine.js';
 import { createPolicyEngineClient } from '../../clients/policy-engine.js';
 import { CONSTITUTIONAL_HASH } from '../../kit/constitution.js';
 import { type Decision, PolicyInput } from '../../policy-engine/contract.js';

@@ -10,9 +10,9 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type AuditEngineStandIn, startAuditEngineStandIn } from '../../../test/kit/audit-engine-stand-in.js';
-import { removeContainersWithLabel, requireDockerEngine, requireImage, waitForContainer } from '../../../test/kit/docker.js';
-import { unusedLoopbackUrl } from '../../../test/kit/loopback.js';
+import { type AuditEngineStandIn, startAuditEngineStandIn } from '../../../test/testing/audit-engine-stand-in.js';
+import { removeContainersWithLabel, requireDockerEngine, requireImage, waitForContainer } from '../../../test/testing/docker.js';
+import { unusedLoopbackUrl } from '../../../test/testing/loopback.js';
 import { ServiceCallError } from '../../clients/http.js';
 import { sandboxControllerClient } from '../../clients/sandbox-controller.js';
 import { DEFAULT_SANDBOX_IMAGE } from '../config.js';

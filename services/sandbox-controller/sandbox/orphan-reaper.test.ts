@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TEST_DOCKER_HOST, containersWithLabel, removeContainersWithLabel, requireDockerEngine, requireImage } from '../../../test/kit/docker.js';
+import { TEST_DOCKER_HOST, containersWithLabel, removeContainersWithLabel, requireDockerEngine, requireImage } from '../../../test/testing/docker.js';
 import { DEFAULT_SANDBOX_IMAGE } from '../config.js';
 import { connectDocker } from '../engine/docker-connection.js';
 import { LABELS, sandboxContainerSpec } from './container-spec.js';

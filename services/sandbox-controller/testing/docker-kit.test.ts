@@ -1,6 +1,6 @@
 import type Docker from 'dockerode';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { engineRuntimes, loopbackDockerHost, requireDockerEngine, runscWorks } from '../../../test/kit/docker.js';
+import { engineRuntimes, loopbackDockerHost, requireDockerEngine, runscWorks } from '../../../test/testing/docker.js';
 
 /** A Docker Engine stand-in for the one answer a real engine here cannot be made to give. */
 function engineWith(runtimes: string[], createContainer: () => Promise<unknown>): Docker {

@@ -1,0 +1,378 @@
+/**
+ * Issue 10, item 5: the trail against its own database owner. The bot runs as a role that may only
+ * append; the owner role (migrations) can still switch triggers off, delete a record, recompute
+ * every hash and move the head, so that the chain alone looks intact; the signed checkpoints,
+ * whose key is outside the database, show the rewrite and name the missing record.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { migrateApprovalStore } from '../../bot/approvals/index.js';
+import { type AuditTrail, createAuditTrail } from '../../bot/audit-trail/audit-trail.js';
+import { auditTrailVerifyDocument } from '../../commands/audit-documents.js';
+import { type ChainedRecord, trailChainHash, trailContentHash, trailGenesisHash } from '../../bot/audit-trail/trail-chain.js';
+import { auditEngineWitness, loadTrailSigningKey, TRAIL_CHECKPOINT_EVENT } from '../../bot/audit-trail/trail-checkpoints.js';
+import { createTrailStore, rowToChained, type TrailRow, TRAIL_COLUMNS } from '../../bot/audit-trail/trail-store.js';
+import { verifyTrail } from '../../bot/audit-trail/trail-verifier.js';
+import { describeBotRoles, prepareBotDatabase } from '../../bot/bot-database.js';
+import { buildApp as buildAuditEngine } from '../../services/audit-engine/app.js';
+import { loadConfig as loadAuditEngineConfig } from '../../services/audit-engine/config.js';
+import { createAuditEngineClient } from '../../services/clients/audit-engine.js';
+import { createAuditOutbox } from '../../services/kit/audit-outbox.js';
+import { createPool } from '../../services/kit/postgres.js';
+import { unusedLoopbackPort } from '../testing/loopback.js';
+import { TEST_SERVICE_TOKEN } from '../testing/tokens.js';
+import { createTestDatabase, type TestDatabase } from '../testing/postgres.js';
+
+interface RolesFixture {
+  db: TestDatabase;
+  /** The owner role's connection (here the superuser that created the database). */
+  owner: pg.Client;
+  /** A connection as the bot's restricted role. */
+  bot: pg.Client;
+  runtimeUrl: string;
+  pool: pg.Pool;
+  stateDir: string;
+  trail: AuditTrail;
+  close(): Promise<void>;
+}
+
+const fixtures: RolesFixture[] = [];
+afterAll(async () => {
+  await Promise.allSettled(fixtures.map((fixture) => fixture.close()));
+});
+
+/**
+ * A database set up the old way first (the bot's role ran the migrations and owned the trail),
+ * then prepared with an owner role as the fix does.
+ */
+async function restrictedTrail(): Promise<RolesFixture> {
+  const db = await createTestDatabase('acgs_trail_roles');
+  const role = `acgs_bot_${randomBytes(4).toString('hex')}`;
+  const owner = new pg.Client({ connectionString: db.url });
+  await owner.connect();
+  await owner.query(`CREATE ROLE ${role} LOGIN`);
+  const url = new URL(db.url);
+  url.username = role;
+  const runtimeUrl = url.toString();
+  const stateDir = mkdtempSync(join(tmpdir(), 'acgs-trail-roles-'));
+  const pool = createPool({ databaseUrl: runtimeUrl, max: 2, applicationName: 'acgs-trail-roles-test' });
+  const bot = new pg.Client({ connectionString: runtimeUrl });
+  const fixture: RolesFixture = {
+    db,
+    owner,
+    bot,
+    runtimeUrl,
+    pool,
+    stateDir,
+    trail: undefined as unknown as AuditTrail,
+    async close() {
+      await fixture.trail?.close().catch(() => undefined);
+      await pool.end().catch(() => undefined);
+      await bot.end().catch(() => undefined);
+      await owner.end().catch(() => undefined);
+      await db.drop();
+      const admin = new pg.Client({ connectionString: new URL('/postgres', db.url).toString() });
+      await admin.connect();
+      await admin.query(`DROP ROLE IF EXISTS ${role}`);
+      await admin.end();
+      rmSync(stateDir, { recursive: true, force: true });
+    },
+  };
+  fixtures.push(fixture);
+
+  // The former set-up: the bot's own role created (and so owned) the trail.
+  await owner.query(`GRANT CREATE ON SCHEMA public TO ${role}`);
+  await createTrailStore(pool).initialize();
+  await owner.query(`REVOKE CREATE ON SCHEMA public FROM ${role}`);
+
+  const roles = await prepareBotDatabase({ ownerUrl: db.url, runtimeUrl });
+  expect(roles).toMatchObject({ runtimeRole: role, ownerRole: 'postgres', restricted: true, runtimeIsSuperuser: false });
+  await bot.connect();
+  fixture.trail = createAuditTrail({
+    pool,
+    spoolDir: join(stateDir, 'spool'),
+    checkpoints: { key: loadTrailSigningKey(stateDir, {}), localFile: join(stateDir, 'trail-checkpoint.json'), everyRecords: 1000 },
+  });
+  await fixture.trail.start();
+  return fixture;
+}
+
+/** Six records, the third a break-glass, signed by a checkpoint; then two more after it. */
+async function appendHistory(trail: AuditTrail): Promise<string> {
+  for (let index = 1; index <= 6; index += 1) {
+    if (index === 3) {
+      await trail.append({ kind: 'break_glass', actor: 'U0ADMIN', command: 'lockdown', key: 'break_glass:incident-42', details: { reason: 'attack' } });
+    } else {
+      await trail.append({ kind: 'command', actor: 'U0ALICE', command: 'scale', args: { replicas: index } });
+    }
+  }
+  expect((await trail.checkpoint!()).map((checkpoint) => checkpoint.sequence)).toEqual([6]);
+  await trail.append({ kind: 'command', actor: 'U0BOB', command: 'health' });
+  await trail.append({ kind: 'command', actor: 'U0BOB', command: 'metrics' });
+  return 'break_glass:incident-42';
+}
+
+/**
+ * The owner's rewrite: triggers off, the record deleted, the records after it moved up one place
+ * with recomputed hashes, the head moved back, triggers on again. The chain is consistent again.
+ */
+async function rewriteWithout(owner: pg.Client, sequence: number): Promise<void> {
+  await owner.query('ALTER TABLE bot_audit_trail DISABLE TRIGGER USER');
+  await owner.query('ALTER TABLE bot_audit_trail_head DISABLE TRIGGER USER');
+  await owner.query('DELETE FROM bot_audit_trail WHERE sequence = $1', [sequence]);
+  const rows = (await owner.query<TrailRow>(`SELECT ${TRAIL_COLUMNS} FROM bot_audit_trail ORDER BY sequence`)).rows.map(rowToChained);
+  let previous = trailGenesisHash();
+  let last: ChainedRecord | undefined;
+  for (const [index, row] of rows.entries()) {
+    const moved: ChainedRecord = { ...row, sequence: index + 1, prev_hash: previous };
+    moved.content_hash = trailContentHash(moved);
+    moved.hash = trailChainHash(previous, moved.content_hash);
+    await owner.query('UPDATE bot_audit_trail SET sequence = $1, content_hash = $2, prev_hash = $3, hash = $4 WHERE idempotency_key = $5', [
+      moved.sequence,
+      moved.content_hash,
+      moved.prev_hash,
+      moved.hash,
+      moved.idempotency_key,
+    ]);
+    previous = moved.hash;
+    last = moved;
+  }
+  await owner.query('UPDATE bot_audit_trail_head SET sequence = $1, hash = $2', [last!.sequence, last!.hash]);
+  await owner.query('ALTER TABLE bot_audit_trail ENABLE TRIGGER USER');
+  await owner.query('ALTER TABLE bot_audit_trail_head ENABLE TRIGGER USER');
+}
+
+describe("the bot's restricted database role", () => {
+  let fixture: RolesFixture;
+  beforeAll(async () => {
+    fixture = await restrictedTrail();
+    await appendHistory(fixture.trail);
+  });
+
+  it('cannot switch the triggers off, delete, change or truncate records, move the head back or remove checkpoints', async () => {
+    const { bot } = fixture;
+    const refusals: [string, RegExp][] = [
+      ['ALTER TABLE bot_audit_trail DISABLE TRIGGER USER', /must be owner of table bot_audit_trail/],
+      ['ALTER TABLE bot_audit_trail_head DISABLE TRIGGER USER', /must be owner of table bot_audit_trail_head/],
+      ['SET session_replication_role = replica', /permission denied to set parameter/],
+      ['DELETE FROM bot_audit_trail WHERE sequence = 3', /permission denied for table bot_audit_trail/],
+      [`UPDATE bot_audit_trail SET actor = 'U0MALLORY' WHERE sequence = 3`, /permission denied for table bot_audit_trail/],
+      ['TRUNCATE bot_audit_trail', /permission denied for table bot_audit_trail/],
+      ['UPDATE bot_audit_trail_head SET sequence = 2', /only moves forward/],
+      ['DELETE FROM bot_audit_trail_checkpoints', /permission denied for table bot_audit_trail_checkpoints/],
+      ['UPDATE bot_audit_trail_checkpoints SET records = $$[]$$', /permission denied for table bot_audit_trail_checkpoints/],
+      ['CREATE OR REPLACE FUNCTION bot_audit_trail_reject_change() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN OLD; END; $$', /must be owner of function|permission denied for schema public/],
+      ['DROP TABLE bot_audit_trail', /must be owner of table bot_audit_trail/],
+    ];
+    for (const [statement, refusal] of refusals) await expect(bot.query(statement), statement).rejects.toThrow(refusal);
+    expect(await fixture.trail.verify()).toMatchObject({ valid: true, head: { sequence: 8 } });
+  });
+
+  it('still appends, reads its trail, and uses the approvals and evolution review tables', async () => {
+    const { trail, pool, bot } = fixture;
+    expect(await trail.append({ kind: 'command', actor: 'U0CAROL', command: 'status' })).toMatchObject({ stored: 'chain' });
+    expect((await trail.query({ user: 'U0CAROL' })).records).toHaveLength(1);
+    // Nothing is pending, so the bot's start-up migration only reads the bookkeeping table.
+    expect(await migrateApprovalStore(pool)).toEqual([]);
+    const privileges = await bot.query<{ allowed: boolean }>(
+      `SELECT bool_and(has_table_privilege(current_user, t, p)) AS allowed
+         FROM unnest(ARRAY['approval_requests', 'approval_votes', 'evolution_review_cards']) AS t,
+              unnest(ARRAY['SELECT', 'INSERT', 'UPDATE', 'DELETE']) AS p`,
+    );
+    expect(privileges.rows[0]!.allowed).toBe(true);
+  });
+});
+
+describe('a rewrite by the owner role', () => {
+  it('triggers off, a break-glass record deleted, hashes recomputed, head moved: the chain alone looks intact, the checkpoint names the missing record', async () => {
+    const { trail, owner, pool } = await restrictedTrail();
+    const breakGlass = await appendHistory(trail);
+    await rewriteWithout(owner, 3);
+
+    // What `audit verify` said before checkpoints: every hash and link matches again.
+    expect(await verifyTrail(createTrailStore(pool))).toMatchObject({ valid: true, head: { sequence: 7 } });
+
+    const verification = await trail.verify({ scope: 'checkpoint' });
+    expect(verification).toMatchObject({
+      valid: false,
+      firstBad: { sequence: 3, check: 'missing' },
+      missing: [{ sequence: 3, key: breakGlass }],
+    });
+    expect(verification.firstBad!.problem).toContain(`record #3 (${breakGlass})`);
+    const document = auditTrailVerifyDocument(verification);
+    expect(document).toMatchObject({ tone: 'fail', title: "Bot's audit trail broken" });
+    expect(JSON.stringify(document.blocks)).toContain(`#3 ${breakGlass}`);
+    expect((await trail.verify({ scope: 'full' })).firstBad).toMatchObject({ sequence: 3, check: 'missing' });
+  });
+
+  it('is still shown when the owner also deletes the checkpoints from the database: the copy outside it is kept', async () => {
+    const { trail, owner, stateDir } = await restrictedTrail();
+    await appendHistory(trail);
+    expect(statSync(join(stateDir, 'trail-checkpoint.json')).mode & 0o777).toBe(0o600);
+    await rewriteWithout(owner, 2);
+    await owner.query('ALTER TABLE bot_audit_trail_checkpoints DISABLE TRIGGER USER');
+    await owner.query('DELETE FROM bot_audit_trail_checkpoints');
+    const verification = await trail.verify({ scope: 'checkpoint' });
+    expect(verification.valid).toBe(false);
+    expect(verification.firstBad).toMatchObject({ check: 'checkpoint' });
+    expect(verification.notes).toEqual([expect.stringMatching(/newest signed checkpoint #6 .* is missing from the database/)]);
+  });
+
+  it('cannot pass a checkpoint it signed itself: rows not signed by the key are ignored', async () => {
+    const { trail, owner } = await restrictedTrail();
+    await appendHistory(trail);
+    const { rows } = await owner.query<{ checkpoint: Record<string, unknown> }>('SELECT checkpoint FROM bot_audit_trail_checkpoints WHERE sequence = 6');
+    await rewriteWithout(owner, 3);
+    const head = (await owner.query<{ sequence: string; hash: string }>('SELECT sequence, hash FROM bot_audit_trail_head')).rows[0]!;
+    const forged = { ...rows[0]!.checkpoint, sequence: Number(head.sequence), hash: head.hash };
+    await owner.query('INSERT INTO bot_audit_trail_checkpoints (sequence, checkpoint, records) VALUES ($1, $2, $3)', [9, forged, '[]']);
+    const verification = await trail.verify({ scope: 'checkpoint' });
+    expect(verification).toMatchObject({ valid: false, firstBad: { sequence: 3, check: 'missing' } });
+    expect(verification.notes).toContain('1 checkpoint row is not signed by this key and was ignored');
+  });
+});
+
+describe('audit verify from the last checkpoint', () => {
+  it('walks only the records written after the newest checkpoint, and calls made meanwhile share one run', async () => {
+    const { trail } = await restrictedTrail();
+    await appendHistory(trail);
+    const [first, second] = await Promise.all([trail.verify({ scope: 'checkpoint' }), trail.verify({ scope: 'checkpoint' })]);
+    expect(first).toMatchObject({ valid: true, checked: 2, scope: 'checkpoint', checkpoint: { sequence: 6 }, head: { sequence: 8 } });
+    expect(second.checkedAt).toBe(first.checkedAt);
+    expect(await trail.verify({ scope: 'full' })).toMatchObject({ valid: true, checked: 8, scope: 'full' });
+  });
+});
+
+describe("the Audit Engine's copy of each checkpoint", () => {
+  it('still shows the rewrite when the owner deletes every checkpoint from the database and none is kept on disk', async () => {
+    const engineDb = await createTestDatabase('acgs_trail_witness');
+    const engineState = mkdtempSync(join(tmpdir(), 'acgs-trail-witness-'));
+    const engine = buildAuditEngine(
+      loadAuditEngineConfig({ DATABASE_URL: engineDb.url, ACGS_STATE_DIR: engineState, ACGS_SERVICE_TOKEN: TEST_SERVICE_TOKEN, AUDIT_VERIFY_INTERVAL_MS: '0' }),
+      { logger: false },
+    );
+    const engineUrl = await engine.listen({ host: '127.0.0.1', port: 0 });
+    const outbox = createAuditOutbox({ auditEngineUrl: engineUrl, spoolDir: join(engineState, 'outbox'), source: 'acgs-chatops', serviceToken: TEST_SERVICE_TOKEN, flushIntervalMs: 20, maxBackoffMs: 100 });
+    const db = await createTestDatabase('acgs_trail_witnessed');
+    const pool = createPool({ databaseUrl: db.url, max: 2, applicationName: 'acgs-trail-witness-test' });
+    const owner = new pg.Client({ connectionString: db.url });
+    await owner.connect();
+    // No local file: the database's rows and the Audit Engine's copies are all there is.
+    const trail = createAuditTrail({ pool, spoolDir: join(engineState, 'spool'), outbox, checkpoints: { key: loadTrailSigningKey(engineState, {}), witness: auditEngineWitness(engineUrl), everyRecords: 1000 } });
+    try {
+      await trail.start();
+      await appendHistory(trail);
+      const client = createAuditEngineClient(engineUrl);
+      await expect
+        .poll(async () => (await client.listEvents({ event_type: TRAIL_CHECKPOINT_EVENT })).events.map((event) => (event.data as { checkpoint: { sequence: number } }).checkpoint.sequence), { timeout: 10_000 })
+        .toEqual([6]);
+
+      await rewriteWithout(owner, 3);
+      await owner.query('ALTER TABLE bot_audit_trail_checkpoints DISABLE TRIGGER USER');
+      await owner.query('DELETE FROM bot_audit_trail_checkpoints');
+      const verification = await trail.verify({ scope: 'checkpoint' });
+      expect(verification).toMatchObject({ valid: false, firstBad: { check: 'checkpoint' } });
+      expect(verification.notes).toEqual([expect.stringMatching(/^the newest signed checkpoint #6 of .* is missing from the database \(deleted\?\); checked against the copy kept outside it$/)]);
+    } finally {
+      await trail.close().catch(() => undefined);
+      await outbox.close().catch(() => undefined);
+      await pool.end().catch(() => undefined);
+      await owner.end().catch(() => undefined);
+      await engine.close().catch(() => undefined);
+      await Promise.allSettled([db.drop(), engineDb.drop()]);
+      rmSync(engineState, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('preparing the bot database with ACGS_MIGRATIONS_DATABASE_URL', () => {
+  it('refuses an owner URL it cannot reach, naming it without its password, and changes nothing', async () => {
+    const db = await createTestDatabase('acgs_trail_badowner');
+    try {
+      const port = await unusedLoopbackPort();
+      const attempt = prepareBotDatabase({ ownerUrl: `postgres://acgs:hunter2-secret@127.0.0.1:${port}/acgs`, runtimeUrl: db.url });
+      await expect(attempt).rejects.toThrow(`could not connect to postgres://acgs:***@127.0.0.1:${port}/acgs`);
+      await expect(attempt).rejects.not.toThrow(/hunter2/);
+      const tables = new pg.Client({ connectionString: db.url });
+      await tables.connect();
+      expect((await tables.query("SELECT count(*)::int AS n FROM pg_tables WHERE tablename LIKE 'bot_%'")).rows[0].n).toBe(0);
+      await tables.end();
+    } finally {
+      await db.drop();
+    }
+  });
+
+  it("says what to do when the owner role cannot take the trail over from the bot's role", async () => {
+    const db = await createTestDatabase('acgs_trail_takeover');
+    const suffix = randomBytes(4).toString('hex');
+    const [bot, owner] = [`acgs_bot_${suffix}`, `acgs_owner_${suffix}`];
+    const admin = new pg.Client({ connectionString: db.url });
+    await admin.connect();
+    const urlAs = (role: string) => Object.assign(new URL(db.url), { username: role }).toString();
+    try {
+      await admin.query(`CREATE ROLE ${bot} LOGIN; CREATE ROLE ${owner} LOGIN; GRANT CREATE ON SCHEMA public TO ${bot}, ${owner}`);
+      const botPool = createPool({ databaseUrl: urlAs(bot), max: 1, applicationName: 'acgs-takeover-test' });
+      await createTrailStore(botPool).initialize();
+      await botPool.end();
+      // Neither a superuser nor a member of the bot's role: it may not take the tables.
+      await expect(prepareBotDatabase({ ownerUrl: urlAs(owner), runtimeUrl: urlAs(bot) })).rejects.toThrow(
+        new RegExp(`owned by the runtime role "${bot}", and the migrations role could not take them over .*run once with a superuser, or a role that is a member of "${bot}"`),
+      );
+      const { rows } = await admin.query<{ owner: string }>("SELECT pg_get_userbyid(relowner) AS owner FROM pg_class WHERE relname = 'bot_audit_trail'");
+      expect(rows[0]!.owner).toBe(bot);
+    } finally {
+      await admin.end();
+      await db.drop();
+      const cleanup = new pg.Client({ connectionString: new URL('/postgres', db.url).toString() });
+      await cleanup.connect();
+      await cleanup.query(`DROP ROLE IF EXISTS ${bot}; DROP ROLE IF EXISTS ${owner}`);
+      await cleanup.end();
+    }
+  });
+
+  it('says so when both URLs name one role: nothing is restricted, and the start-up line tells how to fix it', async () => {
+    const db = await createTestDatabase('acgs_trail_onerole');
+    try {
+      const roles = await prepareBotDatabase({ ownerUrl: db.url, runtimeUrl: db.url });
+      expect(roles).toMatchObject({ restricted: false, runtimeRole: 'postgres', ownerRole: 'postgres' });
+      expect(describeBotRoles(roles)).toBe(
+        'bot database: ACGS_MIGRATIONS_DATABASE_URL and DATABASE_URL both name the role "postgres", so the bot\'s role owns its audit trail; give DATABASE_URL a role of its own to make the trail append-only for the bot',
+      );
+    } finally {
+      await db.drop();
+    }
+  });
+});
+
+describe('the background full walk', () => {
+  it('finds a change of content alone before the checkpoint, which the quick verify then reports too', async () => {
+    const db = await createTestDatabase('acgs_trail_background');
+    const stateDir = mkdtempSync(join(tmpdir(), 'acgs-trail-background-'));
+    const pool = createPool({ databaseUrl: db.url, max: 2, applicationName: 'acgs-trail-background-test' });
+    const owner = new pg.Client({ connectionString: db.url });
+    await owner.connect();
+    const trail = createAuditTrail({ pool, spoolDir: join(stateDir, 'spool'), checkpoints: { key: loadTrailSigningKey(stateDir, {}), everyRecords: 1000, fullVerifyEveryMs: 100 } });
+    try {
+      await trail.start();
+      await appendHistory(trail);
+      // Content changed, hashes left as they were: record #2 still has the hash the checkpoint signed.
+      await owner.query('ALTER TABLE bot_audit_trail DISABLE TRIGGER USER');
+      await owner.query(`UPDATE bot_audit_trail SET actor = 'U0MALLORY' WHERE sequence = 2`);
+      await owner.query('ALTER TABLE bot_audit_trail ENABLE TRIGGER USER');
+      await expect.poll(async () => (await trail.verify({ scope: 'checkpoint' })).firstBad, { timeout: 10_000 }).toMatchObject({ sequence: 2, check: 'content' });
+      const quick = await trail.verify({ scope: 'checkpoint' });
+      expect(quick).toMatchObject({ valid: false, scope: 'checkpoint' });
+      expect(quick.notes).toEqual([expect.stringMatching(/^the full walk of .* found this break before the checkpoint$/)]);
+    } finally {
+      await trail.close().catch(() => undefined);
+      await pool.end().catch(() => undefined);
+      await owner.end().catch(() => undefined);
+      await db.drop();
+      rmSync(stateDir, { recursive: true, force: true });
+    }
+  });
+});

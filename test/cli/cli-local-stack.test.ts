@@ -1,0 +1,880 @@
+/**
+ * The CLI against a local stack that another process supervises, as `npm start` does: a real
+ * supervisor process (test/fixtures/stack/supervisor.ts: supervised children with pid and log
+ * files, the control channel, a real audit trail on PostgreSQL lent over it) and the CLI
+ * (`runCli`, and once the `npx acgs` entry) as a separate actor with only the state directory.
+ * Loopback only; every process is stopped in afterAll.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir, userInfo } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createAuditTrail } from '../../bot/audit-trail/index.js';
+import { restartExecutionCheck } from '../../bot/audit-trail/restart-execution-check.js';
+import { CLI_BREAK_GLASS_REFUSAL } from '../../bot/cli-identity.js';
+import { runCli } from '../../bot/cli.js';
+import { createPool } from '../../services/kit/postgres.js';
+import { localStatePaths, processArgv, type PidRecord } from '../../services/stack/local/local-state.js';
+import { startLocalControl } from '../../services/stack/local/local-control.js';
+import type { SupervisorRecord } from '../../services/stack/local/local-control-protocol.js';
+import { createLocalStack, localRefusals } from '../../services/stack/local/local-stack.js';
+import { POLICY_ADMIN_TOKEN, startPolicyEngine, type RunningPolicyEngine } from '../testing/policy-engine.js';
+import { createTestDatabase, type TestDatabase } from '../testing/postgres.js';
+
+interface Supervisor {
+  child: ChildProcess;
+  stateDir: string;
+  urls: Record<string, string>;
+  output: () => string;
+}
+
+const started: ChildProcess[] = [];
+/** Children a killed fixture supervisor left running, by their pid files: ended in afterAll if a test could not. */
+const orphans: PidRecord[] = [];
+const scratch: string[] = [];
+let engine: RunningPolicyEngine;
+let db: TestDatabase;
+let main: Supervisor;
+/** The config file the CLI reads: cli_users maps this test's operating-system user to an on-call Slack user. */
+let operatorConfig: string;
+const OS_USER = userInfo().username;
+const OPERATOR = 'U0CLIOPS';
+const ADMIN = 'U0CLIADMIN';
+
+function tempDir(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  scratch.push(dir);
+  return dir;
+}
+
+/** A bot config file (YAML) in a scratch directory. */
+function configFile(yaml: string): string {
+  const file = join(tempDir('acgs-cli-config-'), 'chatops.yml');
+  writeFileSync(file, yaml);
+  return file;
+}
+
+/** Starts the fixture supervisor and waits for its `ready` line. */
+async function startSupervisor(options: { trail: boolean; logFileBytes?: number }): Promise<Supervisor> {
+  const stateDir = tempDir('acgs-cli-local-');
+  const env: NodeJS.ProcessEnv = { ...process.env, ACGS_STATE_DIR: stateDir, ...(options.logFileBytes ? { LOG_FILE_BYTES: String(options.logFileBytes) } : {}) };
+  delete env.TRAIL_DATABASE_URL;
+  if (options.trail) env.TRAIL_DATABASE_URL = db.url;
+  const child = spawn(process.execPath, ['--import', 'tsx', 'test/fixtures/stack/supervisor.ts'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  started.push(child);
+  let output = '';
+  child.stderr!.on('data', (chunk) => (output += chunk));
+  const urls = await new Promise<Record<string, string>>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`the fixture supervisor did not start: ${output}`)), 30_000);
+    child.stdout!.on('data', (chunk: Buffer) => {
+      output += chunk;
+      const match = /^ready (.*)$/m.exec(output);
+      if (match) {
+        clearTimeout(timer);
+        resolve(JSON.parse(match[1]!) as Record<string, string>);
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`the fixture supervisor exited (${code}): ${output}`)));
+  });
+  return { child, stateDir, urls, output: () => output };
+}
+
+async function stopProcess(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+interface CliRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+  json: any;
+}
+
+/** `acgs <args> --json` in-process, with only the state directory and the Policy Engine (for the modes). */
+async function acgs(args: string[], options: { stateDir?: string; env?: Record<string, string>; text?: boolean } = {}): Promise<CliRun> {
+  let stdout = '';
+  let stderr = '';
+  const code = await runCli(options.text ? args : [...args, '--json'], {
+    env: { ACGS_STATE_DIR: options.stateDir ?? main.stateDir, ACGS_STACK: 'local', POLICY_ENGINE_URL: engine.url, ACGS_CONFIG: operatorConfig, ...options.env },
+    cwd: process.cwd(),
+    stdout: (text) => (stdout += text),
+    stderr: (text) => (stderr += text),
+  });
+  let json: any;
+  try {
+    json = JSON.parse(stdout);
+  } catch {
+    json = undefined;
+  }
+  return { code, stdout, stderr, json };
+}
+
+function pidRecord(stateDir: string, service: string): PidRecord {
+  return JSON.parse(readFileSync(localStatePaths(stateDir).pidFile(service), 'utf8')) as PidRecord;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A raw call on a supervisor's control channel (the main one by default), with its token: what any token holder can send. */
+async function control(path: string, body: unknown, stateDir = main.stateDir): Promise<{ status: number; json: any }> {
+  const record = JSON.parse(readFileSync(localStatePaths(stateDir).supervisorFile, 'utf8')) as SupervisorRecord;
+  const response = await fetch(`${record.url}${path}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${record.token}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  return { status: response.status, json: await response.json() };
+}
+
+async function rowsWhere(sql: string, params: unknown[]): Promise<Array<Record<string, any>>> {
+  const client = new pg.Client({ connectionString: db.url });
+  await client.connect();
+  try {
+    return (await client.query(sql, params)).rows;
+  } finally {
+    await client.end();
+  }
+}
+
+async function trailRows(command: string): Promise<Array<{ kind: string; actor: string; origin: string; outcome: string | null }>> {
+  const client = new pg.Client({ connectionString: db.url });
+  await client.connect();
+  try {
+    const { rows } = await client.query('SELECT kind, actor, origin, outcome FROM bot_audit_trail WHERE command = $1 ORDER BY sequence', [command]);
+    return rows;
+  } finally {
+    await client.end();
+  }
+}
+
+beforeAll(async () => {
+  engine = await startPolicyEngine();
+  db = await createTestDatabase('acgs_cli_local');
+  operatorConfig = configFile(`roles:\n  oncall: [${OPERATOR}]\ncli_users:\n  ${JSON.stringify(OS_USER)}: ${OPERATOR}\n`);
+  main = await startSupervisor({ trail: true });
+}, 60_000);
+
+/** Ends the children a SIGKILLed supervisor left, only while /proc shows the very argv their pid file names. */
+async function endOrphans(): Promise<void> {
+  for (const record of orphans.splice(0)) {
+    const argv = await processArgv(record.pid);
+    if (argv && argv.join('\0') === record.argv.join('\0')) process.kill(record.pid, 'SIGKILL');
+  }
+}
+
+afterAll(async () => {
+  await endOrphans();
+  await Promise.all(started.map(stopProcess));
+  await engine?.close();
+  await db?.drop();
+  for (const dir of scratch) rmSync(dir, { recursive: true, force: true });
+}, 60_000);
+
+describe('acgs status and restart on the local stack of another process', () => {
+  it('shows every service with the pid its supervisor runs', async () => {
+    const run = await acgs(['status']);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(1); // sick answers 503: something needs attention
+    const services = run.json.services as Array<{ name: string; replicas: Array<{ pid: number; health: string; state: string }> }>;
+    expect(services.map((service) => service.name)).toEqual(['alpha', 'beta', 'sick']);
+    expect(services[0]!.replicas[0]).toMatchObject({ state: 'running', health: 'healthy', pid: pidRecord(main.stateDir, 'alpha').pid });
+    expect(services[2]!.replicas[0]!.health).toBe('unhealthy');
+  });
+
+  it('has the supervisor restart a service: a new pid, healthy after, the time taken, recorded in the bot trail', async () => {
+    const before = pidRecord(main.stateDir, 'alpha').pid;
+    const run = await acgs(['restart', 'alpha']);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    const [replica] = run.json.replicas as Array<{ previousPid: number; pid: number; health: string }>;
+    expect(replica!.previousPid).toBe(before);
+    expect(replica!.pid).not.toBe(before);
+    expect(replica!.health).toBe('healthy');
+    expect(run.json.health).toBe('healthy');
+    expect(run.json.durationMs).toBeGreaterThan(0);
+    expect(isAlive(before)).toBe(false);
+    // The pid file follows the new child; the service answers.
+    expect(pidRecord(main.stateDir, 'alpha').pid).toBe(replica!.pid);
+    expect((await fetch(`${main.urls.alpha}/health`)).status).toBe(200);
+    const rows = await trailRows('restart');
+    expect(rows.map((row) => row.kind)).toEqual(['command', 'execution', 'result']);
+    expect(rows.every((row) => row.origin === 'cli' && row.actor.startsWith('cli:'))).toBe(true);
+    expect(rows[2]!.outcome).toBe('ok');
+  }, 30_000);
+
+  it('prints the restart as text through the npx acgs entry, with the pids and the time taken', async () => {
+    const before = pidRecord(main.stateDir, 'beta').pid;
+    const child = spawn(process.execPath, ['bot/cli-entry.js', 'restart', 'beta'], {
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, ACGS_STATE_DIR: main.stateDir, ACGS_STACK: 'local', POLICY_ENGINE_URL: engine.url, ACGS_CONFIG: operatorConfig, NO_COLOR: '1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    started.push(child);
+    let stdout = '';
+    child.stdout!.on('data', (chunk) => (stdout += chunk));
+    const code = await new Promise((resolve) => child.once('exit', resolve));
+    expect(code).toBe(0);
+    const after = pidRecord(main.stateDir, 'beta').pid;
+    expect(after).not.toBe(before);
+    expect(stdout).toContain(`pid ${before} → ${after}`);
+    expect(stdout).toMatch(/beta was restarted \(1 replica\) in [\d.]+ m?s; it is healthy now\./);
+  }, 30_000);
+
+  it('records another Level 1 command (cache warm) through the relay before it runs', async () => {
+    const run = await acgs(['cache', 'warm'], { env: { ACGS_ADMIN_TOKEN: POLICY_ADMIN_TOKEN } });
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect((await trailRows('cache warm')).map((row) => `${row.kind} ${row.origin} ${row.outcome ?? ''}`.trim())).toEqual(['command cli', 'execution cli', 'result cli ok']);
+  });
+
+  it('refuses a service the stack does not have, naming the ones it has, and restarts nothing', async () => {
+    const pids = ['alpha', 'beta', 'sick'].map((service) => pidRecord(main.stateDir, service).pid);
+    const run = await acgs(['restart', 'gamma']);
+    expect(run.code).not.toBe(0);
+    expect(run.stdout).toContain('There is no service `gamma` in the local stack');
+    expect(run.stdout).toContain('alpha, beta, sick');
+    expect(['alpha', 'beta', 'sick'].map((service) => pidRecord(main.stateDir, service).pid)).toEqual(pids);
+  });
+
+  it('refuses to scale with the in-process driver’s words, nothing changed', async () => {
+    const config = configFile(
+      `roles:\n  admins: [${ADMIN}]\ncli_users:\n  ${JSON.stringify(OS_USER)}: ${ADMIN}\nauthorization:\n  commands:\n    scale: { level: 2, requesters: [admins], approvals: 0, approver_roles: [] }\n`,
+    );
+    const before = pidRecord(main.stateDir, 'alpha').pid;
+    const run = await acgs(['scale', 'alpha', '2'], { env: { ACGS_CONFIG: config } });
+    expect(run.code).toBe(1);
+    expect(run.json.error).toMatchObject({ code: 'NOT_SUPPORTED', message: localRefusals.scale('alpha').reason });
+    expect(pidRecord(main.stateDir, 'alpha').pid).toBe(before);
+  });
+
+  it('sends a command that needs approvals to Slack or the console, where approvers have buttons, and records it as waiting', async () => {
+    const before = pidRecord(main.stateDir, 'alpha').pid;
+    const run = await acgs(['scale', 'alpha', '2'], { text: true });
+    expect(run.code).not.toBe(0);
+    expect(run.stdout).toContain('Approvers confirm with buttons in a channel, so ask for it in Slack or the local console: `/acgs scale alpha 2`; nothing was run.');
+    expect(pidRecord(main.stateDir, 'alpha').pid).toBe(before);
+    expect((await trailRows('scale')).map((row) => `${row.kind} ${row.origin}`).at(-1)).toBe('command cli');
+  });
+});
+
+describe('acgs logs and stats from the published files', () => {
+  it('reads the log file with --tail and --grep, and the file is plain timed lines', async () => {
+    for (const word of ['first', 'second', 'third']) await fetch(`${main.urls.alpha}/say/stdout/${encodeURIComponent(`cli-marker ${word}`)}`);
+    await fetch(`${main.urls.alpha}/say/stderr/${encodeURIComponent('something else')}`);
+    const run = await acgs(['logs', 'alpha', '--grep', 'CLI-MARKER', '--tail', '2']);
+    expect(run.code).toBe(0);
+    expect(run.json.lines.map((line: { text: string }) => line.text)).toEqual(['cli-marker second', 'cli-marker third']);
+    expect(run.json.truncated).toBe(true);
+    const file = readFileSync(localStatePaths(main.stateDir).logFile('alpha'), 'utf8');
+    expect(file).toMatch(/^\d{4}-\d\d-\d\dT[\d:.]+Z stdout cli-marker first$/m);
+    expect(file).toMatch(/^\d{4}-\d\d-\d\dT[\d:.]+Z stderr something else$/m);
+  });
+
+  it('keeps only the lines of the --since window', async () => {
+    await fetch(`${main.urls.beta}/say/stdout/${encodeURIComponent('window old line')}`);
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    await fetch(`${main.urls.beta}/say/stdout/${encodeURIComponent('window new line')}`);
+    const run = await acgs(['logs', 'beta', '--since', '2s', '--grep', 'window']);
+    expect(run.code).toBe(0);
+    expect(run.json.lines.map((line: { text: string }) => line.text)).toEqual(['window new line']);
+  }, 15_000);
+
+  it('measures CPU and memory of the published pids', async () => {
+    const run = await acgs(['stats', 'alpha']);
+    const alpha = run.json.samples as Array<{ service: string; cpuPercent: number; memory: { usedBytes: number } }>;
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(alpha).toHaveLength(1);
+    expect(alpha[0]!.service).toBe('alpha');
+    expect(alpha[0]!.cpuPercent).toBeGreaterThanOrEqual(0);
+    expect(alpha[0]!.memory.usedBytes).toBeGreaterThan(1024 * 1024);
+  });
+});
+
+describe('stale state is never trusted', () => {
+  it('a pid file of a process that is gone: stats says so and measures nothing', async () => {
+    const file = localStatePaths(main.stateDir).pidFile('sick');
+    const original = readFileSync(file, 'utf8');
+    const gone = spawn(process.execPath, ['-e', '']);
+    await new Promise((resolve) => gone.once('exit', resolve));
+    writeFileSync(file, JSON.stringify({ ...JSON.parse(original), pid: gone.pid }));
+    try {
+      const run = await acgs(['stats', 'sick']);
+      expect(run.code).toBe(1);
+      expect(run.json.error.message).toBe(`Nothing was measured: pid ${gone.pid} of sick is not running (a stale pid file)`);
+    } finally {
+      writeFileSync(file, original);
+    }
+  });
+
+  it('stats of every service names each service it left out and why, and measures the rest', async () => {
+    const paths = localStatePaths(main.stateDir);
+    const sickFile = paths.pidFile('sick');
+    const betaFile = paths.pidFile('beta');
+    const sickOriginal = readFileSync(sickFile, 'utf8');
+    const betaOriginal = readFileSync(betaFile, 'utf8');
+    const gone = spawn(process.execPath, ['-e', '']);
+    await new Promise((resolve) => gone.once('exit', resolve));
+    writeFileSync(sickFile, JSON.stringify({ ...JSON.parse(sickOriginal), pid: gone.pid }));
+    rmSync(betaFile);
+    try {
+      const run = await acgs(['stats']);
+      expect(run.stderr).toBe('');
+      expect(run.code).toBe(1); // a service not measured needs a look
+      expect(run.json.samples.map((sample: { service: string }) => sample.service)).toEqual(['alpha']);
+      expect(run.json.skipped).toEqual([
+        { service: 'beta', reason: 'beta has no pid file, so it is not running (the supervisor may be waiting to restart it; `status beta` shows it)' },
+        { service: 'sick', reason: `pid ${gone.pid} of sick is not running (a stale pid file)` },
+      ]);
+      const text = await acgs(['stats'], { text: true });
+      expect(text.stdout).toContain('Not measured: beta, sick');
+      expect(text.stdout).toContain(`not measured: pid ${gone.pid} of sick is not running (a stale pid file)`);
+      expect(text.stdout).toContain('not measured: beta has no pid file');
+    } finally {
+      writeFileSync(sickFile, sickOriginal);
+      writeFileSync(betaFile, betaOriginal);
+    }
+    // With the files back, nothing is left out.
+    const again = await acgs(['stats']);
+    expect(again.json.skipped).toEqual([]);
+    expect(again.json.samples.map((sample: { service: string }) => sample.service)).toEqual(['alpha', 'beta', 'sick']);
+  });
+
+  it('a pid reused by another process: never measured as the service, never signalled; restart still goes through the supervisor', async () => {
+    const stranger = spawn('sleep', ['300']);
+    started.push(stranger);
+    const file = localStatePaths(main.stateDir).pidFile('beta');
+    const original = JSON.parse(readFileSync(file, 'utf8')) as PidRecord;
+    writeFileSync(file, JSON.stringify({ ...original, pid: stranger.pid }));
+    const stats = await acgs(['stats', 'beta']);
+    expect(stats.code).toBe(1);
+    expect(stats.json.error.message).toBe(`Nothing was measured: pid ${stranger.pid} is not beta any more: it runs \`sleep 300\` (the pid file is stale and the pid was reused)`);
+    const restart = await acgs(['restart', 'beta']);
+    expect(restart.code).toBe(0);
+    expect(restart.json.replicas[0].previousPid).toBe(original.pid);
+    expect(restart.json.replicas[0].pid).not.toBe(stranger.pid);
+    expect(isAlive(stranger.pid!)).toBe(true);
+    expect(stranger.exitCode).toBeNull();
+    expect(stranger.signalCode).toBeNull();
+    // The supervisor wrote the new child's pid over the forged one.
+    expect(pidRecord(main.stateDir, 'beta').pid).toBe(restart.json.replicas[0].pid);
+    await stopProcess(stranger);
+  }, 30_000);
+
+  it('a supervisor file naming a pid that is gone: not running, nothing done', async () => {
+    const stateDir = tempDir('acgs-cli-stale-');
+    const record = JSON.parse(readFileSync(localStatePaths(main.stateDir).supervisorFile, 'utf8')) as SupervisorRecord;
+    const gone = spawn(process.execPath, ['-e', '']);
+    await new Promise((resolve) => gone.once('exit', resolve));
+    const { mkdirSync } = await import('node:fs');
+    mkdirSync(localStatePaths(stateDir).runDir, { recursive: true });
+    writeFileSync(localStatePaths(stateDir).supervisorFile, JSON.stringify({ ...record, pid: gone.pid }));
+    const run = await acgs(['status'], { stateDir });
+    expect(run.code).toBe(1);
+    expect(run.json.error.code).toBe('NOT_RUNNING');
+    expect(run.json.error.message).toContain(`names supervisor pid ${gone.pid}, which is gone`);
+  });
+
+  it('a supervisor file whose pid now belongs to another process: the ping tells them apart', async () => {
+    const stateDir = tempDir('acgs-cli-reused-');
+    const record = JSON.parse(readFileSync(localStatePaths(main.stateDir).supervisorFile, 'utf8')) as SupervisorRecord;
+    const { mkdirSync } = await import('node:fs');
+    mkdirSync(localStatePaths(stateDir).runDir, { recursive: true });
+    // Our own pid is alive but is not the supervisor behind that URL.
+    writeFileSync(localStatePaths(stateDir).supervisorFile, JSON.stringify({ ...record, pid: process.pid }));
+    const before = pidRecord(main.stateDir, 'alpha').pid;
+    const run = await acgs(['restart', 'alpha'], { stateDir });
+    expect(run.code).not.toBe(0);
+    const status = await acgs(['status'], { stateDir });
+    expect(status.json.error.code).toBe('NOT_RUNNING');
+    expect(status.json.error.message).toContain(`is not the supervisor pid ${process.pid}`);
+    expect(pidRecord(main.stateDir, 'alpha').pid).toBe(before);
+  });
+});
+
+describe('no supervisor, or one without the bot', () => {
+  it('status without any supervisor: a clear message, exit 1', async () => {
+    const stateDir = tempDir('acgs-cli-none-');
+    const run = await acgs(['status'], { stateDir });
+    expect(run.code).toBe(1);
+    expect(run.json.error).toMatchObject({ code: 'NOT_RUNNING' });
+    expect(run.json.error.message).toBe(
+      `The local stack is not running: no supervisor has published ${localStatePaths(stateDir).supervisorFile}. Start it with npm start (or npm run start:stack for the services alone); nothing was done.`,
+    );
+    const text = await runCli(['status'], { env: { ACGS_STATE_DIR: stateDir, ACGS_STACK: 'local', POLICY_ENGINE_URL: engine.url, ACGS_CONFIG: operatorConfig }, cwd: process.cwd(), stdout: () => undefined, stderr: () => undefined });
+    expect(text).toBe(1);
+  });
+
+  it('restart without any supervisor is refused before anything runs: no trail to record into', async () => {
+    const stateDir = tempDir('acgs-cli-none-');
+    const run = await acgs(['restart', 'alpha'], { stateDir });
+    expect(run.code).toBe(1);
+    expect(run.json.error.message).toBe(
+      `The bot's audit trail is not set up in this process (without DATABASE_URL the CLI records into the trail of a running npm start, and none is running: no supervisor has published ${localStatePaths(stateDir).supervisorFile}; start it with npm start, or set DATABASE_URL), so commands that change the stack are refused: they never run unrecorded.`,
+    );
+  });
+
+  it('`can restart` without any supervisor says that it would be refused now, and why', async () => {
+    const stateDir = tempDir('acgs-cli-none-');
+    const run = await acgs(['can', 'restart', 'alpha'], { stateDir, text: true });
+    expect(run.code).toBe(1);
+    expect(run.stdout).toContain('But right now it would be refused: The bot');
+    expect(run.stdout).toContain('none is running: no supervisor has published');
+  });
+
+  it('logs without any supervisor nor log files: not running and nothing to read, exit 1; stats: not running', async () => {
+    const stateDir = tempDir('acgs-cli-none-');
+    const paths = localStatePaths(stateDir);
+    const logs = await acgs(['logs', 'alpha'], { stateDir });
+    expect(logs.code).toBe(1);
+    expect(logs.json.error).toMatchObject({
+      code: 'NOT_RUNNING',
+      message: `The local stack is not running: no supervisor has published ${paths.supervisorFile}, and there are no log files in ${paths.logDir} to read either (it never ran with this state directory, or they were removed). Start it with npm start (or npm run start:stack for the services alone); nothing was done.`,
+    });
+    // A folder with something else in it is no log of a service either.
+    const { mkdirSync } = await import('node:fs');
+    mkdirSync(paths.logDir, { recursive: true });
+    writeFileSync(join(paths.logDir, 'notes.txt'), 'not a log\n');
+    expect((await acgs(['logs', 'alpha'], { stateDir })).json.error.message).toContain(`there are no log files in ${paths.logDir}`);
+    const stats = await acgs(['stats'], { stateDir });
+    expect(stats.code).toBe(1);
+    expect(stats.json.error.code).toBe('NOT_RUNNING');
+  });
+
+  it('a stack without the bot (npm run start:stack): read-only works, restart is refused and nothing restarts', async () => {
+    const bare = await startSupervisor({ trail: false });
+    const before = pidRecord(bare.stateDir, 'alpha').pid;
+    const logs = await acgs(['logs', 'alpha', '--tail', '5'], { stateDir: bare.stateDir });
+    expect(logs.code).toBe(0);
+    expect(logs.json.lines.map((line: { text: string }) => line.text)).toContain(`alpha listening on 127.0.0.1:${new URL(bare.urls.alpha!).port}`);
+    const run = await acgs(['restart', 'alpha'], { stateDir: bare.stateDir });
+    expect(run.code).toBe(1);
+    expect(run.json.error.message).toContain('the local stack runs without the bot (npm run start:stack, pid ');
+    expect(pidRecord(bare.stateDir, 'alpha').pid).toBe(before);
+    // Asked directly, its channel refuses too: it has no trail to check an execution record against.
+    const direct = await control('/v1/stack/restart', { service: 'alpha', execution: `cli:execution:${randomUUID()}` }, bare.stateDir);
+    expect(direct.status).toBe(422);
+    expect(direct.json.error).toMatchObject({ code: 'INVALID_ARGUMENT' });
+    expect(direct.json.error.message).toBe(
+      'The supervisor refused to restart alpha: this stack runs without the bot (npm run start:stack), so there is no audit trail to check the restart against; run npm start and restart through it. Nothing was restarted.',
+    );
+    expect(pidRecord(bare.stateDir, 'alpha').pid).toBe(before);
+    await stopProcess(bare.child);
+    // A clean stop takes its published state away.
+    const paths = localStatePaths(bare.stateDir);
+    const { existsSync } = await import('node:fs');
+    expect(existsSync(paths.supervisorFile)).toBe(false);
+    expect(existsSync(paths.pidFile('alpha'))).toBe(false);
+  }, 60_000);
+});
+
+describe('logs of a local stack that is not running: the last lines it wrote', () => {
+  /** The last write of a service's log file, as the answer must show it. */
+  const lastWrite = (stateDir: string, service: string) => statSync(localStatePaths(stateDir).logFile(service)).mtime.toISOString();
+
+  it('after a clean stop: the lines, --tail, --grep and --since as before, and that the stack is not running since when', async () => {
+    const stack = await startSupervisor({ trail: false });
+    const paths = localStatePaths(stack.stateDir);
+    for (const word of ['one', 'two', 'three']) await fetch(`${stack.urls.alpha}/say/stdout/${encodeURIComponent(`before-stop ${word}`)}`);
+    await stopProcess(stack.child);
+    // A rotated file with a line from two hours ago: read first, and outside a --since window of 1h.
+    const old = new Date(Date.now() - 2 * 3600_000).toISOString();
+    writeFileSync(`${paths.logFile('alpha')}.1`, `${old} stderr before-stop zero (rotated)\n`);
+    utimesSync(`${paths.logFile('alpha')}.1`, new Date(old), new Date(old));
+
+    const run = await acgs(['logs', 'alpha', '--grep', 'BEFORE-STOP', '--tail', '2'], { stateDir: stack.stateDir });
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(1); // the stack being down needs attention
+    expect(run.json.lines.map((line: { text: string }) => line.text)).toEqual(['before-stop two', 'before-stop three']);
+    expect(run.json.truncated).toBe(true);
+    expect(run.json.stack_stopped).toEqual({
+      why: `no supervisor has published ${paths.supervisorFile}`,
+      log_file: paths.logFile('alpha'),
+      last_written_at: lastWrite(stack.stateDir, 'alpha'),
+    });
+    const all = await acgs(['logs', 'alpha', '--grep', 'before-stop'], { stateDir: stack.stateDir });
+    expect(all.json.lines.map((line: { text: string }) => line.text)).toEqual(['before-stop zero (rotated)', 'before-stop one', 'before-stop two', 'before-stop three']);
+    const recent = await acgs(['logs', 'alpha', '--grep', 'before-stop', '--since', '1h'], { stateDir: stack.stateDir });
+    expect(recent.json.lines.map((line: { text: string }) => line.text)).toEqual(['before-stop one', 'before-stop two', 'before-stop three']);
+    // The child's own last words, written as the supervisor stopped it.
+    const tail = await acgs(['logs', 'alpha', '--tail', '5'], { stateDir: stack.stateDir });
+    expect(tail.json.lines.map((line: { text: string }) => line.text)).toContain('alpha stopping');
+
+    const text = await acgs(['logs', 'alpha', '--tail', '3'], { stateDir: stack.stateDir, text: true });
+    expect(text.code).toBe(1);
+    const written = `${lastWrite(stack.stateDir, 'alpha').slice(0, 19).replace('T', ' ')}Z`;
+    expect(text.stdout).toContain(`The local stack is not running (no supervisor has published ${paths.supervisorFile}). These are the last lines it wrote; ${paths.logFile('alpha')} was last written ${written} (UTC).`);
+    expect(text.stdout).toContain('alpha stopping');
+
+    // Every other stack command still refuses, and does nothing.
+    for (const args of [['status'], ['status', 'alpha'], ['stats'], ['stats', 'alpha'], ['restart', 'alpha']]) {
+      const refused = await acgs(args, { stateDir: stack.stateDir });
+      expect(refused.code, args.join(' ')).toBe(1);
+      expect(refused.json.error.message, args.join(' ')).toContain(`no supervisor has published ${paths.supervisorFile}`);
+      if (args[0] !== 'restart') expect(refused.json.error.code, args.join(' ')).toBe('NOT_RUNNING');
+    }
+  }, 60_000);
+
+  it('after the supervisor was killed: the lines up to the crash, and that its supervisor is gone', async () => {
+    const stack = await startSupervisor({ trail: false });
+    const paths = localStatePaths(stack.stateDir);
+    const children = ['alpha', 'beta', 'sick'].map((service) => pidRecord(stack.stateDir, service));
+    orphans.push(...children);
+    try {
+      await fetch(`${stack.urls.beta}/say/stderr/${encodeURIComponent('beta last words before the crash')}`);
+      // The line is on disk once the supervisor read it; wait for that rather than for a guess.
+      for (let tries = 0; !readFileSync(paths.logFile('beta'), 'utf8').includes('beta last words') && tries < 100; tries += 1) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      const supervisorPid = stack.child.pid!;
+      const exited = new Promise((resolve) => stack.child.once('exit', resolve));
+      stack.child.kill('SIGKILL');
+      await exited;
+
+      const run = await acgs(['logs', 'beta', '--tail', '1'], { stateDir: stack.stateDir });
+      expect(run.stderr).toBe('');
+      expect(run.code).toBe(1);
+      expect(run.json.lines).toEqual([{ replica: 'beta', stream: 'stderr', time: expect.any(String), text: 'beta last words before the crash' }]);
+      expect(run.json.stack_stopped).toEqual({
+        why: `${paths.supervisorFile} names supervisor pid ${supervisorPid}, which is gone (left by a stack that did not stop cleanly)`,
+        log_file: paths.logFile('beta'),
+        last_written_at: lastWrite(stack.stateDir, 'beta'),
+      });
+      for (const args of [['status'], ['stats'], ['stats', 'beta']]) {
+        const refused = await acgs(args, { stateDir: stack.stateDir });
+        expect(refused.json.error.code, args.join(' ')).toBe('NOT_RUNNING');
+        expect(refused.json.error.message, args.join(' ')).toContain(`names supervisor pid ${supervisorPid}, which is gone`);
+      }
+    } finally {
+      await endOrphans();
+    }
+  }, 60_000);
+
+  it('a service the stopped stack left no log file of: refused, naming the ones it did', async () => {
+    const stack = await startSupervisor({ trail: false });
+    await stopProcess(stack.child);
+    const paths = localStatePaths(stack.stateDir);
+    const run = await acgs(['logs', 'gamma'], { stateDir: stack.stateDir });
+    expect(run.code).toBe(1);
+    expect(run.json.error).toMatchObject({
+      code: 'SERVICE_UNKNOWN',
+      message: `The local stack is not running (no supervisor has published ${paths.supervisorFile}), and it left no log file of "gamma" in ${paths.logDir}; it left log files of: alpha, beta, sick`,
+    });
+    // A malformed name is refused before any file is looked for.
+    const bad = await acgs(['logs', '../run/supervisor.json'], { stateDir: stack.stateDir });
+    expect(bad.code).toBe(2);
+    expect(bad.stdout).not.toContain('token');
+  }, 60_000);
+});
+
+describe('the control channel itself', () => {
+  it('refuses a request without the token, and a relayed record that claims another origin', async () => {
+    const record = JSON.parse(readFileSync(localStatePaths(main.stateDir).supervisorFile, 'utf8')) as SupervisorRecord;
+    const unauthorized = await fetch(`${record.url}/v1/stack/restart`, { method: 'POST', body: JSON.stringify({ service: 'alpha' }) });
+    expect(unauthorized.status).toBe(401);
+    const forged = await fetch(`${record.url}/v1/trail/append`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${record.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ record: { kind: 'command', origin: 'slash', actor: 'U0SOMEONE', command: 'restart' } }),
+    });
+    expect(forged.status).toBe(400);
+    expect(((await forged.json()) as { error: { code: string } }).error.code).toBe('TRAIL_INPUT');
+    expect((await trailRows('restart')).some((row) => row.actor === 'U0SOMEONE')).toBe(false);
+  });
+
+  it('answers 404 for names the extensions object only inherits, and runs nothing', async () => {
+    for (const name of ['constructor', 'valueOf', 'toString', 'hasOwnProperty', '__proto__']) {
+      const answer = await control(`/v1/${name}`, { record: { kind: 'command' } });
+      expect(answer, name).toEqual({ status: 404, json: { error: { code: 'NOT_FOUND', message: `no route POST /v1/${name}` } } });
+    }
+  });
+
+  it('relays only the kinds the CLI writes, under keys of its own form, so a token holder cannot take a key the bot will use', async () => {
+    const requestId = randomUUID();
+    const forged = [
+      // An approval's end, pre-written so that the bot's real one would be dropped as a duplicate.
+      { kind: 'approval_resolved', key: `approval_resolved:${requestId}:approved`, outcome: 'approved' },
+      { kind: 'vote', key: `vote:${requestId}:U0APPROVER1` },
+      // A kind the CLI writes, under the key of the bot's record.
+      { kind: 'command', key: `approval_resolved:${requestId}:approved` },
+      { kind: 'execution', key: `result:${randomUUID()}` },
+      { kind: 'command' },
+    ];
+    for (const fields of forged) {
+      const answer = await control('/v1/trail/append', { record: { origin: 'cli', actor: 'cli:mallory', command: 'cache clear', ...fields } });
+      expect(answer.status, JSON.stringify(fields)).toBe(400);
+      expect(answer.json.error.code).toBe('TRAIL_INPUT');
+      expect(answer.json.error.message).toMatch(/^the relay records only commands typed in the CLI: (kind must be one of command, break_glass, execution, result|the key must be)/);
+    }
+    const otherActor = await control('/v1/trail/append-to-chain', { record: { kind: 'execution', origin: 'cli', actor: 'U0APPROVER1', key: `execution:${randomUUID()}` } });
+    expect(otherActor.json.error.message).toBe('the relay records only commands typed in the CLI: the actor must be a cli:<user>, not "U0APPROVER1"');
+    const backdated = await control('/v1/trail/append', { record: { kind: 'command', origin: 'cli', actor: 'cli:mallory', key: `command:${randomUUID()}`, at: '2001-01-01T00:00:00Z' } });
+    expect(backdated.json.error.message).toBe('the relay records only commands typed in the CLI: the relay stamps the time itself (no at)');
+    expect(await rowsWhere("SELECT idempotency_key FROM bot_audit_trail WHERE actor IN ('cli:mallory', 'U0APPROVER1') OR idempotency_key LIKE $1", [`%${requestId}%`])).toEqual([]);
+  });
+
+  it("keeps a relayed key apart from the bot's: the bot's own record under the same key is still written", async () => {
+    const executionId = randomUUID();
+    const relayed = await control('/v1/trail/append-to-chain', { record: { kind: 'execution', origin: 'cli', actor: 'cli:mallory', command: 'cache clear', key: `execution:${executionId}` } });
+    expect(relayed.status).toBe(200);
+    expect(relayed.json).toMatchObject({ stored: 'chain', duplicate: false });
+    // The bot's trail writes `execution:<id>` when an approved request runs: a writer of its own here.
+    const pool = createPool({ databaseUrl: db.url, max: 1, applicationName: 'acgs-cli-local-test-bot' });
+    const bot = createAuditTrail({ pool, spoolDir: tempDir('acgs-cli-bot-spool-') });
+    try {
+      await bot.start();
+      const own = await bot.appendToChain({ kind: 'execution', origin: 'approval', actor: 'U0ONCALL', command: 'cache clear', key: `execution:${executionId}` });
+      expect(own.duplicate).toBe(false);
+    } finally {
+      await bot.close();
+      await pool.end();
+    }
+    const rows = await rowsWhere('SELECT idempotency_key, origin FROM bot_audit_trail WHERE idempotency_key LIKE $1 ORDER BY sequence', [`%${executionId}`]);
+    expect(rows).toEqual([
+      { idempotency_key: `cli:execution:${executionId}`, origin: 'cli' },
+      { idempotency_key: `execution:${executionId}`, origin: 'approval' },
+    ]);
+  });
+
+  it("refuses a relayed trail query outside the audit command's limits, and answers the CLI's own", async () => {
+    const refusals: Array<[unknown, string]> = [
+      [{ limit: 1_000_000_000 }, 'limit: limit must be from 1 to 200'],
+      [{ limit: 0 }, 'limit: limit must be from 1 to 200'],
+      [{ limit: 2.5 }, 'limit: limit must be a whole number'],
+      [{ user: { $ne: null } }, 'user: must name one person'],
+      [{ since: 'yesterday' }, 'since: must be a time span'],
+      [{ command: 'x'.repeat(500) }, 'command: must be a command name'],
+      [{ everything: true }, 'Unrecognized key'],
+      [[], 'the filter must be a JSON object'],
+    ];
+    for (const [filter, problem] of refusals) {
+      const answer = await control('/v1/trail/query', { filter });
+      expect(answer.status, JSON.stringify(filter)).toBe(400);
+      expect(answer.json.error.code).toBe('TRAIL_INPUT');
+      expect(answer.json.error.message).toContain(`the trail query was refused: ${problem}`);
+    }
+    const run = await acgs(['audit', '--command', 'restart', '--since', '1h', '--limit', '3']);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(run.json.records.map((record: { kind: string; origin: string }) => `${record.kind} ${record.origin}`)).toEqual(['result cli', 'execution cli', 'command cli']);
+  });
+
+  it('a second supervisor is refused a state directory whose supervisor answers, and takes over one whose supervisor is gone', async () => {
+    const stack = createLocalStack({ processes: [] });
+    try {
+      const record = JSON.parse(readFileSync(localStatePaths(main.stateDir).supervisorFile, 'utf8')) as SupervisorRecord;
+      await expect(startLocalControl({ stateDir: main.stateDir, stack, processes: [] })).rejects.toThrow(
+        `another local stack supervisor (pid ${record.pid}, ${record.url}) already runs with the state directory ${main.stateDir}; stop it first`,
+      );
+      // The main supervisor's file is untouched.
+      expect(JSON.parse(readFileSync(localStatePaths(main.stateDir).supervisorFile, 'utf8'))).toEqual(record);
+
+      const stateDir = tempDir('acgs-cli-takeover-');
+      const gone = spawn(process.execPath, ['-e', '']);
+      await new Promise((resolve) => gone.once('exit', resolve));
+      const { mkdirSync } = await import('node:fs');
+      mkdirSync(localStatePaths(stateDir).runDir, { recursive: true });
+      writeFileSync(localStatePaths(stateDir).supervisorFile, JSON.stringify({ ...record, pid: gone.pid }));
+      const taken = await startLocalControl({ stateDir, stack, processes: [] });
+      try {
+        expect(JSON.parse(readFileSync(taken.supervisorFile, 'utf8'))).toMatchObject({ pid: process.pid, url: taken.url });
+      } finally {
+        await taken.close();
+      }
+    } finally {
+      await stack.close();
+    }
+  });
+
+  it('the supervisor file is readable only by its owner', async () => {
+    const { statSync } = await import('node:fs');
+    expect(statSync(localStatePaths(main.stateDir).supervisorFile).mode & 0o777).toBe(0o600);
+  });
+});
+
+describe("the CLI's identity: roles only from the config file, no break-glass", () => {
+  it('ignores ACGS_CLI_ROLES: an operator the config does not map holds no roles, is told how to get them, and nothing restarts', async () => {
+    const unmapped = configFile(`roles:\n  admins: [${ADMIN}]\n`);
+    const before = pidRecord(main.stateDir, 'alpha').pid;
+    const run = await acgs(['restart', 'alpha'], { env: { ACGS_CONFIG: unmapped, ACGS_CLI_ROLES: 'admins' }, text: true });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('acgs: ACGS_CLI_ROLES is ignored: it grants no roles.');
+    expect(run.stderr).toContain('add `cli_users: { <your operating-system user>: <your Slack user ID> }`');
+    expect(run.stdout).toContain('restart: refused');
+    expect(run.stdout).toContain(`The CLI acts as cli:${OS_USER} (this machine's user ${OS_USER}) with no roles`);
+    expect(run.stdout).toContain(`To act with roles, add \`cli_users: { ${OS_USER}: <your Slack user ID> }\` to the config file ${unmapped}.`);
+    expect(pidRecord(main.stateDir, 'alpha').pid).toBe(before);
+    // Read-only commands still answer.
+    const logs = await acgs(['logs', 'alpha', '--tail', '1'], { env: { ACGS_CONFIG: unmapped, ACGS_CLI_ROLES: 'admins' } });
+    expect(logs.code).toBe(0);
+  }, 30_000);
+
+  it('refuses a config file whose cli_users is malformed, naming the key, before doing anything', async () => {
+    const before = pidRecord(main.stateDir, 'alpha').pid;
+    const bad = configFile(`cli_users:\n  ${JSON.stringify(OS_USER)}: admins\n`);
+    const run = await acgs(['restart', 'alpha'], { env: { ACGS_CONFIG: bad } });
+    expect(run.code).toBe(2);
+    expect(run.stdout).toBe('');
+    expect(run.stderr).toBe(`acgs: ${bad}: cli_users.${OS_USER}: must be a Slack user ID such as U012ABCDEF\n`);
+    expect(pidRecord(main.stateDir, 'alpha').pid).toBe(before);
+  });
+
+  it('refuses break-glass from the CLI even to an operator mapped to an admin, records it as a refused command, and runs nothing', async () => {
+    // restart made a Level 4 action, so that a break-glass that got through would show as a new pid.
+    const config = configFile(
+      `roles:\n  admins: [${ADMIN}]\ncli_users:\n  ${JSON.stringify(OS_USER)}: ${ADMIN}\nauthorization:\n  commands:\n    restart: { level: 4 }\n`,
+    );
+    const reason = `alpha answers garbage ${randomUUID()}`;
+    const before = pidRecord(main.stateDir, 'alpha').pid;
+    const run = await acgs(['break-glass', reason, 'restart', 'alpha'], { env: { ACGS_CONFIG: config } });
+    expect(run.code).toBe(1);
+    expect(run.json.error).toEqual({ kind: 'refused', message: CLI_BREAK_GLASS_REFUSAL });
+    expect(run.json.decision).toMatchObject({ allow: false, code: 'break_glass_origin', break_glass: false });
+    expect(pidRecord(main.stateDir, 'alpha').pid).toBe(before);
+    const rows = await rowsWhere(
+      "SELECT kind, decision, actor, details->>'code' AS code FROM bot_audit_trail WHERE details->>'break_glass_reason' = $1 OR details->>'reason' = $1 ORDER BY sequence",
+      [reason],
+    );
+    expect(rows).toEqual([{ kind: 'command', decision: 'deny', actor: `cli:${OS_USER}`, code: 'break_glass_origin' }]);
+  }, 30_000);
+});
+
+describe('the supervisor restarts only under a committed execution record of a restart of that service', () => {
+  const restartOf = (service: string, execution?: unknown) => control('/v1/stack/restart', { service, timeoutMs: 20_000, ...(execution === undefined ? {} : { execution }) });
+
+  /** An execution record the way the CLI's command path writes one through the relay; its chain key. */
+  async function relayedExecution(fields: Record<string, unknown> = {}): Promise<string> {
+    const answer = await control('/v1/trail/append-to-chain', {
+      record: { kind: 'execution', origin: 'cli', actor: 'cli:tester', command: 'restart', args: { service: 'alpha' }, decision: 'allow', level: 1, key: `execution:${randomUUID()}`, ...fields },
+    });
+    expect(answer.status).toBe(200);
+    return answer.json.key as string;
+  }
+
+  /** The key of the newest execution record of a restart of `service`. */
+  async function lastRestartExecution(service: string): Promise<string> {
+    const [row] = await rowsWhere("SELECT idempotency_key FROM bot_audit_trail WHERE kind = 'execution' AND command = 'restart' AND arguments->>'service' = $1 ORDER BY sequence DESC LIMIT 1", [service]);
+    return row!.idempotency_key as string;
+  }
+
+  function expectRefused(answer: { status: number; json: any }, service: string, why: string): void {
+    expect(answer.status).toBe(422);
+    expect(answer.json.error.code).toBe('INVALID_ARGUMENT');
+    expect(answer.json.error.message).toBe(`The supervisor refused to restart ${service}: ${why}. Nothing was restarted.`);
+  }
+
+  it('refuses a restart that names no execution record: the process keeps its pid', async () => {
+    const before = pidRecord(main.stateDir, 'alpha').pid;
+    const why = 'the request names no execution record; a restart runs only under the committed execution record of an allowed restart command (npx acgs restart writes it)';
+    for (const execution of [undefined, '', 42, null, { key: 'x' }]) expectRefused(await restartOf('alpha', execution), 'alpha', why);
+    expect(pidRecord(main.stateDir, 'alpha').pid).toBe(before);
+  });
+
+  it('refuses an execution record the trail does not hold: the process keeps its pid', async () => {
+    const before = pidRecord(main.stateDir, 'alpha').pid;
+    for (const execution of [`cli:execution:${randomUUID()}`, 'anything', `execution:${randomUUID()}`]) {
+      expectRefused(
+        await restartOf('alpha', execution),
+        'alpha',
+        `the bot's audit trail holds no execution record ${JSON.stringify(execution)} of a restart from the last 120 s (unknown, not committed, or too old); run the restart again with npx acgs restart alpha`,
+      );
+    }
+    expect(pidRecord(main.stateDir, 'alpha').pid).toBe(before);
+  });
+
+  it('refuses the execution record of a restart of another service, one of another command, and one of a refusal', async () => {
+    const betaRecord = await relayedExecution({ args: { service: 'beta' } });
+    const before = pidRecord(main.stateDir, 'alpha').pid;
+    expectRefused(await restartOf('alpha', betaRecord), 'alpha', `execution record ${JSON.stringify(betaRecord)} is of a restart of "beta", not of alpha`);
+    const warm = await relayedExecution({ command: 'cache warm' });
+    // The query is of restarts: a record of another command is not one of them.
+    expectRefused(
+      await restartOf('alpha', warm),
+      'alpha',
+      `the bot's audit trail holds no execution record ${JSON.stringify(warm)} of a restart from the last 120 s (unknown, not committed, or too old); run the restart again with npx acgs restart alpha`,
+    );
+    const denied = await relayedExecution({ decision: 'deny' });
+    expectRefused(await restartOf('alpha', denied), 'alpha', `execution record ${JSON.stringify(denied)} carries the decision "deny", not allow`);
+    expect(pidRecord(main.stateDir, 'alpha').pid).toBe(before);
+  }, 30_000);
+
+  it('refuses an execution record that was used before: the CLI\'s own after its restart ran, and a fresh one the second time', async () => {
+    const ran = await acgs(['restart', 'beta']);
+    expect(ran.code).toBe(0);
+    const used = await lastRestartExecution('beta');
+    const beta = pidRecord(main.stateDir, 'beta').pid;
+    expectRefused(await restartOf('beta', used), 'beta', `execution record ${JSON.stringify(used)} was already used for a restart; each restart needs its own`);
+    expect(pidRecord(main.stateDir, 'beta').pid).toBe(beta);
+
+    const fresh = await relayedExecution();
+    const alpha = pidRecord(main.stateDir, 'alpha').pid;
+    const first = await restartOf('alpha', fresh);
+    expect(first.status).toBe(200);
+    expect(first.json.replicas[0]).toMatchObject({ previousPid: alpha, health: 'healthy' });
+    const restarted = pidRecord(main.stateDir, 'alpha').pid;
+    expect(restarted).not.toBe(alpha);
+    expectRefused(await restartOf('alpha', fresh), 'alpha', `execution record ${JSON.stringify(fresh)} was already used for a restart; each restart needs its own`);
+    expect(pidRecord(main.stateDir, 'alpha').pid).toBe(restarted);
+  }, 60_000);
+
+  it('with DATABASE_URL the CLI commits its execution record itself, and the supervisor finds it in the same trail', async () => {
+    const before = pidRecord(main.stateDir, 'alpha').pid;
+    const run = await acgs(['restart', 'alpha'], { env: { DATABASE_URL: db.url } });
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(run.json.replicas[0]).toMatchObject({ previousPid: before, health: 'healthy' });
+    // Written by the CLI's own trail: the key has no relay prefix.
+    expect(await lastRestartExecution('alpha')).toMatch(/^execution:[0-9a-f-]{36}$/);
+  }, 30_000);
+
+  it('restarts under a valid record: a new pid, healthy after', async () => {
+    const before = pidRecord(main.stateDir, 'alpha').pid;
+    const answer = await restartOf('alpha', await relayedExecution());
+    expect(answer.status).toBe(200);
+    expect(answer.json.health).toBe('healthy');
+    expect(answer.json.replicas[0].previousPid).toBe(before);
+    expect(pidRecord(main.stateDir, 'alpha').pid).toBe(answer.json.replicas[0].pid);
+    expect(isAlive(before)).toBe(false);
+  }, 30_000);
+
+  it('refuses a record the CLI did not write, and one older than two minutes (the check on the real trail)', async () => {
+    const pool = createPool({ databaseUrl: db.url, max: 1, applicationName: 'acgs-cli-local-test-check' });
+    const trail = createAuditTrail({ pool, spoolDir: tempDir('acgs-cli-check-spool-') });
+    try {
+      await trail.start();
+      const key = `execution:${randomUUID()}`;
+      await trail.appendToChain({ kind: 'execution', origin: 'approval', actor: 'U0ONCALL', command: 'restart', args: { service: 'alpha' }, decision: 'allow', level: 1, key });
+      expect(await restartExecutionCheck(trail)({ service: 'alpha', execution: key })).toBe(`execution record ${JSON.stringify(key)} was not written by the CLI's command path`);
+      const cli = `cli:execution:${randomUUID()}`;
+      await trail.appendToChain({ kind: 'execution', origin: 'cli', actor: 'cli:tester', command: 'restart', args: { service: 'alpha' }, decision: 'allow', level: 1, key: cli });
+      const later = restartExecutionCheck(trail, { now: () => Date.now() + 3 * 60_000 });
+      expect(await later({ service: 'alpha', execution: cli })).toMatch(/^the bot's audit trail holds no execution record .* from the last 120 s \(unknown, not committed, or too old\)/);
+      // The same record, checked at once, passes: only its age was wrong.
+      expect(await restartExecutionCheck(trail)({ service: 'alpha', execution: cli })).toBeUndefined();
+      // A record whose command has its result already ran, also for a check that never saw it used (a restarted npm start).
+      const executionId = randomUUID();
+      const ran = `cli:execution:${executionId}`;
+      const common = { origin: 'cli' as const, actor: 'cli:tester', command: 'restart', args: { service: 'alpha' }, decision: 'allow', level: 1 as const };
+      await trail.appendToChain({ ...common, kind: 'execution', key: ran, details: { execution_id: executionId } });
+      await trail.appendToChain({ ...common, kind: 'result', key: `cli:result:${executionId}`, outcome: 'ok', details: { execution_id: executionId } });
+      expect(await restartExecutionCheck(trail)({ service: 'alpha', execution: ran })).toBe(`execution record ${JSON.stringify(ran)} was already used: its command has a result (ok); each restart needs its own`);
+    } finally {
+      await trail.close();
+      await pool.end();
+    }
+  });
+});

@@ -1,0 +1,331 @@
+/**
+ * OUR docker-compose.yml, brought up with Debian's docker-compose 1.29 on the real Docker Engine:
+ * the four ACGS services from the local acgs-test/node image with the repository mounted, on the
+ * host network at ports the kernel chose, against the machine's PostgreSQL and Redis
+ * (test/fixtures/compose/host-services.yml). The bot's side then finds that stack through
+ * selectStack, controls it through the Docker driver, and checks it with the registry's `health`.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type Docker from 'dockerode';
+import { Redis } from 'ioredis';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { executeCommandLine } from '../../bot/command-path/index.js';
+import { createCommandRegistry } from '../../commands/index.js';
+import { createCommandPathDependencies } from '../../bot/command-path/index.js';
+import { sandboxControllerClient } from '../../services/clients/sandbox-controller.js';
+import { CONSTITUTIONAL_HASH } from '../../services/kit/constitution.js';
+import type { ServiceName } from '../../services/kit/service-ports.js';
+import { createDockerStack } from '../../services/stack/docker/index.js';
+import { selectStack } from '../../services/stack/select-stack.js';
+import type { Stack } from '../../services/stack/stack.js';
+import {
+  ACGS_COMPOSE_SERVICES,
+  PORT_VARIABLES,
+  compose,
+  resolvedConfig,
+  writeHostNetworkConfig,
+  type ComposeInvocation,
+} from '../fixtures/compose/compose-project.js';
+import { TEST_DOCKER_HOST, isHealthy, removeContainersWithLabel, requireDockerEngine, requireImage, waitForContainer } from '../testing/docker.js';
+import { createTestDatabase, type TestDatabase } from '../testing/postgres.js';
+import { requireRedis } from '../testing/redis.js';
+import { stackRedisOn } from '../../services/stack/stack-redis-on-ioredis.js';
+import { stackDatabaseOn } from '../../services/stack/stack-database-on-pg.js';
+
+const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
+const OVERRIDE = 'test/fixtures/compose/host-services.yml';
+const NODE_IMAGE = 'acgs-test/node:latest';
+const SANDBOX_IMAGE = 'acgs-test/busybox:latest';
+
+const project = `acgs-compose-${randomBytes(3).toString('hex')}`;
+const projectLabel = `com.docker.compose.project=${project}`;
+const adminToken = randomBytes(16).toString('hex');
+const serviceToken = randomBytes(16).toString('hex');
+/** Values only for rendering the file: compose checks that they are set, the services their length. */
+const RENDER_ENV = { ACGS_ADMIN_TOKEN: 'compose-validation-only', ACGS_SERVICE_TOKEN: 'compose-validation-only', REDIS_PASSWORD: 'compose-validation-only' };
+
+let docker: Docker;
+let workDir: string | undefined;
+let resolvedFile: string | undefined;
+let invocation: ComposeInvocation | undefined;
+let databases: TestDatabase[] = [];
+let redisCleanup: (() => Promise<void>) | undefined;
+let ports = {} as Record<ServiceName, number>;
+let stack: Stack | undefined;
+let postgres: pg.Pool | undefined;
+let redis: Redis | undefined;
+
+/** Distinct free loopback ports: every socket stays open until all are taken, so none repeats. */
+async function freePorts(count: number): Promise<number[]> {
+  const servers: Server[] = [];
+  try {
+    for (let index = 0; index < count; index += 1) {
+      const server = createServer();
+      servers.push(server);
+      await new Promise<void>((resolve, reject) => server.once('error', reject).listen(0, '127.0.0.1', resolve));
+    }
+    return servers.map((server) => (server.address() as { port: number }).port);
+  } finally {
+    await Promise.all(servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
+  }
+}
+
+/** The engine address as the sandbox controller inside the stack sees it (host network, the host's socket mounted). */
+function dockerHostForContainers(): string {
+  const url = new URL(TEST_DOCKER_HOST);
+  if (url.protocol === 'tcp:' || url.pathname === '/var/run/docker.sock') return TEST_DOCKER_HOST;
+  throw new Error(
+    `DOCKER_HOST=${TEST_DOCKER_HOST}: docker-compose.yml mounts /var/run/docker.sock into the sandbox controller; ` +
+      'run the compose tests against the default socket or a tcp://127.0.0.1 engine',
+  );
+}
+
+const url = (service: ServiceName) => `http://127.0.0.1:${ports[service]}`;
+
+async function teardown(): Promise<void> {
+  await stack?.close();
+  stack = undefined;
+  await postgres?.end().catch(() => undefined);
+  postgres = undefined;
+  redis?.disconnect();
+  redis = undefined;
+  if (invocation && resolvedFile) {
+    await compose({ ...invocation, files: [resolvedFile] }, ['down', '--volumes', '--remove-orphans', '--timeout', '5']).catch((error: unknown) => {
+      console.error(`compose down of ${project} failed; removing its containers directly`, error);
+    });
+  }
+  // Also when `up` failed half way or `down` did not finish: nothing of the project outlives the file.
+  if (docker) await removeContainersWithLabel(docker, projectLabel);
+  if (docker) {
+    const { Volumes } = await docker.listVolumes({ filters: { label: [projectLabel] } });
+    await Promise.all((Volumes ?? []).map((volume) => docker.getVolume(volume.Name).remove().catch(() => undefined)));
+  }
+  await Promise.all(databases.map((database) => database.drop().catch(() => undefined)));
+  databases = [];
+  await redisCleanup?.().catch(() => undefined);
+  redisCleanup = undefined;
+  if (workDir) await rm(workDir, { recursive: true, force: true });
+  workDir = undefined;
+}
+
+beforeAll(async () => {
+  try {
+    docker = await requireDockerEngine();
+    await requireImage(docker, NODE_IMAGE);
+    await requireImage(docker, SANDBOX_IMAGE);
+    const auditDatabase = await createTestDatabase('acgs_compose_audit');
+    databases.push(auditDatabase);
+    const evolutionDatabase = await createTestDatabase('acgs_compose_evolution');
+    databases.push(evolutionDatabase);
+    const testRedis = await requireRedis();
+    redisCleanup = testRedis.cleanup;
+    const chosen = await freePorts(ACGS_COMPOSE_SERVICES.length);
+    ports = Object.fromEntries(ACGS_COMPOSE_SERVICES.map((service, index) => [service, chosen[index]!])) as Record<ServiceName, number>;
+
+    workDir = await mkdtemp(join(tmpdir(), 'acgs-compose-'));
+    resolvedFile = join(workDir, 'docker-compose.resolved.yml');
+    invocation = {
+      cwd: repoRoot,
+      project,
+      files: ['docker-compose.yml', OVERRIDE],
+      env: {
+        DOCKER_HOST: TEST_DOCKER_HOST,
+        ACGS_ADMIN_TOKEN: adminToken,
+        ACGS_SERVICE_TOKEN: serviceToken,
+        // The machine's Redis stands in for the compose one (see the override): rendering needs a value.
+        REDIS_PASSWORD: randomBytes(16).toString('hex'),
+        ACGS_CONTAINER_PREFIX: project,
+        ...Object.fromEntries(ACGS_COMPOSE_SERVICES.map((service) => [PORT_VARIABLES[service], String(ports[service])])),
+        ACGS_TEST_AUDIT_DATABASE_URL: auditDatabase.url,
+        ACGS_TEST_EVOLUTION_DATABASE_URL: evolutionDatabase.url,
+        ACGS_TEST_REDIS_URL: testRedis.url,
+        ACGS_TEST_REDIS_PREFIX: testRedis.prefix,
+        ACGS_TEST_DOCKER_HOST: dockerHostForContainers(),
+      },
+    };
+    await writeHostNetworkConfig(invocation, resolvedFile);
+    await compose({ ...invocation, files: [resolvedFile] }, ['up', '--detach', '--no-build', '--no-deps', ...ACGS_COMPOSE_SERVICES]);
+
+    // Waited for directly on the engine, so the driver's own waiting is not what makes the tests pass.
+    for (const service of ACGS_COMPOSE_SERVICES) {
+      await waitForContainer(docker, `${project}-${service}`, isHealthy, 120_000);
+    }
+    postgres = new pg.Pool({ connectionString: auditDatabase.url, max: 2 });
+    redis = new Redis(testRedis.url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  } catch (error) {
+    await teardown();
+    throw error;
+  }
+}, 240_000);
+
+afterAll(teardown, 120_000);
+
+describe('docker-compose.yml itself', () => {
+  it('publishes each service on 127.0.0.1 at its firm port and names containers acgs-<service> when no variable is set', async () => {
+    const unset = Object.fromEntries(['ACGS_CONTAINER_PREFIX', ...Object.values(PORT_VARIABLES)].map((key) => [key, undefined]));
+    const config = await resolvedConfig({ cwd: repoRoot, project: 'acgs', files: ['docker-compose.yml'], env: { ...unset, ...RENDER_ENV } });
+    const firm: Record<string, string> = { 'sandbox-controller': '8001', 'evolution-oversight': '8002', 'audit-engine': '8003', 'policy-engine': '8004' };
+    for (const [service, port] of Object.entries(firm)) {
+      expect(config.services[service]!.container_name).toBe(`acgs-${service}`);
+      expect(config.services[service]!.ports).toEqual([`127.0.0.1:${port}:${port}/tcp`]);
+    }
+    expect(config.services.postgres!.container_name).toBe('acgs-postgres');
+  });
+
+  it('publishes at the ports and under the container prefix the environment gives, still on 127.0.0.1 only', async () => {
+    const env: Record<string, string> = { ...RENDER_ENV, ACGS_CONTAINER_PREFIX: 'staging' };
+    for (const [index, service] of ACGS_COMPOSE_SERVICES.entries()) env[PORT_VARIABLES[service]] = String(18_100 + index);
+    const config = await resolvedConfig({ cwd: repoRoot, project: 'staging', files: ['docker-compose.yml'], env });
+    for (const [index, service] of ACGS_COMPOSE_SERVICES.entries()) {
+      const internal = { 'policy-engine': 8004, 'audit-engine': 8003, 'evolution-oversight': 8002, 'sandbox-controller': 8001 }[service];
+      expect(config.services[service]!.container_name).toBe(`staging-${service}`);
+      expect(config.services[service]!.ports).toEqual([`127.0.0.1:${18_100 + index}:${internal}/tcp`]);
+    }
+  });
+
+  it('refuses to render without ACGS_ADMIN_TOKEN, saying how to make one', async () => {
+    await expect(
+      resolvedConfig({ cwd: repoRoot, project: 'acgs', files: ['docker-compose.yml'], env: { ...RENDER_ENV, ACGS_ADMIN_TOKEN: '' } }),
+    ).rejects.toThrow(/set ACGS_ADMIN_TOKEN/);
+  });
+
+  it('refuses to render without ACGS_SERVICE_TOKEN, saying how to make one', async () => {
+    await expect(
+      resolvedConfig({ cwd: repoRoot, project: 'acgs', files: ['docker-compose.yml'], env: { ...RENDER_ENV, ACGS_SERVICE_TOKEN: '' } }),
+    ).rejects.toThrow(/set ACGS_SERVICE_TOKEN/);
+  });
+
+  it('refuses to render without REDIS_PASSWORD, saying how to make one', async () => {
+    await expect(resolvedConfig({ cwd: repoRoot, project: 'acgs', files: ['docker-compose.yml'], env: { ...RENDER_ENV, REDIS_PASSWORD: '' } })).rejects.toThrow(
+      /set REDIS_PASSWORD/,
+    );
+  });
+
+  it('runs Redis with a password, and gives it to the policy engine in REDIS_URL and to redis-cli in the Redis container', async () => {
+    const config = await resolvedConfig({ cwd: repoRoot, project: 'acgs', files: ['docker-compose.yml'], env: { ...RENDER_ENV, REDIS_PASSWORD: 'a1b2c3' } });
+    const redis = config.services.redis!;
+    expect(redis.command).toEqual(expect.arrayContaining(['--requirepass', 'a1b2c3']));
+    expect((redis.command as string[]).indexOf('a1b2c3')).toBe((redis.command as string[]).indexOf('--requirepass') + 1);
+    expect(redis.environment).toMatchObject({ REDISCLI_AUTH: 'a1b2c3' });
+    expect(redis.ports).toBeUndefined();
+    expect(config.services['policy-engine']!.environment).toMatchObject({ REDIS_URL: 'redis://:a1b2c3@redis:6379' });
+  });
+
+  it('gives the service token to all four services', async () => {
+    const config = await resolvedConfig({ cwd: repoRoot, project: 'acgs', files: ['docker-compose.yml'], env: RENDER_ENV });
+    for (const service of ACGS_COMPOSE_SERVICES) {
+      expect(JSON.stringify(config.services[service]!.environment), service).toContain('"ACGS_SERVICE_TOKEN":"compose-validation-only"');
+    }
+  });
+});
+
+describe('the compose stack, seen and controlled by the bot', () => {
+  it('is chosen by selectStack as a Docker stack of four healthy services named after the project', async () => {
+    const selection = await selectStack({
+      env: { DOCKER_HOST: TEST_DOCKER_HOST, COMPOSE_PROJECT_NAME: project },
+      local: () => {
+        throw new Error('the local driver must not be chosen while the compose project runs');
+      },
+    });
+    stack = selection.stack;
+    expect(stack.kind).toBe('docker');
+    expect(selection.reason).toContain(`compose project ${project} has 4 container(s)`);
+    const services = await stack.list();
+    expect(services.map((service) => service.name)).toEqual([...ACGS_COMPOSE_SERVICES].sort());
+    for (const service of services) {
+      expect(service.replicas).toHaveLength(1);
+      expect(service.replicas[0]).toMatchObject({ name: `${project}-${service.name}`, number: 1, state: 'running', health: 'healthy', image: NODE_IMAGE });
+      expect((await stack.health(service.name)).status).toBe('healthy');
+    }
+  });
+
+  it('reports every service healthy through the registry\'s health command', async () => {
+    const services = createCommandPathDependencies({
+      endpoints: Object.fromEntries(ACGS_COMPOSE_SERVICES.map((service) => [service, url(service)])) as Record<ServiceName, string>,
+      adminToken,
+      database: stackDatabaseOn(postgres!),
+      redis: stackRedisOn(redis!),
+      checkTimeoutMs: 5000,
+    });
+    const outcome = await executeCommandLine({ registry: createCommandRegistry(), services }, { line: 'health', actor: { id: 'U0COMPOSE' }, origin: 'slash' });
+    expect(outcome.command).toBe('health');
+    const data = outcome.document.data as { verdict: string; checks: Array<{ name: string; tone: string; status: string }> };
+    const byName = Object.fromEntries(data.checks.map((check) => [check.name, check]));
+    for (const service of ACGS_COMPOSE_SERVICES) expect(byName[service], JSON.stringify(byName[service])).toMatchObject({ tone: 'ok', status: 'healthy' });
+    expect(byName['policy-engine policy']).toMatchObject({ tone: 'ok' });
+    expect(data.verdict).toBe('ok');
+    expect(outcome.outcome).toBe('ok');
+  });
+
+  it('restarts the policy engine through the driver: a new start, healthy again, answering on its port', async () => {
+    const before = (await stack!.list()).find((service) => service.name === 'policy-engine')!.replicas[0]!;
+    const report = await stack!.restart('policy-engine', { timeoutMs: 90_000 });
+    expect(report.health).toBe('healthy');
+    expect(report.replicas).toHaveLength(1);
+    expect(report.replicas[0]).toMatchObject({ name: `${project}-policy-engine`, id: before.id, previousId: before.id, health: 'healthy' });
+    expect(Date.parse(report.replicas[0]!.startedAt!)).toBeGreaterThan(Date.parse(before.startedAt!));
+    const response = await fetch(`${url('policy-engine')}/v1/data/acgs/main/health`, { signal: AbortSignal.timeout(5000) });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('x-constitutional-hash')).toBe(CONSTITUTIONAL_HASH);
+  }, 120_000);
+
+  it('ends a wait for health on the engine\'s health event, not on the next poll', async () => {
+    // A poll interval longer than the test's timeout: only the event can end this wait in time.
+    const slowPolling = createDockerStack({ dockerHost: TEST_DOCKER_HOST, project, pollIntervalMs: 600_000 });
+    const report = await slowPolling.restart('audit-engine', { timeoutMs: 90_000 });
+    expect(report.health).toBe('healthy');
+    expect(report.durationMs).toBeLessThan(60_000);
+  }, 90_000);
+
+  it("reads the restarted policy engine's logs through the driver: its shutdown on SIGTERM and both starts, filtered by plain text", async () => {
+    const shutdown = await stack!.logs('policy-engine', { grep: 'shutting down' });
+    expect(shutdown.lines.length).toBeGreaterThanOrEqual(1);
+    expect(shutdown.lines.every((line) => line.text.toLowerCase().includes('shutting down'))).toBe(true);
+    expect(shutdown.lines.at(-1)!.text).toContain('SIGTERM');
+    const listening = await stack!.logs('policy-engine', { grep: `listening at http://127.0.0.1:${ports['policy-engine']}` });
+    expect(listening.lines.length).toBeGreaterThanOrEqual(2);
+    expect(listening.lines.every((line) => line.replica === `${project}-policy-engine`)).toBe(true);
+    const lastTwo = await stack!.logs('policy-engine', { tail: 2 });
+    expect(lastTwo.lines).toHaveLength(2);
+  });
+
+  it('reads CPU and memory of each of the four containers through the driver', async () => {
+    const stats = await stack!.stats();
+    expect(stats.map((sample) => sample.service).sort()).toEqual([...ACGS_COMPOSE_SERVICES].sort());
+    for (const sample of stats) {
+      expect(sample.replica).toBe(`${project}-${sample.service}`);
+      // A Node service holds tens of MiB; a zero would mean the sample was not read.
+      expect(sample.memory.usedBytes).toBeGreaterThan(10 * 1024 * 1024);
+      expect(sample.cpuPercent).toBeGreaterThanOrEqual(0);
+      expect(sample.pids).toBeGreaterThan(0);
+    }
+    const one = await stack!.stats('audit-engine');
+    expect(one.map((sample) => sample.replica)).toEqual([`${project}-audit-engine`]);
+  });
+
+  it('runs code in a sandbox beside the stack through the engine socket compose mounts into the sandbox controller, only for the service token', async () => {
+    const tokenless = await sandboxControllerClient(url('sandbox-controller'), { timeoutMs: 60_000 })
+      .execute({ agent_id: 'compose-test', code: 'echo never', trust_level: 0.95, explanation: 'no token', timeout_seconds: 5 })
+      .catch((error: unknown) => error);
+    expect(tokenless).toMatchObject({ status: 401, code: 'SERVICE_UNAUTHORIZED' });
+    const client = sandboxControllerClient(url('sandbox-controller'), { timeoutMs: 60_000, serviceToken });
+    const result = await client.execute({
+      agent_id: 'compose-test',
+      code: 'echo from-the-compose-stack; id -u',
+      trust_level: 0.95,
+      explanation: 'compose stack smoke test',
+      timeout_seconds: 60,
+    });
+    expect(result).toMatchObject({ exit_code: 0, termination_reason: 'exit', stdout: 'from-the-compose-stack\n65534\n' });
+  }, 90_000);
+
+  it('refuses a service the compose project does not have, naming the four it has', async () => {
+    await expect(stack!.restart('postgres')).rejects.toThrow(/no service "postgres".*audit-engine, evolution-oversight, policy-engine, sandbox-controller/);
+  });
+});

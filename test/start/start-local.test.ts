@@ -1,0 +1,417 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir, userInfo } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createAuditEngineClient } from '../../services/clients/audit-engine.js';
+import { createEvolutionOversightClient } from '../../services/clients/evolution-oversight.js';
+import { ServiceCallError } from '../../services/clients/http.js';
+import { CONSTITUTIONAL_HASH } from '../../services/kit/constitution.js';
+import { SERVICE_PORTS } from '../../services/kit/service-ports.js';
+import { lowRiskProposal } from '../../services/evolution-oversight/testing/fixtures.js';
+import { openConsoleSession, type ConsoleSession } from '../testing/console-session.js';
+
+/**
+ * `npm start` on a machine with nothing configured: no DATABASE_URL, no REDIS_URL, no token, no
+ * Slack. The four services must come up on their firm ports with embedded PostgreSQL, and the bot
+ * with the local Slack console on its port.
+ */
+let child: ChildProcess | undefined;
+/** What the stale pid file says its process runs: the policy engine as the supervisor starts it. */
+const STALE_ARGV = [process.execPath, '--import', 'tsx', 'services/policy-engine/main.ts'];
+/** A process whose pid a stale pid file names before the start: it must never be signalled. */
+let stranger: ChildProcess | undefined;
+let stateDir: string | undefined;
+
+/** The service token `npm start` generated (the services' write endpoints require it). */
+function localServiceToken(): string {
+  return readFileSync(join(stateDir!, 'service-token'), 'utf8').trim();
+}
+let output = '';
+let botPort = 0;
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as { port: number };
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+/** Whether something already listens on 127.0.0.1:port (binding it is the only reliable check). */
+function portInUse(port: number): Promise<boolean> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', (error: NodeJS.ErrnoException) => (error.code === 'EADDRINUSE' ? resolve(true) : reject(error)));
+    probe.listen(port, '127.0.0.1', () => probe.close(() => resolve(false)));
+  });
+}
+
+async function waitForHealth(port: number, timeoutMs: number): Promise<Response> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError = '';
+  while (Date.now() < deadline) {
+    try {
+      const response = await fetch(`http://127.0.0.1:${port}/health`, { signal: AbortSignal.timeout(2000) });
+      if (response.status === 200) return response;
+      lastError = `status ${response.status}: ${await response.text()}`;
+    } catch (error) {
+      lastError = (error as Error).message;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  throw new Error(`port ${port} not healthy after ${timeoutMs} ms (${lastError})\n${output.slice(-4000)}`);
+}
+
+beforeAll(async () => {
+  // The firm ports are fixed: with another stack on them this test would talk to that stack.
+  const taken: string[] = [];
+  for (const [service, port] of Object.entries(SERVICE_PORTS)) if (await portInUse(port)) taken.push(`${port} (${service})`);
+  if (taken.length > 0) {
+    throw new Error(`ports already in use on 127.0.0.1: ${taken.join(', ')}; stop whatever listens there (another npm start?) and run again`);
+  }
+  stateDir = mkdtempSync(join(tmpdir(), 'acgs-start-'));
+  // An earlier run's pid file whose pid now belongs to something else: another node process that
+  // even names the service's script, so a check of the executable, the process name or the
+  // script would take it for an orphaned policy-engine; only its whole /proc cmdline differs.
+  stranger = spawn(process.execPath, ['-e', 'setInterval(() => {}, 60_000)', 'services/policy-engine/main.ts'], { stdio: 'ignore' });
+  mkdirSync(join(stateDir, 'run'), { recursive: true });
+  writeFileSync(join(stateDir, 'run', 'policy-engine.pid'), JSON.stringify({ service: 'policy-engine', pid: stranger.pid, argv: STALE_ARGV, startedAt: new Date().toISOString(), supervisorPid: 1 }));
+  botPort = await freePort();
+  // ACGS_STACK=local: other suites may run a compose project on this engine at the same time.
+  const env: NodeJS.ProcessEnv = { ...process.env, ACGS_STATE_DIR: stateDir, LOG_LEVEL: 'warn', PORT: String(botPort), ACGS_STACK: 'local' };
+  const configured = ['DATABASE_URL', 'AUDIT_DATABASE_URL', 'EVOLUTION_DATABASE_URL', 'DATABASE_POOL_MAX', 'REDIS_URL', 'ACGS_ADMIN_TOKEN', 'ACGS_CONFIG'];
+  const slack = ['SLACK_BOT_TOKEN', 'SLACK_APP_TOKEN', 'SLACK_SIGNING_SECRET', 'SLACK_API_URL'];
+  for (const key of [...configured, ...slack, 'VITEST', 'NODE_ENV']) delete env[key];
+  child = spawn(process.execPath, ['--import', 'tsx', 'bot/main.ts'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stdout!.on('data', (chunk) => (output += chunk));
+  child.stderr!.on('data', (chunk) => (output += chunk));
+}, 10_000);
+
+afterAll(async () => {
+  stranger?.kill('SIGKILL');
+  const running = child;
+  if (running && running.exitCode === null) {
+    running.kill('SIGTERM');
+    await new Promise((resolve) => running.once('exit', resolve));
+  }
+  if (stateDir) rmSync(stateDir, { recursive: true, force: true });
+}, 30_000);
+
+describe('npm start with nothing configured', () => {
+  it('brings the four services up on their firm ports', async () => {
+    for (const [service, port] of Object.entries(SERVICE_PORTS)) {
+      const response = await waitForHealth(port, 90_000);
+      const body = (await response.json()) as { service: string; constitutional_hash: string };
+      expect(body.service).toBe(service);
+      expect(body.constitutional_hash).toBe(CONSTITUTIONAL_HASH);
+    }
+  }, 120_000);
+
+  it('serves decisions, stores audit events in the embedded database and generates an admin token', async () => {
+    const decision = await fetch('http://127.0.0.1:8004/v1/data/acgs/main/decision', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        input: {
+          type: 'action_authorization',
+          constitutional_hash: CONSTITUTIONAL_HASH,
+          action: 'system.execute_shell',
+          context: { agent: { id: 'start-test', trust_level: 0.9 } },
+        },
+      }),
+    });
+    expect(decision.status).toBe(200);
+    expect(((await decision.json()) as { result: { allow: boolean } }).result.allow).toBe(false);
+
+    const forged = await fetch('http://127.0.0.1:8003/audit/events', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ event_type: 'start_test', agent_id: 'start-test' }),
+    });
+    expect(forged.status).toBe(401);
+    const stored = await fetch('http://127.0.0.1:8003/audit/events', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${localServiceToken()}` },
+      body: JSON.stringify({ event_type: 'start_test', agent_id: 'start-test' }),
+    });
+    expect(stored.status).toBe(201);
+    const verify = await fetch('http://127.0.0.1:8003/audit/verify');
+    // Status and body together, so that a failure shows what the engine answered instead.
+    expect({ status: verify.status, body: await verify.json() }).toMatchObject({ status: 200, body: { valid: true } });
+
+    const token = readFileSync(join(stateDir!, 'admin-token'), 'utf8').trim();
+    expect(token).toMatch(/^[0-9a-f]{64}$/);
+    // The service token is generated beside it, as private, and is another secret.
+    expect(localServiceToken()).toMatch(/^[0-9a-f]{64}$/);
+    expect(localServiceToken()).not.toBe(token);
+    expect(statSync(join(stateDir!, 'service-token')).mode & 0o777).toBe(0o600);
+    const denied = await fetch('http://127.0.0.1:8004/admin/clear-cache', { method: 'POST' });
+    expect(denied.status).toBe(401);
+    const cleared = await fetch('http://127.0.0.1:8004/admin/clear-cache', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(cleared.status).toBe(200);
+  }, 60_000);
+
+  it('keeps evolution oversight answering on the embedded database after conflicts', async () => {
+    const evolutions = createEvolutionOversightClient('http://127.0.0.1:8002', 10_000, { serviceToken: localServiceToken() });
+    const refusal = (call: Promise<unknown>) =>
+      call.then(
+        () => undefined,
+        (error: unknown) => (error instanceof ServiceCallError ? [error.status, error.code] : error),
+      );
+    const auto = await evolutions.propose(lowRiskProposal({ agent_id: 'start-test' }));
+    expect(auto.status).toBe('auto_approved');
+    const review = { reviewer_id: 'U-START-REVIEWER', justification: 'checked by the start test' };
+    expect(await refusal(evolutions.approve(auto.id, review))).toEqual([409, 'CONFLICT']);
+
+    const risky = await evolutions.propose(lowRiskProposal({ agent_id: 'start-test', privilege_escalation: true, priority: 'high' }));
+    expect(risky.status).toBe('human_review');
+    expect((await evolutions.approve(risky.id, review)).status).toBe('approved');
+    expect(await refusal(evolutions.approve(risky.id, review))).toEqual([409, 'CONFLICT']);
+
+    expect((await evolutions.get(auto.id)).transitions).toHaveLength(1);
+    expect((await evolutions.list({ agent_id: 'start-test' })).count).toBe(2);
+    expect(await evolutions.health()).toMatchObject({ database: { reachable: true } });
+    expect((await evolutions.propose(lowRiskProposal({ agent_id: 'start-test' }))).status).toBe('auto_approved');
+  }, 60_000);
+
+  it('keeps the audit engine appending on the embedded database after refused requests', async () => {
+    const audit = createAuditEngineClient('http://127.0.0.1:8003', { serviceToken: localServiceToken() });
+    const post = (body: unknown, query = '') =>
+      fetch(`http://127.0.0.1:8003/audit/events${query}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${localServiceToken()}` },
+        body: JSON.stringify(body),
+      });
+    expect((await post({ event_type: 'BAD SLUG' })).status).toBe(400);
+    expect((await post({ event_type: 'start_test', constitutional_hash: '0000000000000000' })).status).toBe(400);
+    expect((await post({ event_type: 'start_test' }, '?x=1')).status).toBe(400);
+    // A replay takes the path where the database refuses a duplicate key.
+    const first = await audit.postEvents({ event_type: 'start_replay', idempotency_key: 'start-local-replay' });
+    expect(await audit.postEvents({ event_type: 'start_replay', idempotency_key: 'start-local-replay' })).toMatchObject({ appended: 0, replayed: 1 });
+    const after = await audit.postEvents({ event_type: 'start_after_refusals' });
+    expect(after).toMatchObject({ appended: 1, replayed: 0 });
+    expect(after.events[0]!.sequence).toBeGreaterThan(first.events[0]!.sequence);
+    expect((await audit.listEvents({ event_type: 'start_after_refusals' })).events.map((event) => event.id)).toEqual([after.events[0]!.id]);
+    expect(await audit.verify()).toMatchObject({ valid: true });
+  }, 60_000);
+
+  it('records the evolution transitions in the audit engine', async () => {
+    const audit = createAuditEngineClient('http://127.0.0.1:8003');
+    const deadline = Date.now() + 20_000;
+    // The outbox delivers in batches: wait for all of them, not just the first kind to arrive.
+    let approved = 0;
+    let created = 0;
+    while (Date.now() < deadline) {
+      approved = (await audit.listEvents({ event_type: 'evolution_approved', agent_id: 'start-test' })).events.length;
+      created = (await audit.listEvents({ event_type: 'evolution_created', agent_id: 'start-test' })).events.length;
+      if (approved >= 1 && created >= 3) break;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    expect(approved).toBe(1);
+    expect(created).toBe(3);
+    expect((await audit.health()).integrity).toMatchObject({ valid: true });
+  }, 30_000);
+
+  type ConsoleMessage = { text: string; blocks: unknown[]; ts: string };
+
+  let consoleOpened: Promise<{ url: string; session: ConsoleSession }> | undefined;
+  /** The console as its user gets in: the link npm start printed, opened once, its cookie kept. */
+  function openConsole(): Promise<{ url: string; session: ConsoleSession }> {
+    consoleOpened ??= new Promise<string>((resolve, reject) => {
+      const printed = () => /local Slack console: (http:\/\/127\.0\.0\.1:\d+\/\?token=[\w-]+)/.exec(output)?.[1];
+      if (printed()) return resolve(printed()!);
+      // Registered after the listener that fills `output`, so each chunk is already in it.
+      const onData = () => {
+        if (!printed()) return;
+        child!.stdout!.off('data', onData);
+        resolve(printed()!);
+      };
+      child!.stdout!.on('data', onData);
+      child!.once('exit', () => reject(new Error(`npm start exited before printing the console link\n${output.slice(-4000)}`)));
+    }).then(async (url) => ({ url, session: await openConsoleSession(url) }));
+    return consoleOpened;
+  }
+
+  /** Types a line into #acgs-ops of the console as the on-call engineer and waits for the bot's reply. */
+  async function typeInConsole(text: string, replyStartsWith: string, timeoutMs = 15_000): Promise<ConsoleMessage | undefined> {
+    const { session } = await openConsole();
+    const workspace = await session.get<{ channels: { id: string; name: string }[] }>('workspace');
+    const ops = workspace.channels.find((channel) => channel.name === 'acgs-ops')!;
+    const sent = await session.post('compose', { as: 'U0ONCALL', channel: ops.id, text });
+    expect(sent.json).toEqual({ ok: true });
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      const listed = await session.get<{ messages: ConsoleMessage[] }>(`messages?channel=${ops.id}&as=U0ONCALL`);
+      const reply = listed.messages.find((message) => message.text.startsWith(replyStartsWith));
+      if (reply) return reply;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    return undefined;
+  }
+
+  it('starts the bot with the local Slack console on its port, where /acgs health reads the stack', async () => {
+    const health = await waitForHealth(botPort, 60_000);
+    expect(await health.json()).toMatchObject({ status: 'ok', mode: 'http' });
+    const { url } = await openConsole();
+    expect(url).toMatch(new RegExp(`^http://127\\.0\\.0\\.1:${botPort}/\\?token=`));
+    const page = await fetch(url);
+    expect(page.headers.get('content-type')).toMatch(/text\/html/);
+    // The bare address is the page that says to open the printed link; its API needs the cookie.
+    expect((await fetch(`http://127.0.0.1:${botPort}/`)).status).toBe(403);
+    expect((await fetch(`http://127.0.0.1:${botPort}/console/api/workspace`)).status).toBe(403);
+    const reply = await typeInConsole('/acgs health', 'Stack health');
+    expect(reply?.text).toBe('Stack health: All 5 checks pass.');
+    expect(JSON.stringify(reply?.blocks)).toContain('sandbox-controller');
+    expect(output).toContain(`local Slack console: http://127.0.0.1:${botPort}`);
+    expect(output).toContain('stack: local, because ACGS_STACK=local');
+  }, 90_000);
+
+  it('lets on-call restart a local service from the console, with a new process that is healthy', async () => {
+    const status = await typeInConsole('/acgs status', 'Stack status');
+    expect(JSON.stringify(status?.blocks)).toMatch(/sandbox-controller/);
+    const before = await fetch('http://127.0.0.1:8001/health');
+    expect(before.status).toBe(200);
+    const restarted = await typeInConsole('/acgs restart sandbox-controller', 'Restarted sandbox-controller', 60_000);
+    expect(restarted, 'no restart reply in the console').toBeDefined();
+    expect((await waitForHealth(8001, 30_000)).status).toBe(200);
+  }, 90_000);
+
+  it("records the restart in the bot's audit trail on a third embedded database, shown by /acgs audit and checked by audit verify", async () => {
+    const trail = await typeInConsole('/acgs audit --command restart', 'Audit trail');
+    expect(trail?.text).toMatch(/^Audit trail: 3 records, newest first \(command restart\)/);
+    const table = JSON.stringify(trail?.blocks);
+    for (const kind of ['command (L1)', 'execution (L1)', 'result (L1)']) expect(table).toContain(kind);
+    expect(table).toContain('U0ONCALL');
+    const verify = await typeInConsole('/acgs audit verify', 'Both audit chains intact', 30_000);
+    expect(verify, 'no audit verify reply in the console').toBeDefined();
+    expect(output).toMatch(/audit trail: embedded PostgreSQL in .*pglite\/bot; spool .*bot-trail-spool\/bot/);
+  }, 60_000);
+
+  /**
+   * `npx acgs ...` in another process, with only the state directory (no DATABASE_URL, no token)
+   * and a config file whose cli_users gives this machine's user the on-call role.
+   */
+  function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+    const config = join(stateDir!, 'cli-operator.yml');
+    writeFileSync(config, `roles:\n  oncall: [U0CLIOPS]\ncli_users:\n  ${JSON.stringify(userInfo().username)}: U0CLIOPS\n`);
+    const cliChild = spawn(process.execPath, ['bot/cli-entry.js', ...args, '--json'], {
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, ACGS_STATE_DIR: stateDir, ACGS_STACK: 'local', ACGS_CONFIG: config },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    cliChild.stdout!.on('data', (chunk) => (stdout += chunk));
+    cliChild.stderr!.on('data', (chunk) => (stderr += chunk));
+    return new Promise((resolve) => cliChild.once('close', (code) => resolve({ code, stdout, stderr })));
+  }
+
+  it('left a stale pid file of an earlier run alone: its process was never signalled, the file names the new child', async () => {
+    const record = JSON.parse(readFileSync(join(stateDir!, 'run', 'policy-engine.pid'), 'utf8')) as { pid: number; supervisorPid: number };
+    // The premise: same executable, same process name, same script, different cmdline. The name
+    // is the real policy engine's (`node` on Node 20, `MainThread` on Node 24, which names its thread).
+    const cmdline = readFileSync(`/proc/${stranger!.pid}/cmdline`, 'utf8').replace(/\0$/, '').split('\0');
+    const processName = (pid: number) => readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+    expect(cmdline[0]).toBe(STALE_ARGV[0]);
+    expect(cmdline.at(-1)).toBe(STALE_ARGV.at(-1));
+    expect(processName(stranger!.pid!)).toBe(processName(record.pid));
+    expect(cmdline).not.toEqual(STALE_ARGV);
+    expect(stranger!.exitCode).toBeNull();
+    expect(stranger!.signalCode).toBeNull();
+    expect(record.pid).not.toBe(stranger!.pid);
+    expect(record.supervisorPid).toBe(child!.pid);
+  });
+
+  it('lets the CLI, another process, restart a service through the supervisor, read its logs and stats, and record into the embedded trail', async () => {
+    const pidFile = join(stateDir!, 'run', 'sandbox-controller.pid');
+    const before = (JSON.parse(readFileSync(pidFile, 'utf8')) as { pid: number }).pid;
+    const restart = await cli(['restart', 'sandbox-controller']);
+    expect(restart.stderr).toBe('');
+    expect(restart.code).toBe(0);
+    const report = JSON.parse(restart.stdout) as { health: string; durationMs: number; replicas: Array<{ previousPid: number; pid: number }> };
+    expect(report.health).toBe('healthy');
+    expect(report.replicas[0]!.previousPid).toBe(before);
+    expect(report.replicas[0]!.pid).not.toBe(before);
+    expect((JSON.parse(readFileSync(pidFile, 'utf8')) as { pid: number }).pid).toBe(report.replicas[0]!.pid);
+
+    // LOG_LEVEL=warn here keeps the services quiet: the answer comes from the file, whatever it holds.
+    const logs = await cli(['logs', 'sandbox-controller', '--tail', '5']);
+    expect(logs.code).toBe(0);
+    expect(JSON.parse(logs.stdout)).toMatchObject({ service: 'sandbox-controller', lines: expect.any(Array) });
+    const stats = await cli(['stats', 'sandbox-controller']);
+    const samples = (JSON.parse(stats.stdout) as { samples: Array<{ service: string; memory: { usedBytes: number } }> }).samples;
+    expect(samples.map((sample) => sample.service)).toEqual(['sandbox-controller']);
+    expect(samples[0]!.memory.usedBytes).toBeGreaterThan(1024 * 1024);
+
+    // The same trail the console's restart went to, read by the CLI through the same channel.
+    const audit = await cli(['audit', '--command', 'restart', '--limit', '6']);
+    expect(audit.code).toBe(0);
+    const records = (JSON.parse(audit.stdout) as { records: Array<{ kind: string; origin: string; actor: string }> }).records;
+    expect(records.map((record) => `${record.kind} ${record.origin}`)).toEqual(['result cli', 'execution cli', 'command cli', 'result slash', 'execution slash', 'command slash']);
+    expect(records[0]!.actor).toMatch(/^cli:/);
+  }, 90_000);
+
+  it('posts an escalated scale as an approval request that an approver approves with its button, and records the whole flow', async () => {
+    const { url, session } = await openConsole();
+    const workspace = await session.get<{ channels: { id: string; name: string }[] }>('workspace');
+    const ops = workspace.channels.find((channel) => channel.name === 'acgs-ops')!.id;
+    const request = await typeInConsole('/acgs scale policy-engine 1', 'Approval pending: scale policy-engine 1');
+    expect(request, 'no approval request in the console').toBeDefined();
+    expect(JSON.stringify(request!.blocks)).toContain('policy-engine runs 1 replica');
+    const clicked = await session.post('click', { as: 'U0APPROVER1', actionId: 'acgs_approval_approve', channel: ops, messageTs: request!.ts });
+    expect(clicked.status).toBe(200);
+    let text = '';
+    for (const deadline = Date.now() + 20_000; Date.now() < deadline && !/^Approval (executed|failed)/.test(text); ) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const listed = await session.get<{ messages: ConsoleMessage[] }>(`messages?channel=${ops}&as=U0ONCALL`);
+      const found = listed.messages.find((message) => message.ts === request!.ts);
+      text = found?.text ?? '';
+    }
+    // The local stack runs one process per service: the approved scale runs once and reports what it did.
+    expect(text).toMatch(/^Approval (executed|failed): scale policy-engine 1/);
+    await typeInConsole('/acgs audit --command scale', 'Audit trail');
+    let table = '';
+    for (const deadline = Date.now() + 15_000; Date.now() < deadline && !table; ) {
+      const listed = await session.get<{ messages: ConsoleMessage[] }>(`messages?channel=${ops}&as=U0ONCALL`);
+      const found = listed.messages.find((message) => /^Audit trail: .*\(command scale\)/.test(message.text));
+      table = found ? JSON.stringify(found.blocks) : '';
+      if (!table) await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    for (const kind of ['approval requested', 'vote', 'execution', 'result']) expect(table).toContain(kind);
+    // After all this console traffic the token is still only in the one start-up line.
+    const token = new URL(url).searchParams.get('token')!;
+    expect(output.split(token)).toHaveLength(2);
+  }, 60_000);
+
+  it('forwards the approval (a governance record) to the Audit Engine as well, through the durable outbox', async () => {
+    const audit = createAuditEngineClient('http://127.0.0.1:8003');
+    const wanted = ['chatops.approval_requested', 'chatops.vote', 'chatops.approval_resolved'];
+    const found = new Map<string, number>();
+    for (const deadline = Date.now() + 20_000; Date.now() < deadline && found.size < wanted.length; ) {
+      for (const type of wanted) {
+        const { events } = await audit.listEvents({ event_type: type });
+        if (events.length > 0) found.set(type, events.length);
+      }
+      if (found.size < wanted.length) await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    expect([...found.keys()].sort()).toEqual([...wanted].sort());
+    expect((await audit.verify()).valid).toBe(true);
+  }, 30_000);
+
+  it('stops every service on SIGTERM', async () => {
+    const running = child!;
+    running.kill('SIGTERM');
+    const code = await new Promise((resolve) => running.once('exit', resolve));
+    expect(code).toBe(0);
+    for (const port of [...Object.values(SERVICE_PORTS), botPort]) {
+      await expect(fetch(`http://127.0.0.1:${port}/health`, { signal: AbortSignal.timeout(1000) })).rejects.toThrow();
+    }
+  }, 30_000);
+});
