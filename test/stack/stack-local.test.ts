@@ -90,9 +90,11 @@ describe('Local stack: restart', () => {
   });
 
   it('times out with the health answer when the restarted process never becomes healthy', async () => {
-    const error = await stackErrorOf(stack.restart('sick', { timeoutMs: 1500 }));
+    // Long enough for the restarted node process to be listening even on a loaded machine, so
+    // that the last health answer is its 503 and not a refused connection.
+    const error = await stackErrorOf(stack.restart('sick', { timeoutMs: 6000 }));
     expect(error.code).toBe('TIMEOUT');
-    expect(error.message).toContain(`sick did not become healthy within 2 s after the restart (${urls.sick}/health answered 503)`);
+    expect(error.message).toContain(`sick did not become healthy within 6 s after the restart (${urls.sick}/health answered 503)`);
     expect(error.message).toContain('its last log lines: ');
   });
 
