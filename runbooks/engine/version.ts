@@ -45,7 +45,10 @@ export function runbookVersion(runbook: VersionedShape): string {
       title: step.title,
       timeoutMs: step.timeoutMs,
       idempotent: step.idempotent,
-      // The source text: a changed step body is a changed runbook, even with the same ids.
+      // The source text: a changed step body is a changed runbook, even with the same ids. It is the
+      // text the module loader produced (tsx's transform; vitest's differs), so replicas agree when
+      // they run the same code the same way; a replica that does not sees another version, which
+      // errs on the safe side: the run stops for a decision instead of running other code.
       run: step.run.toString(),
       compensate: step.compensate ? step.compensate.toString() : null,
       dryRun: step.dryRun.toString(),
