@@ -122,22 +122,29 @@ class RunDrive {
       ? await callStep((signal) => step.run({ ...context, signal }), { timeoutMs: step.timeoutMs, runSignal: this.keeper.stepSignal, what: `step "${step.id}"` })
       : { ok: false as const, error: started.error, timedOut: false, durationMs: 0 };
     if (this.keeper.lost.aborted) throw new LeaseLostError((this.keeper.lost.reason as RunStop & { message?: string }).message ?? 'lease lost');
+    let failure: { error: string; timedOut: boolean; durationMs: number };
     if (result.ok) {
-      const output = result.value === undefined ? null : result.value;
-      await this.options.store.finishAttempt(this.lease, { index, attempt, outcome: 'done', output });
-      this.outputs[step.id] = output;
-      await this.finished(step, index, attempt, 'run', 'done', result.durationMs);
-      return undefined;
+      const stored = storable(result.value);
+      if (stored.ok) {
+        await this.options.store.finishAttempt(this.lease, { index, attempt, outcome: 'done', output: stored.value });
+        this.outputs[step.id] = stored.value;
+        await this.finished(step, index, attempt, 'run', 'done', result.durationMs);
+        return undefined;
+      }
+      // The step acted, but what it returned cannot be kept: a person decides, as for a failure.
+      failure = { error: stored.error, timedOut: false, durationMs: result.durationMs };
+    } else {
+      failure = result;
     }
     if (this.keeper.abortRequested) {
       await this.options.store.finishAttempt(this.lease, { index, attempt, outcome: 'interrupted', error: 'stopped: the run is being aborted' });
-      await this.finished(step, index, attempt, 'run', 'interrupted', result.durationMs, 'stopped: the run is being aborted');
+      await this.finished(step, index, attempt, 'run', 'interrupted', failure.durationMs, 'stopped: the run is being aborted');
       return this.abort(await this.options.store.attempts(this.run.id));
     }
-    await this.options.store.finishAttempt(this.lease, { index, attempt, outcome: 'failed', error: result.error });
-    await this.finished(step, index, attempt, 'run', 'failed', result.durationMs, result.error);
-    const reason = `step "${step.id}" (${step.title}) failed: ${result.error}`;
-    const detail = { step: { index, id: step.id, title: step.title, attempt, idempotent: step.idempotent, error: result.error, timedOut: result.timedOut } };
+    await this.options.store.finishAttempt(this.lease, { index, attempt, outcome: 'failed', error: failure.error });
+    await this.finished(step, index, attempt, 'run', 'failed', failure.durationMs, failure.error);
+    const reason = `step "${step.id}" (${step.title}) failed: ${failure.error}`;
+    const detail = { step: { index, id: step.id, title: step.title, attempt, idempotent: step.idempotent, error: failure.error, timedOut: failure.timedOut } };
     if (this.runbook.onStepFailure === 'fail') return this.settle({ state: 'failed', reason, detail });
     return this.settle({ state: 'needs_decision', reason, detail });
   }
@@ -200,7 +207,8 @@ class RunDrive {
         : { ok: false as const, error: started.error, durationMs: 0 };
       if (this.keeper.lost.aborted) throw new LeaseLostError('lease lost while undoing a step');
       if (result.ok) {
-        await this.options.store.finishAttempt(this.lease, { index, attempt, outcome: 'compensated', output: result.value ?? null });
+        const output = storable(result.value);
+        await this.options.store.finishAttempt(this.lease, { index, attempt, outcome: 'compensated', output: output.ok ? output.value : { unstorable: output.error } });
         await this.finished(step, index, attempt, 'compensate', 'compensated', result.durationMs);
         undone.push(step.id);
       } else {
@@ -268,4 +276,14 @@ function statusOf(attempts: AttemptRecord[], index: number, justInterrupted: Set
   const last = mine.at(-1);
   if (!last) return { kind: 'fresh' };
   return { kind: 'stopped', last, justInterrupted: justInterrupted.has(`${index}/${last.attempt}`) };
+}
+
+/** A step's output as JSON data (what the attempts table keeps), or why it cannot be kept. */
+function storable(value: unknown): { ok: true; value: unknown } | { ok: false; error: string } {
+  if (value === undefined) return { ok: true, value: null };
+  try {
+    return { ok: true, value: JSON.parse(JSON.stringify(value)) as unknown };
+  } catch (error) {
+    return { ok: false, error: `it finished, but its output could not be stored as JSON (${describe(error)})` };
+  }
 }

@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { defineRunbook } from './definition.js';
 import { RunbookInputError } from './errors.js';
 import type { RunAuditSink, StepFinishedEvent } from './ports.js';
 import { createRunbookRegistry, type RunbookRegistry } from './registry.js';
@@ -116,6 +118,35 @@ describe('a run', () => {
     expect(run.state).toBe('succeeded');
     expect(await attemptsOf(run.id)).toEqual(['run slow#1 failed', 'run slow#2 skipped', 'run after#1 done']);
     expect((await t.store.attempts(run.id))[1]).toMatchObject({ owner: 'decision:U0LEAD', error: 'skipped by U0LEAD' });
+  });
+
+  it('a step whose output cannot be stored as JSON stops the run for a decision instead of breaking the runner', async () => {
+    const unstorable = defineRunbook({
+      name: 'unstorable',
+      summary: 'Returns what JSON cannot hold',
+      level: 0,
+      args: z.object({}),
+      steps: [
+        {
+          id: 'count',
+          kind: 'check',
+          title: 'Count things',
+          timeoutMs: 1000,
+          idempotent: true,
+          async run() {
+            return { count: 10n };
+          },
+          async dryRun() {
+            return { mode: 'description', text: 'would count' };
+          },
+        },
+      ],
+    });
+    const h = harness(createRunbookRegistry([unstorable]));
+    const run = await h.runToStop('unstorable');
+    expect(run.state).toBe('needs_decision');
+    expect(run.reason).toMatch(/^step "count" \(Count things\) failed: it finished, but its output could not be stored as JSON \(.*BigInt/);
+    expect(await attemptsOf(run.id)).toEqual(['run count#1 failed']);
   });
 
   it('a step whose start the audit trail refuses does not run', async () => {
