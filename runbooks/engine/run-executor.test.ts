@@ -216,6 +216,23 @@ describe('abort', () => {
   });
 });
 
+describe('a runner shutting down', () => {
+  it('finishes the step at hand and hands the run back for another runner, which goes on from the next step', async () => {
+    const registry = createRunbookRegistry([scriptedRunbook(t.pool, 'handed-back', [{ id: 'first' }, { id: 'second' }])]);
+    const leaving = harness(registry);
+    leaving.executor.start();
+    const run = await leaving.executor.submit({ runbook: 'handed-back', args: { holdMs: { first: 300 } }, requester: 'U0', origin: 'test' });
+    await expect.poll(() => leaving.events.includes('start run first#1'), { timeout: 5000 }).toBe(true);
+    await leaving.executor.stop();
+    const handed = await t.store.get(run.id);
+    expect(handed).toMatchObject({ state: 'pending', leaseOwner: null, reason: `handed back by ${leaving.executor.owner}, which is shutting down` });
+    expect(await attemptsOf(run.id)).toEqual(['run first#1 done']);
+    const ended = await harness(registry).settle(run.id);
+    expect(ended.state).toBe('succeeded');
+    expect(await attemptsOf(run.id)).toEqual(['run first#1 done', 'run second#1 done']);
+  });
+});
+
 describe('versions', () => {
   it('an in-flight run finishes on the version it started with after the runbook changed', async () => {
     const registry = createRunbookRegistry([scriptedRunbook(t.pool, 'changing', [{ id: 'a' }, { id: 'b' }])]);
