@@ -64,6 +64,8 @@ async function versionGone(run: RunRecord, lease: Lease, options: DriveOptions):
     reason: `version gone: the run started on version ${run.version} of "${run.runbook}", which this process does not have (${current})`,
     detail: { versionGone: run.version, currentVersion: options.currentVersion ?? null },
   });
+  // An abort asked for meanwhile: end it as aborted instead.
+  if (settled.state === 'aborting') return versionGone(settled, lease, options);
   await announce(options, settled);
   return 'needs_decision';
 }
@@ -232,6 +234,8 @@ class RunDrive {
 
   private async settle(outcome: { state: Exclude<RunState, 'running' | 'pending'>; reason: string | null; detail?: Record<string, unknown> }): Promise<DriveEnd> {
     const settled = await this.options.store.settle(this.lease, outcome);
+    // An abort asked for while the last step ran wins over the ending this drive reached.
+    if (settled.state === 'aborting' && outcome.state !== 'aborted') return this.abort(await this.options.store.attempts(this.run.id));
     await announce(this.options, settled);
     return settled.state;
   }

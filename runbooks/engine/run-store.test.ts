@@ -67,6 +67,26 @@ describe('leases', () => {
   });
 });
 
+describe('an abort asked for while the runner is ending the run', () => {
+  it('wins: the run stays aborting, still held, and only `aborted` ends it', async () => {
+    const run = await newRun();
+    const claim = (await t.store.claim(run.id, 'runner-a', 5000))!;
+    expect((await t.store.requestAbort(run.id, 'U0LEAD')).state).toBe('aborting');
+    for (const state of ['succeeded', 'failed', 'needs_decision'] as const) {
+      expect(await t.store.settle(claim.lease, { state, reason: null })).toMatchObject({ state: 'aborting', leaseOwner: 'runner-a', reason: 'abort requested by U0LEAD' });
+    }
+    expect(await t.store.settle(claim.lease, { state: 'aborted', reason: 'aborted; nothing was undone' })).toMatchObject({ state: 'aborted', leaseOwner: null });
+  });
+
+  it('a runner handing the run back leaves it aborting for the next runner', async () => {
+    const run = await newRun();
+    const claim = (await t.store.claim(run.id, 'runner-a', 5000))!;
+    await t.store.requestAbort(run.id, 'U0LEAD');
+    expect(await t.store.settle(claim.lease, { state: 'pending', reason: 'handed back' })).toMatchObject({ state: 'aborting', leaseOwner: null, leaseExpiresAt: null });
+    expect((await t.store.claim(run.id, 'runner-b', 5000))!.run).toMatchObject({ state: 'aborting', leaseOwner: 'runner-b' });
+  });
+});
+
 describe('a runner that lost its lease mid-step', () => {
   it('does not record the step result and stops driving the run', async () => {
     const registry = createRunbookRegistry([scriptedRunbook(t.pool, 'fenced-step', [{ id: 'hold' }, { id: 'after' }])]);

@@ -161,7 +161,11 @@ export interface RunStore {
     lease: Lease,
     attempt: { index: number; attempt: number; outcome: Exclude<AttemptOutcome, 'running' | 'skipped'>; output?: unknown; error?: string },
   ): Promise<void>;
-  /** Moves the run to `state` and lets go of its lease (pending/aborting: for another runner to continue). */
+  /**
+   * Moves the run to `state` and lets go of its lease (pending/aborting: for another runner to
+   * continue). An abort asked for meanwhile wins: a run in `aborting` is left so, and returned as
+   * it stands, still held by the caller unless it was handing the run back; the caller then aborts.
+   */
   settle(lease: Lease, outcome: { state: Exclude<RunState, 'running'>; reason: string | null; detail?: Record<string, unknown> | null }): Promise<RunRecord>;
   /**
    * A person's decision on a run in `needs_decision`: retry the stopped step, skip it, or abort
@@ -285,7 +289,17 @@ export function createRunStore(pool: pg.Pool): RunStore {
       });
     },
     settle(lease, outcome) {
-      return fenced(lease, async (client) => {
+      return fenced(lease, async (client, state) => {
+        if (state === 'aborting' && outcome.state !== 'aborted') {
+          const handBack = outcome.state === 'pending' || outcome.state === 'aborting';
+          const kept = await client.query(
+            `UPDATE runbook_runs SET lease_owner = CASE WHEN $2 THEN NULL ELSE lease_owner END,
+               lease_expires_at = CASE WHEN $2 THEN NULL ELSE lease_expires_at END
+             WHERE id = $1 RETURNING *`,
+            [lease.runId, handBack],
+          );
+          return toRun(kept.rows[0] as Row);
+        }
         const result = await client.query(
           `UPDATE runbook_runs SET state = $2, reason = $3, detail = $4::jsonb, lease_owner = NULL, lease_expires_at = NULL,
              decision = CASE WHEN $2 IN ('pending', 'aborting') THEN decision ELSE NULL END, updated_at = now()
