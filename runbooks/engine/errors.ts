@@ -2,7 +2,14 @@
  * Errors a person caused and can act on (an unknown runbook, bad arguments, a decision on a run
  * that waits for none): safe to show as they are. Every one is thrown before anything is written.
  */
-export type RunbookInputCode = 'unknown-runbook' | 'bad-arguments' | 'unknown-run' | 'not-waiting-for-decision' | 'cannot-skip' | 'not-abortable';
+export type RunbookInputCode =
+  | 'unknown-runbook'
+  | 'bad-arguments'
+  | 'unknown-run'
+  | 'unknown-decision'
+  | 'not-waiting-for-decision'
+  | 'cannot-skip'
+  | 'not-abortable';
 
 export class RunbookInputError extends Error {
   override readonly name = 'RunbookInputError';

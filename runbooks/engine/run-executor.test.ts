@@ -284,8 +284,9 @@ describe('bad input', () => {
       [() => h.executor.get('not-a-run-id'), 'unknown-run', /^There is no run "not-a-run-id"\.$/],
       [() => h.executor.decide('00000000-0000-4000-8000-000000000000', 'retry', 'U0'), 'unknown-run', /There is no run/],
       [() => h.executor.abort('not-a-run-id', 'U0'), 'unknown-run', /There is no run/],
-      [() => h.executor.decide(done.id, 'retry', 'U0'), 'not-waiting-for-decision', /is succeeded; it waits for no decision\.$/],
-      [() => h.executor.abort(done.id, 'U0'), 'not-abortable', /has already succeeded; there is nothing to abort\.$/],
+      [() => h.executor.decide(done.id, 'maybe' as never, 'U0'), 'unknown-decision', /^"maybe" is no decision; a run waiting for one can be retried, skipped or aborted\.$/],
+      [() => h.executor.decide(done.id, 'retry', 'U0'), 'not-waiting-for-decision', /\(inputs\) has succeeded; it waits for no decision\.$/],
+      [() => h.executor.abort(done.id, 'U0'), 'not-abortable', /\(inputs\) has succeeded; there is nothing to abort\.$/],
     ];
     for (const [refused, code, message] of refusals) {
       const error = await refused().catch((failure: unknown) => failure);

@@ -26,7 +26,19 @@ export const FINAL_RUN_STATES: readonly RunState[] = ['succeeded', 'failed', 'ab
 
 export type AttemptOutcome = 'running' | 'done' | 'failed' | 'skipped' | 'interrupted' | 'compensated';
 export type AttemptAction = 'run' | 'compensate';
-export type Decision = 'retry' | 'skip' | 'abort';
+export const DECISIONS = ['retry', 'skip', 'abort'] as const;
+export type Decision = (typeof DECISIONS)[number];
+
+/** A run's state as the end of a sentence about it. */
+export const STATE_WORDS: Readonly<Record<RunState, string>> = {
+  pending: 'is waiting to start',
+  running: 'is running',
+  needs_decision: 'is waiting for a decision',
+  succeeded: 'has succeeded',
+  failed: 'has failed',
+  aborting: 'is being aborted',
+  aborted: 'was aborted',
+};
 
 export interface RunRecord {
   id: string;
@@ -309,11 +321,15 @@ export function createRunStore(pool: pg.Pool): RunStore {
         return toRun(result.rows[0] as Row);
       });
     },
-    decide(runId, decision, by) {
+    async decide(runId, decision, by) {
+      // Decisions arrive from buttons and typed text: a value outside the three is refused here.
+      if (!DECISIONS.includes(decision)) {
+        throw new RunbookInputError('unknown-decision', `"${String(decision)}" is no decision; a run waiting for one can be retried, skipped or aborted.`);
+      }
       return withTransaction(pool, async (client) => {
         const run = await lockRun(client, runId);
         if (run.state !== 'needs_decision') {
-          throw new RunbookInputError('not-waiting-for-decision', `Run ${run.id} (${run.runbook}) is ${run.state.replace('_', ' ')}; it waits for no decision.`);
+          throw new RunbookInputError('not-waiting-for-decision', `Run ${run.id} (${run.runbook}) ${STATE_WORDS[run.state]}; it waits for no decision.`);
         }
         const stopped = run.detail?.step as { index?: number; id?: string } | undefined;
         if (decision === 'skip') {
@@ -339,7 +355,7 @@ export function createRunStore(pool: pg.Pool): RunStore {
       return withTransaction(pool, async (client) => {
         const run = await lockRun(client, runId);
         if (FINAL_RUN_STATES.includes(run.state)) {
-          throw new RunbookInputError('not-abortable', `Run ${run.id} (${run.runbook}) has already ${run.state === 'succeeded' ? 'succeeded' : `ended (${run.state})`}; there is nothing to abort.`);
+          throw new RunbookInputError('not-abortable', `Run ${run.id} (${run.runbook}) ${STATE_WORDS[run.state]}; there is nothing to abort.`);
         }
         if (run.state === 'aborting') return run;
         // A running run keeps its runner's lease: the runner sees `aborting` on its next renewal and
