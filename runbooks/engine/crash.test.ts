@@ -1,0 +1,253 @@
+/**
+ * Real crashes: a runner in a child process is SIGKILLed mid-step, and another runner takes the
+ * run over once the lease runs out. And two runner processes on one database share out runs
+ * without ever running a step of one run at the same time.
+ */
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createRunbookRegistry } from './registry.js';
+import { checkRequest } from './requests.js';
+import { runbookTestDatabase, type RunbookTestDatabase } from './testing/database.js';
+import { crashRunbooks } from './testing/scripted-runbooks.js';
+
+const RUNNER_PROCESS = fileURLToPath(new URL('./testing/runner-process.ts', import.meta.url));
+const LEASE_MS = 2000;
+const RENEW_EVERY_MS = 400;
+/** Takeover within one lease plus this (the issue's goal is lease + 5 s): a scan, a claim, a step start. */
+const TAKEOVER_MARGIN_MS = 3000;
+
+let t: RunbookTestDatabase;
+const children: ChildProcessWithoutNullStreams[] = [];
+beforeAll(async () => {
+  t = await runbookTestDatabase();
+});
+afterEach(async () => {
+  for (const child of children.splice(0)) {
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGKILL');
+      await exited;
+    }
+  }
+});
+afterAll(async () => {
+  await t?.close();
+});
+
+interface RunnerEvent {
+  owner: string;
+  event: string;
+  /** When this process read the line. */
+  receivedAt: number;
+  versions?: Record<string, string>;
+  runId?: string;
+  stepId?: string;
+  attempt?: number;
+  outcome?: string;
+  state?: string;
+}
+
+function startRunnerProcess(owner: string, options: { leaseMs?: number; renewEveryMs?: number; scanEveryMs?: number } = {}) {
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      RUNNER_PROCESS,
+      JSON.stringify({ databaseUrl: t.db.url, owner, leaseMs: options.leaseMs ?? LEASE_MS, renewEveryMs: options.renewEveryMs ?? RENEW_EVERY_MS, scanEveryMs: options.scanEveryMs ?? 200 }),
+    ],
+    { stdio: ['pipe', 'pipe', 'pipe'] },
+  );
+  children.push(child);
+  const events: RunnerEvent[] = [];
+  let buffered = '';
+  let errors = '';
+  const waiters: Array<{ match: (event: RunnerEvent) => boolean; resolve: () => void }> = [];
+  child.stdout.on('data', (chunk: Buffer) => {
+    buffered += chunk.toString();
+    const lines = buffered.split('\n');
+    buffered = lines.pop()!;
+    for (const line of lines) {
+      const event = { ...(JSON.parse(line) as RunnerEvent), receivedAt: Date.now() };
+      events.push(event);
+      for (const waiter of waiters.filter((each) => each.match(event))) waiter.resolve();
+    }
+  });
+  child.stderr.on('data', (chunk: Buffer) => (errors += chunk.toString()));
+  const exited = new Promise<NodeJS.Signals | number | null>((resolve) => child.once('exit', (code, signal) => resolve(signal ?? code)));
+  return {
+    child,
+    events,
+    exited,
+    errors: () => errors,
+    async versions(): Promise<Record<string, string>> {
+      await this.waitFor((event) => event.event === 'started');
+      return events.find((event) => event.event === 'started')!.versions!;
+    },
+    waitFor(match: (event: RunnerEvent) => boolean, timeoutMs = 15_000): Promise<void> {
+      if (events.some(match)) return Promise.resolve();
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`runner ${owner} did not report the awaited event in ${timeoutMs} ms; it said ${JSON.stringify(events)} ${errors}`)), timeoutMs);
+        waiters.push({
+          match,
+          resolve: () => {
+            clearTimeout(timer);
+            resolve();
+          },
+        });
+      });
+    },
+  };
+}
+
+/**
+ * Records a run the way submit does, on the version the runner processes compute: the source text
+ * of a step function is what the loader made of it, and vitest's differs from tsx's.
+ */
+async function submit(runbook: string, args: unknown, versions: Record<string, string>) {
+  const { args: parsed } = checkRequest(createRunbookRegistry(crashRunbooks(t.pool)), runbook, args);
+  return t.store.create({ runbook, version: versions[runbook]!, args: parsed, requester: 'U0ONCALL', origin: 'test' });
+}
+
+/**
+ * Runner A runs the run and is killed mid-step; runner B, already up (as another replica would
+ * be), must take it over. Returns B with the run and the moment A died.
+ */
+async function killMidStep(runbook: string, stepId: string) {
+  const a = startRunnerProcess('runner-a');
+  const run = await submit(runbook, { holdMs: { [stepId]: 60_000 } }, await a.versions());
+  await a.waitFor((event) => event.event === 'stepStarted' && event.runId === run.id && event.stepId === stepId);
+  // The step is really under way in the child: its mark is there and has not ended.
+  await expect
+    .poll(async () => (await t.pool.query('SELECT pid, finished_at FROM runbook_test_marks WHERE run_id = $1 AND step_id = $2', [run.id, stepId])).rows, { timeout: 5000, interval: 20 })
+    .toEqual([{ pid: a.child.pid, finished_at: null }]);
+  const b = startRunnerProcess('runner-b');
+  await b.versions();
+  a.child.kill('SIGKILL');
+  expect(await a.exited).toBe('SIGKILL');
+  return { run, b, killedAt: Date.now(), childPid: a.child.pid! };
+}
+
+async function attemptsOf(runId: string) {
+  return (await t.store.attempts(runId)).map((a) => `${a.stepId}#${a.attempt} ${a.outcome} ${a.owner}`);
+}
+
+async function marksOf(runId: string) {
+  const { rows } = await t.pool.query<{ step_id: string; attempt: number; pid: number; outcome: string | null }>(
+    'SELECT step_id, attempt, pid, outcome FROM runbook_test_marks WHERE run_id = $1 ORDER BY id',
+    [runId],
+  );
+  return rows;
+}
+
+describe('a runner SIGKILLed mid-step', () => {
+  it('in an idempotent step: another runner takes over within the lease, runs that step again, and the run succeeds', { timeout: 60_000 }, async () => {
+    const { run, b, killedAt, childPid } = await killMidStep('copy-files', 'copy');
+    // Still "running" under the dead runner's lease until it runs out: never a run without a holder.
+    expect(await t.store.get(run.id)).toMatchObject({ state: 'running', leaseOwner: 'runner-a' });
+
+    await expect.poll(async () => (await t.store.get(run.id))?.state, { timeout: LEASE_MS + TAKEOVER_MARGIN_MS + 10_000, interval: 100 }).toBe('succeeded');
+    const rerun = b.events.find((event) => event.event === 'stepStarted' && event.stepId === 'copy')!;
+    expect(rerun.attempt).toBe(2);
+    expect(rerun.receivedAt - killedAt).toBeLessThan(LEASE_MS + TAKEOVER_MARGIN_MS);
+    expect(await attemptsOf(run.id)).toEqual(['prepare#1 done runner-a', 'copy#1 interrupted runner-a', 'copy#2 done runner-b', 'verify#1 done runner-b']);
+    // The completed step was not run again; the interrupted one ran once in each process.
+    expect((await marksOf(run.id)).map((mark) => [mark.step_id, mark.attempt, mark.pid === childPid ? 'killed' : 'takeover', mark.outcome])).toEqual([
+      ['prepare', 1, 'killed', 'done'],
+      ['copy', 1, 'killed', null],
+      ['copy', 2, 'takeover', 'done'],
+      ['verify', 1, 'takeover', 'done'],
+    ]);
+  });
+
+  it('in a non-idempotent step: the next runner does not run it again but stops for a decision saying what is known', { timeout: 60_000 }, async () => {
+    const { run, b, killedAt } = await killMidStep('send-once', 'send');
+    await b.waitFor((event) => event.event === 'runStateChanged' && event.runId === run.id, LEASE_MS + TAKEOVER_MARGIN_MS + 10_000);
+    const decided = b.events.find((event) => event.event === 'runStateChanged' && event.runId === run.id)!;
+    expect(decided.state).toBe('needs_decision');
+    expect(decided.receivedAt - killedAt).toBeLessThan(LEASE_MS + TAKEOVER_MARGIN_MS);
+    const stopped = (await t.store.get(run.id))!;
+    expect(stopped).toMatchObject({
+      leaseOwner: null,
+      reason: 'step "send" (Do send) was interrupted and is not safe to run again by itself: retry, skip or abort',
+      detail: { step: { id: 'send', index: 1, attempt: 1, idempotent: false, outcome: 'interrupted', owner: 'runner-a', interruptedByTakeover: true } },
+    });
+    expect(await attemptsOf(run.id)).toEqual(['prepare#1 done runner-a', 'send#1 interrupted runner-a']);
+    expect(b.events.filter((event) => event.event === 'stepStarted')).toEqual([]);
+
+    // A person decides to retry: now it runs again, once.
+    await t.store.decide(run.id, 'retry', 'U0LEAD');
+    await expect.poll(async () => (await t.store.get(run.id))?.state, { timeout: 10_000, interval: 100 }).toBe('succeeded');
+    expect(await attemptsOf(run.id)).toEqual(['prepare#1 done runner-a', 'send#1 interrupted runner-a', 'send#2 done runner-b', 'verify#1 done runner-b']);
+  });
+});
+
+describe('two runner processes on one database', () => {
+  it('share the runs out and never run a step of the same run at the same time', { timeout: 90_000 }, async () => {
+    const runners = [startRunnerProcess('runner-a', { scanEveryMs: 50 }), startRunnerProcess('runner-b', { scanEveryMs: 50 })];
+    const versions = await runners[0]!.versions();
+    expect(await runners[1]!.versions()).toEqual(versions);
+    const runs = await Promise.all(Array.from({ length: 12 }, () => submit('copy-files', { stepMs: 150 }, versions)));
+    await expect
+      .poll(async () => (await t.pool.query(`SELECT count(*)::int AS n FROM runbook_runs WHERE state = 'succeeded' AND id = ANY($1)`, [runs.map((run) => run.id)])).rows[0].n, {
+        timeout: 60_000,
+        interval: 200,
+      })
+      .toBe(runs.length);
+    for (const run of runs) expect((await attemptsOf(run.id)).map((line) => line.split(' ').slice(0, 2).join(' '))).toEqual(['prepare#1 done', 'copy#1 done', 'verify#1 done']);
+    // Each step ran exactly once overall, and within a run no two step executions overlapped in time.
+    const overlaps = await t.pool.query(
+      `SELECT a.run_id FROM runbook_test_marks a JOIN runbook_test_marks b
+         ON a.run_id = b.run_id AND a.id < b.id AND a.started_at < b.finished_at AND b.started_at < a.finished_at
+       WHERE a.run_id = ANY($1)`,
+      [runs.map((run) => run.id)],
+    );
+    expect(overlaps.rows).toEqual([]);
+    const perProcess = await t.pool.query<{ pid: number; n: number }>(`SELECT pid, count(*)::int AS n FROM runbook_test_marks WHERE run_id = ANY($1) GROUP BY pid`, [
+      runs.map((run) => run.id),
+    ]);
+    expect(perProcess.rows.reduce((sum, row) => sum + row.n, 0)).toBe(runs.length * 3);
+    // Both did some of the work (each holds at most four runs at a time).
+    expect(perProcess.rows.map((row) => row.pid).sort()).toEqual(runners.map((runner) => runner.child.pid).sort());
+    for (const runner of runners) runner.child.kill('SIGTERM');
+    expect(await Promise.all(runners.map((runner) => runner.exited))).toEqual([0, 0]);
+  });
+
+  it('when one of them is SIGKILLed mid-run, the other finishes every run, re-running only interrupted steps, never alongside', { timeout: 90_000 }, async () => {
+    const runners = [startRunnerProcess('runner-a', { scanEveryMs: 50 }), startRunnerProcess('runner-b', { scanEveryMs: 50 })];
+    const versions = await runners[0]!.versions();
+    expect(await runners[1]!.versions()).toEqual(versions);
+    const runs = await Promise.all(Array.from({ length: 8 }, () => submit('copy-files', { stepMs: 300 }, versions)));
+    const ids = runs.map((run) => run.id);
+    const [victim, survivor] = runners as [ReturnType<typeof startRunnerProcess>, ReturnType<typeof startRunnerProcess>];
+    await victim.waitFor((event) => event.event === 'stepStarted' && event.stepId === 'copy');
+    victim.child.kill('SIGKILL');
+    expect(await victim.exited).toBe('SIGKILL');
+    // The moment of death on the database's clock, to close the steps the victim never finished.
+    const died = (await t.pool.query<{ at: Date }>('SELECT clock_timestamp() AS at')).rows[0]!.at;
+    await expect
+      .poll(async () => (await t.pool.query(`SELECT count(*)::int AS n FROM runbook_runs WHERE state = 'succeeded' AND id = ANY($1)`, [ids])).rows[0].n, {
+        timeout: 60_000,
+        interval: 200,
+      })
+      .toBe(runs.length);
+    const overlaps = await t.pool.query(
+      `SELECT a.run_id, a.step_id, b.step_id FROM runbook_test_marks a JOIN runbook_test_marks b
+         ON a.run_id = b.run_id AND a.id < b.id
+        AND a.started_at < coalesce(b.finished_at, $2) AND b.started_at < coalesce(a.finished_at, $2)
+       WHERE a.run_id = ANY($1)`,
+      [ids, died],
+    );
+    expect(overlaps.rows).toEqual([]);
+    // Every step completed exactly once; the only repeats are the victim's interrupted attempts.
+    for (const id of ids) {
+      const attempts = await t.store.attempts(id);
+      for (const stepId of ['prepare', 'copy', 'verify']) expect(attempts.filter((a) => a.stepId === stepId && a.outcome === 'done')).toHaveLength(1);
+      expect(attempts.filter((a) => a.outcome !== 'done').every((a) => a.outcome === 'interrupted' && a.owner === 'runner-a')).toBe(true);
+    }
+    expect((await t.pool.query(`SELECT 1 FROM runbook_step_attempts WHERE outcome = 'interrupted' AND run_id = ANY($1)`, [ids])).rowCount).toBeGreaterThan(0);
+    survivor.child.kill('SIGTERM');
+    expect(await survivor.exited).toBe(0);
+  });
+});

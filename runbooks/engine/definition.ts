@@ -1,0 +1,103 @@
+/**
+ * A runbook as code: a name, a summary, its escalation level, zod arguments and an ordered list of
+ * steps. `defineRunbook` checks the shape once, at load time, and stamps the definition with its
+ * version (version.ts), which every run records so that it finishes on the code it started with.
+ */
+import { z } from 'zod';
+import type { StepPorts } from './ports.js';
+import { STEP_KINDS, type StepKind } from './step-kinds.js';
+import { runbookVersion } from './version.js';
+
+export { STEP_KINDS, type StepKind } from './step-kinds.js';
+
+/** The runbook's escalation levels (0 read-only), as commands have them. */
+export type RunbookLevel = 0 | 1 | 2 | 3 | 4;
+
+/** What a step sees while it runs (or while its dry run or compensation runs). */
+export interface StepContext<Args> {
+  runId: string;
+  args: Args;
+  /** What earlier completed steps returned, by step id (survives a takeover: it is stored). */
+  outputs: Readonly<Record<string, unknown>>;
+  /** 1 for the first attempt of this step; higher after a retry or a takeover. */
+  attempt: number;
+  /** Aborted on timeout, on abort of the run, and when this process lost the run's lease. */
+  signal: AbortSignal;
+  ports: StepPorts;
+}
+
+/**
+ * What a dry run did: a real check that only read (`read-only-check`) or merely said what the step
+ * would do (`description`). The plan shows which, so that a dry run never passes for more than it is.
+ */
+export interface DryRunResult {
+  mode: 'read-only-check' | 'description';
+  text: string;
+}
+
+export interface StepDefinition<Args> {
+  /** Unique within the runbook; stays the same across versions when the step means the same. */
+  id: string;
+  kind: StepKind;
+  /** A sentence a person understands, shown in the run's message. */
+  title: string;
+  timeoutMs: number;
+  /** Safe to run again after a crash interrupted it; a non-idempotent one waits for a person. */
+  idempotent: boolean;
+  /** Returns a JSON-able summary, kept as the step's output for later steps and for people. */
+  run(context: StepContext<Args>): Promise<unknown>;
+  /** Undoes what `run` did, when the run is aborted later; absent when nothing can be undone. */
+  compensate?(context: StepContext<Args>): Promise<unknown>;
+  dryRun(context: StepContext<Args>): Promise<DryRunResult>;
+}
+
+export interface RunbookInput<Schema extends z.ZodType> {
+  name: string;
+  summary: string;
+  level: RunbookLevel;
+  args: Schema;
+  steps: ReadonlyArray<StepDefinition<z.output<Schema>>>;
+  /**
+   * When a step fails (throws or times out): `decide` (the default) stops the run for a person
+   * (retry / skip / abort); `fail` ends it as failed, for runbooks where retrying makes no sense.
+   */
+  onStepFailure?: 'decide' | 'fail';
+}
+
+export interface Runbook<Schema extends z.ZodType = z.ZodType> extends RunbookInput<Schema> {
+  onStepFailure: 'decide' | 'fail';
+  /** A content hash of the definition (version.ts). */
+  version: string;
+}
+
+/** A runbook whose arguments are not known statically: what the registry and the executor hold. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyRunbook = Runbook<any>;
+
+const NAME = /^[a-z][a-z0-9-]{0,62}$/;
+
+/** A definition that cannot work: thrown when the module loads, never at run time. */
+export class RunbookDefinitionError extends Error {
+  override readonly name = 'RunbookDefinitionError';
+}
+
+export function defineRunbook<Schema extends z.ZodType>(input: RunbookInput<Schema>): Runbook<Schema> {
+  const where = `runbook "${input.name}"`;
+  if (!NAME.test(input.name)) throw new RunbookDefinitionError(`${where}: a name is lower-case words joined by "-"`);
+  if (!input.summary.trim()) throw new RunbookDefinitionError(`${where}: the summary is empty`);
+  if (![0, 1, 2, 3, 4].includes(input.level)) throw new RunbookDefinitionError(`${where}: level must be 0 to 4`);
+  if (input.steps.length === 0) throw new RunbookDefinitionError(`${where}: a runbook has at least one step`);
+  const ids = new Set<string>();
+  for (const step of input.steps) {
+    const at = `${where}, step "${step.id}"`;
+    if (!NAME.test(step.id)) throw new RunbookDefinitionError(`${at}: a step id is lower-case words joined by "-"`);
+    if (ids.has(step.id)) throw new RunbookDefinitionError(`${at}: the id is used twice`);
+    ids.add(step.id);
+    if (!STEP_KINDS.includes(step.kind)) throw new RunbookDefinitionError(`${at}: kind must be one of ${STEP_KINDS.join(', ')}`);
+    if (!step.title.trim()) throw new RunbookDefinitionError(`${at}: the title is empty`);
+    if (!Number.isInteger(step.timeoutMs) || step.timeoutMs < 1) throw new RunbookDefinitionError(`${at}: timeoutMs must be a whole number of milliseconds`);
+    if (typeof step.run !== 'function' || typeof step.dryRun !== 'function') throw new RunbookDefinitionError(`${at}: run and dryRun are required`);
+  }
+  const runbook = { ...input, steps: [...input.steps], onStepFailure: input.onStepFailure ?? 'decide' };
+  return Object.freeze({ ...runbook, version: runbookVersion(runbook) });
+}

@@ -1,0 +1,30 @@
+/**
+ * Errors a person caused and can act on (an unknown runbook, bad arguments, a decision on a run
+ * that waits for none): safe to show as they are. Every one is thrown before anything is written.
+ */
+export type RunbookInputCode =
+  | 'unknown-runbook'
+  | 'bad-arguments'
+  | 'unknown-run'
+  | 'unknown-decision'
+  | 'not-waiting-for-decision'
+  | 'cannot-skip'
+  | 'not-abortable';
+
+export class RunbookInputError extends Error {
+  override readonly name = 'RunbookInputError';
+  constructor(
+    readonly code: RunbookInputCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * This process no longer holds the run's lease (it expired and another runner took the run, or the
+ * fencing token moved on): nothing it writes about the run is recorded, and it stops the run here.
+ */
+export class LeaseLostError extends Error {
+  override readonly name = 'LeaseLostError';
+}

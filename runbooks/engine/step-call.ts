@@ -1,0 +1,43 @@
+/**
+ * Calls one step function (run, compensate or dry run) with its timeout. The step gets a signal
+ * that fires on timeout and whenever the run itself is stopped (abort, lost lease); a step that
+ * ignores its signal is no longer waited for once it fires, and whatever it still does is not
+ * recorded as its result.
+ */
+export type StepCallResult =
+  | { ok: true; value: unknown; durationMs: number }
+  | { ok: false; error: string; timedOut: boolean; stoppedBy?: unknown; durationMs: number };
+
+export async function callStep(
+  call: (signal: AbortSignal) => Promise<unknown>,
+  options: { timeoutMs: number; runSignal: AbortSignal; what: string },
+): Promise<StepCallResult> {
+  const started = performance.now();
+  const elapsed = () => Math.round(performance.now() - started);
+  const timeout = new AbortController();
+  const timer = setTimeout(() => timeout.abort(new Error(`${options.what} timed out after ${options.timeoutMs} ms`)), options.timeoutMs);
+  const signal = AbortSignal.any([options.runSignal, timeout.signal]);
+  let onAbort: (() => void) | undefined;
+  const stopped = new Promise<never>((_resolve, reject) => {
+    onAbort = () => reject(signal.reason);
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+  });
+  stopped.catch(() => undefined);
+  try {
+    const value = await Promise.race([Promise.resolve().then(() => call(signal)), stopped]);
+    return { ok: true, value, durationMs: elapsed() };
+  } catch (error) {
+    const timedOut = timeout.signal.aborted && !options.runSignal.aborted;
+    return {
+      ok: false,
+      error: timedOut ? `${options.what} timed out after ${options.timeoutMs} ms` : error instanceof Error ? error.message : String(error),
+      timedOut,
+      ...(options.runSignal.aborted ? { stoppedBy: options.runSignal.reason } : {}),
+      durationMs: elapsed(),
+    };
+  } finally {
+    clearTimeout(timer);
+    if (onAbort) signal.removeEventListener('abort', onAbort);
+  }
+}

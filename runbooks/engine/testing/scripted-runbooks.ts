@@ -1,0 +1,103 @@
+/**
+ * Runbooks whose steps do what a test's arguments say: hold (wait until stopped or for a while) on
+ * their first attempt, fail on their first n attempts, fail their compensation. Every step start,
+ * end and compensation is a row in runbook_test_marks with the process id and the database's
+ * clock, so a test can see which process ran what, when, and that no two ran a step at once.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import type pg from 'pg';
+import { z } from 'zod';
+import { defineRunbook, type AnyRunbook, type StepContext, type StepDefinition, type StepKind } from '../definition.js';
+
+export const ScriptArgs = z.object({
+  /** Step id -> milliseconds its FIRST attempt waits (stopping early when its signal fires). */
+  holdMs: z.record(z.string(), z.number().int().min(0)).default({}),
+  /** Step id -> the step fails on attempts 1..n. */
+  failAttempts: z.record(z.string(), z.number().int().min(0)).default({}),
+  /** Step ids whose compensation fails. */
+  failCompensation: z.array(z.string()).default([]),
+  /** Every step waits this long (ms), to make runs overlap across processes. */
+  stepMs: z.number().int().min(0).default(0),
+});
+export type ScriptArgs = z.output<typeof ScriptArgs>;
+
+export interface ScriptedStep {
+  id: string;
+  kind?: StepKind;
+  idempotent?: boolean;
+  undoable?: boolean;
+  timeoutMs?: number;
+  title?: string;
+}
+
+async function mark(pool: pg.Pool, context: StepContext<ScriptArgs>, stepId: string, action: string): Promise<string> {
+  const result = await pool.query<{ id: string }>(
+    'INSERT INTO runbook_test_marks (run_id, step_id, attempt, action, pid) VALUES ($1, $2, $3, $4, $5) RETURNING id',
+    [context.runId, stepId, context.attempt, action, process.pid],
+  );
+  return result.rows[0]!.id;
+}
+
+async function endMark(pool: pg.Pool, id: string, outcome: string): Promise<void> {
+  await pool.query('UPDATE runbook_test_marks SET finished_at = clock_timestamp(), outcome = $2 WHERE id = $1', [id, outcome]);
+}
+
+function scriptedStep(pool: pg.Pool, spec: ScriptedStep): StepDefinition<ScriptArgs> {
+  const step: StepDefinition<ScriptArgs> = {
+    id: spec.id,
+    kind: spec.kind ?? 'act',
+    title: spec.title ?? `Do ${spec.id}`,
+    timeoutMs: spec.timeoutMs ?? 20_000,
+    idempotent: spec.idempotent ?? true,
+    async run(context) {
+      const id = await mark(pool, context, spec.id, 'run');
+      try {
+        const hold = context.args.holdMs[spec.id];
+        if (hold !== undefined && context.attempt === 1) await sleep(hold, undefined, { signal: context.signal });
+        if (context.args.stepMs) await sleep(context.args.stepMs, undefined, { signal: context.signal });
+        if (context.attempt <= (context.args.failAttempts[spec.id] ?? 0)) throw new Error(`${spec.id} failed on attempt ${context.attempt} as scripted`);
+      } catch (error) {
+        await endMark(pool, id, 'failed');
+        throw error;
+      }
+      await endMark(pool, id, 'done');
+      return { step: spec.id, attempt: context.attempt, saw: Object.keys(context.outputs) };
+    },
+    async dryRun() {
+      return { mode: 'description', text: `would do ${spec.id}` };
+    },
+  };
+  if (spec.undoable) {
+    step.compensate = async (context) => {
+      const id = await mark(pool, context, spec.id, 'compensate');
+      if (context.args.failCompensation.includes(spec.id)) {
+        await endMark(pool, id, 'failed');
+        throw new Error(`undoing ${spec.id} failed as scripted`);
+      }
+      await endMark(pool, id, 'done');
+      return { undid: spec.id };
+    };
+  }
+  return step;
+}
+
+export function scriptedRunbook(pool: pg.Pool, name: string, steps: ScriptedStep[], options: { onStepFailure?: 'decide' | 'fail'; summary?: string } = {}): AnyRunbook {
+  return defineRunbook({
+    name,
+    summary: options.summary ?? `scripted runbook ${name}`,
+    level: 1,
+    args: ScriptArgs,
+    steps: steps.map((spec) => scriptedStep(pool, spec)),
+    ...(options.onStepFailure ? { onStepFailure: options.onStepFailure } : {}),
+  });
+}
+
+/** What the crash tests run in their child processes and in the runner that takes over. */
+export function crashRunbooks(pool: pg.Pool): AnyRunbook[] {
+  return [
+    // The step that is killed is idempotent: the next runner runs it again.
+    scriptedRunbook(pool, 'copy-files', [{ id: 'prepare' }, { id: 'copy', idempotent: true }, { id: 'verify' }]),
+    // The step that is killed is not: the next runner stops for a decision.
+    scriptedRunbook(pool, 'send-once', [{ id: 'prepare' }, { id: 'send', idempotent: false }, { id: 'verify' }]),
+  ];
+}
