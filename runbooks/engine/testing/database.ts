@@ -3,7 +3,7 @@
  * runbooks (scripted-runbooks.ts) write their marks into.
  */
 import type pg from 'pg';
-import { createTestDatabase, type TestDatabase } from '../../../test/kit/postgres.js';
+import { createTestDatabase, type TestDatabase } from '../../../test/testing/postgres.js';
 import { createPool } from '../../../services/kit/postgres.js';
 import { createRunStore, migrateRunStore, type RunStore } from '../run-store.js';
 
