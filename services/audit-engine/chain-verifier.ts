@@ -3,6 +3,7 @@ import type { CheckpointCheck } from './checkpoint-ledger.js';
 import type { BrokenEvent, ChainHead, VerifyResponse, VerifyScope } from './contract.js';
 import { EVENT_COLUMNS, type EventRow, type StoredEvent, rowToStoredEvent } from './event-rows.js';
 import { chainHash, contentHash, genesisChainHash } from './hash-chain.js';
+import { type ChainPosition, walkChain } from '../kit/hash-chain/chain-head.js';
 
 export interface VerifyOptions {
   /** Rows per query: the walk holds one batch in memory, never the whole chain. */
@@ -44,41 +45,33 @@ export function checkEvent(event: StoredEvent, expectedSequence: number, expecte
   return undefined;
 }
 
-/** Where a walk starts: the genesis (sequence 0) or a checkpointed event. */
-export interface WalkStart {
-  sequence: number;
-  hash: string;
-}
-
 /**
- * Walks the events in (start.sequence, upTo] in keyset-paginated batches, recomputing every
- * content and chain hash; the first broken event, or undefined, and how many passed.
+ * Walks the events in (start.sequence, upTo] in batches, recomputing every content and chain
+ * hash; the first broken event, or undefined, and how many passed.
  */
 export async function walkEvents(
   pool: pg.Pool,
-  start: WalkStart,
+  start: ChainPosition,
   upTo: number,
   batchSize: number,
-): Promise<{ checked: number; last: WalkStart; broken?: BrokenEvent }> {
-  let expectedPrev = start.hash;
-  let lastSequence = start.sequence;
-  let checked = 0;
-  for (;;) {
-    const batch = await pool.query<EventRow>(
-      `SELECT ${EVENT_COLUMNS} FROM audit_events WHERE sequence > $1 AND sequence <= $2 ORDER BY sequence LIMIT $3`,
-      [lastSequence, upTo, batchSize],
-    );
-    for (const row of batch.rows) {
-      const event = rowToStoredEvent(row);
-      const broken = checkEvent(event, lastSequence + 1, expectedPrev);
-      if (broken) return { checked, last: { sequence: lastSequence, hash: expectedPrev }, broken };
-      checked += 1;
-      lastSequence = event.sequence;
-      expectedPrev = event.chain_hash;
-    }
-    if (batch.rows.length < batchSize) break;
-  }
-  return { checked, last: { sequence: lastSequence, hash: expectedPrev } };
+): Promise<{ checked: number; last: ChainPosition; broken?: BrokenEvent }> {
+  const walked = await walkChain(
+    {
+      read: async (after, until, limit) =>
+        (
+          await pool.query<EventRow>(
+            `SELECT ${EVENT_COLUMNS} FROM audit_events WHERE sequence > $1 AND sequence <= $2 ORDER BY sequence LIMIT $3`,
+            [after, until, limit],
+          )
+        ).rows.map(rowToStoredEvent),
+      check: (event: StoredEvent, after) => checkEvent(event, after.sequence + 1, after.hash),
+      positionOf: (event) => ({ sequence: event.sequence, hash: event.chain_hash }),
+    },
+    start,
+    upTo,
+    batchSize,
+  );
+  return { checked: walked.checked, last: walked.last, ...(walked.problem ? { broken: walked.problem } : {}) };
 }
 
 export interface VerifyRun {
