@@ -19,6 +19,7 @@ import { forwardGovernanceRecord } from './governance-forwarding.js';
 import type { TrailCheckpointSettings } from './trail-checkpoints.js';
 import { createDatabaseState } from './trail-database-state.js';
 import { AuditTrailUnavailableError, describeFailure, withTimeout } from './trail-failures.js';
+import { type AppendReceipt, createAppendQueue } from './trail-append-queue.js';
 import { createTrailIntegrity } from './trail-integrity.js';
 import { createLossLedger, type TrailLoss } from './trail-losses.js';
 import { type PendingRecord, type TrailRecord, type TrailRecordInput, prepareRecord } from './trail-record.js';
@@ -56,10 +57,7 @@ export interface AuditTrailOptions {
 // Declared beside the checkpoints, which read it (no cycle between the two files).
 export type { TrailCheckpointSettings };
 
-export type AppendReceipt =
-  | ({ stored: 'chain' } & ChainReceipt)
-  /** Flushed to the local spool; it joins the chain, in order, once PostgreSQL is back. */
-  | { stored: 'spool'; key: string; waiting: number };
+export type { AppendReceipt };
 
 export type TrailAvailability =
   | { ok: true }
@@ -123,17 +121,10 @@ export interface AuditTrail {
 // too (commands/ports.ts): `audit --limit` is checked against them.
 export { AuditTrailUnavailableError, DEFAULT_QUERY_LIMIT, MAX_QUERY_LIMIT };
 
-interface Job {
-  record: PendingRecord;
-  requireChain: boolean;
-  resolve(receipt: AppendReceipt): void;
-  reject(error: unknown): void;
-}
-
 /**
  * Composes the trail: the store (trail-store.ts), the spool and its replay (trail-spool.ts,
- * trail-replay.ts), checkpoints and verification (trail-integrity.ts). What is left here is the
- * append pipeline (in order, in batches, falling back to the spool) and the public methods.
+ * trail-replay.ts), the appends on their way to the chain (trail-append-queue.ts), checkpoints and
+ * verification (trail-integrity.ts), and says which to use when.
  */
 export function createAuditTrail(options: AuditTrailOptions): AuditTrail {
   const store = createTrailStore(options.pool);
@@ -149,8 +140,6 @@ export function createAuditTrail(options: AuditTrailOptions): AuditTrail {
   const losses = createLossLedger(log);
   let lossNote: Promise<void> | undefined;
   let spoolClosed = false;
-  const queue: Job[] = [];
-  let pumping: Promise<void> | undefined;
   let closed = false;
   const initialized = (): boolean => replay?.initialized() ?? false;
 
@@ -182,6 +171,17 @@ export function createAuditTrail(options: AuditTrailOptions): AuditTrail {
     }
   }
 
+  const appends = createAppendQueue({
+    store,
+    database,
+    batchSize,
+    writeTimeoutMs,
+    spoolFirst,
+    spool: spoolNow,
+    refusal: unavailable,
+    onChained: (count) => integrity.noteChained(count),
+  });
+
   function unavailable(): AuditTrailUnavailableError {
     const count = waiting();
     const backlog = count > 0 ? ` ${count} record${count === 1 ? ' is' : 's are'} waiting in the local spool.` : '';
@@ -200,69 +200,7 @@ export function createAuditTrail(options: AuditTrailOptions): AuditTrail {
   /** Once records can be stored again, the trail itself says how many were lost before (trail-losses.ts). */
   function noteLosses(): void {
     const note = spoolClosed ? undefined : losses.nextNote();
-    if (note) lossNote = enqueue(note.record, false).then(() => note.settle(true), () => note.settle(false));
-  }
-
-  /** Appends waiting in memory or being written: later appends must queue behind them, not overtake them through the spool. */
-  function pipelineBusy(): boolean {
-    return pumping !== undefined || queue.length > 0;
-  }
-
-  /** Spools queued jobs in order; a job that needed the chain is refused instead. */
-  function spoolJobs(jobs: Job[]): void {
-    for (const job of jobs) {
-      if (job.requireChain) {
-        job.reject(unavailable());
-        continue;
-      }
-      try {
-        job.resolve(spoolNow(job.record));
-      } catch (spoolError) {
-        job.reject(spoolError);
-      }
-    }
-  }
-
-  /**
-   * Writes queued records in batches, one transaction at a time, in the order they were appended.
-   * Once anything is in the spool, the rest of the queue follows it there, so nothing overtakes.
-   */
-  function pump(): void {
-    pumping ??= (async () => {
-      while (queue.length > 0) {
-        if (spoolFirst()) {
-          spoolJobs(queue.splice(0));
-          break;
-        }
-        const batch = queue.splice(0, batchSize);
-        try {
-          const receipts = await withTimeout(
-            store.append(
-              batch.map((job) => job.record),
-              writeTimeoutMs,
-            ),
-            writeTimeoutMs,
-          );
-          database.markUp();
-          batch.forEach((job, index) => job.resolve({ stored: 'chain', ...receipts[index]! }));
-          integrity.noteChained(receipts.filter((receipt) => !receipt.duplicate).length);
-        } catch (error) {
-          database.markDown(error);
-          spoolJobs([...batch, ...queue.splice(0)]);
-        }
-      }
-    })().finally(() => {
-      pumping = undefined;
-      // Appended while the last batch settled: handled in order by another round.
-      if (queue.length > 0) pump();
-    });
-  }
-
-  function enqueue(record: PendingRecord, requireChain: boolean): Promise<AppendReceipt> {
-    return new Promise((resolve, reject) => {
-      queue.push({ record, requireChain, resolve, reject });
-      pump();
-    });
+    if (note) lossNote = appends.enqueue(note.record, false).then(() => note.settle(true), () => note.settle(false));
   }
 
   function forward(record: PendingRecord): void {
@@ -304,7 +242,7 @@ export function createAuditTrail(options: AuditTrailOptions): AuditTrail {
     async append(input) {
       assertOpen();
       const record = prepareRecord(input);
-      const receipt = !pipelineBusy() && spoolFirst() ? spoolNow(record) : await enqueue(record, false);
+      const receipt = !appends.busy() && spoolFirst() ? spoolNow(record) : await appends.enqueue(record, false);
       noteLosses();
       forward(record);
       return receipt;
@@ -321,7 +259,7 @@ export function createAuditTrail(options: AuditTrailOptions): AuditTrail {
         }
       }
       if (spoolFirst()) throw unavailable();
-      const receipt = await enqueue(record, true);
+      const receipt = await appends.enqueue(record, true);
       forward(record);
       return receipt as { stored: 'chain' } & ChainReceipt;
     },
@@ -381,7 +319,7 @@ export function createAuditTrail(options: AuditTrailOptions): AuditTrail {
       if (closed) return;
       closed = true;
       replay?.stop();
-      await pumping;
+      await appends.settled();
       // A last chance for the spool while PostgreSQL answers; what stays there is replayed at the next start.
       // Unnoted losses try PostgreSQL even when it was last seen down: the note must outlive this run.
       const unnotedLosses = (losses.total()?.unnoted ?? 0) > 0;
