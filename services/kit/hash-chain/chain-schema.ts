@@ -40,6 +40,17 @@ export function chainFunctions(tables: HashChainTables): { rejectChange: string;
   return { rejectChange: `${tables.records}_reject_change`, headOnlyForward: `${tables.head}_only_forward` };
 }
 
+/** `<table>_<rowTrigger>` and `<table>_no_truncate`: `guard` runs before every UPDATE, DELETE and TRUNCATE. */
+function guardTriggers(table: string, rowTrigger: string, guard: string): string {
+  return `CREATE TRIGGER ${table}_${rowTrigger}
+  BEFORE UPDATE OR DELETE ON ${table}
+  FOR EACH ROW EXECUTE FUNCTION ${guard}();
+
+CREATE TRIGGER ${table}_no_truncate
+  BEFORE TRUNCATE ON ${table}
+  FOR EACH STATEMENT EXECUTE FUNCTION ${guard}();`;
+}
+
 /**
  * The chain's first migration: `recordsTable` (the chain's own `CREATE TABLE` of the records and
  * its indexes), then the head row, and triggers that refuse UPDATE, DELETE and TRUNCATE of records
@@ -68,13 +79,7 @@ BEGIN
 END;
 $$;
 
-CREATE TRIGGER ${records}_append_only
-  BEFORE UPDATE OR DELETE ON ${records}
-  FOR EACH ROW EXECUTE FUNCTION ${rejectChange}();
-
-CREATE TRIGGER ${records}_no_truncate
-  BEFORE TRUNCATE ON ${records}
-  FOR EACH STATEMENT EXECUTE FUNCTION ${rejectChange}();
+${guardTriggers(records, 'append_only', rejectChange)}
 
 CREATE FUNCTION ${headOnlyForward}() RETURNS trigger
 LANGUAGE plpgsql AS $$
@@ -87,13 +92,7 @@ BEGIN
 END;
 $$;
 
-CREATE TRIGGER ${head}_forward_only
-  BEFORE UPDATE OR DELETE ON ${head}
-  FOR EACH ROW EXECUTE FUNCTION ${headOnlyForward}();
-
-CREATE TRIGGER ${head}_no_truncate
-  BEFORE TRUNCATE ON ${head}
-  FOR EACH STATEMENT EXECUTE FUNCTION ${headOnlyForward}();
+${guardTriggers(head, 'forward_only', headOnlyForward)}
 `;
   const down = `DROP TABLE ${head};
 DROP TABLE ${records};
@@ -119,13 +118,7 @@ export function checkpointsMigration(tables: HashChainTables): SqlMigration {
   stored_at  timestamptz NOT NULL DEFAULT now()
 );
 
-CREATE TRIGGER ${checkpoints}_append_only
-  BEFORE UPDATE OR DELETE ON ${checkpoints}
-  FOR EACH ROW EXECUTE FUNCTION ${rejectChange}();
-
-CREATE TRIGGER ${checkpoints}_no_truncate
-  BEFORE TRUNCATE ON ${checkpoints}
-  FOR EACH STATEMENT EXECUTE FUNCTION ${rejectChange}();
+${guardTriggers(checkpoints, 'append_only', rejectChange)}
 `;
   return sqlMigration(up, `DROP TABLE ${checkpoints};\n`);
 }
