@@ -1,6 +1,6 @@
 /**
  * The trail's PostgreSQL side: migrations, appends serialised on the head row, queries. No
- * spooling or retrying here; audit-trail.ts decides what to do when PostgreSQL is not there.
+ * spooling or retrying here; trail-append-queue.ts and trail-replay.ts decide what to do when PostgreSQL is not there.
  */
 import { fileURLToPath } from 'node:url';
 import type pg from 'pg';
