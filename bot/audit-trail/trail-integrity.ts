@@ -10,6 +10,7 @@ import { type PeriodicJob, startPeriodicJob } from '../../services/kit/periodic.
 import { redactText } from './redaction.js';
 import { createTrailCheckpoints, type TrailCheckpointSettings } from './trail-checkpoints.js';
 import { describeFailure } from './trail-failures.js';
+import { createSharedVerification } from '../../services/kit/hash-chain/shared-verification.js';
 import type { TrailStore } from './trail-store.js';
 import { type TrailVerification, type TrailVerifyScope, verifyTrail } from './trail-verifier.js';
 
@@ -56,25 +57,26 @@ export function createTrailIntegrity(options: TrailIntegrityOptions): TrailInteg
   let sinceCheckpoint = 0;
   let checkpointing: Promise<SignedCheckpoint[]> | undefined;
   let checkpointRounds: PeriodicJob | undefined;
-  const verifying = new Map<TrailVerifyScope, Promise<TrailVerification>>();
-  /** The last full walk's result: a break it found before the newest checkpoint stays a break. */
-  let lastFull: TrailVerification | undefined;
+  let fullWalk: Promise<TrailVerification> | undefined;
+  const runs = createSharedVerification<TrailVerification>({
+    verify(scope) {
+      const run = verifyTrail(store, { scope, ...(ledger ? { checkpoints: () => ledger.check() } : {}) });
+      if (scope === 'full') fullWalk = run;
+      return run;
+    },
+    headSequence: async () => (await store.head()).sequence,
+    headOf: (result) => result.head.sequence,
+    withFullWalkBreak: (result, lastFull) =>
+      result.valid && !lastFull.valid && lastFull.firstBad
+        ? {
+            ...result,
+            valid: false,
+            firstBad: lastFull.firstBad,
+            notes: [...(result.notes ?? []), `the full walk of ${lastFull.checkedAt} found this break before the checkpoint`],
+          }
+        : undefined,
+  });
   let fullVerifyRounds: PeriodicJob | undefined;
-
-  /** One run per scope at a time; callers in the meantime share it. */
-  function sharedVerify(scope: TrailVerifyScope): Promise<TrailVerification> {
-    let run = verifying.get(scope);
-    if (!run) {
-      run = verifyTrail(store, { scope, ...(ledger ? { checkpoints: () => ledger.check() } : {}) })
-        .then((result) => {
-          if (scope === 'full') lastFull = result;
-          return result;
-        })
-        .finally(() => verifying.delete(scope));
-      verifying.set(scope, run);
-    }
-    return run;
-  }
 
   /** The background full walk: soon after the start, then `fullVerifyEveryMs` after each walk ends. */
   function startFullVerifyRounds(): PeriodicJob | undefined {
@@ -84,7 +86,7 @@ export function createTrailIntegrity(options: TrailIntegrityOptions): TrailInteg
       firstRunAfterMs: 0,
       intervalMs: everyMs,
       run: async () => {
-        const result = await sharedVerify('full');
+        const result = await runs.join('full');
         if (!result.valid) log?.error({ firstBad: result.firstBad }, 'audit trail: the background walk found the trail altered');
       },
       onError: (error) => log?.warn({ reason: describeFailure(error) }, 'audit trail: the background walk could not run'),
@@ -137,25 +139,13 @@ export function createTrailIntegrity(options: TrailIntegrityOptions): TrailInteg
       return checkpointNow();
     },
 
-    async verify(scope) {
-      // A run in flight is shared only if it covers the head as this caller finds it (its own
-      // records included); one that began earlier is followed by a new run, shared in turn.
-      const headNow = store.head();
-      headNow.catch(() => undefined);
-      let result = await sharedVerify(scope);
-      if (result.head.sequence < (await headNow).sequence) result = await sharedVerify(scope);
-      if (scope === 'checkpoint' && result.valid && lastFull && !lastFull.valid && lastFull.firstBad) {
-        const note = `the full walk of ${lastFull.checkedAt} found this break before the checkpoint`;
-        return { ...result, valid: false, firstBad: lastFull.firstBad, notes: [...(result.notes ?? []), note] };
-      }
-      return result;
-    },
+    verify: (scope) => runs.run(scope),
 
     async close() {
       await checkpointRounds?.stop();
       // A walk in progress (background or requested) finishes before the pool may close.
       await fullVerifyRounds?.stop();
-      await verifying.get('full')?.catch(() => undefined);
+      await fullWalk?.catch(() => undefined);
       // The last records of this run are signed before it stops.
       await checkpointing;
       const { initialized, databaseDown } = options.canSign();

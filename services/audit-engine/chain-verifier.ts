@@ -4,6 +4,7 @@ import type { BrokenEvent, ChainHead, VerifyResponse, VerifyScope } from './cont
 import { EVENT_COLUMNS, type EventRow, type StoredEvent, rowToStoredEvent } from './event-rows.js';
 import { chainHash, contentHash, genesisChainHash } from './hash-chain.js';
 import { type ChainPosition, walkChain } from '../kit/hash-chain/chain-head.js';
+import { createSharedVerification } from '../kit/hash-chain/shared-verification.js';
 
 export interface VerifyOptions {
   /** Rows per query: the walk holds one batch in memory, never the whole chain. */
@@ -158,51 +159,24 @@ export function createChainVerifier(
   pool: pg.Pool,
   options: VerifyOptions & { onResult?(result: VerifyResponse | Error): void; checkpoints?: () => Promise<CheckpointCheck> },
 ): ChainVerifier {
-  const running = new Map<VerifyScope, Promise<VerifyResponse>>();
   let last: VerifyResponse | null = null;
-  let lastFull: VerifyResponse | null = null;
-  function shared(scope: VerifyScope): Promise<VerifyResponse> {
-    let walk = running.get(scope);
-    if (!walk) {
-      walk = verifyChain(pool, options, { scope, ...(options.checkpoints ? { checkpoints: options.checkpoints } : {}) })
-        .then((result) => {
-          last = result;
-          if (scope === 'full') lastFull = result;
-          options.onResult?.(result);
-          return result;
-        })
-        .catch((error: Error) => {
-          options.onResult?.(error);
-          throw error;
-        })
-        .finally(() => {
-          running.delete(scope);
-        });
-      running.set(scope, walk);
-    }
-    return walk;
-  }
-
-  return {
-    async run(scope = 'full') {
-      // A walk in flight is shared only if it covers the head as this caller finds it; one that
-      // began before the caller's own appends is followed by a new walk, shared in turn.
-      const headNow = pool.query<{ sequence: string }>('SELECT sequence FROM audit_chain_head WHERE id = 1').then((result) => Number(result.rows[0]?.sequence ?? 0));
-      headNow.catch(() => undefined);
-      let result = await shared(scope);
-      if (result.head.sequence < (await headNow)) result = await shared(scope);
-      // A walk from the checkpoint does not re-read older events; a break the last full walk
-      // (the background one) found there is still a break.
-      if (scope === 'checkpoint' && result.valid && lastFull && !lastFull.valid && lastFull.first_broken) {
-        return {
-          ...result,
-          valid: false,
-          first_broken: lastFull.first_broken,
-          notes: [...(result.notes ?? []), `the full walk of ${lastFull.checked_at} found this break before the checkpoint`],
-        };
-      }
-      return result;
+  const runs = createSharedVerification<VerifyResponse>({
+    verify: (scope) => verifyChain(pool, options, { scope, ...(options.checkpoints ? { checkpoints: options.checkpoints } : {}) }),
+    headSequence: async () => Number((await pool.query<{ sequence: string }>('SELECT sequence FROM audit_chain_head WHERE id = 1')).rows[0]?.sequence ?? 0),
+    headOf: (result) => result.head.sequence,
+    withFullWalkBreak: (result, lastFull) =>
+      result.valid && !lastFull.valid && lastFull.first_broken
+        ? {
+            ...result,
+            valid: false,
+            first_broken: lastFull.first_broken,
+            notes: [...(result.notes ?? []), `the full walk of ${lastFull.checked_at} found this break before the checkpoint`],
+          }
+        : undefined,
+    onResult(_scope, result) {
+      if (!(result instanceof Error)) last = result;
+      options.onResult?.(result);
     },
-    last: () => last,
-  };
+  });
+  return { run: (scope = 'full') => runs.run(scope), last: () => last };
 }
