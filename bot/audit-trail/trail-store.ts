@@ -1,6 +1,7 @@
 /**
  * The trail's PostgreSQL side: migrations, appends serialised on the head row, queries. No
- * spooling or retrying here; trail-append-queue.ts and trail-replay.ts decide what to do when PostgreSQL is not there.
+ * spooling or retrying here; trail-append-queue.ts and trail-replay.ts decide what to do when
+ * PostgreSQL is not there.
  */
 import { fileURLToPath } from 'node:url';
 import type pg from 'pg';
