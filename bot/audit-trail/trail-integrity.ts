@@ -12,7 +12,7 @@ import { createTrailCheckpoints, type TrailCheckpointSettings } from './trail-ch
 import { describeFailure } from './trail-failures.js';
 import { createSharedVerification } from '../../services/kit/hash-chain/shared-verification.js';
 import type { TrailStore } from './trail-store.js';
-import { type TrailVerification, type TrailVerifyScope, verifyTrail } from './trail-verifier.js';
+import { type TrailBreak, type TrailVerification, type TrailVerifyScope, verifyTrail } from './trail-verifier.js';
 
 export interface TrailIntegrityOptions {
   pool: pg.Pool;
@@ -58,7 +58,7 @@ export function createTrailIntegrity(options: TrailIntegrityOptions): TrailInteg
   let checkpointing: Promise<SignedCheckpoint[]> | undefined;
   let checkpointRounds: PeriodicJob | undefined;
   let fullWalk: Promise<TrailVerification> | undefined;
-  const runs = createSharedVerification<TrailVerification>({
+  const runs = createSharedVerification<TrailVerification, TrailBreak>({
     verify(scope) {
       const run = verifyTrail(store, { scope, ...(ledger ? { checkpoints: () => ledger.check() } : {}) });
       if (scope === 'full') fullWalk = run;
@@ -66,15 +66,9 @@ export function createTrailIntegrity(options: TrailIntegrityOptions): TrailInteg
     },
     headSequence: async () => (await store.head()).sequence,
     headOf: (result) => result.head.sequence,
-    withFullWalkBreak: (result, lastFull) =>
-      result.valid && !lastFull.valid && lastFull.firstBad
-        ? {
-            ...result,
-            valid: false,
-            firstBad: lastFull.firstBad,
-            notes: [...(result.notes ?? []), `the full walk of ${lastFull.checkedAt} found this break before the checkpoint`],
-          }
-        : undefined,
+    breakOf: (result) => result.firstBad,
+    checkedAt: (result) => result.checkedAt,
+    withBreak: (result, broken, note) => ({ ...result, valid: false, firstBad: broken, notes: [...(result.notes ?? []), note] }),
   });
   let fullVerifyRounds: PeriodicJob | undefined;
 

@@ -160,19 +160,13 @@ export function createChainVerifier(
   options: VerifyOptions & { onResult?(result: VerifyResponse | Error): void; checkpoints?: () => Promise<CheckpointCheck> },
 ): ChainVerifier {
   let last: VerifyResponse | null = null;
-  const runs = createSharedVerification<VerifyResponse>({
+  const runs = createSharedVerification<VerifyResponse, BrokenEvent>({
     verify: (scope) => verifyChain(pool, options, { scope, ...(options.checkpoints ? { checkpoints: options.checkpoints } : {}) }),
     headSequence: async () => Number((await pool.query<{ sequence: string }>('SELECT sequence FROM audit_chain_head WHERE id = 1')).rows[0]?.sequence ?? 0),
     headOf: (result) => result.head.sequence,
-    withFullWalkBreak: (result, lastFull) =>
-      result.valid && !lastFull.valid && lastFull.first_broken
-        ? {
-            ...result,
-            valid: false,
-            first_broken: lastFull.first_broken,
-            notes: [...(result.notes ?? []), `the full walk of ${lastFull.checked_at} found this break before the checkpoint`],
-          }
-        : undefined,
+    breakOf: (result) => result.first_broken,
+    checkedAt: (result) => result.checked_at,
+    withBreak: (result, broken, note) => ({ ...result, valid: false, first_broken: broken, notes: [...(result.notes ?? []), note] }),
     onResult(_scope, result) {
       if (!(result instanceof Error)) last = result;
       options.onResult?.(result);

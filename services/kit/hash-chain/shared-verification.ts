@@ -9,14 +9,17 @@
  */
 export type VerifyScope = 'checkpoint' | 'full';
 
-export interface SharedVerificationOptions<Result> {
+export interface SharedVerificationOptions<Result, Break> {
   /** One run of a scope. */
   verify(scope: VerifyScope): Promise<Result>;
   /** The head's sequence now, and the one a result covers. */
   headSequence(): Promise<number>;
   headOf(result: Result): number;
-  /** The checkpoint run's result with the break the last full walk found, when that walk found one. */
-  withFullWalkBreak(result: Result, lastFull: Result): Result | undefined;
+  /** A result's first break (undefined when valid) and when its walk ended. */
+  breakOf(result: Result): Break | undefined;
+  checkedAt(result: Result): string;
+  /** The result, invalid, with another run's break and a note saying where that break comes from. */
+  withBreak(result: Result, broken: Break, note: string): Result;
   /** Every finished run (its result or its error). */
   onResult?(scope: VerifyScope, result: Result | Error): void;
 }
@@ -28,7 +31,7 @@ export interface SharedVerification<Result> {
   join(scope: VerifyScope): Promise<Result>;
 }
 
-export function createSharedVerification<Result>(options: SharedVerificationOptions<Result>): SharedVerification<Result> {
+export function createSharedVerification<Result, Break>(options: SharedVerificationOptions<Result, Break>): SharedVerification<Result> {
   const running = new Map<VerifyScope, Promise<Result>>();
   let lastFull: Result | undefined;
 
@@ -60,8 +63,9 @@ export function createSharedVerification<Result>(options: SharedVerificationOpti
       headNow.catch(() => undefined);
       let result = await shared(scope);
       if (options.headOf(result) < (await headNow)) result = await shared(scope);
-      if (scope === 'checkpoint' && lastFull !== undefined) return options.withFullWalkBreak(result, lastFull) ?? result;
-      return result;
+      const fullBreak = lastFull === undefined ? undefined : options.breakOf(lastFull);
+      if (scope !== 'checkpoint' || fullBreak === undefined || options.breakOf(result) !== undefined) return result;
+      return options.withBreak(result, fullBreak, `the full walk of ${options.checkedAt(lastFull!)} found this break before the checkpoint`);
     },
     join: shared,
   };
