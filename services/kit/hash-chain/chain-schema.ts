@@ -20,7 +20,7 @@ export interface HashChainTables {
   checkpoints: string;
   /** The hash column of the records and of the head: `chain_hash`, `hash`. */
   hashColumn: string;
-  /** What one record is called in the refusal's hint: `event`, `record`. */
+  /** What one record is called in the refusal's hint (`Audit <noun>s are never changed ...`): `event`, `record`. */
   recordNoun: string;
 }
 
