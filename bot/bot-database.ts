@@ -16,31 +16,21 @@
  */
 import type pg from 'pg';
 import { APPROVALS_MIGRATIONS_TABLE, migrateApprovalStore } from './approvals/index.js';
+import { TRAIL_TABLES } from './audit-trail/trail-chain.js';
 import { createTrailStore, TRAIL_MIGRATIONS_TABLE } from './audit-trail/trail-store.js';
 import { EVOLUTION_REVIEW_MIGRATIONS_TABLE, migrateEvolutionReviewCards } from './evolution-reviews/card-store.js';
 import { grantRuntimeRole, roleOf, takeOverFrom, type RestrictionPlan } from '../services/kit/database-roles.js';
+import { chainRestrictionPlan } from '../services/kit/hash-chain/chain-schema.js';
 import { createPool } from '../services/kit/postgres.js';
 
 export const MIGRATIONS_DATABASE_URL_ENV = 'ACGS_MIGRATIONS_DATABASE_URL';
 
-/** The trail's tables and functions: never owned by the bot's role. */
-const TRAIL_TABLES = ['bot_audit_trail', 'bot_audit_trail_head', 'bot_audit_trail_checkpoints', TRAIL_MIGRATIONS_TABLE] as const;
-
-export const BOT_DATABASE_PLAN: RestrictionPlan = {
-  ownedTables: TRAIL_TABLES,
-  ownedFunctions: ['bot_audit_trail_reject_change', 'bot_audit_trail_head_only_forward'],
-  revokeAllOn: TRAIL_TABLES,
-  grants: [
-    { privileges: 'SELECT, INSERT', tables: ['bot_audit_trail', 'bot_audit_trail_checkpoints'] },
-    { privileges: 'SELECT, UPDATE', tables: ['bot_audit_trail_head'] },
-    // REFERENCES as well: node-pg-migrate looks for the table's primary key in
-    // information_schema, which shows it only to roles with a privilege other than SELECT (and
-    // would otherwise try to add one). Harmless: the bot's role cannot create a table to refer from.
-    { privileges: 'SELECT, REFERENCES', tables: [TRAIL_MIGRATIONS_TABLE, APPROVALS_MIGRATIONS_TABLE, EVOLUTION_REVIEW_MIGRATIONS_TABLE] },
-    // The bot's other tables, which it reads and changes freely.
-    { privileges: 'SELECT, INSERT, UPDATE, DELETE', tables: ['approval_requests', 'approval_votes', 'evolution_review_cards'] },
-  ],
-};
+/** The trail's tables and functions are never owned by the bot's role (services/kit/hash-chain/chain-schema.ts). */
+export const BOT_DATABASE_PLAN: RestrictionPlan = chainRestrictionPlan(TRAIL_TABLES, TRAIL_MIGRATIONS_TABLE, {
+  migrationsTables: [APPROVALS_MIGRATIONS_TABLE, EVOLUTION_REVIEW_MIGRATIONS_TABLE],
+  // The bot's other tables, which it reads and changes freely.
+  grants: [{ privileges: 'SELECT, INSERT, UPDATE, DELETE', tables: ['approval_requests', 'approval_votes', 'evolution_review_cards'] }],
+});
 
 export interface BotDatabaseRoles {
   /** The role of DATABASE_URL, which runs the bot. */

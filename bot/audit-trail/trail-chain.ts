@@ -1,6 +1,6 @@
 /**
- * The hash recipe of the bot's trail (README.md in this folder), built from the Audit Engine's
- * primitives so that both chains hash the same way:
+ * The bot trail's chain (README.md in this folder): the recipe and tables shared with the Audit
+ * Engine (services/kit/hash-chain/) with the trail's names, genesis and content:
  *
  *   content_hash = sha256_hex(RFC 8785 canonical JSON of the record's content: every column but
  *                  the three hashes, absent values as null, level as its number)
@@ -8,16 +8,24 @@
  *   prev_hash    = hash of the record before; for record 1 the genesis,
  *                  sha256_hex("acgs-bot-audit-genesis:" + constitutional hash)
  */
-import { canonicalJson } from '../../services/audit-engine/canonical-json.js';
-import { chainHash, sha256Hex } from '../../services/audit-engine/hash-chain.js';
 import { CONSTITUTIONAL_HASH } from '../../services/kit/constitution.js';
+import { canonicalContentWriter, chainHash, genesisHash, sha256Hex } from '../../services/kit/hash-chain/chain-recipe.js';
+import type { HashChainTables } from '../../services/kit/hash-chain/chain-schema.js';
 import type { PendingRecord } from './trail-record.js';
+
+export const TRAIL_TABLES: HashChainTables = {
+  records: 'bot_audit_trail',
+  head: 'bot_audit_trail_head',
+  checkpoints: 'bot_audit_trail_checkpoints',
+  hashColumn: 'hash',
+  recordNoun: 'record',
+};
 
 /** Not the Audit Engine's genesis: a record can never be moved from one chain to the other. */
 export const TRAIL_GENESIS_PREFIX = 'acgs-bot-audit-genesis:';
 
 export function trailGenesisHash(): string {
-  return sha256Hex(TRAIL_GENESIS_PREFIX + CONSTITUTIONAL_HASH);
+  return genesisHash(TRAIL_GENESIS_PREFIX);
 }
 
 /** Everything that is hashed: the pending record plus where and when it joined the chain. */
@@ -34,26 +42,28 @@ export interface ChainedRecord extends TrailContent {
   hash: string;
 }
 
+// Only the content columns, whatever else the object carries (a whole stored row, say).
+const writeContent = canonicalContentWriter<TrailContent>([
+  'sequence',
+  'idempotency_key',
+  'at',
+  'recorded_at',
+  'kind',
+  'actor',
+  'origin',
+  'channel',
+  'command',
+  'arguments',
+  'decision',
+  'level',
+  'outcome',
+  'details',
+  'constitutional_hash',
+]);
+
 export function trailContentHash(content: TrailContent): string {
-  // Only the content columns, whatever else the object carries (a whole stored row, say).
-  const hashed = {
-    sequence: content.sequence,
-    idempotency_key: content.idempotency_key,
-    at: content.at,
-    recorded_at: content.recorded_at,
-    kind: content.kind,
-    actor: content.actor,
-    origin: content.origin,
-    channel: content.channel,
-    command: content.command,
-    arguments: content.arguments ?? null,
-    decision: content.decision,
-    level: content.level,
-    outcome: content.outcome,
-    details: content.details,
-    constitutional_hash: content.constitutional_hash,
-  };
-  return sha256Hex(canonicalJson(hashed));
+  // Absent arguments are hashed as null, like the column reads back.
+  return sha256Hex(writeContent(content.arguments === undefined ? { ...content, arguments: null } : content));
 }
 
 /** Lays records onto the chain after the head, in the order given. */

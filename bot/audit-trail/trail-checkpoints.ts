@@ -16,7 +16,7 @@ import {
 import { type CheckpointKey, loadCheckpointKey } from '../../services/audit-engine/checkpoint-signing.js';
 import type { AuditOutbox } from '../../services/kit/audit-outbox.js';
 import { BOT_AUDIT_SOURCE } from './governance-forwarding.js';
-import { trailGenesisHash } from './trail-chain.js';
+import { TRAIL_TABLES, trailGenesisHash } from './trail-chain.js';
 import type { TrailStore } from './trail-store.js';
 import { walkTrail } from './trail-verifier.js';
 
@@ -79,11 +79,8 @@ export function createTrailCheckpoints(options: TrailCheckpointOptions): Checkpo
     chain: {
       name: TRAIL_CHAIN_NAME,
       genesisHash: trailGenesisHash(),
-      headSql: 'SELECT sequence, hash FROM bot_audit_trail_head WHERE id = 1',
-      table: 'bot_audit_trail',
+      tables: TRAIL_TABLES,
       idColumn: 'idempotency_key',
-      hashColumn: 'hash',
-      checkpointTable: 'bot_audit_trail_checkpoints',
     },
     ...(options.localFile ? { localFile: options.localFile } : {}),
     ...(options.witness ? { witness: options.witness } : {}),

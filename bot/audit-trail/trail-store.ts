@@ -1,11 +1,13 @@
 /**
  * The trail's PostgreSQL side: migrations, appends serialised on the head row, queries. No
- * spooling or retrying here; audit-trail.ts decides what to do when PostgreSQL is not there.
+ * spooling or retrying here; trail-append-queue.ts and trail-replay.ts decide what to do when
+ * PostgreSQL is not there.
  */
 import { fileURLToPath } from 'node:url';
 import type pg from 'pg';
+import { ensureChainHead } from '../../services/kit/hash-chain/chain-head.js';
 import { migrate, withTransaction } from '../../services/kit/postgres.js';
-import { type ChainedRecord, chainRecords, trailGenesisHash } from './trail-chain.js';
+import { type ChainedRecord, TRAIL_TABLES, chainRecords, trailGenesisHash } from './trail-chain.js';
 import { type PendingRecord, type TrailRecord, levelFromCode } from './trail-record.js';
 
 export const TRAIL_MIGRATIONS_DIR = fileURLToPath(new URL('./migrations', import.meta.url));
@@ -132,11 +134,7 @@ export function createTrailStore(pool: pg.Pool): TrailStore {
       // With nothing pending this only reads the bookkeeping table, which the bot's restricted role
       // may (bot/bot-database.ts); a pending migration needs the owner role.
       await migrate(pool, { directory: TRAIL_MIGRATIONS_DIR, table: TRAIL_MIGRATIONS_TABLE });
-      const existing = await pool.query('SELECT 1 FROM bot_audit_trail_head WHERE id = 1');
-      // Only a new trail gets its head here: the restricted role may not INSERT into the head table.
-      if (existing.rowCount === 0) {
-        await pool.query('INSERT INTO bot_audit_trail_head (id, sequence, hash) VALUES (1, 0, $1) ON CONFLICT (id) DO NOTHING', [trailGenesisHash()]);
-      }
+      await ensureChainHead(pool, TRAIL_TABLES, trailGenesisHash());
     },
 
     append(records, statementTimeoutMs) {

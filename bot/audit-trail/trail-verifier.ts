@@ -5,6 +5,7 @@
  * `audit verify` reads only the records written since.
  */
 import type { CheckpointCheck } from '../../services/audit-engine/checkpoint-ledger.js';
+import { type ChainPosition, walkChain } from '../../services/kit/hash-chain/chain-head.js';
 import { type ChainedRecord, trailChainHash, trailContentHash, trailGenesisHash } from './trail-chain.js';
 import type { TrailHead, TrailStore } from './trail-store.js';
 
@@ -48,14 +49,8 @@ export interface TrailVerification {
   notes?: string[];
 }
 
-/** Where a walk starts: the genesis, or a checkpointed record (its sequence and hash). */
-export interface WalkStart {
-  sequence: number;
-  hash: string;
-}
-
 /** The first problem of one record, given the sequence and hash it must follow. */
-function checkRecord(record: ChainedRecord, after: WalkStart): TrailBreak | undefined {
+function checkRecord(record: ChainedRecord, after: ChainPosition): TrailBreak | undefined {
   const at = (sequence: number, check: TrailCheck, problem: string): TrailBreak => ({ sequence, check, problem });
   const expectedSequence = after.sequence + 1;
   if (record.sequence !== expectedSequence) {
@@ -98,24 +93,19 @@ export interface WalkResult {
  */
 export async function walkTrail(
   store: Pick<TrailStore, 'range'>,
-  start: WalkStart,
+  start: ChainPosition,
   upTo: number,
   options: { batchSize?: number; expectedLast?: string } = {},
 ): Promise<WalkResult> {
-  const batchSize = options.batchSize ?? 500;
-  let position = start;
-  let checked = 0;
-  for (;;) {
-    const batch = await store.range(position.sequence, upTo, batchSize);
-    for (const record of batch) {
-      const problem = checkRecord(record, position);
-      // A link break names the record before, which was counted as checked: it no longer is.
-      if (problem) return { checked: problem.check === 'link' && checked > 0 ? checked - 1 : checked, firstBad: problem };
-      checked += 1;
-      position = { sequence: record.sequence, hash: record.hash };
-    }
-    if (batch.length < batchSize) break;
-  }
+  const walked = await walkChain(
+    { read: (after, until, limit) => store.range(after, until, limit), check: checkRecord, positionOf: (record) => ({ sequence: record.sequence, hash: record.hash }) },
+    start,
+    upTo,
+    options.batchSize ?? 500,
+  );
+  const { checked, last: position, problem } = walked;
+  // A link break names the record before, which was counted as checked: it no longer is.
+  if (problem) return { checked: problem.check === 'link' && checked > 0 ? checked - 1 : checked, firstBad: problem };
 
   if (position.sequence < upTo) {
     const first = position.sequence + 1;

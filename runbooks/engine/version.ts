@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { canonicalJson } from '../../services/audit-engine/canonical-json.js';
+import { canonicalJson } from '../../services/kit/hash-chain/canonical-json.js';
 
 interface VersionedShape {
   name: string;

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import { CONSTITUTIONAL_HASH } from '../kit/constitution.js';
-import { canonicalJson } from './canonical-json.js';
+import { canonicalJson } from '../kit/hash-chain/canonical-json.js';
 import { type EventContent, canonicalContent, eventContent } from './hash-chain.js';
 
 // The package the hash recipe names: every stored chain was hashed with its output, so ours must

@@ -6,7 +6,7 @@ import type pg from 'pg';
 import { walkEvents } from './chain-verifier.js';
 import { type CheckpointLedger, createCheckpointLedger } from './checkpoint-ledger.js';
 import type { CheckpointKey } from './checkpoint-signing.js';
-import { genesisChainHash } from './hash-chain.js';
+import { AUDIT_CHAIN_TABLES, genesisChainHash } from './hash-chain.js';
 
 export const AUDIT_CHAIN_NAME = 'acgs-audit-engine';
 export const AUDIT_CHECKPOINT_KEY_ENV = 'AUDIT_CHECKPOINT_SIGNING_KEY';
@@ -19,11 +19,8 @@ export function createAuditCheckpoints(options: { pool: pg.Pool; key: Checkpoint
     chain: {
       name: AUDIT_CHAIN_NAME,
       genesisHash: genesisChainHash(),
-      headSql: 'SELECT sequence, chain_hash AS hash FROM audit_chain_head WHERE id = 1',
-      table: 'audit_events',
+      tables: AUDIT_CHAIN_TABLES,
       idColumn: 'id::text',
-      hashColumn: 'chain_hash',
-      checkpointTable: 'audit_chain_checkpoints',
     },
     ...(options.localFile ? { localFile: options.localFile } : {}),
     async verifyWindow(from, upTo) {

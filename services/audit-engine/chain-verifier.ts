@@ -3,6 +3,8 @@ import type { CheckpointCheck } from './checkpoint-ledger.js';
 import type { BrokenEvent, ChainHead, VerifyResponse, VerifyScope } from './contract.js';
 import { EVENT_COLUMNS, type EventRow, type StoredEvent, rowToStoredEvent } from './event-rows.js';
 import { chainHash, contentHash, genesisChainHash } from './hash-chain.js';
+import { type ChainPosition, walkChain } from '../kit/hash-chain/chain-head.js';
+import { createSharedVerification } from '../kit/hash-chain/shared-verification.js';
 
 export interface VerifyOptions {
   /** Rows per query: the walk holds one batch in memory, never the whole chain. */
@@ -44,41 +46,33 @@ export function checkEvent(event: StoredEvent, expectedSequence: number, expecte
   return undefined;
 }
 
-/** Where a walk starts: the genesis (sequence 0) or a checkpointed event. */
-export interface WalkStart {
-  sequence: number;
-  hash: string;
-}
-
 /**
- * Walks the events in (start.sequence, upTo] in keyset-paginated batches, recomputing every
- * content and chain hash; the first broken event, or undefined, and how many passed.
+ * Walks the events in (start.sequence, upTo] in batches, recomputing every content and chain
+ * hash; the first broken event, or undefined, and how many passed.
  */
 export async function walkEvents(
   pool: pg.Pool,
-  start: WalkStart,
+  start: ChainPosition,
   upTo: number,
   batchSize: number,
-): Promise<{ checked: number; last: WalkStart; broken?: BrokenEvent }> {
-  let expectedPrev = start.hash;
-  let lastSequence = start.sequence;
-  let checked = 0;
-  for (;;) {
-    const batch = await pool.query<EventRow>(
-      `SELECT ${EVENT_COLUMNS} FROM audit_events WHERE sequence > $1 AND sequence <= $2 ORDER BY sequence LIMIT $3`,
-      [lastSequence, upTo, batchSize],
-    );
-    for (const row of batch.rows) {
-      const event = rowToStoredEvent(row);
-      const broken = checkEvent(event, lastSequence + 1, expectedPrev);
-      if (broken) return { checked, last: { sequence: lastSequence, hash: expectedPrev }, broken };
-      checked += 1;
-      lastSequence = event.sequence;
-      expectedPrev = event.chain_hash;
-    }
-    if (batch.rows.length < batchSize) break;
-  }
-  return { checked, last: { sequence: lastSequence, hash: expectedPrev } };
+): Promise<{ checked: number; last: ChainPosition; broken?: BrokenEvent }> {
+  const walked = await walkChain(
+    {
+      read: async (after, until, limit) =>
+        (
+          await pool.query<EventRow>(
+            `SELECT ${EVENT_COLUMNS} FROM audit_events WHERE sequence > $1 AND sequence <= $2 ORDER BY sequence LIMIT $3`,
+            [after, until, limit],
+          )
+        ).rows.map(rowToStoredEvent),
+      check: (event: StoredEvent, after) => checkEvent(event, after.sequence + 1, after.hash),
+      positionOf: (event) => ({ sequence: event.sequence, hash: event.chain_hash }),
+    },
+    start,
+    upTo,
+    batchSize,
+  );
+  return { checked: walked.checked, last: walked.last, ...(walked.problem ? { broken: walked.problem } : {}) };
 }
 
 export interface VerifyRun {
@@ -165,51 +159,18 @@ export function createChainVerifier(
   pool: pg.Pool,
   options: VerifyOptions & { onResult?(result: VerifyResponse | Error): void; checkpoints?: () => Promise<CheckpointCheck> },
 ): ChainVerifier {
-  const running = new Map<VerifyScope, Promise<VerifyResponse>>();
   let last: VerifyResponse | null = null;
-  let lastFull: VerifyResponse | null = null;
-  function shared(scope: VerifyScope): Promise<VerifyResponse> {
-    let walk = running.get(scope);
-    if (!walk) {
-      walk = verifyChain(pool, options, { scope, ...(options.checkpoints ? { checkpoints: options.checkpoints } : {}) })
-        .then((result) => {
-          last = result;
-          if (scope === 'full') lastFull = result;
-          options.onResult?.(result);
-          return result;
-        })
-        .catch((error: Error) => {
-          options.onResult?.(error);
-          throw error;
-        })
-        .finally(() => {
-          running.delete(scope);
-        });
-      running.set(scope, walk);
-    }
-    return walk;
-  }
-
-  return {
-    async run(scope = 'full') {
-      // A walk in flight is shared only if it covers the head as this caller finds it; one that
-      // began before the caller's own appends is followed by a new walk, shared in turn.
-      const headNow = pool.query<{ sequence: string }>('SELECT sequence FROM audit_chain_head WHERE id = 1').then((result) => Number(result.rows[0]?.sequence ?? 0));
-      headNow.catch(() => undefined);
-      let result = await shared(scope);
-      if (result.head.sequence < (await headNow)) result = await shared(scope);
-      // A walk from the checkpoint does not re-read older events; a break the last full walk
-      // (the background one) found there is still a break.
-      if (scope === 'checkpoint' && result.valid && lastFull && !lastFull.valid && lastFull.first_broken) {
-        return {
-          ...result,
-          valid: false,
-          first_broken: lastFull.first_broken,
-          notes: [...(result.notes ?? []), `the full walk of ${lastFull.checked_at} found this break before the checkpoint`],
-        };
-      }
-      return result;
+  const runs = createSharedVerification<VerifyResponse, BrokenEvent>({
+    verify: (scope) => verifyChain(pool, options, { scope, ...(options.checkpoints ? { checkpoints: options.checkpoints } : {}) }),
+    headSequence: async () => Number((await pool.query<{ sequence: string }>('SELECT sequence FROM audit_chain_head WHERE id = 1')).rows[0]?.sequence ?? 0),
+    headOf: (result) => result.head.sequence,
+    breakOf: (result) => result.first_broken,
+    checkedAt: (result) => result.checked_at,
+    withBreak: (result, broken, note) => ({ ...result, valid: false, first_broken: broken, notes: [...(result.notes ?? []), note] }),
+    onResult(_scope, result) {
+      if (!(result instanceof Error)) last = result;
+      options.onResult?.(result);
     },
-    last: () => last,
-  };
+  });
+  return { run: (scope = 'full') => runs.run(scope), last: () => last };
 }

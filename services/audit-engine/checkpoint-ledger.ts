@@ -15,9 +15,10 @@
  */
 import { renameSync, readFileSync, writeFileSync } from 'node:fs';
 import type pg from 'pg';
-import { canonicalJson } from './canonical-json.js';
+import { canonicalJson } from '../kit/hash-chain/canonical-json.js';
+import type { HashChainTables } from '../kit/hash-chain/chain-schema.js';
 import type { CheckpointKey } from './checkpoint-signing.js';
-import { sha256Hex } from './hash-chain.js';
+import { sha256Hex } from '../kit/hash-chain/chain-recipe.js';
 
 /** One record as a checkpoint remembers it. `id` is what identifies it whatever its place. */
 export interface ChainEntry {
@@ -43,17 +44,13 @@ export interface SignedCheckpoint extends CheckpointBody {
   signature: string;
 }
 
-/** Where a chain keeps its records and head; trusted constants, never input. */
+/** Which chain is signed: its name in the checkpoints, its genesis and tables; trusted constants, never input. */
 export interface ChainTables {
   name: string;
   genesisHash: string;
-  /** `SELECT sequence, hash FROM <head>` yielding columns `sequence` and `hash`. */
-  headSql: string;
-  table: string;
+  tables: HashChainTables;
   /** An expression giving the record's identity as text (`idempotency_key`, `id::text`). */
   idColumn: string;
-  hashColumn: string;
-  checkpointTable: string;
 }
 
 export interface CheckpointBreach {
@@ -157,14 +154,15 @@ function writeLocalCheckpoint(file: string, checkpoint: SignedCheckpoint): void 
 
 export function createCheckpointLedger(options: CheckpointLedgerOptions): CheckpointLedger {
   const { pool, chain, key } = options;
+  const { records, head: headTable, checkpoints: checkpointTable, hashColumn } = chain.tables;
   const maxWindow = options.maxWindow ?? 1000;
-  const entryColumns = `sequence, ${chain.idColumn} AS id, ${chain.hashColumn} AS hash`;
+  const entryColumns = `sequence, ${chain.idColumn} AS id, ${hashColumn} AS hash`;
 
   const toEntry = (row: { sequence: string; id: string; hash: string }): ChainEntry => ({ sequence: Number(row.sequence), id: row.id, hash: row.hash });
 
   async function entries(after: number, upTo: number): Promise<ChainEntry[]> {
     const result = await pool.query<{ sequence: string; id: string; hash: string }>(
-      `SELECT ${entryColumns} FROM ${chain.table} WHERE sequence > $1 AND sequence <= $2 ORDER BY sequence`,
+      `SELECT ${entryColumns} FROM ${records} WHERE sequence > $1 AND sequence <= $2 ORDER BY sequence`,
       [after, upTo],
     );
     return result.rows.map(toEntry);
@@ -177,7 +175,7 @@ export function createCheckpointLedger(options: CheckpointLedgerOptions): Checkp
   async function entriesById(ids: readonly string[]): Promise<Map<string, ChainEntry>> {
     if (ids.length === 0) return new Map();
     const result = await pool.query<{ sequence: string; id: string; hash: string }>(
-      `SELECT ${entryColumns} FROM ${chain.table} WHERE ${chain.idColumn} = ANY($1::text[])`,
+      `SELECT ${entryColumns} FROM ${records} WHERE ${chain.idColumn} = ANY($1::text[])`,
       [ids],
     );
     return new Map(result.rows.map((row) => [row.id, toEntry(row)]));
@@ -185,7 +183,7 @@ export function createCheckpointLedger(options: CheckpointLedgerOptions): Checkp
 
   /** The signed checkpoints in the table, oldest first; rows that are not ours are counted, not trusted. */
   async function storedCheckpoints(): Promise<{ valid: SignedCheckpoint[]; foreign: number }> {
-    const result = await pool.query<{ checkpoint: unknown }>(`SELECT checkpoint FROM ${chain.checkpointTable} ORDER BY sequence`);
+    const result = await pool.query<{ checkpoint: unknown }>(`SELECT checkpoint FROM ${checkpointTable} ORDER BY sequence`);
     const valid: SignedCheckpoint[] = [];
     let foreign = 0;
     for (const row of result.rows) {
@@ -197,12 +195,12 @@ export function createCheckpointLedger(options: CheckpointLedgerOptions): Checkp
 
   /** The newest row signed by this key; rows someone else wrote are skipped. */
   async function newestStoredCheckpoint(): Promise<SignedCheckpoint | undefined> {
-    const result = await pool.query<{ checkpoint: unknown }>(`SELECT checkpoint FROM ${chain.checkpointTable} ORDER BY sequence DESC LIMIT 100`);
+    const result = await pool.query<{ checkpoint: unknown }>(`SELECT checkpoint FROM ${checkpointTable} ORDER BY sequence DESC LIMIT 100`);
     return result.rows.map((row) => row.checkpoint).find((value): value is SignedCheckpoint => checkpointSignedBy(key, chain.name, value));
   }
 
   async function windowOf(checkpoint: SignedCheckpoint): Promise<ChainEntry[] | undefined> {
-    const result = await pool.query<{ records: unknown }>(`SELECT records FROM ${chain.checkpointTable} WHERE sequence = $1`, [checkpoint.sequence]);
+    const result = await pool.query<{ records: unknown }>(`SELECT records FROM ${checkpointTable} WHERE sequence = $1`, [checkpoint.sequence]);
     const records = result.rows[0]?.records;
     if (!Array.isArray(records)) return undefined;
     const window = records.map((item) => {
@@ -270,7 +268,7 @@ export function createCheckpointLedger(options: CheckpointLedgerOptions): Checkp
       const local = readLocalCheckpoint(options.localFile, key, chain.name);
       // Continues from the newest signed checkpoint, even if its row was deleted from the database.
       const from = local && (!stored || local.sequence > stored.sequence) ? local : stored;
-      const head = (await pool.query<{ sequence: string; hash: string }>(chain.headSql)).rows[0];
+      const head = (await pool.query<{ sequence: string; hash: string }>(`SELECT sequence, ${hashColumn} AS hash FROM ${headTable} WHERE id = 1`)).rows[0];
       if (!head) throw new Error(`${chain.name}: the head row is missing`);
       const headSequence = Number(head.sequence);
       // Never sign a chain that no longer matches what was signed before.
@@ -296,7 +294,7 @@ export function createCheckpointLedger(options: CheckpointLedgerOptions): Checkp
         });
         // Two replicas signing the same stretch at once: the first row stays, both are true.
         await pool.query(
-          `INSERT INTO ${chain.checkpointTable} (sequence, checkpoint, records) VALUES ($1, $2::jsonb, $3::jsonb) ON CONFLICT (sequence) DO NOTHING`,
+          `INSERT INTO ${checkpointTable} (sequence, checkpoint, records) VALUES ($1, $2::jsonb, $3::jsonb) ON CONFLICT (sequence) DO NOTHING`,
           [upTo, JSON.stringify(checkpoint), JSON.stringify(window.map((entry) => [entry.sequence, entry.id, entry.hash]))],
         );
         made.push(checkpoint);

@@ -2,24 +2,17 @@ import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { CONSTITUTIONAL_HASH } from '../kit/constitution.js';
 import { ServiceError, isServiceError } from '../kit/errors.js';
+import { ensureChainHead } from '../kit/hash-chain/chain-head.js';
 import { withTransaction } from '../kit/postgres.js';
 import type { AuditEventInput, ChainHead } from './contract.js';
 import { EVENT_COLUMNS, type EventRow, type StoredEvent, rowToStoredEvent } from './event-rows.js';
 import { createGroupCommitter } from './group-commit.js';
-import { chainHash, contentHash, genesisChainHash } from './hash-chain.js';
-import { assertSameReplay } from './replay-check.js';
+import { AUDIT_CHAIN_TABLES, chainHash, contentHash, genesisChainHash } from './hash-chain.js';
+import { type ReplayedContent, assertSameReplay } from './replay-check.js';
 
 /** An accepted input, normalized to exactly what will be stored and hashed. */
-export interface NormalizedInput {
-  event_type: string;
-  source: string | null;
-  agent_id: string | null;
-  severity: string | null;
-  occurred_at: string;
-  /** Whether the producer sent occurred_at (else it is the engine's clock, and differs on a resend). */
-  occurred_at_sent: boolean;
+export interface NormalizedInput extends ReplayedContent {
   idempotency_key: string | null;
-  data: Record<string, unknown> | null;
 }
 
 export interface AppendOutcome {
@@ -281,14 +274,7 @@ export function createAuditEventStore(options: EventStoreOptions): AuditEventSto
   });
 
   return {
-    async initialize() {
-      // Only a new chain gets its head here: a runtime role restricted to appending may not INSERT into the head table.
-      const existing = await pool.query('SELECT 1 FROM audit_chain_head WHERE id = 1');
-      if (existing.rowCount !== 0) return;
-      await pool.query('INSERT INTO audit_chain_head (id, sequence, chain_hash) VALUES (1, 0, $1) ON CONFLICT (id) DO NOTHING', [
-        genesisChainHash(),
-      ]);
-    },
+    initialize: () => ensureChainHead(pool, AUDIT_CHAIN_TABLES, genesisChainHash()),
 
     append(inputs) {
       const receivedAt = new Date();

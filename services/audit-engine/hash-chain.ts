@@ -1,19 +1,28 @@
-import { hash } from 'node:crypto';
-import { CONSTITUTIONAL_HASH } from '../kit/constitution.js';
-import { canonicalJson } from './canonical-json.js';
-
 /**
- * The hash recipe of the audit chain (documented in this service's README):
+ * The Audit Engine's chain (documented in this service's README): the shared recipe and tables of
+ * services/kit/hash-chain/ with the engine's names, genesis and content.
  *
- *   content_hash    = sha256_hex(RFC 8785 canonical JSON of the event content below, as the
- *                     package canonicalize writes it; canonical-json.ts does the same, faster)
- *   chain_hash      = sha256_hex(prev_chain_hash + content_hash)   (the two hex strings joined)
+ *   content_hash    = sha256_hex(RFC 8785 canonical JSON of the event content below)
+ *   chain_hash      = sha256_hex(prev_chain_hash + content_hash)
  *   prev_chain_hash = chain_hash of the previous event; for the first event the genesis,
  *                     sha256_hex("acgs-audit-genesis:" + constitutional hash)
  *
  * Every stored field except the three hashes is content, absent optional fields as null, so
  * altering any column of a stored event is detected.
  */
+import { canonicalContentWriter, genesisHash, sha256Hex } from '../kit/hash-chain/chain-recipe.js';
+import type { HashChainTables } from '../kit/hash-chain/chain-schema.js';
+
+export { chainHash } from '../kit/hash-chain/chain-recipe.js';
+
+export const AUDIT_CHAIN_TABLES: HashChainTables = {
+  records: 'audit_events',
+  head: 'audit_chain_head',
+  checkpoints: 'audit_chain_checkpoints',
+  hashColumn: 'chain_hash',
+  recordNoun: 'event',
+};
+
 export interface EventContent {
   id: string;
   sequence: number;
@@ -31,13 +40,8 @@ export interface EventContent {
 
 export const GENESIS_PREFIX = 'acgs-audit-genesis:';
 
-export function sha256Hex(text: string): string {
-  // The one-shot form: about twice as fast as createHash() for short inputs, on the append path.
-  return hash('sha256', text, 'hex');
-}
-
-export function genesisChainHash(constitutionalHash: string = CONSTITUTIONAL_HASH): string {
-  return sha256Hex(GENESIS_PREFIX + constitutionalHash);
+export function genesisChainHash(constitutionalHash?: string): string {
+  return genesisHash(GENESIS_PREFIX, constitutionalHash);
 }
 
 /** Only the content fields, in case the caller passes a whole stored row. */
@@ -57,30 +61,9 @@ export function eventContent(event: EventContent): EventContent {
   };
 }
 
-/** The content keys in canonical (sorted) order, each with its `"key":` prefix written once. */
-const CONTENT_MEMBERS = (Object.keys(eventContent({} as EventContent)) as (keyof EventContent)[])
-  .sort()
-  .map((key) => [key, `${JSON.stringify(key)}:`] as const);
-
-/**
- * The canonical JSON of `eventContent(event)`, written straight from the event: the top-level
- * keys are fixed, so they are sorted once rather than copied and sorted for every event.
- */
-export function canonicalContent(event: EventContent): string {
-  let members = '';
-  for (const [key, prefix] of CONTENT_MEMBERS) {
-    const value = event[key];
-    if (value === undefined) continue;
-    if (members.length > 0) members += ',';
-    members += prefix + canonicalJson(value);
-  }
-  return `{${members}}`;
-}
+/** The canonical JSON of `eventContent(event)`, written straight from the event. */
+export const canonicalContent = canonicalContentWriter<EventContent>(Object.keys(eventContent({} as EventContent)) as (keyof EventContent)[]);
 
 export function contentHash(event: EventContent): string {
   return sha256Hex(canonicalContent(event));
-}
-
-export function chainHash(prevChainHash: string, eventContentHash: string): string {
-  return sha256Hex(prevChainHash + eventContentHash);
 }

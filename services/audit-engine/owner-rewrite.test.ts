@@ -4,12 +4,12 @@
  * recompute every hash and move the head, so that the chain alone looks intact; the signed
  * checkpoints, whose key is outside the database, show the rewrite and name the missing event.
  */
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
+import { type RewritableChain, createRuntimeRole, rewriteChainWithout } from '../../test/testing/chain-owner.js';
 import { type TestDatabase, createTestDatabase } from '../../test/testing/postgres.js';
 import type { Service } from '../kit/service.js';
 import { buildApp } from './app.js';
@@ -17,7 +17,7 @@ import { verifyChain } from './chain-verifier.js';
 import { loadConfig } from './config.js';
 import type { VerifyResponse } from './contract.js';
 import { EVENT_COLUMNS, type EventRow, type StoredEvent, rowToStoredEvent } from './event-rows.js';
-import { chainHash, contentHash, genesisChainHash } from './hash-chain.js';
+import { AUDIT_CHAIN_TABLES, chainHash, contentHash, genesisChainHash } from './hash-chain.js';
 
 interface EngineFixture {
   db: TestDatabase;
@@ -35,30 +35,24 @@ afterAll(async () => {
 /** A database whose chain the engine's role created (the former set-up), then started with an owner role. */
 async function restrictedEngine(): Promise<EngineFixture> {
   const db = await createTestDatabase('acgs_audit_roles');
-  const role = `acgs_audit_${randomBytes(4).toString('hex')}`;
   const owner = new pg.Client({ connectionString: db.url });
   await owner.connect();
-  await owner.query(`CREATE ROLE ${role} LOGIN`);
-  const url = new URL(db.url);
-  url.username = role;
+  const role = await createRuntimeRole(db, owner, 'acgs_audit');
   const stateDir = mkdtempSync(join(tmpdir(), 'acgs-audit-roles-'));
-  const engine = new pg.Client({ connectionString: url.toString() });
+  const engine = new pg.Client({ connectionString: role.url });
   const apps: Service[] = [];
   cleanups.push(async () => {
     await Promise.allSettled(apps.map((app) => app.close()));
     await engine.end().catch(() => undefined);
     await owner.end().catch(() => undefined);
     await db.drop();
-    const admin = new pg.Client({ connectionString: new URL('/postgres', db.url).toString() });
-    await admin.connect();
-    await admin.query(`DROP ROLE IF EXISTS ${role}`);
-    await admin.end();
+    await role.drop();
     rmSync(stateDir, { recursive: true, force: true });
   });
   const config = (extra: Record<string, string>) =>
     buildApp(
       loadConfig({
-        DATABASE_URL: url.toString(),
+        DATABASE_URL: role.url,
         DATABASE_POOL_MAX: '2',
         ACGS_STATE_DIR: stateDir,
         AUDIT_VERIFY_INTERVAL_MS: '0',
@@ -68,11 +62,11 @@ async function restrictedEngine(): Promise<EngineFixture> {
       { logger: false },
     );
   // The former set-up: the engine's own role migrated, and so owned the chain.
-  await owner.query(`GRANT CREATE ON SCHEMA public TO ${role}`);
+  await owner.query(`GRANT CREATE ON SCHEMA public TO ${role.name}`);
   const former = config({});
   await former.ready();
   await former.close();
-  await owner.query(`REVOKE CREATE ON SCHEMA public FROM ${role}`);
+  await owner.query(`REVOKE CREATE ON SCHEMA public FROM ${role.name}`);
 
   const app = config({ MIGRATIONS_DATABASE_URL: db.url });
   apps.push(app);
@@ -99,30 +93,20 @@ async function appendHistory(fixture: EngineFixture): Promise<StoredEvent> {
   return outcomes[2]!.event;
 }
 
-/** The owner's rewrite: triggers off, the event deleted, the events after it moved up with recomputed hashes, the head moved back. */
-async function rewriteWithout(owner: pg.Client, sequence: number): Promise<void> {
-  await owner.query('ALTER TABLE audit_events DISABLE TRIGGER USER');
-  await owner.query('ALTER TABLE audit_chain_head DISABLE TRIGGER USER');
-  await owner.query('DELETE FROM audit_events WHERE sequence = $1', [sequence]);
-  const rows = (await owner.query<EventRow>(`SELECT ${EVENT_COLUMNS} FROM audit_events ORDER BY sequence`)).rows.map(rowToStoredEvent);
-  let previous = genesisChainHash();
-  for (const [index, row] of rows.entries()) {
-    const moved: StoredEvent = { ...row, sequence: index + 1, prev_chain_hash: previous };
-    moved.content_hash = contentHash(moved);
-    moved.chain_hash = chainHash(previous, moved.content_hash);
-    await owner.query('UPDATE audit_events SET sequence = $1, content_hash = $2, prev_chain_hash = $3, chain_hash = $4 WHERE id = $5', [
-      moved.sequence,
-      moved.content_hash,
-      moved.prev_chain_hash,
-      moved.chain_hash,
-      moved.id,
-    ]);
-    previous = moved.chain_hash;
-  }
-  await owner.query('UPDATE audit_chain_head SET sequence = $1, chain_hash = $2', [rows.length, previous]);
-  await owner.query('ALTER TABLE audit_events ENABLE TRIGGER USER');
-  await owner.query('ALTER TABLE audit_chain_head ENABLE TRIGGER USER');
-}
+/** The engine's chain for the owner's rewrite (test/testing/chain-owner.ts). */
+const AUDIT_CHAIN: RewritableChain<StoredEvent> = {
+  tables: AUDIT_CHAIN_TABLES,
+  prevHashColumn: 'prev_chain_hash',
+  idColumn: 'id',
+  genesisHash: genesisChainHash(),
+  records: async (owner) => (await owner.query<EventRow>(`SELECT ${EVENT_COLUMNS} FROM audit_events ORDER BY sequence`)).rows.map(rowToStoredEvent),
+  rehash(event, sequence, prevHash) {
+    const moved = contentHash({ ...event, sequence });
+    return { id: event.id, contentHash: moved, hash: chainHash(prevHash, moved) };
+  },
+};
+
+const rewriteWithout = (owner: pg.Client, sequence: number) => rewriteChainWithout(owner, AUDIT_CHAIN, sequence);
 
 async function verify(app: Service, query = ''): Promise<VerifyResponse> {
   const response = await app.inject({ method: 'GET', url: `/audit/verify${query}` });

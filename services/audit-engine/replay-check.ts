@@ -5,7 +5,7 @@
  * stored.
  */
 import { ServiceError } from '../kit/errors.js';
-import { canonicalJson } from './canonical-json.js';
+import { canonicalJson } from '../kit/hash-chain/canonical-json.js';
 import type { StoredEvent } from './event-rows.js';
 
 /** The fields of a sent event that must match the stored one, as the store normalizes them. */

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PG_MIGRATE_LOCK_ID, runner } from 'node-pg-migrate';
 import pg from 'pg';
+import { register as registerTsx } from 'tsx/esm/api';
 import { z } from 'zod';
 import { WholeNumber } from './env.js';
 import { ServiceError } from './errors.js';
@@ -271,6 +272,19 @@ export interface MigrateOptions {
   log?(message: string): void;
 }
 
+let tsxRegistered = false;
+
+/**
+ * node-pg-migrate loads a .ts migration (the hash-chained tables', written by a shared function)
+ * with Node's own import(). tsx runs the bot and the services already, but not vitest's workers
+ * nor a plain `node`; its loader is registered once for the process, before the first migration.
+ */
+function loadTypeScriptMigrations(): void {
+  if (tsxRegistered) return;
+  registerTsx();
+  tsxRegistered = true;
+}
+
 /**
  * Applies pending migrations with node-pg-migrate. Its own lock is a try-lock that fails the second
  * of two replicas starting together ("Another migration is already running"); this waits for the
@@ -278,6 +292,7 @@ export interface MigrateOptions {
  * throughout, which single-session databases need. Returns the names of the applied migrations.
  */
 export async function migrate(pool: pg.Pool, options: MigrateOptions): Promise<string[]> {
+  loadTypeScriptMigrations();
   const client = await pool.connect();
   try {
     await client.query('SELECT pg_advisory_lock($1)', [PG_MIGRATE_LOCK_ID]);

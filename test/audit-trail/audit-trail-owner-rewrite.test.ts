@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrateApprovalStore } from '../../bot/approvals/index.js';
 import { type AuditTrail, createAuditTrail } from '../../bot/audit-trail/audit-trail.js';
 import { auditTrailVerifyDocument } from '../../commands/audit-documents.js';
-import { type ChainedRecord, trailChainHash, trailContentHash, trailGenesisHash } from '../../bot/audit-trail/trail-chain.js';
+import { type ChainedRecord, TRAIL_TABLES, trailChainHash, trailContentHash, trailGenesisHash } from '../../bot/audit-trail/trail-chain.js';
 import { auditEngineWitness, loadTrailSigningKey, TRAIL_CHECKPOINT_EVENT } from '../../bot/audit-trail/trail-checkpoints.js';
 import { createTrailStore, rowToChained, type TrailRow, TRAIL_COLUMNS } from '../../bot/audit-trail/trail-store.js';
 import { verifyTrail } from '../../bot/audit-trail/trail-verifier.js';
@@ -23,6 +23,7 @@ import { loadConfig as loadAuditEngineConfig } from '../../services/audit-engine
 import { createAuditEngineClient } from '../../services/clients/audit-engine.js';
 import { createAuditOutbox } from '../../services/kit/audit-outbox.js';
 import { createPool } from '../../services/kit/postgres.js';
+import { type RewritableChain, createRuntimeRole, rewriteChainWithout } from '../testing/chain-owner.js';
 import { unusedLoopbackPort } from '../testing/loopback.js';
 import { TEST_SERVICE_TOKEN } from '../testing/tokens.js';
 import { createTestDatabase, type TestDatabase } from '../testing/postgres.js';
@@ -51,13 +52,10 @@ afterAll(async () => {
  */
 async function restrictedTrail(): Promise<RolesFixture> {
   const db = await createTestDatabase('acgs_trail_roles');
-  const role = `acgs_bot_${randomBytes(4).toString('hex')}`;
   const owner = new pg.Client({ connectionString: db.url });
   await owner.connect();
-  await owner.query(`CREATE ROLE ${role} LOGIN`);
-  const url = new URL(db.url);
-  url.username = role;
-  const runtimeUrl = url.toString();
+  const role = await createRuntimeRole(db, owner, 'acgs_bot');
+  const runtimeUrl = role.url;
   const stateDir = mkdtempSync(join(tmpdir(), 'acgs-trail-roles-'));
   const pool = createPool({ databaseUrl: runtimeUrl, max: 2, applicationName: 'acgs-trail-roles-test' });
   const bot = new pg.Client({ connectionString: runtimeUrl });
@@ -75,22 +73,19 @@ async function restrictedTrail(): Promise<RolesFixture> {
       await bot.end().catch(() => undefined);
       await owner.end().catch(() => undefined);
       await db.drop();
-      const admin = new pg.Client({ connectionString: new URL('/postgres', db.url).toString() });
-      await admin.connect();
-      await admin.query(`DROP ROLE IF EXISTS ${role}`);
-      await admin.end();
+      await role.drop();
       rmSync(stateDir, { recursive: true, force: true });
     },
   };
   fixtures.push(fixture);
 
   // The former set-up: the bot's own role created (and so owned) the trail.
-  await owner.query(`GRANT CREATE ON SCHEMA public TO ${role}`);
+  await owner.query(`GRANT CREATE ON SCHEMA public TO ${role.name}`);
   await createTrailStore(pool).initialize();
-  await owner.query(`REVOKE CREATE ON SCHEMA public FROM ${role}`);
+  await owner.query(`REVOKE CREATE ON SCHEMA public FROM ${role.name}`);
 
   const roles = await prepareBotDatabase({ ownerUrl: db.url, runtimeUrl });
-  expect(roles).toMatchObject({ runtimeRole: role, ownerRole: 'postgres', restricted: true, runtimeIsSuperuser: false });
+  expect(roles).toMatchObject({ runtimeRole: role.name, ownerRole: 'postgres', restricted: true, runtimeIsSuperuser: false });
   await bot.connect();
   fixture.trail = createAuditTrail({
     pool,
@@ -116,35 +111,20 @@ async function appendHistory(trail: AuditTrail): Promise<string> {
   return 'break_glass:incident-42';
 }
 
-/**
- * The owner's rewrite: triggers off, the record deleted, the records after it moved up one place
- * with recomputed hashes, the head moved back, triggers on again. The chain is consistent again.
- */
-async function rewriteWithout(owner: pg.Client, sequence: number): Promise<void> {
-  await owner.query('ALTER TABLE bot_audit_trail DISABLE TRIGGER USER');
-  await owner.query('ALTER TABLE bot_audit_trail_head DISABLE TRIGGER USER');
-  await owner.query('DELETE FROM bot_audit_trail WHERE sequence = $1', [sequence]);
-  const rows = (await owner.query<TrailRow>(`SELECT ${TRAIL_COLUMNS} FROM bot_audit_trail ORDER BY sequence`)).rows.map(rowToChained);
-  let previous = trailGenesisHash();
-  let last: ChainedRecord | undefined;
-  for (const [index, row] of rows.entries()) {
-    const moved: ChainedRecord = { ...row, sequence: index + 1, prev_hash: previous };
-    moved.content_hash = trailContentHash(moved);
-    moved.hash = trailChainHash(previous, moved.content_hash);
-    await owner.query('UPDATE bot_audit_trail SET sequence = $1, content_hash = $2, prev_hash = $3, hash = $4 WHERE idempotency_key = $5', [
-      moved.sequence,
-      moved.content_hash,
-      moved.prev_hash,
-      moved.hash,
-      moved.idempotency_key,
-    ]);
-    previous = moved.hash;
-    last = moved;
-  }
-  await owner.query('UPDATE bot_audit_trail_head SET sequence = $1, hash = $2', [last!.sequence, last!.hash]);
-  await owner.query('ALTER TABLE bot_audit_trail ENABLE TRIGGER USER');
-  await owner.query('ALTER TABLE bot_audit_trail_head ENABLE TRIGGER USER');
-}
+/** The trail's chain for the owner's rewrite (test/testing/chain-owner.ts). */
+const TRAIL_CHAIN: RewritableChain<ChainedRecord> = {
+  tables: TRAIL_TABLES,
+  prevHashColumn: 'prev_hash',
+  idColumn: 'idempotency_key',
+  genesisHash: trailGenesisHash(),
+  records: async (owner) => (await owner.query<TrailRow>(`SELECT ${TRAIL_COLUMNS} FROM bot_audit_trail ORDER BY sequence`)).rows.map(rowToChained),
+  rehash(record, sequence, prevHash) {
+    const moved = trailContentHash({ ...record, sequence });
+    return { id: record.idempotency_key, contentHash: moved, hash: trailChainHash(prevHash, moved) };
+  },
+};
+
+const rewriteWithout = (owner: pg.Client, sequence: number) => rewriteChainWithout(owner, TRAIL_CHAIN, sequence);
 
 describe("the bot's restricted database role", () => {
   let fixture: RolesFixture;

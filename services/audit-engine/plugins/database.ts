@@ -1,32 +1,22 @@
 import { fileURLToPath } from 'node:url';
 import type pg from 'pg';
 import { type RestrictionPlan, grantRuntimeRole, roleOf, takeOverFrom } from '../../kit/database-roles.js';
+import { ensureChainHead } from '../../kit/hash-chain/chain-head.js';
+import { chainRestrictionPlan } from '../../kit/hash-chain/chain-schema.js';
 import { createPool, describeDatabaseError, ensureDatabaseExists, migrate } from '../../kit/postgres.js';
 import type { AuditEngineConfig } from '../config.js';
-import { genesisChainHash } from '../hash-chain.js';
+import { AUDIT_CHAIN_TABLES, genesisChainHash } from '../hash-chain.js';
 import fp from 'fastify-plugin';
 
 export const MIGRATIONS_DIR = fileURLToPath(new URL('../migrations', import.meta.url));
 export const MIGRATIONS_TABLE = 'audit_engine_migrations';
 
-const CHAIN_TABLES = ['audit_events', 'audit_chain_head', 'audit_chain_checkpoints', MIGRATIONS_TABLE] as const;
-
 /**
  * What DATABASE_URL's role may do when MIGRATIONS_DATABASE_URL names an owner role: append and
- * read events and checkpoints, move the head (forward only: its trigger), read the bookkeeping
- * table (REFERENCES too: node-pg-migrate finds its primary key in information_schema, which shows
- * it only with a privilege other than SELECT). It owns nothing, so it cannot switch a trigger off.
+ * read events and checkpoints, move the head forward, read the bookkeeping table; it owns nothing,
+ * so it cannot switch a trigger off (services/kit/hash-chain/chain-schema.ts).
  */
-export const AUDIT_DATABASE_PLAN: RestrictionPlan = {
-  ownedTables: CHAIN_TABLES,
-  ownedFunctions: ['audit_events_reject_change', 'audit_chain_head_only_forward'],
-  revokeAllOn: CHAIN_TABLES,
-  grants: [
-    { privileges: 'SELECT, INSERT', tables: ['audit_events', 'audit_chain_checkpoints'] },
-    { privileges: 'SELECT, UPDATE', tables: ['audit_chain_head'] },
-    { privileges: 'SELECT, REFERENCES', tables: [MIGRATIONS_TABLE] },
-  ],
-};
+export const AUDIT_DATABASE_PLAN: RestrictionPlan = chainRestrictionPlan(AUDIT_CHAIN_TABLES, MIGRATIONS_TABLE);
 
 /** Migrates as the owner role and restricts the runtime role; returns a line for the log. */
 async function migrateAsOwner(ownerUrl: string, runtimeUrl: string, log: (message: string) => void): Promise<string> {
@@ -41,7 +31,7 @@ async function migrateAsOwner(ownerUrl: string, runtimeUrl: string, log: (messag
     }
     await migrate(owner, { directory: MIGRATIONS_DIR, table: MIGRATIONS_TABLE, log });
     // The head row too: the runtime role may move it, not create it.
-    await owner.query('INSERT INTO audit_chain_head (id, sequence, chain_hash) VALUES (1, 0, $1) ON CONFLICT (id) DO NOTHING', [genesisChainHash()]);
+    await ensureChainHead(owner, AUDIT_CHAIN_TABLES, genesisChainHash());
     if (!restricted) return `migrations and appends both run as "${runtime.name}", which therefore owns the chain`;
     await grantRuntimeRole(owner, runtime.name, AUDIT_DATABASE_PLAN);
     return `migrated as "${ownerRole}"; appending as "${runtime.name}", which may only append${runtime.superuser ? ' (WARNING: a superuser, whom no grant restricts)' : ''}`;
