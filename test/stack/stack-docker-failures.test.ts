@@ -8,7 +8,7 @@ import type Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDockerStack } from '../../services/stack/docker/index.js';
 import type { Stack } from '../../services/stack/stack.js';
-import { RESPONDER_IMAGES, requireDockerEngine, requireImage, servedVersion, silentDockerHost, waitForContainer, watchContainerCreations, watchContainerEvents, type ContainerEvent } from '../testing/docker.js';
+import { RESPONDER_IMAGES, requireDockerEngine, requireImage, servedVersion, silentDockerHost, waitForContainer, waitForLogLine, watchContainerCreations, watchContainerEvents, type ContainerEvent } from '../testing/docker.js';
 import { composeProjectLabel, startResponderProject, uniqueProjectName, type ResponderProject } from '../testing/responder-project.js';
 import { stackErrorOf } from '../testing/stack-error.js';
 
@@ -134,8 +134,10 @@ describe('Docker stack: a container lost during a restart', () => {
   it('stops waiting when a replica is killed mid-restart and says which replicas were restarted', async () => {
     const second = await containerNamed(`${project}-slow-2`);
     const restart = stackErrorOf(stack.restart('slow', { timeoutMs: 30_000 }));
-    // Kill replica 2 as soon as its restart has started it again (it needs 2 s to get healthy).
+    // Kill replica 2 as soon as its restart has started it again (it needs 2 s to get healthy)
+    // and its process has said so: the message below quotes that line.
     await waitForContainer(docker, second.Id, (info) => info.State.Running && info.State.StartedAt !== second.State.StartedAt, 30_000);
+    await waitForLogLine(docker, second.Id, 'Responder version 1 starting', 'Responder stopping');
     await docker.getContainer(second.Id).kill();
     const error = await restart;
     expect(error.code).toBe('PARTIAL');

@@ -323,6 +323,22 @@ export async function waitForContainer(
   return info;
 }
 
+/**
+ * Waits until the container's log, after the last occurrence of `after`, contains `line`: a
+ * process that is running is not yet one that has said what it does on start.
+ */
+export async function waitForLogLine(docker: Docker, id: string, line: string, after: string, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    // Multiplexed frames carry 8-byte binary headers; the text between them is searched as is.
+    const log = (await docker.getContainer(id).logs({ stdout: true, stderr: true, follow: false })).toString('utf8');
+    const from = log.lastIndexOf(after);
+    if (from >= 0 && log.indexOf(line, from + after.length) >= 0) return;
+    if (Date.now() > deadline) throw new Error(`container ${id.slice(0, 12)} did not log "${line}" after "${after}" within ${timeoutMs} ms`);
+    await sleep(100);
+  }
+}
+
 export const isHealthy = (info: Docker.ContainerInspectInfo) => info.State.Running && (info.State.Health?.Status ?? 'healthy') === 'healthy';
 
 /** Runs a command in a container directly through the engine (not through the code under test); its output, trimmed. */
