@@ -161,6 +161,9 @@ export function createRunMessagePublisher(options: RunMessagesOptions): RunMessa
       }
       await pause();
     }
+    // The edit on its way lands before the message is handed over, so it cannot overwrite a newer
+    // state the next publisher shows.
+    await lastEdit?.catch(() => undefined);
     return 'stopped';
   }
 
