@@ -198,6 +198,28 @@ describe('two replicas on one run', () => {
   });
 });
 
+describe('a replica that dies', () => {
+  it('stops renewing; once its lease runs out another replica\'s scan takes the message over and edits the same one', async () => {
+    const run = await submit('three-steps');
+    // Replica "dead" claimed and posted the message, then died: no renewal, no release.
+    const dead = createRunMessageStore({ pool: t.pool, instance: 'dead', publishLeaseMs: 500 });
+    const claim = (await dead.claim(run.id, OPS))!;
+    const posted = await client.chat.postMessage({ channel: OPS, text: 'run message', blocks: [{ type: 'section', text: { type: 'mrkdwn', text: `run ${run.id}` } }] });
+    expect(await dead.posted(claim, posted.ts!)).toBe(true);
+    const b = publisher('replica-b');
+    expect(await b.publish(run.id, OPS)).toBe(false);
+    await runToStop(run.id);
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    await b.scanNow();
+    await slack.waitFor(() => ended(run.id), 10_000, 'replica b to close the message');
+    const message = onlyParent(run);
+    expect(message.ts).toBe(posted.ts);
+    expect(headerOf(message)).toContain('succeeded');
+    expect(await dead.renew(claim)).toBe(false);
+    expect(await dead.get(run.id)).toMatchObject({ publisher: 'replica-b', closed: true, finalState: 'succeeded' });
+  });
+});
+
 describe('bad input', () => {
   it('refuses what is not a run id, before anything is written or posted', async () => {
     const p = publisher('replica-a');
