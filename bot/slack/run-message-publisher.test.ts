@@ -1,0 +1,253 @@
+/**
+ * A run's Slack message kept current by the publisher, against the Slack stand-in (through the
+ * real WebClient with retries, so a 429 is waited out) and the real PostgreSQL, with a real
+ * RunExecutor driving scripted runbooks (runbooks/engine/testing/).
+ */
+import { randomUUID } from 'node:crypto';
+import { WebClient } from '@slack/web-api';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createRunbookRegistry, type RunbookRegistry } from '../../runbooks/engine/registry.js';
+import { createRunExecutor, type RunExecutor } from '../../runbooks/engine/run-executor.js';
+import type { RunRecord } from '../../runbooks/engine/run-store.js';
+import { runbookTestDatabase, type RunbookTestDatabase } from '../../runbooks/engine/testing/database.js';
+import { scriptedRunbook } from '../../runbooks/engine/testing/scripted-runbooks.js';
+import { startSlackStandIn, type SlackStandIn, type StandInMessage } from './stand-in/index.js';
+import { channelWriteQueue } from './channel-write-queue.js';
+import { createRunMessagePublisher, type FollowEnd, type RunMessages } from './run-message-publisher.js';
+import { createRunMessageStore, migrateRunMessageStore } from './run-message-store.js';
+
+const BOT_TOKEN = 'xoxb-run-message-test';
+const OPS = 'C0ACGSOPS01';
+let t: RunbookTestDatabase;
+let slack: SlackStandIn;
+let client: WebClient;
+let registry: RunbookRegistry;
+let executor: RunExecutor;
+const publishers: Array<RunMessages & { start(): void }> = [];
+const ends: Array<[string, FollowEnd]> = [];
+
+beforeAll(async () => {
+  t = await runbookTestDatabase();
+  await migrateRunMessageStore(t.pool);
+  slack = await startSlackStandIn({ botToken: BOT_TOKEN, appToken: 'xapp-run-message-test', console: false });
+  client = new WebClient(BOT_TOKEN, { slackApiUrl: slack.apiUrl, retryConfig: { retries: 4, factor: 2, minTimeout: 50, maxTimeout: 2000 } });
+  registry = createRunbookRegistry([
+    scriptedRunbook(t.pool, 'three-steps', [{ id: 'first', title: 'Check first' }, { id: 'second', title: 'Then second' }, { id: 'third', title: 'Verify third' }]),
+    scriptedRunbook(t.pool, 'many-steps', Array.from({ length: 12 }, (_, index) => ({ id: `step-${index}` }))),
+  ]);
+  executor = createRunExecutor({ store: t.store, registry, leaseMs: 2000, renewEveryMs: 200 });
+}, 30_000);
+
+afterEach(async () => {
+  for (const publisher of publishers.splice(0)) await publisher.stop();
+  await executor.idle();
+});
+
+afterAll(async () => {
+  await executor?.stop();
+  await slack?.close();
+  await t?.close();
+});
+
+function publisher(instance: string, options: { pollMs?: number } = {}) {
+  const created = createRunMessagePublisher({
+    client,
+    queue: channelWriteQueue(client),
+    runs: t.store,
+    registry,
+    messages: createRunMessageStore({ pool: t.pool, instance, publishLeaseMs: 1500 }),
+    pollMs: options.pollMs ?? 100,
+    scanEveryMs: 200,
+    onFollowEnd: (runId, end) => ends.push([runId, end]),
+  });
+  publishers.push(created);
+  return created;
+}
+
+const submit = (runbook: string, args: unknown = {}) => executor.submit({ runbook, args, requester: 'U0ONCALL', origin: 'test' });
+const runToStop = async (runId: string) => {
+  await executor.scanNow();
+  await executor.idle();
+  return (await t.store.get(runId))!;
+};
+
+/** The run's top-level messages (there must be exactly one). */
+const parentsOf = (run: RunRecord): StandInMessage[] => slack.messages(OPS).filter((message) => !message.threadTs && JSON.stringify(message.blocks).includes(run.id));
+const onlyParent = (run: RunRecord): StandInMessage => {
+  const parents = parentsOf(run);
+  expect(parents).toHaveLength(1);
+  return parents[0]!;
+};
+const headerOf = (message: StandInMessage | undefined) => ((message?.blocks?.[0] as { text?: { text?: string } } | undefined)?.text?.text ?? '');
+const updatesOf = (ts: string) => slack.calls('chat.update').filter((call) => call.args.ts === ts && call.ok);
+const buttonsOf = (message: StandInMessage) =>
+  (message.blocks ?? []).filter((block) => (block as { type: string }).type === 'actions').flatMap((block) => (block as { elements: Array<{ action_id: string }> }).elements.map((element) => element.action_id));
+const ended = (runId: string) => ends.find(([id]) => id === runId)?.[1];
+
+describe('a run\'s message', () => {
+  it('is posted once while the run waits, follows it to succeeded, shows that final state once, and gets each step\'s detail in its thread', async () => {
+    const run = await submit('three-steps');
+    const p = publisher('replica-a');
+    expect(await p.publish(run.id, OPS)).toBe(true);
+    const posted = await slack.waitFor(() => parentsOf(run)[0], 5000, 'the run message');
+    expect(headerOf(posted)).toBe(':hourglass_flowing_sand: Runbook three-steps: waiting to start');
+    expect(buttonsOf(posted)).toEqual(['acgs_runbook_abort']);
+
+    await runToStop(run.id);
+    await slack.waitFor(() => ended(run.id), 10_000, 'the publisher to close the message');
+    const message = onlyParent(run);
+    expect(message.ts).toBe(posted.ts);
+    expect(headerOf(message)).toBe(':white_check_mark: Runbook three-steps: succeeded');
+    expect(buttonsOf(message)).toEqual([]);
+    expect(ended(run.id)).toBe('closed');
+    // The final state went to Slack once: no edit repeats it.
+    expect(updatesOf(message.ts).filter((call) => String(call.args.text).includes('succeeded'))).toHaveLength(1);
+    const replies = slack.thread(OPS, message.ts).slice(1);
+    expect(replies.map((reply) => reply.text)).toEqual(['Step 1 (Check first) done', 'Step 2 (Then second) done', 'Step 3 (Verify third) done']);
+    expect((await createRunMessageStore({ pool: t.pool, instance: 'x' }).get(run.id))).toMatchObject({ ts: message.ts, finalState: 'succeeded', closed: true });
+  });
+
+  it('shows Retry / Skip / Abort when a step fails, and loses them once the decision let the run finish', async () => {
+    const run = await submit('three-steps', { failAttempts: { second: 1 } });
+    const p = publisher('replica-a');
+    await p.publish(run.id, OPS);
+    expect((await runToStop(run.id)).state).toBe('needs_decision');
+    const waiting = await slack.waitFor(() => parentsOf(run).find((message) => headerOf(message).includes('needs a decision')), 5000, 'the decision buttons');
+    expect(buttonsOf(waiting)).toEqual(['acgs_runbook_retry', 'acgs_runbook_skip', 'acgs_runbook_decide_abort']);
+    expect(JSON.stringify(waiting.blocks)).toContain('second failed on attempt 1 as scripted');
+    await slack.waitFor(() => slack.thread(OPS, waiting.ts).find((reply) => reply.text === 'Step 2 (Then second) failed'), 5000, 'the failed step\'s detail');
+
+    await executor.decide(run.id, 'retry', 'U0ONCALL');
+    await runToStop(run.id);
+    await slack.waitFor(() => ended(run.id), 10_000, 'the publisher to close the message');
+    const message = onlyParent(run);
+    expect(headerOf(message)).toContain('succeeded');
+    expect(JSON.stringify(message.blocks)).toContain('2 attempts');
+    expect(buttonsOf(message)).toEqual([]);
+  });
+
+  it('is edited at most about once a second through a burst of step changes, and ends showing the final state', async () => {
+    const run = await submit('many-steps', { stepMs: 120 });
+    const p = publisher('replica-a', { pollMs: 50 });
+    await p.publish(run.id, OPS);
+    const posted = await slack.waitFor(() => parentsOf(run)[0], 5000, 'the run message');
+    const started = Date.now();
+    await runToStop(run.id);
+    await slack.waitFor(() => ended(run.id), 10_000, 'the publisher to close the message');
+    const tookMs = Date.now() - started;
+    const edits = updatesOf(posted.ts);
+    // Twelve steps (24 changes) over about 1.5 s, polled every 50 ms: far fewer edits than changes.
+    expect(edits.length).toBeGreaterThanOrEqual(2);
+    expect(edits.length).toBeLessThanOrEqual(Math.ceil(tookMs / 1000) + 1);
+    for (let index = 1; index < edits.length; index += 1) expect(edits[index]!.at - edits[index - 1]!.at).toBeGreaterThanOrEqual(950);
+    expect(headerOf(onlyParent(run))).toContain('succeeded');
+    expect(slack.thread(OPS, posted.ts).slice(1)).toHaveLength(12);
+  });
+
+  it('waits out a 429 with Retry-After on an edit and still shows the final state', async () => {
+    const run = await submit('three-steps');
+    const p = publisher('replica-a');
+    await p.publish(run.id, OPS);
+    const posted = await slack.waitFor(() => parentsOf(run)[0], 5000, 'the run message');
+    const limitedBefore = slack.rateLimitedCount('chat.update');
+    slack.rateLimitNext('chat.update', 1, 1);
+    const started = Date.now();
+    await runToStop(run.id);
+    await slack.waitFor(() => ended(run.id), 10_000, 'the publisher to close the message');
+    expect(slack.rateLimitedCount('chat.update') - limitedBefore).toBe(1);
+    const firstLanded = updatesOf(posted.ts)[0]!;
+    expect(firstLanded.at - started).toBeGreaterThanOrEqual(1000);
+    expect(headerOf(onlyParent(run))).toContain('succeeded');
+  });
+});
+
+describe('two replicas on one run', () => {
+  it('post one message: one claim wins, the other posts nothing', async () => {
+    const run = await submit('three-steps', { stepMs: 100 });
+    const [a, b] = [publisher('replica-a'), publisher('replica-b')];
+    const won = await Promise.all([a.publish(run.id, OPS), b.publish(run.id, OPS), a.publish(run.id, OPS), b.publish(run.id, OPS)]);
+    expect(won.filter(Boolean)).toHaveLength(1);
+    await runToStop(run.id);
+    await slack.waitFor(() => ended(run.id), 10_000, 'the publisher to close the message');
+    const message = onlyParent(run);
+    expect(headerOf(message)).toContain('succeeded');
+    expect(slack.thread(OPS, message.ts).slice(1)).toHaveLength(3);
+    expect(slack.calls('chat.postMessage').filter((call) => call.ok && !call.args.thread_ts && String(JSON.stringify(call.args.blocks)).includes(run.id))).toHaveLength(1);
+  });
+
+  it('a replica that stops hands the message over: the other edits the same message to the end, without posting it again', async () => {
+    const run = await submit('three-steps', { holdMs: { second: 1500 } });
+    const a = publisher('replica-a');
+    const b = publisher('replica-b');
+    expect(await a.publish(run.id, OPS)).toBe(true);
+    expect(await b.publish(run.id, OPS)).toBe(false);
+    const posted = await slack.waitFor(() => parentsOf(run)[0], 5000, 'the run message');
+    await executor.scanNow();
+    await slack.waitFor(() => headerOf(parentsOf(run)[0]).includes('running') || undefined, 5000, 'the run to show running');
+    await a.stop();
+    expect(ended(run.id)).toBe('stopped');
+    b.start();
+    await executor.idle();
+    await slack.waitFor(() => ends.filter(([id]) => id === run.id).length === 2 || undefined, 10_000, 'replica b to close the message');
+    expect(ends.filter(([id]) => id === run.id).map(([, end]) => end)).toEqual(['stopped', 'closed']);
+    const message = onlyParent(run);
+    expect(message.ts).toBe(posted.ts);
+    expect(headerOf(message)).toContain('succeeded');
+    // Each step's detail once, whoever posted it.
+    expect(slack.thread(OPS, message.ts).slice(1).map((reply) => reply.text)).toEqual(['Step 1 (Check first) done', 'Step 2 (Then second) done', 'Step 3 (Verify third) done']);
+  });
+});
+
+describe('a replica that dies', () => {
+  it('stops renewing; once its lease runs out another replica\'s scan takes the message over and edits the same one', async () => {
+    const run = await submit('three-steps');
+    // Replica "dead" claimed and posted the message, then died: no renewal, no release.
+    const dead = createRunMessageStore({ pool: t.pool, instance: 'dead', publishLeaseMs: 500 });
+    const claim = (await dead.claim(run.id, OPS))!;
+    const posted = await client.chat.postMessage({ channel: OPS, text: 'run message', blocks: [{ type: 'section', text: { type: 'mrkdwn', text: `run ${run.id}` } }] });
+    expect(await dead.posted(claim, posted.ts!)).toBe(true);
+    const b = publisher('replica-b');
+    expect(await b.publish(run.id, OPS)).toBe(false);
+    await runToStop(run.id);
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    await b.scanNow();
+    await slack.waitFor(() => ended(run.id), 10_000, 'replica b to close the message');
+    const message = onlyParent(run);
+    expect(message.ts).toBe(posted.ts);
+    expect(headerOf(message)).toContain('succeeded');
+    expect(await dead.renew(claim)).toBe(false);
+    expect(await dead.get(run.id)).toMatchObject({ publisher: 'replica-b', closed: true, finalState: 'succeeded' });
+  });
+});
+
+describe('bad input', () => {
+  it('refuses what is not a run id, before anything is written or posted', async () => {
+    const p = publisher('replica-a');
+    const before = slack.calls('chat.postMessage').length;
+    await expect(p.publish('backup; DROP TABLE x', OPS)).rejects.toThrow('not a run id: "backup; DROP TABLE x"');
+    expect(slack.calls('chat.postMessage').length).toBe(before);
+  });
+
+  it('posts nothing for a run the RunStore does not have, and leaves no claim behind', async () => {
+    const p = publisher('replica-a');
+    const missing = randomUUID();
+    const before = slack.calls('chat.postMessage').length;
+    expect(await p.publish(missing, OPS)).toBe(true);
+    await slack.waitFor(() => ended(missing), 5000, 'the publisher to give up');
+    expect(ended(missing)).toBe('gone');
+    expect(slack.calls('chat.postMessage').length).toBe(before);
+    expect(await createRunMessageStore({ pool: t.pool, instance: 'x' }).get(missing)).toBeUndefined();
+  });
+
+  it('gives the claim back when Slack refuses the post (the bot is not in the channel), so it can be tried again', async () => {
+    const run = await submit('three-steps');
+    const p = publisher('replica-a');
+    expect(await p.publish(run.id, 'C0NOSUCHCHAN')).toBe(true);
+    await slack.waitFor(() => ended(run.id), 5000, 'the publisher to give up');
+    expect(ended(run.id)).toBe('not-posted');
+    expect(await createRunMessageStore({ pool: t.pool, instance: 'x' }).get(run.id)).toBeUndefined();
+    expect(await p.publish(run.id, OPS)).toBe(true);
+    await slack.waitFor(() => parentsOf(run)[0], 5000, 'the run message in the right channel');
+    await runToStop(run.id);
+  });
+});
