@@ -2,14 +2,15 @@
  * The bot's database with two roles (issue 10, item 5). The role in DATABASE_URL runs the bot; a
  * role that owns a table can switch its triggers off, so the bot's role must not own the audit
  * trail. ACGS_MIGRATIONS_DATABASE_URL names the owner role: it runs the migrations of the bot's
- * tables (trail, approvals, evolution review cards), takes over trail objects the bot's role
+ * tables (trail, approvals, evolution review cards, runbook runs), takes over trail objects the bot's role
  * owned before, and grants the bot's role only what the bot does:
  *
  *   bot_audit_trail, bot_audit_trail_checkpoints   SELECT, INSERT
  *   bot_audit_trail_head                           SELECT, UPDATE (only forward: its trigger)
  *   approval_requests, approval_votes,
  *   evolution_review_cards                         SELECT, INSERT, UPDATE, DELETE
- *   the three migrations bookkeeping tables        SELECT, REFERENCES (so the bot sees nothing is pending)
+ *   runbook_runs, runbook_step_attempts            SELECT, INSERT, UPDATE (the runbook engine)
+ *   the four migrations bookkeeping tables         SELECT, REFERENCES (so the bot sees nothing is pending)
  *
  * Without ACGS_MIGRATIONS_DATABASE_URL (the embedded default) one role does both, as before; the
  * signed checkpoints still show a rewrite, but the role can make one.
@@ -22,14 +23,19 @@ import { EVOLUTION_REVIEW_MIGRATIONS_TABLE, migrateEvolutionReviewCards } from '
 import { grantRuntimeRole, roleOf, takeOverFrom, type RestrictionPlan } from '../services/kit/database-roles.js';
 import { chainRestrictionPlan } from '../services/kit/hash-chain/chain-schema.js';
 import { createPool } from '../services/kit/postgres.js';
+import { migrateRunStore, RUNBOOK_MIGRATIONS_TABLE } from '../runbooks/engine/run-store.js';
 
 export const MIGRATIONS_DATABASE_URL_ENV = 'ACGS_MIGRATIONS_DATABASE_URL';
 
 /** The trail's tables and functions are never owned by the bot's role (services/kit/hash-chain/chain-schema.ts). */
 export const BOT_DATABASE_PLAN: RestrictionPlan = chainRestrictionPlan(TRAIL_TABLES, TRAIL_MIGRATIONS_TABLE, {
-  migrationsTables: [APPROVALS_MIGRATIONS_TABLE, EVOLUTION_REVIEW_MIGRATIONS_TABLE],
+  migrationsTables: [APPROVALS_MIGRATIONS_TABLE, EVOLUTION_REVIEW_MIGRATIONS_TABLE, RUNBOOK_MIGRATIONS_TABLE],
   // The bot's other tables, which it reads and changes freely.
-  grants: [{ privileges: 'SELECT, INSERT, UPDATE, DELETE', tables: ['approval_requests', 'approval_votes', 'evolution_review_cards'] }],
+  grants: [
+    { privileges: 'SELECT, INSERT, UPDATE, DELETE', tables: ['approval_requests', 'approval_votes', 'evolution_review_cards'] },
+    // Runs and attempts are history: the engine never deletes them.
+    { privileges: 'SELECT, INSERT, UPDATE', tables: ['runbook_runs', 'runbook_step_attempts'] },
+  ],
 });
 
 export interface BotDatabaseRoles {
@@ -66,6 +72,7 @@ export async function prepareBotDatabase(setup: BotDatabaseSetup): Promise<BotDa
     await createTrailStore(owner).initialize();
     await migrateApprovalStore(owner, setup.log);
     await migrateEvolutionReviewCards(owner, setup.log);
+    await migrateRunStore(owner, setup.log);
     if (restricted) await grantRuntimeRole(owner, runtime.name, BOT_DATABASE_PLAN);
     return { runtimeRole: runtime.name, ownerRole: ownerRole.name, restricted, runtimeIsSuperuser: runtime.superuser };
   } finally {

@@ -36,6 +36,8 @@ import { selectStack } from '../services/stack/select-stack.js';
 import { loadBotConfig } from './config.js';
 import { createBotLogger } from './logger.js';
 import { createReviewCardStore, migrateEvolutionReviewCards, reviewIntervalFromEnv, startEvolutionReviewPoster, type ReviewPoster } from './evolution-reviews/index.js';
+import { startRunbookEngine, type RunbookEngine } from './runbook-runs/index.js';
+import { allRunbooks } from '../runbooks/index.js';
 import { createSlackBot } from './slack/app.js';
 import { migrateDeliveryStore, postgresEvictedDeliveries } from './slack/delivery-store.js';
 import { consoleHostRefusal, consoleStackRefusal, CONSOLE_WITH_REAL_STACK } from './slack/console/console-exposure.js';
@@ -75,6 +77,7 @@ let approvalSignals: ApprovalSignals | undefined;
 let expiries: ExpiryScheduler | undefined;
 let reviewPoster: ReviewPoster | undefined;
 let governanceOutbox: AuditOutbox | undefined;
+let runbookEngine: RunbookEngine | undefined;
 
 /**
  * The bot's own audit trail: in DATABASE_URL's database (its own tables beside the stack's), else
@@ -180,7 +183,18 @@ async function main(): Promise<void> {
   const reviewCards = createReviewCardStore({ pool: trail.pool, instance: env.ACGS_BOT_INSTANCE || 'bot' });
   approvalSignals = redis ? redisApprovalSignals(redis) : localApprovalSignals();
   const approvals = createApprovalStore({ pool: trail.pool, signals: approvalSignals, instance: env.ACGS_BOT_INSTANCE || 'bot' });
-  const services = { ...fromEnv, stack, authorization: gate, trail: trail.trail, approvals };
+  // One runner per process: runs live beside the trail; steps call what commands call, and their
+  // starts and ends go to the trail. Runs a stopped process held are taken over within one lease.
+  runbookEngine = await startRunbookEngine({
+    pool: trail.pool,
+    trail: trail.trail,
+    runbooks: allRunbooks,
+    ports: { commands: { ...fromEnv, stack } },
+    ...(env.ACGS_BOT_INSTANCE ? { owner: `${env.ACGS_BOT_INSTANCE}/${process.pid}` } : {}),
+    log: (message, error) => (error ? logger.warn({ component: 'runbooks', err: error }, message) : logger.info({ component: 'runbooks' }, message)),
+  });
+  say(`runbooks: ${runbookEngine.registry.list().map((runbook) => runbook.name).join(', ')} (runner ${runbookEngine.executor.owner})`);
+  const services = { ...fromEnv, stack, authorization: gate, trail: trail.trail, approvals, runs: runbookEngine.runs };
 
   const registry = createCommandRegistry();
   const bot = createSlackBot({
@@ -222,6 +236,8 @@ async function main(): Promise<void> {
     await expiries?.stop().catch(() => undefined);
     await approvalSignals?.close().catch(() => undefined);
     await bot.stop().catch((error: unknown) => logger.warn({ err: error }, 'bot stop failed'));
+    // Before the trail closes: each run in hand finishes its step (recorded) and is handed back.
+    await runbookEngine?.stop().catch((error: unknown) => logger.warn({ err: error }, 'runbook runner stop failed'));
     await standIn?.close().catch(() => undefined);
     await control?.close().catch(() => undefined);
     await stack.close().catch(() => undefined);
@@ -280,6 +296,7 @@ async function main(): Promise<void> {
 
 main().catch(async (error: unknown) => {
   console.error(`[acgs] could not start: ${(error as Error).message}`);
+  await runbookEngine?.stop().catch(() => undefined);
   await control?.close().catch(() => undefined);
   await local?.stop().catch(() => undefined);
   await trail?.close().catch(() => undefined);

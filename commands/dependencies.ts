@@ -14,7 +14,7 @@ import { SERVICE_NAMES, SERVICE_PORTS, type ServiceName } from '../services/kit/
 import type { StackDatabase } from '../services/stack/stack-database.js';
 import type { StackRedis } from '../services/stack/stack-redis.js';
 import type { Stack } from '../services/stack/stack.js';
-import type { AuditLogReader } from './ports.js';
+import type { AuditLogReader, RunbookRuns } from './ports.js';
 
 export interface CommandDependencies {
   /** Base URL of each service. */
@@ -40,6 +40,11 @@ export interface CommandDependencies {
   trail?: AuditLogReader;
   /** Why there is no trail, when this process could have had one (the CLI: no DATABASE_URL and no npm start). */
   trailProblem?: string;
+  /**
+   * The bot's runbook engine (runs in its database, a runner in its process). Without it the run
+   * commands say the engine is not set up.
+   */
+  runs?: RunbookRuns;
 }
 
 export interface ServiceEndpointsEnv {
@@ -78,7 +83,7 @@ export interface CommandDependenciesOptions {
 }
 
 /** The clients and connections; the bot adds its audit trail (bot/command-path/command-path-dependencies.ts). */
-export function createCommandDependencies(options: CommandDependenciesOptions): Omit<CommandDependencies, 'trail' | 'trailProblem'> {
+export function createCommandDependencies(options: CommandDependenciesOptions): Omit<CommandDependencies, 'trail' | 'trailProblem' | 'runs'> {
   const callTimeoutMs = options.callTimeoutMs ?? 10_000;
   const { endpoints } = options;
   return {

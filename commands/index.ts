@@ -21,6 +21,12 @@ import { redisMemory } from './redis-memory.js';
 import { redisStatus } from './redis-status.js';
 import { createRegistry, type Registry } from './registry.js';
 import { restart } from './restart.js';
+import { run } from './run.js';
+import { runAbort } from './run-abort.js';
+import { runDecide } from './run-decide.js';
+import { runStatus } from './run-status.js';
+import { runbooks } from './runbooks.js';
+import { runs } from './runs.js';
 import { sandboxPrune } from './sandbox-prune.js';
 import { sandboxStatus } from './sandbox-status.js';
 import { scale } from './scale.js';
@@ -63,6 +69,12 @@ export const allCommands: readonly CommandDefinition[] = [
   dbKillIdle,
   redisFlush,
   evolutionReview,
+  runbooks,
+  runs,
+  runStatus,
+  run,
+  runAbort,
+  runDecide,
 ] as CommandDefinition[];
 
 export function createCommandRegistry(): Registry {

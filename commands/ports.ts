@@ -111,3 +111,107 @@ export interface AuditLogReader {
   /** This process's losses; `unnoted` of them are not yet named by a note in the trail. */
   status(): { lost?: AuditLogLoss & { unnoted: number } };
 }
+
+/** 0 read-only, 1 to 4 the runbook's escalation levels. */
+export type RunbookLevelNumber = 0 | 1 | 2 | 3 | 4;
+
+/** One step of a runbook as people see it (the runbook engine's definition, as plain data). */
+export interface RunbookStepInfo {
+  index: number;
+  id: string;
+  /** check, act, verify, gate, notify, wait */
+  kind: string;
+  title: string;
+  idempotent: boolean;
+  canBeUndone: boolean;
+}
+
+/** A runbook as `runbooks` lists it. */
+export interface RunbookInfo {
+  name: string;
+  summary: string;
+  level: RunbookLevelNumber;
+  version: string;
+  steps: RunbookStepInfo[];
+}
+
+/** What a dry run found for one step: a real read-only check, or only a description. */
+export interface RunPlanStep extends RunbookStepInfo {
+  dryRun: { mode: 'read-only-check' | 'description'; text: string; error?: string };
+}
+
+export interface RunPlanInfo {
+  runbook: string;
+  version: string;
+  level: RunbookLevelNumber;
+  args: unknown;
+  steps: RunPlanStep[];
+}
+
+/** A run as stored (states: pending, running, needs_decision, succeeded, failed, aborting, aborted). */
+export interface RunInfo {
+  id: string;
+  runbook: string;
+  version: string;
+  args: unknown;
+  requester: string;
+  origin: string;
+  state: string;
+  reason: string | null;
+  detail: Record<string, unknown> | null;
+  decision: string | null;
+  decidedBy: string | null;
+  /** ISO 8601. */
+  createdAt: string;
+  updatedAt: string;
+  /** The runner holding the run now, if any. */
+  runner: string | null;
+}
+
+export interface RunAttemptInfo {
+  stepIndex: number;
+  stepId: string;
+  attempt: number;
+  /** `run`, or `compensate` while undoing it during an abort. */
+  action: string;
+  /** running, done, failed, skipped, interrupted, compensated */
+  outcome: string;
+  startedAt: string;
+  finishedAt: string | null;
+  error: string | null;
+}
+
+export interface RunDetailInfo {
+  run: RunInfo;
+  /** The steps of the version the run started with; absent when this process no longer has it. */
+  steps?: RunbookStepInfo[];
+  attempts: RunAttemptInfo[];
+}
+
+/**
+ * A request the runbook engine refused before writing anything (an unknown run, a decision on a run
+ * that waits for none, arguments the runbook's schema refuses): the message is safe to show.
+ */
+export class RunRequestError extends Error {
+  override readonly name: string = 'RunRequestError';
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The bot's runbook engine as commands use it (`runbooks`, `run`, `runs`, `run status|abort|decide`). */
+export interface RunbookRuns {
+  list(): RunbookInfo[];
+  /** Every step's dry run; records nothing. */
+  plan(runbook: string, args: unknown): Promise<RunPlanInfo>;
+  /** Records a pending run on the runbook's current version; a runner starts it. */
+  submit(request: { runbook: string; args: unknown; requester: string; origin: string }): Promise<RunInfo>;
+  get(runId: string): Promise<RunDetailInfo>;
+  /** Newest first. */
+  recent(limit: number): Promise<RunInfo[]>;
+  abort(runId: string, by: string): Promise<RunInfo>;
+  decide(runId: string, decision: string, by: string): Promise<RunInfo>;
+}

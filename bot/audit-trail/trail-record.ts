@@ -30,6 +30,10 @@ export const TRAIL_KINDS = [
   'break_glass',
   /** Records that could be stored nowhere (PostgreSQL away, disk full): how many, when, why (trail-losses.ts). */
   'records_lost',
+  /** A runbook step's start (committed before it runs) or end, or its compensation's (bot/runbook-runs). */
+  'run_step',
+  /** A state a runbook run settled in: succeeded, failed, needs_decision, aborted ... */
+  'run_state',
 ] as const;
 export type TrailKind = (typeof TRAIL_KINDS)[number];
 

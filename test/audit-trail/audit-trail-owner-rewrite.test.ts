@@ -23,6 +23,7 @@ import { loadConfig as loadAuditEngineConfig } from '../../services/audit-engine
 import { createAuditEngineClient } from '../../services/clients/audit-engine.js';
 import { createAuditOutbox } from '../../services/kit/audit-outbox.js';
 import { createPool } from '../../services/kit/postgres.js';
+import { createRunStore, migrateRunStore } from '../../runbooks/engine/run-store.js';
 import { type RewritableChain, createRuntimeRole, rewriteChainWithout } from '../testing/chain-owner.js';
 import { unusedLoopbackPort } from '../testing/loopback.js';
 import { TEST_SERVICE_TOKEN } from '../testing/tokens.js';
@@ -164,6 +165,15 @@ describe("the bot's restricted database role", () => {
               unnest(ARRAY['SELECT', 'INSERT', 'UPDATE', 'DELETE']) AS p`,
     );
     expect(privileges.rows[0]!.allowed).toBe(true);
+  });
+
+  it('records runbook runs in the tables the owner migrated, and cannot delete them', async () => {
+    const { pool, bot } = fixture;
+    expect(await migrateRunStore(pool)).toEqual([]);
+    const run = await createRunStore(pool).create({ runbook: 'health-check', version: 'v1', args: {}, requester: 'U0CAROL', origin: 'slash' });
+    expect(await createRunStore(pool).get(run.id)).toMatchObject({ state: 'pending', requester: 'U0CAROL' });
+    await expect(bot.query('DELETE FROM runbook_runs')).rejects.toThrow(/permission denied for table runbook_runs/);
+    await expect(bot.query('DROP TABLE runbook_step_attempts')).rejects.toThrow(/must be owner of table runbook_step_attempts/);
   });
 });
 

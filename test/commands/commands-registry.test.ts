@@ -57,11 +57,12 @@ async function expectRefused(line: string, message: RegExp): Promise<ExecutionOu
 }
 
 describe('the command registry', () => {
-  it('lists every command once, sorted by name, the read-only ones of issue 3, the stack commands of issue 4 and the authorization and governance commands of issue 5', () => {
+  it('lists every command once, sorted by name, the read-only ones of issue 3, the stack commands of issue 4 and the authorization and governance commands of issue 5 and the runbook commands of issue 12', () => {
     const issue3 = ['audit verify', 'cache stats', 'db status', 'evolutions', 'health', 'help', 'metrics', 'redis status', 'sandbox status', 'violations'];
     const issue4 = ['cache warm', 'db connections', 'logs', 'redis memory', 'restart', 'sandbox prune', 'scale', 'stats', 'status'];
     const issue5 = ['audit', 'cache clear', 'can', 'db kill-idle', 'evolution review', 'lockdown', 'lockdown lift', 'redis flush', 'strict-mode'];
-    expect(registry.list().map((command) => command.name)).toEqual([...issue3, ...issue4, ...issue5].sort((a, b) => a.localeCompare(b)));
+    const issue12 = ['run', 'run abort', 'run decide', 'run status', 'runbooks', 'runs'];
+    expect(registry.list().map((command) => command.name)).toEqual([...issue3, ...issue4, ...issue5, ...issue12].sort((a, b) => a.localeCompare(b)));
     expect(registry.list().filter((command) => issue3.includes(command.name)).every((command) => command.level === 'read')).toBe(true);
   });
 

@@ -295,6 +295,19 @@ describe('npm start with nothing configured', () => {
     expect(output).toMatch(/audit trail: embedded PostgreSQL in .*pglite\/bot; spool .*bot-trail-spool\/bot/);
   }, 60_000);
 
+  it('runs the health-check runbook from the console, on the runner npm start runs beside the embedded database', async () => {
+    expect(output).toMatch(/runbooks: health-check/);
+    const started = await typeInConsole('/acgs run health-check', 'Run started: health-check', 30_000);
+    const id = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/.exec(started?.text ?? '')?.[0];
+    expect(id, `no run id in ${started?.text}`).toBeDefined();
+    // Each try types the line again: the runner needs two rounds of health probes.
+    let succeeded: ConsoleMessage | undefined;
+    for (let tries = 0; tries < 10 && !succeeded; tries += 1) {
+      succeeded = await typeInConsole(`/acgs run status ${id}`, `Run ${id!.slice(0, 8)}: health-check: Health-check has succeeded`, 2000);
+    }
+    expect(succeeded, 'the run did not succeed').toBeDefined();
+  }, 60_000);
+
   /**
    * `npx acgs ...` in another process, with only the state directory (no DATABASE_URL, no token)
    * and a config file whose cli_users gives this machine's user the on-call role.

@@ -1,0 +1,4 @@
+/** The runbook engine in the bot: what main.ts, the tests and the benchmarks import. */
+export { startRunbookEngine, type RunbookEngine, type RunbookEngineOptions } from './runbook-engine.js';
+export { createRunbookRuns, type RunbookRunsOptions } from './runbook-runs.js';
+export { trailAuditSink } from './trail-audit-sink.js';

@@ -1,0 +1,63 @@
+/**
+ * One runbook engine per bot process: the run store's tables in the bot's database, one
+ * RunExecutor (leases, takeover) started with the bot and stopped with it, steps recorded in the
+ * bot's audit trail, and the commands' port over it. On the embedded PGlite database the pool has
+ * one connection: the engine's transactions only ever query their own client, and the lease
+ * renewals and the trail's appends queue for the connection between them, never inside one.
+ */
+import type pg from 'pg';
+import type { RunbookRuns } from '../../commands/ports.js';
+import type { AnyRunbook } from '../../runbooks/engine/definition.js';
+import type { StepPorts } from '../../runbooks/engine/ports.js';
+import { createRunbookRegistry, type RunbookRegistry } from '../../runbooks/engine/registry.js';
+import { createRunExecutor, type RunExecutor, type RunExecutorOptions } from '../../runbooks/engine/run-executor.js';
+import { createRunStore, migrateRunStore, type RunStore } from '../../runbooks/engine/run-store.js';
+import type { AuditTrail } from '../audit-trail/index.js';
+import { createRunbookRuns } from './runbook-runs.js';
+import { trailAuditSink } from './trail-audit-sink.js';
+
+export interface RunbookEngineOptions {
+  /** The bot's database (the trail's pool). */
+  pool: pg.Pool;
+  trail: Pick<AuditTrail, 'append' | 'appendToChain'>;
+  runbooks: readonly AnyRunbook[];
+  /** What steps may call: the commands' dependencies. */
+  ports: StepPorts;
+  /** Migrate the engine's tables (the bot does; a process whose owner role migrated may skip). */
+  migrate?: boolean;
+  owner?: string;
+  executor?: Pick<RunExecutorOptions, 'leaseMs' | 'renewEveryMs' | 'scanEveryMs' | 'maxConcurrentRuns' | 'onDriveEnd'>;
+  log?(message: string, error?: unknown): void;
+}
+
+export interface RunbookEngine {
+  runs: RunbookRuns;
+  executor: RunExecutor;
+  store: RunStore;
+  registry: RunbookRegistry;
+  /** Each run in hand finishes its step and is handed back. */
+  stop(): Promise<void>;
+}
+
+export async function startRunbookEngine(options: RunbookEngineOptions): Promise<RunbookEngine> {
+  if (options.migrate !== false) await migrateRunStore(options.pool, options.log ? (line) => options.log!(line) : undefined);
+  const store = createRunStore(options.pool);
+  const registry = createRunbookRegistry(options.runbooks);
+  const executor = createRunExecutor({
+    store,
+    registry,
+    audit: trailAuditSink(options.trail),
+    ports: options.ports,
+    ...(options.owner ? { owner: options.owner } : {}),
+    ...options.executor,
+    ...(options.log ? { log: options.log } : {}),
+  });
+  executor.start();
+  return {
+    runs: createRunbookRuns({ registry, executor, store }),
+    executor,
+    store,
+    registry,
+    stop: () => executor.stop(),
+  };
+}

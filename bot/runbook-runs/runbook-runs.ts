@@ -1,0 +1,112 @@
+/**
+ * The commands' `RunbookRuns` port (commands/ports.ts) over the runbook engine: the registry for
+ * what can run, the executor for what changes a run, the store for what people read. Runs and
+ * attempts become plain data with ISO times; the engine's input errors become the port's
+ * RunRequestError, so commands never see the engine's types.
+ */
+import { RunRequestError, type RunbookInfo, type RunbookLevelNumber, type RunbookRuns, type RunbookStepInfo, type RunInfo, type RunPlanInfo } from '../../commands/ports.js';
+import type { AnyRunbook } from '../../runbooks/engine/definition.js';
+import { RunbookInputError } from '../../runbooks/engine/errors.js';
+import type { RunbookRegistry } from '../../runbooks/engine/registry.js';
+import type { RunExecutor } from '../../runbooks/engine/run-executor.js';
+import type { AttemptRecord, Decision, RunRecord, RunStore } from '../../runbooks/engine/run-store.js';
+
+export interface RunbookRunsOptions {
+  registry: RunbookRegistry;
+  executor: RunExecutor;
+  store: RunStore;
+}
+
+function stepsOf(runbook: AnyRunbook): RunbookStepInfo[] {
+  return runbook.steps.map((step, index) => ({
+    index,
+    id: step.id,
+    kind: step.kind,
+    title: step.title,
+    idempotent: step.idempotent,
+    canBeUndone: Boolean(step.compensate),
+  }));
+}
+
+function runInfo(run: RunRecord): RunInfo {
+  return {
+    id: run.id,
+    runbook: run.runbook,
+    version: run.version,
+    args: run.args,
+    requester: run.requester,
+    origin: run.origin,
+    state: run.state,
+    reason: run.reason,
+    detail: run.detail,
+    decision: run.decision,
+    decidedBy: run.decidedBy,
+    createdAt: run.createdAt.toISOString(),
+    updatedAt: run.updatedAt.toISOString(),
+    runner: run.leaseOwner,
+  };
+}
+
+function attemptInfo(attempt: AttemptRecord) {
+  return {
+    stepIndex: attempt.stepIndex,
+    stepId: attempt.stepId,
+    attempt: attempt.attempt,
+    action: attempt.action,
+    outcome: attempt.outcome,
+    startedAt: attempt.startedAt.toISOString(),
+    finishedAt: attempt.finishedAt?.toISOString() ?? null,
+    error: attempt.error,
+  };
+}
+
+/** The engine's refusals, as the port's error; anything else passes through as it is. */
+async function asPortErrors<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (error instanceof RunbookInputError) throw new RunRequestError(error.code, error.message);
+    throw error;
+  }
+}
+
+export function createRunbookRuns(options: RunbookRunsOptions): RunbookRuns {
+  const { registry, executor, store } = options;
+  return {
+    list(): RunbookInfo[] {
+      return registry.list().map((runbook) => ({
+        name: runbook.name,
+        summary: runbook.summary,
+        level: runbook.level as RunbookLevelNumber,
+        version: runbook.version,
+        steps: stepsOf(runbook),
+      }));
+    },
+    plan(runbook, args) {
+      return asPortErrors(async (): Promise<RunPlanInfo> => {
+        const plan = await executor.plan(runbook, args);
+        return { ...plan, level: plan.level as RunbookLevelNumber };
+      });
+    },
+    submit(request) {
+      return asPortErrors(async () => runInfo(await executor.submit(request)));
+    },
+    get(runId) {
+      return asPortErrors(async () => {
+        const run = await executor.get(runId);
+        const attempts = await store.attempts(run.id);
+        const runbook = registry.version(run.runbook, run.version);
+        return { run: runInfo(run), ...(runbook ? { steps: stepsOf(runbook) } : {}), attempts: attempts.map(attemptInfo) };
+      });
+    },
+    async recent(limit) {
+      return (await store.recent(limit)).map(runInfo);
+    },
+    abort(runId, by) {
+      return asPortErrors(async () => runInfo(await executor.abort(runId, by)));
+    },
+    decide(runId, decision, by) {
+      return asPortErrors(async () => runInfo(await executor.decide(runId, decision as Decision, by)));
+    },
+  };
+}

@@ -1,0 +1,237 @@
+/**
+ * What people read about runbooks and their runs: the list, a dry run's plan, a started run, the
+ * runs, one run's steps, and a run changed by an abort or a decision. Plain data in, documents out
+ * (commands/result.ts); the engine reaches commands only through the RunbookRuns port.
+ */
+import { levelWords } from './decision-documents.js';
+import { capitalized, clip, formatAge, formatMs, formatTimestamp } from './format.js';
+import type { RunAttemptInfo, RunbookInfo, RunbookStepInfo, RunDetailInfo, RunInfo, RunPlanInfo } from './ports.js';
+import type { ResultAction, ResultBlock, ResultDocument, Tone } from './result.js';
+
+/** States a run can still leave. */
+export const ACTIVE_RUN_STATES = ['pending', 'running', 'needs_decision', 'aborting'];
+
+const STATE_WORDS: Record<string, string> = {
+  pending: 'is waiting for a runner',
+  running: 'is running',
+  needs_decision: 'is waiting for a decision',
+  succeeded: 'has succeeded',
+  failed: 'has failed',
+  aborting: 'is being aborted',
+  aborted: 'was aborted',
+};
+
+const STATE_TONE: Record<string, Tone> = {
+  pending: 'info',
+  running: 'info',
+  needs_decision: 'warn',
+  succeeded: 'ok',
+  failed: 'fail',
+  aborting: 'warn',
+  aborted: 'warn',
+};
+
+const stateWords = (state: string) => STATE_WORDS[state] ?? `is ${state}`;
+const stateLabel = (state: string) => state.replace('_', ' ');
+
+/** The first block of a run id: enough to tell runs apart in a table. */
+export const shortRunId = (id: string) => id.slice(0, 8);
+
+function argsWords(args: unknown): string {
+  if (!args || typeof args !== 'object' || Object.keys(args).length === 0) return 'none';
+  return clip(
+    Object.entries(args as Record<string, unknown>)
+      .map(([key, value]) => `${key}=${typeof value === 'string' ? value : JSON.stringify(value)}`)
+      .join(' '),
+    120,
+  );
+}
+
+function stepsLine(steps: readonly RunbookStepInfo[]): string {
+  return steps.map((step) => `${step.index + 1}. ${step.title} (${step.kind})`).join('  ');
+}
+
+export function runbooksDocument(runbooks: readonly RunbookInfo[]): ResultDocument {
+  if (runbooks.length === 0) {
+    return { title: 'Runbooks', tone: 'info', summary: 'No runbooks are registered in this bot.', blocks: [], data: { runbooks: [] } };
+  }
+  return {
+    title: 'Runbooks',
+    tone: 'info',
+    summary: `${runbooks.length} runbook${runbooks.length === 1 ? '' : 's'}. Start one with \`run <runbook>\`; \`run <runbook> --dry-run\` shows its plan first.`,
+    blocks: [
+      { type: 'table', columns: ['Runbook', 'Level', 'Steps', 'What it does'], rows: runbooks.map((runbook) => [runbook.name, levelWords(runbook.level), String(runbook.steps.length), runbook.summary]) },
+      ...runbooks.map((runbook): ResultBlock => ({ type: 'text', text: `${runbook.name}: ${stepsLine(runbook.steps)}` })),
+    ],
+    data: { runbooks },
+  };
+}
+
+const DRY_RUN_WORDS = { 'read-only-check': 'checked (read-only)', description: 'description only' } as const;
+
+export function planDocument(plan: RunPlanInfo): ResultDocument {
+  const checks = plan.steps.filter((step) => step.dryRun.mode === 'read-only-check').length;
+  const failed = plan.steps.filter((step) => step.dryRun.error).length;
+  return {
+    title: `Dry run: ${plan.runbook}`,
+    tone: failed > 0 ? 'warn' : 'info',
+    summary:
+      `Nothing ran and nothing was recorded. ${plan.steps.length} step${plan.steps.length === 1 ? '' : 's'}: ` +
+      `${checks} checked for real (read-only), ${plan.steps.length - checks} only described.` +
+      (failed > 0 ? ` ${failed} dry run${failed === 1 ? '' : 's'} failed.` : ''),
+    blocks: [
+      { type: 'fields', fields: [{ label: 'Runbook', value: plan.runbook }, { label: 'Level', value: levelWords(plan.level) }, { label: 'Arguments', value: argsWords(plan.args) }, { label: 'Version', value: plan.version.slice(0, 12) }] },
+      {
+        type: 'table',
+        columns: ['#', 'Step', 'Kind', 'Dry run', 'What it would do'],
+        rows: plan.steps.map((step) => [
+          String(step.index + 1),
+          step.title,
+          step.kind,
+          step.dryRun.error ? 'description (its check failed)' : DRY_RUN_WORDS[step.dryRun.mode],
+          clip(step.dryRun.error ? `${step.dryRun.text}: ${step.dryRun.error}` : step.dryRun.text, 300),
+        ]),
+      },
+    ],
+    data: { plan },
+  };
+}
+
+function runActions(run: RunInfo): ResultAction[] {
+  const actions: ResultAction[] = [];
+  if (run.state === 'needs_decision') {
+    actions.push({ label: 'Retry', command: `run decide ${run.id} retry`, style: 'primary' });
+    actions.push({ label: 'Skip', command: `run decide ${run.id} skip` });
+  }
+  if (ACTIVE_RUN_STATES.includes(run.state) && run.state !== 'aborting') {
+    actions.push({
+      label: 'Abort',
+      command: `run abort ${run.id}`,
+      style: 'danger',
+      confirm: { title: 'Abort this run?', text: `Run ${shortRunId(run.id)} (${run.runbook}) stops; the steps it completed are undone where they can be.`, confirm: 'Abort', deny: 'Keep it running' },
+    });
+  }
+  actions.push({ label: 'Status', command: `run status ${run.id}` });
+  return actions;
+}
+
+export function runStartedDocument(run: RunInfo, runbook: RunbookInfo): ResultDocument {
+  return {
+    title: `Run started: ${run.runbook}`,
+    tone: 'ok',
+    summary: `Run ${run.id} ${stateWords(run.state)}; \`run status ${run.id}\` shows its steps as they go.`,
+    blocks: [
+      {
+        type: 'fields',
+        fields: [
+          { label: 'Run', value: run.id },
+          { label: 'Level', value: levelWords(runbook.level) },
+          { label: 'Requested by', value: run.requester },
+          { label: 'Arguments', value: argsWords(run.args) },
+        ],
+      },
+      {
+        type: 'table',
+        columns: ['#', 'Step', 'Kind', 'Safe to re-run', 'Undo on abort'],
+        rows: runbook.steps.map((step) => [String(step.index + 1), step.title, step.kind, step.idempotent ? 'yes' : 'no (asks a person)', step.canBeUndone ? 'yes' : 'no']),
+      },
+    ],
+    actions: runActions(run),
+    data: { run, steps: runbook.steps },
+  };
+}
+
+export function runsDocument(runs: readonly RunInfo[], now = Date.now()): ResultDocument {
+  if (runs.length === 0) return { title: 'Runbook runs', tone: 'info', summary: 'No runs yet. `runbooks` lists what can run.', blocks: [], data: { active: [], recent: [] } };
+  const active = runs.filter((run) => ACTIVE_RUN_STATES.includes(run.state));
+  const recent = runs.filter((run) => !ACTIVE_RUN_STATES.includes(run.state));
+  const row = (run: RunInfo) => [shortRunId(run.id), run.runbook, stateLabel(run.state), run.requester, formatAge(run.createdAt, now), clip(run.reason ?? '', 120)];
+  const columns = ['Run', 'Runbook', 'State', 'Requested by', 'Started', 'Reason'];
+  const blocks: ResultBlock[] = [];
+  if (active.length > 0) blocks.push({ type: 'text', text: `Active (${active.length})` }, { type: 'table', columns, rows: active.map(row) });
+  if (recent.length > 0) blocks.push({ type: 'text', text: `Recent (${recent.length})` }, { type: 'table', columns, rows: recent.map(row) });
+  const waiting = active.filter((run) => run.state === 'needs_decision').length;
+  return {
+    title: 'Runbook runs',
+    tone: waiting > 0 ? 'warn' : 'info',
+    summary: `${active.length} active${waiting > 0 ? ` (${waiting} waiting for a decision)` : ''}, ${recent.length} finished. \`run status <id>\` shows one run's steps.`,
+    blocks,
+    data: { active, recent },
+  };
+}
+
+const OUTCOME_WORDS: Record<string, string> = {
+  running: 'running',
+  done: 'done',
+  failed: 'failed',
+  skipped: 'skipped',
+  interrupted: 'interrupted',
+  compensated: 'undone',
+};
+
+function durationOf(attempt: RunAttemptInfo): string {
+  if (!attempt.finishedAt) return '';
+  return formatMs(new Date(attempt.finishedAt).getTime() - new Date(attempt.startedAt).getTime());
+}
+
+/** One row per step: its latest state, how many attempts, the last duration and error. */
+function stepRows(steps: readonly { index: number; id: string; title: string; kind: string }[], attempts: readonly RunAttemptInfo[]): string[][] {
+  return steps.map((step) => {
+    const runs = attempts.filter((attempt) => attempt.stepIndex === step.index && attempt.action === 'run');
+    const undo = attempts.filter((attempt) => attempt.stepIndex === step.index && attempt.action === 'compensate').at(-1);
+    const last = runs.at(-1);
+    let state = last ? (OUTCOME_WORDS[last.outcome] ?? last.outcome) : 'pending';
+    if (undo) state = `${state}, ${undo.outcome === 'compensated' ? 'undone' : `undo ${OUTCOME_WORDS[undo.outcome] ?? undo.outcome}`}`;
+    const error = undo?.error ?? last?.error ?? '';
+    return [String(step.index + 1), step.title, step.kind, state, String(runs.filter((attempt) => attempt.outcome !== 'skipped').length), last ? durationOf(last) : '', clip(error, 200)];
+  });
+}
+
+export function runStatusDocument(detail: RunDetailInfo): ResultDocument {
+  const { run, attempts } = detail;
+  // Without the run's version in this process, the steps are what its attempts name.
+  const steps =
+    detail.steps ??
+    [...new Map(attempts.map((attempt) => [attempt.stepIndex, { index: attempt.stepIndex, id: attempt.stepId, title: attempt.stepId, kind: '?' }])).values()].sort((a, b) => a.index - b.index);
+  const blocks: ResultBlock[] = [
+    {
+      type: 'fields',
+      fields: [
+        { label: 'Run', value: run.id },
+        { label: 'State', value: stateLabel(run.state) },
+        { label: 'Requested by', value: `${run.requester} (${run.origin})` },
+        { label: 'Started', value: formatTimestamp(run.createdAt) },
+        { label: 'Arguments', value: argsWords(run.args) },
+        { label: 'Runner', value: run.runner ?? 'none' },
+      ],
+    },
+    { type: 'table', columns: ['#', 'Step', 'Kind', 'State', 'Attempts', 'Duration', 'Error'], rows: stepRows(steps, attempts) },
+  ];
+  if (!detail.steps) blocks.push({ type: 'text', text: `Version ${run.version.slice(0, 12)} of "${run.runbook}" is not in this process: the steps shown are those that ran.` });
+  return {
+    title: `Run ${shortRunId(run.id)}: ${run.runbook}`,
+    tone: STATE_TONE[run.state] ?? 'info',
+    summary: `${capitalized(run.runbook)} ${stateWords(run.state)}${run.reason ? `: ${clip(run.reason, 300)}` : '.'}`,
+    blocks,
+    actions: runActions(run),
+    data: detail,
+  };
+}
+
+/** After `run abort` or `run decide`: what changed, and what happens next. */
+export function runChangedDocument(run: RunInfo, what: 'abort' | 'retry' | 'skip'): ResultDocument {
+  const next: Record<typeof what, string> = {
+    abort: 'The step at hand is stopped, then the completed steps are undone in reverse order where they can be.',
+    retry: 'A runner runs the stopped step again.',
+    skip: 'The stopped step is recorded as skipped; a runner goes on with the next one.',
+  };
+  const title: Record<typeof what, string> = { abort: 'Abort requested', retry: 'Retry decided', skip: 'Skip decided' };
+  return {
+    title: `${title[what]}: ${run.runbook}`,
+    tone: what === 'abort' ? 'warn' : 'ok',
+    summary: `Run ${run.id} ${stateWords(run.state)}. ${next[what]}`,
+    blocks: [{ type: 'fields', fields: [{ label: 'Run', value: run.id }, { label: 'Decided by', value: run.decidedBy ?? 'unknown' }] }],
+    actions: [{ label: 'Status', command: `run status ${run.id}` }],
+    data: { run },
+  };
+}

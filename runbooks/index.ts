@@ -1,0 +1,8 @@
+/**
+ * Every runbook this code base ships, in one list: the bot registers them with its engine
+ * (bot/runbook-runs), and `/acgs runbooks` lists them.
+ */
+import type { AnyRunbook } from './engine/definition.js';
+import { healthCheck } from './health-check.js';
+
+export const allRunbooks: readonly AnyRunbook[] = [healthCheck];
