@@ -37,6 +37,8 @@ import { loadBotConfig } from './config.js';
 import { createBotLogger } from './logger.js';
 import { createReviewCardStore, migrateEvolutionReviewCards, reviewIntervalFromEnv, startEvolutionReviewPoster, type ReviewPoster } from './evolution-reviews/index.js';
 import { startRunbookEngine, type RunbookEngine } from './runbook-runs/index.js';
+import { startRunMessages, type RunMessages } from './slack/run-message-publisher.js';
+import { migrateRunMessageStore } from './slack/run-message-store.js';
 import { allRunbooks } from '../runbooks/index.js';
 import { createSlackBot } from './slack/app.js';
 import { migrateDeliveryStore, postgresEvictedDeliveries } from './slack/delivery-store.js';
@@ -78,6 +80,7 @@ let expiries: ExpiryScheduler | undefined;
 let reviewPoster: ReviewPoster | undefined;
 let governanceOutbox: AuditOutbox | undefined;
 let runbookEngine: RunbookEngine | undefined;
+let runMessages: RunMessages | undefined;
 
 /**
  * The bot's own audit trail: in DATABASE_URL's database (its own tables beside the stack's), else
@@ -192,6 +195,8 @@ async function main(): Promise<void> {
     ports: { commands: { ...fromEnv, stack } },
     ...(env.ACGS_BOT_INSTANCE ? { owner: `${env.ACGS_BOT_INSTANCE}/${process.pid}` } : {}),
     log: (message, error) => (error ? logger.warn({ component: 'runbooks', err: error }, message) : logger.info({ component: 'runbooks' }, message)),
+    // The run's message in the channel it was asked for in (the publisher exists once the bot does).
+    onStartedInChannel: async (runId, channel) => runMessages?.publish(runId, channel),
   });
   say(`runbooks: ${runbookEngine.registry.list().map((runbook) => runbook.name).join(', ')} (runner ${runbookEngine.executor.owner})`);
   const services = { ...fromEnv, stack, authorization: gate, trail: trail.trail, approvals, runs: runbookEngine.runs };
@@ -210,6 +215,17 @@ async function main(): Promise<void> {
     ...(config.slack?.team_ids ? { teamIds: config.slack.team_ids } : {}),
     evictedDeliveries: postgresEvictedDeliveries(trail.pool),
     reviewCards,
+  });
+
+  // One message per runbook run, kept current by one replica; a stopped replica's are taken over.
+  await migrateRunMessageStore(trail.pool, (line) => logger.info({ component: 'run-messages' }, line));
+  runMessages = startRunMessages({
+    client: bot.webClient,
+    pool: trail.pool,
+    instance: env.ACGS_BOT_INSTANCE || 'bot',
+    runs: runbookEngine.store,
+    registry: runbookEngine.registry,
+    log: (message, error) => (error ? logger.warn({ component: 'run-messages', err: error }, message) : logger.info({ component: 'run-messages' }, message)),
   });
 
   // Expired requests say so in their messages; started after the bot so that its client exists.
@@ -235,6 +251,7 @@ async function main(): Promise<void> {
     await reviewPoster?.stop().catch(() => undefined);
     await expiries?.stop().catch(() => undefined);
     await approvalSignals?.close().catch(() => undefined);
+    await runMessages?.stop().catch((error: unknown) => logger.warn({ err: error }, 'run messages stop failed'));
     await bot.stop().catch((error: unknown) => logger.warn({ err: error }, 'bot stop failed'));
     // Before the trail closes: each run in hand finishes its step (recorded) and is handed back.
     await runbookEngine?.stop().catch((error: unknown) => logger.warn({ err: error }, 'runbook runner stop failed'));
@@ -296,6 +313,7 @@ async function main(): Promise<void> {
 
 main().catch(async (error: unknown) => {
   console.error(`[acgs] could not start: ${(error as Error).message}`);
+  await runMessages?.stop().catch(() => undefined);
   await runbookEngine?.stop().catch(() => undefined);
   await control?.close().catch(() => undefined);
   await local?.stop().catch(() => undefined);

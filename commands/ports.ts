@@ -208,7 +208,8 @@ export interface RunbookRuns {
   /** Every step's dry run; records nothing. */
   plan(runbook: string, args: unknown): Promise<RunPlanInfo>;
   /** Records a pending run on the runbook's current version; a runner starts it. */
-  submit(request: { runbook: string; args: unknown; requester: string; origin: string }): Promise<RunInfo>;
+  /** `channel`: the Slack channel the run was asked for in, where the bot shows it (none from the CLI). */
+  submit(request: { runbook: string; args: unknown; requester: string; origin: string; channel?: string }): Promise<RunInfo>;
   get(runId: string): Promise<RunDetailInfo>;
   /** Newest first. */
   recent(limit: number): Promise<RunInfo[]>;

@@ -81,7 +81,9 @@ export const run = defineCommand({
       );
     }
     if (dryRun) return planDocument(await runs.plan(runbook.name, args).catch(runRefused));
-    const started = await runs.submit({ runbook: runbook.name, args, requester: context.actor.id, origin: context.origin }).catch(runRefused);
+    const started = await runs
+      .submit({ runbook: runbook.name, args, requester: context.actor.id, origin: context.origin, ...(context.channelId ? { channel: context.channelId } : {}) })
+      .catch(runRefused);
     return runStartedDocument(started, runbook);
   },
 });

@@ -28,6 +28,8 @@ export interface RunbookEngineOptions {
   owner?: string;
   executor?: Pick<RunExecutorOptions, 'leaseMs' | 'renewEveryMs' | 'scanEveryMs' | 'maxConcurrentRuns' | 'onDriveEnd'>;
   log?(message: string, error?: unknown): void;
+  /** See RunbookRunsOptions: where the bot shows a run started from a channel. */
+  onStartedInChannel?(runId: string, channel: string): Promise<unknown>;
 }
 
 export interface RunbookEngine {
@@ -54,7 +56,7 @@ export async function startRunbookEngine(options: RunbookEngineOptions): Promise
   });
   executor.start();
   return {
-    runs: createRunbookRuns({ registry, executor, store }),
+    runs: createRunbookRuns({ registry, executor, store, ...(options.onStartedInChannel ? { onStartedInChannel: options.onStartedInChannel } : {}) }),
     executor,
     store,
     registry,

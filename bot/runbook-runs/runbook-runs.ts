@@ -15,6 +15,8 @@ export interface RunbookRunsOptions {
   registry: RunbookRegistry;
   executor: RunExecutor;
   store: RunStore;
+  /** Told of every run started from a channel (the bot shows it there); its failure does not undo the run. */
+  onStartedInChannel?(runId: string, channel: string): Promise<unknown>;
 }
 
 function stepsOf(runbook: AnyRunbook): RunbookStepInfo[] {
@@ -88,8 +90,12 @@ export function createRunbookRuns(options: RunbookRunsOptions): RunbookRuns {
         return { ...plan, level: plan.level as RunbookLevelNumber };
       });
     },
-    submit(request) {
-      return asPortErrors(async () => runInfo(await executor.submit(request)));
+    submit({ channel, ...request }) {
+      return asPortErrors(async () => {
+        const run = await executor.submit(request);
+        if (channel) await options.onStartedInChannel?.(run.id, channel).catch(() => undefined);
+        return runInfo(run);
+      });
     },
     get(runId) {
       return asPortErrors(async () => {

@@ -22,6 +22,7 @@ import { announceOutcomeUnknown, DEFAULT_SLASH_COMMAND, registerListeners, updat
 import type { ReviewCardPublisher, ReviewCardStore } from '../evolution-reviews/index.js';
 import { slackReviewCardPublisher } from './evolution-review-card.js';
 import { registerEvolutionReviewListener } from './evolution-review-listener.js';
+import { registerRunActions } from './run-actions.js';
 import { createBotMetrics, type BotMetrics } from './metrics.js';
 import type { SlackSettings } from './settings.js';
 import { responseUrlPoster } from './response-url.js';
@@ -69,6 +70,8 @@ export interface SlackBot {
   announceOutcomeUnknown(request: ApprovalRequest): Promise<void>;
   /** Posts and updates evolution review cards (the poster in bot/evolution-reviews calls it). */
   reviewCardPublisher: ReviewCardPublisher;
+  /** A Web API client with the bot's token, for the messages the bot keeps current (runbook runs). */
+  webClient: webApi.WebClient;
   /** Checks the bot token, listens on the port, and in Socket Mode opens the WebSocket. */
   start(): Promise<{ port: number }>;
   stop(): Promise<void>;
@@ -155,6 +158,8 @@ export function createSlackBot(options: SlackBotOptions): SlackBot {
     ...(options.teamIds ? { teamIds: options.teamIds } : {}),
   });
   registerEvolutionReviewListener(app, { execution, metrics, logger, ...(options.reviewCards ? { cards: options.reviewCards } : {}) });
+  // Abort / Retry / Skip on a runbook run's message: the command lines, through the one command path.
+  registerRunActions(app, { execution, metrics, logger });
 
   // The one error boundary: the cause goes to the log under a reference, the person sees only the reference.
   const boundary: Parameters<App['error']>[0] = async ({ error, body }) => {
@@ -205,6 +210,7 @@ export function createSlackBot(options: SlackBotOptions): SlackBot {
     updateApprovalMessages: (request) => updateApprovalMessages(new webApi.WebClient(settings.botToken, clientOptions), request),
     announceOutcomeUnknown: (request) => announceOutcomeUnknown(new webApi.WebClient(settings.botToken, clientOptions), request),
     reviewCardPublisher: slackReviewCardPublisher(new webApi.WebClient(settings.botToken, clientOptions)),
+    webClient: new webApi.WebClient(settings.botToken, clientOptions),
     async start() {
       // Listen first: a stand-in mounted on this server must answer auth.test below.
       await new Promise<void>((resolve, reject) => {
