@@ -113,12 +113,12 @@ export async function backupHarness(): Promise<BackupHarness> {
   };
 }
 
-/** Scratch databases left on the server: none, ever, after a verification. */
+/** Scratch databases `backup verify` left on the server: none, ever (other files' own ones are theirs to count). */
 export async function scratchDatabases(): Promise<string[]> {
   const client = new pg.Client({ connectionString: TEST_POSTGRES_URL });
   await client.connect();
   try {
-    const { rows } = await client.query<{ datname: string }>('SELECT datname FROM pg_database WHERE datname LIKE $1', [`${SCRATCH_PREFIX}%`]);
+    const { rows } = await client.query<{ datname: string }>('SELECT datname FROM pg_database WHERE datname LIKE $1', [`${SCRATCH_PREFIX}verify_%`]);
     return rows.map((row) => row.datname);
   } finally {
     await client.end();
