@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
-import { readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RunbookInputError } from '../engine/errors.js';
 import { MANIFEST_FILE, listBackups, readBackup, writeManifest } from './backup-catalog.js';
 import { backupsOverview } from './backups-overview.js';
-import { backupHarness, scratchDatabases, type BackupHarness } from './testing/backup-harness.js';
+import { CLOSED_PORT_URL, backupHarness, scratchDatabases, type BackupHarness } from './testing/backup-harness.js';
 
 let h: BackupHarness;
 beforeAll(async () => {
@@ -103,6 +103,21 @@ describe('backup verify', () => {
     rmSync(join(dir, MANIFEST_FILE));
     const unfinished = await h.run('backup-verify', { id });
     expect(unfinished.reason).toBe(`step "read-manifest" (Find the backup and read its manifest) failed: backup ${id} cannot be used: no manifest: the backup never finished`);
+  });
+
+  it('PostgreSQL down at the restore: the step names the server and why, and the backup is not recorded as bad', async () => {
+    const { id, dir } = await freshBackup();
+    const server = h.ports.scratchServerUrl;
+    h.ports.scratchServerUrl = CLOSED_PORT_URL;
+    try {
+      const run = await h.run('backup-verify', { id });
+      expect(run.state).toBe('failed');
+      expect(run.reason).toMatch(/^step "restore" \(.*\) failed: no scratch database could be created on the scratch server \(127\.0\.0\.1:1\/acgs_gone\): .*ECONNREFUSED/);
+      expect(existsSync(join(dir, 'verification.json'))).toBe(false);
+      expect((await backupsOverview(h.ports.root)).find((backup) => backup.id === id)).toMatchObject({ state: 'complete', verification: { state: 'never' } });
+    } finally {
+      h.ports.scratchServerUrl = server;
+    }
   });
 
   it('a malformed backup id is refused before anything is recorded', async () => {

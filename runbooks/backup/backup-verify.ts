@@ -12,7 +12,7 @@ import { tableRowCounts, withScratchDatabase } from '../../services/stack/backup
 import { defineRunbook, type StepContext } from '../engine/definition.js';
 import { checkFiles, readBackup, recordVerification } from './backup-catalog.js';
 import { BackupIdSchema, type BackupFile, type BackupManifest } from './backup-manifest.js';
-import { backupPorts, errorText } from './backup-steps-support.js';
+import { backupPorts, describeDatabase, errorText } from './backup-steps-support.js';
 
 export const BackupVerifyArgs = z.object({ id: BackupIdSchema }).strict();
 type Args = z.output<typeof BackupVerifyArgs>;
@@ -116,12 +116,17 @@ export const backupVerifyRunbook = defineRunbook({
         const restored: Record<string, number> = {};
         for (const file of dumpsOf(manifest)) {
           let counts: Record<string, number>;
+          let restoring = false;
           try {
             counts = await withScratchDatabase(server, `verify ${file.name}`, async (scratchUrl) => {
+              restoring = true;
               await restoreDump({ file: join(dir, file.name), databaseUrl: scratchUrl, signal: context.signal });
               return tableRowCounts(scratchUrl);
             });
           } catch (error) {
+            // No scratch database (the server is down, the role may not create one) says nothing
+            // about the backup: the step fails without recording the backup as bad.
+            if (!restoring) throw new Error(`no scratch database could be created on ${describeDatabase('the scratch server', server)}: ${errorText(error)}`);
             return failVerification(context, dir, `${file.name} did not restore: ${errorText(error)}`);
           }
           const differences = countDifferences(file.row_counts ?? {}, counts);
