@@ -4,7 +4,7 @@
  * file the way the catalog writes its own (temporary name, then rename).
  */
 import { createHash } from 'node:crypto';
-import { rename, statfs, writeFile } from 'node:fs/promises';
+import { rename, rm, statfs, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { BackupPorts, StepPorts } from '../engine/ports.js';
 
@@ -53,8 +53,14 @@ export function formatBytes(bytes: number): string {
 export async function writeBackupFile(dir: string, name: string, content: string | Buffer): Promise<{ bytes: number; sha256: string }> {
   const data = typeof content === 'string' ? Buffer.from(content) : content;
   const temporary = join(dir, `.${name}.tmp`);
-  await writeFile(temporary, data, { mode: 0o600 });
-  await rename(temporary, join(dir, name));
+  try {
+    await writeFile(temporary, data, { mode: 0o600 });
+    await rename(temporary, join(dir, name));
+  } catch (error) {
+    await rm(temporary, { force: true });
+    const full = ['ENOSPC', 'EDQUOT'].includes((error as NodeJS.ErrnoException).code ?? '');
+    throw new Error(`could not write ${name} in ${dir}: ${full ? 'the disk is full' : errorText(error)}`, { cause: error });
+  }
   return { bytes: data.length, sha256: createHash('sha256').update(data).digest('hex') };
 }
 

@@ -93,8 +93,10 @@ async function backupDirectoryOf(context: Context, ports: BackupPorts): Promise<
   const now = new Date();
   const id = newBackupId(now, () => suffix);
   const dir = join(ports.root, id);
-  await mkdir(dir, { mode: 0o700 });
+  // Asked before anything is made: a trail that does not answer leaves no directory behind.
   const run: RunFile = { run_id: context.runId, started_at: now.toISOString(), audit_chain_head: await ports.auditChainHead() };
+  // A directory of this id is this run's (the id carries the run's digits), left by a crash before its run file.
+  await mkdir(dir, { recursive: true, mode: 0o700 });
   await writeBackupFile(dir, RUN_FILE, `${JSON.stringify(run)}\n`);
   return { id, dir, run };
 }
@@ -127,12 +129,12 @@ async function createDirectory(context: Context): Promise<DirectoryOutput> {
 }
 
 /** Beside each finished dump: what it holds. A dump without one was cut short and is made again. */
-const doneRecordOf = (dir: string, name: string) => join(dir, `.${name}.dump.json`);
+const doneRecordName = (database: string) => `.${database}.dump.json`;
 
 async function dumpOne(dir: string, database: { name: string; url: string }, signal: AbortSignal): Promise<DumpRecord> {
   const where = describeDatabase(database.name, database.url);
   try {
-    return DumpRecord.parse(JSON.parse(await readFile(doneRecordOf(dir, database.name), 'utf8')));
+    return DumpRecord.parse(JSON.parse(await readFile(join(dir, doneRecordName(database.name)), 'utf8')));
   } catch {
     // Not finished before: start this database's dump again, into a fresh file.
   }
@@ -145,7 +147,7 @@ async function dumpOne(dir: string, database: { name: string; url: string }, sig
     throw new Error(`the dump of ${where} failed: ${errorText(error)}`);
   }
   const record: DumpRecord = { name: database.name, where, file, bytes: dump.bytes, sha256: dump.sha256, row_counts: dump.rowCounts, duration_ms: dump.durationMs };
-  await writeBackupFile(dir, `.${database.name}.dump.json`, `${JSON.stringify(record)}\n`);
+  await writeBackupFile(dir, doneRecordName(database.name), `${JSON.stringify(record)}\n`);
   return record;
 }
 
