@@ -61,4 +61,32 @@ export const silentAuditSink: RunAuditSink = {
  */
 export interface StepPorts {
   commands?: Partial<CommandDependencies>;
+  /** What the `backup` runbooks read and where they write (runbooks/backup/backup-ports.ts builds it). */
+  backup?: BackupPorts;
+}
+
+/** One database of the stack that a backup dumps: `name` labels its dump (`<name>.dump`). */
+export interface BackupDatabase {
+  name: string;
+  url: string;
+}
+
+export interface BackupPorts {
+  /** ACGS_BACKUP_DIR: one directory per backup under it. */
+  root: string;
+  /** The Audit Engine's, Evolution Oversight's and the bot's databases, each once. */
+  databases: ReadonlyArray<BackupDatabase>;
+  /** Why there is nothing to dump, when `databases` is empty (the embedded PGlite default). */
+  databasesProblem?: string;
+  /** A server where the role may CREATE DATABASE, for `backup verify`'s scratch restores; default the first database's. */
+  scratchServerUrl?: string;
+  /** The policy engine's modes (strict, lockdown), which it keeps in Redis and shares between replicas. */
+  modes(signal: AbortSignal): Promise<Record<string, unknown>>;
+  /** Files copied into the backup as they are (ACGS_CONFIG); `name` is the copy's file name. */
+  configFiles: ReadonlyArray<{ name: string; path: string }>;
+  /** Each service's running version, from its /health; a service that does not answer says why. */
+  serviceVersions(signal: AbortSignal): Promise<Record<string, string>>;
+  /** The bot's audit chain's head (null when the trail is empty); the bot implements it. */
+  auditChainHead(): Promise<{ sequence: number; hash: string } | null>;
+  retention: { keepCount: number; keepDays: number };
 }

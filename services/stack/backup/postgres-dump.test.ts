@@ -38,7 +38,8 @@ async function scratchDatabases(): Promise<string[]> {
   const client = new pg.Client({ connectionString: TEST_POSTGRES_URL });
   await client.connect();
   try {
-    const { rows } = await client.query<{ datname: string }>('SELECT datname FROM pg_database WHERE datname LIKE $1', [`${SCRATCH_PREFIX}%`]);
+    // This file's own purposes only: other files (backup verify) restore into scratch databases at the same time.
+    const { rows } = await client.query<{ datname: string }>('SELECT datname FROM pg_database WHERE datname LIKE $1 OR datname LIKE $2', [`${SCRATCH_PREFIX}dump_test_%`, `${SCRATCH_PREFIX}truncated_%`]);
     return rows.map((row) => row.datname);
   } finally {
     await client.end();

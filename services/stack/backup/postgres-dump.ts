@@ -33,9 +33,12 @@ export class DumpWriteError extends Error {
  * selectively). The file must not exist yet. On any failure the partial file is removed and the
  * error says whether the database or the disk failed.
  */
-export async function dumpDatabase(options: { databaseUrl: string; file: string; signal?: AbortSignal }): Promise<DumpWritten> {
+export async function dumpDatabase(options: { databaseUrl: string; file: string; signal?: AbortSignal; snapshot?: string }): Promise<DumpWritten> {
   const started = performance.now();
-  const run = startPgTool('pg_dump', ['--no-password', '--format=custom'], {
+  // A snapshot exported by another session (consistent-dump.ts) makes the dump see exactly what
+  // that session counted.
+  const snapshot = options.snapshot ? [`--snapshot=${options.snapshot}`] : [];
+  const run = startPgTool('pg_dump', ['--no-password', '--format=custom', ...snapshot], {
     env: libpqEnvironment(options.databaseUrl, APPLICATION),
     signal: options.signal,
   });

@@ -43,19 +43,24 @@ export async function tableRowCounts(databaseUrl: string): Promise<Record<string
   const client = new pg.Client({ connectionString: databaseUrl, connectionTimeoutMillis: 10_000, application_name: 'acgs-backup' });
   await client.connect();
   try {
-    const tables = await client.query<{ schema: string; name: string }>(
-      `SELECT n.nspname AS schema, c.relname AS name
-         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-        WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'
-        ORDER BY 1, 2`,
-    );
-    const counts: Record<string, number> = {};
-    for (const table of tables.rows) {
-      const result = await client.query<{ rows: string }>(`SELECT count(*) AS rows FROM ${pg.escapeIdentifier(table.schema)}.${pg.escapeIdentifier(table.name)}`);
-      counts[`${table.schema}.${table.name}`] = Number(result.rows[0]!.rows);
-    }
-    return counts;
+    return await countTableRows(client);
   } finally {
     await client.end().catch(() => undefined);
   }
+}
+
+/** The same counts on a connected client, inside whatever transaction (and snapshot) it is in. */
+export async function countTableRows(client: pg.ClientBase): Promise<Record<string, number>> {
+  const tables = await client.query<{ schema: string; name: string }>(
+    `SELECT n.nspname AS schema, c.relname AS name
+       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'
+      ORDER BY 1, 2`,
+  );
+  const counts: Record<string, number> = {};
+  for (const table of tables.rows) {
+    const result = await client.query<{ rows: string }>(`SELECT count(*) AS rows FROM ${pg.escapeIdentifier(table.schema)}.${pg.escapeIdentifier(table.name)}`);
+    counts[`${table.schema}.${table.name}`] = Number(result.rows[0]!.rows);
+  }
+  return counts;
 }

@@ -1,0 +1,69 @@
+/**
+ * What the backup runbooks' steps share: the port they cannot run without, how a database is
+ * named in messages (never with its password), free space on the backup disk, and writing a small
+ * file the way the catalog writes its own (temporary name, then rename).
+ */
+import { createHash } from 'node:crypto';
+import { rename, rm, statfs, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import type { BackupPorts, StepPorts } from '../engine/ports.js';
+
+export function backupPorts(ports: StepPorts): BackupPorts {
+  if (!ports.backup) throw new Error('backups are not set up in this process (no backup port: the bot builds it with createBackupPorts)');
+  return ports.backup;
+}
+
+/** `audit-engine (127.0.0.1:5432/acgs_audit)`: what a person needs to find the database, no secret. */
+export function describeDatabase(name: string, url: string): string {
+  try {
+    const parsed = new URL(url);
+    return `${name} (${parsed.hostname}:${parsed.port || '5432'}/${decodeURIComponent(parsed.pathname.slice(1)) || 'postgres'})`;
+  } catch {
+    return `${name} (a URL that does not parse)`;
+  }
+}
+
+/** Free bytes for an unprivileged writer on the file system that holds `path` (or would: its nearest existing parent). */
+export async function freeBytes(path: string): Promise<number> {
+  let at = path;
+  for (;;) {
+    try {
+      const fs = await statfs(at);
+      return fs.bavail * fs.bsize;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || dirname(at) === at) throw error;
+      at = dirname(at);
+    }
+  }
+}
+
+const UNITS = ['bytes', 'KiB', 'MiB', 'GiB', 'TiB'];
+
+export function formatBytes(bytes: number): string {
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < UNITS.length - 1) {
+    value /= 1024;
+    unit += 1;
+  }
+  return unit === 0 ? `${bytes} bytes` : `${value.toFixed(1)} ${UNITS[unit]}`;
+}
+
+/** Writes `content` as `name` in `dir` atomically; returns its size and SHA-256 for the manifest. */
+export async function writeBackupFile(dir: string, name: string, content: string | Buffer): Promise<{ bytes: number; sha256: string }> {
+  const data = typeof content === 'string' ? Buffer.from(content) : content;
+  const temporary = join(dir, `.${name}.tmp`);
+  try {
+    await writeFile(temporary, data, { mode: 0o600 });
+    await rename(temporary, join(dir, name));
+  } catch (error) {
+    await rm(temporary, { force: true });
+    const full = ['ENOSPC', 'EDQUOT'].includes((error as NodeJS.ErrnoException).code ?? '');
+    throw new Error(`could not write ${name} in ${dir}: ${full ? 'the disk is full' : errorText(error)}`, { cause: error });
+  }
+  return { bytes: data.length, sha256: createHash('sha256').update(data).digest('hex') };
+}
+
+export function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,143 @@
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RunbookInputError } from '../engine/errors.js';
+import { MANIFEST_FILE, listBackups, readBackup, writeManifest } from './backup-catalog.js';
+import { backupsOverview } from './backups-overview.js';
+import { CLOSED_PORT_URL, backupHarness, scratchDatabases, type BackupHarness } from './testing/backup-harness.js';
+
+let h: BackupHarness;
+beforeAll(async () => {
+  h = await backupHarness();
+});
+afterAll(async () => {
+  await h?.close();
+});
+
+/** A fresh backup made by the backup runbook itself. */
+async function freshBackup(): Promise<{ id: string; dir: string }> {
+  const run = await h.run('backup');
+  expect(run.state).toBe('succeeded');
+  const id = ((await h.t.store.attempts(run.id)).find((a) => a.stepId === 'create-directory')!.output as { id: string }).id;
+  return { id, dir: join(h.ports.root, id) };
+}
+
+async function attemptsOf(runId: string): Promise<string[]> {
+  return (await h.t.store.attempts(runId)).map((a) => `${a.stepId} ${a.outcome}`);
+}
+
+function verificationOf(dir: string): unknown {
+  return JSON.parse(readFileSync(join(dir, 'verification.json'), 'utf8'));
+}
+
+describe('backup verify', () => {
+  it('passes on a good backup: checksums, tables of contents, real restores with equal row counts; recorded, no scratch database left', async () => {
+    const { id, dir } = await freshBackup();
+    const run = await h.run('backup-verify', { id });
+    expect(run).toMatchObject({ state: 'succeeded', reason: null });
+    expect(await attemptsOf(run.id)).toEqual(['read-manifest done', 'checksums done', 'table-of-contents done', 'restore done', 'record done']);
+    expect((await h.t.store.attempts(run.id)).find((a) => a.stepId === 'restore')!.output).toEqual({ rows_restored: { 'audit-engine.dump': 3000, 'bot.dump': 250 } });
+    expect(verificationOf(dir)).toMatchObject({ ok: true, verified_by: `runbook run ${run.id}` });
+    expect(await scratchDatabases()).toEqual([]);
+
+    const [overview] = (await backupsOverview(h.ports.root)).filter((backup) => backup.id === id);
+    expect(overview).toMatchObject({ state: 'complete', verification: { state: 'verified' } });
+    expect(overview!.bytes).toBeGreaterThan(0);
+    expect(overview!.ageSeconds).toBeGreaterThanOrEqual(0);
+  });
+
+  it('a corrupt dump: fails at the checksums with the file and both hashes, recorded as failed', async () => {
+    const { id, dir } = await freshBackup();
+    const file = join(dir, 'audit-engine.dump');
+    const bytes = readFileSync(file);
+    const middle = Math.floor(bytes.length / 2);
+    bytes[middle] = bytes[middle]! ^ 0xff;
+    writeFileSync(file, bytes);
+    const run = await h.run('backup-verify', { id });
+    expect(run.state).toBe('failed');
+    expect(run.reason).toMatch(/^step "checksums" \(.*\) failed: audit-engine\.dump has SHA-256 [0-9a-f]{12}…, the manifest says [0-9a-f]{12}…$/);
+    expect(verificationOf(dir)).toMatchObject({ ok: false, problem: expect.stringMatching(/^audit-engine\.dump has SHA-256/) });
+    expect((await backupsOverview(h.ports.root)).find((backup) => backup.id === id)).toMatchObject({ verification: { state: 'failed' } });
+    expect(await scratchDatabases()).toEqual([]);
+  });
+
+  it('a dump truncated before its manifest was written: checksums pass, the restore fails with pg_restore’s words, and the scratch database is removed', async () => {
+    const { id, dir } = await freshBackup();
+    const file = join(dir, 'audit-engine.dump');
+    truncateSync(file, Math.floor(statSync(file).size / 2));
+    const { manifest } = await readBackup(h.ports.root, id);
+    const truncated = readFileSync(file);
+    await writeManifest(dir, {
+      ...manifest,
+      files: manifest.files.map((entry) => (entry.name === 'audit-engine.dump' ? { ...entry, bytes: truncated.length, sha256: createHash('sha256').update(truncated).digest('hex') } : entry)),
+    });
+    const run = await h.run('backup-verify', { id });
+    expect(run.state).toBe('failed');
+    expect(run.reason).toMatch(/^step "restore" \(.*\) failed: audit-engine\.dump did not restore: pg_restore exited with 1: /);
+    expect(await attemptsOf(run.id)).toEqual(['read-manifest done', 'checksums done', 'table-of-contents done', 'restore failed']);
+    expect(verificationOf(dir)).toMatchObject({ ok: false, problem: expect.stringMatching(/^audit-engine\.dump did not restore/) });
+    expect(await scratchDatabases()).toEqual([]);
+  });
+
+  it('a file that is no dump at all: the table of contents step says what pg_restore saw', async () => {
+    const { id, dir } = await freshBackup();
+    const file = join(dir, 'bot.dump');
+    writeFileSync(file, 'this is not a dump\n');
+    const { manifest } = await readBackup(h.ports.root, id);
+    const content = readFileSync(file);
+    await writeManifest(dir, {
+      ...manifest,
+      files: manifest.files.map((entry) => (entry.name === 'bot.dump' ? { ...entry, bytes: content.length, sha256: createHash('sha256').update(content).digest('hex') } : entry)),
+    });
+    const run = await h.run('backup-verify', { id });
+    expect(run).toMatchObject({ state: 'failed' });
+    expect(run.reason).toMatch(/^step "table-of-contents" \(.*\) failed: bot\.dump: pg_restore exited with 1: .*input file does not appear to be a valid archive/);
+  });
+
+  it('an unknown backup id fails its first step saying so; an unfinished backup says it never finished', async () => {
+    const unknown = await h.run('backup-verify', { id: '20200101T000000Z-000000' });
+    expect(unknown).toMatchObject({ state: 'failed', reason: 'step "read-manifest" (Find the backup and read its manifest) failed: there is no backup 20200101T000000Z-000000; `/acgs backups` lists them' });
+
+    const { id, dir } = await freshBackup();
+    rmSync(join(dir, MANIFEST_FILE));
+    const unfinished = await h.run('backup-verify', { id });
+    expect(unfinished.reason).toBe(`step "read-manifest" (Find the backup and read its manifest) failed: backup ${id} cannot be used: no manifest: the backup never finished`);
+  });
+
+  it('PostgreSQL down at the restore: the step names the server and why, and the backup is not recorded as bad', async () => {
+    const { id, dir } = await freshBackup();
+    const server = h.ports.scratchServerUrl;
+    h.ports.scratchServerUrl = CLOSED_PORT_URL;
+    try {
+      const run = await h.run('backup-verify', { id });
+      expect(run.state).toBe('failed');
+      expect(run.reason).toMatch(/^step "restore" \(.*\) failed: no scratch database could be created on the scratch server \(127\.0\.0\.1:1\/acgs_gone\): .*ECONNREFUSED/);
+      expect(existsSync(join(dir, 'verification.json'))).toBe(false);
+      expect((await backupsOverview(h.ports.root)).find((backup) => backup.id === id)).toMatchObject({ state: 'complete', verification: { state: 'never' } });
+    } finally {
+      h.ports.scratchServerUrl = server;
+    }
+  });
+
+  it('a malformed backup id is refused before anything is recorded', async () => {
+    const before = await h.t.pool.query('SELECT count(*)::int AS n FROM runbook_runs');
+    for (const id of ['latest', '../../etc', '20261206T152000Z-A1B2C3', '']) {
+      const error = await h.executor.submit({ runbook: 'backup-verify', args: { id }, requester: 'U0ONCALL', origin: 'test' }).catch((failure: unknown) => failure);
+      expect(error).toBeInstanceOf(RunbookInputError);
+      expect(error).toMatchObject({ code: 'bad-arguments' });
+      expect((error as Error).message).toMatch(/a backup id looks like 20261206T152000Z-a1b2c3/);
+    }
+    const missing = await h.executor.submit({ runbook: 'backup-verify', args: {}, requester: 'U0ONCALL', origin: 'test' }).catch((failure: unknown) => failure);
+    expect(missing).toMatchObject({ code: 'bad-arguments' });
+    expect((await h.t.pool.query('SELECT count(*)::int AS n FROM runbook_runs')).rows).toEqual(before.rows);
+    expect((await listBackups(h.ports.root)).length).toBeGreaterThan(0);
+  });
+
+  it('its dry run reads the manifest for real and describes the rest', async () => {
+    const { id } = await freshBackup();
+    const plan = await h.executor.plan('backup-verify', { id });
+    expect(plan.steps.map((step) => step.dryRun.mode)).toEqual(['read-only-check', 'description', 'description', 'description', 'description']);
+    expect(plan.steps[0]!.dryRun.text).toMatch(new RegExp(`^backup ${id} of .*: 5 files, dumps audit-engine\\.dump, bot\\.dump$`));
+  });
+});

@@ -1,0 +1,126 @@
+/**
+ * The backup runbooks on the real PostgreSQL, driven by a real RunExecutor: a migrated run store,
+ * two source databases with tables in them (the Audit Engine's and the bot's, in miniature), a
+ * backup directory of the test's own, and a backup port on them that a test may change between
+ * runs (a database that goes away, a full disk).
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { TEST_POSTGRES_URL, createTestDatabase, type TestDatabase } from '../../../test/testing/postgres.js';
+import { SCRATCH_PREFIX } from '../../../services/stack/backup/scratch-database.js';
+import type { BackupPorts } from '../../engine/ports.js';
+import { createRunbookRegistry } from '../../engine/registry.js';
+import { createRunExecutor, type RunExecutor } from '../../engine/run-executor.js';
+import type { RunRecord } from '../../engine/run-store.js';
+import { runbookTestDatabase, type RunbookTestDatabase } from '../../engine/testing/database.js';
+import { backupRunbooks } from '../index.js';
+
+export interface BackupHarness {
+  t: RunbookTestDatabase;
+  audit: TestDatabase;
+  bot: TestDatabase;
+  /** A scratch directory holding the default backup root and the config file. */
+  workDir: string;
+  /** Mutable: tests point it at another root or other databases between runs. */
+  ports: BackupPorts;
+  executor: RunExecutor;
+  run(runbook: string, args?: unknown): Promise<RunRecord>;
+  settle(runId: string): Promise<RunRecord>;
+  close(): Promise<void>;
+}
+
+/** A URL on which nothing listens: PostgreSQL down, as the dump sees it. */
+export const CLOSED_PORT_URL = 'postgres://postgres@127.0.0.1:1/acgs_gone';
+
+async function fill(url: string, sql: string): Promise<void> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query(sql);
+  } finally {
+    await client.end();
+  }
+}
+
+export async function backupHarness(): Promise<BackupHarness> {
+  const t = await runbookTestDatabase();
+  const audit = await createTestDatabase('acgs_bk_audit');
+  const bot = await createTestDatabase('acgs_bk_bot');
+  // md5 text barely compresses: the dumps outgrow the full-disk test's tiny file system.
+  await fill(audit.url, `
+    CREATE TABLE audit_events (id bigserial PRIMARY KEY, body text NOT NULL);
+    INSERT INTO audit_events (body) SELECT md5(random()::text) || md5(g::text) FROM generate_series(1, 3000) g;
+    CREATE TABLE audit_checkpoints (n int);`);
+  await fill(bot.url, `
+    CREATE SCHEMA trail;
+    CREATE TABLE trail."bot records" (sequence bigint PRIMARY KEY, hash text NOT NULL);
+    INSERT INTO trail."bot records" SELECT g, md5(g::text) FROM generate_series(1, 250) g;`);
+  const workDir = mkdtempSync(join(tmpdir(), 'acgs-backup-runbooks-'));
+  const configPath = join(workDir, 'acgs.yaml');
+  writeFileSync(configPath, 'roles:\n  oncall: [U0ONCALL]\n');
+  const ports: BackupPorts = {
+    root: join(workDir, 'backups'),
+    databases: [
+      { name: 'audit-engine', url: audit.url },
+      { name: 'bot', url: bot.url },
+    ],
+    scratchServerUrl: TEST_POSTGRES_URL,
+    configFiles: [{ name: 'acgs-config.yaml', path: configPath }],
+    retention: { keepCount: 7, keepDays: 30 },
+    async modes() {
+      return { strict: false, lockdown: true };
+    },
+    async serviceVersions() {
+      return { 'policy-engine': '1.4.0', 'audit-engine': '1.4.0', 'evolution-oversight': 'unreachable: connection refused', 'sandbox-controller': '1.4.0' };
+    },
+    async auditChainHead() {
+      return { sequence: 250, hash: 'c0ffee' };
+    },
+  };
+  const executor = createRunExecutor({
+    store: t.store,
+    registry: createRunbookRegistry([...backupRunbooks]),
+    ports: { backup: ports },
+    leaseMs: 10_000,
+    renewEveryMs: 1000,
+  });
+  const settle = async (runId: string) => {
+    await executor.scanNow();
+    await executor.idle();
+    return executor.get(runId);
+  };
+  return {
+    t,
+    audit,
+    bot,
+    workDir,
+    ports,
+    executor,
+    settle,
+    async run(runbook, args = {}) {
+      const run = await executor.submit({ runbook, args, requester: 'U0ONCALL', origin: 'test' });
+      return settle(run.id);
+    },
+    async close() {
+      await executor.stop();
+      await audit.drop();
+      await bot.drop();
+      await t.close();
+      rmSync(workDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Scratch databases `backup verify` left on the server: none, ever (other files' own ones are theirs to count). */
+export async function scratchDatabases(): Promise<string[]> {
+  const client = new pg.Client({ connectionString: TEST_POSTGRES_URL });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ datname: string }>('SELECT datname FROM pg_database WHERE datname LIKE $1', [`${SCRATCH_PREFIX}verify_%`]);
+    return rows.map((row) => row.datname);
+  } finally {
+    await client.end();
+  }
+}
