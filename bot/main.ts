@@ -40,6 +40,8 @@ import { startRunbookEngine, type RunbookEngine } from './runbook-runs/index.js'
 import { startRunMessages, type RunMessages } from './slack/run-message-publisher.js';
 import { migrateRunMessageStore } from './slack/run-message-store.js';
 import { allRunbooks } from '../runbooks/index.js';
+import { createBackupPorts } from '../runbooks/backup/index.js';
+import { createTrailStore } from './audit-trail/trail-store.js';
 import { createSlackBot } from './slack/app.js';
 import { migrateDeliveryStore, postgresEvictedDeliveries } from './slack/delivery-store.js';
 import { consoleHostRefusal, consoleStackRefusal, CONSOLE_WITH_REAL_STACK } from './slack/console/console-exposure.js';
@@ -192,7 +194,18 @@ async function main(): Promise<void> {
     pool: trail.pool,
     trail: trail.trail,
     runbooks: allRunbooks,
-    ports: { commands: { ...fromEnv, stack } },
+    ports: {
+      commands: { ...fromEnv, stack },
+      backup: createBackupPorts({
+        env,
+        commands: fromEnv,
+        // The head when the backup starts: a restored copy is checked against it.
+        auditChainHead: async () => {
+          const head = await createTrailStore(trail!.pool).head();
+          return head.sequence > 0 ? head : null;
+        },
+      }),
+    },
     ...(env.ACGS_BOT_INSTANCE ? { owner: `${env.ACGS_BOT_INSTANCE}/${process.pid}` } : {}),
     log: (message, error) => (error ? logger.warn({ component: 'runbooks', err: error }, message) : logger.info({ component: 'runbooks' }, message)),
     // The run's message in the channel it was asked for in (the publisher exists once the bot does).

@@ -3,6 +3,7 @@
  * (bot/runbook-runs), and `/acgs runbooks` lists them.
  */
 import type { AnyRunbook } from './engine/definition.js';
+import { backupRunbooks } from './backup/index.js';
 import { healthCheck } from './health-check.js';
 
-export const allRunbooks: readonly AnyRunbook[] = [healthCheck];
+export const allRunbooks: readonly AnyRunbook[] = [healthCheck, ...backupRunbooks];
