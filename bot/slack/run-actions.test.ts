@@ -16,12 +16,10 @@ import { DECISIONS, type RunRecord } from '../../runbooks/engine/run-store.js';
 import { runbookTestDatabase, type RunbookTestDatabase } from '../../runbooks/engine/testing/database.js';
 import { scriptedRunbook } from '../../runbooks/engine/testing/scripted-runbooks.js';
 import { createCommandPathDependencies } from '../command-path/index.js';
-import { createBotLogger } from '../logger.js';
 import { blockText, BOT_TOKEN, fixtureRegistry, ONCALL, OPS, RunLog, startBotWithStandIn, type BotUnderTest } from '../../test/testing/slack-harness.js';
 import { unusedLoopbackUrl } from '../../test/testing/loopback.js';
 import { createRunMessagePublisher, type RunMessages } from './run-message-publisher.js';
 import { createRunMessageStore, migrateRunMessageStore } from './run-message-store.js';
-import { registerRunActions } from './run-actions.js';
 
 let t: RunbookTestDatabase;
 let bot: BotUnderTest;
@@ -73,7 +71,7 @@ beforeAll(async () => {
   const services = createCommandPathDependencies({ endpoints: { 'policy-engine': unused, 'audit-engine': unused, 'evolution-oversight': unused, 'sandbox-controller': unused }, checkTimeoutMs: 500 });
   const registry = fixtureRegistry(new RunLog(), testRunCommands());
   bot = await startBotWithStandIn({ mode: 'http', registry: () => registry, botOverrides: { services } });
-  registerRunActions(bot.bot.app, { execution: { registry, services }, metrics: bot.bot.metrics, logger: createBotLogger({ level: 'silent' }) });
+  // The app registers the run buttons itself (app.ts), on the same command path as slash commands.
 
   const runbooks = createRunbookRegistry([scriptedRunbook(t.pool, 'flaky', [{ id: 'first' }, { id: 'second' }, { id: 'third' }])]);
   executor = createRunExecutor({ store: t.store, registry: runbooks, leaseMs: 2000, renewEveryMs: 200 });

@@ -296,7 +296,7 @@ describe('npm start with nothing configured', () => {
   }, 60_000);
 
   it('runs the health-check runbook from the console, on the runner npm start runs beside the embedded database', async () => {
-    expect(output).toMatch(/runbooks: health-check/);
+    expect(output).toMatch(/runbooks: .*\bhealth-check\b/);
     const started = await typeInConsole('/acgs run health-check', 'Run started: health-check', 30_000);
     const id = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/.exec(started?.text ?? '')?.[0];
     expect(id, `no run id in ${started?.text}`).toBeDefined();
