@@ -9,7 +9,6 @@ import { clip } from './format.js';
 import { tokenize } from './registry.js';
 import { startRunbook } from './runbook-start.js';
 
-
 const KEY_VALUE = /^([a-z][a-z0-9_-]{0,40})=(.*)$/i;
 
 export const runArguments = z.object({ line: z.string() }).transform((input, context) => {
