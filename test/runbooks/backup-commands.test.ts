@@ -18,6 +18,7 @@ import { FINAL_RUN_STATES, type RunRecord } from '../../runbooks/engine/run-stor
 import { openTestTrail, testGate, type TestTrail } from '../testing/command-access.js';
 import { block, commandRunner, fieldValue, type CommandRunner } from '../testing/commands.js';
 import { unusedLoopbackUrl } from '../testing/loopback.js';
+import { runTables, waitForRunState } from './testing/run-records.js';
 import { SERVICE_NAMES, type ServiceName } from '../../services/kit/service-ports.js';
 
 const ONCALL = 'U0ONCALL';
@@ -67,24 +68,10 @@ afterAll(async () => {
   if (workDir) rmSync(workDir, { recursive: true, force: true });
 });
 
-async function settled(id: string, timeoutMs = 60_000): Promise<RunRecord> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const found = await engine.store.get(id);
-    if (found && FINAL_RUN_STATES.includes(found.state)) return found;
-    if (Date.now() > until) throw new Error(`run ${id} is ${found?.state ?? 'missing'}, not finished`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
+const settled = (id: string) => waitForRunState(engine.store, id, FINAL_RUN_STATES, 60_000);
 
 /** Runs and attempts now, so a refusal can show it recorded nothing. */
-async function tables(): Promise<{ runs: string; attempts: string }> {
-  const result = await trail.pool.query<{ runs: string; attempts: string }>(
-    `SELECT (SELECT count(*) || ':' || coalesce(max(updated_at)::text, '') FROM runbook_runs) AS runs,
-            (SELECT count(*)::text FROM runbook_step_attempts) AS attempts`,
-  );
-  return result.rows[0]!;
-}
+const tables = () => runTables(trail.pool);
 
 async function started(line: string, runbook: string): Promise<RunRecord> {
   const outcome = await run(line);
@@ -214,13 +201,8 @@ describe('the embedded PGlite default', () => {
 
       const outcome = await run('backup');
       const id = (outcome.document.data as { run: { id: string } }).run.id;
-      const until = Date.now() + 30_000;
-      let stopped = await engine.store.get(id);
-      while (stopped?.state !== 'needs_decision' && Date.now() < until) {
-        await new Promise((resolve) => setTimeout(resolve, 100));
-        stopped = await engine.store.get(id);
-      }
-      expect(stopped?.reason).toMatch(/embedded PGlite databases/);
+      const stopped = await waitForRunState(engine.store, id, ['needs_decision'], 30_000);
+      expect(stopped.reason).toMatch(/embedded PGlite databases/);
       expect((await run(`run abort ${id}`)).document.title).toBe('Abort requested: backup');
       expect(await settled(id)).toMatchObject({ state: 'aborted' });
       expect(backupRows((await run('backups')).document).map((row) => row[0])).toEqual([backupId, '20200101T000000Z-0a0b0c']);
