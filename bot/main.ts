@@ -36,7 +36,7 @@ import { selectStack } from '../services/stack/select-stack.js';
 import { loadBotConfig } from './config.js';
 import { createBotLogger } from './logger.js';
 import { createReviewCardStore, migrateEvolutionReviewCards, reviewIntervalFromEnv, startEvolutionReviewPoster, type ReviewPoster } from './evolution-reviews/index.js';
-import { startRunbookEngine, type RunbookEngine } from './runbook-runs/index.js';
+import { createBackupCatalog, startRunbookEngine, type RunbookEngine } from './runbook-runs/index.js';
 import { startRunMessages, type RunMessages } from './slack/run-message-publisher.js';
 import { migrateRunMessageStore } from './slack/run-message-store.js';
 import { allRunbooks } from '../runbooks/index.js';
@@ -188,6 +188,15 @@ async function main(): Promise<void> {
   const reviewCards = createReviewCardStore({ pool: trail.pool, instance: env.ACGS_BOT_INSTANCE || 'bot' });
   approvalSignals = redis ? redisApprovalSignals(redis) : localApprovalSignals();
   const approvals = createApprovalStore({ pool: trail.pool, signals: approvalSignals, instance: env.ACGS_BOT_INSTANCE || 'bot' });
+  const backupPorts = createBackupPorts({
+    env,
+    commands: fromEnv,
+    // The head when the backup starts: a restored copy is checked against it.
+    auditChainHead: async () => {
+      const head = await createTrailStore(trail!.pool).head();
+      return head.sequence > 0 ? head : null;
+    },
+  });
   // One runner per process: runs live beside the trail; steps call what commands call, and their
   // starts and ends go to the trail. Runs a stopped process held are taken over within one lease.
   runbookEngine = await startRunbookEngine({
@@ -196,15 +205,7 @@ async function main(): Promise<void> {
     runbooks: allRunbooks,
     ports: {
       commands: { ...fromEnv, stack },
-      backup: createBackupPorts({
-        env,
-        commands: fromEnv,
-        // The head when the backup starts: a restored copy is checked against it.
-        auditChainHead: async () => {
-          const head = await createTrailStore(trail!.pool).head();
-          return head.sequence > 0 ? head : null;
-        },
-      }),
+      backup: backupPorts,
     },
     ...(env.ACGS_BOT_INSTANCE ? { owner: `${env.ACGS_BOT_INSTANCE}/${process.pid}` } : {}),
     log: (message, error) => (error ? logger.warn({ component: 'runbooks', err: error }, message) : logger.info({ component: 'runbooks' }, message)),
@@ -212,7 +213,7 @@ async function main(): Promise<void> {
     onStartedInChannel: async (runId, channel) => runMessages?.publish(runId, channel),
   });
   say(`runbooks: ${runbookEngine.registry.list().map((runbook) => runbook.name).join(', ')} (runner ${runbookEngine.executor.owner})`);
-  const services = { ...fromEnv, stack, authorization: gate, trail: trail.trail, approvals, runs: runbookEngine.runs };
+  const services = { ...fromEnv, stack, authorization: gate, trail: trail.trail, approvals, runs: runbookEngine.runs, backups: createBackupCatalog(backupPorts.root) };
 
   const registry = createCommandRegistry();
   const bot = createSlackBot({

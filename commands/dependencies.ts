@@ -14,7 +14,7 @@ import { SERVICE_NAMES, SERVICE_PORTS, type ServiceName } from '../services/kit/
 import type { StackDatabase } from '../services/stack/stack-database.js';
 import type { StackRedis } from '../services/stack/stack-redis.js';
 import type { Stack } from '../services/stack/stack.js';
-import type { AuditLogReader, RunbookRuns } from './ports.js';
+import type { AuditLogReader, BackupCatalog, RunbookRuns } from './ports.js';
 
 export interface CommandDependencies {
   /** Base URL of each service. */
@@ -45,6 +45,8 @@ export interface CommandDependencies {
    * commands say the engine is not set up.
    */
   runs?: RunbookRuns;
+  /** The backups the bot's `backup` runbook writes; without it `backups` says it is not set up. */
+  backups?: BackupCatalog;
 }
 
 export interface ServiceEndpointsEnv {
@@ -83,7 +85,7 @@ export interface CommandDependenciesOptions {
 }
 
 /** The clients and connections; the bot adds its audit trail (bot/command-path/command-path-dependencies.ts). */
-export function createCommandDependencies(options: CommandDependenciesOptions): Omit<CommandDependencies, 'trail' | 'trailProblem' | 'runs'> {
+export function createCommandDependencies(options: CommandDependenciesOptions): Omit<CommandDependencies, 'trail' | 'trailProblem' | 'runs' | 'backups'> {
   const callTimeoutMs = options.callTimeoutMs ?? 10_000;
   const { endpoints } = options;
   return {

@@ -1,6 +1,9 @@
 /** Every /acgs command, in one list: Slack, the console, the CLI and help all read it. */
 import { audit } from './audit.js';
 import { auditVerify } from './audit-verify.js';
+import { backup } from './backup.js';
+import { backupVerify } from './backup-verify.js';
+import { backups } from './backups.js';
 import { cacheClear } from './cache-clear.js';
 import { cacheStats } from './cache-stats.js';
 import { cacheWarm } from './cache-warm.js';
@@ -75,6 +78,9 @@ export const allCommands: readonly CommandDefinition[] = [
   run,
   runAbort,
   runDecide,
+  backups,
+  backup,
+  backupVerify,
 ] as CommandDefinition[];
 
 export function createCommandRegistry(): Registry {

@@ -216,3 +216,24 @@ export interface RunbookRuns {
   abort(runId: string, by: string): Promise<RunInfo>;
   decide(runId: string, decision: string, by: string): Promise<RunInfo>;
 }
+
+/** One backup as `backups` lists it (runbooks/backup/backups-overview.ts, as plain data). */
+export interface BackupListing {
+  id: string;
+  /** complete, incomplete (no manifest yet: an unfinished or failed backup) or unreadable. */
+  state: string;
+  bytes: number;
+  ageSeconds: number;
+  /** `verified` (ok), `failed` (with the problem) or `never`. */
+  verification: { state: 'verified' | 'failed' | 'never'; at?: string; problem?: string };
+  /** Why the backup is incomplete or unreadable. */
+  problem?: string;
+}
+
+/** The backups under the backup directory (ACGS_BACKUP_DIR), for `backups` and `backup verify`. */
+export interface BackupCatalog {
+  /** The backup directory, shown so people know where to look. */
+  root: string;
+  /** Newest first. */
+  list(): Promise<BackupListing[]>;
+}

@@ -1,22 +1,13 @@
 /**
  * `run <runbook> [key=value ...] [--dry-run]`: starts a run of a runbook and answers with its id
- * and steps; `--dry-run` shows every step's dry run instead and records nothing.
- *
- * The command's level is 1, and the policy decides with that: a runbook's own level does not yet
- * reach the authorization decision, so runbooks above Level 1 are refused here rather than run
- * with less authorization than their level asks for.
+ * and steps; `--dry-run` shows every step's dry run instead and records nothing. The command's
+ * level is 1; runbooks above it are refused (commands/runbook-start.ts).
  */
 import { z } from 'zod';
-import { closestChoice } from './arguments.js';
-import { CommandError, defineCommand } from './command.js';
+import { defineCommand } from './command.js';
 import { clip } from './format.js';
-import { levelWords } from './decision-documents.js';
 import { tokenize } from './registry.js';
-import { requireRuns, runRefused } from './runbook-access.js';
-import { planDocument, runStartedDocument } from './run-documents.js';
-
-/** The highest runbook level `run` starts while the command's own level is what the policy decides on. */
-export const MAX_RUN_LEVEL = 1;
+import { startRunbook } from './runbook-start.js';
 
 const KEY_VALUE = /^([a-z][a-z0-9_-]{0,40})=(.*)$/i;
 
@@ -64,26 +55,7 @@ export const run = defineCommand({
   level: 1,
   rawArguments: true,
   args: runArguments,
-  async run(context, { runbook: name, args, dryRun }) {
-    const runs = requireRuns(context);
-    const known = runs.list();
-    const runbook = known.find((candidate) => candidate.name === name);
-    if (!runbook) {
-      const guess = closestChoice(name, known.map((candidate) => candidate.name));
-      const list = known.length > 0 ? `Runbooks: ${known.map((candidate) => candidate.name).join(', ')}.` : 'No runbooks are registered.';
-      throw new CommandError(`There is no runbook "${clip(name, 40)}".`, guess ? `Did you mean \`${guess}\`? ${list}` : list);
-    }
-    if (runbook.level > MAX_RUN_LEVEL) {
-      throw new CommandError(
-        `"${runbook.name}" is a ${levelWords(runbook.level)} runbook; \`run\` starts runbooks up to Level ${MAX_RUN_LEVEL} for now.`,
-        "Its own level does not reach the authorization decision yet, so it is refused rather than run with less than its level asks for.",
-        'refused',
-      );
-    }
-    if (dryRun) return planDocument(await runs.plan(runbook.name, args).catch(runRefused));
-    const started = await runs
-      .submit({ runbook: runbook.name, args, requester: context.actor.id, origin: context.origin, ...(context.channelId ? { channel: context.channelId } : {}) })
-      .catch(runRefused);
-    return runStartedDocument(started, runbook);
+  async run(context, request) {
+    return startRunbook(context, request);
   },
 });

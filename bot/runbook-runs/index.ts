@@ -2,3 +2,4 @@
 export { startRunbookEngine, type RunbookEngine, type RunbookEngineOptions } from './runbook-engine.js';
 export { createRunbookRuns, type RunbookRunsOptions } from './runbook-runs.js';
 export { trailAuditSink } from './trail-audit-sink.js';
+export { createBackupCatalog } from './backup-catalog.js';

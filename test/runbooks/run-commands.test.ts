@@ -14,6 +14,7 @@ import { healthCheck } from '../../runbooks/health-check.js';
 import { openTestTrail, testGate, type TestTrail } from '../testing/command-access.js';
 import { block, commandRunner, type CommandRunner } from '../testing/commands.js';
 import { startHealthStandIn, type HealthStandIn } from './testing/health-stand-in.js';
+import { runTables, waitForRunState } from './testing/run-records.js';
 
 const ONCALL = 'U0ONCALL';
 const VIEWER = 'U0VIEWER';
@@ -60,24 +61,12 @@ function allHealthy(): void {
 }
 beforeEach(allHealthy);
 
-async function waitForState(id: string, states: readonly RunState[], timeoutMs = 10_000): Promise<RunRecord> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const found = await engine.store.get(id);
-    if (found && states.includes(found.state)) return found;
-    if (Date.now() > until) throw new Error(`run ${id} is ${found?.state ?? 'missing'}, not ${states.join(' or ')}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+function waitForState(id: string, states: readonly RunState[], timeoutMs = 10_000): Promise<RunRecord> {
+  return waitForRunState(engine.store, id, states, timeoutMs);
 }
 
 /** Runs and attempts now, so a refusal can show it wrote nothing. */
-async function tables(): Promise<{ runs: string; attempts: string }> {
-  const result = await trail.pool.query<{ runs: string; attempts: string }>(
-    `SELECT (SELECT count(*) || ':' || coalesce(max(updated_at)::text, '') FROM runbook_runs) AS runs,
-            (SELECT count(*)::text FROM runbook_step_attempts) AS attempts`,
-  );
-  return result.rows[0]!;
-}
+const tables = () => runTables(trail.pool);
 
 async function startRun(line = 'run health-check'): Promise<string> {
   const outcome = await run(line);
