@@ -29,6 +29,7 @@ import { backupRunbooks } from '../runbooks/backup/index.js';
 import { defineRunbook } from '../runbooks/engine/definition.js';
 import type { BackupPorts, RunAuditSink } from '../runbooks/engine/ports.js';
 import { createRunbookRegistry } from '../runbooks/engine/registry.js';
+import { checkRequest } from '../runbooks/engine/requests.js';
 import { createRunExecutor, DEFAULT_LEASE_MS, DEFAULT_RENEW_EVERY_MS, type RunExecutor } from '../runbooks/engine/run-executor.js';
 import { createRunStore, FINAL_RUN_STATES, migrateRunStore, type RunRecord, type RunStore } from '../runbooks/engine/run-store.js';
 import { MARKS_TABLE_SQL } from '../runbooks/engine/testing/database.js';
@@ -118,6 +119,7 @@ async function stepOverhead(db: TestDatabase, pool: pg.Pool, store: RunStore): P
 
 interface RunnerLine {
   event: string;
+  versions?: Record<string, string>;
   runId?: string;
   stepId?: string;
   attempt?: number;
@@ -153,11 +155,11 @@ function startRunner(databaseUrl: string, owner: string) {
 
 async function takeover(db: TestDatabase, pool: pg.Pool, store: RunStore): Promise<void> {
   await pool.query(MARKS_TABLE_SQL);
-  const registry = createRunbookRegistry(crashRunbooks(pool));
   const first = startRunner(db.url, 'bench-a');
-  await first.waitFor((line) => line.event === 'started');
-  const runbook = registry.current('copy-files');
-  const run = await store.create({ runbook: runbook.name, version: runbook.version, args: { holdMs: { copy: 600_000 } }, requester: 'bench', origin: 'bench' });
+  // The version as the runner processes compute it: a step function's source text is the loader's output.
+  const { versions } = await first.waitFor((line) => line.event === 'started');
+  const { args } = checkRequest(createRunbookRegistry(crashRunbooks(pool)), 'copy-files', { holdMs: { copy: 600_000 } });
+  const run = await store.create({ runbook: 'copy-files', version: versions!['copy-files']!, args, requester: 'bench', origin: 'bench' });
   await first.waitFor((line) => line.event === 'stepStarted' && line.runId === run.id && line.stepId === 'copy');
   const second = startRunner(db.url, 'bench-b');
   await second.waitFor((line) => line.event === 'started');
