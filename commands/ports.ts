@@ -148,6 +148,17 @@ export interface RunPlanInfo {
   steps: RunPlanStep[];
 }
 
+/** A run's state as the end of a sentence about it; the engine's refusals and the commands' documents say the same. */
+export const RUN_STATE_WORDS: Readonly<Record<string, string>> = {
+  pending: 'is waiting to start',
+  running: 'is running',
+  needs_decision: 'is waiting for a decision',
+  succeeded: 'has succeeded',
+  failed: 'has failed',
+  aborting: 'is being aborted',
+  aborted: 'was aborted',
+};
+
 /** A run as stored (states: pending, running, needs_decision, succeeded, failed, aborting, aborted). */
 export interface RunInfo {
   id: string;

@@ -103,7 +103,7 @@ describe('the run documents', () => {
 
   it('answer a started run with its id, its steps and buttons to follow or abort it', () => {
     const document = runStartedDocument(runOf('pending'), runbook);
-    expect(document.summary).toBe(`Run ${RUN_ID} is waiting for a runner; \`run status ${RUN_ID}\` shows its steps as they go.`);
+    expect(document.summary).toBe(`Run ${RUN_ID} is waiting to start; \`run status ${RUN_ID}\` shows its steps as they go.`);
     expect(document.actions?.map((action) => action.command)).toEqual([`run abort ${RUN_ID}`, `run status ${RUN_ID}`]);
     expect(document.actions?.[0]?.confirm).toBeDefined();
     slackValid(document);

@@ -5,21 +5,12 @@
  */
 import { levelWords } from './decision-documents.js';
 import { capitalized, clip, formatAge, formatMs, formatTimestamp } from './format.js';
-import type { RunAttemptInfo, RunbookInfo, RunbookStepInfo, RunDetailInfo, RunInfo, RunPlanInfo } from './ports.js';
+import { RUN_STATE_WORDS, type RunAttemptInfo, type RunbookInfo, type RunbookStepInfo, type RunDetailInfo, type RunInfo, type RunPlanInfo } from './ports.js';
 import type { ResultAction, ResultBlock, ResultDocument, Tone } from './result.js';
 
 /** States a run can still leave. */
 export const ACTIVE_RUN_STATES = ['pending', 'running', 'needs_decision', 'aborting'];
 
-const STATE_WORDS: Record<string, string> = {
-  pending: 'is waiting for a runner',
-  running: 'is running',
-  needs_decision: 'is waiting for a decision',
-  succeeded: 'has succeeded',
-  failed: 'has failed',
-  aborting: 'is being aborted',
-  aborted: 'was aborted',
-};
 
 const STATE_TONE: Record<string, Tone> = {
   pending: 'info',
@@ -31,7 +22,7 @@ const STATE_TONE: Record<string, Tone> = {
   aborted: 'warn',
 };
 
-const stateWords = (state: string) => STATE_WORDS[state] ?? `is ${state}`;
+const stateWords = (state: string) => RUN_STATE_WORDS[state] ?? `is ${state}`;
 const stateLabel = (state: string) => state.replace('_', ' ');
 
 /** The first block of a run id: enough to tell runs apart in a table. */

@@ -10,6 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import type pg from 'pg';
 import { migrate, withTransaction } from '../../services/kit/postgres.js';
+import { RUN_STATE_WORDS } from '../../commands/ports.js';
 import { LeaseLostError, RunbookInputError } from './errors.js';
 
 export const RUNBOOK_MIGRATIONS_DIR = fileURLToPath(new URL('./migrations', import.meta.url));
@@ -29,16 +30,8 @@ export type AttemptAction = 'run' | 'compensate';
 export const DECISIONS = ['retry', 'skip', 'abort'] as const;
 export type Decision = (typeof DECISIONS)[number];
 
-/** A run's state as the end of a sentence about it. */
-export const STATE_WORDS: Readonly<Record<RunState, string>> = {
-  pending: 'is waiting to start',
-  running: 'is running',
-  needs_decision: 'is waiting for a decision',
-  succeeded: 'has succeeded',
-  failed: 'has failed',
-  aborting: 'is being aborted',
-  aborted: 'was aborted',
-};
+/** A run's state as the end of a sentence about it (the commands' port says it the same way). */
+export const STATE_WORDS: Readonly<Record<RunState, string>> = RUN_STATE_WORDS as Readonly<Record<RunState, string>>;
 
 export interface RunRecord {
   id: string;
