@@ -64,7 +64,7 @@ interface RunnerEvent {
 function startRunner(owner: string) {
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', RUNNER, JSON.stringify({ databaseUrl: t.db.url, owner, leaseMs: 2000, renewEveryMs: 400, root, databases: [{ name: 'audit-engine', url: audit.url }, { name: 'bot', url: bot.url }] })],
+    ['--import', 'tsx', RUNNER, JSON.stringify({ databaseUrl: t.db.url, owner, leaseMs: 2000, renewEveryMs: 400, scanEveryMs: 200, root, databases: [{ name: 'audit-engine', url: audit.url }, { name: 'bot', url: bot.url }] })],
     { stdio: ['pipe', 'pipe', 'pipe'] },
   );
   children.push(child);

@@ -1,58 +1,9 @@
 /**
- * A separate runner process for the crash tests: a run executor over the crash runbooks, printing
- * one JSON line per audit event, so a test can SIGKILL it mid-step or run two at once.
+ * A separate runner process for the crash tests, over the crash runbooks (host-runner-process.ts):
  *
  *   tsx runbooks/engine/testing/runner-process.ts '{"databaseUrl": "...", "owner": "a", "leaseMs": 2000, "renewEveryMs": 500}'
- *
- * Runs until killed, or until SIGTERM (then it stops its executor and exits).
  */
-import { createPool } from '../../../services/kit/postgres.js';
-import { createRunbookRegistry } from '../registry.js';
-import { createRunExecutor } from '../run-executor.js';
-import { createRunStore } from '../run-store.js';
+import { hostRunnerProcess } from './host-runner-process.js';
 import { crashRunbooks } from './scripted-runbooks.js';
 
-interface ChildOptions {
-  databaseUrl: string;
-  owner: string;
-  leaseMs: number;
-  renewEveryMs: number;
-  scanEveryMs?: number;
-}
-
-const options = JSON.parse(process.argv[2] ?? '{}') as ChildOptions;
-const pool = createPool({ databaseUrl: options.databaseUrl, max: 4, applicationName: `acgs-runbooks-test-${options.owner}` });
-const print = (line: Record<string, unknown>) => process.stdout.write(`${JSON.stringify({ owner: options.owner, ...line })}\n`);
-const registry = createRunbookRegistry(crashRunbooks(pool));
-const executor = createRunExecutor({
-  store: createRunStore(pool),
-  registry,
-  owner: options.owner,
-  leaseMs: options.leaseMs,
-  renewEveryMs: options.renewEveryMs,
-  scanEveryMs: options.scanEveryMs ?? options.renewEveryMs,
-  audit: {
-    async stepStarted(event) {
-      print({ event: 'stepStarted', runId: event.runId, stepId: event.stepId, attempt: event.attempt, action: event.action });
-    },
-    async stepFinished(event) {
-      print({ event: 'stepFinished', runId: event.runId, stepId: event.stepId, attempt: event.attempt, outcome: event.outcome });
-    },
-    async runStateChanged(event) {
-      print({ event: 'runStateChanged', runId: event.runId, state: event.state });
-    },
-  },
-  log: (message, error) => process.stderr.write(`${message}${error ? `: ${(error as Error).message}` : ''}\n`),
-});
-executor.start();
-// The versions as this process computes them: a function's source text is what the loader made of
-// it (tsx here, vite under vitest), so a test creates its runs with these to match the runners.
-print({ event: 'started', pid: process.pid, versions: Object.fromEntries(registry.list().map((runbook) => [runbook.name, runbook.version])) });
-process.on('SIGTERM', () => {
-  void executor
-    .stop()
-    .then(() => pool.end())
-    .finally(() => process.exit(0));
-});
-// The executor's timers are unref'd; this keeps the process alive until it is killed.
-setInterval(() => undefined, 60_000);
+hostRunnerProcess({ application: 'acgs-runbooks-test', runbooks: (pool) => crashRunbooks(pool) });
