@@ -1,8 +1,9 @@
 /**
  * Keeps one run's lease alive while this process runs it: renews it every `renewEveryMs` (well
- * inside `leaseMs`, so a renewal or two may fail without losing it). When the lease is lost (the
- * token moved on, or no renewal got through for a whole lease period, by which time another runner
- * may have taken over), or a person asked to abort, it fires the run's signal so the step stops.
+ * inside `leaseMs`, so a renewal may fail without losing it). When the lease is lost (the token
+ * moved on, or no renewal got through in time: the signal fires a margin before the lease could run
+ * out, even while a renewal hangs), or a person asked to abort, it fires the run's signal so the
+ * step stops.
  */
 import { LeaseLostError } from './errors.js';
 import type { Lease, RunState, RunStore } from './run-store.js';
@@ -25,8 +26,23 @@ export function keepLease(store: RunStore, lease: Lease, renewEveryMs: number, o
   const lost = new AbortController();
   const abort = new AbortController();
   let abortRequested = false;
-  let lastRenewal = performance.now();
   let renewing = false;
+  // The database extends the lease from when it runs the renewal, which is after we send it: a
+  // lease renewed by a request sent at `sentAt` lasts at least until sentAt + leaseMs. We give up a
+  // margin before that, whatever state the pending renewal is in (a hung query included), so this
+  // runner stops before another may claim the run.
+  const marginMs = Math.min(renewEveryMs, lease.leaseMs / 4);
+  let deadline: NodeJS.Timeout | undefined;
+  const armDeadline = (sentAt: number) => {
+    clearTimeout(deadline);
+    const remaining = sentAt + lease.leaseMs - marginMs - performance.now();
+    deadline = setTimeout(
+      () => fire({ kind: 'lease-lost', message: `no renewal of run ${lease.runId}'s lease got through in time (lease ${lease.leaseMs} ms): another runner may take it over` }),
+      Math.max(0, remaining),
+    );
+    deadline.unref();
+  };
+  armDeadline(performance.now());
 
   const fire = (stop: RunStop) => {
     const controller = stop.kind === 'lease-lost' ? lost : abort;
@@ -46,23 +62,22 @@ export function keepLease(store: RunStore, lease: Lease, renewEveryMs: number, o
     },
     stop() {
       clearInterval(timer);
+      clearTimeout(deadline);
     },
   };
   const timer = setInterval(() => {
-    if (renewing) return;
+    if (renewing || lost.signal.aborted) return;
     renewing = true;
+    const sentAt = performance.now();
     store
       .renew(lease)
       .then((state) => {
-        lastRenewal = performance.now();
+        if (!lost.signal.aborted) armDeadline(sentAt);
         keeper.noteState(state);
       })
       .catch((error: unknown) => {
         if (error instanceof LeaseLostError) return fire({ kind: 'lease-lost', message: error.message });
         onError(error);
-        if (performance.now() - lastRenewal >= lease.leaseMs) {
-          fire({ kind: 'lease-lost', message: `no renewal of run ${lease.runId}'s lease got through for ${lease.leaseMs} ms` });
-        }
       })
       .finally(() => {
         renewing = false;
