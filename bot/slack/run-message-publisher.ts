@@ -134,8 +134,10 @@ export function createRunMessagePublisher(options: RunMessagesOptions): RunMessa
           if (attempt.outcome === 'running') continue;
           const key = detailKey(attempt);
           if (detailsSeen.has(key)) continue;
+          // Seen once the store answered: a take that threw (the database away) is tried again next round.
+          const taken = await messages.takeDetail(claim, key);
           detailsSeen.add(key);
-          if (!(await messages.takeDetail(claim, key))) continue;
+          if (!taken) continue;
           try {
             await queue.post(channel, renderStepDetail(run, steps?.[attempt.stepIndex], attempt), ts);
           } catch (error) {

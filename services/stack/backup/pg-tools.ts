@@ -4,6 +4,7 @@
  * the password to every user of the machine.
  */
 import { spawn } from 'node:child_process';
+import { Readable } from 'node:stream';
 import { CappedOutput } from '../../kit/capped-output.js';
 
 export type PgTool = 'pg_dump' | 'pg_restore';
@@ -54,6 +55,12 @@ const STDERR_CAP = 16 * 1024;
  * fails instead of prompting.
  */
 export function startPgTool(tool: PgTool, args: string[], options: { env?: NodeJS.ProcessEnv; signal?: AbortSignal } = {}): PgToolRun {
+  // A step stopped (timeout, abort, lost lease) before the tool started must not start it at all.
+  if (options.signal?.aborted) {
+    const stopped = Promise.reject(new PgToolError(`${tool} was not started: the step was stopped first`, tool, null));
+    stopped.catch(() => undefined);
+    return { stdout: Readable.from([]), done: stopped, kill: () => undefined };
+  }
   const child = spawn(tool, args, {
     env: { ...process.env, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -128,6 +128,13 @@ describe('bad input and failures', () => {
     await expect(listDump(file)).rejects.toThrow(/pg_restore exited with 1: .*input file does not appear to be a valid archive/);
   });
 
+  it('a step stopped before the dump began: pg_dump is never started and no file is made', async () => {
+    const file = join(dir, 'stopped.dump');
+    const failure = dumpDatabase({ databaseUrl: source.url, file, signal: AbortSignal.abort() });
+    await expect(failure).rejects.toThrow(/^pg_dump was not started: the step was stopped first$/);
+    expect(existsSync(file)).toBe(false);
+  });
+
   it('pg_dump not installed: says how to install it', async () => {
     const path = process.env.PATH;
     process.env.PATH = '/nonexistent';
