@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RunbookInputError } from '../engine/errors.js';
 import { MANIFEST_FILE, listBackups, readBackup, writeManifest } from './backup-catalog.js';
+import { backupVerifyRunbook } from './backup-verify.js';
 import { backupsOverview } from './backups-overview.js';
 import { CLOSED_PORT_URL, backupHarness, scratchDatabases, type BackupHarness } from './testing/backup-harness.js';
 
@@ -140,5 +141,14 @@ describe('backup verify', () => {
     const plan = await h.executor.plan('backup-verify', { id });
     expect(plan.steps.map((step) => step.dryRun.mode)).toEqual(['read-only-check', 'description', 'description', 'description', 'description']);
     expect(plan.steps[0]!.dryRun.text).toMatch(new RegExp(`^backup ${id} of .*: 5 files, dumps audit-engine\\.dump, bot\\.dump$`));
+  });
+
+  it('a restore stopped by its step (abort, lost lease, timeout) fails the step but never records the backup as bad', async () => {
+    const { id, dir } = await freshBackup();
+    const restore = backupVerifyRunbook.steps.find((step) => step.id === 'restore')!;
+    const stopped = restore.run({ runId: '00000000-0000-4000-8000-00000000abcd', args: { id }, outputs: {}, attempt: 1, signal: AbortSignal.abort(), ports: { backup: h.ports } });
+    await expect(stopped).rejects.toThrow(/pg_restore was not started: the step was stopped first/);
+    expect(existsSync(join(dir, 'verification.json'))).toBe(false);
+    expect(await scratchDatabases()).toEqual([]);
   });
 });

@@ -7,7 +7,7 @@
  */
 import { join } from 'node:path';
 import { z } from 'zod';
-import { listDump, restoreDump } from '../../services/stack/backup/postgres-dump.js';
+import { PgToolError, listDump, restoreDump } from '../../services/stack/backup/postgres-dump.js';
 import { tableRowCounts, withScratchDatabase } from '../../services/stack/backup/scratch-database.js';
 import { defineRunbook, type StepContext } from '../engine/definition.js';
 import { checkFiles, readBackup, recordVerification } from './backup-catalog.js';
@@ -117,17 +117,27 @@ export const backupVerifyRunbook = defineRunbook({
         for (const file of dumpsOf(manifest)) {
           let counts: Record<string, number>;
           let restoring = false;
+          let restoreFailure: unknown;
           try {
             counts = await withScratchDatabase(server, `verify ${file.name}`, async (scratchUrl) => {
               restoring = true;
-              await restoreDump({ file: join(dir, file.name), databaseUrl: scratchUrl, signal: context.signal });
+              await restoreDump({ file: join(dir, file.name), databaseUrl: scratchUrl, signal: context.signal }).catch((error: unknown) => {
+                restoreFailure = error;
+                throw error;
+              });
               return tableRowCounts(scratchUrl);
             });
           } catch (error) {
             // No scratch database (the server is down, the role may not create one) says nothing
             // about the backup: the step fails without recording the backup as bad.
             if (!restoring) throw new Error(`no scratch database could be created on ${describeDatabase('the scratch server', server)}: ${errorText(error)}`);
-            return failVerification(context, dir, `${file.name} did not restore: ${errorText(error)}`);
+            // Only pg_restore refusing the dump makes the backup bad; a stopped step (abort, lost
+            // lease, timeout), a count that could not be read or a scratch database that would not
+            // drop fails the step and leaves the backup's verification as it was.
+            if (restoreFailure instanceof PgToolError && restoreFailure.exitCode !== null && !context.signal.aborted) {
+              return failVerification(context, dir, `${file.name} did not restore: ${errorText(restoreFailure)}`);
+            }
+            throw error;
           }
           const differences = countDifferences(file.row_counts ?? {}, counts);
           if (differences.length > 0) await failVerification(context, dir, `${file.name} restored with other row counts: ${differences.join('; ')}`);
