@@ -1,12 +1,19 @@
 import { once } from 'node:events';
 import { dirname } from 'node:path';
-import { Worker } from 'node:worker_threads';
-import type { EmbeddedPostgresMessage } from './embedded-postgres-worker.js';
+import { startTypeScriptWorker } from '../../kit/typescript-worker.js';
+import type { SessionDump } from '../backup/pglite-session-dump.js';
+import type { EmbeddedPostgresMessage, EmbeddedPostgresReply, EmbeddedPostgresRequest } from './embedded-postgres-worker.js';
 import { ensurePrivateDirectory, restrictTreeToOwner } from './local-state.js';
 
 export interface EmbeddedPostgres {
   /** A `postgres://` URL the ordinary `pg` driver connects to. */
   url: string;
+  /** Where its files are. */
+  dataDir: string;
+  /** A logical dump (plain SQL) with the row counts of the same state, taken in its worker. */
+  dump(options?: { waitMs?: number }): Promise<SessionDump>;
+  /** Its size on disk and its tables' data; also the proof that it answers. */
+  size(): Promise<{ databaseBytes: number; tableBytes: number }>;
   stop(): Promise<void>;
 }
 
@@ -20,16 +27,10 @@ export interface EmbeddedPostgres {
  * it are made private (0700) before it opens, and its files are set to 0600 once it has opened and
  * again when it stops: files it adds meanwhile sit inside directories no one else can enter.
  */
-/**
- * The worker is TypeScript: it registers tsx itself before loading it, whatever loader this
- * process was started with (tsx's CLI, node --import tsx, vitest).
- */
-const WORKER_BOOT = `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(new URL('./embedded-postgres-worker.ts', import.meta.url).href)}); })`;
-
 export async function startEmbeddedPostgres(dataDir: string): Promise<EmbeddedPostgres> {
   ensurePrivateDirectory(dirname(dataDir));
   ensurePrivateDirectory(dataDir);
-  const worker = new Worker(WORKER_BOOT, { eval: true, workerData: { dataDir } });
+  const worker = startTypeScriptWorker(new URL('./embedded-postgres-worker.ts', import.meta.url), { dataDir });
   const exited = once(worker, 'exit');
   const [message] = (await Promise.race([
     once(worker, 'message'),
@@ -40,10 +41,42 @@ export async function startEmbeddedPostgres(dataDir: string): Promise<EmbeddedPo
     throw new Error(`embedded PostgreSQL in ${dataDir} did not start: ${message.error}`);
   }
   restrictTreeToOwner(dataDir);
+  let nextId = 0;
+  let stopping = false;
+  const pending = new Map<number, { resolve: (reply: EmbeddedPostgresReply) => void; reject: (error: Error) => void }>();
+  worker.on('message', (reply: EmbeddedPostgresReply) => {
+    pending.get(reply.id)?.resolve(reply);
+    pending.delete(reply.id);
+  });
+  void exited.then(([code]) => {
+    for (const waiting of pending.values()) waiting.reject(new Error(`embedded PostgreSQL in ${dataDir} stopped (its worker exited with code ${code})`));
+    pending.clear();
+  });
+  const ask = (request: EmbeddedPostgresRequest & { id: number }): Promise<EmbeddedPostgresReply> => {
+    if (stopping) return Promise.reject(new Error(`embedded PostgreSQL in ${dataDir} is stopping`));
+    return new Promise((resolve, reject) => {
+      pending.set(request.id, { resolve, reject });
+      worker.postMessage(request);
+    });
+  };
+  const answer = <T extends EmbeddedPostgresReply['type']>(reply: EmbeddedPostgresReply, type: T): Extract<EmbeddedPostgresReply, { type: T }> => {
+    if (reply.type === 'refused') throw new Error(reply.error);
+    if (reply.type !== type) throw new Error(`embedded PostgreSQL answered ${reply.type} to a ${type} request`);
+    return reply as Extract<EmbeddedPostgresReply, { type: T }>;
+  };
   return {
     url: `postgres://postgres@127.0.0.1:${message.port}/postgres?sslmode=disable`,
+    dataDir,
+    async dump(options = {}) {
+      return answer(await ask({ type: 'dump', id: nextId++, ...options }), 'dumped').dump;
+    },
+    async size() {
+      const { databaseBytes, tableBytes } = answer(await ask({ type: 'size', id: nextId++ }), 'sized');
+      return { databaseBytes, tableBytes };
+    },
     async stop() {
-      worker.postMessage('stop');
+      stopping = true;
+      worker.postMessage({ type: 'stop' } satisfies EmbeddedPostgresRequest);
       await exited;
       restrictTreeToOwner(dataDir);
     },

@@ -31,6 +31,8 @@ export interface LocalServices {
   serviceTokenFile: string | undefined;
   /** Whether each service answered its health check within the start-up wait. */
   ready: Record<ServiceName, boolean>;
+  /** The embedded PGlite databases started for the services (none with DATABASE_URL), for backups. */
+  embeddedDatabases: Partial<Record<'audit-engine' | 'evolution-oversight', EmbeddedPostgres>>;
   stop(): Promise<void>;
 }
 
@@ -110,6 +112,7 @@ export async function startLocalServices(options: LocalServicesOptions = {}): Pr
   const paths = localStatePaths(stateDir);
 
   const embedded: EmbeddedPostgres[] = [];
+  const embeddedDatabases: LocalServices['embeddedDatabases'] = {};
   let auditDatabaseUrl = env.AUDIT_DATABASE_URL ?? env.DATABASE_URL;
   let evolutionDatabaseUrl = env.EVOLUTION_DATABASE_URL ?? env.DATABASE_URL;
   const poolEnv: Record<string, string> = {};
@@ -117,6 +120,7 @@ export async function startLocalServices(options: LocalServicesOptions = {}): Pr
     const audit = await startEmbeddedPostgres(join(stateDir, 'pglite', 'audit'));
     const evolution = await startEmbeddedPostgres(join(stateDir, 'pglite', 'evolution'));
     embedded.push(audit, evolution);
+    Object.assign(embeddedDatabases, { 'audit-engine': audit, 'evolution-oversight': evolution });
     auditDatabaseUrl = audit.url;
     evolutionDatabaseUrl = evolution.url;
     poolEnv.DATABASE_POOL_MAX = '1';
@@ -170,5 +174,5 @@ export async function startLocalServices(options: LocalServicesOptions = {}): Pr
   const healthy = await Promise.all(processes.map((child) => child.waitUntilHealthy(60_000)));
   const ready = Object.fromEntries(SERVICE_NAMES.map((service, index) => [service, healthy[index] ?? false])) as Record<ServiceName, boolean>;
   const endpoints = Object.fromEntries(SERVICE_NAMES.map((service) => [service, url(service)])) as Record<ServiceName, string>;
-  return { processes, endpoints, adminToken: token, adminTokenFile: file, serviceToken: service.token, serviceTokenFile: service.file, ready, stop };
+  return { processes, endpoints, adminToken: token, adminTokenFile: file, serviceToken: service.token, serviceTokenFile: service.file, ready, embeddedDatabases, stop };
 }

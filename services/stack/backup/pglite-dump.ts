@@ -1,0 +1,103 @@
+/**
+ * Backups of the embedded PGlite databases of `npm start`: a logical dump (plain SQL from
+ * PGlite's own pg_dump, the wasm build in @electric-sql/pglite-tools) taken by the thread that
+ * holds the database (pglite-session-dump.ts), its table of contents read from the SQL, and a
+ * real restore into a fresh in-memory PGlite that stops at the first error. Debian's pg_dump
+ * cannot be used: it refuses a server newer than itself, and PGlite serves one session, which the
+ * service's connection holds.
+ */
+import { createHash } from 'node:crypto';
+import { once } from 'node:events';
+import { readFile, rm, writeFile } from 'node:fs/promises';
+import { startTypeScriptWorker } from '../../kit/typescript-worker.js';
+import type { SessionDump } from './pglite-session-dump.js';
+import type { ScratchRestoreReply } from './pglite-scratch-worker.js';
+import { DumpWriteError, type DumpContents, type DumpEntry } from './postgres-dump.js';
+
+/** What a backup needs of an embedded database: services/stack/local/embedded-postgres.ts gives it. */
+export interface EmbeddedDumpSource {
+  dataDir: string;
+  dump(options?: { waitMs?: number }): Promise<SessionDump>;
+  size(): Promise<{ databaseBytes: number; tableBytes: number }>;
+}
+
+export interface EmbeddedDumpWritten {
+  file: string;
+  bytes: number;
+  sha256: string;
+  durationMs: number;
+  rowCounts: Record<string, number>;
+  tools: Record<string, string>;
+}
+
+/** Dumps `source` into `file` (which must not exist); a failed write leaves no file behind. */
+export async function dumpEmbeddedDatabase(options: { source: EmbeddedDumpSource; file: string; signal?: AbortSignal }): Promise<EmbeddedDumpWritten> {
+  const started = performance.now();
+  options.signal?.throwIfAborted();
+  const dump = await options.source.dump();
+  const data = Buffer.from(dump.sql, 'utf8');
+  try {
+    await writeFile(options.file, data, { flag: 'wx', mode: 0o600 });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== 'EEXIST') await rm(options.file, { force: true });
+    const why = code === 'ENOSPC' || code === 'EDQUOT' ? 'the disk is full' : code === 'EEXIST' ? 'a file of that name exists already (backups are never overwritten)' : (error as Error).message;
+    throw new DumpWriteError(`could not write the dump to ${options.file}: ${why}`, { cause: error });
+  }
+  return {
+    file: options.file,
+    bytes: data.length,
+    sha256: createHash('sha256').update(data).digest('hex'),
+    durationMs: Math.round(performance.now() - started),
+    rowCounts: dump.rowCounts,
+    tools: dump.tools,
+  };
+}
+
+/** The dump is not what pg_dump writes, or it does not restore: the backup is bad. */
+export class SqlDumpRefused extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'SqlDumpRefused';
+  }
+}
+
+const HEADER = '--\n-- PostgreSQL database dump\n--\n';
+/** pg_dump's last words: a dump cut short at a statement boundary still lacks them. */
+const TRAILER = /\n--\n-- PostgreSQL database dump complete\n--\n*$/;
+/** `-- Data for Name: events; Type: TABLE DATA; Schema: public; Owner: postgres` and the like. */
+const ENTRY = /^-- (?:Data for )?Name: (.+); Type: ([A-Z ]+); Schema: ([^;]+); Owner: .*$/gm;
+
+/** A plain SQL dump's table of contents, from pg_dump's comments; a file cut short or foreign is refused. */
+export async function listSqlDump(file: string): Promise<DumpContents> {
+  const sql = await readFile(file, 'utf8');
+  if (!sql.startsWith(HEADER)) throw new SqlDumpRefused('it does not begin as a pg_dump plain SQL dump does');
+  if (!TRAILER.test(sql)) throw new SqlDumpRefused('it does not end with "PostgreSQL database dump complete": it was cut short');
+  const entries: DumpEntry[] = [...sql.matchAll(ENTRY)].map(([, name, type, schema]) => ({ type: type!, schema: schema === '-' ? null : schema!, name: name! }));
+  const tablesWithData = entries.filter((entry) => entry.type === 'TABLE DATA').map((entry) => `${entry.schema}.${entry.name}`);
+  return { entries, tablesWithData };
+}
+
+/**
+ * Restores the dump into a fresh in-memory PGlite (its own thread, always ended) and returns its
+ * tables' row counts. SqlDumpRefused when the SQL does not apply; any other error says nothing
+ * about the backup (the thread could not start, the step was stopped).
+ */
+export async function restoreSqlDump(options: { file: string; signal?: AbortSignal }): Promise<{ rowCounts: Record<string, number>; durationMs: number }> {
+  options.signal?.throwIfAborted();
+  const worker = startTypeScriptWorker(new URL('./pglite-scratch-worker.ts', import.meta.url), { file: options.file });
+  const stop = () => void worker.terminate();
+  options.signal?.addEventListener('abort', stop, { once: true });
+  try {
+    const reply = (await Promise.race([
+      once(worker, 'message').then(([message]) => message as ScratchRestoreReply),
+      once(worker, 'exit').then(([code]) => ({ type: 'failed', error: options.signal?.aborted ? 'the step was stopped' : `the scratch database's thread exited with code ${code}` }) as const),
+    ])) as ScratchRestoreReply;
+    if (reply.type === 'refused') throw new SqlDumpRefused(reply.error);
+    if (reply.type === 'failed') throw new Error(`the scratch PGlite database could not be used: ${reply.error}`);
+    return { rowCounts: reply.rowCounts, durationMs: reply.durationMs };
+  } finally {
+    options.signal?.removeEventListener('abort', stop);
+    await worker.terminate();
+  }
+}
