@@ -191,6 +191,8 @@ async function main(): Promise<void> {
   const backupPorts = createBackupPorts({
     env,
     commands: fromEnv,
+    // npm start without DATABASE_URL: the embedded databases, dumped by the threads that hold them.
+    embedded: { ...(botDatabase ? { bot: botDatabase } : {}), ...local?.embeddedDatabases },
     // The head when the backup starts: a restored copy is checked against it.
     auditChainHead: async () => {
       const head = await createTrailStore(trail!.pool).head();

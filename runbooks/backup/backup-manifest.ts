@@ -15,7 +15,8 @@ const FileName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/);
 
 export const BackupFileSchema = z.object({
   name: FileName,
-  kind: z.enum(['postgres-dump', 'redis-modes', 'config', 'versions']),
+  /** postgres-dump: pg_dump's custom format; pglite-dump: plain SQL from PGlite's pg_dump (the embedded default). */
+  kind: z.enum(['postgres-dump', 'pglite-dump', 'redis-modes', 'config', 'versions']),
   bytes: z.number().int().nonnegative(),
   sha256: Sha256,
   /** For a dump: the database it came from and its tables' exact row counts at dump time. */

@@ -6,7 +6,8 @@
  */
 import { join } from 'node:path';
 import type { CommandDependencies } from '../../commands/dependencies.js';
-import type { BackupDatabase, BackupPorts } from '../engine/ports.js';
+import type { EmbeddedDumpSource } from '../../services/stack/backup/pglite-dump.js';
+import type { BackupDatabase, BackupPorts, PostgresBackupDatabase } from '../engine/ports.js';
 
 export interface BackupEnv {
   DATABASE_URL?: string;
@@ -28,7 +29,14 @@ export interface BackupEnv {
 export const DEFAULT_RETENTION = { keepCount: 7, keepDays: 30 } as const;
 
 export const EMBEDDED_DATABASES_PROBLEM =
-  'the stack runs on the embedded PGlite databases (DATABASE_URL is not set), which pg_dump cannot back up yet; set DATABASE_URL to a PostgreSQL server';
+  'DATABASE_URL is not set, and this process runs none of the embedded PGlite databases (npm start runs them and backs them up); set DATABASE_URL to a PostgreSQL server';
+
+/** The stack's databases by the name their dumps carry. */
+export const BACKUP_DATABASE_NAMES = ['bot', 'audit-engine', 'evolution-oversight'] as const;
+export type BackupDatabaseName = (typeof BACKUP_DATABASE_NAMES)[number];
+
+/** The embedded PGlite databases this process runs (bot/main.ts, local-services.ts), by name. */
+export type EmbeddedDatabases = Partial<Record<BackupDatabaseName, EmbeddedDumpSource>>;
 
 /** host:port/database: two URLs with other roles or options still name one database. */
 function databaseKey(url: string): string {
@@ -45,24 +53,41 @@ function sameDatabase(a: string, b: string | undefined): boolean {
  * Oversight's (AUDIT_DATABASE_URL, EVOLUTION_DATABASE_URL, which default to DATABASE_URL as they do
  * for the local stack, local-services.ts). Where the owner role's URL (the migrations URL) names the
  * same database it is used instead: the runtime roles may not read every table. Databases that
- * several users share are dumped once, under their joined names.
+ * several users share are dumped once, under their joined names. An embedded PGlite database this
+ * process runs (npm start without DATABASE_URL) is dumped by its own thread instead.
  */
-export function backupDatabasesFromEnv(env: BackupEnv): { databases: BackupDatabase[]; problem?: string } {
-  if (!env.DATABASE_URL) return { databases: [], problem: EMBEDDED_DATABASES_PROBLEM };
+export function backupDatabasesFromEnv(env: BackupEnv, embedded: EmbeddedDatabases = {}): { databases: BackupDatabase[]; problem?: string } {
   const owner = (runtime: string, ...owners: Array<string | undefined>) => owners.find((url) => sameDatabase(runtime, url)) ?? runtime;
   const audit = env.AUDIT_DATABASE_URL ?? env.DATABASE_URL;
-  const wanted: BackupDatabase[] = [
-    { name: 'bot', url: owner(env.DATABASE_URL, env.ACGS_MIGRATIONS_DATABASE_URL) },
-    { name: 'audit-engine', url: owner(audit, env.AUDIT_MIGRATIONS_DATABASE_URL, env.ACGS_MIGRATIONS_DATABASE_URL) },
-    { name: 'evolution-oversight', url: owner(env.EVOLUTION_DATABASE_URL ?? env.DATABASE_URL, env.ACGS_MIGRATIONS_DATABASE_URL) },
-  ];
-  const byDatabase = new Map<string, BackupDatabase>();
-  for (const database of wanted) {
-    const key = databaseKey(database.url);
-    const seen = byDatabase.get(key);
-    byDatabase.set(key, seen ? { ...seen, name: `${seen.name}_${database.name}` } : database);
+  const urls: Record<BackupDatabaseName, string | undefined> = {
+    bot: env.DATABASE_URL && owner(env.DATABASE_URL, env.ACGS_MIGRATIONS_DATABASE_URL),
+    'audit-engine': audit && owner(audit, env.AUDIT_MIGRATIONS_DATABASE_URL, env.ACGS_MIGRATIONS_DATABASE_URL),
+    'evolution-oversight': (env.EVOLUTION_DATABASE_URL ?? env.DATABASE_URL) && owner((env.EVOLUTION_DATABASE_URL ?? env.DATABASE_URL)!, env.ACGS_MIGRATIONS_DATABASE_URL),
+  };
+  if (!env.DATABASE_URL && Object.keys(embedded).length === 0) return { databases: [], problem: EMBEDDED_DATABASES_PROBLEM };
+  const databases: BackupDatabase[] = [];
+  const byDatabase = new Map<string, PostgresBackupDatabase>();
+  const unknown: string[] = [];
+  for (const name of BACKUP_DATABASE_NAMES) {
+    const source = embedded[name];
+    const url = urls[name];
+    if (source) {
+      databases.push({ kind: 'pglite', name, source });
+    } else if (!url) {
+      unknown.push(name);
+    } else {
+      const key = databaseKey(url);
+      const seen = byDatabase.get(key);
+      if (seen) seen.name = `${seen.name}_${name}`;
+      else {
+        const database = { name, url };
+        byDatabase.set(key, database);
+        databases.push(database);
+      }
+    }
   }
-  return { databases: [...byDatabase.values()] };
+  if (unknown.length > 0) return { databases, problem: `no database is known for ${unknown.join(', ')}: set DATABASE_URL (or its own *_DATABASE_URL)` };
+  return { databases };
 }
 
 function wholeNumber(raw: string | undefined, fallback: number, variable: string, min: number): number {
@@ -99,10 +124,12 @@ export interface BackupPortsOptions {
   env: BackupEnv;
   commands: Partial<CommandDependencies>;
   auditChainHead: BackupPorts['auditChainHead'];
+  /** The embedded PGlite databases this process runs, when it runs them. */
+  embedded?: EmbeddedDatabases;
 }
 
-export function createBackupPorts({ env, commands, auditChainHead }: BackupPortsOptions): BackupPorts {
-  const { databases, problem } = backupDatabasesFromEnv(env);
+export function createBackupPorts({ env, commands, auditChainHead, embedded }: BackupPortsOptions): BackupPorts {
+  const { databases, problem } = backupDatabasesFromEnv(env, embedded);
   return {
     root: backupRootFromEnv(env),
     databases,

@@ -7,12 +7,14 @@
  */
 import { join } from 'node:path';
 import { z } from 'zod';
-import { PgToolError, listDump, restoreDump } from '../../services/stack/backup/postgres-dump.js';
+import { SqlDumpRefused, restoreSqlDump } from '../../services/stack/backup/pglite-dump.js';
+import { PgToolError, restoreDump } from '../../services/stack/backup/postgres-dump.js';
 import { tableRowCounts, withScratchDatabase } from '../../services/stack/backup/scratch-database.js';
 import { defineRunbook, type StepContext } from '../engine/definition.js';
 import { checkFiles, readBackup, recordVerification } from './backup-catalog.js';
 import { BackupIdSchema, type BackupFile, type BackupManifest } from './backup-manifest.js';
 import { backupPorts, describeDatabase, errorText } from './backup-steps-support.js';
+import { DUMP_KINDS, contentsOf } from './database-kinds.js';
 
 export const BackupVerifyArgs = z.object({ id: BackupIdSchema }).strict();
 type Args = z.output<typeof BackupVerifyArgs>;
@@ -23,7 +25,7 @@ async function backupOf(context: Context): Promise<{ dir: string; manifest: Back
 }
 
 function dumpsOf(manifest: BackupManifest): BackupFile[] {
-  return manifest.files.filter((file) => file.kind === 'postgres-dump');
+  return manifest.files.filter((file) => DUMP_KINDS.includes(file.kind));
 }
 
 /** Records the failed verification beside the backup, then fails the step with the same words. */
@@ -35,6 +37,24 @@ async function failVerification(context: Context, dir: string, problem: string):
 function countDifferences(expected: Record<string, number>, actual: Record<string, number>): string[] {
   const tables = [...new Set([...Object.keys(expected), ...Object.keys(actual)])].sort();
   return tables.filter((table) => expected[table] !== actual[table]).map((table) => `${table}: ${actual[table] ?? 'missing'} rows restored, the manifest says ${expected[table] ?? 'none'}`);
+}
+
+/**
+ * An embedded database's plain SQL dump, restored into a fresh in-memory PGlite (its own thread,
+ * always ended) that stops at the first error; its row counts must equal the manifest's. Only the
+ * SQL failing marks the backup bad.
+ */
+async function restoreEmbeddedDump(context: Context, dir: string, file: BackupFile): Promise<number> {
+  let counts: Record<string, number>;
+  try {
+    counts = (await restoreSqlDump({ file: join(dir, file.name), signal: context.signal })).rowCounts;
+  } catch (error) {
+    if (error instanceof SqlDumpRefused && !context.signal.aborted) return failVerification(context, dir, `${file.name} did not restore: ${errorText(error)}`);
+    throw error;
+  }
+  const differences = countDifferences(file.row_counts ?? {}, counts);
+  if (differences.length > 0) await failVerification(context, dir, `${file.name} restored with other row counts: ${differences.join('; ')}`);
+  return Object.values(counts).reduce((sum, rows) => sum + rows, 0);
 }
 
 export const backupVerifyRunbook = defineRunbook({
@@ -88,7 +108,7 @@ export const backupVerifyRunbook = defineRunbook({
         for (const file of dumpsOf(manifest)) {
           let contents;
           try {
-            contents = await listDump(join(dir, file.name));
+            contents = await contentsOf(file.kind, join(dir, file.name));
           } catch (error) {
             return failVerification(context, dir, `${file.name}: ${errorText(error)}`);
           }
@@ -110,11 +130,15 @@ export const backupVerifyRunbook = defineRunbook({
       idempotent: true,
       async run(context) {
         const ports = backupPorts(context.ports);
-        const server = ports.scratchServerUrl ?? ports.databases[0]?.url;
+        const server = ports.scratchServerUrl ?? ports.databases.find((database) => database.kind !== 'pglite')?.url;
         const { dir, manifest } = await backupOf(context);
-        if (!server) throw new Error(`there is no PostgreSQL server to restore into: ${ports.databasesProblem ?? 'no database is configured'}`);
         const restored: Record<string, number> = {};
         for (const file of dumpsOf(manifest)) {
+          if (file.kind === 'pglite-dump') {
+            restored[file.name] = await restoreEmbeddedDump(context, dir, file);
+            continue;
+          }
+          if (!server) throw new Error(`there is no PostgreSQL server to restore into: ${ports.databasesProblem ?? 'no database is configured'}`);
           let counts: Record<string, number>;
           let restoring = false;
           let restoreFailure: unknown;

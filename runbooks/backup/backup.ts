@@ -7,14 +7,12 @@
 import { mkdir, readFile, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { pgToolVersion } from '../../services/stack/backup/pg-tools.js';
-import { databaseSize, dumpWithRowCounts } from '../../services/stack/backup/consistent-dump.js';
-import { listDump } from '../../services/stack/backup/postgres-dump.js';
 import { defineRunbook, type StepContext } from '../engine/definition.js';
-import type { BackupPorts } from '../engine/ports.js';
+import type { BackupDatabase, BackupPorts } from '../engine/ports.js';
 import { MANIFEST_FILE, checkFiles, listBackups, removeBackup, retentionPlan, writeManifest } from './backup-catalog.js';
 import { BACKUP_ID, newBackupId, type BackupFile, type BackupManifest } from './backup-manifest.js';
-import { backupPorts, describeDatabase, errorText, formatBytes, freeBytes, writeBackupFile } from './backup-steps-support.js';
+import { backupPorts, errorText, formatBytes, freeBytes, writeBackupFile } from './backup-steps-support.js';
+import { DUMP_KINDS, contentsOf, dumpFileOf, dumpKindOf, dumpOf, sizeOf, toolVersions, whereIs } from './database-kinds.js';
 
 export const BackupArgs = z.object({}).strict();
 type Args = z.output<typeof BackupArgs>;
@@ -32,13 +30,13 @@ interface CheckOutput {
 
 /** Tools present, every database answers, and the disk has room for the dumps: nothing written. */
 async function checkReadiness(ports: BackupPorts): Promise<CheckOutput> {
-  if (ports.databases.length === 0) throw new Error(ports.databasesProblem ?? 'no database to back up is configured');
-  const tools = { pg_dump: await pgToolVersion('pg_dump'), pg_restore: await pgToolVersion('pg_restore') };
+  if (ports.databases.length === 0 || ports.databasesProblem) throw new Error(ports.databasesProblem ?? 'no database to back up is configured');
+  const tools = await toolVersions(ports.databases);
   const databases: CheckOutput['databases'] = [];
   for (const database of ports.databases) {
-    const where = describeDatabase(database.name, database.url);
+    const where = whereIs(database);
     try {
-      databases.push({ name: database.name, where, ...(await databaseSize(database.url)) });
+      databases.push({ name: database.name, where, ...(await sizeOf(database)) });
     } catch (error) {
       throw new Error(`database ${where} does not answer: ${errorText(error)}`);
     }
@@ -58,7 +56,8 @@ async function checkReadiness(ports: BackupPorts): Promise<CheckOutput> {
 
 function describeCheck(check: CheckOutput): string {
   const sizes = check.databases.map((database) => `${database.where}: ${formatBytes(database.databaseBytes)} on disk, ${formatBytes(database.tableBytes)} of table data`);
-  return `${check.tools.pg_dump}; ${sizes.join('; ')}; the dumps need up to ${formatBytes(check.neededBytes)}, ${formatBytes(check.freeBytes)} free`;
+  const tools = [check.tools.pg_dump, check.tools['pglite-tools']].filter(Boolean).join('; ');
+  return `${tools}; ${sizes.join('; ')}; the dumps need up to ${formatBytes(check.neededBytes)}, ${formatBytes(check.freeBytes)} free`;
 }
 
 /** Written when the directory is made: which run owns it, when it started, the audit chain's head then. */
@@ -109,6 +108,9 @@ const DumpRecord = z.object({
   sha256: z.string(),
   row_counts: z.record(z.string(), z.number()),
   duration_ms: z.number(),
+  kind: z.enum(['postgres-dump', 'pglite-dump']).default('postgres-dump'),
+  /** What an embedded database's dump says it was made with. */
+  tools: z.record(z.string(), z.string()).optional(),
 });
 type DumpRecord = z.infer<typeof DumpRecord>;
 
@@ -131,22 +133,32 @@ async function createDirectory(context: Context): Promise<DirectoryOutput> {
 /** Beside each finished dump: what it holds. A dump without one was cut short and is made again. */
 const doneRecordName = (database: string) => `.${database}.dump.json`;
 
-async function dumpOne(dir: string, database: { name: string; url: string }, signal: AbortSignal): Promise<DumpRecord> {
-  const where = describeDatabase(database.name, database.url);
+async function dumpOne(dir: string, database: BackupDatabase, signal: AbortSignal): Promise<DumpRecord> {
+  const where = whereIs(database);
   try {
     return DumpRecord.parse(JSON.parse(await readFile(join(dir, doneRecordName(database.name)), 'utf8')));
   } catch {
     // Not finished before: start this database's dump again, into a fresh file.
   }
-  const file = `${database.name}.dump`;
+  const file = dumpFileOf(database);
   await rm(join(dir, file), { force: true });
   let dump;
   try {
-    dump = await dumpWithRowCounts({ databaseUrl: database.url, file: join(dir, file), signal });
+    dump = await dumpOf(database, join(dir, file), signal);
   } catch (error) {
     throw new Error(`the dump of ${where} failed: ${errorText(error)}`);
   }
-  const record: DumpRecord = { name: database.name, where, file, bytes: dump.bytes, sha256: dump.sha256, row_counts: dump.rowCounts, duration_ms: dump.durationMs };
+  const record: DumpRecord = {
+    name: database.name,
+    where,
+    file,
+    bytes: dump.bytes,
+    sha256: dump.sha256,
+    row_counts: dump.rowCounts,
+    duration_ms: dump.durationMs,
+    kind: dumpKindOf(database),
+    ...(dump.tools ? { tools: dump.tools } : {}),
+  };
   await writeBackupFile(dir, doneRecordName(database.name), `${JSON.stringify(record)}\n`);
   return record;
 }
@@ -204,7 +216,9 @@ function draftManifest(context: Context): { dir: string; manifest: BackupManifes
   const dump = context.outputs['dump-databases'] as DumpOutput;
   // Skipped by a person's decision: the backup then holds no state files, and says so by listing none.
   const state = (context.outputs['save-state'] as { files: StateFile[]; service_versions: Record<string, string> } | undefined) ?? { files: [], service_versions: {} };
-  const dumps: BackupFile[] = dump.dumps.map((record) => ({ name: record.file, kind: 'postgres-dump', bytes: record.bytes, sha256: record.sha256, database: record.where, row_counts: record.row_counts }));
+  const dumps: BackupFile[] = dump.dumps.map((record) => ({ name: record.file, kind: record.kind, bytes: record.bytes, sha256: record.sha256, database: record.where, row_counts: record.row_counts }));
+  // An embedded database's dump names its pg_dump and server: `bot.sql pg_dump` and the like.
+  const dumpTools = Object.fromEntries(dump.dumps.flatMap((record) => Object.entries(record.tools ?? {}).map(([tool, version]) => [`${record.file} ${tool}`, version])));
   return {
     dir: dump.dir,
     manifest: {
@@ -215,7 +229,7 @@ function draftManifest(context: Context): { dir: string; manifest: BackupManifes
       // StepContext does not carry the requester: the run (and the trail) name who asked for it.
       requested_by: `runbook run ${context.runId}`,
       files: [...dumps, ...state.files],
-      tools: check?.tools ?? {},
+      tools: { ...(check?.tools ?? {}), ...dumpTools },
       audit_chain_head: dump.audit_chain_head,
       service_versions: state.service_versions,
     },
@@ -227,10 +241,10 @@ async function verifyFiles(context: Context): Promise<unknown> {
   const problems = await checkFiles(dir, manifest);
   if (problems.length > 0) throw new Error(`the files changed since they were written: ${problems.map((problem) => problem.detail).join('; ')}`);
   const tables: Record<string, number> = {};
-  for (const file of manifest.files.filter((entry) => entry.kind === 'postgres-dump')) {
+  for (const file of manifest.files.filter((entry) => DUMP_KINDS.includes(entry.kind))) {
     let contents;
     try {
-      contents = await listDump(join(dir, file.name));
+      contents = await contentsOf(file.kind, join(dir, file.name));
     } catch (error) {
       throw new Error(`${file.name} cannot be read back: ${errorText(error)}`);
     }
@@ -294,8 +308,11 @@ export const backupRunbook = defineRunbook({
       idempotent: true,
       run: dumpDatabases,
       async dryRun(context) {
-        const names = backupPorts(context.ports).databases.map((database) => describeDatabase(database.name, database.url));
-        return { mode: 'description', text: `would dump ${names.join(', ') || 'no database'} (custom format, with row counts from the same snapshot)` };
+        const databases = backupPorts(context.ports).databases;
+        const how = databases.some((database) => database.kind === 'pglite')
+          ? "PostgreSQL's with pg_dump's custom format, the embedded PGlite ones as plain SQL with PGlite's pg_dump; each with row counts from the same snapshot"
+          : 'custom format, with row counts from the same snapshot';
+        return { mode: 'description', text: `would dump ${databases.map(whereIs).join(', ') || 'no database'} (${how})` };
       },
     },
     {
@@ -319,7 +336,7 @@ export const backupRunbook = defineRunbook({
       idempotent: true,
       run: verifyFiles,
       async dryRun() {
-        return { mode: 'description', text: 'would hash every file again and list each dump with pg_restore --list' };
+        return { mode: 'description', text: "would hash every file again and read each dump's table of contents (pg_restore --list; for a plain SQL dump, pg_dump's own comments and last line)" };
       },
     },
     {

@@ -2,7 +2,7 @@
 export { backupRunbook } from './backup.js';
 export { backupVerifyRunbook } from './backup-verify.js';
 export { backupsOverview, type BackupOverview } from './backups-overview.js';
-export { backupDatabasesFromEnv, createBackupPorts, DEFAULT_RETENTION, type BackupEnv } from './backup-ports.js';
+export { backupDatabasesFromEnv, createBackupPorts, DEFAULT_RETENTION, type BackupEnv, type EmbeddedDatabases } from './backup-ports.js';
 
 import { backupRunbook } from './backup.js';
 import { backupVerifyRunbook } from './backup-verify.js';

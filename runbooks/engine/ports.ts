@@ -6,6 +6,7 @@
  */
 import type { CommandDependencies } from '../../commands/dependencies.js';
 import type { StepKind } from './step-kinds.js';
+import type { EmbeddedDumpSource } from '../../services/stack/backup/pglite-dump.js';
 
 /** One step attempt starting or ending, as the audit trail records it. */
 export interface StepAuditEvent {
@@ -65,10 +66,21 @@ export interface StepPorts {
   backup?: BackupPorts;
 }
 
-/** One database of the stack that a backup dumps: `name` labels its dump (`<name>.dump`). */
-export interface BackupDatabase {
+/** One database of the stack that a backup dumps: `name` labels its dump (`<name>.dump`, `<name>.sql`). */
+export type BackupDatabase = PostgresBackupDatabase | EmbeddedBackupDatabase;
+
+/** A PostgreSQL server's database, dumped with pg_dump. */
+export interface PostgresBackupDatabase {
+  kind?: 'postgres';
   name: string;
   url: string;
+}
+
+/** An embedded PGlite database of `npm start`, dumped by the thread that holds it. */
+export interface EmbeddedBackupDatabase {
+  kind: 'pglite';
+  name: string;
+  source: EmbeddedDumpSource;
 }
 
 export interface BackupPorts {
