@@ -66,14 +66,61 @@ const HEADER = '--\n-- PostgreSQL database dump\n--\n';
 /** pg_dump's last words: a dump cut short at a statement boundary still lacks them. */
 const TRAILER = /\n--\n-- PostgreSQL database dump complete\n--\n*$/;
 /** `-- Data for Name: events; Type: TABLE DATA; Schema: public; Owner: postgres` and the like. */
-const ENTRY = /^-- (?:Data for )?Name: (.+); Type: ([A-Z ]+); Schema: ([^;]+); Owner: .*$/gm;
+const ENTRY = /^-- (?:Data for )?Name: (.+); Type: ([A-Z ]+); Schema: ([^;]+); Owner: .*$/;
+
+/**
+ * The comment lines of a SQL script that are comments, not text inside a literal: a value may hold
+ * a newline followed by what looks like one of pg_dump's entry lines. Follows PostgreSQL's lexer
+ * as far as pg_dump's output needs: '...' (with '' inside, and backslashes in E'...'), "...",
+ * $tag$...$tag$ and -- comments.
+ */
+export function commentLines(sql: string): string[] {
+  const lines: string[] = [];
+  let at = 0;
+  while (at < sql.length) {
+    const char = sql[at]!;
+    if (char === '-' && sql[at + 1] === '-') {
+      const end = sql.indexOf('\n', at);
+      const stop = end === -1 ? sql.length : end;
+      if (at === 0 || sql[at - 1] === '\n') lines.push(sql.slice(at, stop));
+      at = stop;
+    } else if (char === "'") {
+      const escapes = /[eE]/.test(sql[at - 1] ?? '') && !/[\w$]/.test(sql[at - 2] ?? '');
+      at += 1;
+      while (at < sql.length) {
+        if (escapes && sql[at] === '\\') at += 2;
+        else if (sql[at] === "'" && sql[at + 1] === "'") at += 2;
+        else if (sql[at] === "'") break;
+        else at += 1;
+      }
+      at += 1;
+    } else if (char === '"') {
+      const end = sql.indexOf('"', at + 1);
+      at = end === -1 ? sql.length : end + 1;
+    } else if (char === '$' && !/[\w$]/.test(sql[at - 1] ?? '')) {
+      const tag = /^\$(?:[A-Za-z_][A-Za-z0-9_]*)?\$/.exec(sql.slice(at, at + 64))?.[0];
+      if (!tag) {
+        at += 1;
+        continue;
+      }
+      const end = sql.indexOf(tag, at + tag.length);
+      at = end === -1 ? sql.length : end + tag.length;
+    } else {
+      at += 1;
+    }
+  }
+  return lines;
+}
 
 /** A plain SQL dump's table of contents, from pg_dump's comments; a file cut short or foreign is refused. */
 export async function listSqlDump(file: string): Promise<DumpContents> {
   const sql = await readFile(file, 'utf8');
   if (!sql.startsWith(HEADER)) throw new SqlDumpRefused('it does not begin as a pg_dump plain SQL dump does');
   if (!TRAILER.test(sql)) throw new SqlDumpRefused('it does not end with "PostgreSQL database dump complete": it was cut short');
-  const entries: DumpEntry[] = [...sql.matchAll(ENTRY)].map(([, name, type, schema]) => ({ type: type!, schema: schema === '-' ? null : schema!, name: name! }));
+  const entries: DumpEntry[] = commentLines(sql)
+    .map((line) => ENTRY.exec(line))
+    .filter((match) => match !== null)
+    .map(([, name, type, schema]) => ({ type: type!, schema: schema === '-' ? null : schema!, name: name! }));
   const tablesWithData = entries.filter((entry) => entry.type === 'TABLE DATA').map((entry) => `${entry.schema}.${entry.name}`);
   return { entries, tablesWithData };
 }
