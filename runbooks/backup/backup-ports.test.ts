@@ -30,6 +30,40 @@ describe('the databases a backup dumps', () => {
   });
 });
 
+describe('the embedded PGlite databases npm start runs', () => {
+  const source = (dataDir: string) => ({ dataDir, dump: async () => Promise.reject(new Error('not here')), size: async () => ({ databaseBytes: 0, tableBytes: 0 }) });
+  const bot = source('/state/pglite/bot');
+  const audit = source('/state/pglite/audit');
+  const evolution = source('/state/pglite/evolution');
+
+  it('npm start without DATABASE_URL: its three embedded databases, each dumped by the thread that holds it', () => {
+    expect(backupDatabasesFromEnv({}, { bot, 'audit-engine': audit, 'evolution-oversight': evolution })).toEqual({
+      databases: [
+        { kind: 'pglite', name: 'bot', source: bot },
+        { kind: 'pglite', name: 'audit-engine', source: audit },
+        { kind: 'pglite', name: 'evolution-oversight', source: evolution },
+      ],
+    });
+  });
+
+  it('the bot embedded, the services on servers of their own: each where it is', () => {
+    expect(backupDatabasesFromEnv({ AUDIT_DATABASE_URL: 'postgres://a@db/acgs_audit', EVOLUTION_DATABASE_URL: 'postgres://e@db/acgs_evolution' }, { bot })).toEqual({
+      databases: [
+        { kind: 'pglite', name: 'bot', source: bot },
+        { name: 'audit-engine', url: 'postgres://a@db/acgs_audit' },
+        { name: 'evolution-oversight', url: 'postgres://e@db/acgs_evolution' },
+      ],
+    });
+  });
+
+  it('a database neither embedded here nor named by a URL: the backup is refused, naming it, rather than made without it', () => {
+    expect(backupDatabasesFromEnv({}, { bot })).toEqual({
+      databases: [{ kind: 'pglite', name: 'bot', source: bot }],
+      problem: 'no database is known for audit-engine, evolution-oversight: set DATABASE_URL (or its own *_DATABASE_URL)',
+    });
+  });
+});
+
 describe('retention and the backup directory', () => {
   it('defaults, values, and a malformed value refused by name', () => {
     expect(retentionFromEnv({})).toEqual(DEFAULT_RETENTION);
