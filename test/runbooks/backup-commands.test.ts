@@ -189,15 +189,15 @@ describe('bad input: a clear answer, and no run recorded', () => {
   });
 });
 
-describe('the embedded PGlite default', () => {
-  it('cannot be backed up yet, and backup says so in its plan and in its run', async () => {
+describe('a process without DATABASE_URL that runs no embedded database', () => {
+  it('has nothing to back up, and backup says so in its plan and in its run', async () => {
     const { databases, databasesProblem } = createBackupPorts({ env: { ACGS_BACKUP_DIR: root }, commands: {}, auditChainHead: async () => null });
     const saved = { databases: backupPort.databases, databasesProblem: backupPort.databasesProblem };
     Object.assign(backupPort, { databases, databasesProblem });
     try {
       const plan = await run('backup --dry-run');
       expect(plan.document.tone).toBe('warn');
-      expect(block(plan.document, 'table').rows[0]![4]).toMatch(/embedded PGlite databases \(DATABASE_URL is not set\), which pg_dump cannot back up yet/);
+      expect(block(plan.document, 'table').rows[0]![4]).toMatch(/DATABASE_URL is not set, and this process runs none of the embedded PGlite databases/);
 
       const outcome = await run('backup');
       const id = (outcome.document.data as { run: { id: string } }).run.id;

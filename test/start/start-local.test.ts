@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
@@ -241,16 +241,19 @@ describe('npm start with nothing configured', () => {
   }
 
   /** Types a line into #acgs-ops of the console as the on-call engineer and waits for the bot's reply. */
-  async function typeInConsole(text: string, replyStartsWith: string, timeoutMs = 15_000): Promise<ConsoleMessage | undefined> {
+  async function typeInConsole(text: string, replyStartsWith: string, timeoutMs = 15_000, which: 'first' | 'newest' = 'first'): Promise<ConsoleMessage | undefined> {
     const { session } = await openConsole();
     const workspace = await session.get<{ channels: { id: string; name: string }[] }>('workspace');
     const ops = workspace.channels.find((channel) => channel.name === 'acgs-ops')!;
+    const earlier = await session.get<{ messages: ConsoleMessage[] }>(`messages?channel=${ops.id}&as=U0ONCALL`);
+    const before = earlier.messages.filter((message) => message.text.startsWith(replyStartsWith)).length;
     const sent = await session.post('compose', { as: 'U0ONCALL', channel: ops.id, text });
     expect(sent.json).toEqual({ ok: true });
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
       const listed = await session.get<{ messages: ConsoleMessage[] }>(`messages?channel=${ops.id}&as=U0ONCALL`);
-      const reply = listed.messages.find((message) => message.text.startsWith(replyStartsWith));
+      const replies = listed.messages.filter((message) => message.text.startsWith(replyStartsWith));
+      const reply = which === 'first' ? replies[0] : replies.length > before ? replies.at(-1) : undefined;
       if (reply) return reply;
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
@@ -309,13 +312,65 @@ describe('npm start with nothing configured', () => {
     expect(succeeded, 'the run did not succeed').toBeDefined();
   }, 60_000);
 
-  it('lists no backups yet from the console, and says the embedded databases cannot be backed up yet', async () => {
-    const listed = await typeInConsole('/acgs backups', 'Backups: No backups yet.');
-    expect(JSON.stringify(listed?.blocks)).toContain(join(stateDir!, 'backups'));
+  /** Types `run status` until the run has succeeded (each try is a new line, as a person would). */
+  async function untilSucceeded(id: string, runbook: string, tries = 60): Promise<ConsoleMessage | undefined> {
+    const capitalized = runbook[0]!.toUpperCase() + runbook.slice(1);
+    for (let attempt = 0; attempt < tries; attempt += 1) {
+      const succeeded = await typeInConsole(`/acgs run status ${id}`, `Run ${id.slice(0, 8)}: ${runbook}: ${capitalized} has succeeded`, 2000);
+      if (succeeded) return succeeded;
+    }
+    return undefined;
+  }
+
+  const runIdIn = (text: string | undefined) => /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/.exec(text ?? '')?.[0];
+
+  it('backs up the three embedded databases from the console, lists the backup and verifies it by a real restore', async () => {
+    const none = await typeInConsole('/acgs backups', 'Backups: No backups yet.');
+    expect(JSON.stringify(none?.blocks)).toContain(join(stateDir!, 'backups'));
     const plan = await typeInConsole('/acgs backup --dry-run', 'Dry run: backup', 30_000);
-    // The table cuts the step's error short; its start says why.
-    expect(JSON.stringify(plan?.blocks)).toContain('its dry run failed): the stack runs on the embedded PGlite databases (DATABASE_URL is not set)');
-  }, 60_000);
+    expect(JSON.stringify(plan?.blocks)).toContain('embedded PGlite in');
+
+    const backupStarted = Date.now();
+    const started = await typeInConsole('/acgs backup', 'Run started: backup', 30_000);
+    const runId = runIdIn(started?.text);
+    expect(runId, `no run id in ${started?.text}`).toBeDefined();
+    const done = await untilSucceeded(runId!, 'backup');
+    expect(done, 'the backup did not succeed').toBeDefined();
+    const backupSeconds = (Date.now() - backupStarted) / 1000;
+    // Its steps, as `run status` shows them to the person who watches it.
+    const steps = JSON.stringify(done!.blocks);
+    for (const step of ['Check pg_dump, the databases', 'Dump each database with pg_dump', 'Write the manifest, which makes']) expect(steps).toContain(step);
+    expect(steps.match(/ (check|act|verify) +done +1 /g)).toHaveLength(7);
+
+    const [id] = readdirSync(join(stateDir!, 'backups')).filter((name) => /^\d{8}T\d{6}Z-[0-9a-f]{6}$/.test(name));
+    const manifest = JSON.parse(readFileSync(join(stateDir!, 'backups', id!, 'manifest.json'), 'utf8')) as {
+      files: Array<{ name: string; kind: string; row_counts?: Record<string, number> }>;
+      tools: Record<string, string>;
+    };
+    const dumps = manifest.files.filter((file) => file.kind === 'pglite-dump');
+    expect(dumps.map((file) => file.name)).toEqual(['bot.sql', 'audit-engine.sql', 'evolution-oversight.sql']);
+    // What the services and the bot wrote earlier in this suite is in the dumps.
+    const rows = (name: string, table: string) => dumps.find((file) => file.name === name)!.row_counts![table] ?? 0;
+    expect(rows('audit-engine.sql', 'public.audit_events')).toBeGreaterThanOrEqual(5);
+    expect(rows('evolution-oversight.sql', 'public.evolutions')).toBeGreaterThanOrEqual(3);
+    expect(Object.values(dumps[0]!.row_counts!).reduce((sum, count) => sum + count, 0)).toBeGreaterThan(0);
+    expect(manifest.tools).toMatchObject({ 'pglite-tools': expect.stringMatching(/^@electric-sql\/pglite-tools /) });
+
+    const listed = await typeInConsole('/acgs backups', 'Backups: 1 backup');
+    expect(JSON.stringify(listed?.blocks)).toContain(id);
+
+    const verifyStarted = Date.now();
+    const verifying = await typeInConsole(`/acgs backup verify ${id}`, 'Run started: backup-verify', 30_000);
+    const verifyId = runIdIn(verifying?.text);
+    expect(verifyId, `no run id in ${verifying?.text}`).toBeDefined();
+    expect(await untilSucceeded(verifyId!, 'backup-verify'), 'the verification did not succeed').toBeDefined();
+    const verifySeconds = (Date.now() - verifyStarted) / 1000;
+    // The list typed again: its newest answer, not the one before the verification.
+    const after = await typeInConsole('/acgs backups', 'Backups: 1 backup, newest', 15_000, 'newest');
+    expect(after?.text).toMatch(/1 complete \(1 verified\)/);
+    // The time a person waits, from typing the line to seeing it succeed, console polling included.
+    console.info(`embedded backup ${backupSeconds.toFixed(1)} s, verify ${verifySeconds.toFixed(1)} s`);
+  }, 240_000);
 
   /**
    * `npx acgs ...` in another process, with only the state directory (no DATABASE_URL, no token)
