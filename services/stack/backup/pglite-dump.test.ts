@@ -96,6 +96,16 @@ describe('a dump of an embedded database', () => {
     await client.query(`DELETE FROM "odd schema"."a; b" WHERE n >= 30`);
   }, 60_000);
 
+  it('does not wait for a client that left inside its transaction: that transaction is rolled back, not dumped', async () => {
+    await client.query('BEGIN');
+    await client.query(`INSERT INTO "odd schema"."a; b" VALUES (40)`);
+    await client.end();
+    const { rowCounts } = await database.dump({ waitMs: 5000 });
+    expect(rowCounts['odd schema.a; b']).toBe(3);
+    client = new pg.Client({ connectionString: database.url });
+    await client.connect();
+  }, 60_000);
+
   it('is one consistent state while a client keeps writing in transactions and parameterized statements', async () => {
     // Each transaction adds one event and its pair: in any one state both tables have as many rows.
     let writing = true;

@@ -35,6 +35,8 @@ export async function dumpEmbeddedDatabase(options: { source: EmbeddedDumpSource
   const started = performance.now();
   options.signal?.throwIfAborted();
   const dump = await options.source.dump();
+  // A step stopped meanwhile (abort, timeout) writes nothing into a directory that may be gone.
+  options.signal?.throwIfAborted();
   const data = Buffer.from(dump.sql, 'utf8');
   try {
     await writeFile(options.file, data, { flag: 'wx', mode: 0o600 });

@@ -44,7 +44,11 @@ export interface SessionWatch {
   idle(): boolean;
 }
 
-export function watchSession(target: PGlite): SessionWatch {
+/**
+ * `clients()` says how many socket clients are connected: with none, a half-done exchange of one
+ * that left is nobody's (its open transaction still counts until the socket rolls it back).
+ */
+export function watchSession(target: PGlite, clients: () => number = () => 1): SessionWatch {
   let idle = true;
   const observed = (message: Uint8Array, options: { onRawData: (data: Uint8Array) => void; syncToFs?: boolean }) => {
     idle = false;
@@ -66,7 +70,7 @@ export function watchSession(target: PGlite): SessionWatch {
       return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(instance) : value;
     },
   });
-  return { db, idle: () => idle && !target.isInTransaction() };
+  return { db, idle: () => (idle || clients() === 0) && !target.isInTransaction() };
 }
 
 type Row = Array<string | null>;

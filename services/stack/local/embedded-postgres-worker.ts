@@ -25,8 +25,10 @@ const port = parentPort!;
 
 try {
   const db = await PGlite.create({ dataDir });
-  const watch = watchSession(db);
+  const connected = { count: () => 0 };
+  const watch = watchSession(db, () => connected.count());
   const server = new PGLiteSocketServer({ db: watch.db, host: '127.0.0.1', port: 0 });
+  connected.count = () => server.getStats().activeConnections;
   await server.start();
   const address = (server as unknown as { server?: { address(): { port: number } } }).server?.address();
   if (!address?.port) throw new Error('embedded PostgreSQL did not report its port');
