@@ -363,13 +363,15 @@ describe('npm start with nothing configured', () => {
     const verifying = await typeInConsole(`/acgs backup verify ${id}`, 'Run started: backup-verify', 30_000);
     const verifyId = runIdIn(verifying?.text);
     expect(verifyId, `no run id in ${verifying?.text}`).toBeDefined();
-    expect(await untilSucceeded(verifyId!, 'backup-verify'), 'the verification did not succeed').toBeDefined();
+    const verified = await untilSucceeded(verifyId!, 'backup-verify');
+    expect(verified, 'the verification did not succeed').toBeDefined();
     const verifySeconds = (Date.now() - verifyStarted) / 1000;
     // The list typed again: its newest answer, not the one before the verification.
     const after = await typeInConsole('/acgs backups', 'Backups: 1 backup, newest', 15_000, 'newest');
     expect(after?.text).toMatch(/1 complete \(1 verified\)/);
     // The time a person waits, from typing the line to seeing it succeed, console polling included.
-    console.info(`embedded backup ${backupSeconds.toFixed(1)} s, verify ${verifySeconds.toFixed(1)} s`);
+    const stepTimes = (message: ConsoleMessage) => [...JSON.stringify(message.blocks).matchAll(/\\n(\d)  .{48}  \w+ +done +\d+ +([\d.]+ m?s)/g)].map(([, step, time]) => `${step}: ${time}`).join(', ');
+    console.info(`embedded backup ${backupSeconds.toFixed(1)} s (${stepTimes(done!)}), verify ${verifySeconds.toFixed(1)} s (${stepTimes(verified!)})`);
   }, 240_000);
 
   /**
