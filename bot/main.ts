@@ -36,7 +36,7 @@ import { selectStack } from '../services/stack/select-stack.js';
 import { loadBotConfig } from './config.js';
 import { createBotLogger } from './logger.js';
 import { createReviewCardStore, migrateEvolutionReviewCards, reviewIntervalFromEnv, startEvolutionReviewPoster, type ReviewPoster } from './evolution-reviews/index.js';
-import { createBackupCatalog, startRunbookEngine, type RunbookEngine } from './runbook-runs/index.js';
+import { backupHostPorts, createBackupCatalog, startRunbookEngine, type RunbookEngine } from './runbook-runs/index.js';
 import { startRunMessages, type RunMessages } from './slack/run-message-publisher.js';
 import { migrateRunMessageStore } from './slack/run-message-store.js';
 import { allRunbooks } from '../runbooks/index.js';
@@ -198,6 +198,7 @@ async function main(): Promise<void> {
       const head = await createTrailStore(trail!.pool).head();
       return head.sequence > 0 ? head : null;
     },
+    ...backupHostPorts(trail.pool),
   });
   // One runner per process: runs live beside the trail; steps call what commands call, and their
   // starts and ends go to the trail. Runs a stopped process held are taken over within one lease.

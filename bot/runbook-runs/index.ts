@@ -3,3 +3,4 @@ export { startRunbookEngine, type RunbookEngine, type RunbookEngineOptions } fro
 export { createRunbookRuns, type RunbookRunsOptions } from './runbook-runs.js';
 export { trailAuditSink } from './trail-audit-sink.js';
 export { createBackupCatalog } from './backup-catalog.js';
+export { backupHostPorts, verifyTrailCopy } from './backup-host-ports.js';

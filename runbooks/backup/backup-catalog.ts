@@ -9,10 +9,12 @@ import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/p
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { z } from 'zod';
-import { BACKUP_ID, BackupManifestSchema, newBackupId, totalBytes, type BackupManifest } from './backup-manifest.js';
+import { BACKUP_ID, BackupManifestSchema, newBackupId, totalBytes, type BackupFile, type BackupManifest } from './backup-manifest.js';
 
 export const MANIFEST_FILE = 'manifest.json';
 export const VERIFICATION_FILE = 'verification.json';
+/** Written by the `backup` run that made the directory, first: which run it is (backup.ts). */
+export const RUN_FILE = '.run.json';
 
 /** A backup id that names nothing on disk, or is not an id at all. */
 export class BackupNotFoundError extends Error {
@@ -57,6 +59,8 @@ export interface BackupListing {
   verification?: Verification;
   /** Why the backup is incomplete or unreadable. */
   problem?: string;
+  /** For an incomplete backup: the run that was making it, when its run file says. */
+  runId?: string;
 }
 
 /** Creates the directory of a new backup; its id is returned. */
@@ -99,6 +103,14 @@ async function readVerification(dir: string): Promise<Verification | undefined> 
   }
 }
 
+async function runIdOf(dir: string): Promise<string | undefined> {
+  try {
+    return z.object({ run_id: z.string() }).parse(await readJson(join(dir, RUN_FILE))).run_id;
+  } catch {
+    return undefined; // made before its run file was written (a crash), or not by a run
+  }
+}
+
 async function listingOf(root: string, id: string): Promise<BackupListing> {
   const dir = join(root, id);
   let raw: unknown;
@@ -106,12 +118,14 @@ async function listingOf(root: string, id: string): Promise<BackupListing> {
     raw = await readJson(join(dir, MANIFEST_FILE));
   } catch (error) {
     const missing = (error as NodeJS.ErrnoException).code === 'ENOENT';
+    const runId = missing ? await runIdOf(dir) : undefined;
     return {
       id,
       state: missing ? 'incomplete' : 'unreadable',
       startedAt: startedFromId(id),
       bytes: await directoryBytes(dir),
       problem: missing ? 'no manifest: the backup never finished' : `the manifest is not JSON (${(error as Error).message})`,
+      ...(runId ? { runId } : {}),
     };
   }
   const parsed = BackupManifestSchema.safeParse(raw);
@@ -158,28 +172,36 @@ export interface FileProblem {
 
 async function sha256Of(file: string): Promise<string> {
   const hash = createHash('sha256');
-  await pipeline(createReadStream(file), hash);
+  // Large reads: a dump of hundreds of megabytes is hashed at the disk's pace, not the chunks'.
+  await pipeline(createReadStream(file, { highWaterMark: 1024 * 1024 }), hash);
   return hash.digest('hex');
+}
+
+/**
+ * One file of the manifest against its entry: missing, of another size, or (unless `hash` is
+ * false, for a caller that hashes it later) with another SHA-256.
+ */
+export async function checkFile(dir: string, file: BackupFile, options: { hash?: boolean } = {}): Promise<FileProblem | undefined> {
+  const path = join(dir, file.name);
+  let size: number;
+  try {
+    size = (await stat(path)).size;
+  } catch {
+    return { name: file.name, problem: 'missing', detail: `${file.name} is missing` };
+  }
+  if (size !== file.bytes) return { name: file.name, problem: 'size', detail: `${file.name} has ${size} bytes, the manifest says ${file.bytes}` };
+  if (options.hash === false) return undefined;
+  const sha256 = await sha256Of(path);
+  if (sha256 !== file.sha256) return { name: file.name, problem: 'checksum', detail: `${file.name} has SHA-256 ${sha256.slice(0, 12)}…, the manifest says ${file.sha256.slice(0, 12)}…` };
+  return undefined;
 }
 
 /** Every file of the manifest read again: missing, of another size, or with another SHA-256. */
 export async function checkFiles(dir: string, manifest: BackupManifest): Promise<FileProblem[]> {
   const problems: FileProblem[] = [];
   for (const file of manifest.files) {
-    const path = join(dir, file.name);
-    let size: number;
-    try {
-      size = (await stat(path)).size;
-    } catch {
-      problems.push({ name: file.name, problem: 'missing', detail: `${file.name} is missing` });
-      continue;
-    }
-    if (size !== file.bytes) {
-      problems.push({ name: file.name, problem: 'size', detail: `${file.name} has ${size} bytes, the manifest says ${file.bytes}` });
-      continue;
-    }
-    const sha256 = await sha256Of(path);
-    if (sha256 !== file.sha256) problems.push({ name: file.name, problem: 'checksum', detail: `${file.name} has SHA-256 ${sha256.slice(0, 12)}…, the manifest says ${file.sha256.slice(0, 12)}…` });
+    const problem = await checkFile(dir, file);
+    if (problem) problems.push(problem);
   }
   return problems;
 }
@@ -200,15 +222,17 @@ export interface RetentionPolicy {
 /**
  * Which backups retention removes: complete ones beyond the newest `keepCount` that are older
  * than `keepDays`, and incomplete ones older than a day (a crashed run's leftovers; a younger one
- * may still be being written). The newest complete backup is never removed.
+ * may still be being written) unless their run has not ended (`unfinishedRuns`: it may still
+ * wait for a decision to go on). The newest complete backup is never removed.
  */
-export function retentionPlan(backups: BackupListing[], policy: RetentionPolicy, now = new Date()): BackupListing[] {
+export function retentionPlan(backups: BackupListing[], policy: RetentionPolicy, now = new Date(), unfinishedRuns: ReadonlySet<string> = new Set()): BackupListing[] {
   const dayMs = 24 * 60 * 60 * 1000;
   const complete = backups.filter((backup) => backup.state === 'complete').sort((a, b) => b.id.localeCompare(a.id));
   const kept = new Set(complete.slice(0, Math.max(1, policy.keepCount)).map((backup) => backup.id));
   return backups.filter((backup) => {
     const age = now.getTime() - backup.startedAt.getTime();
     if (backup.state === 'complete') return !kept.has(backup.id) && age > policy.keepDays * dayMs;
+    if (backup.runId !== undefined && unfinishedRuns.has(backup.runId)) return false;
     return age > dayMs;
   });
 }

@@ -137,7 +137,7 @@ describe('backup verify refuses an embedded dump that is not what was taken', ()
     const id = await tamper((sql) => sql.slice(0, Math.floor(sql.length * 0.8)));
     const run = await h.run('backup-verify', { id });
     expect(run.state).toBe('failed');
-    expect(run.reason).toMatch(/^step "table-of-contents" \(.*\) failed: audit-engine\.sql: it does not end with "PostgreSQL database dump complete": it was cut short$/);
+    expect(run.reason).toMatch(/^step "restore" \(.*\) failed: audit-engine\.sql: it does not end with "PostgreSQL database dump complete": it was cut short$/);
     expect(await verificationOf(id)).toMatchObject({ ok: false });
   }, 120_000);
 

@@ -123,12 +123,22 @@ async function versionOf(health: HealthOf | undefined): Promise<string> {
 export interface BackupPortsOptions {
   env: BackupEnv;
   commands: Partial<CommandDependencies>;
+  /** From the bot: its trail's head, its unfinished runs, its trail verified in a restored copy. */
   auditChainHead: BackupPorts['auditChainHead'];
+  unfinishedRuns?: BackupPorts['unfinishedRuns'];
+  verifyTrailCopy?: BackupPorts['verifyTrailCopy'];
   /** The embedded PGlite databases this process runs, when it runs them. */
   embedded?: EmbeddedDatabases;
 }
 
-export function createBackupPorts({ env, commands, auditChainHead, embedded }: BackupPortsOptions): BackupPorts {
+/** Without the bot's ports the step that needs one fails saying so, never guessing. */
+function notSetUp(what: string): () => Promise<never> {
+  return async () => {
+    throw new Error(`${what} is not set up in this process (the bot hands it to createBackupPorts)`);
+  };
+}
+
+export function createBackupPorts({ env, commands, auditChainHead, unfinishedRuns, verifyTrailCopy, embedded }: BackupPortsOptions): BackupPorts {
   const { databases, problem } = backupDatabasesFromEnv(env, embedded);
   return {
     root: backupRootFromEnv(env),
@@ -137,6 +147,8 @@ export function createBackupPorts({ env, commands, auditChainHead, embedded }: B
     configFiles: env.ACGS_CONFIG ? [{ name: 'acgs-config.yaml', path: env.ACGS_CONFIG }] : [],
     retention: retentionFromEnv(env),
     auditChainHead,
+    unfinishedRuns: unfinishedRuns ?? notSetUp('the run store (which backup runs have not ended)'),
+    verifyTrailCopy: verifyTrailCopy ?? notSetUp("the bot's audit trail verifier"),
     async modes() {
       // The engine reports the modes it holds (Redis's shared ones merged with its own state
       // file) in /health; the Redis hash itself is signed per replica and not for reading here.

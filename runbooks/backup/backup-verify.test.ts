@@ -37,8 +37,12 @@ describe('backup verify', () => {
     const { id, dir } = await freshBackup();
     const run = await h.run('backup-verify', { id });
     expect(run).toMatchObject({ state: 'succeeded', reason: null });
-    expect(await attemptsOf(run.id)).toEqual(['read-manifest done', 'checksums done', 'table-of-contents done', 'restore done', 'record done']);
-    expect((await h.t.store.attempts(run.id)).find((a) => a.stepId === 'restore')!.output).toEqual({ rows_restored: { 'audit-engine.dump': 3000, 'bot.dump': 250 } });
+    expect(await attemptsOf(run.id)).toEqual(['read-manifest done', 'checksums done', 'restore done', 'record done']);
+    // These dumps hold no audit chain of either kind (backup-verify-chains.test.ts has them).
+    expect((await h.t.store.attempts(run.id)).find((a) => a.stepId === 'restore')!.output).toEqual({
+      rows_restored: { 'audit-engine.dump': 3000, 'bot.dump': 250 },
+      recorded_head: 'not checked: no dump holds the bot’s audit trail',
+    });
     expect(verificationOf(dir)).toMatchObject({ ok: true, verified_by: `runbook run ${run.id}` });
     expect(await scratchDatabases()).toEqual([]);
 
@@ -49,7 +53,7 @@ describe('backup verify', () => {
     expect(overview!.ageSeconds).toBeLessThan(120);
   });
 
-  it('a corrupt dump: fails at the checksums with the file and both hashes, recorded as failed', async () => {
+  it('a corrupt dump: fails with the file and both hashes (it is hashed while it restores), recorded as failed', async () => {
     const { id, dir } = await freshBackup();
     const file = join(dir, 'audit-engine.dump');
     const bytes = readFileSync(file);
@@ -58,7 +62,7 @@ describe('backup verify', () => {
     writeFileSync(file, bytes);
     const run = await h.run('backup-verify', { id });
     expect(run.state).toBe('failed');
-    expect(run.reason).toMatch(/^step "checksums" \(.*\) failed: audit-engine\.dump has SHA-256 [0-9a-f]{12}…, the manifest says [0-9a-f]{12}…$/);
+    expect(run.reason).toMatch(/^step "restore" \(.*\) failed: audit-engine\.dump has SHA-256 [0-9a-f]{12}…, the manifest says [0-9a-f]{12}…$/);
     expect(verificationOf(dir)).toMatchObject({ ok: false, problem: expect.stringMatching(/^audit-engine\.dump has SHA-256/) });
     expect((await backupsOverview(h.ports.root)).find((backup) => backup.id === id)).toMatchObject({ verification: { state: 'failed' } });
     expect(await scratchDatabases()).toEqual([]);
@@ -77,12 +81,12 @@ describe('backup verify', () => {
     const run = await h.run('backup-verify', { id });
     expect(run.state).toBe('failed');
     expect(run.reason).toMatch(/^step "restore" \(.*\) failed: audit-engine\.dump did not restore: pg_restore exited with 1: /);
-    expect(await attemptsOf(run.id)).toEqual(['read-manifest done', 'checksums done', 'table-of-contents done', 'restore failed']);
+    expect(await attemptsOf(run.id)).toEqual(['read-manifest done', 'checksums done', 'restore failed']);
     expect(verificationOf(dir)).toMatchObject({ ok: false, problem: expect.stringMatching(/^audit-engine\.dump did not restore/) });
     expect(await scratchDatabases()).toEqual([]);
   });
 
-  it('a file that is no dump at all: the table of contents step says what pg_restore saw', async () => {
+  it('a file that is no dump at all: its table of contents fails, saying what pg_restore saw', async () => {
     const { id, dir } = await freshBackup();
     const file = join(dir, 'bot.dump');
     writeFileSync(file, 'this is not a dump\n');
@@ -94,7 +98,9 @@ describe('backup verify', () => {
     });
     const run = await h.run('backup-verify', { id });
     expect(run).toMatchObject({ state: 'failed' });
-    expect(run.reason).toMatch(/^step "table-of-contents" \(.*\) failed: bot\.dump: pg_restore exited with 1: .*input file does not appear to be a valid archive/);
+    expect(run.reason).toMatch(/^step "restore" \(.*\) failed: bot\.dump: pg_restore exited with 1: .*input file does not appear to be a valid archive/);
+    expect(verificationOf(dir)).toMatchObject({ ok: false, problem: expect.stringMatching(/^bot\.dump: pg_restore exited with 1/) });
+    expect(await scratchDatabases()).toEqual([]);
   });
 
   it('an unknown backup id fails its first step saying so; an unfinished backup says it never finished', async () => {
@@ -139,7 +145,7 @@ describe('backup verify', () => {
   it('its dry run reads the manifest for real and describes the rest', async () => {
     const { id } = await freshBackup();
     const plan = await h.executor.plan('backup-verify', { id });
-    expect(plan.steps.map((step) => step.dryRun.mode)).toEqual(['read-only-check', 'description', 'description', 'description', 'description']);
+    expect(plan.steps.map((step) => step.dryRun.mode)).toEqual(['read-only-check', 'description', 'description', 'description']);
     expect(plan.steps[0]!.dryRun.text).toMatch(new RegExp(`^backup ${id} of .*: 5 files, dumps audit-engine\\.dump, bot\\.dump$`));
   });
 

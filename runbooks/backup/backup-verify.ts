@@ -1,20 +1,29 @@
 /**
- * `backup verify <id>` (Level 1): is this backup usable? Its files against the manifest's
- * checksums, each dump's table of contents, then a real restore of each dump into a scratch
- * database (stop at the first error, one transaction) whose row counts must equal the manifest's.
- * The outcome, good or bad, is recorded beside the backup (verification.json); scratch databases
- * are dropped whatever happens.
+ * `backup verify <id>` (Level 1): is this backup usable? Its files against the manifest's sizes
+ * and checksums, then a real restore of each dump into a scratch database (stop at the first error,
+ * one transaction): its table of contents must hold every table the manifest counted, the restored
+ * row counts must equal the manifest's, and the audit chains in it must verify, the bot's trail
+ * still reaching the head the backup recorded. The outcome, good or bad, is recorded beside the
+ * backup (verification.json); scratch databases are dropped whatever happens.
+ *
+ * A dump is read as few times as possible and its waits overlap (bench/README.md): its table of
+ * contents is listed while the scratch database is made, and it is hashed while pg_restore reads
+ * it. Restoring a dump before its checksum is known risks nothing the checksum would prevent
+ * (whoever can change the dump can change the manifest beside it), and a checksum that differs is
+ * still the finding reported first.
  */
 import { join } from 'node:path';
 import { z } from 'zod';
 import { SqlDumpRefused, restoreSqlDump } from '../../services/stack/backup/pglite-dump.js';
-import { PgToolError, restoreDump } from '../../services/stack/backup/postgres-dump.js';
+import { PgToolError, listDump, restoreDump, type DumpContents } from '../../services/stack/backup/postgres-dump.js';
 import { tableRowCounts, withScratchDatabase } from '../../services/stack/backup/scratch-database.js';
 import { defineRunbook, type StepContext } from '../engine/definition.js';
-import { checkFiles, readBackup, recordVerification } from './backup-catalog.js';
+import type { BackupPorts } from '../engine/ports.js';
+import { checkFile, readBackup, recordVerification } from './backup-catalog.js';
 import { BackupIdSchema, type BackupFile, type BackupManifest } from './backup-manifest.js';
 import { backupPorts, describeDatabase, errorText } from './backup-steps-support.js';
 import { DUMP_KINDS, contentsOf } from './database-kinds.js';
+import { verifyRestoredChains, type RestoredChains } from './restored-chains.js';
 
 export const BackupVerifyArgs = z.object({ id: BackupIdSchema }).strict();
 type Args = z.output<typeof BackupVerifyArgs>;
@@ -45,6 +54,14 @@ function countDifferences(expected: Record<string, number>, actual: Record<strin
  * SQL failing marks the backup bad.
  */
 async function restoreEmbeddedDump(context: Context, dir: string, file: BackupFile): Promise<number> {
+  let contents: DumpContents;
+  try {
+    contents = await contentsOf(file.kind, join(dir, file.name));
+  } catch (error) {
+    return failVerification(context, dir, `${file.name}: ${errorText(error)}`);
+  }
+  const missing = Object.keys(file.row_counts ?? {}).filter((table) => !contents.tablesWithData.includes(table));
+  if (missing.length > 0) return failVerification(context, dir, `${file.name} lacks the data of ${missing.join(', ')}`);
   let counts: Record<string, number>;
   try {
     counts = (await restoreSqlDump({ file: join(dir, file.name), signal: context.signal })).rowCounts;
@@ -57,9 +74,74 @@ async function restoreEmbeddedDump(context: Context, dir: string, file: BackupFi
   return Object.values(counts).reduce((sum, rows) => sum + rows, 0);
 }
 
+type Settled<T> = { ok: true; value: T } | { ok: false; error: unknown };
+
+function settle<T>(promise: Promise<T>): Promise<Settled<T>> {
+  return promise.then(
+    (value) => ({ ok: true as const, value }),
+    (error: unknown) => ({ ok: false as const, error }),
+  );
+}
+
+interface DumpOutcome {
+  counts: Record<string, number>;
+  chains: RestoredChains['chains'];
+  /** What makes the backup bad, in a sentence; absent when the dump passed every check. */
+  problem?: string;
+}
+
+/**
+ * One dump, checked in the order that best explains a failure: its checksum, its table of
+ * contents, the restore, the row counts, the audit chains. Throws (recording nothing) when the
+ * failure says nothing about the backup: no scratch database, a stopped step, a count or a chain
+ * that could not be read.
+ */
+async function verifyDump(context: Context, ports: BackupPorts, server: string, dir: string, file: BackupFile, recordedHead: BackupManifest['audit_chain_head']): Promise<DumpOutcome> {
+  const path = join(dir, file.name);
+  // Only the table of contents, at the head of the file: listed while the scratch database is made.
+  const listing = settle(listDump(path));
+  let created = false;
+  try {
+    return await withScratchDatabase(server, `verify ${file.name}`, async (scratchUrl): Promise<DumpOutcome> => {
+      created = true;
+      // A checksum that differs is the finding: the restore, still running behind the hash, is stopped.
+      const differs = new AbortController();
+      const checking = settle(checkFile(dir, file));
+      void checking.then((checked) => (!checked.ok || checked.value ? differs.abort() : undefined));
+      const restoring = settle(restoreDump({ file: path, databaseUrl: scratchUrl, signal: AbortSignal.any([context.signal, differs.signal]) }));
+      const [checksum, restore] = await Promise.all([checking, restoring]);
+      const none = { counts: {}, chains: {} };
+      if (!checksum.ok) throw checksum.error;
+      if (checksum.value) return { ...none, problem: checksum.value.detail };
+      const contents: Settled<DumpContents> = await listing;
+      if (!contents.ok) return { ...none, problem: `${file.name}: ${errorText(contents.error)}` };
+      const missing = Object.keys(file.row_counts ?? {}).filter((table) => !contents.value.tablesWithData.includes(table));
+      if (missing.length > 0) return { ...none, problem: `${file.name} lacks the data of ${missing.join(', ')}` };
+      if (!restore.ok) {
+        // Only pg_restore refusing the dump makes the backup bad; a stopped step (abort, lost
+        // lease, timeout) fails the step and leaves the backup's verification as it was.
+        if (restore.error instanceof PgToolError && restore.error.exitCode !== null && !context.signal.aborted) return { ...none, problem: `${file.name} did not restore: ${errorText(restore.error)}` };
+        throw restore.error;
+      }
+      const counts = await tableRowCounts(scratchUrl);
+      const differences = countDifferences(file.row_counts ?? {}, counts);
+      if (differences.length > 0) return { counts, chains: {}, problem: `${file.name} restored with other row counts: ${differences.join('; ')}` };
+      const chains = await verifyRestoredChains({ dumpName: file.name, scratchUrl, tables: Object.keys(counts), ports, recordedHead });
+      return { counts, ...chains };
+    });
+  } catch (error) {
+    // No scratch database (the server is down, the role may not create one) says nothing
+    // about the backup: the step fails without recording the backup as bad.
+    if (!created) throw new Error(`no scratch database could be created on ${describeDatabase('the scratch server', server)}: ${errorText(error)}`);
+    throw error;
+  } finally {
+    await listing;
+  }
+}
+
 export const backupVerifyRunbook = defineRunbook({
   name: 'backup-verify',
-  summary: 'Check a backup: checksums, the dumps’ tables of contents, and a real restore of each dump into a scratch database with its row counts',
+  summary: 'Check a backup: checksums, the dumps’ tables of contents, and a real restore of each dump into a scratch database with its row counts and audit chains',
   level: 1,
   args: BackupVerifyArgs,
   // A failed verification is a finding, recorded with the backup; running it again is a new run.
@@ -83,49 +165,27 @@ export const backupVerifyRunbook = defineRunbook({
     {
       id: 'checksums',
       kind: 'verify',
-      title: 'Hash every file again and compare with the manifest',
+      title: "Check every file's size, and the checksums of all but the dumps (hashed while they restore)",
       timeoutMs: 60 * 60_000,
       idempotent: true,
       async run(context) {
         const { dir, manifest } = await backupOf(context);
-        const problems = await checkFiles(dir, manifest);
+        const problems = [];
+        for (const file of manifest.files) {
+          const problem = await checkFile(dir, file, { hash: file.kind !== 'postgres-dump' });
+          if (problem) problems.push(problem);
+        }
         if (problems.length > 0) await failVerification(context, dir, problems.map((problem) => problem.detail).join('; '));
         return { files: manifest.files.length };
       },
       async dryRun() {
-        return { mode: 'description', text: "would read every file of the backup and compare its size and SHA-256 with the manifest's" };
-      },
-    },
-    {
-      id: 'table-of-contents',
-      kind: 'verify',
-      title: "List each dump's table of contents (pg_restore --list)",
-      timeoutMs: 10 * 60_000,
-      idempotent: true,
-      async run(context) {
-        const { dir, manifest } = await backupOf(context);
-        const tables: Record<string, number> = {};
-        for (const file of dumpsOf(manifest)) {
-          let contents;
-          try {
-            contents = await contentsOf(file.kind, join(dir, file.name));
-          } catch (error) {
-            return failVerification(context, dir, `${file.name}: ${errorText(error)}`);
-          }
-          const missing = Object.keys(file.row_counts ?? {}).filter((table) => !contents.tablesWithData.includes(table));
-          if (missing.length > 0) await failVerification(context, dir, `${file.name} lacks the data of ${missing.join(', ')}`);
-          tables[file.name] = contents.tablesWithData.length;
-        }
-        return { tables_per_dump: tables };
-      },
-      async dryRun() {
-        return { mode: 'description', text: 'would list each dump with pg_restore --list and look for every table the manifest counted' };
+        return { mode: 'description', text: "would compare every file's size with the manifest's, and the SHA-256 of every file but the dumps" };
       },
     },
     {
       id: 'restore',
       kind: 'verify',
-      title: 'Restore each dump into a scratch database and count its rows',
+      title: 'Restore each dump into a scratch database: its checksum, table of contents, row counts and audit chains',
       timeoutMs: 6 * 60 * 60_000,
       idempotent: true,
       async run(context) {
@@ -133,45 +193,30 @@ export const backupVerifyRunbook = defineRunbook({
         const server = ports.scratchServerUrl ?? ports.databases.find((database) => database.kind !== 'pglite')?.url;
         const { dir, manifest } = await backupOf(context);
         const restored: Record<string, number> = {};
+        const chains: Record<string, RestoredChains['chains']> = {};
+        let trailHeadChecked = false;
         for (const file of dumpsOf(manifest)) {
           if (file.kind === 'pglite-dump') {
             restored[file.name] = await restoreEmbeddedDump(context, dir, file);
             continue;
           }
           if (!server) throw new Error(`there is no PostgreSQL server to restore into: ${ports.databasesProblem ?? 'no database is configured'}`);
-          let counts: Record<string, number>;
-          let restoring = false;
-          let restoreFailure: unknown;
-          try {
-            counts = await withScratchDatabase(server, `verify ${file.name}`, async (scratchUrl) => {
-              restoring = true;
-              await restoreDump({ file: join(dir, file.name), databaseUrl: scratchUrl, signal: context.signal }).catch((error: unknown) => {
-                restoreFailure = error;
-                throw error;
-              });
-              return tableRowCounts(scratchUrl);
-            });
-          } catch (error) {
-            // No scratch database (the server is down, the role may not create one) says nothing
-            // about the backup: the step fails without recording the backup as bad.
-            if (!restoring) throw new Error(`no scratch database could be created on ${describeDatabase('the scratch server', server)}: ${errorText(error)}`);
-            // Only pg_restore refusing the dump makes the backup bad; a stopped step (abort, lost
-            // lease, timeout), a count that could not be read or a scratch database that would not
-            // drop fails the step and leaves the backup's verification as it was.
-            if (restoreFailure instanceof PgToolError && restoreFailure.exitCode !== null && !context.signal.aborted) {
-              return failVerification(context, dir, `${file.name} did not restore: ${errorText(restoreFailure)}`);
-            }
-            throw error;
-          }
-          const differences = countDifferences(file.row_counts ?? {}, counts);
-          if (differences.length > 0) await failVerification(context, dir, `${file.name} restored with other row counts: ${differences.join('; ')}`);
-          restored[file.name] = Object.values(counts).reduce((sum, rows) => sum + rows, 0);
+          const outcome = await verifyDump(context, ports, server, dir, file, manifest.audit_chain_head);
+          if (outcome.problem) return failVerification(context, dir, outcome.problem);
+          restored[file.name] = Object.values(outcome.counts).reduce((sum, rows) => sum + rows, 0);
+          if (Object.keys(outcome.chains).length > 0) chains[file.name] = outcome.chains;
+          trailHeadChecked ||= 'bot-trail' in outcome.chains;
         }
-        return { rows_restored: restored };
+        // A backup whose dumps hold no trail of the bot (none configured) cannot be held to its head.
+        const recordedHead = manifest.audit_chain_head && !trailHeadChecked ? { recorded_head: 'not checked: no dump holds the bot’s audit trail' } : {};
+        return { rows_restored: restored, ...(Object.keys(chains).length > 0 ? { chains } : {}), ...recordedHead };
       },
       async dryRun(context) {
         const ports = backupPorts(context.ports);
-        return { mode: 'description', text: `would restore each dump into a scratch database on ${ports.scratchServerUrl ? 'the scratch server' : 'the first database’s server'} (dropped afterwards) and compare its row counts with the manifest's` };
+        return {
+          mode: 'description',
+          text: `would restore each dump into a scratch database on ${ports.scratchServerUrl ? 'the scratch server' : 'the first database’s server'} (dropped afterwards), hashing it meanwhile, and compare its table of contents and row counts with the manifest's and verify the audit chains in it`,
+        };
       },
     },
     {

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -88,6 +88,37 @@ describe('backup', () => {
     expect((await h.t.store.attempts(run.id)).at(-1)!.output).toEqual({ removed: ['20200101T000000Z-abcdef'], policy: { keepCount: 7, keepDays: 30 } });
     expect((await listBackups(h.ports.root)).filter((backup) => backup.state === 'complete')).toHaveLength(before + 1);
   });
+  it('retention leaves an old unfinished backup alone while its run waits for a decision, and removes it once the run ended', async () => {
+    const databases = h.ports.databases;
+    h.ports.databases = [{ name: 'bot', url: CLOSED_PORT_URL }];
+    let waiting;
+    try {
+      waiting = await h.run('backup');
+    } finally {
+      h.ports.databases = databases;
+    }
+    expect(waiting.state).toBe('needs_decision');
+    const leftover = (id: string, runId: string) => {
+      const dir = join(h.ports.root, id);
+      mkdirSync(dir);
+      writeFileSync(join(dir, '.run.json'), `${JSON.stringify({ run_id: runId, started_at: '2020-01-02T00:00:00.000Z', audit_chain_head: null })}\n`);
+      writeFileSync(join(dir, 'bot.dump'), 'half a dump');
+      return dir;
+    };
+    const waits = leftover('20200102T000000Z-0a0b0c', waiting.id);
+    const ended = leftover('20200103T000000Z-0d0e0f', randomUUID());
+    const run = await h.run('backup');
+    expect(run.state).toBe('succeeded');
+    expect((await h.t.store.attempts(run.id)).at(-1)!.output).toEqual({ removed: ['20200103T000000Z-0d0e0f'], policy: { keepCount: 7, keepDays: 30 } });
+    expect(existsSync(waits)).toBe(true);
+    expect(existsSync(ended)).toBe(false);
+
+    await h.executor.abort(waiting.id, 'U0LEAD');
+    expect((await h.settle(waiting.id)).state).toBe('aborted');
+    const next = await h.run('backup');
+    expect((await h.t.store.attempts(next.id)).at(-1)!.output).toEqual({ removed: ['20200102T000000Z-0a0b0c'], policy: { keepCount: 7, keepDays: 30 } });
+    expect(existsSync(waits)).toBe(false);
+  });
 });
 
 describe('backup when things go wrong', () => {
@@ -155,13 +186,42 @@ describe('backup when things go wrong', () => {
     }
   });
 
+  it('ACGS_CONFIG unreadable, or the policy engine not reporting its modes: the check says so before any dump, nothing is written', async () => {
+    const { root, configFiles, modes } = h.ports;
+    h.ports.root = join(h.workDir, 'early');
+    try {
+      h.ports.configFiles = [{ name: 'acgs-config.yaml', path: join(h.workDir, 'no-such-config.yaml') }];
+      const unreadable = await h.run('backup');
+      expect(unreadable.state).toBe('needs_decision');
+      expect(unreadable.reason).toMatch(/^step "check" \(.*\) failed: the config file .*no-such-config\.yaml could not be read: ENOENT/);
+      expect(await attemptsOf(unreadable.id)).toEqual(['run check#1 failed']);
+      await h.executor.abort(unreadable.id, 'U0LEAD');
+      expect((await h.settle(unreadable.id)).state).toBe('aborted');
+
+      h.ports.configFiles = configFiles;
+      h.ports.modes = async () => {
+        throw new Error('the policy engine did not report its modes in /health');
+      };
+      const noModes = await h.run('backup');
+      expect(noModes.reason).toMatch(/^step "check" \(.*\) failed: the policy engine's modes could not be read: the policy engine did not report its modes in \/health$/);
+      expect(await attemptsOf(noModes.id)).toEqual(['run check#1 failed']);
+      const plan = await h.executor.plan('backup', {});
+      expect(plan.steps[0]!.dryRun).toMatchObject({ error: expect.stringMatching(/the policy engine's modes could not be read/) });
+      await h.executor.abort(noModes.id, 'U0LEAD');
+      expect((await h.settle(noModes.id)).state).toBe('aborted');
+      expect(existsSync(h.ports.root)).toBe(false);
+    } finally {
+      Object.assign(h.ports, { root, configFiles, modes });
+    }
+  });
+
   it('no database configured (the embedded default): the check says why, nothing is written', async () => {
     const databases = h.ports.databases;
     h.ports.databases = [];
     h.ports.databasesProblem = 'the stack runs on the embedded PGlite databases';
     try {
       const run = await h.run('backup');
-      expect(run).toMatchObject({ state: 'needs_decision', reason: 'step "check" (Check pg_dump, the databases and the room on the backup disk) failed: the stack runs on the embedded PGlite databases' });
+      expect(run).toMatchObject({ state: 'needs_decision', reason: 'step "check" (Check pg_dump, the config, the policy engine’s modes, the databases and the room on the backup disk) failed: the stack runs on the embedded PGlite databases' });
       await h.executor.abort(run.id, 'U0LEAD');
       expect((await h.settle(run.id)).state).toBe('aborted');
     } finally {

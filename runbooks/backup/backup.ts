@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { defineRunbook, type StepContext } from '../engine/definition.js';
 import type { BackupDatabase, BackupPorts } from '../engine/ports.js';
-import { MANIFEST_FILE, checkFiles, listBackups, removeBackup, retentionPlan, writeManifest } from './backup-catalog.js';
+import { MANIFEST_FILE, RUN_FILE, checkFiles, listBackups, removeBackup, retentionPlan, writeManifest } from './backup-catalog.js';
 import { BACKUP_ID, newBackupId, type BackupFile, type BackupManifest } from './backup-manifest.js';
 import { backupPorts, errorText, formatBytes, freeBytes, writeBackupFile } from './backup-steps-support.js';
 import { DUMP_KINDS, contentsOf, dumpFileOf, dumpKindOf, dumpOf, sizeOf, toolVersions, whereIs } from './database-kinds.js';
@@ -23,15 +23,45 @@ const HEADROOM_BYTES = 64 * 1024 * 1024;
 
 interface CheckOutput {
   tools: Record<string, string>;
+  /** The config files read, and the modes the policy engine reported (saved after the dumps). */
+  config_files: string[];
+  modes: Record<string, unknown>;
   databases: Array<{ name: string; where: string; databaseBytes: number; tableBytes: number }>;
   neededBytes: number;
   freeBytes: number;
 }
 
-/** Tools present, every database answers, and the disk has room for the dumps: nothing written. */
-async function checkReadiness(ports: BackupPorts): Promise<CheckOutput> {
+/** The config files copied as they are: read now (not only after the dumps), or the check says why. */
+async function readConfigFiles(ports: BackupPorts): Promise<Map<string, Buffer>> {
+  const contents = new Map<string, Buffer>();
+  for (const config of ports.configFiles) {
+    try {
+      contents.set(config.path, await readFile(config.path));
+    } catch (error) {
+      throw new Error(`the config file ${config.path} could not be read: ${errorText(error)}`);
+    }
+  }
+  return contents;
+}
+
+async function readModes(ports: BackupPorts, signal: AbortSignal): Promise<Record<string, unknown>> {
+  try {
+    return await ports.modes(signal);
+  } catch (error) {
+    throw new Error(`the policy engine's modes could not be read: ${errorText(error)}`);
+  }
+}
+
+/**
+ * Tools present, the config readable, the policy engine reporting its modes, every database
+ * answering, and room on the disk for the dumps: nothing written. The config and the modes are
+ * saved after the dumps; asked first, their failure costs no dump.
+ */
+async function checkReadiness(ports: BackupPorts, signal: AbortSignal): Promise<CheckOutput> {
   if (ports.databases.length === 0 || ports.databasesProblem) throw new Error(ports.databasesProblem ?? 'no database to back up is configured');
   const tools = await toolVersions(ports.databases);
+  const configFiles = [...(await readConfigFiles(ports)).keys()];
+  const modes = await readModes(ports, signal);
   const databases: CheckOutput['databases'] = [];
   for (const database of ports.databases) {
     const where = whereIs(database);
@@ -51,17 +81,17 @@ async function checkReadiness(ports: BackupPorts): Promise<CheckOutput> {
         `plus ${formatBytes(HEADROOM_BYTES)} kept free: free space there or set ACGS_BACKUP_DIR to a larger disk`,
     );
   }
-  return { tools, databases, neededBytes, freeBytes: free };
+  return { tools, config_files: configFiles, modes, databases, neededBytes, freeBytes: free };
 }
 
 function describeCheck(check: CheckOutput): string {
   const sizes = check.databases.map((database) => `${database.where}: ${formatBytes(database.databaseBytes)} on disk, ${formatBytes(database.tableBytes)} of table data`);
   const tools = [check.tools.pg_dump, check.tools['pglite-tools']].filter(Boolean).join('; ');
-  return `${tools}; ${sizes.join('; ')}; the dumps need up to ${formatBytes(check.neededBytes)}, ${formatBytes(check.freeBytes)} free`;
+  const config = check.config_files.length > 0 ? `${check.config_files.join(', ')} readable` : 'no config file (ACGS_CONFIG is not set)';
+  return `${tools}; ${config}; the policy engine reports its modes; ${sizes.join('; ')}; the dumps need up to ${formatBytes(check.neededBytes)}, ${formatBytes(check.freeBytes)} free`;
 }
 
 /** Written when the directory is made: which run owns it, when it started, the audit chain's head then. */
-const RUN_FILE = '.run.json';
 const RunFile = z.object({
   run_id: z.string(),
   started_at: z.string(),
@@ -190,22 +220,10 @@ async function saveState(context: Context): Promise<{ files: StateFile[]; servic
   const ports = backupPorts(context.ports);
   const { dir } = context.outputs['create-directory'] as DirectoryOutput;
   const files: StateFile[] = [];
-  let modes: Record<string, unknown>;
-  try {
-    modes = await ports.modes(context.signal);
-  } catch (error) {
-    throw new Error(`the policy engine's modes could not be read: ${errorText(error)}`);
-  }
+  const modes = await readModes(ports, context.signal);
   files.push({ name: 'redis-modes.json', kind: 'redis-modes', ...(await writeBackupFile(dir, 'redis-modes.json', `${JSON.stringify(modes, null, 2)}\n`)) });
-  for (const config of ports.configFiles) {
-    let content: Buffer;
-    try {
-      content = await readFile(config.path);
-    } catch (error) {
-      throw new Error(`the config file ${config.path} could not be read: ${errorText(error)}`);
-    }
-    files.push({ name: config.name, kind: 'config', ...(await writeBackupFile(dir, config.name, content)) });
-  }
+  const configs = await readConfigFiles(ports);
+  for (const config of ports.configFiles) files.push({ name: config.name, kind: 'config', ...(await writeBackupFile(dir, config.name, configs.get(config.path)!)) });
   const versions = await ports.serviceVersions(context.signal);
   files.push({ name: 'versions.json', kind: 'versions', ...(await writeBackupFile(dir, 'versions.json', `${JSON.stringify(versions, null, 2)}\n`)) });
   return { files, service_versions: versions };
@@ -263,10 +281,16 @@ async function sealBackup(context: Context): Promise<unknown> {
   return { id: manifest.id, files: manifest.files.length, bytes, size: formatBytes(bytes), duration_seconds: seconds };
 }
 
+/** What retention would remove now: never a directory whose run has not ended. */
+async function retentionNow(ports: BackupPorts): Promise<ReturnType<typeof retentionPlan>> {
+  const unfinished = new Set(await ports.unfinishedRuns('backup'));
+  return retentionPlan(await listBackups(ports.root), ports.retention, new Date(), unfinished);
+}
+
 async function applyRetention(context: Context): Promise<unknown> {
   const ports = backupPorts(context.ports);
   const current = (context.outputs['create-directory'] as DirectoryOutput | undefined)?.id;
-  const doomed = retentionPlan(await listBackups(ports.root), ports.retention).filter((backup) => backup.id !== current);
+  const doomed = (await retentionNow(ports)).filter((backup) => backup.id !== current);
   for (const backup of doomed) await removeBackup(ports.root, backup.id);
   return { removed: doomed.map((backup) => backup.id), policy: ports.retention };
 }
@@ -280,12 +304,12 @@ export const backupRunbook = defineRunbook({
     {
       id: 'check',
       kind: 'check',
-      title: 'Check pg_dump, the databases and the room on the backup disk',
+      title: 'Check pg_dump, the config, the policy engine’s modes, the databases and the room on the backup disk',
       timeoutMs: 60_000,
       idempotent: true,
-      run: async (context) => checkReadiness(backupPorts(context.ports)),
+      run: async (context) => checkReadiness(backupPorts(context.ports), context.signal),
       async dryRun(context) {
-        return { mode: 'read-only-check', text: describeCheck(await checkReadiness(backupPorts(context.ports))) };
+        return { mode: 'read-only-check', text: describeCheck(await checkReadiness(backupPorts(context.ports), context.signal)) };
       },
     },
     {
@@ -359,7 +383,7 @@ export const backupRunbook = defineRunbook({
       run: applyRetention,
       async dryRun(context) {
         const ports = backupPorts(context.ports);
-        const doomed = retentionPlan(await listBackups(ports.root), ports.retention);
+        const doomed = await retentionNow(ports);
         const ids = doomed.map((backup) => backup.id).join(', ') || 'none';
         return { mode: 'read-only-check', text: `keeps ${ports.retention.keepCount} complete backups and everything younger than ${ports.retention.keepDays} days; would remove today: ${ids}` };
       },

@@ -101,4 +101,27 @@ export interface BackupPorts {
   /** The bot's audit chain's head (null when the trail is empty); the bot implements it. */
   auditChainHead(): Promise<{ sequence: number; hash: string } | null>;
   retention: { keepCount: number; keepDays: number };
+  /**
+   * Ids of the runs of `runbook` that have not ended (the bot reads its run store): retention
+   * leaves the unfinished directory of such a run alone, however old, while it waits for a decision.
+   */
+  unfinishedRuns(runbook: string): Promise<readonly string[]>;
+  /**
+   * The bot's audit trail in a restored copy (`databaseUrl`, a scratch database) verified by the
+   * code that verifies it live, from the genesis; `hashAt` asks for one record's hash too (the head
+   * a backup recorded). runbooks/ may not import the bot's verifier, so the bot hands it in.
+   */
+  verifyTrailCopy(databaseUrl: string, options: { hashAt?: number }): Promise<RestoredChainCheck>;
+}
+
+/** A hash chain verified in a restored copy. */
+export interface RestoredChainCheck {
+  valid: boolean;
+  /** Records that passed every check before the first bad one (all of them when valid). */
+  checked: number;
+  head: { sequence: number; hash: string };
+  /** The first altered or missing record, and a sentence naming it. */
+  firstBad?: { sequence: number; problem: string };
+  /** The hash of the record asked for with `hashAt`; null when the copy has no such record. */
+  hashAt?: string | null;
 }

@@ -149,6 +149,8 @@ export interface RunStore {
   attempts(runId: string): Promise<AttemptRecord[]>;
   /** Newest first. */
   recent(limit?: number): Promise<RunRecord[]>;
+  /** Ids of the runs of `runbook` that have not ended (pending, running, waiting for a decision, aborting). */
+  unfinishedRunIds(runbook: string): Promise<string[]>;
   /** Claims the oldest run nobody runs (a new fencing token); undefined when there is none. */
   claimNext(owner: string, leaseMs: number): Promise<Claim | undefined>;
   /** Claims this run if nobody runs it. */
@@ -248,6 +250,10 @@ export function createRunStore(pool: pg.Pool): RunStore {
     async recent(limit = 20) {
       const result = await pool.query('SELECT * FROM runbook_runs ORDER BY created_at DESC LIMIT $1', [limit]);
       return result.rows.map((row) => toRun(row as Row));
+    },
+    async unfinishedRunIds(runbook) {
+      const result = await pool.query<{ id: string }>('SELECT id FROM runbook_runs WHERE runbook = $1 AND NOT (state = ANY($2::text[]))', [runbook, FINAL_RUN_STATES]);
+      return result.rows.map((row) => row.id);
     },
     claimNext(owner, leaseMs) {
       return claimWhere('', [owner, leaseMs]);

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTrailStore } from '../../bot/audit-trail/trail-store.js';
 import { createCommandPathDependencies, type CommandPathDependencies } from '../../bot/command-path/index.js';
-import { createBackupCatalog, startRunbookEngine, type RunbookEngine } from '../../bot/runbook-runs/index.js';
+import { backupHostPorts, createBackupCatalog, startRunbookEngine, type RunbookEngine } from '../../bot/runbook-runs/index.js';
 import { backupRunbooks, createBackupPorts } from '../../runbooks/backup/index.js';
 import type { BackupPorts } from '../../runbooks/engine/ports.js';
 import { FINAL_RUN_STATES, type RunRecord } from '../../runbooks/engine/run-store.js';
@@ -48,6 +48,7 @@ beforeAll(async () => {
         const head = await createTrailStore(trail.pool).head();
         return head.sequence > 0 ? head : null;
       },
+      ...backupHostPorts(trail.pool),
     }),
     modes: async () => ({ strict: false, lockdown: false }),
   };

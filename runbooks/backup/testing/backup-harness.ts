@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import { backupHostPorts } from '../../../bot/runbook-runs/backup-host-ports.js';
 import { TEST_POSTGRES_URL, createTestDatabase, type TestDatabase } from '../../../test/testing/postgres.js';
 import { SCRATCH_PREFIX } from '../../../services/stack/backup/scratch-database.js';
 import type { BackupPorts } from '../../engine/ports.js';
@@ -78,6 +79,8 @@ export async function backupHarness(): Promise<BackupHarness> {
     async auditChainHead() {
       return { sequence: 250, hash: 'c0ffee' };
     },
+    // The bot's own: its run store (the harness's) and its trail verifier.
+    ...backupHostPorts(t.pool),
   };
   const executor = createRunExecutor({
     store: t.store,

@@ -4,6 +4,8 @@
  *
  *   tsx runbooks/backup/testing/backup-runner-process.ts '{"databaseUrl": "...", "owner": "a", "root": "...", "databases": [...]}'
  */
+import { backupHostPorts } from '../../../bot/runbook-runs/backup-host-ports.js';
+import { createPool } from '../../../services/kit/postgres.js';
 import type { BackupDatabase } from '../../engine/ports.js';
 import { hostRunnerProcess, type RunnerProcessOptions } from '../../engine/testing/host-runner-process.js';
 import { backupRunbooks } from '../index.js';
@@ -25,6 +27,7 @@ hostRunnerProcess<BackupRunnerOptions>({
       modes: async () => ({ strict: false, lockdown: false }),
       serviceVersions: async () => ({}),
       auditChainHead: async () => null,
+      ...backupHostPorts(createPool({ databaseUrl: options.databaseUrl, max: 1, applicationName: 'acgs-backup-test' })),
     },
   }),
 });
