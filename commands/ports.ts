@@ -208,6 +208,8 @@ export class RunRequestError extends Error {
   constructor(
     readonly code: string,
     message: string,
+    /** What to do instead, when the engine knows. */
+    readonly hint?: string,
   ) {
     super(message);
   }

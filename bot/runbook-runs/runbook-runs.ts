@@ -67,7 +67,7 @@ async function asPortErrors<T>(work: () => Promise<T>): Promise<T> {
   try {
     return await work();
   } catch (error) {
-    if (error instanceof RunbookInputError) throw new RunRequestError(error.code, error.message);
+    if (error instanceof RunbookInputError) throw new RunRequestError(error.code, error.message, error.hint);
     throw error;
   }
 }

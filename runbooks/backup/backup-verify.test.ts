@@ -97,14 +97,19 @@ describe('backup verify', () => {
     expect(run.reason).toMatch(/^step "table-of-contents" \(.*\) failed: bot\.dump: pg_restore exited with 1: .*input file does not appear to be a valid archive/);
   });
 
-  it('an unknown backup id fails its first step saying so; an unfinished backup says it never finished', async () => {
-    const unknown = await h.run('backup-verify', { id: '20200101T000000Z-000000' });
-    expect(unknown).toMatchObject({ state: 'failed', reason: 'step "read-manifest" (Find the backup and read its manifest) failed: there is no backup 20200101T000000Z-000000; `/acgs backups` lists them' });
-
+  it('an unknown or unfinished backup is refused before a run is recorded, in a sentence saying which, on submit and on a dry run', async () => {
     const { id, dir } = await freshBackup();
     rmSync(join(dir, MANIFEST_FILE));
-    const unfinished = await h.run('backup-verify', { id });
-    expect(unfinished.reason).toBe(`step "read-manifest" (Find the backup and read its manifest) failed: backup ${id} cannot be used: no manifest: the backup never finished`);
+    const before = await h.t.pool.query('SELECT count(*)::int AS n FROM runbook_runs');
+    const refusal = (work: Promise<unknown>) => work.then(() => 'accepted', (failure: unknown) => failure);
+    const unknown = await refusal(h.executor.submit({ runbook: 'backup-verify', args: { id: '20200101T000000Z-000000' }, requester: 'U0ONCALL', origin: 'test' }));
+    expect(unknown).toBeInstanceOf(RunbookInputError);
+    expect(unknown).toMatchObject({ code: 'refused-by-runbook', message: `There is no backup "20200101T000000Z-000000" in ${h.ports.root}.`, hint: '`backups` lists the backups there.' });
+    expect(await refusal(h.executor.plan('backup-verify', { id: '20200101T000000Z-000000' }))).toMatchObject({ code: 'refused-by-runbook' });
+
+    const unfinished = await refusal(h.executor.submit({ runbook: 'backup-verify', args: { id }, requester: 'U0ONCALL', origin: 'test' }));
+    expect(unfinished).toMatchObject({ code: 'refused-by-runbook', message: `Backup ${id} is incomplete: no manifest: the backup never finished; only a complete backup can be verified.` });
+    expect((await h.t.pool.query('SELECT count(*)::int AS n FROM runbook_runs')).rows).toEqual(before.rows);
   });
 
   it('PostgreSQL down at the restore: the step names the server and why, and the backup is not recorded as bad', async () => {

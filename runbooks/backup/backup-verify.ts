@@ -9,8 +9,9 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { PgToolError, listDump, restoreDump } from '../../services/stack/backup/postgres-dump.js';
 import { tableRowCounts, withScratchDatabase } from '../../services/stack/backup/scratch-database.js';
-import { defineRunbook, type StepContext } from '../engine/definition.js';
-import { checkFiles, readBackup, recordVerification } from './backup-catalog.js';
+import { defineRunbook, type RunbookRefusal, type StepContext } from '../engine/definition.js';
+import type { StepPorts } from '../engine/ports.js';
+import { checkFiles, findBackup, readBackup, recordVerification } from './backup-catalog.js';
 import { BackupIdSchema, type BackupFile, type BackupManifest } from './backup-manifest.js';
 import { backupPorts, describeDatabase, errorText } from './backup-steps-support.js';
 
@@ -37,6 +38,21 @@ function countDifferences(expected: Record<string, number>, actual: Record<strin
   return tables.filter((table) => expected[table] !== actual[table]).map((table) => `${table}: ${actual[table] ?? 'missing'} rows restored, the manifest says ${expected[table] ?? 'none'}`);
 }
 
+/**
+ * Before a run is recorded: the backup is there and complete. `run backup-verify id=…` and
+ * `backup verify …` both answer with these sentences.
+ */
+async function verifiableBackup(args: Args, ports: StepPorts): Promise<RunbookRefusal | undefined> {
+  if (!ports.backup) return { message: 'Backups are not set up in this process.', hint: 'The bot keeps them, under ACGS_BACKUP_DIR; ask it from Slack or the console.' };
+  const { root } = ports.backup;
+  const backup = await findBackup(root, args.id);
+  if (!backup) return { message: `There is no backup "${args.id}" in ${root}.`, hint: '`backups` lists the backups there.' };
+  if (backup.state !== 'complete') {
+    return { message: `Backup ${args.id} is ${backup.state}${backup.problem ? `: ${backup.problem}` : ''}; only a complete backup can be verified.`, hint: '`backups` lists the complete ones.' };
+  }
+  return undefined;
+}
+
 export const backupVerifyRunbook = defineRunbook({
   name: 'backup-verify',
   summary: 'Check a backup: checksums, the dumps’ tables of contents, and a real restore of each dump into a scratch database with its row counts',
@@ -44,6 +60,7 @@ export const backupVerifyRunbook = defineRunbook({
   args: BackupVerifyArgs,
   // A failed verification is a finding, recorded with the backup; running it again is a new run.
   onStepFailure: 'fail',
+  validate: verifiableBackup,
   steps: [
     {
       id: 'read-manifest',

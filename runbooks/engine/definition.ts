@@ -51,6 +51,12 @@ export interface StepDefinition<Args> {
   dryRun(context: StepContext<Args>): Promise<DryRunResult>;
 }
 
+/** Why a run is refused before it is recorded (validate), and what to do instead. */
+export interface RunbookRefusal {
+  message: string;
+  hint?: string;
+}
+
 export interface RunbookInput<Schema extends z.ZodType> {
   name: string;
   summary: string;
@@ -62,6 +68,12 @@ export interface RunbookInput<Schema extends z.ZodType> {
    * (retry / skip / abort); `fail` ends it as failed, for runbooks where retrying makes no sense.
    */
   onStepFailure?: 'decide' | 'fail';
+  /**
+   * Checks the parsed arguments against the world before anything is written (the backup to verify
+   * is there): a refusal answers the request (submit and dry run alike) and no run is recorded.
+   * Only reads; a check that cannot be made (the disk does not answer) throws instead.
+   */
+  validate?(args: z.output<Schema>, ports: StepPorts): Promise<RunbookRefusal | undefined>;
 }
 
 export interface Runbook<Schema extends z.ZodType = z.ZodType> extends RunbookInput<Schema> {

@@ -30,9 +30,17 @@ export function checkRequest(registry: RunbookRegistry, runbookName: string, arg
   return { runbook, args: parsed.data };
 }
 
+/** checkRequest, then the runbook's own check against the world (validate); throws RunbookInputError. */
+export async function validateRequest(registry: RunbookRegistry, runbookName: string, rawArgs: unknown, ports: StepPorts): Promise<{ runbook: AnyRunbook; args: unknown }> {
+  const checked = checkRequest(registry, runbookName, rawArgs);
+  const refusal = await checked.runbook.validate?.(checked.args, ports);
+  if (refusal) throw new RunbookInputError('refused-by-runbook', refusal.message, refusal.hint);
+  return checked;
+}
+
 /** Records a new pending run on the runbook's current version; a runner picks it up. */
-export async function submitRun(store: RunStore, registry: RunbookRegistry, request: RunRequest): Promise<RunRecord> {
-  const { runbook, args } = checkRequest(registry, request.runbook, request.args);
+export async function submitRun(store: RunStore, registry: RunbookRegistry, request: RunRequest, ports: StepPorts = {}): Promise<RunRecord> {
+  const { runbook, args } = await validateRequest(registry, request.runbook, request.args, ports);
   return store.create({ runbook: runbook.name, version: runbook.version, args, requester: request.requester, origin: request.origin });
 }
 
@@ -60,7 +68,7 @@ export interface RunPlan {
  * what it returns says whether it checked something real or only described the step.
  */
 export async function planRun(registry: RunbookRegistry, runbookName: string, rawArgs: unknown, ports: StepPorts = {}): Promise<RunPlan> {
-  const { runbook, args } = checkRequest(registry, runbookName, rawArgs);
+  const { runbook, args } = await validateRequest(registry, runbookName, rawArgs, ports);
   const steps: PlannedStep[] = [];
   const never = new AbortController().signal;
   for (const [index, step] of runbook.steps.entries()) {

@@ -126,7 +126,7 @@ export function createRunExecutor(options: RunExecutorOptions): RunExecutor {
       job = startPeriodicJob({ intervalMs: scanEveryMs, run: scanNow, onError: (error) => log('the runbook scan failed', error) });
     },
     async submit(request) {
-      const run = await submitRun(store, registry, request);
+      const run = await submitRun(store, registry, request, ports);
       if (job) void scanNow().catch((error: unknown) => log('the runbook scan failed', error));
       return run;
     },
