@@ -123,6 +123,8 @@ export interface RunbookStepInfo {
   kind: string;
   title: string;
   idempotent: boolean;
+  /** False when later steps need its output: a run stopped there can be retried or aborted, not skipped. */
+  skippable: boolean;
   canBeUndone: boolean;
 }
 
@@ -158,6 +160,15 @@ export const RUN_STATE_WORDS: Readonly<Record<string, string>> = {
   aborting: 'is being aborted',
   aborted: 'was aborted',
 };
+
+/**
+ * Whether a person may skip the step a run stopped at: there is one (`detail.step`, which the
+ * engine writes when a step stops the run), and its runbook did not mark it as one later steps need.
+ */
+export function stoppedStepSkippable(detail: Record<string, unknown> | null | undefined): boolean {
+  const step = detail?.step as { index?: unknown; id?: unknown; skippable?: unknown } | undefined;
+  return typeof step?.index === 'number' && typeof step.id === 'string' && step.skippable !== false;
+}
 
 /** A run as stored (states: pending, running, needs_decision, succeeded, failed, aborting, aborted). */
 export interface RunInfo {

@@ -26,6 +26,7 @@ function stepsOf(runbook: AnyRunbook): RunbookStepInfo[] {
     kind: step.kind,
     title: step.title,
     idempotent: step.idempotent,
+    skippable: step.skippable !== false,
     canBeUndone: Boolean(step.compensate),
   }));
 }

@@ -107,6 +107,12 @@ describe('backup when things go wrong', () => {
       const failed = await h.settle(stopped.id);
       expect(failed.state).toBe('needs_decision');
       expect(failed.reason).toMatch(/^step "dump-databases" \(.*\) failed: the dump of evolution-oversight \(127\.0\.0\.1:1\/acgs_gone\) failed: connect ECONNREFUSED 127\.0\.0\.1:1$/);
+      // The checks and the manifest are built from the dumps: skipping them is refused, nothing changes.
+      await expect(h.executor.decide(stopped.id, 'skip', 'U0LEAD')).rejects.toMatchObject({
+        code: 'cannot-skip',
+        message: `Step "dump-databases" of run ${stopped.id} (backup) cannot be skipped: later steps need its output; retry or abort.`,
+      });
+      expect(await h.executor.get(stopped.id)).toEqual(failed);
       const listed = await listBackups(root);
       expect(listed).toMatchObject([{ state: 'incomplete', problem: 'no manifest: the backup never finished' }]);
       const dir = join(root, listed[0]!.id);

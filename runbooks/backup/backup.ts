@@ -280,6 +280,8 @@ export const backupRunbook = defineRunbook({
       title: "Create the backup's directory and note the audit chain's head",
       timeoutMs: 30_000,
       idempotent: true,
+      // Every later step writes into the directory it makes.
+      skippable: false,
       run: createDirectory,
       compensate: removeUnsealed,
       async dryRun(context) {
@@ -292,6 +294,8 @@ export const backupRunbook = defineRunbook({
       title: 'Dump each database with pg_dump',
       timeoutMs: 6 * 60 * 60_000,
       idempotent: true,
+      // The checks and the manifest are built from what it dumped.
+      skippable: false,
       run: dumpDatabases,
       async dryRun(context) {
         const names = backupPorts(context.ports).databases.map((database) => describeDatabase(database.name, database.url));

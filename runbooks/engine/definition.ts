@@ -44,6 +44,11 @@ export interface StepDefinition<Args> {
   timeoutMs: number;
   /** Safe to run again after a crash interrupted it; a non-idempotent one waits for a person. */
   idempotent: boolean;
+  /**
+   * Whether a person may skip it when it stopped (default true). False for a step whose output
+   * later steps need: skipping it would only make the next step fail.
+   */
+  skippable?: boolean;
   /** Returns a JSON-able summary, kept as the step's output for later steps and for people. */
   run(context: StepContext<Args>): Promise<unknown>;
   /** Undoes what `run` did, when the run is aborted later; absent when nothing can be undone. */
@@ -109,6 +114,7 @@ export function defineRunbook<Schema extends z.ZodType>(input: RunbookInput<Sche
     if (!step.title.trim()) throw new RunbookDefinitionError(`${at}: the title is empty`);
     if (!Number.isInteger(step.timeoutMs) || step.timeoutMs < 1) throw new RunbookDefinitionError(`${at}: timeoutMs must be a whole number of milliseconds`);
     if (typeof step.run !== 'function' || typeof step.dryRun !== 'function') throw new RunbookDefinitionError(`${at}: run and dryRun are required`);
+    if (step.skippable !== undefined && typeof step.skippable !== 'boolean') throw new RunbookDefinitionError(`${at}: skippable is true or false`);
   }
   const runbook = { ...input, steps: [...input.steps], onStepFailure: input.onStepFailure ?? 'decide' };
   return Object.freeze({ ...runbook, version: runbookVersion(runbook) });

@@ -50,6 +50,7 @@ export interface PlannedStep {
   kind: StepKind;
   title: string;
   idempotent: boolean;
+  skippable: boolean;
   canBeUndone: boolean;
   /** What the dry run did; a dry run that failed says so as a description, with the error. */
   dryRun: DryRunResult & { error?: string };
@@ -80,7 +81,7 @@ export async function planRun(registry: RunbookRegistry, runbookName: string, ra
     const dryRun: PlannedStep['dryRun'] = result.ok
       ? (result.value as DryRunResult)
       : { mode: 'description', text: `${step.title} (its dry run failed)`, error: result.error };
-    steps.push({ index, id: step.id, kind: step.kind, title: step.title, idempotent: step.idempotent, canBeUndone: Boolean(step.compensate), dryRun });
+    steps.push({ index, id: step.id, kind: step.kind, title: step.title, idempotent: step.idempotent, skippable: step.skippable !== false, canBeUndone: Boolean(step.compensate), dryRun });
   }
   return { runbook: runbook.name, version: runbook.version, level: runbook.level, args, steps };
 }

@@ -146,7 +146,7 @@ class RunDrive {
     await this.options.store.finishAttempt(this.lease, { index, attempt, outcome: 'failed', error: failure.error });
     await this.finished(step, index, attempt, 'run', 'failed', failure.durationMs, failure.error);
     const reason = `step "${step.id}" (${step.title}) failed: ${failure.error}`;
-    const detail = { step: { index, id: step.id, title: step.title, attempt, idempotent: step.idempotent, error: failure.error, timedOut: failure.timedOut } };
+    const detail = { step: { index, id: step.id, title: step.title, attempt, idempotent: step.idempotent, skippable: step.skippable !== false, error: failure.error, timedOut: failure.timedOut } };
     if (this.runbook.onStepFailure === 'fail') return this.settle({ state: 'failed', reason, detail });
     return this.settle({ state: 'needs_decision', reason, detail });
   }
@@ -154,7 +154,7 @@ class RunDrive {
   private needsDecision(index: number, step: StepDefinition<unknown>, last: AttemptRecord, justInterrupted: boolean): Promise<DriveEnd> {
     const reason =
       last.outcome === 'interrupted'
-        ? `step "${step.id}" (${step.title}) was interrupted${step.idempotent ? '' : ' and is not safe to run again by itself'}: retry, skip or abort`
+        ? `step "${step.id}" (${step.title}) was interrupted${step.idempotent ? '' : ' and is not safe to run again by itself'}: ${step.skippable === false ? 'retry or abort' : 'retry, skip or abort'}`
         : `step "${step.id}" (${step.title}) failed: ${last.error ?? 'no error recorded'}`;
     return this.settle({
       state: 'needs_decision',
@@ -165,6 +165,7 @@ class RunDrive {
           id: step.id,
           title: step.title,
           idempotent: step.idempotent,
+          skippable: step.skippable !== false,
           attempt: last.attempt,
           outcome: last.outcome,
           startedAt: last.startedAt.toISOString(),

@@ -120,6 +120,20 @@ describe('a run', () => {
     expect((await t.store.attempts(run.id))[1]).toMatchObject({ owner: 'decision:U0LEAD', error: 'skipped by U0LEAD' });
   });
 
+  it('a step later steps need cannot be skipped: a clear refusal, nothing changed; retry still runs it again', async () => {
+    const h = harness(createRunbookRegistry([scriptedRunbook(t.pool, 'needed', [{ id: 'make', skippable: false }, { id: 'use' }])]));
+    const stopped = await h.runToStop('needed', { failAttempts: { make: 1 } });
+    expect(stopped).toMatchObject({ state: 'needs_decision', detail: { step: { id: 'make', skippable: false } } });
+    const refusal = await h.executor.decide(stopped.id, 'skip', 'U0LEAD').catch((error: unknown) => error);
+    expect(refusal).toBeInstanceOf(RunbookInputError);
+    expect(refusal).toMatchObject({ code: 'cannot-skip', message: `Step "make" of run ${stopped.id} (needed) cannot be skipped: later steps need its output; retry or abort.` });
+    expect(await h.executor.get(stopped.id)).toEqual(stopped);
+    expect(await attemptsOf(stopped.id)).toEqual(['run make#1 failed']);
+
+    await h.executor.decide(stopped.id, 'retry', 'U0LEAD');
+    expect((await h.settle(stopped.id)).state).toBe('succeeded');
+  });
+
   it('a step whose output cannot be stored as JSON stops the run for a decision instead of breaking the runner', async () => {
     const unstorable = defineRunbook({
       name: 'unstorable',

@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import type pg from 'pg';
 import { migrate, withTransaction } from '../../services/kit/postgres.js';
-import { RUN_STATE_WORDS } from '../../commands/ports.js';
+import { RUN_STATE_WORDS, stoppedStepSkippable } from '../../commands/ports.js';
 import { LeaseLostError, RunbookInputError } from './errors.js';
 
 export const RUNBOOK_MIGRATIONS_DIR = fileURLToPath(new URL('./migrations', import.meta.url));
@@ -324,10 +324,14 @@ export function createRunStore(pool: pg.Pool): RunStore {
         if (run.state !== 'needs_decision') {
           throw new RunbookInputError('not-waiting-for-decision', `Run ${run.id} (${run.runbook}) ${STATE_WORDS[run.state]}; it waits for no decision.`);
         }
-        const stopped = run.detail?.step as { index?: number; id?: string } | undefined;
+        const stopped = run.detail?.step as { index?: number; id?: string; title?: string } | undefined;
         if (decision === 'skip') {
           if (typeof stopped?.index !== 'number' || typeof stopped.id !== 'string') {
             throw new RunbookInputError('cannot-skip', `Run ${run.id} stopped before any step (${run.reason ?? 'no reason given'}): there is no step to skip; retry or abort it.`);
+          }
+          // The runner wrote whether the step may be skipped when it stopped the run (run-driver.ts).
+          if (!stoppedStepSkippable(run.detail)) {
+            throw new RunbookInputError('cannot-skip', `Step "${stopped.id}" of run ${run.id} (${run.runbook}) cannot be skipped: later steps need its output; retry or abort.`);
           }
           await client.query(
             `INSERT INTO runbook_step_attempts (run_id, step_index, step_id, attempt, outcome, finished_at, error, owner, fencing_token)

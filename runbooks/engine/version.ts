@@ -18,6 +18,7 @@ interface VersionedShape {
     title: string;
     timeoutMs: number;
     idempotent: boolean;
+    skippable?: boolean;
     run: (...args: never[]) => unknown;
     compensate?: (...args: never[]) => unknown;
     dryRun: (...args: never[]) => unknown;
@@ -45,6 +46,7 @@ export function runbookVersion(runbook: VersionedShape): string {
       title: step.title,
       timeoutMs: step.timeoutMs,
       idempotent: step.idempotent,
+      skippable: step.skippable !== false,
       // The source text: a changed step body is a changed runbook, even with the same ids. It is the
       // text the module loader produced (tsx's transform; vitest's differs), so replicas agree when
       // they run the same code the same way; a replica that does not sees another version, which

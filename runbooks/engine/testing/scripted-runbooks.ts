@@ -25,6 +25,8 @@ export interface ScriptedStep {
   id: string;
   kind?: StepKind;
   idempotent?: boolean;
+  /** False: a person may retry or abort it when it stops, not skip it. */
+  skippable?: boolean;
   undoable?: boolean;
   timeoutMs?: number;
   title?: string;
@@ -49,6 +51,7 @@ function scriptedStep(pool: pg.Pool, spec: ScriptedStep): StepDefinition<ScriptA
     title: spec.title ?? `Do ${spec.id}`,
     timeoutMs: spec.timeoutMs ?? 20_000,
     idempotent: spec.idempotent ?? true,
+    ...(spec.skippable === undefined ? {} : { skippable: spec.skippable }),
     async run(context) {
       const id = await mark(pool, context, spec.id, 'run');
       try {
