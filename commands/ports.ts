@@ -235,8 +235,8 @@ export interface RunbookRuns {
   /** `channel`: the Slack channel the run was asked for in, where the bot shows it (none from the CLI). */
   submit(request: { runbook: string; args: unknown; requester: string; origin: string; channel?: string }): Promise<RunInfo>;
   get(runId: string): Promise<RunDetailInfo>;
-  /** Newest first. */
-  recent(limit: number): Promise<RunInfo[]>;
+  /** Every active run however old, then the `endedLimit` newest ended ones; each part newest first. */
+  activeAndRecent(endedLimit: number): Promise<RunInfo[]>;
   abort(runId: string, by: string): Promise<RunInfo>;
   decide(runId: string, decision: string, by: string): Promise<RunInfo>;
 }

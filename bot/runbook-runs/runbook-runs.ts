@@ -106,8 +106,8 @@ export function createRunbookRuns(options: RunbookRunsOptions): RunbookRuns {
         return { run: runInfo(run), ...(runbook ? { steps: stepsOf(runbook) } : {}), attempts: attempts.map(attemptInfo) };
       });
     },
-    async recent(limit) {
-      return (await store.recent(limit)).map(runInfo);
+    async activeAndRecent(endedLimit) {
+      return (await store.activeAndRecent(endedLimit)).map(runInfo);
     },
     abort(runId, by) {
       return asPortErrors(async () => runInfo(await executor.abort(runId, by)));

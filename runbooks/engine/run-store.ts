@@ -149,6 +149,11 @@ export interface RunStore {
   attempts(runId: string): Promise<AttemptRecord[]>;
   /** Newest first. */
   recent(limit?: number): Promise<RunRecord[]>;
+  /**
+   * Every run that has not ended, however old (one waiting for a decision for a week still needs
+   * someone), then the `endedLimit` newest ended ones; each part newest first.
+   */
+  activeAndRecent(endedLimit: number): Promise<RunRecord[]>;
   /** Claims the oldest run nobody runs (a new fencing token); undefined when there is none. */
   claimNext(owner: string, leaseMs: number): Promise<Claim | undefined>;
   /** Claims this run if nobody runs it. */
@@ -247,6 +252,16 @@ export function createRunStore(pool: pg.Pool): RunStore {
     },
     async recent(limit = 20) {
       const result = await pool.query('SELECT * FROM runbook_runs ORDER BY created_at DESC LIMIT $1', [limit]);
+      return result.rows.map((row) => toRun(row as Row));
+    },
+    async activeAndRecent(endedLimit) {
+      const result = await pool.query(
+        `(SELECT *, 0 AS part FROM runbook_runs WHERE state <> ALL($1::text[]))
+         UNION ALL
+         (SELECT *, 1 AS part FROM runbook_runs WHERE state = ANY($1::text[]) ORDER BY created_at DESC LIMIT $2)
+         ORDER BY part, created_at DESC`,
+        [FINAL_RUN_STATES, endedLimit],
+      );
       return result.rows.map((row) => toRun(row as Row));
     },
     claimNext(owner, leaseMs) {
