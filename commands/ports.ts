@@ -230,7 +230,7 @@ export class RunRequestError extends Error {
 export interface RunbookRuns {
   list(): RunbookInfo[];
   /** Every step's dry run; records nothing. */
-  plan(runbook: string, args: unknown): Promise<RunPlanInfo>;
+  plan(runbook: string, args: unknown, who?: { requester: string; origin: string }): Promise<RunPlanInfo>;
   /** Records a pending run on the runbook's current version; a runner starts it. */
   /** `channel`: the Slack channel the run was asked for in, where the bot shows it (none from the CLI). */
   submit(request: { runbook: string; args: unknown; requester: string; origin: string; channel?: string }): Promise<RunInfo>;

@@ -85,9 +85,9 @@ export function createRunbookRuns(options: RunbookRunsOptions): RunbookRuns {
         steps: stepsOf(runbook),
       }));
     },
-    plan(runbook, args) {
+    plan(runbook, args, who) {
       return asPortErrors(async (): Promise<RunPlanInfo> => {
-        const plan = await executor.plan(runbook, args);
+        const plan = await executor.plan(runbook, args, who);
         return { ...plan, level: plan.level as RunbookLevelNumber };
       });
     },

@@ -55,7 +55,7 @@ describe('backup', () => {
     expect(manifest.tools.pg_dump).toMatch(/^pg_dump \(PostgreSQL\) \d+/);
     expect(manifest.audit_chain_head).toEqual({ sequence: 250, hash: 'c0ffee' });
     expect(manifest.service_versions['evolution-oversight']).toBe('unreachable: connection refused');
-    expect(manifest.requested_by).toBe(`runbook run ${run.id}`);
+    expect(manifest.requested_by).toBe(`U0ONCALL (test, runbook run ${run.id})`);
     expect(JSON.parse(readFileSync(join(dir, 'redis-modes.json'), 'utf8'))).toEqual({ strict: false, lockdown: true });
     expect(readFileSync(join(dir, 'acgs-config.yaml'), 'utf8')).toBe('roles:\n  oncall: [U0ONCALL]\n');
     // The step outputs say what a person needs in the thread: the size and the duration.

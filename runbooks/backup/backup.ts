@@ -212,8 +212,8 @@ function draftManifest(context: Context): { dir: string; manifest: BackupManifes
       id: dump.id,
       started_at: dump.started_at,
       finished_at: new Date().toISOString(),
-      // StepContext does not carry the requester: the run (and the trail) name who asked for it.
-      requested_by: `runbook run ${context.runId}`,
+      // Who asked, from where, and the run that holds every step's record.
+      requested_by: `${context.requester} (${context.origin}, runbook run ${context.runId})`,
       files: [...dumps, ...state.files],
       tools: check?.tools ?? {},
       audit_chain_head: dump.audit_chain_head,

@@ -16,6 +16,10 @@ export type RunbookLevel = 0 | 1 | 2 | 3 | 4;
 /** What a step sees while it runs (or while its dry run or compensation runs). */
 export interface StepContext<Args> {
   runId: string;
+  /** Who asked for the run (a Slack user id, a CLI user); on a dry run, who asked for the plan. */
+  requester: string;
+  /** Where it was asked: typed, button, console, cli, schedule, alert. */
+  origin: string;
   args: Args;
   /** What earlier completed steps returned, by step id (survives a takeover: it is stored). */
   outputs: Readonly<Record<string, unknown>>;

@@ -68,12 +68,18 @@ export interface RunPlan {
  * Every step's dry run, in order, with the outputs of none (nothing ran). A dry run must only read:
  * what it returns says whether it checked something real or only described the step.
  */
-export async function planRun(registry: RunbookRegistry, runbookName: string, rawArgs: unknown, ports: StepPorts = {}): Promise<RunPlan> {
+export async function planRun(
+  registry: RunbookRegistry,
+  runbookName: string,
+  rawArgs: unknown,
+  ports: StepPorts = {},
+  who: Pick<RunRequest, 'requester' | 'origin'> = { requester: 'unknown', origin: 'unknown' },
+): Promise<RunPlan> {
   const { runbook, args } = await validateRequest(registry, runbookName, rawArgs, ports);
   const steps: PlannedStep[] = [];
   const never = new AbortController().signal;
   for (const [index, step] of runbook.steps.entries()) {
-    const result = await callStep((signal) => step.dryRun({ runId: 'dry-run', args, outputs: {}, attempt: 1, signal, ports }), {
+    const result = await callStep((signal) => step.dryRun({ runId: 'dry-run', ...who, args, outputs: {}, attempt: 1, signal, ports }), {
       timeoutMs: step.timeoutMs,
       runSignal: never,
       what: `the dry run of step "${step.id}"`,

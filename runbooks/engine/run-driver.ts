@@ -242,7 +242,7 @@ class RunDrive {
   }
 
   private context(attempt: number, signal: AbortSignal): StepContext<unknown> {
-    return { runId: this.run.id, args: this.run.args, outputs: { ...this.outputs }, attempt, signal, ports: this.options.ports };
+    return { runId: this.run.id, requester: this.run.requester, origin: this.run.origin, args: this.run.args, outputs: { ...this.outputs }, attempt, signal, ports: this.options.ports };
   }
 
   private event(step: StepDefinition<unknown>, index: number, attempt: number, action: 'run' | 'compensate'): StepAuditEvent {

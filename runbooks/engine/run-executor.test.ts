@@ -64,13 +64,13 @@ async function attemptsOf(runId: string): Promise<string[]> {
 }
 
 describe('a run', () => {
-  it('runs its steps in order, once each, and hands each step the outputs of the earlier ones', async () => {
+  it("runs its steps in order, once each, and hands each step the outputs of the earlier ones and the run's requester and origin", async () => {
     const h = harness(createRunbookRegistry([scriptedRunbook(t.pool, 'in-order', [{ id: 'first' }, { id: 'second' }, { id: 'third' }])]));
     const run = await h.runToStop('in-order');
     expect(run).toMatchObject({ state: 'succeeded', reason: null, leaseOwner: null, leaseExpiresAt: null });
     expect(await attemptsOf(run.id)).toEqual(['run first#1 done', 'run second#1 done', 'run third#1 done']);
     const attempts = await t.store.attempts(run.id);
-    expect(attempts[2]!.output).toEqual({ step: 'third', attempt: 1, saw: ['first', 'second'] });
+    expect(attempts[2]!.output).toEqual({ step: 'third', attempt: 1, saw: ['first', 'second'], requester: 'U0ONCALL', origin: 'test' });
     expect(h.events).toEqual([
       'start run first#1',
       'end run first#1 done',

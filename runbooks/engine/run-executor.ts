@@ -43,7 +43,8 @@ export interface RunExecutor {
   start(): void;
   /** Validates and records a run; a runner (this one first, if it has room) starts it. Throws RunbookInputError. */
   submit(request: RunRequest): Promise<RunRecord>;
-  plan(runbook: string, args: unknown): Promise<RunPlan>;
+  /** Every step's dry run; `who` asked for it (steps see it as the requester). */
+  plan(runbook: string, args: unknown, who?: Pick<RunRequest, 'requester' | 'origin'>): Promise<RunPlan>;
   decide(runId: string, decision: Decision, by: string): Promise<RunRecord>;
   abort(runId: string, by: string): Promise<RunRecord>;
   get(runId: string): Promise<RunRecord>;
@@ -130,8 +131,8 @@ export function createRunExecutor(options: RunExecutorOptions): RunExecutor {
       if (job) void scanNow().catch((error: unknown) => log('the runbook scan failed', error));
       return run;
     },
-    plan(runbook, args) {
-      return planRun(registry, runbook, args, ports);
+    plan(runbook, args, who) {
+      return planRun(registry, runbook, args, ports, who);
     },
     async decide(runId, decision, by) {
       const run = await store.decide(runId, decision, by);

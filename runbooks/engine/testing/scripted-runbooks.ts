@@ -64,7 +64,7 @@ function scriptedStep(pool: pg.Pool, spec: ScriptedStep): StepDefinition<ScriptA
         throw error;
       }
       await endMark(pool, id, 'done');
-      return { step: spec.id, attempt: context.attempt, saw: Object.keys(context.outputs) };
+      return { step: spec.id, attempt: context.attempt, saw: Object.keys(context.outputs), requester: context.requester, origin: context.origin };
     },
     async dryRun() {
       return { mode: 'description', text: `would do ${spec.id}` };
