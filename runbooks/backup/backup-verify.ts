@@ -54,6 +54,7 @@ async function verifiableBackup(args: Args, ports: StepPorts): Promise<RunbookRe
 }
 
 export const backupVerifyRunbook = defineRunbook({
+  source: import.meta.url,
   name: 'backup-verify',
   summary: 'Check a backup: checksums, the dumps’ tables of contents, and a real restore of each dump into a scratch database with its row counts',
   level: 1,

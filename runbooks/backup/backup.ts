@@ -258,6 +258,7 @@ async function applyRetention(context: Context): Promise<unknown> {
 }
 
 export const backupRunbook = defineRunbook({
+  source: import.meta.url,
   name: 'backup',
   summary: "Dump the stack's databases, save the policy engine's modes, the config and the services' versions, check them, and keep them under ACGS_BACKUP_DIR",
   level: 1,

@@ -102,12 +102,13 @@ function startRunnerProcess(owner: string, options: { leaseMs?: number; renewEve
 }
 
 /**
- * Records a run the way submit does, on the version the runner processes compute: the source text
- * of a step function is what the loader made of it, and vitest's differs from tsx's.
+ * Records a run the way submit does, on the version this process computes, after checking that
+ * the runner process (tsx) computes the same one: a version must not depend on the loader.
  */
 async function submit(runbook: string, args: unknown, versions: Record<string, string>) {
-  const { args: parsed } = checkRequest(createRunbookRegistry(crashRunbooks(t.pool)), runbook, args);
-  return t.store.create({ runbook, version: versions[runbook]!, args: parsed, requester: 'U0ONCALL', origin: 'test' });
+  const { runbook: here, args: parsed } = checkRequest(createRunbookRegistry(crashRunbooks(t.pool)), runbook, args);
+  expect(versions[runbook]).toBe(here.version);
+  return t.store.create({ runbook, version: here.version, args: parsed, requester: 'U0ONCALL', origin: 'test' });
 }
 
 /**

@@ -3,6 +3,8 @@
  * steps. `defineRunbook` checks the shape once, at load time, and stamps the definition with its
  * version (version.ts), which every run records so that it finishes on the code it started with.
  */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import type { StepPorts } from './ports.js';
 import { STEP_KINDS, type StepKind } from './step-kinds.js';
@@ -67,6 +69,11 @@ export interface RunbookRefusal {
 }
 
 export interface RunbookInput<Schema extends z.ZodType> {
+  /**
+   * The defining module's URL: `source: import.meta.url`. Its file's text is part of the version
+   * (version.ts), so a changed step body changes the version whatever loader runs the code.
+   */
+  source: string;
   name: string;
   summary: string;
   level: RunbookLevel;
@@ -121,5 +128,20 @@ export function defineRunbook<Schema extends z.ZodType>(input: RunbookInput<Sche
     if (step.skippable !== undefined && typeof step.skippable !== 'boolean') throw new RunbookDefinitionError(`${at}: skippable is true or false`);
   }
   const runbook = { ...input, steps: [...input.steps], onStepFailure: input.onStepFailure ?? 'decide' };
-  return Object.freeze({ ...runbook, version: runbookVersion(runbook) });
+  return Object.freeze({ ...runbook, version: runbookVersion(runbook, readSource(where, input.source)) });
+}
+
+/** The defining module's text, read once when the module loads. */
+function readSource(where: string, source: string): string {
+  let path: string;
+  try {
+    path = fileURLToPath(source);
+  } catch {
+    throw new RunbookDefinitionError(`${where}: source must be the module's file URL (source: import.meta.url), not ${JSON.stringify(String(source)).slice(0, 80)}`);
+  }
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new RunbookDefinitionError(`${where}: its source ${path} cannot be read (${(error as Error).message})`);
+  }
 }

@@ -136,6 +136,7 @@ describe('a run', () => {
 
   it('a step whose output cannot be stored as JSON stops the run for a decision instead of breaking the runner', async () => {
     const unstorable = defineRunbook({
+      source: import.meta.url,
       name: 'unstorable',
       summary: 'Returns what JSON cannot hold',
       level: 0,

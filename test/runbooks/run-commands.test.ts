@@ -22,6 +22,7 @@ const ROLES = { oncall: [ONCALL], approvers: [], admins: [] };
 
 /** A Level 2 runbook: `run` must refuse it while the policy decides on the command's level. */
 const restartAll = defineRunbook({
+  source: import.meta.url,
   name: 'restart-everything',
   summary: 'Restart every service',
   level: 2,

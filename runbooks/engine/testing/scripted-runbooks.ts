@@ -86,6 +86,7 @@ function scriptedStep(pool: pg.Pool, spec: ScriptedStep): StepDefinition<ScriptA
 
 export function scriptedRunbook(pool: pg.Pool, name: string, steps: ScriptedStep[], options: { onStepFailure?: 'decide' | 'fail'; summary?: string } = {}): AnyRunbook {
   return defineRunbook({
+    source: import.meta.url,
     name,
     summary: options.summary ?? `scripted runbook ${name}`,
     level: 1,
