@@ -232,8 +232,8 @@ describe('abort', () => {
 });
 
 describe('a runner shutting down', () => {
-  it('finishes the step at hand and hands the run back for another runner, which goes on from the next step', async () => {
-    const registry = createRunbookRegistry([scriptedRunbook(t.pool, 'handed-back', [{ id: 'first' }, { id: 'second' }])]);
+  it('lets a non-idempotent step at hand end within the grace and hands the run back for another runner, which goes on from the next step', async () => {
+    const registry = createRunbookRegistry([scriptedRunbook(t.pool, 'handed-back', [{ id: 'first', idempotent: false }, { id: 'second' }])]);
     const leaving = harness(registry);
     leaving.executor.start();
     const run = await leaving.executor.submit({ runbook: 'handed-back', args: { holdMs: { first: 300 } }, requester: 'U0', origin: 'test' });
@@ -245,6 +245,26 @@ describe('a runner shutting down', () => {
     const ended = await harness(registry).settle(run.id);
     expect(ended.state).toBe('succeeded');
     expect(await attemptsOf(run.id)).toEqual(['run first#1 done', 'run second#1 done']);
+  });
+});
+
+describe('a runner shutting down while undoing', () => {
+  it('stops the compensation at hand at once and hands the run back; the next runner undoes that step again and ends the abort', async () => {
+    const registry = createRunbookRegistry([scriptedRunbook(t.pool, 'undo-stopped', [{ id: 'one', undoable: true }, { id: 'two' }])]);
+    const leaving = harness(registry);
+    const stopped = await leaving.runToStop('undo-stopped', { failAttempts: { two: 1 }, holdCompensationMs: { one: 30_000 } });
+    expect(stopped.state).toBe('needs_decision');
+    leaving.executor.start();
+    await leaving.executor.decide(stopped.id, 'abort', 'U0LEAD');
+    await expect.poll(() => leaving.events.includes('start compensate one#2'), { timeout: 5000 }).toBe(true);
+    const asked = Date.now();
+    await leaving.executor.stop();
+    expect(Date.now() - asked).toBeLessThan(3000);
+    expect(await t.store.get(stopped.id)).toMatchObject({ state: 'aborting', leaseOwner: null });
+
+    const ended = await harness(registry).settle(stopped.id);
+    expect(ended).toMatchObject({ state: 'aborted', reason: 'aborted; undone: one' });
+    expect(await attemptsOf(stopped.id)).toEqual(['run one#1 done', 'run two#1 failed', 'compensate one#2 interrupted', 'compensate one#3 compensated']);
   });
 });
 

@@ -18,6 +18,7 @@ export interface RunnerProcessOptions {
   leaseMs: number;
   renewEveryMs: number;
   scanEveryMs?: number;
+  shutdownGraceMs?: number;
 }
 
 export function hostRunnerProcess<Options extends RunnerProcessOptions>(setup: {
@@ -37,6 +38,7 @@ export function hostRunnerProcess<Options extends RunnerProcessOptions>(setup: {
     leaseMs: options.leaseMs,
     renewEveryMs: options.renewEveryMs,
     scanEveryMs: options.scanEveryMs ?? options.renewEveryMs,
+    ...(options.shutdownGraceMs === undefined ? {} : { shutdownGraceMs: options.shutdownGraceMs }),
     ...(setup.ports ? { ports: setup.ports(options) } : {}),
     audit: {
       async stepStarted(event) {

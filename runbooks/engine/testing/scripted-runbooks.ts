@@ -14,6 +14,8 @@ export const ScriptArgs = z.object({
   holdMs: z.record(z.string(), z.number().int().min(0)).default({}),
   /** Step id -> the step fails on attempts 1..n. */
   failAttempts: z.record(z.string(), z.number().int().min(0)).default({}),
+  /** Step id -> milliseconds its FIRST compensation waits (stopping early when its signal fires). */
+  holdCompensationMs: z.record(z.string(), z.number().int().min(0)).default({}),
   /** Step ids whose compensation fails. */
   failCompensation: z.array(z.string()).default([]),
   /** Every step waits this long (ms), to make runs overlap across processes. */
@@ -72,7 +74,17 @@ function scriptedStep(pool: pg.Pool, spec: ScriptedStep): StepDefinition<ScriptA
   };
   if (spec.undoable) {
     step.compensate = async (context) => {
+      const earlier = await pool.query(`SELECT 1 FROM runbook_test_marks WHERE run_id = $1 AND step_id = $2 AND action = 'compensate'`, [context.runId, spec.id]);
       const id = await mark(pool, context, spec.id, 'compensate');
+      const hold = context.args.holdCompensationMs[spec.id];
+      if (hold !== undefined && earlier.rowCount === 0) {
+        try {
+          await sleep(hold, undefined, { signal: context.signal });
+        } catch (error) {
+          await endMark(pool, id, 'failed');
+          throw error;
+        }
+      }
       if (context.args.failCompensation.includes(spec.id)) {
         await endMark(pool, id, 'failed');
         throw new Error(`undoing ${spec.id} failed as scripted`);
