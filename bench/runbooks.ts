@@ -66,6 +66,7 @@ async function settled(store: RunStore, runId: string, timeoutMs: number): Promi
 
 async function stepOverhead(db: TestDatabase, pool: pg.Pool, store: RunStore): Promise<void> {
   const noop = defineRunbook({
+    source: import.meta.url,
     name: 'bench-noop',
     summary: 'steps that do nothing',
     level: 1,
@@ -157,7 +158,7 @@ function startRunner(databaseUrl: string, owner: string) {
 async function takeover(db: TestDatabase, pool: pg.Pool, store: RunStore): Promise<void> {
   await pool.query(MARKS_TABLE_SQL);
   const first = startRunner(db.url, 'bench-a');
-  // The version as the runner processes compute it: a step function's source text is the loader's output.
+  // The version as the runner processes compute it (the same as here: it hashes the module's file, not the loader's output).
   const { versions } = await first.waitFor((line) => line.event === 'started');
   const { args } = checkRequest(createRunbookRegistry(crashRunbooks(pool)), 'copy-files', { holdMs: { copy: 600_000 } });
   const run = await store.create({ runbook: 'copy-files', version: versions!['copy-files']!, args, requester: 'bench', origin: 'bench' });

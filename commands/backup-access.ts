@@ -1,6 +1,6 @@
 /**
- * What the backup commands share: the catalog's port (or why there is none), a backup id as an
- * argument, and the check that a backup to verify is there before a run is started for it.
+ * What the backup commands share: the catalog's port (or why there is none) and a backup id as an
+ * argument. Whether a backup to verify is there is the backup-verify runbook's own check.
  */
 import { z } from 'zod';
 import { CommandError, type CommandContext } from './command.js';
@@ -31,16 +31,3 @@ export const backupIdArgument = z
     return z.NEVER;
   });
 
-/**
- * A backup that is not there, or not finished, is refused before any run is recorded. Without the
- * catalog in this process the runbook's first step finds out instead.
- */
-export async function requireVerifiableBackup(context: CommandContext, id: string): Promise<void> {
-  const catalog = context.services.backups;
-  if (!catalog) return;
-  const backup = (await catalog.list()).find((candidate) => candidate.id === id);
-  if (!backup) throw new CommandError(`There is no backup "${id}" in ${catalog.root}.`, '`backups` lists the backups there.');
-  if (backup.state !== 'complete') {
-    throw new CommandError(`Backup ${id} is ${backup.state}${backup.problem ? `: ${clip(backup.problem, 200)}` : ''}; only a complete backup can be verified.`, '`backups` lists the complete ones.');
-  }
-}

@@ -1,12 +1,12 @@
 /**
  * `backup verify <id> [--dry-run]`: the short form of `run backup-verify id=<id>`, answered exactly
- * as `run` answers; an id that is malformed, unknown or not a finished backup is refused before any
- * run is recorded.
+ * as `run` answers. A malformed id is refused here; one that is unknown or not a finished backup
+ * is refused by the runbook's own check (its validate), the same one `run` meets, before any run
+ * is recorded.
  */
 import { z } from 'zod';
 import { defineCommand } from './command.js';
-import { backupIdArgument, requireVerifiableBackup } from './backup-access.js';
-import { requireRuns } from './runbook-access.js';
+import { backupIdArgument } from './backup-access.js';
 import { startRunbook } from './runbook-start.js';
 
 export const backupVerify = defineCommand({
@@ -19,8 +19,6 @@ export const backupVerify = defineCommand({
   flags: { 'dry-run': { type: 'boolean', description: "show the verification's plan; runs nothing" } },
   args: z.object({ id: backupIdArgument, 'dry-run': z.boolean().default(false) }).strict(),
   async run(context, { id, 'dry-run': dryRun }) {
-    requireRuns(context);
-    await requireVerifiableBackup(context, id);
     return startRunbook(context, { runbook: 'backup-verify', args: { id }, dryRun });
   },
 });

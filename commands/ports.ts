@@ -123,6 +123,8 @@ export interface RunbookStepInfo {
   kind: string;
   title: string;
   idempotent: boolean;
+  /** False when later steps need its output: a run stopped there can be retried or aborted, not skipped. */
+  skippable: boolean;
   canBeUndone: boolean;
 }
 
@@ -158,6 +160,15 @@ export const RUN_STATE_WORDS: Readonly<Record<string, string>> = {
   aborting: 'is being aborted',
   aborted: 'was aborted',
 };
+
+/**
+ * Whether a person may skip the step a run stopped at: there is one (`detail.step`, which the
+ * engine writes when a step stops the run), and its runbook did not mark it as one later steps need.
+ */
+export function stoppedStepSkippable(detail: Record<string, unknown> | null | undefined): boolean {
+  const step = detail?.step as { index?: unknown; id?: unknown; skippable?: unknown } | undefined;
+  return typeof step?.index === 'number' && typeof step.id === 'string' && step.skippable !== false;
+}
 
 /** A run as stored (states: pending, running, needs_decision, succeeded, failed, aborting, aborted). */
 export interface RunInfo {
@@ -208,6 +219,8 @@ export class RunRequestError extends Error {
   constructor(
     readonly code: string,
     message: string,
+    /** What to do instead, when the engine knows. */
+    readonly hint?: string,
   ) {
     super(message);
   }
@@ -217,13 +230,13 @@ export class RunRequestError extends Error {
 export interface RunbookRuns {
   list(): RunbookInfo[];
   /** Every step's dry run; records nothing. */
-  plan(runbook: string, args: unknown): Promise<RunPlanInfo>;
+  plan(runbook: string, args: unknown, who?: { requester: string; origin: string }): Promise<RunPlanInfo>;
   /** Records a pending run on the runbook's current version; a runner starts it. */
   /** `channel`: the Slack channel the run was asked for in, where the bot shows it (none from the CLI). */
   submit(request: { runbook: string; args: unknown; requester: string; origin: string; channel?: string }): Promise<RunInfo>;
   get(runId: string): Promise<RunDetailInfo>;
-  /** Newest first. */
-  recent(limit: number): Promise<RunInfo[]>;
+  /** Every active run however old, then the `endedLimit` newest ended ones; each part newest first. */
+  activeAndRecent(endedLimit: number): Promise<RunInfo[]>;
   abort(runId: string, by: string): Promise<RunInfo>;
   decide(runId: string, decision: string, by: string): Promise<RunInfo>;
 }

@@ -16,8 +16,8 @@ const runbook: RunbookInfo = {
   level: 0,
   version: 'abcdef0123456789',
   steps: [
-    { index: 0, id: 'probe-services', kind: 'check', title: "Ask each service's /health", idempotent: true, canBeUndone: false },
-    { index: 1, id: 'verify-healthy', kind: 'verify', title: 'Verify that every service says healthy', idempotent: true, canBeUndone: false },
+    { index: 0, id: 'probe-services', kind: 'check', title: "Ask each service's /health", idempotent: true, skippable: true, canBeUndone: false },
+    { index: 1, id: 'verify-healthy', kind: 'verify', title: 'Verify that every service says healthy', idempotent: true, skippable: true, canBeUndone: false },
   ],
 };
 
@@ -121,7 +121,7 @@ describe('the run documents', () => {
 
   it("show a run's steps with state, attempts, durations and errors, and the decision buttons when it waits", () => {
     const detail: RunDetailInfo = {
-      run: runOf('needs_decision', { reason: 'step "verify-healthy" failed: not healthy: audit-engine degraded' }),
+      run: runOf('needs_decision', { reason: 'step "verify-healthy" failed: not healthy: audit-engine degraded', detail: { step: { index: 1, id: 'verify-healthy', skippable: true } } }),
       steps: runbook.steps,
       attempts: [
         { stepIndex: 0, stepId: 'probe-services', attempt: 1, action: 'run', outcome: 'done', startedAt: '2026-12-06T11:58:00.000Z', finishedAt: '2026-12-06T11:58:00.250Z', error: null },
@@ -140,6 +140,10 @@ describe('the run documents', () => {
     });
     expect(document.actions?.map((action) => action.label)).toEqual(['Retry', 'Skip', 'Abort', 'Status']);
     slackValid(document);
+    // A step later steps need offers no Skip; nor does a run stopped before any step.
+    const needed = runStatusDocument({ ...detail, run: { ...detail.run, detail: { step: { index: 1, id: 'verify-healthy', skippable: false } } } });
+    expect(needed.actions?.map((action) => action.label)).toEqual(['Retry', 'Abort', 'Status']);
+    expect(runStatusDocument({ ...detail, run: { ...detail.run, detail: { versionGone: 'abc' } } }).actions?.map((action) => action.label)).toEqual(['Retry', 'Abort', 'Status']);
     expect(renderText(document)).toContain('not healthy: audit-engine degraded');
 
     const finished = runStatusDocument({ run: runOf('succeeded'), steps: runbook.steps, attempts: [] });

@@ -5,7 +5,7 @@
  */
 import { levelWords } from './decision-documents.js';
 import { capitalized, clip, formatAge, formatMs, formatTimestamp } from './format.js';
-import { RUN_STATE_WORDS, type RunAttemptInfo, type RunbookInfo, type RunbookStepInfo, type RunDetailInfo, type RunInfo, type RunPlanInfo } from './ports.js';
+import { RUN_STATE_WORDS, stoppedStepSkippable, type RunAttemptInfo, type RunbookInfo, type RunbookStepInfo, type RunDetailInfo, type RunInfo, type RunPlanInfo } from './ports.js';
 import type { ResultAction, ResultBlock, ResultDocument, Tone } from './result.js';
 
 /** States a run can still leave. */
@@ -92,7 +92,7 @@ function runActions(run: RunInfo): ResultAction[] {
   const actions: ResultAction[] = [];
   if (run.state === 'needs_decision') {
     actions.push({ label: 'Retry', command: `run decide ${run.id} retry`, style: 'primary' });
-    actions.push({ label: 'Skip', command: `run decide ${run.id} skip` });
+    if (stoppedStepSkippable(run.detail)) actions.push({ label: 'Skip', command: `run decide ${run.id} skip` });
   }
   if (ACTIVE_RUN_STATES.includes(run.state) && run.state !== 'aborting') {
     actions.push({

@@ -22,7 +22,7 @@ export function requireRuns(context: CommandContext): RunbookRuns {
 /** The engine refused before writing anything: its sentence is the answer. */
 export function runRefused(error: unknown): never {
   if (error instanceof RunRequestError) {
-    const hint = error.code === 'unknown-run' ? '`runs` lists the active and recent runs.' : error.code === 'bad-arguments' ? '`runbooks` lists what each runbook does.' : undefined;
+    const hint = error.hint ?? (error.code === 'unknown-run' ? '`runs` lists the active and recent runs.' : error.code === 'bad-arguments' ? '`runbooks` lists what each runbook does.' : undefined);
     throw new CommandError(error.message, hint);
   }
   throw error;

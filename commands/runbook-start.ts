@@ -39,7 +39,7 @@ export async function startRunbook(context: CommandContext, { runbook: name, arg
       'refused',
     );
   }
-  if (dryRun) return planDocument(await runs.plan(runbook.name, args).catch(runRefused));
+  if (dryRun) return planDocument(await runs.plan(runbook.name, args, { requester: context.actor.id, origin: context.origin }).catch(runRefused));
   const started = await runs
     .submit({ runbook: runbook.name, args, requester: context.actor.id, origin: context.origin, ...(context.channelId ? { channel: context.channelId } : {}) })
     .catch(runRefused);

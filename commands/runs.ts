@@ -1,4 +1,4 @@
-/** `runs`: the runbook runs that are active, then the recent finished ones. */
+/** `runs`: every runbook run that is still active, however old, then the recent finished ones. */
 import { z } from 'zod';
 import { wholeNumberArgument } from './arguments.js';
 import { defineCommand } from './command.js';
@@ -11,9 +11,9 @@ export const runs = defineCommand({
   usage: '[--limit N]',
   examples: ['runs', 'runs --limit 50'],
   level: 'read',
-  flags: { limit: { type: 'string', description: 'how many of the newest runs (default 20, at most 100)' } },
+  flags: { limit: { type: 'string', description: 'how many of the newest finished runs (default 20, at most 100); active runs are always listed' } },
   args: z.object({ limit: wholeNumberArgument(1, 100).default(20) }).strict(),
   async run(context, { limit }) {
-    return runsDocument(await requireRuns(context).recent(limit));
+    return runsDocument(await requireRuns(context).activeAndRecent(limit));
   },
 });

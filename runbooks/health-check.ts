@@ -54,6 +54,7 @@ const describeReadings = (readings: Record<string, ServiceReading>) =>
     .join(', ');
 
 export const healthCheck = defineRunbook({
+  source: import.meta.url,
   name: 'health-check',
   summary: "Check every service's health, then verify a moment later that each one says healthy",
   level: 0,

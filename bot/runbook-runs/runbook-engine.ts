@@ -26,7 +26,7 @@ export interface RunbookEngineOptions {
   /** Migrate the engine's tables (the bot does; a process whose owner role migrated may skip). */
   migrate?: boolean;
   owner?: string;
-  executor?: Pick<RunExecutorOptions, 'leaseMs' | 'renewEveryMs' | 'scanEveryMs' | 'maxConcurrentRuns' | 'onDriveEnd'>;
+  executor?: Pick<RunExecutorOptions, 'leaseMs' | 'renewEveryMs' | 'scanEveryMs' | 'maxConcurrentRuns' | 'shutdownGraceMs' | 'onDriveEnd'>;
   log?(message: string, error?: unknown): void;
   /** See RunbookRunsOptions: where the bot shows a run started from a channel. */
   onStartedInChannel?(runId: string, channel: string): Promise<unknown>;
@@ -37,7 +37,7 @@ export interface RunbookEngine {
   executor: RunExecutor;
   store: RunStore;
   registry: RunbookRegistry;
-  /** Each run in hand finishes its step and is handed back. */
+  /** Each run in hand is handed back (RunExecutor.stop: idempotent steps stopped at once, others after a grace). */
   stop(): Promise<void>;
 }
 

@@ -26,6 +26,7 @@ function stepsOf(runbook: AnyRunbook): RunbookStepInfo[] {
     kind: step.kind,
     title: step.title,
     idempotent: step.idempotent,
+    skippable: step.skippable !== false,
     canBeUndone: Boolean(step.compensate),
   }));
 }
@@ -67,7 +68,7 @@ async function asPortErrors<T>(work: () => Promise<T>): Promise<T> {
   try {
     return await work();
   } catch (error) {
-    if (error instanceof RunbookInputError) throw new RunRequestError(error.code, error.message);
+    if (error instanceof RunbookInputError) throw new RunRequestError(error.code, error.message, error.hint);
     throw error;
   }
 }
@@ -84,9 +85,9 @@ export function createRunbookRuns(options: RunbookRunsOptions): RunbookRuns {
         steps: stepsOf(runbook),
       }));
     },
-    plan(runbook, args) {
+    plan(runbook, args, who) {
       return asPortErrors(async (): Promise<RunPlanInfo> => {
-        const plan = await executor.plan(runbook, args);
+        const plan = await executor.plan(runbook, args, who);
         return { ...plan, level: plan.level as RunbookLevelNumber };
       });
     },
@@ -105,8 +106,8 @@ export function createRunbookRuns(options: RunbookRunsOptions): RunbookRuns {
         return { run: runInfo(run), ...(runbook ? { steps: stepsOf(runbook) } : {}), attempts: attempts.map(attemptInfo) };
       });
     },
-    async recent(limit) {
-      return (await store.recent(limit)).map(runInfo);
+    async activeAndRecent(endedLimit) {
+      return (await store.activeAndRecent(endedLimit)).map(runInfo);
     },
     abort(runId, by) {
       return asPortErrors(async () => runInfo(await executor.abort(runId, by)));

@@ -66,7 +66,13 @@ const inputs: Record<string, RunMessageInput> = {
   pending: { run: run({ state: 'pending', leaseOwner: null, leaseExpiresAt: null, updatedAt: at(0) }), attempts: [], steps: STEPS },
   running: { run: run(), attempts: [attempt(0), attempt(1, { finishedAt: null, outcome: 'running', output: null })], steps: STEPS },
   'needs-decision': {
-    run: run({ state: 'needs_decision', reason: failedError, leaseOwner: null, leaseExpiresAt: null }),
+    run: run({ state: 'needs_decision', reason: failedError, detail: { step: { index: 1, id: 'dump', skippable: true } }, leaseOwner: null, leaseExpiresAt: null }),
+    attempts: [attempt(0), attempt(1, { outcome: 'failed', output: null, error: 'pg_dump: error: connection to server at "db" failed' })],
+    steps: STEPS,
+  },
+  // Later steps need the dump: a person may retry or abort, not skip it.
+  'needs-decision-not-skippable': {
+    run: run({ state: 'needs_decision', reason: failedError, detail: { step: { index: 1, id: 'dump', skippable: false } }, leaseOwner: null, leaseExpiresAt: null }),
     attempts: [attempt(0), attempt(1, { outcome: 'failed', output: null, error: 'pg_dump: error: connection to server at "db" failed' })],
     steps: STEPS,
   },
@@ -116,7 +122,7 @@ describe('a run in Block Kit', () => {
     });
   }
 
-  it('offers Abort (confirmed) while active, Retry / Skip / Abort when a decision is needed, nothing once ended; each carrying only the run id', () => {
+  it('offers Abort (confirmed) while active, Retry / Skip / Abort when a decision is needed (Skip only where allowed), nothing once ended; each carrying only the run id', () => {
     const ids = (input: RunMessageInput) => buttons(renderRunMessage(input)).map((button) => [button.action_id, button.value, Boolean(button.confirm)]);
     expect(ids(inputs.pending!)).toEqual([['acgs_runbook_abort', ID, true]]);
     expect(ids(inputs.running!)).toEqual([['acgs_runbook_abort', ID, true]]);
@@ -125,6 +131,13 @@ describe('a run in Block Kit', () => {
       ['acgs_runbook_skip', ID, true],
       ['acgs_runbook_decide_abort', ID, true],
     ]);
+    // No Skip where the engine refuses one: a step later steps need, or no step at all (version gone).
+    for (const unskippable of ['needs-decision-not-skippable', 'version-gone'] as const) {
+      expect(ids(inputs[unskippable]!)).toEqual([
+        ['acgs_runbook_retry', ID, false],
+        ['acgs_runbook_decide_abort', ID, true],
+      ]);
+    }
     for (const ended of ['succeeded', 'skipped-then-aborted'] as const) expect(ids(inputs[ended]!)).toEqual([]);
     expect(ids({ ...inputs.running!, run: run({ state: 'aborting' }) })).toEqual([]);
   });

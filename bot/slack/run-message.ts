@@ -4,7 +4,8 @@
  * The message: a header with the runbook and the run's state in words behind an emoji that reads
  * at a glance, who started it, one line per step (state, duration, attempts), why it stopped, and
  * the buttons a person can use now: Abort (confirmed) while the run is active; Retry / Skip / Abort
- * while it waits for a decision; none once it ended. The buttons carry only the run's id; a click
+ * while it waits for a decision (no Skip when the stopped step is one later steps need, or there is
+ * no step to skip); none once it ended. The buttons carry only the run's id; a click
  * runs `run abort <id>` / `run decide <id> <decision>` as the clicker (run-actions.ts).
  *
  * Rendered only from what the RunStore holds, never from `now`, so every replica renders the same
@@ -12,6 +13,7 @@
  */
 import type { types as slackTypes } from '@slack/bolt';
 import { formatDuration, formatMs } from '../../commands/format.js';
+import { stoppedStepSkippable } from '../../commands/ports.js';
 import type { StepKind } from '../../runbooks/engine/definition.js';
 import type { AttemptRecord, RunRecord, RunState } from '../../runbooks/engine/run-store.js';
 import { redactText } from '../audit-trail/redaction.js';
@@ -192,7 +194,7 @@ export function renderRunMessage(input: RunMessageInput): SlackMessage {
   const typed = ACTIVE.includes(run.state)
     ? ` · or type \`/acgs run abort ${shortId(run.id)}\``
     : run.state === 'needs_decision'
-      ? ` · or type \`/acgs run decide ${shortId(run.id)} retry|skip|abort\``
+      ? ` · or type \`/acgs run decide ${shortId(run.id)} ${stoppedStepSkippable(run.detail) ? 'retry|skip|abort' : 'retry|abort'}\``
       : '';
   blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `Run \`${escapeText(run.id)}\` · ${thread}${typed}` }] });
 
@@ -210,17 +212,19 @@ function runButtons(run: RunRecord): Button[] {
     confirm: confirmDialog('Abort this run?', `Abort ${what}. The steps already done are undone in reverse order where they can be; the message says what could not be.`, 'Abort', true),
   });
   if (run.state === 'needs_decision') {
-    return [
-      { type: 'button', action_id: `${RUNBOOK_ACTION_PREFIX}retry`, style: 'primary', text: { type: 'plain_text', text: 'Retry' }, value: run.id },
-      {
-        type: 'button',
-        action_id: `${RUNBOOK_ACTION_PREFIX}skip`,
-        text: { type: 'plain_text', text: 'Skip' },
-        value: run.id,
-        confirm: confirmDialog('Skip this step?', `Record the stopped step of ${what} as skipped and go on with the next one.`, 'Skip'),
-      },
-      abort('decide_abort'),
-    ];
+    // No Skip where the engine would refuse it: no step to skip, or one later steps need.
+    const skip: Button[] = stoppedStepSkippable(run.detail)
+      ? [
+          {
+            type: 'button',
+            action_id: `${RUNBOOK_ACTION_PREFIX}skip`,
+            text: { type: 'plain_text', text: 'Skip' },
+            value: run.id,
+            confirm: confirmDialog('Skip this step?', `Record the stopped step of ${what} as skipped and go on with the next one.`, 'Skip'),
+          },
+        ]
+      : [];
+    return [{ type: 'button', action_id: `${RUNBOOK_ACTION_PREFIX}retry`, style: 'primary', text: { type: 'plain_text', text: 'Retry' }, value: run.id }, ...skip, abort('decide_abort')];
   }
   return ACTIVE.includes(run.state) && run.state !== 'aborting' ? [abort('abort')] : [];
 }

@@ -149,6 +149,17 @@ export async function listBackups(root: string): Promise<BackupListing[]> {
   return listings.sort((a, b) => b.id.localeCompare(a.id));
 }
 
+/** One backup as `listBackups` shows it, or undefined when no backup has that id. */
+export async function findBackup(root: string, id: string): Promise<BackupListing | undefined> {
+  if (!BACKUP_ID.test(id)) return undefined;
+  try {
+    if (!(await stat(join(root, id))).isDirectory()) return undefined;
+  } catch {
+    return undefined;
+  }
+  return listingOf(root, id);
+}
+
 /** The manifest of a finished backup; a bad, unknown or unfinished id fails with what to do. */
 export async function readBackup(root: string, id: string): Promise<{ dir: string; manifest: BackupManifest; verification?: Verification }> {
   if (!BACKUP_ID.test(id)) throw new BackupNotFoundError(id);

@@ -103,14 +103,19 @@ describe('backup verify', () => {
     expect(await scratchDatabases()).toEqual([]);
   });
 
-  it('an unknown backup id fails its first step saying so; an unfinished backup says it never finished', async () => {
-    const unknown = await h.run('backup-verify', { id: '20200101T000000Z-000000' });
-    expect(unknown).toMatchObject({ state: 'failed', reason: 'step "read-manifest" (Find the backup and read its manifest) failed: there is no backup 20200101T000000Z-000000; `/acgs backups` lists them' });
-
+  it('an unknown or unfinished backup is refused before a run is recorded, in a sentence saying which, on submit and on a dry run', async () => {
     const { id, dir } = await freshBackup();
     rmSync(join(dir, MANIFEST_FILE));
-    const unfinished = await h.run('backup-verify', { id });
-    expect(unfinished.reason).toBe(`step "read-manifest" (Find the backup and read its manifest) failed: backup ${id} cannot be used: no manifest: the backup never finished`);
+    const before = await h.t.pool.query('SELECT count(*)::int AS n FROM runbook_runs');
+    const refusal = (work: Promise<unknown>) => work.then(() => 'accepted', (failure: unknown) => failure);
+    const unknown = await refusal(h.executor.submit({ runbook: 'backup-verify', args: { id: '20200101T000000Z-000000' }, requester: 'U0ONCALL', origin: 'test' }));
+    expect(unknown).toBeInstanceOf(RunbookInputError);
+    expect(unknown).toMatchObject({ code: 'refused-by-runbook', message: `There is no backup "20200101T000000Z-000000" in ${h.ports.root}.`, hint: '`backups` lists the backups there.' });
+    expect(await refusal(h.executor.plan('backup-verify', { id: '20200101T000000Z-000000' }))).toMatchObject({ code: 'refused-by-runbook' });
+
+    const unfinished = await refusal(h.executor.submit({ runbook: 'backup-verify', args: { id }, requester: 'U0ONCALL', origin: 'test' }));
+    expect(unfinished).toMatchObject({ code: 'refused-by-runbook', message: `Backup ${id} is incomplete: no manifest: the backup never finished; only a complete backup can be verified.` });
+    expect((await h.t.pool.query('SELECT count(*)::int AS n FROM runbook_runs')).rows).toEqual(before.rows);
   });
 
   it('PostgreSQL down at the restore: the step names the server and why, and the backup is not recorded as bad', async () => {
@@ -152,7 +157,7 @@ describe('backup verify', () => {
   it('a restore stopped by its step (abort, lost lease, timeout) fails the step but never records the backup as bad', async () => {
     const { id, dir } = await freshBackup();
     const restore = backupVerifyRunbook.steps.find((step) => step.id === 'restore')!;
-    const stopped = restore.run({ runId: '00000000-0000-4000-8000-00000000abcd', args: { id }, outputs: {}, attempt: 1, signal: AbortSignal.abort(), ports: { backup: h.ports } });
+    const stopped = restore.run({ runId: '00000000-0000-4000-8000-00000000abcd', requester: 'U0ONCALL', origin: 'test', args: { id }, outputs: {}, attempt: 1, signal: AbortSignal.abort(), ports: { backup: h.ports } });
     await expect(stopped).rejects.toThrow(/pg_restore was not started: the step was stopped first/);
     expect(existsSync(join(dir, 'verification.json'))).toBe(false);
     expect(await scratchDatabases()).toEqual([]);

@@ -55,7 +55,7 @@ describe('backup', () => {
     expect(manifest.tools.pg_dump).toMatch(/^pg_dump \(PostgreSQL\) \d+/);
     expect(manifest.audit_chain_head).toEqual({ sequence: 250, hash: 'c0ffee' });
     expect(manifest.service_versions['evolution-oversight']).toBe('unreachable: connection refused');
-    expect(manifest.requested_by).toBe(`runbook run ${run.id}`);
+    expect(manifest.requested_by).toBe(`U0ONCALL (test, runbook run ${run.id})`);
     expect(JSON.parse(readFileSync(join(dir, 'redis-modes.json'), 'utf8'))).toEqual({ strict: false, lockdown: true });
     expect(readFileSync(join(dir, 'acgs-config.yaml'), 'utf8')).toBe('roles:\n  oncall: [U0ONCALL]\n');
     // The step outputs say what a person needs in the thread: the size and the duration.
@@ -138,6 +138,12 @@ describe('backup when things go wrong', () => {
       const failed = await h.settle(stopped.id);
       expect(failed.state).toBe('needs_decision');
       expect(failed.reason).toMatch(/^step "dump-databases" \(.*\) failed: the dump of evolution-oversight \(127\.0\.0\.1:1\/acgs_gone\) failed: connect ECONNREFUSED 127\.0\.0\.1:1$/);
+      // The checks and the manifest are built from the dumps: skipping them is refused, nothing changes.
+      await expect(h.executor.decide(stopped.id, 'skip', 'U0LEAD')).rejects.toMatchObject({
+        code: 'cannot-skip',
+        message: `Step "dump-databases" of run ${stopped.id} (backup) cannot be skipped: later steps need its output; retry or abort.`,
+      });
+      expect(await h.executor.get(stopped.id)).toEqual(failed);
       const listed = await listBackups(root);
       expect(listed).toMatchObject([{ state: 'incomplete', problem: 'no manifest: the backup never finished' }]);
       const dir = join(root, listed[0]!.id);

@@ -244,8 +244,8 @@ function draftManifest(context: Context): { dir: string; manifest: BackupManifes
       id: dump.id,
       started_at: dump.started_at,
       finished_at: new Date().toISOString(),
-      // StepContext does not carry the requester: the run (and the trail) name who asked for it.
-      requested_by: `runbook run ${context.runId}`,
+      // Who asked, from where, and the run that holds every step's record.
+      requested_by: `${context.requester} (${context.origin}, runbook run ${context.runId})`,
       files: [...dumps, ...state.files],
       tools: { ...(check?.tools ?? {}), ...dumpTools },
       audit_chain_head: dump.audit_chain_head,
@@ -296,6 +296,7 @@ async function applyRetention(context: Context): Promise<unknown> {
 }
 
 export const backupRunbook = defineRunbook({
+  source: import.meta.url,
   name: 'backup',
   summary: "Dump the stack's databases, save the policy engine's modes, the config and the services' versions, check them, and keep them under ACGS_BACKUP_DIR",
   level: 1,
@@ -318,6 +319,8 @@ export const backupRunbook = defineRunbook({
       title: "Create the backup's directory and note the audit chain's head",
       timeoutMs: 30_000,
       idempotent: true,
+      // Every later step writes into the directory it makes.
+      skippable: false,
       run: createDirectory,
       compensate: removeUnsealed,
       async dryRun(context) {
@@ -330,6 +333,8 @@ export const backupRunbook = defineRunbook({
       title: 'Dump each database with pg_dump',
       timeoutMs: 6 * 60 * 60_000,
       idempotent: true,
+      // The checks and the manifest are built from what it dumped.
+      skippable: false,
       run: dumpDatabases,
       async dryRun(context) {
         const databases = backupPorts(context.ports).databases;

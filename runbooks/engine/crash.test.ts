@@ -48,14 +48,21 @@ interface RunnerEvent {
   state?: string;
 }
 
-function startRunnerProcess(owner: string, options: { leaseMs?: number; renewEveryMs?: number; scanEveryMs?: number } = {}) {
+function startRunnerProcess(owner: string, options: { leaseMs?: number; renewEveryMs?: number; scanEveryMs?: number; shutdownGraceMs?: number } = {}) {
   const child = spawn(
     process.execPath,
     [
       '--import',
       'tsx',
       RUNNER_PROCESS,
-      JSON.stringify({ databaseUrl: t.db.url, owner, leaseMs: options.leaseMs ?? LEASE_MS, renewEveryMs: options.renewEveryMs ?? RENEW_EVERY_MS, scanEveryMs: options.scanEveryMs ?? 200 }),
+      JSON.stringify({
+        databaseUrl: t.db.url,
+        owner,
+        leaseMs: options.leaseMs ?? LEASE_MS,
+        renewEveryMs: options.renewEveryMs ?? RENEW_EVERY_MS,
+        scanEveryMs: options.scanEveryMs ?? 200,
+        ...(options.shutdownGraceMs === undefined ? {} : { shutdownGraceMs: options.shutdownGraceMs }),
+      }),
     ],
     { stdio: ['pipe', 'pipe', 'pipe'] },
   );
@@ -102,12 +109,13 @@ function startRunnerProcess(owner: string, options: { leaseMs?: number; renewEve
 }
 
 /**
- * Records a run the way submit does, on the version the runner processes compute: the source text
- * of a step function is what the loader made of it, and vitest's differs from tsx's.
+ * Records a run the way submit does, on the version this process computes, after checking that
+ * the runner process (tsx) computes the same one: a version must not depend on the loader.
  */
 async function submit(runbook: string, args: unknown, versions: Record<string, string>) {
-  const { args: parsed } = checkRequest(createRunbookRegistry(crashRunbooks(t.pool)), runbook, args);
-  return t.store.create({ runbook, version: versions[runbook]!, args: parsed, requester: 'U0ONCALL', origin: 'test' });
+  const { runbook: here, args: parsed } = checkRequest(createRunbookRegistry(crashRunbooks(t.pool)), runbook, args);
+  expect(versions[runbook]).toBe(here.version);
+  return t.store.create({ runbook, version: here.version, args: parsed, requester: 'U0ONCALL', origin: 'test' });
 }
 
 /**
@@ -180,6 +188,62 @@ describe('a runner SIGKILLed mid-step', () => {
     await t.store.decide(run.id, 'retry', 'U0LEAD');
     await expect.poll(async () => (await t.store.get(run.id))?.state, { timeout: 10_000, interval: 100 }).toBe('succeeded');
     expect(await attemptsOf(run.id)).toEqual(['prepare#1 done runner-a', 'send#1 interrupted runner-a', 'send#2 done runner-b', 'verify#1 done runner-b']);
+  });
+});
+
+/**
+ * Runner A runs the run, holding `stepId` for `holdMs`, with runner B up beside it; A gets SIGTERM
+ * mid-step. Returns how long A took to exit after it, and its exit code.
+ */
+async function stopMidStep(runbook: string, stepId: string, holdMs: number, shutdownGraceMs?: number) {
+  const a = startRunnerProcess('runner-a', shutdownGraceMs === undefined ? {} : { shutdownGraceMs });
+  const run = await submit(runbook, { holdMs: { [stepId]: holdMs } }, await a.versions());
+  await a.waitFor((event) => event.event === 'stepStarted' && event.runId === run.id && event.stepId === stepId);
+  const b = startRunnerProcess('runner-b');
+  await b.versions();
+  const asked = Date.now();
+  a.child.kill('SIGTERM');
+  // Bounded so that a shutdown that waits for the step fails here rather than at the test's timeout.
+  const exit = await Promise.race([a.exited, new Promise((resolve) => setTimeout(() => resolve('still running'), (shutdownGraceMs ?? 0) + 5000))]);
+  return { run, b, exit, tookMs: Date.now() - asked };
+}
+
+describe('a runner process stopped (SIGTERM) mid-step', () => {
+  it('in an idempotent step: stops it at once, hands the run back, and another runner runs that step again', { timeout: 60_000 }, async () => {
+    const { run, exit, tookMs } = await stopMidStep('copy-files', 'copy', 60_000);
+    expect(exit).toBe(0);
+    expect(tookMs).toBeLessThan(3000);
+    await expect.poll(async () => (await t.store.get(run.id))?.state, { timeout: 15_000, interval: 100 }).toBe('succeeded');
+    expect(await attemptsOf(run.id)).toEqual(['prepare#1 done runner-a', 'copy#1 interrupted runner-a', 'copy#2 done runner-b', 'verify#1 done runner-b']);
+    // The completed step was not run again; the stopped one ran once in each process.
+    expect((await marksOf(run.id)).map((mark) => [mark.step_id, mark.attempt])).toEqual([
+      ['prepare', 1],
+      ['copy', 1],
+      ['copy', 2],
+      ['verify', 1],
+    ]);
+  });
+
+  it('in a non-idempotent step that outlasts the grace: abandons it after the grace, and the next runner stops the run for a decision', { timeout: 60_000 }, async () => {
+    const { run, exit, tookMs } = await stopMidStep('send-once', 'send', 60_000, 1000);
+    expect(exit).toBe(0);
+    expect(tookMs).toBeGreaterThanOrEqual(1000);
+    expect(tookMs).toBeLessThan(1000 + 3000);
+    await expect.poll(async () => (await t.store.get(run.id))?.state, { timeout: 15_000, interval: 100 }).toBe('needs_decision');
+    expect(await t.store.get(run.id)).toMatchObject({
+      leaseOwner: null,
+      reason: 'step "send" (Do send) was interrupted and is not safe to run again by itself: retry, skip or abort',
+      detail: { step: { id: 'send', attempt: 1, outcome: 'interrupted', owner: 'runner-a', interruptedByTakeover: true } },
+    });
+    expect(await attemptsOf(run.id)).toEqual(['prepare#1 done runner-a', 'send#1 interrupted runner-a']);
+  });
+
+  it('in a non-idempotent step that ends within the grace: records it, hands the run back, and the next runner goes on after it', { timeout: 60_000 }, async () => {
+    const { run, exit, tookMs } = await stopMidStep('send-once', 'send', 800, 10_000);
+    expect(exit).toBe(0);
+    expect(tookMs).toBeLessThan(5000);
+    await expect.poll(async () => (await t.store.get(run.id))?.state, { timeout: 15_000, interval: 100 }).toBe('succeeded');
+    expect(await attemptsOf(run.id)).toEqual(['prepare#1 done runner-a', 'send#1 done runner-a', 'verify#1 done runner-b']);
   });
 });
 

@@ -1,5 +1,11 @@
-import { describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { allRunbooks } from '../index.js';
 import { defineRunbook, RunbookDefinitionError, type StepDefinition } from './definition.js';
 import { RunbookInputError } from './errors.js';
 import { createRunbookRegistry } from './registry.js';
@@ -27,7 +33,19 @@ function step(overrides: Partial<StepDefinition<Args>> = {}): StepDefinition<Arg
 const Service = z.object({ service: z.string().min(1).describe('the service to look at') });
 
 function runbook(overrides: Partial<Parameters<typeof defineRunbook<typeof Service>>[0]> = {}) {
-  return defineRunbook({ name: 'look', summary: 'Looks at a service', level: 0, args: Service, steps: [step()], ...overrides });
+  return defineRunbook({ source: import.meta.url, name: 'look', summary: 'Looks at a service', level: 0, args: Service, steps: [step()], ...overrides });
+}
+
+const scratch = mkdtempSync(join(tmpdir(), 'acgs-runbook-source-'));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+let files = 0;
+
+/** A module file holding `text`, in a directory of its own; returns its URL. */
+function moduleFile(text: string): string {
+  const dir = join(scratch, String((files += 1)));
+  mkdirSync(dir);
+  writeFileSync(join(dir, 'runbook.ts'), text);
+  return pathToFileURL(join(dir, 'runbook.ts')).href;
 }
 
 describe('a runbook version', () => {
@@ -36,26 +54,39 @@ describe('a runbook version', () => {
     expect(runbook().version).toBe(runbook().version);
   });
 
-  it('changes with a step title, its flags, its kind, its body, or the arguments schema', () => {
+  it('changes with a step title, its flags, its kind, the arguments schema, or the text of its module', () => {
     const base = runbook().version;
     const changed = [
       runbook({ steps: [step({ title: 'Look closely at the service' })] }),
       runbook({ steps: [step({ idempotent: false })] }),
+      runbook({ steps: [step({ skippable: false })] }),
       runbook({ steps: [step({ timeoutMs: 2000 })] }),
       runbook({ steps: [step({ kind: 'verify' })] }),
-      runbook({
-        steps: [
-          step({
-            async run(context) {
-              return { lookedTwice: context.args.service };
-            },
-          }),
-        ],
-      }),
+      runbook({ source: moduleFile('export const body = 1;\n') }),
       runbook({ args: z.object({ service: z.string().min(2).describe('the service to look at') }) }),
       runbook({ steps: [step(), step({ id: 'again' })] }),
     ].map((each) => each.version);
     expect(new Set([base, ...changed]).size).toBe(changed.length + 1);
+  });
+
+  it("depends on the module's text, not on where it lies nor on its line endings", () => {
+    const text = 'export const body = 1;\nexport const more = 2;\n';
+    const here = runbook({ source: moduleFile(text) }).version;
+    expect(runbook({ source: moduleFile(text) }).version).toBe(here);
+    expect(runbook({ source: moduleFile(text.replace(/\n/g, '\r\n')) }).version).toBe(here);
+    expect(runbook({ source: moduleFile(text.replace('1', '3')) }).version).not.toBe(here);
+  });
+
+  // Replicas started with `tsx`, with `node --import tsx`, or under vitest must agree: each loader
+  // makes other code of the same file, which the version must not see.
+  it.each([
+    ['the tsx CLI', [fileURLToPath(new URL('../../node_modules/.bin/tsx', import.meta.url))]],
+    ['node --import tsx', [process.execPath, '--import', 'tsx']],
+  ])('is the same under %s as under vitest, for every runbook shipped', (_loader, command) => {
+    const script = fileURLToPath(new URL('./testing/print-versions.ts', import.meta.url));
+    const child = spawnSync(command[0]!, [...command.slice(1), script], { encoding: 'utf8', timeout: 30_000 });
+    expect(child.status, child.stderr).toBe(0);
+    expect(JSON.parse(child.stdout)).toEqual(Object.fromEntries(allRunbooks.map((each) => [each.name, each.version])));
   });
 });
 
@@ -67,6 +98,9 @@ describe('defineRunbook', () => {
     ['an unknown kind', { steps: [step({ kind: 'guess' as never })] }, /kind must be one of check, act, verify, gate, notify, wait/],
     ['no steps', { steps: [] }, /at least one step/],
     ['a name with capitals', { name: 'Look' }, /lower-case words/],
+    ['a source that is no file URL', { source: 'runbooks/look.ts' }, /source must be the module's file URL \(source: import\.meta\.url\)/],
+    ['a source file that is not there', { source: 'file:///nowhere/look.ts' }, /its source \/nowhere\/look\.ts cannot be read/],
+    ['a skippable that is no boolean', { steps: [step({ skippable: 'no' as never })] }, /step "look": skippable is true or false/],
   ])('refuses %s, naming the runbook and the step', (_what, overrides, message) => {
     expect(() => runbook(overrides as never)).toThrow(RunbookDefinitionError);
     expect(() => runbook(overrides as never)).toThrow(message);

@@ -3,6 +3,8 @@
  * steps. `defineRunbook` checks the shape once, at load time, and stamps the definition with its
  * version (version.ts), which every run records so that it finishes on the code it started with.
  */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import type { StepPorts } from './ports.js';
 import { STEP_KINDS, type StepKind } from './step-kinds.js';
@@ -16,6 +18,10 @@ export type RunbookLevel = 0 | 1 | 2 | 3 | 4;
 /** What a step sees while it runs (or while its dry run or compensation runs). */
 export interface StepContext<Args> {
   runId: string;
+  /** Who asked for the run (a Slack user id, a CLI user); on a dry run, who asked for the plan. */
+  requester: string;
+  /** Where it was asked: typed, button, console, cli, schedule, alert. */
+  origin: string;
   args: Args;
   /** What earlier completed steps returned, by step id (survives a takeover: it is stored). */
   outputs: Readonly<Record<string, unknown>>;
@@ -44,6 +50,11 @@ export interface StepDefinition<Args> {
   timeoutMs: number;
   /** Safe to run again after a crash interrupted it; a non-idempotent one waits for a person. */
   idempotent: boolean;
+  /**
+   * Whether a person may skip it when it stopped (default true). False for a step whose output
+   * later steps need: skipping it would only make the next step fail.
+   */
+  skippable?: boolean;
   /** Returns a JSON-able summary, kept as the step's output for later steps and for people. */
   run(context: StepContext<Args>): Promise<unknown>;
   /** Undoes what `run` did, when the run is aborted later; absent when nothing can be undone. */
@@ -51,7 +62,18 @@ export interface StepDefinition<Args> {
   dryRun(context: StepContext<Args>): Promise<DryRunResult>;
 }
 
+/** Why a run is refused before it is recorded (validate), and what to do instead. */
+export interface RunbookRefusal {
+  message: string;
+  hint?: string;
+}
+
 export interface RunbookInput<Schema extends z.ZodType> {
+  /**
+   * The defining module's URL: `source: import.meta.url`. Its file's text is part of the version
+   * (version.ts), so a changed step body changes the version whatever loader runs the code.
+   */
+  source: string;
   name: string;
   summary: string;
   level: RunbookLevel;
@@ -62,6 +84,12 @@ export interface RunbookInput<Schema extends z.ZodType> {
    * (retry / skip / abort); `fail` ends it as failed, for runbooks where retrying makes no sense.
    */
   onStepFailure?: 'decide' | 'fail';
+  /**
+   * Checks the parsed arguments against the world before anything is written (the backup to verify
+   * is there): a refusal answers the request (submit and dry run alike) and no run is recorded.
+   * Only reads; a check that cannot be made (the disk does not answer) throws instead.
+   */
+  validate?(args: z.output<Schema>, ports: StepPorts): Promise<RunbookRefusal | undefined>;
 }
 
 export interface Runbook<Schema extends z.ZodType = z.ZodType> extends RunbookInput<Schema> {
@@ -97,7 +125,23 @@ export function defineRunbook<Schema extends z.ZodType>(input: RunbookInput<Sche
     if (!step.title.trim()) throw new RunbookDefinitionError(`${at}: the title is empty`);
     if (!Number.isInteger(step.timeoutMs) || step.timeoutMs < 1) throw new RunbookDefinitionError(`${at}: timeoutMs must be a whole number of milliseconds`);
     if (typeof step.run !== 'function' || typeof step.dryRun !== 'function') throw new RunbookDefinitionError(`${at}: run and dryRun are required`);
+    if (step.skippable !== undefined && typeof step.skippable !== 'boolean') throw new RunbookDefinitionError(`${at}: skippable is true or false`);
   }
   const runbook = { ...input, steps: [...input.steps], onStepFailure: input.onStepFailure ?? 'decide' };
-  return Object.freeze({ ...runbook, version: runbookVersion(runbook) });
+  return Object.freeze({ ...runbook, version: runbookVersion(runbook, readSource(where, input.source)) });
+}
+
+/** The defining module's text, read once when the module loads. */
+function readSource(where: string, source: string): string {
+  let path: string;
+  try {
+    path = fileURLToPath(source);
+  } catch {
+    throw new RunbookDefinitionError(`${where}: source must be the module's file URL (source: import.meta.url), not ${JSON.stringify(String(source)).slice(0, 80)}`);
+  }
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new RunbookDefinitionError(`${where}: its source ${path} cannot be read (${(error as Error).message})`);
+  }
 }

@@ -5,6 +5,7 @@
 export type RunbookInputCode =
   | 'unknown-runbook'
   | 'bad-arguments'
+  | 'refused-by-runbook'
   | 'unknown-run'
   | 'unknown-decision'
   | 'not-waiting-for-decision'
@@ -16,6 +17,8 @@ export class RunbookInputError extends Error {
   constructor(
     readonly code: RunbookInputCode,
     message: string,
+    /** What to do instead, when the refusal knows (`backups` lists the backups there). */
+    readonly hint?: string,
   ) {
     super(message);
   }

@@ -30,9 +30,17 @@ export function checkRequest(registry: RunbookRegistry, runbookName: string, arg
   return { runbook, args: parsed.data };
 }
 
+/** checkRequest, then the runbook's own check against the world (validate); throws RunbookInputError. */
+export async function validateRequest(registry: RunbookRegistry, runbookName: string, rawArgs: unknown, ports: StepPorts): Promise<{ runbook: AnyRunbook; args: unknown }> {
+  const checked = checkRequest(registry, runbookName, rawArgs);
+  const refusal = await checked.runbook.validate?.(checked.args, ports);
+  if (refusal) throw new RunbookInputError('refused-by-runbook', refusal.message, refusal.hint);
+  return checked;
+}
+
 /** Records a new pending run on the runbook's current version; a runner picks it up. */
-export async function submitRun(store: RunStore, registry: RunbookRegistry, request: RunRequest): Promise<RunRecord> {
-  const { runbook, args } = checkRequest(registry, request.runbook, request.args);
+export async function submitRun(store: RunStore, registry: RunbookRegistry, request: RunRequest, ports: StepPorts = {}): Promise<RunRecord> {
+  const { runbook, args } = await validateRequest(registry, request.runbook, request.args, ports);
   return store.create({ runbook: runbook.name, version: runbook.version, args, requester: request.requester, origin: request.origin });
 }
 
@@ -42,6 +50,7 @@ export interface PlannedStep {
   kind: StepKind;
   title: string;
   idempotent: boolean;
+  skippable: boolean;
   canBeUndone: boolean;
   /** What the dry run did; a dry run that failed says so as a description, with the error. */
   dryRun: DryRunResult & { error?: string };
@@ -59,12 +68,18 @@ export interface RunPlan {
  * Every step's dry run, in order, with the outputs of none (nothing ran). A dry run must only read:
  * what it returns says whether it checked something real or only described the step.
  */
-export async function planRun(registry: RunbookRegistry, runbookName: string, rawArgs: unknown, ports: StepPorts = {}): Promise<RunPlan> {
-  const { runbook, args } = checkRequest(registry, runbookName, rawArgs);
+export async function planRun(
+  registry: RunbookRegistry,
+  runbookName: string,
+  rawArgs: unknown,
+  ports: StepPorts = {},
+  who: Pick<RunRequest, 'requester' | 'origin'> = { requester: 'unknown', origin: 'unknown' },
+): Promise<RunPlan> {
+  const { runbook, args } = await validateRequest(registry, runbookName, rawArgs, ports);
   const steps: PlannedStep[] = [];
   const never = new AbortController().signal;
   for (const [index, step] of runbook.steps.entries()) {
-    const result = await callStep((signal) => step.dryRun({ runId: 'dry-run', args, outputs: {}, attempt: 1, signal, ports }), {
+    const result = await callStep((signal) => step.dryRun({ runId: 'dry-run', ...who, args, outputs: {}, attempt: 1, signal, ports }), {
       timeoutMs: step.timeoutMs,
       runSignal: never,
       what: `the dry run of step "${step.id}"`,
@@ -72,7 +87,7 @@ export async function planRun(registry: RunbookRegistry, runbookName: string, ra
     const dryRun: PlannedStep['dryRun'] = result.ok
       ? (result.value as DryRunResult)
       : { mode: 'description', text: `${step.title} (its dry run failed)`, error: result.error };
-    steps.push({ index, id: step.id, kind: step.kind, title: step.title, idempotent: step.idempotent, canBeUndone: Boolean(step.compensate), dryRun });
+    steps.push({ index, id: step.id, kind: step.kind, title: step.title, idempotent: step.idempotent, skippable: step.skippable !== false, canBeUndone: Boolean(step.compensate), dryRun });
   }
   return { runbook: runbook.name, version: runbook.version, level: runbook.level, args, steps };
 }

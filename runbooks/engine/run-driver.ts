@@ -20,8 +20,13 @@ export interface DriveOptions {
   runbook: AnyRunbook | undefined;
   /** The current version's id, for the reason when the run's own version is gone. */
   currentVersion: string | undefined;
-  /** Set when this process is shutting down: finish the step at hand, then hand the run back. */
-  stopping: () => boolean;
+  /**
+   * This process is shutting down: `now` fires at once, `afterGrace` a grace period later. The step
+   * at hand is stopped on `now` when it is idempotent (the next runner runs it again), on
+   * `afterGrace` when it is not (the next runner stops the run for a decision), and the run is
+   * handed back; a step that ends in time is recorded first.
+   */
+  shutdown: { now: AbortSignal; afterGrace: AbortSignal };
   log(message: string, error?: unknown): void;
 }
 
@@ -107,7 +112,7 @@ class RunDrive {
         const mayRunAgain = (status.justInterrupted && step.idempotent) || this.run.decision === 'retry';
         if (!mayRunAgain) return this.needsDecision(index, step, status.last, status.justInterrupted);
       }
-      if (this.options.stopping()) return this.handBack();
+      if (this.options.shutdown.now.aborted) return this.handBack();
       const end = await this.runStep(index, step);
       if (end) return end;
     }
@@ -120,10 +125,13 @@ class RunDrive {
     if (attempt === undefined) return this.abort(await this.options.store.attempts(this.run.id));
     const context = this.context(attempt, this.keeper.stepSignal);
     const started = await this.started(step, index, attempt, 'run');
+    const shutdown = step.idempotent ? this.options.shutdown.now : this.options.shutdown.afterGrace;
+    const runSignal = AbortSignal.any([this.keeper.stepSignal, shutdown]);
     const result = started.ok
-      ? await callStep((signal) => step.run({ ...context, signal }), { timeoutMs: step.timeoutMs, runSignal: this.keeper.stepSignal, what: `step "${step.id}"` })
+      ? await callStep((signal) => step.run({ ...context, signal }), { timeoutMs: step.timeoutMs, runSignal, what: `step "${step.id}"` })
       : { ok: false as const, error: started.error, timedOut: false, durationMs: 0 };
     if (this.keeper.lost.aborted) throw new LeaseLostError((this.keeper.lost.reason as RunStop & { message?: string }).message ?? 'lease lost');
+    if (started.ok && !result.ok && shutdown.aborted && !this.keeper.abortRequested) return this.abandon(step);
     let failure: { error: string; timedOut: boolean; durationMs: number };
     if (result.ok) {
       const stored = storable(result.value);
@@ -146,7 +154,7 @@ class RunDrive {
     await this.options.store.finishAttempt(this.lease, { index, attempt, outcome: 'failed', error: failure.error });
     await this.finished(step, index, attempt, 'run', 'failed', failure.durationMs, failure.error);
     const reason = `step "${step.id}" (${step.title}) failed: ${failure.error}`;
-    const detail = { step: { index, id: step.id, title: step.title, attempt, idempotent: step.idempotent, error: failure.error, timedOut: failure.timedOut } };
+    const detail = { step: { index, id: step.id, title: step.title, attempt, idempotent: step.idempotent, skippable: step.skippable !== false, error: failure.error, timedOut: failure.timedOut } };
     if (this.runbook.onStepFailure === 'fail') return this.settle({ state: 'failed', reason, detail });
     return this.settle({ state: 'needs_decision', reason, detail });
   }
@@ -154,7 +162,7 @@ class RunDrive {
   private needsDecision(index: number, step: StepDefinition<unknown>, last: AttemptRecord, justInterrupted: boolean): Promise<DriveEnd> {
     const reason =
       last.outcome === 'interrupted'
-        ? `step "${step.id}" (${step.title}) was interrupted${step.idempotent ? '' : ' and is not safe to run again by itself'}: retry, skip or abort`
+        ? `step "${step.id}" (${step.title}) was interrupted${step.idempotent ? '' : ' and is not safe to run again by itself'}: ${step.skippable === false ? 'retry or abort' : 'retry, skip or abort'}`
         : `step "${step.id}" (${step.title}) failed: ${last.error ?? 'no error recorded'}`;
     return this.settle({
       state: 'needs_decision',
@@ -165,6 +173,7 @@ class RunDrive {
           id: step.id,
           title: step.title,
           idempotent: step.idempotent,
+          skippable: step.skippable !== false,
           attempt: last.attempt,
           outcome: last.outcome,
           startedAt: last.startedAt.toISOString(),
@@ -201,13 +210,17 @@ class RunDrive {
         nothingToUndo.push(step.id);
         continue;
       }
+      if (this.options.shutdown.now.aborted) return this.handBack();
       const attempt = (await this.options.store.startAttempt(this.lease, { index, id: step.id, action: 'compensate' }))!;
       const context = this.context(attempt, this.keeper.lost);
       const started = await this.started(step, index, attempt, 'compensate');
+      // Compensations are safe to repeat (see above): a shutdown stops one at once, for the next runner.
+      const runSignal = AbortSignal.any([this.keeper.lost, this.options.shutdown.now]);
       const result = started.ok
-        ? await callStep((signal) => compensate.call(step, { ...context, signal }), { timeoutMs: step.timeoutMs, runSignal: this.keeper.lost, what: `undoing step "${step.id}"` })
+        ? await callStep((signal) => compensate.call(step, { ...context, signal }), { timeoutMs: step.timeoutMs, runSignal, what: `undoing step "${step.id}"` })
         : { ok: false as const, error: started.error, durationMs: 0 };
       if (this.keeper.lost.aborted) throw new LeaseLostError('lease lost while undoing a step');
+      if (!result.ok && this.options.shutdown.now.aborted) return this.handBack(`undoing step "${step.id}" was stopped and runs again`);
       if (result.ok) {
         const output = storable(result.value);
         await this.options.store.finishAttempt(this.lease, { index, attempt, outcome: 'compensated', output: output.ok ? output.value : { unstorable: output.error } });
@@ -227,9 +240,23 @@ class RunDrive {
     return this.settle({ state: 'aborted', reason: `aborted; ${parts.join('; ')}`, detail: { undone, nothingToUndo, couldNotUndo } });
   }
 
-  private async handBack(): Promise<DriveEnd> {
-    await this.options.store.settle(this.lease, { state: 'pending', reason: `handed back by ${this.lease.owner}, which is shutting down` });
+  private async handBack(what?: string): Promise<DriveEnd> {
+    const reason = `handed back by ${this.lease.owner}, which is shutting down${what ? `: ${what}` : ''}`;
+    await this.options.store.settle(this.lease, { state: 'pending', reason });
     return 'handed-back';
+  }
+
+  /**
+   * The step at hand was stopped for a shutdown: its attempt is left `running` and the run handed
+   * back, exactly as a crash leaves it, so the next runner's takeover marks it interrupted and
+   * decides as after a crash: an idempotent step runs again, another waits for a person.
+   */
+  private abandon(step: StepDefinition<unknown>): Promise<DriveEnd> {
+    return this.handBack(
+      step.idempotent
+        ? `step "${step.id}" was stopped and runs again`
+        : `step "${step.id}" did not end within the shutdown grace; the next runner treats it as interrupted`,
+    );
   }
 
   private async settle(outcome: { state: Exclude<RunState, 'running' | 'pending'>; reason: string | null; detail?: Record<string, unknown> }): Promise<DriveEnd> {
@@ -241,7 +268,7 @@ class RunDrive {
   }
 
   private context(attempt: number, signal: AbortSignal): StepContext<unknown> {
-    return { runId: this.run.id, args: this.run.args, outputs: { ...this.outputs }, attempt, signal, ports: this.options.ports };
+    return { runId: this.run.id, requester: this.run.requester, origin: this.run.origin, args: this.run.args, outputs: { ...this.outputs }, attempt, signal, ports: this.options.ports };
   }
 
   private event(step: StepDefinition<unknown>, index: number, attempt: number, action: 'run' | 'compensate'): StepAuditEvent {

@@ -64,13 +64,13 @@ async function attemptsOf(runId: string): Promise<string[]> {
 }
 
 describe('a run', () => {
-  it('runs its steps in order, once each, and hands each step the outputs of the earlier ones', async () => {
+  it("runs its steps in order, once each, and hands each step the outputs of the earlier ones and the run's requester and origin", async () => {
     const h = harness(createRunbookRegistry([scriptedRunbook(t.pool, 'in-order', [{ id: 'first' }, { id: 'second' }, { id: 'third' }])]));
     const run = await h.runToStop('in-order');
     expect(run).toMatchObject({ state: 'succeeded', reason: null, leaseOwner: null, leaseExpiresAt: null });
     expect(await attemptsOf(run.id)).toEqual(['run first#1 done', 'run second#1 done', 'run third#1 done']);
     const attempts = await t.store.attempts(run.id);
-    expect(attempts[2]!.output).toEqual({ step: 'third', attempt: 1, saw: ['first', 'second'] });
+    expect(attempts[2]!.output).toEqual({ step: 'third', attempt: 1, saw: ['first', 'second'], requester: 'U0ONCALL', origin: 'test' });
     expect(h.events).toEqual([
       'start run first#1',
       'end run first#1 done',
@@ -120,8 +120,23 @@ describe('a run', () => {
     expect((await t.store.attempts(run.id))[1]).toMatchObject({ owner: 'decision:U0LEAD', error: 'skipped by U0LEAD' });
   });
 
+  it('a step later steps need cannot be skipped: a clear refusal, nothing changed; retry still runs it again', async () => {
+    const h = harness(createRunbookRegistry([scriptedRunbook(t.pool, 'needed', [{ id: 'make', skippable: false }, { id: 'use' }])]));
+    const stopped = await h.runToStop('needed', { failAttempts: { make: 1 } });
+    expect(stopped).toMatchObject({ state: 'needs_decision', detail: { step: { id: 'make', skippable: false } } });
+    const refusal = await h.executor.decide(stopped.id, 'skip', 'U0LEAD').catch((error: unknown) => error);
+    expect(refusal).toBeInstanceOf(RunbookInputError);
+    expect(refusal).toMatchObject({ code: 'cannot-skip', message: `Step "make" of run ${stopped.id} (needed) cannot be skipped: later steps need its output; retry or abort.` });
+    expect(await h.executor.get(stopped.id)).toEqual(stopped);
+    expect(await attemptsOf(stopped.id)).toEqual(['run make#1 failed']);
+
+    await h.executor.decide(stopped.id, 'retry', 'U0LEAD');
+    expect((await h.settle(stopped.id)).state).toBe('succeeded');
+  });
+
   it('a step whose output cannot be stored as JSON stops the run for a decision instead of breaking the runner', async () => {
     const unstorable = defineRunbook({
+      source: import.meta.url,
       name: 'unstorable',
       summary: 'Returns what JSON cannot hold',
       level: 0,
@@ -217,8 +232,8 @@ describe('abort', () => {
 });
 
 describe('a runner shutting down', () => {
-  it('finishes the step at hand and hands the run back for another runner, which goes on from the next step', async () => {
-    const registry = createRunbookRegistry([scriptedRunbook(t.pool, 'handed-back', [{ id: 'first' }, { id: 'second' }])]);
+  it('lets a non-idempotent step at hand end within the grace and hands the run back for another runner, which goes on from the next step', async () => {
+    const registry = createRunbookRegistry([scriptedRunbook(t.pool, 'handed-back', [{ id: 'first', idempotent: false }, { id: 'second' }])]);
     const leaving = harness(registry);
     leaving.executor.start();
     const run = await leaving.executor.submit({ runbook: 'handed-back', args: { holdMs: { first: 300 } }, requester: 'U0', origin: 'test' });
@@ -230,6 +245,26 @@ describe('a runner shutting down', () => {
     const ended = await harness(registry).settle(run.id);
     expect(ended.state).toBe('succeeded');
     expect(await attemptsOf(run.id)).toEqual(['run first#1 done', 'run second#1 done']);
+  });
+});
+
+describe('a runner shutting down while undoing', () => {
+  it('stops the compensation at hand at once and hands the run back; the next runner undoes that step again and ends the abort', async () => {
+    const registry = createRunbookRegistry([scriptedRunbook(t.pool, 'undo-stopped', [{ id: 'one', undoable: true }, { id: 'two' }])]);
+    const leaving = harness(registry);
+    const stopped = await leaving.runToStop('undo-stopped', { failAttempts: { two: 1 }, holdCompensationMs: { one: 30_000 } });
+    expect(stopped.state).toBe('needs_decision');
+    leaving.executor.start();
+    await leaving.executor.decide(stopped.id, 'abort', 'U0LEAD');
+    await expect.poll(() => leaving.events.includes('start compensate one#2'), { timeout: 5000 }).toBe(true);
+    const asked = Date.now();
+    await leaving.executor.stop();
+    expect(Date.now() - asked).toBeLessThan(3000);
+    expect(await t.store.get(stopped.id)).toMatchObject({ state: 'aborting', leaseOwner: null });
+
+    const ended = await harness(registry).settle(stopped.id);
+    expect(ended).toMatchObject({ state: 'aborted', reason: 'aborted; undone: one' });
+    expect(await attemptsOf(stopped.id)).toEqual(['run one#1 done', 'run two#1 failed', 'compensate one#2 interrupted', 'compensate one#3 compensated']);
   });
 });
 

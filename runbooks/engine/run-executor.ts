@@ -17,6 +17,8 @@ import type { Claim, Decision, RunRecord, RunStore } from './run-store.js';
 
 export const DEFAULT_LEASE_MS = 15_000;
 export const DEFAULT_RENEW_EVERY_MS = 5_000;
+/** How long a shutdown waits for a non-idempotent step in hand before abandoning it as a crash would. */
+export const DEFAULT_SHUTDOWN_GRACE_MS = 10_000;
 
 export interface RunExecutorOptions {
   store: RunStore;
@@ -30,6 +32,8 @@ export interface RunExecutorOptions {
   scanEveryMs?: number;
   /** Runs this process drives at once. */
   maxConcurrentRuns?: number;
+  /** On stop, how long a non-idempotent step in hand may still take (idempotent ones are stopped at once). */
+  shutdownGraceMs?: number;
   audit?: RunAuditSink;
   ports?: StepPorts;
   log?(message: string, error?: unknown): void;
@@ -43,7 +47,8 @@ export interface RunExecutor {
   start(): void;
   /** Validates and records a run; a runner (this one first, if it has room) starts it. Throws RunbookInputError. */
   submit(request: RunRequest): Promise<RunRecord>;
-  plan(runbook: string, args: unknown): Promise<RunPlan>;
+  /** Every step's dry run; `who` asked for it (steps see it as the requester). */
+  plan(runbook: string, args: unknown, who?: Pick<RunRequest, 'requester' | 'origin'>): Promise<RunPlan>;
   decide(runId: string, decision: Decision, by: string): Promise<RunRecord>;
   abort(runId: string, by: string): Promise<RunRecord>;
   get(runId: string): Promise<RunRecord>;
@@ -51,7 +56,12 @@ export interface RunExecutor {
   scanNow(): Promise<void>;
   /** Resolves when this process drives no run. */
   idle(): Promise<void>;
-  /** Stops the scan; each run in hand finishes its current step and is handed back for another runner. */
+  /**
+   * Stops the scan and hands every run in hand back for another runner (or the next start): an
+   * idempotent step at hand is stopped at once and runs again there; a non-idempotent one gets
+   * shutdownGraceMs to end, then is abandoned as a crash would leave it (the run then waits for a
+   * decision). Resolves once no run is driven here.
+   */
   stop(): Promise<void>;
 }
 
@@ -62,6 +72,7 @@ export function createRunExecutor(options: RunExecutorOptions): RunExecutor {
   if (renewEveryMs * 2 > leaseMs) throw new RangeError(`renewEveryMs (${renewEveryMs}) must be at most half of leaseMs (${leaseMs})`);
   const scanEveryMs = options.scanEveryMs ?? renewEveryMs;
   const maxConcurrentRuns = options.maxConcurrentRuns ?? 4;
+  const shutdownGraceMs = options.shutdownGraceMs ?? DEFAULT_SHUTDOWN_GRACE_MS;
   const audit = options.audit ?? silentAuditSink;
   const ports = options.ports ?? {};
   const log = options.log ?? (() => undefined);
@@ -71,6 +82,9 @@ export function createRunExecutor(options: RunExecutorOptions): RunExecutor {
   let scanning: Promise<void> | undefined;
   let job: PeriodicJob | undefined;
   let stopping = false;
+  const shutdownNow = new AbortController();
+  const shutdownGraceOver = new AbortController();
+  const shutdown = { now: shutdownNow.signal, afterGrace: shutdownGraceOver.signal };
 
   function drive(claim: Claim): void {
     const runbook = registry.version(claim.run.runbook, claim.run.version);
@@ -81,7 +95,7 @@ export function createRunExecutor(options: RunExecutorOptions): RunExecutor {
       currentVersion = undefined;
     }
     if (claim.previousOwner && claim.previousOwner !== owner) log(`run ${claim.run.id}: taken over from ${claim.previousOwner}, whose lease ran out`);
-    const done = driveRun(claim, { store, audit, ports, renewEveryMs, runbook, currentVersion, stopping: () => stopping, log })
+    const done = driveRun(claim, { store, audit, ports, renewEveryMs, runbook, currentVersion, shutdown, log })
       .then(
         (end) => options.onDriveEnd?.(claim.run.id, end),
         (error: unknown) => {
@@ -126,12 +140,12 @@ export function createRunExecutor(options: RunExecutorOptions): RunExecutor {
       job = startPeriodicJob({ intervalMs: scanEveryMs, run: scanNow, onError: (error) => log('the runbook scan failed', error) });
     },
     async submit(request) {
-      const run = await submitRun(store, registry, request);
+      const run = await submitRun(store, registry, request, ports);
       if (job) void scanNow().catch((error: unknown) => log('the runbook scan failed', error));
       return run;
     },
-    plan(runbook, args) {
-      return planRun(registry, runbook, args, ports);
+    plan(runbook, args, who) {
+      return planRun(registry, runbook, args, ports, who);
     },
     async decide(runId, decision, by) {
       const run = await store.decide(runId, decision, by);
@@ -152,10 +166,16 @@ export function createRunExecutor(options: RunExecutorOptions): RunExecutor {
     },
     async stop() {
       stopping = true;
-      await job?.stop();
-      job = undefined;
-      await scanning?.catch(() => undefined);
-      await Promise.all(driving.values());
+      shutdownNow.abort(new Error('this runner is shutting down'));
+      const grace = setTimeout(() => shutdownGraceOver.abort(new Error(`this runner is shutting down; the step did not end within ${shutdownGraceMs} ms`)), shutdownGraceMs);
+      try {
+        await job?.stop();
+        job = undefined;
+        await scanning?.catch(() => undefined);
+        await Promise.all(driving.values());
+      } finally {
+        clearTimeout(grace);
+      }
     },
   };
 }

@@ -112,3 +112,22 @@ describe('a runner that lost its lease mid-step', () => {
     await executor.stop();
   });
 });
+
+describe('activeAndRecent', () => {
+  it('returns every run not yet ended, however old, then only the newest ended ones', async () => {
+    const old = await newRun();
+    await t.pool.query(`UPDATE runbook_runs SET state = 'needs_decision', created_at = now() - interval '30 days' WHERE id = $1`, [old.id]);
+    const ended = [];
+    for (let n = 0; n < 3; n += 1) {
+      const run = await newRun();
+      await t.pool.query(`UPDATE runbook_runs SET state = 'succeeded' WHERE id = $1`, [run.id]);
+      ended.push(run.id);
+    }
+    const listed = await t.store.activeAndRecent(2);
+    const { rows } = await t.pool.query<{ id: string }>(`SELECT id FROM runbook_runs WHERE state IN ('pending', 'running', 'needs_decision', 'aborting') ORDER BY created_at DESC`);
+    const active = listed.filter((run) => !['succeeded', 'failed', 'aborted'].includes(run.state));
+    expect(active.map((run) => run.id)).toEqual(rows.map((row) => row.id));
+    expect(active.map((run) => run.id)).toContain(old.id);
+    expect(listed.slice(active.length).map((run) => run.id)).toEqual([ended[2], ended[1]]);
+  });
+});

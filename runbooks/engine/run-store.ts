@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import type pg from 'pg';
 import { migrate, withTransaction } from '../../services/kit/postgres.js';
-import { RUN_STATE_WORDS } from '../../commands/ports.js';
+import { RUN_STATE_WORDS, stoppedStepSkippable } from '../../commands/ports.js';
 import { LeaseLostError, RunbookInputError } from './errors.js';
 
 export const RUNBOOK_MIGRATIONS_DIR = fileURLToPath(new URL('./migrations', import.meta.url));
@@ -151,6 +151,11 @@ export interface RunStore {
   recent(limit?: number): Promise<RunRecord[]>;
   /** Ids of the runs of `runbook` that have not ended (pending, running, waiting for a decision, aborting). */
   unfinishedRunIds(runbook: string): Promise<string[]>;
+  /**
+   * Every run that has not ended, however old (one waiting for a decision for a week still needs
+   * someone), then the `endedLimit` newest ended ones; each part newest first.
+   */
+  activeAndRecent(endedLimit: number): Promise<RunRecord[]>;
   /** Claims the oldest run nobody runs (a new fencing token); undefined when there is none. */
   claimNext(owner: string, leaseMs: number): Promise<Claim | undefined>;
   /** Claims this run if nobody runs it. */
@@ -255,6 +260,16 @@ export function createRunStore(pool: pg.Pool): RunStore {
       const result = await pool.query<{ id: string }>('SELECT id FROM runbook_runs WHERE runbook = $1 AND NOT (state = ANY($2::text[]))', [runbook, FINAL_RUN_STATES]);
       return result.rows.map((row) => row.id);
     },
+    async activeAndRecent(endedLimit) {
+      const result = await pool.query(
+        `(SELECT *, 0 AS part FROM runbook_runs WHERE state <> ALL($1::text[]))
+         UNION ALL
+         (SELECT *, 1 AS part FROM runbook_runs WHERE state = ANY($1::text[]) ORDER BY created_at DESC LIMIT $2)
+         ORDER BY part, created_at DESC`,
+        [FINAL_RUN_STATES, endedLimit],
+      );
+      return result.rows.map((row) => toRun(row as Row));
+    },
     claimNext(owner, leaseMs) {
       return claimWhere('', [owner, leaseMs]);
     },
@@ -330,10 +345,14 @@ export function createRunStore(pool: pg.Pool): RunStore {
         if (run.state !== 'needs_decision') {
           throw new RunbookInputError('not-waiting-for-decision', `Run ${run.id} (${run.runbook}) ${STATE_WORDS[run.state]}; it waits for no decision.`);
         }
-        const stopped = run.detail?.step as { index?: number; id?: string } | undefined;
+        const stopped = run.detail?.step as { index?: number; id?: string; title?: string } | undefined;
         if (decision === 'skip') {
           if (typeof stopped?.index !== 'number' || typeof stopped.id !== 'string') {
             throw new RunbookInputError('cannot-skip', `Run ${run.id} stopped before any step (${run.reason ?? 'no reason given'}): there is no step to skip; retry or abort it.`);
+          }
+          // The runner wrote whether the step may be skipped when it stopped the run (run-driver.ts).
+          if (!stoppedStepSkippable(run.detail)) {
+            throw new RunbookInputError('cannot-skip', `Step "${stopped.id}" of run ${run.id} (${run.runbook}) cannot be skipped: later steps need its output; retry or abort.`);
           }
           await client.query(
             `INSERT INTO runbook_step_attempts (run_id, step_index, step_id, attempt, outcome, finished_at, error, owner, fencing_token)

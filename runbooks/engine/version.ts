@@ -1,7 +1,9 @@
 /**
- * A runbook's version: a content hash of everything that decides what a run does. A run records
- * the version it started with; a changed runbook gets a new version, so an in-flight run is never
- * silently switched to other code.
+ * A runbook's version: a content hash of everything that decides what a run does: the definition's
+ * data and the text of the module that defines it, as the file holds it (not as a module loader
+ * transformed it: tsx, `node --import tsx` and vitest each make other code of the same file, and
+ * replicas started differently must agree). A run records the version it started with; a changed
+ * runbook gets a new version, so an in-flight run is never silently switched to other code.
  */
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
@@ -18,9 +20,7 @@ interface VersionedShape {
     title: string;
     timeoutMs: number;
     idempotent: boolean;
-    run: (...args: never[]) => unknown;
-    compensate?: (...args: never[]) => unknown;
-    dryRun: (...args: never[]) => unknown;
+    skippable?: boolean;
   }>;
 }
 
@@ -33,7 +33,7 @@ function describeArgs(schema: z.ZodType): unknown {
 }
 
 /** 16 hex digits of SHA-256: short enough to show, long enough never to collide among one runbook's versions. */
-export function runbookVersion(runbook: VersionedShape): string {
+export function runbookVersion(runbook: VersionedShape, sourceText: string): string {
   const described = {
     name: runbook.name,
     level: runbook.level,
@@ -45,14 +45,11 @@ export function runbookVersion(runbook: VersionedShape): string {
       title: step.title,
       timeoutMs: step.timeoutMs,
       idempotent: step.idempotent,
-      // The source text: a changed step body is a changed runbook, even with the same ids. It is the
-      // text the module loader produced (tsx's transform; vitest's differs), so replicas agree when
-      // they run the same code the same way; a replica that does not sees another version, which
-      // errs on the safe side: the run stops for a decision instead of running other code.
-      run: step.run.toString(),
-      compensate: step.compensate ? step.compensate.toString() : null,
-      dryRun: step.dryRun.toString(),
+      skippable: step.skippable !== false,
     })),
+    // A changed step body is a changed runbook, even with the same ids. Line endings are a
+    // checkout's choice, not the code's.
+    source: createHash('sha256').update(sourceText.replace(/\r\n/g, '\n')).digest('hex'),
   };
   return createHash('sha256').update(canonicalJson(described)).digest('hex').slice(0, 16);
 }

@@ -148,6 +148,10 @@ describe('bad input: a clear answer, and no run recorded', () => {
     ['backup verify ../../etc', /`..\/..\/etc` is not a backup id/, /backup verify <id>/],
     ['backup verify 20261206T152000Z-ffffff', /^There is no backup "20261206T152000Z-ffffff" in .*backups\.$/, /`backups` lists the backups there/],
     [`backup verify ${unfinished}`, new RegExp(`^Backup ${unfinished} is incomplete: .+; only a complete backup can be verified\\.$`), /`backups` lists the complete ones/],
+    // The long form meets the same check, before a run is recorded, and answers the same.
+    ['run backup-verify id=20261206T152000Z-ffffff', /^There is no backup "20261206T152000Z-ffffff" in .*backups\.$/, /`backups` lists the backups there/],
+    [`run backup-verify id=${unfinished}`, new RegExp(`^Backup ${unfinished} is incomplete: .+; only a complete backup can be verified\\.$`), /`backups` lists the complete ones/],
+    ['run backup-verify id=20261206T152000Z-ffffff --dry-run', /^There is no backup "20261206T152000Z-ffffff" in .*backups\.$/, /`backups` lists the backups there/],
     ['backup verify 20261206T152000Z-ffffff --force', /`--force` is not an option of `backup verify`; it takes `--dry-run`/, /backup verify <id>/],
     ['backup now', /`now` is not a word of `backup`: `backup` makes a backup/, /backup \[--dry-run\]/],
     ['backup verfy 20261206T152000Z-ffffff', /`verfy` is not a word of `backup`; did you mean `backup verify <id>`\?/, /backup \[--dry-run\]/],

@@ -22,6 +22,7 @@ const ROLES = { oncall: [ONCALL], approvers: [], admins: [] };
 
 /** A Level 2 runbook: `run` must refuse it while the policy decides on the command's level. */
 const restartAll = defineRunbook({
+  source: import.meta.url,
   name: 'restart-everything',
   summary: 'Restart every service',
   level: 2,
@@ -225,6 +226,27 @@ describe('bad input: a clear answer, and nothing written', () => {
     for (const line of ['runbooks', 'runs', 'run health-check --dry-run', 'run status 00000000-0000-4000-8000-000000000000']) {
       const outcome = await run(line, { services: without });
       expect(outcome.document.summary, line).toBe('The runbook engine is not set up in this process.');
+    }
+  });
+});
+
+describe('runs', () => {
+  it('lists every active run however old, with only the newest finished ones limited', async () => {
+    // A run left waiting for a decision a month ago, older than every finished run here.
+    const old = await engine.store.create({ runbook: 'health-check', version: healthCheck.version, args: {}, requester: ONCALL, origin: 'slash' });
+    await trail.pool.query(
+      `UPDATE runbook_runs SET state = 'needs_decision', reason = 'step "verify-healthy" failed: waited a month', created_at = now() - interval '30 days' WHERE id = $1`,
+      [old.id],
+    );
+    try {
+      for (let n = 0; n < 2; n += 1) await waitForState(await startRun(), FINAL_RUN_STATES);
+      const listed = await run('runs --limit 1', { user: VIEWER });
+      const data = listed.document.data as { active: Array<{ id: string }>; recent: Array<{ id: string }> };
+      expect(data.active.map((each) => each.id)).toContain(old.id);
+      expect(data.recent).toHaveLength(1);
+      expect(listed.document.summary).toMatch(/^\d+ active \(\d+ waiting for a decision\), 1 finished\./);
+    } finally {
+      await trail.pool.query(`UPDATE runbook_runs SET state = 'aborted', reason = 'test over' WHERE id = $1`, [old.id]);
     }
   });
 });

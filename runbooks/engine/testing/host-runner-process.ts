@@ -18,6 +18,7 @@ export interface RunnerProcessOptions {
   leaseMs: number;
   renewEveryMs: number;
   scanEveryMs?: number;
+  shutdownGraceMs?: number;
 }
 
 export function hostRunnerProcess<Options extends RunnerProcessOptions>(setup: {
@@ -37,6 +38,7 @@ export function hostRunnerProcess<Options extends RunnerProcessOptions>(setup: {
     leaseMs: options.leaseMs,
     renewEveryMs: options.renewEveryMs,
     scanEveryMs: options.scanEveryMs ?? options.renewEveryMs,
+    ...(options.shutdownGraceMs === undefined ? {} : { shutdownGraceMs: options.shutdownGraceMs }),
     ...(setup.ports ? { ports: setup.ports(options) } : {}),
     audit: {
       async stepStarted(event) {
@@ -52,8 +54,7 @@ export function hostRunnerProcess<Options extends RunnerProcessOptions>(setup: {
     log: (message, error) => process.stderr.write(`${message}${error ? `: ${(error as Error).message}` : ''}\n`),
   });
   executor.start();
-  // The versions as this process computes them: a function's source text is what the loader made of
-  // it (tsx here, vite under vitest), so a test creates its runs with these to match the runners.
+  // The versions as this process computes them: a test checks they are the ones it computes under vitest.
   print({ event: 'started', pid: process.pid, versions: Object.fromEntries(registry.list().map((runbook) => [runbook.name, runbook.version])) });
   process.on('SIGTERM', () => {
     void executor

@@ -14,6 +14,8 @@ export const ScriptArgs = z.object({
   holdMs: z.record(z.string(), z.number().int().min(0)).default({}),
   /** Step id -> the step fails on attempts 1..n. */
   failAttempts: z.record(z.string(), z.number().int().min(0)).default({}),
+  /** Step id -> milliseconds its FIRST compensation waits (stopping early when its signal fires). */
+  holdCompensationMs: z.record(z.string(), z.number().int().min(0)).default({}),
   /** Step ids whose compensation fails. */
   failCompensation: z.array(z.string()).default([]),
   /** Every step waits this long (ms), to make runs overlap across processes. */
@@ -25,6 +27,8 @@ export interface ScriptedStep {
   id: string;
   kind?: StepKind;
   idempotent?: boolean;
+  /** False: a person may retry or abort it when it stops, not skip it. */
+  skippable?: boolean;
   undoable?: boolean;
   timeoutMs?: number;
   title?: string;
@@ -49,6 +53,7 @@ function scriptedStep(pool: pg.Pool, spec: ScriptedStep): StepDefinition<ScriptA
     title: spec.title ?? `Do ${spec.id}`,
     timeoutMs: spec.timeoutMs ?? 20_000,
     idempotent: spec.idempotent ?? true,
+    ...(spec.skippable === undefined ? {} : { skippable: spec.skippable }),
     async run(context) {
       const id = await mark(pool, context, spec.id, 'run');
       try {
@@ -61,7 +66,7 @@ function scriptedStep(pool: pg.Pool, spec: ScriptedStep): StepDefinition<ScriptA
         throw error;
       }
       await endMark(pool, id, 'done');
-      return { step: spec.id, attempt: context.attempt, saw: Object.keys(context.outputs) };
+      return { step: spec.id, attempt: context.attempt, saw: Object.keys(context.outputs), requester: context.requester, origin: context.origin };
     },
     async dryRun() {
       return { mode: 'description', text: `would do ${spec.id}` };
@@ -69,7 +74,17 @@ function scriptedStep(pool: pg.Pool, spec: ScriptedStep): StepDefinition<ScriptA
   };
   if (spec.undoable) {
     step.compensate = async (context) => {
+      const earlier = await pool.query(`SELECT 1 FROM runbook_test_marks WHERE run_id = $1 AND step_id = $2 AND action = 'compensate'`, [context.runId, spec.id]);
       const id = await mark(pool, context, spec.id, 'compensate');
+      const hold = context.args.holdCompensationMs[spec.id];
+      if (hold !== undefined && earlier.rowCount === 0) {
+        try {
+          await sleep(hold, undefined, { signal: context.signal });
+        } catch (error) {
+          await endMark(pool, id, 'failed');
+          throw error;
+        }
+      }
       if (context.args.failCompensation.includes(spec.id)) {
         await endMark(pool, id, 'failed');
         throw new Error(`undoing ${spec.id} failed as scripted`);
@@ -83,6 +98,7 @@ function scriptedStep(pool: pg.Pool, spec: ScriptedStep): StepDefinition<ScriptA
 
 export function scriptedRunbook(pool: pg.Pool, name: string, steps: ScriptedStep[], options: { onStepFailure?: 'decide' | 'fail'; summary?: string } = {}): AnyRunbook {
   return defineRunbook({
+    source: import.meta.url,
     name,
     summary: options.summary ?? `scripted runbook ${name}`,
     level: 1,
