@@ -3,7 +3,7 @@
  * (allowed; refused and why; or who must approve), without running anything.
  */
 import { z } from 'zod';
-import { CommandError, defineCommand } from './command.js';
+import { authorizationSubjectOf, CommandError, defineCommand } from './command.js';
 import { canDocument } from './decision-documents.js';
 
 export const can = defineCommand({
@@ -17,11 +17,13 @@ export const can = defineCommand({
   async run(context, { line }) {
     const resolution = context.registry.resolve(line);
     if (!resolution.ok) throw new CommandError(`Cannot tell: ${resolution.error.message}`, resolution.error.hint ?? 'Type `help` for the list of commands.');
+    const subject = authorizationSubjectOf(resolution.command, resolution.args, context.services);
     const { decision } = await context.authorization.decide({
       actor: context.actor,
       command: resolution.command,
       args: resolution.args,
       ...(context.channelId ? { channelId: context.channelId } : {}),
+      ...(subject ? { subject } : {}),
     });
     const document = canDocument(resolution.line, decision);
     // An escalated command also needs its execution record in the trail first; say when that would stop it now.
