@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { defineCommand } from './command.js';
 import { backupIdArgument, requireVerifiableBackup } from './backup-access.js';
 import { requireRuns } from './runbook-access.js';
-import { startRunbook } from './runbook-start.js';
+import { runbookPlan, runbookSubject, startRunbook } from './runbook-start.js';
 
 export const backupVerify = defineCommand({
   name: 'backup verify',
@@ -18,9 +18,15 @@ export const backupVerify = defineCommand({
   positionals: ['id'],
   flags: { 'dry-run': { type: 'boolean', description: "show the verification's plan; runs nothing" } },
   args: z.object({ id: backupIdArgument, 'dry-run': z.boolean().default(false) }).strict(),
+  authorizationSubject: ({ 'dry-run': dryRun }, services) => runbookSubject(services, 'backup-verify', dryRun),
   async run(context, { id, 'dry-run': dryRun }) {
     requireRuns(context);
     await requireVerifiableBackup(context, id);
     return startRunbook(context, { runbook: 'backup-verify', args: { id }, dryRun });
+  },
+  plan: async (context, { id, 'dry-run': dryRun }) => {
+    requireRuns(context);
+    await requireVerifiableBackup(context, id);
+    return runbookPlan(context, { runbook: 'backup-verify', args: { id }, dryRun });
   },
 });

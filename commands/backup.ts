@@ -8,7 +8,7 @@ import { closestChoice } from './arguments.js';
 import { defineCommand } from './command.js';
 import { clip } from './format.js';
 import { tokenize } from './registry.js';
-import { startRunbook } from './runbook-start.js';
+import { runbookPlan, runbookSubject, startRunbook } from './runbook-start.js';
 
 export const backupArguments = z.object({ line: z.string() }).transform((input, context) => {
   let dryRun = false;
@@ -38,7 +38,9 @@ export const backup = defineCommand({
   level: 1,
   rawArguments: true,
   args: backupArguments,
+  authorizationSubject: ({ dryRun }, services) => runbookSubject(services, 'backup', dryRun),
   async run(context, { dryRun }) {
     return startRunbook(context, { runbook: 'backup', args: {}, dryRun });
   },
+  plan: (context, { dryRun }) => runbookPlan(context, { runbook: 'backup', args: {}, dryRun }),
 });
