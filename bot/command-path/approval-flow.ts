@@ -20,6 +20,7 @@ import {
   type Sentence,
 } from '../approvals/index.js';
 import { redactText, type TrailRecordInput } from '../audit-trail/index.js';
+import { canonicalJson } from '../../services/kit/hash-chain/canonical-json.js';
 import type { AuthorizationDecision } from '../authorization/index.js';
 import type { Actor, ApprovalPlan, CommandContext, CommandDefinition } from '../../commands/command.js';
 import { authorizationSubjectOf, CommandError } from '../../commands/command.js';
@@ -316,10 +317,11 @@ async function runApproved(
   const requester: Actor = { id: approved.requester };
   // Where it was requested: the first message the Slack layer attached (none for the CLI).
   const channel = approved.messages[0]?.channel;
-  // The stored arguments are the schema's output; the line is parsed again and must give the same ones.
+  // The stored arguments are the schema's output; the line is parsed again and must give the same
+  // ones. Compared canonically: PostgreSQL's jsonb keeps keys in its own order, not the schema's.
   const resolved = deps.registry.resolve(approved.action.line);
   const command = resolved.ok && resolved.command.name === approved.action.command ? resolved.command : undefined;
-  const parsed = resolved.ok && JSON.stringify(resolved.args ?? {}) === JSON.stringify(approved.action.args) ? { success: true as const, data: resolved.args } : undefined;
+  const parsed = resolved.ok && canonicalJson(resolved.args ?? {}) === canonicalJson(approved.action.args) ? { success: true as const, data: resolved.args } : undefined;
   const askAgain = async (reason: string) => {
     const superseded = await store.supersede(approved.id, reason);
     if (superseded.changed) {
