@@ -108,9 +108,9 @@ export const AuthorizationData = z.strictObject(sections).superRefine((data, con
     const levelRule = rule.level === undefined ? undefined : (data.levels[String(rule.level) as LevelKey] as LevelRule | undefined);
     const approvals = rule.approvals ?? levelRule?.approvals ?? 0;
     if (rule.level === 0 && approvals !== 0) problem(['runbooks', name, 'approvals'], 'a read-only runbook never waits for approvals: use 0');
-    // Without a level here the runbook's code decides it, so the roles must come with the approvals.
-    if (rule.approvals !== undefined && rule.approvals > 0 && (rule.approver_roles ?? levelRule?.approver_roles ?? []).length === 0) {
-      problem(['runbooks', name, 'approver_roles'], `"${name}" needs ${rule.approvals} approval(s): name the roles that may approve`);
+    // Without a level here the runbook's code decides it (a Level 1 has no approvers), so the roles come with the approvals.
+    if (approvals > 0 && (rule.approver_roles ?? levelRule?.approver_roles ?? []).length === 0) {
+      problem(['runbooks', name, 'approver_roles'], `"${name}" needs ${approvals} approval(s): name the roles that may approve, or the level whose approvers apply`);
     }
   }
   data.lockdown?.allowed_commands?.forEach((name, index) => {
