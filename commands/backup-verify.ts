@@ -11,7 +11,7 @@ import { runbookPlan, runbookSubject, startRunbook } from './runbook-start.js';
 
 export const backupVerify = defineCommand({
   name: 'backup verify',
-  summary: 'Verify a backup (run backup-verify): checksums, tables of contents, a real restore',
+  summary: "Verify a backup (run backup-verify, at the runbook's level): checksums, tables of contents, a real restore",
   usage: '<id> [--dry-run]',
   examples: ['backup verify 20261206T152000Z-a1b2c3', 'backup verify 20261206T152000Z-a1b2c3 --dry-run'],
   level: 1,

@@ -32,7 +32,7 @@ export const backupArguments = z.object({ line: z.string() }).transform((input, 
 
 export const backup = defineCommand({
   name: 'backup',
-  summary: 'Back up the stack (run backup): its databases, modes, config and versions',
+  summary: "Back up the stack (run backup, at the runbook's level): its databases, modes, config and versions",
   usage: '[--dry-run]',
   examples: ['backup --dry-run', 'backup'],
   level: 1,

@@ -10,7 +10,7 @@ export const can = defineCommand({
   name: 'can',
   summary: 'Explain whether you may run a command: at once, after approvals, or not and why (runs nothing)',
   usage: '<command ...>',
-  examples: ['can scale policy-engine 3', 'can restart audit-engine', 'can lockdown'],
+  examples: ['can scale policy-engine 3', 'can restart audit-engine', 'can lockdown', 'can run backup-verify id=20261206T152000Z-a1b2c3'],
   level: 'read',
   rawArguments: true,
   args: z.object({ line: z.string().trim().min(1, 'name the command to ask about, for example `can scale policy-engine 3`') }),
