@@ -47,7 +47,7 @@ describe('approval request messages', () => {
     const json = JSON.stringify(message.blocks);
     expect(json).toContain('*Plan*\\n1. Take a backup (act on database &lt;!channel&gt;); checked (read-only)');
     expect(json).not.toContain('hunter2');
-    expect(validateBlocks(message.blocks)).toEqual([]);
+    expect(validateBlocks(message.blocks, 'message')).toEqual([]);
     expect(JSON.stringify(renderApprovalMessage(request(), { now: NOW }).blocks)).not.toContain('*Plan*');
   });
 
