@@ -128,8 +128,13 @@ describe('a Level 3 runbook', () => {
     const { ts } = await people.request(ONCALL, 'run restore-drill');
     await people.click(APPROVER1, 'approve', ts);
     await people.untilMessage(ts, '1 of 2 approved');
+    const dumpsSeen = dumps;
     await people.click(APPROVER2, 'approve', ts);
-    await people.untilMessage(ts, 'Run started: restore-drill');
+    const text = await people.untilMessage(ts, 'Run started: restore-drill');
+    expect(dumps, 'the plan was made again at the last approval, with other evidence').toBeGreaterThan(dumpsSeen);
+    // Finished before the next test, whose refusal must see no row change at all.
+    const id = /Run ([0-9a-f-]{36}) /.exec(text)?.[1];
+    expect(await waitForRunState(bot.runEngine!.store, id!, FINAL_RUN_STATES)).toMatchObject({ state: 'succeeded', requester: ONCALL });
   });
 });
 
