@@ -138,6 +138,17 @@ describe('a Level 3 runbook', () => {
   });
 });
 
+describe('bad input to an escalated run', () => {
+  it('answers arguments the runbook refuses before any request or run exists', async () => {
+    const requests = async () => (await bot.trail.pool.query<{ n: string }>('SELECT count(*) AS n FROM approval_requests')).rows[0]!.n;
+    const before = { tables: await tables(), requests: await requests() };
+    const answer = await people.type(ONCALL, 'run restore-drill stepMs=soon', 'not valid');
+    expect(answer.text).toContain('The arguments for "restore-drill" are not valid');
+    expect(answer.visibleTo).toBe(ONCALL);
+    expect({ tables: await tables(), requests: await requests() }).toEqual(before);
+  });
+});
+
 describe('can', () => {
   it("answers with the runbook's level and approver roles, for run and for a short form", async () => {
     const run = await people.type(ONCALL, 'can run restore-drill', 'restore-drill');
