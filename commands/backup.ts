@@ -8,7 +8,7 @@ import { closestChoice } from './arguments.js';
 import { defineCommand } from './command.js';
 import { clip } from './format.js';
 import { tokenize } from './registry.js';
-import { startRunbook } from './runbook-start.js';
+import { runbookPlan, runbookSubject, startRunbook } from './runbook-start.js';
 
 export const backupArguments = z.object({ line: z.string() }).transform((input, context) => {
   let dryRun = false;
@@ -32,13 +32,15 @@ export const backupArguments = z.object({ line: z.string() }).transform((input, 
 
 export const backup = defineCommand({
   name: 'backup',
-  summary: 'Back up the stack (run backup): its databases, modes, config and versions',
+  summary: "Back up the stack (run backup, at the runbook's level): its databases, modes, config and versions",
   usage: '[--dry-run]',
   examples: ['backup --dry-run', 'backup'],
   level: 1,
   rawArguments: true,
   args: backupArguments,
+  authorizationSubject: ({ dryRun }, services) => runbookSubject(services, 'backup', dryRun),
   async run(context, { dryRun }) {
     return startRunbook(context, { runbook: 'backup', args: {}, dryRun });
   },
+  plan: (context, { dryRun }) => runbookPlan(context, { runbook: 'backup', args: {}, dryRun }),
 });

@@ -3,7 +3,9 @@
  * async handler. Nothing here knows Slack, the terminal or Docker.
  */
 import type { z } from 'zod';
-import type { CommandAuthorization } from './ports.js';
+import type { AuthorizationSubject, CommandAuthorization } from './ports.js';
+
+export type { AuthorizationSubject } from './ports.js';
 import type { ProgressStep } from './progress.js';
 import type { ResultDocument } from './result.js';
 import type { CommandDependencies } from './dependencies.js';
@@ -97,12 +99,33 @@ export interface CommandDefinition<S extends z.ZodType = z.ZodType> {
    * the state changed and the request asks again. Without it the fingerprint is the line itself.
    */
   plan?(context: CommandContext, args: z.infer<S>): Promise<ApprovalPlan>;
+  /**
+   * What the authorization decision is about when it is more than the command: `run restore`
+   * starts runbook "restore", decided at that runbook's level. Given the parsed arguments and the
+   * process's services (the runbook registry), never anything the user typed as a level; undefined
+   * when the arguments name nothing the bot knows (the command's own rule decides then). The
+   * command path, the approval re-check and `can` all ask it.
+   */
+  authorizationSubject?(args: z.infer<S>, services: CommandDependencies): AuthorizationSubject | undefined;
+}
+
+
+/** The command's authorization subject for these arguments; undefined when it has no hook or the hook finds nothing. */
+export function authorizationSubjectOf(command: Pick<CommandDefinition, 'authorizationSubject'>, args: unknown, services: CommandDependencies): AuthorizationSubject | undefined {
+  return command.authorizationSubject?.(args, services);
 }
 
 export interface ApprovalPlan {
   summary: string;
   target?: string;
   fingerprint: string;
+  /** The plan step by step, shown on the approval request (Slack and the console) and stored with it. */
+  details?: string[];
+  /**
+   * Which part of the plan differs from the one with `earlier` as its fingerprint, as a clause
+   * ("its arguments changed"); the request is superseded with it instead of the generic reason.
+   */
+  explainChange?(earlier: string): string | undefined;
 }
 
 /** Keeps the handler's argument type tied to the schema without repeating it. */

@@ -19,12 +19,19 @@ export interface PolicyDecision {
   break_glass: boolean;
 }
 
+/** A runbook a run starts, as the bot's runbook registry has it (CommandDefinition.authorizationSubject). */
+export interface AuthorizationSubject {
+  runbook: { name: string; level: 0 | 1 | 2 | 3 | 4; /** Only reads: decided as a read-only command. */ dryRun: boolean };
+}
+
 /** Written out rather than imported from command.ts, which imports this file (no cycles). */
 export interface AuthorizationQuestion {
   actor: { id: string };
   command: { name: string; level: 'read' | 1 | 2 | 3 | 4 };
   args: unknown;
   channelId?: string;
+  /** The runbook a run starts: the policy decides at its level. */
+  subject?: AuthorizationSubject;
 }
 
 /** Who may run what, here and now (for `can`): the command path hands in the gate it decides with. */
@@ -139,7 +146,8 @@ export interface RunbookInfo {
 
 /** What a dry run found for one step: a real read-only check, or only a description. */
 export interface RunPlanStep extends RunbookStepInfo {
-  dryRun: { mode: 'read-only-check' | 'description'; text: string; error?: string };
+  /** `target`: what the step acts on, hashed into the plan an approval is bound to; `text` is evidence, not hashed. */
+  dryRun: { mode: 'read-only-check' | 'description'; text: string; target?: string; error?: string };
 }
 
 export interface RunPlanInfo {

@@ -1,13 +1,14 @@
 /**
  * `run <runbook> [key=value ...] [--dry-run]`: starts a run of a runbook and answers with its id
- * and steps; `--dry-run` shows every step's dry run instead and records nothing. The command's
- * level is 1; runbooks above it are refused (commands/runbook-start.ts).
+ * and steps; `--dry-run` shows every step's dry run instead and records nothing. The policy
+ * decides a run at the runbook's own level (a dry run as read-only); a runbook that needs
+ * approvals becomes an approval request bound to its plan, and the run starts once approved.
  */
 import { z } from 'zod';
 import { defineCommand } from './command.js';
 import { clip } from './format.js';
 import { tokenize } from './registry.js';
-import { startRunbook } from './runbook-start.js';
+import { runbookPlan, runbookSubject, startRunbook } from './runbook-start.js';
 
 const KEY_VALUE = /^([a-z][a-z0-9_-]{0,40})=(.*)$/i;
 
@@ -49,13 +50,15 @@ export const runArguments = z.object({ line: z.string() }).transform((input, con
 
 export const run = defineCommand({
   name: 'run',
-  summary: 'Start a runbook run, or show its plan with --dry-run',
+  summary: "Start a runbook run at the runbook's level (approvals from Level 2), or show its plan with --dry-run",
   usage: '<runbook> [key=value ...] [--dry-run]',
   examples: ['run health-check --dry-run', 'run health-check', 'run health-check service=policy-engine'],
   level: 1,
   rawArguments: true,
   args: runArguments,
+  authorizationSubject: (request, services) => runbookSubject(services, request.runbook, request.dryRun),
   async run(context, request) {
     return startRunbook(context, request);
   },
+  plan: (context, request) => runbookPlan(context, request),
 });

@@ -1,21 +1,17 @@
 /**
  * Starting a runbook, or showing its plan, as `run` and the runbook's short forms (`backup`,
- * `backup verify <id>`) do: one function, so a short form answers exactly as `run` would.
- *
- * A command's level is what the policy decides on: a runbook's own level does not yet reach the
- * authorization decision, so runbooks above MAX_RUN_LEVEL are refused rather than run with less
- * authorization than their level asks for.
+ * `backup verify <id>`) do: one function, so a short form answers exactly as `run` would. The
+ * same commands name the runbook to the authorization decision (runbookSubject: the policy decides
+ * at the runbook's level) and give the plan an approval of an escalated run is bound to.
  */
 import { closestChoice } from './arguments.js';
-import { CommandError, type CommandContext } from './command.js';
-import { levelWords } from './decision-documents.js';
+import { CommandError, type ApprovalPlan, type AuthorizationSubject, type CommandContext } from './command.js';
+import type { CommandDependencies } from './dependencies.js';
 import { clip } from './format.js';
 import type { ResultDocument } from './result.js';
 import { requireRuns, runRefused } from './runbook-access.js';
+import { runbookApprovalPlan } from './runbook-plan.js';
 import { planDocument, runStartedDocument } from './run-documents.js';
-
-/** The highest runbook level these commands start while the command's own level is what the policy decides on. */
-export const MAX_RUN_LEVEL = 1;
 
 export interface RunbookRequest {
   runbook: string;
@@ -23,7 +19,17 @@ export interface RunbookRequest {
   dryRun: boolean;
 }
 
-export async function startRunbook(context: CommandContext, { runbook: name, args, dryRun }: RunbookRequest): Promise<ResultDocument> {
+/**
+ * The runbook as the bot's registry has it, with its level: what the policy decides a run on.
+ * Undefined for a runbook the registry does not know (or without the engine in this process):
+ * the command's own rule decides, and the command then says there is no such runbook.
+ */
+export function runbookSubject(services: CommandDependencies, name: string, dryRun: boolean): AuthorizationSubject | undefined {
+  const runbook = services.runs?.list().find((candidate) => candidate.name === name);
+  return runbook ? { runbook: { name: runbook.name, level: runbook.level, dryRun } } : undefined;
+}
+
+function knownRunbook(context: CommandContext, name: string) {
   const runs = requireRuns(context);
   const known = runs.list();
   const runbook = known.find((candidate) => candidate.name === name);
@@ -32,13 +38,20 @@ export async function startRunbook(context: CommandContext, { runbook: name, arg
     const list = known.length > 0 ? `Runbooks: ${known.map((candidate) => candidate.name).join(', ')}.` : 'No runbooks are registered.';
     throw new CommandError(`There is no runbook "${clip(name, 40)}".`, guess ? `Did you mean \`${guess}\`? ${list}` : list);
   }
-  if (runbook.level > MAX_RUN_LEVEL) {
-    throw new CommandError(
-      `"${runbook.name}" is a ${levelWords(runbook.level)} runbook; \`run\` starts runbooks up to Level ${MAX_RUN_LEVEL} for now.`,
-      "Its own level does not reach the authorization decision yet, so it is refused rather than run with less than its level asks for.",
-      'refused',
-    );
-  }
+  return { runs, runbook };
+}
+
+/**
+ * The plan an escalated run's approval is bound to: made again when the last approval arrives,
+ * and a different one supersedes the request (commands/runbook-plan.ts says what is hashed).
+ */
+export async function runbookPlan(context: CommandContext, { runbook: name, args }: RunbookRequest): Promise<ApprovalPlan> {
+  const { runs, runbook } = knownRunbook(context, name);
+  return runbookApprovalPlan(await runs.plan(runbook.name, args, { requester: context.actor.id, origin: context.origin }).catch(runRefused));
+}
+
+export async function startRunbook(context: CommandContext, { runbook: name, args, dryRun }: RunbookRequest): Promise<ResultDocument> {
+  const { runs, runbook } = knownRunbook(context, name);
   if (dryRun) return planDocument(await runs.plan(runbook.name, args, { requester: context.actor.id, origin: context.origin }).catch(runRefused));
   const started = await runs
     .submit({ runbook: runbook.name, args, requester: context.actor.id, origin: context.origin, ...(context.channelId ? { channel: context.channelId } : {}) })

@@ -37,6 +37,8 @@ export interface ApprovalAction {
   target?: string;
   /** A digest of the stack state the plan was made from; compared again just before executing. */
   stateFingerprint: string;
+  /** The plan step by step as people read it (a runbook run's steps); absent when the summary is all. */
+  plan?: string[];
 }
 
 /** Where the Slack layer posted (or updated) the request; opaque to this module. */
@@ -114,6 +116,7 @@ export const ApprovalInput = z
       line: z.string().trim().min(1, 'must be the command line as typed').max(4000),
       target: z.string().trim().min(1).max(200).optional(),
       stateFingerprint: z.string().min(1, 'must fingerprint the state the plan was made from').max(200),
+      plan: z.array(z.string().min(1).max(500)).min(1, 'leave the plan out rather than empty').max(60, 'at most 60 lines of plan').optional(),
     }),
     requester: PersonId,
     messages: z.array(MessageRef).max(10).default([]),

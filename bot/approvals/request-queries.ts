@@ -53,8 +53,8 @@ export async function insertRequest(client: pg.PoolClient, request: NewRequest):
   const { rows } = await client.query<RequestRow>(
     `WITH r AS (
        INSERT INTO approval_requests (id, command, args, line, target, state_fingerprint, requester, messages, level,
-         approvals_required, approver_roles, distinct_approvers, reason, break_glass, created_at, expires_at, state, state_changed_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $15)
+         approvals_required, approver_roles, distinct_approvers, reason, break_glass, created_at, expires_at, state, state_changed_at, plan)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $15, $18)
        RETURNING *)
      SELECT r.*, '[]'::json AS votes FROM r`,
     [
@@ -75,6 +75,7 @@ export async function insertRequest(client: pg.PoolClient, request: NewRequest):
       request.createdAt,
       request.expiresAt,
       request.state,
+      input.action.plan === undefined ? null : JSON.stringify(input.action.plan),
     ],
   );
   return toRequest(rows[0]!);

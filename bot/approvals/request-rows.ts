@@ -19,6 +19,7 @@ export interface RequestRow {
   line: string;
   target: string | null;
   state_fingerprint: string;
+  plan: string[] | null;
   requester: string;
   messages: ApprovalMessageRef[];
   level: number;
@@ -47,6 +48,7 @@ export function toRequest(row: RequestRow): ApprovalRequest {
       line: row.line,
       ...(row.target !== null ? { target: row.target } : {}),
       stateFingerprint: row.state_fingerprint,
+      ...(row.plan !== null ? { plan: row.plan } : {}),
     },
     requester: row.requester,
     messages: row.messages,

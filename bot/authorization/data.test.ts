@@ -66,6 +66,26 @@ describe('merging the config file section', () => {
   });
 });
 
+describe("runbooks' own settings", () => {
+  it('are empty by default and merge by name like commands', () => {
+    expect(defaultAuthorizationData().runbooks).toEqual({});
+    const data = authorizationDataFor({ runbooks: { restore: { approvals: 3, approver_roles: ['admins'], note: 'Replaces the database.' } } });
+    expect(data.runbooks).toEqual({ restore: { approvals: 3, approver_roles: ['admins'], note: 'Replaces the database.' } });
+    expect(authorizationDataFor({ runbooks: { restore: { level: 3, approvals: 3 } } }).runbooks.restore).toEqual({ level: 3, approvals: 3 });
+    expect(authorizationDataFor({ runbooks: { backup: { level: 2 } } }).runbooks.backup).toEqual({ level: 2 });
+  });
+
+  it.each([
+    [{ restore: { approvals: 2 } }, 'authorization.runbooks.restore.approver_roles: "restore" needs 2 approval(s): name the roles that may approve, or the level whose approvers apply'],
+    [{ 'health-check': { level: 0, approvals: 1, approver_roles: ['approvers'] } }, 'authorization.runbooks.health-check.approvals: a read-only runbook never waits for approvals: use 0'],
+    [{ Restore: { level: 3 } }, 'not a runbook name: runbook names are lower-case words joined by "-", such as restore'],
+    [{ restore: { level: 5 } }, 'authorization.runbooks.restore.level: must be an escalation level: 0 (read-only), 1, 2, 3 or 4'],
+    [{ restore: { approval: 2 } }, 'unknown key authorization.runbooks.restore.approval'],
+  ])('refuses %j naming the key', (runbooks, message) => {
+    expect(() => authorizationDataFor({ runbooks } as never)).toThrow(message);
+  });
+});
+
 describe('time.parse_rfc3339_ns for the wasm', () => {
   it('reads UTC, offsets and fractions to the nanosecond scale', () => {
     expect(parseRfc3339Ns('2026-03-02T10:00:00Z')).toBe(Date.UTC(2026, 2, 2, 10) * 1e6);

@@ -1,5 +1,5 @@
 /**
- * The authorization rules as data: which command has which level, who may request each level,
+ * The authorization rules as data: which command has which level, runbooks' own settings, who may request each level,
  * how many approvals from which roles, break-glass, lockdown, strict mode, channels and change
  * freezes. The policy (acgs.chatops) reads this document as data.authorization; the defaults
  * are bot/authorization/defaults.json and the config file's `authorization:` section overrides
@@ -45,6 +45,17 @@ export const CommandRule = z
   .required({ level: true });
 export type CommandRule = z.infer<typeof CommandRule>;
 
+/**
+ * A runbook's own values for its level's settings (a run is decided at the runbook's level, the
+ * registry's unless `level` is given here), and a note for its reasons: like a command entry,
+ * but the level is optional since the runbook's code declares one.
+ */
+export const RunbookRule = z
+  .strictObject({ level: Level, note: z.string().trim().min(1, 'say why, or leave the note out').max(300, 'keep the note under 300 characters'), ...levelRuleShape })
+  .partial();
+export type RunbookRule = z.infer<typeof RunbookRule>;
+export const RunbookName = z.string().regex(/^[a-z][a-z0-9-]{0,62}$/, 'runbook names are lower-case words joined by "-", such as restore');
+
 const Rfc3339 = z.iso.datetime({ offset: true, error: 'must be an RFC 3339 time such as 2026-03-01T18:00:00Z' });
 
 export const Freeze = z.strictObject({
@@ -57,6 +68,9 @@ export const Freeze = z.strictObject({
 const sections = {
   commands: z.record(CommandName, CommandRule, {
     error: (issue) => (issue.code === 'invalid_key' ? 'not a command name: command names are one or two lowercase words such as "cache clear"' : undefined),
+  }),
+  runbooks: z.record(RunbookName, RunbookRule, {
+    error: (issue) => (issue.code === 'invalid_key' ? 'not a runbook name: runbook names are lower-case words joined by "-", such as restore' : undefined),
   }),
   levels: z.strictObject({ '0': LevelRule, '1': LevelRule, '2': LevelRule, '3': LevelRule, '4': LevelRule }),
   break_glass: z.strictObject({
@@ -90,6 +104,15 @@ export const AuthorizationData = z.strictObject(sections).superRefine((data, con
     if (rule.level === 0 && approvals !== 0) problem(['commands', name, 'approvals'], 'a read-only command never waits for approvals: use 0');
     if (approvals > 0 && approverRoles.length === 0) problem(['commands', name, 'approver_roles'], `"${name}" needs ${approvals} approval(s): name the roles that may approve`);
   }
+  for (const [name, rule] of Object.entries(data.runbooks ?? {})) {
+    const levelRule = rule.level === undefined ? undefined : (data.levels[String(rule.level) as LevelKey] as LevelRule | undefined);
+    const approvals = rule.approvals ?? levelRule?.approvals ?? 0;
+    if (rule.level === 0 && approvals !== 0) problem(['runbooks', name, 'approvals'], 'a read-only runbook never waits for approvals: use 0');
+    // Without a level here the runbook's code decides it (a Level 1 has no approvers), so the roles come with the approvals.
+    if (approvals > 0 && (rule.approver_roles ?? levelRule?.approver_roles ?? []).length === 0) {
+      problem(['runbooks', name, 'approver_roles'], `"${name}" needs ${approvals} approval(s): name the roles that may approve, or the level whose approvers apply`);
+    }
+  }
   data.lockdown?.allowed_commands?.forEach((name, index) => {
     if (!data.commands?.[name]) problem(['lockdown', 'allowed_commands', index], `"${name}" is not a command under commands`);
   });
@@ -111,6 +134,7 @@ export type AuthorizationData = z.infer<typeof AuthorizationData>;
  */
 export const AuthorizationOverrides = z.strictObject({
   commands: sections.commands.optional(),
+  runbooks: sections.runbooks.optional(),
   levels: z.strictObject({ '0': LevelPatch, '1': LevelPatch, '2': LevelPatch, '3': LevelPatch, '4': LevelPatch }).partial().optional(),
   break_glass: sections.break_glass.partial().optional(),
   lockdown: sections.lockdown.partial().optional(),
@@ -145,6 +169,7 @@ export function mergeAuthorizationData(base: AuthorizationData, overrides: Autho
   if (!overrides) return base;
   return {
     commands: { ...base.commands, ...overrides.commands },
+    runbooks: { ...base.runbooks, ...overrides.runbooks },
     levels: Object.fromEntries(LEVEL_KEYS.map((key) => [key, { ...base.levels[key], ...overrides.levels?.[key] }])),
     break_glass: { ...base.break_glass, ...overrides.break_glass },
     lockdown: { ...base.lockdown, ...overrides.lockdown },

@@ -2,7 +2,7 @@
  * What the policy decides on (its input) and what it answers (its decision), as plain data.
  * buildAuthorizationInput is the pure step that turns a command about to run into the input.
  */
-import type { CommandLevel } from '../../commands/command.js';
+import type { AuthorizationSubject, CommandLevel } from '../../commands/command.js';
 import type { EngineModes } from '../../services/policy-engine/contract.js';
 
 /** 0 read-only, 1 automatic, 2 human decision, 3 critical, 4 emergency (the runbook's levels). */
@@ -18,6 +18,8 @@ export interface AuthorizationInput {
   time: string | number;
   /** Present when an admin asks to run a Level 4 action at once; the reason is mandatory. */
   break_glass?: { reason: string };
+  /** The runbook a run starts: its name and level from the bot's runbook registry; the policy decides at that level. */
+  runbook?: { name: string; level: AuthorizationLevel; dry_run: boolean };
 }
 
 export const DECISION_CODES = [
@@ -70,6 +72,8 @@ export interface CommandRequest {
   modes: EngineModes;
   now: Date;
   breakGlassReason?: string;
+  /** What the command's authorizationSubject hook gave (commands/command.ts). */
+  subject?: AuthorizationSubject;
 }
 
 export function buildAuthorizationInput(request: CommandRequest): AuthorizationInput {
@@ -82,5 +86,6 @@ export function buildAuthorizationInput(request: CommandRequest): AuthorizationI
     // Nanoseconds as a number: no parsing in the policy on the hot path.
     time: request.now.getTime() * 1e6,
     ...(request.breakGlassReason === undefined ? {} : { break_glass: { reason: request.breakGlassReason } }),
+    ...(request.subject ? { runbook: { name: request.subject.runbook.name, level: request.subject.runbook.level, dry_run: request.subject.runbook.dryRun } } : {}),
   };
 }

@@ -20,9 +20,10 @@ import {
   type Sentence,
 } from '../approvals/index.js';
 import { redactText, type TrailRecordInput } from '../audit-trail/index.js';
+import { canonicalJson } from '../../services/kit/hash-chain/canonical-json.js';
 import type { AuthorizationDecision } from '../authorization/index.js';
 import type { Actor, ApprovalPlan, CommandContext, CommandDefinition } from '../../commands/command.js';
-import { CommandError } from '../../commands/command.js';
+import { authorizationSubjectOf, CommandError } from '../../commands/command.js';
 import { approvalsWords, levelWords } from '../../commands/decision-documents.js';
 import { quietProgress, type ProgressReporter } from '../../commands/progress.js';
 import type { ResultDocument } from '../../commands/result.js';
@@ -81,6 +82,7 @@ export async function requestApproval(deps: ExecutionDeps, input: ApprovalReques
         line: input.line,
         ...(plan.target ? { target: plan.target } : {}),
         stateFingerprint: plan.fingerprint,
+        ...(plan.details && plan.details.length > 0 ? { plan: plan.details } : {}),
       },
       requester: context.actor.id,
       level: decision.level === 0 ? 1 : decision.level,
@@ -127,6 +129,7 @@ export function approvalRequestDocument(request: ApprovalRequest, plan: Approval
           { label: 'Expires', value: request.expiresAt.toISOString() },
         ],
       },
+      ...(request.action.plan ? [{ type: 'text' as const, text: `Plan:\n${request.action.plan.join('\n')}` }] : []),
     ],
     footer: `Request ${request.id}`,
     data: { approval: { id: request.id, state: request.state, expires_at: request.expiresAt.toISOString() }, decision: trailDecision(decision) },
@@ -265,7 +268,8 @@ function unavailable(text: string): ApprovalClickOutcome {
 /** The clicking person's roles, as the command gate resolves them (config file and Slack user groups). */
 async function rolesOf(deps: ExecutionDeps, actor: Actor, command: CommandDefinition | undefined, request: ApprovalRequest): Promise<string[]> {
   if (!command || !deps.services.authorization) return [];
-  const gated = await deps.services.authorization.decide({ actor, command, args: request.action.args });
+  const subject = authorizationSubjectOf(command, request.action.args, deps.services);
+  const gated = await deps.services.authorization.decide({ actor, command, args: request.action.args, ...(subject ? { subject } : {}) });
   return [...gated.input.user.roles];
 }
 
@@ -313,10 +317,11 @@ async function runApproved(
   const requester: Actor = { id: approved.requester };
   // Where it was requested: the first message the Slack layer attached (none for the CLI).
   const channel = approved.messages[0]?.channel;
-  // The stored arguments are the schema's output; the line is parsed again and must give the same ones.
+  // The stored arguments are the schema's output; the line is parsed again and must give the same
+  // ones. Compared canonically: PostgreSQL's jsonb keeps keys in its own order, not the schema's.
   const resolved = deps.registry.resolve(approved.action.line);
   const command = resolved.ok && resolved.command.name === approved.action.command ? resolved.command : undefined;
-  const parsed = resolved.ok && JSON.stringify(resolved.args ?? {}) === JSON.stringify(approved.action.args) ? { success: true as const, data: resolved.args } : undefined;
+  const parsed = resolved.ok && canonicalJson(resolved.args ?? {}) === canonicalJson(approved.action.args) ? { success: true as const, data: resolved.args } : undefined;
   const askAgain = async (reason: string) => {
     const superseded = await store.supersede(approved.id, reason);
     if (superseded.changed) {
@@ -327,7 +332,9 @@ async function runApproved(
   if (!command || !parsed?.success) return askAgain(`the command \`${approved.action.command}\` no longer takes these arguments`);
 
   const gate = deps.services.authorization ?? closedGate(NO_POLICY_PROBLEM);
-  const gated = await gate.decide({ actor: requester, command, args: parsed.data, ...(channel ? { channelId: channel } : {}) });
+  // The same subject as at the request: a runbook whose level changed since asks again below.
+  const subject = authorizationSubjectOf(command, parsed.data, deps.services);
+  const gated = await gate.decide({ actor: requester, command, args: parsed.data, ...(channel ? { channelId: channel } : {}), ...(subject ? { subject } : {}) });
   const { decision } = gated;
   if (!decision.allow || decision.level !== approved.level || decision.approvals_required > approved.approvalsRequired || !sameRoles(decision.approver_roles, approved.approverRoles)) {
     return askAgain(`the policy's decision changed since the request (now: ${decision.reason})`);
@@ -349,6 +356,9 @@ async function runApproved(
   } catch (error) {
     return askAgain(`the state could not be read again (${error instanceof Error ? error.message : String(error)})`);
   }
+  // A plan that can say what changed says it; the claim below still compares the fingerprints itself.
+  const changed = plan.fingerprint !== approved.action.stateFingerprint ? plan.explainChange?.(approved.action.stateFingerprint) : undefined;
+  if (changed) return askAgain(`the plan changed since the request: ${changed}`);
   const claim = await store.claimExecution(approved.id, { stateFingerprint: plan.fingerprint });
   if (claim.code === 'superseded') {
     await appendQuietly(deps, { ...trailCommon(approved, approved.requester, 'approval', channel ?? null), kind: 'approval_resolved', key: `approval_resolved:${approved.id}:superseded`, outcome: 'superseded', details: { request_id: approved.id, was: approved.action.stateFingerprint, now: plan.fingerprint } }, requester);

@@ -110,3 +110,30 @@ describe('the command gate with a real Policy Engine that is stopped', () => {
     expect(recover.decision.reason).toContain('restarting the Policy Engine is allowed as the step that brings them back');
   });
 });
+
+describe('a run of a runbook at the gate', () => {
+  const run = { name: 'run', level: 1 as const };
+  const subject = (name: string, level: 0 | 1 | 2 | 3 | 4, dryRun = false) => ({ runbook: { name, level, dryRun } });
+
+  it("puts the runbook into the policy's input and decides at its level", async () => {
+    const gate = await gateWith(engine({ strict: false, lockdown: false }).reading);
+    const gated = await gate.decide({ actor: { id: 'U0NOBODY' }, command: run, args: { runbook: 'health-check' }, subject: subject('health-check', 0) });
+    expect(gated.input.runbook).toEqual({ name: 'health-check', level: 0, dry_run: false });
+    expect(gated.decision).toMatchObject({ allow: true, level: 0, code: 'allowed' });
+    const restore = await gate.decide({ actor: { id: ONCALL }, command: run, args: { runbook: 'restore' }, subject: subject('restore', 3) });
+    expect(restore.decision).toMatchObject({ allow: true, level: 3, approvals_required: 2, code: 'approval_required' });
+    const without = await gate.decide({ actor: { id: ONCALL }, command: run, args: { runbook: 'restore' } });
+    expect(without.input.runbook).toBeUndefined();
+    expect(without.decision).toMatchObject({ allow: true, level: 1, approvals_required: 0 });
+  });
+
+  it('still runs a Level 0 runbook and a dry run while the modes are unknown, and refuses an escalated one', async () => {
+    const { state, reading } = engine();
+    state.down = true;
+    const gate = await gateWith(reading);
+    expect((await gate.decide({ actor: { id: ONCALL }, command: run, args: {}, subject: subject('health-check', 0) })).decision.allow).toBe(true);
+    expect((await gate.decide({ actor: { id: ONCALL }, command: run, args: {}, subject: subject('restore', 3, true) })).decision.allow).toBe(true);
+    const refused = await gate.decide({ actor: { id: ONCALL }, command: run, args: {}, subject: subject('backup', 1) });
+    expect(refused.decision).toMatchObject({ allow: false, code: 'policy_unavailable', level: 1 });
+  });
+});

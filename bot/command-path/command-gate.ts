@@ -19,7 +19,7 @@ import {
   fallbackDecision,
   type RoleResolver,
 } from '../authorization/index.js';
-import type { Actor, CommandDefinition } from '../../commands/command.js';
+import type { Actor, AuthorizationSubject, CommandDefinition } from '../../commands/command.js';
 import type { EngineModes } from '../../services/policy-engine/contract.js';
 
 /** The Policy Engine's modes, as its contract defines them; re-exported for the command path's users. */
@@ -104,6 +104,8 @@ export interface GateRequest {
   now?: Date;
   /** `break-glass "<reason>" <command>`: an admin runs a Level 4 action at once; the policy checks role, level and reason. */
   breakGlassReason?: string;
+  /** The runbook a run starts (the command's authorizationSubject hook): decided at its level. */
+  subject?: AuthorizationSubject;
 }
 
 export interface GateDecision {
@@ -139,6 +141,7 @@ export function createCommandGate(options: CommandGateOptions): CommandGate {
         modes: modes.known ? { strict: modes.strict, lockdown: modes.lockdown } : { strict: false, lockdown: false },
         now: request.now ?? new Date(),
         ...(request.breakGlassReason === undefined ? {} : { breakGlassReason: request.breakGlassReason }),
+        ...(request.subject ? { subject: request.subject } : {}),
       });
       if (modes.known && modes.stale) return { decision: withStaleModes(decision, modes.stale), input, modes };
       if (modes.known) return { decision, input, modes };
@@ -196,6 +199,7 @@ export function closedGate(problem: string): CommandGate {
         modes: { strict: false, lockdown: false },
         now: request.now ?? new Date(),
         ...(request.breakGlassReason === undefined ? {} : { breakGlassReason: request.breakGlassReason }),
+        ...(request.subject ? { subject: request.subject } : {}),
       });
       return { decision: fallbackDecision(input, problem, undefined), input, modes: { known: false, problem } };
     },

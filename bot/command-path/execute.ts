@@ -13,8 +13,8 @@
 import { randomUUID } from 'node:crypto';
 import type { TrailRecordInput } from '../audit-trail/index.js';
 import type { AuthorizationDecision } from '../authorization/index.js';
-import type { Actor, CommandContext } from '../../commands/command.js';
-import { CommandError } from '../../commands/command.js';
+import type { Actor, AuthorizationSubject, CommandContext } from '../../commands/command.js';
+import { authorizationSubjectOf, CommandError } from '../../commands/command.js';
 import { refusalDocument } from '../../commands/decision-documents.js';
 import { quietProgress } from '../../commands/progress.js';
 import type { ResultDocument } from '../../commands/result.js';
@@ -49,19 +49,22 @@ export async function executeCommandLine(deps: ExecutionDeps, request: Execution
   const { command } = resolution;
   const gate = deps.services.authorization ?? closedGate(NO_POLICY_PROBLEM);
   let gated: GateDecision;
+  let subject: AuthorizationSubject | undefined;
   try {
+    subject = authorizationSubjectOf(command, resolution.args, deps.services);
     gated = await gate.decide({
       actor: request.actor,
       command,
       args: resolution.args,
       ...(request.channelId ? { channelId: request.channelId } : {}),
       ...(glass ? { breakGlassReason: glass.reason } : {}),
+      ...(subject ? { subject } : {}),
     });
   } catch (error) {
     // A gate that throws is a bug or a dead dependency: decide as if there were no policy.
     const reference = randomUUID().slice(0, 8);
     deps.logError?.(reference, error, request);
-    gated = await closedGate(`the authorization step failed (reference ${reference})`).decide({ actor: request.actor, command, args: resolution.args });
+    gated = await closedGate(`the authorization step failed (reference ${reference})`).decide({ actor: request.actor, command, args: resolution.args, ...(subject ? { subject } : {}) });
   }
   const { decision } = gated;
   const trail = deps.services.trail;
@@ -102,6 +105,7 @@ export async function executeCommandLine(deps: ExecutionDeps, request: Execution
       modes: gated.modes,
       approvals_required: decision.approvals_required,
       approver_roles: decision.approver_roles,
+      ...(subject ? { runbook: subject.runbook } : {}),
       ...(glass ? { break_glass_reason: glass.reason } : {}),
     },
   });

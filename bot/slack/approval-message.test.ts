@@ -41,6 +41,16 @@ describe('approval request messages', () => {
     expect(json).toContain('state &lt;b&gt;&amp;&lt;/b&gt;');
   });
 
+  it("shows a runbook run's plan step by step, escaped, redacted, and within Slack's limits", () => {
+    const plan = ['1. Take a backup (act on database <!channel>); checked (read-only): would dump postgres://acgs:hunter2@db/acgs', ...Array.from({ length: 59 }, (_, index) => `${index + 2}. ${'x'.repeat(400)}`)];
+    const message = renderApprovalMessage(request({ action: { ...request().action, plan } }), { now: NOW });
+    const json = JSON.stringify(message.blocks);
+    expect(json).toContain('*Plan*\\n1. Take a backup (act on database &lt;!channel&gt;); checked (read-only)');
+    expect(json).not.toContain('hunter2');
+    expect(validateBlocks(message.blocks, 'message')).toEqual([]);
+    expect(JSON.stringify(renderApprovalMessage(request(), { now: NOW }).blocks)).not.toContain('*Plan*');
+  });
+
   it('mentions only real user IDs from the request, and shows anything else as text', () => {
     expect(sentenceMrkdwn(['by ', { user: 'U0APPROVER1' }])).toBe('by <@U0APPROVER1>');
     expect(sentenceMrkdwn(['by ', { user: 'cli:root><!channel' }])).toBe('by @cli:root&gt;&lt;!channel');

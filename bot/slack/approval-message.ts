@@ -49,6 +49,13 @@ export function shownLine(request: Pick<ApprovalRequest, 'action'>): string {
   return redactText(request.action.line);
 }
 
+/** The plan the approvers approve, step by step, when the request carries one (a runbook run). */
+function planBlocks(request: ApprovalRequest): KnownBlock[] {
+  if (!request.action.plan) return [];
+  const text = `*Plan*\n${fitText(request.action.plan.map((line) => redactText(line)).join('\n'), SLACK_LIMITS.sectionText - 16)}`;
+  return [{ type: 'section', text: { type: 'mrkdwn', text } }];
+}
+
 export function renderApprovalMessage(request: ApprovalRequest, options: { now?: Date; result?: ResultDocument } = {}): SlackMessage {
   const now = options.now ?? new Date();
   const line = shownLine(request);
@@ -69,6 +76,7 @@ export function renderApprovalMessage(request: ApprovalRequest, options: { now?:
         { type: 'mrkdwn', text: `*Expires*\n${escapeText(clockTime(request.expiresAt, now))}` },
       ],
     },
+    ...planBlocks(request),
     { type: 'section', text: { type: 'mrkdwn', text: status.slice(0, SLACK_LIMITS.sectionText) } },
   ];
   if (request.state === 'pending') blocks.push({ type: 'actions', block_id: `acgs_approval_${request.id}`, elements: approvalButtons(request) });

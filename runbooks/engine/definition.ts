@@ -38,7 +38,13 @@ export interface StepContext<Args> {
  */
 export interface DryRunResult {
   mode: 'read-only-check' | 'description';
+  /** What was found or would be done, for people: evidence (sizes, ages) may change between two dry runs. */
   text: string;
+  /**
+   * What the step will act on (`database acgs`, `backup 20261206T152000Z-a1b2c3`), stable while the
+   * plan means the same: part of the plan's hash that an approval is bound to (runbooks/README.md).
+   */
+  target?: string;
 }
 
 export interface StepDefinition<Args> {

@@ -20,7 +20,7 @@ const ONCALL = 'U0ONCALL';
 const VIEWER = 'U0VIEWER';
 const ROLES = { oncall: [ONCALL], approvers: [], admins: [] };
 
-/** A Level 2 runbook: `run` must refuse it while the policy decides on the command's level. */
+/** A Level 2 runbook: it needs an approval, which a process without the approval store cannot ask for. */
 const restartAll = defineRunbook({
   source: import.meta.url,
   name: 'restart-everything',
@@ -184,7 +184,11 @@ describe('bad input: a clear answer, and nothing written', () => {
     ['run health-check policy-engine', /`policy-engine` is not an argument; a runbook's arguments are key=value/, /run/],
     ['run health-check --force', /`--force` is not an option of `run`/, /run/],
     ['run', /name the runbook to run/, /run/],
-    ['run restart-everything', '"restart-everything" is a Level 2 (human decision) runbook; `run` starts runbooks up to Level 1 for now.', /refused rather than run with less/],
+    [
+      'run restart-everything',
+      '`run` needs 1 approval from someone holding `approvers` or `admins` (not you). The approval store is not set up in this process, so it cannot be requested; nothing was run.',
+      /`\/acgs can run` explains who may approve it/,
+    ],
     ['run status 00000000-0000-4000-8000-000000000000', 'There is no run "00000000-0000-4000-8000-000000000000".', /`runs` lists/],
     ['run status 12345', /`12345` is not a run id; a run id looks like/, /run status/],
     ['run abort not-a-run', /`not-a-run` is not a run id/, /run abort/],
@@ -212,13 +216,21 @@ describe('bad input: a clear answer, and nothing written', () => {
     expect(await engine.store.get(finishedId)).toMatchObject({ state: 'succeeded', decision: null });
   });
 
-  it('refuses to start a run for someone without a Level 1 role, and lists runs for anyone', async () => {
+  it("refuses a run above the user's roles, naming the runbook, and lists runs for anyone", async () => {
     const before = await tables();
-    const refused = await run('run health-check', { user: VIEWER });
+    const refused = await run('run restart-everything', { user: VIEWER });
     expect(refused.outcome).toBe('rejected');
-    expect(refused.decision?.code).toBe('role');
+    expect(refused.decision).toMatchObject({ code: 'role', level: 2 });
+    expect(refused.document.summary).toBe('runbook "restart-everything" is a Level 2 (human decision) action that the oncall or admins role may request; you hold no role.');
     expect(await tables()).toEqual(before);
     expect((await run('runs', { user: VIEWER })).outcome).not.toBe('rejected');
+  });
+
+  it('starts a Level 0 runbook for someone without any role', async () => {
+    const outcome = await run('run health-check', { user: VIEWER });
+    expect(outcome.decision).toMatchObject({ code: 'allowed', level: 0 });
+    const id = (outcome.document.data as { run: { id: string } }).run.id;
+    expect(await waitForState(id, FINAL_RUN_STATES)).toMatchObject({ state: 'succeeded', requester: VIEWER });
   });
 
   it('says the engine is not set up in a process without it', async () => {

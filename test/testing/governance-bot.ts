@@ -11,6 +11,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
+import type pg from 'pg';
+import { startRunbookEngine, type RunbookEngine } from '../../bot/runbook-runs/index.js';
+import type { AnyRunbook } from '../../runbooks/engine/definition.js';
 import { createApprovalStore, migrateApprovalStore, redisApprovalSignals, type ApprovalSignals, type ApprovalStore } from '../../bot/approvals/index.js';
 import type { AuthorizationOverrides } from '../../bot/authorization/index.js';
 import type { StandInUser } from '../../bot/slack/stand-in/workspace.js';
@@ -48,6 +51,11 @@ export interface GovernanceBotOptions {
   /** Connections of the trail's and approval store's pool (npm start: 4). */
   poolMax?: number;
   prefix?: string;
+  /**
+   * Runbooks for a runbook engine on the bot's database (as bot/main.ts starts it), given the
+   * trail's pool (scripted runbooks write their marks there); without, the bot has no engine.
+   */
+  runbooks?: (pool: pg.Pool) => Promise<readonly AnyRunbook[]>;
 }
 
 export interface GovernanceBot {
@@ -60,6 +68,8 @@ export interface GovernanceBot {
   approvals: ApprovalStore;
   database: TestDatabase;
   proxy: PostgresProxy | undefined;
+  /** The runbook engine, when `runbooks` were given. */
+  runEngine: RunbookEngine | undefined;
   close(): Promise<void>;
 }
 
@@ -117,7 +127,19 @@ export async function startGovernanceBot(options: GovernanceBotOptions): Promise
       services: base,
       modes,
     });
-    const services: CommandPathDependencies = { ...base, authorization: gate, trail: trail.trail, approvals };
+    let runEngine: RunbookEngine | undefined;
+    if (options.runbooks) {
+      const started = await startRunbookEngine({
+        pool: trail.pool,
+        trail: trail.trail,
+        runbooks: await options.runbooks(trail.pool),
+        ports: { commands: base },
+        executor: { leaseMs: 2000, renewEveryMs: 200, scanEveryMs: 100 },
+      });
+      runEngine = started;
+      cleanups.push(() => started.stop());
+    }
+    const services: CommandPathDependencies = { ...base, authorization: gate, trail: trail.trail, approvals, ...(runEngine ? { runs: runEngine.runs } : {}) };
 
     const t = await startBotWithStandIn({
       mode: 'http',
@@ -129,7 +151,7 @@ export async function startGovernanceBot(options: GovernanceBotOptions): Promise
     });
     cleanups.push(() => t.close());
 
-    return { t, services, engine: { url: engineUrl, app: engineApp }, engineClient, trail, approvals, database, proxy, close };
+    return { t, services, engine: { url: engineUrl, app: engineApp }, engineClient, trail, approvals, database, proxy, runEngine, close };
   } catch (error) {
     await close();
     throw error;

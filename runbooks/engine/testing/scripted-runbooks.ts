@@ -7,7 +7,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type pg from 'pg';
 import { z } from 'zod';
-import { defineRunbook, type AnyRunbook, type StepContext, type StepDefinition, type StepKind } from '../definition.js';
+import { defineRunbook, type AnyRunbook, type DryRunResult, type RunbookLevel, type StepContext, type StepDefinition, type StepKind } from '../definition.js';
 
 export const ScriptArgs = z.object({
   /** Step id -> milliseconds its FIRST attempt waits (stopping early when its signal fires). */
@@ -32,6 +32,8 @@ export interface ScriptedStep {
   undoable?: boolean;
   timeoutMs?: number;
   title?: string;
+  /** What its dry run says; asked at every plan, so a test can change it between two (a step's target). */
+  dryRun?: () => DryRunResult;
 }
 
 async function mark(pool: pg.Pool, context: StepContext<ScriptArgs>, stepId: string, action: string): Promise<string> {
@@ -69,7 +71,7 @@ function scriptedStep(pool: pg.Pool, spec: ScriptedStep): StepDefinition<ScriptA
       return { step: spec.id, attempt: context.attempt, saw: Object.keys(context.outputs), requester: context.requester, origin: context.origin };
     },
     async dryRun() {
-      return { mode: 'description', text: `would do ${spec.id}` };
+      return spec.dryRun?.() ?? { mode: 'description', text: `would do ${spec.id}` };
     },
   };
   if (spec.undoable) {
@@ -96,12 +98,17 @@ function scriptedStep(pool: pg.Pool, spec: ScriptedStep): StepDefinition<ScriptA
   return step;
 }
 
-export function scriptedRunbook(pool: pg.Pool, name: string, steps: ScriptedStep[], options: { onStepFailure?: 'decide' | 'fail'; summary?: string } = {}): AnyRunbook {
+export function scriptedRunbook(
+  pool: pg.Pool,
+  name: string,
+  steps: ScriptedStep[],
+  options: { onStepFailure?: 'decide' | 'fail'; summary?: string; level?: RunbookLevel } = {},
+): AnyRunbook {
   return defineRunbook({
     source: import.meta.url,
     name,
     summary: options.summary ?? `scripted runbook ${name}`,
-    level: 1,
+    level: options.level ?? 1,
     args: ScriptArgs,
     steps: steps.map((spec) => scriptedStep(pool, spec)),
     ...(options.onStepFailure ? { onStepFailure: options.onStepFailure } : {}),

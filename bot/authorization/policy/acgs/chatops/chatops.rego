@@ -28,6 +28,23 @@ _well_formed if {
 	_command_name
 }
 
+# The runbook a run starts, as the bot's runbook registry names it (input.runbook, set by the
+# command's own hook from its parsed arguments; its level is the registry's, never typed).
+_runbook_name := input.runbook.name if {
+	is_string(input.runbook.name)
+	input.runbook.name != ""
+}
+
+_for_runbook if _runbook_name
+
+# A dry run only reads (every step's dry run must), so it is decided as a read-only command.
+_dry_run if {
+	_for_runbook
+	input.runbook.dry_run == true
+}
+
+_runbook_rule := object.get(object.get(data.authorization, "runbooks", {}), _runbook_name, {})
+
 _strict if input.modes.strict == true
 
 _lockdown if input.modes.lockdown == true
@@ -55,23 +72,43 @@ _command_rule := data.authorization.commands[_command_name]
 
 _known if _command_rule
 
-# An unknown command is refused; the level it reports is the registry's claim, or the
-# highest level when there is none, so that nothing reads it as harmless.
-_level := _command_rule.level if _known
+# A run is decided at its runbook's level: 0 for a dry run, the rules' own level for the
+# runbook when they set one, else the registry's (4 when it is not a level). An unknown
+# command is refused; the level it reports is the registry's claim, or the highest level
+# when there is none, so that nothing reads it as harmless.
+_level := 0 if _dry_run
 
-else := input.command.level if input.command.level in {0, 1, 2, 3, 4}
-
-else := 4
+else := _runbook_rule.level if {
+	_for_runbook
+	_runbook_rule.level in {0, 1, 2, 3, 4}
+} else := input.runbook.level if {
+	_for_runbook
+	input.runbook.level in {0, 1, 2, 3, 4}
+} else := 4 if {
+	_for_runbook
+} else := _command_rule.level if {
+	_known
+} else := input.command.level if {
+	input.command.level in {0, 1, 2, 3, 4}
+} else := 4
 
 _level_key := format_int(_level, 10)
 
-# One setting of the command's rule: the strict patch, the command's own override, the level.
+# The rule that overrides the level's settings: the runbook's for a run (its dry run has
+# none: it is read-only), else the command's.
+_own_rule := {} if _dry_run
+
+else := _runbook_rule if _for_runbook
+
+else := _command_rule
+
+# One setting: the strict patch, the runbook's or command's own override, the level.
 _setting(key) := value if {
 	_strict
 	value := data.authorization.strict.levels[_level_key][key]
 } else := value if {
 	key != "level"
-	value := _command_rule[key]
+	value := _own_rule[key]
 } else := data.authorization.levels[_level_key][key]
 
 _everyone := _setting("everyone")
@@ -95,8 +132,8 @@ _requesting_role := [role | some role in _requesters; role in _roles][0]
 # The command's own note, said after the reason when it allows at once or refuses for the
 # role: why its rule differs from its level's. Not after "approval_required": a strict-mode
 # patch that asks for approvals after all would contradict it.
-_note := concat("", [" ", _command_rule.note]) if {
-	is_string(_command_rule.note)
+_note := concat("", [" ", _own_rule.note]) if {
+	is_string(_own_rule.note)
 } else := ""
 
 _approvals := _setting("approvals")
@@ -154,7 +191,14 @@ _level_words := [
 	"a Level 4 (emergency) action",
 ]
 
-_subject := concat("", ["\"", _command_name, "\" is ", _level_words[_level]])
+# What is asked for, quoted: the runbook for a run, else the command.
+_what := concat("", ["the dry run of runbook \"", _runbook_name, "\""]) if {
+	_dry_run
+} else := concat("", ["runbook \"", _runbook_name, "\""]) if {
+	_for_runbook
+} else := concat("", ["\"", _command_name, "\""])
+
+_subject := concat("", [_what, " is ", _level_words[_level]])
 
 _or_list(words) := words[0] if {
 	count(words) == 1
@@ -204,8 +248,8 @@ _outcome := _deny("bad_input", "The request names no user or no command, so noth
 ])) if {
 	_channel_restricted
 } else := _deny("time_unknown", concat("", [
-	"A change freeze is configured but the request carries no valid time, so \"",
-	_command_name, "\" is refused.",
+	"A change freeze is configured but the request carries no valid time, so ",
+	_what, " is refused.",
 ])) if {
 	_time_needed_but_unknown
 } else := _deny("change_freeze", concat("", [
@@ -243,17 +287,17 @@ else := ""
 _lockdown_reason := concat("", [
 	"The stack is in emergency lockdown: only read-only commands and ",
 	_or_list(data.authorization.lockdown.allowed_commands),
-	" may be requested until it is lifted, so \"", _command_name, "\" is refused.",
+	" may be requested until it is lifted, so ", _what, " is refused.",
 ]) if {
 	count(data.authorization.lockdown.allowed_commands) > 0
 } else := concat("", [
-	"The stack is in emergency lockdown: only read-only commands may be requested until it is lifted, so \"",
-	_command_name, "\" is refused.",
+	"The stack is in emergency lockdown: only read-only commands may be requested until it is lifted, so ",
+	_what, " is refused.",
 ])
 
 _break_glass_outcome := _deny("break_glass_role", concat("", [
 	"Only ", _roles_phrase(data.authorization.break_glass.roles), " may break glass; ", _held_phrase,
-	". Request \"", _command_name, "\" with approvals instead.",
+	". Request ", _what, " with approvals instead.",
 ])) if {
 	not _holds_break_glass_role
 } else := _deny("break_glass_level", concat("", [
@@ -262,7 +306,7 @@ _break_glass_outcome := _deny("break_glass_role", concat("", [
 	not _level in data.authorization.break_glass.levels
 } else := _deny("break_glass_reason", concat("", [
 	"Break-glass needs a reason of at least ", _plural(data.authorization.break_glass.min_reason_length, "character"),
-	" saying why \"", _command_name, "\" cannot wait for approvals.",
+	" saying why ", _what, " cannot wait for approvals.",
 ])) if {
 	count(_break_glass_reason) < data.authorization.break_glass.min_reason_length
 } else := _allow("break_glass", concat("", [

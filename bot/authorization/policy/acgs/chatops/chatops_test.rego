@@ -381,3 +381,119 @@ test_decision_change_freeze_needs_a_valid_time if {
 test_decision_time_not_needed_without_freezes if {
 	chatops.decision.code == "approval_required" with input as object.remove(_request(["oncall"], "scale"), {"time"})
 }
+
+# ---------------------------------------------------------------------------------------
+# Runs of runbooks: decided at the runbook's level, with the runbook's own settings
+
+_run(roles, name, level) := object.union(_request(roles, "run"), {"runbook": {"name": name, "level": level, "dry_run": false}})
+
+_dry_run(roles, name, level) := object.union(_request(roles, "run"), {"runbook": {"name": name, "level": level, "dry_run": true}})
+
+test_decision_run_of_a_level3_runbook_needs_two_distinct_approvers if {
+	chatops.decision == _needs_approvals(3, 2, "runbook \"restore\" is a Level 3 (critical) action: you may request it, and it runs after 2 approvals by different people holding the approvers or admins role, not you.") with input as _run(["oncall"], "restore", 3)
+}
+
+test_decision_run_of_a_level0_runbook_is_open_to_a_user_without_role if {
+	chatops.decision == _allowed(0, "runbook \"health-check\" is a read-only command; everyone may run it.") with input as _run([], "health-check", 0)
+}
+
+test_decision_run_of_a_level1_runbook_is_the_level_rule_not_the_commands_note if {
+	chatops.decision == _allowed(1, "runbook \"backup\" is a Level 1 (automatic) action that your role oncall may run at once.") with input as _run(["oncall"], "backup", 1)
+}
+
+test_decision_run_of_a_level2_runbook_refused_without_role_names_the_runbook if {
+	chatops.decision == _denied("role", 2, "runbook \"restart-all\" is a Level 2 (human decision) action that the oncall or admins role may request; you hold no role.") with input as _run([], "restart-all", 2)
+}
+
+test_decision_dry_run_of_any_runbook_is_read_only if {
+	chatops.decision == _allowed(0, "the dry run of runbook \"restore\" is a read-only command; everyone may run it.") with input as _dry_run([], "restore", 3)
+}
+
+test_decision_dry_run_ignores_the_runbooks_own_settings if {
+	chatops.decision == _allowed(0, "the dry run of runbook \"restore\" is a read-only command; everyone may run it.") with input as _dry_run([], "restore", 3)
+		with data.authorization.runbooks as {"restore": {"level": 4, "everyone": false, "requesters": ["admins"], "note": "Replaces the database."}}
+}
+
+test_decision_run_uses_the_runbooks_own_settings if {
+	chatops.decision == {
+		"allow": true,
+		"code": "approval_required",
+		"reason": "runbook \"restore\" is a Level 3 (critical) action: you may request it, and it runs after 3 approvals by different people holding the admins role, not you.",
+		"level": 3,
+		"approvals_required": 3,
+		"approver_roles": ["admins"],
+		"distinct_approvers": true,
+		"break_glass": false,
+	} with input as _run(["oncall"], "restore", 3)
+		with data.authorization.runbooks as {"restore": {"approvals": 3, "approver_roles": ["admins"]}}
+}
+
+test_decision_runbook_rule_level_wins_over_the_registrys if {
+	chatops.decision == _needs_approvals(2, 1, "runbook \"backup\" is a Level 2 (human decision) action: you may request it, and it runs after 1 approval by someone holding the approvers or admins role, not you.") with input as _run(["oncall"], "backup", 1)
+		with data.authorization.runbooks as {"backup": {"level": 2}}
+}
+
+test_decision_runbook_note_follows_a_role_refusal if {
+	chatops.decision == _denied("role", 1, "runbook \"backup\" is a Level 1 (automatic) action that the admins role may request; your roles: oncall. Backups hold secrets.") with input as _run(["oncall"], "backup", 1)
+		with data.authorization.runbooks as {"backup": {"requesters": ["admins"], "note": "Backups hold secrets."}}
+}
+
+test_decision_runbook_without_a_valid_level_is_level4 if {
+	chatops.decision.level == 4 with input as _run(["oncall"], "mystery", 7)
+	chatops.decision.level == 4 with input as object.union(_request(["oncall"], "run"), {"runbook": {"name": "mystery"}})
+}
+
+test_decision_run_without_a_runbook_is_the_command_rule if {
+	chatops.decision == _allowed(1, "\"run\" is a Level 1 (automatic) action that your role oncall may run at once. A run of a known runbook is decided at the runbook's own level, and its --dry-run as read-only.") with input as _request(["oncall"], "run")
+	chatops.decision.level == 1 with input as object.union(_request(["oncall"], "run"), {"runbook": {"name": "", "level": 3}})
+}
+
+test_decision_lockdown_refuses_an_escalated_runbook_and_names_it if {
+	chatops.decision == _denied("lockdown", 3, "The stack is in emergency lockdown: only read-only commands and lockdown lift may be requested until it is lifted, so runbook \"restore\" is refused.") with input as _in_lockdown(_run(["admins"], "restore", 3))
+}
+
+test_decision_lockdown_lets_a_level0_runbook_and_any_dry_run_through if {
+	chatops.decision.code == "allowed" with input as _in_lockdown(_run([], "health-check", 0))
+	chatops.decision.code == "allowed" with input as _in_lockdown(_dry_run([], "restore", 3))
+}
+
+test_decision_freeze_applies_at_the_runbooks_level if {
+	frozen := [{"from": "2026-03-01T00:00:00Z", "to": "2026-03-03T00:00:00Z", "reason": "release", "levels": [3]}]
+	chatops.decision == _denied("change_freeze", 3, "Changes are frozen until 2026-03-03T00:00:00Z (release): runbook \"restore\" is a Level 3 (critical) action and is refused; read-only commands still work.") with input as _run(["oncall"], "restore", 3)
+		with data.authorization.freezes as frozen
+	chatops.decision.code == "allowed" with input as _run(["oncall"], "backup", 1)
+		with data.authorization.freezes as frozen
+}
+
+test_decision_freeze_without_time_names_the_runbook if {
+	chatops.decision == _denied("time_unknown", 3, "A change freeze is configured but the request carries no valid time, so runbook \"restore\" is refused.") with input as object.remove(_run(["oncall"], "restore", 3), ["time"])
+		with data.authorization.freezes as [{"from": "2026-03-01T00:00:00Z", "to": "2026-03-03T00:00:00Z", "reason": "release", "levels": [3]}]
+}
+
+test_decision_channel_rule_applies_to_escalated_runbooks_only if {
+	elsewhere := object.union(_run(["oncall"], "restore", 3), {"channel": {"id": "C0RANDOM", "purpose": "random"}})
+	chatops.decision == _denied("channel", 3, "runbook \"restore\" is a Level 3 (critical) action and may only be requested in the channel configured as ops; type it there.") with input as elsewhere
+		with data.authorization.channels as {"changes_only_in": ["ops"]}
+	chatops.decision.code == "allowed" with input as object.union(elsewhere, {"runbook": {"name": "health-check", "level": 0, "dry_run": false}})
+		with data.authorization.channels as {"changes_only_in": ["ops"]}
+}
+
+test_decision_strict_patch_applies_at_the_runbooks_level if {
+	chatops.decision == {
+		"allow": true,
+		"code": "approval_required",
+		"reason": "runbook \"backup\" is a Level 1 (automatic) action: you may request it, and it runs after 1 approval by someone holding the approvers role, not you (strict mode is on).",
+		"level": 1,
+		"approvals_required": 1,
+		"approver_roles": ["approvers"],
+		"distinct_approvers": true,
+		"break_glass": false,
+	} with input as _in_strict_mode(_run(["oncall"], "backup", 1))
+		with data.authorization.strict.levels as {"1": {"approvals": 1, "approver_roles": ["approvers"], "distinct_approvers": true}}
+}
+
+test_decision_break_glass_names_the_runbook if {
+	chatops.decision == _denied("break_glass_level", 3, "Break-glass is only for a Level 4 (emergency) action; runbook \"restore\" is a Level 3 (critical) action, so request it with approvals instead.") with input as _breaking_glass(_run(["admins"], "restore", 3), "the database is gone")
+	chatops.decision == _denied("break_glass_role", 4, "Only the admins role may break glass; your roles: oncall. Request runbook \"wipe\" with approvals instead.") with input as _breaking_glass(_run(["oncall"], "wipe", 4), "the database is gone")
+	chatops.decision.code == "break_glass" with input as _breaking_glass(_run(["admins"], "wipe", 4), "the database is gone")
+}
