@@ -9,6 +9,7 @@ import type { BackupCatalog } from './ports.js';
 
 export function requireBackups(context: CommandContext): BackupCatalog {
   const backups = context.services.backups;
+  if (!backups && context.services.runsProblem) throw new CommandError('The backups cannot be reached from here.', context.services.runsProblem, 'unavailable');
   if (!backups) {
     throw new CommandError(
       'Backups are not set up in this process.',

@@ -190,6 +190,8 @@ export interface RunAttemptInfo {
   startedAt: string;
   finishedAt: string | null;
   error: string | null;
+  /** What a finished step returned (JSON), shown as its detail; absent when it returned nothing. */
+  output?: unknown;
 }
 
 export interface RunDetailInfo {

@@ -9,6 +9,7 @@ import { RunRequestError, type RunbookRuns } from './ports.js';
 
 export function requireRuns(context: CommandContext): RunbookRuns {
   const runs = context.services.runs;
+  if (!runs && context.services.runsProblem) throw new CommandError('The runbook engine cannot be reached from here.', context.services.runsProblem, 'unavailable');
   if (!runs) {
     throw new CommandError(
       'The runbook engine is not set up in this process.',

@@ -59,6 +59,7 @@ function attemptInfo(attempt: AttemptRecord) {
     startedAt: attempt.startedAt.toISOString(),
     finishedAt: attempt.finishedAt?.toISOString() ?? null,
     error: attempt.error,
+    ...(attempt.output === null || attempt.output === undefined ? {} : { output: attempt.output }),
   };
 }
 
