@@ -29,7 +29,7 @@ import type { CommandDependencies } from '../commands/dependencies.js';
 import type { OpenedTrail } from './command-path/index.js';
 import { cliProgress } from './cli-progress.js';
 import { databaseRuns, relayedRuns, type CliRuns } from './cli-runs.js';
-import { DEFAULT_UNCLAIMED_MS, followRun, type FollowOptions } from './cli-follow.js';
+import { DEFAULT_UNCLAIMED_MS, followRun, type FollowEnd, type FollowOptions } from './cli-follow.js';
 import { cliIdentity, ignoredRolesWarning, operatingSystemUser, refuseBreakGlass, rolesNote } from './cli-identity.js';
 
 export const EXIT = { ok: 0, attention: 1, usage: 2 } as const;
@@ -293,17 +293,32 @@ async function followStartedRun(
   };
   await progress({ text: `Run ${short} recorded; following its steps (Ctrl-C stops following, not the run; --no-follow returns at once)`, tone: 'info' });
   const unclaimedMs = settings.unclaimedMs ?? DEFAULT_UNCLAIMED_MS;
-  const end = await followRun({
-    runs,
-    runId,
-    ...(settings.pollMs !== undefined ? { pollMs: settings.pollMs } : {}),
-    unclaimedMs,
-    ...(io.signal ? { signal: io.signal } : {}),
-    report: (line) => {
-      void progress({ text: line.text, tone: line.tone });
-      if (line.detail) write(`    ${terminalSafe(line.detail)}\n`);
-    },
-  });
+  let end: FollowEnd;
+  try {
+    end = await followRun({
+      runs,
+      runId,
+      ...(settings.pollMs !== undefined ? { pollMs: settings.pollMs } : {}),
+      unclaimedMs,
+      ...(io.signal ? { signal: io.signal } : {}),
+      report: (line) => {
+        void progress({ text: line.text, tone: line.tone });
+        if (line.detail) write(`    ${terminalSafe(line.detail)}\n`);
+      },
+    });
+  } catch (error) {
+    // The store or npm start went away while following: the run is recorded and goes on without us.
+    return {
+      document: {
+        title: `Run ${short}: following stopped`,
+        tone: 'fail',
+        summary: `The run was recorded, but asking for it failed (${(error as Error)?.message ?? String(error)}). It goes on where it runs: \`npx acgs run status ${runId}\` shows it once the run store answers again.`,
+        blocks: [],
+        data: { run: { id: runId }, error: (error as Error)?.message ?? String(error) },
+      },
+      code: EXIT.attention,
+    };
+  }
   const status = runStatusDocument(end.detail);
   const next = (sentence: string) => ({ ...status, summary: `${status.summary} ${sentence}` });
   const { run } = end.detail;

@@ -13,6 +13,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createCommandPathDependencies } from '../../bot/command-path/index.js';
 import { runCli } from '../../bot/cli.js';
 import { startRunbookEngine, type RunbookEngine } from '../../bot/runbook-runs/index.js';
+import { migrateRunStore } from '../../runbooks/engine/run-store.js';
 import { allRunbooks } from '../../runbooks/index.js';
 import { createPool } from '../../services/kit/postgres.js';
 import { SERVICE_NAMES } from '../../services/kit/service-ports.js';
@@ -213,6 +214,26 @@ describe('without a runner', () => {
     expect(run.stdout).toContain('Health-check was aborted');
     expect(run.lines).toContainEqual(expect.stringMatching(/^! Abort requested \(cli:/));
     await stopRunner();
+  });
+});
+
+describe('the run store goes away while the CLI follows', () => {
+  it('stops following with what it knows and exit 1, instead of failing with a stack trace', async () => {
+    const gone = await createTestDatabase('acgs_cli_runs_gone');
+    try {
+      const pool = createPool({ databaseUrl: gone.url, max: 1, applicationName: 'acgs-cli-runs-test' });
+      await migrateRunStore(pool);
+      await pool.end();
+      let dropped: Promise<void> | undefined;
+      const run = await acgs(['run', 'health-check'], { env: { DATABASE_URL: gone.url, ACGS_STATE_DIR: mkdtempSync(join(scratch, 'gone-')) }, onStderr: (text) => void (text.includes('recorded;') && (dropped ??= gone.drop())) });
+      await dropped;
+      expect(run.code).toBe(1);
+      expect(run.stdout).toMatch(/^✗ Run [0-9a-f]{8}: following stopped {2}FAILED\nThe run was recorded, but asking for it failed \(/);
+      expect(run.stdout).toContain('`npx acgs run status ');
+      expect(run.stderr).not.toContain('    at ');
+    } finally {
+      await gone.drop();
+    }
   });
 });
 
