@@ -13,7 +13,7 @@ export function requireBackups(context: CommandContext): BackupCatalog {
   if (!backups) {
     throw new CommandError(
       'Backups are not set up in this process.',
-      'The bot keeps them (`npm start`, or the bot with DATABASE_URL), under ACGS_BACKUP_DIR; ask it from Slack or the console.',
+      'The bot keeps them (`npm start`, or the bot with DATABASE_URL), under ACGS_BACKUP_DIR; ask it from Slack, the console or `npx acgs`.',
       'unavailable',
     );
   }

@@ -13,7 +13,7 @@ export function requireRuns(context: CommandContext): RunbookRuns {
   if (!runs) {
     throw new CommandError(
       'The runbook engine is not set up in this process.',
-      'The bot runs it (`npm start`, or the bot with DATABASE_URL); runbooks are started from Slack or the console.',
+      'The bot runs it (`npm start`, or the bot with DATABASE_URL); start runbooks from Slack, the console or `npx acgs`.',
       'unavailable',
     );
   }
