@@ -11,7 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { clip, formatMs } from '../commands/format.js';
 import type { RunAttemptInfo, RunbookRuns, RunDetailInfo } from '../commands/ports.js';
 import type { Tone } from '../commands/result.js';
-import { redactText } from './audit-trail/redaction.js';
+import { redactText, redactValue } from './audit-trail/redaction.js';
 
 /** States a followed run stops being followed in: it ended, or it waits for a person. */
 export const FOLLOW_END_STATES = ['succeeded', 'failed', 'aborted', 'needs_decision'];
@@ -52,11 +52,11 @@ const OUTCOME: Record<string, { words: string; tone: Tone }> = {
   interrupted: { words: 'interrupted', tone: 'warn' },
 };
 
-/** What a step returned or why it failed, on one line: redacted like the run's Slack thread. */
+/** What a step returned or why it failed, on one line, with what looks like a credential redacted (keys and text alike). */
 function detailOf(attempt: RunAttemptInfo): string | undefined {
-  const text = attempt.error ?? (attempt.output === undefined || attempt.output === null ? undefined : JSON.stringify(attempt.output));
+  const text = attempt.error !== null ? redactText(attempt.error) : attempt.output === undefined || attempt.output === null ? undefined : JSON.stringify(redactValue(attempt.output));
   if (text === undefined || text === '{}' || text === '[]') return undefined;
-  return clip(redactText(text), 300);
+  return clip(text, 300);
 }
 
 function stepName(detail: RunDetailInfo, attempt: RunAttemptInfo): string {
