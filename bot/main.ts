@@ -38,6 +38,7 @@ import { createBotLogger } from './logger.js';
 import { createReviewCardStore, migrateEvolutionReviewCards, reviewIntervalFromEnv, startEvolutionReviewPoster, type ReviewPoster } from './evolution-reviews/index.js';
 import { createBackupCatalog, startRunbookEngine, type RunbookEngine } from './runbook-runs/index.js';
 import { RUN_RELAY_FEATURE, runRelayRoutes } from './runbook-runs/run-relay.js';
+import { runExecutionCheck } from './runbook-runs/run-execution-check.js';
 import { startRunMessages, type RunMessages } from './slack/run-message-publisher.js';
 import { migrateRunMessageStore } from './slack/run-message-store.js';
 import { allRunbooks } from '../runbooks/index.js';
@@ -210,7 +211,7 @@ async function main(): Promise<void> {
       stateDir: stateDirectory(env),
       stack,
       processes: local.processes,
-      extensions: { ...trailRelayRoutes(trail.trail), ...runRelayRoutes(runbookEngine.runs, backups) },
+      extensions: { ...trailRelayRoutes(trail.trail), ...runRelayRoutes(runbookEngine.runs, backups, runExecutionCheck(trail.trail)) },
       features: [TRAIL_RELAY_FEATURE, RUN_RELAY_FEATURE],
       // A restart asked over the channel runs only under a committed execution record of this trail.
       restartGuard: restartExecutionCheck(trail.trail),

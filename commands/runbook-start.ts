@@ -41,7 +41,14 @@ export async function startRunbook(context: CommandContext, { runbook: name, arg
   }
   if (dryRun) return planDocument(await runs.plan(runbook.name, args).catch(runRefused));
   const started = await runs
-    .submit({ runbook: runbook.name, args, requester: context.actor.id, origin: context.origin, ...(context.channelId ? { channel: context.channelId } : {}) })
+    .submit({
+      runbook: runbook.name,
+      args,
+      requester: context.actor.id,
+      origin: context.origin,
+      ...(context.channelId ? { channel: context.channelId } : {}),
+      ...(context.execution ? { execution: context.execution.key } : {}),
+    })
     .catch(runRefused);
   return runStartedDocument(started, runbook);
 }

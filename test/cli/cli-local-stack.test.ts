@@ -507,6 +507,31 @@ describe('acgs run through the runbook engine npm start lends over its control c
     expect(byOther.status).toBe(400);
     expect(await runCount()).toBe(before);
   });
+
+  it('the token alone changes no run: a start, abort or decision needs the committed execution record of an allowed CLI command, once', async () => {
+    const before = await runCount();
+    const submit = (execution?: string) => control('/v1/runs/submit', { runbook: 'stack-check', args: {}, requester: `cli:${OS_USER}`, origin: 'cli', ...(execution ? { execution } : {}) });
+    const bare = await submit();
+    expect(bare.status).toBe(403);
+    expect(bare.json.error).toMatchObject({ code: 'RUN_REFUSED' });
+    expect(bare.json.error.message).toBe(
+      'The run relay refused to start a run of stack-check: the request names no execution record; the relay changes runs only under the committed execution record of an allowed command (npx acgs writes it). Nothing was recorded.',
+    );
+    expect((await submit(`cli:execution:${randomUUID()}`)).json.error.message).toContain("the bot's audit trail holds no execution record");
+    // The CLI's own record of an earlier run: its command already ran, so it starts nothing more.
+    await follow(['run', 'stack-check']);
+    const [used] = await rowsWhere("SELECT idempotency_key AS key FROM bot_audit_trail WHERE kind = 'execution' AND command = 'run' ORDER BY sequence DESC LIMIT 1", []);
+    const afterRun = await runCount();
+    expect((await submit(used!.key)).json.error.message).toContain('was already used');
+    // A record of another command (a restart) cannot carry a run either.
+    await acgs(['restart', 'beta']);
+    const [restart] = await rowsWhere("SELECT idempotency_key AS key FROM bot_audit_trail WHERE kind = 'execution' AND command = 'restart' ORDER BY sequence DESC LIMIT 1", []);
+    expect((await submit(restart!.key)).json.error.message).toContain('is of `restart`, not of `run` or `backup` or `backup verify`');
+    const abort = await control('/v1/runs/abort', { id: '1b9d6bcd-bbfd-4b2d-9b5d-ab8dfbbd4bed', by: `cli:${OS_USER}` });
+    expect(abort.status).toBe(403);
+    expect(await runCount()).toBe(afterRun);
+    expect(afterRun).toBe(before + 1);
+  });
 });
 
 describe('no supervisor, or one without the bot', () => {
