@@ -120,12 +120,6 @@ async function stackFor(registry: Registry, line: string, io: CliIo): Promise<{ 
   }
 }
 
-/**
- * The bot's audit trail for the CLI: with DATABASE_URL the CLI writes it itself; without it the
- * trail is the embedded database of the running `npm start`, which lends it over its control
- * channel (bot/audit-trail/trail-relay.ts). Neither: no trail, so commands that change something
- * are refused, and `trailProblem` says why.
- */
 interface CliTrail {
   trail?: AuditTrail;
   close(): Promise<void>;
@@ -136,6 +130,12 @@ interface CliTrail {
   channel?: ControlChannel;
 }
 
+/**
+ * The bot's audit trail for the CLI: with DATABASE_URL the CLI writes it itself; without it the
+ * trail is the embedded database of the running `npm start`, which lends it over its control
+ * channel (bot/audit-trail/trail-relay.ts). Neither: no trail, so commands that change something
+ * are refused, and `trailProblem` says why.
+ */
 async function trailFor(io: CliIo): Promise<CliTrail> {
   if (io.env.DATABASE_URL) {
     const opened = await openCommandTrail({
@@ -320,7 +320,8 @@ async function followStartedRun(
     };
   }
   const status = runStatusDocument(end.detail);
-  const next = (sentence: string) => ({ ...status, summary: `${status.summary} ${sentence}` });
+  // The sentence goes in --json too, beside how the follow ended, so a script can show it.
+  const next = (sentence: string) => ({ ...status, summary: `${status.summary} ${sentence}`, data: { ...end.detail, followed: { how: end.how, next: sentence } } });
   const { run } = end.detail;
   if (end.how === 'stopped') {
     return { document: next(`Stopped following (Ctrl-C); the run goes on. \`npx acgs run status ${run.id}\` shows it, \`npx acgs run abort ${run.id}\` stops it.`), code: EXIT.attention };

@@ -463,6 +463,7 @@ describe('acgs run through the runbook engine npm start lends over its control c
     expect(run.lines).toContain('✗ Step 2/2 Verify the answer: failed in T');
     expect(run.lines).toContain('    told to fail (fail=yes)');
     const id = run.json.run.id as string;
+    expect(run.json.followed).toEqual({ how: 'ended', next: `It waits for a decision: type \`npx acgs run decide ${id} retry|skip|abort\`.` });
     const decided = await follow(['run', 'decide', id, 'abort', '--json']);
     expect(decided.code).toBe(1);
     expect(decided.json.run).toMatchObject({ id, decision: 'abort', decidedBy: `cli:${OS_USER}` });

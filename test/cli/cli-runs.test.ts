@@ -203,11 +203,21 @@ describe('without a runner', () => {
   it('an abort while the CLI follows: the runner that then claims the run aborts it, and the follow ends with exit 1', async () => {
     let recorded!: (short: string) => void;
     const short = new Promise<string>((resolve) => (recorded = resolve));
-    const followed = acgs(['run', 'health-check'], { onStderr: (text) => /Run ([0-9a-f]{8}) recorded/.test(text) && recorded(/Run ([0-9a-f]{8}) recorded/.exec(text)![1]!) });
+    let toldAbort!: () => void;
+    const abortTold = new Promise<void>((resolve) => (toldAbort = resolve));
+    const followed = acgs(['run', 'health-check'], {
+      onStderr: (text) => {
+        const match = /Run ([0-9a-f]{8}) recorded/.exec(text);
+        if (match) recorded(match[1]!);
+        if (text.includes('Abort requested')) toldAbort();
+      },
+    });
     const prefix = await short;
     const id = (await trail.pool.query<{ id: string }>('SELECT id FROM runbook_runs WHERE id::text LIKE $1', [`${prefix}%`])).rows[0]!.id;
     const abort = await acgs(['run', 'abort', id]);
     expect(abort.stdout).toMatch(/Abort requested: health-check/);
+    // The follower sees the run aborting (nothing runs it yet), then a runner finishes the abort.
+    await abortTold;
     await startRunner();
     const run = await followed;
     expect(run.code).toBe(1);
