@@ -86,13 +86,15 @@ describe('the terminal rendering', () => {
 
 describe('the CLI around the registry', () => {
   it('rebuilds the command line from argv, keeping arguments with spaces whole', () => {
-    expect(commandLineFromArgv(['health', '--json'])).toEqual({ line: 'health', json: true });
-    expect(commandLineFromArgv(['help', 'audit verify'])).toEqual({ line: 'help "audit verify"', json: false });
-    expect(commandLineFromArgv(['help', 'say "hi"'])).toEqual({ line: `help 'say "hi"'`, json: false });
-    expect(commandLineFromArgv(['violations', ''])).toEqual({ line: 'violations ""', json: false });
-    expect(commandLineFromArgv(['--json', 'metrics'])).toEqual({ line: 'metrics', json: true });
-    expect(commandLineFromArgv(['health', '--help'])).toEqual({ line: 'help health', json: false });
-    expect(commandLineFromArgv([])).toEqual({ line: '', json: false });
+    expect(commandLineFromArgv(['health', '--json'])).toEqual({ line: 'health', json: true, follow: true });
+    expect(commandLineFromArgv(['help', 'audit verify'])).toEqual({ line: 'help "audit verify"', json: false, follow: true });
+    expect(commandLineFromArgv(['help', 'say "hi"'])).toEqual({ line: `help 'say "hi"'`, json: false, follow: true });
+    expect(commandLineFromArgv(['violations', ''])).toEqual({ line: 'violations ""', json: false, follow: true });
+    expect(commandLineFromArgv(['--json', 'metrics'])).toEqual({ line: 'metrics', json: true, follow: true });
+    expect(commandLineFromArgv(['health', '--help'])).toEqual({ line: 'help health', json: false, follow: true });
+    expect(commandLineFromArgv([])).toEqual({ line: '', json: false, follow: true });
+    // The CLI's own flag: a started run is not followed, and the registry never sees the word.
+    expect(commandLineFromArgv(['run', 'health-check', '--no-follow', '--json'])).toEqual({ line: 'run health-check', json: true, follow: false });
   });
 
   it('exits 0 for ok and info, 1 for warn and fail, 2 for a line typed wrong', () => {

@@ -14,15 +14,22 @@ import { loadCommandGate, openCommandTrail } from './command-path/index.js';
 import type { CommandPathDependencies } from './command-path/index.js';
 import { commandDependenciesFromEnv } from './command-path/index.js';
 import { loadBotConfig } from './config.js';
-import { connectLocalControl, LocalStackNotRunningError } from '../services/stack/local/local-control-client.js';
+import { connectLocalControl, LocalStackNotRunningError, type ControlChannel } from '../services/stack/local/local-control-client.js';
 import { createLocalStackClient } from '../services/stack/local/local-stack-client.js';
 import { selectStack } from '../services/stack/select-stack.js';
 import type { AuditTrail } from './audit-trail/index.js';
 import { createRelayedTrail, TRAIL_RELAY_FEATURE } from './audit-trail/trail-relay.js';
 import { trailCheckpointSettings } from './audit-trail/trail-checkpoints.js';
 import type { Stack } from '../services/stack/stack.js';
-import { renderText } from './cli-render.js';
+import { renderText, terminalSafe } from './cli-render.js';
+import { runStatusDocument } from '../commands/run-documents.js';
+import type { ProgressReporter } from '../commands/progress.js';
+import type { RunbookRuns } from '../commands/ports.js';
+import type { CommandDependencies } from '../commands/dependencies.js';
+import type { OpenedTrail } from './command-path/index.js';
 import { cliProgress } from './cli-progress.js';
+import { databaseRuns, relayedRuns, type CliRuns } from './cli-runs.js';
+import { DEFAULT_UNCLAIMED_MS, followRun, type FollowEnd, type FollowOptions } from './cli-follow.js';
 import { cliIdentity, ignoredRolesWarning, operatingSystemUser, refuseBreakGlass, rolesNote } from './cli-identity.js';
 
 export const EXIT = { ok: 0, attention: 1, usage: 2 } as const;
@@ -42,6 +49,8 @@ export interface CliIo {
 export interface ParsedCli {
   line: string;
   json: boolean;
+  /** Whether a run the line starts is followed to its end (off with `--no-follow`). */
+  follow: boolean;
 }
 
 /**
@@ -50,13 +59,15 @@ export interface ParsedCli {
  */
 export function commandLineFromArgv(argv: readonly string[]): ParsedCli {
   let json = false;
+  let follow = true;
   const words: string[] = [];
   for (const arg of argv) {
     if (arg === '--json') json = true;
+    else if (arg === '--no-follow') follow = false;
     else if (arg === '--help' || arg === '-h') words.unshift('help');
     else words.push(arg);
   }
-  return { line: words.map(quoteArgument).join(' '), json };
+  return { line: words.map(quoteArgument).join(' '), json, follow };
 }
 
 function quoteArgument(arg: string): string {
@@ -109,13 +120,23 @@ async function stackFor(registry: Registry, line: string, io: CliIo): Promise<{ 
   }
 }
 
+interface CliTrail {
+  trail?: AuditTrail;
+  close(): Promise<void>;
+  trailProblem?: string;
+  /** The trail's database (DATABASE_URL), where the run store is too. */
+  pool?: OpenedTrail['pool'];
+  /** The running npm start's control channel, which may also lend its runbook engine. */
+  channel?: ControlChannel;
+}
+
 /**
  * The bot's audit trail for the CLI: with DATABASE_URL the CLI writes it itself; without it the
  * trail is the embedded database of the running `npm start`, which lends it over its control
  * channel (bot/audit-trail/trail-relay.ts). Neither: no trail, so commands that change something
  * are refused, and `trailProblem` says why.
  */
-async function trailFor(io: CliIo): Promise<{ trail?: AuditTrail; close(): Promise<void>; trailProblem?: string }> {
+async function trailFor(io: CliIo): Promise<CliTrail> {
   if (io.env.DATABASE_URL) {
     const opened = await openCommandTrail({
       databaseUrl: io.env.DATABASE_URL,
@@ -127,19 +148,38 @@ async function trailFor(io: CliIo): Promise<{ trail?: AuditTrail; close(): Promi
       // No background full walk: a one-shot process would wait for it at exit (the bot walks).
       checkpoints: { ...trailCheckpointSettings({ stateDir: cliStateDir(io), env: io.env }), fullVerifyEveryMs: 0 },
     });
-    return { trail: opened.trail, close: () => opened.close() };
+    return { trail: opened.trail, close: () => opened.close(), pool: opened.pool };
   }
   const none = async () => undefined;
   try {
     const channel = await connectLocalControl(cliStateDir(io));
     if (!channel.features.includes(TRAIL_RELAY_FEATURE)) {
-      return { close: none, trailProblem: `the local stack runs without the bot (npm run start:stack, pid ${channel.supervisorPid}), so there is no bot trail to record into: run npm start instead, or set DATABASE_URL` };
+      return { close: none, channel, trailProblem: `the local stack runs without the bot (npm run start:stack, pid ${channel.supervisorPid}), so there is no bot trail to record into: run npm start instead, or set DATABASE_URL` };
     }
-    return { trail: createRelayedTrail(channel), close: none };
+    return { trail: createRelayedTrail(channel), close: none, channel };
   } catch (error) {
     const why = error instanceof LocalStackNotRunningError ? error.why : (error as Error).message;
     return { close: none, trailProblem: `without DATABASE_URL the CLI records into the trail of a running npm start, and none is running: ${why}; start it with npm start, or set DATABASE_URL` };
   }
+}
+
+/** The commands that start a run, which the CLI then follows (run --dry-run starts none). */
+const RUN_STARTING_COMMANDS = ['run', 'backup', 'backup verify'];
+
+/** The commands that need the runbook engine or the backup catalog. */
+function usesRuns(registry: Registry, line: string): boolean {
+  const resolution = registry.resolve(line);
+  return resolution.ok && /^(run|runs|runbooks|backup|backups)\b/.test(resolution.command.name);
+}
+
+/**
+ * The runbook engine for the run commands: on the trail's database with DATABASE_URL, else lent by
+ * the npm start whose control channel lends the trail; neither: why, in the trail's own words.
+ */
+async function runsFor(trail: CliTrail | undefined, io: CliIo, commands: Omit<CommandDependencies, 'runs' | 'backups'>): Promise<CliRuns> {
+  if (trail?.pool) return databaseRuns(trail.pool, io.env, commands);
+  if (trail?.channel) return relayedRuns(trail.channel);
+  return { runsProblem: trail?.trailProblem ?? 'no DATABASE_URL and no running npm start: start it with npm start, or set DATABASE_URL' };
 }
 
 /** CLI processes take the first free spool slot, so a crashed run's spool is replayed by a later one. */
@@ -148,10 +188,12 @@ const CLI_SPOOL_SLOTS = Array.from({ length: 8 }, (_, index) => `cli-${index + 1
 export interface CliOptions {
   /** The commands; the /acgs registry by default (tests pass fixture commands). */
   registry?: Registry;
+  /** How a started run is followed (tests shorten the waits). */
+  follow?: Pick<FollowOptions, 'pollMs' | 'unclaimedMs'>;
 }
 
 export async function runCli(argv: readonly string[], io: CliIo, options: CliOptions = {}): Promise<number> {
-  const { line, json } = commandLineFromArgv(argv);
+  const { line, json, follow } = commandLineFromArgv(argv);
   let stack: ReturnType<typeof commandDependenciesFromEnv>;
   let config: ReturnType<typeof loadBotConfig>;
   try {
@@ -180,6 +222,8 @@ export async function runCli(argv: readonly string[], io: CliIo, options: CliOpt
     // the reason; it is refused here, and the refusal is recorded like any other.
     const glass = breakGlassOf(line);
     if (registry.resolve(glass && 'line' in glass ? glass.line : line).ok) trail = await trailFor(io);
+    const engine = usesRuns(registry, line) ? await runsFor(trail, io, { ...stack.services, ...controlled }) : {};
+    const progress = cliProgress({ write: (text) => io.stderr(text), color: Boolean(io.stderrIsTty) && !io.env.NO_COLOR });
     const outcome = await executeCommandLine(
       {
         registry,
@@ -189,6 +233,7 @@ export async function runCli(argv: readonly string[], io: CliIo, options: CliOpt
           authorization: gate,
           ...(trail?.trail ? { trail: trail.trail } : {}),
           ...(trail?.trailProblem ? { trailProblem: trail.trailProblem } : {}),
+          ...engine,
         },
         logError: (reference, error) => io.stderr(`acgs: internal error ${reference}: ${(error as Error)?.stack ?? String(error)}\n`),
       },
@@ -197,11 +242,17 @@ export async function runCli(argv: readonly string[], io: CliIo, options: CliOpt
         actor: { id: actor },
         origin: 'cli',
         // Steps go to stderr in both modes: stdout stays the answer alone (README, The CLI).
-        progress: cliProgress({ write: (text) => io.stderr(text), color: Boolean(io.stderrIsTty) && !io.env.NO_COLOR }),
+        progress,
         ...(io.signal ? { signal: io.signal } : {}),
       },
     );
     const color = Boolean(io.isTty) && !io.env.NO_COLOR && !json;
+    const started = startedRunId(outcome);
+    if (started && engine.runs && follow) {
+      const followed = await followStartedRun(engine.runs, started, io, progress, options.follow);
+      io.stdout(json ? `${JSON.stringify(jsonOf(followed.document), null, 2)}\n` : renderText(followed.document, { color }));
+      return followed.code;
+    }
     const document =
       outcome.command === 'help' || outcome.rejection === 'refused'
         ? { ...outcome.document, footer: [outcome.document.footer, rolesNote(identity, io.env.ACGS_CONFIG)].filter(Boolean).join('\n') }
@@ -211,6 +262,85 @@ export async function runCli(argv: readonly string[], io: CliIo, options: CliOpt
   } finally {
     await Promise.all([stack.close(), controlled.stack?.close(), trail?.close()]);
   }
+}
+
+/** The id of the run a `run`, `backup` or `backup verify` line started (none for a dry run or a refusal). */
+function startedRunId(outcome: ExecutionOutcome): string | undefined {
+  if (!outcome.command || !RUN_STARTING_COMMANDS.includes(outcome.command) || outcome.rejection || outcome.outcome === 'error') return undefined;
+  const run = (outcome.document.data as { run?: { id?: unknown } } | undefined)?.run;
+  return typeof run?.id === 'string' ? run.id : undefined;
+}
+
+/**
+ * Follows a run just started: its steps on stderr as they go, then the run's status document for
+ * stdout; exit 0 only when it succeeded. A run that stopped for a decision, one nobody claimed
+ * and one the operator stopped following say what to type next.
+ */
+async function followStartedRun(
+  runs: RunbookRuns,
+  runId: string,
+  io: CliIo,
+  progress: ProgressReporter,
+  settings: CliOptions['follow'] = {},
+): Promise<{ document: ResultDocument; code: number }> {
+  const short = runId.slice(0, 8);
+  const write = (text: string) => {
+    try {
+      io.stderr(text);
+    } catch {
+      // stderr is gone: the run goes on, and stdout still answers.
+    }
+  };
+  await progress({ text: `Run ${short} recorded; following its steps (Ctrl-C stops following, not the run; --no-follow returns at once)`, tone: 'info' });
+  const unclaimedMs = settings.unclaimedMs ?? DEFAULT_UNCLAIMED_MS;
+  let end: FollowEnd;
+  try {
+    end = await followRun({
+      runs,
+      runId,
+      ...(settings.pollMs !== undefined ? { pollMs: settings.pollMs } : {}),
+      unclaimedMs,
+      ...(io.signal ? { signal: io.signal } : {}),
+      report: (line) => {
+        void progress({ text: line.text, tone: line.tone });
+        if (line.detail) write(`    ${terminalSafe(line.detail)}\n`);
+      },
+    });
+  } catch (error) {
+    // The store or npm start went away while following: the run is recorded and goes on without us.
+    return {
+      document: {
+        title: `Run ${short}: following stopped`,
+        tone: 'fail',
+        summary: `The run was recorded, but asking for it failed (${(error as Error)?.message ?? String(error)}). It goes on where it runs: \`npx acgs run status ${runId}\` shows it once the run store answers again.`,
+        blocks: [],
+        data: { run: { id: runId }, error: (error as Error)?.message ?? String(error) },
+      },
+      code: EXIT.attention,
+    };
+  }
+  const status = runStatusDocument(end.detail);
+  // The sentence goes in --json too, beside how the follow ended, so a script can show it.
+  const next = (sentence: string) => ({ ...status, summary: `${status.summary} ${sentence}`, data: { ...end.detail, followed: { how: end.how, next: sentence } } });
+  const { run } = end.detail;
+  if (end.how === 'stopped') {
+    return { document: next(`Stopped following (Ctrl-C); the run goes on. \`npx acgs run status ${run.id}\` shows it, \`npx acgs run abort ${run.id}\` stops it.`), code: EXIT.attention };
+  }
+  if (end.how === 'unclaimed') {
+    return {
+      document: {
+        ...next(
+          `No runner claimed it in ${Math.round(unclaimedMs / 1000)} s: no bot is running on this database. It stays pending, and a bot started on this database runs it; \`npx acgs run abort ${run.id}\` drops it instead.`,
+        ),
+        tone: 'warn',
+      },
+      code: EXIT.attention,
+    };
+  }
+  if (run.state === 'needs_decision') {
+    return { document: next(`It waits for a decision: type \`npx acgs run decide ${run.id} retry|skip|abort\`.`), code: EXIT.attention };
+  }
+  return { document: status, code: run.state === 'succeeded' ? EXIT.ok : EXIT.attention };
 }
 
 /** The process entry (bot/cli-entry.js): argv, Ctrl-C, exit code, and the last-resort error boundary. */

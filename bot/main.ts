@@ -37,6 +37,8 @@ import { loadBotConfig } from './config.js';
 import { createBotLogger } from './logger.js';
 import { createReviewCardStore, migrateEvolutionReviewCards, reviewIntervalFromEnv, startEvolutionReviewPoster, type ReviewPoster } from './evolution-reviews/index.js';
 import { backupHostPorts, createBackupCatalog, startRunbookEngine, type RunbookEngine } from './runbook-runs/index.js';
+import { RUN_RELAY_FEATURE, runRelayRoutes } from './runbook-runs/run-relay.js';
+import { runExecutionCheck } from './runbook-runs/run-execution-check.js';
 import { startRunMessages, type RunMessages } from './slack/run-message-publisher.js';
 import { migrateRunMessageStore } from './slack/run-message-store.js';
 import { allRunbooks } from '../runbooks/index.js';
@@ -157,18 +159,6 @@ async function main(): Promise<void> {
   const { services: fromEnv, close: closeServices, serviceToken, redisClient } = commandDependenciesFromEnv(env);
   if (!serviceToken) say('no ACGS_SERVICE_TOKEN (nor a service-token file): governance records wait in the outbox, and evolution reviews and sandbox runs are refused, until it is set');
   trail = await openBotTrail(serviceToken);
-  if (local) {
-    // The CLI is another process: it restarts these children through this one, and records into this trail.
-    control = await startLocalControl({
-      stateDir: stateDirectory(env),
-      stack,
-      processes: local.processes,
-      extensions: trailRelayRoutes(trail.trail),
-      features: [TRAIL_RELAY_FEATURE],
-      // A restart asked over the channel runs only under a committed execution record of this trail.
-      restartGuard: restartExecutionCheck(trail.trail),
-    });
-  }
   // Roles from Slack user groups are asked of Slack with the bot's token (the console's stand-in plays them).
   const groups = slackUserGroupDirectory(new webApi.WebClient(settings.botToken, { slackApiUrl: settings.apiUrl }));
   const { gate, authorizer } = await loadCommandGate({
@@ -216,7 +206,21 @@ async function main(): Promise<void> {
     onStartedInChannel: async (runId, channel) => runMessages?.publish(runId, channel),
   });
   say(`runbooks: ${runbookEngine.registry.list().map((runbook) => runbook.name).join(', ')} (runner ${runbookEngine.executor.owner})`);
-  const services = { ...fromEnv, stack, authorization: gate, trail: trail.trail, approvals, runs: runbookEngine.runs, backups: createBackupCatalog(backupPorts.root) };
+  const backups = createBackupCatalog(backupPorts.root);
+  if (local) {
+    // The CLI is another process: it restarts these children through this one, records into this
+    // trail, and has this runner run its runbooks (the run store is in this embedded database).
+    control = await startLocalControl({
+      stateDir: stateDirectory(env),
+      stack,
+      processes: local.processes,
+      extensions: { ...trailRelayRoutes(trail.trail), ...runRelayRoutes(runbookEngine.runs, backups, runExecutionCheck(trail.trail)) },
+      features: [TRAIL_RELAY_FEATURE, RUN_RELAY_FEATURE],
+      // A restart asked over the channel runs only under a committed execution record of this trail.
+      restartGuard: restartExecutionCheck(trail.trail),
+    });
+  }
+  const services = { ...fromEnv, stack, authorization: gate, trail: trail.trail, approvals, runs: runbookEngine.runs, backups };
 
   const registry = createCommandRegistry();
   const bot = createSlackBot({

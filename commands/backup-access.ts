@@ -9,10 +9,11 @@ import type { BackupCatalog } from './ports.js';
 
 export function requireBackups(context: CommandContext): BackupCatalog {
   const backups = context.services.backups;
+  if (!backups && context.services.runsProblem) throw new CommandError('The backups cannot be reached from here.', context.services.runsProblem, 'unavailable');
   if (!backups) {
     throw new CommandError(
       'Backups are not set up in this process.',
-      'The bot keeps them (`npm start`, or the bot with DATABASE_URL), under ACGS_BACKUP_DIR; ask it from Slack or the console.',
+      'The bot keeps them (`npm start`, or the bot with DATABASE_URL), under ACGS_BACKUP_DIR; ask it from Slack, the console or `npx acgs`.',
       'unavailable',
     );
   }

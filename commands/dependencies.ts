@@ -47,6 +47,8 @@ export interface CommandDependencies {
   runs?: RunbookRuns;
   /** The backups the bot's `backup` runbook writes; without it `backups` says it is not set up. */
   backups?: BackupCatalog;
+  /** Why there are no runs nor backups, when this process could have had them (the CLI: no DATABASE_URL and no npm start). */
+  runsProblem?: string;
 }
 
 export interface ServiceEndpointsEnv {
@@ -85,7 +87,7 @@ export interface CommandDependenciesOptions {
 }
 
 /** The clients and connections; the bot adds its audit trail (bot/command-path/command-path-dependencies.ts). */
-export function createCommandDependencies(options: CommandDependenciesOptions): Omit<CommandDependencies, 'trail' | 'trailProblem' | 'runs' | 'backups'> {
+export function createCommandDependencies(options: CommandDependenciesOptions): Omit<CommandDependencies, 'trail' | 'trailProblem' | 'runs' | 'backups' | 'runsProblem'> {
   const callTimeoutMs = options.callTimeoutMs ?? 10_000;
   const { endpoints } = options;
   return {

@@ -209,6 +209,8 @@ export interface RunAttemptInfo {
   startedAt: string;
   finishedAt: string | null;
   error: string | null;
+  /** What a finished step returned (JSON), shown as its detail; absent when it returned nothing. */
+  output?: unknown;
 }
 
 export interface RunDetailInfo {
@@ -239,14 +241,18 @@ export interface RunbookRuns {
   list(): RunbookInfo[];
   /** Every step's dry run; records nothing. */
   plan(runbook: string, args: unknown, who?: { requester: string; origin: string }): Promise<RunPlanInfo>;
-  /** Records a pending run on the runbook's current version; a runner starts it. */
-  /** `channel`: the Slack channel the run was asked for in, where the bot shows it (none from the CLI). */
-  submit(request: { runbook: string; args: unknown; requester: string; origin: string; channel?: string }): Promise<RunInfo>;
+  /**
+   * Records a pending run on the runbook's current version; a runner starts it. `channel`: the
+   * Slack channel the run was asked for in, where the bot shows it (none from the CLI).
+   * `execution`: the key of the committed execution record the command runs under, which an engine
+   * in another process (the CLI's relay) requires as proof that the request was allowed and recorded.
+   */
+  submit(request: { runbook: string; args: unknown; requester: string; origin: string; channel?: string; execution?: string }): Promise<RunInfo>;
   get(runId: string): Promise<RunDetailInfo>;
   /** Every active run however old, then the `endedLimit` newest ended ones; each part newest first. */
   activeAndRecent(endedLimit: number): Promise<RunInfo[]>;
-  abort(runId: string, by: string): Promise<RunInfo>;
-  decide(runId: string, decision: string, by: string): Promise<RunInfo>;
+  abort(runId: string, by: string, execution?: string): Promise<RunInfo>;
+  decide(runId: string, decision: string, by: string, execution?: string): Promise<RunInfo>;
 }
 
 /** One backup as `backups` lists it (runbooks/backup/backups-overview.ts, as plain data). */

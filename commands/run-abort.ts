@@ -16,7 +16,7 @@ export const runAbort = defineCommand({
   positionals: ['id'],
   args: z.object({ id: runIdArgument }).strict(),
   async run(context, { id }) {
-    const run = await requireRuns(context).abort(id, context.actor.id).catch(runRefused);
+    const run = await requireRuns(context).abort(id, context.actor.id, context.execution?.key).catch(runRefused);
     return runChangedDocument(run, 'abort');
   },
 });

@@ -14,7 +14,7 @@ export const runDecide = defineCommand({
   positionals: ['id', 'decision'],
   args: z.object({ id: runIdArgument, decision: choiceArgument(['retry', 'skip', 'abort'], 'a decision') }).strict(),
   async run(context, { id, decision }) {
-    const run = await requireRuns(context).decide(id, decision, context.actor.id).catch(runRefused);
+    const run = await requireRuns(context).decide(id, decision, context.actor.id, context.execution?.key).catch(runRefused);
     return runChangedDocument(run, decision);
   },
 });

@@ -9,10 +9,11 @@ import { RunRequestError, type RunbookRuns } from './ports.js';
 
 export function requireRuns(context: CommandContext): RunbookRuns {
   const runs = context.services.runs;
+  if (!runs && context.services.runsProblem) throw new CommandError('The runbook engine cannot be reached from here.', context.services.runsProblem, 'unavailable');
   if (!runs) {
     throw new CommandError(
       'The runbook engine is not set up in this process.',
-      'The bot runs it (`npm start`, or the bot with DATABASE_URL); runbooks are started from Slack or the console.',
+      'The bot runs it (`npm start`, or the bot with DATABASE_URL); start runbooks from Slack, the console or `npx acgs`.',
       'unavailable',
     );
   }

@@ -54,7 +54,14 @@ export async function startRunbook(context: CommandContext, { runbook: name, arg
   const { runs, runbook } = knownRunbook(context, name);
   if (dryRun) return planDocument(await runs.plan(runbook.name, args, { requester: context.actor.id, origin: context.origin }).catch(runRefused));
   const started = await runs
-    .submit({ runbook: runbook.name, args, requester: context.actor.id, origin: context.origin, ...(context.channelId ? { channel: context.channelId } : {}) })
+    .submit({
+      runbook: runbook.name,
+      args,
+      requester: context.actor.id,
+      origin: context.origin,
+      ...(context.channelId ? { channel: context.channelId } : {}),
+      ...(context.execution ? { execution: context.execution.key } : {}),
+    })
     .catch(runRefused);
   return runStartedDocument(started, runbook);
 }

@@ -26,11 +26,17 @@ export interface RestartExecutionCheckOptions {
   now?: () => number;
 }
 
-/** Pages through the window's records of `kind` for `restart`, newest first, until `match` finds one. */
-async function findRecord(trail: Pick<AuditTrail, 'query'>, kind: 'execution' | 'result', since: Date, match: (record: TrailRecord) => boolean): Promise<TrailRecord | undefined> {
+/** Pages through the window's records of `kind` (of `command`, when named), newest first, until `match` finds one. */
+export async function findRecord(
+  trail: Pick<AuditTrail, 'query'>,
+  kind: 'execution' | 'result',
+  since: Date,
+  match: (record: TrailRecord) => boolean,
+  command?: string,
+): Promise<TrailRecord | undefined> {
   let beforeSequence: number | undefined;
   for (;;) {
-    const page = await trail.query({ kind, command: 'restart', since, limit: MAX_QUERY_LIMIT, ...(beforeSequence === undefined ? {} : { beforeSequence }) });
+    const page = await trail.query({ kind, ...(command ? { command } : {}), since, limit: MAX_QUERY_LIMIT, ...(beforeSequence === undefined ? {} : { beforeSequence }) });
     const found = page.records.find(match);
     if (found || !page.more || page.records.length === 0) return found;
     beforeSequence = page.records.at(-1)!.sequence;
@@ -50,7 +56,7 @@ export function restartExecutionCheck(trail: Pick<AuditTrail, 'query'>, options:
   const window = `${Math.round(maxAgeMs / 1000)} s`;
 
   async function refusal(service: string, execution: string, since: Date): Promise<string | undefined> {
-    const record = await findRecord(trail, 'execution', since, (candidate) => candidate.key === execution);
+    const record = await findRecord(trail, 'execution', since, (candidate) => candidate.key === execution, 'restart');
     if (!record) {
       return `the bot's audit trail holds no execution record ${JSON.stringify(execution)} of a restart from the last ${window} (unknown, not committed, or too old); run the restart again with npx acgs restart ${service}`;
     }
@@ -61,7 +67,7 @@ export function restartExecutionCheck(trail: Pick<AuditTrail, 'query'>, options:
     if (record.decision !== 'allow') return `execution record ${JSON.stringify(execution)} carries the decision ${JSON.stringify(record.decision)}, not allow`;
     if (now() - Date.parse(record.recordedAt) > maxAgeMs) return `execution record ${JSON.stringify(execution)} was recorded at ${record.recordedAt}, over ${window} ago; run the restart again`;
     const executionId = record.details?.execution_id;
-    const ran = await findRecord(trail, 'result', since, (candidate) => candidate.actor === record.actor && candidate.details?.execution_id === executionId);
+    const ran = await findRecord(trail, 'result', since, (candidate) => candidate.actor === record.actor && candidate.details?.execution_id === executionId, 'restart');
     if (ran) return `execution record ${JSON.stringify(execution)} was already used: its command has a result (${ran.outcome ?? 'recorded'}); each restart needs its own`;
     return undefined;
   }

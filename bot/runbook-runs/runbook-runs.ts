@@ -60,6 +60,7 @@ function attemptInfo(attempt: AttemptRecord) {
     startedAt: attempt.startedAt.toISOString(),
     finishedAt: attempt.finishedAt?.toISOString() ?? null,
     error: attempt.error,
+    ...(attempt.output === null || attempt.output === undefined ? {} : { output: attempt.output }),
   };
 }
 
@@ -91,7 +92,8 @@ export function createRunbookRuns(options: RunbookRunsOptions): RunbookRuns {
         return { ...plan, level: plan.level as RunbookLevelNumber };
       });
     },
-    submit({ channel, ...request }) {
+    // `execution` is for an engine in another process: this one is the bot's own, behind its command path.
+    submit({ channel, execution: _execution, ...request }) {
       return asPortErrors(async () => {
         const run = await executor.submit(request);
         if (channel) await options.onStartedInChannel?.(run.id, channel).catch(() => undefined);

@@ -406,6 +406,135 @@ describe('stale state is never trusted', () => {
   });
 });
 
+/** `acgs <args>` following runs quickly (50 ms polls); stderr's lines without their elapsed times. */
+async function follow(args: string[], stateDir = main.stateDir): Promise<CliRun & { lines: string[] }> {
+  let stdout = '';
+  let stderr = '';
+  const code = await runCli(
+    args,
+    {
+      env: { ACGS_STATE_DIR: stateDir, ACGS_STACK: 'local', POLICY_ENGINE_URL: engine.url, ACGS_CONFIG: operatorConfig },
+      cwd: process.cwd(),
+      stdout: (text) => (stdout += text),
+      stderr: (text) => (stderr += text),
+    },
+    { follow: { pollMs: 50 } },
+  );
+  let json: any;
+  try {
+    json = JSON.parse(stdout);
+  } catch {
+    json = undefined;
+  }
+  const lines = stderr
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => line.replace(/ {2}\([\d.]+ m?s\)$/, '').replace(/ in [\d.]+ m?s$/, ' in T'));
+  return { code, stdout, stderr, json, lines };
+}
+
+const runCount = async () => Number((await rowsWhere('SELECT count(*) AS n FROM runbook_runs', []))[0]!.n);
+
+describe('acgs run through the runbook engine npm start lends over its control channel', () => {
+  it('runs a runbook on its runner, printing each step as it starts and ends, then the status; recorded in its trail', async () => {
+    const run = await follow(['run', 'stack-check']);
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    expect(run.lines).toEqual([
+      expect.stringMatching(/^· Run [0-9a-f]{8} recorded; following its steps \(Ctrl-C stops following, not the run; --no-follow returns at once\)$/),
+      "· Step 1/2 Ask alpha's health: started",
+      "✓ Step 1/2 Ask alpha's health: done in T",
+      '    {"alpha":"healthy"}',
+      '· Step 2/2 Verify the answer: started',
+      '✓ Step 2/2 Verify the answer: done in T',
+      '    {"verified":true}',
+    ]);
+    expect(run.stdout).toMatch(/^✓ Run [0-9a-f]{8}: stack-check {2}OK\nStack-check has succeeded\./);
+    const id = /Run: +([0-9a-f-]{36})/.exec(run.stdout)![1]!;
+    expect(await rowsWhere('SELECT state, requester, origin FROM runbook_runs WHERE id = $1', [id])).toEqual([{ state: 'succeeded', requester: `cli:${OS_USER}`, origin: 'cli' }]);
+    // The CLI's own records through the trail relay, then the runner's, in the one chain of npm start.
+    expect((await trailRows('run')).filter((row) => row.origin === 'cli').map((row) => row.kind)).toEqual(expect.arrayContaining(['command', 'execution', 'result']));
+    expect((await trailRows('run stack-check')).map((row) => `${row.kind} ${row.outcome}`)).toEqual(expect.arrayContaining(['run_step started', 'run_step done', 'run_state succeeded']));
+  });
+
+  it('--json, a run that waits for a decision: exit 1, the line to type; run decide abort over the relay ends it', async () => {
+    const run = await follow(['run', 'stack-check', 'fail=yes', '--json']);
+    expect(run.code).toBe(1);
+    expect(run.json.run).toMatchObject({ state: 'needs_decision', reason: expect.stringContaining('told to fail (fail=yes)') });
+    expect(run.lines).toContain('✗ Step 2/2 Verify the answer: failed in T');
+    expect(run.lines).toContain('    told to fail (fail=yes)');
+    const id = run.json.run.id as string;
+    expect(run.json.followed).toEqual({ how: 'ended', next: `It waits for a decision: type \`npx acgs run decide ${id} retry|skip|abort\`.` });
+    const decided = await follow(['run', 'decide', id, 'abort', '--json']);
+    expect(decided.code).toBe(1);
+    expect(decided.json.run).toMatchObject({ id, decision: 'abort', decidedBy: `cli:${OS_USER}` });
+    const runs = await follow(['runs', '--json']);
+    expect(runs.code).toBe(0);
+    expect(JSON.stringify(runs.json)).toContain(id);
+  });
+
+  it('runbooks lists what the npm start runs; --no-follow answers once the run is recorded', async () => {
+    const listed = await follow(['runbooks', '--json']);
+    expect(listed.json.runbooks.map((runbook: { name: string }) => runbook.name)).toEqual(['stack-check']);
+    const run = await follow(['run', 'stack-check', '--no-follow']);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/^✓ Run started: stack-check/);
+    expect(run.stderr).toBe('');
+  });
+
+  it('bad input over the relay: the engine refuses, the CLI says why, nothing is recorded', async () => {
+    const before = await runCount();
+    const badArgs = await follow(['run', 'stack-check', 'fail=maybe']);
+    expect(badArgs.code).toBe(2);
+    expect(badArgs.stdout).toContain('fail must be yes or no');
+    const unknown = await follow(['run', 'stack-chek']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stdout).toContain('There is no runbook "stack-chek".');
+    const missing = await follow(['run', 'status', '1b9d6bcd-bbfd-4b2d-9b5d-ab8dfbbd4bed']);
+    expect(missing.code).toBe(2);
+    expect(missing.stdout).toContain('There is no run "1b9d6bcd-bbfd-4b2d-9b5d-ab8dfbbd4bed".');
+    expect(await runCount()).toBe(before);
+  });
+
+  it('the relay takes only what the CLI asks for: a run from another origin or requester is refused, nothing recorded', async () => {
+    const before = await runCount();
+    const slack = await control('/v1/runs/submit', { runbook: 'stack-check', args: {}, requester: 'U0SOMEONE', origin: 'slash' });
+    expect(slack.status).toBe(400);
+    expect(slack.json.error.code).toBe('RUN_INPUT');
+    expect(slack.json.error.message).toContain('requester must be a cli:<user>');
+    expect(slack.json.error.message).toContain('origin must be cli');
+    const channel = await control('/v1/runs/submit', { runbook: 'stack-check', args: {}, requester: 'cli:x', origin: 'cli', channel: 'C0OPS' });
+    expect(channel.status).toBe(400);
+    const byOther = await control('/v1/runs/abort', { id: '1b9d6bcd-bbfd-4b2d-9b5d-ab8dfbbd4bed', by: 'U0SOMEONE' });
+    expect(byOther.status).toBe(400);
+    expect(await runCount()).toBe(before);
+  });
+
+  it('the token alone changes no run: a start, abort or decision needs the committed execution record of an allowed CLI command, once', async () => {
+    const before = await runCount();
+    const submit = (execution?: string) => control('/v1/runs/submit', { runbook: 'stack-check', args: {}, requester: `cli:${OS_USER}`, origin: 'cli', ...(execution ? { execution } : {}) });
+    const bare = await submit();
+    expect(bare.status).toBe(403);
+    expect(bare.json.error).toMatchObject({ code: 'RUN_REFUSED' });
+    expect(bare.json.error.message).toBe(
+      'The run relay refused to start a run of stack-check: the request names no execution record; the relay changes runs only under the committed execution record of an allowed command (npx acgs writes it). Nothing was recorded.',
+    );
+    expect((await submit(`cli:execution:${randomUUID()}`)).json.error.message).toContain("the bot's audit trail holds no execution record");
+    // The CLI's own record of an earlier run: its command already ran, so it starts nothing more.
+    await follow(['run', 'stack-check']);
+    const [used] = await rowsWhere("SELECT idempotency_key AS key FROM bot_audit_trail WHERE kind = 'execution' AND command = 'run' ORDER BY sequence DESC LIMIT 1", []);
+    const afterRun = await runCount();
+    expect((await submit(used!.key)).json.error.message).toContain('was already used');
+    // A record of another command (a restart) cannot carry a run either.
+    await acgs(['restart', 'beta']);
+    const [restart] = await rowsWhere("SELECT idempotency_key AS key FROM bot_audit_trail WHERE kind = 'execution' AND command = 'restart' ORDER BY sequence DESC LIMIT 1", []);
+    expect((await submit(restart!.key)).json.error.message).toContain('is of `restart`, not of `run` or `backup` or `backup verify`');
+    const abort = await control('/v1/runs/abort', { id: '1b9d6bcd-bbfd-4b2d-9b5d-ab8dfbbd4bed', by: `cli:${OS_USER}` });
+    expect(abort.status).toBe(403);
+    expect(await runCount()).toBe(afterRun);
+    expect(afterRun).toBe(before + 1);
+  });
+});
+
 describe('no supervisor, or one without the bot', () => {
   it('status without any supervisor: a clear message, exit 1', async () => {
     const stateDir = tempDir('acgs-cli-none-');
@@ -455,6 +584,14 @@ describe('no supervisor, or one without the bot', () => {
     expect(stats.json.error.code).toBe('NOT_RUNNING');
   });
 
+  it('run without any supervisor: the runbook engine cannot be reached, in the same words as the trail, exit 1', async () => {
+    const stateDir = tempDir('acgs-cli-none-');
+    const run = await follow(['runs'], stateDir);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toContain('The runbook engine cannot be reached from here.');
+    expect(run.stdout).toContain(`without DATABASE_URL the CLI records into the trail of a running npm start, and none is running: no supervisor has published ${localStatePaths(stateDir).supervisorFile}`);
+  });
+
   it('a stack without the bot (npm run start:stack): read-only works, restart is refused and nothing restarts', async () => {
     const bare = await startSupervisor({ trail: false });
     const before = pidRecord(bare.stateDir, 'alpha').pid;
@@ -473,6 +610,10 @@ describe('no supervisor, or one without the bot', () => {
       'The supervisor refused to restart alpha: this stack runs without the bot (npm run start:stack), so there is no audit trail to check the restart against; run npm start and restart through it. Nothing was restarted.',
     );
     expect(pidRecord(bare.stateDir, 'alpha').pid).toBe(before);
+    // A read-only run command: the engine's absence is what it hits, not the trail's.
+    const runs = await follow(['runs'], bare.stateDir);
+    expect(runs.code).toBe(1);
+    expect(runs.stdout).toContain("the local stack runs without the bot's runbook engine (pid ");
     await stopProcess(bare.child);
     // A clean stop takes its published state away.
     const paths = localStatePaths(bare.stateDir);

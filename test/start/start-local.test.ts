@@ -310,6 +310,17 @@ describe('npm start with nothing configured', () => {
       succeeded = await typeInConsole(`/acgs run status ${id}`, `Run ${id!.slice(0, 8)}: health-check: Health-check has succeeded`, 2000);
     }
     expect(succeeded, 'the run did not succeed').toBeDefined();
+    // The run's own message, in the channel it was started in, kept current to its end.
+    const { session } = await openConsole();
+    const ops = (await session.get<{ channels: { id: string; name: string }[] }>('workspace')).channels.find((channel) => channel.name === 'acgs-ops')!.id;
+    let runMessage: ConsoleMessage | undefined;
+    for (const deadline = Date.now() + 15_000; Date.now() < deadline && !runMessage; ) {
+      const listed = await session.get<{ messages: ConsoleMessage[] }>(`messages?channel=${ops}&as=U0ONCALL`);
+      runMessage = listed.messages.find((message) => message.text.startsWith('Runbook health-check succeeded') && JSON.stringify(message.blocks).includes(id!));
+      if (!runMessage) await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    expect(runMessage, 'no run message in #acgs-ops').toBeDefined();
+    expect(runMessage!.text).toBe('Runbook health-check succeeded (2/2 steps)');
   }, 60_000);
 
   /** Types `run status` until the run has succeeded (each try is a new line, as a person would). */
@@ -436,6 +447,23 @@ describe('npm start with nothing configured', () => {
     expect(records.map((record) => `${record.kind} ${record.origin}`)).toEqual(['result cli', 'execution cli', 'command cli', 'result slash', 'execution slash', 'command slash']);
     expect(records[0]!.actor).toMatch(/^cli:/);
   }, 90_000);
+
+  it("lets the CLI run a runbook on npm start's runner through the control channel, following its steps", async () => {
+    const run = await cli(['run', 'health-check']);
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    const followed = JSON.parse(run.stdout) as { run: { id: string; state: string; origin: string; requester: string } };
+    expect(followed.run).toMatchObject({ state: 'succeeded', origin: 'cli', requester: expect.stringMatching(/^cli:/) });
+    const steps = run.stderr.split('\n').filter((line) => line.includes('Step '));
+    expect(steps.map((line) => line.replace(/ in [\d.]+ m?s/, '').replace(/ {2}\([\d.]+ m?s\)$/, ''))).toEqual([
+      "· Step 1/2 Ask each service's /health: started",
+      "✓ Step 1/2 Ask each service's /health: done",
+      '· Step 2/2 Verify that every service says healthy: started',
+      '✓ Step 2/2 Verify that every service says healthy: done',
+    ]);
+    const listed = await cli(['runs']);
+    expect(listed.code).toBe(0);
+    expect(listed.stdout).toContain(followed.run.id);
+  }, 60_000);
 
   it('posts an escalated scale as an approval request that an approver approves with its button, and records the whole flow', async () => {
     const { url, session } = await openConsole();
