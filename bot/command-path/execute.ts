@@ -109,8 +109,11 @@ export async function executeCommandLine(deps: ExecutionDeps, request: Execution
       ...(glass ? { break_glass_reason: glass.reason } : {}),
     },
   });
+  // A run of a Level 0 runbook is decided as read-only, yet records a run whose steps act on the
+  // trail: like an escalated command it runs under an execution record (which a relayed start needs).
+  const recordsExecution = decision.level > 0 || (subject !== undefined && !subject.runbook.dryRun);
   // A read-only command does not wait for its record: a stalled database must not stall `health`.
-  const notRecorded = decision.level > 0 || !decision.allow ? await commandRecorded : undefined;
+  const notRecorded = recordsExecution || !decision.allow ? await commandRecorded : undefined;
   if (!decision.allow) return finish(command.name, 'rejected', refusalDocument(command.name, decision), 'refused', decision);
   if (notRecorded) {
     // An escalated command never runs (nor asks for approvals) without its record stored.
@@ -135,7 +138,7 @@ export async function executeCommandLine(deps: ExecutionDeps, request: Execution
   }
 
   const brokeGlass = glass !== undefined && decision.break_glass;
-  if (decision.level > 0) {
+  if (recordsExecution) {
     // Break-glass is flagged in the chain before the execution record, for review afterwards.
     const flagged = brokeGlass
       ? await gateOnTrail(trail, { ...common, kind: 'break_glass', key: `break_glass:${executionId}`, details: { execution_id: executionId, reason: glass.reason } }, deps.services.trailProblem)
@@ -160,7 +163,7 @@ export async function executeCommandLine(deps: ExecutionDeps, request: Execution
     outcome: ran.outcome === 'rejected' ? (ran.rejection ?? 'rejected') : ran.outcome,
     details: { execution_id: executionId, duration_ms: Math.round(performance.now() - started), title: ran.document.title },
   });
-  if (decision.level > 0) await resultRecorded;
+  if (recordsExecution) await resultRecorded;
   const document = brokeGlass ? breakGlassDocument(ran.document, request.actor, glass.reason) : ran.document;
   return finish(command.name, ran.outcome, document, ran.rejection, decision);
 }

@@ -350,7 +350,7 @@ describe('npm start with nothing configured', () => {
     const backupSeconds = (Date.now() - backupStarted) / 1000;
     // Its steps, as `run status` shows them to the person who watches it.
     const steps = JSON.stringify(done!.blocks);
-    for (const step of ['Check pg_dump, the databases', 'Dump each database with pg_dump', 'Write the manifest, which makes']) expect(steps).toContain(step);
+    for (const step of ['Check pg_dump, the config', 'Dump each database with pg_dump', 'Write the manifest, which makes']) expect(steps).toContain(step);
     expect(steps.match(/ (check|act|verify) +done +1 /g)).toHaveLength(7);
 
     const [id] = readdirSync(join(stateDir!, 'backups')).filter((name) => /^\d{8}T\d{6}Z-[0-9a-f]{6}$/.test(name));
