@@ -16,7 +16,7 @@ import { redisFlush } from '../../commands/redis-flush.js';
 import { RUNBOOK_THRESHOLDS, markUpperBound } from '../../commands/thresholds.js';
 import type { PolicyMetrics } from '../../services/policy-engine/contract.js';
 import { defineRunbook, type StepContext } from '../engine/definition.js';
-import { callService, commandLevel, commandPorts, nextStep, nextStepsSentence, outputOf, skipped, type NextStep } from './troubleshooting-support.js';
+import { callService, commandLevel, commandPorts, evidenceOf, nextStep, nextStepsSentence, optionalEvidenceOf, skipped, type Finding, type NextStep } from './troubleshooting-support.js';
 
 const Args = z.object({}).strict();
 type Context = StepContext<z.output<typeof Args>>;
@@ -24,8 +24,7 @@ type Context = StepContext<z.output<typeof Args>>;
 const HIT_TARGET = RUNBOOK_THRESHOLDS.cacheHitRate.target;
 const target = formatPercent(HIT_TARGET, 0);
 
-interface CacheCheck {
-  summary: string;
+interface CacheEvidence {
   problem: boolean;
   hitRate: number | null;
   lookups: number;
@@ -44,7 +43,7 @@ async function readMetrics(context: Context): Promise<PolicyMetrics> {
   return callService('policy-engine', commands, () => commands.policyEngine.metrics());
 }
 
-function judgeCache(metrics: PolicyMetrics): CacheCheck {
+function judgeCache(metrics: PolicyMetrics): Finding<CacheEvidence> {
   const { lookups, mark } = cacheFindings(metrics);
   const { l1, l2 } = metrics.cache_stats;
   const cold = l1.size === 0;
@@ -70,19 +69,20 @@ function judgeCache(metrics: PolicyMetrics): CacheCheck {
         : ', and L1 is not empty: nothing to judge';
   return {
     summary: `${rate}${verdict}. ${evidence}.`,
-    problem: cold || low,
-    hitRate: lookups > 0 ? metrics.cache_hit_rate : null,
-    lookups,
-    counters: { hits: hitsOf(metrics), lookups },
-    l1: { entries: l1.size, max: l1.max },
-    l2: { enabled: l2.enabled, errors: l2.errors, rejected: l2.rejected },
-    p99Ms: metrics.percentiles.p99,
-    errorRate: metrics.error_rate,
+    evidence: {
+      problem: cold || low,
+      hitRate: lookups > 0 ? metrics.cache_hit_rate : null,
+      lookups,
+      counters: { hits: hitsOf(metrics), lookups },
+      l1: { entries: l1.size, max: l1.max },
+      l2: { enabled: l2.enabled, errors: l2.errors, rejected: l2.rejected },
+      p99Ms: metrics.percentiles.p99,
+      errorRate: metrics.error_rate,
+    },
   };
 }
 
-interface RedisCheck {
-  summary: string;
+interface RedisEvidence {
   configured: boolean;
   reachable?: boolean;
   memoryShare?: number | null;
@@ -91,20 +91,20 @@ interface RedisCheck {
   problem: boolean;
 }
 
-async function checkRedis(context: Context): Promise<RedisCheck> {
+async function checkRedis(context: Context): Promise<Finding<RedisEvidence>> {
   const commands = commandPorts(context.ports, []);
   const redis = context.ports.commands?.redis;
   if (!redis) {
-    return { summary: 'No Redis is configured for the bot (REDIS_URL is not set), so it was not checked; the Policy Engine says whether its L2 is on.', configured: false, problem: false };
+    return { summary: 'No Redis is configured for the bot (REDIS_URL is not set), so it was not checked; the Policy Engine says whether its L2 is on.', evidence: { configured: false, problem: false } };
   }
   const timeoutMs = commands.checkTimeoutMs ?? 2000;
   const probe = await probeRedis(redis, timeoutMs, context.signal);
-  if (!probe.ok) return { summary: `Redis at ${redis.location} does not answer: ${probe.problem}.`, configured: true, reachable: false, problem: true };
+  if (!probe.ok) return { summary: `Redis does not answer: ${probe.problem}.`, evidence: { configured: true, reachable: false, problem: true } };
   let figures;
   try {
     figures = await withDeadline(timeoutMs, context.signal, () => redis.memory());
   } catch (error) {
-    return { summary: `Redis at ${redis.location} answers but INFO memory failed: ${describeRedisError(error)}.`, configured: true, reachable: false, problem: true };
+    return { summary: `Redis at ${redis.location} answers but INFO memory failed: ${describeRedisError(error)}.`, evidence: { configured: true, reachable: false, problem: true } };
   }
   const line = redisMemoryLine('Memory', figures.used_memory, figures.maxmemory);
   const over = line.share !== null && markUpperBound(line.share, RUNBOOK_THRESHOLDS.memoryUtilization) !== 'ok';
@@ -115,16 +115,12 @@ async function checkRedis(context: Context): Promise<RedisCheck> {
       : `${formatBytes(figures.used_memory)} of ${formatBytes(figures.maxmemory)} (${formatPercent(line.share)})${over ? `, over the runbook's ${formatPercent(RUNBOOK_THRESHOLDS.memoryUtilization.target, 0)}` : ''}`;
   return {
     summary: `Redis at ${redis.location} answers in ${formatMs(probe.latencyMs)}: ${memory}; ${eviction}.`,
-    configured: true,
-    reachable: true,
-    memoryShare: line.share,
-    evictionPolicy: figures.maxmemory_policy,
-    problem: over,
+    evidence: { configured: true, reachable: true, memoryShare: line.share, evictionPolicy: figures.maxmemory_policy, problem: over },
   };
 }
 
 /** What a Level 1 runbook leaves to people: clearing (Level 2), flushing (Level 3), restarting Redis (by hand). */
-function escalation(cache: CacheCheck, redis: RedisCheck | undefined, stillLow: boolean): NextStep[] {
+function escalation(cache: CacheEvidence, redis: RedisEvidence | undefined, stillLow: boolean): NextStep[] {
   const steps: NextStep[] = [];
   if (cache.l2.rejected > 0 || stillLow) {
     steps.push(
@@ -172,21 +168,18 @@ export const cacheDegradation = defineRunbook({
       // Warming twice only finds the decisions cached already.
       idempotent: true,
       async run(context) {
-        const check = outputOf<CacheCheck>(context.outputs, 'check-cache');
+        const check = evidenceOf<CacheEvidence>(context.outputs, 'check-cache');
         if (!check.problem) return skipped(`the check found the cache healthy (${check.hitRate === null ? 'no lookups yet' : `${formatPercent(check.hitRate)} hit rate`}, ${formatCount(check.l1.entries)} L1 entries), so nothing was warmed.`);
         const commands = commandPorts(context.ports, ['policyEngine']);
         const result = await callService('policy-engine', commands, () => commands.policyEngine.warmCache());
         return {
           summary: `Warmed the cache: ${formatCount(result.warmed)} common decisions evaluated and cached, ${formatCount(result.already_cached)} of the ${formatCount(result.total)} were cached already.`,
-          acted: true,
-          warmed: result.warmed,
-          alreadyCached: result.already_cached,
-          total: result.total,
+          evidence: { remedyRan: true, warmed: result.warmed, alreadyCached: result.already_cached, total: result.total },
         };
       },
       async dryRun(context) {
         const check = judgeCache(await readMetrics(context));
-        return { mode: 'read-only-check', text: check.problem ? `Would warm the cache (POST /v1/cache/warm): ${check.summary}` : `Would skip: ${check.summary}` };
+        return { mode: 'read-only-check', text: check.evidence.problem ? `Would warm the cache (POST /v1/cache/warm): ${check.summary}` : `Would skip: ${check.summary}` };
       },
     },
     {
@@ -196,9 +189,9 @@ export const cacheDegradation = defineRunbook({
       timeoutMs: 15_000,
       idempotent: true,
       async run(context) {
-        const before = outputOf<CacheCheck>(context.outputs, 'check-cache');
-        const redis = context.outputs['check-redis'] as RedisCheck | undefined;
-        const now = judgeCache(await readMetrics(context));
+        const before = evidenceOf<CacheEvidence>(context.outputs, 'check-cache');
+        const redis = optionalEvidenceOf<RedisEvidence>(context.outputs, 'check-redis');
+        const now = judgeCache(await readMetrics(context)).evidence;
         const lookups = now.counters.lookups - before.counters.lookups;
         const recent = lookups > 0 ? (now.counters.hits - before.counters.hits) / lookups : null;
         const stillCold = now.l1.entries === 0;
@@ -213,7 +206,7 @@ export const cacheDegradation = defineRunbook({
           throw new Error(`Not resolved: ${filled}; ${since}.${nextStepsSentence(next) || ` Next: \`/acgs ${cacheStats.name}\` (read-only) shows the caches.`}`);
         }
         const verdict = before.problem ? 'The warm helped' : 'The cache was healthy and still is';
-        return { summary: `${verdict}: ${filled}; ${since}.${nextStepsSentence(next)}`, resolved: true, l1Entries: now.l1.entries, hitRateSinceCheck: recent, next };
+        return { summary: `${verdict}: ${filled}; ${since}.${nextStepsSentence(next)}`, evidence: { resolved: true, l1Entries: now.l1.entries, hitRateSinceCheck: recent, nextSteps: next } };
       },
       dryRun: async () => ({ mode: 'description', text: `Would read the caches again and require a non-empty L1 and, when decisions were asked for meanwhile, a hit rate over ${target} since the check` }),
     },

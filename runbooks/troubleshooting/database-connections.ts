@@ -17,7 +17,7 @@ import { DeadlineError, describePostgresError, probePostgres, withDeadline } fro
 import { restart } from '../../commands/restart.js';
 import type { StackDatabase } from '../../services/stack/stack-database.js';
 import { defineRunbook, type StepContext } from '../engine/definition.js';
-import { commandLevel, commandPorts, nextStep, nextStepsSentence, outputOf, type NextStep } from './troubleshooting-support.js';
+import { commandLevel, commandPorts, evidenceOf, nextStep, nextStepsSentence, type Finding, type NextStep } from './troubleshooting-support.js';
 
 const Args = z.object({}).strict();
 type Context = StepContext<z.output<typeof Args>>;
@@ -34,24 +34,25 @@ function requireDatabase(context: Context): { database: StackDatabase; timeoutMs
   return { database, timeoutMs: commands.checkTimeoutMs ?? 2000 };
 }
 
-interface PostgresCheck {
-  summary: string;
+interface PostgresEvidence {
   reachable: boolean;
   location: string;
   version?: string;
   latencyMs: number;
 }
 
-async function probe(context: Context): Promise<PostgresCheck> {
+async function probe(context: Context): Promise<Finding<PostgresEvidence>> {
   const { database, timeoutMs } = requireDatabase(context);
   const answer = await probePostgres(database, timeoutMs, context.signal);
   const latencyMs = Math.round(answer.latencyMs * 10) / 10;
-  if (!answer.ok) return { summary: `PostgreSQL at ${database.location} does not answer: ${answer.problem} (after ${formatMs(answer.latencyMs)}).`, reachable: false, location: database.location, latencyMs };
-  return { summary: `PostgreSQL ${answer.value.version} at ${database.location} answers in ${formatMs(answer.latencyMs)}.`, reachable: true, location: database.location, version: answer.value.version, latencyMs };
+  if (!answer.ok) return { summary: `PostgreSQL does not answer: ${answer.problem} (after ${formatMs(answer.latencyMs)}).`, evidence: { reachable: false, location: database.location, latencyMs } };
+  return {
+    summary: `PostgreSQL ${answer.value.version} at ${database.location} answers in ${formatMs(answer.latencyMs)}.`,
+    evidence: { reachable: true, location: database.location, version: answer.value.version, latencyMs },
+  };
 }
 
-interface ConnectionsCheck {
-  summary: string;
+interface ConnectionsEvidence {
   read: boolean;
   total?: number;
   max?: number;
@@ -62,14 +63,14 @@ interface ConnectionsCheck {
   problem: boolean;
 }
 
-async function readConnections(context: Context): Promise<ConnectionsCheck> {
+async function readConnections(context: Context): Promise<Finding<ConnectionsEvidence>> {
   const { database, timeoutMs } = requireDatabase(context);
   let activity;
   try {
     activity = await withDeadline(timeoutMs, context.signal, () => database.connectionActivity());
   } catch (error) {
     const problem = error instanceof DeadlineError ? `pg_stat_activity got ${error.message}` : describePostgresError(error);
-    return { summary: `The connections at ${database.location} could not be read: ${problem}.`, read: false, problem: true };
+    return { summary: `The connections at ${database.location} could not be read: ${problem}.`, evidence: { read: false, problem: true } };
   }
   const found = connectionFindings(activity);
   const usage = found.maxConnections > 0 ? ` (${formatPercent(found.total / found.maxConnections, 0)})` : '';
@@ -80,22 +81,24 @@ async function readConnections(context: Context): Promise<ConnectionsCheck> {
     : `; none for over the runbook's ${formatDuration(found.alertSeconds)}`;
   return {
     summary: `${head}${staleText}.`,
-    read: true,
-    total: found.total,
-    max: found.maxConnections,
-    active: found.active,
-    idleInTransaction: found.idle.length,
-    stale: found.stale.map((session) => ({ pid: session.pid, application: session.application, idle_seconds: session.idle_seconds })),
-    problem: found.stale.length > 0,
+    evidence: {
+      read: true,
+      total: found.total,
+      max: found.maxConnections,
+      active: found.active,
+      idleInTransaction: found.idle.length,
+      stale: found.stale.map((session) => ({ pid: session.pid, application: session.application, idle_seconds: session.idle_seconds })),
+      problem: found.stale.length > 0,
+    },
   };
 }
 
-function pidsText(stale: NonNullable<ConnectionsCheck['stale']>): string {
+function pidsText(stale: NonNullable<ConnectionsEvidence['stale']>): string {
   const pids = stale.slice(0, PIDS_SHOWN).map((session) => session.pid).join(', ');
   return stale.length > PIDS_SHOWN ? `${pids} and ${stale.length - PIDS_SHOWN} more` : pids;
 }
 
-function escalation(postgres: PostgresCheck, connections: ConnectionsCheck): NextStep[] {
+function escalation(postgres: PostgresEvidence, connections: ConnectionsEvidence): NextStep[] {
   if (!postgres.reachable) {
     return [
       nextStep('docker-compose restart postgres', 'manual', 'PostgreSQL does not answer (`docker-compose logs postgres` says why)'),
@@ -130,8 +133,8 @@ export const databaseConnections = defineRunbook({
       timeoutMs: 10_000,
       idempotent: true,
       async run(context) {
-        const postgres = outputOf<PostgresCheck>(context.outputs, 'check-postgres');
-        if (!postgres.reachable) return { summary: `Not read: ${postgres.summary}`, read: false, problem: true } satisfies ConnectionsCheck;
+        const postgres = context.outputs['check-postgres'] as Finding<PostgresEvidence> | undefined;
+        if (postgres && !postgres.evidence.reachable) return { summary: `Not read: ${postgres.summary}`, evidence: { read: false, problem: true } } satisfies Finding<ConnectionsEvidence>;
         return readConnections(context);
       },
       dryRun: async (context) => ({ mode: 'read-only-check', text: (await readConnections(context)).summary }),
@@ -143,16 +146,19 @@ export const databaseConnections = defineRunbook({
       timeoutMs: 15_000,
       idempotent: true,
       async run(context) {
-        const before = outputOf<ConnectionsCheck>(context.outputs, 'check-connections');
+        const before = evidenceOf<ConnectionsEvidence>(context.outputs, 'check-connections');
         const postgres = await probe(context);
-        const connections = postgres.reachable ? await readConnections(context) : ({ summary: '', read: false, problem: true } satisfies ConnectionsCheck);
-        const next = escalation(postgres, connections);
-        if (!postgres.reachable || connections.problem) {
-          const what = postgres.reachable ? connections.summary : postgres.summary;
+        const connections: Finding<ConnectionsEvidence> = postgres.evidence.reachable ? await readConnections(context) : { summary: '', evidence: { read: false, problem: true } };
+        const next = escalation(postgres.evidence, connections.evidence);
+        if (!postgres.evidence.reachable || connections.evidence.problem) {
+          const what = postgres.evidence.reachable ? connections.summary : postgres.summary;
           throw new Error(`Not resolved (this runbook terminates nothing by itself): ${what}${nextStepsSentence(next)}`);
         }
-        const verdict = before.problem ? 'Resolved' : 'Nothing was wrong and nothing is';
-        return { summary: `${verdict}: ${postgres.summary} ${connections.summary}`, resolved: true, total: connections.total, max: connections.max, next };
+        const verdict = before.problem ? 'Resolved.' : 'Nothing was wrong and nothing is.';
+        return {
+          summary: `${verdict} ${postgres.summary} ${connections.summary}`,
+          evidence: { resolved: true, total: connections.evidence.total, max: connections.evidence.max, nextSteps: next },
+        };
       },
       dryRun: async () => ({ mode: 'description', text: 'Would ask PostgreSQL again and require that it answers and that no session is idle in a transaction for over an hour' }),
     },

@@ -14,7 +14,7 @@ import { cpuTone, memoryTone } from '../../commands/stats.js';
 import { RUNBOOK_THRESHOLDS } from '../../commands/thresholds.js';
 import type { ContainerStats, SkippedStats } from '../../services/stack/stack.js';
 import { defineRunbook, type StepContext } from '../engine/definition.js';
-import { callService, commandLevel, commandPorts, errorText, nextStep, nextStepsSentence, outputOf, type NextStep } from './troubleshooting-support.js';
+import { callService, commandLevel, commandPorts, errorText, evidenceOf, nextStep, nextStepsSentence, optionalEvidenceOf, type Finding, type NextStep } from './troubleshooting-support.js';
 
 const Args = z.object({}).strict();
 type Context = StepContext<z.output<typeof Args>>;
@@ -33,8 +33,7 @@ interface Replica {
   cpuPercent: number;
 }
 
-interface MemoryCheck {
-  summary: string;
+interface MemoryEvidence {
   /** Replicas over the memory threshold, worst first. */
   over: Replica[];
   cpuOver: string[];
@@ -48,7 +47,7 @@ const overMemory = (sample: ContainerStats) => ['warn', 'fail'].includes(memoryT
 const replicaText = (replica: Replica) =>
   `${replica.replica} uses ${formatPercent(replica.memoryPercent / 100)} of ${replica.limitBytes > 0 ? `its ${formatBytes(replica.limitBytes)} limit` : 'the machine'} (${formatBytes(replica.usedBytes)})`;
 
-async function measure(context: Context): Promise<MemoryCheck> {
+async function measure(context: Context): Promise<Finding<MemoryEvidence>> {
   const { stack } = commandPorts(context.ports, ['stack']);
   const notMeasured: SkippedStats[] = [];
   const samples = await stack.stats(undefined, { onSkipped: (entry) => notMeasured.push(entry) });
@@ -71,17 +70,16 @@ async function measure(context: Context): Promise<MemoryCheck> {
         : `Every one of ${samples.length} replicas is under the runbook's ${memoryTarget} memory; the highest: ${replicaText(highest!)}`;
   const cpuText = cpuOver.length > 0 ? ` Over ${cpuTarget} CPU: ${cpuOver.join(', ')}.` : '';
   const skippedText = notMeasured.length > 0 ? ` Not measured: ${notMeasured.map((entry) => `${entry.replica ?? entry.service} (${entry.reason})`).join('; ')}.` : '';
-  return { summary: `${memoryText}.${cpuText}${skippedText}`, over, cpuOver, highest, notMeasured, measured: samples.length };
+  return { summary: `${memoryText}.${cpuText}${skippedText}`, evidence: { over, cpuOver, highest, notMeasured, measured: samples.length } };
 }
 
-interface CacheSizeCheck {
-  summary: string;
+interface CacheSizeEvidence {
   entries?: number;
   max?: number;
   full: boolean;
 }
 
-async function cacheSize(context: Context): Promise<CacheSizeCheck> {
+async function cacheSize(context: Context): Promise<Finding<CacheSizeEvidence>> {
   const commands = commandPorts(context.ports, ['policyEngine']);
   try {
     const metrics = await callService('policy-engine', commands, () => commands.policyEngine.metrics());
@@ -90,17 +88,15 @@ async function cacheSize(context: Context): Promise<CacheSizeCheck> {
     const full = fill >= CACHE_FULL;
     return {
       summary: `The Policy Engine's L1 decision cache holds ${formatCount(size)} of ${formatCount(max)} entries (${formatPercent(fill)})${full ? ', nearly full: it is a share of the engine\'s memory' : ''}.`,
-      entries: size,
-      max,
-      full,
+      evidence: { entries: size, max, full },
     };
   } catch (error) {
     // The cache's size is evidence, not the problem: a Policy Engine that does not answer is said, not fatal.
-    return { summary: `The Policy Engine's cache size could not be read: ${errorText(error)}`, full: false };
+    return { summary: `The Policy Engine's cache size could not be read: ${errorText(error)}`, evidence: { full: false } };
   }
 }
 
-function escalation(memory: MemoryCheck, cache: CacheSizeCheck | undefined): NextStep[] {
+function escalation(memory: MemoryEvidence, cache: CacheSizeEvidence | undefined): NextStep[] {
   const services = [...new Set(memory.over.map((replica) => replica.service))];
   return [
     ...services.map((service) => nextStep(`${restart.name} ${service}`, commandLevel(restart.level), `returns ${service}'s memory; the runbook restarts a service that runs out of memory`)),
@@ -140,13 +136,13 @@ export const highMemory = defineRunbook({
       timeoutMs: 30_000,
       idempotent: true,
       async run(context) {
-        const before = outputOf<MemoryCheck>(context.outputs, 'check-memory');
-        const cache = context.outputs['check-cache-size'] as CacheSizeCheck | undefined;
-        const now = await measure(context);
+        const before = evidenceOf<MemoryEvidence>(context.outputs, 'check-memory');
+        const cache = optionalEvidenceOf<CacheSizeEvidence>(context.outputs, 'check-cache-size');
+        const { summary, evidence: now } = await measure(context);
         const next = escalation(now, cache);
-        if (now.over.length > 0) throw new Error(`Not resolved (this runbook restarts, scales and clears nothing by itself): ${now.summary}${nextStepsSentence(next)}`);
-        const verdict = before.over.length > 0 ? 'Resolved by itself' : 'Nothing was wrong and nothing is';
-        return { summary: `${verdict}: ${now.summary}`, resolved: true, measured: now.measured, next };
+        if (now.over.length > 0) throw new Error(`Not resolved (this runbook restarts, scales and clears nothing by itself): ${summary}${nextStepsSentence(next)}`);
+        const verdict = before.over.length > 0 ? 'Resolved by itself.' : 'Nothing was wrong and nothing is.';
+        return { summary: `${verdict} ${summary}`, evidence: { resolved: true, measured: now.measured, nextSteps: next } };
       },
       dryRun: async () => ({ mode: 'description', text: `Would measure every replica again and require each under ${memoryTarget} of its memory limit` }),
     },

@@ -13,15 +13,14 @@ import { readSandboxUsage, type SandboxUsageReading } from '../../commands/sandb
 import { RUNBOOK_THRESHOLDS, markUpperBound } from '../../commands/thresholds.js';
 import type { SandboxHealth } from '../../services/sandbox-controller/contract.js';
 import { defineRunbook, type StepContext } from '../engine/definition.js';
-import { callService, commandLevel, commandPorts, nextStep, nextStepsSentence, outputOf, skipped, type NextStep } from './troubleshooting-support.js';
+import { callService, commandLevel, commandPorts, evidenceOf, nextStep, nextStepsSentence, skipped, type Finding, type NextStep } from './troubleshooting-support.js';
 
 const Args = z.object({}).strict();
 type Context = StepContext<z.output<typeof Args>>;
 
 const memoryTarget = formatPercent(RUNBOOK_THRESHOLDS.memoryUtilization.target, 0);
 
-interface SandboxCheck {
-  summary: string;
+interface SandboxEvidence {
   /** Something a person must look at (no runtime, no engine, no image, full, memory over 85 %). */
   problems: string[];
   /** Exited sandbox containers on the engine; null when the controller could not say. */
@@ -32,9 +31,9 @@ interface SandboxCheck {
   memoryShare: number | null;
 }
 
-const plural = (count: number, word: string) => `${count} ${word}${count === 1 ? '' : 's'}`;
+const plural = (count: number, word: string, words = `${word}s`) => `${count} ${count === 1 ? word : words}`;
 
-async function readSandboxes(context: Context): Promise<SandboxCheck> {
+async function readSandboxes(context: Context): Promise<Finding<SandboxEvidence>> {
   const commands = commandPorts(context.ports, ['sandboxController']);
   const [health, usage] = await Promise.all([
     callService('sandbox-controller', commands, () => commands.sandboxController.health()),
@@ -43,7 +42,7 @@ async function readSandboxes(context: Context): Promise<SandboxCheck> {
   return judgeSandboxes(health, usage);
 }
 
-function judgeSandboxes(health: SandboxHealth, usage: SandboxUsageReading): SandboxCheck {
+function judgeSandboxes(health: SandboxHealth, usage: SandboxUsageReading): Finding<SandboxEvidence> {
   const problems: string[] = [];
   if (!health.engine.reachable) problems.push(`the Docker Engine at ${health.engine.host} does not answer`);
   if (!health.default_runtime) problems.push(`no container runtime is available (${health.reason ?? 'no reason given'})`);
@@ -60,7 +59,7 @@ function judgeSandboxes(health: SandboxHealth, usage: SandboxUsageReading): Sand
       problems.push(`the running sandboxes use ${formatPercent(memoryShare)} of their memory limits (over the runbook's ${memoryTarget})`);
     }
     exited = totals.exited ?? null;
-    usageText = `${plural(totals.active, 'sandbox')} running${memoryShare === null ? '' : `, ${formatBytes(totals.memory_bytes)} of ${formatBytes(totals.memory_limit_bytes)} memory`}; ${
+    usageText = `${plural(totals.active, 'sandbox', 'sandboxes')} running${memoryShare === null ? '' : `, ${formatBytes(totals.memory_bytes)} of ${formatBytes(totals.memory_limit_bytes)} memory`}; ${
       exited === null ? 'this controller does not report exited sandboxes (an older version)' : `${plural(exited, 'exited sandbox container')} left on the engine`
     }`;
   } else {
@@ -70,17 +69,19 @@ function judgeSandboxes(health: SandboxHealth, usage: SandboxUsageReading): Sand
   const head = problems.length > 0 ? `Found: ${problems.join('; ')}.` : `The Sandbox Controller is ${health.status}: ${runtime}, ${health.active_sandboxes} of ${health.max_concurrent} slots in use.`;
   return {
     summary: `${head} ${usageText.charAt(0).toUpperCase()}${usageText.slice(1)}.`,
-    problems,
-    exited,
-    canRunCode: Boolean(health.default_runtime) && health.engine.reachable,
-    active: health.active_sandboxes,
-    maxConcurrent: health.max_concurrent,
-    memoryShare,
+    evidence: {
+      problems,
+      exited,
+      canRunCode: Boolean(health.default_runtime) && health.engine.reachable,
+      active: health.active_sandboxes,
+      maxConcurrent: health.max_concurrent,
+      memoryShare,
+    },
   };
 }
 
 /** What a person does next: the controller's log and a restart (not run by this runbook). */
-function escalation(check: SandboxCheck): NextStep[] {
+function escalation(check: SandboxEvidence): NextStep[] {
   if (check.problems.length === 0) return [];
   return [
     nextStep(`${logs.name} sandbox-controller --tail 100`, commandLevel(logs.level), "shows the controller's own account of the failures"),
@@ -111,7 +112,7 @@ export const sandboxFailures = defineRunbook({
       // Pruning again finds only what exited since.
       idempotent: true,
       async run(context) {
-        const check = outputOf<SandboxCheck>(context.outputs, 'check-sandboxes');
+        const check = evidenceOf<SandboxEvidence>(context.outputs, 'check-sandboxes');
         if (check.exited === null) return skipped('the controller did not say how many exited sandbox containers there are, so none were pruned.');
         if (check.exited === 0) return skipped('the check found no exited sandbox containers, so nothing was pruned.');
         const commands = commandPorts(context.ports, ['sandboxController']);
@@ -120,17 +121,14 @@ export const sandboxFailures = defineRunbook({
         const failed = result.failed.length > 0 ? `; the engine refused ${result.failed.length}: ${result.failed[0]!.reason}` : '';
         return {
           summary: `Removed ${plural(result.removed.length, 'exited sandbox container')}${kept}${failed}.`,
-          acted: true,
-          removed: result.removed.length,
-          kept: result.kept.length,
-          failed: result.failed.length,
+          evidence: { remedyRan: true, removed: result.removed.length, kept: result.kept.length, failed: result.failed.length },
         };
       },
       async dryRun(context) {
-        const check = await readSandboxes(context);
+        const { summary, evidence } = await readSandboxes(context);
         return {
           mode: 'read-only-check',
-          text: check.exited ? `Would prune ${plural(check.exited, 'exited sandbox container')} (POST /admin/prune-sandboxes)` : `Would skip: ${check.summary}`,
+          text: evidence.exited ? `Would prune ${plural(evidence.exited, 'exited sandbox container')} (POST /admin/prune-sandboxes)` : `Would skip: ${summary}`,
         };
       },
     },
@@ -141,14 +139,14 @@ export const sandboxFailures = defineRunbook({
       timeoutMs: 45_000,
       idempotent: true,
       async run(context) {
-        const before = outputOf<SandboxCheck>(context.outputs, 'check-sandboxes');
-        const now = await readSandboxes(context);
+        const before = evidenceOf<SandboxEvidence>(context.outputs, 'check-sandboxes');
+        const { summary, evidence: now } = await readSandboxes(context);
         const next = escalation(now);
         const leftover = before.exited && now.exited ? ` ${plural(now.exited, 'exited sandbox container')} still on the engine (was ${before.exited}).` : '';
         if (now.problems.length > 0) throw new Error(`Not resolved: ${now.problems.join('; ')}.${leftover}${nextStepsSentence(next)}`);
-        const cleaned = before.exited ? `the prune left ${plural(now.exited ?? 0, 'exited sandbox container')} (was ${before.exited}); ` : '';
-        const verdict = before.problems.length > 0 || before.exited ? 'Resolved' : 'Nothing was wrong and nothing is';
-        return { summary: `${verdict}: ${cleaned}${now.summary}`, resolved: true, exited: now.exited, next };
+        const cleaned = before.exited ? ` ${plural(now.exited ?? 0, 'exited sandbox container')} left after the prune (was ${before.exited}).` : '';
+        const verdict = before.problems.length > 0 || before.exited ? 'Resolved.' : 'Nothing was wrong and nothing is.';
+        return { summary: `${verdict}${cleaned} ${summary}`, evidence: { resolved: true, exited: now.exited, nextSteps: next } };
       },
       dryRun: async () => ({ mode: 'description', text: 'Would read the controller again and require that it can run code, has free slots and memory under the threshold' }),
     },

@@ -12,10 +12,10 @@ import type { StepPorts } from '../engine/ports.js';
 
 /** Why a port is needed, in the words of the sentence a step fails with when it is missing. */
 const PORT_WORDS: Partial<Record<keyof CommandDependencies, string>> = {
-  endpoints: 'the services\' addresses',
-  policyEngine: 'the Policy Engine client',
-  sandboxController: 'the Sandbox Controller client',
-  stack: 'a Stack driver (Docker or local processes)',
+  endpoints: 'service addresses',
+  policyEngine: 'Policy Engine client',
+  sandboxController: 'Sandbox Controller client',
+  stack: 'Stack driver (Docker or local processes)',
 };
 
 /**
@@ -71,16 +71,31 @@ export function nextStepsSentence(steps: readonly NextStep[]): string {
   return ` Next: ${steps.map((step) => `\`${step.command}\` (${LEVEL_TEXT[String(step.level)]}) ${step.why}`).join('; ')}.`;
 }
 
-/** What a remedy step returns when the check found nothing for it to fix: done, and saying why nothing ran. */
-export function skipped(reason: string): { summary: string; acted: false } {
-  return { summary: `Skipped: ${reason}`, acted: false };
+/**
+ * What every step returns: the sentence, then what it was read from. The run's thread shows the
+ * output as JSON after PostgreSQL (jsonb) has ordered its keys, shortest first: `summary` is the
+ * shortest key here, so the sentence comes first and the evidence follows.
+ */
+export interface Finding<Evidence> {
+  summary: string;
+  evidence: Evidence;
 }
 
-/** The output of an earlier step, which a later one reads (stored with the run, so it survives a takeover). */
-export function outputOf<T>(outputs: Readonly<Record<string, unknown>>, stepId: string): T {
-  const output = outputs[stepId];
-  if (output === undefined || output === null) throw new Error(`the output of step "${stepId}" is missing, so this step cannot compare against it`);
-  return output as T;
+/** What a remedy step returns when the check found nothing for it to fix: done, and saying why nothing ran. */
+export function skipped(reason: string): Finding<{ remedyRan: false }> {
+  return { summary: `Skipped: ${reason}`, evidence: { remedyRan: false } };
+}
+
+/** The evidence of an earlier step, which a later one reads (stored with the run, so it survives a takeover). */
+export function evidenceOf<T>(outputs: Readonly<Record<string, unknown>>, stepId: string): T {
+  const output = outputs[stepId] as { evidence?: unknown } | undefined | null;
+  if (!output?.evidence) throw new Error(`the output of step "${stepId}" is missing, so this step cannot compare against it`);
+  return output.evidence as T;
+}
+
+/** The evidence of an earlier step that may have been skipped by a person's decision. */
+export function optionalEvidenceOf<T>(outputs: Readonly<Record<string, unknown>>, stepId: string): T | undefined {
+  return (outputs[stepId] as { evidence?: T } | undefined | null)?.evidence;
 }
 
 export function errorText(error: unknown): string {
