@@ -20,9 +20,9 @@ export type SandboxUsageReading = { ok: true; value: ResourceUsageResponse } | {
 type Usage = SandboxUsageReading;
 
 /** GET /admin/resource-usage, with the failures that describe the stack (no admin token, no engine) as a reading; the troubleshooting runbook reads it too. */
-export async function readSandboxUsage(services: Pick<CommandDependencies, 'sandboxController'>): Promise<SandboxUsageReading> {
+export async function readSandboxUsage(services: Pick<CommandDependencies, 'sandboxController'>, query: { agent_id?: string } = {}): Promise<SandboxUsageReading> {
   try {
-    return { ok: true, value: await services.sandboxController.resourceUsage() };
+    return { ok: true, value: await services.sandboxController.resourceUsage(query) };
   } catch (error) {
     if (!(error instanceof ServiceCallError)) throw error;
     if (error.status === 401 || error.status === 403) {

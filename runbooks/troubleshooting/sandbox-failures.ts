@@ -9,13 +9,15 @@ import { z } from 'zod';
 import { formatBytes, formatPercent } from '../../commands/format.js';
 import { logs } from '../../commands/logs.js';
 import { restart } from '../../commands/restart.js';
+import { agentArgument } from '../../commands/sandbox-prune.js';
 import { readSandboxUsage, type SandboxUsageReading } from '../../commands/sandbox-status.js';
 import { RUNBOOK_THRESHOLDS, markUpperBound } from '../../commands/thresholds.js';
 import type { SandboxHealth } from '../../services/sandbox-controller/contract.js';
 import { defineRunbook, type StepContext } from '../engine/definition.js';
 import { callService, commandLevel, commandPorts, evidenceOf, nextStep, nextStepsSentence, skipped, type Finding, type NextStep } from './troubleshooting-support.js';
 
-const Args = z.object({}).strict();
+/** `agent`: only that agent's sandboxes are counted and pruned (the slots and the runtime are the controller's). */
+const Args = z.object({ agent: agentArgument.optional() }).strict();
 type Context = StepContext<z.output<typeof Args>>;
 
 const memoryTarget = formatPercent(RUNBOOK_THRESHOLDS.memoryUtilization.target, 0);
@@ -35,14 +37,16 @@ const plural = (count: number, word: string, words = `${word}s`) => `${count} ${
 
 async function readSandboxes(context: Context): Promise<Finding<SandboxEvidence>> {
   const commands = commandPorts(context.ports, ['sandboxController']);
+  const { agent } = context.args;
   const [health, usage] = await Promise.all([
     callService('sandbox-controller', commands, () => commands.sandboxController.health()),
-    readSandboxUsage(commands),
+    readSandboxUsage(commands, agent ? { agent_id: agent } : {}),
   ]);
-  return judgeSandboxes(health, usage);
+  return judgeSandboxes(health, usage, agent);
 }
 
-function judgeSandboxes(health: SandboxHealth, usage: SandboxUsageReading): Finding<SandboxEvidence> {
+function judgeSandboxes(health: SandboxHealth, usage: SandboxUsageReading, agent: string | undefined): Finding<SandboxEvidence> {
+  const ofAgent = agent ? ` of agent ${agent}` : '';
   const problems: string[] = [];
   if (!health.engine.reachable) problems.push(`the Docker Engine at ${health.engine.host} does not answer`);
   if (!health.default_runtime) problems.push(`no container runtime is available (${health.reason ?? 'no reason given'})`);
@@ -59,8 +63,8 @@ function judgeSandboxes(health: SandboxHealth, usage: SandboxUsageReading): Find
       problems.push(`the running sandboxes use ${formatPercent(memoryShare)} of their memory limits (over the runbook's ${memoryTarget})`);
     }
     exited = totals.exited ?? null;
-    usageText = `${plural(totals.active, 'sandbox', 'sandboxes')} running${memoryShare === null ? '' : `, ${formatBytes(totals.memory_bytes)} of ${formatBytes(totals.memory_limit_bytes)} memory`}; ${
-      exited === null ? 'this controller does not report exited sandboxes (an older version)' : `${plural(exited, 'exited sandbox container')} left on the engine`
+    usageText = `${plural(totals.active, 'sandbox', 'sandboxes')}${ofAgent} running${memoryShare === null ? '' : `, ${formatBytes(totals.memory_bytes)} of ${formatBytes(totals.memory_limit_bytes)} memory`}; ${
+      exited === null ? 'this controller does not report exited sandboxes (an older version)' : `${plural(exited, 'exited sandbox container')}${ofAgent} left on the engine`
     }`;
   } else {
     usageText = `resource usage unreadable: ${usage.problem}`;
@@ -91,7 +95,7 @@ function escalation(check: SandboxEvidence): NextStep[] {
 
 export const sandboxFailures = defineRunbook({
   name: 'sandbox-failures',
-  summary: 'Sandbox failures: check the runtime, slots and memory, prune exited sandbox containers if there are any, then check again',
+  summary: 'Sandbox failures: check the runtime, slots and memory, prune exited sandbox containers (agent=<id>: only its own) if there are any, then check again',
   level: 1,
   args: Args,
   steps: [
@@ -116,7 +120,8 @@ export const sandboxFailures = defineRunbook({
         if (check.exited === null) return skipped('the controller did not say how many exited sandbox containers there are, so none were pruned.');
         if (check.exited === 0) return skipped('the check found no exited sandbox containers, so nothing was pruned.');
         const commands = commandPorts(context.ports, ['sandboxController']);
-        const result = await callService('sandbox-controller', commands, () => commands.sandboxController.pruneSandboxes({}));
+        const { agent } = context.args;
+        const result = await callService('sandbox-controller', commands, () => commands.sandboxController.pruneSandboxes(agent ? { agent_id: agent } : {}));
         const kept = result.kept.length > 0 ? `; kept ${result.kept.length} that exited less than ${result.grace_seconds} s ago (their controller may still read them)` : '';
         const failed = result.failed.length > 0 ? `; the engine refused ${result.failed.length}: ${result.failed[0]!.reason}` : '';
         return {

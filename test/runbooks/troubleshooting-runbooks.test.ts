@@ -69,9 +69,9 @@ afterAll(async () => {
 
 const policyEngine = () => createPolicyEngineClient({ baseUrl: stack.endpoints['policy-engine'], adminToken: stack.adminToken, actor: 'troubleshoot-test' });
 
-/** Starts a runbook with its short form and waits until it ends or stops for a decision. */
+/** Starts a runbook with its short form (or a whole `run` line) and waits until it ends or stops for a decision. */
 async function troubleshoot(area: string): Promise<RunRecord> {
-  const outcome = await run(`troubleshoot ${area}`);
+  const outcome = await run(area.startsWith('run ') ? area : `troubleshoot ${area}`);
   expect(outcome.document.title, JSON.stringify(outcome.document)).toMatch(/^Run started: /);
   const id = (outcome.document.data as { run: { id: string } }).run.id;
   return waitForRunState(engine.store, id, [...FINAL_RUN_STATES, 'needs_decision'] as RunState[], 60_000);
@@ -177,7 +177,8 @@ describe('troubleshoot cache', () => {
     // The step's thread reply (what on-call reads in Slack) opens with the sentence, the evidence after it.
     const attempt = (await engine.store.attempts(finished.id)).find((each) => each.stepId === 'warm-cache')!;
     const reply = renderStepDetail(finished, { id: 'warm-cache', title: 'Warm the cache', kind: 'act' }, attempt);
-    const returned = reply.blocks.map((each) => ('text' in each && each.text && 'text' in each.text ? each.text.text : '')).find((text) => text.startsWith('*Returned*'));
+    const texts = reply.blocks.flatMap((each) => (each.type === 'section' && each.text ? [each.text.text] : []));
+    const returned = texts.find((text) => text.startsWith('*Returned*'));
     expect(returned).toMatch(/^\*Returned\*\n```\{\n {2}"summary": "Warmed the cache: \d+ common decisions/);
   });
 
@@ -196,23 +197,32 @@ describe('troubleshoot cache', () => {
   });
 });
 
-describe('troubleshoot sandbox', () => {
+// Narrowed to this test's agent: other files on the same Docker Engine keep their exited sandboxes.
+describe('troubleshoot sandbox (run sandbox-failures agent=...)', () => {
+  it('refuses an agent id that is not one, recording nothing', async () => {
+    const before = await runTables(trail.pool);
+    const outcome = await run('run sandbox-failures agent=-x');
+    expect(outcome.rejection, JSON.stringify(outcome.document)).toBe('usage');
+    expect(outcome.document.summary).toMatch(/^The arguments for "sandbox-failures" are not valid:\n✖ must be an agent id .*\(got `-x`\)\n  → at agent$/);
+    expect(await runTables(trail.pool)).toEqual(before);
+  });
+
   it('prunes the exited sandbox containers it found, and the verify sees none left', async () => {
     const ids = await Promise.all([exitedSandbox(), exitedSandbox()]);
-    const finished = await troubleshoot('sandbox');
+    const finished = await troubleshoot(`run sandbox-failures agent=${agent}`);
     expect(finished.state, finished.reason ?? '').toBe('succeeded');
     const steps = await stepsOf(finished.id);
-    expect(steps['check-sandboxes']!.summary).toMatch(/\b([2-9]|\d{2,}) exited sandbox containers left on the engine\.$/);
-    expect(steps['prune-sandboxes']!.summary).toMatch(/^Removed ([2-9]|\d{2,}) exited sandbox containers\.$/);
-    expect(steps['verify-sandboxes']!.summary).toMatch(/^Resolved\. 0 exited sandbox containers left after the prune \(was \d+\)\. The Sandbox Controller is healthy: .* 0 sandboxes running; 0 exited sandbox containers left on the engine\.$/);
+    expect(steps['check-sandboxes']!.summary).toMatch(new RegExp(`0 sandboxes of agent ${agent} running; 2 exited sandbox containers of agent ${agent} left on the engine\\.$`));
+    expect(steps['prune-sandboxes']!.summary).toBe('Removed 2 exited sandbox containers.');
+    expect(steps['verify-sandboxes']!.summary).toMatch(/^Resolved\. 0 exited sandbox containers left after the prune \(was 2\)\. The Sandbox Controller is healthy: .* 0 exited sandbox containers of agent \S+ left on the engine\.$/);
     expect((await containersWithLabel(docker, `${LABELS.agentId}=${agent}`)).filter((container) => ids.includes(container.Id))).toEqual([]);
   });
 
   it('with nothing exited it prunes nothing and says why', async () => {
-    const finished = await troubleshoot('sandbox');
+    const finished = await troubleshoot(`run sandbox-failures agent=${agent}`);
     expect(finished.state, finished.reason ?? '').toBe('succeeded');
     const steps = await stepsOf(finished.id);
-    expect(steps['check-sandboxes']!.summary).toMatch(/0 exited sandbox containers left on the engine\.$/);
+    expect(steps['check-sandboxes']!.summary).toMatch(/0 exited sandbox containers of agent \S+ left on the engine\.$/);
     expect(steps['prune-sandboxes']!.summary).toBe('Skipped: the check found no exited sandbox containers, so nothing was pruned.');
     expect(steps['verify-sandboxes']!.summary).toMatch(/^Nothing was wrong and nothing is\. The Sandbox Controller is /);
   });
