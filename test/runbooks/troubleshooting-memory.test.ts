@@ -12,7 +12,7 @@ import { startRunbookEngine, type RunbookEngine } from '../../bot/runbook-runs/i
 import { FINAL_RUN_STATES, type RunRecord, type RunState } from '../../runbooks/engine/run-store.js';
 import { troubleshootingRunbooks } from '../../runbooks/troubleshooting/index.js';
 import { openTestTrail, testGate, type TestTrail } from '../testing/command-access.js';
-import { commandRunner, stackOnlyServices, type CommandRunner } from '../testing/commands.js';
+import { block, commandRunner, stackOnlyServices, type CommandRunner } from '../testing/commands.js';
 import { execOutput } from '../testing/docker.js';
 import { startResponderProject, uniqueProjectName, type ResponderProject } from '../testing/responder-project.js';
 import { waitForRunState } from './testing/run-records.js';
@@ -66,6 +66,15 @@ async function summaries(runId: string): Promise<Record<string, string>> {
 }
 
 describe('troubleshoot memory', () => {
+  it('--dry-run measures for real and records nothing', async () => {
+    const outcome = await run('troubleshoot memory --dry-run');
+    expect(outcome.document.title).toBe('Dry run: high-memory');
+    const rows = block(outcome.document, 'table').rows;
+    expect(rows.map((row) => row[3])).toEqual(['checked (read-only)', 'checked (read-only)', 'description only']);
+    expect(rows[0]![4]).toMatch(new RegExp(`^Every one of 1 replicas is under the runbook's 85 % memory; the highest: ${replica} uses`));
+    expect(await engine.runs.recent(10)).toEqual([]);
+  });
+
   it('with every replica under 85 % of its limit, it ends well and says what it measured', async () => {
     const finished = await troubleshootMemory();
     expect(finished.state, finished.reason ?? '').toBe('succeeded');

@@ -125,10 +125,19 @@ describe('troubleshoot: bad input runs nothing', () => {
 
   it('--dry-run checks for real, read-only, and records nothing', async () => {
     const before = await runTables(trail.pool);
-    const outcome = await run('troubleshoot cache --dry-run');
-    expect(outcome.document.title).toBe('Dry run: cache-degradation');
-    const rows = block(outcome.document, 'table').rows;
-    expect(rows.map((row) => row[3])).toEqual(['checked (read-only)', 'checked (read-only)', 'checked (read-only)', 'description only']);
+    const plans = {
+      cache: ['checked (read-only)', 'checked (read-only)', 'checked (read-only)', 'description only'],
+      database: ['checked (read-only)', 'checked (read-only)', 'description only'],
+      sandbox: ['checked (read-only)', 'checked (read-only)', 'description only'],
+    };
+    for (const [area, modes] of Object.entries(plans)) {
+      const outcome = await run(`troubleshoot ${area} --dry-run`);
+      expect(outcome.document.title).toMatch(/^Dry run: /);
+      expect(outcome.document.summary, area).not.toMatch(/failed/);
+      expect(block(outcome.document, 'table').rows.map((row) => row[3]), area).toEqual(modes);
+    }
+    const cache = await run('troubleshoot cache --dry-run');
+    expect(block(cache.document, 'table').rows[0]![4]).toMatch(/^(The hit rate is|No decision was looked up yet)/);
     expect(await runTables(trail.pool)).toEqual(before);
   });
 
@@ -141,6 +150,10 @@ describe('troubleshoot: bad input runs nothing', () => {
       expect(stopped.reason).toMatch(/^step "check-cache" .* failed: this process has no Policy Engine client, so the step cannot check anything/);
       const memory = await troubleshoot('memory');
       expect(memory.reason).toMatch(/failed: this process has no Stack driver \(Docker or local processes\)/);
+      stepPorts.commands = stack.servicesWith({ postgresUrl: null });
+      const database = await troubleshoot('database');
+      expect(database.reason).toMatch(/^step "check-postgres" .* failed: no PostgreSQL is configured for the bot \(DATABASE_URL is not set\), so there is nothing to check/);
+      await engine.runs.abort(database.id, ONCALL);
       expect(Object.keys(await stepsOf(stopped.id))).toEqual(['check-cache']);
       await engine.runs.abort(stopped.id, ONCALL);
       await engine.runs.abort(memory.id, ONCALL);
