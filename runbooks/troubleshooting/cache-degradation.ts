@@ -7,8 +7,7 @@
  */
 import { z } from 'zod';
 import { cacheClear } from '../../commands/cache-clear.js';
-import { cacheFindings } from '../../commands/cache-stats.js';
-import { cacheStats } from '../../commands/cache-stats.js';
+import { cacheFindings, cacheStats } from '../../commands/cache-stats.js';
 import { formatBytes, formatCount, formatMs, formatPercent } from '../../commands/format.js';
 import { describeRedisError, probeRedis, withDeadline } from '../../commands/health-probes.js';
 import { EXPECTED_EVICTION_POLICY, redisMemoryLine } from '../../commands/redis-reading.js';
@@ -23,6 +22,8 @@ type Context = StepContext<z.output<typeof Args>>;
 
 const HIT_TARGET = RUNBOOK_THRESHOLDS.cacheHitRate.target;
 const target = formatPercent(HIT_TARGET, 0);
+const alertMs = RUNBOOK_THRESHOLDS.policyP99Ms.alert;
+const errorTarget = formatPercent(RUNBOOK_THRESHOLDS.errorRate.target);
 
 interface CacheEvidence {
   problem: boolean;
@@ -54,8 +55,8 @@ function judgeCache(metrics: PolicyMetrics): Finding<CacheEvidence> {
     ...(l2.enabled ? [`L2 (Redis) ${formatCount(l2.errors)} errors${l2.rejected > 0 ? `, ${formatCount(l2.rejected)} forged entries refused` : ''}`] : ['L2 (Redis) off']),
     ...(served
       ? [
-          `p99 ${formatMs(metrics.percentiles.p99)} (alert over ${RUNBOOK_THRESHOLDS.policyP99Ms.alert} ms)`,
-          `errors ${formatPercent(metrics.error_rate, 2)} (target under ${formatPercent(RUNBOOK_THRESHOLDS.errorRate.target)})`,
+          `p99 ${formatMs(metrics.percentiles.p99)} (${metrics.percentiles.p99 > alertMs ? `over the ${alertMs} ms alert` : `alert over ${alertMs} ms`})`,
+          `errors ${formatPercent(metrics.error_rate, 2)} (${markUpperBound(metrics.error_rate, RUNBOOK_THRESHOLDS.errorRate) === 'ok' ? `target under ${errorTarget}` : `over the ${errorTarget} target`})`,
         ]
       : []),
   ].join('; ');
