@@ -10,14 +10,31 @@ import { worstTone, type CheckLine, type ResultDocument, type Tone } from './res
 import { callServiceClient } from './service-errors.js';
 import { RUNBOOK_THRESHOLDS, markLowerBound } from './thresholds.js';
 
+/** The cache's figures judged against the runbook: `cache stats` shows them, the cache-degradation runbook acts on them. */
+export interface CacheFindings {
+  /** L1 lookups since the engine started (every decision looks there first). */
+  lookups: number;
+  /** The overall hit rate's mark against the runbook's 95 %; `info` before any lookup. */
+  mark: Tone;
+  /** L1 entries against its maximum. */
+  fill: number;
+  l2Lookups: number;
+}
 
+export function cacheFindings(metrics: PolicyMetrics): CacheFindings {
+  const { l1, l2 } = metrics.cache_stats;
+  const lookups = l1.hits + l1.misses;
+  return {
+    lookups,
+    mark: lookups > 0 ? markLowerBound(metrics.cache_hit_rate, RUNBOOK_THRESHOLDS.cacheHitRate) : 'info',
+    fill: l1.max > 0 ? l1.size / l1.max : 0,
+    l2Lookups: l2.hits + l2.misses + l2.errors,
+  };
+}
 
 export function cacheStatsDocument(metrics: PolicyMetrics): ResultDocument {
   const { l1, l2 } = metrics.cache_stats;
-  const lookups = l1.hits + l1.misses;
-  const l2Lookups = l2.hits + l2.misses + l2.errors;
-  const overall: Tone = lookups > 0 ? markLowerBound(metrics.cache_hit_rate, RUNBOOK_THRESHOLDS.cacheHitRate) : 'info';
-  const fill = l1.max > 0 ? l1.size / l1.max : 0;
+  const { lookups, l2Lookups, mark: overall, fill } = cacheFindings(metrics);
   const items: CheckLine[] = [
     {
       name: 'Hit rate',

@@ -29,7 +29,8 @@ function failure(location: string, problem: string): ResultDocument {
   };
 }
 
-export function dbConnectionsDocument(location: string, activity: ConnectionActivity, latencyMs: number): ResultDocument {
+/** pg_stat_activity as numbers, with the sessions idle in a transaction past the runbook's hour (`stale`): the document and the database runbook read it. */
+export function connectionFindings(activity: ConnectionActivity) {
   const groups = activity.groups.map((row) => ({
     state: row.state,
     application: row.application,
@@ -47,11 +48,16 @@ export function dbConnectionsDocument(location: string, activity: ConnectionActi
   const byState = (state: string) => groups.filter((group) => group.state === state).reduce((sum, group) => sum + group.connections, 0);
   const alertSeconds = RUNBOOK_THRESHOLDS.idleInTransactionSeconds.alert;
   const stale = idle.filter((session) => session.idle_seconds >= alertSeconds);
+  return { groups, idle, total, active: byState('active'), idleConnections: byState('idle'), stale, alertSeconds, maxConnections: activity.maxConnections };
+}
+
+export function dbConnectionsDocument(location: string, activity: ConnectionActivity, latencyMs: number): ResultDocument {
+  const { groups, idle, total, active, idleConnections, stale, alertSeconds } = connectionFindings(activity);
   const oldest = idle[0];
   const idleTone: Tone = stale.length > 0 ? 'warn' : 'ok';
   const items: CheckLine[] = [
     { name: 'PostgreSQL', tone: 'ok', text: `reachable · ${formatMs(latencyMs)}` },
-    { name: 'Connections', tone: 'info', text: `${formatCount(total)} of ${formatCount(activity.maxConnections)} · ${byState('active')} active, ${byState('idle')} idle` },
+    { name: 'Connections', tone: 'info', text: `${formatCount(total)} of ${formatCount(activity.maxConnections)} · ${active} active, ${idleConnections} idle` },
     {
       name: 'Idle in transaction',
       tone: idleTone,

@@ -34,6 +34,7 @@ import { sandboxPrune } from './sandbox-prune.js';
 import { sandboxStatus } from './sandbox-status.js';
 import { scale } from './scale.js';
 import { stats } from './stats.js';
+import { troubleshoot } from './troubleshoot.js';
 import { status } from './status.js';
 import { violations } from './violations.js';
 
@@ -81,6 +82,7 @@ export const allCommands: readonly CommandDefinition[] = [
   backups,
   backup,
   backupVerify,
+  troubleshoot,
 ] as CommandDefinition[];
 
 export function createCommandRegistry(): Registry {

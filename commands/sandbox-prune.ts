@@ -15,7 +15,8 @@ import { callServiceClient } from './service-errors.js';
 /** Rows of the removed table; the rest are counted and are in --json. */
 export const PRUNE_TABLE_ROWS = 20;
 
-const agentArgument = z.string().refine((value) => Identifier.safeParse(value).success, {
+/** An agent id as the Sandbox Controller labels its sandboxes with it; the sandbox-failures runbook takes the same. */
+export const agentArgument = z.string().refine((value) => Identifier.safeParse(value).success, {
   error: (issue) =>
     `must be an agent id (letters, digits and . _ : @ / -, starting with a letter or digit, at most 128)${typeof issue.input === 'string' ? ` (got \`${clip(issue.input, 24)}\`)` : ''}`,
 });

@@ -7,7 +7,8 @@ import { z } from 'zod';
 import type { ResourceUsageResponse } from '../services/clients/sandbox-controller.js';
 import { ServiceCallError } from '../services/clients/http.js';
 import type { SandboxHealth } from '../services/sandbox-controller/contract.js';
-import { defineCommand, type CommandContext } from './command.js';
+import { defineCommand } from './command.js';
+import type { CommandDependencies } from './dependencies.js';
 import { clip, formatBytes, formatDuration, formatPercent } from './format.js';
 import { worstTone, type CheckLine, type ResultDocument, type Tone } from './result.js';
 import { callServiceClient } from './service-errors.js';
@@ -15,11 +16,13 @@ import { RUNBOOK_THRESHOLDS, markUpperBound } from './thresholds.js';
 
 export const SANDBOX_TABLE_ROWS = 20;
 
-type Usage = { ok: true; value: ResourceUsageResponse } | { ok: false; tone: Tone; problem: string };
+export type SandboxUsageReading = { ok: true; value: ResourceUsageResponse } | { ok: false; tone: Tone; problem: string };
+type Usage = SandboxUsageReading;
 
-async function readUsage(context: CommandContext): Promise<Usage> {
+/** GET /admin/resource-usage, with the failures that describe the stack (no admin token, no engine) as a reading; the troubleshooting runbook reads it too. */
+export async function readSandboxUsage(services: Pick<CommandDependencies, 'sandboxController'>, query: { agent_id?: string } = {}): Promise<SandboxUsageReading> {
   try {
-    return { ok: true, value: await context.services.sandboxController.resourceUsage() };
+    return { ok: true, value: await services.sandboxController.resourceUsage(query) };
   } catch (error) {
     if (!(error instanceof ServiceCallError)) throw error;
     if (error.status === 401 || error.status === 403) {
@@ -129,7 +132,7 @@ export const sandboxStatus = defineCommand({
   async run(context) {
     const [health, usage] = await Promise.all([
       callServiceClient('sandbox-controller', context.services, () => context.services.sandboxController.health()),
-      readUsage(context),
+      readSandboxUsage(context.services),
     ]);
     return sandboxStatusDocument(health, usage);
   },

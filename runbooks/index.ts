@@ -5,5 +5,6 @@
 import type { AnyRunbook } from './engine/definition.js';
 import { backupRunbooks } from './backup/index.js';
 import { healthCheck } from './health-check.js';
+import { troubleshootingRunbooks } from './troubleshooting/index.js';
 
-export const allRunbooks: readonly AnyRunbook[] = [healthCheck, ...backupRunbooks];
+export const allRunbooks: readonly AnyRunbook[] = [healthCheck, ...backupRunbooks, ...troubleshootingRunbooks];

@@ -118,6 +118,8 @@ export const ResourceUsageResponse = z.object({
     cpu_percent: z.number(),
     memory_bytes: z.number(),
     memory_limit_bytes: z.number(),
+    /** Exited sandbox and probe containers still on the engine (what `POST /admin/prune-sandboxes` looks at); absent from older controllers. */
+    exited: z.number().int().optional(),
   }),
   limits: z.object({
     max_concurrent: z.number().int(),

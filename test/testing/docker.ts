@@ -265,6 +265,8 @@ export interface ComposeReplicaOptions {
   network?: { name: string; aliases?: string[] };
   /** Published ports, container port (`8080/tcp`) to a 127.0.0.1 host port; needs `network`. */
   publish?: Record<string, number>;
+  /** A memory limit, as compose's `mem_limit` sets one: `stats` measures the replica against it. */
+  memoryBytes?: number;
 }
 
 /**
@@ -289,6 +291,7 @@ export async function startComposeReplica(docker: Docker, options: ComposeReplic
     HostConfig: {
       NetworkMode: options.network?.name ?? 'host',
       LogConfig: { Type: 'json-file', Config: {} },
+      ...(options.memoryBytes ? { Memory: options.memoryBytes } : {}),
       ...(options.publish
         ? {
             PortBindings: Object.fromEntries(

@@ -7,6 +7,7 @@ import type { SandboxConfig } from '../config.js';
 import { ResourceUsageQuery, ResourceUsageResponse, SANDBOX_LIMITS } from '../contract.js';
 import { engineErrorText } from '../../kit/docker-engine.js';
 import { engineUnreachableMessage } from '../engine/engine-monitor.js';
+import { countExitedSandboxes } from '../sandbox/prune-sandboxes.js';
 import { type SandboxUsage, sandboxResourceUsage } from '../sandbox/resource-usage.js';
 
 /**
@@ -25,8 +26,12 @@ export const resourceUsageRoutes: FastifyPluginAsync<{ config: SandboxConfig }> 
       const status = await app.sandboxEngine.status();
       if (!status.reachable) throw new ServiceError('RUNTIME_UNAVAILABLE', { detail: status.reason ?? 'The Docker Engine does not answer.' });
       let sandboxes: SandboxUsage[];
+      let exited: number;
       try {
-        sandboxes = await sandboxResourceUsage(app.sandboxDocker, app.sandboxControllerId, request.query.agent_id);
+        [sandboxes, exited] = await Promise.all([
+          sandboxResourceUsage(app.sandboxDocker, app.sandboxControllerId, request.query.agent_id),
+          countExitedSandboxes(app.sandboxDocker, request.query.agent_id),
+        ]);
       } catch (error) {
         app.sandboxEngine.invalidate();
         throw new ServiceError('RUNTIME_UNAVAILABLE', { detail: engineUnreachableMessage(app.sandboxDocker.host, engineErrorText(error)) });
@@ -41,6 +46,7 @@ export const resourceUsageRoutes: FastifyPluginAsync<{ config: SandboxConfig }> 
           cpu_percent: Math.round(sum((usage) => usage.cpu_percent) * 100) / 100,
           memory_bytes: sum((usage) => usage.memory_bytes),
           memory_limit_bytes: sandboxes.reduce((total, sandbox) => total + sandbox.limits.memory_limit_mb * 1024 * 1024, 0),
+          exited,
         },
         limits: {
           max_concurrent: config.maxConcurrent,

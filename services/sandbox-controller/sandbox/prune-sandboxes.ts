@@ -60,6 +60,18 @@ function withEndState(listed: PrunedSandbox, info: Docker.ContainerInspectInfo):
   return { ...listed, exit_code: typeof info.State.ExitCode === 'number' ? info.State.ExitCode : null, finished_at: finished };
 }
 
+/** The containers a prune considers: an agent's sandboxes, or every sandbox and runtime probe (of any controller). */
+async function listSandboxContainers(docker: DockerClients, agentId?: string, status?: string[]): Promise<Docker.ContainerInfo[]> {
+  const selectors = agentId ? [[`${LABELS.sandbox}=1`, `${LABELS.agentId}=${agentId}`]] : [[`${LABELS.sandbox}=1`], [`${LABELS.probe}=1`]];
+  const filters = (label: string[]): Record<string, string[]> => (status ? { label, status } : { label });
+  return (await Promise.all(selectors.map((label) => docker.control.listContainers({ all: true, filters: filters(label) })))).flat();
+}
+
+/** How many exited containers a prune would look at now (some may still be kept for their grace period): read only. */
+export async function countExitedSandboxes(docker: DockerClients, agentId?: string): Promise<number> {
+  return (await listSandboxContainers(docker, agentId, ['exited'])).length;
+}
+
 /**
  * Removes the exited containers the Sandbox Controller made (sandboxes and runtime probes, of any
  * controller instance on the engine), and nothing else: containers are chosen by the controller's
@@ -71,8 +83,7 @@ function withEndState(listed: PrunedSandbox, info: Docker.ContainerInspectInfo):
  */
 export async function pruneExitedSandboxes(docker: DockerClients, options: PruneOptions): Promise<PruneResult> {
   const now = (options.now ?? new Date()).getTime();
-  const selectors = options.agentId ? [[`${LABELS.sandbox}=1`, `${LABELS.agentId}=${options.agentId}`]] : [[`${LABELS.sandbox}=1`], [`${LABELS.probe}=1`]];
-  const listed = (await Promise.all(selectors.map((label) => docker.control.listContainers({ all: true, filters: { label } })))).flat();
+  const listed = await listSandboxContainers(docker, options.agentId);
 
   const result: PruneResult = { removed: [], failed: [], kept: [], left_alone: {} };
   const leftAlone = (state: string) => {
