@@ -245,11 +245,14 @@ describe('bad input: a clear answer, and nothing written', () => {
 describe('runs', () => {
   it('lists every active run however old, with only the newest finished ones limited', async () => {
     // A run left waiting for a decision a month ago, older than every finished run here.
-    const old = await engine.store.create({ runbook: 'health-check', version: healthCheck.version, args: {}, requester: ONCALL, origin: 'slash' });
-    await trail.pool.query(
-      `UPDATE runbook_runs SET state = 'needs_decision', reason = 'step "verify-healthy" failed: waited a month', created_at = now() - interval '30 days' WHERE id = $1`,
-      [old.id],
+    // Written in one statement: a pending row would be claimed and run by this file's runner at once.
+    const inserted = await trail.pool.query<{ id: string }>(
+      `INSERT INTO runbook_runs (id, runbook, version, args, requester, origin, state, reason, created_at)
+       VALUES (gen_random_uuid(), 'health-check', $1, '{}'::jsonb, $2, 'slash', 'needs_decision', 'step "verify-healthy" failed: waited a month', now() - interval '30 days')
+       RETURNING id`,
+      [healthCheck.version, ONCALL],
     );
+    const old = { id: inserted.rows[0]!.id };
     try {
       for (let n = 0; n < 2; n += 1) await waitForState(await startRun(), FINAL_RUN_STATES);
       const listed = await run('runs --limit 1', { user: VIEWER });
