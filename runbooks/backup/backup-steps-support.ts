@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import { rename, rm, statfs, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { sweepScratchDatabases } from '../../services/stack/backup/scratch-database.js';
 import type { BackupPorts, StepPorts } from '../engine/ports.js';
 
 export function backupPorts(ports: StepPorts): BackupPorts {
@@ -66,4 +67,22 @@ export async function writeBackupFile(dir: string, name: string, content: string
 
 export function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * How old a verify scratch database is at most while its run lives: backup-verify's restore step
+ * times out after 6 hours, and a lost lease stops it sooner. Older ones are leftovers of a killed process.
+ */
+const SCRATCH_MAX_AGE_MS = 6 * 60 * 60_000 + 60_000;
+
+/**
+ * Drops the verify scratch databases a killed process left (older than any live run's), at the
+ * start of `backup verify` and `restore`. Never fails the step: a server that does not answer is
+ * found by the step's own work, which says so better.
+ */
+export async function sweepLeftoverScratch(ports: StepPorts, now = new Date()): Promise<string[]> {
+  const backup = ports.backup;
+  const server = backup?.scratchServerUrl ?? backup?.databases[0]?.url;
+  if (!server) return [];
+  return sweepScratchDatabases(server, 'verify', new Date(now.getTime() - SCRATCH_MAX_AGE_MS)).catch(() => []);
 }

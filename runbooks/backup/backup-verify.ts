@@ -12,7 +12,7 @@ import { tableRowCounts, withScratchDatabase } from '../../services/stack/backup
 import { defineRunbook, type StepContext } from '../engine/definition.js';
 import { checkFiles, readBackup, recordVerification } from './backup-catalog.js';
 import { BackupIdSchema, type BackupFile, type BackupManifest } from './backup-manifest.js';
-import { backupPorts, describeDatabase, errorText } from './backup-steps-support.js';
+import { backupPorts, describeDatabase, errorText, sweepLeftoverScratch } from './backup-steps-support.js';
 
 export const BackupVerifyArgs = z.object({ id: BackupIdSchema }).strict();
 type Args = z.output<typeof BackupVerifyArgs>;
@@ -52,6 +52,7 @@ export const backupVerifyRunbook = defineRunbook({
       timeoutMs: 30_000,
       idempotent: true,
       async run(context) {
+        await sweepLeftoverScratch(context.ports);
         const { manifest } = await backupOf(context);
         return { id: manifest.id, started_at: manifest.started_at, files: manifest.files.length, dumps: dumpsOf(manifest).map((file) => file.name) };
       },

@@ -12,7 +12,7 @@ import { databaseSize, dumpWithRowCounts } from '../../services/stack/backup/con
 import { listDump } from '../../services/stack/backup/postgres-dump.js';
 import { defineRunbook, type StepContext } from '../engine/definition.js';
 import type { BackupPorts } from '../engine/ports.js';
-import { MANIFEST_FILE, checkFiles, listBackups, removeBackup, retentionPlan, writeManifest } from './backup-catalog.js';
+import { MANIFEST_FILE, checkFiles, listBackups, readBackup, removeBackup, retentionPlan, writeManifest } from './backup-catalog.js';
 import { BACKUP_ID, newBackupId, type BackupFile, type BackupManifest } from './backup-manifest.js';
 import { backupPorts, describeDatabase, errorText, formatBytes, freeBytes, writeBackupFile } from './backup-steps-support.js';
 
@@ -31,7 +31,7 @@ interface CheckOutput {
 }
 
 /** Tools present, every database answers, and the disk has room for the dumps: nothing written. */
-async function checkReadiness(ports: BackupPorts): Promise<CheckOutput> {
+export async function checkReadiness(ports: BackupPorts): Promise<CheckOutput> {
   if (ports.databases.length === 0) throw new Error(ports.databasesProblem ?? 'no database to back up is configured');
   const tools = { pg_dump: await pgToolVersion('pg_dump'), pg_restore: await pgToolVersion('pg_restore') };
   const databases: CheckOutput['databases'] = [];
@@ -56,7 +56,7 @@ async function checkReadiness(ports: BackupPorts): Promise<CheckOutput> {
   return { tools, databases, neededBytes, freeBytes: free };
 }
 
-function describeCheck(check: CheckOutput): string {
+export function describeCheck(check: CheckOutput): string {
   const sizes = check.databases.map((database) => `${database.where}: ${formatBytes(database.databaseBytes)} on disk, ${formatBytes(database.tableBytes)} of table data`);
   return `${check.tools.pg_dump}; ${sizes.join('; ')}; the dumps need up to ${formatBytes(check.neededBytes)}, ${formatBytes(check.freeBytes)} free`;
 }
@@ -255,6 +255,35 @@ async function applyRetention(context: Context): Promise<unknown> {
   const doomed = retentionPlan(await listBackups(ports.root), ports.retention).filter((backup) => backup.id !== current);
   for (const backup of doomed) await removeBackup(ports.root, backup.id);
   return { removed: doomed.map((backup) => backup.id), policy: ports.retention };
+}
+
+/** What `takeBackup` made: the sealed backup's id and size. */
+export interface TakenBackup {
+  id: string;
+  files: number;
+  bytes: number;
+}
+
+/**
+ * A whole backup taken inside another runbook's step (restore's safety point), by the same
+ * functions as the `backup` runbook's steps, in their order: its directory belongs to the calling
+ * run, so a run taken over after a crash finds it, keeps its finished dumps, or returns it as it
+ * is when it was sealed already. No retention: the backup being restored must not go meanwhile.
+ */
+export async function takeBackup(context: StepContext<unknown>): Promise<TakenBackup> {
+  const outputs: Record<string, unknown> = {};
+  const step: Context = { ...context, args: {}, outputs };
+  const ports = backupPorts(context.ports);
+  outputs['check'] = await checkReadiness(ports);
+  const directory = await createDirectory(step);
+  outputs['create-directory'] = directory;
+  const sealed = await readBackup(ports.root, directory.id).catch(() => undefined);
+  if (sealed) return { id: directory.id, files: sealed.manifest.files.length, bytes: sealed.manifest.files.reduce((sum, file) => sum + file.bytes, 0) };
+  outputs['dump-databases'] = await dumpDatabases(step);
+  outputs['save-state'] = await saveState(step);
+  await verifyFiles(step);
+  const done = (await sealBackup(step)) as { files: number; bytes: number };
+  return { id: directory.id, files: done.files, bytes: done.bytes };
 }
 
 export const backupRunbook = defineRunbook({
