@@ -22,25 +22,30 @@ export function requireBackups(context: CommandContext): BackupCatalog {
 /** The shape runbooks/backup/backup-manifest.ts gives ids: the start time, then hex from the run id. */
 const BACKUP_ID = /^\d{8}T\d{6}Z-[0-9a-f]{6}$/;
 
-export const backupIdArgument = z
-  .string({ error: 'name the backup to verify: its id, as `backups` lists it' })
-  .transform((value, context) => {
-    const id = value.trim();
-    if (BACKUP_ID.test(id)) return id;
-    context.addIssue({ code: 'custom', input: value, message: `\`${clip(value, 40)}\` is not a backup id; a backup id looks like 20261206T152000Z-a1b2c3 (\`backups\` lists them)` });
-    return z.NEVER;
-  });
+function backupIdArgumentTo(verb: string) {
+  return z
+    .string({ error: `name the backup to ${verb}: its id, as \`backups\` lists it` })
+    .transform((value, context) => {
+      const id = value.trim();
+      if (BACKUP_ID.test(id)) return id;
+      context.addIssue({ code: 'custom', input: value, message: `\`${clip(value, 40)}\` is not a backup id; a backup id looks like 20261206T152000Z-a1b2c3 (\`backups\` lists them)` });
+      return z.NEVER;
+    });
+}
+
+export const backupIdArgument = backupIdArgumentTo('verify');
+export const restoreIdArgument = backupIdArgumentTo('restore');
 
 /**
  * A backup that is not there, or not finished, is refused before any run is recorded. Without the
  * catalog in this process the runbook's first step finds out instead.
  */
-export async function requireVerifiableBackup(context: CommandContext, id: string): Promise<void> {
+export async function requireVerifiableBackup(context: CommandContext, id: string, done = 'verified'): Promise<void> {
   const catalog = context.services.backups;
   if (!catalog) return;
   const backup = (await catalog.list()).find((candidate) => candidate.id === id);
   if (!backup) throw new CommandError(`There is no backup "${id}" in ${catalog.root}.`, '`backups` lists the backups there.');
   if (backup.state !== 'complete') {
-    throw new CommandError(`Backup ${id} is ${backup.state}${backup.problem ? `: ${clip(backup.problem, 200)}` : ''}; only a complete backup can be verified.`, '`backups` lists the complete ones.');
+    throw new CommandError(`Backup ${id} is ${backup.state}${backup.problem ? `: ${clip(backup.problem, 200)}` : ''}; only a complete backup can be ${done}.`, '`backups` lists the complete ones.');
   }
 }

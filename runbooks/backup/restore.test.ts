@@ -148,7 +148,7 @@ describe('restore', () => {
     const flipped = copyBackup(good, '20260101T000000Z-aaaaa3');
     const file = join(flipped, 'audit-engine.dump');
     const bytes = readFileSync(file);
-    bytes[bytes.length - 10] ^= 0xff;
+    bytes[bytes.length - 10] = bytes[bytes.length - 10]! ^ 0xff;
     writeFileSync(file, bytes);
     const pid = h.writer.pid();
     const run = await h.run('restore', { id: '20260101T000000Z-aaaaa3' });

@@ -9,6 +9,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApprovalStore, migrateApprovalStore } from '../../bot/approvals/index.js';
 import { createTrailStore } from '../../bot/audit-trail/trail-store.js';
 import { createCommandPathDependencies, type CommandPathDependencies } from '../../bot/command-path/index.js';
 import { createBackupCatalog, startRunbookEngine, type RunbookEngine } from '../../bot/runbook-runs/index.js';
@@ -58,7 +59,10 @@ beforeAll(async () => {
     ports: { commands: base, backup: backupPort },
     executor: { leaseMs: 5000, renewEveryMs: 500, scanEveryMs: 100 },
   });
-  services = { ...base, authorization: await testGate({ roles: ROLES }), trail: trail.trail, runs: engine.runs, backups: createBackupCatalog(root) };
+  // restore (Level 3) asks for approvals: its refusals come before any request is stored.
+  await migrateApprovalStore(trail.pool);
+  const approvals = createApprovalStore({ pool: trail.pool });
+  services = { ...base, authorization: await testGate({ roles: ROLES }), trail: trail.trail, approvals, runs: engine.runs, backups: createBackupCatalog(root) };
   run = commandRunner({ services: () => services, user: ONCALL });
 });
 
@@ -72,6 +76,7 @@ const settled = (id: string) => waitForRunState(engine.store, id, FINAL_RUN_STAT
 
 /** Runs and attempts now, so a refusal can show it recorded nothing. */
 const tables = () => runTables(trail.pool);
+const approvalRequests = async () => Number((await trail.pool.query<{ count: string }>('SELECT count(*) FROM approval_requests')).rows[0]!.count);
 
 async function started(line: string, runbook: string): Promise<RunRecord> {
   const outcome = await run(line);
@@ -152,13 +157,28 @@ describe('bad input: a clear answer, and no run recorded', () => {
     ['backup verfy 20261206T152000Z-ffffff', /`verfy` is not a word of `backup`; did you mean `backup verify <id>`\?/, /backup \[--dry-run\]/],
     ['backup --dry-run verify', /`verify` is not a word of `backup`; did you mean `backup verify <id>`\?/, /backup/],
     ['backups all', /`backups` takes no arguments; unexpected `all`/, /backups/],
+    ['restore', /^Invalid arguments for `restore`: id: name the backup to restore: its id, as `backups` lists it\.$/, /restore <id>/],
+    ['restore latest', /`latest` is not a backup id; a backup id looks like 20261206T152000Z-a1b2c3/, /restore <id>/],
+    ['restore 20261206T152000Z-ffffff', /^There is no backup "20261206T152000Z-ffffff" in .*backups\.$/, /`backups` lists the backups there/],
+    [`restore ${unfinished}`, new RegExp(`^Backup ${unfinished} is incomplete: .+; only a complete backup can be restored\\.$`), /`backups` lists the complete ones/],
   ])('%s', async (line, message, hint) => {
     const before = await tables();
+    const requests = await approvalRequests();
     const outcome = await run(line);
     expect(outcome.outcome).toBe('rejected');
     expect(outcome.document.summary).toMatch(message);
     expect(outcome.document.footer ?? '').toMatch(hint);
     expect(await tables()).toEqual(before);
+    expect(await approvalRequests()).toBe(requests);
+  });
+
+  it('refuses restore of a complete backup before asking any approver, while run starts runbooks up to Level 1', async () => {
+    const before = await tables();
+    const outcome = await run(`restore ${backupId}`);
+    expect(outcome.outcome).toBe('rejected');
+    expect(outcome.document.summary).toBe('"restore" is a Level 3 (critical) runbook; runbooks start up to Level 1 for now, so no approval was asked for.');
+    expect(await tables()).toEqual(before);
+    expect(await approvalRequests()).toBe(0);
   });
 
   it('lists the unfinished backup as incomplete, saying why', async () => {
