@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -29,6 +29,7 @@ async function outputOf(runId: string, stepId: string): Promise<unknown> {
   return (await h.t.store.attempts(runId)).find((attempt) => attempt.stepId === stepId && attempt.action === 'run')?.output;
 }
 
+const run8 = () => randomBytes(4).toString('hex');
 const auditCounts = () => tableRowCounts(h.audit.db.url);
 const writerState = () => h.writer.state();
 
@@ -78,6 +79,9 @@ describe('restore', () => {
     // After the backup: a table it does not know, and more rows in the bot's database (never restored).
     await h.sql(h.audit.db.url, 'CREATE TABLE later (n int); INSERT INTO later VALUES (1)');
     await h.sql(h.bot.url, "INSERT INTO bot_records VALUES (41, 'after the backup')");
+    // What a backup verify killed mid-restore leaves: swept when a restore starts.
+    const leftover = `acgs_scratch_verify_restore_test_20200101000000_${run8()}`;
+    await h.sql(TEST_POSTGRES_URL, `CREATE DATABASE ${leftover}`);
     const pid = h.writer.pid();
     const ticksBefore = (await auditCounts())['public.writer_ticks']!;
     expect(ticksBefore).toBeGreaterThan(backupCounts['public.writer_ticks']!);
@@ -113,6 +117,7 @@ describe('restore', () => {
     expect(now['public.audit_events']).toBe(backupCounts['public.audit_events']);
     expect(now['public.later']).toBe(1);
     expect((await tableRowCounts(h.bot.url))['public.bot_records']).toBe(41);
+    expect((await h.sql(TEST_POSTGRES_URL, 'SELECT 1 FROM pg_database WHERE datname = $1', [leftover])).rowCount).toBe(0);
   });
 
   it('never restores an unverified backup unless allowed, nor one that failed verification', async () => {
