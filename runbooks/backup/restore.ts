@@ -34,8 +34,9 @@ type Context = StepContext<Args>;
 /** How long the writers get to be healthy again after the restore (each replica). */
 const START_TIMEOUT_MS = 2 * 60_000;
 
-async function plan(context: Context): Promise<RestorePlan> {
-  return planRestore(context.ports, context.args.id, { allowUnverified: context.args.unverified === 'allow' });
+/** The whole plan (`inspect`: checksums, tables of contents, rows now), or only which dump goes where, for the later dry runs. */
+async function plan(context: Context, inspect = true): Promise<RestorePlan> {
+  return planRestore(context.ports, context.args.id, { allowUnverified: context.args.unverified === 'allow', inspect });
 }
 
 /** The check's plan; a step after a skipped check has nothing to go by and says so. */
@@ -216,7 +217,7 @@ export const restoreRunbook = defineRunbook({
       run: stopWriters,
       compensate: startStoppedWriters,
       async dryRun(context) {
-        const { writers, writersNotInStack } = await plan(context);
+        const { writers, writersNotInStack } = await plan(context, false);
         const stack = stackOf(context.ports);
         const now = await Promise.all(writers.map(async (service) => `${service} (${(await stack.health(service)).status} now)`));
         const elsewhere = writersNotInStack.length > 0 ? `; not in this stack: ${writersNotInStack.join(', ')}` : '';
@@ -232,7 +233,7 @@ export const restoreRunbook = defineRunbook({
       idempotent: false,
       run: restoreDatabases,
       async dryRun(context) {
-        const { dumps } = await plan(context);
+        const { dumps } = await plan(context, false);
         return { mode: 'description', text: `would run pg_restore --clean --if-exists --single-transaction --exit-on-error into ${dumps.map((dump) => dump.where).join(', ')}; a failure rolls that database back to what it held` };
       },
     },
@@ -255,7 +256,7 @@ export const restoreRunbook = defineRunbook({
       idempotent: true,
       run: startStoppedWriters,
       async dryRun(context) {
-        const { writers } = await plan(context);
+        const { writers } = await plan(context, false);
         return { mode: 'description', text: `would start ${writers.join(', ') || 'nothing'} and wait until each is healthy` };
       },
     },
