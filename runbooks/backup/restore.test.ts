@@ -53,6 +53,15 @@ function resealFile(dir: string, name: string): void {
   writeFileSync(join(dir, 'manifest.json'), JSON.stringify(manifest));
 }
 
+/** Renames a dump and its manifest entry: a backup made when the databases were shared otherwise. */
+function renameDump(dir: string, from: string, to: string): void {
+  const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as { files: Array<{ name: string }> };
+  manifest.files.find((file) => file.name === from)!.name = to;
+  writeFileSync(join(dir, to), readFileSync(join(dir, from)));
+  rmSync(join(dir, from));
+  writeFileSync(join(dir, 'manifest.json'), JSON.stringify(manifest));
+}
+
 describe('restore', () => {
   it('shows a plan that reads everything and changes nothing', async () => {
     const pid = h.writer.pid();
@@ -149,6 +158,17 @@ describe('restore', () => {
     rmSync(join(unfinished, 'manifest.json'));
     const incomplete = await h.executor.plan('restore', { id: '20260101T000000Z-aaaaa2' });
     expect(incomplete.steps[0]!.dryRun.error).toMatch('backup 20260101T000000Z-aaaaa2 cannot be used: no manifest: the backup never finished');
+
+    // The Audit Engine's data inside the bot's database: restoring it would replace the bot's too.
+    const shared = copyBackup(good, '20260101T000000Z-aaaaa5');
+    renameDump(shared, 'audit-engine.dump', 'bot_audit-engine.dump');
+    const sharedPlan = await h.executor.plan('restore', { id: '20260101T000000Z-aaaaa5', unverified: 'allow' });
+    expect(sharedPlan.steps[0]!.dryRun.error).toMatch(/^bot_audit-engine\.dump holds the data of audit-engine in the bot's own database, which a restore never replaces under the running bot; give them their own databases/);
+    // A database the stack does not have (any more).
+    const elsewhere = copyBackup(good, '20260101T000000Z-aaaaa6');
+    renameDump(elsewhere, 'audit-engine.dump', 'evolution-oversight.dump');
+    const elsewherePlan = await h.executor.plan('restore', { id: '20260101T000000Z-aaaaa6', unverified: 'allow' });
+    expect(elsewherePlan.steps[0]!.dryRun.error).toMatch('evolution-oversight.dump was made of the database of evolution-oversight, which the stack does not have as one database now (its databases: audit-engine, bot); restore it by hand');
 
     const flipped = copyBackup(good, '20260101T000000Z-aaaaa3');
     const file = join(flipped, 'audit-engine.dump');
