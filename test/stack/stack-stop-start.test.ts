@@ -79,6 +79,11 @@ describe('local stack: stop and start', () => {
     expect(process.state()).toBe('held');
     expect(process.pid()).toBeUndefined();
     expect(await stack.health('writer')).toMatchObject({ status: 'down', replicas: [expect.objectContaining({ state: 'exited' })] });
+    // A restart meanwhile would let it write into a database being replaced.
+    const refused = await stackErrorOf(stack.restart('writer'));
+    expect(refused.code).toBe('BUSY');
+    expect(refused.message).toMatch(/^writer is held stopped \(a restore stops the services that write a database while it replaces it\)/);
+    expect(process.state()).toBe('held');
 
     expect(await stack.start('writer', { timeoutMs: 10_000 })).toMatchObject({ service: 'writer', started: ['writer'], health: 'healthy' });
     expect(process.state()).toBe('running');

@@ -236,6 +236,11 @@ export function createLocalStack(options: LocalStackOptions): Stack {
     if (process.state() === 'stopped') {
       throw new StackError('CONTAINER_MISSING', `${service} has been stopped with the local stack; start the stack again (npm start)`);
     }
+    // Held by a stop (a restore keeps the writers of a database off while it replaces it): a
+    // restart would let it write into a database being replaced.
+    if (process.state() === 'held') {
+      throw new StackError('BUSY', `${service} is held stopped (a restore stops the services that write a database while it replaces it); it starts again when the restore goes on or is aborted (\`runs\` shows the run)`);
+    }
     const started = Date.now();
     const previousPid = process.pid();
     const previousStartedAt = process.startedAt()?.toISOString() ?? null;
