@@ -14,7 +14,7 @@ import { TEST_POSTGRES_URL, createTestDatabase, type TestDatabase } from '../../
 import { RESTORE_APPLICATION } from '../../services/stack/backup/postgres-dump.js';
 import { tableRowCounts } from '../../services/stack/backup/scratch-database.js';
 import { runbookTestDatabase, type RunbookTestDatabase } from '../engine/testing/database.js';
-import { listBackups } from './backup-catalog.js';
+import { listBackups, recordVerification } from './backup-catalog.js';
 
 const RUNNER = fileURLToPath(new URL('./testing/restore-runner-process.ts', import.meta.url));
 
@@ -101,8 +101,8 @@ describe('restore after a crash mid-restore', () => {
     const backup = await submit('backup', {});
     await settledIn(a, backup.id, ['succeeded']);
     const [made] = await listBackups(root);
-    const verify = await submit('backup-verify', { id: made!.id });
-    await settledIn(a, verify.id, ['succeeded']);
+    // As backup verify records it, without scratch restores that other files count while they run.
+    await recordVerification(join(root, made!.id), { verified_at: new Date().toISOString(), ok: true, verified_by: 'restore crash test' });
     await sql(audit.url, "INSERT INTO events (body) VALUES ('after the backup')");
 
     const locker = new pg.Client({ connectionString: audit.url });
