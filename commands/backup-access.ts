@@ -23,12 +23,17 @@ export function requireBackups(context: CommandContext): BackupCatalog {
 /** The shape runbooks/backup/backup-manifest.ts gives ids: the start time, then hex from the run id. */
 const BACKUP_ID = /^\d{8}T\d{6}Z-[0-9a-f]{6}$/;
 
-export const backupIdArgument = z
-  .string({ error: 'name the backup to verify: its id, as `backups` lists it' })
-  .transform((value, context) => {
-    const id = value.trim();
-    if (BACKUP_ID.test(id)) return id;
-    context.addIssue({ code: 'custom', input: value, message: `\`${clip(value, 40)}\` is not a backup id; a backup id looks like 20261206T152000Z-a1b2c3 (\`backups\` lists them)` });
-    return z.NEVER;
-  });
+function backupIdArgumentTo(verb: string) {
+  return z
+    .string({ error: `name the backup to ${verb}: its id, as \`backups\` lists it` })
+    .transform((value, context) => {
+      const id = value.trim();
+      if (BACKUP_ID.test(id)) return id;
+      context.addIssue({ code: 'custom', input: value, message: `\`${clip(value, 40)}\` is not a backup id; a backup id looks like 20261206T152000Z-a1b2c3 (\`backups\` lists them)` });
+      return z.NEVER;
+    });
+}
+
+export const backupIdArgument = backupIdArgumentTo('verify');
+export const restoreIdArgument = backupIdArgumentTo('restore');
 

@@ -24,6 +24,7 @@ import { redisMemory } from './redis-memory.js';
 import { redisStatus } from './redis-status.js';
 import { createRegistry, type Registry } from './registry.js';
 import { restart } from './restart.js';
+import { restore } from './restore.js';
 import { run } from './run.js';
 import { runAbort } from './run-abort.js';
 import { runDecide } from './run-decide.js';
@@ -83,6 +84,7 @@ export const allCommands: readonly CommandDefinition[] = [
   backup,
   backupVerify,
   troubleshoot,
+  restore,
 ] as CommandDefinition[];
 
 export function createCommandRegistry(): Registry {

@@ -6,11 +6,30 @@
 import { createHash } from 'node:crypto';
 import { rename, rm, statfs, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { sweepScratchDatabases } from '../../services/stack/backup/scratch-database.js';
+import type { RunbookRefusal } from '../engine/definition.js';
 import type { BackupPorts, StepPorts } from '../engine/ports.js';
+import { findBackup } from './backup-catalog.js';
 
 export function backupPorts(ports: StepPorts): BackupPorts {
   if (!ports.backup) throw new Error('backups are not set up in this process (no backup port: the bot builds it with createBackupPorts)');
   return ports.backup;
+}
+
+/**
+ * A runbook's validate for a backup id: the backup is there and complete, before a run is recorded
+ * (`done`: what only a complete backup can be, "verified" or "restored"). `run <runbook> id=…` and
+ * the short forms answer with these sentences.
+ */
+export async function completeBackupRefusal(ports: StepPorts, id: string, done: string): Promise<RunbookRefusal | undefined> {
+  if (!ports.backup) return { message: 'Backups are not set up in this process.', hint: 'The bot keeps them, under ACGS_BACKUP_DIR; ask it from Slack or the console.' };
+  const { root } = ports.backup;
+  const backup = await findBackup(root, id);
+  if (!backup) return { message: `There is no backup "${id}" in ${root}.`, hint: '`backups` lists the backups there.' };
+  if (backup.state !== 'complete') {
+    return { message: `Backup ${id} is ${backup.state}${backup.problem ? `: ${backup.problem}` : ''}; only a complete backup can be ${done}.`, hint: '`backups` lists the complete ones.' };
+  }
+  return undefined;
 }
 
 /** `audit-engine (127.0.0.1:5432/acgs_audit)`: what a person needs to find the database, no secret. */
@@ -66,4 +85,22 @@ export async function writeBackupFile(dir: string, name: string, content: string
 
 export function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * How old a verify scratch database is at most while its run lives: backup-verify's restore step
+ * times out after 6 hours, and a lost lease stops it sooner. Older ones are leftovers of a killed process.
+ */
+const SCRATCH_MAX_AGE_MS = 6 * 60 * 60_000 + 60_000;
+
+/**
+ * Drops the verify scratch databases a killed process left (older than any live run's), at the
+ * start of `backup verify` and `restore`. Never fails the step: a server that does not answer is
+ * found by the step's own work, which says so better.
+ */
+export async function sweepLeftoverScratch(ports: StepPorts, now = new Date()): Promise<string[]> {
+  const backup = ports.backup;
+  const server = backup?.scratchServerUrl ?? backup?.databases.find((database) => database.kind !== 'pglite')?.url;
+  if (!server) return [];
+  return sweepScratchDatabases(server, 'verify', new Date(now.getTime() - SCRATCH_MAX_AGE_MS)).catch(() => []);
 }

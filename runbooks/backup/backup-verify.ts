@@ -17,11 +17,11 @@ import { z } from 'zod';
 import { SqlDumpRefused, restoreSqlDump } from '../../services/stack/backup/pglite-dump.js';
 import { PgToolError, listDump, restoreDump, type DumpContents } from '../../services/stack/backup/postgres-dump.js';
 import { tableRowCounts, withScratchDatabase } from '../../services/stack/backup/scratch-database.js';
-import { defineRunbook, type RunbookRefusal, type StepContext } from '../engine/definition.js';
-import type { BackupPorts, StepPorts } from '../engine/ports.js';
-import { checkFile, findBackup, readBackup, recordVerification } from './backup-catalog.js';
+import { defineRunbook, type StepContext } from '../engine/definition.js';
+import type { BackupPorts } from '../engine/ports.js';
+import { checkFile, readBackup, recordVerification } from './backup-catalog.js';
 import { BackupIdSchema, type BackupFile, type BackupManifest } from './backup-manifest.js';
-import { backupPorts, describeDatabase, errorText } from './backup-steps-support.js';
+import { backupPorts, completeBackupRefusal, describeDatabase, errorText, sweepLeftoverScratch } from './backup-steps-support.js';
 import { DUMP_KINDS, contentsOf } from './database-kinds.js';
 import { verifyRestoredChains, type RestoredChains } from './restored-chains.js';
 
@@ -139,21 +139,6 @@ async function verifyDump(context: Context, ports: BackupPorts, server: string, 
   }
 }
 
-/**
- * Before a run is recorded: the backup is there and complete. `run backup-verify id=…` and
- * `backup verify …` both answer with these sentences.
- */
-async function verifiableBackup(args: Args, ports: StepPorts): Promise<RunbookRefusal | undefined> {
-  if (!ports.backup) return { message: 'Backups are not set up in this process.', hint: 'The bot keeps them, under ACGS_BACKUP_DIR; ask it from Slack or the console.' };
-  const { root } = ports.backup;
-  const backup = await findBackup(root, args.id);
-  if (!backup) return { message: `There is no backup "${args.id}" in ${root}.`, hint: '`backups` lists the backups there.' };
-  if (backup.state !== 'complete') {
-    return { message: `Backup ${args.id} is ${backup.state}${backup.problem ? `: ${backup.problem}` : ''}; only a complete backup can be verified.`, hint: '`backups` lists the complete ones.' };
-  }
-  return undefined;
-}
-
 export const backupVerifyRunbook = defineRunbook({
   source: import.meta.url,
   name: 'backup-verify',
@@ -162,7 +147,7 @@ export const backupVerifyRunbook = defineRunbook({
   args: BackupVerifyArgs,
   // A failed verification is a finding, recorded with the backup; running it again is a new run.
   onStepFailure: 'fail',
-  validate: verifiableBackup,
+  validate: (args, ports) => completeBackupRefusal(ports, args.id, 'verified'),
   steps: [
     {
       id: 'read-manifest',
@@ -171,6 +156,7 @@ export const backupVerifyRunbook = defineRunbook({
       timeoutMs: 30_000,
       idempotent: true,
       async run(context) {
+        await sweepLeftoverScratch(context.ports);
         const { manifest } = await backupOf(context);
         return { id: manifest.id, started_at: manifest.started_at, files: manifest.files.length, dumps: dumpsOf(manifest).map((file) => file.name) };
       },

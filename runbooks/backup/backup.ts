@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { defineRunbook, type StepContext } from '../engine/definition.js';
 import type { BackupDatabase, BackupPorts } from '../engine/ports.js';
-import { MANIFEST_FILE, RUN_FILE, checkFiles, listBackups, removeBackup, retentionPlan, writeManifest } from './backup-catalog.js';
+import { MANIFEST_FILE, RUN_FILE, checkFiles, listBackups, readBackup, removeBackup, retentionPlan, writeManifest } from './backup-catalog.js';
 import { BACKUP_ID, newBackupId, type BackupFile, type BackupManifest } from './backup-manifest.js';
 import { backupPorts, errorText, formatBytes, freeBytes, writeBackupFile } from './backup-steps-support.js';
 import { DUMP_KINDS, contentsOf, dumpFileOf, dumpKindOf, dumpOf, sizeOf, toolVersions, whereIs } from './database-kinds.js';
@@ -57,7 +57,7 @@ async function readModes(ports: BackupPorts, signal: AbortSignal): Promise<Recor
  * answering, and room on the disk for the dumps: nothing written. The config and the modes are
  * saved after the dumps; asked first, their failure costs no dump.
  */
-async function checkReadiness(ports: BackupPorts, signal: AbortSignal): Promise<CheckOutput> {
+export async function checkReadiness(ports: BackupPorts, signal: AbortSignal): Promise<CheckOutput> {
   if (ports.databases.length === 0 || ports.databasesProblem) throw new Error(ports.databasesProblem ?? 'no database to back up is configured');
   const tools = await toolVersions(ports.databases);
   const configFiles = [...(await readConfigFiles(ports)).keys()];
@@ -84,7 +84,7 @@ async function checkReadiness(ports: BackupPorts, signal: AbortSignal): Promise<
   return { tools, config_files: configFiles, modes, databases, neededBytes, freeBytes: free };
 }
 
-function describeCheck(check: CheckOutput): string {
+export function describeCheck(check: CheckOutput): string {
   const sizes = check.databases.map((database) => `${database.where}: ${formatBytes(database.databaseBytes)} on disk, ${formatBytes(database.tableBytes)} of table data`);
   const tools = [check.tools.pg_dump, check.tools['pglite-tools']].filter(Boolean).join('; ');
   const config = check.config_files.length > 0 ? `${check.config_files.join(', ')} readable` : 'no config file (ACGS_CONFIG is not set)';
@@ -293,6 +293,35 @@ async function applyRetention(context: Context): Promise<unknown> {
   const doomed = (await retentionNow(ports)).filter((backup) => backup.id !== current);
   for (const backup of doomed) await removeBackup(ports.root, backup.id);
   return { removed: doomed.map((backup) => backup.id), policy: ports.retention };
+}
+
+/** What `takeBackup` made: the sealed backup's id and size. */
+export interface TakenBackup {
+  id: string;
+  files: number;
+  bytes: number;
+}
+
+/**
+ * A whole backup taken inside another runbook's step (restore's safety point), by the same
+ * functions as the `backup` runbook's steps, in their order: its directory belongs to the calling
+ * run, so a run taken over after a crash finds it, keeps its finished dumps, or returns it as it
+ * is when it was sealed already. No retention: the backup being restored must not go meanwhile.
+ */
+export async function takeBackup(context: StepContext<unknown>): Promise<TakenBackup> {
+  const outputs: Record<string, unknown> = {};
+  const step: Context = { ...context, args: {}, outputs };
+  const ports = backupPorts(context.ports);
+  outputs['check'] = await checkReadiness(ports, context.signal);
+  const directory = await createDirectory(step);
+  outputs['create-directory'] = directory;
+  const sealed = await readBackup(ports.root, directory.id).catch(() => undefined);
+  if (sealed) return { id: directory.id, files: sealed.manifest.files.length, bytes: sealed.manifest.files.reduce((sum, file) => sum + file.bytes, 0) };
+  outputs['dump-databases'] = await dumpDatabases(step);
+  outputs['save-state'] = await saveState(step);
+  await verifyFiles(step);
+  const done = (await sealBackup(step)) as { files: number; bytes: number };
+  return { id: directory.id, files: done.files, bytes: done.bytes };
 }
 
 export const backupRunbook = defineRunbook({

@@ -82,6 +82,26 @@ export interface RestartReport {
   health: ServiceHealthStatus;
 }
 
+/** A service held stopped (`stop`): its replicas, which `start` brings back. */
+export interface StopReport {
+  service: string;
+  /** Replica names now stopped (those stopped already included). */
+  stopped: string[];
+  durationMs: number;
+}
+
+export interface StartOptions {
+  /** How long to wait for each replica to be healthy (default 60 s). */
+  timeoutMs?: number;
+}
+
+export interface StartReport {
+  service: string;
+  started: string[];
+  durationMs: number;
+  health: ServiceHealthStatus;
+}
+
 export interface ScaleOptions {
   /** How long to wait for each new replica to be healthy (default 60 s). */
   timeoutMs?: number;
@@ -224,6 +244,13 @@ export interface Stack {
   /** Restarts every replica of the service one after another, each waiting until it is healthy again. */
   restart(service: string, options?: RestartOptions): Promise<RestartReport>;
   scale(service: string, replicas: number, options?: ScaleOptions): Promise<ScaleReport>;
+  /**
+   * Stops every replica of the service and keeps it stopped (no restart policy, no supervisor
+   * brings it back) until `start`: what a restore needs from the services that write a database.
+   */
+  stop(service: string): Promise<StopReport>;
+  /** Starts the replicas of a stopped service again, each waited for until healthy; a running one is left as it is. */
+  start(service: string, options?: StartOptions): Promise<StartReport>;
   logs(service: string, options?: LogsOptions): Promise<LogsResult>;
   /** One sample per running replica of every service (or of one service). */
   stats(service?: string, options?: StatsOptions): Promise<ContainerStats[]>;

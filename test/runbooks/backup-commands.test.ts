@@ -9,6 +9,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApprovalStore, migrateApprovalStore } from '../../bot/approvals/index.js';
 import { createTrailStore } from '../../bot/audit-trail/trail-store.js';
 import { createCommandPathDependencies, type CommandPathDependencies } from '../../bot/command-path/index.js';
 import { backupHostPorts, createBackupCatalog, startRunbookEngine, type RunbookEngine } from '../../bot/runbook-runs/index.js';
@@ -59,7 +60,10 @@ beforeAll(async () => {
     ports: { commands: base, backup: backupPort },
     executor: { leaseMs: 5000, renewEveryMs: 500, scanEveryMs: 100 },
   });
-  services = { ...base, authorization: await testGate({ roles: ROLES }), trail: trail.trail, runs: engine.runs, backups: createBackupCatalog(root) };
+  // restore (Level 3) asks for approvals: its refusals come before any request is stored.
+  await migrateApprovalStore(trail.pool);
+  const approvals = createApprovalStore({ pool: trail.pool });
+  services = { ...base, authorization: await testGate({ roles: ROLES }), trail: trail.trail, approvals, runs: engine.runs, backups: createBackupCatalog(root) };
   run = commandRunner({ services: () => services, user: ONCALL });
 });
 
@@ -73,6 +77,7 @@ const settled = (id: string) => waitForRunState(engine.store, id, FINAL_RUN_STAT
 
 /** Runs and attempts now, so a refusal can show it recorded nothing. */
 const tables = () => runTables(trail.pool);
+const approvalRequests = async () => Number((await trail.pool.query<{ count: string }>('SELECT count(*) FROM approval_requests')).rows[0]!.count);
 
 async function started(line: string, runbook: string): Promise<RunRecord> {
   const outcome = await run(line);
@@ -157,13 +162,30 @@ describe('bad input: a clear answer, and no run recorded', () => {
     ['backup verfy 20261206T152000Z-ffffff', /`verfy` is not a word of `backup`; did you mean `backup verify <id>`\?/, /backup \[--dry-run\]/],
     ['backup --dry-run verify', /`verify` is not a word of `backup`; did you mean `backup verify <id>`\?/, /backup/],
     ['backups all', /`backups` takes no arguments; unexpected `all`/, /backups/],
+    ['restore', /^Invalid arguments for `restore`: id: name the backup to restore: its id, as `backups` lists it\.$/, /restore <id>/],
+    ['restore latest', /`latest` is not a backup id; a backup id looks like 20261206T152000Z-a1b2c3/, /restore <id>/],
+    ['restore 20261206T152000Z-ffffff', /^There is no backup "20261206T152000Z-ffffff" in .*backups\.$/, /`backups` lists the backups there/],
+    [`restore ${unfinished}`, new RegExp(`^Backup ${unfinished} is incomplete: .+; only a complete backup can be restored\\.$`), /`backups` lists the complete ones/],
   ])('%s', async (line, message, hint) => {
     const before = await tables();
+    const requests = await approvalRequests();
     const outcome = await run(line);
     expect(outcome.outcome).toBe('rejected');
     expect(outcome.document.summary).toMatch(message);
     expect(outcome.document.footer ?? '').toMatch(hint);
     expect(await tables()).toEqual(before);
+    expect(await approvalRequests()).toBe(requests);
+  });
+
+  it('asks two approvers for restore of a complete backup, showing its plan; no run is recorded until they approve', async () => {
+    const before = await tables();
+    const requests = await approvalRequests();
+    const outcome = await run(`restore ${backupId}`);
+    expect(outcome.decision).toMatchObject({ code: 'approval_required', level: 3, approvals_required: 2 });
+    expect(outcome.document.summary).toMatch(/restore/);
+    expect(JSON.stringify(outcome.document)).toContain('Replace each database with its dump');
+    expect(await tables()).toEqual(before);
+    expect(await approvalRequests()).toBe(requests + 1);
   });
 
   it('lists the unfinished backup as incomplete, saying why', async () => {

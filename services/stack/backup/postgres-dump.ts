@@ -153,4 +153,25 @@ export async function restoreDump(options: { file: string; databaseUrl: string; 
   return { durationMs: Math.round(performance.now() - started) };
 }
 
+/**
+ * Replaces the contents of the live database of `databaseUrl` with the dump's: every object the
+ * dump holds is dropped (if it exists) and made again with its rows, owners and grants, all in one
+ * transaction that stops at the first error. A failure (a bad dump, the server gone, the tool
+ * killed) rolls back to exactly what was there; objects the dump does not know are left as they are.
+ */
+export async function restoreDumpReplacing(options: { file: string; databaseUrl: string; signal?: AbortSignal }): Promise<{ durationMs: number }> {
+  const started = performance.now();
+  const env = libpqEnvironment(options.databaseUrl, RESTORE_APPLICATION);
+  const run = startPgTool('pg_restore', ['--no-password', '--clean', '--if-exists', '--exit-on-error', '--single-transaction', '--dbname', env.PGDATABASE!, options.file], {
+    env,
+    signal: options.signal,
+  });
+  run.stdout.resume();
+  await run.done;
+  return { durationMs: Math.round(performance.now() - started) };
+}
+
+/** The application name of a restore's session, so that an operator (and a test) can find it in pg_stat_activity. */
+export const RESTORE_APPLICATION = 'acgs-restore';
+
 export { PgToolError };

@@ -14,6 +14,7 @@ import { recreateService } from './recreate.js';
 import { restartService } from './restart.js';
 import { scaleService } from './scale.js';
 import { serviceStats } from './stats.js';
+import { startService, stopService } from './stop-start.js';
 
 export type { DockerStackOptions } from './context.js';
 
@@ -27,6 +28,8 @@ export function createDockerStack(options: DockerStackOptions = {}): Stack {
     health: (service) => serviceHealth(context, service),
     restart: (service, restartOptions) => restartService(context, service, restartOptions),
     scale: (service, replicas, scaleOptions) => scaleService(context, service, replicas, scaleOptions),
+    stop: (service) => stopService(context, service),
+    start: (service, startOptions) => startService(context, service, startOptions),
     logs: (service, logsOptions) => serviceLogs(context, service, logsOptions),
     stats: (service, statsOptions) => serviceStats(context, service, statsOptions),
     exec: (service, command, execOptions) => execInService(context, service, command, execOptions),

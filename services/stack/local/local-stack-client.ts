@@ -191,6 +191,16 @@ export function createLocalStackClient(options: LocalStackClientOptions): Stack 
       throw localRefusals.recreate(service);
     },
 
+    async stop(service) {
+      await known(service);
+      throw localRefusals.stopStart(service, 'Stopping');
+    },
+
+    async start(service) {
+      await known(service);
+      throw localRefusals.stopStart(service, 'Starting');
+    },
+
     async close() {
       pidusage.clear();
     },

@@ -78,6 +78,8 @@ export const localRefusals = {
       'Recreating from another image',
       'local processes run the code of this checkout. Check out the version you want and run npm start again, or use the Docker stack',
     ),
+  stopStart: (service: string, what: 'Stopping' | 'Starting') =>
+    notSupported(service, `${what} it from this process`, 'only the process that runs npm start holds its processes; ask the bot that runs in it (a restore does)'),
 };
 
 export interface SampledProcess {
@@ -140,6 +142,7 @@ export async function sampleProcesses(chosen: readonly SampledProcess[], sampleM
 function notMeasurable(process: SupervisedProcess, pid: number | undefined): string | undefined {
   const state = process.state();
   if (state === 'stopped') return `${process.name} is stopped with the local stack, not running: nothing to measure`;
+  if (state === 'held') return `${process.name} is held stopped (stop), not running: nothing to measure`;
   if (state === 'backoff') {
     return `${process.name} exited and waits for the supervisor to restart it (${process.restarts()} restarts so far), not running: nothing to measure`;
   }
@@ -177,7 +180,8 @@ export function createLocalStack(options: LocalStackOptions): Stack {
   }
 
   function stateOf(process: SupervisedProcess): ReplicaState {
-    return process.state();
+    const state = process.state();
+    return state === 'held' ? 'exited' : state;
   }
 
   async function replicaOf(process: SupervisedProcess, now = Date.now()): Promise<Replica & { detail?: string }> {
@@ -204,34 +208,44 @@ export function createLocalStack(options: LocalStackOptions): Stack {
     return lines.length > 0 ? `; its last log lines: ${lines.join(' | ').slice(0, 600)}` : '';
   }
 
+  /** Waits until the (re)started process answers healthy; `what` names what started it in the errors. */
+  async function waitHealthy(service: string, process: SupervisedProcess, startedAt: number, timeoutMs: number, what: 'restart' | 'start'): Promise<Probe> {
+    const deadline = startedAt + timeoutMs;
+    const did = what === 'restart' ? 'restarted' : 'started';
+    for (;;) {
+      if (process.state() !== 'running') {
+        throw new StackError('UNHEALTHY', `${service} exited again while starting after the ${what}${lastLines(process)}`, {
+          done: [`${did} ${service}`],
+          notDone: ['the supervisor restarts it with a growing delay; read its logs for the cause'],
+        });
+      }
+      const last = await probe(process);
+      if (last.health === 'healthy') return last;
+      if (Date.now() >= deadline) {
+        throw new StackError(
+          'TIMEOUT',
+          `${service} did not become healthy within ${Math.round(timeoutMs / 1000)} s after the ${what} (${last.detail ?? last.health})${lastLines(process)}`,
+          { done: [`${did} ${service} (pid ${process.pid() ?? 'none'})`] },
+        );
+      }
+      await sleep(250);
+    }
+  }
+
   async function restartProcess(service: string, process: SupervisedProcess, timeoutMs: number): Promise<RestartReport> {
     if (process.state() === 'stopped') {
       throw new StackError('CONTAINER_MISSING', `${service} has been stopped with the local stack; start the stack again (npm start)`);
+    }
+    // Held by a stop (a restore keeps the writers of a database off while it replaces it): a
+    // restart would let it write into a database being replaced.
+    if (process.state() === 'held') {
+      throw new StackError('BUSY', `${service} is held stopped (a restore stops the services that write a database while it replaces it); it starts again when the restore goes on or is aborted (\`runs\` shows the run)`);
     }
     const started = Date.now();
     const previousPid = process.pid();
     const previousStartedAt = process.startedAt()?.toISOString() ?? null;
     await process.restart();
-    const deadline = started + timeoutMs;
-    let last: Probe = { health: 'starting' };
-    for (;;) {
-      if (process.state() !== 'running') {
-        throw new StackError('UNHEALTHY', `${service} exited again while starting after the restart${lastLines(process)}`, {
-          done: [`restarted ${service}`],
-          notDone: ['the supervisor restarts it with a growing delay; read its logs for the cause'],
-        });
-      }
-      last = await probe(process);
-      if (last.health === 'healthy') break;
-      if (Date.now() >= deadline) {
-        throw new StackError(
-          'TIMEOUT',
-          `${service} did not become healthy within ${Math.round(timeoutMs / 1000)} s after the restart (${last.detail ?? last.health})${lastLines(process)}`,
-          { done: [`restarted ${service} (pid ${process.pid() ?? 'none'})`] },
-        );
-      }
-      await sleep(250);
-    }
+    const last = await waitHealthy(service, process, started, timeoutMs, 'restart');
     const pid = process.pid();
     return {
       service,
@@ -288,6 +302,30 @@ export function createLocalStack(options: LocalStackOptions): Stack {
       requireServiceName(service);
       processOf(service);
       throw localRefusals.scale(service);
+    },
+
+    async stop(service) {
+      requireServiceName(service);
+      const process = processOf(service);
+      return guard.run(service, 'stop', async () => {
+        const started = Date.now();
+        if (process.state() === 'stopped') throw new StackError('CONTAINER_MISSING', `${service} has been stopped with the local stack; start the stack again (npm start)`);
+        await process.hold();
+        return { service, stopped: [service], durationMs: Date.now() - started };
+      });
+    },
+
+    async start(service, startOptions = {}) {
+      requireServiceName(service);
+      const timeoutMs = requireTimeout(startOptions.timeoutMs, DEFAULT_WAIT_MS);
+      const process = processOf(service);
+      return guard.run(service, 'start', async () => {
+        const started = Date.now();
+        if (process.state() === 'stopped') throw new StackError('CONTAINER_MISSING', `${service} has been stopped with the local stack; start the stack again (npm start)`);
+        process.release();
+        await waitHealthy(service, process, started, timeoutMs, 'start');
+        return { service, started: [service], durationMs: Date.now() - started, health: 'healthy' as const };
+      });
     },
 
     async logs(service, logsOptions = {}) {

@@ -28,8 +28,8 @@ export interface ProcessLogLine {
   text: string;
 }
 
-/** running: a child is up; backoff: it exited and waits to be restarted; stopped: stop() was called. */
-export type SupervisedState = 'running' | 'backoff' | 'stopped';
+/** running: a child is up; backoff: it exited and waits to be restarted; held: hold() ended it until release(); stopped: stop() was called. */
+export type SupervisedState = 'running' | 'backoff' | 'held' | 'stopped';
 
 export interface SupervisedProcess {
   name: string;
@@ -48,6 +48,10 @@ export interface SupervisedProcess {
   /** Stops the current child (SIGTERM, SIGKILL after 10 s) and starts a new one at once. */
   restart(): Promise<void>;
   waitUntilHealthy(timeoutMs: number): Promise<boolean>;
+  /** Ends the child and keeps it ended (no restart) until release(): a restore's writers are held so. */
+  hold(): Promise<void>;
+  /** Starts a held child again; does nothing to one that runs. */
+  release(): void;
   stop(): Promise<void>;
 }
 
@@ -87,6 +91,8 @@ export function superviseProcess(options: SupervisedProcessOptions): SupervisedP
   let childStartedAt: Date | undefined;
   /** Set while restart() replaces the child, so its exit is not treated as a crash. */
   let replacing = false;
+  /** Set while held: an exit is expected and nothing is restarted. */
+  let held = false;
   const output = new RingBuffer<ProcessLogLine>(Math.max(1, options.logCapacity ?? 2000));
   const echo = options.echo ?? true;
   const argv = [options.command, ...options.args];
@@ -136,7 +142,7 @@ export function superviseProcess(options: SupervisedProcessOptions): SupervisedP
       if (options.pidFile && pid !== undefined) removePidFile(options.pidFile, pid);
       child = undefined;
       childStartedAt = undefined;
-      if (stopping || replacing) return;
+      if (stopping || replacing || held) return;
       if (Date.now() - startedAt > STABLE_AFTER_MS) backoffMs = 1000;
       const note = `exited (${signal ?? `code ${code}`}); restarting in ${backoffMs} ms`;
       // In the file (for whoever reads it later), not in the ring buffer, which holds the child's own output.
@@ -173,11 +179,12 @@ export function superviseProcess(options: SupervisedProcessOptions): SupervisedP
     argv: [...argv],
     pid: () => child?.pid,
     restarts: () => restartCount,
-    state: () => (stopping ? 'stopped' : child ? 'running' : 'backoff'),
+    state: () => (stopping ? 'stopped' : held && !child ? 'held' : child ? 'running' : 'backoff'),
     startedAt: () => childStartedAt,
     logs: () => output.toArray(),
     async restart() {
       if (stopping) throw new Error(`${options.name} is stopped; it cannot be restarted`);
+      held = false;
       if (restartTimer) clearTimeout(restartTimer);
       replacing = true;
       try {
@@ -205,6 +212,18 @@ export function superviseProcess(options: SupervisedProcessOptions): SupervisedP
         await new Promise((resolve) => setTimeout(resolve, 250));
       }
       return false;
+    },
+    async hold() {
+      if (stopping) return;
+      held = true;
+      if (restartTimer) clearTimeout(restartTimer);
+      await endChild();
+    },
+    release() {
+      if (stopping || !held) return;
+      held = false;
+      backoffMs = 1000;
+      if (!child) start();
     },
     async stop() {
       stopping = true;

@@ -1,0 +1,277 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TEST_POSTGRES_URL } from '../../test/testing/postgres.js';
+import { tableRowCounts } from '../../services/stack/backup/scratch-database.js';
+import { RESTORE_APPLICATION } from '../../services/stack/backup/postgres-dump.js';
+import { listBackups, readBackup, recordVerification } from './backup-catalog.js';
+import { restoreHarness, type RestoreHarness } from './testing/restore-harness.js';
+
+let h: RestoreHarness;
+/** A verified backup taken at the start, while the writer runs. */
+let good: string;
+
+beforeAll(async () => {
+  h = await restoreHarness();
+  good = await h.verifiedBackup();
+}, 120_000);
+afterAll(async () => {
+  await h?.close();
+});
+
+async function attemptsOf(runId: string): Promise<string[]> {
+  return (await h.t.store.attempts(runId)).map((a) => `${a.action} ${a.stepId}#${a.attempt} ${a.outcome}`);
+}
+
+async function outputOf(runId: string, stepId: string): Promise<unknown> {
+  return (await h.t.store.attempts(runId)).find((attempt) => attempt.stepId === stepId && attempt.action === 'run')?.output;
+}
+
+const run8 = () => randomBytes(4).toString('hex');
+const auditCounts = () => tableRowCounts(h.audit.db.url);
+const writerState = () => h.writer.state();
+
+/** A copy of a backup under a new id (same contents), for tests that spoil it. */
+function copyBackup(id: string, newId: string): string {
+  const from = join(h.ports.root, id);
+  const to = join(h.ports.root, newId);
+  cpSync(from, to, { recursive: true });
+  const manifest = JSON.parse(readFileSync(join(to, 'manifest.json'), 'utf8')) as { id: string };
+  writeFileSync(join(to, 'manifest.json'), JSON.stringify({ ...manifest, id: newId }));
+  return to;
+}
+
+/** Rewrites the manifest's size and SHA-256 of one file: a dump that is bad although its checksums match. */
+function resealFile(dir: string, name: string): void {
+  const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as { files: Array<{ name: string; bytes: number; sha256: string }> };
+  const bytes = readFileSync(join(dir, name));
+  const entry = manifest.files.find((file) => file.name === name)!;
+  entry.bytes = bytes.length;
+  entry.sha256 = createHash('sha256').update(bytes).digest('hex');
+  writeFileSync(join(dir, 'manifest.json'), JSON.stringify(manifest));
+}
+
+/** Renames a dump and its manifest entry: a backup made when the databases were shared otherwise. */
+function renameDump(dir: string, from: string, to: string): void {
+  const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as { files: Array<{ name: string }> };
+  manifest.files.find((file) => file.name === from)!.name = to;
+  writeFileSync(join(dir, to), readFileSync(join(dir, from)));
+  rmSync(join(dir, from));
+  writeFileSync(join(dir, 'manifest.json'), JSON.stringify(manifest));
+}
+
+describe('restore', () => {
+  it('shows a plan that reads everything and changes nothing', async () => {
+    const pid = h.writer.pid();
+    const before = await listBackups(h.ports.root);
+    const plan = await h.executor.plan('restore', { id: good });
+    const steps = Object.fromEntries(plan.steps.map((step) => [step.id, step.dryRun]));
+    expect(steps['check-backup']).toMatchObject({ mode: 'read-only-check' });
+    expect(steps['check-backup']!.text).toMatch(new RegExp(`^backup ${good} of .* \\(verified .*, checksums match\\): audit-engine\\.dump replaces audit-engine \\(127\\.0\\.0\\.1:5432/acgs_audit_test_`));
+    expect(steps['check-backup']!.text).toMatch(/public\.audit_events 12 rows \(now 12\)/);
+    expect(steps['check-backup']!.text).toMatch(/bot\.dump is not restored: the bot's own database holds its audit trail/);
+    expect(steps['check-backup']!.text).toMatch(/stops audit-engine meanwhile/);
+    expect(steps['safety-backup']).toMatchObject({ mode: 'read-only-check', text: expect.stringMatching(/^would take a full backup first, named like \d{8}T\d{6}Z-<the run id's first 6 hex digits>/) });
+    expect(steps['stop-writers']).toMatchObject({ mode: 'read-only-check', text: expect.stringMatching(/^would stop audit-engine \(healthy now\)/) });
+    expect(steps['check-health']).toMatchObject({ mode: 'read-only-check', text: 'now: audit-engine healthy' });
+    expect(plan.steps.find((step) => step.id === 'restore-databases')).toMatchObject({ idempotent: false, canBeUndone: false });
+    expect(plan.steps.find((step) => step.id === 'stop-writers')).toMatchObject({ canBeUndone: true });
+    expect(await listBackups(h.ports.root)).toEqual(before);
+    expect(h.writer.pid()).toBe(pid);
+  });
+
+  it('backs up first, stops the writer, replaces the audit database, checks it, starts the writer again', { timeout: 120_000 }, async () => {
+    const { manifest } = await readBackup(h.ports.root, good);
+    const backupCounts = manifest.files.find((file) => file.name === 'audit-engine.dump')!.row_counts!;
+    // After the backup: a table it does not know, and more rows in the bot's database (never restored).
+    await h.sql(h.audit.db.url, 'CREATE TABLE later (n int); INSERT INTO later VALUES (1)');
+    await h.sql(h.bot.url, "INSERT INTO bot_records VALUES (41, 'after the backup')");
+    // What a backup verify killed mid-restore leaves: swept when a restore starts.
+    const leftover = `acgs_scratch_verify_restore_test_20200101000000_${run8()}`;
+    await h.sql(TEST_POSTGRES_URL, `CREATE DATABASE ${leftover}`);
+    const pid = h.writer.pid();
+    const ticksBefore = (await auditCounts())['public.writer_ticks']!;
+    expect(ticksBefore).toBeGreaterThan(backupCounts['public.writer_ticks']!);
+
+    const run = await h.run('restore', { id: good });
+    expect(run, JSON.stringify(run)).toMatchObject({ state: 'succeeded' });
+    expect(await attemptsOf(run.id)).toEqual([
+      'run check-backup#1 done',
+      'run safety-backup#1 done',
+      'run stop-writers#1 done',
+      'run restore-databases#1 done',
+      'run verify-restored#1 done',
+      'run start-writers#1 done',
+      'run check-health#1 done',
+    ]);
+    // The safety backup holds the data as it was just before: the writer's later rows, the new table.
+    const safety = (await outputOf(run.id, 'safety-backup')) as { id: string };
+    expect(safety.id).toMatch(new RegExp(`-${run.id.replace(/-/g, '').slice(0, 6)}$`));
+    const safetyManifest = (await readBackup(h.ports.root, safety.id)).manifest;
+    const safetyCounts = safetyManifest.files.find((file) => file.name === 'audit-engine.dump')!.row_counts!;
+    expect(safetyCounts['public.writer_ticks']).toBeGreaterThanOrEqual(ticksBefore);
+    expect(safetyCounts['public.later']).toBe(1);
+    expect((await outputOf(run.id, 'restore-databases')) as object).toMatchObject({ safety_backup: safety.id });
+    // Counted while the writer was stopped: exactly the backup's rows (a running writer adds one every 10 ms).
+    expect(await outputOf(run.id, 'verify-restored')).toEqual({
+      databases: [{ database: expect.stringMatching(/^audit-engine /), rows: Object.values(backupCounts).reduce((sum, rows) => sum + rows, 0), audit_chain: 'valid, 12 events' }],
+    });
+    // The writer is a new process, running and writing again; the untouched table and the bot's data stay.
+    expect(writerState()).toBe('running');
+    expect(h.writer.pid()).not.toBe(pid);
+    expect((await h.stack.health('audit-engine')).status).toBe('healthy');
+    const now = await auditCounts();
+    expect(now['public.audit_events']).toBe(backupCounts['public.audit_events']);
+    expect(now['public.later']).toBe(1);
+    expect((await tableRowCounts(h.bot.url))['public.bot_records']).toBe(41);
+    expect((await h.sql(TEST_POSTGRES_URL, 'SELECT 1 FROM pg_database WHERE datname = $1', [leftover])).rowCount).toBe(0);
+  });
+
+  it('never restores an unverified backup unless allowed, nor one that failed verification', async () => {
+    const unverified = '20260101T000000Z-aaaaa1';
+    const dir = copyBackup(good, unverified);
+    rmSync(join(dir, 'verification.json'));
+    const refused = await h.run('restore', { id: unverified });
+    expect(refused).toMatchObject({ state: 'needs_decision' });
+    expect(refused.reason).toMatch(`backup ${unverified} was never verified; run \`backup verify ${unverified}\` first, or`);
+    expect(await attemptsOf(refused.id)).toEqual(['run check-backup#1 failed']);
+    await h.executor.abort(refused.id, 'U0ONCALL');
+    expect((await h.settle(refused.id)).state).toBe('aborted');
+
+    const allowed = await h.executor.plan('restore', { id: unverified, unverified: 'allow' });
+    expect(allowed.steps[0]!.dryRun).toMatchObject({ mode: 'read-only-check', text: expect.stringContaining('never verified, checksums match') });
+
+    await recordVerification(dir, { verified_at: new Date().toISOString(), ok: false, problem: 'audit-engine.dump did not restore', verified_by: 'test' });
+    const bad = await h.executor.plan('restore', { id: unverified, unverified: 'allow' });
+    expect(bad.steps[0]!.dryRun.error).toMatch(`backup ${unverified} failed its verification`);
+    expect(writerState()).toBe('running');
+  });
+
+  it('refuses an unknown id, an unfinished backup and files that do not match their checksums, touching nothing', async () => {
+    // The runbook's validate refuses before a plan is made or a run recorded.
+    await expect(h.executor.plan('restore', { id: '20200101T000000Z-000000' })).rejects.toThrow(/There is no backup "20200101T000000Z-000000"/);
+    await expect(h.executor.submit({ runbook: 'restore', args: { id: '20200101T000000Z-000000' }, requester: 'U0ONCALL', origin: 'test' })).rejects.toThrow(/There is no backup/);
+    await expect(h.executor.submit({ runbook: 'restore', args: { id: '../etc' }, requester: 'U0ONCALL', origin: 'test' })).rejects.toThrow(/backup id looks like/);
+
+    const unfinished = copyBackup(good, '20260101T000000Z-aaaaa2');
+    rmSync(join(unfinished, 'manifest.json'));
+    await expect(h.executor.plan('restore', { id: '20260101T000000Z-aaaaa2' })).rejects.toThrow(/Backup 20260101T000000Z-aaaaa2 is incomplete.*only a complete backup can be restored/);
+
+    // The Audit Engine's data inside the bot's database: restoring it would replace the bot's too.
+    const shared = copyBackup(good, '20260101T000000Z-aaaaa5');
+    renameDump(shared, 'audit-engine.dump', 'bot_audit-engine.dump');
+    const sharedPlan = await h.executor.plan('restore', { id: '20260101T000000Z-aaaaa5', unverified: 'allow' });
+    expect(sharedPlan.steps[0]!.dryRun.error).toMatch(/^bot_audit-engine\.dump holds the data of audit-engine in the bot's own database, which a restore never replaces under the running bot; give them their own databases/);
+    // A database the stack does not have (any more).
+    const elsewhere = copyBackup(good, '20260101T000000Z-aaaaa6');
+    renameDump(elsewhere, 'audit-engine.dump', 'evolution-oversight.dump');
+    const elsewherePlan = await h.executor.plan('restore', { id: '20260101T000000Z-aaaaa6', unverified: 'allow' });
+    expect(elsewherePlan.steps[0]!.dryRun.error).toMatch('evolution-oversight.dump was made of the database of evolution-oversight, which the stack does not have as one database now (its databases: audit-engine, bot); restore it by hand');
+
+    const flipped = copyBackup(good, '20260101T000000Z-aaaaa3');
+    const file = join(flipped, 'audit-engine.dump');
+    const bytes = readFileSync(file);
+    bytes[bytes.length - 10] = bytes[bytes.length - 10]! ^ 0xff;
+    writeFileSync(file, bytes);
+    const pid = h.writer.pid();
+    const run = await h.run('restore', { id: '20260101T000000Z-aaaaa3' });
+    expect(run.state).toBe('needs_decision');
+    expect(run.reason).toMatch(/does not match its manifest: audit-engine\.dump has SHA-256 .*, the manifest says/);
+    expect(await attemptsOf(run.id)).toEqual(['run check-backup#1 failed']);
+    await h.executor.abort(run.id, 'U0ONCALL');
+    expect((await h.settle(run.id)).state).toBe('aborted');
+    expect(h.writer.pid()).toBe(pid);
+  });
+
+  it('a dump that fails to restore replaces nothing; abort starts the writer again', { timeout: 120_000 }, async () => {
+    const id = '20260101T000000Z-aaaaa4';
+    const dir = copyBackup(good, id);
+    // Garbage inside the compressed table data: the table of contents still reads, the restore fails half way.
+    const file = join(dir, 'audit-engine.dump');
+    const bytes = readFileSync(file);
+    bytes.fill(0x5a, Math.floor(bytes.length * 0.9), Math.floor(bytes.length * 0.9) + 32);
+    writeFileSync(file, bytes);
+    resealFile(dir, 'audit-engine.dump');
+    await h.sql(h.audit.db.url, 'CREATE TABLE IF NOT EXISTS marker (n int); INSERT INTO marker VALUES (7)');
+
+    const run = await h.run('restore', { id });
+    expect(run.state).toBe('needs_decision');
+    expect(run.reason).toMatch(/audit-engine\.dump did not restore into audit-engine \(.*\): pg_restore exited with 1: .*Its transaction was rolled back: audit-engine \(.*\) holds what it held before\. Replaced already: none; not touched: none\. The writers stay stopped until you decide/);
+    expect(writerState()).toBe('held');
+    // Nothing replaced: the table made after the backup is still there, the writer's rows are not the backup's.
+    const held = await auditCounts();
+    expect(held['public.marker']).toBe(1);
+
+    await h.executor.abort(run.id, 'U0ONCALL');
+    const aborted = await h.settle(run.id);
+    expect(aborted.state).toBe('aborted');
+    expect(await attemptsOf(run.id)).toEqual([
+      'run check-backup#1 done',
+      'run safety-backup#1 done',
+      'run stop-writers#1 done',
+      'run restore-databases#1 failed',
+      'compensate stop-writers#2 compensated',
+    ]);
+    expect(writerState()).toBe('running');
+    expect((await h.stack.health('audit-engine')).status).toBe('healthy');
+  });
+
+  it('PostgreSQL gone mid-restore: rolled back, the run says so and waits; retry restores', { timeout: 120_000 }, async () => {
+    await h.sql(h.audit.db.url, 'CREATE TABLE IF NOT EXISTS marker (n int); DELETE FROM marker; INSERT INTO marker VALUES (8)');
+    // The test holds a lock the restore's DROP must wait for, then ends the restore's session, as a
+    // server going away would.
+    const locker = new pg.Client({ connectionString: h.audit.db.url });
+    await locker.connect();
+    const admin = new pg.Client({ connectionString: TEST_POSTGRES_URL });
+    await admin.connect();
+    try {
+      await locker.query('BEGIN');
+      await locker.query('LOCK TABLE audit_events IN ACCESS SHARE MODE');
+      const submitted = await h.executor.submit({ runbook: 'restore', args: { id: good }, requester: 'U0ONCALL', origin: 'test' });
+      const settled = h.settle(submitted.id);
+      let terminated = false;
+      for (let waited = 0; !terminated; waited += 50) {
+        if (waited > 60_000) throw new Error('the restore never reached the lock');
+        const { rows } = await admin.query<{ pid: number }>("SELECT pid FROM pg_stat_activity WHERE datname = $1 AND application_name = $2 AND wait_event_type = 'Lock'", [h.audit.db.name, RESTORE_APPLICATION]);
+        if (rows[0]) terminated = (await admin.query('SELECT pg_terminate_backend($1)', [rows[0].pid])).rowCount === 1;
+        else await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      await locker.query('COMMIT');
+      const run = await settled;
+      expect(run.state).toBe('needs_decision');
+      expect(run.reason).toMatch(/audit-engine\.dump did not restore into .*pg_restore exited with 1: .*terminating connection.*Its transaction was rolled back: .* holds what it held before/);
+      expect((await auditCounts())['public.marker']).toBe(1);
+      expect(writerState()).toBe('held');
+
+      await h.executor.decide(run.id, 'retry', 'U0ONCALL');
+      const retried = await h.settle(run.id);
+      expect(retried.state, retried.reason ?? '').toBe('succeeded');
+      expect((await attemptsOf(run.id)).slice(3)).toEqual([
+        'run restore-databases#1 failed',
+        'run restore-databases#2 done',
+        'run verify-restored#1 done',
+        'run start-writers#1 done',
+        'run check-health#1 done',
+      ]);
+      expect(writerState()).toBe('running');
+    } finally {
+      await locker.end().catch(() => undefined);
+      await admin.end();
+    }
+  });
+
+  it('a restored audit chain that does not verify stops the run before the writers start', { timeout: 120_000 }, async () => {
+    // Someone with superuser rights altered an event before this backup was taken.
+    await h.sql(h.audit.db.url, "SET session_replication_role = replica; UPDATE audit_events SET data = '{\"index\": 99}' WHERE sequence = 5");
+    const tampered = await h.verifiedBackup();
+    const run = await h.run('restore', { id: tampered });
+    expect(run.state).toBe('needs_decision');
+    expect(run.reason).toMatch(/the Audit Engine's chain in audit-engine \(.*\) is broken after 4 good events: the content of event .* was altered after it was stored\. The writers are still stopped/);
+    expect(writerState()).toBe('held');
+    await h.executor.abort(run.id, 'U0ONCALL');
+    expect((await h.settle(run.id)).state).toBe('aborted');
+    expect(writerState()).toBe('running');
+  });
+});

@@ -1,0 +1,287 @@
+/**
+ * `restore <id>` (Level 3, two approvers): replace the stack's databases with a backup's dumps.
+ * The backup is checked first (complete, verified, checksums), a fresh backup of today's data is
+ * taken (the way back), the services that write the databases are stopped, each dump replaces its
+ * live database in one transaction, the restored rows and the Audit Engine's chain are checked
+ * while nothing writes, then the writers start again and every service must be healthy.
+ * The bot's own database is never restored (restore-plan.ts says why).
+ */
+import { join } from 'node:path';
+import pg from 'pg';
+import { z } from 'zod';
+import { verifyChain } from '../../services/audit-engine/chain-verifier.js';
+import { restoreDumpReplacing } from '../../services/stack/backup/postgres-dump.js';
+import { tableRowCounts } from '../../services/stack/backup/scratch-database.js';
+import type { Stack } from '../../services/stack/stack.js';
+import { defineRunbook, type StepContext } from '../engine/definition.js';
+import type { StepPorts } from '../engine/ports.js';
+import { readBackup } from './backup-catalog.js';
+import { BackupIdSchema } from './backup-manifest.js';
+import { backupPorts, completeBackupRefusal, errorText, formatBytes, sweepLeftoverScratch } from './backup-steps-support.js';
+import { checkReadiness, describeCheck, takeBackup, type TakenBackup } from './backup.js';
+import { describePlan, planRestore, type PlannedDump, type RestorePlan } from './restore-plan.js';
+
+export const RestoreArgs = z
+  .object({
+    id: BackupIdSchema,
+    /** `allow`: restore a backup that was never verified (one whose verification failed, never). */
+    unverified: z.enum(['allow']).optional(),
+  })
+  .strict();
+type Args = z.output<typeof RestoreArgs>;
+type Context = StepContext<Args>;
+
+/** How long the writers get to be healthy again after the restore (each replica). */
+const START_TIMEOUT_MS = 2 * 60_000;
+
+/** The whole plan (`inspect`: checksums, tables of contents, rows now), or only which dump goes where, for the later dry runs. */
+async function plan(context: Context, inspect = true): Promise<RestorePlan> {
+  return planRestore(context.ports, context.args.id, { allowUnverified: context.args.unverified === 'allow', inspect });
+}
+
+/** The check's plan; a step after a skipped check has nothing to go by and says so. */
+function checkedPlan(context: Context): RestorePlan {
+  const checked = context.outputs['check-backup'] as RestorePlan | undefined;
+  if (!checked) throw new Error('the backup was not checked (its step was skipped): there is no plan to restore by; abort, and start the restore again');
+  return checked;
+}
+
+function stackOf(ports: StepPorts): Stack {
+  const stack = ports.commands?.stack;
+  if (!stack) throw new Error(`there is no Stack port in this process (${ports.commands?.stackProblem ?? 'no stack was chosen'})`);
+  return stack;
+}
+
+function urlOf(context: Context, dump: PlannedDump): string {
+  const database = backupPorts(context.ports).databases.find((candidate) => candidate.name === dump.database);
+  if (!database || database.kind === 'pglite') throw new Error(`the stack no longer has the database ${dump.where} on a PostgreSQL server; nothing was restored into it`);
+  return database.url;
+}
+
+/** Starts every service in `services`, all of them even when one fails; the failures in one sentence. */
+async function startAll(stack: Stack, services: readonly string[]): Promise<{ started: string[] }> {
+  const failures: string[] = [];
+  const started: string[] = [];
+  for (const service of services) {
+    try {
+      await stack.start(service, { timeoutMs: START_TIMEOUT_MS });
+      started.push(service);
+    } catch (error) {
+      failures.push(`${service}: ${errorText(error)}`);
+    }
+  }
+  if (failures.length > 0) throw new Error(`not every writer started again (${failures.join('; ')}); started: ${started.join(', ') || 'none'}`);
+  return { started };
+}
+
+async function stopWriters(context: Context): Promise<{ stopped: string[] }> {
+  const { writers } = checkedPlan(context);
+  const stack = stackOf(context.ports);
+  const stopped: string[] = [];
+  for (const service of writers) {
+    try {
+      await stack.stop(service);
+    } catch (error) {
+      // Half stopped is the worst of both: the ones stopped start again before the step fails.
+      const restarted = await startAll(stack, stopped).then(
+        () => `the ones stopped before (${stopped.join(', ') || 'none'}) run again`,
+        (startError: unknown) => errorText(startError),
+      );
+      throw new Error(`${service} could not be stopped: ${errorText(error)}; ${restarted}. Nothing was restored`);
+    }
+    stopped.push(service);
+  }
+  return { stopped };
+}
+
+async function startStoppedWriters(context: Context): Promise<unknown> {
+  const stopped = (context.outputs['stop-writers'] as { stopped: string[] } | undefined)?.stopped ?? [];
+  return startAll(stackOf(context.ports), stopped);
+}
+
+async function restoreDatabases(context: Context): Promise<unknown> {
+  const checked = checkedPlan(context);
+  const { dir } = await readBackup(backupPorts(context.ports).root, checked.id);
+  const safety = (context.outputs['safety-backup'] as TakenBackup | undefined)?.id;
+  const wayBack = safety ? `backup ${safety}, taken just before, holds what was there` : 'no safety backup was taken (its step was skipped)';
+  const restored: Array<{ file: string; database: string; duration_ms: number }> = [];
+  for (const [index, dump] of checked.dumps.entries()) {
+    try {
+      const { durationMs } = await restoreDumpReplacing({ file: join(dir, dump.file), databaseUrl: urlOf(context, dump), signal: context.signal });
+      restored.push({ file: dump.file, database: dump.where, duration_ms: durationMs });
+    } catch (error) {
+      const replaced = restored.map((entry) => entry.database);
+      const untouched = checked.dumps.slice(index + 1).map((entry) => entry.where);
+      throw new Error(
+        `${dump.file} did not restore into ${dump.where}: ${errorText(error)}. Its transaction was rolled back: ${dump.where} holds what it held before. ` +
+          `Replaced already: ${replaced.join(', ') || 'none'}; not touched: ${untouched.join(', ') || 'none'}. ` +
+          `The writers stay stopped until you decide: retry restores every dump again (each replaces its database whole), abort starts them again on the data as it is now; ${wayBack}`,
+      );
+    }
+  }
+  return { restored, safety_backup: safety ?? null };
+}
+
+/** `schema.table` -> rows, for the tables the manifest counted: the rest of the database was not the dump's. */
+function differences(dump: PlannedDump, counts: Record<string, number>): string[] {
+  return dump.tables.filter((rows) => counts[rows.table] !== rows.backup).map((rows) => `${rows.table}: ${counts[rows.table] ?? 'missing'} rows, the manifest says ${rows.backup}`);
+}
+
+/** The Audit Engine's chain walked on the restored rows, when the database holds one (its tables exist). */
+async function auditChainOf(url: string): Promise<{ valid: boolean; events: number; problem?: string } | null> {
+  const pool = new pg.Pool({ connectionString: url, max: 1, application_name: 'acgs-restore' });
+  try {
+    const { rows } = await pool.query<{ present: boolean }>("SELECT to_regclass('audit_chain_head') IS NOT NULL AND to_regclass('audit_events') IS NOT NULL AS present");
+    if (!rows[0]?.present) return null;
+    const result = await verifyChain(pool, { batchSize: 1000 });
+    return { valid: result.valid, events: result.events_checked, ...(result.first_broken ? { problem: result.first_broken.message } : {}) };
+  } finally {
+    await pool.end();
+  }
+}
+
+async function verifyRestored(context: Context): Promise<unknown> {
+  const checked = checkedPlan(context);
+  const problems: string[] = [];
+  const databases: Array<{ database: string; rows: number; audit_chain: string }> = [];
+  for (const dump of checked.dumps) {
+    const url = urlOf(context, dump);
+    const counts = await tableRowCounts(url);
+    const wrong = differences(dump, counts);
+    if (wrong.length > 0) problems.push(`${dump.where} holds other row counts than the backup: ${wrong.join('; ')}`);
+    const chain = await auditChainOf(url);
+    if (chain && !chain.valid) problems.push(`the Audit Engine's chain in ${dump.where} is broken after ${chain.events} good events: ${chain.problem ?? 'no detail'}`);
+    databases.push({
+      database: dump.where,
+      rows: dump.tables.reduce((sum, rows) => sum + (counts[rows.table] ?? 0), 0),
+      audit_chain: chain ? `valid, ${chain.events} events` : 'none in this database',
+    });
+  }
+  if (problems.length > 0) throw new Error(`${problems.join('; ')}. The writers are still stopped: abort starts them on this data, retry checks again`);
+  return { databases };
+}
+
+async function checkHealth(context: Context): Promise<unknown> {
+  const stack = stackOf(context.ports);
+  const services = await stack.services();
+  const health = await Promise.all(services.map(async (service) => stack.health(service).then((answer) => answer.status as string, (error: unknown) => `unknown (${errorText(error)})`)));
+  const report = Object.fromEntries(services.map((service, index) => [service, health[index]!]));
+  const sick = services.filter((service) => report[service] !== 'healthy');
+  if (sick.length > 0) throw new Error(`not every service is healthy after the restore: ${sick.map((service) => `${service} ${report[service]}`).join(', ')} (\`logs <service>\` says why)`);
+  return report;
+}
+
+export const restoreRunbook = defineRunbook({
+  source: import.meta.url,
+  name: 'restore',
+  summary: "Replace the stack's databases with a backup's: check it, back up today's data first, stop the writers, restore, check rows and the audit chain, start them, check health",
+  level: 3,
+  args: RestoreArgs,
+  validate: (args, ports) => completeBackupRefusal(ports, args.id, 'restored'),
+  steps: [
+    {
+      id: 'check-backup',
+      kind: 'check',
+      title: 'Check the backup (complete, verified, checksums) and what it replaces',
+      timeoutMs: 60 * 60_000,
+      idempotent: true,
+      // Every later step goes by the plan this step returns.
+      skippable: false,
+      async run(context) {
+        await sweepLeftoverScratch(context.ports);
+        return plan(context);
+      },
+      async dryRun(context) {
+        const checked = await plan(context);
+        // Approvers approve this backup as it was verified then: a new verification is a new plan.
+        return { mode: 'read-only-check', text: describePlan(checked), target: `backup ${checked.id} (${checked.verification})` };
+      },
+    },
+    {
+      id: 'safety-backup',
+      kind: 'act',
+      title: "Back up today's data first (the way back)",
+      timeoutMs: 6 * 60 * 60_000,
+      // Its directory belongs to this run: a takeover finds it and keeps what was finished.
+      idempotent: true,
+      async run(context) {
+        const taken = await takeBackup(context);
+        return { ...taken, size: formatBytes(taken.bytes) };
+      },
+      async dryRun(context) {
+        const check = describeCheck(await checkReadiness(backupPorts(context.ports), context.signal));
+        const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d{3}Z$/, 'Z');
+        return { mode: 'read-only-check', text: `would take a full backup first, named like ${stamp}-<the run id's first 6 hex digits> (the run's output names it): ${check}` };
+      },
+    },
+    {
+      id: 'stop-writers',
+      kind: 'act',
+      title: 'Stop the services that write these databases',
+      timeoutMs: 5 * 60_000,
+      idempotent: true,
+      // Restoring under running writers would mix their writes into the restored data.
+      skippable: false,
+      run: stopWriters,
+      compensate: startStoppedWriters,
+      async dryRun(context) {
+        const { writers, writersNotInStack } = await plan(context, false);
+        const stack = stackOf(context.ports);
+        const now = await Promise.all(writers.map(async (service) => `${service} (${(await stack.health(service)).status} now)`));
+        const elsewhere = writersNotInStack.length > 0 ? `; not in this stack: ${writersNotInStack.join(', ')}` : '';
+        return { mode: 'read-only-check', text: `would stop ${now.join(', ') || 'nothing'} on ${stack.description}${elsewhere}; aborting later starts them again`, target: `services ${writers.join(', ') || 'none'}` };
+      },
+    },
+    {
+      id: 'restore-databases',
+      kind: 'act',
+      title: 'Replace each database with its dump (pg_restore, one transaction each)',
+      timeoutMs: 6 * 60 * 60_000,
+      // A takeover cannot tell whether a killed runner's pg_restore committed: a person decides.
+      idempotent: false,
+      run: restoreDatabases,
+      async dryRun(context) {
+        const { dumps } = await plan(context, false);
+        const targets = dumps.map((dump) => `${dump.file} -> ${dump.where}`).join(', ');
+        return { mode: 'description', text: `would run pg_restore --clean --if-exists --single-transaction --exit-on-error into ${dumps.map((dump) => dump.where).join(', ')}; a failure rolls that database back to what it held`, target: `databases ${targets || 'none'}` };
+      },
+    },
+    {
+      id: 'verify-restored',
+      kind: 'verify',
+      title: "Count the restored rows against the manifest and walk the Audit Engine's chain",
+      timeoutMs: 60 * 60_000,
+      idempotent: true,
+      run: verifyRestored,
+      async dryRun() {
+        return { mode: 'description', text: "would count every restored table's rows against the manifest and verify the Audit Engine's hash chain in the restored data, while nothing writes" };
+      },
+    },
+    {
+      id: 'start-writers',
+      kind: 'act',
+      title: 'Start the writers again',
+      timeoutMs: 15 * 60_000,
+      idempotent: true,
+      run: startStoppedWriters,
+      async dryRun(context) {
+        const { writers } = await plan(context, false);
+        return { mode: 'description', text: `would start ${writers.join(', ') || 'nothing'} and wait until each is healthy`, target: `services ${writers.join(', ') || 'none'}` };
+      },
+    },
+    {
+      id: 'check-health',
+      kind: 'verify',
+      title: 'Check the health of every service',
+      timeoutMs: 2 * 60_000,
+      idempotent: true,
+      run: checkHealth,
+      async dryRun(context) {
+        const stack = stackOf(context.ports);
+        const services = await stack.services();
+        const now = await Promise.all(services.map(async (service) => `${service} ${(await stack.health(service)).status}`));
+        return { mode: 'read-only-check', text: `now: ${now.join(', ')}` };
+      },
+    },
+  ],
+});
