@@ -46,7 +46,8 @@ CREATE TABLE checklist_items (
 
 -- Every tick, untick and automatic check: who, what, when. History: never updated or deleted.
 CREATE TABLE checklist_events (
-  id            bigserial PRIMARY KEY,
+  -- An identity, not a serial: the bot's restricted role inserts without a grant on a sequence.
+  id            bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
   checklist_id  uuid NOT NULL REFERENCES checklists (id),
   item_id       text NOT NULL,
   action        text NOT NULL CHECK (action IN ('tick', 'untick', 'check')),
