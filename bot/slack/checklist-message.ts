@@ -31,22 +31,23 @@ const ITEM_EMOJI: Record<ChecklistItemInfo['state'], string> = {
 };
 
 const EVIDENCE_SHOWN = 1200;
+const TEXT_SHOWN = 300;
 const utcTime = (iso: string) => `${iso.slice(11, 19)} UTC`;
 const utcDateTime = (iso: string) => `${iso.slice(0, 10)} ${utcTime(iso)}`;
 const person = (id: string) => sentenceMrkdwn([{ user: id }]);
 
 function itemLine(item: ChecklistItemInfo): string {
-  const head = `${ITEM_EMOJI[item.state]} *${escapeText(item.text)}*`;
+  const head = `${ITEM_EMOJI[item.state]} *${fitText(item.text, TEXT_SHOWN)}*`;
   let detail: string;
   switch (item.state) {
     case 'ticked':
       detail = `Ticked by ${person(item.tickedBy!)} at ${utcTime(item.tickedAt!)}${item.mode === 'auto' ? ' (confirmed by hand: the bot could not check it)' : ''}`;
       break;
     case 'open':
-      detail = `_${escapeText(item.note)}_`;
+      detail = `_${fitText(item.note, TEXT_SHOWN)}_`;
       break;
     default:
-      detail = `${item.state === 'pass' ? 'Passed' : item.state === 'fail' ? 'Failed' : 'Could not check'}: ${fitText(escapeText(item.evidence ?? 'no evidence'), EVIDENCE_SHOWN)}${item.checkedAt ? ` _(checked ${utcTime(item.checkedAt)})_` : ''}`;
+      detail = `${item.state === 'pass' ? 'Passed' : item.state === 'fail' ? 'Failed' : 'Could not check'}: ${fitText(item.evidence ?? 'no evidence', EVIDENCE_SHOWN)}${item.checkedAt ? ` _(checked ${utcTime(item.checkedAt)})_` : ''}`;
   }
   return `${head}\n${detail}`;
 }
@@ -83,7 +84,8 @@ export function renderChecklistMessage(checklist: ChecklistInfo): SlackMessage {
     blocks.push({
       type: 'section',
       block_id: `${CHECKLIST_ACTION_PREFIX}item_${item.id}`,
-      text: { type: 'mrkdwn', text: fitText(itemLine(item), SLACK_LIMITS.sectionText) },
+      // Escaped part by part in itemLine; its parts are bounded (texts by the definitions, evidence here), far below the section's limit.
+      text: { type: 'mrkdwn', text: itemLine(item) },
       ...(button ? { accessory: button } : {}),
     });
   }
