@@ -45,6 +45,10 @@ export function createChecklistMessages(options: ChecklistMessagesOptions): Chec
       if (!checklist?.channel || checklist.revision === shownRevision) return;
       const message = renderChecklistMessage(checklist);
       if (!checklist.messageTs) {
+        // Only the start (revision 1, on the replica that started it) posts: a change another
+        // replica makes while the post is on its way is caught up by the poster's next round,
+        // instead of becoming a second message.
+        if (shownRevision === undefined && checklist.revision !== 1) return;
         const ts = await queue.post(checklist.channel, message);
         if (!(await store.setMessage(id, ts))) log(`checklist ${id}: another message was recorded first; this one (${ts}) is not kept current`);
       } else {
