@@ -10,7 +10,10 @@ import { createCommandRegistry } from '../commands/index.js';
 import { breakGlassOf, executeCommandLine, type ExecutionOutcome } from './command-path/index.js';
 import type { Registry } from '../commands/registry.js';
 import type { ResultDocument } from '../commands/result.js';
-import { loadCommandGate, openCommandTrail } from './command-path/index.js';
+import { loadCommandGate, openCommandTrail, type OpenedTrail } from './command-path/index.js';
+import { allChecklists, createChecklistBook, migrateChecklistStore } from '../runbooks/checklists/index.js';
+import { backupRootFromEnv } from '../runbooks/backup/backup-ports.js';
+import { createBackupCatalog } from './runbook-runs/index.js';
 import type { CommandPathDependencies } from './command-path/index.js';
 import { commandDependenciesFromEnv } from './command-path/index.js';
 import { loadBotConfig } from './config.js';
@@ -115,7 +118,7 @@ async function stackFor(registry: Registry, line: string, io: CliIo): Promise<{ 
  * channel (bot/audit-trail/trail-relay.ts). Neither: no trail, so commands that change something
  * are refused, and `trailProblem` says why.
  */
-async function trailFor(io: CliIo): Promise<{ trail?: AuditTrail; close(): Promise<void>; trailProblem?: string }> {
+async function trailFor(io: CliIo): Promise<{ trail?: AuditTrail; pool?: OpenedTrail['pool']; close(): Promise<void>; trailProblem?: string }> {
   if (io.env.DATABASE_URL) {
     const opened = await openCommandTrail({
       databaseUrl: io.env.DATABASE_URL,
@@ -127,7 +130,7 @@ async function trailFor(io: CliIo): Promise<{ trail?: AuditTrail; close(): Promi
       // No background full walk: a one-shot process would wait for it at exit (the bot walks).
       checkpoints: { ...trailCheckpointSettings({ stateDir: cliStateDir(io), env: io.env }), fullVerifyEveryMs: 0 },
     });
-    return { trail: opened.trail, close: () => opened.close() };
+    return { trail: opened.trail, pool: opened.pool, close: () => opened.close() };
   }
   const none = async () => undefined;
   try {
@@ -148,6 +151,12 @@ const CLI_SPOOL_SLOTS = Array.from({ length: 8 }, (_, index) => `cli-${index + 1
 export interface CliOptions {
   /** The commands; the /acgs registry by default (tests pass fixture commands). */
   registry?: Registry;
+}
+
+/** Lines of the checklist commands: only they open the checklists (and migrate their tables). */
+function isChecklistLine(registry: Registry, line: string): boolean {
+  const resolution = registry.resolve(line);
+  return resolution.ok && (resolution.command.name === 'checklists' || resolution.command.name.startsWith('checklist'));
 }
 
 export async function runCli(argv: readonly string[], io: CliIo, options: CliOptions = {}): Promise<number> {
@@ -180,16 +189,24 @@ export async function runCli(argv: readonly string[], io: CliIo, options: CliOpt
     // the reason; it is refused here, and the refusal is recorded like any other.
     const glass = breakGlassOf(line);
     if (registry.resolve(glass && 'line' in glass ? glass.line : line).ok) trail = await trailFor(io);
+    const services: CommandPathDependencies = {
+      ...stack.services,
+      ...controlled,
+      authorization: gate,
+      ...(trail?.trail ? { trail: trail.trail } : {}),
+      ...(trail?.trailProblem ? { trailProblem: trail.trailProblem } : {}),
+    };
+    // With DATABASE_URL the CLI reaches the bot's checklists itself (the embedded database of npm start has one session: the bot's).
+    if (trail?.pool && isChecklistLine(registry, line)) {
+      await migrateChecklistStore(trail.pool);
+      // The backups the bot writes, as the bot finds them, for the checks that look at them.
+      services.backups ??= createBackupCatalog(resolve(io.cwd, backupRootFromEnv(io.env)));
+      services.checklists = createChecklistBook({ pool: trail.pool, definitions: allChecklists, services });
+    }
     const outcome = await executeCommandLine(
       {
         registry,
-        services: {
-          ...stack.services,
-          ...controlled,
-          authorization: gate,
-          ...(trail?.trail ? { trail: trail.trail } : {}),
-          ...(trail?.trailProblem ? { trailProblem: trail.trailProblem } : {}),
-        },
+        services,
         logError: (reference, error) => io.stderr(`acgs: internal error ${reference}: ${(error as Error)?.stack ?? String(error)}\n`),
       },
       {

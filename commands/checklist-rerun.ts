@@ -10,6 +10,8 @@ export const checklistRerun = defineCommand({
   usage: '<checklist id>',
   examples: ['checklist rerun 1b9d6bcd-bbfd-4b2d-9b5d-ab8dfbbd4bed'],
   level: 1,
+  // The resources check measures the Stack: processes that build it lazily (the CLI) build it for these.
+  usesStack: true,
   positionals: ['id'],
   args: z.object({ id: checklistIdArgument }).strict(),
   async run(context, { id }) {

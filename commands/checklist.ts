@@ -15,6 +15,8 @@ export const checklist = defineCommand({
   usage: '<pre-deployment|post-deployment|monthly-review>',
   examples: ['checklist pre-deployment', 'checklist post-deployment', 'checklist monthly-review'],
   level: 1,
+  // The resources check measures the Stack: processes that build it lazily (the CLI) build it for these.
+  usesStack: true,
   positionals: ['name'],
   args: z
     .object({
