@@ -59,12 +59,14 @@ async function acgs(args: string[]): Promise<{ code: number; stdout: string; std
 describe('acgs checklist', () => {
   it('starts one, ticks an item as the mapped user, lists and shows it as text', async () => {
     const started = await acgs(['checklist', 'pre-deployment', '--json']);
-    expect(started.code, started.stdout + started.stderr).toBe(0);
-    const { checklist } = JSON.parse(started.stdout) as { checklist: { id: string; startedBy: string; origin: string; channel: null } };
+    // Exit 1 (needs attention): there is no backup yet in the state directory, so `backup-created` failed.
+    expect(started.code, started.stdout + started.stderr).toBe(1);
+    const { checklist } = JSON.parse(started.stdout) as { checklist: { id: string; startedBy: string; origin: string; channel: null; items: Array<{ id: string; state: string; evidence: string }> } };
     expect(checklist).toMatchObject({ startedBy: OPERATOR, origin: 'cli', channel: null });
+    expect(checklist.items.find((item) => item.id === 'backup-created')).toMatchObject({ state: 'fail', evidence: `No complete backup under ${join(scratch, 'backups')}.` });
 
     const ticked = await acgs(['checklist', 'tick', checklist.id, 'rollback-plan']);
-    expect(ticked.code, ticked.stdout + ticked.stderr).toBe(0);
+    expect(ticked.code, ticked.stdout + ticked.stderr).toBe(1);
     expect(ticked.stdout).toContain('Ticked: Pre-deployment checklist');
     expect(ticked.stdout).toMatch(new RegExp(`Rollback plan prepared \\[rollback-plan\\].*ticked by ${OPERATOR} at \\d\\d:\\d\\d:\\d\\d UTC`));
 
