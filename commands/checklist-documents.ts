@@ -43,16 +43,20 @@ export function checklistSummary(checklist: ChecklistInfo): string {
 }
 
 /**
- * One checklist. `inChannel`: it has a message in Slack that is kept current, so the answer to
+ * One checklist. `tone`: a tick's answer is about the tick (it was recorded), not the checks, so
+ * the trail's result and the CLI's exit code do not call a recorded tick a failure. `inChannel`: it has a message in Slack that is kept current, so the answer to
  * whoever typed the command is only for them.
  */
-export function checklistDocument(checklist: ChecklistInfo, options: { events?: readonly ChecklistEventInfo[]; lead?: string; inChannel?: boolean } = {}): ResultDocument {
+export function checklistDocument(
+  checklist: ChecklistInfo,
+  options: { events?: readonly ChecklistEventInfo[]; lead?: string; inChannel?: boolean; tone?: Tone } = {},
+): ResultDocument {
   const items: CheckLine[] = checklist.items.map((item) => ({ name: `${item.text} [${item.id}]`, tone: ITEM_TONE[item.state], text: itemWords(item) }));
   const history = (options.events ?? []).map((event) => `${formatTimestamp(event.at)} ${event.actor} ${event.action === 'check' ? 'checked' : `${event.action}ed`} ${event.itemId}: ${event.state}`);
   const open = !checklist.completedAt;
   return {
     title: `${options.lead ? `${options.lead}: ` : ''}${checklist.title}`,
-    tone: checklistTone(checklist),
+    tone: options.tone ?? checklistTone(checklist),
     summary: `${checklistSummary(checklist)}${options.inChannel ? ' Its message in the channel is kept current: tick the items there.' : ''}`,
     blocks: [{ type: 'checks', items }, ...(history.length > 0 ? [{ type: 'code' as const, text: history.join('\n') }] : [])],
     ...(open

@@ -20,7 +20,7 @@ export const checklistTick = defineCommand({
   args,
   async run(context, { id, item }) {
     const ticked = await requireChecklists(context).tick(id, item, context.actor.id).catch(checklistRefused);
-    return checklistDocument(ticked, { lead: ticked.completedAt ? 'Completed' : 'Ticked', inChannel: ticked.messageTs !== null });
+    return checklistDocument(ticked, { lead: ticked.completedAt ? 'Completed' : 'Ticked', inChannel: ticked.messageTs !== null, tone: 'ok' });
   },
 });
 
@@ -34,6 +34,6 @@ export const checklistUntick = defineCommand({
   args,
   async run(context, { id, item }) {
     const unticked = await requireChecklists(context).untick(id, item, context.actor.id).catch(checklistRefused);
-    return checklistDocument(unticked, { lead: 'Unticked', inChannel: unticked.messageTs !== null });
+    return checklistDocument(unticked, { lead: 'Unticked', inChannel: unticked.messageTs !== null, tone: 'ok' });
   },
 });
