@@ -102,6 +102,13 @@ describe('a checklist in Block Kit', () => {
     expect(json).toContain('@cli:alice');
   });
 
+  it('stays inside Slack\'s limits with as many items as a definition may have, each with the longest evidence', () => {
+    const items = Array.from({ length: 40 }, (_, index) => item(`item-${index}`, `${'t'.repeat(119)}${index % 10}`, auto('unknown', 'e'.repeat(600))));
+    const message = renderChecklistMessage(checklist({ items }));
+    expect(message.blocks.length).toBeLessThanOrEqual(50);
+    expect(validateBlocks(message.blocks, 'message')).toEqual([]);
+  });
+
   it('maps a button to the command line a person could type, and refuses a value that names no checklist item', () => {
     expect(checklistActionLine('tick', `${ID} documentation-updated`)).toBe(`checklist tick ${ID} documentation-updated`);
     expect(checklistActionLine('untick', `${ID} monitoring-functioning`)).toBe(`checklist untick ${ID} monitoring-functioning`);

@@ -74,6 +74,7 @@ describe('defineChecklist', () => {
       [{ ...base, name: 'tick', items: [{ id: 'a', text: 'A', ...manual }] }, /must be kebab-case and not a word/],
       [{ ...base, name: 'Weekly Review', items: [{ id: 'a', text: 'A', ...manual }] }, /must be kebab-case/],
       [{ ...base, items: [] }, /has no items/],
+      [{ ...base, items: Array.from({ length: 41 }, (_, index) => ({ id: `item-${index}`, text: `Item ${index}`, ...manual })) }, /has 41 items; at most 40 fit in one Slack message/],
     ];
     for (const [definition, problem] of cases) expect(() => defineChecklist(definition)).toThrow(problem);
   });

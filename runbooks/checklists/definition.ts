@@ -57,6 +57,8 @@ const RESERVED = new Set(['tick', 'untick', 'rerun', 'show']);
 /** Item ids travel in button values next to a UUID; Slack allows 2000 characters, we keep them short. */
 const MAX_ID_LENGTH = 40;
 const MAX_TEXT_LENGTH = 120;
+/** Slack shows one section per item in a message of at most 50 blocks (header, summary and buttons take a few). */
+const MAX_ITEMS = 40;
 
 /** Checks the definition where it is written, so a bad one fails at import (and in its test), never at a tick. */
 export function defineChecklist(definition: ChecklistDefinition): ChecklistDefinition {
@@ -64,6 +66,7 @@ export function defineChecklist(definition: ChecklistDefinition): ChecklistDefin
   if (!KEBAB.test(definition.name) || RESERVED.has(definition.name)) throw problem('the name must be kebab-case and not a word the checklist commands take');
   if (definition.title.trim() === '' || definition.summary.trim() === '') throw problem('needs a title and a summary');
   if (definition.items.length === 0) throw problem('has no items');
+  if (definition.items.length > MAX_ITEMS) throw problem(`has ${definition.items.length} items; at most ${MAX_ITEMS} fit in one Slack message`);
   const seen = new Set<string>();
   for (const item of definition.items) {
     if (!KEBAB.test(item.id) || item.id.length > MAX_ID_LENGTH) throw problem(`item id "${item.id}" must be kebab-case, at most ${MAX_ID_LENGTH} characters`);
