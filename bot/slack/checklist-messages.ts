@@ -38,17 +38,17 @@ export function createChecklistMessages(options: ChecklistMessagesOptions): Chec
   // One chain per checklist in this process: its post lands before any edit of it is asked for.
   const chains = new Map<string, Promise<void>>();
 
-  async function bringUpToDate(id: string): Promise<void> {
+  /** `fromStart`: this call shows the checklist's start (revision 1), so this replica posts its message. */
+  async function bringUpToDate(id: string, fromStart: boolean): Promise<void> {
     let shownRevision: number | undefined;
     for (let round = 0; round < MAX_CATCH_UP_EDITS; round += 1) {
       const checklist = await store.get(id);
       if (!checklist?.channel || checklist.revision === shownRevision) return;
       const message = renderChecklistMessage(checklist);
       if (!checklist.messageTs) {
-        // Only the start (revision 1, on the replica that started it) posts: a change another
-        // replica makes while the post is on its way is caught up by the poster's next round,
-        // instead of becoming a second message.
-        if (shownRevision === undefined && checklist.revision !== 1) return;
+        // Only the start posts: a change another replica makes while the post is on its way is
+        // caught up by the poster's next round instead of becoming a second message.
+        if (!fromStart || shownRevision !== undefined) return;
         const ts = await queue.post(checklist.channel, message);
         if (!(await store.setMessage(id, ts))) log(`checklist ${id}: another message was recorded first; this one (${ts}) is not kept current`);
       } else {
@@ -62,7 +62,7 @@ export function createChecklistMessages(options: ChecklistMessagesOptions): Chec
     show(checklist) {
       const previous = chains.get(checklist.id) ?? Promise.resolve();
       const next = previous
-        .then(() => bringUpToDate(checklist.id))
+        .then(() => bringUpToDate(checklist.id, checklist.revision === 1))
         .catch((error: unknown) => log(`checklist ${checklist.id}: its message in ${checklist.channel} could not be brought up to date`, error));
       chains.set(checklist.id, next);
       void next.finally(() => {
