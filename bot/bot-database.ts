@@ -10,7 +10,9 @@
  *   approval_requests, approval_votes,
  *   evolution_review_cards                         SELECT, INSERT, UPDATE, DELETE
  *   runbook_runs, runbook_step_attempts            SELECT, INSERT, UPDATE (the runbook engine)
- *   the four migrations bookkeeping tables         SELECT, REFERENCES (so the bot sees nothing is pending)
+ *   checklists, checklist_items                    SELECT, INSERT, UPDATE (started checklists)
+ *   checklist_events                               SELECT, INSERT (their history)
+ *   the five migrations bookkeeping tables         SELECT, REFERENCES (so the bot sees nothing is pending)
  *
  * Without ACGS_MIGRATIONS_DATABASE_URL (the embedded default) one role does both, as before; the
  * signed checkpoints still show a rewrite, but the role can make one.
@@ -24,17 +26,21 @@ import { grantRuntimeRole, roleOf, takeOverFrom, type RestrictionPlan } from '..
 import { chainRestrictionPlan } from '../services/kit/hash-chain/chain-schema.js';
 import { createPool } from '../services/kit/postgres.js';
 import { migrateRunStore, RUNBOOK_MIGRATIONS_TABLE } from '../runbooks/engine/run-store.js';
+import { CHECKLIST_MIGRATIONS_TABLE, migrateChecklistStore } from '../runbooks/checklists/checklist-store.js';
 
 export const MIGRATIONS_DATABASE_URL_ENV = 'ACGS_MIGRATIONS_DATABASE_URL';
 
 /** The trail's tables and functions are never owned by the bot's role (services/kit/hash-chain/chain-schema.ts). */
 export const BOT_DATABASE_PLAN: RestrictionPlan = chainRestrictionPlan(TRAIL_TABLES, TRAIL_MIGRATIONS_TABLE, {
-  migrationsTables: [APPROVALS_MIGRATIONS_TABLE, EVOLUTION_REVIEW_MIGRATIONS_TABLE, RUNBOOK_MIGRATIONS_TABLE],
+  migrationsTables: [APPROVALS_MIGRATIONS_TABLE, EVOLUTION_REVIEW_MIGRATIONS_TABLE, RUNBOOK_MIGRATIONS_TABLE, CHECKLIST_MIGRATIONS_TABLE],
   // The bot's other tables, which it reads and changes freely.
   grants: [
     { privileges: 'SELECT, INSERT, UPDATE, DELETE', tables: ['approval_requests', 'approval_votes', 'evolution_review_cards'] },
     // Runs and attempts are history: the engine never deletes them.
     { privileges: 'SELECT, INSERT, UPDATE', tables: ['runbook_runs', 'runbook_step_attempts'] },
+    // A checklist's ticks are history too: its events are only ever added.
+    { privileges: 'SELECT, INSERT, UPDATE', tables: ['checklists', 'checklist_items'] },
+    { privileges: 'SELECT, INSERT', tables: ['checklist_events'] },
   ],
 });
 
@@ -73,6 +79,7 @@ export async function prepareBotDatabase(setup: BotDatabaseSetup): Promise<BotDa
     await migrateApprovalStore(owner, setup.log);
     await migrateEvolutionReviewCards(owner, setup.log);
     await migrateRunStore(owner, setup.log);
+    await migrateChecklistStore(owner, setup.log);
     if (restricted) await grantRuntimeRole(owner, runtime.name, BOT_DATABASE_PLAN);
     return { runtimeRole: runtime.name, ownerRole: ownerRole.name, restricted, runtimeIsSuperuser: runtime.superuser };
   } finally {

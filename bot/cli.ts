@@ -10,7 +10,10 @@ import { createCommandRegistry } from '../commands/index.js';
 import { breakGlassOf, executeCommandLine, type ExecutionOutcome } from './command-path/index.js';
 import type { Registry } from '../commands/registry.js';
 import type { ResultDocument } from '../commands/result.js';
-import { loadCommandGate, openCommandTrail } from './command-path/index.js';
+import { loadCommandGate, openCommandTrail, type OpenedTrail } from './command-path/index.js';
+import { allChecklists, createChecklistBook, migrateChecklistStore } from '../runbooks/checklists/index.js';
+import { backupRootFromEnv } from '../runbooks/backup/backup-ports.js';
+import { createBackupCatalog } from './runbook-runs/index.js';
 import type { CommandPathDependencies } from './command-path/index.js';
 import { commandDependenciesFromEnv } from './command-path/index.js';
 import { loadBotConfig } from './config.js';
@@ -26,7 +29,6 @@ import { runStatusDocument } from '../commands/run-documents.js';
 import type { ProgressReporter } from '../commands/progress.js';
 import type { RunbookRuns } from '../commands/ports.js';
 import type { CommandDependencies } from '../commands/dependencies.js';
-import type { OpenedTrail } from './command-path/index.js';
 import { cliProgress } from './cli-progress.js';
 import { databaseRuns, relayedRuns, type CliRuns } from './cli-runs.js';
 import { DEFAULT_UNCLAIMED_MS, followRun, type FollowEnd, type FollowOptions } from './cli-follow.js';
@@ -192,6 +194,12 @@ export interface CliOptions {
   follow?: Pick<FollowOptions, 'pollMs' | 'unclaimedMs'>;
 }
 
+/** Lines of the checklist commands: only they open the checklists (and migrate their tables). */
+function isChecklistLine(registry: Registry, line: string): boolean {
+  const resolution = registry.resolve(line);
+  return resolution.ok && (resolution.command.name === 'checklists' || resolution.command.name.startsWith('checklist'));
+}
+
 export async function runCli(argv: readonly string[], io: CliIo, options: CliOptions = {}): Promise<number> {
   const { line, json, follow } = commandLineFromArgv(argv);
   let stack: ReturnType<typeof commandDependenciesFromEnv>;
@@ -224,17 +232,25 @@ export async function runCli(argv: readonly string[], io: CliIo, options: CliOpt
     if (registry.resolve(glass && 'line' in glass ? glass.line : line).ok) trail = await trailFor(io);
     const engine = usesRuns(registry, line) ? await runsFor(trail, io, { ...stack.services, ...controlled }) : {};
     const progress = cliProgress({ write: (text) => io.stderr(text), color: Boolean(io.stderrIsTty) && !io.env.NO_COLOR });
+    const services: CommandPathDependencies = {
+      ...stack.services,
+      ...controlled,
+      authorization: gate,
+      ...(trail?.trail ? { trail: trail.trail } : {}),
+      ...(trail?.trailProblem ? { trailProblem: trail.trailProblem } : {}),
+      ...engine,
+    };
+    // With DATABASE_URL the CLI reaches the bot's checklists itself (the embedded database of npm start has one session: the bot's).
+    if (trail?.pool && isChecklistLine(registry, line)) {
+      await migrateChecklistStore(trail.pool);
+      // The backups the bot writes, as the bot finds them, for the checks that look at them.
+      services.backups ??= createBackupCatalog(resolve(io.cwd, backupRootFromEnv(io.env)));
+      services.checklists = createChecklistBook({ pool: trail.pool, definitions: allChecklists, services });
+    }
     const outcome = await executeCommandLine(
       {
         registry,
-        services: {
-          ...stack.services,
-          ...controlled,
-          authorization: gate,
-          ...(trail?.trail ? { trail: trail.trail } : {}),
-          ...(trail?.trailProblem ? { trailProblem: trail.trailProblem } : {}),
-          ...engine,
-        },
+        services,
         logError: (reference, error) => io.stderr(`acgs: internal error ${reference}: ${(error as Error)?.stack ?? String(error)}\n`),
       },
       {

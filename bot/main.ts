@@ -23,7 +23,7 @@ import { describeBotRoles, MIGRATIONS_DATABASE_URL_ENV, prepareBotDatabase } fro
 import { retireStalledApproval, settleInterruptedRuns } from './command-path/index.js';
 import { loadCommandGate, openCommandTrail, type OpenedTrail } from './command-path/index.js';
 import { createCommandRegistry } from '../commands/index.js';
-import { commandDependenciesFromEnv } from './command-path/index.js';
+import { commandDependenciesFromEnv, type CommandPathDependencies } from './command-path/index.js';
 import { serviceEndpoints } from '../commands/dependencies.js';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../services/stack/local/embedded-postgres.js';
 import { SERVICE_NAMES } from '../services/kit/service-ports.js';
@@ -42,6 +42,9 @@ import { runExecutionCheck } from './runbook-runs/run-execution-check.js';
 import { startRunMessages, type RunMessages } from './slack/run-message-publisher.js';
 import { migrateRunMessageStore } from './slack/run-message-store.js';
 import { allRunbooks } from '../runbooks/index.js';
+import { allChecklists, createChecklistBook, migrateChecklistStore } from '../runbooks/checklists/index.js';
+import { channelWriteQueue } from './slack/channel-write-queue.js';
+import { createChecklistMessages, type ChecklistMessages } from './slack/checklist-messages.js';
 import { createBackupPorts } from '../runbooks/backup/index.js';
 import { createTrailStore } from './audit-trail/trail-store.js';
 import { createSlackBot } from './slack/app.js';
@@ -85,6 +88,7 @@ let reviewPoster: ReviewPoster | undefined;
 let governanceOutbox: AuditOutbox | undefined;
 let runbookEngine: RunbookEngine | undefined;
 let runMessages: RunMessages | undefined;
+let checklistMessages: ChecklistMessages | undefined;
 
 /**
  * The bot's own audit trail: in DATABASE_URL's database (its own tables beside the stack's), else
@@ -220,7 +224,18 @@ async function main(): Promise<void> {
       restartGuard: restartExecutionCheck(trail.trail),
     });
   }
-  const services = { ...fromEnv, stack, authorization: gate, trail: trail.trail, approvals, runs: runbookEngine.runs, backups };
+  const services: CommandPathDependencies = { ...fromEnv, stack, authorization: gate, trail: trail.trail, approvals, runs: runbookEngine.runs, backups };
+  // The runbook's checklists beside the runs; their automatic checks read what commands read.
+  await migrateChecklistStore(trail.pool, (line) => logger.info({ component: 'checklists' }, line));
+  const checklistBook = createChecklistBook({
+    pool: trail.pool,
+    definitions: allChecklists,
+    services,
+    // Shown in their channel without holding up the command (the messages exist once the bot does).
+    onChanged: async (checklist) => void checklistMessages?.show(checklist),
+    log: (message, error) => logger.warn({ component: 'checklists', err: error }, message),
+  });
+  services.checklists = checklistBook;
 
   const registry = createCommandRegistry();
   const bot = createSlackBot({
@@ -249,6 +264,13 @@ async function main(): Promise<void> {
     log: (message, error) => (error ? logger.warn({ component: 'run-messages', err: error }, message) : logger.info({ component: 'run-messages' }, message)),
   });
 
+  // One message per checklist started in a channel, edited after each tick through the channel's queue.
+  checklistMessages = createChecklistMessages({
+    queue: channelWriteQueue(bot.webClient),
+    store: checklistBook.store,
+    log: (message, error) => logger.warn({ component: 'checklist-messages', err: error }, message),
+  });
+
   // Expired requests say so in their messages; started after the bot so that its client exists.
   expiries = startExpiryScheduler({
     store: approvals,
@@ -273,6 +295,7 @@ async function main(): Promise<void> {
     await expiries?.stop().catch(() => undefined);
     await approvalSignals?.close().catch(() => undefined);
     await runMessages?.stop().catch((error: unknown) => logger.warn({ err: error }, 'run messages stop failed'));
+    await checklistMessages?.idle().catch(() => undefined);
     await bot.stop().catch((error: unknown) => logger.warn({ err: error }, 'bot stop failed'));
     // Before the trail closes: each run in hand finishes its step (recorded) and is handed back.
     await runbookEngine?.stop().catch((error: unknown) => logger.warn({ err: error }, 'runbook runner stop failed'));

@@ -14,7 +14,7 @@ import { SERVICE_NAMES, SERVICE_PORTS, type ServiceName } from '../services/kit/
 import type { StackDatabase } from '../services/stack/stack-database.js';
 import type { StackRedis } from '../services/stack/stack-redis.js';
 import type { Stack } from '../services/stack/stack.js';
-import type { AuditLogReader, BackupCatalog, RunbookRuns } from './ports.js';
+import type { AuditLogReader, BackupCatalog, Checklists, RunbookRuns } from './ports.js';
 
 export interface CommandDependencies {
   /** Base URL of each service. */
@@ -49,6 +49,8 @@ export interface CommandDependencies {
   backups?: BackupCatalog;
   /** Why there are no runs nor backups, when this process could have had them (the CLI: no DATABASE_URL and no npm start). */
   runsProblem?: string;
+  /** The runbook's checklists, started and ticked in the bot's database; without it the checklist commands say they are not set up. */
+  checklists?: Checklists;
 }
 
 export interface ServiceEndpointsEnv {
@@ -87,7 +89,7 @@ export interface CommandDependenciesOptions {
 }
 
 /** The clients and connections; the bot adds its audit trail (bot/command-path/command-path-dependencies.ts). */
-export function createCommandDependencies(options: CommandDependenciesOptions): Omit<CommandDependencies, 'trail' | 'trailProblem' | 'runs' | 'backups' | 'runsProblem'> {
+export function createCommandDependencies(options: CommandDependenciesOptions): Omit<CommandDependencies, 'trail' | 'trailProblem' | 'runs' | 'backups' | 'runsProblem' | 'checklists'> {
   const callTimeoutMs = options.callTimeoutMs ?? 10_000;
   const { endpoints } = options;
   return {

@@ -8,6 +8,11 @@ import { cacheClear } from './cache-clear.js';
 import { cacheStats } from './cache-stats.js';
 import { cacheWarm } from './cache-warm.js';
 import { can } from './can.js';
+import { checklist } from './checklist.js';
+import { checklistTick, checklistUntick } from './checklist-marks.js';
+import { checklistRerun } from './checklist-rerun.js';
+import { checklistShow } from './checklist-show.js';
+import { checklists } from './checklists.js';
 import type { CommandDefinition } from './command.js';
 import { dbConnections } from './db-connections.js';
 import { dbKillIdle } from './db-kill-idle.js';
@@ -85,6 +90,12 @@ export const allCommands: readonly CommandDefinition[] = [
   backupVerify,
   troubleshoot,
   restore,
+  checklists,
+  checklistShow,
+  checklist,
+  checklistTick,
+  checklistUntick,
+  checklistRerun,
 ] as CommandDefinition[];
 
 export function createCommandRegistry(): Registry {

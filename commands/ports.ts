@@ -275,3 +275,88 @@ export interface BackupCatalog {
   /** Newest first. */
   list(): Promise<BackupListing[]>;
 }
+
+/** An item's state: `open` (nobody ticked it), `ticked` by a person, or an automatic check's `pass`, `fail`, `unknown`. */
+export type ChecklistItemState = 'open' | 'ticked' | 'pass' | 'fail' | 'unknown';
+
+/** One item of a started checklist, as stored (its text is kept as it was when the checklist started). */
+export interface ChecklistItemInfo {
+  id: string;
+  text: string;
+  /** `auto`: the bot checks it; `manual`: a person ticks it. */
+  mode: 'auto' | 'manual';
+  /** Why it is manual, or what the automatic check looks at. */
+  note: string;
+  state: ChecklistItemState;
+  /** The sentence an automatic check gave (what it saw). */
+  evidence: string | null;
+  /** When the automatic check last ran (ISO 8601). */
+  checkedAt: string | null;
+  /** Who ticked it and when (ISO 8601), while it is ticked. */
+  tickedBy: string | null;
+  tickedAt: string | null;
+}
+
+/** One tick, untick or check of an item: the checklist's own history (the trail has the commands). */
+export interface ChecklistEventInfo {
+  itemId: string;
+  action: 'tick' | 'untick' | 'check';
+  actor: string;
+  state: ChecklistItemState;
+  at: string;
+}
+
+/** A started checklist (states: open, completed). */
+export interface ChecklistInfo {
+  id: string;
+  /** pre-deployment, post-deployment, monthly-review */
+  checklist: string;
+  title: string;
+  startedBy: string;
+  origin: string;
+  /** The Slack channel it was started in, and its message there once posted. */
+  channel: string | null;
+  messageTs: string | null;
+  createdAt: string;
+  updatedAt: string;
+  /** Set once every item passed or is ticked: who made the last of them so, and when. */
+  completedAt: string | null;
+  completedBy: string | null;
+  /** Grows by one with every change: a message rendered from an older one is stale. */
+  revision: number;
+  items: ChecklistItemInfo[];
+}
+
+/** A checklist that can be started, as `checklists` lists it. */
+export interface ChecklistDefinitionInfo {
+  name: string;
+  title: string;
+  summary: string;
+  items: Array<{ id: string; text: string; mode: 'auto' | 'manual'; note: string }>;
+}
+
+/** A checklist request refused before anything was written; the message is safe to show. */
+export class ChecklistRequestError extends Error {
+  override readonly name: string = 'ChecklistRequestError';
+  constructor(
+    /** unknown-checklist, unknown-instance, unknown-item, completed, automatic, already-ticked, not-ticked */
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The runbook's checklists (runbooks/checklists) as commands use them; the bot implements it. */
+export interface Checklists {
+  definitions(): ChecklistDefinitionInfo[];
+  /** Runs the automatic checks and records the checklist; `channel`: where the bot shows it. */
+  start(request: { checklist: string; startedBy: string; origin: string; channel?: string }): Promise<ChecklistInfo>;
+  tick(id: string, itemId: string, by: string): Promise<ChecklistInfo>;
+  untick(id: string, itemId: string, by: string): Promise<ChecklistInfo>;
+  /** Runs the automatic checks again and records what they saw. */
+  rerun(id: string, by: string): Promise<ChecklistInfo>;
+  get(id: string): Promise<{ checklist: ChecklistInfo; events: ChecklistEventInfo[] }>;
+  /** The open ones (oldest first), then the `limit` newest completed ones. */
+  recent(limit: number): Promise<{ open: ChecklistInfo[]; completed: ChecklistInfo[] }>;
+}

@@ -23,6 +23,7 @@ import type { ReviewCardPublisher, ReviewCardStore } from '../evolution-reviews/
 import { slackReviewCardPublisher } from './evolution-review-card.js';
 import { registerEvolutionReviewListener } from './evolution-review-listener.js';
 import { registerRunActions } from './run-actions.js';
+import { registerChecklistActions } from './checklist-actions.js';
 import { createBotMetrics, type BotMetrics } from './metrics.js';
 import type { SlackSettings } from './settings.js';
 import { responseUrlPoster } from './response-url.js';
@@ -160,6 +161,8 @@ export function createSlackBot(options: SlackBotOptions): SlackBot {
   registerEvolutionReviewListener(app, { execution, metrics, logger, ...(options.reviewCards ? { cards: options.reviewCards } : {}) });
   // Abort / Retry / Skip on a runbook run's message: the command lines, through the one command path.
   registerRunActions(app, { execution, metrics, logger });
+  // Tick / Untick / Re-run checks on a checklist's message: the same, as `checklist ...` lines.
+  registerChecklistActions(app, { execution, metrics, logger });
 
   // The one error boundary: the cause goes to the log under a reference, the person sees only the reference.
   const boundary: Parameters<App['error']>[0] = async ({ error, body }) => {

@@ -4,7 +4,7 @@
  * every hash and move the head, so that the chain alone looks intact; the signed checkpoints,
  * whose key is outside the database, show the rewrite and name the missing record.
  */
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,6 +23,7 @@ import { loadConfig as loadAuditEngineConfig } from '../../services/audit-engine
 import { createAuditEngineClient } from '../../services/clients/audit-engine.js';
 import { createAuditOutbox } from '../../services/kit/audit-outbox.js';
 import { createPool } from '../../services/kit/postgres.js';
+import { createChecklistStore, migrateChecklistStore } from '../../runbooks/checklists/checklist-store.js';
 import { createRunStore, migrateRunStore } from '../../runbooks/engine/run-store.js';
 import { type RewritableChain, createRuntimeRole, rewriteChainWithout } from '../testing/chain-owner.js';
 import { unusedLoopbackPort } from '../testing/loopback.js';
@@ -174,6 +175,18 @@ describe("the bot's restricted database role", () => {
     expect(await createRunStore(pool).get(run.id)).toMatchObject({ state: 'pending', requester: 'U0CAROL' });
     await expect(bot.query('DELETE FROM runbook_runs')).rejects.toThrow(/permission denied for table runbook_runs/);
     await expect(bot.query('DROP TABLE runbook_step_attempts')).rejects.toThrow(/must be owner of table runbook_step_attempts/);
+  });
+
+  it('starts and ticks checklists in the tables the owner migrated, and cannot rewrite their history', async () => {
+    const { pool, bot } = fixture;
+    expect(await migrateChecklistStore(pool)).toEqual([]);
+    const store = createChecklistStore(pool);
+    const id = randomUUID();
+    await store.create({ id, checklist: 'monthly-review', title: 'Monthly review', startedBy: 'U0CAROL', origin: 'slash', items: [{ id: 'team-training', text: 'Team training conducted', mode: 'manual', note: 'people' }] });
+    expect(await store.mark(id, 'team-training', 'U0CAROL', 'tick')).toMatchObject({ completedBy: 'U0CAROL' });
+    expect(await store.events(id)).toMatchObject([{ itemId: 'team-training', action: 'tick', actor: 'U0CAROL' }]);
+    await expect(bot.query('UPDATE checklist_events SET actor = $$U0MALLORY$$')).rejects.toThrow(/permission denied for table checklist_events/);
+    await expect(bot.query('DELETE FROM checklist_events')).rejects.toThrow(/permission denied for table checklist_events/);
   });
 });
 

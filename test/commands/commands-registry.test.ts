@@ -61,7 +61,7 @@ describe('the command registry', () => {
     const issue3 = ['audit verify', 'cache stats', 'db status', 'evolutions', 'health', 'help', 'metrics', 'redis status', 'sandbox status', 'violations'];
     const issue4 = ['cache warm', 'db connections', 'logs', 'redis memory', 'restart', 'sandbox prune', 'scale', 'stats', 'status'];
     const issue5 = ['audit', 'cache clear', 'can', 'db kill-idle', 'evolution review', 'lockdown', 'lockdown lift', 'redis flush', 'strict-mode'];
-    const issue12 = ['backup', 'backup verify', 'backups', 'restore', 'run', 'run abort', 'run decide', 'run status', 'runbooks', 'runs', 'troubleshoot'];
+    const issue12 = ['backup', 'backup verify', 'backups', 'checklist', 'checklist rerun', 'checklist show', 'checklist tick', 'checklist untick', 'checklists', 'restore', 'run', 'run abort', 'run decide', 'run status', 'runbooks', 'runs', 'troubleshoot'];
     expect(registry.list().map((command) => command.name)).toEqual([...issue3, ...issue4, ...issue5, ...issue12].sort((a, b) => a.localeCompare(b)));
     expect(registry.list().filter((command) => issue3.includes(command.name)).every((command) => command.level === 'read')).toBe(true);
   });
@@ -73,6 +73,16 @@ describe('the command registry', () => {
     }
     const resolution = registry.resolve('Audit  VERIFY');
     expect(resolution.ok && resolution.command.name).toBe('audit verify');
+  });
+
+  it("resolves `checklist <name>` to the start and `checklist tick|untick|rerun|show` to their own commands", () => {
+    const named = (line: string) => {
+      const resolution = registry.resolve(line);
+      return resolution.ok ? [resolution.command.name, resolution.args] : resolution.error.message;
+    };
+    expect(named('checklist pre-deployment')).toEqual(['checklist', { name: 'pre-deployment' }]);
+    expect(named('checklist tick 1b9d6bcd-bbfd-4b2d-9b5d-ab8dfbbd4bed rollback-plan')).toEqual(['checklist tick', { id: '1b9d6bcd-bbfd-4b2d-9b5d-ab8dfbbd4bed', item: 'rollback-plan' }]);
+    expect(named('checklist show 1b9d6bcd-bbfd-4b2d-9b5d-ab8dfbbd4bed')).toEqual(['checklist show', { id: '1b9d6bcd-bbfd-4b2d-9b5d-ab8dfbbd4bed' }]);
   });
 
   it('resolves aliases to their command', () => {

@@ -385,6 +385,34 @@ describe('npm start with nothing configured', () => {
     console.info(`embedded backup ${backupSeconds.toFixed(1)} s (${stepTimes(done!)}), verify ${verifySeconds.toFixed(1)} s (${stepTimes(verified!)})`);
   }, 240_000);
 
+  it('starts the post-deployment checklist from the console on the embedded database, checks the local stack, and records a tick by its button', async () => {
+    const { session } = await openConsole();
+    const workspace = await session.get<{ channels: { id: string; name: string }[] }>('workspace');
+    const ops = workspace.channels.find((channel) => channel.name === 'acgs-ops')!.id;
+    const message = await typeInConsole('/acgs checklist post-deployment', 'Post-deployment checklist: ', 30_000);
+    expect(message, 'no checklist message in the console').toBeDefined();
+    expect(JSON.stringify(message!.blocks)).toContain('All services healthy');
+    const clicked = await session.post('click', { as: 'U0ONCALL', actionId: 'acgs_checklist_tick', blockId: 'acgs_checklist_item_documentation-updated', channel: ops, messageTs: message!.ts });
+    expect(clicked.status).toBe(200);
+    let blocks = '';
+    for (const deadline = Date.now() + 15_000; Date.now() < deadline && !blocks.includes('Ticked by <@U0ONCALL>'); ) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const listed = await session.get<{ messages: ConsoleMessage[] }>(`messages?channel=${ops}&as=U0ONCALL`);
+      blocks = JSON.stringify(listed.messages.find((found) => found.ts === message!.ts)?.blocks ?? []);
+    }
+    expect(blocks).toContain('Ticked by <@U0ONCALL>');
+    await typeInConsole('/acgs audit --command checklist', 'Audit trail');
+    let table = '';
+    for (const deadline = Date.now() + 15_000; Date.now() < deadline && !table; ) {
+      const listed = await session.get<{ messages: ConsoleMessage[] }>(`messages?channel=${ops}&as=U0ONCALL`);
+      const found = listed.messages.find((candidate) => /^Audit trail: .*\(command checklist\)/.test(candidate.text));
+      table = found ? JSON.stringify(found.blocks) : '';
+      if (!table) await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    expect(table).toMatch(/U0ONCALL +execution \(L1\) +checklist tick id=[0-9a-f]{8}-/);
+    expect(table).toMatch(/U0ONCALL +result \(L1\) +checklist tick id=[^\n]* allow +ok/);
+  }, 60_000);
+
   /**
    * `npx acgs ...` in another process, with only the state directory (no DATABASE_URL, no token)
    * and a config file whose cli_users gives this machine's user the on-call role.
