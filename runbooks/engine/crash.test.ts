@@ -192,20 +192,23 @@ describe('a runner SIGKILLed mid-step', () => {
 });
 
 /**
- * Runner A runs the run, holding `stepId` for `holdMs`, with runner B up beside it; A gets SIGTERM
- * mid-step. Returns how long A took to exit after it, and its exit code.
+ * Runner A runs the run, holding `stepId` for `holdMs`, and gets SIGTERM as soon as the step has
+ * started; runner B starts once A has gone (starting it before would let a slow start outlast a
+ * short hold, and A would be stopped after the step instead of in it). Returns how long A took to
+ * exit after the signal, and its exit code.
  */
 async function stopMidStep(runbook: string, stepId: string, holdMs: number, shutdownGraceMs?: number) {
   const a = startRunnerProcess('runner-a', shutdownGraceMs === undefined ? {} : { shutdownGraceMs });
   const run = await submit(runbook, { holdMs: { [stepId]: holdMs } }, await a.versions());
   await a.waitFor((event) => event.event === 'stepStarted' && event.runId === run.id && event.stepId === stepId);
-  const b = startRunnerProcess('runner-b');
-  await b.versions();
   const asked = Date.now();
   a.child.kill('SIGTERM');
   // Bounded so that a shutdown that waits for the step fails here rather than at the test's timeout.
   const exit = await Promise.race([a.exited, new Promise((resolve) => setTimeout(() => resolve('still running'), (shutdownGraceMs ?? 0) + 5000))]);
-  return { run, b, exit, tookMs: Date.now() - asked };
+  const tookMs = Date.now() - asked;
+  const b = startRunnerProcess('runner-b');
+  await b.versions();
+  return { run, b, exit, tookMs };
 }
 
 describe('a runner process stopped (SIGTERM) mid-step', () => {
@@ -239,7 +242,7 @@ describe('a runner process stopped (SIGTERM) mid-step', () => {
   });
 
   it('in a non-idempotent step that ends within the grace: records it, hands the run back, and the next runner goes on after it', { timeout: 60_000 }, async () => {
-    const { run, exit, tookMs } = await stopMidStep('send-once', 'send', 800, 10_000);
+    const { run, exit, tookMs } = await stopMidStep('send-once', 'send', 2000, 10_000);
     expect(exit).toBe(0);
     expect(tookMs).toBeLessThan(5000);
     await expect.poll(async () => (await t.store.get(run.id))?.state, { timeout: 15_000, interval: 100 }).toBe('succeeded');
