@@ -291,8 +291,11 @@ describe('concurrency limit', () => {
     const single = await startController(docker, { policyEngineUrl: policy.url, auditEngineUrl: audit.url, maxConcurrent: 1 });
     fixtures.push(single);
     const first = single.app.inject({ method: 'POST', url: '/sandbox/execute', payload: { agent_id: agent(), code: 'sleep 3', ...trusted }, headers: SERVICE_AUTH });
+    // The first takes its slot before it creates its container: wait for the container too, or the
+    // second request's watch (which proves it created none) would see the first's creation.
     const deadline = Date.now() + 10_000;
-    while (single.app.sandboxSlots.size === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    const firstCreated = async () => (await docker.listContainers({ all: true, filters: { label: single.sandboxLabels } })).length > 0;
+    while ((single.app.sandboxSlots.size === 0 || !(await firstCreated())) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
     const second = await execute({ agent_id: agent(), code: 'echo hi', ...trusted }, single);
     expect(second.statusCode).toBe(429);
     expect(second.json().error.code).toBe('CAPACITY_EXCEEDED');
