@@ -16,7 +16,7 @@ import { tableRowCounts } from '../../services/stack/backup/scratch-database.js'
 import { runbookTestDatabase, type RunbookTestDatabase } from '../engine/testing/database.js';
 import { listBackups, recordVerification } from './backup-catalog.js';
 
-const RUNNER = fileURLToPath(new URL('./testing/restore-runner-process.ts', import.meta.url));
+const RUNNER = fileURLToPath(new URL('./testing/backup-runner-process.ts', import.meta.url));
 
 let t: RunbookTestDatabase;
 let audit: TestDatabase;
@@ -58,7 +58,7 @@ interface RunnerEvent {
 function startRunner(owner: string) {
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', RUNNER, JSON.stringify({ databaseUrl: t.db.url, owner, leaseMs: 2000, renewEveryMs: 400, scanEveryMs: 200, root, databases: [{ name: 'audit-engine', url: audit.url }] })],
+    ['--import', 'tsx', RUNNER, JSON.stringify({ databaseUrl: t.db.url, owner, leaseMs: 2000, renewEveryMs: 400, scanEveryMs: 200, root, databases: [{ name: 'audit-engine', url: audit.url }], stack: 'local' })],
     { stdio: ['pipe', 'pipe', 'pipe'] },
   );
   children.push(child);
