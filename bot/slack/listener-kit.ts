@@ -1,13 +1,16 @@
 /**
  * What every Slack listener does around a command, in one place so the listeners cannot drift
  * apart: time its ack, count the command it ran, and post an approval request and remember where
- * it was posted (so the votes can update it later).
+ * it was posted (so the votes can update it later). And the whole of a button that stands for a
+ * command line (run and checklist messages), so those buttons cannot drift apart either.
  */
-import type { Context, webApi } from '@slack/bolt';
+import type { App, BlockAction, ButtonAction, Context, webApi } from '@slack/bolt';
+import type { Logger as PinoLogger } from 'pino';
 import type { ApprovalRequest, ApprovalStore } from '../approvals/index.js';
-import type { ExecutionOutcome, ExecutionRequest } from '../command-path/index.js';
+import { executeCommandLine, type ExecutionDeps, type ExecutionOutcome, type ExecutionRequest } from '../command-path/index.js';
 import { renderApprovalMessage } from './approval-message.js';
 import type { BotMetrics } from './metrics.js';
+import { renderDocument } from './render.js';
 
 /** Set by the receivers' customPropertiesExtractor: when our process first saw the delivery. */
 export interface DeliveryTiming {
@@ -39,4 +42,64 @@ export async function postApprovalRequest(client: webApi.WebClient, store: Appro
     const posted = await client.chat.postMessage({ channel: place.channel, ...(place.threadTs ? { thread_ts: place.threadTs } : {}), ...message });
     if (posted.ts && posted.channel) await store?.attachMessage(request.id, { channel: posted.channel, ts: posted.ts });
   }
+}
+
+export interface CommandButtonDeps {
+  execution: ExecutionDeps;
+  metrics: BotMetrics;
+  logger: PinoLogger;
+}
+
+/** What differs between the buttons that stand for a command line. */
+export interface CommandButton<Which extends string> {
+  /** Matches the buttons' action ids; its first group says which button it is. */
+  pattern: RegExp;
+  /** The line the button stands for, or undefined when its value names nothing. */
+  line(which: Which, value: string | undefined): { line: string; log?: Record<string, unknown> } | undefined;
+  /** The clicker's answer when the button names nothing: nothing is run. */
+  namesNothing: string;
+  /** Whether the clicker is told the outcome; the rest the button's message shows by itself. */
+  answers(outcome: ExecutionOutcome): boolean;
+  /** Names the message in the log line when the clicker could not be answered. */
+  message: string;
+}
+
+/**
+ * A click runs the button's line through the one execution path (authorization, approvals, audit
+ * trail), origin `button`, as the clicker. The message is not edited here: the messages show their
+ * subject's new state whichever way it changed. An approval request goes in the clicked message's
+ * thread; an answer goes to the clicker only.
+ */
+export function registerCommandButton<Which extends string>(app: App, deps: CommandButtonDeps, button: CommandButton<Which>): void {
+  app.action<BlockAction<ButtonAction>>(button.pattern, async ({ ack, body, action, client, respond, context }) => {
+    await ack();
+    observeAck(deps.metrics, context, 'action');
+    if (action.type !== 'button') return;
+    const which = button.pattern.exec(action.action_id)![1] as Which;
+    const made = button.line(which, action.value);
+    if (!made) {
+      await respond({ response_type: 'ephemeral', replace_original: false, text: button.namesNothing });
+      return;
+    }
+    const channelId = body.channel?.id;
+    const outcome = await executeCommandLine(deps.execution, {
+      line: made.line,
+      actor: { id: body.user.id, ...(body.user.username ? { name: body.user.username } : {}) },
+      origin: 'button',
+      ...(channelId ? { channelId } : {}),
+    });
+    countCommand(deps.metrics, outcome, 'button');
+
+    if (outcome.approval && channelId) {
+      const clickedTs = body.message?.ts;
+      await postApprovalRequest(client, deps.execution.services.approvals, outcome.approval, [{ channel: channelId, ...(clickedTs ? { threadTs: clickedTs } : {}) }]);
+      return;
+    }
+    if (!button.answers(outcome)) return;
+    try {
+      await respond({ response_type: 'ephemeral', replace_original: false, ...renderDocument(outcome.document) });
+    } catch (error) {
+      deps.logger.warn({ err: error, ...made.log, user: body.user.id }, `${button.message}: could not answer the clicker privately`);
+    }
+  });
 }

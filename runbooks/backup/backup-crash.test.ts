@@ -3,34 +3,23 @@
  * second waits on a lock): another runner takes the run over, keeps the finished dump, dumps the
  * second database again, and seals one complete backup in the same directory.
  */
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../test/testing/postgres.js';
 import { runbookTestDatabase, type RunbookTestDatabase } from '../engine/testing/database.js';
 import { listBackups, readBackup } from './backup-catalog.js';
-
-const RUNNER = fileURLToPath(new URL('./testing/backup-runner-process.ts', import.meta.url));
+import { startCrashRunner } from './testing/crash-runner.js';
+import { sqlOnce as sql } from './testing/sql.js';
 
 let t: RunbookTestDatabase;
 let audit: TestDatabase;
 let bot: TestDatabase;
 let root: string;
 const children: ChildProcessWithoutNullStreams[] = [];
-
-async function sql(url: string, text: string): Promise<void> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    await client.query(text);
-  } finally {
-    await client.end();
-  }
-}
 
 beforeAll(async () => {
   t = await runbookTestDatabase();
@@ -51,55 +40,17 @@ afterAll(async () => {
   rmSync(root, { recursive: true, force: true });
 });
 
-interface RunnerEvent {
-  event: string;
-  versions?: Record<string, string>;
-  runId?: string;
-  stepId?: string;
-  attempt?: number;
-  outcome?: string;
-  state?: string;
-}
-
 function startRunner(owner: string) {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', RUNNER, JSON.stringify({ databaseUrl: t.db.url, owner, leaseMs: 2000, renewEveryMs: 400, scanEveryMs: 200, root, databases: [{ name: 'audit-engine', url: audit.url }, { name: 'bot', url: bot.url }] })],
-    { stdio: ['pipe', 'pipe', 'pipe'] },
+  return startCrashRunner(
+    { databaseUrl: t.db.url, owner, leaseMs: 2000, renewEveryMs: 400, scanEveryMs: 200, root, databases: [{ name: 'audit-engine', url: audit.url }, { name: 'bot', url: bot.url }] },
+    { children, waitMs: 20_000 },
   );
-  children.push(child);
-  const events: RunnerEvent[] = [];
-  let buffered = '';
-  let errors = '';
-  child.stdout.on('data', (chunk: Buffer) => {
-    buffered += chunk.toString();
-    const lines = buffered.split('\n');
-    buffered = lines.pop()!;
-    for (const line of lines) events.push(JSON.parse(line) as RunnerEvent);
-  });
-  child.stderr.on('data', (chunk: Buffer) => (errors += chunk.toString()));
-  const waitFor = async (match: (event: RunnerEvent) => boolean, timeoutMs = 20_000): Promise<RunnerEvent> => {
-    const until = Date.now() + timeoutMs;
-    for (;;) {
-      const found = events.find(match);
-      if (found) return found;
-      if (Date.now() > until) throw new Error(`runner ${owner} did not report the awaited event; it said ${JSON.stringify(events)} ${errors}`);
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-  };
-  return { child, events, waitFor };
 }
 
 /** The backup's session on the second database, stuck behind the test's lock. */
 async function waitingOnLock(database: string): Promise<boolean> {
-  const client = new pg.Client({ connectionString: t.db.url });
-  await client.connect();
-  try {
-    const { rows } = await client.query("SELECT 1 FROM pg_stat_activity WHERE datname = $1 AND application_name = 'acgs-backup' AND wait_event_type = 'Lock'", [database]);
-    return rows.length > 0;
-  } finally {
-    await client.end();
-  }
+  const { rows } = await sql(t.db.url, "SELECT 1 FROM pg_stat_activity WHERE datname = $1 AND application_name = 'acgs-backup' AND wait_event_type = 'Lock'", [database]);
+  return rows.length > 0;
 }
 
 describe('backup after a crash mid-dump', () => {

@@ -7,7 +7,6 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTrailStore } from '../../bot/audit-trail/trail-store.js';
 import { createAuditEventStore } from '../../services/audit-engine/event-store.js';
@@ -17,6 +16,7 @@ import { createTestDatabase, type TestDatabase } from '../../test/testing/postgr
 import { openTestTrail, type TestTrail } from '../../test/testing/command-access.js';
 import { createBackupPorts } from './backup-ports.js';
 import { backupHarness, scratchDatabases, type BackupHarness } from './testing/backup-harness.js';
+import { sqlOnce as sql } from './testing/sql.js';
 
 let h: BackupHarness;
 let engine: TestDatabase;
@@ -51,16 +51,6 @@ afterAll(async () => {
   await engine?.drop();
   await trail?.close();
 });
-
-async function sql(url: string, text: string, values: unknown[] = []): Promise<pg.QueryResult> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await client.query(text, values);
-  } finally {
-    await client.end();
-  }
-}
 
 /** Changes one row with the chain's triggers off (what a superuser can do), and puts it back after `work`. */
 async function altered<T>(url: string, table: string, column: string, sequence: number, value: unknown, work: () => Promise<T>): Promise<T> {

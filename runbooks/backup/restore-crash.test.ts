@@ -3,11 +3,10 @@
  * holds): the restore's transaction never commits, another runner takes the run over and stops it
  * for a decision (the step is not idempotent), the database holds what it held, and retry restores.
  */
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEST_POSTGRES_URL, createTestDatabase, type TestDatabase } from '../../test/testing/postgres.js';
@@ -15,23 +14,13 @@ import { RESTORE_APPLICATION } from '../../services/stack/backup/postgres-dump.j
 import { tableRowCounts } from '../../services/stack/backup/scratch-database.js';
 import { runbookTestDatabase, type RunbookTestDatabase } from '../engine/testing/database.js';
 import { listBackups, recordVerification } from './backup-catalog.js';
-
-const RUNNER = fileURLToPath(new URL('./testing/restore-runner-process.ts', import.meta.url));
+import { startCrashRunner } from './testing/crash-runner.js';
+import { sqlOnce as sql } from './testing/sql.js';
 
 let t: RunbookTestDatabase;
 let audit: TestDatabase;
 let root: string;
 const children: ChildProcessWithoutNullStreams[] = [];
-
-async function sql(url: string, text: string, values: unknown[] = []): Promise<pg.QueryResult> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await client.query(text, values);
-  } finally {
-    await client.end();
-  }
-}
 
 beforeAll(async () => {
   t = await runbookTestDatabase();
@@ -47,41 +36,11 @@ afterAll(async () => {
   rmSync(root, { recursive: true, force: true });
 });
 
-interface RunnerEvent {
-  event: string;
-  versions?: Record<string, string>;
-  runId?: string;
-  stepId?: string;
-  state?: string;
-}
-
 function startRunner(owner: string) {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', RUNNER, JSON.stringify({ databaseUrl: t.db.url, owner, leaseMs: 2000, renewEveryMs: 400, scanEveryMs: 200, root, databases: [{ name: 'audit-engine', url: audit.url }] })],
-    { stdio: ['pipe', 'pipe', 'pipe'] },
+  return startCrashRunner(
+    { databaseUrl: t.db.url, owner, leaseMs: 2000, renewEveryMs: 400, scanEveryMs: 200, root, databases: [{ name: 'audit-engine', url: audit.url }], stack: 'local' },
+    { children, waitMs: 30_000 },
   );
-  children.push(child);
-  const events: RunnerEvent[] = [];
-  let buffered = '';
-  let errors = '';
-  child.stdout.on('data', (chunk: Buffer) => {
-    buffered += chunk.toString();
-    const lines = buffered.split('\n');
-    buffered = lines.pop()!;
-    for (const line of lines) events.push(JSON.parse(line) as RunnerEvent);
-  });
-  child.stderr.on('data', (chunk: Buffer) => (errors += chunk.toString()));
-  const waitFor = async (match: (event: RunnerEvent) => boolean, timeoutMs = 30_000): Promise<RunnerEvent> => {
-    const until = Date.now() + timeoutMs;
-    for (;;) {
-      const found = events.find(match);
-      if (found) return found;
-      if (Date.now() > until) throw new Error(`runner ${owner} did not report the awaited event; it said ${JSON.stringify(events)} ${errors}`);
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-  };
-  return { child, waitFor };
 }
 
 const settledIn = (runner: ReturnType<typeof startRunner>, runId: string, states: string[]) =>

@@ -1,18 +1,24 @@
 /**
- * A runner process hosting the backup runbooks, for the crash test: the test SIGKILLs it mid-dump
- * and starts another one to take the run over (runbooks/engine/testing/host-runner-process.ts).
+ * A runner process hosting the backup runbooks, for the backup and restore crash tests: the test
+ * SIGKILLs it mid-step and starts another one to take the run over
+ * (runbooks/engine/testing/host-runner-process.ts). With `stack: "local"` it has a local Stack
+ * port with no service in it: the restore needs one, and as no service writes the test's
+ * databases, it stops nothing and starts nothing.
  *
- *   tsx runbooks/backup/testing/backup-runner-process.ts '{"databaseUrl": "...", "owner": "a", "root": "...", "databases": [...]}'
+ *   tsx runbooks/backup/testing/backup-runner-process.ts '{"databaseUrl": "...", "owner": "a", "root": "...", "databases": [...], "stack": "local"}'
  */
 import { backupHostPorts } from '../../../bot/runbook-runs/backup-host-ports.js';
 import { createPool } from '../../../services/kit/postgres.js';
+import { createLocalStack } from '../../../services/stack/local/local-stack.js';
 import type { BackupDatabase } from '../../engine/ports.js';
 import { hostRunnerProcess, type RunnerProcessOptions } from '../../engine/testing/host-runner-process.js';
 import { backupRunbooks } from '../index.js';
 
-interface BackupRunnerOptions extends RunnerProcessOptions {
+export interface BackupRunnerOptions extends RunnerProcessOptions {
   root: string;
   databases: BackupDatabase[];
+  /** Which Stack port the runner has: none (the backup needs none), or an empty local one. */
+  stack?: 'local';
 }
 
 hostRunnerProcess<BackupRunnerOptions>({
@@ -29,5 +35,6 @@ hostRunnerProcess<BackupRunnerOptions>({
       auditChainHead: async () => null,
       ...backupHostPorts(createPool({ databaseUrl: options.databaseUrl, max: 1, applicationName: 'acgs-backup-test' })),
     },
+    ...(options.stack === 'local' ? { commands: { stack: createLocalStack({ processes: [] }) } } : {}),
   }),
 });

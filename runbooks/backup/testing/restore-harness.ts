@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import pg from 'pg';
+import type pg from 'pg';
 import { backupHostPorts } from '../../../bot/runbook-runs/backup-host-ports.js';
 import { createTestDatabase, type TestDatabase } from '../../../test/testing/postgres.js';
 import { unusedLoopbackPort } from '../../../test/testing/loopback.js';
@@ -25,6 +25,7 @@ import type { RunRecord } from '../../engine/run-store.js';
 import { runbookTestDatabase, type RunbookTestDatabase } from '../../engine/testing/database.js';
 import { recordVerification } from '../backup-catalog.js';
 import { backupRunbooks } from '../index.js';
+import { sqlOnce as sql } from './sql.js';
 
 const WRITER = fileURLToPath(new URL('./writer-process.ts', import.meta.url));
 
@@ -49,15 +50,6 @@ export async function restoreHarness(): Promise<RestoreHarness> {
   const t = await runbookTestDatabase();
   const audit = await createAuditTestContext();
   const bot = await createTestDatabase('acgs_rs_bot');
-  const sql = async (url: string, text: string, values: unknown[] = []) => {
-    const client = new pg.Client({ connectionString: url });
-    await client.connect();
-    try {
-      return await client.query(text, values);
-    } finally {
-      await client.end();
-    }
-  };
   // The engine migrates its database and chains what it is sent, as in production.
   const engine = await audit.start();
   for (let index = 0; index < 12; index += 1) {
