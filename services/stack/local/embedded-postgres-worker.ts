@@ -7,6 +7,7 @@
  * Backups ask it for a logical dump: only this thread holds the instance (pglite-session-dump.ts).
  * `restore` asks it to swap its data directory for a restored one (embedded-postgres-swap.ts).
  */
+import { setTimeout as delay } from 'node:timers/promises';
 import { parentPort, workerData } from 'node:worker_threads';
 import { PGlite } from '@electric-sql/pglite';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
@@ -21,12 +22,14 @@ export type EmbeddedPostgresRequest =
   | { type: 'dump'; id: number; waitMs?: number }
   | { type: 'size'; id: number }
   | { type: 'count'; id: number }
+  | { type: 'quiet'; id: number; waitMs: number }
   | { type: 'swap'; id: number; restoredDir: string; previousDir: string };
 export type EmbeddedPostgresReply =
   | { type: 'dumped'; id: number; dump: SessionDump }
   | { type: 'sized'; id: number; databaseBytes: number; tableBytes: number }
   | { type: 'counted'; id: number; rowCounts: Record<string, number> }
   | { type: 'swapped'; id: number }
+  | { type: 'quiet'; id: number }
   | { type: 'refused'; id: number; error: string };
 
 const { dataDir } = workerData as { dataDir: string };
@@ -57,6 +60,19 @@ async function serve(dir: string, onPort: number): Promise<Served> {
   }
 }
 
+/**
+ * Waits until no client is connected. A client that ended (a stopped service) is let go by the
+ * socket server only once it has seen the close: until then it counts, and a new client is refused
+ * ("Too many connections", one session). The server has no event for it, so this looks again.
+ */
+async function untilNoClients(served: Served, waitMs: number): Promise<void> {
+  const started = performance.now();
+  while (served.server.getStats().activeConnections > 0) {
+    if (performance.now() - started > waitMs) throw new Error(`${served.server.getStats().activeConnections} client(s) stayed connected to it for ${Math.round(waitMs / 1000)} s (its writers are not all stopped); nothing was replaced`);
+    await delay(10);
+  }
+}
+
 async function unserve(served: Served): Promise<void> {
   await served.server.stop();
   await served.db.close();
@@ -74,9 +90,12 @@ try {
         return { type: 'sized', id: request.id, ...(await sessionSizes(live.db, live.watch)) };
       case 'count':
         return { type: 'counted', id: request.id, rowCounts: await sessionRowCounts(live.db, live.watch) };
+      case 'quiet':
+        await untilNoClients(live, request.waitMs);
+        return { type: 'quiet', id: request.id };
       case 'swap': {
-        const clients = live.server.getStats().activeConnections;
-        if (clients > 0) throw new Error(`${clients} client(s) are still connected to it (its writers are not all stopped); nothing was replaced`);
+        // The stopped writers' connections end a moment after their processes.
+        await untilNoClients(live, 10_000);
         const onPort = live.port;
         try {
           live = await swapDataDirectories({ live, dataDir, restoredDir: request.restoredDir, previousDir: request.previousDir, open: (dir) => serve(dir, onPort), close: unserve });

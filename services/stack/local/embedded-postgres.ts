@@ -17,6 +17,8 @@ export interface EmbeddedPostgres extends EmbeddedDumpSource {
   dump(options?: { waitMs?: number }): Promise<SessionDump>;
   /** Its size on disk and its tables' data; also the proof that it answers. */
   size(): Promise<{ databaseBytes: number; tableBytes: number }>;
+  /** Resolves once no client is connected (the socket serves one at a time); refused after `waitMs`. */
+  untilNoClients(waitMs?: number): Promise<void>;
   /** What the start did about a restore a crash interrupted (embedded-postgres-swap.ts), for the log. */
   recovered: string | null;
   stop(): Promise<void>;
@@ -81,6 +83,9 @@ export async function startEmbeddedPostgres(dataDir: string): Promise<EmbeddedPo
     async size() {
       const { databaseBytes, tableBytes } = answer(await ask({ type: 'size', id: nextId++ }), 'sized');
       return { databaseBytes, tableBytes };
+    },
+    async untilNoClients(waitMs = 10_000) {
+      answer(await ask({ type: 'quiet', id: nextId++, waitMs }), 'quiet');
     },
     async rowCounts() {
       return answer(await ask({ type: 'count', id: nextId++ }), 'counted').rowCounts;
