@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -124,6 +124,26 @@ describe('startEmbeddedPostgres after a crash between the renames', () => {
       expect(await again.rowCounts()).toEqual({ 'public.kept': 1 });
     } finally {
       await again.stop();
+    }
+  });
+});
+
+describe('replaceWith with a client still connected', () => {
+  it('waits for it, then refuses: nothing replaced, the copy removed, the client still served', { timeout: 90_000 }, async () => {
+    const db = await startEmbeddedPostgres(dataDir);
+    const client = new pg.Client({ connectionString: db.url });
+    try {
+      await client.connect();
+      await client.query("CREATE TABLE kept (n text); INSERT INTO kept VALUES ('live')");
+      const dump = join(root, 'dump.sql');
+      writeFileSync(dump, (await db.dump()).sql.replace("'live'", "'from the dump'"));
+      await expect(db.replaceWith({ file: dump })).rejects.toThrow(/^1 client\(s\) stayed connected to it for 10 s \(its writers are not all stopped\); nothing was replaced$/);
+      expect((await client.query('SELECT n FROM kept')).rows).toEqual([{ n: 'live' }]);
+      expect(readdirSync(root).filter((name) => name.startsWith('audit.'))).toEqual([]);
+    } finally {
+      await client.end();
+      await db.untilNoClients();
+      await db.stop();
     }
   });
 });
