@@ -197,7 +197,8 @@ export function describePlan(plan: RestorePlan): string {
   const dumps = plan.dumps.map((dump) => {
     const untouched = dump.untouchedTables.length > 0 ? `; left as they are: ${dump.untouchedTables.join(', ')}` : '';
     const dropped = dump.droppedTables.length > 0 ? `; gone afterwards (the dump lacks them): ${dump.droppedTables.join(', ')}` : '';
-    const how = dump.kind === 'pglite-dump' ? ' whole (a fresh database from the dump, swapped in on the same port; the one replaced is kept until the check passed)' : '';
+    // How it is replaced is the restore step's description; the approval message has room for little.
+    const how = dump.kind === 'pglite-dump' ? ' whole' : '';
     return `${dump.file} replaces ${dump.where}${how}: ${dump.tables.map(rowsWords).join(', ') || 'no tables'}${untouched}${dropped}`;
   });
   const left = plan.notRestored.map((entry) => `${entry.file} is not restored: ${entry.why}`);
