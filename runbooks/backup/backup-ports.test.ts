@@ -31,7 +31,8 @@ describe('the databases a backup dumps', () => {
 });
 
 describe('the embedded PGlite databases npm start runs', () => {
-  const source = (dataDir: string) => ({ dataDir, dump: async () => Promise.reject(new Error('not here')), size: async () => ({ databaseBytes: 0, tableBytes: 0 }) });
+  const notHere = async () => Promise.reject(new Error('not here'));
+  const source = (dataDir: string) => ({ dataDir, url: 'postgres://127.0.0.1:1/postgres', dump: notHere, size: async () => ({ databaseBytes: 0, tableBytes: 0 }), rowCounts: notHere, replaceWith: notHere, discardPrevious: notHere });
   const bot = source('/state/pglite/bot');
   const audit = source('/state/pglite/audit');
   const evolution = source('/state/pglite/evolution');

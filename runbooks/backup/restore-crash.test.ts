@@ -86,7 +86,7 @@ describe('restore after a crash mid-restore', () => {
       await settledIn(b, restore.id, ['needs_decision', 'succeeded', 'failed']);
       const stopped = await t.store.get(restore.id);
       expect(stopped?.state).toBe('needs_decision');
-      expect(stopped?.reason).toBe('step "restore-databases" (Replace each database with its dump (pg_restore, one transaction each)) was interrupted and is not safe to run again by itself: retry, skip or abort');
+      expect(stopped?.reason).toBe('step "restore-databases" (Replace each database with its dump (pg_restore in one transaction; an embedded one swapped whole)) was interrupted and is not safe to run again by itself: retry, skip or abort');
       expect((await t.store.attempts(restore.id)).map((attempt) => `${attempt.stepId}#${attempt.attempt} ${attempt.outcome}`)).toEqual([
         'check-backup#1 done',
         'safety-backup#1 done',

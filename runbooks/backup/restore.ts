@@ -4,6 +4,9 @@
  * taken (the way back), the services that write the databases are stopped, each dump replaces its
  * live database in one transaction, the restored rows and the Audit Engine's chain are checked
  * while nothing writes, then the writers start again and every service must be healthy.
+ * An embedded PGlite database of npm start is replaced whole instead: its dump restored into a
+ * fresh PGlite beside it, swapped in by the thread that serves it (embedded-postgres-swap.ts), the
+ * replaced one kept until the restored rows were checked.
  * The bot's own database is never restored (restore-plan.ts says why).
  */
 import { join } from 'node:path';
@@ -14,7 +17,7 @@ import { restoreDumpReplacing } from '../../services/stack/backup/postgres-dump.
 import { tableRowCounts } from '../../services/stack/backup/scratch-database.js';
 import type { Stack } from '../../services/stack/stack.js';
 import { defineRunbook, type StepContext } from '../engine/definition.js';
-import type { StepPorts } from '../engine/ports.js';
+import type { BackupDatabase, EmbeddedBackupDatabase, StepPorts } from '../engine/ports.js';
 import { readBackup } from './backup-catalog.js';
 import { BackupIdSchema } from './backup-manifest.js';
 import { backupPorts, completeBackupRefusal, errorText, formatBytes, sweepLeftoverScratch } from './backup-steps-support.js';
@@ -52,10 +55,35 @@ function stackOf(ports: StepPorts): Stack {
   return stack;
 }
 
-function urlOf(context: Context, dump: PlannedDump): string {
+/** The database a planned dump replaces, still of the kind the plan found. */
+function databaseOf(context: Context, dump: PlannedDump): BackupDatabase {
   const database = backupPorts(context.ports).databases.find((candidate) => candidate.name === dump.database);
-  if (!database || database.kind === 'pglite') throw new Error(`the stack no longer has the database ${dump.where} on a PostgreSQL server; nothing was restored into it`);
-  return database.url;
+  const embedded = dump.kind === 'pglite-dump';
+  if (!database || (database.kind === 'pglite') !== embedded) throw new Error(`the stack no longer has the database ${dump.where} ${embedded ? 'embedded' : 'on a PostgreSQL server'}; nothing was restored into it`);
+  return database;
+}
+
+function urlOf(database: BackupDatabase): string {
+  return database.kind === 'pglite' ? database.source.url : database.url;
+}
+
+interface RestoredDatabase {
+  file: string;
+  database: string;
+  duration_ms: number;
+  /** An embedded database's data directory before the restore, kept until verify-restored passed. */
+  previous_dir?: string;
+}
+
+async function restoreOne(context: Context, dir: string, dump: PlannedDump): Promise<RestoredDatabase> {
+  const database = databaseOf(context, dump);
+  const file = join(dir, dump.file);
+  if (database.kind === 'pglite') {
+    const { durationMs, previousDir } = await database.source.replaceWith({ file, signal: context.signal });
+    return { file: dump.file, database: dump.where, duration_ms: durationMs, previous_dir: previousDir };
+  }
+  const { durationMs } = await restoreDumpReplacing({ file, databaseUrl: database.url, signal: context.signal });
+  return { file: dump.file, database: dump.where, duration_ms: durationMs };
 }
 
 /** Starts every service in `services`, all of them even when one fails; the failures in one sentence. */
@@ -104,16 +132,18 @@ async function restoreDatabases(context: Context): Promise<unknown> {
   const { dir } = await readBackup(backupPorts(context.ports).root, checked.id);
   const safety = (context.outputs['safety-backup'] as TakenBackup | undefined)?.id;
   const wayBack = safety ? `backup ${safety}, taken just before, holds what was there` : 'no safety backup was taken (its step was skipped)';
-  const restored: Array<{ file: string; database: string; duration_ms: number }> = [];
+  const restored: RestoredDatabase[] = [];
   for (const [index, dump] of checked.dumps.entries()) {
     try {
-      const { durationMs } = await restoreDumpReplacing({ file: join(dir, dump.file), databaseUrl: urlOf(context, dump), signal: context.signal });
-      restored.push({ file: dump.file, database: dump.where, duration_ms: durationMs });
+      restored.push(await restoreOne(context, dir, dump));
     } catch (error) {
       const replaced = restored.map((entry) => entry.database);
       const untouched = checked.dumps.slice(index + 1).map((entry) => entry.where);
+      const asBefore = dump.kind === 'pglite-dump' ? 'Nothing of it was swapped in' : 'Its transaction was rolled back';
+      const kept = restored.filter((entry) => entry.previous_dir).map((entry) => `${entry.database}'s previous data is kept in ${entry.previous_dir}`);
       throw new Error(
-        `${dump.file} did not restore into ${dump.where}: ${errorText(error)}. Its transaction was rolled back: ${dump.where} holds what it held before. ` +
+        `${dump.file} did not restore into ${dump.where}: ${errorText(error)}. ${asBefore}: ${dump.where} holds what it held before. ` +
+          (kept.length > 0 ? `${kept.join('; ')}. ` : '') +
           `Replaced already: ${replaced.join(', ') || 'none'}; not touched: ${untouched.join(', ') || 'none'}. ` +
           `The writers stay stopped until you decide: retry restores every dump again (each replaces its database whole), abort starts them again on the data as it is now; ${wayBack}`,
       );
@@ -142,11 +172,14 @@ async function auditChainOf(url: string): Promise<{ valid: boolean; events: numb
 
 async function verifyRestored(context: Context): Promise<unknown> {
   const checked = checkedPlan(context);
+  const previous = ((context.outputs['restore-databases'] as { restored?: RestoredDatabase[] } | undefined)?.restored ?? []).filter((entry) => entry.previous_dir);
   const problems: string[] = [];
   const databases: Array<{ database: string; rows: number; audit_chain: string }> = [];
   for (const dump of checked.dumps) {
-    const url = urlOf(context, dump);
-    const counts = await tableRowCounts(url);
+    const database = databaseOf(context, dump);
+    const url = urlOf(database);
+    // The writers are stopped, so an embedded database's one socket session is free for the chain.
+    const counts = database.kind === 'pglite' ? await database.source.rowCounts() : await tableRowCounts(url);
     const wrong = differences(dump, counts);
     if (wrong.length > 0) problems.push(`${dump.where} holds other row counts than the backup: ${wrong.join('; ')}`);
     const chain = await auditChainOf(url);
@@ -157,8 +190,19 @@ async function verifyRestored(context: Context): Promise<unknown> {
       audit_chain: chain ? `valid, ${chain.events} events` : 'none in this database',
     });
   }
-  if (problems.length > 0) throw new Error(`${problems.join('; ')}. The writers are still stopped: abort starts them on this data, retry checks again`);
-  return { databases };
+  if (problems.length > 0) {
+    const kept = previous.map((entry) => `${entry.database} before the restore is kept in ${entry.previous_dir}`);
+    throw new Error(`${problems.join('; ')}. The writers are still stopped: abort starts them on this data, retry checks again${kept.length > 0 ? `; ${kept.join('; ')}` : ''}`);
+  }
+  // Checked: the data directories the embedded databases had before are no longer the way back (the safety backup is).
+  const discarded: string[] = [];
+  for (const entry of previous) {
+    const database = backupPorts(context.ports).databases.find((candidate): candidate is EmbeddedBackupDatabase => candidate.kind === 'pglite' && entry.previous_dir!.startsWith(`${candidate.source.dataDir}.`));
+    if (!database) continue;
+    await database.source.discardPrevious(entry.previous_dir!);
+    discarded.push(entry.previous_dir!);
+  }
+  return { databases, ...(discarded.length > 0 ? { previous_data_removed: discarded } : {}) };
 }
 
 async function checkHealth(context: Context): Promise<unknown> {
@@ -235,7 +279,7 @@ export const restoreRunbook = defineRunbook({
     {
       id: 'restore-databases',
       kind: 'act',
-      title: 'Replace each database with its dump (pg_restore, one transaction each)',
+      title: 'Replace each database with its dump (pg_restore in one transaction; an embedded one swapped whole)',
       timeoutMs: 6 * 60 * 60_000,
       // A takeover cannot tell whether a killed runner's pg_restore committed: a person decides.
       idempotent: false,
@@ -243,7 +287,13 @@ export const restoreRunbook = defineRunbook({
       async dryRun(context) {
         const { dumps } = await plan(context, false);
         const targets = dumps.map((dump) => `${dump.file} -> ${dump.where}`).join(', ');
-        return { mode: 'description', text: `would run pg_restore --clean --if-exists --single-transaction --exit-on-error into ${dumps.map((dump) => dump.where).join(', ')}; a failure rolls that database back to what it held`, target: `databases ${targets || 'none'}` };
+        const postgres = dumps.filter((dump) => dump.kind === 'postgres-dump').map((dump) => dump.where);
+        const embedded = dumps.filter((dump) => dump.kind === 'pglite-dump').map((dump) => dump.where);
+        const how = [
+          ...(postgres.length > 0 ? [`would run pg_restore --clean --if-exists --single-transaction --exit-on-error into ${postgres.join(', ')}; a failure rolls that database back to what it held`] : []),
+          ...(embedded.length > 0 ? [`would restore into a fresh PGlite beside ${embedded.join(', ')} (stopping at the first error, the live one untouched), then swap it in on the same port, keeping the replaced data directory until the restored rows were checked`] : []),
+        ];
+        return { mode: 'description', text: how.join('; '), target: `databases ${targets || 'none'}` };
       },
     },
     {

@@ -540,6 +540,41 @@ describe('npm start with nothing configured', () => {
     expect((await audit.verify()).valid).toBe(true);
   }, 30_000);
 
+  it('restores the backup from the console: two approvers approve a plan whose every check passed, and the run succeeds', async () => {
+    const { session } = await openConsole();
+    const workspace = await session.get<{ channels: { id: string; name: string }[] }>('workspace');
+    const ops = workspace.channels.find((channel) => channel.name === 'acgs-ops')!.id;
+    const [id] = readdirSync(join(stateDir!, 'backups')).filter((name) => /^\d{8}T\d{6}Z-[0-9a-f]{6}$/.test(name)).sort();
+    const request = await typeInConsole(`/acgs restore ${id}`, `Approval pending: restore ${id}`, 60_000);
+    expect(request, 'no approval request in the console').toBeDefined();
+    const plan = JSON.stringify(request!.blocks);
+    // The approval message shortens each step's text: the check's first dump, and the restore step's targets.
+    expect(plan).toMatch(/checked \(read-only\): backup \S+ of \S+ \(verified [^)]*, checksums match\): audit-engine\.sql replaces audit-engine \(embedded PGlite in [^)]*\) whole: public\.\w+ \d+ rows \(now \d+\)/);
+    expect(plan).toMatch(/act on databases audit-engine\.sql -&gt; audit-engine \(embedded PGlite in [^)]*\), evolution-oversight\.sql -&gt; evolution-oversight \(embedded PGlite in [^)]*\)\)/);
+    expect(plan).not.toMatch(/its (check|dry run) failed/);
+    // The console acts as any user of its workspace: both approvers vote.
+    for (const approver of ['U0APPROVER1', 'U0APPROVER2']) {
+      const clicked = await session.post('click', { as: approver, actionId: 'acgs_approval_approve', channel: ops, messageTs: request!.ts });
+      expect(clicked.status).toBe(200);
+    }
+    let executed: ConsoleMessage | undefined;
+    for (const deadline = Date.now() + 30_000; Date.now() < deadline && !executed; ) {
+      const listed = await session.get<{ messages: ConsoleMessage[] }>(`messages?channel=${ops}&as=U0ONCALL`);
+      executed = listed.messages.find((message) => message.ts === request!.ts && /^Approval (executed|failed)/.test(message.text));
+      if (!executed) await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    expect(executed?.text).toMatch(/^Approval executed: restore/);
+    const runId = runIdIn(JSON.stringify(executed!.blocks));
+    expect(runId, `no run id in ${JSON.stringify(executed!.blocks)}`).toBeDefined();
+    const done = await untilSucceeded(runId!, 'restore', 90);
+    expect(done, 'the restore did not succeed').toBeDefined();
+    // Verified, so the replaced data directories are gone.
+    expect(readdirSync(join(stateDir!, 'pglite')).filter((name) => name.includes('.before-restore-') || name.includes('.restoring-'))).toEqual([]);
+    // Last before the stop: the Audit Engine's copy of its newest signed checkpoint, kept outside
+    // its database, is newer than the restored data, and its verification then reports that
+    // checkpoint missing (degraded): runbooks/backup/README.md, "Not here yet".
+  }, 240_000);
+
   it('stops every service on SIGTERM', async () => {
     const running = child!;
     running.kill('SIGTERM');

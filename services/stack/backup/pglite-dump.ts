@@ -17,8 +17,20 @@ import { DumpWriteError, type DumpContents, type DumpEntry } from './postgres-du
 /** What a backup needs of an embedded database: services/stack/local/embedded-postgres.ts gives it. */
 export interface EmbeddedDumpSource {
   dataDir: string;
+  /** Its loopback socket (one session: free only while its writers are stopped). */
+  url: string;
   dump(options?: { waitMs?: number }): Promise<SessionDump>;
   size(): Promise<{ databaseBytes: number; tableBytes: number }>;
+  /** Each table's rows now, counted in its thread (the socket's one session may be a service's). */
+  rowCounts(): Promise<Record<string, number>>;
+  /**
+   * `restore`: replaces the database with the SQL dump `file`, on the same port; the previous data
+   * directory is kept (`previousDir`) until `discardPrevious`. Throws, with the live database as it
+   * was, when anything before the swap's end fails.
+   */
+  replaceWith(options: { file: string; signal?: AbortSignal }): Promise<{ previousDir: string; rowCounts: Record<string, number>; durationMs: number }>;
+  /** Removes a data directory `replaceWith` kept, once the restored one was verified. */
+  discardPrevious(previousDir: string): Promise<void>;
 }
 
 export interface EmbeddedDumpWritten {
@@ -128,13 +140,14 @@ export async function listSqlDump(file: string): Promise<DumpContents> {
 }
 
 /**
- * Restores the dump into a fresh in-memory PGlite (its own thread, always ended) and returns its
+ * Restores the dump into a fresh PGlite, in memory or in `dataDir` (which must be new), in its own
+ * thread (always ended), and returns its
  * tables' row counts. SqlDumpRefused when the SQL does not apply; any other error says nothing
  * about the backup (the thread could not start, the step was stopped).
  */
-export async function restoreSqlDump(options: { file: string; signal?: AbortSignal }): Promise<{ rowCounts: Record<string, number>; durationMs: number }> {
+export async function restoreSqlDump(options: { file: string; signal?: AbortSignal; dataDir?: string }): Promise<{ rowCounts: Record<string, number>; durationMs: number }> {
   options.signal?.throwIfAborted();
-  const worker = startTypeScriptWorker(new URL('./pglite-scratch-worker.ts', import.meta.url), { file: options.file });
+  const worker = startTypeScriptWorker(new URL('./pglite-scratch-worker.ts', import.meta.url), { file: options.file, ...(options.dataDir ? { dataDir: options.dataDir } : {}) });
   const stop = () => void worker.terminate();
   options.signal?.addEventListener('abort', stop, { once: true });
   try {

@@ -142,6 +142,11 @@ export async function sessionSizes(db: PGlite, watch: SessionWatch, options: { w
   });
 }
 
+/** Every table's rows now (restore's plan and check), counted with the session idle. */
+export async function sessionRowCounts(db: PGlite, watch: SessionWatch, options: { waitMs?: number } = {}): Promise<Record<string, number>> {
+  return whenIdle(watch, db, options.waitMs ?? 60_000, undefined, () => countRows(async (sql) => (await lockedQuery(db, sql)).rows));
+}
+
 export async function dumpSession(db: PGlite, watch: SessionWatch, options: { waitMs?: number; signal?: AbortSignal } = {}): Promise<SessionDump> {
   return whenIdle(watch, db, options.waitMs ?? 60_000, options.signal, async () => {
     const started = performance.now();

@@ -1,11 +1,14 @@
 import { once } from 'node:events';
+import { existsSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { startTypeScriptWorker } from '../../kit/typescript-worker.js';
+import { restoreSqlDump, type EmbeddedDumpSource } from '../backup/pglite-dump.js';
 import type { SessionDump } from '../backup/pglite-session-dump.js';
+import { recoverInterruptedSwap, swapDirectoriesOf, swapMarkerOf } from './embedded-postgres-swap.js';
 import type { EmbeddedPostgresMessage, EmbeddedPostgresReply, EmbeddedPostgresRequest } from './embedded-postgres-worker.js';
 import { ensurePrivateDirectory, restrictTreeToOwner } from './local-state.js';
 
-export interface EmbeddedPostgres {
+export interface EmbeddedPostgres extends EmbeddedDumpSource {
   /** A `postgres://` URL the ordinary `pg` driver connects to. */
   url: string;
   /** Where its files are. */
@@ -14,6 +17,10 @@ export interface EmbeddedPostgres {
   dump(options?: { waitMs?: number }): Promise<SessionDump>;
   /** Its size on disk and its tables' data; also the proof that it answers. */
   size(): Promise<{ databaseBytes: number; tableBytes: number }>;
+  /** Resolves once no client is connected (the socket serves one at a time); refused after `waitMs`. */
+  untilNoClients(waitMs?: number): Promise<void>;
+  /** What the start did about a restore a crash interrupted (embedded-postgres-swap.ts), for the log. */
+  recovered: string | null;
   stop(): Promise<void>;
 }
 
@@ -29,6 +36,8 @@ export interface EmbeddedPostgres {
  */
 export async function startEmbeddedPostgres(dataDir: string): Promise<EmbeddedPostgres> {
   ensurePrivateDirectory(dirname(dataDir));
+  // Before the directory is made: a swap interrupted between its renames left none there.
+  const recovered = recoverInterruptedSwap(dataDir);
   ensurePrivateDirectory(dataDir);
   const worker = startTypeScriptWorker(new URL('./embedded-postgres-worker.ts', import.meta.url), { dataDir });
   const exited = once(worker, 'exit');
@@ -67,12 +76,48 @@ export async function startEmbeddedPostgres(dataDir: string): Promise<EmbeddedPo
   return {
     url: `postgres://postgres@127.0.0.1:${message.port}/postgres?sslmode=disable`,
     dataDir,
+    recovered,
     async dump(options = {}) {
       return answer(await ask({ type: 'dump', id: nextId++, ...options }), 'dumped').dump;
     },
     async size() {
       const { databaseBytes, tableBytes } = answer(await ask({ type: 'size', id: nextId++ }), 'sized');
       return { databaseBytes, tableBytes };
+    },
+    async untilNoClients(waitMs = 10_000) {
+      answer(await ask({ type: 'quiet', id: nextId++, waitMs }), 'quiet');
+    },
+    async rowCounts() {
+      return answer(await ask({ type: 'count', id: nextId++ }), 'counted').rowCounts;
+    },
+    async replaceWith({ file, signal }) {
+      const started = performance.now();
+      const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\.(\d{3})Z$/, '$1Z');
+      const { restoredDir, previousDir } = swapDirectoriesOf(dataDir, stamp);
+      ensurePrivateDirectory(restoredDir);
+      let restored;
+      try {
+        restored = await restoreSqlDump({ file, signal, dataDir: restoredDir });
+        signal?.throwIfAborted();
+      } catch (error) {
+        rmSync(restoredDir, { recursive: true, force: true });
+        throw new Error(`${(error as Error).message}; the live database in ${dataDir} was not touched`, { cause: error });
+      }
+      restrictTreeToOwner(restoredDir);
+      try {
+        answer(await ask({ type: 'swap', id: nextId++, restoredDir, previousDir }), 'swapped');
+      } catch (error) {
+        // With the marker still there a crash-proof undo is pending (the next start does it): keep the copy it names.
+        if (!existsSync(swapMarkerOf(dataDir))) rmSync(restoredDir, { recursive: true, force: true });
+        throw error;
+      }
+      restrictTreeToOwner(dataDir);
+      return { previousDir, rowCounts: restored.rowCounts, durationMs: Math.round(performance.now() - started) };
+    },
+    async discardPrevious(previousDir) {
+      // Only a directory this database's restores made: never anything a caller names.
+      if (!previousDir.startsWith(`${dataDir}.before-restore-`)) throw new Error(`${previousDir} is not a previous data directory of ${dataDir}`);
+      rmSync(previousDir, { recursive: true, force: true });
     },
     async stop() {
       stopping = true;

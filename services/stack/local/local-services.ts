@@ -125,6 +125,7 @@ export async function startLocalServices(options: LocalServicesOptions = {}): Pr
     evolutionDatabaseUrl = evolution.url;
     poolEnv.DATABASE_POOL_MAX = '1';
     log(`[start] embedded PostgreSQL (PGlite) in ${join(stateDir, 'pglite')}; set DATABASE_URL to use a real server`);
+    for (const db of embedded) if (db.recovered) log(`[start] ${db.recovered}`);
   }
   const common = {
     POLICY_ENGINE_URL: url('policy-engine'),
