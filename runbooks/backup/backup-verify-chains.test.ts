@@ -15,7 +15,7 @@ import { createPool, migrate } from '../../services/kit/postgres.js';
 import { createTestDatabase, type TestDatabase } from '../../test/testing/postgres.js';
 import { openTestTrail, type TestTrail } from '../../test/testing/command-access.js';
 import { createBackupPorts } from './backup-ports.js';
-import { backupHarness, scratchDatabases, type BackupHarness } from './testing/backup-harness.js';
+import { backupHarness, type BackupHarness } from './testing/backup-harness.js';
 import { sqlOnce as sql } from './testing/sql.js';
 
 let h: BackupHarness;
@@ -89,7 +89,7 @@ describe('backup verify and the audit chains', () => {
     });
     expect(restore).not.toHaveProperty('recorded_head');
     expect(verificationOf(dir)).toMatchObject({ ok: true });
-    expect(await scratchDatabases()).toEqual([]);
+    expect(await h.scratchDatabasesLeft()).toEqual([]);
   });
 
   it('an Audit Engine event altered before the backup: verify fails naming the event’s sequence, recorded as failed', async () => {
@@ -98,7 +98,7 @@ describe('backup verify and the audit chains', () => {
     expect(run.state).toBe('failed');
     expect(run.reason).toMatch(/^step "restore" \(.*\) failed: audit-engine\.dump restored, but the Audit Engine's chain in it is broken at event #7: the content of event \S+ was altered after it was stored$/);
     expect(verificationOf(dir)).toMatchObject({ ok: false, problem: expect.stringMatching(/broken at event #7/) });
-    expect(await scratchDatabases()).toEqual([]);
+    expect(await h.scratchDatabasesLeft()).toEqual([]);
   });
 
   it('a record of the bot’s trail altered before the backup: verify fails naming the record', async () => {
@@ -136,7 +136,7 @@ describe('backup verify and the audit chains', () => {
       expect(run.state).toBe('failed');
       expect(run.reason).toMatch(/failed: the bot's audit trail verifier is not set up in this process/);
       expect(existsSync(join(dir, 'verification.json'))).toBe(false);
-      expect(await scratchDatabases()).toEqual([]);
+      expect(await h.scratchDatabasesLeft()).toEqual([]);
     } finally {
       h.ports.verifyTrailCopy = verifier;
     }

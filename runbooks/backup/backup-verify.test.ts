@@ -6,7 +6,7 @@ import { RunbookInputError } from '../engine/errors.js';
 import { MANIFEST_FILE, listBackups, readBackup, writeManifest } from './backup-catalog.js';
 import { backupVerifyRunbook } from './backup-verify.js';
 import { backupsOverview } from './backups-overview.js';
-import { CLOSED_PORT_URL, backupHarness, scratchDatabases, type BackupHarness } from './testing/backup-harness.js';
+import { CLOSED_PORT_URL, backupHarness, type BackupHarness } from './testing/backup-harness.js';
 
 let h: BackupHarness;
 beforeAll(async () => {
@@ -44,7 +44,9 @@ describe('backup verify', () => {
       recorded_head: 'not checked: no dump holds the bot’s audit trail',
     });
     expect(verificationOf(dir)).toMatchObject({ ok: true, verified_by: `runbook run ${run.id}` });
-    expect(await scratchDatabases()).toEqual([]);
+    // One scratch database per dump was made, and each is gone.
+    expect(h.scratchDatabasesMade.size).toBeGreaterThanOrEqual(2);
+    expect(await h.scratchDatabasesLeft()).toEqual([]);
 
     const [overview] = (await backupsOverview(h.ports.root)).filter((backup) => backup.id === id);
     expect(overview).toMatchObject({ state: 'complete', verification: { state: 'verified' } });
@@ -65,7 +67,7 @@ describe('backup verify', () => {
     expect(run.reason).toMatch(/^step "restore" \(.*\) failed: audit-engine\.dump has SHA-256 [0-9a-f]{12}…, the manifest says [0-9a-f]{12}…$/);
     expect(verificationOf(dir)).toMatchObject({ ok: false, problem: expect.stringMatching(/^audit-engine\.dump has SHA-256/) });
     expect((await backupsOverview(h.ports.root)).find((backup) => backup.id === id)).toMatchObject({ verification: { state: 'failed' } });
-    expect(await scratchDatabases()).toEqual([]);
+    expect(await h.scratchDatabasesLeft()).toEqual([]);
   });
 
   it('a dump truncated before its manifest was written: checksums pass, the restore fails with pg_restore’s words, and the scratch database is removed', async () => {
@@ -83,7 +85,7 @@ describe('backup verify', () => {
     expect(run.reason).toMatch(/^step "restore" \(.*\) failed: audit-engine\.dump did not restore: pg_restore exited with 1: /);
     expect(await attemptsOf(run.id)).toEqual(['read-manifest done', 'checksums done', 'restore failed']);
     expect(verificationOf(dir)).toMatchObject({ ok: false, problem: expect.stringMatching(/^audit-engine\.dump did not restore/) });
-    expect(await scratchDatabases()).toEqual([]);
+    expect(await h.scratchDatabasesLeft()).toEqual([]);
   });
 
   it('a file that is no dump at all: its table of contents fails, saying what pg_restore saw', async () => {
@@ -100,7 +102,7 @@ describe('backup verify', () => {
     expect(run).toMatchObject({ state: 'failed' });
     expect(run.reason).toMatch(/^step "restore" \(.*\) failed: bot\.dump: pg_restore exited with 1: .*input file does not appear to be a valid archive/);
     expect(verificationOf(dir)).toMatchObject({ ok: false, problem: expect.stringMatching(/^bot\.dump: pg_restore exited with 1/) });
-    expect(await scratchDatabases()).toEqual([]);
+    expect(await h.scratchDatabasesLeft()).toEqual([]);
   });
 
   it('an unknown or unfinished backup is refused before a run is recorded, in a sentence saying which, on submit and on a dry run', async () => {
@@ -160,6 +162,6 @@ describe('backup verify', () => {
     const stopped = restore.run({ runId: '00000000-0000-4000-8000-00000000abcd', requester: 'U0ONCALL', origin: 'test', args: { id }, outputs: {}, attempt: 1, signal: AbortSignal.abort(), ports: { backup: h.ports } });
     await expect(stopped).rejects.toThrow(/pg_restore was not started: the step was stopped first/);
     expect(existsSync(join(dir, 'verification.json'))).toBe(false);
-    expect(await scratchDatabases()).toEqual([]);
+    expect(await h.scratchDatabasesLeft()).toEqual([]);
   });
 });

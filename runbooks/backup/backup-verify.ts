@@ -104,6 +104,7 @@ async function verifyDump(context: Context, ports: BackupPorts, server: string, 
   try {
     return await withScratchDatabase(server, `verify ${file.name}`, async (scratchUrl): Promise<DumpOutcome> => {
       created = true;
+      ports.scratchDatabaseMade?.(decodeURIComponent(new URL(scratchUrl).pathname.slice(1)));
       // A checksum that differs is the finding: the restore, still running behind the hash, is stopped.
       const differs = new AbortController();
       const checking = settle(checkFile(dir, file));

@@ -92,6 +92,8 @@ export interface BackupPorts {
   databasesProblem?: string;
   /** A server where the role may CREATE DATABASE, for `backup verify`'s scratch restores; default the first database's. */
   scratchServerUrl?: string;
+  /** Told the name of each scratch database `backup verify` makes, as it makes it (tests watch only their own). */
+  scratchDatabaseMade?(name: string): void;
   /** The policy engine's modes (strict, lockdown), which it keeps in Redis and shares between replicas. */
   modes(signal: AbortSignal): Promise<Record<string, unknown>>;
   /** Files copied into the backup as they are (ACGS_CONFIG); `name` is the copy's file name. */

@@ -10,7 +10,6 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { backupHostPorts } from '../../../bot/runbook-runs/backup-host-ports.js';
 import { TEST_POSTGRES_URL, createTestDatabase, type TestDatabase } from '../../../test/testing/postgres.js';
-import { SCRATCH_PREFIX } from '../../../services/stack/backup/scratch-database.js';
 import type { BackupPorts } from '../../engine/ports.js';
 import { createRunbookRegistry } from '../../engine/registry.js';
 import { createRunExecutor, type RunExecutor } from '../../engine/run-executor.js';
@@ -29,6 +28,10 @@ export interface BackupHarness {
   executor: RunExecutor;
   run(runbook: string, args?: unknown): Promise<RunRecord>;
   settle(runId: string): Promise<RunRecord>;
+  /** Every scratch database this harness's verifies made. */
+  scratchDatabasesMade: ReadonlySet<string>;
+  /** The scratch databases this harness's verifies made that are still there: none, ever. */
+  scratchDatabasesLeft(): Promise<string[]>;
   close(): Promise<void>;
 }
 
@@ -61,6 +64,7 @@ export async function backupHarness(): Promise<BackupHarness> {
   const workDir = mkdtempSync(join(tmpdir(), 'acgs-backup-runbooks-'));
   const configPath = join(workDir, 'acgs.yaml');
   writeFileSync(configPath, 'roles:\n  oncall: [U0ONCALL]\n');
+  const scratchMade = new Set<string>();
   const ports: BackupPorts = {
     root: join(workDir, 'backups'),
     databases: [
@@ -68,6 +72,7 @@ export async function backupHarness(): Promise<BackupHarness> {
       { name: 'bot', url: bot.url },
     ],
     scratchServerUrl: TEST_POSTGRES_URL,
+    scratchDatabaseMade: (name) => void scratchMade.add(name),
     configFiles: [{ name: 'acgs-config.yaml', path: configPath }],
     retention: { keepCount: 7, keepDays: 30 },
     async modes() {
@@ -102,6 +107,8 @@ export async function backupHarness(): Promise<BackupHarness> {
     ports,
     executor,
     settle,
+    scratchDatabasesMade: scratchMade,
+    scratchDatabasesLeft: () => existingDatabases(scratchMade),
     async run(runbook, args = {}) {
       const run = await executor.submit({ runbook, args, requester: 'U0ONCALL', origin: 'test' });
       return settle(run.id);
@@ -116,16 +123,16 @@ export async function backupHarness(): Promise<BackupHarness> {
   };
 }
 
-/** Scratch databases `backup verify` left on the server: none, ever (other files' own ones are theirs to count). */
-export async function scratchDatabases(): Promise<string[]> {
+/**
+ * Which of the scratch databases `names` still exist: a verify must leave none of its own. Only its
+ * own: other files verify backups on the same server at the same time.
+ */
+export async function existingDatabases(names: Iterable<string>): Promise<string[]> {
   const client = new pg.Client({ connectionString: TEST_POSTGRES_URL });
   await client.connect();
   try {
-    const { rows } = await client.query<{ datname: string }>('SELECT datname FROM pg_database WHERE datname LIKE $1', [`${SCRATCH_PREFIX}verify_%`]);
-    // A name stamped long ago is a killed process's leftover (restore.test.ts makes one for the
-    // sweep to find), not one a verify of this test left.
-    const longAgo = new Date(Date.now() - 60 * 60_000).toISOString().replace(/\D/g, '').slice(0, 14);
-    return rows.map((row) => row.datname).filter((name) => (/_(\d{14})_[0-9a-f]{8}$/.exec(name)?.[1] ?? '99999999999999') >= longAgo);
+    const { rows } = await client.query<{ datname: string }>('SELECT datname FROM pg_database WHERE datname = ANY($1::text[])', [[...names]]);
+    return rows.map((row) => row.datname);
   } finally {
     await client.end();
   }
