@@ -292,8 +292,16 @@ describe('npm start killed with SIGKILL mid-run, then started again', () => {
       ['done', 1],
       ['done', 1],
     ]);
-    const listed = await type(second, '/acgs backups', 'Backups: 1 backup');
-    expect(listed.text).toMatch(/1 complete/);
+    // The run's own message, kept current in #acgs-ops: the restarted console's workspace is empty,
+    // so it is posted again and shows the end.
+    let runMessage: ConsoleMessage | undefined;
+    for (const deadline = Date.now() + 15_000; Date.now() < deadline && !runMessage; ) {
+      runMessage = (await listed(second)).find((message) => message.text.startsWith('Runbook backup succeeded') && JSON.stringify(message.blocks).includes(backupRun));
+      if (!runMessage) await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    expect(runMessage, 'no run message of the backup in #acgs-ops after the restart').toBeDefined();
+    const backups = await type(second, '/acgs backups', 'Backups: 1 backup');
+    expect(backups.text).toMatch(/1 complete/);
   }, 240_000);
 
   it('keeps the run that waited for a decision waiting; retried from the console it runs again and succeeds', async () => {
