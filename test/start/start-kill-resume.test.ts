@@ -328,8 +328,14 @@ describe('npm start killed with SIGKILL mid-run, then started again', () => {
 
     const click = (as: string) => second.session.post('click', { as, actionId: 'acgs_approval_approve', channel: second.ops, messageTs: request.ts });
     const now = async () => (await listed(second)).find((message) => message.ts === request.ts)!;
-    // The requester's own approval does not count.
+    // The requester's own approval does not count: they alone are told so, and only then does an approver click.
     expect((await click('U0ONCALL')).status).toBe(200);
+    let refusal: ConsoleMessage | undefined;
+    for (const deadline = Date.now() + 15_000; Date.now() < deadline && !refusal; ) {
+      refusal = (await listed(second)).find((message) => /someone else must approve it|can vote on this request/.test(message.text));
+      if (!refusal) await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    expect(refusal, 'the requester was not told that their approval does not count').toBeDefined();
     expect((await click('U0APPROVER1')).status).toBe(200);
     let after = await now();
     for (const deadline = Date.now() + 15_000; Date.now() < deadline && !blockText(after).includes('1 of 2 approved'); ) {
