@@ -198,6 +198,27 @@ describe('two replicas on one run', () => {
   });
 });
 
+describe('a run\'s message that Slack no longer has', () => {
+  it('is posted again, with its thread, when an edit finds it gone (deleted, or the local console started afresh), and closed at the end', async () => {
+    const run = await submit('three-steps', { holdMs: { second: 1500 } });
+    const p = publisher('replica-a');
+    await p.publish(run.id, OPS);
+    const first = await slack.waitFor(() => parentsOf(run)[0], 5000, 'the run message');
+    await executor.scanNow();
+    await slack.waitFor(() => slack.thread(OPS, first.ts).find((reply) => reply.text === 'Step 1 (Check first) done'), 5000, 'the first step\'s detail');
+    await client.chat.delete({ channel: OPS, ts: first.ts });
+    await executor.idle();
+    await slack.waitFor(() => ended(run.id), 10_000, 'the publisher to close the message');
+    expect(ended(run.id)).toBe('closed');
+    const message = onlyParent(run);
+    expect(message.ts).not.toBe(first.ts);
+    expect(headerOf(message)).toContain('succeeded');
+    // The new message's thread holds every step's detail, the ones the deleted thread had too.
+    expect(slack.thread(OPS, message.ts).slice(1).map((reply) => reply.text)).toEqual(['Step 1 (Check first) done', 'Step 2 (Then second) done', 'Step 3 (Verify third) done']);
+    expect(await createRunMessageStore({ pool: t.pool, instance: 'x' }).get(run.id)).toMatchObject({ ts: message.ts, finalState: 'succeeded', closed: true });
+  });
+});
+
 describe('a replica that dies', () => {
   it('stops renewing; once its lease runs out another replica\'s scan takes the message over and edits the same one', async () => {
     const run = await submit('three-steps');

@@ -67,6 +67,11 @@ export function startRunMessages(options: Omit<RunMessagesOptions, 'messages'> &
   return publisher;
 }
 
+/** Slack's answer to an edit of a message it does not have. */
+function isMessageNotFound(error: unknown): boolean {
+  return (error as { data?: { error?: unknown } } | undefined)?.data?.error === 'message_not_found';
+}
+
 export function createRunMessagePublisher(options: RunMessagesOptions): RunMessages & { start(): void } {
   const { runs, registry, messages } = options;
   const queue = options.queue ?? channelWriteQueue(options.client);
@@ -93,6 +98,8 @@ export function createRunMessagePublisher(options: RunMessagesOptions): RunMessa
     // The message as Slack last accepted it (or as it was last asked for, while that edit is on its way).
     let shown: string | undefined;
     let lastEdit: Promise<void> | undefined;
+    /** Set when an edit found the message gone from Slack: the next round posts the run again. */
+    let vanished = false;
 
     while (!stopSignal.signal.aborted) {
       try {
@@ -101,6 +108,16 @@ export function createRunMessagePublisher(options: RunMessagesOptions): RunMessa
           log(`run message: run ${runId} is not in the RunStore; nothing to show`);
           await messages.release(claim);
           return 'gone';
+        }
+        if (vanished && ts) {
+          // Edited again it would fail forever, and the run would never be shown (nor its message closed).
+          if (!(await messages.forgetPost(claim))) return 'lost';
+          log(`run message: the message of run ${runId} is gone from ${channel} (deleted, or the workspace started afresh); posting it again`);
+          vanished = false;
+          ts = undefined;
+          shown = undefined;
+          lastEdit = undefined;
+          detailsSeen.clear();
         }
         const attempts = await runs.attempts(runId);
         const steps = stepsOf(run);
@@ -126,6 +143,7 @@ export function createRunMessagePublisher(options: RunMessagesOptions): RunMessa
           edit.catch((error: unknown) => {
             // Asked again on the next poll: the state it carried must reach Slack.
             if (lastEdit === edit) shown = undefined;
+            if (isMessageNotFound(error)) vanished = true;
             log(`run message: an edit of run ${runId}'s message failed; it is tried again`, error);
           });
         }

@@ -56,6 +56,12 @@ export interface RunMessageStore {
   claim(runId: string, channel: string): Promise<RunMessageClaim | undefined>;
   /** Records the message Slack accepted and shortens the lease to the publishing one; false when the claim was lost. */
   posted(claim: RunMessageClaim, ts: string): Promise<boolean>;
+  /**
+   * Forgets a posted message Slack no longer has (deleted, or a local console that started
+   * afresh) and the replies in its thread, with the posting lease again: the holder posts the run
+   * anew. False when the claim was lost.
+   */
+  forgetPost(claim: RunMessageClaim): Promise<boolean>;
   /** Extends the lease; false when the claim was lost (another replica took the message over). */
   renew(claim: RunMessageClaim): Promise<boolean>;
   /**
@@ -141,6 +147,13 @@ export function createRunMessageStore(options: RunMessageStoreOptions): RunMessa
       const { rowCount } = await pool.query(
         `UPDATE bot_slack_run_messages SET ts = $3, posted_at = now(), lease_expires_at = ${later(4)} WHERE ${held} AND ts IS NULL`,
         [claim.runId, claim.token, ts, publishLeaseMs],
+      );
+      return rowCount === 1;
+    },
+    async forgetPost(claim) {
+      const { rowCount } = await pool.query(
+        `UPDATE bot_slack_run_messages SET ts = NULL, posted_at = NULL, details_posted = '{}', lease_expires_at = ${later(3)} WHERE ${held} AND ts IS NOT NULL`,
+        [claim.runId, claim.token, postLeaseMs],
       );
       return rowCount === 1;
     },
