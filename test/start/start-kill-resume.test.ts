@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SERVICE_PORTS } from '../../services/kit/service-ports.js';
+import { FIRM_PORTS_WAIT_MS, takeFirmPorts } from '../testing/firm-ports.js';
 import { openConsoleSession, type ConsoleSession } from '../testing/console-session.js';
 
 /**
@@ -209,12 +210,16 @@ function ended(pid: number): boolean {
   }
 }
 
+let releaseFirmPorts: (() => Promise<void>) | undefined;
+
 beforeAll(async () => {
+  // start-local.test.ts runs npm start on the same ports: one suite at a time.
+  releaseFirmPorts = await takeFirmPorts();
   stateDir = mkdtempSync(join(tmpdir(), 'acgs-kill-resume-'));
   botPort = await freePort();
   const taken = await takenPorts();
   if (taken.length > 0) throw new Error(`ports already in use on 127.0.0.1: ${taken.join(', ')}; stop whatever listens there (another npm start?) and run again`);
-});
+}, FIRM_PORTS_WAIT_MS + 10_000);
 
 afterAll(async () => {
   if (stoppedPid !== undefined) {
@@ -231,6 +236,7 @@ afterAll(async () => {
     await new Promise((resolve) => child.once('exit', resolve));
   }
   if (stateDir) rmSync(stateDir, { recursive: true, force: true });
+  await releaseFirmPorts?.();
 }, 60_000);
 
 describe('npm start killed with SIGKILL mid-run, then started again', () => {

@@ -10,6 +10,7 @@ import { ServiceCallError } from '../../services/clients/http.js';
 import { CONSTITUTIONAL_HASH } from '../../services/kit/constitution.js';
 import { SERVICE_PORTS } from '../../services/kit/service-ports.js';
 import { lowRiskProposal } from '../../services/evolution-oversight/testing/fixtures.js';
+import { FIRM_PORTS_WAIT_MS, takeFirmPorts } from '../testing/firm-ports.js';
 import { openConsoleSession, type ConsoleSession } from '../testing/console-session.js';
 
 /**
@@ -67,7 +68,11 @@ async function waitForHealth(port: number, timeoutMs: number): Promise<Response>
   throw new Error(`port ${port} not healthy after ${timeoutMs} ms (${lastError})\n${output.slice(-4000)}`);
 }
 
+let releaseFirmPorts: (() => Promise<void>) | undefined;
+
 beforeAll(async () => {
+  // start-kill-resume.test.ts runs npm start on the same ports: one suite at a time.
+  releaseFirmPorts = await takeFirmPorts();
   // The firm ports are fixed: with another stack on them this test would talk to that stack.
   const taken: string[] = [];
   for (const [service, port] of Object.entries(SERVICE_PORTS)) if (await portInUse(port)) taken.push(`${port} (${service})`);
@@ -90,7 +95,7 @@ beforeAll(async () => {
   child = spawn(process.execPath, ['--import', 'tsx', 'bot/main.ts'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout!.on('data', (chunk) => (output += chunk));
   child.stderr!.on('data', (chunk) => (output += chunk));
-}, 10_000);
+}, FIRM_PORTS_WAIT_MS + 10_000);
 
 afterAll(async () => {
   stranger?.kill('SIGKILL');
@@ -100,6 +105,7 @@ afterAll(async () => {
     await new Promise((resolve) => running.once('exit', resolve));
   }
   if (stateDir) rmSync(stateDir, { recursive: true, force: true });
+  await releaseFirmPorts?.();
 }, 30_000);
 
 describe('npm start with nothing configured', () => {
