@@ -20,6 +20,7 @@ afterAll(async () => {
 function fakeGates() {
   const requests = new Map<string, GateState>();
   const opened: GateRef[] = [];
+  const checked = { count: 0 };
   let next = 0;
   const gates: GatePorts = {
     async open(gate) {
@@ -32,6 +33,7 @@ function fakeGates() {
       return state;
     },
     async check(gate) {
+      checked.count += 1;
       return requests.get(`${gate.runId}/${gate.stepId}`)!;
     },
   };
@@ -40,7 +42,7 @@ function fakeGates() {
     const request = requests.get(key)!.request;
     requests.set(key, state === 'passed' ? { state, request, by: ['U0APPROVER'] } : { state, request, why: 'denied by U0APPROVER: not now' });
   };
-  return { gates, opened, end };
+  return { gates, opened, checked, end };
 }
 
 async function marks(runId: string): Promise<string[]> {
@@ -67,7 +69,8 @@ describe('a gate step', () => {
     const executor = executorWith(fake.gates);
     const run = await executor.submit({ runbook: 'gated', args: {}, requester: 'U0ONCALL', origin: 'test' });
     await executor.scanNow();
-    await until(async () => fake.opened.length, (n) => n > 0);
+    // Several looks at a request still waiting, and the act has not run.
+    await until(async () => fake.checked.count, (n) => n >= 3);
     expect(await marks(run.id)).toEqual(['check']);
     expect((await executor.get(run.id)).state).toBe('running');
     fake.end(run.id, 'approve', 'passed');
