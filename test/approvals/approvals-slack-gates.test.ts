@@ -6,7 +6,17 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MARKS_TABLE_SQL } from '../../runbooks/engine/testing/database.js';
-import { scriptedRunbook } from '../../runbooks/engine/testing/scripted-runbooks.js';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import { decideOnApproval } from '../../bot/command-path/index.js';
+import { createGateApprovals } from '../../bot/runbook-runs/gate-approvals.js';
+import { slackGateRequests } from '../../bot/slack/gate-requests.js';
+import { createCommandRegistry } from '../../commands/index.js';
+import { createGateStore } from '../../runbooks/engine/gate-store.js';
+import { createRunExecutor } from '../../runbooks/engine/run-executor.js';
+import { unusedLoopbackUrl } from '../testing/loopback.js';
+import { gateRunbooks } from './testing/gate-runbooks.js';
 import { FINAL_RUN_STATES } from '../../runbooks/engine/run-store.js';
 import { blockText, OPS, ONCALL } from '../testing/slack-harness.js';
 import { channelPeople, startGovernanceBot, type GovernanceBot } from '../testing/governance-bot.js';
@@ -28,25 +38,15 @@ beforeAll(async () => {
     prefix: 'acgs_slack_gates',
     runbooks: async (pool) => {
       await pool.query(MARKS_TABLE_SQL);
-      return [
-        scriptedRunbook(
-          pool,
-          'gated-deploy',
-          [
-            { id: 'checks', kind: 'check', title: 'Checks pass' },
-            { id: 'approve', kind: 'gate', title: 'An approver lets the deploy go on', gate: { level: 2, pollEveryMs: 50 } },
-            { id: 'deploy', title: 'Deploy the new version' },
-          ],
-          { level: 1, summary: 'A deploy behind a gate' },
-        ),
-        scriptedRunbook(pool, 'plain', [{ id: 'only' }], { level: 1, summary: 'No gate' }),
-      ];
+      return gateRunbooks(pool);
     },
   });
   people = channelPeople(bot.t);
 }, 60_000);
 
+const children: ChildProcessWithoutNullStreams[] = [];
 afterAll(async () => {
+  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   await bot?.close();
 });
 
@@ -132,4 +132,71 @@ describe('run pass typed by hand', () => {
 
     expect({ tables: await runTables(bot.trail.pool), requests: await requestCount() }).toEqual(before);
   });
+});
+
+describe('a runner SIGKILLed while its gate waits', () => {
+  it('leaves the request to the next runner, which waits on the same one (no second request); the approval lets the run go on', async () => {
+    // Only the runner process runs runs from here on.
+    await bot.runEngine!.executor.stop();
+    const child = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        fileURLToPath(new URL('./testing/gate-runner-process.ts', import.meta.url)),
+        JSON.stringify({ databaseUrl: bot.database.url, owner: 'runner-a', leaseMs: 2000, renewEveryMs: 200, scanEveryMs: 100, policyEngineUrl: bot.engine.url, unusedUrl: await unusedLoopbackUrl(), roles: ROLES }),
+      ],
+      { stdio: ['pipe', 'pipe', 'pipe'] },
+    );
+    children.push(child);
+    let errors = '';
+    child.stderr.on('data', (chunk: Buffer) => (errors += chunk.toString()));
+    const run = await bot.runEngine!.runs.submit({ runbook: 'gated-deploy', args: {}, requester: ONCALL, origin: 'slash' });
+    const line = `run pass ${run.id} gated-deploy approve`;
+    const requestsFor = async () => (await bot.trail.pool.query<{ id: string; state: string }>("SELECT id::text AS id, state FROM approval_requests WHERE line = $1", [line])).rows;
+    const until = async <T>(read: () => Promise<T>, done: (value: T) => boolean, what: string): Promise<T> => {
+      const deadline = Date.now() + 20_000;
+      for (;;) {
+        const value = await read();
+        if (done(value)) return value;
+        if (Date.now() > deadline) throw new Error(`${what} did not happen; runner stderr: ${errors}`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    };
+    const [asked] = await until(requestsFor, (rows) => rows.length === 1, 'the gate asking in runner A');
+    expect(asked!.state).toBe('pending');
+    expect(await marks(run.id)).toEqual(['checks']);
+    const heldBy = (await bot.runEngine!.store.get(run.id))!.leaseOwner;
+    expect(heldBy).toBe('runner-a');
+
+    child.kill('SIGKILL');
+    await once(child, 'exit');
+
+    // The next runner: this process again, with the bot's gates as main.ts wires them.
+    const pool = bot.trail.pool;
+    const gates = createGateApprovals({
+      runs: bot.runEngine!.store,
+      gates: createGateStore(pool),
+      ...slackGateRequests({ execution: { registry: createCommandRegistry(), services: bot.services }, approvals: bot.approvals, client: () => bot.t.bot.webClient, places: async () => [{ channel: OPS }] }),
+    });
+    const next = createRunExecutor({ store: bot.runEngine!.store, registry: bot.runEngine!.registry, owner: 'runner-b', leaseMs: 2000, renewEveryMs: 200, scanEveryMs: 100, ports: { gates } });
+    next.start();
+    try {
+      const attempts = async () => (await bot.runEngine!.store.attempts(run.id)).filter((attempt) => attempt.stepId === 'approve').map((attempt) => `${attempt.attempt} ${attempt.outcome} ${attempt.owner.split('/')[0]}`);
+      await until(attempts, (rows) => rows.includes('2 running runner-b'), 'the takeover of the gate');
+      expect(await attempts()).toContain('1 interrupted runner-a');
+      // Runner B had its look at the same request: still one, still pending, and one gate row.
+      expect(await requestsFor()).toEqual([{ id: asked!.id, state: 'pending' }]);
+      expect((await pool.query('SELECT request_id FROM runbook_gates WHERE run_id = $1', [run.id])).rows).toEqual([{ request_id: asked!.id }]);
+      expect(await marks(run.id)).toEqual(['checks']);
+
+      const voted = await decideOnApproval({ registry: createCommandRegistry(), services: bot.services }, { id: asked!.id, choice: 'approve', actor: { id: APPROVER1 } });
+      expect(voted.code).toBe('executed');
+      expect(await waitForRunState(bot.runEngine!.store, run.id, FINAL_RUN_STATES, 20_000)).toMatchObject({ state: 'succeeded' });
+      expect(await marks(run.id)).toEqual(['checks', 'deploy']);
+      expect(await requestsFor()).toEqual([{ id: asked!.id, state: 'executed' }]);
+    } finally {
+      await next.stop();
+    }
+  }, 60_000);
 });
