@@ -104,7 +104,8 @@ describe('a gate step', () => {
     const stopped = await waitForRunState(bot.runEngine!.store, runId, ['needs_decision']);
     expect(JSON.stringify(stopped.detail)).toContain(`the approval was denied by ${APPROVER2}`);
     expect(await marks(runId)).toEqual(['checks']);
-    await people.type(ONCALL, `run decide ${runId} skip`, 'skip');
+    const skip = await people.type(ONCALL, `run decide ${runId} skip`, 'cannot be skipped');
+    expect(skip.text).toContain('it is a gate, passed only by its approvers');
     expect((await bot.runEngine!.store.get(runId))?.state, 'a gate is never skipped').toBe('needs_decision');
     await people.type(ONCALL, `run abort ${runId}`, 'Abort requested');
     expect(await waitForRunState(bot.runEngine!.store, runId, FINAL_RUN_STATES)).toMatchObject({ state: 'aborted' });
