@@ -290,11 +290,15 @@ describe('concurrency limit', () => {
   it('answers 429 while every slot is busy, without creating a container', async () => {
     const single = await startController(docker, { policyEngineUrl: policy.url, auditEngineUrl: audit.url, maxConcurrent: 1 });
     fixtures.push(single);
+    // Its one-off gVisor probe also creates a container with its labels: settled before anything is watched.
+    await single.app.inject('/health');
+    const containers = async () => (await docker.listContainers({ all: true, filters: { label: single.sandboxLabels } })).map((container) => container.Id);
+    const before = new Set(await containers());
     const first = single.app.inject({ method: 'POST', url: '/sandbox/execute', payload: { agent_id: agent(), code: 'sleep 3', ...trusted }, headers: SERVICE_AUTH });
-    // The first takes its slot before it creates its container: wait for the container too, or the
+    // The first takes its slot before it creates its container: wait for that container too, or the
     // second request's watch (which proves it created none) would see the first's creation.
     const deadline = Date.now() + 10_000;
-    const firstCreated = async () => (await docker.listContainers({ all: true, filters: { label: single.sandboxLabels } })).length > 0;
+    const firstCreated = async () => (await containers()).some((id) => !before.has(id));
     while ((single.app.sandboxSlots.size === 0 || !(await firstCreated())) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
     const second = await execute({ agent_id: agent(), code: 'echo hi', ...trusted }, single);
     expect(second.statusCode).toBe(429);
