@@ -294,7 +294,7 @@ describe('concurrency limit', () => {
     await single.app.inject('/health');
     const containers = async () => (await docker.listContainers({ all: true, filters: { label: single.sandboxLabels } })).map((container) => container.Id);
     const before = new Set(await containers());
-    const first = single.app.inject({ method: 'POST', url: '/sandbox/execute', payload: { agent_id: agent(), code: 'sleep 3', ...trusted }, headers: SERVICE_AUTH });
+    const first = single.app.inject({ method: 'POST', url: '/sandbox/execute', payload: { agent_id: agent(), code: 'sleep 60', ...trusted }, headers: SERVICE_AUTH });
     // The first takes its slot before it creates its container: wait for that container too, or the
     // second request's watch (which proves it created none) would see the first's creation.
     const deadline = Date.now() + 10_000;
@@ -304,6 +304,9 @@ describe('concurrency limit', () => {
     expect(second.statusCode).toBe(429);
     expect(second.json().error.code).toBe('CAPACITY_EXCEEDED');
     expect(second.json().error.message).toMatch(/SANDBOX_MAX_CONCURRENT/);
+    // The first holds its slot until the test ends it (a timed hold could end before the second
+    // request on a loaded machine, which would then be admitted): its sandbox is killed here.
+    for (const id of await containers()) if (!before.has(id)) await docker.getContainer(id).kill().catch(() => undefined);
     expect((await first).statusCode).toBe(200);
   });
 });
