@@ -10,9 +10,8 @@
  * The bot's own database is never restored (restore-plan.ts says why).
  */
 import { join } from 'node:path';
-import pg from 'pg';
 import { z } from 'zod';
-import { verifyChain } from '../../services/audit-engine/chain-verifier.js';
+import { auditChainAt } from '../../services/audit-engine/chain-at.js';
 import { restoreDumpReplacing } from '../../services/stack/backup/postgres-dump.js';
 import { tableRowCounts } from '../../services/stack/backup/scratch-database.js';
 import type { Stack } from '../../services/stack/stack.js';
@@ -157,18 +156,6 @@ function differences(dump: PlannedDump, counts: Record<string, number>): string[
   return dump.tables.filter((rows) => counts[rows.table] !== rows.backup).map((rows) => `${rows.table}: ${counts[rows.table] ?? 'missing'} rows, the manifest says ${rows.backup}`);
 }
 
-/** The Audit Engine's chain walked on the restored rows, when the database holds one (its tables exist). */
-async function auditChainOf(url: string): Promise<{ valid: boolean; events: number; problem?: string } | null> {
-  const pool = new pg.Pool({ connectionString: url, max: 1, application_name: 'acgs-restore' });
-  try {
-    const { rows } = await pool.query<{ present: boolean }>("SELECT to_regclass('audit_chain_head') IS NOT NULL AND to_regclass('audit_events') IS NOT NULL AS present");
-    if (!rows[0]?.present) return null;
-    const result = await verifyChain(pool, { batchSize: 1000 });
-    return { valid: result.valid, events: result.events_checked, ...(result.first_broken ? { problem: result.first_broken.message } : {}) };
-  } finally {
-    await pool.end();
-  }
-}
 
 async function verifyRestored(context: Context): Promise<unknown> {
   const checked = checkedPlan(context);
@@ -182,7 +169,7 @@ async function verifyRestored(context: Context): Promise<unknown> {
     const counts = database.kind === 'pglite' ? await database.source.rowCounts() : await tableRowCounts(url);
     const wrong = differences(dump, counts);
     if (wrong.length > 0) problems.push(`${dump.where} holds other row counts than the backup: ${wrong.join('; ')}`);
-    const chain = await auditChainOf(url);
+    const chain = await auditChainAt(url);
     if (chain && !chain.valid) problems.push(`the Audit Engine's chain in ${dump.where} is broken after ${chain.events} good events: ${chain.problem ?? 'no detail'}`);
     databases.push({
       database: dump.where,
