@@ -6,6 +6,7 @@
 import { fileURLToPath } from 'node:url';
 import type pg from 'pg';
 import { ensureChainHead } from '../../services/kit/hash-chain/chain-head.js';
+import type { ChainQuery } from '../../services/kit/hash-chain/chain-query.js';
 import { migrate, withTransaction } from '../../services/kit/postgres.js';
 import { type ChainedRecord, TRAIL_TABLES, chainRecords, trailGenesisHash } from './trail-chain.js';
 import { type PendingRecord, type TrailRecord, levelFromCode } from './trail-record.js';
@@ -217,15 +218,25 @@ export function createTrailStore(pool: pg.Pool): TrailStore {
       };
     },
 
+    ...createTrailReader(pool),
+  };
+}
+
+/**
+ * What a walk of the trail reads: the head and the records. Over any ChainQuery, so that
+ * `backup verify` walks a restored copy of either kind (PostgreSQL, embedded PGlite) the same way.
+ */
+export function createTrailReader(db: ChainQuery): Pick<TrailStore, 'head' | 'range'> {
+  return {
     async head() {
-      const result = await pool.query<{ sequence: string; hash: string }>('SELECT sequence, hash FROM bot_audit_trail_head WHERE id = 1');
+      const result = await db.query<{ sequence: string; hash: string }>('SELECT sequence, hash FROM bot_audit_trail_head WHERE id = 1');
       const row = result.rows[0];
       if (!row) throw new Error('bot_audit_trail_head has no row: the trail was not initialized, or the row was removed');
       return { sequence: Number(row.sequence), hash: row.hash };
     },
 
     async range(after, upTo, limit) {
-      const result = await pool.query<TrailRow>(
+      const result = await db.query<TrailRow>(
         `SELECT ${TRAIL_COLUMNS} FROM bot_audit_trail WHERE sequence > $1 AND sequence <= $2 ORDER BY sequence LIMIT $3`,
         [after, upTo, limit],
       );

@@ -145,7 +145,7 @@ export interface VerifyTrailOptions {
 }
 
 /** Verifies the trail: against the signed checkpoints when there are any, then by walking it. */
-export async function verifyTrail(store: TrailStore, options: VerifyTrailOptions = {}): Promise<TrailVerification> {
+export async function verifyTrail(store: Pick<TrailStore, 'head' | 'range'>, options: VerifyTrailOptions = {}): Promise<TrailVerification> {
   const started = performance.now();
   const scope = options.scope ?? 'full';
   const checked = options.checkpoints ? await options.checkpoints() : undefined;

@@ -4,6 +4,7 @@ import type { BrokenEvent, ChainHead, VerifyResponse, VerifyScope } from './cont
 import { EVENT_COLUMNS, type EventRow, type StoredEvent, rowToStoredEvent } from './event-rows.js';
 import { chainHash, contentHash, genesisChainHash } from './hash-chain.js';
 import { type ChainPosition, walkChain } from '../kit/hash-chain/chain-head.js';
+import type { ChainQuery } from '../kit/hash-chain/chain-query.js';
 import { createSharedVerification } from '../kit/hash-chain/shared-verification.js';
 
 export interface VerifyOptions {
@@ -51,7 +52,7 @@ export function checkEvent(event: StoredEvent, expectedSequence: number, expecte
  * hash; the first broken event, or undefined, and how many passed.
  */
 export async function walkEvents(
-  pool: pg.Pool,
+  pool: ChainQuery,
   start: ChainPosition,
   upTo: number,
   batchSize: number,
@@ -85,9 +86,10 @@ export interface VerifyRun {
  * Verifies the chain up to the head that was current when the walk began: against the signed
  * checkpoints when there are any, then by walking from the genesis (`full`) or from the newest
  * checkpoint the chain still matches (`checkpoint`). Rows up to that head were committed together
- * with it, so no snapshot transaction is needed while appends go on.
+ * with it, so no snapshot transaction is needed while appends go on. `pool` is the live pool, or
+ * a restored copy that `backup verify` reads (runbooks/backup/restored-chains.ts).
  */
-export async function verifyChain(pool: pg.Pool, options: VerifyOptions, run: VerifyRun = { scope: 'full' }): Promise<VerifyResponse> {
+export async function verifyChain(pool: ChainQuery, options: VerifyOptions, run: VerifyRun = { scope: 'full' }): Promise<VerifyResponse> {
   const started = Date.now();
   const readHead = async (): Promise<ChainHead> => {
     const headRow = (await pool.query<{ sequence: string; chain_hash: string }>('SELECT sequence, chain_hash FROM audit_chain_head WHERE id = 1')).rows[0];
