@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../local/embedded-postgres.js';
-import { SqlDumpRefused, dumpEmbeddedDatabase, listSqlDump, restoreSqlDump } from './pglite-dump.js';
+import { SqlDumpRefused, dumpEmbeddedDatabase, listSqlDump, restoreSqlDump, withSqlDumpCopy, type SqlDumpCopy } from './pglite-dump.js';
 
 let scratch: string;
 let database: EmbeddedPostgres;
@@ -171,5 +171,61 @@ describe('a dump that is not whole is refused', () => {
     writeFileSync(file, good.slice(0, at));
     const { rowCounts } = await restoreSqlDump({ file });
     expect(rowCounts['public.events']).toBe(249);
+  }, 60_000);
+});
+
+describe('a dump restored into a copy kept open for queries (backup verify walks its chains)', () => {
+  const EVENTS = 'SELECT id, body, at, data FROM events WHERE id <= $1 ORDER BY id';
+
+  it('answers as pg answers for the live database: bigint as text, timestamptz as a Date, jsonb as values', async () => {
+    const { file, rowCounts } = await dumpNow();
+    const live = (await client.query(EVENTS, [3])).rows;
+    const copied = await withSqlDumpCopy({ file }, async (copy) => {
+      expect(copy.rowCounts).toEqual(rowCounts);
+      return (await copy.query(EVENTS, [3])).rows;
+    });
+    expect(copied).toEqual(live);
+    expect(copied[0]).toMatchObject({ id: '1', at: expect.any(Date), data: { g: 1 } });
+  }, 60_000);
+
+  it('a query it refuses fails with PostgreSQL’s words, and the copy answers the next one', async () => {
+    const { file } = await dumpNow();
+    await withSqlDumpCopy({ file }, async (copy) => {
+      await expect(copy.query('SELECT * FROM no_such_table')).rejects.toThrow('relation "no_such_table" does not exist');
+      expect((await copy.query<{ count: string }>('SELECT count(*) FROM events')).rows).toEqual([{ count: '500' }]);
+    });
+  }, 60_000);
+
+  it('ends with its user: a query afterwards is refused, saying the thread ended', async () => {
+    const { file } = await dumpNow();
+    let kept: SqlDumpCopy | undefined;
+    await withSqlDumpCopy({ file }, async (copy) => {
+      kept = copy;
+    });
+    await expect(kept!.query('SELECT 1')).rejects.toThrow(/^the scratch database's thread exited with code \d+$/);
+  }, 60_000);
+
+  it('a stopped step ends the thread at once: a query in flight fails, saying so', async () => {
+    const { file } = await dumpNow();
+    const stop = new AbortController();
+    const started = performance.now();
+    const outcome = await withSqlDumpCopy({ file, signal: stop.signal }, async (copy) => {
+      const sleeping = copy.query('SELECT pg_sleep(30)');
+      stop.abort();
+      return sleeping;
+    }).catch((error: unknown) => error);
+    expect(outcome).toEqual(new Error('the step was stopped'));
+    expect(performance.now() - started).toBeLessThan(20_000);
+  }, 60_000);
+
+  it('a dump that does not restore is refused before anyone queries it', async () => {
+    const file = join(scratch, 'copy-broken.sql');
+    writeFileSync(file, readFileSync((await dumpNow()).file, 'utf8').replace('INSERT INTO public.events VALUES (250,', 'INSERT INTO public.events VALUES (250 250,'));
+    let used = false;
+    const refused = await withSqlDumpCopy({ file }, async () => {
+      used = true;
+    }).catch((error: unknown) => error);
+    expect(refused).toEqual(new SqlDumpRefused('syntax error at or near "250"'));
+    expect(used).toBe(false);
   }, 60_000);
 });

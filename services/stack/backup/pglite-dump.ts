@@ -2,16 +2,20 @@
  * Backups of the embedded PGlite databases of `npm start`: a logical dump (plain SQL from
  * PGlite's own pg_dump, the wasm build in @electric-sql/pglite-tools) taken by the thread that
  * holds the database (pglite-session-dump.ts), its table of contents read from the SQL, and a
- * real restore into a fresh in-memory PGlite that stops at the first error. Debian's pg_dump
+ * real restore into a fresh in-memory PGlite that stops at the first error, kept open for
+ * `backup verify` to walk the audit chains in it (withSqlDumpCopy). Debian's pg_dump
  * cannot be used: it refuses a server newer than itself, and PGlite serves one session, which the
  * service's connection holds.
  */
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { readFile, rm, writeFile } from 'node:fs/promises';
+import type { Worker } from 'node:worker_threads';
+import type { QueryResultRow } from 'pg';
+import type { ChainQuery } from '../../kit/hash-chain/chain-query.js';
 import { startTypeScriptWorker } from '../../kit/typescript-worker.js';
 import type { SessionDump } from './pglite-session-dump.js';
-import type { ScratchRestoreReply } from './pglite-scratch-worker.js';
+import type { ScratchCopyAnswer, ScratchCopyQuery, ScratchRestoreReply } from './pglite-scratch-worker.js';
 import { DumpWriteError, type DumpContents, type DumpEntry } from './postgres-dump.js';
 
 /** What a backup needs of an embedded database: services/stack/local/embedded-postgres.ts gives it. */
@@ -139,6 +143,33 @@ export async function listSqlDump(file: string): Promise<DumpContents> {
   return { entries, tablesWithData };
 }
 
+const SCRATCH_WORKER = new URL('./pglite-scratch-worker.ts', import.meta.url);
+
+/** The scratch thread's answer to the restore; SqlDumpRefused when the SQL does not apply. */
+async function restoredIn(worker: Worker, signal: AbortSignal | undefined): Promise<{ rowCounts: Record<string, number>; durationMs: number }> {
+  const reply = (await Promise.race([
+    once(worker, 'message').then(([message]) => message as ScratchRestoreReply),
+    once(worker, 'exit').then(([code]) => ({ type: 'failed', error: signal?.aborted ? 'the step was stopped' : `the scratch database's thread exited with code ${code}` }) as const),
+  ])) as ScratchRestoreReply;
+  if (reply.type === 'refused') throw new SqlDumpRefused(reply.error);
+  if (reply.type === 'failed') throw new Error(`the scratch PGlite database could not be used: ${reply.error}`);
+  return { rowCounts: reply.rowCounts, durationMs: reply.durationMs };
+}
+
+/** Runs `work` with the scratch thread started on `data`, which a stopped step ends at once; always ended after. */
+async function inScratchThread<T>(data: Record<string, unknown>, signal: AbortSignal | undefined, work: (worker: Worker) => Promise<T>): Promise<T> {
+  signal?.throwIfAborted();
+  const worker = startTypeScriptWorker(SCRATCH_WORKER, data);
+  const stop = () => void worker.terminate();
+  signal?.addEventListener('abort', stop, { once: true });
+  try {
+    return await work(worker);
+  } finally {
+    signal?.removeEventListener('abort', stop);
+    await worker.terminate();
+  }
+}
+
 /**
  * Restores the dump into a fresh PGlite, in memory or in `dataDir` (which must be new), in its own
  * thread (always ended), and returns its
@@ -146,20 +177,52 @@ export async function listSqlDump(file: string): Promise<DumpContents> {
  * about the backup (the thread could not start, the step was stopped).
  */
 export async function restoreSqlDump(options: { file: string; signal?: AbortSignal; dataDir?: string }): Promise<{ rowCounts: Record<string, number>; durationMs: number }> {
-  options.signal?.throwIfAborted();
-  const worker = startTypeScriptWorker(new URL('./pglite-scratch-worker.ts', import.meta.url), { file: options.file, ...(options.dataDir ? { dataDir: options.dataDir } : {}) });
-  const stop = () => void worker.terminate();
-  options.signal?.addEventListener('abort', stop, { once: true });
-  try {
-    const reply = (await Promise.race([
-      once(worker, 'message').then(([message]) => message as ScratchRestoreReply),
-      once(worker, 'exit').then(([code]) => ({ type: 'failed', error: options.signal?.aborted ? 'the step was stopped' : `the scratch database's thread exited with code ${code}` }) as const),
-    ])) as ScratchRestoreReply;
-    if (reply.type === 'refused') throw new SqlDumpRefused(reply.error);
-    if (reply.type === 'failed') throw new Error(`the scratch PGlite database could not be used: ${reply.error}`);
-    return { rowCounts: reply.rowCounts, durationMs: reply.durationMs };
-  } finally {
-    options.signal?.removeEventListener('abort', stop);
-    await worker.terminate();
-  }
+  return inScratchThread({ file: options.file, ...(options.dataDir ? { dataDir: options.dataDir } : {}) }, options.signal, (worker) => restoredIn(worker, options.signal));
+}
+
+/** A dump restored into a fresh in-memory PGlite, open for queries until its thread ends. */
+export interface SqlDumpCopy extends ChainQuery {
+  rowCounts: Record<string, number>;
+  durationMs: number;
+}
+
+/** Queries answered by a serving scratch thread; each fails once the thread has ended. */
+function queriesOn(worker: Worker, signal: AbortSignal | undefined): ChainQuery['query'] {
+  const pending = new Map<number, { resolve(rows: unknown[]): void; reject(error: Error): void }>();
+  let ended: Error | undefined;
+  let next = 0;
+  const end = (error: Error) => {
+    ended ??= error;
+    for (const waiting of pending.values()) waiting.reject(ended);
+    pending.clear();
+  };
+  worker.on('message', (answer: ScratchCopyAnswer) => {
+    const waiting = pending.get(answer.id);
+    pending.delete(answer.id);
+    if (answer.type === 'rows') waiting?.resolve(answer.rows);
+    else waiting?.reject(new Error(answer.error));
+  });
+  worker.on('error', (error) => end(new Error(`the scratch PGlite database failed: ${error.message}`)));
+  worker.on('exit', (code) => end(new Error(signal?.aborted ? 'the step was stopped' : `the scratch database's thread exited with code ${code}`)));
+  return <Row extends QueryResultRow>(text: string, values: unknown[] = []) =>
+    new Promise<{ rows: Row[] }>((resolve, reject) => {
+      if (ended) return reject(ended);
+      const id = next++;
+      pending.set(id, { resolve: (rows) => resolve({ rows: rows as Row[] }), reject });
+      worker.postMessage({ type: 'query', id, text, values } satisfies ScratchCopyQuery);
+    });
+}
+
+/**
+ * Restores the dump into a fresh in-memory PGlite in its own thread, as restoreSqlDump does, and
+ * lends the copy to `use`: its row counts, and queries on it answered by that thread (rows as pg
+ * parses them, so a chain verifier reads it as it reads a PostgreSQL copy). The thread ends after
+ * `use`, whatever happened, and at once when the step is stopped. SqlDumpRefused when the SQL does
+ * not apply.
+ */
+export async function withSqlDumpCopy<T>(options: { file: string; signal?: AbortSignal }, use: (copy: SqlDumpCopy) => Promise<T>): Promise<T> {
+  return inScratchThread({ file: options.file, serve: true }, options.signal, async (worker) => {
+    const restored = await restoredIn(worker, options.signal);
+    return use({ ...restored, query: queriesOn(worker, options.signal) });
+  });
 }
