@@ -4,26 +4,21 @@
  * restored copy verified by the code that verifies it live (runbooks/ may not import the bot).
  */
 import type pg from 'pg';
-import { createPool } from '../../services/kit/postgres.js';
+import type { ChainQuery } from '../../services/kit/hash-chain/chain-query.js';
 import type { BackupPorts, RestoredChainCheck } from '../../runbooks/engine/ports.js';
 import { createRunStore } from '../../runbooks/engine/run-store.js';
 import { verifyTrail } from '../audit-trail/trail-verifier.js';
-import { createTrailStore } from '../audit-trail/trail-store.js';
+import { createTrailReader } from '../audit-trail/trail-store.js';
 
-/** Walks the trail of the database at `databaseUrl` from the genesis; `hashAt` reads one record's hash too. */
-export async function verifyTrailCopy(databaseUrl: string, options: { hashAt?: number }): Promise<RestoredChainCheck> {
-  const pool = createPool({ databaseUrl, max: 1, applicationName: 'acgs-backup-verify' });
-  try {
-    const store = createTrailStore(pool);
-    // No signed checkpoints: their key is not the copy's to hold, and a full walk needs none.
-    const verified = await verifyTrail(store, { scope: 'full' });
-    const check: RestoredChainCheck = { valid: verified.valid, checked: verified.checked, head: verified.head };
-    if (verified.firstBad) check.firstBad = { sequence: verified.firstBad.sequence, problem: verified.firstBad.problem };
-    if (options.hashAt !== undefined) check.hashAt = (await store.range(options.hashAt - 1, options.hashAt, 1))[0]?.hash ?? null;
-    return check;
-  } finally {
-    await pool.end().catch(() => undefined);
-  }
+/** Walks the trail of the copy read through `copy` from the genesis; `hashAt` reads one record's hash too. */
+export async function verifyTrailCopy(copy: ChainQuery, options: { hashAt?: number }): Promise<RestoredChainCheck> {
+  const trail = createTrailReader(copy);
+  // No signed checkpoints: their key is not the copy's to hold, and a full walk needs none.
+  const verified = await verifyTrail(trail, { scope: 'full' });
+  const check: RestoredChainCheck = { valid: verified.valid, checked: verified.checked, head: verified.head };
+  if (verified.firstBad) check.firstBad = { sequence: verified.firstBad.sequence, problem: verified.firstBad.problem };
+  if (options.hashAt !== undefined) check.hashAt = (await trail.range(options.hashAt - 1, options.hashAt, 1))[0]?.hash ?? null;
+  return check;
 }
 
 /** The two ports on the bot's database (`pool`, where the run store lives). */

@@ -3,12 +3,15 @@
  * instances in worker threads, as npm start runs them, written by the real Audit Engine (its own
  * app, one connection) and by the bot's audit trail. No PostgreSQL server is needed for the
  * dumps nor for the scratch restores (the run store of this harness is the only thing on one).
+ * Verify walks both audit chains in the restored copies, as it does for PostgreSQL; a row edited
+ * inside a dump (its manifest entry rewritten to match) is found and named.
  */
 import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAuditTrail, type AuditTrail } from '../../bot/audit-trail/index.js';
+import { createTrailReader } from '../../bot/audit-trail/trail-store.js';
 import { buildApp } from '../../services/audit-engine/app.js';
 import { loadConfig } from '../../services/audit-engine/config.js';
 import { createPool } from '../../services/kit/postgres.js';
@@ -41,6 +44,8 @@ beforeAll(async () => {
   for (let n = 0; n < 5; n += 1) await trail.append({ kind: 'command', actor: 'U0ONCALL', command: 'health' });
   const { databases } = backupDatabasesFromEnv({}, { 'audit-engine': audit, bot });
   h.ports.databases = databases;
+  // The head as the bot reads it when a backup starts: verify holds the trail in the copy to it.
+  h.ports.auditChainHead = async () => createTrailReader(botPool).head();
   // The embedded kind needs no server: verify must not fall back to one.
   delete h.ports.scratchServerUrl;
 }, 120_000);
@@ -108,27 +113,55 @@ describe('backup and backup verify of the embedded databases', () => {
     const restored = (await outputOf(verified.id, 'restore')) as { rows_restored: Record<string, number> };
     const total = (counts: Record<string, number>) => Object.values(counts).reduce((sum, rows) => sum + rows, 0);
     expect(restored.rows_restored).toEqual({ 'bot.sql': total(dumps[0]!.row_counts!), 'audit-engine.sql': total(auditCounts) });
+    // Both chains walked in the copies from the genesis, every record of each, up to its head.
+    const events = auditCounts['public.audit_events']!;
+    expect(restored).toEqual({
+      rows_restored: expect.any(Object),
+      chains: {
+        'bot.sql': { 'bot-trail': { records: 5, head: 5 } },
+        'audit-engine.sql': { 'audit-engine': { records: events, head: events } },
+      },
+    });
     expect(JSON.parse(readFileSync(join(dir, 'verification.json'), 'utf8'))).toMatchObject({ ok: true });
   }, 180_000);
 });
 
 describe('backup verify refuses an embedded dump that is not what was taken', () => {
-  /** Rewrites a dump and its manifest entry, as damage before the manifest was written would leave it. */
-  async function tamper(change: (sql: string) => string, rowCounts?: Record<string, number>): Promise<string> {
+  /**
+   * Rewrites a dump (`audit-engine.sql` unless named) and its manifest entry, as damage before the
+   * manifest was written would leave it; `rowCounts` rewrites the counts the manifest holds.
+   */
+  async function tamper(
+    change: (sql: string) => string,
+    options: { name?: string; rowCounts?: (counts: Record<string, number>) => Record<string, number> } = {},
+  ): Promise<string> {
+    const name = options.name ?? 'audit-engine.sql';
     const made = await h.run('backup');
     expect(made.state).toBe('succeeded');
     const id = (await outputOf(made.id, 'create-directory') as { id: string }).id;
     const { dir, manifest } = await readBackup(h.ports.root, id);
-    const file = join(dir, 'audit-engine.sql');
-    writeFileSync(file, change(readFileSync(file, 'utf8')));
+    const file = join(dir, name);
+    const before = readFileSync(file, 'utf8');
+    const after = change(before);
+    expect(after).not.toBe(before);
+    writeFileSync(file, after);
     const content = readFileSync(file);
     await writeManifest(dir, {
       ...manifest,
       files: manifest.files.map((entry) =>
-        entry.name === 'audit-engine.sql' ? { ...entry, bytes: content.length, sha256: createHash('sha256').update(content).digest('hex'), ...(rowCounts ? { row_counts: rowCounts } : {}) } : entry,
+        entry.name === name
+          ? { ...entry, bytes: content.length, sha256: createHash('sha256').update(content).digest('hex'), ...(options.rowCounts ? { row_counts: options.rowCounts(entry.row_counts ?? {}) } : {}) }
+          : entry,
       ),
     });
     return id;
+  }
+
+  /** The dump's INSERT of the Audit Engine event of `agent`, and that event's sequence (the second column). */
+  function eventLine(sql: string, agent: string): { line: string; sequence: number } {
+    const match = new RegExp(`^INSERT INTO public\\.audit_events VALUES \\('[^']*', (\\d+), .*'${agent}'.*$`, 'm').exec(sql);
+    expect(match, `no event of ${agent} in the dump`).not.toBeNull();
+    return { line: match![0], sequence: Number(match![1]) };
   }
 
   const verificationOf = async (id: string) => JSON.parse(readFileSync(join(h.ports.root, id, 'verification.json'), 'utf8')) as { ok: boolean; problem?: string };
@@ -147,6 +180,52 @@ describe('backup verify refuses an embedded dump that is not what was taken', ()
     expect(run.state).toBe('failed');
     expect(run.reason).toMatch(/^step "restore" \(.*\) failed: audit-engine\.sql did not restore: syntax error at or near/);
     expect(await verificationOf(id)).toMatchObject({ ok: false, problem: expect.stringMatching(/^audit-engine\.sql did not restore/) });
+  }, 120_000);
+
+  it('an Audit Engine event edited inside the dump: the chain walked in the copy names the table and the event', async () => {
+    let sequence = 0;
+    const id = await tamper((sql) => {
+      const event = eventLine(sql, 'agent-6');
+      sequence = event.sequence;
+      return sql.replace(event.line, event.line.replace("'agent-6'", "'agent-X'"));
+    });
+    const run = await h.run('backup-verify', { id });
+    expect(run.state).toBe('failed');
+    expect(run.reason).toMatch(
+      new RegExp(`^step "restore" \\(.*\\) failed: audit-engine\\.sql restored, but the Audit Engine's chain in it \\(public\\.audit_events\\) is broken at event #${sequence}: the content of event \\S+ was altered after it was stored$`),
+    );
+    expect(await verificationOf(id)).toMatchObject({ ok: false, problem: expect.stringContaining(`(public.audit_events) is broken at event #${sequence}`) });
+  }, 120_000);
+
+  it('an Audit Engine event deleted from the dump, its count made to match: the chain still names the gap', async () => {
+    let sequence = 0;
+    const id = await tamper(
+      (sql) => {
+        const event = eventLine(sql, 'agent-9');
+        sequence = event.sequence;
+        return sql.replace(`${event.line}\n`, '');
+      },
+      { rowCounts: (counts) => ({ ...counts, 'public.audit_events': counts['public.audit_events']! - 1 }) },
+    );
+    const run = await h.run('backup-verify', { id });
+    expect(run.state).toBe('failed');
+    // The engine's verifier reports the gap at the event after it, naming the missing one.
+    expect(run.reason).toMatch(
+      new RegExp(`failed: audit-engine\\.sql restored, but the Audit Engine's chain in it \\(public\\.audit_events\\) is broken at event #${sequence + 1}: events ${sequence}\\.\\.${sequence} are missing \\(deleted\\?\\) before event \\S+$`),
+    );
+  }, 120_000);
+
+  it('a record of the bot’s trail edited inside the dump: verify names the table and the record', async () => {
+    const id = await tamper(
+      (sql) => sql.replace(/^(INSERT INTO public\.bot_audit_trail VALUES \(3, .*)'U0ONCALL'/m, "$1'U0INTRUDER'"),
+      { name: 'bot.sql' },
+    );
+    const run = await h.run('backup-verify', { id });
+    expect(run.state).toBe('failed');
+    expect(run.reason).toMatch(
+      /^step "restore" \(.*\) failed: bot\.sql restored, but the bot's audit trail in it \(public\.bot_audit_trail\) is broken at record #3: record #3 was altered after it was written: its content no longer matches its hash$/,
+    );
+    expect(await verificationOf(id)).toMatchObject({ ok: false, problem: expect.stringContaining('(public.bot_audit_trail) is broken at record #3') });
   }, 120_000);
 
   it('rows the manifest counted but the dump lacks: the counts differ, table by table', async () => {

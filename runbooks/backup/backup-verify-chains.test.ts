@@ -96,7 +96,7 @@ describe('backup verify and the audit chains', () => {
     const { id, dir } = await altered(engine.url, 'audit_events', 'data', 7, { index: 'rewritten' }, freshBackup);
     const run = await h.run('backup-verify', { id });
     expect(run.state).toBe('failed');
-    expect(run.reason).toMatch(/^step "restore" \(.*\) failed: audit-engine\.dump restored, but the Audit Engine's chain in it is broken at event #7: the content of event \S+ was altered after it was stored$/);
+    expect(run.reason).toMatch(/^step "restore" \(.*\) failed: audit-engine\.dump restored, but the Audit Engine's chain in it \(public\.audit_events\) is broken at event #7: the content of event \S+ was altered after it was stored$/);
     expect(verificationOf(dir)).toMatchObject({ ok: false, problem: expect.stringMatching(/broken at event #7/) });
     expect(await h.scratchDatabasesLeft()).toEqual([]);
   });
@@ -105,7 +105,7 @@ describe('backup verify and the audit chains', () => {
     const { id, dir } = await altered(trail.db.url, 'bot_audit_trail', 'details', 5, { index: 'rewritten' }, freshBackup);
     const run = await h.run('backup-verify', { id });
     expect(run.state).toBe('failed');
-    expect(run.reason).toMatch(/failed: bot\.dump restored, but the bot's audit trail in it is broken at record #5: record #5 was altered after it was written: its content no longer matches its hash$/);
+    expect(run.reason).toMatch(/failed: bot\.dump restored, but the bot's audit trail in it \(public\.bot_audit_trail\) is broken at record #5: record #5 was altered after it was written: its content no longer matches its hash$/);
     expect(verificationOf(dir)).toMatchObject({ ok: false, problem: expect.stringMatching(/broken at record #5/) });
   });
 

@@ -1,9 +1,10 @@
 /**
  * `backup verify <id>` (Level 1): is this backup usable? Its files against the manifest's sizes
  * and checksums, then a real restore of each dump into a scratch database (stop at the first error,
- * one transaction): its table of contents must hold every table the manifest counted, the restored
- * row counts must equal the manifest's, and the audit chains in it must verify, the bot's trail
- * still reaching the head the backup recorded. The outcome, good or bad, is recorded beside the
+ * one transaction; an embedded database's into an in-memory PGlite): its table of contents must
+ * hold every table the manifest counted, the restored row counts must equal the manifest's, and the
+ * audit chains in it must verify (the same walk for both kinds), the bot's trail still reaching the
+ * head the backup recorded. The outcome, good or bad, is recorded beside the
  * backup (verification.json); scratch databases are dropped whatever happens.
  *
  * A dump is read as few times as possible and its waits overlap (bench/README.md): its table of
@@ -14,7 +15,8 @@
  */
 import { join } from 'node:path';
 import { z } from 'zod';
-import { SqlDumpRefused, restoreSqlDump } from '../../services/stack/backup/pglite-dump.js';
+import { createPool } from '../../services/kit/postgres.js';
+import { SqlDumpRefused, withSqlDumpCopy } from '../../services/stack/backup/pglite-dump.js';
 import { PgToolError, listDump, restoreDump, type DumpContents } from '../../services/stack/backup/postgres-dump.js';
 import { tableRowCounts, withScratchDatabase } from '../../services/stack/backup/scratch-database.js';
 import { defineRunbook, type StepContext } from '../engine/definition.js';
@@ -48,30 +50,10 @@ function countDifferences(expected: Record<string, number>, actual: Record<strin
   return tables.filter((table) => expected[table] !== actual[table]).map((table) => `${table}: ${actual[table] ?? 'missing'} rows restored, the manifest says ${expected[table] ?? 'none'}`);
 }
 
-/**
- * An embedded database's plain SQL dump, restored into a fresh in-memory PGlite (its own thread,
- * always ended) that stops at the first error; its row counts must equal the manifest's. Only the
- * SQL failing marks the backup bad.
- */
-async function restoreEmbeddedDump(context: Context, dir: string, file: BackupFile): Promise<number> {
-  let contents: DumpContents;
-  try {
-    contents = await contentsOf(file.kind, join(dir, file.name));
-  } catch (error) {
-    return failVerification(context, dir, `${file.name}: ${errorText(error)}`);
-  }
+/** The tables the manifest counted whose data the dump's table of contents lacks, as the finding. */
+function lackedTables(file: BackupFile, contents: DumpContents): string | undefined {
   const missing = Object.keys(file.row_counts ?? {}).filter((table) => !contents.tablesWithData.includes(table));
-  if (missing.length > 0) return failVerification(context, dir, `${file.name} lacks the data of ${missing.join(', ')}`);
-  let counts: Record<string, number>;
-  try {
-    counts = (await restoreSqlDump({ file: join(dir, file.name), signal: context.signal })).rowCounts;
-  } catch (error) {
-    if (error instanceof SqlDumpRefused && !context.signal.aborted) return failVerification(context, dir, `${file.name} did not restore: ${errorText(error)}`);
-    throw error;
-  }
-  const differences = countDifferences(file.row_counts ?? {}, counts);
-  if (differences.length > 0) await failVerification(context, dir, `${file.name} restored with other row counts: ${differences.join('; ')}`);
-  return Object.values(counts).reduce((sum, rows) => sum + rows, 0);
+  return missing.length > 0 ? `${file.name} lacks the data of ${missing.join(', ')}` : undefined;
 }
 
 type Settled<T> = { ok: true; value: T } | { ok: false; error: unknown };
@@ -116,8 +98,8 @@ async function verifyDump(context: Context, ports: BackupPorts, server: string, 
       if (checksum.value) return { ...none, problem: checksum.value.detail };
       const contents: Settled<DumpContents> = await listing;
       if (!contents.ok) return { ...none, problem: `${file.name}: ${errorText(contents.error)}` };
-      const missing = Object.keys(file.row_counts ?? {}).filter((table) => !contents.value.tablesWithData.includes(table));
-      if (missing.length > 0) return { ...none, problem: `${file.name} lacks the data of ${missing.join(', ')}` };
+      const missing = lackedTables(file, contents.value);
+      if (missing) return { ...none, problem: missing };
       if (!restore.ok) {
         // Only pg_restore refusing the dump makes the backup bad; a stopped step (abort, lost
         // lease, timeout) fails the step and leaves the backup's verification as it was.
@@ -127,8 +109,13 @@ async function verifyDump(context: Context, ports: BackupPorts, server: string, 
       const counts = await tableRowCounts(scratchUrl);
       const differences = countDifferences(file.row_counts ?? {}, counts);
       if (differences.length > 0) return { counts, chains: {}, problem: `${file.name} restored with other row counts: ${differences.join('; ')}` };
-      const chains = await verifyRestoredChains({ dumpName: file.name, scratchUrl, tables: Object.keys(counts), ports, recordedHead });
-      return { counts, ...chains };
+      const copy = createPool({ databaseUrl: scratchUrl, max: 1, applicationName: 'acgs-backup-verify' });
+      try {
+        const chains = await verifyRestoredChains({ dumpName: file.name, copy, tables: Object.keys(counts), ports, recordedHead });
+        return { counts, ...chains };
+      } finally {
+        await copy.end().catch(() => undefined);
+      }
     });
   } catch (error) {
     // No scratch database (the server is down, the role may not create one) says nothing
@@ -137,6 +124,37 @@ async function verifyDump(context: Context, ports: BackupPorts, server: string, 
     throw error;
   } finally {
     await listing;
+  }
+}
+
+/**
+ * An embedded database's plain SQL dump (hashed in `checksums`: pg_restore never reads it): its
+ * table of contents, then a restore into a fresh in-memory PGlite in its own thread (always ended)
+ * that stops at the first error, the row counts, and the audit chains walked in that copy by the
+ * same code as in a PostgreSQL one. Throws (recording nothing) when the failure says nothing about
+ * the backup: the thread could not start, a stopped step, a chain that could not be read.
+ */
+async function verifyEmbeddedDump(context: Context, ports: BackupPorts, dir: string, file: BackupFile, recordedHead: BackupManifest['audit_chain_head']): Promise<DumpOutcome> {
+  const none = { counts: {}, chains: {} };
+  let contents: DumpContents;
+  try {
+    contents = await contentsOf(file.kind, join(dir, file.name));
+  } catch (error) {
+    return { ...none, problem: `${file.name}: ${errorText(error)}` };
+  }
+  const missing = lackedTables(file, contents);
+  if (missing) return { ...none, problem: missing };
+  try {
+    return await withSqlDumpCopy({ file: join(dir, file.name), signal: context.signal }, async (copy): Promise<DumpOutcome> => {
+      const counts = copy.rowCounts;
+      const differences = countDifferences(file.row_counts ?? {}, counts);
+      if (differences.length > 0) return { counts, chains: {}, problem: `${file.name} restored with other row counts: ${differences.join('; ')}` };
+      const chains = await verifyRestoredChains({ dumpName: file.name, copy, tables: Object.keys(counts), ports, recordedHead });
+      return { counts, ...chains };
+    });
+  } catch (error) {
+    if (error instanceof SqlDumpRefused && !context.signal.aborted) return { ...none, problem: `${file.name} did not restore: ${errorText(error)}` };
+    throw error;
   }
 }
 
@@ -200,12 +218,13 @@ export const backupVerifyRunbook = defineRunbook({
         const chains: Record<string, RestoredChains['chains']> = {};
         let trailHeadChecked = false;
         for (const file of dumpsOf(manifest)) {
+          let outcome: DumpOutcome;
           if (file.kind === 'pglite-dump') {
-            restored[file.name] = await restoreEmbeddedDump(context, dir, file);
-            continue;
+            outcome = await verifyEmbeddedDump(context, ports, dir, file, manifest.audit_chain_head);
+          } else {
+            if (!server) throw new Error(`there is no PostgreSQL server to restore into: ${ports.databasesProblem ?? 'no database is configured'}`);
+            outcome = await verifyDump(context, ports, server, dir, file, manifest.audit_chain_head);
           }
-          if (!server) throw new Error(`there is no PostgreSQL server to restore into: ${ports.databasesProblem ?? 'no database is configured'}`);
-          const outcome = await verifyDump(context, ports, server, dir, file, manifest.audit_chain_head);
           if (outcome.problem) return failVerification(context, dir, outcome.problem);
           restored[file.name] = Object.values(outcome.counts).reduce((sum, rows) => sum + rows, 0);
           if (Object.keys(outcome.chains).length > 0) chains[file.name] = outcome.chains;
@@ -219,7 +238,7 @@ export const backupVerifyRunbook = defineRunbook({
         const ports = backupPorts(context.ports);
         return {
           mode: 'description',
-          text: `would restore each dump into a scratch database on ${ports.scratchServerUrl ? 'the scratch server' : 'the first database’s server'} (dropped afterwards), hashing it meanwhile, and compare its table of contents and row counts with the manifest's and verify the audit chains in it`,
+          text: `would restore each dump into a scratch database on ${ports.scratchServerUrl ? 'the scratch server' : 'the first database’s server'} (an embedded database's into an in-memory PGlite; dropped afterwards), hashing it meanwhile, and compare its table of contents and row counts with the manifest's and verify the audit chains in it`,
         };
       },
     },

@@ -6,6 +6,7 @@
  */
 import type { CommandDependencies } from '../../commands/dependencies.js';
 import type { StepKind } from './step-kinds.js';
+import type { ChainQuery } from '../../services/kit/hash-chain/chain-query.js';
 import type { EmbeddedDumpSource } from '../../services/stack/backup/pglite-dump.js';
 
 /** One step attempt starting or ending, as the audit trail records it. */
@@ -109,11 +110,12 @@ export interface BackupPorts {
    */
   unfinishedRuns(runbook: string): Promise<readonly string[]>;
   /**
-   * The bot's audit trail in a restored copy (`databaseUrl`, a scratch database) verified by the
-   * code that verifies it live, from the genesis; `hashAt` asks for one record's hash too (the head
-   * a backup recorded). runbooks/ may not import the bot's verifier, so the bot hands it in.
+   * The bot's audit trail in a restored copy (a scratch database, or an embedded dump's copy in its
+   * thread), read through `copy`, verified by the code that verifies it live, from the genesis;
+   * `hashAt` asks for one record's hash too (the head a backup recorded). runbooks/ may not import
+   * the bot's verifier, so the bot hands it in.
    */
-  verifyTrailCopy(databaseUrl: string, options: { hashAt?: number }): Promise<RestoredChainCheck>;
+  verifyTrailCopy(copy: ChainQuery, options: { hashAt?: number }): Promise<RestoredChainCheck>;
 }
 
 /** A hash chain verified in a restored copy. */
