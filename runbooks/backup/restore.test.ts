@@ -3,7 +3,7 @@ import { cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TEST_POSTGRES_URL } from '../../test/testing/postgres.js';
+import { TEST_POSTGRES_URL, createTestDatabase } from '../../test/testing/postgres.js';
 import { testToken } from '../../test/testing/tokens.js';
 import { createAuditEngineClient } from '../../services/clients/audit-engine.js';
 import type { AuditHealth } from '../../services/audit-engine/contract.js';
@@ -95,6 +95,7 @@ describe('restore', () => {
     expect(steps['check-backup']!.text).toMatch(/stops audit-engine meanwhile/);
     expect(steps['safety-backup']).toMatchObject({ mode: 'read-only-check', text: expect.stringMatching(/^would take a full backup first, named like \d{8}T\d{6}Z-<the run id's first 6 hex digits>/) });
     expect(steps['stop-writers']).toMatchObject({ mode: 'read-only-check', text: expect.stringMatching(/^would stop audit-engine \(healthy now\)/) });
+    expect(steps['reanchor-audit-chain']).toMatchObject({ mode: 'description', text: expect.stringMatching(/^would ask the Audit Engine \(POST \/audit\/admin\/reanchor, admin token\) to accept its chain rolled back to the head restored into audit-engine \(/) });
     expect(steps['check-health']).toMatchObject({ mode: 'read-only-check', text: 'now: audit-engine healthy' });
     expect(plan.steps.find((step) => step.id === 'restore-databases')).toMatchObject({ idempotent: false, canBeUndone: false });
     expect(plan.steps.find((step) => step.id === 'stop-writers')).toMatchObject({ canBeUndone: true });
@@ -334,6 +335,28 @@ describe('restore', () => {
       expect(await engineHealthAfter(reanchored.integrity.checked_at)).toMatchObject({ status: 'healthy', integrity: { valid: true } });
     } finally {
       h.commands.auditEngine = h.engine;
+    }
+  });
+
+  it("skips the re-anchor, saying why, when the Audit Engine's database is not restored", { timeout: 120_000 }, async () => {
+    // A stack with Evolution Oversight's database too, and a backup holding only that one.
+    const evolution = await createTestDatabase('acgs_rs_evolution');
+    const databases = h.ports.databases as Array<(typeof h.ports.databases)[number]>;
+    databases.push({ name: 'evolution-oversight', url: evolution.url });
+    try {
+      const dir = copyBackup(good, '20260101T000000Z-aaaaa7');
+      renameDump(dir, 'audit-engine.dump', 'evolution-oversight.dump');
+      const plan = await h.executor.plan('restore', { id: '20260101T000000Z-aaaaa7', unverified: 'allow' });
+      expect(plan.steps.find((step) => step.id === 'reanchor-audit-chain')!.dryRun).toEqual({ mode: 'description', text: "nothing: the Audit Engine's database is not part of this restore" });
+      const { events } = await h.engine.listEvents({ limit: 1 });
+      const run = await h.run('restore', { id: '20260101T000000Z-aaaaa7', unverified: 'allow' });
+      expect(run.state, run.reason ?? '').toBe('succeeded');
+      expect(await outputOf(run.id, 'reanchor-audit-chain')).toEqual({ audit_chain: "not re-anchored: the Audit Engine's database was not part of this restore" });
+      // Nothing was asked of the engine: no event, its chain as it was.
+      expect((await h.engine.listEvents({ limit: 1 })).events[0]!.sequence).toBe(events[0]!.sequence);
+    } finally {
+      databases.pop();
+      await evolution.drop();
     }
   });
 
