@@ -100,7 +100,7 @@ export function createCommandDependencies(options: CommandDependenciesOptions): 
       actor: 'acgs-chatops',
       timeoutMs: callTimeoutMs,
     }),
-    auditEngine: createAuditEngineClient(endpoints['audit-engine'], { timeoutMs: callTimeoutMs, serviceToken: options.serviceToken }),
+    auditEngine: createAuditEngineClient(endpoints['audit-engine'], { timeoutMs: callTimeoutMs, serviceToken: options.serviceToken, adminToken: options.adminToken }),
     evolutionOversight: createEvolutionOversightClient(endpoints['evolution-oversight'], callTimeoutMs, { serviceToken: options.serviceToken }),
     sandboxController: sandboxControllerClient(endpoints['sandbox-controller'], {
       adminToken: options.adminToken,

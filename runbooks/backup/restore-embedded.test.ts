@@ -1,6 +1,7 @@
 /**
  * `restore` on the embedded default of npm start (testing/restore-embedded-harness.ts): the plan,
- * a whole restore that swaps the Audit Engine's PGlite database for the backup's on the same port,
+ * a whole restore that swaps the Audit Engine's PGlite database for the backup's on the same port
+ * (the engine, running on it again, re-anchored at the restored head and healthy at its next walk),
  * and a dump that fails half way (nothing replaced, the writer started again on abort).
  */
 import { createHash } from 'node:crypto';
@@ -66,6 +67,8 @@ describe('restore of the embedded databases', () => {
     expect(now['public.writer_ticks']).toBeGreaterThan(backupCounts['public.writer_ticks']!);
     const url = h.audit.url;
     const pid = h.writer.pid();
+    // The engine chains 4 more after the backup; stopped for the restore, it signs them: its outside checkpoint is #16.
+    await h.engine.postEvents(Array.from({ length: 4 }, (_, index) => ({ event_type: 'restore.later', data: { index } })));
 
     const run = await h.run('restore', { id: good });
     expect(run, JSON.stringify(run)).toMatchObject({ state: 'succeeded' });
@@ -76,6 +79,7 @@ describe('restore of the embedded databases', () => {
       'run restore-databases#1 done',
       'run verify-restored#1 done',
       'run start-writers#1 done',
+      'run reanchor-audit-chain#1 done',
       'run check-health#1 done',
     ]);
     // The safety backup holds what was there just before: the later table, more ticks.
@@ -86,7 +90,14 @@ describe('restore of the embedded databases', () => {
     expect(restored.restored[0]!.previous_dir).toMatch(new RegExp(`^${h.workDir}/pglite/audit\\.before-restore-\\d{8}T\\d{9}Z$`));
     // Counted while the writer was stopped: exactly the backup's rows, the chain walked over the socket.
     expect(await outputOf(run.id, 'verify-restored')).toEqual({
-      databases: [{ database: expect.stringMatching(/^audit-engine \(embedded/), rows: Object.values(backupCounts).reduce((sum, rows) => sum + rows, 0), audit_chain: 'valid, 12 events' }],
+      databases: [
+        {
+          database: expect.stringMatching(/^audit-engine \(embedded/),
+          rows: Object.values(backupCounts).reduce((sum, rows) => sum + rows, 0),
+          audit_chain: 'valid, 12 events',
+          audit_head: { sequence: 12, chain_hash: expect.stringMatching(/^[0-9a-f]{64}$/) },
+        },
+      ],
       previous_data_removed: [restored.restored[0]!.previous_dir],
     });
     // Verified, so the replaced data directory is gone; nothing else was left beside the database.
@@ -96,7 +107,23 @@ describe('restore of the embedded databases', () => {
     expect(h.writer.pid()).not.toBe(pid);
     const after = await h.audit.rowCounts();
     expect(after['public.later']).toBeUndefined();
-    expect(after['public.audit_events']).toBe(backupCounts['public.audit_events']);
+    // The backup's events and the one recording the re-anchor.
+    expect(after['public.audit_events']).toBe(backupCounts['public.audit_events']! + 1);
+    // The engine accepted its restored chain: the checkpoint it rolled back from, the head now, recorded.
+    const reanchored = (await outputOf(run.id, 'reanchor-audit-chain')) as { integrity: { checked_at: string } };
+    expect(reanchored).toMatchObject({
+      audit_chain: expect.stringMatching(/^re-anchored: checkpoint #16 \([0-9a-f]{12}…\) -> head #12 \([0-9a-f]{12}…\), recorded as event #13$/),
+      integrity: { valid: true, events_checked: 13 },
+    });
+    const [recorded] = (await h.engine.listEvents({ event_type: 'audit.chain_reanchored' })).events;
+    expect(recorded).toMatchObject({ sequence: 13, data: { backup_id: good, run_id: run.id, rolled_back: { from: { sequence: 16 }, to: { sequence: 12 } } } });
+    // Healthy at its next background walk, not only right after the re-anchor.
+    await expect
+      .poll(async () => {
+        const health = await h.engine.health();
+        return health.integrity && Date.parse(health.integrity.checked_at) > Date.parse(reanchored.integrity.checked_at) ? health.status : 'not walked yet';
+      }, { timeout: 30_000 })
+      .toBe('healthy');
     await expect.poll(async () => (await h.audit.rowCounts())['public.writer_ticks']!, { timeout: 30_000 }).toBeGreaterThan(backupCounts['public.writer_ticks']!);
   });
 

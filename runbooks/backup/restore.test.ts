@@ -3,7 +3,10 @@ import { cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TEST_POSTGRES_URL } from '../../test/testing/postgres.js';
+import { TEST_POSTGRES_URL, createTestDatabase } from '../../test/testing/postgres.js';
+import { testToken } from '../../test/testing/tokens.js';
+import { createAuditEngineClient } from '../../services/clients/audit-engine.js';
+import type { AuditHealth } from '../../services/audit-engine/contract.js';
 import { tableRowCounts } from '../../services/stack/backup/scratch-database.js';
 import { RESTORE_APPLICATION } from '../../services/stack/backup/postgres-dump.js';
 import { listBackups, readBackup, recordVerification } from './backup-catalog.js';
@@ -26,10 +29,27 @@ async function attemptsOf(runId: string): Promise<string[]> {
 }
 
 async function outputOf(runId: string, stepId: string): Promise<unknown> {
-  return (await h.t.store.attempts(runId)).find((attempt) => attempt.stepId === stepId && attempt.action === 'run')?.output;
+  return (await h.t.store.attempts(runId)).find((attempt) => attempt.stepId === stepId && attempt.action === 'run' && attempt.outcome === 'done')?.output;
 }
 
 const run8 = () => randomBytes(4).toString('hex');
+
+/** Events the Audit Engine chains after the backup: its checkpoint outside the database moves past the backup's head. */
+async function appendAfterBackup(count: number): Promise<void> {
+  await h.engine.postEvents(Array.from({ length: count }, (_, index) => ({ event_type: 'restore.later', data: { index } })));
+}
+
+/** The Audit Engine's own health once a background walk that began after `since` has ended. */
+async function engineHealthAfter(since: string): Promise<AuditHealth> {
+  let health = await h.engine.health();
+  await expect
+    .poll(async () => {
+      health = await h.engine.health();
+      return health.integrity !== null && Date.parse(health.integrity.checked_at) > Date.parse(since);
+    }, { timeout: 30_000 })
+    .toBe(true);
+  return health;
+}
 const auditCounts = () => tableRowCounts(h.audit.db.url);
 const writerState = () => h.writer.state();
 
@@ -75,6 +95,7 @@ describe('restore', () => {
     expect(steps['check-backup']!.text).toMatch(/stops audit-engine meanwhile/);
     expect(steps['safety-backup']).toMatchObject({ mode: 'read-only-check', text: expect.stringMatching(/^would take a full backup first, named like \d{8}T\d{6}Z-<the run id's first 6 hex digits>/) });
     expect(steps['stop-writers']).toMatchObject({ mode: 'read-only-check', text: expect.stringMatching(/^would stop audit-engine \(healthy now\)/) });
+    expect(steps['reanchor-audit-chain']).toMatchObject({ mode: 'description', text: expect.stringMatching(/^would ask the Audit Engine \(POST \/audit\/admin\/reanchor, admin token\) to accept its chain rolled back to the head restored into audit-engine \(/) });
     expect(steps['check-health']).toMatchObject({ mode: 'read-only-check', text: 'now: audit-engine healthy' });
     expect(plan.steps.find((step) => step.id === 'restore-databases')).toMatchObject({ idempotent: false, canBeUndone: false });
     expect(plan.steps.find((step) => step.id === 'stop-writers')).toMatchObject({ canBeUndone: true });
@@ -94,6 +115,8 @@ describe('restore', () => {
     const pid = h.writer.pid();
     const ticksBefore = (await auditCounts())['public.writer_ticks']!;
     expect(ticksBefore).toBeGreaterThan(backupCounts['public.writer_ticks']!);
+    // The engine chains 5 more; stopped for the restore, it signs them: its outside checkpoint is #17.
+    await appendAfterBackup(5);
 
     const run = await h.run('restore', { id: good });
     expect(run, JSON.stringify(run)).toMatchObject({ state: 'succeeded' });
@@ -104,6 +127,7 @@ describe('restore', () => {
       'run restore-databases#1 done',
       'run verify-restored#1 done',
       'run start-writers#1 done',
+      'run reanchor-audit-chain#1 done',
       'run check-health#1 done',
     ]);
     // The safety backup holds the data as it was just before: the writer's later rows, the new table.
@@ -116,14 +140,35 @@ describe('restore', () => {
     expect((await outputOf(run.id, 'restore-databases')) as object).toMatchObject({ safety_backup: safety.id });
     // Counted while the writer was stopped: exactly the backup's rows (a running writer adds one every 10 ms).
     expect(await outputOf(run.id, 'verify-restored')).toEqual({
-      databases: [{ database: expect.stringMatching(/^audit-engine /), rows: Object.values(backupCounts).reduce((sum, rows) => sum + rows, 0), audit_chain: 'valid, 12 events' }],
+      databases: [
+        {
+          database: expect.stringMatching(/^audit-engine /),
+          rows: Object.values(backupCounts).reduce((sum, rows) => sum + rows, 0),
+          audit_chain: 'valid, 12 events',
+          audit_head: { sequence: 12, chain_hash: expect.stringMatching(/^[0-9a-f]{64}$/) },
+        },
+      ],
     });
+    // The engine accepted the restored chain, with the evidence: the checkpoint it rolled back from, the head now.
+    const reanchored = (await outputOf(run.id, 'reanchor-audit-chain')) as { audit_chain: string; integrity: { checked_at: string } };
+    expect(reanchored).toMatchObject({
+      audit_chain: expect.stringMatching(/^re-anchored: checkpoint #17 \([0-9a-f]{12}…\) -> head #12 \([0-9a-f]{12}…\), recorded as event #13$/),
+      previous: { sequence: 17 },
+      head: { sequence: 12 },
+      checkpoint: { sequence: 12 },
+      integrity: { valid: true, events_checked: 13 },
+    });
+    const [recorded] = (await h.engine.listEvents({ event_type: 'audit.chain_reanchored' })).events;
+    expect(recorded).toMatchObject({ sequence: 13, agent_id: 'U0ONCALL', data: { backup_id: good, run_id: run.id, rolled_back: { from: { sequence: 17 }, to: { sequence: 12 } } } });
+    // And at its next background walk the engine still finds nothing wrong.
+    expect(await engineHealthAfter(reanchored.integrity.checked_at)).toMatchObject({ status: 'healthy', integrity: { valid: true } });
     // The writer is a new process, running and writing again; the untouched table and the bot's data stay.
     expect(writerState()).toBe('running');
     expect(h.writer.pid()).not.toBe(pid);
     expect((await h.stack.health('audit-engine')).status).toBe('healthy');
     const now = await auditCounts();
-    expect(now['public.audit_events']).toBe(backupCounts['public.audit_events']);
+    // The backup's events and the one recording the re-anchor.
+    expect(now['public.audit_events']).toBe(backupCounts['public.audit_events']! + 1);
     expect(now['public.later']).toBe(1);
     expect((await tableRowCounts(h.bot.url))['public.bot_records']).toBe(41);
     expect((await h.sql(TEST_POSTGRES_URL, 'SELECT 1 FROM pg_database WHERE datname = $1', [leftover])).rowCount).toBe(0);
@@ -253,12 +298,65 @@ describe('restore', () => {
         'run restore-databases#2 done',
         'run verify-restored#1 done',
         'run start-writers#1 done',
+        'run reanchor-audit-chain#1 done',
         'run check-health#1 done',
       ]);
       expect(writerState()).toBe('running');
     } finally {
       await locker.end().catch(() => undefined);
       await admin.end();
+    }
+  });
+
+  it('without the re-anchor the engine reports the restored chain as rolled back (degraded); the step refused says why, a retry re-anchors', { timeout: 120_000 }, async () => {
+    await appendAfterBackup(3);
+    const { events } = await h.engine.listEvents({ limit: 1 });
+    const before = events[0]!.sequence;
+    // A client the engine refuses: the step fails, so nothing re-anchors the chain meanwhile.
+    h.commands.auditEngine = createAuditEngineClient(h.engineUrl, { adminToken: testToken() });
+    try {
+      const run = await h.run('restore', { id: good });
+      expect(run.state).toBe('needs_decision');
+      expect(run.reason).toMatch(
+        /step "reanchor-audit-chain" .* failed: the Audit Engine did not accept the restored chain at #12 \([0-9a-f]{12}…\): .*admin token.*\. The restored data stays and the writers run; until the chain is re-anchored the Audit Engine reports the rollback \(degraded\)/,
+      );
+      expect(writerState()).toBe('running');
+      const degraded = await engineHealthAfter(new Date().toISOString());
+      expect(degraded).toMatchObject({ status: 'degraded', integrity: { valid: false } });
+      expect(degraded.integrity!.first_broken!.message).toMatch(new RegExp(`#${before}`));
+
+      h.commands.auditEngine = h.engine;
+      await h.executor.decide(run.id, 'retry', 'U0ONCALL');
+      const retried = await h.settle(run.id);
+      expect(retried.state, retried.reason ?? '').toBe('succeeded');
+      expect((await attemptsOf(run.id)).slice(5)).toEqual(['run start-writers#1 done', 'run reanchor-audit-chain#1 failed', 'run reanchor-audit-chain#2 done', 'run check-health#1 done']);
+      const reanchored = (await outputOf(run.id, 'reanchor-audit-chain')) as { previous: { sequence: number }; integrity: { checked_at: string } };
+      expect(reanchored).toMatchObject({ previous: { sequence: before }, head: { sequence: 12 } });
+      expect(await engineHealthAfter(reanchored.integrity.checked_at)).toMatchObject({ status: 'healthy', integrity: { valid: true } });
+    } finally {
+      h.commands.auditEngine = h.engine;
+    }
+  });
+
+  it("skips the re-anchor, saying why, when the Audit Engine's database is not restored", { timeout: 120_000 }, async () => {
+    // A stack with Evolution Oversight's database too, and a backup holding only that one.
+    const evolution = await createTestDatabase('acgs_rs_evolution');
+    const databases = h.ports.databases as Array<(typeof h.ports.databases)[number]>;
+    databases.push({ name: 'evolution-oversight', url: evolution.url });
+    try {
+      const dir = copyBackup(good, '20260101T000000Z-aaaaa7');
+      renameDump(dir, 'audit-engine.dump', 'evolution-oversight.dump');
+      const plan = await h.executor.plan('restore', { id: '20260101T000000Z-aaaaa7', unverified: 'allow' });
+      expect(plan.steps.find((step) => step.id === 'reanchor-audit-chain')!.dryRun).toEqual({ mode: 'description', text: "nothing: the Audit Engine's database is not part of this restore" });
+      const { events } = await h.engine.listEvents({ limit: 1 });
+      const run = await h.run('restore', { id: '20260101T000000Z-aaaaa7', unverified: 'allow' });
+      expect(run.state, run.reason ?? '').toBe('succeeded');
+      expect(await outputOf(run.id, 'reanchor-audit-chain')).toEqual({ audit_chain: "not re-anchored: the Audit Engine's database was not part of this restore" });
+      // Nothing was asked of the engine: no event, its chain as it was.
+      expect((await h.engine.listEvents({ limit: 1 })).events[0]!.sequence).toBe(events[0]!.sequence);
+    } finally {
+      databases.pop();
+      await evolution.drop();
     }
   });
 

@@ -7,11 +7,16 @@
  * An embedded PGlite database of npm start is replaced whole instead: its dump restored into a
  * fresh PGlite beside it, swapped in by the thread that serves it (embedded-postgres-swap.ts), the
  * replaced one kept until the restored rows were checked.
+ * Once the Audit Engine runs again on its restored, older chain, it is asked to accept it (a new
+ * signed checkpoint at the restored head and an audit event naming this restore): otherwise the
+ * checkpoint it keeps outside the database, further on, would report the rollback as tampering.
  * The bot's own database is never restored (restore-plan.ts says why).
  */
 import { join } from 'node:path';
 import { z } from 'zod';
 import { auditChainAt } from '../../services/audit-engine/chain-at.js';
+import type { ChainHead, ReanchorResponse } from '../../services/audit-engine/contract.js';
+import { ServiceCallError } from '../../services/clients/http.js';
 import { restoreDumpReplacing } from '../../services/stack/backup/postgres-dump.js';
 import { tableRowCounts } from '../../services/stack/backup/scratch-database.js';
 import type { Stack } from '../../services/stack/stack.js';
@@ -157,11 +162,19 @@ function differences(dump: PlannedDump, counts: Record<string, number>): string[
 }
 
 
+interface RestoredCheck {
+  database: string;
+  rows: number;
+  audit_chain: string;
+  /** The Audit Engine's chain head in the restored rows: where `reanchor-audit-chain` anchors it. */
+  audit_head?: ChainHead;
+}
+
 async function verifyRestored(context: Context): Promise<unknown> {
   const checked = checkedPlan(context);
   const previous = ((context.outputs['restore-databases'] as { restored?: RestoredDatabase[] } | undefined)?.restored ?? []).filter((entry) => entry.previous_dir);
   const problems: string[] = [];
-  const databases: Array<{ database: string; rows: number; audit_chain: string }> = [];
+  const databases: RestoredCheck[] = [];
   for (const dump of checked.dumps) {
     const database = databaseOf(context, dump);
     const url = urlOf(database);
@@ -175,6 +188,7 @@ async function verifyRestored(context: Context): Promise<unknown> {
       database: dump.where,
       rows: dump.tables.reduce((sum, rows) => sum + (counts[rows.table] ?? 0), 0),
       audit_chain: chain ? `valid, ${chain.events} events` : 'none in this database',
+      ...(chain ? { audit_head: chain.head } : {}),
     });
   }
   if (problems.length > 0) {
@@ -192,6 +206,52 @@ async function verifyRestored(context: Context): Promise<unknown> {
   return { databases, ...(discarded.length > 0 ? { previous_data_removed: discarded } : {}) };
 }
 
+/** The Audit Engine, in the Stack's names: a dump it writes is the audit database. */
+const AUDIT_ENGINE = 'audit-engine';
+
+const short = (hash: string) => `${hash.slice(0, 12)}…`;
+
+/**
+ * Asks the Audit Engine, running again on the restored chain, to accept it: its checkpoint kept
+ * outside the database is still the newer one of before the restore, and without this it reports
+ * the rollback as tampering (degraded) at its next walk. The head is the one verify-restored walked
+ * to while nothing wrote. Already done (a retry) or nothing rolled back: the engine says there is
+ * nothing to re-anchor, and so does the step.
+ */
+async function reanchorAuditChain(context: Context): Promise<unknown> {
+  const checked = checkedPlan(context);
+  if (!checked.dumps.some((dump) => dump.writers.includes(AUDIT_ENGINE))) {
+    return { audit_chain: `not re-anchored: the Audit Engine's database was not part of this restore` };
+  }
+  const verified = context.outputs['verify-restored'] as { databases?: RestoredCheck[] } | undefined;
+  if (!verified) {
+    throw new Error(
+      "the restored rows were not checked (verify-restored was skipped), so there is no restored head the Audit Engine could be asked to accept; skip this step too (the Audit Engine will report the rollback until it is re-anchored: POST /audit/admin/reanchor, services/audit-engine/README.md), or abort",
+    );
+  }
+  const head = verified.databases?.find((database) => database.audit_head)?.audit_head;
+  if (!head) return { audit_chain: 'not re-anchored: the restored audit database holds no chain' };
+  if (head.sequence === 0) return { audit_chain: 'not re-anchored: the restored chain is empty' };
+  const client = context.ports.commands?.auditEngine;
+  if (!client) throw new Error('there is no Audit Engine client in this process, so the restored chain could not be re-anchored');
+  let answer: ReanchorResponse;
+  try {
+    answer = await client.reanchor({ head, backup_id: checked.id, run_id: context.runId, requested_by: context.requester, approved_by: [] });
+  } catch (error) {
+    if (error instanceof ServiceCallError && error.code === 'NOTHING_TO_REANCHOR') return { audit_chain: `not re-anchored: ${error.message}` };
+    throw new Error(
+      `the Audit Engine did not accept the restored chain at #${head.sequence} (${short(head.chain_hash)}): ${errorText(error)}. The restored data stays and the writers run; until the chain is re-anchored the Audit Engine reports the rollback (degraded)`,
+    );
+  }
+  if (!answer.integrity.valid) {
+    throw new Error(`the Audit Engine re-anchored its chain at #${head.sequence}, but its verification right after found a break: ${answer.integrity.first_broken?.message ?? 'no detail'}`);
+  }
+  return {
+    audit_chain: `re-anchored: checkpoint #${answer.previous.sequence} (${short(answer.previous.hash)}) -> head #${answer.head.sequence} (${short(answer.head.chain_hash)}), recorded as event #${answer.event.sequence}`,
+    ...answer,
+  };
+}
+
 async function checkHealth(context: Context): Promise<unknown> {
   const stack = stackOf(context.ports);
   const services = await stack.services();
@@ -205,7 +265,8 @@ async function checkHealth(context: Context): Promise<unknown> {
 export const restoreRunbook = defineRunbook({
   source: import.meta.url,
   name: 'restore',
-  summary: "Replace the stack's databases with a backup's: check it, back up today's data first, stop the writers, restore, check rows and the audit chain, start them, check health",
+  summary:
+    "Replace the stack's databases with a backup's: check it, back up today's data first, stop the writers, restore, check rows and the audit chain, start them, re-anchor the audit chain, check health",
   level: 3,
   args: RestoreArgs,
   validate: (args, ports) => completeBackupRefusal(ports, args.id, 'restored'),
@@ -304,6 +365,25 @@ export const restoreRunbook = defineRunbook({
       async dryRun(context) {
         const { writers } = await plan(context, false);
         return { mode: 'description', text: `would start ${writers.join(', ') || 'nothing'} and wait until each is healthy`, target: `services ${writers.join(', ') || 'none'}` };
+      },
+    },
+    {
+      id: 'reanchor-audit-chain',
+      kind: 'act',
+      title: 'Have the Audit Engine accept its restored chain (a signed checkpoint at the restored head, the re-anchor recorded)',
+      timeoutMs: 10 * 60_000,
+      // A second call finds nothing to re-anchor.
+      idempotent: true,
+      run: reanchorAuditChain,
+      async dryRun(context) {
+        const { dumps } = await plan(context, false);
+        const audit = dumps.find((dump) => dump.writers.includes(AUDIT_ENGINE));
+        if (!audit) return { mode: 'description', text: "nothing: the Audit Engine's database is not part of this restore" };
+        return {
+          mode: 'description',
+          text: `would ask the Audit Engine (POST /audit/admin/reanchor, admin token) to accept its chain rolled back to the head restored into ${audit.where}: a new signed checkpoint there, and an audit event naming this restore and what was rolled back`,
+          target: `audit chain of ${audit.where}`,
+        };
       },
     },
     {

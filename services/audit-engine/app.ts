@@ -6,6 +6,7 @@ import type { AuditEngineConfig } from './config.js';
 import type { ChainIntegrity, VerifyResponse } from './contract.js';
 import { databasePlugin } from './plugins/database.js';
 import { eventStorePlugin } from './plugins/event-store.js';
+import { adminRoutes } from './routes/admin.js';
 import { eventRoutes } from './routes/events.js';
 import { verifyRoutes } from './routes/verify.js';
 
@@ -52,5 +53,6 @@ export function buildApp(config: AuditEngineConfig, options: BuildOptions = {}):
   void app.register(eventStorePlugin, { config });
   void app.register(eventRoutes, { serviceToken: config.serviceToken });
   void app.register(verifyRoutes);
+  void app.register(adminRoutes, { adminToken: config.adminToken });
   return app;
 }

@@ -99,8 +99,20 @@ export interface CheckpointLedgerOptions {
 export interface CheckpointLedger {
   /** Signs the head when it moved since the last checkpoint; returns the checkpoints made. */
   checkpoint(): Promise<SignedCheckpoint[]>;
-  /** Compares the chain with the checkpoints. */
-  check(): Promise<CheckpointCheck>;
+  /**
+   * Compares the chain with the checkpoints; `insideOnly`: with those in the database alone, not
+   * the copies kept outside it (which a restored, older chain is expected to fall behind).
+   */
+  check(options?: { insideOnly?: boolean }): Promise<CheckpointCheck>;
+  /** The newest checkpoint kept outside the database (the local file), when there is one. */
+  outside(): SignedCheckpoint | undefined;
+  /**
+   * Makes `head` the newest checkpoint although the copy outside the database is further on: the
+   * chain was rolled back on purpose (a restore). Signs the stretch from the newest checkpoint in
+   * the database at or before `head` up to it and replaces the outside copy. The caller has
+   * walked the chain to `head` first; this only refuses what it would otherwise sign wrongly.
+   */
+  reanchor(head: { sequence: number; hash: string }): Promise<{ checkpoint: SignedCheckpoint; made: SignedCheckpoint[] }>;
 }
 
 /** The chain moved on from a broken state: the ledger refuses to sign it. */
@@ -262,6 +274,36 @@ export function createCheckpointLedger(options: CheckpointLedgerOptions): Checkp
     };
   }
 
+  /** Signs (from, upTo] in windows of at most maxWindow records, each walked first; the checkpoints made. */
+  async function signStretch(from: { sequence: number; hash: string }, upTo: number): Promise<SignedCheckpoint[]> {
+    let position = from;
+    const made: SignedCheckpoint[] = [];
+    while (position.sequence < upTo) {
+      const end = Math.min(upTo, position.sequence + maxWindow);
+      const problem = await options.verifyWindow(position, end);
+      if (problem) throw new CheckpointRefusedError(`${chain.name} is broken, not signing it: ${problem}`);
+      const window = await entries(position.sequence, end);
+      const last = window[window.length - 1];
+      if (!last || last.sequence !== end) throw new CheckpointRefusedError(`${chain.name}: records up to #${end} are missing, not signing it`);
+      const checkpoint = signCheckpoint(key, {
+        chain: chain.name,
+        sequence: end,
+        hash: last.hash,
+        at: new Date().toISOString(),
+        previous_sequence: position.sequence,
+        records_digest: recordsDigest(window),
+      });
+      // Two replicas signing the same stretch at once: the first row stays, both are true.
+      await pool.query(
+        `INSERT INTO ${checkpointTable} (sequence, checkpoint, records) VALUES ($1, $2::jsonb, $3::jsonb) ON CONFLICT (sequence) DO NOTHING`,
+        [end, JSON.stringify(checkpoint), JSON.stringify(window.map((entry) => [entry.sequence, entry.id, entry.hash]))],
+      );
+      made.push(checkpoint);
+      position = { sequence: end, hash: last.hash };
+    }
+    return made;
+  }
+
   return {
     async checkpoint() {
       const stored = await newestStoredCheckpoint();
@@ -275,38 +317,33 @@ export function createCheckpointLedger(options: CheckpointLedgerOptions): Checkp
       if (from && !(await matches(from))) {
         throw new CheckpointRefusedError(`${chain.name} no longer matches its checkpoint #${from.sequence}: not signing it`);
       }
-      let position = from ? { sequence: from.sequence, hash: from.hash } : { sequence: 0, hash: chain.genesisHash };
-      const made: SignedCheckpoint[] = [];
-      while (position.sequence < headSequence) {
-        const upTo = Math.min(headSequence, position.sequence + maxWindow);
-        const problem = await options.verifyWindow(position, upTo);
-        if (problem) throw new CheckpointRefusedError(`${chain.name} is broken, not signing it: ${problem}`);
-        const window = await entries(position.sequence, upTo);
-        const last = window[window.length - 1];
-        if (!last || last.sequence !== upTo) throw new CheckpointRefusedError(`${chain.name}: records up to #${upTo} are missing, not signing it`);
-        const checkpoint = signCheckpoint(key, {
-          chain: chain.name,
-          sequence: upTo,
-          hash: last.hash,
-          at: new Date().toISOString(),
-          previous_sequence: position.sequence,
-          records_digest: recordsDigest(window),
-        });
-        // Two replicas signing the same stretch at once: the first row stays, both are true.
-        await pool.query(
-          `INSERT INTO ${checkpointTable} (sequence, checkpoint, records) VALUES ($1, $2::jsonb, $3::jsonb) ON CONFLICT (sequence) DO NOTHING`,
-          [upTo, JSON.stringify(checkpoint), JSON.stringify(window.map((entry) => [entry.sequence, entry.id, entry.hash]))],
-        );
-        made.push(checkpoint);
-        position = { sequence: upTo, hash: last.hash };
-      }
+      const made = await signStretch(from ? { sequence: from.sequence, hash: from.hash } : { sequence: 0, hash: chain.genesisHash }, headSequence);
       const newest = made[made.length - 1];
       if (newest && options.localFile && (!local || local.sequence < newest.sequence)) writeLocalCheckpoint(options.localFile, newest);
       for (const checkpoint of made) options.onCheckpoint?.(checkpoint);
       return made;
     },
 
-    async check() {
+    outside: () => readLocalCheckpoint(options.localFile, key, chain.name),
+
+    async reanchor(head) {
+      const { valid } = await storedCheckpoints();
+      // The restored database's own checkpoints: the newest one the head does not go past.
+      const from = valid.filter((checkpoint) => checkpoint.sequence <= head.sequence).pop();
+      if (from && !(await matches(from))) {
+        throw new CheckpointRefusedError(`${chain.name} no longer matches its checkpoint #${from.sequence} in the database: not signing it`);
+      }
+      const made = await signStretch(from ? { sequence: from.sequence, hash: from.hash } : { sequence: 0, hash: chain.genesisHash }, head.sequence);
+      const checkpoint = made[made.length - 1] ?? from;
+      if (!checkpoint || checkpoint.sequence !== head.sequence || checkpoint.hash !== head.hash) {
+        throw new CheckpointRefusedError(`${chain.name}: record #${head.sequence} is not the head named (${head.hash}), not signing it`);
+      }
+      if (options.localFile) writeLocalCheckpoint(options.localFile, checkpoint);
+      for (const signed of made) options.onCheckpoint?.(signed);
+      return { checkpoint, made };
+    },
+
+    async check(checkOptions = {}) {
       const notes: string[] = [];
       const { valid, foreign } = await storedCheckpoints();
       if (foreign > 0) notes.push(`${foreign} checkpoint row${foreign === 1 ? ' is' : 's are'} not signed by this key and ${foreign === 1 ? 'was' : 'were'} ignored`);
@@ -318,7 +355,7 @@ export function createCheckpointLedger(options: CheckpointLedgerOptions): Checkp
       }
       const anchors = [...valid];
       // Copies outside the database: deleting the newest rows must not roll the evidence back.
-      const outside = [readLocalCheckpoint(options.localFile, key, chain.name), await options.witness?.().catch(() => undefined)];
+      const outside = checkOptions.insideOnly ? [] : [readLocalCheckpoint(options.localFile, key, chain.name), await options.witness?.().catch(() => undefined)];
       for (const copy of outside) {
         if (!copy || known.has(copy.sequence)) continue;
         const newest = anchors[anchors.length - 1];

@@ -37,6 +37,8 @@ export interface AuditEngineConfig {
   checkpointIntervalMs: number;
   /** ACGS_SERVICE_TOKEN: what `POST /audit/events` requires; unset keeps it closed (401). */
   serviceToken?: string | undefined;
+  /** ACGS_ADMIN_TOKEN: what the admin endpoint (`POST /audit/admin/reanchor`) requires; unset keeps it closed (401). */
+  adminToken?: string | undefined;
 }
 
 const EnvSchema = z.object({
@@ -54,6 +56,7 @@ const EnvSchema = z.object({
   AUDIT_CHECKPOINT_EVERY_EVENTS: WholeNumber(1, 1_000_000).default(1000),
   AUDIT_CHECKPOINT_INTERVAL_MS: WholeNumber(1000, 24 * 3600 * 1000).default(60 * 1000),
   ACGS_SERVICE_TOKEN: SecretToken.optional(),
+  ACGS_ADMIN_TOKEN: SecretToken.optional(),
 });
 
 /** Reads the Audit Engine's settings from the environment; a bad value names its variable. */
@@ -74,5 +77,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     checkpointEveryEvents: values.AUDIT_CHECKPOINT_EVERY_EVENTS,
     checkpointIntervalMs: values.AUDIT_CHECKPOINT_INTERVAL_MS,
     serviceToken: values.ACGS_SERVICE_TOKEN,
+    adminToken: values.ACGS_ADMIN_TOKEN,
   };
 }

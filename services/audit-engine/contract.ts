@@ -204,3 +204,40 @@ export const AuditHealth = z
   })
   .strict();
 export type AuditHealth = z.infer<typeof AuditHealth>;
+
+const HexHash = z.string().regex(/^[0-9a-f]{64}$/, 'must be a sha256 as 64 lower-case hex digits');
+
+/**
+ * `POST /audit/admin/reanchor`: accept that the chain was rolled back to `head` by a restore, so
+ * that the signed checkpoint kept outside the database, which is further on, no longer counts as
+ * evidence of tampering. Names the restore, for the audit event that records the re-anchor.
+ */
+export const ReanchorRequest = z
+  .object({
+    /** The head the caller saw in the restored database: the chain must end there now (or continue from it). */
+    head: z.object({ sequence: z.number().int().min(1), chain_hash: HexHash }).strict(),
+    /** The backup that was restored. */
+    backup_id: StorableText(128),
+    /** The run (or ticket) that restored it. */
+    run_id: StorableText(128),
+    requested_by: StorableText(128),
+    /** Who approved the restore; empty when the caller cannot say (the run's own record does). */
+    approved_by: z.array(StorableText(128)).max(20),
+  })
+  .strict();
+export type ReanchorRequest = z.infer<typeof ReanchorRequest>;
+
+export const ReanchorResponse = z
+  .object({
+    /** The newest checkpoint before: the one the restored chain fell behind. */
+    previous: z.object({ sequence: z.number().int(), hash: z.string(), at: z.string() }).strict(),
+    head: ChainHead,
+    /** The checkpoint now anchoring the chain, at `head`. */
+    checkpoint: z.object({ sequence: z.number().int(), at: z.string(), key_id: z.string() }).strict(),
+    /** The audit event that records the re-anchor. */
+    event: z.object({ id: z.string(), sequence: z.number().int() }).strict(),
+    /** The verification run right after, as health now shows it. */
+    integrity: ChainIntegrity,
+  })
+  .strict();
+export type ReanchorResponse = z.infer<typeof ReanchorResponse>;

@@ -5,6 +5,8 @@ import {
   AuditHealth,
   ListEventsResponse,
   type ListEventsParams,
+  type ReanchorRequest,
+  ReanchorResponse,
   VerifyResponse,
   type VerifyScope,
 } from '../audit-engine/contract.js';
@@ -17,6 +19,8 @@ export interface AuditEngineClientOptions {
   timeoutMs?: number;
   /** ACGS_SERVICE_TOKEN, needed only for `postEvents` (the reads are open). */
   serviceToken?: string | undefined;
+  /** ACGS_ADMIN_TOKEN, needed only for `reanchor`. */
+  adminToken?: string | undefined;
 }
 
 /**
@@ -48,6 +52,19 @@ export function createAuditEngineClient(baseUrl: string = DEFAULT_AUDIT_ENGINE_U
      */
     verify: (verifyTimeoutMs = Math.max(timeoutMs, 120_000), options: { scope?: VerifyScope } = {}) =>
       callService(baseUrl, '/audit/verify', { ...(options.scope ? { query: { scope: options.scope } } : {}), schema: VerifyResponse, timeoutMs: verifyTimeoutMs }),
+    /**
+     * After a restore: accept the chain rolled back to `head` (the one seen in the restored
+     * database), with a new signed checkpoint there and an audit event naming the restore. 409
+     * NOTHING_TO_REANCHOR when the chain was not rolled back (or is re-anchored already).
+     */
+    reanchor: (request: ReanchorRequest, reanchorTimeoutMs = Math.max(timeoutMs, 120_000)) =>
+      callService(baseUrl, '/audit/admin/reanchor', {
+        method: 'POST',
+        body: request,
+        headers: options.adminToken ? { authorization: `Bearer ${options.adminToken}` } : {},
+        schema: ReanchorResponse,
+        timeoutMs: reanchorTimeoutMs,
+      }),
     /** The health report, also when the service calls itself unhealthy (HTTP 503). */
     health: () => fetchHealth(baseUrl, timeoutMs),
   };

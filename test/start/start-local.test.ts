@@ -576,9 +576,12 @@ describe('npm start with nothing configured', () => {
     expect(done, 'the restore did not succeed').toBeDefined();
     // Verified, so the replaced data directories are gone.
     expect(readdirSync(join(stateDir!, 'pglite')).filter((name) => name.includes('.before-restore-') || name.includes('.restoring-'))).toEqual([]);
-    // Last before the stop: the Audit Engine's copy of its newest signed checkpoint, kept outside
-    // its database, is newer than the restored data, and its verification then reports that
-    // checkpoint missing (degraded): runbooks/backup/README.md, "Not here yet".
+    // The Audit Engine's copy of its newest signed checkpoint, kept outside its database, was newer
+    // than the restored chain: the run had it re-anchored, on the record, and the engine is healthy.
+    const audit = createAuditEngineClient('http://127.0.0.1:8003');
+    const [reanchored] = (await audit.listEvents({ event_type: 'audit.chain_reanchored' })).events;
+    expect(reanchored).toMatchObject({ source: 'audit-engine', data: { backup_id: id, run_id: runId } });
+    expect(await audit.health()).toMatchObject({ status: 'healthy', integrity: { valid: true } });
   }, 240_000);
 
   it('stops every service on SIGTERM', async () => {

@@ -1,9 +1,10 @@
 /**
  * The restore runbook on the embedded default of `npm start`: the Audit Engine's and the bot's
  * databases are PGlite instances in worker threads (startEmbeddedPostgres, as npm start runs
- * them), the audit one migrated and chained by the real Audit Engine, and a writer process
- * (testing/writer-process.ts) supervised by the real local Stack driver as `audit-engine`, writing
- * through the database's loopback socket until the restore stops it. The run store is on the
+ * them), the audit one migrated and chained by the real Audit Engine, and the real Audit Engine in
+ * a writer process (testing/writer-process.ts) supervised by the real local Stack driver as
+ * `audit-engine`, writing through the database's loopback socket until the restore stops it,
+ * keeping its newest checkpoint outside the database and walking its chain every half second. The run store is on the
  * real PostgreSQL (the only thing there).
  */
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
@@ -19,7 +20,8 @@ import { createLocalStack } from '../../../services/stack/local/local-stack.js';
 import { superviseProcess, type SupervisedProcess } from '../../../services/stack/local/local-supervisor.js';
 import type { Stack } from '../../../services/stack/stack.js';
 import { unusedLoopbackPort } from '../../../test/testing/loopback.js';
-import { SERVICE_AUTH, TEST_SERVICE_TOKEN } from '../../../test/testing/tokens.js';
+import { SERVICE_AUTH, TEST_SERVICE_TOKEN, testToken } from '../../../test/testing/tokens.js';
+import { type AuditEngineClient, createAuditEngineClient } from '../../../services/clients/audit-engine.js';
 import type { BackupPorts, StepPorts } from '../../engine/ports.js';
 import { createRunbookRegistry } from '../../engine/registry.js';
 import { createRunExecutor, type RunExecutor } from '../../engine/run-executor.js';
@@ -37,6 +39,8 @@ export interface EmbeddedRestoreHarness {
   audit: EmbeddedPostgres;
   bot: EmbeddedPostgres;
   writer: SupervisedProcess;
+  /** The Audit Engine the writer process runs, with the service and admin tokens. */
+  engine: AuditEngineClient;
   stack: Stack;
   ports: BackupPorts;
   executor: RunExecutor;
@@ -70,7 +74,8 @@ export async function embeddedRestoreHarness(): Promise<EmbeddedRestoreHarness> 
   const audit = await startEmbeddedPostgres(join(workDir, 'pglite', 'audit'));
   const bot = await startEmbeddedPostgres(join(workDir, 'pglite', 'bot'));
   // The engine migrates its database and chains what it is sent, as npm start's does.
-  const engine = buildApp({ ...loadConfig({ DATABASE_URL: audit.url, DATABASE_POOL_MAX: '1', ACGS_STATE_DIR: join(workDir, 'audit-engine'), AUDIT_VERIFY_INTERVAL_MS: '0' }), serviceToken: TEST_SERVICE_TOKEN });
+  const stateDir = join(workDir, 'audit-engine');
+  const engine = buildApp({ ...loadConfig({ DATABASE_URL: audit.url, DATABASE_POOL_MAX: '1', ACGS_STATE_DIR: stateDir, AUDIT_VERIFY_INTERVAL_MS: '0' }), serviceToken: TEST_SERVICE_TOKEN });
   await engine.ready();
   for (let index = 0; index < 12; index += 1) {
     const response = await engine.inject({ method: 'POST', url: '/audit/events', payload: { event_type: 'restore.test', data: { index } }, headers: SERVICE_AUTH });
@@ -81,11 +86,13 @@ export async function embeddedRestoreHarness(): Promise<EmbeddedRestoreHarness> 
   await onSocket(bot, 'CREATE TABLE bot_records (sequence bigint PRIMARY KEY, hash text NOT NULL); INSERT INTO bot_records SELECT g, md5(g::text) FROM generate_series(1, 40) g');
 
   const port = await unusedLoopbackPort();
+  const adminToken = testToken();
   const writer = superviseProcess({
     name: 'audit-engine',
     command: process.execPath,
-    args: ['--import', 'tsx', WRITER, audit.url, String(port)],
-    env: {},
+    args: ['--import', 'tsx', WRITER, audit.url, String(port), 'audit-engine'],
+    // The same state directory: its key and the copy of its newest checkpoint.
+    env: { ACGS_STATE_DIR: stateDir, ACGS_ADMIN_TOKEN: adminToken, ACGS_SERVICE_TOKEN: TEST_SERVICE_TOKEN, AUDIT_VERIFY_INTERVAL_MS: '500' },
     healthUrl: `http://127.0.0.1:${port}/health`,
     echo: false,
   });
@@ -102,7 +109,8 @@ export async function embeddedRestoreHarness(): Promise<EmbeddedRestoreHarness> 
     auditChainHead: async () => null,
     ...backupHostPorts(t.pool),
   };
-  const stepPorts: StepPorts = { backup: ports, commands: { stack } };
+  const client = createAuditEngineClient(`http://127.0.0.1:${port}`, { adminToken, serviceToken: TEST_SERVICE_TOKEN });
+  const stepPorts: StepPorts = { backup: ports, commands: { stack, auditEngine: client } };
   const executor = createRunExecutor({ store: t.store, registry: createRunbookRegistry([...backupRunbooks]), ports: stepPorts, leaseMs: 10_000, renewEveryMs: 1000 });
   const settle = async (runId: string) => {
     await executor.scanNow();
@@ -116,6 +124,7 @@ export async function embeddedRestoreHarness(): Promise<EmbeddedRestoreHarness> 
     audit,
     bot,
     writer,
+    engine: client,
     stack,
     ports,
     executor,

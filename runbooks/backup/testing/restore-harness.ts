@@ -1,9 +1,11 @@
 /**
  * The restore runbook on the real PostgreSQL with the real local Stack driver: an Audit Engine
  * database made by the engine itself (its migrations, events appended through its API, so its hash
- * chain is real), the bot's database beside it, and a writer process (testing/writer-process.ts)
- * supervised as the service `audit-engine`, inserting rows into the audit database until the
- * restore stops it. A real RunExecutor runs backup, backup-verify and restore on them.
+ * chain is real), the bot's database beside it, and the real Audit Engine in a writer process
+ * (testing/writer-process.ts) supervised as the service `audit-engine`, inserting rows into the
+ * audit database until the restore stops it, keeping its newest checkpoint outside the database
+ * (ACGS_STATE_DIR) and walking its chain every half second. Steps reach it through the typed
+ * client with the admin token. A real RunExecutor runs backup, backup-verify and restore on them.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,7 +15,8 @@ import type pg from 'pg';
 import { backupHostPorts } from '../../../bot/runbook-runs/backup-host-ports.js';
 import { createTestDatabase, type TestDatabase } from '../../../test/testing/postgres.js';
 import { unusedLoopbackPort } from '../../../test/testing/loopback.js';
-import { SERVICE_AUTH } from '../../../test/testing/tokens.js';
+import { SERVICE_AUTH, TEST_SERVICE_TOKEN, testToken } from '../../../test/testing/tokens.js';
+import { type AuditEngineClient, createAuditEngineClient } from '../../../services/clients/audit-engine.js';
 import { createAuditTestContext, type AuditTestContext } from '../../../services/audit-engine/testing/audit-test-context.js';
 import { createLocalStack } from '../../../services/stack/local/local-stack.js';
 import { superviseProcess, type SupervisedProcess } from '../../../services/stack/local/local-supervisor.js';
@@ -34,6 +37,13 @@ export interface RestoreHarness {
   audit: AuditTestContext;
   bot: TestDatabase;
   writer: SupervisedProcess;
+  /** The Audit Engine the writer process runs, with the service and admin tokens. */
+  engine: AuditEngineClient;
+  /** Its URL and the admin token it requires. */
+  engineUrl: string;
+  adminToken: string;
+  /** What steps call; a test may swap `auditEngine` for a client the engine refuses. */
+  commands: NonNullable<StepPorts['commands']>;
   stack: Stack;
   ports: BackupPorts;
   executor: RunExecutor;
@@ -50,8 +60,14 @@ export async function restoreHarness(): Promise<RestoreHarness> {
   const t = await runbookTestDatabase();
   const audit = await createAuditTestContext();
   const bot = await createTestDatabase('acgs_rs_bot');
+  const workDir = mkdtempSync(join(tmpdir(), 'acgs-restore-'));
+  // The engine's key and the copy of its newest checkpoint, shared by this one and the writer's.
+  const stateDir = join(workDir, 'audit-engine');
   // The engine migrates its database and chains what it is sent, as in production.
-  const engine = await audit.start();
+  const engine = await audit.start({
+    checkpointKey: { value: undefined, file: join(stateDir, 'audit-checkpoint-signing.key') },
+    checkpointFile: join(stateDir, 'audit-checkpoint.json'),
+  });
   for (let index = 0; index < 12; index += 1) {
     const response = await engine.inject({ method: 'POST', url: '/audit/events', payload: { event_type: 'restore.test', data: { index } }, headers: SERVICE_AUTH });
     if (response.statusCode !== 201) throw new Error(`the Audit Engine refused an event: ${response.statusCode} ${response.body}`);
@@ -62,18 +78,19 @@ export async function restoreHarness(): Promise<RestoreHarness> {
     INSERT INTO bot_records SELECT g, md5(g::text) FROM generate_series(1, 40) g;`);
 
   const port = await unusedLoopbackPort();
+  const adminToken = testToken();
   const writer = superviseProcess({
     name: 'audit-engine',
     command: process.execPath,
-    args: ['--import', 'tsx', WRITER, audit.db.url, String(port)],
-    env: {},
+    args: ['--import', 'tsx', WRITER, audit.db.url, String(port), 'audit-engine'],
+    env: { ACGS_STATE_DIR: stateDir, ACGS_ADMIN_TOKEN: adminToken, ACGS_SERVICE_TOKEN: TEST_SERVICE_TOKEN, AUDIT_VERIFY_INTERVAL_MS: '500' },
     healthUrl: `http://127.0.0.1:${port}/health`,
     echo: false,
   });
   const stack = createLocalStack({ processes: [writer], startGraceMs: 60_000 });
   if (!(await writer.waitUntilHealthy(30_000))) throw new Error('the writer process never answered /health');
+  const client = createAuditEngineClient(`http://127.0.0.1:${port}`, { adminToken, serviceToken: TEST_SERVICE_TOKEN });
 
-  const workDir = mkdtempSync(join(tmpdir(), 'acgs-restore-'));
   const ports: BackupPorts = {
     root: join(workDir, 'backups'),
     databases: [
@@ -88,7 +105,8 @@ export async function restoreHarness(): Promise<RestoreHarness> {
     // The bot's own: its run store (the harness's) and its trail verifier.
     ...backupHostPorts(t.pool),
   };
-  const stepPorts: StepPorts = { backup: ports, commands: { stack } };
+  const commands: NonNullable<StepPorts['commands']> = { stack, auditEngine: client };
+  const stepPorts: StepPorts = { backup: ports, commands };
   const executor = createRunExecutor({ store: t.store, registry: createRunbookRegistry([...backupRunbooks]), ports: stepPorts, leaseMs: 10_000, renewEveryMs: 1000 });
   const settle = async (runId: string) => {
     await executor.scanNow();
@@ -101,6 +119,10 @@ export async function restoreHarness(): Promise<RestoreHarness> {
     audit,
     bot,
     writer,
+    engine: client,
+    engineUrl: `http://127.0.0.1:${port}`,
+    adminToken,
+    commands,
     stack,
     ports,
     executor,

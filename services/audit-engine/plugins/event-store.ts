@@ -7,6 +7,8 @@ import type { CheckpointLedger, SignedCheckpoint } from '../checkpoint-ledger.js
 import { loadCheckpointKey } from '../checkpoint-signing.js';
 import type { AuditEngineConfig } from '../config.js';
 import { type AuditEventStore, createAuditEventStore } from '../event-store.js';
+import { reanchorChain } from '../chain-reanchor.js';
+import type { ReanchorRequest, ReanchorResponse } from '../contract.js';
 import { type VerificationSchedule, scheduleVerification } from '../verification-schedule.js';
 import fp from 'fastify-plugin';
 
@@ -14,6 +16,8 @@ declare module 'fastify' {
   interface FastifyInstance {
     auditStore: AuditEventStore;
     chainVerifier: ChainVerifier;
+    /** Accepts a chain rolled back by a restore (chain-reanchor.ts); one at a time. */
+    reanchorChain(request: ReanchorRequest): Promise<ReanchorResponse>;
   }
 }
 
@@ -105,6 +109,16 @@ export const eventStorePlugin = fp<EventStorePluginOptions>(async (app, { config
   });
   app.decorate('auditStore', store);
   app.decorate('chainVerifier', verifier);
+  // One at a time: a second request must see what the first one did (then: nothing to re-anchor).
+  let reanchoring: Promise<unknown> = Promise.resolve();
+  app.decorate('reanchorChain', (request: ReanchorRequest): Promise<ReanchorResponse> => {
+    const attempt = reanchoring.catch(() => undefined).then(() => {
+      if (!ledger) throw new Error('the chain checkpoints are not set up yet (the engine is starting)');
+      return reanchorChain({ pool: app.auditDb, ledger, store, verifier, batchSize: config.verifyBatchSize }, request);
+    });
+    reanchoring = attempt;
+    return attempt;
+  });
 
   let schedule: VerificationSchedule | undefined;
   app.addHook('onReady', async () => {
