@@ -52,7 +52,7 @@ import { migrateDeliveryStore, postgresEvictedDeliveries } from './slack/deliver
 import { consoleHostRefusal, consoleStackRefusal, CONSOLE_WITH_REAL_STACK } from './slack/console/console-exposure.js';
 import { DEFAULT_BOT_PORT, parseSlackSettings, slackRequested, type SlackSettings } from './slack/settings.js';
 import { createSlackStandIn, DEFAULT_CHANNELS, type SlackStandIn } from './slack/stand-in/index.js';
-import { createDeploymentNotices, createNoticeMailer, emailSettingsFromEnv, type NoticeMailer } from './notices/index.js';
+import { createDeploymentNotices, createNoticeLedger, createNoticeMailer, emailSettingsFromEnv, migrateNoticeLedger, type NoticeMailer } from './notices/index.js';
 import { noticeGroupDirectory, slackNoticeChat } from './slack/deployment-notice-chat.js';
 import { createRunMessageStore } from './slack/run-message-store.js';
 import type { NoticesPort } from '../runbooks/engine/ports.js';
@@ -291,6 +291,8 @@ async function main(): Promise<void> {
   // Deployment notices: channels.deploys (else ops, else the run's channel; the console's #acgs-deploys),
   // the stakeholders role by DM, and e-mail when SMTP_URL is set.
   noticeMailer = emailSettings ? createNoticeMailer(emailSettings) : undefined;
+  // Which targets each notice reached, so that a notify step run again sends only to the rest.
+  await migrateNoticeLedger(trail.pool, (line) => logger.info({ component: 'notices' }, line));
   const runMessageRows = createRunMessageStore({ pool: trail.pool, instance: env.ACGS_BOT_INSTANCE || 'bot' });
   deploymentNotices = createDeploymentNotices({
     chat: slackNoticeChat(bot.webClient, writeQueue),
@@ -299,6 +301,7 @@ async function main(): Promise<void> {
     stakeholders: config.roles.stakeholders ?? [],
     groups: noticeGroupDirectory(bot.webClient),
     ...(noticeMailer ? { mailer: noticeMailer } : {}),
+    ledger: createNoticeLedger(trail.pool),
     log: (message, error) => logger.warn({ component: 'notices', ...(error ? { err: error } : {}) }, message),
   });
   say(`deployment notices: DMs to roles.stakeholders (${(config.roles.stakeholders ?? []).length} entries); e-mail ${emailSettings ? `through ${emailSettings.server} to ${emailSettings.to.length} address${emailSettings.to.length === 1 ? '' : 'es'}` : 'off (no SMTP_URL)'}`);

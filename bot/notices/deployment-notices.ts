@@ -11,6 +11,7 @@
 import type { DeploymentNotice, NoticeDelivery, NoticesPort, NoticeTargetOutcome } from '../../runbooks/engine/ports.js';
 import { USER_GROUP_ID, type UserGroupDirectory } from '../authorization/roles.js';
 import type { NoticeMailer } from './email-notices.js';
+import { targetKey, type NoticeLedger, type TargetKind } from './notice-ledger.js';
 
 /** How a notice reaches Slack; each rejects with an Error whose message says why, for people. */
 export interface NoticeChat {
@@ -30,13 +31,31 @@ export interface DeploymentNoticesOptions {
   groups?: UserGroupDirectory;
   /** Absent when SMTP_URL is not set. */
   mailer?: NoticeMailer;
+  /** Targets reached before: a notify step run again sends only to the others. */
+  ledger?: NoticeLedger;
   log?(message: string, error?: unknown): void;
 }
+
+/** What a target that got this notice on an earlier attempt of the step says. */
+export const SENT_EARLIER = 'sent on an earlier attempt';
 
 const reason = (error: unknown) => ((error as Error)?.message ?? String(error)).split('\n')[0]!;
 
 export function createDeploymentNotices(options: DeploymentNoticesOptions): NoticesPort {
   const log = options.log ?? (() => undefined);
+
+  /** The targets reached before, or none when the ledger cannot say (then everyone gets it: better twice than never). */
+  async function reachedBefore(notice: DeploymentNotice): Promise<Set<string>> {
+    if (!options.ledger) return new Set();
+    return options.ledger.reached(notice).catch((error: unknown) => {
+      log(`deployment notice for run ${notice.runId}: could not read which targets it reached before; sending to all`, error);
+      return new Set<string>();
+    });
+  }
+
+  async function remember(notice: DeploymentNotice, kind: TargetKind, target: string): Promise<void> {
+    await options.ledger?.record(notice, kind, target).catch((error: unknown) => log(`deployment notice for run ${notice.runId}: could not record its delivery to ${target}; a retry of the step would send it again`, error));
+  }
 
   async function channelTarget(runId: string): Promise<{ channel: string; source: string } | { problem: string }> {
     if (options.channels.deploys) return { channel: options.channels.deploys, source: 'channels.deploys' };
@@ -49,14 +68,16 @@ export function createDeploymentNotices(options: DeploymentNoticesOptions): Noti
     return { problem: 'no channel to post to: set channels.deploys (or channels.ops) in ACGS_CONFIG' };
   }
 
-  async function toChannel(notice: DeploymentNotice): Promise<NoticeTargetOutcome> {
+  async function toChannel(notice: DeploymentNotice, earlier: Set<string>): Promise<NoticeTargetOutcome> {
     const target = await channelTarget(notice.runId);
     if ('problem' in target) {
       log(`deployment notice for run ${notice.runId}: ${target.problem}`);
       return { kind: 'channel', target: '(none)', delivered: false, detail: target.problem };
     }
+    if (earlier.has(targetKey('channel', target.channel))) return { kind: 'channel', target: target.channel, delivered: true, detail: `${target.source}, ${SENT_EARLIER}` };
     try {
       await options.chat.postToChannel(target.channel, notice);
+      await remember(notice, 'channel', target.channel);
       return { kind: 'channel', target: target.channel, delivered: true, detail: target.source };
     } catch (error) {
       log(`deployment notice for run ${notice.runId}: not posted to ${target.channel} (${target.source})`, error);
@@ -86,13 +107,15 @@ export function createDeploymentNotices(options: DeploymentNoticesOptions): Noti
     return { users: [...users], problems };
   }
 
-  async function toStakeholders(notice: DeploymentNotice): Promise<{ outcomes: NoticeTargetOutcome[]; problems: string[] }> {
+  async function toStakeholders(notice: DeploymentNotice, earlier: Set<string>): Promise<{ outcomes: NoticeTargetOutcome[]; problems: string[] }> {
     const { users, problems } = await stakeholderIds();
     for (const problem of problems) log(`deployment notice for run ${notice.runId}: ${problem}`);
     const outcomes = await Promise.all(
       users.map(async (user): Promise<NoticeTargetOutcome> => {
+        if (earlier.has(targetKey('direct-message', user))) return { kind: 'direct-message', target: user, delivered: true, detail: SENT_EARLIER };
         try {
           await options.chat.directMessage(user, notice);
+          await remember(notice, 'direct-message', user);
           return { kind: 'direct-message', target: user, delivered: true };
         } catch (error) {
           log(`deployment notice for run ${notice.runId}: no DM to ${user}`, error);
@@ -103,24 +126,31 @@ export function createDeploymentNotices(options: DeploymentNoticesOptions): Noti
     return { outcomes, problems };
   }
 
-  async function byEmail(notice: DeploymentNotice): Promise<NoticeTargetOutcome[]> {
+  async function byEmail(notice: DeploymentNotice, earlier: Set<string>): Promise<NoticeTargetOutcome[]> {
     const mailer = options.mailer;
     if (!mailer) return [];
+    const before = mailer.settings.to.filter((address) => earlier.has(targetKey('email', address)));
+    const sentBefore = before.map((address): NoticeTargetOutcome => ({ kind: 'email', target: address, delivered: true, detail: SENT_EARLIER }));
+    const to = mailer.settings.to.filter((address) => !before.includes(address));
+    if (to.length === 0) return sentBefore;
     try {
-      const { accepted, rejected } = await mailer.send(notice);
+      const { accepted, rejected } = await mailer.send(notice, to);
+      for (const address of accepted) await remember(notice, 'email', address);
       return [
+        ...sentBefore,
         ...accepted.map((address): NoticeTargetOutcome => ({ kind: 'email', target: address, delivered: true })),
         ...rejected.map((address): NoticeTargetOutcome => ({ kind: 'email', target: address, delivered: false, detail: `refused by ${mailer.settings.server}` })),
       ];
     } catch (error) {
       log(`deployment notice for run ${notice.runId}: e-mail through ${mailer.settings.server} failed`, error);
-      return mailer.settings.to.map((address) => ({ kind: 'email', target: address, delivered: false, detail: `${mailer.settings.server}: ${reason(error)}` }));
+      return [...sentBefore, ...to.map((address): NoticeTargetOutcome => ({ kind: 'email', target: address, delivered: false, detail: `${mailer.settings.server}: ${reason(error)}` }))];
     }
   }
 
   return {
     async deploymentNotice(notice) {
-      const [channel, stakeholders, email] = await Promise.all([toChannel(notice), toStakeholders(notice), byEmail(notice)]);
+      const earlier = await reachedBefore(notice);
+      const [channel, stakeholders, email] = await Promise.all([toChannel(notice, earlier), toStakeholders(notice, earlier), byEmail(notice, earlier)]);
       const targets = [channel, ...stakeholders.outcomes, ...email];
       const delivered = targets.filter((target) => target.delivered).length;
       const delivery: NoticeDelivery = {
@@ -149,7 +179,7 @@ function summarize(
     parts.push('no DMs (no stakeholders role in ACGS_CONFIG)');
   } else {
     const problems = [...failed.map((outcome) => `${outcome.target} cannot be messaged (${outcome.detail})`), ...stakeholders.problems];
-    parts.push(`DM to ${dms.length - failed.length} of ${dms.length} stakeholder${dms.length === 1 ? '' : 's'}${problems.length > 0 ? `: ${problems.join('; ')}` : ''}`);
+    parts.push(`DM to ${dms.length - failed.length} of ${dms.length} stakeholder${dms.length === 1 ? '' : 's'}${earlierNote(dms)}${problems.length > 0 ? `: ${problems.join('; ')}` : ''}`);
   }
 
   if (!options.mailer) {
@@ -157,10 +187,15 @@ function summarize(
   } else {
     const sent = email.filter((outcome) => outcome.delivered);
     const notSent = email.filter((outcome) => !outcome.delivered);
-    const sentText = `e-mail sent to ${sent.length} address${sent.length === 1 ? '' : 'es'}`;
+    const sentText = `e-mail sent to ${sent.length} address${sent.length === 1 ? '' : 'es'}${earlierNote(sent)}`;
     if (notSent.length === 0) parts.push(sentText);
     else if (sent.length === 0 && new Set(notSent.map((outcome) => outcome.detail)).size === 1) parts.push(`e-mail NOT sent: ${notSent[0]!.detail}`);
     else parts.push(`${sentText}, NOT to ${notSent.map((outcome) => `${outcome.target} (${outcome.detail})`).join(', ')}`);
   }
   return parts.join('; ');
+}
+
+function earlierNote(outcomes: NoticeTargetOutcome[]): string {
+  const earlier = outcomes.filter((outcome) => outcome.detail === SENT_EARLIER).length;
+  return earlier > 0 ? ` (${earlier} on an earlier attempt)` : '';
 }

@@ -9,8 +9,11 @@ import type { EmailSettings } from './email-settings.js';
 import { noticeHtml, noticePlainText, noticeSubject } from './notice-text.js';
 
 export interface NoticeMailer {
-  /** Resolves with the addresses the server accepted and those it refused; rejects when nothing could be sent. */
-  send(notice: DeploymentNotice): Promise<{ accepted: string[]; rejected: string[] }>;
+  /**
+   * Sends to `to` (default: every configured address); resolves with the addresses the server
+   * accepted and those it refused; rejects when nothing could be sent.
+   */
+  send(notice: DeploymentNotice, to?: readonly string[]): Promise<{ accepted: string[]; rejected: string[] }>;
   close(): void;
   readonly settings: EmailSettings;
 }
@@ -28,10 +31,10 @@ export function createNoticeMailer(settings: EmailSettings, options: { timeoutMs
   const address = (value: unknown) => (typeof value === 'string' ? value : ((value as { address?: string })?.address ?? String(value)));
   return {
     settings,
-    async send(notice) {
+    async send(notice, to = settings.to) {
       const info = await transporter.sendMail({
         from: settings.from,
-        to: settings.to,
+        to: [...to],
         subject: noticeSubject(notice),
         text: noticePlainText(notice),
         html: noticeHtml(notice),

@@ -5,7 +5,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { createDeploymentNotices } from '../../bot/notices/index.js';
+import { createDeploymentNotices, createNoticeLedger, createNoticeMailer, emailSettingsFromEnv, migrateNoticeLedger } from '../../bot/notices/index.js';
+import { startSmtpSink } from '../testing/smtp-sink.js';
 import { channelWriteQueue } from '../../bot/slack/channel-write-queue.js';
 import { noticeGroupDirectory, slackNoticeChat } from '../../bot/slack/deployment-notice-chat.js';
 import { defineRunbook } from '../../runbooks/engine/definition.js';
@@ -14,9 +15,12 @@ import type { NoticesPort } from '../../runbooks/engine/ports.js';
 import { createRunbookRegistry } from '../../runbooks/engine/registry.js';
 import { createRunExecutor } from '../../runbooks/engine/run-executor.js';
 import { runbookTestDatabase, type RunbookTestDatabase } from '../../runbooks/engine/testing/database.js';
+import { DEFAULT_CHANNELS } from '../../bot/slack/stand-in/index.js';
 import { blockText, startBotWithStandIn, type BotUnderTest } from '../testing/slack-harness.js';
 
 const DEPLOYS = 'C0ACGSDEPLY';
+/** The bot is invited here only during a test. */
+const LATE = 'C0LATEINVITE';
 
 const announce = defineRunbook({
   source: import.meta.url,
@@ -52,7 +56,8 @@ let t: RunbookTestDatabase;
 let harness: BotUnderTest;
 beforeAll(async () => {
   t = await runbookTestDatabase();
-  harness = await startBotWithStandIn({ mode: 'http' });
+  await migrateNoticeLedger(t.pool);
+  harness = await startBotWithStandIn({ mode: 'http', workspace: { channels: [...DEFAULT_CHANNELS, { id: LATE, name: 'late-invite', botIsMember: false }] } });
 }, 60_000);
 afterAll(async () => {
   await harness?.close();
@@ -108,5 +113,56 @@ describe('a notify step', () => {
     const { run, attempt } = await runWith(undefined);
     expect(run.state).toBe('needs_decision');
     expect(attempt.error).toBe('This process sends no deployment notices (no notices port): run it in the bot.');
+  });
+});
+
+describe('a notice sent again for the same run', () => {
+  it('goes only to the targets it has not reached, and says which got it earlier', async () => {
+    const client = harness.bot.webClient;
+    const port = createDeploymentNotices({
+      chat: slackNoticeChat(client, channelWriteQueue(client)),
+      channels: { deploys: LATE },
+      stakeholders: ['U0APPROVER1', 'U0APPROVER2'],
+      ledger: createNoticeLedger(t.pool),
+    });
+    const notice = { kind: 'started', runId: 'run-sent-again', version: '1.4.0', requester: 'U0ONCALL', startedAt: '2026-12-06T03:00:00.000Z', services: [] } as const;
+    const dms = () => ['D0APPROVER1', 'D0APPROVER2'].map((channel) => (harness.standIn.workspace.findChannel(channel) ? harness.standIn.messages(channel) : []).filter((message) => message.text.includes('Deploy 1.4.0 started')).length);
+    const before = dms();
+
+    const first = await port.deploymentNotice({ ...notice, services: [] });
+    expect(first.summary).toMatch(/^NOT posted to C0LATEINVITE: not_in_channel: .*; DM to 2 of 2 stakeholders; no e-mail \(SMTP_URL is not set\)$/);
+
+    harness.standIn.workspace.findChannel(LATE)!.botIsMember = true;
+    const again = await port.deploymentNotice({ ...notice, services: [] });
+    expect(again.summary).toBe('posted to C0LATEINVITE (channels.deploys); DM to 2 of 2 stakeholders (2 on an earlier attempt); no e-mail (SMTP_URL is not set)');
+    expect(dms().map((count, index) => count - before[index]!)).toEqual([1, 1]);
+    expect(harness.standIn.messages(LATE)).toHaveLength(1);
+
+    // A third time nothing is sent at all, and everything is reported as delivered.
+    const calls = harness.standIn.calls('chat.postMessage').length;
+    const third = await port.deploymentNotice({ ...notice, services: [] });
+    expect(third).toMatchObject({ delivered: 3, attempted: 3 });
+    expect(third.summary).toBe('posted to C0LATEINVITE (channels.deploys, sent on an earlier attempt); DM to 2 of 2 stakeholders (2 on an earlier attempt); no e-mail (SMTP_URL is not set)');
+    expect(harness.standIn.calls('chat.postMessage')).toHaveLength(calls);
+  });
+});
+
+describe('an e-mail notice sent again for the same run', () => {
+  it('goes only to the addresses that did not take it', async () => {
+    const smtp = await startSmtpSink({ user: 'notices', pass: 'secret', refuseRecipients: ['gone@example.com'] });
+    const mailer = createNoticeMailer(emailSettingsFromEnv({ SMTP_URL: smtp.url, ACGS_NOTICE_EMAIL_FROM: 'acgs@example.com', ACGS_NOTICE_EMAIL_TO: 'oncall@example.com, gone@example.com' })!, { timeoutMs: 3000 });
+    try {
+      const client = harness.bot.webClient;
+      const port = createDeploymentNotices({ chat: slackNoticeChat(client, channelWriteQueue(client)), channels: { deploys: DEPLOYS }, stakeholders: [], mailer, ledger: createNoticeLedger(t.pool) });
+      const notice = { kind: 'started', runId: 'run-mail-again', version: '1.4.1', requester: 'U0ONCALL', startedAt: '2026-12-06T03:00:00.000Z', services: [] } as const;
+      const first = await port.deploymentNotice({ ...notice, services: [] });
+      expect(first.summary).toMatch(/e-mail sent to 1 address, NOT to gone@example\.com \(refused by smtp:\/\/127\.0\.0\.1:\d+\)$/);
+      const again = await port.deploymentNotice({ ...notice, services: [] });
+      expect(again.summary).toMatch(/e-mail sent to 1 address \(1 on an earlier attempt\), NOT to gone@example\.com \(smtp:\/\/127\.0\.0\.1:\d+: .*recipients were rejected/);
+      expect(smtp.received().map((mail) => mail.to)).toEqual([['oncall@example.com']]);
+    } finally {
+      mailer.close();
+      await smtp.close();
+    }
   });
 });
