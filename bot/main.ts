@@ -52,6 +52,10 @@ import { migrateDeliveryStore, postgresEvictedDeliveries } from './slack/deliver
 import { consoleHostRefusal, consoleStackRefusal, CONSOLE_WITH_REAL_STACK } from './slack/console/console-exposure.js';
 import { DEFAULT_BOT_PORT, parseSlackSettings, slackRequested, type SlackSettings } from './slack/settings.js';
 import { createSlackStandIn, DEFAULT_CHANNELS, type SlackStandIn } from './slack/stand-in/index.js';
+import { createDeploymentNotices, createNoticeLedger, createNoticeMailer, emailSettingsFromEnv, migrateNoticeLedger, type NoticeMailer } from './notices/index.js';
+import { noticeGroupDirectory, slackNoticeChat } from './slack/deployment-notice-chat.js';
+import { createRunMessageStore } from './slack/run-message-store.js';
+import type { NoticesPort } from '../runbooks/engine/ports.js';
 
 const env = process.env;
 const logger = createBotLogger({ name: 'acgs-bot', level: env.LOG_LEVEL ?? 'info' });
@@ -89,6 +93,8 @@ let governanceOutbox: AuditOutbox | undefined;
 let runbookEngine: RunbookEngine | undefined;
 let runMessages: RunMessages | undefined;
 let checklistMessages: ChecklistMessages | undefined;
+let deploymentNotices: NoticesPort | undefined;
+let noticeMailer: NoticeMailer | undefined;
 
 /**
  * The bot's own audit trail: in DATABASE_URL's database (its own tables beside the stack's), else
@@ -137,6 +143,8 @@ async function openBotTrail(serviceToken: string | undefined): Promise<OpenedTra
 async function main(): Promise<void> {
   // Validated before anything starts, so that a bad file stops the start.
   const config = loadBotConfig(env.ACGS_CONFIG);
+  // SMTP_URL and the notice addresses too: a notice channel found broken during a deployment is worse.
+  const emailSettings = emailSettingsFromEnv(env);
   const reviewIntervalMs = reviewIntervalFromEnv(env.ACGS_EVOLUTION_REVIEW_INTERVAL_SECONDS);
   const useConsole = !slackRequested(env);
   // Before anything starts: the console plays every approver, so only on loopback and a local stack.
@@ -203,6 +211,13 @@ async function main(): Promise<void> {
     ports: {
       commands: { ...fromEnv, stack },
       backup: backupPorts,
+      // Deployment notices go through the bot's Slack client, which exists once the bot does.
+      notices: {
+        deploymentNotice: async (notice) => {
+          if (!deploymentNotices) throw new Error('deployment notices are not ready: the bot is still starting');
+          return deploymentNotices.deploymentNotice(notice);
+        },
+      },
     },
     ...(env.ACGS_BOT_INSTANCE ? { owner: `${env.ACGS_BOT_INSTANCE}/${process.pid}` } : {}),
     log: (message, error) => (error ? logger.warn({ component: 'runbooks', err: error }, message) : logger.info({ component: 'runbooks' }, message)),
@@ -264,12 +279,32 @@ async function main(): Promise<void> {
     log: (message, error) => (error ? logger.warn({ component: 'run-messages', err: error }, message) : logger.info({ component: 'run-messages' }, message)),
   });
 
+  // Checklist messages and deployment notices share one write queue per channel.
+  const writeQueue = channelWriteQueue(bot.webClient);
   // One message per checklist started in a channel, edited after each tick through the channel's queue.
   checklistMessages = createChecklistMessages({
-    queue: channelWriteQueue(bot.webClient),
+    queue: writeQueue,
     store: checklistBook.store,
     log: (message, error) => logger.warn({ component: 'checklist-messages', err: error }, message),
   });
+
+  // Deployment notices: channels.deploys (else ops, else the run's channel; the console's #acgs-deploys),
+  // the stakeholders role by DM, and e-mail when SMTP_URL is set.
+  noticeMailer = emailSettings ? createNoticeMailer(emailSettings) : undefined;
+  // Which targets each notice reached, so that a notify step run again sends only to the rest.
+  await migrateNoticeLedger(trail.pool, (line) => logger.info({ component: 'notices' }, line));
+  const runMessageRows = createRunMessageStore({ pool: trail.pool, instance: env.ACGS_BOT_INSTANCE || 'bot' });
+  deploymentNotices = createDeploymentNotices({
+    chat: slackNoticeChat(bot.webClient, writeQueue),
+    channels: { deploys: config.channels.deploys ?? (standIn ? DEFAULT_CHANNELS.find((channel) => channel.name === 'acgs-deploys')?.id : undefined), ops: config.channels.ops },
+    runChannel: async (runId) => (await runMessageRows.get(runId))?.channel,
+    stakeholders: config.roles.stakeholders ?? [],
+    groups: noticeGroupDirectory(bot.webClient),
+    ...(noticeMailer ? { mailer: noticeMailer } : {}),
+    ledger: createNoticeLedger(trail.pool),
+    log: (message, error) => logger.warn({ component: 'notices', ...(error ? { err: error } : {}) }, message),
+  });
+  say(`deployment notices: DMs to roles.stakeholders (${(config.roles.stakeholders ?? []).length} entries); e-mail ${emailSettings ? `through ${emailSettings.server} to ${emailSettings.to.length} address${emailSettings.to.length === 1 ? '' : 'es'}` : 'off (no SMTP_URL)'}`);
 
   // Expired requests say so in their messages; started after the bot so that its client exists.
   expiries = startExpiryScheduler({
@@ -296,6 +331,7 @@ async function main(): Promise<void> {
     await approvalSignals?.close().catch(() => undefined);
     await runMessages?.stop().catch((error: unknown) => logger.warn({ err: error }, 'run messages stop failed'));
     await checklistMessages?.idle().catch(() => undefined);
+    noticeMailer?.close();
     await bot.stop().catch((error: unknown) => logger.warn({ err: error }, 'bot stop failed'));
     // Before the trail closes: each run in hand finishes its step (recorded) and is handed back.
     await runbookEngine?.stop().catch((error: unknown) => logger.warn({ err: error }, 'runbook runner stop failed'));

@@ -65,6 +65,96 @@ export interface StepPorts {
   commands?: Partial<CommandDependencies>;
   /** What the `backup` runbooks read and where they write (runbooks/backup/backup-ports.ts builds it). */
   backup?: BackupPorts;
+  /** Where `notify` steps send deployment notices (the bot implements it: bot/notices/). */
+  notices?: NoticesPort;
+}
+
+/**
+ * Deployment notices: to the deploys channel, to the `stakeholders` role by direct message and by
+ * e-mail when the bot has an SMTP server. A target that cannot be reached never throws: each
+ * target's outcome comes back, for the step's output, so a notice lost is never a silent one.
+ */
+export interface NoticesPort {
+  deploymentNotice(notice: DeploymentNotice): Promise<NoticeDelivery>;
+}
+
+export type DeploymentNotice = DeploymentStarted | DeploymentFinished | DeploymentRolledBack;
+
+interface DeploymentNoticeBase {
+  /** The run that deploys: the pointer people follow (`/acgs run status <runId>`). */
+  runId: string;
+  /** The release as typed ('1.4.0') and the commit it resolved to, when known. */
+  version: string;
+  commit?: string;
+  /** Who asked for the deployment. */
+  requester: string;
+  /** Every service the deployment touches, with what it ran before and what it runs (or is to run). */
+  services: ServiceVersionChange[];
+  /** ISO time the deployment started. */
+  startedAt: string;
+}
+
+export interface ServiceVersionChange {
+  service: string;
+  from: string;
+  to: string;
+}
+
+export interface DeploymentStarted extends DeploymentNoticeBase {
+  kind: 'started';
+}
+
+export interface DeploymentFinished extends DeploymentNoticeBase {
+  kind: 'finished';
+  finishedAt: string;
+  /** What the post-deploy watch measured against its limits (p99, error rate, health). */
+  verification: VerificationFigure[];
+}
+
+export interface DeploymentRolledBack extends DeploymentNoticeBase {
+  kind: 'rolled-back';
+  rolledBackAt: string;
+  /** Why, in one sentence a person can act on. */
+  reason: string;
+  /** The samples that breached a limit, oldest first. */
+  breaches: BreachSample[];
+}
+
+/** One measured figure of a deployment's verification: `p99 latency 3.1 ms (limit 5 ms)`. */
+export interface VerificationFigure {
+  name: string;
+  value: string;
+  limit?: string;
+  ok: boolean;
+}
+
+/** One sample of the watch that broke a limit. */
+export interface BreachSample {
+  /** ISO time of the sample. */
+  at: string;
+  metric: string;
+  value: string;
+  limit: string;
+  service?: string;
+}
+
+/** What became of one notice, target by target. */
+export interface NoticeDelivery {
+  /** One line for the step's output: `posted to C0DEPLOYS (channels.deploys); DM to 2 of 3 stakeholders: ...`. */
+  summary: string;
+  /** How many targets got it, and how many were tried. */
+  delivered: number;
+  attempted: number;
+  targets: NoticeTargetOutcome[];
+}
+
+export interface NoticeTargetOutcome {
+  kind: 'channel' | 'direct-message' | 'email';
+  /** A channel ID, a user ID, or an e-mail address. */
+  target: string;
+  delivered: boolean;
+  /** Why it was not delivered, or where the channel came from. */
+  detail?: string;
 }
 
 /** One database of the stack that a backup dumps: `name` labels its dump (`<name>.dump`, `<name>.sql`). */

@@ -24,6 +24,8 @@ import { createAuditEngineClient } from '../../services/clients/audit-engine.js'
 import { createAuditOutbox } from '../../services/kit/audit-outbox.js';
 import { createPool } from '../../services/kit/postgres.js';
 import { createChecklistStore, migrateChecklistStore } from '../../runbooks/checklists/checklist-store.js';
+import { createNoticeLedger, migrateNoticeLedger } from '../../bot/notices/notice-ledger.js';
+import type { DeploymentNotice } from '../../runbooks/engine/ports.js';
 import { createRunStore, migrateRunStore } from '../../runbooks/engine/run-store.js';
 import { type RewritableChain, createRuntimeRole, rewriteChainWithout } from '../testing/chain-owner.js';
 import { unusedLoopbackPort } from '../testing/loopback.js';
@@ -187,6 +189,17 @@ describe("the bot's restricted database role", () => {
     expect(await store.events(id)).toMatchObject([{ itemId: 'team-training', action: 'tick', actor: 'U0CAROL' }]);
     await expect(bot.query('UPDATE checklist_events SET actor = $$U0MALLORY$$')).rejects.toThrow(/permission denied for table checklist_events/);
     await expect(bot.query('DELETE FROM checklist_events')).rejects.toThrow(/permission denied for table checklist_events/);
+  });
+
+  it('records which targets a deployment notice reached in the table the owner migrated, and cannot remove them', async () => {
+    const { pool, bot } = fixture;
+    expect(await migrateNoticeLedger(pool)).toEqual([]);
+    const ledger = createNoticeLedger(pool);
+    const notice: DeploymentNotice = { kind: 'started', runId: randomUUID(), version: '1.4.0', requester: 'U0CAROL', startedAt: '2026-12-06T03:00:00.000Z', services: [] };
+    await ledger.record(notice, 'direct-message', 'U0CAROL');
+    await ledger.record(notice, 'direct-message', 'U0CAROL');
+    expect(await ledger.reached(notice)).toEqual(new Set(['direct-message:U0CAROL']));
+    await expect(bot.query('DELETE FROM deployment_notice_deliveries')).rejects.toThrow(/permission denied for table deployment_notice_deliveries/);
   });
 });
 

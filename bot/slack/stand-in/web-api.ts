@@ -69,6 +69,7 @@ export class WebApi {
       'views.publish': bot((args) => this.publishView(args)),
       'users.info': bot((args) => this.userInfo(args)),
       'conversations.info': bot((args) => this.conversationInfo(args)),
+      'conversations.open': bot((args) => this.conversationOpen(args)),
       'usergroups.users.list': bot((args) => this.userGroupUsers(args)),
       'files.getUploadURLExternal': bot((args) => this.getUploadUrl(args)),
       'files.completeUploadExternal': bot((args) => this.completeUpload(args)),
@@ -275,7 +276,7 @@ export class WebApi {
         name: user.name,
         real_name: user.realName,
         is_bot: user.isBot === true,
-        deleted: false,
+        deleted: user.deleted === true,
         tz: 'Etc/UTC',
         profile: { display_name: user.name, real_name: user.realName, title: user.roleLabel },
       },
@@ -300,6 +301,24 @@ export class WebApi {
         is_archived: false,
       },
     };
+  }
+
+  /** A DM with one person, as Slack opens it for a bot: never with a bot or a deactivated account. */
+  private conversationOpen(args: Record<string, unknown>): Answer {
+    if (typeof args.channel === 'string' && args.channel !== '') {
+      const channel = this.workspace.findChannel(args.channel);
+      return channel && channel.id.startsWith('D') ? { ok: true, channel: { id: channel.id } } : fail('channel_not_found');
+    }
+    const users = typeof args.users === 'string' ? args.users.split(',').filter((user) => user !== '') : [];
+    if (users.length === 0) return fail('users_list_not_supplied');
+    // Several users open a group DM, which the bot never asks for; the stand-in plays one-to-one DMs only.
+    if (users.length > 1) return fail('not_implemented_in_stand_in');
+    const user = this.workspace.findUser(users[0]!);
+    if (!user) return fail('user_not_found');
+    if (user.deleted) return fail('user_disabled');
+    if (user.isBot) return fail('cannot_dm_bot');
+    const channel = this.workspace.directChannelFor(user.id);
+    return { ok: true, channel: { id: channel.id } };
   }
 
   private userGroupUsers(args: Record<string, unknown>): Answer {

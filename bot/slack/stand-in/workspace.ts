@@ -20,6 +20,8 @@ export interface StandInUser {
   /** What the console's user switch shows, for example "on-call engineer". */
   roleLabel: string;
   isBot?: boolean;
+  /** A deactivated account: conversations.open answers `user_disabled`. */
+  deleted?: boolean;
 }
 
 export interface StandInMessage {
