@@ -130,13 +130,16 @@ export function createReleaseRecords(options: ReleaseRecordsOptions): Deployment
   /** The lock row, created when missing and locked for this transaction: concurrent changes queue here. */
   async function lockRow(client: Queryable): Promise<LockRow> {
     await client.query('INSERT INTO deploy_locks (stack) VALUES ($1) ON CONFLICT (stack) DO NOTHING', [stack]);
-    const { rows } = await client.query<LockRow>(
-      `SELECT l.*, (r.id IS NOT NULL AND NOT (r.state = ANY($2::text[]))) AS holder_active
-         FROM deploy_locks l LEFT JOIN runbook_runs r ON r.id = l.run_id
-        WHERE l.stack = $1 FOR UPDATE OF l`,
-      [stack, FINAL_RUN_STATES],
-    );
-    return rows[0]!;
+    // The row alone, then its holder's run: a join locked FOR UPDATE would recheck a row another
+    // transaction changed against the run it joined before the wait, and see the new holder as ended.
+    const { rows } = await client.query<LockRow>('SELECT * FROM deploy_locks WHERE stack = $1 FOR UPDATE', [stack]);
+    const row = rows[0]!;
+    return { ...row, holder_active: row.run_id ? await runActive(client, row.run_id) : false };
+  }
+
+  async function runActive(client: Queryable, runId: string): Promise<boolean> {
+    const { rows } = await client.query('SELECT 1 FROM runbook_runs WHERE id = $1 AND NOT (state = ANY($2::text[]))', [runId, FINAL_RUN_STATES]);
+    return rows.length > 0;
   }
 
   /** The run that asks, which must exist and not have ended: an ended run may not take a lock it could never free. */
