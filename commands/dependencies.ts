@@ -53,6 +53,8 @@ export interface CommandDependencies {
   checklists?: Checklists;
   /** What is deployed and the deploy lock (the bot's records); without it `releases` and `deploy status|unlock` say they are not set up. */
   deployments?: Deployments;
+  /** Why there are no deployment records, when this process could have had them (the CLI without DATABASE_URL). */
+  deploymentsProblem?: string;
 }
 
 export interface ServiceEndpointsEnv {
@@ -91,7 +93,7 @@ export interface CommandDependenciesOptions {
 }
 
 /** The clients and connections; the bot adds its audit trail (bot/command-path/command-path-dependencies.ts). */
-export function createCommandDependencies(options: CommandDependenciesOptions): Omit<CommandDependencies, 'trail' | 'trailProblem' | 'runs' | 'backups' | 'runsProblem' | 'checklists' | 'deployments'> {
+export function createCommandDependencies(options: CommandDependenciesOptions): Omit<CommandDependencies, 'trail' | 'trailProblem' | 'runs' | 'backups' | 'runsProblem' | 'checklists' | 'deployments' | 'deploymentsProblem'> {
   const callTimeoutMs = options.callTimeoutMs ?? 10_000;
   const { endpoints } = options;
   return {
