@@ -24,7 +24,7 @@ import { SERVICE_NAMES } from '../../services/kit/service-ports.js';
 import { migrate, withTransaction } from '../../services/kit/postgres.js';
 import type { Stack } from '../../services/stack/stack.js';
 import type { DeploymentRecords, InitialVersion, NewDeploymentRecord } from '../engine/ports.js';
-import { FINAL_RUN_STATES } from '../engine/run-store.js';
+import { FINAL_RUN_STATES, migrateRunStore } from '../engine/run-store.js';
 
 export const RELEASE_RECORDS_MIGRATIONS_DIR = fileURLToPath(new URL('./migrations', import.meta.url));
 export const RELEASE_RECORDS_MIGRATIONS_TABLE = 'deployments_migrations';
@@ -35,9 +35,13 @@ export const INITIAL_REQUESTER = 'stack start';
 /** A forced unlock is an admin's decision on record: its reason must say something. */
 export const MIN_UNLOCK_REASON_LENGTH = 10;
 
-/** Creates or updates the tables; the run store's (runbook_runs) must exist, since a lock's holder is a run. */
-export function migrateReleaseRecords(pool: pg.Pool, log?: (message: string) => void): Promise<string[]> {
-  return migrate(pool, { directory: RELEASE_RECORDS_MIGRATIONS_DIR, table: RELEASE_RECORDS_MIGRATIONS_TABLE, ...(log ? { log } : {}) });
+/**
+ * Creates or updates the tables, and the run store's first: a lock's holder is a run, read from
+ * runbook_runs, which a process that never hosted the engine (the CLI) may not have made yet.
+ */
+export async function migrateReleaseRecords(pool: pg.Pool, log?: (message: string) => void): Promise<string[]> {
+  const runs = await migrateRunStore(pool, log);
+  return [...runs, ...(await migrate(pool, { directory: RELEASE_RECORDS_MIGRATIONS_DIR, table: RELEASE_RECORDS_MIGRATIONS_TABLE, ...(log ? { log } : {}) }))];
 }
 
 /** The lock's key: one lock per stack the bot controls. */
