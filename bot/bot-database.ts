@@ -2,7 +2,7 @@
  * The bot's database with two roles (issue 10, item 5). The role in DATABASE_URL runs the bot; a
  * role that owns a table can switch its triggers off, so the bot's role must not own the audit
  * trail. ACGS_MIGRATIONS_DATABASE_URL names the owner role: it runs the migrations of the bot's
- * tables (trail, approvals, evolution review cards, runbook runs, notice deliveries), takes over trail objects the bot's role
+ * tables (trail, approvals, evolution review cards, runbook runs, checklists, notice deliveries, deployments), takes over trail objects the bot's role
  * owned before, and grants the bot's role only what the bot does:
  *
  *   bot_audit_trail, bot_audit_trail_checkpoints   SELECT, INSERT
@@ -13,7 +13,9 @@
  *   checklists, checklist_items                    SELECT, INSERT, UPDATE (started checklists)
  *   checklist_events                               SELECT, INSERT (their history)
  *   deployment_notice_deliveries                   SELECT, INSERT (who got which notice)
- *   the six migrations bookkeeping tables         SELECT, REFERENCES (so the bot sees nothing is pending)
+ *   deployment_records, deploy_locks               SELECT, INSERT, UPDATE (what is deployed, the deploy lock)
+ *   deploy_lock_events                             SELECT, INSERT (the lock's history)
+ *   the seven migrations bookkeeping tables        SELECT, REFERENCES (so the bot sees nothing is pending)
  *
  * Without ACGS_MIGRATIONS_DATABASE_URL (the embedded default) one role does both, as before; the
  * signed checkpoints still show a rewrite, but the role can make one.
@@ -29,12 +31,13 @@ import { createPool } from '../services/kit/postgres.js';
 import { migrateRunStore, RUNBOOK_MIGRATIONS_TABLE } from '../runbooks/engine/run-store.js';
 import { CHECKLIST_MIGRATIONS_TABLE, migrateChecklistStore } from '../runbooks/checklists/checklist-store.js';
 import { migrateNoticeLedger, NOTICE_MIGRATIONS_TABLE } from './notices/notice-ledger.js';
+import { migrateReleaseRecords, RELEASE_RECORDS_MIGRATIONS_TABLE } from '../runbooks/deploy/release-records.js';
 
 export const MIGRATIONS_DATABASE_URL_ENV = 'ACGS_MIGRATIONS_DATABASE_URL';
 
 /** The trail's tables and functions are never owned by the bot's role (services/kit/hash-chain/chain-schema.ts). */
 export const BOT_DATABASE_PLAN: RestrictionPlan = chainRestrictionPlan(TRAIL_TABLES, TRAIL_MIGRATIONS_TABLE, {
-  migrationsTables: [APPROVALS_MIGRATIONS_TABLE, EVOLUTION_REVIEW_MIGRATIONS_TABLE, RUNBOOK_MIGRATIONS_TABLE, CHECKLIST_MIGRATIONS_TABLE, NOTICE_MIGRATIONS_TABLE],
+  migrationsTables: [APPROVALS_MIGRATIONS_TABLE, EVOLUTION_REVIEW_MIGRATIONS_TABLE, RUNBOOK_MIGRATIONS_TABLE, CHECKLIST_MIGRATIONS_TABLE, NOTICE_MIGRATIONS_TABLE, RELEASE_RECORDS_MIGRATIONS_TABLE],
   // The bot's other tables, which it reads and changes freely.
   grants: [
     { privileges: 'SELECT, INSERT, UPDATE, DELETE', tables: ['approval_requests', 'approval_votes', 'evolution_review_cards'] },
@@ -45,6 +48,10 @@ export const BOT_DATABASE_PLAN: RestrictionPlan = chainRestrictionPlan(TRAIL_TAB
     { privileges: 'SELECT, INSERT', tables: ['checklist_events'] },
     // A notice's deliveries are only ever added.
     { privileges: 'SELECT, INSERT', tables: ['deployment_notice_deliveries'] },
+    // A record's outcome changes (rolled back, failed after its watch) and the lock changes hands;
+    // the lock's history is only ever added to.
+    { privileges: 'SELECT, INSERT, UPDATE', tables: ['deployment_records', 'deploy_locks'] },
+    { privileges: 'SELECT, INSERT', tables: ['deploy_lock_events'] },
   ],
 });
 
@@ -85,6 +92,7 @@ export async function prepareBotDatabase(setup: BotDatabaseSetup): Promise<BotDa
     await migrateRunStore(owner, setup.log);
     await migrateChecklistStore(owner, setup.log);
     await migrateNoticeLedger(owner, setup.log);
+    await migrateReleaseRecords(owner, setup.log);
     if (restricted) await grantRuntimeRole(owner, runtime.name, BOT_DATABASE_PLAN);
     return { runtimeRole: runtime.name, ownerRole: ownerRole.name, restricted, runtimeIsSuperuser: runtime.superuser };
   } finally {

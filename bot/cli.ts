@@ -13,7 +13,7 @@ import type { ResultDocument } from '../commands/result.js';
 import { loadCommandGate, openCommandTrail, type OpenedTrail } from './command-path/index.js';
 import { allChecklists, createChecklistBook, migrateChecklistStore } from '../runbooks/checklists/index.js';
 import { backupRootFromEnv } from '../runbooks/backup/backup-ports.js';
-import { createBackupCatalog } from './runbook-runs/index.js';
+import { createBackupCatalog, openBotDeployments } from './runbook-runs/index.js';
 import type { CommandPathDependencies } from './command-path/index.js';
 import { commandDependenciesFromEnv } from './command-path/index.js';
 import { loadBotConfig } from './config.js';
@@ -171,7 +171,7 @@ const RUN_STARTING_COMMANDS = ['run', 'backup', 'backup verify'];
 /** The commands that need the runbook engine or the backup catalog. */
 function usesRuns(registry: Registry, line: string): boolean {
   const resolution = registry.resolve(line);
-  return resolution.ok && /^(run|runs|runbooks|backup|backups)\b/.test(resolution.command.name);
+  return resolution.ok && /^(run|runs|runbooks|backup|backups|deploy)\b/.test(resolution.command.name);
 }
 
 /**
@@ -198,6 +198,31 @@ export interface CliOptions {
 function isChecklistLine(registry: Registry, line: string): boolean {
   const resolution = registry.resolve(line);
   return resolution.ok && (resolution.command.name === 'checklists' || resolution.command.name.startsWith('checklist'));
+}
+
+/** Lines of the deployment commands (`releases`, `deploy status|unlock`): only they open the deployment records. */
+function isDeploymentLine(registry: Registry, line: string): boolean {
+  const resolution = registry.resolve(line);
+  return resolution.ok && (resolution.command.name === 'releases' || resolution.command.name.startsWith('deploy '));
+}
+
+/**
+ * The bot's deployment records, for the stack this CLI chose: with DATABASE_URL on that database;
+ * without it they are in npm start's embedded database, whose one session is the bot's.
+ */
+async function addDeployments(services: CommandPathDependencies, trail: CliTrail | undefined, io: CliIo): Promise<void> {
+  if (!trail?.pool) {
+    services.deploymentsProblem = trail?.channel
+      ? "without DATABASE_URL the deployment records are in npm start's embedded database, which only the bot opens: ask in the console (or Slack), or set DATABASE_URL"
+      : (trail?.trailProblem ?? 'no DATABASE_URL and no running npm start: start it with npm start, or set DATABASE_URL');
+    return;
+  }
+  if (!services.stack) {
+    // The records are kept per stack: without one there is no telling whose to show.
+    services.deploymentsProblem = services.stackProblem ?? 'no stack was found to read the deployment records of';
+    return;
+  }
+  services.deployments = await openBotDeployments({ pool: trail.pool, stack: services.stack, services, env: io.env });
 }
 
 export async function runCli(argv: readonly string[], io: CliIo, options: CliOptions = {}): Promise<number> {
@@ -247,6 +272,7 @@ export async function runCli(argv: readonly string[], io: CliIo, options: CliOpt
       services.backups ??= createBackupCatalog(resolve(io.cwd, backupRootFromEnv(io.env)));
       services.checklists = createChecklistBook({ pool: trail.pool, definitions: allChecklists, services });
     }
+    if (isDeploymentLine(registry, line)) await addDeployments(services, trail, io);
     const outcome = await executeCommandLine(
       {
         registry,

@@ -36,7 +36,7 @@ import { selectStack } from '../services/stack/select-stack.js';
 import { loadBotConfig } from './config.js';
 import { createBotLogger } from './logger.js';
 import { createReviewCardStore, migrateEvolutionReviewCards, reviewIntervalFromEnv, startEvolutionReviewPoster, type ReviewPoster } from './evolution-reviews/index.js';
-import { backupHostPorts, createBackupCatalog, startRunbookEngine, type RunbookEngine } from './runbook-runs/index.js';
+import { backupHostPorts, createBackupCatalog, openBotDeployments, startRunbookEngine, type RunbookEngine } from './runbook-runs/index.js';
 import { RUN_RELAY_FEATURE, runRelayRoutes } from './runbook-runs/run-relay.js';
 import { runExecutionCheck } from './runbook-runs/run-execution-check.js';
 import { startRunMessages, type RunMessages } from './slack/run-message-publisher.js';
@@ -202,6 +202,8 @@ async function main(): Promise<void> {
     },
     ...backupHostPorts(trail.pool),
   });
+  // What is deployed and the stack's deploy lock, beside the runs that hold it: a run that ended holds nothing.
+  const deployments = await openBotDeployments({ pool: trail.pool, stack, services: fromEnv, env, log: (line) => logger.info({ component: 'deployments' }, line) });
   // One runner per process: runs live beside the trail; steps call what commands call, and their
   // starts and ends go to the trail. Runs a stopped process held are taken over within one lease.
   runbookEngine = await startRunbookEngine({
@@ -218,6 +220,7 @@ async function main(): Promise<void> {
           return deploymentNotices.deploymentNotice(notice);
         },
       },
+      deployments,
     },
     ...(env.ACGS_BOT_INSTANCE ? { owner: `${env.ACGS_BOT_INSTANCE}/${process.pid}` } : {}),
     log: (message, error) => (error ? logger.warn({ component: 'runbooks', err: error }, message) : logger.info({ component: 'runbooks' }, message)),
@@ -239,7 +242,7 @@ async function main(): Promise<void> {
       restartGuard: restartExecutionCheck(trail.trail),
     });
   }
-  const services: CommandPathDependencies = { ...fromEnv, stack, authorization: gate, trail: trail.trail, approvals, runs: runbookEngine.runs, backups };
+  const services: CommandPathDependencies = { ...fromEnv, stack, authorization: gate, trail: trail.trail, approvals, runs: runbookEngine.runs, backups, deployments };
   // The runbook's checklists beside the runs; their automatic checks read what commands read.
   await migrateChecklistStore(trail.pool, (line) => logger.info({ component: 'checklists' }, line));
   const checklistBook = createChecklistBook({
@@ -358,6 +361,9 @@ async function main(): Promise<void> {
     await bot.announceOutcomeUnknown(request).catch((error: unknown) => logger.warn({ err: error }, 'approval message update failed'));
     logger.warn({ request: request.id, command: request.action.command }, 'approval run interrupted by a stop: outcome unknown, not re-run');
   }
+  // A service the records have never seen gets its initial version now, from its /health (one that is
+  // not up yet gets it the first time `releases` finds it answering).
+  void deployments.releases().catch((error: unknown) => logger.warn({ err: error }, 'deployment records: initial versions not recorded'));
   // Started after the bot: the console's stand-in answers on the bot's own port.
   const reviewChannel = config.channels.approvals ?? (standIn ? DEFAULT_CHANNELS.find((channel) => channel.name === 'acgs-approvals')?.id : config.channels.ops);
   if (reviewIntervalMs > 0 && reviewChannel) {

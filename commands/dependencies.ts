@@ -14,7 +14,7 @@ import { SERVICE_NAMES, SERVICE_PORTS, type ServiceName } from '../services/kit/
 import type { StackDatabase } from '../services/stack/stack-database.js';
 import type { StackRedis } from '../services/stack/stack-redis.js';
 import type { Stack } from '../services/stack/stack.js';
-import type { AuditLogReader, BackupCatalog, Checklists, RunbookRuns } from './ports.js';
+import type { AuditLogReader, BackupCatalog, Checklists, Deployments, RunbookRuns } from './ports.js';
 
 export interface CommandDependencies {
   /** Base URL of each service. */
@@ -51,6 +51,10 @@ export interface CommandDependencies {
   runsProblem?: string;
   /** The runbook's checklists, started and ticked in the bot's database; without it the checklist commands say they are not set up. */
   checklists?: Checklists;
+  /** What is deployed and the deploy lock (the bot's records); without it `releases` and `deploy status|unlock` say they are not set up. */
+  deployments?: Deployments;
+  /** Why there are no deployment records, when this process could have had them (the CLI without DATABASE_URL). */
+  deploymentsProblem?: string;
 }
 
 export interface ServiceEndpointsEnv {
@@ -89,7 +93,7 @@ export interface CommandDependenciesOptions {
 }
 
 /** The clients and connections; the bot adds its audit trail (bot/command-path/command-path-dependencies.ts). */
-export function createCommandDependencies(options: CommandDependenciesOptions): Omit<CommandDependencies, 'trail' | 'trailProblem' | 'runs' | 'backups' | 'runsProblem' | 'checklists'> {
+export function createCommandDependencies(options: CommandDependenciesOptions): Omit<CommandDependencies, 'trail' | 'trailProblem' | 'runs' | 'backups' | 'runsProblem' | 'checklists' | 'deployments' | 'deploymentsProblem'> {
   const callTimeoutMs = options.callTimeoutMs ?? 10_000;
   const { endpoints } = options;
   return {

@@ -17,6 +17,8 @@ import type { CommandDefinition } from './command.js';
 import { dbConnections } from './db-connections.js';
 import { dbKillIdle } from './db-kill-idle.js';
 import { dbStatus } from './db-status.js';
+import { deployStatus } from './deploy-status.js';
+import { deployUnlock } from './deploy-unlock.js';
 import { evolutionReview } from './evolution-review.js';
 import { evolutions } from './evolutions.js';
 import { health } from './health.js';
@@ -27,6 +29,7 @@ import { lockdown, lockdownLift, strictMode } from './policy-modes.js';
 import { redisFlush } from './redis-flush.js';
 import { redisMemory } from './redis-memory.js';
 import { redisStatus } from './redis-status.js';
+import { releases } from './releases.js';
 import { createRegistry, type Registry } from './registry.js';
 import { restart } from './restart.js';
 import { restore } from './restore.js';
@@ -96,6 +99,9 @@ export const allCommands: readonly CommandDefinition[] = [
   checklistTick,
   checklistUntick,
   checklistRerun,
+  releases,
+  deployStatus,
+  deployUnlock,
 ] as CommandDefinition[];
 
 export function createCommandRegistry(): Registry {

@@ -360,3 +360,76 @@ export interface Checklists {
   /** The open ones (oldest first), then the `limit` newest completed ones. */
   recent(limit: number): Promise<{ open: ChecklistInfo[]; completed: ChecklistInfo[] }>;
 }
+
+/** How a version reached a service: a deploy, a hotfix, a rollback, or what the bot found running the first time it looked. */
+export type DeploymentKind = 'deploy' | 'hotfix' | 'rollback' | 'initial';
+/** live: it went live (and may since have been replaced); rolled-back: a rollback took it back; failed: it never went live. */
+export type DeploymentOutcome = 'live' | 'rolled-back' | 'failed';
+/** What a service runs: an image (Docker) or a checkout (the local stack). Same shape as services/stack/releases' ReleaseArtifact. */
+export type DeployedArtifact = { kind: 'image'; image: string } | { kind: 'directory'; directory: string };
+
+/** One deployment of one service, as the bot recorded it (runbooks/deploy/release-records.ts). */
+export interface DeploymentRecordInfo {
+  id: number;
+  service: string;
+  version: string;
+  ref: string | null;
+  commit: string | null;
+  artifact: DeployedArtifact | null;
+  kind: DeploymentKind;
+  /** The run that deployed it; null for an initial record. */
+  runId: string | null;
+  /** The requester as the engine knows it (a Slack user, `cli:<user>`), or `stack start`. */
+  requestedBy: string;
+  /** ISO 8601. */
+  at: string;
+  outcome: DeploymentOutcome;
+  /** What was running before it, when anything was recorded. */
+  replacedVersion: string | null;
+}
+
+/** A service's running and previous versions, from the records only. */
+export interface ServiceReleaseInfo {
+  service: string;
+  current: DeploymentRecordInfo | null;
+  previous: DeploymentRecordInfo | null;
+}
+
+/** Who holds the stack's deploy lock. */
+export interface DeployLockInfo {
+  /** The stack the lock is for (its kind and description). */
+  stack: string;
+  runId: string;
+  runbook: string;
+  heldBy: string;
+  /** ISO 8601. */
+  since: string;
+  /** A rollback that took the lock over: the run and person it took it from. */
+  takenFrom: { runId: string; heldBy: string } | null;
+}
+
+/** A lock request refused before anything was written; the message is safe to show. */
+export class DeployLockError extends Error {
+  override readonly name: string = 'DeployLockError';
+  constructor(
+    /** held, not-holder, not-locked, unknown-run, run-ended, bad-reason */
+    readonly code: string,
+    message: string,
+    /** Who holds the lock, when that is why. */
+    readonly holder?: DeployLockInfo,
+  ) {
+    super(message);
+  }
+}
+
+/** What `releases`, `deploy status` and `deploy unlock` need: the bot's records of what is deployed, and its deploy lock. */
+export interface Deployments {
+  /** Each service's running and previous version (from the records; a service seen for the first time gets its initial record). */
+  releases(): Promise<ServiceReleaseInfo[]>;
+  /** One service's records, newest first. */
+  history(service: string, limit: number): Promise<DeploymentRecordInfo[]>;
+  /** The lock, when a run that has not ended holds it. */
+  lock(): Promise<DeployLockInfo | null>;
+  /** Frees the lock whoever holds it (an admin's decision); DeployLockError `not-locked` when nobody does. Returns what it freed. */
+  forceUnlock(who: string, reason: string): Promise<DeployLockInfo>;
+}

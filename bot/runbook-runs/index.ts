@@ -4,3 +4,4 @@ export { createRunbookRuns, type RunbookRunsOptions } from './runbook-runs.js';
 export { trailAuditSink } from './trail-audit-sink.js';
 export { createBackupCatalog } from './backup-catalog.js';
 export { backupHostPorts, verifyTrailCopy } from './backup-host-ports.js';
+export { openBotDeployments, type BotDeploymentsOptions } from './deployments.js';

@@ -5,6 +5,7 @@
  * wherever the bot hands them in.
  */
 import type { CommandDependencies } from '../../commands/dependencies.js';
+import type { DeployedArtifact, DeploymentKind, DeploymentOutcome, DeploymentRecordInfo, Deployments, DeployLockInfo } from '../../commands/ports.js';
 import type { StepKind } from './step-kinds.js';
 import type { ChainQuery } from '../../services/kit/hash-chain/chain-query.js';
 import type { EmbeddedDumpSource } from '../../services/stack/backup/pglite-dump.js';
@@ -67,6 +68,8 @@ export interface StepPorts {
   backup?: BackupPorts;
   /** Where `notify` steps send deployment notices (the bot implements it: bot/notices/). */
   notices?: NoticesPort;
+  /** What is deployed and the stack's deploy lock (runbooks/deploy/release-records.ts implements it). */
+  deployments?: DeploymentRecords;
 }
 
 /**
@@ -155,6 +158,49 @@ export interface NoticeTargetOutcome {
   delivered: boolean;
   /** Why it was not delivered, or where the channel came from. */
   detail?: string;
+}
+
+/** A deployment a run made, to record. */
+export interface NewDeploymentRecord {
+  service: string;
+  version: string;
+  ref: string;
+  commit: string;
+  artifact: DeployedArtifact;
+  kind: Exclude<DeploymentKind, 'initial'>;
+  runId: string;
+  /** The run's requester as the engine knows it. */
+  requestedBy: string;
+  outcome: DeploymentOutcome;
+}
+
+/** What a service runs when the bot first sees it with no record. */
+export interface InitialVersion {
+  version: string;
+  /** The release repository's HEAD, when known. */
+  commit: string | null;
+  artifact: DeployedArtifact | null;
+}
+
+/**
+ * The deploy, hotfix and rollback runbooks' records and lock. Every refusal is a DeployLockError
+ * (commands/ports.ts) thrown before anything is written. A lock whose run has ended (or is gone)
+ * is free: a crashed bot never leaves one behind.
+ */
+export interface DeploymentRecords extends Deployments {
+  /** Takes the lock for the run; again for the run that holds it is a no-op. Refused (`held`) with the holder otherwise. */
+  acquire(runId: string, runbook: string, who: string): Promise<DeployLockInfo>;
+  /** Frees the lock the run holds; false when nobody holds it; refused (`not-holder`) when another run does. */
+  release(runId: string): Promise<boolean>;
+  /** Takes the lock whoever holds it (a rollback); says whose it took. */
+  takeOver(runId: string, who: string): Promise<{ lock: DeployLockInfo; took: DeployLockInfo | null }>;
+  record(entry: NewDeploymentRecord): Promise<DeploymentRecordInfo>;
+  /** Changes a record's outcome (a watch that failed after the record said live). */
+  setOutcome(id: number, outcome: DeploymentOutcome): Promise<DeploymentRecordInfo>;
+  current(service: string): Promise<DeploymentRecordInfo | null>;
+  previous(service: string): Promise<DeploymentRecordInfo | null>;
+  /** Records what runs now, by `stack start`, only when the service has no record; null when it has one. */
+  recordInitial(service: string, seen: InitialVersion): Promise<DeploymentRecordInfo | null>;
 }
 
 /** One database of the stack that a backup dumps: `name` labels its dump (`<name>.dump`, `<name>.sql`). */

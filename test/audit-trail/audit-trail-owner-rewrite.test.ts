@@ -26,6 +26,7 @@ import { createPool } from '../../services/kit/postgres.js';
 import { createChecklistStore, migrateChecklistStore } from '../../runbooks/checklists/checklist-store.js';
 import { createNoticeLedger, migrateNoticeLedger } from '../../bot/notices/notice-ledger.js';
 import type { DeploymentNotice } from '../../runbooks/engine/ports.js';
+import { createReleaseRecords, migrateReleaseRecords } from '../../runbooks/deploy/release-records.js';
 import { createRunStore, migrateRunStore } from '../../runbooks/engine/run-store.js';
 import { type RewritableChain, createRuntimeRole, rewriteChainWithout } from '../testing/chain-owner.js';
 import { unusedLoopbackPort } from '../testing/loopback.js';
@@ -200,6 +201,18 @@ describe("the bot's restricted database role", () => {
     await ledger.record(notice, 'direct-message', 'U0CAROL');
     expect(await ledger.reached(notice)).toEqual(new Set(['direct-message:U0CAROL']));
     await expect(bot.query('DELETE FROM deployment_notice_deliveries')).rejects.toThrow(/permission denied for table deployment_notice_deliveries/);
+  });
+
+  it('records deployments and takes the deploy lock in the tables the owner migrated, and cannot rewrite the lock\'s history', async () => {
+    const { pool, bot } = fixture;
+    expect(await migrateReleaseRecords(pool)).toEqual([]);
+    const records = createReleaseRecords({ pool, stack: { kind: 'local', description: 'local processes' } });
+    const run = await createRunStore(pool).create({ runbook: 'deploy', version: 'v1', args: {}, requester: 'U0CAROL', origin: 'slash' });
+    await records.acquire(run.id, 'deploy', 'U0CAROL');
+    expect(await records.forceUnlock('U0ADMIN', 'the runner hung for an hour')).toMatchObject({ runId: run.id });
+    expect(await records.recordInitial('policy-engine', { version: '0.1.0', commit: null, artifact: null })).toMatchObject({ kind: 'initial' });
+    await expect(bot.query('UPDATE deploy_lock_events SET reason = $$nothing$$')).rejects.toThrow(/permission denied for table deploy_lock_events/);
+    await expect(bot.query('DELETE FROM deployment_records')).rejects.toThrow(/permission denied for table deployment_records/);
   });
 });
 

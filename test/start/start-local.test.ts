@@ -9,6 +9,7 @@ import { createEvolutionOversightClient } from '../../services/clients/evolution
 import { ServiceCallError } from '../../services/clients/http.js';
 import { CONSTITUTIONAL_HASH } from '../../services/kit/constitution.js';
 import { SERVICE_PORTS } from '../../services/kit/service-ports.js';
+import { SERVICE_VERSION } from '../../services/kit/service.js';
 import { lowRiskProposal } from '../../services/evolution-oversight/testing/fixtures.js';
 import { FIRM_PORTS_WAIT_MS, takeFirmPorts } from '../testing/firm-ports.js';
 import { openConsoleSession, type ConsoleSession } from '../testing/console-session.js';
@@ -436,6 +437,18 @@ describe('npm start with nothing configured', () => {
     cliChild.stderr!.on('data', (chunk) => (stderr += chunk));
     return new Promise((resolve) => cliChild.once('close', (code) => resolve({ code, stdout, stderr })));
   }
+
+  it('lists what each local service runs, recorded by stack start from its /health on the embedded database, and no deployment in progress', async () => {
+    const releases = await typeInConsole('/acgs releases', 'Releases', 30_000);
+    expect(releases?.text).toMatch(/^Releases: What each service runs, from the bot's records\./);
+    const table = JSON.stringify(releases?.blocks);
+    for (const service of Object.keys(SERVICE_PORTS)) expect(table).toContain(service);
+    expect(table.match(/found running/g)).toHaveLength(4);
+    expect(table).toContain(SERVICE_VERSION);
+    expect(table).toContain('stack start');
+    const status = await typeInConsole('/acgs deploy status', 'Deploy status');
+    expect(status?.text).toBe('Deploy status: No deployment in progress: the deploy lock is free.');
+  }, 60_000);
 
   it('left a stale pid file of an earlier run alone: its process was never signalled, the file names the new child', async () => {
     const record = JSON.parse(readFileSync(join(stateDir!, 'run', 'policy-engine.pid'), 'utf8')) as { pid: number; supervisorPid: number };

@@ -12,7 +12,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import type pg from 'pg';
-import { startRunbookEngine, type RunbookEngine } from '../../bot/runbook-runs/index.js';
+import { openBotDeployments, startRunbookEngine, type RunbookEngine } from '../../bot/runbook-runs/index.js';
+import type { DeploymentRecords } from '../../runbooks/engine/ports.js';
+import type { Stack } from '../../services/stack/stack.js';
 import type { AnyRunbook } from '../../runbooks/engine/definition.js';
 import { createApprovalStore, migrateApprovalStore, redisApprovalSignals, type ApprovalSignals, type ApprovalStore } from '../../bot/approvals/index.js';
 import type { AuthorizationOverrides } from '../../bot/authorization/index.js';
@@ -56,6 +58,8 @@ export interface GovernanceBotOptions {
    * trail's pool (scripted runbooks write their marks there); without, the bot has no engine.
    */
   runbooks?: (pool: pg.Pool) => Promise<readonly AnyRunbook[]>;
+  /** The deployment records and deploy lock on the bot's database (as bot/main.ts opens them), for this stack. */
+  deploymentsFor?: Pick<Stack, 'kind' | 'description'>;
 }
 
 export interface GovernanceBot {
@@ -70,6 +74,8 @@ export interface GovernanceBot {
   proxy: PostgresProxy | undefined;
   /** The runbook engine, when `runbooks` were given. */
   runEngine: RunbookEngine | undefined;
+  /** The deployment records, when `deploymentsFor` was given. */
+  deployments: DeploymentRecords | undefined;
   close(): Promise<void>;
 }
 
@@ -139,7 +145,15 @@ export async function startGovernanceBot(options: GovernanceBotOptions): Promise
       runEngine = started;
       cleanups.push(() => started.stop());
     }
-    const services: CommandPathDependencies = { ...base, authorization: gate, trail: trail.trail, approvals, ...(runEngine ? { runs: runEngine.runs } : {}) };
+    const deployments = options.deploymentsFor ? await openBotDeployments({ pool: trail.pool, stack: options.deploymentsFor, services: base, env: {} }) : undefined;
+    const services: CommandPathDependencies = {
+      ...base,
+      authorization: gate,
+      trail: trail.trail,
+      approvals,
+      ...(runEngine ? { runs: runEngine.runs } : {}),
+      ...(deployments ? { deployments } : {}),
+    };
 
     const t = await startBotWithStandIn({
       mode: 'http',
@@ -151,7 +165,7 @@ export async function startGovernanceBot(options: GovernanceBotOptions): Promise
     });
     cleanups.push(() => t.close());
 
-    return { t, services, engine: { url: engineUrl, app: engineApp }, engineClient, trail, approvals, database, proxy, runEngine, close };
+    return { t, services, engine: { url: engineUrl, app: engineApp }, engineClient, trail, approvals, database, proxy, runEngine, deployments, close };
   } catch (error) {
     await close();
     throw error;

@@ -1,0 +1,3 @@
+/** The deploy runbooks' records and lock, as the bot wires them. */
+export { createReleaseRecords, migrateReleaseRecords, stackKey, RELEASE_RECORDS_MIGRATIONS_TABLE, RELEASE_RECORDS_TABLES } from './release-records.js';
+export { observeInitialVersion, releaseRepository, repositoryHead } from './initial-versions.js';
