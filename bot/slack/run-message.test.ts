@@ -53,6 +53,7 @@ function attempt(stepIndex: number, overrides: Partial<AttemptRecord> = {}): Att
     startedAt: at(stepIndex * 2),
     finishedAt: at(stepIndex * 2 + 1.25),
     outcome: 'done',
+    progress: null,
     output: { ok: true },
     error: null,
     owner: 'bot-a/123/abc',
