@@ -46,7 +46,8 @@ export function createWatchSampler(options: WatchSamplerOptions): WatchSampler {
 
   async function readMetrics(signal: AbortSignal) {
     try {
-      return await withDeadline(services.checkTimeoutMs, signal, () => services.policyEngine.metrics());
+      const metrics = await withDeadline(services.checkTimeoutMs, signal, () => services.policyEngine.metrics());
+      return { metrics, atMs: clock() };
     } catch (error) {
       throw new Error(`the Policy Engine's metrics could not be read (${error instanceof Error ? error.message : String(error)})`);
     }
@@ -54,11 +55,11 @@ export function createWatchSampler(options: WatchSamplerOptions): WatchSampler {
 
   return {
     async sample(signal) {
-      const [metrics, checks] = await Promise.all([
+      const [{ metrics, atMs }, checks] = await Promise.all([
         readMetrics(signal),
         Promise.all(targets.map((target) => runHealthChecks({ services: services as CommandDependencies, signal }, target))).then((each) => each.flat()),
       ]);
-      const now: Counters = { requests: metrics.request_count, errors: metrics.error_count, violations: metrics.safety_violations_total, uptimeSeconds: metrics.uptime_seconds, atMs: clock() };
+      const now: Counters = { requests: metrics.request_count, errors: metrics.error_count, violations: metrics.safety_violations_total, uptimeSeconds: metrics.uptime_seconds, atMs };
       const restarted = previous !== undefined && (now.requests < previous.requests || now.violations < previous.violations || now.uptimeSeconds < previous.uptimeSeconds);
       const since = previous === undefined || restarted ? undefined : previous;
       previous = now;
