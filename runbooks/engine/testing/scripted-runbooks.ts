@@ -105,10 +105,15 @@ function scriptedStep(pool: pg.Pool, spec: ScriptedStep): StepDefinition<ScriptA
   return step;
 }
 
+/** A step made elsewhere (a runbook's helper such as the deploy watch's), run between scripted ones. */
+export interface ReadyStep {
+  definition: StepDefinition<ScriptArgs>;
+}
+
 export function scriptedRunbook(
   pool: pg.Pool,
   name: string,
-  steps: ScriptedStep[],
+  steps: Array<ScriptedStep | ReadyStep>,
   options: { onStepFailure?: 'decide' | 'fail'; summary?: string; level?: RunbookLevel } = {},
 ): AnyRunbook {
   return defineRunbook({
@@ -117,7 +122,7 @@ export function scriptedRunbook(
     summary: options.summary ?? `scripted runbook ${name}`,
     level: options.level ?? 1,
     args: ScriptArgs,
-    steps: steps.map((spec) => scriptedStep(pool, spec)),
+    steps: steps.map((spec) => ('definition' in spec ? spec.definition : scriptedStep(pool, spec))),
     ...(options.onStepFailure ? { onStepFailure: options.onStepFailure } : {}),
   });
 }
