@@ -57,6 +57,27 @@ describe('followRun', () => {
     ]);
   });
 
+  it('tells each new progress of a running step once, with what looks like a credential redacted, and the last one before the end', async () => {
+    const progress = (text: string, second: number) => ({ progress: { text, at: `2026-12-06T10:00:0${second}.000Z` } });
+    const { lines } = await follow(
+      scripted(
+        detail('running', [{}]),
+        detail('running', [{ ...progress('sample 1 of 60: healthy', 1) }]),
+        detail('running', [{ ...progress('sample 1 of 60: healthy', 1) }]),
+        detail('running', [{ ...progress('sample 9 of 60: token=abcdef0123456789abcdef', 3) }]),
+        // The last report was written with the step's end: told before the end.
+        detail('succeeded', [{ ...done, ...progress('sample 60 of 60: passed', 5) }]),
+      ),
+    );
+    expect(lines).toEqual([
+      'info Step 1/2 First thing: started',
+      'info Step 1/2 First thing: sample 1 of 60: healthy',
+      'info Step 1/2 First thing: sample 9 of 60: token=[redacted]',
+      'info Step 1/2 First thing: sample 60 of 60: passed',
+      'ok Step 1/2 First thing: done in 1.5 s',
+    ]);
+  });
+
   it('names retries and undo steps, and tells an abort request once', async () => {
     const { end, lines } = await follow(
       scripted(

@@ -1,8 +1,9 @@
 /**
  * `npx acgs run <runbook>` (and `backup`, `backup verify <id>`) follows the run it started: it
  * asks the RunbookRuns port for the run every `pollMs` (there is no change feed: the run store is
- * plain rows) and tells each step as it starts and as it ends, with its duration, outcome and
- * detail (the error, or what the step returned). It stops when the run ended or waits for a
+ * plain rows) and tells each step as it starts, each progress it reports while it runs (the
+ * engine records at most one every couple of seconds), and as it ends, with its duration, outcome
+ * and detail (the error, or what the step returned). It stops when the run ended or waits for a
  * decision, when the caller's signal fires (Ctrl-C stops following; the run goes on), or when no
  * runner has claimed the run for `unclaimedMs` (no bot runs against this database): it never
  * hangs on a run nobody will run.
@@ -71,8 +72,8 @@ export async function followRun(options: FollowOptions): Promise<FollowEnd> {
   const unclaimedMs = options.unclaimedMs ?? DEFAULT_UNCLAIMED_MS;
   const now = options.now ?? (() => performance.now());
   const since = now();
-  /** Per attempt: whether its start, and its end, were told. */
-  const told = new Map<string, { started: boolean; ended: boolean }>();
+  /** Per attempt: whether its start, and its end, were told, and the progress last told. */
+  const told = new Map<string, { started: boolean; ended: boolean; progress?: string }>();
   let claimed = false;
   let lastState = '';
   for (;;) {
@@ -88,6 +89,12 @@ export async function followRun(options: FollowOptions): Promise<FollowEnd> {
       if (!seen.started) {
         seen.started = true;
         options.report({ text: `${stepName(detail, attempt)}: started`, tone: 'info' });
+      }
+      // A report is told once, before the step's end; one the engine wrote with the end comes first too.
+      const progress = attempt.progress ? `${attempt.progress.at} ${attempt.progress.text}` : undefined;
+      if (progress && progress !== seen.progress && !seen.ended) {
+        seen.progress = progress;
+        options.report({ text: `${stepName(detail, attempt)}: ${redactText(attempt.progress!.text)}`, tone: 'info' });
       }
       if (!seen.ended && attempt.outcome !== 'running') {
         seen.ended = true;

@@ -211,6 +211,8 @@ export interface RunAttemptInfo {
   error: string | null;
   /** What a finished step returned (JSON), shown as its detail; absent when it returned nothing. */
   output?: unknown;
+  /** What the step last reported while it ran (kept after it ended or its runner died); `at` ISO 8601. */
+  progress?: { text: string; data?: unknown; at: string };
 }
 
 export interface RunDetailInfo {

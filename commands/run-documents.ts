@@ -178,6 +178,21 @@ function stepRows(steps: readonly { index: number; id: string; title: string; ki
   });
 }
 
+/**
+ * The last progress of each step not done: how far a running step got, or one that stopped (a
+ * crash, a failure) got before it did. The latest attempt that reported says it.
+ */
+function progressLines(steps: readonly { index: number; title: string }[], attempts: readonly RunAttemptInfo[]): ResultBlock[] {
+  return steps.flatMap((step): ResultBlock[] => {
+    const runs = attempts.filter((attempt) => attempt.stepIndex === step.index && attempt.action === 'run');
+    if (runs.some((attempt) => attempt.outcome === 'done' || attempt.outcome === 'skipped')) return [];
+    const reported = runs.filter((attempt) => attempt.progress).at(-1);
+    if (!reported?.progress) return [];
+    const { text, at } = reported.progress;
+    return [{ type: 'text', text: `Step ${step.index + 1} (${step.title}), attempt ${reported.attempt}, last progress at ${formatTimestamp(at)}: ${clip(text, 300)}` }];
+  });
+}
+
 export function runStatusDocument(detail: RunDetailInfo): ResultDocument {
   const { run, attempts } = detail;
   // Without the run's version in this process, the steps are what its attempts name.
@@ -197,6 +212,7 @@ export function runStatusDocument(detail: RunDetailInfo): ResultDocument {
       ],
     },
     { type: 'table', columns: ['#', 'Step', 'Kind', 'State', 'Attempts', 'Duration', 'Error'], rows: stepRows(steps, attempts) },
+    ...progressLines(steps, attempts),
   ];
   if (!detail.steps) blocks.push({ type: 'text', text: `Version ${run.version.slice(0, 12)} of "${run.runbook}" is not in this process: the steps shown are those that ran.` });
   return {

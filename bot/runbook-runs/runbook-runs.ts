@@ -61,6 +61,7 @@ function attemptInfo(attempt: AttemptRecord) {
     finishedAt: attempt.finishedAt?.toISOString() ?? null,
     error: attempt.error,
     ...(attempt.output === null || attempt.output === undefined ? {} : { output: attempt.output }),
+    ...(attempt.progress ? { progress: { text: attempt.progress.text, ...(attempt.progress.data === undefined ? {} : { data: attempt.progress.data }), at: attempt.progress.at.toISOString() } } : {}),
   };
 }
 

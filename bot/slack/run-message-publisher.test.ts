@@ -34,6 +34,7 @@ beforeAll(async () => {
   registry = createRunbookRegistry([
     scriptedRunbook(t.pool, 'three-steps', [{ id: 'first', title: 'Check first' }, { id: 'second', title: 'Then second' }, { id: 'third', title: 'Verify third' }]),
     scriptedRunbook(t.pool, 'many-steps', Array.from({ length: 12 }, (_, index) => ({ id: `step-${index}` }))),
+    scriptedRunbook(t.pool, 'watching', [{ id: 'deploy', title: 'Deploy' }, { id: 'watch', title: 'Watch the stack' }]),
   ]);
   executor = createRunExecutor({ store: t.store, registry, leaseMs: 2000, renewEveryMs: 200 });
 }, 30_000);
@@ -142,6 +143,35 @@ describe('a run\'s message', () => {
     for (let index = 1; index < edits.length; index += 1) expect(edits[index]!.at - edits[index - 1]!.at).toBeGreaterThanOrEqual(950);
     expect(headerOf(onlyParent(run))).toContain('succeeded');
     expect(slack.thread(OPS, posted.ts).slice(1)).toHaveLength(12);
+  });
+
+  it('shows a running step\'s progress under it, edited in place no more often than the engine records it (every 2 s), the latest one included', { timeout: 20_000 }, async () => {
+    // 20 reports 150 ms apart (3 s), then the step holds 2.5 s: the last report lands while it holds.
+    const run = await submit('watching', { progress: { watch: { count: 20, everyMs: 150 } }, holdMs: { watch: 2500 } });
+    const p = publisher('replica-a', { pollMs: 50 });
+    await p.publish(run.id, OPS);
+    const posted = await slack.waitFor(() => parentsOf(run)[0], 5000, 'the run message');
+    await runToStop(run.id);
+    await slack.waitFor(() => ended(run.id), 10_000, 'the publisher to close the message');
+
+    const shownReports = updatesOf(posted.ts)
+      .map((call) => /↳ report (\d+) of 20/.exec(JSON.stringify(call.args.blocks))?.[1])
+      .filter((k): k is string => k !== undefined)
+      .map(Number)
+      .filter((k, index, all) => index === 0 || k !== all[index - 1]);
+    expect(shownReports[0]).toBe(1);
+    expect(shownReports.at(-1)).toBe(20);
+    // Reports come every 150 ms and the engine records one per 2 s: while they come, two shown ones
+    // are about 13 reports apart (the last, 20, waited for its turn after the reports stopped).
+    expect(shownReports.length).toBeLessThanOrEqual(3);
+    for (let index = 1; index < shownReports.length - 1; index += 1) expect(shownReports[index]! - shownReports[index - 1]!).toBeGreaterThanOrEqual(10);
+    // Shown under its own step, in the same message; once the step is done the line goes.
+    const during = updatesOf(posted.ts).find((call) => JSON.stringify(call.args.blocks).includes('report 20 of 20'))!;
+    const blocks = (typeof during.args.blocks === 'string' ? JSON.parse(during.args.blocks) : during.args.blocks) as Array<{ text?: { text?: string } }>;
+    const stepsText = blocks.map((block) => block.text?.text ?? '').join('\n');
+    expect(stepsText).toMatch(/2\. Watch the stack\* {2}running since [0-9:]+ UTC\n {6}↳ report 20 of 20 _\([0-9:]+ UTC\)_/);
+    expect(JSON.stringify(onlyParent(run).blocks)).not.toContain('↳');
+    expect(headerOf(onlyParent(run))).toContain('succeeded');
   });
 
   it('waits out a 429 with Retry-After on an edit and still shows the final state', async () => {

@@ -53,6 +53,7 @@ function attempt(stepIndex: number, overrides: Partial<AttemptRecord> = {}): Att
     startedAt: at(stepIndex * 2),
     finishedAt: at(stepIndex * 2 + 1.25),
     outcome: 'done',
+    progress: null,
     output: { ok: true },
     error: null,
     owner: 'bot-a/123/abc',
@@ -65,6 +66,12 @@ const failedError = 'step "dump" (Dump every database) failed: pg_dump: error: c
 const inputs: Record<string, RunMessageInput> = {
   pending: { run: run({ state: 'pending', leaseOwner: null, leaseExpiresAt: null, updatedAt: at(0) }), attempts: [], steps: STEPS },
   running: { run: run(), attempts: [attempt(0), attempt(1, { finishedAt: null, outcome: 'running', output: null })], steps: STEPS },
+  // A long step tells how far it got under its line (what it says is redacted and escaped like the rest).
+  'running-with-progress': {
+    run: run(),
+    attempts: [attempt(0), attempt(1, { finishedAt: null, outcome: 'running', output: null, progress: { text: 'sample 12 of 60 <ok> · password=hunter2', data: { sample: 12 }, at: at(4) } })],
+    steps: STEPS,
+  },
   'needs-decision': {
     run: run({ state: 'needs_decision', reason: failedError, detail: { step: { index: 1, id: 'dump', skippable: true } }, leaseOwner: null, leaseExpiresAt: null }),
     attempts: [attempt(0), attempt(1, { outcome: 'failed', output: null, error: 'pg_dump: error: connection to server at "db" failed' })],

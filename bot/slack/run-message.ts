@@ -2,7 +2,9 @@
  * A runbook run as one Slack message, edited in place, plus one thread reply per finished step.
  *
  * The message: a header with the runbook and the run's state in words behind an emoji that reads
- * at a glance, who started it, one line per step (state, duration, attempts), why it stopped, and
+ * at a glance, who started it, one line per step (state, duration, attempts; under a running step
+ * what it last reported, which the engine records at most every couple of seconds, so the message
+ * is not edited more often for it), why it stopped, and
  * the buttons a person can use now: Abort (confirmed) while the run is active; Retry / Skip / Abort
  * while it waits for a decision (no Skip when the stopped step is one later steps need, or there is
  * no step to skip); none once it ended. The buttons carry only the run's id; a click
@@ -118,6 +120,16 @@ export function stepViews(input: Pick<RunMessageInput, 'attempts' | 'steps'>): S
   });
 }
 
+/**
+ * What a step reported last, under its line: while it runs (a watch counting down), and when it
+ * stopped without finishing (interrupted, failed), so people see how far it got.
+ */
+function progressLine(step: StepView): string | undefined {
+  const progress = step.latest?.progress;
+  if (!progress || !['running', 'interrupted', 'failed'].includes(step.state)) return undefined;
+  return `      ↳ ${fitText(redactText(progress.text), TITLE_SHOWN * 2)} _(${utcTime(progress.at)})_`;
+}
+
 function stepLine(step: StepView): string {
   const title = `*${step.index + 1}. ${fitText(step.title, TITLE_SHOWN)}*`;
   const latest = step.latest;
@@ -152,7 +164,8 @@ function stepLine(step: StepView): string {
       : step.compensation.outcome === 'running'
         ? ' · undoing'
         : ' · :warning: undo failed';
-  return `${STEP_EMOJI[step.state]} ${title}  ${how}${attempts}${undo}`;
+  const progress = progressLine(step);
+  return `${STEP_EMOJI[step.state]} ${title}  ${how}${attempts}${undo}${progress ? `\n${progress}` : ''}`;
 }
 
 function runTook(input: RunMessageInput): string | undefined {

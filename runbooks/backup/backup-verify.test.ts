@@ -3,6 +3,7 @@ import { existsSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RunbookInputError } from '../engine/errors.js';
+import { ignoreProgress } from '../engine/step-progress.js';
 import { MANIFEST_FILE, listBackups, readBackup, writeManifest } from './backup-catalog.js';
 import { backupVerifyRunbook } from './backup-verify.js';
 import { backupsOverview } from './backups-overview.js';
@@ -159,7 +160,7 @@ describe('backup verify', () => {
   it('a restore stopped by its step (abort, lost lease, timeout) fails the step but never records the backup as bad', async () => {
     const { id, dir } = await freshBackup();
     const restore = backupVerifyRunbook.steps.find((step) => step.id === 'restore')!;
-    const stopped = restore.run({ runId: '00000000-0000-4000-8000-00000000abcd', requester: 'U0ONCALL', origin: 'test', args: { id }, outputs: {}, attempt: 1, signal: AbortSignal.abort(), ports: { backup: h.ports } });
+    const stopped = restore.run({ runId: '00000000-0000-4000-8000-00000000abcd', requester: 'U0ONCALL', origin: 'test', args: { id }, outputs: {}, attempt: 1, signal: AbortSignal.abort(), ports: { backup: h.ports }, progress: ignoreProgress });
     await expect(stopped).rejects.toThrow(/pg_restore was not started: the step was stopped first/);
     expect(existsSync(join(dir, 'verification.json'))).toBe(false);
     expect(await h.scratchDatabasesLeft()).toEqual([]);

@@ -8,6 +8,9 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createRunbookRegistry } from './registry.js';
 import { checkRequest } from './requests.js';
+import { createRunExecutor } from './run-executor.js';
+import { createRunbookRuns } from '../../bot/runbook-runs/runbook-runs.js';
+import { runStatusDocument } from '../../commands/run-documents.js';
 import { runbookTestDatabase, type RunbookTestDatabase } from './testing/database.js';
 import { crashRunbooks } from './testing/scripted-runbooks.js';
 
@@ -122,9 +125,9 @@ async function submit(runbook: string, args: unknown, versions: Record<string, s
  * Runner A runs the run and is killed mid-step; runner B, already up (as another replica would
  * be), must take it over. Returns B with the run and the moment A died.
  */
-async function killMidStep(runbook: string, stepId: string) {
+async function killMidStep(runbook: string, stepId: string, args: Record<string, unknown> = {}, beforeKill?: (runId: string) => Promise<void>) {
   const a = startRunnerProcess('runner-a');
-  const run = await submit(runbook, { holdMs: { [stepId]: 60_000 } }, await a.versions());
+  const run = await submit(runbook, { holdMs: { [stepId]: 60_000 }, ...args }, await a.versions());
   await a.waitFor((event) => event.event === 'stepStarted' && event.runId === run.id && event.stepId === stepId);
   // The step is really under way in the child: its mark is there and has not ended.
   await expect
@@ -132,6 +135,7 @@ async function killMidStep(runbook: string, stepId: string) {
     .toEqual([{ pid: a.child.pid, finished_at: null }]);
   const b = startRunnerProcess('runner-b');
   await b.versions();
+  await beforeKill?.(run.id);
   a.child.kill('SIGKILL');
   expect(await a.exited).toBe('SIGKILL');
   return { run, b, killedAt: Date.now(), childPid: a.child.pid! };
@@ -188,6 +192,25 @@ describe('a runner SIGKILLed mid-step', () => {
     await t.store.decide(run.id, 'retry', 'U0LEAD');
     await expect.poll(async () => (await t.store.get(run.id))?.state, { timeout: 10_000, interval: 100 }).toBe('succeeded');
     expect(await attemptsOf(run.id)).toEqual(['prepare#1 done runner-a', 'send#1 interrupted runner-a', 'send#2 done runner-b', 'verify#1 done runner-b']);
+  });
+});
+
+describe('a step\'s progress when its runner is SIGKILLed', () => {
+  it('stays on the interrupted attempt: after the takeover, run status shows how far the step got', { timeout: 60_000 }, async () => {
+    // The last of three quick reports is written an interval (2 s) after the first: killed once it is.
+    const { run, b } = await killMidStep('send-once', 'send', { progress: { send: { count: 3, everyMs: 0 } } }, async (runId) => {
+      await expect.poll(async () => (await t.store.attempts(runId)).find((attempt) => attempt.stepId === 'send')?.progress?.text, { timeout: 5000, interval: 20 }).toBe('report 3 of 3');
+    });
+    await b.waitFor((event) => event.event === 'runStateChanged' && event.runId === run.id, LEASE_MS + TAKEOVER_MARGIN_MS + 10_000);
+    const [, send] = await t.store.attempts(run.id);
+    expect(send).toMatchObject({ stepId: 'send', outcome: 'interrupted', owner: 'runner-a', progress: { text: 'report 3 of 3', data: { k: 3, count: 3 } } });
+
+    // `run status` as the bot answers it: the port over the store, read by another process than the dead one.
+    const registry = createRunbookRegistry(crashRunbooks(t.pool));
+    const runs = createRunbookRuns({ registry, store: t.store, executor: createRunExecutor({ store: t.store, registry }) });
+    const status = runStatusDocument(await runs.get(run.id));
+    expect(status.summary).toContain('is waiting for a decision');
+    expect(status.blocks).toContainEqual({ type: 'text', text: expect.stringMatching(/^Step 2 \(Do send\), attempt 1, last progress at .+: report 3 of 3$/) });
   });
 });
 

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import type { StepPorts } from './ports.js';
+import type { StepProgress } from './run-store.js';
 import { STEP_KINDS, type StepKind } from './step-kinds.js';
 import { runbookVersion } from './version.js';
 
@@ -30,6 +31,15 @@ export interface StepContext<Args> {
   /** Aborted on timeout, on abort of the run, and when this process lost the run's lease. */
   signal: AbortSignal;
   ports: StepPorts;
+  /**
+   * Tells the run's watchers how far a long step got (the Slack message under the step, `run
+   * status`, the CLI follower): `text` is one sentence, `data` optional JSON figures. Call it as
+   * often as useful: it is recorded on the attempt at most every couple of seconds (the latest
+   * always lands, at the latest with the step's end) and survives a takeover. A no-op in dry runs
+   * and compensations. Throws a TypeError for a report that cannot be kept (no text, data that is
+   * not JSON).
+   */
+  progress(report: StepProgress): void;
 }
 
 /**

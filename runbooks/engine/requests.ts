@@ -10,6 +10,7 @@ import type { StepPorts } from './ports.js';
 import type { RunbookRegistry } from './registry.js';
 import type { RunRecord, RunStore } from './run-store.js';
 import { callStep } from './step-call.js';
+import { ignoreProgress } from './step-progress.js';
 
 export interface RunRequest {
   runbook: string;
@@ -79,7 +80,7 @@ export async function planRun(
   const steps: PlannedStep[] = [];
   const never = new AbortController().signal;
   for (const [index, step] of runbook.steps.entries()) {
-    const result = await callStep((signal) => step.dryRun({ runId: 'dry-run', ...who, args, outputs: {}, attempt: 1, signal, ports }), {
+    const result = await callStep((signal) => step.dryRun({ runId: 'dry-run', ...who, args, outputs: {}, attempt: 1, signal, ports, progress: ignoreProgress }), {
       timeoutMs: step.timeoutMs,
       runSignal: never,
       what: `the dry run of step "${step.id}"`,

@@ -9,7 +9,10 @@ import { LeaseLostError } from './errors.js';
 import { keepLease, type LeaseKeeper, type RunStop } from './lease-keeper.js';
 import type { RunAuditSink, StepAuditEvent, StepPorts } from './ports.js';
 import type { AttemptRecord, Claim, Lease, RunRecord, RunState, RunStore } from './run-store.js';
+import { DEFAULT_PROGRESS_EVERY_MS, throttleProgress, type ProgressThrottle } from './progress-throttle.js';
 import { callStep } from './step-call.js';
+import { checkedProgress, ignoreProgress } from './step-progress.js';
+import type { StepProgress } from './run-store.js';
 
 export interface DriveOptions {
   store: RunStore;
@@ -27,6 +30,8 @@ export interface DriveOptions {
    * handed back; a step that ends in time is recorded first.
    */
   shutdown: { now: AbortSignal; afterGrace: AbortSignal };
+  /** The least time between two progress writes of the run (progress-throttle.ts). */
+  progressEveryMs?: number;
   log(message: string, error?: unknown): void;
 }
 
@@ -81,10 +86,20 @@ async function announce(options: Pick<DriveOptions, 'audit' | 'log'>, run: RunRe
     .catch((error: unknown) => options.log(`the audit trail did not take run ${run.id}'s state ${run.state}`, error));
 }
 
+/** A progress report bound to the attempt that made it. */
+interface AttemptProgress {
+  index: number;
+  attempt: number;
+  progress: StepProgress;
+}
+
 type StepStatus = { kind: 'completed' } | { kind: 'fresh' } | { kind: 'stopped'; last: AttemptRecord; justInterrupted: boolean };
 
 class RunDrive {
   private outputs: Record<string, unknown> = {};
+  private readonly progress: ProgressThrottle<AttemptProgress>;
+  /** The attempt whose reports are taken now: a step that ignored its stop cannot report into the next one. */
+  private reporting: string | undefined;
 
   constructor(
     private readonly run: RunRecord,
@@ -92,7 +107,13 @@ class RunDrive {
     private readonly runbook: AnyRunbook,
     private readonly keeper: LeaseKeeper,
     private readonly options: DriveOptions,
-  ) {}
+  ) {
+    this.progress = throttleProgress({
+      everyMs: options.progressEveryMs ?? DEFAULT_PROGRESS_EVERY_MS,
+      write: (report) => options.store.recordProgress(lease, report),
+      onError: (error) => options.log(`recording the progress of run ${run.id} failed`, error),
+    });
+  }
 
   async drive(): Promise<DriveEnd> {
     const interrupted = await this.options.store.interruptRunning(this.lease);
@@ -123,20 +144,27 @@ class RunDrive {
   private async runStep(index: number, step: StepDefinition<unknown>): Promise<DriveEnd | undefined> {
     const attempt = await this.options.store.startAttempt(this.lease, { index, id: step.id, action: 'run' });
     if (attempt === undefined) return this.abort(await this.options.store.attempts(this.run.id));
-    const context = this.context(attempt, this.keeper.stepSignal);
+    const context = { ...this.context(attempt, this.keeper.stepSignal), progress: this.reporter(index, attempt) };
     const started = await this.started(step, index, attempt, 'run');
     const shutdown = step.idempotent ? this.options.shutdown.now : this.options.shutdown.afterGrace;
     const runSignal = AbortSignal.any([this.keeper.stepSignal, shutdown]);
     const result = started.ok
       ? await callStep((signal) => step.run({ ...context, signal }), { timeoutMs: step.timeoutMs, runSignal, what: `step "${step.id}"` })
       : { ok: false as const, error: started.error, timedOut: false, durationMs: 0 };
+    this.reporting = undefined;
+    // The last report not written yet goes with the attempt's end (or before the run is handed back).
+    const lastReport = (await this.progress.takePending())?.progress;
+    const progress = lastReport ? { progress: lastReport } : {};
     if (this.keeper.lost.aborted) throw new LeaseLostError((this.keeper.lost.reason as RunStop & { message?: string }).message ?? 'lease lost');
-    if (started.ok && !result.ok && shutdown.aborted && !this.keeper.abortRequested) return this.abandon(step);
+    if (started.ok && !result.ok && shutdown.aborted && !this.keeper.abortRequested) {
+      if (lastReport) await this.options.store.recordProgress(this.lease, { index, attempt, progress: lastReport });
+      return this.abandon(step);
+    }
     let failure: { error: string; timedOut: boolean; durationMs: number };
     if (result.ok) {
       const stored = storable(result.value);
       if (stored.ok) {
-        await this.options.store.finishAttempt(this.lease, { index, attempt, outcome: 'done', output: stored.value });
+        await this.options.store.finishAttempt(this.lease, { index, attempt, outcome: 'done', output: stored.value, ...progress });
         this.outputs[step.id] = stored.value;
         await this.finished(step, index, attempt, 'run', 'done', result.durationMs);
         return undefined;
@@ -147,11 +175,11 @@ class RunDrive {
       failure = result;
     }
     if (this.keeper.abortRequested) {
-      await this.options.store.finishAttempt(this.lease, { index, attempt, outcome: 'interrupted', error: 'stopped: the run is being aborted' });
+      await this.options.store.finishAttempt(this.lease, { index, attempt, outcome: 'interrupted', error: 'stopped: the run is being aborted', ...progress });
       await this.finished(step, index, attempt, 'run', 'interrupted', failure.durationMs, 'stopped: the run is being aborted');
       return this.abort(await this.options.store.attempts(this.run.id));
     }
-    await this.options.store.finishAttempt(this.lease, { index, attempt, outcome: 'failed', error: failure.error });
+    await this.options.store.finishAttempt(this.lease, { index, attempt, outcome: 'failed', error: failure.error, ...progress });
     await this.finished(step, index, attempt, 'run', 'failed', failure.durationMs, failure.error);
     const reason = `step "${step.id}" (${step.title}) failed: ${failure.error}`;
     const detail = { step: { index, id: step.id, title: step.title, attempt, idempotent: step.idempotent, skippable: step.skippable !== false, error: failure.error, timedOut: failure.timedOut } };
@@ -268,7 +296,17 @@ class RunDrive {
   }
 
   private context(attempt: number, signal: AbortSignal): StepContext<unknown> {
-    return { runId: this.run.id, requester: this.run.requester, origin: this.run.origin, args: this.run.args, outputs: { ...this.outputs }, attempt, signal, ports: this.options.ports };
+    return { runId: this.run.id, requester: this.run.requester, origin: this.run.origin, args: this.run.args, outputs: { ...this.outputs }, attempt, signal, ports: this.options.ports, progress: ignoreProgress };
+  }
+
+  /** The `progress` of one attempt of a step: checked at once, written through the run's throttle while the attempt runs. */
+  private reporter(index: number, attempt: number): StepContext<unknown>['progress'] {
+    const key = `${index}/${attempt}`;
+    this.reporting = key;
+    return (report) => {
+      const progress = checkedProgress(report);
+      if (this.reporting === key) this.progress.report({ index, attempt, progress });
+    };
   }
 
   private event(step: StepDefinition<unknown>, index: number, attempt: number, action: 'run' | 'compensate'): StepAuditEvent {

@@ -36,6 +36,8 @@ export interface RunExecutorOptions {
   shutdownGraceMs?: number;
   audit?: RunAuditSink;
   ports?: StepPorts;
+  /** The least time between two progress writes of one run (default 2 s: the Slack message is edited from them). */
+  progressEveryMs?: number;
   log?(message: string, error?: unknown): void;
   /** Called when a drive ends (tests wait on it). */
   onDriveEnd?(runId: string, end: DriveEnd): void;
@@ -95,7 +97,7 @@ export function createRunExecutor(options: RunExecutorOptions): RunExecutor {
       currentVersion = undefined;
     }
     if (claim.previousOwner && claim.previousOwner !== owner) log(`run ${claim.run.id}: taken over from ${claim.previousOwner}, whose lease ran out`);
-    const done = driveRun(claim, { store, audit, ports, renewEveryMs, runbook, currentVersion, shutdown, log })
+    const done = driveRun(claim, { store, audit, ports, renewEveryMs, runbook, currentVersion, shutdown, log, ...(options.progressEveryMs === undefined ? {} : { progressEveryMs: options.progressEveryMs }) })
       .then(
         (end) => options.onDriveEnd?.(claim.run.id, end),
         (error: unknown) => {

@@ -66,6 +66,18 @@ export interface AttemptRecord {
   error: string | null;
   owner: string;
   fencingToken: string;
+  /** What the step last reported while it ran (StepContext.progress), kept after it ended or its runner died. */
+  progress: StepProgressRecord | null;
+}
+
+/** A step's report of how far it got: a sentence for people, optional figures, and when it was recorded. */
+export interface StepProgress {
+  text: string;
+  data?: unknown;
+}
+
+export interface StepProgressRecord extends StepProgress {
+  at: Date;
 }
 
 /** What a runner holds while it runs a run; every write names it. */
@@ -128,7 +140,14 @@ function toAttempt(row: Row): AttemptRecord {
     error: (row.error as string | null) ?? null,
     owner: row.owner as string,
     fencingToken: String(row.fencing_token),
+    progress: toProgress(row),
   };
+}
+
+function toProgress(row: Row): StepProgressRecord | null {
+  const stored = row.progress as StepProgress | null | undefined;
+  if (!stored || typeof stored.text !== 'string') return null;
+  return { text: stored.text, ...(stored.data === undefined ? {} : { data: stored.data }), at: row.progress_at as Date };
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -169,9 +188,15 @@ export interface RunStore {
    * aborted and a `run` attempt must not start. Consumes a pending `retry` decision.
    */
   startAttempt(lease: Lease, step: { index: number; id: string; action: AttemptAction }): Promise<number | undefined>;
+  /**
+   * Records what a running attempt last reported (it replaces the one before); nothing happens
+   * once the attempt ended. Throws LeaseLostError like every write about the run.
+   */
+  recordProgress(lease: Lease, attempt: { index: number; attempt: number; progress: StepProgress }): Promise<void>;
+  /** `progress`: a last report the step made that was not recorded yet (it is kept with the end). */
   finishAttempt(
     lease: Lease,
-    attempt: { index: number; attempt: number; outcome: Exclude<AttemptOutcome, 'running' | 'skipped'>; output?: unknown; error?: string },
+    attempt: { index: number; attempt: number; outcome: Exclude<AttemptOutcome, 'running' | 'skipped'>; output?: unknown; error?: string; progress?: StepProgress },
   ): Promise<void>;
   /**
    * Moves the run to `state` and lets go of its lease (pending/aborting: for another runner to
@@ -305,12 +330,22 @@ export function createRunStore(pool: pg.Pool): RunStore {
         return (result.rows[0] as { attempt: number }).attempt;
       });
     },
+    async recordProgress(lease, attempt) {
+      await fenced(lease, async (client) => {
+        await client.query(
+          `UPDATE runbook_step_attempts SET progress = $4::jsonb, progress_at = now()
+           WHERE run_id = $1 AND step_index = $2 AND attempt = $3 AND outcome = 'running'`,
+          [lease.runId, attempt.index, attempt.attempt, json(attempt.progress)],
+        );
+      });
+    },
     async finishAttempt(lease, attempt) {
       await fenced(lease, async (client) => {
         await client.query(
-          `UPDATE runbook_step_attempts SET outcome = $4, finished_at = now(), output_summary = $5::jsonb, error = $6
+          `UPDATE runbook_step_attempts SET outcome = $4, finished_at = now(), output_summary = $5::jsonb, error = $6,
+             progress = coalesce($7::jsonb, progress), progress_at = CASE WHEN $7::jsonb IS NULL THEN progress_at ELSE now() END
            WHERE run_id = $1 AND step_index = $2 AND attempt = $3 AND outcome = 'running'`,
-          [lease.runId, attempt.index, attempt.attempt, attempt.outcome, json(attempt.output), attempt.error ?? null],
+          [lease.runId, attempt.index, attempt.attempt, attempt.outcome, json(attempt.output), attempt.error ?? null, json(attempt.progress)],
         );
       });
     },

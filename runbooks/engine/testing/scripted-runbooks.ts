@@ -1,6 +1,6 @@
 /**
- * Runbooks whose steps do what a test's arguments say: hold (wait until stopped or for a while) on
- * their first attempt, fail on their first n attempts, fail their compensation. Every step start,
+ * Runbooks whose steps do what a test's arguments say: report progress, hold (wait until stopped or
+ * for a while) on their first attempt, fail on their first n attempts, fail their compensation. Every step start,
  * end and compensation is a row in runbook_test_marks with the process id and the database's
  * clock, so a test can see which process ran what, when, and that no two ran a step at once.
  */
@@ -20,6 +20,8 @@ export const ScriptArgs = z.object({
   failCompensation: z.array(z.string()).default([]),
   /** Every step waits this long (ms), to make runs overlap across processes. */
   stepMs: z.number().int().min(0).default(0),
+  /** Step id -> the step reports "report k of count" (data { k, count }) count times, everyMs apart, before anything else. */
+  progress: z.record(z.string(), z.object({ count: z.number().int().min(1).max(1000), everyMs: z.number().int().min(0) })).default({}),
 });
 export type ScriptArgs = z.output<typeof ScriptArgs>;
 
@@ -59,6 +61,11 @@ function scriptedStep(pool: pg.Pool, spec: ScriptedStep): StepDefinition<ScriptA
     async run(context) {
       const id = await mark(pool, context, spec.id, 'run');
       try {
+        const reports = context.args.progress[spec.id];
+        for (let k = 1; reports && k <= reports.count; k += 1) {
+          context.progress({ text: `report ${k} of ${reports.count}`, data: { k, count: reports.count } });
+          if (reports.everyMs) await sleep(reports.everyMs, undefined, { signal: context.signal });
+        }
         const hold = context.args.holdMs[spec.id];
         if (hold !== undefined && context.attempt === 1) await sleep(hold, undefined, { signal: context.signal });
         if (context.args.stepMs) await sleep(context.args.stepMs, undefined, { signal: context.signal });
@@ -98,10 +105,15 @@ function scriptedStep(pool: pg.Pool, spec: ScriptedStep): StepDefinition<ScriptA
   return step;
 }
 
+/** A step made elsewhere (a runbook's helper such as the deploy watch's), run between scripted ones. */
+export interface ReadyStep {
+  definition: StepDefinition<ScriptArgs>;
+}
+
 export function scriptedRunbook(
   pool: pg.Pool,
   name: string,
-  steps: ScriptedStep[],
+  steps: Array<ScriptedStep | ReadyStep>,
   options: { onStepFailure?: 'decide' | 'fail'; summary?: string; level?: RunbookLevel } = {},
 ): AnyRunbook {
   return defineRunbook({
@@ -110,7 +122,7 @@ export function scriptedRunbook(
     summary: options.summary ?? `scripted runbook ${name}`,
     level: options.level ?? 1,
     args: ScriptArgs,
-    steps: steps.map((spec) => scriptedStep(pool, spec)),
+    steps: steps.map((spec) => ('definition' in spec ? spec.definition : scriptedStep(pool, spec))),
     ...(options.onStepFailure ? { onStepFailure: options.onStepFailure } : {}),
   });
 }
