@@ -246,8 +246,10 @@ export interface RunbookRuns {
    * Slack channel the run was asked for in, where the bot shows it (none from the CLI).
    * `execution`: the key of the committed execution record the command runs under, which an engine
    * in another process (the CLI's relay) requires as proof that the request was allowed and recorded.
+   * `version`: the version an approved plan was made on; another current version refuses the run
+   * (RunRequestError `version-changed`) and records nothing.
    */
-  submit(request: { runbook: string; args: unknown; requester: string; origin: string; channel?: string; execution?: string }): Promise<RunInfo>;
+  submit(request: { runbook: string; args: unknown; requester: string; origin: string; channel?: string; execution?: string; version?: string }): Promise<RunInfo>;
   get(runId: string): Promise<RunDetailInfo>;
   /** Every active run however old, then the `endedLimit` newest ended ones; each part newest first. */
   activeAndRecent(endedLimit: number): Promise<RunInfo[]>;

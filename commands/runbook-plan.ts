@@ -70,6 +70,11 @@ function partsOf(fingerprint: string): FingerprintParts | undefined {
   return steps.includes(':') ? { runbook, version, args, stepsFolded: steps } : { runbook, version, args, steps: steps.split(',') };
 }
 
+/** The runbook version a plan's fingerprint names; undefined for a fingerprint that is not a plan's. */
+export function plannedVersion(fingerprint: string): string | undefined {
+  return partsOf(fingerprint)?.version;
+}
+
 /** Which parts of `plan` differ from the plan `earlier` fingerprints, as a clause; undefined when none does. */
 export function describePlanChange(earlier: string, plan: RunPlanInfo): string | undefined {
   const now = planFingerprint(plan);
