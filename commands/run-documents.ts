@@ -161,8 +161,18 @@ const OUTCOME_WORDS: Record<string, string> = {
 };
 
 function durationOf(attempt: RunAttemptInfo): string {
-  if (!attempt.finishedAt) return '';
+  // A skip is a decision, not a run of the step: it took no time to show.
+  if (!attempt.finishedAt || attempt.outcome === 'skipped') return '';
   return formatMs(new Date(attempt.finishedAt).getTime() - new Date(attempt.startedAt).getTime());
+}
+
+/** A run that succeeded with a step skipped did not do that step: the summary says which, and who skipped it. */
+function skippedSentence(steps: readonly { index: number; title: string }[], attempts: readonly RunAttemptInfo[]): string {
+  const skipped = steps.flatMap((step) => {
+    const last = attempts.filter((attempt) => attempt.stepIndex === step.index && attempt.action === 'run').at(-1);
+    return last?.outcome === 'skipped' ? [`step ${step.index + 1} (${step.title}) ${last.error ?? 'skipped'}`] : [];
+  });
+  return skipped.length > 0 ? ` Not done: ${skipped.join(', ')}.` : '';
 }
 
 /** One row per step: its latest state, how many attempts, the last duration and error. */
@@ -202,7 +212,7 @@ export function runStatusDocument(detail: RunDetailInfo): ResultDocument {
   return {
     title: `Run ${shortRunId(run.id)}: ${run.runbook}`,
     tone: STATE_TONE[run.state] ?? 'info',
-    summary: `${capitalized(run.runbook)} ${stateWords(run.state)}${run.reason ? `: ${clip(run.reason, 300)}` : '.'}`,
+    summary: `${capitalized(run.runbook)} ${stateWords(run.state)}${run.reason ? `: ${clip(run.reason, 300)}` : '.'}${skippedSentence(steps, attempts)}`,
     blocks,
     actions: runActions(run),
     data: detail,
