@@ -31,6 +31,7 @@ import type { RunbookRuns } from '../commands/ports.js';
 import type { CommandDependencies } from '../commands/dependencies.js';
 import { cliProgress } from './cli-progress.js';
 import { databaseRuns, relayedRuns, type CliRuns } from './cli-runs.js';
+import { CHECKLIST_RELAY_FEATURE, createRelayedChecklists } from './runbook-runs/checklist-relay.js';
 import { DEFAULT_UNCLAIMED_MS, followRun, type FollowEnd, type FollowOptions } from './cli-follow.js';
 import { cliIdentity, ignoredRolesWarning, operatingSystemUser, refuseBreakGlass, rolesNote } from './cli-identity.js';
 
@@ -196,6 +197,25 @@ export interface CliOptions {
   follow?: Pick<FollowOptions, 'pollMs' | 'unclaimedMs'>;
 }
 
+/**
+ * Without DATABASE_URL: the checklists of the npm start behind the control channel, if it lends
+ * them (bot/runbook-runs/checklist-relay.ts); otherwise why not, in the trail's words.
+ */
+async function relayedChecklists(trail: CliTrail | undefined): Promise<Pick<CommandDependencies, 'checklists' | 'checklistsProblem'>> {
+  const channel = trail?.channel;
+  if (!channel) return { checklistsProblem: trail?.trailProblem ?? 'no DATABASE_URL and no running npm start: start it with npm start, or set DATABASE_URL' };
+  if (!channel.features.includes(CHECKLIST_RELAY_FEATURE)) {
+    return {
+      checklistsProblem: `the local stack runs without the bot's checklists (pid ${channel.supervisorPid}: npm run start:stack, or an npm start older than the checklist relay): run npm start instead, or set DATABASE_URL`,
+    };
+  }
+  try {
+    return { checklists: await createRelayedChecklists(channel) };
+  } catch (error) {
+    return { checklistsProblem: (error as Error).message };
+  }
+}
+
 /** Lines of the checklist commands: only they open the checklists (and migrate their tables). */
 function isChecklistLine(registry: Registry, line: string): boolean {
   const resolution = registry.resolve(line);
@@ -248,6 +268,8 @@ export async function runCli(argv: readonly string[], io: CliIo, options: CliOpt
       // The backups the bot writes, as the bot finds them, for the checks that look at them.
       services.backups ??= createBackupCatalog(resolve(io.cwd, backupRootFromEnv(io.env)));
       services.checklists = createChecklistBook({ pool: trail.pool, definitions: allChecklists, services });
+    } else if (isChecklistLine(registry, line)) {
+      Object.assign(services, await relayedChecklists(trail));
     }
     const outcome = await executeCommandLine(
       {

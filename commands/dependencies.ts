@@ -51,6 +51,8 @@ export interface CommandDependencies {
   runsProblem?: string;
   /** The runbook's checklists, started and ticked in the bot's database; without it the checklist commands say they are not set up. */
   checklists?: Checklists;
+  /** Why there are no checklists, when this process could have had them (the CLI: no DATABASE_URL and no npm start lending them). */
+  checklistsProblem?: string;
 }
 
 export interface ServiceEndpointsEnv {
@@ -89,7 +91,7 @@ export interface CommandDependenciesOptions {
 }
 
 /** The clients and connections; the bot adds its audit trail (bot/command-path/command-path-dependencies.ts). */
-export function createCommandDependencies(options: CommandDependenciesOptions): Omit<CommandDependencies, 'trail' | 'trailProblem' | 'runs' | 'backups' | 'runsProblem' | 'checklists'> {
+export function createCommandDependencies(options: CommandDependenciesOptions): Omit<CommandDependencies, 'trail' | 'trailProblem' | 'runs' | 'backups' | 'runsProblem' | 'checklists' | 'checklistsProblem'> {
   const callTimeoutMs = options.callTimeoutMs ?? 10_000;
   const { endpoints } = options;
   return {

@@ -352,12 +352,16 @@ export class ChecklistRequestError extends Error {
 /** The runbook's checklists (runbooks/checklists) as commands use them; the bot implements it. */
 export interface Checklists {
   definitions(): ChecklistDefinitionInfo[];
-  /** Runs the automatic checks and records the checklist; `channel`: where the bot shows it. */
-  start(request: { checklist: string; startedBy: string; origin: string; channel?: string }): Promise<ChecklistInfo>;
-  tick(id: string, itemId: string, by: string): Promise<ChecklistInfo>;
-  untick(id: string, itemId: string, by: string): Promise<ChecklistInfo>;
+  /**
+   * Runs the automatic checks and records the checklist; `channel`: where the bot shows it.
+   * `execution` (here and on each change): the key of the committed execution record the command
+   * runs under, which the checklists of another process (the CLI's relay) require as proof.
+   */
+  start(request: { checklist: string; startedBy: string; origin: string; channel?: string; execution?: string }): Promise<ChecklistInfo>;
+  tick(id: string, itemId: string, by: string, execution?: string): Promise<ChecklistInfo>;
+  untick(id: string, itemId: string, by: string, execution?: string): Promise<ChecklistInfo>;
   /** Runs the automatic checks again and records what they saw. */
-  rerun(id: string, by: string): Promise<ChecklistInfo>;
+  rerun(id: string, by: string, execution?: string): Promise<ChecklistInfo>;
   get(id: string): Promise<{ checklist: ChecklistInfo; events: ChecklistEventInfo[] }>;
   /** The open ones (oldest first), then the `limit` newest completed ones. */
   recent(limit: number): Promise<{ open: ChecklistInfo[]; completed: ChecklistInfo[] }>;
