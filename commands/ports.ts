@@ -196,6 +196,13 @@ export interface RunInfo {
   updatedAt: string;
   /** The runner holding the run now, if any. */
   runner: string | null;
+  /**
+   * While a runner holds it: how long ago the lease was claimed or last renewed (ms, on the
+   * database's clock), and how often its holder renews it. A lease older than a renewal period
+   * or so means the runner is silent (dead, or cut off) although the run still shows it, until the
+   * lease runs out and another runner takes the run over.
+   */
+  lease?: { ageMs: number; renewEveryMs: number; expiresInMs: number };
 }
 
 export interface RunAttemptInfo {
