@@ -456,6 +456,19 @@ describe('npm start with nothing configured', () => {
     expect(listed.stdout).toContain(followed.run.id);
   }, 60_000);
 
+  it("lets the CLI start and tick a checklist in npm start's embedded database through the control channel", async () => {
+    const started = await cli(['checklist', 'monthly-review']);
+    expect(started.code, started.stdout + started.stderr).toBe(0);
+    const { checklist } = JSON.parse(started.stdout) as { checklist: { id: string; startedBy: string; origin: string } };
+    expect(checklist).toMatchObject({ origin: 'cli', startedBy: expect.stringMatching(/^cli:/) });
+    const ticked = await cli(['checklist', 'tick', checklist.id, 'team-training']);
+    expect(ticked.code, ticked.stdout + ticked.stderr).toBe(0);
+    const shown = await cli(['checklist', 'show', checklist.id]);
+    expect(shown.code).toBe(0);
+    const events = (JSON.parse(shown.stdout) as { events: { kind?: string; item?: string | null; actor?: string; by?: string }[] }).events;
+    expect(JSON.stringify(events)).toContain('team-training');
+  }, 60_000);
+
   it('posts an escalated scale as an approval request that an approver approves with its button, and records the whole flow', async () => {
     const { url, session } = await openConsole();
     const workspace = await session.get<{ channels: { id: string; name: string }[] }>('workspace');
