@@ -99,6 +99,24 @@ describe('followRun', () => {
     ]);
   });
 
+  it('tells a skipped step as skipped by whom, never as started or done', async () => {
+    const { lines } = await follow(
+      scripted(
+        detail('pending', [{ ...done }, { stepIndex: 1, stepId: 'two', attempt: 2, outcome: 'skipped', startedAt: '2026-12-06T10:01:00.000Z', finishedAt: '2026-12-06T10:01:00.000Z', error: 'skipped by cli:me' }]),
+        detail('succeeded', [{ ...done }, { stepIndex: 1, stepId: 'two', attempt: 2, outcome: 'skipped', startedAt: '2026-12-06T10:01:00.000Z', finishedAt: '2026-12-06T10:01:00.000Z', error: 'skipped by cli:me' }]),
+      ),
+    );
+    expect(lines).toEqual(['info Step 1/2 First thing: started', 'ok Step 1/2 First thing: done in 1.5 s', 'info Step 2/2 Second thing: skipped by cli:me']);
+  });
+
+  it('from a decision on, tells only what ended at or after it', async () => {
+    const failed = { stepIndex: 1, stepId: 'two', outcome: 'failed', finishedAt: '2026-12-06T10:00:02.000Z', error: 'no' };
+    const skip = { stepIndex: 1, stepId: 'two', attempt: 2, outcome: 'skipped', startedAt: '2026-12-06T10:01:00.000Z', finishedAt: '2026-12-06T10:01:00.000Z', error: 'skipped by cli:me' };
+    const lines: FollowLine[] = [];
+    await followRun({ runs: scripted(detail('succeeded', [{ ...done }, failed, skip])), runId: ID, pollMs: 0, since: '2026-12-06T10:01:00.000Z', report: (line) => lines.push(line) });
+    expect(lines.map((line) => line.text)).toEqual(['Step 2/2 Second thing: skipped by cli:me']);
+  });
+
   it('stops at a decision', async () => {
     const { end } = await follow(scripted(detail('needs_decision', [{ outcome: 'failed', finishedAt: '2026-12-06T10:00:00.100Z', error: 'no' }])));
     expect(end.how).toBe('ended');

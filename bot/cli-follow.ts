@@ -1,5 +1,6 @@
 /**
- * `npx acgs run <runbook>` (and `backup`, `backup verify <id>`) follows the run it started: it
+ * `npx acgs run <runbook>` (and `backup`, `backup verify <id>`) follows the run it started, and
+ * `npx acgs run decide <id> ...` the run it decided on (from the decision on): it
  * asks the RunbookRuns port for the run every `pollMs` (there is no change feed: the run store is
  * plain rows) and tells each step as it starts, each progress it reports while it runs (the
  * engine records at most one every couple of seconds), and as it ends, with its duration, outcome
@@ -35,6 +36,11 @@ export interface FollowOptions {
   pollMs?: number;
   unclaimedMs?: number;
   signal?: AbortSignal;
+  /**
+   * The run store's time (ISO) following begins at, for a run that has a past (a decision): the
+   * attempts that ended before it were told by whoever followed it then, and are not told again.
+   */
+  since?: string;
   /** Milliseconds on a monotonic clock; `performance.now` by default. */
   now?: () => number;
 }
@@ -64,7 +70,8 @@ function stepName(detail: RunDetailInfo, attempt: RunAttemptInfo): string {
   const title = detail.steps?.find((step) => step.index === attempt.stepIndex)?.title ?? attempt.stepId;
   const count = detail.steps ? `/${detail.steps.length}` : '';
   const doing = attempt.action === 'compensate' ? 'Undo of step' : 'Step';
-  return `${doing} ${attempt.stepIndex + 1}${count} ${title}${attempt.attempt > 1 ? ` (attempt ${attempt.attempt})` : ''}`;
+  const counted = attempt.attempt > 1 && attempt.outcome !== 'skipped';
+  return `${doing} ${attempt.stepIndex + 1}${count} ${title}${counted ? ` (attempt ${attempt.attempt})` : ''}`;
 }
 
 export async function followRun(options: FollowOptions): Promise<FollowEnd> {
@@ -74,6 +81,8 @@ export async function followRun(options: FollowOptions): Promise<FollowEnd> {
   const since = now();
   /** Per attempt: whether its start, and its end, were told, and the progress last told. */
   const told = new Map<string, { started: boolean; ended: boolean; progress?: string }>();
+  const before = options.since === undefined ? undefined : Date.parse(options.since);
+  const earlier = (attempt: RunAttemptInfo) => before !== undefined && attempt.finishedAt !== null && Date.parse(attempt.finishedAt) < before;
   let claimed = false;
   let lastState = '';
   for (;;) {
@@ -84,11 +93,13 @@ export async function followRun(options: FollowOptions): Promise<FollowEnd> {
     lastState = run.state;
     for (const attempt of detail.attempts) {
       const key = `${attempt.stepIndex}:${attempt.action}:${attempt.attempt}`;
-      const seen = told.get(key) ?? { started: false, ended: false };
+      const seen = told.get(key) ?? (earlier(attempt) ? { started: true, ended: true } : { started: false, ended: false });
       told.set(key, seen);
+      // A skip is a person's decision, recorded as the step's last attempt: it never started.
+      const skipped = attempt.outcome === 'skipped';
       if (!seen.started) {
         seen.started = true;
-        options.report({ text: `${stepName(detail, attempt)}: started`, tone: 'info' });
+        if (!skipped) options.report({ text: `${stepName(detail, attempt)}: started`, tone: 'info' });
       }
       // A report is told once, before the step's end; one the engine wrote with the end comes first too.
       const progress = attempt.progress ? `${attempt.progress.at} ${attempt.progress.text}` : undefined;
@@ -98,9 +109,9 @@ export async function followRun(options: FollowOptions): Promise<FollowEnd> {
       }
       if (!seen.ended && attempt.outcome !== 'running') {
         seen.ended = true;
-        const outcome = OUTCOME[attempt.outcome] ?? { words: attempt.outcome, tone: 'info' as Tone };
-        const took = attempt.finishedAt && attempt.outcome !== 'skipped' ? ` in ${formatMs(Date.parse(attempt.finishedAt) - Date.parse(attempt.startedAt))}` : '';
-        const line = detailOf(attempt);
+        const outcome = skipped && attempt.error ? { words: redactText(attempt.error), tone: 'info' as Tone } : (OUTCOME[attempt.outcome] ?? { words: attempt.outcome, tone: 'info' as Tone });
+        const took = attempt.finishedAt && !skipped ? ` in ${formatMs(Date.parse(attempt.finishedAt) - Date.parse(attempt.startedAt))}` : '';
+        const line = skipped ? undefined : detailOf(attempt);
         options.report({ text: `${stepName(detail, attempt)}: ${outcome.words}${took}`, tone: outcome.tone, ...(line ? { detail: line } : {}) });
       }
     }

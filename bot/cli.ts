@@ -31,6 +31,7 @@ import type { RunbookRuns } from '../commands/ports.js';
 import type { CommandDependencies } from '../commands/dependencies.js';
 import { cliProgress } from './cli-progress.js';
 import { databaseRuns, relayedRuns, type CliRuns } from './cli-runs.js';
+import { CHECKLIST_RELAY_FEATURE, createRelayedChecklists } from './runbook-runs/checklist-relay.js';
 import { DEFAULT_UNCLAIMED_MS, followRun, type FollowEnd, type FollowOptions } from './cli-follow.js';
 import { cliIdentity, ignoredRolesWarning, operatingSystemUser, refuseBreakGlass, rolesNote } from './cli-identity.js';
 
@@ -167,6 +168,8 @@ async function trailFor(io: CliIo): Promise<CliTrail> {
 
 /** The commands that start a run, which the CLI then follows (run --dry-run starts none). */
 const RUN_STARTING_COMMANDS = ['run', 'backup', 'backup verify'];
+/** The command that sets a stopped run going again (or aborting), which the CLI then follows too. */
+const RUN_DECIDING_COMMAND = 'run decide';
 
 /** The commands that need the runbook engine or the backup catalog. */
 function usesRuns(registry: Registry, line: string): boolean {
@@ -192,6 +195,25 @@ export interface CliOptions {
   registry?: Registry;
   /** How a started run is followed (tests shorten the waits). */
   follow?: Pick<FollowOptions, 'pollMs' | 'unclaimedMs'>;
+}
+
+/**
+ * Without DATABASE_URL: the checklists of the npm start behind the control channel, if it lends
+ * them (bot/runbook-runs/checklist-relay.ts); otherwise why not, in the trail's words.
+ */
+async function relayedChecklists(trail: CliTrail | undefined): Promise<Pick<CommandDependencies, 'checklists' | 'checklistsProblem'>> {
+  const channel = trail?.channel;
+  if (!channel) return { checklistsProblem: trail?.trailProblem ?? 'no DATABASE_URL and no running npm start: start it with npm start, or set DATABASE_URL' };
+  if (!channel.features.includes(CHECKLIST_RELAY_FEATURE)) {
+    return {
+      checklistsProblem: `the local stack runs without the bot's checklists (pid ${channel.supervisorPid}: npm run start:stack, or an npm start older than the checklist relay): run npm start instead, or set DATABASE_URL`,
+    };
+  }
+  try {
+    return { checklists: await createRelayedChecklists(channel) };
+  } catch (error) {
+    return { checklistsProblem: (error as Error).message };
+  }
 }
 
 /** Lines of the checklist commands: only they open the checklists (and migrate their tables). */
@@ -271,6 +293,8 @@ export async function runCli(argv: readonly string[], io: CliIo, options: CliOpt
       // The backups the bot writes, as the bot finds them, for the checks that look at them.
       services.backups ??= createBackupCatalog(resolve(io.cwd, backupRootFromEnv(io.env)));
       services.checklists = createChecklistBook({ pool: trail.pool, definitions: allChecklists, services });
+    } else if (isChecklistLine(registry, line)) {
+      Object.assign(services, await relayedChecklists(trail));
     }
     if (isDeploymentLine(registry, line)) await addDeployments(services, trail, io);
     const outcome = await executeCommandLine(
@@ -289,11 +313,11 @@ export async function runCli(argv: readonly string[], io: CliIo, options: CliOpt
       },
     );
     const color = Boolean(io.isTty) && !io.env.NO_COLOR && !json;
-    const started = startedRunId(outcome);
-    if (started && engine.runs && follow) {
-      const followed = await followStartedRun(engine.runs, started, io, progress, options.follow);
-      io.stdout(json ? `${JSON.stringify(jsonOf(followed.document), null, 2)}\n` : renderText(followed.document, { color }));
-      return followed.code;
+    const followed = follow && engine.runs ? runToFollow(outcome) : undefined;
+    if (followed && engine.runs) {
+      const end = await followRunFromCli(engine.runs, followed, io, progress, options.follow);
+      io.stdout(json ? `${JSON.stringify(jsonOf(end.document), null, 2)}\n` : renderText(end.document, { color }));
+      return end.code;
     }
     const document =
       outcome.command === 'help' || outcome.rejection === 'refused'
@@ -306,26 +330,37 @@ export async function runCli(argv: readonly string[], io: CliIo, options: CliOpt
   }
 }
 
-/** The id of the run a `run`, `backup` or `backup verify` line started (none for a dry run or a refusal). */
-function startedRunId(outcome: ExecutionOutcome): string | undefined {
-  if (!outcome.command || !RUN_STARTING_COMMANDS.includes(outcome.command) || outcome.rejection || outcome.outcome === 'error') return undefined;
-  const run = (outcome.document.data as { run?: { id?: unknown } } | undefined)?.run;
-  return typeof run?.id === 'string' ? run.id : undefined;
+interface FollowedRun {
+  id: string;
+  /** For a decided run: when the decision was recorded (the run store's clock); the steps before it are not told again. */
+  decidedAt?: string;
 }
 
 /**
- * Follows a run just started: its steps on stderr as they go, then the run's status document for
- * stdout; exit 0 only when it succeeded. A run that stopped for a decision, one nobody claimed
- * and one the operator stopped following say what to type next.
+ * The run a `run`, `backup` or `backup verify` line started, or the one a `run decide` line set
+ * going again (none for a dry run or a refusal).
  */
-async function followStartedRun(
+function runToFollow(outcome: ExecutionOutcome): FollowedRun | undefined {
+  if (!outcome.command || outcome.rejection || outcome.outcome === 'error') return undefined;
+  const deciding = outcome.command === RUN_DECIDING_COMMAND;
+  if (!deciding && !RUN_STARTING_COMMANDS.includes(outcome.command)) return undefined;
+  const run = (outcome.document.data as { run?: { id?: unknown; updatedAt?: unknown } } | undefined)?.run;
+  if (typeof run?.id !== 'string') return undefined;
+  return deciding && typeof run.updatedAt === 'string' ? { id: run.id, decidedAt: run.updatedAt } : { id: run.id };
+}
+
+/**
+ * Follows a run just started, or just decided on: its steps on stderr as they go, then the run's
+ * status document for stdout; exit 0 only when it succeeded. A run that stopped for a decision, one
+ * nobody claimed and one the operator stopped following say what to type next.
+ */
+async function followRunFromCli(
   runs: RunbookRuns,
-  runId: string,
+  followed: FollowedRun,
   io: CliIo,
   progress: ProgressReporter,
   settings: CliOptions['follow'] = {},
 ): Promise<{ document: ResultDocument; code: number }> {
-  const short = runId.slice(0, 8);
   const write = (text: string) => {
     try {
       io.stderr(text);
@@ -333,13 +368,17 @@ async function followStartedRun(
       // stderr is gone: the run goes on, and stdout still answers.
     }
   };
-  await progress({ text: `Run ${short} recorded; following its steps (Ctrl-C stops following, not the run; --no-follow returns at once)`, tone: 'info' });
+  const runId = followed.id;
+  const short = runId.slice(0, 8);
+  const what = followed.decidedAt ? `Decision on run ${short} recorded; following its steps from here` : `Run ${short} recorded; following its steps`;
+  await progress({ text: `${what} (Ctrl-C stops following, not the run; --no-follow returns at once)`, tone: 'info' });
   const unclaimedMs = settings.unclaimedMs ?? DEFAULT_UNCLAIMED_MS;
   let end: FollowEnd;
   try {
     end = await followRun({
       runs,
       runId,
+      ...(followed.decidedAt ? { since: followed.decidedAt } : {}),
       ...(settings.pollMs !== undefined ? { pollMs: settings.pollMs } : {}),
       unclaimedMs,
       ...(io.signal ? { signal: io.signal } : {}),

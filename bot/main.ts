@@ -37,6 +37,7 @@ import { loadBotConfig } from './config.js';
 import { createBotLogger } from './logger.js';
 import { createReviewCardStore, migrateEvolutionReviewCards, reviewIntervalFromEnv, startEvolutionReviewPoster, type ReviewPoster } from './evolution-reviews/index.js';
 import { backupHostPorts, createBackupCatalog, openBotDeployments, startRunbookEngine, type RunbookEngine } from './runbook-runs/index.js';
+import { CHECKLIST_RELAY_FEATURE, checklistRelayRoutes } from './runbook-runs/checklist-relay.js';
 import { RUN_RELAY_FEATURE, runRelayRoutes } from './runbook-runs/run-relay.js';
 import { runExecutionCheck } from './runbook-runs/run-execution-check.js';
 import { startRunMessages, type RunMessages } from './slack/run-message-publisher.js';
@@ -229,19 +230,6 @@ async function main(): Promise<void> {
   });
   say(`runbooks: ${runbookEngine.registry.list().map((runbook) => runbook.name).join(', ')} (runner ${runbookEngine.executor.owner})`);
   const backups = createBackupCatalog(backupPorts.root);
-  if (local) {
-    // The CLI is another process: it restarts these children through this one, records into this
-    // trail, and has this runner run its runbooks (the run store is in this embedded database).
-    control = await startLocalControl({
-      stateDir: stateDirectory(env),
-      stack,
-      processes: local.processes,
-      extensions: { ...trailRelayRoutes(trail.trail), ...runRelayRoutes(runbookEngine.runs, backups, runExecutionCheck(trail.trail)) },
-      features: [TRAIL_RELAY_FEATURE, RUN_RELAY_FEATURE],
-      // A restart asked over the channel runs only under a committed execution record of this trail.
-      restartGuard: restartExecutionCheck(trail.trail),
-    });
-  }
   const services: CommandPathDependencies = { ...fromEnv, stack, authorization: gate, trail: trail.trail, approvals, runs: runbookEngine.runs, backups, deployments };
   // The runbook's checklists beside the runs; their automatic checks read what commands read.
   await migrateChecklistStore(trail.pool, (line) => logger.info({ component: 'checklists' }, line));
@@ -254,6 +242,20 @@ async function main(): Promise<void> {
     log: (message, error) => logger.warn({ component: 'checklists', err: error }, message),
   });
   services.checklists = checklistBook;
+  if (local) {
+    // The CLI is another process: it restarts these children through this one, records into this
+    // trail, has this runner run its runbooks and keeps its checklists (in this embedded database).
+    const relayGuard = runExecutionCheck(trail.trail);
+    control = await startLocalControl({
+      stateDir: stateDirectory(env),
+      stack,
+      processes: local.processes,
+      extensions: { ...trailRelayRoutes(trail.trail), ...runRelayRoutes(runbookEngine.runs, backups, relayGuard), ...checklistRelayRoutes(checklistBook, relayGuard) },
+      features: [TRAIL_RELAY_FEATURE, RUN_RELAY_FEATURE, CHECKLIST_RELAY_FEATURE],
+      // A restart asked over the channel runs only under a committed execution record of this trail.
+      restartGuard: restartExecutionCheck(trail.trail),
+    });
+  }
 
   const registry = createCommandRegistry();
   const bot = createSlackBot({

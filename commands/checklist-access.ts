@@ -9,6 +9,7 @@ import { ChecklistRequestError, type Checklists } from './ports.js';
 
 export function requireChecklists(context: CommandContext): Checklists {
   const checklists = context.services.checklists;
+  if (!checklists && context.services.checklistsProblem) throw new CommandError('The checklists cannot be reached from here.', context.services.checklistsProblem, 'unavailable');
   if (!checklists) {
     throw new CommandError(
       'Checklists are not set up in this process.',

@@ -19,7 +19,7 @@ export const checklistTick = defineCommand({
   positionals: ['id', 'item'],
   args,
   async run(context, { id, item }) {
-    const ticked = await requireChecklists(context).tick(id, item, context.actor.id).catch(checklistRefused);
+    const ticked = await requireChecklists(context).tick(id, item, context.actor.id, context.execution?.key).catch(checklistRefused);
     return checklistDocument(ticked, { lead: ticked.completedAt ? 'Completed' : 'Ticked', inChannel: ticked.messageTs !== null, tone: 'ok' });
   },
 });
@@ -33,7 +33,7 @@ export const checklistUntick = defineCommand({
   positionals: ['id', 'item'],
   args,
   async run(context, { id, item }) {
-    const unticked = await requireChecklists(context).untick(id, item, context.actor.id).catch(checklistRefused);
+    const unticked = await requireChecklists(context).untick(id, item, context.actor.id, context.execution?.key).catch(checklistRefused);
     return checklistDocument(unticked, { lead: 'Unticked', inChannel: unticked.messageTs !== null, tone: 'ok' });
   },
 });

@@ -15,7 +15,7 @@ export const checklistRerun = defineCommand({
   positionals: ['id'],
   args: z.object({ id: checklistIdArgument }).strict(),
   async run(context, { id }) {
-    const checked = await requireChecklists(context).rerun(id, context.actor.id).catch(checklistRefused);
+    const checked = await requireChecklists(context).rerun(id, context.actor.id, context.execution?.key).catch(checklistRefused);
     return checklistDocument(checked, { lead: checked.completedAt ? 'Completed' : 'Checked again', inChannel: checked.messageTs !== null });
   },
 });

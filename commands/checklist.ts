@@ -27,7 +27,13 @@ export const checklist = defineCommand({
     .strict(),
   async run(context, { name }) {
     const started = await requireChecklists(context)
-      .start({ checklist: name.trim().toLowerCase(), startedBy: context.actor.id, origin: context.origin, ...(context.channelId ? { channel: context.channelId } : {}) })
+      .start({
+        checklist: name.trim().toLowerCase(),
+        startedBy: context.actor.id,
+        origin: context.origin,
+        ...(context.channelId ? { channel: context.channelId } : {}),
+        ...(context.execution ? { execution: context.execution.key } : {}),
+      })
       .catch(checklistRefused);
     return checklistDocument(started, { lead: 'Started', inChannel: started.channel !== null });
   },

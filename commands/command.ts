@@ -52,6 +52,12 @@ export interface CommandContext {
    * that the action is recorded (RestartOptions.executionRecord).
    */
   execution?: CommittedExecution;
+  /**
+   * The fingerprint of the plan an approval bound this command to (origin `approval`), made again
+   * just before it ran: a command whose action could still change before it takes effect (a run
+   * submitted on the runbook's current code) checks it there and throws a `superseded` CommandError.
+   */
+  approvedPlan?: string;
 }
 
 export interface CommittedExecution {
@@ -150,7 +156,8 @@ export class CommandError extends Error {
   constructor(
     message: string,
     readonly hint?: string,
-    readonly kind: 'usage' | 'unavailable' | 'refused' = 'usage',
+    /** `superseded`: what was approved is not what would run now (nothing ran; the approval asks again). */
+    readonly kind: 'usage' | 'unavailable' | 'refused' | 'superseded' = 'usage',
   ) {
     super(message);
     this.name = 'CommandError';

@@ -55,6 +55,8 @@ export interface CommandDependencies {
   deployments?: Deployments;
   /** Why there are no deployment records, when this process could have had them (the CLI without DATABASE_URL). */
   deploymentsProblem?: string;
+  /** Why there are no checklists, when this process could have had them (the CLI: no DATABASE_URL and no npm start lending them). */
+  checklistsProblem?: string;
 }
 
 export interface ServiceEndpointsEnv {
@@ -93,7 +95,7 @@ export interface CommandDependenciesOptions {
 }
 
 /** The clients and connections; the bot adds its audit trail (bot/command-path/command-path-dependencies.ts). */
-export function createCommandDependencies(options: CommandDependenciesOptions): Omit<CommandDependencies, 'trail' | 'trailProblem' | 'runs' | 'backups' | 'runsProblem' | 'checklists' | 'deployments' | 'deploymentsProblem'> {
+export function createCommandDependencies(options: CommandDependenciesOptions): Omit<CommandDependencies, 'trail' | 'trailProblem' | 'runs' | 'backups' | 'runsProblem' | 'checklists' | 'checklistsProblem' | 'deployments' | 'deploymentsProblem'> {
   const callTimeoutMs = options.callTimeoutMs ?? 10_000;
   const { endpoints } = options;
   return {

@@ -196,6 +196,13 @@ export interface RunInfo {
   updatedAt: string;
   /** The runner holding the run now, if any. */
   runner: string | null;
+  /**
+   * While a runner holds it: how long ago the lease was claimed or last renewed (ms, on the
+   * database's clock), and how often its holder renews it. A lease older than a renewal period
+   * or so means the runner is silent (dead, or cut off) although the run still shows it, until the
+   * lease runs out and another runner takes the run over.
+   */
+  lease?: { ageMs: number; renewEveryMs: number; expiresInMs: number };
 }
 
 export interface RunAttemptInfo {
@@ -248,8 +255,10 @@ export interface RunbookRuns {
    * Slack channel the run was asked for in, where the bot shows it (none from the CLI).
    * `execution`: the key of the committed execution record the command runs under, which an engine
    * in another process (the CLI's relay) requires as proof that the request was allowed and recorded.
+   * `version`: the version an approved plan was made on; another current version refuses the run
+   * (RunRequestError `version-changed`) and records nothing.
    */
-  submit(request: { runbook: string; args: unknown; requester: string; origin: string; channel?: string; execution?: string }): Promise<RunInfo>;
+  submit(request: { runbook: string; args: unknown; requester: string; origin: string; channel?: string; execution?: string; version?: string }): Promise<RunInfo>;
   get(runId: string): Promise<RunDetailInfo>;
   /** Every active run however old, then the `endedLimit` newest ended ones; each part newest first. */
   activeAndRecent(endedLimit: number): Promise<RunInfo[]>;
@@ -352,12 +361,16 @@ export class ChecklistRequestError extends Error {
 /** The runbook's checklists (runbooks/checklists) as commands use them; the bot implements it. */
 export interface Checklists {
   definitions(): ChecklistDefinitionInfo[];
-  /** Runs the automatic checks and records the checklist; `channel`: where the bot shows it. */
-  start(request: { checklist: string; startedBy: string; origin: string; channel?: string }): Promise<ChecklistInfo>;
-  tick(id: string, itemId: string, by: string): Promise<ChecklistInfo>;
-  untick(id: string, itemId: string, by: string): Promise<ChecklistInfo>;
+  /**
+   * Runs the automatic checks and records the checklist; `channel`: where the bot shows it.
+   * `execution` (here and on each change): the key of the committed execution record the command
+   * runs under, which the checklists of another process (the CLI's relay) require as proof.
+   */
+  start(request: { checklist: string; startedBy: string; origin: string; channel?: string; execution?: string }): Promise<ChecklistInfo>;
+  tick(id: string, itemId: string, by: string, execution?: string): Promise<ChecklistInfo>;
+  untick(id: string, itemId: string, by: string, execution?: string): Promise<ChecklistInfo>;
   /** Runs the automatic checks again and records what they saw. */
-  rerun(id: string, by: string): Promise<ChecklistInfo>;
+  rerun(id: string, by: string, execution?: string): Promise<ChecklistInfo>;
   get(id: string): Promise<{ checklist: ChecklistInfo; events: ChecklistEventInfo[] }>;
   /** The open ones (oldest first), then the `limit` newest completed ones. */
   recent(limit: number): Promise<{ open: ChecklistInfo[]; completed: ChecklistInfo[] }>;

@@ -151,6 +151,26 @@ describe('the run documents', () => {
     expect(finished.blocks[1]).toMatchObject({ rows: [['1', "Ask each service's /health", 'check', 'pending', '0', '', ''], ['2', 'Verify that every service says healthy', 'verify', 'pending', '0', '', '']] });
   });
 
+  it('show a step skipped after a failure as skipped, by whom, never as done, in the table and the summary', () => {
+    const document = runStatusDocument({
+      run: runOf('succeeded'),
+      steps: runbook.steps,
+      attempts: [
+        { stepIndex: 0, stepId: 'probe-services', attempt: 1, action: 'run', outcome: 'done', startedAt: '2026-12-06T11:58:00.000Z', finishedAt: '2026-12-06T11:58:00.250Z', error: null },
+        { stepIndex: 1, stepId: 'verify-healthy', attempt: 1, action: 'run', outcome: 'failed', startedAt: '2026-12-06T11:58:01.000Z', finishedAt: '2026-12-06T11:58:01.040Z', error: 'not healthy: audit-engine degraded' },
+        { stepIndex: 1, stepId: 'verify-healthy', attempt: 2, action: 'run', outcome: 'skipped', startedAt: '2026-12-06T11:59:00.000Z', finishedAt: '2026-12-06T11:59:00.000Z', error: 'skipped by U0ONCALL' },
+      ],
+    });
+    expect(document.summary).toBe('Health-check has succeeded. Not done: step 2 (Verify that every service says healthy) skipped by U0ONCALL.');
+    expect(document.blocks[1]).toMatchObject({
+      rows: [
+        ['1', "Ask each service's /health", 'check', 'done', '1', '250 ms', ''],
+        ['2', 'Verify that every service says healthy', 'verify', 'skipped', '1', '', 'skipped by U0ONCALL'],
+      ],
+    });
+    slackValid(document);
+  });
+
   it('say when the run\'s version is gone and show the steps that ran', () => {
     const document = runStatusDocument({
       run: runOf('needs_decision'),

@@ -25,6 +25,40 @@ const STATE_TONE: Record<string, Tone> = {
 const stateWords = (state: string) => RUN_STATE_WORDS[state] ?? `is ${state}`;
 const stateLabel = (state: string) => state.replace('_', ' ');
 
+/**
+ * A holder renews its lease every renewal period; one and a half periods without a renewal means
+ * it missed one (a renewal itself takes milliseconds): it is dead or cut off, although it still
+ * holds the run until the lease runs out and another runner takes the run over.
+ */
+const SILENT_AFTER_PERIODS = 1.5;
+
+function silentFor(run: RunInfo): number | undefined {
+  const { lease } = run;
+  return lease && lease.ageMs > lease.renewEveryMs * SILENT_AFTER_PERIODS ? lease.ageMs : undefined;
+}
+
+/** The state as a table cell: a run whose runner went silent says so, so nobody waits on a dead runner. */
+function stateCell(run: RunInfo): string {
+  const silent = silentFor(run);
+  return silent === undefined ? stateLabel(run.state) : `${stateLabel(run.state)}, runner silent for ${formatMs(silent)}`;
+}
+
+function silentSentence(run: RunInfo): string {
+  const silent = silentFor(run);
+  return silent === undefined ? '' : ` But its runner ${run.runner} has been silent for ${formatMs(silent)}: it is dead or cut off, and the run goes on once another runner takes it over.`;
+}
+
+/** Who holds the run, and how old its lease is: renewed on time, or silent for how long and until when. */
+function runnerWords(run: RunInfo): string {
+  if (!run.runner) return 'none';
+  const { lease } = run;
+  if (!lease) return run.runner;
+  const silent = silentFor(run);
+  if (silent === undefined) return `${run.runner} (lease renewed ${formatMs(lease.ageMs)} ago, every ${formatMs(lease.renewEveryMs)})`;
+  const takeover = lease.expiresInMs > 0 ? `another runner takes the run over when its lease ends in ${formatMs(lease.expiresInMs)}` : 'its lease has ended: the next scan of any runner takes the run over';
+  return `${run.runner}: runner silent for ${formatMs(silent)} (no lease renewal, expected every ${formatMs(lease.renewEveryMs)}); ${takeover}`;
+}
+
 /** The first block of a run id: enough to tell runs apart in a table. */
 export const shortRunId = (id: string) => id.slice(0, 8);
 
@@ -136,7 +170,7 @@ export function runsDocument(runs: readonly RunInfo[], now = Date.now()): Result
   if (runs.length === 0) return { title: 'Runbook runs', tone: 'info', summary: 'No runs yet. `runbooks` lists what can run.', blocks: [], data: { active: [], recent: [] } };
   const active = runs.filter((run) => ACTIVE_RUN_STATES.includes(run.state));
   const recent = runs.filter((run) => !ACTIVE_RUN_STATES.includes(run.state));
-  const row = (run: RunInfo) => [shortRunId(run.id), run.runbook, stateLabel(run.state), run.requester, formatAge(run.createdAt, now), clip(run.reason ?? '', 120)];
+  const row = (run: RunInfo) => [shortRunId(run.id), run.runbook, stateCell(run), run.requester, formatAge(run.createdAt, now), clip(run.reason ?? '', 120)];
   const columns = ['Run', 'Runbook', 'State', 'Requested by', 'Started', 'Reason'];
   const blocks: ResultBlock[] = [];
   if (active.length > 0) blocks.push({ type: 'text', text: `Active (${active.length})` }, { type: 'table', columns, rows: active.map(row) });
@@ -161,8 +195,18 @@ const OUTCOME_WORDS: Record<string, string> = {
 };
 
 function durationOf(attempt: RunAttemptInfo): string {
-  if (!attempt.finishedAt) return '';
+  // A skip is a decision, not a run of the step: it took no time to show.
+  if (!attempt.finishedAt || attempt.outcome === 'skipped') return '';
   return formatMs(new Date(attempt.finishedAt).getTime() - new Date(attempt.startedAt).getTime());
+}
+
+/** A run that succeeded with a step skipped did not do that step: the summary says which, and who skipped it. */
+function skippedSentence(steps: readonly { index: number; title: string }[], attempts: readonly RunAttemptInfo[]): string {
+  const skipped = steps.flatMap((step) => {
+    const last = attempts.filter((attempt) => attempt.stepIndex === step.index && attempt.action === 'run').at(-1);
+    return last?.outcome === 'skipped' ? [`step ${step.index + 1} (${step.title}) ${last.error ?? 'skipped'}`] : [];
+  });
+  return skipped.length > 0 ? ` Not done: ${skipped.join(', ')}.` : '';
 }
 
 /** One row per step: its latest state, how many attempts, the last duration and error. */
@@ -208,7 +252,7 @@ export function runStatusDocument(detail: RunDetailInfo): ResultDocument {
         { label: 'Requested by', value: `${run.requester} (${run.origin})` },
         { label: 'Started', value: formatTimestamp(run.createdAt) },
         { label: 'Arguments', value: argsWords(run.args) },
-        { label: 'Runner', value: run.runner ?? 'none' },
+        { label: 'Runner', value: runnerWords(run) },
       ],
     },
     { type: 'table', columns: ['#', 'Step', 'Kind', 'State', 'Attempts', 'Duration', 'Error'], rows: stepRows(steps, attempts) },
@@ -218,7 +262,7 @@ export function runStatusDocument(detail: RunDetailInfo): ResultDocument {
   return {
     title: `Run ${shortRunId(run.id)}: ${run.runbook}`,
     tone: STATE_TONE[run.state] ?? 'info',
-    summary: `${capitalized(run.runbook)} ${stateWords(run.state)}${run.reason ? `: ${clip(run.reason, 300)}` : '.'}`,
+    summary: `${capitalized(run.runbook)} ${stateWords(run.state)}${run.reason ? `: ${clip(run.reason, 300)}` : '.'}${skippedSentence(steps, attempts)}${silentSentence(run)}`,
     blocks,
     actions: runActions(run),
     data: detail,

@@ -24,7 +24,7 @@ export function requireRuns(context: CommandContext): RunbookRuns {
 export function runRefused(error: unknown): never {
   if (error instanceof RunRequestError) {
     const hint = error.hint ?? (error.code === 'unknown-run' ? '`runs` lists the active and recent runs.' : error.code === 'bad-arguments' ? '`runbooks` lists what each runbook does.' : undefined);
-    throw new CommandError(error.message, hint);
+    throw new CommandError(error.message, hint, error.code === 'version-changed' ? 'superseded' : 'usage');
   }
   throw error;
 }

@@ -76,4 +76,15 @@ describe('the plan as people read it', () => {
     expect(approval.target).toBe('runbook restore');
     expect(approval.fingerprint).toMatch(/^plan [0-9a-f]{32} · restore@0123456789abcdef · args [0-9a-f]{8} · steps [0-9a-f]{6},[0-9a-f]{6}$/);
   });
+
+  it("keeps a long dry run whole, and says where a plan longer than the store keeps continues", () => {
+    const evidence = `would replace ${Array.from({ length: 120 }, (_, index) => `acgs_${index}`).join(', ')}`;
+    const long = plan({ steps: [step(0, 'replace', { mode: 'read-only-check', text: evidence, target: 'database acgs' })] });
+    expect(runbookApprovalPlan(long).details).toEqual([`1. Do replace (act on database acgs); checked (read-only): ${evidence}`]);
+    const many = plan({ steps: Array.from({ length: 130 }, (_, index) => step(index, `s${index}`, { mode: 'description', text: 'x' })) });
+    const details = runbookApprovalPlan(many).details!;
+    expect(details).toHaveLength(100);
+    expect(details[98]).toBe('99. Do s98 (act); description only: x');
+    expect(details[99]).toBe("… steps 100 to 130 are not listed here: the whole plan is the runbook's --dry-run");
+  });
 });

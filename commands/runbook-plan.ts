@@ -18,6 +18,12 @@ import type { RunPlanInfo, RunPlanStep } from './ports.js';
 
 /** The approval store keeps fingerprints up to 200 characters. */
 const MAX_FINGERPRINT = 200;
+/**
+ * The approval store keeps up to 100 plan lines of up to 2,900 characters: a line fits one Slack
+ * section whole, so a step's dry run is read in full rather than cut where it says what it finds.
+ */
+const MAX_PLAN_LINES = 100;
+const MAX_PLAN_LINE = 2900;
 
 const DRY_RUN_WORDS = { 'read-only-check': 'checked (read-only)', description: 'description only' } as const;
 
@@ -64,6 +70,11 @@ function partsOf(fingerprint: string): FingerprintParts | undefined {
   return steps.includes(':') ? { runbook, version, args, stepsFolded: steps } : { runbook, version, args, steps: steps.split(',') };
 }
 
+/** The runbook version a plan's fingerprint names; undefined for a fingerprint that is not a plan's. */
+export function plannedVersion(fingerprint: string): string | undefined {
+  return partsOf(fingerprint)?.version;
+}
+
 /** Which parts of `plan` differ from the plan `earlier` fingerprints, as a clause; undefined when none does. */
 export function describePlanChange(earlier: string, plan: RunPlanInfo): string | undefined {
   const now = planFingerprint(plan);
@@ -91,8 +102,16 @@ export function planLines(plan: RunPlanInfo): string[] {
     const how = step.dryRun.error ? 'description (its check failed)' : DRY_RUN_WORDS[step.dryRun.mode];
     const target = step.dryRun.target ? ` on ${step.dryRun.target}` : '';
     const text = step.dryRun.error ? `${step.dryRun.text}: ${step.dryRun.error}` : step.dryRun.text;
-    return clip(`${step.index + 1}. ${step.title} (${step.kind}${target}); ${how}: ${text}`, 480);
+    return clip(`${step.index + 1}. ${step.title} (${step.kind}${target}); ${how}: ${text}`, MAX_PLAN_LINE);
   });
+}
+
+/** The plan's lines as the store keeps them: a plan longer than it keeps says so in its last line. */
+function storedPlanLines(plan: RunPlanInfo): string[] {
+  const lines = planLines(plan);
+  if (lines.length <= MAX_PLAN_LINES) return lines;
+  const kept = lines.slice(0, MAX_PLAN_LINES - 1);
+  return [...kept, `… steps ${kept.length + 1} to ${lines.length} are not listed here: the whole plan is the runbook's --dry-run`];
 }
 
 /** The plan an approval request shows and is bound to. */
@@ -102,7 +121,7 @@ export function runbookApprovalPlan(plan: RunPlanInfo): ApprovalPlan {
     summary: `Run runbook ${plan.runbook}, ${levelWords(plan.level)}, version ${plan.version}: ${stepsWord(plan.steps.length)}, ${checked} checked for real by a read-only dry run, the others only described`,
     target: `runbook ${plan.runbook}`,
     fingerprint: planFingerprint(plan),
-    details: planLines(plan).slice(0, 60),
+    details: storedPlanLines(plan),
     explainChange: (earlier) => describePlanChange(earlier, plan),
   };
 }

@@ -10,7 +10,7 @@ import type { CommandDependencies } from './dependencies.js';
 import { clip } from './format.js';
 import type { ResultDocument } from './result.js';
 import { requireRuns, runRefused } from './runbook-access.js';
-import { runbookApprovalPlan } from './runbook-plan.js';
+import { plannedVersion, runbookApprovalPlan } from './runbook-plan.js';
 import { planDocument, runStartedDocument } from './run-documents.js';
 
 export interface RunbookRequest {
@@ -53,6 +53,8 @@ export async function runbookPlan(context: CommandContext, { runbook: name, args
 export async function startRunbook(context: CommandContext, { runbook: name, args, dryRun }: RunbookRequest): Promise<ResultDocument> {
   const { runs, runbook } = knownRunbook(context, name);
   if (dryRun) return planDocument(await runs.plan(runbook.name, args, { requester: context.actor.id, origin: context.origin }).catch(runRefused));
+  // An approved run starts on the code its plan was made for, or not at all.
+  const version = context.approvedPlan ? plannedVersion(context.approvedPlan) : undefined;
   const started = await runs
     .submit({
       runbook: runbook.name,
@@ -61,6 +63,7 @@ export async function startRunbook(context: CommandContext, { runbook: name, arg
       origin: context.origin,
       ...(context.channelId ? { channel: context.channelId } : {}),
       ...(context.execution ? { execution: context.execution.key } : {}),
+      ...(version ? { version } : {}),
     })
     .catch(runRefused);
   return runStartedDocument(started, runbook);

@@ -116,7 +116,8 @@ export const ApprovalInput = z
       line: z.string().trim().min(1, 'must be the command line as typed').max(4000),
       target: z.string().trim().min(1).max(200).optional(),
       stateFingerprint: z.string().min(1, 'must fingerprint the state the plan was made from').max(200),
-      plan: z.array(z.string().min(1).max(500)).min(1, 'leave the plan out rather than empty').max(60, 'at most 60 lines of plan').optional(),
+      // A line fits one Slack section whole (commands/runbook-plan.ts keeps to these numbers).
+      plan: z.array(z.string().min(1).max(2900)).min(1, 'leave the plan out rather than empty').max(100, 'at most 100 lines of plan').optional(),
     }),
     requester: PersonId,
     messages: z.array(MessageRef).max(10).default([]),

@@ -137,6 +137,11 @@ export function finishIfExecuting(db: Queryable, id: string, state: ApprovalStat
   return updateWhere(db, `state = $2, result = $3::jsonb, state_changed_at = $4`, `state = 'executing'`, [id, state, result, now]);
 }
 
+/** executing -> superseded: the claimed command found its plan changed and ran nothing; undefined when it was not executing. */
+export function supersedeClaimed(db: Queryable, id: string, reason: string, now: Date): Promise<ApprovalRequest | undefined> {
+  return updateWhere(db, `state = 'superseded', ended_reason = $2, state_changed_at = $3`, `state = 'executing'`, [id, reason, now]);
+}
+
 /** pending or approved -> superseded; undefined when it was in neither state. */
 export function supersedeIfOpen(db: Queryable, id: string, reason: string, now: Date): Promise<ApprovalRequest | undefined> {
   return updateWhere(db, `state = 'superseded', ended_reason = $2, state_changed_at = $3`, `state IN ('pending', 'approved')`, [id, reason, now]);

@@ -42,6 +42,7 @@ import {
   selectInFlight,
   selectPending,
   selectRequest,
+  supersedeClaimed,
   supersedeIfOpen,
   writeStateChange,
 } from './request-queries.js';
@@ -107,6 +108,11 @@ export interface ApprovalStore {
   finish(id: string, ok: boolean, result?: unknown, now?: Date): Promise<Outcome<FinishCode>>;
   /** pending or approved -> superseded: the policy's answer changed before execution; ask again. */
   supersede(id: string, reason: string, now?: Date): Promise<Outcome<SupersedeCode>>;
+  /**
+   * executing -> superseded, by the caller that claimed it: the command checked its plan once more
+   * where it takes effect, found it changed, and ran nothing (a runbook's code changed after the claim).
+   */
+  supersedeClaimed(id: string, reason: string, now?: Date): Promise<Outcome<SupersedeCode>>;
   /** Records where the Slack layer posted the request, so that every copy can be updated. */
   attachMessage(id: string, ref: ApprovalMessageRef): Promise<Outcome<AttachCode>>;
   /** Marks every pending request whose expiry is at or before `now` expired; returns those THIS call expired. */
@@ -296,6 +302,18 @@ export function createApprovalStore(options: ApprovalStoreOptions): ApprovalStor
       );
       await announceSettled(result);
       return result;
+    },
+
+    async supersedeClaimed(id, reason, now = new Date()) {
+      requireTime(now, 'now');
+      if (!isApprovalId(id)) return notFound('not-found', id);
+      const why = supersedeReason(reason);
+      return updateOrExplain(
+        id,
+        () => supersedeClaimed(pool, id, why, now),
+        (request) => superseded(request, now),
+        (request) => notSuperseded(request, now),
+      );
     },
 
     async attachMessage(id, ref) {

@@ -376,12 +376,22 @@ async function runApproved(
     return { code: 'refused', request: finished.request, sentence: [refusal], ran: { outcome: 'rejected', document } };
   }
   const started = performance.now();
+  context.approvedPlan = plan.fingerprint;
   const ran = await runCommand(deps, { line: approved.action.line, actor: requester, origin: 'approval', ...(channel ? { channelId: channel } : {}) }, command, parsed.data, context);
   await appendQuietly(
     deps,
     { ...common, kind: 'result', key: `result:${executionId}`, outcome: ran.outcome === 'rejected' ? (ran.rejection ?? 'rejected') : ran.outcome, details: { execution_id: executionId, request_id: approved.id, duration_ms: Math.round(performance.now() - started), title: ran.document.title } },
     requester,
   );
+  if (ran.rejection === 'superseded') {
+    // The command found, where it takes effect, that what would run is not what was approved; it ran nothing.
+    const reason = `the plan changed since the request: ${withoutFullStop(ran.document.summary ?? ran.document.title)}`;
+    const superseded = await store.supersedeClaimed(approved.id, reason);
+    if (superseded.changed) {
+      await appendQuietly(deps, { ...trailCommon(approved, approved.requester, 'approval', channel ?? null), kind: 'approval_resolved', key: `approval_resolved:${approved.id}:superseded`, outcome: 'superseded', details: { request_id: approved.id, reason } }, requester);
+    }
+    return { code: 'superseded', request: superseded.request, sentence: superseded.request ? supersededSentence(superseded.request) : superseded.sentence, ran: { outcome: ran.outcome, document: ran.document } };
+  }
   const ok = ran.outcome === 'ok' || ran.outcome === 'info' || ran.outcome === 'warn';
   try {
     const finished = await store.finish(approved.id, ok, { outcome: ran.outcome, title: ran.document.title, summary: ran.document.summary ?? null });

@@ -91,7 +91,7 @@ export async function runCommand(
 }
 
 export function commandErrorDocument(error: CommandError, commandName?: string): ResultDocument {
-  const title = error.kind === 'unavailable' ? 'Not available right now' : error.kind === 'refused' ? 'Refused' : 'Cannot run that';
+  const title = error.kind === 'unavailable' ? 'Not available right now' : error.kind === 'refused' ? 'Refused' : error.kind === 'superseded' ? 'Not run: the plan changed' : 'Cannot run that';
   return {
     title: commandName ? `${commandName}: ${title.toLowerCase()}` : title,
     tone: 'fail',

@@ -48,6 +48,7 @@ const BODIES = {
       requester: cliUser('requester'),
       origin: z.literal('cli', { error: 'origin must be cli: the relay takes only runs asked for in the CLI' }),
       execution: executionKey,
+      version: z.string({ error: 'version must be a runbook version' }).max(64).optional(),
     })
     .strict(),
   get: z.object({ id: runId }).strict(),

@@ -31,7 +31,25 @@ function stepsOf(runbook: AnyRunbook): RunbookStepInfo[] {
   }));
 }
 
-function runInfo(run: RunRecord): RunInfo {
+/** What is needed to tell a held lease's age: the database's time now, and the runners' lease settings. */
+interface LeaseClock {
+  now: Date;
+  leaseMs: number;
+  renewEveryMs: number;
+}
+
+/**
+ * A held run's lease: a claim and every renewal set it to end `leaseMs` after the database's now,
+ * so its age is how long ago its holder was last heard from.
+ */
+function leaseInfo(run: RunRecord, clock: LeaseClock | undefined): RunInfo['lease'] {
+  if (!clock || !run.leaseOwner || !run.leaseExpiresAt) return undefined;
+  const expiresInMs = run.leaseExpiresAt.getTime() - clock.now.getTime();
+  return { ageMs: Math.max(0, clock.leaseMs - expiresInMs), renewEveryMs: clock.renewEveryMs, expiresInMs };
+}
+
+function runInfo(run: RunRecord, clock?: LeaseClock): RunInfo {
+  const lease = leaseInfo(run, clock);
   return {
     id: run.id,
     runbook: run.runbook,
@@ -47,6 +65,7 @@ function runInfo(run: RunRecord): RunInfo {
     createdAt: run.createdAt.toISOString(),
     updatedAt: run.updatedAt.toISOString(),
     runner: run.leaseOwner,
+    ...(lease ? { lease } : {}),
   };
 }
 
@@ -77,6 +96,9 @@ async function asPortErrors<T>(work: () => Promise<T>): Promise<T> {
 
 export function createRunbookRuns(options: RunbookRunsOptions): RunbookRuns {
   const { registry, executor, store } = options;
+  /** The lease clock, read from the database only when a run shown is held by a runner. */
+  const clockFor = async (runs: readonly RunRecord[]): Promise<LeaseClock | undefined> =>
+    runs.some((run) => run.leaseOwner && run.leaseExpiresAt) ? { now: await store.now(), leaseMs: executor.leaseMs, renewEveryMs: executor.renewEveryMs } : undefined;
   return {
     list(): RunbookInfo[] {
       return registry.list().map((runbook) => ({
@@ -106,11 +128,13 @@ export function createRunbookRuns(options: RunbookRunsOptions): RunbookRuns {
         const run = await executor.get(runId);
         const attempts = await store.attempts(run.id);
         const runbook = registry.version(run.runbook, run.version);
-        return { run: runInfo(run), ...(runbook ? { steps: stepsOf(runbook) } : {}), attempts: attempts.map(attemptInfo) };
+        return { run: runInfo(run, await clockFor([run])), ...(runbook ? { steps: stepsOf(runbook) } : {}), attempts: attempts.map(attemptInfo) };
       });
     },
     async activeAndRecent(endedLimit) {
-      return (await store.activeAndRecent(endedLimit)).map(runInfo);
+      const runs = await store.activeAndRecent(endedLimit);
+      const clock = await clockFor(runs);
+      return runs.map((run) => runInfo(run, clock));
     },
     abort(runId, by) {
       return asPortErrors(async () => runInfo(await executor.abort(runId, by)));

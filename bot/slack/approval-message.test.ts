@@ -41,14 +41,38 @@ describe('approval request messages', () => {
     expect(json).toContain('state &lt;b&gt;&amp;&lt;/b&gt;');
   });
 
-  it("shows a runbook run's plan step by step, escaped, redacted, and within Slack's limits", () => {
-    const plan = ['1. Take a backup (act on database <!channel>); checked (read-only): would dump postgres://acgs:hunter2@db/acgs', ...Array.from({ length: 59 }, (_, index) => `${index + 2}. ${'x'.repeat(400)}`)];
+  it("shows a runbook run's plan step by step, every line whole, escaped, redacted, and within Slack's limits", () => {
+    const plan = ['1. Take a backup (act on database <!channel>); checked (read-only): would dump postgres://acgs:hunter2@db/acgs', ...Array.from({ length: 59 }, (_, index) => `${index + 2}. ${'x'.repeat(400)} end of step ${index + 2}`)];
     const message = renderApprovalMessage(request({ action: { ...request().action, plan } }), { now: NOW });
     const json = JSON.stringify(message.blocks);
     expect(json).toContain('*Plan*\\n1. Take a backup (act on database &lt;!channel&gt;); checked (read-only)');
     expect(json).not.toContain('hunter2');
     expect(validateBlocks(message.blocks, 'message')).toEqual([]);
+    for (let number = 2; number <= 60; number += 1) expect(json).toContain(`${number}. ${'x'.repeat(400)} end of step ${number}`);
+    expect(json).not.toContain('truncated');
+    expect(json).not.toContain('does not fit');
     expect(JSON.stringify(renderApprovalMessage(request(), { now: NOW }).blocks)).not.toContain('*Plan*');
+  });
+
+  it('says which lines of a plan too long for one message are not shown, and where to read them, beside an answer', () => {
+    const plan = Array.from({ length: 100 }, (_, index) => `${index + 1}. ${'y'.repeat(2850)} end of step ${index + 1}`);
+    const action = { ...request().action, line: 'run restore id=20261206T152000Z-a1b2c3', plan };
+    const result = { title: 'Restore started', tone: 'ok' as const, blocks: Array.from({ length: 30 }, (_, index) => ({ type: 'text' as const, text: `answer ${index}` })) };
+    for (const [state, options] of [['pending', {}], ['executed', { result }]] as const) {
+      const message = renderApprovalMessage(request({ action, state }), { now: NOW, ...options });
+      expect(validateBlocks(message.blocks, 'message')).toEqual([]);
+      const texts = message.blocks.map((block) => JSON.stringify(block));
+      const note = texts.find((text) => text.includes('does not fit'))!;
+      const shown = Number(/lines (\d+) to 100 of 100 are not shown here/.exec(note)![1]) - 1;
+      expect(shown).toBeGreaterThan(20);
+      expect(note).toContain('Read the whole plan with `/acgs run restore id=20261206T152000Z-a1b2c3 --dry-run` before you approve');
+      // Every line above the note is whole; none below it is there at all.
+      const whole = (number: number) => new RegExp(`end of step ${number}(\\\\n|")`);
+      for (let number = 1; number <= shown; number += 1) expect(texts.join('')).toMatch(whole(number));
+      expect(texts.join('')).not.toMatch(whole(shown + 1));
+      expect(texts.some((text) => text.includes('Request `3f2b8a4e'))).toBe(true);
+      if (state === 'executed') expect(texts.some((text) => text.includes('answer 0'))).toBe(true);
+    }
   });
 
   it('mentions only real user IDs from the request, and shows anything else as text', () => {

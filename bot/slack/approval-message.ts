@@ -10,7 +10,7 @@ import { clockTime, statusSentence, type ApprovalRequest, type Sentence } from '
 import { redactText } from '../audit-trail/redaction.js';
 import { levelWords } from '../../commands/decision-documents.js';
 import type { ResultDocument } from '../../commands/result.js';
-import { escapeText, fitText } from './mrkdwn.js';
+import { escapeText, fitText, packLines } from './mrkdwn.js';
 import { renderDocument, SLACK_LIMITS, type SlackMessage } from './render.js';
 
 type KnownBlock = slackTypes.KnownBlock;
@@ -21,6 +21,8 @@ export const APPROVAL_ACTION_PREFIX = 'acgs_approval_';
 export const APPROVAL_ACTION_PATTERN = /^acgs_approval_(approve|deny|cancel)$/;
 
 const SLACK_ID = /^[UW][A-Z0-9]{2,}$/;
+/** At most this many blocks of the command's answer, divider included, follow a request that ran. */
+const ANSWER_BLOCKS = 12;
 
 /** A sentence as mrkdwn: people as mentions (only real user IDs), every text word escaped. */
 export function sentenceMrkdwn(sentence: Sentence): string {
@@ -49,11 +51,28 @@ export function shownLine(request: Pick<ApprovalRequest, 'action'>): string {
   return redactText(request.action.line);
 }
 
-/** The plan the approvers approve, step by step, when the request carries one (a runbook run). */
-function planBlocks(request: ApprovalRequest): KnownBlock[] {
-  if (!request.action.plan) return [];
-  const text = `*Plan*\n${fitText(request.action.plan.map((line) => redactText(line)).join('\n'), SLACK_LIMITS.sectionText - 16)}`;
-  return [{ type: 'section', text: { type: 'mrkdwn', text } }];
+/**
+ * The plan the approvers approve, step by step, when the request carries one (a runbook run): every
+ * line whole, over as many sections as it takes. A plan that needs more than `room` sections shows
+ * the lines that fit and says which are missing and where to read them, never a silent cut.
+ */
+function planBlocks(request: ApprovalRequest, room: number): KnownBlock[] {
+  const plan = request.action.plan;
+  if (!plan || room < 1) return [];
+  const lines = plan.map((line) => escapeText(redactText(line)));
+  const pack = (count: number) => packLines(['*Plan*', ...lines.slice(0, count)], SLACK_LIMITS.sectionText);
+  let chunks = pack(lines.length);
+  if (chunks.length > room) {
+    let shown = lines.length - 1;
+    while (shown > 0 && pack(shown).length > room - 1) shown -= 1;
+    chunks = [...pack(shown), planCutNote(request, shown, lines.length)];
+  }
+  return chunks.map((text) => ({ type: 'section', text: { type: 'mrkdwn', text } }));
+}
+
+function planCutNote(request: ApprovalRequest, shown: number, total: number): string {
+  const dryRun = fitText(`/acgs ${shownLine(request)} --dry-run`.replace(/`/g, 'ˋ'), 1000);
+  return `:warning: *The plan does not fit in one Slack message:* lines ${shown + 1} to ${total} of ${total} are not shown here. Read the whole plan with \`${dryRun}\` before you approve.`;
 }
 
 export function renderApprovalMessage(request: ApprovalRequest, options: { now?: Date; result?: ResultDocument } = {}): SlackMessage {
@@ -61,7 +80,9 @@ export function renderApprovalMessage(request: ApprovalRequest, options: { now?:
   const line = shownLine(request);
   const mention = (id: string) => sentenceMrkdwn([{ user: id }]);
   const status = sentenceMrkdwn(statusSentence(request, now));
-  const blocks: KnownBlock[] = [
+  // The command's answer keeps room beside the plan: the plan gets what the other blocks leave.
+  const answer = options.result ? [{ type: 'divider' } as KnownBlock, ...renderDocument(options.result).blocks.slice(0, ANSWER_BLOCKS - 1)] : [];
+  const head: KnownBlock[] = [
     { type: 'header', text: { type: 'plain_text', text: fitText(`${STATE_EMOJI[request.state]} Approval: ${line}`, SLACK_LIMITS.headerText), emoji: true } },
     {
       type: 'section',
@@ -76,15 +97,13 @@ export function renderApprovalMessage(request: ApprovalRequest, options: { now?:
         { type: 'mrkdwn', text: `*Expires*\n${escapeText(clockTime(request.expiresAt, now))}` },
       ],
     },
-    ...planBlocks(request),
-    { type: 'section', text: { type: 'mrkdwn', text: status.slice(0, SLACK_LIMITS.sectionText) } },
   ];
-  if (request.state === 'pending') blocks.push({ type: 'actions', block_id: `acgs_approval_${request.id}`, elements: approvalButtons(request) });
-  if (request.state === 'expired') blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: 'The buttons no longer work: ask again if it is still needed.' }] });
-  if (options.result) {
-    const answer = renderDocument(options.result);
-    blocks.push({ type: 'divider' }, ...answer.blocks.slice(0, SLACK_LIMITS.messageBlocks - blocks.length - 2));
-  }
+  const tail: KnownBlock[] = [{ type: 'section', text: { type: 'mrkdwn', text: status.slice(0, SLACK_LIMITS.sectionText) } }];
+  if (request.state === 'pending') tail.push({ type: 'actions', block_id: `acgs_approval_${request.id}`, elements: approvalButtons(request) });
+  if (request.state === 'expired') tail.push({ type: 'context', elements: [{ type: 'mrkdwn', text: 'The buttons no longer work: ask again if it is still needed.' }] });
+  tail.push(...answer);
+  // One block stays for the request's id below.
+  const blocks: KnownBlock[] = [...head, ...planBlocks(request, SLACK_LIMITS.messageBlocks - head.length - tail.length - 1), ...tail];
   blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `Request \`${request.id}\`` }] });
   const text = fitText(`Approval ${request.state}: ${line}`, SLACK_LIMITS.fallbackText);
   return { text, blocks };

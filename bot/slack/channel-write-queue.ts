@@ -51,6 +51,11 @@ interface Lane {
 
 const DEFAULT_MIN_EDIT_INTERVAL_MS = 1000;
 
+/** Slack's answer to an edit of a message it does not have (deleted, or a workspace that started afresh). */
+export function isMessageNotFound(error: unknown): boolean {
+  return (error as { data?: { error?: unknown } } | undefined)?.data?.error === 'message_not_found';
+}
+
 export function channelWriteQueue(client: webApi.WebClient, options: ChannelWriteQueueOptions = {}): ChannelWriteQueue {
   const minEditIntervalMs = options.minEditIntervalMs ?? DEFAULT_MIN_EDIT_INTERVAL_MS;
   const lanes = new Map<string, Lane>();

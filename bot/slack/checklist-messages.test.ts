@@ -72,4 +72,42 @@ describe("a checklist's message across replicas", () => {
     expect(after).toHaveLength(1);
     expect(blockText(after[0]!.blocks)).toContain('completed by <@U0APPROVER2>');
   });
+
+  it('is posted again, once across replicas, at the next change after Slack lost it (deleted)', async () => {
+    const store = createChecklistStore(pool);
+    const id = '8e2f3a4b-5c6d-4e7f-8a91-a2b3c4d5e6f7';
+    const started = await store.create({
+      id,
+      checklist: 'monthly-review',
+      title: 'Monthly review checklist (lost)',
+      startedBy: 'U0ONCALL',
+      origin: 'slash',
+      channel: OPS,
+      items: [
+        { id: 'team-training', text: 'Team training conducted', mode: 'manual', note: 'people' },
+        { id: 'security-review', text: 'Security review completed', mode: 'manual', note: 'people' },
+      ],
+    });
+    const shown = () => standIn.messages(OPS).filter((message) => message.text.startsWith('Monthly review checklist (lost)'));
+    const a = replica();
+    await a.show(started);
+    const [first] = shown();
+    const client = new WebClient(BOT_TOKEN, { slackApiUrl: standIn.apiUrl, retryConfig: { retries: 0 } });
+    await client.chat.delete({ channel: OPS, ts: first!.ts });
+    expect(shown()).toEqual([]);
+
+    // Both replicas find it gone at the same change: one posts it again, the other leaves it.
+    const ticked = await store.mark(id, 'team-training', 'U0APPROVER1', 'tick');
+    await Promise.all([a.show(ticked), replica().show(ticked)]);
+    const again = shown();
+    expect(again).toHaveLength(1);
+    expect(again[0]!.ts).not.toBe(first!.ts);
+    expect(blockText(again[0]!.blocks)).toContain('Ticked by <@U0APPROVER1>');
+    expect((await store.get(id))!.messageTs).toBe(again[0]!.ts);
+
+    // Then it is edited in place as before.
+    await a.show(await store.mark(id, 'security-review', 'U0APPROVER2', 'tick'));
+    expect(shown()).toHaveLength(1);
+    expect(blockText(shown()[0]!.blocks)).toContain('completed by <@U0APPROVER2>');
+  });
 });

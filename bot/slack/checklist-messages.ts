@@ -4,16 +4,20 @@
  * whichever replica made the change. Changes are few and come from people, so there is no polling:
  * the replica that changed a checklist edits its message, and after each edit it reads the
  * checklist again and edits once more if it changed meanwhile (another replica's edit may have
- * landed before its own), so the newest state is the last one shown.
+ * landed before its own), so the newest state is the last one shown. A message Slack no longer
+ * has (deleted, or a workspace that started afresh) is posted again at the next change, as a run's
+ * message is: the replica that forgets the lost one (compare-and-set on its ts) posts the new one.
  */
 import type { ChecklistInfo } from '../../commands/ports.js';
-import type { ChannelWriteQueue } from './channel-write-queue.js';
+import { isMessageNotFound, type ChannelWriteQueue } from './channel-write-queue.js';
 import { renderChecklistMessage } from './checklist-message.js';
 
 export interface ChecklistMessageStore {
   get(id: string): Promise<ChecklistInfo | undefined>;
   /** Records the posted message; false when one was recorded already. */
   setMessage(id: string, ts: string): Promise<boolean>;
+  /** Forgets the message `ts` that Slack no longer has; false when another replica forgot or replaced it first. */
+  forgetMessage(id: string, ts: string): Promise<boolean>;
 }
 
 export interface ChecklistMessagesOptions {
@@ -38,6 +42,11 @@ export function createChecklistMessages(options: ChecklistMessagesOptions): Chec
   // One chain per checklist in this process: its post lands before any edit of it is asked for.
   const chains = new Map<string, Promise<void>>();
 
+  async function post(id: string, channel: string, message: ReturnType<typeof renderChecklistMessage>): Promise<void> {
+    const ts = await queue.post(channel, message);
+    if (!(await store.setMessage(id, ts))) log(`checklist ${id}: another message was recorded first; this one (${ts}) is not kept current`);
+  }
+
   /** `fromStart`: this call shows the checklist's start (revision 1), so this replica posts its message. */
   async function bringUpToDate(id: string, fromStart: boolean): Promise<void> {
     let shownRevision: number | undefined;
@@ -49,10 +58,17 @@ export function createChecklistMessages(options: ChecklistMessagesOptions): Chec
         // Only the start posts: a change another replica makes while the post is on its way is
         // caught up by the poster's next round instead of becoming a second message.
         if (!fromStart || shownRevision !== undefined) return;
-        const ts = await queue.post(checklist.channel, message);
-        if (!(await store.setMessage(id, ts))) log(`checklist ${id}: another message was recorded first; this one (${ts}) is not kept current`);
+        await post(id, checklist.channel, message);
       } else {
-        await queue.update(checklist.channel, checklist.messageTs, message);
+        try {
+          await queue.update(checklist.channel, checklist.messageTs, message);
+        } catch (error) {
+          if (!isMessageNotFound(error)) throw error;
+          // Edited again it would fail at every change, and the checklist would never be shown again.
+          if (!(await store.forgetMessage(id, checklist.messageTs))) return;
+          log(`checklist ${id}: its message is gone from ${checklist.channel} (deleted, or the workspace started afresh); posting it again`);
+          await post(id, checklist.channel, message);
+        }
       }
       shownRevision = checklist.revision;
     }

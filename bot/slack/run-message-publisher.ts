@@ -16,7 +16,7 @@ import type pg from 'pg';
 import type { RunbookRegistry } from '../../runbooks/engine/registry.js';
 import { FINAL_RUN_STATES, type RunRecord, type RunStore } from '../../runbooks/engine/run-store.js';
 import { startPeriodicJob, type PeriodicJob } from '../../services/kit/periodic.js';
-import { channelWriteQueue, type ChannelWriteQueue } from './channel-write-queue.js';
+import { channelWriteQueue, isMessageNotFound, type ChannelWriteQueue } from './channel-write-queue.js';
 import { createRunMessageStore, detailKey, type RunMessageClaim, type RunMessageStore } from './run-message-store.js';
 import { renderRunMessage, renderStepDetail, type RunStepInfo } from './run-message.js';
 
@@ -65,11 +65,6 @@ export function startRunMessages(options: Omit<RunMessagesOptions, 'messages'> &
   const publisher = createRunMessagePublisher({ ...options, messages });
   publisher.start();
   return publisher;
-}
-
-/** Slack's answer to an edit of a message it does not have. */
-function isMessageNotFound(error: unknown): boolean {
-  return (error as { data?: { error?: unknown } } | undefined)?.data?.error === 'message_not_found';
 }
 
 export function createRunMessagePublisher(options: RunMessagesOptions): RunMessages & { start(): void } {

@@ -111,6 +111,7 @@ const goldens: Array<[string, () => SlackMessage]> = [
   ...Object.entries(inputs).map(([name, input]): [string, () => SlackMessage] => [name, () => renderRunMessage(input)]),
   ['detail-done', () => renderStepDetail(run(), STEPS[0], attempt(0, { output: { free: '120 GiB', needed: '4 GiB', path: '/var/backups/acgs' } }))],
   ['detail-failed', () => renderStepDetail(run(), STEPS[1], attempt(1, { outcome: 'failed', output: null, error: 'pg_dump: connection failed: postgres://acgs:hunter2@db/acgs ```end```' }))],
+  ['detail-skipped', () => renderStepDetail(run(), STEPS[1], attempt(1, { attempt: 2, outcome: 'skipped', startedAt: at(3), finishedAt: at(3), output: null, error: 'skipped by U0ONCALL', owner: 'decision:U0ONCALL' }))],
 ];
 
 const buttons = (message: SlackMessage) =>

@@ -177,12 +177,15 @@ export function renderRunMessage(input: RunMessageInput): SlackMessage {
   const { run } = input;
   const look = RUN_STATE_LOOK[run.state];
   const steps = stepViews(input);
-  const doneCount = steps.filter((step) => step.state === 'done' || step.state === 'skipped').length;
+  // A skipped step did not run: it is counted apart, never as done.
+  const doneCount = steps.filter((step) => step.state === 'done').length;
+  const skippedCount = steps.filter((step) => step.state === 'skipped').length;
+  const skippedWords = skippedCount > 0 ? `, ${skippedCount} skipped` : '';
   const took = runTook(input);
 
   const about = [
     `Started by ${sentenceMrkdwn([{ user: run.requester }])} at ${utcTime(run.createdAt)}`,
-    `${doneCount} of ${steps.length} steps done`,
+    `${doneCount} of ${steps.length} steps done${skippedWords}`,
     ...(took ? [`took ${took}`] : []),
   ].join(' · ');
   const blocks: KnownBlock[] = [
@@ -211,7 +214,7 @@ export function renderRunMessage(input: RunMessageInput): SlackMessage {
       : '';
   blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `Run \`${escapeText(run.id)}\` · ${thread}${typed}` }] });
 
-  return { text: fitText(`Runbook ${run.runbook} ${look.words} (${doneCount}/${steps.length} steps)`, SLACK_LIMITS.fallbackText), blocks };
+  return { text: fitText(`Runbook ${run.runbook} ${look.words} (${doneCount}/${steps.length} steps${skippedWords})`, SLACK_LIMITS.fallbackText), blocks };
 }
 
 function runButtons(run: RunRecord): Button[] {
@@ -264,18 +267,20 @@ export function renderStepDetail(run: RunRecord, step: RunStepInfo | undefined, 
     done: 'done',
     compensated: 'undone',
     failed: attempt.action === 'compensate' ? 'could not be undone' : 'failed',
-    skipped: 'skipped',
+    // A skip's record says who skipped it (`skipped by U0...`).
+    skipped: attempt.error ? escapeText(redactText(attempt.error)) : 'skipped',
     interrupted: 'interrupted',
   };
+  const skipped = attempt.outcome === 'skipped';
   const state: StepState = attempt.outcome === 'compensated' ? 'done' : attempt.outcome;
-  const head = `${STEP_EMOJI[state]} *${doing} ${attempt.stepIndex + 1}. ${fitText(title, TITLE_SHOWN)}*  ${outcomeWords[attempt.outcome]}${took && attempt.outcome !== 'skipped' ? ` in ${took}` : ''} · attempt ${attempt.attempt}`;
+  const head = `${STEP_EMOJI[state]} *${doing} ${attempt.stepIndex + 1}. ${fitText(title, TITLE_SHOWN)}*  ${outcomeWords[attempt.outcome]}${took && !skipped ? ` in ${took} · attempt ${attempt.attempt}` : ''}`;
   const blocks: KnownBlock[] = [{ type: 'section', text: { type: 'mrkdwn', text: head } }];
-  const body = attempt.error ?? (attempt.output === null || attempt.output === undefined ? undefined : JSON.stringify(attempt.output, null, 2));
+  const body = skipped ? undefined : (attempt.error ?? (attempt.output === null || attempt.output === undefined ? undefined : JSON.stringify(attempt.output, null, 2)));
   if (body !== undefined) {
     // A backtick run would close the code block early.
     const shown = fitText(redactText(body).replace(/```/g, 'ˋˋˋ'), DETAIL_SHOWN);
     blocks.push({ type: 'section', text: { type: 'mrkdwn', text: `${attempt.error ? '*Error*' : '*Returned*'}\n\`\`\`${shown}\`\`\`` } });
   }
   blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `Run \`${escapeText(run.id)}\` · ${escapeText(run.runbook)} · by ${escapeText(attempt.owner)}` }] });
-  return { text: fitText(`${doing} ${attempt.stepIndex + 1} (${title}) ${outcomeWords[attempt.outcome]}`, SLACK_LIMITS.fallbackText), blocks };
+  return { text: fitText(`${doing} ${attempt.stepIndex + 1} (${title}) ${skipped ? (attempt.error ?? 'skipped') : outcomeWords[attempt.outcome]}`, SLACK_LIMITS.fallbackText), blocks };
 }

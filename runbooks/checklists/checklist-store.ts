@@ -43,6 +43,8 @@ export interface ChecklistStore {
   recordChecks(id: string, by: string, results: CheckResults): Promise<ChecklistInfo>;
   /** Records the Slack message once; false when one is recorded already. */
   setMessage(id: string, ts: string): Promise<boolean>;
+  /** Forgets the Slack message `ts` (Slack lost it) so that a new one can be recorded; false when it is not the one recorded. */
+  forgetMessage(id: string, ts: string): Promise<boolean>;
   open(): Promise<ChecklistInfo[]>;
   completed(limit: number): Promise<ChecklistInfo[]>;
 }
@@ -258,6 +260,11 @@ export function createChecklistStore(pool: pg.Pool): ChecklistStore {
 
     async setMessage(id, ts) {
       const { rowCount } = await pool.query('UPDATE checklists SET message_ts = $2 WHERE id = $1 AND message_ts IS NULL', [id, ts]);
+      return rowCount === 1;
+    },
+
+    async forgetMessage(id, ts) {
+      const { rowCount } = await pool.query('UPDATE checklists SET message_ts = NULL WHERE id = $1 AND message_ts = $2', [id, ts]);
       return rowCount === 1;
     },
 

@@ -3,7 +3,7 @@
  * run over once the lease runs out. And two runner processes on one database share out runs
  * without ever running a step of one run at the same time.
  */
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createRunbookRegistry } from './registry.js';
@@ -12,6 +12,7 @@ import { createRunExecutor } from './run-executor.js';
 import { createRunbookRuns } from '../../bot/runbook-runs/runbook-runs.js';
 import { runStatusDocument } from '../../commands/run-documents.js';
 import { runbookTestDatabase, type RunbookTestDatabase } from './testing/database.js';
+import { startRunnerProcess } from './testing/runner-events.js';
 import { crashRunbooks } from './testing/scripted-runbooks.js';
 
 const RUNNER_PROCESS = fileURLToPath(new URL('./testing/runner-process.ts', import.meta.url));
@@ -38,75 +39,25 @@ afterAll(async () => {
   await t?.close();
 });
 
-interface RunnerEvent {
-  owner: string;
-  event: string;
-  /** When this process read the line. */
-  receivedAt: number;
-  versions?: Record<string, string>;
-  runId?: string;
-  stepId?: string;
-  attempt?: number;
-  outcome?: string;
-  state?: string;
-}
-
-function startRunnerProcess(owner: string, options: { leaseMs?: number; renewEveryMs?: number; scanEveryMs?: number; shutdownGraceMs?: number } = {}) {
-  const child = spawn(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      RUNNER_PROCESS,
-      JSON.stringify({
-        databaseUrl: t.db.url,
-        owner,
-        leaseMs: options.leaseMs ?? LEASE_MS,
-        renewEveryMs: options.renewEveryMs ?? RENEW_EVERY_MS,
-        scanEveryMs: options.scanEveryMs ?? 200,
-        ...(options.shutdownGraceMs === undefined ? {} : { shutdownGraceMs: options.shutdownGraceMs }),
-      }),
-    ],
-    { stdio: ['pipe', 'pipe', 'pipe'] },
-  );
-  children.push(child);
-  const events: RunnerEvent[] = [];
-  let buffered = '';
-  let errors = '';
-  const waiters: Array<{ match: (event: RunnerEvent) => boolean; resolve: () => void }> = [];
-  child.stdout.on('data', (chunk: Buffer) => {
-    buffered += chunk.toString();
-    const lines = buffered.split('\n');
-    buffered = lines.pop()!;
-    for (const line of lines) {
-      const event = { ...(JSON.parse(line) as RunnerEvent), receivedAt: Date.now() };
-      events.push(event);
-      for (const waiter of waiters.filter((each) => each.match(event))) waiter.resolve();
-    }
-  });
-  child.stderr.on('data', (chunk: Buffer) => (errors += chunk.toString()));
-  const exited = new Promise<NodeJS.Signals | number | null>((resolve) => child.once('exit', (code, signal) => resolve(signal ?? code)));
-  return {
-    child,
-    events,
-    exited,
-    errors: () => errors,
-    async versions(): Promise<Record<string, string>> {
-      await this.waitFor((event) => event.event === 'started');
-      return events.find((event) => event.event === 'started')!.versions!;
+function startRunner(owner: string, options: { leaseMs?: number; renewEveryMs?: number; scanEveryMs?: number; shutdownGraceMs?: number } = {}) {
+  const runner = startRunnerProcess({
+    script: RUNNER_PROCESS,
+    options: {
+      databaseUrl: t.db.url,
+      owner,
+      leaseMs: options.leaseMs ?? LEASE_MS,
+      renewEveryMs: options.renewEveryMs ?? RENEW_EVERY_MS,
+      scanEveryMs: options.scanEveryMs ?? 200,
+      ...(options.shutdownGraceMs === undefined ? {} : { shutdownGraceMs: options.shutdownGraceMs }),
     },
-    waitFor(match: (event: RunnerEvent) => boolean, timeoutMs = 15_000): Promise<void> {
-      if (events.some(match)) return Promise.resolve();
-      return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`runner ${owner} did not report the awaited event in ${timeoutMs} ms; it said ${JSON.stringify(events)} ${errors}`)), timeoutMs);
-        waiters.push({
-          match,
-          resolve: () => {
-            clearTimeout(timer);
-            resolve();
-          },
-        });
-      });
+    name: owner,
+    children,
+    waitMs: 15_000,
+  });
+  return {
+    ...runner,
+    async versions(): Promise<Record<string, string>> {
+      return (await runner.waitFor((event) => event.event === 'started')).versions!;
     },
   };
 }
@@ -126,14 +77,14 @@ async function submit(runbook: string, args: unknown, versions: Record<string, s
  * be), must take it over. Returns B with the run and the moment A died.
  */
 async function killMidStep(runbook: string, stepId: string, args: Record<string, unknown> = {}, beforeKill?: (runId: string) => Promise<void>) {
-  const a = startRunnerProcess('runner-a');
+  const a = startRunner('runner-a');
   const run = await submit(runbook, { holdMs: { [stepId]: 60_000 }, ...args }, await a.versions());
   await a.waitFor((event) => event.event === 'stepStarted' && event.runId === run.id && event.stepId === stepId);
   // The step is really under way in the child: its mark is there and has not ended.
   await expect
     .poll(async () => (await t.pool.query('SELECT pid, finished_at FROM runbook_test_marks WHERE run_id = $1 AND step_id = $2', [run.id, stepId])).rows, { timeout: 5000, interval: 20 })
     .toEqual([{ pid: a.child.pid, finished_at: null }]);
-  const b = startRunnerProcess('runner-b');
+  const b = startRunner('runner-b');
   await b.versions();
   await beforeKill?.(run.id);
   a.child.kill('SIGKILL');
@@ -221,7 +172,7 @@ describe('a step\'s progress when its runner is SIGKILLed', () => {
  * exit after the signal, and its exit code.
  */
 async function stopMidStep(runbook: string, stepId: string, holdMs: number, shutdownGraceMs?: number) {
-  const a = startRunnerProcess('runner-a', shutdownGraceMs === undefined ? {} : { shutdownGraceMs });
+  const a = startRunner('runner-a', shutdownGraceMs === undefined ? {} : { shutdownGraceMs });
   const run = await submit(runbook, { holdMs: { [stepId]: holdMs } }, await a.versions());
   await a.waitFor((event) => event.event === 'stepStarted' && event.runId === run.id && event.stepId === stepId);
   const asked = Date.now();
@@ -229,7 +180,7 @@ async function stopMidStep(runbook: string, stepId: string, holdMs: number, shut
   // Bounded so that a shutdown that waits for the step fails here rather than at the test's timeout.
   const exit = await Promise.race([a.exited, new Promise((resolve) => setTimeout(() => resolve('still running'), (shutdownGraceMs ?? 0) + 5000))]);
   const tookMs = Date.now() - asked;
-  const b = startRunnerProcess('runner-b');
+  const b = startRunner('runner-b');
   await b.versions();
   return { run, b, exit, tookMs };
 }
@@ -275,7 +226,7 @@ describe('a runner process stopped (SIGTERM) mid-step', () => {
 
 describe('two runner processes on one database', () => {
   it('share the runs out and never run a step of the same run at the same time', { timeout: 90_000 }, async () => {
-    const runners = [startRunnerProcess('runner-a', { scanEveryMs: 50 }), startRunnerProcess('runner-b', { scanEveryMs: 50 })];
+    const runners = [startRunner('runner-a', { scanEveryMs: 50 }), startRunner('runner-b', { scanEveryMs: 50 })];
     const versions = await runners[0]!.versions();
     expect(await runners[1]!.versions()).toEqual(versions);
     const runs = await Promise.all(Array.from({ length: 12 }, () => submit('copy-files', { stepMs: 150 }, versions)));
@@ -305,12 +256,12 @@ describe('two runner processes on one database', () => {
   });
 
   it('when one of them is SIGKILLed mid-run, the other finishes every run, re-running only interrupted steps, never alongside', { timeout: 90_000 }, async () => {
-    const runners = [startRunnerProcess('runner-a', { scanEveryMs: 50 }), startRunnerProcess('runner-b', { scanEveryMs: 50 })];
+    const runners = [startRunner('runner-a', { scanEveryMs: 50 }), startRunner('runner-b', { scanEveryMs: 50 })];
     const versions = await runners[0]!.versions();
     expect(await runners[1]!.versions()).toEqual(versions);
     const runs = await Promise.all(Array.from({ length: 8 }, () => submit('copy-files', { stepMs: 300 }, versions)));
     const ids = runs.map((run) => run.id);
-    const [victim, survivor] = runners as [ReturnType<typeof startRunnerProcess>, ReturnType<typeof startRunnerProcess>];
+    const [victim, survivor] = runners as [ReturnType<typeof startRunner>, ReturnType<typeof startRunner>];
     await victim.waitFor((event) => event.event === 'stepStarted' && event.stepId === 'copy');
     victim.child.kill('SIGKILL');
     expect(await victim.exited).toBe('SIGKILL');

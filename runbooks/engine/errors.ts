@@ -7,6 +7,7 @@ export type RunbookInputCode =
   | 'bad-arguments'
   | 'refused-by-runbook'
   | 'unknown-run'
+  | 'version-changed'
   | 'unknown-decision'
   | 'not-waiting-for-decision'
   | 'cannot-skip'

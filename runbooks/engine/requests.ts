@@ -19,6 +19,11 @@ export interface RunRequest {
   requester: string;
   /** Where it was asked: typed, button, console, cli, schedule, alert. */
   origin: string;
+  /**
+   * The version the run's approved plan was made on: an approval binds that code, so when the
+   * current version is another one the run is refused (`version-changed`) rather than started on it.
+   */
+  version?: string;
 }
 
 /** The runbook and the arguments as its schema parsed them; throws RunbookInputError. */
@@ -42,6 +47,13 @@ export async function validateRequest(registry: RunbookRegistry, runbookName: st
 /** Records a new pending run on the runbook's current version; a runner picks it up. */
 export async function submitRun(store: RunStore, registry: RunbookRegistry, request: RunRequest, ports: StepPorts = {}): Promise<RunRecord> {
   const { runbook, args } = await validateRequest(registry, request.runbook, request.args, ports);
+  if (request.version !== undefined && request.version !== runbook.version) {
+    throw new RunbookInputError(
+      'version-changed',
+      `Runbook "${runbook.name}" is version ${runbook.version} now, not version ${request.version} its plan was made and approved for: nothing was started.`,
+      'Ask again: the approvers see the plan of the code that would run.',
+    );
+  }
   return store.create({ runbook: runbook.name, version: runbook.version, args, requester: request.requester, origin: request.origin });
 }
 

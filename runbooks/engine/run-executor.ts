@@ -45,6 +45,9 @@ export interface RunExecutorOptions {
 
 export interface RunExecutor {
   readonly owner: string;
+  /** How long a claim or a renewal holds a run, and how often its holder renews it (its lease keeper). */
+  readonly leaseMs: number;
+  readonly renewEveryMs: number;
   /** Starts the scan. */
   start(): void;
   /** Validates and records a run; a runner (this one first, if it has room) starts it. Throws RunbookInputError. */
@@ -137,6 +140,8 @@ export function createRunExecutor(options: RunExecutorOptions): RunExecutor {
 
   return {
     owner,
+    leaseMs,
+    renewEveryMs,
     start() {
       if (job) return;
       job = startPeriodicJob({ intervalMs: scanEveryMs, run: scanNow, onError: (error) => log('the runbook scan failed', error) });

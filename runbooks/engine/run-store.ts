@@ -175,6 +175,8 @@ export interface RunStore {
    * someone), then the `endedLimit` newest ended ones; each part newest first.
    */
   activeAndRecent(endedLimit: number): Promise<RunRecord[]>;
+  /** The database's clock, which leases are on. */
+  now(): Promise<Date>;
   /** Claims the oldest run nobody runs (a new fencing token); undefined when there is none. */
   claimNext(owner: string, leaseMs: number): Promise<Claim | undefined>;
   /** Claims this run if nobody runs it. */
@@ -284,6 +286,10 @@ export function createRunStore(pool: pg.Pool): RunStore {
     async unfinishedRunIds(runbook) {
       const result = await pool.query<{ id: string }>('SELECT id FROM runbook_runs WHERE runbook = $1 AND NOT (state = ANY($2::text[]))', [runbook, FINAL_RUN_STATES]);
       return result.rows.map((row) => row.id);
+    },
+    async now() {
+      const result = await pool.query<{ now: Date }>('SELECT now() AS now');
+      return result.rows[0]!.now;
     },
     async activeAndRecent(endedLimit) {
       const result = await pool.query(

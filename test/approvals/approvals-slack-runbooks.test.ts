@@ -25,6 +25,22 @@ const ROLES = { oncall: [ONCALL], approvers: [APPROVER1, APPROVER2], admins: [AD
 let replaceTarget = 'database acgs';
 /** Every dry run finds a bigger dump: evidence, which must not supersede a request. */
 let dumps = 0;
+/** Called by the replace step's dry run, once the plan has taken its runbook's version. */
+let duringReplaceDryRun = () => {};
+
+/** `restore-drill`'s steps; another title for the replace step is other code (another version). */
+const drillSteps = (replaceTitle = 'Replace the database') => [
+  { id: 'take-backup', title: 'Take a backup first', dryRun: () => ({ mode: 'read-only-check' as const, text: `would dump acgs (${(dumps += 1) * 100} kB now)`, target: 'database acgs' }) },
+  {
+    id: 'replace',
+    title: replaceTitle,
+    idempotent: false,
+    dryRun: () => {
+      duringReplaceDryRun();
+      return { mode: 'description' as const, text: 'would replace it from the backup', target: replaceTarget };
+    },
+  },
+];
 
 let bot: GovernanceBot;
 let people: ReturnType<typeof channelPeople>;
@@ -41,15 +57,7 @@ beforeAll(async () => {
     runbooks: async (pool) => {
       await pool.query(MARKS_TABLE_SQL);
       return [
-        scriptedRunbook(
-          pool,
-          'restore-drill',
-          [
-            { id: 'take-backup', title: 'Take a backup first', dryRun: () => ({ mode: 'read-only-check', text: `would dump acgs (${(dumps += 1) * 100} kB now)`, target: 'database acgs' }) },
-            { id: 'replace', title: 'Replace the database', idempotent: false, dryRun: () => ({ mode: 'description', text: 'would replace it from the backup', target: replaceTarget }) },
-          ],
-          { level: 3, summary: 'Restore drill' },
-        ),
+        scriptedRunbook(pool, 'restore-drill', drillSteps(), { level: 3, summary: 'Restore drill' }),
         scriptedRunbook(pool, 'look-around', [{ id: 'look', kind: 'check' }], { level: 0, summary: 'Looks around' }),
         // The short form `backup` is decided at this runbook's level, not the command's Level 1.
         scriptedRunbook(pool, 'backup', [{ id: 'dump' }], { level: 2, summary: 'A stricter backup' }),
@@ -122,6 +130,37 @@ describe('a Level 3 runbook', () => {
     expect(await runsOf('restore-drill')).toHaveLength(runsBefore);
     const { records } = await bot.trail.trail.query({ command: 'run', kind: 'approval_resolved', limit: 50 });
     expect(records.find((record) => (record.details as { request_id?: string }).request_id === id)).toMatchObject({ outcome: 'superseded' });
+  });
+
+  it("is superseded, naming both versions, and starts no run when the runbook's code changed between the last plan and the start", async () => {
+    const { ts, id } = await people.request(ONCALL, 'run restore-drill');
+    await people.click(APPROVER1, 'approve', ts);
+    await people.untilMessage(ts, '1 of 2 approved');
+    const before = await tables();
+    const runsBefore = (await runsOf('restore-drill')).length;
+    const registry = bot.runEngine!.registry;
+    const approved = registry.current('restore-drill');
+    const changed = scriptedRunbook(bot.trail.pool, 'restore-drill', drillSteps('Replace the database, new code'), { level: 3, summary: 'Restore drill' });
+    expect(changed.version).not.toBe(approved.version);
+    // The plan made at the last approval is the approved one; the new code arrives before the start.
+    duringReplaceDryRun = () => {
+      duringReplaceDryRun = () => {};
+      registry.register(changed);
+    };
+    try {
+      await people.click(APPROVER2, 'approve', ts);
+      const text = await people.untilMessage(ts, 'the plan changed since the request');
+      expect(text).toContain(`is version ${changed.version} now, not version ${approved.version} its plan was made and approved for`);
+      expect(text).not.toContain('Run started');
+      expect(await bot.approvals.get(id)).toMatchObject({ state: 'superseded', endedReason: expect.stringContaining(`not version ${approved.version}`) });
+      expect(await runsOf('restore-drill')).toHaveLength(runsBefore);
+      expect(await tables()).toEqual(before);
+      const { records } = await bot.trail.trail.query({ command: 'run', kind: 'approval_resolved', limit: 50 });
+      expect(records.find((record) => (record.details as { request_id?: string }).request_id === id)).toMatchObject({ outcome: 'superseded' });
+    } finally {
+      duringReplaceDryRun = () => {};
+      registry.register(approved);
+    }
   });
 
   it('is not superseded by evidence that changes between two dry runs (sizes, ages)', async () => {

@@ -456,7 +456,7 @@ describe('acgs run through the runbook engine npm start lends over its control c
     expect((await trailRows('run stack-check')).map((row) => `${row.kind} ${row.outcome}`)).toEqual(expect.arrayContaining(['run_step started', 'run_step done', 'run_state succeeded']));
   });
 
-  it('--json, a run that waits for a decision: exit 1, the line to type; run decide abort over the relay ends it', async () => {
+  it('--json, a run that waits for a decision: exit 1, the line to type; run decide abort over the relay ends it, followed to the end', async () => {
     const run = await follow(['run', 'stack-check', 'fail=yes', '--json']);
     expect(run.code).toBe(1);
     expect(run.json.run).toMatchObject({ state: 'needs_decision', reason: expect.stringContaining('told to fail (fail=yes)') });
@@ -466,7 +466,8 @@ describe('acgs run through the runbook engine npm start lends over its control c
     expect(run.json.followed).toEqual({ how: 'ended', next: `It waits for a decision: type \`npx acgs run decide ${id} retry|skip|abort\`.` });
     const decided = await follow(['run', 'decide', id, 'abort', '--json']);
     expect(decided.code).toBe(1);
-    expect(decided.json.run).toMatchObject({ id, decision: 'abort', decidedBy: `cli:${OS_USER}` });
+    expect(decided.json.run).toMatchObject({ id, state: 'aborted', reason: expect.stringContaining('aborted'), decidedBy: `cli:${OS_USER}` });
+    expect(decided.lines[0]).toMatch(/^· Decision on run [0-9a-f]{8} recorded; following its steps from here/);
     const runs = await follow(['runs', '--json']);
     expect(runs.code).toBe(0);
     expect(JSON.stringify(runs.json)).toContain(id);
@@ -535,6 +536,61 @@ describe('acgs run through the runbook engine npm start lends over its control c
   });
 });
 
+const checklistCount = async () => Number((await rowsWhere('SELECT count(*) AS n FROM checklists', []))[0]!.n);
+
+describe('acgs checklist through the checklists npm start lends over its control channel', () => {
+  it('starts one (its automatic check runs there), ticks the rest to completion, lists and shows it; recorded in its trail', async () => {
+    const started = await follow(['checklist', 'stack-review', '--json']);
+    expect(started.code, started.stdout + started.stderr).toBe(0);
+    const id = started.json.checklist?.id ?? /[0-9a-f]{8}-[0-9a-f-]{27}/.exec(started.stdout)![0];
+    const [row] = await rowsWhere('SELECT started_by, origin, channel, completed_at FROM checklists WHERE id = $1', [id]);
+    expect(row).toEqual({ started_by: `cli:${OS_USER}`, origin: 'cli', channel: null, completed_at: null });
+    expect(started.stdout).toContain('alpha says healthy.');
+
+    const ticked = await follow(['checklist', 'tick', id, 'beta-reviewed']);
+    expect(ticked.code, ticked.stdout).toBe(0);
+    expect((await rowsWhere('SELECT completed_at FROM checklists WHERE id = $1', [id]))[0]!.completed_at).not.toBeNull();
+    const listed = await follow(['checklists']);
+    expect(listed.code).toBe(0);
+    expect(listed.stdout).toContain('stack-review');
+    expect(listed.stdout).toContain(id.slice(0, 8));
+    const shown = await follow(['checklist', 'show', id]);
+    expect(shown.code).toBe(0);
+    expect(shown.stdout).toContain('Beta reviewed by a person');
+    expect(shown.stdout).toContain(`cli:${OS_USER}`);
+    expect((await trailRows('checklist tick')).filter((record) => record.origin === 'cli').map((record) => record.kind)).toEqual(expect.arrayContaining(['command', 'execution', 'result']));
+  });
+
+  it('bad input over the relay: the checklists refuse, the CLI says why, nothing is recorded', async () => {
+    const before = await checklistCount();
+    const unknown = await follow(['checklist', 'stack-reveiw']);
+    expect(unknown.code).not.toBe(0);
+    expect(unknown.stdout).toMatch(/stack-reveiw/);
+    expect(await checklistCount()).toBe(before);
+    const missing = await follow(['checklist', 'tick', '1b9d6bcd-bbfd-4b2d-9b5d-ab8dfbbd4bed', 'beta-reviewed']);
+    expect(missing.code).not.toBe(0);
+    expect(missing.stdout).toContain('`checklists` lists the open and recent ones.');
+  });
+
+  it('the token alone changes no checklist: a start or a tick needs the committed execution record of that CLI command; other origins are refused', async () => {
+    const before = await checklistCount();
+    const bare = await control('/v1/checklists/start', { checklist: 'stack-review', startedBy: `cli:${OS_USER}`, origin: 'cli' });
+    expect(bare.status).toBe(403);
+    expect(bare.json.error).toMatchObject({ code: 'CHECKLIST_REFUSED' });
+    expect(bare.json.error.message).toContain('The checklist relay refused to start the stack-review checklist: the request names no execution record');
+    const slack = await control('/v1/checklists/start', { checklist: 'stack-review', startedBy: 'U0SOMEONE', origin: 'slash', execution: `cli:execution:${randomUUID()}` });
+    expect(slack.status).toBe(400);
+    expect(slack.json.error.message).toContain('startedBy must be a cli:<user>');
+    // The record of a run cannot carry a tick.
+    await follow(['run', 'stack-check', '--no-follow']);
+    const [run] = await rowsWhere("SELECT idempotency_key AS key FROM bot_audit_trail WHERE kind = 'execution' AND command = 'run' ORDER BY sequence DESC LIMIT 1", []);
+    const tick = await control('/v1/checklists/tick', { id: '1b9d6bcd-bbfd-4b2d-9b5d-ab8dfbbd4bed', item: 'beta-reviewed', by: `cli:${OS_USER}`, execution: run!.key });
+    expect(tick.status).toBe(403);
+    expect(tick.json.error.message).toContain('is of `run`, not of `checklist tick`');
+    expect(await checklistCount()).toBe(before);
+  });
+});
+
 describe('no supervisor, or one without the bot', () => {
   it('status without any supervisor: a clear message, exit 1', async () => {
     const stateDir = tempDir('acgs-cli-none-');
@@ -590,6 +646,10 @@ describe('no supervisor, or one without the bot', () => {
     expect(run.code).toBe(1);
     expect(run.stdout).toContain('The runbook engine cannot be reached from here.');
     expect(run.stdout).toContain(`without DATABASE_URL the CLI records into the trail of a running npm start, and none is running: no supervisor has published ${localStatePaths(stateDir).supervisorFile}`);
+    const checklists = await follow(['checklists'], stateDir);
+    expect(checklists.code).toBe(1);
+    expect(checklists.stdout).toContain('The checklists cannot be reached from here.');
+    expect(checklists.stdout).toContain('without DATABASE_URL the CLI records into the trail of a running npm start, and none is running');
   });
 
   it('a stack without the bot (npm run start:stack): read-only works, restart is refused and nothing restarts', async () => {
@@ -614,6 +674,9 @@ describe('no supervisor, or one without the bot', () => {
     const runs = await follow(['runs'], bare.stateDir);
     expect(runs.code).toBe(1);
     expect(runs.stdout).toContain("the local stack runs without the bot's runbook engine (pid ");
+    const checklists = await follow(['checklists'], bare.stateDir);
+    expect(checklists.code).toBe(1);
+    expect(checklists.stdout).toContain("the local stack runs without the bot's checklists (pid ");
     await stopProcess(bare.child);
     // A clean stop takes its published state away.
     const paths = localStatePaths(bare.stateDir);

@@ -140,7 +140,7 @@ describe('npx acgs run <runbook> follows the run', () => {
     expect(run.lines.filter((line) => line.includes('Step'))).toHaveLength(4);
   });
 
-  it('stops at a decision with exit 1 and the line to type; run decide skip then lets it finish', async () => {
+  it('stops at a decision with exit 1 and the line to type; run decide retry follows it until it waits again, skip until it ends', async () => {
     health.status['audit-engine'] = 'degraded';
     const run = await acgs(['run', 'health-check']);
     expect(run.code).toBe(1);
@@ -149,8 +149,33 @@ describe('npx acgs run <runbook> follows the run', () => {
     expect(run.lines).toContainEqual('    not healthy: audit-engine degraded');
     expect(run.stdout).toContain(`It waits for a decision: type \`npx acgs run decide ${id} retry|skip|abort\`.`);
 
+    // Still degraded: the retried step fails again, and the follow ends where the run waits again.
+    const retried = await acgs(['run', 'decide', id, 'retry']);
+    expect(retried.code, retried.stdout + retried.stderr).toBe(1);
+    const steps = (lines: string[]) => lines.filter((line) => line.includes('Step')).map((line) => line.replace(/ in [\d.]+ m?s$/, ' in T'));
+    expect(retried.lines[0]).toBe(`· Decision on run ${id.slice(0, 8)} recorded; following its steps from here (Ctrl-C stops following, not the run; --no-follow returns at once)`);
+    expect(steps(retried.lines), 'only what happened after the decision').toEqual([
+      '· Step 2/2 Verify that every service says healthy (attempt 2): started',
+      '✗ Step 2/2 Verify that every service says healthy (attempt 2): failed in T',
+    ]);
+    expect(retried.stdout).toContain(`It waits for a decision: type \`npx acgs run decide ${id} retry|skip|abort\`.`);
+
     const decided = await acgs(['run', 'decide', id, 'skip']);
-    expect(decided.code, decided.stdout).toBe(0);
+    expect(decided.code, decided.stdout + decided.stderr).toBe(0);
+    expect(steps(decided.lines)).toEqual([`· Step 2/2 Verify that every service says healthy: skipped by cli:${userInfo().username}`]);
+    expect(decided.stdout).toContain(`Not done: step 2 (Verify that every service says healthy) skipped by cli:${userInfo().username}.`);
+    expect(decided.stdout).toMatch(/^✓ Run [0-9a-f]{8}: health-check {2}OK/);
+    expect((await runner!.store.get(id))?.state).toBe('succeeded');
+  });
+
+  it('run decide --no-follow answers with the decision at once', async () => {
+    health.status['audit-engine'] = 'degraded';
+    const id = runIdIn((await acgs(['run', 'health-check'])).stdout)!;
+    health.status['audit-engine'] = 'healthy';
+    const decided = await acgs(['run', 'decide', id, 'retry', '--no-follow']);
+    expect(decided.code).toBe(0);
+    expect(decided.stdout).toMatch(/^✓ Retry decided: health-check/);
+    expect(decided.lines.filter((line) => line.includes('Step'))).toEqual([]);
     expect((await waitForRunState(runner!.store, id, ['succeeded'])).state).toBe('succeeded');
   });
 

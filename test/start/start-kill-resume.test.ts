@@ -1,12 +1,13 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SERVICE_PORTS } from '../../services/kit/service-ports.js';
 import { FIRM_PORTS_WAIT_MS, takeFirmPorts } from '../testing/firm-ports.js';
 import { openConsoleSession, type ConsoleSession } from '../testing/console-session.js';
+import { unusedLoopbackPort } from '../testing/loopback.js';
+import { requireFreePorts, startNpmStart, takenPorts, waitForHealth } from '../testing/npm-start.js';
 
 /**
  * Issue 12's "done when", the part start-local.test.ts leaves out: `npm start` killed with SIGKILL
@@ -39,71 +40,22 @@ let stoppedPid: number | undefined;
 /** The services of the killed start: any still running in afterAll is an orphan this test ends. */
 let killedServices: number[] = [];
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
-}
-
-function portInUse(port: number): Promise<boolean> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', (error: NodeJS.ErrnoException) => (error.code === 'EADDRINUSE' ? resolve(true) : reject(error)));
-    probe.listen(port, '127.0.0.1', () => probe.close(() => resolve(false)));
-  });
-}
-
-const allPorts = () => [...Object.values(SERVICE_PORTS), botPort];
-
-async function takenPorts(): Promise<number[]> {
-  const taken: number[] = [];
-  for (const port of allPorts()) if (await portInUse(port)) taken.push(port);
-  return taken;
-}
-
-async function waitForHealth(port: number, timeoutMs: number, output: () => string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError = '';
-  while (Date.now() < deadline) {
-    try {
-      const response = await fetch(`http://127.0.0.1:${port}/health`, { signal: AbortSignal.timeout(2000) });
-      if (response.status === 200) return;
-      lastError = `status ${response.status}`;
-    } catch (error) {
-      lastError = (error as Error).message;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 500));
-  }
-  throw new Error(`port ${port} not healthy after ${timeoutMs} ms (${lastError})\n${output().slice(-4000)}`);
-}
+const allPorts = (): Record<string, number> => ({ ...SERVICE_PORTS, bot: botPort });
 
 /** `npm start` as start-local.test.ts runs it: nothing configured but the state directory and the bot's port. */
 async function startBot(): Promise<Bot> {
-  const env: NodeJS.ProcessEnv = { ...process.env, ACGS_STATE_DIR: stateDir, LOG_LEVEL: 'warn', PORT: String(botPort), ACGS_STACK: 'local' };
-  const configured = ['DATABASE_URL', 'AUDIT_DATABASE_URL', 'EVOLUTION_DATABASE_URL', 'DATABASE_POOL_MAX', 'REDIS_URL', 'ACGS_ADMIN_TOKEN', 'ACGS_CONFIG'];
-  const slack = ['SLACK_BOT_TOKEN', 'SLACK_APP_TOKEN', 'SLACK_SIGNING_SECRET', 'SLACK_API_URL'];
-  for (const key of [...configured, ...slack, 'VITEST', 'NODE_ENV']) delete env[key];
-  const child = spawn(process.execPath, ['--import', 'tsx', 'bot/main.ts'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  child.stdout!.on('data', (chunk) => (output += chunk));
-  child.stderr!.on('data', (chunk) => (output += chunk));
-  const read = () => output;
+  const { child, output: read } = startNpmStart({ stateDir: stateDir!, botPort });
   const url = await new Promise<string>((resolve, reject) => {
-    const printed = () => LINK.exec(output)?.[1];
+    const printed = () => LINK.exec(read())?.[1];
     const onData = () => {
       if (!printed()) return;
       child.stdout!.off('data', onData);
       resolve(printed()!);
     };
     child.stdout!.on('data', onData);
-    child.once('exit', (code, signal) => reject(new Error(`npm start exited (${signal ?? code}) before printing the console link\n${output.slice(-4000)}`)));
+    child.once('exit', (code, signal) => reject(new Error(`npm start exited (${signal ?? code}) before printing the console link\n${read().slice(-4000)}`)));
   });
-  for (const port of allPorts()) await waitForHealth(port, 90_000, read);
+  for (const port of Object.values(allPorts())) await waitForHealth(port, 90_000, read);
   const session = await openConsoleSession(url);
   const ops = (await session.get<{ channels: { id: string; name: string }[] }>('workspace')).channels.find((channel) => channel.name === 'acgs-ops')!.id;
   const bot = { child, output: read, session, ops };
@@ -216,9 +168,8 @@ beforeAll(async () => {
   // start-local.test.ts runs npm start on the same ports: one suite at a time.
   releaseFirmPorts = await takeFirmPorts();
   stateDir = mkdtempSync(join(tmpdir(), 'acgs-kill-resume-'));
-  botPort = await freePort();
-  const taken = await takenPorts();
-  if (taken.length > 0) throw new Error(`ports already in use on 127.0.0.1: ${taken.join(', ')}; stop whatever listens there (another npm start?) and run again`);
+  botPort = await unusedLoopbackPort();
+  await requireFreePorts(allPorts());
 }, FIRM_PORTS_WAIT_MS + 10_000);
 
 afterAll(async () => {
@@ -272,11 +223,11 @@ describe('npm start killed with SIGKILL mid-run, then started again', () => {
     process.kill(stoppedPid, 'SIGCONT');
     stoppedPid = undefined;
     // Nobody stops the services: each ends by itself once its supervisor is gone, freeing its port.
-    for (const deadline = Date.now() + 30_000; Date.now() < deadline && (services.some((pid) => !ended(pid)) || (await takenPorts()).length > 0); ) {
+    for (const deadline = Date.now() + 30_000; Date.now() < deadline && (services.some((pid) => !ended(pid)) || (await takenPorts(allPorts())).length > 0); ) {
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
     expect(services.filter((pid) => !ended(pid))).toEqual([]);
-    expect(await takenPorts()).toEqual([]);
+    expect(await takenPorts(allPorts())).toEqual([]);
   }, 240_000);
 
   it('takes the killed backup over once its lease runs out: the interrupted step runs again, the completed ones never, and it succeeds', async () => {

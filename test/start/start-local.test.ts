@@ -1,6 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,6 +12,8 @@ import { SERVICE_VERSION } from '../../services/kit/service.js';
 import { lowRiskProposal } from '../../services/evolution-oversight/testing/fixtures.js';
 import { FIRM_PORTS_WAIT_MS, takeFirmPorts } from '../testing/firm-ports.js';
 import { openConsoleSession, type ConsoleSession } from '../testing/console-session.js';
+import { unusedLoopbackPort } from '../testing/loopback.js';
+import { requireFreePorts, startNpmStart, waitForHealth } from '../testing/npm-start.js';
 
 /**
  * `npm start` on a machine with nothing configured: no DATABASE_URL, no REDIS_URL, no token, no
@@ -30,44 +31,9 @@ let stateDir: string | undefined;
 function localServiceToken(): string {
   return readFileSync(join(stateDir!, 'service-token'), 'utf8').trim();
 }
-let output = '';
+/** What npm start printed so far. */
+let output = () => '';
 let botPort = 0;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
-}
-
-/** Whether something already listens on 127.0.0.1:port (binding it is the only reliable check). */
-function portInUse(port: number): Promise<boolean> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', (error: NodeJS.ErrnoException) => (error.code === 'EADDRINUSE' ? resolve(true) : reject(error)));
-    probe.listen(port, '127.0.0.1', () => probe.close(() => resolve(false)));
-  });
-}
-
-async function waitForHealth(port: number, timeoutMs: number): Promise<Response> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError = '';
-  while (Date.now() < deadline) {
-    try {
-      const response = await fetch(`http://127.0.0.1:${port}/health`, { signal: AbortSignal.timeout(2000) });
-      if (response.status === 200) return response;
-      lastError = `status ${response.status}: ${await response.text()}`;
-    } catch (error) {
-      lastError = (error as Error).message;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 500));
-  }
-  throw new Error(`port ${port} not healthy after ${timeoutMs} ms (${lastError})\n${output.slice(-4000)}`);
-}
 
 let releaseFirmPorts: (() => Promise<void>) | undefined;
 
@@ -75,11 +41,7 @@ beforeAll(async () => {
   // start-kill-resume.test.ts runs npm start on the same ports: one suite at a time.
   releaseFirmPorts = await takeFirmPorts();
   // The firm ports are fixed: with another stack on them this test would talk to that stack.
-  const taken: string[] = [];
-  for (const [service, port] of Object.entries(SERVICE_PORTS)) if (await portInUse(port)) taken.push(`${port} (${service})`);
-  if (taken.length > 0) {
-    throw new Error(`ports already in use on 127.0.0.1: ${taken.join(', ')}; stop whatever listens there (another npm start?) and run again`);
-  }
+  await requireFreePorts(SERVICE_PORTS);
   stateDir = mkdtempSync(join(tmpdir(), 'acgs-start-'));
   // An earlier run's pid file whose pid now belongs to something else: another node process that
   // even names the service's script, so a check of the executable, the process name or the
@@ -87,15 +49,10 @@ beforeAll(async () => {
   stranger = spawn(process.execPath, ['-e', 'setInterval(() => {}, 60_000)', 'services/policy-engine/main.ts'], { stdio: 'ignore' });
   mkdirSync(join(stateDir, 'run'), { recursive: true });
   writeFileSync(join(stateDir, 'run', 'policy-engine.pid'), JSON.stringify({ service: 'policy-engine', pid: stranger.pid, argv: STALE_ARGV, startedAt: new Date().toISOString(), supervisorPid: 1 }));
-  botPort = await freePort();
-  // ACGS_STACK=local: other suites may run a compose project on this engine at the same time.
-  const env: NodeJS.ProcessEnv = { ...process.env, ACGS_STATE_DIR: stateDir, LOG_LEVEL: 'warn', PORT: String(botPort), ACGS_STACK: 'local' };
-  const configured = ['DATABASE_URL', 'AUDIT_DATABASE_URL', 'EVOLUTION_DATABASE_URL', 'DATABASE_POOL_MAX', 'REDIS_URL', 'ACGS_ADMIN_TOKEN', 'ACGS_CONFIG'];
-  const slack = ['SLACK_BOT_TOKEN', 'SLACK_APP_TOKEN', 'SLACK_SIGNING_SECRET', 'SLACK_API_URL'];
-  for (const key of [...configured, ...slack, 'VITEST', 'NODE_ENV']) delete env[key];
-  child = spawn(process.execPath, ['--import', 'tsx', 'bot/main.ts'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  child.stdout!.on('data', (chunk) => (output += chunk));
-  child.stderr!.on('data', (chunk) => (output += chunk));
+  botPort = await unusedLoopbackPort();
+  const started = startNpmStart({ stateDir, botPort });
+  child = started.child;
+  output = started.output;
 }, FIRM_PORTS_WAIT_MS + 10_000);
 
 afterAll(async () => {
@@ -112,7 +69,7 @@ afterAll(async () => {
 describe('npm start with nothing configured', () => {
   it('brings the four services up on their firm ports', async () => {
     for (const [service, port] of Object.entries(SERVICE_PORTS)) {
-      const response = await waitForHealth(port, 90_000);
+      const response = await waitForHealth(port, 90_000, output);
       const body = (await response.json()) as { service: string; constitutional_hash: string };
       expect(body.service).toBe(service);
       expect(body.constitutional_hash).toBe(CONSTITUTIONAL_HASH);
@@ -233,7 +190,7 @@ describe('npm start with nothing configured', () => {
   /** The console as its user gets in: the link npm start printed, opened once, its cookie kept. */
   function openConsole(): Promise<{ url: string; session: ConsoleSession }> {
     consoleOpened ??= new Promise<string>((resolve, reject) => {
-      const printed = () => /local Slack console: (http:\/\/127\.0\.0\.1:\d+\/\?token=[\w-]+)/.exec(output)?.[1];
+      const printed = () => /local Slack console: (http:\/\/127\.0\.0\.1:\d+\/\?token=[\w-]+)/.exec(output())?.[1];
       if (printed()) return resolve(printed()!);
       // Registered after the listener that fills `output`, so each chunk is already in it.
       const onData = () => {
@@ -242,7 +199,7 @@ describe('npm start with nothing configured', () => {
         resolve(printed()!);
       };
       child!.stdout!.on('data', onData);
-      child!.once('exit', () => reject(new Error(`npm start exited before printing the console link\n${output.slice(-4000)}`)));
+      child!.once('exit', () => reject(new Error(`npm start exited before printing the console link\n${output().slice(-4000)}`)));
     }).then(async (url) => ({ url, session: await openConsoleSession(url) }));
     return consoleOpened;
   }
@@ -268,7 +225,7 @@ describe('npm start with nothing configured', () => {
   }
 
   it('starts the bot with the local Slack console on its port, where /acgs health reads the stack', async () => {
-    const health = await waitForHealth(botPort, 60_000);
+    const health = await waitForHealth(botPort, 60_000, output);
     expect(await health.json()).toMatchObject({ status: 'ok', mode: 'http' });
     const { url } = await openConsole();
     expect(url).toMatch(new RegExp(`^http://127\\.0\\.0\\.1:${botPort}/\\?token=`));
@@ -280,8 +237,8 @@ describe('npm start with nothing configured', () => {
     const reply = await typeInConsole('/acgs health', 'Stack health');
     expect(reply?.text).toBe('Stack health: All 5 checks pass.');
     expect(JSON.stringify(reply?.blocks)).toContain('sandbox-controller');
-    expect(output).toContain(`local Slack console: http://127.0.0.1:${botPort}`);
-    expect(output).toContain('stack: local, because ACGS_STACK=local');
+    expect(output()).toContain(`local Slack console: http://127.0.0.1:${botPort}`);
+    expect(output()).toContain('stack: local, because ACGS_STACK=local');
   }, 90_000);
 
   it('lets on-call restart a local service from the console, with a new process that is healthy', async () => {
@@ -291,7 +248,7 @@ describe('npm start with nothing configured', () => {
     expect(before.status).toBe(200);
     const restarted = await typeInConsole('/acgs restart sandbox-controller', 'Restarted sandbox-controller', 60_000);
     expect(restarted, 'no restart reply in the console').toBeDefined();
-    expect((await waitForHealth(8001, 30_000)).status).toBe(200);
+    expect((await waitForHealth(8001, 30_000, output)).status).toBe(200);
   }, 90_000);
 
   it("records the restart in the bot's audit trail on a third embedded database, shown by /acgs audit and checked by audit verify", async () => {
@@ -302,12 +259,12 @@ describe('npm start with nothing configured', () => {
     expect(table).toContain('U0ONCALL');
     const verify = await typeInConsole('/acgs audit verify', 'Both audit chains intact', 30_000);
     expect(verify, 'no audit verify reply in the console').toBeDefined();
-    expect(output).toMatch(/audit trail: embedded PostgreSQL in .*pglite\/bot; spool .*bot-trail-spool\/bot/);
+    expect(output()).toMatch(/audit trail: embedded PostgreSQL in .*pglite\/bot; spool .*bot-trail-spool\/bot/);
   }, 60_000);
 
   it('runs the health-check runbook from the console, on the runner npm start runs beside the embedded database', async () => {
     // The registry lists runbooks by name: the backup runbooks come first.
-    expect(output).toMatch(/runbooks: backup, backup-verify, cache-degradation, database-connections, health-check, high-memory, restore, sandbox-failures \(/);
+    expect(output()).toMatch(/runbooks: backup, backup-verify, cache-degradation, database-connections, health-check, high-memory, restore, sandbox-failures \(/);
     const started = await typeInConsole('/acgs run health-check', 'Run started: health-check', 30_000);
     const id = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/.exec(started?.text ?? '')?.[0];
     expect(id, `no run id in ${started?.text}`).toBeDefined();
@@ -512,6 +469,19 @@ describe('npm start with nothing configured', () => {
     expect(listed.stdout).toContain(followed.run.id);
   }, 60_000);
 
+  it("lets the CLI start and tick a checklist in npm start's embedded database through the control channel", async () => {
+    const started = await cli(['checklist', 'monthly-review']);
+    expect(started.code, started.stdout + started.stderr).toBe(0);
+    const { checklist } = JSON.parse(started.stdout) as { checklist: { id: string; startedBy: string; origin: string } };
+    expect(checklist).toMatchObject({ origin: 'cli', startedBy: expect.stringMatching(/^cli:/) });
+    const ticked = await cli(['checklist', 'tick', checklist.id, 'team-training']);
+    expect(ticked.code, ticked.stdout + ticked.stderr).toBe(0);
+    const shown = await cli(['checklist', 'show', checklist.id]);
+    expect(shown.code).toBe(0);
+    const events = (JSON.parse(shown.stdout) as { events: { kind?: string; item?: string | null; actor?: string; by?: string }[] }).events;
+    expect(JSON.stringify(events)).toContain('team-training');
+  }, 60_000);
+
   it('posts an escalated scale as an approval request that an approver approves with its button, and records the whole flow', async () => {
     const { url, session } = await openConsole();
     const workspace = await session.get<{ channels: { id: string; name: string }[] }>('workspace');
@@ -541,7 +511,7 @@ describe('npm start with nothing configured', () => {
     for (const kind of ['approval requested', 'vote', 'execution', 'result']) expect(table).toContain(kind);
     // After all this console traffic the token is still only in the one start-up line.
     const token = new URL(url).searchParams.get('token')!;
-    expect(output.split(token)).toHaveLength(2);
+    expect(output().split(token)).toHaveLength(2);
   }, 60_000);
 
   it('forwards the approval (a governance record) to the Audit Engine as well, through the durable outbox', async () => {

@@ -1,0 +1,71 @@
+/**
+ * `npm start` as the start suites run it (test/start/): bot/main.ts in a child process with
+ * nothing configured but the state directory and the bot's port, its output kept, and the checks
+ * around it (the firm ports free, a port answering /health). The suites take the firm ports with
+ * firm-ports.ts first.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+
+/** Settings a developer's shell may carry that would make the start use something real. */
+const CONFIGURED = ['DATABASE_URL', 'AUDIT_DATABASE_URL', 'EVOLUTION_DATABASE_URL', 'DATABASE_POOL_MAX', 'REDIS_URL', 'ACGS_ADMIN_TOKEN', 'ACGS_CONFIG'];
+const SLACK = ['SLACK_BOT_TOKEN', 'SLACK_APP_TOKEN', 'SLACK_SIGNING_SECRET', 'SLACK_API_URL'];
+
+export interface NpmStart {
+  child: ChildProcess;
+  /** Everything it printed so far, stdout and stderr. */
+  output(): string;
+}
+
+/**
+ * Starts bot/main.ts with nothing configured. ACGS_STACK=local: other suites may run a compose
+ * project on this engine at the same time.
+ */
+export function startNpmStart(options: { stateDir: string; botPort: number }): NpmStart {
+  const env: NodeJS.ProcessEnv = { ...process.env, ACGS_STATE_DIR: options.stateDir, LOG_LEVEL: 'warn', PORT: String(options.botPort), ACGS_STACK: 'local' };
+  for (const key of [...CONFIGURED, ...SLACK, 'VITEST', 'NODE_ENV']) delete env[key];
+  const child = spawn(process.execPath, ['--import', 'tsx', 'bot/main.ts'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout!.on('data', (chunk) => (output += chunk));
+  child.stderr!.on('data', (chunk) => (output += chunk));
+  return { child, output: () => output };
+}
+
+/** Whether something already listens on 127.0.0.1:port (binding it is the only reliable check). */
+export function portInUse(port: number): Promise<boolean> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', (error: NodeJS.ErrnoException) => (error.code === 'EADDRINUSE' ? resolve(true) : reject(error)));
+    probe.listen(port, '127.0.0.1', () => probe.close(() => resolve(false)));
+  });
+}
+
+/** The ones of `ports` (by what listens there) something listens on. */
+export async function takenPorts(ports: Record<string, number>): Promise<string[]> {
+  const taken: string[] = [];
+  for (const [name, port] of Object.entries(ports)) if (await portInUse(port)) taken.push(`${port} (${name})`);
+  return taken;
+}
+
+/** Refuses to start beside another stack on these ports: the test would talk to that stack. */
+export async function requireFreePorts(ports: Record<string, number>): Promise<void> {
+  const taken = await takenPorts(ports);
+  if (taken.length > 0) throw new Error(`ports already in use on 127.0.0.1: ${taken.join(', ')}; stop whatever listens there (another npm start?) and run again`);
+}
+
+/** The first 200 answer of http://127.0.0.1:port/health within `timeoutMs`; otherwise fails with the last error and the start's output. */
+export async function waitForHealth(port: number, timeoutMs: number, output: () => string): Promise<Response> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError = '';
+  while (Date.now() < deadline) {
+    try {
+      const response = await fetch(`http://127.0.0.1:${port}/health`, { signal: AbortSignal.timeout(2000) });
+      if (response.status === 200) return response;
+      lastError = `status ${response.status}: ${await response.text()}`;
+    } catch (error) {
+      lastError = (error as Error).message;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  throw new Error(`port ${port} not healthy after ${timeoutMs} ms (${lastError})\n${output().slice(-4000)}`);
+}
