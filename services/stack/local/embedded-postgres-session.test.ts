@@ -1,6 +1,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { once } from 'node:events';
+import { connect as connectSocket, type Socket } from 'node:net';
 import { join } from 'node:path';
+import { protocol } from '@electric-sql/pglite';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { unusedLoopbackUrl } from '../../../test/testing/loopback.js';
@@ -86,6 +89,62 @@ describe('a client of the embedded database gets a fresh session', () => {
     expect(dump.rowCounts['public.kept']).toBe(0);
     await asClient(async (client) => {
       expect((await client.query({ name: 'before_dump', text: 'SELECT 4 AS four' })).rows).toEqual([{ four: 4 }]);
+    });
+  }, 60_000);
+});
+
+/** Resolves once what the socket received so far contains `text`. */
+function untilReceived(socket: Socket, text: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let received = Buffer.alloc(0);
+    const onData = (chunk: Buffer) => {
+      received = Buffer.concat([received, chunk]);
+      if (!received.includes(text)) return;
+      socket.off('data', onData).off('close', onClose);
+      resolve();
+    };
+    const onClose = () => reject(new Error(`the embedded database closed the connection before answering ${text}: ${received.toString('latin1')}`));
+    socket.on('data', onData).on('close', onClose);
+  });
+}
+
+/**
+ * A client that dies half-way through an extended-query exchange (killed between Execute and
+ * Sync) once its statement has been answered with `answer`: the socket hands PGlite one message
+ * at a time, so the exchange stays open after it.
+ */
+async function dieMidExchange(statement: string, answer: string): Promise<void> {
+  await embedded.untilNoClients();
+  const { startup, parse, bind, execute } = protocol.serialize;
+  const socket = connectSocket(Number(new URL(embedded.url).port), '127.0.0.1');
+  try {
+    await once(socket, 'connect');
+    // ReadyForQuery, status idle, ends the start-up answer.
+    const started = untilReceived(socket, 'Z\0\0\0\x05I');
+    socket.write(startup({ user: 'postgres', database: 'postgres' }));
+    await started;
+    const answered = untilReceived(socket, answer);
+    socket.write(Buffer.concat([parse({ name: 'half_done', text: statement }), bind({ statement: 'half_done' }), execute({})]));
+    await answered;
+  } finally {
+    socket.destroy();
+  }
+}
+
+describe('a client that died in the middle of a query', () => {
+  it('has what it executed rolled back, and the next client is served', async () => {
+    await asClient((client) => client.query('CREATE TABLE IF NOT EXISTS half_written (id int)'));
+    await dieMidExchange('INSERT INTO half_written VALUES (7)', 'INSERT 0 1');
+    await asClient(async (client) => {
+      expect((await client.query('SELECT count(*)::int AS rows FROM half_written')).rows[0].rows).toBe(0);
+      expect((await client.query({ name: 'half_done', text: 'SELECT 5 AS five' })).rows).toEqual([{ five: 5 }]);
+    });
+  }, 60_000);
+
+  it('after an error: the next client is served, not ignored until a Sync that never comes', async () => {
+    await dieMidExchange('SELEC 1', 'syntax error');
+    await asClient(async (client) => {
+      expect((await client.query('SELECT 6 AS six')).rows).toEqual([{ six: 6 }]);
     });
   }, 60_000);
 });

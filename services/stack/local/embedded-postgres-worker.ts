@@ -51,14 +51,19 @@ interface Served {
  * It runs when the server dispatches `connection`: right after it attached the new client's
  * socket and before any of that client's messages can be read (they arrive by later I/O
  * callbacks), and it takes the same query lock as those messages, so it cannot come between them.
- * The client before has been let go by then (maxConnections 1), its queued messages dropped;
- * its open transaction is rolled back here if the socket has not done so yet, since DISCARD ALL
- * cannot run inside one.
+ * The client before has been let go by then (maxConnections 1) and its queued messages dropped,
+ * but the socket hands PGlite one message at a time, so a client that died between Execute and
+ * Sync left its exchange open: ROLLBACK aborts what it executed (PostgreSQL skips it after an
+ * error), Sync ends the exchange (and that skipping), and a transaction block still open is rolled
+ * back, since DISCARD ALL cannot run inside one.
  */
 async function resetSession(db: PGlite): Promise<void> {
+  const { query, sync } = protocol.serialize;
   await db.runExclusive(async () => {
-    if (db.isInTransaction()) await db.execProtocol(protocol.serialize.query('ROLLBACK'));
-    await db.execProtocol(protocol.serialize.query('DISCARD ALL'));
+    await db.execProtocol(query('ROLLBACK'), { throwOnError: false });
+    await db.execProtocol(sync(), { throwOnError: false });
+    if (db.isInTransaction()) await db.execProtocol(query('ROLLBACK'));
+    await db.execProtocol(query('DISCARD ALL'));
   });
 }
 
