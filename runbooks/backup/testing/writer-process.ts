@@ -45,11 +45,6 @@ async function auditEngineWriter(): Promise<Writer> {
   const settings = Object.fromEntries(Object.entries(process.env).filter(([name]) => /^(AUDIT_|ACGS_)/.test(name)));
   const app = buildApp(loadConfig({ ...settings, DATABASE_URL: databaseUrl, PORT: port, DATABASE_POOL_MAX: '1' }), { logger: false });
   await app.ready();
-  // An embedded PGlite database is one session for every client in turn, and it keeps the
-  // statements the engine process before this one prepared: the engine's named append would then
-  // fail ("prepared statement ... already exists"). Through the engine's own pool, before it
-  // listens: a client of our own would hold the one session a moment after it ended.
-  await app.auditDb.query('DEALLOCATE ALL');
   await app.listen({ host: '127.0.0.1', port: Number(port) });
   return {
     tick: () => app.auditDb.query('INSERT INTO writer_ticks (pid) VALUES ($1)', [process.pid]),

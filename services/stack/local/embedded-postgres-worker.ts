@@ -9,7 +9,7 @@
  */
 import { setTimeout as delay } from 'node:timers/promises';
 import { parentPort, workerData } from 'node:worker_threads';
-import { PGlite } from '@electric-sql/pglite';
+import { PGlite, protocol } from '@electric-sql/pglite';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import { dumpSession, sessionRowCounts, sessionSizes, watchSession, type SessionDump } from '../backup/pglite-session-dump.js';
 import { swapDataDirectories, SwapUndone } from './embedded-postgres-swap.js';
@@ -42,6 +42,31 @@ interface Served {
   port: number;
 }
 
+/**
+ * PGlite is one backend session, which the socket lends to each client in turn; on a real server
+ * every connection is a session of its own. Without this the next client (a service restarted,
+ * or started again by its supervisor) inherits what the one before it left: its prepared
+ * statements (the Audit Engine's named append then fails with "prepared statement ... already
+ * exists"), its settings (search_path, TimeZone), temporary tables and advisory locks.
+ * It runs when the server dispatches `connection`: right after it attached the new client's
+ * socket and before any of that client's messages can be read (they arrive by later I/O
+ * callbacks), and it takes the same query lock as those messages, so it cannot come between them.
+ * The client before has been let go by then (maxConnections 1) and its queued messages dropped,
+ * but the socket hands PGlite one message at a time, so a client that died between Execute and
+ * Sync left its exchange open: ROLLBACK aborts what it executed (PostgreSQL skips it after an
+ * error), Sync ends the exchange (and that skipping), and a transaction block still open is rolled
+ * back, since DISCARD ALL cannot run inside one.
+ */
+async function resetSession(db: PGlite): Promise<void> {
+  const { query, sync } = protocol.serialize;
+  await db.runExclusive(async () => {
+    await db.execProtocol(query('ROLLBACK'), { throwOnError: false });
+    await db.execProtocol(sync(), { throwOnError: false });
+    if (db.isInTransaction()) await db.execProtocol(query('ROLLBACK'));
+    await db.execProtocol(query('DISCARD ALL'));
+  });
+}
+
 /** Opens the database in `dir` and serves it on `onPort` (0: any free port). */
 async function serve(dir: string, onPort: number): Promise<Served> {
   const db = await PGlite.create({ dataDir: dir });
@@ -50,6 +75,9 @@ async function serve(dir: string, onPort: number): Promise<Served> {
     const watch = watchSession(db, () => connected.count());
     const server = new PGLiteSocketServer({ db: watch.db, host: '127.0.0.1', port: onPort });
     connected.count = () => server.getStats().activeConnections;
+    server.addEventListener('connection', () => {
+      resetSession(db).catch((error: Error) => console.error(`embedded PostgreSQL in ${dir}: the session was not reset for a new client: ${error.message}`));
+    });
     await server.start();
     const address = (server as unknown as { server?: { address(): { port: number } } }).server?.address();
     if (!address?.port) throw new Error('embedded PostgreSQL did not report its port');
