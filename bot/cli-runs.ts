@@ -12,6 +12,7 @@ import type { BackupCatalog, RunbookRuns } from '../commands/ports.js';
 import { createBackupPorts } from '../runbooks/backup/index.js';
 import { createRunbookRegistry } from '../runbooks/engine/registry.js';
 import { createRunExecutor } from '../runbooks/engine/run-executor.js';
+import { createGateStore } from '../runbooks/engine/gate-store.js';
 import { createRunStore } from '../runbooks/engine/run-store.js';
 import { allRunbooks } from '../runbooks/index.js';
 import type { ControlChannel } from '../services/stack/local/local-control-client.js';
@@ -66,7 +67,7 @@ export function databaseRuns(pool: pg.Pool, env: Record<string, string | undefin
   });
   // Never started: a dry run makes its read-only checks here, a submitted run waits for a bot's runner.
   const executor = createRunExecutor({ store, registry, ports: { commands, backup: backupPorts } });
-  return { runs: withStoreHints(createRunbookRuns({ registry, executor, store })), backups: createBackupCatalog(backupPorts.root) };
+  return { runs: withStoreHints(createRunbookRuns({ registry, executor, store, gates: createGateStore(pool) })), backups: createBackupCatalog(backupPorts.root) };
 }
 
 /** Without DATABASE_URL: the engine of the npm start behind the control channel, if it lends one. */

@@ -133,6 +133,15 @@ export interface RunbookStepInfo {
   /** False when later steps need its output: a run stopped there can be retried or aborted, not skipped. */
   skippable: boolean;
   canBeUndone: boolean;
+  /** A gate step's level: its approval (`run pass`) is decided at it. */
+  gateLevel?: RunbookLevelNumber;
+}
+
+/** A gate step that waits for approvers now, and what it guards (the titles of the steps after it). */
+export interface RunGateInfo {
+  run: RunInfo;
+  step: { id: string; title: string; level: RunbookLevelNumber };
+  guards: string[];
 }
 
 /** A runbook as `runbooks` lists it. */
@@ -253,6 +262,14 @@ export interface RunbookRuns {
   activeAndRecent(endedLimit: number): Promise<RunInfo[]>;
   abort(runId: string, by: string, execution?: string): Promise<RunInfo>;
   decide(runId: string, decision: string, by: string, execution?: string): Promise<RunInfo>;
+  /**
+   * The gate `stepId` of run `runId` (of `runbook`) while it waits for approvers; a RunRequestError
+   * when the run is unknown, of another runbook, the step is no gate, or it does not wait now.
+   * Absent where the engine has no gates (the CLI's relay).
+   */
+  gate?(runId: string, runbook: string, stepId: string): Promise<RunGateInfo>;
+  /** Records that approvers let the waiting gate pass (`run pass`, once approved); refused like `gate`. */
+  pass?(runId: string, runbook: string, stepId: string): Promise<RunGateInfo>;
 }
 
 /** One backup as `backups` lists it (runbooks/backup/backups-overview.ts, as plain data). */

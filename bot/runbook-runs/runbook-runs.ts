@@ -4,17 +4,20 @@
  * attempts become plain data with ISO times; the engine's input errors become the port's
  * RunRequestError, so commands never see the engine's types.
  */
-import { RunRequestError, type RunbookInfo, type RunbookLevelNumber, type RunbookRuns, type RunbookStepInfo, type RunInfo, type RunPlanInfo } from '../../commands/ports.js';
+import { RunRequestError, type RunGateInfo, type RunbookInfo, type RunbookLevelNumber, type RunbookRuns, type RunbookStepInfo, type RunInfo, type RunPlanInfo } from '../../commands/ports.js';
 import type { AnyRunbook } from '../../runbooks/engine/definition.js';
 import { RunbookInputError } from '../../runbooks/engine/errors.js';
 import type { RunbookRegistry } from '../../runbooks/engine/registry.js';
 import type { RunExecutor } from '../../runbooks/engine/run-executor.js';
+import type { GateStore } from '../../runbooks/engine/gate-store.js';
 import type { AttemptRecord, Decision, RunRecord, RunStore } from '../../runbooks/engine/run-store.js';
 
 export interface RunbookRunsOptions {
   registry: RunbookRegistry;
   executor: RunExecutor;
   store: RunStore;
+  /** Where gate steps' requests and passes are kept (engine/gate-store.ts). */
+  gates: GateStore;
   /** Told of every run started from a channel (the bot shows it there); its failure does not undo the run. */
   onStartedInChannel?(runId: string, channel: string): Promise<unknown>;
 }
@@ -28,6 +31,7 @@ function stepsOf(runbook: AnyRunbook): RunbookStepInfo[] {
     idempotent: step.idempotent,
     skippable: step.skippable !== false,
     canBeUndone: Boolean(step.compensate),
+    ...(step.gate ? { gateLevel: step.gate.level } : {}),
   }));
 }
 
@@ -76,6 +80,26 @@ async function asPortErrors<T>(work: () => Promise<T>): Promise<T> {
 
 export function createRunbookRuns(options: RunbookRunsOptions): RunbookRuns {
   const { registry, executor, store } = options;
+
+  /** The gate while it waits: refused (nothing read further, nothing written) when any part of the line is wrong. */
+  async function waitingGate(runId: string, runbookName: string, stepId: string): Promise<RunGateInfo> {
+    const run = await executor.get(runId);
+    if (run.runbook !== runbookName) throw new RunRequestError('gate-foreign', `Run ${run.id} is a run of ${run.runbook}, not of ${runbookName}; nothing was changed.`);
+    const runbook = registry.version(run.runbook, run.version);
+    const index = runbook?.steps.findIndex((step) => step.id === stepId) ?? -1;
+    const step = runbook?.steps[index];
+    if (!runbook || !step?.gate) throw new RunRequestError('not-a-gate', `Run ${run.id} of ${run.runbook} has no gate step "${stepId}"; nothing was changed.`);
+    const running = (await store.attempts(run.id)).find((attempt) => attempt.outcome === 'running' && attempt.action === 'run');
+    if (run.state !== 'running' || running?.stepId !== stepId) {
+      throw new RunRequestError('gate-not-waiting', `The gate "${stepId}" of run ${run.id} is not waiting for approvers (the run is ${run.state}${running ? `, at step ${running.stepId}` : ''}); nothing was changed.`);
+    }
+    return {
+      run: runInfo(run),
+      step: { id: step.id, title: step.title, level: step.gate.level },
+      guards: runbook.steps.slice(index + 1).map((later) => later.title),
+    };
+  }
+
   return {
     list(): RunbookInfo[] {
       return registry.list().map((runbook) => ({
@@ -116,6 +140,16 @@ export function createRunbookRuns(options: RunbookRunsOptions): RunbookRuns {
     },
     decide(runId, decision, by) {
       return asPortErrors(async () => runInfo(await executor.decide(runId, decision as Decision, by)));
+    },
+    gate(runId, runbook, stepId) {
+      return asPortErrors(() => waitingGate(runId, runbook, stepId));
+    },
+    pass(runId, runbook, stepId) {
+      return asPortErrors(async () => {
+        const gate = await waitingGate(runId, runbook, stepId);
+        if (!(await options.gates.pass(gate.run.id, stepId))) throw new RunRequestError('gate-not-waiting', `The gate "${stepId}" of run ${gate.run.id} has no request waiting for a pass (it passed already, or it asked nobody yet); nothing was changed.`);
+        return gate;
+      });
     },
   };
 }
