@@ -12,6 +12,7 @@ import {
   migrateApprovalStore,
   redisApprovalSignals,
   startExpiryScheduler,
+  type ApprovalRequest,
   type ApprovalSignals,
   type ExpiryScheduler,
 } from './approvals/index.js';
@@ -93,6 +94,7 @@ let runMessages: RunMessages | undefined;
 /** What gate steps ask through, once the bot exists (the engine starts before it). */
 let gateExecution: ExecutionDeps | undefined;
 let gateClient: webApi.WebClient | undefined;
+let gateMessages: ((request: ApprovalRequest) => Promise<void>) | undefined;
 let checklistMessages: ChecklistMessages | undefined;
 
 /**
@@ -227,6 +229,7 @@ async function main(): Promise<void> {
       },
       approvals,
       client: () => gateClient,
+      updateMessages: async (request) => gateMessages?.(request),
       places: async (run) => {
         const shown = await createRunMessageStore({ pool: trail!.pool, instance: env.ACGS_BOT_INSTANCE || 'bot' }).get(run.id);
         const places: ApprovalPlace[] = shown ? [{ channel: shown.channel, ...(shown.ts ? { threadTs: shown.ts } : {}) }] : [];
@@ -282,6 +285,7 @@ async function main(): Promise<void> {
   });
 
   gateClient = bot.webClient;
+  gateMessages = (request) => bot.updateApprovalMessages(request);
   // One message per runbook run, kept current by one replica; a stopped replica's are taken over.
   await migrateRunMessageStore(trail.pool, (line) => logger.info({ component: 'run-messages' }, line));
   runMessages = startRunMessages({

@@ -52,6 +52,11 @@ export interface CommandContext {
    * that the action is recorded (RestartOptions.executionRecord).
    */
   execution?: CommittedExecution;
+  /**
+   * The approval request this line is asked as (an id its caller reserved: a gate step's own
+   * `run pass`) or runs under (the approved request). Absent for a line typed by a person.
+   */
+  approvalId?: string;
 }
 
 export interface CommittedExecution {

@@ -25,7 +25,31 @@ async function waitingGate(context: CommandContext, args: z.output<typeof passAr
   const runs = requireRuns(context);
   const call = runs[use];
   if (!call) throw new CommandError('This runbook engine has no gate steps.', 'Approvals for gates are given in Slack or the console of the bot that runs the run.', 'unavailable');
-  return call.call(runs, args.id, args.runbook, args.step).catch(runRefused);
+  return call.call(runs, args.id, args.runbook, args.step, context.approvalId).catch(runRefused);
+}
+
+/**
+ * A gate has one approval request, the one it asked for itself (with the id it kept first): a
+ * `run pass` that is not that request (typed by a person, or another runner's stale ask) makes no
+ * second one and is answered with where the gate's own request is.
+ */
+function requireGateOwnRequest(context: CommandContext, gate: RunGateInfo): void {
+  const request = gate.request;
+  if (request && context.approvalId === request.id) return;
+  const gateName = `The gate "${gate.step.id}" of run ${gate.run.id}`;
+  if (!request) {
+    throw new CommandError(`${gateName} has not asked its approvers yet; it asks for itself as soon as it starts waiting. Nothing was asked.`, `\`run status ${gate.run.id}\` shows where the run is.`, 'refused');
+  }
+  if (!request.state) {
+    throw new CommandError(`${gateName} is asking its approvers now (approval request ${request.id}); a second request is never made. Nothing was asked.`, `\`run status ${gate.run.id}\` shows where the run is.`, 'refused');
+  }
+  const so = request.approvedBy?.length ? `${request.approvedBy.length} so far` : 'none yet';
+  const where = request.channels?.length ? `, posted in channel ${request.channels.join(' and ')}` : '';
+  throw new CommandError(
+    `${gateName} already waits on approval request ${request.id} (${request.state}; ${request.approvalsRequired ?? '?'} approval${request.approvalsRequired === 1 ? '' : 's'} needed, ${so})${where}. Approvers vote with its buttons there; no second request was made.`,
+    'The requester cannot approve their own request; the run goes on once it is approved.',
+    'refused',
+  );
 }
 
 export const runPass = defineCommand({
@@ -38,21 +62,25 @@ export const runPass = defineCommand({
   args: passArguments,
   authorizationSubject(args, services) {
     const runbook = services.runs?.list().find((candidate) => candidate.name === args.runbook);
-    const level = runbook?.steps.find((step) => step.id === args.step)?.gateLevel;
-    return runbook && level !== undefined ? { runbook: { name: runbook.name, level, dryRun: false } } : undefined;
+    const gate = runbook?.steps.find((step) => step.id === args.step);
+    const level = gate?.gateLevel;
+    return runbook && level !== undefined ? { runbook: { name: runbook.name, level, dryRun: false, ...(gate?.gateApprovals ? { approvals: gate.gateApprovals } : {}) } } : undefined;
   },
   async plan(context, args) {
     const gate = await waitingGate(context, args, 'gate');
+    requireGateOwnRequest(context, gate);
     const guards = gate.guards.length > 0 ? gate.guards : ['(no steps after it: the run ends)'];
     return {
       summary: `Let run ${gate.run.id} of ${gate.run.runbook} (asked by ${gate.run.requester}) past its gate "${clip(gate.step.title, 120)}"`,
       target: `run ${gate.run.id} gate ${gate.step.id}`,
       // The same while the gate waits; a run that moved on (or a changed runbook) makes it differ.
       fingerprint: `gate ${gate.run.id} ${gate.run.runbook}@${gate.run.version} ${gate.step.id}`,
-      details: [`Run ${gate.run.id} of ${gate.run.runbook}, asked by ${gate.run.requester}`, `Gate: ${gate.step.title} (Level ${gate.step.level})`, 'It guards:', ...guards.map((title) => `• ${title}`)],
+      details: [`Run ${gate.run.id} of ${gate.run.runbook}, asked by ${gate.run.requester}`, `Gate: ${gate.step.title} (Level ${gate.step.level}${gate.step.approvals ? `, at least ${gate.step.approvals} approval${gate.step.approvals === 1 ? '' : 's'}` : ''})`, 'It guards:', ...guards.map((title) => `• ${title}`)],
     };
   },
   async run(context, args) {
+    // Only the gate's own request, approved, lets the run pass (never a line run at once, e.g. break-glass).
+    requireGateOwnRequest(context, await waitingGate(context, args, 'gate'));
     const gate = await waitingGate(context, args, 'pass');
     return {
       title: `Gate passed: ${gate.run.runbook}`,

@@ -50,18 +50,19 @@ export async function startRunbookEngine(options: RunbookEngineOptions): Promise
   const store = createRunStore(options.pool);
   const registry = createRunbookRegistry(options.runbooks);
   const gates = createGateStore(options.pool);
+  const gateApprovals = options.gateApprovals ? createGateApprovals({ runs: store, gates, ...options.gateApprovals }) : undefined;
   const executor = createRunExecutor({
     store,
     registry,
     audit: trailAuditSink(options.trail),
-    ports: options.gateApprovals ? { ...options.ports, gates: createGateApprovals({ runs: store, gates, ...options.gateApprovals }) } : options.ports,
+    ports: gateApprovals ? { ...options.ports, gates: gateApprovals } : options.ports,
     ...(options.owner ? { owner: options.owner } : {}),
     ...options.executor,
     ...(options.log ? { log: options.log } : {}),
   });
   executor.start();
   return {
-    runs: createRunbookRuns({ registry, executor, store, gates, ...(options.onStartedInChannel ? { onStartedInChannel: options.onStartedInChannel } : {}) }),
+    runs: createRunbookRuns({ registry, executor, store, gates, ...(gateApprovals ? { gateApprovals, approvals: options.gateApprovals!.approvals } : {}), ...(options.onStartedInChannel ? { onStartedInChannel: options.onStartedInChannel } : {}) }),
     executor,
     store,
     registry,

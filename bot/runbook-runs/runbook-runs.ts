@@ -4,12 +4,14 @@
  * attempts become plain data with ISO times; the engine's input errors become the port's
  * RunRequestError, so commands never see the engine's types.
  */
-import { RunRequestError, type RunGateInfo, type RunbookInfo, type RunbookLevelNumber, type RunbookRuns, type RunbookStepInfo, type RunInfo, type RunPlanInfo } from '../../commands/ports.js';
+import { RunRequestError, type RunGateInfo, type RunGateRequest, type RunbookInfo, type RunbookLevelNumber, type RunbookRuns, type RunbookStepInfo, type RunInfo, type RunPlanInfo } from '../../commands/ports.js';
 import type { AnyRunbook } from '../../runbooks/engine/definition.js';
 import { RunbookInputError } from '../../runbooks/engine/errors.js';
 import type { RunbookRegistry } from '../../runbooks/engine/registry.js';
 import type { RunExecutor } from '../../runbooks/engine/run-executor.js';
 import type { GateStore } from '../../runbooks/engine/gate-store.js';
+import type { ApprovalStore } from '../approvals/index.js';
+import type { GateApprovals } from './gate-approvals.js';
 import type { AttemptRecord, Decision, RunRecord, RunStore } from '../../runbooks/engine/run-store.js';
 
 export interface RunbookRunsOptions {
@@ -18,6 +20,10 @@ export interface RunbookRunsOptions {
   store: RunStore;
   /** Where gate steps' requests and passes are kept (engine/gate-store.ts). */
   gates: GateStore;
+  /** The bot's approvals for gates: an abort closes the requests the run's gates wait on. */
+  gateApprovals?: Pick<GateApprovals, 'closeForAbort'>;
+  /** Where a gate's request stands, for `run pass` typed while it waits (absent: only its id is told). */
+  approvals?: Pick<ApprovalStore, 'get'>;
   /** Told of every run started from a channel (the bot shows it there); its failure does not undo the run. */
   onStartedInChannel?(runId: string, channel: string): Promise<unknown>;
 }
@@ -31,7 +37,7 @@ function stepsOf(runbook: AnyRunbook): RunbookStepInfo[] {
     idempotent: step.idempotent,
     skippable: step.skippable !== false,
     canBeUndone: Boolean(step.compensate),
-    ...(step.gate ? { gateLevel: step.gate.level } : {}),
+    ...(step.gate ? { gateLevel: step.gate.level, ...(step.gate.approvals ? { gateApprovals: step.gate.approvals } : {}) } : {}),
   }));
 }
 
@@ -95,9 +101,19 @@ export function createRunbookRuns(options: RunbookRunsOptions): RunbookRuns {
     }
     return {
       run: runInfo(run),
-      step: { id: step.id, title: step.title, level: step.gate.level },
+      step: { id: step.id, title: step.title, level: step.gate.level, ...(step.gate.approvals ? { approvals: step.gate.approvals } : {}) },
       guards: runbook.steps.slice(index + 1).map((later) => later.title),
+      ...(await gateRequest(run.id, stepId)),
     };
+  }
+
+  async function gateRequest(runId: string, stepId: string): Promise<{ request?: RunGateRequest }> {
+    const kept = await options.gates.latest(runId, stepId);
+    if (!kept || kept.passedAt) return {};
+    const request = await options.approvals?.get(kept.requestId);
+    if (!request) return { request: { id: kept.requestId } };
+    const channels = [...new Set(request.messages.map((message) => message.channel))];
+    return { request: { id: request.id, state: request.state, approvalsRequired: request.approvalsRequired, approvedBy: request.approvedBy, channels } };
   }
 
   return {
@@ -136,7 +152,12 @@ export function createRunbookRuns(options: RunbookRunsOptions): RunbookRuns {
       return (await store.activeAndRecent(endedLimit)).map(runInfo);
     },
     abort(runId, by) {
-      return asPortErrors(async () => runInfo(await executor.abort(runId, by)));
+      return asPortErrors(async () => {
+        const run = await executor.abort(runId, by);
+        // The abort stands either way; a request left open fails its `run pass` (the run is not running).
+        await options.gateApprovals?.closeForAbort(run, by).catch(() => undefined);
+        return runInfo(run);
+      });
     },
     decide(runId, decision, by) {
       return asPortErrors(async () => runInfo(await executor.decide(runId, decision as Decision, by)));
@@ -144,10 +165,10 @@ export function createRunbookRuns(options: RunbookRunsOptions): RunbookRuns {
     gate(runId, runbook, stepId) {
       return asPortErrors(() => waitingGate(runId, runbook, stepId));
     },
-    pass(runId, runbook, stepId) {
+    pass(runId, runbook, stepId, request) {
       return asPortErrors(async () => {
         const gate = await waitingGate(runId, runbook, stepId);
-        if (!(await options.gates.pass(gate.run.id, stepId))) throw new RunRequestError('gate-not-waiting', `The gate "${stepId}" of run ${gate.run.id} has no request waiting for a pass (it passed already, or it asked nobody yet); nothing was changed.`);
+        if (!(await options.gates.pass(gate.run.id, stepId, request))) throw new RunRequestError('gate-not-waiting', `The gate "${stepId}" of run ${gate.run.id} has no request waiting for a pass (it passed already, or it asked nobody yet); nothing was changed.`);
         return gate;
       });
     },

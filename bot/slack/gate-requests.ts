@@ -18,15 +18,17 @@ export interface SlackGateRequestsOptions {
   client(): webApi.WebClient | undefined;
   /** Where the run's request goes: the run's message thread, the approvals channel. */
   places(run: RunRecord): Promise<ApprovalPlace[]>;
+  /** Updates every copy of a request's message (SlackBot.updateApprovalMessages), once the bot exists. */
+  updateMessages?(request: ApprovalRequest): Promise<void>;
   log?(message: string, error?: unknown): void;
 }
 
 export function slackGateRequests(options: SlackGateRequestsOptions): Omit<GateApprovalsOptions, 'runs' | 'gates'> {
   return {
     approvals: options.approvals,
-    async ask(line, run): Promise<ApprovalRequest> {
+    async ask(line, run, approvalId): Promise<ApprovalRequest> {
       // The runner asks on the requester's behalf: no person typed it, as for a scheduled command.
-      const outcome = await executeCommandLine(options.execution, { line, actor: { id: run.requester }, origin: 'schedule' });
+      const outcome = await executeCommandLine(options.execution, { line, actor: { id: run.requester }, origin: 'schedule', approvalId });
       if (outcome.approval) return outcome.approval;
       const said = [outcome.document.title, outcome.document.summary].filter(Boolean).join(': ');
       throw new Error(`the gate's approval could not be requested (${said})`);
@@ -35,6 +37,9 @@ export function slackGateRequests(options: SlackGateRequestsOptions): Omit<GateA
       const client = options.client();
       if (!client) throw new Error('the Slack bot is not started yet');
       await postApprovalRequest(client, options.approvals, request, await options.places(run));
+    },
+    async closed(request) {
+      await options.updateMessages?.(request);
     },
     ...(options.log ? { log: options.log } : {}),
   };

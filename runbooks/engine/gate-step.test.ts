@@ -121,12 +121,17 @@ describe('a gate step', () => {
     await executor.stop();
   });
 
-  it('is refused at definition time when skippable, below Level 2, or a gate kind without settings', () => {
+  it('is refused at definition time when skippable, below Level 2, a gate kind without settings, or asking a count of approvers that is no whole number from 1 to 10', () => {
     const base = { source: import.meta.url, name: 'bad-gate', summary: 'x', level: 1 as const, args: z.object({}) };
     const act = { id: 'act', kind: 'act' as const, title: 'Act', timeoutMs: 1000, idempotent: true, run: async () => null, dryRun: async () => ({ mode: 'description' as const, text: 'x' }) };
     expect(() => defineRunbook({ ...base, steps: [{ ...gateStep({ id: 'g', title: 'Gate', level: 2, timeoutMs: 1000 }), skippable: true }] })).toThrow(RunbookDefinitionError);
     expect(() => defineRunbook({ ...base, steps: [gateStep({ id: 'g', title: 'Gate', level: 1 as never, timeoutMs: 1000 })] })).toThrow(/level is 2 to 4/);
     expect(() => defineRunbook({ ...base, steps: [{ ...act, kind: 'gate' }] })).toThrow(/only a gate step/);
     expect(() => defineRunbook({ ...base, steps: [{ ...act, gate: { level: 2 } }] })).toThrow(/only a gate step/);
+    for (const approvals of [0, 1.5, 11, Number.NaN]) {
+      expect(() => defineRunbook({ ...base, steps: [gateStep({ id: 'g', title: 'Gate', level: 2, timeoutMs: 1000, approvals })] })).toThrow(/approvals are a whole number from 1 to 10/);
+    }
+    const counted = defineRunbook({ ...base, steps: [gateStep({ id: 'g', title: 'Gate', level: 3, timeoutMs: 1000, approvals: 3 })] });
+    expect(counted.steps[0]!.gate).toEqual({ level: 3, approvals: 3 });
   });
 });

@@ -35,7 +35,7 @@ export function gateStep<Args>(input: GateStepInput): StepDefinition<Args> {
     timeoutMs: input.timeoutMs,
     idempotent: true,
     skippable: false,
-    gate: { level: input.level },
+    gate: { level: input.level, ...(input.approvals === undefined ? {} : { approvals: input.approvals }) },
     async run({ runId, ports, signal }): Promise<GatePassed> {
       const gates = ports.gates;
       if (!gates) throw new Error('this process has no approvals for gate steps (StepPorts.gates is missing); nothing was asked');
@@ -49,7 +49,8 @@ export function gateStep<Args>(input: GateStepInput): StepDefinition<Args> {
       return { passed: true, request: state.request, approvedBy: state.by };
     },
     async dryRun() {
-      return { mode: 'description', text: `Waits for approvers (Level ${input.level}) before the steps after it run.` };
+      const how = input.approvals === undefined ? `Level ${input.level}` : `Level ${input.level}, ${input.approvals} approval${input.approvals === 1 ? '' : 's'} at least`;
+      return { mode: 'description', text: `Waits for approvers (${how}) before the steps after it run.` };
     },
   };
 }

@@ -62,9 +62,9 @@ async function startRun(runbook: string): Promise<string> {
 }
 
 /** The gate's request as posted in the channel: its message ts and request id. */
-async function gateRequest(runId: string): Promise<{ ts: string; id: string; text: string }> {
+async function gateRequest(runId: string, runbook = 'gated-deploy'): Promise<{ ts: string; id: string; text: string }> {
   const posted = await bot.t.standIn.waitFor(
-    () => bot.t.standIn.messages(OPS).find((message) => blockText(message.blocks).includes(`Approval: run pass ${runId} gated-deploy approve`)),
+    () => bot.t.standIn.messages(OPS).find((message) => blockText(message.blocks).includes(`Approval: run pass ${runId} ${runbook} approve`)),
     10_000,
     `the gate's approval request for run ${runId}`,
   );
@@ -110,6 +110,64 @@ describe('a gate step', () => {
     await people.type(ONCALL, `run abort ${runId}`, 'Abort requested');
     expect(await waitForRunState(bot.runEngine!.store, runId, FINAL_RUN_STATES)).toMatchObject({ state: 'aborted' });
     expect(await marks(runId)).toEqual(['checks']);
+  });
+});
+
+describe('a gate that says how many approvers it needs', () => {
+  it('asks for that many, more than its level gives, and the run goes on only after the last of them', async () => {
+    const runId = await startRun('two-eyes');
+    const request = await gateRequest(runId, 'two-eyes');
+    expect(await bot.approvals.get(request.id)).toMatchObject({ level: 2, approvalsRequired: 2, distinctApprovers: true, state: 'pending' });
+    expect(request.text).toContain('0 of 2 approved');
+    expect(request.text).toContain('at least 2 approvals');
+    await people.click(APPROVER1, 'approve', request.ts);
+    await people.untilMessage(request.ts, '1 of 2 approved');
+    expect(await marks(runId), 'one approval of two lets nothing through').toEqual([]);
+    expect((await bot.runEngine!.store.get(runId))?.state).toBe('running');
+    await people.click(APPROVER2, 'approve', request.ts);
+    expect(await waitForRunState(bot.runEngine!.store, runId, FINAL_RUN_STATES)).toMatchObject({ state: 'succeeded' });
+    expect(await marks(runId)).toEqual(['change']);
+  });
+});
+
+describe('aborting a run whose gate waits', () => {
+  it('cancels the gate\'s request, its message says the abort cancelled it, and a late approval lets nothing run', async () => {
+    const runId = await startRun('gated-deploy');
+    const request = await gateRequest(runId);
+    await people.type(ADMIN, `run abort ${runId}`, 'Abort requested');
+    expect(await waitForRunState(bot.runEngine!.store, runId, FINAL_RUN_STATES)).toMatchObject({ state: 'aborted' });
+    expect(await bot.approvals.get(request.id)).toMatchObject({ state: 'cancelled', endedBy: ADMIN, endedReason: `its run ${runId} was aborted` });
+    const shown = await people.untilMessage(request.ts, `its run ${runId} was aborted`);
+    expect(shown).toContain('Cancelled by');
+    expect(people.buttonsOf(request.ts), 'a cancelled request has no buttons').toEqual([]);
+
+    // A vote that arrives anyway (a stale client) is refused with why.
+    const late = await decideOnApproval({ registry: createCommandRegistry(), services: bot.services }, { id: request.id, choice: 'approve', actor: { id: APPROVER1 } });
+    expect(late).toMatchObject({ code: 'closed', changed: false });
+    expect(JSON.stringify(late.sentence)).toContain(`its run ${runId} was aborted`);
+    expect(await marks(runId)).toEqual(['checks']);
+    expect((await bot.approvals.get(request.id))?.state).toBe('cancelled');
+  });
+});
+
+describe('run pass typed by hand while the gate waits', () => {
+  it('makes no second request: it says which request the gate waits on and where; an approval of that one lets the run go on', async () => {
+    const runId = await startRun('gated-deploy');
+    const request = await gateRequest(runId);
+    const line = `run pass ${runId} gated-deploy approve`;
+    const before = await requestCount();
+    for (const who of [ONCALL, ADMIN]) {
+      const answer = await people.type(who, line, 'already waits on approval request');
+      expect(answer.text).toContain(request.id);
+      expect(answer.text).toContain(`posted in channel ${OPS}`);
+      expect(answer.text).toContain('no second request was made');
+    }
+    expect(await requestCount()).toBe(before);
+    expect((await bot.trail.pool.query('SELECT id FROM approval_requests WHERE line = $1', [line])).rows).toEqual([{ id: request.id }]);
+
+    await people.click(APPROVER1, 'approve', request.ts);
+    expect(await waitForRunState(bot.runEngine!.store, runId, FINAL_RUN_STATES)).toMatchObject({ state: 'succeeded' });
+    expect(await marks(runId)).toEqual(['checks', 'deploy']);
   });
 });
 
@@ -200,4 +258,95 @@ describe('a runner SIGKILLed while its gate waits', () => {
       await next.stop();
     }
   }, 60_000);
+});
+
+describe('a runner that dies between the gate\'s two writes (its id kept, its request made)', () => {
+  /**
+   * Runner A keeps the gate's request id, then "dies" at `where`: its ask never returns (nothing
+   * after it runs in A) and A is stopped, handing the run back; runner B takes the run over with
+   * the bot's gates as main.ts wires them. `zombie` is A's ask if it wakes up late (before-create).
+   */
+  async function dieAt(where: 'before-create' | 'after-create') {
+    await bot.runEngine!.executor.stop();
+    const pool = bot.trail.pool;
+    const asking = () => slackGateRequests({ execution: { registry: createCommandRegistry(), services: bot.services }, approvals: bot.approvals, client: () => bot.t.bot.webClient, places: async () => [{ channel: OPS }] });
+    const { ask, ...rest } = asking();
+    let wake!: () => void;
+    const woken = new Promise<void>((resolve) => (wake = resolve));
+    let zombie: Promise<unknown> | undefined;
+    const dying = createGateApprovals({
+      runs: bot.runEngine!.store,
+      gates: createGateStore(pool),
+      ...rest,
+      async ask(line, run, approvalId) {
+        if (where === 'after-create') await ask(line, run, approvalId);
+        else await woken.then(() => (zombie = ask(line, run, approvalId)));
+        return new Promise<never>(() => undefined);
+      },
+    });
+    const runnerA = createRunExecutor({ store: bot.runEngine!.store, registry: bot.runEngine!.registry, owner: 'runner-a', leaseMs: 2000, renewEveryMs: 200, scanEveryMs: 100, ports: { gates: dying } });
+    runnerA.start();
+    const run = await bot.runEngine!.runs.submit({ runbook: 'gated-deploy', args: {}, requester: ONCALL, origin: 'slash' });
+    const line = `run pass ${run.id} gated-deploy approve`;
+    const requestsFor = async () => (await pool.query<{ id: string; state: string }>('SELECT id::text AS id, state FROM approval_requests WHERE line = $1', [line])).rows;
+    const gateRows = async () => (await pool.query<{ request_id: string }>('SELECT request_id FROM runbook_gates WHERE run_id = $1', [run.id])).rows.map((row) => row.request_id);
+    const until = async (done: () => Promise<boolean>, what: string) => {
+      const deadline = Date.now() + 10_000;
+      while (!(await done())) {
+        if (Date.now() > deadline) throw new Error(`${what} did not happen`);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    };
+    if (where === 'after-create') await until(async () => (await requestsFor()).length === 1, 'the request of runner A');
+    else await until(async () => (await gateRows()).length === 1, 'the id kept by runner A');
+    const kept = await gateRows();
+    await runnerA.stop();
+    const runnerB = createRunExecutor({
+      store: bot.runEngine!.store,
+      registry: bot.runEngine!.registry,
+      owner: 'runner-b',
+      leaseMs: 2000,
+      renewEveryMs: 200,
+      scanEveryMs: 100,
+      ports: { gates: createGateApprovals({ runs: bot.runEngine!.store, gates: createGateStore(pool), ...asking() }) },
+    });
+    runnerB.start();
+    return { run, kept, requestsFor, gateRows, runnerB, wake, zombie: () => zombie };
+  }
+
+  it('after the request was made: the next runner waits on it and shows it, no second request; its approval lets the run go on', async () => {
+    const { run, kept, requestsFor, gateRows, runnerB } = await dieAt('after-create');
+    try {
+      // Nobody showed it before A died: B does, once.
+      const shown = await gateRequest(run.id);
+      expect(shown.id).toBe(kept[0]);
+      expect(await requestsFor()).toEqual([{ id: kept[0], state: 'pending' }]);
+      expect(await gateRows()).toEqual(kept);
+      expect(bot.t.standIn.messages(OPS).filter((message) => blockText(message.blocks).includes(`Approval: run pass ${run.id}`))).toHaveLength(1);
+      await people.click(APPROVER1, 'approve', shown.ts);
+      expect(await waitForRunState(bot.runEngine!.store, run.id, FINAL_RUN_STATES, 20_000)).toMatchObject({ state: 'succeeded' });
+      expect(await marks(run.id)).toEqual(['checks', 'deploy']);
+      expect(await requestsFor()).toEqual([{ id: kept[0], state: 'executed' }]);
+    } finally {
+      await runnerB.stop();
+    }
+  }, 30_000);
+
+  it('after only the id was kept: the next runner asks with that id, and the dead one waking up late finds the same request', async () => {
+    const { run, kept, requestsFor, gateRows, runnerB, wake, zombie } = await dieAt('before-create');
+    try {
+      const shown = await gateRequest(run.id);
+      expect(shown.id).toBe(kept[0]);
+      wake();
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(await zombie()).toMatchObject({ id: kept[0], state: 'pending' });
+      expect(await requestsFor()).toEqual([{ id: kept[0], state: 'pending' }]);
+      expect(await gateRows()).toEqual(kept);
+      await people.click(APPROVER2, 'approve', shown.ts);
+      expect(await waitForRunState(bot.runEngine!.store, run.id, FINAL_RUN_STATES, 20_000)).toMatchObject({ state: 'succeeded' });
+      expect(await requestsFor()).toEqual([{ id: kept[0], state: 'executed' }]);
+    } finally {
+      await runnerB.stop();
+    }
+  }, 30_000);
 });

@@ -149,6 +149,7 @@ export async function startGovernanceBot(options: GovernanceBotOptions): Promise
           },
           approvals,
           client: () => slack?.bot.webClient,
+          updateMessages: async (request) => slack?.bot.updateApprovalMessages(request),
           places: async () => [{ channel: OPS }],
         }),
       });

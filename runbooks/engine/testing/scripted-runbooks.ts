@@ -36,7 +36,7 @@ export interface ScriptedStep {
   /** What its dry run says; asked at every plan, so a test can change it between two (a step's target). */
   dryRun?: () => DryRunResult;
   /** Makes it a gate step (engine/gate-step.ts) at this level, reading its request every pollEveryMs. */
-  gate?: { level: 2 | 3 | 4; pollEveryMs?: number };
+  gate?: { level: 2 | 3 | 4; pollEveryMs?: number; approvals?: number };
 }
 
 async function mark(pool: pg.Pool, context: StepContext<ScriptArgs>, stepId: string, action: string): Promise<string> {
@@ -53,7 +53,7 @@ async function endMark(pool: pg.Pool, id: string, outcome: string): Promise<void
 
 function scriptedStep(pool: pg.Pool, spec: ScriptedStep): StepDefinition<ScriptArgs> {
   if (spec.gate) {
-    return gateStep({ id: spec.id, title: spec.title ?? `Approvers let ${spec.id} pass`, level: spec.gate.level, timeoutMs: spec.timeoutMs ?? 120_000, ...(spec.gate.pollEveryMs ? { pollEveryMs: spec.gate.pollEveryMs } : {}) });
+    return gateStep({ id: spec.id, title: spec.title ?? `Approvers let ${spec.id} pass`, level: spec.gate.level, timeoutMs: spec.timeoutMs ?? 120_000, ...(spec.gate.pollEveryMs ? { pollEveryMs: spec.gate.pollEveryMs } : {}), ...(spec.gate.approvals ? { approvals: spec.gate.approvals } : {}) });
   }
   const step: StepDefinition<ScriptArgs> = {
     id: spec.id,

@@ -15,6 +15,15 @@ export function gateRunbooks(pool: pg.Pool): AnyRunbook[] {
       ],
       { level: 1, summary: 'A deploy behind a gate' },
     ),
+    scriptedRunbook(
+      pool,
+      'two-eyes',
+      [
+        { id: 'approve', kind: 'gate', title: 'Two approvers let the change go on', gate: { level: 2, pollEveryMs: 50, approvals: 2 } },
+        { id: 'change', title: 'Change the thing' },
+      ],
+      { level: 1, summary: 'A gate that asks more approvers than its level' },
+    ),
     scriptedRunbook(pool, 'plain', [{ id: 'only' }], { level: 1, summary: 'No gate' }),
   ];
 }

@@ -51,8 +51,8 @@ async function gatePorts(options: GateRunnerOptions): Promise<GatePorts> {
     runs: store,
     gates,
     approvals,
-    async ask(line, run) {
-      const outcome = await executeCommandLine(execution, { line, actor: { id: run.requester }, origin: 'schedule' });
+    async ask(line, run, approvalId) {
+      const outcome = await executeCommandLine(execution, { line, actor: { id: run.requester }, origin: 'schedule', approvalId });
       if (!outcome.approval) throw new Error(`not requested: ${outcome.document.title}: ${outcome.document.summary ?? ''}`);
       return outcome.approval;
     },
