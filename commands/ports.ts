@@ -251,6 +251,8 @@ export interface RunDetailInfo {
   /** The steps of the version the run started with; absent when this process no longer has it. */
   steps?: RunbookStepInfo[];
   attempts: RunAttemptInfo[];
+  /** The gate step the run waits at now, and the approval request it asked for (once it asked). */
+  gate?: { stepId: string; request?: RunGateRequest };
 }
 
 /**

@@ -108,15 +108,25 @@ export function createGateApprovals(options: GateApprovalsOptions): GateApproval
     async check(gate, requestId) {
       return (await stateOf(gate, requestId)) ?? { state: 'refused', request: requestId, why: `the approval request ${requestId} is gone from the approval store` };
     },
-    async closeForAbort(run, by) {
-      const closed: ApprovalRequest[] = [];
-      for (const gate of await gates.unpassed(run.id)) {
-        const withdrawn = await approvals.withdraw(gate.requestId, by, `its run ${run.id} was aborted`);
-        if (!withdrawn.changed || !withdrawn.request) continue;
-        closed.push(withdrawn.request);
-        await options.closed?.(withdrawn.request).catch((error: unknown) => options.log?.(`approval request ${gate.requestId} was cancelled, but its messages could not be updated`, error));
-      }
-      return closed;
-    },
+    closeForAbort: (run, by) => closeGatesForAbort(options, run, by),
   };
+}
+
+/**
+ * Cancels the requests the run's gates wait on, as `by` who aborted it; returns those it closed.
+ * Also for a process that asks nobody itself (the CLI with DATABASE_URL aborting a run).
+ */
+export async function closeGatesForAbort(
+  options: Pick<GateApprovalsOptions, 'gates' | 'approvals' | 'closed' | 'log'>,
+  run: Pick<RunRecord, 'id'>,
+  by: string,
+): Promise<ApprovalRequest[]> {
+  const closed: ApprovalRequest[] = [];
+  for (const gate of await options.gates.unpassed(run.id)) {
+    const withdrawn = await options.approvals.withdraw(gate.requestId, by, `its run ${run.id} was aborted`);
+    if (!withdrawn.changed || !withdrawn.request) continue;
+    closed.push(withdrawn.request);
+    await options.closed?.(withdrawn.request).catch((error: unknown) => options.log?.(`approval request ${gate.requestId} was cancelled, but its messages could not be updated`, error));
+  }
+  return closed;
 }

@@ -110,7 +110,8 @@ export function createRunbookRuns(options: RunbookRunsOptions): RunbookRuns {
   async function gateRequest(runId: string, stepId: string): Promise<{ request?: RunGateRequest }> {
     const kept = await options.gates.latest(runId, stepId);
     if (!kept || kept.passedAt) return {};
-    const request = await options.approvals?.get(kept.requestId);
+    // Where the request stands is a courtesy: a store that cannot say leaves its id, which is enough to find it.
+    const request = await options.approvals?.get(kept.requestId).catch(() => undefined);
     if (!request) return { request: { id: kept.requestId } };
     const channels = [...new Set(request.messages.map((message) => message.channel))];
     return { request: { id: request.id, state: request.state, approvalsRequired: request.approvalsRequired, approvedBy: request.approvedBy, channels } };
@@ -145,7 +146,9 @@ export function createRunbookRuns(options: RunbookRunsOptions): RunbookRuns {
         const run = await executor.get(runId);
         const attempts = await store.attempts(run.id);
         const runbook = registry.version(run.runbook, run.version);
-        return { run: runInfo(run), ...(runbook ? { steps: stepsOf(runbook) } : {}), attempts: attempts.map(attemptInfo) };
+        const at = attempts.find((attempt) => attempt.outcome === 'running' && attempt.action === 'run');
+        const gate = run.state === 'running' && at && runbook?.steps[at.stepIndex]?.gate ? { gate: { stepId: at.stepId, ...(await gateRequest(run.id, at.stepId)) } } : {};
+        return { run: runInfo(run), ...(runbook ? { steps: stepsOf(runbook) } : {}), attempts: attempts.map(attemptInfo), ...gate };
       });
     },
     async activeAndRecent(endedLimit) {

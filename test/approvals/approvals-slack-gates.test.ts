@@ -9,6 +9,7 @@ import { MARKS_TABLE_SQL } from '../../runbooks/engine/testing/database.js';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
+import { followRun } from '../../bot/cli-follow.js';
 import { decideOnApproval } from '../../bot/command-path/index.js';
 import { createGateApprovals } from '../../bot/runbook-runs/gate-approvals.js';
 import { slackGateRequests } from '../../bot/slack/gate-requests.js';
@@ -164,6 +165,13 @@ describe('run pass typed by hand while the gate waits', () => {
     }
     expect(await requestCount()).toBe(before);
     expect((await bot.trail.pool.query('SELECT id FROM approval_requests WHERE line = $1', [line])).rows).toEqual([{ id: request.id }]);
+
+    // What `npx acgs run` reads to follow the run (the port the control channel relays) says so too.
+    expect((await bot.runEngine!.runs.get(runId)).gate).toEqual({ stepId: 'approve', request: { id: request.id, state: 'pending', approvalsRequired: 1, approvedBy: [], channels: [OPS] } });
+    const told: string[] = [];
+    const following = new AbortController();
+    await followRun({ runs: bot.runEngine!.runs, runId, pollMs: 20, signal: following.signal, report: (said) => (told.push(said.text), said.text.startsWith('Waiting for approvers') && following.abort()) });
+    expect(told).toContain(`Waiting for approvers at "An approver lets the deploy go on": approval request ${request.id} (1 approval needed, pending); approvers vote with its buttons in channel ${OPS}`);
 
     await people.click(APPROVER1, 'approve', request.ts);
     expect(await waitForRunState(bot.runEngine!.store, runId, FINAL_RUN_STATES)).toMatchObject({ state: 'succeeded' });
