@@ -158,4 +158,27 @@ describe('followRun', () => {
     expect(polls).toBe(3);
     expect(lines).toEqual(['info Step 1/2 First thing: started']);
   });
+
+  it('tells a gate that waits for approvers once per request, with its id, where it is and its line; not before the request exists', async () => {
+    const atGate = (request?: NonNullable<RunDetailInfo['gate']>['request']): RunDetailInfo => ({ ...detail('running', [{ ...done }, { stepIndex: 1, stepId: 'two' }]), gate: { stepId: 'two', ...(request ? { request } : {}) } });
+    const first = { id: 'req-1', state: 'pending', approvalsRequired: 2, approvedBy: [], channels: ['C0OPS'] };
+    const { end, lines } = await follow(
+      scripted(
+        atGate(),
+        atGate({ id: 'req-1' }),
+        atGate(first),
+        atGate({ ...first, approvedBy: ['U0A'] }),
+        // Denied, retried: the gate asks again with a new request, told again (no channel known yet).
+        atGate({ id: 'req-2', state: 'pending', approvalsRequired: 2, approvedBy: [] }),
+        detail('succeeded', [{ ...done }, { stepIndex: 1, stepId: 'two', ...done }]),
+      ),
+    );
+    expect(end.how).toBe('ended');
+    const gateLines = lines.filter((line) => line.includes('Waiting for approvers'));
+    expect(gateLines).toEqual([
+      `warn Waiting for approvers at "Second thing": approval request req-1 (2 approvals needed, pending); approvers vote with its buttons in channel C0OPS | It asks for \`run pass ${ID} demo two\`; the requester cannot approve it. Ctrl-C stops following; the run goes on.`,
+      `warn Waiting for approvers at "Second thing": approval request req-2 (2 approvals needed, pending); approvers vote with its buttons in Slack or the local console | It asks for \`run pass ${ID} demo two\`; the requester cannot approve it. Ctrl-C stops following; the run goes on.`,
+    ]);
+    expect(lines.indexOf(gateLines[0]!)).toBeGreaterThan(lines.indexOf('info Step 2/2 Second thing: started'));
+  });
 });

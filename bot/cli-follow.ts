@@ -74,6 +74,27 @@ function stepName(detail: RunDetailInfo, attempt: RunAttemptInfo): string {
   return `${doing} ${attempt.stepIndex + 1}${count} ${title}${counted ? ` (attempt ${attempt.attempt})` : ''}`;
 }
 
+/**
+ * The run waits at a gate for people, not for this terminal: say which approval request, where
+ * approvers find it, and its line, so the follow does not look hung. Told once the request exists.
+ */
+function gateWait(detail: RunDetailInfo): { request: string; line: FollowLine } | undefined {
+  const gate = detail.gate;
+  const request = gate?.request;
+  if (!gate || !request?.state || detail.run.state !== 'running') return undefined;
+  const title = detail.steps?.find((step) => step.id === gate.stepId)?.title ?? gate.stepId;
+  const needed = request.approvalsRequired === undefined ? '' : `${request.approvalsRequired} approval${request.approvalsRequired === 1 ? '' : 's'} needed, `;
+  const where = request.channels?.length ? `in channel ${request.channels.join(' and ')}` : 'in Slack or the local console';
+  return {
+    request: request.id,
+    line: {
+      text: `Waiting for approvers at "${title}": approval request ${request.id} (${needed}${request.state}); approvers vote with its buttons ${where}`,
+      tone: 'warn',
+      detail: `It asks for \`run pass ${detail.run.id} ${detail.run.runbook} ${gate.stepId}\`; the requester cannot approve it. Ctrl-C stops following; the run goes on.`,
+    },
+  };
+}
+
 export async function followRun(options: FollowOptions): Promise<FollowEnd> {
   const pollMs = options.pollMs ?? DEFAULT_FOLLOW_POLL_MS;
   const unclaimedMs = options.unclaimedMs ?? DEFAULT_UNCLAIMED_MS;
@@ -85,6 +106,8 @@ export async function followRun(options: FollowOptions): Promise<FollowEnd> {
   const earlier = (attempt: RunAttemptInfo) => before !== undefined && attempt.finishedAt !== null && Date.parse(attempt.finishedAt) < before;
   let claimed = false;
   let lastState = '';
+  /** The gate requests told: each once (a retry after a denial asks with a new one). */
+  const toldGates = new Set<string>();
   for (;;) {
     const detail = await options.runs.get(options.runId);
     const { run } = detail;
@@ -114,6 +137,11 @@ export async function followRun(options: FollowOptions): Promise<FollowEnd> {
         const line = skipped ? undefined : detailOf(attempt);
         options.report({ text: `${stepName(detail, attempt)}: ${outcome.words}${took}`, tone: outcome.tone, ...(line ? { detail: line } : {}) });
       }
+    }
+    const waitsOn = gateWait(detail);
+    if (waitsOn && !toldGates.has(waitsOn.request)) {
+      toldGates.add(waitsOn.request);
+      options.report(waitsOn.line);
     }
     if (FOLLOW_END_STATES.includes(run.state)) return { how: 'ended', detail };
     if (options.signal?.aborted) return { how: 'stopped', detail };

@@ -12,6 +12,9 @@ import type { BackupCatalog, RunbookRuns } from '../commands/ports.js';
 import { createBackupPorts } from '../runbooks/backup/index.js';
 import { createRunbookRegistry } from '../runbooks/engine/registry.js';
 import { createRunExecutor } from '../runbooks/engine/run-executor.js';
+import { createGateStore } from '../runbooks/engine/gate-store.js';
+import { createApprovalStore } from './approvals/index.js';
+import { closeGatesForAbort } from './runbook-runs/gate-approvals.js';
 import { createRunStore } from '../runbooks/engine/run-store.js';
 import { allRunbooks } from '../runbooks/index.js';
 import type { ControlChannel } from '../services/stack/local/local-control-client.js';
@@ -66,7 +69,12 @@ export function databaseRuns(pool: pg.Pool, env: Record<string, string | undefin
   });
   // Never started: a dry run makes its read-only checks here, a submitted run waits for a bot's runner.
   const executor = createRunExecutor({ store, registry, ports: { commands, backup: backupPorts } });
-  return { runs: withStoreHints(createRunbookRuns({ registry, executor, store })), backups: createBackupCatalog(backupPorts.root) };
+  const gates = createGateStore(pool);
+  const approvals = createApprovalStore({ pool });
+  // An abort from here cancels the requests its gates wait on (a vote on one is refused, saying why);
+  // their Slack messages are the bot's, and are not edited from here.
+  const gateApprovals = { closeForAbort: (run: { id: string }, by: string) => closeGatesForAbort({ gates, approvals }, run, by) };
+  return { runs: withStoreHints(createRunbookRuns({ registry, executor, store, gates, approvals, gateApprovals })), backups: createBackupCatalog(backupPorts.root) };
 }
 
 /** Without DATABASE_URL: the engine of the npm start behind the control channel, if it lends one. */

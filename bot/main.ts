@@ -12,6 +12,7 @@ import {
   migrateApprovalStore,
   redisApprovalSignals,
   startExpiryScheduler,
+  type ApprovalRequest,
   type ApprovalSignals,
   type ExpiryScheduler,
 } from './approvals/index.js';
@@ -23,7 +24,7 @@ import { describeBotRoles, MIGRATIONS_DATABASE_URL_ENV, prepareBotDatabase } fro
 import { retireStalledApproval, settleInterruptedRuns } from './command-path/index.js';
 import { loadCommandGate, openCommandTrail, type OpenedTrail } from './command-path/index.js';
 import { createCommandRegistry } from '../commands/index.js';
-import { commandDependenciesFromEnv, type CommandPathDependencies } from './command-path/index.js';
+import { commandDependenciesFromEnv, type CommandPathDependencies, type ExecutionDeps } from './command-path/index.js';
 import { serviceEndpoints } from '../commands/dependencies.js';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../services/stack/local/embedded-postgres.js';
 import { SERVICE_NAMES } from '../services/kit/service-ports.js';
@@ -41,7 +42,9 @@ import { CHECKLIST_RELAY_FEATURE, checklistRelayRoutes } from './runbook-runs/ch
 import { RUN_RELAY_FEATURE, runRelayRoutes } from './runbook-runs/run-relay.js';
 import { runExecutionCheck } from './runbook-runs/run-execution-check.js';
 import { startRunMessages, type RunMessages } from './slack/run-message-publisher.js';
-import { migrateRunMessageStore } from './slack/run-message-store.js';
+import { createRunMessageStore, migrateRunMessageStore } from './slack/run-message-store.js';
+import { slackGateRequests } from './slack/gate-requests.js';
+import type { ApprovalPlace } from './slack/listener-kit.js';
 import { allRunbooks } from '../runbooks/index.js';
 import { allChecklists, createChecklistBook, migrateChecklistStore } from '../runbooks/checklists/index.js';
 import { channelWriteQueue } from './slack/channel-write-queue.js';
@@ -55,7 +58,6 @@ import { DEFAULT_BOT_PORT, parseSlackSettings, slackRequested, type SlackSetting
 import { createSlackStandIn, DEFAULT_CHANNELS, type SlackStandIn } from './slack/stand-in/index.js';
 import { createDeploymentNotices, createNoticeLedger, createNoticeMailer, emailSettingsFromEnv, migrateNoticeLedger, type NoticeMailer } from './notices/index.js';
 import { noticeGroupDirectory, slackNoticeChat } from './slack/deployment-notice-chat.js';
-import { createRunMessageStore } from './slack/run-message-store.js';
 import type { NoticesPort } from '../runbooks/engine/ports.js';
 
 const env = process.env;
@@ -93,6 +95,10 @@ let reviewPoster: ReviewPoster | undefined;
 let governanceOutbox: AuditOutbox | undefined;
 let runbookEngine: RunbookEngine | undefined;
 let runMessages: RunMessages | undefined;
+/** What gate steps ask through, once the bot exists (the engine starts before it). */
+let gateExecution: ExecutionDeps | undefined;
+let gateClient: webApi.WebClient | undefined;
+let gateMessages: ((request: ApprovalRequest) => Promise<void>) | undefined;
 let checklistMessages: ChecklistMessages | undefined;
 let deploymentNotices: NoticesPort | undefined;
 let noticeMailer: NoticeMailer | undefined;
@@ -227,6 +233,29 @@ async function main(): Promise<void> {
     log: (message, error) => (error ? logger.warn({ component: 'runbooks', err: error }, message) : logger.info({ component: 'runbooks' }, message)),
     // The run's message in the channel it was asked for in (the publisher exists once the bot does).
     onStartedInChannel: async (runId, channel) => runMessages?.publish(runId, channel),
+    // Gate steps ask for `run pass` through this bot's command path, posted in the run's thread.
+    gateApprovals: slackGateRequests({
+      execution: {
+        get registry() {
+          if (!gateExecution) throw new Error('the bot is not started yet; retry the gate once it is');
+          return gateExecution.registry;
+        },
+        get services() {
+          if (!gateExecution) throw new Error('the bot is not started yet; retry the gate once it is');
+          return gateExecution.services;
+        },
+      },
+      approvals,
+      client: () => gateClient,
+      updateMessages: async (request) => gateMessages?.(request),
+      places: async (run) => {
+        const shown = await createRunMessageStore({ pool: trail!.pool, instance: env.ACGS_BOT_INSTANCE || 'bot' }).get(run.id);
+        const places: ApprovalPlace[] = shown ? [{ channel: shown.channel, ...(shown.ts ? { threadTs: shown.ts } : {}) }] : [];
+        if (config.channels.approvals && config.channels.approvals !== shown?.channel) places.push({ channel: config.channels.approvals });
+        return places;
+      },
+      log: (message, error) => logger.warn({ component: 'runbooks', err: error }, message),
+    }),
   });
   say(`runbooks: ${runbookEngine.registry.list().map((runbook) => runbook.name).join(', ')} (runner ${runbookEngine.executor.owner})`);
   const backups = createBackupCatalog(backupPorts.root);
@@ -258,6 +287,7 @@ async function main(): Promise<void> {
   }
 
   const registry = createCommandRegistry();
+  gateExecution = { registry, services };
   const bot = createSlackBot({
     settings,
     registry,
@@ -273,6 +303,8 @@ async function main(): Promise<void> {
     reviewCards,
   });
 
+  gateClient = bot.webClient;
+  gateMessages = (request) => bot.updateApprovalMessages(request);
   // One message per runbook run, kept current by one replica; a stopped replica's are taken over.
   await migrateRunMessageStore(trail.pool, (line) => logger.info({ component: 'run-messages' }, line));
   runMessages = startRunMessages({

@@ -58,6 +58,11 @@ export interface CommandContext {
    * submitted on the runbook's current code) checks it there and throws a `superseded` CommandError.
    */
   approvedPlan?: string;
+  /**
+   * The approval request this line is asked as (an id its caller reserved: a gate step's own
+   * `run pass`) or runs under (the approved request). Absent for a line typed by a person.
+   */
+  approvalId?: string;
 }
 
 export interface CommittedExecution {

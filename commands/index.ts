@@ -36,6 +36,7 @@ import { restore } from './restore.js';
 import { run } from './run.js';
 import { runAbort } from './run-abort.js';
 import { runDecide } from './run-decide.js';
+import { runPass } from './run-pass.js';
 import { runStatus } from './run-status.js';
 import { runbooks } from './runbooks.js';
 import { runs } from './runs.js';
@@ -88,6 +89,7 @@ export const allCommands: readonly CommandDefinition[] = [
   run,
   runAbort,
   runDecide,
+  runPass,
   backups,
   backup,
   backupVerify,

@@ -21,7 +21,14 @@ export interface PolicyDecision {
 
 /** A runbook a run starts, as the bot's runbook registry has it (CommandDefinition.authorizationSubject). */
 export interface AuthorizationSubject {
-  runbook: { name: string; level: 0 | 1 | 2 | 3 | 4; /** Only reads: decided as a read-only command. */ dryRun: boolean };
+  runbook: {
+    name: string;
+    level: 0 | 1 | 2 | 3 | 4;
+    /** Only reads: decided as a read-only command. */
+    dryRun: boolean;
+    /** The approvals a gate step of it asks for (`run pass`): at least this many, whatever the rules say. */
+    approvals?: number;
+  };
 }
 
 /** Written out rather than imported from command.ts, which imports this file (no cycles). */
@@ -133,6 +140,32 @@ export interface RunbookStepInfo {
   /** False when later steps need its output: a run stopped there can be retried or aborted, not skipped. */
   skippable: boolean;
   canBeUndone: boolean;
+  /** A gate step's level: its approval (`run pass`) is decided at it. */
+  gateLevel?: RunbookLevelNumber;
+  /** How many approvals a gate step asks for, when it says (at least; the rules may ask more). */
+  gateApprovals?: number;
+}
+
+/** A gate step that waits for approvers now, and what it guards (the titles of the steps after it). */
+export interface RunGateInfo {
+  run: RunInfo;
+  step: { id: string; title: string; level: RunbookLevelNumber; approvals?: number };
+  guards: string[];
+  /**
+   * The approval request the gate asks with: its id is kept before the request is made, so
+   * `state` is absent while it is being made (or its asker died and the next runner makes it).
+   * Absent before the gate asked at all.
+   */
+  request?: RunGateRequest;
+}
+
+export interface RunGateRequest {
+  id: string;
+  state?: string;
+  approvalsRequired?: number;
+  approvedBy?: readonly string[];
+  /** The channels where its message with the buttons is. */
+  channels?: readonly string[];
 }
 
 /** A runbook as `runbooks` lists it. */
@@ -227,6 +260,8 @@ export interface RunDetailInfo {
   /** The steps of the version the run started with; absent when this process no longer has it. */
   steps?: RunbookStepInfo[];
   attempts: RunAttemptInfo[];
+  /** The gate step the run waits at now, and the approval request it asked for (once it asked). */
+  gate?: { stepId: string; request?: RunGateRequest };
 }
 
 /**
@@ -264,6 +299,17 @@ export interface RunbookRuns {
   activeAndRecent(endedLimit: number): Promise<RunInfo[]>;
   abort(runId: string, by: string, execution?: string): Promise<RunInfo>;
   decide(runId: string, decision: string, by: string, execution?: string): Promise<RunInfo>;
+  /**
+   * The gate `stepId` of run `runId` (of `runbook`) while it waits for approvers; a RunRequestError
+   * when the run is unknown, of another runbook, the step is no gate, or it does not wait now.
+   * Absent where the engine has no gates (the CLI's relay).
+   */
+  gate?(runId: string, runbook: string, stepId: string): Promise<RunGateInfo>;
+  /**
+   * Records that approvers let the waiting gate pass (`run pass`, once approved), when `request`
+   * (the approved request) is the one the gate waits on; refused like `gate`.
+   */
+  pass?(runId: string, runbook: string, stepId: string, request?: string): Promise<RunGateInfo>;
 }
 
 /** One backup as `backups` lists it (runbooks/backup/backups-overview.ts, as plain data). */

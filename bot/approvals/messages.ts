@@ -82,7 +82,7 @@ export function statusSentence(request: ApprovalRequest, now: Date = new Date())
       return ['Denied by ', ...(by ? [{ user: by }] : ['an approver']), ...after, `; nothing was run`];
     }
     case 'cancelled':
-      return ['Cancelled by ', { user: request.endedBy ?? request.requester }, ` at ${clockTime(request.stateChangedAt, now)}; nothing was run`];
+      return ['Cancelled by ', { user: request.endedBy ?? request.requester }, ` at ${clockTime(request.stateChangedAt, now)}${request.endedReason ? `: ${request.endedReason}` : ''}; nothing was run`];
     case 'expired':
       return [`Expired at ${clockTime(request.expiresAt, now)} with `, ...approvedSoFar(request), '; nothing was run'];
     case 'superseded':
@@ -103,7 +103,7 @@ export function closedSentence(request: ApprovalRequest, now: Date = new Date())
       const by = denier(request)?.voter ?? request.endedBy;
       return ['This request was already denied by ', by ? { user: by } : 'an approver'];
     },
-    cancelled: () => ['This request was cancelled by ', { user: request.endedBy ?? request.requester }],
+    cancelled: () => ['This request was cancelled by ', { user: request.endedBy ?? request.requester }, ...(request.endedReason ? [`: ${request.endedReason}`] : [])],
     expired: () => [expiredText(request, now)],
     superseded: () => [`This request was superseded: ${request.endedReason ?? 'the situation changed'}; ask again`],
     outcome_unknown: () => ['This request was running when the bot stopped; its outcome is unknown and it is not run again'],

@@ -110,6 +110,12 @@ const MessageRef = z.strictObject({
 
 export const ApprovalInput = z
   .strictObject({
+    /**
+     * An id the caller reserved and kept before asking (a gate step keeps it in runbook_gates
+     * first): creating with it again answers the request already made, so a caller that died
+     * between keeping the id and creating the request, or two callers racing, ask exactly once.
+     */
+    id: z.string().refine((value) => isApprovalId(value), 'must be a request id (a UUID)').optional(),
     action: z.strictObject({
       command: z.string().trim().min(1, 'must name the command').max(100),
       args: z.record(z.string(), z.unknown()),

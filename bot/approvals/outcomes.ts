@@ -19,7 +19,8 @@ export interface Outcome<Code extends string> {
   message: string;
 }
 
-export type CreateCode = 'created';
+/** `exists`: created earlier with the same reserved id (ApprovalInput.id); nothing was written. */
+export type CreateCode = 'created' | 'exists';
 export type VoteCode =
   /** Counted; more approvals are needed. */
   | 'counted'
@@ -47,6 +48,7 @@ export type ClaimCode =
   | 'not-found';
 export type FinishCode = 'finished' | 'not-executing' | 'not-found';
 export type SupersedeCode = 'superseded' | 'closed' | 'not-found';
+export type WithdrawCode = 'cancelled' | 'closed' | 'not-found';
 export type AttachCode = 'attached' | 'already-attached' | 'not-found';
 
 export function outcome<Code extends string>(code: Code, changed: boolean, request: ApprovalRequest | undefined, sentence: Sentence): Outcome<Code> {

@@ -48,13 +48,15 @@ export interface NewRequest {
   state: ApprovalState;
 }
 
-export async function insertRequest(client: pg.PoolClient, request: NewRequest): Promise<ApprovalRequest> {
+/** The new request; undefined when a request with this id exists already (a reserved id asked again). */
+export async function insertRequest(client: pg.PoolClient, request: NewRequest): Promise<ApprovalRequest | undefined> {
   const { input } = request;
   const { rows } = await client.query<RequestRow>(
     `WITH r AS (
        INSERT INTO approval_requests (id, command, args, line, target, state_fingerprint, requester, messages, level,
          approvals_required, approver_roles, distinct_approvers, reason, break_glass, created_at, expires_at, state, state_changed_at, plan)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $15, $18)
+       ON CONFLICT (id) DO NOTHING
        RETURNING *)
      SELECT r.*, '[]'::json AS votes FROM r`,
     [
@@ -78,7 +80,7 @@ export async function insertRequest(client: pg.PoolClient, request: NewRequest):
       input.action.plan === undefined ? null : JSON.stringify(input.action.plan),
     ],
   );
-  return toRequest(rows[0]!);
+  return rows[0] ? toRequest(rows[0]) : undefined;
 }
 
 export async function insertVote(client: pg.PoolClient, id: string, vote: ApprovalVote): Promise<void> {
@@ -145,6 +147,11 @@ export function supersedeClaimed(db: Queryable, id: string, reason: string, now:
 /** pending or approved -> superseded; undefined when it was in neither state. */
 export function supersedeIfOpen(db: Queryable, id: string, reason: string, now: Date): Promise<ApprovalRequest | undefined> {
   return updateWhere(db, `state = 'superseded', ended_reason = $2, state_changed_at = $3`, `state IN ('pending', 'approved')`, [id, reason, now]);
+}
+
+/** pending or approved -> cancelled by `by`, saying why (what it asked for is gone); undefined when it had ended or started. */
+export function cancelIfOpen(db: Queryable, id: string, by: string, reason: string, now: Date): Promise<ApprovalRequest | undefined> {
+  return updateWhere(db, `state = 'cancelled', ended_by = $2, ended_reason = $3, state_changed_at = $4`, `state IN ('pending', 'approved')`, [id, by, reason, now]);
 }
 
 /** Appends the message reference; undefined when it was already recorded. */

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPool } from '../../services/kit/postgres.js';
@@ -226,6 +227,60 @@ describe('voting', () => {
     await expect(store.vote(request.id, ' ', APPROVER_ROLES, 'approve', T0)).rejects.toThrow(/voter must name a person/);
     await expect(store.vote(request.id, approver(1), APPROVER_ROLES, 'approve', new Date('nonsense'))).rejects.toThrow(/now must be a valid time/);
     expect(await votesOf(request.id)).toEqual([]);
+  });
+});
+
+describe('a request id reserved by its caller', () => {
+  const count = async (id: string) => (await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM approval_requests WHERE id = $1', [id])).rows[0]!.n;
+
+  it('is the new request id; asking again with it, even concurrently, answers that request and writes nothing', async () => {
+    const id = randomUUID();
+    const first = await store.create(scaleRequest({ id }), T0);
+    expect(first).toMatchObject({ code: 'created', changed: true, request: { id, state: 'pending' } });
+    const again = await store.create(scaleRequest({ id }), plus(5000));
+    expect(again).toMatchObject({ code: 'exists', changed: false, request: { id, state: 'pending' } });
+    expect(again.request!.createdAt).toEqual(T0);
+
+    const racing = randomUUID();
+    const outcomes = await Promise.all([1, 2, 3, 4].map(() => store.create(scaleRequest({ id: racing }), T0)));
+    expect(outcomes.map((outcome) => outcome.code).sort()).toEqual(['created', 'exists', 'exists', 'exists']);
+    expect(await count(racing)).toBe(1);
+  });
+
+  it('refuses an id already used for another action or requester, and one that is no UUID, writing nothing', async () => {
+    const id = (await created({ id: randomUUID() })).id;
+    await expect(store.create({ ...scaleRequest({ id }), action: { ...scaleRequest().action, line: 'scale policy-engine 4' } }, T0)).rejects.toThrow(/exists already for another action/);
+    await expect(store.create(scaleRequest({ id, requester: 'U0SOMEONE' }), T0)).rejects.toThrow(ApprovalInputError);
+    await expect(store.create(scaleRequest({ id: 'gate-1' }), T0)).rejects.toThrow(/id must be a request id \(a UUID\)/);
+    expect(await store.get(id)).toMatchObject({ action: { line: 'scale policy-engine 3' }, requester: REQUESTER });
+  });
+});
+
+describe('withdrawing (what the request asked for is gone)', () => {
+  it('cancels a pending or approved request in the name of whoever withdrew it, saying why; later votes are refused with it', async () => {
+    const request = await created();
+    const outcome = await store.withdraw(request.id, approver(2), 'its run 1234 was aborted', at('2025-11-28T10:30:00Z'));
+    expect(outcome).toMatchObject({ code: 'cancelled', changed: true, message: `Cancelled by @${approver(2)} at 10:30 UTC: its run 1234 was aborted; nothing was run` });
+    expect(await store.get(request.id)).toMatchObject({ state: 'cancelled', endedBy: approver(2), endedReason: 'its run 1234 was aborted' });
+    const late = await store.vote(request.id, approver(1), APPROVER_ROLES, 'approve', plus(5000));
+    expect(late).toMatchObject({ code: 'closed', message: `This request was cancelled by @${approver(2)}: its run 1234 was aborted` });
+
+    const approved = await created();
+    await store.vote(approved.id, approver(1), APPROVER_ROLES, 'approve', plus(1000));
+    expect((await store.withdraw(approved.id, REQUESTER, 'gone', plus(2000))).code).toBe('cancelled');
+    expect((await store.claimExecution(approved.id)).code).toBe('closed');
+  });
+
+  it('changes nothing once the request ended or started, nor for an unknown id or a blank reason', async () => {
+    const request = await created();
+    await store.vote(request.id, approver(1), APPROVER_ROLES, 'approve', plus(1000));
+    await store.claimExecution(request.id, { now: plus(2000) });
+    expect(await store.withdraw(request.id, REQUESTER, 'gone', plus(3000))).toMatchObject({ code: 'closed', changed: false });
+    expect((await store.get(request.id))?.state).toBe('executing');
+    expect((await store.withdraw(randomUUID(), REQUESTER, 'gone')).code).toBe('not-found');
+    const pending = await created();
+    await expect(store.withdraw(pending.id, REQUESTER, '  ')).rejects.toThrow(ApprovalInputError);
+    expect((await store.get(pending.id))?.state).toBe('pending');
   });
 });
 

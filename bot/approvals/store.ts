@@ -28,9 +28,10 @@ import {
   type ApprovalRequest,
   type VoteChoice,
 } from './model.js';
-import { notFound, type AttachCode, type CancelCode, type ClaimCode, type CreateCode, type FinishCode, type Outcome, type SupersedeCode, type VoteCode } from './outcomes.js';
+import { notFound, type AttachCode, type CancelCode, type ClaimCode, type CreateCode, type FinishCode, type Outcome, type SupersedeCode, type VoteCode, type WithdrawCode } from './outcomes.js';
 import {
   attachIfNew,
+  cancelIfOpen,
   claimIfApproved,
   expireAllDue,
   finishIfExecuting,
@@ -51,6 +52,7 @@ import {
   INTERRUPTED_REASON,
   STACK_CHANGED_REASON,
   alreadyAttached,
+  alreadyCreated,
   attached,
   claimed,
   created,
@@ -67,10 +69,12 @@ import {
   refuseBeyondWaitingLimit,
   superseded,
   supersedeReason,
+  notWithdrawn,
+  withdrawn,
   type LockedDecision,
 } from './transitions.js';
 
-export type { AttachCode, CancelCode, ClaimCode, CreateCode, FinishCode, Outcome, SupersedeCode, VoteCode } from './outcomes.js';
+export type { AttachCode, CancelCode, ClaimCode, CreateCode, FinishCode, Outcome, SupersedeCode, VoteCode, WithdrawCode } from './outcomes.js';
 
 export const APPROVALS_MIGRATIONS_DIR = fileURLToPath(new URL('./migrations', import.meta.url));
 export const APPROVALS_MIGRATIONS_TABLE = 'bot_approvals_migrations';
@@ -113,6 +117,11 @@ export interface ApprovalStore {
    * where it takes effect, found it changed, and ran nothing (a runbook's code changed after the claim).
    */
   supersedeClaimed(id: string, reason: string, now?: Date): Promise<Outcome<SupersedeCode>>;
+  /**
+   * pending or approved -> cancelled by `by` (not necessarily the requester), with `reason`: what the
+   * request asked for is gone (a gate step's run was aborted). Anything else has ended or started.
+   */
+  withdraw(id: string, by: string, reason: string, now?: Date): Promise<Outcome<WithdrawCode>>;
   /** Records where the Slack layer posted the request, so that every copy can be updated. */
   attachMessage(id: string, ref: ApprovalMessageRef): Promise<Outcome<AttachCode>>;
   /** Marks every pending request whose expiry is at or before `now` expired; returns those THIS call expired. */
@@ -233,7 +242,7 @@ export function createApprovalStore(options: ApprovalStoreOptions): ApprovalStor
     async create(input, now = new Date()) {
       requireTime(now, 'now');
       const parsed = parseApprovalInput(input);
-      const id = randomUUID();
+      const id = parsed.id ?? randomUUID();
       const expiresAt = expiryOf(now, parsed.expiresInMs, defaultTtlMs);
       const state = initialState(parsed.breakGlass);
       const request = await guarded(() =>
@@ -242,11 +251,13 @@ export function createApprovalStore(options: ApprovalStoreOptions): ApprovalStor
             const waiting = await lockRequesterAndCountWaiting(client, parsed.requester, now);
             refuseBeyondWaitingLimit(parsed.requester, waiting, maxPending);
           }
-          return insertRequest(client, { id, input: parsed, createdAt: now, expiresAt, state });
+          const inserted = await insertRequest(client, { id, input: parsed, createdAt: now, expiresAt, state });
+          return inserted ? { inserted } : { existing: await selectRequest(client, id) };
         }),
       );
-      if (request.state === 'pending') await announce({ type: 'created', id: request.id, expiresAt: request.expiresAt.toISOString() });
-      return created(request, now);
+      if ('existing' in request) return alreadyCreated(request.existing!, parsed, now);
+      if (request.inserted.state === 'pending') await announce({ type: 'created', id: request.inserted.id, expiresAt: request.inserted.expiresAt.toISOString() });
+      return created(request.inserted, now);
     },
 
     async vote(id, voter, voterRoles, vote, now = new Date()) {
@@ -314,6 +325,20 @@ export function createApprovalStore(options: ApprovalStoreOptions): ApprovalStor
         (request) => superseded(request, now),
         (request) => notSuperseded(request, now),
       );
+    },
+
+    async withdraw(id, by, reason, now = new Date()) {
+      requireTime(now, 'now');
+      if (!isApprovalId(id)) return notFound('not-found', id);
+      const why = supersedeReason(reason);
+      const result = await updateOrExplain(
+        id,
+        () => cancelIfOpen(pool, id, by, why, now),
+        (request) => withdrawn(request, now),
+        (request) => notWithdrawn(request, now),
+      );
+      await announceSettled(result);
+      return result;
     },
 
     async attachMessage(id, ref) {

@@ -24,7 +24,7 @@ import {
   people,
   statusSentence,
 } from './messages.js';
-import { outcome, type AttachCode, type CancelCode, type ClaimCode, type FinishCode, type Outcome, type SupersedeCode, type VoteCode } from './outcomes.js';
+import { outcome, type AttachCode, type CancelCode, type ClaimCode, type FinishCode, type Outcome, type SupersedeCode, type VoteCode, type WithdrawCode } from './outcomes.js';
 
 /** A state change to write to a locked request; `endedBy` is left as stored when not given. */
 export interface StateChange {
@@ -147,6 +147,26 @@ export function decideCancel(request: ApprovalRequest, by: string, now: Date): L
 
 export function created(request: ApprovalRequest, now: Date): Outcome<'created'> {
   return outcome('created', true, request, statusSentence(request, now));
+}
+
+/**
+ * A create with a reserved id that was used already: the same request asked again (a gate step
+ * taken over), answered with it and nothing written. Another action under that id is a bug, refused.
+ */
+export function alreadyCreated(request: ApprovalRequest, input: { action: { line: string }; requester: string }, now: Date): Outcome<'exists'> {
+  if (request.action.line !== input.action.line || request.requester !== input.requester) {
+    throw new ApprovalInputError(`id: request ${request.id} exists already for another action (${request.action.line}, asked by ${request.requester}); a reserved id names one action`);
+  }
+  return outcome('exists', false, request, statusSentence(request, now));
+}
+
+export function withdrawn(request: ApprovalRequest, now: Date): Outcome<WithdrawCode> {
+  return outcome('cancelled', true, request, statusSentence(request, now));
+}
+
+/** Only a pending or approved request can be withdrawn; anything else has ended or started. */
+export function notWithdrawn(request: ApprovalRequest, now: Date): Outcome<WithdrawCode> {
+  return outcome('closed', false, request, closedSentence(request, now));
 }
 
 /** What the claim's conditional UPDATE (approved -> executing, or superseded) made of the request. */

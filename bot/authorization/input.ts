@@ -19,7 +19,7 @@ export interface AuthorizationInput {
   /** Present when an admin asks to run a Level 4 action at once; the reason is mandatory. */
   break_glass?: { reason: string };
   /** The runbook a run starts: its name and level from the bot's runbook registry; the policy decides at that level. */
-  runbook?: { name: string; level: AuthorizationLevel; dry_run: boolean };
+  runbook?: { name: string; level: AuthorizationLevel; dry_run: boolean; approvals?: number };
 }
 
 export const DECISION_CODES = [
@@ -86,6 +86,15 @@ export function buildAuthorizationInput(request: CommandRequest): AuthorizationI
     // Nanoseconds as a number: no parsing in the policy on the hot path.
     time: request.now.getTime() * 1e6,
     ...(request.breakGlassReason === undefined ? {} : { break_glass: { reason: request.breakGlassReason } }),
-    ...(request.subject ? { runbook: { name: request.subject.runbook.name, level: request.subject.runbook.level, dry_run: request.subject.runbook.dryRun } } : {}),
+    ...(request.subject
+      ? {
+          runbook: {
+            name: request.subject.runbook.name,
+            level: request.subject.runbook.level,
+            dry_run: request.subject.runbook.dryRun,
+            ...(request.subject.runbook.approvals === undefined ? {} : { approvals: request.subject.runbook.approvals }),
+          },
+        }
+      : {}),
   };
 }

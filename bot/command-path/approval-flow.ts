@@ -76,6 +76,7 @@ export async function requestApproval(deps: ExecutionDeps, input: ApprovalReques
   let approval: ApprovalRequest;
   try {
     const created = await store.create({
+      ...(context.approvalId ? { id: context.approvalId } : {}),
       action: {
         command: command.name,
         args: (input.args ?? {}) as Record<string, unknown>,
@@ -349,6 +350,7 @@ async function runApproved(
     signal: new AbortController().signal,
     progress: quietProgress(progress, (error) => deps.logError?.(randomUUID().slice(0, 8), error, { line: approved.action.line, actor: requester, origin: 'approval' })),
     ...(channel ? { channelId: channel } : {}),
+    approvalId: approved.id,
   };
   let plan: ApprovalPlan;
   try {

@@ -22,6 +22,11 @@ export interface ExecutionRequest {
   signal?: AbortSignal;
   /** Where the steps of a multi-step command go as they happen (CommandContext.progress); nowhere by default. */
   progress?: ProgressReporter;
+  /**
+   * The id its approval request gets, reserved and kept by the caller before asking (a gate step):
+   * asking again with it answers the same request (CommandContext.approvalId).
+   */
+  approvalId?: string;
 }
 
 export interface ExecutionDeps {

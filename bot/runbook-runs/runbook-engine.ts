@@ -12,6 +12,8 @@ import type { StepPorts } from '../../runbooks/engine/ports.js';
 import { createRunbookRegistry, type RunbookRegistry } from '../../runbooks/engine/registry.js';
 import { createRunExecutor, type RunExecutor, type RunExecutorOptions } from '../../runbooks/engine/run-executor.js';
 import { createRunStore, migrateRunStore, type RunStore } from '../../runbooks/engine/run-store.js';
+import { createGateStore } from '../../runbooks/engine/gate-store.js';
+import { createGateApprovals, type GateApprovalsOptions } from './gate-approvals.js';
 import type { AuditTrail } from '../audit-trail/index.js';
 import { createRunbookRuns } from './runbook-runs.js';
 import { trailAuditSink } from './trail-audit-sink.js';
@@ -30,6 +32,8 @@ export interface RunbookEngineOptions {
   log?(message: string, error?: unknown): void;
   /** See RunbookRunsOptions: where the bot shows a run started from a channel. */
   onStartedInChannel?(runId: string, channel: string): Promise<unknown>;
+  /** The bot's approvals, for gate steps (gate-approvals.ts); without them a gate step fails saying so. */
+  gateApprovals?: Omit<GateApprovalsOptions, 'runs' | 'gates'>;
 }
 
 export interface RunbookEngine {
@@ -45,18 +49,20 @@ export async function startRunbookEngine(options: RunbookEngineOptions): Promise
   if (options.migrate !== false) await migrateRunStore(options.pool, options.log ? (line) => options.log!(line) : undefined);
   const store = createRunStore(options.pool);
   const registry = createRunbookRegistry(options.runbooks);
+  const gates = createGateStore(options.pool);
+  const gateApprovals = options.gateApprovals ? createGateApprovals({ runs: store, gates, ...options.gateApprovals }) : undefined;
   const executor = createRunExecutor({
     store,
     registry,
     audit: trailAuditSink(options.trail),
-    ports: options.ports,
+    ports: gateApprovals ? { ...options.ports, gates: gateApprovals } : options.ports,
     ...(options.owner ? { owner: options.owner } : {}),
     ...options.executor,
     ...(options.log ? { log: options.log } : {}),
   });
   executor.start();
   return {
-    runs: createRunbookRuns({ registry, executor, store, ...(options.onStartedInChannel ? { onStartedInChannel: options.onStartedInChannel } : {}) }),
+    runs: createRunbookRuns({ registry, executor, store, gates, ...(gateApprovals ? { gateApprovals, approvals: options.gateApprovals!.approvals } : {}), ...(options.onStartedInChannel ? { onStartedInChannel: options.onStartedInChannel } : {}) }),
     executor,
     store,
     registry,

@@ -8,6 +8,7 @@ import { runStatusDocument, runsDocument } from '../../commands/run-documents.js
 import { renderText } from '../cli-render.js';
 import { createRunbookRegistry } from '../../runbooks/engine/registry.js';
 import { createRunExecutor } from '../../runbooks/engine/run-executor.js';
+import { createGateStore } from '../../runbooks/engine/gate-store.js';
 import { runbookTestDatabase, type RunbookTestDatabase } from '../../runbooks/engine/testing/database.js';
 import { scriptedRunbook } from '../../runbooks/engine/testing/scripted-runbooks.js';
 import { createRunbookRuns } from './runbook-runs.js';
@@ -29,7 +30,7 @@ function port() {
   const registry = createRunbookRegistry([scriptedRunbook(database.pool, 'lease-age', [{ id: 'only' }])]);
   // Never started: the runs are claimed below by hand, as a runner that then dies would.
   const executor = createRunExecutor({ store: database.store, registry, leaseMs: LEASE_MS, renewEveryMs: RENEW_EVERY_MS });
-  return createRunbookRuns({ registry, executor, store: database.store });
+  return createRunbookRuns({ registry, executor, store: database.store, gates: createGateStore(database.pool) });
 }
 
 describe("a held run's lease", () => {

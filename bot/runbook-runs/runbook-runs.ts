@@ -4,17 +4,26 @@
  * attempts become plain data with ISO times; the engine's input errors become the port's
  * RunRequestError, so commands never see the engine's types.
  */
-import { RunRequestError, type RunbookInfo, type RunbookLevelNumber, type RunbookRuns, type RunbookStepInfo, type RunInfo, type RunPlanInfo } from '../../commands/ports.js';
+import { RunRequestError, type RunGateInfo, type RunGateRequest, type RunbookInfo, type RunbookLevelNumber, type RunbookRuns, type RunbookStepInfo, type RunInfo, type RunPlanInfo } from '../../commands/ports.js';
 import type { AnyRunbook } from '../../runbooks/engine/definition.js';
 import { RunbookInputError } from '../../runbooks/engine/errors.js';
 import type { RunbookRegistry } from '../../runbooks/engine/registry.js';
 import type { RunExecutor } from '../../runbooks/engine/run-executor.js';
+import type { GateStore } from '../../runbooks/engine/gate-store.js';
+import type { ApprovalStore } from '../approvals/index.js';
+import type { GateApprovals } from './gate-approvals.js';
 import type { AttemptRecord, Decision, RunRecord, RunStore } from '../../runbooks/engine/run-store.js';
 
 export interface RunbookRunsOptions {
   registry: RunbookRegistry;
   executor: RunExecutor;
   store: RunStore;
+  /** Where gate steps' requests and passes are kept (engine/gate-store.ts). */
+  gates: GateStore;
+  /** The bot's approvals for gates: an abort closes the requests the run's gates wait on. */
+  gateApprovals?: Pick<GateApprovals, 'closeForAbort'>;
+  /** Where a gate's request stands, for `run pass` typed while it waits (absent: only its id is told). */
+  approvals?: Pick<ApprovalStore, 'get'>;
   /** Told of every run started from a channel (the bot shows it there); its failure does not undo the run. */
   onStartedInChannel?(runId: string, channel: string): Promise<unknown>;
 }
@@ -28,6 +37,7 @@ function stepsOf(runbook: AnyRunbook): RunbookStepInfo[] {
     idempotent: step.idempotent,
     skippable: step.skippable !== false,
     canBeUndone: Boolean(step.compensate),
+    ...(step.gate ? { gateLevel: step.gate.level, ...(step.gate.approvals ? { gateApprovals: step.gate.approvals } : {}) } : {}),
   }));
 }
 
@@ -99,6 +109,37 @@ export function createRunbookRuns(options: RunbookRunsOptions): RunbookRuns {
   /** The lease clock, read from the database only when a run shown is held by a runner. */
   const clockFor = async (runs: readonly RunRecord[]): Promise<LeaseClock | undefined> =>
     runs.some((run) => run.leaseOwner && run.leaseExpiresAt) ? { now: await store.now(), leaseMs: executor.leaseMs, renewEveryMs: executor.renewEveryMs } : undefined;
+
+  /** The gate while it waits: refused (nothing read further, nothing written) when any part of the line is wrong. */
+  async function waitingGate(runId: string, runbookName: string, stepId: string): Promise<RunGateInfo> {
+    const run = await executor.get(runId);
+    if (run.runbook !== runbookName) throw new RunRequestError('gate-foreign', `Run ${run.id} is a run of ${run.runbook}, not of ${runbookName}; nothing was changed.`);
+    const runbook = registry.version(run.runbook, run.version);
+    const index = runbook?.steps.findIndex((step) => step.id === stepId) ?? -1;
+    const step = runbook?.steps[index];
+    if (!runbook || !step?.gate) throw new RunRequestError('not-a-gate', `Run ${run.id} of ${run.runbook} has no gate step "${stepId}"; nothing was changed.`);
+    const running = (await store.attempts(run.id)).find((attempt) => attempt.outcome === 'running' && attempt.action === 'run');
+    if (run.state !== 'running' || running?.stepId !== stepId) {
+      throw new RunRequestError('gate-not-waiting', `The gate "${stepId}" of run ${run.id} is not waiting for approvers (the run is ${run.state}${running ? `, at step ${running.stepId}` : ''}); nothing was changed.`);
+    }
+    return {
+      run: runInfo(run),
+      step: { id: step.id, title: step.title, level: step.gate.level, ...(step.gate.approvals ? { approvals: step.gate.approvals } : {}) },
+      guards: runbook.steps.slice(index + 1).map((later) => later.title),
+      ...(await gateRequest(run.id, stepId)),
+    };
+  }
+
+  async function gateRequest(runId: string, stepId: string): Promise<{ request?: RunGateRequest }> {
+    const kept = await options.gates.latest(runId, stepId);
+    if (!kept || kept.passedAt) return {};
+    // Where the request stands is a courtesy: a store that cannot say leaves its id, which is enough to find it.
+    const request = await options.approvals?.get(kept.requestId).catch(() => undefined);
+    if (!request) return { request: { id: kept.requestId } };
+    const channels = [...new Set(request.messages.map((message) => message.channel))];
+    return { request: { id: request.id, state: request.state, approvalsRequired: request.approvalsRequired, approvedBy: request.approvedBy, channels } };
+  }
+
   return {
     list(): RunbookInfo[] {
       return registry.list().map((runbook) => ({
@@ -128,7 +169,9 @@ export function createRunbookRuns(options: RunbookRunsOptions): RunbookRuns {
         const run = await executor.get(runId);
         const attempts = await store.attempts(run.id);
         const runbook = registry.version(run.runbook, run.version);
-        return { run: runInfo(run, await clockFor([run])), ...(runbook ? { steps: stepsOf(runbook) } : {}), attempts: attempts.map(attemptInfo) };
+        const at = attempts.find((attempt) => attempt.outcome === 'running' && attempt.action === 'run');
+        const gate = run.state === 'running' && at && runbook?.steps[at.stepIndex]?.gate ? { gate: { stepId: at.stepId, ...(await gateRequest(run.id, at.stepId)) } } : {};
+        return { run: runInfo(run, await clockFor([run])), ...(runbook ? { steps: stepsOf(runbook) } : {}), attempts: attempts.map(attemptInfo), ...gate };
       });
     },
     async activeAndRecent(endedLimit) {
@@ -137,10 +180,25 @@ export function createRunbookRuns(options: RunbookRunsOptions): RunbookRuns {
       return runs.map((run) => runInfo(run, clock));
     },
     abort(runId, by) {
-      return asPortErrors(async () => runInfo(await executor.abort(runId, by)));
+      return asPortErrors(async () => {
+        const run = await executor.abort(runId, by);
+        // The abort stands either way; a request left open fails its `run pass` (the run is not running).
+        await options.gateApprovals?.closeForAbort(run, by).catch(() => undefined);
+        return runInfo(run);
+      });
     },
     decide(runId, decision, by) {
       return asPortErrors(async () => runInfo(await executor.decide(runId, decision as Decision, by)));
+    },
+    gate(runId, runbook, stepId) {
+      return asPortErrors(() => waitingGate(runId, runbook, stepId));
+    },
+    pass(runId, runbook, stepId, request) {
+      return asPortErrors(async () => {
+        const gate = await waitingGate(runId, runbook, stepId);
+        if (!(await options.gates.pass(gate.run.id, stepId, request))) throw new RunRequestError('gate-not-waiting', `The gate "${stepId}" of run ${gate.run.id} has no request waiting for a pass (it passed already, or it asked nobody yet); nothing was changed.`);
+        return gate;
+      });
     },
   };
 }

@@ -130,6 +130,16 @@ describe('a run in Block Kit', () => {
     });
   }
 
+  it('says a run held at a gate step waits for approvers, in its header and on the step', () => {
+    const steps: RunStepInfo[] = [STEPS[0]!, { id: 'approve', kind: 'gate', title: 'An approver lets it go on' }, STEPS[1]!];
+    const held = renderRunMessage({ run: run(), attempts: [attempt(0), { ...attempt(1, { finishedAt: null, outcome: 'running', output: null }), stepId: 'approve' }], steps });
+    const text = JSON.stringify(held.blocks);
+    expect(held.text).toContain('Runbook backup waiting for approvers');
+    expect(text).toContain('An approver lets it go on*  waiting for approvers since');
+    const acting = renderRunMessage({ run: run(), attempts: [attempt(0), attempt(1, { finishedAt: null, outcome: 'running', output: null })], steps: STEPS });
+    expect(acting.text).toContain('Runbook backup running');
+  });
+
   it('offers Abort (confirmed) while active, Retry / Skip / Abort when a decision is needed (Skip only where allowed), nothing once ended; each carrying only the run id', () => {
     const ids = (input: RunMessageInput) => buttons(renderRunMessage(input)).map((button) => [button.action_id, button.value, Boolean(button.confirm)]);
     expect(ids(inputs.pending!)).toEqual([['acgs_runbook_abort', ID, true]]);

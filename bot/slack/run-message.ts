@@ -60,6 +60,8 @@ const RUN_STATE_LOOK: Readonly<Record<RunState, { emoji: string; words: string }
   aborted: { emoji: ':no_entry_sign:', words: 'aborted' },
 };
 
+const GATE_LOOK = { emoji: ':lock:', words: 'waiting for approvers' };
+
 export type StepState = 'pending' | 'running' | 'done' | 'failed' | 'skipped' | 'interrupted';
 
 const STEP_EMOJI: Readonly<Record<StepState, string>> = {
@@ -92,6 +94,7 @@ export interface StepView {
   index: number;
   id: string;
   title: string;
+  kind: StepKind;
   state: StepState;
   /** `run` attempts only (a compensation is not an attempt at the step). */
   attempts: number;
@@ -116,7 +119,7 @@ export function stepViews(input: Pick<RunMessageInput, 'attempts' | 'steps'>): S
     const latest = runs.reduce<AttemptRecord | undefined>((last, attempt) => (!last || attempt.attempt > last.attempt ? attempt : last), undefined);
     const compensation = mine.filter((attempt) => attempt.action === 'compensate').reduce<AttemptRecord | undefined>((last, attempt) => (!last || attempt.attempt > last.attempt ? attempt : last), undefined);
     const state: StepState = !latest ? 'pending' : latest.outcome === 'compensated' ? 'done' : latest.outcome;
-    return [{ index, id: step.id, title: step.title, state, attempts: runs.filter((attempt) => attempt.outcome !== 'skipped').length, ...(latest ? { latest } : {}), ...(compensation ? { compensation } : {}) }];
+    return [{ index, id: step.id, title: step.title, kind: step.kind, state, attempts: runs.filter((attempt) => attempt.outcome !== 'skipped').length, ...(latest ? { latest } : {}), ...(compensation ? { compensation } : {}) }];
   });
 }
 
@@ -138,7 +141,7 @@ function stepLine(step: StepView): string {
     const took = latest.finishedAt ? formatSpan(latest.finishedAt.getTime() - latest.startedAt.getTime()) : undefined;
     switch (step.state) {
       case 'running':
-        how = `running since ${utcTime(latest.startedAt)}`;
+        how = step.kind === 'gate' ? `waiting for approvers since ${utcTime(latest.startedAt)}` : `running since ${utcTime(latest.startedAt)}`;
         break;
       case 'done':
         how = `done in ${took}`;
@@ -175,8 +178,10 @@ function runTook(input: RunMessageInput): string | undefined {
 
 export function renderRunMessage(input: RunMessageInput): SlackMessage {
   const { run } = input;
-  const look = RUN_STATE_LOOK[run.state];
   const steps = stepViews(input);
+  // A run held at a gate is not doing anything: it waits for people, and the header says so.
+  const atGate = run.state === 'running' && steps.some((step) => step.state === 'running' && step.kind === 'gate');
+  const look = atGate ? GATE_LOOK : RUN_STATE_LOOK[run.state];
   // A skipped step did not run: it is counted apart, never as done.
   const doneCount = steps.filter((step) => step.state === 'done').length;
   const skippedCount = steps.filter((step) => step.state === 'skipped').length;

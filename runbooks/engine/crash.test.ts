@@ -9,6 +9,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createRunbookRegistry } from './registry.js';
 import { checkRequest } from './requests.js';
 import { createRunExecutor } from './run-executor.js';
+import { createGateStore } from './gate-store.js';
 import { createRunbookRuns } from '../../bot/runbook-runs/runbook-runs.js';
 import { runStatusDocument } from '../../commands/run-documents.js';
 import { runbookTestDatabase, type RunbookTestDatabase } from './testing/database.js';
@@ -158,7 +159,7 @@ describe('a step\'s progress when its runner is SIGKILLed', () => {
 
     // `run status` as the bot answers it: the port over the store, read by another process than the dead one.
     const registry = createRunbookRegistry(crashRunbooks(t.pool));
-    const runs = createRunbookRuns({ registry, store: t.store, executor: createRunExecutor({ store: t.store, registry }) });
+    const runs = createRunbookRuns({ registry, store: t.store, executor: createRunExecutor({ store: t.store, registry }), gates: createGateStore(t.pool) });
     const status = runStatusDocument(await runs.get(run.id));
     expect(status.summary).toContain('is waiting for a decision');
     expect(status.blocks).toContainEqual({ type: 'text', text: expect.stringMatching(/^Step 2 \(Do send\), attempt 1, last progress at .+: report 3 of 3$/) });

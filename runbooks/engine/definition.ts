@@ -76,6 +76,18 @@ export interface StepDefinition<Args> {
   /** Undoes what `run` did, when the run is aborted later; absent when nothing can be undone. */
   compensate?(context: StepContext<Args>): Promise<unknown>;
   dryRun(context: StepContext<Args>): Promise<DryRunResult>;
+  /** For a `gate` step (gate-step.ts): the level its approval is decided at. */
+  gate?: GateSettings;
+}
+
+/** What a gate waits for: an approval decided at this level. */
+export interface GateSettings {
+  level: 2 | 3 | 4;
+  /**
+   * How many approvals it needs; without it, what the authorization rules give for the level. The
+   * rules stay a floor: a runbook's code can ask for more approvers than they do, never fewer.
+   */
+  approvals?: number;
 }
 
 /** Why a run is refused before it is recorded (validate), and what to do instead. */
@@ -142,6 +154,12 @@ export function defineRunbook<Schema extends z.ZodType>(input: RunbookInput<Sche
     if (!Number.isInteger(step.timeoutMs) || step.timeoutMs < 1) throw new RunbookDefinitionError(`${at}: timeoutMs must be a whole number of milliseconds`);
     if (typeof step.run !== 'function' || typeof step.dryRun !== 'function') throw new RunbookDefinitionError(`${at}: run and dryRun are required`);
     if (step.skippable !== undefined && typeof step.skippable !== 'boolean') throw new RunbookDefinitionError(`${at}: skippable is true or false`);
+    if ((step.kind === 'gate') !== (step.gate !== undefined)) throw new RunbookDefinitionError(`${at}: a gate step, and only a gate step, has gate settings (use gateStep)`);
+    // Skipping a gate would let the run past its approvers: a stopped gate is retried or aborted.
+    if (step.gate && (![2, 3, 4].includes(step.gate.level) || step.skippable !== false)) throw new RunbookDefinitionError(`${at}: a gate's level is 2 to 4 and a gate is never skippable (use gateStep)`);
+    if (step.gate?.approvals !== undefined && !(Number.isInteger(step.gate.approvals) && step.gate.approvals >= 1 && step.gate.approvals <= 10)) {
+      throw new RunbookDefinitionError(`${at}: a gate's approvals are a whole number from 1 to 10 (got ${String(step.gate.approvals)})`);
+    }
   }
   const runbook = { ...input, steps: [...input.steps], onStepFailure: input.onStepFailure ?? 'decide' };
   return Object.freeze({ ...runbook, version: runbookVersion(runbook, readSource(where, input.source)) });

@@ -70,6 +70,8 @@ export interface StepPorts {
   notices?: NoticesPort;
   /** What is deployed and the stack's deploy lock (runbooks/deploy/release-records.ts implements it). */
   deployments?: DeploymentRecords;
+  /** The approvals `gate` steps wait for (the bot's approval requests). */
+  gates?: GatePorts;
 }
 
 /**
@@ -264,4 +266,34 @@ export interface RestoredChainCheck {
   firstBad?: { sequence: number; problem: string };
   /** The hash of the record asked for with `hashAt`; null when the copy has no such record. */
   hashAt?: string | null;
+}
+
+/** One gate step of one run: what the host's approvals are asked about. */
+export interface GateRef {
+  runId: string;
+  stepId: string;
+}
+
+/**
+ * Where a gate's approval request stands: still `waiting` for approvers, `passed` (approved and
+ * the pass recorded), or `refused` (denied, cancelled, expired, superseded), with who and why.
+ */
+export type GateState =
+  | { state: 'waiting'; request: string }
+  | { state: 'passed'; request: string; by: readonly string[] }
+  | { state: 'refused'; request: string; why: string };
+
+/**
+ * The approvals a `gate` step waits for (engine/gate-step.ts), implemented by the bot over its
+ * approval requests: runbooks/ never builds a second approval system.
+ */
+export interface GatePorts {
+  /**
+   * Opens the approval request for this gate, or finds the one already open for it (a takeover
+   * runs the step again and must wait on the same request, not ask twice). A request that ended
+   * without a pass (a retry after a denial) is replaced by a new one.
+   */
+  open(gate: GateRef): Promise<GateState>;
+  /** Where `request` stands now. */
+  check(gate: GateRef, request: string): Promise<GateState>;
 }

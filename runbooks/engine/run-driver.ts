@@ -182,7 +182,7 @@ class RunDrive {
     await this.options.store.finishAttempt(this.lease, { index, attempt, outcome: 'failed', error: failure.error, ...progress });
     await this.finished(step, index, attempt, 'run', 'failed', failure.durationMs, failure.error);
     const reason = `step "${step.id}" (${step.title}) failed: ${failure.error}`;
-    const detail = { step: { index, id: step.id, title: step.title, attempt, idempotent: step.idempotent, skippable: step.skippable !== false, error: failure.error, timedOut: failure.timedOut } };
+    const detail = { step: { index, id: step.id, title: step.title, kind: step.kind, attempt, idempotent: step.idempotent, skippable: step.skippable !== false, error: failure.error, timedOut: failure.timedOut } };
     if (this.runbook.onStepFailure === 'fail') return this.settle({ state: 'failed', reason, detail });
     return this.settle({ state: 'needs_decision', reason, detail });
   }

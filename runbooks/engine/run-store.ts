@@ -393,7 +393,8 @@ export function createRunStore(pool: pg.Pool): RunStore {
           }
           // The runner wrote whether the step may be skipped when it stopped the run (run-driver.ts).
           if (!stoppedStepSkippable(run.detail)) {
-            throw new RunbookInputError('cannot-skip', `Step "${stopped.id}" of run ${run.id} (${run.runbook}) cannot be skipped: later steps need its output; retry or abort.`);
+            const why = (stopped as { kind?: string }).kind === 'gate' ? 'it is a gate, passed only by its approvers (retry asks them again)' : 'later steps need its output';
+            throw new RunbookInputError('cannot-skip', `Step "${stopped.id}" of run ${run.id} (${run.runbook}) cannot be skipped: ${why}; retry or abort.`);
           }
           await client.query(
             `INSERT INTO runbook_step_attempts (run_id, step_index, step_id, attempt, outcome, finished_at, error, owner, fencing_token)

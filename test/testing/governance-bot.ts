@@ -15,6 +15,7 @@ import type pg from 'pg';
 import { openBotDeployments, startRunbookEngine, type RunbookEngine } from '../../bot/runbook-runs/index.js';
 import type { DeploymentRecords } from '../../runbooks/engine/ports.js';
 import type { Stack } from '../../services/stack/stack.js';
+import { slackGateRequests } from '../../bot/slack/gate-requests.js';
 import type { AnyRunbook } from '../../runbooks/engine/definition.js';
 import { createApprovalStore, migrateApprovalStore, redisApprovalSignals, type ApprovalSignals, type ApprovalStore } from '../../bot/approvals/index.js';
 import type { AuthorizationOverrides } from '../../bot/authorization/index.js';
@@ -134,6 +135,9 @@ export async function startGovernanceBot(options: GovernanceBotOptions): Promise
       modes,
     });
     let runEngine: RunbookEngine | undefined;
+    // Set once the bot is up: gate steps ask through its command path and post with its client.
+    let services: CommandPathDependencies | undefined;
+    let slack: BotUnderTest | undefined;
     if (options.runbooks) {
       const started = await startRunbookEngine({
         pool: trail.pool,
@@ -141,12 +145,25 @@ export async function startGovernanceBot(options: GovernanceBotOptions): Promise
         runbooks: await options.runbooks(trail.pool),
         ports: { commands: base },
         executor: { leaseMs: 2000, renewEveryMs: 200, scanEveryMs: 100 },
+        gateApprovals: slackGateRequests({
+          execution: {
+            registry: createCommandRegistry(),
+            get services() {
+              if (!services) throw new Error('the bot is not started yet');
+              return services;
+            },
+          },
+          approvals,
+          client: () => slack?.bot.webClient,
+          updateMessages: async (request) => slack?.bot.updateApprovalMessages(request),
+          places: async () => [{ channel: OPS }],
+        }),
       });
       runEngine = started;
       cleanups.push(() => started.stop());
     }
     const deployments = options.deploymentsFor ? await openBotDeployments({ pool: trail.pool, stack: options.deploymentsFor, services: base, env: {} }) : undefined;
-    const services: CommandPathDependencies = {
+    services = {
       ...base,
       authorization: gate,
       trail: trail.trail,
@@ -163,6 +180,7 @@ export async function startGovernanceBot(options: GovernanceBotOptions): Promise
       workspace: { users: [...DEFAULT_USERS, ...(options.extraUsers ?? [])] },
       botOverrides: { services },
     });
+    slack = t;
     cleanups.push(() => t.close());
 
     return { t, services, engine: { url: engineUrl, app: engineApp }, engineClient, trail, approvals, database, proxy, runEngine, deployments, close };

@@ -7,6 +7,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type pg from 'pg';
 import { z } from 'zod';
+import { gateStep } from '../gate-step.js';
 import { defineRunbook, type AnyRunbook, type DryRunResult, type RunbookLevel, type StepContext, type StepDefinition, type StepKind } from '../definition.js';
 
 export const ScriptArgs = z.object({
@@ -36,6 +37,8 @@ export interface ScriptedStep {
   title?: string;
   /** What its dry run says; asked at every plan, so a test can change it between two (a step's target). */
   dryRun?: () => DryRunResult;
+  /** Makes it a gate step (engine/gate-step.ts) at this level, reading its request every pollEveryMs. */
+  gate?: { level: 2 | 3 | 4; pollEveryMs?: number; approvals?: number };
 }
 
 async function mark(pool: pg.Pool, context: StepContext<ScriptArgs>, stepId: string, action: string): Promise<string> {
@@ -51,6 +54,9 @@ async function endMark(pool: pg.Pool, id: string, outcome: string): Promise<void
 }
 
 function scriptedStep(pool: pg.Pool, spec: ScriptedStep): StepDefinition<ScriptArgs> {
+  if (spec.gate) {
+    return gateStep({ id: spec.id, title: spec.title ?? `Approvers let ${spec.id} pass`, level: spec.gate.level, timeoutMs: spec.timeoutMs ?? 120_000, ...(spec.gate.pollEveryMs ? { pollEveryMs: spec.gate.pollEveryMs } : {}), ...(spec.gate.approvals ? { approvals: spec.gate.approvals } : {}) });
+  }
   const step: StepDefinition<ScriptArgs> = {
     id: spec.id,
     kind: spec.kind ?? 'act',

@@ -136,7 +136,13 @@ _note := concat("", [" ", _own_rule.note]) if {
 	is_string(_own_rule.note)
 } else := ""
 
-_approvals := _setting("approvals")
+# A gate step of a runbook may ask for more approvals than the rules give (input.runbook.approvals,
+# from the runbook's code), never fewer: the rules are a floor the runbook's code cannot lower.
+_approvals := max([_setting("approvals"), input.runbook.approvals]) if {
+	_for_runbook
+	not _dry_run
+	is_number(input.runbook.approvals)
+} else := _setting("approvals")
 
 _strict_raised if {
 	_strict

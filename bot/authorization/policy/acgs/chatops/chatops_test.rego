@@ -405,6 +405,16 @@ test_decision_run_of_a_level2_runbook_refused_without_role_names_the_runbook if 
 	chatops.decision == _denied("role", 2, "runbook \"restart-all\" is a Level 2 (human decision) action that the oncall or admins role may request; you hold no role.") with input as _run([], "restart-all", 2)
 }
 
+_gate(roles, name, level, approvals) := object.union(_request(roles, "run pass"), {"runbook": {"name": name, "level": level, "dry_run": false, "approvals": approvals}})
+
+test_decision_gate_asking_more_approvals_than_its_level_gets_them if {
+	chatops.decision == _needs_approvals(2, 3, "runbook \"deploy\" is a Level 2 (human decision) action: you may request it, and it runs after 3 approvals by different people holding the approvers or admins role, not you.") with input as _gate(["oncall"], "deploy", 2, 3)
+}
+
+test_decision_gate_asking_fewer_approvals_than_its_level_gets_the_levels if {
+	chatops.decision == _needs_approvals(3, 2, "runbook \"deploy\" is a Level 3 (critical) action: you may request it, and it runs after 2 approvals by different people holding the approvers or admins role, not you.") with input as _gate(["oncall"], "deploy", 3, 1)
+}
+
 test_decision_dry_run_of_any_runbook_is_read_only if {
 	chatops.decision == _allowed(0, "the dry run of runbook \"restore\" is a read-only command; everyone may run it.") with input as _dry_run([], "restore", 3)
 }
