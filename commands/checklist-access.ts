@@ -33,13 +33,18 @@ export function checklistRefused(error: unknown): never {
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+/** The first 8 digits, as a checklist's short name shows them: what people copy first. */
+const SHORT_ID = /^[0-9a-f]{8}$/;
 
 export const checklistIdArgument = z
   .string({ error: 'name the checklist: its id, as `checklists` shows it' })
   .transform((value, context) => {
     const id = value.trim().toLowerCase();
     if (UUID.test(id)) return id;
-    context.addIssue({ code: 'custom', input: value, message: `\`${clip(value, 40)}\` is not a checklist id; one looks like 1b9d6bcd-bbfd-4b2d-9b5d-ab8dfbbd4bed (\`checklists\` lists them)` });
+    const message = SHORT_ID.test(id)
+      ? `\`${id}\` is only the start of a checklist id; give the whole id, as \`checklists\` and the checklist's message show it (like 1b9d6bcd-bbfd-4b2d-9b5d-ab8dfbbd4bed)`
+      : `\`${clip(value, 40)}\` is not a checklist id; one looks like 1b9d6bcd-bbfd-4b2d-9b5d-ab8dfbbd4bed (\`checklists\` lists them)`;
+    context.addIssue({ code: 'custom', input: value, message });
     return z.NEVER;
   });
 

@@ -114,7 +114,7 @@ describe('the run documents', () => {
     expect(document.tone).toBe('warn');
     expect(document.summary).toBe('1 active (1 waiting for a decision), 1 finished. `run status <id>` shows one run\'s steps.');
     expect(document.blocks.map((block) => (block.type === 'text' ? block.text : block.type))).toEqual(['Active (1)', 'table', 'Recent (1)', 'table']);
-    expect(document.blocks[1]).toMatchObject({ rows: [['00000000', 'health-check', 'needs decision', 'U0ONCALL', '2 min 0 s ago', 'step failed']] });
+    expect(document.blocks[1]).toMatchObject({ rows: [['00000000-0000-4000-8000-000000000001', 'health-check', 'needs decision', 'U0ONCALL', '2 min 0 s ago', 'step failed']] });
     expect(runsDocument([]).summary).toBe('No runs yet. `runbooks` lists what can run.');
     slackValid(document);
   });

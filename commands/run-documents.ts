@@ -170,7 +170,8 @@ export function runsDocument(runs: readonly RunInfo[], now = Date.now()): Result
   if (runs.length === 0) return { title: 'Runbook runs', tone: 'info', summary: 'No runs yet. `runbooks` lists what can run.', blocks: [], data: { active: [], recent: [] } };
   const active = runs.filter((run) => ACTIVE_RUN_STATES.includes(run.state));
   const recent = runs.filter((run) => !ACTIVE_RUN_STATES.includes(run.state));
-  const row = (run: RunInfo) => [shortRunId(run.id), run.runbook, stateCell(run), run.requester, formatAge(run.createdAt, now), clip(run.reason ?? '', 120)];
+  // The whole id: it is what `run status|abort|decide` take, so it is what people copy from here.
+  const row = (run: RunInfo) => [run.id, run.runbook, stateCell(run), run.requester, formatAge(run.createdAt, now), clip(run.reason ?? '', 120)];
   const columns = ['Run', 'Runbook', 'State', 'Requested by', 'Started', 'Reason'];
   const blocks: ResultBlock[] = [];
   if (active.length > 0) blocks.push({ type: 'text', text: `Active (${active.length})` }, { type: 'table', columns, rows: active.map(row) });

@@ -30,6 +30,7 @@ export function runRefused(error: unknown): never {
 }
 
 const RUN_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const SHORT_ID = /^[0-9a-f]{8}$/;
 
 /** A run id as `run` and `runs` show it (a UUID); anything else is refused before the engine is asked. */
 export const runIdArgument = z
@@ -37,6 +38,10 @@ export const runIdArgument = z
   .transform((value, context) => {
     const id = value.trim().toLowerCase();
     if (RUN_ID.test(id)) return id;
-    context.addIssue({ code: 'custom', input: value, message: `\`${clip(value, 40)}\` is not a run id; a run id looks like 1b9d6bcd-bbfd-4b2d-9b5d-ab8dfbbd4bed (\`runs\` lists them)` });
+    // Run messages name a run by its first 8 digits, so that is what people copy first.
+    const message = SHORT_ID.test(id)
+      ? `\`${id}\` is only the start of a run id; give the whole id, as \`runs\` and the run's message show it (like 1b9d6bcd-bbfd-4b2d-9b5d-ab8dfbbd4bed)`
+      : `\`${clip(value, 40)}\` is not a run id; a run id looks like 1b9d6bcd-bbfd-4b2d-9b5d-ab8dfbbd4bed (\`runs\` lists them)`;
+    context.addIssue({ code: 'custom', input: value, message });
     return z.NEVER;
   });

@@ -105,6 +105,7 @@ describe('a monthly review on PGlite', () => {
       [`checklist tick ${id} team-training`, undefined, /was completed by U0ONCALL .* it changes no more/],
       [`checklist rerun ${id}`, undefined, /was completed by U0ONCALL/],
       ['checklist tick 1234 team-training', undefined, /`1234` is not a checklist id/],
+      [`checklist tick ${id.slice(0, 8)} team-training`, undefined, /is only the start of a checklist id; give the whole id, as `checklists`/],
       [`checklist tick ${id} Team_Training`, undefined, /an item id is a short kebab-case word/],
       ['checklist tick', undefined, /name the checklist: its id/],
       ['checklist weekly', undefined, /There is no checklist "weekly"; the checklists are pre-deployment, post-deployment, monthly-review\./],

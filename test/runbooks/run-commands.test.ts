@@ -191,6 +191,7 @@ describe('bad input: a clear answer, and nothing written', () => {
     ],
     ['run status 00000000-0000-4000-8000-000000000000', 'There is no run "00000000-0000-4000-8000-000000000000".', /`runs` lists/],
     ['run status 12345', /`12345` is not a run id; a run id looks like/, /run status/],
+    ['run status 1b9d6bcd', /`1b9d6bcd` is only the start of a run id; give the whole id, as `runs` and the run's message show it/, /run status/],
     ['run abort not-a-run', /`not-a-run` is not a run id/, /run abort/],
     ['run decide 00000000-0000-4000-8000-000000000000 retry', 'There is no run "00000000-0000-4000-8000-000000000000".', /`runs` lists/],
     ['run decide 00000000-0000-4000-8000-000000000000 maybe', /`maybe` is not a decision\. Known: retry, skip, abort/, /run decide/],
