@@ -4,7 +4,7 @@
  * backup directory of the test's own, and a backup port on them that a test may change between
  * runs (a database that goes away, a full disk).
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { backupHostPorts } from '../../../bot/runbook-runs/backup-host-ports.js';
@@ -13,6 +13,7 @@ import type { BackupPorts } from '../../engine/ports.js';
 import type { RunExecutor } from '../../engine/run-executor.js';
 import type { RunRecord } from '../../engine/run-store.js';
 import { runbookTestDatabase, type RunbookTestDatabase } from '../../engine/testing/database.js';
+import { VERIFICATION_FILE, type Verification } from '../backup-catalog.js';
 import { backupRunExecutor } from './backup-run-executor.js';
 import { sqlOnce } from './sql.js';
 
@@ -27,6 +28,8 @@ export interface BackupHarness {
   executor: RunExecutor;
   run(runbook: string, args?: unknown): Promise<RunRecord>;
   settle(runId: string): Promise<RunRecord>;
+  /** A fresh backup made by the backup runbook itself: its id and directory. */
+  freshBackup(): Promise<{ id: string; dir: string }>;
   /** Every scratch database this harness's verifies made. */
   scratchDatabasesMade: ReadonlySet<string>;
   /** The scratch databases this harness's verifies made that are still there: none, ever. */
@@ -88,6 +91,12 @@ export async function backupHarness(): Promise<BackupHarness> {
     scratchDatabasesMade: scratchMade,
     scratchDatabasesLeft: () => existingDatabases(scratchMade),
     run,
+    async freshBackup() {
+      const backup = await run('backup');
+      if (backup.state !== 'succeeded') throw new Error(`the backup ${backup.state}: ${backup.reason}`);
+      const id = ((await t.store.attempts(backup.id)).find((a) => a.stepId === 'create-directory')!.output as { id: string }).id;
+      return { id, dir: join(ports.root, id) };
+    },
     async close() {
       await executor.stop();
       await audit.drop();
@@ -96,6 +105,11 @@ export async function backupHarness(): Promise<BackupHarness> {
       rmSync(workDir, { recursive: true, force: true });
     },
   };
+}
+
+/** What `backup verify` recorded in a backup's directory. */
+export function verificationOf(dir: string): Verification {
+  return JSON.parse(readFileSync(join(dir, VERIFICATION_FILE), 'utf8')) as Verification;
 }
 
 /**
