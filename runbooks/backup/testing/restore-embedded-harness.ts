@@ -14,38 +14,20 @@ import pg from 'pg';
 import { buildApp } from '../../../services/audit-engine/app.js';
 import { loadConfig } from '../../../services/audit-engine/config.js';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../../../services/stack/local/embedded-postgres.js';
-import type { SupervisedProcess } from '../../../services/stack/local/local-supervisor.js';
-import type { Stack } from '../../../services/stack/stack.js';
 import { TEST_SERVICE_TOKEN } from '../../../test/testing/tokens.js';
-import type { AuditEngineClient } from '../../../services/clients/audit-engine.js';
-import type { BackupPorts } from '../../engine/ports.js';
-import type { RunExecutor } from '../../engine/run-executor.js';
-import type { RunRecord } from '../../engine/run-store.js';
-import { runbookTestDatabase, type RunbookTestDatabase } from '../../engine/testing/database.js';
+import { runbookTestDatabase } from '../../engine/testing/database.js';
 import { backupDatabasesFromEnv } from '../backup-ports.js';
 import { backupRunExecutor } from './backup-run-executor.js';
-import { appendSeedEvents, BOT_RECORDS_SQL, restoreBackupPorts, startAuditWriter, verifiedBackup, WRITER_TICKS_TABLE_SQL } from './restore-stack.js';
+import { appendSeedEvents, BOT_RECORDS_SQL, restoreBackupPorts, startAuditWriter, verifiedBackup, WRITER_TICKS_TABLE_SQL, type RestoreHarnessCommon } from './restore-stack.js';
 
-export interface EmbeddedRestoreHarness {
-  t: RunbookTestDatabase;
+export interface EmbeddedRestoreHarness extends RestoreHarnessCommon {
   workDir: string;
   audit: EmbeddedPostgres;
   bot: EmbeddedPostgres;
-  writer: SupervisedProcess;
-  /** The Audit Engine the writer process runs, with the service and admin tokens. */
-  engine: AuditEngineClient;
-  stack: Stack;
-  ports: BackupPorts;
-  executor: RunExecutor;
-  run(runbook: string, args?: unknown): Promise<RunRecord>;
-  settle(runId: string): Promise<RunRecord>;
-  /** A backup of the stack as it is now, recorded as verified; its id. */
-  verifiedBackup(): Promise<string>;
   /** SQL on the audit database's socket, with the writer stopped meanwhile (the socket serves one client). */
   auditSql(text: string): Promise<pg.QueryResult>;
   /** What lies beside the audit database's data directory (restored copies, kept previous ones). */
   besideAudit(): string[];
-  close(): Promise<void>;
 }
 
 /** One statement on the database's socket, once the last client has left it, and until this one has. */
@@ -76,7 +58,7 @@ export async function embeddedRestoreHarness(): Promise<EmbeddedRestoreHarness> 
   await onSocket(audit, WRITER_TICKS_TABLE_SQL);
   await onSocket(bot, BOT_RECORDS_SQL);
 
-  const { writer, stack, engine: client } = await startAuditWriter({ databaseUrl: audit.url, stateDir });
+  const { writer, stack, engine: client, engineUrl, adminToken } = await startAuditWriter({ databaseUrl: audit.url, stateDir });
   // As npm start names its embedded databases for the backup.
   const ports = restoreBackupPorts({ workDir, databases: backupDatabasesFromEnv({}, { 'audit-engine': audit, bot }).databases, t });
   const { executor, run, settle } = backupRunExecutor(t.store, { backup: ports, commands: { stack, auditEngine: client } });
@@ -87,6 +69,8 @@ export async function embeddedRestoreHarness(): Promise<EmbeddedRestoreHarness> 
     bot,
     writer,
     engine: client,
+    engineUrl,
+    adminToken,
     stack,
     ports,
     executor,

@@ -12,40 +12,20 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type pg from 'pg';
 import { createTestDatabase, type TestDatabase } from '../../../test/testing/postgres.js';
-import type { AuditEngineClient } from '../../../services/clients/audit-engine.js';
 import { createAuditTestContext, type AuditTestContext } from '../../../services/audit-engine/testing/audit-test-context.js';
-import type { SupervisedProcess } from '../../../services/stack/local/local-supervisor.js';
-import type { Stack } from '../../../services/stack/stack.js';
-import type { BackupPorts, StepPorts } from '../../engine/ports.js';
-import type { RunExecutor } from '../../engine/run-executor.js';
-import type { RunRecord } from '../../engine/run-store.js';
-import { runbookTestDatabase, type RunbookTestDatabase } from '../../engine/testing/database.js';
+import type { StepPorts } from '../../engine/ports.js';
+import { runbookTestDatabase } from '../../engine/testing/database.js';
 import { backupRunExecutor } from './backup-run-executor.js';
-import { appendSeedEvents, BOT_RECORDS_SQL, restoreBackupPorts, startAuditWriter, verifiedBackup, WRITER_TICKS_TABLE_SQL } from './restore-stack.js';
+import { appendSeedEvents, BOT_RECORDS_SQL, restoreBackupPorts, startAuditWriter, verifiedBackup, WRITER_TICKS_TABLE_SQL, type RestoreHarnessCommon } from './restore-stack.js';
 import { sqlOnce as sql } from './sql.js';
 
-export interface RestoreHarness {
-  t: RunbookTestDatabase;
+export interface RestoreHarness extends RestoreHarnessCommon {
   audit: AuditTestContext;
   bot: TestDatabase;
-  writer: SupervisedProcess;
-  /** The Audit Engine the writer process runs, with the service and admin tokens. */
-  engine: AuditEngineClient;
-  /** Its URL and the admin token it requires. */
-  engineUrl: string;
-  adminToken: string;
   /** What steps call; a test may swap `auditEngine` for a client the engine refuses. */
   commands: NonNullable<StepPorts['commands']>;
-  stack: Stack;
-  ports: BackupPorts;
-  executor: RunExecutor;
-  run(runbook: string, args?: unknown): Promise<RunRecord>;
-  settle(runId: string): Promise<RunRecord>;
-  /** A backup of the stack as it is now, recorded as verified; its id. */
-  verifiedBackup(): Promise<string>;
   /** One statement on a database of the test, on a connection of its own. */
   sql(url: string, text: string, values?: unknown[]): Promise<pg.QueryResult>;
-  close(): Promise<void>;
 }
 
 export async function restoreHarness(): Promise<RestoreHarness> {

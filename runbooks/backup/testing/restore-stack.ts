@@ -71,6 +71,15 @@ export async function startAuditWriter({ databaseUrl, stateDir }: { databaseUrl:
   return { writer, stack, engine, engineUrl, adminToken };
 }
 
+/** What both restore harnesses offer a test, whatever the databases. */
+export interface RestoreHarnessCommon extends AuditWriterStack, BackupRunExecutor {
+  t: RunbookTestDatabase;
+  ports: BackupPorts;
+  /** A backup of the stack as it is now, recorded as verified; its id. */
+  verifiedBackup(): Promise<string>;
+  close(): Promise<void>;
+}
+
 /** The backup port of a restore test: `databases` backed up under `workDir`/backups, nothing else. */
 export function restoreBackupPorts({ workDir, databases, t }: { workDir: string; databases: BackupDatabase[]; t: RunbookTestDatabase }): BackupPorts {
   return {
