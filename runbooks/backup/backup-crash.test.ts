@@ -42,7 +42,7 @@ afterAll(async () => {
 
 function startRunner(owner: string) {
   return startCrashRunner(
-    { databaseUrl: t.db.url, owner, leaseMs: 2000, renewEveryMs: 400, scanEveryMs: 200, root, databases: [{ name: 'audit-engine', url: audit.url }, { name: 'bot', url: bot.url }] },
+    { databaseUrl: t.db.url, owner, root, databases: [{ name: 'audit-engine', url: audit.url }, { name: 'bot', url: bot.url }] },
     { children, waitMs: 20_000 },
   );
 }

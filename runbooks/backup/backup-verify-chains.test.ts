@@ -5,7 +5,7 @@
  * (triggers off, as a superuser could) is in the dump: verify names the first bad sequence.
  */
 import { randomUUID } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTrailStore } from '../../bot/audit-trail/trail-store.js';
@@ -15,7 +15,7 @@ import { createPool, migrate } from '../../services/kit/postgres.js';
 import { createTestDatabase, type TestDatabase } from '../../test/testing/postgres.js';
 import { openTestTrail, type TestTrail } from '../../test/testing/command-access.js';
 import { createBackupPorts } from './backup-ports.js';
-import { backupHarness, type BackupHarness } from './testing/backup-harness.js';
+import { backupHarness, verificationOf, type BackupHarness } from './testing/backup-harness.js';
 import { sqlOnce as sql } from './testing/sql.js';
 
 let h: BackupHarness;
@@ -64,20 +64,9 @@ async function altered<T>(url: string, table: string, column: string, sequence: 
   }
 }
 
-async function freshBackup(): Promise<{ id: string; dir: string }> {
-  const run = await h.run('backup');
-  expect(run.state).toBe('succeeded');
-  const id = ((await h.t.store.attempts(run.id)).find((a) => a.stepId === 'create-directory')!.output as { id: string }).id;
-  return { id, dir: join(h.ports.root, id) };
-}
-
-function verificationOf(dir: string): { ok: boolean; problem?: string } {
-  return JSON.parse(readFileSync(join(dir, 'verification.json'), 'utf8'));
-}
-
 describe('backup verify and the audit chains', () => {
   it('verifies both chains in the restored copies, the trail reaching the head the backup recorded', async () => {
-    const { id, dir } = await freshBackup();
+    const { id, dir } = await h.freshBackup();
     const run = await h.run('backup-verify', { id });
     expect(run).toMatchObject({ state: 'succeeded', reason: null });
     const restore = (await h.t.store.attempts(run.id)).find((a) => a.stepId === 'restore')!.output;
@@ -93,7 +82,7 @@ describe('backup verify and the audit chains', () => {
   });
 
   it('an Audit Engine event altered before the backup: verify fails naming the event’s sequence, recorded as failed', async () => {
-    const { id, dir } = await altered(engine.url, 'audit_events', 'data', 7, { index: 'rewritten' }, freshBackup);
+    const { id, dir } = await altered(engine.url, 'audit_events', 'data', 7, { index: 'rewritten' }, h.freshBackup);
     const run = await h.run('backup-verify', { id });
     expect(run.state).toBe('failed');
     expect(run.reason).toMatch(/^step "restore" \(.*\) failed: audit-engine\.dump restored, but the Audit Engine's chain in it \(public\.audit_events\) is broken at event #7: the content of event \S+ was altered after it was stored$/);
@@ -102,7 +91,7 @@ describe('backup verify and the audit chains', () => {
   });
 
   it('a record of the bot’s trail altered before the backup: verify fails naming the record', async () => {
-    const { id, dir } = await altered(trail.db.url, 'bot_audit_trail', 'details', 5, { index: 'rewritten' }, freshBackup);
+    const { id, dir } = await altered(trail.db.url, 'bot_audit_trail', 'details', 5, { index: 'rewritten' }, h.freshBackup);
     const run = await h.run('backup-verify', { id });
     expect(run.state).toBe('failed');
     expect(run.reason).toMatch(/failed: bot\.dump restored, but the bot's audit trail in it \(public\.bot_audit_trail\) is broken at record #5: record #5 was altered after it was written: its content no longer matches its hash$/);
@@ -113,12 +102,12 @@ describe('backup verify and the audit chains', () => {
     const head = h.ports.auditChainHead;
     try {
       h.ports.auditChainHead = async () => ({ sequence: 3, hash: 'f'.repeat(64) });
-      const other = await freshBackup();
+      const other = await h.freshBackup();
       const differs = await h.run('backup-verify', { id: other.id });
       expect(differs.reason).toMatch(/failed: bot\.dump restored, but record #3 of the bot's audit trail in it has hash [0-9a-f]{12}…, but the backup recorded ffffffffffff… for it as the head when it started$/);
 
       h.ports.auditChainHead = async () => ({ sequence: 500, hash: 'f'.repeat(64) });
-      const shorter = await freshBackup();
+      const shorter = await h.freshBackup();
       const ends = await h.run('backup-verify', { id: shorter.id });
       expect(ends.reason).toMatch(new RegExp(`failed: bot\\.dump restored, but the bot's audit trail in it ends at record #${RECORDS}, before record #500, the head the backup recorded when it started$`));
       expect(verificationOf(shorter.dir)).toMatchObject({ ok: false });
@@ -128,7 +117,7 @@ describe('backup verify and the audit chains', () => {
   });
 
   it('a process without the bot’s trail verifier: the step says so and the backup is not recorded as bad', async () => {
-    const { id, dir } = await freshBackup();
+    const { id, dir } = await h.freshBackup();
     const verifier = h.ports.verifyTrailCopy;
     h.ports.verifyTrailCopy = createBackupPorts({ env: {}, commands: {}, auditChainHead: async () => null }).verifyTrailCopy;
     try {
@@ -144,7 +133,7 @@ describe('backup verify and the audit chains', () => {
 
   it('the copy is what is verified, not the source: records appended after the backup do not reach it', async () => {
     // The source moves on after the backup; the copy is what the backup holds.
-    const { id } = await freshBackup();
+    const { id } = await h.freshBackup();
     await trail.trail.appendToChain({ kind: 'command', actor: 'U0ONCALL', command: 'health', details: { after: randomUUID() } });
     const run = await h.run('backup-verify', { id });
     expect(run.state).toBe('succeeded');

@@ -7,7 +7,7 @@ import { ignoreProgress } from '../engine/step-progress.js';
 import { MANIFEST_FILE, listBackups, readBackup, writeManifest } from './backup-catalog.js';
 import { backupVerifyRunbook } from './backup-verify.js';
 import { backupsOverview } from './backups-overview.js';
-import { CLOSED_PORT_URL, backupHarness, type BackupHarness } from './testing/backup-harness.js';
+import { CLOSED_PORT_URL, backupHarness, verificationOf, type BackupHarness } from './testing/backup-harness.js';
 
 let h: BackupHarness;
 beforeAll(async () => {
@@ -17,25 +17,13 @@ afterAll(async () => {
   await h?.close();
 });
 
-/** A fresh backup made by the backup runbook itself. */
-async function freshBackup(): Promise<{ id: string; dir: string }> {
-  const run = await h.run('backup');
-  expect(run.state).toBe('succeeded');
-  const id = ((await h.t.store.attempts(run.id)).find((a) => a.stepId === 'create-directory')!.output as { id: string }).id;
-  return { id, dir: join(h.ports.root, id) };
-}
-
 async function attemptsOf(runId: string): Promise<string[]> {
   return (await h.t.store.attempts(runId)).map((a) => `${a.stepId} ${a.outcome}`);
 }
 
-function verificationOf(dir: string): unknown {
-  return JSON.parse(readFileSync(join(dir, 'verification.json'), 'utf8'));
-}
-
 describe('backup verify', () => {
   it('passes on a good backup: checksums, tables of contents, real restores with equal row counts; recorded, no scratch database left', async () => {
-    const { id, dir } = await freshBackup();
+    const { id, dir } = await h.freshBackup();
     const run = await h.run('backup-verify', { id });
     expect(run).toMatchObject({ state: 'succeeded', reason: null });
     expect(await attemptsOf(run.id)).toEqual(['read-manifest done', 'checksums done', 'restore done', 'record done']);
@@ -57,7 +45,7 @@ describe('backup verify', () => {
   });
 
   it('a corrupt dump: fails with the file and both hashes (it is hashed while it restores), recorded as failed', async () => {
-    const { id, dir } = await freshBackup();
+    const { id, dir } = await h.freshBackup();
     const file = join(dir, 'audit-engine.dump');
     const bytes = readFileSync(file);
     const middle = Math.floor(bytes.length / 2);
@@ -72,7 +60,7 @@ describe('backup verify', () => {
   });
 
   it('a dump truncated before its manifest was written: checksums pass, the restore fails with pg_restore’s words, and the scratch database is removed', async () => {
-    const { id, dir } = await freshBackup();
+    const { id, dir } = await h.freshBackup();
     const file = join(dir, 'audit-engine.dump');
     truncateSync(file, Math.floor(statSync(file).size / 2));
     const { manifest } = await readBackup(h.ports.root, id);
@@ -90,7 +78,7 @@ describe('backup verify', () => {
   });
 
   it('a file that is no dump at all: its table of contents fails, saying what pg_restore saw', async () => {
-    const { id, dir } = await freshBackup();
+    const { id, dir } = await h.freshBackup();
     const file = join(dir, 'bot.dump');
     writeFileSync(file, 'this is not a dump\n');
     const { manifest } = await readBackup(h.ports.root, id);
@@ -107,7 +95,7 @@ describe('backup verify', () => {
   });
 
   it('an unknown or unfinished backup is refused before a run is recorded, in a sentence saying which, on submit and on a dry run', async () => {
-    const { id, dir } = await freshBackup();
+    const { id, dir } = await h.freshBackup();
     rmSync(join(dir, MANIFEST_FILE));
     const before = await h.t.pool.query('SELECT count(*)::int AS n FROM runbook_runs');
     const refusal = (work: Promise<unknown>) => work.then(() => 'accepted', (failure: unknown) => failure);
@@ -122,7 +110,7 @@ describe('backup verify', () => {
   });
 
   it('PostgreSQL down at the restore: the step names the server and why, and the backup is not recorded as bad', async () => {
-    const { id, dir } = await freshBackup();
+    const { id, dir } = await h.freshBackup();
     const server = h.ports.scratchServerUrl;
     h.ports.scratchServerUrl = CLOSED_PORT_URL;
     try {
@@ -151,14 +139,14 @@ describe('backup verify', () => {
   });
 
   it('its dry run reads the manifest for real and describes the rest', async () => {
-    const { id } = await freshBackup();
+    const { id } = await h.freshBackup();
     const plan = await h.executor.plan('backup-verify', { id });
     expect(plan.steps.map((step) => step.dryRun.mode)).toEqual(['read-only-check', 'description', 'description', 'description']);
     expect(plan.steps[0]!.dryRun.text).toMatch(new RegExp(`^backup ${id} of .*: 5 files, dumps audit-engine\\.dump, bot\\.dump$`));
   });
 
   it('a restore stopped by its step (abort, lost lease, timeout) fails the step but never records the backup as bad', async () => {
-    const { id, dir } = await freshBackup();
+    const { id, dir } = await h.freshBackup();
     const restore = backupVerifyRunbook.steps.find((step) => step.id === 'restore')!;
     const stopped = restore.run({ runId: '00000000-0000-4000-8000-00000000abcd', requester: 'U0ONCALL', origin: 'test', args: { id }, outputs: {}, attempt: 1, signal: AbortSignal.abort(), ports: { backup: h.ports }, progress: ignoreProgress });
     await expect(stopped).rejects.toThrow(/pg_restore was not started: the step was stopped first/);

@@ -6,6 +6,7 @@ import { mountTinyTmpfs } from '../../test/testing/tiny-tmpfs.js';
 import { tableRowCounts } from '../../services/stack/backup/scratch-database.js';
 import { listBackups, readBackup } from './backup-catalog.js';
 import { CLOSED_PORT_URL, backupHarness, type BackupHarness } from './testing/backup-harness.js';
+import { attemptLines } from './testing/run-attempts.js';
 
 let h: BackupHarness;
 beforeAll(async () => {
@@ -15,9 +16,7 @@ afterAll(async () => {
   await h?.close();
 });
 
-async function attemptsOf(runId: string): Promise<string[]> {
-  return (await h.t.store.attempts(runId)).map((a) => `${a.action} ${a.stepId}#${a.attempt} ${a.outcome}`);
-}
+const attemptsOf = (runId: string) => attemptLines(h.t.store, runId);
 
 function sha256(file: string): string {
   return createHash('sha256').update(readFileSync(file)).digest('hex');

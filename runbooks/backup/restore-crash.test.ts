@@ -38,7 +38,7 @@ afterAll(async () => {
 
 function startRunner(owner: string) {
   return startCrashRunner(
-    { databaseUrl: t.db.url, owner, leaseMs: 2000, renewEveryMs: 400, scanEveryMs: 200, root, databases: [{ name: 'audit-engine', url: audit.url }], stack: 'local' },
+    { databaseUrl: t.db.url, owner, root, databases: [{ name: 'audit-engine', url: audit.url }], stack: 'local' },
     { children, waitMs: 30_000 },
   );
 }

@@ -4,12 +4,13 @@
  * (the engine, running on it again, re-anchored at the restored head and healthy at its next walk),
  * and a dump that fails half way (nothing replaced, the writer started again on abort).
  */
-import { createHash } from 'node:crypto';
-import { cpSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readBackup } from './backup-catalog.js';
 import { embeddedRestoreHarness, type EmbeddedRestoreHarness } from './testing/restore-embedded-harness.js';
+import { attemptLines, stepOutput } from './testing/run-attempts.js';
+import { copyBackup, resealFile } from './testing/spoiled-backups.js';
 
 let h: EmbeddedRestoreHarness;
 let good: string;
@@ -22,26 +23,14 @@ afterAll(async () => {
   await h?.close();
 });
 
-async function attemptsOf(runId: string): Promise<string[]> {
-  return (await h.t.store.attempts(runId)).map((a) => `${a.action} ${a.stepId}#${a.attempt} ${a.outcome}`);
-}
-
-async function outputOf(runId: string, stepId: string): Promise<unknown> {
-  return (await h.t.store.attempts(runId)).find((attempt) => attempt.stepId === stepId && attempt.action === 'run' && attempt.outcome === 'done')?.output;
-}
+const attemptsOf = (runId: string) => attemptLines(h.t.store, runId);
+const outputOf = (runId: string, stepId: string) => stepOutput(h.t.store, runId, stepId);
 
 /** A copy of a backup under a new id whose audit-engine.sql is `change`d and resealed: bad although its checksums match. */
 function spoiledCopy(newId: string, change: (sql: string) => string): void {
-  const to = join(h.ports.root, newId);
-  cpSync(join(h.ports.root, good), to, { recursive: true });
-  const file = join(to, 'audit-engine.sql');
+  const file = join(copyBackup(h.ports.root, good, newId), 'audit-engine.sql');
   writeFileSync(file, change(readFileSync(file, 'utf8')));
-  const bytes = readFileSync(file);
-  const manifest = JSON.parse(readFileSync(join(to, 'manifest.json'), 'utf8')) as { id: string; files: Array<{ name: string; bytes: number; sha256: string }> };
-  const entry = manifest.files.find((each) => each.name === 'audit-engine.sql')!;
-  entry.bytes = bytes.length;
-  entry.sha256 = createHash('sha256').update(bytes).digest('hex');
-  writeFileSync(join(to, 'manifest.json'), JSON.stringify({ ...manifest, id: newId }));
+  resealFile(join(h.ports.root, newId), 'audit-engine.sql');
 }
 
 describe('restore of the embedded databases', () => {

@@ -1,5 +1,5 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,6 +11,8 @@ import { tableRowCounts } from '../../services/stack/backup/scratch-database.js'
 import { RESTORE_APPLICATION } from '../../services/stack/backup/postgres-dump.js';
 import { listBackups, readBackup, recordVerification } from './backup-catalog.js';
 import { restoreHarness, type RestoreHarness } from './testing/restore-harness.js';
+import { attemptLines, stepOutput } from './testing/run-attempts.js';
+import { copyBackup, renameDump, resealFile } from './testing/spoiled-backups.js';
 
 let h: RestoreHarness;
 /** A verified backup taken at the start, while the writer runs. */
@@ -24,13 +26,8 @@ afterAll(async () => {
   await h?.close();
 });
 
-async function attemptsOf(runId: string): Promise<string[]> {
-  return (await h.t.store.attempts(runId)).map((a) => `${a.action} ${a.stepId}#${a.attempt} ${a.outcome}`);
-}
-
-async function outputOf(runId: string, stepId: string): Promise<unknown> {
-  return (await h.t.store.attempts(runId)).find((attempt) => attempt.stepId === stepId && attempt.action === 'run' && attempt.outcome === 'done')?.output;
-}
+const attemptsOf = (runId: string) => attemptLines(h.t.store, runId);
+const outputOf = (runId: string, stepId: string) => stepOutput(h.t.store, runId, stepId);
 
 const run8 = () => randomBytes(4).toString('hex');
 
@@ -52,35 +49,6 @@ async function engineHealthAfter(since: string): Promise<AuditHealth> {
 }
 const auditCounts = () => tableRowCounts(h.audit.db.url);
 const writerState = () => h.writer.state();
-
-/** A copy of a backup under a new id (same contents), for tests that spoil it. */
-function copyBackup(id: string, newId: string): string {
-  const from = join(h.ports.root, id);
-  const to = join(h.ports.root, newId);
-  cpSync(from, to, { recursive: true });
-  const manifest = JSON.parse(readFileSync(join(to, 'manifest.json'), 'utf8')) as { id: string };
-  writeFileSync(join(to, 'manifest.json'), JSON.stringify({ ...manifest, id: newId }));
-  return to;
-}
-
-/** Rewrites the manifest's size and SHA-256 of one file: a dump that is bad although its checksums match. */
-function resealFile(dir: string, name: string): void {
-  const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as { files: Array<{ name: string; bytes: number; sha256: string }> };
-  const bytes = readFileSync(join(dir, name));
-  const entry = manifest.files.find((file) => file.name === name)!;
-  entry.bytes = bytes.length;
-  entry.sha256 = createHash('sha256').update(bytes).digest('hex');
-  writeFileSync(join(dir, 'manifest.json'), JSON.stringify(manifest));
-}
-
-/** Renames a dump and its manifest entry: a backup made when the databases were shared otherwise. */
-function renameDump(dir: string, from: string, to: string): void {
-  const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as { files: Array<{ name: string }> };
-  manifest.files.find((file) => file.name === from)!.name = to;
-  writeFileSync(join(dir, to), readFileSync(join(dir, from)));
-  rmSync(join(dir, from));
-  writeFileSync(join(dir, 'manifest.json'), JSON.stringify(manifest));
-}
 
 describe('restore', () => {
   it('shows a plan that reads everything and changes nothing', async () => {
@@ -176,7 +144,7 @@ describe('restore', () => {
 
   it('never restores an unverified backup unless allowed, nor one that failed verification', async () => {
     const unverified = '20260101T000000Z-aaaaa1';
-    const dir = copyBackup(good, unverified);
+    const dir = copyBackup(h.ports.root, good, unverified);
     rmSync(join(dir, 'verification.json'));
     const refused = await h.run('restore', { id: unverified });
     expect(refused).toMatchObject({ state: 'needs_decision' });
@@ -200,22 +168,22 @@ describe('restore', () => {
     await expect(h.executor.submit({ runbook: 'restore', args: { id: '20200101T000000Z-000000' }, requester: 'U0ONCALL', origin: 'test' })).rejects.toThrow(/There is no backup/);
     await expect(h.executor.submit({ runbook: 'restore', args: { id: '../etc' }, requester: 'U0ONCALL', origin: 'test' })).rejects.toThrow(/backup id looks like/);
 
-    const unfinished = copyBackup(good, '20260101T000000Z-aaaaa2');
+    const unfinished = copyBackup(h.ports.root, good, '20260101T000000Z-aaaaa2');
     rmSync(join(unfinished, 'manifest.json'));
     await expect(h.executor.plan('restore', { id: '20260101T000000Z-aaaaa2' })).rejects.toThrow(/Backup 20260101T000000Z-aaaaa2 is incomplete.*only a complete backup can be restored/);
 
     // The Audit Engine's data inside the bot's database: restoring it would replace the bot's too.
-    const shared = copyBackup(good, '20260101T000000Z-aaaaa5');
+    const shared = copyBackup(h.ports.root, good, '20260101T000000Z-aaaaa5');
     renameDump(shared, 'audit-engine.dump', 'bot_audit-engine.dump');
     const sharedPlan = await h.executor.plan('restore', { id: '20260101T000000Z-aaaaa5', unverified: 'allow' });
     expect(sharedPlan.steps[0]!.dryRun.error).toMatch(/^bot_audit-engine\.dump holds the data of audit-engine in the bot's own database, which a restore never replaces under the running bot; give them their own databases/);
     // A database the stack does not have (any more).
-    const elsewhere = copyBackup(good, '20260101T000000Z-aaaaa6');
+    const elsewhere = copyBackup(h.ports.root, good, '20260101T000000Z-aaaaa6');
     renameDump(elsewhere, 'audit-engine.dump', 'evolution-oversight.dump');
     const elsewherePlan = await h.executor.plan('restore', { id: '20260101T000000Z-aaaaa6', unverified: 'allow' });
     expect(elsewherePlan.steps[0]!.dryRun.error).toMatch('evolution-oversight.dump was made of the database of evolution-oversight, which the stack does not have as one database now (its databases: audit-engine, bot); restore it by hand');
 
-    const flipped = copyBackup(good, '20260101T000000Z-aaaaa3');
+    const flipped = copyBackup(h.ports.root, good, '20260101T000000Z-aaaaa3');
     const file = join(flipped, 'audit-engine.dump');
     const bytes = readFileSync(file);
     bytes[bytes.length - 10] = bytes[bytes.length - 10]! ^ 0xff;
@@ -232,7 +200,7 @@ describe('restore', () => {
 
   it('a dump that fails to restore replaces nothing; abort starts the writer again', { timeout: 120_000 }, async () => {
     const id = '20260101T000000Z-aaaaa4';
-    const dir = copyBackup(good, id);
+    const dir = copyBackup(h.ports.root, good, id);
     // Garbage inside the compressed table data: the table of contents still reads, the restore fails half way.
     const file = join(dir, 'audit-engine.dump');
     const bytes = readFileSync(file);
@@ -344,7 +312,7 @@ describe('restore', () => {
     const databases = h.ports.databases as Array<(typeof h.ports.databases)[number]>;
     databases.push({ name: 'evolution-oversight', url: evolution.url });
     try {
-      const dir = copyBackup(good, '20260101T000000Z-aaaaa7');
+      const dir = copyBackup(h.ports.root, good, '20260101T000000Z-aaaaa7');
       renameDump(dir, 'audit-engine.dump', 'evolution-oversight.dump');
       const plan = await h.executor.plan('restore', { id: '20260101T000000Z-aaaaa7', unverified: 'allow' });
       expect(plan.steps.find((step) => step.id === 'reanchor-audit-chain')!.dryRun).toEqual({ mode: 'description', text: "nothing: the Audit Engine's database is not part of this restore" });

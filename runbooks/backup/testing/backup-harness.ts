@@ -4,18 +4,18 @@
  * backup directory of the test's own, and a backup port on them that a test may change between
  * runs (a database that goes away, a full disk).
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
 import { backupHostPorts } from '../../../bot/runbook-runs/backup-host-ports.js';
 import { TEST_POSTGRES_URL, createTestDatabase, type TestDatabase } from '../../../test/testing/postgres.js';
 import type { BackupPorts } from '../../engine/ports.js';
-import { createRunbookRegistry } from '../../engine/registry.js';
-import { createRunExecutor, type RunExecutor } from '../../engine/run-executor.js';
+import type { RunExecutor } from '../../engine/run-executor.js';
 import type { RunRecord } from '../../engine/run-store.js';
 import { runbookTestDatabase, type RunbookTestDatabase } from '../../engine/testing/database.js';
-import { backupRunbooks } from '../index.js';
+import { VERIFICATION_FILE, type Verification } from '../backup-catalog.js';
+import { backupRunExecutor } from './backup-run-executor.js';
+import { sqlOnce } from './sql.js';
 
 export interface BackupHarness {
   t: RunbookTestDatabase;
@@ -28,6 +28,8 @@ export interface BackupHarness {
   executor: RunExecutor;
   run(runbook: string, args?: unknown): Promise<RunRecord>;
   settle(runId: string): Promise<RunRecord>;
+  /** A fresh backup made by the backup runbook itself: its id and directory. */
+  freshBackup(): Promise<{ id: string; dir: string }>;
   /** Every scratch database this harness's verifies made. */
   scratchDatabasesMade: ReadonlySet<string>;
   /** The scratch databases this harness's verifies made that are still there: none, ever. */
@@ -38,26 +40,16 @@ export interface BackupHarness {
 /** A URL on which nothing listens: PostgreSQL down, as the dump sees it. */
 export const CLOSED_PORT_URL = 'postgres://postgres@127.0.0.1:1/acgs_gone';
 
-async function fill(url: string, sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}
-
 export async function backupHarness(): Promise<BackupHarness> {
   const t = await runbookTestDatabase();
   const audit = await createTestDatabase('acgs_bk_audit');
   const bot = await createTestDatabase('acgs_bk_bot');
   // md5 text barely compresses: the dumps outgrow the full-disk test's tiny file system.
-  await fill(audit.url, `
+  await sqlOnce(audit.url, `
     CREATE TABLE audit_events (id bigserial PRIMARY KEY, body text NOT NULL);
     INSERT INTO audit_events (body) SELECT md5(random()::text) || md5(g::text) FROM generate_series(1, 3000) g;
     CREATE TABLE audit_checkpoints (n int);`);
-  await fill(bot.url, `
+  await sqlOnce(bot.url, `
     CREATE SCHEMA trail;
     CREATE TABLE trail."bot records" (sequence bigint PRIMARY KEY, hash text NOT NULL);
     INSERT INTO trail."bot records" SELECT g, md5(g::text) FROM generate_series(1, 250) g;`);
@@ -87,18 +79,7 @@ export async function backupHarness(): Promise<BackupHarness> {
     // The bot's own: its run store (the harness's) and its trail verifier.
     ...backupHostPorts(t.pool),
   };
-  const executor = createRunExecutor({
-    store: t.store,
-    registry: createRunbookRegistry([...backupRunbooks]),
-    ports: { backup: ports },
-    leaseMs: 10_000,
-    renewEveryMs: 1000,
-  });
-  const settle = async (runId: string) => {
-    await executor.scanNow();
-    await executor.idle();
-    return executor.get(runId);
-  };
+  const { executor, run, settle } = backupRunExecutor(t.store, { backup: ports });
   return {
     t,
     audit,
@@ -109,9 +90,12 @@ export async function backupHarness(): Promise<BackupHarness> {
     settle,
     scratchDatabasesMade: scratchMade,
     scratchDatabasesLeft: () => existingDatabases(scratchMade),
-    async run(runbook, args = {}) {
-      const run = await executor.submit({ runbook, args, requester: 'U0ONCALL', origin: 'test' });
-      return settle(run.id);
+    run,
+    async freshBackup() {
+      const backup = await run('backup');
+      if (backup.state !== 'succeeded') throw new Error(`the backup ${backup.state}: ${backup.reason}`);
+      const id = ((await t.store.attempts(backup.id)).find((a) => a.stepId === 'create-directory')!.output as { id: string }).id;
+      return { id, dir: join(ports.root, id) };
     },
     async close() {
       await executor.stop();
@@ -123,17 +107,16 @@ export async function backupHarness(): Promise<BackupHarness> {
   };
 }
 
+/** What `backup verify` recorded in a backup's directory. */
+export function verificationOf(dir: string): Verification {
+  return JSON.parse(readFileSync(join(dir, VERIFICATION_FILE), 'utf8')) as Verification;
+}
+
 /**
  * Which of the scratch databases `names` still exist: a verify must leave none of its own. Only its
  * own: other files verify backups on the same server at the same time.
  */
 export async function existingDatabases(names: Iterable<string>): Promise<string[]> {
-  const client = new pg.Client({ connectionString: TEST_POSTGRES_URL });
-  await client.connect();
-  try {
-    const { rows } = await client.query<{ datname: string }>('SELECT datname FROM pg_database WHERE datname = ANY($1::text[])', [[...names]]);
-    return rows.map((row) => row.datname);
-  } finally {
-    await client.end();
-  }
+  const { rows } = await sqlOnce(TEST_POSTGRES_URL, 'SELECT datname FROM pg_database WHERE datname = ANY($1::text[])', [[...names]]);
+  return rows.map((row: { datname: string }) => row.datname);
 }

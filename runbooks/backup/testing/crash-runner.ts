@@ -14,7 +14,10 @@ const RUNNER = fileURLToPath(new URL('./backup-runner-process.ts', import.meta.u
 
 export type CrashRunner = Pick<RunnerProcess, 'child' | 'events' | 'waitFor'>;
 
+/** A short lease, renewed and scanned often: the next runner takes a killed one's run over within seconds. */
+const TAKEOVER_TIMING = { leaseMs: 2000, renewEveryMs: 400, scanEveryMs: 200 };
+
 /** `children` collects the process so the test's afterAll can kill what is still running. */
-export function startCrashRunner(options: BackupRunnerOptions, settings: { children: ChildProcessWithoutNullStreams[]; waitMs: number }): CrashRunner {
-  return startRunnerProcess({ script: RUNNER, options, name: options.owner, children: settings.children, waitMs: settings.waitMs });
+export function startCrashRunner(options: Omit<BackupRunnerOptions, keyof typeof TAKEOVER_TIMING>, settings: { children: ChildProcessWithoutNullStreams[]; waitMs: number }): CrashRunner {
+  return startRunnerProcess({ script: RUNNER, options: { ...options, ...TAKEOVER_TIMING }, name: options.owner, children: settings.children, waitMs: settings.waitMs });
 }
