@@ -150,7 +150,7 @@ async function main(): Promise<void> {
     local: async () => {
       say('starting the local stack (four supervised processes)');
       local = await startLocalServices({ log: say });
-      return createLocalStack({ processes: local.processes });
+      return createLocalStack({ processes: local.processes, stateDir: local.stateDir });
     },
   });
   say(`stack: ${stack.kind}, because ${reason}`);

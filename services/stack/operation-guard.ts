@@ -6,7 +6,7 @@
  */
 import { StackError } from './stack.js';
 
-export type GuardedOperation = 'restart' | 'scale' | 'recreate' | 'stop' | 'start';
+export type GuardedOperation = 'restart' | 'scale' | 'recreate' | 'stop' | 'start' | 'deploy';
 
 export interface OperationGuard {
   run<T>(service: string, operation: GuardedOperation, work: () => Promise<T>): Promise<T>;

@@ -5,6 +5,7 @@
  * the CLI alike, and every failure is a StackError whose message a person can act on.
  */
 import type { ExecCommandName } from './exec-commands.js';
+import type { ReleaseArtifact } from './releases/release.js';
 
 export type StackKind = 'docker' | 'local';
 
@@ -233,6 +234,25 @@ export interface RecreateReport {
   durationMs: number;
 }
 
+export interface DeployOptions {
+  /** How long to wait for each new replica to be healthy (default 60 s). */
+  timeoutMs?: number;
+  /** The committed `execution` record the deploy runs under, as for restart (RestartOptions.executionRecord). */
+  executionRecord?: string;
+}
+
+export interface DeployReport {
+  service: string;
+  artifact: ReleaseArtifact;
+  previous: ReleaseArtifact;
+  /** side-by-side: the old ran until the new was healthy; handover: the old was stopped (kept) while the new one started. */
+  strategy: 'side-by-side' | 'handover';
+  durationMs: number;
+  /** The longest time with no healthy replica. */
+  unavailableMs: number;
+  health: ServiceHealthStatus;
+}
+
 export interface Stack {
   readonly kind: StackKind;
   /** Where it runs, for messages: the engine address and project, or "local processes". */
@@ -257,6 +277,14 @@ export interface Stack {
   exec(service: string, command: ExecCommandName, options?: ExecOptions): Promise<ExecResult>;
   /** Replaces each replica with one from `image`, one at a time, keeping the old until the new is healthy. */
   recreate(service: string, image: string, options?: RecreateOptions): Promise<RecreateReport>;
+  /**
+   * Replaces the service's replicas with ones running `artifact`: side by side where the service
+   * can run twice, else handover (stop old, start new). A new replica not healthy in time is
+   * removed and the old one put back at once; then a StackError('UNHEALTHY', ..., { done, notDone }).
+   */
+  deploy(service: string, artifact: ReleaseArtifact, options?: DeployOptions): Promise<DeployReport>;
+  /** What each service runs now (image or directory), from the driver's own state. */
+  running(service: string): Promise<ReleaseArtifact>;
   /** Releases connections; does not stop the stack. */
   close(): Promise<void>;
 }

@@ -6,6 +6,7 @@
  */
 import type { Stack } from '../stack.js';
 import { createDockerContext, type DockerStackOptions } from './context.js';
+import { deployService, runningArtifact } from './deploy.js';
 import { execInService } from './exec.js';
 import { serviceHealth } from './health.js';
 import { listServiceNames, listServices } from './list.js';
@@ -34,6 +35,8 @@ export function createDockerStack(options: DockerStackOptions = {}): Stack {
     stats: (service, statsOptions) => serviceStats(context, service, statsOptions),
     exec: (service, command, execOptions) => execInService(context, service, command, execOptions),
     recreate: (service, image, recreateOptions) => recreateService(context, service, image, recreateOptions),
+    deploy: (service, artifact, deployOptions) => deployService(context, service, artifact, deployOptions),
+    running: (service) => runningArtifact(context, service),
     async close() {
       // dockerode keeps no connection open between calls.
     },

@@ -5,6 +5,7 @@
  * supervisor file that publishes the channel, the routes with their bodies, and how a refusal
  * travels back.
  */
+import type { ReleaseArtifact } from '../releases/release.js';
 import { STACK_ERROR_CODES, StackError, type ServiceStatus } from '../stack.js';
 
 /** Tells a ping answer from whatever else might listen on a reused port. */
@@ -59,6 +60,10 @@ export const CONTROL_ROUTES = {
   health: '/v1/stack/health',
   /** POST RestartRequest: answers the Stack's RestartReport. */
   restart: '/v1/stack/restart',
+  /** POST RunningRequest: answers the Stack's ReleaseArtifact. */
+  running: '/v1/stack/running',
+  /** POST DeployRequest: answers the Stack's DeployReport. */
+  deploy: '/v1/stack/deploy',
 } as const;
 
 /** Where an extension's name starts in its path. */
@@ -81,6 +86,18 @@ export interface RestartRequest {
   service: string;
   timeoutMs?: number;
   /** The committed execution record the restart runs under; without one the supervisor refuses. */
+  execution?: string;
+}
+
+export interface RunningRequest {
+  service: string;
+}
+
+export interface DeployRequest {
+  service: string;
+  artifact: ReleaseArtifact;
+  timeoutMs?: number;
+  /** The committed execution record the deploy runs under; without one the supervisor refuses. */
   execution?: string;
 }
 

@@ -69,7 +69,14 @@ export interface LocalControlOptions {
    * a sentence saying why not to refuse. Without it every restart is refused.
    */
   restartGuard?: RestartGuard;
+  /**
+   * The same for a deploy (POST /v1/stack/deploy): undefined to allow the deploy the execution
+   * record names, a sentence to refuse. Without it every deploy over the channel is refused.
+   */
+  deployGuard?: DeployGuard;
 }
+
+export type DeployGuard = (request: { service: string; directory: string; execution: string }) => Promise<string | undefined>;
 
 export type RestartGuard = (request: { service: string; execution: string }) => Promise<string | undefined>;
 
@@ -159,6 +166,20 @@ export async function startLocalControl(options: LocalControlOptions): Promise<L
     if (refusal !== undefined) throw restartRefused(service, refusal);
   }
 
+  /** A deploy's proof, as for a restart: an execution record the owner's trail holds for this very deploy. */
+  async function requireDeployExecution(service: string, artifact: unknown, execution: unknown): Promise<string> {
+    const refused = (why: string) => new StackError('INVALID_ARGUMENT', `The supervisor refused to deploy ${service}: ${why}. Nothing was deployed.`);
+    if (!options.deployGuard) throw refused('this supervisor checks no deploys (it has no audit trail to check them against); deploy through the bot that runs npm start');
+    const directory = (artifact as { kind?: unknown; directory?: unknown } | null)?.kind === 'directory' ? (artifact as { directory: unknown }).directory : undefined;
+    if (typeof directory !== 'string') throw refused('the request names no release directory ({ kind: "directory", directory })');
+    if (typeof execution !== 'string' || execution === '') throw refused('the request names no execution record; a deploy runs only under the committed execution record of an allowed deploy');
+    if (execution.length > 200) throw refused('the execution record id is over 200 characters');
+    requireServiceName(service);
+    const refusal = await options.deployGuard({ service, directory, execution });
+    if (refusal !== undefined) throw refused(refusal);
+    return directory;
+  }
+
   async function route(request: IncomingMessage): Promise<{ status: number; body: unknown }> {
     const path = new URL(request.url ?? '/', 'http://control').pathname;
     if (request.method === 'GET' && path === CONTROL_ROUTES.ping) return { status: 200, body: { marker: CONTROL_MARKER, pid: process.pid } satisfies PingAnswer };
@@ -171,6 +192,12 @@ export async function startLocalControl(options: LocalControlOptions): Promise<L
       const timeoutMs = typeof body.timeoutMs === 'number' ? body.timeoutMs : undefined;
       await requireRestartExecution(service, body.execution);
       return { status: 200, body: await stack.restart(service, timeoutMs === undefined ? {} : { timeoutMs }) };
+    }
+    if (path === CONTROL_ROUTES.running) return { status: 200, body: await stack.running(service) };
+    if (path === CONTROL_ROUTES.deploy) {
+      const timeoutMs = typeof body.timeoutMs === 'number' ? body.timeoutMs : undefined;
+      const directory = await requireDeployExecution(service, body.artifact, body.execution);
+      return { status: 200, body: await stack.deploy(service, { kind: 'directory', directory }, timeoutMs === undefined ? {} : { timeoutMs }) };
     }
     // Own names only: `/v1/constructor` must not reach Object.prototype's members.
     const name = path.startsWith(EXTENSION_PREFIX) ? path.slice(EXTENSION_PREFIX.length) : undefined;
@@ -204,22 +231,30 @@ export async function startLocalControl(options: LocalControlOptions): Promise<L
     server.listen(0, '127.0.0.1', () => resolve());
   });
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const record: SupervisorRecord = {
-    marker: CONTROL_MARKER,
-    pid: process.pid,
-    url,
-    token,
-    startedAt: new Date().toISOString(),
-    services: options.processes.map((supervised) => ({
-      name: supervised.name,
-      argv: supervised.argv,
-      pidFile: paths.pidFile(supervised.name),
-      logFile: paths.logFile(supervised.name),
-      healthUrl: supervised.healthUrl,
-    })),
-    features: options.features ?? [],
+  const startedAt = new Date().toISOString();
+  let closing = false;
+  // Written again whenever a deploy changes a service's argv: the CLI trusts a pid file only when its argv is the one published here.
+  const publish = () => {
+    if (closing) return;
+    const record: SupervisorRecord = {
+      marker: CONTROL_MARKER,
+      pid: process.pid,
+      url,
+      token,
+      startedAt,
+      services: options.processes.map((supervised) => ({
+        name: supervised.name,
+        argv: supervised.argv,
+        pidFile: paths.pidFile(supervised.name),
+        logFile: paths.logFile(supervised.name),
+        healthUrl: supervised.healthUrl,
+      })),
+      features: options.features ?? [],
+    };
+    writeFileAtomic(paths.supervisorFile, `${JSON.stringify(record, null, 2)}\n`, 0o600);
   };
-  writeFileAtomic(paths.supervisorFile, `${JSON.stringify(record, null, 2)}\n`, 0o600);
+  publish();
+  for (const supervised of options.processes) supervised.onLaunchChanged(publish);
 
   let closed: Promise<void> | undefined;
   return {
@@ -227,6 +262,7 @@ export async function startLocalControl(options: LocalControlOptions): Promise<L
     supervisorFile: paths.supervisorFile,
     close: () =>
       (closed ??= (async () => {
+        closing = true;
         // Only our own file: a newer supervisor may have taken the directory over.
         try {
           if ((JSON.parse(readFileSync(paths.supervisorFile, 'utf8')) as SupervisorRecord).token === token) rmSync(paths.supervisorFile, { force: true });

@@ -8,6 +8,8 @@ import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { SERVICE_NAMES, SERVICE_PORTS, type ServiceName } from '../../kit/service-ports.js';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './embedded-postgres.js';
+import { readCurrentReleases } from './local-current-release.js';
+import { launchProblem, releaseLaunch, type ServiceLaunch } from './local-launch.js';
 import { checkPid, ensurePrivateDirectory, localStatePaths, readPidFile } from './local-state.js';
 import { superviseProcess, type SupervisedProcess } from './local-supervisor.js';
 import { localToken, type LocalToken } from './local-tokens.js';
@@ -17,9 +19,13 @@ export interface LocalServicesOptions {
   stateDir?: string;
   env?: NodeJS.ProcessEnv;
   log?: (line: string) => void;
+  /** Ports other than the firm ones (DESIGN.md §3), for tests that run beside a real stack. */
+  ports?: Partial<Record<ServiceName, number>>;
 }
 
 export interface LocalServices {
+  /** Where the state lives; the local Stack driver records deploys under it. */
+  stateDir: string;
   processes: SupervisedProcess[];
   endpoints: Record<ServiceName, string>;
   adminToken: string;
@@ -36,7 +42,7 @@ export interface LocalServices {
   stop(): Promise<void>;
 }
 
-const url = (service: ServiceName) => `http://127.0.0.1:${SERVICE_PORTS[service]}`;
+type ServicePorts = Record<ServiceName, number>;
 
 export function stateDirectory(env: NodeJS.ProcessEnv = process.env): string {
   return resolve(env.ACGS_STATE_DIR ?? '.acgs');
@@ -88,10 +94,10 @@ async function leftoverServices(stateDir: string): Promise<string[]> {
  * Refuses to start over another stack: a service that cannot bind would be restarted forever
  * while the health checks answered from the other stack's process.
  */
-async function requireFreePorts(stateDir: string): Promise<void> {
+async function requireFreePorts(stateDir: string, ports: ServicePorts): Promise<void> {
   const taken: string[] = [];
   for (const service of SERVICE_NAMES) {
-    if (await portInUse(SERVICE_PORTS[service])) taken.push(`${SERVICE_PORTS[service]} (${service})`);
+    if (await portInUse(ports[service])) taken.push(`${ports[service]} (${service})`);
   }
   const orphans = await leftoverServices(stateDir);
   if (taken.length > 0) {
@@ -103,9 +109,12 @@ async function requireFreePorts(stateDir: string): Promise<void> {
 export async function startLocalServices(options: LocalServicesOptions = {}): Promise<LocalServices> {
   const env = options.env ?? process.env;
   const log = options.log ?? ((line: string) => console.log(line));
-  const stateDir = options.stateDir ?? stateDirectory(env);
+  // Absolute: a service deployed from a release directory runs with that directory as its cwd.
+  const stateDir = resolve(options.stateDir ?? stateDirectory(env));
+  const ports: ServicePorts = { ...SERVICE_PORTS, ...options.ports };
+  const url = (service: ServiceName) => `http://127.0.0.1:${ports[service]}`;
   ensurePrivateDirectory(stateDir);
-  await requireFreePorts(stateDir);
+  await requireFreePorts(stateDir, ports);
   // Before anything starts: a token refused here (too short, a file others may read) stops the start.
   const { token, file } = localAdminToken(stateDir, env);
   const service = localServiceToken(stateDir, env);
@@ -152,12 +161,25 @@ export async function startLocalServices(options: LocalServicesOptions = {}): Pr
     },
     'sandbox-controller': { ...common, ACGS_STATE_DIR: join(stateDir, 'sandbox-controller') },
   };
+  const deployed = readCurrentReleases(stateDir);
+  /** The release a deploy left the service on (local-current-release.ts), else this checkout's code. */
+  const launchOf = (service: ServiceName): ServiceLaunch => {
+    const entry = deployed[service];
+    if (entry) {
+      const problem = launchProblem(entry.directory, service);
+      if (!problem) {
+        log(`[start] ${service} runs the release deployed ${entry.deployedAt}: ${entry.directory}`);
+        return releaseLaunch(entry.directory, service);
+      }
+      log(`[start] ${service} was deployed from ${entry.directory}, but ${problem}; it runs this checkout's code instead (deploy again)`);
+    }
+    return { command: process.execPath, args: ['--import', 'tsx', `services/${service}/main.ts`] };
+  };
   const processes: SupervisedProcess[] = SERVICE_NAMES.map((service) =>
     superviseProcess({
       name: service,
-      command: process.execPath,
-      args: ['--import', 'tsx', `services/${service}/main.ts`],
-      env: { ...envFor[service], PORT: String(SERVICE_PORTS[service]) },
+      ...launchOf(service),
+      env: { ...envFor[service], PORT: String(ports[service]) },
       healthUrl: `${url(service)}/health`,
       // Published for the CLI (services/stack/local/local-stack-client.ts): who runs, and what it said.
       pidFile: paths.pidFile(service),
@@ -175,5 +197,5 @@ export async function startLocalServices(options: LocalServicesOptions = {}): Pr
   const healthy = await Promise.all(processes.map((child) => child.waitUntilHealthy(60_000)));
   const ready = Object.fromEntries(SERVICE_NAMES.map((service, index) => [service, healthy[index] ?? false])) as Record<ServiceName, boolean>;
   const endpoints = Object.fromEntries(SERVICE_NAMES.map((service) => [service, url(service)])) as Record<ServiceName, string>;
-  return { processes, endpoints, adminToken: token, adminTokenFile: file, serviceToken: service.token, serviceTokenFile: service.file, ready, embeddedDatabases, stop };
+  return { stateDir, processes, endpoints, adminToken: token, adminTokenFile: file, serviceToken: service.token, serviceTokenFile: service.file, ready, embeddedDatabases, stop };
 }

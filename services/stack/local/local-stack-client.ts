@@ -13,7 +13,8 @@ import { localStatePaths, checkPid, readPidFile, type PidRecord } from './local-
 import { loggedServices, logFileLastWrite, readLogFile } from './local-log-file.js';
 import { fixedWidthTime, selectLogLines } from '../log-lines.js';
 import { connectLocalControl, LocalStackNotRunningError, type ControlChannel } from './local-control-client.js';
-import { CONTROL_ROUTES, type HealthRequest, type ListAnswer, type RestartRequest } from './local-control-protocol.js';
+import type { ReleaseArtifact } from '../releases/release.js';
+import { CONTROL_ROUTES, type DeployRequest, type HealthRequest, type ListAnswer, type RestartRequest, type RunningRequest } from './local-control-protocol.js';
 import { localRefusals, measureProcesses } from './local-stack.js';
 import {
   normalizeLogsOptions,
@@ -26,6 +27,7 @@ import {
 import {
   StackError,
   type ContainerStats,
+  type DeployReport,
   type LogsResult,
   type RestartReport,
   type ServiceHealth,
@@ -189,6 +191,26 @@ export function createLocalStackClient(options: LocalStackClientOptions): Stack 
     async recreate(service) {
       await known(service);
       throw localRefusals.recreate(service);
+    },
+
+    async running(service) {
+      return (await known(service)).call<ReleaseArtifact>('POST', CONTROL_ROUTES.running, { service } satisfies RunningRequest);
+    },
+
+    async deploy(service, artifact, deployOptions = {}): Promise<DeployReport> {
+      requireServiceName(service);
+      const timeoutMs = requireTimeout(deployOptions.timeoutMs, DEFAULT_WAIT_MS);
+      const connected = await known(service);
+      // Like a restart: the supervisor deploys only under an execution record its owner's trail holds.
+      const execution = deployOptions.executionRecord;
+      const request: DeployRequest = { service, artifact, timeoutMs, ...(execution ? { execution } : {}) };
+      try {
+        // A failed handover waits for the new process and then the old one: up to twice the timeout.
+        return await connected.call<DeployReport>('POST', CONTROL_ROUTES.deploy, request, 2 * timeoutMs + ANSWER_MARGIN_MS);
+      } finally {
+        // The supervisor republished the service's argv; the next operation reads it, or pid files would look stale.
+        channel = undefined;
+      }
     },
 
     async stop(service) {

@@ -6,7 +6,11 @@
  */
 import { readFile } from 'node:fs/promises';
 import { totalmem } from 'node:os';
+import { resolve } from 'node:path';
 import pidusage from 'pidusage';
+import type { ReleaseArtifact } from '../releases/release.js';
+import { recordCurrentRelease } from './local-current-release.js';
+import { launchProblem, releaseLaunch, type ServiceLaunch } from './local-launch.js';
 import type { SupervisedProcess } from './local-supervisor.js';
 import { EXEC_COMMANDS, type ExecCommandName } from '../exec-commands.js';
 import { fixedWidthTime, selectLogLines } from '../log-lines.js';
@@ -17,6 +21,7 @@ import {
   serviceHealthOf,
   uptimeSeconds,
   type ContainerStats,
+  type DeployReport,
   type Replica,
   type ReplicaHealth,
   type ReplicaState,
@@ -34,6 +39,11 @@ export interface LocalStackOptions {
   startGraceMs?: number;
   /** Interval of the two CPU samples stats() takes (default 500 ms). */
   cpuSampleMs?: number;
+  /**
+   * The state directory: a deploy is recorded in `<stateDir>/releases/current.json`, so the next
+   * start runs the deployed release (local-current-release.ts). Without it a deploy lasts until the stack stops.
+   */
+  stateDir?: string;
 }
 
 const DEFAULT_WAIT_MS = 60_000;
@@ -232,6 +242,63 @@ export function createLocalStack(options: LocalStackOptions): Stack {
     }
   }
 
+  /** The directory a process's code is in: its launch's working directory, or ours (the checkout npm start runs). */
+  const directoryOf = (process: SupervisedProcess): { kind: 'directory'; directory: string } => ({ kind: 'directory', directory: resolve(process.launch().cwd ?? globalThis.process.cwd()) });
+
+  function requireDirectoryArtifact(service: string, artifact: ReleaseArtifact): string {
+    if (artifact?.kind !== 'directory') {
+      const what = artifact?.kind === 'image' ? `the image ${artifact.image}` : 'that artifact';
+      throw new StackError('NOT_SUPPORTED', `The local stack runs release directories, not ${what}: prepare the release for the local stack (a checkout under the state directory's releases/), or deploy the image on the Docker stack`);
+    }
+    const problem = typeof artifact.directory === 'string' ? launchProblem(artifact.directory, service) : 'no directory was given';
+    if (problem) throw new StackError('INVALID_ARGUMENT', `${service} cannot be deployed from there: ${problem}. Nothing was changed`);
+    return artifact.directory;
+  }
+
+  /**
+   * Handover, since a local service owns its firm port and cannot run twice: the old child is
+   * held (stopped, kept), a new one starts from the release directory and must answer healthy in
+   * time; otherwise it is stopped and the old launch started again at once.
+   */
+  async function deployProcess(service: string, process: SupervisedProcess, directory: string, timeoutMs: number): Promise<DeployReport> {
+    if (process.state() === 'stopped') throw new StackError('CONTAINER_MISSING', `${service} has been stopped with the local stack; start the stack again (npm start)`);
+    if (process.state() === 'held') {
+      throw new StackError('BUSY', `${service} is held stopped (a restore stops the services that write a database while it replaces it); deploy when the restore is over (\`runs\` shows the run)`);
+    }
+    const started = Date.now();
+    const previous = directoryOf(process);
+    const previousLaunch: ServiceLaunch = process.launch();
+    const artifact: ReleaseArtifact = { kind: 'directory', directory };
+    await process.hold();
+    const downSince = Date.now();
+    process.relaunch(releaseLaunch(directory, service));
+    process.release();
+    try {
+      await waitHealthy(service, process, Date.now(), timeoutMs, 'start');
+    } catch (error) {
+      const why = error instanceof StackError ? error.reason : (error as Error).message;
+      await process.hold();
+      process.relaunch(previousLaunch);
+      process.release();
+      let back = `${service} runs ${previous.directory} again`;
+      const notDone = [`${service} on ${directory}`];
+      try {
+        await waitHealthy(service, process, Date.now(), timeoutMs, 'start');
+      } catch (restartError) {
+        back = `${service} was started on ${previous.directory} again but is not healthy (${restartError instanceof StackError ? restartError.reason : (restartError as Error).message})`;
+        notDone.push(`a healthy ${service}: restart it and read its logs`);
+      }
+      throw new StackError('UNHEALTHY', `The new ${service} from ${directory} did not become healthy: ${why}`, {
+        done: [`stopped the new ${service}`, back],
+        notDone,
+        cause: error,
+      });
+    }
+    const unavailableMs = Date.now() - downSince;
+    if (options.stateDir) recordCurrentRelease(options.stateDir, service, directory);
+    return { service, artifact, previous, strategy: 'handover', durationMs: Date.now() - started, unavailableMs, health: 'healthy' };
+  }
+
   async function restartProcess(service: string, process: SupervisedProcess, timeoutMs: number): Promise<RestartReport> {
     if (process.state() === 'stopped') {
       throw new StackError('CONTAINER_MISSING', `${service} has been stopped with the local stack; start the stack again (npm start)`);
@@ -362,6 +429,19 @@ export function createLocalStack(options: LocalStackOptions): Stack {
       requireServiceName(service);
       processOf(service);
       throw localRefusals.recreate(service);
+    },
+
+    async deploy(service, artifact, deployOptions = {}) {
+      requireServiceName(service);
+      const timeoutMs = requireTimeout(deployOptions.timeoutMs, DEFAULT_WAIT_MS);
+      const process = processOf(service);
+      const directory = requireDirectoryArtifact(service, artifact);
+      return guard.run(service, 'deploy', () => deployProcess(service, process, directory, timeoutMs));
+    },
+
+    async running(service) {
+      requireServiceName(service);
+      return directoryOf(processOf(service));
     },
 
     async close() {

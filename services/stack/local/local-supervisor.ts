@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
+import type { ServiceLaunch } from './local-launch.js';
 import { openLogFile, type LogFileWriter } from './local-log-file.js';
 import { removePidFile, writePidFile } from './local-state.js';
 
@@ -7,6 +8,8 @@ export interface SupervisedProcessOptions {
   name: string;
   command: string;
   args: string[];
+  /** The child's working directory (default: this process's). */
+  cwd?: string;
   env: Record<string, string | undefined>;
   healthUrl: string;
   /** Output lines kept for the local Stack driver's logs (default 2000). */
@@ -35,9 +38,18 @@ export interface SupervisedProcess {
   name: string;
   healthUrl: string;
   /** The command line, for listings. */
-  commandLine: string;
+  readonly commandLine: string;
   /** The child's argv (command first), as its pid file publishes it. */
-  argv: string[];
+  readonly argv: string[];
+  /** What the next child is started with (command, args, working directory). */
+  launch(): ServiceLaunch;
+  /**
+   * Changes what every later child is started with (a deploy's release directory); the running
+   * child, if any, is not touched. Listeners of onLaunchChanged are told.
+   */
+  relaunch(launch: ServiceLaunch): void;
+  /** Told after each relaunch (the control channel republishes the argv). */
+  onLaunchChanged(listener: () => void): void;
   pid(): number | undefined;
   restarts(): number;
   state(): SupervisedState;
@@ -95,7 +107,9 @@ export function superviseProcess(options: SupervisedProcessOptions): SupervisedP
   let held = false;
   const output = new RingBuffer<ProcessLogLine>(Math.max(1, options.logCapacity ?? 2000));
   const echo = options.echo ?? true;
-  const argv = [options.command, ...options.args];
+  let launch: ServiceLaunch = { command: options.command, args: [...options.args], ...(options.cwd !== undefined ? { cwd: options.cwd } : {}) };
+  const launchListeners: Array<() => void> = [];
+  const argvOf = () => [launch.command, ...launch.args];
   const logFile: LogFileWriter | undefined = options.logFile
     ? openLogFile(options.logFile, {
         ...(options.logFileBytes !== undefined ? { maxBytes: options.logFileBytes } : {}),
@@ -126,14 +140,14 @@ export function superviseProcess(options: SupervisedProcessOptions): SupervisedP
     const startedAt = Date.now();
     childStartedAt = new Date(startedAt);
     // The IPC channel is how the child learns that the supervisor died (kit/run.ts exitWithSupervisor).
-    const spawned = spawn(options.command, options.args, { env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+    const spawned = spawn(launch.command, launch.args, { env, cwd: launch.cwd, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
     child = spawned;
     pipe(spawned.stdout, process.stdout, 'stdout');
     pipe(spawned.stderr, process.stderr, 'stderr');
     const pid = spawned.pid;
     if (options.pidFile && pid !== undefined) {
       try {
-        writePidFile(options.pidFile, { service: options.name, pid, argv, startedAt: childStartedAt.toISOString(), supervisorPid: process.pid });
+        writePidFile(options.pidFile, { service: options.name, pid, argv: argvOf(), startedAt: childStartedAt.toISOString(), supervisorPid: process.pid });
       } catch (error) {
         process.stderr.write(`[${options.name}] cannot write its pid file ${options.pidFile} (${(error as Error).message})\n`);
       }
@@ -175,8 +189,20 @@ export function superviseProcess(options: SupervisedProcessOptions): SupervisedP
   return {
     name: options.name,
     healthUrl: options.healthUrl,
-    commandLine: argv.join(' '),
-    argv: [...argv],
+    get commandLine() {
+      return argvOf().join(' ');
+    },
+    get argv() {
+      return argvOf();
+    },
+    launch: () => ({ ...launch, args: [...launch.args] }),
+    relaunch(next) {
+      launch = { command: next.command, args: [...next.args], ...(next.cwd !== undefined ? { cwd: next.cwd } : {}) };
+      for (const listener of launchListeners) listener();
+    },
+    onLaunchChanged(listener) {
+      launchListeners.push(listener);
+    },
     pid: () => child?.pid,
     restarts: () => restartCount,
     state: () => (stopping ? 'stopped' : held && !child ? 'held' : child ? 'running' : 'backoff'),

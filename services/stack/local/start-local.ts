@@ -25,7 +25,7 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
   try {
-    control = await startLocalControl({ stateDir: stateDirectory(), stack: createLocalStack({ processes: stack.processes }), processes: stack.processes });
+    control = await startLocalControl({ stateDir: stateDirectory(), stack: createLocalStack({ processes: stack.processes, stateDir: stack.stateDir }), processes: stack.processes });
   } catch (error) {
     await stack.stop();
     throw error;

@@ -1,0 +1,58 @@
+/**
+ * `deploy` and `running` of the Docker driver against the real Docker Engine: a release is an
+ * image, deployed by recreate; a release directory is for the local stack.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Stack } from '../../services/stack/stack.js';
+import { RESPONDER_IMAGES, servedVersion } from '../testing/docker.js';
+import { startResponderProject, uniqueProjectName, type ResponderProject } from '../testing/responder-project.js';
+import { stackErrorOf } from '../testing/stack-error.js';
+
+const project = uniqueProjectName('acgs-deploy');
+let responders: ResponderProject | undefined;
+let stack: Stack;
+
+beforeAll(async () => {
+  responders = await startResponderProject({ project, images: Object.values(RESPONDER_IMAGES), replicas: [{ service: 'api' }] });
+  stack = responders.stack;
+}, 60_000);
+
+afterAll(() => responders?.close(), 30_000);
+
+describe('Docker stack: deploy and running', () => {
+  it('reads the image the service runs, deploys another one and reports both', async () => {
+    expect(await stack.running('api')).toEqual({ kind: 'image', image: RESPONDER_IMAGES.v1 });
+    const report = await stack.deploy('api', { kind: 'image', image: RESPONDER_IMAGES.v2 }, { timeoutMs: 30_000 });
+    expect(report).toMatchObject({
+      service: 'api',
+      artifact: { kind: 'image', image: RESPONDER_IMAGES.v2 },
+      previous: { kind: 'image', image: RESPONDER_IMAGES.v1 },
+      strategy: 'side-by-side',
+      unavailableMs: 0,
+      health: 'healthy',
+    });
+    expect(await stack.running('api')).toEqual({ kind: 'image', image: RESPONDER_IMAGES.v2 });
+    const [container] = await responders!.docker.listContainers({ filters: { label: [responders!.label] } });
+    expect(await servedVersion(responders!.docker, container!.Id)).toBe('2');
+  }, 60_000);
+
+  it('fails with UNHEALTHY and keeps the old image when the new one never gets healthy', async () => {
+    const error = await stackErrorOf(stack.deploy('api', { kind: 'image', image: RESPONDER_IMAGES.broken }, { timeoutMs: 4000 }));
+    expect(error.code).toBe('UNHEALTHY');
+    expect(error.reason).toContain(`still runs ${RESPONDER_IMAGES.v2} and was not changed`);
+    expect(await stack.running('api')).toEqual({ kind: 'image', image: RESPONDER_IMAGES.v2 });
+  }, 60_000);
+
+  it('refuses a release directory, changing nothing', async () => {
+    const error = await stackErrorOf(stack.deploy('api', { kind: 'directory', directory: '/srv/acgs/releases/9.1.0-abcdef0' }));
+    expect(error.code).toBe('NOT_SUPPORTED');
+    expect(error.message).toBe(
+      'The Docker stack runs images, not the release directory /srv/acgs/releases/9.1.0-abcdef0: deploy the release\'s image of api (acgs/api:<version>) here, or deploy the directory on the local stack (npm start)',
+    );
+    expect(await stack.running('api')).toEqual({ kind: 'image', image: RESPONDER_IMAGES.v2 });
+  });
+
+  it('refuses a service the project does not have', async () => {
+    expect((await stackErrorOf(stack.running('web'))).code).toBe('SERVICE_UNKNOWN');
+  });
+});
