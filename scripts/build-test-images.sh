@@ -9,8 +9,12 @@
 #   acgs-test/node-npm:latest acgs-test/node plus the host's npm (/usr/lib/node_modules/npm, `npm`
 #                             and `npx` on PATH) and a `node` user (uid/gid 1000): a stand-in for
 #                             node:24-slim, so the repository's Dockerfile builds here with
-#                             --build-arg NODE_IMAGE=acgs-test/node-npm (its `npm ci` reaches the
-#                             npm registry through the build's host network).
+#                             --build-arg NODE_IMAGE=acgs-test/node-npm. Build containers on
+#                             this machine's engine reach no network (not even with host
+#                             networking), so the image carries an npm cache with the production
+#                             dependencies of this checkout's package-lock.json, fetched here
+#                             by the host, and npm prefers it: the Dockerfile's `npm ci` runs
+#                             offline for any release with the same dependencies.
 #   acgs-test/responder:1, :2, :broken
 #                             busybox plus test/fixtures/stack/responder.sh (a tiny HTTP health
 #                             responder) as CMD; the tags differ only in their ENV defaults
@@ -35,7 +39,7 @@ for arg in "$@"; do
   case "$arg" in
     --force) force=1 ;;
     --quiet) quiet=1 ;;
-    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,28p' "$0"; exit 0 ;;
     *) echo "build-test-images: unknown argument '$arg' (expected --force or --quiet)" >&2; exit 2 ;;
   esac
 done
@@ -59,6 +63,8 @@ node_real=$(readlink -f "$node_bin")
 npm_dir=/usr/lib/node_modules/npm
 [ -f "$npm_dir/package.json" ] || die "npm not found at $npm_dir (apt-get install npm, or the node package that ships it)"
 npm_version=$(node -p "require('$npm_dir/package.json').version")
+repo_root=$(cd "$(dirname "$0")/.." && pwd)
+[ -f "$repo_root/package-lock.json" ] || die "missing $repo_root/package-lock.json"
 
 responder_script=$(cd "$(dirname "$0")/.." && pwd)/test/fixtures/stack/responder.sh
 [ -f "$responder_script" ] || die "missing $responder_script"
@@ -70,7 +76,7 @@ busybox_recipe="$script_digest-busybox-$busybox_version"
 # Size and mtime stand in for the node binary's content: hashing 100 MB on every warm run is slow.
 responder_recipe="$script_digest-responder-$(sha256sum "$responder_script" | cut -c1-16)-busybox-$busybox_version"
 node_recipe="$script_digest-node-$node_version-$(stat -c %s-%Y "$node_real")-busybox-$busybox_version"
-node_npm_recipe="$node_recipe-npm-$npm_version"
+node_npm_recipe="$node_recipe-npm-$npm_version-lock-$(sha256sum "$repo_root/package-lock.json" | cut -c1-16)"
 
 image_recipe() { docker image inspect -f '{{ index .Config.Labels "acgs.recipe" }}' "$1" 2>/dev/null || true; }
 
@@ -176,7 +182,14 @@ build_node_npm() {
   ln -sf ../lib/node_modules/npm/bin/npx-cli.js "$root/usr/bin/npx"
   echo 'node:x:1000:1000:node:/home/node:/bin/sh' >>"$root/etc/passwd"
   echo 'node:x:1000:' >>"$root/etc/group"
-  import_root "$root" "$NODE_NPM_IMAGE" "$node_npm_recipe" --change 'WORKDIR /' --change 'CMD ["node"]'
+  # The production dependencies, fetched into a cache by the host's npm (package.json is needed
+  # beside the lock; versions differ between releases, dependencies mostly do not).
+  mkdir -p "$workdir/npm-deps" "$root/usr/local/share/npm-cache"
+  cp "$repo_root/package.json" "$repo_root/package-lock.json" "$workdir/npm-deps/"
+  (cd "$workdir/npm-deps" && npm ci --omit=dev --ignore-scripts --no-audit --no-fund --cache "$root/usr/local/share/npm-cache" >/dev/null 2>&1) ||
+    die "npm ci of $repo_root/package-lock.json failed on the host (is the npm registry reachable?)"
+  import_root "$root" "$NODE_NPM_IMAGE" "$node_npm_recipe" --change 'WORKDIR /' --change 'CMD ["node"]' \
+    --change 'ENV npm_config_cache=/usr/local/share/npm-cache' --change 'ENV npm_config_prefer_offline=true'
   # import_root makes everything root-owned; the node user's home is its own (npm writes there).
   local fixup
   fixup=$(docker create --user 0 "$NODE_NPM_IMAGE" chown 1000:1000 /home/node)
