@@ -4,7 +4,7 @@
  * in isolation as a real process.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -132,6 +132,21 @@ describe('Local releases: prepare', () => {
     expect(badCommit.message).toBe('"HEAD" is not a full commit; resolve the version first');
     expect(readdirSync(releasesDirectory(stateDir))).toEqual(before);
   });
+
+  it('removes partial releases a process that is gone left behind, and keeps nothing of a cancelled prepare', async () => {
+    const root = releasesDirectory(stateDir);
+    const abandoned = join(root, '.partial-999999999-abcdef-9.0.0-1234567');
+    mkdirSync(join(abandoned, 'services'), { recursive: true });
+    const release = await builder.prepare(await builder.resolve('9.0.0'));
+    expect(existsSync(abandoned)).toBe(false);
+    expect(existsSync(join((release.artifacts['audit-engine'] as { directory: string }).directory, RELEASE_MARKER))).toBe(true);
+
+    const cancelled = new AbortController();
+    cancelled.abort(new Error('cancelled by the test'));
+    const before = readdirSync(root).sort();
+    await expect(builder.prepare(await builder.resolve('9.3.0-slow'), { signal: cancelled.signal })).rejects.toThrow('cancelled by the test');
+    expect(readdirSync(root).sort()).toEqual(before);
+  }, 60_000);
 
   it('fails with DISK_FULL on a full disk and leaves no partial release behind', async () => {
     const disk = mountTinyTmpfs(512 * 1024);

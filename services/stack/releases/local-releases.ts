@@ -176,6 +176,7 @@ export function createLocalReleaseBuilder(options: LocalReleasesOptions): Releas
       const name = `${version}-${ref.commit.slice(0, 7)}`;
       const directory = join(root, name);
       const progress = prepareOptions.onProgress ?? (() => undefined);
+      prepareOptions.signal?.throwIfAborted();
       try {
         ensurePrivateDirectory(root);
       } catch (error) {
@@ -199,6 +200,8 @@ export function createLocalReleaseBuilder(options: LocalReleasesOptions): Releas
         progress(`${name}: checking out ${ref.ref} (${ref.commit.slice(0, 12)})`);
         await extract(ref.commit, partial, prepareOptions.signal);
         const dependencies = await installDependencies(partial, prepareOptions);
+        // Cancelled while installing: the partial directory goes, nothing is renamed into place.
+        prepareOptions.signal?.throwIfAborted();
         const record: ReleaseMarker = { version, ref: ref.ref, commit: ref.commit, dependencies, preparedAt: new Date().toISOString() };
         writeFileAtomic(join(partial, RELEASE_MARKER), `${JSON.stringify(record, null, 2)}\n`, 0o644);
         try {
