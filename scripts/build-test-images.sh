@@ -6,6 +6,15 @@
 #   acgs-test/node:latest     the host's node binary and the shared libraries it links, at the
 #                             same paths, plus busybox: `docker run --network host acgs-test/node
 #                             node -e '...'` runs the repo's code with the host's Node.
+#   acgs-test/node-npm:latest acgs-test/node plus the host's npm (/usr/lib/node_modules/npm, `npm`
+#                             and `npx` on PATH) and a `node` user (uid/gid 1000): a stand-in for
+#                             node:24-slim, so the repository's Dockerfile builds here with
+#                             --build-arg NODE_IMAGE=acgs-test/node-npm. Build containers on
+#                             this machine's engine reach no network (not even with host
+#                             networking), so the image carries an npm cache with the production
+#                             dependencies of this checkout's package-lock.json, fetched here
+#                             by the host, and npm prefers it: the Dockerfile's `npm ci` runs
+#                             offline for any release with the same dependencies.
 #   acgs-test/responder:1, :2, :broken
 #                             busybox plus test/fixtures/stack/responder.sh (a tiny HTTP health
 #                             responder) as CMD; the tags differ only in their ENV defaults
@@ -21,6 +30,7 @@ set -euo pipefail
 
 BUSYBOX_IMAGE=acgs-test/busybox:latest
 NODE_IMAGE=acgs-test/node:latest
+NODE_NPM_IMAGE=acgs-test/node-npm:latest
 RESPONDER_REPO=acgs-test/responder
 
 force=0
@@ -29,7 +39,7 @@ for arg in "$@"; do
   case "$arg" in
     --force) force=1 ;;
     --quiet) quiet=1 ;;
-    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,28p' "$0"; exit 0 ;;
     *) echo "build-test-images: unknown argument '$arg' (expected --force or --quiet)" >&2; exit 2 ;;
   esac
 done
@@ -50,6 +60,11 @@ done
 
 node_bin=$(command -v node 2>/dev/null) || die "node not found on PATH"
 node_real=$(readlink -f "$node_bin")
+npm_dir=/usr/lib/node_modules/npm
+[ -f "$npm_dir/package.json" ] || die "npm not found at $npm_dir (apt-get install npm, or the node package that ships it)"
+npm_version=$(node -p "require('$npm_dir/package.json').version")
+repo_root=$(cd "$(dirname "$0")/.." && pwd)
+[ -f "$repo_root/package-lock.json" ] || die "missing $repo_root/package-lock.json"
 
 responder_script=$(cd "$(dirname "$0")/.." && pwd)/test/fixtures/stack/responder.sh
 [ -f "$responder_script" ] || die "missing $responder_script"
@@ -61,6 +76,7 @@ busybox_recipe="$script_digest-busybox-$busybox_version"
 # Size and mtime stand in for the node binary's content: hashing 100 MB on every warm run is slow.
 responder_recipe="$script_digest-responder-$(sha256sum "$responder_script" | cut -c1-16)-busybox-$busybox_version"
 node_recipe="$script_digest-node-$node_version-$(stat -c %s-%Y "$node_real")-busybox-$busybox_version"
+node_npm_recipe="$node_recipe-npm-$npm_version-lock-$(sha256sum "$repo_root/package-lock.json" | cut -c1-16)"
 
 image_recipe() { docker image inspect -f '{{ index .Config.Labels "acgs.recipe" }}' "$1" 2>/dev/null || true; }
 
@@ -121,8 +137,9 @@ build_responder() {
     --change 'ENV RESPONDER_HEALTH=fail' --change 'CMD ["/usr/local/bin/responder"]'
 }
 
-build_node() {
-  local root=$workdir/node lib
+# Lays out the host's node and the libraries it links in the root directory $1 (busybox included).
+populate_node_root() {
+  local root=$1 lib
   populate_busybox_root "$root"
   # The node binary at the path the host runs it from (and its real path if that is a symlink),
   # and `node` on the image's PATH whatever that path. A node under /tmp (scripts/test-node.sh's)
@@ -146,7 +163,39 @@ build_node() {
     mkdir -p "$root$(dirname "$lib")"
     cp -L "$lib" "$root$lib"
   done < <(ldd "$node_real" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }' | sort -u)
+}
+
+build_node() {
+  local root=$workdir/node
+  populate_node_root "$root"
   import_root "$root" "$NODE_IMAGE" "$node_recipe" --change 'WORKDIR /work' --change 'CMD ["node"]'
+}
+
+# What the Dockerfile expects of node:*-slim: npm and npx on PATH, a `node` user (uid 1000, as in
+# the official images) for its `USER node` and `chown node:node`, and a home for npm's cache.
+build_node_npm() {
+  local root=$workdir/node-npm
+  populate_node_root "$root"
+  mkdir -p "$root/usr/lib/node_modules" "$root/home/node"
+  cp -a "$npm_dir" "$root/usr/lib/node_modules/npm"
+  ln -sf ../lib/node_modules/npm/bin/npm-cli.js "$root/usr/bin/npm"
+  ln -sf ../lib/node_modules/npm/bin/npx-cli.js "$root/usr/bin/npx"
+  echo 'node:x:1000:1000:node:/home/node:/bin/sh' >>"$root/etc/passwd"
+  echo 'node:x:1000:' >>"$root/etc/group"
+  # The production dependencies, fetched into a cache by the host's npm (package.json is needed
+  # beside the lock; versions differ between releases, dependencies mostly do not).
+  mkdir -p "$workdir/npm-deps" "$root/usr/local/share/npm-cache"
+  cp "$repo_root/package.json" "$repo_root/package-lock.json" "$workdir/npm-deps/"
+  (cd "$workdir/npm-deps" && npm ci --omit=dev --ignore-scripts --no-audit --no-fund --cache "$root/usr/local/share/npm-cache" >/dev/null 2>&1) ||
+    die "npm ci of $repo_root/package-lock.json failed on the host (is the npm registry reachable?)"
+  import_root "$root" "$NODE_NPM_IMAGE" "$node_npm_recipe" --change 'WORKDIR /' --change 'CMD ["node"]' \
+    --change 'ENV npm_config_cache=/usr/local/share/npm-cache' --change 'ENV npm_config_prefer_offline=true'
+  # import_root makes everything root-owned; the node user's home is its own (npm writes there).
+  local fixup
+  fixup=$(docker create --user 0 "$NODE_NPM_IMAGE" chown 1000:1000 /home/node)
+  docker start -a "$fixup" >/dev/null
+  docker commit --change "LABEL acgs.recipe=$node_npm_recipe" --change 'CMD ["node"]' "$fixup" "$NODE_NPM_IMAGE" >/dev/null
+  docker rm "$fixup" >/dev/null
 }
 
 # Runs "$@" and fails with the image's name when its output is not "$expected".
@@ -171,6 +220,11 @@ if needs_build "$NODE_IMAGE" "$node_recipe"; then
   build_node
   built+=("$NODE_IMAGE")
 fi
+if needs_build "$NODE_NPM_IMAGE" "$node_npm_recipe"; then
+  say "building $NODE_NPM_IMAGE"
+  build_node_npm
+  built+=("$NODE_NPM_IMAGE")
+fi
 
 responder_built=0
 if needs_build "$RESPONDER_REPO:1" "$responder_recipe" || needs_build "$RESPONDER_REPO:2" "$responder_recipe" ||
@@ -187,6 +241,8 @@ if [ ${#built[@]} -gt 0 ]; then
     docker run --rm --network none --user 65534:65534 "$BUSYBOX_IMAGE" sh -c 'echo "$(id -u) ok"'
   check_run "$NODE_IMAGE (runc, host network)" "1" \
     docker run --rm --network host "$NODE_IMAGE" node -e 'console.log(1)'
+  check_run "$NODE_NPM_IMAGE (npm as the node user)" "1000 $npm_version" \
+    docker run --rm --network none --user node "$NODE_NPM_IMAGE" sh -c 'echo "$(id -u) $(npm --version)"'
   if [ "$responder_built" = 1 ]; then
     check_run "$RESPONDER_REPO:2 (ENV default)" "2" docker run --rm --network none "$RESPONDER_REPO:2" sh -c 'echo $RESPONDER_VERSION'
   fi
@@ -199,4 +255,4 @@ if [ ${#built[@]} -gt 0 ]; then
     fi
   fi
 fi
-say "ok: $BUSYBOX_IMAGE, $NODE_IMAGE, $RESPONDER_REPO:1/2/broken${built[*]:+ (built: ${built[*]})}"
+say "ok: $BUSYBOX_IMAGE, $NODE_IMAGE, $NODE_NPM_IMAGE, $RESPONDER_REPO:1/2/broken${built[*]:+ (built: ${built[*]})}"

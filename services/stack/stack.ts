@@ -225,6 +225,8 @@ export interface RecreatedReplica {
   previousImage: string;
   /** side-by-side: old ran until the new was healthy; handover: old was stopped (kept) while the new one started on its port. */
   strategy: 'side-by-side' | 'handover';
+  /** How long this replica's service had no healthy replica of it: 0 side by side; from stopping the old to the new one healthy in a handover. */
+  unavailableMs: number;
 }
 
 export interface RecreateReport {

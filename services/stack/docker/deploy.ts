@@ -39,9 +39,9 @@ export async function deployService(context: DockerContext, service: string, art
       previous,
       strategy: handover ? 'handover' : 'side-by-side',
       durationMs: Date.now() - started,
-      // Side by side, an old replica serves until its successor is healthy. Recreate does not time
-      // a handover's gap, so the whole deploy is given as its upper bound.
-      unavailableMs: handover ? Date.now() - started : 0,
+      // Replicas are replaced one at a time: while one is handed over the others serve, so only a
+      // single replica's handover leaves the service without any.
+      unavailableMs: report.replicas.length === 1 ? report.replicas[0]!.unavailableMs : 0,
       health: (await serviceHealth(context, service)).status,
     };
   } catch (error) {

@@ -51,10 +51,19 @@ export async function recreateService(context: DockerContext, service: string, i
 }
 
 /**
+ * A new replica on the host's network that stopped because the old one holds its port: the
+ * service cannot run twice there (a responder with SO_REUSEPORT can, a Node service cannot).
+ */
+function lostThePort(old: Docker.ContainerInspectInfo, error: unknown): boolean {
+  return old.HostConfig?.NetworkMode === 'host' && error instanceof StackError && /EADDRINUSE|address already in use/i.test(error.reason);
+}
+
+/**
  * One replica onto `image`: the new container starts beside the old (under a temporary name)
- * and takes over the name once healthy. When the engine refuses because the old one holds a
- * published host port, the old is stopped (not removed) for the handover and started again if
- * the new one fails.
+ * and takes over the name once healthy. When the old one holds the port (a published host port
+ * the engine refuses to give twice, or its port on the host's network, which the new one then
+ * fails to bind), the old is stopped
+ * (not removed) for the handover and started again if the new one fails.
  */
 async function replaceReplica(context: DockerContext, old: Docker.ContainerInspectInfo, image: string, timeoutMs: number): Promise<RecreatedReplica> {
   const name = nameOf(old);
@@ -63,17 +72,30 @@ async function replaceReplica(context: DockerContext, old: Docker.ContainerInspe
   if (stale) await stopAndRemove(context, stale.Id); // left by an interrupted recreate; it never served
   const { container } = await createReplica(context, old, { name: nextName, image, number: replicaNumber(old.Config.Labels), ephemeralHostPorts: false });
   let strategy = 'side-by-side' as RecreatedReplica['strategy'];
+  // From the moment the old one is told to stop until a replica is healthy again: the service's gap.
+  let stoppedAt: number | undefined;
+  const handover = async () => {
+    strategy = 'handover';
+    stoppedAt = Date.now();
+    await callEngine(context, () => context.docker.getContainer(old.Id).stop({ t: context.stopTimeout }));
+  };
   const keepOld = `${name} still runs ${old.Config.Image} and was not changed`;
   try {
     try {
       await callEngine(context, () => container.start());
     } catch (error) {
       if (!/port is already allocated|address already in use/i.test(engineErrorText(error))) throw error;
-      strategy = 'handover';
-      await callEngine(context, () => context.docker.getContainer(old.Id).stop({ t: context.stopTimeout }));
+      await handover();
       await callEngine(context, () => container.start());
     }
-    await waitUntilHealthy(context, container.id, `the new ${name} (${image})`, timeoutMs);
+    try {
+      await waitUntilHealthy(context, container.id, `the new ${name} (${image})`, timeoutMs);
+    } catch (error) {
+      if (strategy === 'handover' || !lostThePort(old, error)) throw error;
+      await handover();
+      await callEngine(context, () => container.start());
+      await waitUntilHealthy(context, container.id, `the new ${name} (${image})`, timeoutMs);
+    }
   } catch (error) {
     await container.remove({ force: true }).catch(() => undefined);
     let oldState = keepOld;
@@ -92,7 +114,8 @@ async function replaceReplica(context: DockerContext, old: Docker.ContainerInspe
       cause: failure,
     });
   }
+  const unavailableMs = stoppedAt === undefined ? 0 : Date.now() - stoppedAt;
   await stopAndRemove(context, old.Id);
   await callEngine(context, () => container.rename({ name }));
-  return { name, previousId: old.Id, id: container.id, previousImage: old.Config.Image, strategy };
+  return { name, previousId: old.Id, id: container.id, previousImage: old.Config.Image, strategy, unavailableMs };
 }
