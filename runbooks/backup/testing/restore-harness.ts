@@ -56,7 +56,8 @@ export interface RestoreHarness {
   close(): Promise<void>;
 }
 
-export async function restoreHarness(): Promise<RestoreHarness> {
+/** `events`: how many the engine chains before the writer starts (12; 0 is a fresh stack's empty chain). */
+export async function restoreHarness(options: { events?: number } = {}): Promise<RestoreHarness> {
   const t = await runbookTestDatabase();
   const audit = await createAuditTestContext();
   const bot = await createTestDatabase('acgs_rs_bot');
@@ -68,7 +69,7 @@ export async function restoreHarness(): Promise<RestoreHarness> {
     checkpointKey: { value: undefined, file: join(stateDir, 'audit-checkpoint-signing.key') },
     checkpointFile: join(stateDir, 'audit-checkpoint.json'),
   });
-  for (let index = 0; index < 12; index += 1) {
+  for (let index = 0; index < (options.events ?? 12); index += 1) {
     const response = await engine.inject({ method: 'POST', url: '/audit/events', payload: { event_type: 'restore.test', data: { index } }, headers: SERVICE_AUTH });
     if (response.statusCode !== 201) throw new Error(`the Audit Engine refused an event: ${response.statusCode} ${response.body}`);
   }
