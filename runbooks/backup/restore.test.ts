@@ -7,6 +7,7 @@ import { TEST_POSTGRES_URL, createTestDatabase } from '../../test/testing/postgr
 import { testToken } from '../../test/testing/tokens.js';
 import { createAuditEngineClient } from '../../services/clients/audit-engine.js';
 import type { AuditHealth } from '../../services/audit-engine/contract.js';
+import { genesisChainHash } from '../../services/audit-engine/hash-chain.js';
 import { tableRowCounts } from '../../services/stack/backup/scratch-database.js';
 import { RESTORE_APPLICATION } from '../../services/stack/backup/postgres-dump.js';
 import { listBackups, readBackup, recordVerification } from './backup-catalog.js';
@@ -37,11 +38,11 @@ async function appendAfterBackup(count: number): Promise<void> {
 }
 
 /** The Audit Engine's own health once a background walk that began after `since` has ended. */
-async function engineHealthAfter(since: string): Promise<AuditHealth> {
-  let health = await h.engine.health();
+async function engineHealthAfter(since: string, harness = h): Promise<AuditHealth> {
+  let health = await harness.engine.health();
   await expect
     .poll(async () => {
-      health = await h.engine.health();
+      health = await harness.engine.health();
       return health.integrity !== null && Date.parse(health.integrity.checked_at) > Date.parse(since);
     }, { timeout: 30_000 })
     .toBe(true);
@@ -339,5 +340,37 @@ describe('restore', () => {
     await h.executor.abort(run.id, 'U0ONCALL');
     expect((await h.settle(run.id)).state).toBe('aborted');
     expect(writerState()).toBe('running');
+  });
+});
+
+describe('restore of a backup taken while the audit chain was empty (a fresh stack)', () => {
+  let fresh: RestoreHarness;
+  beforeAll(async () => {
+    fresh = await restoreHarness({ events: 0 });
+  }, 120_000);
+  afterAll(async () => {
+    await fresh?.close();
+  });
+
+  it('re-anchors the engine at the genesis, the re-anchor its first event, and ends healthy', { timeout: 120_000 }, async () => {
+    const id = await fresh.verifiedBackup();
+    // Chained after the backup; stopped for the restore, the engine signs them: its outside checkpoint is #5.
+    await fresh.engine.postEvents(Array.from({ length: 5 }, (_, index) => ({ event_type: 'restore.later', data: { index } })));
+    const run = await fresh.run('restore', { id });
+    expect(run.state, run.reason ?? '').toBe('succeeded');
+    expect((await fresh.t.store.attempts(run.id)).filter((attempt) => attempt.outcome !== 'done')).toEqual([]);
+    const outputs = Object.fromEntries((await fresh.t.store.attempts(run.id)).map((attempt) => [attempt.stepId, attempt.output]));
+    expect(outputs['verify-restored']).toMatchObject({ databases: [{ audit_chain: 'valid, 0 events', audit_head: { sequence: 0, chain_hash: genesisChainHash() } }] });
+    const reanchored = outputs['reanchor-audit-chain'] as { integrity: { checked_at: string } };
+    expect(reanchored).toMatchObject({
+      audit_chain: expect.stringMatching(/^re-anchored: checkpoint #5 \([0-9a-f]{12}…\) -> head #0 \(the empty chain\), recorded as event #1$/),
+      previous: { sequence: 5 },
+      checkpoint: { sequence: 0 },
+      integrity: { valid: true, events_checked: 1 },
+    });
+    const { events } = await fresh.engine.listEvents({});
+    expect(events.map((event) => [event.sequence, event.event_type])).toEqual([[1, 'audit.chain_reanchored']]);
+    expect(events[0]).toMatchObject({ data: { backup_id: id, run_id: run.id, rolled_back: { from: { sequence: 5 }, to: { sequence: 0 } } } });
+    expect(await engineHealthAfter(reanchored.integrity.checked_at, fresh)).toMatchObject({ status: 'healthy', integrity: { valid: true } });
   });
 });

@@ -215,7 +215,8 @@ const short = (hash: string) => `${hash.slice(0, 12)}…`;
  * Asks the Audit Engine, running again on the restored chain, to accept it: its checkpoint kept
  * outside the database is still the newer one of before the restore, and without this it reports
  * the rollback as tampering (degraded) at its next walk. The head is the one verify-restored walked
- * to while nothing wrote. Already done (a retry) or nothing rolled back: the engine says there is
+ * to while nothing wrote; an empty restored chain is re-anchored too, at its genesis (#0), or the
+ * engine would stay degraded until someone did it by hand. Already done (a retry) or nothing rolled back: the engine says there is
  * nothing to re-anchor, and so does the step.
  */
 async function reanchorAuditChain(context: Context): Promise<unknown> {
@@ -231,7 +232,6 @@ async function reanchorAuditChain(context: Context): Promise<unknown> {
   }
   const head = verified.databases?.find((database) => database.audit_head)?.audit_head;
   if (!head) return { audit_chain: 'not re-anchored: the restored audit database holds no chain' };
-  if (head.sequence === 0) return { audit_chain: 'not re-anchored: the restored chain is empty' };
   const client = context.ports.commands?.auditEngine;
   if (!client) throw new Error('there is no Audit Engine client in this process, so the restored chain could not be re-anchored');
   let answer: ReanchorResponse;
@@ -247,7 +247,7 @@ async function reanchorAuditChain(context: Context): Promise<unknown> {
     throw new Error(`the Audit Engine re-anchored its chain at #${head.sequence}, but its verification right after found a break: ${answer.integrity.first_broken?.message ?? 'no detail'}`);
   }
   return {
-    audit_chain: `re-anchored: checkpoint #${answer.previous.sequence} (${short(answer.previous.hash)}) -> head #${answer.head.sequence} (${short(answer.head.chain_hash)}), recorded as event #${answer.event.sequence}`,
+    audit_chain: `re-anchored: checkpoint #${answer.previous.sequence} (${short(answer.previous.hash)}) -> head #${answer.head.sequence} (${answer.head.sequence === 0 ? 'the empty chain' : short(answer.head.chain_hash)}), recorded as event #${answer.event.sequence}`,
     ...answer,
   };
 }

@@ -4,7 +4,8 @@
  * a restore of an older backup does exactly that, on purpose. This accepts the rollback once,
  * explicitly: the restored chain must verify from the genesis to exactly the head the caller saw,
  * then a checkpoint at that head replaces the outside copy and the re-anchor itself is appended to
- * the chain, naming what was rolled back and why.
+ * the chain, naming what was rolled back and why. A chain restored empty is re-anchored at the
+ * genesis (sequence 0): the re-anchor is then its first event.
  */
 import type pg from 'pg';
 import { ServiceError } from '../kit/errors.js';
@@ -56,8 +57,9 @@ export async function reanchorChain(deps: ReanchorDependencies, request: Reancho
     throw new ServiceError('REANCHOR_HEAD_MISMATCH', { detail: `the chain ends at event #${walked.last.sequence}, before #${head.sequence}` });
   }
   if (walked.last.hash !== head.chain_hash) {
+    const named = head.sequence === 0 ? 'the genesis (#0)' : `event #${head.sequence}`;
     throw new ServiceError('REANCHOR_HEAD_MISMATCH', {
-      detail: `event #${head.sequence} has chain hash ${short(walked.last.hash)}, not ${short(head.chain_hash)}`,
+      detail: `${named} has chain hash ${short(walked.last.hash)}, not ${short(head.chain_hash)}`,
     });
   }
 

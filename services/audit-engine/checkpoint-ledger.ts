@@ -109,7 +109,8 @@ export interface CheckpointLedger {
   /**
    * Makes `head` the newest checkpoint although the copy outside the database is further on: the
    * chain was rolled back on purpose (a restore). Signs the stretch from the newest checkpoint in
-   * the database at or before `head` up to it and replaces the outside copy. The caller has
+   * the database at or before `head` up to it (`head` at sequence 0, the empty chain: a checkpoint
+   * at the genesis) and replaces the outside copy. The caller has
    * walked the chain to `head` first; this only refuses what it would otherwise sign wrongly.
    */
   reanchor(head: { sequence: number; hash: string }): Promise<{ checkpoint: SignedCheckpoint; made: SignedCheckpoint[] }>;
@@ -224,7 +225,25 @@ export function createCheckpointLedger(options: CheckpointLedgerOptions): Checkp
   }
 
   async function matches(checkpoint: SignedCheckpoint): Promise<boolean> {
+    // The genesis checkpoint (a re-anchor to the empty chain) vouches for no record, only the start.
+    if (checkpoint.sequence === 0) return checkpoint.hash === chain.genesisHash;
     return (await entryAt(checkpoint.sequence))?.hash === checkpoint.hash;
+  }
+
+  /**
+   * A checkpoint at the genesis, for a chain rolled back to empty: it stands for "nothing yet", so
+   * that the outside copy no longer holds the chain to the records that were rolled back. Kept
+   * outside the database only (the table holds records' sequences, all > 0).
+   */
+  function genesisCheckpoint(): SignedCheckpoint {
+    return signCheckpoint(key, {
+      chain: chain.name,
+      sequence: 0,
+      hash: chain.genesisHash,
+      at: new Date().toISOString(),
+      previous_sequence: 0,
+      records_digest: recordsDigest([]),
+    });
   }
 
   /** Names what happened in the first checkpoint window the chain no longer matches. */
@@ -334,7 +353,7 @@ export function createCheckpointLedger(options: CheckpointLedgerOptions): Checkp
         throw new CheckpointRefusedError(`${chain.name} no longer matches its checkpoint #${from.sequence} in the database: not signing it`);
       }
       const made = await signStretch(from ? { sequence: from.sequence, hash: from.hash } : { sequence: 0, hash: chain.genesisHash }, head.sequence);
-      const checkpoint = made[made.length - 1] ?? from;
+      const checkpoint = made[made.length - 1] ?? from ?? (head.sequence === 0 ? genesisCheckpoint() : undefined);
       if (!checkpoint || checkpoint.sequence !== head.sequence || checkpoint.hash !== head.hash) {
         throw new CheckpointRefusedError(`${chain.name}: record #${head.sequence} is not the head named (${head.hash}), not signing it`);
       }
@@ -358,6 +377,12 @@ export function createCheckpointLedger(options: CheckpointLedgerOptions): Checkp
       const outside = checkOptions.insideOnly ? [] : [readLocalCheckpoint(options.localFile, key, chain.name), await options.witness?.().catch(() => undefined)];
       for (const copy of outside) {
         if (!copy || known.has(copy.sequence)) continue;
+        if (copy.sequence === 0) {
+          // The genesis checkpoint is only ever kept outside: its absence from the table is no loss.
+          anchors.push(copy);
+          known.add(0);
+          continue;
+        }
         const newest = anchors[anchors.length - 1];
         if (newest && copy.sequence < newest.sequence) {
           notes.push(`the signed checkpoint #${copy.sequence} of ${copy.at} is missing from the database (deleted?)`);

@@ -214,8 +214,11 @@ const HexHash = z.string().regex(/^[0-9a-f]{64}$/, 'must be a sha256 as 64 lower
  */
 export const ReanchorRequest = z
   .object({
-    /** The head the caller saw in the restored database: the chain must end there now (or continue from it). */
-    head: z.object({ sequence: z.number().int().min(1), chain_hash: HexHash }).strict(),
+    /**
+     * The head the caller saw in the restored database: the chain must end there now (or continue
+     * from it). Sequence 0 with the genesis hash: the restored chain was empty.
+     */
+    head: z.object({ sequence: z.number().int().min(0), chain_hash: HexHash }).strict(),
     /** The backup that was restored. */
     backup_id: StorableText(128),
     /** The run (or ticket) that restored it. */

@@ -8,6 +8,7 @@ import type { Service } from '../kit/service.js';
 import { createAuditEngineClient } from '../clients/audit-engine.js';
 import type { AuditEngineConfig } from './config.js';
 import type { AuditHealth } from './contract.js';
+import { genesisChainHash } from './hash-chain.js';
 import { type AuditTestContext, createAuditTestContext } from './testing/audit-test-context.js';
 
 let ctx: AuditTestContext;
@@ -30,7 +31,7 @@ afterAll(async () => {
   rmSync(stateDir, { recursive: true, force: true });
 });
 
-const outsideCheckpoint = () => JSON.parse(readFileSync(config.checkpointFile!, 'utf8')) as { sequence: number; hash: string };
+const outsideCheckpoint = (file = config.checkpointFile!) => JSON.parse(readFileSync(file, 'utf8')) as { sequence: number; hash: string };
 
 async function health(app: Service): Promise<AuditHealth> {
   return (await app.inject('/health')).json();
@@ -73,9 +74,9 @@ async function rollBackTo(sequence: number): Promise<void> {
 }
 
 /** Counts of what a refused re-anchor must leave alone. */
-async function footprint(): Promise<{ events: number; checkpoints: number; outside: unknown }> {
-  const checkpoints = Number((await ctx.sql.query<{ count: string }>('SELECT count(*) FROM audit_chain_checkpoints')).rows[0]!.count);
-  return { events: await ctx.countEvents(), checkpoints, outside: outsideCheckpoint() };
+async function footprint(context = ctx, file = config.checkpointFile!): Promise<{ events: number; checkpoints: number; outside: unknown }> {
+  const checkpoints = Number((await context.sql.query<{ count: string }>('SELECT count(*) FROM audit_chain_checkpoints')).rows[0]!.count);
+  return { events: await context.countEvents(), checkpoints, outside: outsideCheckpoint(file) };
 }
 
 const restore = { backup_id: '20261206T120000Z-abc123', run_id: 'run-7f3a', requested_by: 'U0ONCALL', approved_by: ['U0APPROVER1', 'U0APPROVER2'] };
@@ -120,7 +121,7 @@ describe('POST /audit/admin/reanchor', () => {
     const cases: Array<[unknown, RegExp]> = [
       [{ ...restore }, /head/],
       [{ ...restore, head: { sequence: 9, chain_hash: 'abc' } }, /head\.chain_hash: must be a sha256/],
-      [{ ...restore, head: { sequence: 0, chain_hash: restoredHash } }, /head\.sequence/],
+      [{ ...restore, head: { sequence: -1, chain_hash: restoredHash } }, /head\.sequence/],
       [{ ...restore, run_id: undefined, head: { sequence: 9, chain_hash: restoredHash } }, /run_id/],
       [{ ...restore, approved_by: 'U0APPROVER1', head: { sequence: 9, chain_hash: restoredHash } }, /approved_by/],
       [{ ...restore, extra: 1, head: { sequence: 9, chain_hash: restoredHash } }, /extra/],
@@ -141,6 +142,8 @@ describe('POST /audit/admin/reanchor', () => {
     expect(wrongHash.json().error).toMatchObject({ code: 'REANCHOR_HEAD_MISMATCH', message: expect.stringMatching(/event #9 has chain hash .*, not .*; nothing was changed/) });
     const pastTheEnd = await post({ sequence: 11, chain_hash: restoredHash });
     expect(pastTheEnd.json().error).toMatchObject({ code: 'REANCHOR_HEAD_MISMATCH', message: expect.stringMatching(/the chain ends at event #9, before #11/) });
+    const notGenesis = await post({ sequence: 0, chain_hash: restoredHash });
+    expect(notGenesis.json().error).toMatchObject({ code: 'REANCHOR_HEAD_MISMATCH', message: expect.stringMatching(/the genesis \(#0\) has chain hash .*, not .*; nothing was changed/) });
     const newer = await post({ sequence: 13, chain_hash: restoredHash });
     expect(newer.statusCode).toBe(409);
     expect(newer.json().error).toMatchObject({ code: 'NOTHING_TO_REANCHOR', message: expect.stringMatching(/the head named \(#13\) is newer than the newest signed checkpoint \(#12/) });
@@ -213,6 +216,89 @@ describe('POST /audit/admin/reanchor', () => {
     await app.close();
     expect(outsideCheckpoint().sequence).toBe(13);
     const reopened = await ctx.start({ ...config });
+    expect(await healthUntil(reopened, (body) => body.integrity !== null)).toMatchObject({ status: 'healthy' });
+  });
+});
+
+describe('POST /audit/admin/reanchor after a restore to the empty chain', () => {
+  let empty: AuditTestContext;
+  let emptyConfig: Partial<AuditEngineConfig>;
+  let app: Service;
+  const genesis = { sequence: 0, chain_hash: genesisChainHash() };
+  const post = (head: { sequence: number; chain_hash: string }) => app.inject({ method: 'POST', url: '/audit/admin/reanchor', payload: { ...restore, head }, headers: ADMIN });
+
+  beforeAll(async () => {
+    empty = await createAuditTestContext();
+    emptyConfig = { ...config, checkpointFile: join(stateDir, 'empty-checkpoint.json') };
+  });
+  afterAll(async () => {
+    await empty?.close();
+  });
+
+  it('a backup of a fresh stack holds no events: restored, the engine reports the rollback (degraded)', async () => {
+    // A fresh stack's engine chains 5 events after the backup and signs them when stopped for the restore.
+    const writer = await empty.start({ ...emptyConfig, checkpointEveryEvents: 1000 });
+    await appendSome(writer, 5);
+    await writer.close();
+    expect(outsideCheckpoint(emptyConfig.checkpointFile)).toMatchObject({ sequence: 5 });
+    // What restoring the backup leaves: no events, no checkpoints, the head at the genesis.
+    await empty.sql.query('SET session_replication_role = replica');
+    try {
+      await empty.sql.query('DELETE FROM audit_events');
+      await empty.sql.query('DELETE FROM audit_chain_checkpoints');
+      await empty.sql.query('UPDATE audit_chain_head SET sequence = 0, chain_hash = $1 WHERE id = 1', [genesis.chain_hash]);
+    } finally {
+      await empty.sql.query('SET session_replication_role = origin');
+    }
+    app = await empty.start({ ...emptyConfig, verifyIntervalMs: 50 });
+    const degraded = await healthUntil(app, (body) => body.status === 'degraded');
+    expect(degraded.integrity?.first_broken).toMatchObject({ sequence: 1, message: expect.stringMatching(/#5/) });
+  });
+
+  it('refuses a head other than the genesis, changing nothing', async () => {
+    const before = await footprint(empty, emptyConfig.checkpointFile);
+    const wrongHash = await post({ sequence: 0, chain_hash: 'a'.repeat(64) });
+    expect(wrongHash.statusCode).toBe(409);
+    expect(wrongHash.json().error).toMatchObject({ code: 'REANCHOR_HEAD_MISMATCH', message: expect.stringMatching(/the genesis \(#0\) has chain hash .*, not a{12}…; nothing was changed/) });
+    const pastTheEnd = await post({ sequence: 1, chain_hash: genesis.chain_hash });
+    expect(pastTheEnd.json().error).toMatchObject({ code: 'REANCHOR_HEAD_MISMATCH', message: expect.stringMatching(/the chain ends at event #0, before #1/) });
+    expect(await footprint(empty, emptyConfig.checkpointFile)).toEqual(before);
+    expect((await health(app)).status).toBe('degraded');
+  });
+
+  it('re-anchors at the genesis: a signed checkpoint #0 outside, the re-anchor recorded as event #1, healthy at the next check', async () => {
+    const answer = (await post(genesis)).json();
+    expect(answer).toMatchObject({
+      previous: { sequence: 5 },
+      head: genesis,
+      checkpoint: { sequence: 0 },
+      event: { sequence: 1 },
+      integrity: { valid: true, events_checked: 1 },
+    });
+    expect(outsideCheckpoint(emptyConfig.checkpointFile)).toMatchObject({ sequence: 0, hash: genesis.chain_hash });
+    expect((await app.inject(`/audit/events/${answer.event.id}`)).json()).toMatchObject({
+      sequence: 1,
+      event_type: 'audit.chain_reanchored',
+      data: { rolled_back: { from: { sequence: 5 }, to: { sequence: 0, hash: genesis.chain_hash } } },
+    });
+    const checkedAt = Date.parse(answer.integrity.checked_at);
+    const next = await healthUntil(app, (body) => body.integrity !== null && Date.parse(body.integrity.checked_at) > checkedAt);
+    expect(next).toMatchObject({ status: 'healthy', integrity: { valid: true } });
+    // The genesis checkpoint is kept outside only, and the walk does not report it missing from the table.
+    expect((await app.inject('/audit/verify')).json()).toMatchObject({ valid: true, checkpoint: { sequence: 0 } });
+    expect((await app.inject('/audit/verify')).json().notes).toBeUndefined();
+  });
+
+  it('a second re-anchor finds nothing to do, and checkpoints go on from the genesis', async () => {
+    const before = await footprint(empty, emptyConfig.checkpointFile);
+    const again = await post(genesis);
+    expect(again.statusCode).toBe(409);
+    expect(again.json().error).toMatchObject({ code: 'NOTHING_TO_REANCHOR', message: expect.stringMatching(/still matches the newest signed checkpoint \(#0/) });
+    expect(await footprint(empty, emptyConfig.checkpointFile)).toEqual(before);
+    await appendSome(app, 2);
+    await app.close();
+    expect(outsideCheckpoint(emptyConfig.checkpointFile)).toMatchObject({ sequence: 3 });
+    const reopened = await empty.start({ ...emptyConfig });
     expect(await healthUntil(reopened, (body) => body.integrity !== null)).toMatchObject({ status: 'healthy' });
   });
 });

@@ -28,7 +28,8 @@ export interface RestoreHarness extends RestoreHarnessCommon {
   sql(url: string, text: string, values?: unknown[]): Promise<pg.QueryResult>;
 }
 
-export async function restoreHarness(): Promise<RestoreHarness> {
+/** `events`: how many the engine chains before the writer starts (12; 0 is a fresh stack's empty chain). */
+export async function restoreHarness(options: { events?: number } = {}): Promise<RestoreHarness> {
   const t = await runbookTestDatabase();
   const audit = await createAuditTestContext();
   const bot = await createTestDatabase('acgs_rs_bot');
@@ -40,7 +41,7 @@ export async function restoreHarness(): Promise<RestoreHarness> {
     checkpointKey: { value: undefined, file: join(stateDir, 'audit-checkpoint-signing.key') },
     checkpointFile: join(stateDir, 'audit-checkpoint.json'),
   });
-  await appendSeedEvents(engine);
+  await appendSeedEvents(engine, options.events);
   await engine.close();
   await sql(audit.db.url, WRITER_TICKS_TABLE_SQL);
   await sql(bot.url, BOT_RECORDS_SQL);

@@ -31,9 +31,9 @@ interface InjectableEngine {
   inject(request: { method: 'POST'; url: string; payload: object; headers: Record<string, string> }): Promise<{ statusCode: number; body: string }>;
 }
 
-/** Twelve events appended through the engine's API, so its hash chain is the engine's own. */
-export async function appendSeedEvents(engine: InjectableEngine): Promise<void> {
-  for (let index = 0; index < 12; index += 1) {
+/** Events (twelve unless told) appended through the engine's API, so its hash chain is the engine's own. */
+export async function appendSeedEvents(engine: InjectableEngine, count = 12): Promise<void> {
+  for (let index = 0; index < count; index += 1) {
     const response = await engine.inject({ method: 'POST', url: '/audit/events', payload: { event_type: 'restore.test', data: { index } }, headers: SERVICE_AUTH });
     if (response.statusCode !== 201) throw new Error(`the Audit Engine refused an event: ${response.statusCode} ${response.body}`);
   }
