@@ -6,7 +6,6 @@
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
 import { promisify } from 'node:util';
 import Docker from 'dockerode';
 import pg from 'pg';
@@ -14,6 +13,7 @@ import { dockerOptionsFor, engineErrorText, isConnectionError } from '../../kit/
 import { SERVICE_NAMES, type ServiceName } from '../../kit/service-ports.js';
 import { createReleaseSource, requireVersionWord, type ReleaseSource } from './release-source.js';
 import { ReleaseError, type PreparedRelease, type PrepareOptions, type ReleaseBuilder, type ReleaseRef, type ReleaseValidation } from './release.js';
+import { unusedLoopbackPort } from '../../kit/loopback-port.js';
 
 const run = promisify(execFile);
 
@@ -300,17 +300,6 @@ function demuxedText(body: Buffer): string {
   return Buffer.concat(parts).toString('utf8');
 }
 
-async function unusedLoopbackPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
-  });
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address !== 'object') throw new Error('the probe socket reported no port');
-  return address.port;
-}
 
 /** A database of its own on the given server for one validation, dropped afterwards. */
 async function scratchDatabase(serverUrl: string | undefined, service: ServiceName): Promise<{ url: string; drop(): Promise<void> }> {

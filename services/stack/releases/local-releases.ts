@@ -6,7 +6,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,6 +16,7 @@ import { launchProblem, releaseLaunch } from '../local/local-launch.js';
 import { ensurePrivateDirectory, writeFileAtomic } from '../local/local-state.js';
 import { createReleaseSource, requireVersionWord, type ReleaseSource } from './release-source.js';
 import { ReleaseError, type PreparedRelease, type ReleaseBuilder, type ReleaseRef, type ReleaseValidation } from './release.js';
+import { unusedLoopbackPort } from '../../kit/loopback-port.js';
 
 export interface LocalReleasesOptions {
   /** The stack's state directory (ACGS_STATE_DIR); releases go to `<stateDir>/releases/`. */
@@ -235,17 +235,6 @@ export function createLocalReleaseBuilder(options: LocalReleasesOptions): Releas
   };
 }
 
-async function unusedLoopbackPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolvePromise, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolvePromise);
-  });
-  const address = server.address();
-  await new Promise<void>((resolvePromise) => server.close(() => resolvePromise()));
-  if (address === null || typeof address !== 'object') throw new Error('the probe socket reported no port');
-  return address.port;
-}
 
 /** Nothing listens on port 1 of loopback: the release's calls to its neighbours fail at once instead of reaching the live stack. */
 const NOWHERE = 'http://127.0.0.1:1';
