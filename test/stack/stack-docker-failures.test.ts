@@ -65,7 +65,7 @@ describe('Docker stack: recreate from another image tag', () => {
       watch.stop();
     }
     expect(report.replicas).toEqual([
-      { name: `${project}-api-1`, previousId: old.Id, id: expect.not.stringMatching(old.Id), previousImage: RESPONDER_IMAGES.v1, strategy: 'side-by-side' },
+      { name: `${project}-api-1`, previousId: old.Id, id: expect.not.stringMatching(old.Id), previousImage: RESPONDER_IMAGES.v1, strategy: 'side-by-side', unavailableMs: 0 },
     ]);
     const newHealthy = events.findIndex((event) => event.id === report.replicas[0]!.id && event.action === 'health_status: healthy');
     const oldStopping = events.findIndex((event) => event.id === old.Id && ['kill', 'stop', 'die'].includes(event.action));
