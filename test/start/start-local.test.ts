@@ -239,6 +239,10 @@ describe('npm start with nothing configured', () => {
     expect(JSON.stringify(reply?.blocks)).toContain('sandbox-controller');
     expect(output()).toContain(`local Slack console: http://127.0.0.1:${botPort}`);
     expect(output()).toContain('stack: local, because ACGS_STACK=local');
+    // Migrations as start lines, each store under its own name, not the migration tool's JSON chatter.
+    expect(output()).toMatch(/\[acgs\] runbooks: applied 4 migrations 1766100000000_runbook-runs, /);
+    expect(output()).toContain('[acgs] deployments: applied migration 1767000000000_deployments');
+    expect(output()).not.toContain('### MIGRATION');
   }, 90_000);
 
   it('lets on-call restart a local service from the console, with a new process that is healthy', async () => {
