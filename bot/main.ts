@@ -46,6 +46,9 @@ import { createRunMessageStore, migrateRunMessageStore } from './slack/run-messa
 import { slackGateRequests } from './slack/gate-requests.js';
 import type { ApprovalPlace } from './slack/listener-kit.js';
 import { allRunbooks } from '../runbooks/index.js';
+import { migrateReleaseRecords } from '../runbooks/deploy/index.js';
+import { migrateRunStore } from '../runbooks/engine/run-store.js';
+import { describeMigrations } from './migration-lines.js';
 import { allChecklists, createChecklistBook, migrateChecklistStore } from '../runbooks/checklists/index.js';
 import { channelWriteQueue } from './slack/channel-write-queue.js';
 import { createChecklistMessages, type ChecklistMessages } from './slack/checklist-messages.js';
@@ -63,6 +66,10 @@ import type { NoticesPort } from '../runbooks/engine/ports.js';
 const env = process.env;
 const logger = createBotLogger({ name: 'acgs-bot', level: env.LOG_LEVEL ?? 'info' });
 const say = (line: string) => console.log(`[acgs] ${line}`);
+const announceMigrations = (component: string, applied: string[]) => {
+  const line = describeMigrations(component, applied);
+  if (line) say(line);
+};
 
 /**
  * Roles of the console's people when no config file names any: the on-call engineer and two
@@ -189,11 +196,11 @@ async function main(): Promise<void> {
   say(authorizer.status.ok ? `authorization policy ${authorizer.status.version}` : `authorization policy UNAVAILABLE (${authorizer.status.problem}): only read-only commands run`);
   const redis = redisClient;
   // Pending approvals live beside the trail, in the bot's database; Redis (when set) wakes the other replicas.
-  await migrateApprovalStore(trail.pool, (line) => logger.info({ component: 'approvals' }, line));
+  announceMigrations('approvals', await migrateApprovalStore(trail.pool));
   // Evolution review cards are claimed in the same database, so that replicas post each one once.
-  await migrateEvolutionReviewCards(trail.pool, (line) => logger.info({ component: 'evolution-reviews' }, line));
+  announceMigrations('evolution-reviews', await migrateEvolutionReviewCards(trail.pool));
   // Slack deliveries the in-memory ledger evicts stay de-duplicated here until their window ends.
-  await migrateDeliveryStore(trail.pool, (line) => logger.info({ component: 'slack-deliveries' }, line));
+  announceMigrations('slack-deliveries', await migrateDeliveryStore(trail.pool));
   const reviewCards = createReviewCardStore({ pool: trail.pool, instance: env.ACGS_BOT_INSTANCE || 'bot' });
   approvalSignals = redis ? redisApprovalSignals(redis) : localApprovalSignals();
   const approvals = createApprovalStore({ pool: trail.pool, signals: approvalSignals, instance: env.ACGS_BOT_INSTANCE || 'bot' });
@@ -210,12 +217,17 @@ async function main(): Promise<void> {
     ...backupHostPorts(trail.pool),
   });
   // What is deployed and the stack's deploy lock, beside the runs that hold it: a run that ended holds nothing.
-  const deployments = await openBotDeployments({ pool: trail.pool, stack, services: fromEnv, env, log: (line) => logger.info({ component: 'deployments' }, line) });
+  // The run store first, under its own name: the release records build on its tables and would
+  // otherwise migrate it as theirs.
+  announceMigrations('runbooks', await migrateRunStore(trail.pool));
+  announceMigrations('deployments', await migrateReleaseRecords(trail.pool));
+  const deployments = await openBotDeployments({ pool: trail.pool, stack, services: fromEnv, env, migrate: false });
   // One runner per process: runs live beside the trail; steps call what commands call, and their
   // starts and ends go to the trail. Runs a stopped process held are taken over within one lease.
   runbookEngine = await startRunbookEngine({
     pool: trail.pool,
     trail: trail.trail,
+    migrate: false,
     runbooks: allRunbooks,
     ports: {
       commands: { ...fromEnv, stack },
@@ -261,7 +273,7 @@ async function main(): Promise<void> {
   const backups = createBackupCatalog(backupPorts.root);
   const services: CommandPathDependencies = { ...fromEnv, stack, authorization: gate, trail: trail.trail, approvals, runs: runbookEngine.runs, backups, deployments };
   // The runbook's checklists beside the runs; their automatic checks read what commands read.
-  await migrateChecklistStore(trail.pool, (line) => logger.info({ component: 'checklists' }, line));
+  announceMigrations('checklists', await migrateChecklistStore(trail.pool));
   const checklistBook = createChecklistBook({
     pool: trail.pool,
     definitions: allChecklists,
@@ -306,7 +318,7 @@ async function main(): Promise<void> {
   gateClient = bot.webClient;
   gateMessages = (request) => bot.updateApprovalMessages(request);
   // One message per runbook run, kept current by one replica; a stopped replica's are taken over.
-  await migrateRunMessageStore(trail.pool, (line) => logger.info({ component: 'run-messages' }, line));
+  announceMigrations('run-messages', await migrateRunMessageStore(trail.pool));
   runMessages = startRunMessages({
     client: bot.webClient,
     pool: trail.pool,
@@ -329,7 +341,7 @@ async function main(): Promise<void> {
   // the stakeholders role by DM, and e-mail when SMTP_URL is set.
   noticeMailer = emailSettings ? createNoticeMailer(emailSettings) : undefined;
   // Which targets each notice reached, so that a notify step run again sends only to the rest.
-  await migrateNoticeLedger(trail.pool, (line) => logger.info({ component: 'notices' }, line));
+  announceMigrations('notices', await migrateNoticeLedger(trail.pool));
   const runMessageRows = createRunMessageStore({ pool: trail.pool, instance: env.ACGS_BOT_INSTANCE || 'bot' });
   deploymentNotices = createDeploymentNotices({
     chat: slackNoticeChat(bot.webClient, writeQueue),

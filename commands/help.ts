@@ -48,7 +48,7 @@ export const help = defineCommand({
         return {
           title: `${topic} commands`,
           tone: 'info',
-          blocks: [{ type: 'table', columns: ['command', 'what it does'], rows: group.map((c) => [usageLine(c), c.summary]) }],
+          blocks: [{ type: 'table', columns: ['command', 'what it does'], rows: group.map((c) => [usageLine(c), c.summary]), whole: [0] }],
           ephemeral: true,
         };
       }
@@ -76,6 +76,7 @@ export const help = defineCommand({
           type: 'table',
           columns: ['command', 'what it does'],
           rows: commandRows(context.registry.list()),
+          whole: [0],
         },
       ],
       ephemeral: true,

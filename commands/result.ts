@@ -22,7 +22,13 @@ export type ResultBlock =
   /** Label/value pairs, rendered two per row in Slack. */
   | { type: 'fields'; fields: { label: string; value: string }[] }
   /** A small table; renderers fall back to a monospaced block. */
-  | { type: 'table'; columns: string[]; rows: string[][] }
+  | {
+      type: 'table';
+      columns: string[];
+      rows: string[][];
+      /** Columns a person types back (help's usages): shown whole, since a cut one reads as another. */
+      whole?: number[];
+    }
   | { type: 'text'; text: string }
   /** Verbatim text such as log lines, shown monospaced and never interpreted. */
   | { type: 'code'; text: string }

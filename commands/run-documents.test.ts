@@ -131,7 +131,7 @@ describe('the run documents', () => {
     };
     const document = runStatusDocument(detail);
     expect(document.tone).toBe('warn');
-    expect(document.summary).toBe('Health-check is waiting for a decision: step "verify-healthy" failed: not healthy: audit-engine degraded');
+    expect(document.summary).toBe('health-check is waiting for a decision: step "verify-healthy" failed: not healthy: audit-engine degraded');
     expect(document.blocks[1]).toMatchObject({
       rows: [
         ['1', "Ask each service's /health", 'check', 'done', '1', '250 ms', ''],
@@ -161,7 +161,7 @@ describe('the run documents', () => {
         { stepIndex: 1, stepId: 'verify-healthy', attempt: 2, action: 'run', outcome: 'skipped', startedAt: '2026-12-06T11:59:00.000Z', finishedAt: '2026-12-06T11:59:00.000Z', error: 'skipped by U0ONCALL' },
       ],
     });
-    expect(document.summary).toBe('Health-check has succeeded. Not done: step 2 (Verify that every service says healthy) skipped by U0ONCALL.');
+    expect(document.summary).toBe('health-check has succeeded. Not done: step 2 (Verify that every service says healthy) skipped by U0ONCALL.');
     expect(document.blocks[1]).toMatchObject({
       rows: [
         ['1', "Ask each service's /health", 'check', 'done', '1', '250 ms', ''],

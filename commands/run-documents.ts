@@ -4,7 +4,7 @@
  * (commands/result.ts); the engine reaches commands only through the RunbookRuns port.
  */
 import { levelWords } from './decision-documents.js';
-import { capitalized, clip, formatAge, formatMs, formatTimestamp } from './format.js';
+import { clip, formatAge, formatMs, formatTimestamp } from './format.js';
 import { RUN_STATE_WORDS, stoppedStepSkippable, type RunAttemptInfo, type RunbookInfo, type RunbookStepInfo, type RunDetailInfo, type RunInfo, type RunPlanInfo } from './ports.js';
 import type { ResultAction, ResultBlock, ResultDocument, Tone } from './result.js';
 
@@ -263,7 +263,8 @@ export function runStatusDocument(detail: RunDetailInfo): ResultDocument {
   return {
     title: `Run ${shortRunId(run.id)}: ${run.runbook}`,
     tone: STATE_TONE[run.state] ?? 'info',
-    summary: `${capitalized(run.runbook)} ${stateWords(run.state)}${run.reason ? `: ${clip(run.reason, 300)}` : '.'}${skippedSentence(steps, attempts)}${silentSentence(run)}`,
+    // The runbook's name as typed, even first in the sentence: `Database-connections` names nothing.
+    summary: `${run.runbook} ${stateWords(run.state)}${run.reason ? `: ${clip(run.reason, 300)}` : '.'}${skippedSentence(steps, attempts)}${silentSentence(run)}`,
     blocks,
     actions: runActions(run),
     data: detail,

@@ -8,7 +8,8 @@ import { commandErrorDocument, executeCommandLine, internalErrorDocument } from 
 import { z } from 'zod';
 import { CommandError, defineCommand, type CommandDefinition } from '../../commands/command.js';
 import { help } from '../../commands/help.js';
-import { createRegistry } from '../../commands/registry.js';
+import { allCommands } from '../../commands/index.js';
+import { createRegistry, usageLine } from '../../commands/registry.js';
 import type { ResultDocument } from '../../commands/result.js';
 import type { CommandPathDependencies } from '../command-path/index.js';
 import { decodeSlackText, escapeText, fitText, packLines } from './mrkdwn.js';
@@ -243,6 +244,22 @@ describe('rendering', () => {
     expect(text.startsWith('```\n')).toBe(true);
     expect(text.endsWith('\n```')).toBe(true);
     expect(text.slice(4, -4)).not.toContain('```');
+  });
+
+  it("shows help's usages whole, even past an ordinary cell's width, inside Slack's limits", async () => {
+    const outcome = await executeCommandLine(
+      { registry: createRegistry(allCommands), services: {} as CommandPathDependencies },
+      { line: 'help', actor: { id: 'U0TEST' }, origin: 'slash' },
+    );
+    const message = renderDocument(outcome.document);
+    expect(validateBlocks(message.blocks, 'message')).toEqual([]);
+    const text = decodeSlackText(JSON.stringify(message.blocks));
+    const long = allCommands.map((command) => usageLine(command)).filter((usage) => usage.length > 48);
+    expect(long.length, 'no usage longer than a cell: the test shows nothing').toBeGreaterThan(0);
+    for (const usage of long) expect(text, usage).toContain(usage);
+    // A table without `whole` still cuts its cells: it is only for what a person types back.
+    const cut = renderDocument({ title: 't', tone: 'info', blocks: [{ type: 'table', columns: ['a', 'b'], rows: [['x'.repeat(60), 'y']] }] });
+    expect(JSON.stringify(cut.blocks)).not.toContain('x'.repeat(60));
   });
 
   it('carries the command line unescaped in the button value and gives each button its own action id', () => {

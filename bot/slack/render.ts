@@ -155,7 +155,7 @@ function renderBlock(block: ResultBlock): KnownBlock[] {
     case 'fields':
       return renderFields(block.fields);
     case 'table':
-      return renderTable(block.columns, block.rows);
+      return renderTable(block.columns, block.rows, block.whole);
     case 'text':
       return packLines(escapeText(block.text).split('\n'), SLACK_LIMITS.sectionText).map(section);
     case 'code':
@@ -180,10 +180,12 @@ function renderFields(fields: readonly { label: string; value: string }[]): Know
 }
 
 /** A table as monospaced text, its header repeated at the top of every section it spans. */
-function renderTable(columns: readonly string[], rows: readonly (readonly string[])[]): KnownBlock[] {
+function renderTable(columns: readonly string[], rows: readonly (readonly string[])[], whole: readonly number[] = []): KnownBlock[] {
   if (rows.length === 0) return [section(`_${escapeText(`no ${columns.join(' / ')} to show`)}_`)];
   const last = columns.length - 1;
-  const cells = [columns, ...rows].map((row) => columns.map((_, index) => clip(oneLine(row[index] ?? ''), index === last ? TABLE_LAST_CELL_WIDTH : TABLE_CELL_WIDTH)));
+  // A whole column gets the last column's room: usages are far shorter, and a section's limit still holds.
+  const width = (index: number) => (whole.includes(index) ? TABLE_LAST_CELL_WIDTH : index === last ? TABLE_LAST_CELL_WIDTH : TABLE_CELL_WIDTH);
+  const cells = [columns, ...rows].map((row) => columns.map((_, index) => clip(oneLine(row[index] ?? ''), width(index))));
   const widths = columns.map((_, index) => Math.max(...cells.map((row) => Array.from(row[index]!).length)));
   const line = (row: string[]) => row.map((cell, index) => (index === row.length - 1 ? cell : padEnd(cell, widths[index]!))).join('  ').trimEnd();
   const [headerRow, ...bodyRows] = cells;

@@ -160,6 +160,15 @@ describe('a run in Block Kit', () => {
     expect(ids({ ...inputs.running!, run: run({ state: 'aborting' }) })).toEqual([]);
   });
 
+  it('shows what a run that succeeded made (its reason) as its result; without one, no such section', () => {
+    const reason = 'backup 20261206T140000Z-a1b2c3 (7 files, 12 KiB); `backup verify 20261206T140000Z-a1b2c3` checks it restores';
+    const succeeded = { ...inputs.succeeded!, run: { ...inputs.succeeded!.run, reason } };
+    const message = renderRunMessage(succeeded);
+    expect(JSON.stringify(message.blocks)).toContain(`*Result*\\n${reason}`);
+    expect(validateBlocks(message.blocks, 'message')).toEqual([]);
+    expect(JSON.stringify(renderRunMessage(inputs.succeeded!).blocks)).not.toContain('*Result*');
+  });
+
   it('maps each button to the command line a person could type', () => {
     expect(runActionLine('abort', ID)).toBe(`run abort ${ID}`);
     expect(runActionLine('retry', ID)).toBe(`run decide ${ID} retry`);

@@ -203,8 +203,8 @@ export function renderRunMessage(input: RunMessageInput): SlackMessage {
   for (const chunk of chunks.slice(0, MAX_STEP_SECTIONS)) blocks.push({ type: 'section', text: { type: 'mrkdwn', text: chunk } });
   if (chunks.length > MAX_STEP_SECTIONS) blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: TRUNCATED_NOTE }] });
 
-  if (run.reason && run.state !== 'running' && run.state !== 'succeeded') {
-    const label = run.state === 'needs_decision' ? 'Why it stopped' : run.state === 'pending' ? 'Last' : 'What happened';
+  if (run.reason && run.state !== 'running') {
+    const label = run.state === 'succeeded' ? 'Result' : run.state === 'needs_decision' ? 'Why it stopped' : run.state === 'pending' ? 'Last' : 'What happened';
     blocks.push({ type: 'section', text: { type: 'mrkdwn', text: `*${label}*\n${fitText(redactText(run.reason), REASON_SHOWN)}` } });
   }
 

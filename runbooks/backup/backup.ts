@@ -330,6 +330,10 @@ export const backupRunbook = defineRunbook({
   summary: "Dump the stack's databases, save the policy engine's modes, the config and the services' versions, check them, and keep them under ACGS_BACKUP_DIR",
   level: 1,
   args: BackupArgs,
+  outcome: (outputs) => {
+    const sealed = outputs['write-manifest'] as { id?: string; files?: number; size?: string } | undefined;
+    return sealed?.id ? `backup ${sealed.id} (${sealed.files} files, ${sealed.size}); \`backup verify ${sealed.id}\` checks it restores` : undefined;
+  },
   steps: [
     {
       id: 'check',

@@ -118,6 +118,12 @@ export interface RunbookInput<Schema extends z.ZodType> {
    * Only reads; a check that cannot be made (the disk does not answer) throws instead.
    */
   validate?(args: z.output<Schema>, ports: StepPorts): Promise<RunbookRefusal | undefined>;
+  /**
+   * What a run that succeeded made, in one sentence from its steps' outputs (the new backup's id):
+   * kept as the run's reason, so its status, its message and the CLI's end show it. Undefined, or
+   * a throw, leaves the run without one; the run has succeeded either way.
+   */
+  outcome?(outputs: Readonly<Record<string, unknown>>): string | undefined;
 }
 
 export interface Runbook<Schema extends z.ZodType = z.ZodType> extends RunbookInput<Schema> {

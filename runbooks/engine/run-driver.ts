@@ -137,7 +137,16 @@ class RunDrive {
       const end = await this.runStep(index, step);
       if (end) return end;
     }
-    return this.settle({ state: 'succeeded', reason: null });
+    return this.settle({ state: 'succeeded', reason: this.outcome() });
+  }
+
+  /** The runbook's sentence about what the run made; a faulty one must not turn success into an error. */
+  private outcome(): string | null {
+    try {
+      return this.runbook.outcome?.(this.outputs) ?? null;
+    } catch {
+      return null;
+    }
   }
 
   /** Runs one step; returns how the drive ends when it does not go on to the next step. */

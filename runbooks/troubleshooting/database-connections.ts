@@ -16,7 +16,7 @@ import { formatCount, formatDuration, formatMs, formatPercent } from '../../comm
 import { DeadlineError, describePostgresError, probePostgres, withDeadline } from '../../commands/health-probes.js';
 import { restart } from '../../commands/restart.js';
 import type { StackDatabase } from '../../services/stack/stack-database.js';
-import { defineRunbook, type StepContext } from '../engine/definition.js';
+import { defineRunbook, type RunbookRefusal, type StepContext } from '../engine/definition.js';
 import { commandLevel, commandPorts, evidenceOf, nextStep, nextStepsSentence, type Finding, type NextStep } from './troubleshooting-support.js';
 
 const Args = z.object({}).strict();
@@ -25,11 +25,20 @@ type Context = StepContext<z.output<typeof Args>>;
 /** Shown beside the pids: more would not fit a sentence someone reads at night. */
 const PIDS_SHOWN = 10;
 
+/**
+ * Without DATABASE_URL there is no PostgreSQL to check (the embedded PGlite serves one session per
+ * database): answered up front, since a run would only stop at its first step for a decision.
+ */
+const NO_POSTGRES: RunbookRefusal = {
+  message: "database-connections does not apply here: no PostgreSQL is configured for the bot (DATABASE_URL is not set), so there is nothing to check; the embedded PGlite has no connections to run out of.",
+  hint: 'Set DATABASE_URL to a PostgreSQL server to troubleshoot its connections;',
+};
+
 function requireDatabase(context: Context): { database: StackDatabase; timeoutMs: number } {
   const commands = commandPorts(context.ports, []);
   const database = context.ports.commands?.database;
   if (!database) {
-    throw new Error("no PostgreSQL is configured for the bot (DATABASE_URL is not set), so there is nothing to check; the local stack's embedded PGlite has no connections to run out of");
+    throw new Error(NO_POSTGRES.message);
   }
   return { database, timeoutMs: commands.checkTimeoutMs ?? 2000 };
 }
@@ -117,6 +126,7 @@ export const databaseConnections = defineRunbook({
   summary: 'Database connection failures: check PostgreSQL answers and its connections (idle in a transaction over an hour), then check again',
   level: 1,
   args: Args,
+  validate: async (_args, ports) => (ports.commands?.database ? undefined : NO_POSTGRES),
   steps: [
     {
       id: 'check-postgres',

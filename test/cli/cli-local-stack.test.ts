@@ -448,7 +448,7 @@ describe('acgs run through the runbook engine npm start lends over its control c
       '✓ Step 2/2 Verify the answer: done in T',
       '    {"verified":true}',
     ]);
-    expect(run.stdout).toMatch(/^✓ Run [0-9a-f]{8}: stack-check {2}OK\nStack-check has succeeded\./);
+    expect(run.stdout).toMatch(/^✓ Run [0-9a-f]{8}: stack-check {2}OK\nstack-check has succeeded\./);
     const id = /Run: +([0-9a-f-]{36})/.exec(run.stdout)![1]!;
     expect(await rowsWhere('SELECT state, requester, origin FROM runbook_runs WHERE id = $1', [id])).toEqual([{ state: 'succeeded', requester: `cli:${OS_USER}`, origin: 'cli' }]);
     // The CLI's own records through the trail relay, then the runner's, in the one chain of npm start.

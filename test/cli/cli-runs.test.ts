@@ -125,7 +125,7 @@ describe('npx acgs run <runbook> follows the run', () => {
       '✓ Step 2/2 Verify that every service says healthy: done in T',
       expect.stringMatching(/^ {4}\S/),
     ]);
-    expect(run.stdout).toMatch(/^✓ Run [0-9a-f]{8}: health-check {2}OK\nHealth-check has succeeded\./);
+    expect(run.stdout).toMatch(/^✓ Run [0-9a-f]{8}: health-check {2}OK\nhealth-check has succeeded\./);
     expect(run.stdout).not.toContain('started');
     const stored = await runner!.store.get(id);
     expect(stored).toMatchObject({ state: 'succeeded', requester: `cli:${userInfo().username}`, origin: 'cli' });
@@ -246,7 +246,7 @@ describe('without a runner', () => {
     await startRunner();
     const run = await followed;
     expect(run.code).toBe(1);
-    expect(run.stdout).toContain('Health-check was aborted');
+    expect(run.stdout).toContain('health-check was aborted');
     expect(run.lines).toContainEqual(expect.stringMatching(/^! Abort requested \(cli:/));
     await stopRunner();
   });

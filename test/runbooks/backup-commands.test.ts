@@ -121,6 +121,10 @@ describe('backup, backups and backup verify', () => {
     expect(size).toMatch(/^\d+(\.\d)? (KiB|MiB)$/);
     expect(age).toMatch(/^\d+ s ago$/);
     backupId = id!;
+    // The run's summary names what it made, wherever the run is shown (status, run message, CLI end).
+    expect(finished.reason).toMatch(new RegExp(`^backup ${id} \\(\\d+ files, [\\d.]+ (KiB|MiB)\\); \`backup verify ${id}\` checks it restores$`));
+    const status = await run(`run status ${finished.id}`, { user: VIEWER });
+    expect(status.document.summary).toContain(`backup has succeeded: backup ${id} (`);
   });
 
   it('backup verify --dry-run reads the manifest for real and records nothing', async () => {

@@ -109,7 +109,7 @@ describe('a run of health-check', () => {
     expect(finished).toMatchObject({ state: 'succeeded', requester: ONCALL, origin: 'slash' });
 
     const status = await run(`run status ${id}`, { user: VIEWER });
-    expect(status.document.summary).toBe('Health-check has succeeded.');
+    expect(status.document.summary).toBe('health-check has succeeded.');
     expect(block(status.document, 'table').rows.map((row) => [row[1], row[3], row[4]])).toEqual([
       ["Ask each service's /health", 'done', '1'],
       ['Verify that every service says healthy', 'done', '1'],

@@ -239,6 +239,10 @@ describe('npm start with nothing configured', () => {
     expect(JSON.stringify(reply?.blocks)).toContain('sandbox-controller');
     expect(output()).toContain(`local Slack console: http://127.0.0.1:${botPort}`);
     expect(output()).toContain('stack: local, because ACGS_STACK=local');
+    // Migrations as start lines, each store under its own name, not the migration tool's JSON chatter.
+    expect(output()).toMatch(/\[acgs\] runbooks: applied 4 migrations 1766100000000_runbook-runs, /);
+    expect(output()).toContain('[acgs] deployments: applied migration 1767000000000_deployments');
+    expect(output()).not.toContain('### MIGRATION');
   }, 90_000);
 
   it('lets on-call restart a local service from the console, with a new process that is healthy', async () => {
@@ -271,7 +275,7 @@ describe('npm start with nothing configured', () => {
     // Each try types the line again: the runner needs two rounds of health probes.
     let succeeded: ConsoleMessage | undefined;
     for (let tries = 0; tries < 10 && !succeeded; tries += 1) {
-      succeeded = await typeInConsole(`/acgs run status ${id}`, `Run ${id!.slice(0, 8)}: health-check: Health-check has succeeded`, 2000);
+      succeeded = await typeInConsole(`/acgs run status ${id}`, `Run ${id!.slice(0, 8)}: health-check: health-check has succeeded`, 2000);
     }
     expect(succeeded, 'the run did not succeed').toBeDefined();
     // The run's own message, in the channel it was started in, kept current to its end.
@@ -289,9 +293,8 @@ describe('npm start with nothing configured', () => {
 
   /** Types `run status` until the run has succeeded (each try is a new line, as a person would). */
   async function untilSucceeded(id: string, runbook: string, tries = 60): Promise<ConsoleMessage | undefined> {
-    const capitalized = runbook[0]!.toUpperCase() + runbook.slice(1);
     for (let attempt = 0; attempt < tries; attempt += 1) {
-      const succeeded = await typeInConsole(`/acgs run status ${id}`, `Run ${id.slice(0, 8)}: ${runbook}: ${capitalized} has succeeded`, 2000);
+      const succeeded = await typeInConsole(`/acgs run status ${id}`, `Run ${id.slice(0, 8)}: ${runbook}: ${runbook} has succeeded`, 2000);
       if (succeeded) return succeeded;
     }
     return undefined;
