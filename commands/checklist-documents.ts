@@ -42,6 +42,11 @@ export function checklistSummary(checklist: ChecklistInfo): string {
   return `${settled} of ${total} items passed or ticked.${failed} ${started}`;
 }
 
+/** Who started, completed and ticked it: shown as mentions in Slack. */
+function checklistPeople(checklist: ChecklistInfo): string[] {
+  return [checklist.startedBy, ...(checklist.completedBy ? [checklist.completedBy] : []), ...checklist.items.flatMap((item) => (item.tickedBy ? [item.tickedBy] : []))];
+}
+
 /**
  * One checklist. `tone`: a tick's answer is about the tick (it was recorded), not the checks, so
  * the trail's result and the CLI's exit code do not call a recorded tick a failure. `inChannel`: it has a message in Slack that is kept current, so the answer to
@@ -66,6 +71,7 @@ export function checklistDocument(
       : {}),
     footer: `Checklist ${checklist.id} · \`checklist tick <id> <item>\` ticks an item, \`checklist untick <id> <item>\` unticks it`,
     ...(options.inChannel ? { ephemeral: true } : {}),
+    people: checklistPeople(checklist),
     data: { checklist, ...(options.events ? { events: options.events } : {}) },
   };
 }

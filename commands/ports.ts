@@ -238,6 +238,15 @@ export interface RunInfo {
   lease?: { ageMs: number; renewEveryMs: number; expiresInMs: number };
 }
 
+/** A run just recorded, and whether the bot shows it in the channel it was asked for in. */
+export interface SubmittedRunInfo extends RunInfo {
+  /**
+   * The run has its own message in `channel`, kept current with its state, steps and buttons: the
+   * answer to `run` then only points to it, so the channel holds one message per run.
+   */
+  shownInChannel?: boolean;
+}
+
 export interface RunAttemptInfo {
   stepIndex: number;
   stepId: string;
@@ -293,7 +302,7 @@ export interface RunbookRuns {
    * `version`: the version an approved plan was made on; another current version refuses the run
    * (RunRequestError `version-changed`) and records nothing.
    */
-  submit(request: { runbook: string; args: unknown; requester: string; origin: string; channel?: string; execution?: string; version?: string }): Promise<RunInfo>;
+  submit(request: { runbook: string; args: unknown; requester: string; origin: string; channel?: string; execution?: string; version?: string }): Promise<SubmittedRunInfo>;
   get(runId: string): Promise<RunDetailInfo>;
   /** Every active run however old, then the `endedLimit` newest ended ones; each part newest first. */
   activeAndRecent(endedLimit: number): Promise<RunInfo[]>;

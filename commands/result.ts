@@ -63,6 +63,12 @@ export interface ResultDocument {
   footer?: string;
   /** Only the person who asked sees it (help, argument errors, refusals). */
   ephemeral?: boolean;
+  /**
+   * Slack user IDs of the people this document names (who requested, started, ticked). Slack shows
+   * each as a mention wherever it stands as a word in the summary, fields, text and check lines;
+   * other renderers print the ID. Only listed IDs are, so no other text can become a mention.
+   */
+  people?: readonly string[];
   /** Machine-readable form for `--json`; defaults to the document itself. */
   data?: unknown;
 }

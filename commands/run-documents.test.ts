@@ -109,6 +109,21 @@ describe('the run documents', () => {
     slackValid(document);
   });
 
+  it('answer a run shown in the channel privately, pointing to its message, with no buttons and no frozen state', () => {
+    const document = runStartedDocument({ ...runOf('pending'), shownInChannel: true }, runbook);
+    expect(document.title).toBe('Run started: health-check');
+    expect(document.summary).toBe(`Run ${RUN_ID} is shown in its own message in this channel, kept current until it ends, with each step's detail in its thread.`);
+    expect(document.ephemeral).toBe(true);
+    expect(document.actions ?? []).toEqual([]);
+    expect(JSON.stringify(document)).not.toContain('waiting to start');
+    slackValid(document);
+  });
+
+  it('name the requester as a person in the answers Slack renders', () => {
+    expect(runStartedDocument(runOf('pending'), runbook).people).toEqual(['U0ONCALL']);
+    expect(runChangedDocument(runOf('aborting', { decidedBy: 'U0APPROVER1' }), 'abort').people).toEqual(['U0APPROVER1']);
+  });
+
   it('list active runs before finished ones', () => {
     const document = runsDocument([runOf('needs_decision', { id: '00000000-0000-4000-8000-000000000001', reason: 'step failed' }), runOf('succeeded')], now);
     expect(document.tone).toBe('warn');

@@ -5,7 +5,7 @@
  */
 import { levelWords } from './decision-documents.js';
 import { clip, formatAge, formatMs, formatTimestamp } from './format.js';
-import { RUN_STATE_WORDS, stoppedStepSkippable, type RunAttemptInfo, type RunbookInfo, type RunbookStepInfo, type RunDetailInfo, type RunInfo, type RunPlanInfo } from './ports.js';
+import { RUN_STATE_WORDS, stoppedStepSkippable, type RunAttemptInfo, type RunbookInfo, type RunbookStepInfo, type RunDetailInfo, type RunInfo, type RunPlanInfo, type SubmittedRunInfo } from './ports.js';
 import type { ResultAction, ResultBlock, ResultDocument, Tone } from './result.js';
 
 /** States a run can still leave. */
@@ -140,7 +140,23 @@ function runActions(run: RunInfo): ResultAction[] {
   return actions;
 }
 
-export function runStartedDocument(run: RunInfo, runbook: RunbookInfo): ResultDocument {
+/**
+ * The answer to `run`. A run the bot shows in the channel has its own message there, kept current
+ * with its state and buttons: the answer only points to it, privately, since a second card with
+ * the state at the start and an Abort button would go stale beside it. Elsewhere (the CLI, which
+ * follows the run itself; a channel without the run's message) it is the whole card.
+ */
+export function runStartedDocument(run: SubmittedRunInfo, runbook: RunbookInfo): ResultDocument {
+  if (run.shownInChannel) {
+    return {
+      title: `Run started: ${run.runbook}`,
+      tone: 'ok',
+      summary: `Run ${run.id} is shown in its own message in this channel, kept current until it ends, with each step's detail in its thread.`,
+      blocks: [],
+      ephemeral: true,
+      data: { run, steps: runbook.steps },
+    };
+  }
   return {
     title: `Run started: ${run.runbook}`,
     tone: 'ok',
@@ -162,6 +178,7 @@ export function runStartedDocument(run: RunInfo, runbook: RunbookInfo): ResultDo
       },
     ],
     actions: runActions(run),
+    people: [run.requester],
     data: { run, steps: runbook.steps },
   };
 }
@@ -267,6 +284,7 @@ export function runStatusDocument(detail: RunDetailInfo): ResultDocument {
     summary: `${run.runbook} ${stateWords(run.state)}${run.reason ? `: ${clip(run.reason, 300)}` : '.'}${skippedSentence(steps, attempts)}${silentSentence(run)}`,
     blocks,
     actions: runActions(run),
+    people: [run.requester],
     data: detail,
   };
 }
@@ -285,6 +303,7 @@ export function runChangedDocument(run: RunInfo, what: 'abort' | 'retry' | 'skip
     summary: `Run ${run.id} ${stateWords(run.state)}. ${next[what]}`,
     blocks: [{ type: 'fields', fields: [{ label: 'Run', value: run.id }, { label: 'Decided by', value: run.decidedBy ?? 'unknown' }] }],
     actions: [{ label: 'Status', command: `run status ${run.id}` }],
+    ...(run.decidedBy ? { people: [run.decidedBy] } : {}),
     data: { run },
   };
 }

@@ -31,7 +31,7 @@ export interface RunbookEngineOptions {
   executor?: Pick<RunExecutorOptions, 'leaseMs' | 'renewEveryMs' | 'scanEveryMs' | 'maxConcurrentRuns' | 'shutdownGraceMs' | 'onDriveEnd'>;
   log?(message: string, error?: unknown): void;
   /** See RunbookRunsOptions: where the bot shows a run started from a channel. */
-  onStartedInChannel?(runId: string, channel: string): Promise<unknown>;
+  onStartedInChannel?(runId: string, channel: string): Promise<boolean | undefined>;
   /** The bot's approvals, for gate steps (gate-approvals.ts); without them a gate step fails saying so. */
   gateApprovals?: Omit<GateApprovalsOptions, 'runs' | 'gates'>;
 }

@@ -24,8 +24,11 @@ export interface RunbookRunsOptions {
   gateApprovals?: Pick<GateApprovals, 'closeForAbort'>;
   /** Where a gate's request stands, for `run pass` typed while it waits (absent: only its id is told). */
   approvals?: Pick<ApprovalStore, 'get'>;
-  /** Told of every run started from a channel (the bot shows it there); its failure does not undo the run. */
-  onStartedInChannel?(runId: string, channel: string): Promise<unknown>;
+  /**
+   * Told of every run started from a channel (the bot shows it there): true when the run's own
+   * message is published there. Its failure does not undo the run.
+   */
+  onStartedInChannel?(runId: string, channel: string): Promise<boolean | undefined>;
 }
 
 function stepsOf(runbook: AnyRunbook): RunbookStepInfo[] {
@@ -160,8 +163,9 @@ export function createRunbookRuns(options: RunbookRunsOptions): RunbookRuns {
     submit({ channel, execution: _execution, ...request }) {
       return asPortErrors(async () => {
         const run = await executor.submit(request);
-        if (channel) await options.onStartedInChannel?.(run.id, channel).catch(() => undefined);
-        return runInfo(run);
+        // A run not shown (no publisher, or it could not claim the message) gets the full answer instead.
+        const shown = channel ? await options.onStartedInChannel?.(run.id, channel).catch(() => false) : false;
+        return { ...runInfo(run), ...(shown === true ? { shownInChannel: true } : {}) };
       });
     },
     get(runId) {

@@ -77,6 +77,7 @@ describe('a checklist started in Slack', () => {
     // The one who started it reads privately that the message is where to tick.
     const answer = await bot.standIn.waitFor(() => privateTo(ONCALL, 0).find((reply) => blockText(reply.blocks).includes('Started: Monthly review checklist')), 5000, 'the start answer');
     expect(blockText(answer.blocks)).toContain('Its message in the channel is kept current');
+    expect(blockText(answer.blocks)).toContain(`Started by <@${ONCALL}> at`);
   });
 
   it('records a tick by the on-call engineer in the trail with who and when, and the message shows it', async () => {

@@ -237,6 +237,33 @@ describe('rendering', () => {
     expect(all).toContain('&amp;amp;');
   });
 
+  it("shows the document's people as mentions in its summary, fields, text and checks, and nobody else", () => {
+    const document: ResultDocument = {
+      title: 'Run started: backup',
+      tone: 'ok',
+      summary: 'Requested by U0ONCALL; U0OTHER is only named.',
+      blocks: [
+        { type: 'fields', fields: [{ label: 'Requested by', value: 'U0ONCALL' }, { label: 'Decided by', value: 'cli:alice' }] },
+        { type: 'text', text: 'Asked by U0ONCALL (slash), not XU0ONCALL nor U0ONCALLX nor @U0ONCALL' },
+        { type: 'checks', items: [{ name: 'U0ONCALL', tone: 'ok', text: 'ticked by U0ONCALL' }] },
+        { type: 'table', columns: ['Requested by'], rows: [['U0ONCALL']] },
+      ],
+      people: ['U0ONCALL', 'cli:alice', '<!channel>'],
+    };
+    const message = renderDocument(document);
+    const text = (index: number) => JSON.stringify(message.blocks[index]);
+    expect(text(1)).toContain('Requested by <@U0ONCALL>; U0OTHER is only named.');
+    expect(text(2)).toContain('*Requested by*\\n<@U0ONCALL>');
+    expect(text(2)).toContain('*Decided by*\\ncli:alice');
+    expect(text(3)).toContain('Asked by <@U0ONCALL> (slash), not XU0ONCALL nor U0ONCALLX nor @U0ONCALL');
+    // A check's name is what was checked, not a person; a table is monospaced, where a mention does not show.
+    expect(text(4)).toContain('*U0ONCALL*  ticked by <@U0ONCALL>');
+    expect(text(5)).not.toContain('<@');
+    expect(JSON.stringify(message.blocks)).not.toContain('<!channel>');
+    expect(message.text).toBe('Run started: backup: Requested by U0ONCALL; U0OTHER is only named.');
+    expect(validateBlocks(message.blocks, 'message')).toEqual([]);
+  });
+
   it('keeps a fence inside code text from closing the code block', () => {
     const message = renderDocument(hostileDocument);
     const code = message.blocks.find((block) => block.type === 'section' && 'text' in block && block.text?.text.includes('log line'));

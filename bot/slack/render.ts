@@ -68,12 +68,13 @@ export function renderDocument(document: ResultDocument, options: RenderOptions 
   const head: KnownBlock[] = [
     { type: 'header', text: { type: 'plain_text', text: fitText(`${TONE_EMOJI[document.tone]} ${document.title}`, SLACK_LIMITS.headerText), emoji: true } },
   ];
-  if (document.summary) head.push(section(fitText(document.summary, SLACK_LIMITS.sectionText)));
+  const people = mentionsOf(document.people ?? []);
+  if (document.summary) head.push(section(people(fitText(document.summary, SLACK_LIMITS.sectionText - people.room))));
 
   const tail: KnownBlock[] = [...renderActions(document.actions ?? [])];
-  if (document.footer) tail.push(context(fitText(document.footer, SLACK_LIMITS.contextText)));
+  if (document.footer) tail.push(context(people(fitText(document.footer, SLACK_LIMITS.contextText - people.room))));
 
-  let body = document.blocks.flatMap(renderBlock);
+  let body = document.blocks.flatMap((block) => renderBlock(block, people));
   const budget = maxBlocks - head.length - tail.length;
   if (body.length > budget) {
     const shown = Math.max(0, budget - 1);
@@ -94,6 +95,21 @@ export interface ProgressAttribution {
 }
 
 const SLACK_USER_ID = /^[UW][A-Z0-9]{2,}$/;
+
+/** Escaped text -> the same with the document's people as mentions; `room`: what to leave for the `<@` `>` they add. */
+type Mentions = ((escaped: string) => string) & { room: number };
+
+/**
+ * Each well-formed user ID the document lists becomes a mention where it stands as a whole word.
+ * Escaping leaves an ID as it was, so it is found after; a document without people renders as before.
+ */
+function mentionsOf(people: readonly string[]): Mentions {
+  const ids = [...new Set(people)].filter((id) => SLACK_USER_ID.test(id));
+  if (ids.length === 0) return Object.assign((escaped: string) => escaped, { room: 0 });
+  const pattern = new RegExp(`(?<![\\w@])(${ids.join('|')})(?!\\w)`, 'g');
+  // A document names a person or two: 64 characters leave room for their brackets.
+  return Object.assign((escaped: string) => escaped.replace(pattern, '<@$1>'), { room: 64 });
+}
 
 function renderAttribution(ranBy: ProgressAttribution): KnownBlock {
   // Only a well-formed user ID becomes a mention; anything else is shown as text.
@@ -145,19 +161,20 @@ export function fallbackText(document: ResultDocument): string {
   return fitText(document.summary ? `${document.title}: ${document.summary}` : document.title, SLACK_LIMITS.fallbackText);
 }
 
-function renderBlock(block: ResultBlock): KnownBlock[] {
+/** `people` turns the document's people into mentions; tables and code are monospaced, where a mention does not show. */
+function renderBlock(block: ResultBlock, people: Mentions): KnownBlock[] {
   switch (block.type) {
     case 'checks':
       return packLines(
-        block.items.map((item) => `${CHECK_EMOJI[item.tone]} *${escapeText(item.name)}*  ${escapeText(item.text)}`),
+        block.items.map((item) => `${CHECK_EMOJI[item.tone]} *${escapeText(item.name)}*  ${people(escapeText(item.text))}`),
         SLACK_LIMITS.sectionText,
       ).map(section);
     case 'fields':
-      return renderFields(block.fields);
+      return renderFields(block.fields, people);
     case 'table':
       return renderTable(block.columns, block.rows, block.whole);
     case 'text':
-      return packLines(escapeText(block.text).split('\n'), SLACK_LIMITS.sectionText).map(section);
+      return packLines(people(escapeText(block.text)).split('\n'), SLACK_LIMITS.sectionText).map(section);
     case 'code':
       return codeSections(block.text.split('\n'));
     case 'divider':
@@ -165,14 +182,14 @@ function renderBlock(block: ResultBlock): KnownBlock[] {
   }
 }
 
-function renderFields(fields: readonly { label: string; value: string }[]): KnownBlock[] {
+function renderFields(fields: readonly { label: string; value: string }[], people: Mentions): KnownBlock[] {
   const sections: KnownBlock[] = [];
   for (let start = 0; start < fields.length; start += SLACK_LIMITS.sectionFields) {
     sections.push({
       type: 'section',
       fields: fields.slice(start, start + SLACK_LIMITS.sectionFields).map(({ label, value }) => {
         const title = `*${fitText(label, 200)}*\n`;
-        return { type: 'mrkdwn' as const, text: `${title}${fitText(value || '—', SLACK_LIMITS.fieldText - title.length)}` };
+        return { type: 'mrkdwn' as const, text: `${title}${people(fitText(value || '—', SLACK_LIMITS.fieldText - title.length - people.room))}` };
       }),
     });
   }
