@@ -99,7 +99,8 @@ describe('the watch as a step', () => {
     expect(run.reason).toBe(
       'step "watch" (Watch the stack for 240 ms after the deploy (a sample every 40 ms)) failed: the watch could not read the stack: 4 samples in a row could not be taken (last: connection refused); a person decides whether the release stays',
     );
-    expect(attempts.find((attempt) => attempt.stepId === 'watch')!.progress?.text).toBe('Sample 4 of 6, 1 min left: sample not taken (connection refused) · 0 breaching, 0 in a row · 4 not taken');
+    // The window is 240 ms of real time: on a loaded machine the fourth sample may come after it ended.
+    expect(attempts.find((attempt) => attempt.stepId === 'watch')!.progress?.text).toMatch(/^Sample 4 of 6, [01] min left: sample not taken \(connection refused\) · 0 breaching, 0 in a row · 4 not taken$/);
     expect(attempts.map((attempt) => attempt.stepId)).not.toContain('roll-back');
     await executor.abort(run.id, 'U0ONCALL');
     await executor.scanNow();

@@ -58,6 +58,10 @@ function lostThePort(old: Docker.ContainerInspectInfo, error: unknown): boolean 
   return old.HostConfig?.NetworkMode === 'host' && error instanceof StackError && /EADDRINUSE|address already in use/i.test(error.reason);
 }
 
+function bindsTheOldPort(old: Docker.ContainerInspectInfo): boolean {
+  return old.HostConfig?.NetworkMode === 'host' && (old.Config.Env ?? []).some((entry) => /^PORT=\d+$/.test(entry));
+}
+
 /**
  * One replica onto `image`: the new container starts beside the old (under a temporary name)
  * and takes over the name once healthy. When the old one holds the port (a published host port
@@ -81,6 +85,9 @@ async function replaceReplica(context: DockerContext, old: Docker.ContainerInspe
   };
   const keepOld = `${name} still runs ${old.Config.Image} and was not changed`;
   try {
+    // On the host's network a replica told its port (PORT) binds the old one's: it cannot run beside
+    // it, and its health check would be answered by the old one, so "healthy" would prove nothing.
+    if (bindsTheOldPort(old)) await handover();
     try {
       await callEngine(context, () => container.start());
     } catch (error) {
