@@ -21,6 +21,8 @@ import { SERVICE_AUTH, TEST_SERVICE_TOKEN } from '../../test/testing/tokens.js';
 import { readBackup, writeManifest } from './backup-catalog.js';
 import { backupDatabasesFromEnv } from './backup-ports.js';
 import { backupHarness, type BackupHarness } from './testing/backup-harness.js';
+import { BACKUP_OUTCOME } from './testing/run-attempts.js';
+
 
 let h: BackupHarness;
 let audit: EmbeddedPostgres;
@@ -83,7 +85,7 @@ describe('backup and backup verify of the embedded databases', () => {
       appending = false;
       await appender;
     }
-    expect(run, run.reason ?? '').toMatchObject({ state: 'succeeded', reason: null });
+    expect(run, run.reason ?? '').toMatchObject({ state: 'succeeded', reason: expect.stringMatching(BACKUP_OUTCOME) });
     expect(appended).toBeGreaterThan(0);
     backupId = (await outputOf(run.id, 'create-directory') as { id: string }).id;
     const { dir, manifest } = await readBackup(h.ports.root, backupId);

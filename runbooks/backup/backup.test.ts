@@ -6,7 +6,8 @@ import { mountTinyTmpfs } from '../../test/testing/tiny-tmpfs.js';
 import { tableRowCounts } from '../../services/stack/backup/scratch-database.js';
 import { listBackups, readBackup } from './backup-catalog.js';
 import { CLOSED_PORT_URL, backupHarness, type BackupHarness } from './testing/backup-harness.js';
-import { attemptLines } from './testing/run-attempts.js';
+import { attemptLines, BACKUP_OUTCOME } from './testing/run-attempts.js';
+
 
 let h: BackupHarness;
 beforeAll(async () => {
@@ -25,7 +26,7 @@ function sha256(file: string): string {
 describe('backup', () => {
   it('backs up two databases, the modes, the config and the versions, sealed by a valid manifest', async () => {
     const run = await h.run('backup');
-    expect(run).toMatchObject({ state: 'succeeded', reason: null });
+    expect(run).toMatchObject({ state: 'succeeded', reason: expect.stringMatching(BACKUP_OUTCOME) });
     expect(await attemptsOf(run.id)).toEqual([
       'run check#1 done',
       'run create-directory#1 done',

@@ -13,3 +13,6 @@ export async function attemptLines(store: RunStore, runId: string): Promise<stri
 export async function stepOutput(store: RunStore, runId: string, stepId: string): Promise<unknown> {
   return (await store.attempts(runId)).find((attempt) => attempt.stepId === stepId && attempt.action === 'run' && attempt.outcome === 'done')?.output;
 }
+
+/** A backup run that succeeded ends with its backup's id and how to verify it (the runbook's outcome). */
+export const BACKUP_OUTCOME = /^backup \S+ \(\d+ files, [^)]+\); `backup verify \S+` checks it restores$/;
