@@ -25,6 +25,9 @@ RUN mkdir -p /app/.acgs && chown node:node /app/.acgs
 USER node
 
 EXPOSE 8001 8002 8003 8004
+# Each service binds exactly the port in PORT: two replicas on the host's network cannot share it,
+# so the bot's Docker driver replaces one by handover there (services/stack/docker/recreate.ts).
+LABEL acgs.port="exclusive"
 # Every service answers GET /health on $PORT; the default command (the whole stack) is checked
 # through the Policy Engine's port.
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \

@@ -58,8 +58,11 @@ function lostThePort(old: Docker.ContainerInspectInfo, error: unknown): boolean 
   return old.HostConfig?.NetworkMode === 'host' && error instanceof StackError && /EADDRINUSE|address already in use/i.test(error.reason);
 }
 
+/** The label the stack's image carries (Dockerfile): its service binds the one port it is told, never another. */
+export const EXCLUSIVE_PORT_LABEL = 'acgs.port';
+
 function bindsTheOldPort(old: Docker.ContainerInspectInfo): boolean {
-  return old.HostConfig?.NetworkMode === 'host' && (old.Config.Env ?? []).some((entry) => /^PORT=\d+$/.test(entry));
+  return old.HostConfig?.NetworkMode === 'host' && old.Config.Labels?.[EXCLUSIVE_PORT_LABEL] === 'exclusive';
 }
 
 /**
@@ -85,8 +88,10 @@ async function replaceReplica(context: DockerContext, old: Docker.ContainerInspe
   };
   const keepOld = `${name} still runs ${old.Config.Image} and was not changed`;
   try {
-    // On the host's network a replica told its port (PORT) binds the old one's: it cannot run beside
-    // it, and its health check would be answered by the old one, so "healthy" would prove nothing.
+    // On the host's network a replica of an image whose service binds exactly its PORT (the label)
+    // takes the old one's port: it cannot run beside it, and its health check would be answered by
+    // the old one, so "healthy" would prove nothing. Others (a responder that moves to a free port)
+    // still start beside the old one.
     if (bindsTheOldPort(old)) await handover();
     try {
       await callEngine(context, () => container.start());
