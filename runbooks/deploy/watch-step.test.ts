@@ -79,7 +79,7 @@ describe('the watch as a step', () => {
     expect(run.state).toBe('succeeded');
     const watch = attempts.find((attempt) => attempt.stepId === 'watch')!;
     expect(watch.output).toMatchObject({ verdict: 'passed', counts: { samples: 6, breachingSamples: 0, queryErrors: 0 }, baseline: { policyP99Ms: 0.5 }, worst: { policyP99Ms: 0.7 } });
-    expect(watch.progress).toMatchObject({ text: expect.stringMatching(/^Sample 6 of 6, 0 min left: p99 0\.7 ms, errors 0 %, 1\/1 health checks passing, 0 violations\/min/), data: { sample: 6, of: 6 } });
+    expect(watch.progress).toMatchObject({ text: expect.stringMatching(/^Sample 6 of 6, [01] min left: p99 0\.7 ms, errors 0 %, 1\/1 health checks passing, 0 violations\/min/), data: { sample: 6, of: 6 } });
     expect(attempts.find((attempt) => attempt.stepId === 'roll-back')!.output).toEqual({ rolledBack: false });
   });
 
