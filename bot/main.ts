@@ -46,7 +46,9 @@ import { createRunMessageStore, migrateRunMessageStore } from './slack/run-messa
 import { slackGateRequests } from './slack/gate-requests.js';
 import type { ApprovalPlace } from './slack/listener-kit.js';
 import { allRunbooks } from '../runbooks/index.js';
-import { migrateReleaseRecords } from '../runbooks/deploy/index.js';
+import { deploySettingsFromEnv, migrateReleaseRecords } from '../runbooks/deploy/index.js';
+import { createDockerReleaseBuilder } from '../services/stack/releases/docker-releases.js';
+import { createLocalReleaseBuilder } from '../services/stack/releases/local-releases.js';
 import { migrateRunStore } from '../runbooks/engine/run-store.js';
 import { describeMigrations } from './migration-lines.js';
 import { allChecklists, createChecklistBook, migrateChecklistStore } from '../runbooks/checklists/index.js';
@@ -159,6 +161,8 @@ async function main(): Promise<void> {
   const config = loadBotConfig(env.ACGS_CONFIG);
   // SMTP_URL and the notice addresses too: a notice channel found broken during a deployment is worse.
   const emailSettings = emailSettingsFromEnv(env);
+  // The deploy watch and timeouts too: a deploy must not find out mid-rollout that a setting is bad.
+  const deploySettings = deploySettingsFromEnv(env);
   const reviewIntervalMs = reviewIntervalFromEnv(env.ACGS_EVOLUTION_REVIEW_INTERVAL_SECONDS);
   const useConsole = !slackRequested(env);
   // Before anything starts: the console plays every approver, so only on loopback and a local stack.
@@ -240,6 +244,9 @@ async function main(): Promise<void> {
         },
       },
       deployments,
+      // Releases as this stack runs them: checkouts beside the local stack's state, images on Docker.
+      releases: local ? createLocalReleaseBuilder({ stateDir: local.stateDir }) : createDockerReleaseBuilder({ env }),
+      deploySettings,
     },
     ...(env.ACGS_BOT_INSTANCE ? { owner: `${env.ACGS_BOT_INSTANCE}/${process.pid}` } : {}),
     log: (message, error) => (error ? logger.warn({ component: 'runbooks', err: error }, message) : logger.info({ component: 'runbooks' }, message)),

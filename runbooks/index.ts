@@ -4,7 +4,8 @@
  */
 import type { AnyRunbook } from './engine/definition.js';
 import { backupRunbooks } from './backup/index.js';
+import { deployRunbooks } from './deploy/index.js';
 import { healthCheck } from './health-check.js';
 import { troubleshootingRunbooks } from './troubleshooting/index.js';
 
-export const allRunbooks: readonly AnyRunbook[] = [healthCheck, ...backupRunbooks, ...troubleshootingRunbooks];
+export const allRunbooks: readonly AnyRunbook[] = [healthCheck, ...backupRunbooks, ...deployRunbooks, ...troubleshootingRunbooks];

@@ -13,7 +13,8 @@ import type { Stack } from '../../services/stack/stack.js';
 export interface BotDeploymentsOptions {
   /** The bot's database (the trail's pool), where the run store is: a lock's holder is a run. */
   pool: pg.Pool;
-  stack: Pick<Stack, 'kind' | 'description'>;
+  /** With `running`, a service's first record names what it runs (its image or checkout): a rollback can go back to it. */
+  stack: Pick<Stack, 'kind' | 'description'> & Partial<Pick<Stack, 'running'>>;
   services: Pick<CommandDependencies, 'policyEngine' | 'auditEngine' | 'evolutionOversight' | 'sandboxController'>;
   env: { ACGS_RELEASE_REPO?: string | undefined };
   /** Migrate the tables (the bot does; the CLI too, as it does the checklists'). */
@@ -35,6 +36,7 @@ export async function openBotDeployments(options: BotDeploymentsOptions): Promis
         'sandbox-controller': () => services.sandboxController.health(),
       },
       repository: releaseRepository(options.env),
+      ...(options.stack.running ? { artifact: (service: string) => options.stack.running!(service) } : {}),
     }),
   });
 }

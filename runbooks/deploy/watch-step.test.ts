@@ -117,7 +117,7 @@ describe('the watch as a step', () => {
     const plan = await executor.plan('deploy-passes', {});
     expect(plan.steps.find((step) => step.id === 'watch')!.dryRun).toMatchObject({
       mode: 'description',
-      text: expect.stringMatching(/^Would sample every 40 ms for 240 ms; 3 breaching samples in a row \(Policy Engine p99 above 5 ms; error rate above 0\.1 %; a health check failing; safety violations above 10 per minute\) call for a rollback, 4 samples not taken in a row ask a person$/),
+      text: expect.stringMatching(/^Would take a sample every 40 ms for 240 ms; 3 breaching samples in a row \(Policy Engine p99 above 5 ms; error rate above 0\.1 %; a health check failing; safety violations above 10 per minute\) call for a rollback, 4 samples not taken in a row ask a person$/),
     });
   });
 });

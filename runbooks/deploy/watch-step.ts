@@ -9,6 +9,7 @@
  * run waits for a person: retry watches again, skip goes on as if it passed, abort undoes.
  */
 import type { StepContext, StepDefinition } from '../engine/definition.js';
+import type { StepPorts } from '../engine/ports.js';
 import { BREACH_RULES, DEFAULT_WATCH_SETTINGS, systemWatchClock, watchDeployment, type WatchClock, type WatchFigures, type WatchSampler, type WatchSettings } from './watch.js';
 import { createWatchSampler } from './watch-sampler.js';
 
@@ -16,7 +17,8 @@ export interface WatchStepOptions<Args> {
   /** Default `watch` (`baseline` for the baseline step). */
   id?: string;
   title?: string;
-  settings?: Partial<WatchSettings>;
+  /** Fixed settings, or read from the ports when the step runs (the bot's configuration). */
+  settings?: Partial<WatchSettings> | ((ports: StepPorts) => Partial<WatchSettings>);
   /** Where the figures come from; default the real sampler over the process's service clients. */
   sampler?(context: StepContext<Args>): WatchSampler;
   /** Default the system clock. */
@@ -57,16 +59,26 @@ export function baselineStep<Args>(options: Pick<WatchStepOptions<Args>, 'id' | 
   };
 }
 
+/** The longest watch a configured one may be (deploy-settings.ts allows a day): the step's timeout then. */
+const LONGEST_CONFIGURED_WATCH_MS = 24 * 3600_000 + 3600_000;
+
+export function describeWatch(settings: WatchSettings): string {
+  const rules = Object.values(BREACH_RULES).join('; ');
+  return `a sample every ${minutes(settings.everyMs)} for ${minutes(settings.windowMs)}; ${settings.breachesForRollback} breaching samples in a row (${rules}) call for a rollback, ${settings.errorsForDecision} samples not taken in a row ask a person`;
+}
+
 export function watchStep<Args>(options: WatchStepOptions<Args> = {}): StepDefinition<Args> {
-  const settings = { ...DEFAULT_WATCH_SETTINGS, ...options.settings };
+  const fixed = typeof options.settings === 'function' ? undefined : { ...DEFAULT_WATCH_SETTINGS, ...options.settings };
+  const settingsFor = (ports: StepPorts): WatchSettings => fixed ?? { ...DEFAULT_WATCH_SETTINGS, ...(options.settings as (ports: StepPorts) => Partial<WatchSettings>)(ports) };
   return {
     id: options.id ?? 'watch',
     kind: 'verify',
-    title: options.title ?? `Watch the stack for ${minutes(settings.windowMs)} after the deploy (a sample every ${minutes(settings.everyMs)})`,
-    timeoutMs: settings.windowMs + settings.everyMs + SAMPLE_ALLOWANCE_MS,
+    title: options.title ?? (fixed ? `Watch the stack for ${minutes(fixed.windowMs)} after the deploy (a sample every ${minutes(fixed.everyMs)})` : 'Watch the stack after the deploy'),
+    timeoutMs: fixed ? fixed.windowMs + fixed.everyMs + SAMPLE_ALLOWANCE_MS : LONGEST_CONFIGURED_WATCH_MS,
     // Watching again from the start after a crash is safe: it only reads.
     idempotent: true,
     async run(context) {
+      const settings = settingsFor(context.ports);
       const baseline = options.baselineFrom ? ((context.outputs[options.baselineFrom] as WatchFigures | undefined) ?? null) : null;
       const verdict = await watchDeployment({
         sampler: (options.sampler ?? realSampler)(context),
@@ -79,12 +91,10 @@ export function watchStep<Args>(options: WatchStepOptions<Args> = {}): StepDefin
       if (verdict.verdict === 'needs-decision') throw new Error(`the watch could not read the stack: ${verdict.summary}`);
       return verdict;
     },
-    async dryRun() {
-      const rules = Object.values(BREACH_RULES).join('; ');
-      return {
-        mode: 'description',
-        text: `Would sample every ${minutes(settings.everyMs)} for ${minutes(settings.windowMs)}; ${settings.breachesForRollback} breaching samples in a row (${rules}) call for a rollback, ${settings.errorsForDecision} samples not taken in a row ask a person`,
-      };
+    async dryRun(context) {
+      const settings = settingsFor(context.ports);
+      // The watch rules are part of what approvers approve: other rules make another plan.
+      return { mode: 'description', text: `Would take ${describeWatch(settings)}`, target: `watch ${settings.windowMs} ms every ${settings.everyMs} ms, rollback after ${settings.breachesForRollback}` };
     },
   };
 }

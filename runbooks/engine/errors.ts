@@ -32,3 +32,12 @@ export class RunbookInputError extends Error {
 export class LeaseLostError extends Error {
   override readonly name = 'LeaseLostError';
 }
+
+/**
+ * Thrown by a step that met a failure and already dealt with it (a deploy that rolled itself
+ * back): the run ends as failed with this message as its reason, at once. No person is asked to
+ * retry or skip, and no compensation runs: the step left the stack in the state it names.
+ */
+export class RunFailedError extends Error {
+  override readonly name = 'RunFailedError';
+}

@@ -9,6 +9,8 @@ import type { DeployedArtifact, DeploymentKind, DeploymentOutcome, DeploymentRec
 import type { StepKind } from './step-kinds.js';
 import type { ChainQuery } from '../../services/kit/hash-chain/chain-query.js';
 import type { EmbeddedDumpSource } from '../../services/stack/backup/pglite-dump.js';
+import type { ReleaseBuilder } from '../../services/stack/releases/release.js';
+import type { DeploySettings } from '../deploy/deploy-settings.js';
 
 /** One step attempt starting or ending, as the audit trail records it. */
 export interface StepAuditEvent {
@@ -72,6 +74,10 @@ export interface StepPorts {
   deployments?: DeploymentRecords;
   /** The approvals `gate` steps wait for (the bot's approval requests). */
   gates?: GatePorts;
+  /** Turns a version into what this stack runs (a checkout for the local stack, images for Docker). */
+  releases?: ReleaseBuilder;
+  /** The deploy runbooks' watch and timeouts; the runbook's values when absent (deploy-settings.ts). */
+  deploySettings?: DeploySettings;
 }
 
 /**

@@ -169,7 +169,7 @@ class RunDrive {
       if (lastReport) await this.options.store.recordProgress(this.lease, { index, attempt, progress: lastReport });
       return this.abandon(step);
     }
-    let failure: { error: string; timedOut: boolean; durationMs: number };
+    let failure: { error: string; timedOut: boolean; durationMs: number; endsRun?: boolean };
     if (result.ok) {
       const stored = storable(result.value);
       if (stored.ok) {
@@ -190,8 +190,10 @@ class RunDrive {
     }
     await this.options.store.finishAttempt(this.lease, { index, attempt, outcome: 'failed', error: failure.error, ...progress });
     await this.finished(step, index, attempt, 'run', 'failed', failure.durationMs, failure.error);
-    const reason = `step "${step.id}" (${step.title}) failed: ${failure.error}`;
     const detail = { step: { index, id: step.id, title: step.title, kind: step.kind, attempt, idempotent: step.idempotent, skippable: step.skippable !== false, error: failure.error, timedOut: failure.timedOut } };
+    // The step's own sentence is the run's reason: it already says what it did about the failure.
+    if (failure.endsRun) return this.settle({ state: 'failed', reason: failure.error, detail });
+    const reason = `step "${step.id}" (${step.title}) failed: ${failure.error}`;
     if (this.runbook.onStepFailure === 'fail') return this.settle({ state: 'failed', reason, detail });
     return this.settle({ state: 'needs_decision', reason, detail });
   }

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { defineRunbook } from './definition.js';
-import { RunbookInputError } from './errors.js';
+import { RunbookInputError, RunFailedError } from './errors.js';
 import type { RunAuditSink, StepFinishedEvent } from './ports.js';
 import { createRunbookRegistry, type RunbookRegistry } from './registry.js';
 import { createRunExecutor, type RunExecutor } from './run-executor.js';
@@ -100,6 +100,33 @@ describe('a run', () => {
     const h = harness(createRunbookRegistry([scriptedRunbook(t.pool, 'strict', [{ id: 'only' }], { onStepFailure: 'fail' })]));
     const run = await h.runToStop('strict', { failAttempts: { only: 1 } });
     expect(run).toMatchObject({ state: 'failed', reason: 'step "only" (Do only) failed: only failed on attempt 1 as scripted' });
+  });
+
+  it('a step that dealt with its failure itself (RunFailedError) ends the run as failed with its sentence: no decision, no compensation, no later step', async () => {
+    const undone: string[] = [];
+    const handled = {
+      definition: {
+        id: 'deploy',
+        kind: 'act' as const,
+        title: 'Deploy and roll back on failure',
+        timeoutMs: 5000,
+        idempotent: true,
+        async run() {
+          throw new RunFailedError('9.2.0 was rolled back: policy-engine was not healthy; every service runs 9.1.0 again');
+        },
+        async compensate() {
+          undone.push('deploy');
+        },
+        async dryRun() {
+          return { mode: 'description' as const, text: 'deploys' };
+        },
+      },
+    };
+    const h = harness(createRunbookRegistry([scriptedRunbook(t.pool, 'self-healing', [{ id: 'first' }, handled, { id: 'after' }])]));
+    const run = await h.runToStop('self-healing', {});
+    expect(run).toMatchObject({ state: 'failed', reason: '9.2.0 was rolled back: policy-engine was not healthy; every service runs 9.1.0 again' });
+    expect(await attemptsOf(run.id)).toEqual(['run first#1 done', 'run deploy#1 failed']);
+    expect(undone).toEqual([]);
   });
 
   it('a step past its timeout is stopped through its signal and the run waits for a decision; skip goes on after it', async () => {

@@ -4,9 +4,11 @@
  * ignores its signal is no longer waited for once it fires, and whatever it still does is not
  * recorded as its result.
  */
+import { RunFailedError } from './errors.js';
+
 export type StepCallResult =
   | { ok: true; value: unknown; durationMs: number }
-  | { ok: false; error: string; timedOut: boolean; stoppedBy?: unknown; durationMs: number };
+  | { ok: false; error: string; timedOut: boolean; stoppedBy?: unknown; durationMs: number; endsRun?: boolean };
 
 export async function callStep(
   call: (signal: AbortSignal) => Promise<unknown>,
@@ -34,6 +36,8 @@ export async function callStep(
       error: timedOut ? `${options.what} timed out after ${options.timeoutMs} ms` : error instanceof Error ? error.message : String(error),
       timedOut,
       ...(options.runSignal.aborted ? { stoppedBy: options.runSignal.reason } : {}),
+      // A step that dealt with its failure itself ends the run; a stop or timeout always wins over it.
+      ...(error instanceof RunFailedError && !signal.aborted ? { endsRun: true } : {}),
       durationMs: elapsed(),
     };
   } finally {

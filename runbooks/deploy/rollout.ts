@@ -1,0 +1,126 @@
+/**
+ * The rollout and its way back. `rollOut` replaces the plan's services one at a time through the
+ * Stack port (side by side where a service can run twice, else handover: the stack decides),
+ * records each, and verifies each before the next. `rollBack` puts every service of the plan back
+ * on what it ran before, in reverse order, marks this run's records rolled back, sends the
+ * rolled-back notice and ends the run as failed with one sentence that says where the stack is.
+ *
+ * Both read only the stored plan and the stack's own state, and skip what is already where it
+ * should be: a runner that takes the run over after a crash runs them again safely.
+ */
+import type { ServiceName } from '../../services/kit/service-ports.js';
+import { isStackError, type DeployReport } from '../../services/stack/stack.js';
+import type { StepContext } from '../engine/definition.js';
+import { RunFailedError } from '../engine/errors.js';
+import type { BreachSample, DeploymentRecords, NoticeDelivery, VerificationFigure } from '../engine/ports.js';
+import { sendDeploymentNotice } from '../engine/notify-step.js';
+import { describeArtifact, recordsOf, sameArtifact, settingsOf, stackOf, type ReleasePlan, type ServiceChange } from './release-plan.js';
+import { describeFigures, failedFigures, verifyRelease } from './verification.js';
+
+export type ReleaseKind = 'deploy' | 'hotfix';
+
+export interface RolledOutService {
+  service: ServiceName;
+  strategy: DeployReport['strategy'] | 'already-running';
+  durationMs: number;
+  unavailableMs: number;
+  verification: VerificationFigure[];
+}
+
+export interface RolloutOutput {
+  services: RolledOutService[];
+}
+
+const errorText = (error: unknown) => (error instanceof Error ? error.message : String(error));
+
+/** This run's live record of the service, when it made one already (a takeover must not record twice). */
+async function ownRecord(records: DeploymentRecords, service: string, runId: string) {
+  const recent = await records.history(service, 20);
+  return recent.find((record) => record.runId === runId && record.kind !== 'rollback');
+}
+
+export async function rollOut(context: StepContext<unknown>, plan: ReleasePlan, kind: ReleaseKind, startedAt: string): Promise<RolloutOutput> {
+  const stack = stackOf(context.ports);
+  const records = recordsOf(context.ports);
+  const { healthTimeoutMs } = settingsOf(context.ports);
+  const changing = plan.services.filter((change) => !change.unchanged);
+  const done: RolledOutService[] = [];
+  for (const [index, change] of changing.entries()) {
+    const { service } = change;
+    context.progress({ text: `${service}: rolling out ${plan.version} (${index + 1} of ${changing.length})`, data: { service, index: index + 1, of: changing.length, done: done.map((entry) => entry.service) } });
+    let report: DeployReport | undefined;
+    if (!sameArtifact(await stack.running(service), change.to)) {
+      try {
+        report = await stack.deploy(service, change.to, { timeoutMs: healthTimeoutMs });
+      } catch (error) {
+        // The stack put this service back itself (or never changed it); the ones before go back too.
+        const why = isStackError(error, 'UNHEALTHY') ? `${service}'s new replica was not healthy within ${Math.round(healthTimeoutMs / 1000)} s (${errorText(error)})` : `deploying ${service} failed: ${errorText(error)}`;
+        if (!(await ownRecord(records, service, context.runId))) await record(context, records, plan, change, kind, 'failed');
+        return rollBack(context, plan, kind, startedAt, why, []);
+      }
+    }
+    if (!(await ownRecord(records, service, context.runId))) await record(context, records, plan, change, kind, 'live');
+    const verification = await verifyRelease(context.ports, [service], context.signal);
+    done.push({ service, strategy: report?.strategy ?? 'already-running', durationMs: report?.durationMs ?? 0, unavailableMs: report?.unavailableMs ?? 0, verification });
+    const failed = failedFigures(verification);
+    if (failed.length > 0) return rollBack(context, plan, kind, startedAt, `${service} failed its verification after the rollout: ${describeFigures(failed)}`, []);
+  }
+  context.progress({ text: `every service runs ${plan.version}`, data: { done: done.map((entry) => entry.service) } });
+  return { services: done };
+}
+
+function record(context: StepContext<unknown>, records: DeploymentRecords, plan: ReleasePlan, change: ServiceChange, kind: ReleaseKind, outcome: 'live' | 'failed') {
+  return records.record({ service: change.service, version: plan.version, ref: plan.ref, commit: plan.commit, artifact: change.to, kind, runId: context.runId, requestedBy: context.requester, outcome });
+}
+
+export interface RollbackOutcome {
+  /** Services put back, in the order they were. */
+  restored: ServiceName[];
+  notice: NoticeDelivery | { error: string };
+}
+
+/**
+ * Puts the plan's services back and ends the run as failed (RunFailedError). When a service
+ * cannot be put back, the run still ends: with a sentence saying which services run what, so the
+ * person who reads it runs `/acgs rollback` knowing where the stack is.
+ */
+export async function rollBack(context: StepContext<unknown>, plan: ReleasePlan, kind: ReleaseKind, startedAt: string, why: string, breaches: BreachSample[]): Promise<never> {
+  const stack = stackOf(context.ports);
+  const records = recordsOf(context.ports);
+  const { healthTimeoutMs } = settingsOf(context.ports);
+  const restored: ServiceName[] = [];
+  const stuck: string[] = [];
+  for (const change of [...plan.services].reverse().filter((candidate) => !candidate.unchanged)) {
+    context.progress({ text: `rolling back: ${change.service} to ${change.fromVersion}`, data: { rollingBack: change.service } });
+    try {
+      if (!sameArtifact(await stack.running(change.service), change.from)) {
+        await stack.deploy(change.service, change.from, { timeoutMs: healthTimeoutMs });
+        restored.push(change.service);
+      }
+      const own = await ownRecord(records, change.service, context.runId);
+      if (own?.outcome === 'live') await records.setOutcome(own.id, 'rolled-back');
+    } catch (error) {
+      stuck.push(`${change.service} could not be put back on ${describeArtifact(change.from)} (${errorText(error)})`);
+    }
+  }
+  const notice = await sendDeploymentNotice(context.ports, {
+    kind: 'rolled-back',
+    runId: context.runId,
+    version: plan.version,
+    commit: plan.commit,
+    requester: context.requester,
+    services: plan.services.map((change) => ({ service: change.service, from: change.fromVersion, to: plan.version })),
+    startedAt,
+    rolledBackAt: new Date().toISOString(),
+    reason: why,
+    breaches,
+  }).catch((error: unknown) => ({ error: errorText(error) }));
+  const noticeWords = 'error' in notice ? ` The rolled-back notice was not sent: ${notice.error}.` : '';
+  if (stuck.length > 0) {
+    throw new RunFailedError(
+      `${kind === 'hotfix' ? 'The hotfix' : 'The deployment'} of ${plan.version} failed (${why}) and was NOT fully rolled back: ${stuck.join('; ')}. Run \`/acgs rollback\` once the cause is fixed; \`/acgs releases\` shows what each service runs.${noticeWords}`,
+    );
+  }
+  const back = plan.services.filter((change) => !change.unchanged).map((change) => `${change.service} ${change.fromVersion}`);
+  throw new RunFailedError(`${plan.version} was rolled back: ${why}. Every service runs what it ran before${back.length > 0 ? ` (${back.join(', ')})` : ''}.${noticeWords}`);
+}
