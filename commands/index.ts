@@ -17,7 +17,9 @@ import type { CommandDefinition } from './command.js';
 import { dbConnections } from './db-connections.js';
 import { dbKillIdle } from './db-kill-idle.js';
 import { dbStatus } from './db-status.js';
+import { deploy } from './deploy.js';
 import { deployStatus } from './deploy-status.js';
+import { hotfix } from './hotfix.js';
 import { deployUnlock } from './deploy-unlock.js';
 import { evolutionReview } from './evolution-review.js';
 import { evolutions } from './evolutions.js';
@@ -102,6 +104,8 @@ export const allCommands: readonly CommandDefinition[] = [
   checklistUntick,
   checklistRerun,
   releases,
+  deploy,
+  hotfix,
   deployStatus,
   deployUnlock,
 ] as CommandDefinition[];

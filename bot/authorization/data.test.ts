@@ -67,10 +67,11 @@ describe('merging the config file section', () => {
 });
 
 describe("runbooks' own settings", () => {
-  it('are empty by default and merge by name like commands', () => {
-    expect(defaultAuthorizationData().runbooks).toEqual({});
+  it('hold the hotfix rule by default and merge by name like commands', () => {
+    // Only the hotfix has its own rule by default: admins may break glass for it at Level 2.
+    expect(defaultAuthorizationData().runbooks).toEqual({ hotfix: { break_glass: true, note: expect.stringContaining('break glass') } });
     const data = authorizationDataFor({ runbooks: { restore: { approvals: 3, approver_roles: ['admins'], note: 'Replaces the database.' } } });
-    expect(data.runbooks).toEqual({ restore: { approvals: 3, approver_roles: ['admins'], note: 'Replaces the database.' } });
+    expect(data.runbooks).toEqual({ hotfix: defaultAuthorizationData().runbooks.hotfix, restore: { approvals: 3, approver_roles: ['admins'], note: 'Replaces the database.' } });
     expect(authorizationDataFor({ runbooks: { restore: { level: 3, approvals: 3 } } }).runbooks.restore).toEqual({ level: 3, approvals: 3 });
     expect(authorizationDataFor({ runbooks: { backup: { level: 2 } } }).runbooks.backup).toEqual({ level: 2 });
   });
@@ -81,6 +82,7 @@ describe("runbooks' own settings", () => {
     [{ Restore: { level: 3 } }, 'not a runbook name: runbook names are lower-case words joined by "-", such as restore'],
     [{ restore: { level: 5 } }, 'authorization.runbooks.restore.level: must be an escalation level: 0 (read-only), 1, 2, 3 or 4'],
     [{ restore: { approval: 2 } }, 'unknown key authorization.runbooks.restore.approval'],
+    [{ hotfix: { break_glass: 'yes' } }, 'authorization.runbooks.hotfix.break_glass'],
   ])('refuses %j naming the key', (runbooks, message) => {
     expect(() => authorizationDataFor({ runbooks } as never)).toThrow(message);
   });

@@ -51,7 +51,13 @@ export type CommandRule = z.infer<typeof CommandRule>;
  * but the level is optional since the runbook's code declares one.
  */
 export const RunbookRule = z
-  .strictObject({ level: Level, note: z.string().trim().min(1, 'say why, or leave the note out').max(300, 'keep the note under 300 characters'), ...levelRuleShape })
+  .strictObject({
+    level: Level,
+    note: z.string().trim().min(1, 'say why, or leave the note out').max(300, 'keep the note under 300 characters'),
+    /** Admins may break glass for this runbook whatever its level (break_glass.roles, a reason, flagged for review): an emergency hotfix. */
+    break_glass: z.boolean(),
+    ...levelRuleShape,
+  })
   .partial();
 export type RunbookRule = z.infer<typeof RunbookRule>;
 export const RunbookName = z.string().regex(/^[a-z][a-z0-9-]{0,62}$/, 'runbook names are lower-case words joined by "-", such as restore');

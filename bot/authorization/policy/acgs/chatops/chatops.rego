@@ -185,6 +185,16 @@ _holds_break_glass_role if {
 
 _break_glass_role := [role | some role in data.authorization.break_glass.roles; role in _roles][0]
 
+# Break-glass is for the levels the rules name, and for a runbook whose own rule allows it
+# (an emergency hotfix at Level 2 that cannot wait for an approver).
+_break_glass_level_allowed if _level in data.authorization.break_glass.levels
+
+_break_glass_level_allowed if {
+	_for_runbook
+	not _dry_run
+	_runbook_rule.break_glass == true
+}
+
 # ---------------------------------------------------------------------------------------
 # Words
 
@@ -309,7 +319,7 @@ _break_glass_outcome := _deny("break_glass_role", concat("", [
 } else := _deny("break_glass_level", concat("", [
 	"Break-glass is only for ", _level_list, "; ", _subject, ", so request it with approvals instead.",
 ])) if {
-	not _level in data.authorization.break_glass.levels
+	not _break_glass_level_allowed
 } else := _deny("break_glass_reason", concat("", [
 	"Break-glass needs a reason of at least ", _plural(data.authorization.break_glass.min_reason_length, "character"),
 	" saying why ", _what, " cannot wait for approvals.",

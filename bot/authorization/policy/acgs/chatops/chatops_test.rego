@@ -285,6 +285,15 @@ test_decision_break_glass_refused_below_level4 if {
 	chatops.decision == _denied("break_glass_level", 2, "Break-glass is only for a Level 4 (emergency) action; \"scale\" is a Level 2 (human decision) action, so request it with approvals instead.") with input as _breaking_glass(_request(["admins"], "scale"), "traffic is doubling right now")
 }
 
+test_decision_break_glass_for_a_level2_runbook_whose_rule_allows_it if {
+	chatops.decision.code == "break_glass" with input as _breaking_glass(_run(["admins"], "hotfix", 2), "policy engine down, approvers asleep")
+		with data.authorization.runbooks as {"hotfix": {"break_glass": true}}
+	chatops.decision.code == "break_glass_level" with input as _breaking_glass(_run(["admins"], "deploy", 2), "policy engine down, approvers asleep")
+		with data.authorization.runbooks as {"hotfix": {"break_glass": true}}
+	chatops.decision.code == "break_glass_role" with input as _breaking_glass(_run(["oncall"], "hotfix", 2), "policy engine down, approvers asleep")
+		with data.authorization.runbooks as {"hotfix": {"break_glass": true}}
+}
+
 test_decision_break_glass_refused_without_reason if {
 	reason := "Break-glass needs a reason of at least 10 characters saying why \"lockdown\" cannot wait for approvals."
 	chatops.decision == _denied("break_glass_reason", 4, reason) with input as _breaking_glass(_request(["admins"], "lockdown"), "        now       ")
