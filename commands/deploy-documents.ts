@@ -87,7 +87,8 @@ export function runPosition(detail: RunDetailInfo): string {
   if (!latest) return `${RUN_STATE_WORDS[run.state] ?? run.state}, no step started yet`;
   const step = `step ${latest.stepIndex + 1}${of}: ${title(latest.stepIndex)}`;
   if (run.state === 'needs_decision') return `waiting for a decision at ${step}${run.reason ? ` (${clip(run.reason, 120)})` : ''}`;
-  if (latest.outcome === 'running') return `${step}, running since ${formatTimestamp(latest.startedAt)}`;
+  // The rollout and the watch tell how far they got (a service of four, the minutes left): said after the step.
+  if (latest.outcome === 'running') return `${step}, running since ${formatTimestamp(latest.startedAt)}${latest.progress ? `: ${clip(latest.progress.text, 200)}` : ''}`;
   return `${RUN_STATE_WORDS[run.state] ?? run.state}; last ${step} (${latest.outcome})`;
 }
 

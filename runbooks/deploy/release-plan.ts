@@ -110,6 +110,8 @@ export async function planRelease(context: StepContext<unknown>, version: string
   const prepared: PreparedRelease | undefined = prepare
     ? await builder.prepare(ref, { signal: context.signal, onProgress: (line) => context.progress({ text: line }) })
     : undefined;
+  // A service never deployed by the bot gets its first record now (what its /health says it runs).
+  if ((await Promise.all(services.map((service) => records.current(service)))).some((record) => record === null)) await records.releases();
   const changes: ServiceChange[] = [];
   for (const service of ROLLOUT_ORDER.filter((name) => services.includes(name))) {
     const [from, current] = await Promise.all([stack.running(service), records.current(service)]);

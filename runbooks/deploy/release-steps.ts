@@ -9,6 +9,7 @@ import { formatBytes, freeBytes } from '../backup/backup-steps-support.js';
 import { checkReadiness, describeCheck, takeBackup } from '../backup/backup.js';
 import { resourcesAvailable } from '../checklists/checks.js';
 import type { DryRunResult, StepContext, StepDefinition } from '../engine/definition.js';
+import { RunFailedError } from '../engine/errors.js';
 import { sendDeploymentNotice } from '../engine/notify-step.js';
 import type { DeploymentFinished, StepPorts, VerificationFigure } from '../engine/ports.js';
 import type { CommandDependencies } from '../../commands/dependencies.js';
@@ -147,7 +148,8 @@ export function validateStep<Args>(): Step<Args> {
         results.push(await builder.validate(prepared, change.service, { timeoutMs: settingsOf(context.ports).healthTimeoutMs, signal: context.signal }));
       }
       const bad = results.filter((result) => !result.healthy);
-      if (bad.length > 0) throw new Error(`the release is not healthy on its own, so nothing was deployed: ${bad.map((result) => `${result.service}: ${result.detail}`).join('; ')}`);
+      // Nothing was deployed and trying again gives the same answer: the run ends here, no decision waits.
+      if (bad.length > 0) throw new RunFailedError(`${plan.version} is not healthy on its own, so nothing was deployed: ${bad.map((result) => `${result.service}: ${result.detail}`).join('; ')}`);
       return { validated: results };
     },
     async dryRun() {

@@ -54,7 +54,8 @@ export async function rollOut(context: StepContext<unknown>, plan: ReleasePlan, 
         report = await stack.deploy(service, change.to, { timeoutMs: healthTimeoutMs });
       } catch (error) {
         // The stack put this service back itself (or never changed it); the ones before go back too.
-        const why = isStackError(error, 'UNHEALTHY') ? `${service}'s new replica was not healthy within ${Math.round(healthTimeoutMs / 1000)} s (${errorText(error)})` : `deploying ${service} failed: ${errorText(error)}`;
+        // The stack's reason without its done / not-done lists: the rollback says where things are.
+        const why = isStackError(error, 'UNHEALTHY') ? `${service}'s new replica was not healthy within ${Math.round(healthTimeoutMs / 1000)} s (${error.reason})` : `deploying ${service} failed: ${isStackError(error) ? error.reason : errorText(error)}`;
         if (!(await ownRecord(records, service, context.runId))) await record(context, records, plan, change, kind, 'failed');
         return rollBack(context, plan, kind, startedAt, why, []);
       }

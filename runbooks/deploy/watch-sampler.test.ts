@@ -12,7 +12,7 @@ import { stackRedisOn } from '../../services/stack/stack-redis-on-ioredis.js';
 import { startPolicyEngine, type RunningPolicyEngine } from '../../test/testing/policy-engine.js';
 import { startPasswordRedis, type PasswordRedis } from '../../test/testing/redis-server.js';
 import { breachesOf } from './watch.js';
-import { createWatchSampler } from './watch-sampler.js';
+import { createWatchSampler, MIN_DECISIONS_FOR_P99 } from './watch-sampler.js';
 
 const NOTHING = 'http://127.0.0.1:9';
 let engine: RunningPolicyEngine | undefined;
@@ -58,6 +58,9 @@ describe('the watch sampler', () => {
 
     // No request since: no error rate to judge (and not a zero that hides nothing was measured).
     expect((await watch.sample(never())).errorRate).toBeNull();
+    // Too few decisions since the last sample: their p99 is merely the slowest of them, not judged.
+    for (let index = 0; index < MIN_DECISIONS_FOR_P99 - 1; index += 1) await services.policyEngine.decide(compliantInput());
+    expect((await watch.sample(never())).policyP99Ms).toBeNull();
   });
 
   it('counts safety violations per minute between two samples: a burst of dangerous requests breaches', async () => {

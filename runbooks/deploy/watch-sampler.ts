@@ -21,6 +21,9 @@ import { withDeadline } from '../../commands/health-probes.js';
 import type { CommandDependencies } from '../../commands/dependencies.js';
 import type { WatchFigures, WatchSampler } from './watch.js';
 
+/** Decisions since the previous sample below which the p99 says nothing about the release. */
+export const MIN_DECISIONS_FOR_P99 = 10;
+
 export interface WatchSamplerOptions {
   services: Pick<CommandDependencies, 'endpoints' | 'policyEngine' | 'checkTimeoutMs' | 'database' | 'redis'>;
   /** The health checks that count (default: all of `health`'s). */
@@ -74,7 +77,8 @@ export function createWatchSampler(options: WatchSamplerOptions): WatchSampler {
         safetyViolationsPerMinute = metrics.safety_violations_per_minute;
       }
       const figures: WatchFigures = {
-        policyP99Ms: metrics.percentiles.p99 > 0 ? metrics.percentiles.p99 : null,
+        // A p99 of a handful of decisions is the slowest one (a cold cache, the deploy's own checks): not judged.
+        policyP99Ms: metrics.percentiles.p99 > 0 && requests >= MIN_DECISIONS_FOR_P99 ? metrics.percentiles.p99 : null,
         errorRate,
         safetyViolationsPerMinute,
         health: checks.map((check) => ({ name: check.name, failing: check.tone === 'fail', status: check.detail ? `${check.status} (${check.detail})` : check.status })),

@@ -6,7 +6,10 @@
  * - v9.1.0: good, version 9.1.0;
  * - v9.2.0-bad: version 9.2.0, the policy engine's /health always answers 503 (unhealthy);
  * - v9.3.0-slow: version 9.3.0, healthy, but every policy decision waits SLOW_DECISION_MS first,
- *   which breaches the post-deploy watch's latency limit.
+ *   which breaches the post-deploy watch's latency limit;
+ * - v9.4.0-fragile: version 9.4.0, healthy in isolation (scratch state), but its policy engine's
+ *   /health answers 503 while its ACGS_STATE_DIR (the stack's <state>/policy-engine) holds FRAGILE_RELEASE_TRIGGER: a release that
+ *   passes validation and fails on the real stack, so the rollout's own rollback can be tested.
  *
  * The edits are small text replacements in the fixture's copy; each one checks that its target
  * is still there, so a change to the service fails here loudly instead of tagging a release that is
@@ -18,8 +21,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const RELEASE_TAGS = ['v9.0.0', 'v9.1.0', 'v9.2.0-bad', 'v9.3.0-slow'] as const;
+export const RELEASE_TAGS = ['v9.0.0', 'v9.1.0', 'v9.2.0-bad', 'v9.3.0-slow', 'v9.4.0-fragile'] as const;
 export type ReleaseTag = (typeof RELEASE_TAGS)[number];
+
+/** The file in the stack's state directory that makes v9.4.0-fragile's policy engine unhealthy. */
+export const FRAGILE_RELEASE_TRIGGER = 'fragile-release-breaks';
 
 /** How long the slow release's policy engine holds each decision. */
 export const SLOW_DECISION_MS = 250;
@@ -98,12 +104,21 @@ export function createReleaseRepo(): ReleaseRepo {
       `await new Promise((resolve) => setTimeout(resolve, ${SLOW_DECISION_MS})); // release v9.3.0-slow\n    const served = await app.decisions.decide(input);`,
     );
     commits['v9.3.0-slow'] = release(dir, 'v9.3.0-slow', '9.3.0');
+    git(dir, ['checkout', '-q', commits['v9.1.0'], '--', 'services/policy-engine/routes/data-api.ts']);
+
+    edit(
+      dir,
+      'services/policy-engine/health.ts',
+      "status: problems.length > 0 ? 'degraded' : 'healthy',",
+      `status: process.getBuiltinModule('node:fs').existsSync(\`\${process.env.ACGS_STATE_DIR}/${FRAGILE_RELEASE_TRIGGER}\`) ? 'unhealthy' : problems.length > 0 ? 'degraded' : 'healthy', // release v9.4.0-fragile`,
+    );
+    commits['v9.4.0-fragile'] = release(dir, 'v9.4.0-fragile', '9.4.0');
 
     let removed = false;
     return {
       dir,
       commits,
-      versions: { 'v9.0.0': '9.0.0', 'v9.1.0': '9.1.0', 'v9.2.0-bad': '9.2.0', 'v9.3.0-slow': '9.3.0' },
+      versions: { 'v9.0.0': '9.0.0', 'v9.1.0': '9.1.0', 'v9.2.0-bad': '9.2.0', 'v9.3.0-slow': '9.3.0', 'v9.4.0-fragile': '9.4.0' },
       remove() {
         if (removed) return;
         removed = true;
