@@ -42,6 +42,7 @@ export interface ReleaseRepo {
 }
 
 const checkoutRoot = fileURLToPath(new URL('../../', import.meta.url));
+const FIXTURE_DATE = '2026-01-01T00:00:00Z';
 
 function git(cwd: string, args: string[], input?: Buffer): string {
   return execFileSync('git', ['-c', 'user.name=ACGS release fixture', '-c', 'user.email=fixture@acgs.invalid', '-c', 'commit.gpgsign=false', '-c', 'tag.gpgsign=false', ...args], {
@@ -50,7 +51,9 @@ function git(cwd: string, args: string[], input?: Buffer): string {
     encoding: 'utf8',
     stdio: ['pipe', 'pipe', 'pipe'],
     maxBuffer: 64 * 1024 * 1024,
-    env: { ...process.env, GIT_CONFIG_NOSYSTEM: '1', GIT_TERMINAL_PROMPT: '0' },
+    // Fixed dates make the same tree give the same commits in every test file of a run, so
+    // release images built by one (labelled with their commit) are reused by the next.
+    env: { ...process.env, GIT_CONFIG_NOSYSTEM: '1', GIT_TERMINAL_PROMPT: '0', GIT_AUTHOR_DATE: FIXTURE_DATE, GIT_COMMITTER_DATE: FIXTURE_DATE },
   });
 }
 
