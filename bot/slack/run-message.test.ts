@@ -140,6 +140,13 @@ describe('a run in Block Kit', () => {
     expect(acting.text).toContain('Runbook backup running');
   });
 
+  it('says a running run\'s runner is silent only while the run is running, with an escaped owner', () => {
+    const said = (input: RunMessageInput) => JSON.stringify(renderRunMessage(input).blocks);
+    expect(said({ run: run({ leaseOwner: 'bot-<a>' }), attempts: [], steps: STEPS, runnerSilentForMs: 7000 })).toContain('Runner silent for 7.0 s*: `bot-&lt;a&gt;` has not renewed its lease');
+    expect(said({ run: run(), attempts: [], steps: STEPS })).not.toContain('Runner silent');
+    expect(said({ run: run({ state: 'aborting' }), attempts: [], steps: STEPS, runnerSilentForMs: 7000 })).not.toContain('Runner silent');
+  });
+
   it('offers Abort (confirmed) while active, Retry / Skip / Abort when a decision is needed (Skip only where allowed), nothing once ended; each carrying only the run id', () => {
     const ids = (input: RunMessageInput) => buttons(renderRunMessage(input)).map((button) => [button.action_id, button.value, Boolean(button.confirm)]);
     expect(ids(inputs.pending!)).toEqual([['acgs_runbook_abort', ID, true]]);

@@ -195,7 +195,7 @@ export async function startGovernanceBot(options: GovernanceBotOptions): Promise
     cleanups.push(() => t.close());
     if (options.runMessages && runEngine) {
       await migrateRunMessageStore(trail.pool);
-      const publisher = startRunMessages({ client: t.bot.webClient, pool: trail.pool, instance: 'bot', runs: runEngine.store, registry: runEngine.registry, pollMs: 100 });
+      const publisher = startRunMessages({ client: t.bot.webClient, pool: trail.pool, instance: 'bot', runs: runEngine.store, registry: runEngine.registry, lease: { leaseMs: runEngine.executor.leaseMs, renewEveryMs: runEngine.executor.renewEveryMs }, pollMs: 100 });
       runMessages = publisher;
       cleanups.push(() => publisher.stop());
     }
