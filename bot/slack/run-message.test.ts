@@ -29,6 +29,7 @@ function run(overrides: Partial<RunRecord> = {}): RunRecord {
     args: {},
     requester: 'U0ONCALL',
     origin: 'slack',
+    approvedBy: [],
     state: 'running',
     reason: null,
     detail: null,

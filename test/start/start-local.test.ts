@@ -566,7 +566,7 @@ describe('npm start with nothing configured', () => {
     // than the restored chain: the run had it re-anchored, on the record, and the engine is healthy.
     const audit = createAuditEngineClient('http://127.0.0.1:8003');
     const [reanchored] = (await audit.listEvents({ event_type: 'audit.chain_reanchored' })).events;
-    expect(reanchored).toMatchObject({ source: 'audit-engine', data: { backup_id: id, run_id: runId } });
+    expect(reanchored).toMatchObject({ source: 'audit-engine', data: { backup_id: id, run_id: runId, requested_by: 'U0ONCALL', approved_by: ['U0APPROVER1', 'U0APPROVER2'] } });
     expect(await audit.health()).toMatchObject({ status: 'healthy', integrity: { valid: true } });
   }, 240_000);
 
