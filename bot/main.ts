@@ -332,6 +332,7 @@ async function main(): Promise<void> {
     instance: env.ACGS_BOT_INSTANCE || 'bot',
     runs: runbookEngine.store,
     registry: runbookEngine.registry,
+    lease: { leaseMs: runbookEngine.executor.leaseMs, renewEveryMs: runbookEngine.executor.renewEveryMs },
     log: (message, error) => (error ? logger.warn({ component: 'run-messages', err: error }, message) : logger.info({ component: 'run-messages' }, message)),
   });
 

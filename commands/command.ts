@@ -63,6 +63,8 @@ export interface CommandContext {
    * `run pass`) or runs under (the approved request). Absent for a line typed by a person.
    */
   approvalId?: string;
+  /** Who approved it, for a command run once approved (origin `approval`): the request's approvers. */
+  approvedBy?: readonly string[];
 }
 
 export interface CommittedExecution {

@@ -300,9 +300,10 @@ export interface RunbookRuns {
    * `execution`: the key of the committed execution record the command runs under, which an engine
    * in another process (the CLI's relay) requires as proof that the request was allowed and recorded.
    * `version`: the version an approved plan was made on; another current version refuses the run
-   * (RunRequestError `version-changed`) and records nothing.
+   * (RunRequestError `version-changed`) and records nothing. `approvedBy`: the approvers of an
+   * approved run's request, which its steps may name (StepContext.approvedBy).
    */
-  submit(request: { runbook: string; args: unknown; requester: string; origin: string; channel?: string; execution?: string; version?: string }): Promise<SubmittedRunInfo>;
+  submit(request: { runbook: string; args: unknown; requester: string; origin: string; channel?: string; execution?: string; version?: string; approvedBy?: readonly string[] }): Promise<SubmittedRunInfo>;
   get(runId: string): Promise<RunDetailInfo>;
   /** Every active run however old, then the `endedLimit` newest ended ones; each part newest first. */
   activeAndRecent(endedLimit: number): Promise<RunInfo[]>;

@@ -7,6 +7,7 @@ import { levelWords } from './decision-documents.js';
 import { clip, formatAge, formatMs, formatTimestamp } from './format.js';
 import { RUN_STATE_WORDS, stoppedStepSkippable, type RunAttemptInfo, type RunbookInfo, type RunbookStepInfo, type RunDetailInfo, type RunInfo, type RunPlanInfo, type SubmittedRunInfo } from './ports.js';
 import type { ResultAction, ResultBlock, ResultDocument, Tone } from './result.js';
+import { runnerSilentForMs } from './runner-silence.js';
 
 /** States a run can still leave. */
 export const ACTIVE_RUN_STATES = ['pending', 'running', 'needs_decision', 'aborting'];
@@ -25,17 +26,7 @@ const STATE_TONE: Record<string, Tone> = {
 const stateWords = (state: string) => RUN_STATE_WORDS[state] ?? `is ${state}`;
 const stateLabel = (state: string) => state.replace('_', ' ');
 
-/**
- * A holder renews its lease every renewal period; one and a half periods without a renewal means
- * it missed one (a renewal itself takes milliseconds): it is dead or cut off, although it still
- * holds the run until the lease runs out and another runner takes the run over.
- */
-const SILENT_AFTER_PERIODS = 1.5;
-
-function silentFor(run: RunInfo): number | undefined {
-  const { lease } = run;
-  return lease && lease.ageMs > lease.renewEveryMs * SILENT_AFTER_PERIODS ? lease.ageMs : undefined;
-}
+const silentFor = (run: RunInfo): number | undefined => runnerSilentForMs(run.lease);
 
 /** The state as a table cell: a run whose runner went silent says so, so nobody waits on a dead runner. */
 function stateCell(run: RunInfo): string {

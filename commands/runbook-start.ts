@@ -63,6 +63,7 @@ export async function startRunbook(context: CommandContext, { runbook: name, arg
       origin: context.origin,
       ...(context.channelId ? { channel: context.channelId } : {}),
       ...(context.execution ? { execution: context.execution.key } : {}),
+      ...(context.approvedBy ? { approvedBy: context.approvedBy } : {}),
       ...(version ? { version } : {}),
     })
     .catch(runRefused);

@@ -351,6 +351,7 @@ async function runApproved(
     progress: quietProgress(progress, (error) => deps.logError?.(randomUUID().slice(0, 8), error, { line: approved.action.line, actor: requester, origin: 'approval' })),
     ...(channel ? { channelId: channel } : {}),
     approvalId: approved.id,
+    approvedBy: approved.approvedBy,
   };
   let plan: ApprovalPlan;
   try {

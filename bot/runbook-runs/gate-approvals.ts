@@ -16,7 +16,7 @@ import { randomUUID } from 'node:crypto';
 import { FINAL_STATES, type ApprovalRequest, type ApprovalStore } from '../approvals/index.js';
 import type { GateRecord, GateStore } from '../../runbooks/engine/gate-store.js';
 import type { GatePorts, GateRef, GateState } from '../../runbooks/engine/ports.js';
-import type { RunRecord, RunStore } from '../../runbooks/engine/run-store.js';
+import type { RunRecord, RunState, RunStore } from '../../runbooks/engine/run-store.js';
 
 export interface GateApprovalsOptions {
   runs: Pick<RunStore, 'get'>;
@@ -44,6 +44,8 @@ export interface GateApprovals extends GatePorts {
   /** Cancels the requests the run's gates wait on (the run was aborted by `by`); returns those it closed. */
   closeForAbort(run: Pick<RunRecord, 'id'>, by: string): Promise<ApprovalRequest[]>;
 }
+
+const ABORTED: ReadonlySet<RunState> = new Set(['aborting', 'aborted']);
 
 export function gatePassLine(run: Pick<RunRecord, 'id' | 'runbook'>, stepId: string): string {
   return `run pass ${run.id} ${run.runbook} ${stepId}`;
@@ -102,6 +104,14 @@ export function createGateApprovals(options: GateApprovalsOptions): GateApproval
         if (!made) throw error;
         request = made;
       }
+      // An abort that landed between the reservation and the request's creation withdrew nothing
+      // (the request did not exist yet): withdraw it now, or nobody ever will. Its state is read
+      // after the creation, so one of the two always sees the other; the store withdraws once.
+      const now = await options.runs.get(run.id);
+      if (now && ABORTED.has(now.state)) {
+        await withdrawForAbort(options, request.id, run.id, now.decidedBy ?? run.requester);
+        return (await stateOf(gate, request.id)) ?? { state: 'refused', request: request.id, why: `its run ${run.id} was aborted` };
+      }
       await show(request, run);
       return (await stateOf(gate, request.id)) ?? { state: 'waiting', request: request.id };
     },
@@ -123,10 +133,21 @@ export async function closeGatesForAbort(
 ): Promise<ApprovalRequest[]> {
   const closed: ApprovalRequest[] = [];
   for (const gate of await options.gates.unpassed(run.id)) {
-    const withdrawn = await options.approvals.withdraw(gate.requestId, by, `its run ${run.id} was aborted`);
-    if (!withdrawn.changed || !withdrawn.request) continue;
-    closed.push(withdrawn.request);
-    await options.closed?.(withdrawn.request).catch((error: unknown) => options.log?.(`approval request ${gate.requestId} was cancelled, but its messages could not be updated`, error));
+    const withdrawn = await withdrawForAbort(options, gate.requestId, run.id, by);
+    if (withdrawn) closed.push(withdrawn);
   }
   return closed;
+}
+
+/** Withdraws one gate request of an aborted run; the request when THIS call closed it (its messages then say so). */
+async function withdrawForAbort(
+  options: Pick<GateApprovalsOptions, 'approvals' | 'closed' | 'log'>,
+  requestId: string,
+  runId: string,
+  by: string,
+): Promise<ApprovalRequest | undefined> {
+  const withdrawn = await options.approvals.withdraw(requestId, by, `its run ${runId} was aborted`);
+  if (!withdrawn.changed || !withdrawn.request) return undefined;
+  await options.closed?.(withdrawn.request).catch((error: unknown) => options.log?.(`approval request ${requestId} was cancelled, but its messages could not be updated`, error));
+  return withdrawn.request;
 }

@@ -10,6 +10,7 @@ import { RunbookInputError } from '../../runbooks/engine/errors.js';
 import type { RunbookRegistry } from '../../runbooks/engine/registry.js';
 import type { RunExecutor } from '../../runbooks/engine/run-executor.js';
 import type { GateStore } from '../../runbooks/engine/gate-store.js';
+import { leaseAge, type LeaseClock } from '../../runbooks/engine/lease-age.js';
 import type { ApprovalStore } from '../approvals/index.js';
 import type { GateApprovals } from './gate-approvals.js';
 import type { AttemptRecord, Decision, RunRecord, RunStore } from '../../runbooks/engine/run-store.js';
@@ -44,25 +45,8 @@ function stepsOf(runbook: AnyRunbook): RunbookStepInfo[] {
   }));
 }
 
-/** What is needed to tell a held lease's age: the database's time now, and the runners' lease settings. */
-interface LeaseClock {
-  now: Date;
-  leaseMs: number;
-  renewEveryMs: number;
-}
-
-/**
- * A held run's lease: a claim and every renewal set it to end `leaseMs` after the database's now,
- * so its age is how long ago its holder was last heard from.
- */
-function leaseInfo(run: RunRecord, clock: LeaseClock | undefined): RunInfo['lease'] {
-  if (!clock || !run.leaseOwner || !run.leaseExpiresAt) return undefined;
-  const expiresInMs = run.leaseExpiresAt.getTime() - clock.now.getTime();
-  return { ageMs: Math.max(0, clock.leaseMs - expiresInMs), renewEveryMs: clock.renewEveryMs, expiresInMs };
-}
-
 function runInfo(run: RunRecord, clock?: LeaseClock): RunInfo {
-  const lease = leaseInfo(run, clock);
+  const lease = leaseAge(run, clock);
   return {
     id: run.id,
     runbook: run.runbook,

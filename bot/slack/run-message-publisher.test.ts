@@ -50,7 +50,7 @@ afterAll(async () => {
   await t?.close();
 });
 
-function publisher(instance: string, options: { pollMs?: number } = {}) {
+function publisher(instance: string, options: { pollMs?: number; lease?: { leaseMs: number; renewEveryMs: number } } = {}) {
   const created = createRunMessagePublisher({
     client,
     queue: channelWriteQueue(client),
@@ -60,6 +60,7 @@ function publisher(instance: string, options: { pollMs?: number } = {}) {
     pollMs: options.pollMs ?? 100,
     scanEveryMs: 200,
     onFollowEnd: (runId, end) => ends.push([runId, end]),
+    ...(options.lease ? { lease: options.lease } : {}),
   });
   publishers.push(created);
   return created;
@@ -268,6 +269,46 @@ describe('a replica that dies', () => {
     expect(headerOf(message)).toContain('succeeded');
     expect(await dead.renew(claim)).toBe(false);
     expect(await dead.get(run.id)).toMatchObject({ publisher: 'replica-b', closed: true, finalState: 'succeeded' });
+  });
+});
+
+describe('a run whose runner went silent', () => {
+  /** Every version of the run's message Slack accepted: its post and each edit. */
+  const shownBlocks = (run: RunRecord) =>
+    [...slack.calls('chat.postMessage'), ...slack.calls('chat.update')]
+      .filter((call) => call.ok && !call.args.thread_ts)
+      .map((call) => JSON.stringify(call.args.blocks ?? ''))
+      .filter((blocks) => blocks.includes(run.id));
+
+  it('says so while the run is running on a lease nobody renews, naming the runner; the line goes once the run ended', async () => {
+    const run = await submit('three-steps');
+    // A runner claimed the run and died at once: no renewal, and its lease runs for 5 s more.
+    const claim = (await t.store.claim(run.id, 'dead-runner/42', 5000))!;
+    const p = publisher('replica-a', { lease: { leaseMs: 5000, renewEveryMs: 200 } });
+    expect(await p.publish(run.id, OPS)).toBe(true);
+    const silent = await slack.waitFor(() => parentsOf(run).find((message) => JSON.stringify(message.blocks).includes('Runner silent for')), 5000, 'the message to say the runner is silent');
+    const said = JSON.stringify(silent.blocks);
+    expect(said).toMatch(/Runner silent for \d+\.0 s\*: `dead-runner\/42` has not renewed its lease/);
+    expect(headerOf(silent)).toContain('running');
+
+    // A runner that took over ends the run: what the message shows is the end, and no silence.
+    await t.store.settle(claim.lease, { state: 'failed', reason: 'ended by the test' });
+    await slack.waitFor(() => ended(run.id), 10_000, 'the publisher to close the message');
+    const last = onlyParent(run);
+    expect(headerOf(last)).toContain('failed');
+    expect(JSON.stringify(last.blocks)).not.toContain('Runner silent');
+  });
+
+  it('never says so of a runner that renews its lease on time', async () => {
+    const run = await submit('three-steps', { holdMs: { second: 1500 } });
+    const p = publisher('replica-a', { lease: { leaseMs: executor.leaseMs, renewEveryMs: executor.renewEveryMs } });
+    expect(await p.publish(run.id, OPS)).toBe(true);
+    await slack.waitFor(() => parentsOf(run)[0], 5000, 'the run message');
+    await runToStop(run.id);
+    await slack.waitFor(() => ended(run.id), 10_000, 'the publisher to close the message');
+    const shown = shownBlocks(run);
+    expect(shown.some((blocks) => blocks.includes('Then second*  running since')), 'the message showed the held step running').toBe(true);
+    expect(shown.filter((blocks) => blocks.includes('Runner silent'))).toEqual([]);
   });
 });
 

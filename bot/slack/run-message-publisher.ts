@@ -15,6 +15,8 @@ import type { webApi } from '@slack/bolt';
 import type pg from 'pg';
 import type { RunbookRegistry } from '../../runbooks/engine/registry.js';
 import { FINAL_RUN_STATES, type RunRecord, type RunStore } from '../../runbooks/engine/run-store.js';
+import { runnerSilentForMs } from '../../commands/runner-silence.js';
+import { leaseAge } from '../../runbooks/engine/lease-age.js';
 import { startPeriodicJob, type PeriodicJob } from '../../services/kit/periodic.js';
 import { channelWriteQueue, isMessageNotFound, type ChannelWriteQueue } from './channel-write-queue.js';
 import { createRunMessageStore, detailKey, type RunMessageClaim, type RunMessageStore } from './run-message-store.js';
@@ -38,6 +40,11 @@ export interface RunMessagesOptions {
   pollMs?: number;
   /** How often to look for messages whose publisher's lease ran out (a replica stopped or died). */
   scanEveryMs?: number;
+  /**
+   * The runners' lease settings (RunExecutor.leaseMs, renewEveryMs): with them, a running run
+   * whose runner stopped renewing its lease says so; without, it is not measured.
+   */
+  lease?: { leaseMs: number; renewEveryMs: number };
   /** A link to a message's thread, when the bot knows its workspace's URL. */
   permalink?(channel: string, ts: string): string | undefined;
   log?(message: string, error?: unknown): void;
@@ -82,6 +89,13 @@ export function createRunMessagePublisher(options: RunMessagesOptions): RunMessa
     return runbook?.steps.map((step) => ({ id: step.id, title: step.title, kind: step.kind }));
   }
 
+  /** The running run's runner silence in whole seconds (rounded up), so that it changes the message at most once a second. */
+  async function silenceOf(run: RunRecord): Promise<number | undefined> {
+    if (!options.lease || run.state !== 'running' || !run.leaseOwner) return undefined;
+    const silent = runnerSilentForMs(leaseAge(run, { now: await runs.now(), ...options.lease }));
+    return silent === undefined ? undefined : Math.ceil(silent / 1000) * 1000;
+  }
+
   async function pause(): Promise<void> {
     await sleep(pollMs, undefined, { signal: stopSignal.signal }).catch(() => undefined);
   }
@@ -117,7 +131,8 @@ export function createRunMessagePublisher(options: RunMessagesOptions): RunMessa
         const attempts = await runs.attempts(runId);
         const steps = stepsOf(run);
         const link = ts ? options.permalink?.(channel, ts) : undefined;
-        const message = renderRunMessage({ run, attempts, steps, ...(link ? { threadLink: link } : {}) });
+        const silent = await silenceOf(run);
+        const message = renderRunMessage({ run, attempts, steps, ...(link ? { threadLink: link } : {}), ...(silent === undefined ? {} : { runnerSilentForMs: silent }) });
         const rendered = JSON.stringify(message);
 
         if (!ts) {

@@ -29,6 +29,7 @@ function run(overrides: Partial<RunRecord> = {}): RunRecord {
     args: {},
     requester: 'U0ONCALL',
     origin: 'slack',
+    approvedBy: [],
     state: 'running',
     reason: null,
     detail: null,
@@ -138,6 +139,13 @@ describe('a run in Block Kit', () => {
     expect(text).toContain('An approver lets it go on*  waiting for approvers since');
     const acting = renderRunMessage({ run: run(), attempts: [attempt(0), attempt(1, { finishedAt: null, outcome: 'running', output: null })], steps: STEPS });
     expect(acting.text).toContain('Runbook backup running');
+  });
+
+  it('says a running run\'s runner is silent only while the run is running, with an escaped owner', () => {
+    const said = (input: RunMessageInput) => JSON.stringify(renderRunMessage(input).blocks);
+    expect(said({ run: run({ leaseOwner: 'bot-<a>' }), attempts: [], steps: STEPS, runnerSilentForMs: 7000 })).toContain('Runner silent for 7.0 s*: `bot-&lt;a&gt;` has not renewed its lease');
+    expect(said({ run: run(), attempts: [], steps: STEPS })).not.toContain('Runner silent');
+    expect(said({ run: run({ state: 'aborting' }), attempts: [], steps: STEPS, runnerSilentForMs: 7000 })).not.toContain('Runner silent');
   });
 
   it('offers Abort (confirmed) while active, Retry / Skip / Abort when a decision is needed (Skip only where allowed), nothing once ended; each carrying only the run id', () => {

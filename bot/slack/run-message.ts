@@ -11,7 +11,9 @@
  * runs `run abort <id>` / `run decide <id> <decision>` as the clicker (run-actions.ts).
  *
  * Rendered only from what the RunStore holds, never from `now`, so every replica renders the same
- * message for the same rows and an unchanged run is never edited again.
+ * message for the same rows and an unchanged run is never edited again. The one exception is a
+ * silent runner (its lease not renewed), which the publisher measures and hands in, in whole
+ * seconds, so that a silent run is edited at most once a second until another runner takes it over.
  */
 import type { types as slackTypes } from '@slack/bolt';
 import { formatDuration, formatMs } from '../../commands/format.js';
@@ -48,6 +50,8 @@ export interface RunMessageInput {
   steps: readonly RunStepInfo[] | undefined;
   /** A link to the message's thread (its permalink), when the publisher knows how to make one. */
   threadLink?: string;
+  /** How long the running run's runner has not renewed its lease, once that counts as silent (commands/runner-silence.ts). */
+  runnerSilentForMs?: number;
 }
 
 const RUN_STATE_LOOK: Readonly<Record<RunState, { emoji: string; words: string }>> = {
@@ -198,6 +202,9 @@ export function renderRunMessage(input: RunMessageInput): SlackMessage {
     { type: 'section', text: { type: 'mrkdwn', text: about } },
   ];
 
+  const silence = silentRunnerLine(input);
+  if (silence) blocks.push({ type: 'section', text: { type: 'mrkdwn', text: silence } });
+
   const lines = steps.length > 0 ? steps.map(stepLine) : ['_No steps known: this process does not have the version the run started on._'];
   const chunks = packLines(lines, SLACK_LIMITS.sectionText);
   for (const chunk of chunks.slice(0, MAX_STEP_SECTIONS)) blocks.push({ type: 'section', text: { type: 'mrkdwn', text: chunk } });
@@ -220,6 +227,13 @@ export function renderRunMessage(input: RunMessageInput): SlackMessage {
   blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `Run \`${escapeText(run.id)}\` · ${thread}${typed}` }] });
 
   return { text: fitText(`Runbook ${run.runbook} ${look.words} (${doneCount}/${steps.length} steps${skippedWords})`, SLACK_LIMITS.fallbackText), blocks };
+}
+
+/** Said as `runs` and `run status` say it, so that nobody watches a run whose runner is dead. */
+function silentRunnerLine(input: RunMessageInput): string | undefined {
+  const { run, runnerSilentForMs: silent } = input;
+  if (run.state !== 'running' || silent === undefined || !run.leaseOwner) return undefined;
+  return `:warning: *Runner silent for ${formatSpan(silent)}*: \`${escapeText(run.leaseOwner)}\` has not renewed its lease; it is dead or cut off, and the run goes on once another runner takes it over.`;
 }
 
 function runButtons(run: RunRecord): Button[] {

@@ -148,7 +148,7 @@ describe('backup verify', () => {
   it('a restore stopped by its step (abort, lost lease, timeout) fails the step but never records the backup as bad', async () => {
     const { id, dir } = await h.freshBackup();
     const restore = backupVerifyRunbook.steps.find((step) => step.id === 'restore')!;
-    const stopped = restore.run({ runId: '00000000-0000-4000-8000-00000000abcd', requester: 'U0ONCALL', origin: 'test', args: { id }, outputs: {}, attempt: 1, signal: AbortSignal.abort(), ports: { backup: h.ports }, progress: ignoreProgress });
+    const stopped = restore.run({ runId: '00000000-0000-4000-8000-00000000abcd', requester: 'U0ONCALL', origin: 'test', approvedBy: [], args: { id }, outputs: {}, attempt: 1, signal: AbortSignal.abort(), ports: { backup: h.ports }, progress: ignoreProgress });
     await expect(stopped).rejects.toThrow(/pg_restore was not started: the step was stopped first/);
     expect(existsSync(join(dir, 'verification.json'))).toBe(false);
     expect(await h.scratchDatabasesLeft()).toEqual([]);

@@ -87,7 +87,8 @@ describe('restore', () => {
     // The engine chains 5 more; stopped for the restore, it signs them: its outside checkpoint is #17.
     await appendAfterBackup(5);
 
-    const run = await h.run('restore', { id: good });
+    // Started once two approvers approved it (as the bot's approval path submits it): the re-anchor names them.
+    const run = await h.settle((await h.executor.submit({ runbook: 'restore', args: { id: good }, requester: 'U0ONCALL', origin: 'approval', approvedBy: ['U0APPROVER1', 'U0APPROVER2'] })).id);
     expect(run, JSON.stringify(run)).toMatchObject({ state: 'succeeded' });
     expect(await attemptsOf(run.id)).toEqual([
       'run check-backup#1 done',
@@ -128,7 +129,7 @@ describe('restore', () => {
       integrity: { valid: true, events_checked: 13 },
     });
     const [recorded] = (await h.engine.listEvents({ event_type: 'audit.chain_reanchored' })).events;
-    expect(recorded).toMatchObject({ sequence: 13, agent_id: 'U0ONCALL', data: { backup_id: good, run_id: run.id, rolled_back: { from: { sequence: 17 }, to: { sequence: 12 } } } });
+    expect(recorded).toMatchObject({ sequence: 13, agent_id: 'U0ONCALL', data: { backup_id: good, run_id: run.id, requested_by: 'U0ONCALL', approved_by: ['U0APPROVER1', 'U0APPROVER2'], rolled_back: { from: { sequence: 17 }, to: { sequence: 12 } } } });
     // And at its next background walk the engine still finds nothing wrong.
     expect(await engineHealthAfter(reanchored.integrity.checked_at)).toMatchObject({ status: 'healthy', integrity: { valid: true } });
     // The writer is a new process, running and writing again; the untouched table and the bot's data stay.

@@ -236,7 +236,7 @@ async function reanchorAuditChain(context: Context): Promise<unknown> {
   if (!client) throw new Error('there is no Audit Engine client in this process, so the restored chain could not be re-anchored');
   let answer: ReanchorResponse;
   try {
-    answer = await client.reanchor({ head, backup_id: checked.id, run_id: context.runId, requested_by: context.requester, approved_by: [] });
+    answer = await client.reanchor({ head, backup_id: checked.id, run_id: context.runId, requested_by: context.requester, approved_by: [...context.approvedBy] });
   } catch (error) {
     if (error instanceof ServiceCallError && error.code === 'NOTHING_TO_REANCHOR') return { audit_chain: `not re-anchored: ${error.message}` };
     throw new Error(

@@ -23,6 +23,11 @@ export interface StepContext<Args> {
   requester: string;
   /** Where it was asked: typed, button, console, cli, schedule, alert. */
   origin: string;
+  /**
+   * Who approved the run's start (its approval request's approvers), for steps that record who
+   * let them act; empty when the run needed no approval, and on a dry run (made before approval).
+   */
+  approvedBy: readonly string[];
   args: Args;
   /** What earlier completed steps returned, by step id (survives a takeover: it is stored). */
   outputs: Readonly<Record<string, unknown>>;

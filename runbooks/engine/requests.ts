@@ -19,6 +19,8 @@ export interface RunRequest {
   requester: string;
   /** Where it was asked: typed, button, console, cli, schedule, alert. */
   origin: string;
+  /** Who approved it, when its start was approved (the approval request's approvers). */
+  approvedBy?: readonly string[];
   /**
    * The version the run's approved plan was made on: an approval binds that code, so when the
    * current version is another one the run is refused (`version-changed`) rather than started on it.
@@ -54,7 +56,7 @@ export async function submitRun(store: RunStore, registry: RunbookRegistry, requ
       'Ask again: the approvers see the plan of the code that would run.',
     );
   }
-  return store.create({ runbook: runbook.name, version: runbook.version, args, requester: request.requester, origin: request.origin });
+  return store.create({ runbook: runbook.name, version: runbook.version, args, requester: request.requester, origin: request.origin, ...(request.approvedBy ? { approvedBy: request.approvedBy } : {}) });
 }
 
 export interface PlannedStep {
@@ -92,7 +94,7 @@ export async function planRun(
   const steps: PlannedStep[] = [];
   const never = new AbortController().signal;
   for (const [index, step] of runbook.steps.entries()) {
-    const result = await callStep((signal) => step.dryRun({ runId: 'dry-run', ...who, args, outputs: {}, attempt: 1, signal, ports, progress: ignoreProgress }), {
+    const result = await callStep((signal) => step.dryRun({ runId: 'dry-run', ...who, approvedBy: [], args, outputs: {}, attempt: 1, signal, ports, progress: ignoreProgress }), {
       timeoutMs: step.timeoutMs,
       runSignal: never,
       what: `the dry run of step "${step.id}"`,

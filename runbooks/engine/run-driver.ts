@@ -307,7 +307,7 @@ class RunDrive {
   }
 
   private context(attempt: number, signal: AbortSignal): StepContext<unknown> {
-    return { runId: this.run.id, requester: this.run.requester, origin: this.run.origin, args: this.run.args, outputs: { ...this.outputs }, attempt, signal, ports: this.options.ports, progress: ignoreProgress };
+    return { runId: this.run.id, requester: this.run.requester, origin: this.run.origin, approvedBy: this.run.approvedBy, args: this.run.args, outputs: { ...this.outputs }, attempt, signal, ports: this.options.ports, progress: ignoreProgress };
   }
 
   /** The `progress` of one attempt of a step: checked at once, written through the run's throttle while the attempt runs. */

@@ -40,6 +40,8 @@ export interface RunRecord {
   args: unknown;
   requester: string;
   origin: string;
+  /** Who approved the run's start (its approval request's approvers); empty when it needed none. */
+  approvedBy: string[];
   state: RunState;
   reason: string | null;
   detail: Record<string, unknown> | null;
@@ -101,6 +103,7 @@ export interface NewRun {
   args: unknown;
   requester: string;
   origin: string;
+  approvedBy?: readonly string[];
 }
 
 type Row = Record<string, unknown>;
@@ -113,6 +116,7 @@ function toRun(row: Row): RunRecord {
     args: row.args,
     requester: row.requester as string,
     origin: row.origin as string,
+    approvedBy: (row.approved_by as string[] | null) ?? [],
     state: row.state as RunState,
     reason: (row.reason as string | null) ?? null,
     detail: (row.detail as Record<string, unknown> | null) ?? null,
@@ -263,9 +267,9 @@ export function createRunStore(pool: pg.Pool): RunStore {
   return {
     async create(run) {
       const result = await pool.query(
-        `INSERT INTO runbook_runs (id, runbook, version, args, requester, origin, state)
-         VALUES ($1, $2, $3, $4::jsonb, $5, $6, 'pending') RETURNING *`,
-        [randomUUID(), run.runbook, run.version, json(run.args ?? {}), run.requester, run.origin],
+        `INSERT INTO runbook_runs (id, runbook, version, args, requester, origin, approved_by, state)
+         VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7::text[], 'pending') RETURNING *`,
+        [randomUUID(), run.runbook, run.version, json(run.args ?? {}), run.requester, run.origin, [...(run.approvedBy ?? [])]],
       );
       return toRun(result.rows[0] as Row);
     },

@@ -136,7 +136,9 @@ export function createAuditOutbox(options: AuditOutboxOptions): AuditOutbox {
       })
       .catch((error: unknown) => {
         backoffMs = Math.min(maxBackoffMs, backoffMs === 0 ? 500 : backoffMs * 2);
-        options.log?.warn({ err: error, pending: spool.size(), retryInMs: backoffMs }, 'audit delivery failed; will retry');
+        // A closing outbox retries nothing: what is left waits in the durable spool for the next start.
+        if (closed) options.log?.warn({ err: error, pending: spool.size() }, 'audit delivery failed while closing; the pending events stay in the spool and are delivered after the next start');
+        else options.log?.warn({ err: error, pending: spool.size(), retryInMs: backoffMs }, 'audit delivery failed; will retry');
         throw error;
       })
       .finally(() => {

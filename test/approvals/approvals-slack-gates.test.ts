@@ -11,7 +11,8 @@ import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { followRun } from '../../bot/cli-follow.js';
 import { decideOnApproval } from '../../bot/command-path/index.js';
-import { createGateApprovals } from '../../bot/runbook-runs/gate-approvals.js';
+import { closeGatesForAbort, createGateApprovals } from '../../bot/runbook-runs/gate-approvals.js';
+import type { ApprovalStore } from '../../bot/approvals/index.js';
 import { slackGateRequests } from '../../bot/slack/gate-requests.js';
 import { createCommandRegistry } from '../../commands/index.js';
 import { createGateStore } from '../../runbooks/engine/gate-store.js';
@@ -356,5 +357,70 @@ describe('a runner that dies between the gate\'s two writes (its id kept, its re
     } finally {
       await runnerB.stop();
     }
+  }, 30_000);
+});
+
+describe('an abort that lands while the gate makes its first request', () => {
+  /**
+   * Runner A (the bot's gates as main.ts wires them) asks for the gate's request; the abort (as
+   * `run abort` does it: the run marked aborting, then its gates' requests withdrawn) lands at
+   * `when`: inside the command path, after the gate's id was kept and `run pass` was planned but
+   * before the store created the request, or just after the creation. Every withdrawal that
+   * closed a request is counted, the abort's and the runner's.
+   */
+  async function abortWhile(when: 'creating' | 'created') {
+    await bot.runEngine!.executor.stop();
+    const pool = bot.trail.pool;
+    const gateStore = createGateStore(pool);
+    const closedBy: string[] = [];
+    let runId = '';
+    const abort = async () => {
+      await bot.runEngine!.executor.abort(runId, ADMIN);
+      await closeGatesForAbort({ gates: gateStore, approvals: bot.approvals, closed: async () => void closedBy.push('abort') }, { id: runId }, ADMIN);
+    };
+    const approvals: ApprovalStore = {
+      ...bot.approvals,
+      async create(input, now) {
+        if (when === 'creating' && input.action.line.startsWith(`run pass ${runId} `)) await abort();
+        return bot.approvals.create(input, now);
+      },
+    };
+    const { ask, ...rest } = slackGateRequests({ execution: { registry: createCommandRegistry(), services: { ...bot.services, approvals } }, approvals: bot.approvals, client: () => bot.t.bot.webClient, places: async () => [{ channel: OPS }] });
+    const gates = createGateApprovals({
+      runs: bot.runEngine!.store,
+      gates: gateStore,
+      ...rest,
+      closed: async () => void closedBy.push('runner'),
+      async ask(line, run, approvalId) {
+        const request = await ask(line, run, approvalId);
+        if (when === 'created') await abort();
+        return request;
+      },
+    });
+    const runner = createRunExecutor({ store: bot.runEngine!.store, registry: bot.runEngine!.registry, owner: 'runner-a', leaseMs: 2000, renewEveryMs: 200, scanEveryMs: 100, ports: { gates } });
+    runId = (await bot.runEngine!.runs.submit({ runbook: 'gated-deploy', args: {}, requester: ONCALL, origin: 'slash' })).id;
+    runner.start();
+    try {
+      expect(await waitForRunState(bot.runEngine!.store, runId, FINAL_RUN_STATES, 20_000)).toMatchObject({ state: 'aborted' });
+      await runner.idle();
+      const requests = (await pool.query<{ id: string }>('SELECT id::text AS id FROM approval_requests WHERE line = $1', [`run pass ${runId} gated-deploy approve`])).rows;
+      expect(requests).toHaveLength(1);
+      return { request: await bot.approvals.get(requests[0]!.id), closedBy };
+    } finally {
+      await runner.stop();
+    }
+  }
+
+  it('made after the abort withdrew nothing: the runner withdraws it, as the one who aborted', async () => {
+    const { request, closedBy } = await abortWhile('creating');
+    expect(request).toMatchObject({ state: 'cancelled', endedBy: ADMIN });
+    expect(request?.endedReason).toContain('was aborted');
+    expect(closedBy).toEqual(['runner']);
+  }, 30_000);
+
+  it('made just before the abort: the abort withdraws it, and the runner does not withdraw it again', async () => {
+    const { request, closedBy } = await abortWhile('created');
+    expect(request).toMatchObject({ state: 'cancelled', endedBy: ADMIN });
+    expect(closedBy).toEqual(['abort']);
   }, 30_000);
 });

@@ -1,4 +1,8 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { runCli } from '../../bot/cli.js';
 import type { HealthCheckData } from '../../commands/health.js';
 import type { ResultDocument } from '../../commands/result.js';
 import { CONSTITUTIONAL_HASH } from '../../services/kit/constitution.js';
@@ -159,5 +163,28 @@ describe('health of a stack without a container runtime', () => {
     expect(outcome.document.tone).toBe('warn');
     expect(outcome.document.summary).toBe('Degraded: sandbox-controller; everything else passes.');
     expect(outcome.document.actions).toEqual([{ label: 'Check again', command: 'health' }]);
+  });
+
+  // A fresh machine without Docker: the README's CLI contract is "0 ok, 1 warning or failure, 2 a
+  // mistyped command line", and `npx acgs health` exits 1 "when something needs attention".
+  it('makes `npx acgs health` exit 1 (a warning), saying which service and why, text and --json alike', async () => {
+    // No state directory: no `npm start` here whose local stack the CLI would look for.
+    const stateDir = mkdtempSync(join(tmpdir(), 'acgs-health-cli-'));
+    const acgs = async (args: string[]) => {
+      let stdout = '';
+      let stderr = '';
+      const code = await runCli(args, { env: { ...suite.stack.cliEnv(), ACGS_STATE_DIR: stateDir }, cwd: process.cwd(), stdout: (text) => (stdout += text), stderr: (text) => (stderr += text) });
+      return { code, stdout, stderr };
+    };
+    const text = await acgs(['health']);
+    expect(text.code, text.stderr).toBe(1);
+    expect(text.stdout).toContain('Degraded: sandbox-controller; everything else passes.');
+    expect(text.stdout).toMatch(/does not answer/);
+    const json = await acgs(['health', '--json']);
+    expect(json.code).toBe(1);
+    expect(JSON.parse(json.stdout)).toMatchObject({ verdict: 'warn' });
+    // Against the same contract: a mistyped line is 2.
+    expect((await acgs(['health', 'no-such-service'])).code).toBe(2);
+    rmSync(stateDir, { recursive: true, force: true });
   });
 });

@@ -50,7 +50,7 @@ beforeAll(async () => {
   mkdirSync(join(stateDir, 'run'), { recursive: true });
   writeFileSync(join(stateDir, 'run', 'policy-engine.pid'), JSON.stringify({ service: 'policy-engine', pid: stranger.pid, argv: STALE_ARGV, startedAt: new Date().toISOString(), supervisorPid: 1 }));
   botPort = await unusedLoopbackPort();
-  const started = startNpmStart({ stateDir, botPort });
+  const started = startNpmStart({ stateDir, botPort, ownProcessGroup: true });
   child = started.child;
   output = started.output;
 }, FIRM_PORTS_WAIT_MS + 10_000);
@@ -240,7 +240,7 @@ describe('npm start with nothing configured', () => {
     expect(output()).toContain(`local Slack console: http://127.0.0.1:${botPort}`);
     expect(output()).toContain('stack: local, because ACGS_STACK=local');
     // Migrations as start lines, each store under its own name, not the migration tool's JSON chatter.
-    expect(output()).toMatch(/\[acgs\] runbooks: applied 4 migrations 1766100000000_runbook-runs, /);
+    expect(output()).toMatch(/\[acgs\] runbooks: applied 5 migrations 1766100000000_runbook-runs, /);
     expect(output()).toContain('[acgs] deployments: applied migration 1767000000000_deployments');
     expect(output()).not.toContain('### MIGRATION');
   }, 90_000);
@@ -566,15 +566,22 @@ describe('npm start with nothing configured', () => {
     // than the restored chain: the run had it re-anchored, on the record, and the engine is healthy.
     const audit = createAuditEngineClient('http://127.0.0.1:8003');
     const [reanchored] = (await audit.listEvents({ event_type: 'audit.chain_reanchored' })).events;
-    expect(reanchored).toMatchObject({ source: 'audit-engine', data: { backup_id: id, run_id: runId } });
+    expect(reanchored).toMatchObject({ source: 'audit-engine', data: { backup_id: id, run_id: runId, requested_by: 'U0ONCALL', approved_by: ['U0APPROVER1', 'U0APPROVER2'] } });
     expect(await audit.health()).toMatchObject({ status: 'healthy', integrity: { valid: true } });
   }, 240_000);
 
-  it('stops every service on SIGTERM', async () => {
+  it('stops every service on Ctrl-C, after the governance outbox is done with the Audit Engine', async () => {
     const running = child!;
-    running.kill('SIGTERM');
+    // A governance record (the approval request) just made, then Ctrl-C: a terminal signals the whole process group.
+    await typeInConsole('/acgs scale policy-engine 1', 'Approval pending: scale policy-engine 1', 15_000, 'newest');
+    const before = output().length;
+    process.kill(-running.pid!, 'SIGINT');
     const code = await new Promise((resolve) => running.once('exit', resolve));
     expect(code).toBe(0);
+    const stopping = output().slice(before);
+    // The services are stopped by the bot in its order, not by the terminal's signal as crashes to restart.
+    expect(stopping).not.toMatch(/exited \(.*\); restarting/);
+    expect(stopping).not.toContain('audit delivery failed');
     for (const port of [...Object.values(SERVICE_PORTS), botPort]) {
       await expect(fetch(`http://127.0.0.1:${port}/health`, { signal: AbortSignal.timeout(1000) })).rejects.toThrow();
     }

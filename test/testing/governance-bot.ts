@@ -16,6 +16,8 @@ import { openBotDeployments, startRunbookEngine, type RunbookEngine } from '../.
 import type { DeploymentRecords } from '../../runbooks/engine/ports.js';
 import type { Stack } from '../../services/stack/stack.js';
 import { slackGateRequests } from '../../bot/slack/gate-requests.js';
+import { startRunMessages, type RunMessages } from '../../bot/slack/run-message-publisher.js';
+import { migrateRunMessageStore } from '../../bot/slack/run-message-store.js';
 import type { AnyRunbook } from '../../runbooks/engine/definition.js';
 import { createApprovalStore, migrateApprovalStore, redisApprovalSignals, type ApprovalSignals, type ApprovalStore } from '../../bot/approvals/index.js';
 import type { AuthorizationOverrides } from '../../bot/authorization/index.js';
@@ -59,6 +61,11 @@ export interface GovernanceBotOptions {
    * trail's pool (scripted runbooks write their marks there); without, the bot has no engine.
    */
   runbooks?: (pool: pg.Pool) => Promise<readonly AnyRunbook[]>;
+  /**
+   * The run-message publisher wired as bot/main.ts wires it: a run started from a channel gets its
+   * own message there (polled every 100 ms), and the answer only points to it. Needs `runbooks`.
+   */
+  runMessages?: boolean;
   /** The deployment records and deploy lock on the bot's database (as bot/main.ts opens them), for this stack. */
   deploymentsFor?: Pick<Stack, 'kind' | 'description'>;
 }
@@ -75,6 +82,8 @@ export interface GovernanceBot {
   proxy: PostgresProxy | undefined;
   /** The runbook engine, when `runbooks` were given. */
   runEngine: RunbookEngine | undefined;
+  /** The run messages' publisher, when `runMessages` was asked for. */
+  runMessages: RunMessages | undefined;
   /** The deployment records, when `deploymentsFor` was given. */
   deployments: DeploymentRecords | undefined;
   close(): Promise<void>;
@@ -138,6 +147,7 @@ export async function startGovernanceBot(options: GovernanceBotOptions): Promise
     // Set once the bot is up: gate steps ask through its command path and post with its client.
     let services: CommandPathDependencies | undefined;
     let slack: BotUnderTest | undefined;
+    let runMessages: RunMessages | undefined;
     if (options.runbooks) {
       const started = await startRunbookEngine({
         pool: trail.pool,
@@ -145,6 +155,7 @@ export async function startGovernanceBot(options: GovernanceBotOptions): Promise
         runbooks: await options.runbooks(trail.pool),
         ports: { commands: base },
         executor: { leaseMs: 2000, renewEveryMs: 200, scanEveryMs: 100 },
+        ...(options.runMessages ? { onStartedInChannel: async (runId: string, channel: string) => runMessages?.publish(runId, channel) } : {}),
         gateApprovals: slackGateRequests({
           execution: {
             registry: createCommandRegistry(),
@@ -182,8 +193,14 @@ export async function startGovernanceBot(options: GovernanceBotOptions): Promise
     });
     slack = t;
     cleanups.push(() => t.close());
+    if (options.runMessages && runEngine) {
+      await migrateRunMessageStore(trail.pool);
+      const publisher = startRunMessages({ client: t.bot.webClient, pool: trail.pool, instance: 'bot', runs: runEngine.store, registry: runEngine.registry, lease: { leaseMs: runEngine.executor.leaseMs, renewEveryMs: runEngine.executor.renewEveryMs }, pollMs: 100 });
+      runMessages = publisher;
+      cleanups.push(() => publisher.stop());
+    }
 
-    return { t, services, engine: { url: engineUrl, app: engineApp }, engineClient, trail, approvals, database, proxy, runEngine, deployments, close };
+    return { t, services, engine: { url: engineUrl, app: engineApp }, engineClient, trail, approvals, database, proxy, runEngine, runMessages, deployments, close };
   } catch (error) {
     await close();
     throw error;

@@ -21,10 +21,10 @@ export interface NpmStart {
  * Starts bot/main.ts with nothing configured. ACGS_STACK=local: other suites may run a compose
  * project on this engine at the same time.
  */
-export function startNpmStart(options: { stateDir: string; botPort: number }): NpmStart {
+export function startNpmStart(options: { stateDir: string; botPort: number; /** As a terminal runs it: leading its own process group, which a Ctrl-C signals as a whole. */ ownProcessGroup?: boolean }): NpmStart {
   const env: NodeJS.ProcessEnv = { ...process.env, ACGS_STATE_DIR: options.stateDir, LOG_LEVEL: 'warn', PORT: String(options.botPort), ACGS_STACK: 'local' };
   for (const key of [...CONFIGURED, ...SLACK, 'VITEST', 'NODE_ENV']) delete env[key];
-  const child = spawn(process.execPath, ['--import', 'tsx', 'bot/main.ts'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', 'bot/main.ts'], { env, stdio: ['ignore', 'pipe', 'pipe'], ...(options.ownProcessGroup ? { detached: true } : {}) });
   let output = '';
   child.stdout!.on('data', (chunk) => (output += chunk));
   child.stderr!.on('data', (chunk) => (output += chunk));

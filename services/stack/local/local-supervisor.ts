@@ -140,7 +140,10 @@ export function superviseProcess(options: SupervisedProcessOptions): SupervisedP
     const startedAt = Date.now();
     childStartedAt = new Date(startedAt);
     // The IPC channel is how the child learns that the supervisor died (kit/run.ts exitWithSupervisor).
-    const spawned = spawn(launch.command, launch.args, { env, cwd: launch.cwd, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+    // Its own process group: a terminal's Ctrl-C (SIGINT to the whole foreground group) reaches only
+    // the supervisor, which stops its children in its own order, after what still needs them (the
+    // bot's governance outbox delivers to the Audit Engine before that stops), never as a crash to restart.
+    const spawned = spawn(launch.command, launch.args, { env, cwd: launch.cwd, stdio: ['ignore', 'pipe', 'pipe', 'ipc'], detached: true });
     child = spawned;
     pipe(spawned.stdout, process.stdout, 'stdout');
     pipe(spawned.stderr, process.stderr, 'stderr');
