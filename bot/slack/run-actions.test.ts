@@ -5,7 +5,7 @@
  * test commands of those names (the real ones live in commands/), so what is checked is the line
  * a click produces, that it reaches the command path as the clicker, and that refusals are private.
  */
-import { WebClient } from '@slack/web-api';
+import type { WebClient } from '@slack/web-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { CommandError, defineCommand, type CommandDefinition } from '../../commands/command.js';
@@ -15,11 +15,10 @@ import { createRunExecutor, type RunExecutor } from '../../runbooks/engine/run-e
 import { DECISIONS, type RunRecord } from '../../runbooks/engine/run-store.js';
 import { runbookTestDatabase, type RunbookTestDatabase } from '../../runbooks/engine/testing/database.js';
 import { scriptedRunbook } from '../../runbooks/engine/testing/scripted-runbooks.js';
-import { createCommandPathDependencies } from '../command-path/index.js';
-import { blockText, BOT_TOKEN, fixtureRegistry, ONCALL, OPS, RunLog, startBotWithStandIn, type BotUnderTest } from '../../test/testing/slack-harness.js';
-import { unusedLoopbackUrl } from '../../test/testing/loopback.js';
-import { createRunMessagePublisher, type RunMessages } from './run-message-publisher.js';
-import { createRunMessageStore, migrateRunMessageStore } from './run-message-store.js';
+import { publishRunMessages } from '../../test/testing/run-messages.js';
+import { servicesNowhere } from '../../test/testing/services-nowhere.js';
+import { blockText, fixtureRegistry, ONCALL, OPS, RunLog, standInClient, startBotWithStandIn, type BotUnderTest } from '../../test/testing/slack-harness.js';
+import type { RunMessages } from './run-message-publisher.js';
 
 let t: RunbookTestDatabase;
 let bot: BotUnderTest;
@@ -65,10 +64,8 @@ function testRunCommands(): CommandDefinition[] {
 
 beforeAll(async () => {
   t = await runbookTestDatabase();
-  await migrateRunMessageStore(t.pool);
-  const unused = await unusedLoopbackUrl();
   // No policy loaded: the gate fails closed, so read-only commands run and escalated ones are refused.
-  const services = createCommandPathDependencies({ endpoints: { 'policy-engine': unused, 'audit-engine': unused, 'evolution-oversight': unused, 'sandbox-controller': unused }, checkTimeoutMs: 500 });
+  const services = await servicesNowhere();
   const registry = fixtureRegistry(new RunLog(), testRunCommands());
   bot = await startBotWithStandIn({ mode: 'http', registry: () => registry, botOverrides: { services } });
   // The app registers the run buttons itself (app.ts), on the same command path as slash commands.
@@ -76,8 +73,8 @@ beforeAll(async () => {
   const runbooks = createRunbookRegistry([scriptedRunbook(t.pool, 'flaky', [{ id: 'first' }, { id: 'second' }, { id: 'third' }])]);
   executor = createRunExecutor({ store: t.store, registry: runbooks, leaseMs: 2000, renewEveryMs: 200 });
   executor.start();
-  client = new WebClient(BOT_TOKEN, { slackApiUrl: bot.standIn.apiUrl, retryConfig: { retries: 2, minTimeout: 50, maxTimeout: 1000 } });
-  publisher = createRunMessagePublisher({ client, runs: t.store, registry: runbooks, messages: createRunMessageStore({ pool: t.pool, instance: 'replica-a' }), pollMs: 100 });
+  client = standInClient(bot.standIn);
+  publisher = await publishRunMessages({ standIn: bot.standIn, database: t, registry: runbooks });
 }, 30_000);
 
 afterAll(async () => {
