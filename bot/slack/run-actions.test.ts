@@ -10,20 +10,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { CommandError, defineCommand, type CommandDefinition } from '../../commands/command.js';
 import { RunbookInputError } from '../../runbooks/engine/errors.js';
-import { createRunbookRegistry } from '../../runbooks/engine/registry.js';
-import { createRunExecutor, type RunExecutor } from '../../runbooks/engine/run-executor.js';
 import { DECISIONS, type RunRecord } from '../../runbooks/engine/run-store.js';
 import { runbookTestDatabase, type RunbookTestDatabase } from '../../runbooks/engine/testing/database.js';
 import { scriptedRunbook } from '../../runbooks/engine/testing/scripted-runbooks.js';
-import { publishRunMessages } from '../../test/testing/run-messages.js';
+import { runScriptedRunbooks, type PublishedRuns } from '../../test/testing/run-messages.js';
 import { servicesNowhere } from '../../test/testing/services-nowhere.js';
 import { blockText, fixtureRegistry, ONCALL, OPS, RunLog, standInClient, startBotWithStandIn, type BotUnderTest } from '../../test/testing/slack-harness.js';
-import type { RunMessages } from './run-message-publisher.js';
 
 let t: RunbookTestDatabase;
 let bot: BotUnderTest;
-let executor: RunExecutor;
-let publisher: RunMessages & { start(): void };
+let runs: PublishedRuns;
 let client: WebClient;
 const ran: Array<{ line: string; actor: string; origin: string }> = [];
 
@@ -41,7 +37,7 @@ function testRunCommands(): CommandDefinition[] {
       args: z.object({ id: z.string(), decision: z.enum(DECISIONS) }),
       async run(context, { id, decision }) {
         ran.push({ line: `run decide ${id} ${decision}`, actor: context.actor.id, origin: context.origin });
-        await executor.decide(id, decision, context.actor.id).catch((error: unknown) => Promise.reject(asCommandError(error)));
+        await runs.executor.decide(id, decision, context.actor.id).catch((error: unknown) => Promise.reject(asCommandError(error)));
         return { title: `Decided ${decision}`, tone: 'ok', blocks: [] };
       },
     }),
@@ -55,7 +51,7 @@ function testRunCommands(): CommandDefinition[] {
       args: z.object({ id: z.string() }),
       async run(context, { id }) {
         ran.push({ line: `run abort ${id}`, actor: context.actor.id, origin: context.origin });
-        await executor.abort(id, context.actor.id);
+        await runs.executor.abort(id, context.actor.id);
         return { title: 'Aborting', tone: 'ok', blocks: [] };
       },
     }),
@@ -70,16 +66,13 @@ beforeAll(async () => {
   bot = await startBotWithStandIn({ mode: 'http', registry: () => registry, botOverrides: { services } });
   // The app registers the run buttons itself (app.ts), on the same command path as slash commands.
 
-  const runbooks = createRunbookRegistry([scriptedRunbook(t.pool, 'flaky', [{ id: 'first' }, { id: 'second' }, { id: 'third' }])]);
-  executor = createRunExecutor({ store: t.store, registry: runbooks, leaseMs: 2000, renewEveryMs: 200 });
-  executor.start();
+  runs = runScriptedRunbooks(t, [scriptedRunbook(t.pool, 'flaky', [{ id: 'first' }, { id: 'second' }, { id: 'third' }])]);
   client = standInClient(bot.standIn);
-  publisher = await publishRunMessages({ standIn: bot.standIn, database: t, registry: runbooks });
+  await runs.publishTo(bot.standIn);
 }, 30_000);
 
 afterAll(async () => {
-  await publisher?.stop();
-  await executor?.stop();
+  await runs?.stop();
   await bot?.close();
   await t?.close();
 });
@@ -91,8 +84,8 @@ const privateTo = (user: string, since: number) => bot.standIn.messages(OPS, { i
 
 describe('clicking a run message\'s buttons', () => {
   it('Retry runs `run decide <id> retry` as the clicker through the command path, and the message follows the run to its end', async () => {
-    const run = await executor.submit({ runbook: 'flaky', args: { failAttempts: { second: 1 } }, requester: ONCALL, origin: 'test' });
-    await publisher.publish(run.id, OPS);
+    const run = await runs.executor.submit({ runbook: 'flaky', args: { failAttempts: { second: 1 } }, requester: ONCALL, origin: 'test' });
+    await runs.publisher.publish(run.id, OPS);
     const waiting = await waitForHeader(run, 'needs a decision');
     await bot.standIn.clickButton({ userId: ONCALL, channelId: OPS, messageTs: waiting.ts, actionId: 'acgs_runbook_retry' });
     await waitForHeader(run, 'succeeded');
@@ -101,8 +94,8 @@ describe('clicking a run message\'s buttons', () => {
   });
 
   it('Skip runs `run decide <id> skip`; a second click on the stale buttons is answered privately and changes nothing', async () => {
-    const run = await executor.submit({ runbook: 'flaky', args: { failAttempts: { second: 5 } }, requester: ONCALL, origin: 'test' });
-    await publisher.publish(run.id, OPS);
+    const run = await runs.executor.submit({ runbook: 'flaky', args: { failAttempts: { second: 5 } }, requester: ONCALL, origin: 'test' });
+    await runs.publisher.publish(run.id, OPS);
     const waiting = await waitForHeader(run, 'needs a decision');
     const staleBlocks = structuredClone(waiting.blocks);
     const privateBefore = privateTo(ONCALL, 0).length;
@@ -118,8 +111,8 @@ describe('clicking a run message\'s buttons', () => {
   });
 
   it('Abort (refused here: escalated, and no policy is loaded) is answered to the clicker only, and the run goes on', async () => {
-    const run = await executor.submit({ runbook: 'flaky', args: { holdMs: { second: 1500 } }, requester: ONCALL, origin: 'test' });
-    await publisher.publish(run.id, OPS);
+    const run = await runs.executor.submit({ runbook: 'flaky', args: { holdMs: { second: 1500 } }, requester: ONCALL, origin: 'test' });
+    await runs.publisher.publish(run.id, OPS);
     const running = await waitForHeader(run, 'running');
     const privateBefore = privateTo(ONCALL, 0).length;
     await bot.standIn.clickButton({ userId: ONCALL, channelId: OPS, messageTs: running.ts, actionId: 'acgs_runbook_abort' });
