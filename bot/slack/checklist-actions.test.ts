@@ -11,9 +11,8 @@ import type { ChecklistInfo } from '../../commands/ports.js';
 import { allChecklists, createChecklistBook } from '../../runbooks/checklists/index.js';
 import { migrateChecklistStore } from '../../runbooks/checklists/checklist-store.js';
 import { openTestTrail, testGate, type TestTrail } from '../../test/testing/command-access.js';
-import { unusedLoopbackUrl } from '../../test/testing/loopback.js';
-import { blockText, BOT_TOKEN, ONCALL, OPS, startBotWithStandIn, type BotUnderTest } from '../../test/testing/slack-harness.js';
-import { createCommandPathDependencies } from '../command-path/index.js';
+import { servicesNowhere } from '../../test/testing/services-nowhere.js';
+import { blockText, BOT_TOKEN, ONCALL, OPS, standInClient, startBotWithStandIn, type BotUnderTest } from '../../test/testing/slack-harness.js';
 import { channelWriteQueue } from './channel-write-queue.js';
 import { createChecklistMessages, type ChecklistMessages } from './checklist-messages.js';
 
@@ -28,19 +27,11 @@ let messages: ChecklistMessages;
 beforeAll(async () => {
   trail = await openTestTrail({ prefix: 'acgs_checklist_slack' });
   await migrateChecklistStore(trail.pool);
-  const unused = await unusedLoopbackUrl();
-  const services = createCommandPathDependencies({
-    endpoints: { 'policy-engine': unused, 'audit-engine': unused, 'evolution-oversight': unused, 'sandbox-controller': unused },
-    checkTimeoutMs: 500,
-    callTimeoutMs: 500,
-    authorization: await testGate({ roles: { oncall: [ONCALL], approvers: [], admins: [] } }),
-    trail: trail.trail,
-  });
+  const services = await servicesNowhere({ authorization: await testGate({ roles: { oncall: [ONCALL], approvers: [], admins: [] } }), trail: trail.trail });
   book = createChecklistBook({ pool: trail.pool, definitions: allChecklists, services, onChanged: async (checklist) => void messages?.show(checklist) });
   services.checklists = book;
   bot = await startBotWithStandIn({ mode: 'http', registry: () => createCommandRegistry(), botOverrides: { services } });
-  const client = new WebClient(BOT_TOKEN, { slackApiUrl: bot.standIn.apiUrl, retryConfig: { retries: 2, minTimeout: 50, maxTimeout: 1000 } });
-  messages = createChecklistMessages({ queue: channelWriteQueue(client, { minEditIntervalMs: 50 }), store: book.store });
+  messages = createChecklistMessages({ queue: channelWriteQueue(standInClient(bot.standIn), { minEditIntervalMs: 50 }), store: book.store });
 }, 30_000);
 
 afterAll(async () => {

@@ -5,26 +5,21 @@
  * test commands of those names (the real ones live in commands/), so what is checked is the line
  * a click produces, that it reaches the command path as the clicker, and that refusals are private.
  */
-import { WebClient } from '@slack/web-api';
+import type { WebClient } from '@slack/web-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { CommandError, defineCommand, type CommandDefinition } from '../../commands/command.js';
 import { RunbookInputError } from '../../runbooks/engine/errors.js';
-import { createRunbookRegistry } from '../../runbooks/engine/registry.js';
-import { createRunExecutor, type RunExecutor } from '../../runbooks/engine/run-executor.js';
 import { DECISIONS, type RunRecord } from '../../runbooks/engine/run-store.js';
 import { runbookTestDatabase, type RunbookTestDatabase } from '../../runbooks/engine/testing/database.js';
 import { scriptedRunbook } from '../../runbooks/engine/testing/scripted-runbooks.js';
-import { createCommandPathDependencies } from '../command-path/index.js';
-import { blockText, BOT_TOKEN, fixtureRegistry, ONCALL, OPS, RunLog, startBotWithStandIn, type BotUnderTest } from '../../test/testing/slack-harness.js';
-import { unusedLoopbackUrl } from '../../test/testing/loopback.js';
-import { createRunMessagePublisher, type RunMessages } from './run-message-publisher.js';
-import { createRunMessageStore, migrateRunMessageStore } from './run-message-store.js';
+import { runScriptedRunbooks, type PublishedRuns } from '../../test/testing/run-messages.js';
+import { servicesNowhere } from '../../test/testing/services-nowhere.js';
+import { blockText, fixtureRegistry, ONCALL, OPS, RunLog, standInClient, startBotWithStandIn, type BotUnderTest } from '../../test/testing/slack-harness.js';
 
 let t: RunbookTestDatabase;
 let bot: BotUnderTest;
-let executor: RunExecutor;
-let publisher: RunMessages & { start(): void };
+let runs: PublishedRuns;
 let client: WebClient;
 const ran: Array<{ line: string; actor: string; origin: string }> = [];
 
@@ -42,7 +37,7 @@ function testRunCommands(): CommandDefinition[] {
       args: z.object({ id: z.string(), decision: z.enum(DECISIONS) }),
       async run(context, { id, decision }) {
         ran.push({ line: `run decide ${id} ${decision}`, actor: context.actor.id, origin: context.origin });
-        await executor.decide(id, decision, context.actor.id).catch((error: unknown) => Promise.reject(asCommandError(error)));
+        await runs.executor.decide(id, decision, context.actor.id).catch((error: unknown) => Promise.reject(asCommandError(error)));
         return { title: `Decided ${decision}`, tone: 'ok', blocks: [] };
       },
     }),
@@ -56,7 +51,7 @@ function testRunCommands(): CommandDefinition[] {
       args: z.object({ id: z.string() }),
       async run(context, { id }) {
         ran.push({ line: `run abort ${id}`, actor: context.actor.id, origin: context.origin });
-        await executor.abort(id, context.actor.id);
+        await runs.executor.abort(id, context.actor.id);
         return { title: 'Aborting', tone: 'ok', blocks: [] };
       },
     }),
@@ -65,24 +60,19 @@ function testRunCommands(): CommandDefinition[] {
 
 beforeAll(async () => {
   t = await runbookTestDatabase();
-  await migrateRunMessageStore(t.pool);
-  const unused = await unusedLoopbackUrl();
   // No policy loaded: the gate fails closed, so read-only commands run and escalated ones are refused.
-  const services = createCommandPathDependencies({ endpoints: { 'policy-engine': unused, 'audit-engine': unused, 'evolution-oversight': unused, 'sandbox-controller': unused }, checkTimeoutMs: 500 });
+  const services = await servicesNowhere();
   const registry = fixtureRegistry(new RunLog(), testRunCommands());
   bot = await startBotWithStandIn({ mode: 'http', registry: () => registry, botOverrides: { services } });
   // The app registers the run buttons itself (app.ts), on the same command path as slash commands.
 
-  const runbooks = createRunbookRegistry([scriptedRunbook(t.pool, 'flaky', [{ id: 'first' }, { id: 'second' }, { id: 'third' }])]);
-  executor = createRunExecutor({ store: t.store, registry: runbooks, leaseMs: 2000, renewEveryMs: 200 });
-  executor.start();
-  client = new WebClient(BOT_TOKEN, { slackApiUrl: bot.standIn.apiUrl, retryConfig: { retries: 2, minTimeout: 50, maxTimeout: 1000 } });
-  publisher = createRunMessagePublisher({ client, runs: t.store, registry: runbooks, messages: createRunMessageStore({ pool: t.pool, instance: 'replica-a' }), pollMs: 100 });
+  runs = runScriptedRunbooks(t, [scriptedRunbook(t.pool, 'flaky', [{ id: 'first' }, { id: 'second' }, { id: 'third' }])]);
+  client = standInClient(bot.standIn);
+  await runs.publishTo(bot.standIn);
 }, 30_000);
 
 afterAll(async () => {
-  await publisher?.stop();
-  await executor?.stop();
+  await runs?.stop();
   await bot?.close();
   await t?.close();
 });
@@ -94,8 +84,8 @@ const privateTo = (user: string, since: number) => bot.standIn.messages(OPS, { i
 
 describe('clicking a run message\'s buttons', () => {
   it('Retry runs `run decide <id> retry` as the clicker through the command path, and the message follows the run to its end', async () => {
-    const run = await executor.submit({ runbook: 'flaky', args: { failAttempts: { second: 1 } }, requester: ONCALL, origin: 'test' });
-    await publisher.publish(run.id, OPS);
+    const run = await runs.executor.submit({ runbook: 'flaky', args: { failAttempts: { second: 1 } }, requester: ONCALL, origin: 'test' });
+    await runs.publisher.publish(run.id, OPS);
     const waiting = await waitForHeader(run, 'needs a decision');
     await bot.standIn.clickButton({ userId: ONCALL, channelId: OPS, messageTs: waiting.ts, actionId: 'acgs_runbook_retry' });
     await waitForHeader(run, 'succeeded');
@@ -104,8 +94,8 @@ describe('clicking a run message\'s buttons', () => {
   });
 
   it('Skip runs `run decide <id> skip`; a second click on the stale buttons is answered privately and changes nothing', async () => {
-    const run = await executor.submit({ runbook: 'flaky', args: { failAttempts: { second: 5 } }, requester: ONCALL, origin: 'test' });
-    await publisher.publish(run.id, OPS);
+    const run = await runs.executor.submit({ runbook: 'flaky', args: { failAttempts: { second: 5 } }, requester: ONCALL, origin: 'test' });
+    await runs.publisher.publish(run.id, OPS);
     const waiting = await waitForHeader(run, 'needs a decision');
     const staleBlocks = structuredClone(waiting.blocks);
     const privateBefore = privateTo(ONCALL, 0).length;
@@ -121,8 +111,8 @@ describe('clicking a run message\'s buttons', () => {
   });
 
   it('Abort (refused here: escalated, and no policy is loaded) is answered to the clicker only, and the run goes on', async () => {
-    const run = await executor.submit({ runbook: 'flaky', args: { holdMs: { second: 1500 } }, requester: ONCALL, origin: 'test' });
-    await publisher.publish(run.id, OPS);
+    const run = await runs.executor.submit({ runbook: 'flaky', args: { holdMs: { second: 1500 } }, requester: ONCALL, origin: 'test' });
+    await runs.publisher.publish(run.id, OPS);
     const running = await waitForHeader(run, 'running');
     const privateBefore = privateTo(ONCALL, 0).length;
     await bot.standIn.clickButton({ userId: ONCALL, channelId: OPS, messageTs: running.ts, actionId: 'acgs_runbook_abort' });

@@ -5,52 +5,34 @@
  * (the run's own, kept current), and the person who typed the command a short private pointer to
  * it, never a second card with the state at the start and an Abort button.
  */
-import { WebClient } from '@slack/web-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCommandRegistry } from '../../commands/index.js';
 import { createGateStore } from '../../runbooks/engine/gate-store.js';
-import { createRunbookRegistry } from '../../runbooks/engine/registry.js';
-import { createRunExecutor, type RunExecutor } from '../../runbooks/engine/run-executor.js';
 import { runbookTestDatabase, type RunbookTestDatabase } from '../../runbooks/engine/testing/database.js';
 import { scriptedRunbook } from '../../runbooks/engine/testing/scripted-runbooks.js';
 import { openTestTrail, testGate, type TestTrail } from '../../test/testing/command-access.js';
-import { unusedLoopbackUrl } from '../../test/testing/loopback.js';
-import { blockText, BOT_TOKEN, ONCALL, OPS, startBotWithStandIn, type BotUnderTest } from '../../test/testing/slack-harness.js';
-import { createCommandPathDependencies } from '../command-path/index.js';
+import { runScriptedRunbooks, type PublishedRuns } from '../../test/testing/run-messages.js';
+import { servicesNowhere } from '../../test/testing/services-nowhere.js';
+import { blockText, ONCALL, OPS, startBotWithStandIn, type BotUnderTest } from '../../test/testing/slack-harness.js';
 import { createRunbookRuns } from '../runbook-runs/runbook-runs.js';
-import { createRunMessagePublisher, type RunMessages } from './run-message-publisher.js';
-import { createRunMessageStore, migrateRunMessageStore } from './run-message-store.js';
 
 let t: RunbookTestDatabase;
 let trail: TestTrail;
 let bot: BotUnderTest;
-let executor: RunExecutor;
-let publisher: RunMessages & { start(): void };
+let runs: PublishedRuns;
 
 beforeAll(async () => {
   t = await runbookTestDatabase();
-  await migrateRunMessageStore(t.pool);
   trail = await openTestTrail({ prefix: 'acgs_run_answer' });
-  const runbooks = createRunbookRegistry([scriptedRunbook(t.pool, 'look-around', [{ id: 'first' }, { id: 'second' }], { level: 0 })]);
-  executor = createRunExecutor({ store: t.store, registry: runbooks, leaseMs: 2000, renewEveryMs: 200 });
-  executor.start();
-  const unused = await unusedLoopbackUrl();
-  const services = createCommandPathDependencies({
-    endpoints: { 'policy-engine': unused, 'audit-engine': unused, 'evolution-oversight': unused, 'sandbox-controller': unused },
-    checkTimeoutMs: 500,
-    callTimeoutMs: 500,
-    authorization: await testGate({ roles: { oncall: [ONCALL], approvers: [], admins: [] } }),
-    trail: trail.trail,
-  });
-  services.runs = createRunbookRuns({ registry: runbooks, executor, store: t.store, gates: createGateStore(t.pool), onStartedInChannel: async (runId, channel) => publisher.publish(runId, channel) });
+  runs = runScriptedRunbooks(t, [scriptedRunbook(t.pool, 'look-around', [{ id: 'first' }, { id: 'second' }], { level: 0 })]);
+  const services = await servicesNowhere({ authorization: await testGate({ roles: { oncall: [ONCALL], approvers: [], admins: [] } }), trail: trail.trail });
+  services.runs = createRunbookRuns({ registry: runs.registry, executor: runs.executor, store: t.store, gates: createGateStore(t.pool), onStartedInChannel: async (runId, channel) => runs.publisher.publish(runId, channel) });
   bot = await startBotWithStandIn({ mode: 'http', registry: () => createCommandRegistry(), botOverrides: { services } });
-  const client = new WebClient(BOT_TOKEN, { slackApiUrl: bot.standIn.apiUrl, retryConfig: { retries: 2, minTimeout: 50, maxTimeout: 1000 } });
-  publisher = createRunMessagePublisher({ client, runs: t.store, registry: runbooks, messages: createRunMessageStore({ pool: t.pool, instance: 'replica-a' }), pollMs: 100 });
+  await runs.publishTo(bot.standIn);
 }, 30_000);
 
 afterAll(async () => {
-  await publisher?.stop();
-  await executor?.stop();
+  await runs?.stop();
   await bot?.close();
   await trail?.close();
   await t?.close();
@@ -75,7 +57,7 @@ describe('a run started with /acgs run in a channel', () => {
       15_000,
       'the run message to show the run succeeded',
     );
-    await publisher.idle();
+    await runs.publisher.idle();
     const inChannel = bot.standIn.messages(OPS).filter((message) => !message.threadTs);
     expect(inChannel.length - channelBefore, JSON.stringify(inChannel.map((message) => blockText(message.blocks).split('\n')[0]))).toBe(1);
     expect(inChannel.at(-1)!.ts).toBe(ended.ts);

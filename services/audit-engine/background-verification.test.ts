@@ -1,9 +1,8 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Service } from '../kit/service.js';
-import type { AuditHealth } from './contract.js';
 import { type AuditTestContext, createAuditTestContext } from './testing/audit-test-context.js';
-import { SERVICE_AUTH } from '../../test/testing/tokens.js';
+import { appendAuditEvents, auditHealth, auditHealthUntil } from './testing/audit-health.js';
 
 let ctx: AuditTestContext;
 
@@ -12,40 +11,21 @@ beforeAll(async () => {
 });
 afterAll(() => ctx?.close());
 
-async function health(app: Service): Promise<AuditHealth> {
-  return (await app.inject('/health')).json();
-}
-
-/** Polls health until `check` holds; fails with the last answer otherwise. */
-async function healthUntil(app: Service, check: (body: AuditHealth) => boolean, timeoutMs = 10_000): Promise<AuditHealth> {
-  const deadline = Date.now() + timeoutMs;
-  let last = await health(app);
-  while (!check(last)) {
-    if (Date.now() > deadline) throw new Error(`health never reached the expected state; last answer: ${JSON.stringify(last)}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-    last = await health(app);
-  }
-  return last;
-}
-
-async function appendSome(app: Service, count: number): Promise<void> {
-  const events = Array.from({ length: count }, (_, i) => ({ event_type: 'background.seed', data: { i } }));
-  expect((await app.inject({ method: 'POST', url: '/audit/events', payload: { events }, headers: SERVICE_AUTH })).statusCode).toBe(201);
-}
+const appendSome = (app: Service, count: number) => appendAuditEvents(app, count, 'background.seed');
 
 describe('the background chain verification', () => {
   it('does not run when AUDIT_VERIFY_INTERVAL_MS is 0, so integrity stays unknown until someone verifies', async () => {
     const app = await ctx.start({ verifyIntervalMs: 0 });
     await appendSome(app, 12);
     await new Promise((resolve) => setTimeout(resolve, 200));
-    expect(await health(app)).toMatchObject({ status: 'healthy', integrity: null });
+    expect(await auditHealth(app)).toMatchObject({ status: 'healthy', integrity: null });
     const verified = (await app.inject('/audit/verify')).json();
-    expect((await health(app)).integrity).toEqual({ valid: true, checked_at: verified.checked_at, events_checked: 12 });
+    expect((await auditHealth(app)).integrity).toEqual({ valid: true, checked_at: verified.checked_at, events_checked: 12 });
   });
 
   it('verifies the chain at start-up, without anyone calling /audit/verify', async () => {
     const app = await ctx.start();
-    const body = await healthUntil(app, (answer) => answer.integrity !== null);
+    const body = await auditHealthUntil(app, (answer) => answer.integrity !== null);
     expect(body).toMatchObject({ status: 'healthy', integrity: { valid: true, events_checked: await ctx.countEvents() } });
     expect(Date.parse(body.integrity!.checked_at)).toBeGreaterThan(Date.now() - 10_000);
     expect((await app.inject('/metrics')).body).toMatch(/audit_verify_runs_total\{result="valid",service="audit-engine"\} 1\b/);
@@ -53,18 +33,18 @@ describe('the background chain verification', () => {
 
   it('verifies again on its interval: reports degraded naming the altered event, then healthy once it is restored', async () => {
     const app = await ctx.start({ verifyIntervalMs: 50 });
-    await healthUntil(app, (answer) => answer.integrity?.valid === true);
+    await auditHealthUntil(app, (answer) => answer.integrity?.valid === true);
     const victim = (await ctx.sql.query('SELECT id, data FROM audit_events WHERE sequence = 5')).rows[0];
     await ctx.sql.query('SET session_replication_role = replica');
     try {
       await ctx.sql.query(`UPDATE audit_events SET data = '{"forged": true}' WHERE sequence = 5`);
-      const broken = await healthUntil(app, (answer) => answer.status === 'degraded');
+      const broken = await auditHealthUntil(app, (answer) => answer.status === 'degraded');
       expect(broken.integrity).toMatchObject({ valid: false, events_checked: 4, first_broken: { id: victim.id, sequence: 5, check: 'content_hash' } });
       await ctx.sql.query('UPDATE audit_events SET data = $1 WHERE sequence = 5', [victim.data]);
     } finally {
       await ctx.sql.query('SET session_replication_role = origin');
     }
-    const restored = await healthUntil(app, (answer) => answer.status === 'healthy');
+    const restored = await auditHealthUntil(app, (answer) => answer.status === 'healthy');
     expect(restored.integrity).toMatchObject({ valid: true });
     expect(restored.integrity).not.toHaveProperty('first_broken');
   });
@@ -84,7 +64,7 @@ describe('the background chain verification', () => {
       expect(answer.statusCode).toBe(200);
       expect(answer.json()).toMatchObject({ status: 'healthy', integrity: null, chain_head: { sequence: head } });
       await blocker.query('COMMIT');
-      await healthUntil(app, (body) => body.integrity?.valid === true);
+      await auditHealthUntil(app, (body) => body.integrity?.valid === true);
     } finally {
       await blocker.end();
     }
@@ -92,7 +72,7 @@ describe('the background chain verification', () => {
 
   it('is stopped with the app, letting a walk in progress finish before the pool closes', async () => {
     const app = await ctx.start({ verifyIntervalMs: 1 });
-    await healthUntil(app, (answer) => answer.integrity !== null);
+    await auditHealthUntil(app, (answer) => answer.integrity !== null);
     const runs = async () => (await app.metricsRegistry.getSingleMetric('audit_verify_runs_total')!.get()).values;
     await app.close();
     const atClose = await runs();

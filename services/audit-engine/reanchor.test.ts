@@ -7,9 +7,9 @@ import { SERVICE_AUTH, testToken } from '../../test/testing/tokens.js';
 import type { Service } from '../kit/service.js';
 import { createAuditEngineClient } from '../clients/audit-engine.js';
 import type { AuditEngineConfig } from './config.js';
-import type { AuditHealth } from './contract.js';
 import { genesisChainHash } from './hash-chain.js';
 import { type AuditTestContext, createAuditTestContext } from './testing/audit-test-context.js';
+import { appendAuditEvents, auditHealth, auditHealthUntil } from './testing/audit-health.js';
 
 let ctx: AuditTestContext;
 let stateDir: string;
@@ -33,26 +33,7 @@ afterAll(async () => {
 
 const outsideCheckpoint = (file = config.checkpointFile!) => JSON.parse(readFileSync(file, 'utf8')) as { sequence: number; hash: string };
 
-async function health(app: Service): Promise<AuditHealth> {
-  return (await app.inject('/health')).json();
-}
-
-/** Polls health until `check` holds; fails with the last answer otherwise. */
-async function healthUntil(app: Service, check: (body: AuditHealth) => boolean, timeoutMs = 10_000): Promise<AuditHealth> {
-  const deadline = Date.now() + timeoutMs;
-  let last = await health(app);
-  while (!check(last)) {
-    if (Date.now() > deadline) throw new Error(`health never reached the expected state; last answer: ${JSON.stringify(last)}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-    last = await health(app);
-  }
-  return last;
-}
-
-async function appendSome(app: Service, count: number): Promise<void> {
-  const events = Array.from({ length: count }, (_, i) => ({ event_type: 'reanchor.seed', data: { i } }));
-  expect((await app.inject({ method: 'POST', url: '/audit/events', payload: { events }, headers: SERVICE_AUTH })).statusCode).toBe(201);
-}
+const appendSome = (app: Service, count: number) => appendAuditEvents(app, count, 'reanchor.seed');
 
 async function hashAt(sequence: number): Promise<string> {
   return (await ctx.sql.query<{ chain_hash: string }>('SELECT chain_hash FROM audit_events WHERE sequence = $1', [sequence])).rows[0]!.chain_hash;
@@ -97,7 +78,7 @@ describe('POST /audit/admin/reanchor', () => {
     await rollBackTo(9);
     restoredHash = await hashAt(9);
     app = await ctx.start({ ...config, verifyIntervalMs: 50 });
-    const degraded = await healthUntil(app, (body) => body.status === 'degraded');
+    const degraded = await auditHealthUntil(app, (body) => body.status === 'degraded');
     expect(degraded.integrity?.first_broken?.message).toMatch(/#12/);
   });
 
@@ -148,7 +129,7 @@ describe('POST /audit/admin/reanchor', () => {
     expect(newer.statusCode).toBe(409);
     expect(newer.json().error).toMatchObject({ code: 'NOTHING_TO_REANCHOR', message: expect.stringMatching(/the head named \(#13\) is newer than the newest signed checkpoint \(#12/) });
     expect(await footprint()).toEqual(before);
-    expect((await health(app)).status).toBe('degraded');
+    expect((await auditHealth(app)).status).toBe('degraded');
   });
 
   it('refuses a restored chain that does not verify, changing nothing', async () => {
@@ -201,7 +182,7 @@ describe('POST /audit/admin/reanchor', () => {
     });
     // The background walk after this one still finds nothing wrong.
     const checkedAt = Date.parse(answer.integrity.checked_at);
-    const next = await healthUntil(app, (body) => body.integrity !== null && Date.parse(body.integrity.checked_at) > checkedAt);
+    const next = await auditHealthUntil(app, (body) => body.integrity !== null && Date.parse(body.integrity.checked_at) > checkedAt);
     expect(next).toMatchObject({ status: 'healthy', integrity: { valid: true } });
     expect((await app.inject('/audit/verify')).json()).toMatchObject({ valid: true, checkpoint: { sequence: 9 } });
   });
@@ -216,7 +197,7 @@ describe('POST /audit/admin/reanchor', () => {
     await app.close();
     expect(outsideCheckpoint().sequence).toBe(13);
     const reopened = await ctx.start({ ...config });
-    expect(await healthUntil(reopened, (body) => body.integrity !== null)).toMatchObject({ status: 'healthy' });
+    expect(await auditHealthUntil(reopened, (body) => body.integrity !== null)).toMatchObject({ status: 'healthy' });
   });
 });
 
@@ -251,7 +232,7 @@ describe('POST /audit/admin/reanchor after a restore to the empty chain', () => 
       await empty.sql.query('SET session_replication_role = origin');
     }
     app = await empty.start({ ...emptyConfig, verifyIntervalMs: 50 });
-    const degraded = await healthUntil(app, (body) => body.status === 'degraded');
+    const degraded = await auditHealthUntil(app, (body) => body.status === 'degraded');
     expect(degraded.integrity?.first_broken).toMatchObject({ sequence: 1, message: expect.stringMatching(/#5/) });
   });
 
@@ -263,7 +244,7 @@ describe('POST /audit/admin/reanchor after a restore to the empty chain', () => 
     const pastTheEnd = await post({ sequence: 1, chain_hash: genesis.chain_hash });
     expect(pastTheEnd.json().error).toMatchObject({ code: 'REANCHOR_HEAD_MISMATCH', message: expect.stringMatching(/the chain ends at event #0, before #1/) });
     expect(await footprint(empty, emptyConfig.checkpointFile)).toEqual(before);
-    expect((await health(app)).status).toBe('degraded');
+    expect((await auditHealth(app)).status).toBe('degraded');
   });
 
   it('re-anchors at the genesis: a signed checkpoint #0 outside, the re-anchor recorded as event #1, healthy at the next check', async () => {
@@ -282,7 +263,7 @@ describe('POST /audit/admin/reanchor after a restore to the empty chain', () => 
       data: { rolled_back: { from: { sequence: 5 }, to: { sequence: 0, hash: genesis.chain_hash } } },
     });
     const checkedAt = Date.parse(answer.integrity.checked_at);
-    const next = await healthUntil(app, (body) => body.integrity !== null && Date.parse(body.integrity.checked_at) > checkedAt);
+    const next = await auditHealthUntil(app, (body) => body.integrity !== null && Date.parse(body.integrity.checked_at) > checkedAt);
     expect(next).toMatchObject({ status: 'healthy', integrity: { valid: true } });
     // The genesis checkpoint is kept outside only, and the walk does not report it missing from the table.
     expect((await app.inject('/audit/verify')).json()).toMatchObject({ valid: true, checkpoint: { sequence: 0 } });
@@ -299,6 +280,6 @@ describe('POST /audit/admin/reanchor after a restore to the empty chain', () => 
     await app.close();
     expect(outsideCheckpoint(emptyConfig.checkpointFile)).toMatchObject({ sequence: 3 });
     const reopened = await empty.start({ ...emptyConfig });
-    expect(await healthUntil(reopened, (body) => body.integrity !== null)).toMatchObject({ status: 'healthy' });
+    expect(await auditHealthUntil(reopened, (body) => body.integrity !== null)).toMatchObject({ status: 'healthy' });
   });
 });

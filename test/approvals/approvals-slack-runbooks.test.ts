@@ -8,18 +8,12 @@
  * anyone; `can` answers with the runbook's level.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { MARKS_TABLE_SQL } from '../../runbooks/engine/testing/database.js';
 import { scriptedRunbook } from '../../runbooks/engine/testing/scripted-runbooks.js';
 import { FINAL_RUN_STATES } from '../../runbooks/engine/run-store.js';
-import { channelPeople, startGovernanceBot, type GovernanceBot } from '../testing/governance-bot.js';
+import { channelPeople, type GovernanceBot } from '../testing/governance-bot.js';
+import { ADMIN, APPROVER1, APPROVER2, startScriptedRunbookBot, VIEWER } from '../testing/scripted-runbook-bot.js';
 import { ONCALL } from '../testing/slack-harness.js';
 import { runTables, waitForRunState } from '../runbooks/testing/run-records.js';
-
-const APPROVER1 = 'U0APPROVER1';
-const APPROVER2 = 'U0APPROVER2';
-const ADMIN = 'U0ADMIN';
-const VIEWER = 'U0VIEWER';
-const ROLES = { oncall: [ONCALL], approvers: [APPROVER1, APPROVER2], admins: [ADMIN] };
 
 /** What the replace step of `restore-drill` would act on: the plan-change test moves it. */
 let replaceTarget = 'database acgs';
@@ -46,23 +40,14 @@ let bot: GovernanceBot;
 let people: ReturnType<typeof channelPeople>;
 
 beforeAll(async () => {
-  bot = await startGovernanceBot({
-    roles: ROLES,
-    modesTtlMs: 0,
-    extraUsers: [
-      { id: ADMIN, name: 'admin', realName: 'Ada Admin', roleLabel: 'admin' },
-      { id: VIEWER, name: 'viewer', realName: 'Vic Viewer', roleLabel: 'developer' },
-    ],
+  bot = await startScriptedRunbookBot({
     prefix: 'acgs_slack_runbooks',
-    runbooks: async (pool) => {
-      await pool.query(MARKS_TABLE_SQL);
-      return [
-        scriptedRunbook(pool, 'restore-drill', drillSteps(), { level: 3, summary: 'Restore drill' }),
-        scriptedRunbook(pool, 'look-around', [{ id: 'look', kind: 'check' }], { level: 0, summary: 'Looks around' }),
-        // The short form `backup` is decided at this runbook's level, not the command's Level 1.
-        scriptedRunbook(pool, 'backup', [{ id: 'dump' }], { level: 2, summary: 'A stricter backup' }),
-      ];
-    },
+    runbooks: (pool) => [
+      scriptedRunbook(pool, 'restore-drill', drillSteps(), { level: 3, summary: 'Restore drill' }),
+      scriptedRunbook(pool, 'look-around', [{ id: 'look', kind: 'check' }], { level: 0, summary: 'Looks around' }),
+      // The short form `backup` is decided at this runbook's level, not the command's Level 1.
+      scriptedRunbook(pool, 'backup', [{ id: 'dump' }], { level: 2, summary: 'A stricter backup' }),
+    ],
   });
   people = channelPeople(bot.t);
 }, 60_000);

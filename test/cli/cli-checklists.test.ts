@@ -4,57 +4,22 @@
  * trail as the operator (`cli:<user>`, on-call through cli_users), and prints the checklist as text or JSON.
  * The real Policy Engine answers for the stack's modes; the other services are not there.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../../bot/cli.js';
 import { createPool } from '../../services/kit/postgres.js';
-import { unusedLoopbackUrl } from '../testing/loopback.js';
-import { startPolicyEngine, type RunningPolicyEngine } from '../testing/policy-engine.js';
-import { createTestDatabase, type TestDatabase } from '../testing/postgres.js';
+import { CLI_OPERATOR as OPERATOR, startCliOperator, type CliOperator } from '../testing/cli-operator.js';
 
-/** Who the CLI says the operator is; the config lends them the on-call role of U0CLIOPS. */
-const OPERATOR = `cli:${userInfo().username}`;
-let db: TestDatabase;
-let engine: RunningPolicyEngine;
-let scratch: string;
-let env: Record<string, string>;
+let cli: CliOperator;
 
 beforeAll(async () => {
-  scratch = mkdtempSync(join(tmpdir(), 'acgs-cli-checklists-'));
-  const config = join(scratch, 'config.yaml');
-  writeFileSync(config, `roles:\n  oncall: [U0CLIOPS]\ncli_users:\n  ${JSON.stringify(userInfo().username)}: U0CLIOPS\n`);
-  db = await createTestDatabase('acgs_cli_checklists');
-  // The real Policy Engine: the command path reads its modes before anything Level 1 runs.
-  engine = await startPolicyEngine();
-  const unused = await unusedLoopbackUrl();
-  env = {
-    DATABASE_URL: db.url,
-    ACGS_CONFIG: config,
-    ACGS_STATE_DIR: scratch,
-    POLICY_ENGINE_URL: engine.url,
-    AUDIT_ENGINE_URL: unused,
-    EVOLUTION_OVERSIGHT_URL: unused,
-    SANDBOX_CONTROLLER_URL: unused,
-    ACGS_CHECK_TIMEOUT_MS: '500',
-    ACGS_CALL_TIMEOUT_MS: '500',
-    ACGS_STACK: 'local',
-  };
+  cli = await startCliOperator('cli-checklists', { ACGS_STACK: 'local' });
 }, 30_000);
 
 afterAll(async () => {
-  await engine?.close();
-  await db?.drop();
-  if (scratch) rmSync(scratch, { recursive: true, force: true });
+  await cli?.close();
 });
 
-async function acgs(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const code = await runCli(args, { env, cwd: process.cwd(), stdout: (text) => (stdout += text), stderr: (text) => (stderr += text) });
-  return { code, stdout, stderr };
-}
+const acgs = (args: string[]) => cli.acgs(args);
 
 describe('acgs checklist', () => {
   it('starts one, ticks an item as the mapped user, lists and shows it as text', async () => {
@@ -63,7 +28,7 @@ describe('acgs checklist', () => {
     expect(started.code, started.stdout + started.stderr).toBe(1);
     const { checklist } = JSON.parse(started.stdout) as { checklist: { id: string; startedBy: string; origin: string; channel: null; items: Array<{ id: string; state: string; evidence: string }> } };
     expect(checklist).toMatchObject({ startedBy: OPERATOR, origin: 'cli', channel: null });
-    expect(checklist.items.find((item) => item.id === 'backup-created')).toMatchObject({ state: 'fail', evidence: `No complete backup under ${join(scratch, 'backups')}.` });
+    expect(checklist.items.find((item) => item.id === 'backup-created')).toMatchObject({ state: 'fail', evidence: `No complete backup under ${join(cli.scratch, 'backups')}.` });
 
     const ticked = await acgs(['checklist', 'tick', checklist.id, 'rollback-plan']);
     // The tick itself succeeded: exit 0, whatever the checks say.
@@ -76,7 +41,7 @@ describe('acgs checklist', () => {
     const shown = await acgs(['checklist', 'show', checklist.id]);
     expect(shown.stdout).toContain(`${OPERATOR} ticked rollback-plan: ticked`);
 
-    const pool = createPool({ databaseUrl: db.url, max: 1, applicationName: 'acgs-cli-checklists-test' });
+    const pool = createPool({ databaseUrl: cli.db.url, max: 1, applicationName: 'acgs-cli-checklists-test' });
     try {
       const { rows } = await pool.query<{ kind: string; actor: string; origin: string }>(`SELECT kind, actor, origin FROM bot_audit_trail WHERE command = 'checklist tick' ORDER BY sequence`);
       expect(rows).toEqual([

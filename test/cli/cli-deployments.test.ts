@@ -4,59 +4,25 @@
  * engine here), prints them as text or JSON, and says why it cannot when it has no stack. The real
  * Policy Engine answers its /health; the other services are not there.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir, userInfo } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../../bot/cli.js';
-import { unusedLoopbackUrl } from '../testing/loopback.js';
-import { startPolicyEngine, type RunningPolicyEngine } from '../testing/policy-engine.js';
-import { createTestDatabase, type TestDatabase } from '../testing/postgres.js';
+import { startCliOperator, type CliOperator } from '../testing/cli-operator.js';
 
-let db: TestDatabase;
-let engine: RunningPolicyEngine;
-let scratch: string;
-let env: Record<string, string>;
+let cli: CliOperator;
 
 beforeAll(async () => {
-  scratch = mkdtempSync(join(tmpdir(), 'acgs-cli-deployments-'));
-  const config = join(scratch, 'config.yaml');
-  writeFileSync(config, `roles:\n  oncall: [U0CLIOPS]\ncli_users:\n  ${JSON.stringify(userInfo().username)}: U0CLIOPS\n`);
-  db = await createTestDatabase('acgs_cli_deployments');
-  engine = await startPolicyEngine();
-  const unused = await unusedLoopbackUrl();
-  env = {
-    DATABASE_URL: db.url,
-    ACGS_CONFIG: config,
-    ACGS_STATE_DIR: scratch,
-    POLICY_ENGINE_URL: engine.url,
-    AUDIT_ENGINE_URL: unused,
-    EVOLUTION_OVERSIGHT_URL: unused,
-    SANDBOX_CONTROLLER_URL: unused,
-    ACGS_CHECK_TIMEOUT_MS: '500',
-    ACGS_CALL_TIMEOUT_MS: '500',
-    // The engine's Docker stack under a project of this test's own: nothing of it runs, nothing is touched.
-    ACGS_STACK: 'docker',
-    COMPOSE_PROJECT_NAME: `acgs-cli-deployments-${process.pid}`,
-  };
+  // The engine's Docker stack under a project of this test's own: nothing of it runs, nothing is touched.
+  cli = await startCliOperator('cli-deployments', { ACGS_STACK: 'docker', COMPOSE_PROJECT_NAME: `acgs-cli-deployments-${process.pid}` });
 }, 30_000);
 
 afterAll(async () => {
-  await engine?.close();
-  await db?.drop();
-  if (scratch) rmSync(scratch, { recursive: true, force: true });
+  await cli?.close();
 });
 
-async function acgs(args: string[], extra: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const code = await runCli(args, { env: { ...env, ...extra }, cwd: process.cwd(), stdout: (text) => (stdout += text), stderr: (text) => (stderr += text) });
-  return { code, stdout, stderr };
-}
+const acgs = (args: string[], extra?: Record<string, string>) => cli.acgs(args, extra);
 
 describe('acgs releases and deploy', () => {
   it("records the Policy Engine's initial version and prints every service as JSON", async () => {
-    const { version } = await (await fetch(`${engine.url}/health`)).json() as { version: string };
+    const { version } = await (await fetch(`${cli.engine.url}/health`)).json() as { version: string };
     const listed = await acgs(['releases', '--json']);
     const { services } = JSON.parse(listed.stdout) as { services: Array<{ service: string; current: { version: string; kind: string; requestedBy: string } | null }> };
     expect(services.find((entry) => entry.service === 'policy-engine')?.current).toMatchObject({ version, kind: 'initial', requestedBy: 'stack start' });

@@ -6,35 +6,23 @@
  * Every bad input gets a clear answer and changes nothing.
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { MARKS_TABLE_SQL } from '../../runbooks/engine/testing/database.js';
 import { scriptedRunbook } from '../../runbooks/engine/testing/scripted-runbooks.js';
 import { FINAL_RUN_STATES } from '../../runbooks/engine/run-store.js';
 import { stackKey } from '../../runbooks/deploy/release-records.js';
-import { channelPeople, startGovernanceBot, type GovernanceBot } from '../testing/governance-bot.js';
+import { channelPeople, type GovernanceBot } from '../testing/governance-bot.js';
+import { ADMIN, startScriptedRunbookBot, VIEWER } from '../testing/scripted-runbook-bot.js';
 import { ONCALL } from '../testing/slack-harness.js';
 import { waitForRunState } from '../runbooks/testing/run-records.js';
 
-const ADMIN = 'U0ADMIN';
-const VIEWER = 'U0VIEWER';
-const ROLES = { oncall: [ONCALL], approvers: ['U0APPROVER1', 'U0APPROVER2'], admins: [ADMIN] };
 const STACK = { kind: 'local' as const, description: 'local processes (deployments test)' };
 
 let bot: GovernanceBot;
 let people: ReturnType<typeof channelPeople>;
 
 beforeAll(async () => {
-  bot = await startGovernanceBot({
-    roles: ROLES,
-    modesTtlMs: 0,
-    extraUsers: [
-      { id: ADMIN, name: 'admin', realName: 'Ada Admin', roleLabel: 'admin' },
-      { id: VIEWER, name: 'viewer', realName: 'Vic Viewer', roleLabel: 'developer' },
-    ],
+  bot = await startScriptedRunbookBot({
     prefix: 'acgs_deployments',
-    runbooks: async (pool) => {
-      await pool.query(MARKS_TABLE_SQL);
-      return [scriptedRunbook(pool, 'deploy-drill', [{ id: 'prepare', title: 'Prepare the release' }, { id: 'roll', title: 'Roll out the new version' }], { level: 0, summary: 'Deploy drill' })];
-    },
+    runbooks: (pool) => [scriptedRunbook(pool, 'deploy-drill', [{ id: 'prepare', title: 'Prepare the release' }, { id: 'roll', title: 'Roll out the new version' }], { level: 0, summary: 'Deploy drill' })],
     deploymentsFor: STACK,
   });
   people = channelPeople(bot.t);

@@ -11,13 +11,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../bot/cli.js';
 import type { ExecutionOutcome } from '../../bot/command-path/index.js';
 import type { CommandPathDependencies } from '../../bot/command-path/index.js';
+import { SERVICE_PORTS } from '../../services/kit/service-ports.js';
 import { createDockerStack } from '../../services/stack/docker/index.js';
 import type { Stack } from '../../services/stack/stack.js';
 import { SCALE_WITHOUT_APPROVALS } from '../testing/command-access.js';
 import { block, commandRunner, stackOnlyServices } from '../testing/commands.js';
 import { RESPONDER_IMAGES, TEST_DOCKER_HOST, silentDockerHost, watchContainerCreations } from '../testing/docker.js';
 import { composeProjectLabel, startResponderProject, uniqueProjectName, type ResponderProject } from '../testing/responder-project.js';
-import { commandAccessForSuite } from '../testing/suite.js';
+import { commandAccessForSuite, firmPortsForSuite } from '../testing/suite.js';
 
 const project = uniqueProjectName('acgs-cmds');
 const projectLabel = composeProjectLabel(project);
@@ -174,6 +175,10 @@ describe('an engine that does not answer', () => {
 });
 
 describe('the CLI on the Docker stack', () => {
+  // Pointed at no service, the CLI reaches for the services' firm ports: a Policy Engine there
+  // (another suite's npm start) would let its changes through instead of failing closed.
+  firmPortsForSuite(SERVICE_PORTS);
+
   it('prints the status of the compose project it is pointed at', async () => {
     const result = await cli(['status']);
     expect(result.code).toBe(0);

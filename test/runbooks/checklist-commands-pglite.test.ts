@@ -4,56 +4,35 @@
  * trail's appends. A monthly review goes from start to completed through the commands every
  * surface uses (what the console and `npx acgs` show as text), and bad input writes nothing.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type AuditTrail, createAuditTrail } from '../../bot/audit-trail/index.js';
-import { createCommandPathDependencies, type CommandPathDependencies } from '../../bot/command-path/index.js';
+import type { CommandPathDependencies } from '../../bot/command-path/index.js';
 import { renderText } from '../../bot/cli-render.js';
 import type { ChecklistInfo } from '../../commands/ports.js';
 import { allChecklists, createChecklistBook, migrateChecklistStore } from '../../runbooks/checklists/index.js';
-import { createPool } from '../../services/kit/postgres.js';
-import { type EmbeddedPostgres, startEmbeddedPostgres } from '../../services/stack/local/embedded-postgres.js';
 import { testGate } from '../testing/command-access.js';
 import { block, commandRunner, type CommandRunner } from '../testing/commands.js';
-import { unusedLoopbackUrl } from '../testing/loopback.js';
+import { openPgliteBotDatabase, type PgliteBotDatabase } from '../testing/pglite-bot-database.js';
+import { servicesNowhere } from '../testing/services-nowhere.js';
 
 const ONCALL = 'U0ONCALL';
 const VIEWER = 'U0VIEWER';
 
-let scratch: string;
-let embedded: EmbeddedPostgres;
-let pool: pg.Pool;
-let trail: AuditTrail;
+let db: PgliteBotDatabase;
 let run: CommandRunner;
 
 beforeAll(async () => {
-  scratch = mkdtempSync(join(tmpdir(), 'acgs-checklists-pglite-'));
-  embedded = await startEmbeddedPostgres(join(scratch, 'pglite', 'bot'));
-  pool = createPool({ databaseUrl: embedded.url, max: 1, applicationName: 'acgs-checklists-pglite-test' });
-  trail = createAuditTrail({ pool, spoolDir: join(scratch, 'spool'), writeTimeoutMs: 5000, retryMinMs: 50, retryMaxMs: 500 });
-  await trail.start();
-  await migrateChecklistStore(pool);
-  const unused = await unusedLoopbackUrl();
-  const services: CommandPathDependencies = {
-    ...createCommandPathDependencies({ endpoints: { 'policy-engine': unused, 'audit-engine': unused, 'evolution-oversight': unused, 'sandbox-controller': unused }, checkTimeoutMs: 500, callTimeoutMs: 500 }),
-    authorization: await testGate({ roles: { oncall: [ONCALL] } }),
-    trail,
-  };
-  services.checklists = createChecklistBook({ pool, definitions: allChecklists, services });
+  db = await openPgliteBotDatabase('checklists');
+  await migrateChecklistStore(db.pool);
+  const services: CommandPathDependencies = await servicesNowhere({ authorization: await testGate({ roles: { oncall: [ONCALL] } }), trail: db.trail });
+  services.checklists = createChecklistBook({ pool: db.pool, definitions: allChecklists, services });
   run = commandRunner({ services: () => services, user: ONCALL });
 }, 60_000);
 
 afterAll(async () => {
-  await trail?.close().catch(() => undefined);
-  await pool?.end().catch(() => undefined);
-  await embedded?.stop();
-  if (scratch) rmSync(scratch, { recursive: true, force: true });
+  await db?.close();
 });
 
-const counts = async () => (await pool.query<{ lists: string; events: string }>('SELECT (SELECT count(*) FROM checklists) AS lists, (SELECT count(*) FROM checklist_events) AS events')).rows[0];
+const counts = async () => (await db.pool.query<{ lists: string; events: string }>('SELECT (SELECT count(*) FROM checklists) AS lists, (SELECT count(*) FROM checklist_events) AS events')).rows[0];
 
 describe('a monthly review on PGlite', () => {
   let id: string;

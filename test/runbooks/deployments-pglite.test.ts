@@ -4,57 +4,40 @@
  * transactions, the run store and the trail's appends. Opened as bot/main.ts opens them, driven
  * through the commands every surface uses (what the console and `npx acgs` show as text).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type AuditTrail, createAuditTrail } from '../../bot/audit-trail/index.js';
-import { createCommandPathDependencies, type CommandPathDependencies } from '../../bot/command-path/index.js';
+import type { CommandPathDependencies } from '../../bot/command-path/index.js';
 import { renderText } from '../../bot/cli-render.js';
 import { openBotDeployments } from '../../bot/runbook-runs/index.js';
 import { DeployLockError } from '../../commands/ports.js';
 import type { DeploymentRecords } from '../../runbooks/engine/ports.js';
 import { createRunStore, migrateRunStore } from '../../runbooks/engine/run-store.js';
-import { createPool } from '../../services/kit/postgres.js';
-import { type EmbeddedPostgres, startEmbeddedPostgres } from '../../services/stack/local/embedded-postgres.js';
 import { testGate } from '../testing/command-access.js';
 import { commandRunner, type CommandRunner } from '../testing/commands.js';
-import { unusedLoopbackUrl } from '../testing/loopback.js';
+import { openPgliteBotDatabase, type PgliteBotDatabase } from '../testing/pglite-bot-database.js';
+import { servicesNowhere } from '../testing/services-nowhere.js';
 
 const ONCALL = 'U0ONCALL';
 const ADMIN = 'U0ADMIN';
 
-let scratch: string;
-let embedded: EmbeddedPostgres;
-let pool: pg.Pool;
-let trail: AuditTrail;
+let db: PgliteBotDatabase;
 let deployments: DeploymentRecords;
 let run: CommandRunner;
 
 beforeAll(async () => {
-  scratch = mkdtempSync(join(tmpdir(), 'acgs-deployments-pglite-'));
-  embedded = await startEmbeddedPostgres(join(scratch, 'pglite', 'bot'));
-  pool = createPool({ databaseUrl: embedded.url, max: 1, applicationName: 'acgs-deployments-pglite-test' });
-  trail = createAuditTrail({ pool, spoolDir: join(scratch, 'spool'), writeTimeoutMs: 5000, retryMinMs: 50, retryMaxMs: 500 });
-  await trail.start();
-  await migrateRunStore(pool);
+  db = await openPgliteBotDatabase('deployments');
+  await migrateRunStore(db.pool);
   // No service answers here: nothing is seen, so nothing gets an initial record.
-  const unused = await unusedLoopbackUrl();
-  const base = createCommandPathDependencies({ endpoints: { 'policy-engine': unused, 'audit-engine': unused, 'evolution-oversight': unused, 'sandbox-controller': unused }, checkTimeoutMs: 500, callTimeoutMs: 500 });
-  deployments = await openBotDeployments({ pool, stack: { kind: 'local', description: 'local processes' }, services: base, env: {} });
-  const services: CommandPathDependencies = { ...base, authorization: await testGate({ roles: { oncall: [ONCALL], admins: [ADMIN] } }), trail, deployments };
+  const base = await servicesNowhere();
+  deployments = await openBotDeployments({ pool: db.pool, stack: { kind: 'local', description: 'local processes' }, services: base, env: {} });
+  const services: CommandPathDependencies = { ...base, authorization: await testGate({ roles: { oncall: [ONCALL], admins: [ADMIN] } }), trail: db.trail, deployments };
   run = commandRunner({ services: () => services, user: ONCALL });
 }, 60_000);
 
 afterAll(async () => {
-  await trail?.close().catch(() => undefined);
-  await pool?.end().catch(() => undefined);
-  await embedded?.stop();
-  if (scratch) rmSync(scratch, { recursive: true, force: true });
+  await db?.close();
 });
 
-const newRun = async (runbook: string) => (await createRunStore(pool).create({ runbook, version: 'v1', args: {}, requester: ONCALL, origin: 'cli' })).id;
+const newRun = async (runbook: string) => (await createRunStore(db.pool).create({ runbook, version: 'v1', args: {}, requester: ONCALL, origin: 'cli' })).id;
 
 describe('deployments on PGlite', () => {
   it('list no version for services that never answered', async () => {

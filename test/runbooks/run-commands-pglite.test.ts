@@ -4,58 +4,42 @@
  * its lease renewals, the run commands and the trail's appends all share it; a run must still go
  * from start to success, stop for a decision, take a retry and an abort, with every step recorded.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type AuditTrail, createAuditTrail } from '../../bot/audit-trail/index.js';
 import { createCommandPathDependencies, type CommandPathDependencies } from '../../bot/command-path/index.js';
 import { startRunbookEngine, type RunbookEngine } from '../../bot/runbook-runs/index.js';
 import { FINAL_RUN_STATES, type RunRecord, type RunState } from '../../runbooks/engine/run-store.js';
 import { allRunbooks } from '../../runbooks/index.js';
-import { createPool } from '../../services/kit/postgres.js';
-import { type EmbeddedPostgres, startEmbeddedPostgres } from '../../services/stack/local/embedded-postgres.js';
 import { testGate } from '../testing/command-access.js';
 import { block, commandRunner, type CommandRunner } from '../testing/commands.js';
+import { openPgliteBotDatabase, type PgliteBotDatabase } from '../testing/pglite-bot-database.js';
 import { startHealthStandIn, type HealthStandIn } from './testing/health-stand-in.js';
 
 const ONCALL = 'U0ONCALL';
 
-let scratch: string;
-let embedded: EmbeddedPostgres;
-let pool: pg.Pool;
-let trail: AuditTrail;
+let db: PgliteBotDatabase;
 let health: HealthStandIn;
 let engine: RunbookEngine;
 let run: CommandRunner;
 
 beforeAll(async () => {
-  scratch = mkdtempSync(join(tmpdir(), 'acgs-runbooks-pglite-'));
-  embedded = await startEmbeddedPostgres(join(scratch, 'pglite', 'bot'));
-  pool = createPool({ databaseUrl: embedded.url, max: 1, applicationName: 'acgs-runbooks-pglite-test' });
-  trail = createAuditTrail({ pool, spoolDir: join(scratch, 'spool'), writeTimeoutMs: 5000, retryMinMs: 50, retryMaxMs: 500 });
-  await trail.start();
+  db = await openPgliteBotDatabase('runbooks');
   health = await startHealthStandIn();
   const base = createCommandPathDependencies({ endpoints: health.endpoints, checkTimeoutMs: 2000 });
   engine = await startRunbookEngine({
-    pool,
-    trail,
+    pool: db.pool,
+    trail: db.trail,
     runbooks: allRunbooks,
     ports: { commands: base },
     executor: { leaseMs: 3000, renewEveryMs: 200, scanEveryMs: 100 },
   });
-  const services: CommandPathDependencies = { ...base, authorization: await testGate({ roles: { oncall: [ONCALL] } }), trail, runs: engine.runs };
+  const services: CommandPathDependencies = { ...base, authorization: await testGate({ roles: { oncall: [ONCALL] } }), trail: db.trail, runs: engine.runs };
   run = commandRunner({ services: () => services, user: ONCALL });
 }, 60_000);
 
 afterAll(async () => {
   await engine?.stop();
   await health?.close();
-  await trail?.close().catch(() => undefined);
-  await pool?.end().catch(() => undefined);
-  await embedded?.stop();
-  if (scratch) rmSync(scratch, { recursive: true, force: true });
+  await db?.close();
 });
 
 async function waitForState(id: string, states: readonly RunState[], timeoutMs = 15_000): Promise<RunRecord> {
@@ -76,7 +60,7 @@ async function startRun(): Promise<string> {
 
 describe('the run commands on the embedded PGlite database (one connection)', () => {
   it('dry-runs without recording, then runs health-check to success with each step in the trail', async () => {
-    const count = async () => (await pool.query<{ n: string }>('SELECT count(*) AS n FROM runbook_runs')).rows[0]!.n;
+    const count = async () => (await db.pool.query<{ n: string }>('SELECT count(*) AS n FROM runbook_runs')).rows[0]!.n;
     const before = await count();
     expect((await run('run health-check --dry-run')).document.title).toBe('Dry run: health-check');
     expect(await count()).toBe(before);
@@ -84,8 +68,8 @@ describe('the run commands on the embedded PGlite database (one connection)', ()
     const id = await startRun();
     expect(await waitForState(id, FINAL_RUN_STATES)).toMatchObject({ state: 'succeeded' });
     expect(block((await run(`run status ${id}`)).document, 'table').rows.map((row) => row[3])).toEqual(['done', 'done']);
-    await trail.flush();
-    const steps = (await trail.query({ kind: 'run_step', limit: 50 })).records.filter((record) => (record.details as { run?: string }).run === id);
+    await db.trail.flush();
+    const steps = (await db.trail.query({ kind: 'run_step', limit: 50 })).records.filter((record) => (record.details as { run?: string }).run === id);
     expect(steps.map((record) => record.outcome).sort()).toEqual(['done', 'done', 'started', 'started']);
   });
 

@@ -37,7 +37,8 @@ describe('Docker stack: deploy and running', () => {
   }, 60_000);
 
   it('fails with UNHEALTHY and keeps the old image when the new one never gets healthy', async () => {
-    const error = await stackErrorOf(stack.deploy('api', { kind: 'image', image: RESPONDER_IMAGES.broken }, { timeoutMs: 4000 }));
+    // Time for the broken image's health check to fail its three retries on a loaded machine (else TIMEOUT).
+    const error = await stackErrorOf(stack.deploy('api', { kind: 'image', image: RESPONDER_IMAGES.broken }, { timeoutMs: 8000 }));
     expect(error.code).toBe('UNHEALTHY');
     expect(error.reason).toContain(`still runs ${RESPONDER_IMAGES.v2} and was not changed`);
     expect(await stack.running('api')).toEqual({ kind: 'image', image: RESPONDER_IMAGES.v2 });

@@ -3,46 +3,18 @@
  * real stack (a DATABASE_URL, a Docker stack) unless ACGS_CONSOLE_WITH_REAL_STACK=1. The console
  * lets one person act as every approver, so these stop the start before anything is started.
  */
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { COMPOSE_LABELS } from '../../services/stack/docker/compose-labels.js';
 import { removeContainersWithLabel, requireDockerEngine, requireImage, silentDockerHost, TEST_DOCKER_HOST } from '../testing/docker.js';
-import { unusedLoopbackPort } from '../testing/loopback.js';
+import { refusedStarts } from '../testing/npm-start.js';
 
-const stateDirs: string[] = [];
+const { start, cleanup } = refusedStarts('acgs-console-refusal-');
 /** Marks the containers this file creates, for the clean-up. */
 const TEST_LABEL = 'acgs.test=console-refusals';
 afterAll(async () => {
-  for (const dir of stateDirs) rmSync(dir, { recursive: true, force: true });
+  cleanup();
   await removeContainersWithLabel(await requireDockerEngine(), TEST_LABEL);
 });
-
-/**
- * Runs bot/main.ts with nothing configured but `extra`. ACGS_STACK defaults to a value no driver
- * accepts: should a refusal be missing, the start then stops at the stack choice instead of
- * starting services on the firm ports that other suites use.
- */
-async function start(extra: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const stateDir = mkdtempSync(join(tmpdir(), 'acgs-console-refusal-'));
-  stateDirs.push(stateDir);
-  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, ACGS_STATE_DIR: stateDir, LOG_LEVEL: 'warn', PORT: String(await unusedLoopbackPort()), ACGS_STACK: 'no-driver', ...extra };
-  const child = spawn(process.execPath, ['--import', 'tsx', 'bot/main.ts'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.on('data', (chunk) => (stdout += chunk));
-  child.stderr!.on('data', (chunk) => (stderr += chunk));
-  // A start that was not refused keeps running: stop it, so that the test fails instead of hanging.
-  const stopUnrefused = setTimeout(() => child.kill('SIGKILL'), 45_000);
-  return new Promise((resolve) =>
-    child.once('close', (code) => {
-      clearTimeout(stopUnrefused);
-      resolve({ code, stdout, stderr });
-    }),
-  );
-}
 
 const WHY = 'the console lets one person act as every user of its workspace, approvers and admins included';
 

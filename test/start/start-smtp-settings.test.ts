@@ -2,39 +2,11 @@
  * `npm start` with e-mail settings that do not parse: the start stops before anything is started,
  * with a sentence naming the variable, and the SMTP password is never shown.
  */
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { unusedLoopbackPort } from '../testing/loopback.js';
+import { refusedStarts } from '../testing/npm-start.js';
 
-const stateDirs: string[] = [];
-afterAll(() => {
-  for (const dir of stateDirs) rmSync(dir, { recursive: true, force: true });
-});
-
-/**
- * Runs bot/main.ts with `extra`. ACGS_STACK is a value no driver accepts: should the refusal be
- * missing, the start stops at the stack choice instead of starting services on the firm ports.
- */
-async function start(extra: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const stateDir = mkdtempSync(join(tmpdir(), 'acgs-smtp-refusal-'));
-  stateDirs.push(stateDir);
-  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, ACGS_STATE_DIR: stateDir, LOG_LEVEL: 'warn', PORT: String(await unusedLoopbackPort()), ACGS_STACK: 'no-driver', ...extra };
-  const child = spawn(process.execPath, ['--import', 'tsx', 'bot/main.ts'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.on('data', (chunk) => (stdout += chunk));
-  child.stderr!.on('data', (chunk) => (stderr += chunk));
-  const stopUnrefused = setTimeout(() => child.kill('SIGKILL'), 45_000);
-  return new Promise((resolve) =>
-    child.once('close', (code) => {
-      clearTimeout(stopUnrefused);
-      resolve({ code, stdout, stderr });
-    }),
-  );
-}
+const { start, cleanup } = refusedStarts('acgs-smtp-refusal-');
+afterAll(cleanup);
 
 describe('npm start with e-mail notice settings', () => {
   it('refuses an SMTP_URL that does not parse, naming it, without the password, before starting anything', async () => {

@@ -5,7 +5,11 @@
  * firm-ports.ts first.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { unusedLoopbackPort } from './loopback.js';
 
 /** Settings a developer's shell may carry that would make the start use something real. */
 const CONFIGURED = ['DATABASE_URL', 'AUDIT_DATABASE_URL', 'EVOLUTION_DATABASE_URL', 'DATABASE_POOL_MAX', 'REDIS_URL', 'ACGS_ADMIN_TOKEN', 'ACGS_CONFIG'];
@@ -68,4 +72,49 @@ export async function waitForHealth(port: number, timeoutMs: number, output: () 
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
   throw new Error(`port ${port} not healthy after ${timeoutMs} ms (${lastError})\n${output().slice(-4000)}`);
+}
+
+export interface StartOutcome {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+export interface RefusedStarts {
+  /** Runs bot/main.ts with nothing configured but `extra`, each time in a fresh state directory, to its end. */
+  start(extra: Record<string, string>): Promise<StartOutcome>;
+  /** Removes the state directories of every start so far. */
+  cleanup(): void;
+}
+
+/**
+ * For the suites whose starts must be refused before anything is started. ACGS_STACK defaults to a
+ * value no driver accepts: should a refusal be missing, the start then stops at the stack choice
+ * instead of starting services on the firm ports that other suites use.
+ */
+export function refusedStarts(stateDirPrefix: string): RefusedStarts {
+  const stateDirs: string[] = [];
+  return {
+    async start(extra) {
+      const stateDir = mkdtempSync(join(tmpdir(), stateDirPrefix));
+      stateDirs.push(stateDir);
+      const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, ACGS_STATE_DIR: stateDir, LOG_LEVEL: 'warn', PORT: String(await unusedLoopbackPort()), ACGS_STACK: 'no-driver', ...extra };
+      const child = spawn(process.execPath, ['--import', 'tsx', 'bot/main.ts'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      child.stdout!.on('data', (chunk) => (stdout += chunk));
+      child.stderr!.on('data', (chunk) => (stderr += chunk));
+      // A start that was not refused keeps running: stop it, so that the test fails instead of hanging.
+      const stopUnrefused = setTimeout(() => child.kill('SIGKILL'), 45_000);
+      return new Promise((resolve) =>
+        child.once('close', (code) => {
+          clearTimeout(stopUnrefused);
+          resolve({ code, stdout, stderr });
+        }),
+      );
+    },
+    cleanup() {
+      for (const dir of stateDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }

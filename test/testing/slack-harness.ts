@@ -2,6 +2,7 @@
  * Starts the real bot (createSlackBot, real Bolt receivers) against the Slack stand-in, in HTTP or
  * Socket Mode, on loopback ports chosen by the system; the test files of bot/slack share it.
  */
+import { WebClient } from '@slack/web-api';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { createBotLogger } from '../../bot/logger.js';
@@ -94,6 +95,11 @@ export function fixtureRegistry(log: RunLog, extra: CommandDefinition[] = []): R
     ...extra,
   ] as CommandDefinition[];
   return createRegistry(commands);
+}
+
+/** The bot's token on the stand-in's Web API, retrying briefly as the bot's own writers do. */
+export function standInClient(standIn: SlackStandIn): WebClient {
+  return new WebClient(BOT_TOKEN, { slackApiUrl: standIn.apiUrl, retryConfig: { retries: 2, minTimeout: 50, maxTimeout: 1000 } });
 }
 
 export interface BotUnderTest {

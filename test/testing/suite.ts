@@ -5,6 +5,8 @@
  */
 import { afterAll, beforeAll } from 'vitest';
 import { openCommandAccess, type CommandAccess, type GateOptions } from './command-access.js';
+import { FIRM_PORTS_WAIT_MS, takeFirmPorts } from './firm-ports.js';
+import { requireFreePorts } from './npm-start.js';
 import { startHungServer, startStack, type HungServer, type StackOptions, type TestStack } from './stack.js';
 
 export interface StackSuite {
@@ -37,4 +39,19 @@ export function commandAccessForSuite(options: GateOptions): () => CommandAccess
     if (!access) throw new Error('the command access is opened before the tests of its suite; it is not open here');
     return access;
   };
+}
+
+/**
+ * The firm ports' turn (firm-ports.ts), for a block whose tests count on nothing listening on
+ * `free` (the services' default ports): taken before its first test, so no `npm start` suite
+ * brings services up meanwhile, and given up after its last. The block fails, naming what listens,
+ * when something else still holds one of them.
+ */
+export function firmPortsForSuite(free: Record<string, number>): void {
+  let release: (() => Promise<void>) | undefined;
+  beforeAll(async () => {
+    release = await takeFirmPorts();
+    await requireFreePorts(free);
+  }, FIRM_PORTS_WAIT_MS + 10_000);
+  afterAll(() => release?.());
 }
