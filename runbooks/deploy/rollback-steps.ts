@@ -112,7 +112,8 @@ export function rollBackServicesStep<Args>(): Step<Args> {
     async run(context) {
       const plan = reversed(rollbackPlanOf(context.outputs));
       const done: RolledBackService[] = [];
-      for (const change of plan.services) {
+      // A service on its target already gets no deploy and no record: nothing was rolled back there.
+      for (const change of plan.services.filter((candidate) => !candidate.unchanged)) {
         if (!change.to) throw new Error(`the plan has no release for ${change.service}: the plan step was not run for real`);
         context.progress({ text: `${change.service}: back to ${change.version}`, data: { service: change.service, done: done.map((entry) => entry.service) } });
         try {
@@ -120,7 +121,7 @@ export function rollBackServicesStep<Args>(): Step<Args> {
         } catch (error) {
           const why = isStackError(error, 'UNHEALTHY') ? `its replica on ${change.version} was not healthy in time, so the stack kept what it ran (${errorText(error)})` : errorText(error);
           const back = done.map((entry) => `${entry.service} ${entry.version}`).join(', ') || 'none';
-          const left = plan.services.slice(plan.services.indexOf(change) + 1).map((entry) => entry.service).join(', ') || 'none';
+          const left = plan.services.slice(plan.services.indexOf(change) + 1).filter((entry) => !entry.unchanged).map((entry) => entry.service).join(', ') || 'none';
           throw new Error(`${change.service} could not be put back on ${describeArtifact(change.to)}: ${why}. Back already: ${back}; not tried: ${left}. Retry rolls back what is not back yet`);
         }
       }

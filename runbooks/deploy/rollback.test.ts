@@ -317,4 +317,17 @@ describe('rollback: 9.1.0 back to 9.0.0', () => {
       ports.deploySettings = { ...ports.deploySettings!, ...SHORT_WATCH };
     }
   }, 300_000);
+
+  it('leaves a service already on the version named alone: no deploy, no record', async () => {
+    const before = Object.fromEntries(await Promise.all(ROLLOUT_ORDER.map(async (service) => [service, (await records.current(service))!.id] as const)));
+    const submitted = await executor.submit({ runbook: 'rollback', args: { to: '9.0.0' }, requester: 'U0ONCALL', origin: 'test' });
+    await executor.scanNow();
+    const run = await waitFor(submitted.id, ended);
+    expect(run.state, run.reason ?? '').toBe('succeeded');
+    const others = ROLLOUT_ORDER.filter((name) => name !== 'policy-engine');
+    expect(run.reason).toBe(`Rolled back: ${others.map((service) => `${service} runs 9.0.0 (it ran it already)`).join(', ')}, policy-engine runs 9.0.0.`);
+    for (const service of others) expect((await records.current(service))!.id).toBe(before[service]);
+    expect(await records.current('policy-engine')).toMatchObject({ version: '9.0.0', kind: 'rollback', runId: run.id, replacedVersion: '9.3.0-slow' });
+    expect(await healthVersion('policy-engine')).toBe('9.0.0');
+  }, 300_000);
 });
