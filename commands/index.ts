@@ -35,6 +35,7 @@ import { releases } from './releases.js';
 import { createRegistry, type Registry } from './registry.js';
 import { restart } from './restart.js';
 import { restore } from './restore.js';
+import { rollback } from './rollback.js';
 import { run } from './run.js';
 import { runAbort } from './run-abort.js';
 import { runDecide } from './run-decide.js';
@@ -108,6 +109,7 @@ export const allCommands: readonly CommandDefinition[] = [
   hotfix,
   deployStatus,
   deployUnlock,
+  rollback,
 ] as CommandDefinition[];
 
 export function createCommandRegistry(): Registry {

@@ -103,10 +103,10 @@ describe('the committed policy with the default rules', () => {
   });
 
   it('refuses a command the rules do not know, at the level the registry claims', () => {
-    expect(authorizer.decide(request(['admins'], 'rollback', { command: { name: 'rollback', args: {}, level: 2 } }))).toEqual({
+    expect(authorizer.decide(request(['admins'], 'canary', { command: { name: 'canary', args: {}, level: 2 } }))).toEqual({
       allow: false,
       code: 'unknown_command',
-      reason: '"rollback" is not a command the authorization policy knows, so it is refused; an administrator can give it a level under authorization.commands in the bot\'s config file.',
+      reason: '"canary" is not a command the authorization policy knows, so it is refused; an administrator can give it a level under authorization.commands in the bot\'s config file.',
       level: 2,
       ...nothingToApprove,
     });

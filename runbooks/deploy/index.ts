@@ -4,5 +4,7 @@ export { observeInitialVersion, releaseRepository, repositoryHead } from './init
 export { deploySettingsFromEnv, DeploySettingsError, DEFAULT_DEPLOY_SETTINGS, type DeploySettings } from './deploy-settings.js';
 import { deployRunbook } from './deploy.js';
 import { hotfixRunbook } from './hotfix.js';
+import { rollbackRunbook } from './rollback.js';
+import { rollbackRestoreRunbook } from './rollback-restore.js';
 
-export const deployRunbooks = [deployRunbook, hotfixRunbook] as const;
+export const deployRunbooks = [deployRunbook, hotfixRunbook, rollbackRunbook, rollbackRestoreRunbook] as const;

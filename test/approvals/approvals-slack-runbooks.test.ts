@@ -47,6 +47,9 @@ beforeAll(async () => {
       scriptedRunbook(pool, 'look-around', [{ id: 'look', kind: 'check' }], { level: 0, summary: 'Looks around' }),
       // The short form `backup` is decided at this runbook's level, not the command's Level 1.
       scriptedRunbook(pool, 'backup', [{ id: 'dump' }], { level: 2, summary: 'A stricter backup' }),
+      // `rollback` picks its runbook from its arguments: with a backup, the Level 3 one.
+      scriptedRunbook(pool, 'rollback', [{ id: 'back' }], { level: 2, summary: 'Rolls back' }),
+      scriptedRunbook(pool, 'rollback-restore', [{ id: 'restore-and-back' }], { level: 3, summary: 'Restores and rolls back' }),
     ],
   });
   people = channelPeople(bot.t);
@@ -184,6 +187,12 @@ describe('can', () => {
     const short = await people.type(ONCALL, 'can backup', 'backup');
     expect(short.text).toContain('Level 2 (human decision)');
     expect(short.text).toContain('runbook "backup" is a Level 2 (human decision) action');
+
+    const rollback = await people.type(ONCALL, 'can rollback policy-engine', 'rollback');
+    expect(rollback.text).toContain('runbook "rollback" is a Level 2 (human decision) action');
+    const withBackup = await people.type(ONCALL, 'can rollback --backup 20261206T152000Z-a1b2c3', 'rollback-restore');
+    expect(withBackup.text).toContain('runbook "rollback-restore" is a Level 3 (critical) action');
+    expect(withBackup.text).toContain('2 approvals from different people holding `approvers` or `admins` (not you)');
 
     const dry = await people.type(VIEWER, 'can run restore-drill --dry-run', 'restore-drill');
     expect(dry.text).toContain('the dry run of runbook "restore-drill" is a read-only command; everyone may run it.');

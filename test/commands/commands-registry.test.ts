@@ -62,7 +62,7 @@ describe('the command registry', () => {
     const issue4 = ['cache warm', 'db connections', 'logs', 'redis memory', 'restart', 'sandbox prune', 'scale', 'stats', 'status'];
     const issue5 = ['audit', 'cache clear', 'can', 'db kill-idle', 'evolution review', 'lockdown', 'lockdown lift', 'redis flush', 'strict-mode'];
     const issue12 = ['backup', 'backup verify', 'backups', 'checklist', 'checklist rerun', 'checklist show', 'checklist tick', 'checklist untick', 'checklists', 'restore', 'run', 'run abort', 'run decide', 'run pass', 'run status', 'runbooks', 'runs', 'troubleshoot'];
-    const issue13 = ['deploy', 'deploy status', 'deploy unlock', 'hotfix', 'releases'];
+    const issue13 = ['deploy', 'deploy status', 'deploy unlock', 'hotfix', 'releases', 'rollback'];
     expect(registry.list().map((command) => command.name)).toEqual([...issue3, ...issue4, ...issue5, ...issue12, ...issue13].sort((a, b) => a.localeCompare(b)));
     expect(registry.list().filter((command) => issue3.includes(command.name)).every((command) => command.level === 'read')).toBe(true);
   });
@@ -202,6 +202,13 @@ describe('argument errors a person can act on', () => {
     await expectRefused('evolutions pendng', /status: `pendng` is not an evolution status; did you mean `pending`\?/);
     const outcome = await expectRefused('evolutions merged', /`merged` is not an evolution status/);
     expect(outcome.document.summary).toContain('Known: pending, auto_approved, fast_track, human_review, approved, rejected, rolled_back');
+  });
+
+  it('refuses a rollback of an unknown service, a malformed backup id and --unverified without a backup', async () => {
+    await expectRefused('rollback polcy-engine', /service: `polcy-engine` is not a service; did you mean `policy-engine`\?/);
+    await expectRefused('rollback --backup yesterday', /backup: `yesterday` is not a backup id; a backup id looks like 20261206T152000Z-a1b2c3/);
+    await expectRefused('rollback --unverified', /`--unverified` is about the backup to restore: use it with `--backup <id>`/);
+    await expectRefused('rollback --to', /`--to` needs a value/);
   });
 
   it('keeps markup and mentions typed as arguments as plain text, cut short', async () => {

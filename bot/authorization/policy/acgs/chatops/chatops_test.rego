@@ -212,12 +212,12 @@ test_decision_level_with_no_requesters_names_nobody if {
 # Unknown commands and malformed input
 
 test_decision_unknown_command_denied_at_its_claimed_level if {
-	chatops.decision == _denied("unknown_command", 2, "\"rollback\" is not a command the authorization policy knows, so it is refused; an administrator can give it a level under authorization.commands in the bot's config file.") with input as object.union(_request(["admins"], "rollback"), {"command": {"name": "rollback", "level": 2}})
+	chatops.decision == _denied("unknown_command", 2, "\"canary\" is not a command the authorization policy knows, so it is refused; an administrator can give it a level under authorization.commands in the bot's config file.") with input as object.union(_request(["admins"], "canary"), {"command": {"name": "canary", "level": 2}})
 }
 
 test_decision_unknown_command_without_level_reports_level4 if {
-	chatops.decision.level == 4 with input as object.union(_request(["admins"], "rollback"), {"command": {"name": "rollback", "level": "high"}})
-	chatops.decision.allow == false with input as object.union(_request(["admins"], "rollback"), {"command": {"name": "rollback", "level": "high"}})
+	chatops.decision.level == 4 with input as object.union(_request(["admins"], "canary"), {"command": {"name": "canary", "level": "high"}})
+	chatops.decision.allow == false with input as object.union(_request(["admins"], "canary"), {"command": {"name": "canary", "level": "high"}})
 }
 
 test_decision_registry_level_never_overrides_the_data if {
