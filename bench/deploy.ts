@@ -15,8 +15,10 @@
  *   start       per service, from the new container's start to its first 200 (the goal for a
  *               service that cannot run twice: no replica for at most this long)
  *
- *   BENCH_ROUNDS           rounds; each runs both procedures, taking turns at going first (default 1)
- *   BENCH_HEALTH_INTERVAL  the services' Docker health check interval (default: docker-compose.yml's 15 s)
+ *   BENCH_ROUNDS            rounds per health check interval; each runs both procedures, taking
+ *                           turns at going first (default 1)
+ *   BENCH_HEALTH_INTERVALS  the services' Docker health check intervals to run with, comma
+ *                           separated; `compose` is docker-compose.yml's own 15 s (default compose,1s)
  *
  * Needs the Docker Engine, docker-compose, the test images (scripts/provision.sh), PostgreSQL and
  * Redis. Every container, volume, database, Redis key and image tag it creates is removed at the
@@ -33,14 +35,16 @@ import { ROLLOUT_ORDER, runProcedure, type ProcedureFigures, type ProcedureName 
 import { buildBenchReleases, type BenchReleases } from './deploy/releases.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 1);
-const HEALTH_INTERVAL = process.env.BENCH_HEALTH_INTERVAL || undefined;
+const HEALTH_INTERVALS = (process.env.BENCH_HEALTH_INTERVALS || 'compose,1s').split(',').map((word) => word.trim());
 
 const load = () => loadavg().map((value) => value.toFixed(2)).join(' ');
 
 async function main(): Promise<void> {
   if (!Number.isInteger(ROUNDS) || ROUNDS < 1) throw new Error(`BENCH_ROUNDS=${process.env.BENCH_ROUNDS}: a whole number of rounds, at least 1`);
-  if (HEALTH_INTERVAL !== undefined && !/^\d+(ms|s)$/.test(HEALTH_INTERVAL)) {
-    throw new Error(`BENCH_HEALTH_INTERVAL=${HEALTH_INTERVAL}: a compose duration such as 1s or 500ms`);
+  for (const interval of HEALTH_INTERVALS) {
+    if (interval !== 'compose' && !/^\d+(ms|s)$/.test(interval)) {
+      throw new Error(`BENCH_HEALTH_INTERVALS=${process.env.BENCH_HEALTH_INTERVALS}: "${interval}" is neither compose nor a duration such as 1s or 500ms`);
+    }
   }
   const docker = await requireDockerEngine({ waitMs: 5000 });
   let releases: BenchReleases | undefined;
@@ -59,20 +63,23 @@ async function main(): Promise<void> {
   try {
     console.log(`bench:deploy: building the releases (not timed), load ${load()}`);
     releases = await buildBenchReleases(docker, (line) => console.log(`  ${line}`));
-    compose = await openComposeStack({ docker, ...(HEALTH_INTERVAL ? { healthInterval: HEALTH_INTERVAL } : {}) });
+    compose = await openComposeStack(docker);
     // The driver with the settings `npm start` gives it for a Docker stack.
     stack = createDockerStack({ dockerHost: TEST_DOCKER_HOST, project: compose.project });
     watch = watchHealth(compose.ports);
     console.log(
       `bench:deploy: project ${compose.project}, ${releases.from.served} -> ${releases.to.served}, order ${ROLLOUT_ORDER.join(', ')}, ` +
-        `health check interval ${HEALTH_INTERVAL ?? '15s (docker-compose.yml)'}, load ${load()}`,
+        `health check intervals ${HEALTH_INTERVALS.join(', ')}, load ${load()}`,
     );
     const figures: ProcedureFigures[] = [];
-    for (let round = 0; round < ROUNDS; round += 1) {
-      const order: ProcedureName[] = round % 2 === 0 ? ['rolling deploy', 'docker-compose up -d'] : ['docker-compose up -d', 'rolling deploy'];
-      for (const name of order) {
-        figures.push(await runProcedure({ docker, compose, stack, watch, from: releases.from, to: releases.to }, name));
-        console.log(`  round ${round + 1}: ${name} done, load ${load()}`);
+    for (const interval of HEALTH_INTERVALS) {
+      const healthInterval = interval === 'compose' ? undefined : interval;
+      for (let round = 0; round < ROUNDS; round += 1) {
+        const order: ProcedureName[] = round % 2 === 0 ? ['rolling deploy', 'docker-compose up -d'] : ['docker-compose up -d', 'rolling deploy'];
+        for (const name of order) {
+          figures.push(await runProcedure({ docker, compose, stack, watch, from: releases.from, to: releases.to, healthInterval }, name));
+          console.log(`  health check every ${interval}, round ${round + 1}: ${name} done, load ${load()}`);
+        }
       }
     }
     printFigures(figures);

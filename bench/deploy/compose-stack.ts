@@ -26,8 +26,11 @@ export interface BenchComposeStack {
   ports: Record<ServiceName, number>;
   /** The container of a service: compose names it <project>-<service>, and the driver keeps the name. */
   containerName(service: ServiceName): string;
-  /** `docker-compose up -d --no-build --no-deps` of the four services at the release tag. */
-  up(tag: string): Promise<void>;
+  /**
+   * `docker-compose up -d --no-build --no-deps` of the four services at the release tag, with the
+   * services' Docker health check every `healthInterval` (docker-compose.yml's 15 s unless given).
+   */
+  up(tag: string, healthInterval?: string): Promise<void>;
   /** Removes the project's containers and volumes (the stack can be brought up again). */
   down(): Promise<void>;
   /** down, then the databases, Redis keys and files. */
@@ -40,13 +43,7 @@ async function distinctPorts(count: number): Promise<number[]> {
   return [...ports];
 }
 
-export interface ComposeStackOptions {
-  docker: Docker;
-  /** The services' Docker health check interval (BENCH_HEALTH_INTERVAL); docker-compose.yml's 15 s unless given. */
-  healthInterval?: string;
-}
-
-export async function openComposeStack({ docker, healthInterval }: ComposeStackOptions): Promise<BenchComposeStack> {
+export async function openComposeStack(docker: Docker): Promise<BenchComposeStack> {
   const project = `acgs-benchdeploy-${randomBytes(3).toString('hex')}`;
   const label = composeProjectLabel(project);
   const databases: TestDatabase[] = [];
@@ -100,17 +97,17 @@ export async function openComposeStack({ docker, healthInterval }: ComposeStackO
         ACGS_BENCH_REDIS_URL: redis.url,
         ACGS_BENCH_REDIS_PREFIX: redis.prefix,
         ACGS_BENCH_DOCKER_HOST: TEST_DOCKER_HOST,
-        ACGS_BENCH_HEALTH_INTERVAL: healthInterval,
       },
     };
     invocation = base;
 
-    const fileFor = async (tag: string) => {
-      let file = resolved.get(tag);
+    const fileFor = async (tag: string, healthInterval: string | undefined) => {
+      const key = `${tag}.${healthInterval ?? 'compose'}`;
+      let file = resolved.get(key);
       if (!file) {
-        file = join(workDir, `docker-compose.${tag}.yml`);
-        await writeHostNetworkConfig({ ...base, env: { ...base.env, ACGS_BENCH_VERSION: tag } }, file);
-        resolved.set(tag, file);
+        file = join(workDir, `docker-compose.${key}.yml`);
+        await writeHostNetworkConfig({ ...base, env: { ...base.env, ACGS_BENCH_VERSION: tag, ACGS_BENCH_HEALTH_INTERVAL: healthInterval } }, file);
+        resolved.set(key, file);
       }
       return file;
     };
@@ -119,8 +116,8 @@ export async function openComposeStack({ docker, healthInterval }: ComposeStackO
       project,
       ports,
       containerName: (service) => `${project}-${service}`,
-      async up(tag) {
-        await compose({ ...base, files: [await fileFor(tag)] }, ['up', '--detach', '--no-build', '--no-deps', ...ACGS_COMPOSE_SERVICES]);
+      async up(tag, healthInterval) {
+        await compose({ ...base, files: [await fileFor(tag, healthInterval)] }, ['up', '--detach', '--no-build', '--no-deps', ...ACGS_COMPOSE_SERVICES]);
       },
       down,
       close,

@@ -14,7 +14,7 @@ export function printFigures(figures: readonly ProcedureFigures[]): void {
   for (const procedure of figures) {
     console.log('');
     console.log(
-      `${procedure.name}: returned after ${seconds(procedure.returnedMs)}, every service serving the new release after ${seconds(procedure.servingMs)}, ` +
+      `${procedure.name} (health check every ${procedure.healthInterval ?? '15s'}): returned after ${seconds(procedure.returnedMs)}, every service serving the new release after ${seconds(procedure.servingMs)}, ` +
         `healthy in the engine's eyes after ${seconds(procedure.engineHealthyMs)}`,
     );
     console.log(row(['service', 'no 200 (bench)', 'DeployReport gap', 'strategy', 'deploy took', 'start']));

@@ -24,6 +24,8 @@ export interface ServiceFigures {
 
 export interface ProcedureFigures {
   name: ProcedureName;
+  /** The services' Docker health check interval; undefined: docker-compose.yml's. */
+  healthInterval: string | undefined;
   /** Until the procedure returned: the last Stack.deploy, or the docker-compose process. */
   returnedMs: number;
   /** Until every service answered /health 200 with the new version. */
@@ -47,6 +49,7 @@ export interface ProcedureContext {
   watch: HealthWatch;
   from: BenchRelease;
   to: BenchRelease;
+  healthInterval: string | undefined;
 }
 
 async function allEngineHealthy(context: ProcedureContext): Promise<void> {
@@ -55,7 +58,7 @@ async function allEngineHealthy(context: ProcedureContext): Promise<void> {
 
 /** The stack at the old release, serving and healthy in the engine's eyes, before the clock starts. */
 async function startAtOldRelease(context: ProcedureContext): Promise<void> {
-  await context.compose.up(context.from.tag);
+  await context.compose.up(context.from.tag, context.healthInterval);
   await context.watch.servingEverywhere(context.from.served, Date.now(), WAIT_MS);
   await allEngineHealthy(context);
   await new Promise((resolve) => setTimeout(resolve, TAIL_MS));
@@ -70,7 +73,7 @@ export async function runProcedure(context: ProcedureContext, name: ProcedureNam
       reports.set(service, await context.stack.deploy(service, { kind: 'image', image: context.to.images[service] }, { timeoutMs: WAIT_MS }));
     }
   } else {
-    await context.compose.up(context.to.tag);
+    await context.compose.up(context.to.tag, context.healthInterval);
   }
   const returned = Date.now();
   const serving = await context.watch.servingEverywhere(context.to.served, started, WAIT_MS);
@@ -93,5 +96,5 @@ export async function runProcedure(context: ProcedureContext, name: ProcedureNam
     };
   }
   await context.compose.down();
-  return { name, returnedMs: returned - started, servingMs: serving - started, engineHealthyMs: engineHealthy - started, services };
+  return { name, healthInterval: context.healthInterval, returnedMs: returned - started, servingMs: serving - started, engineHealthyMs: engineHealthy - started, services };
 }
