@@ -20,6 +20,8 @@ import { composeProjectLabel } from '../../test/testing/responder-project.js';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 const OVERRIDE = 'bench/deploy/compose-override.yml';
+/** Four containers created or removed at once copy or delete four filesystems on the vfs driver. */
+const COMPOSE_TIMEOUT_MS = 600_000;
 
 export interface BenchComposeStack {
   project: string;
@@ -55,7 +57,7 @@ export async function openComposeStack(docker: Docker): Promise<BenchComposeStac
   const down = async () => {
     const [file] = resolved.values();
     if (invocation && file) {
-      await compose({ ...invocation, files: [file] }, ['down', '--volumes', '--remove-orphans', '--timeout', '5']).catch((error: unknown) => {
+      await compose({ ...invocation, files: [file] }, ['down', '--volumes', '--remove-orphans', '--timeout', '5'], COMPOSE_TIMEOUT_MS).catch((error: unknown) => {
         console.error(`compose down of ${project} failed; removing its containers directly: ${(error as Error).message}`);
       });
     }
@@ -117,7 +119,7 @@ export async function openComposeStack(docker: Docker): Promise<BenchComposeStac
       ports,
       containerName: (service) => `${project}-${service}`,
       async up(tag, healthInterval) {
-        await compose({ ...base, files: [await fileFor(tag, healthInterval)] }, ['up', '--detach', '--no-build', '--no-deps', ...ACGS_COMPOSE_SERVICES]);
+        await compose({ ...base, files: [await fileFor(tag, healthInterval)] }, ['up', '--detach', '--no-build', '--no-deps', ...ACGS_COMPOSE_SERVICES], COMPOSE_TIMEOUT_MS);
       },
       down,
       close,
