@@ -3,9 +3,11 @@
  * image, deployed by recreate; a release directory is for the local stack.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createDockerStack } from '../../services/stack/docker/index.js';
 import type { Stack } from '../../services/stack/stack.js';
 import { RESPONDER_IMAGES, servedVersion } from '../testing/docker.js';
-import { startResponderProject, uniqueProjectName, type ResponderProject } from '../testing/responder-project.js';
+import { TEST_DRIVER_OPTIONS, startResponderProject, uniqueProjectName, type ResponderProject } from '../testing/responder-project.js';
+import { startSlowEngineProxy } from '../testing/slow-engine-proxy.js';
 import { stackErrorOf } from '../testing/stack-error.js';
 
 const project = uniqueProjectName('acgs-deploy');
@@ -56,4 +58,22 @@ describe('Docker stack: deploy and running', () => {
   it('refuses a service the project does not have', async () => {
     expect((await stackErrorOf(stack.running('web'))).code).toBe('SERVICE_UNKNOWN');
   });
+
+  // The vfs storage driver deletes a container's whole filesystem before it answers a removal:
+  // longer than the 15 s of an ordinary engine call on a busy disk (bench:deploy).
+  it('deploys when the engine answers the old container\'s removal only after 16 s', async () => {
+    const proxy = await startSlowEngineProxy({ slow: (method, path) => method === 'DELETE' && path.includes('/containers/'), delayMs: 16_000 });
+    const slowStack = createDockerStack({ ...TEST_DRIVER_OPTIONS, dockerHost: proxy.dockerHost, project });
+    try {
+      const report = await slowStack.deploy('api', { kind: 'image', image: RESPONDER_IMAGES.v1 }, { timeoutMs: 30_000 });
+      expect(report).toMatchObject({ artifact: { kind: 'image', image: RESPONDER_IMAGES.v1 }, previous: { kind: 'image', image: RESPONDER_IMAGES.v2 }, unavailableMs: 0 });
+      expect(proxy.held).toHaveLength(1);
+      const containers = await responders!.docker.listContainers({ all: true, filters: { label: [responders!.label] } });
+      expect(containers.map((container) => container.Names)).toEqual([[`/${project}-api-1`]]);
+      expect(await servedVersion(responders!.docker, containers[0]!.Id)).toBe('1');
+    } finally {
+      await slowStack.close();
+      await proxy.close();
+    }
+  }, 60_000);
 });

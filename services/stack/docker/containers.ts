@@ -89,7 +89,7 @@ export async function stopAndRemove(context: DockerContext, id: string): Promise
     if (engineStatusCode(error) !== 304 && !isNotFound(error)) throw error;
   }
   try {
-    await callEngine(context, () => context.docker.getContainer(id).remove({ force: true }));
+    await callEngine(context, () => context.storageDocker.getContainer(id).remove({ force: true }));
   } catch (error) {
     if (!isNotFound(error)) throw error;
   }

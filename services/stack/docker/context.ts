@@ -8,7 +8,7 @@ import { isConnectionError } from '../../kit/docker-engine.js';
 import { createOperationGuard, type OperationGuard } from '../operation-guard.js';
 import { StackError } from '../stack.js';
 import { DEFAULT_COMPOSE_PROJECT } from './compose-labels.js';
-import { DEFAULT_DOCKER_HOST, dockerClient, engineDown } from './engine-connection.js';
+import { DEFAULT_DOCKER_HOST, dockerClient, engineDown, STORAGE_CALL_TIMEOUT_MS } from './engine-connection.js';
 
 export interface DockerStackOptions {
   /** Engine address; default DOCKER_HOST, else the default socket. */
@@ -23,6 +23,8 @@ export interface DockerStackOptions {
 
 export interface DockerContext {
   readonly docker: Docker;
+  /** The same engine with a long call timeout, for creating and removing containers (STORAGE_CALL_TIMEOUT_MS). */
+  readonly storageDocker: Docker;
   /** The engine address, for messages. */
   readonly host: string;
   readonly project: string;
@@ -46,6 +48,7 @@ export function createDockerContext(options: DockerStackOptions = {}): DockerCon
   const project = options.project ?? DEFAULT_COMPOSE_PROJECT;
   return {
     docker: dockerClient(host),
+    storageDocker: dockerClient(host, STORAGE_CALL_TIMEOUT_MS),
     host,
     project,
     stopTimeout: options.stopTimeoutSeconds ?? 10,

@@ -10,6 +10,13 @@ export const DEFAULT_DOCKER_HOST = 'unix:///var/run/docker.sock';
 /** Short engine calls; long waits (health, exec) poll with their own deadlines. */
 const CALL_TIMEOUT_MS = 15_000;
 
+/**
+ * Creating or removing a container copies or deletes its whole filesystem with the vfs storage
+ * driver: tens of seconds on a busy disk, with the engine silent meanwhile (bench:deploy saw a
+ * removal outlast 15 s and be taken for an engine that is down).
+ */
+export const STORAGE_CALL_TIMEOUT_MS = 120_000;
+
 /** dockerode for a DOCKER_HOST value (unix:///path or tcp://host:port); a bad value is refused with an example. */
 export function dockerClient(dockerHost: string, timeoutMs = CALL_TIMEOUT_MS): Docker {
   let url: URL;

@@ -36,11 +36,12 @@ export async function createReplica(
   source: Docker.ContainerInspectInfo,
   fields: { name: string; image: string; number: number; ephemeralHostPorts: boolean },
 ): Promise<{ container: Docker.Container; movedPorts: MovedPort[] }> {
-  const { docker } = context;
+  const { docker, storageDocker } = context;
   const plan = planClone({ source, sourceImage: await imageConfig(context, source.Image), ...fields });
   let container: Docker.Container;
   try {
-    container = await callEngine(context, () => docker.createContainer(plan.options));
+    // The container keeps this client: its removal, if it fails to take over, is as slow.
+    container = await callEngine(context, () => storageDocker.createContainer(plan.options));
   } catch (error) {
     if (isNotFound(error)) {
       throw new StackError(
