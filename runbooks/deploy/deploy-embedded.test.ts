@@ -8,14 +8,15 @@
  */
 import { writeFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { RunbookInputError } from '../engine/errors.js';
 import { FRAGILE_RELEASE_TRIGGER } from '../../test/testing/release-repo.js';
 import type { ServiceName } from '../../services/kit/service-ports.js';
 import type { ReleasePlan } from './release-plan.js';
-import { KNOWN_ALLOWED } from './verification.js';
+import { failedFigures, healthFigures } from './verification.js';
 import type { RolloutOutput } from './rollout.js';
 import { deployHarness, type DeployHarness } from './testing/deploy-harness.js';
+import { startDecisionTraffic } from './testing/decision-traffic.js';
 
 let h: DeployHarness;
 const ALL: ServiceName[] = ['audit-engine', 'evolution-oversight', 'sandbox-controller', 'policy-engine'];
@@ -137,8 +138,11 @@ describe('deploy on the embedded stack', () => {
     expect(await versions()).toEqual(everyService('9.0.0'));
     expect(await currentVersions()).toEqual(everyService('9.0.0'));
     const auditHistory = await h.records.history('audit-engine', 1);
-    expect(auditHistory[0]).toMatchObject({ version: '9.4.0', outcome: 'rolled-back' });
-    expect((await h.records.history('policy-engine', 1))[0]).toMatchObject({ version: '9.4.0', outcome: 'failed' });
+    // Recorded under the version word as typed: the name people gave the release.
+    expect(auditHistory[0]).toMatchObject({ version: '9.4.0-fragile', outcome: 'rolled-back' });
+    expect((await h.records.history('policy-engine', 1))[0]).toMatchObject({ version: '9.4.0-fragile', outcome: 'failed' });
+    // The stack is healthy again: what the next deploy checks first.
+    expect(failedFigures(await healthFigures(h.stepPorts, ALL, new AbortController().signal))).toEqual([]);
     const rolledBack = h.notices.at(-1)!;
     expect(rolledBack).toMatchObject({ kind: 'rolled-back', version: '9.4.0-fragile', reason: expect.stringContaining("policy-engine's new replica was not healthy") });
     expect(await h.records.lock()).toBeNull();
@@ -173,30 +177,38 @@ describe('deploy on the embedded stack', () => {
     expect(await h.output(run.id, 'backup')).toMatchObject({ id: expect.any(String) });
   }, 240_000);
 
+  it('stops a deployment whose lock a rollback took over: it deploys nothing more and leaves the stack to the taker', async () => {
+    const run = await h.executor.submit({ runbook: 'deploy', args: { version: '9.1.0', services: 'audit-engine,evolution-oversight,sandbox-controller' }, requester: 'U0ONCALL', origin: 'test' });
+    await h.executor.scanNow();
+    await vi.waitFor(
+      async () => expect((await h.t.store.attempts(run.id)).some((attempt) => attempt.stepId === 'rollout' && attempt.outcome === 'running'), (await h.executor.get(run.id)).reason ?? '').toBe(true),
+      { timeout: 180_000, interval: 100 },
+    );
+    const taker = await h.t.store.create({ runbook: 'rollback', version: 'held-by-test', args: {}, requester: 'U0LEAD', origin: 'test' });
+    try {
+      await h.records.takeOver(taker.id, 'U0LEAD');
+      const ended = await h.settle(run.id);
+      expect(ended.state).toBe('failed');
+      expect(ended.reason).toBe(`The deploy lock was taken over by run ${taker.id} (rollback, U0LEAD): this rollback decides what the stack runs now, so this deployment stops here and changes nothing more.`);
+      // No finished or rolled-back notice of the stopped run: the stack is the taker's to announce.
+      expect(h.notices.filter((notice) => notice.runId === run.id).map((notice) => notice.kind)).toEqual(['started']);
+      expect(await h.records.lock()).toMatchObject({ runId: taker.id });
+    } finally {
+      await h.t.pool.query("UPDATE runbook_runs SET state = 'aborted' WHERE id = $1", [taker.id]);
+    }
+    expect((await h.health('policy-engine')).version).toBe('9.1.0');
+  }, 300_000);
+
   it('rolls a release that breaches the watch back by itself under traffic, with the samples that breached', async () => {
     // Agents keep asking for decisions throughout, ten at a time: the watch judges p99 only under traffic.
-    let asking = true;
-    const agents = Array.from({ length: 10 }, async () => {
-      while (asking) {
-        await fetch(`http://127.0.0.1:${h.ports['policy-engine']}/v1/data/acgs/main/decision`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ input: KNOWN_ALLOWED }),
-        }).then(
-          (response) => response.arrayBuffer(),
-          // The engine is being replaced: a refused connection is part of the rollout.
-          () => new Promise((resolve) => setTimeout(resolve, 50)),
-        );
-      }
-    });
+    const traffic = startDecisionTraffic(`http://127.0.0.1:${h.ports['policy-engine']}`);
     let run;
     try {
       run = await h.run('deploy', { version: '9.3.0-slow', services: 'policy-engine' });
     } finally {
-      asking = false;
-      await Promise.all(agents);
+      await traffic.stop();
     }
-    expect(run.state).toBe('failed');
+    expect(run.state, run.reason ?? '').toBe('failed');
     expect(run.reason).toMatch(/^9\.3\.0-slow was rolled back: the watch saw .*p99.*Every service runs what it ran before \(policy-engine 9\.1\.0\)\.$/);
     expect((await h.health('policy-engine')).version).toBe('9.1.0');
     expect(await h.records.current('policy-engine')).toMatchObject({ version: '9.1.0' });

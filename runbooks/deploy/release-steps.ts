@@ -14,7 +14,8 @@ import { sendDeploymentNotice } from '../engine/notify-step.js';
 import type { DeploymentFinished, StepPorts, VerificationFigure } from '../engine/ports.js';
 import type { CommandDependencies } from '../../commands/dependencies.js';
 import { describeChanges, planOf, planRelease, recordsOf, releasesOf, settingsOf, type ReleasePlan } from './release-plan.js';
-import { rollBack, rollOut, type ReleaseKind, type RolloutOutput } from './rollout.js';
+import { rollBack, rollOut, stopUnlessHoldingLock, type ReleaseKind, type RolloutOutput } from './rollout.js';
+import { DeployLockError } from '../../commands/ports.js';
 import { describeFigures, failedFigures, healthFigures, verifyRelease } from './verification.js';
 import { BREACH_RULES, type WatchVerdict } from './watch.js';
 
@@ -239,6 +240,7 @@ export function verifyStep<Args>(kind: ReleaseKind): Step<Args> {
     timeoutMs: 5 * 60_000,
     idempotent: true,
     async run(context) {
+      await stopUnlessHoldingLock(context as StepContext<unknown>);
       const plan = planOf(context.outputs);
       const figures = await verifyRelease(context.ports, ['audit-engine', 'evolution-oversight', 'sandbox-controller', 'policy-engine'], context.signal, true);
       const failed = failedFigures(figures);
@@ -259,6 +261,7 @@ export function verdictStep<Args>(kind: ReleaseKind, watchId = 'watch'): Step<Ar
     timeoutMs: 30 * 60_000,
     idempotent: true,
     async run(context) {
+      await stopUnlessHoldingLock(context as StepContext<unknown>);
       const verdict = context.outputs[watchId] as WatchVerdict | undefined;
       if (verdict?.verdict !== 'rollback') return { verdict: verdict?.verdict ?? 'skipped', summary: verdict?.summary ?? 'the watch was skipped' };
       // Sample times are on the watch's own clock; the last sample was moments ago.
@@ -295,6 +298,7 @@ export function noticeFinishedStep<Args>(kind: ReleaseKind, watchId = 'watch'): 
     timeoutMs: 60_000,
     idempotent: true,
     async run(context) {
+      await stopUnlessHoldingLock(context as StepContext<unknown>);
       const plan = planOf(context.outputs);
       const notice: DeploymentFinished = {
         kind: 'finished',
@@ -323,7 +327,13 @@ export function unlockStep<Args>(): Step<Args> {
     timeoutMs: 30_000,
     idempotent: true,
     async run(context) {
-      return { released: await recordsOf(context.ports).release(context.runId) };
+      try {
+        return { released: await recordsOf(context.ports).release(context.runId) };
+      } catch (error) {
+        // Another run took it over meanwhile: it is theirs to free.
+        if (error instanceof DeployLockError && error.code === 'not-holder') return { released: false, heldBy: error.holder?.runId ?? null };
+        throw error;
+      }
     },
     async dryRun() {
       return { mode: 'description', text: 'Would free the deploy lock (a run that ends frees it anyway)' };

@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { startDecisionTraffic } from './testing/decision-traffic.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCommandDependencies } from '../../commands/dependencies.js';
 import { SERVICE_NAMES, type ServiceName } from '../../services/kit/service-ports.js';
@@ -296,12 +297,19 @@ describe('rollback: 9.1.0 back to 9.0.0', () => {
   }, 300_000);
 
   it('asks a person when the stack still breaks its limits after the rollback', async () => {
-    // Three samples, each seeing the slow release's decisions (every one waits 250 ms) of the verification.
+    // Three samples in a row, each seeing slow decisions (every one waits 250 ms).
     ports.deploySettings = { ...ports.deploySettings!, hotfixWatchMs: 3000 };
     try {
-      const submitted = await executor.submit({ runbook: 'rollback', args: { service: 'policy-engine', to: '9.3.0-slow' }, requester: 'U0ONCALL', origin: 'test' });
-      await executor.scanNow();
-      const run = await waitFor(submitted.id, ended);
+      // Agents keep asking: the watch judges p99 only under traffic.
+      const traffic = startDecisionTraffic(services!.endpoints['policy-engine']);
+      let run;
+      try {
+        const submitted = await executor.submit({ runbook: 'rollback', args: { service: 'policy-engine', to: '9.3.0-slow' }, requester: 'U0ONCALL', origin: 'test' });
+        await executor.scanNow();
+        run = await waitFor(submitted.id, ended);
+      } finally {
+        await traffic.stop();
+      }
       expect(run.state).toBe('needs_decision');
       expect(run.reason).toMatch(/^step "watch" \(Watch the critical metrics after the rollback\) failed: the stack still breaks its limits after the rollback: 3 breaching samples in a row \(Policy Engine p99 above 5 ms\).*; retry watches again$/);
       expect(await healthVersion('policy-engine')).toBe('9.3.0');

@@ -33,6 +33,17 @@ export interface RolloutOutput {
 
 const errorText = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
+/**
+ * Ends the run when another run took the deploy lock over (a rollback always may): from then on
+ * the stack is that run's, and this deployment must not deploy, roll back or announce anything.
+ */
+export async function stopUnlessHoldingLock(context: StepContext<unknown>): Promise<void> {
+  const lock = await recordsOf(context.ports).lock();
+  if (lock && lock.runId !== context.runId) {
+    throw new RunFailedError(`The deploy lock was taken over by run ${lock.runId} (${lock.runbook}, ${lock.heldBy}): this ${lock.runbook === 'rollback' || lock.runbook === 'rollback-restore' ? 'rollback' : 'run'} decides what the stack runs now, so this deployment stops here and changes nothing more.`);
+  }
+}
+
 /** This run's live record of the service, when it made one already (a takeover must not record twice). */
 async function ownRecord(records: DeploymentRecords, service: string, runId: string) {
   const recent = await records.history(service, 20);
@@ -47,6 +58,7 @@ export async function rollOut(context: StepContext<unknown>, plan: ReleasePlan, 
   const done: RolledOutService[] = [];
   for (const [index, change] of changing.entries()) {
     const { service } = change;
+    await stopUnlessHoldingLock(context);
     context.progress({ text: `${service}: rolling out ${plan.version} (${index + 1} of ${changing.length})`, data: { service, index: index + 1, of: changing.length, done: done.map((entry) => entry.service) } });
     let report: DeployReport | undefined;
     if (!sameArtifact(await stack.running(service), change.to)) {
@@ -86,6 +98,7 @@ export interface RollbackOutcome {
  * person who reads it runs `/acgs rollback` knowing where the stack is.
  */
 export async function rollBack(context: StepContext<unknown>, plan: ReleasePlan, kind: ReleaseKind, startedAt: string, why: string, breaches: BreachSample[]): Promise<never> {
+  await stopUnlessHoldingLock(context);
   const stack = stackOf(context.ports);
   const records = recordsOf(context.ports);
   const { healthTimeoutMs } = settingsOf(context.ports);
