@@ -13,11 +13,15 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import type pg from 'pg';
 import { openBotDeployments, startRunbookEngine, type RunbookEngine } from '../../bot/runbook-runs/index.js';
-import type { DeploymentRecords } from '../../runbooks/engine/ports.js';
+import type { DeploymentRecords, NoticesPort, StepPorts } from '../../runbooks/engine/ports.js';
 import type { Stack } from '../../services/stack/stack.js';
-import { slackGateRequests } from '../../bot/slack/gate-requests.js';
+import type { ServiceName } from '../../services/kit/service-ports.js';
+import { channelWriteQueue } from '../../bot/slack/channel-write-queue.js';
+import { noticeGroupDirectory, slackNoticeChat } from '../../bot/slack/deployment-notice-chat.js';
 import { startRunMessages, type RunMessages } from '../../bot/slack/run-message-publisher.js';
 import { migrateRunMessageStore } from '../../bot/slack/run-message-store.js';
+import { createDeploymentNotices } from '../../bot/notices/index.js';
+import { slackGateRequests } from '../../bot/slack/gate-requests.js';
 import type { AnyRunbook } from '../../runbooks/engine/definition.js';
 import { createApprovalStore, migrateApprovalStore, redisApprovalSignals, type ApprovalSignals, type ApprovalStore } from '../../bot/approvals/index.js';
 import type { AuthorizationOverrides } from '../../bot/authorization/index.js';
@@ -61,13 +65,20 @@ export interface GovernanceBotOptions {
    * trail's pool (scripted runbooks write their marks there); without, the bot has no engine.
    */
   runbooks?: (pool: pg.Pool) => Promise<readonly AnyRunbook[]>;
-  /**
-   * The run-message publisher wired as bot/main.ts wires it: a run started from a channel gets its
-   * own message there (polled every 100 ms), and the answer only points to it. Needs `runbooks`.
-   */
-  runMessages?: boolean;
   /** The deployment records and deploy lock on the bot's database (as bot/main.ts opens them), for this stack. */
   deploymentsFor?: Pick<Stack, 'kind' | 'description'>;
+  /**
+   * The stack the bot controls, as bot/main.ts with its local stack: commands, the authorization
+   * gate's modes, the deployment records and the runbooks' steps talk to these services instead of
+   * the in-process Policy Engine (which then only stands by).
+   */
+  controls?: { stack: Stack; endpoints: Record<ServiceName, string>; adminToken: string; releaseRepo?: string };
+  /** The runbooks' other ports (backup, releases, deploy settings), given what commands call and the bot's database. */
+  stepPorts?: (commands: NonNullable<StepPorts['commands']>, botDatabase: { pool: pg.Pool; url: string }) => Omit<StepPorts, 'commands' | 'notices' | 'deployments' | 'gates'>;
+  /** Where deployment notices go through the bot's client, as bot/main.ts sends them (channels.deploys). */
+  deploysChannel?: string;
+  /** One message per run in the channel it was started from, kept current (bot/main.ts's run messages). */
+  runMessages?: boolean;
 }
 
 export interface GovernanceBot {
@@ -133,8 +144,8 @@ export async function startGovernanceBot(options: GovernanceBotOptions): Promise
 
     const unused = await unusedLoopbackUrl();
     const base = createCommandPathDependencies({
-      endpoints: { 'policy-engine': engineUrl, 'audit-engine': unused, 'evolution-oversight': unused, 'sandbox-controller': unused },
-      adminToken: POLICY_ADMIN_TOKEN,
+      endpoints: options.controls?.endpoints ?? { 'policy-engine': engineUrl, 'audit-engine': unused, 'evolution-oversight': unused, 'sandbox-controller': unused },
+      adminToken: options.controls?.adminToken ?? POLICY_ADMIN_TOKEN,
       checkTimeoutMs: 2000,
     });
     const modes = options.modesTtlMs === undefined ? stackModesOf(base) : policyEngineModes(async () => (await base.policyEngine.metrics()).mode, { ttlMs: options.modesTtlMs });
@@ -148,14 +159,34 @@ export async function startGovernanceBot(options: GovernanceBotOptions): Promise
     let services: CommandPathDependencies | undefined;
     let slack: BotUnderTest | undefined;
     let runMessages: RunMessages | undefined;
+    let notices: NoticesPort | undefined;
+    // Before the engine: its deploy steps and the commands share the records, as in bot/main.ts.
+    const deploymentsStack = options.controls?.stack ?? options.deploymentsFor;
+    const deployments = deploymentsStack ? await openBotDeployments({ pool: trail.pool, stack: deploymentsStack, services: base, env: { ACGS_RELEASE_REPO: options.controls?.releaseRepo } }) : undefined;
+    if (options.runMessages) await migrateRunMessageStore(trail.pool);
     if (options.runbooks) {
+      const commands = options.controls ? { ...base, stack: options.controls.stack } : base;
       const started = await startRunbookEngine({
         pool: trail.pool,
         trail: trail.trail,
         runbooks: await options.runbooks(trail.pool),
-        ports: { commands: base },
-        executor: { leaseMs: 2000, renewEveryMs: 200, scanEveryMs: 100 },
+        ports: {
+          commands,
+          ...options.stepPorts?.(commands, { pool: trail.pool, url: database.url }),
+          ...(deployments ? { deployments } : {}),
+          ...(options.deploysChannel
+            ? {
+                notices: {
+                  deploymentNotice: async (notice) => {
+                    if (!notices) throw new Error('deployment notices are not ready: the bot is still starting');
+                    return notices.deploymentNotice(notice);
+                  },
+                },
+              }
+            : {}),
+        },
         ...(options.runMessages ? { onStartedInChannel: async (runId: string, channel: string) => runMessages?.publish(runId, channel) } : {}),
+        executor: { leaseMs: 2000, renewEveryMs: 200, scanEveryMs: 100 },
         gateApprovals: slackGateRequests({
           execution: {
             registry: createCommandRegistry(),
@@ -173,7 +204,6 @@ export async function startGovernanceBot(options: GovernanceBotOptions): Promise
       runEngine = started;
       cleanups.push(() => started.stop());
     }
-    const deployments = options.deploymentsFor ? await openBotDeployments({ pool: trail.pool, stack: options.deploymentsFor, services: base, env: {} }) : undefined;
     services = {
       ...base,
       authorization: gate,
@@ -193,10 +223,15 @@ export async function startGovernanceBot(options: GovernanceBotOptions): Promise
     });
     slack = t;
     cleanups.push(() => t.close());
+    if (options.deploysChannel) {
+      const client = t.bot.webClient;
+      notices = createDeploymentNotices({ chat: slackNoticeChat(client, channelWriteQueue(client)), channels: { deploys: options.deploysChannel }, stakeholders: [], groups: noticeGroupDirectory(client) });
+    }
     if (options.runMessages && runEngine) {
-      await migrateRunMessageStore(trail.pool);
-      const publisher = startRunMessages({ client: t.bot.webClient, pool: trail.pool, instance: 'bot', runs: runEngine.store, registry: runEngine.registry, lease: { leaseMs: runEngine.executor.leaseMs, renewEveryMs: runEngine.executor.renewEveryMs }, pollMs: 100 });
+      const engineStarted = runEngine;
+      const publisher = startRunMessages({ client: t.bot.webClient, pool: trail.pool, instance: 'bot', runs: engineStarted.store, registry: engineStarted.registry, pollMs: 200 });
       runMessages = publisher;
+      // First of all cleanups: its last edits need the bot and the stand-in still up.
       cleanups.push(() => publisher.stop());
     }
 
