@@ -16,5 +16,7 @@ node_bin=$(bash scripts/provision-node.sh "$line")
 export PATH="$node_bin:$PATH"
 printf '\n==> the suite on Node.js %s (%s)\n' "$(node --version)" "$(command -v node)"
 # Release image builds are Docker's work (about two minutes each on this machine, three per run):
-# they run once per CI, on the machine's Node line in `npm test`, not again on every line.
-exec bash scripts/test.sh --exclude test/stack/releases-docker.test.ts "$@"
+# they run once per CI, on the machine's Node line in `npm test`, not again on every line. So do
+# the deploy and rollback runbooks' rollouts (several minutes of services started and replaced,
+# one after another); the local stack's own deploy suite still runs on every line.
+exec bash scripts/test.sh --exclude test/stack/releases-docker.test.ts --exclude runbooks/deploy/deploy-embedded.test.ts --exclude runbooks/deploy/rollback.test.ts "$@"
