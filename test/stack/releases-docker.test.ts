@@ -63,7 +63,10 @@ beforeAll(async () => {
   for (const tag of ['v9.0.0', 'v9.1.0', 'v9.2.0-bad'] as const) {
     built[tag] = await builder.prepare(await builder.resolve(tag), { onProgress: (line) => progress.push(line) });
   }
-}, 900_000);
+  // Each build runs npm ci again (the version bump in package.json busts the Dockerfile's npm
+  // layer): 4-9 minutes a build on vfs under a loaded full run, where three took over 15 minutes.
+  // The cause to fix is that layer (issue 13's notes); until then the setup may take 30 minutes.
+}, 1_800_000);
 
 afterAll(async () => {
   if (invocation) await compose(invocation, ['down', '--volumes', '--timeout', '2']).catch(() => undefined);
