@@ -1,0 +1,49 @@
+/**
+ * The runbook's alert rules (../shared/OPERATIONAL_RUNBOOK.md: "Alert Responses" and the quick
+ * reference's thresholds), named once. The built-in monitor evaluates them itself; the shipped
+ * Prometheus rules (prometheus/alert-rules.yml) carry the same names in their `alertname`, so an
+ * alert from either source finds its response procedure, Level 1 action and escalation here.
+ */
+export const ALERT_RULE_NAMES = [
+  'ServiceDown',
+  'HighP99Latency',
+  'ConstitutionalViolations',
+  'HighErrorRate',
+  'LowCacheHitRate',
+  'HighCpu',
+  'HighMemory',
+  'SandboxFailures',
+] as const;
+export type AlertRuleName = (typeof ALERT_RULE_NAMES)[number];
+
+/** What Level 1 may do on its own for a rule (the runbook's "automatic resolution"), if anything. */
+export type LevelOneAction = 'restart-service' | 'cache-warm' | 'prune-sandboxes';
+
+export interface AlertRule {
+  name: AlertRuleName;
+  /** One line a person understands, with the threshold. */
+  summary: string;
+  /** The threshold the value is compared with, in `unit`. */
+  threshold: number;
+  unit: 'ms' | '%' | 'per minute' | 'count';
+  /** How long the condition must hold before the alert fires. */
+  forSeconds: number;
+  /** The escalation level an unacknowledged alert starts at (1 = automatic resolution). */
+  level: 1 | 2 | 3 | 4;
+  levelOne?: LevelOneAction;
+}
+
+export const ALERT_RULES: Readonly<Record<AlertRuleName, AlertRule>> = {
+  ServiceDown: { name: 'ServiceDown', summary: 'a service health check is failing', threshold: 1, unit: 'count', forSeconds: 5, level: 1, levelOne: 'restart-service' },
+  HighP99Latency: { name: 'HighP99Latency', summary: 'Policy Engine p99 latency above 5 ms', threshold: 5, unit: 'ms', forSeconds: 60, level: 2 },
+  ConstitutionalViolations: { name: 'ConstitutionalViolations', summary: 'more than 10 constitutional violations a minute', threshold: 10, unit: 'per minute', forSeconds: 60, level: 4 },
+  HighErrorRate: { name: 'HighErrorRate', summary: 'Policy Engine error rate above 0.1 %', threshold: 0.1, unit: '%', forSeconds: 120, level: 2 },
+  LowCacheHitRate: { name: 'LowCacheHitRate', summary: 'Policy Engine cache hit rate below 95 %', threshold: 95, unit: '%', forSeconds: 300, level: 1, levelOne: 'cache-warm' },
+  HighCpu: { name: 'HighCpu', summary: 'a service above 80 % CPU', threshold: 80, unit: '%', forSeconds: 300, level: 2 },
+  HighMemory: { name: 'HighMemory', summary: 'a service above 85 % of its memory', threshold: 85, unit: '%', forSeconds: 300, level: 2 },
+  SandboxFailures: { name: 'SandboxFailures', summary: 'sandbox executions failing', threshold: 5, unit: 'per minute', forSeconds: 120, level: 1, levelOne: 'prune-sandboxes' },
+};
+
+export function isAlertRuleName(name: string): name is AlertRuleName {
+  return (ALERT_RULE_NAMES as readonly string[]).includes(name);
+}
