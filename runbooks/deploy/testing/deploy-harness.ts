@@ -5,6 +5,7 @@
  * real PostgreSQL, the backups of the embedded databases. The notices port records what it was
  * given (Slack delivery has its own tests in bot/notices): every other port is the product's.
  */
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +15,7 @@ import { startLocalServices, type LocalServices } from '../../../services/stack/
 import { createLocalStack } from '../../../services/stack/local/local-stack.js';
 import { createLocalReleaseBuilder } from '../../../services/stack/releases/local-releases.js';
 import { createReleaseSource } from '../../../services/stack/releases/release-source.js';
+import type { PreparedRelease } from '../../../services/stack/releases/release.js';
 import type { Stack } from '../../../services/stack/stack.js';
 import { createReleaseRepo, type ReleaseRepo } from '../../../test/testing/release-repo.js';
 import { unusedLoopbackPort } from '../../../test/testing/loopback.js';
@@ -26,6 +28,7 @@ import type { RunRecord } from '../../engine/run-store.js';
 import { runbookTestDatabase, type RunbookTestDatabase } from '../../engine/testing/database.js';
 import { DEFAULT_DEPLOY_SETTINGS, type DeploySettings } from '../deploy-settings.js';
 import { observeInitialVersion } from '../initial-versions.js';
+import { ROLLOUT_ORDER } from '../release-plan.js';
 import { createReleaseRecords, migrateReleaseRecords } from '../release-records.js';
 
 const ALL_SERVICES: readonly ServiceName[] = ['sandbox-controller', 'evolution-oversight', 'audit-engine', 'policy-engine'];
@@ -48,6 +51,11 @@ export interface DeployHarness {
   settle(runId: string): Promise<RunRecord>;
   /** The output of a step's attempt that completed. */
   output(runId: string, step: string): Promise<unknown>;
+  /**
+   * Prepares a release and puts it on every service through the Stack, recorded as a deploy run
+   * records it (no checks, no backup, no watch): the history a rollback test starts from, quickly.
+   */
+  deployByHand(version: string): Promise<{ runId: string; release: PreparedRelease }>;
   /** GET /health of a service: its status code and the version it reports. */
   health(service: ServiceName): Promise<{ status: number; version: string }>;
   close(): Promise<void>;
@@ -121,6 +129,16 @@ export async function deployHarness(options: { runbooks?: readonly AnyRunbook[];
     executor,
     settle,
     run: async (runbook, args) => settle((await executor.submit({ runbook, args, requester: 'U0ONCALL', origin: 'test' })).id),
+    async deployByHand(version) {
+      const releases = stepPorts.releases!;
+      const release = await releases.prepare(await releases.resolve(version));
+      const runId = randomUUID();
+      for (const service of ROLLOUT_ORDER) {
+        await stack.deploy(service, release.artifacts[service], { timeoutMs: 60_000 });
+        await records.record({ service, version, ref: release.ref, commit: release.commit, artifact: release.artifacts[service], kind: 'deploy', runId, requestedBy: 'U0DEPLOYER', outcome: 'live' });
+      }
+      return { runId, release };
+    },
     output: async (runId, step) => (await t.store.attempts(runId)).find((attempt) => attempt.stepId === step && attempt.outcome === 'done')?.output,
     async health(service) {
       const response = await fetch(`${endpoints[service]}/health`);

@@ -241,6 +241,12 @@ export function createLocalReleaseBuilder(options: LocalReleasesOptions): Releas
       }
     },
 
+    async missing(artifact, service) {
+      if (artifact.kind !== 'directory') return `the local stack runs release directories, not the image ${artifact.image}`;
+      if (!existsSync(artifact.directory)) return `its release directory ${artifact.directory} is no longer there`;
+      return launchProblem(artifact.directory, service);
+    },
+
     async validate(release, service, validateOptions = {}) {
       const started = Date.now();
       const artifact = release.artifacts[service];
