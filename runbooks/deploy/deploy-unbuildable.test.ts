@@ -1,9 +1,10 @@
 /**
  * Deploys that must stop before anything is built or deployed, on the embedded stack of
  * `npm start` (deploy-harness.ts): a release whose package-lock.json is broken (its `npm ci`
- * fails), and a disk without the headroom the deploy settings ask for. Each run ends failed with
- * one sentence naming the release and why; no service changes, no record is written, no notice
- * is sent, and the lock is free for the next deploy.
+ * fails) ends the run failed with one sentence naming the release and why; a disk without the
+ * headroom the deploy settings ask for stops it at the check with the figures, for a person to
+ * retry once space is freed or to abort. Either way no service changes, no record is written, no
+ * notice is sent, and the lock is free for the next deploy once the run has ended.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
@@ -71,7 +72,7 @@ describe('a deploy stopped before anything is built or deployed', () => {
     expect(readdirSync(releasesDirectory(h.stateDir))).toEqual([]);
   }, 240_000);
 
-  it('refuses a deploy the disk has no room for, with the figures, before building anything', async () => {
+  it('stops a deploy the disk has no room for before building anything, with the figures; abort frees the lock', async () => {
     const settings = h.stepPorts.deploySettings!;
     // The most the setting accepts (1024³ MB, a pebibyte): more than any test machine has.
     h.stepPorts.deploySettings = { ...TEST_DEPLOY_SETTINGS, minFreeDiskBytes: deploySettingsFromEnv({ ACGS_DEPLOY_MIN_FREE_DISK_MB: String(1024 ** 3) }).minFreeDiskBytes };
@@ -81,12 +82,17 @@ describe('a deploy stopped before anything is built or deployed', () => {
     } finally {
       h.stepPorts.deploySettings = settings;
     }
-    expect(run.state).toBe('failed');
+    expect(run.state).toBe('needs_decision');
     expect(run.reason).toMatch(
-      new RegExp(`^There is not enough headroom to deploy 9\\.1\\.0, so nothing was built or deployed: .*Disk: \\d+\\.\\d (KiB|MiB|GiB|TiB) free in ${join(h.stateDir, 'backups')} \\(needs 1024\\.0 TiB\\)\\. Free what is short and deploy again\\.$`),
+      new RegExp(
+        `^step "headroom" \\(.*\\) failed: not enough headroom to deploy 9\\.1\\.0, so nothing was built: .*Disk: \\d+\\.\\d (KiB|MiB|GiB|TiB) free in ${join(h.stateDir, 'backups')} \\(needs 1024\\.0 TiB\\)\\. Free what is short and retry, or abort$`,
+      ),
     );
     expect(await attempts(run)).toEqual(['lock done', 'health-now done', 'headroom failed']);
-    await expectNothingChanged(run);
     expect(existsSync(releasesDirectory(h.stateDir)) ? readdirSync(releasesDirectory(h.stateDir)) : []).toEqual([]);
+    expect(await h.records.lock()).toMatchObject({ runId: run.id });
+    await h.executor.abort(run.id, 'U0ONCALL');
+    expect((await h.settle(run.id)).state).toBe('aborted');
+    await expectNothingChanged(run);
   }, 120_000);
 });

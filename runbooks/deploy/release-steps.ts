@@ -101,9 +101,9 @@ export function headroomStep<Args>(target: Target<Args>): Step<Args> {
     idempotent: true,
     async run(context) {
       const found = await headroom(context.ports, context.signal);
-      // Nothing was built yet and a retry at once finds the same figures: the run ends, freeing the lock.
+      // A decision waits: retry once the space is freed, or abort (which frees the lock).
       if (found.resources.status === 'fail' || !found.disk.ok) {
-        throw new RunFailedError(`There is not enough headroom to deploy ${target(context.args).version}, so nothing was built or deployed: ${found.text} Free what is short and deploy again.`);
+        throw new Error(`not enough headroom to deploy ${target(context.args).version}, so nothing was built: ${found.text} Free what is short and retry, or abort`);
       }
       return { resources: found.resources, disk: found.disk.text };
     },
