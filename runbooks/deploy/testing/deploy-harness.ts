@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type pg from 'pg';
 import { createCommandDependencies } from '../../../commands/dependencies.js';
 import type { ServiceName } from '../../../services/kit/service-ports.js';
 import { startLocalServices, type LocalServices } from '../../../services/stack/local/local-services.js';
@@ -21,7 +22,7 @@ import { createReleaseRepo, type ReleaseRepo } from '../../../test/testing/relea
 import { unusedLoopbackPort } from '../../../test/testing/loopback.js';
 import { createBackupPorts } from '../../backup/backup-ports.js';
 import type { AnyRunbook } from '../../engine/definition.js';
-import type { DeploymentNotice, DeploymentRecords, NoticeDelivery, StepPorts } from '../../engine/ports.js';
+import type { DeploymentNotice, DeploymentRecords, NoticeDelivery, NoticesPort, StepPorts } from '../../engine/ports.js';
 import { createRunbookRegistry } from '../../engine/registry.js';
 import { createRunExecutor, type RunExecutor } from '../../engine/run-executor.js';
 import type { RunRecord } from '../../engine/run-store.js';
@@ -64,34 +65,40 @@ export interface DeployHarness {
 /** Short windows: a test watches seconds, not the runbook's 15 minutes. */
 export const TEST_DEPLOY_SETTINGS: DeploySettings = { ...DEFAULT_DEPLOY_SETTINGS, watchMs: 3000, watchEveryMs: 500, hotfixWatchMs: 2000, healthTimeoutMs: 30_000, minFreeDiskBytes: 1024 ** 2 };
 
-export async function deployHarness(options: { runbooks?: readonly AnyRunbook[]; settings?: Partial<DeploySettings> } = {}): Promise<DeployHarness> {
-  const repo = createReleaseRepo();
-  const stateDir = mkdtempSync(join(tmpdir(), 'acgs-deploy-runbook-'));
-  const ports = {} as Record<ServiceName, number>;
-  for (const service of ALL_SERVICES) ports[service] = await unusedLoopbackPort();
-  const services = await startLocalServices({ stateDir, ports, env: { ACGS_STATE_DIR: stateDir }, log: () => undefined });
-  for (const process of services.processes) {
-    if (!(await process.waitUntilHealthy(60_000))) throw new Error(`deploy harness: ${process.name} did not become healthy`);
-  }
+export interface EmbeddedDeployPortsOptions {
+  services: LocalServices;
+  /** The release repository (ACGS_RELEASE_REPO). */
+  repository: string;
+  /** The bot's database: run store, deployment records, and what a backup dumps. */
+  pool: pg.Pool;
+  databaseUrl: string;
+  settings?: Partial<DeploySettings> | undefined;
+  notices: NoticesPort;
+}
+
+/**
+ * The ports the deploy runbooks get in the bot of `npm start`, over services started in this
+ * process: the harness's, and a crash test's runner process's (deploy-runner-process.ts).
+ */
+export function embeddedDeployPorts(options: EmbeddedDeployPortsOptions): { stack: Stack; records: DeploymentRecords; stepPorts: StepPorts } {
+  const { services } = options;
+  const { stateDir, endpoints } = services;
   const stack = createLocalStack({ processes: services.processes, stateDir });
-  const endpoints = Object.fromEntries(Object.entries(ports).map(([service, port]) => [service, `http://127.0.0.1:${port}`])) as Record<ServiceName, string>;
-  const commands = { ...createCommandDependencies({ endpoints, stack, checkTimeoutMs: 3000 }), stack };
-  const t = await runbookTestDatabase();
-  await migrateReleaseRecords(t.pool);
+  // The tokens too: a rollback-restore re-anchors the audit chain (admin) and tests write audit events (service).
+  const commands = { ...createCommandDependencies({ endpoints, adminToken: services.adminToken, serviceToken: services.serviceToken, stack, checkTimeoutMs: 3000 }), stack };
   // As the bot does: a service's first record comes from its /health and the stack's artifact.
   const records = createReleaseRecords({
-    pool: t.pool,
+    pool: options.pool,
     stack,
     observe: observeInitialVersion({
-      health: Object.fromEntries(ALL_SERVICES.map((service) => [service, () => fetch(`${endpoints[service]}/health`).then((response) => response.json() as Promise<{ version: string }>)])),
-      repository: repo.dir,
+      health: Object.fromEntries(ROLLOUT_ORDER.map((service) => [service, () => fetch(`${endpoints[service]}/health`).then((response) => response.json() as Promise<{ version: string }>)])),
+      repository: options.repository,
       artifact: (service) => stack.running(service),
     }),
   });
-  const notices: DeploymentNotice[] = [];
   const backup = createBackupPorts({
     // The bot's database is the run store's (dumped with pg_dump); the services' are the embedded ones.
-    env: { ACGS_BACKUP_DIR: join(stateDir, 'backups'), DATABASE_URL: t.db.url },
+    env: { ACGS_BACKUP_DIR: join(stateDir, 'backups'), DATABASE_URL: options.databaseUrl },
     commands,
     embedded: services.embeddedDatabases,
     auditChainHead: async () => null,
@@ -101,15 +108,38 @@ export async function deployHarness(options: { runbooks?: readonly AnyRunbook[];
     commands,
     backup,
     deployments: records,
-    releases: createLocalReleaseBuilder({ stateDir, source: createReleaseSource({ repo: repo.dir }) }),
+    releases: createLocalReleaseBuilder({ stateDir, source: createReleaseSource({ repo: options.repository }) }),
     deploySettings: { ...TEST_DEPLOY_SETTINGS, ...options.settings },
+    notices: options.notices,
+  };
+  return { stack, records, stepPorts };
+}
+
+export async function deployHarness(options: { runbooks?: readonly AnyRunbook[]; settings?: Partial<DeploySettings> } = {}): Promise<DeployHarness> {
+  const repo = createReleaseRepo();
+  const stateDir = mkdtempSync(join(tmpdir(), 'acgs-deploy-runbook-'));
+  const ports = {} as Record<ServiceName, number>;
+  for (const service of ALL_SERVICES) ports[service] = await unusedLoopbackPort();
+  const services = await startLocalServices({ stateDir, ports, env: { ACGS_STATE_DIR: stateDir }, log: () => undefined });
+  for (const process of services.processes) {
+    if (!(await process.waitUntilHealthy(60_000))) throw new Error(`deploy harness: ${process.name} did not become healthy`);
+  }
+  const t = await runbookTestDatabase();
+  await migrateReleaseRecords(t.pool);
+  const notices: DeploymentNotice[] = [];
+  const { stack, records, stepPorts } = embeddedDeployPorts({
+    services,
+    repository: repo.dir,
+    pool: t.pool,
+    databaseUrl: t.db.url,
+    settings: options.settings,
     notices: {
       async deploymentNotice(notice): Promise<NoticeDelivery> {
         notices.push(notice);
         return { summary: 'posted to C0DEPLOYS (channels.deploys)', delivered: 1, attempted: 1, targets: [{ kind: 'channel', target: 'C0DEPLOYS', delivered: true }] };
       },
     },
-  };
+  });
   const executor = createRunExecutor({ store: t.store, registry: createRunbookRegistry([...(options.runbooks ?? deployRunbooks)]), ports: stepPorts, leaseMs: 10_000, renewEveryMs: 1000 });
   const settle = async (runId: string) => {
     await executor.scanNow();
@@ -141,7 +171,7 @@ export async function deployHarness(options: { runbooks?: readonly AnyRunbook[];
     },
     output: async (runId, step) => (await t.store.attempts(runId)).find((attempt) => attempt.stepId === step && attempt.outcome === 'done')?.output,
     async health(service) {
-      const response = await fetch(`${endpoints[service]}/health`);
+      const response = await fetch(`${services.endpoints[service]}/health`);
       return { status: response.status, version: ((await response.json()) as { version: string }).version };
     },
     async close() {
