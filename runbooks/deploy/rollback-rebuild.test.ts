@@ -2,7 +2,9 @@
  * A rollback to a version whose release is no longer there (its checkout under
  * `<state>/releases/` was cleaned up since it was deployed), on the embedded stack of `npm start`
  * (deploy-harness.ts): the plan says so, the run prepares the same release again from the commit
- * on record, and every service goes back to it, recorded and announced as any rollback.
+ * on record, and every service goes back to it, recorded and announced as any rollback. Then back
+ * once more, to what the stack ran when the bot first saw it (an initial record, whose artifact is
+ * the checkout `npm start` runs from).
  */
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -18,6 +20,8 @@ let replacedRun: string;
 
 beforeAll(async () => {
   h = await deployHarness();
+  // As the bot does at its first look: each service's initial record, the checkout npm start runs.
+  await h.records.releases();
   previous = (await h.deployByHand('9.0.0')).release;
   replacedRun = (await h.deployByHand('9.1.0')).runId;
 }, 300_000);
@@ -63,5 +67,20 @@ describe('rollback to a release whose checkout was removed', () => {
     );
     expect(h.notices.map((notice) => `${notice.kind} ${notice.version} ${notice.runId}`)).toEqual([`rolled-back 9.0.0 ${run.id}`]);
     expect(await h.records.lock()).toBeNull();
+  }, 300_000);
+
+  it('goes back to what the stack ran at its first start (an initial record): the checkout it ran, still there', async () => {
+    const initial = await h.records.history('policy-engine', 10).then((records) => records.find((record) => record.kind === 'initial')!);
+    expect(initial).toMatchObject({ artifact: { kind: 'directory', directory: process.cwd() } });
+    const run = await h.run('rollback', {});
+    expect(run.state, run.reason ?? '').toBe('succeeded');
+    expect(run.reason).toBe(`Rolled back: ${ROLLOUT_ORDER.map((service) => `${service} runs ${initial.version}`).join(', ')}.`);
+    const plan = (await h.output(run.id, 'plan')) as { services: Array<{ preparedAgain?: string }> };
+    expect(plan.services.map((change) => change.preparedAgain)).toEqual(ROLLOUT_ORDER.map(() => undefined));
+    for (const service of ROLLOUT_ORDER) {
+      expect(await h.health(service)).toEqual({ status: 200, version: initial.version });
+      expect(await h.stack.running(service)).toEqual({ kind: 'directory', directory: process.cwd() });
+      expect(await h.records.current(service)).toMatchObject({ version: initial.version, kind: 'rollback', runId: run.id, replacedVersion: '9.0.0' });
+    }
   }, 300_000);
 });
