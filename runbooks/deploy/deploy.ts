@@ -47,7 +47,7 @@ export const deployRunbook = defineRunbook({
   steps: [
     lockStep<Args>('deploy'),
     healthNowStep<Args>(target),
-    headroomStep<Args>(),
+    headroomStep<Args>(target),
     prepareStep<Args>(target),
     validateStep<Args>(),
     baselineStep<Args>(),

@@ -10,6 +10,7 @@ import { checkReadiness, describeCheck, takeBackup } from '../backup/backup.js';
 import { resourcesAvailable } from '../checklists/checks.js';
 import type { DryRunResult, StepContext, StepDefinition } from '../engine/definition.js';
 import { RunFailedError } from '../engine/errors.js';
+import { isReleaseError } from '../../services/stack/releases/release.js';
 import { sendDeploymentNotice } from '../engine/notify-step.js';
 import type { DeploymentFinished, StepPorts, VerificationFigure } from '../engine/ports.js';
 import type { CommandDependencies } from '../../commands/dependencies.js';
@@ -91,7 +92,7 @@ async function headroom(ports: StepPorts, signal: AbortSignal) {
   return { resources, disk, text: `${resources.evidence.replace(/ Disk space is not measured\.$/, '')} Disk: ${disk.text}.` };
 }
 
-export function headroomStep<Args>(): Step<Args> {
+export function headroomStep<Args>(target: Target<Args>): Step<Args> {
   return {
     id: 'headroom',
     kind: 'check',
@@ -100,7 +101,10 @@ export function headroomStep<Args>(): Step<Args> {
     idempotent: true,
     async run(context) {
       const found = await headroom(context.ports, context.signal);
-      if (found.resources.status === 'fail' || !found.disk.ok) throw new Error(`not enough headroom for a rollout: ${found.text}`);
+      // A decision waits: retry once the space is freed, or abort (which frees the lock).
+      if (found.resources.status === 'fail' || !found.disk.ok) {
+        throw new Error(`not enough headroom to deploy ${target(context.args).version}, so nothing was built: ${found.text} Free what is short and retry, or abort`);
+      }
       return { resources: found.resources, disk: found.disk.text };
     },
     async dryRun(context) {
@@ -120,7 +124,11 @@ export function prepareStep<Args>(target: Target<Args>): Step<Args> {
     skippable: false,
     async run(context) {
       const { version, services } = target(context.args);
-      return planRelease(context as StepContext<unknown>, version, services, true);
+      try {
+        return await planRelease(context as StepContext<unknown>, version, services, true);
+      } catch (error) {
+        throw releaseNotReady(version, error);
+      }
     },
     async dryRun(context) {
       const { version, services } = target(context.args);
@@ -130,6 +138,17 @@ export function prepareStep<Args>(target: Target<Args>): Step<Args> {
       return { mode: 'read-only-check', text, target: `${plan.commit}: ${describeChanges(plan)}` };
     },
   };
+}
+
+/**
+ * A release that cannot be built ends the run: nothing was deployed, and building it again gives
+ * the same answer until someone fixes the release or frees the disk. An engine that is down may
+ * come back, so that one waits for a person.
+ */
+function releaseNotReady(version: string, error: unknown): unknown {
+  if (!isReleaseError(error) || error.code === 'ENGINE_DOWN') return error;
+  const built = error.code === 'BUILD_FAILED' || error.code === 'DISK_FULL' ? 'built' : 'prepared';
+  return new RunFailedError(`${version} could not be ${built}, so nothing was deployed: ${error.message}`, { cause: error });
 }
 
 export function validateStep<Args>(): Step<Args> {

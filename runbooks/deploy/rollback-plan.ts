@@ -31,6 +31,8 @@ export interface RollbackChange extends ReleaseRef {
   to?: ReleaseArtifact;
   /** It runs the target already: left alone. */
   unchanged: boolean;
+  /** Why the release the records kept cannot run any more (its checkout or image is gone): it is prepared again from its commit. */
+  preparedAgain?: string;
 }
 
 export interface RollbackPlan {
@@ -79,24 +81,35 @@ export async function planRollback(context: StepContext<unknown>, args: Rollback
     return prepared.get(ref.commit)!;
   };
   const plan: RollbackPlan = { startedAt: new Date().toISOString(), services: [], staying: [] };
+  // Every target is read before anything is prepared: services share a release, and the first one
+  // prepared again must not make the others' look as if it had never gone.
+  const targets: Array<{ service: ServiceName; target: Target; gone: string | undefined }> = [];
   for (const service of servicesOf(args)) {
     const target = await targetOf(builder, records, service, to);
     if ('none' in target) {
       plan.staying.push({ service, why: target.none });
       continue;
     }
+    // A release directory cleaned up, an image pruned: the commit on record makes the same release again.
+    targets.push({ service, target, gone: target.artifact ? await builder.missing(target.artifact, service) : undefined });
+  }
+  for (const { service, target, gone } of targets) {
     const [from, current] = await Promise.all([stack.running(service), records.current(service)]);
-    const artifact = target.artifact ?? (prepare ? (await artifactsOf(target))[service] : undefined);
+    const kept = gone ? null : target.artifact;
+    const artifact = kept ?? (prepare ? (await artifactsOf(target))[service] : undefined);
     const fromVersion = current?.version ?? 'unknown';
     const unchanged = artifact ? sameArtifact(from, artifact) : fromVersion === target.version;
-    plan.services.push({ service, version: target.version, ref: target.ref, commit: target.commit, fromVersion, from, ...(artifact ? { to: artifact } : {}), unchanged });
+    plan.services.push({ service, version: target.version, ref: target.ref, commit: target.commit, fromVersion, from, ...(artifact ? { to: artifact } : {}), unchanged, ...(gone ? { preparedAgain: gone } : {}) });
   }
   return plan;
 }
 
 /** `policy-engine 9.1.0 → 9.0.0 (v9.0.0 at 1a2b3c4d5e6f)`, per service, for people and the approval's binding. */
 export function describeRollback(plan: Pick<RollbackPlan, 'services' | 'staying'>): string {
-  const going = plan.services.map((change) => `${change.service} ${change.fromVersion} → ${change.version} (${change.ref} at ${change.commit.slice(0, 12)})${change.unchanged ? ' (runs it already)' : ''}`);
+  const going = plan.services.map(
+    (change) =>
+      `${change.service} ${change.fromVersion} → ${change.version} (${change.ref} at ${change.commit.slice(0, 12)})${change.unchanged ? ' (runs it already)' : ''}${change.preparedAgain ? ` (prepared again from the repository: ${change.preparedAgain})` : ''}`,
+  );
   const staying = plan.staying.map((entry) => `${entry.service} stays: ${entry.why}`);
   return [...going, ...staying].join(', ');
 }

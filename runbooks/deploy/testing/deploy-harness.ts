@@ -5,27 +5,31 @@
  * real PostgreSQL, the backups of the embedded databases. The notices port records what it was
  * given (Slack delivery has its own tests in bot/notices): every other port is the product's.
  */
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type pg from 'pg';
 import { createCommandDependencies } from '../../../commands/dependencies.js';
 import type { ServiceName } from '../../../services/kit/service-ports.js';
 import { startLocalServices, type LocalServices } from '../../../services/stack/local/local-services.js';
 import { createLocalStack } from '../../../services/stack/local/local-stack.js';
 import { createLocalReleaseBuilder } from '../../../services/stack/releases/local-releases.js';
 import { createReleaseSource } from '../../../services/stack/releases/release-source.js';
+import type { PreparedRelease } from '../../../services/stack/releases/release.js';
 import type { Stack } from '../../../services/stack/stack.js';
 import { createReleaseRepo, type ReleaseRepo } from '../../../test/testing/release-repo.js';
 import { unusedLoopbackPort } from '../../../test/testing/loopback.js';
 import { createBackupPorts } from '../../backup/backup-ports.js';
 import type { AnyRunbook } from '../../engine/definition.js';
-import type { DeploymentNotice, DeploymentRecords, NoticeDelivery, StepPorts } from '../../engine/ports.js';
+import type { DeploymentNotice, DeploymentRecords, NoticeDelivery, NoticesPort, StepPorts } from '../../engine/ports.js';
 import { createRunbookRegistry } from '../../engine/registry.js';
 import { createRunExecutor, type RunExecutor } from '../../engine/run-executor.js';
 import type { RunRecord } from '../../engine/run-store.js';
 import { runbookTestDatabase, type RunbookTestDatabase } from '../../engine/testing/database.js';
 import { DEFAULT_DEPLOY_SETTINGS, type DeploySettings } from '../deploy-settings.js';
 import { observeInitialVersion } from '../initial-versions.js';
+import { ROLLOUT_ORDER } from '../release-plan.js';
 import { createReleaseRecords, migrateReleaseRecords } from '../release-records.js';
 
 const ALL_SERVICES: readonly ServiceName[] = ['sandbox-controller', 'evolution-oversight', 'audit-engine', 'policy-engine'];
@@ -48,6 +52,11 @@ export interface DeployHarness {
   settle(runId: string): Promise<RunRecord>;
   /** The output of a step's attempt that completed. */
   output(runId: string, step: string): Promise<unknown>;
+  /**
+   * Prepares a release and puts it on every service through the Stack, recorded as a deploy run
+   * records it (no checks, no backup, no watch): the history a rollback test starts from, quickly.
+   */
+  deployByHand(version: string): Promise<{ runId: string; release: PreparedRelease }>;
   /** GET /health of a service: its status code and the version it reports. */
   health(service: ServiceName): Promise<{ status: number; version: string }>;
   close(): Promise<void>;
@@ -55,6 +64,56 @@ export interface DeployHarness {
 
 /** Short windows: a test watches seconds, not the runbook's 15 minutes. */
 export const TEST_DEPLOY_SETTINGS: DeploySettings = { ...DEFAULT_DEPLOY_SETTINGS, watchMs: 3000, watchEveryMs: 500, hotfixWatchMs: 2000, healthTimeoutMs: 30_000, minFreeDiskBytes: 1024 ** 2 };
+
+export interface EmbeddedDeployPortsOptions {
+  services: LocalServices;
+  /** The release repository (ACGS_RELEASE_REPO). */
+  repository: string;
+  /** The bot's database: run store, deployment records, and what a backup dumps. */
+  pool: pg.Pool;
+  databaseUrl: string;
+  settings?: Partial<DeploySettings> | undefined;
+  notices: NoticesPort;
+}
+
+/**
+ * The ports the deploy runbooks get in the bot of `npm start`, over services started in this
+ * process: the harness's, and a crash test's runner process's (deploy-runner-process.ts).
+ */
+export function embeddedDeployPorts(options: EmbeddedDeployPortsOptions): { stack: Stack; records: DeploymentRecords; stepPorts: StepPorts } {
+  const { services } = options;
+  const { stateDir, endpoints } = services;
+  const stack = createLocalStack({ processes: services.processes, stateDir });
+  // The tokens too: a rollback-restore re-anchors the audit chain (admin) and tests write audit events (service).
+  const commands = { ...createCommandDependencies({ endpoints, adminToken: services.adminToken, serviceToken: services.serviceToken, stack, checkTimeoutMs: 3000 }), stack };
+  // As the bot does: a service's first record comes from its /health and the stack's artifact.
+  const records = createReleaseRecords({
+    pool: options.pool,
+    stack,
+    observe: observeInitialVersion({
+      health: Object.fromEntries(ROLLOUT_ORDER.map((service) => [service, () => fetch(`${endpoints[service]}/health`).then((response) => response.json() as Promise<{ version: string }>)])),
+      repository: options.repository,
+      artifact: (service) => stack.running(service),
+    }),
+  });
+  const backup = createBackupPorts({
+    // The bot's database is the run store's (dumped with pg_dump); the services' are the embedded ones.
+    env: { ACGS_BACKUP_DIR: join(stateDir, 'backups'), DATABASE_URL: options.databaseUrl },
+    commands,
+    embedded: services.embeddedDatabases,
+    auditChainHead: async () => null,
+    unfinishedRuns: async () => [],
+  });
+  const stepPorts: StepPorts = {
+    commands,
+    backup,
+    deployments: records,
+    releases: createLocalReleaseBuilder({ stateDir, source: createReleaseSource({ repo: options.repository }) }),
+    deploySettings: { ...TEST_DEPLOY_SETTINGS, ...options.settings },
+    notices: options.notices,
+  };
+  return { stack, records, stepPorts };
+}
 
 export async function deployHarness(options: { runbooks?: readonly AnyRunbook[]; settings?: Partial<DeploySettings> } = {}): Promise<DeployHarness> {
   const repo = createReleaseRepo();
@@ -65,43 +124,22 @@ export async function deployHarness(options: { runbooks?: readonly AnyRunbook[];
   for (const process of services.processes) {
     if (!(await process.waitUntilHealthy(60_000))) throw new Error(`deploy harness: ${process.name} did not become healthy`);
   }
-  const stack = createLocalStack({ processes: services.processes, stateDir });
-  const endpoints = Object.fromEntries(Object.entries(ports).map(([service, port]) => [service, `http://127.0.0.1:${port}`])) as Record<ServiceName, string>;
-  const commands = { ...createCommandDependencies({ endpoints, stack, checkTimeoutMs: 3000 }), stack };
   const t = await runbookTestDatabase();
   await migrateReleaseRecords(t.pool);
-  // As the bot does: a service's first record comes from its /health and the stack's artifact.
-  const records = createReleaseRecords({
-    pool: t.pool,
-    stack,
-    observe: observeInitialVersion({
-      health: Object.fromEntries(ALL_SERVICES.map((service) => [service, () => fetch(`${endpoints[service]}/health`).then((response) => response.json() as Promise<{ version: string }>)])),
-      repository: repo.dir,
-      artifact: (service) => stack.running(service),
-    }),
-  });
   const notices: DeploymentNotice[] = [];
-  const backup = createBackupPorts({
-    // The bot's database is the run store's (dumped with pg_dump); the services' are the embedded ones.
-    env: { ACGS_BACKUP_DIR: join(stateDir, 'backups'), DATABASE_URL: t.db.url },
-    commands,
-    embedded: services.embeddedDatabases,
-    auditChainHead: async () => null,
-    unfinishedRuns: async () => [],
-  });
-  const stepPorts: StepPorts = {
-    commands,
-    backup,
-    deployments: records,
-    releases: createLocalReleaseBuilder({ stateDir, source: createReleaseSource({ repo: repo.dir }) }),
-    deploySettings: { ...TEST_DEPLOY_SETTINGS, ...options.settings },
+  const { stack, records, stepPorts } = embeddedDeployPorts({
+    services,
+    repository: repo.dir,
+    pool: t.pool,
+    databaseUrl: t.db.url,
+    settings: options.settings,
     notices: {
       async deploymentNotice(notice): Promise<NoticeDelivery> {
         notices.push(notice);
         return { summary: 'posted to C0DEPLOYS (channels.deploys)', delivered: 1, attempted: 1, targets: [{ kind: 'channel', target: 'C0DEPLOYS', delivered: true }] };
       },
     },
-  };
+  });
   const executor = createRunExecutor({ store: t.store, registry: createRunbookRegistry([...(options.runbooks ?? deployRunbooks)]), ports: stepPorts, leaseMs: 10_000, renewEveryMs: 1000 });
   const settle = async (runId: string) => {
     await executor.scanNow();
@@ -121,9 +159,19 @@ export async function deployHarness(options: { runbooks?: readonly AnyRunbook[];
     executor,
     settle,
     run: async (runbook, args) => settle((await executor.submit({ runbook, args, requester: 'U0ONCALL', origin: 'test' })).id),
+    async deployByHand(version) {
+      const releases = stepPorts.releases!;
+      const release = await releases.prepare(await releases.resolve(version));
+      const runId = randomUUID();
+      for (const service of ROLLOUT_ORDER) {
+        await stack.deploy(service, release.artifacts[service], { timeoutMs: 60_000 });
+        await records.record({ service, version, ref: release.ref, commit: release.commit, artifact: release.artifacts[service], kind: 'deploy', runId, requestedBy: 'U0DEPLOYER', outcome: 'live' });
+      }
+      return { runId, release };
+    },
     output: async (runId, step) => (await t.store.attempts(runId)).find((attempt) => attempt.stepId === step && attempt.outcome === 'done')?.output,
     async health(service) {
-      const response = await fetch(`${endpoints[service]}/health`);
+      const response = await fetch(`${services.endpoints[service]}/health`);
       return { status: response.status, version: ((await response.json()) as { version: string }).version };
     },
     async close() {

@@ -21,12 +21,24 @@ export interface RunnerProcessOptions {
   shutdownGraceMs?: number;
 }
 
-export function hostRunnerProcess<Options extends RunnerProcessOptions>(setup: {
+export interface RunnerHostSetup<Options extends RunnerProcessOptions> {
   /** Names the process's connections in pg_stat_activity. */
   application: string;
   runbooks(pool: pg.Pool, options: Options): AnyRunbook[];
-  ports?(options: Options): StepPorts;
-}): void {
+  /** Awaited before the executor starts: a runner of the deploy runbooks starts its services first. */
+  ports?(options: Options, pool: pg.Pool): StepPorts | Promise<StepPorts>;
+  /** On SIGTERM, after the executor stopped: what the ports started ends here. */
+  stop?(): Promise<void>;
+}
+
+export function hostRunnerProcess<Options extends RunnerProcessOptions>(setup: RunnerHostSetup<Options>): void {
+  void hostRunner(setup).catch((error: unknown) => {
+    process.stderr.write(`runner process failed to start: ${(error as Error).stack ?? String(error)}\n`);
+    process.exit(1);
+  });
+}
+
+async function hostRunner<Options extends RunnerProcessOptions>(setup: RunnerHostSetup<Options>): Promise<void> {
   const options = JSON.parse(process.argv[2] ?? '{}') as Options;
   const pool = createPool({ databaseUrl: options.databaseUrl, max: 4, applicationName: `${setup.application}-${options.owner}` });
   const print = (line: Record<string, unknown>) => process.stdout.write(`${JSON.stringify({ owner: options.owner, ...line })}\n`);
@@ -39,7 +51,7 @@ export function hostRunnerProcess<Options extends RunnerProcessOptions>(setup: {
     renewEveryMs: options.renewEveryMs,
     scanEveryMs: options.scanEveryMs ?? options.renewEveryMs,
     ...(options.shutdownGraceMs === undefined ? {} : { shutdownGraceMs: options.shutdownGraceMs }),
-    ...(setup.ports ? { ports: setup.ports(options) } : {}),
+    ...(setup.ports ? { ports: await setup.ports(options, pool) } : {}),
     audit: {
       async stepStarted(event) {
         print({ event: 'stepStarted', runId: event.runId, stepId: event.stepId, attempt: event.attempt, action: event.action });
@@ -59,6 +71,7 @@ export function hostRunnerProcess<Options extends RunnerProcessOptions>(setup: {
   process.on('SIGTERM', () => {
     void executor
       .stop()
+      .then(() => setup.stop?.())
       .then(() => pool.end())
       .finally(() => process.exit(0));
   });

@@ -191,6 +191,17 @@ export function createDockerReleaseBuilder(options: DockerReleasesOptions = {}):
       return preparedOf(ref);
     },
 
+    async missing(artifact) {
+      if (artifact.kind !== 'image') return `the Docker stack runs images, not the release directory ${artifact.directory}`;
+      try {
+        await engine(() => docker.getImage(artifact.image).inspect());
+        return undefined;
+      } catch (error) {
+        if ((error as { statusCode?: number }).statusCode === 404) return `its image ${artifact.image} is no longer in the Docker Engine at ${host}`;
+        throw error;
+      }
+    },
+
     async validate(release, service, validateOptions = {}) {
       const started = Date.now();
       const artifact = release.artifacts[service];

@@ -82,6 +82,27 @@ function finished(child: ChildProcess, output: string[]): Promise<{ code: number
   });
 }
 
+/**
+ * What npm said went wrong: the paragraph after its `npm error code` line. Its last lines are the
+ * usage text and where the debug log is, which tell a person nothing about the release.
+ */
+export function npmFailure(output: readonly string[]): string {
+  // undefined: not a line of npm's error report; '' one of its blank lines.
+  const said = output.map((line) => {
+    const match = /^npm (?:ERR!|error)(?: (.*))?$/.exec(line);
+    return match ? (match[1] ?? '').trim() : undefined;
+  });
+  const start = said.findIndex((text) => text?.startsWith('code '));
+  if (start === -1) return output.slice(-3).join(' | ');
+  const paragraph: string[] = [];
+  for (const text of said.slice(start + 1)) {
+    if (text === undefined || (text === '' && paragraph.length > 0)) break;
+    if (text !== '') paragraph.push(text);
+  }
+  const code = said[start]!.slice('code '.length);
+  return paragraph.length > 0 ? `${code}: ${paragraph.join(' ')}` : code;
+}
+
 function pidRuns(pid: number): boolean {
   return existsSync(`/proc/${pid}`);
 }
@@ -162,7 +183,7 @@ export function createLocalReleaseBuilder(options: LocalReleasesOptions): Releas
     if (exit.code !== 0) {
       const text = output.join('\n');
       if (isDiskFull(text)) throw diskFull(root, text);
-      throw new ReleaseError('BUILD_FAILED', `npm ci for the release failed (exit ${exit.code ?? exit.signal}): ${output.slice(-3).join(' | ')}`);
+      throw new ReleaseError('BUILD_FAILED', `npm ci for the release failed (exit ${exit.code ?? exit.signal}): ${npmFailure(output)}`);
     }
     return 'installed';
   }
@@ -218,6 +239,12 @@ export function createLocalReleaseBuilder(options: LocalReleasesOptions): Releas
         if ((error as NodeJS.ErrnoException).code === 'ENOSPC') throw diskFull(root, (error as Error).message);
         throw error;
       }
+    },
+
+    async missing(artifact, service) {
+      if (artifact.kind !== 'directory') return `the local stack runs release directories, not the image ${artifact.image}`;
+      if (!existsSync(artifact.directory)) return `its release directory ${artifact.directory} is no longer there`;
+      return launchProblem(artifact.directory, service);
     },
 
     async validate(release, service, validateOptions = {}) {

@@ -51,6 +51,11 @@ export interface ReleaseBuilder {
   prepare(ref: ReleaseRef, options?: PrepareOptions): Promise<PreparedRelease>;
   /** The service from the release, started on a spare loopback port with scratch state, health-checked, stopped: "in isolation, before any traffic". */
   validate(release: PreparedRelease, service: ServiceName, options?: ValidateOptions): Promise<ReleaseValidation>;
+  /**
+   * Why this stack can no longer run `artifact` for `service` (its checkout was removed, its image
+   * pruned), or undefined when it can: a rollback prepares such a release again from its commit.
+   */
+  missing(artifact: ReleaseArtifact, service: ServiceName): Promise<string | undefined>;
 }
 
 export const RELEASE_ERROR_CODES = ['UNKNOWN_VERSION', 'BUILD_FAILED', 'DISK_FULL', 'ENGINE_DOWN', 'INVALID_ARGUMENT'] as const;

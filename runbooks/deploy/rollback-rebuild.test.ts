@@ -1,0 +1,86 @@
+/**
+ * A rollback to a version whose release is no longer there (its checkout under
+ * `<state>/releases/` was cleaned up since it was deployed), on the embedded stack of `npm start`
+ * (deploy-harness.ts): the plan says so, the run prepares the same release again from the commit
+ * on record, and every service goes back to it, recorded and announced as any rollback. Then back
+ * once more, to what the stack ran when the bot first saw it (an initial record, whose artifact is
+ * the checkout `npm start` runs from).
+ */
+import { existsSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { PreparedRelease } from '../../services/stack/releases/release.js';
+import { RELEASE_MARKER } from '../../services/stack/releases/local-releases.js';
+import { ROLLOUT_ORDER } from './release-plan.js';
+import { deployHarness, type DeployHarness } from './testing/deploy-harness.js';
+
+let h: DeployHarness;
+let previous: PreparedRelease;
+let replacedRun: string;
+
+beforeAll(async () => {
+  h = await deployHarness();
+  // As the bot does at its first look: each service's initial record, the checkout npm start runs.
+  await h.records.releases();
+  previous = (await h.deployByHand('9.0.0')).release;
+  replacedRun = (await h.deployByHand('9.1.0')).runId;
+}, 300_000);
+
+afterAll(async () => {
+  await h?.close();
+}, 60_000);
+
+const directoryOf = (release: PreparedRelease) => (release.artifacts['policy-engine'] as { directory: string }).directory;
+
+describe('rollback to a release whose checkout was removed', () => {
+  it('plans to prepare it again from the commit on record, saying why', async () => {
+    rmSync(directoryOf(previous), { recursive: true, force: true });
+    const plan = await h.executor.plan('rollback', {}, { requester: 'U0ONCALL', origin: 'test' });
+    const text = plan.steps.find((step) => step.id === 'plan')!.dryRun.text;
+    const commit = previous.commit.slice(0, 12);
+    expect(text).toBe(
+      `in this order (the reverse of the rollout): ${[...ROLLOUT_ORDER]
+        .reverse()
+        .map((service) => `${service} 9.1.0 → 9.0.0 (v9.0.0 at ${commit}) (prepared again from the repository: its release directory ${directoryOf(previous)} is no longer there)`)
+        .join(', ')}`,
+    );
+    // A plan only reads: nothing was prepared.
+    expect(existsSync(directoryOf(previous))).toBe(false);
+  });
+
+  it('prepares it again and puts every service back on it, recorded and announced', async () => {
+    const run = await h.run('rollback', {});
+    expect(run.state, run.reason ?? '').toBe('succeeded');
+    expect(run.reason).toBe(`Rolled back: ${ROLLOUT_ORDER.map((service) => `${service} runs 9.0.0`).join(', ')}.`);
+    // The same release made again under its name: a complete checkout of the same commit.
+    expect(existsSync(join(directoryOf(previous), RELEASE_MARKER))).toBe(true);
+    for (const service of ROLLOUT_ORDER) {
+      expect(await h.health(service)).toEqual({ status: 200, version: '9.0.0' });
+      expect(await h.stack.running(service)).toEqual(previous.artifacts[service]);
+      const [now, replaced] = await h.records.history(service, 2);
+      expect(now).toMatchObject({ version: '9.0.0', kind: 'rollback', outcome: 'live', runId: run.id, commit: previous.commit, artifact: previous.artifacts[service], replacedVersion: '9.1.0' });
+      expect(replaced).toMatchObject({ version: '9.1.0', outcome: 'rolled-back', runId: replacedRun });
+    }
+    const plan = (await h.output(run.id, 'plan')) as { services: Array<{ service: string; preparedAgain?: string }> };
+    expect(plan.services.map((change) => [change.service, change.preparedAgain])).toEqual(
+      ROLLOUT_ORDER.map((service) => [service, `its release directory ${directoryOf(previous)} is no longer there`]),
+    );
+    expect(h.notices.map((notice) => `${notice.kind} ${notice.version} ${notice.runId}`)).toEqual([`rolled-back 9.0.0 ${run.id}`]);
+    expect(await h.records.lock()).toBeNull();
+  }, 300_000);
+
+  it('goes back to what the stack ran at its first start (an initial record): the checkout it ran, still there', async () => {
+    const initial = await h.records.history('policy-engine', 10).then((records) => records.find((record) => record.kind === 'initial')!);
+    expect(initial).toMatchObject({ artifact: { kind: 'directory', directory: process.cwd() } });
+    const run = await h.run('rollback', {});
+    expect(run.state, run.reason ?? '').toBe('succeeded');
+    expect(run.reason).toBe(`Rolled back: ${ROLLOUT_ORDER.map((service) => `${service} runs ${initial.version}`).join(', ')}.`);
+    const plan = (await h.output(run.id, 'plan')) as { services: Array<{ preparedAgain?: string }> };
+    expect(plan.services.map((change) => change.preparedAgain)).toEqual(ROLLOUT_ORDER.map(() => undefined));
+    for (const service of ROLLOUT_ORDER) {
+      expect(await h.health(service)).toEqual({ status: 200, version: initial.version });
+      expect(await h.stack.running(service)).toEqual({ kind: 'directory', directory: process.cwd() });
+      expect(await h.records.current(service)).toMatchObject({ version: initial.version, kind: 'rollback', runId: run.id, replacedVersion: '9.0.0' });
+    }
+  }, 300_000);
+});
