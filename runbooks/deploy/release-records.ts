@@ -257,6 +257,14 @@ export function createReleaseRecords(options: ReleaseRecordsOptions): Deployment
       });
     },
 
+    async takenOverBy(runId) {
+      const { rows } = await pool.query<{ run_id: string; runbook: string; actor: string }>(
+        "SELECT run_id, runbook, actor FROM deploy_lock_events WHERE stack = $1 AND action = 'take-over' AND previous_run = $2 ORDER BY id DESC LIMIT 1",
+        [stack, runId],
+      );
+      return rows[0] ? { runId: rows[0].run_id, runbook: rows[0].runbook, heldBy: rows[0].actor } : null;
+    },
+
     async forceUnlock(who, reason) {
       const why = reason.trim();
       if (why.length < MIN_UNLOCK_REASON_LENGTH) {

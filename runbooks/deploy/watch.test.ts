@@ -55,6 +55,21 @@ async function watch(sampler: WatchSampler, settings: object = SMALL) {
 }
 
 describe('the post-deploy watch', () => {
+  it('ends at once when the check before a sample throws (the run lost the stack), taking no further sample', async () => {
+    const sampler = scripted();
+    const lost = new Error('the deploy lock was taken over');
+    let checks = 0;
+    const clock = testClock();
+    const beforeSample = async () => {
+      checks += 1;
+      if (checks === 3) throw lost;
+    };
+    await expect(watchDeployment({ sampler, clock, settings: SMALL, signal: new AbortController().signal, beforeSample })).rejects.toBe(lost);
+    // The counters' start and samples 1 and 2; none after the check that threw.
+    expect(sampler.calls).toBe(3);
+    expect(checks).toBe(3);
+  });
+
   it('passes when the window ends clean, with the figures it passed with, sampling every 15 s for 15 minutes by default', async () => {
     const sampler = scripted(GOOD, GOOD, { ...GOOD, policyP99Ms: 4.9, errorRate: 0.001, safetyViolationsPerMinute: 10 });
     const { verdict, progress, clock } = await watch(sampler, {});

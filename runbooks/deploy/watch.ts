@@ -98,6 +98,11 @@ export interface WatchOptions {
   signal: AbortSignal;
   /** Told after every sample (the step's progress). */
   onProgress?(progress: WatchProgress): void;
+  /**
+   * Awaited before each sample, outside the sample's error handling: what it throws ends the watch
+   * at once (the run lost the stack to another run, and its verdict would be about someone else's).
+   */
+  beforeSample?(): Promise<void>;
 }
 
 const describe = (error: unknown) => (error instanceof Error ? error.message : String(error));
@@ -159,6 +164,7 @@ export async function watchDeployment(options: WatchOptions): Promise<WatchVerdi
   for (let number = 1; number <= total; number += 1) {
     // Timed from the start, not from the previous sample: a slow sample does not stretch the window.
     await clock.sleep(Math.max(0, started + number * settings.everyMs - clock.now()), signal);
+    await options.beforeSample?.();
     const atMs = clock.now() - started;
     let figures: WatchFigures;
     try {
