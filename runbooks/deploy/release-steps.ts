@@ -192,7 +192,7 @@ export function noticeStartedStep<Args>(kind: ReleaseKind): Step<Args> {
     async run(context) {
       const plan = planOf(context.outputs);
       const startedAt = new Date().toISOString();
-      const delivery = await sendDeploymentNotice(context.ports, { kind: 'started', runId: context.runId, version: plan.version, commit: plan.commit, requester: context.requester, services: changesOf(plan), startedAt });
+      const delivery = await sendDeploymentNotice(context.ports, { kind: 'started', release: kind, runId: context.runId, version: plan.version, commit: plan.commit, requester: context.requester, services: changesOf(plan), startedAt });
       return { startedAt, delivery: delivery.summary };
     },
     async dryRun() {
@@ -302,6 +302,7 @@ export function noticeFinishedStep<Args>(kind: ReleaseKind, watchId = 'watch'): 
       const plan = planOf(context.outputs);
       const notice: DeploymentFinished = {
         kind: 'finished',
+        release: kind,
         runId: context.runId,
         version: plan.version,
         commit: plan.commit,

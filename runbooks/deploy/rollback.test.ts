@@ -263,14 +263,16 @@ describe('rollback: 9.1.0 back to 9.0.0', () => {
     expect(notices).toHaveLength(1);
     expect(notices[0]).toMatchObject({
       kind: 'rolled-back',
+      release: 'rollback',
       runId: run.id,
-      version: '9.0.0',
-      commit: releases['9.0.0']!.commit,
+      // What was rolled back: the services ran 9.1.0 (where they went is in services).
+      version: '9.1.0',
       requester: 'U0ONCALL',
       reason: 'rolled back by hand by U0ONCALL',
       breaches: [],
       services: ROLLOUT_ORDER.map((service) => ({ service, from: '9.1.0', to: '9.0.0' })),
     });
+    expect(notices[0]).not.toHaveProperty('commit');
 
     // The rollback freed the lock it took, though the deploy it took it from still runs.
     expect(await records.lock()).toBeNull();

@@ -123,6 +123,7 @@ export async function rollBack(context: StepContext<unknown>, plan: ReleasePlan,
   }
   const notice = await sendDeploymentNotice(context.ports, {
     kind: 'rolled-back',
+    release: kind,
     runId: context.runId,
     version: plan.version,
     commit: plan.commit,

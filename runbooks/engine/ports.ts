@@ -99,6 +99,8 @@ interface DeploymentNoticeBase {
   commit?: string;
   /** Who asked for the deployment. */
   requester: string;
+  /** What ran: a deploy (when absent), a hotfix, or a rollback by hand (then `version` is what it rolled back from). */
+  release?: 'deploy' | 'hotfix' | 'rollback';
   /** Every service the deployment touches, with what it ran before and what it runs (or is to run). */
   services: ServiceVersionChange[];
   /** ISO time the deployment started. */
