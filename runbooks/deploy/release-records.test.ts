@@ -12,6 +12,7 @@ import { createTestDatabase, type TestDatabase } from '../../test/testing/postgr
 import type { NewDeploymentRecord } from '../engine/ports.js';
 import { createRunStore, migrateRunStore, type RunState } from '../engine/run-store.js';
 import { createReleaseRecords, migrateReleaseRecords, stackKey } from './release-records.js';
+import { formatTimestamp } from '../../commands/format.js';
 
 let db: TestDatabase;
 let pool: pg.Pool;
@@ -68,7 +69,7 @@ describe('the deploy lock', () => {
 
     const refused = await refusal(records.acquire(second, 'hotfix', 'U0BOB'));
     expect(refused.code).toBe('held');
-    expect(refused.message).toBe(`The deploy lock is taken: U0ALICE holds it since ${lock.since} for run ${first} (deploy).`);
+    expect(refused.message).toBe(`The deploy lock is taken: U0ALICE holds it since ${formatTimestamp(lock.since)} for run ${first} (deploy).`);
     expect(refused.holder).toEqual(lock);
     expect(await records.lock()).toEqual(lock);
     // Asking again for the run that holds it changes nothing (a step run again after a takeover).

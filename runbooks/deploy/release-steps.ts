@@ -18,6 +18,7 @@ import { rollBack, rollOut, stopUnlessHoldingLock, type ReleaseKind, type Rollou
 import { DeployLockError } from '../../commands/ports.js';
 import { describeFigures, failedFigures, healthFigures, verifyRelease } from './verification.js';
 import { BREACH_RULES, type WatchVerdict } from './watch.js';
+import { formatTimestamp } from '../../commands/format.js';
 
 /** What the release steps need to know of their runbook's arguments. */
 export interface ReleaseTarget {
@@ -46,7 +47,7 @@ export function lockStep<Args>(kind: ReleaseKind): Step<Args> {
     },
     async dryRun(context) {
       const lock = await recordsOf(context.ports).lock();
-      return { mode: 'read-only-check', text: lock ? `the lock is held: ${lock.heldBy} since ${lock.since} for run ${lock.runId} (${lock.runbook})` : 'the deploy lock is free' };
+      return { mode: 'read-only-check', text: lock ? `the lock is held: ${lock.heldBy} since ${formatTimestamp(lock.since)} for run ${lock.runId} (${lock.runbook})` : 'the deploy lock is free' };
     },
   };
 }

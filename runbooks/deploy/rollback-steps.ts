@@ -12,12 +12,13 @@ import { describeRollback, planRollback, rollbackPlanOf, type RollbackArgs, type
 import { describeFigures, failedFigures, verifyRelease } from './verification.js';
 import type { WatchVerdict } from './watch.js';
 import { watchStep } from './watch-step.js';
+import { formatTimestamp } from '../../commands/format.js';
 
 type Step<Args> = StepDefinition<Args>;
 
 const errorText = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
-const holderWords = (lock: Pick<DeployLockInfo, 'heldBy' | 'since' | 'runId' | 'runbook'>) => `${lock.heldBy}'s ${lock.runbook} run ${lock.runId} (holding it since ${lock.since})`;
+const holderWords = (lock: Pick<DeployLockInfo, 'heldBy' | 'since' | 'runId' | 'runbook'>) => `${lock.heldBy}'s ${lock.runbook} run ${lock.runId} (holding it since ${formatTimestamp(lock.since)})`;
 
 export interface TakenLock {
   summary: string;

@@ -34,6 +34,7 @@ import { deployRunbooks } from './index.js';
 import { createReleaseRecords, migrateReleaseRecords } from './release-records.js';
 import { ROLLOUT_ORDER } from './release-plan.js';
 import { z } from 'zod';
+import { formatTimestamp } from '../../commands/format.js';
 
 /** Stands in for a deploy run in its rollout: it holds the lock until it is aborted. */
 const heldDeploy = defineRunbook({
@@ -233,7 +234,7 @@ describe('rollback: 9.1.0 back to 9.0.0', () => {
       expect(tries).toBeLessThan(100);
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
-    const since = (await records.lock())!.since;
+    const since = formatTimestamp((await records.lock())!.since);
     const dry = await executor.plan('rollback', {}, { requester: 'U0ONCALL', origin: 'test' });
     expect(dry.steps[0]!.dryRun.text).toBe(`would take the deploy lock over from U0DEPLOYER's deploy run ${held.id} (holding it since ${since})`);
 
