@@ -56,7 +56,7 @@ export function baselineStep<Args>(options: Pick<WatchStepOptions<Args>, 'id' | 
     async dryRun(context) {
       const figures = await (options.sampler ?? realSampler)(context).sample(context.signal);
       const failing = figures.health.filter((check) => check.failing).map((check) => check.name);
-      return { mode: 'read-only-check', text: `now: p99 ${figures.policyP99Ms ?? 'n/a'} ms, ${failing.length ? `failing: ${failing.join(', ')}` : 'every health check passing'}` };
+      return { mode: 'read-only-check', text: `now: p99 ${figures.policyP99Ms === null ? 'n/a (no decisions to measure)' : `${figures.policyP99Ms} ms`}, ${failing.length ? `failing: ${failing.join(', ')}` : 'every health check passing'}` };
     },
   };
 }

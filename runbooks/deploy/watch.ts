@@ -10,6 +10,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { RUNBOOK_THRESHOLDS } from '../../commands/thresholds.js';
+import { formatDuration } from '../../commands/format.js';
 
 /** What one sample found. A figure is null when there was nothing to measure (no requests since the last sample). */
 export interface WatchFigures {
@@ -233,7 +234,7 @@ export async function watchDeployment(options: WatchOptions): Promise<WatchVerdi
     if (!options.onProgress) return;
     const leftMs = Math.max(0, settings.windowMs - atMs);
     const what = lastError ? `sample not taken (${lastError})` : last ? `${figuresLine(last)}${last.breaches.length ? ` · breaching: ${last.breaches.map((each) => each.detail).join('; ')}` : ''}` : '';
-    const text = `Sample ${number} of ${total}, ${Math.ceil(leftMs / 60_000)} min left: ${what} · ${counts.breachingSamples} breaching, ${breachingRun.length} in a row · ${counts.queryErrors} not taken`;
+    const text = `Sample ${number} of ${total}, ${formatDuration(leftMs / 1000)} left: ${what} · ${counts.breachingSamples} breaching, ${breachingRun.length} in a row · ${counts.queryErrors} not taken`;
     options.onProgress({ text, data: { sample: number, of: total, leftMs, counts: { ...counts }, last: lastError ? null : last, lastError } });
   }
 }
