@@ -6,9 +6,14 @@ import { clip, formatAge, formatTimestamp } from './format.js';
 import { RUN_STATE_WORDS, type DeploymentRecordInfo, type DeployLockInfo, type RunDetailInfo, type ServiceReleaseInfo } from './ports.js';
 import type { ResultAction, ResultDocument } from './result.js';
 
+/** Whether `word` names the commit itself (a prefix of it, or all of it): then it says nothing more. */
+const namesCommit = (word: string, commit: string | null) => commit !== null && /^[0-9a-f]{7,40}$/i.test(word) && commit.startsWith(word.toLowerCase());
+
 /** `1.4.0 (v1.4.0 · 3f2a1c9)`: what people typed, and what it resolved to when that says more. */
-export function versionText(record: DeploymentRecordInfo): string {
-  const resolved = [record.ref && record.ref !== record.version ? record.ref : undefined, record.commit?.slice(0, 7)].filter(Boolean);
+export function versionText(record: Pick<DeploymentRecordInfo, 'version' | 'ref' | 'commit'>): string {
+  const ref = record.ref && record.ref !== record.version && !namesCommit(record.ref, record.commit) ? record.ref : undefined;
+  const commit = record.commit && !namesCommit(record.version, record.commit) ? record.commit.slice(0, 7) : undefined;
+  const resolved = [ref, commit].filter(Boolean);
   return resolved.length > 0 ? `${record.version} (${resolved.join(' · ')})` : record.version;
 }
 
@@ -114,6 +119,7 @@ export function deployStatusDocument(lock: DeployLockInfo | null, run?: { detail
       },
     ],
     actions,
+    people: [lock.heldBy, ...(lock.takenFrom ? [lock.takenFrom.heldBy] : [])],
     data: { lock, ...(run?.detail ? { run: { id: run.detail.run.id, state: run.detail.run.state, now: position } } : {}) },
   };
 }
@@ -135,6 +141,7 @@ export function deployUnlockedDocument(freed: DeployLockInfo, reason: string, by
       },
     ],
     actions: [{ label: 'Run status', command: `run status ${freed.runId}` }],
+    people: [by, freed.heldBy],
     data: { freed, reason, by },
   };
 }

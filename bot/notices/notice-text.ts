@@ -4,6 +4,7 @@
  * same thing. Written to be read at 3 a.m.: what happened first, then versions, then the figures.
  */
 import type { DeploymentNotice } from '../../runbooks/engine/ports.js';
+import { formatTimestamp } from '../../commands/format.js';
 
 /** `3m12s`, `45s`, `1h02m`: short enough for a subject line. */
 export function formatDuration(ms: number): string {
@@ -24,10 +25,12 @@ export function noticeDurationMs(notice: DeploymentNotice): number | undefined {
 
 const services = (count: number) => `${count} service${count === 1 ? '' : 's'}`;
 
-/** What happened, in a few words: `Deploy 1.4.0 finished`. */
+const byHand = (notice: DeploymentNotice) => notice.kind === 'rolled-back' && notice.release === 'rollback';
+
+/** What happened, in a few words: `Deploy 1.4.0 finished`, `Hotfix 1.4.1 started`. */
 export function noticeHeadline(notice: DeploymentNotice): string {
   const what = notice.kind === 'started' ? 'started' : notice.kind === 'finished' ? 'finished' : 'ROLLED BACK';
-  return `Deploy ${notice.version} ${what}`;
+  return `${notice.release === 'hotfix' ? 'Hotfix' : 'Deploy'} ${notice.version} ${what}`;
 }
 
 /** `[ACGS] Deploy 1.4.0 finished (4 services, 3m12s)`. */
@@ -41,13 +44,16 @@ export function noticeSubject(notice: DeploymentNotice): string {
 export function noticeSummary(notice: DeploymentNotice): string {
   const duration = noticeDurationMs(notice);
   const release = notice.commit ? `${notice.version} (${notice.commit.slice(0, 12)})` : notice.version;
+  const count = services(notice.services.length);
   switch (notice.kind) {
     case 'started':
-      return `${notice.requester} started deploying ${release} to ${services(notice.services.length)} at ${notice.startedAt}.`;
+      return `${notice.requester} started ${notice.release === 'hotfix' ? 'hotfixing' : 'deploying'} ${release} to ${count} at ${formatTimestamp(notice.startedAt)}.`;
     case 'finished':
-      return `${release} runs on ${services(notice.services.length)}: deployed by ${notice.requester} in ${formatDuration(duration ?? 0)}, finished at ${notice.finishedAt}.`;
+      return `${release} runs on ${count}: ${notice.release === 'hotfix' ? 'hotfixed' : 'deployed'} by ${notice.requester} in ${formatDuration(duration ?? 0)}, finished at ${formatTimestamp(notice.finishedAt)}.`;
     case 'rolled-back':
-      return `${release} was rolled back at ${notice.rolledBackAt}, ${formatDuration(duration ?? 0)} after ${notice.requester} started it: ${notice.reason}`;
+      // By hand the rollback's own start is known, not the deploy's: its duration is the rollback's.
+      if (byHand(notice)) return `${notice.requester} rolled ${count} back from ${release} by hand: done at ${formatTimestamp(notice.rolledBackAt)}, ${formatDuration(duration ?? 0)} after the rollback began (its watch included).`;
+      return `${release} was rolled back at ${formatTimestamp(notice.rolledBackAt)}, ${formatDuration(duration ?? 0)} after ${notice.requester} started it: ${notice.reason}`;
   }
 }
 
@@ -74,7 +80,8 @@ export function figureLines(notice: DeploymentNotice): string[] {
 
 export function figuresTitle(notice: DeploymentNotice): string | undefined {
   if (notice.kind === 'finished') return 'Verification';
-  if (notice.kind === 'rolled-back') return 'Samples that breached';
+  // A person rolled back, not the watch: there are no breaching samples to show.
+  if (notice.kind === 'rolled-back' && !byHand(notice)) return 'Samples that breached';
   return undefined;
 }
 

@@ -9,6 +9,7 @@ import type { AttemptRecord, RunRecord } from '../../runbooks/engine/run-store.j
 import { validateBlocks } from './stand-in/index.js';
 import { renderRunMessage, renderStepDetail, runActionLine, type RunMessageInput, type RunStepInfo } from './run-message.js';
 import type { SlackMessage } from './render.js';
+import { runIdArgument } from '../../commands/runbook-access.js';
 
 const GOLDEN_DIR = new URL('./golden/', import.meta.url);
 const UPDATE = process.env.UPDATE_GOLDEN === '1';
@@ -175,6 +176,15 @@ describe('a run in Block Kit', () => {
     expect(JSON.stringify(message.blocks)).toContain(`*Result*\\n${reason}`);
     expect(validateBlocks(message.blocks, 'message')).toEqual([]);
     expect(JSON.stringify(renderRunMessage(inputs.succeeded!).blocks)).not.toContain('*Result*');
+  });
+
+  it('suggests a typed command with the whole run id, which run abort and run decide accept', () => {
+    const typedLine = (input: RunMessageInput) => /or type `\/acgs (run (?:abort|decide) (\S+)[^`]*)`/.exec(JSON.stringify(renderRunMessage(input).blocks));
+    for (const name of ['running', 'needs-decision'] as const) {
+      const [, line, id] = typedLine(inputs[name]!)!;
+      expect(id).toBe(ID);
+      expect(runIdArgument.safeParse(id).success, line).toBe(true);
+    }
   });
 
   it('maps each button to the command line a person could type', () => {

@@ -219,10 +219,11 @@ export function renderRunMessage(input: RunMessageInput): SlackMessage {
   if (buttons.length > 0) blocks.push({ type: 'actions', block_id: `${RUNBOOK_ACTION_PREFIX}${run.id}`, elements: buttons });
 
   const thread = input.threadLink ? `<${input.threadLink}|each step's detail in the thread>` : "each step's detail in this message's thread";
+  // The whole id: `run abort` and `run decide` refuse its first 8 digits, and this line is what people copy.
   const typed = ACTIVE.includes(run.state)
-    ? ` · or type \`/acgs run abort ${shortId(run.id)}\``
+    ? ` · or type \`/acgs run abort ${run.id}\``
     : run.state === 'needs_decision'
-      ? ` · or type \`/acgs run decide ${shortId(run.id)} ${stoppedStepSkippable(run.detail) ? 'retry|skip|abort' : 'retry|abort'}\``
+      ? ` · or type \`/acgs run decide ${run.id} ${stoppedStepSkippable(run.detail) ? 'retry|skip|abort' : 'retry|abort'}\``
       : '';
   blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `Run \`${escapeText(run.id)}\` · ${thread}${typed}` }] });
 

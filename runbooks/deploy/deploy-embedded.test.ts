@@ -217,4 +217,29 @@ describe('deploy on the embedded stack', () => {
     expect(rolledBack.kind === 'rolled-back' && rolledBack.breaches.length).toBeGreaterThanOrEqual(3);
     expect(rolledBack.kind === 'rolled-back' && rolledBack.breaches[0]).toMatchObject({ metric: 'policy-p99', limit: 'Policy Engine p99 above 5 ms' });
   }, 240_000);
+
+  it('stops a deployment in its watch once a rollback has taken its lock over, even after that rollback freed the lock', async () => {
+    const run = await h.executor.submit({ runbook: 'deploy', args: { version: '9.0.0', services: 'policy-engine' }, requester: 'U0ONCALL', origin: 'test' });
+    await h.executor.scanNow();
+    await vi.waitFor(
+      async () => expect((await h.t.store.attempts(run.id)).some((attempt) => attempt.stepId === 'watch' && attempt.outcome === 'running'), (await h.executor.get(run.id)).reason ?? '').toBe(true),
+      { timeout: 180_000, interval: 50 },
+    );
+    const taker = await h.t.store.create({ runbook: 'rollback', version: 'held-by-test', args: {}, requester: 'U0LEAD', origin: 'test' });
+    try {
+      // The rollback takes the lock over and, done, frees it: the deploy's watch is still running.
+      await h.records.takeOver(taker.id, 'U0LEAD');
+      expect(await h.records.release(taker.id)).toBe(true);
+      const ended = await h.settle(run.id);
+      expect(ended.state).toBe('failed');
+      expect(ended.reason).toBe(`The deploy lock was taken over by run ${taker.id} (rollback, U0LEAD): this rollback decides what the stack runs now, so this deployment stops here and changes nothing more.`);
+      const attempts = await h.t.store.attempts(run.id);
+      expect(attempts.filter((attempt) => attempt.outcome === 'failed').map((attempt) => attempt.stepId)).toEqual(['watch']);
+      expect(attempts.some((attempt) => attempt.stepId === 'act-on-watch' || attempt.stepId === 'notice-finished')).toBe(false);
+      expect(h.notices.filter((notice) => notice.runId === run.id).map((notice) => notice.kind)).toEqual(['started']);
+      expect(await h.records.lock()).toBeNull();
+    } finally {
+      await h.t.pool.query("UPDATE runbook_runs SET state = 'aborted' WHERE id = $1", [taker.id]);
+    }
+  }, 300_000);
 });

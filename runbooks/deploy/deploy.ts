@@ -23,6 +23,7 @@ import {
   verdictStep,
   verifyStep,
 } from './release-steps.js';
+import { stopUnlessHoldingLock } from './rollout.js';
 import { baselineStep, watchStep } from './watch-step.js';
 
 export const DeployArgs = z
@@ -55,7 +56,7 @@ export const deployRunbook = defineRunbook({
     noticeStartedStep<Args>('deploy'),
     rolloutStep<Args>('deploy'),
     verifyStep<Args>('deploy'),
-    watchStep<Args>({ baselineFrom: 'baseline', settings: (ports) => ({ windowMs: settingsOf(ports).watchMs, everyMs: settingsOf(ports).watchEveryMs }) }),
+    watchStep<Args>({ baselineFrom: 'baseline', beforeSample: stopUnlessHoldingLock, settings: (ports) => ({ windowMs: settingsOf(ports).watchMs, everyMs: settingsOf(ports).watchEveryMs }) }),
     verdictStep<Args>('deploy'),
     noticeFinishedStep<Args>('deploy'),
     unlockStep<Args>(),

@@ -23,6 +23,7 @@ import {
   verdictStep,
   verifyStep,
 } from './release-steps.js';
+import { stopUnlessHoldingLock } from './rollout.js';
 import { baselineStep, watchStep } from './watch-step.js';
 
 export const HotfixArgs = z
@@ -52,7 +53,7 @@ export const hotfixRunbook = defineRunbook({
     noticeStartedStep<Args>('hotfix'),
     rolloutStep<Args>('hotfix'),
     verifyStep<Args>('hotfix'),
-    watchStep<Args>({ baselineFrom: 'baseline', title: 'Watch the critical metrics after the hotfix', settings: (ports) => ({ windowMs: settingsOf(ports).hotfixWatchMs, everyMs: settingsOf(ports).watchEveryMs }) }),
+    watchStep<Args>({ baselineFrom: 'baseline', beforeSample: stopUnlessHoldingLock, title: 'Watch the critical metrics after the hotfix', settings: (ports) => ({ windowMs: settingsOf(ports).hotfixWatchMs, everyMs: settingsOf(ports).watchEveryMs }) }),
     verdictStep<Args>('hotfix'),
     noticeFinishedStep<Args>('hotfix'),
     unlockStep<Args>(),

@@ -12,6 +12,7 @@ import type { Stack } from '../../services/stack/stack.js';
 import type { RunbookRefusal, StepContext } from '../engine/definition.js';
 import type { DeploymentRecords, StepPorts } from '../engine/ports.js';
 import { DEFAULT_DEPLOY_SETTINGS, type DeploySettings } from './deploy-settings.js';
+import { formatAge, formatTimestamp } from '../../commands/format.js';
 
 /**
  * The order services are rolled out in: what the others call goes first (the Audit Engine takes
@@ -94,7 +95,7 @@ export async function releaseRefusal(ports: StepPorts, version: string): Promise
   const lock = await ports.deployments.lock();
   if (lock) {
     return {
-      message: `A deployment is in progress: ${lock.heldBy} holds the deploy lock since ${lock.since} for run ${lock.runId} (${lock.runbook}).`,
+      message: `A deployment is in progress: ${lock.heldBy} holds the deploy lock since ${formatTimestamp(lock.since)} (${formatAge(lock.since)}) for run ${lock.runId} (${lock.runbook}).`,
       hint: '`/acgs deploy status` shows it; `/acgs rollback` takes it over; an admin may `/acgs deploy unlock <reason>` a lock that is stuck.',
     };
   }

@@ -12,6 +12,7 @@ import { createTestDatabase, type TestDatabase } from '../../test/testing/postgr
 import type { NewDeploymentRecord } from '../engine/ports.js';
 import { createRunStore, migrateRunStore, type RunState } from '../engine/run-store.js';
 import { createReleaseRecords, migrateReleaseRecords, stackKey } from './release-records.js';
+import { formatTimestamp } from '../../commands/format.js';
 
 let db: TestDatabase;
 let pool: pg.Pool;
@@ -68,7 +69,7 @@ describe('the deploy lock', () => {
 
     const refused = await refusal(records.acquire(second, 'hotfix', 'U0BOB'));
     expect(refused.code).toBe('held');
-    expect(refused.message).toBe(`The deploy lock is taken: U0ALICE holds it since ${lock.since} for run ${first} (deploy).`);
+    expect(refused.message).toBe(`The deploy lock is taken: U0ALICE holds it since ${formatTimestamp(lock.since)} for run ${first} (deploy).`);
     expect(refused.holder).toEqual(lock);
     expect(await records.lock()).toEqual(lock);
     // Asking again for the run that holds it changes nothing (a step run again after a takeover).
@@ -147,8 +148,12 @@ describe('the deploy lock', () => {
     expect(lock).toMatchObject({ runId: rollback, runbook: 'rollback', heldBy: 'U0BOB', takenFrom: { runId: deploy, heldBy: 'U0ALICE' } });
     expect((await refusal(records.release(deploy))).code).toBe('not-holder');
     expect((await lockEvents(stack)).at(-1)).toMatchObject({ action: 'take-over', run_id: rollback, actor: 'U0BOB', previous_run: deploy, previous_holder: 'U0ALICE' });
+    expect(await records.takenOverBy(deploy)).toEqual({ runId: rollback, runbook: 'rollback', heldBy: 'U0BOB' });
+    expect(await records.takenOverBy(rollback)).toBeNull();
     // Taking over a free lock is an ordinary acquire.
     await records.release(rollback);
+    // Freed by the taker, the lock is still not the deploy's again: the take-over is remembered.
+    expect(await records.takenOverBy(deploy)).toEqual({ runId: rollback, runbook: 'rollback', heldBy: 'U0BOB' });
     const again = await newRun('rollback', 'U0BOB');
     expect(await records.takeOver(again, 'U0BOB')).toMatchObject({ took: null, lock: { runId: again, takenFrom: null } });
   });
@@ -177,6 +182,8 @@ describe('the deploy lock', () => {
 
     expect(await records.forceUnlock('U0ADMIN', '  deploy runner hung, incident 7  ')).toEqual(held);
     expect(await records.lock()).toBeNull();
+    // A forced unlock has no taker: the run goes on (run abort stops it).
+    expect(await records.takenOverBy(run)).toBeNull();
     expect((await lockEvents(stack)).at(-1)).toEqual({
       action: 'force-unlock',
       run_id: run,

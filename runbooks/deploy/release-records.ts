@@ -25,6 +25,7 @@ import { migrate, withTransaction } from '../../services/kit/postgres.js';
 import type { Stack } from '../../services/stack/stack.js';
 import type { DeploymentRecords, InitialVersion, NewDeploymentRecord } from '../engine/ports.js';
 import { FINAL_RUN_STATES, migrateRunStore } from '../engine/run-store.js';
+import { formatTimestamp } from '../../commands/format.js';
 
 export const RELEASE_RECORDS_MIGRATIONS_DIR = fileURLToPath(new URL('./migrations', import.meta.url));
 export const RELEASE_RECORDS_MIGRATIONS_TABLE = 'deployments_migrations';
@@ -123,7 +124,7 @@ function heldLock(row: LockRow | undefined): DeployLockInfo | null {
 }
 
 function heldSentence(lock: DeployLockInfo): string {
-  return `${lock.heldBy} holds it since ${lock.since} for run ${lock.runId} (${lock.runbook})`;
+  return `${lock.heldBy} holds it since ${formatTimestamp(lock.since)} for run ${lock.runId} (${lock.runbook})`;
 }
 
 export function createReleaseRecords(options: ReleaseRecordsOptions): DeploymentRecords {
@@ -255,6 +256,14 @@ export function createReleaseRecords(options: ReleaseRecordsOptions): Deployment
         await event(client, held ? 'take-over' : 'acquire', { runId, runbook: run.runbook, actor: who, previous: held });
         return { lock, took: held };
       });
+    },
+
+    async takenOverBy(runId) {
+      const { rows } = await pool.query<{ run_id: string; runbook: string; actor: string }>(
+        "SELECT run_id, runbook, actor FROM deploy_lock_events WHERE stack = $1 AND action = 'take-over' AND previous_run = $2 ORDER BY id DESC LIMIT 1",
+        [stack, runId],
+      );
+      return rows[0] ? { runId: rows[0].run_id, runbook: rows[0].runbook, heldBy: rows[0].actor } : null;
     },
 
     async forceUnlock(who, reason) {

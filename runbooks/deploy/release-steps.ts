@@ -19,6 +19,7 @@ import { rollBack, rollOut, stopUnlessHoldingLock, type ReleaseKind, type Rollou
 import { DeployLockError } from '../../commands/ports.js';
 import { describeFigures, failedFigures, healthFigures, verifyRelease } from './verification.js';
 import { BREACH_RULES, type WatchVerdict } from './watch.js';
+import { formatTimestamp } from '../../commands/format.js';
 
 /** What the release steps need to know of their runbook's arguments. */
 export interface ReleaseTarget {
@@ -47,7 +48,7 @@ export function lockStep<Args>(kind: ReleaseKind): Step<Args> {
     },
     async dryRun(context) {
       const lock = await recordsOf(context.ports).lock();
-      return { mode: 'read-only-check', text: lock ? `the lock is held: ${lock.heldBy} since ${lock.since} for run ${lock.runId} (${lock.runbook})` : 'the deploy lock is free' };
+      return { mode: 'read-only-check', text: lock ? `the lock is held: ${lock.heldBy} since ${formatTimestamp(lock.since)} for run ${lock.runId} (${lock.runbook})` : 'the deploy lock is free' };
     },
   };
 }
@@ -211,7 +212,7 @@ export function noticeStartedStep<Args>(kind: ReleaseKind): Step<Args> {
     async run(context) {
       const plan = planOf(context.outputs);
       const startedAt = new Date().toISOString();
-      const delivery = await sendDeploymentNotice(context.ports, { kind: 'started', runId: context.runId, version: plan.version, commit: plan.commit, requester: context.requester, services: changesOf(plan), startedAt });
+      const delivery = await sendDeploymentNotice(context.ports, { kind: 'started', release: kind, runId: context.runId, version: plan.version, commit: plan.commit, requester: context.requester, services: changesOf(plan), startedAt });
       return { startedAt, delivery: delivery.summary };
     },
     async dryRun() {
@@ -321,6 +322,7 @@ export function noticeFinishedStep<Args>(kind: ReleaseKind, watchId = 'watch'): 
       const plan = planOf(context.outputs);
       const notice: DeploymentFinished = {
         kind: 'finished',
+        release: kind,
         runId: context.runId,
         version: plan.version,
         commit: plan.commit,

@@ -9,6 +9,7 @@ import { SERVICE_NAMES, type ServiceName } from '../../services/kit/service-port
 import { isReleaseError, type ReleaseArtifact, type ReleaseBuilder, type ReleaseRef } from '../../services/stack/releases/release.js';
 import type { RunbookRefusal, StepContext } from '../engine/definition.js';
 import type { DeploymentRecords, StepPorts } from '../engine/ports.js';
+import type { DeploymentRecordInfo } from '../../commands/ports.js';
 import { ROLLOUT_ORDER, VersionSchema, recordsOf, releasesOf, sameArtifact, stackOf } from './release-plan.js';
 
 export const RollbackArgs = z
@@ -54,6 +55,17 @@ const noPrevious = (service: string, version: string | undefined) =>
 /** The services a rollback looks at: the one named, or all of them in rollout order. */
 const servicesOf = (args: RollbackArgs): ServiceName[] => (args.service ? [args.service] : [...ROLLOUT_ORDER]);
 
+/**
+ * The artifact a rollback may deploy as the record kept it. Not the working tree a local stack was
+ * found running from (an `initial` record's directory): git moves it (a pull, a commit, a checkout),
+ * so after a deploy it may hold the very release being rolled back; its commit is checked out instead.
+ */
+export function keptArtifact(record: Pick<DeploymentRecordInfo, 'kind' | 'artifact' | 'commit'>): ReleaseArtifact | null {
+  if (!record.artifact) return null;
+  if (record.kind === 'initial' && record.artifact.kind === 'directory' && record.commit) return null;
+  return record.artifact;
+}
+
 /** What each service goes to, without preparing anything; null for a service with nowhere to go. */
 async function targetOf(builder: ReleaseBuilder, records: DeploymentRecords, service: ServiceName, to: ReleaseRef | undefined): Promise<Target | { none: string }> {
   if (to) return { ...to, artifact: null };
@@ -61,7 +73,7 @@ async function targetOf(builder: ReleaseBuilder, records: DeploymentRecords, ser
   if (!previous) return { none: noPrevious(service, (await records.current(service))?.version) };
   // A record made at the stack's first start may lack its ref or commit: the repository says.
   const ref = previous.ref && previous.commit ? { version: previous.version, ref: previous.ref, commit: previous.commit } : await builder.resolve(previous.commit ?? previous.version);
-  return { ...ref, version: previous.version, artifact: previous.artifact };
+  return { ...ref, version: previous.version, artifact: keptArtifact(previous) };
 }
 
 /**

@@ -12,12 +12,13 @@ import { describeRollback, planRollback, rollbackPlanOf, type RollbackArgs, type
 import { describeFigures, failedFigures, verifyRelease } from './verification.js';
 import type { WatchVerdict } from './watch.js';
 import { watchStep } from './watch-step.js';
+import { formatTimestamp } from '../../commands/format.js';
 
 type Step<Args> = StepDefinition<Args>;
 
 const errorText = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
-const holderWords = (lock: Pick<DeployLockInfo, 'heldBy' | 'since' | 'runId' | 'runbook'>) => `${lock.heldBy}'s ${lock.runbook} run ${lock.runId} (holding it since ${lock.since})`;
+const holderWords = (lock: Pick<DeployLockInfo, 'heldBy' | 'since' | 'runId' | 'runbook'>) => `${lock.heldBy}'s ${lock.runbook} run ${lock.runId} (holding it since ${formatTimestamp(lock.since)})`;
 
 export interface TakenLock {
   summary: string;
@@ -172,8 +173,6 @@ export function rollbackWatchStep<Args>(): Step<Args> {
   };
 }
 
-const versionsOf = (plan: RollbackPlan) => [...new Set(plan.services.map((change) => change.version))];
-
 export function rolledBackNoticeStep<Args>(): Step<Args> {
   return {
     id: 'notice-rolled-back',
@@ -184,13 +183,13 @@ export function rolledBackNoticeStep<Args>(): Step<Args> {
     idempotent: true,
     async run(context) {
       const plan = rollbackPlanOf(context.outputs);
-      const versions = versionsOf(plan);
-      const commits = [...new Set(plan.services.map((change) => change.commit))];
+      // What was rolled back is what the services ran; where they went is in the table.
+      const rolledBackFrom = [...new Set(plan.services.map((change) => change.fromVersion))];
       const delivery = await sendDeploymentNotice(context.ports, {
         kind: 'rolled-back',
+        release: 'rollback',
         runId: context.runId,
-        version: versions.join(', '),
-        ...(commits.length === 1 ? { commit: commits[0]! } : {}),
+        version: rolledBackFrom.join(', '),
         requester: context.requester,
         services: plan.services.map((change) => ({ service: change.service, from: change.fromVersion, to: change.version })),
         startedAt: plan.startedAt,

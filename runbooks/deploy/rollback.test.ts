@@ -34,6 +34,7 @@ import { deployRunbooks } from './index.js';
 import { createReleaseRecords, migrateReleaseRecords } from './release-records.js';
 import { ROLLOUT_ORDER } from './release-plan.js';
 import { z } from 'zod';
+import { formatTimestamp } from '../../commands/format.js';
 
 /** Stands in for a deploy run in its rollout: it holds the lock until it is aborted. */
 const heldDeploy = defineRunbook({
@@ -233,7 +234,7 @@ describe('rollback: 9.1.0 back to 9.0.0', () => {
       expect(tries).toBeLessThan(100);
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
-    const since = (await records.lock())!.since;
+    const since = formatTimestamp((await records.lock())!.since);
     const dry = await executor.plan('rollback', {}, { requester: 'U0ONCALL', origin: 'test' });
     expect(dry.steps[0]!.dryRun.text).toBe(`would take the deploy lock over from U0DEPLOYER's deploy run ${held.id} (holding it since ${since})`);
 
@@ -263,14 +264,16 @@ describe('rollback: 9.1.0 back to 9.0.0', () => {
     expect(notices).toHaveLength(1);
     expect(notices[0]).toMatchObject({
       kind: 'rolled-back',
+      release: 'rollback',
       runId: run.id,
-      version: '9.0.0',
-      commit: releases['9.0.0']!.commit,
+      // What was rolled back: the services ran 9.1.0 (where they went is in services).
+      version: '9.1.0',
       requester: 'U0ONCALL',
       reason: 'rolled back by hand by U0ONCALL',
       breaches: [],
       services: ROLLOUT_ORDER.map((service) => ({ service, from: '9.1.0', to: '9.0.0' })),
     });
+    expect(notices[0]).not.toHaveProperty('commit');
 
     // The rollback freed the lock it took, though the deploy it took it from still runs.
     expect(await records.lock()).toBeNull();

@@ -36,11 +36,15 @@ const errorText = (error: unknown) => (error instanceof Error ? error.message : 
 /**
  * Ends the run when another run took the deploy lock over (a rollback always may): from then on
  * the stack is that run's, and this deployment must not deploy, roll back or announce anything.
+ * That holds after the taker has finished and freed the lock too: a free lock does not give the
+ * stack back to a run it was taken from (a forced unlock, with no taker, lets the run go on).
  */
 export async function stopUnlessHoldingLock(context: StepContext<unknown>): Promise<void> {
-  const lock = await recordsOf(context.ports).lock();
-  if (lock && lock.runId !== context.runId) {
-    throw new RunFailedError(`The deploy lock was taken over by run ${lock.runId} (${lock.runbook}, ${lock.heldBy}): this ${lock.runbook === 'rollback' || lock.runbook === 'rollback-restore' ? 'rollback' : 'run'} decides what the stack runs now, so this deployment stops here and changes nothing more.`);
+  const records = recordsOf(context.ports);
+  const lock = await records.lock();
+  const taker = lock && lock.runId !== context.runId ? lock : lock ? null : await records.takenOverBy(context.runId);
+  if (taker) {
+    throw new RunFailedError(`The deploy lock was taken over by run ${taker.runId} (${taker.runbook}, ${taker.heldBy}): this ${taker.runbook === 'rollback' || taker.runbook === 'rollback-restore' ? 'rollback' : 'run'} decides what the stack runs now, so this deployment stops here and changes nothing more.`);
   }
 }
 
@@ -119,6 +123,7 @@ export async function rollBack(context: StepContext<unknown>, plan: ReleasePlan,
   }
   const notice = await sendDeploymentNotice(context.ports, {
     kind: 'rolled-back',
+    release: kind,
     runId: context.runId,
     version: plan.version,
     commit: plan.commit,

@@ -79,7 +79,7 @@ describe('the watch as a step', () => {
     expect(run.state).toBe('succeeded');
     const watch = attempts.find((attempt) => attempt.stepId === 'watch')!;
     expect(watch.output).toMatchObject({ verdict: 'passed', counts: { samples: 6, breachingSamples: 0, queryErrors: 0 }, baseline: { policyP99Ms: 0.5 }, worst: { policyP99Ms: 0.7 } });
-    expect(watch.progress).toMatchObject({ text: expect.stringMatching(/^Sample 6 of 6, [01] min left: p99 0\.7 ms, errors 0 %, 1\/1 health checks passing, 0 violations\/min/), data: { sample: 6, of: 6 } });
+    expect(watch.progress).toMatchObject({ text: expect.stringMatching(/^Sample 6 of 6, 0 s left: p99 0\.7 ms, errors 0 %, 1\/1 health checks passing, 0 violations\/min/), data: { sample: 6, of: 6 } });
     expect(attempts.find((attempt) => attempt.stepId === 'roll-back')!.output).toEqual({ rolledBack: false });
   });
 
@@ -100,7 +100,7 @@ describe('the watch as a step', () => {
       'step "watch" (Watch the stack for 240 ms after the deploy (a sample every 40 ms)) failed: the watch could not read the stack: 4 samples in a row could not be taken (last: connection refused); a person decides whether the release stays',
     );
     // The window is 240 ms of real time: on a loaded machine the fourth sample may come after it ended.
-    expect(attempts.find((attempt) => attempt.stepId === 'watch')!.progress?.text).toMatch(/^Sample 4 of 6, [01] min left: sample not taken \(connection refused\) · 0 breaching, 0 in a row · 4 not taken$/);
+    expect(attempts.find((attempt) => attempt.stepId === 'watch')!.progress?.text).toMatch(/^Sample 4 of 6, 0 s left: sample not taken \(connection refused\) · 0 breaching, 0 in a row · 4 not taken$/);
     expect(attempts.map((attempt) => attempt.stepId)).not.toContain('roll-back');
     await executor.abort(run.id, 'U0ONCALL');
     await executor.scanNow();
@@ -119,5 +119,11 @@ describe('the watch as a step', () => {
       mode: 'description',
       text: expect.stringMatching(/^Would take a sample every 40 ms for 240 ms; 3 breaching samples in a row \(Policy Engine p99 above 5 ms; error rate above 0\.1 %; a health check failing; safety violations above 10 per minute\) call for a rollback, 4 samples not taken in a row ask a person$/),
     });
+  });
+
+  it("says in the baseline's plan the p99 it reads now, or that there were no decisions to measure", async () => {
+    const dryRunOf = async (reading: WatchFigures) => (await baselineStep<ScriptArgs>({ sampler: always(reading) }).dryRun!({} as never)).text;
+    expect(await dryRunOf(GOOD)).toBe('now: p99 0.7 ms, every health check passing');
+    expect(await dryRunOf({ ...GOOD, policyP99Ms: null })).toBe('now: p99 n/a (no decisions to measure), every health check passing');
   });
 });

@@ -25,6 +25,8 @@ export interface WatchStepOptions<Args> {
   clock?: WatchClock;
   /** The id of the baseline step whose figures the verdict is reported against. */
   baselineFrom?: string;
+  /** Awaited before each sample; what it throws ends the step (a deploy whose lock was taken over). */
+  beforeSample?(context: StepContext<Args>): Promise<void>;
 }
 
 /** Longest a sample (the metrics and every health check) may take beyond the window. */
@@ -54,7 +56,7 @@ export function baselineStep<Args>(options: Pick<WatchStepOptions<Args>, 'id' | 
     async dryRun(context) {
       const figures = await (options.sampler ?? realSampler)(context).sample(context.signal);
       const failing = figures.health.filter((check) => check.failing).map((check) => check.name);
-      return { mode: 'read-only-check', text: `now: p99 ${figures.policyP99Ms ?? 'n/a'} ms, ${failing.length ? `failing: ${failing.join(', ')}` : 'every health check passing'}` };
+      return { mode: 'read-only-check', text: `now: p99 ${figures.policyP99Ms === null ? 'n/a (no decisions to measure)' : `${figures.policyP99Ms} ms`}, ${failing.length ? `failing: ${failing.join(', ')}` : 'every health check passing'}` };
     },
   };
 }
@@ -87,6 +89,7 @@ export function watchStep<Args>(options: WatchStepOptions<Args> = {}): StepDefin
         baseline,
         signal: context.signal,
         onProgress: (progress) => context.progress(progress),
+        ...(options.beforeSample ? { beforeSample: () => options.beforeSample!(context) } : {}),
       });
       if (verdict.verdict === 'needs-decision') throw new Error(`the watch could not read the stack: ${verdict.summary}`);
       return verdict;

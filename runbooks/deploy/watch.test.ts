@@ -55,6 +55,21 @@ async function watch(sampler: WatchSampler, settings: object = SMALL) {
 }
 
 describe('the post-deploy watch', () => {
+  it('ends at once when the check before a sample throws (the run lost the stack), taking no further sample', async () => {
+    const sampler = scripted();
+    const lost = new Error('the deploy lock was taken over');
+    let checks = 0;
+    const clock = testClock();
+    const beforeSample = async () => {
+      checks += 1;
+      if (checks === 3) throw lost;
+    };
+    await expect(watchDeployment({ sampler, clock, settings: SMALL, signal: new AbortController().signal, beforeSample })).rejects.toBe(lost);
+    // The counters' start and samples 1 and 2; none after the check that threw.
+    expect(sampler.calls).toBe(3);
+    expect(checks).toBe(3);
+  });
+
   it('passes when the window ends clean, with the figures it passed with, sampling every 15 s for 15 minutes by default', async () => {
     const sampler = scripted(GOOD, GOOD, { ...GOOD, policyP99Ms: 4.9, errorRate: 0.001, safetyViolationsPerMinute: 10 });
     const { verdict, progress, clock } = await watch(sampler, {});
@@ -70,9 +85,9 @@ describe('the post-deploy watch', () => {
     expect(sampler.calls).toBe(61);
     expect(clock.waits).toEqual(Array.from({ length: 60 }, () => 15_000));
     expect(progress).toHaveLength(60);
-    expect(progress[0]!.text).toBe('Sample 1 of 60, 15 min left: p99 0.8 ms, errors 0 %, 2/2 health checks passing, 0 violations/min · 0 breaching, 0 in a row · 0 not taken');
+    expect(progress[0]!.text).toBe('Sample 1 of 60, 14 min 45 s left: p99 0.8 ms, errors 0 %, 2/2 health checks passing, 0 violations/min · 0 breaching, 0 in a row · 0 not taken');
     expect(progress[1]!.data).toMatchObject({ sample: 2, of: 60, leftMs: 870_000, counts: { samples: 2 } });
-    expect(progress.at(-1)!.text).toMatch(/^Sample 60 of 60, 0 min left: /);
+    expect(progress.at(-1)!.text).toMatch(/^Sample 60 of 60, 0 s left: /);
   });
 
   for (const [rule, figures, detail] of [
@@ -107,7 +122,7 @@ describe('the post-deploy watch', () => {
     expect(verdict).toMatchObject({ verdict: 'rollback', counts: { samples: 6, breachingSamples: 5, queryErrors: 4 } });
     if (verdict.verdict !== 'rollback') throw new Error('unreachable');
     expect(verdict.breaching.map((sample) => sample.number)).toEqual([7, 9, 10]);
-    expect(progress[1]!.text).toBe('Sample 2 of 10, 2 min left: sample not taken (policy engine metrics: connection refused) · 1 breaching, 1 in a row · 1 not taken');
+    expect(progress[1]!.text).toBe('Sample 2 of 10, 2 min 0 s left: sample not taken (policy engine metrics: connection refused) · 1 breaching, 1 in a row · 1 not taken');
   });
 
   it('asks a person after four samples in a row it could not take, saying what failed', async () => {

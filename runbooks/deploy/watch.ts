@@ -10,6 +10,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { RUNBOOK_THRESHOLDS } from '../../commands/thresholds.js';
+import { formatDuration } from '../../commands/format.js';
 
 /** What one sample found. A figure is null when there was nothing to measure (no requests since the last sample). */
 export interface WatchFigures {
@@ -98,6 +99,11 @@ export interface WatchOptions {
   signal: AbortSignal;
   /** Told after every sample (the step's progress). */
   onProgress?(progress: WatchProgress): void;
+  /**
+   * Awaited before each sample, outside the sample's error handling: what it throws ends the watch
+   * at once (the run lost the stack to another run, and its verdict would be about someone else's).
+   */
+  beforeSample?(): Promise<void>;
 }
 
 const describe = (error: unknown) => (error instanceof Error ? error.message : String(error));
@@ -159,6 +165,7 @@ export async function watchDeployment(options: WatchOptions): Promise<WatchVerdi
   for (let number = 1; number <= total; number += 1) {
     // Timed from the start, not from the previous sample: a slow sample does not stretch the window.
     await clock.sleep(Math.max(0, started + number * settings.everyMs - clock.now()), signal);
+    await options.beforeSample?.();
     const atMs = clock.now() - started;
     let figures: WatchFigures;
     try {
@@ -227,7 +234,7 @@ export async function watchDeployment(options: WatchOptions): Promise<WatchVerdi
     if (!options.onProgress) return;
     const leftMs = Math.max(0, settings.windowMs - atMs);
     const what = lastError ? `sample not taken (${lastError})` : last ? `${figuresLine(last)}${last.breaches.length ? ` · breaching: ${last.breaches.map((each) => each.detail).join('; ')}` : ''}` : '';
-    const text = `Sample ${number} of ${total}, ${Math.ceil(leftMs / 60_000)} min left: ${what} · ${counts.breachingSamples} breaching, ${breachingRun.length} in a row · ${counts.queryErrors} not taken`;
+    const text = `Sample ${number} of ${total}, ${formatDuration(leftMs / 1000)} left: ${what} · ${counts.breachingSamples} breaching, ${breachingRun.length} in a row · ${counts.queryErrors} not taken`;
     options.onProgress({ text, data: { sample: number, of: total, leftMs, counts: { ...counts }, last: lastError ? null : last, lastError } });
   }
 }

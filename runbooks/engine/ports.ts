@@ -99,6 +99,8 @@ interface DeploymentNoticeBase {
   commit?: string;
   /** Who asked for the deployment. */
   requester: string;
+  /** What ran: a deploy (when absent), a hotfix, or a rollback by hand (then `version` is what it rolled back from). */
+  release?: 'deploy' | 'hotfix' | 'rollback';
   /** Every service the deployment touches, with what it ran before and what it runs (or is to run). */
   services: ServiceVersionChange[];
   /** ISO time the deployment started. */
@@ -202,6 +204,8 @@ export interface DeploymentRecords extends Deployments {
   release(runId: string): Promise<boolean>;
   /** Takes the lock whoever holds it (a rollback); says whose it took. */
   takeOver(runId: string, who: string): Promise<{ lock: DeployLockInfo; took: DeployLockInfo | null }>;
+  /** The run that took the lock over from this run, if one ever did, even when it has freed the lock since. */
+  takenOverBy(runId: string): Promise<Pick<DeployLockInfo, 'runId' | 'runbook' | 'heldBy'> | null>;
   record(entry: NewDeploymentRecord): Promise<DeploymentRecordInfo>;
   /** Changes a record's outcome (a watch that failed after the record said live). */
   setOutcome(id: number, outcome: DeploymentOutcome): Promise<DeploymentRecordInfo>;

@@ -60,6 +60,26 @@ describe('Release source: version words', () => {
     expect(commitLike.message).toContain('no tag vdeadbeef0 or deadbeef0 and no single commit starting with it');
   });
 
+  it('says what to deploy in a repository with no tags (a fresh clone): a commit, naming HEAD', async () => {
+    const untagged = mkdtempSync(join(tmpdir(), 'acgs-untagged-'));
+    try {
+      const git = (...args: string[]) => execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.invalid', ...args], { cwd: untagged, encoding: 'utf8' }).trim();
+      git('init', '-q');
+      git('commit', '-q', '--allow-empty', '-m', 'first');
+      const head = git('rev-parse', 'HEAD');
+      const source = createReleaseSource({ repo: untagged });
+      const error = await releaseErrorOf(source.resolve('1.4.0'));
+      expect(error.code).toBe('UNKNOWN_VERSION');
+      expect(error.message).toBe(
+        `There is no release "1.4.0" in ${untagged}: no tag v1.4.0 or 1.4.0. The repository has no tags at all: deploy a commit of at least 7 hex digits instead (HEAD is ${head.slice(0, 7)}: \`deploy ${head.slice(0, 7)}\`), or tag a release (\`git tag v1.4.0 <commit>\`).`,
+      );
+      // What it suggests resolves.
+      expect(await source.resolve(head.slice(0, 7))).toEqual({ version: head.slice(0, 7), ref: head, commit: head });
+    } finally {
+      rmSync(untagged, { recursive: true, force: true });
+    }
+  });
+
   it.each([
     ['--upload-pack=touch /tmp/pwned', 'looks like an option'],
     ['-h', 'looks like an option'],

@@ -22,6 +22,13 @@ const GIT_TIMEOUT_MS = 30_000;
 
 const ACCEPTED = 'a version is a tag such as 1.4.0 or v1.4.0, or a commit of at least 7 hex digits (letters, digits and . _ + - only, not starting with - or .)';
 
+/** A fresh clone has no tags: say what to deploy instead, with a commit that works. */
+async function untaggedHint(repoDir: string): Promise<string> {
+  const head = await commitOf(repoDir, 'HEAD');
+  const commit = head ? ` (HEAD is ${head.slice(0, 7)}: \`deploy ${head.slice(0, 7)}\`)` : '';
+  return `The repository has no tags at all: deploy a commit of at least 7 hex digits instead${commit}, or tag a release (\`git tag v1.4.0 <commit>\`)`;
+}
+
 /** Refuses a word that is not a plain tag name or commit prefix, before any git call. */
 export function requireVersionWord(version: unknown): string {
   if (typeof version !== 'string' || version.trim() === '') {
@@ -120,7 +127,7 @@ export function createReleaseSource(options: ReleaseSourceOptions = {}): Release
       const nearest = await nearestTags(repoDir, word);
       const tried = word.startsWith('v') ? `no tag ${word}` : `no tag v${word} or ${word}`;
       const orCommit = COMMIT_PREFIX.test(word) ? ' and no single commit starting with it' : '';
-      const hint = nearest.length > 0 ? `The nearest tags: ${nearest.join(', ')}` : 'The repository has no tags at all';
+      const hint = nearest.length > 0 ? `The nearest tags: ${nearest.join(', ')}` : await untaggedHint(repoDir);
       throw new ReleaseError('UNKNOWN_VERSION', `There is no release ${JSON.stringify(word)} in ${repoDir}: ${tried}${orCommit}. ${hint}.`);
     },
 
