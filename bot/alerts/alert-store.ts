@@ -114,7 +114,11 @@ export interface AlertStore extends AlertIntake {
   activeSilences(): Promise<AlertSilence[]>;
   /** Unmarks flapping alerts that have not changed state for a whole window; run it periodically. */
   settleFlapping(): Promise<AlertChange[]>;
-  /** Told every committed change; a listener that throws is reported to `onListenerError` and the others still run. */
+  /**
+   * Told every committed change, in order; a listener that throws is reported to `onListenerError`
+   * and the others still run. The caller (the webhook's answer) waits for the listeners, so a
+   * listener only hands the change on (an outbox, a queue) and never waits for Slack.
+   */
   onChange(listener: (change: AlertChange) => void | Promise<void>): () => void;
 }
 

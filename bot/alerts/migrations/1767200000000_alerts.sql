@@ -1,10 +1,12 @@
 -- Up Migration
 
+-- Identities, not serials: the bot's restricted role inserts without a grant on a sequence.
+
 -- A silence of one rule until a time: reports of that rule are still stored (nothing is lost), but
 -- marked silenced, so that whoever notifies leaves them quiet. Silences expire; they are never
 -- deleted, so that the history says why an alert was quiet.
 CREATE TABLE alert_silences (
-  id          bigserial PRIMARY KEY,
+  id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
   rule        text NOT NULL,
   until       timestamptz NOT NULL,
   reason      text NOT NULL,
@@ -16,7 +18,7 @@ CREATE INDEX alert_silences_rule_until ON alert_silences (rule, until);
 -- One alert per fingerprint, whichever source reported it: the unique fingerprint is what keeps
 -- two replicas (or a webhook delivered twice) from making two alerts of one.
 CREATE TABLE alerts (
-  id               bigserial PRIMARY KEY,
+  id               bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
   fingerprint      text NOT NULL UNIQUE,
   rule             text NOT NULL,
   -- monitor, alertmanager
@@ -53,7 +55,7 @@ CREATE TABLE alert_reports (
 
 -- An alert's history: every change of state, by its source or by a person, and its flapping.
 CREATE TABLE alert_events (
-  id        bigserial PRIMARY KEY,
+  id        bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
   alert_id  bigint NOT NULL REFERENCES alerts (id),
   at        timestamptz NOT NULL,
   -- fired, resolved, acknowledged, snoozed, flapping, settled
