@@ -12,11 +12,11 @@ import { DEFAULT_ALERT_SETTINGS } from './alert-settings.js';
 import type { AlertStore } from './alert-store.js';
 import type { ReportedAlert } from './intake.js';
 import { createRuleEvaluator, type FiringAlert } from './rule-evaluation.js';
-import { observe, readStack } from './stack-reading.js';
+import { observe, readStack, type StackReading } from './stack-reading.js';
 
 export interface AlertMonitorOptions {
   services: CommandDependencies;
-  alerts: Pick<AlertStore, 'report' | 'listOpen' | 'settleFlapping'>;
+  alerts: MonitorAlerts;
   intervalMs?: number;
   now?: () => Date;
   onError(error: unknown): void;
@@ -26,29 +26,39 @@ export interface AlertMonitor {
   stop(): Promise<void>;
 }
 
-export async function startAlertMonitor(options: AlertMonitorOptions): Promise<AlertMonitor> {
-  const now = options.now ?? (() => new Date());
+export type MonitorAlerts = Pick<AlertStore, 'report' | 'listOpen' | 'settleFlapping'>;
+
+/**
+ * What each beat does with a reading: judge it and report what changed. Made after taking over the
+ * monitor's open alerts; apart from the timer and the reading, so that it is tested with readings.
+ */
+export async function createMonitorBeat(alerts: MonitorAlerts): Promise<(reading: StackReading) => Promise<void>> {
   const evaluator = createRuleEvaluator();
-  const stopping = new AbortController();
-  const open = await options.alerts.listOpen({ source: 'monitor' });
+  const open = await alerts.listOpen({ source: 'monitor' });
   evaluator.adopt(
     open.flatMap((alert): FiringAlert[] => (isAlertRuleName(alert.rule) ? [{ fingerprint: alert.fingerprint, rule: alert.rule, labels: alert.labels, firedAt: alert.firedAt }] : [])),
   );
-
   // The evaluator has moved on once it reported a change: a report the store could not take (the
   // database away) is sent again with the next beat's; the store takes each only once.
   let unsent: ReportedAlert[] = [];
-
-  async function tick(): Promise<void> {
-    const reading = await readStack(options.services, stopping.signal, now);
+  return async (reading) => {
     const reports = [...unsent, ...evaluator.evaluate(observe(reading))];
     unsent = reports;
-    if (reports.length > 0) await options.alerts.report(reports);
+    if (reports.length > 0) await alerts.report(reports);
     unsent = [];
-    await options.alerts.settleFlapping();
-  }
+    await alerts.settleFlapping();
+  };
+}
 
-  const job: PeriodicJob = startPeriodicJob({ intervalMs: options.intervalMs ?? DEFAULT_ALERT_SETTINGS.monitorIntervalMs, run: tick, onError: options.onError });
+export async function startAlertMonitor(options: AlertMonitorOptions): Promise<AlertMonitor> {
+  const now = options.now ?? (() => new Date());
+  const stopping = new AbortController();
+  const beat = await createMonitorBeat(options.alerts);
+  const job: PeriodicJob = startPeriodicJob({
+    intervalMs: options.intervalMs ?? DEFAULT_ALERT_SETTINGS.monitorIntervalMs,
+    run: async () => beat(await readStack(options.services, stopping.signal, now)),
+    onError: options.onError,
+  });
   return {
     async stop() {
       stopping.abort();

@@ -100,7 +100,7 @@ describe('reports', () => {
   });
 
   it('stores nothing of a batch that fails part-way, so that the webhook may answer an error and be retried', async () => {
-    await expect(store.report([alert({ fingerprint: 'aaaa' }), alert({ fingerprint: 'bbbb', startsAt: new Date(Number.NaN) })])).rejects.toThrow();
+    await expect(store.report([alert({ fingerprint: 'aaaa' }), alert({ fingerprint: 'bbbb', status: 'pending' as 'firing' })])).rejects.toThrow();
     expect(await store.byFingerprint('aaaa')).toBeUndefined();
     expect(await store.report([alert({ fingerprint: 'aaaa' })])).toEqual({ stored: 1, duplicates: 0 });
   });
