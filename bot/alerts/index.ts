@@ -14,5 +14,5 @@ export {
   type AlertState,
   type AlertStore,
 } from './alert-store.js';
-export { startAlertMonitor, type AlertMonitor, type AlertMonitorOptions } from './alert-monitor.js';
+export { createMonitorBeat, startAlertMonitor, type AlertMonitor, type AlertMonitorOptions, type MonitorAlerts } from './alert-monitor.js';
 export type { AlertIntake, AlertIntakeResult, AlertSource, ReportedAlert } from './intake.js';
