@@ -25,6 +25,7 @@ import { createAuditOutbox } from '../../services/kit/audit-outbox.js';
 import { createPool } from '../../services/kit/postgres.js';
 import { createChecklistStore, migrateChecklistStore } from '../../runbooks/checklists/checklist-store.js';
 import { createNoticeLedger, migrateNoticeLedger } from '../../bot/notices/notice-ledger.js';
+import { createAlertStore, migrateAlertStore } from '../../bot/alerts/alert-store.js';
 import type { DeploymentNotice } from '../../runbooks/engine/ports.js';
 import { createReleaseRecords, migrateReleaseRecords } from '../../runbooks/deploy/release-records.js';
 import { createRunStore, migrateRunStore } from '../../runbooks/engine/run-store.js';
@@ -213,6 +214,20 @@ describe("the bot's restricted database role", () => {
     expect(await records.recordInitial('policy-engine', { version: '0.1.0', commit: null, artifact: null })).toMatchObject({ kind: 'initial' });
     await expect(bot.query('UPDATE deploy_lock_events SET reason = $$nothing$$')).rejects.toThrow(/permission denied for table deploy_lock_events/);
     await expect(bot.query('DELETE FROM deployment_records')).rejects.toThrow(/permission denied for table deployment_records/);
+  });
+
+  it('takes alerts in, acknowledges and silences them in the tables the owner migrated, and cannot rewrite their history', async () => {
+    const { pool, bot } = fixture;
+    expect(await migrateAlertStore(pool)).toEqual([]);
+    const alerts = createAlertStore({ pool });
+    await alerts.silence({ rule: 'HighCpu', until: new Date(Date.now() + 60_000), reason: 'load test', by: 'U0CAROL' });
+    const report = { source: 'monitor', fingerprint: 'monitor/ServiceDown/service=audit-engine', rule: 'ServiceDown', status: 'firing', labels: {}, annotations: {}, startsAt: new Date() } as const;
+    expect(await alerts.report([report, report])).toEqual({ stored: 1, duplicates: 1 });
+    const [open] = await alerts.listOpen();
+    expect(await alerts.acknowledge(open!.id, 'U0CAROL')).toMatchObject({ changed: true });
+    await expect(bot.query('UPDATE alert_events SET actor = $$U0MALLORY$$')).rejects.toThrow(/permission denied for table alert_events/);
+    await expect(bot.query('DELETE FROM alert_silences')).rejects.toThrow(/permission denied for table alert_silences/);
+    await expect(bot.query('DELETE FROM alerts')).rejects.toThrow(/permission denied for table alerts/);
   });
 });
 

@@ -1,0 +1,87 @@
+/**
+ * The monitor's beat with readings of the test's making and the alert store on the real
+ * PostgreSQL: what reaches the store, a report the store could not take, and a restart.
+ */
+import type pg from 'pg';
+import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
+import type { HealthCheckData } from '../../commands/health.js';
+import { createPool } from '../../services/kit/postgres.js';
+import { createTestDatabase, type TestDatabase } from '../../test/testing/postgres.js';
+import { createMonitorBeat, type MonitorAlerts } from './alert-monitor.js';
+import { createAlertStore, migrateAlertStore, type AlertStore } from './alert-store.js';
+import type { StackReading } from './stack-reading.js';
+
+let db: TestDatabase;
+let pool: pg.Pool;
+let store: AlertStore;
+const T0 = Date.parse('2026-12-07T03:00:00.000Z');
+const FINGERPRINT = 'monitor/ServiceDown/service=evolution-oversight';
+
+beforeAll(async () => {
+  db = await createTestDatabase('acgs_alert_beat');
+  pool = createPool({ databaseUrl: db.url, max: 4, applicationName: 'acgs-alert-beat-test' });
+  await migrateAlertStore(pool);
+});
+afterAll(async () => {
+  await pool?.end();
+  await db?.drop();
+});
+beforeEach(async () => {
+  await pool.query('TRUNCATE alert_events, alert_reports, alerts, alert_silences');
+  store = createAlertStore({ pool });
+});
+
+function reading(seconds: number, evolutionOversight: 'healthy' | 'unreachable'): StackReading {
+  const check = (target: HealthCheckData['target'], status: string): HealthCheckData => ({ name: target, target, tone: status === 'healthy' ? 'ok' : 'fail', status, latency_ms: 1, version: null, detail: null });
+  return {
+    at: new Date(T0 + seconds * 1000),
+    health: [check('policy-engine', 'healthy'), check('audit-engine', 'healthy'), check('evolution-oversight', evolutionOversight), check('sandbox-controller', 'healthy')],
+  };
+}
+
+const history = async () => (await store.history(new Date(0))).map((entry) => `${entry.fingerprint} ${entry.kind}`);
+
+it('reports a service down for its for-duration as firing, and resolved at the first beat it answers again', async () => {
+  const beat = await createMonitorBeat(store);
+  await beat(reading(0, 'unreachable'));
+  await beat(reading(2, 'unreachable'));
+  expect(await store.listOpen()).toEqual([]);
+  await beat(reading(6, 'unreachable'));
+  expect(await store.listOpen()).toMatchObject([{ fingerprint: FINGERPRINT, state: 'firing', firedAt: new Date(T0 + 6000), value: 1 }]);
+  await beat(reading(8, 'unreachable'));
+  await beat(reading(10, 'healthy'));
+  expect(await store.byFingerprint(FINGERPRINT)).toMatchObject({ state: 'resolved', resolvedAt: new Date(T0 + 10_000), value: 0 });
+  expect(await history()).toEqual([`${FINGERPRINT} fired`, `${FINGERPRINT} resolved`]);
+});
+
+it('sends a report the store could not take again with the next beat, and the store keeps it once', async () => {
+  let failures = 1;
+  const flaky: MonitorAlerts = {
+    listOpen: (filter) => store.listOpen(filter),
+    settleFlapping: () => store.settleFlapping(),
+    report: (reports) => (failures-- > 0 ? Promise.reject(new Error('connection terminated')) : store.report(reports)),
+  };
+  const beat = await createMonitorBeat(flaky);
+  await beat(reading(0, 'unreachable'));
+  await expect(beat(reading(6, 'unreachable'))).rejects.toThrow('connection terminated');
+  expect(await store.listOpen()).toEqual([]);
+  await beat(reading(8, 'unreachable'));
+  expect(await store.listOpen()).toMatchObject([{ fingerprint: FINGERPRINT, state: 'firing', firedAt: new Date(T0 + 6000) }]);
+  await beat(reading(10, 'unreachable'));
+  expect(await history()).toEqual([`${FINGERPRINT} fired`]);
+});
+
+it('resolves after a restart an alert it fired before, keeping who acknowledged it', async () => {
+  const before = await createMonitorBeat(store);
+  await before(reading(0, 'unreachable'));
+  await before(reading(6, 'unreachable'));
+  const [open] = await store.listOpen();
+  await store.acknowledge(open!.id, 'U0ONCALL');
+
+  const after = await createMonitorBeat(store);
+  await after(reading(20, 'unreachable'));
+  expect((await store.get(open!.id))!.state).toBe('acknowledged');
+  await after(reading(22, 'healthy'));
+  expect(await store.get(open!.id)).toMatchObject({ state: 'resolved', firedAt: new Date(T0 + 6000), resolvedAt: new Date(T0 + 22_000), acknowledgedBy: 'U0ONCALL' });
+  expect(await history()).toEqual([`${FINGERPRINT} fired`, `${FINGERPRINT} acknowledged`, `${FINGERPRINT} resolved`]);
+});

@@ -1,0 +1,68 @@
+/**
+ * The built-in monitor (the embedded default, nothing configured): every few seconds it reads the
+ * stack, judges the runbook's rules and reports what changed to the alert intake. On start it
+ * takes over the monitor's alerts that are still open, so that one firing before a restart of the
+ * bot still resolves when its condition clears. Flapping alerts settle on the same beat.
+ * TODO(issue 14): hold a lease in PostgreSQL so that only one replica monitors (DESIGN.md section 6).
+ */
+import type { CommandDependencies } from '../../commands/dependencies.js';
+import { startPeriodicJob, type PeriodicJob } from '../../services/kit/periodic.js';
+import { isAlertRuleName } from './alert-rules.js';
+import { DEFAULT_ALERT_SETTINGS } from './alert-settings.js';
+import type { AlertStore } from './alert-store.js';
+import type { ReportedAlert } from './intake.js';
+import { createRuleEvaluator, type FiringAlert } from './rule-evaluation.js';
+import { observe, readStack, type StackReading } from './stack-reading.js';
+
+export interface AlertMonitorOptions {
+  services: CommandDependencies;
+  alerts: MonitorAlerts;
+  intervalMs?: number;
+  now?: () => Date;
+  onError(error: unknown): void;
+}
+
+export interface AlertMonitor {
+  stop(): Promise<void>;
+}
+
+export type MonitorAlerts = Pick<AlertStore, 'report' | 'listOpen' | 'settleFlapping'>;
+
+/**
+ * What each beat does with a reading: judge it and report what changed. Made after taking over the
+ * monitor's open alerts; apart from the timer and the reading, so that it is tested with readings.
+ */
+export async function createMonitorBeat(alerts: MonitorAlerts): Promise<(reading: StackReading) => Promise<void>> {
+  const evaluator = createRuleEvaluator();
+  const open = await alerts.listOpen({ source: 'monitor' });
+  evaluator.adopt(
+    open.flatMap((alert): FiringAlert[] => (isAlertRuleName(alert.rule) ? [{ fingerprint: alert.fingerprint, rule: alert.rule, labels: alert.labels, firedAt: alert.firedAt }] : [])),
+  );
+  // The evaluator has moved on once it reported a change: a report the store could not take (the
+  // database away) is sent again with the next beat's; the store takes each only once.
+  let unsent: ReportedAlert[] = [];
+  return async (reading) => {
+    const reports = [...unsent, ...evaluator.evaluate(observe(reading))];
+    unsent = reports;
+    if (reports.length > 0) await alerts.report(reports);
+    unsent = [];
+    await alerts.settleFlapping();
+  };
+}
+
+export async function startAlertMonitor(options: AlertMonitorOptions): Promise<AlertMonitor> {
+  const now = options.now ?? (() => new Date());
+  const stopping = new AbortController();
+  const beat = await createMonitorBeat(options.alerts);
+  const job: PeriodicJob = startPeriodicJob({
+    intervalMs: options.intervalMs ?? DEFAULT_ALERT_SETTINGS.monitorIntervalMs,
+    run: async () => beat(await readStack(options.services, stopping.signal, now)),
+    onError: options.onError,
+  });
+  return {
+    async stop() {
+      stopping.abort();
+      await job.stop();
+    },
+  };
+}

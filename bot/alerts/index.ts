@@ -1,0 +1,18 @@
+export { ALERT_RULE_NAMES, ALERT_RULES, isAlertRuleName, type AlertRule, type AlertRuleName, type LevelOneAction } from './alert-rules.js';
+export { alertSettingsFromEnv, DEFAULT_ALERT_SETTINGS, type AlertSettings } from './alert-settings.js';
+export {
+  AlertActionError,
+  ALERT_MIGRATIONS_TABLE,
+  createAlertStore,
+  migrateAlertStore,
+  type AlertActionResult,
+  type AlertChange,
+  type AlertEvent,
+  type AlertHistoryEntry,
+  type AlertRecord,
+  type AlertSilence,
+  type AlertState,
+  type AlertStore,
+} from './alert-store.js';
+export { createMonitorBeat, startAlertMonitor, type AlertMonitor, type AlertMonitorOptions, type MonitorAlerts } from './alert-monitor.js';
+export type { AlertIntake, AlertIntakeResult, AlertSource, ReportedAlert } from './intake.js';

@@ -1,0 +1,80 @@
+/**
+ * The monitor's judgement over samples with their own times, no timers: `for` durations, resolving,
+ * rules whose source did not answer, and alerts taken over after a restart.
+ */
+import { describe, expect, it } from 'vitest';
+import { ALERT_RULES } from './alert-rules.js';
+import { createRuleEvaluator, monitorFingerprint, type MonitorSample, type Observation } from './rule-evaluation.js';
+
+const T0 = Date.parse('2026-12-07T03:00:00.000Z');
+const at = (seconds: number) => new Date(T0 + seconds * 1000);
+const down = (service: string, breaching: boolean): Observation => ({ rule: 'ServiceDown', labels: { service }, value: breaching ? 1 : 0, breaching });
+const latency = (value: number): Observation => ({ rule: 'HighP99Latency', labels: { service: 'policy-engine' }, value, breaching: value > 5 });
+
+function sample(seconds: number, observations: Observation[], evaluated: MonitorSample['evaluated'] = new Set(observations.map((o) => o.rule))): MonitorSample {
+  return { at: at(seconds), observations, evaluated };
+}
+
+describe('the rule evaluator', () => {
+  it('fires ServiceDown once the service has been down for its for-duration, and not again while it stays down', () => {
+    const evaluator = createRuleEvaluator();
+    expect(ALERT_RULES.ServiceDown.forSeconds).toBe(5);
+    expect(evaluator.evaluate(sample(0, [down('audit-engine', false)]))).toEqual([]);
+    expect(evaluator.evaluate(sample(2, [down('audit-engine', true)]))).toEqual([]);
+    expect(evaluator.evaluate(sample(6.9, [down('audit-engine', true)]))).toEqual([]);
+    expect(evaluator.evaluate(sample(7, [down('audit-engine', true)]))).toEqual([
+      {
+        source: 'monitor',
+        fingerprint: 'monitor/ServiceDown/service=audit-engine',
+        rule: 'ServiceDown',
+        status: 'firing',
+        labels: { alertname: 'ServiceDown', service: 'audit-engine' },
+        annotations: { summary: 'a service health check is failing', value: '1 count against a threshold of 1 count' },
+        startsAt: at(7),
+        value: 1,
+      },
+    ]);
+    expect(evaluator.evaluate(sample(9, [down('audit-engine', true)]))).toEqual([]);
+  });
+
+  it('resolves at the first sample where the condition no longer holds, with the episode\'s startsAt', () => {
+    const evaluator = createRuleEvaluator();
+    evaluator.evaluate(sample(0, [down('audit-engine', true)]));
+    evaluator.evaluate(sample(5, [down('audit-engine', true)]));
+    const [resolved] = evaluator.evaluate(sample(8, [down('audit-engine', false)]));
+    expect(resolved).toMatchObject({ status: 'resolved', startsAt: at(5), endsAt: at(8), value: 0 });
+    expect(evaluator.evaluate(sample(10, [down('audit-engine', false)]))).toEqual([]);
+  });
+
+  it('starts the for-duration again when the condition clears before it fires', () => {
+    const evaluator = createRuleEvaluator();
+    evaluator.evaluate(sample(0, [latency(9)]));
+    expect(evaluator.evaluate(sample(59, [latency(2)]))).toEqual([]);
+    expect(evaluator.evaluate(sample(60, [latency(9)]))).toEqual([]);
+    expect(evaluator.evaluate(sample(119, [latency(9)]))).toEqual([]);
+    expect(evaluator.evaluate(sample(120, [latency(9)])).map((report) => [report.status, report.value])).toEqual([['firing', 9]]);
+  });
+
+  it('keeps an alert of a rule whose source did not answer, and resolves one whose subject is gone from a source that did', () => {
+    const evaluator = createRuleEvaluator();
+    const cpu = (replica: string, value: number): Observation => ({ rule: 'HighCpu', labels: { service: 'policy-engine', replica }, value, breaching: value > 80 });
+    evaluator.evaluate(sample(0, [latency(9), cpu('policy-engine', 95)]));
+    expect(evaluator.evaluate(sample(300, [latency(9), cpu('policy-engine', 95)])).map((report) => report.rule)).toEqual(['HighP99Latency', 'HighCpu']);
+    // The Policy Engine is down: no metrics, and no stats of its process either, while the stack answered.
+    expect(evaluator.evaluate(sample(302, [], new Set(['ServiceDown', 'HighCpu'])))).toMatchObject([{ rule: 'HighCpu', status: 'resolved', startsAt: at(300), endsAt: at(302) }]);
+    expect(evaluator.evaluate(sample(400, [latency(1)])).map((report) => [report.rule, report.status])).toEqual([['HighP99Latency', 'resolved']]);
+  });
+
+  it('resolves an alert it fired before a restart, once taken over', () => {
+    const evaluator = createRuleEvaluator();
+    const fingerprint = monitorFingerprint('ServiceDown', { service: 'sandbox-controller' });
+    evaluator.adopt([{ fingerprint, rule: 'ServiceDown', labels: { alertname: 'ServiceDown', service: 'sandbox-controller' }, firedAt: at(-60) }]);
+    expect(evaluator.evaluate(sample(0, [down('sandbox-controller', true)]))).toEqual([]);
+    expect(evaluator.evaluate(sample(2, [down('sandbox-controller', false)]))).toMatchObject([{ fingerprint, status: 'resolved', startsAt: at(-60), labels: { alertname: 'ServiceDown', service: 'sandbox-controller' } }]);
+  });
+
+  it('names an alert by its rule and labels, whatever their order', () => {
+    expect(monitorFingerprint('HighCpu', { service: 'audit-engine', replica: 'audit-engine' })).toBe('monitor/HighCpu/replica=audit-engine,service=audit-engine');
+    expect(monitorFingerprint('HighCpu', { replica: 'audit-engine', service: 'audit-engine' })).toBe('monitor/HighCpu/replica=audit-engine,service=audit-engine');
+  });
+});

@@ -1,0 +1,86 @@
+/**
+ * What the built-in monitor reads each time, through what the commands use (`health`'s checks, the
+ * Policy Engine client of `metrics`, the Stack port of `stats`), and the observations the rules
+ * judge. Reading is the only IO; `observe` is pure. SandboxFailures has no figure here (the
+ * controller keeps no failure count): only Prometheus's rules judge it.
+ */
+import { runHealthChecks, type HealthCheckData } from '../../commands/health.js';
+import { withDeadline } from '../../commands/health-probes.js';
+import type { CommandDependencies } from '../../commands/dependencies.js';
+import { SERVICE_NAMES, type ServiceName } from '../../services/kit/service-ports.js';
+import type { PolicyMetrics } from '../../services/policy-engine/contract.js';
+import type { ContainerStats } from '../../services/stack/stack.js';
+import { ALERT_RULES, type AlertRuleName } from './alert-rules.js';
+import type { MonitorSample, Observation } from './rule-evaluation.js';
+
+export interface StackReading {
+  at: Date;
+  /** The /health check of each service (the row named after the service). */
+  health: readonly HealthCheckData[];
+  /** Absent when the Policy Engine did not answer. */
+  metrics?: PolicyMetrics;
+  /** Absent without a Stack port or when it could not measure. */
+  stats?: readonly ContainerStats[];
+}
+
+/** A service whose health check fails: unreachable, or saying so itself. Degraded is not down. */
+const DOWN_STATUSES = new Set(['unreachable', 'unhealthy']);
+
+export async function readStack(services: CommandDependencies, signal: AbortSignal, now: () => Date): Promise<StackReading> {
+  const context = { services, signal };
+  // Each read has the health checks' deadline: a hung Policy Engine must not hold back the beat
+  // that reports another service down.
+  const within = <T>(work: () => Promise<T>) => withDeadline(services.checkTimeoutMs, signal, work).catch(() => undefined);
+  const stack = services.stack;
+  const [health, metrics, stats] = await Promise.all([
+    Promise.all(SERVICE_NAMES.map((service) => runHealthChecks(context, service))).then((rows) => rows.flat().filter((row) => row.name === row.target)),
+    within(() => services.policyEngine.metrics()),
+    stack ? within(() => stack.stats()) : Promise.resolve(undefined),
+  ]);
+  return { at: now(), health, ...(metrics ? { metrics } : {}), ...(stats ? { stats } : {}) };
+}
+
+function observation(rule: AlertRuleName, labels: Record<string, string>, value: number, breaching: boolean): Observation {
+  return { rule, labels, value, breaching };
+}
+
+const above = (rule: AlertRuleName, value: number) => value > ALERT_RULES[rule].threshold;
+const below = (rule: AlertRuleName, value: number) => value < ALERT_RULES[rule].threshold;
+
+function metricObservations(metrics: PolicyMetrics): Observation[] {
+  const labels = { service: 'policy-engine' satisfies ServiceName };
+  // The rules are in percent; the engine reports fractions. Nothing to judge before the first request or lookup.
+  const served = metrics.request_count > 0;
+  const lookups = metrics.cache_stats.l1.hits + metrics.cache_stats.l1.misses > 0;
+  const p99 = metrics.percentiles.p99;
+  const errorPercent = metrics.error_rate * 100;
+  const hitPercent = metrics.cache_hit_rate * 100;
+  const violations = metrics.safety_violations_per_minute;
+  return [
+    observation('HighP99Latency', labels, p99, served && above('HighP99Latency', p99)),
+    observation('HighErrorRate', labels, errorPercent, served && above('HighErrorRate', errorPercent)),
+    observation('LowCacheHitRate', labels, hitPercent, lookups && below('LowCacheHitRate', hitPercent)),
+    observation('ConstitutionalViolations', labels, violations, above('ConstitutionalViolations', violations)),
+  ];
+}
+
+function resourceObservations(stats: readonly ContainerStats[]): Observation[] {
+  return stats.flatMap((sample) => {
+    const labels = { service: sample.service, replica: sample.replica };
+    return [observation('HighCpu', labels, sample.cpuPercent, above('HighCpu', sample.cpuPercent)), observation('HighMemory', labels, sample.memory.percent, above('HighMemory', sample.memory.percent))];
+  });
+}
+
+export function observe(reading: StackReading): MonitorSample {
+  const evaluated = new Set<AlertRuleName>(['ServiceDown']);
+  const observations = reading.health.map((check) => observation('ServiceDown', { service: check.target }, DOWN_STATUSES.has(check.status) ? 1 : 0, DOWN_STATUSES.has(check.status)));
+  if (reading.metrics) {
+    observations.push(...metricObservations(reading.metrics));
+    for (const rule of ['HighP99Latency', 'HighErrorRate', 'LowCacheHitRate', 'ConstitutionalViolations'] as const) evaluated.add(rule);
+  }
+  if (reading.stats) {
+    observations.push(...resourceObservations(reading.stats));
+    evaluated.add('HighCpu').add('HighMemory');
+  }
+  return { at: reading.at, observations, evaluated };
+}

@@ -1,0 +1,100 @@
+/**
+ * The built-in monitor against the real services of `npm start` (on spare loopback ports, embedded
+ * PGlite) and the alert store on the real PostgreSQL: a service whose process is stopped is a
+ * firing ServiceDown in the store within 10 s, and resolved once it runs again.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type pg from 'pg';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { startAlertMonitor, type AlertMonitor } from '../../bot/alerts/alert-monitor.js';
+import { createAlertStore, migrateAlertStore, type AlertChange, type AlertStore } from '../../bot/alerts/alert-store.js';
+import { createCommandDependencies } from '../../commands/dependencies.js';
+import { createPool } from '../../services/kit/postgres.js';
+import type { ServiceName } from '../../services/kit/service-ports.js';
+import { startLocalServices, type LocalServices } from '../../services/stack/local/local-services.js';
+import { createLocalStack } from '../../services/stack/local/local-stack.js';
+import type { Stack } from '../../services/stack/stack.js';
+import { unusedLoopbackPort } from '../testing/loopback.js';
+import { createTestDatabase, type TestDatabase } from '../testing/postgres.js';
+
+const SERVICES: readonly ServiceName[] = ['sandbox-controller', 'evolution-oversight', 'audit-engine', 'policy-engine'];
+const DOWN_FINGERPRINT = 'monitor/ServiceDown/service=audit-engine';
+
+let stateDir: string;
+let services: LocalServices;
+let stack: Stack;
+let db: TestDatabase;
+let pool: pg.Pool;
+let alerts: AlertStore;
+let monitor: AlertMonitor | undefined;
+const monitorErrors: unknown[] = [];
+const changes: Array<{ change: AlertChange; receivedAt: number }> = [];
+
+beforeAll(async () => {
+  stateDir = mkdtempSync(join(tmpdir(), 'acgs-alert-monitor-'));
+  const ports = {} as Record<ServiceName, number>;
+  for (const service of SERVICES) ports[service] = await unusedLoopbackPort();
+  services = await startLocalServices({ stateDir, ports, env: { ACGS_STATE_DIR: stateDir }, log: () => undefined });
+  for (const process of services.processes) {
+    if (!(await process.waitUntilHealthy(60_000))) throw new Error(`${process.name} did not become healthy`);
+  }
+  stack = createLocalStack({ processes: services.processes, stateDir });
+  db = await createTestDatabase('acgs_alert_monitor');
+  pool = createPool({ databaseUrl: db.url, max: 4, applicationName: 'acgs-alert-monitor-test' });
+  await migrateAlertStore(pool);
+  alerts = createAlertStore({ pool });
+  alerts.onChange((change) => {
+    changes.push({ change, receivedAt: Date.now() });
+  });
+}, 120_000);
+
+afterAll(async () => {
+  await monitor?.stop();
+  await stack?.close().catch(() => undefined);
+  await services?.stop().catch(() => undefined);
+  await pool?.end().catch(() => undefined);
+  await db?.drop();
+  if (stateDir) rmSync(stateDir, { recursive: true, force: true });
+}, 60_000);
+
+/** The first change of the alert to `kind`, as the store announced it; undefined if none came before the deadline. */
+function changeOf(kind: 'fired' | 'resolved', deadlineMs: number): Promise<{ change: AlertChange; receivedAt: number } | undefined> {
+  return new Promise((resolve) => {
+    const started = Date.now();
+    const look = () => {
+      const found = changes.find((entry) => entry.change.alert.fingerprint === DOWN_FINGERPRINT && entry.change.event.kind === kind);
+      if (found || Date.now() - started >= deadlineMs) resolve(found);
+      else setTimeout(look, 100);
+    };
+    look();
+  });
+}
+
+it('reports a stopped service as a firing ServiceDown within 10 s, and resolved once it runs again', async () => {
+  const endpoints = services.endpoints;
+  monitor = await startAlertMonitor({
+    services: { ...createCommandDependencies({ endpoints, stack, checkTimeoutMs: 2000 }), stack },
+    alerts,
+    onError: (error) => monitorErrors.push(error),
+  });
+  const stoppedAt = Date.now();
+  await stack.stop('audit-engine');
+  const fired = await changeOf('fired', 15_000);
+  expect(fired, 'no ServiceDown fired for audit-engine within 15 s').toBeDefined();
+  expect(fired!.receivedAt - stoppedAt).toBeLessThanOrEqual(10_000);
+  expect(fired!.change.alert).toMatchObject({ rule: 'ServiceDown', source: 'monitor', state: 'firing', value: 1, labels: { alertname: 'ServiceDown', service: 'audit-engine' } });
+  expect((await alerts.listOpen()).map((open) => open.fingerprint)).toEqual([DOWN_FINGERPRINT]);
+
+  await stack.start('audit-engine');
+  const resolved = await changeOf('resolved', 15_000);
+  expect(resolved, 'the ServiceDown of audit-engine did not resolve within 15 s of its start').toBeDefined();
+  const alert = await alerts.byFingerprint(DOWN_FINGERPRINT);
+  expect(alert).toMatchObject({ state: 'resolved', resolvedBy: null, value: 0 });
+  expect(alert!.resolvedAt!.getTime()).toBeGreaterThan(alert!.firedAt.getTime());
+  // Nothing else fired while the monitor watched the stack.
+  expect(await alerts.listOpen()).toEqual([]);
+  expect((await alerts.history(new Date(0))).map((entry) => `${entry.fingerprint} ${entry.kind}`)).toEqual([`${DOWN_FINGERPRINT} fired`, `${DOWN_FINGERPRINT} resolved`]);
+  expect(monitorErrors).toEqual([]);
+}, 60_000);
