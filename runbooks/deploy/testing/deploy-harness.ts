@@ -1,9 +1,10 @@
 /**
- * The deploy, hotfix and rollback runbooks on real things: the four services of `npm start` on
- * spare loopback ports (embedded PGlite), the release fixture repository (tags v9.0.0 ...
- * v9.4.0-fragile), the local release builder, the run store and the deployment records on the
- * real PostgreSQL, the backups of the embedded databases. The notices port records what it was
- * given (Slack delivery has its own tests in bot/notices): every other port is the product's.
+ * The deploy, hotfix and rollback runbooks on real things: a stack of the four services (a
+ * DeployTarget: the embedded one of `npm start` here, the Docker one in docker-target.ts) on spare
+ * loopback ports, the release fixture repository (tags v9.0.0 ... v9.4.0-fragile) and the stack's
+ * own release builder, the run store and the deployment records on the real PostgreSQL, the
+ * backups of the stack's databases. The notices port records what it was given (Slack delivery
+ * has its own tests in bot/notices): every other port is the product's.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,7 +18,8 @@ import { createReleaseSource } from '../../../services/stack/releases/release-so
 import type { Stack } from '../../../services/stack/stack.js';
 import { createReleaseRepo, type ReleaseRepo } from '../../../test/testing/release-repo.js';
 import { unusedLoopbackPort } from '../../../test/testing/loopback.js';
-import { createBackupPorts } from '../../backup/backup-ports.js';
+import type { ReleaseBuilder } from '../../../services/stack/releases/release.js';
+import { createBackupPorts, type BackupEnv, type EmbeddedDatabases } from '../../backup/backup-ports.js';
 import type { AnyRunbook } from '../../engine/definition.js';
 import type { DeploymentNotice, DeploymentRecords, NoticeDelivery, StepPorts } from '../../engine/ports.js';
 import { createRunbookRegistry } from '../../engine/registry.js';
@@ -28,14 +30,33 @@ import { DEFAULT_DEPLOY_SETTINGS, type DeploySettings } from '../deploy-settings
 import { observeInitialVersion } from '../initial-versions.js';
 import { createReleaseRecords, migrateReleaseRecords } from '../release-records.js';
 
-const ALL_SERVICES: readonly ServiceName[] = ['sandbox-controller', 'evolution-oversight', 'audit-engine', 'policy-engine'];
 import { deployRunbooks } from '../index.js';
 
-export interface DeployHarness {
+const ALL_SERVICES: readonly ServiceName[] = ['sandbox-controller', 'evolution-oversight', 'audit-engine', 'policy-engine'];
+
+/** The stack the runbooks run on, as a bot would be handed it. */
+export interface DeployTarget {
+  ports: Record<ServiceName, number>;
+  stack: Stack;
+  /** Releases as this kind of stack runs them (checkouts, images), from the fixture repository. */
+  releases: ReleaseBuilder;
+  /** The stack's databases for the backups, beside the bot's own (DATABASE_URL, the run store's). */
+  backup: { env: BackupEnv; embedded?: EmbeddedDatabases };
+  close(): Promise<void>;
+}
+
+/** Opens a target on the fixture repository; `stateDir` is the harness's, removed after close. */
+export type OpenDeployTarget<Target extends DeployTarget> = (place: { repo: ReleaseRepo; stateDir: string }) => Promise<Target>;
+
+export interface EmbeddedTarget extends DeployTarget {
+  services: LocalServices;
+}
+
+export interface DeployHarness<Target extends DeployTarget = EmbeddedTarget> {
   repo: ReleaseRepo;
   stateDir: string;
   ports: Record<ServiceName, number>;
-  services: LocalServices;
+  target: Target;
   stack: Stack;
   t: RunbookTestDatabase;
   records: DeploymentRecords;
@@ -56,16 +77,54 @@ export interface DeployHarness {
 /** Short windows: a test watches seconds, not the runbook's 15 minutes. */
 export const TEST_DEPLOY_SETTINGS: DeploySettings = { ...DEFAULT_DEPLOY_SETTINGS, watchMs: 3000, watchEveryMs: 500, hotfixWatchMs: 2000, healthTimeoutMs: 30_000, minFreeDiskBytes: 1024 ** 2 };
 
-export async function deployHarness(options: { runbooks?: readonly AnyRunbook[]; settings?: Partial<DeploySettings> } = {}): Promise<DeployHarness> {
-  const repo = createReleaseRepo();
-  const stateDir = mkdtempSync(join(tmpdir(), 'acgs-deploy-runbook-'));
+export interface DeployHarnessOptions {
+  runbooks?: readonly AnyRunbook[];
+  settings?: Partial<DeploySettings>;
+}
+
+/** The four services of `npm start` on spare loopback ports, with embedded PGlite, released as checkouts. */
+export const embeddedTarget: OpenDeployTarget<EmbeddedTarget> = async ({ repo, stateDir }) => {
   const ports = {} as Record<ServiceName, number>;
   for (const service of ALL_SERVICES) ports[service] = await unusedLoopbackPort();
   const services = await startLocalServices({ stateDir, ports, env: { ACGS_STATE_DIR: stateDir }, log: () => undefined });
-  for (const process of services.processes) {
-    if (!(await process.waitUntilHealthy(60_000))) throw new Error(`deploy harness: ${process.name} did not become healthy`);
-  }
   const stack = createLocalStack({ processes: services.processes, stateDir });
+  const close = async () => {
+    await stack.close().catch(() => undefined);
+    await services.stop().catch(() => undefined);
+  };
+  for (const process of services.processes) {
+    if (!(await process.waitUntilHealthy(60_000))) {
+      await close();
+      throw new Error(`deploy harness: ${process.name} did not become healthy`);
+    }
+  }
+  return {
+    ports,
+    services,
+    stack,
+    releases: createLocalReleaseBuilder({ stateDir, source: createReleaseSource({ repo: repo.dir }) }),
+    // The services' embedded databases are dumped by the threads that hold them.
+    backup: { env: {}, embedded: services.embeddedDatabases },
+    close,
+  };
+};
+
+export function deployHarness(options: DeployHarnessOptions = {}): Promise<DeployHarness> {
+  return deployHarnessOn(embeddedTarget, options);
+}
+
+export async function deployHarnessOn<Target extends DeployTarget>(open: OpenDeployTarget<Target>, options: DeployHarnessOptions = {}): Promise<DeployHarness<Target>> {
+  const repo = createReleaseRepo();
+  const stateDir = mkdtempSync(join(tmpdir(), 'acgs-deploy-runbook-'));
+  let target: Target;
+  try {
+    target = await open({ repo, stateDir });
+  } catch (error) {
+    repo.remove();
+    rmSync(stateDir, { recursive: true, force: true });
+    throw error;
+  }
+  const { ports, stack } = target;
   const endpoints = Object.fromEntries(Object.entries(ports).map(([service, port]) => [service, `http://127.0.0.1:${port}`])) as Record<ServiceName, string>;
   const commands = { ...createCommandDependencies({ endpoints, stack, checkTimeoutMs: 3000 }), stack };
   const t = await runbookTestDatabase();
@@ -82,10 +141,10 @@ export async function deployHarness(options: { runbooks?: readonly AnyRunbook[];
   });
   const notices: DeploymentNotice[] = [];
   const backup = createBackupPorts({
-    // The bot's database is the run store's (dumped with pg_dump); the services' are the embedded ones.
-    env: { ACGS_BACKUP_DIR: join(stateDir, 'backups'), DATABASE_URL: t.db.url },
+    // The bot's database is the run store's, dumped with pg_dump; the stack's are the target's.
+    env: { ...target.backup.env, ACGS_BACKUP_DIR: join(stateDir, 'backups'), DATABASE_URL: t.db.url },
     commands,
-    embedded: services.embeddedDatabases,
+    ...(target.backup.embedded ? { embedded: target.backup.embedded } : {}),
     auditChainHead: async () => null,
     unfinishedRuns: async () => [],
   });
@@ -93,7 +152,7 @@ export async function deployHarness(options: { runbooks?: readonly AnyRunbook[];
     commands,
     backup,
     deployments: records,
-    releases: createLocalReleaseBuilder({ stateDir, source: createReleaseSource({ repo: repo.dir }) }),
+    releases: target.releases,
     deploySettings: { ...TEST_DEPLOY_SETTINGS, ...options.settings },
     notices: {
       async deploymentNotice(notice): Promise<NoticeDelivery> {
@@ -112,7 +171,7 @@ export async function deployHarness(options: { runbooks?: readonly AnyRunbook[];
     repo,
     stateDir,
     ports,
-    services,
+    target,
     stack,
     t,
     records,
@@ -128,8 +187,7 @@ export async function deployHarness(options: { runbooks?: readonly AnyRunbook[];
     },
     async close() {
       await executor.stop?.().catch(() => undefined);
-      await stack.close().catch(() => undefined);
-      await services.stop().catch(() => undefined);
+      await target.close();
       await t.close();
       repo.remove();
       rmSync(stateDir, { recursive: true, force: true });
