@@ -18,5 +18,6 @@ printf '\n==> the suite on Node.js %s (%s)\n' "$(node --version)" "$(command -v 
 # Release image builds are Docker's work (about two minutes each on this machine, three per run):
 # they run once per CI, on the machine's Node line in `npm test`, not again on every line. So do
 # the deploy and rollback runbooks' rollouts (several minutes of services started and replaced,
-# one after another); the local stack's own deploy suite still runs on every line.
-exec bash scripts/test.sh --exclude test/stack/releases-docker.test.ts --exclude runbooks/deploy/deploy-embedded.test.ts --exclude runbooks/deploy/rollback.test.ts "$@"
+# one after another); the local stack's own deploy suite still runs on every line. The runbooks on
+# the Docker stack do both: three release builds, then containers replaced on vfs for minutes.
+exec bash scripts/test.sh --exclude test/stack/releases-docker.test.ts --exclude runbooks/deploy/deploy-embedded.test.ts --exclude runbooks/deploy/rollback.test.ts --exclude runbooks/deploy/deploy-docker.test.ts "$@"
