@@ -3,7 +3,7 @@
  * release (Stack.deploy of the Docker driver, service after service), side by side with
  * `docker-compose up -d` of the same images, in the same run and from the same starting point.
  *
- * The stack is OUR docker-compose.yml on the host network (bench/deploy/compose-override.yml)
+ * The stack is OUR docker-compose.yml on the host network (test/fixtures/compose/release-images.yml)
  * running the images of releases v9.0.0 and v9.1.0 of the release fixture repository, built
  * before any timing starts. Each procedure starts from a fresh stack at v9.0.0 that serves and is
  * healthy, and moves it to v9.1.0. Figures per procedure:
@@ -28,7 +28,7 @@ import { loadavg } from 'node:os';
 import { createDockerStack } from '../services/stack/docker/index.js';
 import type { Stack } from '../services/stack/stack.js';
 import { TEST_DOCKER_HOST, requireDockerEngine } from '../test/testing/docker.js';
-import { openComposeStack, type BenchComposeStack } from './deploy/compose-stack.js';
+import { openReleaseComposeStack, type ReleaseComposeStack } from '../test/fixtures/compose/release-stack.js';
 import { watchHealth, type HealthWatch } from './deploy/health-watch.js';
 import { printFigures } from './deploy/print-figures.js';
 import { ROLLOUT_ORDER, runProcedure, type ProcedureFigures, type ProcedureName } from './deploy/procedures.js';
@@ -48,7 +48,7 @@ async function main(): Promise<void> {
   }
   const docker = await requireDockerEngine({ waitMs: 5000 });
   let releases: BenchReleases | undefined;
-  let compose: BenchComposeStack | undefined;
+  let compose: ReleaseComposeStack | undefined;
   let stack: Stack | undefined;
   let watch: HealthWatch | undefined;
   const cleanup = async () => {
@@ -63,7 +63,7 @@ async function main(): Promise<void> {
   try {
     console.log(`bench:deploy: building the releases (not timed), load ${load()}`);
     releases = await buildBenchReleases(docker, (line) => console.log(`  ${line}`));
-    compose = await openComposeStack(docker);
+    compose = await openReleaseComposeStack(docker, 'acgs-benchdeploy');
     // The driver with the settings `npm start` gives it for a Docker stack.
     stack = createDockerStack({ dockerHost: TEST_DOCKER_HOST, project: compose.project });
     watch = watchHealth(compose.ports);

@@ -7,7 +7,7 @@ import type Docker from 'dockerode';
 import type { ServiceName } from '../../services/kit/service-ports.js';
 import type { DeployReport, Stack } from '../../services/stack/stack.js';
 import { isHealthy, waitForContainer } from '../../test/testing/docker.js';
-import type { BenchComposeStack } from './compose-stack.js';
+import type { ReleaseComposeStack } from '../../test/fixtures/compose/release-stack.js';
 import type { HealthWatch } from './health-watch.js';
 import { firstServing, longestOutage, type Outage } from './outage.js';
 import type { BenchRelease } from './releases.js';
@@ -44,7 +44,7 @@ const TAIL_MS = 1000;
 
 export interface ProcedureContext {
   docker: Docker;
-  compose: BenchComposeStack;
+  compose: ReleaseComposeStack;
   stack: Stack;
   watch: HealthWatch;
   from: BenchRelease;

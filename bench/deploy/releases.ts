@@ -7,18 +7,14 @@
 import { randomBytes } from 'node:crypto';
 import type Docker from 'dockerode';
 import { SERVICE_NAMES, type ServiceName } from '../../services/kit/service-ports.js';
-import { createDockerReleaseBuilder, releaseImage } from '../../services/stack/releases/docker-releases.js';
-import { createReleaseSource } from '../../services/stack/releases/release-source.js';
-import { TEST_DOCKER_HOST, requireImage } from '../../test/testing/docker.js';
-import { TEST_POSTGRES_URL } from '../../test/testing/postgres.js';
+import { releaseImage } from '../../services/stack/releases/docker-releases.js';
+import { testDockerReleaseBuilder } from '../../test/testing/docker-releases.js';
 import { createReleaseRepo, type ReleaseRepo } from '../../test/testing/release-repo.js';
-
-const NODE_NPM_IMAGE = 'acgs-test/node-npm:latest';
 
 export interface BenchRelease {
   /** What the services report in /health: the package.json version. */
   served: string;
-  /** The image tag's version word (ACGS_BENCH_VERSION in the compose override). */
+  /** The image tag's version word (ACGS_RELEASE_VERSION in test/fixtures/compose/release-images.yml). */
   tag: string;
   images: Record<ServiceName, string>;
 }
@@ -31,7 +27,6 @@ export interface BenchReleases {
 }
 
 export async function buildBenchReleases(docker: Docker, say: (line: string) => void): Promise<BenchReleases> {
-  await requireImage(docker, NODE_NPM_IMAGE);
   const run = randomBytes(3).toString('hex');
   const repo: ReleaseRepo = createReleaseRepo();
   const tagged: string[] = [];
@@ -40,13 +35,7 @@ export async function buildBenchReleases(docker: Docker, say: (line: string) => 
     repo.remove();
   };
   try {
-    const builder = createDockerReleaseBuilder({
-      dockerHost: TEST_DOCKER_HOST,
-      source: createReleaseSource({ repo: repo.dir }),
-      networkMode: 'host',
-      nodeImage: NODE_NPM_IMAGE,
-      validationDatabaseUrl: TEST_POSTGRES_URL,
-    });
+    const builder = await testDockerReleaseBuilder(docker, repo.dir);
     const build = async (fixtureTag: 'v9.0.0' | 'v9.1.0'): Promise<BenchRelease> => {
       const served = repo.versions[fixtureTag];
       const tag = `${served}-bench${run}`;

@@ -19,14 +19,14 @@ import { createReleaseSource } from '../../services/stack/releases/release-sourc
 import { isReleaseError, type PreparedRelease, type ReleaseBuilder, type ReleaseError } from '../../services/stack/releases/release.js';
 import type { Stack } from '../../services/stack/stack.js';
 import { compose, type ComposeInvocation } from '../fixtures/compose/compose-project.js';
-import { TEST_DOCKER_HOST, requireDockerEngine, requireImage } from '../testing/docker.js';
+import { TEST_DOCKER_HOST, requireDockerEngine } from '../testing/docker.js';
+import { removeTestReleases, testDockerReleaseBuilder } from '../testing/docker-releases.js';
 import { unusedLoopbackPort } from '../testing/loopback.js';
 import { TEST_POSTGRES_URL } from '../testing/postgres.js';
 import { createReleaseRepo, type ReleaseRepo } from '../testing/release-repo.js';
 import { TEST_DRIVER_OPTIONS, uniqueProjectName } from '../testing/responder-project.js';
 import { stackErrorOf } from '../testing/stack-error.js';
 
-const NODE_NPM_IMAGE = 'acgs-test/node-npm:latest';
 const project = uniqueProjectName('acgs-release');
 
 let docker: Docker;
@@ -43,23 +43,11 @@ async function releaseErrorOf(promise: Promise<unknown>): Promise<ReleaseError> 
   return error;
 }
 
-async function removeReleaseImages(): Promise<void> {
-  const images = await docker.listImages({ filters: { reference: SERVICE_NAMES.map((service) => `acgs/${service}:9.*`) } });
-  for (const image of images) await docker.getImage(image.Id).remove({ force: true }).catch(() => undefined);
-}
-
 beforeAll(async () => {
   docker = await requireDockerEngine();
-  await requireImage(docker, NODE_NPM_IMAGE);
   repo = createReleaseRepo();
-  await removeReleaseImages();
-  builder = createDockerReleaseBuilder({
-    dockerHost: TEST_DOCKER_HOST,
-    source: createReleaseSource({ repo: repo.dir }),
-    networkMode: 'host',
-    nodeImage: NODE_NPM_IMAGE,
-    validationDatabaseUrl: TEST_POSTGRES_URL,
-  });
+  await removeTestReleases(docker);
+  builder = await testDockerReleaseBuilder(docker, repo.dir);
   for (const tag of ['v9.0.0', 'v9.1.0', 'v9.2.0-bad'] as const) {
     built[tag] = await builder.prepare(await builder.resolve(tag), { onProgress: (line) => progress.push(line) });
   }
@@ -70,12 +58,7 @@ beforeAll(async () => {
 afterAll(async () => {
   if (invocation) await compose(invocation, ['down', '--volumes', '--timeout', '2']).catch(() => undefined);
   if (composeDir) rmSync(composeDir, { recursive: true, force: true });
-  if (docker) {
-    for (const container of await docker.listContainers({ all: true, filters: { label: [VALIDATION_LABEL] } })) {
-      await docker.getContainer(container.Id).remove({ force: true }).catch(() => undefined);
-    }
-    await removeReleaseImages();
-  }
+  if (docker) await removeTestReleases(docker);
   repo?.remove();
   // compose down and each image removal copy or delete whole image trees on vfs: minutes under load.
 }, 300_000);

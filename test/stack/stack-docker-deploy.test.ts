@@ -4,8 +4,10 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDockerStack } from '../../services/stack/docker/index.js';
+import { EXCLUSIVE_PORT_LABEL } from '../../services/stack/docker/recreate.js';
 import type { Stack } from '../../services/stack/stack.js';
-import { RESPONDER_IMAGES, servedVersion } from '../testing/docker.js';
+import { RESPONDER_IMAGES, servedVersion, startComposeReplica } from '../testing/docker.js';
+import { unusedLoopbackPort } from '../testing/loopback.js';
 import { TEST_DRIVER_OPTIONS, startResponderProject, uniqueProjectName, type ResponderProject } from '../testing/responder-project.js';
 import { startSlowEngineProxy } from '../testing/slow-engine-proxy.js';
 import { stackErrorOf } from '../testing/stack-error.js';
@@ -76,4 +78,29 @@ describe('Docker stack: deploy and running', () => {
       await proxy.close();
     }
   }, 60_000);
+});
+
+describe('Docker stack: the gap of a handover', () => {
+  it("lasts until the new replica answers /health, asked by the driver, not until the engine's next health check", async () => {
+    const port = await unusedLoopbackPort();
+    const version = () => fetch(`http://127.0.0.1:${port}/version`, { signal: AbortSignal.timeout(2000) }).then((response) => response.text().then((text) => text.trim()), () => 'no answer');
+    // Binds exactly its PORT on the host network: replaced by handover. Checked every 15 s, as
+    // docker-compose.yml checks the services, so the engine says healthy 15 s after a start.
+    await startComposeReplica(responders!.docker, {
+      project,
+      service: 'solo',
+      image: RESPONDER_IMAGES.v1,
+      env: { PORT: String(port) },
+      labels: { [EXCLUSIVE_PORT_LABEL]: 'exclusive' },
+      healthcheck: { Interval: 15_000_000_000 },
+    });
+    await expect.poll(version, { timeout: 20_000, interval: 100 }).toBe('1');
+    const report = await stack.deploy('solo', { kind: 'image', image: RESPONDER_IMAGES.v2 }, { timeoutMs: 60_000 });
+    expect(report).toMatchObject({ strategy: 'handover', health: 'healthy', artifact: { kind: 'image', image: RESPONDER_IMAGES.v2 } });
+    expect(report.durationMs).toBeGreaterThanOrEqual(15_000);
+    // A stop, a start and a busybox httpd: a few seconds at most, half the interval even under load.
+    expect(report.unavailableMs).toBeGreaterThan(0);
+    expect(report.unavailableMs).toBeLessThan(7_500);
+    expect(await version()).toBe('2');
+  }, 90_000);
 });

@@ -259,8 +259,8 @@ export interface ComposeReplicaOptions {
   name?: string;
   env?: Record<string, string>;
   labels?: Record<string, string>;
-  /** Default true: the responder's health check. */
-  healthcheck?: boolean;
+  /** Default true: the responder's health check; an object changes some of its fields (an Interval, ...). */
+  healthcheck?: boolean | Partial<typeof RESPONDER_HEALTHCHECK>;
   /** A user-defined network to join (with these aliases) instead of the host's network. */
   network?: { name: string; aliases?: string[] };
   /** Published ports, container port (`8080/tcp`) to a 127.0.0.1 host port; needs `network`. */
@@ -287,7 +287,7 @@ export async function startComposeReplica(docker: Docker, options: ComposeReplic
       'com.docker.compose.oneoff': 'False',
       ...options.labels,
     },
-    ...(options.healthcheck === false ? {} : { Healthcheck: RESPONDER_HEALTHCHECK }),
+    ...(options.healthcheck === false ? {} : { Healthcheck: { ...RESPONDER_HEALTHCHECK, ...(options.healthcheck === true ? {} : options.healthcheck) } }),
     HostConfig: {
       NetworkMode: options.network?.name ?? 'host',
       LogConfig: { Type: 'json-file', Config: {} },

@@ -1,9 +1,10 @@
 /**
- * The deploy, hotfix and rollback runbooks on real things: the four services of `npm start` on
- * spare loopback ports (embedded PGlite), the release fixture repository (tags v9.0.0 ...
- * v9.4.0-fragile), the local release builder, the run store and the deployment records on the
- * real PostgreSQL, the backups of the embedded databases. The notices port records what it was
- * given (Slack delivery has its own tests in bot/notices): every other port is the product's.
+ * The deploy, hotfix and rollback runbooks on real things: a stack of the four services (a
+ * DeployTarget: the embedded one of `npm start` here, the Docker one in docker-target.ts) on spare
+ * loopback ports, the release fixture repository (tags v9.0.0 ... v9.4.0-fragile) and the stack's
+ * own release builder, the run store and the deployment records on the real PostgreSQL, the
+ * backups of the stack's databases. The notices port records what it was given (Slack delivery
+ * has its own tests in bot/notices): every other port is the product's.
  */
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -20,7 +21,8 @@ import type { PreparedRelease } from '../../../services/stack/releases/release.j
 import type { Stack } from '../../../services/stack/stack.js';
 import { createReleaseRepo, type ReleaseRepo } from '../../../test/testing/release-repo.js';
 import { unusedLoopbackPort } from '../../../test/testing/loopback.js';
-import { createBackupPorts } from '../../backup/backup-ports.js';
+import type { ReleaseBuilder } from '../../../services/stack/releases/release.js';
+import { createBackupPorts, type BackupEnv, type EmbeddedDatabases } from '../../backup/backup-ports.js';
 import type { AnyRunbook } from '../../engine/definition.js';
 import type { DeploymentNotice, DeploymentRecords, NoticeDelivery, NoticesPort, StepPorts } from '../../engine/ports.js';
 import { createRunbookRegistry } from '../../engine/registry.js';
@@ -32,14 +34,35 @@ import { observeInitialVersion } from '../initial-versions.js';
 import { ROLLOUT_ORDER } from '../release-plan.js';
 import { createReleaseRecords, migrateReleaseRecords } from '../release-records.js';
 
-const ALL_SERVICES: readonly ServiceName[] = ['sandbox-controller', 'evolution-oversight', 'audit-engine', 'policy-engine'];
 import { deployRunbooks } from '../index.js';
 
-export interface DeployHarness {
+const ALL_SERVICES: readonly ServiceName[] = ['sandbox-controller', 'evolution-oversight', 'audit-engine', 'policy-engine'];
+
+/** The stack the runbooks run on, as a bot would be handed it. */
+export interface DeployTarget {
+  ports: Record<ServiceName, number>;
+  stack: Stack;
+  /** Releases as this kind of stack runs them (checkouts, images), from the fixture repository. */
+  releases: ReleaseBuilder;
+  /** The stack's databases for the backups, beside the bot's own (DATABASE_URL, the run store's). */
+  backup: { env: BackupEnv; embedded?: EmbeddedDatabases };
+  /** The services' admin and service tokens, where the target made them. */
+  tokens?: { adminToken: string; serviceToken: string };
+  close(): Promise<void>;
+}
+
+/** Opens a target on the fixture repository; `stateDir` is the harness's, removed after close. */
+export type OpenDeployTarget<Target extends DeployTarget> = (place: { repo: ReleaseRepo; stateDir: string }) => Promise<Target>;
+
+export interface EmbeddedTarget extends DeployTarget {
+  services: LocalServices;
+}
+
+export interface DeployHarness<Target extends DeployTarget = EmbeddedTarget> {
   repo: ReleaseRepo;
   stateDir: string;
   ports: Record<ServiceName, number>;
-  services: LocalServices;
+  target: Target;
   stack: Stack;
   t: RunbookTestDatabase;
   records: DeploymentRecords;
@@ -65,10 +88,17 @@ export interface DeployHarness {
 /** Short windows: a test watches seconds, not the runbook's 15 minutes. */
 export const TEST_DEPLOY_SETTINGS: DeploySettings = { ...DEFAULT_DEPLOY_SETTINGS, watchMs: 3000, watchEveryMs: 500, hotfixWatchMs: 2000, healthTimeoutMs: 30_000, minFreeDiskBytes: 1024 ** 2 };
 
-export interface EmbeddedDeployPortsOptions {
-  services: LocalServices;
+export interface DeployHarnessOptions {
+  runbooks?: readonly AnyRunbook[];
+  settings?: Partial<DeploySettings>;
+}
+
+export interface DeployPortsOptions {
+  target: Omit<DeployTarget, 'close'>;
   /** The release repository (ACGS_RELEASE_REPO). */
   repository: string;
+  /** Where the backups go (ACGS_BACKUP_DIR). */
+  backupDir: string;
   /** The bot's database: run store, deployment records, and what a backup dumps. */
   pool: pg.Pool;
   databaseUrl: string;
@@ -77,15 +107,15 @@ export interface EmbeddedDeployPortsOptions {
 }
 
 /**
- * The ports the deploy runbooks get in the bot of `npm start`, over services started in this
- * process: the harness's, and a crash test's runner process's (deploy-runner-process.ts).
+ * The ports the deploy runbooks get in the bot, over a target's stack: the harness's, and a crash
+ * test's runner process's (deploy-runner-process.ts).
  */
-export function embeddedDeployPorts(options: EmbeddedDeployPortsOptions): { stack: Stack; records: DeploymentRecords; stepPorts: StepPorts } {
-  const { services } = options;
-  const { stateDir, endpoints } = services;
-  const stack = createLocalStack({ processes: services.processes, stateDir });
+export function deployPorts(options: DeployPortsOptions): { records: DeploymentRecords; stepPorts: StepPorts } {
+  const { target } = options;
+  const { stack } = target;
+  const endpoints = Object.fromEntries(Object.entries(target.ports).map(([service, port]) => [service, `http://127.0.0.1:${port}`])) as Record<ServiceName, string>;
   // The tokens too: a rollback-restore re-anchors the audit chain (admin) and tests write audit events (service).
-  const commands = { ...createCommandDependencies({ endpoints, adminToken: services.adminToken, serviceToken: services.serviceToken, stack, checkTimeoutMs: 3000 }), stack };
+  const commands = { ...createCommandDependencies({ endpoints, ...target.tokens, stack, checkTimeoutMs: 3000 }), stack };
   // As the bot does: a service's first record comes from its /health and the stack's artifact.
   const records = createReleaseRecords({
     pool: options.pool,
@@ -97,10 +127,10 @@ export function embeddedDeployPorts(options: EmbeddedDeployPortsOptions): { stac
     }),
   });
   const backup = createBackupPorts({
-    // The bot's database is the run store's (dumped with pg_dump); the services' are the embedded ones.
-    env: { ACGS_BACKUP_DIR: join(stateDir, 'backups'), DATABASE_URL: options.databaseUrl },
+    // The bot's database is the run store's, dumped with pg_dump; the stack's are the target's.
+    env: { ...target.backup.env, ACGS_BACKUP_DIR: options.backupDir, DATABASE_URL: options.databaseUrl },
     commands,
-    embedded: services.embeddedDatabases,
+    ...(target.backup.embedded ? { embedded: target.backup.embedded } : {}),
     auditChainHead: async () => null,
     unfinishedRuns: async () => [],
   });
@@ -108,28 +138,75 @@ export function embeddedDeployPorts(options: EmbeddedDeployPortsOptions): { stac
     commands,
     backup,
     deployments: records,
-    releases: createLocalReleaseBuilder({ stateDir, source: createReleaseSource({ repo: options.repository }) }),
+    releases: target.releases,
     deploySettings: { ...TEST_DEPLOY_SETTINGS, ...options.settings },
     notices: options.notices,
   };
-  return { stack, records, stepPorts };
+  return { records, stepPorts };
 }
 
-export async function deployHarness(options: { runbooks?: readonly AnyRunbook[]; settings?: Partial<DeploySettings> } = {}): Promise<DeployHarness> {
-  const repo = createReleaseRepo();
-  const stateDir = mkdtempSync(join(tmpdir(), 'acgs-deploy-runbook-'));
+/** The services of `npm start` already running (in this process) as a target: checkouts, embedded databases. */
+export function embeddedTargetOf(services: LocalServices, repository: string): EmbeddedTarget {
+  const stack = createLocalStack({ processes: services.processes, stateDir: services.stateDir });
+  const ports = Object.fromEntries(Object.entries(services.endpoints).map(([service, endpoint]) => [service, Number(new URL(endpoint).port)])) as Record<ServiceName, number>;
+  return {
+    ports,
+    services,
+    stack,
+    releases: createLocalReleaseBuilder({ stateDir: services.stateDir, source: createReleaseSource({ repo: repository }) }),
+    // The services' embedded databases are dumped by the threads that hold them.
+    backup: { env: {}, embedded: services.embeddedDatabases },
+    tokens: { adminToken: services.adminToken, serviceToken: services.serviceToken },
+    async close() {
+      await stack.close().catch(() => undefined);
+      await services.stop().catch(() => undefined);
+    },
+  };
+}
+
+/** The deploy ports over services started in this process, as the bot of `npm start` has them. */
+export function embeddedDeployPorts(options: Omit<DeployPortsOptions, 'target' | 'backupDir'> & { services: LocalServices }): { stack: Stack; records: DeploymentRecords; stepPorts: StepPorts } {
+  const target = embeddedTargetOf(options.services, options.repository);
+  return { stack: target.stack, ...deployPorts({ ...options, target, backupDir: join(options.services.stateDir, 'backups') }) };
+}
+
+/** The four services of `npm start` on spare loopback ports, with embedded PGlite, released as checkouts. */
+export const embeddedTarget: OpenDeployTarget<EmbeddedTarget> = async ({ repo, stateDir }) => {
   const ports = {} as Record<ServiceName, number>;
   for (const service of ALL_SERVICES) ports[service] = await unusedLoopbackPort();
-  const services = await startLocalServices({ stateDir, ports, env: { ACGS_STATE_DIR: stateDir }, log: () => undefined });
-  for (const process of services.processes) {
-    if (!(await process.waitUntilHealthy(60_000))) throw new Error(`deploy harness: ${process.name} did not become healthy`);
+  const target = embeddedTargetOf(await startLocalServices({ stateDir, ports, env: { ACGS_STATE_DIR: stateDir }, log: () => undefined }), repo.dir);
+  for (const process of target.services.processes) {
+    if (!(await process.waitUntilHealthy(60_000))) {
+      await target.close();
+      throw new Error(`deploy harness: ${process.name} did not become healthy`);
+    }
   }
+  return target;
+};
+
+export function deployHarness(options: DeployHarnessOptions = {}): Promise<DeployHarness> {
+  return deployHarnessOn(embeddedTarget, options);
+}
+
+export async function deployHarnessOn<Target extends DeployTarget>(open: OpenDeployTarget<Target>, options: DeployHarnessOptions = {}): Promise<DeployHarness<Target>> {
+  const repo = createReleaseRepo();
+  const stateDir = mkdtempSync(join(tmpdir(), 'acgs-deploy-runbook-'));
+  let target: Target;
+  try {
+    target = await open({ repo, stateDir });
+  } catch (error) {
+    repo.remove();
+    rmSync(stateDir, { recursive: true, force: true });
+    throw error;
+  }
+  const { ports, stack } = target;
   const t = await runbookTestDatabase();
   await migrateReleaseRecords(t.pool);
   const notices: DeploymentNotice[] = [];
-  const { stack, records, stepPorts } = embeddedDeployPorts({
-    services,
+  const { records, stepPorts } = deployPorts({
+    target,
     repository: repo.dir,
+    backupDir: join(stateDir, 'backups'),
     pool: t.pool,
     databaseUrl: t.db.url,
     settings: options.settings,
@@ -150,7 +227,7 @@ export async function deployHarness(options: { runbooks?: readonly AnyRunbook[];
     repo,
     stateDir,
     ports,
-    services,
+    target,
     stack,
     t,
     records,
@@ -171,13 +248,12 @@ export async function deployHarness(options: { runbooks?: readonly AnyRunbook[];
     },
     output: async (runId, step) => (await t.store.attempts(runId)).find((attempt) => attempt.stepId === step && attempt.outcome === 'done')?.output,
     async health(service) {
-      const response = await fetch(`${services.endpoints[service]}/health`);
+      const response = await fetch(`http://127.0.0.1:${ports[service]}/health`);
       return { status: response.status, version: ((await response.json()) as { version: string }).version };
     },
     async close() {
       await executor.stop?.().catch(() => undefined);
-      await stack.close().catch(() => undefined);
-      await services.stop().catch(() => undefined);
+      await target.close();
       await t.close();
       repo.remove();
       rmSync(stateDir, { recursive: true, force: true });

@@ -11,6 +11,7 @@ import { inspectContainer, nameOf, serviceReplicas, stopAndRemove } from './cont
 import { callEngine, DEFAULT_WAIT_MS, type DockerContext } from './context.js';
 import { waitUntilHealthy } from './health-wait.js';
 import { createReplica, stoppedHalfWay } from './replicas.js';
+import { healthUrlOf, probeUntilServed, type ServedProbe } from './served-probe.js';
 
 const IMAGE_REFERENCE = /^[a-zA-Z0-9][a-zA-Z0-9._\-/:@]{0,254}$/;
 
@@ -79,12 +80,15 @@ async function replaceReplica(context: DockerContext, old: Docker.ContainerInspe
   if (stale) await stopAndRemove(context, stale.Id); // left by an interrupted recreate; it never served
   const { container } = await createReplica(context, old, { name: nextName, image, number: replicaNumber(old.Config.Labels), ephemeralHostPorts: false });
   let strategy = 'side-by-side' as RecreatedReplica['strategy'];
-  // From the moment the old one is told to stop until a replica is healthy again: the service's gap.
+  // From the moment the old one is told to stop until the new one answers /health: the service's gap.
   let stoppedAt: number | undefined;
+  let served: ServedProbe | undefined;
   const handover = async () => {
     strategy = 'handover';
     stoppedAt = Date.now();
     await callEngine(context, () => context.docker.getContainer(old.Id).stop({ t: context.stopTimeout }));
+    // Asked only once the old one has stopped: from here a 200 on the service's address is the new one's.
+    served ??= probeUntilServed(healthUrlOf(await callEngine(context, () => container.inspect())), Math.min(context.pollMs, 100));
   };
   const keepOld = `${name} still runs ${old.Config.Image} and was not changed`;
   try {
@@ -109,6 +113,7 @@ async function replaceReplica(context: DockerContext, old: Docker.ContainerInspe
       await waitUntilHealthy(context, container.id, `the new ${name} (${image})`, timeoutMs);
     }
   } catch (error) {
+    served?.stop();
     await container.remove({ force: true }).catch(() => undefined);
     let oldState = keepOld;
     if (strategy === 'handover') {
@@ -126,7 +131,9 @@ async function replaceReplica(context: DockerContext, old: Docker.ContainerInspe
       cause: failure,
     });
   }
-  const unavailableMs = stoppedAt === undefined ? 0 : Date.now() - stoppedAt;
+  served?.stop();
+  // The engine's verdict when the driver could not ask the service itself (no PORT, not reachable from here).
+  const unavailableMs = stoppedAt === undefined ? 0 : (served?.firstServedAt() ?? Date.now()) - stoppedAt;
   await stopAndRemove(context, old.Id);
   await callEngine(context, () => container.rename({ name }));
   return { name, previousId: old.Id, id: container.id, previousImage: old.Config.Image, strategy, unavailableMs };
