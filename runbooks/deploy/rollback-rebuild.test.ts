@@ -65,7 +65,8 @@ describe('rollback to a release whose checkout was removed', () => {
     expect(plan.services.map((change) => [change.service, change.preparedAgain])).toEqual(
       ROLLOUT_ORDER.map((service) => [service, `its release directory ${directoryOf(previous)} is no longer there`]),
     );
-    expect(h.notices.map((notice) => `${notice.kind} ${notice.version} ${notice.runId}`)).toEqual([`rolled-back 9.0.0 ${run.id}`]);
+    // A rollback's notice names what was rolled back: the services ran 9.1.0.
+    expect(h.notices.map((notice) => `${notice.kind} ${notice.version} ${notice.runId}`)).toEqual([`rolled-back 9.1.0 ${run.id}`]);
     expect(await h.records.lock()).toBeNull();
   }, 300_000);
 

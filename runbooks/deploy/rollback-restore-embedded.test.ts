@@ -79,7 +79,8 @@ describe('rollback-restore on the embedded stack', () => {
       expect.objectContaining({
         kind: 'rolled-back',
         runId: run.id,
-        version: '9.0.0',
+        // What was rolled back: the services ran 9.1.0 (where they went is in services).
+        version: '9.1.0',
         reason: 'rolled back by hand by U0ONCALL',
         services: ROLLOUT_ORDER.map((service) => ({ service, from: '9.1.0', to: '9.0.0' })),
       }),
