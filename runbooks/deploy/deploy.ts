@@ -46,7 +46,7 @@ export const deployRunbook = defineRunbook({
   outcome: (outputs) => releaseOutcome('deploy', outputs),
   steps: [
     lockStep<Args>('deploy'),
-    healthNowStep<Args>(target),
+    healthNowStep<Args>(),
     headroomStep<Args>(),
     prepareStep<Args>(target),
     validateStep<Args>(),

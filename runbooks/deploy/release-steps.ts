@@ -13,7 +13,7 @@ import { RunFailedError } from '../engine/errors.js';
 import { sendDeploymentNotice } from '../engine/notify-step.js';
 import type { DeploymentFinished, StepPorts, VerificationFigure } from '../engine/ports.js';
 import type { CommandDependencies } from '../../commands/dependencies.js';
-import { describeChanges, planOf, planRelease, recordsOf, releasesOf, settingsOf, type ReleasePlan } from './release-plan.js';
+import { ROLLOUT_ORDER, describeChanges, planOf, planRelease, recordsOf, releasesOf, settingsOf, type ReleasePlan } from './release-plan.js';
 import { rollBack, rollOut, stopUnlessHoldingLock, type ReleaseKind, type RolloutOutput } from './rollout.js';
 import { DeployLockError } from '../../commands/ports.js';
 import { describeFigures, failedFigures, healthFigures, verifyRelease } from './verification.js';
@@ -51,7 +51,8 @@ export function lockStep<Args>(kind: ReleaseKind): Step<Args> {
   };
 }
 
-export function healthNowStep<Args>(target: Target<Args>): Step<Args> {
+/** The deploy checks the whole stack's health, not only the services it changes: they call each other. */
+export function healthNowStep<Args>(): Step<Args> {
   return {
     id: 'health-now',
     kind: 'check',
@@ -59,23 +60,17 @@ export function healthNowStep<Args>(target: Target<Args>): Step<Args> {
     timeoutMs: 60_000,
     idempotent: true,
     async run(context) {
-      const figures = await healthFigures(context.ports, allServices(target, context), context.signal);
+      const figures = await healthFigures(context.ports, ROLLOUT_ORDER, context.signal);
       const failed = failedFigures(figures);
       if (failed.length > 0) throw new Error(`not every service is healthy, so a rollout would not be judged fairly: ${describeFigures(failed)} (a hotfix is the way for a broken service)`);
       return { figures };
     },
     async dryRun(context) {
-      const figures = await healthFigures(context.ports, allServices(target, context), context.signal);
+      const figures = await healthFigures(context.ports, ROLLOUT_ORDER, context.signal);
       return { mode: 'read-only-check', text: describeFigures(figures) };
     },
   };
 }
-
-/** The deploy checks the whole stack's health, not only the services it changes: they call each other. */
-const allServices = <Args>(target: Target<Args>, context: StepContext<Args>): ServiceName[] => {
-  const named = target(context.args).services;
-  return named.length === 4 ? [...named] : ['audit-engine', 'evolution-oversight', 'sandbox-controller', 'policy-engine'];
-};
 
 async function headroom(ports: StepPorts, signal: AbortSignal) {
   const resources = ports.commands
