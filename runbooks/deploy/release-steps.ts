@@ -5,6 +5,7 @@
  * (the kind of release, the services, the watch) so that both runbooks read as their step lists.
  */
 import type { ServiceName } from '../../services/kit/service-ports.js';
+import type { ReleaseToValidate } from '../../services/stack/releases/release.js';
 import { formatBytes, freeBytes } from '../backup/backup-steps-support.js';
 import { checkReadiness, describeCheck, takeBackup } from '../backup/backup.js';
 import { resourcesAvailable } from '../checklists/checks.js';
@@ -137,11 +138,11 @@ export function validateStep<Args>(): Step<Args> {
     async run(context) {
       const plan = planOf(context.outputs);
       const builder = releasesOf(context.ports);
-      const prepared = { version: plan.version, ref: plan.ref, commit: plan.commit, artifacts: Object.fromEntries(plan.services.map((change) => [change.service, change.to])) } as never;
       const results = [];
       for (const change of plan.services.filter((candidate) => !candidate.unchanged)) {
         context.progress({ text: `validating ${change.service} in isolation` });
-        results.push(await builder.validate(prepared, change.service, { timeoutMs: settingsOf(context.ports).healthTimeoutMs, signal: context.signal }));
+        const release: ReleaseToValidate = { version: plan.version, ref: plan.ref, commit: plan.commit, artifacts: { [change.service]: change.to } };
+        results.push(await builder.validate(release, change.service, { timeoutMs: settingsOf(context.ports).healthTimeoutMs, signal: context.signal }));
       }
       const bad = results.filter((result) => !result.healthy);
       // Nothing was deployed and trying again gives the same answer: the run ends here, no decision waits.
