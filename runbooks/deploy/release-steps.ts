@@ -9,7 +9,7 @@ import type { ReleaseToValidate } from '../../services/stack/releases/release.js
 import { formatBytes, freeBytes } from '../backup/backup-steps-support.js';
 import { checkReadiness, describeCheck, takeBackup } from '../backup/backup.js';
 import { resourcesAvailable } from '../checklists/checks.js';
-import type { DryRunResult, StepContext, StepDefinition } from '../engine/definition.js';
+import type { StepContext, StepDefinition } from '../engine/definition.js';
 import { RunFailedError } from '../engine/errors.js';
 import { sendDeploymentNotice } from '../engine/notify-step.js';
 import type { DeploymentFinished, StepPorts, VerificationFigure } from '../engine/ports.js';
@@ -17,7 +17,8 @@ import type { CommandDependencies } from '../../commands/dependencies.js';
 import { ROLLOUT_ORDER, describeChanges, planOf, planRelease, recordsOf, releasesOf, settingsOf, type ReleasePlan } from './release-plan.js';
 import { rollBack, rollOut, stopUnlessHoldingLock, type ReleaseKind, type RolloutOutput } from './rollout.js';
 import { DeployLockError } from '../../commands/ports.js';
-import { describeFigures, failedFigures, healthFigures, verifyRelease } from './verification.js';
+import { describeFigures, failedFigures, healthFigures } from './verification.js';
+import { stackVerifyStep } from './stack-verify-step.js';
 import { BREACH_RULES, type WatchVerdict } from './watch.js';
 
 /** What the release steps need to know of their runbook's arguments. */
@@ -228,23 +229,19 @@ export function rolloutStep<Args>(kind: ReleaseKind): Step<Args> {
   };
 }
 
+/** After the rollout; a failure rolls back. A run whose lock was taken over stops before it checks anything. */
 export function verifyStep<Args>(kind: ReleaseKind): Step<Args> {
+  const verify = stackVerifyStep<Args>({
+    onFailureWords: 'any failure rolls back',
+    async onFailure(context, failed) {
+      await rollBack(context as StepContext<unknown>, planOf(context.outputs), kind, startedAtOf(context.outputs), `the verification after the rollout failed: ${describeFigures(failed)}`, []);
+    },
+  });
   return {
-    id: 'verify',
-    kind: 'verify',
-    title: "Verify the whole stack: health, the Policy Engine's decisions on known inputs, the audit chain",
-    timeoutMs: 5 * 60_000,
-    idempotent: true,
+    ...verify,
     async run(context) {
       await stopUnlessHoldingLock(context as StepContext<unknown>);
-      const plan = planOf(context.outputs);
-      const figures = await verifyRelease(context.ports, ['audit-engine', 'evolution-oversight', 'sandbox-controller', 'policy-engine'], context.signal, true);
-      const failed = failedFigures(figures);
-      if (failed.length > 0) await rollBack(context as StepContext<unknown>, plan, kind, startedAtOf(context.outputs), `the verification after the rollout failed: ${describeFigures(failed)}`, []);
-      return { figures };
-    },
-    async dryRun(): Promise<DryRunResult> {
-      return { mode: 'description', text: 'Would check every health check, a known allowed and a known denied decision, and the audit chain; any failure rolls back' };
+      return verify.run(context);
     },
   };
 }
