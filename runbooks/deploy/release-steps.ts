@@ -257,12 +257,7 @@ export function verdictStep<Args>(kind: ReleaseKind, watchId = 'watch'): Step<Ar
       await stopUnlessHoldingLock(context as StepContext<unknown>);
       const verdict = context.outputs[watchId] as WatchVerdict | undefined;
       if (verdict?.verdict !== 'rollback') return { verdict: verdict?.verdict ?? 'skipped', summary: verdict?.summary ?? 'the watch was skipped' };
-      // Sample times are on the watch's own clock; the last sample was moments ago.
-      const lastAtMs = verdict.breaching.at(-1)?.atMs ?? 0;
-      const now = Date.now();
-      const breaches = verdict.breaching.flatMap((sample) =>
-        sample.breaches.map((breach) => ({ at: new Date(now - (lastAtMs - sample.atMs)).toISOString(), metric: breach.rule, value: breach.detail, limit: BREACH_RULES[breach.rule] })),
-      );
+      const breaches = verdict.breaching.flatMap((sample) => sample.breaches.map((breach) => ({ at: sample.at, metric: breach.rule, value: breach.detail, limit: BREACH_RULES[breach.rule] })));
       return rollBack(context as StepContext<unknown>, planOf(context.outputs), kind, startedAtOf(context.outputs), `the watch saw ${verdict.summary}`, breaches);
     },
     async dryRun() {
