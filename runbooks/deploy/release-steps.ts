@@ -15,7 +15,7 @@ import { sendDeploymentNotice } from '../engine/notify-step.js';
 import type { DeploymentFinished, StepPorts, VerificationFigure } from '../engine/ports.js';
 import type { CommandDependencies } from '../../commands/dependencies.js';
 import { ROLLOUT_ORDER, describeChanges, planOf, planRelease, recordsOf, releasesOf, settingsOf, type ReleasePlan } from './release-plan.js';
-import { rollBack, rollOut, stopUnlessHoldingLock, type ReleaseKind, type RolloutOutput } from './rollout.js';
+import { rollBack, rollOut, rollbackSettled, stopUnlessHoldingLock, type ReleaseKind, type RolloutOutput } from './rollout.js';
 import { DeployLockError } from '../../commands/ports.js';
 import { describeFigures, failedFigures, healthFigures } from './verification.js';
 import { stackVerifyStep } from './stack-verify-step.js';
@@ -44,6 +44,8 @@ export function lockStep<Args>(kind: ReleaseKind): Step<Args> {
       return recordsOf(context.ports).acquire(context.runId, kind, context.requester);
     },
     async compensate(context) {
+      // An abort does not wait for a rollback its run started: the lock stays taken until the stack is back.
+      await rollbackSettled(context.runId);
       return { released: await recordsOf(context.ports).release(context.runId) };
     },
     async dryRun(context) {

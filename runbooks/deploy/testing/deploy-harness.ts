@@ -56,7 +56,14 @@ export interface DeployHarness {
 /** Short windows: a test watches seconds, not the runbook's 15 minutes. */
 export const TEST_DEPLOY_SETTINGS: DeploySettings = { ...DEFAULT_DEPLOY_SETTINGS, watchMs: 3000, watchEveryMs: 500, hotfixWatchMs: 2000, healthTimeoutMs: 30_000, minFreeDiskBytes: 1024 ** 2 };
 
-export async function deployHarness(options: { runbooks?: readonly AnyRunbook[]; settings?: Partial<DeploySettings> } = {}): Promise<DeployHarness> {
+export interface DeployHarnessOptions {
+  runbooks?: readonly AnyRunbook[];
+  settings?: Partial<DeploySettings>;
+  /** The Stack the runbooks are given, around the real one (a test that orders a race holds a call); `stack` stays the real one. */
+  runbookStack?: (stack: Stack) => Stack;
+}
+
+export async function deployHarness(options: DeployHarnessOptions = {}): Promise<DeployHarness> {
   const repo = createReleaseRepo();
   const stateDir = mkdtempSync(join(tmpdir(), 'acgs-deploy-runbook-'));
   const ports = {} as Record<ServiceName, number>;
@@ -90,7 +97,7 @@ export async function deployHarness(options: { runbooks?: readonly AnyRunbook[];
     unfinishedRuns: async () => [],
   });
   const stepPorts: StepPorts = {
-    commands,
+    commands: options.runbookStack ? { ...commands, stack: options.runbookStack(stack) } : commands,
     backup,
     deployments: records,
     releases: createLocalReleaseBuilder({ stateDir, source: createReleaseSource({ repo: repo.dir }) }),
