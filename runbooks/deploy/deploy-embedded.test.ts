@@ -15,6 +15,7 @@ import type { ServiceName } from '../../services/kit/service-ports.js';
 import type { ReleasePlan } from './release-plan.js';
 import { failedFigures, healthFigures } from './verification.js';
 import type { RolloutOutput } from './rollout.js';
+import type { WatchVerdict } from './watch.js';
 import { deployHarness, type DeployHarness } from './testing/deploy-harness.js';
 import { startDecisionTraffic } from './testing/decision-traffic.js';
 
@@ -216,6 +217,15 @@ describe('deploy on the embedded stack', () => {
     expect(rolledBack.kind).toBe('rolled-back');
     expect(rolledBack.kind === 'rolled-back' && rolledBack.breaches.length).toBeGreaterThanOrEqual(3);
     expect(rolledBack.kind === 'rolled-back' && rolledBack.breaches[0]).toMatchObject({ metric: 'policy-p99', limit: 'Policy Engine p99 above 5 ms' });
+    // Each breach at the wall-clock time its sample was read, inside the watch's attempt.
+    const watched = (await h.output(run.id, 'watch')) as Extract<WatchVerdict, { verdict: 'rollback' }>;
+    const times = watched.breaching.flatMap((sample) => sample.breaches.map(() => sample.at));
+    expect(rolledBack.kind === 'rolled-back' && rolledBack.breaches.map((breach) => breach.at)).toEqual(times);
+    const attempt = (await h.t.store.attempts(run.id)).find((each) => each.stepId === 'watch' && each.outcome === 'done')!;
+    for (const at of times) {
+      expect(Date.parse(at)).toBeGreaterThanOrEqual(attempt.startedAt.getTime());
+      expect(Date.parse(at)).toBeLessThanOrEqual(attempt.finishedAt!.getTime());
+    }
   }, 240_000);
 
   it('stops a deployment in its watch once a rollback has taken its lock over, even after that rollback freed the lock', async () => {

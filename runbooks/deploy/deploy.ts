@@ -47,7 +47,7 @@ export const deployRunbook = defineRunbook({
   outcome: (outputs) => releaseOutcome('deploy', outputs),
   steps: [
     lockStep<Args>('deploy'),
-    healthNowStep<Args>(target),
+    healthNowStep<Args>(),
     headroomStep<Args>(target),
     prepareStep<Args>(target),
     validateStep<Args>(),

@@ -5,19 +5,21 @@
  * (the kind of release, the services, the watch) so that both runbooks read as their step lists.
  */
 import type { ServiceName } from '../../services/kit/service-ports.js';
+import type { ReleaseToValidate } from '../../services/stack/releases/release.js';
 import { formatBytes, freeBytes } from '../backup/backup-steps-support.js';
 import { checkReadiness, describeCheck, takeBackup } from '../backup/backup.js';
 import { resourcesAvailable } from '../checklists/checks.js';
-import type { DryRunResult, StepContext, StepDefinition } from '../engine/definition.js';
+import type { StepContext, StepDefinition } from '../engine/definition.js';
 import { RunFailedError } from '../engine/errors.js';
 import { isReleaseError } from '../../services/stack/releases/release.js';
 import { sendDeploymentNotice } from '../engine/notify-step.js';
 import type { DeploymentFinished, StepPorts, VerificationFigure } from '../engine/ports.js';
 import type { CommandDependencies } from '../../commands/dependencies.js';
-import { describeChanges, planOf, planRelease, recordsOf, releasesOf, settingsOf, type ReleasePlan } from './release-plan.js';
-import { rollBack, rollOut, stopUnlessHoldingLock, type ReleaseKind, type RolloutOutput } from './rollout.js';
+import { ROLLOUT_ORDER, describeChanges, planOf, planRelease, recordsOf, releasesOf, settingsOf, type ReleasePlan } from './release-plan.js';
+import { rollBack, rollOut, rollbackSettled, stopUnlessHoldingLock, type ReleaseKind, type RolloutOutput } from './rollout.js';
 import { DeployLockError } from '../../commands/ports.js';
-import { describeFigures, failedFigures, healthFigures, verifyRelease } from './verification.js';
+import { describeFigures, failedFigures, healthFigures } from './verification.js';
+import { stackVerifyStep } from './stack-verify-step.js';
 import { BREACH_RULES, type WatchVerdict } from './watch.js';
 import { formatTimestamp } from '../../commands/format.js';
 
@@ -44,6 +46,8 @@ export function lockStep<Args>(kind: ReleaseKind): Step<Args> {
       return recordsOf(context.ports).acquire(context.runId, kind, context.requester);
     },
     async compensate(context) {
+      // An abort does not wait for a rollback its run started: the lock stays taken until the stack is back.
+      await rollbackSettled(context.runId);
       return { released: await recordsOf(context.ports).release(context.runId) };
     },
     async dryRun(context) {
@@ -53,7 +57,8 @@ export function lockStep<Args>(kind: ReleaseKind): Step<Args> {
   };
 }
 
-export function healthNowStep<Args>(target: Target<Args>): Step<Args> {
+/** The deploy checks the whole stack's health, not only the services it changes: they call each other. */
+export function healthNowStep<Args>(): Step<Args> {
   return {
     id: 'health-now',
     kind: 'check',
@@ -61,23 +66,17 @@ export function healthNowStep<Args>(target: Target<Args>): Step<Args> {
     timeoutMs: 60_000,
     idempotent: true,
     async run(context) {
-      const figures = await healthFigures(context.ports, allServices(target, context), context.signal);
+      const figures = await healthFigures(context.ports, ROLLOUT_ORDER, context.signal);
       const failed = failedFigures(figures);
       if (failed.length > 0) throw new Error(`not every service is healthy, so a rollout would not be judged fairly: ${describeFigures(failed)} (a hotfix is the way for a broken service)`);
       return { figures };
     },
     async dryRun(context) {
-      const figures = await healthFigures(context.ports, allServices(target, context), context.signal);
+      const figures = await healthFigures(context.ports, ROLLOUT_ORDER, context.signal);
       return { mode: 'read-only-check', text: describeFigures(figures) };
     },
   };
 }
-
-/** The deploy checks the whole stack's health, not only the services it changes: they call each other. */
-const allServices = <Args>(target: Target<Args>, context: StepContext<Args>): ServiceName[] => {
-  const named = target(context.args).services;
-  return named.length === 4 ? [...named] : ['audit-engine', 'evolution-oversight', 'sandbox-controller', 'policy-engine'];
-};
 
 async function headroom(ports: StepPorts, signal: AbortSignal) {
   const resources = ports.commands
@@ -162,11 +161,11 @@ export function validateStep<Args>(): Step<Args> {
     async run(context) {
       const plan = planOf(context.outputs);
       const builder = releasesOf(context.ports);
-      const prepared = { version: plan.version, ref: plan.ref, commit: plan.commit, artifacts: Object.fromEntries(plan.services.map((change) => [change.service, change.to])) } as never;
       const results = [];
       for (const change of plan.services.filter((candidate) => !candidate.unchanged)) {
         context.progress({ text: `validating ${change.service} in isolation` });
-        results.push(await builder.validate(prepared, change.service, { timeoutMs: settingsOf(context.ports).healthTimeoutMs, signal: context.signal }));
+        const release: ReleaseToValidate = { version: plan.version, ref: plan.ref, commit: plan.commit, artifacts: { [change.service]: change.to } };
+        results.push(await builder.validate(release, change.service, { timeoutMs: settingsOf(context.ports).healthTimeoutMs, signal: context.signal }));
       }
       const bad = results.filter((result) => !result.healthy);
       // Nothing was deployed and trying again gives the same answer: the run ends here, no decision waits.
@@ -252,23 +251,19 @@ export function rolloutStep<Args>(kind: ReleaseKind): Step<Args> {
   };
 }
 
+/** After the rollout; a failure rolls back. A run whose lock was taken over stops before it checks anything. */
 export function verifyStep<Args>(kind: ReleaseKind): Step<Args> {
+  const verify = stackVerifyStep<Args>({
+    onFailureWords: 'any failure rolls back',
+    async onFailure(context, failed) {
+      await rollBack(context as StepContext<unknown>, planOf(context.outputs), kind, startedAtOf(context.outputs), `the verification after the rollout failed: ${describeFigures(failed)}`, []);
+    },
+  });
   return {
-    id: 'verify',
-    kind: 'verify',
-    title: "Verify the whole stack: health, the Policy Engine's decisions on known inputs, the audit chain",
-    timeoutMs: 5 * 60_000,
-    idempotent: true,
+    ...verify,
     async run(context) {
       await stopUnlessHoldingLock(context as StepContext<unknown>);
-      const plan = planOf(context.outputs);
-      const figures = await verifyRelease(context.ports, ['audit-engine', 'evolution-oversight', 'sandbox-controller', 'policy-engine'], context.signal, true);
-      const failed = failedFigures(figures);
-      if (failed.length > 0) await rollBack(context as StepContext<unknown>, plan, kind, startedAtOf(context.outputs), `the verification after the rollout failed: ${describeFigures(failed)}`, []);
-      return { figures };
-    },
-    async dryRun(): Promise<DryRunResult> {
-      return { mode: 'description', text: 'Would check every health check, a known allowed and a known denied decision, and the audit chain; any failure rolls back' };
+      return verify.run(context);
     },
   };
 }
@@ -284,12 +279,7 @@ export function verdictStep<Args>(kind: ReleaseKind, watchId = 'watch'): Step<Ar
       await stopUnlessHoldingLock(context as StepContext<unknown>);
       const verdict = context.outputs[watchId] as WatchVerdict | undefined;
       if (verdict?.verdict !== 'rollback') return { verdict: verdict?.verdict ?? 'skipped', summary: verdict?.summary ?? 'the watch was skipped' };
-      // Sample times are on the watch's own clock; the last sample was moments ago.
-      const lastAtMs = verdict.breaching.at(-1)?.atMs ?? 0;
-      const now = Date.now();
-      const breaches = verdict.breaching.flatMap((sample) =>
-        sample.breaches.map((breach) => ({ at: new Date(now - (lastAtMs - sample.atMs)).toISOString(), metric: breach.rule, value: breach.detail, limit: BREACH_RULES[breach.rule] })),
-      );
+      const breaches = verdict.breaching.flatMap((sample) => sample.breaches.map((breach) => ({ at: sample.at, metric: breach.rule, value: breach.detail, limit: BREACH_RULES[breach.rule] })));
       return rollBack(context as StepContext<unknown>, planOf(context.outputs), kind, startedAtOf(context.outputs), `the watch saw ${verdict.summary}`, breaches);
     },
     async dryRun() {

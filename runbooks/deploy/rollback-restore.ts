@@ -11,8 +11,7 @@ import { completeBackupRefusal } from '../backup/backup-steps-support.js';
 import { defineRunbook } from '../engine/definition.js';
 import { RollbackArgs, rollbackRefusal } from './rollback-plan.js';
 import { restoreStepsFor } from './rollback-restore-steps.js';
-import { rollBackServicesStep, rollbackOutcome, rollbackPlanStep, rollbackVerifyStep, rollbackWatchStep, rolledBackNoticeStep, takeOverLockStep } from './rollback-steps.js';
-import { unlockStep } from './release-steps.js';
+import { rollbackOutcome, rollbackRunbookSteps } from './rollback-steps.js';
 
 export const RollbackRestoreArgs = RollbackArgs.extend({
   backup: BackupIdSchema,
@@ -33,14 +32,5 @@ export const rollbackRestoreRunbook = defineRunbook({
     const restored = outputs['check-backup'] as { id?: string } | undefined;
     return rolledBack && restored?.id ? `${rolledBack} The databases were restored from backup ${restored.id}.` : rolledBack;
   },
-  steps: [
-    takeOverLockStep<Args>(),
-    rollbackPlanStep<Args>(),
-    ...restoreStepsFor<Args>(),
-    rollBackServicesStep<Args>(),
-    rollbackVerifyStep<Args>(),
-    rollbackWatchStep<Args>(),
-    rolledBackNoticeStep<Args>(),
-    unlockStep<Args>(),
-  ],
+  steps: rollbackRunbookSteps<Args>(restoreStepsFor<Args>()),
 });

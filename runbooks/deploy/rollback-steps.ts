@@ -9,10 +9,12 @@ import type { StepContext, StepDefinition } from '../engine/definition.js';
 import { sendDeploymentNotice } from '../engine/notify-step.js';
 import { describeArtifact, recordsOf, sameArtifact, settingsOf, stackOf } from './release-plan.js';
 import { describeRollback, planRollback, rollbackPlanOf, type RollbackArgs, type RollbackChange, type RollbackPlan } from './rollback-plan.js';
-import { describeFigures, failedFigures, verifyRelease } from './verification.js';
+import { describeFigures } from './verification.js';
+import { stackVerifyStep } from './stack-verify-step.js';
 import type { WatchVerdict } from './watch.js';
 import { watchStep } from './watch-step.js';
 import { formatTimestamp } from '../../commands/format.js';
+import { unlockStep } from './release-steps.js';
 
 type Step<Args> = StepDefinition<Args>;
 
@@ -139,26 +141,13 @@ export function rollBackServicesStep<Args>(): Step<Args> {
   };
 }
 
-const ALL = ['audit-engine', 'evolution-oversight', 'sandbox-controller', 'policy-engine'] as const;
-
-export function rollbackVerifyStep<Args>(): Step<Args> {
-  return {
-    id: 'verify',
-    kind: 'verify',
-    title: "Verify the whole stack: health, the Policy Engine's decisions on known inputs, the audit chain",
-    timeoutMs: 5 * 60_000,
-    idempotent: true,
-    async run(context) {
-      const figures = await verifyRelease(context.ports, ALL, context.signal, true);
-      const failed = failedFigures(figures);
-      if (failed.length > 0) throw new Error(`the stack fails its verification after the rollback: ${describeFigures(failed)}; retry checks again`);
-      return { figures };
+/** After the rollback; a failure asks a person, since a rollback cannot roll itself back. */
+export const rollbackVerifyStep = <Args>(): Step<Args> =>
+  stackVerifyStep<Args>({
+    async onFailure(_context, failed) {
+      throw new Error(`the stack fails its verification after the rollback: ${describeFigures(failed)}; retry checks again`);
     },
-    async dryRun() {
-      return { mode: 'description', text: 'Would check every health check, a known allowed and a known denied decision, and the audit chain' };
-    },
-  };
-}
+  });
 
 /** The hotfix's shorter watch; a rollback cannot roll itself back, so a bad verdict asks a person. */
 export function rollbackWatchStep<Args>(): Step<Args> {
@@ -203,6 +192,11 @@ export function rolledBackNoticeStep<Args>(): Step<Args> {
       return { mode: 'description', text: 'Would post the rollback (versions from and to, who asked) to channels.deploys (else ops), DM the stakeholders, and e-mail when SMTP_URL is set' };
     },
   };
+}
+
+/** A rollback's steps in order; `between` runs after the plan and before the services go back (rollback-restore's restore). */
+export function rollbackRunbookSteps<Args extends RollbackArgs>(between: ReadonlyArray<Step<Args>> = []): Step<Args>[] {
+  return [takeOverLockStep<Args>(), rollbackPlanStep<Args>(), ...between, rollBackServicesStep<Args>(), rollbackVerifyStep<Args>(), rollbackWatchStep<Args>(), rolledBackNoticeStep<Args>(), unlockStep<Args>()];
 }
 
 /** What each service runs after a rollback that succeeded, and whose lock it took. */

@@ -9,8 +9,7 @@
 import { z } from 'zod';
 import { defineRunbook } from '../engine/definition.js';
 import { RollbackArgs, rollbackRefusal } from './rollback-plan.js';
-import { rollBackServicesStep, rollbackOutcome, rollbackPlanStep, rollbackVerifyStep, rollbackWatchStep, rolledBackNoticeStep, takeOverLockStep } from './rollback-steps.js';
-import { unlockStep } from './release-steps.js';
+import { rollbackOutcome, rollbackRunbookSteps } from './rollback-steps.js';
 
 /** A rollback that restores databases is another runbook, at another level: said, not ignored. */
 export const PlainRollbackArgs = RollbackArgs.extend({
@@ -29,5 +28,5 @@ export const rollbackRunbook = defineRunbook({
   args: PlainRollbackArgs,
   validate: (args, ports) => rollbackRefusal(ports, args),
   outcome: rollbackOutcome,
-  steps: [takeOverLockStep<Args>(), rollbackPlanStep<Args>(), rollBackServicesStep<Args>(), rollbackVerifyStep<Args>(), rollbackWatchStep<Args>(), rolledBackNoticeStep<Args>(), unlockStep<Args>()],
+  steps: rollbackRunbookSteps<Args>(),
 });

@@ -97,11 +97,32 @@ export interface RollbackOutcome {
 }
 
 /**
+ * The rollbacks under way in this process, by run. An abort stops waiting for the step whose
+ * failure started one, but not the rollback itself: the abort's compensation joins it rather than
+ * deploying the same services a second time beside it.
+ */
+const rollbacksUnderWay = new Map<string, Promise<never>>();
+
+/** Resolves once no rollback of the run is under way here (at once when none is): what frees the lock waits for it. */
+export async function rollbackSettled(runId: string): Promise<void> {
+  await rollbacksUnderWay.get(runId)?.catch(() => undefined);
+}
+
+/**
  * Puts the plan's services back and ends the run as failed (RunFailedError). When a service
  * cannot be put back, the run still ends: with a sentence saying which services run what, so the
- * person who reads it runs `/acgs rollback` knowing where the stack is.
+ * person who reads it runs `/acgs rollback` knowing where the stack is. A second call while the
+ * run's rollback is under way joins it and ends as it ends.
  */
-export async function rollBack(context: StepContext<unknown>, plan: ReleasePlan, kind: ReleaseKind, startedAt: string, why: string, breaches: BreachSample[]): Promise<never> {
+export function rollBack(context: StepContext<unknown>, plan: ReleasePlan, kind: ReleaseKind, startedAt: string, why: string, breaches: BreachSample[]): Promise<never> {
+  const underWay = rollbacksUnderWay.get(context.runId);
+  if (underWay) return underWay;
+  const rollback = putBack(context, plan, kind, startedAt, why, breaches).finally(() => rollbacksUnderWay.delete(context.runId));
+  rollbacksUnderWay.set(context.runId, rollback);
+  return rollback;
+}
+
+async function putBack(context: StepContext<unknown>, plan: ReleasePlan, kind: ReleaseKind, startedAt: string, why: string, breaches: BreachSample[]): Promise<never> {
   await stopUnlessHoldingLock(context);
   const stack = stackOf(context.ports);
   const records = recordsOf(context.ports);

@@ -17,17 +17,27 @@ const AUDIT_DOWN: WatchFigures = { ...GOOD, health: [HEALTHY[0]!, { name: 'audit
 const VIOLATIONS: WatchFigures = { ...GOOD, safetyViolationsPerMinute: 12 };
 const QUERY_ERROR = new Error('policy engine metrics: connection refused');
 
-/** A clock whose sleeps pass at once; it records each wait. */
-function testClock(): WatchClock & { waits: number[] } {
+const WALL_START = Date.parse('2026-12-07T03:00:00.000Z');
+
+/** A clock whose sleeps pass at once; it records each wait. Its wall clock keeps pace unless stepped (as NTP may). */
+function testClock(): WatchClock & { waits: number[]; pass(ms: number): void; stepWall(ms: number): void } {
   let now = 1_000_000;
+  let wallStep = 0;
   const waits: number[] = [];
   return {
     waits,
     now: () => now,
+    wallNow: () => WALL_START + (now - 1_000_000) + wallStep,
     async sleep(ms, signal) {
       signal.throwIfAborted();
       waits.push(ms);
       now += ms;
+    },
+    pass(ms) {
+      now += ms;
+    },
+    stepWall(ms) {
+      wallStep += ms;
     },
   };
 }
@@ -105,6 +115,29 @@ describe('the post-deploy watch', () => {
       expect(progress.at(-1)!.text).toContain(`breaching: ${detail} · 3 breaching, 3 in a row`);
     });
   }
+
+  it('records the wall-clock time each sample was read: slow reads and a stepped wall clock show, the window keeps its pace', async () => {
+    const clock = testClock();
+    const readings = [GOOD, GOOD, SLOW, SLOW, SLOW];
+    let calls = 0;
+    const sampler: WatchSampler = {
+      async sample() {
+        const reading = readings[calls++]!;
+        // Each read takes 1.5 s; during sample 2's (the third, after the counters' start) the wall clock is set back a minute.
+        clock.pass(1500);
+        if (calls === 3) clock.stepWall(-60_000);
+        return reading;
+      },
+    };
+    const verdict = await watchDeployment({ sampler, clock, settings: SMALL, signal: new AbortController().signal });
+    if (verdict.verdict !== 'rollback') throw new Error(`expected a rollback, got ${verdict.summary}`);
+    expect(verdict.breaching.map((sample) => [sample.number, sample.atMs, sample.at])).toEqual([
+      [2, 30_000, '2026-12-07T02:59:31.500Z'],
+      [3, 45_000, '2026-12-07T02:59:46.500Z'],
+      [4, 60_000, '2026-12-07T03:00:01.500Z'],
+    ]);
+    expect(clock.waits).toEqual([13_500, 13_500, 13_500, 13_500]);
+  });
 
   it('needs exactly three in a row: two breaches then a good sample start the count again', async () => {
     const { verdict } = await watch(scripted(GOOD, SLOW, SLOW, GOOD, AUDIT_DOWN, SLOW, GOOD, SLOW, SLOW));

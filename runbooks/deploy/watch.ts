@@ -29,9 +29,11 @@ export interface WatchSampler {
   sample(signal: AbortSignal): Promise<WatchFigures>;
 }
 
-/** The watch's time: milliseconds on a monotonic clock, and a wait a test can run instantly. */
+/** The watch's time: milliseconds on a monotonic clock, the wall clock, and a wait a test can run instantly. */
 export interface WatchClock {
   now(): number;
+  /** Milliseconds since the epoch: when each sample was taken, as people read it (the monotonic clock paces the window). */
+  wallNow(): number;
   /** Resolves after `ms`, or rejects when the signal fires. */
   sleep(ms: number, signal: AbortSignal): Promise<void>;
 }
@@ -64,6 +66,8 @@ export interface WatchSample extends WatchFigures {
   number: number;
   /** Milliseconds since the watch began. */
   atMs: number;
+  /** When its figures were read, on the wall clock (ISO): the time a rolled-back notice gives each breach. */
+  at: string;
   breaches: Array<{ rule: BreachRule; detail: string }>;
 }
 
@@ -168,8 +172,10 @@ export async function watchDeployment(options: WatchOptions): Promise<WatchVerdi
     await options.beforeSample?.();
     const atMs = clock.now() - started;
     let figures: WatchFigures;
+    let at: string;
     try {
       figures = await sampler.sample(signal);
+      at = new Date(clock.wallNow()).toISOString();
       signal.throwIfAborted();
     } catch (error) {
       signal.throwIfAborted();
@@ -189,7 +195,7 @@ export async function watchDeployment(options: WatchOptions): Promise<WatchVerdi
       continue;
     }
     errorRun = [];
-    const sample: WatchSample = { number, atMs, ...figures, breaches: breachesOf(figures) };
+    const sample: WatchSample = { number, atMs, at, ...figures, breaches: breachesOf(figures) };
     if (!primed) {
       // The counters' start could not be read: this sample is the start, and its rates say nothing yet.
       primed = true;
@@ -249,6 +255,7 @@ function rulesOf(samples: readonly WatchSample[]): BreachRule[] {
 /** The real clock: performance.now, and timers that stop on the signal. */
 export const systemWatchClock: WatchClock = {
   now: () => performance.now(),
+  wallNow: () => Date.now(),
   async sleep(ms, signal) {
     await sleep(ms, undefined, { signal });
   },

@@ -175,6 +175,21 @@ describe('a deploy through Slack', () => {
 });
 
 describe('a hotfix through Slack', () => {
+  it('of a service the stack does not have is refused at once, privately, naming the services: nothing asked, run or recorded', async () => {
+    const before = await recorded();
+    const versions = Object.fromEntries(await Promise.all(SERVICE_NAMES.map(async (service) => [service, await versionOf(service)] as const)));
+    const words = `the service to hotfix is one of ${SERVICE_NAMES.join(', ')}`;
+    const answer = await people.type(ONCALL, 'hotfix web 9.0.0', words);
+    expect(answer.visibleTo).toBe(ONCALL);
+    expect(answer.text).not.toContain('Approval');
+    // Breaking glass does not get past it either (its answer is the channel's, as every break-glass is).
+    const glass = await people.type(ADMIN, 'break-glass "the web tier is down" hotfix web 9.0.0', words);
+    expect(glass.text).not.toContain('Run started');
+    expect(await recorded()).toEqual(before);
+    for (const service of SERVICE_NAMES) expect(await versionOf(service)).toBe(versions[service]);
+    expect((await people.type(ONCALL, 'deploy status', 'Deploy status')).text).toContain('No deployment in progress');
+  });
+
   it('by the on-call waits for an approval and runs nothing without one', async () => {
     const before = await count('runbook_runs');
     const { ts, id } = await people.request(ONCALL, 'hotfix policy-engine 9.0.0');

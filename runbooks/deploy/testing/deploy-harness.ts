@@ -91,6 +91,8 @@ export const TEST_DEPLOY_SETTINGS: DeploySettings = { ...DEFAULT_DEPLOY_SETTINGS
 export interface DeployHarnessOptions {
   runbooks?: readonly AnyRunbook[];
   settings?: Partial<DeploySettings>;
+  /** The Stack the runbooks are given, around the real one (a test that orders a race holds a call); `stack` stays the real one. */
+  runbookStack?: (stack: Stack) => Stack;
 }
 
 export interface DeployPortsOptions {
@@ -104,6 +106,7 @@ export interface DeployPortsOptions {
   databaseUrl: string;
   settings?: Partial<DeploySettings> | undefined;
   notices: NoticesPort;
+  runbookStack?: ((stack: Stack) => Stack) | undefined;
 }
 
 /**
@@ -135,7 +138,7 @@ export function deployPorts(options: DeployPortsOptions): { records: DeploymentR
     unfinishedRuns: async () => [],
   });
   const stepPorts: StepPorts = {
-    commands,
+    commands: options.runbookStack ? { ...commands, stack: options.runbookStack(stack) } : commands,
     backup,
     deployments: records,
     releases: target.releases,
@@ -210,6 +213,7 @@ export async function deployHarnessOn<Target extends DeployTarget>(open: OpenDep
     pool: t.pool,
     databaseUrl: t.db.url,
     settings: options.settings,
+    runbookStack: options.runbookStack,
     notices: {
       async deploymentNotice(notice): Promise<NoticeDelivery> {
         notices.push(notice);

@@ -25,6 +25,11 @@ export interface PreparedRelease extends ReleaseRef {
   artifacts: Record<ServiceName, ReleaseArtifact>;
 }
 
+/** What validating a service needs of a release: its artifact at least (a hotfix's plan holds only its own service's). */
+export interface ReleaseToValidate extends ReleaseRef {
+  artifacts: Partial<Record<ServiceName, ReleaseArtifact>>;
+}
+
 export interface ReleaseValidation {
   service: ServiceName;
   healthy: boolean;
@@ -50,7 +55,7 @@ export interface ReleaseBuilder {
   /** Build images / make the checkout; idempotent (a second call reuses a complete one). */
   prepare(ref: ReleaseRef, options?: PrepareOptions): Promise<PreparedRelease>;
   /** The service from the release, started on a spare loopback port with scratch state, health-checked, stopped: "in isolation, before any traffic". */
-  validate(release: PreparedRelease, service: ServiceName, options?: ValidateOptions): Promise<ReleaseValidation>;
+  validate(release: ReleaseToValidate, service: ServiceName, options?: ValidateOptions): Promise<ReleaseValidation>;
   /**
    * Why this stack can no longer run `artifact` for `service` (its checkout was removed, its image
    * pruned), or undefined when it can: a rollback prepares such a release again from its commit.
