@@ -51,6 +51,8 @@ export interface SlackBotOptions {
   approvalsChannel?: string;
   /** Where evolution review cards are recorded; a card its button decided is closed there. */
   reviewCards?: ReviewCardStore;
+  /** Alertmanager's webhook at POST /alerts/alertmanager (createAlertmanagerWebhook), when ACGS_ALERTS_TOKEN is set. */
+  alertmanagerWebhook?: RequestListener;
   /** Mounts the local console and Slack stand-in on the bot's port. */
   extraListener?: RequestListener;
   upgradeHandler?: (request: IncomingMessage, socket: Duplex, head: Buffer) => void;
@@ -197,6 +199,7 @@ export function createSlackBot(options: SlackBotOptions): SlackBot {
     ...(receiver instanceof HTTPReceiver ? { slackListener: receiver.requestListener } : {}),
     health,
     metrics: metrics.registry,
+    ...(options.alertmanagerWebhook ? { alertmanagerWebhook: options.alertmanagerWebhook } : {}),
     ...(options.extraListener ? { extraListener: options.extraListener } : {}),
     ...(options.upgradeHandler ? { upgradeHandler: options.upgradeHandler } : {}),
     onError: (error, request) => logger.error({ err: error, url: request.url?.split('?')[0] }, 'bot HTTP request failed'),

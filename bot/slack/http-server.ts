@@ -1,12 +1,14 @@
 /**
  * The bot's one HTTP server, on PORT in both modes: Slack's `POST /slack/events` (handed to Bolt's
- * HTTPReceiver, which checks the signature), `GET /health`, `GET /metrics`. Everything else goes
+ * HTTPReceiver, which checks the signature), `GET /health`, `GET /metrics`, and Alertmanager's
+ * `POST /alerts/alertmanager` when ACGS_ALERTS_TOKEN turns it on. Everything else goes
  * to an optional extra listener, so the local console and Slack stand-in can share the port.
  * Bolt never opens a server of its own.
  */
 import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Registry } from 'prom-client';
+import { ALERTMANAGER_WEBHOOK_PATH } from '../alerts/alertmanager-webhook.js';
 
 export const SLACK_EVENTS_PATH = '/slack/events';
 
@@ -46,6 +48,8 @@ export interface BotHttpServerOptions {
   slackListener?: RequestListener;
   health: () => HealthAnswer;
   metrics: Registry;
+  /** Alertmanager's webhook (createAlertmanagerWebhook); absent without ACGS_ALERTS_TOKEN, and its path answers 404. */
+  alertmanagerWebhook?: RequestListener;
   /** Serves every path the bot does not own (the console: /, /console/*, /api/*, /response/*). */
   extraListener?: RequestListener;
   /** WebSocket upgrades (the stand-in's /socket). */
@@ -108,6 +112,15 @@ function route(options: BotHttpServerOptions, request: IncomingMessage, response
   if (path === '/health' && (method === 'GET' || method === 'HEAD')) {
     const answer = options.health();
     sendJson(response, answer.statusCode, answer.body);
+    return;
+  }
+  if (path === ALERTMANAGER_WEBHOOK_PATH) {
+    if (!options.alertmanagerWebhook) {
+      request.resume();
+      sendJson(response, 404, { error: `the alert webhook is off: set ACGS_ALERTS_TOKEN to receive Alertmanager's alerts at ${ALERTMANAGER_WEBHOOK_PATH}` });
+      return;
+    }
+    options.alertmanagerWebhook(request, response);
     return;
   }
   if (path === '/metrics' && method === 'GET') {
