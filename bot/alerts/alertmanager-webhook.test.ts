@@ -9,23 +9,10 @@ import { Registry } from 'prom-client';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createBotHttpServer } from '../slack/http-server.js';
 import { createAlertmanagerWebhook, parseAlertWebhookSettings, DEFAULT_ALERTS_MAX_BODY_BYTES } from './alertmanager-webhook.js';
-import type { AlertIntake, AlertIntakeResult, ReportedAlert } from './intake.js';
+import { RecordingIntake } from './testing/recording-intake.js';
 
 const TOKEN = 'a'.repeat(20) + 'webhook-test-token-1234';
 const MAX_BODY = 16 * 1024;
-
-class RecordingIntake implements AlertIntake {
-  reports: ReportedAlert[][] = [];
-  failWith: Error | undefined;
-  /** While set, report() waits for it: lets a test see that no answer comes before the store resolves. */
-  gate: Promise<void> | undefined;
-  async report(alerts: readonly ReportedAlert[]): Promise<AlertIntakeResult> {
-    if (this.gate) await this.gate;
-    if (this.failWith) throw this.failWith;
-    this.reports.push([...alerts]);
-    return { stored: alerts.length, duplicates: 0 };
-  }
-}
 
 const intake = new RecordingIntake();
 const storeErrors: unknown[] = [];
@@ -61,8 +48,19 @@ beforeEach(() => {
   storeErrors.length = 0;
 });
 
+interface WireAlert {
+  status: string;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  startsAt: string;
+  endsAt: string;
+  generatorURL: string;
+  fingerprint?: string;
+  silencedBy: string[];
+}
+
 /** A payload as Alertmanager 0.25 sends it, with a field this bot does not know. */
-function payload(overrides: Record<string, unknown> = {}) {
+function payload(overrides: Record<string, unknown> = {}): { alerts: WireAlert[]; [key: string]: unknown } {
   return {
     receiver: 'acgs-bot',
     status: 'firing',
