@@ -26,7 +26,7 @@ import type { ServiceName } from '../../services/kit/service-ports.js';
 import { startLocalServices, type LocalServices } from '../../services/stack/local/local-services.js';
 import { startAlertmanager, startPrometheus, type RunningTool } from '../fixtures/prometheus/prometheus-processes.js';
 import { missingPrometheusTools } from '../fixtures/prometheus/prometheus-tools.js';
-import { PROMETHEUS_DIR, rulesWithFor } from '../fixtures/prometheus/shipped-rules.js';
+import { PROMETHEUS_DIR, readShippedRules, rulesWithFor } from '../fixtures/prometheus/shipped-rules.js';
 import { unusedLoopbackPort } from '../testing/loopback.js';
 
 const SERVICES: readonly ServiceName[] = ['sandbox-controller', 'evolution-oversight', 'audit-engine', 'policy-engine'];
@@ -81,11 +81,32 @@ async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T 
   }
 }
 
-async function targetsUp(): Promise<number> {
-  const response = await fetch(`${prometheus!.url}/api/v1/query?query=${encodeURIComponent('sum(up)')}`);
-  const body = (await response.json()) as { data: { result: Array<{ value: [number, string] }> } };
-  return Number(body.data.result[0]?.value[1] ?? 0);
+interface Sample {
+  metric: Record<string, string>;
+  value: [number, string];
 }
+
+async function query(expression: string): Promise<Sample[]> {
+  const response = await fetch(`${prometheus!.url}/api/v1/query?query=${encodeURIComponent(expression)}`);
+  const body = (await response.json()) as { status: string; error?: string; data: { result: Sample[] } };
+  if (body.status !== 'success') throw new Error(`Prometheus refused ${expression}: ${body.error}`);
+  return body.data.result;
+}
+
+async function targetsUp(): Promise<number> {
+  return Number((await query('sum(up)'))[0]?.value[1] ?? 0);
+}
+
+/** The services each rule's measurement covers on this stack (the bot's registry here has no process metrics). */
+const MEASURED_SERVICES: Record<string, readonly string[]> = {
+  HighP99Latency: ['policy-engine'],
+  ConstitutionalViolations: ['policy-engine'],
+  HighErrorRate: ['policy-engine'],
+  LowCacheHitRate: ['policy-engine'],
+  HighCpu: SERVICES,
+  HighMemory: SERVICES,
+  SandboxFailures: ['sandbox-controller'],
+};
 
 const serviceDown = (alert: ReportedAlert) => alert.rule === 'ServiceDown';
 
@@ -125,6 +146,20 @@ describe.skipIf(missing.length > 0)(
     }, 150_000);
 
     afterAll(teardown, 60_000);
+
+    it("measures every rule but ServiceDown on the real services: each expression without its comparison has a value per service", async () => {
+      const rules = (await readShippedRules()).groups.flatMap((group) => group.rules).filter((rule) => rule.alert !== 'ServiceDown');
+      expect(rules.map((rule) => rule.alert).sort()).toEqual(Object.keys(MEASURED_SERVICES).sort());
+      for (const rule of rules) {
+        const measurement = rule.expr.trim().replace(/\s*(>=|<=|>|<)\s*[0-9.]+$/, '');
+        // Rates need two scrapes in their window; the services were scraped for a few seconds at most.
+        const samples = await waitFor(`a value of ${rule.alert}`, async () => {
+          const result = await query(measurement);
+          return new Set(result.map((sample) => sample.metric.service)).size === MEASURED_SERVICES[rule.alert]!.length ? result : undefined;
+        }, 15_000);
+        expect(new Set(samples.map((sample) => sample.metric.service)), rule.alert).toEqual(new Set(MEASURED_SERVICES[rule.alert]));
+      }
+    }, 60_000);
 
     it('reports ServiceDown for a stopped service through Alertmanager, and its resolution once it runs again', async () => {
       expect(intake.alerts().filter(serviceDown)).toEqual([]);
