@@ -6,8 +6,8 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { ALERT_RULE_NAMES, ALERT_RULES } from '../../bot/alerts/alert-rules.js';
-import { durationSeconds, PROMETHEUS_DIR, readShippedRules, type ShippedRule } from '../fixtures/prometheus/shipped-rules.js';
-import { missingPrometheusTools } from '../fixtures/prometheus/prometheus-tools.js';
+import { durationSeconds, PROMETHEUS_DIR, readShippedRules, type ShippedRule } from '../testing/prometheus-shipped-rules.js';
+import { missingPrometheusTools } from '../testing/prometheus-tools.js';
 
 const run = promisify(execFile);
 const missing = await missingPrometheusTools();

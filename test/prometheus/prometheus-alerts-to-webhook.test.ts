@@ -24,9 +24,9 @@ import { RecordingIntake } from '../../bot/alerts/testing/recording-intake.js';
 import { createBotHttpServer } from '../../bot/slack/http-server.js';
 import type { ServiceName } from '../../services/kit/service-ports.js';
 import { startLocalServices, type LocalServices } from '../../services/stack/local/local-services.js';
-import { startAlertmanager, startPrometheus, type RunningTool } from '../fixtures/prometheus/prometheus-processes.js';
-import { missingPrometheusTools } from '../fixtures/prometheus/prometheus-tools.js';
-import { PROMETHEUS_DIR, readShippedRules, rulesWithFor } from '../fixtures/prometheus/shipped-rules.js';
+import { startAlertmanager, startPrometheus, type RunningTool } from '../testing/prometheus-processes.js';
+import { missingPrometheusTools } from '../testing/prometheus-tools.js';
+import { PROMETHEUS_DIR, readShippedRules, rulesWithFor } from '../testing/prometheus-shipped-rules.js';
 import { unusedLoopbackPort } from '../testing/loopback.js';
 
 const SERVICES: readonly ServiceName[] = ['sandbox-controller', 'evolution-oversight', 'audit-engine', 'policy-engine'];
