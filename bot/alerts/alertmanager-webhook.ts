@@ -3,7 +3,7 @@
  * answers 2xx only once AlertIntake.report resolved, i.e. the alerts are stored; on any failure
  * of the store it answers 5xx, so Alertmanager sends them again (the store de-duplicates).
  */
-import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import { z } from 'zod';
 import { parseEnv, SecretToken, WholeNumber } from '../../services/kit/env.js';
 import { sameSecret } from '../../services/kit/admin-auth.js';
@@ -60,67 +60,60 @@ function bearerToken(request: IncomingMessage): string | undefined {
   return typeof header === 'string' && header.startsWith('Bearer ') ? header.slice('Bearer '.length) : undefined;
 }
 
-function answer(response: ServerResponse, statusCode: number, body: unknown, headers: Record<string, string> = {}): void {
-  const text = JSON.stringify(body);
-  response.writeHead(statusCode, { 'content-type': 'application/json; charset=utf-8', 'content-length': String(Buffer.byteLength(text)), ...headers });
-  response.end(text);
+/** What the webhook answers; the bot's HTTP server writes it as JSON. */
+export interface AlertWebhookAnswer {
+  statusCode: number;
+  body: Record<string, unknown>;
+  headers?: Record<string, string>;
 }
+
+export type AlertmanagerWebhook = (request: IncomingMessage) => Promise<AlertWebhookAnswer>;
+
+const refusal = (statusCode: number, error: string, headers?: Record<string, string>): AlertWebhookAnswer => ({ statusCode, body: { error }, ...(headers ? { headers } : {}) });
 
 /** A zod issue as one readable phrase: `alerts.0.startsAt: Invalid ISO datetime`. */
 function describeIssue(issue: z.core.$ZodIssue): string {
   return issue.path.length > 0 ? `${issue.path.join('.')}: ${issue.message}` : issue.message;
 }
 
-export function createAlertmanagerWebhook(options: AlertmanagerWebhookOptions): RequestListener {
+export function createAlertmanagerWebhook(options: AlertmanagerWebhookOptions): AlertmanagerWebhook {
   const limit = options.maxBodyBytes ?? DEFAULT_ALERTS_MAX_BODY_BYTES;
-  const handle = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
+  return async (request) => {
     if (request.method !== 'POST') {
       request.resume();
-      answer(response, 405, { error: `${ALERTMANAGER_WEBHOOK_PATH} takes POST requests from Alertmanager` }, { allow: 'POST' });
-      return;
+      return refusal(405, `${ALERTMANAGER_WEBHOOK_PATH} takes POST requests from Alertmanager`, { allow: 'POST' });
     }
     const given = bearerToken(request);
     if (given === undefined || !sameSecret(given, options.token)) {
       request.resume();
-      answer(response, 401, { error: 'missing or wrong bearer token: Alertmanager must send Authorization: Bearer <ACGS_ALERTS_TOKEN>' }, { 'www-authenticate': 'Bearer' });
-      return;
+      return refusal(401, 'missing or wrong bearer token: Alertmanager must send Authorization: Bearer <ACGS_ALERTS_TOKEN>', { 'www-authenticate': 'Bearer' });
     }
     let raw: Buffer;
     try {
       raw = await readLimitedBody(request, limit);
     } catch (error) {
       if (!(error instanceof BodyTooLarge)) throw error;
-      // Close the connection: the rest of the body is not read.
-      answer(response, 413, { error: `the payload is larger than the limit of ${limit} bytes (ACGS_ALERTS_MAX_BODY_BYTES)` }, { connection: 'close' });
-      return;
+      // The rest of the body is not read: the connection cannot carry another request.
+      return refusal(413, `the payload is larger than the limit of ${limit} bytes (ACGS_ALERTS_MAX_BODY_BYTES)`, { connection: 'close' });
     }
     let json: unknown;
     try {
       json = JSON.parse(raw.toString('utf8'));
     } catch {
-      answer(response, 400, { error: 'the body is not JSON: expected Alertmanager webhook payload version 4' });
-      return;
+      return refusal(400, 'the body is not JSON: expected Alertmanager webhook payload version 4');
     }
     const payload = AlertmanagerPayload.safeParse(json);
     if (!payload.success) {
       const problems = payload.error.issues.slice(0, 5).map(describeIssue);
-      answer(response, 400, { error: `not an Alertmanager webhook payload version 4: ${problems.join('; ')}` });
-      return;
+      return refusal(400, `not an Alertmanager webhook payload version 4: ${problems.join('; ')}`);
     }
     const alerts = reportedAlertsOf(payload.data);
     try {
       const result = await options.intake.report(alerts);
-      answer(response, 200, { received: alerts.length, stored: result.stored, duplicates: result.duplicates });
+      return { statusCode: 200, body: { received: alerts.length, stored: result.stored, duplicates: result.duplicates } };
     } catch (error) {
       options.onError?.(error);
-      answer(response, 503, { error: 'the alerts could not be stored; Alertmanager will send them again' });
+      return refusal(503, 'the alerts could not be stored; Alertmanager will send them again');
     }
-  };
-  return (request, response) => {
-    handle(request, response).catch((error: unknown) => {
-      options.onError?.(error);
-      if (!response.headersSent) answer(response, 500, { error: 'internal error' });
-      else response.destroy();
-    });
   };
 }

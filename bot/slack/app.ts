@@ -17,6 +17,7 @@ import { memoryLedger, redisLedger, type DeliveryLedger } from './delivery-ledge
 import type { EvictedDeliveries } from './delivery-store.js';
 import type { MayRun } from './home.js';
 import { createBotHttpServer, RECEIVED_AT, type HealthAnswer, type TimedRequest } from './http-server.js';
+import type { AlertmanagerWebhook } from '../alerts/alertmanager-webhook.js';
 import type { ApprovalRequest } from '../approvals/index.js';
 import { announceOutcomeUnknown, DEFAULT_SLASH_COMMAND, registerListeners, updateApprovalMessages } from './listeners.js';
 import type { ReviewCardPublisher, ReviewCardStore } from '../evolution-reviews/index.js';
@@ -52,7 +53,7 @@ export interface SlackBotOptions {
   /** Where evolution review cards are recorded; a card its button decided is closed there. */
   reviewCards?: ReviewCardStore;
   /** Alertmanager's webhook at POST /alerts/alertmanager (createAlertmanagerWebhook), when ACGS_ALERTS_TOKEN is set. */
-  alertmanagerWebhook?: RequestListener;
+  alertmanagerWebhook?: AlertmanagerWebhook;
   /** Mounts the local console and Slack stand-in on the bot's port. */
   extraListener?: RequestListener;
   upgradeHandler?: (request: IncomingMessage, socket: Duplex, head: Buffer) => void;

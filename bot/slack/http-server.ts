@@ -8,7 +8,7 @@
 import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Registry } from 'prom-client';
-import { ALERTMANAGER_WEBHOOK_PATH } from '../alerts/alertmanager-webhook.js';
+import { ALERTMANAGER_WEBHOOK_PATH, type AlertmanagerWebhook } from '../alerts/alertmanager-webhook.js';
 
 export const SLACK_EVENTS_PATH = '/slack/events';
 
@@ -49,7 +49,7 @@ export interface BotHttpServerOptions {
   health: () => HealthAnswer;
   metrics: Registry;
   /** Alertmanager's webhook (createAlertmanagerWebhook); absent without ACGS_ALERTS_TOKEN, and its path answers 404. */
-  alertmanagerWebhook?: RequestListener;
+  alertmanagerWebhook?: AlertmanagerWebhook;
   /** Serves every path the bot does not own (the console: /, /console/*, /api/*, /response/*). */
   extraListener?: RequestListener;
   /** WebSocket upgrades (the stand-in's /socket). */
@@ -120,7 +120,14 @@ function route(options: BotHttpServerOptions, request: IncomingMessage, response
       sendJson(response, 404, { error: `the alert webhook is off: set ACGS_ALERTS_TOKEN to receive Alertmanager's alerts at ${ALERTMANAGER_WEBHOOK_PATH}` });
       return;
     }
-    options.alertmanagerWebhook(request, response);
+    options.alertmanagerWebhook(request).then(
+      (answer) => sendJson(response, answer.statusCode, answer.body, answer.headers),
+      (error: unknown) => {
+        options.onError?.(error, request);
+        if (!response.headersSent) sendJson(response, 500, { error: 'internal error' });
+        else response.destroy();
+      },
+    );
     return;
   }
   if (path === '/metrics' && method === 'GET') {
@@ -143,8 +150,8 @@ function route(options: BotHttpServerOptions, request: IncomingMessage, response
   sendJson(response, 404, { error: `nothing at ${method} ${path}` });
 }
 
-function sendJson(response: ServerResponse, statusCode: number, body: unknown): void {
+function sendJson(response: ServerResponse, statusCode: number, body: unknown, headers: Record<string, string> = {}): void {
   const text = JSON.stringify(body);
-  response.writeHead(statusCode, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
+  response.writeHead(statusCode, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), ...headers });
   response.end(text);
 }
