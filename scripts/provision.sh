@@ -11,6 +11,9 @@
 #   images    the local test images (scripts/build-test-images.sh)
 #   chromium  Debian's chromium at /usr/bin/chromium, for the console's browser test (installed
 #             with apt-get when missing; playwright-core drives it, it downloads no browser)
+#   prometheus    Debian's prometheus (prometheus, promtool) and prometheus-alertmanager
+#   alertmanager  (prometheus-alertmanager, amtool) for the alert tests, installed with apt-get
+#                 when missing; their services are never started (the tests run their own)
 #
 # Idempotent and quick when everything is already there. Prints one line per component; any
 # failure exits non-zero with a message naming the component. Needs root only for what it has
@@ -108,24 +111,26 @@ fi
 docker_answers() { timeout 10 docker info >/dev/null 2>&1; }
 docker_runtimes() { timeout 10 docker info --format '{{ range $name, $_ := .Runtimes }}{{ $name }} {{ end }}' 2>/dev/null; }
 
-install_docker_packages() {
-  local packages=(docker.io docker-compose runsc busybox-static) added_policy=0
-  [ "$(id -u)" = 0 ] || die docker "the Docker packages are missing and installing them needs root"
-  # Refresh the package lists only when apt cannot see the packages yet (fresh images ship none).
-  if ! apt-cache show "${packages[@]}" >/dev/null 2>&1; then
-    apt-get update </dev/null >>"$APT_LOG" 2>&1 || die docker "apt-get update failed (see $APT_LOG)"
+# apt_install <component> <package...>: installs Debian packages, refreshing the package lists
+# only when apt cannot see them yet (fresh images ship none). The packages' init scripts are kept
+# from starting their daemons: dockerd is started below with our flags, and the alert tests run
+# Prometheus and Alertmanager themselves on spare ports.
+apt_install() {
+  local component=$1 added_policy=0 rc=0
+  shift
+  [ "$(id -u)" = 0 ] || die "$component" "$* missing and installing needs root"
+  if ! apt-cache show "$@" >/dev/null 2>&1; then
+    apt-get update </dev/null >>"$APT_LOG" 2>&1 || die "$component" "apt-get update failed (see $APT_LOG)"
   fi
-  # Keep the package's init script from starting a dockerd with default flags (iptables, bridge):
-  # we start our own below.
   if [ ! -e /usr/sbin/policy-rc.d ]; then
     printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
     chmod +x /usr/sbin/policy-rc.d
     added_policy=1
   fi
-  local rc=0
-  NEEDRESTART_SUSPEND=1 apt-get install -y --no-install-recommends "${packages[@]}" </dev/null >>"$APT_LOG" 2>&1 || rc=$?
+  NEEDRESTART_SUSPEND=1 apt-get install -y --no-install-recommends "$@" </dev/null >>"$APT_LOG" 2>&1 || rc=$?
   [ "$added_policy" = 0 ] || rm -f /usr/sbin/policy-rc.d
-  [ "$rc" = 0 ] || die docker "apt-get install ${packages[*]} failed (exit $rc, see $APT_LOG)"
+  [ "$rc" = 0 ] || die "$component" "apt-get install $* failed (exit $rc, see $APT_LOG)"
+  hash -r
 }
 
 # Writes daemon.json registering gVisor's runsc (and nothing else); prints "changed" when it did.
@@ -144,8 +149,7 @@ docker_note=""
 if ! command -v dockerd >/dev/null 2>&1 || ! command -v docker >/dev/null 2>&1 ||
   ! command -v docker-compose >/dev/null 2>&1 || ! command -v runsc >/dev/null 2>&1 ||
   ! { [ -x /bin/busybox ] && ! ldd /bin/busybox >/dev/null 2>&1; }; then
-  install_docker_packages
-  hash -r
+  apt_install docker docker.io docker-compose runsc busybox-static
   docker_note=", installed packages"
 fi
 daemon_json_changed=$(write_daemon_json)
@@ -181,15 +185,24 @@ say docker "ok (server $(timeout 10 docker version --format '{{ .Server.Version 
 if [ -x /usr/bin/chromium ]; then
   say chromium "ok ($(/usr/bin/chromium --version 2>/dev/null | head -n 1 || echo 'version unknown'))"
 else
-  [ "$(id -u)" = 0 ] || die chromium "/usr/bin/chromium is missing and installing it needs root"
-  if ! apt-cache show chromium >/dev/null 2>&1; then
-    apt-get update </dev/null >>"$APT_LOG" 2>&1 || die chromium "apt-get update failed (see $APT_LOG)"
-  fi
-  NEEDRESTART_SUSPEND=1 apt-get install -y --no-install-recommends chromium </dev/null >>"$APT_LOG" 2>&1 ||
-    die chromium "apt-get install chromium failed (see $APT_LOG)"
+  apt_install chromium chromium
   [ -x /usr/bin/chromium ] || die chromium "installed, but /usr/bin/chromium is not there"
   say chromium "ok ($(/usr/bin/chromium --version 2>/dev/null | head -n 1), installed)"
 fi
+
+# --- Prometheus and Alertmanager (the alert tests run the binaries themselves) ---------------------
+# debian_tool <component> <package> <command>: installs the package when the command is missing.
+debian_tool() {
+  local component=$1 package=$2 command=$3 note=""
+  if ! command -v "$command" >/dev/null 2>&1; then
+    apt_install "$component" "$package"
+    command -v "$command" >/dev/null 2>&1 || die "$component" "installed $package, but $command is not on PATH"
+    note=", installed"
+  fi
+  say "$component" "ok ($("$command" --version 2>&1 | head -n 1)$note)"
+}
+debian_tool prometheus prometheus promtool
+debian_tool alertmanager prometheus-alertmanager amtool
 
 # --- Test images ------------------------------------------------------------------------------
 images_rc=0

@@ -7,7 +7,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 step() { printf '\n==> %s\n' "$*"; }
 
-step "provision: PostgreSQL, Redis, OPA, Docker Engine, test images (scripts/provision.sh)"
+step "provision: PostgreSQL, Redis, OPA, Docker Engine, Chromium, Prometheus, Alertmanager, test images (scripts/provision.sh)"
 bash scripts/provision.sh </dev/null
 
 # No suite skips: a test that needs PostgreSQL, Redis or the Docker Engine fails with a message

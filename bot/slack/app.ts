@@ -17,6 +17,7 @@ import { memoryLedger, redisLedger, type DeliveryLedger } from './delivery-ledge
 import type { EvictedDeliveries } from './delivery-store.js';
 import type { MayRun } from './home.js';
 import { createBotHttpServer, RECEIVED_AT, type HealthAnswer, type TimedRequest } from './http-server.js';
+import type { AlertmanagerWebhook } from '../alerts/alertmanager-webhook.js';
 import type { ApprovalRequest } from '../approvals/index.js';
 import { announceOutcomeUnknown, DEFAULT_SLASH_COMMAND, registerListeners, updateApprovalMessages } from './listeners.js';
 import type { ReviewCardPublisher, ReviewCardStore } from '../evolution-reviews/index.js';
@@ -51,6 +52,8 @@ export interface SlackBotOptions {
   approvalsChannel?: string;
   /** Where evolution review cards are recorded; a card its button decided is closed there. */
   reviewCards?: ReviewCardStore;
+  /** Alertmanager's webhook at POST /alerts/alertmanager (createAlertmanagerWebhook), when ACGS_ALERTS_TOKEN is set. */
+  alertmanagerWebhook?: AlertmanagerWebhook;
   /** Mounts the local console and Slack stand-in on the bot's port. */
   extraListener?: RequestListener;
   upgradeHandler?: (request: IncomingMessage, socket: Duplex, head: Buffer) => void;
@@ -197,6 +200,7 @@ export function createSlackBot(options: SlackBotOptions): SlackBot {
     ...(receiver instanceof HTTPReceiver ? { slackListener: receiver.requestListener } : {}),
     health,
     metrics: metrics.registry,
+    ...(options.alertmanagerWebhook ? { alertmanagerWebhook: options.alertmanagerWebhook } : {}),
     ...(options.extraListener ? { extraListener: options.extraListener } : {}),
     ...(options.upgradeHandler ? { upgradeHandler: options.upgradeHandler } : {}),
     onError: (error, request) => logger.error({ err: error, url: request.url?.split('?')[0] }, 'bot HTTP request failed'),

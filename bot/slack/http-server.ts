@@ -1,12 +1,14 @@
 /**
  * The bot's one HTTP server, on PORT in both modes: Slack's `POST /slack/events` (handed to Bolt's
- * HTTPReceiver, which checks the signature), `GET /health`, `GET /metrics`. Everything else goes
+ * HTTPReceiver, which checks the signature), `GET /health`, `GET /metrics`, and Alertmanager's
+ * `POST /alerts/alertmanager` when ACGS_ALERTS_TOKEN turns it on. Everything else goes
  * to an optional extra listener, so the local console and Slack stand-in can share the port.
  * Bolt never opens a server of its own.
  */
 import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Registry } from 'prom-client';
+import { ALERTMANAGER_WEBHOOK_PATH, type AlertmanagerWebhook } from '../alerts/alertmanager-webhook.js';
 
 export const SLACK_EVENTS_PATH = '/slack/events';
 
@@ -46,6 +48,8 @@ export interface BotHttpServerOptions {
   slackListener?: RequestListener;
   health: () => HealthAnswer;
   metrics: Registry;
+  /** Alertmanager's webhook (createAlertmanagerWebhook); absent without ACGS_ALERTS_TOKEN, and its path answers 404. */
+  alertmanagerWebhook?: AlertmanagerWebhook;
   /** Serves every path the bot does not own (the console: /, /console/*, /api/*, /response/*). */
   extraListener?: RequestListener;
   /** WebSocket upgrades (the stand-in's /socket). */
@@ -110,6 +114,22 @@ function route(options: BotHttpServerOptions, request: IncomingMessage, response
     sendJson(response, answer.statusCode, answer.body);
     return;
   }
+  if (path === ALERTMANAGER_WEBHOOK_PATH) {
+    if (!options.alertmanagerWebhook) {
+      request.resume();
+      sendJson(response, 404, { error: `the alert webhook is off: set ACGS_ALERTS_TOKEN to receive Alertmanager's alerts at ${ALERTMANAGER_WEBHOOK_PATH}` });
+      return;
+    }
+    options.alertmanagerWebhook(request).then(
+      (answer) => sendJson(response, answer.statusCode, answer.body, answer.headers),
+      (error: unknown) => {
+        options.onError?.(error, request);
+        if (!response.headersSent) sendJson(response, 500, { error: 'internal error' });
+        else response.destroy();
+      },
+    );
+    return;
+  }
   if (path === '/metrics' && method === 'GET') {
     options.metrics.metrics().then(
       (text) => {
@@ -130,8 +150,8 @@ function route(options: BotHttpServerOptions, request: IncomingMessage, response
   sendJson(response, 404, { error: `nothing at ${method} ${path}` });
 }
 
-function sendJson(response: ServerResponse, statusCode: number, body: unknown): void {
+function sendJson(response: ServerResponse, statusCode: number, body: unknown, headers: Record<string, string> = {}): void {
   const text = JSON.stringify(body);
-  response.writeHead(statusCode, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
+  response.writeHead(statusCode, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), ...headers });
   response.end(text);
 }

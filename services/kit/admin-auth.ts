@@ -5,7 +5,8 @@ import { ServiceError } from './errors.js';
 /** The header a caller may use for the service token instead of `Authorization: Bearer`. */
 export const SERVICE_TOKEN_HEADER = 'x-service-token';
 
-function sameSecret(a: string, b: string): boolean {
+/** Constant-time comparison of a given secret with the expected one (unequal lengths differ at once). */
+export function sameSecret(a: string, b: string): boolean {
   const left = Buffer.from(a);
   const right = Buffer.from(b);
   return left.length === right.length && timingSafeEqual(left, right);

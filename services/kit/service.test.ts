@@ -50,6 +50,23 @@ describe('service kit', () => {
     expect(response.body).toContain('service="kit-test"');
   });
 
+  it('shows the health check as service_healthy, 1 while healthy and 0 while unhealthy', async () => {
+    const series = async () => (await app.inject('/metrics')).body.match(/^service_healthy\{service="kit-test"\} (\d+)$/m)?.[1];
+    expect(await series()).toBe('1');
+    healthy = false;
+    const unhealthy = await series();
+    healthy = true;
+    expect(unhealthy).toBe('0');
+  });
+
+  it('shows the memory limit beside the resident memory, for the memory share the alert rules compare', async () => {
+    const body = (await app.inject('/metrics')).body;
+    const limit = Number(body.match(/^service_memory_limit_bytes\{service="kit-test"\} (\d+)$/m)?.[1]);
+    const resident = Number(body.match(/^process_resident_memory_bytes\{service="kit-test"\} (\d+)$/m)?.[1]);
+    expect(resident).toBeGreaterThan(0);
+    expect(limit).toBeGreaterThan(resident);
+  });
+
   it('rejects schema violations with 400 naming the field', async () => {
     const response = await app.inject({ method: 'POST', url: '/echo', payload: { n: 'x' } });
     expect(response.statusCode).toBe(400);

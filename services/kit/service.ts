@@ -17,10 +17,11 @@ import {
   validatorCompiler,
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod';
-import { collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import { z } from 'zod';
 import { CONSTITUTIONAL_HASH, CONSTITUTIONAL_HASH_HEADER } from './constitution.js';
 import { type ErrorBody, type ErrorCode, ServiceError, isServiceError } from './errors.js';
+import { memoryLimitBytes } from './memory-limit.js';
 
 export const SERVICE_VERSION: string = (
   JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
@@ -140,6 +141,28 @@ export function createService(options: ServiceOptions): Service {
     labelNames: ['method', 'route', 'status_code'] as const,
     buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     registers: [registry],
+  });
+  // With process_resident_memory_bytes, the memory share the HighMemory rule compares with 85 %.
+  new Gauge({
+    name: 'service_memory_limit_bytes',
+    help: "Memory this process may use: its cgroup's limit, else the machine's memory",
+    registers: [registry],
+    collect() {
+      this.set(memoryLimitBytes());
+    },
+  });
+  // The health check as a series, so Prometheus alerts on a service that answers but is unhealthy.
+  new Gauge({
+    name: 'service_healthy',
+    help: 'Whether GET /health would answer 200 now (1) or not (0)',
+    registers: [registry],
+    async collect() {
+      try {
+        this.set((await options.health()).status === 'unhealthy' ? 0 : 1);
+      } catch {
+        this.set(0);
+      }
+    },
   });
   app.decorate('metricsRegistry', registry);
   app.decorate('serviceName', options.name);

@@ -293,6 +293,21 @@ describe('metrics', () => {
     expect(text).toContain(`policy_safety_violations_total{service="policy-engine"} ${m.safety_violations_total}`);
     expect(text).toContain(`policy_info{policy_version="${m.policy_version}",service="policy-engine"} 1`);
   });
+
+  it('feeds Prometheus the requests by outcome and their durations, the series of the p99 and error-rate rules', async () => {
+    const m = await metrics();
+    const text = (await app.inject('/metrics')).body;
+    const value = (series: string) => Number(text.match(new RegExp(`^${series.replace(/[{}]/g, '\\$&')} (\\d+)$`, 'm'))?.[1]);
+    const ok = value('policy_requests_total{outcome="ok",service="policy-engine"}');
+    const errors = value('policy_requests_total{outcome="error",service="policy-engine"}');
+    const rejected = value('policy_requests_total{outcome="rejected",service="policy-engine"}');
+    expect(ok + errors + rejected).toBe(m.request_count);
+    expect(errors).toBe(m.error_count);
+    expect(rejected).toBe(m.rejected_count);
+    // The histogram times what the p99 window times: every request but the rejected ones.
+    expect(value('policy_decision_duration_seconds_count{service="policy-engine"}')).toBe(ok + errors);
+    expect(text).toContain('policy_decision_duration_seconds_bucket{le="0.005",service="policy-engine"}');
+  });
 });
 
 describe('cache warm-up and clearing', () => {

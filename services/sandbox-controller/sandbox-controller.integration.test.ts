@@ -75,11 +75,19 @@ async function run(client: SandboxControllerClient, code: string, options: Parti
   return result;
 }
 
+/** A series' value in the controller's /metrics text (0 when absent). */
+async function metricValue(fixture: ControllerFixture, series: string): Promise<number> {
+  const text = (await fixture.app.inject('/metrics')).body;
+  const line = text.split('\n').find((candidate) => candidate.startsWith(`${series} `));
+  return line === undefined ? 0 : Number(line.slice(series.length + 1));
+}
+
 describe.each(runtimes)('sandboxed execution under %s', (runtime) => {
   let client: SandboxControllerClient;
+  let fixture: ControllerFixture;
 
   beforeAll(async () => {
-    ({ client } = await serveController({ runtime }));
+    ({ client, fixture } = await serveController({ runtime }));
   });
 
   it('runs the code and returns its stdout and stderr separately', async () => {
@@ -100,9 +108,12 @@ describe.each(runtimes)('sandboxed execution under %s', (runtime) => {
     expect(result).toMatchObject({ exit_code: 42, termination_reason: 'exit', stdout: 'partial\n' });
   });
 
-  it('kills the code at the timeout and says so', async () => {
+  it('kills the code at the timeout, says so and counts it as a sandbox failure', async () => {
+    const failures = 'sandbox_failures_total{reason="timeout",service="sandbox-controller"}';
+    const before = await metricValue(fixture, failures);
     const result = await run(client, 'echo started; sleep 60; echo never', { timeout_seconds: 2 });
     expect(result.termination_reason).toBe('timeout');
+    expect(await metricValue(fixture, failures)).toBe(before + 1);
     expect(result.stdout).toBe('started\n');
     expect(result.duration_ms).toBeGreaterThanOrEqual(2000);
     expect(result.duration_ms).toBeLessThan(6000);

@@ -217,6 +217,24 @@ describe('docker-compose.yml itself', () => {
     expect(config.services['policy-engine']!.environment).toMatchObject({ REDIS_URL: 'redis://:a1b2c3@redis:6379' });
   });
 
+  it('runs Prometheus and Alertmanager configured from prometheus/, published on 127.0.0.1 only, Alertmanager with the webhook token', async () => {
+    const config = await resolvedConfig({ cwd: repoRoot, project: 'acgs', files: ['docker-compose.yml'], env: { ...RENDER_ENV, ACGS_ALERTS_TOKEN: 'alerts-token-for-rendering' } });
+    const prometheus = config.services.prometheus!;
+    const alertmanager = config.services.alertmanager!;
+    expect(prometheus.image).toMatch(/^prom\/prometheus:v/);
+    expect(alertmanager.image).toMatch(/^prom\/alertmanager:v/);
+    expect(prometheus.volumes).toEqual(
+      expect.arrayContaining([
+        `${join(repoRoot, 'prometheus/prometheus.yml')}:/etc/prometheus/prometheus.yml:ro`,
+        `${join(repoRoot, 'prometheus/alert-rules.yml')}:/etc/prometheus/alert-rules.yml:ro`,
+      ]),
+    );
+    expect(alertmanager.volumes).toEqual(expect.arrayContaining([`${join(repoRoot, 'prometheus/alertmanager.yml')}:/etc/alertmanager/alertmanager.yml:ro`]));
+    expect(prometheus.ports).toEqual(['127.0.0.1:9090:9090/tcp']);
+    expect(alertmanager.ports).toEqual(['127.0.0.1:9093:9093/tcp']);
+    expect(alertmanager.environment).toMatchObject({ ACGS_ALERTS_TOKEN: 'alerts-token-for-rendering' });
+  });
+
   it('gives the service token to all four services', async () => {
     const config = await resolvedConfig({ cwd: repoRoot, project: 'acgs', files: ['docker-compose.yml'], env: RENDER_ENV });
     for (const service of ACGS_COMPOSE_SERVICES) {

@@ -4,6 +4,7 @@ import fp from 'fastify-plugin';
 export interface SandboxMetrics {
   executions: Counter<'runtime' | 'termination_reason'>;
   duration: Histogram<'runtime'>;
+  failures: Counter<'reason'>;
 }
 
 declare module 'fastify' {
@@ -24,6 +25,14 @@ export const metricsPlugin = fp(async (app) => {
       this.set(slots.size);
     },
   });
+  const failures = new Counter({
+    name: 'sandbox_failures_total',
+    help: 'Executions that failed the sandbox rather than the code: timeout, oom, or error (the controller could not run it)',
+    labelNames: ['reason'] as const,
+    registers,
+  });
+  // At 0 from the start, so increase() counts the first failure instead of starting a new series at it.
+  for (const reason of ['timeout', 'oom', 'error'] as const) failures.inc({ reason }, 0);
   app.decorate('sandboxMetrics', {
     executions: new Counter({
       name: 'sandbox_executions_total',
@@ -38,5 +47,6 @@ export const metricsPlugin = fp(async (app) => {
       buckets: [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600],
       registers,
     }),
+    failures,
   });
 });

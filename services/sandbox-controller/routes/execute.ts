@@ -29,6 +29,7 @@ export const executeRoutes: FastifyPluginAsync<{ config: SandboxConfig }> = asyn
             log: request.log,
             onFinished: ({ runtime, termination_reason, duration_ms }) => {
               metrics.executions.inc({ runtime, termination_reason });
+              if (termination_reason === 'timeout' || termination_reason === 'oom') metrics.failures.inc({ reason: termination_reason });
               metrics.duration.observe({ runtime }, duration_ms / 1000);
             },
           },
@@ -37,6 +38,8 @@ export const executeRoutes: FastifyPluginAsync<{ config: SandboxConfig }> = asyn
       } catch (error) {
         if (isServiceError(error) && error.code === 'POLICY_DENIED') {
           metrics.executions.inc({ runtime: 'none', termination_reason: 'policy_denied' });
+        } else if (!isServiceError(error) || error.statusCode >= 500) {
+          metrics.failures.inc({ reason: 'error' });
         }
         throw error;
       }

@@ -1,0 +1,196 @@
+/**
+ * The production alert path end to end, with real programs on loopback: the four services
+ * (startLocalServices on spare ports), Debian's Prometheus with the shipped scrape config and
+ * rules (`for` shortened to 1 s, intervals to 1 s), Debian's Alertmanager with the shipped config
+ * (the bot's URL and a token file of this test), and the bot's real HTTP server with the webhook.
+ * Holding a service makes ServiceDown arrive at the webhook; releasing it, the resolution.
+ *
+ * The alert store is not what is under test: a RecordingIntake takes what the webhook hands on
+ * (the PostgreSQL store has its own tests).
+ */
+import { randomBytes } from 'node:crypto';
+import type { Server } from 'node:http';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Registry } from 'prom-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import YAML from 'yaml';
+import { ALERT_RULES } from '../../bot/alerts/alert-rules.js';
+import { createAlertmanagerWebhook, ALERTMANAGER_WEBHOOK_PATH } from '../../bot/alerts/alertmanager-webhook.js';
+import type { ReportedAlert } from '../../bot/alerts/intake.js';
+import { RecordingIntake } from '../../bot/alerts/testing/recording-intake.js';
+import { createBotHttpServer } from '../../bot/slack/http-server.js';
+import type { ServiceName } from '../../services/kit/service-ports.js';
+import { startLocalServices, type LocalServices } from '../../services/stack/local/local-services.js';
+import { startAlertmanager, startPrometheus, type RunningTool } from '../testing/prometheus-processes.js';
+import { missingPrometheusTools } from '../testing/prometheus-tools.js';
+import { PROMETHEUS_DIR, readShippedRules, rulesWithFor } from '../testing/prometheus-shipped-rules.js';
+import { unusedLoopbackPort } from '../testing/loopback.js';
+
+const SERVICES: readonly ServiceName[] = ['sandbox-controller', 'evolution-oversight', 'audit-engine', 'policy-engine'];
+const STOPPED: ServiceName = 'audit-engine';
+const missing = await missingPrometheusTools();
+
+const intake = new RecordingIntake();
+const ports: Record<string, number> = {};
+const token = randomBytes(24).toString('hex');
+let stateDir: string | undefined;
+let services: LocalServices | undefined;
+let bot: Server | undefined;
+let alertmanager: RunningTool | undefined;
+let prometheus: RunningTool | undefined;
+
+interface ScrapeConfig {
+  job_name: string;
+  static_configs: Array<{ targets: string[]; labels: { service: string } }>;
+}
+
+/** The shipped prometheus.yml with loopback targets, 1 s intervals and this test's Alertmanager. */
+async function prometheusConfig(ports: Record<string, number>, alertmanagerPort: number): Promise<string> {
+  const config = YAML.parse(await readFile(join(PROMETHEUS_DIR, 'prometheus.yml'), 'utf8'));
+  config.global = { ...config.global, scrape_interval: '1s', scrape_timeout: '900ms', evaluation_interval: '1s' };
+  config.alerting.alertmanagers = [{ static_configs: [{ targets: [`127.0.0.1:${alertmanagerPort}`] }] }];
+  for (const job of config.scrape_configs as ScrapeConfig[]) {
+    for (const target of job.static_configs) target.targets = [`127.0.0.1:${ports[target.labels.service]}`];
+  }
+  return YAML.stringify(config);
+}
+
+/** The shipped alertmanager.yml sending to this test's bot, with the token in a file beside it. */
+async function alertmanagerConfig(botPort: number): Promise<string> {
+  const config = YAML.parse(await readFile(join(PROMETHEUS_DIR, 'alertmanager.yml'), 'utf8'));
+  config.route = { ...config.route, group_wait: '1s', group_interval: '1s' };
+  const webhook = config.receivers[0].webhook_configs[0];
+  webhook.url = `http://127.0.0.1:${botPort}${ALERTMANAGER_WEBHOOK_PATH}`;
+  // Relative paths in Alertmanager's config are read from the config file's directory.
+  webhook.http_config.authorization.credentials_file = 'alerts-token';
+  return YAML.stringify(config);
+}
+
+async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs: number): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const found = await probe();
+    if (found !== undefined) return found;
+    if (Date.now() > deadline) {
+      throw new Error(`${what} did not happen within ${timeoutMs} ms; reported: ${JSON.stringify(intake.alerts())}\nPrometheus:\n${prometheus?.output()}\nAlertmanager:\n${alertmanager?.output()}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+interface Sample {
+  metric: Record<string, string>;
+  value: [number, string];
+}
+
+async function query(expression: string): Promise<Sample[]> {
+  const response = await fetch(`${prometheus!.url}/api/v1/query?query=${encodeURIComponent(expression)}`);
+  const body = (await response.json()) as { status: string; error?: string; data: { result: Sample[] } };
+  if (body.status !== 'success') throw new Error(`Prometheus refused ${expression}: ${body.error}`);
+  return body.data.result;
+}
+
+async function targetsUp(): Promise<number> {
+  return Number((await query('sum(up)'))[0]?.value[1] ?? 0);
+}
+
+/** The services each rule's measurement covers on this stack (the bot's registry here has no process metrics). */
+const MEASURED_SERVICES: Record<string, readonly string[]> = {
+  HighP99Latency: ['policy-engine'],
+  ConstitutionalViolations: ['policy-engine'],
+  HighErrorRate: ['policy-engine'],
+  LowCacheHitRate: ['policy-engine'],
+  HighCpu: SERVICES,
+  HighMemory: SERVICES,
+  SandboxFailures: ['sandbox-controller'],
+};
+
+const serviceDown = (alert: ReportedAlert) => alert.rule === 'ServiceDown';
+
+async function teardown(): Promise<void> {
+  await prometheus?.stop();
+  await alertmanager?.stop();
+  if (bot) await new Promise<void>((resolve) => bot!.close(() => resolve()));
+  await services?.stop();
+  if (stateDir) await rm(stateDir, { recursive: true, force: true });
+}
+
+describe.skipIf(missing.length > 0)(
+  `alerts through Prometheus and Alertmanager${missing.length > 0 ? ` (skipped: ${missing.join(', ')} not on PATH; scripts/provision.sh installs them)` : ''}`,
+  () => {
+    beforeAll(async () => {
+      try {
+        for (const service of [...SERVICES, 'bot']) ports[service] = await unusedLoopbackPort();
+        stateDir = await mkdtemp(join(tmpdir(), 'acgs-alerts-prometheus-'));
+        services = await startLocalServices({ stateDir, ports: ports as Record<ServiceName, number>, env: { ACGS_STATE_DIR: stateDir }, log: () => undefined });
+        for (const process of services.processes) {
+          if (!(await process.waitUntilHealthy(60_000))) throw new Error(`${process.name} did not become healthy`);
+        }
+        bot = createBotHttpServer({
+          health: () => ({ statusCode: 200, body: { status: 'ok' } }),
+          metrics: new Registry(),
+          alertmanagerWebhook: createAlertmanagerWebhook({ token, intake }),
+        });
+        await new Promise<void>((resolve) => bot!.listen(ports.bot, '127.0.0.1', resolve));
+        alertmanager = await startAlertmanager({ port: await unusedLoopbackPort(), config: await alertmanagerConfig(ports.bot!), files: { 'alerts-token': token } });
+        const alertmanagerPort = Number(new URL(alertmanager.url).port);
+        prometheus = await startPrometheus({ port: await unusedLoopbackPort(), config: await prometheusConfig(ports, alertmanagerPort), rules: await rulesWithFor('1s') });
+        await waitFor('all five targets up', async () => ((await targetsUp()) === SERVICES.length + 1 ? true : undefined), 30_000);
+      } catch (error) {
+        await teardown();
+        throw error;
+      }
+    }, 150_000);
+
+    afterAll(teardown, 60_000);
+
+    it("measures every rule but ServiceDown on the real services: each expression without its comparison has a value per service", async () => {
+      const rules = (await readShippedRules()).groups.flatMap((group) => group.rules).filter((rule) => rule.alert !== 'ServiceDown');
+      expect(rules.map((rule) => rule.alert).sort()).toEqual(Object.keys(MEASURED_SERVICES).sort());
+      for (const rule of rules) {
+        const measurement = rule.expr.trim().replace(/\s*(>=|<=|>|<)\s*[0-9.]+$/, '');
+        // Rates need two scrapes in their window; the services were scraped for a few seconds at most.
+        const samples = await waitFor(`a value of ${rule.alert}`, async () => {
+          const result = await query(measurement);
+          return new Set(result.map((sample) => sample.metric.service)).size === MEASURED_SERVICES[rule.alert]!.length ? result : undefined;
+        }, 15_000);
+        expect(new Set(samples.map((sample) => sample.metric.service)), rule.alert).toEqual(new Set(MEASURED_SERVICES[rule.alert]));
+      }
+    }, 60_000);
+
+    it('reports ServiceDown for a stopped service through Alertmanager, and its resolution once it runs again', async () => {
+      expect(intake.alerts().filter(serviceDown)).toEqual([]);
+      const process = services!.processes.find((candidate) => candidate.name === STOPPED)!;
+      const stoppedAt = Date.now();
+      await process.hold();
+
+      const firing = await waitFor(
+        `ServiceDown firing for ${STOPPED}`,
+        () => intake.alerts().find((alert) => serviceDown(alert) && alert.status === 'firing' && alert.labels.service === STOPPED),
+        30_000,
+      );
+      expect(firing).toMatchObject({
+        source: 'alertmanager',
+        labels: { alertname: 'ServiceDown', service: STOPPED, instance: `127.0.0.1:${ports[STOPPED]}`, severity: 'critical' },
+        annotations: { summary: ALERT_RULES.ServiceDown.summary, threshold: '1' },
+        value: 1,
+      });
+      expect(firing.endsAt).toBeUndefined();
+      expect(firing.startsAt.getTime()).toBeGreaterThanOrEqual(stoppedAt - 1000);
+
+      process.release();
+      expect(await process.waitUntilHealthy(60_000)).toBe(true);
+      const resolved = await waitFor(
+        `ServiceDown resolved for ${STOPPED}`,
+        () => intake.alerts().find((alert) => serviceDown(alert) && alert.status === 'resolved' && alert.fingerprint === firing.fingerprint),
+        30_000,
+      );
+      expect(resolved.startsAt).toEqual(firing.startsAt);
+      expect(resolved.endsAt!.getTime()).toBeGreaterThan(firing.startsAt.getTime());
+      // Only the stopped service was ever down.
+      expect(new Set(intake.alerts().filter(serviceDown).map((alert) => alert.labels.service))).toEqual(new Set([STOPPED]));
+    }, 120_000);
+  },
+);
