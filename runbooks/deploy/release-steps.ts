@@ -235,7 +235,8 @@ export function rolloutStep<Args>(kind: ReleaseKind): Step<Args> {
     async run(context) {
       return rollOut(context as StepContext<unknown>, planOf(context.outputs), kind, startedAtOf(context.outputs));
     },
-    // An aborted run goes back to what ran before, whatever step it was stopped at.
+    // An aborted run goes back to what ran before, whatever step it was stopped at, this one included.
+    undoesPartialRun: true,
     async compensate(context) {
       const plan = planOf(context.outputs);
       return rollBack(context as StepContext<unknown>, plan, kind, startedAtOf(context.outputs), 'the run was aborted', []).catch((error: Error) => ({ rolledBack: error.message }));

@@ -62,6 +62,8 @@ export async function rollOut(context: StepContext<unknown>, plan: ReleasePlan, 
   const done: RolledOutService[] = [];
   for (const [index, change] of changing.entries()) {
     const { service } = change;
+    // Told to stop (an abort): between services, never half-way through one; the compensation takes it from here.
+    context.signal.throwIfAborted();
     await stopUnlessHoldingLock(context);
     context.progress({ text: `${service}: rolling out ${plan.version} (${index + 1} of ${changing.length})`, data: { service, index: index + 1, of: changing.length, done: done.map((entry) => entry.service) } });
     let report: DeployReport | undefined;
@@ -77,6 +79,8 @@ export async function rollOut(context: StepContext<unknown>, plan: ReleasePlan, 
       }
     }
     if (!(await ownRecord(records, service, context.runId))) await record(context, records, plan, change, kind, 'live');
+    // An abort that came during the deploy is not a failed verification: the compensation rolls back, saying why.
+    context.signal.throwIfAborted();
     const verification = await verifyRelease(context.ports, [service], context.signal);
     done.push({ service, strategy: report?.strategy ?? 'already-running', durationMs: report?.durationMs ?? 0, unavailableMs: report?.unavailableMs ?? 0, verification });
     const failed = failedFigures(verification);

@@ -80,6 +80,12 @@ export interface StepDefinition<Args> {
   run(context: StepContext<Args>): Promise<unknown>;
   /** Undoes what `run` did, when the run is aborted later; absent when nothing can be undone. */
   compensate?(context: StepContext<Args>): Promise<unknown>;
+  /**
+   * Whether `compensate` also undoes a run of the step that was stopped part-way (an abort while
+   * it ran, or a runner that died in it). Such a step is waited for once it is told to stop (it
+   * must honour its signal, at most `timeoutMs`), so that undoing never races what it still does.
+   */
+  undoesPartialRun?: boolean;
   dryRun(context: StepContext<Args>): Promise<DryRunResult>;
   /** For a `gate` step (gate-step.ts): the level its approval is decided at. */
   gate?: GateSettings;

@@ -158,7 +158,7 @@ class RunDrive {
     const shutdown = step.idempotent ? this.options.shutdown.now : this.options.shutdown.afterGrace;
     const runSignal = AbortSignal.any([this.keeper.stepSignal, shutdown]);
     const result = started.ok
-      ? await callStep((signal) => step.run({ ...context, signal }), { timeoutMs: step.timeoutMs, runSignal, what: `step "${step.id}"` })
+      ? await callStep((signal) => step.run({ ...context, signal }), { timeoutMs: step.timeoutMs, runSignal, what: `step "${step.id}"`, ...(step.undoesPartialRun ? { waitForStopMs: step.timeoutMs } : {}) })
       : { ok: false as const, error: started.error, timedOut: false, durationMs: 0 };
     this.reporting = undefined;
     // The last report not written yet goes with the attempt's end (or before the run is handed back).
@@ -234,7 +234,10 @@ class RunDrive {
     const undone: string[] = [];
     const nothingToUndo: string[] = [];
     const couldNotUndo: Array<{ step: string; error: string }> = [];
-    const completed = (index: number) => attempts.some((a) => a.stepIndex === index && a.action === 'run' && a.outcome === 'done');
+    const ran = (index: number) => attempts.some((a) => a.stepIndex === index && a.action === 'run' && a.outcome === 'done');
+    // A step stopped part-way (by this abort, or by a runner's death) is undone too when its compensation can.
+    const ranPartly = (index: number) => steps[index]!.undoesPartialRun === true && attempts.some((a) => a.stepIndex === index && a.action === 'run' && a.outcome !== 'skipped');
+    const completed = (index: number) => ran(index) || ranPartly(index);
     const compensated = (index: number) => attempts.some((a) => a.stepIndex === index && a.action === 'compensate' && a.outcome === 'compensated');
     const steps = this.runbook.steps;
     for (let index = steps.length - 1; index >= 0; index -= 1) {

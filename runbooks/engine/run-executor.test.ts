@@ -248,6 +248,58 @@ describe('abort', () => {
     }
   });
 
+  it('of a step that undoes a partial run waits for it to come to rest, then undoes it too', async () => {
+    const log: string[] = [];
+    const partial = defineRunbook({
+      source: import.meta.url,
+      name: 'partial-undo',
+      summary: 'Moves things one at a time',
+      level: 0,
+      args: z.object({}),
+      steps: [
+        {
+          id: 'move',
+          kind: 'act',
+          title: 'Move three things, one at a time',
+          timeoutMs: 30_000,
+          idempotent: true,
+          undoesPartialRun: true,
+          async run({ signal }) {
+            for (const thing of ['a', 'b', 'c']) {
+              signal.throwIfAborted();
+              log.push(`moving ${thing}`);
+              // The stop comes while b moves; each move runs to its end (a while after the stop).
+              if (thing === 'b') await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
+              await new Promise((resolve) => setTimeout(resolve, 200));
+              log.push(`moved ${thing}`);
+            }
+            return { moved: 3 };
+          },
+          async compensate() {
+            log.push('putting back');
+            return { putBack: true };
+          },
+          async dryRun() {
+            return { mode: 'description', text: 'would move' };
+          },
+        },
+      ],
+    });
+    const h = harness(createRunbookRegistry([partial]));
+    h.executor.start();
+    try {
+      const run = await h.executor.submit({ runbook: 'partial-undo', args: {}, requester: 'U0ONCALL', origin: 'test' });
+      await expect.poll(() => log.includes('moving b'), { timeout: 5000 }).toBe(true);
+      await h.executor.abort(run.id, 'U0LEAD');
+      await expect.poll(async () => (await h.executor.get(run.id)).state, { timeout: 5000 }).toBe('aborted');
+      expect(log).toEqual(['moving a', 'moved a', 'moving b', 'moved b', 'putting back']);
+      expect((await h.executor.get(run.id)).reason).toBe('aborted; undone: move');
+      expect(await attemptsOf(run.id)).toEqual(['run move#1 interrupted', 'compensate move#2 compensated']);
+    } finally {
+      await h.executor.stop();
+    }
+  });
+
   it('of a run that never started ends it with nothing to undo', async () => {
     const h = harness(createRunbookRegistry([scriptedRunbook(t.pool, 'undo-early', steps)]));
     const run = await h.executor.submit({ runbook: 'undo-early', args: {}, requester: 'U0ONCALL', origin: 'test' });

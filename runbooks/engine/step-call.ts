@@ -12,7 +12,7 @@ export type StepCallResult =
 
 export async function callStep(
   call: (signal: AbortSignal) => Promise<unknown>,
-  options: { timeoutMs: number; runSignal: AbortSignal; what: string },
+  options: { timeoutMs: number; runSignal: AbortSignal; what: string; waitForStopMs?: number },
 ): Promise<StepCallResult> {
   const started = performance.now();
   const elapsed = () => Math.round(performance.now() - started);
@@ -26,8 +26,17 @@ export async function callStep(
     else signal.addEventListener('abort', onAbort, { once: true });
   });
   stopped.catch(() => undefined);
+  const running = Promise.resolve().then(() => call(signal));
+  // A step whose stop is waited for: once stopped, it gets up to waitForStopMs to come to rest.
+  const stoppedAndAtRest = options.waitForStopMs
+    ? stopped.catch(async (reason: unknown) => {
+        await Promise.race([running.catch(() => undefined), new Promise((resolve) => setTimeout(resolve, options.waitForStopMs).unref())]);
+        throw reason;
+      })
+    : stopped;
+  stoppedAndAtRest.catch(() => undefined);
   try {
-    const value = await Promise.race([Promise.resolve().then(() => call(signal)), stopped]);
+    const value = await Promise.race([running, stoppedAndAtRest]);
     return { ok: true, value, durationMs: elapsed() };
   } catch (error) {
     const timedOut = timeout.signal.aborted && !options.runSignal.aborted;
