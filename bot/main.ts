@@ -57,6 +57,8 @@ import { createChecklistMessages, type ChecklistMessages } from './slack/checkli
 import { createBackupPorts } from '../runbooks/backup/index.js';
 import { createTrailStore } from './audit-trail/trail-store.js';
 import { createSlackBot } from './slack/app.js';
+import { ALERTMANAGER_WEBHOOK_PATH, createAlertmanagerWebhook, parseAlertWebhookSettings } from './alerts/alertmanager-webhook.js';
+import { alertSettingsFromEnv, createAlertStore, migrateAlertStore } from './alerts/index.js';
 import { migrateDeliveryStore, postgresEvictedDeliveries } from './slack/delivery-store.js';
 import { consoleHostRefusal, consoleStackRefusal, CONSOLE_WITH_REAL_STACK } from './slack/console/console-exposure.js';
 import { DEFAULT_BOT_PORT, parseSlackSettings, slackRequested, type SlackSettings } from './slack/settings.js';
@@ -163,6 +165,8 @@ async function main(): Promise<void> {
   const emailSettings = emailSettingsFromEnv(env);
   // The deploy watch and timeouts too: a deploy must not find out mid-rollout that a setting is bad.
   const deploySettings = deploySettingsFromEnv(env);
+  const alertSettings = alertSettingsFromEnv(env);
+  const alertWebhook = parseAlertWebhookSettings(env);
   const reviewIntervalMs = reviewIntervalFromEnv(env.ACGS_EVOLUTION_REVIEW_INTERVAL_SECONDS);
   const useConsole = !slackRequested(env);
   // Before anything starts: the console plays every approver, so only on loopback and a local stack.
@@ -305,6 +309,12 @@ async function main(): Promise<void> {
     });
   }
 
+  // Alerts: the store both sources report to, and Alertmanager's webhook when ACGS_ALERTS_TOKEN is
+  // set. The built-in monitor and the alert messages in Slack come with the rest of issue 14.
+  announceMigrations('alerts', await migrateAlertStore(trail.pool));
+  const alertStore = createAlertStore({ pool: trail.pool, settings: alertSettings });
+  say(`alerts: Alertmanager's webhook ${alertWebhook.token ? `on at POST ${ALERTMANAGER_WEBHOOK_PATH}` : 'off (no ACGS_ALERTS_TOKEN)'}`);
+
   const registry = createCommandRegistry();
   gateExecution = { registry, services };
   const bot = createSlackBot({
@@ -320,6 +330,16 @@ async function main(): Promise<void> {
     ...(config.slack?.team_ids ? { teamIds: config.slack.team_ids } : {}),
     evictedDeliveries: postgresEvictedDeliveries(trail.pool),
     reviewCards,
+    ...(alertWebhook.token
+      ? {
+          alertmanagerWebhook: createAlertmanagerWebhook({
+            token: alertWebhook.token,
+            intake: alertStore,
+            maxBodyBytes: alertWebhook.maxBodyBytes,
+            onError: (error) => logger.error({ component: 'alerts', err: error }, 'alerts from Alertmanager could not be stored; answered 503, so it sends them again'),
+          }),
+        }
+      : {}),
   });
 
   gateClient = bot.webClient;
