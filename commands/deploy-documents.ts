@@ -17,6 +17,9 @@ export function versionText(record: Pick<DeploymentRecordInfo, 'version' | 'ref'
   return resolved.length > 0 ? `${record.version} (${resolved.join(' · ')})` : record.version;
 }
 
+/** The version before, saying so when it was rolled back (the release a rollback took back). */
+const previousText = (record: DeploymentRecordInfo | null) => (record ? `${versionText(record)}${record.outcome === 'rolled-back' ? ' (rolled back)' : ''}` : 'none recorded');
+
 const KIND_WORDS: Record<DeploymentRecordInfo['kind'], string> = { deploy: 'deploy', hotfix: 'hotfix', rollback: 'rollback', initial: 'found running' };
 
 function byText(record: DeploymentRecordInfo): string {
@@ -38,7 +41,7 @@ export function releasesDocument(services: readonly ServiceReleaseInfo[]): Resul
         columns: ['Service', 'Running', 'Previous', 'How', 'By, when'],
         rows: services.map((entry) =>
           entry.current
-            ? [entry.service, versionText(entry.current), entry.previous ? versionText(entry.previous) : 'none recorded', KIND_WORDS[entry.current.kind], byText(entry.current)]
+            ? [entry.service, versionText(entry.current), previousText(entry.previous), KIND_WORDS[entry.current.kind], byText(entry.current)]
             : [entry.service, 'not recorded yet', '', '', ''],
         ),
       },
@@ -62,7 +65,7 @@ export function serviceReleasesDocument(entry: ServiceReleaseInfo, history: read
         type: 'fields',
         fields: [
           { label: 'Running', value: current ? versionText(current) : 'not recorded' },
-          { label: 'Previous', value: previous ? versionText(previous) : 'none recorded' },
+          { label: 'Previous', value: previousText(previous) },
           ...(current?.artifact ? [{ label: 'Artifact', value: current.artifact.kind === 'image' ? `image ${current.artifact.image}` : `directory ${current.artifact.directory}` }] : []),
           ...(current?.runId ? [{ label: 'Run', value: current.runId }] : []),
         ],

@@ -193,6 +193,15 @@ export function createReleaseRecords(options: ReleaseRecordsOptions): Deployment
     return newest(client, service, "outcome = 'live' AND id < $3 AND version <> $4", [current.id, current.version]);
   }
 
+  /**
+   * What ran before, as people read it: the newest release before the current one that went live,
+   * a rolled-back one too. After a rollback that is the release it took back, though the next
+   * rollback (previousOf) goes further back than that one.
+   */
+  async function ranBeforeOf(client: Queryable, service: string, current: DeploymentRecordInfo): Promise<DeploymentRecordInfo | null> {
+    return newest(client, service, "outcome IN ('live', 'rolled-back') AND id < $3 AND version <> $4", [current.id, current.version]);
+  }
+
   /** One service's records change one at a time: what a record replaced is read under this lock. */
   const serviceLock = (client: Queryable, service: string) => client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`deployment_records:${stack}:${service}`]);
 
@@ -341,7 +350,7 @@ export function createReleaseRecords(options: ReleaseRecordsOptions): Deployment
           await seeFirstTime(service);
           current = await currentOf(pool, service);
         }
-        listed.push({ service, current, previous: current ? await previousOf(pool, service) : null });
+        listed.push({ service, current, previous: current ? await ranBeforeOf(pool, service, current) : null });
       }
       return listed;
     },
