@@ -3,7 +3,7 @@
  * service's history, and the deploy lock. Plain data in (commands/ports.ts), a document out.
  */
 import { clip, formatAge, formatTimestamp } from './format.js';
-import { RUN_STATE_WORDS, type DeploymentRecordInfo, type DeployLockInfo, type RunDetailInfo, type ServiceReleaseInfo } from './ports.js';
+import { RUN_STATE_WORDS, type DeploymentRecordInfo, type DeployLockInfo, type ForcedOpenRun, type RunDetailInfo, type ServiceReleaseInfo } from './ports.js';
 import type { ResultAction, ResultDocument } from './result.js';
 
 /** Whether `word` names the commit itself (a prefix of it, or all of it): then it says nothing more. */
@@ -124,6 +124,28 @@ export function deployStatusDocument(lock: DeployLockInfo | null, run?: { detail
     actions,
     people: [lock.heldBy, ...(lock.takenFrom ? [lock.takenFrom.heldBy] : [])],
     data: { lock, ...(run?.detail ? { run: { id: run.detail.run.id, state: run.detail.run.state, now: position } } : {}) },
+  };
+}
+
+/** A free lock, with the runs still going that an admin forced it open under (none: nothing in progress). */
+export function forcedOpenStatusDocument(forced: ReadonlyArray<{ entry: ForcedOpenRun; run: { detail?: RunDetailInfo; problem?: string } }>): ResultDocument {
+  if (forced.length === 0) return deployStatusDocument(null);
+  return {
+    title: 'Deploy status',
+    tone: 'warn',
+    summary: `The deploy lock is free, but ${forced.length === 1 ? 'a run whose lock was forced open is' : `${forced.length} runs whose lock was forced open are`} still running: it may still change the stack. \`run abort <run>\` stops it.`,
+    blocks: forced.map(({ entry, run }) => ({
+      type: 'fields' as const,
+      fields: [
+        { label: 'Run', value: `${entry.runId} (${entry.runbook})` },
+        { label: 'Held by', value: entry.heldBy },
+        { label: 'Forced open', value: `by ${entry.unlockedBy}, ${formatTimestamp(entry.at)}: ${entry.reason}` },
+        { label: 'Now', value: run.detail ? runPosition(run.detail) : (run.problem ?? 'unknown') },
+      ],
+    })),
+    actions: forced.map(({ entry }) => ({ label: 'Run status', command: `run status ${entry.runId}` })),
+    people: [...new Set(forced.flatMap(({ entry }) => [entry.heldBy, entry.unlockedBy]))],
+    data: { lock: null, forcedOpen: forced.map(({ entry, run }) => ({ ...entry, ...(run.detail ? { state: run.detail.run.state, now: runPosition(run.detail) } : {}) })) },
   };
 }
 

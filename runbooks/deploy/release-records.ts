@@ -289,6 +289,21 @@ export function createReleaseRecords(options: ReleaseRecordsOptions): Deployment
       });
     },
 
+    async forcedOpen() {
+      // The lock's holder now is no forced-open run: it holds the lock again.
+      const { rows } = await pool.query<{ run_id: string; runbook: string; previous_holder: string; actor: string; reason: string; at: Date }>(
+        `SELECT DISTINCT ON (e.run_id) e.run_id, e.runbook, e.previous_holder, e.actor, e.reason, e.at
+           FROM deploy_lock_events e JOIN runbook_runs r ON r.id = e.run_id
+          WHERE e.stack = $1 AND e.action = 'force-unlock' AND NOT (r.state = ANY($2::text[]))
+            AND e.run_id IS DISTINCT FROM (SELECT run_id FROM deploy_locks WHERE stack = $1)
+          ORDER BY e.run_id, e.id DESC`,
+        [stack, FINAL_RUN_STATES],
+      );
+      return rows
+        .map((row) => ({ runId: row.run_id, runbook: row.runbook, heldBy: row.previous_holder, unlockedBy: row.actor, reason: row.reason, at: row.at.toISOString() }))
+        .sort((a, b) => b.at.localeCompare(a.at));
+    },
+
     async lock() {
       const { rows } = await pool.query<LockRow>(
         `SELECT l.*, (r.id IS NOT NULL AND NOT (r.state = ANY($2::text[]))) AS holder_active
