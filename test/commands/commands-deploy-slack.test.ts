@@ -137,7 +137,7 @@ describe('a deploy through Slack', () => {
     const shown = people.messageText(ts);
     expect(shown).toContain('Level 2');
     for (const service of ['audit-engine', 'evolution-oversight', 'sandbox-controller', 'policy-engine']) expect(shown).toContain(`${service} ${from} → 9.1.0`);
-    expect(shown).toContain('watch 3000 ms every 500 ms, rollback after 3');
+    expect(shown).toContain('watch 3 s every 500 ms, rollback after 3');
     expect(await count('runbook_runs'), 'nothing runs before the approval').toBe(0);
 
     await people.click(APPROVER, 'approve', ts);
