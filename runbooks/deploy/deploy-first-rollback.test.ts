@@ -61,4 +61,11 @@ describe('the first deploy after a start, rolled back by its rollout', () => {
     expect(await h.records.lock()).toBeNull();
   }, 300_000);
 
+  it('plans a deploy of the commit recorded as running as changing nothing', async () => {
+    const word = recorded.slice(0, 12);
+    const plan = await h.executor.plan('deploy', { version: word }, { requester: 'U0ONCALL', origin: 'test' });
+    expect(plan.steps.find((step) => step.id === 'prepare')!.dryRun.text).toBe(
+      `${word} is ${recorded} at ${word}; in this order: ${['audit-engine', 'evolution-oversight', 'sandbox-controller', 'policy-engine'].map((service) => `${service} ${running} → ${word} (runs it already)`).join(', ')}`,
+    );
+  });
 });

@@ -135,7 +135,8 @@ export async function planRelease(context: StepContext<unknown>, version: string
     const [from, current] = await Promise.all([stack.running(service), records.current(service)]);
     const to = prepared?.artifacts[service] ?? from;
     const back = current?.commit && keptArtifact(current) === null && current.artifact ? { kind: 'initial' as const, version: current.version, ref: current.ref, commit: current.commit } : undefined;
-    const unchanged = prepared !== undefined && sameArtifact(from, to);
+    // The commit on record is the release too, prepared or not: a working tree or an image the same commit made.
+    const unchanged = current?.commit === ref.commit || (prepared !== undefined && sameArtifact(from, to));
     changes.push({ service, fromVersion: current?.version ?? 'unknown', from, to, unchanged, ...(back ? { back } : {}) });
   }
   return { version: ref.version, ref: ref.ref, commit: ref.commit, services: changes };
