@@ -22,6 +22,7 @@ import { createLocalStack } from '../../services/stack/local/local-stack.js';
 import { createLocalReleaseBuilder } from '../../services/stack/releases/local-releases.js';
 import { createReleaseSource } from '../../services/stack/releases/release-source.js';
 import type { Stack } from '../../services/stack/stack.js';
+import type { WorkspaceChange } from '../../bot/slack/stand-in/workspace.js';
 import { channelPeople, startGovernanceBot, type GovernanceBot } from '../testing/governance-bot.js';
 import { unusedLoopbackPort } from '../testing/loopback.js';
 import { createReleaseRepo, type ReleaseRepo } from '../testing/release-repo.js';
@@ -107,15 +108,22 @@ const runMessageText = (runbook: string) => {
   return message ? blockText(message.blocks) : undefined;
 };
 
-/** Every text the run's message in the channel showed while `until` was pending, in order. */
+/**
+ * Every text the run's message in the channel showed while `until` was pending, in order: read at
+ * each change the stand-in's workspace makes, so a line shown for a moment is seen too.
+ */
 async function watchRunMessage(runbook: string, until: Promise<unknown>): Promise<string[]> {
   const seen: string[] = [];
-  let done = false;
-  void until.finally(() => (done = true));
-  while (!done) {
+  const look = (change: WorkspaceChange) => {
+    if (change.kind === 'home' || change.channel !== OPS) return;
     const text = runMessageText(runbook);
     if (text && text !== seen.at(-1)) seen.push(text);
-    await new Promise((resolve) => setTimeout(resolve, 50));
+  };
+  bot.t.standIn.workspace.on('change', look);
+  try {
+    await until;
+  } finally {
+    bot.t.standIn.workspace.off('change', look);
   }
   return seen;
 }
