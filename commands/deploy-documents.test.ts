@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { renderDocument } from '../bot/slack/render.js';
-import { deployStatusDocument, deployUnlockedDocument, versionText } from './deploy-documents.js';
-import type { DeployLockInfo } from './ports.js';
+import { deployStatusDocument, deployUnlockedDocument, releasesDocument, versionText } from './deploy-documents.js';
+import type { DeploymentRecordInfo, DeployLockInfo } from './ports.js';
 
 const COMMIT = '3010ff20247c8a0bfd99493ca28e0653c96e3b36';
 
@@ -16,6 +16,15 @@ describe('deployment words', () => {
     expect(versionText({ version: '0.1.0', ref: null, commit: null })).toBe('0.1.0');
     // A hex-looking tag that is not the commit is still shown.
     expect(versionText({ version: '1.4.0', ref: 'deadbeef', commit: COMMIT })).toBe('1.4.0 (deadbeef · 3010ff2)');
+  });
+
+  it('show the version before a rollback as the release it took back', () => {
+    const record = (fields: Partial<DeploymentRecordInfo>): DeploymentRecordInfo => ({
+      id: 1, service: 'policy-engine', version: '0.1.0', ref: null, commit: null, artifact: null, kind: 'initial', runId: null, requestedBy: 'stack start', at: '2026-12-07T03:30:48.000Z', outcome: 'live', replacedVersion: null, ...fields,
+    });
+    const current = record({ id: 3, kind: 'rollback', requestedBy: 'U0ONCALL', replacedVersion: '0.1.1' });
+    const document = releasesDocument([{ service: 'policy-engine', current, previous: record({ id: 2, version: '0.1.1', kind: 'deploy', outcome: 'rolled-back' }) }]);
+    expect(document.blocks[0]).toMatchObject({ rows: [['policy-engine', '0.1.0', '0.1.1 (rolled back)', 'rollback', 'U0ONCALL, 2026-12-07 03:30:48Z']] });
   });
 
   it('name the people holding, taking and freeing the lock as mentions in Slack', () => {

@@ -3,7 +3,7 @@
  * service's history, and the deploy lock. Plain data in (commands/ports.ts), a document out.
  */
 import { clip, formatAge, formatTimestamp } from './format.js';
-import { RUN_STATE_WORDS, type DeploymentRecordInfo, type DeployLockInfo, type RunDetailInfo, type ServiceReleaseInfo } from './ports.js';
+import { RUN_STATE_WORDS, type DeploymentRecordInfo, type DeployLockInfo, type ForcedOpenRun, type RunDetailInfo, type ServiceReleaseInfo } from './ports.js';
 import type { ResultAction, ResultDocument } from './result.js';
 
 /** Whether `word` names the commit itself (a prefix of it, or all of it): then it says nothing more. */
@@ -16,6 +16,9 @@ export function versionText(record: Pick<DeploymentRecordInfo, 'version' | 'ref'
   const resolved = [ref, commit].filter(Boolean);
   return resolved.length > 0 ? `${record.version} (${resolved.join(' · ')})` : record.version;
 }
+
+/** The version before, saying so when it was rolled back (the release a rollback took back). */
+const previousText = (record: DeploymentRecordInfo | null) => (record ? `${versionText(record)}${record.outcome === 'rolled-back' ? ' (rolled back)' : ''}` : 'none recorded');
 
 const KIND_WORDS: Record<DeploymentRecordInfo['kind'], string> = { deploy: 'deploy', hotfix: 'hotfix', rollback: 'rollback', initial: 'found running' };
 
@@ -38,7 +41,7 @@ export function releasesDocument(services: readonly ServiceReleaseInfo[]): Resul
         columns: ['Service', 'Running', 'Previous', 'How', 'By, when'],
         rows: services.map((entry) =>
           entry.current
-            ? [entry.service, versionText(entry.current), entry.previous ? versionText(entry.previous) : 'none recorded', KIND_WORDS[entry.current.kind], byText(entry.current)]
+            ? [entry.service, versionText(entry.current), previousText(entry.previous), KIND_WORDS[entry.current.kind], byText(entry.current)]
             : [entry.service, 'not recorded yet', '', '', ''],
         ),
       },
@@ -62,7 +65,7 @@ export function serviceReleasesDocument(entry: ServiceReleaseInfo, history: read
         type: 'fields',
         fields: [
           { label: 'Running', value: current ? versionText(current) : 'not recorded' },
-          { label: 'Previous', value: previous ? versionText(previous) : 'none recorded' },
+          { label: 'Previous', value: previousText(previous) },
           ...(current?.artifact ? [{ label: 'Artifact', value: current.artifact.kind === 'image' ? `image ${current.artifact.image}` : `directory ${current.artifact.directory}` }] : []),
           ...(current?.runId ? [{ label: 'Run', value: current.runId }] : []),
         ],
@@ -121,6 +124,28 @@ export function deployStatusDocument(lock: DeployLockInfo | null, run?: { detail
     actions,
     people: [lock.heldBy, ...(lock.takenFrom ? [lock.takenFrom.heldBy] : [])],
     data: { lock, ...(run?.detail ? { run: { id: run.detail.run.id, state: run.detail.run.state, now: position } } : {}) },
+  };
+}
+
+/** A free lock, with the runs still going that an admin forced it open under (none: nothing in progress). */
+export function forcedOpenStatusDocument(forced: ReadonlyArray<{ entry: ForcedOpenRun; run: { detail?: RunDetailInfo; problem?: string } }>): ResultDocument {
+  if (forced.length === 0) return deployStatusDocument(null);
+  return {
+    title: 'Deploy status',
+    tone: 'warn',
+    summary: `The deploy lock is free, but ${forced.length === 1 ? 'a run whose lock was forced open is' : `${forced.length} runs whose lock was forced open are`} still running: it may still change the stack. \`run abort <run>\` stops it.`,
+    blocks: forced.map(({ entry, run }) => ({
+      type: 'fields' as const,
+      fields: [
+        { label: 'Run', value: `${entry.runId} (${entry.runbook})` },
+        { label: 'Held by', value: entry.heldBy },
+        { label: 'Forced open', value: `by ${entry.unlockedBy}, ${formatTimestamp(entry.at)}: ${entry.reason}` },
+        { label: 'Now', value: run.detail ? runPosition(run.detail) : (run.problem ?? 'unknown') },
+      ],
+    })),
+    actions: forced.map(({ entry }) => ({ label: 'Run status', command: `run status ${entry.runId}` })),
+    people: [...new Set(forced.flatMap(({ entry }) => [entry.heldBy, entry.unlockedBy]))],
+    data: { lock: null, forcedOpen: forced.map(({ entry, run }) => ({ ...entry, ...(run.detail ? { state: run.detail.run.state, now: runPosition(run.detail) } : {}) })) },
   };
 }
 

@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { defineCommand } from './command.js';
 import { deploymentRefused, requireDeployments } from './deploy-access.js';
-import { deployStatusDocument } from './deploy-documents.js';
+import { deployStatusDocument, forcedOpenStatusDocument } from './deploy-documents.js';
 
 export const deployStatus = defineCommand({
   name: 'deploy status',
@@ -13,15 +13,20 @@ export const deployStatus = defineCommand({
   level: 'read',
   args: z.object({}).strict(),
   async run(context) {
-    const lock = await requireDeployments(context).lock().catch(deploymentRefused);
-    if (!lock) return deployStatusDocument(null);
+    const deployments = requireDeployments(context);
+    const lock = await deployments.lock().catch(deploymentRefused);
     const runs = context.services.runs;
-    if (!runs) return deployStatusDocument(lock, { problem: 'unknown here: the runbook engine is not reachable from this process' });
     // The lock is the answer; a run that cannot be read only loses its step.
-    const run = await runs.get(lock.runId).then(
-      (detail) => ({ detail }),
-      (error: unknown) => ({ problem: `unknown: ${(error as Error).message}` }),
-    );
-    return deployStatusDocument(lock, run);
+    const runOf = async (runId: string) =>
+      runs
+        ? runs.get(runId).then(
+            (detail) => ({ detail }),
+            (error: unknown) => ({ problem: `unknown: ${(error as Error).message}` }),
+          )
+        : { problem: 'unknown here: the runbook engine is not reachable from this process' };
+    if (lock) return deployStatusDocument(lock, await runOf(lock.runId));
+    // A free lock does not stop a run an admin forced it open under: that run still deploys.
+    const forced = await deployments.forcedOpen().catch(deploymentRefused);
+    return forcedOpenStatusDocument(await Promise.all(forced.map(async (entry) => ({ entry, run: await runOf(entry.runId) }))));
   },
 });

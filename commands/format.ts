@@ -7,6 +7,12 @@ export function formatMs(ms: number): string {
   return `${(ms / 1000).toFixed(1)} s`;
 }
 
+/** A configured span as people set it: `15 min`, `15 s`, `1.5 min`, `500 ms` (not `900000 ms`). */
+export function formatSpan(ms: number): string {
+  if (ms >= 60_000) return `${Number((ms / 60_000).toFixed(1))} min`;
+  return ms >= 1000 ? `${Number((ms / 1000).toFixed(1))} s` : `${ms} ms`;
+}
+
 /** A fraction (0..1) as a percentage: 0.9512 -> "95.1 %". */
 export function formatPercent(fraction: number, digits = 1): string {
   return `${(fraction * 100).toFixed(digits)} %`;

@@ -479,6 +479,17 @@ export interface DeployLockInfo {
   takenFrom: { runId: string; heldBy: string } | null;
 }
 
+/** A run whose deploy lock an admin forced open (`deploy unlock`) and which has not ended: it goes on without the lock. */
+export interface ForcedOpenRun {
+  runId: string;
+  runbook: string;
+  heldBy: string;
+  /** The admin who forced it open, why, and when (ISO 8601). */
+  unlockedBy: string;
+  reason: string;
+  at: string;
+}
+
 /** A lock request refused before anything was written; the message is safe to show. */
 export class DeployLockError extends Error {
   override readonly name: string = 'DeployLockError';
@@ -503,4 +514,6 @@ export interface Deployments {
   lock(): Promise<DeployLockInfo | null>;
   /** Frees the lock whoever holds it (an admin's decision); DeployLockError `not-locked` when nobody does. Returns what it freed. */
   forceUnlock(who: string, reason: string): Promise<DeployLockInfo>;
+  /** Runs whose lock was forced open and that have not ended, newest first. */
+  forcedOpen(): Promise<ForcedOpenRun[]>;
 }

@@ -94,7 +94,7 @@ describe('deploy on the embedded stack', () => {
       text: `9.1.0 is v9.1.0 at ${h.repo.commits['v9.1.0'].slice(0, 12)}; in this order: audit-engine 9.0.0 → 9.1.0, evolution-oversight 9.0.0 → 9.1.0, sandbox-controller 9.0.0 → 9.1.0, policy-engine 9.0.0 → 9.1.0`,
       target: `${h.repo.commits['v9.1.0']}: audit-engine 9.0.0 → 9.1.0, evolution-oversight 9.0.0 → 9.1.0, sandbox-controller 9.0.0 → 9.1.0, policy-engine 9.0.0 → 9.1.0`,
     });
-    expect(plan.steps.find((step) => step.id === 'watch')!.dryRun.target).toBe('watch 3000 ms every 500 ms, rollback after 3');
+    expect(plan.steps.find((step) => step.id === 'watch')!.dryRun.target).toBe('watch 3 s every 500 ms, rollback after 3');
     expect(plan.steps.find((step) => step.id === 'health-now')!.dryRun.mode).toBe('read-only-check');
     // A plan only reads: nothing was prepared, nothing deployed.
     expect(await versions()).toEqual(everyService('9.0.0'));

@@ -13,6 +13,7 @@ import type { RunbookRefusal, StepContext } from '../engine/definition.js';
 import type { DeploymentRecords, StepPorts } from '../engine/ports.js';
 import { DEFAULT_DEPLOY_SETTINGS, type DeploySettings } from './deploy-settings.js';
 import { formatAge, formatTimestamp } from '../../commands/format.js';
+import type { DeploymentRecordInfo } from '../../commands/ports.js';
 
 /**
  * The order services are rolled out in: what the others call goes first (the Audit Engine takes
@@ -46,6 +47,11 @@ export interface ServiceChange {
   fromVersion: string;
   /** What it runs now, from the stack: where a rollback puts it back. */
   from: ReleaseArtifact;
+  /**
+   * The release the records say `from` is, when `from` is the working tree a local stack was found
+   * running from (keptArtifact): a rollback checks it out again rather than restart from a tree git may have moved.
+   */
+  back?: { kind: 'initial'; version: string; ref: string | null; commit: string };
   to: ReleaseArtifact;
   /** It runs this release already: the rollout leaves it alone. */
   unchanged: boolean;
@@ -75,6 +81,17 @@ export function recordsOf(ports: StepPorts): DeploymentRecords {
 
 export const sameArtifact = (a: ReleaseArtifact, b: ReleaseArtifact) =>
   a.kind === b.kind && (a.kind === 'image' ? a.image === (b as { image: string }).image : a.directory === (b as { directory: string }).directory);
+
+/**
+ * The artifact a rollback may deploy as the record kept it. Not the working tree a local stack was
+ * found running from (an `initial` record's directory): git moves it (a pull, a commit, a checkout),
+ * so after a deploy it may hold the very release being rolled back; its commit is checked out instead.
+ */
+export function keptArtifact(record: Pick<DeploymentRecordInfo, 'kind' | 'artifact' | 'commit'>): ReleaseArtifact | null {
+  if (!record.artifact) return null;
+  if (record.kind === 'initial' && record.artifact.kind === 'directory' && record.commit) return null;
+  return record.artifact;
+}
 
 export const describeArtifact = (artifact: ReleaseArtifact) => (artifact.kind === 'image' ? artifact.image : artifact.directory);
 
@@ -117,7 +134,10 @@ export async function planRelease(context: StepContext<unknown>, version: string
   for (const service of ROLLOUT_ORDER.filter((name) => services.includes(name))) {
     const [from, current] = await Promise.all([stack.running(service), records.current(service)]);
     const to = prepared?.artifacts[service] ?? from;
-    changes.push({ service, fromVersion: current?.version ?? 'unknown', from, to, unchanged: prepared !== undefined && sameArtifact(from, to) });
+    const back = current?.commit && keptArtifact(current) === null && current.artifact ? { kind: 'initial' as const, version: current.version, ref: current.ref, commit: current.commit } : undefined;
+    // The commit on record is the release too, prepared or not: a working tree or an image the same commit made.
+    const unchanged = current?.commit === ref.commit || (prepared !== undefined && sameArtifact(from, to));
+    changes.push({ service, fromVersion: current?.version ?? 'unknown', from, to, unchanged, ...(back ? { back } : {}) });
   }
   return { version: ref.version, ref: ref.ref, commit: ref.commit, services: changes };
 }

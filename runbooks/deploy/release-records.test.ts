@@ -261,6 +261,9 @@ describe('the deployment records', () => {
     expect(rollback).toMatchObject({ kind: 'rollback', replacedVersion: '1.2.0', outcome: 'live' });
     expect(await records.current('policy-engine')).toEqual(rollback);
     expect((await records.previous('policy-engine'))?.version).toBe('1.0.0');
+    // What people read as the version before is the one the rollback took back.
+    const listed = (await records.releases()).find((entry) => entry.service === 'policy-engine')!;
+    expect(listed.previous).toMatchObject({ version: '1.2.0', kind: 'hotfix', outcome: 'rolled-back' });
 
     const history = await records.history('policy-engine', 10);
     expect(history.map((record) => [record.version, record.kind, record.outcome])).toEqual([

@@ -193,6 +193,15 @@ export function createReleaseRecords(options: ReleaseRecordsOptions): Deployment
     return newest(client, service, "outcome = 'live' AND id < $3 AND version <> $4", [current.id, current.version]);
   }
 
+  /**
+   * What ran before, as people read it: the newest release before the current one that went live,
+   * a rolled-back one too. After a rollback that is the release it took back, though the next
+   * rollback (previousOf) goes further back than that one.
+   */
+  async function ranBeforeOf(client: Queryable, service: string, current: DeploymentRecordInfo): Promise<DeploymentRecordInfo | null> {
+    return newest(client, service, "outcome IN ('live', 'rolled-back') AND id < $3 AND version <> $4", [current.id, current.version]);
+  }
+
   /** One service's records change one at a time: what a record replaced is read under this lock. */
   const serviceLock = (client: Queryable, service: string) => client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`deployment_records:${stack}:${service}`]);
 
@@ -280,6 +289,21 @@ export function createReleaseRecords(options: ReleaseRecordsOptions): Deployment
       });
     },
 
+    async forcedOpen() {
+      // The lock's holder now is no forced-open run: it holds the lock again.
+      const { rows } = await pool.query<{ run_id: string; runbook: string; previous_holder: string; actor: string; reason: string; at: Date }>(
+        `SELECT DISTINCT ON (e.run_id) e.run_id, e.runbook, e.previous_holder, e.actor, e.reason, e.at
+           FROM deploy_lock_events e JOIN runbook_runs r ON r.id = e.run_id
+          WHERE e.stack = $1 AND e.action = 'force-unlock' AND NOT (r.state = ANY($2::text[]))
+            AND e.run_id IS DISTINCT FROM (SELECT run_id FROM deploy_locks WHERE stack = $1)
+          ORDER BY e.run_id, e.id DESC`,
+        [stack, FINAL_RUN_STATES],
+      );
+      return rows
+        .map((row) => ({ runId: row.run_id, runbook: row.runbook, heldBy: row.previous_holder, unlockedBy: row.actor, reason: row.reason, at: row.at.toISOString() }))
+        .sort((a, b) => b.at.localeCompare(a.at));
+    },
+
     async lock() {
       const { rows } = await pool.query<LockRow>(
         `SELECT l.*, (r.id IS NOT NULL AND NOT (r.state = ANY($2::text[]))) AS holder_active
@@ -341,7 +365,7 @@ export function createReleaseRecords(options: ReleaseRecordsOptions): Deployment
           await seeFirstTime(service);
           current = await currentOf(pool, service);
         }
-        listed.push({ service, current, previous: current ? await previousOf(pool, service) : null });
+        listed.push({ service, current, previous: current ? await ranBeforeOf(pool, service, current) : null });
       }
       return listed;
     },

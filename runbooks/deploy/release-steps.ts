@@ -246,7 +246,7 @@ export function rolloutStep<Args>(kind: ReleaseKind): Step<Args> {
       return {
         mode: 'description',
         text: `Would replace one service at a time (side by side where it can run twice, else stop then start); a new replica not healthy within ${Math.round(healthTimeoutMs / 1000)} s, or a service failing its verification, rolls that service and those before it back at once`,
-        target: `health timeout ${healthTimeoutMs} ms`,
+        target: `health timeout ${Math.round(healthTimeoutMs / 1000)} s`,
       };
     },
   };

@@ -6,11 +6,13 @@
  */
 import { z } from 'zod';
 import { SERVICE_NAMES, type ServiceName } from '../../services/kit/service-ports.js';
-import { isReleaseError, type ReleaseArtifact, type ReleaseBuilder, type ReleaseRef } from '../../services/stack/releases/release.js';
+import { isReleaseError, ReleaseError, type ReleaseArtifact, type ReleaseBuilder, type ReleaseRef } from '../../services/stack/releases/release.js';
 import type { RunbookRefusal, StepContext } from '../engine/definition.js';
 import type { DeploymentRecords, StepPorts } from '../engine/ports.js';
 import type { DeploymentRecordInfo } from '../../commands/ports.js';
-import { ROLLOUT_ORDER, VersionSchema, recordsOf, releasesOf, sameArtifact, stackOf } from './release-plan.js';
+import { ROLLOUT_ORDER, VersionSchema, keptArtifact, recordsOf, releasesOf, sameArtifact, stackOf } from './release-plan.js';
+
+export { keptArtifact };
 
 export const RollbackArgs = z
   .object({
@@ -55,25 +57,37 @@ const noPrevious = (service: string, version: string | undefined) =>
 /** The services a rollback looks at: the one named, or all of them in rollout order. */
 const servicesOf = (args: RollbackArgs): ServiceName[] => (args.service ? [args.service] : [...ROLLOUT_ORDER]);
 
-/**
- * The artifact a rollback may deploy as the record kept it. Not the working tree a local stack was
- * found running from (an `initial` record's directory): git moves it (a pull, a commit, a checkout),
- * so after a deploy it may hold the very release being rolled back; its commit is checked out instead.
- */
-export function keptArtifact(record: Pick<DeploymentRecordInfo, 'kind' | 'artifact' | 'commit'>): ReleaseArtifact | null {
-  if (!record.artifact) return null;
-  if (record.kind === 'initial' && record.artifact.kind === 'directory' && record.commit) return null;
-  return record.artifact;
-}
-
 /** What each service goes to, without preparing anything; null for a service with nowhere to go. */
 async function targetOf(builder: ReleaseBuilder, records: DeploymentRecords, service: ServiceName, to: ReleaseRef | undefined): Promise<Target | { none: string }> {
   if (to) return { ...to, artifact: null };
   const previous = await records.previous(service);
   if (!previous) return { none: noPrevious(service, (await records.current(service))?.version) };
-  // A record made at the stack's first start may lack its ref or commit: the repository says.
-  const ref = previous.ref && previous.commit ? { version: previous.version, ref: previous.ref, commit: previous.commit } : await builder.resolve(previous.commit ?? previous.version);
-  return { ...ref, version: previous.version, artifact: keptArtifact(previous) };
+  const artifact = keptArtifact(previous);
+  return { ...(await recordedRelease(builder, service, previous, artifact === null)), artifact };
+}
+
+/**
+ * The release a record names. A record made at the stack's first start may lack its ref or commit
+ * (the repository says), and its commit is only the release repository's HEAD at that moment: before
+ * such a release is made again from it, package.json there must give the version that ran.
+ */
+export async function recordedRelease(
+  builder: ReleaseBuilder,
+  service: string,
+  record: Pick<DeploymentRecordInfo, 'kind' | 'version' | 'ref' | 'commit'>,
+  rebuilt: boolean,
+): Promise<ReleaseRef> {
+  const ref = record.ref && record.commit ? { version: record.version, ref: record.ref, commit: record.commit } : await builder.resolve(record.commit ?? record.version);
+  if (rebuilt && record.kind === 'initial') {
+    const found = await builder.packageVersion(ref.commit);
+    if (found !== record.version) {
+      throw new ReleaseError(
+        'UNKNOWN_VERSION',
+        `${service} ran ${record.version} when the bot first saw it, but the commit recorded with it (${ref.commit.slice(0, 12)}, the release repository's HEAD at that moment, a guess) has package.json version ${found}: that is not the release that ran, so it is not made again. Name the release to go back to with \`/acgs rollback --to <tag or commit of ${record.version}>\``,
+      );
+    }
+  }
+  return { ...ref, version: record.version };
 }
 
 /**
@@ -145,7 +159,9 @@ export async function rollbackRefusal(ports: StepPorts, args: RollbackArgs): Pro
   try {
     const to = args.to === undefined ? undefined : await releases.resolve(args.to);
     if (to) return undefined;
-    const targets = await Promise.all(servicesOf(args).map((service) => targetOf(releases, records, service, undefined)));
+    // One after another: the first service that cannot be gone back to is the one the refusal names.
+    const targets: Array<Target | { none: string }> = [];
+    for (const service of servicesOf(args)) targets.push(await targetOf(releases, records, service, undefined));
     const nowhere = targets.filter((target): target is { none: string } => 'none' in target);
     if (nowhere.length === targets.length) {
       return {

@@ -2,9 +2,9 @@
  * A rollback to a version whose release is no longer there (its checkout under
  * `<state>/releases/` was cleaned up since it was deployed), on the embedded stack of `npm start`
  * (deploy-harness.ts): the plan says so, the run prepares the same release again from the commit
- * on record, and every service goes back to it, recorded and announced as any rollback. Then back
- * once more, to what the stack ran when the bot first saw it (an initial record, whose artifact is
- * the checkout `npm start` runs from).
+ * on record, and every service goes back to it, recorded and announced as any rollback. Then not
+ * back once more to what the stack ran when the bot first saw it: that initial record's commit, a
+ * guess from the repository's HEAD, holds another version.
  */
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -70,18 +70,21 @@ describe('rollback to a release whose checkout was removed', () => {
     expect(await h.records.lock()).toBeNull();
   }, 300_000);
 
-  it('goes back to what the stack ran at its first start (an initial record): the checkout it ran, still there', async () => {
+  it('refuses to go back to what the stack ran at its first start when the commit guessed for it holds another version', async () => {
+    // The initial record's commit is the release repository's HEAD when the bot first looked
+    // (v9.4.0-fragile, package.json 9.4.0), while the services reported this checkout's version.
     const initial = await h.records.history('policy-engine', 10).then((records) => records.find((record) => record.kind === 'initial')!);
-    expect(initial).toMatchObject({ artifact: { kind: 'directory', directory: process.cwd() } });
-    const run = await h.run('rollback', {});
-    expect(run.state, run.reason ?? '').toBe('succeeded');
-    expect(run.reason).toBe(`Rolled back: ${ROLLOUT_ORDER.map((service) => `${service} runs ${initial.version}`).join(', ')}.`);
-    const plan = (await h.output(run.id, 'plan')) as { services: Array<{ preparedAgain?: string }> };
-    expect(plan.services.map((change) => change.preparedAgain)).toEqual(ROLLOUT_ORDER.map(() => undefined));
-    for (const service of ROLLOUT_ORDER) {
-      expect(await h.health(service)).toEqual({ status: 200, version: initial.version });
-      expect(await h.stack.running(service)).toEqual({ kind: 'directory', directory: process.cwd() });
-      expect(await h.records.current(service)).toMatchObject({ version: initial.version, kind: 'rollback', runId: run.id, replacedVersion: '9.0.0' });
-    }
-  }, 300_000);
+    expect(initial).toMatchObject({ commit: h.repo.commits['v9.4.0-fragile'], artifact: { kind: 'directory', directory: process.cwd() } });
+    expect(initial.version).not.toBe('9.4.0');
+    const before = (await h.t.pool.query('SELECT count(*)::int AS n FROM runbook_runs')).rows[0].n;
+    const refusal = await h.executor.submit({ runbook: 'rollback', args: {}, requester: 'U0ONCALL', origin: 'test' }).then(
+      () => undefined,
+      (caught: unknown) => caught as { message: string },
+    );
+    expect(refusal?.message).toBe(
+      `audit-engine ran ${initial.version} when the bot first saw it, but the commit recorded with it (${h.repo.commits['v9.4.0-fragile'].slice(0, 12)}, the release repository's HEAD at that moment, a guess) has package.json version 9.4.0: that is not the release that ran, so it is not made again. Name the release to go back to with \`/acgs rollback --to <tag or commit of ${initial.version}>\``,
+    );
+    expect((await h.t.pool.query('SELECT count(*)::int AS n FROM runbook_runs')).rows[0].n).toBe(before);
+    for (const service of ROLLOUT_ORDER) expect(await h.health(service)).toEqual({ status: 200, version: '9.0.0' });
+  });
 });

@@ -135,7 +135,7 @@ export function rollBackServicesStep<Args>(): Step<Args> {
       return {
         mode: 'description',
         text: `Would deploy each service's release through the stack (side by side where it can run twice, else stop then start), waiting up to ${Math.round(healthTimeoutMs / 1000)} s for its health, and record each as a rollback (the record it replaces becomes rolled-back)`,
-        target: `health timeout ${healthTimeoutMs} ms`,
+        target: `health timeout ${Math.round(healthTimeoutMs / 1000)} s`,
       };
     },
   };

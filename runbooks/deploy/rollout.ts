@@ -14,7 +14,9 @@ import type { StepContext } from '../engine/definition.js';
 import { RunFailedError } from '../engine/errors.js';
 import type { BreachSample, DeploymentRecords, NoticeDelivery, VerificationFigure } from '../engine/ports.js';
 import { sendDeploymentNotice } from '../engine/notify-step.js';
-import { describeArtifact, recordsOf, sameArtifact, settingsOf, stackOf, type ReleasePlan, type ServiceChange } from './release-plan.js';
+import { describeArtifact, recordsOf, releasesOf, sameArtifact, settingsOf, stackOf, type ReleasePlan, type ServiceChange } from './release-plan.js';
+import { recordedRelease } from './rollback-plan.js';
+import type { ReleaseArtifact } from '../../services/stack/releases/release.js';
 import { describeFigures, failedFigures, verifyRelease } from './verification.js';
 
 export type ReleaseKind = 'deploy' | 'hotfix';
@@ -94,6 +96,17 @@ function record(context: StepContext<unknown>, records: DeploymentRecords, plan:
   return records.record({ service: change.service, version: plan.version, ref: plan.ref, commit: plan.commit, artifact: change.to, kind, runId: context.runId, requestedBy: context.requester, outcome });
 }
 
+/**
+ * What a replaced service goes back to: what it ran, or for the working tree a local stack was
+ * found running from, a checkout of the commit on record, made as a rollback makes it (rollback-plan.ts).
+ */
+async function whereBack(context: StepContext<unknown>, change: ServiceChange): Promise<ReleaseArtifact> {
+  if (!change.back) return change.from;
+  const builder = releasesOf(context.ports);
+  const release = await builder.prepare(await recordedRelease(builder, change.service, change.back, true), { signal: context.signal, onProgress: (line) => context.progress({ text: line }) });
+  return release.artifacts[change.service];
+}
+
 export interface RollbackOutcome {
   /** Services put back, in the order they were. */
   restored: ServiceName[];
@@ -136,8 +149,11 @@ async function putBack(context: StepContext<unknown>, plan: ReleasePlan, kind: R
   for (const change of [...plan.services].reverse().filter((candidate) => !candidate.unchanged)) {
     context.progress({ text: `rolling back: ${change.service} to ${change.fromVersion}`, data: { rollingBack: change.service } });
     try {
-      if (!sameArtifact(await stack.running(change.service), change.from)) {
-        await stack.deploy(change.service, change.from, { timeoutMs: healthTimeoutMs });
+      const running = await stack.running(change.service);
+      // A service still on what it ran is left alone; one replaced goes back to the release on record.
+      const back = sameArtifact(running, change.from) ? null : await whereBack(context, change);
+      if (back && !sameArtifact(running, back)) {
+        await stack.deploy(change.service, back, { timeoutMs: healthTimeoutMs });
         restored.push(change.service);
       }
       const own = await ownRecord(records, change.service, context.runId);

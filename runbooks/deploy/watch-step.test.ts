@@ -121,6 +121,11 @@ describe('the watch as a step', () => {
     });
   });
 
+  it("binds the approval to the runbook's default watch in the units people set it in", async () => {
+    const target = (await watchStep<ScriptArgs>().dryRun!({ ports: {} } as never)).target;
+    expect(target).toBe('watch 15 min every 15 s, rollback after 3');
+  });
+
   it("says in the baseline's plan the p99 it reads now, or that there were no decisions to measure", async () => {
     const dryRunOf = async (reading: WatchFigures) => (await baselineStep<ScriptArgs>({ sampler: always(reading) }).dryRun!({} as never)).text;
     expect(await dryRunOf(GOOD)).toBe('now: p99 0.7 ms, every health check passing');

@@ -12,6 +12,7 @@ import type { StepContext, StepDefinition } from '../engine/definition.js';
 import type { StepPorts } from '../engine/ports.js';
 import { BREACH_RULES, DEFAULT_WATCH_SETTINGS, systemWatchClock, watchDeployment, type WatchClock, type WatchFigures, type WatchSampler, type WatchSettings } from './watch.js';
 import { createWatchSampler } from './watch-sampler.js';
+import { formatSpan } from '../../commands/format.js';
 
 export interface WatchStepOptions<Args> {
   /** Default `watch` (`baseline` for the baseline step). */
@@ -40,7 +41,6 @@ function realSampler<Args>(context: StepContext<Args>): WatchSampler {
   return createWatchSampler({ services: { endpoints: services.endpoints, policyEngine: services.policyEngine, checkTimeoutMs: services.checkTimeoutMs, database: services.database, redis: services.redis } });
 }
 
-const minutes = (ms: number) => (ms >= 60_000 ? `${Number((ms / 60_000).toFixed(1))} min` : ms >= 1000 ? `${Number((ms / 1000).toFixed(1))} s` : `${ms} ms`);
 
 /** Takes the stack's figures once: what the watch compares the release with. Read-only; run it just before the deploy. */
 export function baselineStep<Args>(options: Pick<WatchStepOptions<Args>, 'id' | 'title' | 'sampler'> = {}): StepDefinition<Args> {
@@ -66,7 +66,7 @@ const LONGEST_CONFIGURED_WATCH_MS = 24 * 3600_000 + 3600_000;
 
 export function describeWatch(settings: WatchSettings): string {
   const rules = Object.values(BREACH_RULES).join('; ');
-  return `a sample every ${minutes(settings.everyMs)} for ${minutes(settings.windowMs)}; ${settings.breachesForRollback} breaching samples in a row (${rules}) call for a rollback, ${settings.errorsForDecision} samples not taken in a row ask a person`;
+  return `a sample every ${formatSpan(settings.everyMs)} for ${formatSpan(settings.windowMs)}; ${settings.breachesForRollback} breaching samples in a row (${rules}) call for a rollback, ${settings.errorsForDecision} samples not taken in a row ask a person`;
 }
 
 export function watchStep<Args>(options: WatchStepOptions<Args> = {}): StepDefinition<Args> {
@@ -75,7 +75,7 @@ export function watchStep<Args>(options: WatchStepOptions<Args> = {}): StepDefin
   return {
     id: options.id ?? 'watch',
     kind: 'verify',
-    title: options.title ?? (fixed ? `Watch the stack for ${minutes(fixed.windowMs)} after the deploy (a sample every ${minutes(fixed.everyMs)})` : 'Watch the stack after the deploy'),
+    title: options.title ?? (fixed ? `Watch the stack for ${formatSpan(fixed.windowMs)} after the deploy (a sample every ${formatSpan(fixed.everyMs)})` : 'Watch the stack after the deploy'),
     timeoutMs: fixed ? fixed.windowMs + fixed.everyMs + SAMPLE_ALLOWANCE_MS : LONGEST_CONFIGURED_WATCH_MS,
     // Watching again from the start after a crash is safe: it only reads.
     idempotent: true,
@@ -97,7 +97,7 @@ export function watchStep<Args>(options: WatchStepOptions<Args> = {}): StepDefin
     async dryRun(context) {
       const settings = settingsFor(context.ports);
       // The watch rules are part of what approvers approve: other rules make another plan.
-      return { mode: 'description', text: `Would take ${describeWatch(settings)}`, target: `watch ${settings.windowMs} ms every ${settings.everyMs} ms, rollback after ${settings.breachesForRollback}` };
+      return { mode: 'description', text: `Would take ${describeWatch(settings)}`, target: `watch ${formatSpan(settings.windowMs)} every ${formatSpan(settings.everyMs)}, rollback after ${settings.breachesForRollback}` };
     },
   };
 }

@@ -22,6 +22,7 @@ import { createLocalStack } from '../../services/stack/local/local-stack.js';
 import { createLocalReleaseBuilder } from '../../services/stack/releases/local-releases.js';
 import { createReleaseSource } from '../../services/stack/releases/release-source.js';
 import type { Stack } from '../../services/stack/stack.js';
+import type { WorkspaceChange } from '../../bot/slack/stand-in/workspace.js';
 import { channelPeople, startGovernanceBot, type GovernanceBot } from '../testing/governance-bot.js';
 import { unusedLoopbackPort } from '../testing/loopback.js';
 import { createReleaseRepo, type ReleaseRepo } from '../testing/release-repo.js';
@@ -107,15 +108,22 @@ const runMessageText = (runbook: string) => {
   return message ? blockText(message.blocks) : undefined;
 };
 
-/** Every text the run's message in the channel showed while `until` was pending, in order. */
+/**
+ * Every text the run's message in the channel showed while `until` was pending, in order: read at
+ * each change the stand-in's workspace makes, so a line shown for a moment is seen too.
+ */
 async function watchRunMessage(runbook: string, until: Promise<unknown>): Promise<string[]> {
   const seen: string[] = [];
-  let done = false;
-  void until.finally(() => (done = true));
-  while (!done) {
+  const look = (change: WorkspaceChange) => {
+    if (change.kind === 'home' || change.channel !== OPS) return;
     const text = runMessageText(runbook);
     if (text && text !== seen.at(-1)) seen.push(text);
-    await new Promise((resolve) => setTimeout(resolve, 50));
+  };
+  bot.t.standIn.workspace.on('change', look);
+  try {
+    await until;
+  } finally {
+    bot.t.standIn.workspace.off('change', look);
   }
   return seen;
 }
@@ -137,7 +145,7 @@ describe('a deploy through Slack', () => {
     const shown = people.messageText(ts);
     expect(shown).toContain('Level 2');
     for (const service of ['audit-engine', 'evolution-oversight', 'sandbox-controller', 'policy-engine']) expect(shown).toContain(`${service} ${from} → 9.1.0`);
-    expect(shown).toContain('watch 3000 ms every 500 ms, rollback after 3');
+    expect(shown).toContain('watch 3 s every 500 ms, rollback after 3');
     expect(await count('runbook_runs'), 'nothing runs before the approval').toBe(0);
 
     await people.click(APPROVER, 'approve', ts);

@@ -114,6 +114,15 @@ describe('deploy status and deploy unlock', () => {
       expect((await lockEvents()).at(-1)).toEqual({ action: 'force-unlock', actor: ADMIN, reason: 'runner hung after a reboot, incident 42' });
       const recorded = await bot.services.trail!.query({ command: 'deploy unlock', user: ADMIN });
       expect(JSON.stringify(recorded.records)).toContain('runner hung after a reboot, incident 42');
+      // The run goes on without the lock: the status shows it, not a free stack.
+      const forced = await people.type(VIEWER, 'deploy status', 'Deploy status');
+      expect(forced.text).not.toContain('No deployment in progress');
+      expect(forced.text).toContain('The deploy lock is free, but a run whose lock was forced open is still running');
+      expect(forced.text).toContain(`${run.id} (deploy-drill)`);
+      expect(forced.text).toContain('runner hung after a reboot, incident 42');
+      expect(forced.text).toContain('step 2 of 2: Roll out the new version, running since');
+      await runs.abort(run.id, ADMIN);
+      await waitForRunState(bot.runEngine!.store, run.id, FINAL_RUN_STATES, 10_000);
       expect((await people.type(VIEWER, 'deploy status', 'Deploy status')).text).toContain('No deployment in progress');
     } finally {
       await runs.abort(run.id, ADMIN).catch(() => undefined);

@@ -54,7 +54,8 @@ describe('deployments on PGlite', () => {
     await deployments.record({ service: 'policy-engine', version: '1.1.0', ref: 'v1.1.0', commit: 'a'.repeat(40), artifact, kind: 'rollback', runId: await newRun('rollback'), requestedBy: ONCALL, outcome: 'live' });
 
     const listed = renderText((await run('releases')).document);
-    expect(listed).toMatch(/policy-engine\s+1\.1\.0 \(v1\.1\.0 · aaaaaaa\)\s+none recorded\s+rollback\s+U0ONCALL/);
+    // The version before is the one the rollback took back.
+    expect(listed).toMatch(/policy-engine\s+1\.1\.0 \(v1\.1\.0 · aaaaaaa\)\s+1\.2\.0 \(v1\.2\.0 · bbbbbbb\) \(rolled back\)\s+rollback\s+U0ONCALL/);
     const one = (await run('releases policy-engine')).document;
     expect(one.summary).toMatch(/^Runs 1\.1\.0 \(v1\.1\.0 · aaaaaaa\) since .* \(rollback by U0ONCALL\)\.$/);
     const history = (one.data as { history: Array<{ version: string; outcome: string }> }).history;

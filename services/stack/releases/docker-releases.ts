@@ -4,9 +4,7 @@
  * services (docker-compose.yml runs one image for all four) and labelled with the commit, so a
  * second prepare of the same commit finds it instead of building again.
  */
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { promisify } from 'node:util';
 import Docker from 'dockerode';
 import pg from 'pg';
 import { dockerOptionsFor, engineErrorText, isConnectionError } from '../../kit/docker-engine.js';
@@ -14,8 +12,6 @@ import { SERVICE_NAMES, type ServiceName } from '../../kit/service-ports.js';
 import { createReleaseSource, requireVersionWord, type ReleaseSource } from './release-source.js';
 import { ReleaseError, type PreparedRelease, type PrepareOptions, type ReleaseBuilder, type ReleaseRef, type ReleaseValidation } from './release.js';
 import { unusedLoopbackPort } from '../../kit/loopback-port.js';
-
-const run = promisify(execFile);
 
 export const RELEASE_COMMIT_LABEL = 'acgs.release.commit';
 export const RELEASE_VERSION_LABEL = 'acgs.release.version';
@@ -82,14 +78,6 @@ export function createDockerReleaseBuilder(options: DockerReleasesOptions = {}):
   function preparedOf(ref: ReleaseRef): PreparedRelease {
     const artifacts = Object.fromEntries(SERVICE_NAMES.map((service) => [service, { kind: 'image', image: releaseImage(service, ref.version) }])) as PreparedRelease['artifacts'];
     return { version: ref.version, ref: ref.ref, commit: ref.commit, artifacts };
-  }
-
-  /** The package.json version at the commit: what the built services will report in /health. */
-  async function packageVersion(commit: string): Promise<string> {
-    const { stdout } = await run('git', ['show', `${commit}:package.json`], { cwd: await source.repo(), maxBuffer: 4 * 1024 * 1024 });
-    const version = (JSON.parse(stdout) as { version?: unknown }).version;
-    if (typeof version !== 'string') throw new ReleaseError('BUILD_FAILED', `package.json at ${commit.slice(0, 12)} has no version; the services report it in /health, so a release needs one`);
-    return version;
   }
 
   /** Tags `imageId` with each service's name for the release. */
@@ -172,6 +160,7 @@ export function createDockerReleaseBuilder(options: DockerReleasesOptions = {}):
 
   return {
     resolve: (version) => source.resolve(version),
+    packageVersion: (commit) => source.packageVersion(commit),
 
     async prepare(ref, prepareOptions = {}) {
       requireVersionWord(ref.version);
@@ -183,7 +172,7 @@ export function createDockerReleaseBuilder(options: DockerReleasesOptions = {}):
         await tagAll(existing.Id, ref);
         return preparedOf(ref);
       }
-      const version = await packageVersion(ref.commit);
+      const version = await source.packageVersion(ref.commit);
       progress(`${ref.ref}: building the image of ${ref.commit.slice(0, 12)} (version ${version})`);
       const imageId = await build(ref, version, prepareOptions);
       await tagAll(imageId, ref);

@@ -190,6 +190,7 @@ export function createLocalReleaseBuilder(options: LocalReleasesOptions): Releas
 
   return {
     resolve: (version) => source.resolve(version),
+    packageVersion: (commit) => source.packageVersion(commit),
 
     async prepare(ref, prepareOptions = {}) {
       const version = requireVersionWord(ref.version);

@@ -55,6 +55,8 @@ export interface ReleaseSource {
   resolve(version: string): Promise<ReleaseRef>;
   /** The tree of a resolved commit as a tar stream on the child's stdout (`git archive`). */
   archive(commit: string): Promise<ChildProcess>;
+  /** The version package.json gives at a resolved commit: what its services report in /health. */
+  packageVersion(commit: string): Promise<string>;
 }
 
 const GIT_ENV = { GIT_TERMINAL_PROMPT: '0', GIT_OPTIONAL_LOCKS: '0', LC_ALL: 'C' };
@@ -135,6 +137,13 @@ export function createReleaseSource(options: ReleaseSourceOptions = {}): Release
       if (!/^[0-9a-f]{40}$/.test(commit)) throw new ReleaseError('INVALID_ARGUMENT', `${JSON.stringify(String(commit).slice(0, 80))} is not a full commit; resolve the version first`);
       const repoDir = await repo();
       return spawn('git', ['archive', '--format=tar', commit], { cwd: repoDir, env: { ...process.env, ...GIT_ENV }, stdio: ['ignore', 'pipe', 'pipe'] });
+    },
+
+    async packageVersion(commit) {
+      if (!/^[0-9a-f]{40}$/.test(commit)) throw new ReleaseError('INVALID_ARGUMENT', `${JSON.stringify(String(commit).slice(0, 80))} is not a full commit; resolve the version first`);
+      const version = (JSON.parse(await git(await repo(), ['show', `${commit}:package.json`])) as { version?: unknown }).version;
+      if (typeof version !== 'string') throw new ReleaseError('BUILD_FAILED', `package.json at ${commit.slice(0, 12)} has no version; the services report it in /health, so a release needs one`);
+      return version;
     },
   };
 }

@@ -52,6 +52,8 @@ export interface ValidateOptions {
 /** Per stack kind (local / docker): turns a version into something the Stack can run. */
 export interface ReleaseBuilder {
   resolve(version: string): Promise<ReleaseRef>;
+  /** The version package.json gives at a resolved commit (what its services report in /health). */
+  packageVersion(commit: string): Promise<string>;
   /** Build images / make the checkout; idempotent (a second call reuses a complete one). */
   prepare(ref: ReleaseRef, options?: PrepareOptions): Promise<PreparedRelease>;
   /** The service from the release, started on a spare loopback port with scratch state, health-checked, stopped: "in isolation, before any traffic". */
