@@ -242,6 +242,12 @@ describe('npm start with nothing configured', () => {
     // Migrations as start lines, each store under its own name, not the migration tool's JSON chatter.
     expect(output()).toMatch(/\[acgs\] runbooks: applied 5 migrations 1766100000000_runbook-runs, /);
     expect(output()).toContain('[acgs] deployments: applied migration 1767000000000_deployments');
+    // The alert store is there; Alertmanager's webhook is off until ACGS_ALERTS_TOKEN is set, and says so.
+    expect(output()).toContain('[acgs] alerts: applied migration 1767200000000_alerts');
+    expect(output()).toContain("[acgs] alerts: Alertmanager's webhook off (no ACGS_ALERTS_TOKEN)");
+    const webhook = await fetch(`http://127.0.0.1:${botPort}/alerts/alertmanager`, { method: 'POST', body: '{}' });
+    expect(webhook.status).toBe(404);
+    expect(await webhook.json()).toEqual({ error: expect.stringContaining('set ACGS_ALERTS_TOKEN') });
     expect(output()).not.toContain('### MIGRATION');
   }, 90_000);
 
