@@ -11,43 +11,25 @@ import type { ServiceName } from '../../services/kit/service-ports.js';
 import type { ReleaseArtifact } from '../../services/stack/releases/release.js';
 import { sameArtifact } from './release-plan.js';
 import { startDecisionTraffic } from './testing/decision-traffic.js';
+import { deployGate } from './testing/deploy-gate.js';
 import { deployHarness, type DeployHarness } from './testing/deploy-harness.js';
 
 const ALL: ServiceName[] = ['audit-engine', 'evolution-oversight', 'sandbox-controller', 'policy-engine'];
 /** Long enough for a compensation that does not join to reach the Stack: it does within milliseconds. */
 const JOIN_GRACE_MS = 2000;
 
+let back: ReleaseArtifact | undefined;
 /** Holds every deploy of `back` (what policy-engine ran before the release) until opened. */
-const gate = {
-  back: undefined as ReleaseArtifact | undefined,
-  arrivals: [] as string[],
-  open: undefined as (() => void) | undefined,
-  opened: Promise.resolve(),
-  close() {
-    this.opened = new Promise<void>((resolve) => (this.open = resolve));
-  },
-};
+const gate = deployGate((_service, artifact) => back !== undefined && sameArtifact(artifact, back));
 
 let h: DeployHarness;
 
 beforeAll(async () => {
-  h = await deployHarness({
-    settings: { healthTimeoutMs: 15_000 },
-    runbookStack: (stack) => ({
-      ...stack,
-      async deploy(service, artifact, options) {
-        if (gate.back && sameArtifact(artifact, gate.back)) {
-          gate.arrivals.push(service);
-          await gate.opened;
-        }
-        return stack.deploy(service, artifact, options);
-      },
-    }),
-  });
+  h = await deployHarness({ settings: { healthTimeoutMs: 15_000 }, runbookStack: gate.wrap });
 }, 240_000);
 
 afterAll(async () => {
-  gate.open?.();
+  gate.open();
   await h?.close();
 }, 60_000);
 
@@ -58,7 +40,7 @@ describe('an abort racing the rollback a failed watch started', () => {
     const first = await h.run('deploy', { version: '9.0.0', services: 'policy-engine' });
     expect(first.state, first.reason ?? '').toBe('succeeded');
     const before = await versions();
-    gate.back = await h.stack.running('policy-engine');
+    back = await h.stack.running('policy-engine');
     gate.close();
 
     // Agents keep asking: the watch judges p99 only under traffic, and 9.3.0-slow breaks it.
@@ -77,7 +59,7 @@ describe('an abort racing the rollback a failed watch started', () => {
       expect(gate.arrivals).toEqual(['policy-engine']);
       expect(await h.records.lock()).toMatchObject({ runId: submitted.id });
     } finally {
-      gate.open?.();
+      gate.open();
       await traffic.stop();
     }
     const run = await h.settle(submitted.id);
@@ -85,7 +67,7 @@ describe('an abort racing the rollback a failed watch started', () => {
     expect(run.state, run.reason ?? '').toBe('aborted');
     expect(gate.arrivals).toEqual(['policy-engine']);
     expect(await versions()).toEqual(before);
-    expect(sameArtifact(await h.stack.running('policy-engine'), gate.back)).toBe(true);
+    expect(sameArtifact(await h.stack.running('policy-engine'), back!)).toBe(true);
     const [slow, now] = await h.records.history('policy-engine', 2);
     expect(now).toMatchObject({ version: '9.0.0', runId: first.id, outcome: 'live' });
     expect(slow).toMatchObject({ version: '9.3.0-slow', runId: submitted.id, outcome: 'rolled-back' });

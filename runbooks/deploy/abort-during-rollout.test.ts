@@ -7,21 +7,13 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { ServiceName } from '../../services/kit/service-ports.js';
 import { ROLLOUT_ORDER } from './release-plan.js';
+import { deployGate } from './testing/deploy-gate.js';
 import { deployHarness, type DeployHarness } from './testing/deploy-harness.js';
 
 const HELD: ServiceName = ROLLOUT_ORDER[1]!;
 
-/** Holds the next deploy of HELD until opened. */
-const gate = {
-  armed: false,
-  arrivals: [] as string[],
-  open: undefined as (() => void) | undefined,
-  opened: Promise.resolve(),
-  arm() {
-    this.armed = true;
-    this.opened = new Promise<void>((resolve) => (this.open = resolve));
-  },
-};
+/** Holds the first deploy of HELD once closed, until opened. */
+const gate = deployGate((service) => service === HELD && gate.arrivals.length === 0);
 
 let h: DeployHarness;
 const deploys: string[] = [];
@@ -29,23 +21,21 @@ const deploys: string[] = [];
 beforeAll(async () => {
   h = await deployHarness({
     settings: { healthTimeoutMs: 15_000 },
-    runbookStack: (stack) => ({
-      ...stack,
-      async deploy(service, artifact, options) {
-        deploys.push(service);
-        if (gate.armed && service === HELD) {
-          gate.armed = false;
-          gate.arrivals.push(service);
-          await gate.opened;
-        }
-        return stack.deploy(service, artifact, options);
-      },
-    }),
+    runbookStack: (stack) => {
+      const held = gate.wrap(stack);
+      return {
+        ...held,
+        deploy(service, artifact, options) {
+          deploys.push(service);
+          return held.deploy(service, artifact, options);
+        },
+      };
+    },
   });
 }, 240_000);
 
 afterAll(async () => {
-  gate.open?.();
+  gate.open();
   await h?.close();
 }, 60_000);
 
@@ -58,7 +48,7 @@ describe('an abort during the rollout', () => {
     const before = await versions();
     const artifactsBefore = Object.fromEntries(await Promise.all(ROLLOUT_ORDER.map(async (service) => [service, await h.stack.running(service)] as const)));
     deploys.length = 0;
-    gate.arm();
+    gate.close();
 
     const submitted = await h.executor.submit({ runbook: 'deploy', args: { version: '9.1.0' }, requester: 'U0ONCALL', origin: 'test' });
     try {
@@ -68,7 +58,7 @@ describe('an abort during the rollout', () => {
       // Nothing is undone while the service under way is still being deployed.
       expect((await h.t.store.attempts(submitted.id)).filter((attempt) => attempt.action === 'compensate')).toEqual([]);
     } finally {
-      gate.open?.();
+      gate.open();
     }
     const run = await h.settle(submitted.id);
 
