@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SERVICE_NAMES, type ServiceName } from '../../services/kit/service-ports.js';
 import { RELEASE_COMMIT_LABEL } from '../../services/stack/releases/docker-releases.js';
 import { execOutput } from '../../test/testing/docker.js';
+import { takeReleaseImages } from '../../test/testing/docker-releases.js';
 import { FRAGILE_RELEASE_TRIGGER } from '../../test/testing/release-repo.js';
 import { composeProjectLabel } from '../../test/testing/responder-project.js';
 import type { ReleasePlan } from './release-plan.js';
@@ -32,6 +33,13 @@ const HEALTH_TIMEOUT_MS = 40_000;
 /** Where docker-compose.yml keeps each service's state (ACGS_STATE_DIR, a named volume). */
 const STATE_DIR = '/app/.acgs';
 
+let releaseImagesTurn: (() => Promise<void>) | undefined;
+
+// The release tags are shared with test/stack/releases-docker.test.ts: one file at a time.
+beforeAll(async () => {
+  releaseImagesTurn = await takeReleaseImages();
+}, 20 * 60_000);
+
 beforeAll(async () => {
   h = await deployHarnessOn(dockerTarget, { settings: { healthTimeoutMs: HEALTH_TIMEOUT_MS } });
   for (const service of SERVICE_NAMES) {
@@ -42,6 +50,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   if (!closed) await h?.close();
+  await releaseImagesTurn?.();
 }, 600_000);
 
 const docker = (): Docker => h.target.docker;
@@ -193,7 +202,8 @@ describe('deploy, hotfix and rollback on the Docker stack', () => {
     expect(h.notices.at(-1)).toMatchObject({
       kind: 'rolled-back',
       runId: run.id,
-      version: '9.0.0',
+      // What was rolled back, in rollout order: the services ran 9.1.0, policy-engine the hotfix.
+      version: '9.1.0, 9.4.0-fragile',
       reason: 'rolled back by hand by U0ONCALL',
       services: ROLLOUT_ORDER.map((service) => ({ service, from: service === 'policy-engine' ? '9.4.0-fragile' : '9.1.0', to: '9.0.0' })),
     });

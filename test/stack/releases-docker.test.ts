@@ -20,7 +20,7 @@ import { isReleaseError, type PreparedRelease, type ReleaseBuilder, type Release
 import type { Stack } from '../../services/stack/stack.js';
 import { compose, type ComposeInvocation } from '../fixtures/compose/compose-project.js';
 import { TEST_DOCKER_HOST, requireDockerEngine } from '../testing/docker.js';
-import { removeTestReleases, testDockerReleaseBuilder } from '../testing/docker-releases.js';
+import { removeTestReleases, takeReleaseImages, testDockerReleaseBuilder } from '../testing/docker-releases.js';
 import { unusedLoopbackPort } from '../testing/loopback.js';
 import { TEST_POSTGRES_URL } from '../testing/postgres.js';
 import { createReleaseRepo, type ReleaseRepo } from '../testing/release-repo.js';
@@ -43,6 +43,13 @@ async function releaseErrorOf(promise: Promise<unknown>): Promise<ReleaseError> 
   return error;
 }
 
+let releaseImagesTurn: (() => Promise<void>) | undefined;
+
+// The release tags are shared with runbooks/deploy/deploy-docker.test.ts: one file at a time.
+beforeAll(async () => {
+  releaseImagesTurn = await takeReleaseImages();
+}, 20 * 60_000);
+
 beforeAll(async () => {
   docker = await requireDockerEngine();
   repo = createReleaseRepo();
@@ -60,6 +67,7 @@ afterAll(async () => {
   if (composeDir) rmSync(composeDir, { recursive: true, force: true });
   if (docker) await removeTestReleases(docker);
   repo?.remove();
+  await releaseImagesTurn?.();
   // compose down and each image removal copy or delete whole image trees on vfs: minutes under load.
 }, 300_000);
 

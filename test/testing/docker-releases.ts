@@ -11,6 +11,7 @@ import type { ReleaseBuilder } from '../../services/stack/releases/release.js';
 import { createReleaseSource } from '../../services/stack/releases/release-source.js';
 import { TEST_DOCKER_HOST, removeContainersWithLabel, requireImage } from './docker.js';
 import { TEST_POSTGRES_URL } from './postgres.js';
+import { takeTurn } from './turns.js';
 
 /** The stand-in for node:24-slim that the repository's Dockerfile builds on here (offline npm cache inside). */
 export const NODE_NPM_IMAGE = 'acgs-test/node-npm:latest';
@@ -36,4 +37,13 @@ export async function removeTestReleases(docker: Docker): Promise<void> {
   await removeContainersWithLabel(docker, VALIDATION_LABEL);
   const images = await docker.listImages({ filters: { reference: SERVICE_NAMES.map((service) => `acgs/${service}:9.*`) } });
   for (const image of images) await docker.getImage(image.Id).remove({ force: true }).catch(() => undefined);
+}
+
+/**
+ * The release image tags (acgs/<service>:9.*) are one machine-wide resource: the files that build
+ * and remove them take turns, or one removes the images the other's stack and rollback rely on
+ * (the fixed commit dates make both build the same commits, and the builder reuses by commit).
+ */
+export function takeReleaseImages(): Promise<() => Promise<void>> {
+  return takeTurn('acgs release images acgs/*:9.*');
 }

@@ -1,13 +1,10 @@
 /**
  * The firm ports (the four services' and the console's defaults) are one machine-wide resource:
- * the suites that run a real `npm start` on them take turns. vitest runs files side by side, so
- * the turn is a PostgreSQL advisory lock held on a connection of its own until the suite ends: it
- * is released even when the test process dies, unlike a lock file.
+ * the suites that run a real `npm start` on them take turns (turns.ts).
  */
 import { createServer } from 'node:net';
-import pg from 'pg';
 import { SERVICE_PORTS } from '../../services/kit/service-ports.js';
-import { TEST_POSTGRES_URL } from './postgres.js';
+import { takeTurn } from './turns.js';
 
 /** Waited for by a suite's beforeAll: long enough for the other npm start suite to finish. */
 export const FIRM_PORTS_WAIT_MS = 15 * 60_000;
@@ -31,21 +28,12 @@ function portFree(port: number): Promise<boolean> {
  * turn up. Ports still taken after that are left for the suite's own check to name.
  */
 export async function takeFirmPorts(): Promise<() => Promise<void>> {
-  const client = new pg.Client({ connectionString: TEST_POSTGRES_URL, application_name: 'acgs-test-firm-ports' });
-  await client.connect();
-  try {
-    await client.query('SELECT pg_advisory_lock(hashtext($1))', [FIRM_PORTS_LOCK]);
-  } catch (error) {
-    await client.end();
-    throw error;
-  }
+  const release = await takeTurn(FIRM_PORTS_LOCK);
   const deadline = Date.now() + PORTS_FREED_WAIT_MS;
   for (;;) {
     const free = await Promise.all(Object.values(SERVICE_PORTS).map(portFree));
     if (free.every(Boolean) || Date.now() > deadline) break;
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
-  return async () => {
-    await client.end().catch(() => undefined);
-  };
+  return release;
 }
