@@ -5,7 +5,7 @@
  */
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createRunbookRegistry } from './registry.js';
 import { checkRequest } from './requests.js';
 import { createRunExecutor } from './run-executor.js';
@@ -191,7 +191,16 @@ describe('a runner process stopped (SIGTERM) mid-step', () => {
     const { run, exit, tookMs } = await stopMidStep('copy-files', 'copy', 60_000);
     expect(exit).toBe(0);
     expect(tookMs).toBeLessThan(3000);
-    await expect.poll(async () => (await t.store.get(run.id))?.state, { timeout: 15_000, interval: 100 }).toBe('succeeded');
+    // Until it ends, however it ends: a run that stops otherwise says why (its reason, its attempts).
+    const ended = await vi.waitFor(
+      async () => {
+        const current = await t.store.get(run.id);
+        if (current?.state === 'pending' || current?.state === 'running') throw new Error(`still ${current.state}`);
+        return current;
+      },
+      { timeout: 15_000, interval: 100 },
+    );
+    expect(ended?.state, `${ended?.reason ?? ''} ${JSON.stringify(ended?.detail)} ${(await attemptsOf(run.id)).join(', ')}`).toBe('succeeded');
     expect(await attemptsOf(run.id)).toEqual(['prepare#1 done runner-a', 'copy#1 interrupted runner-a', 'copy#2 done runner-b', 'verify#1 done runner-b']);
     // The completed step was not run again; the stopped one ran once in each process.
     expect((await marksOf(run.id)).map((mark) => [mark.step_id, mark.attempt])).toEqual([
