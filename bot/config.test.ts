@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -46,13 +46,17 @@ describe('bot config', () => {
 
   it('reads YAML from ACGS_CONFIG and reports YAML syntax errors with the path', () => {
     const dir = mkdtempSync(join(tmpdir(), 'acgs-config-'));
-    const good = join(dir, 'good.yml');
-    writeFileSync(good, 'roles:\n  admins: [U0ADMIN1]\nchannels:\n  approvals: C0APPROVE\n');
-    expect(loadBotConfig(good).roles.admins).toEqual(['U0ADMIN1']);
-    const bad = join(dir, 'bad.yml');
-    writeFileSync(bad, 'roles: [unclosed\n');
-    expect(() => loadBotConfig(bad)).toThrow(new RegExp(`${bad}: not valid YAML`));
-    expect(() => loadBotConfig(join(dir, 'missing.yml'))).toThrow(ConfigError);
+    try {
+      const good = join(dir, 'good.yml');
+      writeFileSync(good, 'roles:\n  admins: [U0ADMIN1]\nchannels:\n  approvals: C0APPROVE\n');
+      expect(loadBotConfig(good).roles.admins).toEqual(['U0ADMIN1']);
+      const bad = join(dir, 'bad.yml');
+      writeFileSync(bad, 'roles: [unclosed\n');
+      expect(() => loadBotConfig(bad)).toThrow(new RegExp(`${bad}: not valid YAML`));
+      expect(() => loadBotConfig(join(dir, 'missing.yml'))).toThrow(ConfigError);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -8,6 +8,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MARKS_TABLE_SQL } from '../../runbooks/engine/testing/database.js';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { followRun } from '../../bot/cli-follow.js';
 import { decideOnApproval } from '../../bot/command-path/index.js';
@@ -47,9 +50,11 @@ beforeAll(async () => {
 }, 60_000);
 
 const children: ChildProcessWithoutNullStreams[] = [];
+const runnerStateDirs: string[] = [];
 afterAll(async () => {
   for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   await bot?.close();
+  for (const dir of runnerStateDirs) rmSync(dir, { recursive: true, force: true });
 });
 
 const marks = async (runId: string) =>
@@ -206,13 +211,15 @@ describe('a runner SIGKILLed while its gate waits', () => {
   it('leaves the request to the next runner, which waits on the same one (no second request); the approval lets the run go on', async () => {
     // Only the runner process runs runs from here on.
     await bot.runEngine!.executor.stop();
+    const stateDir = mkdtempSync(join(tmpdir(), 'acgs-gate-runner-'));
+    runnerStateDirs.push(stateDir);
     const child = spawn(
       process.execPath,
       [
         '--import',
         'tsx',
         fileURLToPath(new URL('./testing/gate-runner-process.ts', import.meta.url)),
-        JSON.stringify({ databaseUrl: bot.database.url, owner: 'runner-a', leaseMs: 2000, renewEveryMs: 200, scanEveryMs: 100, policyEngineUrl: bot.engine.url, unusedUrl: await unusedLoopbackUrl(), roles: ROLES }),
+        JSON.stringify({ databaseUrl: bot.database.url, stateDir, owner: 'runner-a', leaseMs: 2000, renewEveryMs: 200, scanEveryMs: 100, policyEngineUrl: bot.engine.url, unusedUrl: await unusedLoopbackUrl(), roles: ROLES }),
       ],
       { stdio: ['pipe', 'pipe', 'pipe'] },
     );

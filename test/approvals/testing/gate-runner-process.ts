@@ -6,9 +6,6 @@
  *
  *   tsx test/approvals/testing/gate-runner-process.ts '{"databaseUrl": "...", "policyEngineUrl": "...", "roles": {...}, ...}'
  */
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { createApprovalStore } from '../../../bot/approvals/index.js';
 import { createCommandPathDependencies, executeCommandLine, loadCommandGate, openCommandTrail, policyEngineModes, type CommandPathDependencies } from '../../../bot/command-path/index.js';
 import { createGateApprovals } from '../../../bot/runbook-runs/gate-approvals.js';
@@ -27,11 +24,13 @@ interface GateRunnerOptions extends RunnerProcessOptions {
   policyEngineUrl: string;
   unusedUrl: string;
   roles: Record<string, string[]>;
+  /** The trail's state directory: the test's, which removes it (this process may die by SIGKILL). */
+  stateDir: string;
 }
 
 /** The command path this process asks through, built on the first gate (the ports are made synchronously). */
 async function gatePorts(options: GateRunnerOptions): Promise<GatePorts> {
-  const trail = await openCommandTrail({ databaseUrl: options.databaseUrl, poolMax: 3, stateDir: mkdtempSync(join(tmpdir(), 'acgs-gate-runner-')), instances: ['gate-runner'], applicationName: 'acgs-gate-runner' });
+  const trail = await openCommandTrail({ databaseUrl: options.databaseUrl, poolMax: 3, stateDir: options.stateDir, instances: ['gate-runner'], applicationName: 'acgs-gate-runner' });
   const base = createCommandPathDependencies({
     endpoints: { 'policy-engine': options.policyEngineUrl, 'audit-engine': options.unusedUrl, 'evolution-oversight': options.unusedUrl, 'sandbox-controller': options.unusedUrl },
     adminToken: POLICY_ADMIN_TOKEN,
