@@ -47,3 +47,40 @@ export const ALERT_RULES: Readonly<Record<AlertRuleName, AlertRule>> = {
 export function isAlertRuleName(name: string): name is AlertRuleName {
   return (ALERT_RULE_NAMES as readonly string[]).includes(name);
 }
+
+/** The runbook's response to an alert, as the command line its button runs through the command path. */
+export interface AlertResponse {
+  /** The button's text, e.g. `Run: service down`. */
+  label: string;
+  /** The command line, without `/acgs`. */
+  command: string;
+}
+
+/**
+ * The runbook's response procedure of each rule ("Alert Responses"), as a command a person can
+ * run from the alert with one click: the same authorization, approvals and audit as typed text.
+ * Undefined when the alert lacks what the command needs (a ServiceDown without its service).
+ */
+export function alertResponse(rule: string, labels: Readonly<Record<string, string>>): AlertResponse | undefined {
+  const service = labels.service && /^[a-z][a-z0-9-]{0,62}$/.test(labels.service) ? labels.service : undefined;
+  switch (rule) {
+    case 'ServiceDown':
+      return service ? { label: 'Run: service down', command: `restart ${service}` } : undefined;
+    case 'HighP99Latency':
+      return { label: 'Run: high latency', command: 'run high-latency' };
+    case 'LowCacheHitRate':
+      return { label: 'Run: cache warm', command: 'cache warm' };
+    case 'SandboxFailures':
+      return { label: 'Run: prune sandboxes', command: 'sandbox prune' };
+    case 'HighMemory':
+      return { label: 'Run: memory troubleshooting', command: 'troubleshoot memory' };
+    case 'HighCpu':
+      return { label: 'Show: stats', command: service ? `stats ${service}` : 'stats' };
+    case 'HighErrorRate':
+      return { label: 'Show: error logs', command: 'logs policy-engine --since 10m --grep error' };
+    case 'ConstitutionalViolations':
+      return { label: 'Show: violations', command: 'violations' };
+    default:
+      return undefined;
+  }
+}

@@ -248,4 +248,17 @@ describe('changes', () => {
     expect(seen).toEqual(['fired firing firing', 'acknowledged acknowledged acknowledged']);
     expect(failures.map((error) => (error as Error).message)).toEqual(['the Slack side is down', 'the Slack side is down', 'the Slack side is down']);
   });
+
+  it('notes what the bot did without changing the alert, tells listeners, and refuses an alert that does not exist', async () => {
+    const seen: string[] = [];
+    store.onChange((change) => void seen.push(`${change.event.kind} ${change.alert.state} ${JSON.stringify(change.event.details)}`));
+    await store.report([alert()]);
+    const change = await store.note('1', { kind: 'auto-action', actor: 'bot', details: { action: 'restart-service', outcome: 'healthy' } });
+    expect(change.alert.state).toBe('firing');
+    expect(change.event).toMatchObject({ kind: 'auto-action', actor: 'bot', state: 'firing', details: { action: 'restart-service', outcome: 'healthy' } });
+    expect(seen).toEqual(['fired firing null', 'auto-action firing {"action":"restart-service","outcome":"healthy"}']);
+    expect((await store.get('1'))!.state).toBe('firing');
+    await expect(store.note('99', { kind: 'note', details: {} })).rejects.toMatchObject({ code: 'not-found' });
+    expect(await eventKinds()).toEqual(['fired:firing', 'auto-action:firing']);
+  });
 });

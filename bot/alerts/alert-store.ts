@@ -21,7 +21,19 @@ export function migrateAlertStore(pool: pg.Pool, log?: (message: string) => void
 }
 
 export type AlertState = 'firing' | 'acknowledged' | 'resolved';
-export type AlertEventKind = 'fired' | 'resolved' | 'acknowledged' | 'snoozed' | 'flapping' | 'settled';
+export type AlertEventKind =
+  | 'fired'
+  | 'resolved'
+  | 'acknowledged'
+  | 'snoozed'
+  | 'flapping'
+  | 'settled'
+  /** Something the bot did about the alert on its own (a Level 1 action, its verification). */
+  | 'auto-action'
+  /** The alert went up a level of the escalation matrix. */
+  | 'escalated'
+  /** Context that belongs in the alert's thread (log lines, a restart count, a deploy). */
+  | 'note';
 
 export interface AlertRecord {
   id: string;
@@ -112,6 +124,11 @@ export interface AlertStore extends AlertIntake {
   silence(silence: { rule: string; until: Date; reason: string; by: string }): Promise<AlertSilence>;
   /** Silences not yet expired. */
   activeSilences(): Promise<AlertSilence[]>;
+  /**
+   * Records something that happened to the alert without changing its state (a Level 1 action, an
+   * escalation, context for its thread) and tells the listeners, as any other change.
+   */
+  note(alertId: string, note: { kind: 'auto-action' | 'escalated' | 'note'; actor?: string | null; details: Record<string, unknown> }): Promise<AlertChange>;
   /** Unmarks flapping alerts that have not changed state for a whole window; run it periodically. */
   settleFlapping(): Promise<AlertChange[]>;
   /**
@@ -423,6 +440,16 @@ export function createAlertStore(options: AlertStoreOptions): AlertStore {
         [now()],
       );
       return rows.map(toSilence);
+    },
+
+    async note(alertId, { kind, actor, details }) {
+      const change = await withTransaction(pool, async (client) => {
+        const { rows } = await client.query<AlertRow>('SELECT * FROM alerts WHERE id = $1', [alertId]);
+        if (!rows[0]) throw new AlertActionError(`There is no alert ${alertId}.`, 'not-found');
+        return addEvent(client, toAlert(rows[0]), { at: now(), kind, actor: actor ?? null, details });
+      });
+      await announce([change]);
+      return change;
     },
 
     async settleFlapping() {
