@@ -47,7 +47,7 @@ describe('rollback-restore on the embedded stack', () => {
     expect(run.reason).toBe(`Rolled back: ${ROLLOUT_ORDER.map((service) => `${service} runs 9.0.0`).join(', ')}. The databases were restored from backup ${backupId}.`);
     const attempts = (await h.t.store.attempts(run.id)).filter((attempt) => attempt.action === 'run').map((attempt) => `${attempt.stepId} ${attempt.outcome}`);
     expect(attempts).toEqual(
-      ['take-over-lock', 'plan', 'check-backup', 'safety-backup', 'stop-writers', 'restore-databases', 'verify-restored', 'start-writers', 'reanchor-audit-chain', 'roll-back', 'verify', 'watch', 'notice-rolled-back', 'unlock'].map(
+      ['take-over-lock', 'plan', 'check-backup', 'safety-backup', 'stop-writers', 'restore-databases', 'verify-restored', 'start-writers', 'reanchor-audit-chain', 'roll-back', 'verify', 'notice-rolled-back', 'watch', 'unlock'].map(
         (step) => `${step} done`,
       ),
     );

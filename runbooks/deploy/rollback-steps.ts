@@ -194,9 +194,13 @@ export function rolledBackNoticeStep<Args>(): Step<Args> {
   };
 }
 
-/** A rollback's steps in order; `between` runs after the plan and before the services go back (rollback-restore's restore). */
+/**
+ * A rollback's steps in order; `between` runs after the plan and before the services go back
+ * (rollback-restore's restore). The notice goes out once the services are back and verified, not
+ * after the watch: stakeholders learn of a rollback when it happened, not five minutes later.
+ */
 export function rollbackRunbookSteps<Args extends RollbackArgs>(between: ReadonlyArray<Step<Args>> = []): Step<Args>[] {
-  return [takeOverLockStep<Args>(), rollbackPlanStep<Args>(), ...between, rollBackServicesStep<Args>(), rollbackVerifyStep<Args>(), rollbackWatchStep<Args>(), rolledBackNoticeStep<Args>(), unlockStep<Args>()];
+  return [takeOverLockStep<Args>(), rollbackPlanStep<Args>(), ...between, rollBackServicesStep<Args>(), rollbackVerifyStep<Args>(), rolledBackNoticeStep<Args>(), rollbackWatchStep<Args>(), unlockStep<Args>()];
 }
 
 /** What each service runs after a rollback that succeeded, and whose lock it took. */

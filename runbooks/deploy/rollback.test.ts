@@ -257,7 +257,7 @@ describe('rollback: 9.1.0 back to 9.0.0', () => {
     }
     const attempts = await t.store.attempts(run.id);
     expect(attempts.filter((attempt) => attempt.action === 'run').map((attempt) => `${attempt.stepId} ${attempt.outcome}`)).toEqual(
-      ['take-over-lock', 'plan', 'roll-back', 'verify', 'watch', 'notice-rolled-back', 'unlock'].map((id) => `${id} done`),
+      ['take-over-lock', 'plan', 'roll-back', 'verify', 'notice-rolled-back', 'watch', 'unlock'].map((id) => `${id} done`),
     );
     expect((attempts.find((attempt) => attempt.stepId === 'roll-back')!.output as { services: Array<{ service: string }> }).services.map((entry) => entry.service)).toEqual([...ROLLOUT_ORDER].reverse());
 

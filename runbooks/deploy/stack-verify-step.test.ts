@@ -69,7 +69,7 @@ describe('rollback and rollback-restore share their steps', () => {
 
   it('rollback-restore is rollback with the restore (less its last health check) between the plan and the redeploy', () => {
     const restore = ids(restoreRunbook.steps).filter((id) => id !== 'check-health');
-    expect(ids(rollbackRunbook.steps)).toEqual(['take-over-lock', 'plan', 'roll-back', 'verify', 'watch', 'notice-rolled-back', 'unlock']);
-    expect(ids(rollbackRestoreRunbook.steps)).toEqual(['take-over-lock', 'plan', ...restore, 'roll-back', 'verify', 'watch', 'notice-rolled-back', 'unlock']);
+    expect(ids(rollbackRunbook.steps)).toEqual(['take-over-lock', 'plan', 'roll-back', 'verify', 'notice-rolled-back', 'watch', 'unlock']);
+    expect(ids(rollbackRestoreRunbook.steps)).toEqual(['take-over-lock', 'plan', ...restore, 'roll-back', 'verify', 'notice-rolled-back', 'watch', 'unlock']);
   });
 });
