@@ -32,6 +32,8 @@ export interface DriveOptions {
   shutdown: { now: AbortSignal; afterGrace: AbortSignal };
   /** The least time between two progress writes of the run (progress-throttle.ts). */
   progressEveryMs?: number;
+  /** Given the run's lease keeper while it is driven, so that an abort asked in this process reaches the step at once. */
+  onKeeper?(keeper: LeaseKeeper | undefined): void;
   log(message: string, error?: unknown): void;
 }
 
@@ -44,6 +46,7 @@ export async function driveRun(claim: Claim, options: DriveOptions): Promise<Dri
   const { store, runbook } = options;
   const { run, lease } = claim;
   const keeper = keepLease(store, lease, options.renewEveryMs, (error) => options.log(`renewing the lease of run ${run.id} failed`, error));
+  options.onKeeper?.(keeper);
   try {
     if (!runbook) return await versionGone(run, lease, options);
     return await new RunDrive(run, lease, runbook, keeper, options).drive();
@@ -55,6 +58,7 @@ export async function driveRun(claim: Claim, options: DriveOptions): Promise<Dri
     throw error;
   } finally {
     keeper.stop();
+    options.onKeeper?.(undefined);
   }
 }
 

@@ -300,6 +300,51 @@ describe('abort', () => {
     }
   });
 
+  it('asked in the process that drives the run reaches its step at once, not at the next lease renewal', async () => {
+    let stepSignal: AbortSignal | undefined;
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const waiting = defineRunbook({
+      source: import.meta.url,
+      name: 'abort-at-once',
+      summary: 'Waits for the test, then looks at its signal',
+      level: 0,
+      args: z.object({}),
+      steps: [
+        {
+          id: 'wait',
+          kind: 'act',
+          title: 'Wait for the test',
+          timeoutMs: 30_000,
+          idempotent: true,
+          async run({ signal }) {
+            stepSignal = signal;
+            await released;
+            signal.throwIfAborted();
+            return {};
+          },
+          async dryRun() {
+            return { mode: 'description', text: 'would wait' };
+          },
+        },
+      ],
+    });
+    // A renewal a minute away: only the abort asked here can have fired the signal.
+    const h = harness(createRunbookRegistry([waiting]), { leaseMs: 120_000, renewEveryMs: 60_000 });
+    const run = await h.executor.submit({ runbook: 'abort-at-once', args: {}, requester: 'U0ONCALL', origin: 'test' });
+    await h.executor.scanNow();
+    try {
+      await expect.poll(() => stepSignal !== undefined, { timeout: 5000 }).toBe(true);
+      expect(stepSignal!.aborted).toBe(false);
+      await h.executor.abort(run.id, 'U0LEAD');
+      expect(stepSignal!.aborted).toBe(true);
+    } finally {
+      release();
+    }
+    await h.executor.idle();
+    expect(await h.executor.get(run.id)).toMatchObject({ state: 'aborted' });
+  });
+
   it('of a run that never started ends it with nothing to undo', async () => {
     const h = harness(createRunbookRegistry([scriptedRunbook(t.pool, 'undo-early', steps)]));
     const run = await h.executor.submit({ runbook: 'undo-early', args: {}, requester: 'U0ONCALL', origin: 'test' });

@@ -12,6 +12,7 @@ import { RunbookInputError } from './errors.js';
 import { silentAuditSink, type RunAuditSink, type StepPorts } from './ports.js';
 import type { RunbookRegistry } from './registry.js';
 import { planRun, submitRun, type RunPlan, type RunRequest } from './requests.js';
+import type { LeaseKeeper } from './lease-keeper.js';
 import { driveRun, type DriveEnd } from './run-driver.js';
 import type { Claim, Decision, RunRecord, RunStore } from './run-store.js';
 
@@ -84,6 +85,9 @@ export function createRunExecutor(options: RunExecutorOptions): RunExecutor {
   const { store, registry } = options;
 
   const driving = new Map<string, Promise<void>>();
+  // The keepers of the runs this process drives: an abort asked here stops the step at once,
+  // rather than at the lease's next renewal (a rollout would otherwise move on to another service).
+  const keepers = new Map<string, LeaseKeeper>();
   let scanning: Promise<void> | undefined;
   let job: PeriodicJob | undefined;
   let stopping = false;
@@ -100,7 +104,9 @@ export function createRunExecutor(options: RunExecutorOptions): RunExecutor {
       currentVersion = undefined;
     }
     if (claim.previousOwner && claim.previousOwner !== owner) log(`run ${claim.run.id}: taken over from ${claim.previousOwner}, whose lease ran out`);
-    const done = driveRun(claim, { store, audit, ports, renewEveryMs, runbook, currentVersion, shutdown, log, ...(options.progressEveryMs === undefined ? {} : { progressEveryMs: options.progressEveryMs }) })
+    const done = driveRun(claim, { store, audit, ports, renewEveryMs, runbook, currentVersion, shutdown, log, ...(options.progressEveryMs === undefined ? {} : { progressEveryMs: options.progressEveryMs }),
+      onKeeper: (keeper) => (keeper ? keepers.set(claim.run.id, keeper) : keepers.delete(claim.run.id)),
+    })
       .then(
         (end) => options.onDriveEnd?.(claim.run.id, end),
         (error: unknown) => {
@@ -161,6 +167,7 @@ export function createRunExecutor(options: RunExecutorOptions): RunExecutor {
     },
     async abort(runId, by) {
       const run = await store.requestAbort(runId, by);
+      keepers.get(runId)?.noteState(run.state);
       if (job) void scanNow().catch((error: unknown) => log('the runbook scan failed', error));
       return run;
     },
