@@ -14,7 +14,7 @@ import { SandboxHealth } from '../services/sandbox-controller/contract.js';
 import { choiceArgument } from './arguments.js';
 import { defineCommand, type CommandContext } from './command.js';
 import { clip, formatMs } from './format.js';
-import { probeJson, probePostgres, probeRedis, type HttpAnswer, type ProbeResult } from './health-probes.js';
+import { DeadlineError, probeJson, probePostgres, probeRedis, type HttpAnswer, type ProbeResult } from './health-probes.js';
 import { worstTone, type CheckLine, type ResultDocument, type Tone } from './result.js';
 
 export type HealthTarget = ServiceName | 'postgres' | 'redis';
@@ -134,6 +134,11 @@ const isService = (target: HealthTarget): target is ServiceName => target !== 'p
 
 /** What the checks need: the endpoints, the stack's database and Redis, the timeout, and when to give up. */
 export type HealthCheckContext = Pick<CommandContext, 'services' | 'signal'>;
+
+/** A check that failed only because no answer came within its deadline (slow, not known to be down). */
+export function answeredTooLate(check: HealthCheckData, timeoutMs: number): boolean {
+  return check.tone === 'fail' && check.status === 'unreachable' && check.detail === new DeadlineError(timeoutMs).message;
+}
 
 /** Runs the checks for one target, or all of them, in parallel. */
 export async function runHealthChecks(context: HealthCheckContext, target?: HealthTarget): Promise<HealthCheckData[]> {

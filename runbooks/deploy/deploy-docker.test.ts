@@ -21,10 +21,13 @@ import type { ReleasePlan } from './release-plan.js';
 import { ROLLOUT_ORDER } from './release-plan.js';
 import type { RolloutOutput } from './rollout.js';
 import { deployHarnessOn, type DeployHarness } from './testing/deploy-harness.js';
-import { dockerTarget, type DockerTarget } from './testing/docker-target.js';
+import { dockerTargetThrough, type DockerTarget } from './testing/docker-target.js';
+import { startEngineCutProxy, type EngineCutProxy } from '../../test/testing/engine-cut-proxy.js';
 
 let h: DeployHarness<DockerTarget>;
 let closed = false;
+/** The runbooks' way to the engine: passes everything until a test cuts it. */
+let engine: EngineCutProxy;
 /** The containers compose started, by service: their ids and their images' ids. */
 const composed = {} as Record<ServiceName, { id: string; imageId: string }>;
 
@@ -41,7 +44,8 @@ beforeAll(async () => {
 }, 20 * 60_000);
 
 beforeAll(async () => {
-  h = await deployHarnessOn(dockerTarget, { settings: { healthTimeoutMs: HEALTH_TIMEOUT_MS } });
+  engine = await startEngineCutProxy();
+  h = await deployHarnessOn(dockerTargetThrough(engine.dockerHost), { settings: { healthTimeoutMs: HEALTH_TIMEOUT_MS } });
   for (const service of SERVICE_NAMES) {
     const info = await docker().getContainer(h.target.containerName(service)).inspect();
     composed[service] = { id: info.Id, imageId: info.Image };
@@ -50,6 +54,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   if (!closed) await h?.close();
+  await engine?.close();
   await releaseImagesTurn?.();
 }, 600_000);
 
@@ -135,9 +140,9 @@ describe('deploy, hotfix and rollback on the Docker stack', () => {
   it('rolls a release that is healthy in validation but not on this stack back during the rollout: the failing service and those before it', async () => {
     // The fragile release's policy engine answers /health 503 while the stack's state volume holds
     // the trigger; validation runs it on scratch state, so only the real stack finds out. Its
-    // container's health check is the runbook's policy endpoint (/v1/data/acgs/main/health, in
-    // docker-compose.yml), which still answers: the handover completes, and the verification
-    // after the service, which asks /health, is what sends the rollout back.
+    // container's health check asks /health (docker-compose.yml), so the new replica never becomes
+    // healthy to the engine: the driver puts the old one back itself and the rollout sends
+    // audit-engine, done before it, back too.
     await inPolicyEngine(`require('node:fs').writeFileSync('${STATE_DIR}/${FRAGILE_RELEASE_TRIGGER}', 'break')`);
     const before = await containers();
     let run;
@@ -146,21 +151,25 @@ describe('deploy, hotfix and rollback on the Docker stack', () => {
     } finally {
       await inPolicyEngine(`require('node:fs').rmSync('${STATE_DIR}/${FRAGILE_RELEASE_TRIGGER}', { force: true })`);
     }
-    expect(run.reason).toBe(
-      '9.4.0-fragile was rolled back: policy-engine failed its verification after the rollout: policy-engine health: unhealthy. Every service runs what it ran before (audit-engine 9.1.0, policy-engine 9.1.0).',
+    expect(run.reason).toMatch(
+      new RegExp(
+        `^9\\.4\\.0-fragile was rolled back: policy-engine's new replica was not healthy within ${HEALTH_TIMEOUT_MS / 1000} s \\(.*policy-engine.*\\)\\. ` +
+          'Every service runs what it ran before \\(audit-engine 9\\.1\\.0, policy-engine 9\\.1\\.0\\)\\.$',
+      ),
     );
     expect(run.state).toBe('failed');
     await expectRunning(everyService(() => '9.1.0'), everyService(() => '9.1.0'));
     const after = await containers();
-    // Both were replaced and then put back on their old images in new containers; the others were not touched.
-    for (const service of ['audit-engine', 'policy-engine']) expect(after[service]!.id).not.toBe(before[service]!.id);
-    for (const service of ['evolution-oversight', 'sandbox-controller']) expect(after[service]!.id).toBe(before[service]!.id);
+    // audit-engine was replaced and then put back on its old image in a new container; the policy
+    // engine's old container, stopped for the handover, was started again; the others were not touched.
+    expect(after['audit-engine']!.id).not.toBe(before['audit-engine']!.id);
+    for (const service of ['policy-engine', 'evolution-oversight', 'sandbox-controller']) expect(after[service]!.id).toBe(before[service]!.id);
 
     expect((await h.records.history('audit-engine', 1))[0]).toMatchObject({ version: '9.4.0-fragile', outcome: 'rolled-back', runId: run.id });
-    expect((await h.records.history('policy-engine', 1))[0]).toMatchObject({ version: '9.4.0-fragile', outcome: 'rolled-back', runId: run.id });
+    expect((await h.records.history('policy-engine', 1))[0]).toMatchObject({ version: '9.4.0-fragile', outcome: 'failed', runId: run.id });
     for (const service of ROLLOUT_ORDER) expect(await h.records.current(service)).toMatchObject({ version: '9.1.0' });
     expect(h.notices.filter((notice) => notice.runId === run.id).map((notice) => notice.kind)).toEqual(['started', 'rolled-back']);
-    expect(h.notices.at(-1)).toMatchObject({ kind: 'rolled-back', version: '9.4.0-fragile', reason: 'policy-engine failed its verification after the rollout: policy-engine health: unhealthy' });
+    expect(h.notices.at(-1)).toMatchObject({ kind: 'rolled-back', version: '9.4.0-fragile', reason: expect.stringMatching(/^policy-engine's new replica was not healthy within/) });
     expect(await h.records.lock()).toBeNull();
   }, 900_000);
 
@@ -207,6 +216,58 @@ describe('deploy, hotfix and rollback on the Docker stack', () => {
       reason: 'rolled back by hand by U0ONCALL',
       services: ROLLOUT_ORDER.map((service) => ({ service, from: service === 'policy-engine' ? '9.4.0-fragile' : '9.1.0', to: '9.0.0' })),
     });
+    expect(await h.records.lock()).toBeNull();
+  }, 900_000);
+
+  it('stops for a decision when the engine goes away while a service is replaced, records only what was done, and goes on with retry once it is back', async () => {
+    const before = await containers();
+    const next = `${h.target.containerName('evolution-oversight')}-next`;
+    // The second service's new replica is never created: the engine is gone from that call on.
+    const cut = engine.cutAt((method, url) => method === 'POST' && url.includes('/containers/create') && decodeURIComponent(url).includes(`name=${next}`));
+    const run = await h.run('deploy', { version: '9.1.0', services: 'audit-engine,evolution-oversight' });
+    expect(await cut).toContain('/containers/create');
+    expect(run.state).toBe('needs_decision');
+    // What the engine's client said of the cut connection (socket hang up, connection reset) varies.
+    expect(String(run.reason).replace(/does not answer \([^)]+\)/, 'does not answer (...)')).toBe(
+      'step "rollout" (Roll the release out service by service, each verified before the next) failed: ' +
+        `The stack's engine stopped answering while evolution-oversight was being replaced by 9.1.0, so nothing was rolled back: The Docker Engine at ${engine.dockerHost} does not answer (...). ` +
+        'Start it (scripts/provision.sh starts dockerd), or point DOCKER_HOST at a running one; ACGS_STACK=local controls the local processes instead. ' +
+        'Where the rollout stopped: audit-engine runs 9.1.0; evolution-oversight was being replaced and may be half way (nothing recorded for it). ' +
+        'Once the engine answers, retry this step to go on from evolution-oversight, or abort (or `/acgs rollback`) to put back what ran before.',
+    );
+    expect(run.reason).not.toMatch(/\n\s+at /);
+    // audit-engine is on the release and recorded; evolution-oversight still runs its old container, with no record of this run.
+    const seen = await containers();
+    expect(seen['audit-engine']).toMatchObject({ image: 'acgs/audit-engine:9.1.0', health: 'healthy' });
+    expect(seen['evolution-oversight']).toMatchObject({ id: before['evolution-oversight']!.id, image: 'acgs/evolution-oversight:9.0.0', health: 'healthy' });
+    expect(await h.records.current('audit-engine')).toMatchObject({ version: '9.1.0', kind: 'deploy', outcome: 'live', runId: run.id });
+    expect(await h.records.current('evolution-oversight')).toMatchObject({ version: '9.0.0', kind: 'rollback' });
+    expect((await h.records.history('evolution-oversight', 20)).filter((record) => record.runId === run.id)).toEqual([]);
+    expect(await h.records.lock()).toMatchObject({ runId: run.id });
+    expect(h.notices.filter((notice) => notice.runId === run.id).map((notice) => notice.kind)).toEqual(['started']);
+
+    // A retry while the engine is still gone stops again, saying so, and changes nothing.
+    await h.executor.decide(run.id, 'retry', 'U0ONCALL');
+    const again = await h.settle(run.id);
+    expect(again.state).toBe('needs_decision');
+    expect(again.reason).toContain(`The Docker Engine at ${engine.dockerHost} does not answer`);
+    expect((await h.records.history('audit-engine', 20)).filter((record) => record.runId === run.id)).toHaveLength(1);
+
+    await engine.restore();
+    await h.executor.decide(run.id, 'retry', 'U0ONCALL');
+    const done = await h.settle(run.id);
+    expect(done.reason).toBe('9.1.0 (v9.1.0) is live on audit-engine, evolution-oversight; the watch passed.');
+    expect(done.state).toBe('succeeded');
+    await expectRunning(
+      { ...everyService(() => '9.0.0'), 'audit-engine': '9.1.0', 'evolution-oversight': '9.1.0' },
+      { ...everyService(() => '9.0.0'), 'audit-engine': '9.1.0', 'evolution-oversight': '9.1.0' },
+    );
+    // audit-engine was not replaced again, nor recorded twice.
+    expect((await containers())['audit-engine']!.id).toBe(seen['audit-engine']!.id);
+    for (const service of ['audit-engine', 'evolution-oversight']) {
+      expect((await h.records.history(service, 20)).filter((record) => record.runId === run.id)).toEqual([expect.objectContaining({ version: '9.1.0', outcome: 'live' })]);
+    }
+    expect(h.notices.filter((notice) => notice.runId === run.id).map((notice) => notice.kind)).toEqual(['started', 'finished']);
     expect(await h.records.lock()).toBeNull();
   }, 900_000);
 

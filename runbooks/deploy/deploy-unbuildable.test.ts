@@ -1,17 +1,19 @@
 /**
  * Deploys that must stop before anything is built or deployed, on the embedded stack of
  * `npm start` (deploy-harness.ts): a release whose package-lock.json is broken (its `npm ci`
- * fails) ends the run failed with one sentence naming the release and why; a disk without the
- * headroom the deploy settings ask for stops it at the check with the figures, for a person to
- * retry once space is freed or to abort. Either way no service changes, no record is written, no
+ * fails), whose checkout fills the disk, or whose validation finds the temporary directory's disk
+ * full (tiny tmpfs), ends the run failed with one sentence naming the release and why; a disk
+ * without the headroom the deploy settings ask for stops it at the check with the figures, for a
+ * person to retry once space is freed or to abort. Either way no service changes, no record is written, no
  * notice is sent, and the lock is free for the next deploy once the run has ended.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ServiceName } from '../../services/kit/service-ports.js';
 import { releasesDirectory } from '../../services/stack/releases/local-releases.js';
+import { mountTinyTmpfs } from '../../test/testing/tiny-tmpfs.js';
 import type { RunRecord } from '../engine/run-store.js';
 import { deploySettingsFromEnv } from './deploy-settings.js';
 import { ROLLOUT_ORDER } from './release-plan.js';
@@ -32,8 +34,9 @@ async function versions(): Promise<Record<string, string>> {
   return Object.fromEntries(await Promise.all(ROLLOUT_ORDER.map(async (service: ServiceName) => [service, (await h.health(service)).version] as const)));
 }
 
+/** Deployments recorded; what each service ran before (kind `initial`) is recorded by the first prepare that gets that far. */
 async function recordCount(): Promise<number> {
-  return (await h.t.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM deployment_records')).rows[0]!.n;
+  return (await h.t.pool.query<{ n: number }>("SELECT count(*)::int AS n FROM deployment_records WHERE kind <> 'initial'")).rows[0]!.n;
 }
 
 async function attempts(run: RunRecord): Promise<string[]> {
@@ -72,6 +75,28 @@ describe('a deploy stopped before anything is built or deployed', () => {
     expect(readdirSync(releasesDirectory(h.stateDir))).toEqual([]);
   }, 240_000);
 
+  it('ends failed when the disk fills up during the build, saying so and where; the half-made checkout is gone', async () => {
+    // The releases directory on a real file system of 256 KiB: the checkout fills it part-way.
+    const disk = mountTinyTmpfs(256 * 1024);
+    const root = releasesDirectory(h.stateDir);
+    const rootPattern = root.replace(/[.*+?^$()|[\]\\]/g, '\\$&');
+    rmSync(root, { recursive: true, force: true });
+    symlinkSync(disk.dir, root);
+    try {
+      const run = await h.run('deploy', { version: '9.1.0' });
+      expect(run.state).toBe('failed');
+      expect(run.reason).toMatch(
+        new RegExp(`^9\\.1\\.0 could not be built, so nothing was deployed: The disk holding ${rootPattern} is full \\(.*No space left on device.*\\); free space there .*Nothing was kept of this attempt\\.$`),
+      );
+      expect(await attempts(run)).toEqual(['lock done', 'health-now done', 'headroom done', 'prepare failed']);
+      await expectNothingChanged(run);
+      expect(readdirSync(disk.dir)).toEqual([]);
+    } finally {
+      rmSync(root, { force: true });
+      disk.unmount();
+    }
+  }, 120_000);
+
   it('stops a deploy the disk has no room for before building anything, with the figures; abort frees the lock', async () => {
     const settings = h.stepPorts.deploySettings!;
     // The most the setting accepts (1024³ MB, a pebibyte): more than any test machine has.
@@ -94,5 +119,31 @@ describe('a deploy stopped before anything is built or deployed', () => {
     await h.executor.abort(run.id, 'U0ONCALL');
     expect((await h.settle(run.id)).state).toBe('aborted');
     await expectNothingChanged(run);
+  }, 120_000);
+
+  it("ends failed at the validation when the temporary directory's disk is full, saying so and where; the scratch state is gone", async () => {
+    // The validation's scratch state (TMPDIR) on a real file system of 256 KiB: the release's own
+    // embedded PostgreSQL cannot even be made there.
+    const disk = mountTinyTmpfs(256 * 1024);
+    const tmp = process.env.TMPDIR;
+    process.env.TMPDIR = disk.dir;
+    try {
+      const run = await h.run('deploy', { version: '9.1.0', services: 'audit-engine' });
+      expect(run.state).toBe('failed');
+      expect(run.reason).toMatch(
+        new RegExp(
+          `^9\\.1\\.0 could not be validated, so nothing was deployed: The disk holding ${disk.dir} \\(the temporary directory, TMPDIR\\) is full \\(ENOSPC\\): ` +
+            'audit-engine of the release could not be validated with scratch state there \\(.+\\)\\. Free space there, or set TMPDIR to a disk with room, and deploy again\\. Its scratch state was removed\\.$',
+        ),
+      );
+      expect(await attempts(run)).toEqual(['lock done', 'health-now done', 'headroom done', 'prepare done', 'validate failed']);
+      await expectNothingChanged(run);
+      // The scratch state is gone; tsx's compile cache (tsx-<uid>, of the embedded PostgreSQL's worker) is tsx's to keep.
+      expect(readdirSync(disk.dir).filter((name) => !/^tsx-\d+$/.test(name))).toEqual([]);
+    } finally {
+      if (tmp === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = tmp;
+      disk.unmount();
+    }
   }, 120_000);
 });

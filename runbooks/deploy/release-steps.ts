@@ -165,7 +165,13 @@ export function validateStep<Args>(): Step<Args> {
       for (const change of plan.services.filter((candidate) => !candidate.unchanged)) {
         context.progress({ text: `validating ${change.service} in isolation` });
         const release: ReleaseToValidate = { version: plan.version, ref: plan.ref, commit: plan.commit, artifacts: { [change.service]: change.to } };
-        results.push(await builder.validate(release, change.service, { timeoutMs: settingsOf(context.ports).healthTimeoutMs, signal: context.signal }));
+        try {
+          results.push(await builder.validate(release, change.service, { timeoutMs: settingsOf(context.ports).healthTimeoutMs, signal: context.signal }));
+        } catch (error) {
+          // As for the build: a full disk gives the same answer until someone frees it, and nothing was deployed.
+          if (isReleaseError(error, 'DISK_FULL')) throw new RunFailedError(`${plan.version} could not be validated, so nothing was deployed: ${error.message}`, { cause: error });
+          throw error;
+        }
       }
       const bad = results.filter((result) => !result.healthy);
       // Nothing was deployed and trying again gives the same answer: the run ends here, no decision waits.

@@ -9,7 +9,7 @@
  * should be: a runner that takes the run over after a crash runs them again safely.
  */
 import type { ServiceName } from '../../services/kit/service-ports.js';
-import { isStackError, type DeployReport } from '../../services/stack/stack.js';
+import { isStackError, type DeployReport, type StackError } from '../../services/stack/stack.js';
 import type { StepContext } from '../engine/definition.js';
 import { RunFailedError } from '../engine/errors.js';
 import type { BreachSample, DeploymentRecords, NoticeDelivery, VerificationFigure } from '../engine/ports.js';
@@ -73,6 +73,9 @@ export async function rollOut(context: StepContext<unknown>, plan: ReleasePlan, 
       try {
         report = await stack.deploy(service, change.to, { timeoutMs: healthTimeoutMs });
       } catch (error) {
+        // Nothing can be rolled back through an engine that does not answer: a person decides once it does.
+        const engine = engineDownIn(error);
+        if (engine) throw new Error(engineGoneSentence(plan, service, done, changing, engine));
         // The stack put this service back itself (or never changed it); the ones before go back too.
         // The stack's reason without its done / not-done lists: the rollback says where things are.
         const why = isStackError(error, 'UNHEALTHY') ? `${service}'s new replica was not healthy within ${Math.round(healthTimeoutMs / 1000)} s (${error.reason})` : `deploying ${service} failed: ${isStackError(error) ? error.reason : errorText(error)}`;
@@ -90,6 +93,26 @@ export async function rollOut(context: StepContext<unknown>, plan: ReleasePlan, 
   }
   context.progress({ text: `every service runs ${plan.version}`, data: { done: done.map((entry) => entry.service) } });
   return { services: done };
+}
+
+/** The engine's own failure when the stack's engine (Docker) stopped answering, also inside a half-done replacement's error. */
+function engineDownIn(error: unknown): StackError | undefined {
+  for (let cause = error; cause instanceof Error; cause = cause.cause) if (isStackError(cause, 'ENGINE_DOWN')) return cause;
+  return undefined;
+}
+
+/**
+ * Why the rollout stops and waits: the engine's own sentence (which names it), where the rollout
+ * got to, and the two ways on. Only services done are recorded: the one being replaced is not.
+ */
+function engineGoneSentence(plan: ReleasePlan, service: ServiceName, done: readonly RolledOutService[], changing: readonly ServiceChange[], engine: StackError): string {
+  const after = changing.slice(changing.findIndex((change) => change.service === service) + 1).map((change) => change.service);
+  const where = [
+    done.length > 0 ? `${done.map((entry) => entry.service).join(', ')} ${done.length === 1 ? 'runs' : 'run'} ${plan.version}` : `no service runs ${plan.version} yet`,
+    `${service} was being replaced and may be half way (nothing recorded for it)`,
+    ...(after.length > 0 ? [`${after.join(', ')} ${after.length === 1 ? 'was' : 'were'} not touched`] : []),
+  ];
+  return `The stack's engine stopped answering while ${service} was being replaced by ${plan.version}, so nothing was rolled back: ${engine.reason} Where the rollout stopped: ${where.join('; ')}. Once the engine answers, retry this step to go on from ${service}, or abort (or \`/acgs rollback\`) to put back what ran before.`;
 }
 
 function record(context: StepContext<unknown>, records: DeploymentRecords, plan: ReleasePlan, change: ServiceChange, kind: ReleaseKind, outcome: 'live' | 'failed') {

@@ -2,7 +2,8 @@
  * The watch's sampler against the real Policy Engine (in-process, the committed policy) with real
  * decisions sent to it, and a real Redis of its own that the test stops: figures from the engine's
  * counters between two samples, a health check failing as a breach, and metrics that cannot be
- * read as a sample not taken (an error, never a breach).
+ * read, or a health check answered after its deadline, as a sample not taken (an error, never a
+ * breach).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCommandDependencies } from '../../commands/dependencies.js';
@@ -11,7 +12,8 @@ import { openStackRedis } from '../../services/stack/stack-connections.js';
 import { stackRedisOn } from '../../services/stack/stack-redis-on-ioredis.js';
 import { startPolicyEngine, type RunningPolicyEngine } from '../../test/testing/policy-engine.js';
 import { startPasswordRedis, type PasswordRedis } from '../../test/testing/redis-server.js';
-import { breachesOf } from './watch.js';
+import { startSlowHttpProxy } from '../../test/testing/slow-http-proxy.js';
+import { breachesOf, systemWatchClock, watchDeployment } from './watch.js';
 import { createWatchSampler, MIN_DECISIONS_FOR_P99 } from './watch-sampler.js';
 
 const NOTHING = 'http://127.0.0.1:9';
@@ -80,6 +82,34 @@ describe('the watch sampler', () => {
     const figures = await watch.sample(never());
     expect(figures.health.find((check) => check.name === 'redis')).toMatchObject({ failing: true });
     expect(breachesOf(figures).find((breach) => breach.rule === 'health')?.detail).toMatch(/^failing: redis unreachable /);
+  });
+
+  it('a health check answered after its deadline makes a sample not taken, never a breach: the watch asks a person rather than rolling back', async () => {
+    // A real service whose /health answers late, as the Sandbox Controller did under load.
+    const slow = await startSlowHttpProxy({ target: engine!.url, slow: (path) => path === '/health', delayMs: 900 });
+    try {
+      const busy = createCommandDependencies({
+        endpoints: { 'policy-engine': engine!.url, 'audit-engine': NOTHING, 'evolution-oversight': NOTHING, 'sandbox-controller': slow.url },
+        checkTimeoutMs: 300,
+      });
+      const watch = createWatchSampler({ services: busy, healthTargets: ['policy-engine', 'sandbox-controller'] });
+      await expect(watch.sample(never())).rejects.toThrow(/^sandbox-controller did not answer its health check within 300 ms$/);
+
+      const verdict = await watchDeployment({ sampler: watch, clock: systemWatchClock, settings: { everyMs: 1, windowMs: 6 }, signal: never() });
+      expect(verdict).toMatchObject({ verdict: 'needs-decision', counts: { samples: 0, breachingSamples: 0, queryErrors: 4 } });
+      expect(verdict.summary).toBe('4 samples in a row could not be taken (last: sandbox-controller did not answer its health check within 300 ms); a person decides whether the release stays');
+
+      // Slow but within the deadline is an answer like any other.
+      slow.delayMs = 50;
+      const figures = await watch.sample(never());
+      expect(figures.health.map((check) => [check.name, check.failing])).toEqual([
+        ['policy-engine', false],
+        ['policy-engine policy', false],
+        ['sandbox-controller', false],
+      ]);
+    } finally {
+      await slow.close();
+    }
   });
 
   it('metrics that cannot be read are an error saying so (the watch counts it apart), not figures', async () => {

@@ -15,8 +15,9 @@
  *   between the two samples' answers (the engine's uptime is whole seconds: too coarse for it).
  * The first sample has no previous one: its rates are the engine's since its start (error rate)
  * and over its last minute (violations), which is what a baseline taken before a deploy wants.
+ * A health check that timed out makes the sample one not taken (an error), not a failing check.
  */
-import { runHealthChecks, HEALTH_TARGETS, type HealthTarget } from '../../commands/health.js';
+import { answeredTooLate, runHealthChecks, HEALTH_TARGETS, type HealthTarget } from '../../commands/health.js';
 import { withDeadline } from '../../commands/health-probes.js';
 import type { CommandDependencies } from '../../commands/dependencies.js';
 import type { WatchFigures, WatchSampler } from './watch.js';
@@ -62,6 +63,13 @@ export function createWatchSampler(options: WatchSamplerOptions): WatchSampler {
         readMetrics(signal),
         Promise.all(targets.map((target) => runHealthChecks({ services: services as CommandDependencies, signal }, target))).then((each) => each.flat()),
       ]);
+      // A check with no answer within its deadline (a busy Sandbox Controller taking over 2 s) says
+      // nothing about whether the release works: the sample is not taken, rather than counted as a
+      // service down. A refused connection or an unhealthy answer still is one.
+      const late = checks.filter((check) => answeredTooLate(check, services.checkTimeoutMs));
+      if (late.length > 0) {
+        throw new Error(`${late.map((check) => check.name).join(', ')} did not answer ${late.length === 1 ? 'its health check' : 'their health checks'} within ${services.checkTimeoutMs} ms`);
+      }
       const now: Counters = { requests: metrics.request_count, errors: metrics.error_count, violations: metrics.safety_violations_total, uptimeSeconds: metrics.uptime_seconds, atMs };
       const restarted = previous !== undefined && (now.requests < previous.requests || now.violations < previous.violations || now.uptimeSeconds < previous.uptimeSeconds);
       const since = previous === undefined || restarted ? undefined : previous;

@@ -2,7 +2,7 @@
  * The post-deployment watch (OPERATIONAL_RUNBOOK.md, "Deployment"): after a release is rolled out,
  * the stack is sampled every 15 s for 15 minutes, and each sample is held against the runbook's
  * thresholds (commands/thresholds.ts). Three breaching samples in a row call for a rollback; four
- * samples in a row that could not be taken (the metrics did not answer) stop for a person, since
+ * samples in a row that could not be taken (the metrics, or a health check in time, did not answer) stop for a person, since
  * not knowing is no reason to roll back; the window ending clean passes the release.
  *
  * Only logic: the clock and the sampler are handed in, so a test drives a whole window in

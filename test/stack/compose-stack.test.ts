@@ -241,6 +241,18 @@ describe('docker-compose.yml itself', () => {
       expect(JSON.stringify(config.services[service]!.environment), service).toContain('"ACGS_SERVICE_TOKEN":"compose-validation-only"');
     }
   });
+
+  it("checks each service's health at its own /health, which answers 503 when the service is unhealthy", async () => {
+    // The policy engine's /v1/data/acgs/main/health answers 200 while its /health says 503: a
+    // container checked there stays "healthy" when the service is not (issue 13).
+    const config = await resolvedConfig({ cwd: repoRoot, project: 'acgs', files: ['docker-compose.yml'], env: RENDER_ENV });
+    for (const service of ACGS_COMPOSE_SERVICES) {
+      const check = (config.services[service]!.healthcheck as { test?: string[] } | undefined)?.test ?? [];
+      const probe = check.join(' ');
+      expect(probe, service).toContain("'http://127.0.0.1:' + process.env.PORT + '/health'");
+      expect(probe, service).toContain('r.ok ? 0 : 1');
+    }
+  });
 });
 
 describe('the compose stack, seen and controlled by the bot', () => {

@@ -26,7 +26,15 @@ export interface DockerTarget extends DeployTarget {
 /** Four containers created at once copy four image trees on the vfs storage driver: minutes under load. */
 const HEALTHY_WITHIN_MS = 300_000;
 
-export const dockerTarget: OpenDeployTarget<DockerTarget> = async ({ repo }) => {
+/** The Docker target whose Stack (the runbooks' and the harness's) reaches the engine at `dockerHost`: a proxy a test can cut. */
+export const dockerTargetThrough =
+  (dockerHost: string): OpenDeployTarget<DockerTarget> =>
+  (place) =>
+    openDockerTarget(place, dockerHost);
+
+export const dockerTarget: OpenDeployTarget<DockerTarget> = (place) => openDockerTarget(place, TEST_DOCKER_HOST);
+
+async function openDockerTarget({ repo }: { repo: { dir: string } }, dockerHost: string): Promise<DockerTarget> {
   const docker = await requireDockerEngine();
   const releases = await testDockerReleaseBuilder(docker, repo.dir);
   let compose: ReleaseComposeStack | undefined;
@@ -45,7 +53,7 @@ export const dockerTarget: OpenDeployTarget<DockerTarget> = async ({ repo }) => 
     await close();
     throw error;
   }
-  const stack = createDockerStack({ ...TEST_DRIVER_OPTIONS, dockerHost: TEST_DOCKER_HOST, project: compose.project });
+  const stack = createDockerStack({ ...TEST_DRIVER_OPTIONS, dockerHost, project: compose.project });
   return {
     docker,
     compose,
@@ -59,4 +67,4 @@ export const dockerTarget: OpenDeployTarget<DockerTarget> = async ({ repo }) => 
       await close();
     },
   };
-};
+}

@@ -5,7 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statfsSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -274,7 +274,47 @@ const NOWHERE = 'http://127.0.0.1:1';
  * /health to answer 200 with the release's version, then stops it and removes the scratch state.
  */
 async function tryInIsolation(directory: string, service: ServiceName, expected: string, timeoutMs: number, signal: AbortSignal | undefined): Promise<{ healthy: boolean; detail: string }> {
-  const scratch = mkdtempSync(join(tmpdir(), `acgs-validate-${service}-`));
+  const where = tmpdir();
+  let scratch: string;
+  try {
+    scratch = mkdtempSync(join(where, `acgs-validate-${service}-`));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOSPC') throw scratchDiskFull(where, service, (error as Error).message);
+    throw error;
+  }
+  try {
+    const outcome = await startInScratch(scratch, directory, service, expected, timeoutMs, signal).catch((error: unknown) => ({ error }));
+    // A service that cannot write its scratch state fails in its own words (PGlite's bare errno, a
+    // log line, an exit): the disk's free space says it plainly, and names where.
+    if (('error' in outcome || !outcome.healthy) && noRoomLeft(scratch)) {
+      throw scratchDiskFull(where, service, 'error' in outcome ? String((outcome.error as Error)?.message ?? outcome.error) : outcome.detail);
+    }
+    if ('error' in outcome) throw outcome.error;
+    return outcome;
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+/** Less than a mebibyte left for an unprivileged writer: what a full disk looks like from here. */
+function noRoomLeft(dir: string): boolean {
+  try {
+    const { bavail, bsize } = statfsSync(dir);
+    return bavail * bsize < 1024 ** 2;
+  } catch {
+    return false;
+  }
+}
+
+function scratchDiskFull(where: string, service: ServiceName, what: string): ReleaseError {
+  return new ReleaseError(
+    'DISK_FULL',
+    `The disk holding ${where} (the temporary directory, TMPDIR) is full (ENOSPC): ${service} of the release could not be validated with scratch state there (${what.slice(0, 300)}). Free space there, or set TMPDIR to a disk with room, and deploy again. Its scratch state was removed.`,
+  );
+}
+
+/** The body of tryInIsolation, in a scratch directory that the caller removes. */
+async function startInScratch(scratch: string, directory: string, service: ServiceName, expected: string, timeoutMs: number, signal: AbortSignal | undefined): Promise<{ healthy: boolean; detail: string }> {
   let database: EmbeddedPostgres | undefined;
   let child: ChildProcess | undefined;
   const output: string[] = [];
@@ -324,7 +364,6 @@ async function tryInIsolation(directory: string, service: ServiceName, expected:
   } finally {
     if (child) await stopChild(child);
     await database?.stop();
-    rmSync(scratch, { recursive: true, force: true });
   }
 }
 
