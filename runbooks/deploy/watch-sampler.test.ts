@@ -99,6 +99,10 @@ describe('the watch sampler', () => {
       expect(verdict).toMatchObject({ verdict: 'needs-decision', counts: { samples: 0, breachingSamples: 0, queryErrors: 4 } });
       expect(verdict.summary).toBe('4 samples in a row could not be taken (last: sandbox-controller did not answer its health check within 300 ms); a person decides whether the release stays');
 
+      // The baseline before a deploy takes it as a failing figure instead: it must not stop the deploy.
+      const baseline = await createWatchSampler({ services: busy, healthTargets: ['policy-engine', 'sandbox-controller'], lateChecks: 'failing' }).sample(never());
+      expect(baseline.health.find((check) => check.name === 'sandbox-controller')).toMatchObject({ failing: true });
+
       // Slow but within the deadline is an answer like any other.
       slow.delayMs = 50;
       const figures = await watch.sample(never());

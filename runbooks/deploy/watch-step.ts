@@ -33,13 +33,15 @@ export interface WatchStepOptions<Args> {
 /** Longest a sample (the metrics and every health check) may take beyond the window. */
 const SAMPLE_ALLOWANCE_MS = 60_000;
 
-function realSampler<Args>(context: StepContext<Args>): WatchSampler {
+function realSampler<Args>(context: StepContext<Args>, lateChecks: 'not-taken' | 'failing' = 'not-taken'): WatchSampler {
   const services = context.ports.commands;
   if (!services?.endpoints || !services.policyEngine || services.checkTimeoutMs === undefined) {
     throw new Error('this process has no service clients (ports.commands) to watch the stack with');
   }
-  return createWatchSampler({ services: { endpoints: services.endpoints, policyEngine: services.policyEngine, checkTimeoutMs: services.checkTimeoutMs, database: services.database, redis: services.redis } });
+  return createWatchSampler({ services: { endpoints: services.endpoints, policyEngine: services.policyEngine, checkTimeoutMs: services.checkTimeoutMs, database: services.database, redis: services.redis }, lateChecks });
 }
+
+const baselineSampler = <Args>(context: StepContext<Args>) => realSampler(context, 'failing');
 
 
 /** Takes the stack's figures once: what the watch compares the release with. Read-only; run it just before the deploy. */
@@ -51,10 +53,10 @@ export function baselineStep<Args>(options: Pick<WatchStepOptions<Args>, 'id' | 
     timeoutMs: SAMPLE_ALLOWANCE_MS,
     idempotent: true,
     async run(context) {
-      return (options.sampler ?? realSampler)(context).sample(context.signal);
+      return (options.sampler ?? baselineSampler)(context).sample(context.signal);
     },
     async dryRun(context) {
-      const figures = await (options.sampler ?? realSampler)(context).sample(context.signal);
+      const figures = await (options.sampler ?? baselineSampler)(context).sample(context.signal);
       const failing = figures.health.filter((check) => check.failing).map((check) => check.name);
       return { mode: 'read-only-check', text: `now: p99 ${figures.policyP99Ms === null ? 'n/a (no decisions to measure)' : `${figures.policyP99Ms} ms`}, ${failing.length ? `failing: ${failing.join(', ')}` : 'every health check passing'}` };
     },
