@@ -14,11 +14,11 @@ import { tokenize } from './registry.js';
 
 const MAX_REASON = 500;
 
-/** The words after `silence`: a rule, a duration, and the rest as the reason (quotes kept as words). */
+/** The words after `silence`: a rule, a duration, and the rest of the line as the reason. */
 const silenceArguments = z.object({ line: z.string() }).transform(({ line }, context) => {
-  const words = tokenize(line);
-  const [rule, duration, ...reasonWords] = words;
-  const reason = reasonWords.join(' ').trim();
+  const [rule, duration] = tokenize(line);
+  // The reason as typed, quotes and all: it is read by people, not parsed.
+  const reason = line.replace(/^\s*\S+(\s+\S+)?\s*/, '').trim();
   const problem = !rule
     ? 'name the rule to silence, how long and why'
     : !duration

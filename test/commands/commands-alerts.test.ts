@@ -173,3 +173,118 @@ describe('alerts ack, snooze and resolve', () => {
     expect(text(outcome)).toContain('no DATABASE_URL and no running npm start');
   });
 });
+
+describe('alerts and alerts history', () => {
+  it('list the open alerts with state, value against threshold, who acknowledged, snoozes and flapping; anyone may read them', async () => {
+    expect(text(await run('alerts', { user: VIEWER }))).toContain('No open alerts.');
+    const down = await fire();
+    const slow = await fire({ fingerprint: 'am/HighP99Latency', rule: 'HighP99Latency', labels: { alertname: 'HighP99Latency' }, value: 7.25, source: 'alertmanager' });
+    const gone = await fire({ fingerprint: 'monitor/ServiceDown/service=audit-engine', labels: { service: 'audit-engine' } });
+    await run(`alerts ack ${slow}`);
+    await run(`alerts snooze ${slow} 4h`);
+    await run(`alerts resolve ${gone}`);
+    const listed = await run('alerts', { user: VIEWER });
+    expect(listed.outcome).toBe('fail');
+    const rows = (listed.document.data as { alerts: Array<{ id: string }> }).alerts.map((alert) => alert.id);
+    expect(rows).toEqual([down, slow]);
+    const shown = text(listed);
+    expect(shown).toContain('2 open: 1 firing, 1 acknowledged.');
+    expect(shown).toContain('ServiceDown');
+    expect(shown).toContain('policy-engine');
+    expect(shown).toContain('7.25 ms (threshold 5 ms)');
+    expect(shown).toContain(ONCALL);
+    expect(shown).toContain('Europe/Berlin');
+    expect(shown).not.toContain('audit-engine');
+  });
+
+  it('show a silence in force under the open alerts', async () => {
+    await run('silence HighCpu 2h load test of the sandbox');
+    const shown = text(await run('alerts'));
+    expect(shown).toContain('Silenced (1)');
+    expect(shown).toContain('HighCpu');
+    expect(shown).toContain('load test of the sandbox');
+  });
+
+  it('history lists the events newest first with who, within --since and --limit', async () => {
+    const id = await fire();
+    await run(`alerts ack ${id}`);
+    await run(`alerts snooze ${id} 1h`, { user: OTHER });
+    await store.note(id, { kind: 'auto-action', actor: 'acgs-bot', details: { action: 'restart policy-engine' } });
+    await run(`alerts resolve ${id}`);
+    const history = await run('alerts history', { user: VIEWER });
+    const events = (history.document.data as { events: Array<{ kind: string; actor: string | null }> }).events;
+    expect(events.map((event) => `${event.kind}:${event.actor ?? '-'}`)).toEqual([`resolved:${ONCALL}`, 'auto-action:acgs-bot', `snoozed:${OTHER}`, `acknowledged:${ONCALL}`, 'fired:-']);
+    const shown = text(history);
+    expect(shown).toContain('5 events since');
+    expect(shown).toContain('restart policy-engine');
+    expect(shown).toContain('its source');
+
+    const two = await run('alerts history --limit 2');
+    expect((two.document.data as { events: unknown[] }).events).toHaveLength(2);
+    expect(text(two)).toContain('The 2 newest events');
+    expect(text(await run('alerts history --since 2099-01-01'))).toContain('Nothing happened to any alert since 2099-01-01');
+  });
+
+  it('history answers a bad --since or --limit privately', async () => {
+    for (const [line, message] of [
+      ['alerts history --since yesterday', 'must be a time span such as 30m'],
+      ['alerts history --limit 0', 'must be a whole number from 1 to 200'],
+      ['alerts history --limit 5000', 'must be a whole number from 1 to 200'],
+      ['alerts history --until 1h', 'until'],
+    ] as const) {
+      const outcome = await run(line);
+      expect({ line, rejection: outcome.rejection, ephemeral: outcome.document.ephemeral }).toEqual({ line, rejection: 'usage', ephemeral: true });
+      expect(text(outcome)).toContain(message);
+    }
+  });
+});
+
+describe('silence and silences', () => {
+  const silenceRows = async () => (await trail.pool.query('SELECT rule, reason, created_by FROM alert_silences ORDER BY id')).rows;
+
+  it('silence a rule for a while with a reason, recorded with who, listed by silences until it ends', async () => {
+    const before = Date.now();
+    const silenced = await run('silence highcpu 90m "load test" of the sandbox, ticket 4711');
+    expect(silenced.outcome).toBe('ok');
+    expect(text(silenced)).toContain(`${ONCALL} silenced HighCpu for 1.5 min`.replace('1.5 min', '90 min'));
+    expect(await silenceRows()).toEqual([{ rule: 'HighCpu', reason: '"load test" of the sandbox, ticket 4711', created_by: ONCALL }]);
+    const until = new Date((silenced.document.data as { silence: { until: string } }).silence.until).getTime();
+    expect(until - before).toBeGreaterThanOrEqual(90 * 60_000);
+    expect(until - Date.now()).toBeLessThanOrEqual(90 * 60_000);
+    const listed = text(await run('silences', { user: VIEWER }));
+    expect(listed).toContain('1 rule is silenced');
+    expect(listed).toContain('HighCpu');
+    const records = (await trail.trail.query({ command: 'silence', user: ONCALL, limit: 10 })).records;
+    expect(JSON.stringify(records)).toContain('ticket 4711');
+  });
+
+  it('say no rule is silenced when none is', async () => {
+    expect(text(await run('silences'))).toContain('No rule is silenced');
+  });
+
+  it('answer every bad input privately, silencing nothing', async () => {
+    const cases: Array<[string, string, string]> = [
+      ['silence', 'usage', 'name the rule to silence, how long and why'],
+      ['silence HighCpu', 'usage', 'say how long'],
+      ['silence HighCpu 2h', 'usage', 'say why'],
+      ['silence HighCpu 8d too long on purpose', 'usage', 'is longer than the 7 days a silence may last'],
+      ['silence HighCpu 0m nothing', 'usage', 'must be a duration such as 30m, 4h or 2d'],
+      ['silence HighCpu soon load test', 'usage', 'must be a duration such as 30m, 4h or 2d'],
+      [`silence HighCpu 1h ${'x'.repeat(501)}`, 'usage', 'at most 500 characters'],
+      ['silence HighCPUU 1h load test', 'refused', 'did you mean `HighCpu`?'],
+      ['silence NoSuchRule 1h load test', 'refused', "the runbook's are ServiceDown, HighP99Latency"],
+    ];
+    for (const [line, rejection, message] of cases) {
+      const outcome = await run(line);
+      expect({ line: line.slice(0, 40), rejection: outcome.rejection, ephemeral: outcome.document.ephemeral }).toEqual({ line: line.slice(0, 40), rejection, ephemeral: true });
+      expect(text(outcome)).toContain(message);
+    }
+    expect(await silenceRows()).toEqual([]);
+  });
+
+  it('refuse a person without the on-call role', async () => {
+    const refused = await run('silence HighCpu 1h load test', { user: VIEWER });
+    expect(refused.rejection).toBe('refused');
+    expect(await silenceRows()).toEqual([]);
+  });
+});
