@@ -58,7 +58,7 @@ import { createBackupPorts } from '../runbooks/backup/index.js';
 import { createTrailStore } from './audit-trail/trail-store.js';
 import { createSlackBot } from './slack/app.js';
 import { ALERTMANAGER_WEBHOOK_PATH, createAlertmanagerWebhook, parseAlertWebhookSettings } from './alerts/alertmanager-webhook.js';
-import { alertSettingsFromEnv, createAlertStore, migrateAlertStore } from './alerts/index.js';
+import { alertSettingsFromEnv, commandAlerts, createAlertStore, migrateAlertStore } from './alerts/index.js';
 import { migrateDeliveryStore, postgresEvictedDeliveries } from './slack/delivery-store.js';
 import { consoleHostRefusal, consoleStackRefusal, CONSOLE_WITH_REAL_STACK } from './slack/console/console-exposure.js';
 import { DEFAULT_BOT_PORT, parseSlackSettings, slackRequested, type SlackSettings } from './slack/settings.js';
@@ -313,6 +313,8 @@ async function main(): Promise<void> {
   // set. The built-in monitor and the alert messages in Slack come with the rest of issue 14.
   announceMigrations('alerts', await migrateAlertStore(trail.pool));
   const alertStore = createAlertStore({ pool: trail.pool, settings: alertSettings });
+  // The alert commands (`alerts`, `alerts ack|snooze|resolve`, `silence`) act on it as the person.
+  services.alerts = commandAlerts(alertStore, { timezone: config.timezone });
   say(`alerts: Alertmanager's webhook ${alertWebhook.token ? `on at POST ${ALERTMANAGER_WEBHOOK_PATH}` : 'off (no ACGS_ALERTS_TOKEN)'}`);
 
   const registry = createCommandRegistry();
