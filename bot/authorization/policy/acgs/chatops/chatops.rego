@@ -222,6 +222,12 @@ _or_list(words) := words[0] if {
 	count(words) > 1
 }
 
+_and_list(words) := words[0] if {
+	count(words) == 1
+} else := concat(" and ", [concat(", ", array.slice(words, 0, count(words) - 1)), words[count(words) - 1]]) if {
+	count(words) > 1
+}
+
 _roles_phrase(roles) := "nobody" if {
 	count(roles) == 0
 } else := concat("", ["the ", _or_list(roles), " role"])
@@ -302,7 +308,7 @@ else := ""
 
 _lockdown_reason := concat("", [
 	"The stack is in emergency lockdown: only read-only commands and ",
-	_or_list(data.authorization.lockdown.allowed_commands),
+	_and_list(data.authorization.lockdown.allowed_commands),
 	" may be requested until it is lifted, so ", _what, " is refused.",
 ]) if {
 	count(data.authorization.lockdown.allowed_commands) > 0
