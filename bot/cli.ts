@@ -14,6 +14,7 @@ import { loadCommandGate, openCommandTrail, type OpenedTrail } from './command-p
 import { allChecklists, createChecklistBook, migrateChecklistStore } from '../runbooks/checklists/index.js';
 import { backupRootFromEnv } from '../runbooks/backup/backup-ports.js';
 import { createBackupCatalog, openBotDeployments } from './runbook-runs/index.js';
+import { commandAlerts, createAlertStore, migrateAlertStore } from './alerts/index.js';
 import type { CommandPathDependencies } from './command-path/index.js';
 import { commandDependenciesFromEnv } from './command-path/index.js';
 import { loadBotConfig } from './config.js';
@@ -228,6 +229,27 @@ function isDeploymentLine(registry: Registry, line: string): boolean {
   return resolution.ok && (resolution.command.name === 'releases' || resolution.command.name.startsWith('deploy '));
 }
 
+/** Lines of the alert commands: only they open the bot's alerts (and migrate their tables). */
+function isAlertLine(registry: Registry, line: string): boolean {
+  const resolution = registry.resolve(line);
+  return resolution.ok && (/^(alerts|silences?)\b/.test(resolution.command.name));
+}
+
+/**
+ * The bot's alerts: with DATABASE_URL on that database, as the bot keeps them; without it they are
+ * in npm start's embedded database, whose one session is the bot's.
+ */
+async function addAlerts(services: CommandPathDependencies, trail: CliTrail | undefined, timezone: string): Promise<void> {
+  if (!trail?.pool) {
+    services.alertsProblem = trail?.channel
+      ? "without DATABASE_URL the alerts are in npm start's embedded database, which only the bot opens: ask in the console (or Slack), or set DATABASE_URL"
+      : (trail?.trailProblem ?? 'no DATABASE_URL and no running npm start: start it with npm start, or set DATABASE_URL');
+    return;
+  }
+  await migrateAlertStore(trail.pool);
+  services.alerts = commandAlerts(createAlertStore({ pool: trail.pool }), { timezone });
+}
+
 /**
  * The bot's deployment records, for the stack this CLI chose: with DATABASE_URL on that database;
  * without it they are in npm start's embedded database, whose one session is the bot's.
@@ -297,6 +319,7 @@ export async function runCli(argv: readonly string[], io: CliIo, options: CliOpt
       Object.assign(services, await relayedChecklists(trail));
     }
     if (isDeploymentLine(registry, line)) await addDeployments(services, trail, io);
+    if (isAlertLine(registry, line)) await addAlerts(services, trail, config.timezone);
     const outcome = await executeCommandLine(
       {
         registry,

@@ -12,7 +12,13 @@ describe('bot config', () => {
   });
 
   it('defaults to no roles and no channels when no file is given', () => {
-    expect(loadBotConfig(undefined)).toEqual({ roles: {}, channels: {}, cli_users: {} });
+    expect(loadBotConfig(undefined)).toEqual({ roles: {}, channels: {}, cli_users: {}, timezone: 'UTC' });
+  });
+
+  it('takes the timezone as an IANA name and names one the runtime does not know', () => {
+    expect(parseBotConfig({ timezone: 'Europe/Berlin' }).timezone).toBe('Europe/Berlin');
+    expect(() => parseBotConfig({ timezone: 'Mars/Olympus' })).toThrow('timezone: must be an IANA timezone such as UTC or Europe/Berlin');
+    expect(() => parseBotConfig({ timezone: 42 })).toThrow(/^config: timezone: /);
   });
 
   it('maps operating-system users to Slack user IDs under cli_users', () => {

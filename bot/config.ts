@@ -31,6 +31,19 @@ export const OsUserName = z
 export const CHANNEL_PURPOSES = ['ops', 'alerts', 'deploys', 'approvals'] as const;
 export type ChannelPurpose = (typeof CHANNEL_PURPOSES)[number];
 
+/** An IANA timezone name the runtime knows (`Europe/Berlin`, `UTC`). */
+export const TimeZoneName = z.string().refine(
+  (name) => {
+    try {
+      new Intl.DateTimeFormat('en-US', { timeZone: name });
+      return true;
+    } catch {
+      return false;
+    }
+  },
+  { error: 'must be an IANA timezone such as UTC or Europe/Berlin' },
+);
+
 export const BotConfig = z
   .strictObject({
     roles: z
@@ -47,6 +60,8 @@ export const BotConfig = z
      * only the workspace its bot token belongs to. Requests from any other are refused and recorded.
      */
     slack: z.strictObject({ team_ids: z.array(SlackTeamId).min(1, 'must list at least one team ID, or leave slack.team_ids out').optional() }).optional(),
+    /** The bot's timezone: when "tomorrow" begins for a snoozed alert, and the schedules' (DESIGN.md). */
+    timezone: TimeZoneName.default('UTC'),
     /** Changes to bot/authorization/defaults.json; see bot/authorization/README.md. */
     authorization: AuthorizationOverrides.optional(),
   })

@@ -58,7 +58,7 @@ import { createBackupPorts } from '../runbooks/backup/index.js';
 import { createTrailStore } from './audit-trail/trail-store.js';
 import { createSlackBot } from './slack/app.js';
 import { ALERTMANAGER_WEBHOOK_PATH, createAlertmanagerWebhook, parseAlertWebhookSettings } from './alerts/alertmanager-webhook.js';
-import { alertSettingsFromEnv, createAlertStore, migrateAlertStore } from './alerts/index.js';
+import { alertSettingsFromEnv, commandAlerts, createAlertStore, migrateAlertStore } from './alerts/index.js';
 import { readAlertContext } from './alerts/alert-context.js';
 import { createAlertMessages, stormThresholdFromEnv, type AlertMessages } from './slack/alert-messages.js';
 import { createAlertMessageStore, migrateAlertMessageStore } from './slack/alert-message-store.js';
@@ -315,9 +315,11 @@ async function main(): Promise<void> {
   }
 
   // Alerts: the store both sources report to, and Alertmanager's webhook when ACGS_ALERTS_TOKEN is
-  // set. The built-in monitor and the alert messages in Slack come with the rest of issue 14.
+  // set; their messages in Slack once the bot exists (below). The built-in monitor comes with the rest of issue 14.
   announceMigrations('alerts', await migrateAlertStore(trail.pool));
   const alertStore = createAlertStore({ pool: trail.pool, settings: alertSettings });
+  // The alert commands (`alerts`, `alerts ack|snooze|resolve`, `silence`) act on it as the person.
+  services.alerts = commandAlerts(alertStore, { timezone: config.timezone });
   say(`alerts: Alertmanager's webhook ${alertWebhook.token ? `on at POST ${ALERTMANAGER_WEBHOOK_PATH}` : 'off (no ACGS_ALERTS_TOKEN)'}`);
 
   const registry = createCommandRegistry();

@@ -14,7 +14,7 @@ import { SERVICE_NAMES, SERVICE_PORTS, type ServiceName } from '../services/kit/
 import type { StackDatabase } from '../services/stack/stack-database.js';
 import type { StackRedis } from '../services/stack/stack-redis.js';
 import type { Stack } from '../services/stack/stack.js';
-import type { AuditLogReader, BackupCatalog, Checklists, Deployments, RunbookRuns } from './ports.js';
+import type { Alerts, AuditLogReader, BackupCatalog, Checklists, Deployments, RunbookRuns } from './ports.js';
 
 export interface CommandDependencies {
   /** Base URL of each service. */
@@ -57,6 +57,10 @@ export interface CommandDependencies {
   deploymentsProblem?: string;
   /** Why there are no checklists, when this process could have had them (the CLI: no DATABASE_URL and no npm start lending them). */
   checklistsProblem?: string;
+  /** The bot's alerts (both sources, one store); without it the alert commands say they are not set up. */
+  alerts?: Alerts;
+  /** Why there are no alerts, when this process could have had them (the CLI without DATABASE_URL). */
+  alertsProblem?: string;
 }
 
 export interface ServiceEndpointsEnv {
@@ -95,7 +99,7 @@ export interface CommandDependenciesOptions {
 }
 
 /** The clients and connections; the bot adds its audit trail (bot/command-path/command-path-dependencies.ts). */
-export function createCommandDependencies(options: CommandDependenciesOptions): Omit<CommandDependencies, 'trail' | 'trailProblem' | 'runs' | 'backups' | 'runsProblem' | 'checklists' | 'checklistsProblem' | 'deployments' | 'deploymentsProblem'> {
+export function createCommandDependencies(options: CommandDependenciesOptions): Omit<CommandDependencies, 'trail' | 'trailProblem' | 'runs' | 'backups' | 'runsProblem' | 'checklists' | 'checklistsProblem' | 'deployments' | 'deploymentsProblem' | 'alerts' | 'alertsProblem'> {
   const callTimeoutMs = options.callTimeoutMs ?? 10_000;
   const { endpoints } = options;
   return {

@@ -1,4 +1,6 @@
 /** Every /acgs command, in one list: Slack, the console, the CLI and help all read it. */
+import { alertsAck, alertsResolve, alertsSnooze } from './alert-actions.js';
+import { alerts, alertsHistory } from './alerts.js';
 import { audit } from './audit.js';
 import { auditVerify } from './audit-verify.js';
 import { backup } from './backup.js';
@@ -46,6 +48,7 @@ import { runs } from './runs.js';
 import { sandboxPrune } from './sandbox-prune.js';
 import { sandboxStatus } from './sandbox-status.js';
 import { scale } from './scale.js';
+import { silence, silences } from './silence.js';
 import { stats } from './stats.js';
 import { troubleshoot } from './troubleshoot.js';
 import { status } from './status.js';
@@ -110,6 +113,13 @@ export const allCommands: readonly CommandDefinition[] = [
   deployStatus,
   deployUnlock,
   rollback,
+  alerts,
+  alertsHistory,
+  alertsAck,
+  alertsSnooze,
+  alertsResolve,
+  silence,
+  silences,
 ] as CommandDefinition[];
 
 export function createCommandRegistry(): Registry {

@@ -517,3 +517,93 @@ export interface Deployments {
   /** Runs whose lock was forced open and that have not ended, newest first. */
   forcedOpen(): Promise<ForcedOpenRun[]>;
 }
+
+/** An alert's state: `firing`, `acknowledged` by a person, `resolved` by its source or a person. */
+export type AlertStateName = 'firing' | 'acknowledged' | 'resolved';
+
+/** One alert as the alert commands show it (bot/alerts' record, as plain data). */
+export interface AlertInfo {
+  id: string;
+  rule: string;
+  /** `monitor` (the bot's own) or `alertmanager`. */
+  source: string;
+  /** The service it is about (its `service` label), when it names one. */
+  service: string | null;
+  labels: Record<string, string>;
+  state: AlertStateName;
+  /** ISO 8601, as every time below. */
+  firedAt: string;
+  resolvedAt: string | null;
+  resolvedBy: string | null;
+  value: number | null;
+  /** The rule's threshold and unit, when the rule is one of the runbook's. */
+  threshold: { value: number; unit: string } | null;
+  acknowledgedBy: string | null;
+  acknowledgedAt: string | null;
+  snoozedUntil: string | null;
+  snoozedBy: string | null;
+  flapping: boolean;
+  /** The silence its last change happened under. */
+  silencedBy: string | null;
+}
+
+/** What a person's action did: `changed` is false when the alert already was that way (a double click). */
+export interface AlertActionInfo {
+  alert: AlertInfo;
+  changed: boolean;
+}
+
+/** One event of the alerts' history: fired, resolved, acknowledged, snoozed, auto-action, escalated, ... */
+export interface AlertHistoryInfo {
+  alertId: string;
+  rule: string;
+  service: string | null;
+  at: string;
+  kind: string;
+  /** The alert's state after the event. */
+  state: AlertStateName;
+  /** The person (or the bot's own part) who did it; null for the alert's source. */
+  actor: string | null;
+  value: number | null;
+  silenced: boolean;
+  details: Record<string, unknown> | null;
+}
+
+export interface AlertSilenceInfo {
+  id: string;
+  rule: string;
+  until: string;
+  reason: string;
+  createdBy: string;
+  createdAt: string;
+}
+
+/** An alert action refused before anything changed; the message is safe to show. */
+export class AlertRequestError extends Error {
+  override readonly name: string = 'AlertRequestError';
+  constructor(
+    /** not-found, resolved, past, unknown-rule, invalid */
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The bot's alerts (bot/alerts' store) as the alert commands use them; the bot implements it. */
+export interface Alerts {
+  /** The bot's timezone (IANA name, config `timezone:`), in which "tomorrow" begins. */
+  timezone: string;
+  /** The runbook's alert rules, for `silence` and the answers. */
+  rules: ReadonlyArray<{ name: string; summary: string }>;
+  /** Alerts not resolved, oldest first. */
+  open(): Promise<AlertInfo[]>;
+  /** Events since a time, newest first, at most `limit`. */
+  history(since: Date, limit: number): Promise<AlertHistoryInfo[]>;
+  acknowledge(alertId: string, by: string): Promise<AlertActionInfo>;
+  snooze(alertId: string, until: Date, by: string): Promise<AlertActionInfo>;
+  resolve(alertId: string, by: string): Promise<AlertActionInfo>;
+  silence(silence: { rule: string; until: Date; reason: string; by: string }): Promise<AlertSilenceInfo>;
+  /** Silences not yet expired, the soonest to end first. */
+  silences(): Promise<AlertSilenceInfo[]>;
+}

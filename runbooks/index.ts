@@ -3,9 +3,10 @@
  * (bot/runbook-runs), and `/acgs runbooks` lists them.
  */
 import type { AnyRunbook } from './engine/definition.js';
+import { alertResponseRunbooks } from './alert-responses/index.js';
 import { backupRunbooks } from './backup/index.js';
 import { deployRunbooks } from './deploy/index.js';
 import { healthCheck } from './health-check.js';
 import { troubleshootingRunbooks } from './troubleshooting/index.js';
 
-export const allRunbooks: readonly AnyRunbook[] = [healthCheck, ...backupRunbooks, ...deployRunbooks, ...troubleshootingRunbooks];
+export const allRunbooks: readonly AnyRunbook[] = [healthCheck, ...backupRunbooks, ...deployRunbooks, ...troubleshootingRunbooks, ...alertResponseRunbooks];

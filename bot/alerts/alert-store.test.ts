@@ -142,6 +142,15 @@ describe('what people do', () => {
     expect(history.every((entry) => entry.fingerprint === 'a1b2c3d4e5f60718' && entry.rule === 'ServiceDown')).toBe(true);
   });
 
+  it('takes the same snooze asked twice (a double click) as done, and a different end as a new snooze', async () => {
+    await store.report([alert()]);
+    expect(await store.snooze('1', later(3_600_000), 'U0ONCALL')).toMatchObject({ changed: true });
+    clock = later(20_000);
+    expect(await store.snooze('1', later(3_620_000), 'U0OTHER')).toMatchObject({ changed: false, alert: { snoozedUntil: later(3_600_000), snoozedBy: 'U0ONCALL' } });
+    expect(await store.snooze('1', later(4 * 3_600_000), 'U0OTHER')).toMatchObject({ changed: true, alert: { snoozedUntil: later(4 * 3_600_000), snoozedBy: 'U0OTHER' } });
+    expect(await eventKinds()).toEqual(['fired:firing', 'snoozed:firing', 'snoozed:firing']);
+  });
+
   it('refuses to snooze or acknowledge a resolved alert, a snooze in the past and an alert that does not exist, changing nothing', async () => {
     await store.report([alert(), resolved(T0, later(1000))]);
     await store.report([alert({ fingerprint: 'open' })]);
@@ -164,6 +173,8 @@ describe('what people do', () => {
     clock = later(60_000);
     await store.acknowledge('1', 'U0ONCALL');
     expect((await store.history(later(30_000))).map((entry) => `${entry.fingerprint} ${entry.kind}`)).toEqual(['early acknowledged']);
+    // The newest first, as many as asked: what `alerts history --limit` shows.
+    expect((await store.history(new Date(0), { newestFirst: true, limit: 2 })).map((entry) => `${entry.fingerprint} ${entry.kind}`)).toEqual(['early acknowledged', 'a1b2c3d4e5f60718 resolved']);
   });
 });
 

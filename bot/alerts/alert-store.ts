@@ -116,8 +116,8 @@ export interface AlertStore extends AlertIntake {
   byFingerprint(fingerprint: string): Promise<AlertRecord | undefined>;
   /** Alerts not resolved, oldest first; of one source when asked. */
   listOpen(filter?: { source?: AlertSource }): Promise<AlertRecord[]>;
-  /** Events since a time, oldest first. */
-  history(since: Date, options?: { limit?: number }): Promise<AlertHistoryEntry[]>;
+  /** Events since a time, oldest first; with `newestFirst`, the `limit` newest, newest first. */
+  history(since: Date, options?: { limit?: number; newestFirst?: boolean }): Promise<AlertHistoryEntry[]>;
   /** One alert's events, oldest first (its Slack message and thread are told from them). */
   events(alertId: string): Promise<AlertEvent[]>;
   acknowledge(alertId: string, by: string): Promise<AlertActionResult>;
@@ -224,6 +224,8 @@ const toSilence = (row: { id: string; rule: string; until: Date; reason: string;
   createdAt: row.created_at,
 });
 
+/** Snooze ends closer than this are the same snooze asked twice. */
+const SAME_SNOOZE_MS = 60_000;
 const EVENT_COLUMNS = 'id, alert_id, at, kind, state, actor, value, silenced, details';
 /** Alertmanager's "not resolved" endsAt (0001-01-01T00:00:00Z) and anything else before the epoch. */
 const isZeroTime = (date: Date | undefined) => date === undefined || date.getTime() <= 0;
@@ -391,7 +393,7 @@ export function createAlertStore(options: AlertStoreOptions): AlertStore {
     async history(since, options = {}) {
       const { rows } = await pool.query<EventRow & { fingerprint: string; rule: string; labels: Record<string, string> }>(
         `SELECT e.id, e.alert_id, e.at, e.kind, e.state, e.actor, e.value, e.silenced, e.details, a.fingerprint, a.rule, a.labels
-         FROM alert_events e JOIN alerts a ON a.id = e.alert_id WHERE e.at >= $1 ORDER BY e.id LIMIT $2`,
+         FROM alert_events e JOIN alerts a ON a.id = e.alert_id WHERE e.at >= $1 ORDER BY e.id ${options.newestFirst ? 'DESC' : ''} LIMIT $2`,
         [since, options.limit ?? 1000],
       );
       return rows.map((row) => ({ ...toEvent(row), fingerprint: row.fingerprint, rule: row.rule, labels: row.labels }));
@@ -416,6 +418,8 @@ export function createAlertStore(options: AlertStoreOptions): AlertStore {
       return act(alertId, async (client, alert, at) => {
         if (alert.state === 'resolved') throw new AlertActionError(`${describe(alert)} is resolved; a resolved alert cannot be snoozed.`, 'resolved');
         if (until.getTime() <= at.getTime()) throw new AlertActionError(`A snooze must end in the future, not at ${until.toISOString()}.`, 'past');
+        // A double click (or two people clicking the same snooze) asks for the same end again.
+        if (alert.snoozedUntil && Math.abs(alert.snoozedUntil.getTime() - until.getTime()) < SAME_SNOOZE_MS) return { alert, changed: false, changes: [] };
         const updated = await updateAlert(client, alert.id, 'snoozed_until = $1, snoozed_by = $2', [until, by], at);
         return { alert: updated, changed: true, changes: [await addEvent(client, updated, { at, kind: 'snoozed', actor: by, details: { until: until.toISOString() } })] };
       });

@@ -16,3 +16,4 @@ export {
 } from './alert-store.js';
 export { createMonitorBeat, startAlertMonitor, type AlertMonitor, type AlertMonitorOptions, type MonitorAlerts } from './alert-monitor.js';
 export type { AlertIntake, AlertIntakeResult, AlertSource, ReportedAlert } from './intake.js';
+export { alertInfo, commandAlerts, type CommandAlertsOptions } from './alert-commands.js';
