@@ -1,13 +1,16 @@
 /**
  * An alert's buttons in the Slack stand-in, through the real bot (Bolt's HTTP receiver), the real
  * commands, the real authorization policy and the bot's audit trail on the real PostgreSQL, with a
- * real local stack (supervised fixture processes): the rule's response run by the on-call engineer
- * and refused to someone without the role; buttons of an alert that no longer exists, and forged
- * ones, answered privately with nothing run.
+ * real local stack (supervised fixture processes): Acknowledge, Snooze and Resolve clicked by the
+ * on-call engineer and refused to someone without the role, the message following each; the
+ * rule's response run the same way; buttons of an alert that no longer exists, and forged ones,
+ * answered privately with nothing run.
  */
 import { WebClient } from '@slack/web-api';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createCommandRegistry } from '../../commands/index.js';
+import { commandAlerts } from '../alerts/alert-commands.js';
+import { readAlertContext } from '../alerts/alert-context.js';
 import { createAlertStore, migrateAlertStore, type AlertStore } from '../alerts/alert-store.js';
 import { openTestTrail, testGate, type TestTrail } from '../../test/testing/command-access.js';
 import { startFixtureProcesses, type FixtureProcesses } from '../../test/testing/fixture-processes.js';
@@ -34,8 +37,12 @@ beforeAll(async () => {
   fixtures = await startFixtureProcesses({ logCapacity: 50 });
   const services = await servicesNowhere({ authorization: await testGate({ roles: { oncall: [ONCALL], approvers: [], admins: [] } }), trail: trail.trail, stack: fixtures.stack });
   store = createAlertStore({ pool: trail.pool });
+  services.alerts = commandAlerts(store, { timezone: 'UTC' });
   bot = await startBotWithStandIn({ mode: 'http', registry: () => createCommandRegistry(), botOverrides: { services, alerts: store } });
-  shown = createAlertMessages({ queue: channelWriteQueue(standInClient(bot.standIn), { minEditIntervalMs: 50 }), alerts: store, messages: createAlertMessageStore({ pool: trail.pool }), channel: ALERTS });
+  shown = createAlertMessages({ queue: channelWriteQueue(standInClient(bot.standIn), { minEditIntervalMs: 50 }), alerts: store, messages: createAlertMessageStore({ pool: trail.pool }),
+    channel: ALERTS,
+    context: (alert) => readAlertContext(alert, { stack: fixtures.stack }),
+  });
   store.onChange((change) => shown.changed(change));
 }, 60_000);
 
@@ -59,6 +66,71 @@ async function alertMessage(service: string) {
 }
 
 describe("an alert's buttons", () => {
+  const messageOf = (alertId: string) => bot.standIn.messages(ALERTS).find((candidate) => JSON.stringify(candidate.blocks).includes(`Alert ${alertId} ·`));
+  const waitForMessage = (alertId: string, words: string) =>
+    bot.standIn.waitFor(() => {
+      const message = messageOf(alertId);
+      return message && blockText(message.blocks).includes(words) ? message : undefined;
+    }, 10_000, `alert ${alertId}'s message to say ${words}`);
+
+  it('acknowledge, snooze and resolve as the on-call engineer through the command path; the message and its thread follow, and the trail says it came from the buttons', async () => {
+    const { alert, message } = await alertMessage('beta');
+    const stale = structuredClone(message.blocks);
+    await bot.standIn.clickButton({ userId: ONCALL, channelId: ALERTS, messageTs: message.ts, actionId: 'acgs_alert_ack' });
+    await vi.waitFor(async () => expect(await store.get(alert.id)).toMatchObject({ state: 'acknowledged', acknowledgedBy: ONCALL }), { timeout: 10_000, interval: 50 });
+    await shown.idle();
+    const acknowledged = await waitForMessage(alert.id, `Acknowledged by <@${ONCALL}>`);
+    expect(acknowledged.ts).toBe(message.ts);
+    expect(JSON.stringify(acknowledged.blocks)).not.toContain('acgs_alert_ack');
+
+    await bot.standIn.clickButton({ userId: ONCALL, channelId: ALERTS, messageTs: message.ts, actionId: 'acgs_alert_snooze_4h' });
+    await vi.waitFor(async () => expect((await store.get(alert.id))!.snoozedUntil).not.toBeNull(), { timeout: 10_000, interval: 50 });
+    await shown.idle();
+    await waitForMessage(alert.id, 'Snoozed until');
+
+    await bot.standIn.clickButton({ userId: ONCALL, channelId: ALERTS, messageTs: message.ts, actionId: 'acgs_alert_resolve' });
+    await vi.waitFor(async () => expect(await store.get(alert.id)).toMatchObject({ state: 'resolved', resolvedBy: ONCALL }), { timeout: 10_000, interval: 50 });
+    await shown.idle();
+    const resolved = await waitForMessage(alert.id, `Resolved by <@${ONCALL}>`);
+    expect(JSON.stringify(resolved.blocks)).not.toContain('acgs_alert_');
+    const thread = bot.standIn.thread(ALERTS, message.ts).slice(1).map((reply) => blockText(reply.blocks));
+    expect(thread.slice(1).map((line) => line.split(' at ')[0]!.replace(/ until .*/, ''))).toEqual([`:eyes: Acknowledged by <@${ONCALL}>`, ':zzz: Snoozed', `:white_check_mark: Resolved by <@${ONCALL}>`]);
+    for (const command of ['alerts ack', 'alerts snooze', 'alerts resolve']) {
+      const records = await vi.waitFor(async () => {
+        const found = await trailOf(command);
+        expect(found.map((record) => record.kind).sort()).toEqual(['command', 'execution', 'result']);
+        return found;
+      }, { timeout: 5000, interval: 50 });
+      for (const record of records) expect(record).toMatchObject({ actor: ONCALL, origin: 'button', channel: ALERTS });
+    }
+
+    // The stale buttons of the message as it was: a resolved alert is not acknowledged again.
+    bot.standIn.workspace.edit(ALERTS, message.ts, { blocks: stale }, 'test');
+    const privateBefore = privateTo(ONCALL, 0).length;
+    await bot.standIn.clickButton({ userId: ONCALL, channelId: ALERTS, messageTs: message.ts, actionId: 'acgs_alert_snooze_1h' });
+    const answer = await waitForPrivate(ONCALL, privateBefore);
+    expect(blockText(answer.blocks)).toMatch(/resolved/);
+    expect(await store.get(alert.id)).toMatchObject({ state: 'resolved', resolvedBy: ONCALL });
+  }, 30_000);
+
+  it('refuse Acknowledge and Resolve to someone without the role, privately, recording the refusal and changing nothing', async () => {
+    const { alert, message } = await alertMessage('sick');
+    for (const actionId of ['acgs_alert_ack', 'acgs_alert_resolve']) {
+      const privateBefore = privateTo(VIEWER, 0).length;
+      await bot.standIn.clickButton({ userId: VIEWER, channelId: ALERTS, messageTs: message.ts, actionId });
+      const answer = await waitForPrivate(VIEWER, privateBefore);
+      expect(blockText(answer.blocks)).toMatch(/alerts (ack|resolve): refused/);
+    }
+    const refused = [...(await trailOf('alerts ack')), ...(await trailOf('alerts resolve'))].filter((record) => record.actor === VIEWER);
+    expect(refused.map((record) => [record.kind, record.decision, record.origin])).toEqual([
+      ['command', 'deny', 'button'],
+      ['command', 'deny', 'button'],
+    ]);
+    expect(await store.get(alert.id)).toMatchObject({ state: 'firing', acknowledgedBy: null, resolvedBy: null });
+    await shown.idle();
+    expect(bot.standIn.thread(ALERTS, message.ts)).toHaveLength(2);
+  }, 30_000);
+
   it("refuse the rule's response to someone without the role, privately, recording the refusal and running nothing", async () => {
     const { alert, message } = await alertMessage('alpha');
     const startedBefore = (await fixtures.stack.list()).find((service) => service.name === 'alpha')!.replicas[0]!.startedAt;
