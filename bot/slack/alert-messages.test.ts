@@ -276,6 +276,22 @@ describe('an alert in Slack', () => {
     expect(replies(ts).slice(1)).toEqual([':eyes: Acknowledged by <@U0ONCALL> at 03:12:00 UTC']);
   }, 30_000);
 
+  it("shows a change another replica made while the first post was still on its way, in the one message and its thread", async () => {
+    const a = replica();
+    const b = replica({ pool: otherReplicaPool });
+    // A's post waits out a 429; meanwhile B acknowledges the alert and finds no message to edit.
+    slack.rateLimitNext('chat.postMessage', 1, 1);
+    await a.store.report([firing('alpha')]);
+    const [alert] = await b.store.listOpen();
+    await b.store.acknowledge(alert!.id, 'U0ONCALL');
+    await b.shown.idle();
+    await a.shown.idle();
+    expect(parents()).toHaveLength(1);
+    const message = parents()[0]!;
+    expect(header(message)).toBe(':eyes: ServiceDown: alpha: acknowledged');
+    expect(replies(message.ts).slice(1)).toEqual([':eyes: Acknowledged by <@U0ONCALL> at 03:12:00 UTC']);
+  }, 30_000);
+
   it('waits out a rate limit through the WebClient and posts the message once', async () => {
     const { store, shown } = replica();
     slack.rateLimitNext('chat.postMessage', 1, 1);

@@ -53,6 +53,8 @@ export interface AlertMessages {
   idle(): Promise<void>;
 }
 
+/** Messages whose last state this process remembers, newest kept. */
+const SHOWN_REMEMBERED = 2000;
 /** Catch-up rounds after which a message that still lags is left to the next change. */
 const MAX_ROUNDS = 5;
 
@@ -80,7 +82,13 @@ export function createAlertMessages(options: AlertMessagesOptions): AlertMessage
   const log = options.log ?? (() => undefined);
   const chains = new Map<string, Promise<void>>();
   // What this process last asked Slack to show, per message: an unchanged message is not edited again.
+  // Bounded: a message forgotten here is only edited once more than it needs.
   const shown = new Map<string, string>();
+  const remember = (ts: string, rendered: string) => {
+    shown.delete(ts);
+    shown.set(ts, rendered);
+    if (shown.size > SHOWN_REMEMBERED) shown.delete(shown.keys().next().value!);
+  };
 
   function chain(key: string, work: () => Promise<void>): void {
     const next = (chains.get(key) ?? Promise.resolve()).then(work).catch((error: unknown) => log(`alert messages: ${key} could not be brought up to date`, error));
@@ -122,7 +130,7 @@ export function createAlertMessages(options: AlertMessagesOptions): AlertMessage
     if (shown.get(ts) === rendered) return true;
     try {
       await queue.update(where, ts, message);
-      shown.set(ts, rendered);
+      remember(ts, rendered);
       return true;
     } catch (error) {
       if (isMessageNotFound(error)) {
@@ -167,7 +175,7 @@ export function createAlertMessages(options: AlertMessagesOptions): AlertMessage
           log(`alert messages: another message of alert ${alertId} was recorded first; this one (${posted}) is not kept current`);
           return;
         }
-        shown.set(posted, JSON.stringify(message));
+        remember(posted, JSON.stringify(message));
         claim = undefined;
         if (fresh) await postContext(row.channel, alert, posted);
         fresh = false;
@@ -205,7 +213,7 @@ export function createAlertMessages(options: AlertMessagesOptions): AlertMessage
         const held = claim;
         const posted = await post(storm.channel, `the summary of storm ${stormId}`, message, () => messages.releaseStorm(stormId, held));
         if (!posted || !(await messages.stormPosted(stormId, held, posted))) return;
-        shown.set(posted, JSON.stringify(message));
+        remember(posted, JSON.stringify(message));
         claim = undefined;
       } else if (!(await edit(storm.channel, `the summary of storm ${stormId}`, storm.ts, message))) {
         claim = await messages.forgetStorm(stormId, storm.ts);
