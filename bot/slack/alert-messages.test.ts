@@ -150,6 +150,19 @@ describe('an alert in Slack', () => {
     expect(logged).toEqual([]);
   }, 30_000);
 
+  it('says in words in its context reply what the stack could not tell (a service it does not have), and posts nothing about it elsewhere', async () => {
+    const { store, shown } = replica();
+    await store.report([firing('nosuch')]);
+    await shown.idle();
+    const [message] = parents();
+    const [context] = replies(message!.ts);
+    expect(context).toContain('Context for nosuch');
+    expect(context).toMatch(/_Log lines could not be read: .*nosuch/);
+    expect(context).toContain('_The stack has no service nosuch_');
+    expect(parents()).toHaveLength(1);
+    expect(logged).toEqual([]);
+  }, 30_000);
+
   it('tells flapping once in the thread; while it flaps, firings and resolutions only edit the message, until it settles', async () => {
     const { store, shown } = replica();
     await store.report([firing('beta')]);
