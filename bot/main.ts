@@ -59,6 +59,9 @@ import { createTrailStore } from './audit-trail/trail-store.js';
 import { createSlackBot } from './slack/app.js';
 import { ALERTMANAGER_WEBHOOK_PATH, createAlertmanagerWebhook, parseAlertWebhookSettings } from './alerts/alertmanager-webhook.js';
 import { alertSettingsFromEnv, commandAlerts, createAlertStore, migrateAlertStore } from './alerts/index.js';
+import { readAlertContext } from './alerts/alert-context.js';
+import { createAlertMessages, stormThresholdFromEnv, type AlertMessages } from './slack/alert-messages.js';
+import { createAlertMessageStore, migrateAlertMessageStore } from './slack/alert-message-store.js';
 import { migrateDeliveryStore, postgresEvictedDeliveries } from './slack/delivery-store.js';
 import { consoleHostRefusal, consoleStackRefusal, CONSOLE_WITH_REAL_STACK } from './slack/console/console-exposure.js';
 import { DEFAULT_BOT_PORT, parseSlackSettings, slackRequested, type SlackSettings } from './slack/settings.js';
@@ -113,6 +116,7 @@ let gateMessages: ((request: ApprovalRequest) => Promise<void>) | undefined;
 let checklistMessages: ChecklistMessages | undefined;
 let deploymentNotices: NoticesPort | undefined;
 let noticeMailer: NoticeMailer | undefined;
+let alertMessages: AlertMessages | undefined;
 
 /**
  * The bot's own audit trail: in DATABASE_URL's database (its own tables beside the stack's), else
@@ -167,6 +171,7 @@ async function main(): Promise<void> {
   const deploySettings = deploySettingsFromEnv(env);
   const alertSettings = alertSettingsFromEnv(env);
   const alertWebhook = parseAlertWebhookSettings(env);
+  const stormThreshold = stormThresholdFromEnv(env);
   const reviewIntervalMs = reviewIntervalFromEnv(env.ACGS_EVOLUTION_REVIEW_INTERVAL_SECONDS);
   const useConsole = !slackRequested(env);
   // Before anything starts: the console plays every approver, so only on loopback and a local stack.
@@ -310,7 +315,7 @@ async function main(): Promise<void> {
   }
 
   // Alerts: the store both sources report to, and Alertmanager's webhook when ACGS_ALERTS_TOKEN is
-  // set. The built-in monitor and the alert messages in Slack come with the rest of issue 14.
+  // set; their messages in Slack once the bot exists (below). The built-in monitor comes with the rest of issue 14.
   announceMigrations('alerts', await migrateAlertStore(trail.pool));
   const alertStore = createAlertStore({ pool: trail.pool, settings: alertSettings });
   // The alert commands (`alerts`, `alerts ack|snooze|resolve`, `silence`) act on it as the person.
@@ -332,6 +337,7 @@ async function main(): Promise<void> {
     ...(config.slack?.team_ids ? { teamIds: config.slack.team_ids } : {}),
     evictedDeliveries: postgresEvictedDeliveries(trail.pool),
     reviewCards,
+    alerts: alertStore,
     ...(alertWebhook.token
       ? {
           alertmanagerWebhook: createAlertmanagerWebhook({
@@ -366,6 +372,27 @@ async function main(): Promise<void> {
     store: checklistBook.store,
     log: (message, error) => logger.warn({ component: 'checklist-messages', err: error }, message),
   });
+
+  // Alerts in Slack: one message per alert in channels.alerts (else ops; the console's #acgs-alerts),
+  // kept current from the store's changes through the same write queue; the store never waits for Slack.
+  announceMigrations('alert-messages', await migrateAlertMessageStore(trail.pool));
+  const alertChannel = config.channels.alerts ?? config.channels.ops ?? (standIn ? DEFAULT_CHANNELS.find((channel) => channel.name === 'acgs-alerts')?.id : undefined);
+  if (alertChannel) {
+    const shown = createAlertMessages({
+      queue: writeQueue,
+      alerts: alertStore,
+      messages: createAlertMessageStore({ pool: trail.pool }),
+      channel: alertChannel,
+      stormThreshold,
+      context: (alert) => readAlertContext(alert, { stack, deployments }),
+      log: (message, error) => logger.warn({ component: 'alert-messages', ...(error ? { err: error } : {}) }, message),
+    });
+    alertMessages = shown;
+    alertStore.onChange((change) => shown.changed(change));
+    say(`alerts: posted to ${alertChannel}${config.channels.alerts ? ' (channels.alerts)' : config.channels.ops ? ' (channels.ops)' : ' (#acgs-alerts)'}, one message per alert; more than ${stormThreshold} within a minute share one summary`);
+  } else {
+    say('alerts: not posted in Slack (no channels.alerts or channels.ops in ACGS_CONFIG); /acgs alerts lists them');
+  }
 
   // Deployment notices: channels.deploys (else ops, else the run's channel; the console's #acgs-deploys),
   // the stakeholders role by DM, and e-mail when SMTP_URL is set.
@@ -410,6 +437,7 @@ async function main(): Promise<void> {
     await approvalSignals?.close().catch(() => undefined);
     await runMessages?.stop().catch((error: unknown) => logger.warn({ err: error }, 'run messages stop failed'));
     await checklistMessages?.idle().catch(() => undefined);
+    await alertMessages?.idle().catch(() => undefined);
     noticeMailer?.close();
     await bot.stop().catch((error: unknown) => logger.warn({ err: error }, 'bot stop failed'));
     // Before the trail closes: each run in hand finishes its step (recorded) and is handed back.

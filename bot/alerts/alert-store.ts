@@ -118,6 +118,8 @@ export interface AlertStore extends AlertIntake {
   listOpen(filter?: { source?: AlertSource }): Promise<AlertRecord[]>;
   /** Events since a time, oldest first; with `newestFirst`, the `limit` newest, newest first. */
   history(since: Date, options?: { limit?: number; newestFirst?: boolean }): Promise<AlertHistoryEntry[]>;
+  /** One alert's events, oldest first (its Slack message and thread are told from them). */
+  events(alertId: string): Promise<AlertEvent[]>;
   acknowledge(alertId: string, by: string): Promise<AlertActionResult>;
   snooze(alertId: string, until: Date, by: string): Promise<AlertActionResult>;
   resolve(alertId: string, by: string): Promise<AlertActionResult>;
@@ -395,6 +397,12 @@ export function createAlertStore(options: AlertStoreOptions): AlertStore {
         [since, options.limit ?? 1000],
       );
       return rows.map((row) => ({ ...toEvent(row), fingerprint: row.fingerprint, rule: row.rule, labels: row.labels }));
+    },
+
+    async events(alertId) {
+      if (!/^[0-9]{1,18}$/.test(alertId)) return [];
+      const { rows } = await pool.query<EventRow>(`SELECT ${EVENT_COLUMNS} FROM alert_events WHERE alert_id = $1 ORDER BY id`, [alertId]);
+      return rows.map(toEvent);
     },
 
     acknowledge(alertId, by) {

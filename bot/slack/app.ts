@@ -18,6 +18,8 @@ import type { EvictedDeliveries } from './delivery-store.js';
 import type { MayRun } from './home.js';
 import { createBotHttpServer, RECEIVED_AT, type HealthAnswer, type TimedRequest } from './http-server.js';
 import type { AlertmanagerWebhook } from '../alerts/alertmanager-webhook.js';
+import type { AlertStore } from '../alerts/alert-store.js';
+import { registerAlertActions } from './alert-actions.js';
 import type { ApprovalRequest } from '../approvals/index.js';
 import { announceOutcomeUnknown, DEFAULT_SLASH_COMMAND, registerListeners, updateApprovalMessages } from './listeners.js';
 import type { ReviewCardPublisher, ReviewCardStore } from '../evolution-reviews/index.js';
@@ -52,6 +54,8 @@ export interface SlackBotOptions {
   approvalsChannel?: string;
   /** Where evolution review cards are recorded; a card its button decided is closed there. */
   reviewCards?: ReviewCardStore;
+  /** The alert store: the buttons of alert messages look their alert up in it (alert-actions.ts). */
+  alerts?: Pick<AlertStore, 'get'>;
   /** Alertmanager's webhook at POST /alerts/alertmanager (createAlertmanagerWebhook), when ACGS_ALERTS_TOKEN is set. */
   alertmanagerWebhook?: AlertmanagerWebhook;
   /** Mounts the local console and Slack stand-in on the bot's port. */
@@ -166,6 +170,8 @@ export function createSlackBot(options: SlackBotOptions): SlackBot {
   registerRunActions(app, { execution, metrics, logger });
   // Tick / Untick / Re-run checks on a checklist's message: the same, as `checklist ...` lines.
   registerChecklistActions(app, { execution, metrics, logger });
+  // Acknowledge / Snooze / Resolve / the response on an alert's message: `alerts ...` lines and the rule's response.
+  if (options.alerts) registerAlertActions(app, { execution, metrics, logger, alerts: options.alerts });
 
   // The one error boundary: the cause goes to the log under a reference, the person sees only the reference.
   const boundary: Parameters<App['error']>[0] = async ({ error, body }) => {

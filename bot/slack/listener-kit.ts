@@ -50,12 +50,17 @@ export interface CommandButtonDeps {
   logger: PinoLogger;
 }
 
+export type ButtonLine = { line: string; log?: Record<string, unknown> } | { refused: string };
+
 /** What differs between the buttons that stand for a command line. */
 export interface CommandButton<Which extends string> {
   /** Matches the buttons' action ids; its first group says which button it is. */
   pattern: RegExp;
-  /** The line the button stands for, or undefined when its value names nothing. */
-  line(which: Which, value: string | undefined): { line: string; log?: Record<string, unknown> } | undefined;
+  /**
+   * The line the button stands for, or undefined when its value names nothing; `refused` when
+   * what it names cannot be acted on (an alert that no longer exists): the clicker is told why.
+   */
+  line(which: Which, value: string | undefined): ButtonLine | undefined | Promise<ButtonLine | undefined>;
   /** The clicker's answer when the button names nothing: nothing is run. */
   namesNothing: string;
   /** Whether the clicker is told the outcome; the rest the button's message shows by itself. */
@@ -76,9 +81,9 @@ export function registerCommandButton<Which extends string>(app: App, deps: Comm
     observeAck(deps.metrics, context, 'action');
     if (action.type !== 'button') return;
     const which = button.pattern.exec(action.action_id)![1] as Which;
-    const made = button.line(which, action.value);
-    if (!made) {
-      await respond({ response_type: 'ephemeral', replace_original: false, text: button.namesNothing });
+    const made = await button.line(which, action.value);
+    if (!made || 'refused' in made) {
+      await respond({ response_type: 'ephemeral', replace_original: false, text: made?.refused ?? button.namesNothing });
       return;
     }
     const channelId = body.channel?.id;

@@ -26,6 +26,7 @@ import { createPool } from '../../services/kit/postgres.js';
 import { createChecklistStore, migrateChecklistStore } from '../../runbooks/checklists/checklist-store.js';
 import { createNoticeLedger, migrateNoticeLedger } from '../../bot/notices/notice-ledger.js';
 import { createAlertStore, migrateAlertStore } from '../../bot/alerts/alert-store.js';
+import { createAlertMessageStore, migrateAlertMessageStore } from '../../bot/slack/alert-message-store.js';
 import type { DeploymentNotice } from '../../runbooks/engine/ports.js';
 import { createReleaseRecords, migrateReleaseRecords } from '../../runbooks/deploy/release-records.js';
 import { createRunStore, migrateRunStore } from '../../runbooks/engine/run-store.js';
@@ -228,6 +229,27 @@ describe("the bot's restricted database role", () => {
     await expect(bot.query('UPDATE alert_events SET actor = $$U0MALLORY$$')).rejects.toThrow(/permission denied for table alert_events/);
     await expect(bot.query('DELETE FROM alert_silences')).rejects.toThrow(/permission denied for table alert_silences/);
     await expect(bot.query('DELETE FROM alerts')).rejects.toThrow(/permission denied for table alerts/);
+  });
+
+  it("decides, posts and tells alert messages in the tables the owner migrated, and cannot delete where they are", async () => {
+    const { pool, bot } = fixture;
+    expect(await migrateAlertMessageStore(pool)).toEqual([]);
+    const alerts = createAlertStore({ pool });
+    await alerts.report([{ source: 'monitor', fingerprint: 'monitor/ServiceDown/service=policy-engine', rule: 'ServiceDown', status: 'firing', labels: {}, annotations: {}, startsAt: new Date() }]);
+    const alert = (await alerts.byFingerprint('monitor/ServiceDown/service=policy-engine'))!;
+    const messages = createAlertMessageStore({ pool });
+    const decision = await messages.decide(alert.id, { channel: 'C0ACGSALERT', stormThreshold: 1, toldThrough: '0' });
+    expect(decision.kind).toBe('message');
+    expect(await messages.posted(alert.id, (decision as { claim: { token: string } }).claim, '1765000000.000100')).toBe(true);
+    expect(await messages.takeReplies(alert.id, '0', '5')).toBe(true);
+    // The threshold is reached: the next alert joins a storm, whose summary the role records too.
+    await alerts.report([{ source: 'monitor', fingerprint: 'monitor/ServiceDown/service=audit-engine', rule: 'ServiceDown', status: 'firing', labels: {}, annotations: {}, startsAt: new Date() }]);
+    const second = (await alerts.byFingerprint('monitor/ServiceDown/service=audit-engine'))!;
+    const storm = await messages.decide(second.id, { channel: 'C0ACGSALERT', stormThreshold: 1, toldThrough: '0' });
+    expect(storm).toMatchObject({ kind: 'storm' });
+    expect((await messages.storm((storm as { stormId: string }).stormId))!.total).toBe(1);
+    await expect(bot.query('DELETE FROM bot_slack_alert_messages')).rejects.toThrow(/permission denied for table bot_slack_alert_messages/);
+    await expect(bot.query('DELETE FROM bot_slack_alert_storms')).rejects.toThrow(/permission denied for table bot_slack_alert_storms/);
   });
 });
 

@@ -245,6 +245,9 @@ describe('npm start with nothing configured', () => {
     // The alert store is there; Alertmanager's webhook is off until ACGS_ALERTS_TOKEN is set, and says so.
     expect(output()).toContain('[acgs] alerts: applied migration 1767200000000_alerts');
     expect(output()).toContain("[acgs] alerts: Alertmanager's webhook off (no ACGS_ALERTS_TOKEN)");
+    // Alerts are shown in the console's #acgs-alerts, and the start says so.
+    expect(output()).toContain('[acgs] alert-messages: applied migration 1767300000000_slack-alert-messages');
+    expect(output()).toContain('[acgs] alerts: posted to C0ACGSALERT (#acgs-alerts), one message per alert; more than 10 within a minute share one summary');
     const webhook = await fetch(`http://127.0.0.1:${botPort}/alerts/alertmanager`, { method: 'POST', body: '{}' });
     expect(webhook.status).toBe(404);
     expect(await webhook.json()).toEqual({ error: expect.stringContaining('set ACGS_ALERTS_TOKEN') });

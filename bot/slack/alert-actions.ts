@@ -1,0 +1,39 @@
+/**
+ * A click on an alert message's Acknowledge / Snooze / Resolve / response button: the command a
+ * person could type (`alerts ack <id>`, `alerts snooze <id> 1h|4h|tomorrow`, `alerts resolve <id>`,
+ * or the rule's response line such as `restart audit-engine`), run as the clicker by the shared
+ * command button (listener-kit.ts): the same authorization, approvals and audit trail as typed
+ * text. The button carries only the alert's id; the alert is looked up first, so a button of an
+ * alert that no longer exists answers so and runs nothing, and the response line is made from the
+ * alert as stored, never from the click. The alert's message shows the outcome by itself
+ * (alert-messages.ts); a refusal or failure is answered to the clicker only.
+ */
+import type { App } from '@slack/bolt';
+import { alertResponse } from '../alerts/alert-rules.js';
+import type { AlertStore } from '../alerts/alert-store.js';
+import { ALERT_ACTION_PATTERN, alertActionLine, isAlertId, type AlertAction } from './alert-message.js';
+import { registerCommandButton, type CommandButtonDeps } from './listener-kit.js';
+
+export interface AlertActionsDeps extends CommandButtonDeps {
+  alerts: Pick<AlertStore, 'get'>;
+}
+
+export function registerAlertActions(app: App, deps: AlertActionsDeps): void {
+  registerCommandButton<AlertAction>(app, deps, {
+    pattern: ALERT_ACTION_PATTERN,
+    line: async (which, value) => {
+      if (!isAlertId(value)) return undefined;
+      const alert = await deps.alerts.get(value);
+      if (!alert) return { refused: `Alert ${value} no longer exists; nothing was done.` };
+      if (which !== 'respond') return { line: alertActionLine(which, alert.id), log: { alert: alert.id } };
+      const response = alertResponse(alert.rule, alert.labels);
+      if (!response) return { refused: `Alert ${alert.id} (${alert.rule}) has no response the bot can run; nothing was done.` };
+      return { line: response.command, log: { alert: alert.id } };
+    },
+    namesNothing: 'This button names no alert; nothing was done.',
+    // Done: the alert's message shows it. A refusal (no right to, a resolved alert) only the clicker reads;
+    // a response's answer (a restart's report) is the clicker's to read too.
+    answers: (outcome) => outcome.outcome !== 'ok' || !outcome.command?.startsWith('alerts'),
+    message: 'alert message',
+  });
+}
