@@ -77,7 +77,7 @@ export interface EscalationMatrix {
 export const DEFAULT_ESCALATION: Readonly<EscalationMatrix> = {
   waitMs: { 1: 5 * 60_000, 2: 15 * 60_000, 3: 30 * 60_000 },
   notify: { 2: ['primary'], 3: ['primary', 'secondary'], 4: ['primary', 'secondary', 'escalation'] },
-  issueTypes: Object.fromEntries(ISSUE_TYPES.map((type) => [type, { primary: ['oncall'], secondary: ['approvers'], escalation: ['admins'] }])) as EscalationMatrix['issueTypes'],
+  issueTypes: Object.fromEntries(ISSUE_TYPES.map((type) => [type, { primary: ['oncall'], secondary: ['approvers'], escalation: ['admins'] }])) as unknown as EscalationMatrix['issueTypes'],
   rules: {
     ServiceDown: 'infrastructure',
     HighP99Latency: 'performance',
