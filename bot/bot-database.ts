@@ -17,7 +17,8 @@
  *   deploy_lock_events                             SELECT, INSERT (the lock's history)
  *   alerts                                         SELECT, INSERT, UPDATE (one per fingerprint)
  *   alert_events, alert_reports, alert_silences    SELECT, INSERT (their history, reports taken in, silences)
- *   the eight migrations bookkeeping tables        SELECT, REFERENCES (so the bot sees nothing is pending)
+ *   alert_escalations                              SELECT, INSERT (the levels each alert episode reached)
+ *   the nine migrations bookkeeping tables        SELECT, REFERENCES (so the bot sees nothing is pending)
  *
  * Without ACGS_MIGRATIONS_DATABASE_URL (the embedded default) one role does both, as before; the
  * signed checkpoints still show a rewrite, but the role can make one.
@@ -35,12 +36,13 @@ import { CHECKLIST_MIGRATIONS_TABLE, migrateChecklistStore } from '../runbooks/c
 import { migrateNoticeLedger, NOTICE_MIGRATIONS_TABLE } from './notices/notice-ledger.js';
 import { migrateReleaseRecords, RELEASE_RECORDS_MIGRATIONS_TABLE } from '../runbooks/deploy/release-records.js';
 import { ALERT_MIGRATIONS_TABLE, migrateAlertStore } from './alerts/alert-store.js';
+import { ESCALATION_MIGRATIONS_TABLE, migrateEscalationRecords } from './alerts/escalation-records.js';
 
 export const MIGRATIONS_DATABASE_URL_ENV = 'ACGS_MIGRATIONS_DATABASE_URL';
 
 /** The trail's tables and functions are never owned by the bot's role (services/kit/hash-chain/chain-schema.ts). */
 export const BOT_DATABASE_PLAN: RestrictionPlan = chainRestrictionPlan(TRAIL_TABLES, TRAIL_MIGRATIONS_TABLE, {
-  migrationsTables: [APPROVALS_MIGRATIONS_TABLE, EVOLUTION_REVIEW_MIGRATIONS_TABLE, RUNBOOK_MIGRATIONS_TABLE, CHECKLIST_MIGRATIONS_TABLE, NOTICE_MIGRATIONS_TABLE, RELEASE_RECORDS_MIGRATIONS_TABLE, ALERT_MIGRATIONS_TABLE],
+  migrationsTables: [APPROVALS_MIGRATIONS_TABLE, EVOLUTION_REVIEW_MIGRATIONS_TABLE, RUNBOOK_MIGRATIONS_TABLE, CHECKLIST_MIGRATIONS_TABLE, NOTICE_MIGRATIONS_TABLE, RELEASE_RECORDS_MIGRATIONS_TABLE, ALERT_MIGRATIONS_TABLE, ESCALATION_MIGRATIONS_TABLE],
   // The bot's other tables, which it reads and changes freely.
   grants: [
     { privileges: 'SELECT, INSERT, UPDATE, DELETE', tables: ['approval_requests', 'approval_votes', 'evolution_review_cards'] },
@@ -58,6 +60,8 @@ export const BOT_DATABASE_PLAN: RestrictionPlan = chainRestrictionPlan(TRAIL_TAB
     // An alert changes state; its history, the reports taken in and the silences are only added.
     { privileges: 'SELECT, INSERT, UPDATE', tables: ['alerts'] },
     { privileges: 'SELECT, INSERT', tables: ['alert_events', 'alert_reports', 'alert_silences'] },
+    // A level an episode reached is claimed by its insert and never changes.
+    { privileges: 'SELECT, INSERT', tables: ['alert_escalations'] },
   ],
 });
 
@@ -100,6 +104,7 @@ export async function prepareBotDatabase(setup: BotDatabaseSetup): Promise<BotDa
     await migrateNoticeLedger(owner, setup.log);
     await migrateReleaseRecords(owner, setup.log);
     await migrateAlertStore(owner, setup.log);
+    await migrateEscalationRecords(owner, setup.log);
     if (restricted) await grantRuntimeRole(owner, runtime.name, BOT_DATABASE_PLAN);
     return { runtimeRole: runtime.name, ownerRole: ownerRole.name, restricted, runtimeIsSuperuser: runtime.superuser };
   } finally {

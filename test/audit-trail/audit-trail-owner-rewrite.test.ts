@@ -26,6 +26,7 @@ import { createPool } from '../../services/kit/postgres.js';
 import { createChecklistStore, migrateChecklistStore } from '../../runbooks/checklists/checklist-store.js';
 import { createNoticeLedger, migrateNoticeLedger } from '../../bot/notices/notice-ledger.js';
 import { createAlertStore, migrateAlertStore } from '../../bot/alerts/alert-store.js';
+import { createEscalationRecords, migrateEscalationRecords } from '../../bot/alerts/escalation-records.js';
 import type { DeploymentNotice } from '../../runbooks/engine/ports.js';
 import { createReleaseRecords, migrateReleaseRecords } from '../../runbooks/deploy/release-records.js';
 import { createRunStore, migrateRunStore } from '../../runbooks/engine/run-store.js';
@@ -228,6 +229,20 @@ describe("the bot's restricted database role", () => {
     await expect(bot.query('UPDATE alert_events SET actor = $$U0MALLORY$$')).rejects.toThrow(/permission denied for table alert_events/);
     await expect(bot.query('DELETE FROM alert_silences')).rejects.toThrow(/permission denied for table alert_silences/);
     await expect(bot.query('DELETE FROM alerts')).rejects.toThrow(/permission denied for table alerts/);
+  });
+
+  it('claims an escalation level in the table the owner migrated, once, and cannot undo or change it', async () => {
+    const { pool, bot } = fixture;
+    expect(await migrateEscalationRecords(pool)).toEqual([]);
+    const alerts = createAlertStore({ pool });
+    const startsAt = new Date();
+    await alerts.report([{ source: 'monitor', fingerprint: 'monitor/HighCpu/service=policy-engine', rule: 'HighCpu', status: 'firing', labels: {}, annotations: {}, startsAt }]);
+    const alert = (await alerts.byFingerprint('monitor/HighCpu/service=policy-engine'))!;
+    const records = createEscalationRecords(pool);
+    expect(await records.claim({ alertId: alert.id, firedAt: startsAt }, 2, new Date(), 'HighCpu alerts start at Level 2')).toBe(true);
+    expect(await records.claim({ alertId: alert.id, firedAt: startsAt }, 2, new Date(), 'HighCpu alerts start at Level 2')).toBe(false);
+    await expect(bot.query('DELETE FROM alert_escalations')).rejects.toThrow(/permission denied for table alert_escalations/);
+    await expect(bot.query('UPDATE alert_escalations SET level = 1')).rejects.toThrow(/permission denied for table alert_escalations/);
   });
 });
 
