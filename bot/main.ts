@@ -59,6 +59,10 @@ import { createTrailStore } from './audit-trail/trail-store.js';
 import { createSlackBot } from './slack/app.js';
 import { ALERTMANAGER_WEBHOOK_PATH, createAlertmanagerWebhook, parseAlertWebhookSettings } from './alerts/alertmanager-webhook.js';
 import { alertSettingsFromEnv, createAlertStore, migrateAlertStore } from './alerts/index.js';
+import { createEscalations, ESCALATION_ACTOR, ESCALATION_ROLE } from './alerts/escalation.js';
+import { escalationMatrix } from './alerts/escalation-matrix.js';
+import { createEscalationRecords, migrateEscalationRecords } from './alerts/escalation-records.js';
+import { slackEscalationActions } from './slack/alert-escalations.js';
 import { migrateDeliveryStore, postgresEvictedDeliveries } from './slack/delivery-store.js';
 import { consoleHostRefusal, consoleStackRefusal, CONSOLE_WITH_REAL_STACK } from './slack/console/console-exposure.js';
 import { DEFAULT_BOT_PORT, parseSlackSettings, slackRequested, type SlackSettings } from './slack/settings.js';
@@ -113,6 +117,7 @@ let gateMessages: ((request: ApprovalRequest) => Promise<void>) | undefined;
 let checklistMessages: ChecklistMessages | undefined;
 let deploymentNotices: NoticesPort | undefined;
 let noticeMailer: NoticeMailer | undefined;
+let escalationTimer: NodeJS.Timeout | undefined;
 
 /**
  * The bot's own audit trail: in DATABASE_URL's database (its own tables beside the stack's), else
@@ -196,7 +201,8 @@ async function main(): Promise<void> {
   // Roles from Slack user groups are asked of Slack with the bot's token (the console's stand-in plays them).
   const groups = slackUserGroupDirectory(new webApi.WebClient(settings.botToken, { slackApiUrl: settings.apiUrl }));
   const { gate, authorizer } = await loadCommandGate({
-    config: { roles, channels: config.channels, ...(config.authorization ? { authorization: config.authorization } : {}) },
+    // The escalation actor, alone in its role, may request the lockdown of an alert's Level 4.
+    config: { roles: { ...roles, [ESCALATION_ROLE]: [ESCALATION_ACTOR.id] }, channels: config.channels, ...(config.authorization ? { authorization: config.authorization } : {}) },
     groups,
     services: fromEnv,
     onProblem: (problem) => logger.error({ problem }, 'authorization policy unavailable: escalated commands are refused'),
@@ -383,6 +389,33 @@ async function main(): Promise<void> {
   });
   say(`deployment notices: DMs to roles.stakeholders (${(config.roles.stakeholders ?? []).length} entries); e-mail ${emailSettings ? `through ${emailSettings.server} to ${emailSettings.to.length} address${emailSettings.to.length === 1 ? '' : 'es'}` : 'off (no SMTP_URL)'}`);
 
+  // Escalation of unacknowledged alerts (bot/alerts/README.md): every escalation.check_seconds, in
+  // channels.alerts (else ops; the console's #acgs-alerts).
+  const escalation = escalationMatrix(config.escalation);
+  announceMigrations('alert-escalations', await migrateEscalationRecords(trail.pool));
+  const escalationChannel = config.channels.alerts ?? config.channels.ops ?? (standIn ? DEFAULT_CHANNELS.find((channel) => channel.name === 'acgs-alerts')?.id : undefined);
+  if (escalationChannel) {
+    const escalationLog = (message: string, error?: unknown) => logger.warn({ component: 'escalation', ...(error ? { err: error } : {}) }, message);
+    const escalations = createEscalations({
+      alerts: alertStore,
+      records: createEscalationRecords(trail.pool),
+      matrix: escalation,
+      roles,
+      actions: slackEscalationActions({ client: bot.webClient, queue: writeQueue, channel: escalationChannel, execution: { registry, services }, approvals, log: escalationLog }),
+      log: escalationLog,
+    });
+    // The monitor's lease (one replica leads) goes here once it exists; until then every replica
+    // checks, and the records keep each level to one of them.
+    let isLeader: (() => boolean) | undefined;
+    escalationTimer = setInterval(() => {
+      if (isLeader && !isLeader()) return;
+      escalations.run(new Date()).catch((error: unknown) => escalationLog('escalation check failed; trying again next time', error));
+    }, escalation.checkMs);
+    say(`alert escalation: to ${escalationChannel}, checked every ${escalation.checkMs / 1000} s; Level 1 -> 2 after ${escalation.waitMs[1] / 60_000} min, 2 -> 3 after ${escalation.waitMs[2] / 60_000} min, 3 -> 4 after ${escalation.waitMs[3] / 60_000} min`);
+  } else {
+    say('alert escalation: off (no channels.alerts or channels.ops in ACGS_CONFIG)');
+  }
+
   // Expired requests say so in their messages; started after the bot so that its client exists.
   expiries = startExpiryScheduler({
     store: approvals,
@@ -404,6 +437,7 @@ async function main(): Promise<void> {
     if (err) logger.error({ err }, 'shutting down after an error');
     else say(`${signal}: stopping`);
     await reviewPoster?.stop().catch(() => undefined);
+    clearInterval(escalationTimer);
     await expiries?.stop().catch(() => undefined);
     await approvalSignals?.close().catch(() => undefined);
     await runMessages?.stop().catch((error: unknown) => logger.warn({ err: error }, 'run messages stop failed'));
