@@ -245,6 +245,9 @@ describe('npm start with nothing configured', () => {
     // The alert store is there; Alertmanager's webhook is off until ACGS_ALERTS_TOKEN is set, and says so.
     expect(output()).toContain('[acgs] alerts: applied migration 1767200000000_alerts');
     expect(output()).toContain("[acgs] alerts: Alertmanager's webhook off (no ACGS_ALERTS_TOKEN)");
+    // Unacknowledged alerts are escalated in the console's #acgs-alerts, with the runbook's times.
+    expect(output()).toContain('[acgs] alert-escalations: applied migration 1767300000000_alert_escalations');
+    expect(output()).toContain('[acgs] alert escalation: to C0ACGSALERT, checked every 15 s; Level 1 -> 2 after 5 min, 2 -> 3 after 15 min, 3 -> 4 after 30 min');
     const webhook = await fetch(`http://127.0.0.1:${botPort}/alerts/alertmanager`, { method: 'POST', body: '{}' });
     expect(webhook.status).toBe(404);
     expect(await webhook.json()).toEqual({ error: expect.stringContaining('set ACGS_ALERTS_TOKEN') });
