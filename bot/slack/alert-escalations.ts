@@ -3,7 +3,8 @@
  *
  * - Level 2: a message in the alerts channel mentioning the level's people (on-call by default);
  * - Level 3: the same with the approvers too, and each person named also gets a DM; the message
- *   says an incident would be opened (incidents are issue 16: `openIncident` is the seam);
+ *   opens an incident through `openIncident` once incidents exist (issue 16; until then the
+ *   message says one would be opened);
  * - Level 4: the message, then an emergency lockdown proposed as an approval request: the
  *   `lockdown <reason>` line run through the command path as the bot's escalation actor, so the
  *   policy's Level 4 rules (two approvers, not the requester) apply, posted with its buttons.
@@ -20,6 +21,7 @@ import { noticeSlackError } from './deployment-notice-chat.js';
 import { renderEscalationMessage } from './escalation-message.js';
 import { postApprovalRequest } from './listener-kit.js';
 import { escapeText, fitText } from './mrkdwn.js';
+import type { SlackMessage } from './render.js';
 
 export interface SlackEscalationOptions {
   client: webApi.WebClient;
@@ -38,10 +40,9 @@ export function slackEscalationActions(options: SlackEscalationOptions): Escalat
   const { client, queue, channel, log } = options;
   const slackFailed = (what: string, error: unknown) => log(`${what}: ${noticeSlackError(error).message}`);
 
-  async function directMessages(notice: EscalationNotice): Promise<void> {
+  async function directMessages(notice: EscalationNotice, message: SlackMessage): Promise<void> {
     // People only: a user group hears of it through its mention in the channel.
     const people = notice.recipients.ids.filter((id) => !id.startsWith('S'));
-    const message = renderEscalationMessage(notice);
     for (const person of people) {
       try {
         const opened = await client.conversations.open({ users: person });
@@ -78,15 +79,23 @@ export function slackEscalationActions(options: SlackEscalationOptions): Escalat
 
   return {
     async levelReached(notice) {
+      let incidentOpened = false;
+      if (notice.level >= 3 && options.openIncident) {
+        incidentOpened = await options.openIncident(notice).then(
+          () => true,
+          (error: unknown) => {
+            log(`alert ${notice.alert.id}: the incident could not be opened`, error);
+            return false;
+          },
+        );
+      }
+      const message = renderEscalationMessage(notice, { incidentOpened });
       try {
-        await queue.post(channel, renderEscalationMessage(notice));
+        await queue.post(channel, message);
       } catch (error) {
         slackFailed(`alert ${notice.alert.id}: the Level ${notice.level} message to ${channel}`, error);
       }
-      if (notice.level >= 3) {
-        await directMessages(notice);
-        await options.openIncident?.(notice).catch((error: unknown) => log(`alert ${notice.alert.id}: the incident could not be opened`, error));
-      }
+      if (notice.level >= 3) await directMessages(notice, message);
       if (notice.level === 4) await proposeLockdown(notice);
     },
   };

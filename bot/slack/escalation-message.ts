@@ -18,29 +18,40 @@ export function mentionOf(id: string): string {
   return id.startsWith('S') ? `<!subteam^${id}>` : `<@${id}>`;
 }
 
+/** A message names at most this many people and groups: beyond, a section would pass Slack's limit. */
+const MAX_MENTIONS = 100;
+
+export interface EscalationMessageOptions {
+  /** Whether Level 3 opened an incident (issue 16); until incidents exist it says one would be. */
+  incidentOpened?: boolean;
+}
+
 /** What else the level does, in a sentence, after its headline. */
-function levelDoes(notice: EscalationNotice): string {
+function levelDoes(notice: EscalationNotice, options: EscalationMessageOptions): string {
   switch (notice.level) {
     case 2:
       return 'Someone needs to look at it: acknowledge the alert to take it, or it goes to Level 3.';
     case 3:
-      // Incidents are issue 16: this is the seam where the level will open one.
-      return 'An incident would be opened now; incidents are not in the bot yet, so open one by hand. Acknowledge the alert, or it goes to Level 4.';
+      // Incidents are issue 16: alert-escalations.ts's openIncident is the seam where the level will open one.
+      return options.incidentOpened
+        ? 'An incident is opened. Acknowledge the alert, or it goes to Level 4.'
+        : 'An incident would be opened now; incidents are not in the bot yet, so open one by hand. Acknowledge the alert, or it goes to Level 4.';
     case 4:
       return 'The runbook\'s emergency response: the bot proposes an emergency lockdown of the Policy Engine, which runs only once approved.';
   }
 }
 
-export function renderEscalationMessage(notice: EscalationNotice): SlackMessage {
+export function renderEscalationMessage(notice: EscalationNotice, options: EscalationMessageOptions = {}): SlackMessage {
   const { alert, level } = notice;
   const service = alert.labels.service ? ` on ${alert.labels.service}` : '';
   const headline = `Level ${level} (${LEVEL_NAMES[level]}): alert ${alert.id} ${alert.rule}${service}`;
   const why = `${notice.reason[0]!.toUpperCase()}${notice.reason.slice(1)}; ${notice.issueType} issue.`;
-  const mentions = notice.recipients.ids.map(mentionOf).join(' ');
+  const ids = notice.recipients.ids;
+  const mentions = `${ids.slice(0, MAX_MENTIONS).map(mentionOf).join(' ')}${ids.length > MAX_MENTIONS ? ` and ${ids.length - MAX_MENTIONS} more` : ''}`;
   const nobody =
     notice.recipients.emptyRoles.length > 0 ? ` Nobody holds ${notice.recipients.emptyRoles.map((role) => `roles.${role}`).join(', ')} in the bot's config: add people there.` : '';
   const forWhom = mentions ? `For ${mentions}.${escapeText(nobody)}` : `Nobody to mention.${escapeText(nobody)}`;
-  const body = `${LEVEL_EMOJI[level]} *${fitText(headline, 300)}*\n${fitText(why, 600)} ${escapeText(levelDoes(notice))}`;
+  const body = `${LEVEL_EMOJI[level]} *${fitText(headline, 300)}*\n${fitText(why, 600)} ${escapeText(levelDoes(notice, options))}`;
   const blocks: KnownBlock[] = [
     // Escaped piece by piece above, and short enough by construction: fitting it again would escape it twice.
     { type: 'section', text: { type: 'mrkdwn', text: body } },

@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createAlertStore, migrateAlertStore, type AlertStore } from '../../bot/alerts/alert-store.js';
-import { createEscalations, ESCALATION_ACTOR, ESCALATION_ROLE, type Escalations } from '../../bot/alerts/escalation.js';
+import { createEscalations, ESCALATION_ACTOR, ESCALATION_ROLE, type EscalationNotice, type Escalations } from '../../bot/alerts/escalation.js';
 import { DEFAULT_ESCALATION } from '../../bot/alerts/escalation-matrix.js';
 import { createEscalationRecords, migrateEscalationRecords } from '../../bot/alerts/escalation-records.js';
 import type { ReportedAlert } from '../../bot/alerts/intake.js';
@@ -45,7 +45,7 @@ beforeEach(async () => {
   store = createAlertStore({ pool: gov.trail.pool, now: () => T0 });
 });
 
-function escalationsTo(channel: string): Escalations {
+function escalationsTo(channel: string, openIncident?: (notice: EscalationNotice) => Promise<void>): Escalations {
   const client = gov.t.bot.webClient;
   const log = (message: string, error?: unknown) => logged.push(`${message}${error ? ` (${(error as Error).message})` : ''}`);
   return createEscalations({
@@ -53,7 +53,7 @@ function escalationsTo(channel: string): Escalations {
     records: createEscalationRecords(gov.trail.pool),
     matrix: DEFAULT_ESCALATION,
     roles: ROLES,
-    actions: slackEscalationActions({ client, queue: channelWriteQueue(client), channel, execution: { registry: createCommandRegistry(), services: gov.services }, approvals: gov.approvals, log }),
+    actions: slackEscalationActions({ client, queue: channelWriteQueue(client), channel, execution: { registry: createCommandRegistry(), services: gov.services }, approvals: gov.approvals, log, ...(openIncident ? { openIncident } : {}) }),
     log,
   });
 }
@@ -137,6 +137,24 @@ describe('escalation levels in Slack', () => {
     expect(second.filter((text) => text.includes('No lockdown was proposed for alert 2.'))).toHaveLength(1);
     await gov.engineClient.setMode('lift-lockdown', 'test over');
   }, 60_000);
+
+  it("opens an incident at Level 3 through issue 16's seam, and says so; a failed one is logged and the message says to open one by hand", async () => {
+    const opened: string[] = [];
+    const escalations = escalationsTo(ALERTS, async (notice) => {
+      opened.push(`${notice.alert.id}:${notice.level}`);
+      if (notice.alert.rule === 'HighMemory') throw new Error('the incident store is away');
+    });
+    await store.report([firing('HighCpu'), firing('HighMemory')]);
+    await escalations.run(T0);
+    expect(opened).toEqual([]);
+    const before = postedIn(ALERTS).length;
+    await escalations.run(minutes(15));
+    expect(opened.sort()).toEqual(['1:3', '2:3']);
+    const texts = newIn(ALERTS, before).map((message) => blockText(message.blocks));
+    expect(texts.find((text) => text.includes('alert 1 HighCpu'))).toContain('An incident is opened.');
+    expect(texts.find((text) => text.includes('alert 2 HighMemory'))).toContain('An incident would be opened now');
+    expect(logged).toContainEqual('alert 2: the incident could not be opened (the incident store is away)');
+  });
 
   it('logs a Slack error and posts nothing about it', async () => {
     const escalations = escalationsTo('C0NOWHERE');
