@@ -18,7 +18,8 @@
  *   alerts                                         SELECT, INSERT, UPDATE (one per fingerprint)
  *   alert_events, alert_reports, alert_silences    SELECT, INSERT (their history, reports taken in, silences)
  *   bot_slack_alert_messages, bot_slack_alert_storms SELECT, INSERT, UPDATE (where each alert is shown in Slack)
- *   the nine migrations bookkeeping tables        SELECT, REFERENCES (so the bot sees nothing is pending)
+ *   alert_escalations                              SELECT, INSERT (the levels each alert episode reached)
+ *   the eleven migrations bookkeeping tables      SELECT, REFERENCES (so the bot sees nothing is pending)
  *
  * Without ACGS_MIGRATIONS_DATABASE_URL (the embedded default) one role does both, as before; the
  * signed checkpoints still show a rewrite, but the role can make one.
@@ -37,12 +38,13 @@ import { migrateNoticeLedger, NOTICE_MIGRATIONS_TABLE } from './notices/notice-l
 import { migrateReleaseRecords, RELEASE_RECORDS_MIGRATIONS_TABLE } from '../runbooks/deploy/release-records.js';
 import { ALERT_MIGRATIONS_TABLE, migrateAlertStore } from './alerts/alert-store.js';
 import { ALERT_MESSAGE_MIGRATIONS_TABLE, ALERT_MESSAGE_TABLES, migrateAlertMessageStore } from './slack/alert-message-store.js';
+import { ESCALATION_MIGRATIONS_TABLE, migrateEscalationRecords } from './alerts/escalation-records.js';
 
 export const MIGRATIONS_DATABASE_URL_ENV = 'ACGS_MIGRATIONS_DATABASE_URL';
 
 /** The trail's tables and functions are never owned by the bot's role (services/kit/hash-chain/chain-schema.ts). */
 export const BOT_DATABASE_PLAN: RestrictionPlan = chainRestrictionPlan(TRAIL_TABLES, TRAIL_MIGRATIONS_TABLE, {
-  migrationsTables: [APPROVALS_MIGRATIONS_TABLE, EVOLUTION_REVIEW_MIGRATIONS_TABLE, RUNBOOK_MIGRATIONS_TABLE, CHECKLIST_MIGRATIONS_TABLE, NOTICE_MIGRATIONS_TABLE, RELEASE_RECORDS_MIGRATIONS_TABLE, ALERT_MIGRATIONS_TABLE, ALERT_MESSAGE_MIGRATIONS_TABLE],
+  migrationsTables: [APPROVALS_MIGRATIONS_TABLE, EVOLUTION_REVIEW_MIGRATIONS_TABLE, RUNBOOK_MIGRATIONS_TABLE, CHECKLIST_MIGRATIONS_TABLE, NOTICE_MIGRATIONS_TABLE, RELEASE_RECORDS_MIGRATIONS_TABLE, ALERT_MIGRATIONS_TABLE, ALERT_MESSAGE_MIGRATIONS_TABLE, ESCALATION_MIGRATIONS_TABLE],
   // The bot's other tables, which it reads and changes freely.
   grants: [
     { privileges: 'SELECT, INSERT, UPDATE, DELETE', tables: ['approval_requests', 'approval_votes', 'evolution_review_cards'] },
@@ -62,6 +64,8 @@ export const BOT_DATABASE_PLAN: RestrictionPlan = chainRestrictionPlan(TRAIL_TAB
     { privileges: 'SELECT, INSERT', tables: ['alert_events', 'alert_reports', 'alert_silences'] },
     // Where each alert is shown changes (posted, lost and posted again, its replies told); rows stay.
     { privileges: 'SELECT, INSERT, UPDATE', tables: [...ALERT_MESSAGE_TABLES] },
+    // A level an episode reached is claimed by its insert and never changes.
+    { privileges: 'SELECT, INSERT', tables: ['alert_escalations'] },
   ],
 });
 
@@ -105,6 +109,7 @@ export async function prepareBotDatabase(setup: BotDatabaseSetup): Promise<BotDa
     await migrateReleaseRecords(owner, setup.log);
     await migrateAlertStore(owner, setup.log);
     await migrateAlertMessageStore(owner, setup.log);
+    await migrateEscalationRecords(owner, setup.log);
     if (restricted) await grantRuntimeRole(owner, runtime.name, BOT_DATABASE_PLAN);
     return { runtimeRole: runtime.name, ownerRole: ownerRole.name, restricted, runtimeIsSuperuser: runtime.superuser };
   } finally {

@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { AuthorizationData, AuthorizationOverrides, defaultAuthorizationData, mergeAuthorizationData } from './authorization/data.js';
+import { CONTACT_COLUMNS, EscalationSection } from './alerts/escalation-matrix.js';
 
 export const SlackUserId = z.string().regex(/^[UW][A-Z0-9]{2,20}$/, 'must be a Slack user ID such as U012ABCDEF');
 export const SlackChannelId = z.string().regex(/^[CGD][A-Z0-9]{2,20}$/, 'must be a Slack channel ID such as C012ABCDEF');
@@ -64,8 +65,11 @@ export const BotConfig = z
     timezone: TimeZoneName.default('UTC'),
     /** Changes to bot/authorization/defaults.json; see bot/authorization/README.md. */
     authorization: AuthorizationOverrides.optional(),
+    /** The escalation matrix of unacknowledged alerts; see bot/alerts/README.md. */
+    escalation: EscalationSection.optional(),
   })
   .superRefine((config, context) => {
+    checkEscalationRoles(config, context);
     // Zod runs this even after a field failed; the merged rules are judged only once the section itself is valid.
     if (!config.authorization || !AuthorizationOverrides.safeParse(config.authorization).success) return;
     config.authorization.channels?.changes_only_in?.forEach((purpose, index) => {
@@ -81,6 +85,28 @@ export const BotConfig = z
     }
   });
 export type BotConfig = z.infer<typeof BotConfig>;
+
+/** The roles every deployment has, configured or not (DESIGN.md's config contract). */
+const WELL_KNOWN_ROLES = ['oncall', 'approvers', 'admins', 'stakeholders'];
+
+/**
+ * A role the escalation matrix names must exist: a typo there would silently leave a level with
+ * nobody to tell. Contact columns (`primary`...) are words of a level's `notify` only.
+ */
+function checkEscalationRoles(config: { roles?: Record<string, string[]>; escalation?: unknown }, context: z.RefinementCtx): void {
+  const section = EscalationSection.safeParse(config.escalation);
+  if (!config.escalation || !section.success) return;
+  const roles = new Set([...WELL_KNOWN_ROLES, ...Object.keys(config.roles ?? {})]);
+  const check = (entry: string, path: Array<string | number>, columns: boolean) => {
+    if (/^[UWS][A-Z0-9]{2,20}$/.test(entry) || roles.has(entry) || (columns && (CONTACT_COLUMNS as readonly string[]).includes(entry))) return;
+    const allowed = [...(columns ? CONTACT_COLUMNS : []), ...roles].join(', ');
+    context.addIssue({ code: 'custom', path: ['escalation', ...path], message: `"${entry}" is not a role of the config (nor a Slack user or user group ID); use one of ${allowed}` });
+  };
+  for (const level of ['2', '3', '4'] as const) section.data.levels?.[level]?.notify?.forEach((entry, index) => check(entry, ['levels', level, 'notify', index], true));
+  for (const [type, columns] of Object.entries(section.data.issue_types ?? {})) {
+    for (const [column, entries] of Object.entries(columns ?? {})) (entries ?? []).forEach((entry, index) => check(entry, ['issue_types', type, column, index], false));
+  }
+}
 
 export class ConfigError extends Error {
   constructor(message: string) {

@@ -62,6 +62,10 @@ import { alertSettingsFromEnv, commandAlerts, createAlertStore, migrateAlertStor
 import { readAlertContext } from './alerts/alert-context.js';
 import { createAlertMessages, stormThresholdFromEnv, type AlertMessages } from './slack/alert-messages.js';
 import { createAlertMessageStore, migrateAlertMessageStore } from './slack/alert-message-store.js';
+import { createEscalations, ESCALATION_ACTOR, ESCALATION_ROLE } from './alerts/escalation.js';
+import { escalationMatrix } from './alerts/escalation-matrix.js';
+import { createEscalationRecords, migrateEscalationRecords } from './alerts/escalation-records.js';
+import { slackEscalationActions } from './slack/alert-escalations.js';
 import { migrateDeliveryStore, postgresEvictedDeliveries } from './slack/delivery-store.js';
 import { consoleHostRefusal, consoleStackRefusal, CONSOLE_WITH_REAL_STACK } from './slack/console/console-exposure.js';
 import { DEFAULT_BOT_PORT, parseSlackSettings, slackRequested, type SlackSettings } from './slack/settings.js';
@@ -117,6 +121,7 @@ let checklistMessages: ChecklistMessages | undefined;
 let deploymentNotices: NoticesPort | undefined;
 let noticeMailer: NoticeMailer | undefined;
 let alertMessages: AlertMessages | undefined;
+let escalationTimer: NodeJS.Timeout | undefined;
 
 /**
  * The bot's own audit trail: in DATABASE_URL's database (its own tables beside the stack's), else
@@ -201,7 +206,8 @@ async function main(): Promise<void> {
   // Roles from Slack user groups are asked of Slack with the bot's token (the console's stand-in plays them).
   const groups = slackUserGroupDirectory(new webApi.WebClient(settings.botToken, { slackApiUrl: settings.apiUrl }));
   const { gate, authorizer } = await loadCommandGate({
-    config: { roles, channels: config.channels, ...(config.authorization ? { authorization: config.authorization } : {}) },
+    // The escalation actor, alone in its role, may request the lockdown of an alert's Level 4.
+    config: { roles: { ...roles, [ESCALATION_ROLE]: [ESCALATION_ACTOR.id] }, channels: config.channels, ...(config.authorization ? { authorization: config.authorization } : {}) },
     groups,
     services: fromEnv,
     onProblem: (problem) => logger.error({ problem }, 'authorization policy unavailable: escalated commands are refused'),
@@ -412,6 +418,33 @@ async function main(): Promise<void> {
   });
   say(`deployment notices: DMs to roles.stakeholders (${(config.roles.stakeholders ?? []).length} entries); e-mail ${emailSettings ? `through ${emailSettings.server} to ${emailSettings.to.length} address${emailSettings.to.length === 1 ? '' : 'es'}` : 'off (no SMTP_URL)'}`);
 
+  // Escalation of unacknowledged alerts (bot/alerts/README.md): every escalation.check_seconds, in
+  // channels.alerts (else ops; the console's #acgs-alerts).
+  const escalation = escalationMatrix(config.escalation);
+  announceMigrations('alert-escalations', await migrateEscalationRecords(trail.pool));
+  const escalationChannel = config.channels.alerts ?? config.channels.ops ?? (standIn ? DEFAULT_CHANNELS.find((channel) => channel.name === 'acgs-alerts')?.id : undefined);
+  if (escalationChannel) {
+    const escalationLog = (message: string, error?: unknown) => logger.warn({ component: 'escalation', ...(error ? { err: error } : {}) }, message);
+    const escalations = createEscalations({
+      alerts: alertStore,
+      records: createEscalationRecords(trail.pool),
+      matrix: escalation,
+      roles,
+      actions: slackEscalationActions({ client: bot.webClient, queue: writeQueue, channel: escalationChannel, execution: { registry, services }, approvals, log: escalationLog }),
+      log: escalationLog,
+    });
+    // The monitor's lease (one replica leads) goes here once it exists; until then every replica
+    // checks, and the records keep each level to one of them.
+    let isLeader: (() => boolean) | undefined;
+    escalationTimer = setInterval(() => {
+      if (isLeader && !isLeader()) return;
+      escalations.run(new Date()).catch((error: unknown) => escalationLog('escalation check failed; trying again next time', error));
+    }, escalation.checkMs);
+    say(`alert escalation: to ${escalationChannel}, checked every ${escalation.checkMs / 1000} s; Level 1 -> 2 after ${escalation.waitMs[1] / 60_000} min, 2 -> 3 after ${escalation.waitMs[2] / 60_000} min, 3 -> 4 after ${escalation.waitMs[3] / 60_000} min`);
+  } else {
+    say('alert escalation: off (no channels.alerts or channels.ops in ACGS_CONFIG)');
+  }
+
   // Expired requests say so in their messages; started after the bot so that its client exists.
   expiries = startExpiryScheduler({
     store: approvals,
@@ -433,6 +466,7 @@ async function main(): Promise<void> {
     if (err) logger.error({ err }, 'shutting down after an error');
     else say(`${signal}: stopping`);
     await reviewPoster?.stop().catch(() => undefined);
+    clearInterval(escalationTimer);
     await expiries?.stop().catch(() => undefined);
     await approvalSignals?.close().catch(() => undefined);
     await runMessages?.stop().catch((error: unknown) => logger.warn({ err: error }, 'run messages stop failed'));

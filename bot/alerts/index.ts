@@ -17,3 +17,6 @@ export {
 export { createMonitorBeat, startAlertMonitor, type AlertMonitor, type AlertMonitorOptions, type MonitorAlerts } from './alert-monitor.js';
 export type { AlertIntake, AlertIntakeResult, AlertSource, ReportedAlert } from './intake.js';
 export { alertInfo, commandAlerts, type CommandAlertsOptions } from './alert-commands.js';
+export { createEscalations, ESCALATION_ACTOR, ESCALATION_ROLE, type EscalationActions, type EscalationNotice, type Escalations } from './escalation.js';
+export { DEFAULT_ESCALATION, escalationMatrix, EscalationSection, type EscalationMatrix, type IssueType } from './escalation-matrix.js';
+export { createEscalationRecords, migrateEscalationRecords, ESCALATION_MIGRATIONS_TABLE, type EscalationRecords } from './escalation-records.js';

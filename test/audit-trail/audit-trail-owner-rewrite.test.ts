@@ -27,6 +27,7 @@ import { createChecklistStore, migrateChecklistStore } from '../../runbooks/chec
 import { createNoticeLedger, migrateNoticeLedger } from '../../bot/notices/notice-ledger.js';
 import { createAlertStore, migrateAlertStore } from '../../bot/alerts/alert-store.js';
 import { createAlertMessageStore, migrateAlertMessageStore } from '../../bot/slack/alert-message-store.js';
+import { createEscalationRecords, migrateEscalationRecords } from '../../bot/alerts/escalation-records.js';
 import type { DeploymentNotice } from '../../runbooks/engine/ports.js';
 import { createReleaseRecords, migrateReleaseRecords } from '../../runbooks/deploy/release-records.js';
 import { createRunStore, migrateRunStore } from '../../runbooks/engine/run-store.js';
@@ -250,6 +251,20 @@ describe("the bot's restricted database role", () => {
     expect((await messages.storm((storm as { stormId: string }).stormId))!.total).toBe(1);
     await expect(bot.query('DELETE FROM bot_slack_alert_messages')).rejects.toThrow(/permission denied for table bot_slack_alert_messages/);
     await expect(bot.query('DELETE FROM bot_slack_alert_storms')).rejects.toThrow(/permission denied for table bot_slack_alert_storms/);
+  });
+
+  it('claims an escalation level in the table the owner migrated, once, and cannot undo or change it', async () => {
+    const { pool, bot } = fixture;
+    expect(await migrateEscalationRecords(pool)).toEqual([]);
+    const alerts = createAlertStore({ pool });
+    const startsAt = new Date();
+    await alerts.report([{ source: 'monitor', fingerprint: 'monitor/HighCpu/service=policy-engine', rule: 'HighCpu', status: 'firing', labels: {}, annotations: {}, startsAt }]);
+    const alert = (await alerts.byFingerprint('monitor/HighCpu/service=policy-engine'))!;
+    const records = createEscalationRecords(pool);
+    expect(await records.claim({ alertId: alert.id, firedAt: startsAt }, 2, new Date(), 'HighCpu alerts start at Level 2')).toBe(true);
+    expect(await records.claim({ alertId: alert.id, firedAt: startsAt }, 2, new Date(), 'HighCpu alerts start at Level 2')).toBe(false);
+    await expect(bot.query('DELETE FROM alert_escalations')).rejects.toThrow(/permission denied for table alert_escalations/);
+    await expect(bot.query('UPDATE alert_escalations SET level = 1')).rejects.toThrow(/permission denied for table alert_escalations/);
   });
 });
 

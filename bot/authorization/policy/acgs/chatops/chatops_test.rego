@@ -206,6 +206,13 @@ test_decision_command_override_changes_approvals_and_requesters if {
 test_decision_level_with_no_requesters_names_nobody if {
 	chatops.decision == _denied("role", 4, "\"lockdown\" is a Level 4 (emergency) action that nobody may request; your roles: admins.") with input as _request(["admins"], "lockdown")
 		with data.authorization.levels["4"].requesters as []
+		with data.authorization.commands.lockdown as {"level": 4}
+}
+
+test_decision_alert_escalation_may_request_lockdown_only if {
+	chatops.decision == _needs_approvals(4, 2, "\"lockdown\" is a Level 4 (emergency) action: you may request it, and it runs after 2 approvals by different people holding the approvers or admins role, not you.") with input as _request(["alert-escalation"], "lockdown")
+	chatops.decision.code == "role" with input as _request(["alert-escalation"], "restart")
+	chatops.decision.code == "role" with input as _request(["alert-escalation"], "lockdown lift")
 }
 
 # ---------------------------------------------------------------------------------------
