@@ -76,6 +76,11 @@ describe('going up at once (the Level 1 circuit breaker)', () => {
     expect(immediateStep(input({}, [{ level: 2, at: T0 }]), 'again', minutes(1))?.level).toBe(3);
   });
 
+  it('does not go up again for a level reached within the last minute: two breakers at once are one step', () => {
+    expect(immediateStep(input({}, [{ level: 2, at: T0 }]), 'the other replica', new Date(T0.getTime() + 59_000))).toBeUndefined();
+    expect(immediateStep(input({}, [{ level: 2, at: T0 }]), 'the other replica', T0)).toBeUndefined();
+  });
+
   it('does not go past Level 4 nor take an alert a person has, or one that is quiet', () => {
     expect(immediateStep(input({ rule: 'ConstitutionalViolations' }, [{ level: 4, at: T0 }]), 'x', T0)).toBeUndefined();
     expect(immediateStep(input({ state: 'acknowledged' }), 'x', T0)).toBeUndefined();

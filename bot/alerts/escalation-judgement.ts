@@ -73,10 +73,17 @@ export function judgeEscalation(input: JudgementInput, matrix: Pick<EscalationMa
  * Up one level now, whatever the clock says (the Level 1 circuit breaker gave up): still never an
  * alert a person has, a snoozed or silenced one, nor past Level 4.
  */
+/**
+ * A level reached this recently is the same trouble as an immediate step asked for now: two
+ * circuit breakers opening together (two replicas) go up one level, not two.
+ */
+export const IMMEDIATE_STEP_QUIET_MS = 60_000;
+
 export function immediateStep(input: JudgementInput, reason: string, now: Date): EscalationStep | undefined {
   if (heldBack(input, now)) return undefined;
   const { level } = standing(input, now);
   if (level === 4) return undefined;
+  if (input.reached.some((reached) => now.getTime() - reached.at.getTime() < IMMEDIATE_STEP_QUIET_MS)) return undefined;
   return { level: (level + 1) as 2 | 3 | 4, reason };
 }
 
