@@ -2,7 +2,7 @@
  * The bot's database with two roles (issue 10, item 5). The role in DATABASE_URL runs the bot; a
  * role that owns a table can switch its triggers off, so the bot's role must not own the audit
  * trail. ACGS_MIGRATIONS_DATABASE_URL names the owner role: it runs the migrations of the bot's
- * tables (trail, approvals, evolution review cards, runbook runs, checklists, notice deliveries, deployments, alerts), takes over trail objects the bot's role
+ * tables (trail, approvals, evolution review cards, runbook runs, checklists, notice deliveries, deployments, alerts, leases), takes over trail objects the bot's role
  * owned before, and grants the bot's role only what the bot does:
  *
  *   bot_audit_trail, bot_audit_trail_checkpoints   SELECT, INSERT
@@ -17,7 +17,9 @@
  *   deploy_lock_events                             SELECT, INSERT (the lock's history)
  *   alerts                                         SELECT, INSERT, UPDATE (one per fingerprint)
  *   alert_events, alert_reports, alert_silences    SELECT, INSERT (their history, reports taken in, silences)
- *   the eight migrations bookkeeping tables        SELECT, REFERENCES (so the bot sees nothing is pending)
+ *   alert_level_one_actions                        SELECT, INSERT, UPDATE (Level 1's claims and their outcome)
+ *   leadership_leases                              SELECT, INSERT, UPDATE (who leads which duty)
+ *   the nine migrations bookkeeping tables         SELECT, REFERENCES (so the bot sees nothing is pending)
  *
  * Without ACGS_MIGRATIONS_DATABASE_URL (the embedded default) one role does both, as before; the
  * signed checkpoints still show a rewrite, but the role can make one.
@@ -35,12 +37,13 @@ import { CHECKLIST_MIGRATIONS_TABLE, migrateChecklistStore } from '../runbooks/c
 import { migrateNoticeLedger, NOTICE_MIGRATIONS_TABLE } from './notices/notice-ledger.js';
 import { migrateReleaseRecords, RELEASE_RECORDS_MIGRATIONS_TABLE } from '../runbooks/deploy/release-records.js';
 import { ALERT_MIGRATIONS_TABLE, migrateAlertStore } from './alerts/alert-store.js';
+import { LEASE_MIGRATIONS_TABLE, migrateLeaseStore } from './leadership/lease-store.js';
 
 export const MIGRATIONS_DATABASE_URL_ENV = 'ACGS_MIGRATIONS_DATABASE_URL';
 
 /** The trail's tables and functions are never owned by the bot's role (services/kit/hash-chain/chain-schema.ts). */
 export const BOT_DATABASE_PLAN: RestrictionPlan = chainRestrictionPlan(TRAIL_TABLES, TRAIL_MIGRATIONS_TABLE, {
-  migrationsTables: [APPROVALS_MIGRATIONS_TABLE, EVOLUTION_REVIEW_MIGRATIONS_TABLE, RUNBOOK_MIGRATIONS_TABLE, CHECKLIST_MIGRATIONS_TABLE, NOTICE_MIGRATIONS_TABLE, RELEASE_RECORDS_MIGRATIONS_TABLE, ALERT_MIGRATIONS_TABLE],
+  migrationsTables: [APPROVALS_MIGRATIONS_TABLE, EVOLUTION_REVIEW_MIGRATIONS_TABLE, RUNBOOK_MIGRATIONS_TABLE, CHECKLIST_MIGRATIONS_TABLE, NOTICE_MIGRATIONS_TABLE, RELEASE_RECORDS_MIGRATIONS_TABLE, ALERT_MIGRATIONS_TABLE, LEASE_MIGRATIONS_TABLE],
   // The bot's other tables, which it reads and changes freely.
   grants: [
     { privileges: 'SELECT, INSERT, UPDATE, DELETE', tables: ['approval_requests', 'approval_votes', 'evolution_review_cards'] },
@@ -58,6 +61,8 @@ export const BOT_DATABASE_PLAN: RestrictionPlan = chainRestrictionPlan(TRAIL_TAB
     // An alert changes state; its history, the reports taken in and the silences are only added.
     { privileges: 'SELECT, INSERT, UPDATE', tables: ['alerts'] },
     { privileges: 'SELECT, INSERT', tables: ['alert_events', 'alert_reports', 'alert_silences'] },
+    // A Level 1 claim gets its outcome once verified; leases change hands. Neither is ever deleted.
+    { privileges: 'SELECT, INSERT, UPDATE', tables: ['alert_level_one_actions', 'leadership_leases'] },
   ],
 });
 
@@ -100,6 +105,7 @@ export async function prepareBotDatabase(setup: BotDatabaseSetup): Promise<BotDa
     await migrateNoticeLedger(owner, setup.log);
     await migrateReleaseRecords(owner, setup.log);
     await migrateAlertStore(owner, setup.log);
+    await migrateLeaseStore(owner, setup.log);
     if (restricted) await grantRuntimeRole(owner, runtime.name, BOT_DATABASE_PLAN);
     return { runtimeRole: runtime.name, ownerRole: ownerRole.name, restricted, runtimeIsSuperuser: runtime.superuser };
   } finally {
