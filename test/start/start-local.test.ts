@@ -243,7 +243,9 @@ describe('npm start with nothing configured', () => {
     expect(output()).toMatch(/\[acgs\] runbooks: applied 5 migrations 1766100000000_runbook-runs, /);
     expect(output()).toContain('[acgs] deployments: applied migration 1767000000000_deployments');
     // The alert store is there; Alertmanager's webhook is off until ACGS_ALERTS_TOKEN is set, and says so.
-    expect(output()).toContain('[acgs] alerts: applied migration 1767200000000_alerts');
+    expect(output()).toMatch(/\[acgs\] alerts: applied 2 migrations 1767200000000_alerts, 1767300000001_level-one-actions/);
+    expect(output()).toContain('[acgs] leadership: applied migration 1767300000000_leadership-leases');
+    expect(output()).toMatch(/\[acgs\] alerts: built-in monitor on, under the lease alert-monitor \(every 2 s\)/);
     expect(output()).toContain("[acgs] alerts: Alertmanager's webhook off (no ACGS_ALERTS_TOKEN)");
     const webhook = await fetch(`http://127.0.0.1:${botPort}/alerts/alertmanager`, { method: 'POST', body: '{}' });
     expect(webhook.status).toBe(404);
