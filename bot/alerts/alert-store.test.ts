@@ -32,7 +32,7 @@ afterAll(async () => {
   await db?.drop();
 });
 beforeEach(async () => {
-  await pool.query('TRUNCATE alert_events, alert_reports, alerts, alert_silences RESTART IDENTITY');
+  await pool.query('TRUNCATE alert_level_one_actions, alert_events, alert_reports, alerts, alert_silences RESTART IDENTITY');
   clock = T0;
   store = createAlertStore({ pool, settings: SETTINGS, now: () => clock });
 });
