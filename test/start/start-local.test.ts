@@ -578,6 +578,40 @@ describe('npm start with nothing configured', () => {
     expect(await audit.health()).toMatchObject({ status: 'healthy', integrity: { valid: true } });
   }, 240_000);
 
+  it('restarts a frozen service by itself (Level 1): the monitor fires, the bot restarts it, it is healthy within 30 s and the trail has it', async () => {
+    // SIGSTOP: the process stops answering without exiting, so the supervisor does not restart it itself.
+    await waitForHealth(botPort, 60_000, output);
+    await waitForHealth(8002, 30_000, output);
+    const pidFile = join(stateDir!, 'run', 'evolution-oversight.pid');
+    const frozen = (JSON.parse(readFileSync(pidFile, 'utf8')) as { pid: number }).pid;
+    const frozenAt = Date.now();
+    process.kill(frozen, 'SIGSTOP');
+    try {
+      // The supervisor writes the new child's pid file when Level 1's restart starts it.
+      const pidNow = () => {
+        try {
+          return (JSON.parse(readFileSync(pidFile, 'utf8')) as { pid: number }).pid;
+        } catch {
+          // Between the old child's exit and the new one's start there is no pid file.
+          return frozen;
+        }
+      };
+      for (const deadline = Date.now() + 40_000; Date.now() < deadline && pidNow() === frozen; ) await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(pidNow(), `evolution-oversight was not restarted within 40 s of the freeze:\n${output().slice(-3000)}`).not.toBe(frozen);
+      expect((await waitForHealth(8002, 30_000, output)).status).toBe(200);
+      // Fired within 10 s (5 s `for`), restarted (up to 10 s for SIGKILL of the stopped process), healthy.
+      expect(Date.now() - frozenAt).toBeLessThanOrEqual(40_000);
+      const trail = await typeInConsole('/acgs audit --command restart', 'Audit trail', 15_000, 'newest');
+      expect(JSON.stringify(trail?.blocks)).toContain('acgs-bot:level-1');
+    } finally {
+      try {
+        process.kill(frozen, 'SIGCONT');
+      } catch {
+        // Ended by the restart, as it should be.
+      }
+    }
+  }, 120_000);
+
   it('stops every service on Ctrl-C, after the governance outbox is done with the Audit Engine', async () => {
     const running = child!;
     // A governance record (the approval request) just made, then Ctrl-C: a terminal signals the whole process group.
