@@ -16,3 +16,8 @@ export {
 } from './alert-store.js';
 export { createMonitorBeat, startAlertMonitor, type AlertMonitor, type AlertMonitorOptions, type MonitorAlerts } from './alert-monitor.js';
 export type { AlertIntake, AlertIntakeResult, AlertSource, ReportedAlert } from './intake.js';
+export { alertSwitchesFromEnv, type AlertSwitches } from './alert-switches.js';
+export { createLevelOne, LEVEL_ONE_NOTE_ACTOR, levelOnePlan, type LevelOne, type LevelOneOptions, type LevelOnePlan, type LevelOneRun } from './level-one.js';
+export { createLevelOneClaims, type LevelOneActionRecord, type LevelOneClaims } from './level-one-claims.js';
+export { decideLevelOne, levelOneLimits, type LevelOneDecision, type LevelOneLimits, type LevelOneRefusal, type StackConditions } from './level-one-guards.js';
+export { LEVEL_ONE_ACTOR, startLevelOne, withLevelOneActor, type LevelOneWiring } from './level-one-wiring.js';
