@@ -121,7 +121,9 @@ it('a holder that stops renewing stops its duty by its own clock; the other take
   expect(a.runs[0]).toMatchObject({ aborted: true });
   // Never two at once: A's duty had stopped before B's started.
   expect(a.runs[0]!.stoppedAt!).toBeLessThanOrEqual(b.runs[0]!.startedAt);
-  expect(taken.at - cutAt).toBeLessThanOrEqual(LEASE_MS + RENEW_EVERY_MS);
+  // The lease ends at most LEASE_MS after the cut (the last renewal was before it), and B tries every RENEW_EVERY_MS;
+  // the rest is the queries' own time on a busy machine.
+  expect(taken.at - cutAt).toBeLessThanOrEqual(LEASE_MS + RENEW_EVERY_MS + 500);
   expect(BigInt(b.duty.leading()!.fencingToken)).toBeGreaterThan(BigInt(leading.kind === 'leading' ? leading.lease.fencingToken : 0));
   expect(a.errors.some((line) => line.startsWith('renewing the lease alert-monitor: connection refused'))).toBe(true);
 });
