@@ -183,7 +183,8 @@ export function createLevelOne(options: LevelOneOptions): LevelOne {
     await note(alert, { action: plan.action, command: plan.command, outcome, duration_ms: durationMs, evidence: verdict.evidence, attempt: decision.attempt, service: plan.service, summary: `Level 1 ran ${ACTION_WORDS[plan.action]} (${plan.command}): ${outcome}` });
     options.log(`level 1: ${plan.command} for alert ${alert.id} (${alert.rule}), attempt ${decision.attempt}: ${outcome}; ${verdict.evidence}`);
     // A failure is looked at again at once: the guard rails say when (backoff) or whether (breaker).
-    if (!verdict.ok) later(alert.id, now());
+    // Queued behind this look, not on a timer, so that idle() waits for it too.
+    if (!verdict.ok && !stopping.signal.aborted) void enqueue(alert.id);
   }
 
   function enqueue(alertId: string): Promise<void> {
