@@ -252,7 +252,7 @@ describe('npm start with nothing configured', () => {
     expect(output()).toContain('[acgs] alerts: posted to C0ACGSALERT (#acgs-alerts), one message per alert; more than 10 within a minute share one summary');
     // Unacknowledged alerts are escalated in the console's #acgs-alerts, with the runbook's times.
     expect(output()).toContain('[acgs] alert-escalations: applied migration 1767300000000_alert_escalations');
-    expect(output()).toContain('[acgs] alert escalation: to C0ACGSALERT, checked every 15 s; Level 1 -> 2 after 5 min, 2 -> 3 after 15 min, 3 -> 4 after 30 min');
+    expect(output()).toContain('[acgs] alert escalation: to C0ACGSALERT, checked every 15 s by one replica (lease alert-escalation); Level 1 -> 2 after 5 min, 2 -> 3 after 15 min, 3 -> 4 after 30 min');
     const webhook = await fetch(`http://127.0.0.1:${botPort}/alerts/alertmanager`, { method: 'POST', body: '{}' });
     expect(webhook.status).toBe(404);
     expect(await webhook.json()).toEqual({ error: expect.stringContaining('set ACGS_ALERTS_TOKEN') });
@@ -282,7 +282,7 @@ describe('npm start with nothing configured', () => {
 
   it('runs the health-check runbook from the console, on the runner npm start runs beside the embedded database', async () => {
     // The registry lists runbooks by name: the backup runbooks come first.
-    expect(output()).toMatch(/runbooks: backup, backup-verify, cache-degradation, database-connections, deploy, health-check, high-memory, hotfix, restore, rollback, rollback-restore, sandbox-failures \(/);
+    expect(output()).toMatch(/runbooks: backup, backup-verify, cache-degradation, database-connections, deploy, health-check, high-latency, high-memory, hotfix, restore, rollback, rollback-restore, sandbox-failures \(/);
     const started = await typeInConsole('/acgs run health-check', 'Run started: health-check', 30_000);
     const id = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/.exec(started?.text ?? '')?.[0];
     expect(id, `no run id in ${started?.text}`).toBeDefined();
