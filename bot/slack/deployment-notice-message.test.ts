@@ -23,4 +23,21 @@ describe('a deployment notice in Slack', () => {
     expect(shown).toContain('more');
     expect(shown).not.toContain('<!channel>');
   });
+
+  it('names a Slack requester with a mention, as the run message does, and anyone else as written', () => {
+    const started = { kind: 'started', runId: 'run-1', version: '1.4.0', requester: 'U0ONCALL', startedAt: '2026-12-06T03:00:00.000Z', services: [] } as const;
+    const summary = (message: ReturnType<typeof renderDeploymentNotice>) => JSON.stringify(message.blocks[1]);
+    const bySlackUser = renderDeploymentNotice(started);
+    expect(summary(bySlackUser)).toContain('<@U0ONCALL> started deploying 1.4.0');
+    // The fallback text (notifications) stays plain, so that a notice never pings its requester.
+    expect(bySlackUser.text).toContain('U0ONCALL started deploying 1.4.0');
+    expect(bySlackUser.text).not.toContain('<@');
+    const byCli = renderDeploymentNotice({ ...started, requester: 'cli:alice<script>' });
+    expect(summary(byCli)).toContain('cli:alice&lt;script&gt; started deploying');
+    expect(summary(byCli)).not.toContain('<@');
+    const rolledBack: DeploymentRolledBack = { ...started, kind: 'rolled-back', rolledBackAt: '2026-12-06T03:01:00.000Z', reason: `p99 ${'slow '.repeat(1000)}`, breaches: [] };
+    const fitted = renderDeploymentNotice(rolledBack);
+    expect(validateBlocks(fitted.blocks, 'message')).toEqual([]);
+    expect(summary(fitted)).toContain('after <@U0ONCALL> started it: p99 slow');
+  });
 });
