@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { DeploymentRolledBack } from '../../runbooks/engine/ports.js';
+import type { DeploymentRolledBack, DeploymentStarted } from '../../runbooks/engine/ports.js';
 import { validateBlocks } from './stand-in/block-kit.js';
 import { renderDeploymentNotice } from './deployment-notice-message.js';
 
@@ -25,7 +25,7 @@ describe('a deployment notice in Slack', () => {
   });
 
   it('names a Slack requester with a mention, as the run message does, and anyone else as written', () => {
-    const started = { kind: 'started', runId: 'run-1', version: '1.4.0', requester: 'U0ONCALL', startedAt: '2026-12-06T03:00:00.000Z', services: [] } as const;
+    const started: DeploymentStarted = { kind: 'started', runId: 'run-1', version: '1.4.0', requester: 'U0ONCALL', startedAt: '2026-12-06T03:00:00.000Z', services: [] };
     const summary = (message: ReturnType<typeof renderDeploymentNotice>) => JSON.stringify(message.blocks[1]);
     const bySlackUser = renderDeploymentNotice(started);
     expect(summary(bySlackUser)).toContain('<@U0ONCALL> started deploying 1.4.0');
