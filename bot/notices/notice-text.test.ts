@@ -53,7 +53,7 @@ describe('notice words', () => {
       breaches: [],
     };
     expect(noticeHeadline(notice)).toBe('Deploy 1.4.0 ROLLED BACK');
-    expect(noticeSummary(notice)).toBe('U0ONCALL rolled 2 services back from 1.4.0 by hand: done at 2026-12-06 03:35:56Z, 5m09s after the rollback began (its watch included).');
+    expect(noticeSummary(notice)).toBe('U0ONCALL rolled 2 services back from 1.4.0 by hand: done at 2026-12-06 03:35:56Z, 5m09s after the rollback began; its watch follows.');
     expect(figuresTitle(notice)).toBeUndefined();
     expect(noticePlainText(notice)).not.toContain('breached');
     // The watch's rollback keeps its samples.

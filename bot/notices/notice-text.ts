@@ -40,20 +40,24 @@ export function noticeSubject(notice: DeploymentNotice): string {
   return `[ACGS] ${noticeHeadline(notice)} (${detail})`;
 }
 
-/** The sentence under the headline: who, when, how long, and for a rollback why. */
-export function noticeSummary(notice: DeploymentNotice): string {
+/**
+ * The sentence under the headline: who, when, how long, and for a rollback why. `requester` is how
+ * the requester is written (Slack shows a mention; e-mail the ID as recorded).
+ */
+export function noticeSummary(notice: DeploymentNotice, requester = notice.requester): string {
   const duration = noticeDurationMs(notice);
   const release = notice.commit ? `${notice.version} (${notice.commit.slice(0, 12)})` : notice.version;
   const count = services(notice.services.length);
   switch (notice.kind) {
     case 'started':
-      return `${notice.requester} started ${notice.release === 'hotfix' ? 'hotfixing' : 'deploying'} ${release} to ${count} at ${formatTimestamp(notice.startedAt)}.`;
+      return `${requester} started ${notice.release === 'hotfix' ? 'hotfixing' : 'deploying'} ${release} to ${count} at ${formatTimestamp(notice.startedAt)}.`;
     case 'finished':
-      return `${release} runs on ${count}: ${notice.release === 'hotfix' ? 'hotfixed' : 'deployed'} by ${notice.requester} in ${formatDuration(duration ?? 0)}, finished at ${formatTimestamp(notice.finishedAt)}.`;
+      return `${release} runs on ${count}: ${notice.release === 'hotfix' ? 'hotfixed' : 'deployed'} by ${requester} in ${formatDuration(duration ?? 0)}, finished at ${formatTimestamp(notice.finishedAt)}.`;
     case 'rolled-back':
       // By hand the rollback's own start is known, not the deploy's: its duration is the rollback's.
-      if (byHand(notice)) return `${notice.requester} rolled ${count} back from ${release} by hand: done at ${formatTimestamp(notice.rolledBackAt)}, ${formatDuration(duration ?? 0)} after the rollback began (its watch included).`;
-      return `${release} was rolled back at ${formatTimestamp(notice.rolledBackAt)}, ${formatDuration(duration ?? 0)} after ${notice.requester} started it: ${notice.reason}`;
+      // The notice goes out once the services are back and verified, before the rollback's watch.
+      if (byHand(notice)) return `${requester} rolled ${count} back from ${release} by hand: done at ${formatTimestamp(notice.rolledBackAt)}, ${formatDuration(duration ?? 0)} after the rollback began; its watch follows.`;
+      return `${release} was rolled back at ${formatTimestamp(notice.rolledBackAt)}, ${formatDuration(duration ?? 0)} after ${requester} started it: ${notice.reason}`;
   }
 }
 

@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { LRUCache } from 'lru-cache';
+import { ensureRedisConnected } from '../../services/stack/stack-connections.js';
 import type { EvictedDeliveries } from './delivery-store.js';
 
 /** Slack retries an event after about 1 and 5 minutes; an hour covers them with room to spare. */
@@ -90,6 +91,9 @@ export function redisLedger(redis: Redis, options: RedisLedgerOptions = {}): Del
   return {
     async claim(key) {
       try {
+        // The bot's client connects lazily and queues nothing offline: unconnected, the first
+        // deliveries after a start would fail over to memory and lose cross-replica de-duplication.
+        await ensureRedisConnected(redis);
         const answer = await redis.set(`${prefix}${key}`, '1', 'PX', ttlMs, 'NX');
         return answer === 'OK';
       } catch (error) {

@@ -29,6 +29,18 @@ function codeSections(lines: string[]): KnownBlock[] {
   return packLines(lines.map(escapeText), budget).map((chunk) => ({ type: 'section', text: { type: 'mrkdwn', text: `\`\`\`${chunk}\`\`\`` } }));
 }
 
+/** A Slack user ID (not `cli:alice`, not a group): shown as a mention, as the run's message shows who started it. */
+const SLACK_USER_ID = /^[UW][A-Z0-9]{2,20}$/;
+/** Stands for the requester while the sentence is escaped and fitted; no version, time or reason holds it. */
+const REQUESTER_SLOT = '\u0001';
+
+/** The summary sentence as mrkdwn: escaped, fitted to `max`, the requester a mention when it is a Slack user. */
+function summaryText(notice: DeploymentNotice, max: number): string {
+  if (!SLACK_USER_ID.test(notice.requester)) return fitText(noticeSummary(notice), max);
+  const mention = `<@${notice.requester}>`;
+  return fitText(noticeSummary(notice, REQUESTER_SLOT), max - mention.length).replace(REQUESTER_SLOT, mention);
+}
+
 function capped(lines: string[], max: number): string[] {
   return lines.length <= max ? lines : [...lines.slice(0, max - 1), `… ${lines.length - max + 1} more`];
 }
@@ -39,7 +51,7 @@ export function renderDeploymentNotice(notice: DeploymentNotice): SlackMessage {
   const table = capped(alignedTable(['service', 'from', 'to'], rows), MAX_VERSION_ROWS + 1);
   const blocks: KnownBlock[] = [
     { type: 'header', text: { type: 'plain_text', text: clip(headline, SLACK_LIMITS.headerText), emoji: true } },
-    { type: 'section', text: { type: 'mrkdwn', text: `${EMOJI[notice.kind]} ${fitText(noticeSummary(notice), SLACK_LIMITS.sectionText - 20)}` } },
+    { type: 'section', text: { type: 'mrkdwn', text: `${EMOJI[notice.kind]} ${summaryText(notice, SLACK_LIMITS.sectionText - 20)}` } },
     ...codeSections(table),
   ];
   const title = figuresTitle(notice);

@@ -2,7 +2,7 @@
  * `rollback-restore`: the rollback with the databases restored from a backup (the runbook's "restore
  * from backup if needed"). The restore runbook's steps run between the plan and the redeploy: a
  * safety backup of today's data, the writers stopped, the dumps restored and checked, the writers
- * started, the audit chain re-anchored; then the services go back and are verified and watched.
+ * started, the audit chain re-anchored; then the services go back, are verified, announced and watched.
  * Level 3, as `restore` is: it replaces data.
  */
 import { z } from 'zod';
@@ -23,7 +23,7 @@ type Args = z.output<typeof RollbackRestoreArgs>;
 export const rollbackRestoreRunbook = defineRunbook({
   source: import.meta.url,
   name: 'rollback-restore',
-  summary: "Roll services back and restore the databases from a backup: take the deploy lock over, restore as `restore` does, redeploy in reverse order, verify, watch, notify",
+  summary: "Roll services back and restore the databases from a backup: take the deploy lock over, restore as `restore` does, redeploy in reverse order, verify, notify, watch",
   level: 3,
   args: RollbackRestoreArgs,
   validate: async (args, ports) => (await completeBackupRefusal(ports, args.backup, 'restored')) ?? rollbackRefusal(ports, args),

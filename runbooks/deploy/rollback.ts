@@ -2,7 +2,7 @@
  * `rollback`: put the stack back by hand (OPERATIONAL_RUNBOOK.md, "Rollback"). Every service goes
  * back to its previous version in the bot's records (or one service, or the version named with
  * `to`), in the reverse of the rollout order, each recorded as a rollback; then the whole stack
- * is verified and watched as after a hotfix, and the stakeholders are told. The deploy lock is
+ * is verified, the stakeholders are told, and it is watched as after a hotfix. The deploy lock is
  * taken over, never waited for: a rollback is what ends a deployment gone wrong. Level 2; with a
  * backup to restore as well it is `rollback-restore` (Level 3).
  */
@@ -23,7 +23,7 @@ type Args = z.output<typeof PlainRollbackArgs>;
 export const rollbackRunbook = defineRunbook({
   source: import.meta.url,
   name: 'rollback',
-  summary: 'Roll services back to their previous version (or one named): take the deploy lock over, redeploy in reverse order, record, verify, watch, notify',
+  summary: 'Roll services back to their previous version (or one named): take the deploy lock over, redeploy in reverse order, record, verify, notify, watch',
   level: 2,
   args: PlainRollbackArgs,
   validate: (args, ports) => rollbackRefusal(ports, args),

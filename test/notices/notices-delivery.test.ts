@@ -128,7 +128,7 @@ describe('a finished deployment', () => {
     expect(posted.text).toContain('Deploy 1.4.0 finished');
     const shown = blockText(posted.blocks);
     expect(shown).toContain('Deploy 1.4.0 finished');
-    expect(shown).toContain('deployed by U0ONCALL in 3m12s');
+    expect(shown).toContain('deployed by <@U0ONCALL> in 3m12s');
     expect(shown).toMatch(/service\s+from\s+to\npolicy-engine\s+1\.3\.2\s+1\.4\.0/);
     expect(shown).toContain('policy-engine p99 latency: 3.1 ms (limit 5 ms)');
     expect(shown).toContain(`/acgs run status ${finished.runId}`);

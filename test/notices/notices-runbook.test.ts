@@ -90,7 +90,7 @@ describe('a notify step', () => {
       attempted: 2,
     });
     const posted = harness.standIn.messages(DEPLOYS).at(-1)!;
-    expect(blockText(posted.blocks)).toContain(`U0ONCALL started deploying 1.4.0 to 1 service`);
+    expect(blockText(posted.blocks)).toContain(`<@U0ONCALL> started deploying 1.4.0 to 1 service`);
     expect(blockText(posted.blocks)).toContain(`/acgs run status ${run.id}`);
   });
 

@@ -15,6 +15,7 @@ import { startSlackStandIn, type SlackStandIn } from '../../bot/slack/stand-in/i
 import { createCommandPathDependencies } from '../../bot/command-path/index.js';
 import { unusedLoopbackUrl } from '../testing/loopback.js';
 import { requireRedis } from '../testing/redis.js';
+import { openStackRedis } from '../../services/stack/stack-connections.js';
 import { BOT_TOKEN, fixtureRegistry, ONCALL, OPS, RunLog, SIGNING_SECRET } from '../testing/slack-harness.js';
 
 let redisKit: Awaited<ReturnType<typeof requireRedis>>;
@@ -111,6 +112,22 @@ describe('the Redis ledger', () => {
     const ttl = await redis.pttl(`${prefix}trigger:T42`);
     expect(ttl).toBeGreaterThan(50_000);
     expect(ttl).toBeLessThanOrEqual(60_000);
+  });
+
+  it('claims in Redis from the first delivery through the client the bot opens (lazy, no offline queue)', async () => {
+    const prefix = `${redisKit.prefix}lazy:`;
+    const botClient = openStackRedis(redisKit.url);
+    const errors: unknown[] = [];
+    try {
+      const ledger = redisLedger(botClient, { prefix, onError: (error) => errors.push(error) });
+      expect(await ledger.claim('trigger:TFirst')).toBe(true);
+      expect(errors).toEqual([]);
+      expect(await redis.exists(`${prefix}trigger:TFirst`)).toBe(1);
+      // Another replica's ledger (its own client) sees the claim.
+      expect(await redisLedger(redis, { prefix }).claim('trigger:TFirst')).toBe(false);
+    } finally {
+      botClient.disconnect();
+    }
   });
 
   it('answers from memory when Redis fails, reporting each failure', async () => {
