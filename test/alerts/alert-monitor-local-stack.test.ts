@@ -3,26 +3,20 @@
  * PGlite) and the alert store on the real PostgreSQL: a service whose process is stopped is a
  * firing ServiceDown in the store within 10 s, and resolved once it runs again.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type pg from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startAlertMonitor, type AlertMonitor } from '../../bot/alerts/alert-monitor.js';
 import { createAlertStore, migrateAlertStore, type AlertChange, type AlertStore } from '../../bot/alerts/alert-store.js';
 import { createCommandDependencies } from '../../commands/dependencies.js';
 import { createPool } from '../../services/kit/postgres.js';
-import type { ServiceName } from '../../services/kit/service-ports.js';
-import { startLocalServices, type LocalServices } from '../../services/stack/local/local-services.js';
-import { createLocalStack } from '../../services/stack/local/local-stack.js';
+import type { LocalServices } from '../../services/stack/local/local-services.js';
 import type { Stack } from '../../services/stack/stack.js';
-import { unusedLoopbackPort } from '../testing/loopback.js';
+import { startTestLocalStack, type TestLocalStack } from '../testing/local-stack.js';
 import { createTestDatabase, type TestDatabase } from '../testing/postgres.js';
 
-const SERVICES: readonly ServiceName[] = ['sandbox-controller', 'evolution-oversight', 'audit-engine', 'policy-engine'];
 const DOWN_FINGERPRINT = 'monitor/ServiceDown/service=audit-engine';
 
-let stateDir: string;
+let local: TestLocalStack | undefined;
 let services: LocalServices;
 let stack: Stack;
 let db: TestDatabase;
@@ -33,14 +27,8 @@ const monitorErrors: unknown[] = [];
 const changes: Array<{ change: AlertChange; receivedAt: number }> = [];
 
 beforeAll(async () => {
-  stateDir = mkdtempSync(join(tmpdir(), 'acgs-alert-monitor-'));
-  const ports = {} as Record<ServiceName, number>;
-  for (const service of SERVICES) ports[service] = await unusedLoopbackPort();
-  services = await startLocalServices({ stateDir, ports, env: { ACGS_STATE_DIR: stateDir }, log: () => undefined });
-  for (const process of services.processes) {
-    if (!(await process.waitUntilHealthy(60_000))) throw new Error(`${process.name} did not become healthy`);
-  }
-  stack = createLocalStack({ processes: services.processes, stateDir });
+  local = await startTestLocalStack('acgs-alert-monitor');
+  ({ services, stack } = local);
   db = await createTestDatabase('acgs_alert_monitor');
   pool = createPool({ databaseUrl: db.url, max: 4, applicationName: 'acgs-alert-monitor-test' });
   await migrateAlertStore(pool);
@@ -53,10 +41,9 @@ beforeAll(async () => {
 afterAll(async () => {
   await monitor?.stop();
   await stack?.close().catch(() => undefined);
-  await services?.stop().catch(() => undefined);
+  await local?.close();
   await pool?.end().catch(() => undefined);
   await db?.drop();
-  if (stateDir) rmSync(stateDir, { recursive: true, force: true });
 }, 60_000);
 
 /** The first change of the alert to `kind`, as the store announced it; undefined if none came before the deadline. */

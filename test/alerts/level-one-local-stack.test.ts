@@ -7,9 +7,6 @@
  * fires ServiceDown, Level 1 restarts the service through the command path (origin `auto`), it is
  * healthy within 30 s, the alert resolves, the note says what happened, and the trail has it.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type pg from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startAlertMonitor } from '../../bot/alerts/alert-monitor.js';
@@ -22,19 +19,16 @@ import { createCommandPathDependencies, stackModesOf } from '../../bot/command-p
 import { createLeaderDuty, createLeaseStore, migrateLeaseStore, type LeaderDuty } from '../../bot/leadership/index.js';
 import { createCommandRegistry } from '../../commands/index.js';
 import { createPool } from '../../services/kit/postgres.js';
-import type { ServiceName } from '../../services/kit/service-ports.js';
-import { startLocalServices, type LocalServices } from '../../services/stack/local/local-services.js';
-import { createLocalStack } from '../../services/stack/local/local-stack.js';
+import type { LocalServices } from '../../services/stack/local/local-services.js';
 import type { Stack } from '../../services/stack/stack.js';
+import { startTestLocalStack, type TestLocalStack } from '../testing/local-stack.js';
 import { testGate, openTestTrail, type TestTrail } from '../testing/command-access.js';
-import { unusedLoopbackPort } from '../testing/loopback.js';
 
-const SERVICES: readonly ServiceName[] = ['sandbox-controller', 'evolution-oversight', 'audit-engine', 'policy-engine'];
 const VICTIM = 'audit-engine';
 const FINGERPRINT = `monitor/ServiceDown/service=${VICTIM}`;
 const RULES = defaultAuthorizationData().level_one;
 
-let stateDir: string;
+let local: TestLocalStack | undefined;
 let services: LocalServices;
 let stack: Stack;
 let opened: TestTrail;
@@ -48,14 +42,8 @@ const changes: Array<{ change: AlertChange; receivedAt: number }> = [];
 const waiters: Array<() => void> = [];
 
 beforeAll(async () => {
-  stateDir = mkdtempSync(join(tmpdir(), 'acgs-level-one-'));
-  const ports = {} as Record<ServiceName, number>;
-  for (const service of SERVICES) ports[service] = await unusedLoopbackPort();
-  services = await startLocalServices({ stateDir, ports, env: { ACGS_STATE_DIR: stateDir }, log: () => undefined });
-  for (const process of services.processes) {
-    if (!(await process.waitUntilHealthy(60_000))) throw new Error(`${process.name} did not become healthy`);
-  }
-  stack = createLocalStack({ processes: services.processes, stateDir });
+  local = await startTestLocalStack('acgs-level-one');
+  ({ services, stack } = local);
   // The trail, the alerts, the claims and the lease in one database, as the bot keeps them.
   opened = await openTestTrail({ prefix: 'acgs_level_one' });
   pool = createPool({ databaseUrl: opened.db.url, max: 4, applicationName: 'acgs-level-one-test' });
@@ -79,10 +67,9 @@ afterAll(async () => {
     }
   }
   await stack?.close().catch(() => undefined);
-  await services?.stop().catch(() => undefined);
+  await local?.close();
   await pool?.end().catch(() => undefined);
   await opened?.close();
-  if (stateDir) rmSync(stateDir, { recursive: true, force: true });
 }, 60_000);
 
 /** The first change that matches, as the store announced it; undefined when none came before the deadline. */
