@@ -58,7 +58,8 @@ import { createBackupPorts } from '../runbooks/backup/index.js';
 import { createTrailStore } from './audit-trail/trail-store.js';
 import { createSlackBot } from './slack/app.js';
 import { ALERTMANAGER_WEBHOOK_PATH, createAlertmanagerWebhook, parseAlertWebhookSettings } from './alerts/alertmanager-webhook.js';
-import { alertSettingsFromEnv, commandAlerts, createAlertStore, migrateAlertStore } from './alerts/index.js';
+import { alertSettingsFromEnv, commandAlerts, createAlertStore, migrateAlertStore, startAlertMonitor, type AlertRecord } from './alerts/index.js';
+import { startPeriodicJob } from '../services/kit/periodic.js';
 import { readAlertContext } from './alerts/alert-context.js';
 import { createAlertMessages, stormThresholdFromEnv, type AlertMessages } from './slack/alert-messages.js';
 import { createAlertMessageStore, migrateAlertMessageStore } from './slack/alert-message-store.js';
@@ -66,6 +67,12 @@ import { createEscalations, ESCALATION_ACTOR, ESCALATION_ROLE } from './alerts/e
 import { escalationMatrix } from './alerts/escalation-matrix.js';
 import { createEscalationRecords, migrateEscalationRecords } from './alerts/escalation-records.js';
 import { slackEscalationActions } from './slack/alert-escalations.js';
+import { alertSwitchesFromEnv } from './alerts/alert-switches.js';
+import { startLevelOne, withLevelOneActor } from './alerts/level-one-wiring.js';
+import type { LevelOne } from './alerts/level-one.js';
+import { authorizationDataFor } from './authorization/index.js';
+import { stackModesOf } from './command-path/index.js';
+import { createLeaderDuty, createLeaseStore, migrateLeaseStore, replicaId, type LeaderDuty } from './leadership/index.js';
 import { migrateDeliveryStore, postgresEvictedDeliveries } from './slack/delivery-store.js';
 import { consoleHostRefusal, consoleStackRefusal, CONSOLE_WITH_REAL_STACK } from './slack/console/console-exposure.js';
 import { DEFAULT_BOT_PORT, parseSlackSettings, slackRequested, type SlackSettings } from './slack/settings.js';
@@ -121,7 +128,9 @@ let checklistMessages: ChecklistMessages | undefined;
 let deploymentNotices: NoticesPort | undefined;
 let noticeMailer: NoticeMailer | undefined;
 let alertMessages: AlertMessages | undefined;
-let escalationTimer: NodeJS.Timeout | undefined;
+let escalationDuty: LeaderDuty | undefined;
+let alertMonitorDuty: LeaderDuty | undefined;
+let levelOne: LevelOne | undefined;
 
 /**
  * The bot's own audit trail: in DATABASE_URL's database (its own tables beside the stack's), else
@@ -175,6 +184,9 @@ async function main(): Promise<void> {
   // The deploy watch and timeouts too: a deploy must not find out mid-rollout that a setting is bad.
   const deploySettings = deploySettingsFromEnv(env);
   const alertSettings = alertSettingsFromEnv(env);
+  const alertSwitches = alertSwitchesFromEnv(env);
+  // Level 1's guard rails are authorization data: defaults.json, overridable in the config file.
+  const levelOneRules = authorizationDataFor(config.authorization).level_one;
   const alertWebhook = parseAlertWebhookSettings(env);
   const stormThreshold = stormThresholdFromEnv(env);
   const reviewIntervalMs = reviewIntervalFromEnv(env.ACGS_EVOLUTION_REVIEW_INTERVAL_SECONDS);
@@ -206,8 +218,13 @@ async function main(): Promise<void> {
   // Roles from Slack user groups are asked of Slack with the bot's token (the console's stand-in plays them).
   const groups = slackUserGroupDirectory(new webApi.WebClient(settings.botToken, { slackApiUrl: settings.apiUrl }));
   const { gate, authorizer } = await loadCommandGate({
-    // The escalation actor, alone in its role, may request the lockdown of an alert's Level 4.
-    config: { roles: { ...roles, [ESCALATION_ROLE]: [ESCALATION_ACTOR.id] }, channels: config.channels, ...(config.authorization ? { authorization: config.authorization } : {}) },
+    // Level 1 runs its lines as the bot's own actor, with the roles level_one.actor_roles names; the
+    // escalation actor, alone in its role, may request the lockdown of an alert's Level 4.
+    config: {
+      roles: { ...(alertSwitches.levelOne ? withLevelOneActor(roles, levelOneRules) : roles), [ESCALATION_ROLE]: [ESCALATION_ACTOR.id] },
+      channels: config.channels,
+      ...(config.authorization ? { authorization: config.authorization } : {}),
+    },
     groups,
     services: fromEnv,
     onProblem: (problem) => logger.error({ problem }, 'authorization policy unavailable: escalated commands are refused'),
@@ -321,12 +338,25 @@ async function main(): Promise<void> {
   }
 
   // Alerts: the store both sources report to, and Alertmanager's webhook when ACGS_ALERTS_TOKEN is
-  // set; their messages in Slack once the bot exists (below). The built-in monitor comes with the rest of issue 14.
+  // set; their messages in Slack, the built-in monitor (one replica, under a lease), Level 1 and
+  // escalation start once the bot has.
   announceMigrations('alerts', await migrateAlertStore(trail.pool));
+  announceMigrations('leadership', await migrateLeaseStore(trail.pool));
   const alertStore = createAlertStore({ pool: trail.pool, settings: alertSettings });
   // The alert commands (`alerts`, `alerts ack|snooze|resolve`, `silence`) act on it as the person.
   services.alerts = commandAlerts(alertStore, { timezone: config.timezone });
+  const replica = replicaId(env.ACGS_BOT_INSTANCE);
   say(`alerts: Alertmanager's webhook ${alertWebhook.token ? `on at POST ${ALERTMANAGER_WEBHOOK_PATH}` : 'off (no ACGS_ALERTS_TOKEN)'}`);
+  say(
+    alertSwitches.monitor
+      ? `alerts: built-in monitor on, under the lease alert-monitor (every ${alertSettings.monitorIntervalMs / 1000} s); ACGS_ALERT_MONITOR=off when Prometheus and Alertmanager are the source`
+      : 'alerts: built-in monitor off (ACGS_ALERT_MONITOR=off): alerts come from Alertmanager',
+  );
+  say(
+    alertSwitches.levelOne
+      ? `alerts: Level 1 auto-resolution on (at most ${levelOneRules.max_actions_per_service_per_hour} actions per service an hour, breaker after ${levelOneRules.breaker_failures} failures)`
+      : 'alerts: Level 1 auto-resolution off (ACGS_ALERT_LEVEL_ONE=off)',
+  );
 
   const registry = createCommandRegistry();
   gateExecution = { registry, services };
@@ -422,6 +452,7 @@ async function main(): Promise<void> {
   // channels.alerts (else ops; the console's #acgs-alerts).
   const escalation = escalationMatrix(config.escalation);
   announceMigrations('alert-escalations', await migrateEscalationRecords(trail.pool));
+  let escalateNow: ((alert: AlertRecord, reason: string) => Promise<void>) | undefined;
   const escalationChannel = config.channels.alerts ?? config.channels.ops ?? (standIn ? DEFAULT_CHANNELS.find((channel) => channel.name === 'acgs-alerts')?.id : undefined);
   if (escalationChannel) {
     const escalationLog = (message: string, error?: unknown) => logger.warn({ component: 'escalation', ...(error ? { err: error } : {}) }, message);
@@ -433,14 +464,24 @@ async function main(): Promise<void> {
       actions: slackEscalationActions({ client: bot.webClient, queue: writeQueue, channel: escalationChannel, execution: { registry, services }, approvals, log: escalationLog }),
       log: escalationLog,
     });
-    // The monitor's lease (one replica leads) goes here once it exists; until then every replica
-    // checks, and the records keep each level to one of them.
-    let isLeader: (() => boolean) | undefined;
-    escalationTimer = setInterval(() => {
-      if (isLeader && !isLeader()) return;
-      escalations.run(new Date()).catch((error: unknown) => escalationLog('escalation check failed; trying again next time', error));
-    }, escalation.checkMs);
-    say(`alert escalation: to ${escalationChannel}, checked every ${escalation.checkMs / 1000} s; Level 1 -> 2 after ${escalation.waitMs[1] / 60_000} min, 2 -> 3 after ${escalation.waitMs[2] / 60_000} min, 3 -> 4 after ${escalation.waitMs[3] / 60_000} min`);
+    escalateNow = (alert, reason) => escalations.escalateNow(alert, reason).then(() => undefined);
+    // One replica checks, whoever holds the lease alert-escalation; the records would keep each
+    // level to one replica anyway, but one checker is one set of queries.
+    escalationDuty = createLeaderDuty({
+      leases: createLeaseStore(trail.pool),
+      name: 'alert-escalation',
+      holder: replica,
+      start: () =>
+        startPeriodicJob({
+          intervalMs: escalation.checkMs,
+          firstRunAfterMs: escalation.checkMs,
+          run: () => escalations.run(new Date()),
+          onError: (error) => escalationLog('escalation check failed; trying again next time', error),
+        }),
+      onEvent: (event) => logger.info({ component: 'escalation', token: event.lease.fencingToken }, event.kind === 'leading' ? 'alert escalation: this replica checks (lease alert-escalation)' : `alert escalation: stopped here (${event.kind === 'lost' ? event.reason : 'released'})`),
+      onError: (error, what) => escalationLog(`alert escalation: ${what} failed`, error),
+    });
+    say(`alert escalation: to ${escalationChannel}, checked every ${escalation.checkMs / 1000} s by one replica (lease alert-escalation); Level 1 -> 2 after ${escalation.waitMs[1] / 60_000} min, 2 -> 3 after ${escalation.waitMs[2] / 60_000} min, 3 -> 4 after ${escalation.waitMs[3] / 60_000} min`);
   } else {
     say('alert escalation: off (no channels.alerts or channels.ops in ACGS_CONFIG)');
   }
@@ -466,7 +507,10 @@ async function main(): Promise<void> {
     if (err) logger.error({ err }, 'shutting down after an error');
     else say(`${signal}: stopping`);
     await reviewPoster?.stop().catch(() => undefined);
-    clearInterval(escalationTimer);
+    await escalationDuty?.stop().catch((error: unknown) => logger.warn({ err: error }, 'alert escalation stop failed'));
+    // Before the trail and the stack close: the lease is let go so another replica monitors at once.
+    await alertMonitorDuty?.stop().catch((error: unknown) => logger.warn({ err: error }, 'alert monitor stop failed'));
+    await levelOne?.stop().catch((error: unknown) => logger.warn({ err: error }, 'Level 1 stop failed'));
     await expiries?.stop().catch(() => undefined);
     await approvalSignals?.close().catch(() => undefined);
     await runMessages?.stop().catch((error: unknown) => logger.warn({ err: error }, 'run messages stop failed'));
@@ -502,6 +546,43 @@ async function main(): Promise<void> {
   // A service the records have never seen gets its initial version now, from its /health (one that is
   // not up yet gets it the first time `releases` finds it answering).
   void deployments.releases().catch((error: unknown) => logger.warn({ err: error }, 'deployment records: initial versions not recorded'));
+  // Level 1 acts through this bot's command path, as the bot (origin auto); alerts from either source.
+  if (alertSwitches.levelOne) {
+    levelOne = startLevelOne({
+      execution: { registry, services, logError: (reference, error) => logger.error({ component: 'level-1', reference, err: error }, 'Level 1 command failed') },
+      alerts: alertStore,
+      pool: trail.pool,
+      rules: levelOneRules,
+      modes: stackModesOf(fromEnv),
+      holder: replica,
+      // The circuit breaker and the hourly limit go up the escalation matrix at once.
+      ...(escalateNow ? { escalateNow } : {}),
+      log: (message, error) => (error ? logger.warn({ component: 'level-1', err: error }, message) : logger.info({ component: 'level-1' }, message)),
+    });
+  }
+  // The built-in monitor on one replica: whoever holds the lease alert-monitor (taken over within 15 s).
+  if (alertSwitches.monitor) {
+    let lastProblem = '';
+    alertMonitorDuty = createLeaderDuty({
+      leases: createLeaseStore(trail.pool),
+      name: 'alert-monitor',
+      holder: replica,
+      start: () =>
+        startAlertMonitor({
+          services: { ...fromEnv, stack },
+          alerts: alertStore,
+          intervalMs: alertSettings.monitorIntervalMs,
+          // Once per distinct problem: a database away would otherwise fill the log every beat.
+          onError: (error) => {
+            const problem = (error as Error)?.message ?? String(error);
+            if (problem !== lastProblem) logger.warn({ component: 'alert-monitor', err: error }, 'alert monitor: a beat failed; trying again next beat');
+            lastProblem = problem;
+          },
+        }),
+      onEvent: (event) => logger.info({ component: 'alert-monitor', token: event.lease.fencingToken }, event.kind === 'leading' ? 'alert monitor: this replica monitors (lease alert-monitor)' : `alert monitor: stopped here (${event.kind === 'lost' ? event.reason : 'released'})`),
+      onError: (error, what) => logger.warn({ component: 'alert-monitor', err: error }, `alert monitor: ${what} failed`),
+    });
+  }
   // Started after the bot: the console's stand-in answers on the bot's own port.
   const reviewChannel = config.channels.approvals ?? (standIn ? DEFAULT_CHANNELS.find((channel) => channel.name === 'acgs-approvals')?.id : config.channels.ops);
   if (reviewIntervalMs > 0 && reviewChannel) {
@@ -537,6 +618,8 @@ async function main(): Promise<void> {
 
 main().catch(async (error: unknown) => {
   console.error(`[acgs] could not start: ${(error as Error).message}`);
+  await alertMonitorDuty?.stop().catch(() => undefined);
+  await levelOne?.stop().catch(() => undefined);
   await runMessages?.stop().catch(() => undefined);
   await runbookEngine?.stop().catch(() => undefined);
   await control?.close().catch(() => undefined);

@@ -10,8 +10,11 @@ import type { ProgressStep } from './progress.js';
 import type { ResultDocument } from './result.js';
 import type { CommandDependencies } from './dependencies.js';
 
-/** Where a command came from; recorded in the audit trail and shown in replies (`approval`: run once approved). */
-export type CommandOrigin = 'slash' | 'mention' | 'button' | 'home' | 'cli' | 'schedule' | 'alert' | 'approval';
+/**
+ * Where a command came from; recorded in the audit trail and shown in replies (`approval`: run once
+ * approved; `auto`: the bot acting on its own, Level 1 auto-resolution of an alert).
+ */
+export type CommandOrigin = 'slash' | 'mention' | 'button' | 'home' | 'cli' | 'schedule' | 'alert' | 'approval' | 'auto';
 
 export interface Actor {
   /** Slack user ID, or `cli:<os user>` for the CLI. */

@@ -27,7 +27,7 @@ afterAll(async () => {
   await db?.drop();
 });
 beforeEach(async () => {
-  await pool.query('TRUNCATE alert_events, alert_reports, alerts, alert_silences');
+  await pool.query('TRUNCATE alert_level_one_actions, alert_events, alert_reports, alerts, alert_silences');
   store = createAlertStore({ pool });
 });
 

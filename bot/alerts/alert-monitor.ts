@@ -3,7 +3,8 @@
  * stack, judges the runbook's rules and reports what changed to the alert intake. On start it
  * takes over the monitor's alerts that are still open, so that one firing before a restart of the
  * bot still resolves when its condition clears. Flapping alerts settle on the same beat.
- * TODO(issue 14): hold a lease in PostgreSQL so that only one replica monitors (DESIGN.md section 6).
+ * bot/main.ts runs it on one replica, under the lease `alert-monitor` (bot/leadership/); a
+ * takeover starts it afresh on the new holder, which adopts what the previous one left open.
  */
 import type { CommandDependencies } from '../../commands/dependencies.js';
 import { startPeriodicJob, type PeriodicJob } from '../../services/kit/periodic.js';

@@ -23,7 +23,7 @@ beforeAll(async () => {
   db = await createTestDatabase('acgs_alerts');
   pool = createPool({ databaseUrl: db.url, max: 12, applicationName: 'acgs-alerts-test' });
   otherReplica = createPool({ databaseUrl: db.url, max: 12, applicationName: 'acgs-alerts-test-2' });
-  expect(await migrateAlertStore(pool)).toEqual(['1767200000000_alerts']);
+  expect(await migrateAlertStore(pool)).toEqual(['1767200000000_alerts', '1767300000001_level-one-actions']);
   expect(await migrateAlertStore(pool)).toEqual([]);
 });
 afterAll(async () => {
@@ -32,7 +32,7 @@ afterAll(async () => {
   await db?.drop();
 });
 beforeEach(async () => {
-  await pool.query('TRUNCATE alert_events, alert_reports, alerts, alert_silences RESTART IDENTITY');
+  await pool.query('TRUNCATE alert_level_one_actions, alert_events, alert_reports, alerts, alert_silences RESTART IDENTITY');
   clock = T0;
   store = createAlertStore({ pool, settings: SETTINGS, now: () => clock });
 });

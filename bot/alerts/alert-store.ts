@@ -14,7 +14,7 @@ import type { AlertIntake, AlertIntakeResult, AlertSource, ReportedAlert } from 
 
 export const ALERT_MIGRATIONS_DIR = fileURLToPath(new URL('./migrations', import.meta.url));
 export const ALERT_MIGRATIONS_TABLE = 'bot_alerts_migrations';
-export const ALERT_TABLES = ['alerts', 'alert_reports', 'alert_events', 'alert_silences'] as const;
+export const ALERT_TABLES = ['alerts', 'alert_reports', 'alert_events', 'alert_silences', 'alert_level_one_actions'] as const;
 
 export function migrateAlertStore(pool: pg.Pool, log?: (message: string) => void): Promise<string[]> {
   return migrate(pool, { directory: ALERT_MIGRATIONS_DIR, table: ALERT_MIGRATIONS_TABLE, ...(log ? { log } : {}) });

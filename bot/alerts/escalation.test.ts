@@ -35,7 +35,7 @@ afterAll(async () => {
   await db?.drop();
 });
 beforeEach(async () => {
-  await pool.query('TRUNCATE alert_escalations, alert_events, alert_reports, alerts, alert_silences RESTART IDENTITY');
+  await pool.query('TRUNCATE alert_escalations, alert_events, alert_reports, alerts, alert_silences RESTART IDENTITY CASCADE');
   clock = T0;
 });
 

@@ -85,7 +85,7 @@ describe("Alertmanager's webhook into the alert store", () => {
   });
 
   it('answers 503 while the store is unreachable and stores the retry once it is back', async () => {
-    await pool.query('TRUNCATE alert_events, alert_reports, alerts RESTART IDENTITY');
+    await pool.query('TRUNCATE alert_level_one_actions, alert_events, alert_reports, alerts RESTART IDENTITY');
     await pool.query('ALTER TABLE alerts RENAME TO alerts_away');
     try {
       expect((await post(notification('firing'))).status).toBe(503);

@@ -50,6 +50,22 @@ describe('merging the config file section', () => {
     expect(data.freezes).toEqual([freeze]);
   });
 
+  it('merges Level 1 auto-resolution limits field by field, and refuses bad ones naming the key', () => {
+    expect(authorizationDataFor({ level_one: { max_actions_per_service_per_hour: 5 } }).level_one).toEqual({
+      actor_roles: ['oncall'],
+      max_actions_per_service_per_hour: 5,
+      backoff_seconds: 30,
+      backoff_max_seconds: 600,
+      breaker_failures: 3,
+      breaker_open_minutes: 60,
+      verify_seconds: 30,
+    });
+    expect(() => authorizationDataFor({ level_one: { breaker_failures: 0 } })).toThrow('authorization.level_one.breaker_failures: at least 1 failure');
+    expect(() => authorizationDataFor({ level_one: { backoff_seconds: 900, backoff_max_seconds: 60 } })).toThrow('authorization.level_one.backoff_max_seconds: must be at least backoff_seconds');
+    expect(() => authorizationDataFor({ level_one: { actor_roles: [] } })).toThrow('authorization.level_one.actor_roles: name the role the bot acts with, such as oncall');
+    expect(() => authorizationDataFor({ level_one: { verify_second: 30 } } as never)).toThrow('unknown key authorization.level_one.verify_second');
+  });
+
   it('refuses a merge that leaves a level needing approvals without approvers, naming the key', () => {
     expect(() => authorizationDataFor({ levels: { '3': { approver_roles: [] } } })).toThrow(
       'the authorization rules are invalid: authorization.levels.3.approver_roles: Level 3 needs 2 approval(s): name the roles that may approve',

@@ -71,6 +71,25 @@ export const Freeze = z.strictObject({
   levels: z.array(EscalatedLevel).min(1, 'name the levels the freeze stops, for example [2, 3, 4]'),
 });
 
+const Count = (what: string, max: number) => z.int({ error: `must be a whole number of ${what}` }).min(1, `at least 1 ${what.replace(/s$/, '')}`).max(max, `at most ${max} ${what}`);
+
+/**
+ * Level 1 auto-resolution's guard rails (bot/alerts/level-one*.ts): the roles the bot acts with,
+ * how often it may act on one service, its backoff, its circuit breaker and how long it verifies.
+ */
+export const LevelOneRules = z.strictObject({
+  /** The roles the bot's automatic actor holds when its actions are decided (at least one, so the policy can say yes). */
+  actor_roles: z.array(RoleName).min(1, 'name the role the bot acts with, such as oncall'),
+  max_actions_per_service_per_hour: Count('actions', 60),
+  backoff_seconds: Count('seconds', 3600),
+  backoff_max_seconds: Count('seconds', 86_400),
+  /** Failed actions on one service in a row that open its breaker (and escalate). */
+  breaker_failures: Count('failures', 20),
+  breaker_open_minutes: Count('minutes', 1440),
+  verify_seconds: Count('seconds', 600),
+});
+export type LevelOneRules = z.infer<typeof LevelOneRules>;
+
 const sections = {
   commands: z.record(CommandName, CommandRule, {
     error: (issue) => (issue.code === 'invalid_key' ? 'not a command name: command names are one or two lowercase words such as "cache clear"' : undefined),
@@ -88,6 +107,7 @@ const sections = {
   strict: z.strictObject({ levels: z.partialRecord(z.enum(LEVEL_KEYS), LevelPatch) }),
   channels: z.strictObject({ changes_only_in: z.array(ChannelPurpose) }),
   freezes: z.array(Freeze),
+  level_one: LevelOneRules,
 };
 
 /** The whole document the policy reads, after merging; cross-field rules are checked here. */
@@ -127,6 +147,7 @@ export const AuthorizationData = z.strictObject(sections).superRefine((data, con
     if (key === '0' && level.approvals !== 0) problem(['strict', 'levels', key, 'approvals'], 'read-only commands never wait for approvals, even in strict mode');
     if (level.approvals > 0 && level.approver_roles.length === 0) problem(['strict', 'levels', key, 'approver_roles'], `in strict mode Level ${key} needs approvals: name the roles that may approve`);
   }
+  if (data.level_one && data.level_one.backoff_max_seconds < data.level_one.backoff_seconds) problem(['level_one', 'backoff_max_seconds'], 'must be at least backoff_seconds');
   data.freezes?.forEach((freeze, index) => {
     if (Date.parse(freeze.from) >= Date.parse(freeze.to)) problem(['freezes', index, 'to'], 'must be later than from');
   });
@@ -147,6 +168,7 @@ export const AuthorizationOverrides = z.strictObject({
   strict: sections.strict.optional(),
   channels: sections.channels.partial().optional(),
   freezes: sections.freezes.optional(),
+  level_one: sections.level_one.partial().optional(),
 });
 export type AuthorizationOverrides = z.infer<typeof AuthorizationOverrides>;
 
@@ -182,6 +204,7 @@ export function mergeAuthorizationData(base: AuthorizationData, overrides: Autho
     strict: overrides.strict ?? base.strict,
     channels: { ...base.channels, ...overrides.channels },
     freezes: overrides.freezes ?? base.freezes,
+    level_one: { ...base.level_one, ...overrides.level_one },
   };
 }
 

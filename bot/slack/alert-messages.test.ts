@@ -51,7 +51,7 @@ afterAll(async () => {
 });
 
 beforeEach(async () => {
-  await pool.query('TRUNCATE bot_slack_alert_messages, bot_slack_alert_storms, alert_events, alert_reports, alerts, alert_silences RESTART IDENTITY');
+  await pool.query('TRUNCATE bot_slack_alert_messages, bot_slack_alert_storms, alert_events, alert_reports, alerts, alert_silences RESTART IDENTITY CASCADE');
   slack = await startSlackStandIn({ botToken: BOT_TOKEN, console: false, transport: 'http', signingSecret: 'a1b2c3d4e5f60718293a4b5c6d7e8f90' });
   clock = T0;
   logged = [];

@@ -40,7 +40,7 @@ afterAll(async () => {
   await gov?.close();
 });
 beforeEach(async () => {
-  await gov.trail.pool.query('TRUNCATE alert_escalations, alert_events, alert_reports, alerts, alert_silences RESTART IDENTITY');
+  await gov.trail.pool.query('TRUNCATE alert_escalations, alert_events, alert_reports, alerts, alert_silences RESTART IDENTITY CASCADE');
   logged.length = 0;
   store = createAlertStore({ pool: gov.trail.pool, now: () => T0 });
 });

@@ -28,6 +28,8 @@ import { createNoticeLedger, migrateNoticeLedger } from '../../bot/notices/notic
 import { createAlertStore, migrateAlertStore } from '../../bot/alerts/alert-store.js';
 import { createAlertMessageStore, migrateAlertMessageStore } from '../../bot/slack/alert-message-store.js';
 import { createEscalationRecords, migrateEscalationRecords } from '../../bot/alerts/escalation-records.js';
+import { createLevelOneClaims } from '../../bot/alerts/level-one-claims.js';
+import { createLeaseStore, migrateLeaseStore } from '../../bot/leadership/lease-store.js';
 import type { DeploymentNotice } from '../../runbooks/engine/ports.js';
 import { createReleaseRecords, migrateReleaseRecords } from '../../runbooks/deploy/release-records.js';
 import { createRunStore, migrateRunStore } from '../../runbooks/engine/run-store.js';
@@ -230,6 +232,25 @@ describe("the bot's restricted database role", () => {
     await expect(bot.query('UPDATE alert_events SET actor = $$U0MALLORY$$')).rejects.toThrow(/permission denied for table alert_events/);
     await expect(bot.query('DELETE FROM alert_silences')).rejects.toThrow(/permission denied for table alert_silences/);
     await expect(bot.query('DELETE FROM alerts')).rejects.toThrow(/permission denied for table alerts/);
+    // Level 1's claims: taken once, finished, never deleted.
+    const claims = createLevelOneClaims(pool);
+    const claim = { alertId: open!.id, episode: open!.firedAt, attempt: 1, rule: 'ServiceDown', service: 'audit-engine', command: 'restart audit-engine', claimedBy: 'replica-a', at: new Date() };
+    const claimed = await claims.claim(claim);
+    expect(await claims.claim({ ...claim, claimedBy: 'replica-b' })).toBeUndefined();
+    await claims.finish(claimed!.id, 'succeeded', new Date(), { evidence: 'healthy' });
+    expect(await claims.ofEpisode(open!.id, open!.firedAt)).toMatchObject([{ outcome: 'succeeded', claimedBy: 'replica-a' }]);
+    await expect(bot.query('DELETE FROM alert_level_one_actions')).rejects.toThrow(/permission denied for table alert_level_one_actions/);
+  });
+
+  it('takes, renews and hands over leases in the table the owner migrated, and cannot delete them', async () => {
+    const { pool, bot } = fixture;
+    expect(await migrateLeaseStore(pool)).toEqual([]);
+    const leases = createLeaseStore(pool);
+    const held = await leases.acquire('alert-monitor', 'replica-a', 10_000);
+    expect(await leases.renew(held!, 10_000)).toMatchObject({ holder: 'replica-a' });
+    await leases.release(held!);
+    expect(await leases.acquire('alert-monitor', 'replica-b', 10_000)).toMatchObject({ fencingToken: '2' });
+    await expect(bot.query('DELETE FROM leadership_leases')).rejects.toThrow(/permission denied for table leadership_leases/);
   });
 
   it("decides, posts and tells alert messages in the tables the owner migrated, and cannot delete where they are", async () => {

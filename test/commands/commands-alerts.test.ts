@@ -38,7 +38,7 @@ afterAll(async () => {
 });
 
 beforeEach(async () => {
-  await trail.pool.query('TRUNCATE alert_events, alert_reports, alerts, alert_silences RESTART IDENTITY');
+  await trail.pool.query('TRUNCATE alert_events, alert_reports, alerts, alert_silences RESTART IDENTITY CASCADE');
 });
 
 function firing(overrides: Partial<ReportedAlert> = {}): ReportedAlert {

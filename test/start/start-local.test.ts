@@ -243,7 +243,9 @@ describe('npm start with nothing configured', () => {
     expect(output()).toMatch(/\[acgs\] runbooks: applied 5 migrations 1766100000000_runbook-runs, /);
     expect(output()).toContain('[acgs] deployments: applied migration 1767000000000_deployments');
     // The alert store is there; Alertmanager's webhook is off until ACGS_ALERTS_TOKEN is set, and says so.
-    expect(output()).toContain('[acgs] alerts: applied migration 1767200000000_alerts');
+    expect(output()).toMatch(/\[acgs\] alerts: applied 2 migrations 1767200000000_alerts, 1767300000001_level-one-actions/);
+    expect(output()).toContain('[acgs] leadership: applied migration 1767300000000_leadership-leases');
+    expect(output()).toMatch(/\[acgs\] alerts: built-in monitor on, under the lease alert-monitor \(every 2 s\)/);
     expect(output()).toContain("[acgs] alerts: Alertmanager's webhook off (no ACGS_ALERTS_TOKEN)");
     // Alerts are shown in the console's #acgs-alerts, and the start says so.
     expect(output()).toContain('[acgs] alert-messages: applied migration 1767300000000_slack-alert-messages');
@@ -581,6 +583,40 @@ describe('npm start with nothing configured', () => {
     expect(reanchored).toMatchObject({ source: 'audit-engine', data: { backup_id: id, run_id: runId, requested_by: 'U0ONCALL', approved_by: ['U0APPROVER1', 'U0APPROVER2'] } });
     expect(await audit.health()).toMatchObject({ status: 'healthy', integrity: { valid: true } });
   }, 240_000);
+
+  it('restarts a frozen service by itself (Level 1): the monitor fires, the bot restarts it, it is healthy within 30 s and the trail has it', async () => {
+    // SIGSTOP: the process stops answering without exiting, so the supervisor does not restart it itself.
+    await waitForHealth(botPort, 60_000, output);
+    await waitForHealth(8002, 30_000, output);
+    const pidFile = join(stateDir!, 'run', 'evolution-oversight.pid');
+    const frozen = (JSON.parse(readFileSync(pidFile, 'utf8')) as { pid: number }).pid;
+    const frozenAt = Date.now();
+    process.kill(frozen, 'SIGSTOP');
+    try {
+      // The supervisor writes the new child's pid file when Level 1's restart starts it.
+      const pidNow = () => {
+        try {
+          return (JSON.parse(readFileSync(pidFile, 'utf8')) as { pid: number }).pid;
+        } catch {
+          // Between the old child's exit and the new one's start there is no pid file.
+          return frozen;
+        }
+      };
+      for (const deadline = Date.now() + 40_000; Date.now() < deadline && pidNow() === frozen; ) await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(pidNow(), `evolution-oversight was not restarted within 40 s of the freeze:\n${output().slice(-3000)}`).not.toBe(frozen);
+      expect((await waitForHealth(8002, 30_000, output)).status).toBe(200);
+      // Fired within 10 s (5 s `for`), restarted (up to 10 s for SIGKILL of the stopped process), healthy.
+      expect(Date.now() - frozenAt).toBeLessThanOrEqual(40_000);
+      const trail = await typeInConsole('/acgs audit --command restart', 'Audit trail', 15_000, 'newest');
+      expect(JSON.stringify(trail?.blocks)).toContain('acgs-bot:level-1');
+    } finally {
+      try {
+        process.kill(frozen, 'SIGCONT');
+      } catch {
+        // Ended by the restart, as it should be.
+      }
+    }
+  }, 120_000);
 
   it('stops every service on Ctrl-C, after the governance outbox is done with the Audit Engine', async () => {
     const running = child!;

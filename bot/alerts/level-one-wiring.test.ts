@@ -1,0 +1,28 @@
+/**
+ * What Level 1 reads before acting, as the bot wires it: lockdown from the command gate's mode
+ * reading (unknown when it cannot be read) and the deploy lock; and the roles its actor gets.
+ */
+import { expect, it } from 'vitest';
+import { fixedModes } from '../command-path/index.js';
+import { LEVEL_ONE_ACTOR, stackConditions, withLevelOneActor } from './level-one-wiring.js';
+
+const LOCK = { stack: 'local', runId: 'r1', runbook: 'rollback', heldBy: 'U0ONCALL', since: '2026-12-07T03:00:00.000Z', takenFrom: null };
+
+it('reads lockdown and the deploy lock', async () => {
+  expect(await stackConditions(fixedModes({ strict: false, lockdown: true }), { lock: async () => LOCK })()).toEqual({
+    lockdown: true,
+    deployLock: { runbook: 'rollback', heldBy: 'U0ONCALL', since: '2026-12-07T03:00:00.000Z' },
+  });
+  expect(await stackConditions(fixedModes({ strict: true, lockdown: false }), undefined)()).toEqual({ lockdown: false, deployLock: null });
+});
+
+it('reports a lockdown it cannot read as unknown, with why', async () => {
+  const unreadable = { read: async () => ({ known: false as const, problem: 'no answer within 2000 ms' }) };
+  expect(await stackConditions(unreadable, { lock: async () => null })()).toEqual({ lockdown: undefined, modesProblem: 'no answer within 2000 ms', deployLock: null });
+});
+
+it("gives the bot's actor the configured roles without changing the config's", () => {
+  const config = { oncall: ['U0ONCALL'], admins: ['U0ADMIN'] };
+  expect(withLevelOneActor(config, { actor_roles: ['oncall', 'automation'] })).toEqual({ oncall: ['U0ONCALL', LEVEL_ONE_ACTOR.id], admins: ['U0ADMIN'], automation: [LEVEL_ONE_ACTOR.id] });
+  expect(config).toEqual({ oncall: ['U0ONCALL'], admins: ['U0ADMIN'] });
+});

@@ -1,0 +1,83 @@
+/**
+ * Level 1 as the bot runs it: lines through the bot's own command path (executeCommandLine) as
+ * the bot's actor with origin `auto`, the service's health as `health` checks it, lockdown as the
+ * command gate reads it and the deploy lock from the deployment records. The bot's actor gets its
+ * roles (`level_one.actor_roles` of the authorization rules) beside the config file's people.
+ */
+import { runHealthChecks, type HealthTarget } from '../../commands/health.js';
+import type { CommandDependencies } from '../../commands/dependencies.js';
+import type { Deployments } from '../../commands/ports.js';
+import type { LevelOneRules } from '../authorization/data.js';
+import { executeCommandLine, type ExecutionDeps, type StackModes } from '../command-path/index.js';
+import type pg from 'pg';
+import type { AlertRecord, AlertStore } from './alert-store.js';
+import { createLevelOneClaims } from './level-one-claims.js';
+import { levelOneLimits, type StackConditions } from './level-one-guards.js';
+import { createLevelOne, type LevelOne } from './level-one.js';
+
+/** Who the audit trail says ran Level 1's lines (origin `auto`). */
+export const LEVEL_ONE_ACTOR = { id: 'acgs-bot:level-1', name: 'ACGS bot (Level 1 auto-resolution)' } as const;
+
+/** The config file's roles with the bot's actor added to the roles Level 1 acts with. */
+export function withLevelOneActor(roles: Readonly<Record<string, readonly string[]>>, rules: Pick<LevelOneRules, 'actor_roles'>): Record<string, string[]> {
+  const merged: Record<string, string[]> = Object.fromEntries(Object.entries(roles).map(([role, members]) => [role, [...members]]));
+  for (const role of rules.actor_roles) merged[role] = [...(merged[role] ?? []), LEVEL_ONE_ACTOR.id];
+  return merged;
+}
+
+/** Lockdown and the deploy lock now; a lockdown that cannot be read counts as unknown (Level 1 refuses). */
+export function stackConditions(modes: StackModes, deployments: Pick<Deployments, 'lock'> | undefined): () => Promise<StackConditions> {
+  return async () => {
+    const [reading, lock] = await Promise.all([modes.read(), deployments ? deployments.lock() : Promise.resolve(null)]);
+    return {
+      lockdown: reading.known ? reading.lockdown : undefined,
+      ...(reading.known ? {} : { modesProblem: reading.problem }),
+      deployLock: lock ? { runbook: lock.runbook, heldBy: lock.heldBy, since: lock.since } : null,
+    };
+  };
+}
+
+export interface LevelOneWiring {
+  execution: ExecutionDeps;
+  alerts: AlertStore;
+  pool: pg.Pool;
+  rules: LevelOneRules;
+  modes: StackModes;
+  holder: string;
+  escalateNow?(alert: AlertRecord, reason: string): Promise<void> | void;
+  verifyPollMs?: number;
+  log(message: string, error?: unknown): void;
+}
+
+/** Level 1 listening to the alert store; `stop` unsubscribes it and ends what it does. */
+export function startLevelOne(wiring: LevelOneWiring): LevelOne {
+  const services: CommandDependencies = wiring.execution.services;
+  const levelOne = createLevelOne({
+    alerts: wiring.alerts,
+    claims: createLevelOneClaims(wiring.pool),
+    limits: levelOneLimits(wiring.rules),
+    holder: wiring.holder,
+    run: async (line, signal) => {
+      const outcome = await executeCommandLine(wiring.execution, { line, actor: { ...LEVEL_ONE_ACTOR }, origin: 'auto', signal });
+      return { outcome: outcome.outcome, document: outcome.document, ...(outcome.approval ? { approval: { id: outcome.approval.id } } : {}) };
+    },
+    health: async (service) => {
+      const rows = await runHealthChecks({ services, signal: AbortSignal.timeout(services.checkTimeoutMs * 2) }, service as HealthTarget);
+      const row = rows.find((check) => check.name === check.target);
+      const healthy = row !== undefined && (row.status === 'healthy' || row.status === 'degraded');
+      return { healthy, detail: row ? `${row.status}${row.detail ? `: ${row.detail}` : ''}` : 'no health check for it' };
+    },
+    conditions: stackConditions(wiring.modes, services.deployments),
+    ...(wiring.escalateNow ? { escalateNow: wiring.escalateNow } : {}),
+    ...(wiring.verifyPollMs !== undefined ? { verifyPollMs: wiring.verifyPollMs } : {}),
+    log: wiring.log,
+  });
+  const unsubscribe = wiring.alerts.onChange((change) => levelOne.onChange(change));
+  return {
+    ...levelOne,
+    async stop() {
+      unsubscribe();
+      await levelOne.stop();
+    },
+  };
+}

@@ -1,0 +1,216 @@
+/**
+ * Level 1's runner with the alert store and its claims on the real PostgreSQL; the command path,
+ * the health check and the stack's conditions are the test's, so that each guard rail is seen
+ * from the alert's notes: exactly one action across two replicas, silenced and snoozed alerts left
+ * alone, refusals noted with their reason, a failed restart retried after its backoff, and the
+ * breaker escalating once.
+ */
+import type pg from 'pg';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { ResultDocument } from '../../commands/result.js';
+import { createPool } from '../../services/kit/postgres.js';
+import { createTestDatabase, type TestDatabase } from '../../test/testing/postgres.js';
+import { defaultAuthorizationData } from '../authorization/data.js';
+import { createAlertStore, migrateAlertStore, type AlertRecord, type AlertStore } from './alert-store.js';
+import type { ReportedAlert } from './intake.js';
+import { createLevelOneClaims } from './level-one-claims.js';
+import { levelOneLimits, type StackConditions } from './level-one-guards.js';
+import { createLevelOne, levelOnePlan, type LevelOne, type LevelOneOptions, type LevelOneRun } from './level-one.js';
+
+let db: TestDatabase;
+let pool: pg.Pool;
+let otherReplica: pg.Pool;
+let store: AlertStore;
+let clock: Date;
+const T0 = new Date('2026-12-07T03:00:00.000Z');
+const started: LevelOne[] = [];
+
+beforeAll(async () => {
+  db = await createTestDatabase('acgs_level_one');
+  pool = createPool({ databaseUrl: db.url, max: 6, applicationName: 'acgs-level-one-a' });
+  otherReplica = createPool({ databaseUrl: db.url, max: 6, applicationName: 'acgs-level-one-b' });
+  await migrateAlertStore(pool);
+});
+afterAll(async () => {
+  await pool?.end();
+  await otherReplica?.end();
+  await db?.drop();
+});
+beforeEach(async () => {
+  await pool.query('TRUNCATE alert_level_one_actions, alert_events, alert_reports, alerts, alert_silences RESTART IDENTITY CASCADE');
+  clock = T0;
+  store = createAlertStore({ pool, now: () => clock });
+});
+afterEach(async () => {
+  await Promise.all(started.splice(0).map((levelOne) => levelOne.stop()));
+});
+
+const OK_DOCUMENT: ResultDocument = { title: 'Restarted audit-engine', summary: '1 replica restarted, healthy', tone: 'ok', blocks: [] };
+const CALM: StackConditions = { lockdown: false, deployLock: null };
+
+function serviceDown(service = 'audit-engine', startsAt = T0): ReportedAlert {
+  return { source: 'monitor', fingerprint: `monitor/ServiceDown/service=${service}`, rule: 'ServiceDown', status: 'firing', labels: { alertname: 'ServiceDown', service }, annotations: {}, startsAt, value: 1 };
+}
+
+interface Harness {
+  levelOne: LevelOne;
+  lines: string[];
+  escalations: string[];
+  logged: string[];
+}
+
+function harness(overrides: Partial<LevelOneOptions> & { onPool?: pg.Pool } = {}): Harness {
+  const lines: string[] = [];
+  const escalations: string[] = [];
+  const logged: string[] = [];
+  const alerts = overrides.onPool ? createAlertStore({ pool: overrides.onPool, now: () => clock }) : store;
+  const levelOne = createLevelOne({
+    alerts,
+    claims: createLevelOneClaims(overrides.onPool ?? pool),
+    limits: levelOneLimits(defaultAuthorizationData().level_one),
+    run: async (line): Promise<LevelOneRun> => {
+      lines.push(line);
+      return { outcome: 'ok', document: OK_DOCUMENT };
+    },
+    health: async () => ({ healthy: true, detail: 'healthy' }),
+    conditions: async () => CALM,
+    escalateNow: (alert: AlertRecord, reason: string) => void escalations.push(`${alert.id}: ${reason}`),
+    holder: overrides.onPool ? 'replica-b' : 'replica-a',
+    now: () => clock,
+    verifyPollMs: 10,
+    log: (message, error) => logged.push(error ? `${message}: ${(error as Error).message}` : message),
+    ...overrides,
+  });
+  started.push(levelOne);
+  return { levelOne, lines, escalations, logged };
+}
+
+async function fire(report = serviceDown()): Promise<AlertRecord> {
+  await store.report([report]);
+  return (await store.byFingerprint(report.fingerprint))!;
+}
+
+async function notes(alertId: string) {
+  return (await store.history(new Date(0))).filter((entry) => entry.alertId === alertId && entry.kind === 'auto-action').map((entry) => entry.details);
+}
+
+describe('what Level 1 does for which rule', () => {
+  it('restarts the service of ServiceDown, warms the cache for LowCacheHitRate, prunes sandboxes for SandboxFailures, and nothing else', () => {
+    expect(levelOnePlan({ rule: 'ServiceDown', labels: { service: 'policy-engine' } })).toEqual({ action: 'restart-service', command: 'restart policy-engine', service: 'policy-engine' });
+    expect(levelOnePlan({ rule: 'LowCacheHitRate', labels: {} })).toEqual({ action: 'cache-warm', command: 'cache warm', service: 'policy-engine' });
+    expect(levelOnePlan({ rule: 'SandboxFailures', labels: {} })).toEqual({ action: 'prune-sandboxes', command: 'sandbox prune', service: 'sandbox-controller' });
+    expect(levelOnePlan({ rule: 'HighP99Latency', labels: {} })).toBeUndefined();
+    // A ServiceDown without a usable service name runs nothing (no `restart ; rm -rf`).
+    expect(levelOnePlan({ rule: 'ServiceDown', labels: {} })).toBeUndefined();
+    expect(levelOnePlan({ rule: 'ServiceDown', labels: { service: 'policy-engine; reboot' } })).toBeUndefined();
+    expect(levelOnePlan({ rule: 'NoSuchRule', labels: { service: 'policy-engine' } })).toBeUndefined();
+  });
+});
+
+describe('Level 1 on a fired alert', () => {
+  it('acts once across two replicas that both consider it, and notes the action with its evidence', async () => {
+    const a = harness();
+    const b = harness({ onPool: otherReplica });
+    const alert = await fire();
+    await Promise.all([a.levelOne.consider(alert.id), b.levelOne.consider(alert.id)]);
+    expect([...a.lines, ...b.lines]).toEqual(['restart audit-engine']);
+    const [note] = await notes(alert.id);
+    expect(note).toMatchObject({ action: 'restart-service', command: 'restart audit-engine', outcome: 'succeeded', attempt: 1, service: 'audit-engine', evidence: 'audit-engine answered its health check healthy 0.0 s after Level 1 began the restart.' });
+    expect(typeof note!.duration_ms).toBe('number');
+    expect(await notes(alert.id)).toHaveLength(1);
+  });
+
+  it('is started by the store telling it an alert fired', async () => {
+    const a = harness();
+    store.onChange((change) => a.levelOne.onChange(change));
+    const alert = await fire();
+    await a.levelOne.idle();
+    expect(a.lines).toEqual(['restart audit-engine']);
+    expect(await notes(alert.id)).toHaveLength(1);
+  });
+
+  it('leaves silenced, snoozed, acknowledged and resolved alerts and rules without an action alone, noting nothing', async () => {
+    const a = harness();
+    await store.silence({ rule: 'LowCacheHitRate', until: new Date(T0.getTime() + 3_600_000), reason: 'load test', by: 'U0ONCALL' });
+    const silenced = await fire({ ...serviceDown(), rule: 'LowCacheHitRate', fingerprint: 'monitor/LowCacheHitRate', labels: { alertname: 'LowCacheHitRate' } });
+    const snoozed = await fire(serviceDown('policy-engine'));
+    await store.snooze(snoozed.id, new Date(T0.getTime() + 3_600_000), 'U0ONCALL');
+    const acknowledged = await fire(serviceDown('sandbox-controller'));
+    await store.acknowledge(acknowledged.id, 'U0ONCALL');
+    const resolved = await fire(serviceDown('evolution-oversight'));
+    await store.resolve(resolved.id, 'U0ONCALL');
+    const latency = await fire({ ...serviceDown(), rule: 'HighP99Latency', fingerprint: 'monitor/HighP99Latency', labels: { alertname: 'HighP99Latency' } });
+    for (const alert of [silenced, snoozed, acknowledged, resolved, latency]) await a.levelOne.consider(alert.id);
+    await a.levelOne.consider('999');
+    expect(a.lines).toEqual([]);
+    expect((await store.history(new Date(0))).filter((entry) => entry.kind === 'auto-action')).toEqual([]);
+  });
+
+  it('never acts in lockdown or while the deploy lock is held, and notes why once', async () => {
+    let conditions: StackConditions = { lockdown: true, deployLock: null };
+    const a = harness({ conditions: async () => conditions });
+    const alert = await fire();
+    await a.levelOne.consider(alert.id);
+    await a.levelOne.consider(alert.id);
+    conditions = { lockdown: false, deployLock: { runbook: 'deploy', heldBy: 'U0ONCALL', since: '2026-12-07T02:55:00.000Z' } };
+    await a.levelOne.consider(alert.id);
+    expect(a.lines).toEqual([]);
+    expect(await notes(alert.id)).toEqual([
+      expect.objectContaining({ outcome: 'refused', refusal: 'lockdown', reason: expect.stringContaining('emergency lockdown'), command: 'restart audit-engine', attempt: 1 }),
+      expect.objectContaining({ outcome: 'refused', refusal: 'deploy-lock', reason: expect.stringContaining('the deploy run of U0ONCALL holds the deploy lock') }),
+    ]);
+    expect(a.escalations).toEqual([]);
+  });
+
+  it('retries a restart that did not make the service healthy after its backoff, then opens the breaker and escalates once', async () => {
+    const a = harness({ health: async () => ({ healthy: false, detail: 'unreachable: connection refused' }) });
+    const alert = await fire();
+    // Attempt 1 fails verification (30 s by the test's clock, which the runner reads while polling).
+    const ticking = setInterval(() => (clock = new Date(clock.getTime() + 5000)), 1);
+    try {
+      await a.levelOne.consider(alert.id);
+    } finally {
+      clearInterval(ticking);
+    }
+    const first = await notes(alert.id);
+    expect(first[0]).toMatchObject({ outcome: 'failed', attempt: 1, evidence: 'audit-engine was still not healthy 30 s after Level 1 began the restart (last health check: unreachable: connection refused).' });
+    // Looked at again at once: too early, the backoff is noted.
+    await a.levelOne.idle();
+    expect((await notes(alert.id))[1]).toMatchObject({ outcome: 'refused', refusal: 'backoff', attempt: 2 });
+    expect(a.lines).toEqual(['restart audit-engine']);
+    // Two more failures, each after its backoff: the third opens the breaker.
+    const claims = createLevelOneClaims(pool);
+    for (const attempt of [2, 3]) {
+      clock = new Date(clock.getTime() + 10 * 60_000);
+      const ticker = setInterval(() => (clock = new Date(clock.getTime() + 5000)), 1);
+      try {
+        await a.levelOne.consider(alert.id);
+      } finally {
+        clearInterval(ticker);
+      }
+      await a.levelOne.idle();
+      expect((await claims.ofEpisode(alert.id, alert.firedAt)).map((action) => action.outcome)).toHaveLength(attempt);
+    }
+    clock = new Date(clock.getTime() + 10 * 60_000);
+    await a.levelOne.consider(alert.id);
+    await a.levelOne.consider(alert.id);
+    expect(a.lines).toEqual(['restart audit-engine', 'restart audit-engine', 'restart audit-engine']);
+    const last = (await notes(alert.id)).at(-1);
+    expect(last).toMatchObject({ outcome: 'refused', refusal: 'circuit-open', reason: expect.stringContaining('Level 1 stopped acting on audit-engine: its last 3 automatic actions failed') });
+    expect(a.escalations).toEqual([`${alert.id}: ${last!.reason}`]);
+  });
+
+  it('leaves a line the policy sends to approvers to them, and notes it', async () => {
+    const a = harness({ run: async () => ({ outcome: 'info', document: { title: 'Approval requested', tone: 'info', blocks: [] }, approval: { id: 'apr-1' } }) });
+    const alert = await fire();
+    await a.levelOne.consider(alert.id);
+    expect(await notes(alert.id)).toEqual([expect.objectContaining({ outcome: 'awaiting-approval', evidence: expect.stringContaining('request apr-1') })]);
+  });
+
+  it('records a command the path refused as a failure with its reason, never as done', async () => {
+    const a = harness({ run: async () => ({ outcome: 'rejected', document: { title: 'Not allowed', summary: '"restart" is refused in lockdown', tone: 'fail', blocks: [] } }) });
+    const alert = await fire();
+    await a.levelOne.consider(alert.id);
+    expect((await notes(alert.id))[0]).toMatchObject({ outcome: 'failed', evidence: '`restart audit-engine` did not succeed: Not allowed: "restart" is refused in lockdown' });
+  });
+});

@@ -1,0 +1,217 @@
+/**
+ * Level 1 auto-resolution (the runbook's "automatic resolution", issue 14): when an alert whose
+ * rule has a `levelOne` action fires (not silenced, snoozed or acknowledged), the bot runs the
+ * rule's response line through the command path as itself (origin `auto`: authorization, the audit
+ * trail and approvals apply), verifies the result, and notes what it did on the alert with the
+ * evidence (`auto-action`, actor `level-1`). The guard rails (level-one-guards.ts) decide first;
+ * every refusal is noted too, and one that Level 1 cannot get past escalates through the injected
+ * `escalateNow`. Each action is claimed in PostgreSQL first, so one replica acts once.
+ */
+import type { ResultDocument } from '../../commands/result.js';
+import { ALERT_RULES, alertResponse, isAlertRuleName, type LevelOneAction } from './alert-rules.js';
+import type { AlertChange, AlertRecord, AlertStore } from './alert-store.js';
+import type { LevelOneClaims } from './level-one-claims.js';
+import { decideLevelOne, type LevelOneDecision, type LevelOneLimits, type StackConditions } from './level-one-guards.js';
+
+/** The actor of Level 1's notes on alerts. */
+export const LEVEL_ONE_NOTE_ACTOR = 'level-1';
+
+export interface LevelOnePlan {
+  action: LevelOneAction;
+  /** The command line, without `/acgs`: the rule's response (alert-rules.ts alertResponse). */
+  command: string;
+  /** The service acted on, which the guard rails count by. */
+  service: string;
+}
+
+/** What Level 1 would do for an alert, or undefined when its rule has no Level 1 action (or lacks what it needs). */
+export function levelOnePlan(alert: Pick<AlertRecord, 'rule' | 'labels'>): LevelOnePlan | undefined {
+  if (!isAlertRuleName(alert.rule)) return undefined;
+  const action = ALERT_RULES[alert.rule].levelOne;
+  const response = action ? alertResponse(alert.rule, alert.labels) : undefined;
+  if (!action || !response) return undefined;
+  const service = action === 'restart-service' ? alert.labels.service! : action === 'cache-warm' ? 'policy-engine' : 'sandbox-controller';
+  return { action, command: response.command, service };
+}
+
+/** What running a line through the command path gave (a subset of ExecutionOutcome). */
+export interface LevelOneRun {
+  outcome: 'ok' | 'warn' | 'fail' | 'info' | 'rejected' | 'error';
+  document: ResultDocument;
+  /** Set when the policy made the line wait for approvals: people decide now. */
+  approval?: { id: string };
+}
+
+export interface LevelOneOptions {
+  alerts: Pick<AlertStore, 'get' | 'note'>;
+  claims: LevelOneClaims;
+  limits: LevelOneLimits;
+  /** Runs a line through the command path as the bot, origin `auto`. */
+  run(line: string, signal: AbortSignal): Promise<LevelOneRun>;
+  /** Whether the service answers its health check now, and what it said. */
+  health(service: string): Promise<{ healthy: boolean; detail: string }>;
+  /** Lockdown and the deploy lock, read just before acting. */
+  conditions(): Promise<StackConditions>;
+  /** Escalation's hook (the escalation matrix): Level 1 gave up on this alert. */
+  escalateNow?(alert: AlertRecord, reason: string): Promise<void> | void;
+  /** This replica's id, on each claim. */
+  holder: string;
+  now?: () => Date;
+  /** Between two health checks while verifying a restart. */
+  verifyPollMs?: number;
+  log(message: string, error?: unknown): void;
+}
+
+export interface LevelOne {
+  /** The alert store's listener: a fired alert is considered without holding up the store. */
+  onChange(change: AlertChange): void;
+  /** Considers an alert now (and schedules the next look when the guard rails say to wait). */
+  consider(alertId: string): Promise<void>;
+  /** Resolves once nothing is being considered. */
+  idle(): Promise<void>;
+  /** No further actions; a running one is aborted (its claim stays, unfinished, and counts as failed later). */
+  stop(): Promise<void>;
+}
+
+const ACTION_WORDS: Record<LevelOneAction, string> = { 'restart-service': 'restart', 'cache-warm': 'cache warm', 'prune-sandboxes': 'sandbox prune' };
+
+function documentSentence(document: ResultDocument): string {
+  return [document.title, document.summary].filter(Boolean).join(': ');
+}
+
+export function createLevelOne(options: LevelOneOptions): LevelOne {
+  const now = options.now ?? (() => new Date());
+  const verifyPollMs = options.verifyPollMs ?? 1000;
+  const stopping = new AbortController();
+  /** One look at a time per alert, in order. */
+  const queues = new Map<string, Promise<void>>();
+  const timers = new Map<string, NodeJS.Timeout>();
+  /** Refusals already noted (alert, episode, code, attempts), so that a look again says nothing new. */
+  const noted = new Set<string>();
+  const escalated = new Set<string>();
+
+  const episodeKey = (alert: AlertRecord) => `${alert.id}@${alert.firedAt.toISOString()}`;
+
+  function later(alertId: string, at: Date): void {
+    if (stopping.signal.aborted) return;
+    clearTimeout(timers.get(alertId));
+    const timer = setTimeout(() => {
+      timers.delete(alertId);
+      void enqueue(alertId);
+    }, Math.max(0, at.getTime() - now().getTime()));
+    timer.unref();
+    timers.set(alertId, timer);
+  }
+
+  async function note(alert: AlertRecord, details: Record<string, unknown>): Promise<void> {
+    await options.alerts.note(alert.id, { kind: 'auto-action', actor: LEVEL_ONE_NOTE_ACTOR, details }).catch((error: unknown) => options.log(`level 1: could not note on alert ${alert.id}`, error));
+  }
+
+  async function refuse(alert: AlertRecord, plan: LevelOnePlan, decision: Extract<LevelOneDecision, { act: false }>, attempts: number): Promise<void> {
+    const key = `${episodeKey(alert)}:${decision.code}:${attempts}`;
+    if (!noted.has(key)) {
+      noted.add(key);
+      await note(alert, { action: plan.action, command: plan.command, outcome: 'refused', refusal: decision.code, reason: decision.reason, attempt: attempts + 1, service: plan.service });
+    }
+    if (decision.escalate && options.escalateNow && !escalated.has(episodeKey(alert))) {
+      escalated.add(episodeKey(alert));
+      try {
+        await options.escalateNow(alert, decision.reason);
+      } catch (error) {
+        options.log(`level 1: escalating alert ${alert.id} failed`, error);
+      }
+    }
+    if (decision.retryAt && !decision.escalate) later(alert.id, decision.retryAt);
+  }
+
+  /** After the command ran: is it fixed? The evidence is one sentence a person can check. */
+  async function verify(plan: LevelOnePlan, run: LevelOneRun, startedAt: number): Promise<{ ok: boolean; evidence: string }> {
+    if (run.outcome === 'fail' || run.outcome === 'rejected' || run.outcome === 'error') return { ok: false, evidence: `\`${plan.command}\` did not succeed: ${documentSentence(run.document)}` };
+    if (plan.action !== 'restart-service') return { ok: true, evidence: `\`${plan.command}\` succeeded: ${documentSentence(run.document)}` };
+    const deadline = startedAt + options.limits.verifyMs;
+    let last = 'not asked yet';
+    for (;;) {
+      const probe = await options.health(plan.service).catch((error: unknown) => ({ healthy: false, detail: (error as Error)?.message ?? String(error) }));
+      const elapsed = ((now().getTime() - startedAt) / 1000).toFixed(1);
+      if (probe.healthy) return { ok: true, evidence: `${plan.service} answered its health check healthy ${elapsed} s after Level 1 began the restart.` };
+      last = probe.detail;
+      if (now().getTime() >= deadline || stopping.signal.aborted) break;
+      await new Promise((resolve) => setTimeout(resolve, verifyPollMs).unref());
+    }
+    return { ok: false, evidence: `${plan.service} was still not healthy ${Math.round(options.limits.verifyMs / 1000)} s after Level 1 began the restart (last health check: ${last}).` };
+  }
+
+  async function consider(alertId: string): Promise<void> {
+    if (stopping.signal.aborted) return;
+    const alert = await options.alerts.get(alertId);
+    // Only a firing alert: an acknowledged one is a person's, a resolved one needs nothing.
+    if (!alert || alert.state !== 'firing') return;
+    // Quiet on purpose: a silence or a snooze keeps Level 1 out too.
+    if (alert.silencedBy !== null || (alert.snoozedUntil && alert.snoozedUntil.getTime() > now().getTime())) return;
+    const plan = levelOnePlan(alert);
+    if (!plan) return;
+    const at = now();
+    const [episode, serviceActions, conditions] = await Promise.all([
+      options.claims.ofEpisode(alert.id, alert.firedAt),
+      options.claims.ofService(plan.service, new Date(at.getTime() - 3_600_000), options.limits.breakerFailures),
+      options.conditions(),
+    ]);
+    const decision = decideLevelOne({ now: at, service: plan.service, episode, serviceActions, stack: conditions, limits: options.limits });
+    if (!decision.act) return refuse(alert, plan, decision, episode.length);
+
+    const claimed = await options.claims.claim({ alertId: alert.id, episode: alert.firedAt, attempt: decision.attempt, rule: alert.rule, service: plan.service, command: plan.command, claimedBy: options.holder, at });
+    // Another replica claimed this attempt: it acts and notes; nothing for us to do.
+    if (!claimed) return;
+    const startedAt = now().getTime();
+    let run: LevelOneRun;
+    try {
+      run = await options.run(plan.command, stopping.signal);
+    } catch (error) {
+      options.log(`level 1: \`${plan.command}\` for alert ${alert.id} could not run`, error);
+      run = { outcome: 'error', document: { title: 'The command path failed', summary: (error as Error)?.message ?? String(error), tone: 'fail', blocks: [] } };
+    }
+    if (run.approval) {
+      // The policy wants people for this line here: they decide; Level 1 does not try again.
+      await options.claims.finish(claimed.id, 'failed', now(), { waiting_for_approval: run.approval.id });
+      await note(alert, { action: plan.action, command: plan.command, outcome: 'awaiting-approval', duration_ms: now().getTime() - startedAt, evidence: `\`${plan.command}\` needs approval here (request ${run.approval.id}); Level 1 leaves it to the approvers.`, attempt: decision.attempt, service: plan.service });
+      return;
+    }
+    const verdict = await verify(plan, run, startedAt);
+    const durationMs = now().getTime() - startedAt;
+    const outcome = verdict.ok ? 'succeeded' : 'failed';
+    await options.claims.finish(claimed.id, outcome, now(), { evidence: verdict.evidence, command_outcome: run.outcome, duration_ms: durationMs });
+    await note(alert, { action: plan.action, command: plan.command, outcome, duration_ms: durationMs, evidence: verdict.evidence, attempt: decision.attempt, service: plan.service, summary: `Level 1 ran ${ACTION_WORDS[plan.action]} (${plan.command}): ${outcome}` });
+    options.log(`level 1: ${plan.command} for alert ${alert.id} (${alert.rule}), attempt ${decision.attempt}: ${outcome}; ${verdict.evidence}`);
+    // A failure is looked at again at once: the guard rails say when (backoff) or whether (breaker).
+    // Queued behind this look, not on a timer, so that idle() waits for it too.
+    if (!verdict.ok && !stopping.signal.aborted) void enqueue(alert.id);
+  }
+
+  function enqueue(alertId: string): Promise<void> {
+    const previous = queues.get(alertId) ?? Promise.resolve();
+    const next = previous
+      .then(() => consider(alertId))
+      .catch((error: unknown) => options.log(`level 1: alert ${alertId} could not be considered`, error))
+      .finally(() => {
+        if (queues.get(alertId) === next) queues.delete(alertId);
+      });
+    queues.set(alertId, next);
+    return next;
+  }
+
+  return {
+    onChange(change) {
+      if (change.event.kind === 'fired') void enqueue(change.alert.id);
+    },
+    consider: enqueue,
+    async idle() {
+      while (queues.size > 0) await Promise.all([...queues.values()]);
+    },
+    async stop() {
+      stopping.abort();
+      for (const timer of timers.values()) clearTimeout(timer);
+      timers.clear();
+      await Promise.all([...queues.values()]);
+    },
+  };
+}
