@@ -18,9 +18,12 @@
  *    - killed (BENCH_KILLS rounds, 8): SIGKILL, and the supervisor held so that it stays down
  *      (left alone it starts the service again within about a second, before the rule's `for`
  *      ends, and no alert is due), as a crash loop or a container without a restart policy;
- *    - frozen (BENCH_FREEZES rounds, 2): SIGSTOP, a process that hangs without exiting (what the
- *      supervisor cannot see): each health check waits its timeout, and the restart its SIGTERM
- *      grace (10 s) before SIGKILL.
+ *      released by the bench once the message is posted: Level 1 is not on in these rounds, as
+ *      the local stack refuses to restart a held service (a restore holds them);
+ *    - frozen (BENCH_FREEZES rounds, 4), with Level 1 on: SIGSTOP, a process that hangs without
+ *      exiting (what the supervisor cannot see, as test/alerts/level-one-local-stack.test.ts
+ *      does): each health check waits its timeout, and the restart its SIGTERM grace (10 s)
+ *      before SIGKILL.
  *    Goals: posted p99 <= 10 s, healthy again p99 <= 30 s.
  * 2. 1,000 Alertmanager alerts firing within one minute (Level 1 stopped first, so that it does
  *    not restart services for them under the figures), sent as Alertmanager sends them
@@ -69,7 +72,7 @@ import { openTestTrail, testGate } from '../test/testing/command-access.js';
 import { BOT_TOKEN } from '../test/testing/slack-harness.js';
 
 const KILLS = Number(process.env.BENCH_KILLS ?? 8);
-const FREEZES = Number(process.env.BENCH_FREEZES ?? 2);
+const FREEZES = Number(process.env.BENCH_FREEZES ?? 4);
 const WEBHOOK_ALERTS = Number(process.env.BENCH_WEBHOOK_ALERTS ?? 1000);
 const SKIP = new Set((process.env.BENCH_SKIP ?? '').split(',').filter(Boolean));
 const SERVICES: readonly ServiceName[] = ['sandbox-controller', 'evolution-oversight', 'audit-engine', 'policy-engine'];
@@ -237,7 +240,8 @@ async function main(): Promise<void> {
     const gate = await testGate({ roles: withLevelOneActor({}, levelOneRules), modes: stackModesOf(pathServices) });
     const deps = { ...pathServices, authorization: gate, trail: opened.trail };
     const levelOneLog: string[] = [];
-    const levelOne = startLevelOne({
+    // Level 1 only for the frozen rounds: the local stack refuses to restart a held service.
+    const startLevelOneNow = () => startLevelOne({
       execution: { registry: createCommandRegistry(), services: deps, logError: (reference, error) => levelOneLog.push(`${reference}: ${(error as Error).message}`) },
       alerts,
       pool,
@@ -246,8 +250,8 @@ async function main(): Promise<void> {
       holder: 'bench-alerts',
       log: (message, error) => levelOneLog.push(error ? `${message}: ${(error as Error).message}` : message),
     });
-    let levelOneRuns = true;
-    cleanups.push(() => levelOneRuns && levelOne.stop());
+    let levelOne: ReturnType<typeof startLevelOne> | undefined;
+    cleanups.push(() => levelOne?.stop());
     const monitorErrors: unknown[] = [];
     const monitor: AlertMonitor = await startAlertMonitor({ services: deps, alerts, onError: (error) => monitorErrors.push(error) });
     cleanups.push(() => monitor.stop());
@@ -276,6 +280,12 @@ async function main(): Promise<void> {
       }
       const posted = await until(() => topLevelPosts(downAt)[0], ROUND_TIMEOUT_MS, `the alert message of ${service}`);
       const stored = changes.find((entry) => entry.change.alert.fingerprint === fingerprint && entry.change.event.kind === 'fired');
+      if (how === 'killed') {
+        child.release();
+        await until(() => changes.find((entry) => entry.change.alert.fingerprint === fingerprint && entry.change.event.kind === 'resolved'), ROUND_TIMEOUT_MS, `${service}'s alert to resolve`);
+        await emptyAlerts();
+        return { stored: stored ? stored.at - downAt : Number.NaN, posted: posted.at - downAt, healthy: Number.NaN, restart: Number.NaN };
+      }
       // Level 1 restarts it; its note is written once the service answered its health check.
       const acted = await until(
         () => changes.find((entry) => entry.change.alert.fingerprint === fingerprint && entry.change.event.kind === 'auto-action'),
@@ -294,6 +304,7 @@ async function main(): Promise<void> {
       console.log(`\n1. service down -> alert message posted (built-in monitor), and healthy again by Level 1 (goals: p99 <= ${DOWN_GOAL_MS / 1000} s, <= ${HEALTHY_GOAL_MS / 1000} s)`);
       const rows: string[] = [];
       for (const [how, rounds] of [['killed', KILLS], ['frozen', FREEZES]] as const) {
+        if (how === 'frozen') levelOne = startLevelOneNow();
         const toPost: number[] = [];
         const toStore: number[] = [];
         const toHealthy: number[] = [];
@@ -305,7 +316,8 @@ async function main(): Promise<void> {
           toStore.push(figure.stored);
           toHealthy.push(figure.healthy);
           restarts.push(figure.restart);
-          console.log(`  ${how} ${round + 1}/${rounds} ${service}: stored after ${ms(figure.stored)}, posted after ${ms(figure.posted)}, healthy again (Level 1) after ${ms(figure.healthy)}, its restart and check ${ms(figure.restart)}`);
+          const levelOneFigures = how === 'frozen' ? `, healthy again (Level 1) after ${ms(figure.healthy)}, its restart and check ${ms(figure.restart)}` : '';
+          console.log(`  ${how} ${round + 1}/${rounds} ${service}: stored after ${ms(figure.stored)}, posted after ${ms(figure.posted)}${levelOneFigures}`);
         }
         const posted = [...toPost].sort((a, b) => a - b);
         const stored = [...toStore].sort((a, b) => a - b);
@@ -313,9 +325,8 @@ async function main(): Promise<void> {
         const restart = [...restarts].sort((a, b) => a - b);
         const p99 = percentile(posted, 99);
         const healthyP99 = percentile(healthy, 99);
-        rows.push(
-          `  | ${how} | ${rounds} | ${ms(percentile(stored, 50))} / ${ms(percentile(stored, 99))} | ${ms(percentile(posted, 50))} / ${ms(p99)} ${p99 <= DOWN_GOAL_MS ? '(met)' : '(MISSED)'} | ${ms(percentile(restart, 50))} / ${ms(percentile(restart, 99))} | ${ms(percentile(healthy, 50))} / ${ms(healthyP99)} ${healthyP99 <= HEALTHY_GOAL_MS ? '(met)' : '(MISSED)'} |`,
-        );
+        const levelOneColumns = how === 'frozen' ? `${ms(percentile(restart, 50))} / ${ms(percentile(restart, 99))} | ${ms(percentile(healthy, 50))} / ${ms(healthyP99)} ${healthyP99 <= HEALTHY_GOAL_MS ? '(met)' : '(MISSED)'}` : 'released by hand | n/a';
+        rows.push(`  | ${how} | ${rounds} | ${ms(percentile(stored, 50))} / ${ms(percentile(stored, 99))} | ${ms(percentile(posted, 50))} / ${ms(p99)} ${p99 <= DOWN_GOAL_MS ? '(met)' : '(MISSED)'} | ${levelOneColumns} |`);
       }
       console.log(`\n  | down how | rounds | -> stored p50 / p99 | -> posted p50 / p99 (goal <= 10 s) | Level 1 restart + check p50 / p99 | -> healthy again p50 / p99 (goal <= 30 s) |\n  |---|---|---|---|---|---|\n${rows.join('\n')}`);
       console.log(`  load average ${load()}`);
@@ -323,8 +334,8 @@ async function main(): Promise<void> {
 
     // Level 1 would act on the storm's ServiceDown, LowCacheHitRate and SandboxFailures alerts (three
     // actions per service an hour) and restart real services under the webhook's figures.
-    levelOneRuns = false;
-    await levelOne.stop();
+    await levelOne?.stop();
+    levelOne = undefined;
 
     if (!SKIP.has('webhook')) {
       const server: Server = createBotHttpServer({
