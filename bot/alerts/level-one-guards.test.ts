@@ -59,6 +59,18 @@ describe('Level 1 guard rails', () => {
     });
   });
 
+  it('never acts while a restore runs, which stops services on purpose', () => {
+    const decision = decide({ stack: { lockdown: false, deployLock: null, stackRun: { runbook: 'restore', runId: 'run-7', requester: 'U0ONCALL' } } });
+    expect(decision).toEqual({
+      act: false,
+      code: 'runbook-running',
+      reason: "Level 1 did not act: U0ONCALL's restore run run-7 is running and stops services on purpose; restarting one would undo its work.",
+      retryAt: at(30),
+      escalate: false,
+    });
+    expect(decide({ stack: { lockdown: false, deployLock: null, stackRun: null } })).toMatchObject({ act: true });
+  });
+
   it('never acts while a deployment or rollback holds the deploy lock', () => {
     const decision = decide({ stack: { lockdown: false, deployLock: { runbook: 'rollback', heldBy: 'U0ONCALL', since: '2026-12-07T02:59:00.000Z' } } });
     expect(decision).toEqual({

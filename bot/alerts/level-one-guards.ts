@@ -11,6 +11,8 @@ export type LevelOneRefusal =
   | 'lockdown'
   /** A deployment, hotfix or rollback holds the deploy lock. */
   | 'deploy-lock'
+  /** A runbook that stops services on purpose (a restore) is running. */
+  | 'runbook-running'
   /** The service's actions of the last hour reached the limit. */
   | 'rate-limit'
   /** Too soon after this alert's previous attempt. */
@@ -59,6 +61,8 @@ export interface StackConditions {
   /** Why the modes are unknown, when they are. */
   modesProblem?: string;
   deployLock: { runbook: string; heldBy: string; since: string } | null;
+  /** A run of a runbook that stops services on purpose (a restore: its writers are down while it works). */
+  stackRun?: { runbook: string; runId: string; requester: string } | null;
 }
 
 export interface GuardInput {
@@ -104,6 +108,10 @@ export function decideLevelOne(input: GuardInput): LevelOneDecision {
   if (stack.deployLock) {
     const lock = stack.deployLock;
     return { act: false, code: 'deploy-lock', reason: `Level 1 did not act: the ${lock.runbook} run of ${lock.heldBy} holds the deploy lock (since ${lock.since}), and nothing acts on its own during a deployment or rollback.`, retryAt: recheck, escalate: false };
+  }
+  if (stack.stackRun) {
+    const run = stack.stackRun;
+    return { act: false, code: 'runbook-running', reason: `Level 1 did not act: ${run.requester}'s ${run.runbook} run ${run.runId} is running and stops services on purpose; restarting one would undo its work.`, retryAt: recheck, escalate: false };
   }
 
   const running = input.episode.find((action) => countedOutcome(action, now, limits) === undefined);

@@ -16,6 +16,19 @@ it('reads lockdown and the deploy lock', async () => {
   expect(await stackConditions(fixedModes({ strict: true, lockdown: false }), undefined)()).toEqual({ lockdown: false, deployLock: null });
 });
 
+it('reads a restore or rollback-restore still running, and nothing for other or ended runs', async () => {
+  const run = (runbook: string, state: string, id: string) => ({ id, runbook, state, requester: 'U0ONCALL' });
+  const runs = (list: ReturnType<typeof run>[]) => ({ activeAndRecent: async () => list as never });
+  const calm = fixedModes({ strict: false, lockdown: false });
+  expect(await stackConditions(calm, undefined, runs([run('health-check', 'running', 'r1'), run('restore', 'running', 'r2')]))()).toEqual({
+    lockdown: false,
+    deployLock: null,
+    stackRun: { runbook: 'restore', runId: 'r2', requester: 'U0ONCALL' },
+  });
+  expect((await stackConditions(calm, undefined, runs([run('rollback-restore', 'needs_decision', 'r3')]))()).stackRun).toMatchObject({ runId: 'r3' });
+  expect((await stackConditions(calm, undefined, runs([run('restore', 'succeeded', 'r4'), run('backup', 'running', 'r5')]))()).stackRun).toBeNull();
+});
+
 it('reports a lockdown it cannot read as unknown, with why', async () => {
   const unreadable = { read: async () => ({ known: false as const, problem: 'no answer within 2000 ms' }) };
   expect(await stackConditions(unreadable, { lock: async () => null })()).toEqual({ lockdown: undefined, modesProblem: 'no answer within 2000 ms', deployLock: null });

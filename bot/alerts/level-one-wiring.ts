@@ -6,7 +6,8 @@
  */
 import { runHealthChecks, type HealthTarget } from '../../commands/health.js';
 import type { CommandDependencies } from '../../commands/dependencies.js';
-import type { Deployments } from '../../commands/ports.js';
+import type { Deployments, RunbookRuns } from '../../commands/ports.js';
+import { FINAL_RUN_STATES } from '../../runbooks/engine/run-store.js';
 import type { LevelOneRules } from '../authorization/data.js';
 import { executeCommandLine, type ExecutionDeps, type StackModes } from '../command-path/index.js';
 import type pg from 'pg';
@@ -25,14 +26,23 @@ export function withLevelOneActor(roles: Readonly<Record<string, readonly string
   return merged;
 }
 
-/** Lockdown and the deploy lock now; a lockdown that cannot be read counts as unknown (Level 1 refuses). */
-export function stackConditions(modes: StackModes, deployments: Pick<Deployments, 'lock'> | undefined): () => Promise<StackConditions> {
+/**
+ * Runbooks whose runs stop services on purpose without the deploy lock: their writers are down while
+ * the databases are replaced, and a restart by Level 1 would undo that (deploy, hotfix and rollback
+ * hold the deploy lock, which Level 1 already respects).
+ */
+export const SERVICE_STOPPING_RUNBOOKS: readonly string[] = ['restore', 'rollback-restore'];
+
+/** Lockdown, the deploy lock and a restore running now; a lockdown that cannot be read counts as unknown (Level 1 refuses). */
+export function stackConditions(modes: StackModes, deployments: Pick<Deployments, 'lock'> | undefined, runs?: Pick<RunbookRuns, 'activeAndRecent'>): () => Promise<StackConditions> {
   return async () => {
-    const [reading, lock] = await Promise.all([modes.read(), deployments ? deployments.lock() : Promise.resolve(null)]);
+    const [reading, lock, recent] = await Promise.all([modes.read(), deployments ? deployments.lock() : Promise.resolve(null), runs ? runs.activeAndRecent(0) : Promise.resolve(undefined)]);
+    const stopping = recent?.find((run) => SERVICE_STOPPING_RUNBOOKS.includes(run.runbook) && !(FINAL_RUN_STATES as readonly string[]).includes(run.state));
     return {
       lockdown: reading.known ? reading.lockdown : undefined,
       ...(reading.known ? {} : { modesProblem: reading.problem }),
       deployLock: lock ? { runbook: lock.runbook, heldBy: lock.heldBy, since: lock.since } : null,
+      ...(recent ? { stackRun: stopping ? { runbook: stopping.runbook, runId: stopping.id, requester: stopping.requester } : null } : {}),
     };
   };
 }
@@ -67,7 +77,7 @@ export function startLevelOne(wiring: LevelOneWiring): LevelOne {
       const healthy = row !== undefined && (row.status === 'healthy' || row.status === 'degraded');
       return { healthy, detail: row ? `${row.status}${row.detail ? `: ${row.detail}` : ''}` : 'no health check for it' };
     },
-    conditions: stackConditions(wiring.modes, services.deployments),
+    conditions: stackConditions(wiring.modes, services.deployments, services.runs),
     ...(wiring.escalateNow ? { escalateNow: wiring.escalateNow } : {}),
     ...(wiring.verifyPollMs !== undefined ? { verifyPollMs: wiring.verifyPollMs } : {}),
     log: wiring.log,
