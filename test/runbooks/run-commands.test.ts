@@ -125,8 +125,10 @@ describe('a run of health-check', () => {
       'verify-healthy started',
       'verify-healthy done',
     ]);
-    const states = (await trail.trail.query({ kind: 'run_state', limit: 200 })).records.filter((record) => (record.details as { run?: string } | null)?.run === id);
-    expect(states.map((record) => record.outcome)).toEqual(['succeeded']);
+    // The runner records the run's end in the trail after the state it settled in is committed:
+    // `run status` may show it succeeded a moment before the record is there.
+    const states = async () => (await trail.trail.query({ kind: 'run_state', limit: 200 })).records.filter((record) => (record.details as { run?: string } | null)?.run === id).map((record) => record.outcome);
+    await expect.poll(states, { timeout: 10_000 }).toEqual(['succeeded']);
   });
 
   it('stops for a decision when a service is not healthy; skip finishes it, with the step recorded as skipped', async () => {
