@@ -24,16 +24,8 @@ export interface LevelOneActionRecord {
   details: Record<string, unknown> | null;
 }
 
-export interface LevelOneClaim {
-  alertId: string;
-  episode: Date;
-  attempt: number;
-  rule: string;
-  service: string;
-  command: string;
-  claimedBy: string;
-  at: Date;
-}
+/** What a replica claims: the action's identity and what it will run, and when it claims it. */
+export type LevelOneClaim = Pick<LevelOneActionRecord, 'alertId' | 'episode' | 'attempt' | 'rule' | 'service' | 'command' | 'claimedBy'> & { at: Date };
 
 export interface LevelOneClaims {
   /** The claimed row, or undefined when that attempt of that episode is claimed already (by anyone). */
