@@ -10,14 +10,13 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import YAML from 'yaml';
 import { ALERT_RULES } from '../../bot/alerts/alert-rules.js';
-import { createAlertmanagerWebhook, ALERTMANAGER_WEBHOOK_PATH } from '../../bot/alerts/alertmanager-webhook.js';
+import { createAlertmanagerWebhook } from '../../bot/alerts/alertmanager-webhook.js';
 import type { ReportedAlert } from '../../bot/alerts/intake.js';
 import { RecordingIntake } from '../../bot/alerts/testing/recording-intake.js';
 import { createBotHttpServer } from '../../bot/slack/http-server.js';
@@ -25,7 +24,8 @@ import type { ServiceName } from '../../services/kit/service-ports.js';
 import { startLocalServices, type LocalServices } from '../../services/stack/local/local-services.js';
 import { startAlertmanager, startPrometheus, type RunningTool } from '../testing/prometheus-processes.js';
 import { missingPrometheusTools } from '../testing/prometheus-tools.js';
-import { PROMETHEUS_DIR, readShippedRules, rulesWithFor } from '../testing/prometheus-shipped-rules.js';
+import { readShippedRules, rulesWithFor } from '../testing/prometheus-shipped-rules.js';
+import { ALERTS_TOKEN_FILE, alertmanagerConfigOnLoopback, prometheusConfigOnLoopback } from '../testing/prometheus-test-configs.js';
 import { unusedLoopbackPort } from '../testing/loopback.js';
 
 const SERVICES: readonly ServiceName[] = ['sandbox-controller', 'evolution-oversight', 'audit-engine', 'policy-engine'];
@@ -40,33 +40,6 @@ let services: LocalServices | undefined;
 let bot: Server | undefined;
 let alertmanager: RunningTool | undefined;
 let prometheus: RunningTool | undefined;
-
-interface ScrapeConfig {
-  job_name: string;
-  static_configs: Array<{ targets: string[]; labels: { service: string } }>;
-}
-
-/** The shipped prometheus.yml with loopback targets, 1 s intervals and this test's Alertmanager. */
-async function prometheusConfig(ports: Record<string, number>, alertmanagerPort: number): Promise<string> {
-  const config = YAML.parse(await readFile(join(PROMETHEUS_DIR, 'prometheus.yml'), 'utf8'));
-  config.global = { ...config.global, scrape_interval: '1s', scrape_timeout: '900ms', evaluation_interval: '1s' };
-  config.alerting.alertmanagers = [{ static_configs: [{ targets: [`127.0.0.1:${alertmanagerPort}`] }] }];
-  for (const job of config.scrape_configs as ScrapeConfig[]) {
-    for (const target of job.static_configs) target.targets = [`127.0.0.1:${ports[target.labels.service]}`];
-  }
-  return YAML.stringify(config);
-}
-
-/** The shipped alertmanager.yml sending to this test's bot, with the token in a file beside it. */
-async function alertmanagerConfig(botPort: number): Promise<string> {
-  const config = YAML.parse(await readFile(join(PROMETHEUS_DIR, 'alertmanager.yml'), 'utf8'));
-  config.route = { ...config.route, group_wait: '1s', group_interval: '1s' };
-  const webhook = config.receivers[0].webhook_configs[0];
-  webhook.url = `http://127.0.0.1:${botPort}${ALERTMANAGER_WEBHOOK_PATH}`;
-  // Relative paths in Alertmanager's config are read from the config file's directory.
-  webhook.http_config.authorization.credentials_file = 'alerts-token';
-  return YAML.stringify(config);
-}
 
 async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs: number): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -134,9 +107,9 @@ describe.skipIf(missing.length > 0)(
           alertmanagerWebhook: createAlertmanagerWebhook({ token, intake }),
         });
         await new Promise<void>((resolve) => bot!.listen(ports.bot, '127.0.0.1', resolve));
-        alertmanager = await startAlertmanager({ port: await unusedLoopbackPort(), config: await alertmanagerConfig(ports.bot!), files: { 'alerts-token': token } });
+        alertmanager = await startAlertmanager({ port: await unusedLoopbackPort(), config: await alertmanagerConfigOnLoopback(ports.bot!), files: { [ALERTS_TOKEN_FILE]: token } });
         const alertmanagerPort = Number(new URL(alertmanager.url).port);
-        prometheus = await startPrometheus({ port: await unusedLoopbackPort(), config: await prometheusConfig(ports, alertmanagerPort), rules: await rulesWithFor('1s') });
+        prometheus = await startPrometheus({ port: await unusedLoopbackPort(), config: await prometheusConfigOnLoopback(ports, alertmanagerPort), rules: await rulesWithFor('1s') });
         await waitFor('all five targets up', async () => ((await targetsUp()) === SERVICES.length + 1 ? true : undefined), 30_000);
       } catch (error) {
         await teardown();
