@@ -8,7 +8,7 @@
 #   docker    a Docker Engine (Debian's docker.io, docker-compose, runsc and busybox-static are
 #             installed with apt-get when missing; runsc is registered as runtime "runsc";
 #             dockerd is started in the background, logging to /var/log/acgs-dockerd.log)
-#   images    the local test images (scripts/build-test-images.sh)
+#   images    the local test images (scripts/build-test-images.sh, build-prometheus-images.sh)
 #   chromium  Debian's chromium at /usr/bin/chromium, for the console's browser test (installed
 #             with apt-get when missing; playwright-core drives it, it downloads no browser)
 #   prometheus    Debian's prometheus (prometheus, promtool) and prometheus-alertmanager
@@ -212,5 +212,11 @@ say images "${images_out##*build-test-images: }"
 # The gVisor check runs when images are (re)built; pass on its verdict.
 gvisor_line=$(grep -i gvisor <<<"$images_out" | sed 's/^build-test-images: //' || true)
 [ -z "$gvisor_line" ] || say gvisor "$gvisor_line"
+# Prometheus and Alertmanager as images, from the Debian binaries installed above (the compose
+# stack's own services in test/prometheus/prometheus-level-one-docker.test.ts).
+prom_images_rc=0
+prom_images_out=$(bash "$here/build-prometheus-images.sh" 2>&1 9>&-) || prom_images_rc=$?
+[ "$prom_images_rc" = 0 ] || die images "scripts/build-prometheus-images.sh exited $prom_images_rc: $(tail -n 3 <<<"$prom_images_out" | tr '\n' ' ')"
+say images "${prom_images_out##*build-prometheus-images: }"
 
 say done "in $(((($(date +%s%N) - started_at) / 1000000)))ms"
