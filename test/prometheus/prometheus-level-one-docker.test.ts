@@ -1,9 +1,10 @@
 /**
  * Issue 14's "Done when" through Prometheus and Alertmanager on the Docker stack: OUR
  * docker-compose.yml's four services as containers on the real engine (host-services.yml: the
- * local acgs-test/node image, host network, spare loopback ports), Debian's Prometheus and
- * Alertmanager run on the host with the shipped configs (targets, webhook URL and token rewritten
- * for loopback; `for` and intervals shortened to 1 s), and the bot's side as bot/main.ts wires it:
+ * local acgs-test/node image, host network, spare loopback ports), and its `prometheus` and
+ * `alertmanager` services too (host-prometheus.yml: images of Debian's binaries, host network),
+ * with their commands, entrypoint and rules as shipped and the shipped configs with only targets,
+ * the bot's URL and the intervals (1 s) rewritten for loopback; and the bot's side as bot/main.ts wires it:
  * the webhook into the alert store on PostgreSQL, the alert messages in the Slack stand-in's
  * #acgs-alerts, and Level 1 acting through the command path and the Docker driver.
  *
@@ -12,9 +13,6 @@
  * before a scrape can even miss it, and the alert path would prove nothing. A container stopped by
  * hand stays down whatever its restart policy, as one whose process hangs or whose engine gave up
  * on restarting it would: only Level 1 brings it back.
- *
- * Prometheus and Alertmanager run as host processes, not as compose's prom/* images: this machine
- * has no registry (see bot/alerts/README.md, "Through Prometheus and Alertmanager").
  */
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -41,14 +39,11 @@ import { createPool } from '../../services/kit/postgres.js';
 import type { ServiceName } from '../../services/kit/service-ports.js';
 import { createDockerStack } from '../../services/stack/docker/index.js';
 import type { Stack } from '../../services/stack/stack.js';
-import { openHostServicesStack, type HostServicesStack } from '../fixtures/compose/host-services-stack.js';
+import { openHostServicesStack, type HostServicesStack, type Monitoring } from '../fixtures/compose/host-services-stack.js';
 import { openTestTrail, testGate, type TestTrail } from '../testing/command-access.js';
 import { TEST_DOCKER_HOST, requireDockerEngine } from '../testing/docker.js';
 import { unusedLoopbackPort } from '../testing/loopback.js';
-import { startAlertmanager, startPrometheus, type RunningTool } from '../testing/prometheus-processes.js';
-import { rulesWithFor } from '../testing/prometheus-shipped-rules.js';
-import { ALERTS_TOKEN_FILE, alertmanagerConfigOnLoopback, prometheusConfigOnLoopback } from '../testing/prometheus-test-configs.js';
-import { missingPrometheusTools } from '../testing/prometheus-tools.js';
+import { alertmanagerConfigOnLoopback, prometheusConfigOnLoopback } from '../testing/prometheus-test-configs.js';
 import { TEST_DRIVER_OPTIONS } from '../testing/responder-project.js';
 import { BOT_TOKEN, blockText, standInClient } from '../testing/slack-harness.js';
 
@@ -57,7 +52,6 @@ const VICTIM: ServiceName = 'audit-engine';
 /** The stand-in's #acgs-alerts. */
 const ALERTS_CHANNEL = 'C0ACGSALERT';
 const RULES = defaultAuthorizationData().level_one;
-const missing = await missingPrometheusTools();
 
 let docker: Docker;
 let compose: HostServicesStack | undefined;
@@ -69,8 +63,7 @@ let standIn: SlackStandIn | undefined;
 let shown: AlertMessages | undefined;
 let levelOne: LevelOne | undefined;
 let bot: Server | undefined;
-let alertmanager: RunningTool | undefined;
-let prometheus: RunningTool | undefined;
+let monitoring: Monitoring | undefined;
 const token = randomBytes(24).toString('hex');
 const logged: string[] = [];
 const changes: Array<{ change: AlertChange; at: number }> = [];
@@ -84,14 +77,14 @@ async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T 
     if (found !== undefined) return found;
     if (Date.now() > deadline) {
       const told = changes.map(({ change }) => `${change.alert.fingerprint} ${change.event.kind}`).join(', ');
-      throw new Error(`${what} did not happen within ${timeoutMs} ms; alert changes: ${told}; logged: ${logged.join(' | ')}\nPrometheus:\n${prometheus?.output()}\nAlertmanager:\n${alertmanager?.output()}`);
+      throw new Error(`${what} did not happen within ${timeoutMs} ms; alert changes: ${told}; logged: ${logged.join(' | ')}\n${await monitoring?.logs()}`);
     }
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
 }
 
 async function targetsUp(): Promise<number> {
-  const response = await fetch(`${prometheus!.url}/api/v1/query?query=${encodeURIComponent('sum(up)')}`);
+  const response = await fetch(`${monitoring!.prometheusUrl}/api/v1/query?query=${encodeURIComponent('sum(up)')}`);
   const body = (await response.json()) as { data: { result: Array<{ value: [number, string] }> } };
   return Number(body.data.result[0]?.value[1] ?? 0);
 }
@@ -100,8 +93,6 @@ const changeOf = (kind: string) => changes.find(({ change }) => change.alert.lab
 const topLevel = (): StandInMessage[] => standIn!.messages(ALERTS_CHANNEL).filter((message) => !message.threadTs);
 
 async function teardown(): Promise<void> {
-  await prometheus?.stop();
-  await alertmanager?.stop();
   if (bot) await new Promise<void>((resolve) => bot!.close(() => resolve()));
   await levelOne?.stop();
   await shown?.idle().catch(() => undefined);
@@ -112,140 +103,140 @@ async function teardown(): Promise<void> {
   await opened?.close();
 }
 
-describe.skipIf(missing.length > 0)(
-  `the Docker stack's alerts through Prometheus and Alertmanager${missing.length > 0 ? ` (skipped: ${missing.join(', ')} not on PATH; scripts/provision.sh installs them)` : ''}`,
-  () => {
-    beforeAll(async () => {
-      try {
-        docker = await requireDockerEngine();
-        compose = await openHostServicesStack(docker, 'acgs-promdocker');
-        stack = createDockerStack({ ...TEST_DRIVER_OPTIONS, dockerHost: TEST_DOCKER_HOST, project: compose.project });
+describe("the Docker stack's alerts through its Prometheus and Alertmanager", () => {
+  beforeAll(async () => {
+    try {
+      docker = await requireDockerEngine();
+      compose = await openHostServicesStack(docker, 'acgs-promdocker');
+      stack = createDockerStack({ ...TEST_DRIVER_OPTIONS, dockerHost: TEST_DOCKER_HOST, project: compose.project });
 
-        // The trail, the alerts, their messages and Level 1's claims in one database, as the bot keeps them.
-        opened = await openTestTrail({ prefix: 'acgs_promdocker' });
-        pool = createPool({ databaseUrl: opened.db.url, max: 4, applicationName: 'acgs-promdocker-test' });
-        await migrateAlertStore(pool);
-        await migrateAlertMessageStore(pool);
-        alerts = createAlertStore({ pool });
-        standIn = await startSlackStandIn({ botToken: BOT_TOKEN });
-        const dockerStack = stack;
-        shown = createAlertMessages({
-          queue: channelWriteQueue(standInClient(standIn)),
-          alerts,
-          messages: createAlertMessageStore({ pool }),
-          channel: ALERTS_CHANNEL,
-          context: (alert) => readAlertContext(alert, { stack: dockerStack }),
-          log: log('alert messages'),
-        });
-        alerts.onChange((change) => {
-          changes.push({ change, at: Date.now() });
-          shown!.changed(change);
-        });
+      // The trail, the alerts, their messages and Level 1's claims in one database, as the bot keeps them.
+      opened = await openTestTrail({ prefix: 'acgs_promdocker' });
+      pool = createPool({ databaseUrl: opened.db.url, max: 4, applicationName: 'acgs-promdocker-test' });
+      await migrateAlertStore(pool);
+      await migrateAlertMessageStore(pool);
+      alerts = createAlertStore({ pool });
+      standIn = await startSlackStandIn({ botToken: BOT_TOKEN });
+      const dockerStack = stack;
+      shown = createAlertMessages({
+        queue: channelWriteQueue(standInClient(standIn)),
+        alerts,
+        messages: createAlertMessageStore({ pool }),
+        channel: ALERTS_CHANNEL,
+        context: (alert) => readAlertContext(alert, { stack: dockerStack }),
+        log: log('alert messages'),
+      });
+      alerts.onChange((change) => {
+        changes.push({ change, at: Date.now() });
+        shown!.changed(change);
+      });
 
-        const pathServices = createCommandPathDependencies({ endpoints: compose.endpoints, stack, adminToken: compose.adminToken, serviceToken: compose.serviceToken, checkTimeoutMs: 2000 });
-        const gate = await testGate({ roles: withLevelOneActor({}, RULES), modes: stackModesOf(pathServices) });
-        const deps = { ...pathServices, authorization: gate, trail: opened.trail };
-        levelOne = startLevelOne({
-          execution: { registry: createCommandRegistry(), services: deps, logError: (reference, error) => logged.push(`command path ${reference}: ${(error as Error).message}`) },
-          alerts,
-          pool,
-          rules: RULES,
-          modes: stackModesOf(deps),
-          holder: 'replica-promdocker',
-          // Level 1 says what it does in lines of its own, starting 'level 1: '.
-          log: log(''),
-        });
+      const pathServices = createCommandPathDependencies({ endpoints: compose.endpoints, stack, adminToken: compose.adminToken, serviceToken: compose.serviceToken, checkTimeoutMs: 2000 });
+      const gate = await testGate({ roles: withLevelOneActor({}, RULES), modes: stackModesOf(pathServices) });
+      const deps = { ...pathServices, authorization: gate, trail: opened.trail };
+      levelOne = startLevelOne({
+        execution: { registry: createCommandRegistry(), services: deps, logError: (reference, error) => logged.push(`command path ${reference}: ${(error as Error).message}`) },
+        alerts,
+        pool,
+        rules: RULES,
+        modes: stackModesOf(deps),
+        holder: 'replica-promdocker',
+        // Level 1 says what it does in lines of its own, starting 'level 1: '.
+        log: log(''),
+      });
 
-        bot = createBotHttpServer({
-          health: () => ({ statusCode: 200, body: { status: 'ok' } }),
-          metrics: new Registry(),
-          alertmanagerWebhook: createAlertmanagerWebhook({ token, intake: alerts }),
-        });
-        await new Promise<void>((resolve) => bot!.listen(0, '127.0.0.1', resolve));
-        const botPort = (bot.address() as AddressInfo).port;
-        alertmanager = await startAlertmanager({ port: await unusedLoopbackPort(), config: await alertmanagerConfigOnLoopback(botPort), files: { [ALERTS_TOKEN_FILE]: token } });
-        prometheus = await startPrometheus({
-          port: await unusedLoopbackPort(),
-          config: await prometheusConfigOnLoopback({ ...compose.ports, bot: botPort }, Number(new URL(alertmanager.url).port)),
-          rules: await rulesWithFor('1s'),
-        });
-        await waitFor('the four containers and the bot up in Prometheus', async () => ((await targetsUp()) === 5 ? true : undefined), 30_000);
-      } catch (error) {
-        await teardown();
-        throw error;
-      }
-    }, 240_000);
+      bot = createBotHttpServer({
+        health: () => ({ statusCode: 200, body: { status: 'ok' } }),
+        metrics: new Registry(),
+        alertmanagerWebhook: createAlertmanagerWebhook({ token, intake: alerts }),
+      });
+      await new Promise<void>((resolve) => bot!.listen(0, '127.0.0.1', resolve));
+      const botPort = (bot.address() as AddressInfo).port;
+      const [prometheusPort, alertmanagerPort] = [await unusedLoopbackPort(), await unusedLoopbackPort()];
+      monitoring = await compose.upMonitoring({
+        prometheusPort,
+        alertmanagerPort,
+        prometheusConfig: await prometheusConfigOnLoopback({ ...compose.ports, bot: botPort }, alertmanagerPort),
+        // Its entrypoint writes ACGS_ALERTS_TOKEN where the shipped alertmanager.yml reads it.
+        alertmanagerConfig: await alertmanagerConfigOnLoopback(botPort, { tokenFile: 'shipped' }),
+        alertsToken: token,
+      });
+      await waitFor('the four containers and the bot up in Prometheus', async () => ((await targetsUp()) === 5 ? true : undefined), 30_000);
+    } catch (error) {
+      await teardown();
+      throw error;
+    }
+  }, 240_000);
 
-    afterAll(teardown, 120_000);
+  afterAll(teardown, 120_000);
 
-    it("posts ServiceDown for a stopped container in #acgs-alerts, Level 1 restarts it through the Docker driver, and the message ends resolved saying so", async () => {
-      const container = docker.getContainer(compose!.containerName(VICTIM));
-      const before = await container.inspect();
-      const stoppedAt = Date.now();
-      await container.stop({ t: 2 });
-      expect((await container.inspect()).State.Running).toBe(false);
+  it("posts ServiceDown for a stopped container in #acgs-alerts, Level 1 restarts it through the Docker driver, and the message ends resolved saying so", async () => {
+    const container = docker.getContainer(compose!.containerName(VICTIM));
+    const before = await container.inspect();
+    const stoppedAt = Date.now();
+    await container.stop({ t: 2 });
+    expect((await container.inspect()).State.Running).toBe(false);
 
-      // Prometheus -> Alertmanager -> the webhook -> the store -> one message in the channel.
-      const posted = await waitFor('the alert message in #acgs-alerts', () => topLevel()[0], 30_000);
-      const fired = changeOf('fired')!;
-      expect(fired.change.alert).toMatchObject({ rule: 'ServiceDown', source: 'alertmanager', labels: { alertname: 'ServiceDown', service: VICTIM, instance: `127.0.0.1:${compose!.ports[VICTIM]}` } });
-      expect(fired.at - stoppedAt, 'stopped -> stored through Prometheus and Alertmanager').toBeLessThanOrEqual(20_000);
-      const alertId = fired.change.alert.id;
-      const firstPost = standIn!.calls('chat.postMessage').find((call) => call.ok && call.args.channel === ALERTS_CHANNEL && !call.args.thread_ts)!;
-      // The Web API client sends blocks as a JSON string.
-      const firing = blockText(typeof firstPost.args.blocks === 'string' ? JSON.parse(firstPost.args.blocks) : firstPost.args.blocks);
-      expect(firing).toContain(`:rotating_light: ServiceDown: ${VICTIM}: firing`);
-      expect(firing).toContain('*a service health check is failing*');
-      expect(firing).toMatch(/Fired at \d{4}-\d\d-\d\d \d\d:\d\d(:\d\d)? UTC/);
-      expect(firing).toContain(`Alert ${alertId} · ServiceDown · from the Alertmanager`);
-      expect(firing).toContain('Acknowledge');
+    // Prometheus -> Alertmanager -> the webhook -> the store -> one message in the channel.
+    const posted = await waitFor('the alert message in #acgs-alerts', () => topLevel()[0], 30_000);
+    const fired = changeOf('fired')!;
+    expect(fired.change.alert).toMatchObject({ rule: 'ServiceDown', source: 'alertmanager', labels: { alertname: 'ServiceDown', service: VICTIM, instance: `127.0.0.1:${compose!.ports[VICTIM]}` } });
+    expect(fired.at - stoppedAt, 'stopped -> stored through Prometheus and Alertmanager').toBeLessThanOrEqual(20_000);
+    const alertId = fired.change.alert.id;
+    const firstPost = standIn!.calls('chat.postMessage').find((call) => call.ok && call.args.channel === ALERTS_CHANNEL && !call.args.thread_ts)!;
+    // The Web API client sends blocks as a JSON string.
+    const firing = blockText(typeof firstPost.args.blocks === 'string' ? JSON.parse(firstPost.args.blocks) : firstPost.args.blocks);
+    expect(firing).toContain(`:rotating_light: ServiceDown: ${VICTIM}: firing`);
+    expect(firing).toContain('*a service health check is failing*');
+    expect(firing).toMatch(/Fired at \d{4}-\d\d-\d\d \d\d:\d\d(:\d\d)? UTC/);
+    expect(firing).toContain(`Alert ${alertId} · ServiceDown · from the Alertmanager`);
+    expect(firing).toContain('Acknowledge');
 
-      // Level 1: `restart audit-engine` through the command path, the Docker driver restarting the container.
-      const acted = await waitFor('Level 1 to act', () => changeOf('auto-action'), 60_000);
-      expect(acted.change.event.actor).toBe('level-1');
-      expect(acted.change.event.details).toMatchObject({ action: 'restart-service', command: `restart ${VICTIM}`, outcome: 'succeeded', attempt: 1, service: VICTIM, summary: `Level 1 ran restart (restart ${VICTIM}): succeeded` });
-      expect(acted.change.event.details!.evidence).toMatch(new RegExp(`^${VICTIM} answered its health check healthy [0-9.]+ s after Level 1 began the restart\\.$`));
-      expect(acted.at - fired.at, 'alert stored -> healthy again by Level 1').toBeLessThanOrEqual(30_000);
-      const after = await container.inspect();
-      expect(after.Id).toBe(before.Id);
-      expect(after.State).toMatchObject({ Running: true, Health: { Status: 'healthy' } });
-      expect(Date.parse(after.State.StartedAt)).toBeGreaterThan(Math.max(Date.parse(before.State.StartedAt), stoppedAt));
+    // Level 1: `restart audit-engine` through the command path, the Docker driver restarting the container.
+    const acted = await waitFor('Level 1 to act', () => changeOf('auto-action'), 60_000);
+    expect(acted.change.event.actor).toBe('level-1');
+    expect(acted.change.event.details).toMatchObject({ action: 'restart-service', command: `restart ${VICTIM}`, outcome: 'succeeded', attempt: 1, service: VICTIM, summary: `Level 1 ran restart (restart ${VICTIM}): succeeded` });
+    expect(acted.change.event.details!.evidence).toMatch(new RegExp(`^${VICTIM} answered its health check healthy [0-9.]+ s after Level 1 began the restart\\.$`));
+    expect(acted.at - fired.at, 'alert stored -> healthy again by Level 1').toBeLessThanOrEqual(30_000);
+    const after = await container.inspect();
+    expect(after.Id).toBe(before.Id);
+    expect(after.State).toMatchObject({ Running: true, Health: { Status: 'healthy' } });
+    expect(Date.parse(after.State.StartedAt)).toBeGreaterThan(Math.max(Date.parse(before.State.StartedAt), stoppedAt));
 
-      // Prometheus sees it up again; Alertmanager sends the resolution; the message is edited to its end.
-      await waitFor('the resolution from Alertmanager', () => changeOf('resolved'), 30_000);
-      expect(await alerts.get(alertId)).toMatchObject({ state: 'resolved', resolvedBy: null, source: 'alertmanager' });
-      await shown!.idle();
-      expect(topLevel()).toHaveLength(1);
-      const final = standIn!.messages(ALERTS_CHANNEL).find((message) => message.ts === posted.ts)!;
-      const resolved = blockText(final.blocks);
-      expect(resolved).toContain(`:white_check_mark: ServiceDown: ${VICTIM}: resolved`);
-      expect(resolved).toMatch(/\*Resolved by its source\* \(alertmanager\) at /);
-      expect(resolved).toContain(`*What the bot did*\n:robot_face: Level 1 ran restart (restart ${VICTIM}): succeeded`);
-      expect(resolved).not.toContain('Acknowledge');
-      expect(final.text).toBe(`ServiceDown: ${VICTIM}: resolved (1 failing health check)`);
+    // Prometheus sees it up again; Alertmanager sends the resolution; the message is edited to its end.
+    await waitFor('the resolution from Alertmanager', () => changeOf('resolved'), 30_000);
+    expect(await alerts.get(alertId)).toMatchObject({ state: 'resolved', resolvedBy: null, source: 'alertmanager' });
+    await shown!.idle();
+    expect(topLevel()).toHaveLength(1);
+    const final = standIn!.messages(ALERTS_CHANNEL).find((message) => message.ts === posted.ts)!;
+    const resolved = blockText(final.blocks);
+    expect(resolved).toContain(`:white_check_mark: ServiceDown: ${VICTIM}: resolved`);
+    expect(resolved).toMatch(/\*Resolved by its source\* \(alertmanager\) at /);
+    expect(resolved).toContain(`*What the bot did*\n:robot_face: Level 1 ran restart (restart ${VICTIM}): succeeded`);
+    expect(resolved).not.toContain('Acknowledge');
+    expect(final.text).toBe(`ServiceDown: ${VICTIM}: resolved (1 failing health check)`);
 
-      // The thread: the context (the container's last log lines and restart count), then what Level 1
-      // did and the resolution, in the order they were stored: Prometheus may see the service up
-      // before Level 1's own health check has finished.
-      const thread = standIn!.thread(ALERTS_CHANNEL, posted.ts).slice(1).map((message) => blockText(message.blocks));
-      expect(thread).toHaveLength(3);
-      expect(thread[0]).toContain(`*Context for ${VICTIM}*`);
-      // Read from the stopped container through the driver: its shutdown on docker stop's SIGTERM.
-      expect(thread[0]).toContain('"signal":"SIGTERM","msg":"shutting down"');
-      expect(thread.slice(1)).toEqual(
-        expect.arrayContaining([
-          expect.stringMatching(new RegExp(`^:robot_face: Level 1 ran restart \\(restart ${VICTIM}\\): succeeded$`)),
-          expect.stringMatching(/^:white_check_mark: Resolved by its source at \d\d:\d\d/),
-        ]),
-      );
+    // The thread: the context (the container's last log lines and restart count), then what Level 1
+    // did and the resolution, in the order they were stored: Prometheus may see the service up
+    // before Level 1's own health check has finished.
+    const thread = standIn!.thread(ALERTS_CHANNEL, posted.ts).slice(1).map((message) => blockText(message.blocks));
+    expect(thread).toHaveLength(3);
+    expect(thread[0]).toContain(`*Context for ${VICTIM}*`);
+    // Read from the stopped container through the driver: its shutdown on docker stop's SIGTERM.
+    expect(thread[0]).toContain('"signal":"SIGTERM","msg":"shutting down"');
+    expect(thread.slice(1)).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(new RegExp(`^:robot_face: Level 1 ran restart \\(restart ${VICTIM}\\): succeeded$`)),
+        expect.stringMatching(/^:white_check_mark: Resolved by its source at \d\d:\d\d/),
+      ]),
+    );
 
-      // One action, claimed and finished, in the trail as the bot's own with origin auto.
-      expect(await createLevelOneClaims(pool!).ofEpisode(alertId, fired.change.alert.firedAt)).toMatchObject([{ attempt: 1, outcome: 'succeeded', command: `restart ${VICTIM}` }]);
-      const records = (await opened!.trail.query({ user: LEVEL_ONE_ACTOR.id })).records;
-      expect(records.find((record) => record.kind === 'result')).toMatchObject({ command: 'restart', origin: 'auto', outcome: 'ok', args: { service: VICTIM } });
-      // Only the stopped service was ever down, and nothing was logged but Level 1's own progress.
-      expect(new Set(changes.map(({ change }) => change.alert.labels.service))).toEqual(new Set([VICTIM]));
-      expect(logged.filter((line) => !line.startsWith('level 1: restart'))).toEqual([]);
-    }, 150_000);
-  },
-);
+    // One action, claimed and finished, in the trail as the bot's own with origin auto.
+    expect(await createLevelOneClaims(pool!).ofEpisode(alertId, fired.change.alert.firedAt)).toMatchObject([{ attempt: 1, outcome: 'succeeded', command: `restart ${VICTIM}` }]);
+    const records = (await opened!.trail.query({ user: LEVEL_ONE_ACTOR.id })).records;
+    expect(records.find((record) => record.kind === 'result')).toMatchObject({ command: 'restart', origin: 'auto', outcome: 'ok', args: { service: VICTIM } });
+    // Only the stopped service was ever down, and nothing was logged but Level 1's own progress.
+    expect(new Set(changes.map(({ change }) => change.alert.labels.service))).toEqual(new Set([VICTIM]));
+    expect(logged.filter((line) => !line.startsWith('level 1: restart'))).toEqual([]);
+  }, 150_000);
+});

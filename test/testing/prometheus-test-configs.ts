@@ -32,13 +32,17 @@ export async function prometheusConfigOnLoopback(ports: Record<string, number>, 
   return YAML.stringify(config);
 }
 
-/** alertmanager.yml sending to the bot on 127.0.0.1 at `botPort`, its token read from ALERTS_TOKEN_FILE beside it, batching for a second. */
-export async function alertmanagerConfigOnLoopback(botPort: number): Promise<string> {
+/**
+ * alertmanager.yml sending to the bot on 127.0.0.1 at `botPort`, batching for a second, its token
+ * read from `tokenFile`: by default ALERTS_TOKEN_FILE beside it, or the shipped path where the
+ * compose service's entrypoint writes it.
+ */
+export async function alertmanagerConfigOnLoopback(botPort: number, options: { tokenFile?: 'shipped' } = {}): Promise<string> {
   const config = YAML.parse(await readFile(join(PROMETHEUS_DIR, 'alertmanager.yml'), 'utf8'));
   config.route = { ...config.route, group_wait: '1s', group_interval: '1s' };
   const webhook = config.receivers[0].webhook_configs[0];
   webhook.url = `http://127.0.0.1:${botPort}${ALERTMANAGER_WEBHOOK_PATH}`;
   // Relative paths in Alertmanager's config are read from the config file's directory.
-  webhook.http_config.authorization.credentials_file = ALERTS_TOKEN_FILE;
+  if (options.tokenFile !== 'shipped') webhook.http_config.authorization.credentials_file = ALERTS_TOKEN_FILE;
   return YAML.stringify(config);
 }
