@@ -235,6 +235,21 @@ describe('docker-compose.yml itself', () => {
     expect(alertmanager.environment).toMatchObject({ ACGS_ALERTS_TOKEN: 'alerts-token-for-rendering' });
   });
 
+  it('has Prometheus and Alertmanager listen where the binaries do unless told, and turns gossip off for an empty cluster address', async () => {
+    const commands = async (env: Record<string, string | undefined>) => {
+      const config = await resolvedConfig({ cwd: repoRoot, project: 'acgs', files: ['docker-compose.yml'], env: { ...RENDER_ENV, ...env } });
+      return { prometheus: config.services.prometheus!.command as string[], alertmanager: (config.services.alertmanager!.command as string[]).join(' ') };
+    };
+    const unset = { ACGS_PROMETHEUS_LISTEN_ADDRESS: undefined, ACGS_ALERTMANAGER_LISTEN_ADDRESS: undefined, ACGS_ALERTMANAGER_CLUSTER_ADDRESS: undefined };
+    const defaults = await commands(unset);
+    expect(defaults.prometheus).toContain('--web.listen-address=0.0.0.0:9090');
+    expect(defaults.alertmanager).toMatch(/--web\.listen-address=0\.0\.0\.0:9093 --cluster\.listen-address=0\.0\.0\.0:9094$/);
+    const told = await commands({ ACGS_PROMETHEUS_LISTEN_ADDRESS: '127.0.0.1:19090', ACGS_ALERTMANAGER_LISTEN_ADDRESS: '127.0.0.1:19093', ACGS_ALERTMANAGER_CLUSTER_ADDRESS: '' });
+    expect(told.prometheus).toContain('--web.listen-address=127.0.0.1:19090');
+    expect(told.prometheus.filter((arg) => arg.startsWith('--web.listen-address='))).toHaveLength(1);
+    expect(told.alertmanager).toMatch(/--web\.listen-address=127\.0\.0\.1:19093 --cluster\.listen-address=$/);
+  });
+
   it('gives the service token to all four services', async () => {
     const config = await resolvedConfig({ cwd: repoRoot, project: 'acgs', files: ['docker-compose.yml'], env: RENDER_ENV });
     for (const service of ACGS_COMPOSE_SERVICES) {
