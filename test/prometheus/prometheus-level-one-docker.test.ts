@@ -4,9 +4,9 @@
  * local acgs-test/node image, host network, spare loopback ports), and its `prometheus` and
  * `alertmanager` services too (host-prometheus.yml: images of Debian's binaries, host network),
  * with their commands, entrypoint and rules as shipped and the shipped configs with only targets,
- * the bot's URL and the intervals (1 s) rewritten for loopback; and the bot's side as bot/main.ts wires it:
- * the webhook into the alert store on PostgreSQL, the alert messages in the Slack stand-in's
- * #acgs-alerts, and Level 1 acting through the command path and the Docker driver.
+ * the bot's URL and the intervals (1 s) rewritten for loopback; and the bot's side as bot/main.ts
+ * wires it: the webhook into the alert store on PostgreSQL, the alert messages in the Slack
+ * stand-in's #acgs-alerts, and Level 1 acting through the command path and the Docker driver.
  *
  * The service's container is stopped with `docker stop`, not killed: compose gives the services
  * `restart: unless-stopped`, so the engine itself restarts a killed container within a second,
@@ -152,7 +152,9 @@ describe("the Docker stack's alerts through its Prometheus and Alertmanager", ()
       });
       await new Promise<void>((resolve) => bot!.listen(0, '127.0.0.1', resolve));
       const botPort = (bot.address() as AddressInfo).port;
-      const [prometheusPort, alertmanagerPort] = [await unusedLoopbackPort(), await unusedLoopbackPort()];
+      const prometheusPort = await unusedLoopbackPort();
+      let alertmanagerPort = await unusedLoopbackPort();
+      while (alertmanagerPort === prometheusPort) alertmanagerPort = await unusedLoopbackPort();
       monitoring = await compose.upMonitoring({
         prometheusPort,
         alertmanagerPort,
