@@ -6,8 +6,8 @@
  * write queue) talking to the Slack stand-in over HTTP, and Alertmanager's webhook on the bot's
  * HTTP server (createBotHttpServer), all wired as bot/main.ts wires them.
  *
- * 1. Service down -> alert message posted, with the built-in monitor (2 s beat, ServiceDown's 5 s
- *    `for`, health checks with the commands' 2 s timeout), timed from the moment the process goes
+ * 1. Service down -> alert message posted, with the built-in monitor (2 s beat from start to start,
+ *    ServiceDown's 5 s `for`, its 3 s health deadline), timed from the moment the process goes
  *    down to the stand-in receiving the alert's chat.postMessage; and -> healthy again by Level 1
  *    (bot/alerts/level-one-wiring.ts as bot/main.ts starts it: `restart <service>` through the
  *    command path with the real authorization policy and the bot's trail, the default guard
@@ -22,8 +22,7 @@
  *      the local stack refuses to restart a held service (a restore holds them);
  *    - frozen (BENCH_FREEZES rounds, 3), with Level 1 on: SIGSTOP, a process that hangs without
  *      exiting (what the supervisor cannot see, as test/alerts/level-one-local-stack.test.ts
- *      does): each health check waits its timeout, and the restart its SIGTERM grace (10 s)
- *      before SIGKILL.
+ *      does): each health check waits its deadline; the restart continues it after SIGTERM.
  *    Goals: posted p99 <= 10 s, healthy again p99 <= 30 s.
  * 2. 1,000 Alertmanager alerts firing within one minute (Level 1 stopped first, so that it does
  *    not restart services for them under the figures), sent as Alertmanager sends them

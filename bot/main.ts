@@ -572,6 +572,7 @@ async function main(): Promise<void> {
           services: { ...fromEnv, stack },
           alerts: alertStore,
           intervalMs: alertSettings.monitorIntervalMs,
+          healthTimeoutMs: alertSettings.monitorTimeoutMs,
           // Once per distinct problem: a database away would otherwise fill the log every beat.
           onError: (error) => {
             const problem = (error as Error)?.message ?? String(error);

@@ -31,10 +31,11 @@ beforeEach(async () => {
   store = createAlertStore({ pool });
 });
 
-function reading(seconds: number, evolutionOversight: 'healthy' | 'unreachable'): StackReading {
+function reading(seconds: number, evolutionOversight: 'healthy' | 'unreachable', startedSeconds?: number): StackReading {
   const check = (target: HealthCheckData['target'], status: string): HealthCheckData => ({ name: target, target, tone: status === 'healthy' ? 'ok' : 'fail', status, latency_ms: 1, version: null, detail: null });
   return {
     at: new Date(T0 + seconds * 1000),
+    ...(startedSeconds === undefined ? {} : { startedAt: new Date(T0 + startedSeconds * 1000) }),
     health: [check('policy-engine', 'healthy'), check('audit-engine', 'healthy'), check('evolution-oversight', evolutionOversight), check('sandbox-controller', 'healthy')],
   };
 }
@@ -52,6 +53,16 @@ it('reports a service down for its for-duration as firing, and resolved at the f
   await beat(reading(10, 'healthy'));
   expect(await store.byFingerprint(FINGERPRINT)).toMatchObject({ state: 'resolved', resolvedAt: new Date(T0 + 10_000), value: 0 });
   expect(await history()).toEqual([`${FINGERPRINT} fired`, `${FINGERPRINT} resolved`]);
+});
+
+it('fires for a frozen service at the second reading that waited out its timeout, not a third', async () => {
+  const beat = await createMonitorBeat(store);
+  await beat(reading(0, 'healthy', 0));
+  // Readings back to back from 2 s, each waiting the 3 s health deadline for an answer that never comes.
+  await beat(reading(5, 'unreachable', 2));
+  expect(await store.listOpen()).toEqual([]);
+  await beat(reading(8, 'unreachable', 5));
+  expect(await store.listOpen()).toMatchObject([{ fingerprint: FINGERPRINT, state: 'firing', firedAt: new Date(T0 + 8000) }]);
 });
 
 it('sends a report the store could not take again with the next beat, and the store keeps it once', async () => {

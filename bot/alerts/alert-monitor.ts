@@ -18,7 +18,10 @@ import { observe, readStack, type StackReading } from './stack-reading.js';
 export interface AlertMonitorOptions {
   services: CommandDependencies;
   alerts: MonitorAlerts;
+  /** From the start of one reading to the start of the next (default 2000). */
   intervalMs?: number;
+  /** Each service health check's deadline (default 3000; see alert-settings.ts). */
+  healthTimeoutMs?: number;
   now?: () => Date;
   onError(error: unknown): void;
 }
@@ -55,9 +58,13 @@ export async function startAlertMonitor(options: AlertMonitorOptions): Promise<A
   const now = options.now ?? (() => new Date());
   const stopping = new AbortController();
   const beat = await createMonitorBeat(options.alerts);
+  const healthTimeoutMs = options.healthTimeoutMs ?? DEFAULT_ALERT_SETTINGS.monitorTimeoutMs;
+  // Readings evenly spaced from their starts: a reading that waits out a frozen service's timeout
+  // is followed by the next at once instead of by a further pause (README.md, "Detection time").
   const job: PeriodicJob = startPeriodicJob({
     intervalMs: options.intervalMs ?? DEFAULT_ALERT_SETTINGS.monitorIntervalMs,
-    run: async () => beat(await readStack(options.services, stopping.signal, now)),
+    measuredFrom: 'start',
+    run: async () => beat(await readStack(options.services, stopping.signal, now, healthTimeoutMs)),
     onError: options.onError,
   });
   return {

@@ -37,6 +37,26 @@ describe('the rule evaluator', () => {
     expect(evaluator.evaluate(sample(9, [down('audit-engine', true)]))).toEqual([]);
   });
 
+  it('counts the for-duration from when a check began waiting for an answer that never came', () => {
+    const evaluator = createRuleEvaluator();
+    const unanswered = (since: number): Observation => ({ ...down('audit-engine', true), since: at(since) });
+    // Two readings back to back, each waiting a 3 s timeout: the service did not answer from 0 s on.
+    expect(evaluator.evaluate(sample(3, [unanswered(0)]))).toEqual([]);
+    expect(evaluator.evaluate(sample(6, [unanswered(3)])).map((report) => [report.status, report.startsAt])).toEqual([['firing', at(6)]]);
+  });
+
+  it('takes an observation\'s since only for a new pending condition, and never after the sample', () => {
+    const evaluator = createRuleEvaluator();
+    evaluator.evaluate(sample(2, [down('audit-engine', true)]));
+    // Pending since 2 s already: a later reading's earlier since does not move it back.
+    expect(evaluator.evaluate(sample(6, [{ ...down('audit-engine', true), since: at(-10) }]))).toEqual([]);
+    expect(evaluator.evaluate(sample(7, [down('audit-engine', true)]))).toHaveLength(1);
+    const other = createRuleEvaluator();
+    expect(other.evaluate(sample(2, [{ ...down('audit-engine', true), since: at(9) }]))).toEqual([]);
+    expect(other.evaluate(sample(6.9, [down('audit-engine', true)]))).toEqual([]);
+    expect(other.evaluate(sample(7, [down('audit-engine', true)]))).toHaveLength(1);
+  });
+
   it('resolves at the first sample where the condition no longer holds, with the episode\'s startsAt', () => {
     const evaluator = createRuleEvaluator();
     evaluator.evaluate(sample(0, [down('audit-engine', true)]));

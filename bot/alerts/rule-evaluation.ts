@@ -13,6 +13,12 @@ export interface Observation {
   labels: Readonly<Record<string, string>>;
   value: number;
   breaching: boolean;
+  /**
+   * When the condition was already seen holding, before the sample's time: a health check that
+   * waited its whole timeout for an answer saw the service not answering from the moment it asked.
+   * A new `for` counts from here. Absent: from the sample's time.
+   */
+  since?: Date;
 }
 
 export interface MonitorSample {
@@ -92,7 +98,7 @@ export function createRuleEvaluator(rules: Readonly<Record<AlertRuleName, AlertR
         seen.add(fingerprint);
         const entry = tracked.get(fingerprint) ?? { rule: observation.rule, labels: observation.labels };
         if (observation.breaching) {
-          entry.pendingSince ??= sample.at;
+          entry.pendingSince ??= observation.since && observation.since < sample.at ? observation.since : sample.at;
           const heldMs = sample.at.getTime() - entry.pendingSince.getTime();
           if (!entry.firedAt && heldMs >= rules[observation.rule].forSeconds * 1000) {
             entry.firedAt = sample.at;

@@ -52,6 +52,17 @@ describe('observing a reading', () => {
     expect(sample.at).toBe(AT);
   });
 
+  it('dates a down service from the reading\'s start, when every check was sent, and the others not at all', () => {
+    const startedAt = new Date(AT.getTime() - 3000);
+    const sample = observe({ at: AT, startedAt, health: [health('policy-engine', 'healthy'), health('audit-engine', 'unreachable'), health('sandbox-controller', 'degraded')] });
+    expect(sample.observations.map((o) => [o.labels.service, o.since])).toEqual([
+      ['policy-engine', undefined],
+      ['audit-engine', startedAt],
+      ['sandbox-controller', undefined],
+    ]);
+    expect(observe({ at: AT, health: [health('audit-engine', 'unreachable')] }).observations[0]!.since).toBeUndefined();
+  });
+
   it('judges the Policy Engine\'s figures in the rules\' units: milliseconds, percent, violations a minute', () => {
     const breaching = observe({ at: AT, health: [], metrics: metrics({ p99: 6, errorRate: 0.002, hitRate: 0.9, requests: 1000, lookups: 1000, violationsPerMinute: 11 }) });
     expect(judged(breaching)).toEqual([

@@ -14,7 +14,13 @@ import { ALERT_RULES, type AlertRuleName } from './alert-rules.js';
 import type { MonitorSample, Observation } from './rule-evaluation.js';
 
 export interface StackReading {
+  /** When the reading ended: the sample's time. */
   at: Date;
+  /**
+   * When the reading began, every check being sent then: a service found down was not answering
+   * from here (a check that waited its timeout saw so the whole time). Absent: at `at`.
+   */
+  startedAt?: Date;
   /** The /health check of each service (the row named after the service). */
   health: readonly HealthCheckData[];
   /** Absent when the Policy Engine did not answer. */
@@ -26,8 +32,13 @@ export interface StackReading {
 /** A service whose health check fails: unreachable, or saying so itself. Degraded is not down. */
 const DOWN_STATUSES = new Set(['unreachable', 'unhealthy']);
 
-export async function readStack(services: CommandDependencies, signal: AbortSignal, now: () => Date): Promise<StackReading> {
-  const context = { services, signal };
+/**
+ * `healthTimeoutMs` is the health checks' deadline (default: the commands' `checkTimeoutMs`); the
+ * monitor's is longer than the services' own checks of their dependencies (see README.md).
+ */
+export async function readStack(services: CommandDependencies, signal: AbortSignal, now: () => Date, healthTimeoutMs = services.checkTimeoutMs): Promise<StackReading> {
+  const startedAt = now();
+  const context = { services: { ...services, checkTimeoutMs: healthTimeoutMs }, signal };
   // Each read has the health checks' deadline: a hung Policy Engine must not hold back the beat
   // that reports another service down.
   const within = <T>(work: () => Promise<T>) => withDeadline(services.checkTimeoutMs, signal, work).catch(() => undefined);
@@ -37,7 +48,7 @@ export async function readStack(services: CommandDependencies, signal: AbortSign
     within(() => services.policyEngine.metrics()),
     stack ? within(() => stack.stats()) : Promise.resolve(undefined),
   ]);
-  return { at: now(), health, ...(metrics ? { metrics } : {}), ...(stats ? { stats } : {}) };
+  return { at: now(), startedAt, health, ...(metrics ? { metrics } : {}), ...(stats ? { stats } : {}) };
 }
 
 function observation(rule: AlertRuleName, labels: Record<string, string>, value: number, breaching: boolean): Observation {
@@ -73,7 +84,11 @@ function resourceObservations(stats: readonly ContainerStats[]): Observation[] {
 
 export function observe(reading: StackReading): MonitorSample {
   const evaluated = new Set<AlertRuleName>(['ServiceDown']);
-  const observations = reading.health.map((check) => observation('ServiceDown', { service: check.target }, DOWN_STATUSES.has(check.status) ? 1 : 0, DOWN_STATUSES.has(check.status)));
+  const observations = reading.health.map((check) => {
+    const down = DOWN_STATUSES.has(check.status);
+    const seen = observation('ServiceDown', { service: check.target }, down ? 1 : 0, down);
+    return down && reading.startedAt ? { ...seen, since: reading.startedAt } : seen;
+  });
   if (reading.metrics) {
     observations.push(...metricObservations(reading.metrics));
     for (const rule of ['HighP99Latency', 'HighErrorRate', 'LowCacheHitRate', 'ConstitutionalViolations'] as const) evaluated.add(rule);

@@ -140,6 +140,88 @@ describe('periodic job (fake timers)', () => {
     expect(runs).toBe(0);
   });
 
+  it('measured from the start: runs every intervalMs from each start, a quick run waiting for its slot', async () => {
+    vi.useFakeTimers();
+    let runs = 0;
+    const job = startPeriodicJob({
+      intervalMs: 100,
+      measuredFrom: 'start',
+      run: async () => {
+        runs += 1;
+        await new Promise((resolve) => setTimeout(resolve, 30));
+      },
+      onError: () => undefined,
+    });
+    expect(runs).toBe(1);
+    // Measured from the end it would be 130 ms: 30 ms of work and a 100 ms pause.
+    await vi.advanceTimersByTimeAsync(99);
+    expect(runs).toBe(1);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(runs).toBe(2);
+    await vi.advanceTimersByTimeAsync(200);
+    expect(runs).toBe(4);
+    // Let run 4 end: stop() waits for it, and these timers move only when told.
+    await vi.advanceTimersByTimeAsync(30);
+    await job.stop();
+  });
+
+  it('measured from the start: a run that overruns its slot is followed at once, never overlapped, slots not made up', async () => {
+    vi.useFakeTimers();
+    const durations = [250, 10, 10];
+    const events: string[] = [];
+    let inProgress = 0;
+    let mostAtOnce = 0;
+    let runs = 0;
+    const job = startPeriodicJob({
+      intervalMs: 100,
+      measuredFrom: 'start',
+      run: async () => {
+        const run = ++runs;
+        inProgress += 1;
+        mostAtOnce = Math.max(mostAtOnce, inProgress);
+        events.push(`start ${run} at ${Date.now()}`);
+        await new Promise((resolve) => setTimeout(resolve, durations[run - 1] ?? 10));
+        events.push(`end ${run} at ${Date.now()}`);
+        inProgress -= 1;
+      },
+      onError: () => undefined,
+    });
+    const t0 = Date.now();
+    await vi.advanceTimersByTimeAsync(400);
+    await job.stop();
+    // Run 1 overran slots 100 and 200: run 2 starts when it ends (250), and the schedule goes on from there.
+    expect(events.map((event) => event.replace(/\d+$/, (at) => String(Number(at) - t0)))).toEqual([
+      'start 1 at 0',
+      'end 1 at 250',
+      'start 2 at 250',
+      'end 2 at 260',
+      'start 3 at 350',
+      'end 3 at 360',
+    ]);
+    expect(mostAtOnce).toBe(1);
+  });
+
+  it('measured from the start: stop() during a run that overran starts no further run', async () => {
+    vi.useFakeTimers();
+    const running = gate();
+    let runs = 0;
+    const job = startPeriodicJob({
+      intervalMs: 10,
+      measuredFrom: 'start',
+      run: () => {
+        runs += 1;
+        return running.opened;
+      },
+      onError: () => undefined,
+    });
+    await vi.advanceTimersByTimeAsync(50);
+    const stopping = job.stop();
+    running.open();
+    await stopping;
+    await vi.advanceTimersByTimeAsync(100);
+    expect(runs).toBe(1);
+  });
+
   it('refuses an interval below 1 ms, which would spin', () => {
     expect(() => startPeriodicJob({ intervalMs: 0, run: () => undefined, onError: () => undefined })).toThrow(/at least 1, not 0/);
     expect(() => startPeriodicJob({ intervalMs: Number.NaN, run: () => undefined, onError: () => undefined })).toThrow(RangeError);

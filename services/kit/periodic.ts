@@ -1,13 +1,22 @@
 /**
  * The one way the bot and the services run periodic work (background walks, checkpoints, pollers,
- * syncs, reapers). The next run is timed from the END of the previous one, so runs never overlap
- * and a slow run never piles up behind itself. Timers are unref'd: a schedule alone must not keep
- * a process (a CLI, a finished test) alive. Calendar schedules (node-cron) are a different thing.
+ * syncs, reapers). By default the next run is timed from the END of the previous one; with
+ * `measuredFrom: 'start'` from its START (a sampler whose samples should be evenly spaced however
+ * long one takes). Either way runs never overlap and a slow run never piles up behind itself: a
+ * run that overruns its slot is followed by the next one at once, and missed slots are not made
+ * up. Timers are unref'd: a schedule alone must not keep a process (a CLI, a finished test) alive.
+ * Calendar schedules (node-cron) are a different thing.
  */
 
 export interface PeriodicJobOptions {
-  /** Milliseconds from the end of one run to the start of the next; must be at least 1. */
+  /** Milliseconds between runs, from the point `measuredFrom` says; must be at least 1. */
   intervalMs: number;
+  /**
+   * `end` (default): intervalMs from the end of one run to the start of the next, a pause after
+   * each run. `start`: intervalMs from the start of one run to the start of the next; a run that
+   * takes longer is followed by the next one as soon as it ends.
+   */
+  measuredFrom?: 'end' | 'start';
   /**
    * Milliseconds before the first run. Without it the first run starts at once, inside
    * `startPeriodicJob`, so whatever it reports is in progress before the caller goes on.
@@ -32,8 +41,22 @@ export function startPeriodicJob(options: PeriodicJobOptions): PeriodicJob {
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> | undefined;
 
+  const fromStart = options.measuredFrom === 'start';
+
   function runNow(): void {
     timer = undefined;
+    // From the start: the next slot is armed now, without a clock, so fake timers and a
+    // descheduled process see the same order. Whichever comes last (the slot or the run's end) starts the next run.
+    let slotReached = false;
+    let ended = false;
+    if (fromStart) {
+      timer = setTimeout(() => {
+        timer = undefined;
+        slotReached = true;
+        if (ended && !stopped) runNow();
+      }, options.intervalMs);
+      timer.unref();
+    }
     running = (async () => {
       await options.run();
     })()
@@ -46,7 +69,10 @@ export function startPeriodicJob(options: PeriodicJobOptions): PeriodicJob {
       })
       .finally(() => {
         running = undefined;
-        if (!stopped) runAfter(options.intervalMs);
+        ended = true;
+        if (stopped) return;
+        if (!fromStart) runAfter(options.intervalMs);
+        else if (slotReached) runNow();
       });
   }
 

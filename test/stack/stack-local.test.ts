@@ -82,6 +82,28 @@ describe('Local stack: restart', () => {
     expect(alphaProcess.restarts()).toBe(0);
   });
 
+  it('restarts a stopped (SIGSTOP) process gracefully, continuing it after SIGTERM instead of waiting to SIGKILL it', async () => {
+    const stoppingLines = async () => (await stack.logs('alpha', { grep: 'alpha stopping' })).lines.length;
+    const before = await stoppingLines();
+    const frozen = alphaProcess.pid()!;
+    process.kill(frozen, 'SIGSTOP');
+    try {
+      const report = await stack.restart('alpha', { timeoutMs: 15_000 });
+      expect(report.health).toBe('healthy');
+      expect(report.replicas[0]!.previousPid).toBe(frozen);
+      expect(alphaProcess.pid()).not.toBe(frozen);
+    } finally {
+      try {
+        process.kill(frozen, 'SIGCONT');
+      } catch {
+        // Ended by the restart, as it should be.
+      }
+    }
+    // Its SIGTERM handler ran (it says "stopping" before closing): SIGKILL after 10 s would have said nothing.
+    expect(await stoppingLines()).toBe(before + 1);
+    expect(() => process.kill(frozen, 0)).toThrow();
+  }, 30_000);
+
   it('refuses a second restart of the same process while the first one runs', async () => {
     const first = stack.restart('alpha', { timeoutMs: 15_000 });
     const second = await stackErrorOf(stack.restart('alpha'));

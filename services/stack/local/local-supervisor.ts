@@ -57,7 +57,7 @@ export interface SupervisedProcess {
   startedAt(): Date | undefined;
   /** The most recent output lines, oldest first. */
   logs(): ProcessLogLine[];
-  /** Stops the current child (SIGTERM, SIGKILL after 10 s) and starts a new one at once. */
+  /** Stops the current child (SIGTERM and SIGCONT, SIGKILL after 10 s) and starts a new one at once. */
   restart(): Promise<void>;
   waitUntilHealthy(timeoutMs: number): Promise<boolean>;
   /** Ends the child and keeps it ended (no restart) until release(): a restore's writers are held so. */
@@ -175,7 +175,7 @@ export function superviseProcess(options: SupervisedProcessOptions): SupervisedP
   }
   start();
 
-  /** Ends the running child, if any: SIGTERM, then SIGKILL after 10 s. */
+  /** Ends the running child, if any: SIGTERM (and SIGCONT), then SIGKILL after 10 s. */
   function endChild(): Promise<void> {
     const running = child;
     if (!running) return Promise.resolve();
@@ -186,6 +186,10 @@ export function superviseProcess(options: SupervisedProcessOptions): SupervisedP
         resolve();
       });
       running.kill('SIGTERM');
+      // A stopped child (SIGSTOP, a frozen service Level 1 restarts) keeps SIGTERM pending and would
+      // wait out the 10 s for SIGKILL; continued after it, it shuts down gracefully at once. Sent
+      // after SIGTERM, so that it runs nothing before seeing it; a running child ignores SIGCONT.
+      running.kill('SIGCONT');
     });
   }
 
