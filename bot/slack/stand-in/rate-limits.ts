@@ -1,0 +1,142 @@
+/**
+ * Slack's Web API rate limits, as the stand-in enforces them by itself
+ * (https://docs.slack.dev/apis/web-api/rate-limits): each method has a tier counted per app per
+ * workspace (Tier 1 1+/min, Tier 2 20+/min, Tier 3 50+/min, Tier 4 100+/min), and chat.postMessage
+ * has its special limit of about one message per second per channel, short bursts allowed, under
+ * a workspace-wide ceiling of several hundred a minute.
+ *
+ * Slack tolerates bursts above the rate ("sporadic bursts are welcome") without publishing their
+ * size, so each limit is a token bucket: `burst` calls at once, refilled at `perMinute`. The burst
+ * sizes are ours, at what Slack is observed to let through (about 20 posts into one channel at
+ * once, a minute's worth for a tier); a call over the limit is answered 429 with Retry-After in
+ * whole seconds until the bucket holds a call again, and does not count against it.
+ */
+
+export interface RateAllowance {
+  /** The sustained rate. */
+  perMinute: number;
+  /** How many calls may come at once after a quiet spell. */
+  burst: number;
+}
+
+export interface SlackRateLimits {
+  /** Per method, per app per workspace: the method's tier. Methods not listed are not limited. */
+  methods: Record<string, RateAllowance>;
+  /** chat.postMessage into one channel (thread replies included). */
+  postMessagePerChannel: RateAllowance;
+  /** chat.postMessage across the workspace. */
+  postMessagePerWorkspace: RateAllowance;
+}
+
+export const SLACK_TIERS = {
+  tier1: { perMinute: 1, burst: 5 },
+  tier2: { perMinute: 20, burst: 20 },
+  tier3: { perMinute: 50, burst: 50 },
+  tier4: { perMinute: 100, burst: 100 },
+} as const satisfies Record<string, RateAllowance>;
+
+/** The limits of the methods the stand-in plays, as Slack documents them for each method. */
+export const SLACK_RATE_LIMITS: SlackRateLimits = {
+  methods: {
+    // auth.test is "Special": hundreds a minute.
+    'auth.test': { perMinute: 600, burst: 100 },
+    'chat.postEphemeral': SLACK_TIERS.tier4,
+    'chat.update': SLACK_TIERS.tier3,
+    'chat.delete': SLACK_TIERS.tier3,
+    'views.publish': SLACK_TIERS.tier4,
+    'users.info': SLACK_TIERS.tier4,
+    'conversations.info': SLACK_TIERS.tier3,
+    'conversations.open': SLACK_TIERS.tier3,
+    'usergroups.users.list': SLACK_TIERS.tier2,
+    'files.getUploadURLExternal': SLACK_TIERS.tier4,
+    'files.completeUploadExternal': SLACK_TIERS.tier4,
+    'apps.connections.open': SLACK_TIERS.tier1,
+  },
+  postMessagePerChannel: { perMinute: 60, burst: 20 },
+  postMessagePerWorkspace: { perMinute: 300, burst: 100 },
+};
+
+/** Replaces some of Slack's limits (a method's entry replaces that method's only). */
+export interface RateLimitOverrides {
+  methods?: Record<string, RateAllowance>;
+  postMessagePerChannel?: RateAllowance;
+  postMessagePerWorkspace?: RateAllowance;
+}
+
+/** Slack's limits with `overrides` applied; an allowance that could never refill or hold a call is refused by name. */
+export function slackRateLimits(overrides: RateLimitOverrides = {}): SlackRateLimits {
+  const limits: SlackRateLimits = {
+    methods: { ...SLACK_RATE_LIMITS.methods, ...overrides.methods },
+    postMessagePerChannel: overrides.postMessagePerChannel ?? SLACK_RATE_LIMITS.postMessagePerChannel,
+    postMessagePerWorkspace: overrides.postMessagePerWorkspace ?? SLACK_RATE_LIMITS.postMessagePerWorkspace,
+  };
+  const named: Array<[string, RateAllowance]> = [
+    ...Object.entries(limits.methods),
+    ['postMessagePerChannel', limits.postMessagePerChannel],
+    ['postMessagePerWorkspace', limits.postMessagePerWorkspace],
+  ];
+  for (const [name, { perMinute, burst }] of named) {
+    if (!(Number.isFinite(perMinute) && perMinute > 0)) throw new Error(`rate limit ${name}: perMinute must be a number above 0, got ${perMinute}`);
+    if (!(Number.isInteger(burst) && burst >= 1)) throw new Error(`rate limit ${name}: burst must be a whole number of at least 1, got ${burst}`);
+  }
+  return limits;
+}
+
+interface Bucket {
+  tokens: number;
+  at: number;
+  allowance: RateAllowance;
+}
+
+/** Refills add up in floating point: ten tenths of a call are one call. */
+const EPSILON = 1e-9;
+
+/** Buckets kept before the full ones (as good as new) are dropped: one per channel posted to. */
+const MAX_BUCKETS = 10_000;
+
+export class RateLimiter {
+  private readonly buckets = new Map<string, Bucket>();
+
+  constructor(
+    private readonly limits: SlackRateLimits,
+    private readonly now: () => number = () => performance.now(),
+  ) {}
+
+  /**
+   * Counts one call of `method` (`channel` for chat.postMessage) when every limit it falls under
+   * has room; otherwise counts nothing and says how long to wait, as Retry-After does.
+   */
+  take(method: string, channel?: string): { retryAfterS: number } | undefined {
+    const limits: Array<[string, RateAllowance]> = [];
+    const tier = this.limits.methods[method];
+    if (tier) limits.push([`method ${method}`, tier]);
+    if (method === 'chat.postMessage') {
+      limits.push(['chat.postMessage workspace', this.limits.postMessagePerWorkspace]);
+      if (channel !== undefined) limits.push([`chat.postMessage ${channel}`, this.limits.postMessagePerChannel]);
+    }
+    const now = this.now();
+    const buckets = limits.map(([key, allowance]) => ({ bucket: this.refilled(key, allowance, now), allowance }));
+    const waitMs = Math.max(0, ...buckets.map(({ bucket, allowance }) => (bucket.tokens >= 1 - EPSILON ? 0 : ((1 - bucket.tokens) * 60_000) / allowance.perMinute)));
+    if (waitMs > 0) return { retryAfterS: Math.max(1, Math.ceil(waitMs / 1000)) };
+    for (const { bucket } of buckets) bucket.tokens -= 1;
+    return undefined;
+  }
+
+  private refilled(key: string, allowance: RateAllowance, now: number): Bucket {
+    let bucket = this.buckets.get(key);
+    if (!bucket) {
+      if (this.buckets.size >= MAX_BUCKETS) this.dropFull(now);
+      bucket = { tokens: allowance.burst, at: now, allowance };
+      this.buckets.set(key, bucket);
+    }
+    bucket.tokens = Math.min(allowance.burst, bucket.tokens + ((now - bucket.at) * allowance.perMinute) / 60_000);
+    bucket.at = now;
+    return bucket;
+  }
+
+  private dropFull(now: number): void {
+    for (const [key, { tokens, at, allowance }] of this.buckets) {
+      if (tokens + ((now - at) * allowance.perMinute) / 60_000 >= allowance.burst) this.buckets.delete(key);
+    }
+  }
+}
