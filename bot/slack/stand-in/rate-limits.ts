@@ -11,13 +11,9 @@
  * once, a minute's worth for a tier); a call over the limit is answered 429 with Retry-After in
  * whole seconds until the bucket holds a call again, and does not count against it.
  */
+import { checkAllowance, TokenBucket, type RateAllowance } from '../token-bucket.js';
 
-export interface RateAllowance {
-  /** The sustained rate. */
-  perMinute: number;
-  /** How many calls may come at once after a quiet spell. */
-  burst: number;
-}
+export type { RateAllowance };
 
 export interface SlackRateLimits {
   /** Per method, per app per workspace: the method's tier. Methods not listed are not limited. */
@@ -70,32 +66,17 @@ export function slackRateLimits(overrides: RateLimitOverrides = {}): SlackRateLi
     postMessagePerChannel: overrides.postMessagePerChannel ?? SLACK_RATE_LIMITS.postMessagePerChannel,
     postMessagePerWorkspace: overrides.postMessagePerWorkspace ?? SLACK_RATE_LIMITS.postMessagePerWorkspace,
   };
-  const named: Array<[string, RateAllowance]> = [
-    ...Object.entries(limits.methods),
-    ['postMessagePerChannel', limits.postMessagePerChannel],
-    ['postMessagePerWorkspace', limits.postMessagePerWorkspace],
-  ];
-  for (const [name, { perMinute, burst }] of named) {
-    if (!(Number.isFinite(perMinute) && perMinute > 0)) throw new Error(`rate limit ${name}: perMinute must be a number above 0, got ${perMinute}`);
-    if (!(Number.isInteger(burst) && burst >= 1)) throw new Error(`rate limit ${name}: burst must be a whole number of at least 1, got ${burst}`);
-  }
+  for (const [method, allowance] of Object.entries(limits.methods)) checkAllowance(method, allowance);
+  checkAllowance('postMessagePerChannel', limits.postMessagePerChannel);
+  checkAllowance('postMessagePerWorkspace', limits.postMessagePerWorkspace);
   return limits;
 }
-
-interface Bucket {
-  tokens: number;
-  at: number;
-  allowance: RateAllowance;
-}
-
-/** Refills add up in floating point: ten tenths of a call are one call. */
-const EPSILON = 1e-9;
 
 /** Buckets kept before the full ones (as good as new) are dropped: one per channel posted to. */
 const MAX_BUCKETS = 10_000;
 
 export class RateLimiter {
-  private readonly buckets = new Map<string, Bucket>();
+  private readonly buckets = new Map<string, TokenBucket>();
 
   constructor(
     private readonly limits: SlackRateLimits,
@@ -115,28 +96,23 @@ export class RateLimiter {
       if (channel !== undefined) limits.push([`chat.postMessage ${channel}`, this.limits.postMessagePerChannel]);
     }
     const now = this.now();
-    const buckets = limits.map(([key, allowance]) => ({ bucket: this.refilled(key, allowance, now), allowance }));
-    const waitMs = Math.max(0, ...buckets.map(({ bucket, allowance }) => (bucket.tokens >= 1 - EPSILON ? 0 : ((1 - bucket.tokens) * 60_000) / allowance.perMinute)));
-    if (waitMs > 0) return { retryAfterS: Math.max(1, Math.ceil(waitMs / 1000)) };
-    for (const { bucket } of buckets) bucket.tokens -= 1;
+    const buckets = limits.map(([key, allowance]) => this.bucket(key, allowance, now));
+    const waitMs = Math.max(0, ...buckets.map((bucket) => bucket.waitMs(now)));
+    // Whole seconds, as Slack gives them; a hair over a second from rounding is still one.
+    if (waitMs > 0) return { retryAfterS: Math.max(1, Math.ceil(waitMs / 1000 - 1e-6)) };
+    for (const bucket of buckets) bucket.take(now);
     return undefined;
   }
 
-  private refilled(key: string, allowance: RateAllowance, now: number): Bucket {
+  private bucket(key: string, allowance: RateAllowance, now: number): TokenBucket {
     let bucket = this.buckets.get(key);
     if (!bucket) {
-      if (this.buckets.size >= MAX_BUCKETS) this.dropFull(now);
-      bucket = { tokens: allowance.burst, at: now, allowance };
+      if (this.buckets.size >= MAX_BUCKETS) {
+        for (const [oldKey, old] of this.buckets) if (old.isFull(now)) this.buckets.delete(oldKey);
+      }
+      bucket = new TokenBucket(allowance, now);
       this.buckets.set(key, bucket);
     }
-    bucket.tokens = Math.min(allowance.burst, bucket.tokens + ((now - bucket.at) * allowance.perMinute) / 60_000);
-    bucket.at = now;
     return bucket;
-  }
-
-  private dropFull(now: number): void {
-    for (const [key, { tokens, at, allowance }] of this.buckets) {
-      if (tokens + ((now - at) * allowance.perMinute) / 60_000 >= allowance.burst) this.buckets.delete(key);
-    }
   }
 }
