@@ -52,7 +52,6 @@ import { createLocalReleaseBuilder } from '../services/stack/releases/local-rele
 import { migrateRunStore } from '../runbooks/engine/run-store.js';
 import { describeMigrations } from './migration-lines.js';
 import { allChecklists, createChecklistBook, migrateChecklistStore } from '../runbooks/checklists/index.js';
-import { channelWriteQueue } from './slack/channel-write-queue.js';
 import { createChecklistMessages, type ChecklistMessages } from './slack/checklist-messages.js';
 import { createBackupPorts } from '../runbooks/backup/index.js';
 import { createTrailStore } from './audit-trail/trail-store.js';
@@ -390,9 +389,10 @@ async function main(): Promise<void> {
   gateMessages = (request) => bot.updateApprovalMessages(request);
   // One message per runbook run, kept current by one replica; a stopped replica's are taken over.
   announceMigrations('run-messages', await migrateRunMessageStore(trail.pool));
-  // One write queue for every long-lived message (run messages, checklists, alerts, notices): its
-  // pace per channel and its edit budget are the bot's share of Slack's limits, so there is one.
-  const writeQueue = channelWriteQueue(bot.webClient);
+  // One write queue for every long-lived message (run messages, checklists, alerts, notices, and
+  // the commands' progress threads): its pace per channel and its edit budget are the bot's share
+  // of Slack's limits, so there is one, the bot's.
+  const writeQueue = bot.writeQueue;
   runMessages = startRunMessages({
     client: bot.webClient,
     queue: writeQueue,
