@@ -52,7 +52,6 @@ import { createLocalReleaseBuilder } from '../services/stack/releases/local-rele
 import { migrateRunStore } from '../runbooks/engine/run-store.js';
 import { describeMigrations } from './migration-lines.js';
 import { allChecklists, createChecklistBook, migrateChecklistStore } from '../runbooks/checklists/index.js';
-import { channelWriteQueue } from './slack/channel-write-queue.js';
 import { createChecklistMessages, type ChecklistMessages } from './slack/checklist-messages.js';
 import { createBackupPorts } from '../runbooks/backup/index.js';
 import { createTrailStore } from './audit-trail/trail-store.js';
@@ -390,8 +389,13 @@ async function main(): Promise<void> {
   gateMessages = (request) => bot.updateApprovalMessages(request);
   // One message per runbook run, kept current by one replica; a stopped replica's are taken over.
   announceMigrations('run-messages', await migrateRunMessageStore(trail.pool));
+  // One write queue for every long-lived message (run messages, checklists, alerts, notices, and
+  // the commands' progress threads): its pace per channel and its edit budget are the bot's share
+  // of Slack's limits, so there is one, the bot's.
+  const writeQueue = bot.writeQueue;
   runMessages = startRunMessages({
     client: bot.webClient,
+    queue: writeQueue,
     pool: trail.pool,
     instance: env.ACGS_BOT_INSTANCE || 'bot',
     runs: runbookEngine.store,
@@ -400,8 +404,6 @@ async function main(): Promise<void> {
     log: (message, error) => (error ? logger.warn({ component: 'run-messages', err: error }, message) : logger.info({ component: 'run-messages' }, message)),
   });
 
-  // Checklist messages and deployment notices share one write queue per channel.
-  const writeQueue = channelWriteQueue(bot.webClient);
   // One message per checklist started in a channel, edited after each tick through the channel's queue.
   checklistMessages = createChecklistMessages({
     queue: writeQueue,

@@ -66,11 +66,12 @@ interface Replica {
   shown: AlertMessages;
 }
 
-function replica(options: { channel?: string; stormThreshold?: number; client?: WebClient; pool?: pg.Pool } = {}): Replica {
+/** `paced` keeps the write queue's own pace (Slack's limits); the other tests edit faster so they run quickly. */
+function replica(options: { channel?: string; stormThreshold?: number; client?: WebClient; pool?: pg.Pool; paced?: boolean } = {}): Replica {
   const client = options.client ?? new WebClient(BOT_TOKEN, { slackApiUrl: slack.apiUrl, retryConfig: { retries: 2, minTimeout: 50, maxTimeout: 1500 } });
   const store = createAlertStore({ pool: options.pool ?? pool, settings: { flappingChanges: 2, flappingWindowMs: 60_000 }, now: () => clock });
   const shown = createAlertMessages({
-    queue: channelWriteQueue(client, { minEditIntervalMs: 10 }),
+    queue: channelWriteQueue(client, options.paced ? {} : { minEditIntervalMs: 10 }),
     alerts: store,
     messages: createAlertMessageStore({ pool: options.pool ?? pool }),
     channel: options.channel ?? ALERTS,
@@ -304,6 +305,44 @@ describe('an alert in Slack', () => {
     expect(header(message)).toBe(':eyes: ServiceDown: alpha: acknowledged');
     expect(replies(message.ts).slice(1)).toEqual([':eyes: Acknowledged by <@U0ONCALL> at 03:12:00 UTC']);
   }, 30_000);
+
+  it("posts a storm's burst at Slack's pace against the stand-in's real limits: no 429, nothing logged, every thread in order, the summary's edits coalesced", async () => {
+    const { store, shown } = replica({ stormThreshold: 10, paced: true });
+    const services = Array.from({ length: 40 }, (_, index) => `svc-${index}`);
+    for (let index = 0; index < services.length; index += 5) await store.report(services.slice(index, index + 5).map((service) => firing(service)));
+    // Three of the first ones change while their posts still wait for the channel's pace.
+    for (const service of ['svc-0', 'svc-1', 'svc-2']) {
+      const alert = (await store.byFingerprint(`monitor:ServiceDown:${service}`))!;
+      clock = later(20);
+      await store.acknowledge(alert.id, 'U0ONCALL');
+      clock = later(30);
+      await store.report([resolvedReport(service, T0, later(25))]);
+    }
+    await shown.idle();
+
+    expect(slack.rateLimitedCount()).toBe(0);
+    expect(logged).toEqual([]);
+    // 10 messages, their 10 context replies, the summary, and an acknowledged and a resolved reply for three:
+    // more than the 20 posts into one channel Slack lets through at once.
+    const posts = slack.calls('chat.postMessage').filter((call) => call.args.channel === ALERTS);
+    expect(posts.map((call) => call.status)).toEqual(Array.from({ length: 27 }, () => 200));
+    // A burst of 10, then one a second: n posts never within less than (n - 10) s.
+    for (let index = 10; index < posts.length; index += 1) expect(posts[index]!.at - posts[0]!.at).toBeGreaterThanOrEqual((index + 1 - 10) * 1000 - 100);
+    expect(parents()).toHaveLength(11);
+    for (const service of ['svc-0', 'svc-1', 'svc-2']) {
+      const message = parents().find((parent) => header(parent).includes(`ServiceDown: ${service}:`))!;
+      expect(header(message)).toBe(`:white_check_mark: ServiceDown: ${service}: resolved`);
+      const thread = replies(message.ts);
+      expect(thread[0]).toContain(`Context for ${service}`);
+      expect(thread.slice(1)).toEqual([':eyes: Acknowledged by <@U0ONCALL> at 03:12:20 UTC', ':white_check_mark: Resolved by its source at 03:12:30 UTC']);
+    }
+    const summary = parents().find((message) => header(message).startsWith(':thunder_cloud_and_rain:'))!;
+    expect(header(summary)).toMatch(/Alert storm: 30 more alerts/);
+    // 30 members joined one by one; the summary was edited far fewer times, at most once a second.
+    const summaryEdits = slack.calls('chat.update').filter((call) => call.args.ts === summary.ts);
+    expect(summaryEdits.length).toBeLessThan(15);
+    for (let index = 1; index < summaryEdits.length; index += 1) expect(summaryEdits[index]!.at - summaryEdits[index - 1]!.at).toBeGreaterThanOrEqual(900);
+  }, 90_000);
 
   it('waits out a rate limit through the WebClient and posts the message once', async () => {
     const { store, shown } = replica();

@@ -14,8 +14,9 @@
  *   the message (the `flapping` event is told once, in the thread);
  * - a message Slack lost (deleted, a workspace that started afresh) is posted again at the next
  *   change, by the one replica that forgets the lost ts;
- * - every write goes through the channel's write queue (edits coalesced, Retry-After honoured by
- *   the WebClient); a Slack error is logged and nothing else: never a Slack message about itself.
+ * - every write goes through the channel's write queue (posts paced to Slack's one a second per
+ *   channel, edits coalesced and under chat.update's Tier 3, Retry-After honoured by the
+ *   WebClient); a Slack error is logged and nothing else: never a Slack message about itself.
  */
 import { z } from 'zod';
 import { parseEnv, WholeNumber } from '../../services/kit/env.js';

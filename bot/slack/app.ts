@@ -31,6 +31,7 @@ import { createBotMetrics, type BotMetrics } from './metrics.js';
 import type { SlackSettings } from './settings.js';
 import { responseUrlPoster } from './response-url.js';
 import { instrumentedSlackFetch } from './slack-fetch.js';
+import { channelWriteQueue, type ChannelWriteQueue } from './channel-write-queue.js';
 
 export interface SlackBotOptions {
   settings: SlackSettings;
@@ -80,6 +81,11 @@ export interface SlackBot {
   reviewCardPublisher: ReviewCardPublisher;
   /** A Web API client with the bot's token, for the messages the bot keeps current (runbook runs). */
   webClient: webApi.WebClient;
+  /**
+   * The process's one channel write queue (on webClient): run messages, checklists, alerts,
+   * notices and commands' progress threads, paced inside Slack's rate limits together.
+   */
+  writeQueue: ChannelWriteQueue;
   /** Checks the bot token, listens on the port, and in Socket Mode opens the WebSocket. */
   start(): Promise<{ port: number }>;
   stop(): Promise<void>;
@@ -98,6 +104,8 @@ export function createSlackBot(options: SlackBotOptions): SlackBot {
   const slackFetch = instrumentedSlackFetch(settings.apiUrl, metrics);
   const postToResponseUrl = responseUrlPoster(metrics, WEB_API_TIMEOUT_MS);
   const clientOptions = { slackApiUrl: settings.apiUrl, fetch: slackFetch, retryConfig: RETRY_CONFIG, timeout: WEB_API_TIMEOUT_MS, logger: slackLogger };
+  const webClient = new webApi.WebClient(settings.botToken, clientOptions);
+  const writeQueue = channelWriteQueue(webClient);
   const startedAt = Date.now();
   let socketConnected = false;
 
@@ -161,6 +169,7 @@ export function createSlackBot(options: SlackBotOptions): SlackBot {
     logger,
     slashCommand: options.slashCommand ?? DEFAULT_SLASH_COMMAND,
     postToResponseUrl,
+    writeQueue,
     ...(options.mayRun ? { mayRun: options.mayRun } : {}),
     ...(options.approvalsChannel ? { approvalsChannel: options.approvalsChannel } : {}),
     ...(options.teamIds ? { teamIds: options.teamIds } : {}),
@@ -223,7 +232,8 @@ export function createSlackBot(options: SlackBotOptions): SlackBot {
     updateApprovalMessages: (request) => updateApprovalMessages(new webApi.WebClient(settings.botToken, clientOptions), request),
     announceOutcomeUnknown: (request) => announceOutcomeUnknown(new webApi.WebClient(settings.botToken, clientOptions), request),
     reviewCardPublisher: slackReviewCardPublisher(new webApi.WebClient(settings.botToken, clientOptions)),
-    webClient: new webApi.WebClient(settings.botToken, clientOptions),
+    webClient,
+    writeQueue,
     async start() {
       // Listen first: a stand-in mounted on this server must answer auth.test below.
       await new Promise<void>((resolve, reject) => {

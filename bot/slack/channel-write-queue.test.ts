@@ -112,3 +112,57 @@ describe('edits of one message', () => {
     expect(textOf(ts)).toBe('c');
   });
 });
+
+describe("the queue's own pace, inside Slack's limits", () => {
+  const ALERTS = 'C0ACGSALERT';
+  const postsSince = (since: number, channel: string) => slack.calls('chat.postMessage').filter((call) => call.ok && call.at >= since && call.args.channel === channel);
+
+  it('posts a burst into one channel at once, then keeps to the channel rate, in order', async () => {
+    // 10 a second, 3 at once: the shape of the default (60 a minute, 10 at once) in a tenth of the time.
+    const queue = channelWriteQueue(client, { postsPerChannel: { perMinute: 600, burst: 3 } });
+    const since = Date.now();
+    const texts = Array.from({ length: 8 }, (_, index) => `paced ${index}`);
+    await Promise.all(texts.map((value) => queue.post(ALERTS, text(value))));
+    const landed = postsSince(since, ALERTS);
+    expect(landed.map((call) => call.args.text)).toEqual(texts);
+    // n posts never within less than (n - 3) tenths of a second.
+    for (let index = 3; index < landed.length; index += 1) expect(landed[index]!.at - landed[0]!.at).toBeGreaterThanOrEqual((index + 1 - 3) * 100 - 20);
+  });
+
+  it('paces each channel on its own', async () => {
+    const queue = channelWriteQueue(client, { postsPerChannel: { perMinute: 60, burst: 2 } });
+    const started = performance.now();
+    await Promise.all([queue.post(OPS, text('ops 1')), queue.post(OPS, text('ops 2')), queue.post(ALERTS, text('alerts 1')), queue.post(ALERTS, text('alerts 2'))]);
+    // Two channels, two posts each: all inside both bursts, nobody waited a second.
+    expect(performance.now() - started).toBeLessThan(900);
+  });
+
+  it('shares one edit budget between all messages and channels, and a post waiting for the channel lets a due edit go first', async () => {
+    const queue = channelWriteQueue(client, { minEditIntervalMs: 0, editsPerWorkspace: { perMinute: 600, burst: 2 }, postsPerChannel: { perMinute: 60, burst: 1 } });
+    const ops = await queue.post(OPS, text('ops v0'));
+    const alerts = await queue.post(ALERTS, text('alerts v0'));
+    const since = Date.now();
+    // OPS has used its one post: this post waits about a second, and the edit behind it goes first.
+    const late = queue.post(OPS, text('ops second post'));
+    const edits = [queue.update(OPS, ops, text('ops v1')), queue.update(ALERTS, alerts, text('alerts v1'))];
+    await Promise.all(edits);
+    await queue.update(OPS, ops, text('ops v2'));
+    await queue.update(ALERTS, alerts, text('alerts v2'));
+    await late;
+    const updates = slack.calls('chat.update').filter((call) => call.at >= since);
+    // The two channels' first edits race each other; the second ones were asked for one after the other.
+    expect(updates.slice(0, 2).map((call) => call.args.text).sort()).toEqual(['alerts v1', 'ops v1']);
+    expect(updates.slice(2).map((call) => call.args.text)).toEqual(['ops v2', 'alerts v2']);
+    // Two at once, then one a tenth of a second across both channels.
+    expect(updates[2]!.at - updates[0]!.at).toBeGreaterThanOrEqual(80);
+    expect(updates[3]!.at - updates[0]!.at).toBeGreaterThanOrEqual(180);
+    const lateAt = slack.calls('chat.postMessage').find((call) => call.args.text === 'ops second post')!.at;
+    expect(lateAt).toBeGreaterThan(updates[0]!.at);
+    expect(textOf(ops)).toBe('ops v2');
+  });
+
+  it('refuses, by name, a pace that could never let a write through', () => {
+    expect(() => channelWriteQueue(client, { postsPerChannel: { perMinute: 0, burst: 1 } })).toThrow(/postsPerChannel: perMinute must be a number above 0/);
+    expect(() => channelWriteQueue(client, { editsPerWorkspace: { perMinute: 30, burst: 0 } })).toThrow(/editsPerWorkspace: burst must be a whole number of at least 1/);
+  });
+});

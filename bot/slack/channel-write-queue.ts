@@ -1,22 +1,35 @@
 /**
  * Every Slack write of a long-lived message (a runbook run's message and its thread, alerts,
- * notices) goes through one queue per channel:
+ * notices) goes through one queue per channel, paced to stay inside Slack's rate limits rather
+ * than running into them:
  *
  * - writes to a channel go one at a time, in the order they were asked for, so a 429 on that
  *   channel (the WebClient waits out its Retry-After and retries) holds back the writes behind it
  *   instead of letting them run into the same limit;
+ * - posts to one channel keep to Slack's one a second per channel, with a small burst
+ *   (`postsPerChannel`, 60 a minute, 10 at once: half the burst Slack lets through, so other
+ *   posters in the channel have room);
  * - edits of one message are coalesced: an edit asked for while an earlier one of the same message
  *   still waits replaces it (both callers learn when the newer one landed), and one message is
- *   edited at most once per `minEditIntervalMs` (about one per second, Slack's own pace for a
- *   channel); the last state asked for is always the one sent, never dropped;
- * - an edit that is not yet due does not hold up posts to the channel.
+ *   edited at most once per `minEditIntervalMs` (about one per second); the last state asked for is
+ *   always the one sent, never dropped;
+ * - all edits, whatever the channel, share one budget (`editsPerWorkspace`, 30 a minute, 10 at
+ *   once): chat.update is Tier 3, about 50 a minute for the whole workspace, and a storm's summary
+ *   growing by the second must not take all of it;
+ * - a write that is not yet due does not hold up the others: an edit waiting for its pace lets
+ *   posts go, a post waiting for the channel's pace lets due edits go (posts keep their order).
  */
 import type { webApi } from '@slack/bolt';
 import type { SlackMessage } from './render.js';
+import { checkAllowance, TokenBucket, type RateAllowance } from './token-bucket.js';
 
 export interface ChannelWriteQueueOptions {
   /** The shortest time between two edits of one message. */
   minEditIntervalMs?: number;
+  /** Posts into one channel (thread replies included); default 60 a minute, 10 at once. */
+  postsPerChannel?: RateAllowance;
+  /** Edits of all messages together; default 30 a minute, 10 at once. */
+  editsPerWorkspace?: RateAllowance;
 }
 
 export interface ChannelWriteQueue {
@@ -50,6 +63,8 @@ interface Lane {
 }
 
 const DEFAULT_MIN_EDIT_INTERVAL_MS = 1000;
+export const DEFAULT_POSTS_PER_CHANNEL: RateAllowance = { perMinute: 60, burst: 10 };
+export const DEFAULT_EDITS_PER_WORKSPACE: RateAllowance = { perMinute: 30, burst: 10 };
 
 /** Slack's answer to an edit of a message it does not have (deleted, or a workspace that started afresh). */
 export function isMessageNotFound(error: unknown): boolean {
@@ -58,13 +73,28 @@ export function isMessageNotFound(error: unknown): boolean {
 
 export function channelWriteQueue(client: webApi.WebClient, options: ChannelWriteQueueOptions = {}): ChannelWriteQueue {
   const minEditIntervalMs = options.minEditIntervalMs ?? DEFAULT_MIN_EDIT_INTERVAL_MS;
+  const postsPerChannel = options.postsPerChannel ?? DEFAULT_POSTS_PER_CHANNEL;
+  checkAllowance('postsPerChannel', postsPerChannel);
+  const editsPerWorkspace = options.editsPerWorkspace ?? DEFAULT_EDITS_PER_WORKSPACE;
+  checkAllowance('editsPerWorkspace', editsPerWorkspace);
   const lanes = new Map<string, Lane>();
-  // Outlives its lane: an edit asked for just after a lane went idle still keeps the pace.
+  // These outlive their lane: a write asked for just after a lane went idle still keeps the pace.
   const lastEditAt = new Map<string, number>();
+  const postBuckets = new Map<string, TokenBucket>();
+  const editBucket = new TokenBucket(editsPerWorkspace, performance.now());
   const editKey = (channel: string, ts: string) => `${channel} ${ts}`;
-  const forgetOldEdits = () => {
+  const postBucketOf = (channel: string, now: number): TokenBucket => {
+    let bucket = postBuckets.get(channel);
+    if (!bucket) {
+      bucket = new TokenBucket(postsPerChannel, now);
+      postBuckets.set(channel, bucket);
+    }
+    return bucket;
+  };
+  const forgetOldPaces = () => {
     const now = performance.now();
     for (const [key, at] of lastEditAt) if (now - at >= minEditIntervalMs) lastEditAt.delete(key);
+    for (const [channel, bucket] of postBuckets) if (!lanes.has(channel) && bucket.isFull(now)) postBuckets.delete(channel);
   };
 
   const laneOf = (channel: string): Lane => {
@@ -76,12 +106,20 @@ export function channelWriteQueue(client: webApi.WebClient, options: ChannelWrit
     return lane;
   };
 
-  /** The first task that may go now, or how long until one may. */
+  /** The first task that may go now, or how long until one may. Only the first post may go: posts keep their order. */
   const nextTask = (channel: string, lane: Lane): { task: Task; index: number } | { waitMs: number } => {
+    const now = performance.now();
     let waitMs = Infinity;
+    let postSeen = false;
     for (const [index, task] of lane.tasks.entries()) {
-      if (task.kind === 'post') return { task, index };
-      const due = (lastEditAt.get(editKey(channel, task.ts)) ?? -Infinity) + minEditIntervalMs - performance.now();
+      let due: number;
+      if (task.kind === 'post') {
+        if (postSeen) continue;
+        postSeen = true;
+        due = postBucketOf(channel, now).waitMs(now);
+      } else {
+        due = Math.max((lastEditAt.get(editKey(channel, task.ts)) ?? -Infinity) + minEditIntervalMs - now, editBucket.waitMs(now));
+      }
       if (due <= 0) return { task, index };
       waitMs = Math.min(waitMs, due);
     }
@@ -89,7 +127,10 @@ export function channelWriteQueue(client: webApi.WebClient, options: ChannelWrit
   };
 
   const send = async (channel: string, lane: Lane, task: Task): Promise<void> => {
+    // Counted when sent, not when Slack answers: that is when Slack counts it.
     if (task.kind === 'post') {
+      const now = performance.now();
+      postBucketOf(channel, now).take(now);
       try {
         const posted = await client.chat.postMessage({ channel, ...task.message, ...(task.threadTs ? { thread_ts: task.threadTs } : {}) });
         task.resolve(posted.ts!);
@@ -101,6 +142,7 @@ export function channelWriteQueue(client: webApi.WebClient, options: ChannelWrit
     // Taken out before sending: an edit asked for while this one is in flight queues anew.
     const edit = lane.pendingEdits.get(task.ts)!;
     lane.pendingEdits.delete(task.ts);
+    editBucket.take(performance.now());
     try {
       await client.chat.update({ channel, ts: task.ts, ...edit.message });
       for (const waiter of edit.waiters) waiter.resolve();
@@ -132,7 +174,7 @@ export function channelWriteQueue(client: webApi.WebClient, options: ChannelWrit
     }
     lane.running = undefined;
     lanes.delete(channel);
-    forgetOldEdits();
+    forgetOldPaces();
   };
 
   const enqueue = (channel: string, task: Task): void => {

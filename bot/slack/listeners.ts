@@ -17,6 +17,7 @@ import { decodeSlackText } from './mrkdwn.js';
 import { APPROVAL_ACTION_PATTERN, renderApprovalMessage, sentenceMrkdwn } from './approval-message.js';
 import { renderDocument, RUN_ACTION_PREFIX } from './render.js';
 import type { ResponseUrlPoster } from './response-url.js';
+import type { ChannelWriteQueue } from './channel-write-queue.js';
 import { progressThread } from './progress-thread.js';
 import { allowedTeams, foreignTeamOf, FOREIGN_TEAM_TEXT } from './team-allow-list.js';
 
@@ -35,6 +36,8 @@ export interface ListenerDeps {
   postToResponseUrl: ResponseUrlPoster;
   /** The config's `slack.team_ids`; without it only the bot token's own workspace is served (team-allow-list.ts). */
   teamIds?: readonly string[];
+  /** The bot's one write queue: a command's progress thread keeps the channel's pace through it. */
+  writeQueue: ChannelWriteQueue;
 }
 
 const ORIGIN_OF_KIND = { command: 'slash', action: 'button', event: 'mention', other: 'slash' } as const;
@@ -158,7 +161,7 @@ export function registerListeners(app: App, deps: ListenerDeps): void {
     // Steps of a multi-step command: the first is the reply, the next ones go in a thread under it.
     const line = decodeSlackText(command.text);
     const ranBy = { userId: command.user_id, command: `${command.command} ${line}`.trim() };
-    const thread = progressThread(client, { channel: command.channel_id, ranBy }, progressFailed);
+    const thread = progressThread(deps.writeQueue, { channel: command.channel_id, ranBy }, progressFailed);
     const outcome = await run({
       line,
       actor: { id: command.user_id, name: command.user_name },
@@ -181,7 +184,7 @@ export function registerListeners(app: App, deps: ListenerDeps): void {
   app.event('app_mention', async ({ event, client, context }) => {
     if (!event.user) return;
     const own = context.botUserId ? new RegExp(`<@${context.botUserId}(\\|[^>]*)?>`, 'g') : /^\s*<@[A-Z0-9]+(\|[^>]*)?>/;
-    const thread = progressThread(client, { channel: event.channel, threadTs: event.thread_ts ?? event.ts }, progressFailed);
+    const thread = progressThread(deps.writeQueue, { channel: event.channel, threadTs: event.thread_ts ?? event.ts }, progressFailed);
     const outcome = await run({
       line: decodeSlackText(event.text.replace(own, ' ').trim()),
       actor: { id: event.user },
@@ -211,7 +214,7 @@ export function registerListeners(app: App, deps: ListenerDeps): void {
     const thread_ts = body.message?.thread_ts ?? body.message?.ts ?? container?.message_ts;
     // Steps go in the clicked message's thread; an ephemeral message or the App Home has none.
     const inThread = channelId && thread_ts && !container?.is_ephemeral ? { channel: channelId, threadTs: thread_ts } : undefined;
-    const thread = inThread ? progressThread(client, inThread, progressFailed) : undefined;
+    const thread = inThread ? progressThread(deps.writeQueue, inThread, progressFailed) : undefined;
     const outcome = await run({
       line: action.value,
       actor: { id: body.user.id, ...(body.user.username ? { name: body.user.username } : {}) },
@@ -248,7 +251,7 @@ export function registerListeners(app: App, deps: ListenerDeps): void {
     const channelId = body.channel?.id;
     const requestTs = body.message?.ts;
     // The approved command's steps go in the thread of the request that was clicked.
-    const thread = channelId && requestTs ? progressThread(client, { channel: channelId, threadTs: requestTs }, progressFailed) : undefined;
+    const thread = channelId && requestTs ? progressThread(deps.writeQueue, { channel: channelId, threadTs: requestTs }, progressFailed) : undefined;
     const outcome = await decideOnApproval(deps.execution, {
       id: action.value,
       choice,

@@ -14,7 +14,8 @@
  *
  * The command never waits for Slack to take a step: steps are queued in order, and whoever answers
  * waits for the queue first (`finish` does; the other paths await `settled`), so the steps still
- * come before the answer.
+ * come before the answer. The posts and the edit go through the bot's channel write queue, so a
+ * long command keeps to Slack's pace in its channel like every other message the bot keeps.
  *
  * A command with no steps posts nothing here and answers exactly as before. If the first step
  * cannot be posted (the bot is not in the channel), the steps are dropped and the answer goes the
@@ -26,7 +27,7 @@
  * removed from the channel mid-command, Slack failing after its retries) also goes the usual way,
  * so the person learns how a command that did run ended instead of "something went wrong".
  */
-import type { webApi } from '@slack/bolt';
+import type { ChannelWriteQueue } from './channel-write-queue.js';
 import type { ProgressReporter, ProgressStep } from '../../commands/progress.js';
 import type { ResultDocument } from '../../commands/result.js';
 import { renderProgressParent, renderProgressParentElsewhere, renderProgressStep, type ProgressAttribution, type SlackMessage } from './render.js';
@@ -57,7 +58,7 @@ export interface ThreadPlace {
 }
 
 /** `onError` hears what could not be posted: a step, or what `finish` tried (the caller still answers, or has answered). */
-export function progressThread(client: webApi.WebClient, place: ThreadPlace, onError: (error: unknown) => void): ProgressThread {
+export function progressThread(writes: Pick<ChannelWriteQueue, 'post' | 'update'>, place: ThreadPlace, onError: (error: unknown) => void): ProgressThread {
   let parent: { ts: string; first: ProgressStep } | undefined;
   let gaveUp = false;
   let count = 0;
@@ -68,12 +69,12 @@ export function progressThread(client: webApi.WebClient, place: ThreadPlace, onE
     if (gaveUp) return;
     const threadTs = place.threadTs ?? parent?.ts;
     if (threadTs) {
-      await client.chat.postMessage({ channel: place.channel, thread_ts: threadTs, ...renderProgressStep(step, number) });
+      await writes.post(place.channel, renderProgressStep(step, number), threadTs);
       return;
     }
     try {
-      const posted = await client.chat.postMessage({ channel: place.channel, ...renderProgressStep(step, number, place.ranBy) });
-      if (posted.ts) parent = { ts: posted.ts, first: step };
+      const ts = await writes.post(place.channel, renderProgressStep(step, number, place.ranBy));
+      if (ts) parent = { ts, first: step };
       else gaveUp = true;
     } catch (error) {
       gaveUp = true;
@@ -92,13 +93,13 @@ export function progressThread(client: webApi.WebClient, place: ThreadPlace, onE
       if (!parent) return false;
       const { ts, first } = parent;
       // The answer is delivered by now (or goes the usual way): a failed edit only leaves step 1 showing.
-      const closeParent = (closed: SlackMessage) => client.chat.update({ channel: place.channel, ts, ...closed }).then(() => undefined, onError);
+      const closeParent = (closed: SlackMessage) => writes.update(place.channel, ts, closed).then(() => undefined, onError);
       if (document.ephemeral) {
         await closeParent(renderProgressParentElsewhere(first, 'private', place.ranBy));
         return false;
       }
       try {
-        await client.chat.postMessage({ channel: place.channel, thread_ts: ts, ...message });
+        await writes.post(place.channel, message, ts);
       } catch (error) {
         // Slack may have taken it before failing (a timeout): a second answer beats none.
         onError(error);

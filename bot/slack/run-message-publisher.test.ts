@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { WebClient } from '@slack/web-api';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createRunbookRegistry, type RunbookRegistry } from '../../runbooks/engine/registry.js';
 import { createRunExecutor, type RunExecutor } from '../../runbooks/engine/run-executor.js';
 import type { RunRecord } from '../../runbooks/engine/run-store.js';
@@ -29,8 +29,6 @@ const ends: Array<[string, FollowEnd]> = [];
 beforeAll(async () => {
   t = await runbookTestDatabase();
   await migrateRunMessageStore(t.pool);
-  slack = await startSlackStandIn({ botToken: BOT_TOKEN, appToken: 'xapp-run-message-test', console: false });
-  client = new WebClient(BOT_TOKEN, { slackApiUrl: slack.apiUrl, retryConfig: { retries: 4, factor: 2, minTimeout: 50, maxTimeout: 2000 } });
   registry = createRunbookRegistry([
     scriptedRunbook(t.pool, 'three-steps', [{ id: 'first', title: 'Check first' }, { id: 'second', title: 'Then second' }, { id: 'third', title: 'Verify third' }]),
     scriptedRunbook(t.pool, 'many-steps', Array.from({ length: 12 }, (_, index) => ({ id: `step-${index}` }))),
@@ -39,14 +37,21 @@ beforeAll(async () => {
   executor = createRunExecutor({ store: t.store, registry, leaseMs: 2000, renewEveryMs: 200 });
 }, 30_000);
 
+// A fresh Slack per test: Slack's rate limits count per channel, and the file's tests one after
+// another post into one channel faster than one a second, which no single test does.
+beforeEach(async () => {
+  slack = await startSlackStandIn({ botToken: BOT_TOKEN, appToken: 'xapp-run-message-test', console: false });
+  client = new WebClient(BOT_TOKEN, { slackApiUrl: slack.apiUrl, retryConfig: { retries: 4, factor: 2, minTimeout: 50, maxTimeout: 2000 } });
+});
+
 afterEach(async () => {
   for (const publisher of publishers.splice(0)) await publisher.stop();
   await executor.idle();
+  await slack?.close();
 });
 
 afterAll(async () => {
   await executor?.stop();
-  await slack?.close();
   await t?.close();
 });
 

@@ -7,5 +7,7 @@ export { slackSignature, signedHeaders } from './signing.js';
 export { MAX_RESPONSE_URLS, RESPONSE_URL_LIFETIME_MS, RESPONSE_URL_MAX_USES } from './response-urls.js';
 export type { ApiCall } from './web-api.js';
 export { MAX_RECORDED_CALLS } from './web-api.js';
+export { SLACK_RATE_LIMITS, SLACK_TIERS } from './rate-limits.js';
+export type { RateAllowance, RateLimitOverrides, SlackRateLimits } from './rate-limits.js';
 export { DEFAULT_CHANNELS, DEFAULT_USERS, MAX_MESSAGES_PER_CHANNEL } from './workspace.js';
 export type { HomeView, StandInChannel, StandInMessage, StandInUser, WorkspaceSeed } from './workspace.js';

@@ -24,6 +24,7 @@ import {
 } from './payloads.js';
 import { ResponseUrls, type ResponseOutcome, type ResponsePayload } from './response-urls.js';
 import { SocketModeServer, type EnvelopeType, type SocketAck } from './socket-mode-server.js';
+import type { RateLimitOverrides } from './rate-limits.js';
 import { WebApi, type ApiCall } from './web-api.js';
 import { Workspace, type HomeView, type StandInChannel, type StandInMessage, type StandInUser, type WorkspaceSeed } from './workspace.js';
 
@@ -52,6 +53,10 @@ export interface SlackStandInOptions {
   maxMessagesPerChannel?: number;
   /** Web API calls kept for `calls()`, oldest dropped first (default MAX_RECORDED_CALLS). */
   maxRecordedCalls?: number;
+  /** Slack's rate limits (SLACK_RATE_LIMITS in rate-limits.ts) with these replaced, or `false` for none. */
+  rateLimits?: RateLimitOverrides | false;
+  /** The clock the rate limits count with, in milliseconds (performance.now by default). */
+  rateLimitClock?: () => number;
 }
 
 /** Options for one delivery to the bot; HTTP-only switches are ignored in Socket Mode. */
@@ -133,6 +138,8 @@ export class SlackStandIn {
       ...(options.appToken === undefined ? {} : { appToken: options.appToken }),
       socketUrlFor: (req) => this.socketMode.issueUrl(`ws://${req.headers.host ?? new URL(this.url).host}`),
       ...(options.maxRecordedCalls === undefined ? {} : { maxRecordedCalls: options.maxRecordedCalls }),
+      ...(options.rateLimits === undefined ? {} : { rateLimits: options.rateLimits }),
+      ...(options.rateLimitClock === undefined ? {} : { rateLimitClock: options.rateLimitClock }),
     });
     this.responseUrls = new ResponseUrls(this.workspace);
     this.baseUrl = options.publicUrl?.replace(/\/$/, '') ?? '';

@@ -1,13 +1,15 @@
 /**
  * The Web API methods the bot uses, answering as Slack does: the same error codes for the same
  * mistakes (token problems, unknown channels and messages, Block Kit limits, message length), the
- * same response shapes, and 429 with Retry-After when a test asks for it. Every call is logged.
+ * same response shapes, and 429 with Retry-After over Slack's rate limits (rate-limits.ts) or when
+ * a test asks for it. Every call is logged.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { validateBlocks } from './block-kit.js';
 import { BLOCK_KIT_LIMITS } from './block-kit-limits.js';
 import { BodyTooLargeError, parseApiBody, readBody, sendJson } from './http-io.js';
 import { messageJson } from './payloads.js';
+import { RateLimiter, slackRateLimits, type RateLimitOverrides } from './rate-limits.js';
 import type { StandInChannel, Workspace } from './workspace.js';
 
 export type TokenKind = 'bot' | 'app';
@@ -39,6 +41,10 @@ export interface WebApiOptions {
   socketUrlFor(req: IncomingMessage): string;
   /** How many calls `calls` keeps (default MAX_RECORDED_CALLS). */
   maxRecordedCalls?: number;
+  /** Slack's rate limits (SLACK_RATE_LIMITS) with these replaced, or `false` for none. */
+  rateLimits?: RateLimitOverrides | false;
+  /** The clock the rate limits count with, in milliseconds (performance.now by default). */
+  rateLimitClock?: () => number;
 }
 
 const fail = (error: string, extra: Record<string, unknown> = {}): Answer => ({ ok: false, error, ...extra });
@@ -49,6 +55,7 @@ export const MAX_RECORDED_CALLS = 5000;
 export class WebApi {
   readonly calls: ApiCall[] = [];
   private readonly rateLimits = new Map<string, { remaining: number; retryAfterS: number }>();
+  private readonly limiter: RateLimiter | undefined;
   private readonly rateLimitedCounts = new Map<string, number>();
   private readonly methods: Record<string, MethodSpec>;
   private readonly workspace: Workspace;
@@ -59,6 +66,7 @@ export class WebApi {
 
   constructor(private readonly options: WebApiOptions) {
     this.workspace = options.workspace;
+    if (options.rateLimits !== false) this.limiter = new RateLimiter(slackRateLimits(options.rateLimits), options.rateLimitClock);
     const bot = (handler: MethodHandler): MethodSpec => ({ token: 'bot', handler });
     this.methods = {
       'auth.test': bot(() => this.authTest()),
@@ -112,18 +120,30 @@ export class WebApi {
     const token = bearerToken(req) ?? (typeof args.token === 'string' ? args.token : undefined);
     delete args.token;
 
-    const limited = this.rateLimits.get(method);
-    if (limited && limited.remaining > 0) {
-      limited.remaining -= 1;
+    const retryAfterS = this.rateLimitedFor(method, args);
+    if (retryAfterS !== undefined) {
       this.rateLimitedCounts.set(method, (this.rateLimitedCounts.get(method) ?? 0) + 1);
       this.record(method, args, { ok: false, error: 'ratelimited' }, 429);
-      return sendJson(res, 429, { ok: false, error: 'ratelimited' }, { 'retry-after': String(limited.retryAfterS) });
+      return sendJson(res, 429, { ok: false, error: 'ratelimited' }, { 'retry-after': String(retryAfterS) });
     }
 
     const answer = parsed.error ? fail(parsed.error) : this.answer(method, token, args, req);
     this.record(method, args, answer, 200);
     // Slack answers API errors with HTTP 200 and ok:false; only rate limits use a status code.
     sendJson(res, 200, answer);
+  }
+
+  /** Retry-After in seconds when this call is over a limit (a test's `rateLimitNext` first), else undefined. */
+  private rateLimitedFor(method: string, args: Record<string, unknown>): number | undefined {
+    const asked = this.rateLimits.get(method);
+    if (asked && asked.remaining > 0) {
+      asked.remaining -= 1;
+      return asked.retryAfterS;
+    }
+    // Only the methods Slack has: an unknown one is answered unknown_method, never 429.
+    if (!this.limiter || !this.methods[method]) return undefined;
+    const channel = method === 'chat.postMessage' ? (this.resolveChannel(args.channel)?.id ?? String(args.channel)) : undefined;
+    return this.limiter.take(method, channel)?.retryAfterS;
   }
 
   private answer(method: string, token: string | undefined, args: Record<string, unknown>, req: IncomingMessage): Answer {
