@@ -22,9 +22,17 @@ export const PROMQL: Readonly<Record<MetricName, string>> = {
   service_up: `min by (service) ((up{${SERVICES_JOB}} == 0) or service_healthy{${SERVICES_JOB}})`,
 };
 
-/** The expression for one query, per step of `stepMs`; the history keeps the services asked for. */
+/**
+ * The expression for one query, per step of `stepMs`; the history keeps the services asked for.
+ * A step is combined from values a minute apart (the sampler's minute), or from ten values when
+ * the step is shorter than ten minutes, so that even a short range (an uptime of the last seconds)
+ * is an average over it rather than its last value.
+ */
 export function promqlFor(metric: MetricName, stat: MetricStat, stepMs: number): string {
   const instant = PROMQL[metric];
-  if (stepMs <= 60_000) return instant;
-  return `${stat}_over_time((${instant})[${Math.round(stepMs / 1000)}s:1m])`;
+  const resolutionSeconds = Math.min(60, Math.max(1, Math.round(stepMs / 10_000)));
+  if (stepMs <= 1000) return instant;
+  const combined = `${stat}_over_time((${instant})[${Math.round(stepMs / 1000)}s:${resolutionSeconds}s])`;
+  // Each value counts a whole minute: values closer than a minute would count some twice.
+  return stat === 'sum' && resolutionSeconds < 60 ? `${combined} * ${resolutionSeconds / 60}` : combined;
 }
