@@ -72,6 +72,7 @@ import type { LevelOne } from './alerts/level-one.js';
 import { authorizationDataFor } from './authorization/index.js';
 import { stackModesOf } from './command-path/index.js';
 import { createLeaderDuty, createLeaseStore, migrateLeaseStore, replicaId, type LeaderDuty } from './leadership/index.js';
+import { createPrometheusHistory, createSampleStore, historySettingsFromEnv, migrateMetricsHistory, startMetricsSampler, type MetricsHistory } from './metrics-history/index.js';
 import { migrateDeliveryStore, postgresEvictedDeliveries } from './slack/delivery-store.js';
 import { consoleHostRefusal, consoleStackRefusal, CONSOLE_WITH_REAL_STACK } from './slack/console/console-exposure.js';
 import { DEFAULT_BOT_PORT, parseSlackSettings, slackRequested, type SlackSettings } from './slack/settings.js';
@@ -129,6 +130,7 @@ let noticeMailer: NoticeMailer | undefined;
 let alertMessages: AlertMessages | undefined;
 let escalationDuty: LeaderDuty | undefined;
 let alertMonitorDuty: LeaderDuty | undefined;
+let metricsSamplerDuty: LeaderDuty | undefined;
 let levelOne: LevelOne | undefined;
 
 /**
@@ -183,6 +185,7 @@ async function main(): Promise<void> {
   // The deploy watch and timeouts too: a deploy must not find out mid-rollout that a setting is bad.
   const deploySettings = deploySettingsFromEnv(env);
   const alertSettings = alertSettingsFromEnv(env);
+  const historySettings = historySettingsFromEnv(env);
   const alertSwitches = alertSwitchesFromEnv(env);
   // Level 1's guard rails are authorization data: defaults.json, overridable in the config file.
   const levelOneRules = authorizationDataFor(config.authorization).level_one;
@@ -512,6 +515,7 @@ async function main(): Promise<void> {
     await escalationDuty?.stop().catch((error: unknown) => logger.warn({ err: error }, 'alert escalation stop failed'));
     // Before the trail and the stack close: the lease is let go so another replica monitors at once.
     await alertMonitorDuty?.stop().catch((error: unknown) => logger.warn({ err: error }, 'alert monitor stop failed'));
+    await metricsSamplerDuty?.stop().catch((error: unknown) => logger.warn({ err: error }, 'metrics sampler stop failed'));
     await levelOne?.stop().catch((error: unknown) => logger.warn({ err: error }, 'Level 1 stop failed'));
     await expiries?.stop().catch(() => undefined);
     await approvalSignals?.close().catch(() => undefined);
@@ -586,6 +590,37 @@ async function main(): Promise<void> {
       onError: (error, what) => logger.warn({ component: 'alert-monitor', err: error }, `alert monitor: ${what} failed`),
     });
   }
+  // The reports' trends (issue 15): Prometheus's when PROMETHEUS_URL is set, else the embedded
+  // sampler's, run by one replica under the lease metrics-sampler.
+  let metricsHistory: MetricsHistory;
+  if (historySettings.kind === 'prometheus') {
+    metricsHistory = createPrometheusHistory({ url: historySettings.url });
+  } else {
+    announceMigrations('metrics history', await migrateMetricsHistory(trail.pool));
+    const sampleStore = createSampleStore({ pool: trail.pool, retention: historySettings.retention });
+    metricsHistory = sampleStore;
+    let lastProblem = '';
+    metricsSamplerDuty = createLeaderDuty({
+      leases: createLeaseStore(trail.pool),
+      name: 'metrics-sampler',
+      holder: replica,
+      start: () =>
+        startMetricsSampler({
+          services: { ...fromEnv, stack },
+          store: sampleStore,
+          intervalMs: historySettings.intervalMs,
+          // Once per distinct problem, as the alert monitor.
+          onError: (error) => {
+            const problem = (error as Error)?.message ?? String(error);
+            if (problem !== lastProblem) logger.warn({ component: 'metrics-sampler', err: error }, 'metrics sampler: a beat failed; trying again next beat');
+            lastProblem = problem;
+          },
+        }),
+      onEvent: (event) => logger.info({ component: 'metrics-sampler', token: event.lease.fencingToken }, event.kind === 'leading' ? 'metrics sampler: this replica samples (lease metrics-sampler)' : `metrics sampler: stopped here (${event.kind === 'lost' ? event.reason : 'released'})`),
+      onError: (error, what) => logger.warn({ component: 'metrics-sampler', err: error }, `metrics sampler: ${what} failed`),
+    });
+  }
+  say(`metrics history: ${metricsHistory.source}${historySettings.kind === 'embedded' ? `, sampled every ${historySettings.intervalMs / 1000} s under the lease metrics-sampler` : ''}`);
   // Started after the bot: the console's stand-in answers on the bot's own port.
   const reviewChannel = config.channels.approvals ?? (standIn ? DEFAULT_CHANNELS.find((channel) => channel.name === 'acgs-approvals')?.id : config.channels.ops);
   if (reviewIntervalMs > 0 && reviewChannel) {
@@ -622,6 +657,7 @@ async function main(): Promise<void> {
 main().catch(async (error: unknown) => {
   console.error(`[acgs] could not start: ${(error as Error).message}`);
   await alertMonitorDuty?.stop().catch(() => undefined);
+  await metricsSamplerDuty?.stop().catch(() => undefined);
   await levelOne?.stop().catch(() => undefined);
   await runMessages?.stop().catch(() => undefined);
   await runbookEngine?.stop().catch(() => undefined);

@@ -247,6 +247,9 @@ describe('npm start with nothing configured', () => {
     expect(output()).toContain('[acgs] leadership: applied migration 1767300000000_leadership-leases');
     expect(output()).toMatch(/\[acgs\] alerts: built-in monitor on, under the lease alert-monitor \(every 2 s\)/);
     expect(output()).toContain("[acgs] alerts: Alertmanager's webhook off (no ACGS_ALERTS_TOKEN)");
+    // Without PROMETHEUS_URL the reports' trends come from the embedded sampler.
+    expect(output()).toContain('[acgs] metrics history: applied migration 1767400000000_metric-samples');
+    expect(output()).toContain('[acgs] metrics history: the embedded sampler (PostgreSQL), sampled every 60 s under the lease metrics-sampler');
     // Alerts are shown in the console's #acgs-alerts, and the start says so.
     expect(output()).toContain('[acgs] alert-messages: applied migration 1767300000000_slack-alert-messages');
     expect(output()).toContain('[acgs] alerts: posted to C0ACGSALERT (#acgs-alerts), one message per alert; more than 10 within a minute share one summary');
