@@ -8,4 +8,6 @@ export { MAX_RESPONSE_URLS, RESPONSE_URL_LIFETIME_MS, RESPONSE_URL_MAX_USES } fr
 export type { ApiCall } from './web-api.js';
 export { MAX_RECORDED_CALLS } from './web-api.js';
 export { DEFAULT_CHANNELS, DEFAULT_USERS, MAX_MESSAGES_PER_CHANNEL } from './workspace.js';
-export type { HomeView, StandInChannel, StandInMessage, StandInUser, WorkspaceSeed } from './workspace.js';
+export type { HomeView, StandInChannel, StandInFile, StandInFileRef, StandInMessage, StandInUser, WorkspaceSeed } from './workspace.js';
+export { MAX_KEPT_FILES } from './workspace.js';
+export { MAX_PENDING_UPLOADS } from './file-uploads.js';
