@@ -38,6 +38,9 @@ const CONTENT_SECURITY_POLICY = "default-src 'self'; img-src 'self' data:; style
 /** The pages are served only through the routes that check the token; the files route serves the rest. */
 const PAGES = new Set(['index.html', 'sign-in.html']);
 
+/** Uploaded files the console shows inline; anything else is listed by name only, never served. */
+const INLINE_IMAGE_TYPES = new Set(['image/png', 'image/jpeg', 'image/gif']);
+
 /** The only commands this workspace has installed (the manifest's). */
 const KNOWN_COMMANDS = new Set(['/acgs']);
 
@@ -142,6 +145,13 @@ export function createConsoleHandler(backend: ConsoleBackend, options: { token: 
       if (pathname === '/console/api/home') {
         const home: HomeView | undefined = workspace.home(query.get('as') ?? '');
         return sendJson(res, 200, { view: home ? { id: home.id, blocks: home.view.blocks ?? [] } : null });
+      }
+      if (pathname.startsWith('/console/api/files/')) {
+        const file = workspace.findFile(decodeURIComponent(pathname.slice('/console/api/files/'.length)));
+        if (!file?.bytes || !INLINE_IMAGE_TYPES.has(file.mimetype)) return sendJson(res, 404, { ok: false, error: 'file_not_found' });
+        res.writeHead(200, { 'content-type': file.mimetype, 'content-length': file.bytes.length, 'cache-control': 'private, max-age=3600', 'content-security-policy': "default-src 'none'", 'x-content-type-options': 'nosniff' });
+        res.end(file.bytes);
+        return;
       }
       if (pathname === '/console/api/events') {
         res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
@@ -263,5 +273,13 @@ function messageView(workspace: Workspace, message: StandInMessage) {
     ephemeral: message.visibleTo !== undefined,
     edited: message.edited !== undefined,
     replyCount: message.threadTs === undefined || message.threadTs === message.ts ? workspace.replyCount(message.channel, message.ts) : 0,
+    files: (message.files ?? []).map((file) => ({
+      id: file.id,
+      name: file.name,
+      title: file.title,
+      size: file.size,
+      // Only images whose bytes are still kept have a picture to show.
+      imageUrl: INLINE_IMAGE_TYPES.has(file.mimetype) && workspace.findFile(file.id)?.bytes ? `/console/api/files/${encodeURIComponent(file.id)}` : null,
+    })),
   };
 }

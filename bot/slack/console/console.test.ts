@@ -7,8 +7,12 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { App, LogLevel } from '@slack/bolt';
+import { WebClient } from '@slack/web-api';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { latencyChart, renderChart } from '../../reports/charts/index.js';
+import { minutesOfDay } from '../../reports/charts/testing/chart-data.js';
+import { uploadFile } from '../file-upload.js';
 import { startSlackStandIn, type SlackStandIn } from '../stand-in/index.js';
 import { launchHeadlessChromium, type HeadlessChromium } from './headless-chromium.js';
 
@@ -180,6 +184,38 @@ describe('the local Slack console', () => {
     await mention.locator('.reply-link').waitFor();
     expect(slack.calls('chat.postMessage').at(-1)).toMatchObject({ ok: true });
     expect(slack.messages('C0ACGSOPS01').some((message) => message.text === '<@U0ACGSBOT> are you there?')).toBe(true);
+  });
+
+  it('shows an uploaded chart inline with its title, served only to the console', async () => {
+    const chart = await renderChart(latencyChart({ p50: minutesOfDay(() => 1), p95: minutesOfDay(() => 2), p99: minutesOfDay((minute) => (minute % 400 < 30 ? 6 : 4)) }));
+    const client = new WebClient(BOT_TOKEN, { slackApiUrl: slack.apiUrl, retryConfig: { retries: 0 } });
+    await uploadFile(client, { channelId: 'C0ACGSOPS01', filename: chart.filename, title: chart.title, bytes: chart.png, initialComment: 'Daily report' });
+    await uploadFile(client, { channelId: 'C0ACGSOPS01', filename: 'notes.txt', title: 'Notes', bytes: Buffer.from('not a picture') });
+
+    const figure = page.locator('#messages figure.message-image').last();
+    await figure.waitFor();
+    const image = figure.locator('img');
+    // Loaded through the console's route, at the PNG's own size.
+    const loaded = await page.waitForFunction(
+      "(() => { const images = document.querySelectorAll('#messages figure.message-image img'); const last = images[images.length - 1]; return last && last.complete && last.naturalWidth > 0 ? last.naturalWidth : false; })()",
+      undefined,
+      { timeout: 10_000 },
+    );
+    expect(await loaded.jsonValue()).toBe(chart.width);
+    expect(await image.getAttribute('alt')).toBe('Policy Engine latency');
+    expect(await figure.locator('figcaption').textContent()).toBe('Policy Engine latency');
+    const message = page.locator('#messages article.message', { has: page.locator('figure.message-image') }).last();
+    expect(await message.locator('.message-text').textContent()).toBe('Daily report');
+
+    const notes = page.locator('#messages .message-file').last();
+    await notes.waitFor();
+    expect(await notes.textContent()).toBe('📎 Notes (notes.txt, 1 KB)');
+    expect(await page.locator('#messages article.message', { has: page.locator('.message-file') }).last().locator('img').count()).toBe(0);
+
+    // The picture is the console's like its API: not for a request without the console's cookie.
+    const source = (await image.getAttribute('src'))!;
+    expect((await fetch(`${slack.url}${source}`)).status).toBe(403);
+    expect((await page.request.get(`${slack.url}/console/api/files/F0NOSUCH`)).status()).toBe(404);
   });
 
   it('answers an unknown slash command the way Slack does, without bothering the bot', async () => {

@@ -10,4 +10,6 @@ export { MAX_RECORDED_CALLS } from './web-api.js';
 export { SLACK_RATE_LIMITS, SLACK_TIERS } from './rate-limits.js';
 export type { RateAllowance, RateLimitOverrides, SlackRateLimits } from './rate-limits.js';
 export { DEFAULT_CHANNELS, DEFAULT_USERS, MAX_MESSAGES_PER_CHANNEL } from './workspace.js';
-export type { HomeView, StandInChannel, StandInMessage, StandInUser, WorkspaceSeed } from './workspace.js';
+export type { HomeView, StandInChannel, StandInFile, StandInFileRef, StandInMessage, StandInUser, WorkspaceSeed } from './workspace.js';
+export { MAX_KEPT_FILES } from './workspace.js';
+export { MAX_PENDING_UPLOADS } from './file-uploads.js';

@@ -87,6 +87,7 @@ export function messageJson(message: StandInMessage): Record<string, unknown> {
     ...(message.blocks ? { blocks: message.blocks } : {}),
     ...(message.threadTs ? { thread_ts: message.threadTs } : {}),
     ...(message.edited ? { edited: message.edited } : {}),
+    ...(message.files ? { files: message.files.map((file) => ({ ...file, filetype: file.name.split('.').at(-1) ?? '' })), upload: true } : {}),
   };
 }
 

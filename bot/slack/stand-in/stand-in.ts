@@ -26,7 +26,7 @@ import { ResponseUrls, type ResponseOutcome, type ResponsePayload } from './resp
 import { SocketModeServer, type EnvelopeType, type SocketAck } from './socket-mode-server.js';
 import type { RateLimitOverrides } from './rate-limits.js';
 import { WebApi, type ApiCall } from './web-api.js';
-import { Workspace, type HomeView, type StandInChannel, type StandInMessage, type StandInUser, type WorkspaceSeed } from './workspace.js';
+import { Workspace, type HomeView, type StandInChannel, type StandInFile, type StandInMessage, type StandInUser, type WorkspaceSeed } from './workspace.js';
 
 export interface SlackStandInOptions {
   botToken: string;
@@ -388,6 +388,11 @@ export class SlackStandIn {
   /** A thread: the parent, then its replies. */
   thread(channelId: string, ts: string, viewer?: string): StandInMessage[] {
     return this.workspace.threadMessages(this.channel(channelId).id, ts, viewer);
+  }
+
+  /** A file shared through files.completeUploadExternal, with its bytes while they are kept. */
+  file(fileId: string): StandInFile | undefined {
+    return this.workspace.findFile(fileId);
   }
 
   home(userId: string): HomeView | undefined {

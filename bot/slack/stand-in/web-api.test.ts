@@ -162,7 +162,10 @@ describe('messages', () => {
   it('uploads a file through files.uploadV2 and announces it in the channel', async () => {
     await client.files.uploadV2({ channel_id: OPS, filename: 'health.txt', content: 'all good', initial_comment: 'health report' });
     expect(slack.calls().map((call) => call.method)).toEqual(expect.arrayContaining(['files.getUploadURLExternal', 'files.completeUploadExternal']));
-    expect(slack.messages(OPS).at(-1)?.text).toBe('health report\n📎 health.txt');
+    const message = slack.messages(OPS).at(-1);
+    expect(message?.text).toBe('health report');
+    expect(message?.files).toEqual([expect.objectContaining({ name: 'health.txt', title: 'health.txt', mimetype: 'text/plain', size: 8 })]);
+    expect(slack.file(message!.files![0]!.id)?.bytes?.toString()).toBe('all good');
   });
 });
 

@@ -5,8 +5,10 @@
  * a test asks for it. Every call is logged.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { fail, type Answer } from './api-answer.js';
 import { validateBlocks } from './block-kit.js';
 import { BLOCK_KIT_LIMITS } from './block-kit-limits.js';
+import { FileUploads } from './file-uploads.js';
 import { BodyTooLargeError, parseApiBody, readBody, sendJson } from './http-io.js';
 import { messageJson } from './payloads.js';
 import { RateLimiter, slackRateLimits, type RateLimitOverrides } from './rate-limits.js';
@@ -25,7 +27,6 @@ export interface ApiCall {
   at: number;
 }
 
-type Answer = { ok: true; [key: string]: unknown } | { ok: false; error: string; [key: string]: unknown };
 type MethodHandler = (args: Record<string, unknown>) => Answer;
 
 interface MethodSpec {
@@ -47,8 +48,6 @@ export interface WebApiOptions {
   rateLimitClock?: () => number;
 }
 
-const fail = (error: string, extra: Record<string, unknown> = {}): Answer => ({ ok: false, error, ...extra });
-
 /** Web API calls remembered for tests and diagnosis; older ones are dropped, so a long run stays small. */
 export const MAX_RECORDED_CALLS = 5000;
 
@@ -59,14 +58,13 @@ export class WebApi {
   private readonly rateLimitedCounts = new Map<string, number>();
   private readonly methods: Record<string, MethodSpec>;
   private readonly workspace: Workspace;
-  private uploadCounter = 0;
-  /** Where files.getUploadURLExternal sends uploads; set by the stand-in once it knows its URL. */
-  uploadBase = '';
-  private readonly pendingUploads = new Map<string, { filename: string; title?: string; bytes?: number }>();
+  /** files.getUploadURLExternal, the upload URL and files.completeUploadExternal. */
+  readonly uploads: FileUploads;
 
   constructor(private readonly options: WebApiOptions) {
     this.workspace = options.workspace;
     if (options.rateLimits !== false) this.limiter = new RateLimiter(slackRateLimits(options.rateLimits), options.rateLimitClock);
+    this.uploads = new FileUploads(options.workspace);
     const bot = (handler: MethodHandler): MethodSpec => ({ token: 'bot', handler });
     this.methods = {
       'auth.test': bot(() => this.authTest()),
@@ -79,8 +77,8 @@ export class WebApi {
       'conversations.info': bot((args) => this.conversationInfo(args)),
       'conversations.open': bot((args) => this.conversationOpen(args)),
       'usergroups.users.list': bot((args) => this.userGroupUsers(args)),
-      'files.getUploadURLExternal': bot((args) => this.getUploadUrl(args)),
-      'files.completeUploadExternal': bot((args) => this.completeUpload(args)),
+      'files.getUploadURLExternal': bot((args) => this.uploads.getUploadUrl(args)),
+      'files.completeUploadExternal': bot((args) => this.uploads.complete(args)),
       // Placeholder so the token check runs; the answer needs the request and is built in handle().
       'apps.connections.open': { token: 'app', handler: () => ({ ok: true }) },
     };
@@ -97,13 +95,14 @@ export class WebApi {
     return [...this.rateLimitedCounts.values()].reduce((sum, count) => sum + count, 0);
   }
 
+  /** Where files.getUploadURLExternal sends uploads; set by the stand-in once it knows its URL. */
+  set uploadBase(base: string) {
+    this.uploads.uploadBase = base;
+  }
+
   /** The file uploads' own endpoint (the URL files.getUploadURLExternal hands out). */
-  async handleUpload(req: IncomingMessage, res: ServerResponse, fileId: string): Promise<void> {
-    const upload = this.pendingUploads.get(fileId);
-    const body = await readBody(req);
-    if (!upload) return sendJson(res, 404, { ok: false, error: 'file_not_found' });
-    upload.bytes = body.length;
-    res.writeHead(200, { 'content-type': 'text/plain' }).end(`OK - ${body.length}`);
+  handleUpload(req: IncomingMessage, res: ServerResponse, fileId: string): Promise<void> {
+    return this.uploads.handleUpload(req, res, fileId);
   }
 
   async handle(req: IncomingMessage, res: ServerResponse, method: string): Promise<void> {
@@ -348,43 +347,6 @@ export class WebApi {
     const group = this.workspace.findUserGroup(args.usergroup);
     if (!group) return fail('no_such_subteam');
     return { ok: true, users: [...group.users] };
-  }
-
-  private getUploadUrl(args: Record<string, unknown>): Answer {
-    if (typeof args.filename !== 'string' || args.filename === '') return fail('invalid_arguments');
-    const length = Number(args.length);
-    if (!Number.isInteger(length) || length < 0) return fail('invalid_arguments');
-    const fileId = `F0UPLOAD${String(++this.uploadCounter).padStart(4, '0')}`;
-    this.pendingUploads.set(fileId, { filename: args.filename });
-    return { ok: true, file_id: fileId, upload_url: `${this.uploadBase}${fileId}` };
-  }
-
-  private completeUpload(args: Record<string, unknown>): Answer {
-    let files: unknown = args.files;
-    if (typeof files === 'string') {
-      try {
-        files = JSON.parse(files);
-      } catch {
-        return fail('invalid_arguments');
-      }
-    }
-    if (!Array.isArray(files) || files.length === 0) return fail('invalid_arguments');
-    const channel = args.channel_id === undefined ? undefined : this.resolveChannel(args.channel_id);
-    if (args.channel_id !== undefined && !channel) return fail('channel_not_found');
-    const completed: Record<string, unknown>[] = [];
-    for (const file of files as { id?: unknown; title?: unknown }[]) {
-      const upload = typeof file.id === 'string' ? this.pendingUploads.get(file.id) : undefined;
-      if (!upload || upload.bytes === undefined) return fail('file_not_found');
-      completed.push({ id: file.id, name: upload.filename, title: typeof file.title === 'string' ? file.title : upload.filename, size: upload.bytes });
-    }
-    if (channel) {
-      const { bot } = this.workspace;
-      const comment = typeof args.initial_comment === 'string' ? args.initial_comment : '';
-      const names = completed.map((file) => String(file.name)).join(', ');
-      const threadTs = typeof args.thread_ts === 'string' && args.thread_ts !== '' ? args.thread_ts : undefined;
-      this.workspace.post({ channel: channel.id, user: bot.userId, botId: bot.botId, text: comment ? `${comment}\n📎 ${names}` : `📎 ${names}`, ...(threadTs ? { threadTs } : {}) });
-    }
-    return { ok: true, files: completed };
   }
 }
 

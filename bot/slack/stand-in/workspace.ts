@@ -38,7 +38,26 @@ export interface StandInMessage {
   edited?: { user: string; ts: string };
   /** Set by response_url posts: which slash command or click the message answered. */
   responseType?: 'ephemeral' | 'in_channel';
+  /** Files shared with the message (files.completeUploadExternal). */
+  files?: StandInFileRef[];
 }
+
+/** A shared file as a message shows it. */
+export interface StandInFileRef {
+  id: string;
+  name: string;
+  title: string;
+  mimetype: string;
+  size: number;
+}
+
+/** A shared file and, while it is among the newest MAX_KEPT_FILES, its bytes (for the console). */
+export interface StandInFile extends StandInFileRef {
+  bytes?: Buffer;
+}
+
+/** Files whose bytes are kept; older ones keep their name and size only, so a long run stays small. */
+export const MAX_KEPT_FILES = 100;
 
 /** A Slack user group (a "subteam", IDs start with S) and its members' user IDs. */
 export interface StandInUserGroup {
@@ -114,6 +133,7 @@ export class Workspace extends EventEmitter<{ change: [WorkspaceChange] }> {
   private readonly userGroups = new Map<string, StandInUserGroup>();
   private readonly messages = new Map<string, StandInMessage[]>();
   private readonly homes = new Map<string, HomeView>();
+  private readonly files = new Map<string, StandInFile>();
   private readonly clock = new TsClock();
   private viewCounter = 0;
 
@@ -192,6 +212,17 @@ export class Workspace extends EventEmitter<{ change: [WorkspaceChange] }> {
     this.messages.set(stored.channel, list);
     this.emit('change', { kind: 'message', channel: stored.channel, ts: stored.ts, threadTs: stored.threadTs, visibleTo: stored.visibleTo });
     return stored;
+  }
+
+  /** Keeps a shared file; the oldest files beyond MAX_KEPT_FILES lose their bytes. */
+  keepFile(file: StandInFile): void {
+    this.files.set(file.id, file);
+    const withBytes = [...this.files.values()].filter((kept) => kept.bytes !== undefined);
+    for (const old of withBytes.slice(0, Math.max(0, withBytes.length - MAX_KEPT_FILES))) delete old.bytes;
+  }
+
+  findFile(id: string): StandInFile | undefined {
+    return this.files.get(id);
   }
 
   find(channel: string, ts: string): StandInMessage | undefined {

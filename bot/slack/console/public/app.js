@@ -98,12 +98,13 @@ function renderMessage(message, { channelId, inThread }) {
   };
   if (Array.isArray(message.blocks) && message.blocks.length > 0) {
     node.append(renderBlocks(message.blocks, { names, onButton, confirm: confirmWith }));
-  } else {
+  } else if (message.text !== '' || !(message.files?.length > 0)) {
     const text = document.createElement('div');
     text.className = 'message-text';
     text.append(renderMrkdwn(message.text, names));
     node.append(text);
   }
+  if (Array.isArray(message.files) && message.files.length > 0) node.append(renderFiles(message.files));
   if (message.edited) {
     const edited = document.createElement('span');
     edited.className = 'edited';
@@ -119,6 +120,31 @@ function renderMessage(message, { channelId, inThread }) {
     node.append(link);
   }
   return node;
+}
+
+/** Shared files: images inline with their title, as Slack shows them; other files by name and size. */
+function renderFiles(files) {
+  const list = document.createElement('div');
+  list.className = 'message-files';
+  for (const file of files) {
+    if (file.imageUrl) {
+      const figure = document.createElement('figure');
+      figure.className = 'message-image';
+      const image = document.createElement('img');
+      image.src = file.imageUrl;
+      image.alt = file.title;
+      const caption = document.createElement('figcaption');
+      caption.textContent = file.title;
+      figure.append(image, caption);
+      list.append(figure);
+    } else {
+      const chip = document.createElement('div');
+      chip.className = 'message-file';
+      chip.textContent = `📎 ${file.title} (${file.name}, ${Math.max(1, Math.round(file.size / 1024))} KB)`;
+      list.append(chip);
+    }
+  }
+  return list;
 }
 
 async function loadMessages() {

@@ -1,0 +1,29 @@
+/**
+ * One chart as a report posts it: the PNG, its size and file name, and the text fallback.
+ */
+import type { ChartDefinition } from './chart-model.js';
+import { rasterise, renderSvg } from './render-png.js';
+import { chartTextFallback } from './text-fallback.js';
+import { vegaLiteSpec } from './vega-lite-spec.js';
+
+export interface RenderedChart {
+  id: string;
+  title: string;
+  filename: string;
+  png: Buffer;
+  width: number;
+  height: number;
+  textFallback: string;
+}
+
+const CHART_ID = /^[a-z0-9]+(-[a-z0-9]+)*$/;
+
+export async function renderChart(chart: ChartDefinition): Promise<RenderedChart> {
+  if (!CHART_ID.test(chart.id)) throw new RangeError(`a chart id is lowercase letters, digits and dashes, not ${JSON.stringify(chart.id)}`);
+  for (const series of chart.series) {
+    const bad = series.points.find((point) => !Number.isFinite(point.value) || Number.isNaN(point.time.getTime()));
+    if (bad) throw new RangeError(`chart ${chart.id}, series ${series.name}: every point needs a valid time and a finite value, not ${JSON.stringify(bad)}`);
+  }
+  const { png, width, height } = rasterise(await renderSvg(vegaLiteSpec(chart)));
+  return { id: chart.id, title: chart.title, filename: `${chart.id}.png`, png, width, height, textFallback: chartTextFallback(chart) };
+}
