@@ -45,8 +45,12 @@ export async function createMonitorBeat(alerts: MonitorAlerts): Promise<(reading
   // The evaluator has moved on once it reported a change: a report the store could not take (the
   // database away) is sent again with the next beat's; the store takes each only once.
   let unsent: ReportedAlert[] = [];
+  // The last listing the Stack port gave: a held service stays held through a beat whose listing
+  // ran out of time (a frozen service's probe takes the whole deadline).
+  let lastListing: StackReading['replicas'];
   return async (reading) => {
-    const observed = observe(reading);
+    lastListing = reading.replicas ?? lastListing;
+    const observed = observe({ ...reading, ...(lastListing ? { replicas: lastListing } : {}) });
     const crashed = reading.replicas && reading.stackKind ? crashes.track({ at: reading.at, kind: reading.stackKind, services: reading.replicas }) : undefined;
     const sample: MonitorSample = crashed
       ? { at: observed.at, observations: [...observed.observations, ...crashed.observations], evaluated: new Set([...observed.evaluated, 'ServiceCrashLooping' as const]) }
