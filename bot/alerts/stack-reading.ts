@@ -35,11 +35,19 @@ export async function readStack(services: CommandDependencies, signal: AbortSign
   // that reports another service down.
   const within = <T>(work: () => Promise<T>) => withDeadline(services.checkTimeoutMs, signal, work).catch(() => undefined);
   const stack = services.stack;
-  const [health, metrics, stats, replicas] = await Promise.all([
+  // The listing (crash counts, held services) never lengthens a beat: one not back when the rest
+  // is (a frozen service's probe waits out the whole deadline) has missed this beat, and the
+  // health checks' judgement is not held back for it.
+  let replicas: readonly ServiceStatus[] | undefined;
+  if (stack) {
+    void within(() => stack.list()).then((listed) => {
+      replicas = listed;
+    });
+  }
+  const [health, metrics, stats] = await Promise.all([
     Promise.all(SERVICE_NAMES.map((service) => runHealthChecks(context, service))).then((rows) => rows.flat().filter((row) => row.name === row.target)),
     within(() => services.policyEngine.metrics()),
     stack ? within(() => stack.stats()) : Promise.resolve(undefined),
-    stack ? within(() => stack.list()) : Promise.resolve(undefined),
   ]);
   return { at: now(), health, ...(metrics ? { metrics } : {}), ...(stats ? { stats } : {}), ...(replicas && stack ? { replicas, stackKind: stack.kind } : {}) };
 }
