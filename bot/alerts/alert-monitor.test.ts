@@ -9,6 +9,7 @@ import { createPool } from '../../services/kit/postgres.js';
 import { createTestDatabase, type TestDatabase } from '../../test/testing/postgres.js';
 import { createMonitorBeat, type MonitorAlerts } from './alert-monitor.js';
 import { createAlertStore, migrateAlertStore, type AlertStore } from './alert-store.js';
+import type { Replica, ServiceStatus } from '../../services/stack/stack.js';
 import type { StackReading } from './stack-reading.js';
 
 let db: TestDatabase;
@@ -95,4 +96,38 @@ it('resolves after a restart an alert it fired before, keeping who acknowledged 
   await after(reading(22, 'healthy'));
   expect(await store.get(open!.id)).toMatchObject({ state: 'resolved', firedAt: new Date(T0 + 6000), resolvedAt: new Date(T0 + 22_000), acknowledgedBy: 'U0ONCALL' });
   expect(await history()).toEqual([`${FINGERPRINT} fired`, `${FINGERPRINT} acknowledged`, `${FINGERPRINT} resolved`]);
+});
+
+function listing(evolutionOversight: Partial<Replica>): ServiceStatus[] {
+  const replica: Replica = { id: 'local:evolution-oversight', name: 'evolution-oversight', number: 1, state: 'running', health: 'healthy', image: 'node', startedAt: null, uptimeSeconds: null, restarts: 0, ...evolutionOversight };
+  return [{ name: 'evolution-oversight', replicas: [replica] }];
+}
+
+it('keeps a held service held through beats whose listing did not come, and judges it again once started', async () => {
+  const beat = await createMonitorBeat(store);
+  const held = listing({ state: 'exited', health: 'none', held: true });
+  await beat({ ...reading(0, 'unreachable'), replicas: held, stackKind: 'local' });
+  for (const seconds of [2, 4, 6, 8, 10]) await beat(reading(seconds, 'unreachable'));
+  expect(await store.listOpen()).toEqual([]);
+  // Started again but not answering: a real ServiceDown, its `for` counted from now.
+  await beat({ ...reading(12, 'unreachable'), replicas: listing({ health: 'starting' }), stackKind: 'local' });
+  await beat(reading(16, 'unreachable'));
+  expect(await store.listOpen()).toEqual([]);
+  await beat(reading(17, 'unreachable'));
+  expect(await store.listOpen()).toMatchObject([{ fingerprint: FINGERPRINT, state: 'firing', firedAt: new Date(T0 + 17_000) }]);
+});
+
+it('stores a healed crash as a ServiceRestarted that fires and resolves, and resolves one left open before a restart', async () => {
+  const before = await createMonitorBeat(store);
+  await before({ ...reading(0, 'healthy'), replicas: listing({ restarts: 0 }), stackKind: 'local' });
+  await before({ ...reading(2, 'healthy'), replicas: listing({ restarts: 1, health: 'starting', startedAt: new Date(T0 + 1500).toISOString() }), stackKind: 'local' });
+  const [open] = await store.listOpen();
+  expect(open).toMatchObject({ rule: 'ServiceRestarted', state: 'firing', value: 1, labels: { service: 'evolution-oversight', replica: 'evolution-oversight' } });
+
+  const after = await createMonitorBeat(store);
+  await after({ ...reading(4, 'healthy'), replicas: listing({ restarts: 1 }), stackKind: 'local' });
+  const resolved = await store.get(open!.id);
+  expect(resolved).toMatchObject({ state: 'resolved', resolvedAt: new Date(T0 + 4000) });
+  expect(resolved!.annotations.summary).toMatch(/^evolution-oversight crashed at 03:00:02 UTC; the supervisor restarted it; healthy again after \d+ s$/);
+  expect(await store.listOpen()).toEqual([]);
 });

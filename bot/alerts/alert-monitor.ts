@@ -12,7 +12,8 @@ import { isAlertRuleName } from './alert-rules.js';
 import { DEFAULT_ALERT_SETTINGS } from './alert-settings.js';
 import type { AlertStore } from './alert-store.js';
 import type { ReportedAlert } from './intake.js';
-import { createRuleEvaluator, type FiringAlert } from './rule-evaluation.js';
+import { createCrashTracker } from './crash-tracking.js';
+import { createRuleEvaluator, type FiringAlert, type MonitorSample } from './rule-evaluation.js';
 import { observe, readStack, type StackReading } from './stack-reading.js';
 
 export interface AlertMonitorOptions {
@@ -38,15 +39,26 @@ export type MonitorAlerts = Pick<AlertStore, 'report' | 'listOpen' | 'settleFlap
  */
 export async function createMonitorBeat(alerts: MonitorAlerts): Promise<(reading: StackReading) => Promise<void>> {
   const evaluator = createRuleEvaluator();
+  const crashes = createCrashTracker();
   const open = await alerts.listOpen({ source: 'monitor' });
-  evaluator.adopt(
-    open.flatMap((alert): FiringAlert[] => (isAlertRuleName(alert.rule) ? [{ fingerprint: alert.fingerprint, rule: alert.rule, labels: alert.labels, firedAt: alert.firedAt }] : [])),
-  );
+  const firing = open.flatMap((alert): FiringAlert[] => (isAlertRuleName(alert.rule) ? [{ fingerprint: alert.fingerprint, rule: alert.rule, labels: alert.labels, firedAt: alert.firedAt }] : []));
+  // ServiceRestarted is the crash tracker's (it resolves on the replica's health); the rest the evaluator's.
+  crashes.adopt(firing.filter((alert) => alert.rule === 'ServiceRestarted'));
+  evaluator.adopt(firing.filter((alert) => alert.rule !== 'ServiceRestarted'));
   // The evaluator has moved on once it reported a change: a report the store could not take (the
   // database away) is sent again with the next beat's; the store takes each only once.
   let unsent: ReportedAlert[] = [];
+  // The last listing the Stack port gave: a held service stays held through a beat whose listing
+  // ran out of time (a frozen service's probe takes the whole deadline).
+  let lastListing: StackReading['replicas'];
   return async (reading) => {
-    const reports = [...unsent, ...evaluator.evaluate(observe(reading))];
+    lastListing = reading.replicas ?? lastListing;
+    const observed = observe({ ...reading, ...(lastListing ? { replicas: lastListing } : {}) });
+    const crashed = reading.replicas && reading.stackKind ? crashes.track({ at: reading.at, kind: reading.stackKind, services: reading.replicas }) : undefined;
+    const sample: MonitorSample = crashed
+      ? { at: observed.at, observations: [...observed.observations, ...crashed.observations], evaluated: new Set([...observed.evaluated, 'ServiceCrashLooping' as const]) }
+      : observed;
+    const reports = [...unsent, ...(crashed?.reports ?? []), ...evaluator.evaluate(sample)];
     unsent = reports;
     if (reports.length > 0) await alerts.report(reports);
     unsent = [];

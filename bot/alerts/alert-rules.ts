@@ -13,6 +13,8 @@ export const ALERT_RULE_NAMES = [
   'HighCpu',
   'HighMemory',
   'SandboxFailures',
+  'ServiceRestarted',
+  'ServiceCrashLooping',
 ] as const;
 export type AlertRuleName = (typeof ALERT_RULE_NAMES)[number];
 
@@ -31,6 +33,11 @@ export interface AlertRule {
   /** The escalation level an unacknowledged alert starts at (1 = automatic resolution). */
   level: 1 | 2 | 3 | 4;
   levelOne?: LevelOneAction;
+  /**
+   * Tells what happened without asking anyone to act: never escalated (ServiceRestarted, a crash
+   * the supervisor or Docker's restart policy already healed). It resolves by itself.
+   */
+  informational?: true;
 }
 
 export const ALERT_RULES: Readonly<Record<AlertRuleName, AlertRule>> = {
@@ -42,7 +49,21 @@ export const ALERT_RULES: Readonly<Record<AlertRuleName, AlertRule>> = {
   HighCpu: { name: 'HighCpu', summary: 'a service above 80 % CPU', threshold: 80, unit: '%', forSeconds: 300, level: 2 },
   HighMemory: { name: 'HighMemory', summary: 'a service above 85 % of its memory', threshold: 85, unit: '%', forSeconds: 300, level: 2 },
   SandboxFailures: { name: 'SandboxFailures', summary: 'sandbox executions failing', threshold: 5, unit: 'per minute', forSeconds: 120, level: 1, levelOne: 'prune-sandboxes' },
+  // A crash is told the moment the restart count goes up (no `for`); no Level 1: it is healed already.
+  ServiceRestarted: { name: 'ServiceRestarted', summary: 'a service crashed and was restarted on its own', threshold: 1, unit: 'count', forSeconds: 0, level: 1, informational: true },
+  // Restarting is what already fails, so no Level 1 either: it starts at Level 2, the on-call person.
+  ServiceCrashLooping: { name: 'ServiceCrashLooping', summary: 'a service crashed 3 or more times within 10 minutes', threshold: 3, unit: 'count', forSeconds: 0, level: 2 },
 };
+
+/** How far back ServiceCrashLooping counts crashes. */
+export const CRASH_LOOP_WINDOW_MS = 10 * 60_000;
+
+/**
+ * Rules only the built-in monitor judges, absent from prometheus/alert-rules.yml: Prometheus sees a
+ * new `process_start_time_seconds`, not whether a crash or a person restarted the process, so it
+ * cannot tell a crash apart from a restart or deploy (its ServiceCrashLooping counts every restart).
+ */
+export const MONITOR_ONLY_RULES: readonly AlertRuleName[] = ['ServiceRestarted'];
 
 export function isAlertRuleName(name: string): name is AlertRuleName {
   return (ALERT_RULE_NAMES as readonly string[]).includes(name);
@@ -80,6 +101,9 @@ export function alertResponse(rule: string, labels: Readonly<Record<string, stri
       return { label: 'Show: error logs', command: 'logs policy-engine --since 10m --grep error' };
     case 'ConstitutionalViolations':
       return { label: 'Show: violations', command: 'violations' };
+    case 'ServiceRestarted':
+    case 'ServiceCrashLooping':
+      return service ? { label: 'Show: logs', command: `logs ${service} --since 15m` } : undefined;
     default:
       return undefined;
   }

@@ -37,6 +37,12 @@ describe('when an unacknowledged alert goes up a level', () => {
     expect(judgeEscalation(input({ rule: 'ConstitutionalViolations' }, [{ level: 4, at: T0 }]), matrix, minutes(600))).toBeUndefined();
   });
 
+  it('never takes an informational alert (a healed crash) up, however long it stays unacknowledged; a crash loop starts at Level 2', () => {
+    expect(judgeEscalation(input({ rule: 'ServiceRestarted' }), matrix, minutes(600))).toBeUndefined();
+    expect(immediateStep(input({ rule: 'ServiceRestarted' }), 'the breaker opened', minutes(1))).toBeUndefined();
+    expect(judgeEscalation(input({ rule: 'ServiceCrashLooping' }), matrix, T0)).toEqual({ level: 2, reason: 'ServiceCrashLooping alerts start at Level 2' });
+  });
+
   it('treats a rule the runbook does not name as one people decide (Level 2)', () => {
     expect(judgeEscalation(input({ rule: 'DiskFull' }), matrix, T0)).toEqual({ level: 2, reason: 'DiskFull alerts start at Level 2' });
   });

@@ -9,7 +9,9 @@
  *   once, so that its level's people hear of it (ConstitutionalViolations starts at Level 4).
  * - Each level waits its matrix time, counted from when the episode reached it, then goes up one.
  * - A re-fire is a new episode (a later `firedAt`): it starts over.
+ * - An informational rule's alert (ServiceRestarted) never goes up: nobody needs to act on it.
  */
+import { ALERT_RULES, isAlertRuleName } from './alert-rules.js';
 import type { AlertRecord } from './alert-store.js';
 import { startLevelOf, type EscalationLevel, type EscalationMatrix } from './escalation-matrix.js';
 
@@ -36,6 +38,7 @@ export interface JudgementInput {
 
 /** Why an alert is left where it is, when it is not for the clock's sake. */
 export function heldBack(input: JudgementInput, now: Date): string | undefined {
+  if (isAlertRuleName(input.alert.rule) && ALERT_RULES[input.alert.rule].informational) return 'it is informational';
   if (input.alert.state === 'acknowledged') return 'it is acknowledged';
   if (input.alert.state === 'resolved') return 'it is resolved';
   if (input.alert.snoozedUntil && input.alert.snoozedUntil.getTime() > now.getTime()) return 'it is snoozed';

@@ -88,6 +88,8 @@ export const DEFAULT_ESCALATION: Readonly<EscalationMatrix> = {
     HighMemory: 'infrastructure',
     // Sandboxes isolate untrusted code: their failing is the security team's first.
     SandboxFailures: 'security',
+    ServiceRestarted: 'infrastructure',
+    ServiceCrashLooping: 'infrastructure',
   },
   checkMs: 15_000,
 };

@@ -93,6 +93,30 @@ describe('the rule evaluator', () => {
     expect(evaluator.evaluate(sample(2, [down('sandbox-controller', false)]))).toMatchObject([{ fingerprint, status: 'resolved', startsAt: at(-60), labels: { alertname: 'ServiceDown', service: 'sandbox-controller' } }]);
   });
 
+  it('suspends a held service: no firing however long it is down, a firing alert stays, and the for-duration starts over afterwards', () => {
+    const evaluator = createRuleEvaluator();
+    const held = (service: string): Observation => ({ ...down(service, true), suspended: true });
+    for (const seconds of [0, 10, 60, 600]) expect(evaluator.evaluate(sample(seconds, [held('audit-engine')]))).toEqual([]);
+    // Down a little before the hold: the pending time before it does not count after it.
+    evaluator.evaluate(sample(601, [down('policy-engine', true)]));
+    evaluator.evaluate(sample(604, [held('policy-engine')]));
+    expect(evaluator.evaluate(sample(606, [down('policy-engine', true)]))).toEqual([]);
+    expect(evaluator.evaluate(sample(611, [down('policy-engine', true)])).map((report) => [report.status, report.startsAt])).toEqual([['firing', at(611)]]);
+    // Firing, then held: it neither resolves nor fires again while held, and resolves once healthy.
+    expect(evaluator.evaluate(sample(613, [held('policy-engine')]))).toEqual([]);
+    expect(evaluator.evaluate(sample(620, [down('policy-engine', true)]))).toEqual([]);
+    expect(evaluator.evaluate(sample(622, [down('policy-engine', false)])).map((report) => [report.status, report.startsAt])).toEqual([['resolved', at(611)]]);
+  });
+
+  it('fires a rule without a for-duration at its first breaching sample', () => {
+    const evaluator = createRuleEvaluator();
+    const loop = (value: number): Observation => ({ rule: 'ServiceCrashLooping', labels: { service: 'audit-engine' }, value, breaching: value >= 3 });
+    expect(evaluator.evaluate(sample(0, [loop(2)]))).toEqual([]);
+    expect(evaluator.evaluate(sample(2, [loop(3)])).map((report) => [report.status, report.value])).toEqual([['firing', 3]]);
+    expect(evaluator.evaluate(sample(4, [loop(5)]))).toEqual([]);
+    expect(evaluator.evaluate(sample(600, [loop(2)])).map((report) => [report.status, report.value])).toEqual([['resolved', 2]]);
+  });
+
   it('names an alert by its rule and labels, whatever their order', () => {
     expect(monitorFingerprint('HighCpu', { service: 'audit-engine', replica: 'audit-engine' })).toBe('monitor/HighCpu/replica=audit-engine,service=audit-engine');
     expect(monitorFingerprint('HighCpu', { replica: 'audit-engine', service: 'audit-engine' })).toBe('monitor/HighCpu/replica=audit-engine,service=audit-engine');

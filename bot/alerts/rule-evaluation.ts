@@ -19,6 +19,11 @@ export interface Observation {
    * A new `for` counts from here. Absent: from the sample's time.
    */
   since?: Date;
+  /**
+   * Not judged now, on purpose: the service is held stopped through the Stack port (a restore's
+   * writers). A firing alert stays as it is; a pending condition starts over once it is judged again.
+   */
+  suspended?: boolean;
 }
 
 export interface MonitorSample {
@@ -97,6 +102,11 @@ export function createRuleEvaluator(rules: Readonly<Record<AlertRuleName, AlertR
         const fingerprint = monitorFingerprint(observation.rule, observation.labels);
         seen.add(fingerprint);
         const entry = tracked.get(fingerprint) ?? { rule: observation.rule, labels: observation.labels };
+        if (observation.suspended) {
+          if (entry.firedAt) tracked.set(fingerprint, { rule: entry.rule, labels: entry.labels, firedAt: entry.firedAt });
+          else tracked.delete(fingerprint);
+          continue;
+        }
         if (observation.breaching) {
           entry.pendingSince ??= observation.since && observation.since < sample.at ? observation.since : sample.at;
           const heldMs = sample.at.getTime() - entry.pendingSince.getTime();

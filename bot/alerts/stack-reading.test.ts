@@ -5,8 +5,8 @@
 import { describe, expect, it } from 'vitest';
 import type { HealthCheckData } from '../../commands/health.js';
 import type { PolicyMetrics } from '../../services/policy-engine/contract.js';
-import type { ContainerStats } from '../../services/stack/stack.js';
-import { observe } from './stack-reading.js';
+import type { ContainerStats, Replica, ServiceStatus } from '../../services/stack/stack.js';
+import { heldServices, observe } from './stack-reading.js';
 
 const AT = new Date('2026-12-07T03:00:00.000Z');
 
@@ -86,5 +86,24 @@ describe('observing a reading', () => {
     expect(judged(sample)).toEqual(['HighCpu audit-engine/audit-engine 81 BREACH', 'HighMemory audit-engine/audit-engine 50 ok', 'HighCpu policy-engine/policy-engine 10 ok', 'HighMemory policy-engine/policy-engine 86 BREACH']);
     expect(sample.evaluated.has('HighCpu') && sample.evaluated.has('HighMemory')).toBe(true);
     expect(observe({ at: AT, health: [] }).evaluated.has('HighCpu')).toBe(false);
+  });
+
+  it('suspends the ServiceDown of a service whose every replica is held stopped, and only that', () => {
+    const replica = (name: string, extra: Partial<Replica> = {}): Replica => ({ id: `id-${name}`, name, number: 1, state: 'exited', health: 'none', image: 'x', startedAt: null, uptimeSeconds: null, restarts: 0, ...extra });
+    const listing: ServiceStatus[] = [
+      { name: 'audit-engine', replicas: [replica('audit-engine', { held: true })] },
+      // One of two replicas held is not the service held: the other one crashed.
+      { name: 'evolution-oversight', replicas: [replica('eo-1', { held: true }), replica('eo-2')] },
+      { name: 'sandbox-controller', replicas: [replica('sandbox-controller')] },
+      { name: 'policy-engine', replicas: [] },
+    ];
+    expect([...heldServices(listing)]).toEqual(['audit-engine']);
+    expect(heldServices(undefined).size).toBe(0);
+    const sample = observe({ at: AT, health: [health('audit-engine', 'unreachable'), health('evolution-oversight', 'unreachable'), health('sandbox-controller', 'unreachable')], replicas: listing, stackKind: 'local' });
+    expect(sample.observations.map((o) => `${o.labels.service} ${o.breaching ? 'BREACH' : 'ok'}${o.suspended ? ' suspended' : ''}`)).toEqual([
+      'audit-engine BREACH suspended',
+      'evolution-oversight BREACH',
+      'sandbox-controller BREACH',
+    ]);
   });
 });

@@ -1,6 +1,6 @@
 /**
  * What the built-in monitor reads each time, through what the commands use (`health`'s checks, the
- * Policy Engine client of `metrics`, the Stack port of `stats`), and the observations the rules
+ * Policy Engine client of `metrics`, the Stack port of `stats` and `list`), and the observations the rules
  * judge. Reading is the only IO; `observe` is pure. SandboxFailures has no figure here (the
  * controller keeps no failure count): only Prometheus's rules judge it.
  */
@@ -9,7 +9,7 @@ import { withDeadline } from '../../commands/health-probes.js';
 import type { CommandDependencies } from '../../commands/dependencies.js';
 import { SERVICE_NAMES, type ServiceName } from '../../services/kit/service-ports.js';
 import type { PolicyMetrics } from '../../services/policy-engine/contract.js';
-import type { ContainerStats } from '../../services/stack/stack.js';
+import type { ContainerStats, ServiceStatus, StackKind } from '../../services/stack/stack.js';
 import { ALERT_RULES, type AlertRuleName } from './alert-rules.js';
 import type { MonitorSample, Observation } from './rule-evaluation.js';
 
@@ -27,6 +27,9 @@ export interface StackReading {
   metrics?: PolicyMetrics;
   /** Absent without a Stack port or when it could not measure. */
   stats?: readonly ContainerStats[];
+  /** The Stack port's listing (crash counts, held replicas) and its kind; absent without a Stack port or when it did not answer. */
+  replicas?: readonly ServiceStatus[];
+  stackKind?: StackKind;
 }
 
 /** A service whose health check fails: unreachable, or saying so itself. Degraded is not down. */
@@ -43,12 +46,21 @@ export async function readStack(services: CommandDependencies, signal: AbortSign
   // that reports another service down.
   const within = <T>(work: () => Promise<T>) => withDeadline(services.checkTimeoutMs, signal, work).catch(() => undefined);
   const stack = services.stack;
+  // The listing (crash counts, held services) never lengthens a beat: one not back when the rest
+  // is (a frozen service's probe waits out the whole deadline) has missed this beat, and the
+  // health checks' judgement is not held back for it.
+  let replicas: readonly ServiceStatus[] | undefined;
+  if (stack) {
+    void within(() => stack.list()).then((listed) => {
+      replicas = listed;
+    });
+  }
   const [health, metrics, stats] = await Promise.all([
     Promise.all(SERVICE_NAMES.map((service) => runHealthChecks(context, service))).then((rows) => rows.flat().filter((row) => row.name === row.target)),
     within(() => services.policyEngine.metrics()),
     stack ? within(() => stack.stats()) : Promise.resolve(undefined),
   ]);
-  return { at: now(), startedAt, health, ...(metrics ? { metrics } : {}), ...(stats ? { stats } : {}) };
+  return { at: now(), startedAt, health, ...(metrics ? { metrics } : {}), ...(stats ? { stats } : {}), ...(replicas && stack ? { replicas, stackKind: stack.kind } : {}) };
 }
 
 function observation(rule: AlertRuleName, labels: Record<string, string>, value: number, breaching: boolean): Observation {
@@ -82,11 +94,21 @@ function resourceObservations(stats: readonly ContainerStats[]): Observation[] {
   });
 }
 
+/** Services whose every replica is held stopped through the Stack port (a restore's writers). */
+export function heldServices(replicas: readonly ServiceStatus[] | undefined): Set<string> {
+  return new Set((replicas ?? []).filter((service) => service.replicas.length > 0 && service.replicas.every((replica) => replica.held)).map((service) => service.name));
+}
+
+/**
+ * A held service is not down: it was stopped on purpose and its ServiceDown is suspended (no page,
+ * no Level 1) until it is started again; the run that holds it tells its own progress.
+ */
 export function observe(reading: StackReading): MonitorSample {
   const evaluated = new Set<AlertRuleName>(['ServiceDown']);
+  const held = heldServices(reading.replicas);
   const observations = reading.health.map((check) => {
     const down = DOWN_STATUSES.has(check.status);
-    const seen = observation('ServiceDown', { service: check.target }, down ? 1 : 0, down);
+    const seen = { ...observation('ServiceDown', { service: check.target }, down ? 1 : 0, down), ...(held.has(check.target) ? { suspended: true } : {}) };
     return down && reading.startedAt ? { ...seen, since: reading.startedAt } : seen;
   });
   if (reading.metrics) {

@@ -52,6 +52,21 @@ const buttons = (message: SlackMessage) =>
 const header = (message: SlackMessage) => (message.blocks[0] as { text: { text: string } }).text.text;
 
 describe("an alert's message", () => {
+  it('tells a healed crash as what happened, informational, with its logs one click away, and a crash loop against its threshold', () => {
+    const summary = 'audit-engine crashed (killed by SIGKILL) at 03:12:00 UTC; the supervisor restarted it; healthy again after 2 s';
+    const crash = alert({ rule: 'ServiceRestarted', labels: { alertname: 'ServiceRestarted', service: 'audit-engine', replica: 'audit-engine' }, annotations: { summary }, state: 'resolved', resolvedAt: at(2) });
+    const message = renderAlertMessage({ alert: crash, autoActions: [] });
+    expect(validateBlocks(message.blocks, 'message')).toEqual([]);
+    expect(header(message)).toBe(':white_check_mark: ServiceRestarted: audit-engine: resolved');
+    expect(blockText(message.blocks)).toContain(`*${summary}*`);
+    expect(blockText(message.blocks)).toContain('Value: 1 crash before it answered healthy again; informational, nobody is paged');
+    const open = renderAlertMessage({ alert: { ...crash, state: 'firing', resolvedAt: null }, autoActions: [] });
+    expect(buttons(open).map(([, text]) => text)).toContain('Show: logs');
+
+    const loop = renderAlertMessage({ alert: alert({ rule: 'ServiceCrashLooping', labels: { alertname: 'ServiceCrashLooping', service: 'audit-engine' }, value: 4 }), autoActions: [] });
+    expect(blockText(loop.blocks)).toContain('Value: 4 crashes within 10 min (alerts at 3)');
+  });
+
   it('shows a firing alert with when it fired, its value against the threshold, and every button', () => {
     const message = renderAlertMessage({ alert: alert({ rule: 'HighP99Latency', labels: { service: 'policy-engine' }, value: 812.3456 }), autoActions: [] });
     expect(validateBlocks(message.blocks, 'message')).toEqual([]);

@@ -84,6 +84,8 @@ export function valueLine(alert: AlertRecord): string | undefined {
   if (alert.value === null) return rule ? `threshold ${inUnit(rule.threshold, rule.unit)}` : undefined;
   if (!rule) return `value ${figure(alert.value)}`;
   if (rule.name === 'ServiceDown') return `${figure(alert.value)} failing health check${alert.value === 1 ? '' : 's'}`;
+  if (rule.name === 'ServiceRestarted') return `${figure(alert.value)} crash${alert.value === 1 ? '' : 'es'} before it answered healthy again; informational, nobody is paged`;
+  if (rule.name === 'ServiceCrashLooping') return `${figure(alert.value)} crashes within 10 min (alerts at ${figure(rule.threshold)})`;
   const side = rule.name === 'LowCacheHitRate' ? 'below' : 'above';
   return `${inUnit(alert.value, rule.unit)} (alerts ${side} ${inUnit(rule.threshold, rule.unit)})`;
 }

@@ -31,8 +31,28 @@ export interface Replica {
   uptimeSeconds: number | null;
   /** Process id of a local process (undefined for containers). */
   pid?: number;
-  /** Times the engine or the supervisor restarted it on its own. */
+  /**
+   * Times the engine or the supervisor restarted it on its own after it exited unexpectedly (a
+   * crash). Restarts, stops, starts and deploys asked through this port never count: Docker's
+   * RestartCount counts only restart-policy restarts, and the local supervisor only its own.
+   */
   restarts: number;
+  /**
+   * Stopped on purpose through this port (`stop`, a restore's hold): nothing brings it back until
+   * `start`. Absent when it is not (or the driver cannot tell).
+   */
+  held?: true;
+  /** Its last unexpected exit, when the driver knows it (the local supervisor does; Docker resets the exit code on restart). */
+  lastExit?: ReplicaExit;
+}
+
+export interface ReplicaExit {
+  /** ISO 8601. */
+  at: string;
+  /** The exit code, or null when a signal ended it. */
+  code: number | null;
+  /** The signal that ended it (`SIGKILL`), or null. */
+  signal: string | null;
 }
 
 export interface ServiceStatus {

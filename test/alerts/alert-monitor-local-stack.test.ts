@@ -1,7 +1,10 @@
 /**
  * The built-in monitor against the real services of `npm start` (on spare loopback ports, embedded
- * PGlite) and the alert store on the real PostgreSQL: a service whose process is stopped is a
- * firing ServiceDown in the store within 10 s, and resolved once it runs again.
+ * PGlite) and the alert store on the real PostgreSQL: a service whose process is frozen (SIGSTOP:
+ * it no longer answers, and the supervisor sees no exit) is a firing ServiceDown in the store, and
+ * resolved once it runs again. A service stopped through the Stack port is held on purpose and
+ * raises none (test/alerts/crash-alerts-local-stack.test.ts); a killed one is back before
+ * ServiceDown's `for` and is told as ServiceRestarted there.
  */
 import type pg from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -23,6 +26,7 @@ let db: TestDatabase;
 let pool: pg.Pool;
 let alerts: AlertStore;
 let monitor: AlertMonitor | undefined;
+let frozenPid: number | undefined;
 const monitorErrors: unknown[] = [];
 const changes: Array<{ change: AlertChange; receivedAt: number }> = [];
 
@@ -39,6 +43,8 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
+  // A failed test must not leave a frozen process behind for the stack's stop to wait on.
+  if (frozenPid !== undefined) process.kill(frozenPid, 'SIGCONT');
   await monitor?.stop();
   await stack?.close().catch(() => undefined);
   await local?.close();
@@ -59,22 +65,26 @@ function changeOf(kind: 'fired' | 'resolved', deadlineMs: number): Promise<{ cha
   });
 }
 
-it('reports a stopped service as a firing ServiceDown within 10 s, and resolved once it runs again', async () => {
+it('reports a frozen service as a firing ServiceDown, and resolved once it runs again', async () => {
   const endpoints = services.endpoints;
   monitor = await startAlertMonitor({
     services: { ...createCommandDependencies({ endpoints, stack, checkTimeoutMs: 2000 }), stack },
     alerts,
     onError: (error) => monitorErrors.push(error),
   });
+  const pid = services.processes.find((process) => process.name === 'audit-engine')!.pid()!;
   const stoppedAt = Date.now();
-  await stack.stop('audit-engine');
-  const fired = await changeOf('fired', 15_000);
-  expect(fired, 'no ServiceDown fired for audit-engine within 15 s').toBeDefined();
-  expect(fired!.receivedAt - stoppedAt).toBeLessThanOrEqual(10_000);
+  process.kill(pid, 'SIGSTOP');
+  frozenPid = pid;
+  const fired = await changeOf('fired', 20_000);
+  expect(fired, 'no ServiceDown fired for audit-engine within 20 s').toBeDefined();
+  // A frozen process costs each reading the health check's whole timeout; bench:alerts measures its p99 against the 10 s goal.
+  expect(fired!.receivedAt - stoppedAt).toBeLessThanOrEqual(15_000);
   expect(fired!.change.alert).toMatchObject({ rule: 'ServiceDown', source: 'monitor', state: 'firing', value: 1, labels: { alertname: 'ServiceDown', service: 'audit-engine' } });
   expect((await alerts.listOpen()).map((open) => open.fingerprint)).toEqual([DOWN_FINGERPRINT]);
 
-  await stack.start('audit-engine');
+  process.kill(pid, 'SIGCONT');
+  frozenPid = undefined;
   const resolved = await changeOf('resolved', 15_000);
   expect(resolved, 'the ServiceDown of audit-engine did not resolve within 15 s of its start').toBeDefined();
   const alert = await alerts.byFingerprint(DOWN_FINGERPRINT);

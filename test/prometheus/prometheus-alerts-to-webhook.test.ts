@@ -78,6 +78,8 @@ const MEASURED_SERVICES: Record<string, readonly string[]> = {
   HighCpu: SERVICES,
   HighMemory: SERVICES,
   SandboxFailures: ['sandbox-controller'],
+  // changes() over one scrape is 0, still a value per service.
+  ServiceCrashLooping: SERVICES,
 };
 
 const serviceDown = (alert: ReportedAlert) => alert.rule === 'ServiceDown';

@@ -132,6 +132,12 @@ describe('Local stack: restart', () => {
     }
     // The supervisor brings it back once the cause is gone.
     expect(await betaProcess.waitUntilHealthy(15_000)).toBe(true);
+    // Its exits were unexpected: counted as crashes, the last one with its code, for the monitor.
+    const [beta] = (await stack.list()).find((service) => service.name === 'beta')!.replicas;
+    expect(beta!.restarts).toBeGreaterThan(0);
+    expect(beta!.lastExit).toMatchObject({ code: 3, signal: null });
+    expect(Date.parse(beta!.lastExit!.at)).toBeLessThanOrEqual(Date.now());
+    expect(beta!.held).toBeUndefined();
   }, 30_000);
 });
 

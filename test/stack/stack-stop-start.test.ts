@@ -79,6 +79,9 @@ describe('local stack: stop and start', () => {
     expect(process.state()).toBe('held');
     expect(process.pid()).toBeUndefined();
     expect(await stack.health('writer')).toMatchObject({ status: 'down', replicas: [expect.objectContaining({ state: 'exited' })] });
+    // Held on purpose, which the monitor does not call down; not a crash either.
+    expect((await stack.list())[0]!.replicas[0]).toMatchObject({ state: 'exited', held: true, restarts: 0 });
+    expect((await stack.list())[0]!.replicas[0]!.lastExit).toBeUndefined();
     // A restart meanwhile would let it write into a database being replaced.
     const refused = await stackErrorOf(stack.restart('writer'));
     expect(refused.code).toBe('BUSY');
@@ -90,6 +93,7 @@ describe('local stack: stop and start', () => {
     expect(process.pid()).not.toBe(pid);
     expect(process.restarts()).toBe(0);
     expect((await stack.health('writer')).status).toBe('healthy');
+    expect((await stack.list())[0]!.replicas[0]!.held).toBeUndefined();
   });
 
   it('refuses an unknown service, and the CLI driver refuses stop and start with what to do', async () => {

@@ -30,6 +30,16 @@ export function lastHealthOutput(info: Docker.ContainerInspectInfo): string {
   return `; last health check exited ${last.ExitCode}${output ? `: ${output}` : ''}`;
 }
 
+/**
+ * Docker keeps a stopped container stopped whatever its restart policy: one whose policy would
+ * bring it back after a crash (always, unless-stopped) and that is exited was stopped on purpose
+ * (`stop`, a restore's hold, or someone's `docker stop`).
+ */
+function heldStopped(info: Docker.ContainerInspectInfo): boolean {
+  const policy = info.HostConfig?.RestartPolicy?.Name;
+  return info.State.Status === 'exited' && (policy === 'always' || policy === 'unless-stopped');
+}
+
 export function replicaOf(info: Docker.ContainerInspectInfo, now: number): Replica {
   const running = info.State.Running;
   const startedAt = running ? new Date(info.State.StartedAt).toISOString() : null;
@@ -43,6 +53,7 @@ export function replicaOf(info: Docker.ContainerInspectInfo, now: number): Repli
     startedAt,
     uptimeSeconds: uptimeSeconds(startedAt, now),
     restarts: info.RestartCount,
+    ...(heldStopped(info) ? { held: true as const } : {}),
   };
 }
 

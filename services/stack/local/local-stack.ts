@@ -209,8 +209,15 @@ export function createLocalStack(options: LocalStackOptions): Stack {
       uptimeSeconds: uptimeSeconds(startedAt, now),
       ...(pid !== undefined ? { pid } : {}),
       restarts: process.restarts(),
+      ...(process.state() === 'held' ? { held: true as const } : {}),
+      ...exitOf(process),
       ...(detail ? { detail } : {}),
     };
+  }
+
+  function exitOf(process: SupervisedProcess): Pick<Replica, 'lastExit'> {
+    const exit = process.lastExit();
+    return exit ? { lastExit: { at: exit.at.toISOString(), code: exit.code, signal: exit.signal } } : {};
   }
 
   function lastLines(process: SupervisedProcess, count = 5): string {

@@ -31,6 +31,12 @@ export interface ProcessLogLine {
   text: string;
 }
 
+export interface SupervisedExit {
+  at: Date;
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
 /** running: a child is up; backoff: it exited and waits to be restarted; held: hold() ended it until release(); stopped: stop() was called. */
 export type SupervisedState = 'running' | 'backoff' | 'held' | 'stopped';
 
@@ -51,7 +57,10 @@ export interface SupervisedProcess {
   /** Told after each relaunch (the control channel republishes the argv). */
   onLaunchChanged(listener: () => void): void;
   pid(): number | undefined;
+  /** Restarts after an unexpected exit; restart(), hold() and release() never count. */
   restarts(): number;
+  /** The last unexpected exit, if there was one. */
+  lastExit(): SupervisedExit | undefined;
   state(): SupervisedState;
   /** When the current child started; undefined while none runs. */
   startedAt(): Date | undefined;
@@ -98,6 +107,7 @@ export function superviseProcess(options: SupervisedProcessOptions): SupervisedP
   let child: ChildProcess | undefined;
   let stopping = false;
   let restartCount = 0;
+  let lastExit: SupervisedExit | undefined;
   let backoffMs = 1000;
   let restartTimer: NodeJS.Timeout | undefined;
   let childStartedAt: Date | undefined;
@@ -160,6 +170,7 @@ export function superviseProcess(options: SupervisedProcessOptions): SupervisedP
       child = undefined;
       childStartedAt = undefined;
       if (stopping || replacing || held) return;
+      lastExit = { at: new Date(), code, signal };
       if (Date.now() - startedAt > STABLE_AFTER_MS) backoffMs = 1000;
       const note = `exited (${signal ?? `code ${code}`}); restarting in ${backoffMs} ms`;
       // In the file (for whoever reads it later), not in the ring buffer, which holds the child's own output.
@@ -212,6 +223,7 @@ export function superviseProcess(options: SupervisedProcessOptions): SupervisedP
     },
     pid: () => child?.pid,
     restarts: () => restartCount,
+    lastExit: () => (lastExit ? { ...lastExit } : undefined),
     state: () => (stopping ? 'stopped' : held && !child ? 'held' : child ? 'running' : 'backoff'),
     startedAt: () => childStartedAt,
     logs: () => output.toArray(),
