@@ -86,6 +86,13 @@ export interface StepDefinition<Args> {
    * must honour its signal, at most `timeoutMs`), so that undoing never races what it still does.
    */
   undoesPartialRun?: boolean;
+  /**
+   * Whether the step, once an abort stops it, is waited for (at most `timeoutMs`) before the run
+   * is ended as aborted, because what it still does cleans up after itself: a gate whose request
+   * is created while the run is being aborted withdraws it, and the run must not read as aborted
+   * with that request still open. A shutdown or a lost lease does not wait for it.
+   */
+  finishesWhenAborted?: boolean;
   dryRun(context: StepContext<Args>): Promise<DryRunResult>;
   /** For a `gate` step (gate-step.ts): the level its approval is decided at. */
   gate?: GateSettings;

@@ -35,6 +35,8 @@ export function gateStep<Args>(input: GateStepInput): StepDefinition<Args> {
     timeoutMs: input.timeoutMs,
     idempotent: true,
     skippable: false,
+    // Its port's open() withdraws a request it made after the abort withdrew the run's: wait for it.
+    finishesWhenAborted: true,
     gate: { level: input.level, ...(input.approvals === undefined ? {} : { approvals: input.approvals }) },
     async run({ runId, ports, signal }): Promise<GatePassed> {
       const gates = ports.gates;

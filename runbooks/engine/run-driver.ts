@@ -162,7 +162,7 @@ class RunDrive {
     const shutdown = step.idempotent ? this.options.shutdown.now : this.options.shutdown.afterGrace;
     const runSignal = AbortSignal.any([this.keeper.stepSignal, shutdown]);
     const result = started.ok
-      ? await callStep((signal) => step.run({ ...context, signal }), { timeoutMs: step.timeoutMs, runSignal, what: `step "${step.id}"`, ...(step.undoesPartialRun ? { waitForStopMs: step.timeoutMs } : {}) })
+      ? await callStep((signal) => step.run({ ...context, signal }), { timeoutMs: step.timeoutMs, runSignal, what: `step "${step.id}"`, ...waitForStop(step) })
       : { ok: false as const, error: started.error, timedOut: false, durationMs: 0 };
     this.reporting = undefined;
     // The last report not written yet goes with the attempt's end (or before the run is handed back).
@@ -373,4 +373,11 @@ function storable(value: unknown): { ok: true; value: unknown } | { ok: false; e
   } catch (error) {
     return { ok: false, error: `it finished, but its output could not be stored as JSON (${describe(error)})` };
   }
+}
+
+/** How long callStep waits for a stopped step to come to rest, and on which stops (definition.ts). */
+function waitForStop(step: StepDefinition<unknown>): { waitForStopMs?: number; waitForStopWhen?: (reason: unknown) => boolean } {
+  if (step.undoesPartialRun) return { waitForStopMs: step.timeoutMs };
+  if (step.finishesWhenAborted) return { waitForStopMs: step.timeoutMs, waitForStopWhen: (reason) => (reason as RunStop | undefined)?.kind === 'abort-requested' };
+  return {};
 }

@@ -300,6 +300,78 @@ describe('abort', () => {
     }
   });
 
+  it('of a step that finishes when aborted waits for it to end before the run reads aborted; a shutdown does not wait', async () => {
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let started = false;
+    let h!: Harness;
+    const cleaning = defineRunbook({
+      source: import.meta.url,
+      name: 'finishes-when-aborted',
+      summary: 'Cleans up after itself when stopped',
+      level: 0,
+      args: z.object({}),
+      steps: [
+        {
+          id: 'ask',
+          kind: 'act',
+          title: 'Ask, and withdraw what was asked once stopped',
+          timeoutMs: 30_000,
+          idempotent: true,
+          finishesWhenAborted: true,
+          async run({ signal }) {
+            started = true;
+            // Ignores its signal until the test lets it end: the cleanup it does then must come first.
+            await released;
+            if (signal.aborted) h.events.push('cleaned up');
+            signal.throwIfAborted();
+            return {};
+          },
+          async dryRun() {
+            return { mode: 'description', text: 'would ask' };
+          },
+        },
+      ],
+    });
+    h = harness(createRunbookRegistry([cleaning]));
+    h.executor.start();
+    try {
+      const run = await h.executor.submit({ runbook: 'finishes-when-aborted', args: {}, requester: 'U0ONCALL', origin: 'test' });
+      await expect.poll(() => started, { timeout: 5000 }).toBe(true);
+      await h.executor.abort(run.id, 'U0LEAD');
+      // Two renewals later the runner still drives the run, waiting for the step.
+      const renewals = new Set<number>();
+      await expect.poll(async () => (renewals.add((await h.executor.get(run.id)).leaseExpiresAt?.getTime() ?? 0), renewals.size), { timeout: 5000, interval: 20 }).toBeGreaterThan(2);
+      expect((await h.executor.get(run.id)).state).toBe('aborting');
+      release();
+      await expect.poll(async () => (await h.executor.get(run.id)).state, { timeout: 5000 }).toBe('aborted');
+      expect(h.events.slice(h.events.indexOf('cleaned up'))).toEqual(['cleaned up', 'end run ask#1 interrupted', 'run aborted']);
+      expect(await attemptsOf(run.id)).toEqual(['run ask#1 interrupted']);
+    } finally {
+      release();
+      await h.executor.stop();
+    }
+
+    // A shutdown hands the run back at once, however long the step takes to end.
+    let hold!: () => void;
+    const held = new Promise<void>((resolve) => (hold = resolve));
+    const stopping = harness(createRunbookRegistry([{ ...cleaning, steps: [{ ...cleaning.steps[0]!, run: () => held.then(() => ({})) }] }]));
+    stopping.executor.start();
+    try {
+      const run = await stopping.executor.submit({ runbook: 'finishes-when-aborted', args: {}, requester: 'U0ONCALL', origin: 'test' });
+      await expect.poll(async () => (await t.store.attempts(run.id)).length, { timeout: 5000 }).toBe(1);
+      await stopping.executor.stop();
+      expect(await stopping.executor.get(run.id)).toMatchObject({ state: 'pending', leaseOwner: null });
+      expect(await attemptsOf(run.id)).toEqual(['run ask#1 running']);
+      // The next runner (its step ends at once) takes it over, so no run is left for the other tests.
+      const next = harness(createRunbookRegistry([{ ...cleaning, steps: [{ ...cleaning.steps[0]!, run: async () => ({}) }] }]));
+      expect(await next.settle(run.id)).toMatchObject({ state: 'succeeded' });
+    } finally {
+      hold();
+      await stopping.executor.stop();
+    }
+  });
+
   it('asked in the process that drives the run reaches its step at once, not at the next lease renewal', async () => {
     let stepSignal: AbortSignal | undefined;
     let release!: () => void;

@@ -12,7 +12,7 @@ export type StepCallResult =
 
 export async function callStep(
   call: (signal: AbortSignal) => Promise<unknown>,
-  options: { timeoutMs: number; runSignal: AbortSignal; what: string; waitForStopMs?: number },
+  options: { timeoutMs: number; runSignal: AbortSignal; what: string; waitForStopMs?: number; waitForStopWhen?: (reason: unknown) => boolean },
 ): Promise<StepCallResult> {
   const started = performance.now();
   const elapsed = () => Math.round(performance.now() - started);
@@ -27,9 +27,11 @@ export async function callStep(
   });
   stopped.catch(() => undefined);
   const running = Promise.resolve().then(() => call(signal));
-  // A step whose stop is waited for: once stopped, it gets up to waitForStopMs to come to rest.
+  // A step whose stop is waited for: once stopped (by a stop waitForStopWhen accepts, default any),
+  // it gets up to waitForStopMs to come to rest.
   const stoppedAndAtRest = options.waitForStopMs
     ? stopped.catch(async (reason: unknown) => {
+        if (options.waitForStopWhen && !options.waitForStopWhen(reason)) throw reason;
         await Promise.race([running.catch(() => undefined), new Promise((resolve) => setTimeout(resolve, options.waitForStopMs).unref())]);
         throw reason;
       })

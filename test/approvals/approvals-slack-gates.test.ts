@@ -373,23 +373,42 @@ describe('an abort that lands while the gate makes its first request', () => {
    * `run abort` does it: the run marked aborting, then its gates' requests withdrawn) lands at
    * `when`: inside the command path, after the gate's id was kept and `run pass` was planned but
    * before the store created the request, or just after the creation. Every withdrawal that
-   * closed a request is counted, the abort's and the runner's.
+   * closed a request is counted, the abort's and the runner's. `creating-stopped`: as `creating`,
+   * but the abort is asked of the runner itself (as the bot's `run abort` does), so the gate step is
+   * told to stop at once, and the request is held back until the runner either ended the run or
+   * renewed its lease twice meanwhile (it still waits for the step), so the run never reads as
+   * aborted before the step's withdrawal in any order but the one that was the bug.
    */
-  async function abortWhile(when: 'creating' | 'created') {
+  async function abortWhile(when: 'creating' | 'creating-stopped' | 'created') {
     await bot.runEngine!.executor.stop();
     const pool = bot.trail.pool;
     const gateStore = createGateStore(pool);
     const closedBy: string[] = [];
     let runId = '';
+    let runner: ReturnType<typeof createRunExecutor> | undefined;
     const abort = async () => {
-      await bot.runEngine!.executor.abort(runId, ADMIN);
+      await (when === 'creating-stopped' ? runner! : bot.runEngine!.executor).abort(runId, ADMIN);
       await closeGatesForAbort({ gates: gateStore, approvals: bot.approvals, closed: async () => void closedBy.push('abort') }, { id: runId }, ADMIN);
+    };
+    /** Until the run ended, or its lease was renewed twice (its runner still drives it). */
+    const runEndedOrTwiceRenewed = async () => {
+      const renewals = new Set<number>();
+      for (;;) {
+        const run = (await bot.runEngine!.store.get(runId))!;
+        if (FINAL_RUN_STATES.includes(run.state) || !run.leaseExpiresAt) return;
+        renewals.add(run.leaseExpiresAt.getTime());
+        if (renewals.size > 2) return;
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
     };
     const approvals: ApprovalStore = {
       ...bot.approvals,
       async create(input, now) {
-        if (when === 'creating' && input.action.line.startsWith(`run pass ${runId} `)) await abort();
-        return bot.approvals.create(input, now);
+        if (when === 'created' || !input.action.line.startsWith(`run pass ${runId} `)) return bot.approvals.create(input, now);
+        await abort();
+        const made = await bot.approvals.create(input, now);
+        if (when === 'creating-stopped') await runEndedOrTwiceRenewed();
+        return made;
       },
     };
     const { ask, ...rest } = slackGateRequests({ execution: { registry: createCommandRegistry(), services: { ...bot.services, approvals } }, approvals: bot.approvals, client: () => bot.t.bot.webClient, places: async () => [{ channel: OPS }] });
@@ -404,7 +423,7 @@ describe('an abort that lands while the gate makes its first request', () => {
         return request;
       },
     });
-    const runner = createRunExecutor({ store: bot.runEngine!.store, registry: bot.runEngine!.registry, owner: 'runner-a', leaseMs: 2000, renewEveryMs: 200, scanEveryMs: 100, ports: { gates } });
+    runner = createRunExecutor({ store: bot.runEngine!.store, registry: bot.runEngine!.registry, owner: 'runner-a', leaseMs: 2000, renewEveryMs: 200, scanEveryMs: 100, ports: { gates } });
     runId = (await bot.runEngine!.runs.submit({ runbook: 'gated-deploy', args: {}, requester: ONCALL, origin: 'slash' })).id;
     runner.start();
     try {
@@ -420,6 +439,13 @@ describe('an abort that lands while the gate makes its first request', () => {
 
   it('made after the abort withdrew nothing: the runner withdraws it, as the one who aborted', async () => {
     const { request, closedBy } = await abortWhile('creating');
+    expect(request).toMatchObject({ state: 'cancelled', endedBy: ADMIN });
+    expect(request?.endedReason).toContain('was aborted');
+    expect(closedBy).toEqual(['runner']);
+  }, 30_000);
+
+  it('made after the abort stopped the gate step: the run reads aborted only once the runner withdrew it', async () => {
+    const { request, closedBy } = await abortWhile('creating-stopped');
     expect(request).toMatchObject({ state: 'cancelled', endedBy: ADMIN });
     expect(request?.endedReason).toContain('was aborted');
     expect(closedBy).toEqual(['runner']);
