@@ -83,6 +83,8 @@ export function startLevelOne(wiring: LevelOneWiring): LevelOne {
     log: wiring.log,
   });
   const unsubscribe = wiring.alerts.onChange((change) => levelOne.onChange(change));
+  // Alerts already firing when the bot starts get their look too (the store tells only of changes).
+  void levelOne.sweep().catch((error: unknown) => wiring.log('level 1: the open alerts could not be read at the start', error));
   return {
     ...levelOne,
     async stop() {

@@ -168,15 +168,17 @@ describe('Level 1 on a fired alert', () => {
   });
 
   it('retries a restart that did not make the service healthy after its backoff, then opens the breaker and escalates once', async () => {
-    const a = harness({ health: async () => ({ healthy: false, detail: 'unreachable: connection refused' }) });
+    // Each health check takes 5 s by the test's clock, so verifying gives up after six of them; the
+    // clock moves only there, so a backoff's timer (real time, from the test's clock) never fires in
+    // the middle of the test and a look never verifies with a clock that stands still.
+    const a = harness({
+      health: async () => {
+        clock = new Date(clock.getTime() + 5000);
+        return { healthy: false, detail: 'unreachable: connection refused' };
+      },
+    });
     const alert = await fire();
-    // Attempt 1 fails verification (30 s by the test's clock, which the runner reads while polling).
-    const ticking = setInterval(() => (clock = new Date(clock.getTime() + 5000)), 1);
-    try {
-      await a.levelOne.consider(alert.id);
-    } finally {
-      clearInterval(ticking);
-    }
+    await a.levelOne.consider(alert.id);
     const first = await notes(alert.id);
     expect(first[0]).toMatchObject({ outcome: 'failed', attempt: 1, evidence: 'audit-engine was still not healthy 30 s after Level 1 began the restart (last health check: unreachable: connection refused).' });
     // Looked at again at once: too early, the backoff is noted.
@@ -187,12 +189,7 @@ describe('Level 1 on a fired alert', () => {
     const claims = createLevelOneClaims(pool);
     for (const attempt of [2, 3]) {
       clock = new Date(clock.getTime() + 10 * 60_000);
-      const ticker = setInterval(() => (clock = new Date(clock.getTime() + 5000)), 1);
-      try {
-        await a.levelOne.consider(alert.id);
-      } finally {
-        clearInterval(ticker);
-      }
+      await a.levelOne.consider(alert.id);
       await a.levelOne.idle();
       expect((await claims.ofEpisode(alert.id, alert.firedAt)).map((action) => action.outcome)).toHaveLength(attempt);
     }
@@ -217,5 +214,87 @@ describe('Level 1 on a fired alert', () => {
     const alert = await fire();
     await a.levelOne.consider(alert.id);
     expect((await notes(alert.id))[0]).toMatchObject({ outcome: 'failed', evidence: '`restart audit-engine` did not succeed: Not allowed: "restart" is refused in lockdown' });
+  });
+});
+
+describe('Level 1 on alerts that fired before it started', () => {
+  it('acts on the open alerts it may handle when swept, and leaves the others alone', async () => {
+    const before = await fire();
+    const acknowledged = await fire(serviceDown('sandbox-controller'));
+    await store.acknowledge(acknowledged.id, 'U0ONCALL');
+    const snoozed = await fire(serviceDown('policy-engine'));
+    await store.snooze(snoozed.id, new Date(T0.getTime() + 3_600_000), 'U0ONCALL');
+    await fire({ ...serviceDown(), rule: 'HighP99Latency', fingerprint: 'monitor/HighP99Latency', labels: { alertname: 'HighP99Latency' } });
+    const a = harness();
+    expect(await a.levelOne.sweep()).toBe(1);
+    expect(a.lines).toEqual(['restart audit-engine']);
+    expect(await notes(before.id)).toEqual([expect.objectContaining({ outcome: 'succeeded', attempt: 1 })]);
+    // Swept again (a second start, the monitor's lease taken): an action that worked is not repeated
+    // while its source has yet to see the alert resolve, and nothing new is noted.
+    expect(await a.levelOne.sweep()).toBe(0);
+    expect(a.lines).toEqual(['restart audit-engine']);
+    expect(await notes(before.id)).toHaveLength(1);
+  });
+
+  it('acts once when two replicas sweep at once', async () => {
+    const alert = await fire();
+    const a = harness();
+    const b = harness({ onPool: otherReplica });
+    await Promise.all([a.levelOne.sweep(), b.levelOne.sweep()]);
+    await Promise.all([a.levelOne.idle(), b.levelOne.idle()]);
+    expect([...a.lines, ...b.lines]).toEqual(['restart audit-engine']);
+    expect((await notes(alert.id)).filter((note) => note?.outcome !== 'refused')).toHaveLength(1);
+  });
+
+  it('tries again after the backoff of an attempt a stopped replica made, and notes a refusal another replica noted only once', async () => {
+    const alert = await fire();
+    const failing = { run: async (): Promise<LevelOneRun> => ({ outcome: 'fail', document: { title: 'Restart failed', summary: 'no such container', tone: 'fail', blocks: [] } }) } as const;
+    const a = harness(failing);
+    await a.levelOne.consider(alert.id);
+    await a.levelOne.idle();
+    await a.levelOne.stop();
+    expect((await notes(alert.id)).map((note) => [note?.outcome, note?.refusal])).toEqual([
+      ['failed', undefined],
+      ['refused', 'backoff'],
+    ]);
+    // The other replica takes over while the backoff runs: it says nothing new and waits for it.
+    const b = harness({ onPool: otherReplica });
+    expect(await b.levelOne.sweep()).toBe(1);
+    expect(b.lines).toEqual([]);
+    expect(await notes(alert.id)).toHaveLength(2);
+    // Once the backoff is over, its next sweep acts.
+    clock = new Date(clock.getTime() + 60_000);
+    await b.levelOne.stop();
+    const c = harness({ onPool: otherReplica });
+    await c.levelOne.sweep();
+    expect(c.lines).toEqual(['restart audit-engine']);
+    expect((await notes(alert.id)).at(-1)).toMatchObject({ outcome: 'succeeded', attempt: 2 });
+  });
+
+  it('does not escalate again for a breaker a stopped replica already escalated on', async () => {
+    const alert = await fire();
+    const failing = { run: async (): Promise<LevelOneRun> => ({ outcome: 'fail', document: { title: 'Restart failed', tone: 'fail', blocks: [] } }) } as const;
+    const a = harness(failing);
+    for (let attempt = 0; attempt < 3; attempt++) {
+      await a.levelOne.consider(alert.id);
+      await a.levelOne.idle();
+      clock = new Date(clock.getTime() + 10 * 60_000);
+    }
+    await a.levelOne.consider(alert.id);
+    expect(a.escalations).toHaveLength(1);
+    await a.levelOne.stop();
+    const b = harness({ ...failing, onPool: otherReplica });
+    await b.levelOne.sweep();
+    expect(b.lines).toEqual([]);
+    expect(b.escalations).toEqual([]);
+    expect((await notes(alert.id)).filter((note) => note?.refusal === 'circuit-open')).toHaveLength(1);
+  });
+
+  it('never acts on a sweep after it was stopped', async () => {
+    await fire();
+    const a = harness();
+    await a.levelOne.stop();
+    expect(await a.levelOne.sweep()).toBe(0);
+    expect(a.lines).toEqual([]);
   });
 });

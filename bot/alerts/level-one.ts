@@ -43,7 +43,7 @@ export interface LevelOneRun {
 }
 
 export interface LevelOneOptions {
-  alerts: Pick<AlertStore, 'get' | 'note'>;
+  alerts: Pick<AlertStore, 'get' | 'note' | 'listOpen' | 'events'>;
   claims: LevelOneClaims;
   limits: LevelOneLimits;
   /** Runs a line through the command path as the bot, origin `auto`. */
@@ -67,11 +67,21 @@ export interface LevelOne {
   onChange(change: AlertChange): void;
   /** Considers an alert now (and schedules the next look when the guard rails say to wait). */
   consider(alertId: string): Promise<void>;
-  /** Resolves once nothing is being considered. */
+  /**
+   * Considers every open alert Level 1 may handle, as if each had just fired: the store only tells
+   * of changes, so alerts firing before this process started (or before this replica took over the
+   * monitor from one that stopped, with its retry timers) would otherwise get no action. Resolves
+   * with how many were looked at, once those looks are done.
+   */
+  sweep(): Promise<number>;
+  /** Resolves once nothing is being considered (nor swept). */
   idle(): Promise<void>;
   /** No further actions; a running one is aborted (its claim stays, unfinished, and counts as failed later). */
   stop(): Promise<void>;
 }
+
+/** Refusals that escalate (the guard rails' `escalate`): noted once, the episode went up already. */
+const ESCALATING_REFUSALS: readonly string[] = ['circuit-open', 'rate-limit'];
 
 const ACTION_WORDS: Record<LevelOneAction, string> = { 'restart-service': 'restart', 'cache-warm': 'cache warm', 'prune-sandboxes': 'sandbox prune' };
 
@@ -89,6 +99,7 @@ export function createLevelOne(options: LevelOneOptions): LevelOne {
   /** Refusals already noted (alert, episode, code, attempts), so that a look again says nothing new. */
   const noted = new Set<string>();
   const escalated = new Set<string>();
+  const sweeps = new Set<Promise<number>>();
 
   const episodeKey = (alert: AlertRecord) => `${alert.id}@${alert.firedAt.toISOString()}`;
 
@@ -109,9 +120,15 @@ export function createLevelOne(options: LevelOneOptions): LevelOne {
 
   async function refuse(alert: AlertRecord, plan: LevelOnePlan, decision: Extract<LevelOneDecision, { act: false }>, attempts: number): Promise<void> {
     const key = `${episodeKey(alert)}:${decision.code}:${attempts}`;
-    if (!noted.has(key)) {
+    if (!noted.has(key) || (decision.escalate && !escalated.has(episodeKey(alert)))) {
       noted.add(key);
-      await note(alert, { action: plan.action, command: plan.command, outcome: 'refused', refusal: decision.code, reason: decision.reason, attempt: attempts + 1, service: plan.service });
+      // A sweep after a start (or on another replica) may look at what was already said: each
+      // refusal is noted once per episode and attempt, and Level 1 escalates an episode once.
+      const earlier = await refusalsOfEpisode(alert);
+      if (!earlier.some((refusal) => refusal.code === decision.code && refusal.attempt === attempts + 1)) {
+        await note(alert, { action: plan.action, command: plan.command, outcome: 'refused', refusal: decision.code, reason: decision.reason, attempt: attempts + 1, service: plan.service });
+      }
+      if (earlier.some((refusal) => ESCALATING_REFUSALS.includes(refusal.code))) escalated.add(episodeKey(alert));
     }
     if (decision.escalate && options.escalateNow && !escalated.has(episodeKey(alert))) {
       escalated.add(episodeKey(alert));
@@ -122,6 +139,17 @@ export function createLevelOne(options: LevelOneOptions): LevelOne {
       }
     }
     if (decision.retryAt && !decision.escalate) later(alert.id, decision.retryAt);
+  }
+
+  /** The refusals already noted on this episode of the alert, by any replica. */
+  async function refusalsOfEpisode(alert: AlertRecord): Promise<{ code: string; attempt: unknown }[]> {
+    const events = await options.alerts.events(alert.id).catch((error: unknown) => {
+      options.log(`level 1: could not read the notes of alert ${alert.id}`, error);
+      return [];
+    });
+    return events
+      .filter((event) => event.kind === 'auto-action' && event.at.getTime() >= alert.firedAt.getTime() && typeof event.details?.refusal === 'string')
+      .map((event) => ({ code: event.details!.refusal as string, attempt: event.details!.attempt }));
   }
 
   /** After the command ran: is it fixed? The evidence is one sentence a person can check. */
@@ -141,13 +169,18 @@ export function createLevelOne(options: LevelOneOptions): LevelOne {
     return { ok: false, evidence: `${plan.service} was still not healthy ${Math.round(options.limits.verifyMs / 1000)} s after Level 1 began the restart (last health check: ${last}).` };
   }
 
+  function mayHandle(alert: AlertRecord): boolean {
+    // Only a firing alert: an acknowledged one is a person's, a resolved one needs nothing.
+    if (alert.state !== 'firing') return false;
+    // Quiet on purpose: a silence or a snooze keeps Level 1 out too.
+    if (alert.silencedBy !== null || (alert.snoozedUntil && alert.snoozedUntil.getTime() > now().getTime())) return false;
+    return levelOnePlan(alert) !== undefined;
+  }
+
   async function consider(alertId: string): Promise<void> {
     if (stopping.signal.aborted) return;
     const alert = await options.alerts.get(alertId);
-    // Only a firing alert: an acknowledged one is a person's, a resolved one needs nothing.
-    if (!alert || alert.state !== 'firing') return;
-    // Quiet on purpose: a silence or a snooze keeps Level 1 out too.
-    if (alert.silencedBy !== null || (alert.snoozedUntil && alert.snoozedUntil.getTime() > now().getTime())) return;
+    if (!alert || !mayHandle(alert)) return;
     const plan = levelOnePlan(alert);
     if (!plan) return;
     const at = now();
@@ -187,6 +220,21 @@ export function createLevelOne(options: LevelOneOptions): LevelOne {
     if (!verdict.ok && !stopping.signal.aborted) void enqueue(alert.id);
   }
 
+  async function sweepOpen(): Promise<number> {
+    if (stopping.signal.aborted) return 0;
+    const open = await options.alerts.listOpen();
+    // Not one this replica is already looking at or waiting on, nor one whose action worked (its
+    // source has yet to see it resolve): a sweep adds the looks that were lost, nothing more.
+    const candidates = open.filter((alert) => mayHandle(alert) && !queues.has(alert.id) && !timers.has(alert.id));
+    const handled: AlertRecord[] = [];
+    for (const alert of candidates) {
+      const episode = await options.claims.ofEpisode(alert.id, alert.firedAt);
+      if (episode.at(-1)?.outcome !== 'succeeded') handled.push(alert);
+    }
+    await Promise.all(handled.map((alert) => enqueue(alert.id)));
+    return handled.length;
+  }
+
   function enqueue(alertId: string): Promise<void> {
     const previous = queues.get(alertId) ?? Promise.resolve();
     const next = previous
@@ -204,13 +252,19 @@ export function createLevelOne(options: LevelOneOptions): LevelOne {
       if (change.event.kind === 'fired') void enqueue(change.alert.id);
     },
     consider: enqueue,
+    sweep() {
+      const sweep = sweepOpen().finally(() => sweeps.delete(sweep));
+      sweeps.add(sweep);
+      return sweep;
+    },
     async idle() {
-      while (queues.size > 0) await Promise.all([...queues.values()]);
+      while (queues.size > 0 || sweeps.size > 0) await Promise.allSettled([...sweeps, ...queues.values()]);
     },
     async stop() {
       stopping.abort();
       for (const timer of timers.values()) clearTimeout(timer);
       timers.clear();
+      await Promise.allSettled([...sweeps]);
       await Promise.all([...queues.values()]);
     },
   };
