@@ -73,6 +73,7 @@ function harness(overrides: Partial<LevelOneOptions> & { onPool?: pg.Pool } = {}
       return { outcome: 'ok', document: OK_DOCUMENT };
     },
     health: async () => ({ healthy: true, detail: 'healthy' }),
+    condition: async () => ({ cleared: true, detail: 'the cache hit rate was 97.0 % (threshold 95 %)' }),
     conditions: async () => CALM,
     escalateNow: (alert: AlertRecord, reason: string) => void escalations.push(`${alert.id}: ${reason}`),
     holder: overrides.onPool ? 'replica-b' : 'replica-a',
@@ -296,5 +297,109 @@ describe('Level 1 on alerts that fired before it started', () => {
     await a.levelOne.stop();
     expect(await a.levelOne.sweep()).toBe(0);
     expect(a.lines).toEqual([]);
+  });
+});
+
+describe("Level 1 verifying a cache warm or a prune by the alert's condition", () => {
+  const lowCache = (): ReportedAlert => ({ source: 'monitor', fingerprint: 'monitor/LowCacheHitRate/service=policy-engine', rule: 'LowCacheHitRate', status: 'firing', labels: { alertname: 'LowCacheHitRate', service: 'policy-engine' }, annotations: {}, startsAt: T0, value: 80 });
+  const sandboxFailures = (): ReportedAlert => ({ source: 'alertmanager', fingerprint: 'am/SandboxFailures', rule: 'SandboxFailures', status: 'firing', labels: { alertname: 'SandboxFailures' }, annotations: {}, startsAt: T0, value: 9 });
+  const WARMED: LevelOneRun = { outcome: 'ok', document: { title: 'Policy Engine cache warmed', summary: '12 decisions were evaluated and cached', tone: 'ok', blocks: [] } };
+
+  it('calls a warm that brought the hit rate back a success, with the reading as evidence', async () => {
+    const readings = [80.4, 91.2, 96.5];
+    const asked: string[] = [];
+    const a = harness({
+      run: async () => WARMED,
+      condition: async (action) => {
+        asked.push(action);
+        const percent = readings.shift() ?? 96.5;
+        return { cleared: percent >= 95, detail: `the cache hit rate was ${percent.toFixed(1)} % (threshold 95 %)` };
+      },
+    });
+    const alert = await fire(lowCache());
+    await a.levelOne.consider(alert.id);
+    expect(asked).toEqual(['cache-warm', 'cache-warm', 'cache-warm']);
+    expect(await notes(alert.id)).toEqual([
+      expect.objectContaining({
+        action: 'cache-warm',
+        outcome: 'succeeded',
+        evidence: expect.stringMatching(/^`cache warm` ran \(Policy Engine cache warmed: 12 decisions were evaluated and cached\); the cache hit rate was 96\.5 % \(threshold 95 %\) \d+\.\d s later\.$/),
+        summary: 'Level 1 ran cache warm (cache warm): succeeded',
+      }),
+    ]);
+  });
+
+  it('says a warm that left the hit rate low did not help, counts it as failed and tries again after the backoff', async () => {
+    // Each reading takes 10 s by the test's clock, so the 30 s of verify_seconds pass in four.
+    const a = harness({
+      run: async () => WARMED,
+      condition: async () => {
+        clock = new Date(clock.getTime() + 10_000);
+        return { cleared: false, detail: 'the cache hit rate was 82.0 % (threshold 95 %)' };
+      },
+    });
+    const alert = await fire(lowCache());
+    await a.levelOne.consider(alert.id);
+    await a.levelOne.idle();
+    const [first, second] = await notes(alert.id);
+    expect(first).toMatchObject({
+      outcome: 'failed',
+      evidence: '`cache warm` ran (Policy Engine cache warmed: 12 decisions were evaluated and cached) but did not help: the cache hit rate was 82.0 % (threshold 95 %) 30 s after Level 1 began.',
+      summary: 'Level 1 ran cache warm (cache warm): did not help',
+    });
+    expect(second).toMatchObject({ outcome: 'refused', refusal: 'backoff', attempt: 2 });
+    expect((await createLevelOneClaims(pool).ofEpisode(alert.id, alert.firedAt)).map((action) => action.outcome)).toEqual(['failed']);
+  });
+
+  it('says so when the condition could not be read, and does not call that a success', async () => {
+    const a = harness({
+      run: async () => WARMED,
+      condition: async () => {
+        clock = new Date(clock.getTime() + 10_000);
+        throw new Error('connect ECONNREFUSED 127.0.0.1:8004');
+      },
+    });
+    const alert = await fire(lowCache());
+    await a.levelOne.consider(alert.id);
+    expect((await notes(alert.id))[0]).toMatchObject({ outcome: 'failed', evidence: expect.stringContaining('did not help: its condition could not be read (connect ECONNREFUSED 127.0.0.1:8004) 30 s after') });
+  });
+
+  it('says a prune did not help while the alert stays firing through the wait', async () => {
+    const a = harness({
+      run: async () => ({ outcome: 'ok', document: { title: 'No sandbox containers to prune', summary: 'Removed 0 exited sandbox containers.', tone: 'ok', blocks: [] } }),
+      condition: async () => {
+        clock = new Date(clock.getTime() + 10_000);
+        return undefined;
+      },
+    });
+    const alert = await fire(sandboxFailures());
+    await a.levelOne.consider(alert.id);
+    expect((await notes(alert.id))[0]).toMatchObject({ outcome: 'failed', evidence: expect.stringMatching(/but did not help: the alert was still firing 30 s after Level 1 began\.$/), summary: 'Level 1 ran sandbox prune (sandbox prune): did not help' });
+  });
+
+  it("calls a prune a success when the alert's source resolves it within the wait, and not when a person does", async () => {
+    let reads = 0;
+    const prune = (resolveAs: 'source' | 'person') =>
+      harness({
+        run: async () => ({ outcome: 'ok', document: { title: 'Sandbox containers pruned', summary: 'Removed 4 exited sandbox containers.', tone: 'ok', blocks: [] } }),
+        condition: async (action) => {
+          expect(action).toBe('prune-sandboxes');
+          reads += 1;
+          clock = new Date(clock.getTime() + 5000);
+          if (reads === 2 && resolveAs === 'source') await store.report([{ ...sandboxFailures(), status: 'resolved', endsAt: clock }]);
+          if (reads === 2 && resolveAs === 'person') await store.resolve(alert.id, 'U0ONCALL');
+          // Only Prometheus counts sandbox failures: nothing to read here.
+          return undefined;
+        },
+      });
+    let alert = await fire(sandboxFailures());
+    await prune('source').levelOne.consider(alert.id);
+    expect((await notes(alert.id))[0]).toMatchObject({ action: 'prune-sandboxes', outcome: 'succeeded', evidence: expect.stringMatching(/^`sandbox prune` ran \(Sandbox containers pruned: Removed 4 exited sandbox containers\.\); its source resolved the alert \d+\.\d s later\.$/) });
+
+    await pool.query('TRUNCATE alert_level_one_actions, alert_events, alert_reports, alerts, alert_silences RESTART IDENTITY CASCADE');
+    reads = 0;
+    alert = await fire(sandboxFailures());
+    await prune('person').levelOne.consider(alert.id);
+    expect((await notes(alert.id))[0]).toMatchObject({ outcome: 'failed', evidence: expect.stringMatching(/; U0ONCALL resolved the alert by hand \d+\.\d s later, before anything showed that it helped\.$/) });
   });
 });

@@ -42,6 +42,13 @@ export interface LevelOneRun {
   approval?: { id: string };
 }
 
+/** An alert's condition as read now: whether it is no longer breached, and one phrase saying what was read. */
+export interface LevelOneCondition {
+  cleared: boolean;
+  /** E.g. `the cache hit rate was 97.2 % (threshold 95 %)`. */
+  detail: string;
+}
+
 export interface LevelOneOptions {
   alerts: Pick<AlertStore, 'get' | 'note' | 'listOpen' | 'events'>;
   claims: LevelOneClaims;
@@ -50,6 +57,12 @@ export interface LevelOneOptions {
   run(line: string, signal: AbortSignal): Promise<LevelOneRun>;
   /** Whether the service answers its health check now, and what it said. */
   health(service: string): Promise<{ healthy: boolean; detail: string }>;
+  /**
+   * The condition of a cache warm's or a prune's alert read again after the action (the cache hit
+   * rate against its threshold); undefined when only the alert's source can tell (SandboxFailures:
+   * only Prometheus counts failures), and then only the alert resolving shows that it helped.
+   */
+  condition(action: Exclude<LevelOneAction, 'restart-service'>): Promise<LevelOneCondition | undefined>;
   /** Lockdown and the deploy lock, read just before acting. */
   conditions(): Promise<StackConditions>;
   /** Escalation's hook (the escalation matrix): Level 1 gave up on this alert. */
@@ -84,6 +97,8 @@ export interface LevelOne {
 const ESCALATING_REFUSALS: readonly string[] = ['circuit-open', 'rate-limit'];
 
 const ACTION_WORDS: Record<LevelOneAction, string> = { 'restart-service': 'restart', 'cache-warm': 'cache warm', 'prune-sandboxes': 'sandbox prune' };
+
+const commandFailed = (run: LevelOneRun) => run.outcome === 'fail' || run.outcome === 'rejected' || run.outcome === 'error';
 
 function documentSentence(document: ResultDocument): string {
   return [document.title, document.summary].filter(Boolean).join(': ');
@@ -152,10 +167,38 @@ export function createLevelOne(options: LevelOneOptions): LevelOne {
       .map((event) => ({ code: event.details!.refusal as string, attempt: event.details!.attempt }));
   }
 
+  const pause = () => new Promise((resolve) => setTimeout(resolve, verifyPollMs).unref());
+
+  /**
+   * A cache warm or a prune helped when the alert's condition cleared (read again) or its source
+   * resolved the alert within `verify_seconds`; a command that merely succeeded is not evidence.
+   */
+  async function verifyCondition(alert: AlertRecord, plan: LevelOnePlan & { action: Exclude<LevelOneAction, 'restart-service'> }, run: LevelOneRun, startedAt: number): Promise<{ ok: boolean; evidence: string }> {
+    const ran = `\`${plan.command}\` ran (${documentSentence(run.document)})`;
+    const deadline = startedAt + options.limits.verifyMs;
+    let last = 'the alert was still firing';
+    for (;;) {
+      const [reading, current] = await Promise.all([
+        options.condition(plan.action).catch((error: unknown): LevelOneCondition => ({ cleared: false, detail: `its condition could not be read (${(error as Error)?.message ?? String(error)})` })),
+        options.alerts.get(alert.id).catch(() => undefined),
+      ]);
+      const elapsed = ((now().getTime() - startedAt) / 1000).toFixed(1);
+      // Resolved by its source, not by a person: the source no longer sees the condition.
+      if (current?.state === 'resolved' && current.resolvedBy === null) return { ok: true, evidence: `${ran}; its source resolved the alert ${elapsed} s later.` };
+      if (reading?.cleared) return { ok: true, evidence: `${ran}; ${reading.detail} ${elapsed} s later.` };
+      // A person closed it: nothing left to verify, and nothing shows that the action helped.
+      if (current?.state === 'resolved') return { ok: false, evidence: `${ran}; ${current.resolvedBy} resolved the alert by hand ${elapsed} s later, before anything showed that it helped.` };
+      if (reading) last = reading.detail;
+      if (now().getTime() >= deadline || stopping.signal.aborted) break;
+      await pause();
+    }
+    return { ok: false, evidence: `${ran} but did not help: ${last} ${Math.round(options.limits.verifyMs / 1000)} s after Level 1 began.` };
+  }
+
   /** After the command ran: is it fixed? The evidence is one sentence a person can check. */
-  async function verify(plan: LevelOnePlan, run: LevelOneRun, startedAt: number): Promise<{ ok: boolean; evidence: string }> {
-    if (run.outcome === 'fail' || run.outcome === 'rejected' || run.outcome === 'error') return { ok: false, evidence: `\`${plan.command}\` did not succeed: ${documentSentence(run.document)}` };
-    if (plan.action !== 'restart-service') return { ok: true, evidence: `\`${plan.command}\` succeeded: ${documentSentence(run.document)}` };
+  async function verify(alert: AlertRecord, plan: LevelOnePlan, run: LevelOneRun, startedAt: number): Promise<{ ok: boolean; evidence: string }> {
+    if (commandFailed(run)) return { ok: false, evidence: `\`${plan.command}\` did not succeed: ${documentSentence(run.document)}` };
+    if (plan.action !== 'restart-service') return verifyCondition(alert, { ...plan, action: plan.action }, run, startedAt);
     const deadline = startedAt + options.limits.verifyMs;
     let last = 'not asked yet';
     for (;;) {
@@ -164,7 +207,7 @@ export function createLevelOne(options: LevelOneOptions): LevelOne {
       if (probe.healthy) return { ok: true, evidence: `${plan.service} answered its health check healthy ${elapsed} s after Level 1 began the restart.` };
       last = probe.detail;
       if (now().getTime() >= deadline || stopping.signal.aborted) break;
-      await new Promise((resolve) => setTimeout(resolve, verifyPollMs).unref());
+      await pause();
     }
     return { ok: false, evidence: `${plan.service} was still not healthy ${Math.round(options.limits.verifyMs / 1000)} s after Level 1 began the restart (last health check: ${last}).` };
   }
@@ -209,11 +252,11 @@ export function createLevelOne(options: LevelOneOptions): LevelOne {
       await note(alert, { action: plan.action, command: plan.command, outcome: 'awaiting-approval', duration_ms: now().getTime() - startedAt, evidence: `\`${plan.command}\` needs approval here (request ${run.approval.id}); Level 1 leaves it to the approvers.`, attempt: decision.attempt, service: plan.service });
       return;
     }
-    const verdict = await verify(plan, run, startedAt);
+    const verdict = await verify(alert, plan, run, startedAt);
     const durationMs = now().getTime() - startedAt;
     const outcome = verdict.ok ? 'succeeded' : 'failed';
     await options.claims.finish(claimed.id, outcome, now(), { evidence: verdict.evidence, command_outcome: run.outcome, duration_ms: durationMs });
-    await note(alert, { action: plan.action, command: plan.command, outcome, duration_ms: durationMs, evidence: verdict.evidence, attempt: decision.attempt, service: plan.service, summary: `Level 1 ran ${ACTION_WORDS[plan.action]} (${plan.command}): ${outcome}` });
+    await note(alert, { action: plan.action, command: plan.command, outcome, duration_ms: durationMs, evidence: verdict.evidence, attempt: decision.attempt, service: plan.service, summary: `Level 1 ran ${ACTION_WORDS[plan.action]} (${plan.command}): ${verdict.ok ? 'succeeded' : commandFailed(run) ? 'failed' : 'did not help'}` });
     options.log(`level 1: ${plan.command} for alert ${alert.id} (${alert.rule}), attempt ${decision.attempt}: ${outcome}; ${verdict.evidence}`);
     // A failure is looked at again at once: the guard rails say when (backoff) or whether (breaker).
     // Queued behind this look, not on a timer, so that idle() waits for it too.
