@@ -13,6 +13,7 @@ import { createTestDatabase, type TestDatabase } from '../../test/testing/postgr
 import { defaultAuthorizationData } from '../authorization/data.js';
 import { createAlertStore, migrateAlertStore, type AlertRecord, type AlertStore } from './alert-store.js';
 import type { ReportedAlert } from './intake.js';
+import { firingReport } from './testing/reported-alerts.js';
 import { createLevelOneClaims } from './level-one-claims.js';
 import { levelOneLimits, type StackConditions } from './level-one-guards.js';
 import { createLevelOne, levelOnePlan, type LevelOne, type LevelOneOptions, type LevelOneRun } from './level-one.js';
@@ -49,7 +50,7 @@ const OK_DOCUMENT: ResultDocument = { title: 'Restarted audit-engine', summary: 
 const CALM: StackConditions = { lockdown: false, deployLock: null };
 
 function serviceDown(service = 'audit-engine', startsAt = T0): ReportedAlert {
-  return { source: 'monitor', fingerprint: `monitor/ServiceDown/service=${service}`, rule: 'ServiceDown', status: 'firing', labels: { alertname: 'ServiceDown', service }, annotations: {}, startsAt, value: 1 };
+  return firingReport({ labels: { service }, startsAt });
 }
 
 interface Harness {
@@ -138,14 +139,14 @@ describe('Level 1 on a fired alert', () => {
   it('leaves silenced, snoozed, acknowledged and resolved alerts and rules without an action alone, noting nothing', async () => {
     const a = harness();
     await store.silence({ rule: 'LowCacheHitRate', until: new Date(T0.getTime() + 3_600_000), reason: 'load test', by: 'U0ONCALL' });
-    const silenced = await fire({ ...serviceDown(), rule: 'LowCacheHitRate', fingerprint: 'monitor/LowCacheHitRate', labels: { alertname: 'LowCacheHitRate' } });
+    const silenced = await fire(firingReport({ rule: 'LowCacheHitRate', startsAt: T0 }));
     const snoozed = await fire(serviceDown('policy-engine'));
     await store.snooze(snoozed.id, new Date(T0.getTime() + 3_600_000), 'U0ONCALL');
     const acknowledged = await fire(serviceDown('sandbox-controller'));
     await store.acknowledge(acknowledged.id, 'U0ONCALL');
     const resolved = await fire(serviceDown('evolution-oversight'));
     await store.resolve(resolved.id, 'U0ONCALL');
-    const latency = await fire({ ...serviceDown(), rule: 'HighP99Latency', fingerprint: 'monitor/HighP99Latency', labels: { alertname: 'HighP99Latency' } });
+    const latency = await fire(firingReport({ rule: 'HighP99Latency', startsAt: T0 }));
     for (const alert of [silenced, snoozed, acknowledged, resolved, latency]) await a.levelOne.consider(alert.id);
     await a.levelOne.consider('999');
     expect(a.lines).toEqual([]);
@@ -225,7 +226,7 @@ describe('Level 1 on alerts that fired before it started', () => {
     await store.acknowledge(acknowledged.id, 'U0ONCALL');
     const snoozed = await fire(serviceDown('policy-engine'));
     await store.snooze(snoozed.id, new Date(T0.getTime() + 3_600_000), 'U0ONCALL');
-    await fire({ ...serviceDown(), rule: 'HighP99Latency', fingerprint: 'monitor/HighP99Latency', labels: { alertname: 'HighP99Latency' } });
+    await fire(firingReport({ rule: 'HighP99Latency', startsAt: T0 }));
     const a = harness();
     expect(await a.levelOne.sweep()).toBe(1);
     expect(a.lines).toEqual(['restart audit-engine']);
@@ -301,8 +302,8 @@ describe('Level 1 on alerts that fired before it started', () => {
 });
 
 describe("Level 1 verifying a cache warm or a prune by the alert's condition", () => {
-  const lowCache = (): ReportedAlert => ({ source: 'monitor', fingerprint: 'monitor/LowCacheHitRate/service=policy-engine', rule: 'LowCacheHitRate', status: 'firing', labels: { alertname: 'LowCacheHitRate', service: 'policy-engine' }, annotations: {}, startsAt: T0, value: 80 });
-  const sandboxFailures = (): ReportedAlert => ({ source: 'alertmanager', fingerprint: 'am/SandboxFailures', rule: 'SandboxFailures', status: 'firing', labels: { alertname: 'SandboxFailures' }, annotations: {}, startsAt: T0, value: 9 });
+  const lowCache = () => firingReport({ rule: 'LowCacheHitRate', labels: { service: 'policy-engine' }, startsAt: T0, value: 80 });
+  const sandboxFailures = () => firingReport({ source: 'alertmanager', fingerprint: 'am/SandboxFailures', rule: 'SandboxFailures', startsAt: T0, value: 9 });
   const WARMED: LevelOneRun = { outcome: 'ok', document: { title: 'Policy Engine cache warmed', summary: '12 decisions were evaluated and cached', tone: 'ok', blocks: [] } };
 
   it('calls a warm that brought the hit rate back a success, with the reading as evidence', async () => {

@@ -11,6 +11,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { readAlertContext } from '../alerts/alert-context.js';
 import { createAlertStore, migrateAlertStore, type AlertStore } from '../alerts/alert-store.js';
 import type { ReportedAlert } from '../alerts/intake.js';
+import { firingReport } from '../alerts/testing/reported-alerts.js';
 import { createPool } from '../../services/kit/postgres.js';
 import { startFixtureProcesses, type FixtureProcesses } from '../../test/testing/fixture-processes.js';
 import { createTestDatabase, type TestDatabase } from '../../test/testing/postgres.js';
@@ -83,17 +84,7 @@ function replica(options: { channel?: string; stormThreshold?: number; client?: 
 }
 
 function firing(service: string, overrides: Partial<ReportedAlert> = {}): ReportedAlert {
-  return {
-    source: 'monitor',
-    fingerprint: `monitor:ServiceDown:${service}`,
-    rule: 'ServiceDown',
-    status: 'firing',
-    labels: { alertname: 'ServiceDown', service },
-    annotations: {},
-    startsAt: T0,
-    value: 1,
-    ...overrides,
-  };
+  return firingReport({ fingerprint: `monitor:ServiceDown:${service}`, labels: { service }, startsAt: T0, ...overrides });
 }
 const resolvedReport = (service: string, startsAt: Date, endsAt: Date) => firing(service, { status: 'resolved', startsAt, endsAt, value: 0 });
 
