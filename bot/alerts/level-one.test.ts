@@ -238,6 +238,24 @@ describe('Level 1 on alerts that fired before it started', () => {
     expect(await notes(before.id)).toHaveLength(1);
   });
 
+  it('acts once when swept twice at once (the start, then the monitor lease), noting no backoff', async () => {
+    const alert = await fire();
+    const a = harness();
+    const [first, second] = await Promise.all([a.levelOne.sweep(), a.levelOne.sweep()]);
+    expect([first, second]).toEqual([1, 0]);
+    expect(a.lines).toEqual(['restart audit-engine']);
+    expect(await notes(alert.id)).toEqual([expect.objectContaining({ outcome: 'succeeded' })]);
+  });
+
+  it("leaves an alert another replica's unfinished attempt is on alone, noting nothing (that replica notes its outcome)", async () => {
+    const alert = await fire();
+    await createLevelOneClaims(otherReplica).claim({ alertId: alert.id, episode: alert.firedAt, attempt: 1, rule: 'ServiceDown', service: 'audit-engine', command: 'restart audit-engine', claimedBy: 'replica-b', at: T0 });
+    const a = harness();
+    expect(await a.levelOne.sweep()).toBe(1);
+    expect(a.lines).toEqual([]);
+    expect(await notes(alert.id)).toEqual([]);
+  });
+
   it('acts once when two replicas sweep at once', async () => {
     const alert = await fire();
     const a = harness();

@@ -135,6 +135,8 @@ export function createLevelOne(options: LevelOneOptions): LevelOne {
 
   async function refuse(alert: AlertRecord, plan: LevelOnePlan, decision: Extract<LevelOneDecision, { act: false }>, attempts: number): Promise<void> {
     const key = `${episodeKey(alert)}:${decision.code}:${attempts}`;
+    // Another replica's attempt still running notes its own outcome: nothing to add but a look later.
+    if (decision.code === 'in-progress') noted.add(key);
     if (!noted.has(key) || (decision.escalate && !escalated.has(episodeKey(alert)))) {
       noted.add(key);
       // A sweep after a start (or on another replica) may look at what was already said: each
@@ -296,7 +298,12 @@ export function createLevelOne(options: LevelOneOptions): LevelOne {
     },
     consider: enqueue,
     sweep() {
-      const sweep = sweepOpen().finally(() => sweeps.delete(sweep));
+      // One after another: a second sweep (the start, then the monitor's lease) sees what the first did.
+      const previous = [...sweeps].at(-1) ?? Promise.resolve(0);
+      const sweep: Promise<number> = previous
+        .catch(() => 0)
+        .then(sweepOpen)
+        .finally(() => sweeps.delete(sweep));
       sweeps.add(sweep);
       return sweep;
     },
