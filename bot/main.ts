@@ -573,8 +573,11 @@ async function main(): Promise<void> {
       leases: createLeaseStore(trail.pool),
       name: 'alert-monitor',
       holder: replica,
-      start: () =>
-        startAlertMonitor({
+      start: () => {
+        // The replica that stopped monitoring may have been the one whose Level 1 was waiting to
+        // try again (its timers went with it): what is still firing gets a look here.
+        void levelOne?.sweep().catch((error: unknown) => logger.warn({ component: 'level-1', err: error }, 'Level 1: the open alerts could not be read'));
+        return startAlertMonitor({
           services: { ...fromEnv, stack },
           alerts: alertStore,
           intervalMs: alertSettings.monitorIntervalMs,
@@ -585,7 +588,8 @@ async function main(): Promise<void> {
             if (problem !== lastProblem) logger.warn({ component: 'alert-monitor', err: error }, 'alert monitor: a beat failed; trying again next beat');
             lastProblem = problem;
           },
-        }),
+        });
+      },
       onEvent: (event) => logger.info({ component: 'alert-monitor', token: event.lease.fencingToken }, event.kind === 'leading' ? 'alert monitor: this replica monitors (lease alert-monitor)' : `alert monitor: stopped here (${event.kind === 'lost' ? event.reason : 'released'})`),
       onError: (error, what) => logger.warn({ component: 'alert-monitor', err: error }, `alert monitor: ${what} failed`),
     });

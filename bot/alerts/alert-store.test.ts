@@ -9,6 +9,7 @@ import { createPool } from '../../services/kit/postgres.js';
 import { createTestDatabase, type TestDatabase } from '../../test/testing/postgres.js';
 import { AlertActionError, createAlertStore, migrateAlertStore, type AlertChange, type AlertStore } from './alert-store.js';
 import type { ReportedAlert } from './intake.js';
+import { firingReport } from './testing/reported-alerts.js';
 
 let db: TestDatabase;
 let pool: pg.Pool;
@@ -38,17 +39,7 @@ beforeEach(async () => {
 });
 
 function alert(overrides: Partial<ReportedAlert> = {}): ReportedAlert {
-  return {
-    source: 'alertmanager',
-    fingerprint: 'a1b2c3d4e5f60718',
-    rule: 'ServiceDown',
-    status: 'firing',
-    labels: { alertname: 'ServiceDown', service: 'policy-engine' },
-    annotations: { summary: 'a service health check is failing' },
-    startsAt: T0,
-    value: 1,
-    ...overrides,
-  };
+  return firingReport({ source: 'alertmanager', fingerprint: 'a1b2c3d4e5f60718', annotations: { summary: 'a service health check is failing' }, startsAt: T0, ...overrides });
 }
 
 const resolved = (startsAt: Date, endsAt: Date) => alert({ status: 'resolved', startsAt, endsAt, value: 0 });

@@ -12,6 +12,7 @@ import { createEscalations, type EscalationNotice, type Escalations } from './es
 import { DEFAULT_ESCALATION } from './escalation-matrix.js';
 import { createEscalationRecords, migrateEscalationRecords } from './escalation-records.js';
 import type { ReportedAlert } from './intake.js';
+import { firingReport } from './testing/reported-alerts.js';
 
 let db: TestDatabase;
 let pool: pg.Pool;
@@ -60,17 +61,7 @@ function replica(replicaPool: pg.Pool, failing = false): { store: AlertStore; es
 }
 
 function firing(overrides: Partial<ReportedAlert> = {}): ReportedAlert {
-  return {
-    source: 'monitor',
-    fingerprint: 'service-down-policy-engine',
-    rule: 'ServiceDown',
-    status: 'firing',
-    labels: { alertname: 'ServiceDown', service: 'policy-engine' },
-    annotations: {},
-    startsAt: T0,
-    value: 1,
-    ...overrides,
-  };
+  return firingReport({ fingerprint: 'service-down-policy-engine', startsAt: T0, ...overrides });
 }
 
 async function escalatedEvents(store: AlertStore) {

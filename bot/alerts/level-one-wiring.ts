@@ -5,6 +5,7 @@
  * roles (`level_one.actor_roles` of the authorization rules) beside the config file's people.
  */
 import { runHealthChecks, type HealthTarget } from '../../commands/health.js';
+import { withDeadline } from '../../commands/health-probes.js';
 import type { CommandDependencies } from '../../commands/dependencies.js';
 import type { Deployments, RunbookRuns } from '../../commands/ports.js';
 import { FINAL_RUN_STATES } from '../../runbooks/engine/run-store.js';
@@ -14,7 +15,8 @@ import type pg from 'pg';
 import type { AlertRecord, AlertStore } from './alert-store.js';
 import { createLevelOneClaims } from './level-one-claims.js';
 import { levelOneLimits, type StackConditions } from './level-one-guards.js';
-import { createLevelOne, type LevelOne } from './level-one.js';
+import { createLevelOne, type LevelOne, type LevelOneOptions } from './level-one.js';
+import { ALERT_RULES } from './alert-rules.js';
 
 /** Who the audit trail says ran Level 1's lines (origin `auto`). */
 export const LEVEL_ONE_ACTOR = { id: 'acgs-bot:level-1', name: 'ACGS bot (Level 1 auto-resolution)' } as const;
@@ -44,6 +46,23 @@ export function stackConditions(modes: StackModes, deployments: Pick<Deployments
       deployLock: lock ? { runbook: lock.runbook, heldBy: lock.heldBy, since: lock.since } : null,
       ...(recent ? { stackRun: stopping ? { runbook: stopping.runbook, runId: stopping.id, requester: stopping.requester } : null } : {}),
     };
+  };
+}
+
+/**
+ * A cache warm's alert read again: the Policy Engine's cache hit rate against LowCacheHitRate's
+ * threshold, as the monitor judges it. A prune has no figure here (only Prometheus counts sandbox
+ * failures): the alert resolving is its evidence.
+ */
+export function levelOneCondition(services: Pick<CommandDependencies, 'policyEngine' | 'checkTimeoutMs'>): LevelOneOptions['condition'] {
+  return async (action) => {
+    if (action !== 'cache-warm') return undefined;
+    const metrics = await withDeadline(services.checkTimeoutMs, new AbortController().signal, () => services.policyEngine.metrics());
+    const { threshold } = ALERT_RULES.LowCacheHitRate;
+    const lookups = metrics.cache_stats.l1.hits + metrics.cache_stats.l1.misses;
+    if (lookups === 0) return { cleared: false, detail: 'the Policy Engine had no cache lookups to judge by' };
+    const percent = metrics.cache_hit_rate * 100;
+    return { cleared: percent >= threshold, detail: `the cache hit rate was ${percent.toFixed(1)} % (threshold ${threshold} %)` };
   };
 }
 
@@ -77,12 +96,15 @@ export function startLevelOne(wiring: LevelOneWiring): LevelOne {
       const healthy = row !== undefined && (row.status === 'healthy' || row.status === 'degraded');
       return { healthy, detail: row ? `${row.status}${row.detail ? `: ${row.detail}` : ''}` : 'no health check for it' };
     },
+    condition: levelOneCondition(services),
     conditions: stackConditions(wiring.modes, services.deployments, services.runs),
     ...(wiring.escalateNow ? { escalateNow: wiring.escalateNow } : {}),
     ...(wiring.verifyPollMs !== undefined ? { verifyPollMs: wiring.verifyPollMs } : {}),
     log: wiring.log,
   });
   const unsubscribe = wiring.alerts.onChange((change) => levelOne.onChange(change));
+  // Alerts already firing when the bot starts get their look too (the store tells only of changes).
+  void levelOne.sweep().catch((error: unknown) => wiring.log('level 1: the open alerts could not be read at the start', error));
   return {
     ...levelOne,
     async stop() {

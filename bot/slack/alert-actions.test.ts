@@ -19,6 +19,7 @@ import { blockText, BOT_TOKEN, ONCALL, standInClient, startBotWithStandIn, type 
 import { createAlertMessageStore, migrateAlertMessageStore } from './alert-message-store.js';
 import { createAlertMessages, type AlertMessages } from './alert-messages.js';
 import { channelWriteQueue } from './channel-write-queue.js';
+import { firingReport } from '../alerts/testing/reported-alerts.js';
 
 const ALERTS = 'C0ACGSALERT';
 /** In the stand-in's workspace, with no role here. */
@@ -58,7 +59,7 @@ const waitForPrivate = (user: string, since: number) => bot.standIn.waitFor(() =
 const trailOf = async (command: string) => (await trail.trail.query({ command, limit: 200 })).records;
 
 async function alertMessage(service: string) {
-  await store.report([{ source: 'monitor', fingerprint: `monitor:ServiceDown:${service}`, rule: 'ServiceDown', status: 'firing', labels: { alertname: 'ServiceDown', service }, annotations: {}, startsAt: new Date(), value: 1 }]);
+  await store.report([firingReport({ fingerprint: `monitor:ServiceDown:${service}`, labels: { service }, startsAt: new Date() })]);
   await shown.idle();
   const alert = (await store.byFingerprint(`monitor:ServiceDown:${service}`))!;
   const message = bot.standIn.messages(ALERTS).find((candidate) => JSON.stringify(candidate.blocks).includes(`"block_id":"acgs_alert_${alert.id}"`))!;

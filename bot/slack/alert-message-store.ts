@@ -70,6 +70,12 @@ export interface AlertMessageStore {
    * event: the message tells it, not a reply.
    */
   decide(alertId: string, options: { channel: string; stormThreshold: number; toldThrough: string }): Promise<AlertMessageDecision>;
+  /**
+   * Decides again for a storm member that fired again once its storm is over (no member joined for
+   * a minute), as `decide` would for a new firing; `decided` while the storm goes on or when the
+   * alert is not a member.
+   */
+  refire(alertId: string, options: { channel: string; stormThreshold: number; toldThrough: string }): Promise<AlertMessageDecision>;
   get(alertId: string): Promise<AlertMessageRow | undefined>;
   /** Claims an unposted message whose earlier claim ran out (its poster died, or Slack refused the post). */
   reclaim(alertId: string): Promise<PostClaim | undefined>;
@@ -125,6 +131,47 @@ export function createAlertMessageStore(options: { pool: pg.Pool; postLeaseMs?: 
     return rowCount === 1 ? { token } : undefined;
   }
 
+  /**
+   * The decision for an alert under the storm lock: a message of its own while fewer than
+   * `stormThreshold` were decided within the window, else a member of the open storm (or of a new
+   * one, whose summary this caller posts). `write` records the alert's row (insert or update).
+   */
+  async function decideIn(
+    client: pg.PoolClient,
+    alertId: string,
+    channel: string,
+    stormThreshold: number,
+    write: (stormId: string | null, claimToken: string | null) => Promise<pg.QueryResult<MessageRecord>>,
+  ): Promise<AlertMessageDecision> {
+    const { rows: counted } = await client.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM bot_slack_alert_messages WHERE decided_at > now() - make_interval(secs => $1::double precision / 1000) AND alert_id <> $2`,
+      [STORM_WINDOW_MS, alertId],
+    );
+    const token = randomUUID();
+    if (counted[0]!.n < stormThreshold) {
+      const { rows } = await write(null, token);
+      return { kind: 'message', row: toRow(rows[0]!), claim: { token } };
+    }
+    const open = await client.query<{ id: string }>(
+      `UPDATE bot_slack_alert_storms SET last_member_at = now()
+       WHERE id = (SELECT id FROM bot_slack_alert_storms WHERE last_member_at > now() - make_interval(secs => $1::double precision / 1000) ORDER BY id DESC LIMIT 1)
+       RETURNING id`,
+      [STORM_WINDOW_MS],
+    );
+    let stormId = open.rows[0]?.id;
+    let claim: PostClaim | undefined;
+    if (!stormId) {
+      const { rows } = await client.query<{ id: string }>(
+        `INSERT INTO bot_slack_alert_storms (channel, started_at, last_member_at, claim_token, claim_expires_at) VALUES ($1, now(), now(), $2, ${later(3)}) RETURNING id`,
+        [channel, token, postLeaseMs],
+      );
+      stormId = rows[0]!.id;
+      claim = { token };
+    }
+    const { rows } = await write(stormId, null);
+    return { kind: 'storm', row: toRow(rows[0]!), stormId, ...(claim ? { claim } : {}) };
+  }
+
   return {
     decide(alertId, { channel, stormThreshold, toldThrough }) {
       return withTransaction<AlertMessageDecision>(pool, async (client) => {
@@ -132,40 +179,35 @@ export function createAlertMessageStore(options: { pool: pg.Pool; postLeaseMs?: 
         await client.query('SELECT pg_advisory_xact_lock($1)', [STORM_LOCK_KEY.toString()]);
         const existing = await client.query<MessageRecord>('SELECT * FROM bot_slack_alert_messages WHERE alert_id = $1', [alertId]);
         if (existing.rows[0]) return { kind: 'decided', row: toRow(existing.rows[0]) };
-        const { rows: counted } = await client.query<{ n: number }>(
-          `SELECT count(*)::int AS n FROM bot_slack_alert_messages WHERE decided_at > now() - make_interval(secs => $1::double precision / 1000)`,
-          [STORM_WINDOW_MS],
+        return decideIn(client, alertId, channel, stormThreshold, (stormId, claimToken) =>
+          client.query<MessageRecord>(
+            `INSERT INTO bot_slack_alert_messages (alert_id, channel, decided_at, storm_id, claim_token, claim_expires_at, told_through)
+             VALUES ($1, $2, now(), $3, $4, CASE WHEN $4::uuid IS NULL THEN NULL ELSE ${later(5)} END, $6) RETURNING *`,
+            [alertId, channel, stormId, claimToken, postLeaseMs, toldThrough],
+          ),
         );
-        const token = randomUUID();
-        if (counted[0]!.n < stormThreshold) {
-          const { rows } = await client.query<MessageRecord>(
-            `INSERT INTO bot_slack_alert_messages (alert_id, channel, decided_at, claim_token, claim_expires_at, told_through)
-             VALUES ($1, $2, now(), $3, ${later(4)}, $5) RETURNING *`,
-            [alertId, channel, token, postLeaseMs, toldThrough],
-          );
-          return { kind: 'message', row: toRow(rows[0]!), claim: { token } };
-        }
-        const open = await client.query<{ id: string }>(
-          `UPDATE bot_slack_alert_storms SET last_member_at = now()
-           WHERE id = (SELECT id FROM bot_slack_alert_storms WHERE last_member_at > now() - make_interval(secs => $1::double precision / 1000) ORDER BY id DESC LIMIT 1)
-           RETURNING id`,
-          [STORM_WINDOW_MS],
+      });
+    },
+
+    refire(alertId, { channel, stormThreshold, toldThrough }) {
+      return withTransaction<AlertMessageDecision>(pool, async (client) => {
+        await client.query('SELECT pg_advisory_xact_lock($1)', [STORM_LOCK_KEY.toString()]);
+        const { rows } = await client.query<MessageRecord & { storm_over: boolean }>(
+          `SELECT m.*, s.last_member_at <= now() - make_interval(secs => $2::double precision / 1000) AS storm_over
+           FROM bot_slack_alert_messages m LEFT JOIN bot_slack_alert_storms s ON s.id = m.storm_id WHERE m.alert_id = $1`,
+          [alertId, STORM_WINDOW_MS],
         );
-        let stormId = open.rows[0]?.id;
-        let claim: PostClaim | undefined;
-        if (!stormId) {
-          const { rows } = await client.query<{ id: string }>(
-            `INSERT INTO bot_slack_alert_storms (channel, started_at, last_member_at, claim_token, claim_expires_at) VALUES ($1, now(), now(), $2, ${later(3)}) RETURNING id`,
-            [channel, token, postLeaseMs],
-          );
-          stormId = rows[0]!.id;
-          claim = { token };
-        }
-        const { rows } = await client.query<MessageRecord>(
-          'INSERT INTO bot_slack_alert_messages (alert_id, channel, decided_at, storm_id, told_through) VALUES ($1, $2, now(), $3, $4) RETURNING *',
-          [alertId, channel, stormId, toldThrough],
+        const row = rows[0];
+        if (!row) throw new Error(`alert ${alertId} was never decided`);
+        if (row.storm_id === null || !row.storm_over) return { kind: 'decided', row: toRow(row) };
+        return decideIn(client, alertId, channel, stormThreshold, (stormId, claimToken) =>
+          client.query<MessageRecord>(
+            `UPDATE bot_slack_alert_messages SET channel = $2, decided_at = now(), storm_id = $3, claim_token = $4,
+               claim_expires_at = CASE WHEN $4::uuid IS NULL THEN NULL ELSE ${later(5)} END, ts = NULL, posted_at = NULL, told_through = $6
+             WHERE alert_id = $1 RETURNING *`,
+            [alertId, channel, stormId, claimToken, postLeaseMs, toldThrough],
+          ),
         );
-        return { kind: 'storm', row: toRow(rows[0]!), stormId, ...(claim ? { claim } : {}) };
       });
     },
 

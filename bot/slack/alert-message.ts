@@ -267,7 +267,7 @@ function countLines(counts: StormSummary['byRule']): string {
 
 /** One message for every alert beyond N that fired within a minute, edited as more arrive. */
 export function renderStormSummary(storm: StormSummary): SlackMessage {
-  const header = `:thunder_cloud_and_rain: Alert storm: ${storm.total} more alerts since ${clock(storm.startedAt)}`;
+  const header = `:thunder_cloud_and_rain: Alert storm: ${storm.total} more alert${storm.total === 1 ? '' : 's'} since ${clock(storm.startedAt)}`;
   const blocks: KnownBlock[] = [
     { type: 'header', text: { type: 'plain_text', text: fitText(header, SLACK_LIMITS.headerText), emoji: true } },
     {

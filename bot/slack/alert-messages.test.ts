@@ -11,6 +11,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { readAlertContext } from '../alerts/alert-context.js';
 import { createAlertStore, migrateAlertStore, type AlertStore } from '../alerts/alert-store.js';
 import type { ReportedAlert } from '../alerts/intake.js';
+import { firingReport } from '../alerts/testing/reported-alerts.js';
 import { createPool } from '../../services/kit/postgres.js';
 import { startFixtureProcesses, type FixtureProcesses } from '../../test/testing/fixture-processes.js';
 import { createTestDatabase, type TestDatabase } from '../../test/testing/postgres.js';
@@ -84,17 +85,7 @@ function replica(options: { channel?: string; stormThreshold?: number; client?: 
 }
 
 function firing(service: string, overrides: Partial<ReportedAlert> = {}): ReportedAlert {
-  return {
-    source: 'monitor',
-    fingerprint: `monitor:ServiceDown:${service}`,
-    rule: 'ServiceDown',
-    status: 'firing',
-    labels: { alertname: 'ServiceDown', service },
-    annotations: {},
-    startsAt: T0,
-    value: 1,
-    ...overrides,
-  };
+  return firingReport({ fingerprint: `monitor:ServiceDown:${service}`, labels: { service }, startsAt: T0, ...overrides });
 }
 const resolvedReport = (service: string, startsAt: Date, endsAt: Date) => firing(service, { status: 'resolved', startsAt, endsAt, value: 0 });
 
@@ -375,6 +366,103 @@ describe('an alert in Slack', () => {
     expect(header(parents(ALERTS)[0])).toBe(':eyes: ServiceDown: beta: acknowledged');
     // Nothing anywhere said a word about the refusals.
     for (const channel of [ALERTS, OPS]) expect(slack.messages(channel).filter((message) => /refus|error|channel_not_found|ratelimit/i.test(JSON.stringify(message)))).toEqual([]);
+  }, 30_000);
+
+  it('posts a thread reply Slack refused at the next change, before the newer ones, once each', async () => {
+    // A client that does not wait out 429: the reply is refused, as Slack's limits make one give up.
+    const impatient = new WebClient(BOT_TOKEN, { slackApiUrl: slack.apiUrl, rejectRateLimitedCalls: true, retryConfig: { retries: 0 } });
+    const { store, shown } = replica({ client: impatient });
+    await store.report([firing('alpha')]);
+    await shown.idle();
+    const [message] = parents();
+    const [alert] = await store.listOpen();
+    clock = later(30);
+    slack.rateLimitNext('chat.postMessage', 1, 30);
+    await store.acknowledge(alert!.id, 'U0ONCALL');
+    await shown.idle();
+    expect(slack.rateLimitedCount('chat.postMessage')).toBe(1);
+    expect(replies(message!.ts).slice(1)).toEqual([]);
+    expect(logged.map((entry) => entry.message)).toEqual([expect.stringMatching(/Slack refused the reply of alert 1's acknowledged; the next change tries again$/)]);
+    // The message itself shows the state all along.
+    expect(header(parents()[0])).toBe(':eyes: ServiceDown: alpha: acknowledged');
+
+    clock = later(40);
+    await store.snooze(alert!.id, later(3600 + 40), 'U0ONCALL');
+    await shown.idle();
+    clock = later(50);
+    await store.note(alert!.id, { kind: 'note', actor: 'U0ONCALL', details: { summary: 'looking at it' } });
+    await shown.idle();
+    expect(replies(message!.ts).slice(1)).toEqual([
+      ':eyes: Acknowledged by <@U0ONCALL> at 03:12:30 UTC',
+      ':zzz: Snoozed until 2026-12-07 04:12:40 UTC by <@U0ONCALL> (at 03:12:40 UTC)',
+      expect.stringContaining('looking at it'),
+    ]);
+    for (const channel of [ALERTS, OPS]) expect(slack.messages(channel).filter((posted) => /refus|ratelimit/i.test(JSON.stringify(posted)))).toEqual([]);
+  }, 30_000);
+
+  it('keeps "fired again" out of the thread while the alert is snoozed, showing it in the message, and tells it again once the snooze ended', async () => {
+    // The changes are minutes apart: a flapping alert would keep its firings quiet anyway.
+    const { store, shown } = replica();
+    await store.report([firing('alpha')]);
+    await shown.idle();
+    const [message] = parents();
+    const [alert] = await store.listOpen();
+    clock = later(10);
+    await store.snooze(alert!.id, later(3600), 'U0ONCALL');
+    clock = later(100);
+    await store.report([resolvedReport('alpha', T0, later(100))]);
+    clock = later(200);
+    await store.report([firing('alpha', { startsAt: later(200) })]);
+    await shown.idle();
+    expect(header(parents()[0])).toBe(':rotating_light: ServiceDown: alpha: firing');
+    expect(blockText(parents()[0]!.blocks)).toContain('Snoozed until 2026-12-07 04:12:00 UTC');
+    expect(replies(message!.ts).slice(1)).toEqual([':zzz: Snoozed until 2026-12-07 04:12:00 UTC by <@U0ONCALL> (at 03:12:10 UTC)', ':white_check_mark: Resolved by its source at 03:13:40 UTC']);
+
+    // After the snooze: a firing is told again.
+    clock = later(3700);
+    await store.report([resolvedReport('alpha', later(200), later(3700))]);
+    clock = later(3800);
+    await store.report([firing('alpha', { startsAt: later(3800) })]);
+    await shown.idle();
+    expect(replies(message!.ts).slice(-2)).toEqual([':white_check_mark: Resolved by its source at 04:13:40 UTC', expect.stringMatching(/^:rotating_light: Fired again at 04:15:20 UTC/)]);
+    expect(logged).toEqual([]);
+  }, 30_000);
+
+  it('gives a storm member that fires again after its storm ended a message of its own; during the storm it stays in the summary', async () => {
+    const { store, shown } = replica({ stormThreshold: 2 });
+    for (const service of ['svc-0', 'svc-1', 'svc-2', 'svc-3']) await store.report([firing(service)]);
+    await shown.idle();
+    expect(parents()).toHaveLength(3);
+    const summary = parents().find((message) => header(message).startsWith(':thunder_cloud_and_rain:'))!;
+    expect(header(summary)).toMatch(/Alert storm: 2 more alerts/);
+
+    // While the storm goes on, a member firing again stays in it.
+    clock = later(20);
+    await store.report([resolvedReport('svc-2', T0, later(20))]);
+    clock = later(30);
+    await store.report([firing('svc-2', { startsAt: later(30) })]);
+    await shown.idle();
+    expect(parents()).toHaveLength(3);
+
+    // A minute without a new member: the storm is over (the window is PostgreSQL's clock).
+    await pool.query(`UPDATE bot_slack_alert_storms SET last_member_at = now() - interval '2 minutes'`);
+    await pool.query(`UPDATE bot_slack_alert_messages SET decided_at = now() - interval '2 minutes'`);
+    clock = later(200);
+    await store.report([resolvedReport('svc-3', T0, later(200))]);
+    clock = later(210);
+    await store.report([firing('svc-3', { startsAt: later(210) })]);
+    await shown.idle();
+    expect(parents()).toHaveLength(4);
+    const own = parents().find((message) => header(message) === ':rotating_light: ServiceDown: svc-3: firing')!;
+    expect(own).toBeDefined();
+    expect(replies(own.ts)[0]).toContain('Context for svc-3');
+    // The summary counts the one left in the storm; the member's later changes edit its own message.
+    expect(header(parents().find((message) => message.ts === summary.ts))).toMatch(/Alert storm: 1 more alert /);
+    const member = (await store.byFingerprint('monitor:ServiceDown:svc-3'))!;
+    await store.acknowledge(member.id, 'U0ONCALL');
+    await shown.idle();
+    expect(header(parents().find((message) => message.ts === own.ts))).toBe(':eyes: ServiceDown: svc-3: acknowledged');
+    expect(logged).toEqual([]);
   }, 30_000);
 
   it('does not wait for Slack: the store\'s report resolves while the post is still held up', async () => {

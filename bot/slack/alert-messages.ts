@@ -62,16 +62,23 @@ const MAX_ROUNDS = 5;
 /** Event kinds a thread reply tells; `fired` only when it is a firing again. */
 const TOLD = new Set<AlertEvent['kind']>(['acknowledged', 'snoozed', 'auto-action', 'escalated', 'note', 'fired', 'resolved', 'flapping']);
 
-/** The events after `from` worth a reply: not silenced reports, not the firings and resolutions of a flapping alert. */
+/**
+ * The events after `from` worth a reply: not silenced reports, not the firings and resolutions of
+ * a flapping alert, not the firings while it is snoozed.
+ */
 export function repliesOf(events: readonly AlertEvent[], from: string): AlertEvent[] {
   let flapping = false;
+  let snoozedUntil = 0;
   const worth: AlertEvent[] = [];
   for (const event of events) {
     const before = flapping;
     if (event.kind === 'flapping') flapping = true;
     if (event.kind === 'settled') flapping = false;
+    if (event.kind === 'snoozed') snoozedUntil = typeof event.details?.until === 'string' ? Date.parse(event.details.until) || 0 : 0;
     if (BigInt(event.id) <= BigInt(from) || !TOLD.has(event.kind)) continue;
     if ((event.kind === 'fired' || event.kind === 'resolved') && (before || event.silenced)) continue;
+    // A snooze keeps its alert's firings quiet until it ends; the message still shows the state.
+    if (event.kind === 'fired' && event.at.getTime() < snoozedUntil) continue;
     worth.push(event);
   }
   return worth;
@@ -191,11 +198,20 @@ export function createAlertMessages(options: AlertMessagesOptions): AlertMessage
       const replies = repliesOf(events, row.toldThrough);
       const last = events.at(-1)?.id;
       if (last === undefined || BigInt(last) <= BigInt(row.toldThrough)) return;
-      // Taken before posting: a reply is never posted twice; one Slack refuses is logged and not retried.
+      // Taken before posting: a reply is never posted twice. One Slack refuses is given back with
+      // the ones after it, in order, so that the alert's next change posts them.
       if (!(await messages.takeReplies(alertId, row.toldThrough, last))) continue;
       for (const event of replies) {
         const reply = renderAlertReply(event, alert);
-        if (reply) await queue.post(row.channel, reply, ts).catch((error: unknown) => log(`alert messages: Slack refused the reply of alert ${alertId}'s ${event.kind}`, error));
+        if (!reply) continue;
+        const refused = await queue.post(row.channel, reply, ts).then(
+          () => undefined,
+          (error: unknown) => error,
+        );
+        if (refused === undefined) continue;
+        const givenBack = await messages.takeReplies(alertId, last, (BigInt(event.id) - 1n).toString()).catch(() => false);
+        log(`alert messages: Slack refused the reply of alert ${alertId}'s ${event.kind}; ${givenBack ? 'the next change tries again' : 'another change took the thread on, so it is not retried'}`, refused);
+        return;
       }
       return;
     }
@@ -231,7 +247,14 @@ export function createAlertMessages(options: AlertMessagesOptions): AlertMessage
   async function show(change: AlertChange): Promise<void> {
     const alertId = change.alert.id;
     const row = await messages.get(alertId);
-    if (row?.stormId) return showStormOnce(row.stormId, undefined);
+    if (row?.stormId) {
+      // A member firing again after its storm ended is decided afresh: a message of its own, or a new storm's.
+      const again = change.event.kind === 'fired' && !change.event.silenced ? await messages.refire(alertId, { channel, stormThreshold, toldThrough: change.event.id }) : undefined;
+      showStormOnce(row.stormId, undefined);
+      if (again?.kind === 'message') return showAlert(alertId, again.claim, true);
+      if (again?.kind === 'storm') showStormOnce(again.stormId, again.claim);
+      return;
+    }
     if (row) {
       // Unposted with its claim run out (the poster died, Slack refused the post): this change posts it.
       const claim = row.ts ? undefined : await messages.reclaim(alertId);

@@ -11,6 +11,7 @@ import { createEscalations, ESCALATION_ACTOR, ESCALATION_ROLE, type EscalationNo
 import { DEFAULT_ESCALATION } from '../../bot/alerts/escalation-matrix.js';
 import { createEscalationRecords, migrateEscalationRecords } from '../../bot/alerts/escalation-records.js';
 import type { ReportedAlert } from '../../bot/alerts/intake.js';
+import { firingReport } from '../../bot/alerts/testing/reported-alerts.js';
 import { slackEscalationActions } from '../../bot/slack/alert-escalations.js';
 import { channelWriteQueue } from '../../bot/slack/channel-write-queue.js';
 import { createCommandRegistry } from '../../commands/index.js';
@@ -59,7 +60,7 @@ function escalationsTo(channel: string, openIncident?: (notice: EscalationNotice
 }
 
 function firing(rule: string, labels: Record<string, string> = {}): ReportedAlert {
-  return { source: 'monitor', fingerprint: `monitor/${rule}`, rule, status: 'firing', labels: { alertname: rule, ...labels }, annotations: {}, startsAt: T0, value: 1 };
+  return firingReport({ fingerprint: `monitor/${rule}`, rule, labels, startsAt: T0 });
 }
 
 const postedIn = (channel: string) => gov.t.standIn.messages(channel).filter((message) => !message.threadTs);

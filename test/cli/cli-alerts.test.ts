@@ -9,6 +9,7 @@ import { EXIT } from '../../bot/cli.js';
 import { createAlertStore, migrateAlertStore, type AlertStore } from '../../bot/alerts/index.js';
 import { createPool } from '../../services/kit/postgres.js';
 import { CLI_OPERATOR, startCliOperator, type CliOperator } from '../testing/cli-operator.js';
+import { firingReport } from '../../bot/alerts/testing/reported-alerts.js';
 
 let cli: CliOperator;
 let pool: pg.Pool;
@@ -28,7 +29,7 @@ afterAll(async () => {
 
 describe('acgs alerts', () => {
   it('lists the open alerts as JSON, acknowledges one as the operator and silences a rule', async () => {
-    await store.report([{ source: 'monitor', fingerprint: 'monitor/ServiceDown/service=audit-engine', rule: 'ServiceDown', status: 'firing', labels: { service: 'audit-engine' }, annotations: {}, startsAt: new Date(), value: 1 }]);
+    await store.report([firingReport({ labels: { service: 'audit-engine' }, startsAt: new Date() })]);
     const id = (await store.byFingerprint('monitor/ServiceDown/service=audit-engine'))!.id;
     const listed = await cli.acgs(['alerts', '--json']);
     // A firing alert needs attention: the exit code says so, as `health` does for a failing check.

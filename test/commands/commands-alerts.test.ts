@@ -6,6 +6,7 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { commandAlerts, createAlertStore, migrateAlertStore, type AlertStore, type ReportedAlert } from '../../bot/alerts/index.js';
+import { firingReport } from '../../bot/alerts/testing/reported-alerts.js';
 import { renderText } from '../../bot/cli-render.js';
 import { createCommandPathDependencies, type CommandPathDependencies } from '../../bot/command-path/index.js';
 import { SERVICE_NAMES, type ServiceName } from '../../services/kit/service-ports.js';
@@ -41,19 +42,8 @@ beforeEach(async () => {
   await trail.pool.query('TRUNCATE alert_events, alert_reports, alerts, alert_silences RESTART IDENTITY CASCADE');
 });
 
-function firing(overrides: Partial<ReportedAlert> = {}): ReportedAlert {
-  return {
-    source: 'monitor',
-    fingerprint: 'monitor/ServiceDown/service=policy-engine',
-    rule: 'ServiceDown',
-    status: 'firing',
-    labels: { alertname: 'ServiceDown', service: 'policy-engine' },
-    annotations: {},
-    startsAt: new Date(Date.now() - 30_000),
-    value: 1,
-    ...overrides,
-  };
-}
+// The built-in monitor's ServiceDown of the Policy Engine, fired 30 s ago, unless told otherwise.
+const firing = firingReport;
 
 async function fire(overrides: Partial<ReportedAlert> = {}): Promise<string> {
   const report = firing(overrides);
