@@ -99,10 +99,11 @@ describe.skipIf(missing.length > 0)(`metrics history through Prometheus${missing
       history = createPrometheusHistory({ url: prometheus.url });
       // Rates need two scrapes in their window.
       await waitFor('an error rate from three scrapes', async () => (await lastValue('error_rate_percent')) !== undefined, 30_000);
-      // The tests read the last four seconds: each of them must have been scraped.
-      await waitFor('four seconds scraped', async () => {
-        const [series] = await history.query({ metric: 'service_up', service: 'policy-engine', from: new Date(Date.now() - 4000), to: new Date(), stepMs: 1000 });
-        return series!.points.length >= 4;
+      // The tests read four whole seconds ending at the last whole second, up to 5 s back: a point
+      // has a value only once a scrape came before it, so wait until one came 6 s ago.
+      await waitFor('six seconds scraped', async () => {
+        const [series] = await history.query({ metric: 'service_up', service: 'policy-engine', from: new Date(Date.now() - 6000), to: new Date(), stepMs: 1000 });
+        return series!.points.length >= 6;
       }, 30_000);
     } catch (error) {
       await teardown();
