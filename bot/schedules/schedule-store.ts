@@ -83,7 +83,9 @@ export interface ScheduleStore {
   /** Keeps the run's lease; false when the run is no longer running (marked abandoned meanwhile). */
   renew(run: ScheduleRun, leaseMs: number): Promise<boolean>;
   finish(run: ScheduleRun, outcome: Exclude<RunOutcome, 'running' | 'skipped' | 'abandoned'>, endedAt: Date, detail?: string): Promise<void>;
-  /** Marks the overdue alert raised (true when this call did) or cleared. */
+  /** When the job's last successful run started. */
+  lastOk(job: string): Promise<Date | undefined>;
+  /** Marks the overdue alert raised about the run owed since `owedSince` (true when this call did), or cleared. */
   markOverdue(job: string, since: Date | undefined): Promise<boolean>;
   runs(job: string, limit: number): Promise<ScheduleRun[]>;
   /** Deletes ended runs that started before `before`; how many. */
@@ -253,6 +255,11 @@ export function createScheduleStore(pool: pg.Pool): ScheduleStore {
         ? await pool.query('UPDATE schedule_jobs SET overdue_since = $2 WHERE name = $1 AND overdue_since IS NULL', [job, since])
         : await pool.query('UPDATE schedule_jobs SET overdue_since = NULL WHERE name = $1 AND overdue_since IS NOT NULL', [job]);
       return rowCount === 1;
+    },
+
+    async lastOk(job) {
+      const { rows } = await pool.query<{ started_at: Date }>("SELECT started_at FROM schedule_runs WHERE job = $1 AND outcome = 'ok' ORDER BY id DESC LIMIT 1", [job]);
+      return rows[0]?.started_at;
     },
 
     async runs(job, limit) {

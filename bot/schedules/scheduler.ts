@@ -103,7 +103,8 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     }
   };
 
-  function overdueAlert(job: string, status: 'firing' | 'resolved', owedSince: Date, at: Date): ReportedAlert {
+  function overdueAlert(job: string, status: 'firing' | 'resolved', owedSince: Date, at: Date, lastOk: Date | undefined): ReportedAlert {
+    const ago = (time: Date) => minutes(at.getTime() - time.getTime());
     const labels = { alertname: OVERDUE_RULE, job };
     return {
       source: 'monitor',
@@ -111,7 +112,9 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       rule: OVERDUE_RULE,
       status,
       labels,
-      annotations: { summary: `the scheduled job ${job} has not run since it was due at ${owedSince.toISOString()} (${minutes(at.getTime() - owedSince.getTime())} ago)` },
+      annotations: {
+        summary: `the scheduled job ${job} has not run since it was due at ${owedSince.toISOString()} (${ago(owedSince)} ago)${lastOk ? `; its last good run started ${lastOk.toISOString()} (${ago(lastOk)} ago)` : ''}`,
+      },
       // The same for every replica, so two reports of it are one alert.
       startsAt: new Date(owedSince.getTime() + overdueAfterMs),
       ...(status === 'resolved' ? { endsAt: at } : {}),
@@ -125,10 +128,10 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     const owed = [record.owedSince, due].filter((time): time is Date => time !== undefined).sort((a, b) => a.getTime() - b.getTime())[0];
     if (!owed || now.getTime() - owed.getTime() <= overdueAfterMs || record.overdueSince) return;
     // One replica raises it: the mark is taken once.
-    if (!(await options.store.markOverdue(record.name, now))) return;
+    if (!(await options.store.markOverdue(record.name, owed))) return;
     emit({ kind: 'overdue', job: record.name, owedSince: owed });
     try {
-      await options.alerts?.report([overdueAlert(record.name, 'firing', owed, now)]);
+      await options.alerts?.report([overdueAlert(record.name, 'firing', owed, now, await options.store.lastOk(record.name))]);
     } catch (error) {
       await options.store.markOverdue(record.name, undefined);
       throw error;
@@ -140,7 +143,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     if (!record?.overdueSince || record.owedSince) return;
     if (!(await options.store.markOverdue(job, undefined))) return;
     const now = clock();
-    await options.alerts?.report([overdueAlert(job, 'resolved', new Date(record.overdueSince.getTime() - overdueAfterMs), now)]);
+    await options.alerts?.report([overdueAlert(job, 'resolved', record.overdueSince, now, undefined)]);
   }
 
   function execute(job: ScheduledJob, run: ScheduleRun): Promise<void> {

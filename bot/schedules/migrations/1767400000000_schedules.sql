@@ -13,7 +13,7 @@ CREATE TABLE schedule_jobs (
   -- The scheduled time of the oldest run owed since the last one that succeeded: the overdue
   -- check measures from it, so a job that keeps failing is overdue too.
   owed_since     timestamptz,
-  -- When the overdue alert was raised; null while none is firing.
+  -- The owed scheduled time the overdue alert was raised about; null while none is firing.
   overdue_since  timestamptz,
   updated_at     timestamptz NOT NULL
 );
