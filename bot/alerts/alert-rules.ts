@@ -13,8 +13,15 @@ export const ALERT_RULE_NAMES = [
   'HighCpu',
   'HighMemory',
   'SandboxFailures',
+  'ScheduledJobOverdue',
 ] as const;
 export type AlertRuleName = (typeof ALERT_RULE_NAMES)[number];
+
+/**
+ * Rules only the bot can evaluate, with no Prometheus equivalent: the scheduler's own records say
+ * whether a job ran (bot/schedules). prometheus/alert-rules.yml carries every other rule.
+ */
+export const BOT_ONLY_RULE_NAMES: readonly AlertRuleName[] = ['ScheduledJobOverdue'];
 
 /** What Level 1 may do on its own for a rule (the runbook's "automatic resolution"), if anything. */
 export type LevelOneAction = 'restart-service' | 'cache-warm' | 'prune-sandboxes';
@@ -25,7 +32,7 @@ export interface AlertRule {
   summary: string;
   /** The threshold the value is compared with, in `unit`. */
   threshold: number;
-  unit: 'ms' | '%' | 'per minute' | 'count';
+  unit: 'ms' | '%' | 'per minute' | 'count' | 'h';
   /** How long the condition must hold before the alert fires. */
   forSeconds: number;
   /** The escalation level an unacknowledged alert starts at (1 = automatic resolution). */
@@ -42,6 +49,9 @@ export const ALERT_RULES: Readonly<Record<AlertRuleName, AlertRule>> = {
   HighCpu: { name: 'HighCpu', summary: 'a service above 80 % CPU', threshold: 80, unit: '%', forSeconds: 300, level: 2 },
   HighMemory: { name: 'HighMemory', summary: 'a service above 85 % of its memory', threshold: 85, unit: '%', forSeconds: 300, level: 2 },
   SandboxFailures: { name: 'SandboxFailures', summary: 'sandbox executions failing', threshold: 5, unit: 'per minute', forSeconds: 120, level: 1, levelOne: 'prune-sandboxes' },
+  // Raised by the scheduler (bot/schedules) 2 h after a run a job owes: a daily backup that has not
+  // run for 26 h. A person looks at it (`schedule`, the run's error); nothing retries on its own.
+  ScheduledJobOverdue: { name: 'ScheduledJobOverdue', summary: 'a scheduled job has not run for 2 h past its time', threshold: 2, unit: 'h', forSeconds: 0, level: 2 },
 };
 
 export function isAlertRuleName(name: string): name is AlertRuleName {
@@ -80,6 +90,8 @@ export function alertResponse(rule: string, labels: Readonly<Record<string, stri
       return { label: 'Show: error logs', command: 'logs policy-engine --since 10m --grep error' };
     case 'ConstitutionalViolations':
       return { label: 'Show: violations', command: 'violations' };
+    case 'ScheduledJobOverdue':
+      return { label: 'Show: schedules', command: 'schedule' };
     default:
       return undefined;
   }

@@ -88,6 +88,8 @@ export const DEFAULT_ESCALATION: Readonly<EscalationMatrix> = {
     HighMemory: 'infrastructure',
     // Sandboxes isolate untrusted code: their failing is the security team's first.
     SandboxFailures: 'security',
+    // A job the scheduler did not run (the daily backup above all): the stack's keepers.
+    ScheduledJobOverdue: 'infrastructure',
   },
   checkMs: 15_000,
 };
