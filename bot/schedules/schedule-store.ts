@@ -40,6 +40,7 @@ export interface JobRecord {
   nextRunAt: Date | undefined;
   owedSince: Date | undefined;
   overdueSince: Date | undefined;
+  /** The run in progress, else the latest that ran, else the latest skip. */
   lastRun: ScheduleRun | undefined;
 }
 
@@ -136,7 +137,8 @@ export function createScheduleStore(pool: pg.Pool): ScheduleStore {
   async function lastRuns(names: readonly string[]): Promise<Map<string, ScheduleRun>> {
     if (names.length === 0) return new Map();
     const { rows } = await pool.query<RunRow>(
-      `SELECT DISTINCT ON (job) ${RUN_COLUMNS} FROM schedule_runs WHERE job = ANY($1) ORDER BY job, id DESC`,
+      // A run in progress first, then the latest that ran: a skip is not what the job did.
+      `SELECT DISTINCT ON (job) ${RUN_COLUMNS} FROM schedule_runs WHERE job = ANY($1) ORDER BY job, outcome = 'running' DESC, outcome = 'skipped', id DESC`,
       [names],
     );
     return new Map(rows.map((row) => [row.job, toRun(row)]));
