@@ -8,6 +8,8 @@ import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
 import { renderText } from '../../bot/cli-render.js';
 import { createCommandPathDependencies, type CommandPathDependencies } from '../../bot/command-path/index.js';
 import { commandSchedules, createScheduler, createScheduleStore, migrateScheduleStore, type ScheduledJob, type Scheduler } from '../../bot/schedules/index.js';
+import { backupJob, cleanupJob, SCHEDULER_ACTOR, withSchedulerActor } from '../../bot/schedules/maintenance-jobs.js';
+import { createCommandRegistry } from '../../commands/index.js';
 import { SERVICE_NAMES, type ServiceName } from '../../services/kit/service-ports.js';
 import { openTestTrail, testGate, type TestTrail } from '../testing/command-access.js';
 import { commandRunner, type CommandRunner } from '../testing/commands.js';
@@ -20,6 +22,7 @@ const VIEWER = 'U0VIEWER';
 let trail: TestTrail;
 let scheduler: Scheduler;
 let run: CommandRunner;
+let services: CommandPathDependencies;
 let release: () => void = () => undefined;
 let backupRuns = 0;
 const now = new Date('2026-03-28T23:10:00Z');
@@ -56,7 +59,7 @@ beforeAll(async () => {
   });
   const nowhere = await unusedLoopbackUrl();
   const base = createCommandPathDependencies({ endpoints: Object.fromEntries(SERVICE_NAMES.map((name) => [name, nowhere])) as Record<ServiceName, string>, checkTimeoutMs: 1000 });
-  const services: CommandPathDependencies = { ...base, authorization: await testGate({ roles: { oncall: [ONCALL] } }), trail: trail.trail, schedules: commandSchedules(scheduler, jobs, 'Europe/Berlin') };
+  services = { ...base, authorization: await testGate({ roles: withSchedulerActor({ oncall: [ONCALL] }) }), trail: trail.trail, schedules: commandSchedules(scheduler, jobs, 'Europe/Berlin') };
   run = commandRunner({ services: () => services, user: ONCALL });
 }, 30_000);
 
@@ -122,4 +125,20 @@ it('refuses a job turned off, a job name that is not a word, a missing one, and 
   expect(refused.outcome).toBe('rejected');
   expect((await trail.pool.query('SELECT 1 FROM schedule_runs')).rowCount).toBe(0);
   expect(backupRuns).toBe(0);
+});
+
+it('fails the scheduled backup, saying why, when the command path does not start it (no runbook engine here), and records it as the scheduler', async () => {
+  const job = backupJob({ registry: createCommandRegistry(), services });
+  await expect(job({ signal: new AbortController().signal, run: undefined as never })).rejects.toThrow(/^backup not started: /);
+  const recorded = await trail.pool.query<{ actor: string; origin: string }>("SELECT actor, origin FROM bot_audit_trail WHERE command = 'backup' AND kind = 'execution'");
+  expect(recorded.rows).toEqual([{ actor: SCHEDULER_ACTOR.id, origin: 'schedule' }]);
+});
+
+it('cleanup removes ended run records older than 90 days and keeps newer ones', async () => {
+  const store = createScheduleStore(trail.pool);
+  for (const [startedAt, outcome] of [['2025-12-01T02:00:00Z', 'ok'], ['2026-03-01T02:00:00Z', 'failed']] as const) {
+    await trail.pool.query("INSERT INTO schedule_runs (job, scheduled_for, trigger, holder, started_at, ended_at, outcome) VALUES ('backup', $1, 'schedule', 'r', $1, $1, $2)", [startedAt, outcome]);
+  }
+  expect(await cleanupJob(store, () => now)({ signal: new AbortController().signal, run: undefined as never })).toBe('removed 1 run record(s) older than 90 days');
+  expect((await trail.pool.query('SELECT started_at FROM schedule_runs')).rows).toEqual([{ started_at: new Date('2026-03-01T02:00:00Z') }]);
 });
