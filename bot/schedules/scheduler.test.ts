@@ -268,3 +268,26 @@ it('marks a run whose replica stopped renewing its lease as abandoned, and then 
     [expect.stringMatching(/^replica-/), 'ok', 'done'],
   ]);
 });
+
+it("wakes by its own timer at a job's next time and runs it, and stops the timer on stop", async () => {
+  // A clock 300 ms before a minute's start, running at real speed: the timer's sleep is real.
+  const realNow = Date.now();
+  const offset = new Date('2026-06-01T01:59:59.700Z').getTime() - realNow;
+  let runs = 0;
+  let ended!: () => void;
+  const ran = new Promise<void>((resolve) => (ended = resolve));
+  const s = scheduler({
+    clock: () => new Date(Date.now() + offset),
+    jobs: [job('minutely', '* * * * *', async () => void runs++)],
+    onEvent: (event) => {
+      if (event.kind === 'ended') ended();
+    },
+  });
+  await s.declare();
+  const timer = s.startTimer();
+  await ran;
+  await timer.stop();
+  await s.idle();
+  expect(runs).toBe(1);
+  expect((await runsOf('minutely')).map((run) => [run.trigger, run.outcome, run.scheduledFor.toISOString()])).toEqual([['schedule', 'ok', '2026-06-01T02:00:00.000Z']]);
+});
