@@ -112,3 +112,19 @@ describe('bot config: user groups and the authorization section', () => {
     expect(() => parseBotConfig({ authorization: { freezes: [{ from: '2026-03-02T00:00:00Z', to: '2026-03-01T00:00:00Z', reason: 'x', levels: [2] }] } })).toThrow(/authorization\.freezes\[0\]\.to: must be later than from/);
   });
 });
+
+describe('schedules:', () => {
+  it("moves a job's time and turns one off", () => {
+    expect(parseBotConfig({ schedules: { backup: { cron: '30 1 * * *' }, cleanup: { enabled: false } } }).schedules).toEqual({ backup: { cron: '30 1 * * *' }, cleanup: { enabled: false } });
+  });
+
+  it('names the key of a malformed cron expression, an unknown job or key, and a bad timezone', () => {
+    expect(() => parseBotConfig({ schedules: { backup: { cron: '61 2 * * *' } } })).toThrow(/^config: schedules\.backup\.cron: not a five-field cron expression .*minute: 61/);
+    expect(() => parseBotConfig({ schedules: { backup: { cron: '0 2 * *' } } })).toThrow(/schedules\.backup\.cron: not a five-field cron expression/);
+    expect(() => parseBotConfig({ schedules: { backup: { cron: 2 } } })).toThrow(/schedules\.backup\.cron: /);
+    expect(() => parseBotConfig({ schedules: { bakup: { cron: '0 2 * * *' } } })).toThrow(/unknown key schedules\.bakup/);
+    expect(() => parseBotConfig({ schedules: { backup: { at: '02:00' } } })).toThrow(/unknown key schedules\.backup\.at/);
+    expect(() => parseBotConfig({ schedules: { cleanup: { enabled: 'no' } } })).toThrow(/schedules\.cleanup\.enabled: /);
+    expect(() => parseBotConfig({ timezone: 'Europe/Berln', schedules: { backup: { cron: '0 2 * * *' } } })).toThrow(/^config: timezone: must be an IANA timezone/);
+  });
+});

@@ -9,6 +9,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { AuthorizationData, AuthorizationOverrides, defaultAuthorizationData, mergeAuthorizationData } from './authorization/data.js';
 import { CONTACT_COLUMNS, EscalationSection } from './alerts/escalation-matrix.js';
+import { ScheduleSection } from './schedules/scheduled-jobs.js';
 
 export const SlackUserId = z.string().regex(/^[UW][A-Z0-9]{2,20}$/, 'must be a Slack user ID such as U012ABCDEF');
 export const SlackChannelId = z.string().regex(/^[CGD][A-Z0-9]{2,20}$/, 'must be a Slack channel ID such as C012ABCDEF');
@@ -67,6 +68,8 @@ export const BotConfig = z
     authorization: AuthorizationOverrides.optional(),
     /** The escalation matrix of unacknowledged alerts; see bot/alerts/README.md. */
     escalation: EscalationSection.optional(),
+    /** Changes to the scheduled jobs' times (cron, in `timezone:`) or turning one off; see bot/schedules/README.md. */
+    schedules: ScheduleSection.optional(),
   })
   .superRefine((config, context) => {
     checkEscalationRoles(config, context);

@@ -73,6 +73,8 @@ import { authorizationDataFor } from './authorization/index.js';
 import { stackModesOf } from './command-path/index.js';
 import { createLeaderDuty, createLeaseStore, migrateLeaseStore, replicaId, type LeaderDuty } from './leadership/index.js';
 import { createPrometheusHistory, createSampleStore, historySettingsFromEnv, migrateMetricsHistory, startMetricsSampler, type MetricsHistory } from './metrics-history/index.js';
+import { backupJob, cleanupJob, withSchedulerActor } from './schedules/maintenance-jobs.js';
+import { commandSchedules, createScheduler, createScheduleStore, jobSchedules, migrateScheduleStore, type ScheduledJob, type Scheduler } from './schedules/index.js';
 import { migrateDeliveryStore, postgresEvictedDeliveries } from './slack/delivery-store.js';
 import { consoleHostRefusal, consoleStackRefusal, CONSOLE_WITH_REAL_STACK } from './slack/console/console-exposure.js';
 import { DEFAULT_BOT_PORT, parseSlackSettings, slackRequested, type SlackSettings } from './slack/settings.js';
@@ -131,6 +133,8 @@ let alertMessages: AlertMessages | undefined;
 let escalationDuty: LeaderDuty | undefined;
 let alertMonitorDuty: LeaderDuty | undefined;
 let metricsSamplerDuty: LeaderDuty | undefined;
+let scheduleDuty: LeaderDuty | undefined;
+let scheduler: Scheduler | undefined;
 let levelOne: LevelOne | undefined;
 
 /**
@@ -223,7 +227,8 @@ async function main(): Promise<void> {
     // Level 1 runs its lines as the bot's own actor, with the roles level_one.actor_roles names; the
     // escalation actor, alone in its role, may request the lockdown of an alert's Level 4.
     config: {
-      roles: { ...(alertSwitches.levelOne ? withLevelOneActor(roles, levelOneRules) : roles), [ESCALATION_ROLE]: [ESCALATION_ACTOR.id] },
+      // The scheduler runs the daily backup as its own actor, with the on-call role.
+      roles: { ...withSchedulerActor(alertSwitches.levelOne ? withLevelOneActor(roles, levelOneRules) : roles), [ESCALATION_ROLE]: [ESCALATION_ACTOR.id] },
       channels: config.channels,
       ...(config.authorization ? { authorization: config.authorization } : {}),
     },
@@ -348,6 +353,29 @@ async function main(): Promise<void> {
   // The alert commands (`alerts`, `alerts ack|snooze|resolve`, `silence`) act on it as the person.
   services.alerts = commandAlerts(alertStore, { timezone: config.timezone });
   const replica = replicaId(env.ACGS_BOT_INSTANCE);
+
+  // Scheduled maintenance (bot/schedules): every replica lists and runs jobs by hand; the one that
+  // holds the lease schedules drives the timer, and each scheduled time is claimed in PostgreSQL.
+  announceMigrations('schedules', await migrateScheduleStore(trail.pool));
+  const scheduleStore = createScheduleStore(trail.pool);
+  // The registry is made below; a job runs only once the timer or a command starts it, after that.
+  const scheduleWork: Record<string, ScheduledJob['run']> = { backup: (context) => backupJob({ registry, services })(context), cleanup: cleanupJob(scheduleStore) };
+  const scheduledJobs: ScheduledJob[] = jobSchedules(config.schedules).map((job) => ({ ...job, run: scheduleWork[job.name]! }));
+  scheduler = createScheduler({
+    store: scheduleStore,
+    jobs: scheduledJobs,
+    timezone: config.timezone,
+    holder: replica,
+    alerts: alertStore,
+    onEvent: (event) => {
+      if (event.kind === 'ended') logger.info({ component: 'schedules', job: event.run.job, run: event.run.id, outcome: event.outcome, detail: event.detail }, `scheduled job ${event.run.job}: ${event.outcome}`);
+      if (event.kind === 'overdue') logger.warn({ component: 'schedules', job: event.job }, `scheduled job ${event.job} is overdue (owed since ${event.owedSince.toISOString()})`);
+    },
+    onError: (error, what) => logger.warn({ component: 'schedules', err: error }, `schedules: ${what} failed`),
+  });
+  await scheduler.declare();
+  services.schedules = commandSchedules(scheduler, scheduledJobs, config.timezone);
+  say(`schedules (${config.timezone}): ${scheduledJobs.map((job) => `${job.name} ${job.enabled ? `\`${job.cron}\`` : 'off'}`).join(', ')}; driven by one replica (lease schedules)`);
   say(`alerts: Alertmanager's webhook ${alertWebhook.token ? `on at POST ${ALERTMANAGER_WEBHOOK_PATH}` : 'off (no ACGS_ALERTS_TOKEN)'}`);
   say(
     alertSwitches.monitor
@@ -516,6 +544,9 @@ async function main(): Promise<void> {
     // Before the trail and the stack close: the lease is let go so another replica monitors at once.
     await alertMonitorDuty?.stop().catch((error: unknown) => logger.warn({ err: error }, 'alert monitor stop failed'));
     await metricsSamplerDuty?.stop().catch((error: unknown) => logger.warn({ err: error }, 'metrics sampler stop failed'));
+    // Runs in progress are ended (recorded as failed: the bot stopped) before the trail closes.
+    await scheduleDuty?.stop().catch((error: unknown) => logger.warn({ err: error }, 'schedules stop failed'));
+    await scheduler?.stop().catch((error: unknown) => logger.warn({ err: error }, 'scheduler stop failed'));
     await levelOne?.stop().catch((error: unknown) => logger.warn({ err: error }, 'Level 1 stop failed'));
     await expiries?.stop().catch(() => undefined);
     await approvalSignals?.close().catch(() => undefined);
@@ -625,6 +656,17 @@ async function main(): Promise<void> {
     });
   }
   say(`metrics history: ${metricsHistory.source}${historySettings.kind === 'embedded' ? `, sampled every ${historySettings.intervalMs / 1000} s under the lease metrics-sampler` : ''}`);
+  // The scheduler's timer on one replica: whoever holds the lease schedules. A missed time runs
+  // once when it starts here (or is skipped, as the job says).
+  const timedScheduler = scheduler;
+  scheduleDuty = createLeaderDuty({
+    leases: createLeaseStore(trail.pool),
+    name: 'schedules',
+    holder: replica,
+    start: () => timedScheduler.startTimer(),
+    onEvent: (event) => logger.info({ component: 'schedules', token: event.lease.fencingToken }, event.kind === 'leading' ? 'schedules: this replica drives the timer (lease schedules)' : `schedules: timer stopped here (${event.kind === 'lost' ? event.reason : 'released'})`),
+    onError: (error, what) => logger.warn({ component: 'schedules', err: error }, `schedules: ${what} failed`),
+  });
   // Started after the bot: the console's stand-in answers on the bot's own port.
   const reviewChannel = config.channels.approvals ?? (standIn ? DEFAULT_CHANNELS.find((channel) => channel.name === 'acgs-approvals')?.id : config.channels.ops);
   if (reviewIntervalMs > 0 && reviewChannel) {
@@ -662,6 +704,8 @@ main().catch(async (error: unknown) => {
   console.error(`[acgs] could not start: ${(error as Error).message}`);
   await alertMonitorDuty?.stop().catch(() => undefined);
   await metricsSamplerDuty?.stop().catch(() => undefined);
+  await scheduleDuty?.stop().catch(() => undefined);
+  await scheduler?.stop().catch(() => undefined);
   await levelOne?.stop().catch(() => undefined);
   await runMessages?.stop().catch(() => undefined);
   await runbookEngine?.stop().catch(() => undefined);

@@ -14,7 +14,7 @@ import { SERVICE_NAMES, SERVICE_PORTS, type ServiceName } from '../services/kit/
 import type { StackDatabase } from '../services/stack/stack-database.js';
 import type { StackRedis } from '../services/stack/stack-redis.js';
 import type { Stack } from '../services/stack/stack.js';
-import type { Alerts, AuditLogReader, BackupCatalog, Checklists, Deployments, RunbookRuns } from './ports.js';
+import type { Alerts, AuditLogReader, BackupCatalog, Checklists, Deployments, RunbookRuns, Schedules } from './ports.js';
 
 export interface CommandDependencies {
   /** Base URL of each service. */
@@ -61,6 +61,8 @@ export interface CommandDependencies {
   alerts?: Alerts;
   /** Why there are no alerts, when this process could have had them (the CLI without DATABASE_URL). */
   alertsProblem?: string;
+  /** The bot's scheduler (bot/schedules); without it `schedule` says it is not set up. */
+  schedules?: Schedules;
 }
 
 export interface ServiceEndpointsEnv {

@@ -48,6 +48,7 @@ import { runs } from './runs.js';
 import { sandboxPrune } from './sandbox-prune.js';
 import { sandboxStatus } from './sandbox-status.js';
 import { scale } from './scale.js';
+import { schedule, scheduleRun } from './schedule.js';
 import { silence, silences } from './silence.js';
 import { stats } from './stats.js';
 import { troubleshoot } from './troubleshoot.js';
@@ -120,6 +121,8 @@ export const allCommands: readonly CommandDefinition[] = [
   alertsResolve,
   silence,
   silences,
+  schedule,
+  scheduleRun,
 ] as CommandDefinition[];
 
 export function createCommandRegistry(): Registry {

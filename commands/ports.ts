@@ -607,3 +607,44 @@ export interface Alerts {
   /** Silences not yet expired, the soonest to end first. */
   silences(): Promise<AlertSilenceInfo[]>;
 }
+
+/** One run of a scheduled job (bot/schedules), as plain data. */
+export interface ScheduledRunInfo {
+  id: string;
+  /** `schedule` (on time), `catch-up` (missed while no replica ran the scheduler) or `manual` (`schedule run`). */
+  trigger: 'schedule' | 'catch-up' | 'manual';
+  /** `running`, `ok`, `failed`, `timed-out`, `skipped` (overlap or a missed time the job skips) or `abandoned`. */
+  outcome: string;
+  scheduledFor: Date;
+  startedAt: Date;
+  endedAt?: Date;
+  detail?: string;
+  requestedBy?: string;
+}
+
+/** A scheduled job as `schedule` lists it. */
+export interface ScheduledJobInfo {
+  name: string;
+  summary: string;
+  cron: string;
+  enabled: boolean;
+  nextRunAt?: Date;
+  lastRun?: ScheduledRunInfo;
+  /** Set while its overdue alert (ScheduledJobOverdue) is raised: the run it owes was due then. */
+  overdueSince?: Date;
+}
+
+export type ScheduleRunNow =
+  | { kind: 'started'; run: ScheduledRunInfo }
+  /** A run of the job is still going: this one was recorded as skipped and nothing ran. */
+  | { kind: 'overlap'; running: ScheduledRunInfo }
+  | { kind: 'unknown'; known: string[] }
+  | { kind: 'disabled' };
+
+/** The bot's scheduler as `schedule` and `schedule run` use it; the bot implements it. */
+export interface Schedules {
+  /** The config's `timezone:`, in which the cron expressions are read and times are shown. */
+  timezone: string;
+  jobs(): Promise<ScheduledJobInfo[]>;
+  runNow(job: string, by: string): Promise<ScheduleRunNow>;
+}

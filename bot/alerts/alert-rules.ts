@@ -15,6 +15,7 @@ export const ALERT_RULE_NAMES = [
   'SandboxFailures',
   'ServiceRestarted',
   'ServiceCrashLooping',
+  'ScheduledJobOverdue',
 ] as const;
 export type AlertRuleName = (typeof ALERT_RULE_NAMES)[number];
 
@@ -27,7 +28,7 @@ export interface AlertRule {
   summary: string;
   /** The threshold the value is compared with, in `unit`. */
   threshold: number;
-  unit: 'ms' | '%' | 'per minute' | 'count';
+  unit: 'ms' | '%' | 'per minute' | 'count' | 'h';
   /** How long the condition must hold before the alert fires. */
   forSeconds: number;
   /** The escalation level an unacknowledged alert starts at (1 = automatic resolution). */
@@ -53,17 +54,21 @@ export const ALERT_RULES: Readonly<Record<AlertRuleName, AlertRule>> = {
   ServiceRestarted: { name: 'ServiceRestarted', summary: 'a service crashed and was restarted on its own', threshold: 1, unit: 'count', forSeconds: 0, level: 1, informational: true },
   // Restarting is what already fails, so no Level 1 either: it starts at Level 2, the on-call person.
   ServiceCrashLooping: { name: 'ServiceCrashLooping', summary: 'a service crashed 3 or more times within 10 minutes', threshold: 3, unit: 'count', forSeconds: 0, level: 2 },
+  // Raised by the scheduler (bot/schedules) 2 h after a run a job owes: a daily backup that has not
+  // run for 26 h. A person looks at it (`schedule`, the run's error); nothing retries on its own.
+  ScheduledJobOverdue: { name: 'ScheduledJobOverdue', summary: 'a scheduled job has not run for 2 h past its time', threshold: 2, unit: 'h', forSeconds: 0, level: 2 },
 };
 
 /** How far back ServiceCrashLooping counts crashes. */
 export const CRASH_LOOP_WINDOW_MS = 10 * 60_000;
 
 /**
- * Rules only the built-in monitor judges, absent from prometheus/alert-rules.yml: Prometheus sees a
- * new `process_start_time_seconds`, not whether a crash or a person restarted the process, so it
- * cannot tell a crash apart from a restart or deploy (its ServiceCrashLooping counts every restart).
+ * Rules only the bot judges, absent from prometheus/alert-rules.yml: Prometheus sees a new
+ * `process_start_time_seconds`, not whether a crash or a person restarted the process, so it cannot
+ * tell a crash apart from a restart or deploy (its ServiceCrashLooping counts every restart); and
+ * only the scheduler's own records say whether a job ran (bot/schedules).
  */
-export const MONITOR_ONLY_RULES: readonly AlertRuleName[] = ['ServiceRestarted'];
+export const BOT_ONLY_RULE_NAMES: readonly AlertRuleName[] = ['ServiceRestarted', 'ScheduledJobOverdue'];
 
 export function isAlertRuleName(name: string): name is AlertRuleName {
   return (ALERT_RULE_NAMES as readonly string[]).includes(name);
@@ -104,6 +109,8 @@ export function alertResponse(rule: string, labels: Readonly<Record<string, stri
     case 'ServiceRestarted':
     case 'ServiceCrashLooping':
       return service ? { label: 'Show: logs', command: `logs ${service} --since 15m` } : undefined;
+    case 'ScheduledJobOverdue':
+      return { label: 'Show: schedules', command: 'schedule' };
     default:
       return undefined;
   }

@@ -90,6 +90,8 @@ export const DEFAULT_ESCALATION: Readonly<EscalationMatrix> = {
     SandboxFailures: 'security',
     ServiceRestarted: 'infrastructure',
     ServiceCrashLooping: 'infrastructure',
+    // A job the scheduler did not run (the daily backup above all): the stack's keepers.
+    ScheduledJobOverdue: 'infrastructure',
   },
   checkMs: 15_000,
 };

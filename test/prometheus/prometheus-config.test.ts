@@ -5,24 +5,24 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { ALERT_RULE_NAMES, ALERT_RULES, MONITOR_ONLY_RULES } from '../../bot/alerts/alert-rules.js';
+import { ALERT_RULE_NAMES, ALERT_RULES, BOT_ONLY_RULE_NAMES } from '../../bot/alerts/alert-rules.js';
 import { durationSeconds, PROMETHEUS_DIR, readShippedRules, type ShippedRule } from '../testing/prometheus-shipped-rules.js';
 import { missingPrometheusTools } from '../testing/prometheus-tools.js';
 
 const run = promisify(execFile);
-/** The runbook's rules Prometheus judges too: all but those only the bot's monitor can see. */
-const SHIPPED_NAMES = ALERT_RULE_NAMES.filter((name) => !MONITOR_ONLY_RULES.includes(name));
 const missing = await missingPrometheusTools();
+/** The rules Prometheus judges too: all but those only the bot can see (its monitor's crash counts, the scheduler's records). */
+const PROMETHEUS_RULE_NAMES = ALERT_RULE_NAMES.filter((name) => !BOT_ONLY_RULE_NAMES.includes(name));
 
 async function shippedRules(): Promise<ShippedRule[]> {
   return (await readShippedRules()).groups.flatMap((group) => group.rules);
 }
 
 describe('prometheus/alert-rules.yml', () => {
-  it('has exactly the rules of ALERT_RULES but the monitor-only ones, each once', async () => {
+  it('has exactly the rules of ALERT_RULES but the bot-only ones, each once', async () => {
     const names = (await shippedRules()).map((rule) => rule.alert);
-    expect([...names].sort()).toEqual([...SHIPPED_NAMES].sort());
-    expect(MONITOR_ONLY_RULES.length).toBeGreaterThan(0);
+    expect([...names].sort()).toEqual([...PROMETHEUS_RULE_NAMES].sort());
+    expect(BOT_ONLY_RULE_NAMES.length).toBeGreaterThan(0);
   });
 
   it("uses each rule's `for` and compares with its threshold at the end of the expression", async () => {
@@ -42,12 +42,12 @@ describe('prometheus/alert-rules.yml', () => {
 describe.skipIf(missing.length > 0)(`the real tools${missing.length > 0 ? ` (skipped: ${missing.join(', ')} not on PATH; scripts/provision.sh installs them)` : ''}`, () => {
   it('promtool accepts prometheus.yml and the rules file it names', async () => {
     const { stdout } = await run('promtool', ['check', 'config', 'prometheus.yml'], { cwd: PROMETHEUS_DIR });
-    expect(stdout).toContain(`SUCCESS: ${SHIPPED_NAMES.length} rules found`);
+    expect(stdout).toContain(`SUCCESS: ${PROMETHEUS_RULE_NAMES.length} rules found`);
   });
 
   it('promtool accepts alert-rules.yml', async () => {
     const { stdout } = await run('promtool', ['check', 'rules', 'alert-rules.yml'], { cwd: PROMETHEUS_DIR });
-    expect(stdout).toContain(`SUCCESS: ${SHIPPED_NAMES.length} rules found`);
+    expect(stdout).toContain(`SUCCESS: ${PROMETHEUS_RULE_NAMES.length} rules found`);
   });
 
   it('amtool accepts alertmanager.yml, whose one receiver is the bot webhook with a bearer token from a file', async () => {

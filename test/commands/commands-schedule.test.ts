@@ -1,0 +1,144 @@
+/**
+ * `schedule` and `schedule run <job>` through the command path every surface uses (parse,
+ * authorize, record, run): the real authorization policy and trail, the scheduler on the real
+ * PostgreSQL. A run asked by hand is recorded as the person's; an unknown job, a job turned off,
+ * one still running and a person without the role run nothing.
+ */
+import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
+import { renderText } from '../../bot/cli-render.js';
+import { createCommandPathDependencies, type CommandPathDependencies } from '../../bot/command-path/index.js';
+import { commandSchedules, createScheduler, createScheduleStore, migrateScheduleStore, type ScheduledJob, type Scheduler } from '../../bot/schedules/index.js';
+import { backupJob, cleanupJob, SCHEDULER_ACTOR, withSchedulerActor } from '../../bot/schedules/maintenance-jobs.js';
+import { createCommandRegistry } from '../../commands/index.js';
+import { SERVICE_NAMES, type ServiceName } from '../../services/kit/service-ports.js';
+import { openTestTrail, testGate, type TestTrail } from '../testing/command-access.js';
+import { commandRunner, type CommandRunner } from '../testing/commands.js';
+import { unusedLoopbackUrl } from '../testing/loopback.js';
+
+const ONCALL = 'U0ONCALL';
+/** In the workspace, with no role. */
+const VIEWER = 'U0VIEWER';
+
+let trail: TestTrail;
+let scheduler: Scheduler;
+let run: CommandRunner;
+let services: CommandPathDependencies;
+let release: () => void = () => undefined;
+let backupRuns = 0;
+const now = new Date('2026-03-28T23:10:00Z');
+
+const jobs: ScheduledJob[] = [
+  {
+    name: 'backup',
+    summary: 'the daily backup',
+    cron: '0 2 * * *',
+    timeoutMs: 5_000,
+    missed: 'run-once',
+    enabled: true,
+    run: async () => {
+      backupRuns++;
+      await new Promise<void>((resolve) => (release = resolve));
+      return 'backup 20260329 written';
+    },
+  },
+  { name: 'cleanup', summary: 'removes old run records', cron: '0 4 * * *', timeoutMs: 5_000, missed: 'skip', enabled: false, run: async () => 'nothing' },
+];
+
+beforeAll(async () => {
+  trail = await openTestTrail({ prefix: 'acgs_schedule_cmds' });
+  await migrateScheduleStore(trail.pool);
+  scheduler = createScheduler({
+    store: createScheduleStore(trail.pool),
+    jobs,
+    timezone: 'Europe/Berlin',
+    holder: 'test-replica',
+    clock: () => now,
+    onError: (error) => {
+      throw error;
+    },
+  });
+  const nowhere = await unusedLoopbackUrl();
+  const base = createCommandPathDependencies({ endpoints: Object.fromEntries(SERVICE_NAMES.map((name) => [name, nowhere])) as Record<ServiceName, string>, checkTimeoutMs: 1000 });
+  services = { ...base, authorization: await testGate({ roles: withSchedulerActor({ oncall: [ONCALL] }) }), trail: trail.trail, schedules: commandSchedules(scheduler, jobs, 'Europe/Berlin') };
+  run = commandRunner({ services: () => services, user: ONCALL });
+}, 30_000);
+
+afterAll(async () => {
+  release();
+  await scheduler?.stop();
+  await trail?.close();
+});
+
+beforeEach(async () => {
+  release();
+  await scheduler.idle();
+  backupRuns = 0;
+  await trail.pool.query('TRUNCATE schedule_runs, schedule_jobs');
+  await scheduler.declare();
+});
+
+const text = (outcome: Awaited<ReturnType<CommandRunner>>) => renderText(outcome.document);
+
+it('lists the jobs with their next run in the config timezone, and one turned off as disabled', async () => {
+  const listed = await run('schedule', { user: VIEWER });
+  expect(listed.outcome).toBe('ok');
+  // 02:00 on the spring-forward day does not exist in Berlin: the run is right after the jump.
+  expect(text(listed)).toContain('`0 2 * * *`, next 2026-03-29 03:00 Europe/Berlin (01:00Z); never run yet');
+  expect(text(listed)).toContain('disabled (schedules.cleanup.enabled in the config)');
+});
+
+it('runs a job now as the person, shows it running, and refuses a second run while the first goes on', async () => {
+  const started = await run('schedule run backup');
+  expect(started.outcome).toBe('info');
+  expect(text(started)).toMatch(/Scheduled job backup: run \d+ started/);
+  const again = await run('schedule run backup');
+  expect(again.outcome).toBe('rejected');
+  expect(text(again)).toContain('`backup` is already running');
+  expect(text(await run('schedule'))).toContain(`last: running 2026-03-29 00:10 Europe/Berlin (23:10Z), by hand (${ONCALL})`);
+  release();
+  await scheduler.idle();
+  expect(backupRuns).toBe(1);
+  expect(text(await run('schedule'))).toContain(`last: ok 2026-03-29 00:10 Europe/Berlin (23:10Z), by hand (${ONCALL}): backup 20260329 written`);
+  const recorded = await trail.pool.query<{ kind: string; actor: string }>("SELECT kind, actor FROM bot_audit_trail WHERE command = 'schedule run' AND kind = 'execution'");
+  // Both asks were allowed and recorded; the handler refused the second.
+  expect(recorded.rows).toEqual([
+    { kind: 'execution', actor: ONCALL },
+    { kind: 'execution', actor: ONCALL },
+  ]);
+});
+
+it('names an unknown job with the ones there are, and runs nothing', async () => {
+  const unknown = await run('schedule run bakup');
+  expect(unknown.outcome).toBe('rejected');
+  expect(text(unknown)).toContain('There is no scheduled job `bakup`; did you mean `backup`?');
+  expect(text(unknown)).toContain('The jobs are `backup`, `cleanup`; nothing was run.');
+  expect((await trail.pool.query('SELECT 1 FROM schedule_runs')).rowCount).toBe(0);
+});
+
+it('refuses a job turned off, a job name that is not a word, a missing one, and a person without the role', async () => {
+  expect(text(await run('schedule run cleanup'))).toContain('turned off in the config');
+  const bad = await run('schedule run "backup; rm -rf"');
+  expect(bad.outcome).toBe('rejected');
+  expect(text(bad)).toContain('a job name is a lower-case word');
+  expect((await run('schedule run')).outcome).toBe('rejected');
+  const refused = await run('schedule run backup', { user: VIEWER });
+  expect(refused.outcome).toBe('rejected');
+  expect((await trail.pool.query('SELECT 1 FROM schedule_runs')).rowCount).toBe(0);
+  expect(backupRuns).toBe(0);
+});
+
+it('fails the scheduled backup, saying why, when the command path does not start it (no runbook engine here), and records it as the scheduler', async () => {
+  const job = backupJob({ registry: createCommandRegistry(), services });
+  await expect(job({ signal: new AbortController().signal, run: undefined as never })).rejects.toThrow(/^backup not started: /);
+  const recorded = await trail.pool.query<{ actor: string; origin: string }>("SELECT actor, origin FROM bot_audit_trail WHERE command = 'backup' AND kind = 'execution'");
+  expect(recorded.rows).toEqual([{ actor: SCHEDULER_ACTOR.id, origin: 'schedule' }]);
+});
+
+it('cleanup removes ended run records older than 90 days and keeps newer ones', async () => {
+  const store = createScheduleStore(trail.pool);
+  for (const [startedAt, outcome] of [['2025-12-01T02:00:00Z', 'ok'], ['2026-03-01T02:00:00Z', 'failed']] as const) {
+    await trail.pool.query("INSERT INTO schedule_runs (job, scheduled_for, trigger, holder, started_at, ended_at, outcome) VALUES ('backup', $1, 'schedule', 'r', $1, $1, $2)", [startedAt, outcome]);
+  }
+  expect(await cleanupJob(store, () => now)({ signal: new AbortController().signal, run: undefined as never })).toBe('removed 1 run record(s) older than 90 days');
+  expect((await trail.pool.query('SELECT started_at FROM schedule_runs')).rows).toEqual([{ started_at: new Date('2026-03-01T02:00:00Z') }]);
+});
