@@ -174,7 +174,7 @@ describe("an alert's thread", () => {
     expect(texts).toEqual([
       ':eyes: Acknowledged by <@U0ONCALL> at 03:12:05 UTC',
       ':zzz: Snoozed until 2026-12-07 07:12:00 UTC by <@U0ONCALL> (at 03:12:05 UTC)',
-      ':rotating_light: Fired again at 03:12:05 UTC: 1',
+      ':rotating_light: Fired again at 03:12:05 UTC: 1 failing health check',
       ':white_check_mark: Resolved by its source at 03:12:05 UTC',
       ':white_check_mark: Resolved by <@U0APPROVER1> at 03:12:05 UTC',
       ':warning: Flapping: 5 changes within 10 min. The message stays current; no more replies here until it settles.',

@@ -64,7 +64,7 @@ const STATE_LOOK = {
   resolved: { emoji: ':white_check_mark:', words: 'resolved' },
 } as const;
 
-function ruleOf(alert: AlertRecord): AlertRule | undefined {
+function ruleOf(alert: Pick<AlertRecord, 'rule'>): AlertRule | undefined {
   return isAlertRuleName(alert.rule) ? ALERT_RULES[alert.rule] : undefined;
 }
 
@@ -79,7 +79,7 @@ function inUnit(value: number, unit: AlertRule['unit']): string {
 }
 
 /** `812 ms against a threshold of 5 ms`, or what the alert says of itself when its rule is not the runbook's. */
-export function valueLine(alert: AlertRecord): string | undefined {
+export function valueLine(alert: Pick<AlertRecord, 'rule' | 'value'>): string | undefined {
   const rule = ruleOf(alert);
   if (alert.value === null) return rule ? `threshold ${inUnit(rule.threshold, rule.unit)}` : undefined;
   if (!rule) return `value ${figure(alert.value)}`;
@@ -192,7 +192,7 @@ export function renderAlertReply(event: AlertEvent, alert: Pick<AlertRecord, 'ru
       break;
     }
     case 'fired':
-      text = `:rotating_light: Fired again at ${at}${event.value !== null && rule ? `: ${inUnit(event.value, rule.unit)}` : ''}`;
+      text = `:rotating_light: Fired again at ${at}${event.value !== null && rule ? `: ${valueLine({ rule: alert.rule, value: event.value })}` : ''}`;
       break;
     case 'resolved':
       text = by ? `:white_check_mark: Resolved by ${by} at ${at}` : `:white_check_mark: Resolved by its source at ${at}`;
