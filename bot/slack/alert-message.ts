@@ -106,6 +106,18 @@ export function noteText(event: Pick<AlertEvent, 'details'>): string {
   return pairs.length > 0 ? pairs.join(' · ') : '(no details)';
 }
 
+/**
+ * An action under "What the bot did": its summary and, when it has one, its evidence, so the
+ * message tells what happened ("... healthy 7.4 s after Level 1 began the restart"), not only
+ * that a command succeeded. A refusal's summary is its reason already.
+ */
+function actionText(event: Pick<AlertEvent, 'details'>): string {
+  const evidence = event.details?.evidence;
+  const summary = event.details?.summary;
+  const hasSummary = typeof summary === 'string' && summary.trim() !== '';
+  return hasSummary && typeof evidence === 'string' && evidence.trim() !== '' ? `${noteText(event)}; ${evidence.trim()}` : noteText(event);
+}
+
 function stateLines(alert: AlertRecord): string[] {
   const lines = [`Fired at ${utcTime(alert.firedAt)}`];
   if (alert.acknowledgedBy && alert.acknowledgedAt && alert.state !== 'firing') lines.push(`Acknowledged by ${person(alert.acknowledgedBy)} at ${clock(alert.acknowledgedAt)}`);
@@ -155,7 +167,7 @@ export function renderAlertMessage({ alert, autoActions }: AlertMessageInput): S
   ];
   if (autoActions.length > 0) {
     const shown = autoActions.slice(-AUTO_ACTIONS_SHOWN);
-    const lines = shown.map((event) => `:robot_face: ${fitText(noteText(event), NOTE_SHOWN)} _(${clock(event.at)})_`);
+    const lines = shown.map((event) => `:robot_face: ${fitText(actionText(event), NOTE_SHOWN)} _(${clock(event.at)})_`);
     if (autoActions.length > shown.length) lines.unshift(`_${autoActions.length - shown.length} earlier actions are in the thread_`);
     blocks.push({ type: 'section', text: { type: 'mrkdwn', text: `*What the bot did*\n${packLines(lines, SLACK_LIMITS.sectionText - 30)[0] ?? ''}` } });
   }
