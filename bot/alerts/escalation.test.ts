@@ -80,7 +80,7 @@ describe('escalating unacknowledged alerts', () => {
     expect([...a.handed, ...b.handed]).toHaveLength(1);
     const notice = [...a.handed, ...b.handed][0]!;
     expect(notice).toMatchObject({ level: 2, reason: 'not acknowledged within 5 min at Level 1', issueType: 'infrastructure', recipients: { ids: ['S0ACGSONCALL'], emptyRoles: [] } });
-    expect(await escalatedEvents(a.store)).toEqual([{ level: 2, reason: 'not acknowledged within 5 min at Level 1', issue_type: 'infrastructure', notified: ['S0ACGSONCALL'] }]);
+    expect(await escalatedEvents(a.store)).toEqual([{ summary: 'Level 2: not acknowledged within 5 min at Level 1', level: 2, reason: 'not acknowledged within 5 min at Level 1', issue_type: 'infrastructure', notified: ['S0ACGSONCALL'] }]);
 
     // Checked again (by either), nothing more until Level 2's own wait is over.
     expect(await a.escalations.run(minutes(19))).toEqual([]);

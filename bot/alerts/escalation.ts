@@ -82,7 +82,7 @@ export function createEscalations(options: EscalationsOptions): Escalations {
     await alerts
       .note(alert.id, {
         kind: 'escalated',
-        details: { level: step.level, reason: step.reason, issue_type: issueType, notified: recipients.ids, ...(recipients.emptyRoles.length > 0 ? { roles_without_members: recipients.emptyRoles } : {}) },
+        details: { summary: `Level ${step.level}: ${step.reason}`, level: step.level, reason: step.reason, issue_type: issueType, notified: recipients.ids, ...(recipients.emptyRoles.length > 0 ? { roles_without_members: recipients.emptyRoles } : {}) },
       })
       .catch((error: unknown) => log(`alert ${alert.id}: Level ${step.level} could not be noted on the alert`, error));
     try {

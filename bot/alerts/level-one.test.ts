@@ -166,6 +166,8 @@ describe('Level 1 on a fired alert', () => {
       expect.objectContaining({ outcome: 'refused', refusal: 'lockdown', reason: expect.stringContaining('emergency lockdown'), command: 'restart audit-engine', attempt: 1 }),
       expect.objectContaining({ outcome: 'refused', refusal: 'deploy-lock', reason: expect.stringContaining('the deploy run of U0ONCALL holds the deploy lock') }),
     ]);
+    // The reason is the note's summary: the alert's message and thread show that sentence, not its fields.
+    for (const refusal of await notes(alert.id)) expect(refusal?.summary).toBe(refusal?.reason);
     expect(a.escalations).toEqual([]);
   });
 

@@ -143,7 +143,7 @@ export function createLevelOne(options: LevelOneOptions): LevelOne {
       // refusal is noted once per episode and attempt, and Level 1 escalates an episode once.
       const earlier = await refusalsOfEpisode(alert);
       if (!earlier.some((refusal) => refusal.code === decision.code && refusal.attempt === attempts + 1)) {
-        await note(alert, { action: plan.action, command: plan.command, outcome: 'refused', refusal: decision.code, reason: decision.reason, attempt: attempts + 1, service: plan.service });
+        await note(alert, { action: plan.action, command: plan.command, outcome: 'refused', refusal: decision.code, reason: decision.reason, summary: decision.reason, attempt: attempts + 1, service: plan.service });
       }
       if (earlier.some((refusal) => ESCALATING_REFUSALS.includes(refusal.code))) escalated.add(episodeKey(alert));
     }

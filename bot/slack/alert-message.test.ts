@@ -106,6 +106,14 @@ describe("an alert's message", () => {
     const bySource = renderAlertMessage({ alert: alert({ state: 'resolved', resolvedAt: at(60), snoozedUntil: at(600) }), autoActions: [restarted] });
     expect(blockText(bySource.blocks)).toContain('*Resolved by its source* (monitor) at 2026-12-07 03:13:00 UTC');
     expect(blockText(bySource.blocks)).not.toContain('Snoozed');
+    // Level 1's note: the message says what happened (its evidence), not only that the command succeeded.
+    const levelOne = event('auto-action', { details: { summary: 'Level 1 ran restart (restart audit-engine): succeeded', evidence: 'audit-engine answered its health check healthy 7.4 s after Level 1 began the restart.', outcome: 'succeeded' } });
+    expect(blockText(renderAlertMessage({ alert: alert({ state: 'resolved', resolvedAt: at(60) }), autoActions: [levelOne] }).blocks)).toContain(
+      '*What the bot did*\n:robot_face: Level 1 ran restart (restart audit-engine): succeeded; audit-engine answered its health check healthy 7.4 s after Level 1 began the restart. _(03:12:05 UTC)_',
+    );
+    // Without a summary the evidence is one of the fields already, never said twice.
+    const bare = event('auto-action', { details: { action: 'restart-service', evidence: 'healthy' } });
+    expect(blockText(renderAlertMessage({ alert: alert({}), autoActions: [bare] }).blocks)).toContain(':robot_face: action: restart-service · evidence: healthy _(');
     expect(buttons(bySource)).toEqual([]);
     expect(validateBlocks(bySource.blocks, 'message')).toEqual([]);
   });
@@ -174,7 +182,7 @@ describe("an alert's thread", () => {
     expect(texts).toEqual([
       ':eyes: Acknowledged by <@U0ONCALL> at 03:12:05 UTC',
       ':zzz: Snoozed until 2026-12-07 07:12:00 UTC by <@U0ONCALL> (at 03:12:05 UTC)',
-      ':rotating_light: Fired again at 03:12:05 UTC: 1',
+      ':rotating_light: Fired again at 03:12:05 UTC: 1 failing health check',
       ':white_check_mark: Resolved by its source at 03:12:05 UTC',
       ':white_check_mark: Resolved by <@U0APPROVER1> at 03:12:05 UTC',
       ':warning: Flapping: 5 changes within 10 min. The message stays current; no more replies here until it settles.',

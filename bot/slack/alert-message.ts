@@ -64,7 +64,7 @@ const STATE_LOOK = {
   resolved: { emoji: ':white_check_mark:', words: 'resolved' },
 } as const;
 
-function ruleOf(alert: AlertRecord): AlertRule | undefined {
+function ruleOf(alert: Pick<AlertRecord, 'rule'>): AlertRule | undefined {
   return isAlertRuleName(alert.rule) ? ALERT_RULES[alert.rule] : undefined;
 }
 
@@ -79,7 +79,7 @@ function inUnit(value: number, unit: AlertRule['unit']): string {
 }
 
 /** `812 ms against a threshold of 5 ms`, or what the alert says of itself when its rule is not the runbook's. */
-export function valueLine(alert: AlertRecord): string | undefined {
+export function valueLine(alert: Pick<AlertRecord, 'rule' | 'value'>): string | undefined {
   const rule = ruleOf(alert);
   if (alert.value === null) return rule ? `threshold ${inUnit(rule.threshold, rule.unit)}` : undefined;
   if (!rule) return `value ${figure(alert.value)}`;
@@ -104,6 +104,18 @@ export function noteText(event: Pick<AlertEvent, 'details'>): string {
     .filter(([, value]) => value !== null && value !== undefined)
     .map(([key, value]) => `${key}: ${typeof value === 'string' ? value : JSON.stringify(value)}`);
   return pairs.length > 0 ? pairs.join(' · ') : '(no details)';
+}
+
+/**
+ * An action under "What the bot did": its summary and, when it has one, its evidence, so the
+ * message tells what happened ("... healthy 7.4 s after Level 1 began the restart"), not only
+ * that a command succeeded. A refusal's summary is its reason already.
+ */
+function actionText(event: Pick<AlertEvent, 'details'>): string {
+  const evidence = event.details?.evidence;
+  const summary = event.details?.summary;
+  const hasSummary = typeof summary === 'string' && summary.trim() !== '';
+  return hasSummary && typeof evidence === 'string' && evidence.trim() !== '' ? `${noteText(event)}; ${evidence.trim()}` : noteText(event);
 }
 
 function stateLines(alert: AlertRecord): string[] {
@@ -155,7 +167,7 @@ export function renderAlertMessage({ alert, autoActions }: AlertMessageInput): S
   ];
   if (autoActions.length > 0) {
     const shown = autoActions.slice(-AUTO_ACTIONS_SHOWN);
-    const lines = shown.map((event) => `:robot_face: ${fitText(noteText(event), NOTE_SHOWN)} _(${clock(event.at)})_`);
+    const lines = shown.map((event) => `:robot_face: ${fitText(actionText(event), NOTE_SHOWN)} _(${clock(event.at)})_`);
     if (autoActions.length > shown.length) lines.unshift(`_${autoActions.length - shown.length} earlier actions are in the thread_`);
     blocks.push({ type: 'section', text: { type: 'mrkdwn', text: `*What the bot did*\n${packLines(lines, SLACK_LIMITS.sectionText - 30)[0] ?? ''}` } });
   }
@@ -192,7 +204,7 @@ export function renderAlertReply(event: AlertEvent, alert: Pick<AlertRecord, 'ru
       break;
     }
     case 'fired':
-      text = `:rotating_light: Fired again at ${at}${event.value !== null && rule ? `: ${inUnit(event.value, rule.unit)}` : ''}`;
+      text = `:rotating_light: Fired again at ${at}${event.value !== null && rule ? `: ${valueLine({ rule: alert.rule, value: event.value })}` : ''}`;
       break;
     case 'resolved':
       text = by ? `:white_check_mark: Resolved by ${by} at ${at}` : `:white_check_mark: Resolved by its source at ${at}`;

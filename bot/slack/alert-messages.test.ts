@@ -168,7 +168,7 @@ describe('an alert in Slack', () => {
     const before = replies(ts).slice(1);
     expect(before).toEqual([
       ':white_check_mark: Resolved by its source at 03:12:10 UTC',
-      ':rotating_light: Fired again at 03:12:20 UTC: 1',
+      ':rotating_light: Fired again at 03:12:20 UTC: 1 failing health check',
       expect.stringMatching(/^:warning: Flapping: 3 changes within 1 min/),
     ]);
 

@@ -98,8 +98,8 @@ describe('escalation levels in Slack', () => {
     expect(logged).toEqual([expect.stringMatching(/^alert 1: Level 3 DM to U0GONE: user_disabled: the account is deactivated/)]);
     expect(newIn(ALERTS, beforeThree)).toHaveLength(1);
     expect((await store.history(new Date(0))).filter((entry) => entry.kind === 'escalated').map((entry) => entry.details)).toEqual([
-      { level: 2, reason: 'not acknowledged within 5 min at Level 1', issue_type: 'infrastructure', notified: ['S0ACGSONCALL'] },
-      { level: 3, reason: 'not acknowledged within 15 min at Level 2', issue_type: 'infrastructure', notified: ['S0ACGSONCALL', 'U0APPROVER1', 'U0APPROVER2', 'U0GONE'] },
+      { summary: 'Level 2: not acknowledged within 5 min at Level 1', level: 2, reason: 'not acknowledged within 5 min at Level 1', issue_type: 'infrastructure', notified: ['S0ACGSONCALL'] },
+      { summary: 'Level 3: not acknowledged within 15 min at Level 2', level: 3, reason: 'not acknowledged within 15 min at Level 2', issue_type: 'infrastructure', notified: ['S0ACGSONCALL', 'U0APPROVER1', 'U0APPROVER2', 'U0GONE'] },
     ]);
   });
 
