@@ -59,6 +59,15 @@ describe('Level 1 guard rails', () => {
     });
   });
 
+  it('restarts the Policy Engine itself when its modes cannot be read: the restart is what brings them back', () => {
+    const unknown = { lockdown: undefined, modesProblem: 'connection refused', deployLock: null };
+    expect(decide({ service: 'policy-engine', action: 'restart-service', stack: unknown })).toEqual({ act: true, attempt: 1 });
+    // Not a cache warm of it, not in a known lockdown, and not past the other guard rails.
+    expect(decide({ service: 'policy-engine', action: 'cache-warm', stack: unknown })).toMatchObject({ act: false, code: 'lockdown' });
+    expect(decide({ service: 'policy-engine', action: 'restart-service', stack: { lockdown: true, deployLock: null } })).toMatchObject({ act: false, code: 'lockdown' });
+    expect(decide({ service: 'policy-engine', action: 'restart-service', stack: { ...unknown, deployLock: { runbook: 'deploy', heldBy: 'U0ONCALL', since: '10:00' } } })).toMatchObject({ act: false, code: 'deploy-lock' });
+  });
+
   it('never acts while a restore runs, which stops services on purpose', () => {
     const decision = decide({ stack: { lockdown: false, deployLock: null, stackRun: { runbook: 'restore', runId: 'run-7', requester: 'U0ONCALL' } } });
     expect(decision).toEqual({

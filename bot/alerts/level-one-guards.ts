@@ -4,6 +4,7 @@
  * the claims of alert_level_one_actions (level-one-claims.ts), shared by every replica.
  */
 import type { LevelOneRules } from '../authorization/data.js';
+import type { LevelOneAction } from './alert-rules.js';
 import type { LevelOneActionRecord } from './level-one-claims.js';
 
 export type LevelOneRefusal =
@@ -68,6 +69,8 @@ export interface StackConditions {
 export interface GuardInput {
   now: Date;
   service: string;
+  /** What Level 1 would do (default a restart): restarting the Policy Engine is how unknown modes come back. */
+  action?: LevelOneAction;
   /** This episode's attempts, oldest first. */
   episode: readonly LevelOneActionRecord[];
   /** The service's actions of the last hour and its most recent ones, oldest first (LevelOneClaims.ofService). */
@@ -98,7 +101,10 @@ export function decideLevelOne(input: GuardInput): LevelOneDecision {
   const { now, service, limits, stack } = input;
   const at = now.getTime();
   const recheck = new Date(at + limits.backoffMs);
-  if (stack.lockdown !== false) {
+  // As the command gate allows it: with the modes unknown because the Policy Engine is down, its
+  // restart is the step that brings them back, and a restart cannot lift a lockdown.
+  const recoversModes = stack.lockdown === undefined && service === 'policy-engine' && (input.action ?? 'restart-service') === 'restart-service';
+  if (stack.lockdown !== false && !recoversModes) {
     const reason =
       stack.lockdown === undefined
         ? `Level 1 did not act: the Policy Engine's modes could not be read (${stack.modesProblem ?? 'no answer'}), and nothing acts on its own while a lockdown cannot be ruled out.`

@@ -234,7 +234,7 @@ export function createLevelOne(options: LevelOneOptions): LevelOne {
       options.claims.ofService(plan.service, new Date(at.getTime() - 3_600_000), options.limits.breakerFailures),
       options.conditions(),
     ]);
-    const decision = decideLevelOne({ now: at, service: plan.service, episode, serviceActions, stack: conditions, limits: options.limits });
+    const decision = decideLevelOne({ now: at, service: plan.service, action: plan.action, episode, serviceActions, stack: conditions, limits: options.limits });
     if (!decision.act) return refuse(alert, plan, decision, episode.length);
 
     const claimed = await options.claims.claim({ alertId: alert.id, episode: alert.firedAt, attempt: decision.attempt, rule: alert.rule, service: plan.service, command: plan.command, claimedBy: options.holder, at });

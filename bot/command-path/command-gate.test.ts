@@ -59,6 +59,19 @@ describe('the command gate when the Policy Engine stops answering', () => {
     expect(decision.reason).toContain('restarting the Policy Engine is allowed as the step that brings them back');
   });
 
+  it('allows what the policy allows in lockdown too (acknowledging an alert) when the modes were never read, and says why', async () => {
+    const { state, reading } = engine();
+    state.down = true;
+    const gate = await gateWith(reading);
+    const ack = await gate.decide({ actor: { id: ONCALL }, command: { name: 'alerts ack', level: 1 }, args: { id: 3 } });
+    expect(ack.decision.allow).toBe(true);
+    expect(ack.decision.reason).toContain('allowed in strict mode and lockdown alike');
+    expect(ack.input.modes).toMatchObject({ lockdown: true });
+    // Something lockdown forbids still fails closed.
+    const restartAudit = await gate.decide({ actor: { id: ONCALL }, command: restart, args: { service: 'audit-engine' } });
+    expect(restartAudit.decision).toMatchObject({ allow: false, code: 'policy_unavailable' });
+  });
+
   it('still refuses that restart to someone without the role', async () => {
     const { state, reading } = engine();
     state.down = true;

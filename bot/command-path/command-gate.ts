@@ -132,19 +132,27 @@ export function createCommandGate(options: CommandGateOptions): CommandGate {
   return {
     async decide(request) {
       const modes = await options.modes.read();
-      const { decision, input } = await authorize({
-        userId: request.actor.id,
-        command: request.command,
-        args: request.args,
-        ...(request.channelId ? { channelId: request.channelId } : {}),
-        ...(options.channels ? { channels: options.channels } : {}),
-        modes: modes.known ? { strict: modes.strict, lockdown: modes.lockdown } : { strict: false, lockdown: false },
-        now: request.now ?? new Date(),
-        ...(request.breakGlassReason === undefined ? {} : { breakGlassReason: request.breakGlassReason }),
-        ...(request.subject ? { subject: request.subject } : {}),
-      });
+      const decideWith = (assumed: { strict: boolean; lockdown: boolean }) =>
+        authorize({
+          userId: request.actor.id,
+          command: request.command,
+          args: request.args,
+          ...(request.channelId ? { channelId: request.channelId } : {}),
+          ...(options.channels ? { channels: options.channels } : {}),
+          modes: assumed,
+          now: request.now ?? new Date(),
+          ...(request.breakGlassReason === undefined ? {} : { breakGlassReason: request.breakGlassReason }),
+          ...(request.subject ? { subject: request.subject } : {}),
+        });
+      const { decision, input } = await decideWith(modes.known ? { strict: modes.strict, lockdown: modes.lockdown } : { strict: false, lockdown: false });
       if (modes.known && modes.stale) return { decision: withStaleModes(decision, modes.stale), input, modes };
       if (modes.known) return { decision, input, modes };
+      // A command the policy allows in strict mode and lockdown alike (acknowledging an alert) is
+      // allowed whatever the modes are: not knowing them is no reason to refuse it.
+      if (decision.allow && decision.level > 0) {
+        const strictest = await decideWith({ strict: true, lockdown: true });
+        if (strictest.decision.allow) return { decision: withModesIrrelevant(strictest.decision, modes.problem), input: strictest.input, modes };
+      }
       return { decision: withUnknownModes(decision, request.command.name, request.args, modes.problem), input, modes };
     },
   };
@@ -154,6 +162,13 @@ function withStaleModes(decision: AuthorizationDecision, problem: string): Autho
   return {
     ...decision,
     reason: `${decision.reason} Note: the Policy Engine does not answer (${problem}); the modes it last reported were used, as they are for a limited time after they were read; after that they count as unknown.`,
+  };
+}
+
+function withModesIrrelevant(decision: AuthorizationDecision, problem: string): AuthorizationDecision {
+  return {
+    ...decision,
+    reason: `${decision.reason} Note: the stack's modes could not be read from the Policy Engine (${problem}); this command is allowed in strict mode and lockdown alike, so it runs.`,
   };
 }
 
