@@ -4,6 +4,7 @@
  * reach them through these ports. The bot implements them (bot/command-path/command-gate.ts,
  * bot/audit-trail); the compiler checks that its types still fit wherever it hands them in.
  */
+import type { ResultDocument } from './result.js';
 /** The authorization policy's decision, as `can` and a refusal explain it. */
 export interface PolicyDecision {
   /** With approvals_required > 0: the person may request it, and it waits for approvals. */
@@ -606,4 +607,13 @@ export interface Alerts {
   silence(silence: { rule: string; until: Date; reason: string; by: string }): Promise<AlertSilenceInfo>;
   /** Silences not yet expired, the soonest to end first. */
   silences(): Promise<AlertSilenceInfo[]>;
+}
+
+/**
+ * The reports of issue 15 (bot/reports/), as `report daily` uses them: the bot gathers the parts,
+ * renders the charts and, where it has Slack, posts both to channels.reports (else ops).
+ */
+export interface Reports {
+  /** The daily health report as a document; `post`: also post it with its charts to the reports channel, when this process has one. */
+  daily(options: { post: boolean }): Promise<ResultDocument>;
 }

@@ -1,0 +1,37 @@
+/**
+ * The daily report's charts from its minute series: p99 latency, cache hit rate, CPU and memory
+ * per service, each with the runbook's threshold. A metric the history could not give has no chart
+ * (its part already says why).
+ */
+import type { MetricSeries } from '../metrics-history/index.js';
+import { cacheHitRateChart, LATENCY_TARGET_MS, renderChart, resourceUseChart, type ChartDefinition, type RenderedChart } from './charts/index.js';
+import type { DailySeries } from './daily-report.js';
+
+export function dailyReportCharts(series: DailySeries): ChartDefinition[] {
+  const charts: ChartDefinition[] = [];
+  const p99 = series.p99_latency_ms?.[0]?.points;
+  if (p99) {
+    charts.push({
+      id: 'latency',
+      title: 'Policy Engine p99 latency',
+      unit: 'ms',
+      mark: 'line',
+      series: [{ name: 'p99', points: p99 }],
+      thresholds: [{ value: LATENCY_TARGET_MS, label: `p99 target ${LATENCY_TARGET_MS} ms`, breachedWhen: 'above', series: ['p99'] }],
+    });
+  }
+  const hitRate = series.cache_hit_rate_percent?.[0]?.points;
+  if (hitRate) charts.push(cacheHitRateChart(hitRate));
+  if (series.cpu_percent) charts.push(resourceUseChart('cpu', perService(series.cpu_percent)));
+  if (series.memory_percent) charts.push(resourceUseChart('memory', perService(series.memory_percent)));
+  return charts;
+}
+
+export async function renderDailyReportCharts(series: DailySeries): Promise<RenderedChart[]> {
+  const rendered: RenderedChart[] = [];
+  // One at a time: each render holds a rasterised image, and the machine is shared.
+  for (const chart of dailyReportCharts(series)) rendered.push(await renderChart(chart));
+  return rendered;
+}
+
+const perService = (series: readonly MetricSeries[]) => Object.fromEntries(series.map((one) => [one.service, one.points]));

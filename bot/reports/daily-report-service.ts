@@ -1,0 +1,58 @@
+/**
+ * The bot's `Reports` port (commands/ports.ts): the daily report's sources taken from the
+ * command dependencies and the metrics history, its charts rendered, and, with Slack, the report
+ * posted to the reports channel. `postDailyReportNow` is what the scheduler calls.
+ */
+import type { WebClient } from '@slack/web-api';
+import type { CommandDependencies } from '../../commands/dependencies.js';
+import { runHealthChecks } from '../../commands/health.js';
+import type { Reports } from '../../commands/ports.js';
+import type { ResultDocument } from '../../commands/result.js';
+import type { MetricsHistory } from '../metrics-history/index.js';
+import { renderDailyReportCharts } from './daily-report-charts.js';
+import { dailyReportDocument } from './daily-report-document.js';
+import { gatherDailyReport, type DailyReportSources } from './daily-report.js';
+import { postDailyReport, type PostedReport } from './post-daily-report.js';
+
+/** The sources of the parts as the bot has them; a missing port becomes a part that says why. */
+export function dailyReportSources(services: CommandDependencies, history: MetricsHistory, signal: AbortSignal = new AbortController().signal): DailyReportSources {
+  return {
+    history,
+    health: () => runHealthChecks({ services, signal }),
+    alertHistory: (since, limit) => (services.alerts ? services.alerts.history(since, limit) : Promise.reject(new Error(services.alertsProblem ?? 'alerts are not set up in this process'))),
+    backups: () => (services.backups ? services.backups.list() : Promise.reject(new Error(services.runsProblem ?? 'backups are not set up in this process'))),
+    auditChain: async () => {
+      const result = await services.auditEngine.verify(undefined, { scope: 'checkpoint' });
+      if (result.valid) return { valid: true, detail: `intact: ${result.events_checked} records checked up to #${result.head.sequence}` };
+      const broken = result.first_broken;
+      return { valid: false, detail: broken ? `first broken record #${broken.sequence} (${broken.check})` : 'reported broken without naming a record' };
+    },
+  };
+}
+
+export interface DailyReportPoster {
+  client: WebClient;
+  /** channels.reports, else channels.ops (else the console's channel). */
+  channel: string;
+}
+
+/** Gathers, renders and (with a poster) posts the daily report; the document says where it went. */
+export async function makeDailyReport(sources: DailyReportSources, poster?: DailyReportPoster, now: Date = new Date()): Promise<{ document: ResultDocument; posted?: PostedReport }> {
+  const { report, series } = await gatherDailyReport(sources, now);
+  const charts = await renderDailyReportCharts(series);
+  const document = dailyReportDocument(report, { charts: charts.map((chart) => chart.filename) });
+  if (!poster) return { document };
+  const posted = await postDailyReport(poster.client, { channel: poster.channel }, { document, charts });
+  const refused = posted.charts.filter((chart) => chart.as === 'text');
+  const where = `Posted in channel ${poster.channel} with ${charts.length} chart${charts.length === 1 ? '' : 's'}${refused.length ? ` (${refused.length} as text: Slack refused the upload)` : ''}.`;
+  return { document: { ...document, footer: [document.footer, where].filter(Boolean).join('\n') }, posted };
+}
+
+export function createReports(options: { services: CommandDependencies; history: MetricsHistory; poster?: DailyReportPoster }): Reports {
+  return {
+    async daily({ post }) {
+      const made = await makeDailyReport(dailyReportSources(options.services, options.history), post ? options.poster : undefined);
+      return made.document;
+    },
+  };
+}
