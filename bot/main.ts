@@ -73,6 +73,7 @@ import { authorizationDataFor } from './authorization/index.js';
 import { stackModesOf } from './command-path/index.js';
 import { createLeaderDuty, createLeaseStore, migrateLeaseStore, replicaId, type LeaderDuty } from './leadership/index.js';
 import { createReports } from './reports/daily-report-service.js';
+import { postDailyReport } from './slack/post-daily-report.js';
 import { createPrometheusHistory, createSampleStore, historySettingsFromEnv, migrateMetricsHistory, startMetricsSampler, type MetricsHistory } from './metrics-history/index.js';
 import { migrateDeliveryStore, postgresEvictedDeliveries } from './slack/delivery-store.js';
 import { consoleHostRefusal, consoleStackRefusal, CONSOLE_WITH_REAL_STACK } from './slack/console/console-exposure.js';
@@ -627,7 +628,7 @@ async function main(): Promise<void> {
   }
   // The daily report (`report daily`, and the scheduler's postDailyReportNow): channels.reports, else ops (the console's #acgs-ops).
   const reportChannel = config.channels.reports ?? config.channels.ops ?? (standIn ? DEFAULT_CHANNELS.find((channel) => channel.name === 'acgs-ops')?.id : undefined);
-  services.reports = createReports({ services, history: metricsHistory, ...(reportChannel ? { poster: { client: bot.webClient, channel: reportChannel } } : {}) });
+  services.reports = createReports({ services, history: metricsHistory, ...(reportChannel ? { poster: { channel: reportChannel, post: (report) => postDailyReport(bot.webClient, { channel: reportChannel }, report) } } : {}) });
   say(`reports: the daily report ${reportChannel ? `posted to ${reportChannel}${config.channels.reports ? ' (channels.reports)' : config.channels.ops ? ' (channels.ops)' : ' (#acgs-ops)'}` : 'not posted in Slack (no channels.reports or channels.ops in ACGS_CONFIG); report daily answers where it is asked'}`);
   say(`metrics history: ${metricsHistory.source}${historySettings.kind === 'embedded' ? `, sampled every ${historySettings.intervalMs / 1000} s under the lease metrics-sampler` : ''}`);
   // Started after the bot: the console's stand-in answers on the bot's own port.

@@ -3,7 +3,6 @@
  * command dependencies and the metrics history, its charts rendered, and, with Slack, the report
  * posted to the reports channel. `postDailyReportNow` is what the scheduler calls.
  */
-import type { WebClient } from '@slack/web-api';
 import type { CommandDependencies } from '../../commands/dependencies.js';
 import { runHealthChecks } from '../../commands/health.js';
 import type { Reports } from '../../commands/ports.js';
@@ -12,7 +11,7 @@ import type { MetricsHistory } from '../metrics-history/index.js';
 import { renderDailyReportCharts } from './daily-report-charts.js';
 import { dailyReportDocument } from './daily-report-document.js';
 import { gatherDailyReport, type DailyReportSources } from './daily-report.js';
-import { postDailyReport, type PostedReport } from './post-daily-report.js';
+import type { RenderedChart } from './charts/index.js';
 
 /** The sources of the parts as the bot has them; a missing port becomes a part that says why. */
 export function dailyReportSources(services: CommandDependencies, history: MetricsHistory, signal: AbortSignal = new AbortController().signal): DailyReportSources {
@@ -30,10 +29,18 @@ export function dailyReportSources(services: CommandDependencies, history: Metri
   };
 }
 
+/** Where the report goes: bot/main.ts gives bot/slack/post-daily-report.ts's postDailyReport, so the reports stay Slack-free. */
 export interface DailyReportPoster {
-  client: WebClient;
   /** channels.reports, else channels.ops (else the console's channel). */
   channel: string;
+  post(report: { document: ResultDocument; charts: readonly RenderedChart[] }): Promise<PostedReport>;
+}
+
+export interface PostedReport {
+  channel: string;
+  ts: string;
+  /** How each chart went out: `text` when Slack refused the image and its text fallback was posted. */
+  charts: Array<{ filename: string; as: 'image' | 'text' }>;
 }
 
 /** Gathers, renders and (with a poster) posts the daily report; the document says where it went. */
@@ -42,7 +49,7 @@ export async function makeDailyReport(sources: DailyReportSources, poster?: Dail
   const charts = await renderDailyReportCharts(series);
   const document = dailyReportDocument(report, { charts: charts.map((chart) => chart.filename) });
   if (!poster) return { document };
-  const posted = await postDailyReport(poster.client, { channel: poster.channel }, { document, charts });
+  const posted = await poster.post({ document, charts });
   const refused = posted.charts.filter((chart) => chart.as === 'text');
   const where = `Posted in channel ${poster.channel} with ${charts.length} chart${charts.length === 1 ? '' : 's'}${refused.length ? ` (${refused.length} as text: Slack refused the upload)` : ''}.`;
   return { document: { ...document, footer: [document.footer, where].filter(Boolean).join('\n') }, posted };

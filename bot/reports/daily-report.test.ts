@@ -15,6 +15,7 @@ import { createTestDatabase, type TestDatabase } from '../../test/testing/postgr
 import { createSampleStore, migrateMetricsHistory, type SampleStore } from '../metrics-history/index.js';
 import { fillMinuteSamples } from '../metrics-history/testing/fill-history.js';
 import { createBackupCatalog } from '../runbook-runs/backup-catalog.js';
+import { postDailyReport } from '../slack/post-daily-report.js';
 import { startSlackStandIn, type SlackStandIn } from '../slack/stand-in/index.js';
 import { dailyReportSources, makeDailyReport } from './daily-report-service.js';
 import type { DailyReport } from './daily-report.js';
@@ -113,7 +114,7 @@ describe('the daily report', () => {
 
   it('posts the report to the reports channel with its charts in the thread, and a refused upload as text', async () => {
     slack.rateLimitNext('files.completeUploadExternal', 1, 5);
-    const { document, posted } = await makeDailyReport(dailyReportSources(services(), store), { client, channel: REPORTS }, NOW);
+    const { document, posted } = await makeDailyReport(dailyReportSources(services(), store), { channel: REPORTS, post: (report) => postDailyReport(client, { channel: REPORTS }, report) }, NOW);
     expect(posted!.charts.map((chart) => [chart.filename, chart.as])).toEqual([
       ['latency.png', 'text'],
       ['cache-hit-rate.png', 'image'],
