@@ -1,7 +1,7 @@
 /**
  * The daily report's charts from its minute series: p99 latency, cache hit rate, CPU and memory
- * per service, each with the runbook's threshold. A metric the history could not give has no chart
- * (its part already says why).
+ * per service, each with the runbook's threshold. A metric the history could not give, or has no
+ * samples of, has no chart (its KPI line already says why).
  */
 import type { MetricSeries } from '../metrics-history/index.js';
 import { cacheHitRateChart, LATENCY_TARGET_MS, renderChart, resourceUseChart, type ChartDefinition, type RenderedChart } from './charts/index.js';
@@ -9,7 +9,7 @@ import type { DailySeries } from './daily-report.js';
 
 export function dailyReportCharts(series: DailySeries): ChartDefinition[] {
   const charts: ChartDefinition[] = [];
-  const p99 = series.p99_latency_ms?.[0]?.points;
+  const p99 = measured(series.p99_latency_ms)[0]?.points;
   if (p99) {
     charts.push({
       id: 'latency',
@@ -20,12 +20,17 @@ export function dailyReportCharts(series: DailySeries): ChartDefinition[] {
       thresholds: [{ value: LATENCY_TARGET_MS, label: `p99 target ${LATENCY_TARGET_MS} ms`, breachedWhen: 'above', series: ['p99'] }],
     });
   }
-  const hitRate = series.cache_hit_rate_percent?.[0]?.points;
+  const hitRate = measured(series.cache_hit_rate_percent)[0]?.points;
   if (hitRate) charts.push(cacheHitRateChart(hitRate));
-  if (series.cpu_percent) charts.push(resourceUseChart('cpu', perService(series.cpu_percent)));
-  if (series.memory_percent) charts.push(resourceUseChart('memory', perService(series.memory_percent)));
+  const cpu = measured(series.cpu_percent);
+  if (cpu.length > 0) charts.push(resourceUseChart('cpu', perService(cpu)));
+  const memory = measured(series.memory_percent);
+  if (memory.length > 0) charts.push(resourceUseChart('memory', perService(memory)));
   return charts;
 }
+
+/** The series with at least one sample: an empty chart says less than the KPI line's "no samples". */
+const measured = (series: readonly MetricSeries[] | undefined) => (series ?? []).filter((one) => one.points.length > 0);
 
 export async function renderDailyReportCharts(series: DailySeries): Promise<RenderedChart[]> {
   const rendered: RenderedChart[] = [];
