@@ -13,6 +13,12 @@ import { dailyReportDocument } from './daily-report-document.js';
 import { gatherDailyReport, type DailyReportSources } from './daily-report.js';
 import type { RenderedChart } from './charts/index.js';
 
+/**
+ * From the last signed checkpoint this takes well under a second; a hanging Audit Engine should
+ * cost the report its audit part, not the client's two-minute full-walk allowance.
+ */
+const AUDIT_VERIFY_TIMEOUT_MS = 30_000;
+
 /** The sources of the parts as the bot has them; a missing port becomes a part that says why. */
 export function dailyReportSources(services: CommandDependencies, history: MetricsHistory, signal: AbortSignal = new AbortController().signal): DailyReportSources {
   return {
@@ -21,7 +27,7 @@ export function dailyReportSources(services: CommandDependencies, history: Metri
     alertHistory: (since, limit) => (services.alerts ? services.alerts.history(since, limit) : Promise.reject(new Error(services.alertsProblem ?? 'alerts are not set up in this process'))),
     backups: () => (services.backups ? services.backups.list() : Promise.reject(new Error(services.runsProblem ?? 'backups are not set up in this process'))),
     auditChain: async () => {
-      const result = await services.auditEngine.verify(undefined, { scope: 'checkpoint' });
+      const result = await services.auditEngine.verify(AUDIT_VERIFY_TIMEOUT_MS, { scope: 'checkpoint' });
       if (result.valid) return { valid: true, detail: `intact: ${result.events_checked} records checked up to #${result.head.sequence}` };
       const broken = result.first_broken;
       return { valid: false, detail: broken ? `first broken record #${broken.sequence} (${broken.check})` : 'reported broken without naming a record' };
