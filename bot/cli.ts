@@ -5,6 +5,8 @@
  * names, prints text or JSON, and exits 0 when the verdict is ok/info, 1 for warn/fail, 2 when the
  * line itself was wrong. This file only parses and calls; the one error boundary is in `main`.
  */
+import { createPrometheusHistory, createSampleStore, historySettingsFromEnv, migrateMetricsHistory, type MetricsHistory } from './metrics-history/index.js';
+import { createReports } from './reports/daily-report-service.js';
 import { resolve } from 'node:path';
 import { createCommandRegistry } from '../commands/index.js';
 import { breakGlassOf, executeCommandLine, type ExecutionOutcome } from './command-path/index.js';
@@ -250,6 +252,35 @@ async function addAlerts(services: CommandPathDependencies, trail: CliTrail | un
   services.alerts = commandAlerts(createAlertStore({ pool: trail.pool }), { timezone });
 }
 
+/** Lines of the report commands: only they open the metrics history and what the report reads. */
+function isReportLine(registry: Registry, line: string): boolean {
+  const resolution = registry.resolve(line);
+  return resolution.ok && resolution.command.name.startsWith('report ');
+}
+
+/**
+ * The reports, made here from the bot's database (its metrics history, alerts and backups) or
+ * Prometheus; printed, never posted: the CLI has no Slack.
+ */
+async function addReports(services: CommandPathDependencies, trail: CliTrail | undefined, io: CliIo, timezone: string): Promise<void> {
+  if (!trail?.pool) {
+    services.reportsProblem = trail?.channel
+      ? "without DATABASE_URL the metrics history is in npm start's embedded database, which only the bot opens: ask in the console (or Slack), or set DATABASE_URL"
+      : (trail?.trailProblem ?? 'no DATABASE_URL and no running npm start: start it with npm start, or set DATABASE_URL');
+    return;
+  }
+  const settings = historySettingsFromEnv(io.env);
+  let history: MetricsHistory;
+  if (settings.kind === 'prometheus') history = createPrometheusHistory({ url: settings.url });
+  else {
+    await migrateMetricsHistory(trail.pool);
+    history = createSampleStore({ pool: trail.pool, retention: settings.retention });
+  }
+  await addAlerts(services, trail, timezone);
+  services.backups ??= createBackupCatalog(resolve(io.cwd, backupRootFromEnv(io.env)));
+  services.reports = createReports({ services, history });
+}
+
 /**
  * The bot's deployment records, for the stack this CLI chose: with DATABASE_URL on that database;
  * without it they are in npm start's embedded database, whose one session is the bot's.
@@ -320,6 +351,7 @@ export async function runCli(argv: readonly string[], io: CliIo, options: CliOpt
     }
     if (isDeploymentLine(registry, line)) await addDeployments(services, trail, io);
     if (isAlertLine(registry, line)) await addAlerts(services, trail, config.timezone);
+    if (isReportLine(registry, line)) await addReports(services, trail, io, config.timezone);
     const outcome = await executeCommandLine(
       {
         registry,

@@ -101,7 +101,7 @@ describe('bot config: user groups and the authorization section', () => {
     expect(() => parseBotConfig({ authorization: { commands: { 'Scale!': { level: 2 } } } })).toThrow(/command names are one or two lowercase words/);
     expect(() => parseBotConfig({ authorization: { levels: { '3': { approvals: -1 } } } })).toThrow(/authorization\.levels\.3\.approvals: cannot be negative/);
     expect(() => parseBotConfig({ authorization: { channels: { changes_only_in: ['war-room'] } } })).toThrow(/authorization\.channels\.changes_only_in\[0\]: must be/);
-    expect(() => parseBotConfig({ authorization: { channels: { changes_only_in: ['warroom'] } } })).toThrow(/authorization\.channels\.changes_only_in\[0\]: must be one of ops, alerts, deploys, approvals/);
+    expect(() => parseBotConfig({ authorization: { channels: { changes_only_in: ['warroom'] } } })).toThrow(/authorization\.channels\.changes_only_in\[0\]: must be one of ops, alerts, deploys, approvals, reports/);
     expect(() => parseBotConfig({ authorization: { freezes: [{ from: 'monday', to: '2026-03-02T00:00:00Z', reason: 'x', levels: [2] }] } })).toThrow(/authorization\.freezes\[0\]\.from: must be an RFC 3339 time/);
   });
 

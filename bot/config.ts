@@ -30,7 +30,7 @@ export const OsUserName = z
   .regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}\$?$/, "must be an operating-system user name such as alice (letters, digits, '.', '_' and '-')");
 
 /** The channels the bot posts to; each is optional and defaults to where a command was typed. */
-export const CHANNEL_PURPOSES = ['ops', 'alerts', 'deploys', 'approvals'] as const;
+export const CHANNEL_PURPOSES = ['ops', 'alerts', 'deploys', 'approvals', 'reports'] as const;
 export type ChannelPurpose = (typeof CHANNEL_PURPOSES)[number];
 
 /** An IANA timezone name the runtime knows (`Europe/Berlin`, `UTC`). */

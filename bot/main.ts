@@ -72,6 +72,8 @@ import type { LevelOne } from './alerts/level-one.js';
 import { authorizationDataFor } from './authorization/index.js';
 import { stackModesOf } from './command-path/index.js';
 import { createLeaderDuty, createLeaseStore, migrateLeaseStore, replicaId, type LeaderDuty } from './leadership/index.js';
+import { createReports } from './reports/daily-report-service.js';
+import { postDailyReport } from './slack/post-daily-report.js';
 import { createPrometheusHistory, createSampleStore, historySettingsFromEnv, migrateMetricsHistory, startMetricsSampler, type MetricsHistory } from './metrics-history/index.js';
 import { backupJob, cleanupJob, withSchedulerActor } from './schedules/maintenance-jobs.js';
 import { commandSchedules, createScheduler, createScheduleStore, jobSchedules, migrateScheduleStore, type ScheduledJob, type Scheduler } from './schedules/index.js';
@@ -655,6 +657,10 @@ async function main(): Promise<void> {
       onError: (error, what) => logger.warn({ component: 'metrics-sampler', err: error }, `metrics sampler: ${what} failed`),
     });
   }
+  // The daily report (`report daily`, and the scheduler's postDailyReportNow): channels.reports, else ops (the console's #acgs-ops).
+  const reportChannel = config.channels.reports ?? config.channels.ops ?? (standIn ? DEFAULT_CHANNELS.find((channel) => channel.name === 'acgs-ops')?.id : undefined);
+  services.reports = createReports({ services, history: metricsHistory, ...(reportChannel ? { poster: { channel: reportChannel, post: (report) => postDailyReport(bot.webClient, { channel: reportChannel }, report) } } : {}) });
+  say(`reports: the daily report ${reportChannel ? `posted to ${reportChannel}${config.channels.reports ? ' (channels.reports)' : config.channels.ops ? ' (channels.ops)' : ' (#acgs-ops)'}` : 'not posted in Slack (no channels.reports or channels.ops in ACGS_CONFIG); report daily answers where it is asked'}`);
   say(`metrics history: ${metricsHistory.source}${historySettings.kind === 'embedded' ? `, sampled every ${historySettings.intervalMs / 1000} s under the lease metrics-sampler` : ''}`);
   // The scheduler's timer on one replica: whoever holds the lease schedules. A missed time runs
   // once when it starts here (or is skipped, as the job says).

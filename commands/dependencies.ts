@@ -14,7 +14,7 @@ import { SERVICE_NAMES, SERVICE_PORTS, type ServiceName } from '../services/kit/
 import type { StackDatabase } from '../services/stack/stack-database.js';
 import type { StackRedis } from '../services/stack/stack-redis.js';
 import type { Stack } from '../services/stack/stack.js';
-import type { Alerts, AuditLogReader, BackupCatalog, Checklists, Deployments, RunbookRuns, Schedules } from './ports.js';
+import type { Alerts, AuditLogReader, BackupCatalog, Checklists, Deployments, Reports, RunbookRuns, Schedules } from './ports.js';
 
 export interface CommandDependencies {
   /** Base URL of each service. */
@@ -63,6 +63,10 @@ export interface CommandDependencies {
   alertsProblem?: string;
   /** The bot's scheduler (bot/schedules); without it `schedule` says it is not set up. */
   schedules?: Schedules;
+  /** The reports (bot/reports/); without it `report daily` says they are not set up. */
+  reports?: Reports;
+  /** Why there are no reports, when this process could have had them (the CLI without DATABASE_URL). */
+  reportsProblem?: string;
 }
 
 export interface ServiceEndpointsEnv {
@@ -101,7 +105,7 @@ export interface CommandDependenciesOptions {
 }
 
 /** The clients and connections; the bot adds its audit trail (bot/command-path/command-path-dependencies.ts). */
-export function createCommandDependencies(options: CommandDependenciesOptions): Omit<CommandDependencies, 'trail' | 'trailProblem' | 'runs' | 'backups' | 'runsProblem' | 'checklists' | 'checklistsProblem' | 'deployments' | 'deploymentsProblem' | 'alerts' | 'alertsProblem'> {
+export function createCommandDependencies(options: CommandDependenciesOptions): Omit<CommandDependencies, 'trail' | 'trailProblem' | 'runs' | 'backups' | 'runsProblem' | 'checklists' | 'checklistsProblem' | 'deployments' | 'deploymentsProblem' | 'alerts' | 'alertsProblem' | 'reports' | 'reportsProblem'> {
   const callTimeoutMs = options.callTimeoutMs ?? 10_000;
   const { endpoints } = options;
   return {

@@ -6,6 +6,7 @@ import { auditVerify } from './audit-verify.js';
 import { backup } from './backup.js';
 import { backupVerify } from './backup-verify.js';
 import { backups } from './backups.js';
+import { reportDaily } from './report-daily.js';
 import { cacheClear } from './cache-clear.js';
 import { cacheStats } from './cache-stats.js';
 import { cacheWarm } from './cache-warm.js';
@@ -98,6 +99,7 @@ export const allCommands: readonly CommandDefinition[] = [
   runDecide,
   runPass,
   backups,
+  reportDaily,
   backup,
   backupVerify,
   troubleshoot,

@@ -4,6 +4,7 @@
  * reach them through these ports. The bot implements them (bot/command-path/command-gate.ts,
  * bot/audit-trail); the compiler checks that its types still fit wherever it hands them in.
  */
+import type { ResultDocument } from './result.js';
 /** The authorization policy's decision, as `can` and a refusal explain it. */
 export interface PolicyDecision {
   /** With approvals_required > 0: the person may request it, and it waits for approvals. */
@@ -647,4 +648,13 @@ export interface Schedules {
   timezone: string;
   jobs(): Promise<ScheduledJobInfo[]>;
   runNow(job: string, by: string): Promise<ScheduleRunNow>;
+}
+
+/**
+ * The reports of issue 15 (bot/reports/), as `report daily` uses them: the bot gathers the parts,
+ * renders the charts and, where it has Slack, posts both to channels.reports (else ops).
+ */
+export interface Reports {
+  /** The daily health report as a document; `post`: also post it with its charts to the reports channel, when this process has one. */
+  daily(options: { post: boolean }): Promise<ResultDocument>;
 }

@@ -1,0 +1,23 @@
+/**
+ * Posts the daily report to a channel (channels.reports, else ops): the document as one message,
+ * then each chart in its thread with shareChart, whose text fallback stands in for a chart Slack
+ * refuses. The Slack side of bot/reports/ (makeDailyReport's poster): the reports stay Slack-free.
+ */
+import type { WebClient } from '@slack/web-api';
+import type { ResultDocument } from '../../commands/result.js';
+import { shareChart, type ChartShared, type ChartToShare } from './file-upload.js';
+import { renderDocument } from './render.js';
+
+export interface PostedReport {
+  channel: string;
+  ts: string;
+  charts: Array<{ filename: string } & ChartShared>;
+}
+
+export async function postDailyReport(client: WebClient, where: { channel: string }, report: { document: ResultDocument; charts: readonly ChartToShare[] }): Promise<PostedReport> {
+  const message = renderDocument(report.document);
+  const posted = await client.chat.postMessage({ channel: where.channel, text: message.text, blocks: message.blocks });
+  const charts: PostedReport['charts'] = [];
+  for (const chart of report.charts) charts.push({ filename: chart.filename, ...(await shareChart(client, chart, { channelId: where.channel, threadTs: posted.ts! })) });
+  return { channel: where.channel, ts: posted.ts!, charts };
+}

@@ -1,0 +1,61 @@
+/**
+ * `npx acgs report daily [--json]` with DATABASE_URL: the CLI makes the report from the bot's
+ * metrics history in that database (filled here with a known day) and prints it, never posting;
+ * without DATABASE_URL and without a running npm start (no trail) it is refused, as Level 1.
+ */
+import type pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createSampleStore, migrateMetricsHistory } from '../../bot/metrics-history/index.js';
+import { fillMinuteSamples } from '../../bot/metrics-history/testing/fill-history.js';
+import type { DailyReport } from '../../bot/reports/daily-report.js';
+import { createPool } from '../../services/kit/postgres.js';
+import { startCliOperator, type CliOperator } from '../testing/cli-operator.js';
+
+let cli: CliOperator;
+let pool: pg.Pool;
+
+beforeAll(async () => {
+  cli = await startCliOperator('cli-report', {});
+  pool = createPool({ databaseUrl: cli.db.url, max: 2, applicationName: 'acgs-cli-report-test' });
+  await migrateMetricsHistory(pool);
+  const now = Date.now();
+  await fillMinuteSamples(pool, { from: new Date(now - 24 * 3600_000), to: new Date(now) }, [
+    { metric: 'cache_hit_rate_percent', service: 'policy-engine', base: 90, wave: 0, noise: 0 },
+    { metric: 'p99_latency_ms', service: 'policy-engine', base: 2, wave: 0, noise: 0 },
+  ]);
+  await createSampleStore({ pool }).rollUp(new Date(now - 24 * 3600_000));
+}, 30_000);
+
+afterAll(async () => {
+  await pool?.end();
+  await cli?.close();
+});
+
+describe('acgs report daily', () => {
+  it('prints the report as JSON: the known day judged against the thresholds', async () => {
+    const answer = await cli.acgs(['report', 'daily', '--json']);
+    expect(answer.stdout, answer.stderr).not.toBe('');
+    const report = JSON.parse(answer.stdout) as DailyReport;
+    expect(report.kpis.state).toBe('ok');
+    const kpis = report.kpis.state === 'ok' ? Object.fromEntries(report.kpis.value.map((kpi) => [kpi.metric, kpi])) : {};
+    expect(kpis.cache_hit_rate_percent).toMatchObject({ value: 90, tone: 'fail' });
+    expect(kpis.p99_latency_ms).toMatchObject({ value: 2, tone: 'ok' });
+    expect(kpis.cpu_percent).toMatchObject({ value: null, tone: 'info' });
+    expect(report.needs_a_human).toContain('Cache hit rate over the day below 95 %');
+    expect(report.alerts).toMatchObject({ state: 'ok', value: { alerts: [], cut: false } });
+  }, 90_000);
+
+  it('prints the report as text, needs first', async () => {
+    const answer = await cli.acgs(['report', 'daily']);
+    expect(answer.stdout).toContain('Daily health report');
+    expect(answer.stdout.indexOf('Cache hit rate over the day below 95 %')).toBeLessThan(answer.stdout.indexOf('KPIs, last 24 h'));
+    expect(answer.stdout).toContain('Charts: latency.png, cache-hit-rate.png');
+  }, 90_000);
+
+  it('is refused without DATABASE_URL and without a running npm start: a Level 1 command never runs unrecorded', async () => {
+    const answer = await cli.acgs(['report', 'daily'], { DATABASE_URL: '' });
+    expect(answer.code).not.toBe(0);
+    expect(answer.stdout).toContain('report daily: not available right now');
+    expect(answer.stdout).toContain('they never run unrecorded');
+  });
+});
