@@ -45,6 +45,17 @@ export function backupJob(execution: ExecutionDeps, pollMs = 5_000): (context: J
   };
 }
 
+/** The daily health report (issue 15), posted to channels.reports by `report daily` run as the scheduler. */
+export function dailyReportJob(execution: ExecutionDeps): (context: JobRunContext) => Promise<string> {
+  return async ({ signal }) => {
+    const outcome = await executeCommandLine(execution, { line: 'report daily', actor: { ...SCHEDULER_ACTOR }, origin: 'schedule', signal });
+    if (outcome.outcome === 'rejected' || outcome.outcome === 'error') {
+      throw new Error(`daily report not made: ${outcome.document.title}${outcome.document.summary ? `: ${outcome.document.summary}` : ''}`);
+    }
+    return `daily report posted: ${outcome.document.title}`;
+  };
+}
+
 export function cleanupJob(store: ScheduleStore, clock: () => Date = () => new Date()): (context: JobRunContext) => Promise<string> {
   return async () => {
     const removed = await store.pruneRuns(new Date(clock().getTime() - RUN_RECORDS_KEPT_MS));

@@ -8,8 +8,9 @@ import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
 import { renderText } from '../../bot/cli-render.js';
 import { createCommandPathDependencies, type CommandPathDependencies } from '../../bot/command-path/index.js';
 import { commandSchedules, createScheduler, createScheduleStore, migrateScheduleStore, type ScheduledJob, type Scheduler } from '../../bot/schedules/index.js';
-import { backupJob, cleanupJob, SCHEDULER_ACTOR, withSchedulerActor } from '../../bot/schedules/maintenance-jobs.js';
+import { backupJob, cleanupJob, dailyReportJob, SCHEDULER_ACTOR, withSchedulerActor } from '../../bot/schedules/maintenance-jobs.js';
 import { createCommandRegistry } from '../../commands/index.js';
+import type { Reports } from '../../commands/ports.js';
 import { SERVICE_NAMES, type ServiceName } from '../../services/kit/service-ports.js';
 import { openTestTrail, testGate, type TestTrail } from '../testing/command-access.js';
 import { commandRunner, type CommandRunner } from '../testing/commands.js';
@@ -132,6 +133,26 @@ it('fails the scheduled backup, saying why, when the command path does not start
   await expect(job({ signal: new AbortController().signal, run: undefined as never })).rejects.toThrow(/^backup not started: /);
   const recorded = await trail.pool.query<{ actor: string; origin: string }>("SELECT actor, origin FROM bot_audit_trail WHERE command = 'backup' AND kind = 'execution'");
   expect(recorded.rows).toEqual([{ actor: SCHEDULER_ACTOR.id, origin: 'schedule' }]);
+});
+
+it('the daily report job runs `report daily` as the scheduler, which posts it, and fails saying why when the reports are not set up', async () => {
+  const asked: Array<{ post: boolean }> = [];
+  const reports: Reports = {
+    daily: async (options) => {
+      asked.push(options);
+      return { title: 'Daily health report: 2 things need a human today', tone: 'warn', blocks: [] };
+    },
+  };
+  const job = dailyReportJob({ registry: createCommandRegistry(), services: { ...services, reports } });
+  expect(await job({ signal: new AbortController().signal, run: undefined as never })).toBe('daily report posted: Daily health report: 2 things need a human today');
+  expect(asked).toEqual([{ post: true }]);
+  const without = dailyReportJob({ registry: createCommandRegistry(), services });
+  await expect(without({ signal: new AbortController().signal, run: undefined as never })).rejects.toThrow(/^daily report not made: .*Reports are not set up in this process/);
+  const recorded = await trail.pool.query<{ actor: string; origin: string }>("SELECT actor, origin FROM bot_audit_trail WHERE command = 'report daily' AND kind = 'execution'");
+  expect(recorded.rows).toEqual([
+    { actor: SCHEDULER_ACTOR.id, origin: 'schedule' },
+    { actor: SCHEDULER_ACTOR.id, origin: 'schedule' },
+  ]);
 });
 
 it('cleanup removes ended run records older than 90 days and keeps newer ones', async () => {
