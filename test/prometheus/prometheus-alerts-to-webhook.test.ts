@@ -27,6 +27,8 @@ import { missingPrometheusTools } from '../testing/prometheus-tools.js';
 import { readShippedRules, rulesWithFor } from '../testing/prometheus-shipped-rules.js';
 import { ALERTS_TOKEN_FILE, alertmanagerConfigOnLoopback, prometheusConfigOnLoopback } from '../testing/prometheus-test-configs.js';
 import { unusedLoopbackPort } from '../testing/loopback.js';
+import { queryPrometheus, targetsUp } from '../testing/prometheus-query.js';
+import { waitFor } from '../testing/wait-for.js';
 
 const SERVICES: readonly ServiceName[] = ['sandbox-controller', 'evolution-oversight', 'audit-engine', 'policy-engine'];
 const STOPPED: ServiceName = 'audit-engine';
@@ -41,33 +43,10 @@ let bot: Server | undefined;
 let alertmanager: RunningTool | undefined;
 let prometheus: RunningTool | undefined;
 
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const found = await probe();
-    if (found !== undefined) return found;
-    if (Date.now() > deadline) {
-      throw new Error(`${what} did not happen within ${timeoutMs} ms; reported: ${JSON.stringify(intake.alerts())}\nPrometheus:\n${prometheus?.output()}\nAlertmanager:\n${alertmanager?.output()}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
+/** What a test that timed out shows: the alerts reported so far and both tools' output. */
+const diagnose = () => `reported: ${JSON.stringify(intake.alerts())}\nPrometheus:\n${prometheus?.output()}\nAlertmanager:\n${alertmanager?.output()}`;
 
-interface Sample {
-  metric: Record<string, string>;
-  value: [number, string];
-}
-
-async function query(expression: string): Promise<Sample[]> {
-  const response = await fetch(`${prometheus!.url}/api/v1/query?query=${encodeURIComponent(expression)}`);
-  const body = (await response.json()) as { status: string; error?: string; data: { result: Sample[] } };
-  if (body.status !== 'success') throw new Error(`Prometheus refused ${expression}: ${body.error}`);
-  return body.data.result;
-}
-
-async function targetsUp(): Promise<number> {
-  return Number((await query('sum(up)'))[0]?.value[1] ?? 0);
-}
+const query = (expression: string) => queryPrometheus(prometheus!.url, expression);
 
 /** The services each rule's measurement covers on this stack (the bot's registry here has no process metrics). */
 const MEASURED_SERVICES: Record<string, readonly string[]> = {
@@ -112,7 +91,7 @@ describe.skipIf(missing.length > 0)(
         alertmanager = await startAlertmanager({ port: await unusedLoopbackPort(), config: await alertmanagerConfigOnLoopback(ports.bot!), files: { [ALERTS_TOKEN_FILE]: token } });
         const alertmanagerPort = Number(new URL(alertmanager.url).port);
         prometheus = await startPrometheus({ port: await unusedLoopbackPort(), config: await prometheusConfigOnLoopback(ports, alertmanagerPort), rules: await rulesWithFor('1s') });
-        await waitFor('all five targets up', async () => ((await targetsUp()) === SERVICES.length + 1 ? true : undefined), 30_000);
+        await waitFor('all five targets up', async () => ((await targetsUp(prometheus!.url)) === SERVICES.length + 1 ? true : undefined), 30_000, diagnose);
       } catch (error) {
         await teardown();
         throw error;
@@ -130,7 +109,7 @@ describe.skipIf(missing.length > 0)(
         const samples = await waitFor(`a value of ${rule.alert}`, async () => {
           const result = await query(measurement);
           return new Set(result.map((sample) => sample.metric.service)).size === MEASURED_SERVICES[rule.alert]!.length ? result : undefined;
-        }, 15_000);
+        }, 15_000, diagnose);
         expect(new Set(samples.map((sample) => sample.metric.service)), rule.alert).toEqual(new Set(MEASURED_SERVICES[rule.alert]));
       }
     }, 60_000);
@@ -145,6 +124,7 @@ describe.skipIf(missing.length > 0)(
         `ServiceDown firing for ${STOPPED}`,
         () => intake.alerts().find((alert) => serviceDown(alert) && alert.status === 'firing' && alert.labels.service === STOPPED),
         30_000,
+        diagnose,
       );
       expect(firing).toMatchObject({
         source: 'alertmanager',
@@ -161,6 +141,7 @@ describe.skipIf(missing.length > 0)(
         `ServiceDown resolved for ${STOPPED}`,
         () => intake.alerts().find((alert) => serviceDown(alert) && alert.status === 'resolved' && alert.fingerprint === firing.fingerprint),
         30_000,
+        diagnose,
       );
       expect(resolved.startsAt).toEqual(firing.startsAt);
       expect(resolved.endsAt!.getTime()).toBeGreaterThan(firing.startsAt.getTime());

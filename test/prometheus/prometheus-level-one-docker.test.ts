@@ -43,6 +43,8 @@ import { openHostServicesStack, type HostServicesStack, type Monitoring } from '
 import { openTestTrail, testGate, type TestTrail } from '../testing/command-access.js';
 import { TEST_DOCKER_HOST, requireDockerEngine } from '../testing/docker.js';
 import { unusedLoopbackPort } from '../testing/loopback.js';
+import { targetsUp } from '../testing/prometheus-query.js';
+import { waitFor } from '../testing/wait-for.js';
 import { alertmanagerConfigOnLoopback, prometheusConfigOnLoopback } from '../testing/prometheus-test-configs.js';
 import { TEST_DRIVER_OPTIONS } from '../testing/responder-project.js';
 import { BOT_TOKEN, blockText, standInClient } from '../testing/slack-harness.js';
@@ -70,23 +72,10 @@ const changes: Array<{ change: AlertChange; at: number }> = [];
 
 const log = (what: string) => (message: string, error?: unknown) => logged.push(`${what ? `${what}: ` : ''}${message}${error ? ` (${(error as Error).message})` : ''}`);
 
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const found = await probe();
-    if (found !== undefined) return found;
-    if (Date.now() > deadline) {
-      const told = changes.map(({ change }) => `${change.alert.fingerprint} ${change.event.kind}`).join(', ');
-      throw new Error(`${what} did not happen within ${timeoutMs} ms; alert changes: ${told}; logged: ${logged.join(' | ')}\n${await monitoring?.logs()}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
-
-async function targetsUp(): Promise<number> {
-  const response = await fetch(`${monitoring!.prometheusUrl}/api/v1/query?query=${encodeURIComponent('sum(up)')}`);
-  const body = (await response.json()) as { data: { result: Array<{ value: [number, string] }> } };
-  return Number(body.data.result[0]?.value[1] ?? 0);
+/** What a test that timed out shows: the alert changes, what the bot logged, and the containers' last lines. */
+async function diagnose(): Promise<string> {
+  const told = changes.map(({ change }) => `${change.alert.fingerprint} ${change.event.kind}`).join(', ');
+  return `alert changes: ${told}; logged: ${logged.join(' | ')}\n${await monitoring?.logs()}`;
 }
 
 const changeOf = (kind: string) => changes.find(({ change }) => change.alert.labels.service === VICTIM && change.event.kind === kind);
@@ -163,7 +152,7 @@ describe("the Docker stack's alerts through its Prometheus and Alertmanager", ()
         alertmanagerConfig: await alertmanagerConfigOnLoopback(botPort, { tokenFile: 'shipped' }),
         alertsToken: token,
       });
-      await waitFor('the four containers and the bot up in Prometheus', async () => ((await targetsUp()) === 5 ? true : undefined), 30_000);
+      await waitFor('the four containers and the bot up in Prometheus', async () => ((await targetsUp(monitoring!.prometheusUrl)) === 5 ? true : undefined), 30_000, diagnose);
     } catch (error) {
       await teardown();
       throw error;
@@ -180,7 +169,7 @@ describe("the Docker stack's alerts through its Prometheus and Alertmanager", ()
     expect((await container.inspect()).State.Running).toBe(false);
 
     // Prometheus -> Alertmanager -> the webhook -> the store -> one message in the channel.
-    const posted = await waitFor('the alert message in #acgs-alerts', () => topLevel()[0], 30_000);
+    const posted = await waitFor('the alert message in #acgs-alerts', () => topLevel()[0], 30_000, diagnose);
     const fired = changeOf('fired')!;
     expect(fired.change.alert).toMatchObject({ rule: 'ServiceDown', source: 'alertmanager', labels: { alertname: 'ServiceDown', service: VICTIM, instance: `127.0.0.1:${compose!.ports[VICTIM]}` } });
     expect(fired.at - stoppedAt, 'stopped -> stored through Prometheus and Alertmanager').toBeLessThanOrEqual(20_000);
@@ -195,7 +184,7 @@ describe("the Docker stack's alerts through its Prometheus and Alertmanager", ()
     expect(firing).toContain('Acknowledge');
 
     // Level 1: `restart audit-engine` through the command path, the Docker driver restarting the container.
-    const acted = await waitFor('Level 1 to act', () => changeOf('auto-action'), 60_000);
+    const acted = await waitFor('Level 1 to act', () => changeOf('auto-action'), 60_000, diagnose);
     expect(acted.change.event.actor).toBe('level-1');
     expect(acted.change.event.details).toMatchObject({ action: 'restart-service', command: `restart ${VICTIM}`, outcome: 'succeeded', attempt: 1, service: VICTIM, summary: `Level 1 ran restart (restart ${VICTIM}): succeeded` });
     expect(acted.change.event.details!.evidence).toMatch(new RegExp(`^${VICTIM} answered its health check healthy [0-9.]+ s after Level 1 began the restart\\.$`));
@@ -206,7 +195,7 @@ describe("the Docker stack's alerts through its Prometheus and Alertmanager", ()
     expect(Date.parse(after.State.StartedAt)).toBeGreaterThan(Math.max(Date.parse(before.State.StartedAt), stoppedAt));
 
     // Prometheus sees it up again; Alertmanager sends the resolution; the message is edited to its end.
-    await waitFor('the resolution from Alertmanager', () => changeOf('resolved'), 30_000);
+    await waitFor('the resolution from Alertmanager', () => changeOf('resolved'), 30_000, diagnose);
     expect(await alerts.get(alertId)).toMatchObject({ state: 'resolved', resolvedBy: null, source: 'alertmanager' });
     await shown!.idle();
     expect(topLevel()).toHaveLength(1);

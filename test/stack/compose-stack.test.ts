@@ -5,10 +5,6 @@
  * (test/fixtures/compose/host-services.yml). The bot's side then finds that stack through
  * selectStack, controls it through the Docker driver, and checks it with the registry's `health`.
  */
-import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer, type Server } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type Docker from 'dockerode';
@@ -24,67 +20,27 @@ import type { ServiceName } from '../../services/kit/service-ports.js';
 import { createDockerStack } from '../../services/stack/docker/index.js';
 import { selectStack } from '../../services/stack/select-stack.js';
 import type { Stack } from '../../services/stack/stack.js';
-import {
-  ACGS_COMPOSE_SERVICES,
-  PORT_VARIABLES,
-  compose,
-  resolvedConfig,
-  writeHostNetworkConfig,
-  type ComposeInvocation,
-} from '../fixtures/compose/compose-project.js';
-import { TEST_DOCKER_HOST, isHealthy, removeContainersWithLabel, requireDockerEngine, requireImage, waitForContainer } from '../testing/docker.js';
-import { createTestDatabase, type TestDatabase } from '../testing/postgres.js';
-import { requireRedis } from '../testing/redis.js';
+import { ACGS_COMPOSE_SERVICES, PORT_VARIABLES, resolvedConfig } from '../fixtures/compose/compose-project.js';
+import { HOST_SERVICES_IMAGE as NODE_IMAGE, openHostServicesStack, type HostServicesStack } from '../fixtures/compose/host-services-stack.js';
+import { TEST_DOCKER_HOST, requireDockerEngine, requireImage } from '../testing/docker.js';
 import { stackRedisOn } from '../../services/stack/stack-redis-on-ioredis.js';
 import { stackDatabaseOn } from '../../services/stack/stack-database-on-pg.js';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
-const OVERRIDE = 'test/fixtures/compose/host-services.yml';
-const NODE_IMAGE = 'acgs-test/node:latest';
 const SANDBOX_IMAGE = 'acgs-test/busybox:latest';
 
-const project = `acgs-compose-${randomBytes(3).toString('hex')}`;
-const projectLabel = `com.docker.compose.project=${project}`;
-const adminToken = randomBytes(16).toString('hex');
-const serviceToken = randomBytes(16).toString('hex');
 /** Values only for rendering the file: compose checks that they are set, the services their length. */
 const RENDER_ENV = { ACGS_ADMIN_TOKEN: 'compose-validation-only', ACGS_SERVICE_TOKEN: 'compose-validation-only', REDIS_PASSWORD: 'compose-validation-only' };
 
 let docker: Docker;
-let workDir: string | undefined;
-let resolvedFile: string | undefined;
-let invocation: ComposeInvocation | undefined;
-let databases: TestDatabase[] = [];
-let redisCleanup: (() => Promise<void>) | undefined;
+let hostStack: HostServicesStack | undefined;
+let project = '';
+let adminToken = '';
+let serviceToken = '';
 let ports = {} as Record<ServiceName, number>;
 let stack: Stack | undefined;
 let postgres: pg.Pool | undefined;
 let redis: Redis | undefined;
-
-/** Distinct free loopback ports: every socket stays open until all are taken, so none repeats. */
-async function freePorts(count: number): Promise<number[]> {
-  const servers: Server[] = [];
-  try {
-    for (let index = 0; index < count; index += 1) {
-      const server = createServer();
-      servers.push(server);
-      await new Promise<void>((resolve, reject) => server.once('error', reject).listen(0, '127.0.0.1', resolve));
-    }
-    return servers.map((server) => (server.address() as { port: number }).port);
-  } finally {
-    await Promise.all(servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
-  }
-}
-
-/** The engine address as the sandbox controller inside the stack sees it (host network, the host's socket mounted). */
-function dockerHostForContainers(): string {
-  const url = new URL(TEST_DOCKER_HOST);
-  if (url.protocol === 'tcp:' || url.pathname === '/var/run/docker.sock') return TEST_DOCKER_HOST;
-  throw new Error(
-    `DOCKER_HOST=${TEST_DOCKER_HOST}: docker-compose.yml mounts /var/run/docker.sock into the sandbox controller; ` +
-      'run the compose tests against the default socket or a tcp://127.0.0.1 engine',
-  );
-}
 
 const url = (service: ServiceName) => `http://127.0.0.1:${ports[service]}`;
 
@@ -95,69 +51,18 @@ async function teardown(): Promise<void> {
   postgres = undefined;
   redis?.disconnect();
   redis = undefined;
-  if (invocation && resolvedFile) {
-    await compose({ ...invocation, files: [resolvedFile] }, ['down', '--volumes', '--remove-orphans', '--timeout', '5']).catch((error: unknown) => {
-      console.error(`compose down of ${project} failed; removing its containers directly`, error);
-    });
-  }
-  // Also when `up` failed half way or `down` did not finish: nothing of the project outlives the file.
-  if (docker) await removeContainersWithLabel(docker, projectLabel);
-  if (docker) {
-    const { Volumes } = await docker.listVolumes({ filters: { label: [projectLabel] } });
-    await Promise.all((Volumes ?? []).map((volume) => docker.getVolume(volume.Name).remove().catch(() => undefined)));
-  }
-  await Promise.all(databases.map((database) => database.drop().catch(() => undefined)));
-  databases = [];
-  await redisCleanup?.().catch(() => undefined);
-  redisCleanup = undefined;
-  if (workDir) await rm(workDir, { recursive: true, force: true });
-  workDir = undefined;
+  await hostStack?.close();
+  hostStack = undefined;
 }
 
 beforeAll(async () => {
   try {
     docker = await requireDockerEngine();
-    await requireImage(docker, NODE_IMAGE);
     await requireImage(docker, SANDBOX_IMAGE);
-    const auditDatabase = await createTestDatabase('acgs_compose_audit');
-    databases.push(auditDatabase);
-    const evolutionDatabase = await createTestDatabase('acgs_compose_evolution');
-    databases.push(evolutionDatabase);
-    const testRedis = await requireRedis();
-    redisCleanup = testRedis.cleanup;
-    const chosen = await freePorts(ACGS_COMPOSE_SERVICES.length);
-    ports = Object.fromEntries(ACGS_COMPOSE_SERVICES.map((service, index) => [service, chosen[index]!])) as Record<ServiceName, number>;
-
-    workDir = await mkdtemp(join(tmpdir(), 'acgs-compose-'));
-    resolvedFile = join(workDir, 'docker-compose.resolved.yml');
-    invocation = {
-      cwd: repoRoot,
-      project,
-      files: ['docker-compose.yml', OVERRIDE],
-      env: {
-        DOCKER_HOST: TEST_DOCKER_HOST,
-        ACGS_ADMIN_TOKEN: adminToken,
-        ACGS_SERVICE_TOKEN: serviceToken,
-        // The machine's Redis stands in for the compose one (see the override): rendering needs a value.
-        REDIS_PASSWORD: randomBytes(16).toString('hex'),
-        ACGS_CONTAINER_PREFIX: project,
-        ...Object.fromEntries(ACGS_COMPOSE_SERVICES.map((service) => [PORT_VARIABLES[service], String(ports[service])])),
-        ACGS_TEST_AUDIT_DATABASE_URL: auditDatabase.url,
-        ACGS_TEST_EVOLUTION_DATABASE_URL: evolutionDatabase.url,
-        ACGS_TEST_REDIS_URL: testRedis.url,
-        ACGS_TEST_REDIS_PREFIX: testRedis.prefix,
-        ACGS_TEST_DOCKER_HOST: dockerHostForContainers(),
-      },
-    };
-    await writeHostNetworkConfig(invocation, resolvedFile);
-    await compose({ ...invocation, files: [resolvedFile] }, ['up', '--detach', '--no-build', '--no-deps', ...ACGS_COMPOSE_SERVICES]);
-
-    // Waited for directly on the engine, so the driver's own waiting is not what makes the tests pass.
-    for (const service of ACGS_COMPOSE_SERVICES) {
-      await waitForContainer(docker, `${project}-${service}`, isHealthy, 120_000);
-    }
-    postgres = new pg.Pool({ connectionString: auditDatabase.url, max: 2 });
-    redis = new Redis(testRedis.url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+    hostStack = await openHostServicesStack(docker, 'acgs-compose');
+    ({ project, adminToken, serviceToken, ports } = hostStack);
+    postgres = new pg.Pool({ connectionString: hostStack.auditDatabaseUrl, max: 2 });
+    redis = new Redis(hostStack.redis.url, { lazyConnect: true, maxRetriesPerRequest: 1 });
   } catch (error) {
     await teardown();
     throw error;
