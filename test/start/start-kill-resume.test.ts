@@ -44,7 +44,9 @@ const allPorts = (): Record<string, number> => ({ ...SERVICE_PORTS, bot: botPort
 
 /** `npm start` as start-local.test.ts runs it: nothing configured but the state directory and the bot's port. */
 async function startBot(): Promise<Bot> {
-  const { child, output: read } = startNpmStart({ stateDir: stateDir!, botPort });
+  // The hung Sandbox Controller is what keeps the steps waiting; Level 1 exists to restart it (a
+  // frozen service fires ServiceDown within about 8 s), so it is off for this suite.
+  const { child, output: read } = startNpmStart({ stateDir: stateDir!, botPort, env: { ACGS_ALERT_LEVEL_ONE: 'off' } });
   const url = await new Promise<string>((resolve, reject) => {
     const printed = () => LINK.exec(read())?.[1];
     const onData = () => {

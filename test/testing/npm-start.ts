@@ -25,9 +25,17 @@ export interface NpmStart {
  * Starts bot/main.ts with nothing configured. ACGS_STACK=local: other suites may run a compose
  * project on this engine at the same time.
  */
-export function startNpmStart(options: { stateDir: string; botPort: number; /** As a terminal runs it: leading its own process group, which a Ctrl-C signals as a whole. */ ownProcessGroup?: boolean }): NpmStart {
+export function startNpmStart(options: {
+  stateDir: string;
+  botPort: number;
+  /** As a terminal runs it: leading its own process group, which a Ctrl-C signals as a whole. */
+  ownProcessGroup?: boolean;
+  /** Settings of this start on top of nothing configured (a suite's own switches). */
+  env?: Readonly<Record<string, string>>;
+}): NpmStart {
   const env: NodeJS.ProcessEnv = { ...process.env, ACGS_STATE_DIR: options.stateDir, LOG_LEVEL: 'warn', PORT: String(options.botPort), ACGS_STACK: 'local' };
   for (const key of [...CONFIGURED, ...SLACK, 'VITEST', 'NODE_ENV']) delete env[key];
+  Object.assign(env, options.env);
   const child = spawn(process.execPath, ['--import', 'tsx', 'bot/main.ts'], { env, stdio: ['ignore', 'pipe', 'pipe'], ...(options.ownProcessGroup ? { detached: true } : {}) });
   let output = '';
   child.stdout!.on('data', (chunk) => (output += chunk));
