@@ -78,6 +78,19 @@ export interface StepPorts {
   releases?: ReleaseBuilder;
   /** The deploy runbooks' watch and timeouts; the runbook's values when absent (deploy-settings.ts). */
   deploySettings?: DeploySettings;
+  /** How long `high-latency` watches p99 after its cache warm; the engine's window when absent. */
+  latencyRecheck?: LatencyRecheckSettings;
+}
+
+/**
+ * The Policy Engine's p99 covers its last 60 s (services/policy-engine/latency-window.ts): right
+ * after a cache warm it still holds the slow decisions from before. `high-latency` reads it every
+ * `pollMs` and calls the warm enough as soon as p99 is under the alert, and not enough only once
+ * `windowMs` has passed, when no decision from before the warm is left in it.
+ */
+export interface LatencyRecheckSettings {
+  windowMs: number;
+  pollMs: number;
 }
 
 /**
