@@ -73,9 +73,14 @@ export async function startAlertMonitor(options: AlertMonitorOptions): Promise<A
   const healthTimeoutMs = options.healthTimeoutMs ?? DEFAULT_ALERT_SETTINGS.monitorTimeoutMs;
   // Readings evenly spaced from their starts: a reading that waits out a frozen service's timeout
   // is followed by the next at once instead of by a further pause (README.md, "Detection time").
+  const intervalMs = options.intervalMs ?? DEFAULT_ALERT_SETTINGS.monitorIntervalMs;
   const job: PeriodicJob = startPeriodicJob({
-    intervalMs: options.intervalMs ?? DEFAULT_ALERT_SETTINGS.monitorIntervalMs,
+    intervalMs,
     measuredFrom: 'start',
+    // A reading that overran (a frozen service waits out the deadline) is followed after half a
+    // beat, not at once: a loaded stack is not read back to back. A frozen service still fires at
+    // the end of its second reading (about 7 s with the 3 s deadline and 2 s beat).
+    minRestMs: Math.floor(intervalMs / 2),
     run: async () => beat(await readStack(options.services, stopping.signal, now, healthTimeoutMs)),
     onError: options.onError,
   });

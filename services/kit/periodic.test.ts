@@ -201,6 +201,29 @@ describe('periodic job (fake timers)', () => {
     expect(mostAtOnce).toBe(1);
   });
 
+  it('measured from the start with a least rest: a run that overran is followed after the rest, not at once', async () => {
+    vi.useFakeTimers();
+    const durations = [250, 10, 10];
+    const starts: number[] = [];
+    let runs = 0;
+    const t0 = Date.now();
+    const job = startPeriodicJob({
+      intervalMs: 100,
+      measuredFrom: 'start',
+      minRestMs: 50,
+      run: async () => {
+        const run = ++runs;
+        starts.push(Date.now() - t0);
+        await new Promise((resolve) => setTimeout(resolve, durations[run - 1] ?? 10));
+      },
+      onError: () => undefined,
+    });
+    await vi.advanceTimersByTimeAsync(420);
+    await job.stop();
+    // Run 1 ends at 250: run 2 at 300 after the rest; run 2 is quick, so run 3 keeps to its slot (400).
+    expect(starts).toEqual([0, 300, 400]);
+  });
+
   it('measured from the start: stop() during a run that overran starts no further run', async () => {
     vi.useFakeTimers();
     const running = gate();

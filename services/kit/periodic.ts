@@ -18,6 +18,12 @@ export interface PeriodicJobOptions {
    */
   measuredFrom?: 'end' | 'start';
   /**
+   * With `measuredFrom: 'start'`: the least pause after a run that overran its slot (default 0:
+   * the next starts at once). A monitor reading a struggling system should not read it back to
+   * back: the slower it answers, the more load reading it would add.
+   */
+  minRestMs?: number;
+  /**
    * Milliseconds before the first run. Without it the first run starts at once, inside
    * `startPeriodicJob`, so whatever it reports is in progress before the caller goes on.
    */
@@ -42,6 +48,7 @@ export function startPeriodicJob(options: PeriodicJobOptions): PeriodicJob {
   let running: Promise<void> | undefined;
 
   const fromStart = options.measuredFrom === 'start';
+  const minRestMs = Math.max(0, options.minRestMs ?? 0);
 
   function runNow(): void {
     timer = undefined;
@@ -72,7 +79,10 @@ export function startPeriodicJob(options: PeriodicJobOptions): PeriodicJob {
         ended = true;
         if (stopped) return;
         if (!fromStart) runAfter(options.intervalMs);
-        else if (slotReached) runNow();
+        else if (slotReached) {
+          if (minRestMs > 0) runAfter(minRestMs);
+          else runNow();
+        }
       });
   }
 
