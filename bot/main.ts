@@ -659,7 +659,7 @@ async function main(): Promise<void> {
   }
   // The daily report (`report daily`, and the scheduler's postDailyReportNow): channels.reports, else ops (the console's #acgs-ops).
   const reportChannel = config.channels.reports ?? config.channels.ops ?? (standIn ? DEFAULT_CHANNELS.find((channel) => channel.name === 'acgs-ops')?.id : undefined);
-  services.reports = createReports({ services, history: metricsHistory, ...(reportChannel ? { poster: { channel: reportChannel, post: (report) => postDailyReport(bot.webClient, { channel: reportChannel }, report) } } : {}) });
+  services.reports = createReports({ services, history: metricsHistory, ...(reportChannel ? { poster: { channel: reportChannel, post: (report) => postDailyReport({ client: bot.webClient, queue: bot.writeQueue }, { channel: reportChannel }, report) } } : {}) });
   say(`reports: the daily report ${reportChannel ? `posted to ${reportChannel}${config.channels.reports ? ' (channels.reports)' : config.channels.ops ? ' (channels.ops)' : ' (#acgs-ops)'}` : 'not posted in Slack (no channels.reports or channels.ops in ACGS_CONFIG); report daily answers where it is asked'}`);
   say(`metrics history: ${metricsHistory.source}${historySettings.kind === 'embedded' ? `, sampled every ${historySettings.intervalMs / 1000} s under the lease metrics-sampler` : ''}`);
   // The scheduler's timer on one replica: whoever holds the lease schedules. A missed time runs

@@ -19,6 +19,7 @@ import { postDailyReport } from '../slack/post-daily-report.js';
 import { startSlackStandIn, type SlackStandIn } from '../slack/stand-in/index.js';
 import { dailyReportSources, makeDailyReport } from './daily-report-service.js';
 import type { DailyReport } from './daily-report.js';
+import { channelWriteQueue } from '../slack/channel-write-queue.js';
 
 const NOW = new Date('2026-12-07T06:00:00.000Z');
 const DAY = 24 * 3600_000;
@@ -114,7 +115,7 @@ describe('the daily report', () => {
 
   it('posts the report to the reports channel with its charts in the thread, and a refused upload as text', async () => {
     slack.rateLimitNext('files.completeUploadExternal', 1, 5);
-    const { document, posted } = await makeDailyReport(dailyReportSources(services(), store), { channel: REPORTS, post: (report) => postDailyReport(client, { channel: REPORTS }, report) }, NOW);
+    const { document, posted } = await makeDailyReport(dailyReportSources(services(), store), { channel: REPORTS, post: (report) => postDailyReport({ client, queue: channelWriteQueue(client) }, { channel: REPORTS }, report) }, NOW);
     expect(posted!.charts.map((chart) => [chart.filename, chart.as])).toEqual([
       ['latency.png', 'text'],
       ['cache-hit-rate.png', 'image'],

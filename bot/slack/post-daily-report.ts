@@ -5,6 +5,7 @@
  */
 import type { WebClient } from '@slack/web-api';
 import type { ResultDocument } from '../../commands/result.js';
+import type { ChannelWriteQueue } from './channel-write-queue.js';
 import { shareChart, type ChartShared, type ChartToShare } from './file-upload.js';
 import { renderDocument } from './render.js';
 
@@ -14,9 +15,11 @@ export interface PostedReport {
   charts: Array<{ filename: string } & ChartShared>;
 }
 
-export async function postDailyReport(client: WebClient, where: { channel: string }, report: { document: ResultDocument; charts: readonly ChartToShare[] }): Promise<PostedReport> {
+/** The report's message goes through the bot's one write queue (Slack's pace); its charts are uploads, threaded under it. */
+export async function postDailyReport(slack: { client: WebClient; queue: ChannelWriteQueue }, where: { channel: string }, report: { document: ResultDocument; charts: readonly ChartToShare[] }): Promise<PostedReport> {
+  const { client, queue } = slack;
   const message = renderDocument(report.document);
-  const posted = await client.chat.postMessage({ channel: where.channel, text: message.text, blocks: message.blocks });
+  const posted = { ts: await queue.post(where.channel, { text: message.text, blocks: message.blocks }) };
   const charts: PostedReport['charts'] = [];
   for (const chart of report.charts) charts.push({ filename: chart.filename, ...(await shareChart(client, chart, { channelId: where.channel, threadTs: posted.ts! })) });
   return { channel: where.channel, ts: posted.ts!, charts };

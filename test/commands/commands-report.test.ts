@@ -18,6 +18,7 @@ import { SERVICE_NAMES, type ServiceName } from '../../services/kit/service-port
 import { openTestTrail, testGate, type TestTrail } from '../testing/command-access.js';
 import { commandRunner, type CommandRunner } from '../testing/commands.js';
 import { unusedLoopbackUrl } from '../testing/loopback.js';
+import { channelWriteQueue } from '../../bot/slack/channel-write-queue.js';
 
 const ONCALL = 'U0ONCALL';
 const VIEWER = 'U0VIEWER';
@@ -40,7 +41,7 @@ beforeAll(async () => {
   const nowhere = await unusedLoopbackUrl();
   const base = createCommandPathDependencies({ endpoints: Object.fromEntries(SERVICE_NAMES.map((name) => [name, nowhere])) as Record<ServiceName, string>, checkTimeoutMs: 500 });
   services = { ...base, authorization: await testGate({ roles: { oncall: [ONCALL, CLI_USER] } }), trail: trail.trail };
-  services.reports = createReports({ services, history: createSampleStore({ pool: trail.pool }), poster: { channel: REPORTS, post: (report) => postDailyReport(client, { channel: REPORTS }, report) } });
+  services.reports = createReports({ services, history: createSampleStore({ pool: trail.pool }), poster: { channel: REPORTS, post: (report) => postDailyReport({ client, queue: channelWriteQueue(client) }, { channel: REPORTS }, report) } });
   run = commandRunner({ services: () => services, user: ONCALL });
 }, 30_000);
 
