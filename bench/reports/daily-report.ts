@@ -45,6 +45,8 @@ interface RoundTimes {
   renderMs: number;
   documentMs: number;
   totalMs: number;
+  /** This process's CPU over the round, every thread (resvg fills on the thread pool): what a busy machine cannot stretch. */
+  cpuMs: number;
 }
 
 const HOUR_MS = 3600_000;
@@ -100,7 +102,7 @@ function timedSources(sources: DailyReportSources, times: Map<string, number[]>)
   return {
     history: {
       source: history.source,
-      query: timed('history.query (5 KPIs, concurrent)', (query) => history.query(query)),
+      query: timed('history.query (each of the 5 KPIs, at once)', (query) => history.query(query)),
       uptime: timed('history.uptime', (range) => history.uptime(range)),
     },
     health: timed('health checks', () => sources.health()),
@@ -130,6 +132,7 @@ export async function benchDailyReport(options: {
     let last: { charts: Awaited<ReturnType<typeof renderDailyReportCharts>>; missing: string[]; minutesPerSeries: number } | undefined;
     for (let round = 0; round < rounds; round++) {
       if (round === 1) sourceTimes.clear();
+      const cpuBefore = process.cpuUsage();
       const started = performance.now();
       const { report, series } = await gatherDailyReport(sources, now);
       const gathered = performance.now();
@@ -137,7 +140,8 @@ export async function benchDailyReport(options: {
       const rendered = performance.now();
       dailyReportDocument(report, { charts: charts.map((chart) => chart.filename) });
       const done = performance.now();
-      times.push({ gatherMs: gathered - started, renderMs: rendered - gathered, documentMs: done - rendered, totalMs: done - started });
+      const cpu = process.cpuUsage(cpuBefore);
+      times.push({ gatherMs: gathered - started, renderMs: rendered - gathered, documentMs: done - rendered, totalMs: done - started, cpuMs: (cpu.user + cpu.system) / 1000 });
       const missing = [report.health, report.uptime, report.kpis, report.alerts, report.backup, report.audit].flatMap((part) => (part.state === 'missing' ? [part.reason] : []));
       last = { charts, missing, minutesPerSeries: Math.max(...Object.values(series).flat().map((one) => one.points.length)) };
     }
@@ -147,8 +151,9 @@ export async function benchDailyReport(options: {
       renderMs: pick(1),
       documentMs: pick(2),
       totalMs: pick(3),
+      cpuMs: pick(4),
     });
-    const column = (index: number) => warm.map((round) => [round.gatherMs, round.renderMs, round.documentMs, round.totalMs][index]!);
+    const column = (index: number) => warm.map((round) => [round.gatherMs, round.renderMs, round.documentMs, round.totalMs, round.cpuMs][index]!);
     const figures: DailyReportFigures = {
       rounds,
       first: times[0]!,
@@ -170,10 +175,11 @@ export async function benchDailyReport(options: {
 
 function printFigures(figures: DailyReportFigures, log: (line: string) => void): void {
   const ms = (value: number) => value.toFixed(1);
-  log('| round | gather ms | render ms | document ms | total ms |\n|---|---|---|---|---|');
-  log(`| first (cold) | ${ms(figures.first.gatherMs)} | ${ms(figures.first.renderMs)} | ${ms(figures.first.documentMs)} | ${ms(figures.first.totalMs)} |`);
-  log(`| p50 of ${figures.rounds - 1} warm | ${ms(figures.p50.gatherMs)} | ${ms(figures.p50.renderMs)} | ${ms(figures.p50.documentMs)} | ${ms(figures.p50.totalMs)} |`);
-  log(`| max of ${figures.rounds - 1} warm | ${ms(figures.max.gatherMs)} | ${ms(figures.max.renderMs)} | ${ms(figures.max.documentMs)} | ${ms(figures.max.totalMs)} |`);
+  const row = (name: string, times: RoundTimes) => `| ${name} | ${ms(times.gatherMs)} | ${ms(times.renderMs)} | ${ms(times.documentMs)} | ${ms(times.totalMs)} | ${ms(times.cpuMs)} |`;
+  log('| round | gather ms | render ms | document ms | total ms | bench process CPU ms |\n|---|---|---|---|---|---|');
+  log(row('first (cold)', figures.first));
+  log(row(`p50 of ${figures.rounds - 1} warm`, figures.p50));
+  log(row(`max of ${figures.rounds - 1} warm`, figures.max));
   log(`sources, p50 ms (warm; gathered at once, so gather is about the slowest): ${Object.entries(figures.sourcesP50).map(([name, value]) => `${name} ${ms(value)}`).join(', ')}`);
   log(`charts (${figures.minutesPerSeries} minutes a series): ${figures.charts.map((chart) => `${chart.filename} ${chart.width}x${chart.height} ${(chart.bytes / 1024).toFixed(0)} KiB`).join(', ')}`);
   if (figures.missing.length > 0) log(`parts missing (the bench's setup, not the report): ${figures.missing.join('; ')}`);
