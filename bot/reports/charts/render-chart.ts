@@ -24,6 +24,6 @@ export async function renderChart(chart: ChartDefinition): Promise<RenderedChart
     const bad = series.points.find((point) => !Number.isFinite(point.value) || Number.isNaN(point.time.getTime()));
     if (bad) throw new RangeError(`chart ${chart.id}, series ${series.name}: every point needs a valid time and a finite value, not ${JSON.stringify(bad)}`);
   }
-  const { png, width, height } = rasterise(await renderSvg(vegaLiteSpec(chart)));
+  const { png, width, height } = await rasterise(await renderSvg(vegaLiteSpec(chart)));
   return { id: chart.id, title: chart.title, filename: `${chart.id}.png`, png, width, height, textFallback: chartTextFallback(chart) };
 }
