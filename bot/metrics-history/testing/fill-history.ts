@@ -20,6 +20,8 @@ export interface FilledSeries {
 /** Every metric for every service that has it, at plausible levels. */
 export function everySeries(): FilledSeries[] {
   const level: Record<MetricName, Omit<FilledSeries, 'metric' | 'service'>> = {
+    p50_latency_ms: { base: 0.2, wave: 0.05, noise: 0.1 },
+    p95_latency_ms: { base: 0.5, wave: 0.2, noise: 0.2 },
     p99_latency_ms: { base: 0.8, wave: 0.3, noise: 0.4 },
     error_rate_percent: { base: 0.02, wave: 0.01, noise: 0.05 },
     cache_hit_rate_percent: { base: 96, wave: 1, noise: 2 },
