@@ -27,3 +27,10 @@ export async function renderChart(chart: ChartDefinition): Promise<RenderedChart
   const { png, width, height } = rasterise(await renderSvg(vegaLiteSpec(chart)));
   return { id: chart.id, title: chart.title, filename: `${chart.id}.png`, png, width, height, textFallback: chartTextFallback(chart) };
 }
+
+/** A report's charts, one at a time: each render holds a rasterised image, and the machine is shared. */
+export async function renderCharts(charts: readonly ChartDefinition[]): Promise<RenderedChart[]> {
+  const rendered: RenderedChart[] = [];
+  for (const chart of charts) rendered.push(await renderChart(chart));
+  return rendered;
+}
