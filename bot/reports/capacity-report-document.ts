@@ -94,7 +94,7 @@ export function projectionText(projection: Projection, trend: Pick<ResourceTrend
 
 function datastoreText(use: DatastoreUse): string {
   if (use.used === null) return use.note ?? 'not read';
-  const bytes = use.name === 'Redis memory';
+  const bytes = use.name !== 'PostgreSQL connections';
   const amount = (value: number) => (bytes ? formatBytes(value) : `${value}`);
   const of = use.limit === null ? '' : ` of ${amount(use.limit)}${use.percent === null ? '' : ` (${use.percent.toFixed(1)} %)`}`;
   return [`${amount(use.used)}${bytes ? '' : ' open'}${of}`, use.note, use.location].filter(Boolean).join(' · ');

@@ -18,7 +18,7 @@ export function capacityReportSources(services: Pick<CommandDependencies, 'datab
     async connections() {
       if (!services.database) return undefined;
       const { connections } = await services.database.statistics();
-      return { location: services.database.location, active: Number(connections.active), total: Number(connections.total), max: Number(connections.max_connections) };
+      return { location: services.database.location, active: Number(connections.active), total: Number(connections.total), max: Number(connections.max_connections), sizeBytes: Number(connections.size_bytes) };
     },
     async redisMemory() {
       if (!services.redis) return undefined;

@@ -103,7 +103,10 @@ describe('the capacity report', () => {
     expect(requests.projection.state === 'no-threshold' && requests.projection.now_value).toBeCloseTo(45, 6);
     expect(report.needs_attention).toEqual(['CPU of policy-engine would cross 80 % around 2026-12-31 (in 30 days)', 'Memory of policy-engine is over its 85 % threshold at the current trend']);
     // The stack's PostgreSQL and Redis, read now: this test's own connections are among those open.
-    const [connections, redis] = ok(report.datastores);
+    const [connections, size, redis] = ok(report.datastores);
+    expect(size).toMatchObject({ name: 'PostgreSQL size', tone: 'info', limit: null });
+    // The test database holds the history's tables: some megabytes, not nothing.
+    expect(size!.used).toBeGreaterThan(1_000_000);
     expect(connections).toMatchObject({ name: 'PostgreSQL connections', tone: 'ok' });
     expect(connections!.used).toBeGreaterThanOrEqual(1);
     expect(connections!.limit).toBeGreaterThan(connections!.used!);
@@ -186,7 +189,7 @@ describe('the capacity report', () => {
     // Nothing listens on port 1 of loopback: Redis is really down.
     const { report } = await gatherCapacityReport(capacityReportSources({ redis: stackRedis('redis://127.0.0.1:1') }, store), NOW);
     expect(report.trends.cpu.state).toBe('ok');
-    const redis = ok(report.datastores)[1]!;
+    const redis = ok(report.datastores).find((use) => use.name === 'Redis memory')!;
     expect(redis).toMatchObject({ name: 'Redis memory', tone: 'warn', used: null });
     expect(redis.note).toMatch(/^could not be read: .*ECONNREFUSED/);
   }, 60_000);

@@ -58,7 +58,7 @@ export interface ResourceTrend {
 }
 
 export interface DatastoreUse {
-  name: 'PostgreSQL connections' | 'Redis memory';
+  name: 'PostgreSQL connections' | 'PostgreSQL size' | 'Redis memory';
   /** Where it was read, or why it was not ("not configured: REDIS_URL is not set"). */
   location: string | null;
   used: number | null;
@@ -88,6 +88,8 @@ export interface ConnectionsReading {
   active: number;
   total: number;
   max: number;
+  /** The stack database's size on disk. */
+  sizeBytes: number;
 }
 
 export interface RedisMemoryReading {
@@ -170,6 +172,10 @@ async function datastoreUse(sources: CapacityReportSources): Promise<DatastoreUs
       : connections.reading
         ? measured('PostgreSQL connections', connections.reading.location, connections.reading.total, connections.reading.max, `${connections.reading.active} active`)
         : unread('PostgreSQL connections', 'not configured: DATABASE_URL names no stack database for the bot'),
+    // The size has no limit of PostgreSQL's own: the disk's is the host's, which the bot does not see.
+    ...('reading' in connections && connections.reading
+      ? [{ name: 'PostgreSQL size' as const, location: connections.reading.location, used: connections.reading.sizeBytes, limit: null, percent: null, tone: 'info' as const, note: null }]
+      : []),
     'problem' in redis
       ? unread('Redis memory', `could not be read: ${redis.problem}`)
       : redis.reading
