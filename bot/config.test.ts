@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadBotConfig, parseBotConfig } from './config.js';
+import { nextRunAfter } from './schedules/cron-times.js';
+import { jobSchedules } from './schedules/scheduled-jobs.js';
 
 describe('bot config', () => {
   it('accepts roles and channels with Slack IDs', () => {
@@ -116,6 +118,16 @@ describe('bot config: user groups and the authorization section', () => {
 describe('schedules:', () => {
   it("moves a job's time and turns one off", () => {
     expect(parseBotConfig({ schedules: { backup: { cron: '30 1 * * *' }, cleanup: { enabled: false } } }).schedules).toEqual({ backup: { cron: '30 1 * * *' }, cleanup: { enabled: false } });
+  });
+
+  it('schedules the monthly capacity report on the 1st at 07:00 by default, and takes another time or turns it off', () => {
+    const monthly = jobSchedules(undefined).find((job) => job.name === 'monthly-capacity-report');
+    expect(monthly).toMatchObject({ cron: '0 7 1 * *', missed: 'run-once', enabled: true });
+    expect(nextRunAfter({ cron: monthly!.cron, timezone: 'Europe/Berlin' }, new Date('2026-12-07T12:00:00Z'))).toEqual(new Date('2027-01-01T06:00:00Z'));
+    const moved = parseBotConfig({ schedules: { 'monthly-capacity-report': { cron: '0 6 2 * *' } } }).schedules;
+    expect(jobSchedules(moved).find((job) => job.name === 'monthly-capacity-report')).toMatchObject({ cron: '0 6 2 * *', enabled: true });
+    expect(jobSchedules({ 'monthly-capacity-report': { enabled: false } }).find((job) => job.name === 'monthly-capacity-report')?.enabled).toBe(false);
+    expect(() => parseBotConfig({ schedules: { 'monthly-capacity-report': { cron: '0 7 32 * *' } } })).toThrow(/schedules\.monthly-capacity-report\.cron: not a five-field cron expression/);
   });
 
   it('names the key of a malformed cron expression, an unknown job or key, and a bad timezone', () => {

@@ -6,6 +6,7 @@ import { auditVerify } from './audit-verify.js';
 import { backup } from './backup.js';
 import { backupVerify } from './backup-verify.js';
 import { backups } from './backups.js';
+import { reportCapacity } from './report-capacity.js';
 import { reportDaily } from './report-daily.js';
 import { cacheClear } from './cache-clear.js';
 import { cacheStats } from './cache-stats.js';
@@ -100,6 +101,7 @@ export const allCommands: readonly CommandDefinition[] = [
   runPass,
   backups,
   reportDaily,
+  reportCapacity,
   backup,
   backupVerify,
   troubleshoot,

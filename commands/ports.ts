@@ -657,4 +657,6 @@ export interface Schedules {
 export interface Reports {
   /** The daily health report as a document; `post`: also post it with its charts to the reports channel, when this process has one. */
   daily(options: { post: boolean }): Promise<ResultDocument>;
+  /** The monthly capacity report (resource trends over 30 days and their projections); `post` as for `daily`. */
+  capacity(options: { post: boolean }): Promise<ResultDocument>;
 }

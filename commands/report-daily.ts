@@ -7,7 +7,8 @@ import { z } from 'zod';
 import { CommandError, defineCommand, type CommandContext } from './command.js';
 import type { Reports } from './ports.js';
 
-function requireReports(context: CommandContext): Reports {
+/** The reports port, or the reason this process has none (shared by every `report` command). */
+export function requireReports(context: CommandContext): Reports {
   const { reports, reportsProblem } = context.services;
   if (!reports && reportsProblem) throw new CommandError('The reports cannot be made from here.', reportsProblem, 'unavailable');
   if (!reports) {

@@ -1,7 +1,7 @@
 /**
  * The bot's `Reports` port (commands/ports.ts): the daily report's sources taken from the
  * command dependencies and the metrics history, its charts rendered, and, with Slack, the report
- * posted to the reports channel. `postDailyReportNow` is what the scheduler calls.
+ * posted to the reports channel; the port's capacity report is capacity-report-service.ts's.
  */
 import type { CommandDependencies } from '../../commands/dependencies.js';
 import { runHealthChecks } from '../../commands/health.js';
@@ -11,7 +11,8 @@ import type { MetricsHistory } from '../metrics-history/index.js';
 import { renderDailyReportCharts } from './daily-report-charts.js';
 import { dailyReportDocument } from './daily-report-document.js';
 import { gatherDailyReport, type DailyReportSources } from './daily-report.js';
-import type { RenderedChart } from './charts/index.js';
+import { capacityReportSources, makeCapacityReport } from './capacity-report-service.js';
+import { postReport, type PostedReport, type ReportPoster } from './report-posting.js';
 
 /**
  * From the last signed checkpoint this takes well under a second; a hanging Audit Engine should
@@ -35,36 +36,24 @@ export function dailyReportSources(services: CommandDependencies, history: Metri
   };
 }
 
-/** Where the report goes: bot/main.ts gives bot/slack/post-daily-report.ts's postDailyReport, so the reports stay Slack-free. */
-export interface DailyReportPoster {
-  /** channels.reports, else channels.ops (else the console's channel). */
-  channel: string;
-  post(report: { document: ResultDocument; charts: readonly RenderedChart[] }): Promise<PostedReport>;
-}
-
-export interface PostedReport {
-  channel: string;
-  ts: string;
-  /** How each chart went out: `text` when Slack refused the image and its text fallback was posted. */
-  charts: Array<{ filename: string; as: 'image' | 'text' }>;
-}
+/** Where the report goes (report-posting.ts); the names the daily report first gave them. */
+export type { ReportPoster as DailyReportPoster, PostedReport } from './report-posting.js';
 
 /** Gathers, renders and (with a poster) posts the daily report; the document says where it went. */
-export async function makeDailyReport(sources: DailyReportSources, poster?: DailyReportPoster, now: Date = new Date()): Promise<{ document: ResultDocument; posted?: PostedReport }> {
+export async function makeDailyReport(sources: DailyReportSources, poster?: ReportPoster, now: Date = new Date()): Promise<{ document: ResultDocument; posted?: PostedReport }> {
   const { report, series } = await gatherDailyReport(sources, now);
   const charts = await renderDailyReportCharts(series);
-  const document = dailyReportDocument(report, { charts: charts.map((chart) => chart.filename) });
-  if (!poster) return { document };
-  const posted = await poster.post({ document, charts });
-  const refused = posted.charts.filter((chart) => chart.as === 'text');
-  const where = `Posted in channel ${poster.channel} with ${charts.length} chart${charts.length === 1 ? '' : 's'}${refused.length ? ` (${refused.length} as text: Slack refused the upload)` : ''}.`;
-  return { document: { ...document, footer: [document.footer, where].filter(Boolean).join('\n') }, posted };
+  return postReport({ document: dailyReportDocument(report, { charts: charts.map((chart) => chart.filename) }), charts }, poster);
 }
 
-export function createReports(options: { services: CommandDependencies; history: MetricsHistory; poster?: DailyReportPoster }): Reports {
+export function createReports(options: { services: CommandDependencies; history: MetricsHistory; poster?: ReportPoster }): Reports {
   return {
     async daily({ post }) {
       const made = await makeDailyReport(dailyReportSources(options.services, options.history), post ? options.poster : undefined);
+      return made.document;
+    },
+    async capacity({ post }) {
+      const made = await makeCapacityReport(capacityReportSources(options.services, options.history), post ? options.poster : undefined);
       return made.document;
     },
   };

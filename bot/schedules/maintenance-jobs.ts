@@ -45,16 +45,25 @@ export function backupJob(execution: ExecutionDeps, pollMs = 5_000): (context: J
   };
 }
 
-/** The daily health report (issue 15), posted to channels.reports by `report daily` run as the scheduler. */
-export function dailyReportJob(execution: ExecutionDeps): (context: JobRunContext) => Promise<string> {
+/**
+ * A report (issue 15) posted to channels.reports by its `report` command run as the scheduler:
+ * `report daily` for the daily health report, `report capacity` for the monthly capacity report.
+ */
+export function reportJob(execution: ExecutionDeps, line: `report ${string}`, what: string): (context: JobRunContext) => Promise<string> {
   return async ({ signal }) => {
-    const outcome = await executeCommandLine(execution, { line: 'report daily', actor: { ...SCHEDULER_ACTOR }, origin: 'schedule', signal });
+    const outcome = await executeCommandLine(execution, { line, actor: { ...SCHEDULER_ACTOR }, origin: 'schedule', signal });
     if (outcome.outcome === 'rejected' || outcome.outcome === 'error') {
-      throw new Error(`daily report not made: ${outcome.document.title}${outcome.document.summary ? `: ${outcome.document.summary}` : ''}`);
+      throw new Error(`${what} not made: ${outcome.document.title}${outcome.document.summary ? `: ${outcome.document.summary}` : ''}`);
     }
-    return `daily report posted: ${outcome.document.title}`;
+    return `${what} posted: ${outcome.document.title}`;
   };
 }
+
+/** The daily health report, posted by `report daily` run as the scheduler. */
+export const dailyReportJob = (execution: ExecutionDeps) => reportJob(execution, 'report daily', 'daily report');
+
+/** The monthly capacity report, posted by `report capacity` run as the scheduler. */
+export const capacityReportJob = (execution: ExecutionDeps) => reportJob(execution, 'report capacity', 'capacity report');
 
 export function cleanupJob(store: ScheduleStore, clock: () => Date = () => new Date()): (context: JobRunContext) => Promise<string> {
   return async () => {

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
 import { renderText } from '../../bot/cli-render.js';
 import { createCommandPathDependencies, type CommandPathDependencies } from '../../bot/command-path/index.js';
 import { commandSchedules, createScheduler, createScheduleStore, migrateScheduleStore, type ScheduledJob, type Scheduler } from '../../bot/schedules/index.js';
-import { backupJob, cleanupJob, dailyReportJob, SCHEDULER_ACTOR, withSchedulerActor } from '../../bot/schedules/maintenance-jobs.js';
+import { backupJob, capacityReportJob, cleanupJob, dailyReportJob, SCHEDULER_ACTOR, withSchedulerActor } from '../../bot/schedules/maintenance-jobs.js';
 import { createCommandRegistry } from '../../commands/index.js';
 import type { Reports } from '../../commands/ports.js';
 import { SERVICE_NAMES, type ServiceName } from '../../services/kit/service-ports.js';
@@ -135,20 +135,22 @@ it('fails the scheduled backup, saying why, when the command path does not start
   expect(recorded.rows).toEqual([{ actor: SCHEDULER_ACTOR.id, origin: 'schedule' }]);
 });
 
-it('the daily report job runs `report daily` as the scheduler, which posts it, and fails saying why when the reports are not set up', async () => {
-  const asked: Array<{ post: boolean }> = [];
-  const reports: Reports = {
-    daily: async (options) => {
-      asked.push(options);
-      return { title: 'Daily health report: 2 things need a human today', tone: 'warn', blocks: [] };
-    },
+it.each([
+  ['report daily', { job: dailyReportJob, what: 'daily report', method: 'daily', title: 'Daily health report: 2 things need a human today' }],
+  ['report capacity', { job: capacityReportJob, what: 'capacity report', method: 'capacity', title: 'Monthly capacity report' }],
+] as const)('the job of `%s` runs it as the scheduler, which posts the report, and fails saying why when the reports are not set up', async (line, { job: reportJob, what, method, title }) => {
+  const asked: Array<{ method: string; post: boolean }> = [];
+  const answer = (name: string, answered: string) => async (options: { post: boolean }) => {
+    asked.push({ method: name, ...options });
+    return { title: answered, tone: 'warn' as const, blocks: [] };
   };
-  const job = dailyReportJob({ registry: createCommandRegistry(), services: { ...services, reports } });
-  expect(await job({ signal: new AbortController().signal, run: undefined as never })).toBe('daily report posted: Daily health report: 2 things need a human today');
-  expect(asked).toEqual([{ post: true }]);
-  const without = dailyReportJob({ registry: createCommandRegistry(), services });
-  await expect(without({ signal: new AbortController().signal, run: undefined as never })).rejects.toThrow(/^daily report not made: .*Reports are not set up in this process/);
-  const recorded = await trail.pool.query<{ actor: string; origin: string }>("SELECT actor, origin FROM bot_audit_trail WHERE command = 'report daily' AND kind = 'execution'");
+  const reports: Reports = { daily: answer('daily', 'Daily health report: 2 things need a human today'), capacity: answer('capacity', 'Monthly capacity report') };
+  const job = reportJob({ registry: createCommandRegistry(), services: { ...services, reports } });
+  expect(await job({ signal: new AbortController().signal, run: undefined as never })).toBe(`${what} posted: ${title}`);
+  expect(asked).toEqual([{ method, post: true }]);
+  const without = reportJob({ registry: createCommandRegistry(), services });
+  await expect(without({ signal: new AbortController().signal, run: undefined as never })).rejects.toThrow(new RegExp(`^${what} not made: .*Reports are not set up in this process`));
+  const recorded = await trail.pool.query<{ actor: string; origin: string }>("SELECT actor, origin FROM bot_audit_trail WHERE command = $1 AND kind = 'execution'", [line]);
   expect(recorded.rows).toEqual([
     { actor: SCHEDULER_ACTOR.id, origin: 'schedule' },
     { actor: SCHEDULER_ACTOR.id, origin: 'schedule' },
