@@ -29,6 +29,7 @@ const reports: DrReport[] = [];
 const announcements: string[] = [];
 const gatesOpened: GateRef[] = [];
 let standing: DrTestPorts['standingApproval'];
+let levelOne = false;
 
 const gates: GatePorts = {
   async open(gate) {
@@ -67,9 +68,9 @@ beforeAll(async () => {
       return standing;
     },
     async levelOneAutoResolution() {
-      return false;
+      return levelOne;
     },
-    failoverTimings: { pollMs: 100, detectWithinMs: 20_000, recoverWithinMs: 60_000 },
+    failoverTimings: { pollMs: 100, detectWithinMs: 20_000, recoverWithinMs: 60_000, levelOneWaitMs: 30_000 },
   };
   ports = { backup: h.ports, commands, drTest, gates };
   executor = createRunExecutor({ store: h.t.store, registry: createRunbookRegistry([...backupRunbooks, drTestRunbook]), ports, leaseMs: 10_000, renewEveryMs: 1000 });
@@ -201,5 +202,38 @@ describe('dr-test on the local stack', () => {
       await local.stack.start('evolution-oversight');
     }
     await waitFor('every service healthy', async () => ((await everyServiceHealthy()) ? true : undefined), 60_000, () => 'still unwell');
+  }, 300_000);
+
+  it('with Level 1 on, waits for it to bring a service back, and starts the ones it did not', async () => {
+    standing = { approvedBy: 'U0HEAD', reason: 'monthly DR test' };
+    levelOne = true;
+    // A stand-in for Level 1's restart: the first service is started again by someone else once its health fails.
+    stack = new Proxy(local.stack, {
+      get: (target, key) =>
+        key === 'stop'
+          ? async (service: string) => {
+              const report = await target.stop(service);
+              if (service === 'sandbox-controller') {
+                void waitFor('sandbox-controller down', async () => ((await readServices(ports, AbortSignal.timeout(5000), ['sandbox-controller']))[0]!.condition === 'down' ? true : undefined), 20_000, () => 'still up').then(() => target.start(service));
+              }
+              return report;
+            }
+          : Reflect.get(target, key),
+    });
+    ports.drTest!.failoverTimings = { pollMs: 100, detectWithinMs: 20_000, recoverWithinMs: 60_000, levelOneWaitMs: 3000 };
+    try {
+      const run = await drTest('schedule');
+      expect(run.state, run.reason ?? '').toBe('succeeded');
+      const failover = (await stepOutput(h.t.store, run.id, 'failover')) as { level_one: boolean; services: ServiceFailover[] };
+      expect(failover.level_one).toBe(true);
+      expect(failover.services.map((entry) => `${entry.service} ${entry.recoveredBy}`)).toEqual(['sandbox-controller level-1', 'evolution-oversight runbook', 'audit-engine runbook', 'policy-engine runbook']);
+      // Those it started itself waited Level 1's turn first.
+      for (const entry of failover.services.slice(1)) expect(entry.recoveryMs).toBeGreaterThanOrEqual(3000);
+      expect(reports[0]!.lines.join('\n')).toMatch(/• sandbox-controller: detected in \d+\.\d s, healthy again in \d+\.\d s \(by Level 1 auto-resolution\)/);
+    } finally {
+      levelOne = false;
+      stack = local.stack;
+    }
+    expect(await everyServiceHealthy()).toBe(true);
   }, 300_000);
 });
