@@ -139,4 +139,14 @@ describe('schedules:', () => {
     expect(() => parseBotConfig({ schedules: { cleanup: { enabled: 'no' } } })).toThrow(/schedules\.cleanup\.enabled: /);
     expect(() => parseBotConfig({ timezone: 'Europe/Berln', schedules: { backup: { cron: '0 2 * * *' } } })).toThrow(/^config: timezone: must be an IANA timezone/);
   });
+
+  it("keeps the DR test's standing approval, and names what is wrong with a bad one", () => {
+    const standing = { approved_by: 'U0HEAD', reason: 'monthly DR test, change CR-42' };
+    expect(parseBotConfig({ schedules: { 'dr-test': { cron: '0 3 1 * *', standing_approval: standing } } }).schedules).toEqual({ 'dr-test': { cron: '0 3 1 * *', standing_approval: standing } });
+    expect(() => parseBotConfig({ schedules: { 'dr-test': { standing_approval: { approved_by: '', reason: 'monthly DR test' } } } })).toThrow(/schedules\.dr-test\.standing_approval\.approved_by: approved_by names who approved/);
+    expect(() => parseBotConfig({ schedules: { 'dr-test': { standing_approval: { approved_by: 'U0HEAD', reason: 'ok' } } } })).toThrow(/schedules\.dr-test\.standing_approval\.reason: reason says why the approval stands/);
+    expect(() => parseBotConfig({ schedules: { 'dr-test': { standing_approval: { approved_by: 'U0HEAD', reason: 'monthly DR test', until: 'never' } } } })).toThrow(/unknown key schedules\.dr-test\.standing_approval\.until/);
+    // Only the DR test has one: a standing approval elsewhere would pass a gate nobody meant.
+    expect(() => parseBotConfig({ schedules: { backup: { standing_approval: standing } } })).toThrow(/unknown key schedules\.backup\.standing_approval/);
+  });
 });

@@ -37,7 +37,7 @@ import { selectStack } from '../services/stack/select-stack.js';
 import { loadBotConfig } from './config.js';
 import { createBotLogger } from './logger.js';
 import { createReviewCardStore, migrateEvolutionReviewCards, reviewIntervalFromEnv, startEvolutionReviewPoster, type ReviewPoster } from './evolution-reviews/index.js';
-import { backupHostPorts, createBackupCatalog, openBotDeployments, startRunbookEngine, type RunbookEngine } from './runbook-runs/index.js';
+import { backupHostPorts, createBackupCatalog, drTestHostPorts, openBotDeployments, startRunbookEngine, type DrTestChannels, type RunbookEngine } from './runbook-runs/index.js';
 import { CHECKLIST_RELAY_FEATURE, checklistRelayRoutes } from './runbook-runs/checklist-relay.js';
 import { RUN_RELAY_FEATURE, runRelayRoutes } from './runbook-runs/run-relay.js';
 import { runExecutionCheck } from './runbook-runs/run-execution-check.js';
@@ -74,9 +74,10 @@ import { stackModesOf } from './command-path/index.js';
 import { createLeaderDuty, createLeaseStore, migrateLeaseStore, replicaId, type LeaderDuty } from './leadership/index.js';
 import { createReports } from './reports/daily-report-service.js';
 import { postDailyReport } from './slack/post-daily-report.js';
+import { renderDocument } from './slack/render.js';
 import { createPrometheusHistory, createSampleStore, historySettingsFromEnv, migrateMetricsHistory, startMetricsSampler, type MetricsHistory } from './metrics-history/index.js';
-import { backupJob, capacityReportJob, cleanupJob, dailyReportJob, withSchedulerActor } from './schedules/maintenance-jobs.js';
-import { commandSchedules, createScheduler, createScheduleStore, jobSchedules, migrateScheduleStore, type ScheduledJob, type Scheduler } from './schedules/index.js';
+import { backupJob, capacityReportJob, cleanupJob, dailyReportJob, drTestJob, withSchedulerActor } from './schedules/maintenance-jobs.js';
+import { commandSchedules, createScheduler, createScheduleStore, drTestStandingApproval, jobSchedules, migrateScheduleStore, type ScheduledJob, type Scheduler } from './schedules/index.js';
 import { migrateDeliveryStore, postgresEvictedDeliveries } from './slack/delivery-store.js';
 import { consoleHostRefusal, consoleStackRefusal, CONSOLE_WITH_REAL_STACK } from './slack/console/console-exposure.js';
 import { DEFAULT_BOT_PORT, parseSlackSettings, slackRequested, type SlackSettings } from './slack/settings.js';
@@ -130,6 +131,8 @@ let gateClient: webApi.WebClient | undefined;
 let gateMessages: ((request: ApprovalRequest) => Promise<void>) | undefined;
 let checklistMessages: ChecklistMessages | undefined;
 let deploymentNotices: NoticesPort | undefined;
+/** Where the DR test announces its failover and posts its report, once the bot exists. */
+let drTestChannels: DrTestChannels | undefined;
 let noticeMailer: NoticeMailer | undefined;
 let alertMessages: AlertMessages | undefined;
 let escalationDuty: LeaderDuty | undefined;
@@ -285,6 +288,13 @@ async function main(): Promise<void> {
         },
       },
       deployments,
+      drTest: drTestHostPorts({
+        pool: trail.pool,
+        trail: trail.trail,
+        channels: () => drTestChannels,
+        ...(drTestStandingApproval(config.schedules) ? { standingApproval: drTestStandingApproval(config.schedules)! } : {}),
+        levelOneAutoResolution: alertSwitches.levelOne,
+      }),
       // Releases as this stack runs them: checkouts beside the local stack's state, images on Docker.
       releases: local ? createLocalReleaseBuilder({ stateDir: local.stateDir }) : createDockerReleaseBuilder({ env }),
       deploySettings,
@@ -361,7 +371,7 @@ async function main(): Promise<void> {
   announceMigrations('schedules', await migrateScheduleStore(trail.pool));
   const scheduleStore = createScheduleStore(trail.pool);
   // The registry is made below; a job runs only once the timer or a command starts it, after that.
-  const scheduleWork: Record<string, ScheduledJob['run']> = { backup: (context) => backupJob({ registry, services })(context), cleanup: cleanupJob(scheduleStore), 'daily-report': (context) => dailyReportJob({ registry, services })(context), 'monthly-capacity-report': (context) => capacityReportJob({ registry, services })(context) };
+  const scheduleWork: Record<string, ScheduledJob['run']> = { backup: (context) => backupJob({ registry, services })(context), cleanup: cleanupJob(scheduleStore), 'daily-report': (context) => dailyReportJob({ registry, services })(context), 'monthly-capacity-report': (context) => capacityReportJob({ registry, services })(context) , 'dr-test': (context) => drTestJob({ registry, services })(context) };
   const scheduledJobs: ScheduledJob[] = jobSchedules(config.schedules).map((job) => ({ ...job, run: scheduleWork[job.name]! }));
   scheduler = createScheduler({
     store: scheduleStore,
@@ -659,6 +669,15 @@ async function main(): Promise<void> {
   }
   // The reports (`report daily`, `report capacity`, and their scheduled jobs): channels.reports, else ops (the console's #acgs-ops).
   const reportChannel = config.channels.reports ?? config.channels.ops ?? (standIn ? DEFAULT_CHANNELS.find((channel) => channel.name === 'acgs-ops')?.id : undefined);
+  // The DR test's failover announcement (ops) and its report (where the daily report goes).
+  drTestChannels = {
+    post: async (channel, document) => {
+      const message = renderDocument(document);
+      await bot.writeQueue.post(channel, { text: message.text, blocks: message.blocks });
+    },
+    ...((config.channels.ops ?? reportChannel) ? { ops: (config.channels.ops ?? reportChannel)! } : {}),
+    ...(reportChannel ? { reports: reportChannel } : {}),
+  };
   services.reports = createReports({ services, history: metricsHistory, ...(reportChannel ? { poster: { channel: reportChannel, post: (report) => postDailyReport({ client: bot.webClient, queue: bot.writeQueue }, { channel: reportChannel }, report) } } : {}) });
   say(`reports: the daily and capacity reports ${reportChannel ? `posted to ${reportChannel}${config.channels.reports ? ' (channels.reports)' : config.channels.ops ? ' (channels.ops)' : ' (#acgs-ops)'}` : 'not posted in Slack (no channels.reports or channels.ops in ACGS_CONFIG); report daily answers where it is asked'}`);
   say(`metrics history: ${metricsHistory.source}${historySettings.kind === 'embedded' ? `, sampled every ${historySettings.intervalMs / 1000} s under the lease metrics-sampler` : ''}`);

@@ -21,6 +21,7 @@ import type { CommandDefinition } from './command.js';
 import { dbConnections } from './db-connections.js';
 import { dbKillIdle } from './db-kill-idle.js';
 import { dbStatus } from './db-status.js';
+import { drTest } from './dr-test.js';
 import { deploy } from './deploy.js';
 import { deployStatus } from './deploy-status.js';
 import { hotfix } from './hotfix.js';
@@ -104,6 +105,7 @@ export const allCommands: readonly CommandDefinition[] = [
   reportCapacity,
   backup,
   backupVerify,
+  drTest,
   troubleshoot,
   restore,
   checklists,

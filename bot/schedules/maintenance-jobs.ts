@@ -25,24 +25,38 @@ export function withSchedulerActor(roles: Readonly<Record<string, readonly strin
 /** How long the scheduler keeps its own run records. */
 export const RUN_RECORDS_KEPT_MS = 90 * 86_400_000;
 
-export function backupJob(execution: ExecutionDeps, pollMs = 5_000): (context: JobRunContext) => Promise<string> {
+/** Runs `line` (a runbook's short form) as the scheduler and waits for the run's end: the job's outcome is the run's. */
+function runbookJob(execution: ExecutionDeps, line: string, pollMs: number): (context: JobRunContext) => Promise<string> {
   return async ({ signal }) => {
-    const outcome = await executeCommandLine(execution, { line: 'backup', actor: { ...SCHEDULER_ACTOR }, origin: 'schedule', signal });
+    const outcome = await executeCommandLine(execution, { line, actor: { ...SCHEDULER_ACTOR }, origin: 'schedule', signal });
     const started = (outcome.document.data as { run?: { id?: string } } | undefined)?.run?.id;
     if (outcome.outcome === 'rejected' || outcome.outcome === 'error' || outcome.outcome === 'fail' || !started) {
-      throw new Error(`backup not started: ${outcome.document.title}${outcome.document.summary ? `: ${outcome.document.summary}` : ''}`);
+      throw new Error(`${line} not started: ${outcome.document.title}${outcome.document.summary ? `: ${outcome.document.summary}` : ''}`);
     }
     const runs = execution.services.runs;
-    if (!runs) return `backup run ${started} started`;
+    if (!runs) return `${line} run ${started} started`;
     for (;;) {
       const { run } = await runs.get(started);
       if ((FINAL_RUN_STATES as readonly string[]).includes(run.state)) {
-        if (run.state !== 'succeeded') throw new Error(`backup run ${started} ${run.state}`);
-        return `backup run ${started} succeeded`;
+        if (run.state !== 'succeeded') throw new Error(`${line} run ${started} ${run.state}${run.reason ? `: ${run.reason}` : ''}`);
+        return `${line} run ${started} succeeded`;
       }
       await sleep(pollMs, undefined, { signal });
     }
   };
+}
+
+export function backupJob(execution: ExecutionDeps, pollMs = 5_000): (context: JobRunContext) => Promise<string> {
+  return runbookJob(execution, 'backup', pollMs);
+}
+
+/**
+ * The monthly DR test (`dr-test` as the scheduler). Its failover passes its gate on the config's
+ * standing approval, else it waits there for an approver until the job's timeout: the run is left
+ * waiting (a person may still approve it), the job is recorded as timed out.
+ */
+export function drTestJob(execution: ExecutionDeps, pollMs = 5_000): (context: JobRunContext) => Promise<string> {
+  return runbookJob(execution, 'dr-test', pollMs);
 }
 
 /**
