@@ -655,6 +655,10 @@ export interface Schedules {
  * renders the charts and, where it has Slack, posts both to channels.reports (else ops).
  */
 export interface Reports {
-  /** The daily health report as a document; `post`: also post it with its charts to the reports channel, when this process has one. */
-  daily(options: { post: boolean }): Promise<ResultDocument>;
+  /**
+   * The daily health report as a document; `post`: post it with its charts to the reports channel,
+   * when this process has one. Asked from a channel (`askedIn`), the answer is then a short note
+   * pointing at the posted report, so the report itself appears once (issue 15).
+   */
+  daily(options: { post: boolean; askedIn?: string }): Promise<ResultDocument>;
 }

@@ -44,7 +44,11 @@ export interface DailyReportPoster {
 
 export interface PostedReport {
   channel: string;
+  /** The channel's name without `#`, when Slack told it. */
+  channelName?: string;
   ts: string;
+  /** A link to the posted report, when Slack gave one. */
+  permalink?: string;
   /** How each chart went out: `text` when Slack refused the image and its text fallback was posted. */
   charts: Array<{ filename: string; as: 'image' | 'text' }>;
 }
@@ -63,9 +67,23 @@ export async function makeDailyReport(sources: DailyReportSources, poster?: Dail
 
 export function createReports(options: { services: CommandDependencies; history: MetricsHistory; poster?: DailyReportPoster }): Reports {
   return {
-    async daily({ post }) {
+    async daily({ post, askedIn }) {
       const made = await makeDailyReport(dailyReportSources(options.services, options.history), post ? options.poster : undefined);
-      return made.document;
+      if (!made.posted || askedIn === undefined) return made.document;
+      return reportPostedNote(made.document, made.posted, askedIn);
     },
   };
+}
+
+/**
+ * The answer where `report daily` was asked once the report is posted: the report itself would
+ * show it a second time (in the reports channel, twice in a row). Asked in the reports channel, only
+ * the asker sees that it is there; asked elsewhere, the channel sees where it went and its verdict.
+ */
+export function reportPostedNote(report: ResultDocument, posted: PostedReport, askedIn: string): ResultDocument {
+  const where = posted.channelName ? `#${posted.channelName}` : `channel ${posted.channel}`;
+  const link = posted.permalink ? [{ type: 'text' as const, text: posted.permalink }] : [];
+  const note = { tone: report.tone, ...(report.summary ? { summary: report.summary } : {}), blocks: link, ...(report.footer ? { footer: report.footer } : {}), data: report.data };
+  if (askedIn === posted.channel) return { title: 'Daily health report posted in this channel', ...note, ephemeral: true };
+  return { title: `Daily health report posted to ${where}`, ...note };
 }
