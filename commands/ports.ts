@@ -613,7 +613,7 @@ export interface Alerts {
 export interface ScheduledRunInfo {
   id: string;
   /** `schedule` (on time), `catch-up` (missed while no replica ran the scheduler) or `manual` (`schedule run`). */
-  trigger: 'schedule' | 'catch-up' | 'manual';
+  trigger: 'schedule' | 'catch-up' | 'manual' | 'retry';
   /** `running`, `ok`, `failed`, `timed-out`, `skipped` (overlap or a missed time the job skips) or `abandoned`. */
   outcome: string;
   scheduledFor: Date;

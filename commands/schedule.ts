@@ -26,7 +26,7 @@ function requireSchedules(context: CommandContext): Schedules {
 const OUTCOME_TONE: Record<string, Tone> = { ok: 'ok', running: 'info', skipped: 'warn', failed: 'fail', 'timed-out': 'fail', abandoned: 'fail' };
 
 function runWords(run: ScheduledRunInfo, timezone: string): string {
-  const how = run.trigger === 'manual' ? `by hand${run.requestedBy ? ` (${run.requestedBy})` : ''}` : run.trigger === 'catch-up' ? 'caught up after downtime' : 'on schedule';
+  const how = run.trigger === 'manual' ? `by hand${run.requestedBy ? ` (${run.requestedBy})` : ''}` : run.trigger === 'catch-up' ? 'caught up after downtime' : run.trigger === 'retry' ? 'again after an abandoned run' : 'on schedule';
   return `${run.outcome} ${formatInZone(run.startedAt, timezone)}, ${how}${run.detail ? `: ${clip(run.detail, 120)}` : ''}`;
 }
 
