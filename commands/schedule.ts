@@ -12,7 +12,8 @@ import type { ScheduledJobInfo, ScheduledRunInfo, Schedules } from './ports.js';
 import type { ResultDocument, Tone } from './result.js';
 
 function requireSchedules(context: CommandContext): Schedules {
-  const { schedules } = context.services;
+  const { schedules, schedulesProblem } = context.services;
+  if (!schedules && schedulesProblem) throw new CommandError('The scheduler cannot be asked from here.', schedulesProblem, 'unavailable');
   if (!schedules) {
     throw new CommandError(
       'The scheduler is not set up in this process.',
