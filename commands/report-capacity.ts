@@ -1,8 +1,9 @@
 /**
  * `report capacity`: the monthly capacity report (bot/reports/capacity-report.ts) on demand, as
  * the scheduler posts it on the 1st: each resource's trend over 30 days and when it would cross
- * its threshold. In Slack and the console it is also posted with its charts to channels.reports
- * (else ops); the CLI prints the text, or the report's figures with --json.
+ * its threshold. In Slack and the console it is posted once, with its charts, to channels.reports
+ * (else ops), and the answer where it was asked only points there; the CLI prints the text, or
+ * the report's figures with --json.
  */
 import { z } from 'zod';
 import { defineCommand } from './command.js';
@@ -15,6 +16,6 @@ export const reportCapacity = defineCommand({
   level: 1,
   args: z.object({}).strict(),
   async run(context) {
-    return requireReports(context).capacity({ post: context.origin !== 'cli' });
+    return requireReports(context).capacity({ post: context.origin !== 'cli', ...(context.channelId ? { askedIn: context.channelId } : {}) });
   },
 });

@@ -12,7 +12,7 @@ import { renderDailyReportCharts } from './daily-report-charts.js';
 import { dailyReportDocument } from './daily-report-document.js';
 import { gatherDailyReport, type DailyReportSources } from './daily-report.js';
 import { capacityReportSources, makeCapacityReport } from './capacity-report-service.js';
-import { postReport, type PostedReport, type ReportPoster } from './report-posting.js';
+import { postReport, reportPostedNote, type PostedReport, type ReportPoster } from './report-posting.js';
 
 /**
  * From the last signed checkpoint this takes well under a second; a hanging Audit Engine should
@@ -48,13 +48,16 @@ export async function makeDailyReport(sources: DailyReportSources, poster?: Repo
 
 export function createReports(options: { services: CommandDependencies; history: MetricsHistory; poster?: ReportPoster }): Reports {
   return {
-    async daily({ post }) {
+    async daily({ post, askedIn }) {
       const made = await makeDailyReport(dailyReportSources(options.services, options.history), post ? options.poster : undefined);
-      return made.document;
+      if (!made.posted || askedIn === undefined) return made.document;
+      return reportPostedNote('Daily health report', made.document, made.posted, askedIn);
     },
-    async capacity({ post }) {
+    async capacity({ post, askedIn }) {
       const made = await makeCapacityReport(capacityReportSources(options.services, options.history), post ? options.poster : undefined);
-      return made.document;
+      if (!made.posted || askedIn === undefined) return made.document;
+      return reportPostedNote('Monthly capacity report', made.document, made.posted, askedIn);
     },
   };
 }
+

@@ -16,7 +16,11 @@ export interface ReportPoster {
 
 export interface PostedReport {
   channel: string;
+  /** The channel's name without `#`, when Slack told it. */
+  channelName?: string;
   ts: string;
+  /** A link to the posted report, when Slack gave one. */
+  permalink?: string;
   /** How each chart went out: `text` when Slack refused the image and its text fallback was posted. */
   charts: Array<{ filename: string; as: 'image' | 'text' }>;
 }
@@ -29,4 +33,17 @@ export async function postReport(made: { document: ResultDocument; charts: reado
   const refused = posted.charts.filter((chart) => chart.as === 'text');
   const where = `Posted in channel ${poster.channel} with ${charts.length} chart${charts.length === 1 ? '' : 's'}${refused.length ? ` (${refused.length} as text: Slack refused the upload)` : ''}.`;
   return { document: { ...document, footer: [document.footer, where].filter(Boolean).join('\n') }, posted };
+}
+
+/**
+ * The answer where a report was asked once it is posted: the report itself would show it a second
+ * time (in the reports channel, twice in a row). Asked in the reports channel, only the asker sees
+ * that it is there; asked elsewhere, the channel sees where it went and its verdict.
+ */
+export function reportPostedNote(what: string, report: ResultDocument, posted: PostedReport, askedIn: string): ResultDocument {
+  const where = posted.channelName ? `#${posted.channelName}` : `channel ${posted.channel}`;
+  const link = posted.permalink ? [{ type: 'text' as const, text: posted.permalink }] : [];
+  const note = { tone: report.tone, ...(report.summary ? { summary: report.summary } : {}), blocks: link, ...(report.footer ? { footer: report.footer } : {}), data: report.data };
+  if (askedIn === posted.channel) return { title: `${what} posted in this channel`, ...note, ephemeral: true };
+  return { title: `${what} posted to ${where}`, ...note };
 }

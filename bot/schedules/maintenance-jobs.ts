@@ -1,7 +1,7 @@
 /**
  * What the built-in jobs do (scheduled-jobs.ts names them and their times). The backup goes
- * through the bot's command path as the scheduler's actor (origin `schedule`): the same
- * authorization, audit trail and runbook engine as a person's `backup`, and the job waits for
+ * through the bot's command path as the scheduler's actor (origin `schedule`, role `scheduler`):
+ * the same authorization, audit trail and runbook engine as a person's `backup`, and the job waits for
  * the run's end so that its outcome is the backup's.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -12,10 +12,13 @@ import type { JobRunContext } from './scheduler.js';
 
 /** Who the audit trail says ran a scheduled job's commands. */
 export const SCHEDULER_ACTOR = { id: 'acgs-bot:scheduler', name: 'ACGS bot (scheduled maintenance)' } as const;
-/** The role the scheduler acts with: the runbook's daily maintenance is the on-call's work. */
-export const SCHEDULER_ROLE = 'oncall';
+/**
+ * The role the scheduler acts with: its own, holding exactly the commands its jobs run
+ * (authorization `scheduler.commands`), so the trail and every decision say who acted.
+ */
+export const SCHEDULER_ROLE = 'scheduler';
 
-/** The config's roles with the scheduler's actor added to the on-call role. */
+/** The config's roles with the scheduler's actor added to the scheduler's role (the config may name more members). */
 export function withSchedulerActor(roles: Readonly<Record<string, readonly string[]>>): Record<string, string[]> {
   const merged: Record<string, string[]> = Object.fromEntries(Object.entries(roles).map(([role, members]) => [role, [...members]]));
   merged[SCHEDULER_ROLE] = [...(merged[SCHEDULER_ROLE] ?? []), SCHEDULER_ACTOR.id];

@@ -157,6 +157,21 @@ it.each([
   ]);
 });
 
+it("the scheduler acts with its own role, which holds its jobs' commands; a config that takes one away fails that job saying why", async () => {
+  const reports: Reports = { daily: async () => ({ title: 'Daily health report', tone: 'ok', blocks: [] }), capacity: async () => ({ title: 'Monthly capacity report', tone: 'ok', blocks: [] }) };
+  // The scheduler's actor is in no person's role: only `scheduler` lets it run the report.
+  expect(withSchedulerActor({ oncall: [ONCALL] })).toEqual({ oncall: [ONCALL], scheduler: [SCHEDULER_ACTOR.id] });
+  const job = dailyReportJob({ registry: createCommandRegistry(), services: { ...services, reports } });
+  await job({ signal: new AbortController().signal, run: undefined as never });
+  const recorded = await trail.pool.query<{ details: string }>("SELECT coalesce(details::text, '') AS details FROM bot_audit_trail WHERE command = 'report daily' AND actor = $1 ORDER BY sequence DESC LIMIT 3", [SCHEDULER_ACTOR.id]);
+  expect(recorded.rows.map((row) => row.details).join('\n')).toContain('your role scheduler may run at once');
+
+  const withoutReport = await testGate({ roles: withSchedulerActor({ oncall: [ONCALL] }), overrides: { scheduler: { commands: ['backup'] } } });
+  const refusedJob = dailyReportJob({ registry: createCommandRegistry(), services: { ...services, reports, authorization: withoutReport } });
+  await expect(refusedJob({ signal: new AbortController().signal, run: undefined as never })).rejects.toThrow(/^daily report not made: .*the oncall or admins role may request; your roles: scheduler\./);
+  await expect(testGate({ roles: {}, overrides: { scheduler: { commands: ['report weekly'] } } })).rejects.toThrow(/authorization\.scheduler\.commands\[0\]: "report weekly" is not a command under commands/);
+});
+
 it('cleanup removes ended run records older than 90 days and keeps newer ones', async () => {
   const store = createScheduleStore(trail.pool);
   for (const [startedAt, outcome] of [['2025-12-01T02:00:00Z', 'ok'], ['2026-03-01T02:00:00Z', 'failed']] as const) {

@@ -15,6 +15,7 @@ import { openTestTrail, testGate, type TestTrail } from './command-access.js';
 import { unusedLoopbackUrl } from './loopback.js';
 
 export const REPORTS_CHANNEL = 'C0ACGSREPORTS';
+export const OPS_CHANNEL = 'C0ACGSOPS01';
 
 export interface ReportCommandsKit {
   trail: TestTrail;
@@ -28,7 +29,7 @@ export async function openReportCommandsKit(options: { prefix: string; botToken:
   const trail = await openTestTrail({ prefix: options.prefix });
   await migrateMetricsHistory(trail.pool);
   await options.fill(trail);
-  const slack = await startSlackStandIn({ botToken: options.botToken, console: false, workspace: { channels: [{ id: REPORTS_CHANNEL, name: 'acgs-reports' }] } });
+  const slack = await startSlackStandIn({ botToken: options.botToken, console: false, workspace: { channels: [{ id: REPORTS_CHANNEL, name: 'acgs-reports' }, { id: OPS_CHANNEL, name: 'acgs-ops' }] } });
   const client = new WebClient(options.botToken, { slackApiUrl: slack.apiUrl, retryConfig: { retries: 0 } });
   const nowhere = await unusedLoopbackUrl();
   const base = createCommandPathDependencies({ endpoints: Object.fromEntries(SERVICE_NAMES.map((name) => [name, nowhere])) as Record<ServiceName, string>, checkTimeoutMs: 500 });
