@@ -219,6 +219,28 @@ describe("an alert's thread", () => {
     expect(text).toContain('line 39');
     expect(JSON.stringify(message)).not.toMatch(/<!channel>/);
   });
+
+  it("shows a pino JSON log line as its time, level and message, and any other line as written", () => {
+    const line = (text: string) => ({ replica: 'audit-engine', stream: 'stdout' as const, time: at(9).toISOString(), text });
+    const message = renderAlertContext({
+      service: 'audit-engine',
+      logLines: [
+        line(JSON.stringify({ level: 30, time: at(2).getTime(), pid: 4711, hostname: 'box', msg: 'shutting down', signal: 'SIGTERM' })),
+        line(JSON.stringify({ level: 50, time: at(3).getTime(), msg: 'request failed', err: { type: 'Error', message: 'connect ECONNREFUSED 127.0.0.1:5432' } })),
+        line('[supervisor] exited (SIGKILL); restarting in 1000 ms'),
+        line('{"not": "pino"}'),
+        line('{broken json'),
+      ],
+    });
+    const text = blockText(message.blocks);
+    expect(text).toContain('03:12:02 audit-engine INFO shutting down\n');
+    expect(text).toContain('03:12:03 audit-engine ERROR request failed: connect ECONNREFUSED 127.0.0.1:5432\n');
+    expect(text).toContain('03:12:09 audit-engine [supervisor] exited (SIGKILL); restarting in 1000 ms\n');
+    expect(text).toContain('03:12:09 audit-engine {"not": "pino"}\n');
+    expect(text).toContain('03:12:09 audit-engine {broken json');
+    expect(text).not.toContain('"level"');
+    expect(text).not.toContain('hostname');
+  });
 });
 
 describe("a storm's summary", () => {

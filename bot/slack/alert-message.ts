@@ -18,6 +18,7 @@ import { ALERT_RULES, alertResponse, isAlertRuleName, type AlertRule } from '../
 import type { AlertEvent, AlertRecord } from '../alerts/alert-store.js';
 import type { AlertContext } from '../alerts/alert-context.js';
 import { sentenceMrkdwn } from './approval-message.js';
+import { readableLogLine } from './log-line-text.js';
 import { clip, escapeText, fitText, packLines } from './mrkdwn.js';
 import { SLACK_LIMITS, type SlackMessage } from './render.js';
 
@@ -259,9 +260,12 @@ export function renderAlertContext(context: AlertContext): SlackMessage {
   } else if (context.deploys) facts.push('No deploys recorded');
   for (const missing of context.unavailable ?? []) facts.push(`_${fitText(missing, 300)}_`);
   blocks.push({ type: 'section', text: { type: 'mrkdwn', text: fitText(`*Context for ${context.service ?? 'this alert'}*`, 200) + (facts.length > 0 ? `\n${facts.join('\n')}` : '') } });
-  const lines = (context.logLines ?? []).map((line) => fitText(`${line.time.slice(11, 19)} ${line.replica} ${line.text}`, LOG_LINE_SHOWN));
+  const lines = (context.logLines ?? []).map((line) => {
+    const readable = readableLogLine(line.text, line.time);
+    return fitText(`${readable.clock} ${line.replica}${readable.level ? ` ${readable.level}` : ''} ${readable.text}`, LOG_LINE_SHOWN);
+  });
   if (lines.length > 0) {
-    // Code blocks: a log line is shown as written, never as formatting.
+    // Code blocks: a log line (its message, for a pino line) is never read as formatting.
     const chunk = packLines(lines, SLACK_LIMITS.sectionText - 8).at(-1)!;
     blocks.push({ type: 'section', text: { type: 'mrkdwn', text: `\`\`\`${chunk}\`\`\`` } });
   }
