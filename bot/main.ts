@@ -71,7 +71,7 @@ import { startLevelOne, withLevelOneActor } from './alerts/level-one-wiring.js';
 import type { LevelOne } from './alerts/level-one.js';
 import { authorizationDataFor } from './authorization/index.js';
 import { stackModesOf } from './command-path/index.js';
-import { createLeaderDuty, createLeaseStore, migrateLeaseStore, replicaId, type LeaderDuty } from './leadership/index.js';
+import { createLeaderDuty, createLeaseStore, logDutyEvent, migrateLeaseStore, replicaId, type LeaderDuty } from './leadership/index.js';
 import { createReports } from './reports/daily-report-service.js';
 import { postDailyReport } from './slack/post-daily-report.js';
 import { createPrometheusHistory, createSampleStore, historySettingsFromEnv, migrateMetricsHistory, startMetricsSampler, type MetricsHistory } from './metrics-history/index.js';
@@ -513,7 +513,7 @@ async function main(): Promise<void> {
           run: () => escalations.run(new Date()),
           onError: (error) => escalationLog('escalation check failed; trying again next time', error),
         }),
-      onEvent: (event) => logger.info({ component: 'escalation', token: event.lease.fencingToken }, event.kind === 'leading' ? 'alert escalation: this replica checks (lease alert-escalation)' : `alert escalation: stopped here (${event.kind === 'lost' ? event.reason : 'released'})`),
+      onEvent: (event) => logDutyEvent(logger, 'escalation', event, { leading: 'alert escalation: this replica checks (lease alert-escalation)', stopped: 'alert escalation: stopped here' }),
       onError: (error, what) => escalationLog(`alert escalation: ${what} failed`, error),
     });
     say(`alert escalation: to ${escalationChannel}, checked every ${escalation.checkMs / 1000} s by one replica (lease alert-escalation); Level 1 -> 2 after ${escalation.waitMs[1] / 60_000} min, 2 -> 3 after ${escalation.waitMs[2] / 60_000} min, 3 -> 4 after ${escalation.waitMs[3] / 60_000} min`);
@@ -623,7 +623,7 @@ async function main(): Promise<void> {
           },
         });
       },
-      onEvent: (event) => logger.info({ component: 'alert-monitor', token: event.lease.fencingToken }, event.kind === 'leading' ? 'alert monitor: this replica monitors (lease alert-monitor)' : `alert monitor: stopped here (${event.kind === 'lost' ? event.reason : 'released'})`),
+      onEvent: (event) => logDutyEvent(logger, 'alert-monitor', event, { leading: 'alert monitor: this replica monitors (lease alert-monitor)', stopped: 'alert monitor: stopped here' }),
       onError: (error, what) => logger.warn({ component: 'alert-monitor', err: error }, `alert monitor: ${what} failed`),
     });
   }
@@ -653,7 +653,7 @@ async function main(): Promise<void> {
             lastProblem = problem;
           },
         }),
-      onEvent: (event) => logger.info({ component: 'metrics-sampler', token: event.lease.fencingToken }, event.kind === 'leading' ? 'metrics sampler: this replica samples (lease metrics-sampler)' : `metrics sampler: stopped here (${event.kind === 'lost' ? event.reason : 'released'})`),
+      onEvent: (event) => logDutyEvent(logger, 'metrics-sampler', event, { leading: 'metrics sampler: this replica samples (lease metrics-sampler)', stopped: 'metrics sampler: stopped here' }),
       onError: (error, what) => logger.warn({ component: 'metrics-sampler', err: error }, `metrics sampler: ${what} failed`),
     });
   }
@@ -670,7 +670,7 @@ async function main(): Promise<void> {
     name: 'schedules',
     holder: replica,
     start: () => timedScheduler.startTimer(),
-    onEvent: (event) => logger.info({ component: 'schedules', token: event.lease.fencingToken }, event.kind === 'leading' ? 'schedules: this replica drives the timer (lease schedules)' : `schedules: timer stopped here (${event.kind === 'lost' ? event.reason : 'released'})`),
+    onEvent: (event) => logDutyEvent(logger, 'schedules', event, { leading: 'schedules: this replica drives the timer (lease schedules)', stopped: 'schedules: timer stopped here' }),
     onError: (error, what) => logger.warn({ component: 'schedules', err: error }, `schedules: ${what} failed`),
   });
   // Started after the bot: the console's stand-in answers on the bot's own port.
