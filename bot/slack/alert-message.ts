@@ -235,6 +235,8 @@ export function renderAlertReply(event: AlertEvent, alert: Pick<AlertRecord, 'ru
       text = `:arrow_double_up: Escalated: ${fitText(noteText(event), 2000)}`;
       break;
     case 'note':
+      // A response run from the alert's button answered in this thread already.
+      if (event.details?.answered_in_thread === true) return undefined;
       text = `:memo: ${fitText(noteText(event), 2000)}`;
       break;
     default:
