@@ -538,7 +538,20 @@ async function main(): Promise<void> {
     logger.warn({ request: request.id, state: request.state, line: request.action.line }, retired ? 'approval whose run never started (an earlier process stopped): ended as superseded; ask again if still needed' : 'approval left in flight by an earlier process: not re-run; ask again if still needed');
   }
 
-  closeWithGrace({ delay: 15_000 }, async ({ signal, err }) => {
+  closeWithGrace({
+    delay: 15_000,
+    // A second Ctrl-C exits at once (close-with-grace), before the stop above has ended the local
+    // services: they are killed with the bot rather than left running in their own process groups.
+    onSecondSignal: (signal) => {
+      say(`second ${signal}: exiting now${local ? ', killing the local services' : ''}`);
+      local?.killNow();
+    },
+    // The same when the stop itself hangs past the grace period and close-with-grace exits.
+    onTimeout: () => {
+      say('stopping took longer than 15 s: exiting now');
+      local?.killNow();
+    },
+  }, async ({ signal, err }) => {
     if (err) logger.error({ err }, 'shutting down after an error');
     else say(`${signal}: stopping`);
     await reviewPoster?.stop().catch(() => undefined);
