@@ -174,6 +174,22 @@ describe("an alert's buttons", () => {
     for (const record of records) expect(record).toMatchObject({ origin: 'button', channel: ALERTS, args: { service: 'alpha' } });
     expect((await fixtures.stack.list()).find((service) => service.name === 'alpha')!.replicas[0]!.startedAt).not.toBe(startedBefore);
   }, 30_000);
+  it('answers a "Show:" response (it only reads) to the clicker alone, and notes nothing', async () => {
+    const labels = { service: 'alpha', replica: 'alpha', restarted_at: new Date().toISOString() };
+    await store.report([firingReport({ rule: 'ServiceRestarted', fingerprint: 'monitor:ServiceRestarted:alpha', labels, startsAt: new Date() })]);
+    await shown.idle();
+    const alert = (await store.byFingerprint('monitor:ServiceRestarted:alpha'))!;
+    const message = bot.standIn.messages(ALERTS).find((candidate) => JSON.stringify(candidate.blocks).includes(`"block_id":"acgs_alert_${alert.id}"`))!;
+    const privateBefore = privateTo(ONCALL, 0).length;
+    const threadBefore = bot.standIn.thread(ALERTS, message.ts).length;
+    await bot.standIn.clickButton({ userId: ONCALL, channelId: ALERTS, messageTs: message.ts, actionId: 'acgs_alert_respond' });
+    await waitForPrivate(ONCALL, privateBefore);
+    // Its trail written to the end (the answer may come first), so that the next test counts only its own.
+    await vi.waitFor(async () => expect((await trailOf('logs')).filter((record) => record.actor === ONCALL).map((record) => record.kind).sort()).toEqual(['command', 'result']), { timeout: 10_000, interval: 50 });
+    await shown.idle();
+    expect(bot.standIn.thread(ALERTS, message.ts)).toHaveLength(threadBefore);
+    expect((await store.events(alert.id)).filter((event) => event.kind === 'note')).toEqual([]);
+  }, 30_000);
 });
 
 describe('bad input', () => {

@@ -19,6 +19,9 @@ export interface AlertActionsDeps extends CommandButtonDeps {
   alerts: Pick<AlertStore, 'get' | 'note'>;
 }
 
+/** "Run: service down" acts; "Show: logs" only reads. */
+const actsOnTheStack = (response: { label: string }) => response.label.startsWith('Run:');
+
 const RAN_WORDS: Record<string, string> = { ok: 'succeeded', warn: 'finished with warnings', fail: 'failed', info: 'finished' };
 
 export function registerAlertActions(app: App, deps: AlertActionsDeps): void {
@@ -31,21 +34,21 @@ export function registerAlertActions(app: App, deps: AlertActionsDeps): void {
       if (which !== 'respond') return { line: alertActionLine(which, alert.id), log: { alert: alert.id } };
       const response = alertResponse(alert.rule, alert.labels);
       if (!response) return { refused: `Alert ${alert.id} (${alert.rule}) has no response the bot can run; nothing was done.` };
-      return { line: response.command, log: { alert: alert.id } };
+      // A "Run:" response acts on the stack: its report (a restart's "healthy now, pid 6710 → 7783")
+      // is about the alert, so it goes in the alert's thread, beside Level 1's actions. A "Show:"
+      // one only reads, for the clicker.
+      return { line: response.command, log: { alert: alert.id }, answerInThread: actsOnTheStack(response) };
     },
     namesNothing: 'This button names no alert; nothing was done.',
     // Done: the alert's message shows it. A refusal (no right to, a resolved alert) only the clicker reads;
     // a response's answer (a restart's report) is the clicker's to read too.
     answers: (outcome) => outcome.outcome !== 'ok' || !outcome.command?.startsWith('alerts'),
-    // The response's report (a restart's "healthy now, pid 6710 → 7783") is about the alert: in its
-    // thread, beside Level 1's actions, not loose in the channel. A refusal stays the clicker's.
-    answersInThread: (which, outcome) => which === 'respond' && outcome.outcome !== 'rejected' && outcome.outcome !== 'error',
-    // In the alert's history, as Level 1's actions are: `alerts history` and the thread tell who ran what.
+    // A "Run:" response in the alert's history, as Level 1's actions are: `alerts history` tells who ran what.
     ran: async (which, value, outcome, clicker) => {
       if (which !== 'respond' || !isAlertId(value)) return;
       const alert = await deps.alerts.get(value);
       const response = alert && alertResponse(alert.rule, alert.labels);
-      if (!alert || !response) return;
+      if (!alert || !response || !actsOnTheStack(response)) return;
       const result = [outcome.document.title, outcome.document.summary].filter(Boolean).join(': ');
       await deps.alerts.note(alert.id, {
         kind: 'note',

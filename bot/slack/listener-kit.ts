@@ -50,7 +50,12 @@ export interface CommandButtonDeps {
   logger: PinoLogger;
 }
 
-export type ButtonLine = { line: string; log?: Record<string, unknown> } | { refused: string };
+/**
+ * The line a button stands for; `answerInThread`: its answer goes in the clicked message's thread,
+ * for everyone there, rather than to the clicker only (an alert's "Run:" response belongs with the
+ * alert). A refusal before running (no right to) is the clicker's only, whatever this says.
+ */
+export type ButtonLine = { line: string; log?: Record<string, unknown>; answerInThread?: boolean } | { refused: string };
 
 /** What differs between the buttons that stand for a command line. */
 export interface CommandButton<Which extends string> {
@@ -65,11 +70,6 @@ export interface CommandButton<Which extends string> {
   namesNothing: string;
   /** Whether the clicker is told the outcome; the rest the button's message shows by itself. */
   answers(outcome: ExecutionOutcome): boolean;
-  /**
-   * Whether an answer goes in the clicked message's thread, for everyone there, rather than to
-   * the clicker only: a response run on an alert belongs with the alert (default: never).
-   */
-  answersInThread?(which: Which, outcome: ExecutionOutcome): boolean;
   /**
    * Told each line that ran (not one refused before running), after it ran, with the clicker:
    * an alert records its response in its history. A throw is logged; the answer still goes.
@@ -110,12 +110,13 @@ export function registerCommandButton<Which extends string>(app: App, deps: Comm
       await postApprovalRequest(client, deps.execution.services.approvals, outcome.approval, [{ channel: channelId, ...(clickedTs ? { threadTs: clickedTs } : {}) }]);
       return;
     }
-    if (button.ran && outcome.outcome !== 'rejected' && outcome.outcome !== 'error') {
+    const ran = outcome.outcome !== 'rejected' && outcome.outcome !== 'error';
+    if (button.ran && ran) {
       await button.ran(which, action.value, outcome, body.user.id).catch((error: unknown) => deps.logger.warn({ err: error, ...made.log, user: body.user.id }, `${button.message}: could not record what the button ran`));
     }
     if (!button.answers(outcome)) return;
     const clickedTs = body.message?.ts;
-    if (channelId && clickedTs && !outcome.document.ephemeral && button.answersInThread?.(which, outcome)) {
+    if (made.answerInThread && ran && channelId && clickedTs && !outcome.document.ephemeral) {
       try {
         await client.chat.postMessage({ channel: channelId, thread_ts: clickedTs, ...renderDocument(outcome.document) });
         return;
