@@ -71,7 +71,7 @@ import { startLevelOne, withLevelOneActor } from './alerts/level-one-wiring.js';
 import type { LevelOne } from './alerts/level-one.js';
 import { authorizationDataFor } from './authorization/index.js';
 import { stackModesOf } from './command-path/index.js';
-import { createLeaderDuty, createLeaseStore, migrateLeaseStore, replicaId, type LeaderDuty } from './leadership/index.js';
+import { createLeaderDuty, createLeaseStore, logDutyEvent, migrateLeaseStore, replicaId, type LeaderDuty } from './leadership/index.js';
 import { createReports } from './reports/daily-report-service.js';
 import { postDailyReport } from './slack/post-daily-report.js';
 import { renderDocument } from './slack/render.js';
@@ -523,7 +523,7 @@ async function main(): Promise<void> {
           run: () => escalations.run(new Date()),
           onError: (error) => escalationLog('escalation check failed; trying again next time', error),
         }),
-      onEvent: (event) => logger.info({ component: 'escalation', token: event.lease.fencingToken }, event.kind === 'leading' ? 'alert escalation: this replica checks (lease alert-escalation)' : `alert escalation: stopped here (${event.kind === 'lost' ? event.reason : 'released'})`),
+      onEvent: (event) => logDutyEvent(logger, 'escalation', event, { leading: 'alert escalation: this replica checks (lease alert-escalation)', stopped: 'alert escalation: stopped here' }),
       onError: (error, what) => escalationLog(`alert escalation: ${what} failed`, error),
     });
     say(`alert escalation: to ${escalationChannel}, checked every ${escalation.checkMs / 1000} s by one replica (lease alert-escalation); Level 1 -> 2 after ${escalation.waitMs[1] / 60_000} min, 2 -> 3 after ${escalation.waitMs[2] / 60_000} min, 3 -> 4 after ${escalation.waitMs[3] / 60_000} min`);
@@ -548,7 +548,20 @@ async function main(): Promise<void> {
     logger.warn({ request: request.id, state: request.state, line: request.action.line }, retired ? 'approval whose run never started (an earlier process stopped): ended as superseded; ask again if still needed' : 'approval left in flight by an earlier process: not re-run; ask again if still needed');
   }
 
-  closeWithGrace({ delay: 15_000 }, async ({ signal, err }) => {
+  closeWithGrace({
+    delay: 15_000,
+    // A second Ctrl-C exits at once (close-with-grace), before the stop above has ended the local
+    // services: they are killed with the bot rather than left running in their own process groups.
+    onSecondSignal: (signal) => {
+      say(`second ${signal}: exiting now${local ? ', killing the local services' : ''}`);
+      local?.killNow();
+    },
+    // The same when the stop itself hangs past the grace period and close-with-grace exits.
+    onTimeout: () => {
+      say('stopping took longer than 15 s: exiting now');
+      local?.killNow();
+    },
+  }, async ({ signal, err }) => {
     if (err) logger.error({ err }, 'shutting down after an error');
     else say(`${signal}: stopping`);
     await reviewPoster?.stop().catch(() => undefined);
@@ -633,7 +646,7 @@ async function main(): Promise<void> {
           },
         });
       },
-      onEvent: (event) => logger.info({ component: 'alert-monitor', token: event.lease.fencingToken }, event.kind === 'leading' ? 'alert monitor: this replica monitors (lease alert-monitor)' : `alert monitor: stopped here (${event.kind === 'lost' ? event.reason : 'released'})`),
+      onEvent: (event) => logDutyEvent(logger, 'alert-monitor', event, { leading: 'alert monitor: this replica monitors (lease alert-monitor)', stopped: 'alert monitor: stopped here' }),
       onError: (error, what) => logger.warn({ component: 'alert-monitor', err: error }, `alert monitor: ${what} failed`),
     });
   }
@@ -663,7 +676,7 @@ async function main(): Promise<void> {
             lastProblem = problem;
           },
         }),
-      onEvent: (event) => logger.info({ component: 'metrics-sampler', token: event.lease.fencingToken }, event.kind === 'leading' ? 'metrics sampler: this replica samples (lease metrics-sampler)' : `metrics sampler: stopped here (${event.kind === 'lost' ? event.reason : 'released'})`),
+      onEvent: (event) => logDutyEvent(logger, 'metrics-sampler', event, { leading: 'metrics sampler: this replica samples (lease metrics-sampler)', stopped: 'metrics sampler: stopped here' }),
       onError: (error, what) => logger.warn({ component: 'metrics-sampler', err: error }, `metrics sampler: ${what} failed`),
     });
   }
@@ -689,7 +702,7 @@ async function main(): Promise<void> {
     name: 'schedules',
     holder: replica,
     start: () => timedScheduler.startTimer(),
-    onEvent: (event) => logger.info({ component: 'schedules', token: event.lease.fencingToken }, event.kind === 'leading' ? 'schedules: this replica drives the timer (lease schedules)' : `schedules: timer stopped here (${event.kind === 'lost' ? event.reason : 'released'})`),
+    onEvent: (event) => logDutyEvent(logger, 'schedules', event, { leading: 'schedules: this replica drives the timer (lease schedules)', stopped: 'schedules: timer stopped here' }),
     onError: (error, what) => logger.warn({ component: 'schedules', err: error }, `schedules: ${what} failed`),
   });
   // Started after the bot: the console's stand-in answers on the bot's own port.
