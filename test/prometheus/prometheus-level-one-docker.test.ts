@@ -213,8 +213,9 @@ describe("the Docker stack's alerts through its Prometheus and Alertmanager", ()
     const thread = standIn!.thread(ALERTS_CHANNEL, posted.ts).slice(1).map((message) => blockText(message.blocks));
     expect(thread).toHaveLength(3);
     expect(thread[0]).toContain(`*Context for ${VICTIM}*`);
-    // Read from the stopped container through the driver: its shutdown on docker stop's SIGTERM.
-    expect(thread[0]).toContain('"signal":"SIGTERM","msg":"shutting down"');
+    // Read from the stopped container through the driver: its shutdown on docker stop's SIGTERM,
+    // the pino line shown as time, level and message.
+    expect(thread[0]).toContain(`${compose!.containerName(VICTIM)} INFO shutting down`);
     expect(thread.slice(1)).toEqual(
       expect.arrayContaining([
         expect.stringMatching(new RegExp(`^:robot_face: Level 1 ran restart \\(restart ${VICTIM}\\): succeeded$`)),
