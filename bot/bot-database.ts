@@ -2,7 +2,7 @@
  * The bot's database with two roles (issue 10, item 5). The role in DATABASE_URL runs the bot; a
  * role that owns a table can switch its triggers off, so the bot's role must not own the audit
  * trail. ACGS_MIGRATIONS_DATABASE_URL names the owner role: it runs the migrations of the bot's
- * tables (trail, approvals, evolution review cards, runbook runs, checklists, notice deliveries, deployments, alerts, alert messages, escalations, leases, metrics history, schedules), takes over trail objects the bot's role
+ * tables (trail, approvals, evolution review cards, runbook runs, checklists, notice deliveries, deployments, alerts, alert messages, escalations, leases, metrics history, schedules, incidents), takes over trail objects the bot's role
  * owned before, and grants the bot's role only what the bot does:
  *
  *   bot_audit_trail, bot_audit_trail_checkpoints   SELECT, INSERT
@@ -24,6 +24,9 @@
  *   metric_samples, metric_hourly                  SELECT, INSERT, UPDATE, DELETE (the sampler's rows, rolled up and pruned)
  *   schedule_jobs                                  SELECT, INSERT, UPDATE (the scheduled jobs, what each owes)
  *   schedule_runs                                  SELECT, INSERT, UPDATE, DELETE (every run; cleanup removes old ones)
+ *   incidents, incident_action_items               SELECT, INSERT, UPDATE (an incident's state, an item's progress)
+ *   incident_role_changes, incident_timeline,
+ *   incident_status_updates                        SELECT, INSERT (an incident's history)
  *   the migrations bookkeeping tables              SELECT, REFERENCES (so the bot sees nothing is pending)
  *
  * Without ACGS_MIGRATIONS_DATABASE_URL (the embedded default) one role does both, as before; the
@@ -47,12 +50,13 @@ import { ESCALATION_MIGRATIONS_TABLE, migrateEscalationRecords } from './alerts/
 import { LEASE_MIGRATIONS_TABLE, migrateLeaseStore } from './leadership/lease-store.js';
 import { METRIC_MIGRATIONS_TABLE, METRIC_TABLES, migrateMetricsHistory } from './metrics-history/sample-store.js';
 import { migrateScheduleStore, SCHEDULE_MIGRATIONS_TABLE } from './schedules/schedule-store.js';
+import { INCIDENT_MIGRATIONS_TABLE, migrateIncidentStore } from './incidents/incident-store.js';
 
 export const MIGRATIONS_DATABASE_URL_ENV = 'ACGS_MIGRATIONS_DATABASE_URL';
 
 /** The trail's tables and functions are never owned by the bot's role (services/kit/hash-chain/chain-schema.ts). */
 export const BOT_DATABASE_PLAN: RestrictionPlan = chainRestrictionPlan(TRAIL_TABLES, TRAIL_MIGRATIONS_TABLE, {
-  migrationsTables: [APPROVALS_MIGRATIONS_TABLE, EVOLUTION_REVIEW_MIGRATIONS_TABLE, RUNBOOK_MIGRATIONS_TABLE, CHECKLIST_MIGRATIONS_TABLE, NOTICE_MIGRATIONS_TABLE, RELEASE_RECORDS_MIGRATIONS_TABLE, ALERT_MIGRATIONS_TABLE, ALERT_MESSAGE_MIGRATIONS_TABLE, ESCALATION_MIGRATIONS_TABLE, LEASE_MIGRATIONS_TABLE, METRIC_MIGRATIONS_TABLE, SCHEDULE_MIGRATIONS_TABLE],
+  migrationsTables: [APPROVALS_MIGRATIONS_TABLE, EVOLUTION_REVIEW_MIGRATIONS_TABLE, RUNBOOK_MIGRATIONS_TABLE, CHECKLIST_MIGRATIONS_TABLE, NOTICE_MIGRATIONS_TABLE, RELEASE_RECORDS_MIGRATIONS_TABLE, ALERT_MIGRATIONS_TABLE, ALERT_MESSAGE_MIGRATIONS_TABLE, ESCALATION_MIGRATIONS_TABLE, LEASE_MIGRATIONS_TABLE, METRIC_MIGRATIONS_TABLE, SCHEDULE_MIGRATIONS_TABLE, INCIDENT_MIGRATIONS_TABLE],
   // The bot's other tables, which it reads and changes freely.
   grants: [
     { privileges: 'SELECT, INSERT, UPDATE, DELETE', tables: ['approval_requests', 'approval_votes', 'evolution_review_cards'] },
@@ -81,6 +85,10 @@ export const BOT_DATABASE_PLAN: RestrictionPlan = chainRestrictionPlan(TRAIL_TAB
     // A job's next time and what it owes change; its runs end, and the cleanup job removes old ones.
     { privileges: 'SELECT, INSERT, UPDATE', tables: ['schedule_jobs'] },
     { privileges: 'SELECT, INSERT, UPDATE, DELETE', tables: ['schedule_runs'] },
+    // An incident moves through its states and its action items get done; its roles, timeline and
+    // updates are what the review is written from, so they are only ever added.
+    { privileges: 'SELECT, INSERT, UPDATE', tables: ['incidents', 'incident_action_items'] },
+    { privileges: 'SELECT, INSERT', tables: ['incident_role_changes', 'incident_timeline', 'incident_status_updates'] },
   ],
 });
 
@@ -128,6 +136,7 @@ export async function prepareBotDatabase(setup: BotDatabaseSetup): Promise<BotDa
     await migrateLeaseStore(owner, setup.log);
     await migrateMetricsHistory(owner, setup.log);
     await migrateScheduleStore(owner, setup.log);
+    await migrateIncidentStore(owner, setup.log);
     if (restricted) await grantRuntimeRole(owner, runtime.name, BOT_DATABASE_PLAN);
     return { runtimeRole: runtime.name, ownerRole: ownerRole.name, restricted, runtimeIsSuperuser: runtime.superuser };
   } finally {

@@ -30,6 +30,7 @@ import { createAlertMessageStore, migrateAlertMessageStore } from '../../bot/sla
 import { createEscalationRecords, migrateEscalationRecords } from '../../bot/alerts/escalation-records.js';
 import { createLevelOneClaims } from '../../bot/alerts/level-one-claims.js';
 import { createLeaseStore, migrateLeaseStore } from '../../bot/leadership/lease-store.js';
+import { createIncidentStore, migrateIncidentStore } from '../../bot/incidents/incident-store.js';
 import type { DeploymentNotice } from '../../runbooks/engine/ports.js';
 import { createReleaseRecords, migrateReleaseRecords } from '../../runbooks/deploy/release-records.js';
 import { createRunStore, migrateRunStore } from '../../runbooks/engine/run-store.js';
@@ -286,6 +287,24 @@ describe("the bot's restricted database role", () => {
     expect(await records.claim({ alertId: alert.id, firedAt: startsAt }, 2, new Date(), 'HighCpu alerts start at Level 2')).toBe(false);
     await expect(bot.query('DELETE FROM alert_escalations')).rejects.toThrow(/permission denied for table alert_escalations/);
     await expect(bot.query('UPDATE alert_escalations SET level = 1')).rejects.toThrow(/permission denied for table alert_escalations/);
+  });
+
+  it('runs an incident through the tables the owner migrated, and cannot rewrite its history', async () => {
+    const { pool, bot } = fixture;
+    expect(await migrateIncidentStore(pool)).toEqual([]);
+    const incidents = createIncidentStore(pool);
+    const at = new Date();
+    const { id } = await incidents.declare({ title: 'Audit chain head stuck', severity: 'sev2', type: 'infrastructure', declaredBy: 'U0CAROL', at });
+    await incidents.changeRole(id, { role: 'scribe', holder: 'U0DAVE', by: 'U0CAROL', at });
+    await incidents.postUpdate(id, { author: 'U0CAROL', text: 'Restarting the audit engine', at });
+    await incidents.resolve(id, 'U0CAROL', at);
+    const item = await incidents.addActionItem(id, { text: 'Alert on a stuck head', owner: 'U0DAVE', by: 'U0CAROL', at });
+    expect(await incidents.setActionItemState(item.id, 'done', 'U0DAVE', at)).toMatchObject({ state: 'done' });
+    for (const table of ['incident_timeline', 'incident_role_changes', 'incident_status_updates']) {
+      await expect(bot.query(`UPDATE ${table} SET incident_id = incident_id`)).rejects.toThrow(new RegExp(`permission denied for table ${table}`));
+      await expect(bot.query(`DELETE FROM ${table}`)).rejects.toThrow(new RegExp(`permission denied for table ${table}`));
+    }
+    await expect(bot.query('DELETE FROM incidents')).rejects.toThrow(/permission denied for table incidents/);
   });
 });
 

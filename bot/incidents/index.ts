@@ -1,0 +1,36 @@
+export { channelSlug, incidentChannelName, MAX_CHANNEL_NAME_LENGTH } from './channel-name.js';
+export {
+  ACTION_ITEM_STATES,
+  INCIDENT_ROLES,
+  INCIDENT_STATES,
+  INCIDENT_TYPES,
+  IncidentError,
+  incidentIdOf,
+  incidentKey,
+  MAX_TEXT_LENGTH,
+  MAX_TITLE_LENGTH,
+  SEVERITIES,
+  TIMELINE_KINDS,
+  type ActionItemState,
+  type Declaration,
+  type IncidentRole,
+  type IncidentState,
+  type IncidentType,
+  type Severity,
+  type TimelineKind,
+} from './incident-input.js';
+export { incidentTimes, median, type IncidentTimes, type TimedIncident } from './incident-times.js';
+export {
+  createIncidentStore,
+  INCIDENT_MIGRATIONS_TABLE,
+  INCIDENT_TABLES,
+  migrateIncidentStore,
+  type ActionItem,
+  type Incident,
+  type IncidentStore,
+  type RoleChange,
+  type RoleHolder,
+  type StatusUpdate,
+  type TimelineEntry,
+  type Transition,
+} from './incident-store.js';
