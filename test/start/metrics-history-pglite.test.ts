@@ -28,7 +28,7 @@ it('samples, rolls up and answers a range query on PGlite', async () => {
   for (let n = 0; n < 3; n++) {
     clock = new Date(START.getTime() + n * 60_000);
     const result = await beat(stackReading(clock, { p99: 1, requests: 100 * (n + 1), errors: n + 1, l1Hits: 90 * (n + 1), l1Misses: 10 * (n + 1), violations: n + 1 }, { down: n === 1 ? ['audit-engine'] : [] }));
-    expect(result.written).toBe(n === 0 ? 17 : 21);
+    expect(result.written).toBe(n === 0 ? 19 : 23);
   }
   const [errors] = await store.query({ metric: 'error_rate_percent', from: START, to: new Date(START.getTime() + 3 * 60_000) });
   expect(errors!.points.map((point) => point.value)).toEqual([1, 1]);
