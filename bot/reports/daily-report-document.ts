@@ -4,29 +4,13 @@
  * itself, for `npx acgs report daily --json`.
  */
 import { formatTimestamp } from '../../commands/format.js';
-import { worstTone, type CheckLine, type ResultBlock, type ResultDocument, type Tone } from '../../commands/result.js';
+import { worstTone, type CheckLine, type ResultBlock, type ResultDocument } from '../../commands/result.js';
 import type { DailyReport } from './daily-report.js';
 import type { KpiFinding } from './kpi-summary.js';
-import type { ReportPart } from './report-part.js';
+import { needsAHumanSummary, reportSections } from './report-document-kit.js';
 
 export function dailyReportDocument(report: DailyReport, options: { charts?: string[] } = {}): ResultDocument {
-  const blocks: ResultBlock[] = [];
-  const tones: Tone[] = [];
-  const section = <T>(title: string, part: ReportPart<T>, render: (value: T) => { tone: Tone; blocks: ResultBlock[] }) => {
-    blocks.push({ type: 'divider' }, { type: 'text', text: title });
-    if (part.state === 'missing') {
-      tones.push('warn');
-      blocks.push({ type: 'checks', items: [{ name: title, tone: 'warn', text: part.reason }] });
-      return;
-    }
-    const rendered = render(part.value);
-    tones.push(rendered.tone);
-    blocks.push(...rendered.blocks);
-  };
-  blocks.push({
-    type: 'checks',
-    items: report.needs_a_human.length > 0 ? report.needs_a_human.map((need) => ({ name: 'Needs a human', tone: 'warn' as const, text: need })) : [{ name: 'Needs a human', tone: 'ok', text: 'nothing today' }],
-  });
+  const { blocks, tones, section } = reportSections(report.needs_a_human, 'nothing today');
   section('Services', report.health, (checks) => {
     const uptime = report.uptime.state === 'ok' ? new Map(report.uptime.value.map((one) => [one.service, one.up_percent])) : undefined;
     const items: CheckLine[] = checks.map((check) => {
@@ -67,11 +51,10 @@ export function dailyReportDocument(report: DailyReport, options: { charts?: str
     ],
   }));
   section('Audit chain', report.audit, (audit) => ({ tone: audit.valid ? 'ok' : 'fail', blocks: [{ type: 'checks', items: [{ name: 'Audit chain', tone: audit.valid ? 'ok' : 'fail', text: audit.detail }] }] }));
-  const tone = worstTone([...tones, report.needs_a_human.length > 0 ? 'warn' : 'ok']);
   return {
     title: 'Daily health report',
-    tone,
-    summary: report.needs_a_human.length === 0 ? 'Nothing needs a human today.' : `${report.needs_a_human.length} thing${report.needs_a_human.length === 1 ? '' : 's'} need${report.needs_a_human.length === 1 ? 's' : ''} a human today.`,
+    tone: worstTone(tones),
+    summary: needsAHumanSummary(report.needs_a_human, 'today'),
     blocks,
     footer: [`${formatTimestamp(report.from)} to ${formatTimestamp(report.to)} · metrics from ${report.history_source}`, ...(options.charts?.length ? [`Charts: ${options.charts.join(', ')}`] : [])].join('\n'),
     data: report,

@@ -10,14 +10,9 @@ import type { ResultDocument } from '../../commands/result.js';
 import type { MetricsHistory } from '../metrics-history/index.js';
 import { renderDailyReportCharts } from './daily-report-charts.js';
 import { dailyReportDocument } from './daily-report-document.js';
+import { auditEngineChain } from './audit-chain-status.js';
 import { gatherDailyReport, type DailyReportSources } from './daily-report.js';
-import type { RenderedChart } from './charts/index.js';
-
-/**
- * From the last signed checkpoint this takes well under a second; a hanging Audit Engine should
- * cost the report its audit part, not the client's two-minute full-walk allowance.
- */
-const AUDIT_VERIFY_TIMEOUT_MS = 30_000;
+import { postReport, type PostedReport, type ReportPoster } from './report-posting.js';
 
 /** The sources of the parts as the bot has them; a missing port becomes a part that says why. */
 export function dailyReportSources(services: CommandDependencies, history: MetricsHistory, signal: AbortSignal = new AbortController().signal): DailyReportSources {
@@ -26,39 +21,20 @@ export function dailyReportSources(services: CommandDependencies, history: Metri
     health: () => runHealthChecks({ services, signal }),
     alertHistory: (since, limit) => (services.alerts ? services.alerts.history(since, limit) : Promise.reject(new Error(services.alertsProblem ?? 'alerts are not set up in this process'))),
     backups: () => (services.backups ? services.backups.list() : Promise.reject(new Error(services.runsProblem ?? 'backups are not set up in this process'))),
-    auditChain: async () => {
-      const result = await services.auditEngine.verify(AUDIT_VERIFY_TIMEOUT_MS, { scope: 'checkpoint' });
-      if (result.valid) return { valid: true, detail: `intact: ${result.events_checked} records checked up to #${result.head.sequence}` };
-      const broken = result.first_broken;
-      return { valid: false, detail: broken ? `first broken record #${broken.sequence} (${broken.check})` : 'reported broken without naming a record' };
-    },
+    auditChain: () => auditEngineChain(services),
   };
 }
 
-/** Where the report goes: bot/main.ts gives bot/slack/post-daily-report.ts's postDailyReport, so the reports stay Slack-free. */
-export interface DailyReportPoster {
-  /** channels.reports, else channels.ops (else the console's channel). */
-  channel: string;
-  post(report: { document: ResultDocument; charts: readonly RenderedChart[] }): Promise<PostedReport>;
-}
 
-export interface PostedReport {
-  channel: string;
-  ts: string;
-  /** How each chart went out: `text` when Slack refused the image and its text fallback was posted. */
-  charts: Array<{ filename: string; as: 'image' | 'text' }>;
-}
+/** The daily report's poster and what it answers are every report's (report-posting.ts). */
+export type DailyReportPoster = ReportPoster;
+export type { PostedReport };
 
 /** Gathers, renders and (with a poster) posts the daily report; the document says where it went. */
 export async function makeDailyReport(sources: DailyReportSources, poster?: DailyReportPoster, now: Date = new Date()): Promise<{ document: ResultDocument; posted?: PostedReport }> {
   const { report, series } = await gatherDailyReport(sources, now);
   const charts = await renderDailyReportCharts(series);
-  const document = dailyReportDocument(report, { charts: charts.map((chart) => chart.filename) });
-  if (!poster) return { document };
-  const posted = await poster.post({ document, charts });
-  const refused = posted.charts.filter((chart) => chart.as === 'text');
-  const where = `Posted in channel ${poster.channel} with ${charts.length} chart${charts.length === 1 ? '' : 's'}${refused.length ? ` (${refused.length} as text: Slack refused the upload)` : ''}.`;
-  return { document: { ...document, footer: [document.footer, where].filter(Boolean).join('\n') }, posted };
+  return postReport(dailyReportDocument(report, { charts: charts.map((chart) => chart.filename) }), charts, poster);
 }
 
 export function createReports(options: { services: CommandDependencies; history: MetricsHistory; poster?: DailyReportPoster }): Reports {
