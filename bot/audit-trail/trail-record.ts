@@ -34,6 +34,8 @@ export const TRAIL_KINDS = [
   'run_step',
   /** A state a runbook run settled in: succeeded, failed, needs_decision, aborted ... */
   'run_state',
+  /** A request refused for its credentials: a bad Slack signature, a wrong webhook token (auth-failures.ts). */
+  'auth_failure',
 ] as const;
 export type TrailKind = (typeof TRAIL_KINDS)[number];
 
