@@ -65,6 +65,8 @@ export interface AuditLogQuery {
   command?: string;
   since?: Date;
   kind?: string;
+  /** Only records older than this sequence: the next page after a page's last record. */
+  beforeSequence?: number;
 }
 
 /** One record as `audit` shows it. */
@@ -657,4 +659,6 @@ export interface Schedules {
 export interface Reports {
   /** The daily health report as a document; `post`: also post it with its charts to the reports channel, when this process has one. */
   daily(options: { post: boolean }): Promise<ResultDocument>;
+  /** The weekly security report as a document; `post` as for `daily`. */
+  security(options: { post: boolean }): Promise<ResultDocument>;
 }
