@@ -20,6 +20,7 @@ import { slackUserGroupDirectory } from './authorization/index.js';
 import { TRAIL_RELAY_FEATURE, trailRelayRoutes } from './audit-trail/trail-relay.js';
 import { restartExecutionCheck } from './audit-trail/restart-execution-check.js';
 import { trailCheckpointSettings } from './audit-trail/trail-checkpoints.js';
+import { authFailureRecorder, type AuthFailureRecorder } from './audit-trail/auth-failures.js';
 import { describeBotRoles, MIGRATIONS_DATABASE_URL_ENV, prepareBotDatabase } from './bot-database.js';
 import { retireStalledApproval, settleInterruptedRuns } from './command-path/index.js';
 import { loadCommandGate, openCommandTrail, type OpenedTrail } from './command-path/index.js';
@@ -75,7 +76,7 @@ import { createLeaderDuty, createLeaseStore, migrateLeaseStore, replicaId, type 
 import { createReports } from './reports/daily-report-service.js';
 import { postDailyReport } from './slack/post-daily-report.js';
 import { createPrometheusHistory, createSampleStore, historySettingsFromEnv, migrateMetricsHistory, startMetricsSampler, type MetricsHistory } from './metrics-history/index.js';
-import { backupJob, cleanupJob, dailyReportJob, withSchedulerActor } from './schedules/maintenance-jobs.js';
+import { backupJob, cleanupJob, dailyReportJob, weeklySecurityReportJob, withSchedulerActor } from './schedules/maintenance-jobs.js';
 import { commandSchedules, createScheduler, createScheduleStore, jobSchedules, migrateScheduleStore, type ScheduledJob, type Scheduler } from './schedules/index.js';
 import { migrateDeliveryStore, postgresEvictedDeliveries } from './slack/delivery-store.js';
 import { consoleHostRefusal, consoleStackRefusal, CONSOLE_WITH_REAL_STACK } from './slack/console/console-exposure.js';
@@ -104,7 +105,8 @@ function consoleSettings(port: number): { settings: SlackSettings; standIn: Slac
   const botToken = `xoxb-local-${randomBytes(12).toString('hex')}`;
   const signingSecret = randomBytes(24).toString('hex');
   const publicUrl = `http://127.0.0.1:${port}`;
-  const standIn = createSlackStandIn({ botToken, signingSecret, publicUrl, botEventsUrl: `${publicUrl}/slack/events` });
+  // The console starts before the trail opens: a refusal before then is only answered, not recorded.
+  const standIn = createSlackStandIn({ botToken, signingSecret, publicUrl, botEventsUrl: `${publicUrl}/slack/events`, onConsoleAuthFailure: (attempt) => recordAuthFailure?.({ source: 'console', ...attempt }) });
   return { settings: { mode: 'http', botToken, signingSecret, apiUrl: `${publicUrl}/api/`, port }, standIn };
 }
 
@@ -118,6 +120,8 @@ let local: LocalServices | undefined;
 let control: LocalControl | undefined;
 let botDatabase: EmbeddedPostgres | undefined;
 let trail: OpenedTrail | undefined;
+/** Refused credentials into the trail, once it is open (bot/audit-trail/auth-failures.ts). */
+let recordAuthFailure: AuthFailureRecorder | undefined;
 let approvalSignals: ApprovalSignals | undefined;
 let expiries: ExpiryScheduler | undefined;
 let reviewPoster: ReviewPoster | undefined;
@@ -361,7 +365,7 @@ async function main(): Promise<void> {
   announceMigrations('schedules', await migrateScheduleStore(trail.pool));
   const scheduleStore = createScheduleStore(trail.pool);
   // The registry is made below; a job runs only once the timer or a command starts it, after that.
-  const scheduleWork: Record<string, ScheduledJob['run']> = { backup: (context) => backupJob({ registry, services })(context), cleanup: cleanupJob(scheduleStore), 'daily-report': (context) => dailyReportJob({ registry, services })(context) };
+  const scheduleWork: Record<string, ScheduledJob['run']> = { backup: (context) => backupJob({ registry, services })(context), cleanup: cleanupJob(scheduleStore), 'daily-report': (context) => dailyReportJob({ registry, services })(context), 'weekly-security-report': (context) => weeklySecurityReportJob({ registry, services })(context) };
   const scheduledJobs: ScheduledJob[] = jobSchedules(config.schedules).map((job) => ({ ...job, run: scheduleWork[job.name]! }));
   scheduler = createScheduler({
     store: scheduleStore,
@@ -392,8 +396,11 @@ async function main(): Promise<void> {
 
   const registry = createCommandRegistry();
   gateExecution = { registry, services };
+  // Refused credentials go to the trail for the weekly security report (bot/reports/security-report.ts).
+  recordAuthFailure = authFailureRecorder(trail.trail, { onError: (error) => logger.warn({ err: error }, 'a failed authentication attempt could not be recorded in the audit trail') });
   const bot = createSlackBot({
     settings,
+    onAuthFailure: recordAuthFailure,
     registry,
     services,
     logger,
@@ -413,6 +420,7 @@ async function main(): Promise<void> {
             intake: alertStore,
             maxBodyBytes: alertWebhook.maxBodyBytes,
             onError: (error) => logger.error({ component: 'alerts', err: error }, 'alerts from Alertmanager could not be stored; answered 503, so it sends them again'),
+            onUnauthorized: (attempt) => recordAuthFailure?.({ source: 'alert-webhook', ...attempt }),
           }),
         }
       : {}),

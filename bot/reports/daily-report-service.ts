@@ -12,6 +12,7 @@ import { renderDailyReportCharts } from './daily-report-charts.js';
 import { dailyReportDocument } from './daily-report-document.js';
 import { auditEngineChain } from './audit-chain-status.js';
 import { gatherDailyReport, type DailyReportSources } from './daily-report.js';
+import { makeSecurityReport, securityReportSources } from './security-report-service.js';
 import { postReport, type PostedReport, type ReportPoster } from './report-posting.js';
 
 /** The sources of the parts as the bot has them; a missing port becomes a part that says why. */
@@ -41,6 +42,10 @@ export function createReports(options: { services: CommandDependencies; history:
   return {
     async daily({ post }) {
       const made = await makeDailyReport(dailyReportSources(options.services, options.history), post ? options.poster : undefined);
+      return made.document;
+    },
+    async security({ post }) {
+      const made = await makeSecurityReport(securityReportSources(options.services), post ? options.poster : undefined);
       return made.document;
     },
   };

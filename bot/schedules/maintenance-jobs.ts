@@ -47,12 +47,22 @@ export function backupJob(execution: ExecutionDeps, pollMs = 5_000): (context: J
 
 /** The daily health report (issue 15), posted to channels.reports by `report daily` run as the scheduler. */
 export function dailyReportJob(execution: ExecutionDeps): (context: JobRunContext) => Promise<string> {
+  return reportJob(execution, 'report daily', 'daily report');
+}
+
+/** The weekly security report (issue 15), posted to channels.reports by `report security` run as the scheduler. */
+export function weeklySecurityReportJob(execution: ExecutionDeps): (context: JobRunContext) => Promise<string> {
+  return reportJob(execution, 'report security', 'weekly security report');
+}
+
+/** A report's command run as the scheduler, which posts it: authorization and trail as for a person's. */
+function reportJob(execution: ExecutionDeps, line: string, what: string): (context: JobRunContext) => Promise<string> {
   return async ({ signal }) => {
-    const outcome = await executeCommandLine(execution, { line: 'report daily', actor: { ...SCHEDULER_ACTOR }, origin: 'schedule', signal });
+    const outcome = await executeCommandLine(execution, { line, actor: { ...SCHEDULER_ACTOR }, origin: 'schedule', signal });
     if (outcome.outcome === 'rejected' || outcome.outcome === 'error') {
-      throw new Error(`daily report not made: ${outcome.document.title}${outcome.document.summary ? `: ${outcome.document.summary}` : ''}`);
+      throw new Error(`${what} not made: ${outcome.document.title}${outcome.document.summary ? `: ${outcome.document.summary}` : ''}`);
     }
-    return `daily report posted: ${outcome.document.title}`;
+    return `${what} posted: ${outcome.document.title}`;
   };
 }
 

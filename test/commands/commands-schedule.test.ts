@@ -8,7 +8,7 @@ import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
 import { renderText } from '../../bot/cli-render.js';
 import { createCommandPathDependencies, type CommandPathDependencies } from '../../bot/command-path/index.js';
 import { commandSchedules, createScheduler, createScheduleStore, migrateScheduleStore, type ScheduledJob, type Scheduler } from '../../bot/schedules/index.js';
-import { backupJob, cleanupJob, dailyReportJob, SCHEDULER_ACTOR, withSchedulerActor } from '../../bot/schedules/maintenance-jobs.js';
+import { backupJob, cleanupJob, dailyReportJob, SCHEDULER_ACTOR, weeklySecurityReportJob, withSchedulerActor } from '../../bot/schedules/maintenance-jobs.js';
 import { createCommandRegistry } from '../../commands/index.js';
 import type { Reports } from '../../commands/ports.js';
 import { SERVICE_NAMES, type ServiceName } from '../../services/kit/service-ports.js';
@@ -142,6 +142,9 @@ it('the daily report job runs `report daily` as the scheduler, which posts it, a
       asked.push(options);
       return { title: 'Daily health report: 2 things need a human today', tone: 'warn', blocks: [] };
     },
+    security: async () => {
+      throw new Error('the daily report job asked for the security report');
+    },
   };
   const job = dailyReportJob({ registry: createCommandRegistry(), services: { ...services, reports } });
   expect(await job({ signal: new AbortController().signal, run: undefined as never })).toBe('daily report posted: Daily health report: 2 things need a human today');
@@ -153,6 +156,27 @@ it('the daily report job runs `report daily` as the scheduler, which posts it, a
     { actor: SCHEDULER_ACTOR.id, origin: 'schedule' },
     { actor: SCHEDULER_ACTOR.id, origin: 'schedule' },
   ]);
+});
+
+it('the weekly security report job runs `report security` as the scheduler, which posts it, and fails saying why when the reports are not set up', async () => {
+  const asked: Array<{ post: boolean }> = [];
+  const reports: Reports = {
+    daily: async () => {
+      throw new Error('the security report job asked for the daily report');
+    },
+    security: async (options) => {
+      asked.push(options);
+      return { title: 'Weekly security report', tone: 'ok', summary: 'Nothing needs a human this week.', blocks: [] };
+    },
+  };
+  const job = weeklySecurityReportJob({ registry: createCommandRegistry(), services: { ...services, reports } });
+  expect(await job({ signal: new AbortController().signal, run: undefined as never })).toBe('weekly security report posted: Weekly security report');
+  expect(asked).toEqual([{ post: true }]);
+  const without = weeklySecurityReportJob({ registry: createCommandRegistry(), services });
+  await expect(without({ signal: new AbortController().signal, run: undefined as never })).rejects.toThrow(/^weekly security report not made: .*Reports are not set up in this process/);
+  const recorded = await trail.pool.query<{ actor: string; origin: string }>("SELECT actor, origin FROM bot_audit_trail WHERE command = 'report security' AND kind = 'execution'");
+  expect(recorded.rows).toHaveLength(2);
+  expect(recorded.rows.every((row) => row.actor === SCHEDULER_ACTOR.id && row.origin === 'schedule')).toBe(true);
 });
 
 it('cleanup removes ended run records older than 90 days and keeps newer ones', async () => {

@@ -1,0 +1,21 @@
+/**
+ * `report security`: the weekly security report (bot/reports/security-report.ts) on demand, as
+ * the scheduler posts it each Monday: refused commands, failed authentication, break-glass,
+ * approvals, both audit chains, safety violations, strict mode and lockdown over the last 7 days.
+ * In Slack and the console it is also posted with its chart to channels.reports (else ops); the
+ * CLI prints the text, or the report's figures with --json.
+ */
+import { z } from 'zod';
+import { defineCommand } from './command.js';
+import { requireReports } from './report-access.js';
+
+export const reportSecurity = defineCommand({
+  name: 'report security',
+  summary: 'The weekly security report: refused commands, failed authentication, break-glass, approvals, audit chains, violations, mode changes, with a chart',
+  examples: ['report security'],
+  level: 1,
+  args: z.object({}).strict(),
+  async run(context) {
+    return requireReports(context).security({ post: context.origin !== 'cli' });
+  },
+});
