@@ -1,8 +1,8 @@
 /**
  * Failed authentication into the bot's trail, through the real front doors on the real
  * PostgreSQL: the alert webhook with no token and a wrong one, a Slack request Bolt's real
- * HTTPReceiver refuses for its signature, one stamped in the future, and a flood throttled into
- * one record that counts the rest. A request that authenticates records nothing.
+ * HTTPReceiver refuses for its signature, one stamped in the future, the console's token, and a
+ * flood throttled into one record that counts the rest. A request that authenticates records nothing.
  */
 import { createHmac } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
@@ -13,6 +13,7 @@ import { openTestTrail, type TestTrail } from '../../test/testing/command-access
 import { waitFor } from '../../test/testing/wait-for.js';
 import { ALERTMANAGER_WEBHOOK_PATH, createAlertmanagerWebhook } from '../alerts/alertmanager-webhook.js';
 import { createBotHttpServer, SLACK_EVENTS_PATH } from '../slack/http-server.js';
+import { startSlackStandIn } from '../slack/stand-in/index.js';
 import { Registry } from 'prom-client';
 import { authFailureRecorder } from './auth-failures.js';
 
@@ -89,6 +90,25 @@ describe('failed authentication in the trail', () => {
     expect([badSignature.status, future.status]).toEqual([401, 401]);
     const sources = (await recordsAfter(before, 2)).map((row) => row.details.source);
     expect(sources.sort()).toEqual(['slack-signature', 'slack-timestamp']);
+  });
+
+  it('records the console opened with a wrong token and an API call without one, not the right link', async () => {
+    const before = (await authFailures()).length;
+    const record = authFailureRecorder(trail.trail);
+    const standIn = await startSlackStandIn({ botToken: 'xoxb-auth-failure-console', onConsoleAuthFailure: (attempt) => record({ source: 'console', ...attempt }) });
+    try {
+      expect((await fetch(`${standIn.url}/?token=guessed`)).status).toBe(403);
+      expect((await fetch(`${standIn.url}/console/api/workspace`)).status).toBe(403);
+      expect((await fetch(standIn.consoleUrl)).status).toBe(200);
+      const recorded = await recordsAfter(before, 2);
+      expect(recorded.map((row) => [row.details.source, row.details.reason])).toEqual([
+        ['console', "the console page opened with a token that is not this start's"],
+        ['console', "a console API call without this start's token"],
+      ]);
+      expect(JSON.stringify(recorded)).not.toContain('guessed');
+    } finally {
+      await standIn.close();
+    }
   });
 
   it('throttles a flood per source, the next record counting what it held back', async () => {
