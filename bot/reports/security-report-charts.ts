@@ -4,14 +4,16 @@
  * gathered has no series; with neither there is no chart (the parts already say why).
  */
 import { renderChart, type ChartDefinition, type ChartSeries, type RenderedChart } from './charts/index.js';
-import type { DayCount, SecurityReport } from './security-report.js';
+import { AUTH_FAILURE_SPIKE_PER_DAY, type DayCount, type SecurityReport } from './security-report.js';
 
 export function securityReportCharts(report: SecurityReport): ChartDefinition[] {
   const series: ChartSeries[] = [];
   if (report.refused.state === 'ok') series.push({ name: 'refused commands', points: points(report.refused.value.per_day) });
   if (report.failed_authentication.state === 'ok') series.push({ name: 'failed authentication', points: points(report.failed_authentication.value.per_day) });
   if (series.length === 0) return [];
-  return [{ id: 'security-per-day', title: 'Refused commands and failed authentication per day', unit: 'per day', mark: 'bar', series, thresholds: [] }];
+  // The line is the failed-authentication spike the report asks a human about.
+  const spike = report.failed_authentication.state === 'ok' ? [{ value: AUTH_FAILURE_SPIKE_PER_DAY, label: `spike: ${AUTH_FAILURE_SPIKE_PER_DAY} failed a day`, breachedWhen: 'above' as const, series: ['failed authentication'] }] : [];
+  return [{ id: 'security-per-day', title: 'Refused commands and failed authentication per day', unit: 'per day', mark: 'bar', series, thresholds: spike }];
 }
 
 const points = (days: readonly DayCount[]) => days.map((day) => ({ time: new Date(day.day), value: day.count }));

@@ -36,7 +36,7 @@ export function vegaLiteSpec(chart: ChartDefinition): TopLevelSpec {
             x: { field: 'time', type: 'ordinal' as const, timeUnit: 'utcyearmonthdate' as const, title: 'day (UTC)', axis: { format: '%b %d', labelAngle: 0 } },
             y: { ...y, axis: { tickMinStep: 1, format: 'd' } },
             // Several series side by side in each day: stacked bars of one colour would read as one count.
-            ...(grouped ? { xOffset: { field: 'series', type: 'nominal' as const, sort: seriesNames }, color: { field: 'series', type: 'nominal' as const, title: null, sort: seriesNames, legend: { orient: 'top' as const } } } : {}),
+            ...(grouped ? { xOffset: { field: 'series', type: 'nominal' as const, sort: seriesNames }, color: { field: 'series', type: 'nominal' as const, title: null, sort: seriesNames, legend: { orient: 'top' as const, labelLimit: 320 } } } : {}),
           },
         }
       : {
