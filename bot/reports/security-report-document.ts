@@ -36,6 +36,17 @@ export function securityReportDocument(report: SecurityReport, options: { charts
       blocks: [{ type: 'text', text: `${failed.total} failed attempt${failed.total === 1 ? '' : 's'} this week.` }, { type: 'table', columns: ['Where', 'Attempts'], rows: tallyRows(failed.by_source) }, ...cutNote(failed.cut, 'attempts')],
     };
   });
+  section('Refused service and admin tokens', report.service_refusals, (refusals) => {
+    if (refusals.total === 0) return { tone: 'ok', blocks: [{ type: 'text', text: 'No service refused a service or admin token this week.' }, ...cutNote(refusals.cut, 'refusals')] };
+    return {
+      tone: refusals.spikes.length > 0 ? 'fail' : 'warn',
+      blocks: [
+        { type: 'text', text: `${refusals.total} request${refusals.total === 1 ? '' : 's'} with a wrong or missing token refused by the services this week.` },
+        { type: 'table', columns: ['Service and token', 'Refused'], rows: tallyRows(refusals.by_source) },
+        ...cutNote(refusals.cut, 'refusals'),
+      ],
+    };
+  });
   section('Break-glass', report.break_glass, ({ uses, cut }) => {
     if (uses.length === 0) return { tone: 'ok', blocks: [{ type: 'text', text: 'Nobody broke the glass this week.' }] };
     return {

@@ -12,7 +12,8 @@ import type { AuditChainStatus } from './daily-report.js';
 import { postReport, type PostedReport, type ReportPoster } from './report-posting.js';
 import { renderSecurityReportCharts } from './security-report-charts.js';
 import { securityReportDocument } from './security-report-document.js';
-import { gatherSecurityReport, type SecurityReportSources } from './security-report.js';
+import { gatherSecurityReport, type SecurityRecords, type SecurityReportSources } from './security-report.js';
+import { AUTH_REFUSED_EVENT } from '../../services/kit/auth-refusals.js';
 
 /**
  * Records of one kind the report reads at most: a week of a busy bot's commands fits many times
@@ -40,18 +41,22 @@ export function securityReportSources(services: CommandDependencies): SecurityRe
     },
     trailChain: async () => trailChainStatus(await trail().verify({ scope: 'checkpoint' })),
     auditChain: () => auditEngineChain(services),
-    async violations(since) {
-      const events: AuditEvent[] = [];
-      let cursor: string | undefined;
-      for (;;) {
-        const page = await services.auditEngine.listEvents({ event_type: 'safety_violation', since: since.toISOString(), limit: MAX_LIST_LIMIT, ...(cursor ? { cursor } : {}) });
-        events.push(...page.events);
-        if (!page.next_cursor) return { records: events, cut: false };
-        if (events.length >= SECURITY_REPORT_READ_LIMIT) return { records: events, cut: true };
-        cursor = page.next_cursor;
-      }
-    },
+    violations: (since) => auditEngineEvents(services, 'safety_violation', since),
+    serviceRefusals: (since) => auditEngineEvents(services, AUTH_REFUSED_EVENT, since),
   };
+}
+
+/** The Audit Engine's events of one type since `since`, page by page, up to the report's reading limit. */
+async function auditEngineEvents(services: CommandDependencies, eventType: string, since: Date): Promise<SecurityRecords<AuditEvent>> {
+  const events: AuditEvent[] = [];
+  let cursor: string | undefined;
+  for (;;) {
+    const page = await services.auditEngine.listEvents({ event_type: eventType, since: since.toISOString(), limit: MAX_LIST_LIMIT, ...(cursor ? { cursor } : {}) });
+    events.push(...page.events);
+    if (!page.next_cursor) return { records: events, cut: false };
+    if (events.length >= SECURITY_REPORT_READ_LIMIT) return { records: events, cut: true };
+    cursor = page.next_cursor;
+  }
 }
 
 /** `audit verify`'s answer in the report's words; records lost (a full disk) count as a break a human must look at. */

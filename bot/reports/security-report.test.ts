@@ -24,6 +24,9 @@ import { commandRunner, type CommandRunner } from '../../test/testing/commands.j
 import { unusedLoopbackUrl } from '../../test/testing/loopback.js';
 import { createTestDatabase, type TestDatabase } from '../../test/testing/postgres.js';
 import { waitFor } from '../../test/testing/wait-for.js';
+import { TEST_SERVICE_TOKEN, testToken } from '../../test/testing/tokens.js';
+import { buildApp as buildPolicyEngine } from '../../services/policy-engine/app.js';
+import { testConfig as policyEngineConfig } from '../../services/policy-engine/testing/policy-fixtures.js';
 import { ALERTMANAGER_WEBHOOK_PATH, createAlertmanagerWebhook } from '../alerts/alertmanager-webhook.js';
 import { authFailureRecorder } from '../audit-trail/auth-failures.js';
 import { channelWriteQueue } from '../slack/channel-write-queue.js';
@@ -53,7 +56,7 @@ let run: CommandRunner;
 beforeAll(async () => {
   [trail, engineDb] = await Promise.all([openTestTrail({ prefix: 'acgs_security_report' }), createTestDatabase('acgs_security_engine')]);
   stateDir = mkdtempSync(join(tmpdir(), 'acgs-security-report-'));
-  engine = buildApp(loadConfig({ DATABASE_URL: engineDb.url, ACGS_STATE_DIR: join(stateDir, 'engine'), AUDIT_VERIFY_INTERVAL_MS: '0' }), { logger: false });
+  engine = buildApp(loadConfig({ DATABASE_URL: engineDb.url, ACGS_STATE_DIR: join(stateDir, 'engine'), AUDIT_VERIFY_INTERVAL_MS: '0', ACGS_SERVICE_TOKEN: TEST_SERVICE_TOKEN }), { logger: false });
   await engine.listen({ host: '127.0.0.1', port: 0 });
   const engineUrl = `http://127.0.0.1:${(engine.server.address() as AddressInfo).port}`;
   const nowhere = await unusedLoopbackUrl();
@@ -106,6 +109,22 @@ beforeAll(async () => {
     { event_type: 'routine', data: {} },
   ]);
 
+  // The services' refused tokens: the real Policy Engine (its outbox delivers to this engine) and the engine itself.
+  const policyEngine = await buildPolicyEngine(policyEngineConfig({ ACGS_STATE_DIR: join(stateDir, 'policy-engine'), ACGS_ADMIN_TOKEN: testToken(), AUDIT_ENGINE_URL: engineUrl }));
+  try {
+    const policyUrl = await policyEngine.listen({ host: '127.0.0.1', port: 0 });
+    for (let attempt = 0; attempt < 4; attempt += 1) {
+      expect((await fetch(`${policyUrl}/admin/clear-cache`, { method: 'POST', headers: { authorization: `Bearer ${testToken()}` } })).status).toBe(401);
+    }
+  } finally {
+    // Closing hands the minute's count to the outbox, which delivers it before it closes.
+    await policyEngine.close();
+  }
+  for (let attempt = 0; attempt < 3; attempt += 1) {
+    expect((await fetch(`${engineUrl}/audit/events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"event_type":"forged"}' })).status).toBe(401);
+  }
+  await engine.authRefusals.flush();
+
   slack = await startSlackStandIn({ botToken: BOT_TOKEN, console: false, workspace: { channels: [{ id: REPORTS, name: 'acgs-reports' }] } });
 }, 60_000);
 
@@ -133,6 +152,20 @@ describe('the weekly security report', () => {
     expect(refused!.per_day.at(-1)!.count).toBe(3);
 
     expect(report.failed_authentication).toMatchObject({ state: 'ok', value: { total: AUTH_FAILURE_SPIKE_PER_DAY, by_source: [{ name: 'alert-webhook', count: AUTH_FAILURE_SPIKE_PER_DAY }] } });
+    expect(report.service_refusals).toMatchObject({
+      state: 'ok',
+      value: {
+        total: 7,
+        by_source: [
+          { name: 'policy-engine admin token', count: 4 },
+          { name: 'audit-engine service token', count: 3 },
+        ],
+        spikes: [],
+        cut: false,
+      },
+    });
+    expect(report.service_refusals.state === 'ok' && report.service_refusals.value.per_day.at(-1)!.count).toBe(7);
+    expect(document.blocks.some((block) => JSON.stringify(block).includes('7 requests with a wrong or missing token refused by the services this week.'))).toBe(true);
     expect(report.break_glass.state === 'ok' && report.break_glass.value.uses.map((use) => [use.actor, use.command, use.reason])).toEqual([[ADMIN, 'lockdown', 'policy engine is serving bad decisions']]);
     expect(report.approvals).toEqual({
       state: 'ok',
@@ -196,9 +229,10 @@ describe('the weekly security report', () => {
     const withoutEngine = (await makeSecurityReport(securityReportSources(engineDown))).document.data as SecurityReport;
     expect(withoutEngine.audit_engine_chain.state === 'missing' && withoutEngine.audit_engine_chain.reason).toMatch(/^audit chain unavailable: /);
     expect(withoutEngine.violations.state === 'missing' && withoutEngine.violations.reason).toMatch(/^safety violations unavailable: /);
+    expect(withoutEngine.service_refusals.state === 'missing' && withoutEngine.service_refusals.reason).toMatch(/^services' refused tokens unavailable: /);
     expect(withoutEngine.refused.state).toBe('ok');
     expect(withoutEngine.bot_trail_chain.state).toBe('ok');
-    expect(withoutEngine.needs_a_human.slice(0, 2).map((need) => need.split(':')[0])).toEqual(['audit chain unavailable', 'safety violations unavailable']);
+    expect(withoutEngine.needs_a_human.slice(0, 3).map((need) => need.split(':')[0])).toEqual(['audit chain unavailable', 'safety violations unavailable', "services' refused tokens unavailable"]);
 
     const noTrail = { ...services, trailProblem: 'no DATABASE_URL and no npm start' };
     delete (noTrail as Partial<CommandPathDependencies>).trail;

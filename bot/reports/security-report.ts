@@ -32,6 +32,8 @@ export interface SecurityReportSources {
   auditChain(): Promise<AuditChainStatus>;
   /** The Audit Engine's `safety_violation` events at or after `since`. */
   violations(since: Date): Promise<SecurityRecords<AuditEvent>>;
+  /** The Audit Engine's `auth_refused` events at or after `since`: the services' refused tokens, a minute's count each. */
+  serviceRefusals(since: Date): Promise<SecurityRecords<AuditEvent>>;
 }
 
 export interface Tally {
@@ -97,6 +99,8 @@ export interface SecurityReport {
   needs_a_human: string[];
   refused: ReportPart<RefusedCommands>;
   failed_authentication: ReportPart<FailedAuthentications>;
+  /** The services' refused service and admin tokens (services/kit/auth-refusals.ts); `by_source` is `<service> <token> token`. */
+  service_refusals: ReportPart<FailedAuthentications>;
   break_glass: ReportPart<{ uses: BreakGlassUse[]; cut: boolean }>;
   approvals: ReportPart<ApprovalOutcomes>;
   audit_engine_chain: ReportPart<AuditChainStatus>;
@@ -111,7 +115,7 @@ export const AUTH_FAILURE_KIND = 'auth_failure';
 export async function gatherSecurityReport(sources: SecurityReportSources, now: Date = new Date()): Promise<SecurityReport> {
   const from = new Date(now.getTime() - SECURITY_REPORT_DAYS * DAY_MS);
   const days = weekDays(from, now);
-  const [refused, failed, breakGlass, approvals, auditChain, trailChain, violations, strictMode, lockdown] = await Promise.all([
+  const [refused, failed, breakGlass, approvals, auditChain, trailChain, violations, strictMode, lockdown, serviceRefusals] = await Promise.all([
     gatherPart('audit trail', async () => refusedCommands(await sources.trail({ kind: 'command', since: from }), days)),
     gatherPart('audit trail', async () => failedAuthentications(await sources.trail({ kind: AUTH_FAILURE_KIND, since: from }), days)),
     gatherPart('audit trail', async () => {
@@ -124,6 +128,7 @@ export async function gatherSecurityReport(sources: SecurityReportSources, now: 
     gatherPart('safety violations', async () => violationKinds(await sources.violations(from))),
     gatherPart('audit trail', () => sources.trail({ kind: 'result', since: from, command: 'strict-mode' })),
     gatherPart('audit trail', () => sources.trail({ kind: 'result', since: from, command: 'lockdown' })),
+    gatherPart("services' refused tokens", async () => refusedTokens(await sources.serviceRefusals(from), days)),
   ]);
   const modeChanges: ReportPart<{ changes: ModeChange[]; cut: boolean }> =
     strictMode.state === 'missing' ? strictMode : lockdown.state === 'missing' ? lockdown : { state: 'ok', value: modeChangesOf([...strictMode.value.records, ...lockdown.value.records], strictMode.value.cut || lockdown.value.cut) };
@@ -133,6 +138,7 @@ export async function gatherSecurityReport(sources: SecurityReportSources, now: 
     needs_a_human: [],
     refused,
     failed_authentication: failed,
+    service_refusals: serviceRefusals,
     break_glass: breakGlass,
     approvals,
     audit_engine_chain: auditChain,
@@ -201,6 +207,27 @@ function failedAuthentications(read: SecurityRecords<AuditLogRecord>, days: read
   };
 }
 
+function refusedTokens(read: SecurityRecords<AuditEvent>, days: readonly string[]): FailedAuthentications {
+  // One event is a minute's refusals of one token on one route; `count` says how many.
+  const attempts = read.records.map((event) => {
+    const count = (event.data as { count?: unknown } | undefined)?.count;
+    return typeof count === 'number' && Number.isInteger(count) && count > 0 ? count : 1;
+  });
+  const names = read.records.map((event) => {
+    const data = (event.data ?? {}) as { service?: unknown; token?: unknown };
+    const service = typeof data.service === 'string' ? data.service : (event.source ?? 'unknown service');
+    return `${service} ${typeof data.token === 'string' ? data.token : 'unknown'} token`;
+  });
+  const counts = perDay(read.records.map((event) => event.occurred_at), days, attempts);
+  return {
+    total: attempts.reduce((sum, count) => sum + count, 0),
+    by_source: tally(names, attempts),
+    per_day: counts,
+    spikes: counts.filter((day) => day.count >= AUTH_FAILURE_SPIKE_PER_DAY),
+    cut: read.cut,
+  };
+}
+
 function breakGlassUse(record: AuditLogRecord): BreakGlassUse {
   return { at: record.at, actor: record.actor, command: record.command, reason: detail(record, 'reason') ?? null };
 }
@@ -244,7 +271,7 @@ function violationKinds(read: SecurityRecords<AuditEvent>): ViolationKinds {
 }
 
 function needsAHuman(report: SecurityReport): string[] {
-  const needs = missingReasons([report.refused, report.failed_authentication, report.break_glass, report.approvals, report.audit_engine_chain, report.bot_trail_chain, report.violations, report.mode_changes]);
+  const needs = missingReasons([report.refused, report.failed_authentication, report.break_glass, report.approvals, report.audit_engine_chain, report.bot_trail_chain, report.violations, report.service_refusals, report.mode_changes]);
   if (report.audit_engine_chain.state === 'ok' && !report.audit_engine_chain.value.valid) needs.push(`Audit Engine chain broken: ${report.audit_engine_chain.value.detail}`);
   if (report.bot_trail_chain.state === 'ok' && !report.bot_trail_chain.value.valid) needs.push(`the bot's audit trail is broken: ${report.bot_trail_chain.value.detail}`);
   if (report.break_glass.state === 'ok') {
@@ -252,6 +279,9 @@ function needsAHuman(report: SecurityReport): string[] {
   }
   if (report.failed_authentication.state === 'ok') {
     for (const spike of report.failed_authentication.value.spikes) needs.push(`${spike.count} failed authentication attempts on ${spike.day.slice(0, 10)} (${AUTH_FAILURE_SPIKE_PER_DAY} or more in a day)`);
+  }
+  if (report.service_refusals.state === 'ok') {
+    for (const spike of report.service_refusals.value.spikes) needs.push(`${spike.count} requests with a wrong or missing service or admin token on ${spike.day.slice(0, 10)} (${AUTH_FAILURE_SPIKE_PER_DAY} or more in a day)`);
   }
   return needs;
 }
