@@ -3,6 +3,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testToken } from '../../test/testing/tokens.js';
 import type { AuditEventInput } from '../audit-engine/contract.js';
 import { type AuditTestContext, createAuditTestContext } from '../audit-engine/testing/audit-test-context.js';
+import { requireDockerEngine } from '../../test/testing/docker.js';
+import { createTestDatabase } from '../../test/testing/postgres.js';
+import { startController } from '../sandbox-controller/testing/controller-fixture.js';
+import { startEvolutionApp } from '../evolution-oversight/testing/evolution-app.js';
 import { buildApp as buildPolicyEngine } from '../policy-engine/app.js';
 import { eventually, tempDir, testConfig } from '../policy-engine/testing/policy-fixtures.js';
 import { AUTH_REFUSED_EVENT, createAuthRefusals } from './auth-refusals.js';
@@ -107,6 +111,47 @@ describe('refused tokens of the real services reach the Audit Engine', () => {
       ]);
     } finally {
       await engine.close();
+    }
+  });
+
+  it('counts Evolution Oversight’s refused service token on a route with a parameter, by its pattern', async () => {
+    const auditEngine = await audit.start();
+    const auditUrl = await auditEngine.listen({ host: '127.0.0.1', port: 0 });
+    const database = await createTestDatabase('acgs_eo_refusals');
+    const oversight = await startEvolutionApp({ databaseUrl: database.url, policyEngineUrl: 'http://127.0.0.1:1', auditEngineUrl: auditUrl });
+    try {
+      for (const id of ['a', 'b', 'c']) {
+        const refused = await oversight.app.inject({ method: 'POST', url: `/evolutions/${id}/approve`, payload: {}, headers: { 'x-service-token': testToken() } });
+        expect(refused.statusCode).toBe(401);
+      }
+      expect((await oversight.app.inject('/metrics')).body).toContain('service_auth_refusals_total{token="service",route="/evolutions/:id/approve",service="evolution-oversight"} 3');
+      await oversight.close();
+      const stored = await audit.sql.query<{ data: Record<string, unknown> }>("SELECT data FROM audit_events WHERE event_type = 'auth_refused' AND source = 'evolution-oversight'");
+      expect(stored.rows.map((row) => [row.data.route, row.data.count])).toEqual([['/evolutions/:id/approve', 3]]);
+    } finally {
+      await oversight.close();
+      await database.drop();
+    }
+  });
+
+  it('counts the Sandbox Controller’s refused admin and service tokens, before Docker is asked anything', async () => {
+    const auditEngine = await audit.start();
+    const auditUrl = await auditEngine.listen({ host: '127.0.0.1', port: 0 });
+    const controller = await startController(await requireDockerEngine(), { auditEngineUrl: auditUrl });
+    try {
+      expect((await controller.app.inject({ method: 'GET', url: '/admin/resource-usage' })).statusCode).toBe(401);
+      expect((await controller.app.inject({ method: 'POST', url: '/sandbox/execute', payload: {}, headers: { authorization: `Bearer ${testToken()}` } })).statusCode).toBe(401);
+      expect((await controller.app.inject({ method: 'POST', url: '/sandbox/execute', payload: {} })).statusCode).toBe(401);
+      await controller.close();
+      const stored = await audit.sql.query<{ data: Record<string, unknown> }>(
+        "SELECT data FROM audit_events WHERE event_type = 'auth_refused' AND source = 'sandbox-controller' ORDER BY data->>'token'",
+      );
+      expect(stored.rows.map((row) => [row.data.token, row.data.route, row.data.count])).toEqual([
+        ['admin', '/admin/resource-usage', 1],
+        ['service', '/sandbox/execute', 2],
+      ]);
+    } finally {
+      await controller.close();
     }
   });
 });
