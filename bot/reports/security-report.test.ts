@@ -245,6 +245,11 @@ describe('the weekly security report', () => {
     expect(withoutTrail.violations.state).toBe('ok');
     // One line per missing source, not one per part.
     expect(withoutTrail.needs_a_human).toEqual(['audit trail unavailable: no DATABASE_URL and no npm start', "bot's audit trail chain unavailable: no DATABASE_URL and no npm start"]);
-    expect(document.footer).not.toContain('Charts:');
+    // The services' refused tokens come from the Audit Engine, so the chart still has them.
+    expect(document.footer).toContain('Charts: security-per-day.png');
+    // Neither the trail nor the Audit Engine: nothing to draw, and no chart.
+    const nothing = { ...engineDown, trailProblem: 'no DATABASE_URL and no npm start' };
+    delete (nothing as Partial<CommandPathDependencies>).trail;
+    expect((await makeSecurityReport(securityReportSources(nothing))).document.footer).not.toContain('Charts:');
   }, 60_000);
 });
