@@ -615,7 +615,7 @@ export interface Alerts {
 export interface ScheduledRunInfo {
   id: string;
   /** `schedule` (on time), `catch-up` (missed while no replica ran the scheduler) or `manual` (`schedule run`). */
-  trigger: 'schedule' | 'catch-up' | 'manual';
+  trigger: 'schedule' | 'catch-up' | 'manual' | 'retry';
   /** `running`, `ok`, `failed`, `timed-out`, `skipped` (overlap or a missed time the job skips) or `abandoned`. */
   outcome: string;
   scheduledFor: Date;
@@ -657,8 +657,14 @@ export interface Schedules {
  * renders the charts and, where it has Slack, posts both to channels.reports (else ops).
  */
 export interface Reports {
-  /** The daily health report as a document; `post`: also post it with its charts to the reports channel, when this process has one. */
-  daily(options: { post: boolean }): Promise<ResultDocument>;
-  /** The weekly security report as a document; `post` as for `daily`. */
-  security(options: { post: boolean }): Promise<ResultDocument>;
+  /**
+   * The daily health report as a document; `post`: post it with its charts to the reports channel,
+   * when this process has one. Asked from a channel (`askedIn`), the answer is then a short note
+   * pointing at the posted report, so the report itself appears once (issue 15).
+   */
+  daily(options: { post: boolean; askedIn?: string }): Promise<ResultDocument>;
+  /** The monthly capacity report (resource trends over 30 days and their projections); `post` and `askedIn` as for `daily`. */
+  capacity(options: { post: boolean; askedIn?: string }): Promise<ResultDocument>;
+  /** The weekly security report (the last 7 days' refusals, failed authentication, break-glass, chains ...); `post` and `askedIn` as for `daily`. */
+  security(options: { post: boolean; askedIn?: string }): Promise<ResultDocument>;
 }

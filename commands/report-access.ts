@@ -1,5 +1,6 @@
 /**
- * What the report commands share: the bot's reports port (bot/reports/), or why there is none.
+ * What the report commands (`report daily`, `report security`, `report capacity`) share: the
+ * bot's reports port (bot/reports/), or why there is none.
  */
 import { CommandError, type CommandContext } from './command.js';
 import type { Reports } from './ports.js';

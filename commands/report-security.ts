@@ -2,8 +2,9 @@
  * `report security`: the weekly security report (bot/reports/security-report.ts) on demand, as
  * the scheduler posts it each Monday: refused commands, failed authentication, break-glass,
  * approvals, both audit chains, safety violations, strict mode and lockdown over the last 7 days.
- * In Slack and the console it is also posted with its chart to channels.reports (else ops); the
- * CLI prints the text, or the report's figures with --json.
+ * In Slack and the console it is posted once, with its chart, to channels.reports (else ops), and
+ * the answer where it was asked only points there; the CLI prints the text, or the report's
+ * figures with --json.
  */
 import { z } from 'zod';
 import { defineCommand } from './command.js';
@@ -16,6 +17,6 @@ export const reportSecurity = defineCommand({
   level: 1,
   args: z.object({}).strict(),
   async run(context) {
-    return requireReports(context).security({ post: context.origin !== 'cli' });
+    return requireReports(context).security({ post: context.origin !== 'cli', ...(context.channelId ? { askedIn: context.channelId } : {}) });
   },
 });

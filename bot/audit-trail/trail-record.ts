@@ -36,6 +36,8 @@ export const TRAIL_KINDS = [
   'run_state',
   /** A request refused for its credentials: a bad Slack signature, a wrong webhook token (auth-failures.ts). */
   'auth_failure',
+  /** A figure of the DR test (restore time, a service's failover, the standing approval used, the report). */
+  'dr_test',
 ] as const;
 export type TrailKind = (typeof TRAIL_KINDS)[number];
 

@@ -4,7 +4,7 @@
  * samples of, has no chart (its KPI line already says why).
  */
 import type { MetricSeries } from '../metrics-history/index.js';
-import { cacheHitRateChart, LATENCY_TARGET_MS, renderChart, resourceUseChart, type ChartDefinition, type RenderedChart } from './charts/index.js';
+import { cacheHitRateChart, LATENCY_TARGET_MS, renderCharts, resourceUseChart, type ChartDefinition, type RenderedChart } from './charts/index.js';
 import type { DailySeries } from './daily-report.js';
 
 export function dailyReportCharts(series: DailySeries): ChartDefinition[] {
@@ -30,13 +30,9 @@ export function dailyReportCharts(series: DailySeries): ChartDefinition[] {
 }
 
 /** The series with at least one sample: an empty chart says less than the KPI line's "no samples". */
-const measured = (series: readonly MetricSeries[] | undefined) => (series ?? []).filter((one) => one.points.length > 0);
+export const measured = (series: readonly MetricSeries[] | undefined) => (series ?? []).filter((one) => one.points.length > 0);
 
-export async function renderDailyReportCharts(series: DailySeries): Promise<RenderedChart[]> {
-  const rendered: RenderedChart[] = [];
-  // One at a time: each render holds a rasterised image, and the machine is shared.
-  for (const chart of dailyReportCharts(series)) rendered.push(await renderChart(chart));
-  return rendered;
-}
+export const renderDailyReportCharts = (series: DailySeries): Promise<RenderedChart[]> => renderCharts(dailyReportCharts(series));
 
-const perService = (series: readonly MetricSeries[]) => Object.fromEntries(series.map((one) => [one.service, one.points]));
+/** Each service's points by its name, as resourceUseChart takes them. */
+export const perService = (series: readonly MetricSeries[]) => Object.fromEntries(series.map((one) => [one.service, one.points]));

@@ -1,7 +1,8 @@
 /**
  * The bot's `Reports` port (commands/ports.ts): the daily report's sources taken from the
  * command dependencies and the metrics history, its charts rendered, and, with Slack, the report
- * posted to the reports channel. `postDailyReportNow` is what the scheduler calls.
+ * posted to the reports channel; the port's capacity report is capacity-report-service.ts's, its
+ * security report security-report-service.ts's.
  */
 import type { CommandDependencies } from '../../commands/dependencies.js';
 import { runHealthChecks } from '../../commands/health.js';
@@ -12,8 +13,9 @@ import { renderDailyReportCharts } from './daily-report-charts.js';
 import { dailyReportDocument } from './daily-report-document.js';
 import { auditEngineChain } from './audit-chain-status.js';
 import { gatherDailyReport, type DailyReportSources } from './daily-report.js';
+import { capacityReportSources, makeCapacityReport } from './capacity-report-service.js';
 import { makeSecurityReport, securityReportSources } from './security-report-service.js';
-import { postReport, type PostedReport, type ReportPoster } from './report-posting.js';
+import { postReport, reportPostedNote, type PostedReport, type ReportPoster } from './report-posting.js';
 
 /** The sources of the parts as the bot has them; a missing port becomes a part that says why. */
 export function dailyReportSources(services: CommandDependencies, history: MetricsHistory, signal: AbortSignal = new AbortController().signal): DailyReportSources {
@@ -26,27 +28,33 @@ export function dailyReportSources(services: CommandDependencies, history: Metri
   };
 }
 
-
-/** The daily report's poster and what it answers are every report's (report-posting.ts). */
-export type DailyReportPoster = ReportPoster;
-export type { PostedReport };
+/** Where the report goes (report-posting.ts); the names the daily report first gave them. */
+export type { ReportPoster as DailyReportPoster, PostedReport } from './report-posting.js';
 
 /** Gathers, renders and (with a poster) posts the daily report; the document says where it went. */
-export async function makeDailyReport(sources: DailyReportSources, poster?: DailyReportPoster, now: Date = new Date()): Promise<{ document: ResultDocument; posted?: PostedReport }> {
+export async function makeDailyReport(sources: DailyReportSources, poster?: ReportPoster, now: Date = new Date()): Promise<{ document: ResultDocument; posted?: PostedReport }> {
   const { report, series } = await gatherDailyReport(sources, now);
   const charts = await renderDailyReportCharts(series);
-  return postReport(dailyReportDocument(report, { charts: charts.map((chart) => chart.filename) }), charts, poster);
+  return postReport({ document: dailyReportDocument(report, { charts: charts.map((chart) => chart.filename) }), charts }, poster);
 }
 
-export function createReports(options: { services: CommandDependencies; history: MetricsHistory; poster?: DailyReportPoster }): Reports {
+export function createReports(options: { services: CommandDependencies; history: MetricsHistory; poster?: ReportPoster }): Reports {
   return {
-    async daily({ post }) {
+    async daily({ post, askedIn }) {
       const made = await makeDailyReport(dailyReportSources(options.services, options.history), post ? options.poster : undefined);
-      return made.document;
+      if (!made.posted || askedIn === undefined) return made.document;
+      return reportPostedNote('Daily health report', made.document, made.posted, askedIn);
     },
-    async security({ post }) {
+    async capacity({ post, askedIn }) {
+      const made = await makeCapacityReport(capacityReportSources(options.services, options.history), post ? options.poster : undefined);
+      if (!made.posted || askedIn === undefined) return made.document;
+      return reportPostedNote('Monthly capacity report', made.document, made.posted, askedIn);
+    },
+    async security({ post, askedIn }) {
       const made = await makeSecurityReport(securityReportSources(options.services), post ? options.poster : undefined);
-      return made.document;
+      if (!made.posted || askedIn === undefined) return made.document;
+      return reportPostedNote('Weekly security report', made.document, made.posted, askedIn);
     },
   };
 }
+

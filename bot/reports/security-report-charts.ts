@@ -3,7 +3,7 @@
  * attempts and the services' refused tokens per day, side by side, so that a day someone kept trying stands out. A part that could not be
  * gathered has no series; with neither there is no chart (the parts already say why).
  */
-import { renderChart, type ChartDefinition, type ChartSeries, type RenderedChart } from './charts/index.js';
+import { renderCharts, type ChartDefinition, type ChartSeries, type RenderedChart } from './charts/index.js';
 import { AUTH_FAILURE_SPIKE_PER_DAY, type DayCount, type SecurityReport } from './security-report.js';
 
 export function securityReportCharts(report: SecurityReport): ChartDefinition[] {
@@ -20,8 +20,4 @@ export function securityReportCharts(report: SecurityReport): ChartDefinition[] 
 
 const points = (days: readonly DayCount[]) => days.map((day) => ({ time: new Date(day.day), value: day.count }));
 
-export async function renderSecurityReportCharts(report: SecurityReport): Promise<RenderedChart[]> {
-  const rendered: RenderedChart[] = [];
-  for (const chart of securityReportCharts(report)) rendered.push(await renderChart(chart));
-  return rendered;
-}
+export const renderSecurityReportCharts = (report: SecurityReport): Promise<RenderedChart[]> => renderCharts(securityReportCharts(report));

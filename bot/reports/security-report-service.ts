@@ -73,5 +73,5 @@ function trailChainStatus(verified: AuditLogVerification): AuditChainStatus {
 export async function makeSecurityReport(sources: SecurityReportSources, poster?: ReportPoster, now: Date = new Date()): Promise<{ document: ResultDocument; posted?: PostedReport }> {
   const report = await gatherSecurityReport(sources, now);
   const charts = await renderSecurityReportCharts(report);
-  return postReport(securityReportDocument(report, { charts: charts.map((chart) => chart.filename) }), charts, poster);
+  return postReport({ document: securityReportDocument(report, { charts: charts.map((chart) => chart.filename) }), charts }, poster);
 }

@@ -55,8 +55,8 @@ export interface SlackBotOptions {
   approvalsChannel?: string;
   /** Where evolution review cards are recorded; a card its button decided is closed there. */
   reviewCards?: ReviewCardStore;
-  /** The alert store: the buttons of alert messages look their alert up in it (alert-actions.ts). */
-  alerts?: Pick<AlertStore, 'get'>;
+  /** The alert store: the buttons of alert messages look their alert up in it, and note in it what a response ran (alert-actions.ts). */
+  alerts?: Pick<AlertStore, 'get' | 'note'>;
   /** Alertmanager's webhook at POST /alerts/alertmanager (createAlertmanagerWebhook), when ACGS_ALERTS_TOKEN is set. */
   alertmanagerWebhook?: AlertmanagerWebhook;
   /** Slack requests refused for their signature or timestamp, for the bot's trail (bot/audit-trail/auth-failures.ts). */

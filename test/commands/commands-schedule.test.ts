@@ -8,7 +8,7 @@ import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
 import { renderText } from '../../bot/cli-render.js';
 import { createCommandPathDependencies, type CommandPathDependencies } from '../../bot/command-path/index.js';
 import { commandSchedules, createScheduler, createScheduleStore, migrateScheduleStore, type ScheduledJob, type Scheduler } from '../../bot/schedules/index.js';
-import { backupJob, cleanupJob, dailyReportJob, SCHEDULER_ACTOR, weeklySecurityReportJob, withSchedulerActor } from '../../bot/schedules/maintenance-jobs.js';
+import { backupJob, capacityReportJob, cleanupJob, dailyReportJob, SCHEDULER_ACTOR, weeklySecurityReportJob, withSchedulerActor } from '../../bot/schedules/maintenance-jobs.js';
 import { createCommandRegistry } from '../../commands/index.js';
 import type { Reports } from '../../commands/ports.js';
 import { SERVICE_NAMES, type ServiceName } from '../../services/kit/service-ports.js';
@@ -135,48 +135,42 @@ it('fails the scheduled backup, saying why, when the command path does not start
   expect(recorded.rows).toEqual([{ actor: SCHEDULER_ACTOR.id, origin: 'schedule' }]);
 });
 
-it('the daily report job runs `report daily` as the scheduler, which posts it, and fails saying why when the reports are not set up', async () => {
-  const asked: Array<{ post: boolean }> = [];
-  const reports: Reports = {
-    daily: async (options) => {
-      asked.push(options);
-      return { title: 'Daily health report: 2 things need a human today', tone: 'warn', blocks: [] };
-    },
-    security: async () => {
-      throw new Error('the daily report job asked for the security report');
-    },
+it.each([
+  ['report daily', { job: dailyReportJob, what: 'daily report', method: 'daily', title: 'Daily health report: 2 things need a human today' }],
+  ['report capacity', { job: capacityReportJob, what: 'capacity report', method: 'capacity', title: 'Monthly capacity report' }],
+  ['report security', { job: weeklySecurityReportJob, what: 'weekly security report', method: 'security', title: 'Weekly security report' }],
+] as const)('the job of `%s` runs it as the scheduler, which posts the report, and fails saying why when the reports are not set up', async (line, { job: reportJob, what, method, title }) => {
+  const asked: Array<{ method: string; post: boolean }> = [];
+  const answer = (name: string, answered: string) => async (options: { post: boolean }) => {
+    asked.push({ method: name, ...options });
+    return { title: answered, tone: 'warn' as const, blocks: [] };
   };
-  const job = dailyReportJob({ registry: createCommandRegistry(), services: { ...services, reports } });
-  expect(await job({ signal: new AbortController().signal, run: undefined as never })).toBe('daily report posted: Daily health report: 2 things need a human today');
-  expect(asked).toEqual([{ post: true }]);
-  const without = dailyReportJob({ registry: createCommandRegistry(), services });
-  await expect(without({ signal: new AbortController().signal, run: undefined as never })).rejects.toThrow(/^daily report not made: .*Reports are not set up in this process/);
-  const recorded = await trail.pool.query<{ actor: string; origin: string }>("SELECT actor, origin FROM bot_audit_trail WHERE command = 'report daily' AND kind = 'execution'");
+  const reports: Reports = { daily: answer('daily', 'Daily health report: 2 things need a human today'), capacity: answer('capacity', 'Monthly capacity report'), security: answer('security', 'Weekly security report') };
+  const job = reportJob({ registry: createCommandRegistry(), services: { ...services, reports } });
+  expect(await job({ signal: new AbortController().signal, run: undefined as never })).toBe(`${what} posted: ${title}`);
+  expect(asked).toEqual([{ method, post: true }]);
+  const without = reportJob({ registry: createCommandRegistry(), services });
+  await expect(without({ signal: new AbortController().signal, run: undefined as never })).rejects.toThrow(new RegExp(`^${what} not made: .*Reports are not set up in this process`));
+  const recorded = await trail.pool.query<{ actor: string; origin: string }>("SELECT actor, origin FROM bot_audit_trail WHERE command = $1 AND kind = 'execution'", [line]);
   expect(recorded.rows).toEqual([
     { actor: SCHEDULER_ACTOR.id, origin: 'schedule' },
     { actor: SCHEDULER_ACTOR.id, origin: 'schedule' },
   ]);
 });
 
-it('the weekly security report job runs `report security` as the scheduler, which posts it, and fails saying why when the reports are not set up', async () => {
-  const asked: Array<{ post: boolean }> = [];
-  const reports: Reports = {
-    daily: async () => {
-      throw new Error('the security report job asked for the daily report');
-    },
-    security: async (options) => {
-      asked.push(options);
-      return { title: 'Weekly security report', tone: 'ok', summary: 'Nothing needs a human this week.', blocks: [] };
-    },
-  };
-  const job = weeklySecurityReportJob({ registry: createCommandRegistry(), services: { ...services, reports } });
-  expect(await job({ signal: new AbortController().signal, run: undefined as never })).toBe('weekly security report posted: Weekly security report');
-  expect(asked).toEqual([{ post: true }]);
-  const without = weeklySecurityReportJob({ registry: createCommandRegistry(), services });
-  await expect(without({ signal: new AbortController().signal, run: undefined as never })).rejects.toThrow(/^weekly security report not made: .*Reports are not set up in this process/);
-  const recorded = await trail.pool.query<{ actor: string; origin: string }>("SELECT actor, origin FROM bot_audit_trail WHERE command = 'report security' AND kind = 'execution'");
-  expect(recorded.rows).toHaveLength(2);
-  expect(recorded.rows.every((row) => row.actor === SCHEDULER_ACTOR.id && row.origin === 'schedule')).toBe(true);
+it("the scheduler acts with its own role, which holds its jobs' commands; a config that takes one away fails that job saying why", async () => {
+  const reports: Reports = { daily: async () => ({ title: 'Daily health report', tone: 'ok', blocks: [] }), capacity: async () => ({ title: 'Monthly capacity report', tone: 'ok', blocks: [] }), security: async () => ({ title: 'Weekly security report', tone: 'ok', blocks: [] }) };
+  // The scheduler's actor is in no person's role: only `scheduler` lets it run the report.
+  expect(withSchedulerActor({ oncall: [ONCALL] })).toEqual({ oncall: [ONCALL], scheduler: [SCHEDULER_ACTOR.id] });
+  const job = dailyReportJob({ registry: createCommandRegistry(), services: { ...services, reports } });
+  await job({ signal: new AbortController().signal, run: undefined as never });
+  const recorded = await trail.pool.query<{ details: string }>("SELECT coalesce(details::text, '') AS details FROM bot_audit_trail WHERE command = 'report daily' AND actor = $1 ORDER BY sequence DESC LIMIT 3", [SCHEDULER_ACTOR.id]);
+  expect(recorded.rows.map((row) => row.details).join('\n')).toContain('your role scheduler may run at once');
+
+  const withoutReport = await testGate({ roles: withSchedulerActor({ oncall: [ONCALL] }), overrides: { scheduler: { commands: ['backup'] } } });
+  const refusedJob = dailyReportJob({ registry: createCommandRegistry(), services: { ...services, reports, authorization: withoutReport } });
+  await expect(refusedJob({ signal: new AbortController().signal, run: undefined as never })).rejects.toThrow(/^daily report not made: .*the oncall or admins role may request; your roles: scheduler\./);
+  await expect(testGate({ roles: {}, overrides: { scheduler: { commands: ['report weekly'] } } })).rejects.toThrow(/authorization\.scheduler\.commands\[0\]: "report weekly" is not a command under commands/);
 });
 
 it('cleanup removes ended run records older than 90 days and keeps newer ones', async () => {
