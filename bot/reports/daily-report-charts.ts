@@ -4,8 +4,9 @@
  * samples of, has no chart (its KPI line already says why).
  */
 import type { MetricSeries } from '../metrics-history/index.js';
-import { cacheHitRateChart, LATENCY_TARGET_MS, renderChart, resourceUseChart, type ChartDefinition, type RenderedChart } from './charts/index.js';
+import { cacheHitRateChart, LATENCY_TARGET_MS, resourceUseChart, type ChartDefinition, type RenderedChart } from './charts/index.js';
 import type { DailySeries } from './daily-report.js';
+import { measured, renderCharts } from './report-posting.js';
 
 export function dailyReportCharts(series: DailySeries): ChartDefinition[] {
   const charts: ChartDefinition[] = [];
@@ -29,14 +30,8 @@ export function dailyReportCharts(series: DailySeries): ChartDefinition[] {
   return charts;
 }
 
-/** The series with at least one sample: an empty chart says less than the KPI line's "no samples". */
-const measured = (series: readonly MetricSeries[] | undefined) => (series ?? []).filter((one) => one.points.length > 0);
-
-export async function renderDailyReportCharts(series: DailySeries): Promise<RenderedChart[]> {
-  const rendered: RenderedChart[] = [];
-  // One at a time: each render holds a rasterised image, and the machine is shared.
-  for (const chart of dailyReportCharts(series)) rendered.push(await renderChart(chart));
-  return rendered;
+export function renderDailyReportCharts(series: DailySeries): Promise<RenderedChart[]> {
+  return renderCharts(dailyReportCharts(series));
 }
 
-const perService = (series: readonly MetricSeries[]) => Object.fromEntries(series.map((one) => [one.service, one.points]));
+export const perService = (series: readonly MetricSeries[]) => Object.fromEntries(series.map((one) => [one.service, one.points]));
