@@ -125,6 +125,7 @@ describe('schedules:', () => {
     expect(() => parseBotConfig({ schedules: { bakup: { cron: '0 2 * * *' } } })).toThrow(/unknown key schedules\.bakup/);
     expect(() => parseBotConfig({ schedules: { backup: { at: '02:00' } } })).toThrow(/unknown key schedules\.backup\.at/);
     expect(() => parseBotConfig({ schedules: { cleanup: { enabled: 'no' } } })).toThrow(/schedules\.cleanup\.enabled: /);
+    expect(() => parseBotConfig({ schedules: { 'weekly-performance-report': { cron: '0 6 * * 8' } } })).toThrow(/schedules\.weekly-performance-report\.cron: not a five-field cron expression/);
     expect(() => parseBotConfig({ timezone: 'Europe/Berln', schedules: { backup: { cron: '0 2 * * *' } } })).toThrow(/^config: timezone: must be an IANA timezone/);
   });
 });

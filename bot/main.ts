@@ -75,7 +75,7 @@ import { createLeaderDuty, createLeaseStore, migrateLeaseStore, replicaId, type 
 import { createReports } from './reports/daily-report-service.js';
 import { postDailyReport } from './slack/post-daily-report.js';
 import { createPrometheusHistory, createSampleStore, historySettingsFromEnv, migrateMetricsHistory, startMetricsSampler, type MetricsHistory } from './metrics-history/index.js';
-import { backupJob, cleanupJob, dailyReportJob, withSchedulerActor } from './schedules/maintenance-jobs.js';
+import { backupJob, cleanupJob, dailyReportJob, weeklyPerformanceReportJob, withSchedulerActor } from './schedules/maintenance-jobs.js';
 import { commandSchedules, createScheduler, createScheduleStore, jobSchedules, migrateScheduleStore, type ScheduledJob, type Scheduler } from './schedules/index.js';
 import { migrateDeliveryStore, postgresEvictedDeliveries } from './slack/delivery-store.js';
 import { consoleHostRefusal, consoleStackRefusal, CONSOLE_WITH_REAL_STACK } from './slack/console/console-exposure.js';
@@ -361,7 +361,7 @@ async function main(): Promise<void> {
   announceMigrations('schedules', await migrateScheduleStore(trail.pool));
   const scheduleStore = createScheduleStore(trail.pool);
   // The registry is made below; a job runs only once the timer or a command starts it, after that.
-  const scheduleWork: Record<string, ScheduledJob['run']> = { backup: (context) => backupJob({ registry, services })(context), cleanup: cleanupJob(scheduleStore), 'daily-report': (context) => dailyReportJob({ registry, services })(context) };
+  const scheduleWork: Record<string, ScheduledJob['run']> = { backup: (context) => backupJob({ registry, services })(context), cleanup: cleanupJob(scheduleStore), 'daily-report': (context) => dailyReportJob({ registry, services })(context), 'weekly-performance-report': (context) => weeklyPerformanceReportJob({ registry, services })(context) };
   const scheduledJobs: ScheduledJob[] = jobSchedules(config.schedules).map((job) => ({ ...job, run: scheduleWork[job.name]! }));
   scheduler = createScheduler({
     store: scheduleStore,
@@ -657,10 +657,10 @@ async function main(): Promise<void> {
       onError: (error, what) => logger.warn({ component: 'metrics-sampler', err: error }, `metrics sampler: ${what} failed`),
     });
   }
-  // The daily report (`report daily`, and the scheduler's postDailyReportNow): channels.reports, else ops (the console's #acgs-ops).
+  // The reports (`report daily`, `report weekly`, and their scheduled jobs): channels.reports, else ops (the console's #acgs-ops).
   const reportChannel = config.channels.reports ?? config.channels.ops ?? (standIn ? DEFAULT_CHANNELS.find((channel) => channel.name === 'acgs-ops')?.id : undefined);
   services.reports = createReports({ services, history: metricsHistory, ...(reportChannel ? { poster: { channel: reportChannel, post: (report) => postDailyReport({ client: bot.webClient, queue: bot.writeQueue }, { channel: reportChannel }, report) } } : {}) });
-  say(`reports: the daily report ${reportChannel ? `posted to ${reportChannel}${config.channels.reports ? ' (channels.reports)' : config.channels.ops ? ' (channels.ops)' : ' (#acgs-ops)'}` : 'not posted in Slack (no channels.reports or channels.ops in ACGS_CONFIG); report daily answers where it is asked'}`);
+  say(`reports: the daily and weekly reports ${reportChannel ? `posted to ${reportChannel}${config.channels.reports ? ' (channels.reports)' : config.channels.ops ? ' (channels.ops)' : ' (#acgs-ops)'}` : 'not posted in Slack (no channels.reports or channels.ops in ACGS_CONFIG); report daily answers where it is asked'}`);
   say(`metrics history: ${metricsHistory.source}${historySettings.kind === 'embedded' ? `, sampled every ${historySettings.intervalMs / 1000} s under the lease metrics-sampler` : ''}`);
   // The scheduler's timer on one replica: whoever holds the lease schedules. A missed time runs
   // once when it starts here (or is skipped, as the job says).

@@ -7,6 +7,7 @@ import { backup } from './backup.js';
 import { backupVerify } from './backup-verify.js';
 import { backups } from './backups.js';
 import { reportDaily } from './report-daily.js';
+import { reportWeekly } from './report-weekly.js';
 import { cacheClear } from './cache-clear.js';
 import { cacheStats } from './cache-stats.js';
 import { cacheWarm } from './cache-warm.js';
@@ -100,6 +101,7 @@ export const allCommands: readonly CommandDefinition[] = [
   runPass,
   backups,
   reportDaily,
+  reportWeekly,
   backup,
   backupVerify,
   troubleshoot,

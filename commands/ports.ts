@@ -657,4 +657,6 @@ export interface Schedules {
 export interface Reports {
   /** The daily health report as a document; `post`: also post it with its charts to the reports channel, when this process has one. */
   daily(options: { post: boolean }): Promise<ResultDocument>;
+  /** The weekly performance report (this week against last), posted likewise with `post`. */
+  weeklyPerformance(options: { post: boolean }): Promise<ResultDocument>;
 }

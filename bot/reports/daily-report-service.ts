@@ -1,7 +1,7 @@
 /**
  * The bot's `Reports` port (commands/ports.ts): the daily report's sources taken from the
  * command dependencies and the metrics history, its charts rendered, and, with Slack, the report
- * posted to the reports channel. `postDailyReportNow` is what the scheduler calls.
+ * posted to the reports channel. `weeklyPerformance` is weekly-performance-service.ts's.
  */
 import type { CommandDependencies } from '../../commands/dependencies.js';
 import { runHealthChecks } from '../../commands/health.js';
@@ -9,9 +9,10 @@ import type { Reports } from '../../commands/ports.js';
 import type { ResultDocument } from '../../commands/result.js';
 import type { MetricsHistory } from '../metrics-history/index.js';
 import { renderDailyReportCharts } from './daily-report-charts.js';
+import { postReport, type PostedReport, type ReportPoster } from './report-posting.js';
+import { makeWeeklyPerformanceReport, weeklyPerformanceSources } from './weekly-performance-service.js';
 import { dailyReportDocument } from './daily-report-document.js';
 import { gatherDailyReport, type DailyReportSources } from './daily-report.js';
-import type { RenderedChart } from './charts/index.js';
 
 /**
  * From the last signed checkpoint this takes well under a second; a hanging Audit Engine should
@@ -35,30 +36,15 @@ export function dailyReportSources(services: CommandDependencies, history: Metri
   };
 }
 
-/** Where the report goes: bot/main.ts gives bot/slack/post-daily-report.ts's postDailyReport, so the reports stay Slack-free. */
-export interface DailyReportPoster {
-  /** channels.reports, else channels.ops (else the console's channel). */
-  channel: string;
-  post(report: { document: ResultDocument; charts: readonly RenderedChart[] }): Promise<PostedReport>;
-}
-
-export interface PostedReport {
-  channel: string;
-  ts: string;
-  /** How each chart went out: `text` when Slack refused the image and its text fallback was posted. */
-  charts: Array<{ filename: string; as: 'image' | 'text' }>;
-}
+/** Where the report goes (report-posting.ts): every report has the same poster. */
+export type DailyReportPoster = ReportPoster;
+export type { PostedReport };
 
 /** Gathers, renders and (with a poster) posts the daily report; the document says where it went. */
 export async function makeDailyReport(sources: DailyReportSources, poster?: DailyReportPoster, now: Date = new Date()): Promise<{ document: ResultDocument; posted?: PostedReport }> {
   const { report, series } = await gatherDailyReport(sources, now);
   const charts = await renderDailyReportCharts(series);
-  const document = dailyReportDocument(report, { charts: charts.map((chart) => chart.filename) });
-  if (!poster) return { document };
-  const posted = await poster.post({ document, charts });
-  const refused = posted.charts.filter((chart) => chart.as === 'text');
-  const where = `Posted in channel ${poster.channel} with ${charts.length} chart${charts.length === 1 ? '' : 's'}${refused.length ? ` (${refused.length} as text: Slack refused the upload)` : ''}.`;
-  return { document: { ...document, footer: [document.footer, where].filter(Boolean).join('\n') }, posted };
+  return postReport(dailyReportDocument(report, { charts: charts.map((chart) => chart.filename) }), charts, poster);
 }
 
 export function createReports(options: { services: CommandDependencies; history: MetricsHistory; poster?: DailyReportPoster }): Reports {
@@ -66,6 +52,9 @@ export function createReports(options: { services: CommandDependencies; history:
     async daily({ post }) {
       const made = await makeDailyReport(dailyReportSources(options.services, options.history), post ? options.poster : undefined);
       return made.document;
+    },
+    async weeklyPerformance({ post }) {
+      return (await makeWeeklyPerformanceReport(weeklyPerformanceSources(options.services, options.history), post ? options.poster : undefined)).document;
     },
   };
 }

@@ -45,15 +45,25 @@ export function backupJob(execution: ExecutionDeps, pollMs = 5_000): (context: J
   };
 }
 
+/** A report job: `report <kind>` run as the scheduler, which posts it to channels.reports; a report not made fails the run. */
+function reportJob(execution: ExecutionDeps, line: string, what: string): (context: JobRunContext) => Promise<string> {
+  return async ({ signal }) => {
+    const outcome = await executeCommandLine(execution, { line, actor: { ...SCHEDULER_ACTOR }, origin: 'schedule', signal });
+    if (outcome.outcome === 'rejected' || outcome.outcome === 'error') {
+      throw new Error(`${what} not made: ${outcome.document.title}${outcome.document.summary ? `: ${outcome.document.summary}` : ''}`);
+    }
+    return `${what} posted: ${outcome.document.title}`;
+  };
+}
+
 /** The daily health report (issue 15), posted to channels.reports by `report daily` run as the scheduler. */
 export function dailyReportJob(execution: ExecutionDeps): (context: JobRunContext) => Promise<string> {
-  return async ({ signal }) => {
-    const outcome = await executeCommandLine(execution, { line: 'report daily', actor: { ...SCHEDULER_ACTOR }, origin: 'schedule', signal });
-    if (outcome.outcome === 'rejected' || outcome.outcome === 'error') {
-      throw new Error(`daily report not made: ${outcome.document.title}${outcome.document.summary ? `: ${outcome.document.summary}` : ''}`);
-    }
-    return `daily report posted: ${outcome.document.title}`;
-  };
+  return reportJob(execution, 'report daily', 'daily report');
+}
+
+/** The weekly performance report (issue 15), posted likewise by `report weekly`. */
+export function weeklyPerformanceReportJob(execution: ExecutionDeps): (context: JobRunContext) => Promise<string> {
+  return reportJob(execution, 'report weekly', 'weekly performance report');
 }
 
 export function cleanupJob(store: ScheduleStore, clock: () => Date = () => new Date()): (context: JobRunContext) => Promise<string> {

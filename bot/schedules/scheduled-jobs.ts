@@ -20,12 +20,14 @@ export interface ScheduledJobDefaults {
 /**
  * The runbook's daily tasks that the bot does. Its 03:00 log rotation is not one: the local
  * stack's log files rotate themselves at their size cap (services/stack/local/local-log-file.ts)
- * and Docker rotates its own. Its 05:00 health check report is the daily report (bot/reports/).
+ * and Docker rotates its own. Its 05:00 health check report is the daily report (bot/reports/);
+ * its weekly performance review is the weekly performance report, Mondays at 06:00.
  */
 export const BUILT_IN_JOBS = [
   { name: 'backup', summary: 'the daily backup (run backup, as the scheduler)', cron: '0 2 * * *', timeoutMs: 60 * 60_000, missed: 'run-once' },
   { name: 'cleanup', summary: "removes the scheduler's own run records older than 90 days", cron: '0 4 * * *', timeoutMs: 5 * 60_000, missed: 'skip' },
   { name: 'daily-report', summary: 'the daily health report to the reports channel (run report daily, as the scheduler)', cron: '0 5 * * *', timeoutMs: 10 * 60_000, missed: 'run-once' },
+  { name: 'weekly-performance-report', summary: 'the weekly performance report to the reports channel (run report weekly, as the scheduler)', cron: '0 6 * * 1', timeoutMs: 10 * 60_000, missed: 'run-once' },
 ] as const satisfies readonly ScheduledJobDefaults[];
 export type BuiltInJobName = (typeof BUILT_IN_JOBS)[number]['name'];
 export const BUILT_IN_JOB_NAMES = BUILT_IN_JOBS.map((job) => job.name) as BuiltInJobName[];

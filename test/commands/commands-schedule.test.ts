@@ -8,7 +8,8 @@ import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
 import { renderText } from '../../bot/cli-render.js';
 import { createCommandPathDependencies, type CommandPathDependencies } from '../../bot/command-path/index.js';
 import { commandSchedules, createScheduler, createScheduleStore, migrateScheduleStore, type ScheduledJob, type Scheduler } from '../../bot/schedules/index.js';
-import { backupJob, cleanupJob, dailyReportJob, SCHEDULER_ACTOR, withSchedulerActor } from '../../bot/schedules/maintenance-jobs.js';
+import { backupJob, cleanupJob, dailyReportJob, SCHEDULER_ACTOR, weeklyPerformanceReportJob, withSchedulerActor } from '../../bot/schedules/maintenance-jobs.js';
+import { jobSchedules } from '../../bot/schedules/scheduled-jobs.js';
 import { createCommandRegistry } from '../../commands/index.js';
 import type { Reports } from '../../commands/ports.js';
 import { SERVICE_NAMES, type ServiceName } from '../../services/kit/service-ports.js';
@@ -142,6 +143,7 @@ it('the daily report job runs `report daily` as the scheduler, which posts it, a
       asked.push(options);
       return { title: 'Daily health report: 2 things need a human today', tone: 'warn', blocks: [] };
     },
+    weeklyPerformance: () => Promise.reject(new Error('not asked here')),
   };
   const job = dailyReportJob({ registry: createCommandRegistry(), services: { ...services, reports } });
   expect(await job({ signal: new AbortController().signal, run: undefined as never })).toBe('daily report posted: Daily health report: 2 things need a human today');
@@ -149,6 +151,28 @@ it('the daily report job runs `report daily` as the scheduler, which posts it, a
   const without = dailyReportJob({ registry: createCommandRegistry(), services });
   await expect(without({ signal: new AbortController().signal, run: undefined as never })).rejects.toThrow(/^daily report not made: .*Reports are not set up in this process/);
   const recorded = await trail.pool.query<{ actor: string; origin: string }>("SELECT actor, origin FROM bot_audit_trail WHERE command = 'report daily' AND kind = 'execution'");
+  expect(recorded.rows).toEqual([
+    { actor: SCHEDULER_ACTOR.id, origin: 'schedule' },
+    { actor: SCHEDULER_ACTOR.id, origin: 'schedule' },
+  ]);
+});
+
+it('the weekly performance report job runs `report weekly` as the scheduler on Mondays at 06:00, and fails saying why when the reports are not set up', async () => {
+  expect(jobSchedules(undefined).find((job) => job.name === 'weekly-performance-report')).toMatchObject({ cron: '0 6 * * 1', missed: 'run-once', enabled: true });
+  const asked: Array<{ post: boolean }> = [];
+  const reports: Reports = {
+    daily: () => Promise.reject(new Error('not asked here')),
+    weeklyPerformance: async (options) => {
+      asked.push(options);
+      return { title: 'Weekly performance report', tone: 'ok', blocks: [] };
+    },
+  };
+  const job = weeklyPerformanceReportJob({ registry: createCommandRegistry(), services: { ...services, reports } });
+  expect(await job({ signal: new AbortController().signal, run: undefined as never })).toBe('weekly performance report posted: Weekly performance report');
+  expect(asked).toEqual([{ post: true }]);
+  const without = weeklyPerformanceReportJob({ registry: createCommandRegistry(), services });
+  await expect(without({ signal: new AbortController().signal, run: undefined as never })).rejects.toThrow(/^weekly performance report not made: .*Reports are not set up in this process/);
+  const recorded = await trail.pool.query<{ actor: string; origin: string }>("SELECT actor, origin FROM bot_audit_trail WHERE command = 'report weekly' AND kind = 'execution'");
   expect(recorded.rows).toEqual([
     { actor: SCHEDULER_ACTOR.id, origin: 'schedule' },
     { actor: SCHEDULER_ACTOR.id, origin: 'schedule' },
