@@ -64,7 +64,7 @@ describe('the command registry', () => {
     const issue12 = ['backup', 'backup verify', 'backups', 'checklist', 'checklist rerun', 'checklist show', 'checklist tick', 'checklist untick', 'checklists', 'restore', 'run', 'run abort', 'run decide', 'run pass', 'run status', 'runbooks', 'runs', 'troubleshoot'];
     const issue13 = ['deploy', 'deploy status', 'deploy unlock', 'hotfix', 'releases', 'rollback'];
     const issue14 = ['alerts', 'alerts ack', 'alerts history', 'alerts resolve', 'alerts snooze', 'silence', 'silences'];
-    const issue15 = ['report daily', 'schedule', 'schedule run'];
+    const issue15 = ['report daily', 'report weekly', 'schedule', 'schedule run'];
     expect(registry.list().map((command) => command.name)).toEqual([...issue3, ...issue4, ...issue5, ...issue12, ...issue13, ...issue14, ...issue15].sort((a, b) => a.localeCompare(b)));
     expect(registry.list().filter((command) => issue3.includes(command.name)).every((command) => command.level === 'read')).toBe(true);
   });
