@@ -6,9 +6,9 @@
  */
 import { clip, formatCount, formatDuration, formatPercent, formatTimestamp } from '../../commands/format.js';
 import { worstTone, type CheckLine, type ResultBlock, type ResultDocument, type Tone } from '../../commands/result.js';
+import { CACHE_HIT_RATE_TARGET_PERCENT } from './charts/index.js';
 import { figure, isPerServiceKpi, kpiLimit, reportSections, things } from './report-document-kit.js';
-import type { KpiComparison } from './weekly-performance-kpis.js';
-import { DEGRADING_STEPS, type DegradationTrend } from './weekly-performance-kpis.js';
+import { DEGRADING_STEPS, type DegradationTrend, type KpiComparison } from './weekly-performance-kpis.js';
 import type { EngineCaches, WeeklyPerformanceReport, WeekCacheHitRate } from './weekly-performance-report.js';
 import type { SlowQueries } from '../../services/stack/stack-database.js';
 
@@ -62,10 +62,10 @@ function trendBlocks(trends: readonly DegradationTrend[]): { tone: Tone; blocks:
 
 function cacheBlocks(cache: WeekCacheHitRate): { tone: Tone; blocks: ResultBlock[] } {
   if (cache.this_week === null) return { tone: 'info', blocks: [{ type: 'text', text: 'No cache hit rate samples this week.' }] };
-  const tone: Tone = cache.this_week < 95 ? 'fail' : 'ok';
+  const tone: Tone = cache.this_week < CACHE_HIT_RATE_TARGET_PERCENT ? 'fail' : 'ok';
   const last = cache.last_week === null ? 'no samples last week' : `last week ${figure(cache.last_week)} %`;
   const worst = cache.worst_day ? ` · lowest day ${formatTimestamp(cache.worst_day.day).slice(0, 10)}: ${figure(cache.worst_day.value)} %` : '';
-  return { tone, blocks: [{ type: 'checks', items: [{ name: 'Hit rate', tone, text: `${figure(cache.this_week)} % this week (at least 95 %) · ${last}${worst}` }] }] };
+  return { tone, blocks: [{ type: 'checks', items: [{ name: 'Hit rate', tone, text: `${figure(cache.this_week)} % this week (at least ${CACHE_HIT_RATE_TARGET_PERCENT} %) · ${last}${worst}` }] }] };
 }
 
 function engineCacheBlocks(caches: EngineCaches): { tone: Tone; blocks: ResultBlock[] } {
@@ -73,7 +73,7 @@ function engineCacheBlocks(caches: EngineCaches): { tone: Tone; blocks: ResultBl
     { name: 'Overall', tone: caches.tone, text: `${formatPercent(caches.hit_rate)} hit over ${formatDuration(caches.uptime_seconds)}` },
     { name: 'L1 (in process)', tone: 'info', text: `${formatPercent(caches.l1_hit_rate)} hit · ${formatCount(caches.l1.size)} of ${formatCount(caches.l1.max)} entries (${formatPercent(caches.l1.fill)})` },
     caches.l2.enabled
-      ? { name: 'L2 (Redis)', tone: caches.l2.rejected > 0 ? 'fail' : caches.l2.errors > 0 ? 'warn' : 'ok', text: `${formatPercent(caches.l2_hit_rate)} of L1 misses hit · ${formatCount(caches.l2.errors)} errors` }
+      ? { name: 'L2 (Redis)', tone: caches.l2.rejected > 0 ? 'fail' : caches.l2.errors > 0 ? 'warn' : 'ok', text: `${formatPercent(caches.l2_hit_rate)} of its lookups hit · ${formatCount(caches.l2.errors)} errors` }
       : { name: 'L2 (Redis)', tone: 'info', text: 'off' },
     ...caches.notes.map((note) => ({ name: 'Note', tone: 'info' as const, text: note })),
   ];

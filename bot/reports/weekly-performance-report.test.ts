@@ -9,6 +9,7 @@ import { renderText } from '../cli-render.js';
 import { createPool } from '../../services/kit/postgres.js';
 import { stackDatabaseOn } from '../../services/stack/stack-database-on-pg.js';
 import { startPolicyEngine, type RunningPolicyEngine } from '../../test/testing/policy-engine.js';
+import { startPrivatePostgres } from '../../test/testing/private-postgres.js';
 import { createSampleStore } from '../metrics-history/index.js';
 import { fillMinuteSamples } from '../metrics-history/testing/fill-history.js';
 import { channelWriteQueue } from '../slack/channel-write-queue.js';
@@ -111,6 +112,26 @@ describe('the weekly performance report', () => {
     } finally {
       await downPool.end();
       await downDatabase.close();
+    }
+  }, 60_000);
+
+  it('lists the slowest statements, slowest first, where the stack PostgreSQL has pg_stat_statements', async () => {
+    const server = await startPrivatePostgres({ shared_preload_libraries: 'pg_stat_statements' });
+    const pool = createPool({ databaseUrl: server.url, max: 1, applicationName: 'acgs-weekly-perf-stack' });
+    const database = stackDatabaseOn(pool);
+    try {
+      await pool.query('CREATE EXTENSION pg_stat_statements');
+      await pool.query('SELECT pg_sleep(0.3)');
+      const { document } = await makeWeeklyPerformanceReport(weeklyPerformanceSources({ ...services(engine.url), database }, bed.store), undefined, NOW);
+      const report = document.data as WeeklyPerformanceReport;
+      expect(report.slow_queries.state === 'ok' && report.slow_queries.value.available && report.slow_queries.value.queries[0]!.query).toContain('pg_sleep');
+      const table = document.blocks.find((block) => block.type === 'table' && block.columns.includes('Statement'));
+      expect(table).toMatchObject({ columns: ['Mean', 'Max', 'Calls', 'Statement'] });
+      expect(table?.type === 'table' && table.rows[0]![3]).toContain('pg_sleep');
+      expect(Number.parseFloat(table?.type === 'table' ? table.rows[0]![0]! : '0')).toBeGreaterThanOrEqual(300);
+    } finally {
+      await database.close();
+      await server.close();
     }
   }, 60_000);
 
