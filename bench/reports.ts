@@ -1,6 +1,7 @@
 /**
- * `npm run bench:reports` (issue 15, "Performance"), first part: the metrics history the reports
- * read. On a fresh database of the real PostgreSQL:
+ * `npm run bench:reports` (issue 15, "Performance"): the metrics history the reports read, the
+ * daily report built over it, and the sampler that fills it. On a fresh database of the real
+ * PostgreSQL:
  *
  * 1. 90 days of minute samples for every series the sampler keeps (21: 9 metrics, per service
  *    where they are per service; 129,600 rows a series) written by one generate_series statement
@@ -10,21 +11,28 @@
  *    rounds each: the last 24 h (minute rows, a point a minute), 7 days and 90 days (hourly rows,
  *    a point an hour), and violations per day over 90 days. All 90 days of minutes stay in the
  *    table (retention would keep 7), so the minute index is as large as it ever gets.
- * 3. The sampler's cost: BENCH_SAMPLER_BEATS (30) beats of the real sampler (readStack over HTTP
+ * 3. The daily report over those 90 days (issue 15's goal: built and rendered in under 2 s, with
+ *    its chart PNGs): BENCH_REPORT_ROUNDS (10) rounds of what makeDailyReport does without a
+ *    poster, each part timed: gather (gatherDailyReport: the four services' health checks and the
+ *    Audit Engine's checkpoint verification over HTTP, the history's 24 h of minutes and uptime,
+ *    the night's alerts from the real alert store, the backup catalog), render (the chart PNGs)
+ *    and the result document. The first round (cold: JIT, Vega's first parse) is shown apart.
+ * 4. The sampler's cost: BENCH_SAMPLER_BEATS (30) beats of the real sampler (readStack over HTTP
  *    against the four services as `npm start` runs them, the samples written, the last two hours
  *    rolled up, retention applied) back to back; this process's CPU per beat (user + system) and
  *    the beat's wall time, as a share of one core at one beat a minute. PostgreSQL's own CPU is
  *    inside the wall time, not the CPU figure. Goal: under 1 % of one core.
  *
- * `--json <file>` also writes the figures as JSON. BENCH_SKIP=queries leaves parts 1 and 2 out,
- * BENCH_SKIP=sampler part 3.
+ * `--json <file>` also writes the figures as JSON. BENCH_SKIP (comma-separated) leaves parts out:
+ * `queries` part 2, `daily` part 3, `sampler` part 4; the fixture (part 1) is made when part 2 or
+ * 3 runs. Part 4 runs last: its retention deletes the fixture's older minutes.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import type pg from 'pg';
 import { readStack } from '../bot/alerts/stack-reading.js';
-import { createCommandPathDependencies } from '../bot/command-path/index.js';
+import { createCommandPathDependencies, type CommandPathDependencies } from '../bot/command-path/index.js';
 import { METRIC_NAMES, type MetricName } from '../bot/metrics-history/metric-catalogue.js';
 import { createSamplerBeat } from '../bot/metrics-history/metrics-sampler.js';
 import { createSampleStore, migrateMetricsHistory } from '../bot/metrics-history/sample-store.js';
@@ -34,20 +42,19 @@ import type { ServiceName } from '../services/kit/service-ports.js';
 import { startLocalServices, type LocalServices } from '../services/stack/local/local-services.js';
 import { createLocalStack } from '../services/stack/local/local-stack.js';
 import { unusedLoopbackPort } from '../test/testing/loopback.js';
+import { benchDailyReport } from './reports/daily-report.js';
+import { percentile } from './reports/percentile.js';
 import { createTestDatabase } from '../test/testing/postgres.js';
 
 const DAY = 24 * 3600_000;
 const ROUNDS = Number(process.env.BENCH_QUERY_ROUNDS ?? 20);
 const BEATS = Number(process.env.BENCH_SAMPLER_BEATS ?? 30);
+const REPORT_ROUNDS = Number(process.env.BENCH_REPORT_ROUNDS ?? 10);
 const SKIP = new Set((process.env.BENCH_SKIP ?? '').split(',').filter(Boolean));
 const SERVICES: readonly ServiceName[] = ['sandbox-controller', 'evolution-oversight', 'audit-engine', 'policy-engine'];
 const jsonIndex = process.argv.indexOf('--json');
 const jsonFile = jsonIndex >= 0 ? process.argv[jsonIndex + 1] : undefined;
 
-function percentile(values: readonly number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
-}
 const fixed = (value: number, digits = 1) => value.toFixed(digits);
 
 interface QueryFigures {
@@ -71,6 +78,22 @@ async function timeQueries(name: string, run: () => Promise<{ points: number; re
   return { range: name, ...shape, p50Ms: percentile(times, 50), p99Ms: percentile(times, 99) };
 }
 
+/** The four services as `npm start` runs them, on spare loopback ports, and the command dependencies that reach them. */
+async function startServices(cleanups: Array<() => Promise<unknown> | unknown>): Promise<CommandPathDependencies> {
+  const stateDir = mkdtempSync(join(tmpdir(), 'acgs-bench-reports-'));
+  cleanups.push(() => rmSync(stateDir, { recursive: true, force: true }));
+  const ports = {} as Record<ServiceName, number>;
+  for (const service of SERVICES) ports[service] = await unusedLoopbackPort();
+  const services: LocalServices = await startLocalServices({ stateDir, ports, env: { ACGS_STATE_DIR: stateDir }, log: () => undefined });
+  cleanups.push(() => services.stop());
+  for (const child of services.processes) {
+    if (!(await child.waitUntilHealthy(60_000))) throw new Error(`${child.name} did not become healthy`);
+  }
+  const stack = createLocalStack({ processes: services.processes, stateDir });
+  cleanups.push(() => stack.close());
+  return createCommandPathDependencies({ endpoints: services.endpoints, stack, checkTimeoutMs: 2000 });
+}
+
 async function main(): Promise<void> {
   console.log(`bench:reports on ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown CPU'}), ${(totalmem() / 2 ** 30).toFixed(1)} GiB, ${new Date().toISOString()}; load average ${loadavg().map((v) => v.toFixed(2)).join(' ')}`);
   const cleanups: Array<() => Promise<unknown> | unknown> = [];
@@ -87,48 +110,47 @@ async function main(): Promise<void> {
 
     // 1. The fixture.
     const series = everySeries();
-    if (!SKIP.has('queries')) {
-    const fillStarted = performance.now();
-    const filled = await fillHistory(pool, store, { from: new Date(now.getTime() - 90 * DAY), to: now }, series);
-    const fillMs = performance.now() - fillStarted;
-    await pool.query('VACUUM ANALYZE metric_samples');
-    await pool.query('VACUUM ANALYZE metric_hourly');
-    const size = await pool.query<{ bytes: string }>("SELECT pg_total_relation_size('metric_samples') + pg_total_relation_size('metric_hourly') AS bytes");
-    figures.fixture = { series: series.length, minuteRows: filled.minutes, hourRows: filled.hours, rowsPerSeries: filled.minutes / series.length, fillAndRollUpMs: fillMs, bytes: Number(size.rows[0]!.bytes) };
-    console.log(`\n1. fixture: ${series.length} series x ${filled.minutes / series.length} minutes = ${filled.minutes.toLocaleString('en')} minute rows, ${filled.hours.toLocaleString('en')} hour rows, written and rolled up in ${fixed(fillMs / 1000)} s; ${fixed(Number(size.rows[0]!.bytes) / 2 ** 20)} MiB`);
-
-    // 2. The reports' queries: every metric for every service that has it, as one report asks.
-    const everyMetric = (days: number, extra: { stepMs?: number; metrics?: readonly MetricName[] } = {}) => async () => {
-      const answers = await Promise.all((extra.metrics ?? METRIC_NAMES).map((metric) => store.query({ metric, from: new Date(now.getTime() - days * DAY), to: now, ...(extra.stepMs ? { stepMs: extra.stepMs } : {}) })));
-      const first = answers[0]![0]!;
-      return { points: Math.max(...answers.flat().map((one) => one.points.length)), resolution: first.resolution };
-    };
-    const queries = [
-      await timeQueries('24 h, a point a minute', everyMetric(1)),
-      await timeQueries('7 days, a point an hour', everyMetric(7)),
-      await timeQueries('90 days, a point an hour', everyMetric(90)),
-      await timeQueries('90 days of violations a day', everyMetric(90, { stepMs: DAY, metrics: ['safety_violations'] })),
-    ];
-    figures.queries = queries;
-    console.log(`\n2. range queries, every metric for every service (${series.length} series), ${ROUNDS} rounds each:`);
-    console.log('| range | rows read | points per series | p50 ms | p99 ms |\n|---|---|---|---|---|');
-    for (const query of queries) console.log(`| ${query.range} | ${query.resolution} | ${query.points} | ${fixed(query.p50Ms)} | ${fixed(query.p99Ms)} |`);
+    if (!SKIP.has('queries') || !SKIP.has('daily')) {
+      const fillStarted = performance.now();
+      const filled = await fillHistory(pool, store, { from: new Date(now.getTime() - 90 * DAY), to: now }, series);
+      const fillMs = performance.now() - fillStarted;
+      await pool.query('VACUUM ANALYZE metric_samples');
+      await pool.query('VACUUM ANALYZE metric_hourly');
+      const size = await pool.query<{ bytes: string }>("SELECT pg_total_relation_size('metric_samples') + pg_total_relation_size('metric_hourly') AS bytes");
+      figures.fixture = { series: series.length, minuteRows: filled.minutes, hourRows: filled.hours, rowsPerSeries: filled.minutes / series.length, fillAndRollUpMs: fillMs, bytes: Number(size.rows[0]!.bytes) };
+      console.log(`\n1. fixture: ${series.length} series x ${filled.minutes / series.length} minutes = ${filled.minutes.toLocaleString('en')} minute rows, ${filled.hours.toLocaleString('en')} hour rows, written and rolled up in ${fixed(fillMs / 1000)} s; ${fixed(Number(size.rows[0]!.bytes) / 2 ** 20)} MiB`);
     }
 
-    // 3. The sampler against the four services as `npm start` runs them.
-    if (!SKIP.has('sampler')) {
-      const stateDir = mkdtempSync(join(tmpdir(), 'acgs-bench-reports-'));
-      cleanups.push(() => rmSync(stateDir, { recursive: true, force: true }));
-      const ports = {} as Record<ServiceName, number>;
-      for (const service of SERVICES) ports[service] = await unusedLoopbackPort();
-      const services: LocalServices = await startLocalServices({ stateDir, ports, env: { ACGS_STATE_DIR: stateDir }, log: () => undefined });
-      cleanups.push(() => services.stop());
-      for (const child of services.processes) {
-        if (!(await child.waitUntilHealthy(60_000))) throw new Error(`${child.name} did not become healthy`);
-      }
-      const stack = createLocalStack({ processes: services.processes, stateDir });
-      cleanups.push(() => stack.close());
-      const deps = createCommandPathDependencies({ endpoints: services.endpoints, stack, checkTimeoutMs: 2000 });
+    // 2. The reports' queries: every metric for every service that has it, as one report asks.
+    if (!SKIP.has('queries')) {
+      const everyMetric = (days: number, extra: { stepMs?: number; metrics?: readonly MetricName[] } = {}) => async () => {
+        const answers = await Promise.all((extra.metrics ?? METRIC_NAMES).map((metric) => store.query({ metric, from: new Date(now.getTime() - days * DAY), to: now, ...(extra.stepMs ? { stepMs: extra.stepMs } : {}) })));
+        const first = answers[0]![0]!;
+        return { points: Math.max(...answers.flat().map((one) => one.points.length)), resolution: first.resolution };
+      };
+      const queries = [
+        await timeQueries('24 h, a point a minute', everyMetric(1)),
+        await timeQueries('7 days, a point an hour', everyMetric(7)),
+        await timeQueries('90 days, a point an hour', everyMetric(90)),
+        await timeQueries('90 days of violations a day', everyMetric(90, { stepMs: DAY, metrics: ['safety_violations'] })),
+      ];
+      figures.queries = queries;
+      console.log(`\n2. range queries, every metric for every service (${series.length} series), ${ROUNDS} rounds each:`);
+      console.log('| range | rows read | points per series | p50 ms | p99 ms |\n|---|---|---|---|---|');
+      for (const query of queries) console.log(`| ${query.range} | ${query.resolution} | ${query.points} | ${fixed(query.p50Ms)} | ${fixed(query.p99Ms)} |`);
+    }
+
+    // Parts 3 and 4 talk to the four services as `npm start` runs them.
+    const deps = SKIP.has('daily') && SKIP.has('sampler') ? undefined : await startServices(cleanups);
+
+    // 3. The daily report over the 90 days (before part 4, whose retention deletes most of them).
+    if (deps && !SKIP.has('daily')) {
+      const daily = await benchDailyReport({ pool, history: store, services: deps, now, rounds: REPORT_ROUNDS, log: console.log });
+      figures.dailyReport = daily;
+    }
+
+    // 4. The sampler against the four services.
+    if (deps && !SKIP.has('sampler')) {
       // The live store: its clock is the real one, so each beat writes a new minute.
       let minute = 0;
       const clock = () => new Date(now.getTime() + ++minute * 60_000);
@@ -156,7 +178,7 @@ async function main(): Promise<void> {
       const wallMs = wallTimes.reduce((a, b) => a + b, 0) / BEATS;
       const storeMs = storeTimes.reduce((a, b) => a + b, 0) / BEATS;
       figures.sampler = { beats: BEATS, samplesPerBeat: written / BEATS, cpuMsPerBeat: cpuMs, cpuP99Ms: percentile(cpuTimes, 99), wallMsPerBeat: wallMs, wallP99Ms: percentile(wallTimes, 99), storeMsPerBeat: storeMs, storeP99Ms: percentile(storeTimes, 99), corePercentAtOneBeatAMinute: (cpuMs / 60_000) * 100 };
-      console.log(`\n3. sampler, ${BEATS} beats against the four local services (${fixed(written / BEATS, 0)} samples a beat):`);
+      console.log(`\n4. sampler, ${BEATS} beats against the four local services (${fixed(written / BEATS, 0)} samples a beat):`);
       console.log('| per beat | mean ms | p99 ms | share of one core at a beat a minute |\n|---|---|---|---|');
       console.log(`| bot CPU (user + system) | ${fixed(cpuMs)} | ${fixed(percentile(cpuTimes, 99))} | ${fixed((cpuMs / 60_000) * 100, 3)} % |`);
       console.log(`| wall, the whole beat (the reading waits on the services and the stats' CPU window) | ${fixed(wallMs)} | ${fixed(percentile(wallTimes, 99))} | |`);

@@ -142,7 +142,7 @@ interface CliTrail {
  * channel (bot/audit-trail/trail-relay.ts). Neither: no trail, so commands that change something
  * are refused, and `trailProblem` says why.
  */
-async function trailFor(io: CliIo): Promise<CliTrail> {
+async function trailFor(io: CliIo, command: string): Promise<CliTrail> {
   if (io.env.DATABASE_URL) {
     const opened = await openCommandTrail({
       databaseUrl: io.env.DATABASE_URL,
@@ -165,7 +165,7 @@ async function trailFor(io: CliIo): Promise<CliTrail> {
     return { trail: createRelayedTrail(channel), close: none, channel };
   } catch (error) {
     const why = error instanceof LocalStackNotRunningError ? error.why : (error as Error).message;
-    return { close: none, trailProblem: `without DATABASE_URL the CLI records into the trail of a running npm start, and none is running: ${why}; start it with npm start, or set DATABASE_URL` };
+    return { close: none, trailProblem: `without DATABASE_URL the CLI records into the trail of a running npm start, and none is running: ${why}; start it with npm start, or ${setDatabaseUrlHint(command)}` };
   }
 }
 
@@ -252,6 +252,27 @@ async function addAlerts(services: CommandPathDependencies, trail: CliTrail | un
   services.alerts = commandAlerts(createAlertStore({ pool: trail.pool }), { timezone });
 }
 
+/**
+ * How to give the CLI the bot's database, said wherever its absence is why a command cannot run
+ * here: the variable, where its value comes from, and the line to type.
+ */
+export function setDatabaseUrlHint(command: string): string {
+  return `set DATABASE_URL to the bot's own database (the value the bot runs with), e.g. \`DATABASE_URL=postgres://<user>:<password>@<host>:5432/<database> npx acgs ${command}\``;
+}
+
+/** Lines of `schedule` and `schedule run`: the scheduler is the bot's, and the CLI says where to ask it. */
+function isScheduleLine(registry: Registry, line: string): boolean {
+  const resolution = registry.resolve(line);
+  return resolution.ok && (resolution.command.name === 'schedule' || resolution.command.name === 'schedule run');
+}
+
+/**
+ * The scheduler runs inside the bot (its timer, its replicas' claims), never in a one-shot CLI;
+ * the CLI cannot reach the running bot's scheduler yet, so it says where to ask.
+ */
+const SCHEDULES_PROBLEM =
+  'The scheduled jobs run inside the bot, and `npx acgs` cannot reach its scheduler: ask the bot in the console or Slack (`/acgs schedule`, `/acgs schedule run <job>`).';
+
 /** Lines of the report commands: only they open the metrics history and what the report reads. */
 function isReportLine(registry: Registry, line: string): boolean {
   const resolution = registry.resolve(line);
@@ -266,7 +287,7 @@ async function addReports(services: CommandPathDependencies, trail: CliTrail | u
   if (!trail?.pool) {
     services.reportsProblem = trail?.channel
       ? "without DATABASE_URL the metrics history is in npm start's embedded database, which only the bot opens: ask in the console (or Slack), or set DATABASE_URL"
-      : (trail?.trailProblem ?? 'no DATABASE_URL and no running npm start: start it with npm start, or set DATABASE_URL');
+      : `no DATABASE_URL, so the CLI cannot read the bot's metrics history, alerts and backups: ${setDatabaseUrlHint('report daily')}; or ask the bot in the console or Slack (\`/acgs report daily\`)`;
     return;
   }
   const settings = historySettingsFromEnv(io.env);
@@ -329,7 +350,8 @@ export async function runCli(argv: readonly string[], io: CliIo, options: CliOpt
     // Only for a command: help and typos need no trail. A break-glass line names its command after
     // the reason; it is refused here, and the refusal is recorded like any other.
     const glass = breakGlassOf(line);
-    if (registry.resolve(glass && 'line' in glass ? glass.line : line).ok) trail = await trailFor(io);
+    const resolved = registry.resolve(glass && 'line' in glass ? glass.line : line);
+    if (resolved.ok) trail = await trailFor(io, resolved.command.name);
     const engine = usesRuns(registry, line) ? await runsFor(trail, io, { ...stack.services, ...controlled }) : {};
     const progress = cliProgress({ write: (text) => io.stderr(text), color: Boolean(io.stderrIsTty) && !io.env.NO_COLOR });
     const services: CommandPathDependencies = {
@@ -352,6 +374,7 @@ export async function runCli(argv: readonly string[], io: CliIo, options: CliOpt
     if (isDeploymentLine(registry, line)) await addDeployments(services, trail, io);
     if (isAlertLine(registry, line)) await addAlerts(services, trail, config.timezone);
     if (isReportLine(registry, line)) await addReports(services, trail, io, config.timezone);
+    if (isScheduleLine(registry, line)) services.schedulesProblem = SCHEDULES_PROBLEM;
     const outcome = await executeCommandLine(
       {
         registry,

@@ -2,7 +2,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { createCommandRegistry } from '../commands/index.js';
+import { defaultAuthorizationData } from './authorization/data.js';
 import { ConfigError, loadBotConfig, parseBotConfig } from './config.js';
+import { nextRunAfter } from './schedules/cron-times.js';
+import { BUILT_IN_JOBS, jobSchedules } from './schedules/scheduled-jobs.js';
 
 describe('bot config', () => {
   it('accepts roles and channels with Slack IDs', () => {
@@ -118,6 +122,35 @@ describe('schedules:', () => {
     expect(parseBotConfig({ schedules: { backup: { cron: '30 1 * * *' }, cleanup: { enabled: false } } }).schedules).toEqual({ backup: { cron: '30 1 * * *' }, cleanup: { enabled: false } });
   });
 
+  it('schedules the monthly capacity report on the 1st at 07:00 by default, and takes another time or turns it off', () => {
+    const monthly = jobSchedules(undefined).find((job) => job.name === 'monthly-capacity-report');
+    expect(monthly).toMatchObject({ cron: '0 7 1 * *', missed: 'run-once', enabled: true });
+    expect(nextRunAfter({ cron: monthly!.cron, timezone: 'Europe/Berlin' }, new Date('2026-12-07T12:00:00Z'))).toEqual(new Date('2027-01-01T06:00:00Z'));
+    const moved = parseBotConfig({ schedules: { 'monthly-capacity-report': { cron: '0 6 2 * *' } } }).schedules;
+    expect(jobSchedules(moved).find((job) => job.name === 'monthly-capacity-report')).toMatchObject({ cron: '0 6 2 * *', enabled: true });
+    expect(jobSchedules({ 'monthly-capacity-report': { enabled: false } }).find((job) => job.name === 'monthly-capacity-report')?.enabled).toBe(false);
+    expect(() => parseBotConfig({ schedules: { 'monthly-capacity-report': { cron: '0 7 32 * *' } } })).toThrow(/schedules\.monthly-capacity-report\.cron: not a five-field cron expression/);
+  });
+
+  it('schedules the weekly performance report on Mondays at 06:00 by default', () => {
+    const weekly = jobSchedules(undefined).find((job) => job.name === 'weekly-performance-report');
+    expect(weekly).toMatchObject({ cron: '0 6 * * 1', missed: 'run-once', enabled: true });
+    expect(nextRunAfter({ cron: weekly!.cron, timezone: 'Europe/Berlin' }, new Date('2026-12-09T12:00:00Z'))).toEqual(new Date('2026-12-14T05:00:00Z'));
+  });
+
+  it("lets the scheduler's role run every built-in job's command by default: a new job is never refused as shipped", () => {
+    const registry = createCommandRegistry();
+    const allowed = defaultAuthorizationData().scheduler.commands;
+    for (const job of BUILT_IN_JOBS) {
+      if (job.command === null) continue;
+      const resolved = registry.resolve(job.command);
+      expect(resolved.ok && resolved.command.name, `${job.name} runs a command`).toBe(job.command);
+      expect(allowed, `${job.name}'s ${job.command} in scheduler.commands (bot/authorization/defaults.json)`).toContain(job.command);
+    }
+    // Only the scheduler's own housekeeping runs no command.
+    expect(BUILT_IN_JOBS.filter((job) => job.command === null).map((job) => job.name)).toEqual(['cleanup']);
+  });
+
   it('names the key of a malformed cron expression, an unknown job or key, and a bad timezone', () => {
     expect(() => parseBotConfig({ schedules: { backup: { cron: '61 2 * * *' } } })).toThrow(/^config: schedules\.backup\.cron: not a five-field cron expression .*minute: 61/);
     expect(() => parseBotConfig({ schedules: { backup: { cron: '0 2 * *' } } })).toThrow(/schedules\.backup\.cron: not a five-field cron expression/);
@@ -127,5 +160,15 @@ describe('schedules:', () => {
     expect(() => parseBotConfig({ schedules: { cleanup: { enabled: 'no' } } })).toThrow(/schedules\.cleanup\.enabled: /);
     expect(() => parseBotConfig({ schedules: { 'weekly-performance-report': { cron: '0 6 * * 8' } } })).toThrow(/schedules\.weekly-performance-report\.cron: not a five-field cron expression/);
     expect(() => parseBotConfig({ timezone: 'Europe/Berln', schedules: { backup: { cron: '0 2 * * *' } } })).toThrow(/^config: timezone: must be an IANA timezone/);
+  });
+
+  it("keeps the DR test's standing approval, and names what is wrong with a bad one", () => {
+    const standing = { approved_by: 'U0HEAD', reason: 'monthly DR test, change CR-42' };
+    expect(parseBotConfig({ schedules: { 'dr-test': { cron: '0 3 1 * *', standing_approval: standing } } }).schedules).toEqual({ 'dr-test': { cron: '0 3 1 * *', standing_approval: standing } });
+    expect(() => parseBotConfig({ schedules: { 'dr-test': { standing_approval: { approved_by: '', reason: 'monthly DR test' } } } })).toThrow(/schedules\.dr-test\.standing_approval\.approved_by: approved_by names who approved/);
+    expect(() => parseBotConfig({ schedules: { 'dr-test': { standing_approval: { approved_by: 'U0HEAD', reason: 'ok' } } } })).toThrow(/schedules\.dr-test\.standing_approval\.reason: reason says why the approval stands/);
+    expect(() => parseBotConfig({ schedules: { 'dr-test': { standing_approval: { approved_by: 'U0HEAD', reason: 'monthly DR test', until: 'never' } } } })).toThrow(/unknown key schedules\.dr-test\.standing_approval\.until/);
+    // Only the DR test has one: a standing approval elsewhere would pass a gate nobody meant.
+    expect(() => parseBotConfig({ schedules: { backup: { standing_approval: standing } } })).toThrow(/unknown key schedules\.backup\.standing_approval/);
   });
 });

@@ -37,7 +37,7 @@ import { selectStack } from '../services/stack/select-stack.js';
 import { loadBotConfig } from './config.js';
 import { createBotLogger } from './logger.js';
 import { createReviewCardStore, migrateEvolutionReviewCards, reviewIntervalFromEnv, startEvolutionReviewPoster, type ReviewPoster } from './evolution-reviews/index.js';
-import { backupHostPorts, createBackupCatalog, openBotDeployments, startRunbookEngine, type RunbookEngine } from './runbook-runs/index.js';
+import { backupHostPorts, createBackupCatalog, drTestHostPorts, openBotDeployments, startRunbookEngine, type DrTestChannels, type RunbookEngine } from './runbook-runs/index.js';
 import { CHECKLIST_RELAY_FEATURE, checklistRelayRoutes } from './runbook-runs/checklist-relay.js';
 import { RUN_RELAY_FEATURE, runRelayRoutes } from './runbook-runs/run-relay.js';
 import { runExecutionCheck } from './runbook-runs/run-execution-check.js';
@@ -71,12 +71,13 @@ import { startLevelOne, withLevelOneActor } from './alerts/level-one-wiring.js';
 import type { LevelOne } from './alerts/level-one.js';
 import { authorizationDataFor } from './authorization/index.js';
 import { stackModesOf } from './command-path/index.js';
-import { createLeaderDuty, createLeaseStore, migrateLeaseStore, replicaId, type LeaderDuty } from './leadership/index.js';
+import { createLeaderDuty, createLeaseStore, logDutyEvent, migrateLeaseStore, replicaId, type LeaderDuty } from './leadership/index.js';
 import { createReports } from './reports/daily-report-service.js';
 import { postDailyReport } from './slack/post-daily-report.js';
+import { renderDocument } from './slack/render.js';
 import { createPrometheusHistory, createSampleStore, historySettingsFromEnv, migrateMetricsHistory, startMetricsSampler, type MetricsHistory } from './metrics-history/index.js';
-import { backupJob, cleanupJob, dailyReportJob, weeklyPerformanceReportJob, withSchedulerActor } from './schedules/maintenance-jobs.js';
-import { commandSchedules, createScheduler, createScheduleStore, jobSchedules, migrateScheduleStore, type ScheduledJob, type Scheduler } from './schedules/index.js';
+import { backupJob, capacityReportJob, cleanupJob, dailyReportJob, drTestJob, weeklyPerformanceReportJob, withSchedulerActor } from './schedules/maintenance-jobs.js';
+import { commandSchedules, createScheduler, createScheduleStore, drTestStandingApproval, jobSchedules, migrateScheduleStore, type BuiltInJobName, type ScheduledJob, type Scheduler } from './schedules/index.js';
 import { migrateDeliveryStore, postgresEvictedDeliveries } from './slack/delivery-store.js';
 import { consoleHostRefusal, consoleStackRefusal, CONSOLE_WITH_REAL_STACK } from './slack/console/console-exposure.js';
 import { DEFAULT_BOT_PORT, parseSlackSettings, slackRequested, type SlackSettings } from './slack/settings.js';
@@ -130,6 +131,8 @@ let gateClient: webApi.WebClient | undefined;
 let gateMessages: ((request: ApprovalRequest) => Promise<void>) | undefined;
 let checklistMessages: ChecklistMessages | undefined;
 let deploymentNotices: NoticesPort | undefined;
+/** Where the DR test announces its failover and posts its report, once the bot exists. */
+let drTestChannels: DrTestChannels | undefined;
 let noticeMailer: NoticeMailer | undefined;
 let alertMessages: AlertMessages | undefined;
 let escalationDuty: LeaderDuty | undefined;
@@ -285,6 +288,13 @@ async function main(): Promise<void> {
         },
       },
       deployments,
+      drTest: drTestHostPorts({
+        pool: trail.pool,
+        trail: trail.trail,
+        channels: () => drTestChannels,
+        ...(drTestStandingApproval(config.schedules) ? { standingApproval: drTestStandingApproval(config.schedules)! } : {}),
+        levelOneAutoResolution: alertSwitches.levelOne,
+      }),
       // Releases as this stack runs them: checkouts beside the local stack's state, images on Docker.
       releases: local ? createLocalReleaseBuilder({ stateDir: local.stateDir }) : createDockerReleaseBuilder({ env }),
       deploySettings,
@@ -361,8 +371,16 @@ async function main(): Promise<void> {
   announceMigrations('schedules', await migrateScheduleStore(trail.pool));
   const scheduleStore = createScheduleStore(trail.pool);
   // The registry is made below; a job runs only once the timer or a command starts it, after that.
-  const scheduleWork: Record<string, ScheduledJob['run']> = { backup: (context) => backupJob({ registry, services })(context), cleanup: cleanupJob(scheduleStore), 'daily-report': (context) => dailyReportJob({ registry, services })(context), 'weekly-performance-report': (context) => weeklyPerformanceReportJob({ registry, services })(context) };
-  const scheduledJobs: ScheduledJob[] = jobSchedules(config.schedules).map((job) => ({ ...job, run: scheduleWork[job.name]! }));
+  // Keyed by the built-in jobs' names: a new job without its work here does not compile.
+  const scheduleWork: Record<BuiltInJobName, ScheduledJob['run']> = {
+    backup: (context) => backupJob({ registry, services })(context),
+    cleanup: cleanupJob(scheduleStore),
+    'daily-report': (context) => dailyReportJob({ registry, services })(context),
+    'weekly-performance-report': (context) => weeklyPerformanceReportJob({ registry, services })(context),
+    'monthly-capacity-report': (context) => capacityReportJob({ registry, services })(context),
+    'dr-test': (context) => drTestJob({ registry, services })(context),
+  };
+  const scheduledJobs: ScheduledJob[] = jobSchedules(config.schedules).map((job) => ({ ...job, run: scheduleWork[job.name as BuiltInJobName] }));
   scheduler = createScheduler({
     store: scheduleStore,
     jobs: scheduledJobs,
@@ -513,7 +531,7 @@ async function main(): Promise<void> {
           run: () => escalations.run(new Date()),
           onError: (error) => escalationLog('escalation check failed; trying again next time', error),
         }),
-      onEvent: (event) => logger.info({ component: 'escalation', token: event.lease.fencingToken }, event.kind === 'leading' ? 'alert escalation: this replica checks (lease alert-escalation)' : `alert escalation: stopped here (${event.kind === 'lost' ? event.reason : 'released'})`),
+      onEvent: (event) => logDutyEvent(logger, 'escalation', event, { leading: 'alert escalation: this replica checks (lease alert-escalation)', stopped: 'alert escalation: stopped here' }),
       onError: (error, what) => escalationLog(`alert escalation: ${what} failed`, error),
     });
     say(`alert escalation: to ${escalationChannel}, checked every ${escalation.checkMs / 1000} s by one replica (lease alert-escalation); Level 1 -> 2 after ${escalation.waitMs[1] / 60_000} min, 2 -> 3 after ${escalation.waitMs[2] / 60_000} min, 3 -> 4 after ${escalation.waitMs[3] / 60_000} min`);
@@ -538,7 +556,20 @@ async function main(): Promise<void> {
     logger.warn({ request: request.id, state: request.state, line: request.action.line }, retired ? 'approval whose run never started (an earlier process stopped): ended as superseded; ask again if still needed' : 'approval left in flight by an earlier process: not re-run; ask again if still needed');
   }
 
-  closeWithGrace({ delay: 15_000 }, async ({ signal, err }) => {
+  closeWithGrace({
+    delay: 15_000,
+    // A second Ctrl-C exits at once (close-with-grace), before the stop above has ended the local
+    // services: they are killed with the bot rather than left running in their own process groups.
+    onSecondSignal: (signal) => {
+      say(`second ${signal}: exiting now${local ? ', killing the local services' : ''}`);
+      local?.killNow();
+    },
+    // The same when the stop itself hangs past the grace period and close-with-grace exits.
+    onTimeout: () => {
+      say('stopping took longer than 15 s: exiting now');
+      local?.killNow();
+    },
+  }, async ({ signal, err }) => {
     if (err) logger.error({ err }, 'shutting down after an error');
     else say(`${signal}: stopping`);
     await reviewPoster?.stop().catch(() => undefined);
@@ -623,7 +654,7 @@ async function main(): Promise<void> {
           },
         });
       },
-      onEvent: (event) => logger.info({ component: 'alert-monitor', token: event.lease.fencingToken }, event.kind === 'leading' ? 'alert monitor: this replica monitors (lease alert-monitor)' : `alert monitor: stopped here (${event.kind === 'lost' ? event.reason : 'released'})`),
+      onEvent: (event) => logDutyEvent(logger, 'alert-monitor', event, { leading: 'alert monitor: this replica monitors (lease alert-monitor)', stopped: 'alert monitor: stopped here' }),
       onError: (error, what) => logger.warn({ component: 'alert-monitor', err: error }, `alert monitor: ${what} failed`),
     });
   }
@@ -653,14 +684,23 @@ async function main(): Promise<void> {
             lastProblem = problem;
           },
         }),
-      onEvent: (event) => logger.info({ component: 'metrics-sampler', token: event.lease.fencingToken }, event.kind === 'leading' ? 'metrics sampler: this replica samples (lease metrics-sampler)' : `metrics sampler: stopped here (${event.kind === 'lost' ? event.reason : 'released'})`),
+      onEvent: (event) => logDutyEvent(logger, 'metrics-sampler', event, { leading: 'metrics sampler: this replica samples (lease metrics-sampler)', stopped: 'metrics sampler: stopped here' }),
       onError: (error, what) => logger.warn({ component: 'metrics-sampler', err: error }, `metrics sampler: ${what} failed`),
     });
   }
-  // The reports (`report daily`, `report weekly`, and their scheduled jobs): channels.reports, else ops (the console's #acgs-ops).
+  // The reports (`report daily`, `report weekly`, `report capacity`, and their scheduled jobs): channels.reports, else ops (the console's #acgs-ops).
   const reportChannel = config.channels.reports ?? config.channels.ops ?? (standIn ? DEFAULT_CHANNELS.find((channel) => channel.name === 'acgs-ops')?.id : undefined);
+  // The DR test's failover announcement (ops) and its report (where the daily report goes).
+  drTestChannels = {
+    post: async (channel, document) => {
+      const message = renderDocument(document);
+      await bot.writeQueue.post(channel, { text: message.text, blocks: message.blocks });
+    },
+    ...((config.channels.ops ?? reportChannel) ? { ops: (config.channels.ops ?? reportChannel)! } : {}),
+    ...(reportChannel ? { reports: reportChannel } : {}),
+  };
   services.reports = createReports({ services, history: metricsHistory, ...(reportChannel ? { poster: { channel: reportChannel, post: (report) => postDailyReport({ client: bot.webClient, queue: bot.writeQueue }, { channel: reportChannel }, report) } } : {}) });
-  say(`reports: the daily and weekly reports ${reportChannel ? `posted to ${reportChannel}${config.channels.reports ? ' (channels.reports)' : config.channels.ops ? ' (channels.ops)' : ' (#acgs-ops)'}` : 'not posted in Slack (no channels.reports or channels.ops in ACGS_CONFIG); report daily answers where it is asked'}`);
+  say(`reports: the daily, weekly and capacity reports ${reportChannel ? `posted to ${reportChannel}${config.channels.reports ? ' (channels.reports)' : config.channels.ops ? ' (channels.ops)' : ' (#acgs-ops)'}` : 'not posted in Slack (no channels.reports or channels.ops in ACGS_CONFIG); report daily answers where it is asked'}`);
   say(`metrics history: ${metricsHistory.source}${historySettings.kind === 'embedded' ? `, sampled every ${historySettings.intervalMs / 1000} s under the lease metrics-sampler` : ''}`);
   // The scheduler's timer on one replica: whoever holds the lease schedules. A missed time runs
   // once when it starts here (or is skipped, as the job says).
@@ -670,7 +710,7 @@ async function main(): Promise<void> {
     name: 'schedules',
     holder: replica,
     start: () => timedScheduler.startTimer(),
-    onEvent: (event) => logger.info({ component: 'schedules', token: event.lease.fencingToken }, event.kind === 'leading' ? 'schedules: this replica drives the timer (lease schedules)' : `schedules: timer stopped here (${event.kind === 'lost' ? event.reason : 'released'})`),
+    onEvent: (event) => logDutyEvent(logger, 'schedules', event, { leading: 'schedules: this replica drives the timer (lease schedules)', stopped: 'schedules: timer stopped here' }),
     onError: (error, what) => logger.warn({ component: 'schedules', err: error }, `schedules: ${what} failed`),
   });
   // Started after the bot: the console's stand-in answers on the bot's own port.

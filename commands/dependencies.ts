@@ -63,6 +63,8 @@ export interface CommandDependencies {
   alertsProblem?: string;
   /** The bot's scheduler (bot/schedules); without it `schedule` says it is not set up. */
   schedules?: Schedules;
+  /** Why there is no scheduler here, when the caller could reach one elsewhere (the CLI). */
+  schedulesProblem?: string;
   /** The reports (bot/reports/); without it `report daily` says they are not set up. */
   reports?: Reports;
   /** Why there are no reports, when this process could have had them (the CLI without DATABASE_URL). */
@@ -105,7 +107,7 @@ export interface CommandDependenciesOptions {
 }
 
 /** The clients and connections; the bot adds its audit trail (bot/command-path/command-path-dependencies.ts). */
-export function createCommandDependencies(options: CommandDependenciesOptions): Omit<CommandDependencies, 'trail' | 'trailProblem' | 'runs' | 'backups' | 'runsProblem' | 'checklists' | 'checklistsProblem' | 'deployments' | 'deploymentsProblem' | 'alerts' | 'alertsProblem' | 'reports' | 'reportsProblem'> {
+export function createCommandDependencies(options: CommandDependenciesOptions): Omit<CommandDependencies, 'trail' | 'trailProblem' | 'runs' | 'backups' | 'runsProblem' | 'checklists' | 'checklistsProblem' | 'deployments' | 'deploymentsProblem' | 'alerts' | 'alertsProblem' | 'reports' | 'reportsProblem' | 'schedulesProblem'> {
   const callTimeoutMs = options.callTimeoutMs ?? 10_000;
   const { endpoints } = options;
   return {

@@ -6,6 +6,7 @@ import { auditVerify } from './audit-verify.js';
 import { backup } from './backup.js';
 import { backupVerify } from './backup-verify.js';
 import { backups } from './backups.js';
+import { reportCapacity } from './report-capacity.js';
 import { reportDaily } from './report-daily.js';
 import { reportWeekly } from './report-weekly.js';
 import { cacheClear } from './cache-clear.js';
@@ -21,6 +22,7 @@ import type { CommandDefinition } from './command.js';
 import { dbConnections } from './db-connections.js';
 import { dbKillIdle } from './db-kill-idle.js';
 import { dbStatus } from './db-status.js';
+import { drTest } from './dr-test.js';
 import { deploy } from './deploy.js';
 import { deployStatus } from './deploy-status.js';
 import { hotfix } from './hotfix.js';
@@ -102,8 +104,10 @@ export const allCommands: readonly CommandDefinition[] = [
   backups,
   reportDaily,
   reportWeekly,
+  reportCapacity,
   backup,
   backupVerify,
+  drTest,
   troubleshoot,
   restore,
   checklists,

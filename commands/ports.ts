@@ -613,7 +613,7 @@ export interface Alerts {
 export interface ScheduledRunInfo {
   id: string;
   /** `schedule` (on time), `catch-up` (missed while no replica ran the scheduler) or `manual` (`schedule run`). */
-  trigger: 'schedule' | 'catch-up' | 'manual';
+  trigger: 'schedule' | 'catch-up' | 'manual' | 'retry';
   /** `running`, `ok`, `failed`, `timed-out`, `skipped` (overlap or a missed time the job skips) or `abandoned`. */
   outcome: string;
   scheduledFor: Date;
@@ -651,12 +651,18 @@ export interface Schedules {
 }
 
 /**
- * The reports of issue 15 (bot/reports/), as `report daily` uses them: the bot gathers the parts,
- * renders the charts and, where it has Slack, posts both to channels.reports (else ops).
+ * The reports of issue 15 (bot/reports/), as the `report` commands use them: the bot gathers the
+ * parts, renders the charts and, where it has Slack, posts both to channels.reports (else ops).
  */
 export interface Reports {
-  /** The daily health report as a document; `post`: also post it with its charts to the reports channel, when this process has one. */
-  daily(options: { post: boolean }): Promise<ResultDocument>;
-  /** The weekly performance report (this week against last), posted likewise with `post`. */
-  weeklyPerformance(options: { post: boolean }): Promise<ResultDocument>;
+  /**
+   * The daily health report as a document; `post`: post it with its charts to the reports channel,
+   * when this process has one. Asked from a channel (`askedIn`), the answer is then a short note
+   * pointing at the posted report, so the report itself appears once (issue 15).
+   */
+  daily(options: { post: boolean; askedIn?: string }): Promise<ResultDocument>;
+  /** The monthly capacity report (resource trends over 30 days and their projections); `post` and `askedIn` as for `daily`. */
+  capacity(options: { post: boolean; askedIn?: string }): Promise<ResultDocument>;
+  /** The weekly performance report (this week against last); `post` and `askedIn` as for `daily`. */
+  weeklyPerformance(options: { post: boolean; askedIn?: string }): Promise<ResultDocument>;
 }

@@ -1,11 +1,12 @@
 /**
  * `report daily`: the daily health report (bot/reports/daily-report.ts) on demand, as the
- * scheduler posts it each morning. In Slack and the console it is also posted with its charts to
- * channels.reports (else ops); the CLI prints the text, or the report's figures with --json.
+ * scheduler posts it each morning. In Slack and the console it is posted once, with its charts, to
+ * channels.reports (else ops), and the answer where it was asked only points there; the CLI prints
+ * the text, or the report's figures with --json.
  */
 import { z } from 'zod';
 import { defineCommand } from './command.js';
-import { requireReports } from './report-access.js';
+import { reportRequest, requireReports } from './report-access.js';
 
 export const reportDaily = defineCommand({
   name: 'report daily',
@@ -14,6 +15,6 @@ export const reportDaily = defineCommand({
   level: 1,
   args: z.object({}).strict(),
   async run(context) {
-    return requireReports(context).daily({ post: context.origin !== 'cli' });
+    return requireReports(context).daily(reportRequest(context));
   },
 });

@@ -12,7 +12,8 @@ import type { ScheduledJobInfo, ScheduledRunInfo, Schedules } from './ports.js';
 import type { ResultDocument, Tone } from './result.js';
 
 function requireSchedules(context: CommandContext): Schedules {
-  const { schedules } = context.services;
+  const { schedules, schedulesProblem } = context.services;
+  if (!schedules && schedulesProblem) throw new CommandError('The scheduler cannot be asked from here.', schedulesProblem, 'unavailable');
   if (!schedules) {
     throw new CommandError(
       'The scheduler is not set up in this process.',
@@ -26,7 +27,7 @@ function requireSchedules(context: CommandContext): Schedules {
 const OUTCOME_TONE: Record<string, Tone> = { ok: 'ok', running: 'info', skipped: 'warn', failed: 'fail', 'timed-out': 'fail', abandoned: 'fail' };
 
 function runWords(run: ScheduledRunInfo, timezone: string): string {
-  const how = run.trigger === 'manual' ? `by hand${run.requestedBy ? ` (${run.requestedBy})` : ''}` : run.trigger === 'catch-up' ? 'caught up after downtime' : 'on schedule';
+  const how = run.trigger === 'manual' ? `by hand${run.requestedBy ? ` (${run.requestedBy})` : ''}` : run.trigger === 'catch-up' ? 'caught up after downtime' : run.trigger === 'retry' ? 'again after an abandoned run' : 'on schedule';
   return `${run.outcome} ${formatInZone(run.startedAt, timezone)}, ${how}${run.detail ? `: ${clip(run.detail, 120)}` : ''}`;
 }
 

@@ -6,7 +6,8 @@ import type { AnyRunbook } from './engine/definition.js';
 import { alertResponseRunbooks } from './alert-responses/index.js';
 import { backupRunbooks } from './backup/index.js';
 import { deployRunbooks } from './deploy/index.js';
+import { drTestRunbook } from './dr-test/index.js';
 import { healthCheck } from './health-check.js';
 import { troubleshootingRunbooks } from './troubleshooting/index.js';
 
-export const allRunbooks: readonly AnyRunbook[] = [healthCheck, ...backupRunbooks, ...deployRunbooks, ...troubleshootingRunbooks, ...alertResponseRunbooks];
+export const allRunbooks: readonly AnyRunbook[] = [healthCheck, ...backupRunbooks, ...deployRunbooks, drTestRunbook, ...troubleshootingRunbooks, ...alertResponseRunbooks];

@@ -52,7 +52,8 @@ it('reports a service down for its for-duration as firing, and resolved at the f
   expect(await store.listOpen()).toMatchObject([{ fingerprint: FINGERPRINT, state: 'firing', firedAt: new Date(T0 + 6000), value: 1 }]);
   await beat(reading(8, 'unreachable'));
   await beat(reading(10, 'healthy'));
-  expect(await store.byFingerprint(FINGERPRINT)).toMatchObject({ state: 'resolved', resolvedAt: new Date(T0 + 10_000), value: 0 });
+  // Resolved, its value still the one that fired it (not the healthy reading's 0 failing checks).
+  expect(await store.byFingerprint(FINGERPRINT)).toMatchObject({ state: 'resolved', resolvedAt: new Date(T0 + 10_000), value: 1 });
   expect(await history()).toEqual([`${FINGERPRINT} fired`, `${FINGERPRINT} resolved`]);
 });
 

@@ -69,6 +69,20 @@ describe('reports', () => {
     expect(await eventKinds()).toEqual(['fired:firing', 'resolved:resolved']);
   });
 
+  it('numbers alerts consecutively, whatever was de-duplicated or changed in between', async () => {
+    await store.report([alert()]);
+    await store.report([alert()]);
+    clock = later(10_000);
+    await store.report([resolved(T0, later(10_000))]);
+    await store.report([alert({ startsAt: later(20_000) })]);
+    await store.report([alert({ fingerprint: 'ffff000011112222', labels: { service: 'audit-engine' } })]);
+    const ids = (await store.history(new Date(0))).filter((entry) => entry.kind === 'fired').map((entry) => entry.fingerprint);
+    expect(ids).toEqual(['a1b2c3d4e5f60718', 'a1b2c3d4e5f60718', 'ffff000011112222']);
+    expect((await store.byFingerprint('a1b2c3d4e5f60718'))!.id).toBe('1');
+    // The next alert people see is Alert 2, not a number a duplicate, a resolution or a re-fire used up.
+    expect((await store.byFingerprint('ffff000011112222'))!.id).toBe('2');
+  });
+
   it('makes one alert of the same fingerprint reported at once by two replicas and retried webhooks', async () => {
     const replica = createAlertStore({ pool: otherReplica, settings: SETTINGS, now: () => clock });
     const results = await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? store : replica).report([alert()])));

@@ -303,17 +303,23 @@ export function createAlertStore(options: AlertStoreOptions): AlertStore {
     const silencedBy = await activeSilenceOf(client, report.rule, at);
     const silenced = silencedBy !== null;
     const resolvedAt = report.status === 'resolved' ? (isZeroTime(report.endsAt) ? at : report.endsAt!) : null;
-    const inserted = await client.query<AlertRow>(
-      `INSERT INTO alerts (fingerprint, rule, source, labels, annotations, state, fired_at, resolved_at, value, silenced_by, updated_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (fingerprint) DO NOTHING RETURNING *`,
-      [report.fingerprint, report.rule, report.source, JSON.stringify(report.labels), JSON.stringify(report.annotations), report.status, report.startsAt, resolvedAt, report.value ?? null, silencedBy, at],
-    );
-    if (inserted.rows[0]) {
-      const alert = toAlert(inserted.rows[0]);
-      return [await addEvent(client, alert, { at, kind: report.status === 'firing' ? 'fired' : 'resolved', value: report.value ?? null, silenced })];
+    // Looked up before inserting: an INSERT ... ON CONFLICT takes an id from the identity even when
+    // it inserts nothing, and people read the ids (Alert 3, then Alert 7 for the next one).
+    let existing = (await client.query<AlertRow>('SELECT * FROM alerts WHERE fingerprint = $1 FOR UPDATE', [report.fingerprint])).rows[0];
+    if (!existing) {
+      // ON CONFLICT still, for another replica inserting the same new fingerprint at this moment.
+      const inserted = await client.query<AlertRow>(
+        `INSERT INTO alerts (fingerprint, rule, source, labels, annotations, state, fired_at, resolved_at, value, silenced_by, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (fingerprint) DO NOTHING RETURNING *`,
+        [report.fingerprint, report.rule, report.source, JSON.stringify(report.labels), JSON.stringify(report.annotations), report.status, report.startsAt, resolvedAt, report.value ?? null, silencedBy, at],
+      );
+      if (inserted.rows[0]) {
+        const alert = toAlert(inserted.rows[0]);
+        return [await addEvent(client, alert, { at, kind: report.status === 'firing' ? 'fired' : 'resolved', value: report.value ?? null, silenced })];
+      }
+      existing = (await client.query<AlertRow>('SELECT * FROM alerts WHERE fingerprint = $1 FOR UPDATE', [report.fingerprint])).rows[0];
     }
-    const { rows } = await client.query<AlertRow>('SELECT * FROM alerts WHERE fingerprint = $1 FOR UPDATE', [report.fingerprint]);
-    const current = toAlert(rows[0]!);
+    const current = toAlert(existing!);
     const common = [JSON.stringify(report.labels), JSON.stringify(report.annotations), report.value ?? current.value, silencedBy];
     let changed: AlertRecord;
     if (report.status === 'firing') {

@@ -62,7 +62,9 @@ describe('the rule evaluator', () => {
     evaluator.evaluate(sample(0, [down('audit-engine', true)]));
     evaluator.evaluate(sample(5, [down('audit-engine', true)]));
     const [resolved] = evaluator.evaluate(sample(8, [down('audit-engine', false)]));
-    expect(resolved).toMatchObject({ status: 'resolved', startsAt: at(5), endsAt: at(8), value: 0 });
+    expect(resolved).toMatchObject({ status: 'resolved', startsAt: at(5), endsAt: at(8) });
+    // The reading that resolved it is not what fired: the store keeps the firing value.
+    expect(resolved).not.toHaveProperty('value');
     expect(evaluator.evaluate(sample(10, [down('audit-engine', false)]))).toEqual([]);
   });
 
@@ -114,7 +116,7 @@ describe('the rule evaluator', () => {
     expect(evaluator.evaluate(sample(0, [loop(2)]))).toEqual([]);
     expect(evaluator.evaluate(sample(2, [loop(3)])).map((report) => [report.status, report.value])).toEqual([['firing', 3]]);
     expect(evaluator.evaluate(sample(4, [loop(5)]))).toEqual([]);
-    expect(evaluator.evaluate(sample(600, [loop(2)])).map((report) => [report.status, report.value])).toEqual([['resolved', 2]]);
+    expect(evaluator.evaluate(sample(600, [loop(2)])).map((report) => [report.status, report.value])).toEqual([['resolved', undefined]]);
   });
 
   it('names an alert by its rule and labels, whatever their order', () => {

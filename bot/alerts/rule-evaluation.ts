@@ -116,7 +116,9 @@ export function createRuleEvaluator(rules: Readonly<Record<AlertRuleName, AlertR
           }
           tracked.set(fingerprint, entry);
         } else {
-          if (entry.firedAt) reports.push(report(fingerprint, entry, 'resolved', observation.value, sample.at));
+          // Without the reading that resolved it: the alert's value stays the one that fired (a
+          // resolved ServiceDown read "0 failing health checks", which says nothing of what happened).
+          if (entry.firedAt) reports.push(report(fingerprint, entry, 'resolved', undefined, sample.at));
           tracked.delete(fingerprint);
         }
       }

@@ -90,6 +90,14 @@ export const LevelOneRules = z.strictObject({
 });
 export type LevelOneRules = z.infer<typeof LevelOneRules>;
 
+/**
+ * The scheduler's role (`scheduler`, held by the bot's scheduler actor, bot/schedules/): exactly the
+ * commands its jobs run, which it may run whatever their requesters. Taking one out of the list
+ * makes that job's runs refused.
+ */
+export const SchedulerRules = z.strictObject({ commands: z.array(CommandName) });
+export type SchedulerRules = z.infer<typeof SchedulerRules>;
+
 const sections = {
   commands: z.record(CommandName, CommandRule, {
     error: (issue) => (issue.code === 'invalid_key' ? 'not a command name: command names are one or two lowercase words such as "cache clear"' : undefined),
@@ -108,6 +116,7 @@ const sections = {
   channels: z.strictObject({ changes_only_in: z.array(ChannelPurpose) }),
   freezes: z.array(Freeze),
   level_one: LevelOneRules,
+  scheduler: SchedulerRules,
 };
 
 /** The whole document the policy reads, after merging; cross-field rules are checked here. */
@@ -148,6 +157,9 @@ export const AuthorizationData = z.strictObject(sections).superRefine((data, con
     if (level.approvals > 0 && level.approver_roles.length === 0) problem(['strict', 'levels', key, 'approver_roles'], `in strict mode Level ${key} needs approvals: name the roles that may approve`);
   }
   if (data.level_one && data.level_one.backoff_max_seconds < data.level_one.backoff_seconds) problem(['level_one', 'backoff_max_seconds'], 'must be at least backoff_seconds');
+  data.scheduler?.commands?.forEach((name, index) => {
+    if (!data.commands?.[name]) problem(['scheduler', 'commands', index], `"${name}" is not a command under commands`);
+  });
   data.freezes?.forEach((freeze, index) => {
     if (Date.parse(freeze.from) >= Date.parse(freeze.to)) problem(['freezes', index, 'to'], 'must be later than from');
   });
@@ -169,6 +181,7 @@ export const AuthorizationOverrides = z.strictObject({
   channels: sections.channels.partial().optional(),
   freezes: sections.freezes.optional(),
   level_one: sections.level_one.partial().optional(),
+  scheduler: sections.scheduler.partial().optional(),
 });
 export type AuthorizationOverrides = z.infer<typeof AuthorizationOverrides>;
 
@@ -205,6 +218,7 @@ export function mergeAuthorizationData(base: AuthorizationData, overrides: Autho
     channels: { ...base.channels, ...overrides.channels },
     freezes: overrides.freezes ?? base.freezes,
     level_one: { ...base.level_one, ...overrides.level_one },
+    scheduler: { ...base.scheduler, ...overrides.scheduler },
   };
 }
 

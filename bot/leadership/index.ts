@@ -9,4 +9,5 @@ export {
   type LeaderDutyEvent,
   type LeaderDutyOptions,
 } from './leader-duty.js';
+export { logDutyEvent } from './duty-log.js';
 export { replicaId } from './replica-id.js';

@@ -7,6 +7,8 @@
 import { SERVICE_NAMES, type ServiceName } from '../../services/kit/service-ports.js';
 
 export const METRIC_NAMES = [
+  'p50_latency_ms',
+  'p95_latency_ms',
   'p99_latency_ms',
   'error_rate_percent',
   'cache_hit_rate_percent',
@@ -35,6 +37,8 @@ export interface MetricDefinition {
 const POLICY_ENGINE: readonly ServiceName[] = ['policy-engine'];
 
 export const METRICS: Readonly<Record<MetricName, MetricDefinition>> = {
+  p50_latency_ms: { unit: 'ms', services: POLICY_ENGINE, defaultStat: 'avg', description: "the Policy Engine's median decision latency over its window" },
+  p95_latency_ms: { unit: 'ms', services: POLICY_ENGINE, defaultStat: 'avg', description: "the Policy Engine's p95 decision latency over its window" },
   p99_latency_ms: { unit: 'ms', services: POLICY_ENGINE, defaultStat: 'avg', description: "the Policy Engine's p99 decision latency over its window" },
   error_rate_percent: { unit: 'percent', services: POLICY_ENGINE, defaultStat: 'avg', description: 'server errors among the requests answered in the minute' },
   cache_hit_rate_percent: { unit: 'percent', services: POLICY_ENGINE, defaultStat: 'avg', description: 'lookups served from L1 or L2 in the minute' },

@@ -51,6 +51,9 @@ it('stores each beat in its minute, with the rates of the minute since the last 
     await beat(stackReading(clock, engineAt(n), { down: n === 2 ? ['audit-engine'] : [] }));
   }
   expect(await series('p99_latency_ms')).toEqual([['09:58', 0.5], ['09:59', 0.6], ['10:00', 0.7], ['10:01', 0.8]]);
+  // The readings' p50 and p95 are a quarter and a half of their p99 (testing/readings.ts).
+  expect(await series('p50_latency_ms')).toEqual([['09:58', 0.125], ['09:59', 0.15], ['10:00', 0.175], ['10:01', 0.2]]);
+  expect(await series('p95_latency_ms')).toEqual([['09:58', 0.25], ['09:59', 0.3], ['10:00', 0.35], ['10:01', 0.4]]);
   // The first beat has no minute behind it.
   expect(await series('requests')).toEqual([['09:59', 1000], ['10:00', 1000], ['10:01', 1000]]);
   expect(await series('error_rate_percent')).toEqual([['09:59', 1], ['10:00', 1], ['10:01', 1]]);
@@ -66,8 +69,8 @@ it('says what each beat wrote, rolled up and pruned, pruning by the injected clo
   await store.write([{ metric: 'cpu_percent', service: 'audit-engine', value: 1 }], new Date(START.getTime() - 8 * DAY));
   clock = minute(0);
   const first = await beat(stackReading(clock, engineAt(0)));
-  // 4 health, the p99 (no rates yet), 3 resources for each of 4 services; the hours 08:00 (nothing) and 09:00.
-  expect(first).toEqual({ written: 4 + 1 + 12, rolledUp: 17, pruned: { minutes: 1, hours: 0 } });
+  // 4 health, the p50, p95 and p99 (no rates yet), 3 resources for each of 4 services; the hours 08:00 (nothing) and 09:00.
+  expect(first).toEqual({ written: 4 + 3 + 12, rolledUp: 19, pruned: { minutes: 1, hours: 0 } });
 });
 
 it('loses no rate when the database refused a beat: the next beat spans both minutes', async () => {

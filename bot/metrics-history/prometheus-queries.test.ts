@@ -18,3 +18,9 @@ it('combines ten values of a step under ten minutes, and values a minute apart f
   expect(promqlFor('requests', 'sum', 60_000)).toBe(`sum_over_time((${PROMQL.requests})[60s:6s]) * 0.1`);
   expect(promqlFor('safety_violations', 'sum', 86_400_000)).toBe(`sum_over_time((${PROMQL.safety_violations})[86400s:60s])`);
 });
+
+it('asks the decision histogram for the p50, p95 and p99 in milliseconds', () => {
+  expect(PROMQL.p50_latency_ms).toBe('histogram_quantile(0.5, sum by (service, le) (rate(policy_decision_duration_seconds_bucket[1m]))) * 1000');
+  expect(PROMQL.p95_latency_ms).toBe('histogram_quantile(0.95, sum by (service, le) (rate(policy_decision_duration_seconds_bucket[1m]))) * 1000');
+  expect(PROMQL.p99_latency_ms).toBe('histogram_quantile(0.99, sum by (service, le) (rate(policy_decision_duration_seconds_bucket[1m]))) * 1000');
+});

@@ -8,8 +8,13 @@ import type { MetricName, MetricStat } from './metric-catalogue.js';
 
 const SERVICES_JOB = 'job="acgs-services"';
 
+/** A percentile of the engine's decision latency over the last minute, in ms. */
+const latencyQuantile = (quantile: number) => `histogram_quantile(${quantile}, sum by (service, le) (rate(policy_decision_duration_seconds_bucket[1m]))) * 1000`;
+
 export const PROMQL: Readonly<Record<MetricName, string>> = {
-  p99_latency_ms: 'histogram_quantile(0.99, sum by (service, le) (rate(policy_decision_duration_seconds_bucket[1m]))) * 1000',
+  p50_latency_ms: latencyQuantile(0.5),
+  p95_latency_ms: latencyQuantile(0.95),
+  p99_latency_ms: latencyQuantile(0.99),
   error_rate_percent: '100 * sum by (service) (rate(policy_requests_total{outcome="error"}[1m])) / sum by (service) (rate(policy_requests_total[1m]))',
   cache_hit_rate_percent:
     '100 * sum by (service) (rate(policy_cache_hits_total[1m])) / (sum by (service) (rate(policy_cache_hits_total[1m])) + sum by (service) (rate(policy_evaluations_total[1m])))',

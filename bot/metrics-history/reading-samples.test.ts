@@ -20,6 +20,8 @@ describe('samples from a reading', () => {
     // In the minute: 1,000 requests with 10 errors, 1,000 lookups of which 800 hits (700 in L1, 100 in L2), 3 violations.
     const reading = { at: AT, health: [], metrics: engineMetrics({ p99: 2.5, requests: 1_001_000, errors: 10, l1Hits: 999_700, l1Misses: 1300, l2Hits: 100, violations: 53 }) };
     expect(figures(samplesFromReading(reading, before))).toEqual([
+      'p50_latency_ms policy-engine 0.625',
+      'p95_latency_ms policy-engine 1.25',
       'p99_latency_ms policy-engine 2.5',
       'requests policy-engine 1000',
       'safety_violations policy-engine 3',
@@ -28,8 +30,12 @@ describe('samples from a reading', () => {
     ]);
   });
 
-  it('has only the p99 on the first reading after a start, and no p99 before the first request', () => {
-    expect(figures(samplesFromReading({ at: AT, health: [], metrics: engineMetrics({ p99: 3, requests: 5, errors: 0, l1Hits: 0, l1Misses: 5, violations: 0 }) }, undefined))).toEqual(['p99_latency_ms policy-engine 3']);
+  it('has only the latency percentiles on the first reading after a start, and none before the first request', () => {
+    expect(figures(samplesFromReading({ at: AT, health: [], metrics: engineMetrics({ p99: 3, requests: 5, errors: 0, l1Hits: 0, l1Misses: 5, violations: 0 }) }, undefined))).toEqual([
+      'p50_latency_ms policy-engine 0.75',
+      'p95_latency_ms policy-engine 1.5',
+      'p99_latency_ms policy-engine 3',
+    ]);
     const idle = engineMetrics({ p99: 0, requests: 0, errors: 0, l1Hits: 0, l1Misses: 0, violations: 0 });
     // No traffic in the minute: counts of zero, and no rates (0 / 0 is not a rate of 0 %).
     expect(figures(samplesFromReading({ at: AT, health: [], metrics: idle }, engineCounters(idle)))).toEqual(['requests policy-engine 0', 'safety_violations policy-engine 0']);
@@ -39,6 +45,8 @@ describe('samples from a reading', () => {
     const before = engineCounters(engineMetrics({ p99: 1, requests: 5000, errors: 5, l1Hits: 4000, l1Misses: 1000, violations: 9 }));
     const restarted = engineMetrics({ p99: 1, requests: 200, errors: 2, l1Hits: 150, l1Misses: 50, violations: 1 });
     expect(figures(samplesFromReading({ at: AT, health: [], metrics: restarted }, before))).toEqual([
+      'p50_latency_ms policy-engine 0.25',
+      'p95_latency_ms policy-engine 0.5',
       'p99_latency_ms policy-engine 1',
       'requests policy-engine 200',
       'safety_violations policy-engine 1',
@@ -65,6 +73,6 @@ describe('samples from a reading', () => {
   it('has every series of a full reading of the four services', () => {
     const before = engineCounters(engineMetrics({ p99: 1, requests: 0, errors: 0, l1Hits: 0, l1Misses: 0, violations: 0 }));
     const all = samplesFromReading(stackReading(AT, { p99: 1, requests: 10, errors: 0, l1Hits: 9, l1Misses: 1, violations: 0 }), before);
-    expect(all.samples).toHaveLength(4 + 5 + 12);
+    expect(all.samples).toHaveLength(4 + 7 + 12);
   });
 });

@@ -63,8 +63,11 @@ export function samplesFromReading(reading: StackReading, previous: EngineCounte
 function engineSamples(metrics: PolicyMetrics, now: EngineCounters, previous: EngineCounters | undefined): MetricSample[] {
   const service: ServiceName = 'policy-engine';
   const samples: MetricSample[] = [];
-  // The engine's p99 is over its own recent window; nothing to say before the first request.
-  if (metrics.request_count > 0) samples.push({ metric: 'p99_latency_ms', service, value: metrics.percentiles.p99 });
+  // The engine's percentiles are over its own recent window; nothing to say before the first request.
+  if (metrics.request_count > 0) {
+    const { p50, p95, p99 } = metrics.percentiles;
+    samples.push({ metric: 'p50_latency_ms', service, value: p50 }, { metric: 'p95_latency_ms', service, value: p95 }, { metric: 'p99_latency_ms', service, value: p99 });
+  }
   // The first reading after a start has nothing to take a difference from.
   if (!previous) return samples;
   const requests = growth(now.requests, previous.requests);

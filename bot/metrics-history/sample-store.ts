@@ -31,8 +31,8 @@ export interface MetricRetention {
 }
 
 /**
- * A week of minutes covers the daily and weekly reports at full detail (about 212,000 rows for
- * the 21 series); 400 days of hours cover the monthly capacity report's trends and a year back
+ * A week of minutes covers the daily and weekly reports at full detail (about 232,000 rows for
+ * the 23 series); 400 days of hours cover the monthly capacity report's trends and a year back
  * (9,600 rows a series).
  */
 export const DEFAULT_METRIC_RETENTION: Readonly<MetricRetention> = { minuteMs: 7 * DAY_MS, hourMs: 400 * DAY_MS };

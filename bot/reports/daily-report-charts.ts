@@ -4,9 +4,8 @@
  * samples of, has no chart (its KPI line already says why).
  */
 import type { MetricSeries } from '../metrics-history/index.js';
-import { cacheHitRateChart, LATENCY_TARGET_MS, resourceUseChart, type ChartDefinition, type RenderedChart } from './charts/index.js';
+import { cacheHitRateChart, LATENCY_TARGET_MS, renderCharts, resourceUseChart, type ChartDefinition, type RenderedChart } from './charts/index.js';
 import type { DailySeries } from './daily-report.js';
-import { measured, renderCharts } from './report-posting.js';
 
 export function dailyReportCharts(series: DailySeries): ChartDefinition[] {
   const charts: ChartDefinition[] = [];
@@ -30,8 +29,10 @@ export function dailyReportCharts(series: DailySeries): ChartDefinition[] {
   return charts;
 }
 
-export function renderDailyReportCharts(series: DailySeries): Promise<RenderedChart[]> {
-  return renderCharts(dailyReportCharts(series));
-}
+/** The series with at least one sample: an empty chart says less than the KPI line's "no samples". */
+export const measured = (series: readonly MetricSeries[] | undefined) => (series ?? []).filter((one) => one.points.length > 0);
 
+export const renderDailyReportCharts = (series: DailySeries): Promise<RenderedChart[]> => renderCharts(dailyReportCharts(series));
+
+/** Each service's points by its name, as resourceUseChart takes them. */
 export const perService = (series: readonly MetricSeries[]) => Object.fromEntries(series.map((one) => [one.service, one.points]));

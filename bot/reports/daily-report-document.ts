@@ -7,14 +7,11 @@ import { formatTimestamp } from '../../commands/format.js';
 import { worstTone, type CheckLine, type ResultBlock, type ResultDocument, type Tone } from '../../commands/result.js';
 import type { DailyReport } from './daily-report.js';
 import type { KpiFinding } from './kpi-summary.js';
-import { figure, isPerServiceKpi, kpiLimit, reportSections, things } from './report-document-kit.js';
+import { figure, isPerServiceKpi, kpiLimit, needsBlock, reportSections, things } from './report-document-kit.js';
 
 export function dailyReportDocument(report: DailyReport, options: { charts?: string[] } = {}): ResultDocument {
   const { blocks, tones, section } = reportSections();
-  blocks.push({
-    type: 'checks',
-    items: report.needs_a_human.length > 0 ? report.needs_a_human.map((need) => ({ name: 'Needs a human', tone: 'warn' as const, text: need })) : [{ name: 'Needs a human', tone: 'ok', text: 'nothing today' }],
-  });
+  blocks.push(needsBlock('Needs a human', report.needs_a_human, 'nothing today'));
   section('Services', report.health, (checks) => {
     const uptime = report.uptime.state === 'ok' ? new Map(report.uptime.value.map((one) => [one.service, one.up_percent])) : undefined;
     const items: CheckLine[] = checks.map((check) => {

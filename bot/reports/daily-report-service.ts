@@ -1,7 +1,8 @@
 /**
  * The bot's `Reports` port (commands/ports.ts): the daily report's sources taken from the
  * command dependencies and the metrics history, its charts rendered, and, with Slack, the report
- * posted to the reports channel. `weeklyPerformance` is weekly-performance-service.ts's.
+ * posted to the reports channel; the port's capacity and weekly performance reports are
+ * capacity-report-service.ts's and weekly-performance-service.ts's.
  */
 import type { CommandDependencies } from '../../commands/dependencies.js';
 import { runHealthChecks } from '../../commands/health.js';
@@ -9,10 +10,12 @@ import type { Reports } from '../../commands/ports.js';
 import type { ResultDocument } from '../../commands/result.js';
 import type { MetricsHistory } from '../metrics-history/index.js';
 import { renderDailyReportCharts } from './daily-report-charts.js';
-import { postReport, type PostedReport, type ReportPoster } from './report-posting.js';
-import { makeWeeklyPerformanceReport, weeklyPerformanceSources } from './weekly-performance-service.js';
 import { dailyReportDocument } from './daily-report-document.js';
 import { gatherDailyReport, type DailyReportSources } from './daily-report.js';
+import { capacityReportSources, makeCapacityReport } from './capacity-report-service.js';
+import { postReport, reportPostedNote, type PostedReport, type ReportPoster } from './report-posting.js';
+import { WEEKLY_PERFORMANCE_TITLE } from './weekly-performance-document.js';
+import { makeWeeklyPerformanceReport, weeklyPerformanceSources } from './weekly-performance-service.js';
 
 /**
  * From the last signed checkpoint this takes well under a second; a hanging Audit Engine should
@@ -36,25 +39,26 @@ export function dailyReportSources(services: CommandDependencies, history: Metri
   };
 }
 
-/** Where the report goes (report-posting.ts): every report has the same poster. */
-export type DailyReportPoster = ReportPoster;
-export type { PostedReport };
+/** Where the report goes (report-posting.ts); the names the daily report first gave them. */
+export type { ReportPoster as DailyReportPoster, PostedReport } from './report-posting.js';
 
 /** Gathers, renders and (with a poster) posts the daily report; the document says where it went. */
-export async function makeDailyReport(sources: DailyReportSources, poster?: DailyReportPoster, now: Date = new Date()): Promise<{ document: ResultDocument; posted?: PostedReport }> {
+export async function makeDailyReport(sources: DailyReportSources, poster?: ReportPoster, now: Date = new Date()): Promise<{ document: ResultDocument; posted?: PostedReport }> {
   const { report, series } = await gatherDailyReport(sources, now);
   const charts = await renderDailyReportCharts(series);
-  return postReport(dailyReportDocument(report, { charts: charts.map((chart) => chart.filename) }), charts, poster);
+  return postReport({ document: dailyReportDocument(report, { charts: charts.map((chart) => chart.filename) }), charts }, poster);
 }
 
-export function createReports(options: { services: CommandDependencies; history: MetricsHistory; poster?: DailyReportPoster }): Reports {
+export function createReports(options: { services: CommandDependencies; history: MetricsHistory; poster?: ReportPoster }): Reports {
+  /** Every report is answered alike: posted when asked to be, and then only pointed at where it was asked. */
+  const answer = async (what: string, make: (poster?: ReportPoster) => Promise<{ document: ResultDocument; posted?: PostedReport }>, { post, askedIn }: { post: boolean; askedIn?: string }) => {
+    const made = await make(post ? options.poster : undefined);
+    if (!made.posted || askedIn === undefined) return made.document;
+    return reportPostedNote(what, made.document, made.posted, askedIn);
+  };
   return {
-    async daily({ post }) {
-      const made = await makeDailyReport(dailyReportSources(options.services, options.history), post ? options.poster : undefined);
-      return made.document;
-    },
-    async weeklyPerformance({ post }) {
-      return (await makeWeeklyPerformanceReport(weeklyPerformanceSources(options.services, options.history), post ? options.poster : undefined)).document;
-    },
+    daily: (asked) => answer('Daily health report', (poster) => makeDailyReport(dailyReportSources(options.services, options.history), poster), asked),
+    capacity: (asked) => answer('Monthly capacity report', (poster) => makeCapacityReport(capacityReportSources(options.services, options.history), poster), asked),
+    weeklyPerformance: (asked) => answer(WEEKLY_PERFORMANCE_TITLE, (poster) => makeWeeklyPerformanceReport(weeklyPerformanceSources(options.services, options.history), poster), asked),
   };
 }

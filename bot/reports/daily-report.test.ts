@@ -12,10 +12,8 @@ import { createPool } from '../../services/kit/postgres.js';
 import { createSampleStore } from '../metrics-history/index.js';
 import { fillMinuteSamples } from '../metrics-history/testing/fill-history.js';
 import { createBackupCatalog } from '../runbook-runs/backup-catalog.js';
-import { postDailyReport } from '../slack/post-daily-report.js';
 import { dailyReportSources, makeDailyReport } from './daily-report-service.js';
 import type { DailyReport } from './daily-report.js';
-import { channelWriteQueue } from '../slack/channel-write-queue.js';
 import { DOWN, flat, REPORTS_CHANNEL as REPORTS, startReportTestBed, type ReportTestBed } from './testing/report-test-bed.js';
 
 const NOW = new Date('2026-12-07T06:00:00.000Z');
@@ -96,7 +94,7 @@ describe('the daily report', () => {
 
   it('posts the report to the reports channel with its charts in the thread, and a refused upload as text', async () => {
     bed.slack.rateLimitNext('files.completeUploadExternal', 1, 5);
-    const { document, posted } = await makeDailyReport(dailyReportSources(services(), bed.store), { channel: REPORTS, post: (report) => postDailyReport({ client: bed.client, queue: channelWriteQueue(bed.client) }, { channel: REPORTS }, report) }, NOW);
+    const { document, posted } = await makeDailyReport(dailyReportSources(services(), bed.store), bed.poster, NOW);
     expect(posted!.charts.map((chart) => [chart.filename, chart.as])).toEqual([
       ['latency.png', 'text'],
       ['cache-hit-rate.png', 'image'],

@@ -1,6 +1,6 @@
 /**
- * What the reports' documents share: sections that render a part or say what is missing in its
- * place, the reports' numbers, a KPI's limit in words, and the "needs attention" list's lead
+ * What the reports' documents share: the "needs" block that leads them, sections that render a
+ * part or say what is missing in its place, the reports' numbers, a KPI's limit in words, and the "needs attention" list's lead
  * (every part that could not be gathered, once).
  */
 import type { ResultBlock, Tone } from '../../commands/result.js';
@@ -10,8 +10,8 @@ import type { ReportPart } from './report-part.js';
 export interface ReportSections {
   blocks: ResultBlock[];
   tones: Tone[];
-  /** A divider, the title, then the part rendered, or a warning line with what is missing. */
-  section<T>(title: string, part: ReportPart<T>, render: (value: T) => { tone: Tone; blocks: ResultBlock[] }): void;
+  /** A divider, the title, then the part rendered, or a warning line (named `name`, else the title) with what is missing. */
+  section<T>(title: string, part: ReportPart<T>, render: (value: T) => { tone: Tone; blocks: ResultBlock[] }, name?: string): void;
 }
 
 export function reportSections(): ReportSections {
@@ -20,11 +20,11 @@ export function reportSections(): ReportSections {
   return {
     blocks,
     tones,
-    section(title, part, render) {
+    section(title, part, render, name = title) {
       blocks.push({ type: 'divider' }, { type: 'text', text: title });
       if (part.state === 'missing') {
         tones.push('warn');
-        blocks.push({ type: 'checks', items: [{ name: title, tone: 'warn', text: part.reason }] });
+        blocks.push({ type: 'checks', items: [{ name, tone: 'warn', text: part.reason }] });
         return;
       }
       const rendered = render(part.value);
@@ -32,6 +32,11 @@ export function reportSections(): ReportSections {
       blocks.push(...rendered.blocks);
     },
   };
+}
+
+/** The report's first block: each thing that needs someone, as a warning line, or one line saying there is none. */
+export function needsBlock(name: string, needs: readonly string[], none: string): ResultBlock {
+  return { type: 'checks', items: needs.length > 0 ? needs.map((need) => ({ name, tone: 'warn' as const, text: need })) : [{ name, tone: 'ok', text: none }] };
 }
 
 /** Three significant figures or so: 0.012, 4.56, 97.10, 1234. */

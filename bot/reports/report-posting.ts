@@ -1,12 +1,13 @@
 /**
- * What every report does once made: its charts rendered one at a time, and with a poster the
- * document posted with them, its footer saying where it went and which charts went as text.
+ * Posting a made report, the same for every report: the poster (bot/main.ts gives
+ * bot/slack/post-daily-report.ts's postDailyReport, so the reports stay Slack-free) posts the
+ * document with its charts, and the document's footer then says where it went and which charts
+ * Slack refused as images.
  */
 import type { ResultDocument } from '../../commands/result.js';
-import type { MetricSeries } from '../metrics-history/index.js';
-import { renderChart, type ChartDefinition, type RenderedChart } from './charts/index.js';
+import type { RenderedChart } from './charts/index.js';
 
-/** Where a report goes: bot/main.ts gives bot/slack/post-daily-report.ts's postDailyReport, so the reports stay Slack-free. */
+/** Where a report goes. */
 export interface ReportPoster {
   /** channels.reports, else channels.ops (else the console's channel). */
   channel: string;
@@ -15,26 +16,34 @@ export interface ReportPoster {
 
 export interface PostedReport {
   channel: string;
+  /** The channel's name without `#`, when Slack told it. */
+  channelName?: string;
   ts: string;
+  /** A link to the posted report, when Slack gave one. */
+  permalink?: string;
   /** How each chart went out: `text` when Slack refused the image and its text fallback was posted. */
   charts: Array<{ filename: string; as: 'image' | 'text' }>;
 }
 
-export async function renderCharts(charts: readonly ChartDefinition[]): Promise<RenderedChart[]> {
-  const rendered: RenderedChart[] = [];
-  // One at a time: each render holds a rasterised image, and the machine is shared.
-  for (const chart of charts) rendered.push(await renderChart(chart));
-  return rendered;
-}
-
-/** The series with at least one sample: an empty chart says less than the report's "no samples". */
-export const measured = (series: readonly MetricSeries[] | undefined) => (series ?? []).filter((one) => one.points.length > 0);
-
-/** Posts the document with its charts when there is a poster; the returned document's footer says where it went. */
-export async function postReport(document: ResultDocument, charts: readonly RenderedChart[], poster?: ReportPoster): Promise<{ document: ResultDocument; posted?: PostedReport }> {
+/** Posts the report when there is a poster; the document's footer says where it went. */
+export async function postReport(made: { document: ResultDocument; charts: readonly RenderedChart[] }, poster?: ReportPoster): Promise<{ document: ResultDocument; posted?: PostedReport }> {
+  const { document, charts } = made;
   if (!poster) return { document };
   const posted = await poster.post({ document, charts });
   const refused = posted.charts.filter((chart) => chart.as === 'text');
   const where = `Posted in channel ${poster.channel} with ${charts.length} chart${charts.length === 1 ? '' : 's'}${refused.length ? ` (${refused.length} as text: Slack refused the upload)` : ''}.`;
   return { document: { ...document, footer: [document.footer, where].filter(Boolean).join('\n') }, posted };
+}
+
+/**
+ * The answer where a report was asked once it is posted: the report itself would show it a second
+ * time (in the reports channel, twice in a row). Asked in the reports channel, only the asker sees
+ * that it is there; asked elsewhere, the channel sees where it went and its verdict.
+ */
+export function reportPostedNote(what: string, report: ResultDocument, posted: PostedReport, askedIn: string): ResultDocument {
+  const where = posted.channelName ? `#${posted.channelName}` : `channel ${posted.channel}`;
+  const link = posted.permalink ? [{ type: 'text' as const, text: posted.permalink }] : [];
+  const note = { tone: report.tone, ...(report.summary ? { summary: report.summary } : {}), blocks: link, ...(report.footer ? { footer: report.footer } : {}), data: report.data };
+  if (askedIn === posted.channel) return { title: `${what} posted in this channel`, ...note, ephemeral: true };
+  return { title: `${what} posted to ${where}`, ...note };
 }

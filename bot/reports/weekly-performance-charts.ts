@@ -3,8 +3,7 @@
  * week's days moved on by a week so each day sits over the same weekday), and this week's hourly
  * cache hit rate against its 95 % target. A chart without samples is left out, as in the daily report.
  */
-import { cacheHitRateChart, LATENCY_TARGET_MS, type ChartDefinition, type RenderedChart } from './charts/index.js';
-import { renderCharts } from './report-posting.js';
+import { cacheHitRateChart, LATENCY_TARGET_MS, renderCharts, type ChartDefinition, type RenderedChart } from './charts/index.js';
 import { WEEK_MS, type WeeklyPerformanceSeries } from './weekly-performance-report.js';
 
 export function weeklyPerformanceCharts(series: WeeklyPerformanceSeries): ChartDefinition[] {
@@ -28,6 +27,4 @@ export function weeklyPerformanceCharts(series: WeeklyPerformanceSeries): ChartD
   return charts;
 }
 
-export function renderWeeklyPerformanceCharts(series: WeeklyPerformanceSeries): Promise<RenderedChart[]> {
-  return renderCharts(weeklyPerformanceCharts(series));
-}
+export const renderWeeklyPerformanceCharts = (series: WeeklyPerformanceSeries): Promise<RenderedChart[]> => renderCharts(weeklyPerformanceCharts(series));

@@ -7,7 +7,7 @@
 import { clip, formatCount, formatDuration, formatPercent, formatTimestamp } from '../../commands/format.js';
 import { worstTone, type CheckLine, type ResultBlock, type ResultDocument, type Tone } from '../../commands/result.js';
 import { CACHE_HIT_RATE_TARGET_PERCENT } from './charts/index.js';
-import { figure, isPerServiceKpi, kpiLimit, reportSections, things } from './report-document-kit.js';
+import { figure, isPerServiceKpi, kpiLimit, needsBlock, reportSections, things } from './report-document-kit.js';
 import { DEGRADING_STEPS, type DegradationTrend, type KpiComparison } from './weekly-performance-kpis.js';
 import type { EngineCaches, WeeklyPerformanceReport, WeekCacheHitRate } from './weekly-performance-report.js';
 import type { SlowQueries } from '../../services/stack/stack-database.js';
@@ -16,10 +16,7 @@ export const WEEKLY_PERFORMANCE_TITLE = 'Weekly performance report';
 
 export function weeklyPerformanceDocument(report: WeeklyPerformanceReport, options: { charts?: string[] } = {}): ResultDocument {
   const { blocks, tones, section } = reportSections();
-  blocks.push({
-    type: 'checks',
-    items: report.needs_attention.length > 0 ? report.needs_attention.map((need) => ({ name: 'Needs attention', tone: 'warn' as const, text: need })) : [{ name: 'Needs attention', tone: 'ok', text: 'nothing this week' }],
-  });
+  blocks.push(needsBlock('Needs attention', report.needs_attention, 'nothing this week'));
   section('KPIs, this week against last (weekly average)', report.kpis, (kpis) => ({ tone: worstTone(kpis.map((kpi) => kpi.tone)), blocks: [{ type: 'checks', items: kpis.map(comparisonLine) }] }));
   section('Degradation trends (daily averages this week)', report.trends, (trends) => trendBlocks(trends));
   section('Cache effectiveness', report.cache, (cache) => cacheBlocks(cache));

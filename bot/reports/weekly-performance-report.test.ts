@@ -12,8 +12,6 @@ import { startPolicyEngine, type RunningPolicyEngine } from '../../test/testing/
 import { startPrivatePostgres } from '../../test/testing/private-postgres.js';
 import { createSampleStore } from '../metrics-history/index.js';
 import { fillMinuteSamples } from '../metrics-history/testing/fill-history.js';
-import { channelWriteQueue } from '../slack/channel-write-queue.js';
-import { postDailyReport } from '../slack/post-daily-report.js';
 import { DOWN, flat, REPORTS_CHANNEL as REPORTS, startReportTestBed, type ReportTestBed } from './testing/report-test-bed.js';
 import { makeWeeklyPerformanceReport, weeklyPerformanceSources } from './weekly-performance-service.js';
 import type { WeeklyPerformanceReport } from './weekly-performance-report.js';
@@ -137,8 +135,7 @@ describe('the weekly performance report', () => {
 
   it('posts the report to the reports channel with its two charts in the thread, and a refused upload as text', async () => {
     bed.slack.rateLimitNext('files.completeUploadExternal', 1, 5);
-    const poster = { channel: REPORTS, post: (made: Parameters<typeof postDailyReport>[2]) => postDailyReport({ client: bed.client, queue: channelWriteQueue(bed.client) }, { channel: REPORTS }, made) };
-    const { document, posted } = await makeWeeklyPerformanceReport(weeklyPerformanceSources(services(engine.url), bed.store), poster, NOW);
+    const { document, posted } = await makeWeeklyPerformanceReport(weeklyPerformanceSources(services(engine.url), bed.store), bed.poster, NOW);
     expect(posted!.charts.map((chart) => [chart.filename, chart.as])).toEqual([
       ['p99-per-day.png', 'text'],
       ['cache-hit-rate.png', 'image'],

@@ -1,8 +1,8 @@
 /**
  * The weekly performance report for the bot: its sources taken from the command dependencies
  * and the metrics history, and `makeWeeklyPerformanceReport`, which gathers, renders and (with a
- * poster, the daily report's) posts it: what `report weekly` and the scheduled
- * `weekly-performance-report` job run.
+ * poster) posts it (report-posting.ts). createReports (daily-report-service.ts) serves it as the
+ * `Reports` port's `weeklyPerformance`, which `report weekly` and the Monday job run.
  */
 import type { CommandDependencies } from '../../commands/dependencies.js';
 import type { ResultDocument } from '../../commands/result.js';
@@ -31,5 +31,5 @@ export function weeklyPerformanceSources(services: CommandDependencies, history:
 export async function makeWeeklyPerformanceReport(sources: WeeklyPerformanceSources, poster?: ReportPoster, now: Date = new Date()): Promise<{ document: ResultDocument; posted?: PostedReport }> {
   const { report, series } = await gatherWeeklyPerformanceReport(sources, now);
   const charts = await renderWeeklyPerformanceCharts(series);
-  return postReport(weeklyPerformanceDocument(report, { charts: charts.map((chart) => chart.filename) }), charts, poster);
+  return postReport({ document: weeklyPerformanceDocument(report, { charts: charts.map((chart) => chart.filename) }), charts }, poster);
 }

@@ -4,4 +4,5 @@ export { createRunbookRuns, type RunbookRunsOptions } from './runbook-runs.js';
 export { trailAuditSink } from './trail-audit-sink.js';
 export { createBackupCatalog } from './backup-catalog.js';
 export { backupHostPorts, verifyTrailCopy } from './backup-host-ports.js';
+export { drReportDocument, drTestHostPorts, type DrTestChannels } from './dr-test-host-ports.js';
 export { openBotDeployments, type BotDeploymentsOptions } from './deployments.js';

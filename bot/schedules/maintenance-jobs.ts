@@ -1,7 +1,7 @@
 /**
  * What the built-in jobs do (scheduled-jobs.ts names them and their times). The backup goes
- * through the bot's command path as the scheduler's actor (origin `schedule`): the same
- * authorization, audit trail and runbook engine as a person's `backup`, and the job waits for
+ * through the bot's command path as the scheduler's actor (origin `schedule`, role `scheduler`):
+ * the same authorization, audit trail and runbook engine as a person's `backup`, and the job waits for
  * the run's end so that its outcome is the backup's.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -12,10 +12,13 @@ import type { JobRunContext } from './scheduler.js';
 
 /** Who the audit trail says ran a scheduled job's commands. */
 export const SCHEDULER_ACTOR = { id: 'acgs-bot:scheduler', name: 'ACGS bot (scheduled maintenance)' } as const;
-/** The role the scheduler acts with: the runbook's daily maintenance is the on-call's work. */
-export const SCHEDULER_ROLE = 'oncall';
+/**
+ * The role the scheduler acts with: its own, holding exactly the commands its jobs run
+ * (authorization `scheduler.commands`), so the trail and every decision say who acted.
+ */
+export const SCHEDULER_ROLE = 'scheduler';
 
-/** The config's roles with the scheduler's actor added to the on-call role. */
+/** The config's roles with the scheduler's actor added to the scheduler's role (the config may name more members). */
 export function withSchedulerActor(roles: Readonly<Record<string, readonly string[]>>): Record<string, string[]> {
   const merged: Record<string, string[]> = Object.fromEntries(Object.entries(roles).map(([role, members]) => [role, [...members]]));
   merged[SCHEDULER_ROLE] = [...(merged[SCHEDULER_ROLE] ?? []), SCHEDULER_ACTOR.id];
@@ -25,28 +28,45 @@ export function withSchedulerActor(roles: Readonly<Record<string, readonly strin
 /** How long the scheduler keeps its own run records. */
 export const RUN_RECORDS_KEPT_MS = 90 * 86_400_000;
 
-export function backupJob(execution: ExecutionDeps, pollMs = 5_000): (context: JobRunContext) => Promise<string> {
+/** Runs `line` (a runbook's short form) as the scheduler and waits for the run's end: the job's outcome is the run's. */
+function runbookJob(execution: ExecutionDeps, line: string, pollMs: number): (context: JobRunContext) => Promise<string> {
   return async ({ signal }) => {
-    const outcome = await executeCommandLine(execution, { line: 'backup', actor: { ...SCHEDULER_ACTOR }, origin: 'schedule', signal });
+    const outcome = await executeCommandLine(execution, { line, actor: { ...SCHEDULER_ACTOR }, origin: 'schedule', signal });
     const started = (outcome.document.data as { run?: { id?: string } } | undefined)?.run?.id;
     if (outcome.outcome === 'rejected' || outcome.outcome === 'error' || outcome.outcome === 'fail' || !started) {
-      throw new Error(`backup not started: ${outcome.document.title}${outcome.document.summary ? `: ${outcome.document.summary}` : ''}`);
+      throw new Error(`${line} not started: ${outcome.document.title}${outcome.document.summary ? `: ${outcome.document.summary}` : ''}`);
     }
     const runs = execution.services.runs;
-    if (!runs) return `backup run ${started} started`;
+    if (!runs) return `${line} run ${started} started`;
     for (;;) {
       const { run } = await runs.get(started);
       if ((FINAL_RUN_STATES as readonly string[]).includes(run.state)) {
-        if (run.state !== 'succeeded') throw new Error(`backup run ${started} ${run.state}`);
-        return `backup run ${started} succeeded`;
+        if (run.state !== 'succeeded') throw new Error(`${line} run ${started} ${run.state}${run.reason ? `: ${run.reason}` : ''}`);
+        return `${line} run ${started} succeeded`;
       }
       await sleep(pollMs, undefined, { signal });
     }
   };
 }
 
-/** A report job: `report <kind>` run as the scheduler, which posts it to channels.reports; a report not made fails the run. */
-function reportJob(execution: ExecutionDeps, line: string, what: string): (context: JobRunContext) => Promise<string> {
+export function backupJob(execution: ExecutionDeps, pollMs = 5_000): (context: JobRunContext) => Promise<string> {
+  return runbookJob(execution, 'backup', pollMs);
+}
+
+/**
+ * The monthly DR test (`dr-test` as the scheduler). Its failover passes its gate on the config's
+ * standing approval, else it waits there for an approver until the job's timeout: the run is left
+ * waiting (a person may still approve it), the job is recorded as timed out.
+ */
+export function drTestJob(execution: ExecutionDeps, pollMs = 5_000): (context: JobRunContext) => Promise<string> {
+  return runbookJob(execution, 'dr-test', pollMs);
+}
+
+/**
+ * A report (issue 15) posted to channels.reports by its `report` command run as the scheduler:
+ * `report daily`, `report weekly` and `report capacity`.
+ */
+export function reportJob(execution: ExecutionDeps, line: `report ${string}`, what: string): (context: JobRunContext) => Promise<string> {
   return async ({ signal }) => {
     const outcome = await executeCommandLine(execution, { line, actor: { ...SCHEDULER_ACTOR }, origin: 'schedule', signal });
     if (outcome.outcome === 'rejected' || outcome.outcome === 'error') {
@@ -56,15 +76,14 @@ function reportJob(execution: ExecutionDeps, line: string, what: string): (conte
   };
 }
 
-/** The daily health report (issue 15), posted to channels.reports by `report daily` run as the scheduler. */
-export function dailyReportJob(execution: ExecutionDeps): (context: JobRunContext) => Promise<string> {
-  return reportJob(execution, 'report daily', 'daily report');
-}
+/** The daily health report, posted by `report daily` run as the scheduler. */
+export const dailyReportJob = (execution: ExecutionDeps) => reportJob(execution, 'report daily', 'daily report');
 
-/** The weekly performance report (issue 15), posted likewise by `report weekly`. */
-export function weeklyPerformanceReportJob(execution: ExecutionDeps): (context: JobRunContext) => Promise<string> {
-  return reportJob(execution, 'report weekly', 'weekly performance report');
-}
+/** The weekly performance report, posted by `report weekly` run as the scheduler. */
+export const weeklyPerformanceReportJob = (execution: ExecutionDeps) => reportJob(execution, 'report weekly', 'weekly performance report');
+
+/** The monthly capacity report, posted by `report capacity` run as the scheduler. */
+export const capacityReportJob = (execution: ExecutionDeps) => reportJob(execution, 'report capacity', 'capacity report');
 
 export function cleanupJob(store: ScheduleStore, clock: () => Date = () => new Date()): (context: JobRunContext) => Promise<string> {
   return async () => {

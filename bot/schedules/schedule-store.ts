@@ -16,7 +16,8 @@ export function migrateScheduleStore(pool: pg.Pool, log?: (message: string) => v
   return migrate(pool, { directory: SCHEDULE_MIGRATIONS_DIR, table: SCHEDULE_MIGRATIONS_TABLE, ...(log ? { log } : {}) });
 }
 
-export type RunTrigger = 'schedule' | 'catch-up' | 'manual';
+/** `retry`: a scheduled run again after the one before it was abandoned (its replica died). */
+export type RunTrigger = 'schedule' | 'catch-up' | 'manual' | 'retry';
 export type RunOutcome = 'running' | 'ok' | 'failed' | 'timed-out' | 'skipped' | 'abandoned';
 
 export interface ScheduleRun {
@@ -79,6 +80,11 @@ export interface ScheduleStore {
   jobs(): Promise<JobRecord[]>;
   job(name: string): Promise<JobRecord | undefined>;
   claim(request: ClaimRequest): Promise<ClaimResult>;
+  /**
+   * Claims the one run again of an abandoned scheduled run, while the job still owes it and
+   * nothing else runs: keyed by the abandoned run's end, so replicas claim it once between them.
+   */
+  claimRetry(abandoned: ScheduleRun, request: { holder: string; startedAt: Date; leaseMs: number }): Promise<ClaimResult>;
   /** A missed scheduled time passed over on purpose (`skip`): recorded, and the job moves on. */
   skipMissed(request: Omit<ClaimRequest, 'leaseMs'>, detail: string): Promise<ScheduleRun | undefined>;
   /** Keeps the run's lease; false when the run is no longer running (marked abandoned meanwhile). */
@@ -218,6 +224,23 @@ export function createScheduleStore(pool: pg.Pool): ScheduleStore {
         return busy ? ({ kind: 'overlap', run, running: busy } as const) : ({ kind: 'claimed', run } as const);
       }),
 
+    claimRetry: (abandoned, request) =>
+      withTransaction(pool, async (client) => {
+        const { rows: jobs } = await client.query<JobRow>('SELECT owed_since FROM schedule_jobs WHERE name = $1 FOR UPDATE', [abandoned.job]);
+        // A good run since (or the owed time paid otherwise) leaves nothing to retry.
+        if (!abandoned.endedAt || !jobs[0]?.owed_since || jobs[0].owed_since > abandoned.scheduledFor) return { kind: 'taken' } as const;
+        const { rows: running } = await client.query<RunRow>(`SELECT ${RUN_COLUMNS} FROM schedule_runs WHERE job = $1 AND outcome = 'running'`, [abandoned.job]);
+        if (running[0]) return { kind: 'taken' } as const;
+        const { rows } = await client.query<RunRow>(
+          `INSERT INTO schedule_runs (job, scheduled_for, trigger, holder, started_at, outcome, detail, lease_expires_at)
+           VALUES ($1, $2, 'retry', $3, $4, 'running', $5, clock_timestamp() + $6 * interval '1 millisecond')
+           ON CONFLICT DO NOTHING
+           RETURNING ${RUN_COLUMNS}`,
+          [abandoned.job, abandoned.endedAt, request.holder, request.startedAt, `again after run ${abandoned.id} (due ${abandoned.scheduledFor.toISOString()}) was abandoned`, request.leaseMs],
+        );
+        return rows[0] ? ({ kind: 'claimed', run: toRun(rows[0]) } as const) : ({ kind: 'taken' } as const);
+      }),
+
     skipMissed: (request, detail) =>
       withTransaction(pool, async (client) => {
         const { rows: jobs } = await client.query<JobRow>('SELECT next_run_at FROM schedule_jobs WHERE name = $1 FOR UPDATE', [request.job]);
@@ -276,10 +299,14 @@ export function createScheduleStore(pool: pg.Pool): ScheduleStore {
   };
 }
 
-/** A run whose replica stopped renewing is over: marked abandoned, so nothing stays "running" with nobody running it. */
+/**
+ * A run whose replica stopped renewing is over: marked abandoned, so nothing stays "running" with
+ * nobody running it. It ended, as far as anyone can tell, when its lease ran out: that time is the
+ * same whichever replica notices, and keys its retry.
+ */
 async function abandonExpired(client: pg.Pool | pg.PoolClient, job?: string): Promise<void> {
   await client.query(
-    `UPDATE schedule_runs SET outcome = 'abandoned', ended_at = clock_timestamp(), detail = $2, lease_expires_at = NULL
+    `UPDATE schedule_runs SET outcome = 'abandoned', ended_at = lease_expires_at, detail = $2, lease_expires_at = NULL
      WHERE outcome = 'running' AND lease_expires_at <= clock_timestamp() ${job ? 'AND job = $1' : 'AND $1::text IS NULL'}`,
     [job ?? null, ABANDONED],
   );

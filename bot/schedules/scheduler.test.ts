@@ -6,6 +6,7 @@
 import type pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createPool } from '../../services/kit/postgres.js';
+import type { SchedulerEvent } from './scheduler.js';
 import { createTestDatabase, type TestDatabase } from '../../test/testing/postgres.js';
 import { createAlertStore, migrateAlertStore, type AlertStore } from '../alerts/index.js';
 import { createScheduleStore, migrateScheduleStore } from './schedule-store.js';
@@ -21,7 +22,7 @@ beforeAll(async () => {
   db = await createTestDatabase('acgs_schedules');
   poolA = createPool({ databaseUrl: db.url, max: 6, applicationName: 'acgs-schedules-a' });
   poolB = createPool({ databaseUrl: db.url, max: 6, applicationName: 'acgs-schedules-b' });
-  expect(await migrateScheduleStore(poolA)).toEqual(['1767400000000_schedules']);
+  expect(await migrateScheduleStore(poolA)).toEqual(['1767400000000_schedules', '1767500000000_schedule_retries']);
   expect(await migrateScheduleStore(poolB)).toEqual([]);
   await migrateAlertStore(poolA);
   alerts = createAlertStore({ pool: poolA });
@@ -267,6 +268,51 @@ it('marks a run whose replica stopped renewing its lease as abandoned, and then 
     ['dead-replica', 'abandoned', expect.stringMatching(/stopped renewing its lease/)],
     [expect.stringMatching(/^replica-/), 'ok', 'done'],
   ]);
+});
+
+it('detects a scheduled run its dead replica abandoned once its lease ran out, retries a run-once job once, and raises the overdue alert once', async () => {
+  const clock = testClock('2026-06-01T01:59:00Z');
+  // Replica A has its own pool: ending it is the replica dying (no more renewals, no end recorded).
+  const poolDying = createPool({ databaseUrl: db.url, max: 2, applicationName: 'acgs-schedules-dying' });
+  const hang: ScheduledJob['run'] = ({ signal }) => new Promise((_, reject) => signal.addEventListener('abort', () => reject(new Error('stopped')), { once: true }));
+  const dying = scheduler({ clock: clock.now, leaseMs: 300, onError: () => undefined, jobs: [job('backup', '0 2 * * *', hang), job('cleanup', '0 2 * * *', hang, { missed: 'skip' })] }, poolDying);
+  await dying.declare();
+  clock.set('2026-06-01T02:00:00Z');
+  await dying.wake();
+  expect((await runsOf('backup')).map((run) => run.outcome)).toEqual(['running']);
+  await poolDying.end();
+  // Its leases run out by the database's clock: wait for that, not for a fixed time.
+  await expect.poll(async () => (await poolA.query("SELECT count(*)::int AS n FROM schedule_runs WHERE outcome = 'running' AND lease_expires_at > clock_timestamp()")).rows[0].n, { timeout: 5_000 }).toBe(0);
+  const { rows: leases } = await poolA.query<{ job: string; lease_expires_at: Date }>('SELECT job, lease_expires_at FROM schedule_runs ORDER BY job');
+
+  // Two live replicas wake 2.5 h after the time: more than the 2 h a job may owe its run.
+  const ran: string[] = [];
+  const events: SchedulerEvent[] = [];
+  const live = (pool: pg.Pool) =>
+    scheduler({ clock: clock.now, onEvent: (event) => void events.push(event), jobs: [job('backup', '0 2 * * *', async () => void ran.push('backup')), job('cleanup', '0 2 * * *', async () => void ran.push('cleanup'), { missed: 'skip' })] }, pool);
+  const [b, c] = [live(poolA), live(poolB)];
+  clock.set('2026-06-01T04:30:00Z');
+  await Promise.all([b.wake(), c.wake()]);
+  await Promise.all([b.idle(), c.idle()]);
+  await Promise.all([b.wake(), c.wake()]);
+  await Promise.all([b.idle(), c.idle()]);
+
+  expect(ran).toEqual(['backup']);
+  const backupRuns = await runsOf('backup');
+  expect(backupRuns.map((run) => [run.trigger, run.outcome])).toEqual([
+    ['schedule', 'abandoned'],
+    ['retry', 'ok'],
+  ]);
+  // Recorded with its time: when its lease ran out, whichever replica noticed.
+  expect(backupRuns[0]!.endedAt).toEqual(leases.find((lease) => lease.job === 'backup')!.lease_expires_at);
+  expect(backupRuns[0]!.detail).toMatch(/stopped renewing its lease/);
+  expect(backupRuns[1]!.detail).toBeUndefined();
+  // A job that skips missed times waits for its next one.
+  expect((await runsOf('cleanup')).map((run) => [run.trigger, run.outcome])).toEqual([['schedule', 'abandoned']]);
+  // The backup's overdue alert: raised once between the two replicas, then resolved by the retry.
+  expect(events.filter((event) => event.kind === 'overdue' && event.job === 'backup')).toHaveLength(1);
+  expect(await alerts.byFingerprint('monitor/ScheduledJobOverdue/job=backup')).toMatchObject({ state: 'resolved', firedAt: new Date('2026-06-01T04:00:00Z') });
+  expect((await b.jobs()).find((record) => record.name === 'backup')).toMatchObject({ owedSince: undefined, overdueSince: undefined, nextRunAt: new Date('2026-06-02T02:00:00Z') });
 });
 
 it("wakes by its own timer at a job's next time and runs it, and stops the timer on stop", async () => {

@@ -206,10 +206,25 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     return { ...claim, ended: execute(job, claim.run) };
   }
 
+  /**
+   * A scheduled run whose replica died is owed like a missed time: a `run-once` job runs once
+   * again, a `skip` job waits for its next time. A retry that is itself abandoned is not retried
+   * (a job that kills its replica would kill them all); the overdue alert tells of it.
+   */
+  async function retryAbandoned(job: ScheduledJob, record: JobRecord, now: Date): Promise<boolean> {
+    const last = record.lastRun;
+    if (job.missed !== 'run-once' || !record.owedSince || last?.outcome !== 'abandoned' || (last.trigger !== 'schedule' && last.trigger !== 'catch-up')) return false;
+    const claim = await options.store.claimRetry(last, { holder: options.holder, startedAt: now, leaseMs });
+    if (claim.kind !== 'claimed') return false;
+    void execute(job, claim.run);
+    return true;
+  }
+
   async function handle(record: JobRecord, now: Date): Promise<void> {
     const job = byName.get(record.name);
     if (!job || !job.enabled || !record.enabled) return;
     await checkOverdue(job, record, now);
+    if (await retryAbandoned(job, record, now)) return;
     if (!record.nextRunAt || record.nextRunAt > now) return;
     const scheduledFor = record.nextRunAt;
     const missed = now.getTime() - scheduledFor.getTime() > lateAfterMs;

@@ -145,13 +145,27 @@ describe("an alert's buttons", () => {
     expect(await store.get(alert.id)).toMatchObject({ state: 'firing', acknowledgedBy: null });
   }, 30_000);
 
-  it("run the rule's response as the on-call engineer through the command path: the service is restarted, and the trail says it came from the button", async () => {
-    const { message } = await alertMessage('alpha');
+  it("run the rule's response as the on-call engineer through the command path: the service is restarted, answered in the alert's thread and its history, and the trail says it came from the button", async () => {
+    const { alert, message } = await alertMessage('alpha');
     const startedBefore = (await fixtures.stack.list()).find((service) => service.name === 'alpha')!.replicas[0]!.startedAt;
     const privateBefore = privateTo(ONCALL, 0).length;
+    const channelBefore = bot.standIn.messages(ALERTS).length;
     await bot.standIn.clickButton({ userId: ONCALL, channelId: ALERTS, messageTs: message.ts, actionId: 'acgs_alert_respond' });
-    const answer = await waitForPrivate(ONCALL, privateBefore);
-    expect(blockText(answer.blocks)).toMatch(/alpha/);
+    // The restart's report in the alert's thread, for everyone following the alert; not in the channel.
+    const answer = await bot.standIn.waitFor(() => bot.standIn.thread(ALERTS, message.ts).find((reply) => blockText(reply.blocks).includes('Restarted alpha')), 20_000, "the restart's answer in the alert's thread");
+    expect(answer.visibleTo).toBeUndefined();
+    expect(bot.standIn.messages(ALERTS).length).toBe(channelBefore);
+    expect(privateTo(ONCALL, privateBefore)).toEqual([]);
+    // In the alert's history, who ran what, as Level 1's actions are; told once in the thread (the answer).
+    const noted = await vi.waitFor(async () => {
+      const notes = (await store.events(alert.id)).filter((event) => event.kind === 'note');
+      expect(notes).toHaveLength(1);
+      return notes[0]!;
+    }, { timeout: 10_000, interval: 50 });
+    expect(noted).toMatchObject({ actor: ONCALL, details: { command: 'restart alpha', outcome: 'ok', origin: 'button', answered_in_thread: true } });
+    expect(noted.details!.summary).toMatch(new RegExp(`^<@${ONCALL}> ran restart alpha \\(Run: service down\\): succeeded`));
+    await shown.idle();
+    expect(bot.standIn.thread(ALERTS, message.ts).map((reply) => blockText(reply.blocks)).filter((text) => text.startsWith(':memo:'))).toEqual([]);
     const records = await vi.waitFor(async () => {
       const found = (await trailOf('restart')).filter((record) => record.actor === ONCALL);
       expect(found.map((record) => record.kind).sort()).toEqual(['command', 'execution', 'result']);
@@ -159,6 +173,22 @@ describe("an alert's buttons", () => {
     }, { timeout: 10_000, interval: 50 });
     for (const record of records) expect(record).toMatchObject({ origin: 'button', channel: ALERTS, args: { service: 'alpha' } });
     expect((await fixtures.stack.list()).find((service) => service.name === 'alpha')!.replicas[0]!.startedAt).not.toBe(startedBefore);
+  }, 30_000);
+  it('answers a "Show:" response (it only reads) to the clicker alone, and notes nothing', async () => {
+    const labels = { service: 'alpha', replica: 'alpha', restarted_at: new Date().toISOString() };
+    await store.report([firingReport({ rule: 'ServiceRestarted', fingerprint: 'monitor:ServiceRestarted:alpha', labels, startsAt: new Date() })]);
+    await shown.idle();
+    const alert = (await store.byFingerprint('monitor:ServiceRestarted:alpha'))!;
+    const message = bot.standIn.messages(ALERTS).find((candidate) => JSON.stringify(candidate.blocks).includes(`"block_id":"acgs_alert_${alert.id}"`))!;
+    const privateBefore = privateTo(ONCALL, 0).length;
+    const threadBefore = bot.standIn.thread(ALERTS, message.ts).length;
+    await bot.standIn.clickButton({ userId: ONCALL, channelId: ALERTS, messageTs: message.ts, actionId: 'acgs_alert_respond' });
+    await waitForPrivate(ONCALL, privateBefore);
+    // Its trail written to the end (the answer may come first), so that the next test counts only its own.
+    await vi.waitFor(async () => expect((await trailOf('logs')).filter((record) => record.actor === ONCALL).map((record) => record.kind).sort()).toEqual(['command', 'result']), { timeout: 10_000, interval: 50 });
+    await shown.idle();
+    expect(bot.standIn.thread(ALERTS, message.ts)).toHaveLength(threadBefore);
+    expect((await store.events(alert.id)).filter((event) => event.kind === 'note')).toEqual([]);
   }, 30_000);
 });
 

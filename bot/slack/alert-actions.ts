@@ -6,7 +6,8 @@
  * text. The button carries only the alert's id; the alert is looked up first, so a button of an
  * alert that no longer exists answers so and runs nothing, and the response line is made from the
  * alert as stored, never from the click. The alert's message shows the outcome by itself
- * (alert-messages.ts); a refusal or failure is answered to the clicker only.
+ * (alert-messages.ts); a refusal or failure is answered to the clicker only. The response's answer
+ * goes in the alert's thread, and what it ran is noted in the alert's history (a `note`).
  */
 import type { App } from '@slack/bolt';
 import { alertResponse } from '../alerts/alert-rules.js';
@@ -15,8 +16,13 @@ import { ALERT_ACTION_PATTERN, alertActionLine, isAlertId, type AlertAction } fr
 import { registerCommandButton, type CommandButtonDeps } from './listener-kit.js';
 
 export interface AlertActionsDeps extends CommandButtonDeps {
-  alerts: Pick<AlertStore, 'get'>;
+  alerts: Pick<AlertStore, 'get' | 'note'>;
 }
+
+/** "Run: service down" acts; "Show: logs" only reads. */
+const actsOnTheStack = (response: { label: string }) => response.label.startsWith('Run:');
+
+const RAN_WORDS: Record<string, string> = { ok: 'succeeded', warn: 'finished with warnings', fail: 'failed', info: 'finished' };
 
 export function registerAlertActions(app: App, deps: AlertActionsDeps): void {
   registerCommandButton<AlertAction>(app, deps, {
@@ -28,12 +34,35 @@ export function registerAlertActions(app: App, deps: AlertActionsDeps): void {
       if (which !== 'respond') return { line: alertActionLine(which, alert.id), log: { alert: alert.id } };
       const response = alertResponse(alert.rule, alert.labels);
       if (!response) return { refused: `Alert ${alert.id} (${alert.rule}) has no response the bot can run; nothing was done.` };
-      return { line: response.command, log: { alert: alert.id } };
+      // A "Run:" response acts on the stack: its report (a restart's "healthy now, pid 6710 → 7783")
+      // is about the alert, so it goes in the alert's thread, beside Level 1's actions. A "Show:"
+      // one only reads, for the clicker.
+      return { line: response.command, log: { alert: alert.id }, answerInThread: actsOnTheStack(response) };
     },
     namesNothing: 'This button names no alert; nothing was done.',
     // Done: the alert's message shows it. A refusal (no right to, a resolved alert) only the clicker reads;
     // a response's answer (a restart's report) is the clicker's to read too.
     answers: (outcome) => outcome.outcome !== 'ok' || !outcome.command?.startsWith('alerts'),
+    // A "Run:" response in the alert's history, as Level 1's actions are: `alerts history` tells who ran what.
+    ran: async (which, value, outcome, clicker) => {
+      if (which !== 'respond' || !isAlertId(value)) return;
+      const alert = await deps.alerts.get(value);
+      const response = alert && alertResponse(alert.rule, alert.labels);
+      if (!alert || !response || !actsOnTheStack(response)) return;
+      const result = [outcome.document.title, outcome.document.summary].filter(Boolean).join(': ');
+      await deps.alerts.note(alert.id, {
+        kind: 'note',
+        actor: clicker,
+        details: {
+          summary: `<@${clicker}> ran ${response.command} (${response.label}): ${RAN_WORDS[outcome.outcome] ?? outcome.outcome}${result ? `. ${result}` : ''}`,
+          command: response.command,
+          outcome: outcome.outcome,
+          origin: 'button',
+          // Its full answer is in the thread already; the note is for the history.
+          answered_in_thread: !outcome.document.ephemeral,
+        },
+      });
+    },
     message: 'alert message',
   });
 }

@@ -104,7 +104,11 @@ describe("an alert's message", () => {
     expect(blockText(byHand.blocks)).toContain('*Resolved by <@U0APPROVER1>* at 2026-12-07 03:13:00 UTC');
     expect(buttons(byHand)).toEqual([]);
     const bySource = renderAlertMessage({ alert: alert({ state: 'resolved', resolvedAt: at(60), snoozedUntil: at(600) }), autoActions: [restarted] });
-    expect(blockText(bySource.blocks)).toContain('*Resolved by its source* (monitor) at 2026-12-07 03:13:00 UTC');
+    // In words a person reads, not the source's internal name; the value is the one that fired it.
+    expect(blockText(bySource.blocks)).toContain('*Resolved*: the built-in monitor saw it healthy again at 2026-12-07 03:13:00 UTC');
+    expect(blockText(bySource.blocks)).toContain('Value when it fired: 1 failing health check');
+    const fromAlertmanager = renderAlertMessage({ alert: alert({ source: 'alertmanager', state: 'resolved', resolvedAt: at(60) }), autoActions: [] });
+    expect(blockText(fromAlertmanager.blocks)).toContain('*Resolved*: Alertmanager reported it resolved (Prometheus no longer sees it) at 2026-12-07 03:13:00 UTC');
     expect(blockText(bySource.blocks)).not.toContain('Snoozed');
     // Level 1's note: the message says what happened (its evidence), not only that the command succeeded.
     const levelOne = event('auto-action', { details: { summary: 'Level 1 ran restart (restart audit-engine): succeeded', evidence: 'audit-engine answered its health check healthy 7.4 s after Level 1 began the restart.', outcome: 'succeeded' } });
@@ -183,7 +187,7 @@ describe("an alert's thread", () => {
       ':eyes: Acknowledged by <@U0ONCALL> at 03:12:05 UTC',
       ':zzz: Snoozed until 2026-12-07 07:12:00 UTC by <@U0ONCALL> (at 03:12:05 UTC)',
       ':rotating_light: Fired again at 03:12:05 UTC: 1 failing health check',
-      ':white_check_mark: Resolved by its source at 03:12:05 UTC',
+      ':white_check_mark: Resolved: the built-in monitor saw it healthy again at 03:12:05 UTC',
       ':white_check_mark: Resolved by <@U0APPROVER1> at 03:12:05 UTC',
       ':warning: Flapping: 5 changes within 10 min. The message stays current; no more replies here until it settles.',
       ':robot_face: action: restart-service · outcome: healthy',
@@ -214,6 +218,28 @@ describe("an alert's thread", () => {
     // The newest lines are the ones shown.
     expect(text).toContain('line 39');
     expect(JSON.stringify(message)).not.toMatch(/<!channel>/);
+  });
+
+  it("shows a pino JSON log line as its time, level and message, and any other line as written", () => {
+    const line = (text: string) => ({ replica: 'audit-engine', stream: 'stdout' as const, time: at(9).toISOString(), text });
+    const message = renderAlertContext({
+      service: 'audit-engine',
+      logLines: [
+        line(JSON.stringify({ level: 30, time: at(2).getTime(), pid: 4711, hostname: 'box', msg: 'shutting down', signal: 'SIGTERM' })),
+        line(JSON.stringify({ level: 50, time: at(3).getTime(), msg: 'request failed', err: { type: 'Error', message: 'connect ECONNREFUSED 127.0.0.1:5432' } })),
+        line('[supervisor] exited (SIGKILL); restarting in 1000 ms'),
+        line('{"not": "pino"}'),
+        line('{broken json'),
+      ],
+    });
+    const text = blockText(message.blocks);
+    expect(text).toContain('03:12:02 audit-engine INFO shutting down\n');
+    expect(text).toContain('03:12:03 audit-engine ERROR request failed: connect ECONNREFUSED 127.0.0.1:5432\n');
+    expect(text).toContain('03:12:09 audit-engine [supervisor] exited (SIGKILL); restarting in 1000 ms\n');
+    expect(text).toContain('03:12:09 audit-engine {"not": "pino"}\n');
+    expect(text).toContain('03:12:09 audit-engine {broken json');
+    expect(text).not.toContain('"level"');
+    expect(text).not.toContain('hostname');
   });
 });
 

@@ -18,6 +18,7 @@ import { ALERT_RULES, alertResponse, isAlertRuleName, type AlertRule } from '../
 import type { AlertEvent, AlertRecord } from '../alerts/alert-store.js';
 import type { AlertContext } from '../alerts/alert-context.js';
 import { sentenceMrkdwn } from './approval-message.js';
+import { readableLogLine } from './log-line-text.js';
 import { clip, escapeText, fitText, packLines } from './mrkdwn.js';
 import { SLACK_LIMITS, type SlackMessage } from './render.js';
 
@@ -118,11 +119,21 @@ function actionText(event: Pick<AlertEvent, 'details'>): string {
   return hasSummary && typeof evidence === 'string' && evidence.trim() !== '' ? `${noteText(event)}; ${evidence.trim()}` : noteText(event);
 }
 
+/**
+ * Who saw an alert end when no person resolved it, in words a person reads: "the built-in monitor
+ * saw it healthy again", not the source's internal name.
+ */
+function resolvedBySource(alert: Pick<AlertRecord, 'rule' | 'source'>): string {
+  if (alert.source === 'alertmanager') return 'Alertmanager reported it resolved (Prometheus no longer sees it)';
+  const healthy = alert.rule === 'ServiceDown' || alert.rule === 'ServiceRestarted';
+  return healthy ? 'the built-in monitor saw it healthy again' : 'the built-in monitor no longer saw it';
+}
+
 function stateLines(alert: AlertRecord): string[] {
   const lines = [`Fired at ${utcTime(alert.firedAt)}`];
   if (alert.acknowledgedBy && alert.acknowledgedAt && alert.state !== 'firing') lines.push(`Acknowledged by ${person(alert.acknowledgedBy)} at ${clock(alert.acknowledgedAt)}`);
   if (alert.state === 'resolved' && alert.resolvedAt) {
-    lines.push(alert.resolvedBy ? `*Resolved by ${person(alert.resolvedBy)}* at ${utcTime(alert.resolvedAt)}` : `*Resolved by its source* (${alert.source}) at ${utcTime(alert.resolvedAt)}`);
+    lines.push(alert.resolvedBy ? `*Resolved by ${person(alert.resolvedBy)}* at ${utcTime(alert.resolvedAt)}` : `*Resolved*: ${resolvedBySource(alert)} at ${utcTime(alert.resolvedAt)}`);
   }
   if (alert.snoozedUntil && alert.state !== 'resolved') lines.push(`Snoozed until ${utcTime(alert.snoozedUntil)}${alert.snoozedBy ? ` by ${person(alert.snoozedBy)}` : ''}`);
   return lines;
@@ -157,7 +168,9 @@ export function renderAlertMessage({ alert, autoActions }: AlertMessageInput): S
   const summary = alert.annotations.summary ?? alert.annotations.description ?? rule?.summary ?? 'an alert without a summary';
   const value = valueLine(alert);
 
-  const about = [`*${fitText(summary, 500)}*`, ...(value ? [`Value: ${fitText(value, 200)}`] : []), ...stateLines(alert)];
+  // A resolved alert keeps the value that fired it; ServiceRestarted's counts the crashes up to its end.
+  const valueLabel = alert.state === 'resolved' && alert.rule !== 'ServiceRestarted' ? 'Value when it fired' : 'Value';
+  const about = [`*${fitText(summary, 500)}*`, ...(value ? [`${valueLabel}: ${fitText(value, 200)}`] : []), ...stateLines(alert)];
   if (alert.flapping) about.push(':warning: *Flapping*: it keeps firing and resolving; this message stays current, with no thread replies until it settles.');
   if (alert.silencedBy) about.push(`:mute: Reported under silence ${escapeText(alert.silencedBy)}: nobody is notified of it.`);
 
@@ -207,7 +220,7 @@ export function renderAlertReply(event: AlertEvent, alert: Pick<AlertRecord, 'ru
       text = `:rotating_light: Fired again at ${at}${event.value !== null && rule ? `: ${valueLine({ rule: alert.rule, value: event.value })}` : ''}`;
       break;
     case 'resolved':
-      text = by ? `:white_check_mark: Resolved by ${by} at ${at}` : `:white_check_mark: Resolved by its source at ${at}`;
+      text = by ? `:white_check_mark: Resolved by ${by} at ${at}` : `:white_check_mark: Resolved: ${resolvedBySource(alert)} at ${at}`;
       break;
     case 'flapping': {
       const changes = typeof event.details?.changes === 'number' ? event.details.changes : undefined;
@@ -222,6 +235,8 @@ export function renderAlertReply(event: AlertEvent, alert: Pick<AlertRecord, 'ru
       text = `:arrow_double_up: Escalated: ${fitText(noteText(event), 2000)}`;
       break;
     case 'note':
+      // A response run from the alert's button answered in this thread already.
+      if (event.details?.answered_in_thread === true) return undefined;
       text = `:memo: ${fitText(noteText(event), 2000)}`;
       break;
     default:
@@ -247,9 +262,12 @@ export function renderAlertContext(context: AlertContext): SlackMessage {
   } else if (context.deploys) facts.push('No deploys recorded');
   for (const missing of context.unavailable ?? []) facts.push(`_${fitText(missing, 300)}_`);
   blocks.push({ type: 'section', text: { type: 'mrkdwn', text: fitText(`*Context for ${context.service ?? 'this alert'}*`, 200) + (facts.length > 0 ? `\n${facts.join('\n')}` : '') } });
-  const lines = (context.logLines ?? []).map((line) => fitText(`${line.time.slice(11, 19)} ${line.replica} ${line.text}`, LOG_LINE_SHOWN));
+  const lines = (context.logLines ?? []).map((line) => {
+    const readable = readableLogLine(line.text, line.time);
+    return fitText(`${readable.clock} ${line.replica}${readable.level ? ` ${readable.level}` : ''} ${readable.text}`, LOG_LINE_SHOWN);
+  });
   if (lines.length > 0) {
-    // Code blocks: a log line is shown as written, never as formatting.
+    // Code blocks: a log line (its message, for a pino line) is never read as formatting.
     const chunk = packLines(lines, SLACK_LIMITS.sectionText - 8).at(-1)!;
     blocks.push({ type: 'section', text: { type: 'mrkdwn', text: `\`\`\`${chunk}\`\`\`` } });
   }

@@ -131,13 +131,13 @@ describe('an alert in Slack', () => {
     const resolved = parents()[0]!;
     expect(parents()).toHaveLength(1);
     expect(header(resolved)).toBe(':white_check_mark: ServiceDown: alpha: resolved');
-    expect(blockText(resolved.blocks)).toContain('*Resolved by its source* (monitor) at 2026-12-07 03:12:58 UTC');
+    expect(blockText(resolved.blocks)).toContain('*Resolved*: the built-in monitor saw it healthy again at 2026-12-07 03:12:58 UTC');
     expect(buttonIds(resolved)).toEqual([]);
     expect(replies(message!.ts).slice(1)).toEqual([
       ':eyes: Acknowledged by <@U0ONCALL> at 03:12:30 UTC',
       ':zzz: Snoozed until 2026-12-07 04:12:40 UTC by <@U0ONCALL> (at 03:12:40 UTC)',
       ':robot_face: Restarted alpha at 03:12:50; healthy again after 4 s',
-      ':white_check_mark: Resolved by its source at 03:13:00 UTC',
+      ':white_check_mark: Resolved: the built-in monitor saw it healthy again at 03:13:00 UTC',
     ]);
     expect(logged).toEqual([]);
   }, 30_000);
@@ -167,7 +167,7 @@ describe('an alert in Slack', () => {
     expect(header(parents()[0])).toBe(':rotating_light: ServiceDown: beta: firing (flapping)');
     const before = replies(ts).slice(1);
     expect(before).toEqual([
-      ':white_check_mark: Resolved by its source at 03:12:10 UTC',
+      ':white_check_mark: Resolved: the built-in monitor saw it healthy again at 03:12:10 UTC',
       ':rotating_light: Fired again at 03:12:20 UTC: 1 failing health check',
       expect.stringMatching(/^:warning: Flapping: 3 changes within 1 min/),
     ]);
@@ -190,7 +190,7 @@ describe('an alert in Slack', () => {
     clock = later(120);
     await store.report([resolvedReport('beta', later(39), later(119))]);
     await shown.idle();
-    expect(replies(ts).at(-1)).toBe(':white_check_mark: Resolved by its source at 03:14:00 UTC');
+    expect(replies(ts).at(-1)).toBe(':white_check_mark: Resolved: the built-in monitor saw it healthy again at 03:14:00 UTC');
     expect(parents()).toHaveLength(1);
   }, 30_000);
 
@@ -325,7 +325,7 @@ describe('an alert in Slack', () => {
       expect(header(message)).toBe(`:white_check_mark: ServiceDown: ${service}: resolved`);
       const thread = replies(message.ts);
       expect(thread[0]).toContain(`Context for ${service}`);
-      expect(thread.slice(1)).toEqual([':eyes: Acknowledged by <@U0ONCALL> at 03:12:20 UTC', ':white_check_mark: Resolved by its source at 03:12:30 UTC']);
+      expect(thread.slice(1)).toEqual([':eyes: Acknowledged by <@U0ONCALL> at 03:12:20 UTC', ':white_check_mark: Resolved: the built-in monitor saw it healthy again at 03:12:30 UTC']);
     }
     const summary = parents().find((message) => header(message).startsWith(':thunder_cloud_and_rain:'))!;
     expect(header(summary)).toMatch(/Alert storm: 30 more alerts/);
@@ -416,7 +416,7 @@ describe('an alert in Slack', () => {
     await shown.idle();
     expect(header(parents()[0])).toBe(':rotating_light: ServiceDown: alpha: firing');
     expect(blockText(parents()[0]!.blocks)).toContain('Snoozed until 2026-12-07 04:12:00 UTC');
-    expect(replies(message!.ts).slice(1)).toEqual([':zzz: Snoozed until 2026-12-07 04:12:00 UTC by <@U0ONCALL> (at 03:12:10 UTC)', ':white_check_mark: Resolved by its source at 03:13:40 UTC']);
+    expect(replies(message!.ts).slice(1)).toEqual([':zzz: Snoozed until 2026-12-07 04:12:00 UTC by <@U0ONCALL> (at 03:12:10 UTC)', ':white_check_mark: Resolved: the built-in monitor saw it healthy again at 03:13:40 UTC']);
 
     // After the snooze: a firing is told again.
     clock = later(3700);
@@ -424,7 +424,7 @@ describe('an alert in Slack', () => {
     clock = later(3800);
     await store.report([firing('alpha', { startsAt: later(3800) })]);
     await shown.idle();
-    expect(replies(message!.ts).slice(-2)).toEqual([':white_check_mark: Resolved by its source at 04:13:40 UTC', expect.stringMatching(/^:rotating_light: Fired again at 04:15:20 UTC/)]);
+    expect(replies(message!.ts).slice(-2)).toEqual([':white_check_mark: Resolved: the built-in monitor saw it healthy again at 04:13:40 UTC', expect.stringMatching(/^:rotating_light: Fired again at 04:15:20 UTC/)]);
     expect(logged).toEqual([]);
   }, 30_000);
 

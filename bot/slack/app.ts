@@ -55,8 +55,8 @@ export interface SlackBotOptions {
   approvalsChannel?: string;
   /** Where evolution review cards are recorded; a card its button decided is closed there. */
   reviewCards?: ReviewCardStore;
-  /** The alert store: the buttons of alert messages look their alert up in it (alert-actions.ts). */
-  alerts?: Pick<AlertStore, 'get'>;
+  /** The alert store: the buttons of alert messages look their alert up in it, and note in it what a response ran (alert-actions.ts). */
+  alerts?: Pick<AlertStore, 'get' | 'note'>;
   /** Alertmanager's webhook at POST /alerts/alertmanager (createAlertmanagerWebhook), when ACGS_ALERTS_TOKEN is set. */
   alertmanagerWebhook?: AlertmanagerWebhook;
   /** Mounts the local console and Slack stand-in on the bot's port. */

@@ -50,7 +50,12 @@ export interface CommandButtonDeps {
   logger: PinoLogger;
 }
 
-export type ButtonLine = { line: string; log?: Record<string, unknown> } | { refused: string };
+/**
+ * The line a button stands for; `answerInThread`: its answer goes in the clicked message's thread,
+ * for everyone there, rather than to the clicker only (an alert's "Run:" response belongs with the
+ * alert). A refusal before running (no right to) is the clicker's only, whatever this says.
+ */
+export type ButtonLine = { line: string; log?: Record<string, unknown>; answerInThread?: boolean } | { refused: string };
 
 /** What differs between the buttons that stand for a command line. */
 export interface CommandButton<Which extends string> {
@@ -65,6 +70,11 @@ export interface CommandButton<Which extends string> {
   namesNothing: string;
   /** Whether the clicker is told the outcome; the rest the button's message shows by itself. */
   answers(outcome: ExecutionOutcome): boolean;
+  /**
+   * Told each line that ran (not one refused before running), after it ran, with the clicker:
+   * an alert records its response in its history. A throw is logged; the answer still goes.
+   */
+  ran?(which: Which, value: string | undefined, outcome: ExecutionOutcome, clicker: string): Promise<void>;
   /** Names the message in the log line when the clicker could not be answered. */
   message: string;
 }
@@ -73,7 +83,7 @@ export interface CommandButton<Which extends string> {
  * A click runs the button's line through the one execution path (authorization, approvals, audit
  * trail), origin `button`, as the clicker. The message is not edited here: the messages show their
  * subject's new state whichever way it changed. An approval request goes in the clicked message's
- * thread; an answer goes to the clicker only.
+ * thread; an answer goes to the clicker only, or in the thread when the button says so.
  */
 export function registerCommandButton<Which extends string>(app: App, deps: CommandButtonDeps, button: CommandButton<Which>): void {
   app.action<BlockAction<ButtonAction>>(button.pattern, async ({ ack, body, action, client, respond, context }) => {
@@ -100,7 +110,21 @@ export function registerCommandButton<Which extends string>(app: App, deps: Comm
       await postApprovalRequest(client, deps.execution.services.approvals, outcome.approval, [{ channel: channelId, ...(clickedTs ? { threadTs: clickedTs } : {}) }]);
       return;
     }
+    const ran = outcome.outcome !== 'rejected' && outcome.outcome !== 'error';
+    if (button.ran && ran) {
+      await button.ran(which, action.value, outcome, body.user.id).catch((error: unknown) => deps.logger.warn({ err: error, ...made.log, user: body.user.id }, `${button.message}: could not record what the button ran`));
+    }
     if (!button.answers(outcome)) return;
+    const clickedTs = body.message?.ts;
+    if (made.answerInThread && ran && channelId && clickedTs && !outcome.document.ephemeral) {
+      try {
+        await client.chat.postMessage({ channel: channelId, thread_ts: clickedTs, ...renderDocument(outcome.document) });
+        return;
+      } catch (error) {
+        // Not lost: the clicker is answered privately below instead.
+        deps.logger.warn({ err: error, ...made.log, user: body.user.id }, `${button.message}: could not answer in its thread`);
+      }
+    }
     try {
       await respond({ response_type: 'ephemeral', replace_original: false, ...renderDocument(outcome.document) });
     } catch (error) {

@@ -11,7 +11,9 @@ import { renderDocument } from './render.js';
 
 export interface PostedReport {
   channel: string;
+  channelName?: string;
   ts: string;
+  permalink?: string;
   charts: Array<{ filename: string } & ChartShared>;
 }
 
@@ -21,6 +23,25 @@ export async function postDailyReport(slack: { client: WebClient; queue: Channel
   const message = renderDocument(report.document);
   const posted = { ts: await queue.post(where.channel, { text: message.text, blocks: message.blocks }) };
   const charts: PostedReport['charts'] = [];
-  for (const chart of report.charts) charts.push({ filename: chart.filename, ...(await shareChart(client, chart, { channelId: where.channel, threadTs: posted.ts! })) });
-  return { channel: where.channel, ts: posted.ts!, charts };
+  for (const chart of report.charts) charts.push({ filename: chart.filename, ...(await shareChart(client, chart, { channelId: where.channel, threadTs: posted.ts })) });
+  const [channelName, permalink] = await Promise.all([nameOf(client, where.channel), permalinkOf(client, where.channel, posted.ts)]);
+  return { channel: where.channel, ...(channelName ? { channelName } : {}), ts: posted.ts, ...(permalink ? { permalink } : {}), charts };
+}
+
+/** For the answer that points at the report ("posted to #acgs-reports"); without it the ID is named. */
+async function nameOf(client: WebClient, channel: string): Promise<string | undefined> {
+  try {
+    return (await client.conversations.info({ channel })).channel?.name;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The report is posted: a link that Slack will not give costs the answer its link, nothing more. */
+async function permalinkOf(client: WebClient, channel: string, ts: string): Promise<string | undefined> {
+  try {
+    return (await client.chat.getPermalink({ channel, message_ts: ts })).permalink;
+  } catch {
+    return undefined;
+  }
 }

@@ -35,7 +35,7 @@ async function backupOf(context: Context): Promise<{ dir: string; manifest: Back
   return readBackup(backupPorts(context.ports).root, context.args.id);
 }
 
-function dumpsOf(manifest: BackupManifest): BackupFile[] {
+export function dumpsOf(manifest: BackupManifest): BackupFile[] {
   return manifest.files.filter((file) => DUMP_KINDS.includes(file.kind));
 }
 
@@ -65,7 +65,7 @@ function settle<T>(promise: Promise<T>): Promise<Settled<T>> {
   );
 }
 
-interface DumpOutcome {
+export interface DumpOutcome {
   counts: Record<string, number>;
   chains: RestoredChains['chains'];
   /** What makes the backup bad, in a sentence; absent when the dump passed every check. */
@@ -78,7 +78,7 @@ interface DumpOutcome {
  * failure says nothing about the backup: no scratch database, a stopped step, a count or a chain
  * that could not be read.
  */
-async function verifyDump(context: Context, ports: BackupPorts, server: string, dir: string, file: BackupFile, recordedHead: BackupManifest['audit_chain_head']): Promise<DumpOutcome> {
+export async function verifyDump(context: Pick<Context, 'signal'>, ports: BackupPorts, server: string, dir: string, file: BackupFile, recordedHead: BackupManifest['audit_chain_head']): Promise<DumpOutcome> {
   const path = join(dir, file.name);
   // Only the table of contents, at the head of the file: listed while the scratch database is made.
   const listing = settle(listDump(path));
@@ -134,7 +134,7 @@ async function verifyDump(context: Context, ports: BackupPorts, server: string, 
  * same code as in a PostgreSQL one. Throws (recording nothing) when the failure says nothing about
  * the backup: the thread could not start, a stopped step, a chain that could not be read.
  */
-async function verifyEmbeddedDump(context: Context, ports: BackupPorts, dir: string, file: BackupFile, recordedHead: BackupManifest['audit_chain_head']): Promise<DumpOutcome> {
+export async function verifyEmbeddedDump(context: Pick<Context, 'signal'>, ports: BackupPorts, dir: string, file: BackupFile, recordedHead: BackupManifest['audit_chain_head']): Promise<DumpOutcome> {
   const none = { counts: {}, chains: {} };
   let contents: DumpContents;
   try {

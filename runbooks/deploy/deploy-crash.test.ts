@@ -130,7 +130,7 @@ describe('the bot SIGKILLed mid-rollout', () => {
     expect(rollout.services.at(-1)!.strategy).toBe('handover');
 
     // One version everywhere, and each service's records say so: one deploy record of this run.
-    const records = createReleaseRecords({ pool: t.pool, stack: { kind: 'local', description: 'local processes (npm start)' } });
+    const records = createReleaseRecords({ pool: t.pool, stack: { kind: 'local', description: 'processes supervised by npm start' } });
     for (const service of ROLLOUT_ORDER) {
       expect(await health(service)).toBe('9.1.0');
       const mine = (await records.history(service, 20)).filter((record) => record.runId === run.id);

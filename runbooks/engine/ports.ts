@@ -80,6 +80,58 @@ export interface StepPorts {
   deploySettings?: DeploySettings;
   /** How long `high-latency` watches p99 after its cache warm; the engine's window when absent. */
   latencyRecheck?: LatencyRecheckSettings;
+  /** What the `dr-test` runbook needs from the bot: its trail, the ops and reports channels, the standing approval. */
+  drTest?: DrTestPorts;
+}
+
+/** A standing approval of the scheduled DR test's failover, as the config records it. */
+export interface StandingApproval {
+  approvedBy: string;
+  reason: string;
+}
+
+/** One figure of the DR test, recorded in the bot's audit trail as it is measured. */
+export interface DrTestRecord {
+  runId: string;
+  /** `restore-test`, `standing-approval`, `failover`, `report`. */
+  what: string;
+  outcome: string;
+  details: Record<string, unknown>;
+}
+
+/** A restore time an earlier DR test measured, for the report's comparison. */
+export interface PastRestoreTime {
+  runId: string;
+  at: string;
+  restoreMs: number;
+}
+
+/**
+ * The bot's side of the monthly DR test (runbooks/dr-test/): runbooks/ never imports bot/, so the
+ * trail, the channels and the config's standing approval are handed in here.
+ */
+export interface DrTestPorts {
+  /** Appends one record to the bot's audit trail; a refusal fails the step that records. */
+  record(entry: DrTestRecord): Promise<void>;
+  /** Posts to the ops channel before the failover starts; returns where it went. */
+  announce(text: string): Promise<string>;
+  /** Posts the DR report to channels.reports (else ops), as the daily report is; returns where it went. */
+  postReport(report: DrReport): Promise<string>;
+  /** The restore times of earlier DR tests that got that far, newest first (the bot's run store). */
+  pastRestoreTimes(excludingRunId: string): Promise<PastRestoreTime[]>;
+  /** The config's `schedules.dr-test.standing_approval`, used only by a run the scheduler started. */
+  standingApproval?: StandingApproval;
+  /** Whether the alerts' Level 1 auto-resolution is on: then the failover waits for it before restarting a service itself. */
+  levelOneAutoResolution(): Promise<boolean>;
+  /** Shorter waits for tests (runbooks/dr-test/failover.ts has the defaults). */
+  failoverTimings?: Partial<{ pollMs: number; detectWithinMs: number; levelOneWaitMs: number; recoverWithinMs: number }>;
+}
+
+/** The DR report as a document: a title, a summary sentence and its lines (runbooks/dr-test/dr-report.ts makes it). */
+export interface DrReport {
+  title: string;
+  summary: string;
+  lines: string[];
 }
 
 /**

@@ -65,7 +65,8 @@ export function stackDatabaseOn(pool: Pool): StackDatabase {
         `SELECT current_database() AS database,
                 count(*) FILTER (WHERE state = 'active') AS active,
                 count(*) AS total,
-                current_setting('max_connections') AS max_connections
+                current_setting('max_connections') AS max_connections,
+                pg_database_size(current_database()) AS size_bytes
            FROM pg_stat_activity
           WHERE backend_type = 'client backend'`,
       );

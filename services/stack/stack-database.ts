@@ -12,6 +12,8 @@ export interface ClientConnections {
   active: string;
   total: string;
   max_connections: string;
+  /** pg_database_size of the configured database, in bytes (the capacity report's database size). */
+  size_bytes: string;
 }
 
 /** pg_stat_user_tables: one table's row activity since the statistics were last reset. */

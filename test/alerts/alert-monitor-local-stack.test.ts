@@ -88,7 +88,8 @@ it('reports a frozen service as a firing ServiceDown, and resolved once it runs 
   const resolved = await changeOf('resolved', 15_000);
   expect(resolved, 'the ServiceDown of audit-engine did not resolve within 15 s of its start').toBeDefined();
   const alert = await alerts.byFingerprint(DOWN_FINGERPRINT);
-  expect(alert).toMatchObject({ state: 'resolved', resolvedBy: null, value: 0 });
+  // Its value stays the one that fired it, not the healthy reading's 0.
+  expect(alert).toMatchObject({ state: 'resolved', resolvedBy: null, value: 1 });
   expect(alert!.resolvedAt!.getTime()).toBeGreaterThan(alert!.firedAt.getTime());
   // Nothing else fired while the monitor watched the stack.
   expect(await alerts.listOpen()).toEqual([]);

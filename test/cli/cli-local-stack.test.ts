@@ -609,7 +609,7 @@ describe('no supervisor, or one without the bot', () => {
     const run = await acgs(['restart', 'alpha'], { stateDir });
     expect(run.code).toBe(1);
     expect(run.json.error.message).toBe(
-      `The bot's audit trail is not set up in this process (without DATABASE_URL the CLI records into the trail of a running npm start, and none is running: no supervisor has published ${localStatePaths(stateDir).supervisorFile}; start it with npm start, or set DATABASE_URL), so commands that change the stack are refused: they never run unrecorded.`,
+      `The bot's audit trail is not set up in this process (without DATABASE_URL the CLI records into the trail of a running npm start, and none is running: no supervisor has published ${localStatePaths(stateDir).supervisorFile}; start it with npm start, or set DATABASE_URL to the bot's own database (the value the bot runs with), e.g. \`DATABASE_URL=postgres://<user>:<password>@<host>:5432/<database> npx acgs restart\`), so commands that change the stack are refused: they never run unrecorded.`,
     );
   });
 

@@ -1,7 +1,8 @@
 /**
  * `npx acgs report daily [--json]` with DATABASE_URL: the CLI makes the report from the bot's
  * metrics history in that database (filled here with a known day) and prints it, never posting;
- * without DATABASE_URL and without a running npm start (no trail) it is refused, as Level 1.
+ * without DATABASE_URL and without a running npm start (no trail) it is refused, as Level 1,
+ * saying how to set DATABASE_URL. `schedule` says the scheduler is the bot's and where to ask it.
  */
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -58,6 +59,23 @@ describe('acgs report daily', () => {
     expect(answer.code).not.toBe(0);
     expect(answer.stdout).toContain('report daily: not available right now');
     expect(answer.stdout).toContain('they never run unrecorded');
+    // What is missing and how to set it, not only that something is.
+    expect(answer.stdout).toContain("set DATABASE_URL to the bot's own database (the value the bot runs with), e.g. `DATABASE_URL=postgres://<user>:<password>@<host>:5432/<database> npx acgs report daily`");
+  });
+
+  it('`schedule` and `schedule run` say that the scheduler is the bot\'s and where to ask it', async () => {
+    // `schedule run` without DATABASE_URL is refused earlier: a Level 1 line needs the trail (above).
+    const asked: Array<[string[], Record<string, string>]> = [
+      [['schedule'], { DATABASE_URL: '' }],
+      [['schedule'], {}],
+      [['schedule', 'run', 'backup'], {}],
+    ];
+    for (const [line, env] of asked) {
+      const answer = await cli.acgs(line, env);
+      expect(answer.code).not.toBe(0);
+      expect(answer.stdout, line.join(' ')).toContain('The scheduler cannot be asked from here.');
+      expect(answer.stdout).toContain('ask the bot in the console or Slack (`/acgs schedule`, `/acgs schedule run <job>`)');
+    }
   });
 });
 

@@ -8,8 +8,8 @@ import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
 import { renderText } from '../../bot/cli-render.js';
 import { createCommandPathDependencies, type CommandPathDependencies } from '../../bot/command-path/index.js';
 import { commandSchedules, createScheduler, createScheduleStore, migrateScheduleStore, type ScheduledJob, type Scheduler } from '../../bot/schedules/index.js';
-import { backupJob, cleanupJob, dailyReportJob, SCHEDULER_ACTOR, weeklyPerformanceReportJob, withSchedulerActor } from '../../bot/schedules/maintenance-jobs.js';
-import { jobSchedules } from '../../bot/schedules/scheduled-jobs.js';
+import { backupJob, capacityReportJob, cleanupJob, dailyReportJob, SCHEDULER_ACTOR, weeklyPerformanceReportJob, withSchedulerActor } from '../../bot/schedules/maintenance-jobs.js';
+import { BUILT_IN_JOBS } from '../../bot/schedules/scheduled-jobs.js';
 import { createCommandRegistry } from '../../commands/index.js';
 import type { Reports } from '../../commands/ports.js';
 import { SERVICE_NAMES, type ServiceName } from '../../services/kit/service-ports.js';
@@ -136,47 +136,45 @@ it('fails the scheduled backup, saying why, when the command path does not start
   expect(recorded.rows).toEqual([{ actor: SCHEDULER_ACTOR.id, origin: 'schedule' }]);
 });
 
-it('the daily report job runs `report daily` as the scheduler, which posts it, and fails saying why when the reports are not set up', async () => {
-  const asked: Array<{ post: boolean }> = [];
-  const reports: Reports = {
-    daily: async (options) => {
-      asked.push(options);
-      return { title: 'Daily health report: 2 things need a human today', tone: 'warn', blocks: [] };
-    },
-    weeklyPerformance: () => Promise.reject(new Error('not asked here')),
+it.each([
+  ['daily-report', { job: dailyReportJob, what: 'daily report', method: 'daily', title: 'Daily health report: 2 things need a human today' }],
+  ['weekly-performance-report', { job: weeklyPerformanceReportJob, what: 'weekly performance report', method: 'weeklyPerformance', title: 'Weekly performance report' }],
+  ['monthly-capacity-report', { job: capacityReportJob, what: 'capacity report', method: 'capacity', title: 'Monthly capacity report' }],
+] as const)('the job %s runs its command as the scheduler, which posts the report, and fails saying why when the reports are not set up', async (jobName, { job: reportJob, what, method, title }) => {
+  // The command the job says it runs (the one scheduler.commands must hold) is the one it runs.
+  const line = BUILT_IN_JOBS.find((job) => job.name === jobName)!.command;
+  const asked: Array<{ method: string; post: boolean }> = [];
+  const answer = (name: string, answered: string) => async (options: { post: boolean }) => {
+    asked.push({ method: name, ...options });
+    return { title: answered, tone: 'warn' as const, blocks: [] };
   };
-  const job = dailyReportJob({ registry: createCommandRegistry(), services: { ...services, reports } });
-  expect(await job({ signal: new AbortController().signal, run: undefined as never })).toBe('daily report posted: Daily health report: 2 things need a human today');
-  expect(asked).toEqual([{ post: true }]);
-  const without = dailyReportJob({ registry: createCommandRegistry(), services });
-  await expect(without({ signal: new AbortController().signal, run: undefined as never })).rejects.toThrow(/^daily report not made: .*Reports are not set up in this process/);
-  const recorded = await trail.pool.query<{ actor: string; origin: string }>("SELECT actor, origin FROM bot_audit_trail WHERE command = 'report daily' AND kind = 'execution'");
+  const reports: Reports = { daily: answer('daily', 'Daily health report: 2 things need a human today'), weeklyPerformance: answer('weeklyPerformance', 'Weekly performance report'), capacity: answer('capacity', 'Monthly capacity report') };
+  const job = reportJob({ registry: createCommandRegistry(), services: { ...services, reports } });
+  expect(await job({ signal: new AbortController().signal, run: undefined as never })).toBe(`${what} posted: ${title}`);
+  expect(asked).toEqual([{ method, post: true }]);
+  const without = reportJob({ registry: createCommandRegistry(), services });
+  await expect(without({ signal: new AbortController().signal, run: undefined as never })).rejects.toThrow(new RegExp(`^${what} not made: .*Reports are not set up in this process`));
+  const recorded = await trail.pool.query<{ actor: string; origin: string }>("SELECT actor, origin FROM bot_audit_trail WHERE command = $1 AND kind = 'execution'", [line]);
   expect(recorded.rows).toEqual([
     { actor: SCHEDULER_ACTOR.id, origin: 'schedule' },
     { actor: SCHEDULER_ACTOR.id, origin: 'schedule' },
   ]);
 });
 
-it('the weekly performance report job runs `report weekly` as the scheduler on Mondays at 06:00, and fails saying why when the reports are not set up', async () => {
-  expect(jobSchedules(undefined).find((job) => job.name === 'weekly-performance-report')).toMatchObject({ cron: '0 6 * * 1', missed: 'run-once', enabled: true });
-  const asked: Array<{ post: boolean }> = [];
-  const reports: Reports = {
-    daily: () => Promise.reject(new Error('not asked here')),
-    weeklyPerformance: async (options) => {
-      asked.push(options);
-      return { title: 'Weekly performance report', tone: 'ok', blocks: [] };
-    },
-  };
-  const job = weeklyPerformanceReportJob({ registry: createCommandRegistry(), services: { ...services, reports } });
-  expect(await job({ signal: new AbortController().signal, run: undefined as never })).toBe('weekly performance report posted: Weekly performance report');
-  expect(asked).toEqual([{ post: true }]);
-  const without = weeklyPerformanceReportJob({ registry: createCommandRegistry(), services });
-  await expect(without({ signal: new AbortController().signal, run: undefined as never })).rejects.toThrow(/^weekly performance report not made: .*Reports are not set up in this process/);
-  const recorded = await trail.pool.query<{ actor: string; origin: string }>("SELECT actor, origin FROM bot_audit_trail WHERE command = 'report weekly' AND kind = 'execution'");
-  expect(recorded.rows).toEqual([
-    { actor: SCHEDULER_ACTOR.id, origin: 'schedule' },
-    { actor: SCHEDULER_ACTOR.id, origin: 'schedule' },
-  ]);
+it("the scheduler acts with its own role, which holds its jobs' commands; a config that takes one away fails that job saying why", async () => {
+  const answer = (title: string) => async () => ({ title, tone: 'ok' as const, blocks: [] });
+  const reports: Reports = { daily: answer('Daily health report'), weeklyPerformance: answer('Weekly performance report'), capacity: answer('Monthly capacity report') };
+  // The scheduler's actor is in no person's role: only `scheduler` lets it run the report.
+  expect(withSchedulerActor({ oncall: [ONCALL] })).toEqual({ oncall: [ONCALL], scheduler: [SCHEDULER_ACTOR.id] });
+  const job = dailyReportJob({ registry: createCommandRegistry(), services: { ...services, reports } });
+  await job({ signal: new AbortController().signal, run: undefined as never });
+  const recorded = await trail.pool.query<{ details: string }>("SELECT coalesce(details::text, '') AS details FROM bot_audit_trail WHERE command = 'report daily' AND actor = $1 ORDER BY sequence DESC LIMIT 3", [SCHEDULER_ACTOR.id]);
+  expect(recorded.rows.map((row) => row.details).join('\n')).toContain('your role scheduler may run at once');
+
+  const withoutReport = await testGate({ roles: withSchedulerActor({ oncall: [ONCALL] }), overrides: { scheduler: { commands: ['backup'] } } });
+  const refusedJob = dailyReportJob({ registry: createCommandRegistry(), services: { ...services, reports, authorization: withoutReport } });
+  await expect(refusedJob({ signal: new AbortController().signal, run: undefined as never })).rejects.toThrow(/^daily report not made: .*the oncall or admins role may request; your roles: scheduler\./);
+  await expect(testGate({ roles: {}, overrides: { scheduler: { commands: ['report yearly'] } } })).rejects.toThrow(/authorization\.scheduler\.commands\[0\]: "report yearly" is not a command under commands/);
 });
 
 it('cleanup removes ended run records older than 90 days and keeps newer ones', async () => {

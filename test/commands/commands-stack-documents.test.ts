@@ -15,7 +15,7 @@ import { statsDocument } from '../../commands/stats.js';
 import { statusDocument } from '../../commands/status.js';
 
 const dockerStack = { kind: 'docker' as const, description: 'project acgs on unix:///var/run/docker.sock' };
-const localStack = { kind: 'local' as const, description: 'local processes (npm start)' };
+const localStack = { kind: 'local' as const, description: 'processes supervised by npm start' };
 
 describe('--since', () => {
   it.each([

@@ -61,7 +61,7 @@ describe('status', () => {
     expect(table.columns).toEqual(['service', 'replica', 'state', 'health', 'command', 'uptime', 'pid']);
     expect(table.rows[0]).toEqual(['alpha', 'alpha', 'running', 'healthy', `node ${FIXTURE_SERVICE_SCRIPT}`, expect.stringMatching(/^\d+ s$/), String(processes.get('alpha')!.pid())]);
     expect(document.actions?.map((action) => action.command)).toEqual(['logs sick --tail 50', 'restart sick']);
-    expect(document.footer).toContain('The local stack (local processes (npm start))');
+    expect(document.footer).toContain('The local stack (processes supervised by npm start)');
   });
 
   it('answers to ps and narrows to one service', async () => {
@@ -82,7 +82,7 @@ describe('status', () => {
     const outcome = await run('status alpah');
     expect(outcome.outcome).toBe('rejected');
     expect(outcome.rejection).toBe('usage');
-    expect(outcome.document.summary).toBe('There is no service `alpah` in the local stack (local processes (npm start)); did you mean `alpha`?');
+    expect(outcome.document.summary).toBe('There is no service `alpah` in the local stack (processes supervised by npm start); did you mean `alpha`?');
     expect(outcome.document.footer).toBe('Its services: alpha, beta, sick. Nothing was done.');
   });
 

@@ -202,7 +202,7 @@ describe("the Docker stack's alerts through its Prometheus and Alertmanager", ()
     const final = standIn!.messages(ALERTS_CHANNEL).find((message) => message.ts === posted.ts)!;
     const resolved = blockText(final.blocks);
     expect(resolved).toContain(`:white_check_mark: ServiceDown: ${VICTIM}: resolved`);
-    expect(resolved).toMatch(/\*Resolved by its source\* \(alertmanager\) at /);
+    expect(resolved).toMatch(/\*Resolved\*: Alertmanager reported it resolved \(Prometheus no longer sees it\) at /);
     expect(resolved).toContain(`*What the bot did*\n:robot_face: Level 1 ran restart (restart ${VICTIM}): succeeded`);
     expect(resolved).not.toContain('Acknowledge');
     expect(final.text).toBe(`ServiceDown: ${VICTIM}: resolved (1 failing health check)`);
@@ -218,7 +218,7 @@ describe("the Docker stack's alerts through its Prometheus and Alertmanager", ()
     expect(thread.slice(1)).toEqual(
       expect.arrayContaining([
         expect.stringMatching(new RegExp(`^:robot_face: Level 1 ran restart \\(restart ${VICTIM}\\): succeeded$`)),
-        expect.stringMatching(/^:white_check_mark: Resolved by its source at \d\d:\d\d/),
+        expect.stringMatching(/^:white_check_mark: Resolved: Alertmanager reported it resolved \(Prometheus no longer sees it\) at \d\d:\d\d/),
       ]),
     );
 

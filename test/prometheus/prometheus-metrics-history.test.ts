@@ -123,6 +123,12 @@ describe.skipIf(missing.length > 0)(`metrics history through Prometheus${missing
     expect(p99).toBeLessThanOrEqual(1);
   });
 
+  it('answers the p50 and p95 from the same histogram, interpolated within the bucket every decision fell in', async () => {
+    // Every decision took 0.8 ms, in the bucket 0.5 to 1 ms: histogram_quantile places the q-th at 0.5 + q * 0.5.
+    expect(await lastValue('p50_latency_ms')).toBeCloseTo(0.75, 6);
+    expect(await lastValue('p95_latency_ms')).toBeCloseTo(0.975, 6);
+  });
+
   it('answers memory against its limit, memory in bytes, CPU in percent of a core, and counts a minute', async () => {
     expect(await lastValue('memory_percent')).toBeCloseTo(40, 6);
     expect(await lastValue('memory_bytes')).toBe(400e6);

@@ -180,7 +180,7 @@ function evolution(id: string, status: Evolution['status'], createdAt: string): 
 // The stack commands (issue 4): documents from fixed stack reports, as the drivers return them.
 
 const dockerStack = { kind: 'docker' as const, description: 'Docker Engine at unix:///var/run/docker.sock, compose project acgs' };
-const localStack = { kind: 'local' as const, description: 'local processes (npm start)' };
+const localStack = { kind: 'local' as const, description: 'processes supervised by npm start' };
 const containerId = (seed: string) => seed.repeat(64 / seed.length);
 
 function replica(name: string, overrides: Partial<Replica> = {}): Replica {

@@ -26,6 +26,8 @@ export interface RunOptions {
   user?: string;
   services?: CommandPathDependencies;
   origin?: CommandOrigin;
+  /** The Slack channel the line is typed in. */
+  channelId?: string;
   signal?: AbortSignal;
 }
 
@@ -38,7 +40,7 @@ export function commandRunner(options: CommandRunnerOptions): CommandRunner {
     const services = run.services ?? options.services();
     return executeCommandLine(
       { registry, services: options.access ? { ...services, ...options.access() } : services, logError: (reference, error) => console.error(reference, error) },
-      { line, actor: { id: run.user ?? options.user ?? 'U0TEST' }, origin: run.origin ?? 'slash', ...(run.signal ? { signal: run.signal } : {}) },
+      { line, actor: { id: run.user ?? options.user ?? 'U0TEST' }, origin: run.origin ?? 'slash', ...(run.channelId ? { channelId: run.channelId } : {}), ...(run.signal ? { signal: run.signal } : {}) },
     );
   };
 }

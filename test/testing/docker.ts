@@ -72,7 +72,7 @@ export async function requireDockerEngine(options: { waitMs?: number } = {}): Pr
   }
   throw new Error(
     `The Docker Engine at ${TEST_DOCKER_HOST} does not answer (${(lastError as Error).message}); ` +
-      'run scripts/provision.sh or npm test, which provision it (Debian docker.io, dockerd with vfs storage)',
+      'run scripts/provision.sh or npm test, which provision it (Debian docker.io, dockerd on overlay2, else vfs)',
   );
 }
 

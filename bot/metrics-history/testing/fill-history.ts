@@ -20,6 +20,8 @@ export interface FilledSeries {
 /** Every metric for every service that has it, at plausible levels. */
 export function everySeries(): FilledSeries[] {
   const level: Record<MetricName, Omit<FilledSeries, 'metric' | 'service'>> = {
+    p50_latency_ms: { base: 0.2, wave: 0.05, noise: 0.1 },
+    p95_latency_ms: { base: 0.5, wave: 0.2, noise: 0.2 },
     p99_latency_ms: { base: 0.8, wave: 0.3, noise: 0.4 },
     error_rate_percent: { base: 0.02, wave: 0.01, noise: 0.05 },
     cache_hit_rate_percent: { base: 96, wave: 1, noise: 2 },
@@ -51,4 +53,30 @@ export async function fillHistory(pool: pg.Pool, store: SampleStore, range: { fr
   const minutes = await fillMinuteSamples(pool, range, series);
   const hours = await store.rollUp(range.from);
   return { minutes, hours };
+}
+
+export interface HourlyTrend {
+  metric: MetricName;
+  service: string;
+  /** The value in the first hour of the range. */
+  start: number;
+  /** How much it grows each day (negative: falls). */
+  perDay: number;
+}
+
+/**
+ * Hourly roll-ups on a straight line, as if the sampler had left them, for the capacity report's
+ * tests: each hour of [from, to) holds 60 minutes of the line's value there.
+ */
+export async function fillHourlyTrends(pool: pg.Pool, range: { from: Date; to: Date }, trends: readonly HourlyTrend[]): Promise<number> {
+  const result = await pool.query(
+    `INSERT INTO metric_hourly (metric, service, hour, min, max, sum, count)
+     SELECT s.metric, s.service, t.hour, v.value, v.value, v.value * 60, 60
+       FROM unnest($3::text[], $4::text[], $5::float8[], $6::float8[]) AS s(metric, service, start, per_day)
+       CROSS JOIN generate_series(date_bin('1 hour', $1::timestamptz, '2000-01-01T00:00:00Z'), $2::timestamptz - interval '1 hour', interval '1 hour') AS t(hour)
+       CROSS JOIN LATERAL (SELECT s.start + s.per_day * extract(epoch FROM t.hour - $1::timestamptz) / 86400 AS value) AS v
+     ON CONFLICT DO NOTHING`,
+    [range.from, range.to, trends.map((t) => t.metric), trends.map((t) => t.service), trends.map((t) => t.start), trends.map((t) => t.perDay)],
+  );
+  return result.rowCount ?? 0;
 }

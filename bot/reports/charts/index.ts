@@ -1,4 +1,4 @@
 export type { ChartDefinition, ChartPoint, ChartSeries, ChartThreshold } from './chart-model.js';
-export { renderChart, type RenderedChart } from './render-chart.js';
+export { renderChart, renderCharts, type RenderedChart } from './render-chart.js';
 export { chartTextFallback } from './text-fallback.js';
 export * from './report-charts.js';

@@ -6,7 +6,7 @@
  */
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { Resvg } from '@resvg/resvg-js';
+import { renderAsync } from '@resvg/resvg-js';
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
 import { CHART_FONT_FAMILY } from './vega-lite-spec.js';
@@ -26,10 +26,14 @@ export async function renderSvg(spec: TopLevelSpec): Promise<string> {
   }
 }
 
-export function rasterise(svg: string): { png: Buffer; width: number; height: number } {
-  const rendered = new Resvg(svg, {
+/**
+ * On libuv's thread pool, not the event loop: the bot acks Slack on that loop, and a report's
+ * charts are drawn meanwhile (Vega's next chart on the loop while resvg fills this one).
+ */
+export async function rasterise(svg: string): Promise<{ png: Buffer; width: number; height: number }> {
+  const rendered = await renderAsync(svg, {
     fitTo: { mode: 'zoom', value: PNG_SCALE },
     font: { fontFiles: [CHART_FONT_FILE], loadSystemFonts: false, defaultFontFamily: CHART_FONT_FAMILY },
-  }).render();
+  });
   return { png: rendered.asPng(), width: rendered.width, height: rendered.height };
 }

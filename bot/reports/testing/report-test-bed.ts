@@ -1,7 +1,8 @@
 /**
  * What the reports' tests stand on: a fresh database on the real PostgreSQL with the metrics
  * history's tables (to fill with known series), its sample store, and the Slack stand-in with a
- * reports channel and a client that does not retry (a refused upload shows at once).
+ * reports channel, a client that does not retry (a refused upload shows at once) and the poster
+ * bot/main.ts gives the reports, posting there.
  */
 import { WebClient } from '@slack/web-api';
 import type pg from 'pg';
@@ -9,7 +10,10 @@ import { createPool } from '../../../services/kit/postgres.js';
 import { createTestDatabase, type TestDatabase } from '../../../test/testing/postgres.js';
 import { createSampleStore, migrateMetricsHistory, type SampleStore } from '../../metrics-history/index.js';
 import type { FilledSeries } from '../../metrics-history/testing/fill-history.js';
+import { channelWriteQueue } from '../../slack/channel-write-queue.js';
+import { postDailyReport } from '../../slack/post-daily-report.js';
 import { startSlackStandIn, type SlackStandIn } from '../../slack/stand-in/index.js';
+import type { ReportPoster } from '../report-posting.js';
 
 export const REPORTS_CHANNEL = 'C0ACGSREPORTS';
 /** Nothing listens on port 1 of loopback: a service or database there is really down. */
@@ -21,6 +25,8 @@ export interface ReportTestBed {
   store: SampleStore;
   slack: SlackStandIn;
   client: WebClient;
+  /** Posts to REPORTS_CHANNEL. */
+  poster: ReportPoster;
   close(): Promise<void>;
 }
 
@@ -37,6 +43,7 @@ export async function startReportTestBed(name: string): Promise<ReportTestBed> {
     store: createSampleStore({ pool }),
     slack,
     client,
+    poster: { channel: REPORTS_CHANNEL, post: (report) => postDailyReport({ client, queue: channelWriteQueue(client) }, { channel: REPORTS_CHANNEL }, report) },
     async close() {
       await slack.close();
       await pool.end();

@@ -39,6 +39,8 @@ export const SLACK_RATE_LIMITS: SlackRateLimits = {
     'chat.postEphemeral': SLACK_TIERS.tier4,
     'chat.update': SLACK_TIERS.tier3,
     'chat.delete': SLACK_TIERS.tier3,
+    // chat.getPermalink is "Special" as well: far more than a bot asks for.
+    'chat.getPermalink': { perMinute: 600, burst: 100 },
     'views.publish': SLACK_TIERS.tier4,
     'users.info': SLACK_TIERS.tier4,
     'conversations.info': SLACK_TIERS.tier3,

@@ -145,6 +145,7 @@ export class SlackStandIn {
     this.baseUrl = options.publicUrl?.replace(/\/$/, '') ?? '';
     this.botEventsUrl = options.botEventsUrl;
     this.webApi.uploadBase = this.baseUrl === '' ? '' : `${this.baseUrl}/api/_upload/`;
+    this.webApi.permalinkBase = this.baseUrl === '' ? '' : `${this.baseUrl}/`;
     this.consoleToken = options.consoleToken ?? newConsoleToken();
     if (options.console !== false) this.consoleHandler = createConsoleHandler(this, { token: this.consoleToken });
   }
@@ -169,6 +170,7 @@ export class SlackStandIn {
   setPublicUrl(url: string): void {
     this.baseUrl = url.replace(/\/$/, '');
     this.webApi.uploadBase = `${this.baseUrl}/api/_upload/`;
+    this.webApi.permalinkBase = `${this.baseUrl}/`;
   }
 
   /** Points HTTP deliveries at the bot once its port is known. */

@@ -159,6 +159,13 @@ describe('messages', () => {
     expect(await platformError(client.chat.delete({ channel: OPS, ts: posted.ts! }))).toMatchObject({ error: 'message_not_found' });
   });
 
+  it('gives a permalink that opens the message in the console; an unknown message is message_not_found', async () => {
+    const posted = await client.chat.postMessage({ channel: OPS, text: 'to be linked' });
+    const link = new URL((await client.chat.getPermalink({ channel: OPS, message_ts: posted.ts! })).permalink!);
+    expect([link.origin, link.pathname, link.searchParams.get('channel'), link.searchParams.get('message')]).toEqual([slack.url, '/', OPS, posted.ts]);
+    expect(await platformError(client.chat.getPermalink({ channel: OPS, message_ts: '1.000001' }))).toMatchObject({ error: 'message_not_found' });
+  });
+
   it('uploads a file through files.uploadV2 and announces it in the channel', async () => {
     await client.files.uploadV2({ channel_id: OPS, filename: 'health.txt', content: 'all good', initial_comment: 'health report' });
     expect(slack.calls().map((call) => call.method)).toEqual(expect.arrayContaining(['files.getUploadURLExternal', 'files.completeUploadExternal']));

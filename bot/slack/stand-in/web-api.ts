@@ -72,6 +72,7 @@ export class WebApi {
       'chat.postEphemeral': bot((args) => this.postEphemeral(args)),
       'chat.update': bot((args) => this.update(args)),
       'chat.delete': bot((args) => this.delete(args)),
+      'chat.getPermalink': bot((args) => this.permalink(args)),
       'views.publish': bot((args) => this.publishView(args)),
       'users.info': bot((args) => this.userInfo(args)),
       'conversations.info': bot((args) => this.conversationInfo(args)),
@@ -99,6 +100,9 @@ export class WebApi {
   set uploadBase(base: string) {
     this.uploads.uploadBase = base;
   }
+
+  /** The console's URL, which chat.getPermalink's links open; set by the stand-in once it knows its URL. */
+  permalinkBase = '';
 
   /** The file uploads' own endpoint (the URL files.getUploadURLExternal hands out). */
   handleUpload(req: IncomingMessage, res: ServerResponse, fileId: string): Promise<void> {
@@ -221,6 +225,18 @@ export class WebApi {
     const { bot } = this.workspace;
     const message = this.workspace.post({ channel: channel.id, user: bot.userId, botId: bot.botId, ...content, ...(threadTs ? { threadTs } : {}) });
     return { ok: true, channel: channel.id, ts: message.ts, message: messageJson(message) };
+  }
+
+  /** Slack's permalink opens the message in Slack; the stand-in's opens it in the console. */
+  private permalink(args: Record<string, unknown>): Answer {
+    const channel = this.resolveChannel(args.channel);
+    if (!channel) return fail('channel_not_found');
+    const message = typeof args.message_ts === 'string' ? this.workspace.find(channel.id, args.message_ts) : undefined;
+    if (!message || message.visibleTo !== undefined) return fail('message_not_found');
+    const link = new URL(this.permalinkBase || 'http://stand-in.invalid/');
+    link.searchParams.set('channel', channel.id);
+    link.searchParams.set('message', message.ts);
+    return { ok: true, channel: channel.id, permalink: link.toString() };
   }
 
   private postEphemeral(args: Record<string, unknown>): Answer {

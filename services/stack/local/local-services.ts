@@ -40,6 +40,8 @@ export interface LocalServices {
   /** The embedded PGlite databases started for the services (none with DATABASE_URL), for backups. */
   embeddedDatabases: Partial<Record<'audit-engine' | 'evolution-oversight', EmbeddedPostgres>>;
   stop(): Promise<void>;
+  /** Kills the four processes at once, synchronously (SupervisedProcess.killNow): a second Ctrl-C. */
+  killNow(): void;
 }
 
 type ServicePorts = Record<ServiceName, number>;
@@ -197,5 +199,5 @@ export async function startLocalServices(options: LocalServicesOptions = {}): Pr
   const healthy = await Promise.all(processes.map((child) => child.waitUntilHealthy(60_000)));
   const ready = Object.fromEntries(SERVICE_NAMES.map((service, index) => [service, healthy[index] ?? false])) as Record<ServiceName, boolean>;
   const endpoints = Object.fromEntries(SERVICE_NAMES.map((service) => [service, url(service)])) as Record<ServiceName, string>;
-  return { stateDir, processes, endpoints, adminToken: token, adminTokenFile: file, serviceToken: service.token, serviceTokenFile: service.file, ready, embeddedDatabases, stop };
+  return { stateDir, processes, endpoints, adminToken: token, adminTokenFile: file, serviceToken: service.token, serviceTokenFile: service.file, ready, embeddedDatabases, stop, killNow: () => processes.forEach((child) => child.killNow()) };
 }

@@ -342,7 +342,7 @@ export function createLocalStack(options: LocalStackOptions): Stack {
 
   return {
     kind: 'local',
-    description: 'local processes (npm start)',
+    description: 'processes supervised by npm start',
 
     async services() {
       return names();

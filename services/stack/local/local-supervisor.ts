@@ -74,6 +74,13 @@ export interface SupervisedProcess {
   /** Starts a held child again; does nothing to one that runs. */
   release(): void;
   stop(): Promise<void>;
+  /**
+   * Ends the child and whatever it started at once (SIGKILL to its process group), synchronously,
+   * and restarts nothing: for a supervisor that exits now (a second Ctrl-C) and cannot wait for a
+   * graceful stop. Without it a child hung in its shutdown outlives its parent until its own
+   * grace period ends it.
+   */
+  killNow(): void;
 }
 
 /** The last `capacity` items, in a fixed array: output of a chatty child costs bounded memory. */
@@ -275,6 +282,18 @@ export function superviseProcess(options: SupervisedProcessOptions): SupervisedP
       if (restartTimer) clearTimeout(restartTimer);
       await endChild();
       logFile?.close();
+    },
+    killNow() {
+      stopping = true;
+      if (restartTimer) clearTimeout(restartTimer);
+      const pid = child?.pid;
+      if (pid === undefined) return;
+      try {
+        // Detached: the child leads its own process group, so -pid is it and its children.
+        process.kill(-pid, 'SIGKILL');
+      } catch {
+        child?.kill('SIGKILL');
+      }
     },
   };
 }

@@ -302,7 +302,9 @@ async function send(text, threadTs) {
 
 async function start() {
   // The token came in the link npm start printed and is now a cookie: keep it out of the history.
-  if (new URLSearchParams(location.search).has('token')) history.replaceState(null, '', location.pathname);
+  // A message's permalink (chat.getPermalink) names its channel and message: open them.
+  const params = new URLSearchParams(location.search);
+  if (params.has('token') || params.has('channel')) history.replaceState(null, '', location.pathname);
   state.workspace = await api('workspace');
   $('team-name').textContent = state.workspace.team.name;
   fillUserSwitch();
@@ -325,7 +327,9 @@ async function start() {
     await send(text, state.thread.ts);
   });
   listen();
-  showChannel(state.workspace.channels[0].id);
+  const linked = state.workspace.channels.find((channel) => channel.id === params.get('channel'));
+  showChannel((linked ?? state.workspace.channels[0]).id);
+  if (linked && params.get('message')) openThread(linked.id, params.get('message'));
   document.body.dataset.ready = 'true';
 }
 

@@ -121,13 +121,24 @@ _distinct_approvers := _setting("distinct_approvers")
 
 _may_request if _everyone == true
 
+# The scheduler's role holds exactly the commands its jobs run (scheduler.commands), whatever
+# their requesters: the bot's maintenance is not the on-call's to have or to lose.
+_scheduler_command if {
+	"scheduler" in _roles
+	_command_name in object.get(object.get(data.authorization, "scheduler", {}), "commands", [])
+}
+
+_may_request if _scheduler_command
+
 _may_request if {
 	some role in _requesters
 	role in _roles
 }
 
 # The requester's first role (in the policy's order) that lets them request the command.
-_requesting_role := [role | some role in _requesters; role in _roles][0]
+_requesting_role := "scheduler" if {
+	_scheduler_command
+} else := [role | some role in _requesters; role in _roles][0]
 
 # The command's own note, said after the reason when it allows at once or refuses for the
 # role: why its rule differs from its level's. Not after "approval_required": a strict-mode

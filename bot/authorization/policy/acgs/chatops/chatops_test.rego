@@ -115,6 +115,19 @@ test_decision_level1_denied_for_approvers_only if {
 	chatops.decision == _denied("role", 1, "\"cache warm\" is a Level 1 (automatic) action that the oncall or admins role may request; your roles: approvers, viewers.") with input as _request(["viewers", "approvers"], "cache warm")
 }
 
+test_decision_scheduler_runs_its_jobs_commands if {
+	chatops.decision == _allowed(1, "\"report daily\" is a Level 1 (automatic) action that your role scheduler may run at once. Posts the daily health report with its charts to channels.reports (else ops).") with input as _request(["scheduler"], "report daily")
+}
+
+test_decision_scheduler_refused_other_commands if {
+	chatops.decision == _denied("role", 1, "\"restart\" is a Level 1 (automatic) action that the oncall or admins role may request; your roles: scheduler.") with input as _request(["scheduler"], "restart")
+}
+
+test_decision_scheduler_refused_a_command_taken_from_it if {
+	chatops.decision.code == "role" with input as _request(["scheduler"], "report daily")
+		with data.authorization.scheduler.commands as ["backup"]
+}
+
 test_decision_roles_that_are_not_strings_are_ignored if {
 	chatops.decision.code == "role" with input as _request([1, {"role": "oncall"}, null], "restart")
 }
