@@ -77,8 +77,8 @@ import { createReports } from './reports/daily-report-service.js';
 import { postDailyReport } from './slack/post-daily-report.js';
 import { renderDocument } from './slack/render.js';
 import { createPrometheusHistory, createSampleStore, historySettingsFromEnv, migrateMetricsHistory, startMetricsSampler, type MetricsHistory } from './metrics-history/index.js';
-import { backupJob, capacityReportJob, cleanupJob, dailyReportJob, drTestJob, weeklySecurityReportJob, withSchedulerActor } from './schedules/maintenance-jobs.js';
-import { commandSchedules, createScheduler, createScheduleStore, drTestStandingApproval, jobSchedules, migrateScheduleStore, type ScheduledJob, type Scheduler } from './schedules/index.js';
+import { backupJob, capacityReportJob, cleanupJob, dailyReportJob, drTestJob, weeklyPerformanceReportJob, weeklySecurityReportJob, withSchedulerActor } from './schedules/maintenance-jobs.js';
+import { commandSchedules, createScheduler, createScheduleStore, drTestStandingApproval, jobSchedules, migrateScheduleStore, type BuiltInJobName, type ScheduledJob, type Scheduler } from './schedules/index.js';
 import { migrateDeliveryStore, postgresEvictedDeliveries } from './slack/delivery-store.js';
 import { consoleHostRefusal, consoleStackRefusal, CONSOLE_WITH_REAL_STACK } from './slack/console/console-exposure.js';
 import { DEFAULT_BOT_PORT, parseSlackSettings, slackRequested, type SlackSettings } from './slack/settings.js';
@@ -375,8 +375,17 @@ async function main(): Promise<void> {
   announceMigrations('schedules', await migrateScheduleStore(trail.pool));
   const scheduleStore = createScheduleStore(trail.pool);
   // The registry is made below; a job runs only once the timer or a command starts it, after that.
-  const scheduleWork: Record<string, ScheduledJob['run']> = { backup: (context) => backupJob({ registry, services })(context), cleanup: cleanupJob(scheduleStore), 'daily-report': (context) => dailyReportJob({ registry, services })(context), 'monthly-capacity-report': (context) => capacityReportJob({ registry, services })(context), 'weekly-security-report': (context) => weeklySecurityReportJob({ registry, services })(context), 'dr-test': (context) => drTestJob({ registry, services })(context) };
-  const scheduledJobs: ScheduledJob[] = jobSchedules(config.schedules).map((job) => ({ ...job, run: scheduleWork[job.name]! }));
+  // Keyed by the built-in jobs' names: a new job without its work here does not compile.
+  const scheduleWork: Record<BuiltInJobName, ScheduledJob['run']> = {
+    backup: (context) => backupJob({ registry, services })(context),
+    cleanup: cleanupJob(scheduleStore),
+    'daily-report': (context) => dailyReportJob({ registry, services })(context),
+    'weekly-performance-report': (context) => weeklyPerformanceReportJob({ registry, services })(context),
+    'weekly-security-report': (context) => weeklySecurityReportJob({ registry, services })(context),
+    'monthly-capacity-report': (context) => capacityReportJob({ registry, services })(context),
+    'dr-test': (context) => drTestJob({ registry, services })(context),
+  };
+  const scheduledJobs: ScheduledJob[] = jobSchedules(config.schedules).map((job) => ({ ...job, run: scheduleWork[job.name as BuiltInJobName] }));
   scheduler = createScheduler({
     store: scheduleStore,
     jobs: scheduledJobs,
@@ -688,7 +697,7 @@ async function main(): Promise<void> {
       onError: (error, what) => logger.warn({ component: 'metrics-sampler', err: error }, `metrics sampler: ${what} failed`),
     });
   }
-  // The reports (`report daily`, `report capacity`, and their scheduled jobs): channels.reports, else ops (the console's #acgs-ops).
+  // The reports (`report daily`, `report weekly`, `report security`, `report capacity`, and their scheduled jobs): channels.reports, else ops (the console's #acgs-ops).
   const reportChannel = config.channels.reports ?? config.channels.ops ?? (standIn ? DEFAULT_CHANNELS.find((channel) => channel.name === 'acgs-ops')?.id : undefined);
   // The DR test's failover announcement (ops) and its report (where the daily report goes).
   drTestChannels = {
@@ -700,7 +709,7 @@ async function main(): Promise<void> {
     ...(reportChannel ? { reports: reportChannel } : {}),
   };
   services.reports = createReports({ services, history: metricsHistory, ...(reportChannel ? { poster: { channel: reportChannel, post: (report) => postDailyReport({ client: bot.webClient, queue: bot.writeQueue }, { channel: reportChannel }, report) } } : {}) });
-  say(`reports: the daily and capacity reports ${reportChannel ? `posted to ${reportChannel}${config.channels.reports ? ' (channels.reports)' : config.channels.ops ? ' (channels.ops)' : ' (#acgs-ops)'}` : 'not posted in Slack (no channels.reports or channels.ops in ACGS_CONFIG); report daily answers where it is asked'}`);
+  say(`reports: the daily, weekly, security and capacity reports ${reportChannel ? `posted to ${reportChannel}${config.channels.reports ? ' (channels.reports)' : config.channels.ops ? ' (channels.ops)' : ' (#acgs-ops)'}` : 'not posted in Slack (no channels.reports or channels.ops in ACGS_CONFIG); report daily answers where it is asked'}`);
   say(`metrics history: ${metricsHistory.source}${historySettings.kind === 'embedded' ? `, sampled every ${historySettings.intervalMs / 1000} s under the lease metrics-sampler` : ''}`);
   // The scheduler's timer on one replica: whoever holds the lease schedules. A missed time runs
   // once when it starts here (or is skipped, as the job says).

@@ -8,6 +8,7 @@ import { backupVerify } from './backup-verify.js';
 import { backups } from './backups.js';
 import { reportCapacity } from './report-capacity.js';
 import { reportDaily } from './report-daily.js';
+import { reportWeekly } from './report-weekly.js';
 import { reportSecurity } from './report-security.js';
 import { cacheClear } from './cache-clear.js';
 import { cacheStats } from './cache-stats.js';
@@ -103,6 +104,7 @@ export const allCommands: readonly CommandDefinition[] = [
   runPass,
   backups,
   reportDaily,
+  reportWeekly,
   reportSecurity,
   reportCapacity,
   backup,

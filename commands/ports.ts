@@ -653,8 +653,8 @@ export interface Schedules {
 }
 
 /**
- * The reports of issue 15 (bot/reports/), as `report daily` uses them: the bot gathers the parts,
- * renders the charts and, where it has Slack, posts both to channels.reports (else ops).
+ * The reports of issue 15 (bot/reports/), as the `report` commands use them: the bot gathers the
+ * parts, renders the charts and, where it has Slack, posts both to channels.reports (else ops).
  */
 export interface Reports {
   /**
@@ -665,6 +665,8 @@ export interface Reports {
   daily(options: { post: boolean; askedIn?: string }): Promise<ResultDocument>;
   /** The monthly capacity report (resource trends over 30 days and their projections); `post` and `askedIn` as for `daily`. */
   capacity(options: { post: boolean; askedIn?: string }): Promise<ResultDocument>;
+  /** The weekly performance report (this week against last); `post` and `askedIn` as for `daily`. */
+  weeklyPerformance(options: { post: boolean; askedIn?: string }): Promise<ResultDocument>;
   /** The weekly security report (the last 7 days' refusals, failed authentication, break-glass, chains ...); `post` and `askedIn` as for `daily`. */
   security(options: { post: boolean; askedIn?: string }): Promise<ResultDocument>;
 }

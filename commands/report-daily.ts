@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import { defineCommand } from './command.js';
-import { requireReports } from './report-access.js';
+import { reportRequest, requireReports } from './report-access.js';
 
 export const reportDaily = defineCommand({
   name: 'report daily',
@@ -15,6 +15,6 @@ export const reportDaily = defineCommand({
   level: 1,
   args: z.object({}).strict(),
   async run(context) {
-    return requireReports(context).daily({ post: context.origin !== 'cli', ...(context.channelId ? { askedIn: context.channelId } : {}) });
+    return requireReports(context).daily(reportRequest(context));
   },
 });

@@ -8,7 +8,7 @@
  */
 import { z } from 'zod';
 import { defineCommand } from './command.js';
-import { requireReports } from './report-access.js';
+import { reportRequest, requireReports } from './report-access.js';
 
 export const reportSecurity = defineCommand({
   name: 'report security',
@@ -17,6 +17,6 @@ export const reportSecurity = defineCommand({
   level: 1,
   args: z.object({}).strict(),
   async run(context) {
-    return requireReports(context).security({ post: context.origin !== 'cli', ...(context.channelId ? { askedIn: context.channelId } : {}) });
+    return requireReports(context).security(reportRequest(context));
   },
 });

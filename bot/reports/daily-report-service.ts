@@ -1,8 +1,8 @@
 /**
  * The bot's `Reports` port (commands/ports.ts): the daily report's sources taken from the
  * command dependencies and the metrics history, its charts rendered, and, with Slack, the report
- * posted to the reports channel; the port's capacity report is capacity-report-service.ts's, its
- * security report security-report-service.ts's.
+ * posted to the reports channel; the port's capacity, weekly performance and security reports are
+ * capacity-report-service.ts's, weekly-performance-service.ts's and security-report-service.ts's.
  */
 import type { CommandDependencies } from '../../commands/dependencies.js';
 import { runHealthChecks } from '../../commands/health.js';
@@ -16,6 +16,8 @@ import { gatherDailyReport, type DailyReportSources } from './daily-report.js';
 import { capacityReportSources, makeCapacityReport } from './capacity-report-service.js';
 import { makeSecurityReport, securityReportSources } from './security-report-service.js';
 import { postReport, reportPostedNote, type PostedReport, type ReportPoster } from './report-posting.js';
+import { WEEKLY_PERFORMANCE_TITLE } from './weekly-performance-document.js';
+import { makeWeeklyPerformanceReport, weeklyPerformanceSources } from './weekly-performance-service.js';
 
 /** The sources of the parts as the bot has them; a missing port becomes a part that says why. */
 export function dailyReportSources(services: CommandDependencies, history: MetricsHistory, signal: AbortSignal = new AbortController().signal): DailyReportSources {
@@ -39,22 +41,16 @@ export async function makeDailyReport(sources: DailyReportSources, poster?: Repo
 }
 
 export function createReports(options: { services: CommandDependencies; history: MetricsHistory; poster?: ReportPoster }): Reports {
+  /** Every report is answered alike: posted when asked to be, and then only pointed at where it was asked. */
+  const answer = async (what: string, make: (poster?: ReportPoster) => Promise<{ document: ResultDocument; posted?: PostedReport }>, { post, askedIn }: { post: boolean; askedIn?: string }) => {
+    const made = await make(post ? options.poster : undefined);
+    if (!made.posted || askedIn === undefined) return made.document;
+    return reportPostedNote(what, made.document, made.posted, askedIn);
+  };
   return {
-    async daily({ post, askedIn }) {
-      const made = await makeDailyReport(dailyReportSources(options.services, options.history), post ? options.poster : undefined);
-      if (!made.posted || askedIn === undefined) return made.document;
-      return reportPostedNote('Daily health report', made.document, made.posted, askedIn);
-    },
-    async capacity({ post, askedIn }) {
-      const made = await makeCapacityReport(capacityReportSources(options.services, options.history), post ? options.poster : undefined);
-      if (!made.posted || askedIn === undefined) return made.document;
-      return reportPostedNote('Monthly capacity report', made.document, made.posted, askedIn);
-    },
-    async security({ post, askedIn }) {
-      const made = await makeSecurityReport(securityReportSources(options.services), post ? options.poster : undefined);
-      if (!made.posted || askedIn === undefined) return made.document;
-      return reportPostedNote('Weekly security report', made.document, made.posted, askedIn);
-    },
+    daily: (asked) => answer('Daily health report', (poster) => makeDailyReport(dailyReportSources(options.services, options.history), poster), asked),
+    capacity: (asked) => answer('Monthly capacity report', (poster) => makeCapacityReport(capacityReportSources(options.services, options.history), poster), asked),
+    weeklyPerformance: (asked) => answer(WEEKLY_PERFORMANCE_TITLE, (poster) => makeWeeklyPerformanceReport(weeklyPerformanceSources(options.services, options.history), poster), asked),
+    security: (asked) => answer('Weekly security report', (poster) => makeSecurityReport(securityReportSources(options.services), poster), asked),
   };
 }
-

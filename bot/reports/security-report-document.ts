@@ -7,14 +7,15 @@
 import { formatTimestamp } from '../../commands/format.js';
 import { worstTone, type ResultBlock, type ResultDocument, type Tone } from '../../commands/result.js';
 import type { AuditChainStatus } from './daily-report.js';
-import { needsAHumanSummary, reportSections } from './report-document-kit.js';
+import { needsBlock, reportSections, things } from './report-document-kit.js';
 import type { SecurityReport, Tally } from './security-report.js';
 
 /** Rows of a by-reason or by-who table; the rest are summed in one last row. */
 const TALLY_ROWS = 10;
 
 export function securityReportDocument(report: SecurityReport, options: { charts?: string[] } = {}): ResultDocument {
-  const { blocks, tones, section } = reportSections(report.needs_a_human, 'nothing this week');
+  const { blocks, tones, section } = reportSections();
+  blocks.push(needsBlock('Needs a human', report.needs_a_human, 'nothing this week'));
   const cutNote = (cut: boolean, what: string): ResultBlock[] => (cut ? [{ type: 'text', text: `More ${what} than the report reads; the figures are of the newest it read (\`audit\` shows them all).` }] : []);
 
   section('Refused commands', report.refused, (refused) => {
@@ -74,8 +75,8 @@ export function securityReportDocument(report: SecurityReport, options: { charts
 
   return {
     title: 'Weekly security report',
-    tone: worstTone(tones),
-    summary: needsAHumanSummary(report.needs_a_human, 'this week'),
+    tone: worstTone([...tones, report.needs_a_human.length > 0 ? 'warn' : 'ok']),
+    summary: report.needs_a_human.length === 0 ? 'Nothing needs a human this week.' : `${things(report.needs_a_human.length)} a human this week.`,
     blocks,
     footer: [`${formatTimestamp(report.from)} to ${formatTimestamp(report.to)}`, ...(options.charts?.length ? [`Charts: ${options.charts.join(', ')}`] : [])].join('\n'),
     data: report,

@@ -8,7 +8,7 @@
 import type { AuditLogRecord } from '../../commands/ports.js';
 import type { AuditEvent } from '../../services/audit-engine/contract.js';
 import type { AuditChainStatus } from './daily-report.js';
-import { missingReasons } from './report-document-kit.js';
+import { missingParts } from './report-document-kit.js';
 import { gatherPart, type ReportPart } from './report-part.js';
 
 export const SECURITY_REPORT_DAYS = 7;
@@ -271,7 +271,7 @@ function violationKinds(read: SecurityRecords<AuditEvent>): ViolationKinds {
 }
 
 function needsAHuman(report: SecurityReport): string[] {
-  const needs = missingReasons([report.refused, report.failed_authentication, report.break_glass, report.approvals, report.audit_engine_chain, report.bot_trail_chain, report.violations, report.service_refusals, report.mode_changes]);
+  const needs = missingParts([report.refused, report.failed_authentication, report.break_glass, report.approvals, report.audit_engine_chain, report.bot_trail_chain, report.violations, report.service_refusals, report.mode_changes]);
   if (report.audit_engine_chain.state === 'ok' && !report.audit_engine_chain.value.valid) needs.push(`Audit Engine chain broken: ${report.audit_engine_chain.value.detail}`);
   if (report.bot_trail_chain.state === 'ok' && !report.bot_trail_chain.value.valid) needs.push(`the bot's audit trail is broken: ${report.bot_trail_chain.value.detail}`);
   if (report.break_glass.state === 'ok') {
