@@ -2,9 +2,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { createCommandRegistry } from '../commands/index.js';
+import { defaultAuthorizationData } from './authorization/data.js';
 import { ConfigError, loadBotConfig, parseBotConfig } from './config.js';
 import { nextRunAfter } from './schedules/cron-times.js';
-import { jobSchedules } from './schedules/scheduled-jobs.js';
+import { BUILT_IN_JOBS, jobSchedules } from './schedules/scheduled-jobs.js';
 
 describe('bot config', () => {
   it('accepts roles and channels with Slack IDs', () => {
@@ -130,6 +132,25 @@ describe('schedules:', () => {
     expect(() => parseBotConfig({ schedules: { 'monthly-capacity-report': { cron: '0 7 32 * *' } } })).toThrow(/schedules\.monthly-capacity-report\.cron: not a five-field cron expression/);
   });
 
+  it('schedules the weekly performance report on Mondays at 06:00 by default', () => {
+    const weekly = jobSchedules(undefined).find((job) => job.name === 'weekly-performance-report');
+    expect(weekly).toMatchObject({ cron: '0 6 * * 1', missed: 'run-once', enabled: true });
+    expect(nextRunAfter({ cron: weekly!.cron, timezone: 'Europe/Berlin' }, new Date('2026-12-09T12:00:00Z'))).toEqual(new Date('2026-12-14T05:00:00Z'));
+  });
+
+  it("lets the scheduler's role run every built-in job's command by default: a new job is never refused as shipped", () => {
+    const registry = createCommandRegistry();
+    const allowed = defaultAuthorizationData().scheduler.commands;
+    for (const job of BUILT_IN_JOBS) {
+      if (job.command === null) continue;
+      const resolved = registry.resolve(job.command);
+      expect(resolved.ok && resolved.command.name, `${job.name} runs a command`).toBe(job.command);
+      expect(allowed, `${job.name}'s ${job.command} in scheduler.commands (bot/authorization/defaults.json)`).toContain(job.command);
+    }
+    // Only the scheduler's own housekeeping runs no command.
+    expect(BUILT_IN_JOBS.filter((job) => job.command === null).map((job) => job.name)).toEqual(['cleanup']);
+  });
+
   it('names the key of a malformed cron expression, an unknown job or key, and a bad timezone', () => {
     expect(() => parseBotConfig({ schedules: { backup: { cron: '61 2 * * *' } } })).toThrow(/^config: schedules\.backup\.cron: not a five-field cron expression .*minute: 61/);
     expect(() => parseBotConfig({ schedules: { backup: { cron: '0 2 * *' } } })).toThrow(/schedules\.backup\.cron: not a five-field cron expression/);
@@ -137,6 +158,7 @@ describe('schedules:', () => {
     expect(() => parseBotConfig({ schedules: { bakup: { cron: '0 2 * * *' } } })).toThrow(/unknown key schedules\.bakup/);
     expect(() => parseBotConfig({ schedules: { backup: { at: '02:00' } } })).toThrow(/unknown key schedules\.backup\.at/);
     expect(() => parseBotConfig({ schedules: { cleanup: { enabled: 'no' } } })).toThrow(/schedules\.cleanup\.enabled: /);
+    expect(() => parseBotConfig({ schedules: { 'weekly-performance-report': { cron: '0 6 * * 8' } } })).toThrow(/schedules\.weekly-performance-report\.cron: not a five-field cron expression/);
     expect(() => parseBotConfig({ timezone: 'Europe/Berln', schedules: { backup: { cron: '0 2 * * *' } } })).toThrow(/^config: timezone: must be an IANA timezone/);
   });
 

@@ -20,6 +20,7 @@ import { slackUserGroupDirectory } from './authorization/index.js';
 import { TRAIL_RELAY_FEATURE, trailRelayRoutes } from './audit-trail/trail-relay.js';
 import { restartExecutionCheck } from './audit-trail/restart-execution-check.js';
 import { trailCheckpointSettings } from './audit-trail/trail-checkpoints.js';
+import { authFailureRecorder, type AuthFailureRecorder } from './audit-trail/auth-failures.js';
 import { describeBotRoles, MIGRATIONS_DATABASE_URL_ENV, prepareBotDatabase } from './bot-database.js';
 import { retireStalledApproval, settleInterruptedRuns } from './command-path/index.js';
 import { loadCommandGate, openCommandTrail, type OpenedTrail } from './command-path/index.js';
@@ -76,8 +77,8 @@ import { createReports } from './reports/daily-report-service.js';
 import { postDailyReport } from './slack/post-daily-report.js';
 import { renderDocument } from './slack/render.js';
 import { createPrometheusHistory, createSampleStore, historySettingsFromEnv, migrateMetricsHistory, startMetricsSampler, type MetricsHistory } from './metrics-history/index.js';
-import { backupJob, capacityReportJob, cleanupJob, dailyReportJob, drTestJob, withSchedulerActor } from './schedules/maintenance-jobs.js';
-import { commandSchedules, createScheduler, createScheduleStore, drTestStandingApproval, jobSchedules, migrateScheduleStore, type ScheduledJob, type Scheduler } from './schedules/index.js';
+import { backupJob, capacityReportJob, cleanupJob, dailyReportJob, drTestJob, weeklyPerformanceReportJob, weeklySecurityReportJob, withSchedulerActor } from './schedules/maintenance-jobs.js';
+import { commandSchedules, createScheduler, createScheduleStore, drTestStandingApproval, jobSchedules, migrateScheduleStore, type BuiltInJobName, type ScheduledJob, type Scheduler } from './schedules/index.js';
 import { migrateDeliveryStore, postgresEvictedDeliveries } from './slack/delivery-store.js';
 import { consoleHostRefusal, consoleStackRefusal, CONSOLE_WITH_REAL_STACK } from './slack/console/console-exposure.js';
 import { DEFAULT_BOT_PORT, parseSlackSettings, slackRequested, type SlackSettings } from './slack/settings.js';
@@ -105,7 +106,8 @@ function consoleSettings(port: number): { settings: SlackSettings; standIn: Slac
   const botToken = `xoxb-local-${randomBytes(12).toString('hex')}`;
   const signingSecret = randomBytes(24).toString('hex');
   const publicUrl = `http://127.0.0.1:${port}`;
-  const standIn = createSlackStandIn({ botToken, signingSecret, publicUrl, botEventsUrl: `${publicUrl}/slack/events` });
+  // The console starts before the trail opens: a refusal before then is only answered, not recorded.
+  const standIn = createSlackStandIn({ botToken, signingSecret, publicUrl, botEventsUrl: `${publicUrl}/slack/events`, onConsoleAuthFailure: (attempt) => recordAuthFailure?.({ source: 'console', ...attempt }) });
   return { settings: { mode: 'http', botToken, signingSecret, apiUrl: `${publicUrl}/api/`, port }, standIn };
 }
 
@@ -119,6 +121,8 @@ let local: LocalServices | undefined;
 let control: LocalControl | undefined;
 let botDatabase: EmbeddedPostgres | undefined;
 let trail: OpenedTrail | undefined;
+/** Refused credentials into the trail, once it is open (bot/audit-trail/auth-failures.ts). */
+let recordAuthFailure: AuthFailureRecorder | undefined;
 let approvalSignals: ApprovalSignals | undefined;
 let expiries: ExpiryScheduler | undefined;
 let reviewPoster: ReviewPoster | undefined;
@@ -371,8 +375,17 @@ async function main(): Promise<void> {
   announceMigrations('schedules', await migrateScheduleStore(trail.pool));
   const scheduleStore = createScheduleStore(trail.pool);
   // The registry is made below; a job runs only once the timer or a command starts it, after that.
-  const scheduleWork: Record<string, ScheduledJob['run']> = { backup: (context) => backupJob({ registry, services })(context), cleanup: cleanupJob(scheduleStore), 'daily-report': (context) => dailyReportJob({ registry, services })(context), 'monthly-capacity-report': (context) => capacityReportJob({ registry, services })(context) , 'dr-test': (context) => drTestJob({ registry, services })(context) };
-  const scheduledJobs: ScheduledJob[] = jobSchedules(config.schedules).map((job) => ({ ...job, run: scheduleWork[job.name]! }));
+  // Keyed by the built-in jobs' names: a new job without its work here does not compile.
+  const scheduleWork: Record<BuiltInJobName, ScheduledJob['run']> = {
+    backup: (context) => backupJob({ registry, services })(context),
+    cleanup: cleanupJob(scheduleStore),
+    'daily-report': (context) => dailyReportJob({ registry, services })(context),
+    'weekly-performance-report': (context) => weeklyPerformanceReportJob({ registry, services })(context),
+    'weekly-security-report': (context) => weeklySecurityReportJob({ registry, services })(context),
+    'monthly-capacity-report': (context) => capacityReportJob({ registry, services })(context),
+    'dr-test': (context) => drTestJob({ registry, services })(context),
+  };
+  const scheduledJobs: ScheduledJob[] = jobSchedules(config.schedules).map((job) => ({ ...job, run: scheduleWork[job.name as BuiltInJobName] }));
   scheduler = createScheduler({
     store: scheduleStore,
     jobs: scheduledJobs,
@@ -402,8 +415,11 @@ async function main(): Promise<void> {
 
   const registry = createCommandRegistry();
   gateExecution = { registry, services };
+  // Refused credentials go to the trail for the weekly security report (bot/reports/security-report.ts).
+  recordAuthFailure = authFailureRecorder(trail.trail, { onError: (error) => logger.warn({ err: error }, 'a failed authentication attempt could not be recorded in the audit trail') });
   const bot = createSlackBot({
     settings,
+    onAuthFailure: recordAuthFailure,
     registry,
     services,
     logger,
@@ -423,6 +439,7 @@ async function main(): Promise<void> {
             intake: alertStore,
             maxBodyBytes: alertWebhook.maxBodyBytes,
             onError: (error) => logger.error({ component: 'alerts', err: error }, 'alerts from Alertmanager could not be stored; answered 503, so it sends them again'),
+            onUnauthorized: (attempt) => recordAuthFailure?.({ source: 'alert-webhook', ...attempt }),
           }),
         }
       : {}),
@@ -680,7 +697,7 @@ async function main(): Promise<void> {
       onError: (error, what) => logger.warn({ component: 'metrics-sampler', err: error }, `metrics sampler: ${what} failed`),
     });
   }
-  // The reports (`report daily`, `report capacity`, and their scheduled jobs): channels.reports, else ops (the console's #acgs-ops).
+  // The reports (`report daily`, `report weekly`, `report security`, `report capacity`, and their scheduled jobs): channels.reports, else ops (the console's #acgs-ops).
   const reportChannel = config.channels.reports ?? config.channels.ops ?? (standIn ? DEFAULT_CHANNELS.find((channel) => channel.name === 'acgs-ops')?.id : undefined);
   // The DR test's failover announcement (ops) and its report (where the daily report goes).
   drTestChannels = {
@@ -692,7 +709,7 @@ async function main(): Promise<void> {
     ...(reportChannel ? { reports: reportChannel } : {}),
   };
   services.reports = createReports({ services, history: metricsHistory, ...(reportChannel ? { poster: { channel: reportChannel, post: (report) => postDailyReport({ client: bot.webClient, queue: bot.writeQueue }, { channel: reportChannel }, report) } } : {}) });
-  say(`reports: the daily and capacity reports ${reportChannel ? `posted to ${reportChannel}${config.channels.reports ? ' (channels.reports)' : config.channels.ops ? ' (channels.ops)' : ' (#acgs-ops)'}` : 'not posted in Slack (no channels.reports or channels.ops in ACGS_CONFIG); report daily answers where it is asked'}`);
+  say(`reports: the daily, weekly, security and capacity reports ${reportChannel ? `posted to ${reportChannel}${config.channels.reports ? ' (channels.reports)' : config.channels.ops ? ' (channels.ops)' : ' (#acgs-ops)'}` : 'not posted in Slack (no channels.reports or channels.ops in ACGS_CONFIG); report daily answers where it is asked'}`);
   say(`metrics history: ${metricsHistory.source}${historySettings.kind === 'embedded' ? `, sampled every ${historySettings.intervalMs / 1000} s under the lease metrics-sampler` : ''}`);
   // The scheduler's timer on one replica: whoever holds the lease schedules. A missed time runs
   // once when it starts here (or is skipped, as the job says).

@@ -8,6 +8,8 @@ import { backupVerify } from './backup-verify.js';
 import { backups } from './backups.js';
 import { reportCapacity } from './report-capacity.js';
 import { reportDaily } from './report-daily.js';
+import { reportWeekly } from './report-weekly.js';
+import { reportSecurity } from './report-security.js';
 import { cacheClear } from './cache-clear.js';
 import { cacheStats } from './cache-stats.js';
 import { cacheWarm } from './cache-warm.js';
@@ -102,6 +104,8 @@ export const allCommands: readonly CommandDefinition[] = [
   runPass,
   backups,
   reportDaily,
+  reportWeekly,
+  reportSecurity,
   reportCapacity,
   backup,
   backupVerify,

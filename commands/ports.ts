@@ -65,6 +65,8 @@ export interface AuditLogQuery {
   command?: string;
   since?: Date;
   kind?: string;
+  /** Only records older than this sequence: the next page after a page's last record. */
+  beforeSequence?: number;
 }
 
 /** One record as `audit` shows it. */
@@ -651,8 +653,8 @@ export interface Schedules {
 }
 
 /**
- * The reports of issue 15 (bot/reports/), as `report daily` uses them: the bot gathers the parts,
- * renders the charts and, where it has Slack, posts both to channels.reports (else ops).
+ * The reports of issue 15 (bot/reports/), as the `report` commands use them: the bot gathers the
+ * parts, renders the charts and, where it has Slack, posts both to channels.reports (else ops).
  */
 export interface Reports {
   /**
@@ -663,4 +665,8 @@ export interface Reports {
   daily(options: { post: boolean; askedIn?: string }): Promise<ResultDocument>;
   /** The monthly capacity report (resource trends over 30 days and their projections); `post` and `askedIn` as for `daily`. */
   capacity(options: { post: boolean; askedIn?: string }): Promise<ResultDocument>;
+  /** The weekly performance report (this week against last); `post` and `askedIn` as for `daily`. */
+  weeklyPerformance(options: { post: boolean; askedIn?: string }): Promise<ResultDocument>;
+  /** The weekly security report (the last 7 days' refusals, failed authentication, break-glass, chains ...); `post` and `askedIn` as for `daily`. */
+  security(options: { post: boolean; askedIn?: string }): Promise<ResultDocument>;
 }

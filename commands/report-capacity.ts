@@ -7,7 +7,7 @@
  */
 import { z } from 'zod';
 import { defineCommand } from './command.js';
-import { requireReports } from './report-daily.js';
+import { reportRequest, requireReports } from './report-access.js';
 
 export const reportCapacity = defineCommand({
   name: 'report capacity',
@@ -16,6 +16,6 @@ export const reportCapacity = defineCommand({
   level: 1,
   args: z.object({}).strict(),
   async run(context) {
-    return requireReports(context).capacity({ post: context.origin !== 'cli', ...(context.channelId ? { askedIn: context.channelId } : {}) });
+    return requireReports(context).capacity(reportRequest(context));
   },
 });

@@ -5,18 +5,8 @@
  * the text, or the report's figures with --json.
  */
 import { z } from 'zod';
-import { CommandError, defineCommand, type CommandContext } from './command.js';
-import type { Reports } from './ports.js';
-
-/** The reports port, or the reason this process has none (shared by every `report` command). */
-export function requireReports(context: CommandContext): Reports {
-  const { reports, reportsProblem } = context.services;
-  if (!reports && reportsProblem) throw new CommandError('The reports cannot be made from here.', reportsProblem, 'unavailable');
-  if (!reports) {
-    throw new CommandError('Reports are not set up in this process.', 'The bot makes them from its database (`npm start`, or the bot with DATABASE_URL); ask it from Slack, the console or `npx acgs` with DATABASE_URL.', 'unavailable');
-  }
-  return reports;
-}
+import { defineCommand } from './command.js';
+import { reportRequest, requireReports } from './report-access.js';
 
 export const reportDaily = defineCommand({
   name: 'report daily',
@@ -25,6 +15,6 @@ export const reportDaily = defineCommand({
   level: 1,
   args: z.object({}).strict(),
   async run(context) {
-    return requireReports(context).daily({ post: context.origin !== 'cli', ...(context.channelId ? { askedIn: context.channelId } : {}) });
+    return requireReports(context).daily(reportRequest(context));
   },
 });

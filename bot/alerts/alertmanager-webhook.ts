@@ -38,6 +38,8 @@ export interface AlertmanagerWebhookOptions {
   maxBodyBytes?: number;
   /** A store failure (answered 503), for the log. */
   onError?: (error: unknown) => void;
+  /** A call refused for its token (answered 401), for the bot's trail (bot/audit-trail/auth-failures.ts). */
+  onUnauthorized?: (attempt: { reason: string; remoteAddress: string | undefined }) => void;
 }
 
 class BodyTooLarge extends Error {}
@@ -86,6 +88,7 @@ export function createAlertmanagerWebhook(options: AlertmanagerWebhookOptions): 
     const given = bearerToken(request);
     if (given === undefined || !sameSecret(given, options.token)) {
       request.resume();
+      options.onUnauthorized?.({ reason: given === undefined ? 'no token in the Authorization header' : 'a token that is not ACGS_ALERTS_TOKEN', remoteAddress: request.socket.remoteAddress });
       return refusal(401, 'missing or wrong bearer token: Alertmanager must send Authorization: Bearer <ACGS_ALERTS_TOKEN>', { 'www-authenticate': 'Bearer' });
     }
     let raw: Buffer;

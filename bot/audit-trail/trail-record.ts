@@ -34,6 +34,8 @@ export const TRAIL_KINDS = [
   'run_step',
   /** A state a runbook run settled in: succeeded, failed, needs_decision, aborted ... */
   'run_state',
+  /** A request refused for its credentials: a bad Slack signature, a wrong webhook token (auth-failures.ts). */
+  'auth_failure',
   /** A figure of the DR test (restore time, a service's failover, the standing approval used, the report). */
   'dr_test',
 ] as const;

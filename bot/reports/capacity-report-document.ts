@@ -5,47 +5,31 @@
  * `data` is the report itself, for `npx acgs report capacity --json`.
  */
 import { formatBytes, formatTimestamp } from '../../commands/format.js';
-import { worstTone, type ResultBlock, type ResultDocument, type Tone } from '../../commands/result.js';
+import { worstTone, type ResultDocument, type Tone } from '../../commands/result.js';
 import type { Projection } from './capacity-projection.js';
 import { CAPACITY_RESOURCE_KINDS, CAPACITY_RESOURCES, CAPACITY_SOON_DAYS, type CapacityReport, type DatastoreUse, type ResourceTrend } from './capacity-report.js';
+import { figure, needsBlock, reportSections, things } from './report-document-kit.js';
 
 export function capacityReportDocument(report: CapacityReport, options: { charts?: string[] } = {}): ResultDocument {
-  const blocks: ResultBlock[] = [];
-  const tones: Tone[] = [];
-  blocks.push({
-    type: 'checks',
-    items:
-      report.needs_attention.length > 0
-        ? report.needs_attention.map((need) => ({ name: 'Needs attention', tone: 'warn' as const, text: need }))
-        : [{ name: 'Needs attention', tone: 'ok', text: `nothing crosses its threshold within ${CAPACITY_SOON_DAYS} days at the current trend` }],
-  });
+  const { blocks, tones, section } = reportSections();
+  blocks.push(needsBlock('Needs attention', report.needs_attention, `nothing crosses its threshold within ${CAPACITY_SOON_DAYS} days at the current trend`));
   for (const kind of CAPACITY_RESOURCE_KINDS) {
     const resource = CAPACITY_RESOURCES[kind];
-    const part = report.trends[kind];
     const limit = 'threshold' in resource ? `, threshold ${resource.threshold} ${resource.unit}` : '';
-    blocks.push({ type: 'divider' }, { type: 'text', text: `${resource.label} (${resource.unit}${limit})` });
-    if (part.state === 'missing') {
-      tones.push('warn');
-      blocks.push({ type: 'checks', items: [{ name: resource.label, tone: 'warn', text: part.reason }] });
-      continue;
-    }
-    tones.push(...part.value.map(trendTone));
-    blocks.push({ type: 'table', columns: ['Service', 'Average', 'Peak hour', 'Trend now', 'Per 30 days', 'Projection'], rows: part.value.map(trendRow) });
+    section(`${resource.label} (${resource.unit}${limit})`, report.trends[kind], (trends) => ({ tone: worstTone(trends.map(trendTone)), blocks: [{ type: 'table', columns: ['Service', 'Average', 'Peak hour', 'Trend now', 'Per 30 days', 'Projection'], rows: trends.map(trendRow) }] }), resource.label);
   }
-  blocks.push({ type: 'divider' }, { type: 'text', text: 'Datastores, read now (the metrics history does not keep them)' });
-  if (report.datastores.state === 'missing') {
-    tones.push('warn');
-    blocks.push({ type: 'checks', items: [{ name: 'Datastores', tone: 'warn', text: report.datastores.reason }] });
-  } else {
-    tones.push(...report.datastores.value.map((use) => use.tone));
-    blocks.push({ type: 'checks', items: report.datastores.value.map((use) => ({ name: use.name, tone: use.tone, text: datastoreText(use) })) });
-  }
+  section(
+    'Datastores, read now (the metrics history does not keep them)',
+    report.datastores,
+    (uses) => ({ tone: worstTone(uses.map((use) => use.tone)), blocks: [{ type: 'checks', items: uses.map((use) => ({ name: use.name, tone: use.tone, text: datastoreText(use) })) }] }),
+    'Datastores',
+  );
   const tone = worstTone([...tones, report.needs_attention.length > 0 ? 'warn' : 'ok']);
   const count = report.needs_attention.length;
   return {
     title: 'Monthly capacity report',
     tone,
-    summary: count === 0 ? `No resource crosses its threshold within ${CAPACITY_SOON_DAYS} days at the current trend.` : `${count} thing${count === 1 ? '' : 's'} need${count === 1 ? 's' : ''} attention.`,
+    summary: count === 0 ? `No resource crosses its threshold within ${CAPACITY_SOON_DAYS} days at the current trend.` : `${things(count)} attention.`,
     blocks,
     footer: [
       `${formatTimestamp(report.from)} to ${formatTimestamp(report.to)} · hourly averages from ${report.history_source} · a least-squares line over the period, at least ${report.min_days} days of data`,
@@ -100,5 +84,4 @@ function datastoreText(use: DatastoreUse): string {
   return [`${amount(use.used)}${bytes ? '' : ' open'}${of}`, use.note, use.location].filter(Boolean).join(' · ');
 }
 
-const figure = (value: number) => (Math.abs(value) >= 100 ? value.toFixed(0) : Math.abs(value) >= 1 ? value.toFixed(2) : value.toFixed(3));
 const signed = (value: number) => `${value >= 0 ? '+' : '-'}${figure(Math.abs(value))}`;

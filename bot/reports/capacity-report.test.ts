@@ -4,42 +4,32 @@
  * charts with their trend lines, its posting to the Slack stand-in (a refused upload as text),
  * and its sources down: only their part says what is missing.
  */
-import { WebClient } from '@slack/web-api';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPool } from '../../services/kit/postgres.js';
 import { openStackRedis } from '../../services/stack/stack-connections.js';
 import { stackDatabaseOn } from '../../services/stack/stack-database-on-pg.js';
 import { stackRedisOn } from '../../services/stack/stack-redis-on-ioredis.js';
-import { createTestDatabase, type TestDatabase } from '../../test/testing/postgres.js';
 import { TEST_REDIS_URL } from '../../test/testing/redis.js';
-import { createSampleStore, migrateMetricsHistory, type SampleStore } from '../metrics-history/index.js';
+import { createSampleStore, type SampleStore } from '../metrics-history/index.js';
 import { fillHourlyTrends } from '../metrics-history/testing/fill-history.js';
-import { channelWriteQueue } from '../slack/channel-write-queue.js';
-import { postDailyReport } from '../slack/post-daily-report.js';
-import { startSlackStandIn, type SlackStandIn } from '../slack/stand-in/index.js';
+import { REPORTS_CHANNEL as REPORTS, startReportTestBed, type ReportTestBed } from './testing/report-test-bed.js';
 import { capacityReportCharts } from './capacity-report-charts.js';
 import { capacityReportSources, makeCapacityReport } from './capacity-report-service.js';
 import { gatherCapacityReport, type CapacityReport, type ResourceTrend } from './capacity-report.js';
 
 const NOW = new Date('2026-12-01T07:00:00.000Z');
 const DAY = 24 * 3600_000;
-const BOT_TOKEN = 'xoxb-capacity-report-test';
-const REPORTS = 'C0ACGSREPORTS';
 
-let db: TestDatabase;
-let pool: pg.Pool;
+let bed: ReportTestBed;
 let stackPool: pg.Pool;
 let store: SampleStore;
-let slack: SlackStandIn;
-let client: WebClient;
 const redisClients: Array<ReturnType<typeof openStackRedis>> = [];
 
 beforeAll(async () => {
-  db = await createTestDatabase('acgs_capacity_report');
-  pool = createPool({ databaseUrl: db.url, max: 2, applicationName: 'acgs-capacity-report-test' });
-  stackPool = createPool({ databaseUrl: db.url, max: 1, applicationName: 'acgs-capacity-report-stack' });
-  await migrateMetricsHistory(pool);
+  bed = await startReportTestBed('capacity-report');
+  const { pool } = bed;
+  stackPool = createPool({ databaseUrl: bed.db.url, max: 1, applicationName: 'acgs-capacity-report-stack' });
   store = createSampleStore({ pool, now: () => NOW });
   const month = { from: new Date(NOW.getTime() - 35 * DAY), to: NOW };
   await fillHourlyTrends(pool, month, [
@@ -54,15 +44,11 @@ beforeAll(async () => {
   ]);
   // Only the last three days of p99: not enough for a line.
   await fillHourlyTrends(pool, { from: new Date(NOW.getTime() - 3 * DAY), to: NOW }, [{ metric: 'p99_latency_ms', service: 'policy-engine', start: 1, perDay: 0.5 }]);
-  slack = await startSlackStandIn({ botToken: BOT_TOKEN, console: false, workspace: { channels: [{ id: REPORTS, name: 'acgs-reports' }] } });
-  client = new WebClient(BOT_TOKEN, { slackApiUrl: slack.apiUrl, retryConfig: { retries: 0 }, rejectRateLimitedCalls: true });
 }, 60_000);
 afterAll(async () => {
   for (const redis of redisClients) redis.disconnect();
-  await slack?.close();
   await stackPool?.end();
-  await pool?.end();
-  await db?.drop();
+  await bed?.close();
 });
 
 function stackRedis(url: string) {
@@ -155,20 +141,16 @@ describe('the capacity report', () => {
   }, 60_000);
 
   it('posts the report to the reports channel with its charts in the thread, and a refused upload as text', async () => {
-    slack.rateLimitNext('files.completeUploadExternal', 1, 5);
-    const { document, posted } = await makeCapacityReport(
-      capacityReportSources({}, store),
-      { channel: REPORTS, post: (report) => postDailyReport({ client, queue: channelWriteQueue(client) }, { channel: REPORTS }, report) },
-      NOW,
-    );
+    bed.slack.rateLimitNext('files.completeUploadExternal', 1, 5);
+    const { document, posted } = await makeCapacityReport(capacityReportSources({}, store), bed.poster, NOW);
     expect(posted!.charts.map((chart) => [chart.filename, chart.as])).toEqual([
       ['capacity-cpu.png', 'text'],
       ['capacity-memory.png', 'image'],
       ['capacity-latency.png', 'image'],
       ['capacity-requests.png', 'image'],
     ]);
-    expect(slack.messages(REPORTS).find((message) => message.ts === posted!.ts)!.text).toContain('Monthly capacity report');
-    const thread = slack.thread(REPORTS, posted!.ts);
+    expect(bed.slack.messages(REPORTS).find((message) => message.ts === posted!.ts)!.text).toContain('Monthly capacity report');
+    const thread = bed.slack.thread(REPORTS, posted!.ts);
     expect(thread.flatMap((message) => message.files ?? []).map((file) => file.name)).toEqual(['capacity-memory.png', 'capacity-latency.png', 'capacity-requests.png']);
     expect(thread.some((message) => message.text?.includes('policy-engine trend: min 20, max 50') && message.text.includes('chart image not shown: rate_limited'))).toBe(true);
     expect(document.footer).toContain(`Posted in channel ${REPORTS} with 4 charts (1 as text: Slack refused the upload).`);

@@ -12,6 +12,7 @@ import type { ServiceName } from '../../services/kit/service-ports.js';
 import type { MetricName, MetricSeries, MetricsHistory } from '../metrics-history/index.js';
 import { projectTrend, type Projection, type TrendPoint } from './capacity-projection.js';
 import { CPU_LIMIT_PERCENT, LATENCY_TARGET_MS, MEMORY_LIMIT_PERCENT } from './charts/index.js';
+import { missingParts } from './report-document-kit.js';
 import { gatherPart, type ReportPart } from './report-part.js';
 
 export const CAPACITY_PERIOD_DAYS = 30;
@@ -197,8 +198,7 @@ const unread = (name: DatastoreUse['name'], note: string): DatastoreUse => ({ na
 export const resourceName = (trend: Pick<ResourceTrend, 'kind' | 'service'>) => `${CAPACITY_RESOURCES[trend.kind].label} of ${trend.service}`;
 
 function needsAttention(report: CapacityReport): string[] {
-  const needs = new Set<string>();
-  for (const part of [...Object.values(report.trends), report.datastores]) if (part.state === 'missing') needs.add(part.reason);
+  const needs = new Set(missingParts([...Object.values(report.trends), report.datastores]));
   for (const part of Object.values(report.trends)) {
     if (part.state !== 'ok') continue;
     for (const trend of part.value) {

@@ -7,26 +7,11 @@ import { formatTimestamp } from '../../commands/format.js';
 import { worstTone, type CheckLine, type ResultBlock, type ResultDocument, type Tone } from '../../commands/result.js';
 import type { DailyReport } from './daily-report.js';
 import type { KpiFinding } from './kpi-summary.js';
-import type { ReportPart } from './report-part.js';
+import { figure, isPerServiceKpi, kpiLimit, needsBlock, reportSections, things } from './report-document-kit.js';
 
 export function dailyReportDocument(report: DailyReport, options: { charts?: string[] } = {}): ResultDocument {
-  const blocks: ResultBlock[] = [];
-  const tones: Tone[] = [];
-  const section = <T>(title: string, part: ReportPart<T>, render: (value: T) => { tone: Tone; blocks: ResultBlock[] }) => {
-    blocks.push({ type: 'divider' }, { type: 'text', text: title });
-    if (part.state === 'missing') {
-      tones.push('warn');
-      blocks.push({ type: 'checks', items: [{ name: title, tone: 'warn', text: part.reason }] });
-      return;
-    }
-    const rendered = render(part.value);
-    tones.push(rendered.tone);
-    blocks.push(...rendered.blocks);
-  };
-  blocks.push({
-    type: 'checks',
-    items: report.needs_a_human.length > 0 ? report.needs_a_human.map((need) => ({ name: 'Needs a human', tone: 'warn' as const, text: need })) : [{ name: 'Needs a human', tone: 'ok', text: 'nothing today' }],
-  });
+  const { blocks, tones, section } = reportSections();
+  blocks.push(needsBlock('Needs a human', report.needs_a_human, 'nothing today'));
   section('Services', report.health, (checks) => {
     const uptime = report.uptime.state === 'ok' ? new Map(report.uptime.value.map((one) => [one.service, one.up_percent])) : undefined;
     const items: CheckLine[] = checks.map((check) => {
@@ -71,7 +56,7 @@ export function dailyReportDocument(report: DailyReport, options: { charts?: str
   return {
     title: 'Daily health report',
     tone,
-    summary: report.needs_a_human.length === 0 ? 'Nothing needs a human today.' : `${report.needs_a_human.length} thing${report.needs_a_human.length === 1 ? '' : 's'} need${report.needs_a_human.length === 1 ? 's' : ''} a human today.`,
+    summary: report.needs_a_human.length === 0 ? 'Nothing needs a human today.' : `${things(report.needs_a_human.length)} a human today.`,
     blocks,
     footer: [`${formatTimestamp(report.from)} to ${formatTimestamp(report.to)} · metrics from ${report.history_source}`, ...(options.charts?.length ? [`Charts: ${options.charts.join(', ')}`] : [])].join('\n'),
     data: report,
@@ -79,11 +64,9 @@ export function dailyReportDocument(report: DailyReport, options: { charts?: str
 }
 
 function kpiLine(kpi: KpiFinding): CheckLine {
-  const limit = `${kpi.breached_when === 'above' ? 'at most' : 'at least'} ${kpi.threshold} ${kpi.unit}`;
+  const limit = kpiLimit(kpi);
   if (kpi.value === null) return { name: kpi.label, tone: 'info', text: `no samples in the last 24 h (${limit})` };
-  const of = (service: string) => (kpi.metric === 'cpu_percent' || kpi.metric === 'memory_percent' ? ` ${service}` : '');
+  const of = (service: string) => (isPerServiceKpi(kpi.metric) ? ` ${service}` : '');
   const worst = kpi.worst_hour ? ` · worst hour ${formatTimestamp(kpi.worst_hour.start)}${of(kpi.worst_hour.service)}: ${figure(kpi.worst_hour.value)} ${kpi.unit}` : '';
   return { name: kpi.label, tone: kpi.tone, text: `${figure(kpi.value)} ${kpi.unit}${of(kpi.service ?? '')} (${limit})${worst}` };
 }
-
-const figure = (value: number) => (Math.abs(value) >= 100 ? value.toFixed(0) : Math.abs(value) >= 1 ? value.toFixed(2) : value.toFixed(3));

@@ -6,43 +6,26 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { WebClient } from '@slack/web-api';
-import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCommandDependencies } from '../../commands/dependencies.js';
 import { createPool } from '../../services/kit/postgres.js';
-import { createTestDatabase, type TestDatabase } from '../../test/testing/postgres.js';
-import { createSampleStore, migrateMetricsHistory, type SampleStore } from '../metrics-history/index.js';
+import { createSampleStore } from '../metrics-history/index.js';
 import { fillMinuteSamples } from '../metrics-history/testing/fill-history.js';
 import { createBackupCatalog } from '../runbook-runs/backup-catalog.js';
-import { postDailyReport } from '../slack/post-daily-report.js';
-import { startSlackStandIn, type SlackStandIn } from '../slack/stand-in/index.js';
 import { dailyReportSources, makeDailyReport } from './daily-report-service.js';
 import type { DailyReport } from './daily-report.js';
-import { channelWriteQueue } from '../slack/channel-write-queue.js';
+import { DOWN, flat, REPORTS_CHANNEL as REPORTS, startReportTestBed, type ReportTestBed } from './testing/report-test-bed.js';
 
 const NOW = new Date('2026-12-07T06:00:00.000Z');
 const DAY = 24 * 3600_000;
-const BOT_TOKEN = 'xoxb-daily-report-test';
-const REPORTS = 'C0ACGSREPORTS';
-// Nothing listens on port 1 of loopback: the services, and the second history, are really down.
-const DOWN = 'http://127.0.0.1:1';
 
-let db: TestDatabase;
-let pool: pg.Pool;
-let store: SampleStore;
+let bed: ReportTestBed;
 let backupDir: string;
-let slack: SlackStandIn;
-let client: WebClient;
 
 beforeAll(async () => {
-  db = await createTestDatabase('acgs_daily_report');
-  pool = createPool({ databaseUrl: db.url, max: 2, applicationName: 'acgs-daily-report-test' });
-  await migrateMetricsHistory(pool);
-  store = createSampleStore({ pool });
+  bed = await startReportTestBed('daily-report');
   const range = { from: new Date(NOW.getTime() - DAY), to: NOW };
-  const flat = (metric: string, service: string, base: number) => ({ metric: metric as never, service, base, wave: 0, noise: 0 });
-  await fillMinuteSamples(pool, range, [
+  await fillMinuteSamples(bed.pool, range, [
     flat('p99_latency_ms', 'policy-engine', 6),
     flat('error_rate_percent', 'policy-engine', 0.01),
     flat('cache_hit_rate_percent', 'policy-engine', 97),
@@ -52,17 +35,13 @@ beforeAll(async () => {
     flat('service_up', 'policy-engine', 1),
   ]);
   // One bad hour of CPU on the audit engine: the worst hour, while the day stays under 80 %.
-  await pool.query(`UPDATE metric_samples SET value = 95 WHERE metric = 'cpu_percent' AND service = 'audit-engine' AND at >= '2026-12-07T02:00:00Z' AND at < '2026-12-07T03:00:00Z'`);
+  await bed.pool.query(`UPDATE metric_samples SET value = 95 WHERE metric = 'cpu_percent' AND service = 'audit-engine' AND at >= '2026-12-07T02:00:00Z' AND at < '2026-12-07T03:00:00Z'`);
   // Uptime asks one step over the day, which the hourly roll-ups answer, as the sampler leaves them.
-  await store.rollUp(range.from);
+  await bed.store.rollUp(range.from);
   backupDir = await mkdtemp(join(tmpdir(), 'acgs-daily-report-'));
-  slack = await startSlackStandIn({ botToken: BOT_TOKEN, console: false, workspace: { channels: [{ id: REPORTS, name: 'acgs-reports' }] } });
-  client = new WebClient(BOT_TOKEN, { slackApiUrl: slack.apiUrl, retryConfig: { retries: 0 }, rejectRateLimitedCalls: true });
 }, 60_000);
 afterAll(async () => {
-  await slack?.close();
-  await pool?.end();
-  await db?.drop();
+  await bed?.close();
   if (backupDir) await rm(backupDir, { recursive: true, force: true });
 });
 
@@ -70,7 +49,7 @@ const services = () => createCommandDependencies({ endpoints: { 'policy-engine':
 
 describe('the daily report', () => {
   it('judges the KPIs of a known day against the thresholds, with the worst hour, and puts what needs a human first', async () => {
-    const { document } = await makeDailyReport({ ...dailyReportSources({ ...services(), backups: createBackupCatalog(backupDir) }, store) }, undefined, NOW);
+    const { document } = await makeDailyReport({ ...dailyReportSources({ ...services(), backups: createBackupCatalog(backupDir) }, bed.store) }, undefined, NOW);
     const report = document.data as DailyReport;
     expect(report.kpis.state).toBe('ok');
     const kpis = report.kpis.state === 'ok' ? Object.fromEntries(report.kpis.value.map((kpi) => [kpi.metric, kpi])) : {};
@@ -114,17 +93,17 @@ describe('the daily report', () => {
   }, 60_000);
 
   it('posts the report to the reports channel with its charts in the thread, and a refused upload as text', async () => {
-    slack.rateLimitNext('files.completeUploadExternal', 1, 5);
-    const { document, posted } = await makeDailyReport(dailyReportSources(services(), store), { channel: REPORTS, post: (report) => postDailyReport({ client, queue: channelWriteQueue(client) }, { channel: REPORTS }, report) }, NOW);
+    bed.slack.rateLimitNext('files.completeUploadExternal', 1, 5);
+    const { document, posted } = await makeDailyReport(dailyReportSources(services(), bed.store), bed.poster, NOW);
     expect(posted!.charts.map((chart) => [chart.filename, chart.as])).toEqual([
       ['latency.png', 'text'],
       ['cache-hit-rate.png', 'image'],
       ['cpu-use.png', 'image'],
       ['memory-use.png', 'image'],
     ]);
-    const parent = slack.messages(REPORTS).find((message) => message.ts === posted!.ts)!;
+    const parent = bed.slack.messages(REPORTS).find((message) => message.ts === posted!.ts)!;
     expect(parent.text).toContain('Daily health report');
-    const thread = slack.thread(REPORTS, posted!.ts);
+    const thread = bed.slack.thread(REPORTS, posted!.ts);
     expect(thread.flatMap((message) => message.files ?? []).map((file) => file.name)).toEqual(['cache-hit-rate.png', 'cpu-use.png', 'memory-use.png']);
     expect(thread.some((message) => message.text?.includes('p99: min 6, max 6') && message.text.includes('chart image not shown: rate_limited'))).toBe(true);
     expect(document.footer).toContain(`Posted in channel ${REPORTS} with 4 charts (1 as text: Slack refused the upload).`);

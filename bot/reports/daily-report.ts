@@ -12,6 +12,7 @@ import type { Tone } from '../../commands/result.js';
 import type { MetricName, MetricSeries, MetricsHistory } from '../metrics-history/index.js';
 import { DAILY_KPIS, summariseKpi, type KpiFinding } from './kpi-summary.js';
 import { ALERT_EVENTS_LIMIT, nightAlerts, type NightAlert } from './night-alerts.js';
+import { missingParts } from './report-document-kit.js';
 import { gatherPart, type ReportPart } from './report-part.js';
 
 export interface AuditChainStatus {
@@ -103,10 +104,7 @@ function backupFinding(newest: BackupListing | undefined): BackupFinding {
 }
 
 function needsAHuman(report: DailyReport): string[] {
-  const needs: string[] = [];
-  const missing = new Set<string>();
-  for (const part of [report.health, report.uptime, report.kpis, report.alerts, report.backup, report.audit]) if (part.state === 'missing') missing.add(part.reason);
-  needs.push(...missing);
+  const needs = missingParts([report.health, report.uptime, report.kpis, report.alerts, report.backup, report.audit]);
   if (report.health.state === 'ok') for (const check of report.health.value) if (check.tone === 'fail' || check.tone === 'warn') needs.push(`${check.name} is ${check.status}${check.detail ? `: ${check.detail}` : ''}`);
   if (report.kpis.state === 'ok') for (const kpi of report.kpis.value) if (kpi.tone === 'fail') needs.push(`${kpi.label} over the day ${kpi.breached_when === 'above' ? 'above' : 'below'} ${kpi.threshold} ${kpi.unit}`);
   if (report.alerts.state === 'ok') for (const alert of report.alerts.value.alerts) if (alert.state !== 'resolved') needs.push(`alert #${alert.id} ${alert.rule}${alert.service ? ` (${alert.service})` : ''} is still ${alert.state}`);

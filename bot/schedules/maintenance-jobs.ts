@@ -64,7 +64,7 @@ export function drTestJob(execution: ExecutionDeps, pollMs = 5_000): (context: J
 
 /**
  * A report (issue 15) posted to channels.reports by its `report` command run as the scheduler:
- * `report daily` for the daily health report, `report capacity` for the monthly capacity report.
+ * `report daily`, `report weekly`, `report security` and `report capacity`.
  */
 export function reportJob(execution: ExecutionDeps, line: `report ${string}`, what: string): (context: JobRunContext) => Promise<string> {
   return async ({ signal }) => {
@@ -79,8 +79,14 @@ export function reportJob(execution: ExecutionDeps, line: `report ${string}`, wh
 /** The daily health report, posted by `report daily` run as the scheduler. */
 export const dailyReportJob = (execution: ExecutionDeps) => reportJob(execution, 'report daily', 'daily report');
 
+/** The weekly performance report, posted by `report weekly` run as the scheduler. */
+export const weeklyPerformanceReportJob = (execution: ExecutionDeps) => reportJob(execution, 'report weekly', 'weekly performance report');
+
 /** The monthly capacity report, posted by `report capacity` run as the scheduler. */
 export const capacityReportJob = (execution: ExecutionDeps) => reportJob(execution, 'report capacity', 'capacity report');
+
+/** The weekly security report, posted by `report security` run as the scheduler. */
+export const weeklySecurityReportJob = (execution: ExecutionDeps) => reportJob(execution, 'report security', 'weekly security report');
 
 export function cleanupJob(store: ScheduleStore, clock: () => Date = () => new Date()): (context: JobRunContext) => Promise<string> {
   return async () => {

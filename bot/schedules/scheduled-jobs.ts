@@ -17,22 +17,35 @@ export interface ScheduledJobDefaults {
   missed: MissedRunPolicy;
 }
 
+/** A built-in job says what it runs, so that a new one cannot be refused by the defaults unseen. */
+interface BuiltInJobDefaults extends ScheduledJobDefaults {
+  /**
+   * The command line the job runs as the scheduler (maintenance-jobs.ts), which the scheduler's
+   * role must hold (authorization `scheduler.commands`); null for its own housekeeping.
+   */
+  command: string | null;
+}
+
 /**
  * The runbook's daily tasks that the bot does. Its 03:00 log rotation is not one: the local
  * stack's log files rotate themselves at their size cap (services/stack/local/local-log-file.ts)
  * and Docker rotates its own. Its 05:00 health check report is the daily report (bot/reports/),
- * and its monthly capacity planning the capacity report.
+ * its weekly performance review the weekly performance report (Mondays at 06:00), its weekly
+ * security review of the audit logs and failed logins the security report (Mondays at 06:30), and
+ * its monthly capacity planning the capacity report.
  */
 export const BUILT_IN_JOBS = [
-  { name: 'backup', summary: 'the daily backup (run backup, as the scheduler)', cron: '0 2 * * *', timeoutMs: 60 * 60_000, missed: 'run-once' },
-  { name: 'cleanup', summary: "removes the scheduler's own run records older than 90 days", cron: '0 4 * * *', timeoutMs: 5 * 60_000, missed: 'skip' },
-  { name: 'daily-report', summary: 'the daily health report to the reports channel (run report daily, as the scheduler)', cron: '0 5 * * *', timeoutMs: 10 * 60_000, missed: 'run-once' },
+  { name: 'backup', summary: 'the daily backup (run backup, as the scheduler)', command: 'backup', cron: '0 2 * * *', timeoutMs: 60 * 60_000, missed: 'run-once' },
+  { name: 'cleanup', summary: "removes the scheduler's own run records older than 90 days", command: null, cron: '0 4 * * *', timeoutMs: 5 * 60_000, missed: 'skip' },
+  { name: 'daily-report', summary: 'the daily health report to the reports channel (run report daily, as the scheduler)', command: 'report daily', cron: '0 5 * * *', timeoutMs: 10 * 60_000, missed: 'run-once' },
+  { name: 'weekly-performance-report', summary: 'the weekly performance report to the reports channel (run report weekly, as the scheduler)', command: 'report weekly', cron: '0 6 * * 1', timeoutMs: 10 * 60_000, missed: 'run-once' },
+  { name: 'weekly-security-report', summary: 'the weekly security report to the reports channel (run report security, as the scheduler)', command: 'report security', cron: '30 6 * * 1', timeoutMs: 10 * 60_000, missed: 'run-once' },
   // The runbook's monthly "Capacity Planning"; a month missed while down is still worth one report.
-  { name: 'monthly-capacity-report', summary: 'the monthly capacity report to the reports channel (run report capacity, as the scheduler)', cron: '0 7 1 * *', timeoutMs: 10 * 60_000, missed: 'run-once' },
+  { name: 'monthly-capacity-report', summary: 'the monthly capacity report to the reports channel (run report capacity, as the scheduler)', command: 'report capacity', cron: '0 7 1 * *', timeoutMs: 10 * 60_000, missed: 'run-once' },
   // The first Sunday of the month at 03:00 (croner's `0#1`). A missed one is skipped: a failover
   // that stops services at whatever hour the bot came back is worse than next month's.
-  { name: 'dr-test', summary: 'the monthly disaster-recovery test (run dr-test, as the scheduler): restore test, failover, DR report', cron: '0 3 * * 0#1', timeoutMs: 3 * 60 * 60_000, missed: 'skip' },
-] as const satisfies readonly ScheduledJobDefaults[];
+  { name: 'dr-test', summary: 'the monthly disaster-recovery test (run dr-test, as the scheduler): restore test, failover, DR report', command: 'dr-test', cron: '0 3 * * 0#1', timeoutMs: 3 * 60 * 60_000, missed: 'skip' },
+] as const satisfies readonly BuiltInJobDefaults[];
 export type BuiltInJobName = (typeof BUILT_IN_JOBS)[number]['name'];
 export const BUILT_IN_JOB_NAMES = BUILT_IN_JOBS.map((job) => job.name) as BuiltInJobName[];
 

@@ -16,7 +16,7 @@ import { boltLogger } from './bolt-logger.js';
 import { memoryLedger, redisLedger, type DeliveryLedger } from './delivery-ledger.js';
 import type { EvictedDeliveries } from './delivery-store.js';
 import type { MayRun } from './home.js';
-import { createBotHttpServer, RECEIVED_AT, type HealthAnswer, type TimedRequest } from './http-server.js';
+import { createBotHttpServer, RECEIVED_AT, type BotHttpServerOptions, type HealthAnswer, type TimedRequest } from './http-server.js';
 import type { AlertmanagerWebhook } from '../alerts/alertmanager-webhook.js';
 import type { AlertStore } from '../alerts/alert-store.js';
 import { registerAlertActions } from './alert-actions.js';
@@ -59,6 +59,8 @@ export interface SlackBotOptions {
   alerts?: Pick<AlertStore, 'get' | 'note'>;
   /** Alertmanager's webhook at POST /alerts/alertmanager (createAlertmanagerWebhook), when ACGS_ALERTS_TOKEN is set. */
   alertmanagerWebhook?: AlertmanagerWebhook;
+  /** Slack requests refused for their signature or timestamp, for the bot's trail (bot/audit-trail/auth-failures.ts). */
+  onAuthFailure?: BotHttpServerOptions['onAuthFailure'];
   /** Mounts the local console and Slack stand-in on the bot's port. */
   extraListener?: RequestListener;
   upgradeHandler?: (request: IncomingMessage, socket: Duplex, head: Buffer) => void;
@@ -220,6 +222,7 @@ export function createSlackBot(options: SlackBotOptions): SlackBot {
     ...(options.upgradeHandler ? { upgradeHandler: options.upgradeHandler } : {}),
     onError: (error, request) => logger.error({ err: error, url: request.url?.split('?')[0] }, 'bot HTTP request failed'),
     onRefused: (reason) => logger.warn({ reason }, 'Slack request refused before Bolt: nothing was run'),
+    ...(options.onAuthFailure ? { onAuthFailure: options.onAuthFailure } : {}),
   });
 
   let started = false;

@@ -57,6 +57,11 @@ export interface BotHttpServerOptions {
   onError?: (error: unknown, request: IncomingMessage) => void;
   /** A Slack request refused before Bolt saw it (stamped in the future), for the log. */
   onRefused?: (reason: string, request: IncomingMessage) => void;
+  /**
+   * A Slack request refused for its credentials: stamped in the future (here), or a signature or
+   * timestamp Bolt's check refused (its 401, which Bolt only logs), for the bot's trail.
+   */
+  onAuthFailure?: (attempt: { source: 'slack-signature' | 'slack-timestamp'; reason: string; remoteAddress: string | undefined }) => void;
 }
 
 export function createBotHttpServer(options: BotHttpServerOptions): Server {
@@ -101,8 +106,16 @@ function route(options: BotHttpServerOptions, request: IncomingMessage, response
     if (future) {
       request.resume();
       options.onRefused?.(future, request);
+      options.onAuthFailure?.({ source: 'slack-timestamp', reason: future, remoteAddress: request.socket.remoteAddress });
       sendJson(response, 401, { error: future });
       return;
+    }
+    // Bolt answers 401 only when the signature check fails (a missing, stale or wrong signature).
+    if (options.onAuthFailure) {
+      const remoteAddress = request.socket.remoteAddress;
+      response.once('finish', () => {
+        if (response.statusCode === 401) options.onAuthFailure!({ source: 'slack-signature', reason: 'Bolt refused the request signature (missing, stale or not made with the signing secret)', remoteAddress });
+      });
     }
     // Bolt compares the content type exactly; a charset parameter would make it misread the body.
     request.headers['content-type'] = mediaType;

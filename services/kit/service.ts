@@ -22,6 +22,7 @@ import { z } from 'zod';
 import { CONSTITUTIONAL_HASH, CONSTITUTIONAL_HASH_HEADER } from './constitution.js';
 import { type ErrorBody, type ErrorCode, ServiceError, isServiceError } from './errors.js';
 import { memoryLimitBytes } from './memory-limit.js';
+import { type AuthRefusals, type RefusedToken, createAuthRefusals } from './auth-refusals.js';
 
 export const SERVICE_VERSION: string = (
   JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
@@ -67,10 +68,15 @@ export type Service = FastifyInstance<
 declare module 'fastify' {
   interface FastifyInstance {
     metricsRegistry: Registry;
+    /** The refused service and admin tokens, counted; a service's audit plugin says where they are recorded. */
+    authRefusals: AuthRefusals;
     serviceName: string;
     startedAt: number;
   }
 }
+
+/** The errors the token guards (admin-auth.ts) throw, and the token each one lacked. */
+const REFUSED_TOKEN: Partial<Record<ErrorCode, RefusedToken>> = { UNAUTHORIZED: 'admin', SERVICE_UNAUTHORIZED: 'service' };
 
 const FASTIFY_CODE_TO_OURS: Record<string, ErrorCode> = {
   FST_ERR_CTP_BODY_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
@@ -165,6 +171,9 @@ export function createService(options: ServiceOptions): Service {
     },
   });
   app.decorate('metricsRegistry', registry);
+  const authRefusals = createAuthRefusals({ service: options.name, registry, log: app.log });
+  app.decorate('authRefusals', authRefusals);
+  app.addHook('onClose', () => authRefusals.close());
   app.decorate('serviceName', options.name);
   app.decorate('startedAt', Date.now());
 
@@ -202,7 +211,11 @@ export function createService(options: ServiceOptions): Service {
       serviceError = new ServiceError('INTERNAL', { reference: request.id });
       request.log.error({ err: error, reference: request.id }, 'unhandled error');
     }
-    if (serviceError.statusCode >= 500 && serviceError.code !== 'INTERNAL') {
+    const refusedToken = REFUSED_TOKEN[serviceError.code];
+    if (refusedToken) {
+      // Counted, and logged once a window by the tally: a line per request would let a flood fill the log.
+      authRefusals.refused(refusedToken, request.routeOptions.url ?? 'unmatched');
+    } else if (serviceError.statusCode >= 500 && serviceError.code !== 'INTERNAL') {
       request.log.error({ code: serviceError.code }, serviceError.message);
     } else if (serviceError.statusCode < 500) {
       request.log.info({ code: serviceError.code, url: request.url }, serviceError.message);

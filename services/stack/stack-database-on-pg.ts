@@ -9,6 +9,8 @@ import type {
   ConnectionGroup,
   IdleInTransaction,
   IdleSession,
+  SlowQueries,
+  SlowQuery,
   StackDatabase,
   TableActivity,
 } from './stack-database.js';
@@ -38,6 +40,16 @@ const toSession = (row: StaleSessionRow): IdleSession => ({
   since: row.since.toISOString(),
   idle_seconds: Math.round(Number(row.idle_seconds)),
 });
+
+/** Why the slowest statements cannot be read, with the steps that would make them readable; null when they can. */
+function slowQueriesMissing(state: { preloaded: boolean; created: boolean; installable: boolean }): SlowQueries | null {
+  const create = 'CREATE EXTENSION pg_stat_statements; in the stack\'s database';
+  const preload = "shared_preload_libraries = 'pg_stat_statements' in postgresql.conf (then restart PostgreSQL)";
+  if (!state.installable) return { available: false, reason: 'the pg_stat_statements extension is not installed on this PostgreSQL server', howToEnable: `install PostgreSQL's contrib package, set ${preload}, then run ${create}` };
+  if (!state.preloaded) return { available: false, reason: 'pg_stat_statements is not loaded by this PostgreSQL server', howToEnable: `set ${preload}${state.created ? '' : `, then run ${create}`}` };
+  if (!state.created) return { available: false, reason: 'pg_stat_statements is loaded but not created in this database', howToEnable: `run ${create}` };
+  return null;
+}
 
 export function stackDatabaseOn(pool: Pool): StackDatabase {
   return {
@@ -115,6 +127,28 @@ export function stackDatabaseOn(pool: Pool): StackDatabase {
       const terminated = result.rows.filter((row) => row.terminated).map(toSession);
       const done = new Set(terminated.map((session) => session.pid));
       return { terminated, gone: pids.filter((pid) => !done.has(pid)) };
+    },
+
+    async slowQueries(limit) {
+      const state = await pool.query<{ preloaded: boolean; created: boolean; installable: boolean }>(
+        `SELECT 'pg_stat_statements' = ANY(string_to_array(replace(current_setting('shared_preload_libraries'), ' ', ''), ',')) AS preloaded,
+                EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_stat_statements') AS created,
+                EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'pg_stat_statements') AS installable`,
+      );
+      const { preloaded, created, installable } = state.rows[0]!;
+      const missing = slowQueriesMissing({ preloaded, created, installable });
+      if (missing) return missing;
+      // The statistics are the server's; only this database's statements are the stack's.
+      const { rows } = await pool.query<SlowQuery>(
+        `SELECT query, calls::text AS calls, round(mean_exec_time::numeric, 3)::text AS mean_ms, round(total_exec_time::numeric, 3)::text AS total_ms,
+                round(max_exec_time::numeric, 3)::text AS max_ms, rows::text AS rows
+           FROM pg_stat_statements
+          WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) AND calls > 0
+          ORDER BY mean_exec_time DESC
+          LIMIT $1`,
+        [limit],
+      );
+      return { available: true, queries: rows };
     },
 
     async close() {

@@ -74,6 +74,23 @@ export interface Termination {
   gone: number[];
 }
 
+/** One statement from pg_stat_statements, with its timings in milliseconds since the statistics were last reset. */
+export interface SlowQuery {
+  /** The normalised text ($1 for constants), as PostgreSQL keeps it. */
+  query: string;
+  calls: string;
+  mean_ms: string;
+  total_ms: string;
+  max_ms: string;
+  rows: string;
+}
+
+/**
+ * The slowest statements, or why the server cannot tell: pg_stat_statements is an extension that
+ * must be both preloaded (shared_preload_libraries, a restart) and created in the database.
+ */
+export type SlowQueries = { available: true; queries: SlowQuery[] } | { available: false; reason: string; howToEnable: string };
+
 export interface StackDatabase {
   /** `host:port/database`, for messages; never the password. */
   readonly location: string;
@@ -87,5 +104,7 @@ export interface StackDatabase {
   staleIdleSessions(minIdleSeconds: number): Promise<IdleSession[]>;
   /** Terminates those of `pids` that are still stale idle sessions, in one statement. */
   terminateStaleIdleSessions(pids: readonly number[], minIdleSeconds: number): Promise<Termination>;
+  /** The statements with the highest mean time first (pg_stat_statements), at most `limit`. */
+  slowQueries(limit: number): Promise<SlowQueries>;
   close(): Promise<void>;
 }

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSampleStore, migrateMetricsHistory } from '../../bot/metrics-history/index.js';
 import { fillMinuteSamples } from '../../bot/metrics-history/testing/fill-history.js';
 import type { DailyReport } from '../../bot/reports/daily-report.js';
+import type { WeeklyPerformanceReport } from '../../bot/reports/weekly-performance-report.js';
 import { createPool } from '../../services/kit/postgres.js';
 import { startCliOperator, type CliOperator } from '../testing/cli-operator.js';
 
@@ -76,4 +77,28 @@ describe('acgs report daily', () => {
       expect(answer.stdout).toContain('ask the bot in the console or Slack (`/acgs schedule`, `/acgs schedule run <job>`)');
     }
   });
+});
+
+describe('acgs report weekly', () => {
+  it('prints the weekly performance report as JSON: this week against a last week without samples, pg_stat_statements said unavailable', async () => {
+    const answer = await cli.acgs(['report', 'weekly', '--json']);
+    expect(answer.stdout, answer.stderr).not.toBe('');
+    const report = JSON.parse(answer.stdout) as WeeklyPerformanceReport;
+    const kpis = report.kpis.state === 'ok' ? Object.fromEntries(report.kpis.value.map((kpi) => [kpi.metric, kpi])) : {};
+    expect(kpis.cache_hit_rate_percent).toMatchObject({ this_week: 90, last_week: null, verdict: 'no data', tone: 'fail' });
+    expect(kpis.p99_latency_ms).toMatchObject({ this_week: 2, tone: 'ok' });
+    expect(report.cache).toMatchObject({ state: 'ok', value: { this_week: 90, last_week: null } });
+    expect(report.slow_queries).toMatchObject({ state: 'ok', value: { available: false } });
+    expect(report.needs_attention).toContain('Cache hit rate over the week below 95 %');
+  }, 90_000);
+
+  it('prints the report as text with its charts named, and is refused without DATABASE_URL', async () => {
+    const answer = await cli.acgs(['report', 'weekly']);
+    expect(answer.stdout).toContain('Weekly performance report');
+    expect(answer.stdout).toContain('Slow queries are not available: ');
+    expect(answer.stdout).toContain('Charts: p99-per-day.png, cache-hit-rate.png');
+    const refused = await cli.acgs(['report', 'weekly'], { DATABASE_URL: '' });
+    expect(refused.code).not.toBe(0);
+    expect(refused.stdout).toContain('report weekly: not available right now');
+  }, 90_000);
 });

@@ -61,10 +61,10 @@ describe('the command registry', () => {
     const issue3 = ['audit verify', 'cache stats', 'db status', 'evolutions', 'health', 'help', 'metrics', 'redis status', 'sandbox status', 'violations'];
     const issue4 = ['cache warm', 'db connections', 'logs', 'redis memory', 'restart', 'sandbox prune', 'scale', 'stats', 'status'];
     const issue5 = ['audit', 'cache clear', 'can', 'db kill-idle', 'evolution review', 'lockdown', 'lockdown lift', 'redis flush', 'strict-mode'];
-    const issue12 = ['backup', 'backup verify', 'backups', 'checklist', 'checklist rerun', 'checklist show', 'checklist tick', 'checklist untick', 'checklists', 'restore', 'run', 'run abort', 'run decide', 'run pass', 'run status', 'runbooks', 'runs', 'troubleshoot'];
+    const issue12 = ['backup', 'backup verify', 'backups', 'checklist', 'checklist rerun', 'checklist show', 'checklist tick', 'checklist untick', 'checklists', 'dr-test', 'restore', 'run', 'run abort', 'run decide', 'run pass', 'run status', 'runbooks', 'runs', 'troubleshoot'];
     const issue13 = ['deploy', 'deploy status', 'deploy unlock', 'hotfix', 'releases', 'rollback'];
     const issue14 = ['alerts', 'alerts ack', 'alerts history', 'alerts resolve', 'alerts snooze', 'silence', 'silences'];
-    const issue15 = ['dr-test', 'report capacity', 'report daily', 'schedule', 'schedule run'];
+    const issue15 = ['report capacity', 'report daily', 'report security', 'report weekly', 'schedule', 'schedule run'];
     expect(registry.list().map((command) => command.name)).toEqual([...issue3, ...issue4, ...issue5, ...issue12, ...issue13, ...issue14, ...issue15].sort((a, b) => a.localeCompare(b)));
     expect(registry.list().filter((command) => issue3.includes(command.name)).every((command) => command.level === 'read')).toBe(true);
   });

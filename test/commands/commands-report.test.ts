@@ -1,7 +1,8 @@
 /**
- * `report daily` through the command path every surface uses (parse, authorize, record, run): the
- * real authorization policy and trail on PostgreSQL, the report made from the sampler's tables
- * there and posted to the Slack stand-in's reports channel with its charts. A person without a
+ * `report daily` and `report security` through the command path every surface uses (parse,
+ * authorize, record, run): the real authorization policy and trail on PostgreSQL, the reports made
+ * from the sampler's tables and the trail there and posted to the Slack stand-in's reports channel
+ * with their charts. A refusal made here shows in the next security report. A person without a
  * role is refused, extra arguments are refused, and a process without reports says so. Asked in
  * Slack (the real bot on the stand-in), the report appears once: in the reports channel, with only
  * a pointer to it where it was asked.
@@ -11,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CommandPathDependencies } from '../../bot/command-path/index.js';
 import { createSampleStore } from '../../bot/metrics-history/index.js';
 import { createReports } from '../../bot/reports/daily-report-service.js';
+import type { SecurityReport } from '../../bot/reports/security-report.js';
 import { postDailyReport } from '../../bot/slack/post-daily-report.js';
 import { renderText } from '../../bot/cli-render.js';
 import { fillMinuteSamples } from '../../bot/metrics-history/testing/fill-history.js';
@@ -102,6 +104,51 @@ describe('report daily', () => {
     const answered = await commandRunner({ services: () => without, user: ONCALL })('report daily');
     expect(renderText(answered.document)).toContain('Reports are not set up in this process.');
   });
+});
+
+describe('report security', () => {
+  const refusedBy = (report: SecurityReport, who: string) => (report.refused.state === 'ok' ? (report.refused.value.by_actor.find((one) => one.name === who)?.count ?? 0) : undefined);
+
+  it('counts a refusal made through the command path and posts the report with its chart', async () => {
+    const before = (await run('report security', { origin: 'cli', user: CLI_USER })).document.data as SecurityReport;
+    expect((await run('report security', { user: VIEWER })).outcome).toBe('rejected');
+    const messages = kit.slack.messages(REPORTS).length;
+    const answered = await run('report security');
+    const report = answered.document.data as SecurityReport;
+    expect(refusedBy(report, VIEWER)).toBe(refusedBy(before, VIEWER)! + 1);
+    expect(report.bot_trail_chain).toMatchObject({ state: 'ok', value: { valid: true } });
+    // The Audit Engine is nowhere: its parts say so, first among the needs.
+    expect(report.needs_a_human[0]).toMatch(/^audit chain unavailable: /);
+    expect(renderText(answered.document)).toContain('Weekly security report');
+    expect(answered.document.footer).toContain(`Posted in channel ${REPORTS} with 1 chart.`);
+    const posted = kit.slack.messages(REPORTS).slice(messages);
+    expect(posted).toHaveLength(1);
+    expect(kit.slack.thread(REPORTS, posted[0]!.ts).flatMap((message) => message.files ?? []).map((file) => file.name)).toEqual(['security-per-day.png']);
+  }, 60_000);
+
+  it('asked in another channel, posts the report once and answers there with where it went', async () => {
+    const before = kit.slack.messages(REPORTS).length;
+    const answered = await run('report security', { channelId: OPS });
+    expect(answered.document.title).toBe('Weekly security report posted to #acgs-reports');
+    expect(renderText(answered.document)).not.toContain('Needs a human');
+    const posted = kit.slack.messages(REPORTS).slice(before);
+    expect(posted).toHaveLength(1);
+    const link = new URL((answered.document.blocks[0] as { text: string }).text);
+    expect([link.searchParams.get('channel'), link.searchParams.get('message')]).toEqual([REPORTS, posted[0]!.ts]);
+  }, 60_000);
+
+  it('does not post from the CLI, refuses extra arguments, and says when this process makes no reports', async () => {
+    const before = kit.slack.messages(REPORTS).length;
+    const answered = await run('report security', { origin: 'cli', user: CLI_USER });
+    expect(answered.document.title).toBe('Weekly security report');
+    expect(answered.document.footer).not.toContain('Posted in channel');
+    expect((await run('report security last-week')).outcome).not.toBe('ok');
+    expect(kit.slack.messages(REPORTS)).toHaveLength(before);
+    const without = { ...kit.services };
+    delete without.reports;
+    const refused = await commandRunner({ services: () => without, user: ONCALL })('report security');
+    expect(renderText(refused.document)).toContain('Reports are not set up in this process.');
+  }, 60_000);
 });
 
 describe('report daily asked in Slack', () => {

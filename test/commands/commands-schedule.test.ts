@@ -8,7 +8,8 @@ import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
 import { renderText } from '../../bot/cli-render.js';
 import { createCommandPathDependencies, type CommandPathDependencies } from '../../bot/command-path/index.js';
 import { commandSchedules, createScheduler, createScheduleStore, migrateScheduleStore, type ScheduledJob, type Scheduler } from '../../bot/schedules/index.js';
-import { backupJob, capacityReportJob, cleanupJob, dailyReportJob, SCHEDULER_ACTOR, withSchedulerActor } from '../../bot/schedules/maintenance-jobs.js';
+import { backupJob, capacityReportJob, cleanupJob, dailyReportJob, SCHEDULER_ACTOR, weeklyPerformanceReportJob, weeklySecurityReportJob, withSchedulerActor } from '../../bot/schedules/maintenance-jobs.js';
+import { BUILT_IN_JOBS } from '../../bot/schedules/scheduled-jobs.js';
 import { createCommandRegistry } from '../../commands/index.js';
 import type { Reports } from '../../commands/ports.js';
 import { SERVICE_NAMES, type ServiceName } from '../../services/kit/service-ports.js';
@@ -136,15 +137,19 @@ it('fails the scheduled backup, saying why, when the command path does not start
 });
 
 it.each([
-  ['report daily', { job: dailyReportJob, what: 'daily report', method: 'daily', title: 'Daily health report: 2 things need a human today' }],
-  ['report capacity', { job: capacityReportJob, what: 'capacity report', method: 'capacity', title: 'Monthly capacity report' }],
-] as const)('the job of `%s` runs it as the scheduler, which posts the report, and fails saying why when the reports are not set up', async (line, { job: reportJob, what, method, title }) => {
+  ['daily-report', { job: dailyReportJob, what: 'daily report', method: 'daily', title: 'Daily health report: 2 things need a human today' }],
+  ['weekly-performance-report', { job: weeklyPerformanceReportJob, what: 'weekly performance report', method: 'weeklyPerformance', title: 'Weekly performance report' }],
+  ['weekly-security-report', { job: weeklySecurityReportJob, what: 'weekly security report', method: 'security', title: 'Weekly security report' }],
+  ['monthly-capacity-report', { job: capacityReportJob, what: 'capacity report', method: 'capacity', title: 'Monthly capacity report' }],
+] as const)('the job %s runs its command as the scheduler, which posts the report, and fails saying why when the reports are not set up', async (jobName, { job: reportJob, what, method, title }) => {
+  // The command the job says it runs (the one scheduler.commands must hold) is the one it runs.
+  const line = BUILT_IN_JOBS.find((job) => job.name === jobName)!.command;
   const asked: Array<{ method: string; post: boolean }> = [];
   const answer = (name: string, answered: string) => async (options: { post: boolean }) => {
     asked.push({ method: name, ...options });
     return { title: answered, tone: 'warn' as const, blocks: [] };
   };
-  const reports: Reports = { daily: answer('daily', 'Daily health report: 2 things need a human today'), capacity: answer('capacity', 'Monthly capacity report') };
+  const reports: Reports = { daily: answer('daily', 'Daily health report: 2 things need a human today'), weeklyPerformance: answer('weeklyPerformance', 'Weekly performance report'), security: answer('security', 'Weekly security report'), capacity: answer('capacity', 'Monthly capacity report') };
   const job = reportJob({ registry: createCommandRegistry(), services: { ...services, reports } });
   expect(await job({ signal: new AbortController().signal, run: undefined as never })).toBe(`${what} posted: ${title}`);
   expect(asked).toEqual([{ method, post: true }]);
@@ -158,7 +163,8 @@ it.each([
 });
 
 it("the scheduler acts with its own role, which holds its jobs' commands; a config that takes one away fails that job saying why", async () => {
-  const reports: Reports = { daily: async () => ({ title: 'Daily health report', tone: 'ok', blocks: [] }), capacity: async () => ({ title: 'Monthly capacity report', tone: 'ok', blocks: [] }) };
+  const answer = (title: string) => async () => ({ title, tone: 'ok' as const, blocks: [] });
+  const reports: Reports = { daily: answer('Daily health report'), weeklyPerformance: answer('Weekly performance report'), security: answer('Weekly security report'), capacity: answer('Monthly capacity report') };
   // The scheduler's actor is in no person's role: only `scheduler` lets it run the report.
   expect(withSchedulerActor({ oncall: [ONCALL] })).toEqual({ oncall: [ONCALL], scheduler: [SCHEDULER_ACTOR.id] });
   const job = dailyReportJob({ registry: createCommandRegistry(), services: { ...services, reports } });
@@ -169,7 +175,7 @@ it("the scheduler acts with its own role, which holds its jobs' commands; a conf
   const withoutReport = await testGate({ roles: withSchedulerActor({ oncall: [ONCALL] }), overrides: { scheduler: { commands: ['backup'] } } });
   const refusedJob = dailyReportJob({ registry: createCommandRegistry(), services: { ...services, reports, authorization: withoutReport } });
   await expect(refusedJob({ signal: new AbortController().signal, run: undefined as never })).rejects.toThrow(/^daily report not made: .*the oncall or admins role may request; your roles: scheduler\./);
-  await expect(testGate({ roles: {}, overrides: { scheduler: { commands: ['report weekly'] } } })).rejects.toThrow(/authorization\.scheduler\.commands\[0\]: "report weekly" is not a command under commands/);
+  await expect(testGate({ roles: {}, overrides: { scheduler: { commands: ['report yearly'] } } })).rejects.toThrow(/authorization\.scheduler\.commands\[0\]: "report yearly" is not a command under commands/);
 });
 
 it('cleanup removes ended run records older than 90 days and keeps newer ones', async () => {

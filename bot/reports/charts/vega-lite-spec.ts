@@ -24,15 +24,19 @@ export function vegaLiteSpec(chart: ChartDefinition): TopLevelSpec {
   const times = values.map((value) => value.time);
   const spanMs = times.length > 0 ? Math.max(...times) - Math.min(...times) : 0;
   const timeFormat = spanMs <= 36 * HOUR_MS ? '%H:%M' : '%b %d';
+  const seriesNames = chart.series.map((series) => series.name);
+  const grouped = chart.series.length > 1;
   const y = { field: 'value', type: 'quantitative' as const, title: chart.unit, ...(chart.valueDomain ? { scale: { domain: [...chart.valueDomain] } } : {}) };
   const dataLayer =
     chart.mark === 'bar'
       ? {
           data: { values },
-          mark: { type: 'bar' as const, color: '#4c78a8' },
+          mark: { type: 'bar' as const, ...(grouped ? {} : { color: '#4c78a8' }) },
           encoding: {
             x: { field: 'time', type: 'ordinal' as const, timeUnit: 'utcyearmonthdate' as const, title: 'day (UTC)', axis: { format: '%b %d', labelAngle: 0 } },
             y: { ...y, axis: { tickMinStep: 1, format: 'd' } },
+            // Several series side by side in each day: stacked bars of one colour would read as one count.
+            ...(grouped ? { xOffset: { field: 'series', type: 'nominal' as const, sort: seriesNames }, color: { field: 'series', type: 'nominal' as const, title: null, sort: seriesNames, legend: { orient: 'top' as const, labelLimit: 320 } } } : {}),
           },
         }
       : {
@@ -41,7 +45,7 @@ export function vegaLiteSpec(chart: ChartDefinition): TopLevelSpec {
           encoding: {
             x: { field: 'time', type: 'temporal' as const, scale: { type: 'utc' as const }, title: 'UTC', axis: { format: timeFormat } },
             y,
-            color: { field: 'series', type: 'nominal' as const, title: null, sort: chart.series.map((series) => series.name), legend: { orient: 'top' as const } },
+            color: { field: 'series', type: 'nominal' as const, title: null, sort: seriesNames, legend: { orient: 'top' as const } },
           },
         };
   const thresholdLayers = chart.thresholds.flatMap((threshold) => [

@@ -73,7 +73,10 @@ function loadPublicFiles(): Map<string, { body: Buffer; type: string }> {
   return files;
 }
 
-export function createConsoleHandler(backend: ConsoleBackend, options: { token: string }): ConsoleHandler {
+/** A request refused for the console token (a wrong one in the URL, none on an API call). */
+export type ConsoleAuthFailure = (attempt: { reason: string; remoteAddress: string | undefined }) => void;
+
+export function createConsoleHandler(backend: ConsoleBackend, options: { token: string; onAuthFailure?: ConsoleAuthFailure }): ConsoleHandler {
   // Read once: the set of files is fixed, so no request path ever reaches the file system.
   const files = loadPublicFiles();
   const access = createConsoleAccess({ token: options.token, ownUrl: () => backend.url });
@@ -110,7 +113,10 @@ export function createConsoleHandler(backend: ConsoleBackend, options: { token: 
   const servePage = (req: IncomingMessage, res: ServerResponse, query: URLSearchParams) => {
     const token = query.get(CONSOLE_TOKEN_PARAM);
     if (token !== null) {
-      if (!access.isToken(token)) return serveFile(res, 'sign-in.html', 403, { 'cache-control': 'no-store' });
+      if (!access.isToken(token)) {
+        options.onAuthFailure?.({ reason: 'the console page opened with a token that is not this start\'s', remoteAddress: req.socket.remoteAddress });
+        return serveFile(res, 'sign-in.html', 403, { 'cache-control': 'no-store' });
+      }
       return serveFile(res, 'index.html', 200, { 'cache-control': 'no-store', 'set-cookie': access.cookie() });
     }
     if (access.hasTokenCookie(req)) return serveFile(res, 'index.html');
@@ -125,6 +131,7 @@ export function createConsoleHandler(backend: ConsoleBackend, options: { token: 
     if (isPage && req.method === 'GET') return servePage(req, res, query);
     if (pathname.startsWith('/console/api/')) {
       const call = access.checkApiCall(req);
+      if (call?.reason === 'token') options.onAuthFailure?.({ reason: 'a console API call without this start\'s token', remoteAddress: req.socket.remoteAddress });
       if (call) return refuse(req, res, call);
     }
     if (req.method === 'GET') {

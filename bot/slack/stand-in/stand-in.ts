@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { CONSOLE_TOKEN_PARAM, newConsoleToken } from '../console/console-access.js';
 import { assertConsoleHost } from '../console/console-exposure.js';
-import { createConsoleHandler, type ConsoleHandler } from '../console/console-routes.js';
+import { createConsoleHandler, type ConsoleAuthFailure, type ConsoleHandler } from '../console/console-routes.js';
 import { sendJson } from './http-io.js';
 import { deliverOverHttp, type HttpBotAnswer, type HttpDeliveryOptions } from './http-delivery.js';
 import {
@@ -47,6 +47,8 @@ export interface SlackStandInOptions {
   console?: boolean;
   /** The token the console's page and API require; a fresh random one when not given. */
   consoleToken?: string;
+  /** A console page opened with a wrong token, or an API call without it: for the bot's trail (bot/audit-trail/auth-failures.ts). */
+  onConsoleAuthFailure?: ConsoleAuthFailure;
   /** Interval of the Socket Mode server's pings. */
   socketPingIntervalMs?: number;
   /** Messages kept per channel, oldest dropped first (default MAX_MESSAGES_PER_CHANNEL). */
@@ -147,7 +149,7 @@ export class SlackStandIn {
     this.webApi.uploadBase = this.baseUrl === '' ? '' : `${this.baseUrl}/api/_upload/`;
     this.webApi.permalinkBase = this.baseUrl === '' ? '' : `${this.baseUrl}/`;
     this.consoleToken = options.consoleToken ?? newConsoleToken();
-    if (options.console !== false) this.consoleHandler = createConsoleHandler(this, { token: this.consoleToken });
+    if (options.console !== false) this.consoleHandler = createConsoleHandler(this, { token: this.consoleToken, ...(options.onConsoleAuthFailure ? { onAuthFailure: options.onConsoleAuthFailure } : {}) });
   }
 
   /** The stand-in's base URL (also the console's). */

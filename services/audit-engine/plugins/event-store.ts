@@ -108,6 +108,10 @@ export const eventStorePlugin = fp<EventStorePluginOptions>(async (app, { config
     },
   });
   app.decorate('auditStore', store);
+  // The engine's own refused tokens go straight into its chain; it has no outbox to itself.
+  app.authRefusals.deliverTo(async (event) => {
+    await store.append([event]);
+  });
   app.decorate('chainVerifier', verifier);
   // One at a time: a second request must see what the first one did (then: nothing to re-anchor).
   let reanchoring: Promise<unknown> = Promise.resolve();
@@ -149,6 +153,7 @@ export const eventStorePlugin = fp<EventStorePluginOptions>(async (app, { config
   // Runs before the pool closes (onClose hooks run in reverse order), so accepted appends and a
   // verification in progress finish.
   app.addHook('onClose', async () => {
+    await app.authRefusals.flush();
     await schedule?.stop();
     await store.drained();
     await checkpointRounds?.stop();

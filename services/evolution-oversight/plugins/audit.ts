@@ -82,11 +82,14 @@ export const auditPlugin = fp<AuditPluginOptions>(async (app, options) => {
   });
   const audit = createTransitionAudit(outbox, app.evolutionStore, app.log);
   app.decorate('transitionAudit', audit);
+  app.authRefusals.deliverTo((event) => outbox.record(event));
   app.addHook('onReady', async () => {
     const replayed = await audit.replayUnrecorded();
     if (replayed > 0) app.log.warn({ count: replayed }, 'replayed audit events of transitions left unrecorded by an earlier run');
   });
   app.addHook('onClose', async () => {
+    // The refusals' last window goes into the outbox before it closes.
+    await app.authRefusals.flush();
     await outbox.close();
   });
 });

@@ -19,5 +19,10 @@ export const auditPlugin = fp<{ config: PolicyEngineConfig }>(async (app, { conf
     log: app.log,
   });
   app.decorate('auditOutbox', outbox);
-  app.addHook('onClose', () => outbox.close());
+  app.authRefusals.deliverTo((event) => outbox.record(event));
+  // The refusals' last window goes into the outbox before it closes.
+  app.addHook('onClose', async () => {
+    await app.authRefusals.flush();
+    await outbox.close();
+  });
 });

@@ -18,7 +18,10 @@ export const auditTrailPlugin = fp<{ config: SandboxConfig }>(async (app, { conf
     log: app.log,
   });
   app.decorate('sandboxAudit', outbox);
+  app.authRefusals.deliverTo((event) => outbox.record(event));
   app.addHook('onClose', async () => {
+    // The refusals' last window goes into the outbox before it closes.
+    await app.authRefusals.flush();
     await outbox.close();
   });
 });
