@@ -83,7 +83,7 @@ describe('refused tokens of the real services reach the Audit Engine', () => {
     state?.remove();
   });
 
-  it('counts the Policy Engine’s refused admin token and the Audit Engine’s refused service token', async () => {
+  it('counts the Policy Engine’s refused admin token into the trail, and the Audit Engine’s refused service token on /metrics, never in its own chain', async () => {
     const auditEngine = await audit.start();
     const auditUrl = await auditEngine.listen({ host: '127.0.0.1', port: 0 });
     state = tempDir('acgs-auth-refusals');
@@ -99,14 +99,14 @@ describe('refused tokens of the real services reach the Audit Engine', () => {
       }
       expect(await (await engine.inject('/metrics')).body).toContain('service_auth_refusals_total{token="admin",route="/admin/clear-cache",service="policy-engine"} 30');
       expect(await (await fetch(`${auditUrl}/metrics`)).text()).toContain('service_auth_refusals_total{token="service",route="/audit/events",service="audit-engine"} 12');
-      // Closing hands the last window over: the Policy Engine's through its outbox, the Audit Engine's to its own chain.
+      // Closing hands the last window over: the Policy Engine's through its outbox. The Audit Engine's
+      // stays on /metrics and in its log: a stranger's request must not move its chain.
       await engine.close();
       await auditEngine.authRefusals.flush();
       const stored = await audit.sql.query<{ source: string; data: Record<string, unknown> }>(
         "SELECT source, data FROM audit_events WHERE event_type = 'auth_refused' ORDER BY source",
       );
       expect(stored.rows.map((row) => [row.source, row.data.token, row.data.route, row.data.count])).toEqual([
-        ['audit-engine', 'service', '/audit/events', 12],
         ['policy-engine', 'admin', '/admin/clear-cache', 30],
       ]);
     } finally {

@@ -108,10 +108,9 @@ export const eventStorePlugin = fp<EventStorePluginOptions>(async (app, { config
     },
   });
   app.decorate('auditStore', store);
-  // The engine's own refused tokens go straight into its chain; it has no outbox to itself.
-  app.authRefusals.deliverTo(async (event) => {
-    await store.append([event]);
-  });
+  // The engine's own refused tokens stay on /metrics and in its log, never in its chain: the chain
+  // must not move on a stranger's request, or one arriving while a restored chain waits for its
+  // re-anchor would move the head the operator names, and the re-anchor would be refused.
   app.decorate('chainVerifier', verifier);
   // One at a time: a second request must see what the first one did (then: nothing to re-anchor).
   let reanchoring: Promise<unknown> = Promise.resolve();
