@@ -16,7 +16,9 @@ import { SERVICE_AUTH } from '../../test/testing/tokens.js';
  * pg.Pool used to discard that connection after any failed statement and the reconnect was
  * refused ("Connection terminated unexpectedly"), so every request after it failed.
  */
-const dataDir = mkdtempSync(join(tmpdir(), 'acgs-eo-pglite-'));
+// A folder of its own around the data directory: the embedded database makes its parent private.
+const scratch = mkdtempSync(join(tmpdir(), 'acgs-eo-pglite-'));
+const dataDir = join(scratch, 'evolution');
 let embedded: EmbeddedPostgres | undefined;
 let receiver: AuditEngineStandIn | undefined;
 let policyEngine: RunningPolicyEngine | undefined;
@@ -36,7 +38,7 @@ afterAll(async () => {
   await policyEngine?.close();
   await receiver?.close();
   await embedded?.stop();
-  rmSync(dataDir, { recursive: true, force: true });
+  rmSync(scratch, { recursive: true, force: true });
 });
 
 async function propose(overrides: Parameters<typeof lowRiskProposal>[0] = {}): Promise<Evolution> {

@@ -36,6 +36,19 @@ describe('the local state is private to the user running the stack', () => {
     expect(statSync(file).mode & 0o777).toBe(0o600);
   });
 
+  it('leaves a shared folder (sticky, like /tmp) that holds the data directory as it was: only the data directory is made private', async () => {
+    const shared = join(root, 'shared');
+    mkdirSync(shared);
+    chmodSync(shared, 0o1777);
+    const database = await startEmbeddedPostgres(join(shared, 'pglite'));
+    try {
+      expect(statSync(shared).mode & 0o7777).toBe(0o1777);
+      expect(statSync(join(shared, 'pglite')).mode & 0o777).toBe(0o700);
+    } finally {
+      await database.stop();
+    }
+  }, 60_000);
+
   it('leaves no file of the embedded database open to group or others, after start, use and stop', async () => {
     const state = join(root, 'state');
     ensurePrivateDirectory(state);

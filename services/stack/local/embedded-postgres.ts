@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, rmSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { startTypeScriptWorker } from '../../kit/typescript-worker.js';
 import { restoreSqlDump, type EmbeddedDumpSource } from '../backup/pglite-dump.js';
@@ -35,7 +35,9 @@ export interface EmbeddedPostgres extends EmbeddedDumpSource {
  * again when it stops: files it adds meanwhile sit inside directories no one else can enter.
  */
 export async function startEmbeddedPostgres(dataDir: string): Promise<EmbeddedPostgres> {
-  ensurePrivateDirectory(dirname(dataDir));
+  // Never a shared folder such as /tmp (sticky bit): making that 0700 would lock every other user
+  // (and the postgres user) out of it. The data directory itself is private either way.
+  if (!isSharedDirectory(dirname(dataDir))) ensurePrivateDirectory(dirname(dataDir));
   // Before the directory is made: a swap interrupted between its renames left none there.
   const recovered = recoverInterruptedSwap(dataDir);
   ensurePrivateDirectory(dataDir);
@@ -126,4 +128,13 @@ export async function startEmbeddedPostgres(dataDir: string): Promise<EmbeddedPo
       restrictTreeToOwner(dataDir);
     },
   };
+}
+
+/** A directory others share by design: it exists with the sticky bit set (/tmp, /var/tmp). */
+function isSharedDirectory(dir: string): boolean {
+  try {
+    return (statSync(dir).mode & 0o1000) !== 0;
+  } catch {
+    return false;
+  }
 }
