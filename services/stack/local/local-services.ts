@@ -192,7 +192,11 @@ export async function startLocalServices(options: LocalServicesOptions = {}): Pr
   let stopped: Promise<void> | undefined;
   const stop = () =>
     (stopped ??= (async () => {
-      await Promise.all(processes.map((child) => child.stop()));
+      // The Audit Engine last: the others hand their outboxes' last events (a closing minute of
+      // refused tokens, a governance record just made) to it while they stop.
+      const auditEngine = processes[SERVICE_NAMES.indexOf('audit-engine')]!;
+      await Promise.all(processes.filter((child) => child !== auditEngine).map((child) => child.stop()));
+      await auditEngine.stop();
       await Promise.all(embedded.map((db) => db.stop()));
     })());
 
