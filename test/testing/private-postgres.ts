@@ -36,7 +36,11 @@ export async function startPrivatePostgres(settings: Record<string, string> = {}
   await chmod(dir, 0o700);
   const data = join(dir, 'data');
   const init = command(join(bin, 'initdb'), ['-D', data, '-U', 'postgres', '--auth=trust', '--no-sync', '-E', 'UTF8']);
-  await run(init.file, init.args);
+  // A failed initdb leaves its directory behind unless removed here: close() does not exist yet.
+  await run(init.file, init.args).catch(async (error: unknown) => {
+    await rm(dir, { recursive: true, force: true });
+    throw error;
+  });
   const port = await unusedLoopbackPort();
   const options = Object.entries({ listen_addresses: '127.0.0.1', port: String(port), unix_socket_directories: dir, fsync: 'off', ...settings }).flatMap(([key, value]) => ['-c', `${key}=${value}`]);
   const start = command(join(bin, 'postgres'), ['-D', data, ...options]);
