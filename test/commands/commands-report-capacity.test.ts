@@ -64,9 +64,9 @@ describe('report capacity', () => {
   it('refuses a person without a role, and extra arguments, posting nothing', async () => {
     const before = kit.slack.messages(REPORTS).length;
     const refused = await run('report capacity', { user: VIEWER });
-    expect(refused.outcome).not.toBe('ok');
+    expect(refused.outcome).toBe('rejected');
     const extra = await run('report capacity 90d');
-    expect(extra.outcome).not.toBe('ok');
+    expect(extra.outcome).toBe('rejected');
     expect(renderText(extra.document)).toMatch(/90d/);
     expect(kit.slack.messages(REPORTS)).toHaveLength(before);
   });

@@ -81,9 +81,9 @@ describe('report weekly', () => {
     const answered = await run('report weekly', { origin: 'cli', user: CLI_USER });
     expect(answered.document.title).toBe('Weekly performance report');
     expect(answered.document.footer).not.toContain('Posted in channel');
-    expect((await run('report weekly', { user: VIEWER })).outcome).not.toBe('ok');
+    expect((await run('report weekly', { user: VIEWER })).outcome).toBe('rejected');
     const extra = await run('report weekly last');
-    expect(extra.outcome).not.toBe('ok');
+    expect(extra.outcome).toBe('rejected');
     expect(renderText(extra.document)).toMatch(/last/);
     expect(kit.slack.messages(REPORTS)).toHaveLength(before);
   }, 60_000);
