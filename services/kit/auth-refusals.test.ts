@@ -57,6 +57,32 @@ describe('the services’ refused tokens, counted', () => {
     await tally.close();
   });
 
+  it('closes only once a hand-over its window timer started has been written, and hands nothing over after close', async () => {
+    const { registry, tally, events } = tallyWithSink(20);
+    let release!: () => void;
+    const writing = new Promise<void>((resolve) => (release = resolve));
+    let started = false;
+    tally.deliverTo(async (event) => {
+      started = true;
+      await writing;
+      events.push(event);
+    });
+    tally.refused('admin', '/admin/clear-cache');
+    await eventually(() => expect(started).toBe(true));
+    let closed = false;
+    const closing = tally.close().then(() => (closed = true));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(closed).toBe(false);
+    release();
+    await closing;
+    expect(events.map((event) => event.data?.count)).toEqual([1]);
+    tally.refused('admin', '/admin/clear-cache');
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    await tally.flush();
+    expect(events).toHaveLength(1);
+    expect(await refusalsOnMetrics(registry)).toEqual({ 'admin /admin/clear-cache': 2 });
+  });
+
   it('keeps counting when the sink refuses, and says what the trail lacks', async () => {
     const { registry, tally, errors, warnings } = tallyWithSink();
     tally.deliverTo(() => {

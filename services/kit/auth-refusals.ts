@@ -65,7 +65,17 @@ export function createAuthRefusals(options: AuthRefusalsOptions): AuthRefusals {
   let timer: NodeJS.Timeout | undefined;
   let sink: AuthRefusalSink | undefined;
 
-  async function flush(): Promise<void> {
+  // A hand-over under way (the window's own timer): flush and close wait for it, so a caller that
+  // closes the sink next (a service's outbox on shutdown) never closes it under that write.
+  let handingOver: Promise<void> = Promise.resolve();
+  let closed = false;
+
+  function flush(): Promise<void> {
+    handingOver = handingOver.then(handOver);
+    return handingOver;
+  }
+
+  async function handOver(): Promise<void> {
     if (timer) clearTimeout(timer);
     timer = undefined;
     if (counts.size === 0) return;
@@ -95,6 +105,8 @@ export function createAuthRefusals(options: AuthRefusalsOptions): AuthRefusals {
   return {
     refused(token, route) {
       counter.inc({ token, route });
+      // After close the counter still counts; there is no one left to hand a window to.
+      if (closed) return;
       if (counts.size === 0) {
         windowStart = now();
         timer = setTimeout(() => void flush(), windowMs);
@@ -109,6 +121,9 @@ export function createAuthRefusals(options: AuthRefusalsOptions): AuthRefusals {
       sink = next;
     },
     flush,
-    close: flush,
+    close() {
+      closed = true;
+      return flush();
+    },
   };
 }
