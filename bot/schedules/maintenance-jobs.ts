@@ -59,7 +59,15 @@ export function backupJob(execution: ExecutionDeps, pollMs = 5_000): (context: J
  * waiting (a person may still approve it), the job is recorded as timed out.
  */
 export function drTestJob(execution: ExecutionDeps, pollMs = 5_000): (context: JobRunContext) => Promise<string> {
-  return runbookJob(execution, 'dr-test', pollMs);
+  const scheduled = runbookJob(execution, 'dr-test', pollMs);
+  return (context) => {
+    // `schedule run dr-test` is a person's Level 1 command: the runbook would take it for the
+    // scheduler's own run and pass the failover gate on the standing approval, unapproved.
+    if (context.run.trigger === 'manual') {
+      return Promise.reject(new Error('dr-test not started: a DR test asked for now is a person\'s run; start it with `dr-test`, which asks an approver before its failover'));
+    }
+    return scheduled(context);
+  };
 }
 
 /**
