@@ -536,3 +536,14 @@ test_decision_break_glass_names_the_runbook if {
 	chatops.decision == _denied("break_glass_role", 4, "Only the admins role may break glass; your roles: oncall. Request runbook \"wipe\" with approvals instead.") with input as _breaking_glass(_run(["oncall"], "wipe", 4), "the database is gone")
 	chatops.decision.code == "break_glass" with input as _breaking_glass(_run(["admins"], "wipe", 4), "the database is gone")
 }
+
+# A run the scheduler started asks its gates as the scheduler: it may request the pass, and the
+# gate's level still asks approvers for it (the standing approval is the runbook's, not the policy's).
+test_decision_scheduler_asks_a_gate_pass_and_approvers_decide if {
+	chatops.decision.code == "approval_required" with input as _gate(["scheduler"], "dr-test", 2, 1)
+}
+
+test_decision_scheduler_without_run_pass_cannot_ask_a_gate if {
+	chatops.decision.code == "role" with input as _gate(["scheduler"], "dr-test", 2, 1)
+		with data.authorization.scheduler.commands as ["dr-test"]
+}
