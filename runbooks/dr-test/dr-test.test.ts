@@ -204,6 +204,36 @@ describe('dr-test on the local stack', () => {
     await waitFor('every service healthy', async () => ((await everyServiceHealthy()) ? true : undefined), 60_000, () => 'still unwell');
   }, 300_000);
 
+  it('broken part-way with a service stopped: waits for a person, and an abort starts that service again', async () => {
+    standing = { approvedBy: 'U0HEAD', reason: 'monthly DR test' };
+    // The Stack fails right after the first stop (as if the engine went away): not an abort of the
+    // test's own making, so the step stops with sandbox-controller down and waits for a decision.
+    stack = new Proxy(local.stack, {
+      get: (target, key) =>
+        key === 'stop'
+          ? async (service: string) => {
+              await target.stop(service);
+              throw new Error(`the stack stopped answering after stopping ${service}`);
+            }
+          : Reflect.get(target, key),
+    });
+    let run: RunRecord;
+    try {
+      run = await drTest('schedule');
+    } finally {
+      stack = local.stack;
+    }
+    expect(run.state).toBe('needs_decision');
+    expect((await readServices(ports, AbortSignal.timeout(10_000), ['sandbox-controller']))[0]!.condition).not.toBe('healthy');
+    await executor.abort(run.id, 'U0ONCALL');
+    // This executor has no timer of its own: the scan drives the abort's undo.
+    await executor.scanNow();
+    await executor.idle();
+    expect((await executor.get(run.id)).state).toBe('aborted');
+    expect(await attemptLines(h.t.store, run.id)).toContainEqual(expect.stringMatching(/^compensate failover#\d+ compensated$/));
+    await waitFor('every service healthy', async () => ((await everyServiceHealthy()) ? true : undefined), 60_000, () => 'still unwell');
+  }, 300_000);
+
   it('with Level 1 on, waits for it to bring a service back, and starts the ones it did not', async () => {
     standing = { approvedBy: 'U0HEAD', reason: 'monthly DR test' };
     levelOne = true;

@@ -126,9 +126,13 @@ export const drTestRunbook = defineRunbook({
       kind: 'act',
       title: 'Stop each service in turn, time its detection and its recovery; stop if any other service goes down',
       timeoutMs: 60 * 60_000,
-      // A crash mid-stop leaves a service stopped: a person decides (the compensation starts every service).
+      // A crash mid-stop leaves a service stopped: a person decides. Aborting then runs the
+      // compensation although the step never finished (undoesPartialRun), and a retry first
+      // starts every service again, so neither leaves the stopped one down.
       idempotent: false,
+      undoesPartialRun: true,
       async run(context) {
+        if (context.attempt > 1) await startEveryService(context.ports);
         const dr = drPorts(context.ports);
         const timings = { ...DEFAULT_FAILOVER_TIMINGS, ...dr.failoverTimings };
         const levelOne = await dr.levelOneAutoResolution();
@@ -148,10 +152,7 @@ export const drTestRunbook = defineRunbook({
         return { level_one: levelOne, services };
       },
       async compensate(context) {
-        const stack = stackOf(context.ports);
-        const started = [];
-        for (const service of SERVICE_NAMES) started.push((await stack.start(service)).service);
-        return { started };
+        return { started: await startEveryService(context.ports) };
       },
       async dryRun() {
         return { mode: 'description', text: `would stop ${FAILOVER_ORDER.join(', ')} one at a time through the Stack, each brought back (Level 1 auto-resolution when on, else started by the runbook) before the next`, target: `services ${FAILOVER_ORDER.join(', ')}` };
@@ -176,3 +177,11 @@ export const drTestRunbook = defineRunbook({
     return (outputs.report as { summary?: string } | undefined)?.summary;
   },
 });
+
+/** Starts each of the four services (a running one stays as it is): what a stopped failover leaves to undo. */
+async function startEveryService(ports: StepPorts): Promise<string[]> {
+  const stack = stackOf(ports);
+  const started: string[] = [];
+  for (const service of SERVICE_NAMES) started.push((await stack.start(service)).service);
+  return started;
+}
