@@ -190,6 +190,14 @@ async function openBotTrail(serviceToken: string | undefined): Promise<OpenedTra
   return opened;
 }
 
+/**
+ * How long a stop may take before the bot exits anyway. The local stack stops its services in two
+ * rounds (the writers, then the Audit Engine they write to), each up to the supervisor's 10 s
+ * before SIGKILL, then the embedded databases: 15 s cut a hung service's stop short and killed the
+ * Audit Engine before the others' last events reached it.
+ */
+const STOP_GRACE_MS = 30_000;
+
 async function main(): Promise<void> {
   // Validated before anything starts, so that a bad file stops the start.
   const config = loadBotConfig(env.ACGS_CONFIG);
@@ -566,7 +574,7 @@ async function main(): Promise<void> {
   }
 
   closeWithGrace({
-    delay: 15_000,
+    delay: STOP_GRACE_MS,
     // A second Ctrl-C exits at once (close-with-grace), before the stop above has ended the local
     // services: they are killed with the bot rather than left running in their own process groups.
     onSecondSignal: (signal) => {
@@ -575,7 +583,7 @@ async function main(): Promise<void> {
     },
     // The same when the stop itself hangs past the grace period and close-with-grace exits.
     onTimeout: () => {
-      say('stopping took longer than 15 s: exiting now');
+      say(`stopping took longer than ${STOP_GRACE_MS / 1000} s: exiting now`);
       local?.killNow();
     },
   }, async ({ signal, err }) => {
