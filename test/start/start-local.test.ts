@@ -224,6 +224,22 @@ describe('npm start with nothing configured', () => {
     return undefined;
   }
 
+  /** The alert messages (the alerts channel, else ops) with their threads: what Level 1 decided and why. */
+  async function alertThreads(): Promise<string> {
+    const { session } = await openConsole();
+    const workspace = await session.get<{ channels: { id: string; name: string }[] }>('workspace');
+    const lines: string[] = [];
+    for (const channel of workspace.channels.filter((candidate) => /alerts|ops/.test(candidate.name))) {
+      const listed = await session.get<{ messages: ConsoleMessage[] }>(`messages?channel=${channel.id}&as=U0ONCALL`);
+      for (const message of listed.messages.filter((candidate) => /alert|level 1/i.test(candidate.text)).slice(-6)) {
+        lines.push(`#${channel.name} ${message.ts}: ${message.text}`);
+        const thread = await session.get<{ messages: ConsoleMessage[] }>(`thread?channel=${channel.id}&ts=${message.ts}&as=U0ONCALL`);
+        for (const reply of thread.messages.slice(1)) lines.push(`    ${reply.ts}: ${reply.text}`);
+      }
+    }
+    return lines.join('\n').slice(-6000);
+  }
+
   it('starts the bot with the local Slack console on its port, where /acgs health reads the stack', async () => {
     const health = await waitForHealth(botPort, 60_000, output);
     expect(await health.json()).toMatchObject({ status: 'ok', mode: 'http' });
@@ -606,7 +622,7 @@ describe('npm start with nothing configured', () => {
         }
       };
       for (const deadline = Date.now() + 40_000; Date.now() < deadline && pidNow() === frozen; ) await new Promise((resolve) => setTimeout(resolve, 200));
-      expect(pidNow(), `evolution-oversight was not restarted within 40 s of the freeze:\n${output().slice(-3000)}`).not.toBe(frozen);
+      if (pidNow() === frozen) expect.fail(`evolution-oversight was not restarted within 40 s of the freeze.\nAlert messages and their threads:\n${await alertThreads()}\nOutput:\n${output().slice(-3000)}`);
       expect((await waitForHealth(8002, 30_000, output)).status).toBe(200);
       // Fired within 10 s (5 s `for`), restarted (up to 10 s for SIGKILL of the stopped process), healthy.
       expect(Date.now() - frozenAt).toBeLessThanOrEqual(40_000);
