@@ -24,12 +24,16 @@ printf '\n==> the suite on Node.js %s (%s)\n' "$(node --version)" "$(command -v 
 #   one after another): runbooks/deploy/deploy-*.test.ts, rollback.test.ts, rollback-re*.test.ts,
 #   abort-during-*.test.ts, and the same in Slack (test/commands/commands-deploy-slack.test.ts).
 #   The local stack's own deploy suite and the runbooks' pure parts (plans, records, the watch)
-#   still run on every line, as does everything else, npm start's end-to-end suites included;
+#   still run on every line, as does everything else, npm start's end-to-end suite included;
+# - the backup, restore and DR test runbooks' suites on the local stack (backup-embedded,
+#   restore-embedded, dr-test): each starts its own stacks and spends minutes in pg_dump, PGlite
+#   and the services' restarts, the same on every line; npm start's end-to-end suite, which every
+#   line runs, backs up and restores its embedded databases through the console itself;
 # - the static checks (ACGS_TEST_SUITE_ONLY, scripts/test.sh).
 mapfile -t docker_suites < <(grep -rlE "testing/(docker|docker-target|docker-releases|docker-kit)\.js" --include='*.test.ts' bot commands runbooks services test | sort)
 excluded=()
-for suite in "${docker_suites[@]}" 'runbooks/deploy/deploy-*.test.ts' runbooks/deploy/rollback.test.ts 'runbooks/deploy/rollback-re*.test.ts' 'runbooks/deploy/abort-during-*.test.ts' test/commands/commands-deploy-slack.test.ts; do
+for suite in "${docker_suites[@]}" 'runbooks/deploy/deploy-*.test.ts' runbooks/deploy/rollback.test.ts 'runbooks/deploy/rollback-re*.test.ts' 'runbooks/deploy/abort-during-*.test.ts' test/commands/commands-deploy-slack.test.ts runbooks/backup/backup-embedded.test.ts runbooks/backup/restore-embedded.test.ts runbooks/dr-test/dr-test.test.ts; do
   excluded+=(--exclude "$suite")
 done
-printf "==> left to npm test on the machine's Node line: %d Docker Engine suites and the rollout suites\n" "${#docker_suites[@]}"
+printf "==> left to npm test on the machine's Node line: %d Docker Engine suites, the rollout suites and the local-stack backup, restore and DR test suites\n" "${#docker_suites[@]}"
 ACGS_TEST_SUITE_ONLY=1 exec bash scripts/test.sh "${excluded[@]}" "$@"
