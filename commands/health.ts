@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { CONSTITUTIONAL_HASH } from '../services/kit/constitution.js';
 import type { ServiceName } from '../services/kit/service-ports.js';
-import { HealthBody } from '../services/kit/service.js';
+import { HealthBody } from '../services/kit/health-body.js';
 import { AuditHealth } from '../services/audit-engine/contract.js';
 import { EvolutionHealth } from '../services/evolution-oversight/contract.js';
 import { PolicyEngineHealth, PolicyHealthResponse } from '../services/policy-engine/contract.js';

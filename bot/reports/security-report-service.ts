@@ -13,7 +13,7 @@ import { postReport, type PostedReport, type ReportPoster } from './report-posti
 import { renderSecurityReportCharts } from './security-report-charts.js';
 import { securityReportDocument } from './security-report-document.js';
 import { gatherSecurityReport, type SecurityRecords, type SecurityReportSources } from './security-report.js';
-import { AUTH_REFUSED_EVENT } from '../../services/kit/auth-refusals.js';
+import { AUTH_REFUSED_EVENT } from '../../services/kit/auth-refused-event.js';
 
 /**
  * Records of one kind the report reads at most: a week of a busy bot's commands fits many times

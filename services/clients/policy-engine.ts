@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { HealthBody } from '../kit/service.js';
+import { HealthBody } from '../kit/health-body.js';
 import {
   AllowResponse,
   CacheClearResponse,

@@ -1,4 +1,4 @@
-import { HealthBody } from '../kit/service.js';
+import { HealthBody } from '../kit/health-body.js';
 import { ServiceCallError, callService, serviceAuthorization } from './http.js';
 import {
   type ExecuteRequest,

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { Counter, type Registry } from 'prom-client';
 import type { AuditEventInput } from '../audit-engine/contract.js';
+import { AUTH_REFUSED_EVENT } from './auth-refused-event.js';
 
-/** The Audit Engine's event type of the services' refused tokens; the weekly security report reads it. */
-export const AUTH_REFUSED_EVENT = 'auth_refused';
+export { AUTH_REFUSED_EVENT };
 
 /** Which token a refused request lacked: the stack's service token (writes) or the admin token. */
 export type RefusedToken = 'service' | 'admin';

@@ -22,32 +22,14 @@ import { z } from 'zod';
 import { CONSTITUTIONAL_HASH, CONSTITUTIONAL_HASH_HEADER } from './constitution.js';
 import { type ErrorBody, type ErrorCode, ServiceError, isServiceError } from './errors.js';
 import { memoryLimitBytes } from './memory-limit.js';
+import type { HealthBody, HealthReport } from './health-body.js';
 import { type AuthRefusals, type RefusedToken, createAuthRefusals } from './auth-refusals.js';
 
 export const SERVICE_VERSION: string = (
   JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
 ).version;
 
-export const HealthStatus = z.enum(['healthy', 'degraded', 'unhealthy']);
-export type HealthStatus = z.infer<typeof HealthStatus>;
-
-/** What a service reports about itself; the kit adds the common fields. */
-export interface HealthReport {
-  status: HealthStatus;
-  [key: string]: unknown;
-}
-
-/** The common part of every `GET /health` answer; services add their own fields. */
-export const HealthBody = z
-  .object({
-    status: HealthStatus,
-    service: z.string(),
-    version: z.string(),
-    constitutional_hash: z.string(),
-    uptime_seconds: z.number(),
-  })
-  .passthrough();
-export type HealthBody = z.infer<typeof HealthBody>;
+export { HealthBody, HealthStatus, type HealthReport } from './health-body.js';
 
 export interface ServiceOptions {
   name: string;

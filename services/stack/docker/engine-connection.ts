@@ -1,7 +1,8 @@
 /**
  * Reaching the Docker Engine and turning its failures into StackErrors a person can act on.
  */
-import Docker from 'dockerode';
+import { createRequire } from 'node:module';
+import type Docker from 'dockerode';
 import { dockerOptionsFor, engineErrorText } from '../../kit/docker-engine.js';
 import { StackError } from '../stack.js';
 
@@ -31,7 +32,15 @@ export function dockerClient(dockerHost: string, timeoutMs = CALL_TIMEOUT_MS): D
       `DOCKER_HOST=${dockerHost} uses ${url.protocol}, which the bot does not support; use unix:///path/to/docker.sock or tcp://host:port`,
     );
   }
-  return new Docker({ ...dockerOptionsFor(dockerHost), timeout: timeoutMs });
+  return new (loadDockerode())({ ...dockerOptionsFor(dockerHost), timeout: timeoutMs });
+}
+
+/**
+ * dockerode (with its gRPC and OpenTelemetry dependencies) takes about 0.7 s of CPU to load: loaded
+ * on the first engine call, not by every `npx acgs` and bot start that never reaches an engine.
+ */
+export function loadDockerode(): typeof Docker {
+  return createRequire(import.meta.url)('dockerode') as typeof Docker;
 }
 
 export function engineDown(dockerHost: string, error: unknown, notDone?: string[]): StackError {

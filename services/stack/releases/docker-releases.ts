@@ -5,7 +5,8 @@
  * second prepare of the same commit finds it instead of building again.
  */
 import { randomBytes } from 'node:crypto';
-import Docker from 'dockerode';
+import type Docker from 'dockerode';
+import { loadDockerode } from '../docker/engine-connection.js';
 import pg from 'pg';
 import { dockerOptionsFor, engineErrorText, isConnectionError } from '../../kit/docker-engine.js';
 import { SERVICE_NAMES, type ServiceName } from '../../kit/service-ports.js';
@@ -63,7 +64,7 @@ export function createDockerReleaseBuilder(options: DockerReleasesOptions = {}):
   const source = options.source ?? createReleaseSource({ env });
   const host = options.dockerHost || env.DOCKER_HOST || 'unix:///var/run/docker.sock';
   // No call timeout: a build runs for minutes.
-  const docker = new Docker(dockerOptionsFor(host));
+  const docker = new (loadDockerode())(dockerOptionsFor(host));
   const nodeImage = options.nodeImage ?? (env.ACGS_NODE_IMAGE || undefined);
 
   async function engine<T>(call: () => Promise<T>): Promise<T> {
