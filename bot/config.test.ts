@@ -151,6 +151,18 @@ describe('schedules:', () => {
     expect(BUILT_IN_JOBS.filter((job) => job.command === null).map((job) => job.name)).toEqual(['cleanup']);
   });
 
+  it("refuses to start with a job on whose command the scheduler's role no longer holds, and names both keys", () => {
+    const without = defaultAuthorizationData().scheduler.commands.filter((command) => command !== 'report weekly');
+    expect(() => parseBotConfig({ authorization: { scheduler: { commands: without } } })).toThrow(
+      /authorization\.scheduler\.commands: does not list "report weekly", which the scheduled job weekly-performance-report runs as the scheduler: add it back, or turn the job off \(schedules\.weekly-performance-report\.enabled: false\)/,
+    );
+    // Turned off, the job needs nothing: the narrower role is accepted.
+    expect(() => parseBotConfig({ authorization: { scheduler: { commands: without } }, schedules: { 'weekly-performance-report': { enabled: false } } })).not.toThrow();
+    // Every job that is on and lost its command is named, not only the first.
+    const neither = without.filter((command) => command !== 'backup');
+    expect(() => parseBotConfig({ authorization: { scheduler: { commands: neither } } })).toThrow(/"backup", which the scheduled job backup runs[\s\S]*"report weekly", which the scheduled job weekly-performance-report runs/);
+  });
+
   it('names the key of a malformed cron expression, an unknown job or key, and a bad timezone', () => {
     expect(() => parseBotConfig({ schedules: { backup: { cron: '61 2 * * *' } } })).toThrow(/^config: schedules\.backup\.cron: not a five-field cron expression .*minute: 61/);
     expect(() => parseBotConfig({ schedules: { backup: { cron: '0 2 * *' } } })).toThrow(/schedules\.backup\.cron: not a five-field cron expression/);

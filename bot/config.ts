@@ -9,7 +9,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { AuthorizationData, AuthorizationOverrides, defaultAuthorizationData, mergeAuthorizationData } from './authorization/data.js';
 import { CONTACT_COLUMNS, EscalationSection } from './alerts/escalation-matrix.js';
-import { ScheduleSection } from './schedules/scheduled-jobs.js';
+import { BUILT_IN_JOBS, jobSchedules, ScheduleSection } from './schedules/scheduled-jobs.js';
 
 export const SlackUserId = z.string().regex(/^[UW][A-Z0-9]{2,20}$/, 'must be a Slack user ID such as U012ABCDEF');
 export const SlackChannelId = z.string().regex(/^[CGD][A-Z0-9]{2,20}$/, 'must be a Slack channel ID such as C012ABCDEF');
@@ -85,7 +85,9 @@ export const BotConfig = z
     const merged = AuthorizationData.safeParse(mergeAuthorizationData(defaultAuthorizationData(), config.authorization));
     if (!merged.success) {
       for (const issue of merged.error.issues) context.addIssue({ code: 'custom', path: ['authorization', ...issue.path], message: issue.message });
+      return;
     }
+    checkSchedulerCommands(config.schedules, merged.data.scheduler.commands, context);
   });
 export type BotConfig = z.infer<typeof BotConfig>;
 
@@ -108,6 +110,25 @@ function checkEscalationRoles(config: { roles?: Record<string, string[]>; escala
   for (const level of ['2', '3', '4'] as const) section.data.levels?.[level]?.notify?.forEach((entry, index) => check(entry, ['levels', level, 'notify', index], true));
   for (const [type, columns] of Object.entries(section.data.issue_types ?? {})) {
     for (const [column, entries] of Object.entries(columns ?? {})) (entries ?? []).forEach((entry, index) => check(entry, ['issue_types', type, column, index], false));
+  }
+}
+
+/**
+ * A job that is on must be able to run: the scheduler's role holds exactly `scheduler.commands`, so
+ * a job whose command was taken out of it would be refused at 02:00 rather than at start.
+ */
+function checkSchedulerCommands(schedules: unknown, allowed: readonly string[], context: z.RefinementCtx): void {
+  // No `schedules:` is every job on at its default time; a malformed one has its own message.
+  const section = schedules === undefined ? undefined : ScheduleSection.safeParse(schedules);
+  if (section && !section.success) return;
+  for (const job of jobSchedules(section?.data)) {
+    const command = BUILT_IN_JOBS.find((builtIn) => builtIn.name === job.name)?.command;
+    if (!job.enabled || !command || allowed.includes(command)) continue;
+    context.addIssue({
+      code: 'custom',
+      path: ['authorization', 'scheduler', 'commands'],
+      message: `does not list "${command}", which the scheduled job ${job.name} runs as the scheduler: add it back, or turn the job off (schedules.${job.name}.enabled: false)`,
+    });
   }
 }
 
