@@ -34,7 +34,7 @@ const restoreOf = (context: Context) => context.outputs['restore-test'] as Resto
 async function postReport(context: Context, failover: Parameters<typeof drReport>[0]['failover']): Promise<{ posted_to: string; summary: string }> {
   const dr = drPorts(context.ports);
   const report = drReport({ runId: context.runId, restore: restoreOf(context), past: await dr.pastRestoreTimes(context.runId), failover });
-  await dr.record({ runId: context.runId, what: 'report', outcome: failover.tested ? 'complete' : 'failover-not-run', details: { title: report.title, summary: report.summary, lines: report.lines } });
+  await dr.record({ runId: context.runId, attempt: context.attempt, what: 'report', outcome: failover.tested ? 'complete' : 'failover-not-run', details: { title: report.title, summary: report.summary, lines: report.lines } });
   return { posted_to: await dr.postReport(report), summary: report.summary };
 }
 
@@ -46,7 +46,7 @@ const approveFailover: typeof gate = {
   async run(context) {
     const standing = context.origin === 'schedule' ? context.ports.drTest?.standingApproval : undefined;
     if (!standing) return gate.run(context);
-    await drPorts(context.ports).record({ runId: context.runId, what: 'standing-approval', outcome: 'used', details: { approved_by: standing.approvedBy, reason: standing.reason, key: 'schedules.dr-test.standing_approval' } });
+    await drPorts(context.ports).record({ runId: context.runId, attempt: context.attempt, what: 'standing-approval', outcome: 'used', details: { approved_by: standing.approvedBy, reason: standing.reason, key: 'schedules.dr-test.standing_approval' } });
     return { passed: true, request: 'standing approval (schedules.dr-test.standing_approval)', approvedBy: [standing.approvedBy], reason: standing.reason } satisfies GatePassed & { reason: string };
   },
   async dryRun(context) {
@@ -74,11 +74,11 @@ export const drTestRunbook = defineRunbook({
         const dr = drPorts(context.ports);
         try {
           const result = await restoreTest(context.ports, context.signal);
-          await dr.record({ runId: context.runId, what: 'restore-test', outcome: 'passed', details: { ...result } });
+          await dr.record({ runId: context.runId, attempt: context.attempt, what: 'restore-test', outcome: 'passed', details: { ...result } });
           return result;
         } catch (error) {
           if (!(error instanceof RestoreTestFailed)) throw error;
-          await dr.record({ runId: context.runId, what: 'restore-test', outcome: 'failed', details: { problem: error.message } });
+          await dr.record({ runId: context.runId, attempt: context.attempt, what: 'restore-test', outcome: 'failed', details: { problem: error.message } });
           throw new RunFailedError(`the restore test failed: ${error.message}`);
         }
       },
@@ -97,7 +97,7 @@ export const drTestRunbook = defineRunbook({
         const safety = await failoverSafety(context.ports, context.signal);
         if (safety.safe) return safety.evidence;
         const why = safety.problems.join('; ');
-        await drPorts(context.ports).record({ runId: context.runId, what: 'failover', outcome: 'refused', details: { problems: safety.problems, ...safety.evidence } });
+        await drPorts(context.ports).record({ runId: context.runId, attempt: context.attempt, what: 'failover', outcome: 'refused', details: { problems: safety.problems, ...safety.evidence } });
         const posted = await postReport(context, { tested: false, why });
         throw new RunFailedError(`The failover test was refused, nothing was stopped: ${why}. The restore test passed; the DR report went to ${posted.posted_to}.`);
       },
@@ -142,10 +142,10 @@ export const drTestRunbook = defineRunbook({
           try {
             const result = await failOver({ ports: context.ports, service, signal: context.signal, timings, levelOne });
             services.push(result);
-            await dr.record({ runId: context.runId, what: 'failover', outcome: 'recovered', details: { ...result } });
+            await dr.record({ runId: context.runId, attempt: context.attempt, what: 'failover', outcome: 'recovered', details: { ...result } });
           } catch (error) {
             if (!(error instanceof FailoverAborted)) throw error;
-            await dr.record({ runId: context.runId, what: 'failover', outcome: 'aborted', details: { service, problem: error.message, done: services } });
+            await dr.record({ runId: context.runId, attempt: context.attempt, what: 'failover', outcome: 'aborted', details: { service, problem: error.message, done: services } });
             throw new RunFailedError(`The failover test was aborted: ${error.message}; ${service} was started again. Done before: ${services.map((entry) => entry.service).join(', ') || 'none'}.`);
           }
         }
