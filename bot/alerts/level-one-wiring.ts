@@ -31,7 +31,10 @@ export function withLevelOneActor(roles: Readonly<Record<string, readonly string
 /**
  * Runbooks whose runs stop services on purpose without the deploy lock: their writers are down while
  * the databases are replaced, and a restart by Level 1 would undo that (deploy, hotfix and rollback
- * hold the deploy lock, which Level 1 already respects).
+ * hold the deploy lock, which Level 1 already respects). `dr-test` is not listed: its failover
+ * holds the deploy lock from before its first stop until every service is back (or a person has
+ * decided, when it broke part-way), while the rest of its run (the restore test, a gate that may
+ * wait a day for an approver) stops nothing, and Level 1 should go on working meanwhile.
  */
 export const SERVICE_STOPPING_RUNBOOKS: readonly string[] = ['restore', 'rollback-restore'];
 

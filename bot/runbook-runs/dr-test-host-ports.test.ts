@@ -64,10 +64,13 @@ it("reads the earlier DR tests' restore times, newest first, without the asking 
   ]);
 });
 
-it('records each figure in the trail as a dr_test record, keyed so a repeated step records once', async () => {
-  await ports().record({ runId: RUNS.current, what: 'failover', outcome: 'recovered', details: { service: 'audit-engine', detectionMs: 300 } });
+it("records each figure in the trail as a dr_test record, keyed by the step's attempt so a replay records once and a retry apart", async () => {
+  appended.length = 0;
+  await ports().record({ runId: RUNS.current, attempt: 1, what: 'failover', outcome: 'recovered', details: { service: 'audit-engine', detectionMs: 300 } });
+  await ports().record({ runId: RUNS.current, attempt: 2, what: 'failover', outcome: 'recovered', details: { service: 'audit-engine', detectionMs: 250 } });
   expect(appended).toEqual([
-    expect.objectContaining({ kind: 'dr_test', key: `dr_test:${RUNS.current}:failover:recovered:audit-engine`, outcome: 'recovered', command: 'run dr-test', details: { run: RUNS.current, what: 'failover', service: 'audit-engine', detectionMs: 300 } }),
+    expect.objectContaining({ kind: 'dr_test', key: `dr_test:${RUNS.current}:failover#1:recovered:audit-engine`, outcome: 'recovered', command: 'run dr-test', details: { run: RUNS.current, what: 'failover', attempt: 1, service: 'audit-engine', detectionMs: 300 } }),
+    expect.objectContaining({ kind: 'dr_test', key: `dr_test:${RUNS.current}:failover#2:recovered:audit-engine`, details: { run: RUNS.current, what: 'failover', attempt: 2, service: 'audit-engine', detectionMs: 250 } }),
   ]);
 });
 

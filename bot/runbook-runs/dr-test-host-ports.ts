@@ -43,12 +43,13 @@ export function drTestHostPorts(options: DrTestHostOptions): DrTestPorts {
     async record(entry) {
       await options.trail.append({
         kind: 'dr_test',
-        key: `dr_test:${entry.runId}:${entry.what}:${entry.outcome}:${String((entry.details as { service?: unknown }).service ?? '')}`,
+        // The attempt too: a retried step measures again, and its figures must not be taken for a replay.
+        key: `dr_test:${entry.runId}:${entry.what}#${entry.attempt}:${entry.outcome}:${String((entry.details as { service?: unknown }).service ?? '')}`,
         actor: 'system',
         origin: 'system',
         command: 'run dr-test',
         outcome: entry.outcome,
-        details: { run: entry.runId, what: entry.what, ...entry.details },
+        details: { run: entry.runId, what: entry.what, attempt: entry.attempt, ...entry.details },
       });
     },
     async announce(text) {

@@ -1,18 +1,25 @@
 /**
  * The DR test on the real local stack of `npm start` (four supervised service processes on spare
  * ports, embedded PGlite) with its backups on the real PostgreSQL (backup-harness.ts: the backup
- * runbook's own dumps, restored by pg_restore --exit-on-error into scratch databases). Only the
- * bot's side (trail, channels, approvals) is a recorder here: bot/runbook-runs wires the real one.
+ * runbook's own dumps, restored by pg_restore --exit-on-error into scratch databases), and the real
+ * deploy lock on the run store's database. Only the bot's side (trail, channels, approvals) is a
+ * recorder here: bot/runbook-runs wires the real one; Level 1's reading of the stack is the bot's.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { stackConditions } from '../../bot/alerts/level-one-wiring.js';
+import { decideLevelOne, type LevelOneDecision } from '../../bot/alerts/level-one-guards.js';
+import { fixedModes } from '../../bot/command-path/command-gate.js';
 import { createCommandDependencies } from '../../commands/dependencies.js';
+import { DeployLockError } from '../../commands/ports.js';
+import { SERVICE_NAMES } from '../../services/kit/service-ports.js';
 import type { Stack } from '../../services/stack/stack.js';
 import { startTestLocalStack, type TestLocalStack } from '../../test/testing/local-stack.js';
 import { waitFor } from '../../test/testing/wait-for.js';
 import { backupHarness, type BackupHarness } from '../backup/testing/backup-harness.js';
 import { attemptLines, stepOutput } from '../backup/testing/run-attempts.js';
 import { backupRunbooks } from '../backup/index.js';
-import type { DrReport, DrTestPorts, DrTestRecord, GatePorts, GateRef, StepPorts } from '../engine/ports.js';
+import { createReleaseRecords, migrateReleaseRecords } from '../deploy/release-records.js';
+import type { DeploymentRecords, DrReport, DrTestPorts, DrTestRecord, GatePorts, GateRef, StepPorts } from '../engine/ports.js';
 import { createRunbookRegistry } from '../engine/registry.js';
 import { createRunExecutor, type RunExecutor } from '../engine/run-executor.js';
 import type { RunRecord } from '../engine/run-store.js';
@@ -24,12 +31,16 @@ let local: TestLocalStack;
 let executor: RunExecutor;
 let ports: StepPorts;
 let stack: Stack;
+let deployLock: DeploymentRecords;
 const records: DrTestRecord[] = [];
 const reports: DrReport[] = [];
 const announcements: string[] = [];
 const gatesOpened: GateRef[] = [];
 let standing: DrTestPorts['standingApproval'];
 let levelOne = false;
+/** What a test does when the runbook records a figure or announces, before the runbook goes on. */
+let onRecord: (entry: DrTestRecord) => Promise<void> = async () => undefined;
+let onAnnounce: () => Promise<void> = async () => undefined;
 
 const gates: GatePorts = {
   async open(gate) {
@@ -46,15 +57,22 @@ beforeAll(async () => {
   await h.freshBackup();
   local = await startTestLocalStack('acgs-dr-test');
   stack = local.stack;
-  // Stops go through `stack`, which a test may wrap; everything else is the local Stack's.
-  const routed = new Proxy(local.stack, { get: (target, key) => (key === 'stop' ? (service: string) => stack.stop(service) : Reflect.get(target, key)) });
+  // Stops and starts go through `stack`, which a test may wrap; everything else is the local Stack's.
+  const routed = new Proxy(local.stack, {
+    get: (target, key) =>
+      key === 'stop' ? (service: string) => stack.stop(service) : key === 'start' ? (service: string, options?: Parameters<Stack['start']>[1]) => stack.start(service, options) : Reflect.get(target, key),
+  });
   const commands = createCommandDependencies({ endpoints: local.services.endpoints, adminToken: local.services.adminToken, stack: routed });
+  await migrateReleaseRecords(h.t.pool);
+  deployLock = createReleaseRecords({ pool: h.t.pool, stack: local.stack });
   const drTest: DrTestPorts = {
     async record(entry) {
       records.push(entry);
+      await onRecord(entry);
     },
     async announce(text) {
       announcements.push(text);
+      await onAnnounce();
       return 'C0OPS';
     },
     async postReport(report) {
@@ -72,7 +90,7 @@ beforeAll(async () => {
     },
     failoverTimings: { pollMs: 100, detectWithinMs: 20_000, recoverWithinMs: 60_000, levelOneWaitMs: 30_000 },
   };
-  ports = { backup: h.ports, commands, drTest, gates };
+  ports = { backup: h.ports, commands, deployments: deployLock, drTest, gates };
   executor = createRunExecutor({ store: h.t.store, registry: createRunbookRegistry([...backupRunbooks, drTestRunbook]), ports, leaseMs: 10_000, renewEveryMs: 1000 });
 }, 240_000);
 
@@ -97,12 +115,85 @@ async function everyServiceHealthy(): Promise<boolean> {
   return (await readServices(ports, AbortSignal.timeout(10_000))).every((reading) => reading.condition === 'healthy');
 }
 
+/** A run of another runbook, unfinished: waiting for a person, so that no scan here runs it. */
+async function otherRun(runbook: string, requester: string): Promise<string> {
+  const { id } = await h.t.store.create({ runbook, version: 'v1', args: {}, requester, origin: 'typed' });
+  await h.t.pool.query("UPDATE runbook_runs SET state = 'needs_decision', reason = 'a stand-in run of this test' WHERE id = $1", [id]);
+  return id;
+}
+
+/** Ends such a run as a person's abort would, which frees any lock it holds. */
+async function endRun(runId: string): Promise<void> {
+  await h.t.pool.query("UPDATE runbook_runs SET state = 'aborted', lease_owner = NULL, lease_expires_at = NULL WHERE id = $1", [runId]);
+}
+
+/** What Level 1 decides about restarting `service` now, reading the stack as the bot wires it. */
+async function levelOneDecision(service: string): Promise<LevelOneDecision> {
+  const conditions = await stackConditions(fixedModes({ strict: false, lockdown: false }), deployLock, { activeAndRecent: async () => [] })();
+  const limits = { maxActionsPerServicePerHour: 3, backoffMs: 30_000, backoffMaxMs: 600_000, breakerFailures: 3, breakerOpenMs: 900_000, verifyMs: 60_000 };
+  return decideLevelOne({ now: new Date(), service, episode: [], serviceActions: [], stack: conditions, limits });
+}
+
+/** A Stack that notes each service it is asked to stop, made the test's `stack`; returns the list. */
+function countStops(): string[] {
+  const stops: string[] = [];
+  stack = new Proxy(local.stack, {
+    get: (target, key) =>
+      key === 'stop'
+        ? async (service: string) => {
+            stops.push(service);
+            return target.stop(service);
+          }
+        : Reflect.get(target, key),
+  });
+  return stops;
+}
+
+/** A Stack whose stop of `service` first runs `during` (the test's look at the world mid-failover). */
+function stopsWith(service: string, during: () => Promise<void>): Stack {
+  return new Proxy(local.stack, {
+    get: (target, key) =>
+      key === 'stop'
+        ? async (name: string) => {
+            if (name === service) await during();
+            return target.stop(name);
+          }
+        : Reflect.get(target, key),
+  });
+}
+
 describe('dr-test on the local stack', () => {
   it('scheduled, with a standing approval: restores the latest backup, fails each service over and reports the figures', async () => {
     standing = { approvedBy: 'U0HEAD', reason: 'monthly DR test, change CR-42' };
-    const run = await drTest('schedule');
+    // Mid-failover: the deploy lock is the DR test's, so a deploy is refused and Level 1 keeps its hands off.
+    let lockMeanwhile: Awaited<ReturnType<DeploymentRecords['lock']>> = null;
+    let deployRefusal: unknown;
+    let levelOneMeanwhile: LevelOneDecision | undefined;
+    stack = stopsWith('audit-engine', async () => {
+      lockMeanwhile = await deployLock.lock();
+      const deployRun = await otherRun('deploy', 'U0DEV');
+      deployRefusal = await deployLock.acquire(deployRun, 'deploy', 'U0DEV').catch((error: unknown) => error);
+      // Ended at once: an unfinished deploy run would (rightly) stop the failover before its next service.
+      await endRun(deployRun);
+      levelOneMeanwhile = await levelOneDecision('audit-engine');
+    });
+    let run: RunRecord;
+    try {
+      run = await drTest('schedule');
+    } finally {
+      stack = local.stack;
+    }
     expect(run.state, run.reason ?? '').toBe('succeeded');
-    expect(await attemptLines(h.t.store, run.id)).toEqual(['run restore-test#1 done', 'run check-safe#1 done', 'run approve-failover#1 done', 'run announce#1 done', 'run failover#1 done', 'run report#1 done']);
+    expect(await attemptLines(h.t.store, run.id)).toEqual(['run restore-test#1 done', 'run check-safe#1 done', 'run approve-failover#1 done', 'run lock#1 done', 'run announce#1 done', 'run failover#1 done', 'run unlock#1 done', 'run report#1 done']);
+    expect(lockMeanwhile).toMatchObject({ runId: run.id, runbook: 'dr-test', heldBy: 'acgs-bot:scheduler' });
+    expect(deployRefusal).toBeInstanceOf(DeployLockError);
+    expect((deployRefusal as DeployLockError).message).toMatch(new RegExp(`^The deploy lock is taken: acgs-bot:scheduler holds it since .+ for run ${run.id} \\(dr-test\\)\\.$`));
+    expect(levelOneMeanwhile).toMatchObject({ act: false, code: 'deploy-lock' });
+    expect((levelOneMeanwhile as { reason: string }).reason).toContain('the dr-test run of acgs-bot:scheduler holds the deploy lock');
+    // Once the run is over the lock is free and Level 1 may act again.
+    expect(await deployLock.lock()).toBeNull();
+    expect(await levelOneDecision('audit-engine')).toEqual({ act: true, attempt: 1 });
+    expect(records.every((entry) => entry.attempt === 1)).toBe(true);
 
     const restore = (await stepOutput(h.t.store, run.id, 'restore-test')) as { restoreMs: number; rows: Record<string, number> };
     expect(restore.rows).toEqual({ 'audit-engine.dump': 3000, 'bot.dump': 250 });
@@ -202,6 +293,152 @@ describe('dr-test on the local stack', () => {
       await local.stack.start('evolution-oversight');
     }
     await waitFor('every service healthy', async () => ((await everyServiceHealthy()) ? true : undefined), 60_000, () => 'still unwell');
+  }, 300_000);
+
+  it('reads the stack again right before the first stop: a lockdown engaged after the check stops nothing and says why', async () => {
+    standing = { approvedBy: 'U0HEAD', reason: 'monthly DR test' };
+    const stops = countStops();
+    // The gate may pass a day after check-safe: here the lockdown comes between the two.
+    onAnnounce = async () => void (await ports.commands!.policyEngine!.setMode('emergency-lockdown', 'incident 42: containing'));
+    try {
+      const run = await drTest('schedule');
+      expect(run.state).toBe('failed');
+      expect(run.reason).toBe('The failover test was refused, nothing was stopped: the Policy Engine is in lockdown (`lockdown lift` ends it). The restore test passed; the DR report went to C0REPORTS.');
+      expect(stops).toEqual([]);
+      expect(records.map((entry) => `${entry.what} ${entry.outcome}`)).toEqual(['restore-test passed', 'standing-approval used', 'failover refused', 'report failover-not-run']);
+      expect(reports[0]!.lines.join('\n')).toContain('*Failover test*: not run: the Policy Engine is in lockdown');
+      expect(await deployLock.lock()).toBeNull();
+    } finally {
+      onAnnounce = async () => undefined;
+      stack = local.stack;
+      await ports.commands!.policyEngine!.setMode('lift-lockdown', 'incident 42 contained');
+    }
+    expect(await everyServiceHealthy()).toBe(true);
+  }, 300_000);
+
+  it('reads the stack again before each later stop: a rollback that took the deploy lock over ends the test there', async () => {
+    standing = { approvedBy: 'U0HEAD', reason: 'monthly DR test' };
+    const stops = countStops();
+    let rollbackRun = '';
+    onRecord = async (entry) => {
+      if (entry.what !== 'failover' || entry.outcome !== 'recovered' || entry.details.service !== 'sandbox-controller') return;
+      rollbackRun = await otherRun('rollback', 'U0ONCALL');
+      await deployLock.takeOver(rollbackRun, 'U0ONCALL');
+    };
+    try {
+      const run = await drTest('schedule');
+      expect(run.state).toBe('failed');
+      expect(run.reason).toBe(`The failover test was stopped before evolution-oversight: a rollback run has not ended (${rollbackRun}). Nothing more was stopped. Done before: sandbox-controller.`);
+      expect(stops).toEqual(['sandbox-controller']);
+      expect(records.map((entry) => `${entry.what} ${entry.outcome}`)).toEqual(['restore-test passed', 'standing-approval used', 'failover recovered', 'failover refused']);
+      expect(records.at(-1)!.details).toMatchObject({ service: 'evolution-oversight', deploy_lock: { runId: rollbackRun, runbook: 'rollback' } });
+    } finally {
+      onRecord = async () => undefined;
+      stack = local.stack;
+      if (rollbackRun) await endRun(rollbackRun);
+    }
+    expect(await everyServiceHealthy()).toBe(true);
+  }, 300_000);
+
+  it('is refused, naming the run, when another DR test holds the deploy lock: at its lock step, and at check-safe', async () => {
+    standing = { approvedBy: 'U0HEAD', reason: 'monthly DR test' };
+    const stops = countStops();
+    const first = await otherRun('dr-test', 'U0FIRST');
+    // The other DR test takes the lock after this one's check-safe and before its own lock step.
+    onRecord = async (entry) => {
+      if (entry.what === 'standing-approval') await deployLock.acquire(first, 'dr-test', 'U0FIRST');
+    };
+    const heldByFirst = `the deploy lock is held by U0FIRST's dr-test run ${first} \\(since [^)]+\\)`;
+    try {
+      const atLock = await drTest('schedule');
+      expect(atLock.state).toBe('failed');
+      expect(atLock.reason).toMatch(new RegExp(`^The failover test was refused, nothing was stopped: ${heldByFirst}\\. The restore test passed; the DR report went to C0REPORTS\\.$`));
+      expect(await attemptLines(h.t.store, atLock.id)).toEqual(['run restore-test#1 done', 'run check-safe#1 done', 'run approve-failover#1 done', 'run lock#1 failed']);
+      expect(records.map((entry) => `${entry.what} ${entry.outcome}`)).toEqual(['restore-test passed', 'standing-approval used', 'failover refused', 'report failover-not-run']);
+      expect(announcements).toEqual([]);
+
+      const atCheck = await drTest('schedule');
+      expect(atCheck.reason).toMatch(new RegExp(`^The failover test was refused, nothing was stopped: ${heldByFirst}\\. `));
+      expect(await attemptLines(h.t.store, atCheck.id)).toEqual(['run restore-test#1 done', 'run check-safe#1 failed']);
+      expect(stops).toEqual([]);
+      expect(await deployLock.lock()).toMatchObject({ runId: first });
+    } finally {
+      onRecord = async () => undefined;
+      stack = local.stack;
+      await endRun(first);
+    }
+  }, 300_000);
+
+  it('says the next service was not stopped when a neighbour is down before its stop', async () => {
+    standing = { approvedBy: 'U0HEAD', reason: 'monthly DR test' };
+    const stops = countStops();
+    onRecord = async (entry) => {
+      if (entry.what === 'failover' && entry.outcome === 'recovered' && entry.details.service === 'sandbox-controller') await local.stack.stop('audit-engine');
+    };
+    try {
+      const run = await drTest('schedule');
+      expect(run.state).toBe('failed');
+      expect(run.reason).toMatch(/^The failover test was aborted: audit-engine [^;]+ before evolution-oversight was stopped; evolution-oversight was not stopped\. Done before: sandbox-controller\.$/);
+      expect(stops).toEqual(['sandbox-controller']);
+      expect(records.at(-1)).toMatchObject({ what: 'failover', outcome: 'aborted', details: { service: 'evolution-oversight', service_left: { state: 'not-stopped' } } });
+    } finally {
+      onRecord = async () => undefined;
+      stack = local.stack;
+      await local.stack.start('audit-engine');
+    }
+    await waitFor('every service healthy', async () => ((await everyServiceHealthy()) ? true : undefined), 60_000, () => 'still unwell');
+  }, 300_000);
+
+  it('says so when the stopped service cannot be started again, waits for a person, and a retry starts every service before testing again', async () => {
+    standing = { approvedBy: 'U0HEAD', reason: 'monthly DR test' };
+    const starts: string[] = [];
+    let startRefused = true;
+    // A neighbour goes down with the first stop, and the Stack then refuses to start the stopped service.
+    stack = new Proxy(local.stack, {
+      get: (target, key) => {
+        if (key === 'stop')
+          return async (service: string) => {
+            const report = await target.stop(service);
+            if (service === 'sandbox-controller' && startRefused) await target.stop('evolution-oversight');
+            return report;
+          };
+        if (key === 'start')
+          return async (service: string, options?: Parameters<Stack['start']>[1]) => {
+            starts.push(service);
+            if (startRefused && service === 'sandbox-controller') throw new Error('the Stack could not start sandbox-controller: its working directory is gone');
+            return target.start(service, options);
+          };
+        return Reflect.get(target, key);
+      },
+    });
+    try {
+      const run = await drTest('schedule');
+      expect(run.state).toBe('needs_decision');
+      expect(run.reason).toMatch(
+        /The failover test was aborted: evolution-oversight [^;]+ while sandbox-controller was stopped; sandbox-controller could not be started again \(the Stack could not start sandbox-controller: its working directory is gone\)\. Done before: none\. Retry starts every service and tests again; abort starts every service\./,
+      );
+      expect(run.reason).not.toContain('was started again');
+      expect(records.at(-1)).toMatchObject({ what: 'failover', outcome: 'aborted', attempt: 1, details: { service: 'sandbox-controller', service_left: { state: 'start-failed' } } });
+      expect((await readServices(ports, AbortSignal.timeout(10_000), ['sandbox-controller']))[0]!.condition).toBe('down');
+
+      // Retry: the step's second attempt starts every service first (sandbox-controller and the
+      // neighbour are down), then fails each over again; its figures are recorded as attempt 2.
+      startRefused = false;
+      starts.length = 0;
+      records.length = 0;
+      await executor.decide(run.id, 'retry', 'U0ONCALL');
+      await executor.scanNow();
+      await executor.idle();
+      const retried = await executor.get(run.id);
+      expect(retried.state, retried.reason ?? '').toBe('succeeded');
+      expect(starts.slice(0, SERVICE_NAMES.length)).toEqual([...SERVICE_NAMES]);
+      expect(await attemptLines(h.t.store, run.id)).toEqual(expect.arrayContaining(['run failover#1 failed', 'run failover#2 done', 'run unlock#1 done', 'run report#1 done']));
+      const failovers = records.filter((entry) => entry.what === 'failover');
+      expect(failovers.map((entry) => `${entry.details.service} ${entry.outcome} #${entry.attempt}`)).toEqual(FAILOVER_ORDER.map((service) => `${service} recovered #2`));
+    } finally {
+      stack = local.stack;
+    }
+    expect(await everyServiceHealthy()).toBe(true);
   }, 300_000);
 
   it('broken part-way with a service stopped: waits for a person, and an abort starts that service again', async () => {

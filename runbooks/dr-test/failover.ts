@@ -40,9 +40,21 @@ export interface ServiceFailover {
 /** How many late answers in a row make a neighbour count as down. */
 export const LATE_IN_A_ROW = 3;
 
-/** Another service went down during the test: the stopped one was started again, the test ends. */
+/**
+ * What became of the tested service when its failover was aborted: never stopped (the stack was
+ * unwell before its stop), started again, or not startable (`problem`: the Stack's own sentence).
+ */
+export type AbortedService = { state: 'not-stopped' } | { state: 'started' } | { state: 'start-failed'; problem: string };
+
+/** Another service went down during the test: the stopped one is started again, the test ends. */
 export class FailoverAborted extends Error {
   override readonly name = 'FailoverAborted';
+  constructor(
+    message: string,
+    readonly tested: AbortedService = { state: 'not-stopped' },
+  ) {
+    super(message);
+  }
 }
 
 export function stackOf(ports: StepPorts): Stack {
@@ -124,8 +136,13 @@ export async function failOver({ ports, service, signal, timings, levelOne }: Fa
     if (still.length > 0) throw new FailoverAborted(`${describeReadings(still)} after ${service} came back`);
     return { service, detectionMs, recoveryMs, recoveredBy, degradedMeanwhile: [...watch.degraded].sort() };
   } catch (error) {
-    // Whatever stopped the test, the service it stopped runs again (a no-op when it already does).
-    await stack.start(service, { timeoutMs: timings.recoverWithinMs }).catch(() => undefined);
+    // Whatever stopped the test, the service it stopped runs again (a no-op when it already does);
+    // whether it does is part of what the abort says.
+    const tested: AbortedService = await stack.start(service, { timeoutMs: timings.recoverWithinMs }).then(
+      () => ({ state: 'started' as const }),
+      (startError: unknown) => ({ state: 'start-failed' as const, problem: startError instanceof Error ? startError.message : String(startError) }),
+    );
+    if (error instanceof FailoverAborted) throw new FailoverAborted(error.message, tested);
     throw error;
   }
 }

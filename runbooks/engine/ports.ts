@@ -95,6 +95,8 @@ export interface DrTestRecord {
   runId: string;
   /** `restore-test`, `standing-approval`, `failover`, `report`. */
   what: string;
+  /** The attempt of the step that measured it: a retried step's figures are new ones, recorded apart. */
+  attempt: number;
   outcome: string;
   details: Record<string, unknown>;
 }
