@@ -31,12 +31,19 @@ export function withLevelOneActor(roles: Readonly<Record<string, readonly string
 /**
  * Runbooks whose runs stop services on purpose without the deploy lock: their writers are down while
  * the databases are replaced, and a restart by Level 1 would undo that (deploy, hotfix and rollback
- * hold the deploy lock, which Level 1 already respects). `dr-test` is not listed: its failover
- * holds the deploy lock from before its first stop until every service is back (or a person has
- * decided, when it broke part-way), while the rest of its run (the restore test, a gate that may
- * wait a day for an approver) stops nothing, and Level 1 should go on working meanwhile.
+ * hold the deploy lock, which Level 1 already respects). `dr-test` is not listed: the rest of its
+ * run (the restore test, a gate that may wait a day for an approver) stops nothing, and its failover
+ * wants Level 1 (FAILOVER_LOCK_RUNBOOKS).
  */
 export const SERVICE_STOPPING_RUNBOOKS: readonly string[] = ['restore', 'rollback-restore'];
+
+/**
+ * Runbooks whose deploy lock does not keep Level 1 out: the DR test's failover holds the lock from
+ * before its first stop until every service is back, so that no deploy, restore or second DR test
+ * starts meanwhile, and stops each service to see Level 1 bring it back; that recovery is what it
+ * measures and reports.
+ */
+export const FAILOVER_LOCK_RUNBOOKS: readonly string[] = ['dr-test'];
 
 /** Lockdown, the deploy lock and a restore running now; a lockdown that cannot be read counts as unknown (Level 1 refuses). */
 export function stackConditions(modes: StackModes, deployments: Pick<Deployments, 'lock'> | undefined, runs?: Pick<RunbookRuns, 'activeAndRecent'>): () => Promise<StackConditions> {
@@ -46,7 +53,7 @@ export function stackConditions(modes: StackModes, deployments: Pick<Deployments
     return {
       lockdown: reading.known ? reading.lockdown : undefined,
       ...(reading.known ? {} : { modesProblem: reading.problem }),
-      deployLock: lock ? { runbook: lock.runbook, heldBy: lock.heldBy, since: lock.since } : null,
+      deployLock: lock && !FAILOVER_LOCK_RUNBOOKS.includes(lock.runbook) ? { runbook: lock.runbook, heldBy: lock.heldBy, since: lock.since } : null,
       ...(recent ? { stackRun: stopping ? { runbook: stopping.runbook, runId: stopping.id, requester: stopping.requester } : null } : {}),
     };
   };

@@ -165,7 +165,7 @@ function stopsWith(service: string, during: () => Promise<void>): Stack {
 describe('dr-test on the local stack', () => {
   it('scheduled, with a standing approval: restores the latest backup, fails each service over and reports the figures', async () => {
     standing = { approvedBy: 'U0HEAD', reason: 'monthly DR test, change CR-42' };
-    // Mid-failover: the deploy lock is the DR test's, so a deploy is refused and Level 1 keeps its hands off.
+    // Mid-failover: the deploy lock is the DR test's, so a deploy is refused, while Level 1 may bring the stopped service back (what the failover measures).
     let lockMeanwhile: Awaited<ReturnType<DeploymentRecords['lock']>> = null;
     let deployRefusal: unknown;
     let levelOneMeanwhile: LevelOneDecision | undefined;
@@ -188,10 +188,17 @@ describe('dr-test on the local stack', () => {
     expect(lockMeanwhile).toMatchObject({ runId: run.id, runbook: 'dr-test', heldBy: 'acgs-bot:scheduler' });
     expect(deployRefusal).toBeInstanceOf(DeployLockError);
     expect((deployRefusal as DeployLockError).message).toMatch(new RegExp(`^The deploy lock is taken: acgs-bot:scheduler holds it since .+ for run ${run.id} \\(dr-test\\)\\.$`));
-    expect(levelOneMeanwhile).toMatchObject({ act: false, code: 'deploy-lock' });
-    expect((levelOneMeanwhile as { reason: string }).reason).toContain('the dr-test run of acgs-bot:scheduler holds the deploy lock');
-    // Once the run is over the lock is free and Level 1 may act again.
+    expect(levelOneMeanwhile).toEqual({ act: true, attempt: 1 });
+    // Once the run is over the lock is free, and a deploy's lock keeps Level 1 out as before.
     expect(await deployLock.lock()).toBeNull();
+    const deployRun = await otherRun('deploy', 'U0DEV');
+    await deployLock.acquire(deployRun, 'deploy', 'U0DEV');
+    try {
+      expect(await levelOneDecision('audit-engine')).toMatchObject({ act: false, code: 'deploy-lock' });
+    } finally {
+      await deployLock.release(deployRun);
+      await endRun(deployRun);
+    }
     expect(await levelOneDecision('audit-engine')).toEqual({ act: true, attempt: 1 });
     expect(records.every((entry) => entry.attempt === 1)).toBe(true);
 
