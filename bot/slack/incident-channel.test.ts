@@ -123,6 +123,18 @@ describe('openIncidentChannel', () => {
     expect(slack.workspace.findChannel(outcome.channelId)?.members).toEqual([]);
   });
 
+  it('names everyone as not invited, with the reason, when Slack keeps refusing the invitation itself', async () => {
+    const impatient = new WebClient(BOT_TOKEN, { slackApiUrl: slack.apiUrl, retryConfig: { retries: 0 }, rejectRateLimitedCalls: true });
+    slack.rateLimitNext('conversations.invite', 1, 30);
+    const outcome = await openIncidentChannel({ client: impatient, incident: incident(), members: ['U0ONCALL', 'U0APPROVER1'] });
+    if (!outcome.ok) throw new Error(outcome.message);
+    expect(outcome.notInvited).toEqual([
+      { user: 'U0ONCALL', reason: 'Slack kept answering 429 (rate limited) after the retries' },
+      { user: 'U0APPROVER1', reason: 'Slack kept answering 429 (rate limited) after the retries' },
+    ]);
+    expect(slack.workspace.findChannel(outcome.channelId)?.members).toEqual([]);
+  });
+
   it('waits out a rate limit on conversations.create and creates the channel once', async () => {
     slack.rateLimitNext('conversations.create', 1, 1);
     const limited = slack.rateLimitedCount('conversations.create');
