@@ -6,6 +6,7 @@
 import { WebClient } from '@slack/web-api';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { channelWriteQueue } from './channel-write-queue.js';
+import { renderIncidentBriefing } from './incident-briefing.js';
 import { channelTopic, openIncidentChannel, type IncidentForChannel } from './incident-channel.js';
 import { DEFAULT_USERS, startSlackStandIn, type SlackStandIn } from './stand-in/index.js';
 
@@ -53,6 +54,23 @@ describe('openIncidentChannel', () => {
     expect(channel).toMatchObject({ name: outcome.name, isPrivate: false, members: ['U0ONCALL', 'U0APPROVER1'], topic: channelTopic(declared) });
     expect(channel.topic).toBe(`${declared.key} · sev2 · performance · Policy Engine P99 über 5 ms`);
     expect(slack.messages(outcome.channelId).map((message) => [message.ts, message.text])).toEqual([[outcome.briefingTs, 'INC briefing']]);
+  });
+
+  it("opens a security incident's private channel with its rendered briefing as the first message", async () => {
+    const declared = incident({ title: 'Token leaked in logs', severity: 'sev1', type: 'security', private: true });
+    const rendered = renderIncidentBriefing({
+      incident: { ...declared, declaredBy: 'U0ONCALL', roles: {} },
+      health: [{ service: 'policy-engine', tone: 'ok', detail: '2 ms' }],
+      openAlerts: [],
+      recentDeploys: { problem: 'the deployment records could not be read' },
+      recentCommands: [],
+    });
+    const outcome = await openIncidentChannel({ client, incident: declared, members: ['U0ONCALL', 'U0APPROVER1'], briefing: rendered, writes: channelWriteQueue(client) });
+    if (!outcome.ok) throw new Error(outcome.message);
+    expect(outcome.name).toBe('inc-2026-12-07-token-leaked-in-logs');
+    const [first] = slack.messages(outcome.channelId);
+    expect(first).toMatchObject({ ts: outcome.briefingTs, text: rendered.text, blocks: rendered.blocks });
+    expect(slack.workspace.findChannel(outcome.channelId)).toMatchObject({ isPrivate: true, members: ['U0ONCALL', 'U0APPROVER1'] });
   });
 
   it('makes the channel private when the incident is', async () => {
