@@ -268,7 +268,7 @@ function describeWorkspace(workspace: Workspace) {
     channels: workspace
       .listChannels()
       .filter((channel) => !channel.id.startsWith('D'))
-      .map((channel) => ({ id: channel.id, name: channel.name, isPrivate: channel.isPrivate === true, members: channel.isPrivate && channel.members ? [...channel.members] : null })),
+      .map((channel) => ({ id: channel.id, name: channel.name, isPrivate: channel.isPrivate === true, archived: channel.archived === true, members: channel.isPrivate && channel.members ? [...channel.members] : null })),
     users: workspace.listUsers().map((user) => ({ id: user.id, name: user.name, realName: user.realName, roleLabel: user.roleLabel, isBot: user.isBot === true })),
   };
 }

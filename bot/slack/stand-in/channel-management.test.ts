@@ -1,5 +1,5 @@
 /**
- * conversations.create, .invite and .setTopic as Slack answers them, through the real WebClient:
+ * conversations.create, .invite, .setTopic and .archive as Slack answers them, through the real WebClient:
  * Slack's name rules, the workspace preference that stops bots creating channels, and
  * conversations.invite's all-or-nothing answer (and what `force` changes).
  */
@@ -201,5 +201,27 @@ describe('conversations.setTopic', () => {
     expect(await platformError(client.conversations.setTopic({ channel, topic: 'x'.repeat(251) }))).toMatchObject({ error: 'too_long' });
     expect(slack.workspace.findChannel(channel)!.topic).toBe('INC-3 · sev1 · commander Olivia');
     expect(await platformError(client.conversations.setTopic({ channel: 'C0NOWHERE', topic: 'x' }))).toMatchObject({ error: 'channel_not_found' });
+  });
+});
+
+describe('conversations.archive', () => {
+  it('archives a channel, which keeps its name and refuses posts, invitations and topics with is_archived', async () => {
+    const name = freshName();
+    const channel = (await client.conversations.create({ name })).channel!.id!;
+    await client.chat.postMessage({ channel, text: 'resolved' });
+    expect((await client.conversations.archive({ channel })).ok).toBe(true);
+    expect((await client.conversations.info({ channel })).channel?.is_archived).toBe(true);
+    expect(await platformError(client.chat.postMessage({ channel, text: 'too late' }))).toMatchObject({ error: 'is_archived' });
+    expect(await platformError(client.conversations.invite({ channel, users: 'U0ONCALL' }))).toMatchObject({ error: 'is_archived' });
+    expect(await platformError(client.conversations.setTopic({ channel, topic: 'x' }))).toMatchObject({ error: 'is_archived' });
+    expect(await platformError(client.conversations.create({ name }))).toMatchObject({ error: 'name_taken' });
+    expect(slack.messages(channel).map((message) => message.text)).toEqual(['resolved']);
+  });
+
+  it('refuses an archived channel again with already_archived, an unknown one with channel_not_found', async () => {
+    const channel = (await client.conversations.create({ name: freshName() })).channel!.id!;
+    await client.conversations.archive({ channel });
+    expect(await platformError(client.conversations.archive({ channel }))).toMatchObject({ error: 'already_archived' });
+    expect(await platformError(client.conversations.archive({ channel: 'C0NOWHERE' }))).toMatchObject({ error: 'channel_not_found' });
   });
 });

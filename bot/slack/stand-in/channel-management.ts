@@ -1,7 +1,8 @@
 /**
  * Channels the bot makes and fills, as Slack plays them: conversations.create (Slack's name rules
  * and errors, and `restricted_action` when a workspace preference lets only admins create
- * channels), conversations.invite (all or nothing unless `force`), conversations.setTopic.
+ * channels), conversations.invite (all or nothing unless `force`), conversations.setTopic and
+ * conversations.archive (an archived channel keeps its name and refuses posts and invitations).
  *
  * conversations.invite without `force` invites nobody when one user cannot be invited: it answers
  * the first user's error as `error` and every refused user in `errors` ({user, ok: false, error}),
@@ -30,7 +31,7 @@ export function channelJson(workspace: Workspace, channel: StandInChannel): Reco
     is_im: isIm,
     is_private: channel.isPrivate === true,
     is_member: channel.botIsMember !== false,
-    is_archived: false,
+    is_archived: channel.archived === true,
     ...(channel.creator ? { creator: channel.creator } : {}),
     topic: { value: channel.topic ?? '', creator: channel.topic ? workspace.bot.userId : '', last_set: 0 },
   };
@@ -57,6 +58,7 @@ export class ChannelManagement {
     const channel = typeof args.channel === 'string' ? this.workspace.findChannel(args.channel) : undefined;
     if (!channel || channel.id !== args.channel) return fail('channel_not_found');
     if (channel.id.startsWith('D')) return fail('method_not_supported_for_channel_type');
+    if (channel.archived) return fail('is_archived');
     if (channel.botIsMember === false) return fail('not_in_channel');
     const users = userList(args.users);
     if (users.length === 0) return fail('no_user');
@@ -78,11 +80,22 @@ export class ChannelManagement {
   setTopic(args: Record<string, unknown>): Answer {
     const channel = typeof args.channel === 'string' ? this.workspace.findChannel(args.channel) : undefined;
     if (!channel || channel.id !== args.channel) return fail('channel_not_found');
+    if (channel.archived) return fail('is_archived');
     if (channel.botIsMember === false) return fail('not_in_channel');
     const topic = typeof args.topic === 'string' ? args.topic : '';
     if (topic.length > CHANNEL_TOPIC_MAX_LENGTH) return fail('too_long');
     this.workspace.setTopic(channel.id, topic);
     return { ok: true, channel: channelJson(this.workspace, channel) };
+  }
+
+  archive(args: Record<string, unknown>): Answer {
+    const channel = typeof args.channel === 'string' ? this.workspace.findChannel(args.channel) : undefined;
+    if (!channel || channel.id !== args.channel) return fail('channel_not_found');
+    if (channel.id.startsWith('D')) return fail('method_not_supported_for_channel_type');
+    if (channel.archived) return fail('already_archived');
+    if (channel.botIsMember === false) return fail('not_in_channel');
+    this.workspace.archive(channel.id);
+    return { ok: true };
   }
 
   private inviteError(channel: StandInChannel, userId: string): string | undefined {

@@ -48,6 +48,7 @@ export const SLACK_RATE_LIMITS: SlackRateLimits = {
     'conversations.create': SLACK_TIERS.tier2,
     'conversations.invite': SLACK_TIERS.tier3,
     'conversations.setTopic': SLACK_TIERS.tier2,
+    'conversations.archive': SLACK_TIERS.tier2,
     'usergroups.users.list': SLACK_TIERS.tier2,
     'files.getUploadURLExternal': SLACK_TIERS.tier4,
     'files.completeUploadExternal': SLACK_TIERS.tier4,

@@ -61,7 +61,7 @@ export class WebApi {
   private readonly workspace: Workspace;
   /** files.getUploadURLExternal, the upload URL and files.completeUploadExternal. */
   readonly uploads: FileUploads;
-  /** conversations.create, .invite and .setTopic. */
+  /** conversations.create, .invite, .setTopic and .archive. */
   private readonly channelManagement: ChannelManagement;
 
   constructor(private readonly options: WebApiOptions) {
@@ -84,6 +84,7 @@ export class WebApi {
       'conversations.create': bot((args) => this.channelManagement.create(args)),
       'conversations.invite': bot((args) => this.channelManagement.invite(args)),
       'conversations.setTopic': bot((args) => this.channelManagement.setTopic(args)),
+      'conversations.archive': bot((args) => this.channelManagement.archive(args)),
       'usergroups.users.list': bot((args) => this.userGroupUsers(args)),
       'files.getUploadURLExternal': bot((args) => this.uploads.getUploadUrl(args)),
       'files.completeUploadExternal': bot((args) => this.uploads.complete(args)),
@@ -225,6 +226,7 @@ export class WebApi {
   private postMessage(args: Record<string, unknown>): Answer {
     const channel = this.resolveChannel(args.channel);
     if (!channel) return fail('channel_not_found');
+    if (channel.archived) return fail('is_archived');
     if (channel.botIsMember === false) return fail('not_in_channel');
     const content = this.messageContent(args, true);
     if ('ok' in content) return content;

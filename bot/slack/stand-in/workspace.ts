@@ -17,6 +17,8 @@ export interface StandInChannel {
    */
   members?: string[];
   topic?: string;
+  /** Archived (conversations.archive): it keeps its name and history, and takes no more posts. */
+  archived?: boolean;
   /** Who created it through conversations.create (the bot's user ID). */
   creator?: string;
 }
@@ -201,6 +203,13 @@ export class Workspace extends EventEmitter<{ change: [WorkspaceChange] }> {
     const channel = this.channels.get(channelId);
     if (!channel?.members || userIds.length === 0) return;
     channel.members.push(...userIds.filter((user) => !channel.members!.includes(user)));
+    this.emit('change', { kind: 'channel', channel: channelId });
+  }
+
+  archive(channelId: string): void {
+    const channel = this.channels.get(channelId);
+    if (!channel) return;
+    channel.archived = true;
     this.emit('change', { kind: 'channel', channel: channelId });
   }
 

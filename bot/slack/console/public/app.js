@@ -215,7 +215,7 @@ function renderNav() {
       button.className = `nav-item${state.view?.kind === 'channel' && state.view.id === channel.id ? ' active' : ''}`;
       button.dataset.channelId = channel.id;
       const label = document.createElement('span');
-      label.textContent = `${channel.isPrivate ? '🔒' : '#'} ${channel.name}`;
+      label.textContent = `${channel.isPrivate ? '🔒' : '#'} ${channel.name}${channel.archived ? ' (archived)' : ''}`;
       if (state.unread.has(channel.id)) label.className = 'unread';
       button.append(label);
       button.addEventListener('click', () => showChannel(channel.id));
