@@ -36,7 +36,8 @@ const utcTime = (iso: string) => `${iso.slice(11, 19)} UTC`;
 const utcDateTime = (iso: string) => `${iso.slice(0, 10)} ${utcTime(iso)}`;
 const person = (id: string) => sentenceMrkdwn([{ user: id }]);
 
-function itemLine(item: ChecklistItemInfo): string {
+/** One item as the checklist message shows it (the incident briefing shows a procedure's first steps the same way). */
+export function checklistItemLine(item: ChecklistItemInfo): string {
   const head = `${ITEM_EMOJI[item.state]} *${fitText(item.text, TEXT_SHOWN)}*`;
   let detail: string;
   switch (item.state) {
@@ -84,8 +85,8 @@ export function renderChecklistMessage(checklist: ChecklistInfo): SlackMessage {
     blocks.push({
       type: 'section',
       block_id: `${CHECKLIST_ACTION_PREFIX}item_${item.id}`,
-      // Escaped part by part in itemLine; its parts are bounded (texts by the definitions, evidence here), far below the section's limit.
-      text: { type: 'mrkdwn', text: itemLine(item) },
+      // Escaped part by part in checklistItemLine; its parts are bounded (texts by the definitions, evidence here), far below the section's limit.
+      text: { type: 'mrkdwn', text: checklistItemLine(item) },
       ...(button ? { accessory: button } : {}),
     });
   }

@@ -9,3 +9,4 @@ export const allChecklists: readonly ChecklistDefinition[] = [preDeployment, pos
 export { defineChecklist, type ChecklistDefinition, type ChecklistItem, type CheckContext, type CheckOutcome } from './definition.js';
 export { createChecklistBook, type ChecklistBookOptions } from './checklist-book.js';
 export { migrateChecklistStore, CHECKLIST_MIGRATIONS_TABLE } from './checklist-store.js';
+export { constitutionalViolationEmergency, highLatencyResponse, incidentProcedures, securityBreachResponse, systemWideOutageResponse } from './incident-procedures.js';

@@ -264,7 +264,11 @@ function describeWorkspace(workspace: Workspace) {
   return {
     team: { id: workspace.teamId, name: workspace.teamName },
     bot: { userId: workspace.bot.userId, name: workspace.bot.name },
-    channels: workspace.listChannels().filter((channel) => !channel.id.startsWith('D')).map((channel) => ({ id: channel.id, name: channel.name })),
+    // A private channel's members let the page show it only to the people in it, as Slack does.
+    channels: workspace
+      .listChannels()
+      .filter((channel) => !channel.id.startsWith('D'))
+      .map((channel) => ({ id: channel.id, name: channel.name, isPrivate: channel.isPrivate === true, archived: channel.archived === true, members: channel.isPrivate && channel.members ? [...channel.members] : null })),
     users: workspace.listUsers().map((user) => ({ id: user.id, name: user.name, realName: user.realName, roleLabel: user.roleLabel, isBot: user.isBot === true })),
   };
 }

@@ -268,6 +268,23 @@ describe('the local Slack console', () => {
     });
   });
 
+  it('lists a channel the bot creates at once, a private one only to the people invited to it, an archived one as such', async () => {
+    const client = new WebClient(BOT_TOKEN, { slackApiUrl: slack.apiUrl, retryConfig: { retries: 0 } });
+    const navItems = () => page.locator('#channel-list .nav-item').allTextContents();
+    await client.conversations.create({ name: 'inc-2026-12-07-policy-latency' });
+    await expect.poll(navItems).toContain('# inc-2026-12-07-policy-latency');
+    const secret = await client.conversations.create({ name: 'inc-2026-12-07-token-leak', is_private: true });
+    await client.conversations.invite({ channel: secret.channel!.id!, users: 'U0APPROVER1' });
+    await page.selectOption('#user-switch', 'U0APPROVER1');
+    await expect.poll(navItems).toContain('🔒 inc-2026-12-07-token-leak');
+    await page.selectOption('#user-switch', 'U0ONCALL');
+    await expect.poll(navItems).not.toContain('🔒 inc-2026-12-07-token-leak');
+    expect(await navItems()).toContain('# inc-2026-12-07-policy-latency');
+    const created = slack.workspace.findChannel('inc-2026-12-07-policy-latency')!;
+    await client.conversations.archive({ channel: created.id });
+    await expect.poll(navItems).toContain('# inc-2026-12-07-policy-latency (archived)');
+  });
+
   it('ran without a script error or a refused resource in the page', () => {
     expect(browser.pageErrors).toEqual([]);
   });

@@ -6,6 +6,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { fail, type Answer } from './api-answer.js';
+import { ChannelManagement, channelJson } from './channel-management.js';
 import { validateBlocks } from './block-kit.js';
 import { BLOCK_KIT_LIMITS } from './block-kit-limits.js';
 import { FileUploads } from './file-uploads.js';
@@ -60,11 +61,14 @@ export class WebApi {
   private readonly workspace: Workspace;
   /** files.getUploadURLExternal, the upload URL and files.completeUploadExternal. */
   readonly uploads: FileUploads;
+  /** conversations.create, .invite, .setTopic and .archive. */
+  private readonly channelManagement: ChannelManagement;
 
   constructor(private readonly options: WebApiOptions) {
     this.workspace = options.workspace;
     if (options.rateLimits !== false) this.limiter = new RateLimiter(slackRateLimits(options.rateLimits), options.rateLimitClock);
     this.uploads = new FileUploads(options.workspace);
+    this.channelManagement = new ChannelManagement(options.workspace);
     const bot = (handler: MethodHandler): MethodSpec => ({ token: 'bot', handler });
     this.methods = {
       'auth.test': bot(() => this.authTest()),
@@ -77,6 +81,10 @@ export class WebApi {
       'users.info': bot((args) => this.userInfo(args)),
       'conversations.info': bot((args) => this.conversationInfo(args)),
       'conversations.open': bot((args) => this.conversationOpen(args)),
+      'conversations.create': bot((args) => this.channelManagement.create(args)),
+      'conversations.invite': bot((args) => this.channelManagement.invite(args)),
+      'conversations.setTopic': bot((args) => this.channelManagement.setTopic(args)),
+      'conversations.archive': bot((args) => this.channelManagement.archive(args)),
       'usergroups.users.list': bot((args) => this.userGroupUsers(args)),
       'files.getUploadURLExternal': bot((args) => this.uploads.getUploadUrl(args)),
       'files.completeUploadExternal': bot((args) => this.uploads.complete(args)),
@@ -218,6 +226,7 @@ export class WebApi {
   private postMessage(args: Record<string, unknown>): Answer {
     const channel = this.resolveChannel(args.channel);
     if (!channel) return fail('channel_not_found');
+    if (channel.archived) return fail('is_archived');
     if (channel.botIsMember === false) return fail('not_in_channel');
     const content = this.messageContent(args, true);
     if ('ok' in content) return content;
@@ -322,20 +331,7 @@ export class WebApi {
     const channel = typeof args.channel === 'string' ? this.workspace.findChannel(args.channel) : undefined;
     // conversations.info takes IDs only; a name is a channel_not_found, as in Slack.
     if (!channel || channel.id !== args.channel) return fail('channel_not_found');
-    const isIm = channel.id.startsWith('D');
-    return {
-      ok: true,
-      channel: {
-        id: channel.id,
-        name: channel.name,
-        is_channel: !isIm && channel.isPrivate !== true,
-        is_group: !isIm && channel.isPrivate === true,
-        is_im: isIm,
-        is_private: channel.isPrivate === true,
-        is_member: channel.botIsMember !== false,
-        is_archived: false,
-      },
-    };
+    return { ok: true, channel: channelJson(this.workspace, channel) };
   }
 
   /** A DM with one person, as Slack opens it for a bot: never with a bot or a deactivated account. */

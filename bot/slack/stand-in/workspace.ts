@@ -11,6 +11,16 @@ export interface StandInChannel {
   isPrivate?: boolean;
   /** Slack refuses chat.postMessage with `not_in_channel` when the bot is not a member. */
   botIsMember?: boolean;
+  /**
+   * The people in the channel (the bot is `botIsMember`). Unset for the team's seeded channels,
+   * which everybody is in; a channel created through conversations.create keeps its own list.
+   */
+  members?: string[];
+  topic?: string;
+  /** Archived (conversations.archive): it keeps its name and history, and takes no more posts. */
+  archived?: boolean;
+  /** Who created it through conversations.create (the bot's user ID). */
+  creator?: string;
 }
 
 export interface StandInUser {
@@ -22,6 +32,8 @@ export interface StandInUser {
   isBot?: boolean;
   /** A deactivated account: conversations.open answers `user_disabled`. */
   deleted?: boolean;
+  /** A guest account: conversations.invite refuses it with `user_is_restricted`. */
+  restricted?: boolean;
 }
 
 export interface StandInMessage {
@@ -78,7 +90,9 @@ export type WorkspaceChange =
   | { kind: 'message'; channel: string; ts: string; threadTs?: string; visibleTo?: string }
   | { kind: 'edit'; channel: string; ts: string; threadTs?: string; visibleTo?: string }
   | { kind: 'delete'; channel: string; ts: string; threadTs?: string; visibleTo?: string }
-  | { kind: 'home'; userId: string };
+  | { kind: 'home'; userId: string }
+  /** A channel was created or its members changed: the console lists channels anew. */
+  | { kind: 'channel'; channel: string };
 
 export interface WorkspaceSeed {
   teamId?: string;
@@ -87,6 +101,11 @@ export interface WorkspaceSeed {
   users?: StandInUser[];
   userGroups?: StandInUserGroup[];
   bot?: { userId?: string; botId?: string; name?: string; appId?: string };
+  /**
+   * A workspace preference that lets only admins create channels: conversations.create answers
+   * `restricted_action` to the bot (setChannelCreationRestricted switches it later).
+   */
+  channelCreationRestricted?: boolean;
 }
 
 export const DEFAULT_CHANNELS: readonly StandInChannel[] = [
@@ -136,6 +155,9 @@ export class Workspace extends EventEmitter<{ change: [WorkspaceChange] }> {
   private readonly files = new Map<string, StandInFile>();
   private readonly clock = new TsClock();
   private viewCounter = 0;
+  private channelCounter = 0;
+  /** Whether a workspace preference forbids the bot to create channels. */
+  channelCreationRestricted: boolean;
 
   constructor(
     seed: WorkspaceSeed = {},
@@ -154,6 +176,48 @@ export class Workspace extends EventEmitter<{ change: [WorkspaceChange] }> {
     for (const user of seed.users ?? DEFAULT_USERS) this.users.set(user.id, user);
     for (const group of seed.userGroups ?? DEFAULT_USER_GROUPS) this.userGroups.set(group.id, { ...group, users: [...group.users] });
     this.users.set(this.bot.userId, { id: this.bot.userId, name: this.bot.name, realName: 'ACGS bot', roleLabel: 'bot', isBot: true });
+    this.channelCreationRestricted = seed.channelCreationRestricted ?? false;
+  }
+
+  /** Switches the preference that forbids the bot to create channels, as an admin would in Slack's settings. */
+  setChannelCreationRestricted(restricted: boolean): void {
+    this.channelCreationRestricted = restricted;
+  }
+
+  /** A channel the bot created: the bot is its only member until it invites people. */
+  createChannel(name: string, isPrivate: boolean): StandInChannel {
+    const id = `C1NEW${String(++this.channelCounter).padStart(6, '0')}`;
+    const channel: StandInChannel = { id, name, isPrivate, botIsMember: true, members: [], creator: this.bot.userId };
+    this.channels.set(id, channel);
+    this.emit('change', { kind: 'channel', channel: id });
+    return channel;
+  }
+
+  /** Whether a person is in the channel; everybody is in the team's seeded channels. */
+  isMember(channel: StandInChannel, userId: string): boolean {
+    if (userId === this.bot.userId) return channel.botIsMember !== false;
+    return channel.members === undefined || channel.members.includes(userId);
+  }
+
+  addMembers(channelId: string, userIds: readonly string[]): void {
+    const channel = this.channels.get(channelId);
+    if (!channel?.members || userIds.length === 0) return;
+    channel.members.push(...userIds.filter((user) => !channel.members!.includes(user)));
+    this.emit('change', { kind: 'channel', channel: channelId });
+  }
+
+  archive(channelId: string): void {
+    const channel = this.channels.get(channelId);
+    if (!channel) return;
+    channel.archived = true;
+    this.emit('change', { kind: 'channel', channel: channelId });
+  }
+
+  setTopic(channelId: string, topic: string): void {
+    const channel = this.channels.get(channelId);
+    if (!channel) return;
+    channel.topic = topic;
+    this.emit('change', { kind: 'channel', channel: channelId });
   }
 
   nextTs(): string {

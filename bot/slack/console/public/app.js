@@ -200,17 +200,22 @@ function closeThread() {
   $('thread-pane').hidden = true;
 }
 
+/** The channels the person acted as sees: a private one only when they are in it. */
+function visibleChannels() {
+  return state.workspace.channels.filter((channel) => !channel.isPrivate || channel.members === null || channel.members.includes(state.as));
+}
+
 function renderNav() {
   const list = $('channel-list');
   list.replaceChildren(
-    ...state.workspace.channels.map((channel) => {
+    ...visibleChannels().map((channel) => {
       const item = document.createElement('li');
       const button = document.createElement('button');
       button.type = 'button';
       button.className = `nav-item${state.view?.kind === 'channel' && state.view.id === channel.id ? ' active' : ''}`;
       button.dataset.channelId = channel.id;
       const label = document.createElement('span');
-      label.textContent = `# ${channel.name}`;
+      label.textContent = `${channel.isPrivate ? '🔒' : '#'} ${channel.name}${channel.archived ? ' (archived)' : ''}`;
       if (state.unread.has(channel.id)) label.className = 'unread';
       button.append(label);
       button.addEventListener('click', () => showChannel(channel.id));
@@ -268,6 +273,7 @@ function fillUserSwitch() {
   select.addEventListener('change', () => {
     state.as = select.value;
     showError('');
+    renderNav();
     if (state.view?.kind === 'home') showHome();
     else loadMessages();
     loadThread();
@@ -280,6 +286,14 @@ function listen() {
   events.addEventListener('error', () => ($('connection-status').textContent = 'reconnecting…'));
   events.addEventListener('change', (event) => {
     const change = JSON.parse(event.data);
+    if (change.kind === 'channel') {
+      // A channel the bot created or invited people to: list the channels anew.
+      api('workspace').then((workspace) => {
+        state.workspace = workspace;
+        renderNav();
+      });
+      return;
+    }
     if (change.kind === 'home') {
       if (state.view?.kind === 'home' && change.userId === state.as) loadHome();
       return;
