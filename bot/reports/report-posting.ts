@@ -30,9 +30,17 @@ export async function postReport(made: { document: ResultDocument; charts: reado
   const { document, charts } = made;
   if (!poster) return { document };
   const posted = await poster.post({ document, charts });
-  const refused = posted.charts.filter((chart) => chart.as === 'text');
-  const where = `Posted in channel ${poster.channel} with ${charts.length} chart${charts.length === 1 ? '' : 's'}${refused.length ? ` (${refused.length} as text: Slack refused the upload)` : ''}.`;
-  return { document: { ...document, footer: [document.footer, where].filter(Boolean).join('\n') }, posted };
+  return { document: { ...document, footer: [document.footer, `Posted to ${placeOf(posted)} ${chartsSentence(posted)}`].filter(Boolean).join('\n') }, posted };
+}
+
+/** `#acgs-reports` when Slack told the name, else the channel's ID. */
+const placeOf = (posted: PostedReport) => (posted.channelName ? `#${posted.channelName}` : `channel ${posted.channel}`);
+
+/** "with 4 charts (1 as text: Slack refused the upload)." */
+function chartsSentence(posted: PostedReport): string {
+  const { charts } = posted;
+  const refused = charts.filter((chart) => chart.as === 'text');
+  return `with ${charts.length} chart${charts.length === 1 ? '' : 's'}${refused.length ? ` (${refused.length} as text: Slack refused the upload)` : ''}.`;
 }
 
 /**
@@ -41,9 +49,10 @@ export async function postReport(made: { document: ResultDocument; charts: reado
  * that it is there; asked elsewhere, the channel sees where it went and its verdict.
  */
 export function reportPostedNote(what: string, report: ResultDocument, posted: PostedReport, askedIn: string): ResultDocument {
-  const where = posted.channelName ? `#${posted.channelName}` : `channel ${posted.channel}`;
   const link = posted.permalink ? [{ type: 'text' as const, text: posted.permalink }] : [];
-  const note = { tone: report.tone, ...(report.summary ? { summary: report.summary } : {}), blocks: link, ...(report.footer ? { footer: report.footer } : {}), data: report.data };
+  // The title says where it went: the footer says it once more only as what went with it.
+  const footer = report.footer?.replace(`Posted to ${placeOf(posted)} `, 'Posted ');
+  const note = { tone: report.tone, ...(report.summary ? { summary: report.summary } : {}), blocks: link, ...(footer ? { footer } : {}), data: report.data };
   if (askedIn === posted.channel) return { title: `${what} posted in this channel`, ...note, ephemeral: true };
-  return { title: `${what} posted to ${where}`, ...note };
+  return { title: `${what} posted to ${placeOf(posted)}`, ...note };
 }
