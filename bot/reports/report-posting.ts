@@ -21,8 +21,11 @@ export interface PostedReport {
   ts: string;
   /** A link to the posted report, when Slack gave one. */
   permalink?: string;
-  /** How each chart went out: `text` when Slack refused the image and its text fallback was posted. */
-  charts: Array<{ filename: string; as: 'image' | 'text' }>;
+  /**
+   * How each chart went out: `text` when Slack refused the image and its text fallback was posted;
+   * `missing` when not even that was (the report stays posted), with Slack's reason.
+   */
+  charts: Array<{ filename: string; as: 'image' | 'text' } | { filename: string; as: 'missing'; reason: string }>;
 }
 
 /** Posts the report when there is a poster; the document's footer says where it went. */
@@ -36,11 +39,13 @@ export async function postReport(made: { document: ResultDocument; charts: reado
 /** `#acgs-reports` when Slack told the name, else the channel's ID. */
 const placeOf = (posted: PostedReport) => (posted.channelName ? `#${posted.channelName}` : `channel ${posted.channel}`);
 
-/** "with 4 charts (1 as text: Slack refused the upload)." */
+/** "with 4 charts (1 as text: Slack refused the upload; 1 not shown: not_in_channel)." */
 function chartsSentence(posted: PostedReport): string {
   const { charts } = posted;
-  const refused = charts.filter((chart) => chart.as === 'text');
-  return `with ${charts.length} chart${charts.length === 1 ? '' : 's'}${refused.length ? ` (${refused.length} as text: Slack refused the upload)` : ''}.`;
+  const asText = charts.filter((chart) => chart.as === 'text').length;
+  const notShown = charts.flatMap((chart) => (chart.as === 'missing' ? [chart.reason] : []));
+  const notes = [...(asText ? [`${asText} as text: Slack refused the upload`] : []), ...(notShown.length ? [`${notShown.length} not shown: ${[...new Set(notShown)].join(', ')}`] : [])];
+  return `with ${charts.length} chart${charts.length === 1 ? '' : 's'}${notes.length ? ` (${notes.join('; ')})` : ''}.`;
 }
 
 /**
