@@ -11,7 +11,12 @@ import type { RenderedChart } from './charts/index.js';
 export interface ReportPoster {
   /** channels.reports, else channels.ops (else the console's channel). */
   channel: string;
-  post(report: { document: ResultDocument; charts: readonly RenderedChart[] }): Promise<PostedReport>;
+  post(report: { document: ResultDocument; charts: readonly RenderedChart[] }, hooks?: PostHooks): Promise<PostedReport>;
+}
+
+export interface PostHooks {
+  /** Told the report's message as soon as Slack gave its ts, before its charts follow. */
+  messagePosted?(ts: string): Promise<void>;
 }
 
 export interface PostedReport {
@@ -26,6 +31,8 @@ export interface PostedReport {
    * `missing` when not even that was (the report stays posted), with Slack's reason.
    */
   charts: Array<{ filename: string; as: 'image' | 'text' } | { filename: string; as: 'missing'; reason: string }>;
+  /** Not posted now: an earlier attempt of the same scheduled run posted it then (scheduled-report-posts.ts). */
+  postedBefore?: Date;
 }
 
 /** Posts the report when there is a poster; the document's footer says where it went. */
@@ -33,7 +40,10 @@ export async function postReport(made: { document: ResultDocument; charts: reado
   const { document, charts } = made;
   if (!poster) return { document };
   const posted = await poster.post({ document, charts });
-  return { document: { ...document, footer: [document.footer, `Posted to ${placeOf(posted)} ${chartsSentence(posted)}`].filter(Boolean).join('\n') }, posted };
+  const line = posted.postedBefore
+    ? `Posted to ${placeOf(posted)} at ${posted.postedBefore.toISOString()} by an earlier attempt of this scheduled run; not posted again.`
+    : `Posted to ${placeOf(posted)} ${chartsSentence(posted)}`;
+  return { document: { ...document, footer: [document.footer, line].filter(Boolean).join('\n') }, posted };
 }
 
 /** `#acgs-reports` when Slack told the name, else the channel's ID. */

@@ -26,10 +26,17 @@ export interface ChartNotShown {
 }
 
 /** The report's message goes through the bot's one write queue (Slack's pace); its charts are uploads, threaded under it. */
-export async function postDailyReport(slack: { client: WebClient; queue: ChannelWriteQueue }, where: { channel: string }, report: { document: ResultDocument; charts: readonly ChartToShare[] }): Promise<PostedReport> {
+export async function postDailyReport(
+  slack: { client: WebClient; queue: ChannelWriteQueue },
+  where: { channel: string },
+  report: { document: ResultDocument; charts: readonly ChartToShare[] },
+  hooks: { messagePosted?(ts: string): Promise<void> } = {},
+): Promise<PostedReport> {
   const { client, queue } = slack;
   const message = renderDocument(report.document);
   const posted = { ts: await queue.post(where.channel, { text: message.text, blocks: message.blocks }) };
+  // Before the charts: a poster that dies while they upload has its message on record.
+  await hooks.messagePosted?.(posted.ts);
   const charts: PostedReport['charts'] = [];
   for (const chart of report.charts) charts.push({ filename: chart.filename, ...(await chartInThread(slack, chart, { channelId: where.channel, threadTs: posted.ts })) });
   const [channelName, permalink] = await Promise.all([nameOf(client, where.channel), permalinkOf(client, where.channel, posted.ts)]);
