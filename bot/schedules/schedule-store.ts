@@ -100,7 +100,7 @@ export interface ScheduleStore {
   /** Marks the overdue alert raised about the run owed since `owedSince` (true when this call did), or cleared. */
   markOverdue(job: string, since: Date | undefined): Promise<boolean>;
   runs(job: string, limit: number): Promise<ScheduleRun[]>;
-  /** Deletes ended runs that started before `before`; how many. */
+  /** Deletes ended runs that started before `before`, and the report posts due before it; how many runs. */
   pruneRuns(before: Date): Promise<number>;
 }
 
@@ -301,6 +301,8 @@ export function createScheduleStore(pool: pg.Pool): ScheduleStore {
 
     async pruneRuns(before) {
       const { rowCount } = await pool.query(`DELETE FROM schedule_runs WHERE started_at < $1 AND outcome <> 'running'`, [before]);
+      // The report jobs' ledger is kept as long as the runs it answers for: no retry comes that late.
+      await pool.query('DELETE FROM schedule_report_posts WHERE due_at < $1', [before]);
       return rowCount ?? 0;
     },
   };

@@ -76,7 +76,7 @@ beforeEach(async () => {
   release();
   await scheduler.idle();
   backupRuns = 0;
-  await trail.pool.query('TRUNCATE schedule_runs, schedule_jobs');
+  await trail.pool.query('TRUNCATE schedule_runs, schedule_jobs, schedule_report_posts');
   await scheduler.declare();
 });
 
@@ -198,11 +198,16 @@ it("the scheduler acts with its own role, which holds its jobs' commands; a conf
   await expect(testGate({ roles: {}, overrides: { scheduler: { commands: ['report yearly'] } } })).rejects.toThrow(/authorization\.scheduler\.commands\[0\]: "report yearly" is not a command under commands/);
 });
 
-it('cleanup removes ended run records older than 90 days and keeps newer ones', async () => {
+it('cleanup removes ended run records and report posts older than 90 days and keeps newer ones', async () => {
   const store = createScheduleStore(trail.pool);
   for (const [startedAt, outcome] of [['2025-12-01T02:00:00Z', 'ok'], ['2026-03-01T02:00:00Z', 'failed']] as const) {
     await trail.pool.query("INSERT INTO schedule_runs (job, scheduled_for, trigger, holder, started_at, ended_at, outcome) VALUES ('backup', $1, 'schedule', 'r', $1, $1, $2)", [startedAt, outcome]);
   }
+  for (const dueAt of ['2025-12-01T05:00:00Z', '2026-03-01T05:00:00Z']) {
+    await trail.pool.query("INSERT INTO schedule_report_posts (job, due_at, channel, run_id, ts, posted_at) VALUES ('daily-report', $1, 'C0ACGSREPORTS', '1', '1.1', $1)", [dueAt]);
+  }
   expect(await cleanupJob(store, () => now)({ signal: new AbortController().signal, run: undefined as never })).toBe('removed 1 run record(s) older than 90 days');
   expect((await trail.pool.query('SELECT started_at FROM schedule_runs')).rows).toEqual([{ started_at: new Date('2026-03-01T02:00:00Z') }]);
+  // The report jobs' ledger goes with the runs it answers for.
+  expect((await trail.pool.query('SELECT due_at FROM schedule_report_posts')).rows).toEqual([{ due_at: new Date('2026-03-01T05:00:00Z') }]);
 });
