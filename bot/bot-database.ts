@@ -24,6 +24,7 @@
  *   metric_samples, metric_hourly                  SELECT, INSERT, UPDATE, DELETE (the sampler's rows, rolled up and pruned)
  *   schedule_jobs                                  SELECT, INSERT, UPDATE (the scheduled jobs, what each owes)
  *   schedule_runs                                  SELECT, INSERT, UPDATE, DELETE (every run; cleanup removes old ones)
+ *   schedule_report_posts                          SELECT, INSERT, UPDATE, DELETE (each scheduled report's post; cleanup removes old ones)
  *   incidents, incident_action_items               SELECT, INSERT, UPDATE (an incident's state, an item's progress)
  *   incident_role_changes, incident_timeline,
  *   incident_status_updates                        SELECT, INSERT (an incident's history)
@@ -85,6 +86,9 @@ export const BOT_DATABASE_PLAN: RestrictionPlan = chainRestrictionPlan(TRAIL_TAB
     // A job's next time and what it owes change; its runs end, and the cleanup job removes old ones.
     { privileges: 'SELECT, INSERT, UPDATE', tables: ['schedule_jobs'] },
     { privileges: 'SELECT, INSERT, UPDATE, DELETE', tables: ['schedule_runs'] },
+    // A scheduled report's post is claimed, then given its ts, or taken over by a retry; cleanup
+    // removes those as old as the runs it removes.
+    { privileges: 'SELECT, INSERT, UPDATE, DELETE', tables: ['schedule_report_posts'] },
     // An incident moves through its states and its action items get done; its roles, timeline and
     // updates are what the review is written from, so they are only ever added.
     { privileges: 'SELECT, INSERT, UPDATE', tables: ['incidents', 'incident_action_items'] },

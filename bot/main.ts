@@ -77,7 +77,9 @@ import { createReports } from './reports/daily-report-service.js';
 import { postDailyReport } from './slack/post-daily-report.js';
 import { renderDocument } from './slack/render.js';
 import { createPrometheusHistory, createSampleStore, historySettingsFromEnv, migrateMetricsHistory, startMetricsSampler, type MetricsHistory } from './metrics-history/index.js';
-import { backupJob, capacityReportJob, cleanupJob, dailyReportJob, drTestJob, weeklyPerformanceReportJob, weeklySecurityReportJob, withSchedulerActor } from './schedules/maintenance-jobs.js';
+import { backupJob, capacityReportJob, cleanupJob, dailyReportJob, drTestJob, weeklyPerformanceReportJob, weeklySecurityReportJob, withSchedulerActor, type ScheduledReportsFor } from './schedules/maintenance-jobs.js';
+import { createReportPostLedger } from './schedules/report-post-ledger.js';
+import { scheduledReports } from './reports/scheduled-report-posts.js';
 import { commandSchedules, createScheduler, createScheduleStore, drTestStandingApproval, jobSchedules, migrateScheduleStore, type BuiltInJobName, type ScheduledJob, type Scheduler } from './schedules/index.js';
 import { migrateDeliveryStore, postgresEvictedDeliveries } from './slack/delivery-store.js';
 import { consoleHostRefusal, consoleStackRefusal, CONSOLE_WITH_REAL_STACK } from './slack/console/console-exposure.js';
@@ -384,13 +386,20 @@ async function main(): Promise<void> {
   const scheduleStore = createScheduleStore(trail.pool);
   // The registry is made below; a job runs only once the timer or a command starts it, after that.
   // Keyed by the built-in jobs' names: a new job without its work here does not compile.
+  // The report jobs' reports are made once the reports are (below): each run's posts once per due time.
+  let reportOptions: Parameters<typeof createReports>[0] | undefined;
+  const reportPostLedger = createReportPostLedger(trail.pool);
+  const reportsFor: ScheduledReportsFor = (key) => {
+    if (!reportOptions) throw new Error('the reports are not set up yet');
+    return scheduledReports({ ...reportOptions, ledger: reportPostLedger }, key);
+  };
   const scheduleWork: Record<BuiltInJobName, ScheduledJob['run']> = {
     backup: (context) => backupJob({ registry, services })(context),
     cleanup: cleanupJob(scheduleStore),
-    'daily-report': (context) => dailyReportJob({ registry, services })(context),
-    'weekly-performance-report': (context) => weeklyPerformanceReportJob({ registry, services })(context),
-    'weekly-security-report': (context) => weeklySecurityReportJob({ registry, services })(context),
-    'monthly-capacity-report': (context) => capacityReportJob({ registry, services })(context),
+    'daily-report': (context) => dailyReportJob({ registry, services }, reportsFor)(context),
+    'weekly-performance-report': (context) => weeklyPerformanceReportJob({ registry, services }, reportsFor)(context),
+    'weekly-security-report': (context) => weeklySecurityReportJob({ registry, services }, reportsFor)(context),
+    'monthly-capacity-report': (context) => capacityReportJob({ registry, services }, reportsFor)(context),
     'dr-test': (context) => drTestJob({ registry, services })(context),
   };
   const scheduledJobs: ScheduledJob[] = jobSchedules(config.schedules).map((job) => ({ ...job, run: scheduleWork[job.name as BuiltInJobName] }));
@@ -716,7 +725,8 @@ async function main(): Promise<void> {
     ...((config.channels.ops ?? reportChannel) ? { ops: (config.channels.ops ?? reportChannel)! } : {}),
     ...(reportChannel ? { reports: reportChannel } : {}),
   };
-  services.reports = createReports({ services, history: metricsHistory, ...(reportChannel ? { poster: { channel: reportChannel, post: (report) => postDailyReport({ client: bot.webClient, queue: bot.writeQueue }, { channel: reportChannel }, report) } } : {}) });
+  reportOptions = { services, history: metricsHistory, ...(reportChannel ? { poster: { channel: reportChannel, post: (report, hooks) => postDailyReport({ client: bot.webClient, queue: bot.writeQueue }, { channel: reportChannel }, report, hooks) } } : {}) };
+  services.reports = createReports(reportOptions);
   say(`reports: the daily, weekly, security and capacity reports ${reportChannel ? `posted to ${reportChannel}${config.channels.reports ? ' (channels.reports)' : config.channels.ops ? ' (channels.ops)' : ' (#acgs-ops)'}` : 'not posted in Slack (no channels.reports or channels.ops in ACGS_CONFIG); report daily answers where it is asked'}`);
   say(`metrics history: ${metricsHistory.source}${historySettings.kind === 'embedded' ? `, sampled every ${historySettings.intervalMs / 1000} s under the lease metrics-sampler` : ''}`);
   // The scheduler's timer on one replica: whoever holds the lease schedules. A missed time runs

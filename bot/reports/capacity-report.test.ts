@@ -153,7 +153,7 @@ describe('the capacity report', () => {
     const thread = bed.slack.thread(REPORTS, posted!.ts);
     expect(thread.flatMap((message) => message.files ?? []).map((file) => file.name)).toEqual(['capacity-memory.png', 'capacity-latency.png', 'capacity-requests.png']);
     expect(thread.some((message) => message.text?.includes('policy-engine trend: min 20, max 50') && message.text.includes('chart image not shown: rate_limited'))).toBe(true);
-    expect(document.footer).toContain(`Posted in channel ${REPORTS} with 4 charts (1 as text: Slack refused the upload).`);
+    expect(document.footer).toContain(`Posted to #acgs-reports with 4 charts (1 as text: Slack refused the upload).`);
   }, 60_000);
 
   it('still reports the datastores when the metrics history is down, and the trends when Redis is down, each saying what is missing', async () => {

@@ -106,6 +106,6 @@ describe('the daily report', () => {
     const thread = bed.slack.thread(REPORTS, posted!.ts);
     expect(thread.flatMap((message) => message.files ?? []).map((file) => file.name)).toEqual(['cache-hit-rate.png', 'cpu-use.png', 'memory-use.png']);
     expect(thread.some((message) => message.text?.includes('p99: min 6, max 6') && message.text.includes('chart image not shown: rate_limited'))).toBe(true);
-    expect(document.footer).toContain(`Posted in channel ${REPORTS} with 4 charts (1 as text: Slack refused the upload).`);
+    expect(document.footer).toContain(`Posted to #acgs-reports with 4 charts (1 as text: Slack refused the upload).`);
   }, 60_000);
 });

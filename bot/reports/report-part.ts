@@ -16,3 +16,22 @@ export async function gatherPart<T>(what: string, gather: () => Promise<T>): Pro
     return { state: 'missing', reason: message.startsWith(`${what} unavailable`) ? message : `${what} unavailable: ${message}` };
   }
 }
+
+/**
+ * The reasons of every missing part in a report's figures (its document's `data`), top-level
+ * parts and those one level down (the capacity report's `trends.cpu`), each once.
+ */
+export function missingPartsOf(data: unknown): string[] {
+  const reasons: string[] = [];
+  const visit = (value: unknown, depth: number) => {
+    if (!value || typeof value !== 'object' || Array.isArray(value)) return;
+    const part = value as { state?: unknown; reason?: unknown };
+    if (part.state === 'missing' && typeof part.reason === 'string') {
+      reasons.push(part.reason);
+      return;
+    }
+    if (depth < 2) for (const inner of Object.values(value)) visit(inner, depth + 1);
+  };
+  visit(data, 0);
+  return [...new Set(reasons)];
+}

@@ -11,7 +11,12 @@ import type { RenderedChart } from './charts/index.js';
 export interface ReportPoster {
   /** channels.reports, else channels.ops (else the console's channel). */
   channel: string;
-  post(report: { document: ResultDocument; charts: readonly RenderedChart[] }): Promise<PostedReport>;
+  post(report: { document: ResultDocument; charts: readonly RenderedChart[] }, hooks?: PostHooks): Promise<PostedReport>;
+}
+
+export interface PostHooks {
+  /** Told the report's message as soon as Slack gave its ts, before its charts follow. */
+  messagePosted?(ts: string): Promise<void>;
 }
 
 export interface PostedReport {
@@ -21,8 +26,13 @@ export interface PostedReport {
   ts: string;
   /** A link to the posted report, when Slack gave one. */
   permalink?: string;
-  /** How each chart went out: `text` when Slack refused the image and its text fallback was posted. */
-  charts: Array<{ filename: string; as: 'image' | 'text' }>;
+  /**
+   * How each chart went out: `text` when Slack refused the image and its text fallback was posted;
+   * `missing` when not even that was (the report stays posted), with Slack's reason.
+   */
+  charts: Array<{ filename: string; as: 'image' | 'text' } | { filename: string; as: 'missing'; reason: string }>;
+  /** Not posted now: an earlier attempt of the same scheduled run posted it then (scheduled-report-posts.ts). */
+  postedBefore?: Date;
 }
 
 /** Posts the report when there is a poster; the document's footer says where it went. */
@@ -30,9 +40,22 @@ export async function postReport(made: { document: ResultDocument; charts: reado
   const { document, charts } = made;
   if (!poster) return { document };
   const posted = await poster.post({ document, charts });
-  const refused = posted.charts.filter((chart) => chart.as === 'text');
-  const where = `Posted in channel ${poster.channel} with ${charts.length} chart${charts.length === 1 ? '' : 's'}${refused.length ? ` (${refused.length} as text: Slack refused the upload)` : ''}.`;
-  return { document: { ...document, footer: [document.footer, where].filter(Boolean).join('\n') }, posted };
+  const line = posted.postedBefore
+    ? `Posted to ${placeOf(posted)} at ${posted.postedBefore.toISOString()} by an earlier attempt of this scheduled run; not posted again.`
+    : `Posted to ${placeOf(posted)} ${chartsSentence(posted)}`;
+  return { document: { ...document, footer: [document.footer, line].filter(Boolean).join('\n') }, posted };
+}
+
+/** `#acgs-reports` when Slack told the name, else the channel's ID. */
+const placeOf = (posted: PostedReport) => (posted.channelName ? `#${posted.channelName}` : `channel ${posted.channel}`);
+
+/** "with 4 charts (1 as text: Slack refused the upload; 1 not shown: not_in_channel)." */
+function chartsSentence(posted: PostedReport): string {
+  const { charts } = posted;
+  const asText = charts.filter((chart) => chart.as === 'text').length;
+  const notShown = charts.flatMap((chart) => (chart.as === 'missing' ? [chart.reason] : []));
+  const notes = [...(asText ? [`${asText} as text: Slack refused the upload`] : []), ...(notShown.length ? [`${notShown.length} not shown: ${[...new Set(notShown)].join(', ')}`] : [])];
+  return `with ${charts.length} chart${charts.length === 1 ? '' : 's'}${notes.length ? ` (${notes.join('; ')})` : ''}.`;
 }
 
 /**
@@ -41,9 +64,10 @@ export async function postReport(made: { document: ResultDocument; charts: reado
  * that it is there; asked elsewhere, the channel sees where it went and its verdict.
  */
 export function reportPostedNote(what: string, report: ResultDocument, posted: PostedReport, askedIn: string): ResultDocument {
-  const where = posted.channelName ? `#${posted.channelName}` : `channel ${posted.channel}`;
   const link = posted.permalink ? [{ type: 'text' as const, text: posted.permalink }] : [];
-  const note = { tone: report.tone, ...(report.summary ? { summary: report.summary } : {}), blocks: link, ...(report.footer ? { footer: report.footer } : {}), data: report.data };
+  // The title says where it went: the footer says it once more only as what went with it.
+  const footer = report.footer?.replace(`Posted to ${placeOf(posted)} `, 'Posted ');
+  const note = { tone: report.tone, ...(report.summary ? { summary: report.summary } : {}), blocks: link, ...(footer ? { footer } : {}), data: report.data };
   if (askedIn === posted.channel) return { title: `${what} posted in this channel`, ...note, ephemeral: true };
-  return { title: `${what} posted to ${where}`, ...note };
+  return { title: `${what} posted to ${placeOf(posted)}`, ...note };
 }

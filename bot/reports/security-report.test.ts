@@ -213,7 +213,7 @@ describe('the weekly security report', () => {
     expect(posted!.charts.map((chart) => [chart.filename, chart.as])).toEqual([['security-per-day.png', 'image']]);
     expect(slack.messages(REPORTS).find((message) => message.ts === posted!.ts)!.text).toContain('Weekly security report');
     expect(slack.thread(REPORTS, posted!.ts).flatMap((message) => message.files ?? []).map((file) => file.name)).toEqual(['security-per-day.png']);
-    expect(document.footer).toContain(`Posted in channel ${REPORTS} with 1 chart.`);
+    expect(document.footer).toContain(`Posted to #acgs-reports with 1 chart.`);
 
     slack.rateLimitNext('files.completeUploadExternal', 1, 5);
     const refused = await makeSecurityReport(securityReportSources(services), poster);

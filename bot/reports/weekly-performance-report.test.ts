@@ -144,6 +144,6 @@ describe('the weekly performance report', () => {
     const thread = bed.slack.thread(REPORTS, posted!.ts);
     expect(thread.flatMap((message) => message.files ?? []).map((file) => file.name)).toEqual(['cache-hit-rate.png']);
     expect(thread.some((message) => message.text?.includes('this week: min 1, max 4') && message.text.includes('last week: min 2, max 2'))).toBe(true);
-    expect(document.footer).toContain(`Posted in channel ${REPORTS} with 2 charts (1 as text: Slack refused the upload).`);
+    expect(document.footer).toContain(`Posted to #acgs-reports with 2 charts (1 as text: Slack refused the upload).`);
   }, 60_000);
 });

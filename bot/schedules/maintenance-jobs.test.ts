@@ -19,6 +19,7 @@ const runOf = (trigger: RunTrigger): ScheduleRun => ({
   id: 'run-1',
   job: 'dr-test',
   scheduledFor: new Date('2026-12-06T03:00:00Z'),
+  dueAt: new Date('2026-12-06T03:00:00Z'),
   trigger,
   requestedBy: trigger === 'manual' ? 'U0ONCALL' : undefined,
   holder: 'replica-a',

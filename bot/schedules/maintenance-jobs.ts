@@ -7,6 +7,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { FINAL_RUN_STATES } from '../../runbooks/engine/run-store.js';
 import { executeCommandLine, type ExecutionDeps } from '../command-path/index.js';
+import type { ScheduledPostKey, ScheduledReports } from '../reports/scheduled-report-posts.js';
 import type { ScheduleStore } from './schedule-store.js';
 import type { JobRunContext } from './scheduler.js';
 
@@ -70,31 +71,44 @@ export function drTestJob(execution: ExecutionDeps, pollMs = 5_000): (context: J
   };
 }
 
+/** This run's reports (bot/reports/scheduled-report-posts.ts): posted once per job and due time. */
+export type ScheduledReportsFor = (key: ScheduledPostKey) => ScheduledReports;
+
 /**
  * A report (issue 15) posted to channels.reports by its `report` command run as the scheduler:
- * `report daily`, `report weekly`, `report security` and `report capacity`.
+ * `report daily`, `report weekly`, `report security` and `report capacity`. The command runs with
+ * this run's reports, so a retry of a run whose replica died after posting does not post again,
+ * and the run's record says what was posted, or that nothing was and why (a failure then).
  */
-export function reportJob(execution: ExecutionDeps, line: `report ${string}`, what: string): (context: JobRunContext) => Promise<string> {
-  return async ({ signal }) => {
-    const outcome = await executeCommandLine(execution, { line, actor: { ...SCHEDULER_ACTOR }, origin: 'schedule', signal });
+export function reportJob(execution: ExecutionDeps, line: `report ${string}`, what: string, reportsFor: ScheduledReportsFor): (context: JobRunContext) => Promise<string> {
+  return async ({ signal, run }) => {
+    const scheduled = reportsFor({ job: run.job, dueAt: run.dueAt, runId: run.id });
+    const outcome = await executeCommandLine({ ...execution, services: { ...execution.services, reports: scheduled.reports } }, { line, actor: { ...SCHEDULER_ACTOR }, origin: 'schedule', signal });
     if (outcome.outcome === 'rejected' || outcome.outcome === 'error') {
       throw new Error(`${what} not made: ${outcome.document.title}${outcome.document.summary ? `: ${outcome.document.summary}` : ''}`);
     }
-    return `${what} posted: ${outcome.document.title}`;
+    const posted = scheduled.outcome() ?? { kind: 'not-posted', reason: 'the report command did not make it' };
+    if (posted.kind === 'not-posted') throw new Error(`${what} made but nothing posted: ${posted.reason}`);
+    if (posted.kind === 'posted-before') {
+      return `${what} not posted again: an earlier attempt posted it at ${posted.postedAt.toISOString()} (channel ${posted.channel}, message ${posted.ts})`;
+    }
+    const missing = posted.missing.length ? `; missing: ${posted.missing.join('; ')}` : '';
+    const again = posted.again ? `; posted again: ${posted.again}` : '';
+    return `${what} posted to channel ${posted.channel} (message ${posted.ts}): ${outcome.document.title}${missing}${again}`;
   };
 }
 
 /** The daily health report, posted by `report daily` run as the scheduler. */
-export const dailyReportJob = (execution: ExecutionDeps) => reportJob(execution, 'report daily', 'daily report');
+export const dailyReportJob = (execution: ExecutionDeps, reportsFor: ScheduledReportsFor) => reportJob(execution, 'report daily', 'daily report', reportsFor);
 
 /** The weekly performance report, posted by `report weekly` run as the scheduler. */
-export const weeklyPerformanceReportJob = (execution: ExecutionDeps) => reportJob(execution, 'report weekly', 'weekly performance report');
+export const weeklyPerformanceReportJob = (execution: ExecutionDeps, reportsFor: ScheduledReportsFor) => reportJob(execution, 'report weekly', 'weekly performance report', reportsFor);
 
 /** The monthly capacity report, posted by `report capacity` run as the scheduler. */
-export const capacityReportJob = (execution: ExecutionDeps) => reportJob(execution, 'report capacity', 'capacity report');
+export const capacityReportJob = (execution: ExecutionDeps, reportsFor: ScheduledReportsFor) => reportJob(execution, 'report capacity', 'capacity report', reportsFor);
 
 /** The weekly security report, posted by `report security` run as the scheduler. */
-export const weeklySecurityReportJob = (execution: ExecutionDeps) => reportJob(execution, 'report security', 'weekly security report');
+export const weeklySecurityReportJob = (execution: ExecutionDeps, reportsFor: ScheduledReportsFor) => reportJob(execution, 'report security', 'weekly security report', reportsFor);
 
 export function cleanupJob(store: ScheduleStore, clock: () => Date = () => new Date()): (context: JobRunContext) => Promise<string> {
   return async () => {

@@ -10,7 +10,7 @@ import { migrate, withTransaction } from '../../services/kit/postgres.js';
 
 export const SCHEDULE_MIGRATIONS_DIR = fileURLToPath(new URL('./migrations', import.meta.url));
 export const SCHEDULE_MIGRATIONS_TABLE = 'bot_schedule_migrations';
-export const SCHEDULE_TABLES = ['schedule_jobs', 'schedule_runs'] as const;
+export const SCHEDULE_TABLES = ['schedule_jobs', 'schedule_runs', 'schedule_report_posts'] as const;
 
 export function migrateScheduleStore(pool: pg.Pool, log?: (message: string) => void): Promise<string[]> {
   return migrate(pool, { directory: SCHEDULE_MIGRATIONS_DIR, table: SCHEDULE_MIGRATIONS_TABLE, ...(log ? { log } : {}) });
@@ -24,6 +24,11 @@ export interface ScheduleRun {
   id: string;
   job: string;
   scheduledFor: Date;
+  /**
+   * The scheduled time this run answers for: `scheduledFor`, except for a retry, whose
+   * `scheduledFor` is its abandoned run's end (the retry's claim) and which answers for that run's time.
+   */
+  dueAt: Date;
   trigger: RunTrigger;
   requestedBy: string | undefined;
   holder: string;
@@ -95,7 +100,7 @@ export interface ScheduleStore {
   /** Marks the overdue alert raised about the run owed since `owedSince` (true when this call did), or cleared. */
   markOverdue(job: string, since: Date | undefined): Promise<boolean>;
   runs(job: string, limit: number): Promise<ScheduleRun[]>;
-  /** Deletes ended runs that started before `before`; how many. */
+  /** Deletes ended runs that started before `before`, and the report posts due before it; how many runs. */
   pruneRuns(before: Date): Promise<number>;
 }
 
@@ -103,6 +108,7 @@ interface RunRow {
   id: string;
   job: string;
   scheduled_for: Date;
+  due_at: Date | null;
   trigger: RunTrigger;
   requested_by: string | null;
   holder: string;
@@ -112,12 +118,13 @@ interface RunRow {
   detail: string | null;
 }
 
-const RUN_COLUMNS = 'id, job, scheduled_for, trigger, requested_by, holder, started_at, ended_at, outcome, detail';
+const RUN_COLUMNS = 'id, job, scheduled_for, due_at, trigger, requested_by, holder, started_at, ended_at, outcome, detail';
 
 const toRun = (row: RunRow): ScheduleRun => ({
   id: String(row.id),
   job: row.job,
   scheduledFor: row.scheduled_for,
+  dueAt: row.due_at ?? row.scheduled_for,
   trigger: row.trigger,
   requestedBy: row.requested_by ?? undefined,
   holder: row.holder,
@@ -232,11 +239,11 @@ export function createScheduleStore(pool: pg.Pool): ScheduleStore {
         const { rows: running } = await client.query<RunRow>(`SELECT ${RUN_COLUMNS} FROM schedule_runs WHERE job = $1 AND outcome = 'running'`, [abandoned.job]);
         if (running[0]) return { kind: 'taken' } as const;
         const { rows } = await client.query<RunRow>(
-          `INSERT INTO schedule_runs (job, scheduled_for, trigger, holder, started_at, outcome, detail, lease_expires_at)
-           VALUES ($1, $2, 'retry', $3, $4, 'running', $5, clock_timestamp() + $6 * interval '1 millisecond')
+          `INSERT INTO schedule_runs (job, scheduled_for, due_at, trigger, holder, started_at, outcome, detail, lease_expires_at)
+           VALUES ($1, $2, $7, 'retry', $3, $4, 'running', $5, clock_timestamp() + $6 * interval '1 millisecond')
            ON CONFLICT DO NOTHING
            RETURNING ${RUN_COLUMNS}`,
-          [abandoned.job, abandoned.endedAt, request.holder, request.startedAt, `again after run ${abandoned.id} (due ${abandoned.scheduledFor.toISOString()}) was abandoned`, request.leaseMs],
+          [abandoned.job, abandoned.endedAt, request.holder, request.startedAt, `again after run ${abandoned.id} (due ${abandoned.dueAt.toISOString()}) was abandoned`, request.leaseMs, abandoned.dueAt],
         );
         return rows[0] ? ({ kind: 'claimed', run: toRun(rows[0]) } as const) : ({ kind: 'taken' } as const);
       }),
@@ -294,6 +301,8 @@ export function createScheduleStore(pool: pg.Pool): ScheduleStore {
 
     async pruneRuns(before) {
       const { rowCount } = await pool.query(`DELETE FROM schedule_runs WHERE started_at < $1 AND outcome <> 'running'`, [before]);
+      // The report jobs' ledger is kept as long as the runs it answers for: no retry comes that late.
+      await pool.query('DELETE FROM schedule_report_posts WHERE due_at < $1', [before]);
       return rowCount ?? 0;
     },
   };

@@ -22,7 +22,7 @@ beforeAll(async () => {
   db = await createTestDatabase('acgs_schedules');
   poolA = createPool({ databaseUrl: db.url, max: 6, applicationName: 'acgs-schedules-a' });
   poolB = createPool({ databaseUrl: db.url, max: 6, applicationName: 'acgs-schedules-b' });
-  expect(await migrateScheduleStore(poolA)).toEqual(['1767400000000_schedules', '1767500000000_schedule_retries']);
+  expect(await migrateScheduleStore(poolA)).toEqual(['1767400000000_schedules', '1767500000000_schedule_retries', '1767600000000_schedule_report_posts']);
   expect(await migrateScheduleStore(poolB)).toEqual([]);
   await migrateAlertStore(poolA);
   alerts = createAlertStore({ pool: poolA });

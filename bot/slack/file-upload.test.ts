@@ -7,6 +7,7 @@ import { WebClient } from '@slack/web-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cacheHitRateChart, renderChart, type RenderedChart } from '../reports/charts/index.js';
 import { minutesOfDay } from '../reports/charts/testing/chart-data.js';
+import { channelWriteQueue } from './channel-write-queue.js';
 import { FileUploadRefused, shareChart, uploadFile } from './file-upload.js';
 import { startSlackStandIn, type SlackStandIn } from './stand-in/index.js';
 
@@ -85,14 +86,14 @@ describe('uploadFile', () => {
 
 describe('shareChart', () => {
   it('shares the chart as an image when Slack takes it', async () => {
-    const shared = await shareChart(client, chart, { channelId: OPS });
+    const shared = await shareChart({ client, queue: channelWriteQueue(client) }, chart, { channelId: OPS });
     expect(shared.as).toBe('image');
     expect(slack.messages(OPS).at(-1)?.files?.[0]?.name).toBe('cache-hit-rate.png');
   });
 
   it('posts the text fallback, saying why, when Slack refuses the upload', async () => {
     slack.rateLimitNext('files.completeUploadExternal', 1, 5);
-    const shared = await shareChart(client, chart, { channelId: OPS });
+    const shared = await shareChart({ client, queue: channelWriteQueue(client) }, chart, { channelId: OPS });
     expect(shared).toMatchObject({ as: 'text', refusal: { reason: 'rate_limited (retry after 5 s)' } });
     const message = slack.messages(OPS).at(-1)!;
     expect(message.files).toBeUndefined();

@@ -5,6 +5,9 @@
  * becomes one error that says what Slack said, so a report can post its words instead.
  */
 import { ErrorCode, type WebClient } from '@slack/web-api';
+import type { ChannelWriteQueue } from './channel-write-queue.js';
+import { fitText } from './mrkdwn.js';
+import { SLACK_LIMITS } from './render.js';
 
 export interface FileToShare {
   channelId: string;
@@ -43,7 +46,7 @@ export async function uploadFile(client: WebClient, file: FileToShare): Promise<
     // The SDK's types tell a thread destination from a channel one; the flow is the same.
     answer = await client.filesUploadV2(file.threadTs ? { ...common, channel_id: file.channelId, thread_ts: file.threadTs } : { ...common, channel_id: file.channelId });
   } catch (error) {
-    throw new FileUploadRefused(file.filename, refusalReason(error), { cause: error });
+    throw new FileUploadRefused(file.filename, slackErrorReason(error), { cause: error });
   }
   const completed = answer.files.flatMap((completion) => completion.files ?? []);
   const fileId = completed[0]?.id;
@@ -63,21 +66,23 @@ export type ChartShared = { as: 'image'; fileId: string } | { as: 'text'; ts: st
 
 /**
  * The chart as an image; if Slack refuses the upload, its text fallback as a message in the same
- * place, saying why there is no picture. A failure of that message too is the caller's to handle.
+ * place, saying why there is no picture, posted through the channel's write queue like every other
+ * post (Slack's pace per channel). A failure of that message too is the caller's to handle.
  */
-export async function shareChart(client: WebClient, chart: ChartToShare, where: { channelId: string; threadTs?: string }): Promise<ChartShared> {
+export async function shareChart(slack: { client: WebClient; queue: ChannelWriteQueue }, chart: ChartToShare, where: { channelId: string; threadTs?: string }): Promise<ChartShared> {
   try {
-    const { fileId } = await uploadFile(client, { ...where, filename: chart.filename, title: chart.title, bytes: chart.png, altText: chart.textFallback.slice(0, 1000) });
+    const { fileId } = await uploadFile(slack.client, { ...where, filename: chart.filename, title: chart.title, bytes: chart.png, altText: chart.textFallback.slice(0, 1000) });
     return { as: 'image', fileId };
   } catch (error) {
     if (!(error instanceof FileUploadRefused)) throw error;
-    const text = `${chart.textFallback}\n_(chart image not shown: ${error.reason})_`;
-    const posted = await client.chat.postMessage({ channel: where.channelId, text, ...(where.threadTs ? { thread_ts: where.threadTs } : {}) });
-    return { as: 'text', ts: posted.ts!, refusal: error };
+    const text = fitText(`${chart.textFallback}\n_(chart image not shown: ${error.reason})_`, SLACK_LIMITS.sectionText);
+    const ts = await slack.queue.post(where.channelId, { text, blocks: [{ type: 'section', text: { type: 'mrkdwn', text } }] }, where.threadTs);
+    return { as: 'text', ts, refusal: error };
   }
 }
 
-function refusalReason(error: unknown): string {
+/** What Slack (or the way to it) said, in a few words: its error code, `http_<status>`, `rate_limited (...)`, `request_failed (...)`. */
+export function slackErrorReason(error: unknown): string {
   const coded = error as { code?: string; data?: { error?: string }; statusCode?: number; retryAfter?: number };
   if (coded.code === ErrorCode.PlatformError && coded.data?.error) return coded.data.error;
   if (coded.code === ErrorCode.HTTPError && coded.statusCode !== undefined) return `http_${coded.statusCode}`;

@@ -57,6 +57,6 @@ describe('acgs report security', () => {
     expect(answer.stdout.indexOf('break-glass by U0ADMIN')).toBeGreaterThan(-1);
     expect(answer.stdout.indexOf('break-glass by U0ADMIN')).toBeLessThan(answer.stdout.indexOf('Refused commands'));
     expect(answer.stdout).toContain('Charts: security-per-day.png');
-    expect(answer.stdout).not.toContain('Posted in channel');
+    expect(answer.stdout).not.toContain('Posted to');
   }, 90_000);
 });

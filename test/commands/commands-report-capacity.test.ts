@@ -47,7 +47,7 @@ describe('report capacity', () => {
     expect(memory?.projection.state === 'crosses' && memory.projection.in_days).toBeLessThan(16);
     expect(renderText(answered.document)).toContain('Monthly capacity report');
     expect(report.needs_attention.some((need) => need.startsWith('Memory of policy-engine would cross 85 %'))).toBe(true);
-    expect(answered.document.footer).toContain(`Posted in channel ${REPORTS} with 1 chart.`);
+    expect(answered.document.footer).toContain(`Posted to #acgs-reports with 1 chart.`);
     const posted = kit.slack.messages(REPORTS).slice(before);
     expect(posted).toHaveLength(1);
     expect(kit.slack.thread(REPORTS, posted[0]!.ts).flatMap((message) => message.files ?? []).map((file) => file.name)).toEqual(['capacity-memory.png']);
@@ -57,7 +57,7 @@ describe('report capacity', () => {
     const before = kit.slack.messages(REPORTS).length;
     const answered = await run('report capacity', { origin: 'cli', user: CLI_USER });
     expect(answered.document.title).toBe('Monthly capacity report');
-    expect(answered.document.footer).not.toContain('Posted in channel');
+    expect(answered.document.footer).not.toContain('Posted to');
     expect(kit.slack.messages(REPORTS)).toHaveLength(before);
   }, 60_000);
 

@@ -50,7 +50,7 @@ describe('report weekly', () => {
     const report = answered.document.data as WeeklyPerformanceReport;
     expect(report.kpis.state === 'ok' && report.kpis.value.find((kpi) => kpi.metric === 'p99_latency_ms')).toMatchObject({ last_week: null, verdict: 'no data', tone: 'ok' });
     expect(renderText(answered.document)).toContain('Weekly performance report');
-    expect(answered.document.footer).toContain(`Posted in channel ${REPORTS} with 1 chart.`);
+    expect(answered.document.footer).toContain(`Posted to #acgs-reports with 1 chart.`);
     const posted = postedSince(before);
     expect(posted).toHaveLength(1);
     expect(kit.slack.thread(REPORTS, posted[0]!.ts).flatMap((message) => message.files ?? []).map((file) => file.name)).toEqual(['p99-per-day.png']);
@@ -80,7 +80,7 @@ describe('report weekly', () => {
     const before = kit.slack.messages(REPORTS).length;
     const answered = await run('report weekly', { origin: 'cli', user: CLI_USER });
     expect(answered.document.title).toBe('Weekly performance report');
-    expect(answered.document.footer).not.toContain('Posted in channel');
+    expect(answered.document.footer).not.toContain('Posted to');
     expect((await run('report weekly', { user: VIEWER })).outcome).toBe('rejected');
     const extra = await run('report weekly last');
     expect(extra.outcome).toBe('rejected');

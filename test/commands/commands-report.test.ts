@@ -52,7 +52,7 @@ describe('report daily', () => {
     const report = answered.document.data as DailyReport;
     expect(report.kpis.state === 'ok' && report.kpis.value.find((kpi) => kpi.metric === 'p99_latency_ms')).toMatchObject({ value: 1, tone: 'ok' });
     expect(renderText(answered.document)).toContain('Daily health report');
-    expect(answered.document.footer).toContain(`Posted in channel ${REPORTS} with 1 chart.`);
+    expect(answered.document.footer).toContain(`Posted to #acgs-reports with 1 chart.`);
     const posted = kit.slack.messages(REPORTS).slice(before);
     expect(posted).toHaveLength(1);
     expect(kit.slack.thread(REPORTS, posted[0]!.ts).flatMap((message) => message.files ?? []).map((file) => file.name)).toEqual(['latency.png']);
@@ -85,7 +85,7 @@ describe('report daily', () => {
     const before = kit.slack.messages(REPORTS).length;
     const answered = await run('report daily', { origin: 'cli', user: CLI_USER });
     expect(answered.document.title).toBe('Daily health report');
-    expect(answered.document.footer).not.toContain('Posted in channel');
+    expect(answered.document.footer).not.toContain('Posted to');
     expect(kit.slack.messages(REPORTS)).toHaveLength(before);
   });
 
@@ -121,7 +121,7 @@ describe('report security', () => {
     // The Audit Engine is nowhere: its parts say so, first among the needs.
     expect(report.needs_a_human[0]).toMatch(/^audit chain unavailable: /);
     expect(renderText(answered.document)).toContain('Weekly security report');
-    expect(answered.document.footer).toContain(`Posted in channel ${REPORTS} with 1 chart.`);
+    expect(answered.document.footer).toContain(`Posted to #acgs-reports with 1 chart.`);
     const posted = kit.slack.messages(REPORTS).slice(messages);
     expect(posted).toHaveLength(1);
     expect(kit.slack.thread(REPORTS, posted[0]!.ts).flatMap((message) => message.files ?? []).map((file) => file.name)).toEqual(['security-per-day.png']);
@@ -142,7 +142,7 @@ describe('report security', () => {
     const before = kit.slack.messages(REPORTS).length;
     const answered = await run('report security', { origin: 'cli', user: CLI_USER });
     expect(answered.document.title).toBe('Weekly security report');
-    expect(answered.document.footer).not.toContain('Posted in channel');
+    expect(answered.document.footer).not.toContain('Posted to');
     expect((await run('report security last-week')).outcome).toBe('rejected');
     expect(kit.slack.messages(REPORTS)).toHaveLength(before);
     const without = { ...kit.services };

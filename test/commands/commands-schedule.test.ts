@@ -7,7 +7,8 @@
 import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
 import { renderText } from '../../bot/cli-render.js';
 import { createCommandPathDependencies, type CommandPathDependencies } from '../../bot/command-path/index.js';
-import { commandSchedules, createScheduler, createScheduleStore, migrateScheduleStore, type ScheduledJob, type Scheduler } from '../../bot/schedules/index.js';
+import { NO_REPORTS_CHANNEL, type ScheduledPostKey, type ScheduledPostOutcome } from '../../bot/reports/scheduled-report-posts.js';
+import { commandSchedules, createScheduler, createScheduleStore, migrateScheduleStore, type ScheduledJob, type ScheduleRun, type Scheduler } from '../../bot/schedules/index.js';
 import { backupJob, capacityReportJob, cleanupJob, dailyReportJob, SCHEDULER_ACTOR, weeklyPerformanceReportJob, weeklySecurityReportJob, withSchedulerActor } from '../../bot/schedules/maintenance-jobs.js';
 import { BUILT_IN_JOBS } from '../../bot/schedules/scheduled-jobs.js';
 import { createCommandRegistry } from '../../commands/index.js';
@@ -75,11 +76,26 @@ beforeEach(async () => {
   release();
   await scheduler.idle();
   backupRuns = 0;
-  await trail.pool.query('TRUNCATE schedule_runs, schedule_jobs');
+  await trail.pool.query('TRUNCATE schedule_runs, schedule_jobs, schedule_report_posts');
   await scheduler.declare();
 });
 
 const text = (outcome: Awaited<ReturnType<CommandRunner>>) => renderText(outcome.document);
+
+/** A report job's scheduled run, as the scheduler hands it over. */
+const scheduledRun = (job: string): ScheduleRun => ({
+  id: '7',
+  job,
+  scheduledFor: new Date('2026-03-29T05:00:00Z'),
+  dueAt: new Date('2026-03-29T05:00:00Z'),
+  trigger: 'schedule',
+  requestedBy: undefined,
+  holder: 'test-replica',
+  startedAt: new Date('2026-03-29T05:00:01Z'),
+  endedAt: undefined,
+  outcome: 'running',
+  detail: undefined,
+});
 
 it('lists the jobs with their next run in the config timezone, and one turned off as disabled', async () => {
   const listed = await run('schedule', { user: VIEWER });
@@ -141,7 +157,7 @@ it.each([
   ['weekly-performance-report', { job: weeklyPerformanceReportJob, what: 'weekly performance report', method: 'weeklyPerformance', title: 'Weekly performance report' }],
   ['weekly-security-report', { job: weeklySecurityReportJob, what: 'weekly security report', method: 'security', title: 'Weekly security report' }],
   ['monthly-capacity-report', { job: capacityReportJob, what: 'capacity report', method: 'capacity', title: 'Monthly capacity report' }],
-] as const)('the job %s runs its command as the scheduler, which posts the report, and fails saying why when the reports are not set up', async (jobName, { job: reportJob, what, method, title }) => {
+] as const)('the job %s runs its command as the scheduler, which posts the report, and fails saying why when nothing was posted', async (jobName, { job: reportJob, what, method, title }) => {
   // The command the job says it runs (the one scheduler.commands must hold) is the one it runs.
   const line = BUILT_IN_JOBS.find((job) => job.name === jobName)!.command;
   const asked: Array<{ method: string; post: boolean }> = [];
@@ -150,11 +166,14 @@ it.each([
     return { title: answered, tone: 'warn' as const, blocks: [] };
   };
   const reports: Reports = { daily: answer('daily', 'Daily health report: 2 things need a human today'), weeklyPerformance: answer('weeklyPerformance', 'Weekly performance report'), security: answer('security', 'Weekly security report'), capacity: answer('capacity', 'Monthly capacity report') };
-  const job = reportJob({ registry: createCommandRegistry(), services: { ...services, reports } });
-  expect(await job({ signal: new AbortController().signal, run: undefined as never })).toBe(`${what} posted: ${title}`);
+  const keys: ScheduledPostKey[] = [];
+  const reportsFor = (outcome: ScheduledPostOutcome) => (key: ScheduledPostKey) => (keys.push(key), { reports, outcome: () => outcome });
+  const job = reportJob({ registry: createCommandRegistry(), services }, reportsFor({ kind: 'posted', channel: 'C0ACGSREPORTS', ts: '1765000000.000100', missing: [] }));
+  expect(await job({ signal: new AbortController().signal, run: scheduledRun(jobName) })).toBe(`${what} posted to channel C0ACGSREPORTS (message 1765000000.000100): ${title}`);
   expect(asked).toEqual([{ method, post: true }]);
-  const without = reportJob({ registry: createCommandRegistry(), services });
-  await expect(without({ signal: new AbortController().signal, run: undefined as never })).rejects.toThrow(new RegExp(`^${what} not made: .*Reports are not set up in this process`));
+  expect(keys).toEqual([{ job: jobName, dueAt: new Date('2026-03-29T05:00:00Z'), runId: '7' }]);
+  const unposted = reportJob({ registry: createCommandRegistry(), services }, reportsFor({ kind: 'not-posted', reason: NO_REPORTS_CHANNEL }));
+  await expect(unposted({ signal: new AbortController().signal, run: scheduledRun(jobName) })).rejects.toThrow(`${what} made but nothing posted: no reports channel is configured (channels.reports, else channels.ops, in ACGS_CONFIG)`);
   const recorded = await trail.pool.query<{ actor: string; origin: string }>("SELECT actor, origin FROM bot_audit_trail WHERE command = $1 AND kind = 'execution'", [line]);
   expect(recorded.rows).toEqual([
     { actor: SCHEDULER_ACTOR.id, origin: 'schedule' },
@@ -167,22 +186,28 @@ it("the scheduler acts with its own role, which holds its jobs' commands; a conf
   const reports: Reports = { daily: answer('Daily health report'), weeklyPerformance: answer('Weekly performance report'), security: answer('Weekly security report'), capacity: answer('Monthly capacity report') };
   // The scheduler's actor is in no person's role: only `scheduler` lets it run the report.
   expect(withSchedulerActor({ oncall: [ONCALL] })).toEqual({ oncall: [ONCALL], scheduler: [SCHEDULER_ACTOR.id] });
-  const job = dailyReportJob({ registry: createCommandRegistry(), services: { ...services, reports } });
-  await job({ signal: new AbortController().signal, run: undefined as never });
+  const reportsFor = () => ({ reports, outcome: () => ({ kind: 'posted' as const, channel: 'C0ACGSREPORTS', ts: '1765000000.000100', missing: [] }) });
+  const job = dailyReportJob({ registry: createCommandRegistry(), services }, reportsFor);
+  await job({ signal: new AbortController().signal, run: scheduledRun('daily-report') });
   const recorded = await trail.pool.query<{ details: string }>("SELECT coalesce(details::text, '') AS details FROM bot_audit_trail WHERE command = 'report daily' AND actor = $1 ORDER BY sequence DESC LIMIT 3", [SCHEDULER_ACTOR.id]);
   expect(recorded.rows.map((row) => row.details).join('\n')).toContain('your role scheduler may run at once');
 
   const withoutReport = await testGate({ roles: withSchedulerActor({ oncall: [ONCALL] }), overrides: { scheduler: { commands: ['backup'] } } });
-  const refusedJob = dailyReportJob({ registry: createCommandRegistry(), services: { ...services, reports, authorization: withoutReport } });
-  await expect(refusedJob({ signal: new AbortController().signal, run: undefined as never })).rejects.toThrow(/^daily report not made: .*the oncall or admins role may request; your roles: scheduler\./);
+  const refusedJob = dailyReportJob({ registry: createCommandRegistry(), services: { ...services, authorization: withoutReport } }, reportsFor);
+  await expect(refusedJob({ signal: new AbortController().signal, run: scheduledRun('daily-report') })).rejects.toThrow(/^daily report not made: .*the oncall or admins role may request; your roles: scheduler\./);
   await expect(testGate({ roles: {}, overrides: { scheduler: { commands: ['report yearly'] } } })).rejects.toThrow(/authorization\.scheduler\.commands\[0\]: "report yearly" is not a command under commands/);
 });
 
-it('cleanup removes ended run records older than 90 days and keeps newer ones', async () => {
+it('cleanup removes ended run records and report posts older than 90 days and keeps newer ones', async () => {
   const store = createScheduleStore(trail.pool);
   for (const [startedAt, outcome] of [['2025-12-01T02:00:00Z', 'ok'], ['2026-03-01T02:00:00Z', 'failed']] as const) {
     await trail.pool.query("INSERT INTO schedule_runs (job, scheduled_for, trigger, holder, started_at, ended_at, outcome) VALUES ('backup', $1, 'schedule', 'r', $1, $1, $2)", [startedAt, outcome]);
   }
+  for (const dueAt of ['2025-12-01T05:00:00Z', '2026-03-01T05:00:00Z']) {
+    await trail.pool.query("INSERT INTO schedule_report_posts (job, due_at, channel, run_id, ts, posted_at) VALUES ('daily-report', $1, 'C0ACGSREPORTS', '1', '1.1', $1)", [dueAt]);
+  }
   expect(await cleanupJob(store, () => now)({ signal: new AbortController().signal, run: undefined as never })).toBe('removed 1 run record(s) older than 90 days');
   expect((await trail.pool.query('SELECT started_at FROM schedule_runs')).rows).toEqual([{ started_at: new Date('2026-03-01T02:00:00Z') }]);
+  // The report jobs' ledger goes with the runs it answers for.
+  expect((await trail.pool.query('SELECT due_at FROM schedule_report_posts')).rows).toEqual([{ due_at: new Date('2026-03-01T05:00:00Z') }]);
 });
