@@ -34,7 +34,7 @@ describe('npm start with an escalation section', () => {
     const config = configFile('bad-role.yml', 'roles:\n  oncall: [U0ONCALL]\nescalation:\n  levels:\n    "3":\n      notify: [primary, approver]\n');
     const result = await start({ ACGS_CONFIG: config });
     expect(result.code).toBe(1);
-    expect(result.stderr).toContain('escalation.levels.3.notify[1]: "approver" is not a role of the config');
+    expect(result.stderr).toContain('escalation.levels.3.notify[1]: "approver" is not a role or contact of the config');
     expect(result.stdout).not.toContain('stack:');
   }, 60_000);
 });
