@@ -27,26 +27,28 @@ export function pageDeliveryId(page: AlertPage): string {
   return `alert-${page.alert.id}/${page.alert.firedAt.toISOString()}/level-${page.level}/${page.contact}`;
 }
 
+/** A label's line breaks would end a header line, or make a line of the page that is not ours. */
+const oneLine = (text: string) => text.replace(/[\r\n\t]+/g, ' ');
+
 function headline(page: AlertPage): string {
   const { alert, level } = page;
   const service = alert.labels.service ? ` on ${alert.labels.service}` : '';
-  return `Level ${level} (${ESCALATION_LEVEL_NAMES[level]}): alert ${alert.id} ${alert.rule}${service}`;
+  return oneLine(`Level ${level} (${ESCALATION_LEVEL_NAMES[level]}): alert ${alert.id} ${alert.rule}${service}`);
 }
 
 export function pageSubject(page: AlertPage): string {
-  // A header line: control characters from a label would end it.
-  return `[ACGS] ${headline(page)}`.replace(/[\r\n\t]+/g, ' ').slice(0, 200);
+  return `[ACGS] ${headline(page)}`.slice(0, 200);
 }
 
 export function pagePlainText(page: AlertPage): string {
   const { alert, reason, issueType } = page;
-  const labels = Object.entries(alert.labels).map(([key, value]) => `${key}=${value}`).join(' ');
+  const labels = oneLine(Object.entries(alert.labels).map(([key, value]) => `${key}=${value}`).join(' '));
   return [
     headline(page),
     '',
     `${reason[0]!.toUpperCase()}${reason.slice(1)}; ${issueType} issue.`,
     `Fired at ${alert.firedAt.toISOString()}${alert.value === null ? '' : `, value ${alert.value}`}.`,
-    ...(alert.annotations.summary ? [alert.annotations.summary] : []),
+    ...(alert.annotations.summary ? [oneLine(alert.annotations.summary)] : []),
     ...(labels ? [`Labels: ${labels}`] : []),
     '',
     `Acknowledge it to stop the escalation: /acgs alerts ack ${alert.id} (or its Acknowledge button in Slack).`,
