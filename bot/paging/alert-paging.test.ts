@@ -212,6 +212,19 @@ describe('paging the contacts of an escalation level', () => {
     expect((await a.ledger.ofAlert(alert.id))[0]).toMatchObject({ state: 'cancelled', lastError: 'the alert fired again since: its new episode escalates afresh' });
   }, 30_000);
 
+  it('cancels a retry whose contact the config no longer has (a restart with another config)', async () => {
+    const a = replica(pool);
+    const alert = await firingAlert(a.store);
+    receiver.answerNext(503);
+    clock = minutes(5);
+    await a.escalations.run(clock);
+    const restarted = replica(pool, { pager: { email: ['pager@example.com'] } });
+    clock = minutes(7);
+    await restarted.paging.retryDue(clock);
+    expect(receiver.received).toHaveLength(1);
+    expect((await a.ledger.ofAlert(alert.id))[0]).toMatchObject({ state: 'cancelled', lastError: 'the config no longer gives contact pager this webhook' });
+  }, 30_000);
+
   it('notes a page that failed its last attempt on the alert, and pages nobody about it', async () => {
     const a = replica(pool);
     const alert = await firingAlert(a.store);

@@ -73,6 +73,10 @@ export function createAlertPaging(options: AlertPagingOptions): AlertPaging {
   /** Why a page must not go out any more, if it must not. */
   function stopReason(alert: AlertRecord | undefined, page: PageRecord, now: Date): string | undefined {
     if (!alert) return 'the alert no longer exists';
+    // A retry after a restart with another config: the contact or this channel of it was taken out.
+    const contact = contacts.get(page.contact);
+    const stillThere = page.channel === 'email' ? contact?.email.includes(page.target) : contact?.webhook !== undefined && webhookOrigin(contact.webhook.url) === page.target;
+    if (!stillThere) return `the config no longer gives contact ${page.contact} this ${page.channel === 'email' ? 'address' : 'webhook'}`;
     if (alert.firedAt.getTime() !== page.episode.getTime()) return 'the alert fired again since: its new episode escalates afresh';
     if (alert.state === 'acknowledged') return `acknowledged by ${alert.acknowledgedBy ?? 'someone'} before it was sent`;
     if (alert.state === 'resolved') return 'resolved before it was sent';
