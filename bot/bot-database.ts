@@ -2,7 +2,7 @@
  * The bot's database with two roles (issue 10, item 5). The role in DATABASE_URL runs the bot; a
  * role that owns a table can switch its triggers off, so the bot's role must not own the audit
  * trail. ACGS_MIGRATIONS_DATABASE_URL names the owner role: it runs the migrations of the bot's
- * tables (trail, approvals, evolution review cards, runbook runs, checklists, notice deliveries, deployments, alerts, alert messages, escalations, leases, metrics history, schedules, incidents), takes over trail objects the bot's role
+ * tables (trail, approvals, evolution review cards, runbook runs, checklists, notice deliveries, deployments, alerts, alert messages, escalations, alert pages, leases, metrics history, schedules, incidents), takes over trail objects the bot's role
  * owned before, and grants the bot's role only what the bot does:
  *
  *   bot_audit_trail, bot_audit_trail_checkpoints   SELECT, INSERT
@@ -19,6 +19,7 @@
  *   alert_events, alert_reports, alert_silences    SELECT, INSERT (their history, reports taken in, silences)
  *   bot_slack_alert_messages, bot_slack_alert_storms SELECT, INSERT, UPDATE (where each alert is shown in Slack)
  *   alert_escalations                              SELECT, INSERT (the levels each alert episode reached)
+ *   alert_pages                                    SELECT, INSERT, UPDATE (each page of an escalated alert, its attempts)
  *   alert_level_one_actions                        SELECT, INSERT, UPDATE (Level 1's claims and their outcome)
  *   leadership_leases                              SELECT, INSERT, UPDATE (who leads which duty)
  *   metric_samples, metric_hourly                  SELECT, INSERT, UPDATE, DELETE (the sampler's rows, rolled up and pruned)
@@ -48,6 +49,7 @@ import { migrateReleaseRecords, RELEASE_RECORDS_MIGRATIONS_TABLE } from '../runb
 import { ALERT_MIGRATIONS_TABLE, migrateAlertStore } from './alerts/alert-store.js';
 import { ALERT_MESSAGE_MIGRATIONS_TABLE, ALERT_MESSAGE_TABLES, migrateAlertMessageStore } from './slack/alert-message-store.js';
 import { ESCALATION_MIGRATIONS_TABLE, migrateEscalationRecords } from './alerts/escalation-records.js';
+import { migratePageLedger, PAGING_MIGRATIONS_TABLE, PAGING_TABLES } from './paging/page-ledger.js';
 import { LEASE_MIGRATIONS_TABLE, migrateLeaseStore } from './leadership/lease-store.js';
 import { METRIC_MIGRATIONS_TABLE, METRIC_TABLES, migrateMetricsHistory } from './metrics-history/sample-store.js';
 import { migrateScheduleStore, SCHEDULE_MIGRATIONS_TABLE } from './schedules/schedule-store.js';
@@ -57,7 +59,7 @@ export const MIGRATIONS_DATABASE_URL_ENV = 'ACGS_MIGRATIONS_DATABASE_URL';
 
 /** The trail's tables and functions are never owned by the bot's role (services/kit/hash-chain/chain-schema.ts). */
 export const BOT_DATABASE_PLAN: RestrictionPlan = chainRestrictionPlan(TRAIL_TABLES, TRAIL_MIGRATIONS_TABLE, {
-  migrationsTables: [APPROVALS_MIGRATIONS_TABLE, EVOLUTION_REVIEW_MIGRATIONS_TABLE, RUNBOOK_MIGRATIONS_TABLE, CHECKLIST_MIGRATIONS_TABLE, NOTICE_MIGRATIONS_TABLE, RELEASE_RECORDS_MIGRATIONS_TABLE, ALERT_MIGRATIONS_TABLE, ALERT_MESSAGE_MIGRATIONS_TABLE, ESCALATION_MIGRATIONS_TABLE, LEASE_MIGRATIONS_TABLE, METRIC_MIGRATIONS_TABLE, SCHEDULE_MIGRATIONS_TABLE, INCIDENT_MIGRATIONS_TABLE],
+  migrationsTables: [APPROVALS_MIGRATIONS_TABLE, EVOLUTION_REVIEW_MIGRATIONS_TABLE, RUNBOOK_MIGRATIONS_TABLE, CHECKLIST_MIGRATIONS_TABLE, NOTICE_MIGRATIONS_TABLE, RELEASE_RECORDS_MIGRATIONS_TABLE, ALERT_MIGRATIONS_TABLE, ALERT_MESSAGE_MIGRATIONS_TABLE, ESCALATION_MIGRATIONS_TABLE, PAGING_MIGRATIONS_TABLE, LEASE_MIGRATIONS_TABLE, METRIC_MIGRATIONS_TABLE, SCHEDULE_MIGRATIONS_TABLE, INCIDENT_MIGRATIONS_TABLE],
   // The bot's other tables, which it reads and changes freely.
   grants: [
     { privileges: 'SELECT, INSERT, UPDATE, DELETE', tables: ['approval_requests', 'approval_votes', 'evolution_review_cards'] },
@@ -79,6 +81,8 @@ export const BOT_DATABASE_PLAN: RestrictionPlan = chainRestrictionPlan(TRAIL_TAB
     { privileges: 'SELECT, INSERT, UPDATE', tables: [...ALERT_MESSAGE_TABLES] },
     // A level an episode reached is claimed by its insert and never changes.
     { privileges: 'SELECT, INSERT', tables: ['alert_escalations'] },
+    // A page's row is claimed by its insert, then counts its attempts and ends sent, failed or cancelled.
+    { privileges: 'SELECT, INSERT, UPDATE', tables: [...PAGING_TABLES] },
     // A Level 1 claim gets its outcome once verified; leases change hands. Neither is ever deleted.
     { privileges: 'SELECT, INSERT, UPDATE', tables: ['alert_level_one_actions', 'leadership_leases'] },
     // Samples are measurements, not history: hours are rolled up again as they fill, and retention deletes both.
@@ -137,6 +141,7 @@ export async function prepareBotDatabase(setup: BotDatabaseSetup): Promise<BotDa
     await migrateAlertStore(owner, setup.log);
     await migrateAlertMessageStore(owner, setup.log);
     await migrateEscalationRecords(owner, setup.log);
+    await migratePageLedger(owner, setup.log);
     await migrateLeaseStore(owner, setup.log);
     await migrateMetricsHistory(owner, setup.log);
     await migrateScheduleStore(owner, setup.log);

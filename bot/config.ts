@@ -10,6 +10,7 @@ import { z } from 'zod';
 import { AuthorizationData, AuthorizationOverrides, defaultAuthorizationData, mergeAuthorizationData } from './authorization/data.js';
 import { CONTACT_COLUMNS, EscalationSection } from './alerts/escalation-matrix.js';
 import { BUILT_IN_JOBS, jobSchedules, ScheduleSection } from './schedules/scheduled-jobs.js';
+import { ContactsSection } from './paging/contacts.js';
 
 export const SlackUserId = z.string().regex(/^[UW][A-Z0-9]{2,20}$/, 'must be a Slack user ID such as U012ABCDEF');
 export const SlackChannelId = z.string().regex(/^[CGD][A-Z0-9]{2,20}$/, 'must be a Slack channel ID such as C012ABCDEF');
@@ -68,6 +69,8 @@ export const BotConfig = z
     authorization: AuthorizationOverrides.optional(),
     /** The escalation matrix of unacknowledged alerts; see bot/alerts/README.md. */
     escalation: EscalationSection.optional(),
+    /** Named contacts (Slack, e-mail, a paging webhook) the escalation matrix may name; see bot/paging/README.md. */
+    contacts: ContactsSection.optional(),
     /** Changes to the scheduled jobs' times (cron, in `timezone:`) or turning one off; see bot/schedules/README.md. */
     schedules: ScheduleSection.optional(),
   })
@@ -95,17 +98,24 @@ export type BotConfig = z.infer<typeof BotConfig>;
 const WELL_KNOWN_ROLES = ['oncall', 'approvers', 'admins', 'stakeholders'];
 
 /**
- * A role the escalation matrix names must exist: a typo there would silently leave a level with
- * nobody to tell. Contact columns (`primary`...) are words of a level's `notify` only.
+ * A role or contact the escalation matrix names must exist: a typo there would silently leave a
+ * level with nobody to tell. Contact columns (`primary`...) are words of a level's `notify` only.
+ * A contact may not share its name with a role or a column, which would make the matrix ambiguous.
  */
-function checkEscalationRoles(config: { roles?: Record<string, string[]>; escalation?: unknown }, context: z.RefinementCtx): void {
+function checkEscalationRoles(config: { roles?: Record<string, string[]>; escalation?: unknown; contacts?: unknown }, context: z.RefinementCtx): void {
+  const roles = new Set([...WELL_KNOWN_ROLES, ...Object.keys(config.roles ?? {})]);
+  const contacts = ContactsSection.safeParse(config.contacts ?? {});
+  const contactNames = new Set(contacts.success ? Object.keys(contacts.data) : Object.keys((config.contacts as object | undefined) ?? {}));
+  for (const name of contactNames) {
+    if (roles.has(name)) context.addIssue({ code: 'custom', path: ['contacts', name], message: `"${name}" is a role's name too: give the contact another name, so that the escalation matrix says which it means` });
+    else if ((CONTACT_COLUMNS as readonly string[]).includes(name)) context.addIssue({ code: 'custom', path: ['contacts', name], message: `"${name}" is a column of the escalation matrix: give the contact another name` });
+  }
   const section = EscalationSection.safeParse(config.escalation);
   if (!config.escalation || !section.success) return;
-  const roles = new Set([...WELL_KNOWN_ROLES, ...Object.keys(config.roles ?? {})]);
   const check = (entry: string, path: Array<string | number>, columns: boolean) => {
-    if (/^[UWS][A-Z0-9]{2,20}$/.test(entry) || roles.has(entry) || (columns && (CONTACT_COLUMNS as readonly string[]).includes(entry))) return;
-    const allowed = [...(columns ? CONTACT_COLUMNS : []), ...roles].join(', ');
-    context.addIssue({ code: 'custom', path: ['escalation', ...path], message: `"${entry}" is not a role of the config (nor a Slack user or user group ID); use one of ${allowed}` });
+    if (/^[UWS][A-Z0-9]{2,20}$/.test(entry) || roles.has(entry) || contactNames.has(entry) || (columns && (CONTACT_COLUMNS as readonly string[]).includes(entry))) return;
+    const allowed = [...(columns ? CONTACT_COLUMNS : []), ...roles, ...contactNames].join(', ');
+    context.addIssue({ code: 'custom', path: ['escalation', ...path], message: `"${entry}" is not a role or contact of the config (nor a Slack user or user group ID); use one of ${allowed}` });
   };
   for (const level of ['2', '3', '4'] as const) section.data.levels?.[level]?.notify?.forEach((entry, index) => check(entry, ['levels', level, 'notify', index], true));
   for (const [type, columns] of Object.entries(section.data.issue_types ?? {})) {

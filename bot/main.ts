@@ -67,6 +67,8 @@ import { createEscalations, ESCALATION_ACTOR, ESCALATION_ROLE } from './alerts/e
 import { escalationMatrix } from './alerts/escalation-matrix.js';
 import { createEscalationRecords, migrateEscalationRecords } from './alerts/escalation-records.js';
 import { slackEscalationActions } from './slack/alert-escalations.js';
+import { allEscalationActions } from './alerts/escalation.js';
+import { contactsWithEmail, createAlertPaging, createPageLedger, createPageMailer, migratePageLedger, resolveContacts, type PageMailer } from './paging/index.js';
 import { alertSwitchesFromEnv } from './alerts/alert-switches.js';
 import { startLevelOne, withLevelOneActor } from './alerts/level-one-wiring.js';
 import type { LevelOne } from './alerts/level-one.js';
@@ -140,6 +142,7 @@ let deploymentNotices: NoticesPort | undefined;
 /** Where the DR test announces its failover and posts its report, once the bot exists. */
 let drTestChannels: DrTestChannels | undefined;
 let noticeMailer: NoticeMailer | undefined;
+let pageMailer: PageMailer | undefined;
 let alertMessages: AlertMessages | undefined;
 let escalationDuty: LeaderDuty | undefined;
 let alertMonitorDuty: LeaderDuty | undefined;
@@ -205,6 +208,11 @@ async function main(): Promise<void> {
   const config = loadBotConfig(env.ACGS_CONFIG);
   // SMTP_URL and the notice addresses too: a notice channel found broken during a deployment is worse.
   const emailSettings = emailSettingsFromEnv(env);
+  // The contacts' webhook secrets (secret_env) and their e-mail's server, for the same reason: a
+  // page that cannot go out is found out during an outage otherwise.
+  const contacts = resolveContacts(config.contacts, env);
+  const mailedContacts = contactsWithEmail(contacts);
+  if (mailedContacts.length > 0 && !emailSettings) throw new Error(`contacts.${mailedContacts[0]}.email: contacts with e-mail (${mailedContacts.join(', ')}) need SMTP_URL, the mail server pages go through`);
   // The deploy watch and timeouts too: a deploy must not find out mid-rollout that a setting is bad.
   const deploySettings = deploySettingsFromEnv(env);
   const alertSettings = alertSettingsFromEnv(env);
@@ -533,6 +541,16 @@ async function main(): Promise<void> {
   announceMigrations('alert-escalations', await migrateEscalationRecords(trail.pool));
   let escalateNow: ((alert: AlertRecord, reason: string) => Promise<void>) | undefined;
   const escalationChannel = config.channels.alerts ?? config.channels.ops ?? (standIn ? DEFAULT_CHANNELS.find((channel) => channel.name === 'acgs-alerts')?.id : undefined);
+  // The contacts' e-mail and webhook pages (bot/paging/README.md), once per episode, level, contact and channel.
+  announceMigrations('paging', await migratePageLedger(trail.pool));
+  pageMailer = emailSettings && mailedContacts.length > 0 ? createPageMailer(emailSettings) : undefined;
+  const paging = createAlertPaging({
+    ledger: createPageLedger(trail.pool),
+    contacts,
+    alerts: alertStore,
+    ...(pageMailer ? { mailer: pageMailer } : {}),
+    log: (level, message) => logger[level]({ component: 'paging' }, message),
+  });
   if (escalationChannel) {
     const escalationLog = (message: string, error?: unknown) => logger.warn({ component: 'escalation', ...(error ? { err: error } : {}) }, message);
     const escalations = createEscalations({
@@ -540,7 +558,8 @@ async function main(): Promise<void> {
       records: createEscalationRecords(trail.pool),
       matrix: escalation,
       roles,
-      actions: slackEscalationActions({ client: bot.webClient, queue: writeQueue, channel: escalationChannel, execution: { registry, services }, approvals, log: escalationLog }),
+      contacts,
+      actions: allEscalationActions([slackEscalationActions({ client: bot.webClient, queue: writeQueue, channel: escalationChannel, execution: { registry, services }, approvals, log: escalationLog }), paging], escalationLog),
       log: escalationLog,
     });
     escalateNow = (alert, reason) => escalations.escalateNow(alert, reason).then(() => undefined);
@@ -554,12 +573,19 @@ async function main(): Promise<void> {
         startPeriodicJob({
           intervalMs: escalation.checkMs,
           firstRunAfterMs: escalation.checkMs,
-          run: () => escalations.run(new Date()),
+          // Pages whose retry is due go out with each check (a failed check does not hold them back).
+          run: async () => {
+            const now = new Date();
+            const [checked, retried] = await Promise.allSettled([escalations.run(now), paging.retryDue(now)]);
+            if (retried.status === 'rejected') escalationLog('page retries failed; trying again next time', retried.reason);
+            if (checked.status === 'rejected') throw checked.reason;
+          },
           onError: (error) => escalationLog('escalation check failed; trying again next time', error),
         }),
       onEvent: (event) => logDutyEvent(logger, 'escalation', event, { leading: 'alert escalation: this replica checks (lease alert-escalation)', stopped: 'alert escalation: stopped here' }),
       onError: (error, what) => escalationLog(`alert escalation: ${what} failed`, error),
     });
+    say(`alert paging: ${contacts.size === 0 ? 'no contacts in ACGS_CONFIG' : `${contacts.size} contact${contacts.size === 1 ? '' : 's'} (${[...contacts.values()].map((contact) => `${contact.name}: ${[contact.slack.mention.length + contact.slack.dm.length > 0 ? 'slack' : '', ...contact.channels].filter(Boolean).join('+')}`).join(', ')})`}`);
     say(`alert escalation: to ${escalationChannel}, checked every ${escalation.checkMs / 1000} s by one replica (lease alert-escalation); Level 1 -> 2 after ${escalation.waitMs[1] / 60_000} min, 2 -> 3 after ${escalation.waitMs[2] / 60_000} min, 3 -> 4 after ${escalation.waitMs[3] / 60_000} min`);
   } else {
     say('alert escalation: off (no channels.alerts or channels.ops in ACGS_CONFIG)');
@@ -613,6 +639,7 @@ async function main(): Promise<void> {
     await checklistMessages?.idle().catch(() => undefined);
     await alertMessages?.idle().catch(() => undefined);
     noticeMailer?.close();
+    pageMailer?.close();
     await bot.stop().catch((error: unknown) => logger.warn({ err: error }, 'bot stop failed'));
     // Before the trail closes: each run in hand finishes its step (recorded) and is handed back.
     await runbookEngine?.stop().catch((error: unknown) => logger.warn({ err: error }, 'runbook runner stop failed'));

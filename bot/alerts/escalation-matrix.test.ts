@@ -48,6 +48,24 @@ describe('the escalation matrix', () => {
   });
 });
 
+describe('contacts in the escalation matrix', () => {
+  it('resolves a named contact to its mentions, its DMs and its name for paging, each once', () => {
+    const matrix = escalationMatrix({
+      levels: { '2': { notify: ['primary', 'pager'] }, '4': { notify: ['primary', 'secondary', 'escalation', 'pager'] } },
+      issue_types: { security: { primary: ['oncall', 'security-team'], escalation: ['security-team', 'U0CISO'] } },
+    });
+    const contacts = new Map([
+      ['pager', { slack: { mention: [], dm: [] } }],
+      ['security-team', { slack: { mention: ['S0SECURITY', 'U0ONCALL'], dm: ['U0SECLEAD'] } }],
+    ]);
+    const roles = { oncall: ['U0ONCALL'] };
+    expect(recipientsOf(matrix, 2, 'security', roles, contacts)).toEqual({ ids: ['U0ONCALL', 'S0SECURITY'], emptyRoles: [], directMessages: ['U0SECLEAD'], contacts: ['security-team', 'pager'] });
+    expect(recipientsOf(matrix, 4, 'security', roles, contacts)).toEqual({ ids: ['U0ONCALL', 'S0SECURITY', 'U0CISO'], emptyRoles: ['approvers'], directMessages: ['U0SECLEAD'], contacts: ['security-team', 'pager'] });
+    // Without contacts configured, the same names are roles nobody holds (the config refuses such a matrix at start).
+    expect(recipientsOf(matrix, 2, 'performance', roles)).toEqual({ ids: ['U0ONCALL'], emptyRoles: ['pager'] });
+  });
+});
+
 describe('a bad escalation section stops the start, naming the key', () => {
   const refused = (escalation: unknown, roles: Record<string, string[]> = {}) => () => parseBotConfig({ roles, escalation });
 
@@ -70,9 +88,9 @@ describe('a bad escalation section stops the start, naming the key', () => {
   });
 
   it('names a contact that is neither a role of the config nor a Slack user or user group ID', () => {
-    expect(refused({ levels: { '2': { notify: ['oncal'] } } })).toThrow(/escalation\.levels\.2\.notify\[0\]: "oncal" is not a role of the config \(nor a Slack user or user group ID\); use one of primary, secondary, escalation, oncall, approvers, admins, stakeholders/);
-    expect(refused({ levels: { '3': { notify: ['primary', '#acgs-oncall'] } } })).toThrow(/escalation\.levels\.3\.notify\[1\]: must be a role name such as oncall, a Slack user ID/);
-    expect(refused({ issue_types: { security: { primary: ['sec-team'] } } })).toThrow(/escalation\.issue_types\.security\.primary\[0\]: "sec-team" is not a role of the config/);
+    expect(refused({ levels: { '2': { notify: ['oncal'] } } })).toThrow(/escalation\.levels\.2\.notify\[0\]: "oncal" is not a role or contact of the config \(nor a Slack user or user group ID\); use one of primary, secondary, escalation, oncall, approvers, admins, stakeholders/);
+    expect(refused({ levels: { '3': { notify: ['primary', '#acgs-oncall'] } } })).toThrow(/escalation\.levels\.3\.notify\[1\]: must be a role or contact name such as oncall, a Slack user ID/);
+    expect(refused({ issue_types: { security: { primary: ['sec-team'] } } })).toThrow(/escalation\.issue_types\.security\.primary\[0\]: "sec-team" is not a role or contact of the config/);
     // The columns are words of a level's notify list, not contacts of their own.
     expect(refused({ issue_types: { security: { secondary: ['primary'] } } })).toThrow(/escalation\.issue_types\.security\.secondary\[0\]: "primary" is not a role/);
     // A role the config defines is fine.

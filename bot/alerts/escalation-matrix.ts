@@ -11,6 +11,9 @@ import { ALERT_RULE_NAMES, ALERT_RULES, isAlertRuleName, type AlertRuleName } fr
 export const ESCALATION_LEVELS = [1, 2, 3, 4] as const;
 export type EscalationLevel = (typeof ESCALATION_LEVELS)[number];
 
+/** What each level of the runbook's "Escalation Procedures" is called, in messages and pages. */
+export const ESCALATION_LEVEL_NAMES: Record<2 | 3 | 4, string> = { 2: 'human intervention required', 3: 'critical incident', 4: 'emergency response' };
+
 /** The runbook's "Escalation Matrix" rows. */
 export const ISSUE_TYPES = ['performance', 'security', 'constitutional', 'infrastructure'] as const;
 export type IssueType = (typeof ISSUE_TYPES)[number];
@@ -22,10 +25,10 @@ export type ContactColumn = (typeof CONTACT_COLUMNS)[number];
 const SLACK_ID = /^[UWS][A-Z0-9]{2,20}$/;
 const ROLE_NAME = /^[a-z][a-z0-9_-]{0,30}$/;
 
-/** Someone to tell: a Slack user or user group ID, or a role name of the config's `roles`. */
+/** Someone to tell: a Slack user or user group ID, a role name of the config's `roles` or a name of its `contacts`. */
 const Contact = z
   .string()
-  .refine((entry) => SLACK_ID.test(entry) || ROLE_NAME.test(entry), 'must be a role name such as oncall, a Slack user ID such as U012ABCDEF or a user group ID such as S012ABCDEF');
+  .refine((entry) => SLACK_ID.test(entry) || ROLE_NAME.test(entry), 'must be a role or contact name such as oncall, a Slack user ID such as U012ABCDEF or a user group ID such as S012ABCDEF');
 
 /** At a level: a contact, or a column of the alert's issue type (`primary`, `secondary`, `escalation`). */
 const LevelContact = Contact;
@@ -139,18 +142,46 @@ export interface EscalationRecipients {
   ids: string[];
   /** Roles the matrix names that the config gives nobody. */
   emptyRoles: string[];
+  /** People whose contact asks for a DM, told by DM at whichever level names the contact; present when there are any. */
+  directMessages?: string[];
+  /** The config's `contacts` the level names, whose e-mail and webhooks are paged (bot/paging/); present when there are any. */
+  contacts?: string[];
+}
+
+/** A contact's Slack part, as the matrix resolves it (the whole contact is bot/paging/contacts.ts's). */
+export interface ContactSlackReach {
+  slack: { mention: readonly string[]; dm: readonly string[] };
 }
 
 /**
  * Resolves a level's `notify` entries for an issue type: a column becomes the issue type's
- * contacts, a role its members in `roles`, an ID itself.
+ * contacts, a role its members in `roles`, a contact its Slack mentions and DMs (and its name, for
+ * paging), an ID itself.
  */
-export function recipientsOf(matrix: EscalationMatrix, level: 2 | 3 | 4, issueType: IssueType, roles: Readonly<Record<string, readonly string[]>>): EscalationRecipients {
+export function recipientsOf(
+  matrix: EscalationMatrix,
+  level: 2 | 3 | 4,
+  issueType: IssueType,
+  roles: Readonly<Record<string, readonly string[]>>,
+  contacts: ReadonlyMap<string, ContactSlackReach> = new Map(),
+): EscalationRecipients {
   const ids: string[] = [];
   const emptyRoles: string[] = [];
+  const directMessages: string[] = [];
+  const named: string[] = [];
+  const once = (list: string[], value: string) => {
+    if (!list.includes(value)) list.push(value);
+  };
   const add = (entry: string) => {
     if (SLACK_ID.test(entry)) {
-      if (!ids.includes(entry)) ids.push(entry);
+      once(ids, entry);
+      return;
+    }
+    const contact = contacts.get(entry);
+    if (contact) {
+      once(named, entry);
+      contact.slack.mention.forEach((id) => once(ids, id));
+      contact.slack.dm.forEach((id) => once(directMessages, id));
       return;
     }
     const members = roles[entry] ?? [];
@@ -161,5 +192,5 @@ export function recipientsOf(matrix: EscalationMatrix, level: 2 | 3 | 4, issueTy
     if ((CONTACT_COLUMNS as readonly string[]).includes(entry)) matrix.issueTypes[issueType][entry as ContactColumn].forEach(add);
     else add(entry);
   }
-  return { ids, emptyRoles };
+  return { ids, emptyRoles, ...(directMessages.length > 0 ? { directMessages } : {}), ...(named.length > 0 ? { contacts: named } : {}) };
 }

@@ -11,7 +11,7 @@
 import type { Actor } from '../../commands/command.js';
 import type { AlertRecord, AlertStore } from './alert-store.js';
 import { immediateStep, judgeEscalation, type EscalationStep, type JudgementInput } from './escalation-judgement.js';
-import { issueTypeOf, recipientsOf, type EscalationMatrix, type EscalationRecipients, type IssueType } from './escalation-matrix.js';
+import { issueTypeOf, recipientsOf, type ContactSlackReach, type EscalationMatrix, type EscalationRecipients, type IssueType } from './escalation-matrix.js';
 import type { EscalationRecords } from './escalation-records.js';
 
 /**
@@ -37,12 +37,29 @@ export interface EscalationActions {
   levelReached(notice: EscalationNotice): Promise<void>;
 }
 
+/**
+ * Several sets of actions for each level (Slack's, and the pages of bot/paging/), run side by side:
+ * a Slack that hangs must not hold a page back, nor a page the lockdown proposal.
+ */
+export function allEscalationActions(sets: readonly EscalationActions[], log: (message: string, error?: unknown) => void = () => undefined): EscalationActions {
+  return {
+    async levelReached(notice) {
+      const outcomes = await Promise.allSettled(sets.map((set) => set.levelReached(notice)));
+      outcomes.forEach((outcome) => {
+        if (outcome.status === 'rejected') log(`alert ${notice.alert.id}: Level ${notice.level}'s actions failed`, outcome.reason);
+      });
+    },
+  };
+}
+
 export interface EscalationsOptions {
   alerts: Pick<AlertStore, 'listOpen' | 'activeSilences' | 'get' | 'note'>;
   records: EscalationRecords;
   matrix: EscalationMatrix;
   /** The config's roles (who `oncall`, `approvers`... are). */
   roles: Readonly<Record<string, readonly string[]>>;
+  /** The config's contacts (bot/paging/contacts.ts), which the matrix may name beside roles. */
+  contacts?: ReadonlyMap<string, ContactSlackReach>;
   actions: EscalationActions;
   /** For escalateNow; run() is given its time. */
   now?: () => Date;
@@ -77,12 +94,12 @@ export function createEscalations(options: EscalationsOptions): Escalations {
   async function escalate(alert: AlertRecord, step: EscalationStep, at: Date): Promise<EscalationNotice | undefined> {
     if (!(await records.claim({ alertId: alert.id, firedAt: alert.firedAt }, step.level, at, step.reason))) return undefined;
     const issueType = issueTypeOf(matrix, alert.rule);
-    const recipients = recipientsOf(matrix, step.level, issueType, roles);
+    const recipients = recipientsOf(matrix, step.level, issueType, roles, options.contacts);
     const notice: EscalationNotice = { alert, level: step.level, reason: step.reason, issueType, recipients };
     await alerts
       .note(alert.id, {
         kind: 'escalated',
-        details: { summary: `Level ${step.level}: ${step.reason}`, level: step.level, reason: step.reason, issue_type: issueType, notified: recipients.ids, ...(recipients.emptyRoles.length > 0 ? { roles_without_members: recipients.emptyRoles } : {}) },
+        details: { summary: `Level ${step.level}: ${step.reason}`, level: step.level, reason: step.reason, issue_type: issueType, notified: recipients.ids, ...(recipients.contacts ? { contacts: recipients.contacts } : {}), ...(recipients.emptyRoles.length > 0 ? { roles_without_members: recipients.emptyRoles } : {}) },
       })
       .catch((error: unknown) => log(`alert ${alert.id}: Level ${step.level} could not be noted on the alert`, error));
     try {

@@ -20,15 +20,22 @@ export interface NoticeMailer {
 
 const TIMEOUT_MS = 10_000;
 
-export function createNoticeMailer(settings: EmailSettings, options: { timeoutMs?: number } = {}): NoticeMailer {
-  const timeoutMs = options.timeoutMs ?? TIMEOUT_MS;
-  const transporter = nodemailer.createTransport({
+/** The SMTP_URL server with short timeouts; shared with the pages of escalated alerts (bot/paging/). */
+export function createSmtpTransport(settings: Pick<EmailSettings, 'transport'>, timeoutMs = TIMEOUT_MS) {
+  return nodemailer.createTransport({
     ...settings.transport,
     connectionTimeout: timeoutMs,
     greetingTimeout: timeoutMs,
     socketTimeout: timeoutMs,
   });
-  const address = (value: unknown) => (typeof value === 'string' ? value : ((value as { address?: string })?.address ?? String(value)));
+}
+
+/** An address as nodemailer reports it accepted or rejected (a text, or an object with one). */
+export const mailAddress = (value: unknown) => (typeof value === 'string' ? value : ((value as { address?: string })?.address ?? String(value)));
+
+export function createNoticeMailer(settings: EmailSettings, options: { timeoutMs?: number } = {}): NoticeMailer {
+  const transporter = createSmtpTransport(settings, options.timeoutMs ?? TIMEOUT_MS);
+  const address = mailAddress;
   return {
     settings,
     async send(notice, to = settings.to) {

@@ -1,7 +1,8 @@
 /**
  * What each escalation level does in Slack (bot/alerts/escalation.ts's EscalationActions):
  *
- * - Level 2: a message in the alerts channel mentioning the level's people (on-call by default);
+ * - Level 2: a message in the alerts channel mentioning the level's people (on-call by default),
+ *   and a DM to the people of a contact (config `contacts`) that asks for one;
  * - Level 3: the same with the approvers too, and each person named also gets a DM; the message
  *   opens an incident through `openIncident` once incidents exist (issue 16; until then the
  *   message says one would be opened);
@@ -41,8 +42,10 @@ export function slackEscalationActions(options: SlackEscalationOptions): Escalat
   const slackFailed = (what: string, error: unknown) => log(`${what}: ${noticeSlackError(error).message}`);
 
   async function directMessages(notice: EscalationNotice, message: SlackMessage): Promise<void> {
-    // People only: a user group hears of it through its mention in the channel.
-    const people = notice.recipients.ids.filter((id) => !id.startsWith('S'));
+    // People only: a user group hears of it through its mention in the channel. From Level 3 every
+    // person named; below, those whose contact (config `contacts`) asks for a DM.
+    const named = notice.level >= 3 ? notice.recipients.ids.filter((id) => !id.startsWith('S')) : [];
+    const people = [...new Set([...named, ...(notice.recipients.directMessages ?? [])])];
     for (const person of people) {
       try {
         const opened = await client.conversations.open({ users: person });
@@ -95,7 +98,7 @@ export function slackEscalationActions(options: SlackEscalationOptions): Escalat
       } catch (error) {
         slackFailed(`alert ${notice.alert.id}: the Level ${notice.level} message to ${channel}`, error);
       }
-      if (notice.level >= 3) await directMessages(notice, message);
+      await directMessages(notice, message);
       if (notice.level === 4) await proposeLockdown(notice);
     },
   };

@@ -5,12 +5,12 @@
  */
 import type { types as slackTypes } from '@slack/bolt';
 import type { EscalationNotice } from '../alerts/escalation.js';
+import { ESCALATION_LEVEL_NAMES as LEVEL_NAMES } from '../alerts/escalation-matrix.js';
 import { escapeText, fitText } from './mrkdwn.js';
 import { SLACK_LIMITS, type SlackMessage } from './render.js';
 
 type KnownBlock = slackTypes.KnownBlock;
 
-const LEVEL_NAMES: Record<2 | 3 | 4, string> = { 2: 'human intervention required', 3: 'critical incident', 4: 'emergency response' };
 const LEVEL_EMOJI: Record<2 | 3 | 4, string> = { 2: ':warning:', 3: ':rotating_light:', 4: ':sos:' };
 
 /** `<@U…>` for a person, `<!subteam^S…>` for a user group. */

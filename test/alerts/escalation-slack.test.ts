@@ -8,7 +8,8 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createAlertStore, migrateAlertStore, type AlertStore } from '../../bot/alerts/alert-store.js';
 import { createEscalations, ESCALATION_ACTOR, ESCALATION_ROLE, type EscalationNotice, type Escalations } from '../../bot/alerts/escalation.js';
-import { DEFAULT_ESCALATION } from '../../bot/alerts/escalation-matrix.js';
+import { DEFAULT_ESCALATION, escalationMatrix, type EscalationMatrix } from '../../bot/alerts/escalation-matrix.js';
+import { resolveContacts, type PagingContact } from '../../bot/paging/contacts.js';
 import { createEscalationRecords, migrateEscalationRecords } from '../../bot/alerts/escalation-records.js';
 import type { ReportedAlert } from '../../bot/alerts/intake.js';
 import { firingReport } from '../../bot/alerts/testing/reported-alerts.js';
@@ -46,14 +47,15 @@ beforeEach(async () => {
   store = createAlertStore({ pool: gov.trail.pool, now: () => T0 });
 });
 
-function escalationsTo(channel: string, openIncident?: (notice: EscalationNotice) => Promise<void>): Escalations {
+function escalationsTo(channel: string, openIncident?: (notice: EscalationNotice) => Promise<void>, withContacts?: { matrix: EscalationMatrix; contacts: Map<string, PagingContact> }): Escalations {
   const client = gov.t.bot.webClient;
   const log = (message: string, error?: unknown) => logged.push(`${message}${error ? ` (${(error as Error).message})` : ''}`);
   return createEscalations({
     alerts: store,
     records: createEscalationRecords(gov.trail.pool),
-    matrix: DEFAULT_ESCALATION,
+    matrix: withContacts?.matrix ?? DEFAULT_ESCALATION,
     roles: ROLES,
+    ...(withContacts ? { contacts: withContacts.contacts } : {}),
     actions: slackEscalationActions({ client, queue: channelWriteQueue(client), channel, execution: { registry: createCommandRegistry(), services: gov.services }, approvals: gov.approvals, log, ...(openIncident ? { openIncident } : {}) }),
     log,
   });
@@ -101,6 +103,24 @@ describe('escalation levels in Slack', () => {
       { summary: 'Level 2: not acknowledged within 5 min at Level 1', level: 2, reason: 'not acknowledged within 5 min at Level 1', issue_type: 'infrastructure', notified: ['S0ACGSONCALL'] },
       { summary: 'Level 3: not acknowledged within 15 min at Level 2', level: 3, reason: 'not acknowledged within 15 min at Level 2', issue_type: 'infrastructure', notified: ['S0ACGSONCALL', 'U0APPROVER1', 'U0APPROVER2', 'U0GONE'] },
     ]);
+  });
+
+  it("Level 2 mentions a named contact's user group and DMs the person its contact asks a DM for", async () => {
+    const contacts = resolveContacts({ 'security-team': { slack: { mention: ['S0SECURITY'], dm: ['U0APPROVER2'] } } }, {});
+    const escalations = escalationsTo(ALERTS, undefined, { matrix: escalationMatrix({ levels: { '2': { notify: ['primary', 'security-team'] } } }), contacts });
+    // The stand-in keeps the DMs of earlier tests: only the ones this level sends count.
+    const dmOf = async (person: string) => gov.t.standIn.messages((await gov.t.bot.webClient.conversations.open({ users: person })).channel!.id!).map((message) => blockText(message.blocks));
+    const dmsBefore = { U0APPROVER1: (await dmOf('U0APPROVER1')).length, U0APPROVER2: (await dmOf('U0APPROVER2')).length };
+    await store.report([firing('ServiceDown', { service: 'policy-engine' })]);
+    const before = postedIn(ALERTS).length;
+    await escalations.run(minutes(5));
+
+    const [level2] = newIn(ALERTS, before);
+    expect(blockText(level2!.blocks)).toContain('For <!subteam^S0ACGSONCALL> <!subteam^S0SECURITY>.');
+    expect((await dmOf('U0APPROVER2')).slice(dmsBefore.U0APPROVER2)).toEqual([expect.stringContaining('Level 2 (human intervention required): alert 1 ServiceDown on policy-engine')]);
+    // Nobody else is DMed below Level 3.
+    expect((await dmOf('U0APPROVER1')).slice(dmsBefore.U0APPROVER1)).toEqual([]);
+    expect(logged).toEqual([]);
   });
 
   it('Level 4 proposes an emergency lockdown as an approval request with its buttons, which two approvers carry out', async () => {

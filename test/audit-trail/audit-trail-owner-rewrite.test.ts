@@ -28,6 +28,7 @@ import { createNoticeLedger, migrateNoticeLedger } from '../../bot/notices/notic
 import { createAlertStore, migrateAlertStore } from '../../bot/alerts/alert-store.js';
 import { createAlertMessageStore, migrateAlertMessageStore } from '../../bot/slack/alert-message-store.js';
 import { createEscalationRecords, migrateEscalationRecords } from '../../bot/alerts/escalation-records.js';
+import { createPageLedger, migratePageLedger } from '../../bot/paging/page-ledger.js';
 import { createLevelOneClaims } from '../../bot/alerts/level-one-claims.js';
 import { createLeaseStore, migrateLeaseStore } from '../../bot/leadership/lease-store.js';
 import { createIncidentStore, migrateIncidentStore } from '../../bot/incidents/incident-store.js';
@@ -287,6 +288,24 @@ describe("the bot's restricted database role", () => {
     expect(await records.claim({ alertId: alert.id, firedAt: startsAt }, 2, new Date(), 'HighCpu alerts start at Level 2')).toBe(false);
     await expect(bot.query('DELETE FROM alert_escalations')).rejects.toThrow(/permission denied for table alert_escalations/);
     await expect(bot.query('UPDATE alert_escalations SET level = 1')).rejects.toThrow(/permission denied for table alert_escalations/);
+  });
+
+  it('claims, attempts and ends an alert page in the table the owner migrated, and cannot delete it', async () => {
+    const { pool, bot } = fixture;
+    expect(await migratePageLedger(pool)).toEqual([]);
+    const alerts = createAlertStore({ pool });
+    const startsAt = new Date();
+    await alerts.report([{ source: 'monitor', fingerprint: 'monitor/HighMemory/service=policy-engine', rule: 'HighMemory', status: 'firing', labels: {}, annotations: {}, startsAt }]);
+    const alert = (await alerts.byFingerprint('monitor/HighMemory/service=policy-engine'))!;
+    const ledger = createPageLedger(pool);
+    const key = { alertId: alert.id, episode: startsAt, level: 2 as const, contact: 'pager', channel: 'webhook' as const, target: 'https://paging.example.com' };
+    const now = new Date();
+    expect(await ledger.claim([key], { reason: 'HighMemory alerts start at Level 2', issueType: 'infrastructure' }, now)).toHaveLength(1);
+    expect(await ledger.claim([key], { reason: 'HighMemory alerts start at Level 2', issueType: 'infrastructure' }, now)).toEqual([]);
+    expect(await ledger.take(key, 0, now, new Date(now.getTime() + 30_000))).toBe(true);
+    await ledger.finish(key, 'sent', now);
+    expect((await ledger.ofAlert(alert.id)).map((page) => [page.state, page.attempts])).toEqual([['sent', 1]]);
+    await expect(bot.query('DELETE FROM alert_pages')).rejects.toThrow(/permission denied for table alert_pages/);
   });
 
   it('runs an incident through the tables the owner migrated, and cannot rewrite its history', async () => {

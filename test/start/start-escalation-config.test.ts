@@ -34,7 +34,21 @@ describe('npm start with an escalation section', () => {
     const config = configFile('bad-role.yml', 'roles:\n  oncall: [U0ONCALL]\nescalation:\n  levels:\n    "3":\n      notify: [primary, approver]\n');
     const result = await start({ ACGS_CONFIG: config });
     expect(result.code).toBe(1);
-    expect(result.stderr).toContain('escalation.levels.3.notify[1]: "approver" is not a role of the config');
+    expect(result.stderr).toContain('escalation.levels.3.notify[1]: "approver" is not a role or contact of the config');
     expect(result.stdout).not.toContain('stack:');
   }, 60_000);
+
+  it('refuses a webhook contact whose secret variable is unset, and e-mail contacts without SMTP_URL, naming the key', async () => {
+    const webhook = configFile('pager.yml', 'contacts:\n  pager:\n    webhook:\n      url: https://paging.example.com/hooks/acgs\n      secret_env: ACGS_TEST_PAGER_SECRET\n');
+    const unset = await start({ ACGS_CONFIG: webhook });
+    expect(unset.code).toBe(1);
+    expect(unset.stderr).toContain('[acgs] could not start: contacts.pager.webhook.secret_env: the environment variable ACGS_TEST_PAGER_SECRET is not set');
+    expect(unset.stdout).not.toContain('stack:');
+
+    const mailed = configFile('mailed.yml', 'contacts:\n  security-team:\n    email: [security@example.com]\n');
+    const noSmtp = await start({ ACGS_CONFIG: mailed });
+    expect(noSmtp.code).toBe(1);
+    expect(noSmtp.stderr).toContain('[acgs] could not start: contacts.security-team.email: contacts with e-mail (security-team) need SMTP_URL');
+    expect(noSmtp.stdout).not.toContain('stack:');
+  }, 90_000);
 });

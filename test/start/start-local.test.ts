@@ -271,6 +271,9 @@ describe('npm start with nothing configured', () => {
     expect(output()).toContain('[acgs] alerts: posted to C0ACGSALERT (#acgs-alerts), one message per alert; more than 10 within a minute share one summary');
     // Unacknowledged alerts are escalated in the console's #acgs-alerts, with the runbook's times.
     expect(output()).toContain('[acgs] alert-escalations: applied migration 1767300000000_alert_escalations');
+    // Escalation contacts are paged through a ledger of their own; none are configured here.
+    expect(output()).toContain('[acgs] paging: applied migration 1767500000000_alert-pages');
+    expect(output()).toContain('[acgs] alert paging: no contacts in ACGS_CONFIG');
     expect(output()).toContain('[acgs] alert escalation: to C0ACGSALERT, checked every 15 s by one replica (lease alert-escalation); Level 1 -> 2 after 5 min, 2 -> 3 after 15 min, 3 -> 4 after 30 min');
     const webhook = await fetch(`http://127.0.0.1:${botPort}/alerts/alertmanager`, { method: 'POST', body: '{}' });
     expect(webhook.status).toBe(404);
