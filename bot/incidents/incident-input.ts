@@ -3,10 +3,11 @@
  * written. Every refusal is an IncidentError whose message is safe to show the person who asked.
  */
 import { z } from 'zod';
+import { INCIDENT_ROLES, INCIDENT_SEVERITIES, INCIDENT_TYPES } from '../../commands/ports.js';
 
-export const SEVERITIES = ['sev1', 'sev2', 'sev3', 'sev4'] as const;
-export const INCIDENT_TYPES = ['performance', 'security', 'constitutional', 'infrastructure'] as const;
-export const INCIDENT_ROLES = ['commander', 'communications', 'scribe'] as const;
+// One vocabulary: the commands' port (commands/ports.ts) holds it, since commands never import bot/.
+export const SEVERITIES = INCIDENT_SEVERITIES;
+export { INCIDENT_ROLES, INCIDENT_TYPES };
 export const INCIDENT_STATES = ['declared', 'resolved', 'closed'] as const;
 /** `declared`, `resolved` and `closed` are put there by the store itself, with the change. */
 export const TIMELINE_KINDS = ['declared', 'resolved', 'closed', 'command', 'runbook-step', 'approval', 'alert', 'role-change', 'severity-change', 'type-change', 'status-update', 'note', 'marked-message'] as const;

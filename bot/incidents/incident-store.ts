@@ -26,6 +26,7 @@ import {
   type IncidentState,
   type TimelineKind,
 } from './incident-input.js';
+import type { TimedIncident } from './incident-times.js';
 
 export const INCIDENT_MIGRATIONS_DIR = fileURLToPath(new URL('./migrations', import.meta.url));
 export const INCIDENT_MIGRATIONS_TABLE = 'bot_incident_migrations';
@@ -112,8 +113,14 @@ export interface IncidentStore {
   declare(declaration: Declaration): Promise<Declared>;
   /** By id or key (INC-12); undefined when there is none. */
   find(idOrKey: string): Promise<Incident | undefined>;
-  /** Open incidents, and the others declared since `since`, newest first. */
+  /** Incidents not closed (declared or resolved), and the others declared since `since`, newest first. */
   list(options: { since: Date; limit?: number }): Promise<Incident[]>;
+  /** Incidents not closed, oldest first. */
+  open(): Promise<Incident[]>;
+  /** The incidents run in a channel (their own, or the ops channel several may share), newest first, at most 20. */
+  inChannel(channelId: string): Promise<Incident[]>;
+  /** The times of the incidents declared in [from, to), for their medians (incident-times.ts). */
+  declaredIn(period: { from: Date; to: Date }): Promise<TimedIncident[]>;
   /** Sets the channel once: an incident already running in a channel keeps it (`changed: false`). */
   setChannel(incidentId: string, channelId: string): Promise<Transition>;
   changeRole(incidentId: string, change: RoleChangeInput): Promise<Transition>;
@@ -285,8 +292,23 @@ export function createIncidentStore(pool: pg.Pool): IncidentStore {
     },
 
     async list({ since, limit = 50 }) {
-      const { rows } = await pool.query<IncidentRow>(`SELECT * FROM incidents WHERE state = 'declared' OR declared_at >= $1 ORDER BY declared_at DESC, id DESC LIMIT $2`, [since, limit]);
+      const { rows } = await pool.query<IncidentRow>(`SELECT * FROM incidents WHERE state <> 'closed' OR declared_at >= $1 ORDER BY declared_at DESC, id DESC LIMIT $2`, [since, limit]);
       return loadAll(pool, rows);
+    },
+
+    async open() {
+      const { rows } = await pool.query<IncidentRow>(`SELECT * FROM incidents WHERE state <> 'closed' ORDER BY declared_at, id`);
+      return loadAll(pool, rows);
+    },
+
+    async inChannel(channelId) {
+      const { rows } = await pool.query<IncidentRow>('SELECT * FROM incidents WHERE channel_id = $1 ORDER BY declared_at DESC, id DESC LIMIT 20', [channelId]);
+      return loadAll(pool, rows);
+    },
+
+    async declaredIn({ from, to }) {
+      const { rows } = await pool.query<{ detected_at: Date; declared_at: Date; resolved_at: Date | null }>('SELECT detected_at, declared_at, resolved_at FROM incidents WHERE declared_at >= $1 AND declared_at < $2', [from, to]);
+      return rows.map((row) => ({ detectedAt: row.detected_at, declaredAt: row.declared_at, resolvedAt: row.resolved_at ?? undefined }));
     },
 
     async setChannel(incidentId, channelId) {

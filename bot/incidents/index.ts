@@ -20,6 +20,8 @@ export {
   type Severity,
   type TimelineKind,
 } from './incident-input.js';
+export { commandIncidents, incidentInfo, type CommandIncidentsOptions } from './incident-commands.js';
+export { incidentCommandTimeline } from './command-timeline.js';
 export { incidentTimes, median, type IncidentTimes, type TimedIncident } from './incident-times.js';
 export {
   createIncidentStore,

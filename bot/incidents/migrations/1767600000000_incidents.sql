@@ -36,8 +36,9 @@ CREATE TABLE incidents (
   CHECK (closed_at IS NULL OR closed_at >= resolved_at),
   CHECK (resolved_at IS NULL OR resolved_at >= declared_at)
 );
-CREATE INDEX incidents_open ON incidents (declared_at) WHERE state = 'declared';
+CREATE INDEX incidents_open ON incidents (declared_at) WHERE state <> 'closed';
 CREATE INDEX incidents_declared_at ON incidents (declared_at);
+CREATE INDEX incidents_by_channel ON incidents (channel_id, declared_at);
 
 -- Every role handed to someone, with who handed it and when; the latest per role is its holder.
 CREATE TABLE incident_role_changes (
