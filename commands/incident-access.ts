@@ -74,7 +74,7 @@ export const rawLine = z.object({ line: z.string() });
 
 /** A person: a mention, a Slack user ID or cli:<user>; the message says what was typed. */
 export function personOf(word: string | undefined, what: string): string | { problem: string } {
-  if (!word) return { problem: `name the ${what}: a mention such as @alice` };
+  if (!word) return { problem: `name the ${what}: a Slack user ID such as U0123ABCD, or a mention <@U0123ABCD>` };
   const parsed = auditUserArgument.safeParse(word);
   return parsed.success ? parsed.data : { problem: `the ${what} ${parsed.error.issues[0]?.message ?? 'must be one person'}` };
 }

@@ -59,7 +59,7 @@ const actionArguments = rawLine.transform(({ line }, context): ActionArguments =
     const mentioned = words.words[0]?.startsWith('<@') || words.words[0]?.startsWith('@') ? personOf(words.words[0], 'owner') : undefined;
     if (mentioned !== undefined && typeof mentioned !== 'string') return fail(mentioned.problem);
     const text = words.rest(mentioned ? 1 : 0);
-    if (text === '') return fail('say what is to be done, for example `incident action add INC-3 @alice Alert on p99 before p95`');
+    if (text === '') return fail('say what is to be done, for example `incident action add INC-3 <@U0ALICE> Alert on p99 before p95`');
     if (text.length > MAX_TEXT) return fail(`an action item may be at most ${MAX_TEXT} characters (it has ${text.length})`);
     return { verb: 'add', ...key, text, ...(mentioned ? { owner: mentioned } : {}) };
   }
@@ -73,7 +73,7 @@ export const incidentAction = defineCommand({
   name: 'incident action',
   summary: "Add an action item to an incident (owner: you unless you mention someone), or mark one done, dropped or open again",
   usage: 'add [INC-n] [@owner] <text...> | done|drop|reopen [INC-n] <item#>',
-  examples: ['incident action add INC-3 @alice Alert on p99 before p95', 'incident action done INC-3 2'],
+  examples: ['incident action add INC-3 <@U0ALICE> Alert on p99 before p95', 'incident action done INC-3 2'],
   level: 1,
   rawArguments: true,
   args: actionArguments,

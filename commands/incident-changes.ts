@@ -121,7 +121,7 @@ export const incidentCommander = defineCommand({
   name: 'incident commander',
   summary: 'Hand the command of an incident to someone; the handover is recorded',
   usage: '[INC-n] <@user>',
-  examples: ['incident commander INC-3 @alice', 'incident commander @bob'],
+  examples: ['incident commander INC-3 U0ALICE', 'incident commander <@U0BOB>'],
   level: 1,
   rawArguments: true,
   args: lineArguments((words, fail) => {
@@ -146,7 +146,7 @@ export const incidentRole = defineCommand({
   name: 'incident role',
   summary: 'Give someone the communications or scribe role of an incident; the change is recorded',
   usage: '[INC-n] <communications|scribe> <@user>',
-  examples: ['incident role INC-3 scribe @carol', 'incident role communications @dave'],
+  examples: ['incident role INC-3 scribe U0CAROL', 'incident role communications <@U0DAVE>'],
   level: 1,
   rawArguments: true,
   args: lineArguments((words, fail) => {
