@@ -6,9 +6,7 @@
 import { formatInZone } from './alert-times.js';
 import { clip, formatDuration } from './format.js';
 import type { IncidentActionItemInfo, IncidentInfo, IncidentTimesInfo } from './ports.js';
-import type { ResultDocument, Tone } from './result.js';
-
-const STATE_TONE: Record<IncidentInfo['state'], Tone> = { declared: 'fail', resolved: 'warn', closed: 'ok' };
+import type { ResultDocument } from './result.js';
 
 /** Everyone the incident names: Slack shows them as mentions, and only them. */
 export function incidentPeople(incident: IncidentInfo): string[] {
@@ -36,7 +34,8 @@ export function incidentFields(incident: IncidentInfo, timeZone: string): { labe
 export function incidentDocument(incident: IncidentInfo, words: { title: string; summary: string; changed: boolean; timeZone: string; footer?: string; people?: readonly string[] }): ResultDocument {
   return {
     title: words.title,
-    tone: words.changed ? STATE_TONE[incident.state] === 'fail' ? 'warn' : 'ok' : 'info',
+    // A change done is `ok` (the CLI exits 0); the incident's own state is in its fields.
+    tone: words.changed ? 'ok' : 'info',
     summary: words.summary,
     blocks: [{ type: 'fields', fields: incidentFields(incident, words.timeZone) }],
     ...(words.footer ? { footer: words.footer } : {}),

@@ -68,7 +68,7 @@ async function expectRefused(line: string, rejection: string, message: string, o
 describe('incident declare', () => {
   it('records the incident with the declarer as commander, runs it in the ops channel and says so', async () => {
     const declared = await run('incident declare sev2 Policy Engine p99 latency above 5 s', { channelId: 'C0SOMEWHERE' });
-    expect(declared.outcome).toBe('warn');
+    expect(declared.outcome).toBe('ok');
     expect(declared.document.title).toBe('INC-1 declared: Policy Engine p99 latency above 5 s');
     expect(text(declared)).toContain(`${ONCALL} declared INC-1 (sev2, infrastructure) and is its commander.`);
     expect(text(declared)).toContain(`It runs in the ops channel (${OPS}): channels of their own are not set up yet.`);
@@ -119,10 +119,10 @@ describe('incident declare', () => {
   it('lets on-call and approvers declare, not someone without a role, and still in lockdown', async () => {
     const viewer = await run('incident declare sev2 outage', { user: VIEWER });
     expect(viewer).toMatchObject({ outcome: 'rejected', rejection: 'refused' });
-    expect((await run('incident declare sev2 outage', { user: APPROVER })).outcome).toBe('warn');
+    expect((await run('incident declare sev2 outage', { user: APPROVER })).outcome).toBe('ok');
     const locked = { ...services, authorization: await testGate({ roles: { oncall: [ONCALL] }, modes: { strict: false, lockdown: true } }) };
-    expect((await run('incident declare sev1 lockdown in force', { services: locked })).outcome).toBe('warn');
-    expect((await run('incident update INC-2 containment holding', { services: locked })).outcome).toBe('warn');
+    expect((await run('incident declare sev1 lockdown in force', { services: locked })).outcome).toBe('ok');
+    expect((await run('incident update INC-2 containment holding', { services: locked })).outcome).toBe('ok');
     expect((await run('restart policy-engine', { services: locked })).rejection).toBe('refused');
     expect(await count('incidents')).toBe(2);
   });
@@ -132,11 +132,11 @@ describe('changes to an incident', () => {
   it('records updates, notes, roles, severity and type with who and when, each once', async () => {
     await run('incident declare sev2 latency', { channelId: OPS });
     expect(text(await run('incident update INC-1 Scaled the policy engine to 3 replicas'))).toContain(`${ONCALL} posted an update of INC-1: Scaled the policy engine to 3 replicas`);
-    expect((await run('incident note inc-1 cache hit rate dropped first')).outcome).toBe('warn');
+    expect((await run('incident note inc-1 cache hit rate dropped first')).outcome).toBe('ok');
     const handed = await run(`incident commander INC-1 <@${LEAD}|lead>`);
     expect(text(handed)).toContain(`${ONCALL} made ${LEAD} the commander of INC-1 (was ${ONCALL}).`);
     expect(text(await run(`incident commander INC-1 ${LEAD}`))).toContain(`${LEAD} is the commander of INC-1 already; nothing changed.`);
-    expect((await run('incident role INC-1 scribe <@U0SCRIBE>', { user: LEAD })).outcome).toBe('warn');
+    expect((await run('incident role INC-1 scribe <@U0SCRIBE>', { user: LEAD })).outcome).toBe('ok');
     expect(text(await run('incident severity INC-1 SEV1'))).toContain('changed the severity of INC-1 from sev2 to sev1.');
     expect(text(await run('incident type INC-1 performance'))).toContain('changed the type of INC-1 from infrastructure to performance.');
     expect(await store.find('INC-1')).toMatchObject({ severity: 'sev1', type: 'performance', roles: { commander: { holder: LEAD }, scribe: { holder: 'U0SCRIBE', changedBy: LEAD } } });
@@ -147,10 +147,10 @@ describe('changes to an incident', () => {
   it('finds the incident from the channel, else the only open one, else lists the open ones', async () => {
     services = withPort({ openChannel: async (incident) => ({ channelId: `C0INC${incident.id}` }) });
     await run('incident declare sev2 first');
-    expect((await run('incident update progress on the only one')).outcome).toBe('warn');
+    expect((await run('incident update progress on the only one')).outcome).toBe('ok');
     expect((await store.statusUpdates('INC-1')).length).toBe(1);
     await run('incident declare sev3 second');
-    expect((await run('incident note in the second channel', { channelId: 'C0INC2' })).outcome).toBe('warn');
+    expect((await run('incident note in the second channel', { channelId: 'C0INC2' })).outcome).toBe('ok');
     expect(await kinds('INC-2')).toEqual(['declared', 'note']);
     await expectRefused('incident update which one?', 'usage', '2 incidents are open: INC-1 (first), INC-2 (second). Say which one, for example `incident update INC-1 <text>`.');
     await expectRefused('incident resolve', 'usage', '2 incidents are open', { channelId: 'C0ELSEWHERE' });
