@@ -99,11 +99,14 @@ export async function runCommand(
       ran = { outcome: 'error', document: internalErrorDocument(reference, command.name) };
     }
   }
-  await tellAfterCommand(deps, request, { command: command.name, line: request.line, actor: request.actor, origin: request.origin, startedAt, context, ...ran });
+  const told = tellAfterCommand(deps, request, { command: command.name, line: request.line, actor: request.actor, origin: request.origin, startedAt, context, ...ran });
+  // A read-only command never waits on the database (a stalled one must not stall `health`); one
+  // that waited for its execution record waits for this too, so its answer comes after both.
+  if (context.execution) await told;
   return ran;
 }
 
-/** Every run, typed or approved, ends in runCommand: the one place the hook is called. Its failure is logged, never the command's. */
+/** Every run, typed or approved, ends in runCommand: the one place the hook is called. Its failure is logged, never the command's; it never throws. */
 async function tellAfterCommand(deps: ExecutionDeps, request: ExecutionRequest, ran: CommandRan): Promise<void> {
   const hook = deps.services.afterCommand;
   if (!hook || ran.rejection === 'usage') return;

@@ -15,6 +15,7 @@ import { SERVICE_NAMES, type ServiceName } from '../../services/kit/service-port
 import { openTestTrail, testGate, type TestTrail } from '../testing/command-access.js';
 import { commandRunner, type CommandRunner } from '../testing/commands.js';
 import { unusedLoopbackUrl } from '../testing/loopback.js';
+import { waitFor } from '../testing/wait-for.js';
 
 const ONCALL = 'U0ONCALL';
 const LEAD = 'U0LEAD';
@@ -244,15 +245,23 @@ describe('the timeline from the command path', () => {
     await run('help scale', { channelId: 'C0OTHER' });
     await run('help', { channelId: 'C0INC1', user: LEAD, origin: 'button' });
     await run('nonsense command', { channelId: 'C0INC1' });
-    const commands = (await store.timeline('INC-1')).filter((entry) => entry.kind === 'command');
+    // A read-only command's answer does not wait for its timeline entry.
+    const commandsOf = async () => (await store.timeline('INC-1')).filter((entry) => entry.kind === 'command');
+    await waitFor('both commands on the timeline', async () => ((await commandsOf()).length === 2 ? true : undefined), 5000, async () => JSON.stringify(await store.timeline('INC-1')));
+    const commands = await commandsOf();
     expect(commands.map((entry) => [entry.actor, entry.text.split(' (')[0]])).toEqual([
       [LEAD, '/acgs help restart'],
       [LEAD, '/acgs help'],
     ]);
     expect(commands[0]!.occurredAt.getTime()).toBeGreaterThanOrEqual(before.getTime());
-    // The incident commands record themselves, not twice.
+    // The incident commands record themselves, not twice; an escalated command's answer waits for its entry.
     await run('incident note typed in the channel', { channelId: 'C0INC1' });
-    expect(await kinds('INC-1')).toEqual(['declared', 'command', 'command', 'note']);
+    const escalated = await run('silence HighCpu 1h load test', { channelId: 'C0INC1' });
+    expect(escalated.rejection).toBe('unavailable');
+    const last = (await store.timeline('INC-1')).at(-1)!;
+    expect(last).toMatchObject({ kind: 'command', actor: ONCALL, reference: expect.stringMatching(/^execution:/) });
+    expect(last.text).toContain('/acgs silence HighCpu 1h load test (refused: Alerts are not set up in this process.');
+    expect(await kinds('INC-1')).toEqual(['declared', 'command', 'command', 'note', 'command']);
   });
 
   it('records a command delivered twice once, and a failing timeline never changes the answer', async () => {
@@ -262,11 +271,15 @@ describe('the timeline from the command path', () => {
     const request = { line: 'help', actor: { id: LEAD }, origin: 'slash' as const, channelId: 'C0INC1', requestId: 'trigger:7.7' };
     await executeCommandLine({ registry, services }, request);
     await executeCommandLine({ registry, services }, request);
+    await waitFor('the command on the timeline', async () => ((await kinds('INC-1')).length === 2 ? true : undefined), 5000, async () => JSON.stringify(await kinds('INC-1')));
+    // The second delivery had its chance to write too: still one entry.
+    await new Promise((resolve) => setTimeout(resolve, 300));
     expect(await kinds('INC-1')).toEqual(['declared', 'command']);
     const logged: unknown[] = [];
     const broken = { ...services, afterCommand: async () => Promise.reject(new Error('database away')) };
     const answered = await executeCommandLine({ registry, services: broken, logError: (_reference, error) => logged.push(error) }, { ...request, requestId: 'trigger:8.8' });
     expect(answered.outcome).toBe('info');
-    expect(logged).toHaveLength(1);
+    await waitFor('the failure logged', () => (logged.length === 1 ? true : undefined), 5000, () => 'nothing logged');
+    expect((logged[0] as Error).message).toBe('database away');
   });
 });
