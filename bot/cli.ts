@@ -17,6 +17,7 @@ import { allChecklists, createChecklistBook, migrateChecklistStore } from '../ru
 import { backupRootFromEnv } from '../runbooks/backup/backup-ports.js';
 import { createBackupCatalog, openBotDeployments } from './runbook-runs/index.js';
 import { commandAlerts, createAlertStore, migrateAlertStore } from './alerts/index.js';
+import { commandIncidents, createIncidentStore, incidentCommandTimeline, migrateIncidentStore } from './incidents/index.js';
 import type { CommandPathDependencies } from './command-path/index.js';
 import { commandDependenciesFromEnv } from './command-path/index.js';
 import { loadBotConfig } from './config.js';
@@ -252,6 +253,29 @@ async function addAlerts(services: CommandPathDependencies, trail: CliTrail | un
   services.alerts = commandAlerts(createAlertStore({ pool: trail.pool }), { timezone });
 }
 
+/** Lines of the incident commands: only they open the bot's incidents (and migrate their tables). */
+function isIncidentLine(registry: Registry, line: string): boolean {
+  const resolution = registry.resolve(line);
+  return resolution.ok && /^incidents?( |$)/.test(resolution.command.name);
+}
+
+/**
+ * The bot's incidents, as for the alerts: with DATABASE_URL on that database; without it they are
+ * in npm start's embedded database, whose one session is the bot's.
+ */
+async function addIncidents(services: CommandPathDependencies, trail: CliTrail | undefined, timezone: string, opsChannel: string | undefined): Promise<void> {
+  if (!trail?.pool) {
+    services.incidentsProblem = trail?.channel
+      ? "without DATABASE_URL the incidents are in npm start's embedded database, which only the bot opens: ask in the console (or Slack), or set DATABASE_URL"
+      : (trail?.trailProblem ?? 'no DATABASE_URL and no running npm start: start it with npm start, or set DATABASE_URL');
+    return;
+  }
+  await migrateIncidentStore(trail.pool);
+  const store = createIncidentStore(trail.pool);
+  services.incidents = commandIncidents(store, { timezone, ...(opsChannel ? { opsChannel } : {}) });
+  services.afterCommand = incidentCommandTimeline(store);
+}
+
 /**
  * How to give the CLI the bot's database, said wherever its absence is why a command cannot run
  * here: the variable, where its value comes from, and the line to type.
@@ -373,6 +397,7 @@ export async function runCli(argv: readonly string[], io: CliIo, options: CliOpt
     }
     if (isDeploymentLine(registry, line)) await addDeployments(services, trail, io);
     if (isAlertLine(registry, line)) await addAlerts(services, trail, config.timezone);
+    if (isIncidentLine(registry, line)) await addIncidents(services, trail, config.timezone, config.channels.ops);
     if (isReportLine(registry, line)) await addReports(services, trail, io, config.timezone);
     if (isScheduleLine(registry, line)) services.schedulesProblem = SCHEDULES_PROBLEM;
     const outcome = await executeCommandLine(

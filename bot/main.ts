@@ -90,6 +90,7 @@ import { createSlackStandIn, DEFAULT_CHANNELS, type SlackStandIn } from './slack
 import { createDeploymentNotices, createNoticeLedger, createNoticeMailer, emailSettingsFromEnv, migrateNoticeLedger, type NoticeMailer } from './notices/index.js';
 import { noticeGroupDirectory, slackNoticeChat } from './slack/deployment-notice-chat.js';
 import type { NoticesPort } from '../runbooks/engine/ports.js';
+import { commandIncidents, createIncidentStore, incidentCommandTimeline, migrateIncidentStore } from './incidents/index.js';
 
 const env = process.env;
 const logger = createBotLogger({ name: 'acgs-bot', level: env.LOG_LEVEL ?? 'info' });
@@ -387,6 +388,14 @@ async function main(): Promise<void> {
   // The alert commands (`alerts`, `alerts ack|snooze|resolve`, `silence`) act on it as the person.
   services.alerts = commandAlerts(alertStore, { timezone: config.timezone });
   const replica = replicaId(env.ACGS_BOT_INSTANCE);
+
+  // Incidents (issue 16): the incident commands act on the store as the person; a command that
+  // runs in an incident's channel goes on its timeline. Without channels.ops an incident runs in
+  // the channel it was declared in until the Slack side makes channels of their own.
+  announceMigrations('incidents', await migrateIncidentStore(trail.pool));
+  const incidentStore = createIncidentStore(trail.pool);
+  services.incidents = commandIncidents(incidentStore, { timezone: config.timezone, ...(config.channels.ops ? { opsChannel: config.channels.ops } : {}) });
+  services.afterCommand = incidentCommandTimeline(incidentStore);
 
   // Scheduled maintenance (bot/schedules): every replica lists and runs jobs by hand; the one that
   // holds the lease schedules drives the timer, and each scheduled time is claimed in PostgreSQL.

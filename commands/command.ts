@@ -68,6 +68,12 @@ export interface CommandContext {
   approvalId?: string;
   /** Who approved it, for a command run once approved (origin `approval`): the request's approvers. */
   approvedBy?: readonly string[];
+  /**
+   * The identity of the request this line came in, the same when it is delivered again (Slack's
+   * trigger id; an approved run's request), else this execution's own id: what a command records
+   * once per request keys its writes with (the incident store's request keys).
+   */
+  requestId?: string;
 }
 
 export interface CommittedExecution {

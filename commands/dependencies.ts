@@ -14,7 +14,7 @@ import { SERVICE_NAMES, SERVICE_PORTS, type ServiceName } from '../services/kit/
 import type { StackDatabase } from '../services/stack/stack-database.js';
 import type { StackRedis } from '../services/stack/stack-redis.js';
 import type { Stack } from '../services/stack/stack.js';
-import type { Alerts, AuditLogReader, BackupCatalog, Checklists, Deployments, Reports, RunbookRuns, Schedules } from './ports.js';
+import type { Alerts, AuditLogReader, BackupCatalog, Checklists, Deployments, Incidents, Reports, RunbookRuns, Schedules } from './ports.js';
 
 export interface CommandDependencies {
   /** Base URL of each service. */
@@ -69,6 +69,10 @@ export interface CommandDependencies {
   reports?: Reports;
   /** Why there are no reports, when this process could have had them (the CLI without DATABASE_URL). */
   reportsProblem?: string;
+  /** The bot's incidents (bot/incidents); without it the incident commands say they are not set up. */
+  incidents?: Incidents;
+  /** Why there are no incidents, when this process could have had them (the CLI without DATABASE_URL). */
+  incidentsProblem?: string;
 }
 
 export interface ServiceEndpointsEnv {
@@ -107,7 +111,7 @@ export interface CommandDependenciesOptions {
 }
 
 /** The clients and connections; the bot adds its audit trail (bot/command-path/command-path-dependencies.ts). */
-export function createCommandDependencies(options: CommandDependenciesOptions): Omit<CommandDependencies, 'trail' | 'trailProblem' | 'runs' | 'backups' | 'runsProblem' | 'checklists' | 'checklistsProblem' | 'deployments' | 'deploymentsProblem' | 'alerts' | 'alertsProblem' | 'reports' | 'reportsProblem' | 'schedulesProblem'> {
+export function createCommandDependencies(options: CommandDependenciesOptions): Omit<CommandDependencies, 'trail' | 'trailProblem' | 'runs' | 'backups' | 'runsProblem' | 'checklists' | 'checklistsProblem' | 'deployments' | 'deploymentsProblem' | 'alerts' | 'alertsProblem' | 'reports' | 'reportsProblem' | 'schedulesProblem' | 'incidents' | 'incidentsProblem'> {
   const callTimeoutMs = options.callTimeoutMs ?? 10_000;
   const { endpoints } = options;
   return {

@@ -32,6 +32,11 @@ import { evolutionReview } from './evolution-review.js';
 import { evolutions } from './evolutions.js';
 import { health } from './health.js';
 import { help } from './help.js';
+import { incidentAction, incidentActions } from './incident-actions.js';
+import { incidentCommander, incidentNote, incidentRole, incidentSeverity, incidentType, incidentUpdate } from './incident-changes.js';
+import { incidentDeclare } from './incident-declare.js';
+import { incidentClose, incidentResolve } from './incident-lifecycle.js';
+import { incidents } from './incidents.js';
 import { logs } from './logs.js';
 import { metrics } from './metrics.js';
 import { lockdown, lockdownLift, strictMode } from './policy-modes.js';
@@ -133,6 +138,18 @@ export const allCommands: readonly CommandDefinition[] = [
   silences,
   schedule,
   scheduleRun,
+  incidents,
+  incidentDeclare,
+  incidentUpdate,
+  incidentNote,
+  incidentCommander,
+  incidentRole,
+  incidentSeverity,
+  incidentType,
+  incidentResolve,
+  incidentClose,
+  incidentActions,
+  incidentAction,
 ] as CommandDefinition[];
 
 export function createCommandRegistry(): Registry {

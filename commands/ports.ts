@@ -670,3 +670,126 @@ export interface Reports {
   /** The weekly security report (the last 7 days' refusals, failed authentication, break-glass, chains ...); `post` and `askedIn` as for `daily`. */
   security(options: { post: boolean; askedIn?: string }): Promise<ResultDocument>;
 }
+
+/** The incident vocabulary (issue 16); bot/incidents' store checks its records against the same lists. */
+export const INCIDENT_SEVERITIES = ['sev1', 'sev2', 'sev3', 'sev4'] as const;
+export const INCIDENT_TYPES = ['performance', 'security', 'constitutional', 'infrastructure'] as const;
+export const INCIDENT_ROLES = ['commander', 'communications', 'scribe'] as const;
+export type IncidentSeverity = (typeof INCIDENT_SEVERITIES)[number];
+export type IncidentTypeName = (typeof INCIDENT_TYPES)[number];
+export type IncidentRoleName = (typeof INCIDENT_ROLES)[number];
+
+/** An incident as the incident commands show it. */
+export interface IncidentInfo {
+  id: string;
+  /** INC-<id> */
+  key: string;
+  title: string;
+  severity: IncidentSeverity;
+  type: IncidentTypeName;
+  private: boolean;
+  /** `declared` until resolved; `resolved` until closed. */
+  state: 'declared' | 'resolved' | 'closed';
+  /** Its own channel, or channels.ops when it runs there; null before either. */
+  channelId: string | null;
+  declaredBy: string;
+  declaredAt: Date;
+  detectedAt: Date;
+  resolvedAt: Date | null;
+  resolvedBy: string | null;
+  closedAt: Date | null;
+  closedBy: string | null;
+  /** The latest status update, or the declaration before the first. */
+  lastUpdateAt: Date;
+  /** Who holds each role handed out (Slack user IDs). */
+  roles: Partial<Record<IncidentRoleName, string>>;
+}
+
+/** What a change did: `changed` is false when it already was so (a double click, another replica). */
+export interface IncidentChange {
+  incident: IncidentInfo;
+  changed: boolean;
+}
+
+export interface IncidentActionItemInfo {
+  /** Its number, as `incident actions` shows it. */
+  id: string;
+  text: string;
+  owner: string;
+  state: 'open' | 'done' | 'dropped';
+  createdBy: string;
+  createdAt: Date;
+  updatedBy: string;
+  updatedAt: Date;
+}
+
+/** Medians over the incidents declared in a period: one long outage would drag a mean away. */
+export interface IncidentTimesInfo {
+  declared: number;
+  resolved: number;
+  medianDetectionMs: number | undefined;
+  medianResolutionMs: number | undefined;
+}
+
+/** The channel the Slack side made for an incident, and what it could not do there. */
+export interface OpenedIncidentChannel {
+  channelId: string;
+  /** `inc-2026-12-07-policy-engine-latency` */
+  name?: string;
+  /** People who could not be invited, with why, in words: said in the answer. */
+  notInvited?: ReadonlyArray<{ user: string; reason: string }>;
+}
+
+/** An incident request refused before anything changed; the message is safe to show. */
+export class IncidentRequestError extends Error {
+  override readonly name: string = 'IncidentRequestError';
+  constructor(
+    readonly code: 'invalid' | 'not-found' | 'closed' | 'transition',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * The bot's incidents (bot/incidents' store) as the incident commands use them; the bot
+ * implements it. `requestKey` is the command's request id: the same request again records nothing
+ * new. The optional methods are the Slack side's seams (issue 16): without them the incident runs
+ * in channels.ops and nothing is posted beyond the command's answer.
+ */
+export interface Incidents {
+  /** The bot's timezone (config `timezone:`), for the times people read. */
+  timezone: string;
+  /** channels.ops: where an incident runs without a channel of its own; undefined when the config names none. */
+  opsChannel?: string;
+  declare(input: { title: string; severity: string; type: string; by: string; at: Date; requestKey?: string }): Promise<{ incident: IncidentInfo; created: boolean }>;
+  /** By key (INC-3, inc-3, 3); undefined when there is none. */
+  find(key: string): Promise<IncidentInfo | undefined>;
+  /** Not closed (declared or resolved), oldest first. */
+  open(): Promise<IncidentInfo[]>;
+  /** The incidents run in a channel (their own, or channels.ops several may share), newest first. */
+  inChannel(channelId: string): Promise<IncidentInfo[]>;
+  /** Open ones whatever their age and the others declared since, newest first. */
+  list(since: Date): Promise<IncidentInfo[]>;
+  /** The incidents declared in the period [from, to), as medians. */
+  times(period: { from: Date; to: Date }): Promise<IncidentTimesInfo>;
+  /** Sets the channel an incident runs in, once: one already running somewhere stays there. */
+  setChannel(key: string, channelId: string): Promise<IncidentChange>;
+  changeRole(key: string, change: { role: string; holder: string; by: string; at: Date }): Promise<IncidentChange>;
+  changeSeverity(key: string, severity: string, by: string, at: Date): Promise<IncidentChange>;
+  changeType(key: string, type: string, by: string, at: Date): Promise<IncidentChange>;
+  postUpdate(key: string, update: { author: string; text: string; at: Date; requestKey?: string }): Promise<{ created: boolean }>;
+  note(key: string, note: { actor: string; text: string; at: Date; requestKey?: string }): Promise<void>;
+  resolve(key: string, by: string, at: Date): Promise<IncidentChange>;
+  close(key: string, by: string, at: Date): Promise<IncidentChange>;
+  actionItems(key: string): Promise<IncidentActionItemInfo[]>;
+  addActionItem(key: string, item: { text: string; owner: string; by: string; at: Date; requestKey?: string }): Promise<IncidentActionItemInfo>;
+  /** Refused when the item is not one of this incident's. */
+  setActionItemState(key: string, itemId: string, state: 'open' | 'done' | 'dropped', by: string, at: Date): Promise<IncidentActionItemInfo>;
+  /** Seam for the Slack side: makes the incident's own channel; throws (a sentence) when Slack refuses. */
+  openChannel?(incident: IncidentInfo): Promise<OpenedIncidentChannel>;
+  /** Seam for the Slack side: tells the update in the incident's channel and channels.ops, stakeholders for sev1/sev2. */
+  announceUpdate?(incident: IncidentInfo, update: { author: string; text: string; at: Date }): Promise<void>;
+  /** Seam for the review: told once when an incident is closed. */
+  closed?(incident: IncidentInfo): Promise<void>;
+}

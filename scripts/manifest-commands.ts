@@ -27,8 +27,32 @@ export function slashCommandText(commands: readonly CommandDefinition[] = allCom
   return {
     description: `Run an ACGS-1 Lite runbook command: ${readOnly} that only read, ${commands.length - readOnly} that act, some after approvals (try /acgs help)`,
     // Names only, but help's argument: `/acgs help <command>` gives every other command's arguments.
-    usage_hint: commands.map((command) => (command.name === 'help' ? usageLine(command) : command.name)).join(' | '),
+    usage_hint: groupedNames(commands.map((command) => (command.name === 'help' ? usageLine(command) : command.name))).join(' | '),
   };
+}
+
+/**
+ * Two-word names next to each other with the same first word as one entry (`incident declare|update`):
+ * Slack takes at most 1,000 characters of usage hint, and the incident commands alone would pass it.
+ */
+export function groupedNames(names: readonly string[]): string[] {
+  const grouped: string[] = [];
+  let group: { first: string; seconds: string[] } | undefined;
+  const flush = () => {
+    if (group) grouped.push(`${group.first} ${group.seconds.join('|')}`);
+    group = undefined;
+  };
+  for (const name of names) {
+    const words = /^([a-z][a-z0-9-]*) ([a-z][a-z0-9-]*)$/.exec(name);
+    if (words && group && group.first === words[1]) group.seconds.push(words[2]!);
+    else {
+      flush();
+      if (words) group = { first: words[1]!, seconds: [words[2]!] };
+      else grouped.push(name);
+    }
+  }
+  flush();
+  return grouped;
 }
 
 /** What manifest.yml says now. */

@@ -15,8 +15,23 @@ describe('the default rules', () => {
     expect(data.levels['3']).toMatchObject({ approvals: 2, distinct_approvers: true });
     expect(data.levels['4']).toMatchObject({ approvals: 2, distinct_approvers: true });
     expect(data.break_glass).toEqual({ roles: ['admins'], levels: [4], min_reason_length: 10 });
-    // Acting on the bot's own alert records changes nothing in the stack: on-call must still be able to during a lockdown.
-    expect(data.lockdown.allowed_commands).toEqual(['lockdown lift', 'alerts ack', 'alerts snooze', 'alerts resolve']);
+    // Acting on the bot's own alert and incident records changes nothing in the stack: on-call must still be able to during a lockdown.
+    expect(data.lockdown.allowed_commands).toEqual([
+      'lockdown lift',
+      'alerts ack',
+      'alerts snooze',
+      'alerts resolve',
+      'incident declare',
+      'incident update',
+      'incident note',
+      'incident commander',
+      'incident role',
+      'incident severity',
+      'incident type',
+      'incident resolve',
+      'incident close',
+      'incident action',
+    ]);
     expect(data.freezes).toEqual([]);
   });
 

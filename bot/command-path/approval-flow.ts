@@ -352,6 +352,8 @@ async function runApproved(
     ...(channel ? { channelId: channel } : {}),
     approvalId: approved.id,
     approvedBy: approved.approvedBy,
+    // One execution per approved request (claimExecution): the request is the identity.
+    requestId: `approval:${approved.id}`,
   };
   let plan: ApprovalPlan;
   try {

@@ -7,6 +7,26 @@ import { createCommandDependencies, type CommandDependencies, type CommandDepend
 import type { ApprovalStore } from '../approvals/index.js';
 import type { AuditTrail } from '../audit-trail/index.js';
 import type { CommandGate } from './command-gate.js';
+import type { Actor, CommandContext, CommandError, CommandOrigin } from '../../commands/command.js';
+import type { ResultDocument } from '../../commands/result.js';
+
+/**
+ * What ran, for whoever keeps a record of it beside the trail (the incident timeline); a line
+ * typed wrong never ran and is not told.
+ */
+export interface CommandRan {
+  command: string;
+  line: string;
+  actor: Actor;
+  origin: CommandOrigin;
+  /** When the handler started: the time the command happened. */
+  startedAt: Date;
+  /** Its channel, request id and committed execution record are in here. */
+  context: CommandContext;
+  outcome: ResultDocument['tone'] | 'rejected' | 'error';
+  document: ResultDocument;
+  rejection?: CommandError['kind'];
+}
 
 export interface CommandPathDependencies extends CommandDependencies {
   /**
@@ -24,6 +44,11 @@ export interface CommandPathDependencies extends CommandDependencies {
    * command that needs approvals is refused: it can be neither requested nor run.
    */
   approvals?: ApprovalStore;
+  /**
+   * Told of every command that ran, after its handler (run-command.ts): the incident timeline
+   * (bot/incidents/command-timeline.ts). A failure here is logged and changes nothing of the answer.
+   */
+  afterCommand?: (ran: CommandRan) => Promise<void>;
 }
 
 export interface CommandPathDependenciesOptions extends CommandDependenciesOptions {

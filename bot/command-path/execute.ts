@@ -132,6 +132,7 @@ export async function executeCommandLine(deps: ExecutionDeps, request: Execution
     progress: quietProgress(request.progress, (error) => deps.logError?.(randomUUID().slice(0, 8), error, request)),
     ...(request.channelId ? { channelId: request.channelId } : {}),
     ...(request.approvalId ? { approvalId: request.approvalId } : {}),
+    requestId: request.requestId ?? `execution:${executionId}`,
   };
   if (decision.approvals_required > 0) {
     const requested = await requestApproval(deps, { command, args: resolution.args, line: resolution.line, decision, context, common, executionId });

@@ -12,7 +12,7 @@ import { CommandError } from '../../commands/command.js';
 import type { ProgressReporter } from '../../commands/progress.js';
 import type { Registry } from '../../commands/registry.js';
 import type { ResultDocument } from '../../commands/result.js';
-import type { CommandPathDependencies } from './command-path-dependencies.js';
+import type { CommandPathDependencies, CommandRan } from './command-path-dependencies.js';
 
 export interface ExecutionRequest {
   line: string;
@@ -27,6 +27,8 @@ export interface ExecutionRequest {
    * asking again with it answers the same request (CommandContext.approvalId).
    */
   approvalId?: string;
+  /** The identity of the delivery this line came in (Slack's trigger id): CommandContext.requestId. */
+  requestId?: string;
 }
 
 export interface ExecutionDeps {
@@ -84,14 +86,34 @@ export async function runCommand(
   args: unknown,
   context: CommandContext,
 ): Promise<{ outcome: ExecutionOutcome['outcome']; document: ResultDocument; rejection?: CommandError['kind'] }> {
+  const startedAt = new Date();
+  let ran: { outcome: ExecutionOutcome['outcome']; document: ResultDocument; rejection?: CommandError['kind'] };
   try {
     const document = await command.run(context, args);
-    return { outcome: document.tone, document };
+    ran = { outcome: document.tone, document };
   } catch (error) {
-    if (error instanceof CommandError) return { outcome: 'rejected', document: commandErrorDocument(error, command.name), rejection: error.kind };
-    const reference = randomUUID().slice(0, 8);
-    deps.logError?.(reference, error, request);
-    return { outcome: 'error', document: internalErrorDocument(reference, command.name) };
+    if (error instanceof CommandError) ran = { outcome: 'rejected', document: commandErrorDocument(error, command.name), rejection: error.kind };
+    else {
+      const reference = randomUUID().slice(0, 8);
+      deps.logError?.(reference, error, request);
+      ran = { outcome: 'error', document: internalErrorDocument(reference, command.name) };
+    }
+  }
+  const told = tellAfterCommand(deps, request, { command: command.name, line: request.line, actor: request.actor, origin: request.origin, startedAt, context, ...ran });
+  // A read-only command never waits on the database (a stalled one must not stall `health`); one
+  // that waited for its execution record waits for this too, so its answer comes after both.
+  if (context.execution) await told;
+  return ran;
+}
+
+/** Every run, typed or approved, ends in runCommand: the one place the hook is called. Its failure is logged, never the command's; it never throws. */
+async function tellAfterCommand(deps: ExecutionDeps, request: ExecutionRequest, ran: CommandRan): Promise<void> {
+  const hook = deps.services.afterCommand;
+  if (!hook || ran.rejection === 'usage') return;
+  try {
+    await hook(ran);
+  } catch (error) {
+    deps.logError?.(randomUUID().slice(0, 8), error, request);
   }
 }
 

@@ -3,12 +3,14 @@
  * written. Every refusal is an IncidentError whose message is safe to show the person who asked.
  */
 import { z } from 'zod';
+import { INCIDENT_ROLES, INCIDENT_SEVERITIES, INCIDENT_TYPES } from '../../commands/ports.js';
 
-export const SEVERITIES = ['sev1', 'sev2', 'sev3', 'sev4'] as const;
-export const INCIDENT_TYPES = ['performance', 'security', 'constitutional', 'infrastructure'] as const;
-export const INCIDENT_ROLES = ['commander', 'communications', 'scribe'] as const;
+// One vocabulary: the commands' port (commands/ports.ts) holds it, since commands never import bot/.
+export const SEVERITIES = INCIDENT_SEVERITIES;
+export { INCIDENT_ROLES, INCIDENT_TYPES };
 export const INCIDENT_STATES = ['declared', 'resolved', 'closed'] as const;
-export const TIMELINE_KINDS = ['command', 'runbook-step', 'approval', 'alert', 'role-change', 'severity-change', 'type-change', 'status-update', 'note', 'marked-message'] as const;
+/** `declared`, `resolved` and `closed` are put there by the store itself, with the change. */
+export const TIMELINE_KINDS = ['declared', 'resolved', 'closed', 'command', 'runbook-step', 'approval', 'alert', 'role-change', 'severity-change', 'type-change', 'status-update', 'note', 'marked-message'] as const;
 export const ACTION_ITEM_STATES = ['open', 'done', 'dropped'] as const;
 
 export type Severity = (typeof SEVERITIES)[number];
@@ -22,6 +24,8 @@ export type ActionItemState = (typeof ACTION_ITEM_STATES)[number];
 export const MAX_TITLE_LENGTH = 150;
 /** Slack's own limit on a message's text. */
 export const MAX_TEXT_LENGTH = 4000;
+/** A request's identity (a Slack trigger id, a command's execution id) is short. */
+export const MAX_REQUEST_KEY_LENGTH = 200;
 
 export class IncidentError extends Error {
   override readonly name = 'IncidentError';
@@ -51,6 +55,13 @@ const text = (what: string, max: number) =>
 
 const person = (what: string) => text(what, 200);
 
+/**
+ * The caller's identity of the request (a command's request id): the same key again records
+ * nothing new and answers what the first one recorded, so a retried or double-submitted request
+ * counts once.
+ */
+const requestKey = text('the request key', MAX_REQUEST_KEY_LENGTH).optional();
+
 /** Who did something: a Slack user id, or the bot's own actor. */
 export const Actor = person('who did it');
 
@@ -65,6 +76,7 @@ export const Declaration = z
     /** When the problem was first noticed; the declaration's time when not given. */
     detectedAt: z.date().optional(),
     channelId: z.string().min(1).optional(),
+    requestKey,
   })
   .refine((declaration) => !declaration.detectedAt || declaration.detectedAt <= declaration.at, {
     error: 'the detection time is after the declaration: an incident is declared once something was noticed',
@@ -77,16 +89,17 @@ export const TimelineEntryInput = z.object({
   actor: person('the actor'),
   text: text('the text', MAX_TEXT_LENGTH),
   reference: z.string().min(1).optional(),
+  requestKey,
 });
 export type TimelineEntryInput = z.input<typeof TimelineEntryInput>;
 
-export const StatusUpdateInput = z.object({ author: person('the author'), text: text('the update', MAX_TEXT_LENGTH), at: z.date() });
+export const StatusUpdateInput = z.object({ author: person('the author'), text: text('the update', MAX_TEXT_LENGTH), at: z.date(), requestKey });
 export type StatusUpdateInput = z.input<typeof StatusUpdateInput>;
 
 export const RoleChangeInput = z.object({ role: IncidentRole, holder: person('the new holder'), by: person('who changed it'), at: z.date() });
 export type RoleChangeInput = z.input<typeof RoleChangeInput>;
 
-export const ActionItemInput = z.object({ text: text('the action item', MAX_TEXT_LENGTH), owner: person('the owner'), by: person('who added it'), at: z.date() });
+export const ActionItemInput = z.object({ text: text('the action item', MAX_TEXT_LENGTH), owner: person('the owner'), by: person('who added it'), at: z.date(), requestKey });
 export type ActionItemInput = z.input<typeof ActionItemInput>;
 
 /** Parses with a schema; the first problem becomes the IncidentError's message. */

@@ -56,7 +56,8 @@ async function refusal(work: Promise<unknown>): Promise<IncidentError> {
 
 describe('declaring', () => {
   it('records the incident with its key, times and the declarer as commander', async () => {
-    const incident = await store.declare(declaration({ detectedAt: minutes(-7), channelId: 'C0INC1' }));
+    const { created, ...incident } = await store.declare(declaration({ detectedAt: minutes(-7), channelId: 'C0INC1' }));
+    expect(created).toBe(true);
     expect(incident).toMatchObject({
       key: 'INC-1',
       title: 'Policy Engine latency above 5 s',
@@ -75,6 +76,27 @@ describe('declaring', () => {
     expect(await store.find('inc-1')).toEqual(incident);
     expect(await store.find('INC-2')).toBeUndefined();
     expect(await store.find('nonsense')).toBeUndefined();
+    expect((await store.timeline(incident.id)).map((entry) => [entry.kind, entry.actor, entry.text, entry.occurredAt])).toEqual([
+      ['declared', 'U0ONCALL', 'declared sev2 performance incident: Policy Engine latency above 5 s', T0],
+    ]);
+  });
+
+  it('records a declaration once per request key: a retry answers the incident the first one declared', async () => {
+    const first = await store.declare(declaration({ requestKey: 'trigger:123.456' }));
+    const again = await other.declare(declaration({ requestKey: 'trigger:123.456', title: 'typed again', at: minutes(1) }));
+    expect(again).toMatchObject({ created: false, key: first.key, title: first.title, declaredAt: T0 });
+    expect((await pool.query('SELECT count(*)::int AS n FROM incidents')).rows[0].n).toBe(1);
+    expect((await store.timeline(first.id)).filter((entry) => entry.kind === 'declared')).toHaveLength(1);
+    expect((await store.roleHistory(first.id)).length).toBe(1);
+    // Another request is another incident.
+    expect(await store.declare(declaration({ requestKey: 'trigger:789' }))).toMatchObject({ created: true, key: 'INC-2' });
+  });
+
+  it('declares once when two replicas receive the same request at the same time', async () => {
+    const both = await Promise.all([store.declare(declaration({ requestKey: 'trigger:same' })), other.declare(declaration({ requestKey: 'trigger:same' }))]);
+    expect(both.map((incident) => incident.created).sort()).toEqual([false, true]);
+    expect(both[0].key).toBe(both[1].key);
+    expect((await pool.query('SELECT count(*)::int AS n FROM incidents')).rows[0].n).toBe(1);
   });
 
   it('makes a security incident private unless told otherwise, and detection defaults to the declaration', async () => {
@@ -97,6 +119,7 @@ describe('declaring', () => {
     [{ title: 'x'.repeat(MAX_TITLE_LENGTH + 1) }, `the title is too long (at most ${MAX_TITLE_LENGTH} characters)`],
     [{ declaredBy: '' }, 'who declared it is empty'],
     [{ detectedAt: minutes(1) }, 'the detection time is after the declaration: an incident is declared once something was noticed'],
+    [{ requestKey: ' ' }, 'the request key is empty'],
   ])('refuses %j: %s, and stores nothing', async (overrides, message) => {
     const error = await refusal(store.declare(declaration(overrides as Partial<Declaration>)));
     expect(error).toMatchObject({ code: 'invalid', message });
@@ -126,6 +149,7 @@ describe('roles, severity and type', () => {
       ['scribe', 'U0SCRIBE'],
     ]);
     expect((await store.timeline(id)).map((entry) => [entry.kind, entry.actor, entry.text])).toEqual([
+      ['declared', 'U0ONCALL', 'declared sev2 performance incident: Policy Engine latency above 5 s'],
       ['role-change', 'U0ONCALL', 'commander: U0LEAD'],
       ['role-change', 'U0LEAD', 'scribe: U0SCRIBE'],
     ]);
@@ -136,7 +160,7 @@ describe('roles, severity and type', () => {
     expect((await store.changeSeverity(id, 'sev1', 'U0LEAD', minutes(3))).incident.severity).toBe('sev1');
     expect((await store.changeSeverity(id, 'sev1', 'U0LEAD', minutes(4))).changed).toBe(false);
     expect((await store.changeType(id, 'security', 'U0LEAD', minutes(5))).incident.type).toBe('security');
-    expect((await store.timeline(id)).map((entry) => [entry.kind, entry.text, entry.occurredAt])).toEqual([
+    expect((await store.timeline(id)).slice(1).map((entry) => [entry.kind, entry.text, entry.occurredAt])).toEqual([
       ['severity-change', 'severity changed from sev2 to sev1', minutes(3)],
       ['type-change', 'type changed from performance to security', minutes(5)],
     ]);
@@ -161,6 +185,7 @@ describe('timeline and status updates', () => {
     await store.addToTimeline(id, { kind: 'command', occurredAt: minutes(1), actor: 'U0ONCALL', text: '/acgs health', reference: 'trail:42' }, minutes(1));
     const timeline = await store.timeline(id);
     expect(timeline.map((entry) => [entry.kind, entry.occurredAt, entry.recordedAt, entry.reference])).toEqual([
+      ['declared', T0, T0, undefined],
       ['command', minutes(1), minutes(1), 'trail:42'],
       ['marked-message', minutes(2), minutes(20), 'https://acgs.slack.com/archives/C0INC1/p1'],
     ]);
@@ -180,7 +205,7 @@ describe('timeline and status updates', () => {
     expect((await refusal(store.addToTimeline(id, { kind: 'gossip' as never, occurredAt: T0, actor: 'U0X', text: 'x' }, T0))).message).toMatch(/^unknown timeline entry kind "gossip"/);
     expect((await refusal(store.addToTimeline(id, { kind: 'note', occurredAt: T0, actor: 'U0X', text: ' ' }, T0))).message).toBe('the text is empty');
     expect((await refusal(store.postUpdate(id, { author: 'U0X', text: '', at: T0 }))).message).toBe('the update is empty');
-    expect(await store.timeline(id)).toEqual([]);
+    expect((await store.timeline(id)).map((entry) => entry.kind)).toEqual(['declared']);
   });
 });
 
@@ -201,6 +226,27 @@ describe('resolving and closing', () => {
     const winner = fromA.changed ? fromA : fromB;
     expect(fromA.incident.resolvedAt).toEqual(winner.incident.resolvedAt);
     expect(fromB.incident.resolvedBy).toBe(winner.incident.resolvedBy);
+  });
+
+  it('puts the resolution and the close on the timeline, once each, with who and when', async () => {
+    const { id } = await store.declare(declaration());
+    await store.resolve(id, 'U0LEAD', minutes(40));
+    await store.resolve(id, 'U0OTHER', minutes(41));
+    await store.close(id, 'U0SCRIBE', minutes(90));
+    await store.close(id, 'U0OTHER', minutes(91));
+    expect((await store.timeline(id)).map((entry) => [entry.kind, entry.actor, entry.occurredAt])).toEqual([
+      ['declared', 'U0ONCALL', T0],
+      ['resolved', 'U0LEAD', minutes(40)],
+      ['closed', 'U0SCRIBE', minutes(90)],
+    ]);
+  });
+
+  it('refuses a close dated before the resolution, and changes nothing', async () => {
+    const { id } = await store.declare(declaration());
+    await store.resolve(id, 'U0LEAD', minutes(40));
+    expect(await refusal(store.close(id, 'U0LEAD', minutes(39)))).toMatchObject({ code: 'invalid', message: `INC-1 cannot be closed before it was resolved (${minutes(40).toISOString()})` });
+    expect(await store.find(id)).toMatchObject({ state: 'resolved', closedAt: undefined });
+    expect((await store.timeline(id)).map((entry) => entry.kind)).toEqual(['declared', 'resolved']);
   });
 
   it('refuses a transition that is not allowed', async () => {
@@ -224,7 +270,45 @@ describe('resolving and closing', () => {
     expect(await refusal(store.postUpdate(id, { author: 'U0LEAD', text: 'late', at: minutes(7) }))).toMatchObject(closed);
     expect(await refusal(store.setChannel(id, 'C0OTHER'))).toMatchObject(closed);
     expect((await store.find(id))!.roles.commander!.holder).toBe('U0ONCALL');
-    expect(await store.timeline(id)).toEqual([]);
+    expect((await store.timeline(id)).map((entry) => entry.kind)).toEqual(['declared', 'resolved', 'closed']);
+  });
+});
+
+describe('request keys and the channel', () => {
+  it('records a status update, an action item and a timeline entry once per request key', async () => {
+    const { id } = await store.declare(declaration());
+    const update = await store.postUpdate(id, { author: 'U0COMMS', text: 'Scaling out', at: minutes(30), requestKey: 'update-1' });
+    const replay = await other.postUpdate(id, { author: 'U0COMMS', text: 'Scaling out', at: minutes(45), requestKey: 'update-1' });
+    expect(update.created).toBe(true);
+    expect(replay).toMatchObject({ created: false, id: update.id, postedAt: minutes(30) });
+    expect((await store.find(id))!.lastUpdateAt).toEqual(minutes(30));
+    expect(await store.statusUpdates(id)).toHaveLength(1);
+
+    const item = await store.addActionItem(id, { text: 'Alert on p99', owner: 'U0SRE', by: 'U0LEAD', at: minutes(31), requestKey: 'item-1' });
+    expect(await other.addActionItem(id, { text: 'Alert on p99', owner: 'U0SRE', by: 'U0LEAD', at: minutes(32), requestKey: 'item-1' })).toEqual(item);
+    expect(await store.actionItems(id)).toHaveLength(1);
+
+    const entry = await store.addToTimeline(id, { kind: 'command', occurredAt: minutes(33), actor: 'U0SRE', text: '/acgs health', requestKey: 'command:e1' }, minutes(33));
+    expect(await store.addToTimeline(id, { kind: 'command', occurredAt: minutes(33), actor: 'U0SRE', text: '/acgs health', requestKey: 'command:e1' }, minutes(34))).toEqual(entry);
+    expect((await store.timeline(id)).map((listed) => listed.kind)).toEqual(['declared', 'status-update', 'command']);
+  });
+
+  it('answers a replayed update after the close with what was recorded, and refuses a new one', async () => {
+    const { id } = await store.declare(declaration());
+    const update = await store.postUpdate(id, { author: 'U0COMMS', text: 'Fixed', at: minutes(5), requestKey: 'update-1' });
+    await store.resolve(id, 'U0LEAD', minutes(6));
+    await store.close(id, 'U0LEAD', minutes(7));
+    expect(await store.postUpdate(id, { author: 'U0COMMS', text: 'Fixed', at: minutes(8), requestKey: 'update-1' })).toMatchObject({ id: update.id, created: false });
+    expect(await refusal(store.postUpdate(id, { author: 'U0COMMS', text: 'Late', at: minutes(8), requestKey: 'update-2' }))).toMatchObject({ code: 'closed' });
+    expect(await store.statusUpdates(id)).toHaveLength(1);
+  });
+
+  it('sets the channel once and never moves an incident to another one', async () => {
+    const { id } = await store.declare(declaration());
+    expect(await store.setChannel(id, 'C0INC1')).toMatchObject({ changed: true, incident: { channelId: 'C0INC1' } });
+    expect(await other.setChannel(id, 'C0OPS')).toMatchObject({ changed: false, incident: { channelId: 'C0INC1' } });
+    expect((await store.find(id))!.channelId).toBe('C0INC1');
+    expect((await refusal(store.setChannel(id, ' '))).message).toBe('the channel id is empty');
   });
 });
 
@@ -243,13 +327,54 @@ describe('action items and the list', () => {
     expect((await refusal(store.addActionItem(id, { text: 'x', owner: '', by: 'U0LEAD', at: minutes(7) }))).message).toBe('the owner is empty');
   });
 
-  it('lists open incidents whatever their age and the others declared since, newest first', async () => {
+  it('lists incidents not closed whatever their age and the others declared since, newest first', async () => {
     const old = await store.declare(declaration({ title: 'old and open', at: minutes(-10_000) }));
     const oldResolved = await store.declare(declaration({ title: 'old and resolved', at: minutes(-9_000) }));
     await store.resolve(oldResolved.id, 'U0LEAD', minutes(-8_000));
     const recent = await store.declare(declaration({ title: 'recent', at: minutes(10) }));
     await store.resolve(recent.id, 'U0LEAD', minutes(20));
-    expect((await store.list({ since: minutes(0) })).map((incident) => incident.title)).toEqual(['recent', 'old and open']);
+    const oldClosed = await store.declare(declaration({ title: 'old and closed', at: minutes(-8_500) }));
+    await store.resolve(oldClosed.id, 'U0LEAD', minutes(-8_000));
+    await store.close(oldClosed.id, 'U0LEAD', minutes(-7_000));
+    // Resolved is still open: it waits for its review and close.
+    expect((await store.list({ since: minutes(0) })).map((incident) => incident.title)).toEqual(['recent', 'old and resolved', 'old and open']);
+    expect((await store.open()).map((incident) => incident.title)).toEqual(['old and open', 'old and resolved', 'recent']);
     expect(old.state).toBe('declared');
+  });
+
+  it('lists with their role holders in two queries, however many incidents there are', async () => {
+    for (let n = 0; n < 6; n += 1) {
+      const { id } = await store.declare(declaration({ title: `incident ${n}`, declaredBy: `U0DECLARER${n}`, at: minutes(n) }));
+      if (n % 2 === 0) await store.changeRole(id, { role: 'scribe', holder: `U0SCRIBE${n}`, by: 'U0LEAD', at: minutes(n + 1) });
+    }
+    const counted = createPool({ databaseUrl: db.url, max: 2, applicationName: 'acgs-incidents-test-count' });
+    let queries = 0;
+    const query = counted.query.bind(counted);
+    counted.query = ((...args: Parameters<typeof query>) => {
+      queries += 1;
+      return query(...args);
+    }) as typeof counted.query;
+    try {
+      const listed = await createIncidentStore(counted).list({ since: minutes(-1) });
+      expect(queries).toBe(2);
+      expect(listed.map((incident) => [incident.title, incident.roles.commander?.holder, incident.roles.scribe?.holder])).toEqual([
+        ['incident 5', 'U0DECLARER5', undefined],
+        ['incident 4', 'U0DECLARER4', 'U0SCRIBE4'],
+        ['incident 3', 'U0DECLARER3', undefined],
+        ['incident 2', 'U0DECLARER2', 'U0SCRIBE2'],
+        ['incident 1', 'U0DECLARER1', undefined],
+        ['incident 0', 'U0DECLARER0', 'U0SCRIBE0'],
+      ]);
+    } finally {
+      await counted.end();
+    }
+  });
+
+  it('gives the times of the incidents declared in a period, the end excluded', async () => {
+    await store.declare(declaration({ title: 'before', at: minutes(-1) }));
+    const inside = await store.declare(declaration({ title: 'inside', at: minutes(10), detectedAt: minutes(4) }));
+    await store.resolve(inside.id, 'U0LEAD', minutes(30));
+    await store.declare(declaration({ title: 'at the end', at: minutes(60) }));
+    expect(await store.declaredIn({ from: minutes(0), to: minutes(60) })).toEqual([{ detectedAt: minutes(4), declaredAt: minutes(10), resolvedAt: minutes(30) }]);
   });
 });

@@ -6,6 +6,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import type pg from 'pg';
+import type { QueryResultRow } from 'pg';
 import { migrate, withTransaction } from '../../services/kit/postgres.js';
 import {
   ActionItemInput,
@@ -25,6 +26,7 @@ import {
   type IncidentState,
   type TimelineKind,
 } from './incident-input.js';
+import type { TimedIncident } from './incident-times.js';
 
 export const INCIDENT_MIGRATIONS_DIR = fileURLToPath(new URL('./migrations', import.meta.url));
 export const INCIDENT_MIGRATIONS_TABLE = 'bot_incident_migrations';
@@ -102,14 +104,25 @@ export interface Transition {
   changed: boolean;
 }
 
+/** `created` is false when the request key was seen before: nothing new was recorded. */
+export type Declared = Incident & { created: boolean };
+export type PostedUpdate = StatusUpdate & { created: boolean };
+
 export interface IncidentStore {
-  /** Records the incident with its declarer as commander. */
-  declare(declaration: Declaration): Promise<Incident>;
+  /** Records the incident with its declarer as commander, once per request key. */
+  declare(declaration: Declaration): Promise<Declared>;
   /** By id or key (INC-12); undefined when there is none. */
   find(idOrKey: string): Promise<Incident | undefined>;
-  /** Open incidents, and the others declared since `since`, newest first. */
+  /** Incidents not closed (declared or resolved), and the others declared since `since`, newest first. */
   list(options: { since: Date; limit?: number }): Promise<Incident[]>;
-  setChannel(incidentId: string, channelId: string): Promise<Incident>;
+  /** Incidents not closed, oldest first. */
+  open(): Promise<Incident[]>;
+  /** The incidents run in a channel (their own, or the ops channel several may share), newest first, at most 20. */
+  inChannel(channelId: string): Promise<Incident[]>;
+  /** The times of the incidents declared in [from, to), for their medians (incident-times.ts). */
+  declaredIn(period: { from: Date; to: Date }): Promise<TimedIncident[]>;
+  /** Sets the channel once: an incident already running in a channel keeps it (`changed: false`). */
+  setChannel(incidentId: string, channelId: string): Promise<Transition>;
   changeRole(incidentId: string, change: RoleChangeInput): Promise<Transition>;
   roleHistory(incidentId: string): Promise<RoleChange[]>;
   changeSeverity(incidentId: string, severity: string, by: string, at: Date): Promise<Transition>;
@@ -117,8 +130,8 @@ export interface IncidentStore {
   addToTimeline(incidentId: string, entry: TimelineEntryInput, recordedAt: Date): Promise<TimelineEntry>;
   /** Oldest first, by the time each thing happened. */
   timeline(incidentId: string): Promise<TimelineEntry[]>;
-  /** Records the update, moves the reminder's clock and puts it on the timeline. */
-  postUpdate(incidentId: string, update: StatusUpdateInput): Promise<StatusUpdate>;
+  /** Records the update, moves the reminder's clock and puts it on the timeline, once per request key. */
+  postUpdate(incidentId: string, update: StatusUpdateInput): Promise<PostedUpdate>;
   statusUpdates(incidentId: string): Promise<StatusUpdate[]>;
   resolve(incidentId: string, by: string, at: Date): Promise<Transition>;
   close(incidentId: string, by: string, at: Date): Promise<Transition>;
@@ -144,17 +157,40 @@ interface IncidentRow {
   closed_at: Date | null;
   closed_by: string | null;
   last_update_at: Date;
+  request_key: string | null;
 }
 
 type Queryable = pg.Pool | pg.PoolClient;
 
-const CURRENT_ROLES = `SELECT DISTINCT ON (role) role, holder, changed_by, changed_at FROM incident_role_changes WHERE incident_id = $1 ORDER BY role, id DESC`;
+/** The holders of every role of several incidents in one query: a list never asks per incident. */
+const CURRENT_ROLES = `SELECT DISTINCT ON (incident_id, role) incident_id, role, holder, changed_by, changed_at FROM incident_role_changes WHERE incident_id = ANY($1::bigint[]) ORDER BY incident_id, role, id DESC`;
+
+interface RoleRow {
+  incident_id: string;
+  role: IncidentRole;
+  holder: string;
+  changed_by: string;
+  changed_at: Date;
+}
 
 export function createIncidentStore(pool: pg.Pool): IncidentStore {
+  async function loadAll(db: Queryable, rows: readonly IncidentRow[]): Promise<Incident[]> {
+    if (rows.length === 0) return [];
+    const { rows: roleRows } = await db.query<RoleRow>(CURRENT_ROLES, [rows.map((row) => row.id)]);
+    const rolesOf = new Map<string, Incident['roles']>();
+    for (const role of roleRows) {
+      const roles = rolesOf.get(String(role.incident_id)) ?? {};
+      roles[role.role] = { holder: role.holder, changedBy: role.changed_by, changedAt: role.changed_at };
+      rolesOf.set(String(role.incident_id), roles);
+    }
+    return rows.map((row) => incidentOf(row, rolesOf.get(String(row.id)) ?? {}));
+  }
+
   async function load(db: Queryable, row: IncidentRow): Promise<Incident> {
-    const { rows } = await db.query<{ role: IncidentRole; holder: string; changed_by: string; changed_at: Date }>(CURRENT_ROLES, [row.id]);
-    const roles: Incident['roles'] = {};
-    for (const role of rows) roles[role.role] = { holder: role.holder, changedBy: role.changed_by, changedAt: role.changed_at };
+    return (await loadAll(db, [row]))[0]!;
+  }
+
+  function incidentOf(row: IncidentRow, roles: Incident['roles']): Incident {
     return {
       id: String(row.id),
       key: incidentKey(row.id),
@@ -182,16 +218,23 @@ export function createIncidentStore(pool: pg.Pool): IncidentStore {
     const { rows } = await client.query<IncidentRow>('SELECT * FROM incidents WHERE id = $1 FOR UPDATE', [id]);
     const row = rows[0];
     if (!row) throw new IncidentError(`there is no incident ${incidentKey(id)}`, 'not-found');
-    if (row.state === 'closed' && !allowClosed) throw new IncidentError(`${incidentKey(id)} is closed: nothing more can change in it`, 'closed');
+    if (!allowClosed) refuseClosed(row);
     return row;
   }
 
   async function addEntry(db: Queryable, incidentId: string, entry: ReturnType<typeof TimelineEntryInput.parse>, recordedAt: Date): Promise<TimelineEntry> {
     const { rows } = await db.query<{ id: string }>(
-      'INSERT INTO incident_timeline (incident_id, kind, occurred_at, recorded_at, actor, text, reference) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id',
-      [incidentId, entry.kind, entry.occurredAt, recordedAt, entry.actor, entry.text, entry.reference ?? null],
+      'INSERT INTO incident_timeline (incident_id, kind, occurred_at, recorded_at, actor, text, reference, request_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id',
+      [incidentId, entry.kind, entry.occurredAt, recordedAt, entry.actor, entry.text, entry.reference ?? null, entry.requestKey ?? null],
     );
-    return { id: String(rows[0]!.id), ...entry, recordedAt, reference: entry.reference };
+    return { id: String(rows[0]!.id), kind: entry.kind, occurredAt: entry.occurredAt, recordedAt, actor: entry.actor, text: entry.text, reference: entry.reference };
+  }
+
+  /** The row a request key already wrote in one of an incident's tables, if any. */
+  async function byRequestKey<Row extends QueryResultRow>(db: Queryable, table: 'incident_timeline' | 'incident_status_updates' | 'incident_action_items', incidentId: string, requestKey: string | undefined): Promise<Row | undefined> {
+    if (requestKey === undefined) return undefined;
+    const { rows } = await db.query<Row>(`SELECT * FROM ${table} WHERE incident_id = $1 AND request_key = $2`, [incidentId, requestKey]);
+    return rows[0];
   }
 
   /** Severity and type: the same change, recorded on the timeline, unchanged when it is already so. */
@@ -218,14 +261,26 @@ export function createIncidentStore(pool: pg.Pool): IncidentStore {
     async declare(input) {
       const declaration = checked(Declaration, input);
       return withTransaction(pool, async (client) => {
+        const replayed = async (): Promise<Declared | undefined> => {
+          if (declaration.requestKey === undefined) return undefined;
+          const earlier = await client.query<IncidentRow>('SELECT * FROM incidents WHERE request_key = $1', [declaration.requestKey]);
+          return earlier.rows[0] ? { ...(await load(client, earlier.rows[0])), created: false } : undefined;
+        };
+        // Looked up first: an insert that conflicts still uses up a number, and keys are read in order.
+        const known = await replayed();
+        if (known) return known;
+        // Another replica at the same time: the unique index makes this one wait for the first.
         const { rows } = await client.query<IncidentRow>(
-          `INSERT INTO incidents (title, severity, type, private, state, channel_id, declared_by, declared_at, detected_at, last_update_at)
-           VALUES ($1, $2, $3, $4, 'declared', $5, $6, $7, $8, $7) RETURNING *`,
-          [declaration.title, declaration.severity, declaration.type, declaration.private ?? declaration.type === 'security', declaration.channelId ?? null, declaration.declaredBy, declaration.at, declaration.detectedAt ?? declaration.at],
+          `INSERT INTO incidents (title, severity, type, private, state, channel_id, declared_by, declared_at, detected_at, last_update_at, request_key)
+           VALUES ($1, $2, $3, $4, 'declared', $5, $6, $7, $8, $7, $9) ON CONFLICT (request_key) DO NOTHING RETURNING *`,
+          [declaration.title, declaration.severity, declaration.type, declaration.private ?? declaration.type === 'security', declaration.channelId ?? null, declaration.declaredBy, declaration.at, declaration.detectedAt ?? declaration.at, declaration.requestKey ?? null],
         );
-        const row = rows[0]!;
+        const row = rows[0];
+        if (!row) return (await replayed())!;
         await client.query('INSERT INTO incident_role_changes (incident_id, role, holder, changed_by, changed_at) VALUES ($1, $2, $3, $3, $4)', [row.id, 'commander', declaration.declaredBy, declaration.at]);
-        return load(client, row);
+        const what = `declared ${declaration.severity} ${declaration.type} incident: ${declaration.title}`;
+        await addEntry(client, row.id, { kind: 'declared', occurredAt: declaration.at, actor: declaration.declaredBy, text: what, reference: undefined }, declaration.at);
+        return { ...(await load(client, row)), created: true };
       });
     },
 
@@ -237,16 +292,33 @@ export function createIncidentStore(pool: pg.Pool): IncidentStore {
     },
 
     async list({ since, limit = 50 }) {
-      const { rows } = await pool.query<IncidentRow>(`SELECT * FROM incidents WHERE state = 'declared' OR declared_at >= $1 ORDER BY declared_at DESC, id DESC LIMIT $2`, [since, limit]);
-      return Promise.all(rows.map((row) => load(pool, row)));
+      const { rows } = await pool.query<IncidentRow>(`SELECT * FROM incidents WHERE state <> 'closed' OR declared_at >= $1 ORDER BY declared_at DESC, id DESC LIMIT $2`, [since, limit]);
+      return loadAll(pool, rows);
+    },
+
+    async open() {
+      const { rows } = await pool.query<IncidentRow>(`SELECT * FROM incidents WHERE state <> 'closed' ORDER BY declared_at, id`);
+      return loadAll(pool, rows);
+    },
+
+    async inChannel(channelId) {
+      const { rows } = await pool.query<IncidentRow>('SELECT * FROM incidents WHERE channel_id = $1 ORDER BY declared_at DESC, id DESC LIMIT 20', [channelId]);
+      return loadAll(pool, rows);
+    },
+
+    async declaredIn({ from, to }) {
+      const { rows } = await pool.query<{ detected_at: Date; declared_at: Date; resolved_at: Date | null }>('SELECT detected_at, declared_at, resolved_at FROM incidents WHERE declared_at >= $1 AND declared_at < $2', [from, to]);
+      return rows.map((row) => ({ detectedAt: row.detected_at, declaredAt: row.declared_at, resolvedAt: row.resolved_at ?? undefined }));
     },
 
     async setChannel(incidentId, channelId) {
       if (channelId.trim() === '') throw new IncidentError('the channel id is empty', 'invalid');
       return withTransaction(pool, async (client) => {
         const row = await lockIncident(client, incidentId);
+        // Never moved: people were invited there and its messages are the incident's record.
+        if (row.channel_id !== null) return { incident: await load(client, row), changed: false };
         const { rows } = await client.query<IncidentRow>('UPDATE incidents SET channel_id = $2 WHERE id = $1 RETURNING *', [row.id, channelId]);
-        return load(client, rows[0]!);
+        return { incident: await load(client, rows[0]!), changed: true };
       });
     },
 
@@ -272,29 +344,38 @@ export function createIncidentStore(pool: pg.Pool): IncidentStore {
 
     async addToTimeline(incidentId, input, recordedAt) {
       const entry = checked(TimelineEntryInput, input);
-      return withTransaction(pool, async (client) => addEntry(client, (await lockIncident(client, incidentId)).id, entry, recordedAt));
+      return withTransaction(pool, async (client) => {
+        const row = await lockIncident(client, incidentId, true);
+        const earlier = await byRequestKey<Record<string, unknown>>(client, 'incident_timeline', row.id, entry.requestKey);
+        if (earlier) return timelineEntryOf(earlier);
+        refuseClosed(row);
+        return addEntry(client, row.id, entry, recordedAt);
+      });
     },
 
     async timeline(incidentId) {
       const { rows } = await pool.query('SELECT * FROM incident_timeline WHERE incident_id = $1 ORDER BY occurred_at, id', [idOrRefuse(incidentId)]);
-      return rows.map((row) => ({ id: String(row.id), kind: row.kind, occurredAt: row.occurred_at, recordedAt: row.recorded_at, actor: row.actor, text: row.text, reference: row.reference ?? undefined }));
+      return rows.map(timelineEntryOf);
     },
 
     async postUpdate(incidentId, input) {
       const update = checked(StatusUpdateInput, input);
       return withTransaction(pool, async (client) => {
-        const row = await lockIncident(client, incidentId);
-        const { rows } = await client.query<{ id: string }>('INSERT INTO incident_status_updates (incident_id, author, text, posted_at) VALUES ($1, $2, $3, $4) RETURNING id', [row.id, update.author, update.text, update.at]);
+        const row = await lockIncident(client, incidentId, true);
+        const earlier = await byRequestKey<Record<string, unknown>>(client, 'incident_status_updates', row.id, update.requestKey);
+        if (earlier) return { ...statusUpdateOf(earlier), created: false };
+        refuseClosed(row);
+        const { rows } = await client.query<{ id: string }>('INSERT INTO incident_status_updates (incident_id, author, text, posted_at, request_key) VALUES ($1, $2, $3, $4, $5) RETURNING id', [row.id, update.author, update.text, update.at, update.requestKey ?? null]);
         // An update posted late (a replayed one) never moves the reminder's clock back.
         await client.query('UPDATE incidents SET last_update_at = GREATEST(last_update_at, $2) WHERE id = $1', [row.id, update.at]);
         await addEntry(client, row.id, { kind: 'status-update', occurredAt: update.at, actor: update.author, text: update.text, reference: undefined }, update.at);
-        return { id: String(rows[0]!.id), author: update.author, text: update.text, postedAt: update.at };
+        return { id: String(rows[0]!.id), author: update.author, text: update.text, postedAt: update.at, created: true };
       });
     },
 
     async statusUpdates(incidentId) {
       const { rows } = await pool.query('SELECT id, author, text, posted_at FROM incident_status_updates WHERE incident_id = $1 ORDER BY posted_at, id', [idOrRefuse(incidentId)]);
-      return rows.map((row) => ({ id: String(row.id), author: row.author, text: row.text, postedAt: row.posted_at }));
+      return rows.map(statusUpdateOf);
     },
 
     async resolve(incidentId, by, at) {
@@ -305,6 +386,7 @@ export function createIncidentStore(pool: pg.Pool): IncidentStore {
         if (row.state === 'closed') throw new IncidentError(`${incidentKey(row.id)} is closed already: it cannot be resolved again`, 'transition');
         if (at < row.declared_at) throw new IncidentError(`${incidentKey(row.id)} cannot be resolved before it was declared`, 'invalid');
         const { rows } = await client.query<IncidentRow>(`UPDATE incidents SET state = 'resolved', resolved_at = $2, resolved_by = $3 WHERE id = $1 RETURNING *`, [row.id, at, by]);
+        await addEntry(client, row.id, { kind: 'resolved', occurredAt: at, actor: by, text: 'resolved', reference: undefined }, at);
         return { incident: await load(client, rows[0]!), changed: true };
       });
     },
@@ -315,7 +397,9 @@ export function createIncidentStore(pool: pg.Pool): IncidentStore {
         const row = await lockIncident(client, incidentId, true);
         if (row.state === 'closed') return { incident: await load(client, row), changed: false };
         if (row.state === 'declared') throw new IncidentError(`${incidentKey(row.id)} is not resolved yet: resolve it before closing it`, 'transition');
+        if (row.resolved_at && at < row.resolved_at) throw new IncidentError(`${incidentKey(row.id)} cannot be closed before it was resolved (${row.resolved_at.toISOString()})`, 'invalid');
         const { rows } = await client.query<IncidentRow>(`UPDATE incidents SET state = 'closed', closed_at = $2, closed_by = $3 WHERE id = $1 RETURNING *`, [row.id, at, by]);
+        await addEntry(client, row.id, { kind: 'closed', occurredAt: at, actor: by, text: 'closed', reference: undefined }, at);
         return { incident: await load(client, rows[0]!), changed: true };
       });
     },
@@ -324,9 +408,11 @@ export function createIncidentStore(pool: pg.Pool): IncidentStore {
       const item = checked(ActionItemInput, input);
       return withTransaction(pool, async (client) => {
         const row = await lockIncident(client, incidentId, true);
+        const earlier = await byRequestKey<Record<string, unknown>>(client, 'incident_action_items', row.id, item.requestKey);
+        if (earlier) return actionItemOf(earlier);
         const { rows } = await client.query(
-          `INSERT INTO incident_action_items (incident_id, text, owner, state, created_by, created_at, updated_by, updated_at) VALUES ($1, $2, $3, 'open', $4, $5, $4, $5) RETURNING *`,
-          [row.id, item.text, item.owner, item.by, item.at],
+          `INSERT INTO incident_action_items (incident_id, text, owner, state, created_by, created_at, updated_by, updated_at, request_key) VALUES ($1, $2, $3, 'open', $4, $5, $4, $5, $6) RETURNING *`,
+          [row.id, item.text, item.owner, item.by, item.at, item.requestKey ?? null],
         );
         return actionItemOf(rows[0]);
       });
@@ -352,6 +438,27 @@ function idOrRefuse(idOrKey: string): string {
   const id = incidentIdOf(idOrKey);
   if (!id) throw new IncidentError(`"${idOrKey}" is not an incident: incidents are named INC-<number>`, 'not-found');
   return id;
+}
+
+/** Checked after a request key's replay, so that a retry after the close still gets its answer. */
+function refuseClosed(row: IncidentRow): void {
+  if (row.state === 'closed') throw new IncidentError(`${incidentKey(row.id)} is closed: nothing more can change in it`, 'closed');
+}
+
+function timelineEntryOf(row: Record<string, unknown>): TimelineEntry {
+  return {
+    id: String(row.id),
+    kind: row.kind as TimelineKind,
+    occurredAt: row.occurred_at as Date,
+    recordedAt: row.recorded_at as Date,
+    actor: row.actor as string,
+    text: row.text as string,
+    reference: (row.reference as string | null) ?? undefined,
+  };
+}
+
+function statusUpdateOf(row: Record<string, unknown>): StatusUpdate {
+  return { id: String(row.id), author: row.author as string, text: row.text as string, postedAt: row.posted_at as Date };
 }
 
 function actionItemOf(row: Record<string, unknown>): ActionItem {

@@ -7,6 +7,7 @@ export {
   IncidentError,
   incidentIdOf,
   incidentKey,
+  MAX_REQUEST_KEY_LENGTH,
   MAX_TEXT_LENGTH,
   MAX_TITLE_LENGTH,
   SEVERITIES,
@@ -19,6 +20,8 @@ export {
   type Severity,
   type TimelineKind,
 } from './incident-input.js';
+export { commandIncidents, incidentInfo, type CommandIncidentsOptions } from './incident-commands.js';
+export { incidentCommandTimeline } from './command-timeline.js';
 export { incidentTimes, median, type IncidentTimes, type TimedIncident } from './incident-times.js';
 export {
   createIncidentStore,
@@ -26,6 +29,8 @@ export {
   INCIDENT_TABLES,
   migrateIncidentStore,
   type ActionItem,
+  type Declared,
+  type PostedUpdate,
   type Incident,
   type IncidentStore,
   type RoleChange,

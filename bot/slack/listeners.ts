@@ -167,6 +167,8 @@ export function registerListeners(app: App, deps: ListenerDeps): void {
       actor: { id: command.user_id, name: command.user_name },
       origin: 'slash',
       channelId: command.channel_id,
+      // One per invocation: what a command records once per request is keyed by it.
+      requestId: `trigger:${command.trigger_id}`,
       progress: thread.report,
     });
     if (outcome.approval) {

@@ -57,7 +57,7 @@ async function expectRefused(line: string, message: RegExp): Promise<ExecutionOu
 }
 
 describe('the command registry', () => {
-  it('lists every command once, sorted by name, the read-only ones of issue 3, the stack commands of issue 4, the authorization and governance commands of issue 5, the runbook commands of issue 12, the deployment commands of issue 13, the alert commands of issue 14 and the schedule commands and reports of issue 15', () => {
+  it('lists every command once, sorted by name, the read-only ones of issue 3, the stack commands of issue 4, the authorization and governance commands of issue 5, the runbook commands of issue 12, the deployment commands of issue 13, the alert commands of issue 14, the schedule commands and reports of issue 15 and the incident commands of issue 16', () => {
     const issue3 = ['audit verify', 'cache stats', 'db status', 'evolutions', 'health', 'help', 'metrics', 'redis status', 'sandbox status', 'violations'];
     const issue4 = ['cache warm', 'db connections', 'logs', 'redis memory', 'restart', 'sandbox prune', 'scale', 'stats', 'status'];
     const issue5 = ['audit', 'cache clear', 'can', 'db kill-idle', 'evolution review', 'lockdown', 'lockdown lift', 'redis flush', 'strict-mode'];
@@ -65,7 +65,8 @@ describe('the command registry', () => {
     const issue13 = ['deploy', 'deploy status', 'deploy unlock', 'hotfix', 'releases', 'rollback'];
     const issue14 = ['alerts', 'alerts ack', 'alerts history', 'alerts resolve', 'alerts snooze', 'silence', 'silences'];
     const issue15 = ['report capacity', 'report daily', 'report security', 'report weekly', 'schedule', 'schedule run'];
-    expect(registry.list().map((command) => command.name)).toEqual([...issue3, ...issue4, ...issue5, ...issue12, ...issue13, ...issue14, ...issue15].sort((a, b) => a.localeCompare(b)));
+    const issue16 = ['incident action', 'incident actions', 'incident close', 'incident commander', 'incident declare', 'incident note', 'incident resolve', 'incident role', 'incident severity', 'incident type', 'incident update', 'incidents'];
+    expect(registry.list().map((command) => command.name)).toEqual([...issue3, ...issue4, ...issue5, ...issue12, ...issue13, ...issue14, ...issue15, ...issue16].sort((a, b) => a.localeCompare(b)));
     expect(registry.list().filter((command) => issue3.includes(command.name)).every((command) => command.level === 'read')).toBe(true);
   });
 

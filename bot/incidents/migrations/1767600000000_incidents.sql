@@ -2,6 +2,11 @@
 
 -- Identities, not serials: the bot's restricted role inserts without a grant on a sequence.
 
+-- request_key: the caller's identity of the request that wrote a row (a command's request id), so
+-- that a retried or double-submitted declaration, update, action item or timeline entry is
+-- recorded once; null for writes that have none. Unique per incident, or across incidents for the
+-- declaration itself.
+
 -- One row per incident. Its id is the number people read (INC-<id>): an identity hands two
 -- replicas declaring at once different numbers without any lock. The state only moves forward
 -- (declared -> resolved -> closed); the store's conditional updates keep two replicas resolving
@@ -25,10 +30,15 @@ CREATE TABLE incidents (
   closed_at       timestamptz,
   closed_by       text,
   -- The latest status update (the declaration until the first): the reminder measures from it.
-  last_update_at  timestamptz NOT NULL
+  last_update_at  timestamptz NOT NULL,
+  request_key     text UNIQUE,
+  -- A review measures from these: a close before the resolution would make its times negative.
+  CHECK (closed_at IS NULL OR closed_at >= resolved_at),
+  CHECK (resolved_at IS NULL OR resolved_at >= declared_at)
 );
-CREATE INDEX incidents_open ON incidents (declared_at) WHERE state = 'declared';
+CREATE INDEX incidents_open ON incidents (declared_at) WHERE state <> 'closed';
 CREATE INDEX incidents_declared_at ON incidents (declared_at);
+CREATE INDEX incidents_by_channel ON incidents (channel_id, declared_at);
 
 -- Every role handed to someone, with who handed it and when; the latest per role is its holder.
 CREATE TABLE incident_role_changes (
@@ -46,13 +56,15 @@ CREATE INDEX incident_role_changes_by_incident ON incident_role_changes (inciden
 CREATE TABLE incident_timeline (
   id           bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
   incident_id  bigint NOT NULL REFERENCES incidents (id),
-  kind         text NOT NULL CHECK (kind IN ('command', 'runbook-step', 'approval', 'alert', 'role-change', 'severity-change', 'type-change', 'status-update', 'note', 'marked-message')),
+  kind         text NOT NULL CHECK (kind IN ('declared', 'resolved', 'closed', 'command', 'runbook-step', 'approval', 'alert', 'role-change', 'severity-change', 'type-change', 'status-update', 'note', 'marked-message')),
   occurred_at  timestamptz NOT NULL,
   recorded_at  timestamptz NOT NULL,
   actor        text NOT NULL,
   text         text NOT NULL,
   -- What the entry points at: a run id, an alert id, an approval id, a message's permalink.
-  reference    text
+  reference    text,
+  request_key  text,
+  UNIQUE (incident_id, request_key)
 );
 CREATE INDEX incident_timeline_by_incident ON incident_timeline (incident_id, occurred_at, id);
 
@@ -61,7 +73,9 @@ CREATE TABLE incident_status_updates (
   incident_id  bigint NOT NULL REFERENCES incidents (id),
   author       text NOT NULL,
   text         text NOT NULL,
-  posted_at    timestamptz NOT NULL
+  posted_at    timestamptz NOT NULL,
+  request_key  text,
+  UNIQUE (incident_id, request_key)
 );
 CREATE INDEX incident_status_updates_by_incident ON incident_status_updates (incident_id, id);
 
@@ -75,7 +89,9 @@ CREATE TABLE incident_action_items (
   created_by   text NOT NULL,
   created_at   timestamptz NOT NULL,
   updated_by   text NOT NULL,
-  updated_at   timestamptz NOT NULL
+  updated_at   timestamptz NOT NULL,
+  request_key  text,
+  UNIQUE (incident_id, request_key)
 );
 CREATE INDEX incident_action_items_by_incident ON incident_action_items (incident_id, id);
 
