@@ -186,7 +186,10 @@ export async function startGovernanceBot(options: GovernanceBotOptions): Promise
             : {}),
         },
         ...(options.runMessages ? { onStartedInChannel: async (runId: string, channel: string) => runMessages?.publish(runId, channel) } : {}),
-        executor: { leaseMs: 2000, renewEveryMs: 200, scanEveryMs: 100 },
+        // A lease that outlasts the event loop's longest stall on a loaded machine: a deploy's validate
+        // step starts PGlite in this process, and a 2 s lease was lost there under a loaded full run
+        // ("interrupted: its runner stopped holding the run"). Takeover tests run their own executors.
+        executor: { leaseMs: 10_000, renewEveryMs: 1000, scanEveryMs: 100 },
         gateApprovals: slackGateRequests({
           execution: {
             registry: createCommandRegistry(),
