@@ -50,7 +50,7 @@ import { allRunbooks } from '../runbooks/index.js';
 import { deploySettingsFromEnv, migrateReleaseRecords } from '../runbooks/deploy/index.js';
 import { createDockerReleaseBuilder } from '../services/stack/releases/docker-releases.js';
 import { createLocalReleaseBuilder } from '../services/stack/releases/local-releases.js';
-import { migrateRunStore } from '../runbooks/engine/run-store.js';
+import { FINAL_RUN_STATES, migrateRunStore } from '../runbooks/engine/run-store.js';
 import { describeMigrations } from './migration-lines.js';
 import { allChecklists, createChecklistBook, migrateChecklistStore } from '../runbooks/checklists/index.js';
 import { createChecklistMessages, type ChecklistMessages } from './slack/checklist-messages.js';
@@ -323,6 +323,13 @@ async function main(): Promise<void> {
       deploySettings,
     },
     ...(env.ACGS_BOT_INSTANCE ? { owner: `${env.ACGS_BOT_INSTANCE}/${process.pid}` } : {}),
+    // A restore or a deploy that held Level 1 back has ended here: what it waits on is looked at
+    // now, not at its re-look a backoff later (a writer frozen just after a restore waited 30 s).
+    executor: {
+      onDriveEnd: (_runId, end) => {
+        if ((FINAL_RUN_STATES as readonly string[]).includes(end)) levelOne?.stackChanged();
+      },
+    },
     log: (message, error) => (error ? logger.warn({ component: 'runbooks', err: error }, message) : logger.info({ component: 'runbooks' }, message)),
     // The run's message in the channel it was asked for in (the publisher exists once the bot does).
     onStartedInChannel: async (runId, channel) => runMessages?.publish(runId, channel),

@@ -118,6 +118,20 @@ it('keeps a held service held through beats whose listing did not come, and judg
   expect(await store.listOpen()).toMatchObject([{ fingerprint: FINGERPRINT, state: 'firing', firedAt: new Date(T0 + 17_000) }]);
 });
 
+it('stops counting a service held once its last listing is over 10 s old: a writer frozen after a restore, whose listings never come, still fires', async () => {
+  const beat = await createMonitorBeat(store);
+  // Held during the restore; started again, answering, but no listing won its race since.
+  await beat({ ...reading(0, 'unreachable'), replicas: listing({ state: 'exited', health: 'none', held: true }), stackKind: 'local' });
+  await beat(reading(2, 'healthy'));
+  // Frozen: its probe takes the listing's whole deadline, so no listing comes any more.
+  for (const seconds of [4, 7, 10]) await beat(reading(seconds, 'unreachable', seconds - 3));
+  expect(await store.listOpen()).toEqual([]);
+  // The held listing is over 10 s old: judged as any other service, its `for` counted from the reading's start.
+  await beat(reading(13, 'unreachable', 10));
+  await beat(reading(16, 'unreachable', 13));
+  expect(await store.listOpen()).toMatchObject([{ fingerprint: FINGERPRINT, state: 'firing', firedAt: new Date(T0 + 16_000) }]);
+});
+
 it('stores a healed crash as a ServiceRestarted that fires and resolves, and resolves one left open before a restart', async () => {
   const before = await createMonitorBeat(store);
   await before({ ...reading(0, 'healthy'), replicas: listing({ restarts: 0 }), stackKind: 'local' });

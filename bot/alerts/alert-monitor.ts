@@ -34,6 +34,14 @@ export interface AlertMonitor {
 export type MonitorAlerts = Pick<AlertStore, 'report' | 'listOpen' | 'settleFlapping'>;
 
 /**
+ * How long the last listing stands in for listings that did not come. Without a bound, a service
+ * held during a restore stayed held in it after its start: a listing often loses its race with the
+ * health checks, and always once a service is frozen (its probe takes the listing's whole
+ * deadline), so a writer frozen just after a restore was never reported.
+ */
+export const HELD_LISTING_MAX_AGE_MS = 10_000;
+
+/**
  * What each beat does with a reading: judge it and report what changed. Made after taking over the
  * monitor's open alerts; apart from the timer and the reading, so that it is tested with readings.
  */
@@ -50,10 +58,11 @@ export async function createMonitorBeat(alerts: MonitorAlerts): Promise<(reading
   let unsent: ReportedAlert[] = [];
   // The last listing the Stack port gave: a held service stays held through a beat whose listing
   // ran out of time (a frozen service's probe takes the whole deadline).
-  let lastListing: StackReading['replicas'];
+  let lastListing: { replicas: NonNullable<StackReading['replicas']>; at: Date } | undefined;
   return async (reading) => {
-    lastListing = reading.replicas ?? lastListing;
-    const observed = observe({ ...reading, ...(lastListing ? { replicas: lastListing } : {}) });
+    if (reading.replicas) lastListing = { replicas: reading.replicas, at: reading.at };
+    const listing = lastListing && reading.at.getTime() - lastListing.at.getTime() <= HELD_LISTING_MAX_AGE_MS ? lastListing.replicas : undefined;
+    const observed = observe({ ...reading, ...(listing ? { replicas: listing } : {}) });
     const crashed = reading.replicas && reading.stackKind ? crashes.track({ at: reading.at, kind: reading.stackKind, services: reading.replicas }) : undefined;
     const sample: MonitorSample = crashed
       ? { at: observed.at, observations: [...observed.observations, ...crashed.observations], evaluated: new Set([...observed.evaluated, 'ServiceCrashLooping' as const]) }

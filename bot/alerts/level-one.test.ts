@@ -171,6 +171,67 @@ describe('Level 1 on a fired alert', () => {
     expect(a.escalations).toEqual([]);
   });
 
+  const RESTORING: StackConditions = { ...CALM, stackRun: { runbook: 'restore', runId: 'run-1', requester: 'U0ONCALL' } };
+
+  it('looks again as soon as the run that held it back ends, not a backoff later, and restarts the service still down', async () => {
+    let conditions = RESTORING;
+    let down = true;
+    const a = harness({
+      conditions: async () => conditions,
+      health: async () => (down ? { healthy: false, detail: 'unreachable: timed out' } : { healthy: true, detail: 'healthy' }),
+      run: async (line) => {
+        a.lines.push(line);
+        down = false;
+        return { outcome: 'ok', document: OK_DOCUMENT };
+      },
+    });
+    const alert = await fire();
+    await a.levelOne.consider(alert.id);
+    expect(await notes(alert.id)).toEqual([expect.objectContaining({ outcome: 'refused', refusal: 'runbook-running' })]);
+    // The restore ends: its re-look would be 30 s away (real time here, which the test never waits).
+    conditions = CALM;
+    a.levelOne.stackChanged();
+    await a.levelOne.idle();
+    expect(a.lines).toEqual(['restart audit-engine']);
+    expect((await notes(alert.id)).at(-1)).toMatchObject({ outcome: 'succeeded', attempt: 1 });
+    // Told again, with nothing waiting on a run: nothing more.
+    a.levelOne.stackChanged();
+    await a.levelOne.idle();
+    expect(a.lines).toEqual(['restart audit-engine']);
+  });
+
+  it('leaves a service that answers healthy when the run ends alone while its alert waits to resolve, and restarts it once it fails', async () => {
+    let conditions = RESTORING;
+    let answers = true;
+    const asked: boolean[] = [];
+    const a = harness({
+      conditions: async () => conditions,
+      health: async () => {
+        asked.push(answers);
+        return answers ? { healthy: true, detail: 'healthy' } : { healthy: false, detail: 'unreachable: timed out' };
+      },
+      run: async (line) => {
+        a.lines.push(line);
+        answers = true;
+        return { outcome: 'ok', document: OK_DOCUMENT };
+      },
+    });
+    const alert = await fire();
+    await a.levelOne.consider(alert.id);
+    conditions = CALM;
+    // The restore brought the service back; its alert has yet to be resolved by its source.
+    a.levelOne.stackChanged();
+    await a.levelOne.idle();
+    expect(a.lines).toEqual([]);
+    expect(asked).toEqual([true]);
+    // Asked again while the alert fires: it froze before its source saw it recover, so no new firing tells Level 1.
+    answers = false;
+    for (const deadline = Date.now() + 5000; a.lines.length === 0 && Date.now() < deadline; ) await new Promise((resolve) => setTimeout(resolve, 10));
+    await a.levelOne.idle();
+    expect(a.lines).toEqual(['restart audit-engine']);
+    expect((await notes(alert.id)).map((note) => note?.outcome)).toEqual(['refused', 'succeeded']);
+  });
+
   it('retries a restart that did not make the service healthy after its backoff, then opens the breaker and escalates once', async () => {
     // Each health check takes 5 s by the test's clock, so verifying gives up after six of them; the
     // clock moves only there, so a backoff's timer (real time, from the test's clock) never fires in

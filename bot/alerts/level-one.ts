@@ -87,11 +87,22 @@ export interface LevelOne {
    * with how many were looked at, once those looks are done.
    */
   sweep(): Promise<number>;
+  /**
+   * A run that held Level 1 back may have ended (a restore, a deploy: `runbook-running`,
+   * `deploy-lock`): the alerts waiting on it are looked at now, not at their re-look a backoff
+   * later. A restart is then only run when the service still does not answer healthy: its alert
+   * may be one its source has yet to resolve (the run brought the service back); while it answers,
+   * it is asked again every `verifyPollMs` until the alert resolves or the service fails again.
+   */
+  stackChanged(): void;
   /** Resolves once nothing is being considered (nor swept). */
   idle(): Promise<void>;
   /** No further actions; a running one is aborted (its claim stays, unfinished, and counts as failed later). */
   stop(): Promise<void>;
 }
+
+/** Refusals for a run holding Level 1 back, whose end `stackChanged` tells. */
+const RUN_REFUSALS: readonly string[] = ['runbook-running', 'deploy-lock'];
 
 /** Refusals that escalate (the guard rails' `escalate`): noted once, the episode went up already. */
 const ESCALATING_REFUSALS: readonly string[] = ['circuit-open', 'rate-limit'];
@@ -115,6 +126,10 @@ export function createLevelOne(options: LevelOneOptions): LevelOne {
   const noted = new Set<string>();
   const escalated = new Set<string>();
   const sweeps = new Set<Promise<number>>();
+  /** Alerts whose last look was refused because of a run (RUN_REFUSALS). */
+  const waitingOnRun = new Set<string>();
+  /** Alerts whose next look asks the service first: their alert was not just judged down by its source. */
+  const askFirst = new Set<string>();
 
   const episodeKey = (alert: AlertRecord) => `${alert.id}@${alert.firedAt.toISOString()}`;
 
@@ -155,6 +170,7 @@ export function createLevelOne(options: LevelOneOptions): LevelOne {
         options.log(`level 1: escalating alert ${alert.id} failed`, error);
       }
     }
+    if (RUN_REFUSALS.includes(decision.code)) waitingOnRun.add(alert.id);
     if (decision.retryAt && !decision.escalate) later(alert.id, decision.retryAt);
   }
 
@@ -222,8 +238,20 @@ export function createLevelOne(options: LevelOneOptions): LevelOne {
     return levelOnePlan(alert) !== undefined;
   }
 
+  /**
+   * Whether a restart is still needed when the alert was not just judged down: a service its source
+   * has yet to see recovered answers healthy, and restarting it would only interrupt it.
+   */
+  async function stillDown(plan: LevelOnePlan): Promise<boolean> {
+    if (plan.action !== 'restart-service') return true;
+    const probe = await options.health(plan.service).catch(() => ({ healthy: false }));
+    return !probe.healthy;
+  }
+
   async function consider(alertId: string): Promise<void> {
     if (stopping.signal.aborted) return;
+    waitingOnRun.delete(alertId);
+    const checkFirst = askFirst.delete(alertId);
     const alert = await options.alerts.get(alertId);
     if (!alert || !mayHandle(alert)) return;
     const plan = levelOnePlan(alert);
@@ -236,6 +264,11 @@ export function createLevelOne(options: LevelOneOptions): LevelOne {
     ]);
     const decision = decideLevelOne({ now: at, service: plan.service, action: plan.action, episode, serviceActions, stack: conditions, limits: options.limits });
     if (!decision.act) return refuse(alert, plan, decision, episode.length);
+    if (checkFirst && !(await stillDown(plan))) {
+      askFirst.add(alert.id);
+      later(alert.id, new Date(now().getTime() + verifyPollMs));
+      return;
+    }
 
     const claimed = await options.claims.claim({ alertId: alert.id, episode: alert.firedAt, attempt: decision.attempt, rule: alert.rule, service: plan.service, command: plan.command, claimedBy: options.holder, at });
     // Another replica claimed this attempt: it acts and notes; nothing for us to do.
@@ -294,9 +327,21 @@ export function createLevelOne(options: LevelOneOptions): LevelOne {
 
   return {
     onChange(change) {
-      if (change.event.kind === 'fired') void enqueue(change.alert.id);
+      if (change.event.kind !== 'fired') return;
+      // Just judged down by its source: nothing to ask first.
+      askFirst.delete(change.alert.id);
+      void enqueue(change.alert.id);
     },
     consider: enqueue,
+    stackChanged() {
+      for (const alertId of [...waitingOnRun]) {
+        waitingOnRun.delete(alertId);
+        clearTimeout(timers.get(alertId));
+        timers.delete(alertId);
+        askFirst.add(alertId);
+        void enqueue(alertId);
+      }
+    },
     sweep() {
       // One after another: a second sweep (the start, then the monitor's lease) sees what the first did.
       const previous = [...sweeps].at(-1) ?? Promise.resolve(0);

@@ -5,7 +5,7 @@
  * firm-ports.ts first.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -38,8 +38,15 @@ export function startNpmStart(options: {
   Object.assign(env, options.env);
   const child = spawn(process.execPath, ['--import', 'tsx', 'bot/main.ts'], { env, stdio: ['ignore', 'pipe', 'pipe'], ...(options.ownProcessGroup ? { detached: true } : {}) });
   let output = '';
-  child.stdout!.on('data', (chunk) => (output += chunk));
-  child.stderr!.on('data', (chunk) => (output += chunk));
+  // ACGS_TEST_START_OUTPUT=<file>: the whole output, each chunk stamped with when it came, for a
+  // flake whose failure message shows only the tail (the bot's own lines carry no time).
+  const copyTo = process.env.ACGS_TEST_START_OUTPUT;
+  const keep = (chunk: Buffer) => {
+    output += chunk;
+    if (copyTo) appendFileSync(copyTo, `--- ${new Date().toISOString()} pid ${child.pid}\n${chunk}`);
+  };
+  child.stdout!.on('data', keep);
+  child.stderr!.on('data', keep);
   return { child, output: () => output };
 }
 
