@@ -42,9 +42,9 @@ describe('the escalation message', () => {
     expect(text).toContain('<@U0P0099> and 5 more.');
   });
 
-  it('at Level 3 says an incident would be opened until incidents exist, and that one is once it was', () => {
+  it('at Level 3 says how to declare an incident until the level opens one itself, and that one is once it was', () => {
     const level3 = notice({ level: 3, reason: 'not acknowledged within 15 min at Level 2' });
-    expect(blockText(renderEscalationMessage(level3).blocks)).toContain('An incident would be opened now; incidents are not in the bot yet, so open one by hand.');
+    expect(blockText(renderEscalationMessage(level3).blocks)).toContain('Time to open an incident: `/acgs incident declare` with a severity (sev1 to sev4) and a title.');
     expect(blockText(renderEscalationMessage(level3, { incidentOpened: true }).blocks)).toContain('An incident is opened.');
     expect(blockText(renderEscalationMessage(notice({ level: 4 })).blocks)).toContain('Level 4 (emergency response)');
   });

@@ -32,10 +32,10 @@ function levelDoes(notice: EscalationNotice, options: EscalationMessageOptions):
     case 2:
       return 'Someone needs to look at it: acknowledge the alert to take it, or it goes to Level 3.';
     case 3:
-      // Incidents are issue 16: alert-escalations.ts's openIncident is the seam where the level will open one.
+      // alert-escalations.ts's openIncident is the seam where the level will declare one itself.
       return options.incidentOpened
         ? 'An incident is opened. Acknowledge the alert, or it goes to Level 4.'
-        : 'An incident would be opened now; incidents are not in the bot yet, so open one by hand. Acknowledge the alert, or it goes to Level 4.';
+        : 'Time to open an incident: `/acgs incident declare` with a severity (sev1 to sev4) and a title. Acknowledge the alert, or it goes to Level 4.';
     case 4:
       return 'The runbook\'s emergency response: the bot proposes an emergency lockdown of the Policy Engine, which runs only once approved.';
   }

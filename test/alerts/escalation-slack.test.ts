@@ -91,7 +91,7 @@ describe('escalation levels in Slack', () => {
     const third = blockText(level3!.blocks);
     expect(third).toContain('Level 3 (critical incident): alert 1 ServiceDown');
     expect(third).toContain('For <!subteam^S0ACGSONCALL> <@U0APPROVER1> <@U0APPROVER2> <@U0GONE>.');
-    expect(third).toContain('An incident would be opened now; incidents are not in the bot yet');
+    expect(third).toContain('Time to open an incident: `/acgs incident declare` with a severity (sev1 to sev4) and a title.');
     // Each approver gets a DM; the deactivated one is logged, not posted about.
     for (const approver of ['U0APPROVER1', 'U0APPROVER2']) {
       const dm = (await gov.t.bot.webClient.conversations.open({ users: approver })).channel!.id!;
@@ -173,7 +173,7 @@ describe('escalation levels in Slack', () => {
     expect(opened.sort()).toEqual(['1:3', '2:3']);
     const texts = newIn(ALERTS, before).map((message) => blockText(message.blocks));
     expect(texts.find((text) => text.includes('alert 1 HighCpu'))).toContain('An incident is opened.');
-    expect(texts.find((text) => text.includes('alert 2 HighMemory'))).toContain('An incident would be opened now');
+    expect(texts.find((text) => text.includes('alert 2 HighMemory'))).toContain('Time to open an incident');
     expect(logged).toContainEqual('alert 2: the incident could not be opened (the incident store is away)');
   });
 
