@@ -29,11 +29,20 @@ printf '\n==> the suite on Node.js %s (%s)\n' "$(node --version)" "$(command -v 
 #   restore-embedded, dr-test): each starts its own stacks and spends minutes in pg_dump, PGlite
 #   and the services' restarts, the same on every line; npm start's end-to-end suite, which every
 #   line runs, backs up and restores its embedded databases through the console itself;
+# - the local stack's own suites beyond npm start's end-to-end one: its supervision after a kill,
+#   crash alerts, the monitor and Level 1 on it, its deploy and releases, the CLI against it, PGlite
+#   dumps and data-directory swaps, the run engine's SIGKILL recovery, the high-latency runbook's
+#   scale-up, and the suites on Debian's Prometheus and Alertmanager binaries. They spend minutes
+#   starting stacks and waiting on timers that are the same on every line, while npm start's
+#   end-to-end suite and the CLI's own suite, which every line runs, start the same processes on it;
 # - the static checks (ACGS_TEST_SUITE_ONLY, scripts/test.sh).
 mapfile -t docker_suites < <(grep -rlE "testing/(docker|docker-target|docker-releases|docker-kit)\.js" --include='*.test.ts' bot commands runbooks services test | sort)
 excluded=()
-for suite in "${docker_suites[@]}" 'runbooks/deploy/deploy-*.test.ts' runbooks/deploy/rollback.test.ts 'runbooks/deploy/rollback-re*.test.ts' 'runbooks/deploy/abort-during-*.test.ts' test/commands/commands-deploy-slack.test.ts runbooks/backup/backup-embedded.test.ts runbooks/backup/restore-embedded.test.ts runbooks/dr-test/dr-test.test.ts; do
+for suite in "${docker_suites[@]}" 'runbooks/deploy/deploy-*.test.ts' runbooks/deploy/rollback.test.ts 'runbooks/deploy/rollback-re*.test.ts' 'runbooks/deploy/abort-during-*.test.ts' test/commands/commands-deploy-slack.test.ts runbooks/backup/backup-embedded.test.ts runbooks/backup/restore-embedded.test.ts runbooks/dr-test/dr-test.test.ts \
+  test/start/start-kill-resume.test.ts 'test/alerts/*-local-stack.test.ts' test/stack/stack-local-deploy.test.ts test/stack/releases-local.test.ts \
+  test/cli/cli-local-stack.test.ts services/stack/local/embedded-postgres-swap.test.ts services/stack/backup/pglite-dump.test.ts \
+  runbooks/engine/crash.test.ts test/runbooks/high-latency-scale.test.ts 'test/prometheus/*.test.ts'; do
   excluded+=(--exclude "$suite")
 done
-printf "==> left to npm test on the machine's Node line: %d Docker Engine suites, the rollout suites and the local-stack backup, restore and DR test suites\n" "${#docker_suites[@]}"
+printf "==> left to npm test on the machine's Node line: %d Docker Engine suites, the rollout suites and the local stack's own long suites\n" "${#docker_suites[@]}"
 ACGS_TEST_SUITE_ONLY=1 exec bash scripts/test.sh "${excluded[@]}" "$@"
