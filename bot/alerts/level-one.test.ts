@@ -232,6 +232,29 @@ describe('Level 1 on a fired alert', () => {
     expect((await notes(alert.id)).map((note) => note?.outcome)).toEqual(['refused', 'succeeded']);
   });
 
+  it('asks a service that answers healthy for verify_seconds at most: an alert its source still holds firing then gets its restart', async () => {
+    let conditions = RESTORING;
+    const a = harness({
+      conditions: async () => conditions,
+      health: async () => ({ healthy: true, detail: 'healthy' }),
+      run: async (line) => {
+        a.lines.push(line);
+        return { outcome: 'ok', document: OK_DOCUMENT };
+      },
+    });
+    const alert = await fire();
+    await a.levelOne.consider(alert.id);
+    conditions = CALM;
+    a.levelOne.stackChanged();
+    await a.levelOne.idle();
+    expect(a.lines).toEqual([]);
+    // The source keeps the alert firing past verify_seconds while /health answers: Level 1 acts as on any firing alert.
+    clock = new Date(clock.getTime() + 31_000);
+    for (const deadline = Date.now() + 5000; a.lines.length === 0 && Date.now() < deadline; ) await new Promise((resolve) => setTimeout(resolve, 10));
+    await a.levelOne.idle();
+    expect(a.lines).toEqual(['restart audit-engine']);
+  });
+
   it('retries a restart that did not make the service healthy after its backoff, then opens the breaker and escalates once', async () => {
     // Each health check takes 5 s by the test's clock, so verifying gives up after six of them; the
     // clock moves only there, so a backoff's timer (real time, from the test's clock) never fires in

@@ -128,8 +128,12 @@ export function createLevelOne(options: LevelOneOptions): LevelOne {
   const sweeps = new Set<Promise<number>>();
   /** Alerts whose last look was refused because of a run (RUN_REFUSALS). */
   const waitingOnRun = new Set<string>();
-  /** Alerts whose next look asks the service first: their alert was not just judged down by its source. */
-  const askFirst = new Set<string>();
+  /**
+   * Alerts whose next look asks the service first (their alert was not just judged down by its
+   * source), with when that began: for `verify_seconds` at most, after which an alert its source
+   * still holds firing is acted on as any other (the source may see what the health check does not).
+   */
+  const askFirst = new Map<string, number>();
 
   const episodeKey = (alert: AlertRecord) => `${alert.id}@${alert.firedAt.toISOString()}`;
 
@@ -251,7 +255,9 @@ export function createLevelOne(options: LevelOneOptions): LevelOne {
   async function consider(alertId: string): Promise<void> {
     if (stopping.signal.aborted) return;
     waitingOnRun.delete(alertId);
-    const checkFirst = askFirst.delete(alertId);
+    const askingSince = askFirst.get(alertId);
+    askFirst.delete(alertId);
+    const checkFirst = askingSince !== undefined && now().getTime() - askingSince < options.limits.verifyMs;
     const alert = await options.alerts.get(alertId);
     if (!alert || !mayHandle(alert)) return;
     const plan = levelOnePlan(alert);
@@ -265,7 +271,7 @@ export function createLevelOne(options: LevelOneOptions): LevelOne {
     const decision = decideLevelOne({ now: at, service: plan.service, action: plan.action, episode, serviceActions, stack: conditions, limits: options.limits });
     if (!decision.act) return refuse(alert, plan, decision, episode.length);
     if (checkFirst && !(await stillDown(plan))) {
-      askFirst.add(alert.id);
+      askFirst.set(alert.id, askingSince!);
       later(alert.id, new Date(now().getTime() + verifyPollMs));
       return;
     }
@@ -338,7 +344,7 @@ export function createLevelOne(options: LevelOneOptions): LevelOne {
         waitingOnRun.delete(alertId);
         clearTimeout(timers.get(alertId));
         timers.delete(alertId);
-        askFirst.add(alertId);
+        askFirst.set(alertId, now().getTime());
         void enqueue(alertId);
       }
     },
