@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEST_POSTGRES_URL, createTestDatabase, type TestDatabase } from '../../test/testing/postgres.js';
 import { RESTORE_APPLICATION } from '../../services/stack/backup/postgres-dump.js';
 import { tableRowCounts } from '../../services/stack/backup/scratch-database.js';
+import { migrateReleaseRecords } from '../deploy/release-records.js';
 import { runbookTestDatabase, type RunbookTestDatabase } from '../engine/testing/database.js';
 import { listBackups, recordVerification } from './backup-catalog.js';
 import { startCrashRunner } from './testing/crash-runner.js';
@@ -24,6 +25,7 @@ const children: ChildProcessWithoutNullStreams[] = [];
 
 beforeAll(async () => {
   t = await runbookTestDatabase();
+  await migrateReleaseRecords(t.pool);
   audit = await createTestDatabase('acgs_rscrash_audit');
   await sql(audit.url, `CREATE TABLE events (id bigserial PRIMARY KEY, body text NOT NULL);
     INSERT INTO events (body) SELECT md5(g::text) FROM generate_series(1, 500) g;`);
@@ -89,6 +91,7 @@ describe('restore after a crash mid-restore', () => {
       expect(stopped?.reason).toBe('step "restore-databases" (Replace each database with its dump (pg_restore in one transaction; an embedded one swapped whole)) was interrupted and is not safe to run again by itself: retry, skip or abort');
       expect((await t.store.attempts(restore.id)).map((attempt) => `${attempt.stepId}#${attempt.attempt} ${attempt.outcome}`)).toEqual([
         'check-backup#1 done',
+        'lock#1 done',
         'safety-backup#1 done',
         'stop-writers#1 done',
         'restore-databases#1 interrupted',

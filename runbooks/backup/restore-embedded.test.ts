@@ -63,6 +63,7 @@ describe('restore of the embedded databases', () => {
     expect(run, JSON.stringify(run)).toMatchObject({ state: 'succeeded' });
     expect(await attemptsOf(run.id)).toEqual([
       'run check-backup#1 done',
+      'run lock#1 done',
       'run safety-backup#1 done',
       'run stop-writers#1 done',
       'run restore-databases#1 done',
@@ -70,6 +71,7 @@ describe('restore of the embedded databases', () => {
       'run start-writers#1 done',
       'run reanchor-audit-chain#1 done',
       'run check-health#1 done',
+      'run unlock#1 done',
     ]);
     // The safety backup holds what was there just before: the later table, more ticks.
     const safety = (await outputOf(run.id, 'safety-backup')) as { id: string };
@@ -138,10 +140,12 @@ describe('restore of the embedded databases', () => {
     expect((await h.settle(run.id)).state).toBe('aborted');
     expect(await attemptsOf(run.id)).toEqual([
       'run check-backup#1 done',
+      'run lock#1 done',
       'run safety-backup#1 done',
       'run stop-writers#1 done',
       'run restore-databases#1 failed',
       'compensate stop-writers#2 compensated',
+      'compensate lock#2 compensated',
     ]);
     expect(h.writer.state()).toBe('running');
     await expect.poll(async () => (await h.audit.rowCounts())['public.writer_ticks']!, { timeout: 30_000 }).toBeGreaterThan(held['public.writer_ticks']!);

@@ -11,6 +11,8 @@ import { genesisChainHash } from '../../services/audit-engine/hash-chain.js';
 import { tableRowCounts } from '../../services/stack/backup/scratch-database.js';
 import { RESTORE_APPLICATION } from '../../services/stack/backup/postgres-dump.js';
 import { listBackups, readBackup, recordVerification } from './backup-catalog.js';
+import type { StepContext } from '../engine/definition.js';
+import { requireLockStillOurs } from './restore-lock.js';
 import { restoreHarness, type RestoreHarness } from './testing/restore-harness.js';
 import { attemptLines, stepOutput } from './testing/run-attempts.js';
 import { copyBackup, renameDump, resealFile } from './testing/spoiled-backups.js';
@@ -31,6 +33,17 @@ const attemptsOf = (runId: string) => attemptLines(h.t.store, runId);
 const outputOf = (runId: string, stepId: string) => stepOutput(h.t.store, runId, stepId);
 
 const run8 = () => randomBytes(4).toString('hex');
+
+/** A run of another runbook that has not ended, as a deploy waiting for a decision would be. */
+async function otherRun(runbook: string, requester: string): Promise<string> {
+  const { id } = await h.t.store.create({ runbook, version: 'v1', args: {}, requester, origin: 'typed' });
+  await h.t.pool.query("UPDATE runbook_runs SET state = 'needs_decision', reason = 'a stand-in run of this test' WHERE id = $1", [id]);
+  return id;
+}
+/** Ends such a run as a person's abort would, which frees any lock it holds. */
+const endRun = (runId: string) => h.t.pool.query("UPDATE runbook_runs SET state = 'aborted', lease_owner = NULL, lease_expires_at = NULL WHERE id = $1", [runId]);
+const lockEvents = async (runId: string) =>
+  (await h.t.pool.query<{ action: string; runbook: string }>('SELECT action, runbook FROM deploy_lock_events WHERE run_id = $1 ORDER BY id', [runId])).rows.map((row) => `${row.action} ${row.runbook}`);
 
 /** Events the Audit Engine chains after the backup: its checkpoint outside the database moves past the backup's head. */
 async function appendAfterBackup(count: number): Promise<void> {
@@ -92,6 +105,7 @@ describe('restore', () => {
     expect(run, JSON.stringify(run)).toMatchObject({ state: 'succeeded' });
     expect(await attemptsOf(run.id)).toEqual([
       'run check-backup#1 done',
+      'run lock#1 done',
       'run safety-backup#1 done',
       'run stop-writers#1 done',
       'run restore-databases#1 done',
@@ -99,6 +113,7 @@ describe('restore', () => {
       'run start-writers#1 done',
       'run reanchor-audit-chain#1 done',
       'run check-health#1 done',
+      'run unlock#1 done',
     ]);
     // The safety backup holds the data as it was just before: the writer's later rows, the new table.
     const safety = (await outputOf(run.id, 'safety-backup')) as { id: string };
@@ -142,6 +157,39 @@ describe('restore', () => {
     expect(now['public.later']).toBe(1);
     expect((await tableRowCounts(h.bot.url))['public.bot_records']).toBe(41);
     expect((await h.sql(TEST_POSTGRES_URL, 'SELECT 1 FROM pg_database WHERE datname = $1', [leftover])).rowCount).toBe(0);
+  });
+
+  it('waits while another run holds the deploy lock, stopping nothing; once free, holds it itself until its end', { timeout: 120_000 }, async () => {
+    const pid = h.writer.pid();
+    const deploy = await otherRun('deploy', 'U0DEV');
+    await h.deployments.acquire(deploy, 'deploy', 'U0DEV');
+    const run = await h.settle((await h.executor.submit({ runbook: 'restore', args: { id: good }, requester: 'U0ONCALL', origin: 'test' })).id);
+    expect(run.state).toBe('needs_decision');
+    expect(run.reason).toMatch(new RegExp(`the deploy lock is held by U0DEV's deploy run ${deploy} \\(since .+\\): nothing was stopped or restored`));
+    expect(await attemptsOf(run.id)).toEqual(['run check-backup#1 done', 'run lock#1 failed']);
+    expect(h.writer.pid()).toBe(pid);
+    expect(writerState()).toBe('running');
+
+    await endRun(deploy);
+    await h.executor.decide(run.id, 'retry', 'U0ONCALL');
+    const retried = await h.settle(run.id);
+    expect(retried.state, retried.reason ?? '').toBe('succeeded');
+    expect(await lockEvents(run.id)).toEqual(['acquire restore', 'release restore']);
+    expect(await h.deployments.lock()).toBeNull();
+  });
+
+  it('stops before the writers or the data when the deploy lock is no longer its own, naming who holds it', async () => {
+    const restore = await otherRun('restore', 'U0ONCALL');
+    const asRestore = { runId: restore, ports: { deployments: h.deployments } } as unknown as StepContext<unknown>;
+    await h.deployments.acquire(restore, 'restore', 'U0ONCALL');
+    await expect(requireLockStillOurs(asRestore, 'stopped')).resolves.toBeUndefined();
+    // A rollback takes it over (as `rollback` may, being the way out of a bad deploy).
+    const rollback = await otherRun('rollback', 'U0SRE');
+    await h.deployments.takeOver(rollback, 'U0SRE');
+    await expect(requireLockStillOurs(asRestore, 'stopped')).rejects.toThrow(new RegExp(`^the deploy lock is no longer this run's: U0SRE's rollback run ${rollback} \\(since .+\\) holds it now\\. Nothing was stopped: abort`));
+    await endRun(rollback);
+    await expect(requireLockStillOurs(asRestore, 'restored')).rejects.toThrow(/it is free now \(released or force-unlocked\)\. Nothing was restored/);
+    await endRun(restore);
   });
 
   it('never restores an unverified backup unless allowed, nor one that failed verification', async () => {
@@ -224,10 +272,12 @@ describe('restore', () => {
     expect(aborted.state).toBe('aborted');
     expect(await attemptsOf(run.id)).toEqual([
       'run check-backup#1 done',
+      'run lock#1 done',
       'run safety-backup#1 done',
       'run stop-writers#1 done',
       'run restore-databases#1 failed',
       'compensate stop-writers#2 compensated',
+      'compensate lock#2 compensated',
     ]);
     expect(writerState()).toBe('running');
     expect((await h.stack.health('audit-engine')).status).toBe('healthy');
@@ -263,13 +313,14 @@ describe('restore', () => {
       await h.executor.decide(run.id, 'retry', 'U0ONCALL');
       const retried = await h.settle(run.id);
       expect(retried.state, retried.reason ?? '').toBe('succeeded');
-      expect((await attemptsOf(run.id)).slice(3)).toEqual([
+      expect((await attemptsOf(run.id)).slice(4)).toEqual([
         'run restore-databases#1 failed',
         'run restore-databases#2 done',
         'run verify-restored#1 done',
         'run start-writers#1 done',
         'run reanchor-audit-chain#1 done',
         'run check-health#1 done',
+        'run unlock#1 done',
       ]);
       expect(writerState()).toBe('running');
     } finally {
@@ -299,7 +350,7 @@ describe('restore', () => {
       await h.executor.decide(run.id, 'retry', 'U0ONCALL');
       const retried = await h.settle(run.id);
       expect(retried.state, retried.reason ?? '').toBe('succeeded');
-      expect((await attemptsOf(run.id)).slice(5)).toEqual(['run start-writers#1 done', 'run reanchor-audit-chain#1 failed', 'run reanchor-audit-chain#2 done', 'run check-health#1 done']);
+      expect((await attemptsOf(run.id)).slice(6)).toEqual(['run start-writers#1 done', 'run reanchor-audit-chain#1 failed', 'run reanchor-audit-chain#2 done', 'run check-health#1 done', 'run unlock#1 done']);
       const reanchored = (await outputOf(run.id, 'reanchor-audit-chain')) as { previous: { sequence: number }; integrity: { checked_at: string } };
       expect(reanchored).toMatchObject({ previous: { sequence: before }, head: { sequence: 12 } });
       expect(await engineHealthAfter(reanchored.integrity.checked_at)).toMatchObject({ status: 'healthy', integrity: { valid: true } });

@@ -26,6 +26,7 @@ import { readBackup } from './backup-catalog.js';
 import { BackupIdSchema } from './backup-manifest.js';
 import { backupPorts, completeBackupRefusal, errorText, formatBytes, sweepLeftoverScratch } from './backup-steps-support.js';
 import { checkReadiness, describeCheck, takeBackup, type TakenBackup } from './backup.js';
+import { requireLockStillOurs, restoreLockStep, restoreUnlockStep } from './restore-lock.js';
 import { describePlan, planRestore, type PlannedDump, type RestorePlan } from './restore-plan.js';
 
 export const RestoreArgs = z
@@ -108,6 +109,7 @@ async function startAll(stack: Stack, services: readonly string[]): Promise<{ st
 
 async function stopWriters(context: Context): Promise<{ stopped: string[] }> {
   const { writers } = checkedPlan(context);
+  await requireLockStillOurs(context, 'stopped');
   const stack = stackOf(context.ports);
   const stopped: string[] = [];
   for (const service of writers) {
@@ -133,6 +135,7 @@ async function startStoppedWriters(context: Context): Promise<unknown> {
 
 async function restoreDatabases(context: Context): Promise<unknown> {
   const checked = checkedPlan(context);
+  await requireLockStillOurs(context, 'restored');
   const { dir } = await readBackup(backupPorts(context.ports).root, checked.id);
   const safety = (context.outputs['safety-backup'] as TakenBackup | undefined)?.id;
   const wayBack = safety ? `backup ${safety}, taken just before, holds what was there` : 'no safety backup was taken (its step was skipped)';
@@ -289,6 +292,7 @@ export const restoreRunbook = defineRunbook({
         return { mode: 'read-only-check', text: describePlan(checked), target: `backup ${checked.id} (${checked.verification})` };
       },
     },
+    restoreLockStep<Args>(),
     {
       id: 'safety-backup',
       kind: 'act',
@@ -400,5 +404,6 @@ export const restoreRunbook = defineRunbook({
         return { mode: 'read-only-check', text: `now: ${now.join(', ')}` };
       },
     },
+    restoreUnlockStep<Args>(),
   ],
 });

@@ -2,15 +2,17 @@
  * The restore runbook's steps inside `rollback-restore`: the same code (checked backup, safety
  * backup, writers stopped, dumps restored, rows and chain checked, writers started, audit chain
  * re-anchored), handed the backup the rollback names as the restore's own arguments. Their ids stay
- * the restore's, because each reads the earlier ones' outputs by id. Its last health check is left
- * out: the rollback verifies the whole stack once its services are back.
+ * the restore's, because each reads the earlier ones' outputs by id. Left out: its lock steps (the
+ * rollback takes the lock over first) and its last health check (the rollback verifies the whole
+ * stack once its services are back).
  */
 import { restoreRunbook } from '../backup/restore.js';
 import type { StepContext, StepDefinition } from '../engine/definition.js';
 
 type RestoreArgs = { id: string; unverified?: 'allow' | undefined };
 
-const LEFT_OUT = new Set(['check-health']);
+// Its own lock steps too: the rollback takes the lock over first and frees it at its end.
+const LEFT_OUT = new Set(['check-health', 'lock', 'unlock']);
 
 export interface BackupChoice {
   backup: string;

@@ -18,6 +18,7 @@ import { TEST_SERVICE_TOKEN } from '../../../test/testing/tokens.js';
 import { runbookTestDatabase } from '../../engine/testing/database.js';
 import { backupDatabasesFromEnv } from '../backup-ports.js';
 import { backupRunExecutor } from './backup-run-executor.js';
+import { restoreDeployments } from './restore-deployments.js';
 import { appendSeedEvents, BOT_RECORDS_SQL, restoreBackupPorts, startAuditWriter, verifiedBackup, WRITER_TICKS_TABLE_SQL, type RestoreHarnessCommon } from './restore-stack.js';
 
 export interface EmbeddedRestoreHarness extends RestoreHarnessCommon {
@@ -61,7 +62,7 @@ export async function embeddedRestoreHarness(): Promise<EmbeddedRestoreHarness> 
   const { writer, stack, engine: client, engineUrl, adminToken } = await startAuditWriter({ databaseUrl: audit.url, stateDir });
   // As npm start names its embedded databases for the backup.
   const ports = restoreBackupPorts({ workDir, databases: backupDatabasesFromEnv({}, { 'audit-engine': audit, bot }).databases, t });
-  const { executor, run, settle } = backupRunExecutor(t.store, { backup: ports, commands: { stack, auditEngine: client } });
+  const { executor, run, settle } = backupRunExecutor(t.store, { backup: ports, deployments: await restoreDeployments(t.pool, stack), commands: { stack, auditEngine: client } });
   return {
     t,
     workDir,

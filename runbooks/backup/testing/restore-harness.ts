@@ -13,9 +13,10 @@ import { join } from 'node:path';
 import type pg from 'pg';
 import { createTestDatabase, type TestDatabase } from '../../../test/testing/postgres.js';
 import { createAuditTestContext, type AuditTestContext } from '../../../services/audit-engine/testing/audit-test-context.js';
-import type { StepPorts } from '../../engine/ports.js';
+import type { DeploymentRecords, StepPorts } from '../../engine/ports.js';
 import { runbookTestDatabase } from '../../engine/testing/database.js';
 import { backupRunExecutor } from './backup-run-executor.js';
+import { restoreDeployments } from './restore-deployments.js';
 import { appendSeedEvents, BOT_RECORDS_SQL, restoreBackupPorts, startAuditWriter, verifiedBackup, WRITER_TICKS_TABLE_SQL, type RestoreHarnessCommon } from './restore-stack.js';
 import { sqlOnce as sql } from './sql.js';
 
@@ -24,6 +25,8 @@ export interface RestoreHarness extends RestoreHarnessCommon {
   bot: TestDatabase;
   /** What steps call; a test may swap `auditEngine` for a client the engine refuses. */
   commands: NonNullable<StepPorts['commands']>;
+  /** The deployment records holding the stack's deploy lock, which the restore takes. */
+  deployments: DeploymentRecords;
   /** One statement on a database of the test, on a connection of its own. */
   sql(url: string, text: string, values?: unknown[]): Promise<pg.QueryResult>;
 }
@@ -56,7 +59,8 @@ export async function restoreHarness(options: { events?: number } = {}): Promise
     t,
   });
   const commands: NonNullable<StepPorts['commands']> = { stack, auditEngine: client };
-  const { executor, run, settle } = backupRunExecutor(t.store, { backup: ports, commands });
+  const deployments = await restoreDeployments(t.pool, stack);
+  const { executor, run, settle } = backupRunExecutor(t.store, { backup: ports, deployments, commands });
   return {
     t,
     audit,
@@ -68,6 +72,7 @@ export async function restoreHarness(options: { events?: number } = {}): Promise
     commands,
     stack,
     ports,
+    deployments,
     executor,
     run,
     settle,
