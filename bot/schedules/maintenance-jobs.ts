@@ -6,6 +6,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { FINAL_RUN_STATES } from '../../runbooks/engine/run-store.js';
+import type { RunbookRuns, RunInfo } from '../../commands/ports.js';
 import { executeCommandLine, type ExecutionDeps } from '../command-path/index.js';
 import type { ScheduledPostKey, ScheduledReports } from '../reports/scheduled-report-posts.js';
 import type { ScheduleStore } from './schedule-store.js';
@@ -29,21 +30,42 @@ export function withSchedulerActor(roles: Readonly<Record<string, readonly strin
 /** How long the scheduler keeps its own run records. */
 export const RUN_RECORDS_KEPT_MS = 90 * 86_400_000;
 
-/** Runs `line` (a runbook's short form) as the scheduler and waits for the run's end: the job's outcome is the run's. */
-function runbookJob(execution: ExecutionDeps, line: string, pollMs: number): (context: JobRunContext) => Promise<string> {
-  return async ({ signal }) => {
-    const outcome = await executeCommandLine(execution, { line, actor: { ...SCHEDULER_ACTOR }, origin: 'schedule', signal });
-    const started = (outcome.document.data as { run?: { id?: string } } | undefined)?.run?.id;
-    if (outcome.outcome === 'rejected' || outcome.outcome === 'error' || outcome.outcome === 'fail' || !started) {
-      throw new Error(`${line} not started: ${outcome.document.title}${outcome.document.summary ? `: ${outcome.document.summary}` : ''}`);
-    }
+/**
+ * The scheduler's own run of `runbook` for this due time, if one was started: a run the scheduler
+ * started at or after the time this job run answers for. A retry of a job run whose replica died
+ * after starting the runbook finds it here and follows it instead of starting a second backup or
+ * DR test. A daily or monthly job's run for an earlier due time started before this one was due;
+ * the minute's margin is for the database's clock (the run's time) behind the bot's (the due time).
+ */
+const CLOCK_MARGIN_MS = 60_000;
+async function startedForThisDueTime(runs: RunbookRuns, runbook: string, dueAt: Date): Promise<RunInfo | undefined> {
+  const candidates = await runs.activeAndRecent(50);
+  return candidates
+    .filter((run) => run.runbook === runbook && run.requester === SCHEDULER_ACTOR.id && run.origin === 'schedule' && Date.parse(run.createdAt) >= dueAt.getTime() - CLOCK_MARGIN_MS)
+    .sort((a, b) => Date.parse(a.createdAt) - Date.parse(b.createdAt))[0];
+}
+
+/** Runs `line` (a runbook's short form, starting `runbook`) as the scheduler and waits for the run's end: the job's outcome is the run's. */
+function runbookJob(execution: ExecutionDeps, line: string, runbook: string, pollMs: number): (context: JobRunContext) => Promise<string> {
+  return async ({ signal, run: jobRun }) => {
     const runs = execution.services.runs;
+    // A person's `schedule run` asks for a run now, whatever the schedule started before.
+    const earlier = runs && jobRun.trigger !== 'manual' ? await startedForThisDueTime(runs, runbook, jobRun.dueAt) : undefined;
+    let started = earlier?.id;
+    if (!started) {
+      const outcome = await executeCommandLine(execution, { line, actor: { ...SCHEDULER_ACTOR }, origin: 'schedule', signal });
+      started = (outcome.document.data as { run?: { id?: string } } | undefined)?.run?.id;
+      if (outcome.outcome === 'rejected' || outcome.outcome === 'error' || outcome.outcome === 'fail' || !started) {
+        throw new Error(`${line} not started: ${outcome.document.title}${outcome.document.summary ? `: ${outcome.document.summary}` : ''}`);
+      }
+    }
+    const following = earlier ? ` (started ${earlier.createdAt} for this due time by an earlier attempt, followed rather than started again)` : '';
     if (!runs) return `${line} run ${started} started`;
     for (;;) {
       const { run } = await runs.get(started);
       if ((FINAL_RUN_STATES as readonly string[]).includes(run.state)) {
-        if (run.state !== 'succeeded') throw new Error(`${line} run ${started} ${run.state}${run.reason ? `: ${run.reason}` : ''}`);
-        return `${line} run ${started} succeeded`;
+        if (run.state !== 'succeeded') throw new Error(`${line} run ${started}${following} ${run.state}${run.reason ? `: ${run.reason}` : ''}`);
+        return `${line} run ${started}${following} succeeded`;
       }
       await sleep(pollMs, undefined, { signal });
     }
@@ -51,7 +73,7 @@ function runbookJob(execution: ExecutionDeps, line: string, pollMs: number): (co
 }
 
 export function backupJob(execution: ExecutionDeps, pollMs = 5_000): (context: JobRunContext) => Promise<string> {
-  return runbookJob(execution, 'backup', pollMs);
+  return runbookJob(execution, 'backup', 'backup', pollMs);
 }
 
 /**
@@ -60,7 +82,7 @@ export function backupJob(execution: ExecutionDeps, pollMs = 5_000): (context: J
  * waiting (a person may still approve it), the job is recorded as timed out.
  */
 export function drTestJob(execution: ExecutionDeps, pollMs = 5_000): (context: JobRunContext) => Promise<string> {
-  const scheduled = runbookJob(execution, 'dr-test', pollMs);
+  const scheduled = runbookJob(execution, 'dr-test', 'dr-test', pollMs);
   return (context) => {
     // `schedule run dr-test` is a person's Level 1 command: the runbook would take it for the
     // scheduler's own run and pass the failover gate on the standing approval, unapproved.
