@@ -270,6 +270,27 @@ it('marks a run whose replica stopped renewing its lease as abandoned, and then 
   ]);
 });
 
+it('stops a job whose run was marked abandoned while it went on (its lease lost), so it does not run beside the retry', async () => {
+  const clock = testClock('2026-06-01T10:00:00Z');
+  let signalled: unknown;
+  // A job that never looks at its signal: it must still end when the lease is lost.
+  const stuck: ScheduledJob['run'] = ({ signal }) => {
+    signal.addEventListener('abort', () => (signalled = signal.reason), { once: true });
+    return new Promise(() => undefined);
+  };
+  const events: SchedulerEvent[] = [];
+  const s = scheduler({ clock: clock.now, leaseMs: 300, onEvent: (event) => void events.push(event), jobs: [job('backup', '0 2 * * *', stuck)] });
+  await s.declare();
+  expect((await s.runNow('backup', 'U0ONCALL')).kind).toBe('started');
+  // Another replica found its lease run out (this one stalled) and marked it abandoned.
+  await poolA.query("UPDATE schedule_runs SET outcome = 'abandoned', ended_at = clock_timestamp(), detail = 'its replica stopped renewing its lease', lease_expires_at = NULL WHERE job = 'backup'");
+  await s.idle();
+  expect(String(signalled)).toMatch(/its lease ran out \(the run was marked abandoned while it went on here\), so it stopped/);
+  expect(events.find((event) => event.kind === 'ended')).toMatchObject({ outcome: 'failed', detail: expect.stringMatching(/its lease ran out/) });
+  // The record stays as the other replica wrote it.
+  expect((await runsOf('backup')).map((run) => [run.outcome, run.detail])).toEqual([['abandoned', 'its replica stopped renewing its lease']]);
+});
+
 it('detects a scheduled run its dead replica abandoned once its lease ran out, retries a run-once job once, and raises the overdue alert once', async () => {
   const clock = testClock('2026-06-01T01:59:00Z');
   // Replica A has its own pool: ending it is the replica dying (no more renewals, no end recorded).

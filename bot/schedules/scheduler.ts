@@ -80,6 +80,8 @@ export const DEFAULT_RUN_LEASE_MS = 60_000;
 export const OVERDUE_RULE = 'ScheduledJobOverdue';
 
 class JobTimeout extends Error {}
+/** The run was marked abandoned while it went on here: another replica may run it again. */
+class LeaseLost extends Error {}
 
 const minutes = (ms: number) => (ms < 1000 ? `${ms} ms` : ms >= 3_600_000 ? `${Number((ms / 3_600_000).toFixed(1))} h` : ms >= 60_000 ? `${Math.round(ms / 60_000)} min` : `${Math.round(ms / 1000)} s`);
 
@@ -151,7 +153,14 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     const onStop = () => controller.abort(new Error('the bot is stopping'));
     stopping.signal.addEventListener('abort', onStop, { once: true });
     const renewal = setInterval(() => {
-      options.store.renew(run, leaseMs).catch((error: unknown) => options.onError(error, `renewing the lease of ${job.name} run ${run.id}`));
+      options.store.renew(run, leaseMs).then(
+        (held) => {
+          // Marked abandoned (this replica was too slow to renew): another replica may run the job
+          // again, so this one stops rather than run it a second time beside that one.
+          if (!held && !controller.signal.aborted) controller.abort(new LeaseLost(`its lease ran out (the run was marked abandoned while it went on here), so it stopped`));
+        },
+        (error: unknown) => options.onError(error, `renewing the lease of ${job.name} run ${run.id}`),
+      );
     }, Math.max(50, Math.floor(leaseMs / 3)));
     let timeout: NodeJS.Timeout | undefined;
     const ended = (async () => {
@@ -165,7 +174,12 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
         const work = Promise.resolve().then(() => job.run({ signal: controller.signal, run }));
         // The work's own later failure is not an unhandled rejection once the timeout won.
         work.catch(() => undefined);
-        detail = (await Promise.race([work, timedOut])) ?? undefined;
+        // A job that does not watch its signal still ends here when the lease is lost.
+        const leaseLost = new Promise<never>((_, reject) => {
+          controller.signal.addEventListener('abort', () => controller.signal.reason instanceof LeaseLost && reject(controller.signal.reason), { once: true });
+        });
+        leaseLost.catch(() => undefined);
+        detail = (await Promise.race([work, timedOut, leaseLost])) ?? undefined;
         outcome = 'ok';
       } catch (error) {
         outcome = error instanceof JobTimeout ? 'timed-out' : 'failed';
