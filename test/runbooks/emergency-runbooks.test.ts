@@ -160,6 +160,35 @@ describe('run constitutional-emergency', () => {
     expect((await timelineTexts(incident.key)).filter((text) => text.startsWith(`Runbook constitutional-emergency (run ${ended.id})`))).toHaveLength(5);
   }, 60_000);
 
+  it('stops for a decision when the oversight page is not delivered, saying so on the timeline; a retry pages again with the same delivery id', async () => {
+    receiver.answerNext(503);
+    const ended = await runToEnd('run constitutional-emergency');
+    expect(ended.state).toBe('needs_decision');
+    const { attempts } = await engine.runs.get(ended.id);
+    const failed = attempts.find((attempt) => attempt.stepId === 'notify-oversight' && attempt.outcome === 'failed')!;
+    expect(failed.error).toMatch(/^paged 0 of 1 oversight contacts: oversight by webhook \(http:\/\/127\.0\.0\.1:\d+\): not delivered, the webhook at http:\/\/127\.0\.0\.1:\d+ answered HTTP 503/);
+    expect(failed.error).not.toContain('routing_key');
+    const key = (ended.outputs['incident']!.evidence as { key: string }).key;
+    expect((await timelineTexts(key)).some((text) => text.startsWith(`Runbook constitutional-emergency (run ${ended.id}), notify-oversight: failed: paged 0 of 1`))).toBe(true);
+    const decided = await run(`run decide ${ended.id} retry`);
+    expect(decided.outcome, JSON.stringify(decided.document)).not.toBe('rejected');
+    expect((await waitForRunState(engine.store, ended.id, [...FINAL_RUN_STATES, 'needs_decision'] as RunState[], 30_000)).state).toBe('succeeded');
+    const deliveries = receiver.received.filter((page) => (JSON.parse(page.body) as { incident?: { key?: string } }).incident?.key === key).map((page) => page.headers['x-acgs-delivery']);
+    expect(deliveries).toHaveLength(2);
+    expect(new Set(deliveries).size).toBe(1);
+  }, 60_000);
+
+  it('asks for the same lockdown request when a run asks again (a takeover), never a second one', async () => {
+    const lines = runCommandLines({ execution: { registry: createCommandRegistry(), get services() { return services; } }, announce: async () => [] });
+    const line = 'lockdown constitutional violation emergency, INC-1, run 00000000-0000-4000-8000-000000000001';
+    const first = await lines.run(line, { runId: 'run-takeover', requester: ONCALL });
+    const again = await lines.run(line, { runId: 'run-takeover', requester: ONCALL });
+    expect(first.kind).toBe('approval');
+    expect(again).toEqual(first);
+    const pending = await trail.pool.query<{ count: string }>("SELECT count(*) FROM approval_requests WHERE line = $1", [line]);
+    expect(Number(pending.rows[0]!.count)).toBe(1);
+  });
+
   it('refuses an unknown incident, a closed one and a malformed key, recording no run', async () => {
     const { incident } = await incidents.declare({ title: 'Over already', severity: 'sev3', type: 'constitutional', by: ONCALL, at: new Date() });
     await incidents.resolve(incident.key, ONCALL, new Date());
