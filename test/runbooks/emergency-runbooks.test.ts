@@ -189,6 +189,20 @@ describe('run constitutional-emergency', () => {
     expect(Number(pending.rows[0]!.count)).toBe(1);
   });
 
+  it('shows its plan with --dry-run: the violations read for real, no incident declared, no request made, no run recorded', async () => {
+    const tables = await runTables(trail.pool);
+    const incidentsBefore = (await incidents.open()).length;
+    const requests = announced.length;
+    const plan = await run('run constitutional-emergency --dry-run');
+    const text = JSON.stringify(plan.document);
+    expect(text).toContain('Would declare a sev1 constitutional incident');
+    expect(text).toContain('Would propose `lockdown` as an approval request as you (Level 4');
+    expect(text).toMatch(/recent safety violation/);
+    expect(await runTables(trail.pool)).toEqual(tables);
+    expect((await incidents.open()).length).toBe(incidentsBefore);
+    expect(announced.length).toBe(requests);
+  });
+
   it('refuses an unknown incident, a closed one and a malformed key, recording no run', async () => {
     const { incident } = await incidents.declare({ title: 'Over already', severity: 'sev3', type: 'constitutional', by: ONCALL, at: new Date() });
     await incidents.resolve(incident.key, ONCALL, new Date());
