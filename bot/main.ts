@@ -42,10 +42,12 @@ import { backupHostPorts, createBackupCatalog, drTestHostPorts, openBotDeploymen
 import { CHECKLIST_RELAY_FEATURE, checklistRelayRoutes } from './runbook-runs/checklist-relay.js';
 import { RUN_RELAY_FEATURE, runRelayRoutes } from './runbook-runs/run-relay.js';
 import { runExecutionCheck } from './runbook-runs/run-execution-check.js';
+import { runCommandLines } from './runbook-runs/run-command-lines.js';
+import { createIncidentPages } from './paging/incident-pages.js';
 import { startRunMessages, type RunMessages } from './slack/run-message-publisher.js';
 import { createRunMessageStore, migrateRunMessageStore } from './slack/run-message-store.js';
 import { slackGateRequests } from './slack/gate-requests.js';
-import type { ApprovalPlace } from './slack/listener-kit.js';
+import { postApprovalRequest, type ApprovalPlace } from './slack/listener-kit.js';
 import { allRunbooks } from '../runbooks/index.js';
 import { deploySettingsFromEnv, migrateReleaseRecords } from '../runbooks/deploy/index.js';
 import { createDockerReleaseBuilder } from '../services/stack/releases/docker-releases.js';
@@ -293,6 +295,16 @@ async function main(): Promise<void> {
   announceMigrations('runbooks', await migrateRunStore(trail.pool));
   announceMigrations('deployments', await migrateReleaseRecords(trail.pool));
   const deployments = await openBotDeployments({ pool: trail.pool, stack, services: fromEnv, env, migrate: false });
+  // Incidents before the engine: the emergency runbooks work in one (issue 16).
+  announceMigrations('incidents', await migrateIncidentStore(trail.pool));
+  const incidentStore = createIncidentStore(trail.pool);
+  const runbookIncidents = commandIncidents(incidentStore, { timezone: config.timezone, ...(config.channels.ops ? { opsChannel: config.channels.ops } : {}) });
+  const runApprovalPlaces = async (runId: string): Promise<ApprovalPlace[]> => {
+    const shown = await createRunMessageStore({ pool: trail!.pool, instance: env.ACGS_BOT_INSTANCE || 'bot' }).get(runId);
+    const places: ApprovalPlace[] = shown ? [{ channel: shown.channel, ...(shown.ts ? { threadTs: shown.ts } : {}) }] : [];
+    if (config.channels.approvals && config.channels.approvals !== shown?.channel) places.push({ channel: config.channels.approvals });
+    return places;
+  };
   // One runner per process: runs live beside the trail; steps call what commands call, and their
   // starts and ends go to the trail. Runs a stopped process held are taken over within one lease.
   runbookEngine = await startRunbookEngine({
@@ -321,6 +333,28 @@ async function main(): Promise<void> {
       // Releases as this stack runs them: checkouts beside the local stack's state, images on Docker.
       releases: local ? createLocalReleaseBuilder({ stateDir: local.stateDir }) : createDockerReleaseBuilder({ env }),
       deploySettings,
+      incidents: runbookIncidents,
+      // What an emergency runbook asks for (a lockdown, a restart) goes through this bot's command path as its requester.
+      commandLines: runCommandLines({
+        execution: {
+          get registry() {
+            if (!gateExecution) throw new Error('the bot is not started yet; retry the step once it is');
+            return gateExecution.registry;
+          },
+          get services() {
+            if (!gateExecution) throw new Error('the bot is not started yet; retry the step once it is');
+            return gateExecution.services;
+          },
+        },
+        announce: async (request, runId) => {
+          if (!gateClient) throw new Error('the Slack bot is not started yet');
+          const places = await runApprovalPlaces(runId);
+          await postApprovalRequest(gateClient, approvals, request, places);
+          return places.map((place) => place.channel);
+        },
+        log: (message, error) => logger.warn({ component: 'runbooks', err: error }, message),
+      }),
+      contactPages: createIncidentPages({ contacts, matrix: escalationMatrix(config.escalation) }),
     },
     ...(env.ACGS_BOT_INSTANCE ? { owner: `${env.ACGS_BOT_INSTANCE}/${process.pid}` } : {}),
     // A restore or a deploy that held Level 1 back has ended here: what it waits on is looked at
@@ -348,12 +382,7 @@ async function main(): Promise<void> {
       approvals,
       client: () => gateClient,
       updateMessages: async (request) => gateMessages?.(request),
-      places: async (run) => {
-        const shown = await createRunMessageStore({ pool: trail!.pool, instance: env.ACGS_BOT_INSTANCE || 'bot' }).get(run.id);
-        const places: ApprovalPlace[] = shown ? [{ channel: shown.channel, ...(shown.ts ? { threadTs: shown.ts } : {}) }] : [];
-        if (config.channels.approvals && config.channels.approvals !== shown?.channel) places.push({ channel: config.channels.approvals });
-        return places;
-      },
+      places: (run) => runApprovalPlaces(run.id),
       log: (message, error) => logger.warn({ component: 'runbooks', err: error }, message),
     }),
   });
@@ -399,9 +428,7 @@ async function main(): Promise<void> {
   // Incidents (issue 16): the incident commands act on the store as the person; a command that
   // runs in an incident's channel goes on its timeline. Without channels.ops an incident runs in
   // the channel it was declared in until the Slack side makes channels of their own.
-  announceMigrations('incidents', await migrateIncidentStore(trail.pool));
-  const incidentStore = createIncidentStore(trail.pool);
-  services.incidents = commandIncidents(incidentStore, { timezone: config.timezone, ...(config.channels.ops ? { opsChannel: config.channels.ops } : {}) });
+  services.incidents = runbookIncidents;
   services.afterCommand = incidentCommandTimeline(incidentStore);
 
   // Scheduled maintenance (bot/schedules): every replica lists and runs jobs by hand; the one that

@@ -32,7 +32,8 @@ printf '\n==> the suite on Node.js %s (%s)\n' "$(node --version)" "$(command -v 
 # - the local stack's own suites beyond npm start's end-to-end one: its supervision after a kill,
 #   crash alerts, the monitor and Level 1 on it, its deploy and releases, the CLI against it, PGlite
 #   dumps and data-directory swaps, the run engine's SIGKILL recovery, the high-latency runbook's
-#   scale-up, and the suites on Debian's Prometheus and Alertmanager binaries. They spend minutes
+#   scale-up, the emergency runbooks (on the local stack and through npm start's console), and the
+#   suites on Debian's Prometheus and Alertmanager binaries. They spend minutes
 #   starting stacks and waiting on timers that are the same on every line, while npm start's
 #   end-to-end suite, which every line runs, starts the same processes on it;
 # - the static checks (ACGS_TEST_SUITE_ONLY, scripts/test.sh).
@@ -40,7 +41,8 @@ mapfile -t docker_suites < <(grep -rlE "testing/(docker|docker-target|docker-rel
 left_to_machine_line=("${docker_suites[@]}" 'runbooks/deploy/deploy-*.test.ts' runbooks/deploy/rollback.test.ts 'runbooks/deploy/rollback-re*.test.ts' 'runbooks/deploy/abort-during-*.test.ts' test/commands/commands-deploy-slack.test.ts runbooks/backup/backup-embedded.test.ts runbooks/backup/restore-embedded.test.ts runbooks/dr-test/dr-test.test.ts \
   test/start/start-kill-resume.test.ts 'test/alerts/*-local-stack.test.ts' test/stack/stack-local-deploy.test.ts test/stack/releases-local.test.ts \
   test/cli/cli-local-stack.test.ts services/stack/local/embedded-postgres-swap.test.ts services/stack/backup/pglite-dump.test.ts \
-  runbooks/engine/crash.test.ts test/runbooks/high-latency-scale.test.ts 'test/prometheus/*.test.ts')
+  runbooks/engine/crash.test.ts test/runbooks/high-latency-scale.test.ts 'test/prometheus/*.test.ts' \
+  test/runbooks/emergency-runbooks.test.ts test/start/start-emergency-console.test.ts)
 # The newer lines share the rest: in path order, every other suite runs on Node 22 and the others
 # on Node 24, so each suite runs on the machine's line and on one newer line, and CI pays for one
 # newer line's run instead of two (about 8 minutes on the 2-core machine). npm start's end-to-end

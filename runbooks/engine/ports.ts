@@ -5,7 +5,7 @@
  * wherever the bot hands them in.
  */
 import type { CommandDependencies } from '../../commands/dependencies.js';
-import type { DeployedArtifact, DeploymentKind, DeploymentOutcome, DeploymentRecordInfo, Deployments, DeployLockInfo } from '../../commands/ports.js';
+import type { DeployedArtifact, DeploymentKind, DeploymentOutcome, DeploymentRecordInfo, Deployments, DeployLockInfo, Incidents, IncidentSeverity, IncidentTypeName } from '../../commands/ports.js';
 import type { StepKind } from './step-kinds.js';
 import type { ChainQuery } from '../../services/kit/hash-chain/chain-query.js';
 import type { EmbeddedDumpSource } from '../../services/stack/backup/pglite-dump.js';
@@ -82,6 +82,56 @@ export interface StepPorts {
   latencyRecheck?: LatencyRecheckSettings;
   /** What the `dr-test` runbook needs from the bot: its trail, the ops and reports channels, the standing approval. */
   drTest?: DrTestPorts;
+  /** The bot's incidents (issue 16): the emergency runbooks declare or join one and put their steps on its timeline. */
+  incidents?: Incidents;
+  /** The bot's command path, as the run's requester: what an emergency runbook asks for (a lockdown, a restart) is decided and approved as if typed. */
+  commandLines?: RunCommandLines;
+  /** The config's contacts (bot/paging) the escalation matrix names for an incident's type: the emergency runbooks page them. */
+  contactPages?: ContactPages;
+}
+
+/** What became of a command line a run put through the command path. */
+export type RunCommandOutcome =
+  /** It ran at once (the policy allowed it): its result document's words. */
+  | { kind: 'ran'; outcome: string; title: string; summary?: string }
+  /** It waits for approvers: the request's id and where it was posted. */
+  | { kind: 'approval'; request: string; approvalsRequired: number; postedTo: readonly string[] }
+  /** The command path said no (the policy, a mode, bad input): its sentence; nothing ran. */
+  | { kind: 'refused'; title: string; summary?: string };
+
+/**
+ * The command path for a run (bot/runbook-runs/run-command-lines.ts): the line is authorized as the
+ * run's requester, recorded in the trail, and run or turned into an approval request posted where
+ * the run is shown. Asked again for the same run and line, an approval request is the same one.
+ */
+export interface RunCommandLines {
+  run(line: string, from: { runId: string; requester: string }): Promise<RunCommandOutcome>;
+}
+
+/** A page about an incident, to the contacts its type names. */
+export interface IncidentContactPage {
+  incidentKey: string;
+  title: string;
+  severity: IncidentSeverity;
+  type: IncidentTypeName;
+  /** One or two sentences: what happened and what is done. */
+  summary: string;
+  runId: string;
+}
+
+/** What became of one contact's page, channel by channel. */
+export interface ContactPageOutcome {
+  contact: string;
+  channel: 'webhook' | 'email' | 'slack';
+  /** The webhook's origin (never its path), an address, or Slack IDs. */
+  target: string;
+  delivered: boolean;
+  detail?: string;
+}
+
+/** Pages the config's contacts for an incident's type (bot/paging/incident-pages.ts); never throws for one contact's failure. */
+export interface ContactPages {
+  page(page: IncidentContactPage): Promise<ContactPageOutcome[]>;
 }
 
 /** A standing approval of the scheduled DR test's failover, as the config records it. */
