@@ -67,6 +67,7 @@ import { createEscalations, ESCALATION_ACTOR, ESCALATION_ROLE } from './alerts/e
 import { escalationMatrix } from './alerts/escalation-matrix.js';
 import { createEscalationRecords, migrateEscalationRecords } from './alerts/escalation-records.js';
 import { slackEscalationActions } from './slack/alert-escalations.js';
+import { incidentSlack, type IncidentSlack } from './slack/incident-slack.js';
 import { allEscalationActions } from './alerts/escalation.js';
 import { contactsWithEmail, createAlertPaging, createPageLedger, createPageMailer, migratePageLedger, resolveContacts, type PageMailer } from './paging/index.js';
 import { alertSwitchesFromEnv } from './alerts/alert-switches.js';
@@ -401,7 +402,14 @@ async function main(): Promise<void> {
   // the channel it was declared in until the Slack side makes channels of their own.
   announceMigrations('incidents', await migrateIncidentStore(trail.pool));
   const incidentStore = createIncidentStore(trail.pool);
-  services.incidents = commandIncidents(incidentStore, { timezone: config.timezone, ...(config.channels.ops ? { opsChannel: config.channels.ops } : {}) });
+  // Their channels, briefings and announced updates are Slack's (bot/slack/incident-slack.ts), set once the bot is.
+  let incidentSlackSide: IncidentSlack | undefined;
+  services.incidents = commandIncidents(incidentStore, {
+    timezone: config.timezone,
+    ...(config.channels.ops ? { opsChannel: config.channels.ops } : {}),
+    openChannel: (incident) => (incidentSlackSide ? incidentSlackSide.openChannel(incident) : Promise.reject(new Error('the bot is still starting'))),
+    announceUpdate: async (incident, update) => incidentSlackSide?.announceUpdate(incident, update),
+  });
   services.afterCommand = incidentCommandTimeline(incidentStore);
 
   // Scheduled maintenance (bot/schedules): every replica lists and runs jobs by hand; the one that
@@ -503,6 +511,18 @@ async function main(): Promise<void> {
     registry: runbookEngine.registry,
     lease: { leaseMs: runbookEngine.executor.leaseMs, renewEveryMs: runbookEngine.executor.renewEveryMs },
     log: (message, error) => (error ? logger.warn({ component: 'run-messages', err: error }, message) : logger.info({ component: 'run-messages' }, message)),
+  });
+
+  incidentSlackSide = incidentSlack({
+    client: bot.webClient,
+    writes: writeQueue,
+    roles,
+    matrix: escalationMatrix(config.escalation),
+    contacts,
+    groups: noticeGroupDirectory(bot.webClient),
+    ...(config.channels.ops ? { opsChannel: config.channels.ops } : {}),
+    services,
+    log: (message, error) => logger.warn({ component: 'incidents', ...(error ? { err: error } : {}) }, message),
   });
 
   // One message per checklist started in a channel, edited after each tick through the channel's queue.
