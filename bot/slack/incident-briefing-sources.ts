@@ -29,7 +29,7 @@ async function part<T>(read: () => Promise<readonly T[]>): Part<T> {
   }
 }
 
-const missing = (what: string, problem: string | undefined) => new Error(problem ?? `${what} are not set up in this process`);
+const missing = (notSetUp: string, problem: string | undefined) => new Error(problem ?? `${notSetUp} in this process`);
 
 export function healthRows(services: CommandDependencies): Part<HealthRow> {
   return part(async () => {
@@ -44,7 +44,7 @@ export function healthRows(services: CommandDependencies): Part<HealthRow> {
 
 export function openAlertRows(services: CommandDependencies): Part<OpenAlertRow> {
   return part(async () => {
-    if (!services.alerts) throw missing('alerts', services.alertsProblem);
+    if (!services.alerts) throw missing('alerts are not set up', services.alertsProblem);
     const open = await services.alerts.open();
     return open.map((alert) => ({
       title: `${alert.rule}${alert.service ? ` on ${alert.service}` : ''}${alert.acknowledgedBy ? ' (acknowledged)' : ''}`,
@@ -57,7 +57,7 @@ export function openAlertRows(services: CommandDependencies): Part<OpenAlertRow>
 export function recentDeployRows(services: CommandDependencies, now: Date): Part<DeploymentRow> {
   return part(async () => {
     const deployments = services.deployments;
-    if (!deployments) throw missing('deployment records', services.deploymentsProblem);
+    if (!deployments) throw missing('deployment records are not set up', services.deploymentsProblem);
     const since = now.getTime() - RECENT_MS;
     const releases = await deployments.releases();
     const histories = await Promise.all(releases.map((release) => deployments.history(release.service, DEPLOYS_PER_SERVICE)));
@@ -92,7 +92,7 @@ export function commandLine(record: Pick<AuditLogRecord, 'command' | 'args'>): s
 
 export function recentCommandRows(services: CommandDependencies, now: Date): Part<CommandRow> {
   return part(async () => {
-    if (!services.trail) throw missing("the bot's audit trail", services.trailProblem);
+    if (!services.trail) throw missing("the bot's audit trail is not set up", services.trailProblem);
     const page = await services.trail.query({ kind: 'command', since: new Date(now.getTime() - RECENT_MS), limit: COMMANDS_ASKED });
     return page.records
       .filter((record) => record.command && record.actor)
