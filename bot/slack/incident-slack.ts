@@ -7,7 +7,7 @@
  *   the matrix's people for its type (bot/incidents/incident-members.ts), user groups expanded and
  *   bots left out, and the briefing (incident-briefing.ts) posted first. When Slack will not make
  *   the channel it throws a sentence; the declaration then runs the incident in channels.ops and
- *   says why (commands/incident-declare.ts).
+ *   says why (commands/incident-declare.ts), and the briefing is posted in channels.ops instead.
  * - announceUpdate: the update in the incident's channel and in channels.ops (once when they are
  *   the same), and by DM to the `stakeholders` role for sev1 and sev2. The update is recorded
  *   before this is called: a Slack failure here is logged, never posted to Slack, and never fails
@@ -103,6 +103,8 @@ export function incidentSlack(options: IncidentSlackOptions): IncidentSlack {
     const briefing = renderIncidentBriefing({ incident: { ...incident, roles }, ...parts });
     const outcome = await openIncidentChannel({ client, incident, members: await withoutBots(users), briefing, writes });
     if (!outcome.ok) {
+      // The incident then runs in ops (commands/incident-declare.ts): what is known goes there instead.
+      if (options.opsChannel) await tell(options.opsChannel, `${incident.key}'s briefing`, () => writes.post(options.opsChannel!, briefing));
       // The declaration's answer puts this in parentheses after "its channel could not be made".
       if (outcome.reason === 'creation-refused') throw new Error('Slack lets only workspace admins create channels here');
       throw new Error(outcome.message.replace(/\.$/, ''));

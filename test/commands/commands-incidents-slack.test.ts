@@ -160,6 +160,10 @@ describe('incident declare in Slack', () => {
     expect(answer.text).toContain(`It runs in the ops channel (${OPS}): its channel could not be made (Slack lets only workspace admins create channels here).`);
     expect(await channelOf('INC-1')).toBe(OPS);
     expect(bot.t.standIn.workspace.listChannels().length).toBe(channelsBefore);
+    // What is known is told where the incident runs.
+    const briefings = bot.t.standIn.messages(OPS).filter((message) => !seenInOps.has(message.ts) && message.text === 'INC-1 (sev2, infrastructure): Audit chain head stuck');
+    expect(briefings).toHaveLength(1);
+    expect(blockText(briefings[0]!.blocks)).toContain('*Current health*');
   });
 
   it('invites everyone Slack accepts and names who could not be invited, and why', async () => {
