@@ -69,6 +69,7 @@ import { createEscalations, ESCALATION_ACTOR, ESCALATION_ROLE } from './alerts/e
 import { escalationMatrix } from './alerts/escalation-matrix.js';
 import { createEscalationRecords, migrateEscalationRecords } from './alerts/escalation-records.js';
 import { slackEscalationActions } from './slack/alert-escalations.js';
+import { incidentSlack, type IncidentSlack } from './slack/incident-slack.js';
 import { allEscalationActions } from './alerts/escalation.js';
 import { contactsWithEmail, createAlertPaging, createPageLedger, createPageMailer, migratePageLedger, resolveContacts, type PageMailer } from './paging/index.js';
 import { alertSwitchesFromEnv } from './alerts/alert-switches.js';
@@ -298,7 +299,14 @@ async function main(): Promise<void> {
   // Incidents before the engine: the emergency runbooks work in one (issue 16).
   announceMigrations('incidents', await migrateIncidentStore(trail.pool));
   const incidentStore = createIncidentStore(trail.pool);
-  const runbookIncidents = commandIncidents(incidentStore, { timezone: config.timezone, ...(config.channels.ops ? { opsChannel: config.channels.ops } : {}) });
+  // Their channels, briefings and announced updates are Slack's (bot/slack/incident-slack.ts), set once the bot is.
+  let incidentSlackSide: IncidentSlack | undefined;
+  const runbookIncidents = commandIncidents(incidentStore, {
+    timezone: config.timezone,
+    ...(config.channels.ops ? { opsChannel: config.channels.ops } : {}),
+    openChannel: (incident) => (incidentSlackSide ? incidentSlackSide.openChannel(incident) : Promise.reject(new Error('the bot is still starting'))),
+    announceUpdate: async (incident, update) => incidentSlackSide?.announceUpdate(incident, update),
+  });
   const runApprovalPlaces = async (runId: string): Promise<ApprovalPlace[]> => {
     const shown = await createRunMessageStore({ pool: trail!.pool, instance: env.ACGS_BOT_INSTANCE || 'bot' }).get(runId);
     const places: ApprovalPlace[] = shown ? [{ channel: shown.channel, ...(shown.ts ? { threadTs: shown.ts } : {}) }] : [];
@@ -530,6 +538,18 @@ async function main(): Promise<void> {
     registry: runbookEngine.registry,
     lease: { leaseMs: runbookEngine.executor.leaseMs, renewEveryMs: runbookEngine.executor.renewEveryMs },
     log: (message, error) => (error ? logger.warn({ component: 'run-messages', err: error }, message) : logger.info({ component: 'run-messages' }, message)),
+  });
+
+  incidentSlackSide = incidentSlack({
+    client: bot.webClient,
+    writes: writeQueue,
+    roles,
+    matrix: escalationMatrix(config.escalation),
+    contacts,
+    groups: noticeGroupDirectory(bot.webClient),
+    ...(config.channels.ops ? { opsChannel: config.channels.ops } : {}),
+    services,
+    log: (message, error) => logger.warn({ component: 'incidents', ...(error ? { err: error } : {}) }, message),
   });
 
   // One message per checklist started in a channel, edited after each tick through the channel's queue.

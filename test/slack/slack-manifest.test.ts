@@ -67,7 +67,7 @@ describe('manifest.yml and the bot agree', () => {
   });
 
   it('asks for exactly the bot scopes the bot uses and no user scopes', () => {
-    expect([...manifest.oauth_config.scopes.bot].sort()).toEqual(['app_mentions:read', 'channels:manage', 'chat:write', 'commands', 'files:write', 'groups:write', 'im:write', 'usergroups:read']);
+    expect([...manifest.oauth_config.scopes.bot].sort()).toEqual(['app_mentions:read', 'channels:manage', 'chat:write', 'commands', 'files:write', 'groups:write', 'im:write', 'usergroups:read', 'users:read']);
     expect(manifest.oauth_config.scopes.user).toBeUndefined();
   });
 
