@@ -34,7 +34,8 @@ export const incidentReview = defineCommand({
       ...review.summary,
       title: review.draft ? `${review.incident.key} review (draft): ${review.incident.title}` : review.summary.title,
       summary: review.draft
-        ? `A draft: ${review.incident.key} is ${review.incident.state}, not closed, so this is written now from what is recorded so far and not kept. The review is kept when it is closed. ${review.summary.summary ?? ''}`.trim()
+        ? // No file holds a draft: the summary's pointer to one is left out.
+          `A draft: ${review.incident.key} is ${review.incident.state}, not closed, so this is written now from what is recorded so far and not kept. The review is kept when it is closed. ${(review.summary.summary ?? '').replace(` The whole review is in ${review.fileName}.`, '')}`.trim()
         : (review.summary.summary ?? ''),
       footer: `${review.draft ? 'Draft written' : 'Review kept'} ${written}. ${review.summary.footer ?? ''} The whole Markdown: \`npx acgs incident review ${review.incident.key} --json\`.`.replace(/\s+/g, ' ').trim(),
       data: { incident: review.incident.key, draft: review.draft, fileName: review.fileName, generatedAt: review.generatedAt.toISOString(), generatedBy: review.generatedBy, markdown: review.markdown },

@@ -7,6 +7,8 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { renderText } from '../../bot/cli-render.js';
+import { renderDocument } from '../../bot/slack/render.js';
+import { validateBlocks } from '../../bot/slack/stand-in/block-kit.js';
 import { createCommandPathDependencies, type CommandPathDependencies } from '../../bot/command-path/index.js';
 import { commandIncidents, createIncidentStore, createReviewStore, INCIDENT_TABLES, incidentReviews, migrateIncidentStore, type IncidentStore } from '../../bot/incidents/index.js';
 import { SERVICE_NAMES, type ServiceName } from '../../services/kit/service-ports.js';
@@ -66,6 +68,9 @@ describe('incident review', () => {
     expect(text(draft)).toContain('A draft: INC-1 is declared, not closed, so this is written now from what is recorded so far and not kept.');
     expect(draft.document.data).toMatchObject({ incident: 'INC-1', draft: true, fileName: 'inc-1-review.md', generatedBy: VIEWER });
     expect(markdownOf(draft)).toContain('Scaled the policy engine to 3 replicas');
+    expect(text(draft)).not.toContain('The whole review is in inc-1-review.md');
+    // As Slack shows it: Block Kit the stand-in (and Slack) accepts.
+    expect(validateBlocks(renderDocument(draft.document).blocks, 'message')).toEqual([]);
     expect(await keptReviews()).toBe(0);
   });
 
@@ -80,6 +85,7 @@ describe('incident review', () => {
     expect(first.document.data).toMatchObject({ draft: false, generatedBy: ONCALL });
     expect(text(first)).toContain('Review kept');
     expect(text(first)).not.toContain('draft');
+    expect(validateBlocks(renderDocument(first.document).blocks, 'message')).toEqual([]);
     const again = await run('incident review inc-1');
     expect(markdownOf(again)).toBe(markdownOf(first));
     expect(await keptReviews()).toBe(1);
