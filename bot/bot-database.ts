@@ -29,6 +29,8 @@
  *   incidents, incident_action_items               SELECT, INSERT, UPDATE (an incident's state, an item's progress)
  *   incident_role_changes, incident_timeline,
  *   incident_status_updates                        SELECT, INSERT (an incident's history)
+ *   incident_reviews                               SELECT, INSERT (kept once at the close)
+ *   incident_update_reminders                      SELECT, INSERT, DELETE (a failed post's claim given back)
  *   the migrations bookkeeping tables              SELECT, REFERENCES (so the bot sees nothing is pending)
  *
  * Without ACGS_MIGRATIONS_DATABASE_URL (the embedded default) one role does both, as before; the
@@ -97,6 +99,9 @@ export const BOT_DATABASE_PLAN: RestrictionPlan = chainRestrictionPlan(TRAIL_TAB
     // updates are what the review is written from, so they are only ever added.
     { privileges: 'SELECT, INSERT, UPDATE', tables: ['incidents', 'incident_action_items'] },
     { privileges: 'SELECT, INSERT', tables: ['incident_role_changes', 'incident_timeline', 'incident_status_updates'] },
+    // A review is kept once, as written at the close; a reminder's claim is given back when its post fails.
+    { privileges: 'SELECT, INSERT', tables: ['incident_reviews'] },
+    { privileges: 'SELECT, INSERT, DELETE', tables: ['incident_update_reminders'] },
   ],
 });
 

@@ -17,7 +17,7 @@ import { allChecklists, createChecklistBook, migrateChecklistStore } from '../ru
 import { backupRootFromEnv } from '../runbooks/backup/backup-ports.js';
 import { createBackupCatalog, openBotDeployments } from './runbook-runs/index.js';
 import { commandAlerts, createAlertStore, migrateAlertStore } from './alerts/index.js';
-import { commandIncidents, createIncidentStore, incidentCommandTimeline, migrateIncidentStore } from './incidents/index.js';
+import { commandIncidents, createIncidentStore, createReviewStore, incidentCommandTimeline, incidentReviews, migrateIncidentStore } from './incidents/index.js';
 import type { CommandPathDependencies } from './command-path/index.js';
 import { commandDependenciesFromEnv } from './command-path/index.js';
 import { loadBotConfig } from './config.js';
@@ -272,7 +272,9 @@ async function addIncidents(services: CommandPathDependencies, trail: CliTrail |
   }
   await migrateIncidentStore(trail.pool);
   const store = createIncidentStore(trail.pool);
-  services.incidents = commandIncidents(store, { timezone, ...(opsChannel ? { opsChannel } : {}) });
+  // No Slack here: a review is kept at a close made in the terminal, and read with `incident review`.
+  const reviews = incidentReviews({ store, reviews: createReviewStore(trail.pool), timeZone: timezone });
+  services.incidents = commandIncidents(store, { timezone, ...(opsChannel ? { opsChannel } : {}), closed: reviews.closed, review: reviews.review });
   services.afterCommand = incidentCommandTimeline(store);
 }
 

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { createCommandRegistry } from '../commands/index.js';
 import { defaultAuthorizationData } from './authorization/data.js';
 import { ConfigError, loadBotConfig, parseBotConfig } from './config.js';
+import { updateReminderIntervals } from './incidents/update-reminders.js';
 import { nextRunAfter } from './schedules/cron-times.js';
 import { BUILT_IN_JOBS, jobSchedules } from './schedules/scheduled-jobs.js';
 
@@ -182,5 +183,20 @@ describe('schedules:', () => {
     expect(() => parseBotConfig({ schedules: { 'dr-test': { standing_approval: { approved_by: 'U0HEAD', reason: 'monthly DR test', until: 'never' } } } })).toThrow(/unknown key schedules\.dr-test\.standing_approval\.until/);
     // Only the DR test has one: a standing approval elsewhere would pass a gate nobody meant.
     expect(() => parseBotConfig({ schedules: { backup: { standing_approval: standing } } })).toThrow(/unknown key schedules\.backup\.standing_approval/);
+  });
+});
+
+describe('incidents:', () => {
+  it('takes the update reminder interval per severity and keeps 30 minutes for the others', () => {
+    const config = parseBotConfig({ incidents: { update_reminder_minutes: { sev1: 15, sev4: 120 } } });
+    expect(updateReminderIntervals(config.incidents)).toEqual({ sev1: 15 * 60_000, sev2: 30 * 60_000, sev3: 30 * 60_000, sev4: 120 * 60_000 });
+    expect(updateReminderIntervals(parseBotConfig({}).incidents)).toEqual({ sev1: 30 * 60_000, sev2: 30 * 60_000, sev3: 30 * 60_000, sev4: 30 * 60_000 });
+  });
+
+  it('refuses to start with an interval out of range, an unknown severity or key, naming the key', () => {
+    expect(() => parseBotConfig({ incidents: { update_reminder_minutes: { sev2: 2 } } })).toThrow(/incidents\.update_reminder_minutes\.sev2: must be whole minutes from 5 to 1440/);
+    expect(() => parseBotConfig({ incidents: { update_reminder_minutes: { sev2: 7.5 } } })).toThrow(/incidents\.update_reminder_minutes\.sev2: must be whole minutes/);
+    expect(() => parseBotConfig({ incidents: { update_reminder_minutes: { sev5: 10 } } })).toThrow(/incidents\.update_reminder_minutes.*sev5/);
+    expect(() => parseBotConfig({ incidents: { reminder: 10 } })).toThrow(/incidents.*reminder/);
   });
 });

@@ -93,7 +93,10 @@ import { createSlackStandIn, DEFAULT_CHANNELS, type SlackStandIn } from './slack
 import { createDeploymentNotices, createNoticeLedger, createNoticeMailer, emailSettingsFromEnv, migrateNoticeLedger, type NoticeMailer } from './notices/index.js';
 import { noticeGroupDirectory, slackNoticeChat } from './slack/deployment-notice-chat.js';
 import type { NoticesPort } from '../runbooks/engine/ports.js';
-import { commandIncidents, createIncidentStore, incidentCommandTimeline, migrateIncidentStore } from './incidents/index.js';
+import { commandIncidents, createIncidentStore, createReviewStore, incidentCommandTimeline, incidentReviews, migrateIncidentStore, type ReviewToPost } from './incidents/index.js';
+import { createUpdateReminderLedger, startUpdateReminders, UPDATE_REMINDER_LEASE } from './incidents/update-reminder-duty.js';
+import { updateReminderIntervals } from './incidents/update-reminders.js';
+import { postIncidentReview } from './slack/incident-review-post.js';
 
 const env = process.env;
 const logger = createBotLogger({ name: 'acgs-bot', level: env.LOG_LEVEL ?? 'info' });
@@ -152,6 +155,7 @@ let escalationDuty: LeaderDuty | undefined;
 let alertMonitorDuty: LeaderDuty | undefined;
 let metricsSamplerDuty: LeaderDuty | undefined;
 let scheduleDuty: LeaderDuty | undefined;
+let incidentReminderDuty: LeaderDuty | undefined;
 let scheduler: Scheduler | undefined;
 let levelOne: LevelOne | undefined;
 
@@ -301,7 +305,18 @@ async function main(): Promise<void> {
   const incidentStore = createIncidentStore(trail.pool);
   // Their channels, briefings and announced updates are Slack's (bot/slack/incident-slack.ts), set once the bot is.
   let incidentSlackSide: IncidentSlack | undefined;
+  // The review is kept at the close and posted in the incident's channel once Slack is up (below).
+  let postReview: ((review: ReviewToPost) => Promise<unknown>) | undefined;
+  const reviews = incidentReviews({
+    store: incidentStore,
+    reviews: createReviewStore(trail.pool),
+    timeZone: config.timezone,
+    post: (review) => postReview?.(review) ?? Promise.resolve(),
+    log: (message, error) => logger.warn({ component: 'incident-reviews', err: error }, message),
+  });
   const runbookIncidents = commandIncidents(incidentStore, {
+    closed: reviews.closed,
+    review: reviews.review,
     timezone: config.timezone,
     ...(config.channels.ops ? { opsChannel: config.channels.ops } : {}),
     openChannel: (incident) => (incidentSlackSide ? incidentSlackSide.openChannel(incident) : Promise.reject(new Error('the bot is still starting'))),
@@ -529,6 +544,7 @@ async function main(): Promise<void> {
   // the commands' progress threads): its pace per channel and its edit budget are the bot's share
   // of Slack's limits, so there is one, the bot's.
   const writeQueue = bot.writeQueue;
+  postReview = (review) => postIncidentReview({ client: bot.webClient, queue: writeQueue }, review);
   runMessages = startRunMessages({
     client: bot.webClient,
     queue: writeQueue,
@@ -694,6 +710,7 @@ async function main(): Promise<void> {
     await metricsSamplerDuty?.stop().catch((error: unknown) => logger.warn({ err: error }, 'metrics sampler stop failed'));
     // Runs in progress are ended (recorded as failed: the bot stopped) before the trail closes.
     await scheduleDuty?.stop().catch((error: unknown) => logger.warn({ err: error }, 'schedules stop failed'));
+    await incidentReminderDuty?.stop().catch((error: unknown) => logger.warn({ err: error }, 'incident update reminders stop failed'));
     await scheduler?.stop().catch((error: unknown) => logger.warn({ err: error }, 'scheduler stop failed'));
     await levelOne?.stop().catch((error: unknown) => logger.warn({ err: error }, 'Level 1 stop failed'));
     await expiries?.stop().catch(() => undefined);
@@ -830,6 +847,28 @@ async function main(): Promise<void> {
     onEvent: (event) => logDutyEvent(logger, 'schedules', event, { leading: 'schedules: this replica drives the timer (lease schedules)', stopped: 'schedules: timer stopped here' }),
     onError: (error, what) => logger.warn({ component: 'schedules', err: error }, `schedules: ${what} failed`),
   });
+  // Incident update reminders on one replica: whoever holds the lease incident-update-reminders;
+  // each due point is claimed in PostgreSQL, so a takeover does not remind twice.
+  const reminderIntervals = updateReminderIntervals(config.incidents);
+  const reminderLedger = createUpdateReminderLedger(trail.pool);
+  incidentReminderDuty = createLeaderDuty({
+    leases: createLeaseStore(trail.pool),
+    name: UPDATE_REMINDER_LEASE,
+    holder: replica,
+    start: () =>
+      startUpdateReminders({
+        store: incidentStore,
+        ledger: reminderLedger,
+        intervals: reminderIntervals,
+        post: async (channel, document) => {
+          const message = renderDocument(document);
+          await bot.writeQueue.post(channel, { text: message.text, blocks: message.blocks });
+        },
+        onError: (error, what) => logger.warn({ component: 'incident-reminders', err: error }, `incident update reminders: ${what} failed`),
+      }),
+    onEvent: (event) => logDutyEvent(logger, 'incident-reminders', event, { leading: `incident update reminders: this replica reminds (lease ${UPDATE_REMINDER_LEASE})`, stopped: 'incident update reminders: stopped here' }),
+    onError: (error, what) => logger.warn({ component: 'incident-reminders', err: error }, `incident update reminders: ${what} failed`),
+  });
   // Started after the bot: the console's stand-in answers on the bot's own port.
   const reviewChannel = config.channels.approvals ?? (standIn ? DEFAULT_CHANNELS.find((channel) => channel.name === 'acgs-approvals')?.id : config.channels.ops);
   if (reviewIntervalMs > 0 && reviewChannel) {
@@ -868,6 +907,7 @@ main().catch(async (error: unknown) => {
   await alertMonitorDuty?.stop().catch(() => undefined);
   await metricsSamplerDuty?.stop().catch(() => undefined);
   await scheduleDuty?.stop().catch(() => undefined);
+  await incidentReminderDuty?.stop().catch(() => undefined);
   await scheduler?.stop().catch(() => undefined);
   await levelOne?.stop().catch(() => undefined);
   await runMessages?.stop().catch(() => undefined);

@@ -60,7 +60,7 @@ export const incidentClose = defineCommand({
     const when = now.closedAt ? formatInZone(now.closedAt, port.timezone) : 'an unknown time';
     return incidentDocument(now, {
       title: changed ? `${now.key} closed` : `${now.key} was closed already`,
-      summary: changed ? `${context.actor.id} closed ${now.key}. Its action items: \`incident actions ${now.key}\`.` : `${now.key} was closed already, by ${now.closedBy ?? 'someone'} at ${when}; nothing changed.`,
+      summary: changed ? `${context.actor.id} closed ${now.key}. Its review: \`incident review ${now.key}\`; its action items: \`incident actions ${now.key}\`.` : `${now.key} was closed already, by ${now.closedBy ?? 'someone'} at ${when}; nothing changed.`,
       changed,
       timeZone: port.timezone,
       people: [context.actor.id],

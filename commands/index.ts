@@ -36,6 +36,7 @@ import { incidentAction, incidentActions } from './incident-actions.js';
 import { incidentCommander, incidentNote, incidentRole, incidentSeverity, incidentType, incidentUpdate } from './incident-changes.js';
 import { incidentDeclare } from './incident-declare.js';
 import { incidentClose, incidentResolve } from './incident-lifecycle.js';
+import { incidentReview } from './incident-review.js';
 import { incidents } from './incidents.js';
 import { logs } from './logs.js';
 import { metrics } from './metrics.js';
@@ -150,6 +151,7 @@ export const allCommands: readonly CommandDefinition[] = [
   incidentClose,
   incidentActions,
   incidentAction,
+  incidentReview,
 ] as CommandDefinition[];
 
 export function createCommandRegistry(): Registry {

@@ -741,6 +741,21 @@ export interface OpenedIncidentChannel {
 }
 
 /** An incident request refused before anything changed; the message is safe to show. */
+/** The post-incident review as `incident review` shows it. */
+export interface IncidentReviewInfo {
+  incident: IncidentInfo;
+  /** True for an incident not closed yet: written now from what is recorded so far, and not kept. */
+  draft: boolean;
+  /** `inc-7-review.md` */
+  fileName: string;
+  /** The whole review. */
+  markdown: string;
+  generatedAt: Date;
+  generatedBy: string;
+  /** Its short form: the figures, the first timeline entries and the action items. */
+  summary: ResultDocument;
+}
+
 export class IncidentRequestError extends Error {
   override readonly name: string = 'IncidentRequestError';
   constructor(
@@ -792,4 +807,6 @@ export interface Incidents {
   announceUpdate?(incident: IncidentInfo, update: { author: string; text: string; at: Date }): Promise<void>;
   /** Seam for the review: told once when an incident is closed. */
   closed?(incident: IncidentInfo): Promise<void>;
+  /** The review kept at the close, or a draft written now for an incident not closed yet. */
+  review?(key: string, asker: string, at: Date): Promise<IncidentReviewInfo>;
 }

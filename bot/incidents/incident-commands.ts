@@ -61,6 +61,8 @@ export interface CommandIncidentsOptions {
   openChannel?: Incidents['openChannel'];
   announceUpdate?: Incidents['announceUpdate'];
   closed?: Incidents['closed'];
+  /** The review (incident-reviews.ts), for `incident review`. */
+  review?: Incidents['review'];
 }
 
 export function commandIncidents(store: IncidentStore, options: CommandIncidentsOptions): Incidents {
@@ -101,5 +103,6 @@ export function commandIncidents(store: IncidentStore, options: CommandIncidents
     ...(options.openChannel ? { openChannel: options.openChannel } : {}),
     ...(options.announceUpdate ? { announceUpdate: options.announceUpdate } : {}),
     ...(options.closed ? { closed: options.closed } : {}),
+    ...(options.review ? { review: options.review } : {}),
   };
 }

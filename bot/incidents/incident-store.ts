@@ -30,7 +30,7 @@ import type { TimedIncident } from './incident-times.js';
 
 export const INCIDENT_MIGRATIONS_DIR = fileURLToPath(new URL('./migrations', import.meta.url));
 export const INCIDENT_MIGRATIONS_TABLE = 'bot_incident_migrations';
-export const INCIDENT_TABLES = ['incidents', 'incident_role_changes', 'incident_timeline', 'incident_status_updates', 'incident_action_items'] as const;
+export const INCIDENT_TABLES = ['incidents', 'incident_role_changes', 'incident_timeline', 'incident_status_updates', 'incident_action_items', 'incident_reviews', 'incident_update_reminders'] as const;
 
 export function migrateIncidentStore(pool: pg.Pool, log?: (message: string) => void): Promise<string[]> {
   return migrate(pool, { directory: INCIDENT_MIGRATIONS_DIR, table: INCIDENT_MIGRATIONS_TABLE, ...(log ? { log } : {}) });

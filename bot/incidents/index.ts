@@ -39,3 +39,5 @@ export {
   type TimelineEntry,
   type Transition,
 } from './incident-store.js';
+export { incidentReviews, type IncidentReviews, type IncidentReviewsOptions, type ReviewToPost } from './incident-reviews.js';
+export { createReviewStore, type ReviewStore, type StoredReview } from './review-store.js';

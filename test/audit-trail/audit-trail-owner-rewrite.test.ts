@@ -32,6 +32,8 @@ import { createPageLedger, migratePageLedger } from '../../bot/paging/page-ledge
 import { createLevelOneClaims } from '../../bot/alerts/level-one-claims.js';
 import { createLeaseStore, migrateLeaseStore } from '../../bot/leadership/lease-store.js';
 import { createIncidentStore, migrateIncidentStore } from '../../bot/incidents/incident-store.js';
+import { createReviewStore, incidentInfo, incidentReviews } from '../../bot/incidents/index.js';
+import { createUpdateReminderLedger, type UpdateReminderLedger } from '../../bot/incidents/update-reminder-duty.js';
 import type { DeploymentNotice } from '../../runbooks/engine/ports.js';
 import { createReleaseRecords, migrateReleaseRecords } from '../../runbooks/deploy/release-records.js';
 import { createRunStore, migrateRunStore } from '../../runbooks/engine/run-store.js';
@@ -324,6 +326,20 @@ describe("the bot's restricted database role", () => {
       await expect(bot.query(`DELETE FROM ${table}`)).rejects.toThrow(new RegExp(`permission denied for table ${table}`));
     }
     await expect(bot.query('DELETE FROM incidents')).rejects.toThrow(/permission denied for table incidents/);
+
+    // The review is kept once as written and never rewritten; a reminder's claim may be given back.
+    await incidents.close(id, 'U0CAROL', at);
+    const reviews = incidentReviews({ store: incidents, reviews: createReviewStore(pool), timeZone: 'UTC' });
+    await reviews.closed(incidentInfo((await incidents.find(id))!));
+    expect((await reviews.review(`INC-${id}`, 'U0DAVE', at)).draft).toBe(false);
+    await expect(bot.query('UPDATE incident_reviews SET markdown = $1', ['rewritten'])).rejects.toThrow(/permission denied for table incident_reviews/);
+    await expect(bot.query('DELETE FROM incident_reviews')).rejects.toThrow(/permission denied for table incident_reviews/);
+    const reminder = { onceKey: `incident-update-reminder:${id}:${at.toISOString()}`, incident: { id }, dueAt: at } as Parameters<UpdateReminderLedger['claim']>[0];
+    const ledger = createUpdateReminderLedger(pool);
+    expect(await ledger.claim(reminder, at)).toBe(true);
+    expect(await ledger.claim(reminder, at)).toBe(false);
+    await ledger.release(reminder);
+    expect(await ledger.claim(reminder, at)).toBe(true);
   });
 });
 

@@ -40,6 +40,25 @@ describe('acgs incident', () => {
     expect((await store.timeline('INC-1')).map((entry) => entry.kind)).toEqual(['declared', 'status-update', 'resolved']);
   });
 
+  it('closes with the review kept, and shows it with its whole Markdown in --json', async () => {
+    expect((await cli.acgs(['incident', 'declare', 'sev4', 'report job slow'])).code).toBe(0);
+    const key = (await store.open()).at(-1)!.key;
+    const draft = await cli.acgs(['incident', 'review', key]);
+    expect(draft.stdout).toContain(`${key} review (draft): report job slow`);
+    expect((await cli.acgs(['incident', 'resolve', key])).code).toBe(0);
+    expect((await cli.acgs(['incident', 'close', key])).stdout).toContain(`Its review: \`incident review ${key}\``);
+    const shown = await cli.acgs(['incident', 'review', key, '--json']);
+    expect(shown.code, shown.stdout + shown.stderr).toBe(0);
+    const review = JSON.parse(shown.stdout) as { draft: boolean; generatedBy: string; markdown: string };
+    expect(review).toMatchObject({ draft: false, generatedBy: CLI_OPERATOR });
+    expect(review.markdown).toContain(`# ${key} post-incident review: report job slow`);
+    const { rows } = await pool.query<{ markdown: string }>('SELECT markdown FROM incident_reviews WHERE incident_id = $1', [key.replace('INC-', '')]);
+    expect(rows.map((row) => row.markdown)).toEqual([review.markdown]);
+    const unknown = await cli.acgs(['incident', 'review', 'INC-4242']);
+    expect(unknown.code).not.toBe(0);
+    expect(unknown.stdout + unknown.stderr).toContain('There is no incident INC-4242.');
+  });
+
   it('says why without DATABASE_URL and without a running npm start, changing nothing', async () => {
     const answer = await cli.acgs(['incidents'], { DATABASE_URL: '' });
     expect(answer.code).not.toBe(0);
