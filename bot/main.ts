@@ -90,7 +90,7 @@ import { createSlackStandIn, DEFAULT_CHANNELS, type SlackStandIn } from './slack
 import { createDeploymentNotices, createNoticeLedger, createNoticeMailer, emailSettingsFromEnv, migrateNoticeLedger, type NoticeMailer } from './notices/index.js';
 import { noticeGroupDirectory, slackNoticeChat } from './slack/deployment-notice-chat.js';
 import type { NoticesPort } from '../runbooks/engine/ports.js';
-import { commandIncidents, createIncidentStore, incidentCommandTimeline, migrateIncidentStore } from './incidents/index.js';
+import { commandIncidents, createIncidentStore, escalationIncidentOpener, incidentCommandTimeline, migrateIncidentStore } from './incidents/index.js';
 
 const env = process.env;
 const logger = createBotLogger({ name: 'acgs-bot', level: env.LOG_LEVEL ?? 'info' });
@@ -473,6 +473,7 @@ async function main(): Promise<void> {
     evictedDeliveries: postgresEvictedDeliveries(trail.pool),
     reviewCards,
     alerts: alertStore,
+    incidents: incidentStore,
     ...(alertWebhook.token
       ? {
           alertmanagerWebhook: createAlertmanagerWebhook({
@@ -575,7 +576,22 @@ async function main(): Promise<void> {
       matrix: escalation,
       roles,
       contacts,
-      actions: allEscalationActions([slackEscalationActions({ client: bot.webClient, queue: writeQueue, channel: escalationChannel, execution: { registry, services }, approvals, log: escalationLog }), paging], escalationLog),
+      actions: allEscalationActions(
+        [
+          slackEscalationActions({
+            client: bot.webClient,
+            queue: writeQueue,
+            channel: escalationChannel,
+            execution: { registry, services },
+            approvals,
+            // From Level 3 the episode's incident is declared as the escalation actor, with the alert on its timeline.
+            openIncident: escalationIncidentOpener({ execution: { registry, services }, incidents: incidentStore, actor: ESCALATION_ACTOR, channel: escalationChannel }),
+            log: escalationLog,
+          }),
+          paging,
+        ],
+        escalationLog,
+      ),
       log: escalationLog,
     });
     escalateNow = (alert, reason) => escalations.escalateNow(alert, reason).then(() => undefined);

@@ -36,6 +36,7 @@ import { createPolicyEngineClient, type PolicyEngineClient } from '../../service
 import type { Service } from '../../services/kit/service.js';
 import { compliantInput } from '../../services/policy-engine/testing/policy-fixtures.js';
 import { blockText, OPS, type BotUnderTest, type RunLog, startBotWithStandIn } from './slack-harness.js';
+import type { SlackBotOptions } from '../../bot/slack/app.js';
 import { unusedLoopbackUrl } from './loopback.js';
 import { POLICY_ADMIN_TOKEN, startPolicyEngine } from './policy-engine.js';
 import { startPostgresProxy, type PostgresProxy } from './postgres-proxy.js';
@@ -79,6 +80,8 @@ export interface GovernanceBotOptions {
   deploysChannel?: string;
   /** One message per run in the channel it was started from, kept current (bot/main.ts's run messages). */
   runMessages?: boolean;
+  /** More of the Slack bot's options (an alert store for alert buttons, the incident store). */
+  botOverrides?: Partial<SlackBotOptions>;
 }
 
 export interface GovernanceBot {
@@ -222,7 +225,7 @@ export async function startGovernanceBot(options: GovernanceBotOptions): Promise
       redis,
       ledgerPrefix: `${redisCheck.prefix}delivery:`,
       workspace: { users: [...DEFAULT_USERS, ...(options.extraUsers ?? [])] },
-      botOverrides: { services },
+      botOverrides: { ...options.botOverrides, services },
     });
     slack = t;
     cleanups.push(() => t.close());
