@@ -90,7 +90,7 @@ import { createSlackStandIn, DEFAULT_CHANNELS, type SlackStandIn } from './slack
 import { createDeploymentNotices, createNoticeLedger, createNoticeMailer, emailSettingsFromEnv, migrateNoticeLedger, type NoticeMailer } from './notices/index.js';
 import { noticeGroupDirectory, slackNoticeChat } from './slack/deployment-notice-chat.js';
 import type { NoticesPort } from '../runbooks/engine/ports.js';
-import { commandIncidents, createIncidentStore, escalationIncidentOpener, incidentCommandTimeline, migrateIncidentStore } from './incidents/index.js';
+import { commandIncidents, createIncidentStore, escalationIncidentOpener, incidentCommandTimeline, incidentRunTimeline, migrateIncidentStore, type RunTimeline } from './incidents/index.js';
 
 const env = process.env;
 const logger = createBotLogger({ name: 'acgs-bot', level: env.LOG_LEVEL ?? 'info' });
@@ -134,6 +134,8 @@ let reviewPoster: ReviewPoster | undefined;
 let governanceOutbox: AuditOutbox | undefined;
 let runbookEngine: RunbookEngine | undefined;
 let runMessages: RunMessages | undefined;
+/** The incident timeline's view of runs, set once the incident store is open (issue 16). */
+let runTimeline: RunTimeline | undefined;
 /** What gate steps ask through, once the bot exists (the engine starts before it). */
 let gateExecution: ExecutionDeps | undefined;
 let gateClient: webApi.WebClient | undefined;
@@ -333,6 +335,8 @@ async function main(): Promise<void> {
     log: (message, error) => (error ? logger.warn({ component: 'runbooks', err: error }, message) : logger.info({ component: 'runbooks' }, message)),
     // The run's message in the channel it was asked for in (the publisher exists once the bot does).
     onStartedInChannel: async (runId, channel) => runMessages?.publish(runId, channel),
+    // A run started in an incident's channel: each step's start and end on its timeline.
+    onStepRecorded: async (runId) => runTimeline?.runChanged(runId),
     // Gate steps ask for `run pass` through this bot's command path, posted in the run's thread.
     gateApprovals: slackGateRequests({
       execution: {
@@ -402,7 +406,8 @@ async function main(): Promise<void> {
   announceMigrations('incidents', await migrateIncidentStore(trail.pool));
   const incidentStore = createIncidentStore(trail.pool);
   services.incidents = commandIncidents(incidentStore, { timezone: config.timezone, ...(config.channels.ops ? { opsChannel: config.channels.ops } : {}) });
-  services.afterCommand = incidentCommandTimeline(incidentStore);
+  runTimeline = incidentRunTimeline({ incidents: incidentStore, runs: runbookEngine.store, approvals });
+  services.afterCommand = incidentCommandTimeline(incidentStore, { runs: runTimeline });
 
   // Scheduled maintenance (bot/schedules): every replica lists and runs jobs by hand; the one that
   // holds the lease schedules drives the timer, and each scheduled time is claimed in PostgreSQL.

@@ -80,6 +80,8 @@ export interface GovernanceBotOptions {
   deploysChannel?: string;
   /** One message per run in the channel it was started from, kept current (bot/main.ts's run messages). */
   runMessages?: boolean;
+  /** The runbook engine's onStepRecorded (bot/main.ts: the incident timeline's runs). */
+  onStepRecorded?(runId: string): Promise<void>;
   /** More of the Slack bot's options (an alert store for alert buttons, the incident store). */
   botOverrides?: Partial<SlackBotOptions>;
 }
@@ -189,6 +191,7 @@ export async function startGovernanceBot(options: GovernanceBotOptions): Promise
             : {}),
         },
         ...(options.runMessages ? { onStartedInChannel: async (runId: string, channel: string) => runMessages?.publish(runId, channel) } : {}),
+        ...(options.onStepRecorded ? { onStepRecorded: options.onStepRecorded } : {}),
         // A lease that outlasts the event loop's longest stall on a loaded machine: a deploy's validate
         // step starts PGlite in this process, and a 2 s lease was lost there under a loaded full run
         // ("interrupted: its runner stopped holding the run"). Takeover tests run their own executors.
