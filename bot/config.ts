@@ -11,6 +11,7 @@ import { AuthorizationData, AuthorizationOverrides, defaultAuthorizationData, me
 import { CONTACT_COLUMNS, EscalationSection } from './alerts/escalation-matrix.js';
 import { BUILT_IN_JOBS, jobSchedules, ScheduleSection } from './schedules/scheduled-jobs.js';
 import { ContactsSection } from './paging/contacts.js';
+import { IncidentsSection } from './incidents/update-reminders.js';
 
 export const SlackUserId = z.string().regex(/^[UW][A-Z0-9]{2,20}$/, 'must be a Slack user ID such as U012ABCDEF');
 export const SlackChannelId = z.string().regex(/^[CGD][A-Z0-9]{2,20}$/, 'must be a Slack channel ID such as C012ABCDEF');
@@ -73,6 +74,8 @@ export const BotConfig = z
     contacts: ContactsSection.optional(),
     /** Changes to the scheduled jobs' times (cron, in `timezone:`) or turning one off; see bot/schedules/README.md. */
     schedules: ScheduleSection.optional(),
+    /** Incidents: update reminder intervals, the emoji that marks a message for the timeline; see bot/incidents/README.md. */
+    incidents: IncidentsSection.optional(),
   })
   .superRefine((config, context) => {
     checkEscalationRoles(config, context);

@@ -479,6 +479,7 @@ async function main(): Promise<void> {
     reviewCards,
     alerts: alertStore,
     incidents: incidentStore,
+    ...(config.incidents?.mark_emoji ? { markEmoji: config.incidents.mark_emoji } : {}),
     ...(alertWebhook.token
       ? {
           alertmanagerWebhook: createAlertmanagerWebhook({

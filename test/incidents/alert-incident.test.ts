@@ -42,7 +42,7 @@ beforeAll(async () => {
     // The stores exist once the bot's database does: looked up at each click.
     botOverrides: {
       alerts: { get: (id) => alerts.get(id), note: (id, event) => alerts.note(id, event), events: (id) => alerts.events(id) },
-      incidents: { addToTimeline: (...args) => incidents.addToTimeline(...args) },
+      incidents: { addToTimeline: (...args) => incidents.addToTimeline(...args), inChannel: (channel) => incidents.inChannel(channel) },
     },
   });
   await migrateAlertStore(gov.trail.pool);
