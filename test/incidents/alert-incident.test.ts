@@ -15,6 +15,8 @@ import { createEscalationRecords, migrateEscalationRecords } from '../../bot/ale
 import { firingReport } from '../../bot/alerts/testing/reported-alerts.js';
 import { commandIncidents, createIncidentStore, escalationIncidentOpener, migrateIncidentStore, type IncidentStore } from '../../bot/incidents/index.js';
 import { slackEscalationActions } from '../../bot/slack/alert-escalations.js';
+import { createAlertMessageStore, migrateAlertMessageStore } from '../../bot/slack/alert-message-store.js';
+import { createAlertMessages } from '../../bot/slack/alert-messages.js';
 import { channelWriteQueue } from '../../bot/slack/channel-write-queue.js';
 import { createCommandRegistry } from '../../commands/index.js';
 import { startGovernanceBot, type GovernanceBot } from '../testing/governance-bot.js';
@@ -48,6 +50,7 @@ beforeAll(async () => {
   await migrateAlertStore(gov.trail.pool);
   await migrateEscalationRecords(gov.trail.pool);
   await migrateIncidentStore(gov.trail.pool);
+  await migrateAlertMessageStore(gov.trail.pool);
   incidents = createIncidentStore(gov.trail.pool);
   gov.services.incidents = commandIncidents(incidents, { timezone: 'UTC' });
 }, 60_000);
@@ -132,6 +135,26 @@ describe('the Declare incident button of an escalated alert', () => {
     expect(`${second.text} ${blockText(second.blocks)}`).toContain('INC-1 was declared by this same request already');
     expect(await allIncidents()).toHaveLength(1);
     expect((await incidents.timeline('INC-1')).filter((entry) => entry.kind === 'alert')).toHaveLength(1);
+  }, 60_000);
+
+  it("the alert's own message gains the button once its episode escalated, and it declares as the escalation message's does", async () => {
+    const client = gov.t.bot.webClient;
+    const shown = createAlertMessages({ queue: channelWriteQueue(client, { minEditIntervalMs: 50 }), alerts, messages: createAlertMessageStore({ pool: gov.trail.pool }), channel: ALERTS });
+    alerts.onChange((change) => shown.changed(change));
+    await alerts.report([firingReport({ fingerprint: 'monitor/HighErrorRate', rule: 'HighErrorRate', labels: { service: 'policy-engine' }, startsAt: T0 })]);
+    await shown.idle();
+    const alert = (await alerts.byFingerprint('monitor/HighErrorRate'))!;
+    const own = () => gov.t.standIn.messages(ALERTS).slice(seen).find((message) => JSON.stringify(message.blocks).includes(`"block_id":"acgs_alert_${alert.id}"`));
+    expect(own()).toBeDefined();
+    expect(JSON.stringify(own()!.blocks)).not.toContain('acgs_alert_declare');
+
+    await escalationsTo().run(T0);
+    await shown.idle();
+    await gov.t.standIn.waitFor(() => (JSON.stringify(own()?.blocks).includes('acgs_alert_declare') ? own() : undefined), 10_000, "the alert message's Declare incident button");
+    await click(ONCALL, own()!.ts);
+    await until(async () => (await allIncidents()).length === 1, 'the incident');
+    expect((await allIncidents())[0]).toMatchObject({ severity: 'sev3', type: 'performance', title: `Alert ${alert.id} HighErrorRate on policy-engine` });
+    await shown.idle();
   }, 60_000);
 
   it('Level 3 declares a sev2 and Level 4 a sev1, of the matrix\'s type for the rule', async () => {
