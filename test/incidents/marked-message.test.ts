@@ -10,7 +10,7 @@ import { BotConfig } from '../../bot/config.js';
 import { commandIncidents, createIncidentStore, migrateIncidentStore, type IncidentStore } from '../../bot/incidents/index.js';
 import { messageTime } from '../../bot/incidents/marked-messages.js';
 import { channelPeople, startGovernanceBot, type GovernanceBot } from '../testing/governance-bot.js';
-import { ONCALL, OPS } from '../testing/slack-harness.js';
+import { ONCALL, OPS, startBotWithStandIn } from '../testing/slack-harness.js';
 
 const APPROVER = 'U0APPROVER1';
 /** Another channel of the stand-in's workspace, no incident's. */
@@ -85,6 +85,25 @@ describe('a reaction marks a message for the timeline', () => {
 });
 
 describe('the mark emoji in the config', () => {
+  it('another emoji when the config names one: that one marks, the pushpin no longer does', async () => {
+    const other = await startBotWithStandIn({ mode: 'http', botOverrides: { incidents: { addToTimeline: (...args) => incidents.addToTimeline(...args), inChannel: (channel) => incidents.inChannel(channel) }, markEmoji: 'memo' } });
+    try {
+      const declared = await incidents.declare({ title: 'Cache degraded', severity: 'sev3', type: 'performance', declaredBy: ONCALL, at: new Date() });
+      await incidents.setChannel(declared.key, OPS);
+      const pinned = await other.standIn.postUserMessage({ userId: ONCALL, channelId: OPS, text: 'pinned, not memo' });
+      await other.standIn.addReaction({ userId: APPROVER, channelId: OPS, ts: pinned.message.ts, reaction: 'pushpin' });
+      const memo = await other.standIn.postUserMessage({ userId: ONCALL, channelId: OPS, text: 'hit rate back at 92 %' });
+      await other.standIn.addReaction({ userId: APPROVER, channelId: OPS, ts: memo.message.ts, reaction: 'memo' });
+      const [entry] = await until(async () => ((await marked(declared.key)).length > 0 ? marked(declared.key) : undefined), 'the memo-marked message');
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect((await marked(declared.key)).map((candidate) => candidate.text)).toEqual([`${ONCALL}: hit rate back at 92 %`]);
+      expect(entry!.actor).toBe(APPROVER);
+    } finally {
+      await other.close();
+    }
+  }, 60_000);
+
+
   it('takes `incidents.mark_emoji` with or without colons and refuses what is no emoji name', () => {
     expect(BotConfig.parse({ incidents: { mark_emoji: ':round_pushpin:' } }).incidents?.mark_emoji).toBe('round_pushpin');
     expect(BotConfig.parse({ incidents: { mark_emoji: 'memo' } }).incidents?.mark_emoji).toBe('memo');
