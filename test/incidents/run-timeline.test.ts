@@ -10,7 +10,7 @@ import { commandIncidents, createIncidentStore, incidentCommandTimeline, inciden
 import { MARKS_TABLE_SQL } from '../../runbooks/engine/testing/database.js';
 import { scriptedRunbook } from '../../runbooks/engine/testing/scripted-runbooks.js';
 import { channelPeople, startGovernanceBot, type GovernanceBot } from '../testing/governance-bot.js';
-import { ONCALL, OPS } from '../testing/slack-harness.js';
+import { blockText, ONCALL, OPS } from '../testing/slack-harness.js';
 
 const APPROVER = 'U0APPROVER1';
 /** Another channel of the stand-in's workspace, no incident's. */
@@ -27,7 +27,11 @@ beforeAll(async () => {
     prefix: 'acgs_run_timeline',
     runbooks: async (pool) => {
       await pool.query(MARKS_TABLE_SQL);
-      return [scriptedRunbook(pool, 'triage', [{ id: 'look' }, { id: 'fix' }, { id: 'check' }]), scriptedRunbook(pool, 'mitigate', [{ id: 'shed-load' }], { level: 2 })];
+      return [
+        scriptedRunbook(pool, 'triage', [{ id: 'look' }, { id: 'fix' }, { id: 'check' }]),
+        scriptedRunbook(pool, 'mitigate', [{ id: 'shed-load' }], { level: 2 }),
+        scriptedRunbook(pool, 'gated', [{ id: 'checks', kind: 'check' }, { id: 'approve', kind: 'gate', title: 'An approver lets it go on', gate: { level: 2, pollEveryMs: 50 } }, { id: 'act' }]),
+      ];
     },
     onStepRecorded: async (runId) => runTimeline?.runChanged(runId),
   });
@@ -115,5 +119,32 @@ describe('runs in an incident channel', () => {
     }, 'the approved run steps');
     expect(steps.map((entry) => entry.text)).toEqual(['mitigate step 1 shed-load started', expect.stringMatching(/^mitigate step 1 shed-load done in /)]);
     expect(approvals[1]!.occurredAt.getTime()).toBeLessThanOrEqual(steps[0]!.occurredAt.getTime());
+  }, 60_000);
+
+  it("puts a gate step's approval mid-run on the timeline beside the run's steps", async () => {
+    const people = channelPeople(gov.t, OPS);
+    await people.type(ONCALL, 'run gated', 'gated');
+    const runId = await until(async () => (await gov.runEngine!.store.recent(20)).find((run) => run.runbook === 'gated')?.id, 'the gated run');
+    const request = await gov.t.standIn.waitFor(() => gov.t.standIn.messages(OPS).find((message) => blockText(message.blocks).includes(`Approval: run pass ${runId} gated approve`)), 10_000, 'the gate request');
+    const id = /Request `([0-9a-f-]{36})`/.exec(blockText(request.blocks))![1]!;
+    await people.click(APPROVER, 'approve', request.ts);
+    await finishedRun('gated');
+    const approvals = await until(async () => {
+      const entries = (await incidents.timeline('INC-1')).filter((entry) => entry.kind === 'approval' && entry.reference === `approval:${id}`);
+      return entries.length === 2 ? entries : undefined;
+    }, "the gate's approval entries");
+    expect(approvals.map((entry) => entry.actor)).toEqual([ONCALL, APPROVER]);
+    const steps = await until(async () => {
+      const entries = (await incidents.timeline('INC-1')).filter((entry) => entry.kind === 'runbook-step' && entry.reference === `run:${runId}`);
+      return entries.length === 6 ? entries : undefined;
+    }, 'the gated run steps');
+    expect(steps.map((entry) => entry.text.replace(/ in [0-9.]+ s$/, ''))).toEqual([
+      'gated step 1 checks started',
+      'gated step 1 checks done',
+      'gated step 2 approve started',
+      'gated step 2 approve done',
+      'gated step 3 act started',
+      'gated step 3 act done',
+    ]);
   }, 60_000);
 });
