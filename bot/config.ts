@@ -74,7 +74,7 @@ export const BotConfig = z
     contacts: ContactsSection.optional(),
     /** Changes to the scheduled jobs' times (cron, in `timezone:`) or turning one off; see bot/schedules/README.md. */
     schedules: ScheduleSection.optional(),
-    /** Incidents: the update reminder's interval per severity (default 30 minutes); see bot/incidents/README.md. */
+    /** Incidents: update reminder intervals per severity (default 30 minutes), the emoji that marks a message for the timeline; see bot/incidents/README.md. */
     incidents: IncidentsSection.optional(),
   })
   .superRefine((config, context) => {

@@ -93,7 +93,7 @@ import { createSlackStandIn, DEFAULT_CHANNELS, type SlackStandIn } from './slack
 import { createDeploymentNotices, createNoticeLedger, createNoticeMailer, emailSettingsFromEnv, migrateNoticeLedger, type NoticeMailer } from './notices/index.js';
 import { noticeGroupDirectory, slackNoticeChat } from './slack/deployment-notice-chat.js';
 import type { NoticesPort } from '../runbooks/engine/ports.js';
-import { commandIncidents, createIncidentStore, createReviewStore, incidentCommandTimeline, incidentReviews, migrateIncidentStore, type ReviewToPost } from './incidents/index.js';
+import { commandIncidents, createIncidentStore, createReviewStore, escalationIncidentOpener, incidentCommandTimeline, incidentReviews, incidentRunTimeline, migrateIncidentStore, type ReviewToPost, type RunTimeline } from './incidents/index.js';
 import { createUpdateReminderLedger, startUpdateReminders, UPDATE_REMINDER_LEASE } from './incidents/update-reminder-duty.js';
 import { updateReminderIntervals } from './incidents/update-reminders.js';
 import { postIncidentReview } from './slack/incident-review-post.js';
@@ -140,6 +140,8 @@ let reviewPoster: ReviewPoster | undefined;
 let governanceOutbox: AuditOutbox | undefined;
 let runbookEngine: RunbookEngine | undefined;
 let runMessages: RunMessages | undefined;
+/** The incident timeline's view of runs, set once the incident store is open (issue 16). */
+let runTimeline: RunTimeline | undefined;
 /** What gate steps ask through, once the bot exists (the engine starts before it). */
 let gateExecution: ExecutionDeps | undefined;
 let gateClient: webApi.WebClient | undefined;
@@ -390,6 +392,8 @@ async function main(): Promise<void> {
     log: (message, error) => (error ? logger.warn({ component: 'runbooks', err: error }, message) : logger.info({ component: 'runbooks' }, message)),
     // The run's message in the channel it was asked for in (the publisher exists once the bot does).
     onStartedInChannel: async (runId, channel) => runMessages?.publish(runId, channel),
+    // A run started in an incident's channel: each step's start and end on its timeline.
+    onStepRecorded: async (runId) => runTimeline?.runChanged(runId),
     // Gate steps ask for `run pass` through this bot's command path, posted in the run's thread.
     gateApprovals: slackGateRequests({
       execution: {
@@ -452,7 +456,8 @@ async function main(): Promise<void> {
   // runs in an incident's channel goes on its timeline. Without channels.ops an incident runs in
   // the channel it was declared in until the Slack side makes channels of their own.
   services.incidents = runbookIncidents;
-  services.afterCommand = incidentCommandTimeline(incidentStore);
+  runTimeline = incidentRunTimeline({ incidents: incidentStore, runs: runbookEngine.store, approvals });
+  services.afterCommand = incidentCommandTimeline(incidentStore, { runs: runTimeline });
 
   // Scheduled maintenance (bot/schedules): every replica lists and runs jobs by hand; the one that
   // holds the lease schedules drives the timer, and each scheduled time is claimed in PostgreSQL.
@@ -523,6 +528,8 @@ async function main(): Promise<void> {
     evictedDeliveries: postgresEvictedDeliveries(trail.pool),
     reviewCards,
     alerts: alertStore,
+    incidents: incidentStore,
+    ...(config.incidents?.mark_emoji ? { markEmoji: config.incidents.mark_emoji } : {}),
     ...(alertWebhook.token
       ? {
           alertmanagerWebhook: createAlertmanagerWebhook({
@@ -638,7 +645,22 @@ async function main(): Promise<void> {
       matrix: escalation,
       roles,
       contacts,
-      actions: allEscalationActions([slackEscalationActions({ client: bot.webClient, queue: writeQueue, channel: escalationChannel, execution: { registry, services }, approvals, log: escalationLog }), paging], escalationLog),
+      actions: allEscalationActions(
+        [
+          slackEscalationActions({
+            client: bot.webClient,
+            queue: writeQueue,
+            channel: escalationChannel,
+            execution: { registry, services },
+            approvals,
+            // From Level 3 the episode's incident is declared as the escalation actor, with the alert on its timeline.
+            openIncident: escalationIncidentOpener({ execution: { registry, services }, incidents: incidentStore, actor: ESCALATION_ACTOR, channel: escalationChannel }),
+            log: escalationLog,
+          }),
+          paging,
+        ],
+        escalationLog,
+      ),
       log: escalationLog,
     });
     escalateNow = (alert, reason) => escalations.escalateNow(alert, reason).then(() => undefined);

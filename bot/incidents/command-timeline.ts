@@ -6,11 +6,16 @@
  */
 import type { CommandRan } from '../command-path/command-path-dependencies.js';
 import type { IncidentStore } from './incident-store.js';
+import type { RunTimeline } from './run-timeline.js';
 
 /** The incident commands record what they do themselves (an update, a role change, a note). */
 const RECORDS_ITSELF = /^incidents?( |$)/;
 
-export function incidentCommandTimeline(store: Pick<IncidentStore, 'inChannel' | 'addToTimeline'>): (ran: CommandRan) => Promise<void> {
+/**
+ * With `runs`, a runbook run the command started gets its steps so far on the timeline too (later
+ * ones follow from the engine), and a command that ran once approved gets its approval request.
+ */
+export function incidentCommandTimeline(store: Pick<IncidentStore, 'inChannel' | 'addToTimeline'>, more: { runs?: Pick<RunTimeline, 'recordRun' | 'recordApproval'> } = {}): (ran: CommandRan) => Promise<void> {
   return async (ran) => {
     const channel = ran.context.channelId;
     if (!channel || RECORDS_ITSELF.test(ran.command)) return;
@@ -32,5 +37,9 @@ export function incidentCommandTimeline(store: Pick<IncidentStore, 'inChannel' |
       },
       new Date(),
     );
+    // The approval path runs the command with request id `approval:<id>` (bot/command-path/approval-flow.ts).
+    const approval = /^approval:(.+)$/.exec(ran.context.requestId ?? '')?.[1];
+    if (approval) await more.runs?.recordApproval(incident.key, approval);
+    if (typeof runId === 'string') await more.runs?.recordRun(incident.key, runId);
   };
 }

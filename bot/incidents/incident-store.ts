@@ -119,6 +119,8 @@ export interface IncidentStore {
   open(): Promise<Incident[]>;
   /** The incidents run in a channel (their own, or the ops channel several may share), newest first, at most 20. */
   inChannel(channelId: string): Promise<Incident[]>;
+  /** The incidents whose timeline names this reference (`run:<id>`): the incidents a run was started in. */
+  referencing(reference: string): Promise<Incident[]>;
   /** The times of the incidents declared in [from, to), for their medians (incident-times.ts). */
   declaredIn(period: { from: Date; to: Date }): Promise<TimedIncident[]>;
   /** Sets the channel once: an incident already running in a channel keeps it (`changed: false`). */
@@ -303,6 +305,11 @@ export function createIncidentStore(pool: pg.Pool): IncidentStore {
 
     async inChannel(channelId) {
       const { rows } = await pool.query<IncidentRow>('SELECT * FROM incidents WHERE channel_id = $1 ORDER BY declared_at DESC, id DESC LIMIT 20', [channelId]);
+      return loadAll(pool, rows);
+    },
+
+    async referencing(reference) {
+      const { rows } = await pool.query<IncidentRow>('SELECT * FROM incidents WHERE id IN (SELECT incident_id FROM incident_timeline WHERE reference = $1) ORDER BY id LIMIT 20', [reference]);
       return loadAll(pool, rows);
     },
 

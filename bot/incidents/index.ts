@@ -22,6 +22,8 @@ export {
 } from './incident-input.js';
 export { commandIncidents, incidentInfo, type CommandIncidentsOptions } from './incident-commands.js';
 export { incidentCommandTimeline } from './command-timeline.js';
+export { incidentRunTimeline, type RunTimeline, type RunTimelineOptions } from './run-timeline.js';
+export { alertIncidentLine, alertIncidentRequestId, alertIncidentTitle, escalationIncidentOpener, putAlertOnTimeline, SEVERITY_OF_LEVEL } from './alert-incidents.js';
 export { incidentTimes, median, type IncidentTimes, type TimedIncident } from './incident-times.js';
 export {
   createIncidentStore,

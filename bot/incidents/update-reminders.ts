@@ -10,6 +10,7 @@
  * the interval lands on points already reminded of without repeating them.
  */
 import { z } from 'zod';
+import { MarkEmoji } from './marked-messages.js';
 import { formatSpan } from '../../commands/format.js';
 import type { ResultDocument } from '../../commands/result.js';
 import { SEVERITIES, type Severity } from './incident-input.js';
@@ -36,6 +37,8 @@ export const IncidentsSection = z.strictObject({
   update_reminder_minutes: z
     .strictObject(Object.fromEntries(SEVERITIES.map((severity) => [severity, ReminderMinutes.optional()])) as Record<Severity, z.ZodOptional<typeof ReminderMinutes>>)
     .optional(),
+  /** The reaction that puts a message on its incident's timeline (marked-messages.ts); `pushpin` when left out. */
+  mark_emoji: MarkEmoji.optional(),
 });
 export type IncidentsSection = z.infer<typeof IncidentsSection>;
 

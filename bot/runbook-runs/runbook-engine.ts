@@ -8,7 +8,7 @@
 import type pg from 'pg';
 import type { RunbookRuns } from '../../commands/ports.js';
 import type { AnyRunbook } from '../../runbooks/engine/definition.js';
-import type { StepPorts } from '../../runbooks/engine/ports.js';
+import type { RunAuditSink, StepPorts } from '../../runbooks/engine/ports.js';
 import { createRunbookRegistry, type RunbookRegistry } from '../../runbooks/engine/registry.js';
 import { createRunExecutor, type RunExecutor, type RunExecutorOptions } from '../../runbooks/engine/run-executor.js';
 import { createRunStore, migrateRunStore, type RunStore } from '../../runbooks/engine/run-store.js';
@@ -32,6 +32,11 @@ export interface RunbookEngineOptions {
   log?(message: string, error?: unknown): void;
   /** See RunbookRunsOptions: where the bot shows a run started from a channel. */
   onStartedInChannel?(runId: string, channel: string): Promise<boolean | undefined>;
+  /**
+   * Told after each step's start and end is in the trail (the incident timeline: bot/incidents/run-timeline.ts).
+   * Not awaited by the step, and its failure is logged: a step never waits on it nor fails by it.
+   */
+  onStepRecorded?(runId: string): Promise<void>;
   /** The bot's approvals, for gate steps (gate-approvals.ts); without them a gate step fails saying so. */
   gateApprovals?: Omit<GateApprovalsOptions, 'runs' | 'gates'>;
 }
@@ -45,6 +50,22 @@ export interface RunbookEngine {
   stop(): Promise<void>;
 }
 
+function withStepHook(sink: RunAuditSink, hook: RunbookEngineOptions['onStepRecorded'], log: RunbookEngineOptions['log']): RunAuditSink {
+  if (!hook) return sink;
+  const tell = (runId: string) => void hook(runId).catch((error: unknown) => log?.(`run ${runId}: the step's incident timeline entry failed`, error));
+  return {
+    ...sink,
+    async stepStarted(event) {
+      await sink.stepStarted(event);
+      tell(event.runId);
+    },
+    async stepFinished(event) {
+      await sink.stepFinished(event);
+      tell(event.runId);
+    },
+  };
+}
+
 export async function startRunbookEngine(options: RunbookEngineOptions): Promise<RunbookEngine> {
   if (options.migrate !== false) await migrateRunStore(options.pool, options.log ? (line) => options.log!(line) : undefined);
   const store = createRunStore(options.pool);
@@ -54,7 +75,7 @@ export async function startRunbookEngine(options: RunbookEngineOptions): Promise
   const executor = createRunExecutor({
     store,
     registry,
-    audit: trailAuditSink(options.trail),
+    audit: withStepHook(trailAuditSink(options.trail), options.onStepRecorded, options.log),
     ports: gateApprovals ? { ...options.ports, gates: gateApprovals } : options.ports,
     ...(options.owner ? { owner: options.owner } : {}),
     ...options.executor,

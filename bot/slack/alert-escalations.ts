@@ -3,9 +3,10 @@
  *
  * - Level 2: a message in the alerts channel mentioning the level's people (on-call by default),
  *   and a DM to the people of a contact (config `contacts`) that asks for one;
- * - Level 3: the same with the approvers too, and each person named also gets a DM; the message
- *   opens an incident through `openIncident` once incidents exist (issue 16; until then the
- *   message says one would be opened);
+ * - Level 3: the same with the approvers too, and each person named also gets a DM; from Level 3
+ *   the episode's incident is declared through `openIncident` (bot/incidents/alert-incidents.ts)
+ *   and the message names it; without one, or when it failed, the message offers the
+ *   "Declare incident" button (as Level 2's does);
  * - Level 4: the message, then an emergency lockdown proposed as an approval request: the
  *   `lockdown <reason>` line run through the command path as the bot's escalation actor, so the
  *   policy's Level 4 rules (two approvers, not the requester) apply, posted with its buttons.
@@ -32,8 +33,8 @@ export interface SlackEscalationOptions {
   /** The command path, for Level 4's lockdown request. */
   execution: ExecutionDeps;
   approvals: ApprovalStore;
-  /** Issue 16's incidents, once they exist: Level 3 opens one. */
-  openIncident?(notice: EscalationNotice): Promise<void>;
+  /** Issue 16's incidents: from Level 3 the episode's incident is declared (bot/incidents/alert-incidents.ts); it answers which. */
+  openIncident?(notice: EscalationNotice): Promise<{ key: string } | void>;
   log(message: string, error?: unknown): void;
 }
 
@@ -83,16 +84,20 @@ export function slackEscalationActions(options: SlackEscalationOptions): Escalat
   return {
     async levelReached(notice) {
       let incidentOpened = false;
+      let incidentKey: string | undefined;
       if (notice.level >= 3 && options.openIncident) {
         incidentOpened = await options.openIncident(notice).then(
-          () => true,
+          (opened) => {
+            incidentKey = opened ? opened.key : undefined;
+            return true;
+          },
           (error: unknown) => {
             log(`alert ${notice.alert.id}: the incident could not be opened`, error);
             return false;
           },
         );
       }
-      const message = renderEscalationMessage(notice, { incidentOpened });
+      const message = renderEscalationMessage(notice, { incidentOpened, ...(incidentKey ? { incidentKey } : {}) });
       try {
         await queue.post(channel, message);
       } catch (error) {

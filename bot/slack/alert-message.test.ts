@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import type { AlertEvent, AlertRecord } from '../alerts/alert-store.js';
 import { blockText } from '../../test/testing/slack-harness.js';
 import { validateBlocks } from './stand-in/index.js';
-import { alertActionLine, isAlertId, renderAlertContext, renderAlertMessage, renderAlertReply, renderStormSummary } from './alert-message.js';
+import { alertActionLine, escalatedLevel, isAlertId, renderAlertContext, renderAlertMessage, renderAlertReply, renderStormSummary } from './alert-message.js';
 import type { SlackMessage } from './render.js';
 
 const T0 = new Date('2026-12-07T03:12:00.000Z');
@@ -83,6 +83,19 @@ describe("an alert's message", () => {
       ['acgs_alert_respond', 'Run: high latency', '42'],
     ]);
     expect(message.text).toBe('HighP99Latency: policy-engine: firing (812.35 ms (alerts above 5 ms))');
+  });
+
+  it('offers Declare incident once its episode escalated, not before, not once resolved; the level is the highest of this episode', () => {
+    const escalated = (level: number, seconds: number) => event('escalated', { at: at(seconds), details: { level, issue_type: 'infrastructure' } });
+    expect(escalatedLevel(alert(), [escalated(2, 300), escalated(3, 1200), restarted])).toBe(3);
+    // An earlier episode's escalation (before this firing) does not count.
+    expect(escalatedLevel(alert({ firedAt: at(2000) }), [escalated(3, 1200)])).toBeUndefined();
+    expect(escalatedLevel(alert(), [event('escalated', { details: { level: 'x' } })])).toBeUndefined();
+    const message = renderAlertMessage({ alert: alert(), autoActions: [], escalatedTo: 2 });
+    expect(validateBlocks(message.blocks, 'message')).toEqual([]);
+    expect(buttons(message).at(-1)).toEqual(['acgs_alert_declare', 'Declare incident', '42']);
+    expect(buttons(renderAlertMessage({ alert: alert(), autoActions: [] })).map(([id]) => id)).not.toContain('acgs_alert_declare');
+    expect(buttons(renderAlertMessage({ alert: alert({ state: 'resolved', resolvedAt: at(60) }), autoActions: [], escalatedTo: 3 }))).toEqual([]);
   });
 
   it('says who acknowledged it and what the bot did, and offers no Acknowledge any more', () => {

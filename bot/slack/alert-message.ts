@@ -25,10 +25,10 @@ import { SLACK_LIMITS, type SlackMessage } from './render.js';
 type KnownBlock = slackTypes.KnownBlock;
 type Button = slackTypes.Button;
 
-/** `acgs_alert_ack`, `_snooze_1h`, `_snooze_4h`, `_snooze_tomorrow`, `_resolve`, `_respond`; the value is the alert's id. */
+/** `acgs_alert_ack`, `_snooze_1h`, `_snooze_4h`, `_snooze_tomorrow`, `_resolve`, `_respond`, `_declare`; the value is the alert's id. */
 export const ALERT_ACTION_PREFIX = 'acgs_alert_';
-export const ALERT_ACTION_PATTERN = /^acgs_alert_(ack|snooze_1h|snooze_4h|snooze_tomorrow|resolve|respond)$/;
-export type AlertAction = 'ack' | 'snooze_1h' | 'snooze_4h' | 'snooze_tomorrow' | 'resolve' | 'respond';
+export const ALERT_ACTION_PATTERN = /^acgs_alert_(ack|snooze_1h|snooze_4h|snooze_tomorrow|resolve|respond|declare)$/;
+export type AlertAction = 'ack' | 'snooze_1h' | 'snooze_4h' | 'snooze_tomorrow' | 'resolve' | 'respond' | 'declare';
 
 /** An alert id as the store makes them; anything else in a button's value is forged or foreign. */
 export const isAlertId = (value: unknown): value is string => typeof value === 'string' && /^[1-9][0-9]{0,17}$/.test(value);
@@ -37,7 +37,7 @@ export const isAlertId = (value: unknown): value is string => typeof value === '
  * The command line a button stands for, for the actions that need only the alert's id (the
  * response needs the alert's rule and labels: alertResponse).
  */
-export function alertActionLine(action: Exclude<AlertAction, 'respond'>, alertId: string): string {
+export function alertActionLine(action: Exclude<AlertAction, 'respond' | 'declare'>, alertId: string): string {
   switch (action) {
     case 'ack':
       return `alerts ack ${alertId}`;
@@ -52,6 +52,22 @@ export interface AlertMessageInput {
   alert: AlertRecord;
   /** What the bot did about it on its own (`auto-action` events), oldest first. */
   autoActions: readonly AlertEvent[];
+  /** The highest escalation level its current episode reached (escalatedLevel): it then offers "Declare incident". */
+  escalatedTo?: 2 | 3 | 4;
+}
+
+/** The highest level an `escalated` event of the alert's current episode (since it fired) names. */
+export function escalatedLevel(alert: Pick<AlertRecord, 'firedAt'>, events: readonly AlertEvent[]): 2 | 3 | 4 | undefined {
+  const levels = events
+    .filter((event) => event.kind === 'escalated' && event.at.getTime() >= alert.firedAt.getTime())
+    .map((event) => event.details?.level)
+    .filter((level): level is 2 | 3 | 4 => level === 2 || level === 3 || level === 4);
+  return levels.length > 0 ? (Math.max(...levels) as 2 | 3 | 4) : undefined;
+}
+
+/** "Declare incident", on an escalated alert: its value is the alert's id, as every alert button's. */
+export function declareIncidentButton(alertId: string): Button {
+  return button('declare', 'Declare incident', alertId, 'danger');
 }
 
 /** A UTC time a person reads at 3 a.m.: `2026-12-07 03:12:05 UTC`. */
@@ -146,7 +162,7 @@ function button(action: AlertAction, text: string, alertId: string, style?: 'pri
   return { type: 'button', action_id: `${ALERT_ACTION_PREFIX}${action}`, text: { type: 'plain_text', text: fitText(text, SLACK_LIMITS.buttonText) }, value: alertId, ...(style ? { style } : {}) };
 }
 
-function actionButtons(alert: AlertRecord): Button[] {
+function actionButtons(alert: AlertRecord, escalatedTo: AlertMessageInput['escalatedTo']): Button[] {
   if (alert.state === 'resolved') return [];
   const response = alertResponse(alert.rule, alert.labels);
   return [
@@ -156,10 +172,11 @@ function actionButtons(alert: AlertRecord): Button[] {
     button('snooze_tomorrow', 'Snooze until tomorrow', alert.id),
     button('resolve', 'Resolve', alert.id),
     ...(response ? [button('respond', response.label, alert.id)] : []),
+    ...(escalatedTo ? [declareIncidentButton(alert.id)] : []),
   ];
 }
 
-export function renderAlertMessage({ alert, autoActions }: AlertMessageInput): SlackMessage {
+export function renderAlertMessage({ alert, autoActions, escalatedTo }: AlertMessageInput): SlackMessage {
   const look = STATE_LOOK[alert.state];
   const title = alertTitle(alert);
   const flags = [alert.flapping ? 'flapping' : '', alert.silencedBy ? 'silenced' : ''].filter(Boolean);
@@ -184,7 +201,7 @@ export function renderAlertMessage({ alert, autoActions }: AlertMessageInput): S
     if (autoActions.length > shown.length) lines.unshift(`_${autoActions.length - shown.length} earlier actions are in the thread_`);
     blocks.push({ type: 'section', text: { type: 'mrkdwn', text: `*What the bot did*\n${packLines(lines, SLACK_LIMITS.sectionText - 30)[0] ?? ''}` } });
   }
-  const buttons = actionButtons(alert);
+  const buttons = actionButtons(alert, escalatedTo);
   if (buttons.length > 0) blocks.push({ type: 'actions', block_id: `${ALERT_ACTION_PREFIX}${alert.id}`, elements: buttons });
   const labels = Object.entries(alert.labels)
     .filter(([key]) => key !== 'alertname')

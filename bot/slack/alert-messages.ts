@@ -23,7 +23,7 @@ import { parseEnv, WholeNumber } from '../../services/kit/env.js';
 import type { AlertChange, AlertEvent, AlertRecord, AlertStore } from '../alerts/alert-store.js';
 import type { AlertContext } from '../alerts/alert-context.js';
 import { isMessageNotFound, type ChannelWriteQueue } from './channel-write-queue.js';
-import { renderAlertContext, renderAlertMessage, renderAlertReply, renderStormSummary } from './alert-message.js';
+import { escalatedLevel, renderAlertContext, renderAlertMessage, renderAlertReply, renderStormSummary } from './alert-message.js';
 import type { AlertMessageStore, PostClaim } from './alert-message-store.js';
 import type { SlackMessage } from './render.js';
 
@@ -171,7 +171,8 @@ export function createAlertMessages(options: AlertMessagesOptions): AlertMessage
       const alert = await alerts.get(alertId);
       if (!row || !alert || row.stormId) return;
       const events = await alerts.events(alertId);
-      const message = renderAlertMessage({ alert, autoActions: events.filter((event) => event.kind === 'auto-action') });
+      const escalatedTo = escalatedLevel(alert, events);
+      const message = renderAlertMessage({ alert, autoActions: events.filter((event) => event.kind === 'auto-action'), ...(escalatedTo ? { escalatedTo } : {}) });
       const ts = row.ts;
       if (!ts) {
         // Not posted yet: only the claim's holder posts; the others leave it to the poster's next round.

@@ -19,6 +19,9 @@ import type { MayRun } from './home.js';
 import { createBotHttpServer, RECEIVED_AT, type BotHttpServerOptions, type HealthAnswer, type TimedRequest } from './http-server.js';
 import type { AlertmanagerWebhook } from '../alerts/alertmanager-webhook.js';
 import type { AlertStore } from '../alerts/alert-store.js';
+import type { IncidentStore } from '../incidents/incident-store.js';
+import { DEFAULT_MARK_EMOJI } from '../incidents/marked-messages.js';
+import { registerMarkedMessages } from './marked-messages.js';
 import { registerAlertActions } from './alert-actions.js';
 import type { ApprovalRequest } from '../approvals/index.js';
 import { announceOutcomeUnknown, DEFAULT_SLASH_COMMAND, registerListeners, updateApprovalMessages } from './listeners.js';
@@ -56,7 +59,11 @@ export interface SlackBotOptions {
   /** Where evolution review cards are recorded; a card its button decided is closed there. */
   reviewCards?: ReviewCardStore;
   /** The alert store: the buttons of alert messages look their alert up in it, and note in it what a response ran (alert-actions.ts). */
-  alerts?: Pick<AlertStore, 'get' | 'note'>;
+  alerts?: Pick<AlertStore, 'get' | 'note' | 'events'>;
+  /** Issue 16's incidents: an alert's "Declare incident" links the alert on the incident's timeline; a marked message goes on it. */
+  incidents?: Pick<IncidentStore, 'addToTimeline' | 'inChannel'>;
+  /** The reaction that marks a message for its incident's timeline (config incidents.mark_emoji); default pushpin. */
+  markEmoji?: string;
   /** Alertmanager's webhook at POST /alerts/alertmanager (createAlertmanagerWebhook), when ACGS_ALERTS_TOKEN is set. */
   alertmanagerWebhook?: AlertmanagerWebhook;
   /** Slack requests refused for their signature or timestamp, for the bot's trail (bot/audit-trail/auth-failures.ts). */
@@ -182,7 +189,8 @@ export function createSlackBot(options: SlackBotOptions): SlackBot {
   // Tick / Untick / Re-run checks on a checklist's message: the same, as `checklist ...` lines.
   registerChecklistActions(app, { execution, metrics, logger });
   // Acknowledge / Snooze / Resolve / the response on an alert's message: `alerts ...` lines and the rule's response.
-  if (options.alerts) registerAlertActions(app, { execution, metrics, logger, alerts: options.alerts });
+  if (options.incidents) registerMarkedMessages(app, { incidents: options.incidents, emoji: options.markEmoji ?? DEFAULT_MARK_EMOJI, logger });
+  if (options.alerts) registerAlertActions(app, { execution, metrics, logger, alerts: options.alerts, ...(options.incidents ? { incidents: options.incidents } : {}) });
 
   // The one error boundary: the cause goes to the log under a reference, the person sees only the reference.
   const boundary: Parameters<App['error']>[0] = async ({ error, body }) => {

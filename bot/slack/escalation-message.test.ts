@@ -44,8 +44,18 @@ describe('the escalation message', () => {
 
   it('at Level 3 says how to declare an incident until the level opens one itself, and that one is once it was', () => {
     const level3 = notice({ level: 3, reason: 'not acknowledged within 15 min at Level 2' });
-    expect(blockText(renderEscalationMessage(level3).blocks)).toContain('Time to open an incident: `/acgs incident declare` with a severity (sev1 to sev4) and a title.');
+    expect(blockText(renderEscalationMessage(level3).blocks)).toContain('Time to open an incident: the Declare incident button, or `/acgs incident declare` with a severity (sev1 to sev4) and a title.');
     expect(blockText(renderEscalationMessage(level3, { incidentOpened: true }).blocks)).toContain('An incident is opened.');
     expect(blockText(renderEscalationMessage(notice({ level: 4 })).blocks)).toContain('Level 4 (emergency response)');
+  });
+
+  it('offers Declare incident (the alert id as its value) until an incident is opened, which it then names', () => {
+    const level3 = notice({ level: 3, reason: 'not acknowledged within 15 min at Level 2' });
+    const buttons = (message: { blocks?: unknown }) => [...JSON.stringify(message.blocks).matchAll(/"action_id":"(acgs_alert_\w+)","text":\{[^}]*\},"value":"([^"]+)"/g)].map((match) => [match[1], match[2]]);
+    expect(buttons(renderEscalationMessage(level3))).toEqual([['acgs_alert_declare', level3.alert.id]]);
+    expect(buttons(renderEscalationMessage(notice({ level: 2 })))).toEqual([['acgs_alert_declare', level3.alert.id]]);
+    const opened = renderEscalationMessage(level3, { incidentOpened: true, incidentKey: 'INC-7' });
+    expect(buttons(opened)).toEqual([]);
+    expect(blockText(opened.blocks)).toContain('Incident INC-7 is opened.');
   });
 });

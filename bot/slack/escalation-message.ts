@@ -6,6 +6,7 @@
 import type { types as slackTypes } from '@slack/bolt';
 import type { EscalationNotice } from '../alerts/escalation.js';
 import { ESCALATION_LEVEL_NAMES as LEVEL_NAMES } from '../alerts/escalation-matrix.js';
+import { declareIncidentButton } from './alert-message.js';
 import { escapeText, fitText } from './mrkdwn.js';
 import { SLACK_LIMITS, type SlackMessage } from './render.js';
 
@@ -24,6 +25,8 @@ const MAX_MENTIONS = 100;
 export interface EscalationMessageOptions {
   /** Whether Level 3 opened an incident (issue 16); until incidents exist it says one would be. */
   incidentOpened?: boolean;
+  /** The incident it opened (INC-3), when it says which. */
+  incidentKey?: string;
 }
 
 /** What else the level does, in a sentence, after its headline. */
@@ -34,8 +37,8 @@ function levelDoes(notice: EscalationNotice, options: EscalationMessageOptions):
     case 3:
       // alert-escalations.ts's openIncident is the seam where the level will declare one itself.
       return options.incidentOpened
-        ? 'An incident is opened. Acknowledge the alert, or it goes to Level 4.'
-        : 'Time to open an incident: `/acgs incident declare` with a severity (sev1 to sev4) and a title. Acknowledge the alert, or it goes to Level 4.';
+        ? `${options.incidentKey ? `Incident ${options.incidentKey} is` : 'An incident is'} opened. Acknowledge the alert, or it goes to Level 4.`
+        : 'Time to open an incident: the Declare incident button, or `/acgs incident declare` with a severity (sev1 to sev4) and a title. Acknowledge the alert, or it goes to Level 4.';
     case 4:
       return 'The runbook\'s emergency response: the bot proposes an emergency lockdown of the Policy Engine, which runs only once approved.';
   }
@@ -57,6 +60,8 @@ export function renderEscalationMessage(notice: EscalationNotice, options: Escal
     { type: 'section', text: { type: 'mrkdwn', text: body } },
     { type: 'section', text: { type: 'mrkdwn', text: forWhom.slice(0, SLACK_LIMITS.sectionText) } },
   ];
+  // Declares the episode's incident as the clicker (alert-actions.ts); once one is open it would only name it again.
+  if (!options.incidentOpened) blocks.push({ type: 'actions', block_id: `acgs_escalation_${alert.id}_${level}`, elements: [declareIncidentButton(alert.id)] });
   // The mentions in the fallback text too: that is what notifications show.
   return { text: `${fitText(headline, 1000)} ${mentions}`.slice(0, SLACK_LIMITS.fallbackText).trim(), blocks };
 }

@@ -54,8 +54,10 @@ export interface CommandButtonDeps {
  * The line a button stands for; `answerInThread`: its answer goes in the clicked message's thread,
  * for everyone there, rather than to the clicker only (an alert's "Run:" response belongs with the
  * alert). A refusal before running (no right to) is the clicker's only, whatever this says.
+ * `requestId`: the request's identity when the button stands for one thing whoever clicks (an
+ * alert episode's incident), else the command path makes one per click.
  */
-export type ButtonLine = { line: string; log?: Record<string, unknown>; answerInThread?: boolean } | { refused: string };
+export type ButtonLine = { line: string; log?: Record<string, unknown>; answerInThread?: boolean; requestId?: string } | { refused: string };
 
 /** What differs between the buttons that stand for a command line. */
 export interface CommandButton<Which extends string> {
@@ -102,6 +104,7 @@ export function registerCommandButton<Which extends string>(app: App, deps: Comm
       actor: { id: body.user.id, ...(body.user.username ? { name: body.user.username } : {}) },
       origin: 'button',
       ...(channelId ? { channelId } : {}),
+      ...(made.requestId ? { requestId: made.requestId } : {}),
     });
     countCommand(deps.metrics, outcome, 'button');
 

@@ -91,7 +91,7 @@ describe('escalation levels in Slack', () => {
     const third = blockText(level3!.blocks);
     expect(third).toContain('Level 3 (critical incident): alert 1 ServiceDown');
     expect(third).toContain('For <!subteam^S0ACGSONCALL> <@U0APPROVER1> <@U0APPROVER2> <@U0GONE>.');
-    expect(third).toContain('Time to open an incident: `/acgs incident declare` with a severity (sev1 to sev4) and a title.');
+    expect(third).toContain('Time to open an incident: the Declare incident button, or `/acgs incident declare` with a severity (sev1 to sev4) and a title.');
     // Each approver gets a DM; the deactivated one is logged, not posted about.
     for (const approver of ['U0APPROVER1', 'U0APPROVER2']) {
       const dm = (await gov.t.bot.webClient.conversations.open({ users: approver })).channel!.id!;

@@ -67,12 +67,12 @@ describe('manifest.yml and the bot agree', () => {
   });
 
   it('asks for exactly the bot scopes the bot uses and no user scopes', () => {
-    expect([...manifest.oauth_config.scopes.bot].sort()).toEqual(['app_mentions:read', 'channels:manage', 'chat:write', 'commands', 'files:write', 'groups:write', 'im:write', 'usergroups:read', 'users:read']);
+    expect([...manifest.oauth_config.scopes.bot].sort()).toEqual(['app_mentions:read', 'channels:history', 'channels:manage', 'chat:write', 'commands', 'files:write', 'groups:history', 'groups:write', 'im:write', 'reactions:read', 'usergroups:read', 'users:read']);
     expect(manifest.oauth_config.scopes.user).toBeUndefined();
   });
 
-  it('subscribes to the two events the bot handles, with interactivity, Socket Mode and the home tab on', () => {
-    expect([...manifest.settings.event_subscriptions.bot_events].sort()).toEqual(['app_home_opened', 'app_mention']);
+  it('subscribes to the three events the bot handles, with interactivity, Socket Mode and the home tab on', () => {
+    expect([...manifest.settings.event_subscriptions.bot_events].sort()).toEqual(['app_home_opened', 'app_mention', 'reaction_added']);
     expect(manifest.settings.event_subscriptions.user_events).toBeUndefined();
     expect(manifest.settings.interactivity.is_enabled).toBe(true);
     expect(manifest.settings.socket_mode_enabled).toBe(true);

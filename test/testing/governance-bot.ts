@@ -36,6 +36,7 @@ import { createPolicyEngineClient, type PolicyEngineClient } from '../../service
 import type { Service } from '../../services/kit/service.js';
 import { compliantInput } from '../../services/policy-engine/testing/policy-fixtures.js';
 import { blockText, OPS, type BotUnderTest, type RunLog, startBotWithStandIn } from './slack-harness.js';
+import type { SlackBotOptions } from '../../bot/slack/app.js';
 import { unusedLoopbackUrl } from './loopback.js';
 import { POLICY_ADMIN_TOKEN, startPolicyEngine } from './policy-engine.js';
 import { startPostgresProxy, type PostgresProxy } from './postgres-proxy.js';
@@ -79,6 +80,10 @@ export interface GovernanceBotOptions {
   deploysChannel?: string;
   /** One message per run in the channel it was started from, kept current (bot/main.ts's run messages). */
   runMessages?: boolean;
+  /** The runbook engine's onStepRecorded (bot/main.ts: the incident timeline's runs). */
+  onStepRecorded?(runId: string): Promise<void>;
+  /** More of the Slack bot's options (an alert store for alert buttons, the incident store). */
+  botOverrides?: Partial<SlackBotOptions>;
 }
 
 export interface GovernanceBot {
@@ -186,6 +191,7 @@ export async function startGovernanceBot(options: GovernanceBotOptions): Promise
             : {}),
         },
         ...(options.runMessages ? { onStartedInChannel: async (runId: string, channel: string) => runMessages?.publish(runId, channel) } : {}),
+        ...(options.onStepRecorded ? { onStepRecorded: options.onStepRecorded } : {}),
         // A lease that outlasts the event loop's longest stall on a loaded machine: a deploy's validate
         // step starts PGlite in this process, and a 2 s lease was lost there under a loaded full run
         // ("interrupted: its runner stopped holding the run"). Takeover tests run their own executors.
@@ -222,7 +228,7 @@ export async function startGovernanceBot(options: GovernanceBotOptions): Promise
       redis,
       ledgerPrefix: `${redisCheck.prefix}delivery:`,
       workspace: { users: [...DEFAULT_USERS, ...(options.extraUsers ?? [])] },
-      botOverrides: { services },
+      botOverrides: { ...options.botOverrides, services },
     });
     slack = t;
     cleanups.push(() => t.close());

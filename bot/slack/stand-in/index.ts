@@ -1,6 +1,7 @@
 /** The Slack stand-in: what tests, the console and `npm start` use in place of Slack. */
 export { createSlackStandIn, startSlackStandIn, SlackStandIn } from './stand-in.js';
-export type { BotReply, ClickButtonInput, DeliveryOptions, MentionInput, MessagesQuery, SlackStandInOptions, SlashCommandInput } from './stand-in.js';
+export type { BotReply, ClickButtonInput, DeliveryOptions, MentionInput, MessagesQuery, ReactionInput, SlackStandInOptions, SlashCommandInput } from './stand-in.js';
+export { SlackRefusal } from './stand-in.js';
 export { BLOCK_KIT_LIMITS } from './block-kit-limits.js';
 export { validateBlocks } from './block-kit.js';
 export { slackSignature, signedHeaders } from './signing.js';

@@ -88,6 +88,19 @@ export function messageJson(message: StandInMessage): Record<string, unknown> {
     ...(message.threadTs ? { thread_ts: message.threadTs } : {}),
     ...(message.edited ? { edited: message.edited } : {}),
     ...(message.files ? { files: message.files.map((file) => ({ ...file, filetype: file.name.split('.').at(-1) ?? '' })), upload: true } : {}),
+    ...(message.reactions && message.reactions.length > 0 ? { reactions: message.reactions.map((reaction) => ({ name: reaction.name, users: [...reaction.users], count: reaction.users.length })) } : {}),
+  };
+}
+
+/** What Slack sends an app in the channel when a person adds an emoji reaction to a message. */
+export function reactionAddedEvent(input: { user: string; reaction: string; message: StandInMessage; eventTs: string }): Record<string, unknown> {
+  return {
+    type: 'reaction_added',
+    user: input.user,
+    reaction: input.reaction,
+    item_user: input.message.user,
+    item: { type: 'message', channel: input.message.channel, ts: input.message.ts },
+    event_ts: input.eventTs,
   };
 }
 

@@ -44,6 +44,8 @@ export const SLACK_RATE_LIMITS: SlackRateLimits = {
     'views.publish': SLACK_TIERS.tier4,
     'users.info': SLACK_TIERS.tier4,
     'conversations.info': SLACK_TIERS.tier3,
+    // Tier 3 for an app installed in its own workspace; Slack cut it for apps distributed outside the Marketplace (2025).
+    'conversations.history': SLACK_TIERS.tier3,
     'conversations.open': SLACK_TIERS.tier3,
     'conversations.create': SLACK_TIERS.tier2,
     'conversations.invite': SLACK_TIERS.tier3,

@@ -15,6 +15,7 @@ import { deliverOverHttp, type HttpBotAnswer, type HttpDeliveryOptions } from '.
 import {
   appHomeOpenedEvent,
   appMentionEvent,
+  reactionAddedEvent,
   eventEnvelope,
   findButton,
   homeBlockActions,
@@ -110,6 +111,15 @@ export interface MentionInput {
   threadTs?: string;
 }
 
+export interface ReactionInput {
+  userId?: string;
+  channelId?: string;
+  /** The message reacted to. */
+  ts: string;
+  /** The emoji's name without colons (`pushpin`), as Slack names it. */
+  reaction: string;
+}
+
 export interface MessagesQuery {
   /** Include ephemeral messages this user sees. */
   includeEphemeralFor?: string;
@@ -118,6 +128,11 @@ export interface MessagesQuery {
 type Delivery =
   | { transport: 'http'; body: string; contentType: string }
   | { transport: 'socket'; type: EnvelopeType; payload: unknown; envelopeId?: string };
+
+/** What Slack answers a person's action with (reactions.add's `already_reacted`), as the error's message. */
+export class SlackRefusal extends Error {
+  override readonly name = 'SlackRefusal';
+}
 
 export class SlackStandIn {
   readonly workspace: Workspace;
@@ -321,6 +336,28 @@ export class SlackStandIn {
     const text = input.text.includes(tag) ? input.text : `${tag} ${input.text}`;
     const { reply } = await this.postUserMessage({ ...input, text }, options);
     return reply!;
+  }
+
+  /**
+   * A person adds an emoji reaction to a message, refused as Slack's reactions.add refuses it
+   * (`invalid_name`, `message_not_found` for an unknown or ephemeral message, `channel_not_found`
+   * where the person is not a member, `already_reacted`). Slack then sends `reaction_added` only
+   * to an app in the channel: the bot's reply, or undefined when nothing was sent.
+   */
+  async addReaction(input: ReactionInput, options: DeliveryOptions = {}): Promise<BotReply | undefined> {
+    const user = this.user(input.userId);
+    const channel = this.channel(input.channelId);
+    if (!/^[a-z0-9_+'-]{1,100}(::skin-tone-[2-6])?$/.test(input.reaction)) throw new SlackRefusal('invalid_name');
+    if (!this.workspace.isMember(channel, user.id)) throw new SlackRefusal('channel_not_found');
+    const message = this.workspace.find(channel.id, input.ts);
+    if (!message || message.visibleTo !== undefined) throw new SlackRefusal('message_not_found');
+    const reactions = (message.reactions ??= []);
+    const existing = reactions.find((reaction) => reaction.name === input.reaction);
+    if (existing?.users.includes(user.id)) throw new SlackRefusal('already_reacted');
+    if (existing) existing.users.push(user.id);
+    else reactions.push({ name: input.reaction, users: [user.id] });
+    if (!this.workspace.isMember(channel, this.workspace.bot.userId)) return undefined;
+    return this.deliverEvent(reactionAddedEvent({ user: user.id, reaction: input.reaction, message, eventTs: this.workspace.nextTs() }), options);
   }
 
   /** A person opens the App Home tab (app_home_opened). */

@@ -52,6 +52,12 @@ export interface WebApiOptions {
 /** Web API calls remembered for tests and diagnosis; older ones are dropped, so a long run stays small. */
 export const MAX_RECORDED_CALLS = 5000;
 
+/** A message timestamp (`1765082400.000100`) as whole microseconds: exact, where a float is not at 16 digits. */
+function microseconds(ts: string): bigint {
+  const [seconds, fraction = ''] = ts.split('.');
+  return BigInt(seconds!) * 1_000_000n + BigInt(fraction.padEnd(6, '0').slice(0, 6));
+}
+
 export class WebApi {
   readonly calls: ApiCall[] = [];
   private readonly rateLimits = new Map<string, { remaining: number; retryAfterS: number }>();
@@ -80,6 +86,7 @@ export class WebApi {
       'views.publish': bot((args) => this.publishView(args)),
       'users.info': bot((args) => this.userInfo(args)),
       'conversations.info': bot((args) => this.conversationInfo(args)),
+      'conversations.history': bot((args) => this.history(args)),
       'conversations.open': bot((args) => this.conversationOpen(args)),
       'conversations.create': bot((args) => this.channelManagement.create(args)),
       'conversations.invite': bot((args) => this.channelManagement.invite(args)),
@@ -332,6 +339,37 @@ export class WebApi {
     // conversations.info takes IDs only; a name is a channel_not_found, as in Slack.
     if (!channel || channel.id !== args.channel) return fail('channel_not_found');
     return { ok: true, channel: channelJson(this.workspace, channel) };
+  }
+
+  /**
+   * conversations.history as Slack answers a bot: a channel ID (a name is channel_not_found), only
+   * where the bot is a member (not_in_channel), newest first, `latest`/`oldest` as message
+   * timestamps (exclusive unless `inclusive`), `limit` 1 to 999 (default 100). Top-level messages
+   * only, as Slack lists them: thread replies are conversations.replies', ephemeral ones nobody's.
+   */
+  private history(args: Record<string, unknown>): Answer {
+    const channel = typeof args.channel === 'string' ? this.workspace.findChannel(args.channel) : undefined;
+    if (!channel || channel.id !== args.channel) return fail('channel_not_found');
+    if (!this.workspace.isMember(channel, this.workspace.bot.userId)) return fail('not_in_channel');
+    const bound = (name: 'latest' | 'oldest'): bigint | undefined | 'invalid' => {
+      const value = args[name];
+      if (value === undefined || value === '') return undefined;
+      const text = typeof value === 'number' ? String(value) : value;
+      return typeof text === 'string' && /^[0-9]{1,12}(\.[0-9]{1,6})?$/.test(text) ? microseconds(text) : 'invalid';
+    };
+    const latest = bound('latest');
+    if (latest === 'invalid') return fail('invalid_ts_latest');
+    const oldest = bound('oldest');
+    if (oldest === 'invalid') return fail('invalid_ts_oldest');
+    const limitValue = args.limit === undefined || args.limit === '' ? 100 : Number(args.limit);
+    if (!Number.isInteger(limitValue)) return fail('invalid_limit');
+    const limit = Math.min(Math.max(limitValue, 1), 999);
+    const inclusive = args.inclusive === true || args.inclusive === 'true' || args.inclusive === '1' || args.inclusive === 1;
+    const inRange = (ts: bigint) =>
+      (latest === undefined || ts < latest || (inclusive && ts === latest)) && (oldest === undefined || ts > oldest || (inclusive && ts === oldest));
+    const listed = this.workspace.channelMessages(channel.id).filter((message) => inRange(microseconds(message.ts))).reverse();
+    const page = listed.slice(0, limit);
+    return { ok: true, messages: page.map(messageJson), has_more: listed.length > page.length, pin_count: 0 };
   }
 
   /** A DM with one person, as Slack opens it for a bot: never with a bot or a deactivated account. */

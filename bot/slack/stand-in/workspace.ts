@@ -52,6 +52,8 @@ export interface StandInMessage {
   responseType?: 'ephemeral' | 'in_channel';
   /** Files shared with the message (files.completeUploadExternal). */
   files?: StandInFileRef[];
+  /** Emoji reactions, each with who added it, in the order they were first added. */
+  reactions?: Array<{ name: string; users: string[] }>;
 }
 
 /** A shared file as a message shows it. */
