@@ -34,7 +34,7 @@ describe('writeEvidenceArchive and verifyEvidenceArchive', () => {
     expect(archive.files.find((file) => file.name === 'versions.json')!.sha256).toBe(sha256(FILES[0]!.content));
     expect(statSync(join(dir, 'versions.json')).mode & 0o777).toBe(0o600);
     expect(execFileSync('sha256sum', ['-c', MANIFEST_FILE], { cwd: dir, encoding: 'utf8' })).toContain('versions.json: OK');
-    expect(await verifyEvidenceArchive(dir)).toEqual({ valid: true, checked: 3, manifestSha256: archive.manifestSha256, problems: [] });
+    expect(await verifyEvidenceArchive(dir)).toEqual({ valid: true, checked: 3, manifestSha256: archive.manifestSha256, listed: archive.files.map(({ name, sha256: hash }) => ({ name, sha256: hash })), problems: [] });
   });
 
   it('names a file changed after the archive was written, and one removed, and one added', async () => {

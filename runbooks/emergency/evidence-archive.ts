@@ -47,6 +47,8 @@ export interface ArchiveVerification {
   checked: number;
   /** The manifest's hash now; compare it with the one the trail recorded. */
   manifestSha256: string | null;
+  /** What the manifest lists, as it says (a takeover's record names the files of an archive written before it). */
+  listed: Array<{ name: string; sha256: string }>;
   problems: ArchiveProblem[];
 }
 
@@ -124,10 +126,11 @@ export async function verifyEvidenceArchive(dir: string): Promise<ArchiveVerific
   try {
     manifest = await readFile(join(dir, MANIFEST_FILE), 'utf8');
   } catch (error) {
-    return { valid: false, checked: 0, manifestSha256: null, problems: [{ file: MANIFEST_FILE, problem: 'manifest unreadable', detail: (error as Error).message }] };
+    return { valid: false, checked: 0, manifestSha256: null, listed: [], problems: [{ file: MANIFEST_FILE, problem: 'manifest unreadable', detail: (error as Error).message }] };
   }
   const problems: ArchiveProblem[] = [];
   const listed = new Set<string>();
+  const entries: ArchiveVerification['listed'] = [];
   let checked = 0;
   const lines = manifest.split('\n').filter((line) => line !== '');
   for (const [index, line] of lines.entries()) {
@@ -138,6 +141,7 @@ export async function verifyEvidenceArchive(dir: string): Promise<ArchiveVerific
     }
     const [, expected, name] = match as unknown as [string, string, string];
     listed.add(name);
+    entries.push({ name, sha256: expected });
     let content: Buffer;
     try {
       content = await readFile(join(dir, name));
@@ -152,7 +156,7 @@ export async function verifyEvidenceArchive(dir: string): Promise<ArchiveVerific
   for (const entry of await readdir(dir)) {
     if (entry !== MANIFEST_FILE && !listed.has(entry)) problems.push({ file: entry, problem: 'not in the manifest' });
   }
-  return { valid: problems.length === 0, checked, manifestSha256: sha256(manifest), problems };
+  return { valid: problems.length === 0, checked, manifestSha256: sha256(manifest), listed: entries, problems };
 }
 
 /** One sentence naming what is wrong with an archive, for a step's output or a person. */

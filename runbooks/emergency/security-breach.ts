@@ -18,7 +18,7 @@
  *
  * Every step lands on the incident's timeline. Forensics happen outside the bot, on the archive.
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { defineRunbook, type StepDefinition } from '../engine/definition.js';
@@ -154,7 +154,7 @@ const preserveEvidence: StepDefinition<Args> = {
       if (!verification.valid) throw new RunFailedError(`The evidence archive ${dir} written earlier by this run does not match its manifest: ${archiveProblemsSentence(verification)}. Keep it for the forensics and start a new run.`);
       const about = JSON.parse(await readFile(join(dir, 'about.json'), 'utf8')) as { gaps?: string[] };
       const heads = JSON.parse(await readFile(join(dir, 'audit-chains.json'), 'utf8')) as { audit_engine: ChainReading; bot_trail: ChainReading };
-      archive = { dir, manifestSha256: verification.manifestSha256!, files: [] };
+      archive = { dir, manifestSha256: verification.manifestSha256!, files: await Promise.all(verification.listed.map(async (file) => ({ ...file, bytes: (await stat(join(dir, file.name))).size }))) };
       chains = { auditEngine: heads.audit_engine, botTrail: heads.bot_trail };
       gaps = about.gaps ?? [];
     } else {

@@ -8,7 +8,8 @@
  * the trail, a tampered file named, secrets out of the archive, the incident's timeline, the
  * impact checklist, the contact told; and bad input refused with nothing run.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -22,6 +23,8 @@ import { createCommandRegistry } from '../../commands/index.js';
 import { allChecklists, createChecklistBook, emergencyChecklists, migrateChecklistStore } from '../../runbooks/checklists/index.js';
 import { MANIFEST_FILE, securityBreach, verifyEvidenceArchive } from '../../runbooks/emergency/index.js';
 import { sha256 } from '../../runbooks/emergency/evidence-archive.js';
+import type { StepContext } from '../../runbooks/engine/definition.js';
+import { RunFailedError } from '../../runbooks/engine/errors.js';
 import { FINAL_RUN_STATES, type RunState } from '../../runbooks/engine/run-store.js';
 import { createPolicyEngineClient } from '../../services/clients/policy-engine.js';
 import { SERVICE_NAMES } from '../../services/kit/service-ports.js';
@@ -47,6 +50,7 @@ let receiver: WebhookReceiver;
 let scratch: string;
 let evidenceDir: string;
 let run: CommandRunner;
+let stepPorts: StepContext<unknown>['ports'];
 const registry = createCommandRegistry();
 
 beforeAll(async () => {
@@ -79,7 +83,7 @@ beforeAll(async () => {
     pool: trail.pool,
     trail: trail.trail,
     runbooks: [securityBreach],
-    ports: {
+    ports: (stepPorts = {
       commands: { ...commands, trail: trail.trail },
       incidentResponse: incidentResponseHostPorts({
         services: () => services,
@@ -92,7 +96,7 @@ beforeAll(async () => {
         settings: { ACGS_ADMIN_TOKEN: local.services.adminToken, PORT: '3000' },
         secrets: [local.services.adminToken, local.services.serviceToken],
       }),
-    },
+    }),
     executor: { leaseMs: 10_000, renewEveryMs: 1000, scanEveryMs: 100 },
   });
   services = {
@@ -228,4 +232,41 @@ describe('run security-breach', () => {
     expect(closed.outcome).toBe('rejected');
     expect(JSON.stringify(closed.document)).toContain('is closed');
   }, 120_000);
+
+  it('keeps a finished archive when its step runs again (a takeover), rebuilds an unfinished one, and stops on one changed since', async () => {
+    const declared = await incidentStore.declare({ title: 'Archive takeover', severity: 'sev3', type: 'security', declaredBy: ONCALL, at: new Date() });
+    const step = securityBreach.steps.find((candidate) => candidate.id === 'preserve-evidence')!;
+    const runId = randomUUID();
+    let attempt = 0;
+    const once = async () =>
+      (await step.run({
+        runId,
+        requester: ONCALL,
+        origin: 'slash',
+        approvedBy: [],
+        args: {},
+        outputs: { 'open-incident': { incident: { key: declared.key, channelId: null, title: declared.title } } },
+        attempt: ++attempt,
+        signal: AbortSignal.timeout(60_000),
+        ports: stepPorts,
+        progress: () => undefined,
+      })) as { dir: string; manifestSha256: string; files: Array<{ name: string }> };
+    const first = await once();
+    const again = await once();
+    expect(again.manifestSha256).toBe(first.manifestSha256);
+    expect(again.files.map((file) => file.name)).toEqual(first.files.map((file) => file.name));
+    const records = (await trail.trail.query({ kind: 'evidence_archive', limit: 50 })).records.filter((record) => (record.details as { run?: string }).run === runId);
+    expect(records).toHaveLength(1);
+
+    unlinkSync(join(first.dir, MANIFEST_FILE));
+    const rebuilt = await once();
+    expect((await verifyEvidenceArchive(rebuilt.dir)).valid).toBe(true);
+    expect(rebuilt.files.map((file) => file.name)).toEqual(first.files.map((file) => file.name));
+
+    writeFileSync(join(rebuilt.dir, 'versions.json'), '{}\n');
+    const stopped = once();
+    await expect(stopped).rejects.toBeInstanceOf(RunFailedError);
+    await expect(stopped).rejects.toThrow(/versions\.json: changed/);
+    expect((await incidentStore.timeline(declared.id)).filter((entry) => entry.kind === 'runbook-step')).toHaveLength(3);
+  }, 60_000);
 });
