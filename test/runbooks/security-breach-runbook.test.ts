@@ -213,6 +213,9 @@ describe('run security-breach', () => {
       const refused = await run(line);
       expect(refused.outcome, `${line}: ${JSON.stringify(refused.document)}`).toBe('rejected');
     }
+    const plan = await run(`run security-breach incident=${declared.key} --dry-run`);
+    expect(plan.outcome, JSON.stringify(plan.document)).not.toBe('rejected');
+    expect(JSON.stringify(plan.document)).toContain(`Attaches to ${declared.key}`);
     expect(await runTables(trail.pool)).toEqual(before);
 
     const started = await run(`break-glass "SOC confirmed the breach at 02:10" run security-breach incident=${declared.key}`, { user: ADMIN });
