@@ -25,7 +25,7 @@ import { describeBotRoles, MIGRATIONS_DATABASE_URL_ENV, prepareBotDatabase } fro
 import { retireStalledApproval, settleInterruptedRuns } from './command-path/index.js';
 import { loadCommandGate, openCommandTrail, type OpenedTrail } from './command-path/index.js';
 import { createCommandRegistry } from '../commands/index.js';
-import { commandDependenciesFromEnv, type CommandPathDependencies, type ExecutionDeps } from './command-path/index.js';
+import { commandDependenciesFromEnv, executeCommandLine, type CommandPathDependencies, type ExecutionDeps } from './command-path/index.js';
 import { serviceEndpoints } from '../commands/dependencies.js';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../services/stack/local/embedded-postgres.js';
 import { SERVICE_NAMES } from '../services/kit/service-ports.js';
@@ -38,7 +38,7 @@ import { selectStack } from '../services/stack/select-stack.js';
 import { loadBotConfig } from './config.js';
 import { createBotLogger } from './logger.js';
 import { createReviewCardStore, migrateEvolutionReviewCards, reviewIntervalFromEnv, startEvolutionReviewPoster, type ReviewPoster } from './evolution-reviews/index.js';
-import { backupHostPorts, createBackupCatalog, drTestHostPorts, openBotDeployments, startRunbookEngine, type DrTestChannels, type RunbookEngine } from './runbook-runs/index.js';
+import { backupHostPorts, contactsOfIssueType, createBackupCatalog, drTestHostPorts, evidenceSetup, incidentResponseHostPorts, openBotDeployments, smtpContactMail, startRunbookEngine, type DrTestChannels, type RunbookEngine } from './runbook-runs/index.js';
 import { CHECKLIST_RELAY_FEATURE, checklistRelayRoutes } from './runbook-runs/checklist-relay.js';
 import { RUN_RELAY_FEATURE, runRelayRoutes } from './runbook-runs/run-relay.js';
 import { runExecutionCheck } from './runbook-runs/run-execution-check.js';
@@ -54,7 +54,7 @@ import { createDockerReleaseBuilder } from '../services/stack/releases/docker-re
 import { createLocalReleaseBuilder } from '../services/stack/releases/local-releases.js';
 import { FINAL_RUN_STATES, migrateRunStore } from '../runbooks/engine/run-store.js';
 import { describeMigrations } from './migration-lines.js';
-import { allChecklists, createChecklistBook, migrateChecklistStore } from '../runbooks/checklists/index.js';
+import { allChecklists, createChecklistBook, emergencyChecklists, migrateChecklistStore } from '../runbooks/checklists/index.js';
 import { createChecklistMessages, type ChecklistMessages } from './slack/checklist-messages.js';
 import { createBackupPorts } from '../runbooks/backup/index.js';
 import { createTrailStore } from './audit-trail/trail-store.js';
@@ -66,7 +66,7 @@ import { readAlertContext } from './alerts/alert-context.js';
 import { createAlertMessages, stormThresholdFromEnv, type AlertMessages } from './slack/alert-messages.js';
 import { createAlertMessageStore, migrateAlertMessageStore } from './slack/alert-message-store.js';
 import { createEscalations, ESCALATION_ACTOR, ESCALATION_ROLE } from './alerts/escalation.js';
-import { escalationMatrix } from './alerts/escalation-matrix.js';
+import { escalationMatrix, type IssueType } from './alerts/escalation-matrix.js';
 import { createEscalationRecords, migrateEscalationRecords } from './alerts/escalation-records.js';
 import { slackEscalationActions } from './slack/alert-escalations.js';
 import { incidentSlack, type IncidentSlack } from './slack/incident-slack.js';
@@ -380,6 +380,27 @@ async function main(): Promise<void> {
         log: (message, error) => logger.warn({ component: 'runbooks', err: error }, message),
       }),
       contactPages: createIncidentPages({ contacts, matrix: escalationMatrix(config.escalation) }),
+      // The emergency procedures (runbooks/emergency/): incidents, the command path, the security contacts.
+      incidentResponse: incidentResponseHostPorts({
+        services: () => gateExecution?.services,
+        incidentStore: () => incidentStore,
+        execute: async (request) => {
+          if (!gateExecution) throw new Error('the bot is not started yet; retry the step once it is');
+          return executeCommandLine(gateExecution, request);
+        },
+        announce: async (request, runId) => {
+          if (!gateClient) throw new Error('the Slack bot is not started yet');
+          const shown = await createRunMessageStore({ pool: trail!.pool, instance: env.ACGS_BOT_INSTANCE || 'bot' }).get(runId);
+          const places: ApprovalPlace[] = shown ? [{ channel: shown.channel, ...(shown.ts ? { threadTs: shown.ts } : {}) }] : [];
+          if (config.channels.approvals && config.channels.approvals !== shown?.channel) places.push({ channel: config.channels.approvals });
+          await postApprovalRequest(gateClient, approvals, request, places);
+        },
+        contactsFor: (issueType) => contactsOfIssueType(escalationMatrix(config.escalation).issueTypes[issueType as IssueType] ?? {}, contacts),
+        ...(emailSettings ? { sendMail: smtpContactMail(emailSettings) } : {}),
+        trail: trail.trail,
+        ...evidenceSetup(env, stateDirectory(env), [serviceToken, settings.botToken]),
+        log: (message, error) => logger.warn({ component: 'runbooks', err: error }, message),
+      }),
     },
     ...(env.ACGS_BOT_INSTANCE ? { owner: `${env.ACGS_BOT_INSTANCE}/${process.pid}` } : {}),
     // A restore or a deploy that held Level 1 back has ended here: what it waits on is looked at
@@ -420,7 +441,8 @@ async function main(): Promise<void> {
   announceMigrations('checklists', await migrateChecklistStore(trail.pool));
   const checklistBook = createChecklistBook({
     pool: trail.pool,
-    definitions: allChecklists,
+    // The emergency runbooks' checklists too (the security breach's impact assessment), though `checklist`'s usage names the maintenance three.
+    definitions: [...allChecklists, ...emergencyChecklists],
     services,
     // Shown in their channel without holding up the command (the messages exist once the bot does).
     onChanged: async (checklist) => void checklistMessages?.show(checklist),

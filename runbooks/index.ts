@@ -7,8 +7,8 @@ import { alertResponseRunbooks } from './alert-responses/index.js';
 import { backupRunbooks } from './backup/index.js';
 import { deployRunbooks } from './deploy/index.js';
 import { drTestRunbook } from './dr-test/index.js';
-import { constitutionalEmergencyRunbook, outageRunbook } from './emergency/index.js';
+import { emergencyRunbooks } from './emergency/index.js';
 import { healthCheck } from './health-check.js';
 import { troubleshootingRunbooks } from './troubleshooting/index.js';
 
-export const allRunbooks: readonly AnyRunbook[] = [healthCheck, ...backupRunbooks, ...deployRunbooks, drTestRunbook, ...troubleshootingRunbooks, ...alertResponseRunbooks, constitutionalEmergencyRunbook, outageRunbook];
+export const allRunbooks: readonly AnyRunbook[] = [healthCheck, ...backupRunbooks, ...deployRunbooks, drTestRunbook, ...troubleshootingRunbooks, ...alertResponseRunbooks, ...emergencyRunbooks];

@@ -38,6 +38,8 @@ export const TRAIL_KINDS = [
   'auth_failure',
   /** A figure of the DR test (restore time, a service's failover, the standing approval used, the report). */
   'dr_test',
+  /** A security breach's evidence archive: its MANIFEST.sha256's hash, tying the archive to the chain (runbooks/emergency/). */
+  'evidence_archive',
 ] as const;
 export type TrailKind = (typeof TRAIL_KINDS)[number];
 

@@ -99,11 +99,14 @@ describe('merging the config file section', () => {
 });
 
 describe("runbooks' own settings", () => {
-  it('hold the hotfix rule by default and merge by name like commands', () => {
-    // Only the hotfix has its own rule by default: admins may break glass for it at Level 2.
-    expect(defaultAuthorizationData().runbooks).toEqual({ hotfix: { break_glass: true, note: expect.stringContaining('break glass') } });
+  it('hold the hotfix and security-breach rules by default and merge by name like commands', () => {
+    // Only the hotfix and the security breach have their own rules by default: admins may break glass for them at Level 2.
+    expect(defaultAuthorizationData().runbooks).toEqual({
+      hotfix: { break_glass: true, note: expect.stringContaining('break glass') },
+      'security-breach': { break_glass: true, note: expect.stringContaining('break glass') },
+    });
     const data = authorizationDataFor({ runbooks: { restore: { approvals: 3, approver_roles: ['admins'], note: 'Replaces the database.' } } });
-    expect(data.runbooks).toEqual({ hotfix: defaultAuthorizationData().runbooks.hotfix, restore: { approvals: 3, approver_roles: ['admins'], note: 'Replaces the database.' } });
+    expect(data.runbooks).toEqual({ hotfix: defaultAuthorizationData().runbooks.hotfix, 'security-breach': defaultAuthorizationData().runbooks['security-breach'], restore: { approvals: 3, approver_roles: ['admins'], note: 'Replaces the database.' } });
     expect(authorizationDataFor({ runbooks: { restore: { level: 3, approvals: 3 } } }).runbooks.restore).toEqual({ level: 3, approvals: 3 });
     expect(authorizationDataFor({ runbooks: { backup: { level: 2 } } }).runbooks.backup).toEqual({ level: 2 });
   });

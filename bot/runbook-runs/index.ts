@@ -5,4 +5,5 @@ export { trailAuditSink } from './trail-audit-sink.js';
 export { createBackupCatalog } from './backup-catalog.js';
 export { backupHostPorts, verifyTrailCopy } from './backup-host-ports.js';
 export { drReportDocument, drTestHostPorts, type DrTestChannels } from './dr-test-host-ports.js';
+export { contactsOfIssueType, evidenceSetup, incidentResponseHostPorts, smtpContactMail, type IncidentResponseHostOptions } from './incident-response-host-ports.js';
 export { openBotDeployments, type BotDeploymentsOptions } from './deployments.js';

@@ -10,3 +10,4 @@ export { defineChecklist, type ChecklistDefinition, type ChecklistItem, type Che
 export { createChecklistBook, type ChecklistBookOptions } from './checklist-book.js';
 export { migrateChecklistStore, CHECKLIST_MIGRATIONS_TABLE } from './checklist-store.js';
 export { constitutionalViolationEmergency, highLatencyResponse, incidentProcedures, securityBreachResponse, systemWideOutageResponse } from './incident-procedures.js';
+export { emergencyChecklists, securityImpactAssessment } from './security-impact-assessment.js';

@@ -88,6 +88,8 @@ export interface StepPorts {
   commandLines?: RunCommandLines;
   /** The config's contacts (bot/paging) the escalation matrix names for an incident's type: the emergency runbooks page them. */
   contactPages?: ContactPages;
+  /** What the security-breach runbook (runbooks/emergency/) needs from the bot: incidents, the command path, contacts, the trail. */
+  incidentResponse?: IncidentResponsePorts;
 }
 
 /** What became of a command line a run put through the command path. */
@@ -132,6 +134,58 @@ export interface ContactPageOutcome {
 /** Pages the config's contacts for an incident's type (bot/paging/incident-pages.ts); never throws for one contact's failure. */
 export interface ContactPages {
   page(page: IncidentContactPage): Promise<ContactPageOutcome[]>;
+}
+
+/** What a line asked through the bot's command path became. */
+export interface CommandRequestOutcome {
+  /** `ran`: it ran at once (break-glass, or no approval needed); `approval`: an approval request waits; `refused`: neither. */
+  state: 'ran' | 'approval' | 'refused';
+  /** The answer's title and summary, in one sentence. */
+  said: string;
+  /** The approval request's id, when one waits. */
+  approvalId?: string;
+}
+
+/** A notice to the contacts of an incident type (config `contacts:`, as the escalation matrix names them for the type). */
+export interface ContactNotice {
+  /** Who it is for: `security` reaches the contacts of the matrix's security column. */
+  issueType: 'performance' | 'security' | 'constitutional' | 'infrastructure';
+  /** Once per key: the same notice again (a retried step) carries the same delivery id. */
+  key: string;
+  subject: string;
+  text: string;
+  /** Machine-readable facts for a paging service (incident key, run id, archive hash). */
+  details: Record<string, unknown>;
+}
+
+/**
+ * The bot's side of the emergency procedures as runbooks (issue 16). runbooks/ never imports bot/,
+ * and the engine starts before the incident store and the command path exist, so the commands'
+ * ports are read through a getter.
+ */
+export interface IncidentResponsePorts {
+  /** The commands' Incidents and Checklists ports, once the bot has them; undefined while it starts. */
+  services(): Pick<Partial<CommandDependencies>, 'incidents' | 'checklists'> | undefined;
+  /** Puts a run's step on an incident's timeline (kind `runbook-step`), once per request key. */
+  timeline(incidentKey: string, entry: { text: string; actor: string; at: Date; reference: string; requestKey: string }): Promise<void>;
+  /**
+   * Asks for a command line through the bot's command path as `actor` (the run's requester), so the
+   * policy, the trail and approvals treat it as typed; an approval request is created with
+   * `approvalId` (asking again with it answers the same request) and shown where the run is.
+   */
+  requestCommand(request: { line: string; actor: string; runId: string; approvalId: string }): Promise<CommandRequestOutcome>;
+  /** Tells the contacts of the notice's type by e-mail and signed webhook; never throws for one that cannot be reached. */
+  notifyContacts(notice: ContactNotice): Promise<NoticeDelivery>;
+  /** Appends one record to the bot's audit trail (the evidence archive's manifest hash); a refusal fails the step. */
+  record(entry: { kind: string; key: string; runId: string; outcome: string; details: Record<string, unknown> }): Promise<void>;
+  /** Where evidence archives go: ACGS_EVIDENCE_DIR, else `$ACGS_STATE_DIR/evidence`. */
+  evidenceDir: string;
+  /** The config files the archive keeps (ACGS_CONFIG), redacted. */
+  configFiles: ReadonlyArray<{ name: string; path: string }>;
+  /** The process's settings the archive keeps (the ACGS_* environment and the like), redacted. */
+  settings: Readonly<Record<string, string>>;
+  /** Exact secret values this process holds (tokens), blanked wherever they appear in the evidence. */
+  secrets: readonly string[];
 }
 
 /** A standing approval of the scheduled DR test's failover, as the config records it. */
