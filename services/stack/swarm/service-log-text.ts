@@ -19,7 +19,7 @@ export function demultiplex(body: Buffer): { stdout: string; stderr: string } {
   return { stdout: Buffer.concat(out.stdout).toString('utf8'), stderr: Buffer.concat(out.stderr).toString('utf8') };
 }
 
-const TASK_DETAIL = /(?:^|,)com\.docker\.swarm\.task\.id=([a-z0-9]+)(?:,|$)/;
+const TASK_DETAIL = /(?:^|,)com\.docker\.swarm\.task\.id=([^,\s]+)(?:,|$)/;
 
 /** The task's lines named by `replicaOf(taskId)`; a line without details is dropped rather than misattributed. */
 export function serviceLogLines(text: string, stream: 'stdout' | 'stderr', replicaOf: (taskId: string) => string): TimedLine[] {
