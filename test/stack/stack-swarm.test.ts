@@ -91,6 +91,28 @@ describe('Swarm stack: seeing the stack', () => {
     expect(error.message).toContain('plain, web');
   });
 
+  it('runs the stack on the overlay network docker stack deploy made for it', async () => {
+    const [network] = await docker.listNetworks({ filters: { label: [`com.docker.stack.namespace=${stackName}`] } });
+    expect(network).toMatchObject({ Name: `${stackName}_default`, Driver: 'overlay', Scope: 'swarm' });
+  });
+
+  it.each([
+    ['restart with a timeout under 100 ms', () => stack.restart('web', { timeoutMs: 50 }), 'INVALID_ARGUMENT'],
+    ['start with a timeout over 30 minutes', () => stack.start('web', { timeoutMs: 31 * 60_000 }), 'INVALID_ARGUMENT'],
+    ['stop of a service the stack lacks', () => stack.stop('policy-engine'), 'SERVICE_UNKNOWN'],
+    ['scale of a malformed name', () => stack.scale('../web', 2), 'SERVICE_UNKNOWN'],
+    ['exec of a command off the allow list', () => stack.exec('web', 'rm -rf /' as never), 'INVALID_ARGUMENT'],
+    ['exec in replica 0', () => stack.exec('web', 'meminfo', { replica: 0 }), 'INVALID_ARGUMENT'],
+    ['exec in a replica the service lacks', () => stack.exec('web', 'meminfo', { replica: 7 }), 'CONTAINER_MISSING'],
+    ['deploy of a release directory', () => stack.deploy('web', { kind: 'directory', directory: '/tmp/release' }), 'NOT_SUPPORTED'],
+    ['recreate onto an image reference with a space', () => stack.recreate('web', 'acgs/web:1 --force'), 'INVALID_ARGUMENT'],
+  ] as const)('refuses %s and changes nothing', async (_what, operation, code) => {
+    const version = ((await docker.getService(`${stackName}_web`).inspect()) as { Version: { Index: number } }).Version.Index;
+    const error = await stackErrorOf(operation());
+    expect(error.code).toBe(code);
+    expect(((await docker.getService(`${stackName}_web`).inspect()) as { Version: { Index: number } }).Version.Index).toBe(version);
+  });
+
   it('refuses a malformed service name before asking the engine', async () => {
     const error = await stackErrorOf(stack.restart('web; rm -rf /'));
     expect(error.code).toBe('SERVICE_UNKNOWN');
