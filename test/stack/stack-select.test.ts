@@ -94,7 +94,7 @@ describe('selecting the stack driver', () => {
     const local = localFactory();
     const error = await stackErrorOf(selectStack({ env: { ACGS_STACK: value, DOCKER_HOST: TEST_DOCKER_HOST }, local: local.build }));
     expect(error.code).toBe('INVALID_ARGUMENT');
-    expect(error.message).toContain('ACGS_STACK must be local or docker');
+    expect(error.message).toContain('ACGS_STACK must be local, docker or swarm');
     expect(local.calls.count).toBe(0);
   });
 

@@ -59,7 +59,7 @@ describe('npm start with the local console', () => {
   it('goes past the console check with ACGS_CONSOLE_WITH_REAL_STACK=1 (and then stops at the stack choice here)', async () => {
     const result = await start({ DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/postgres', ACGS_CONSOLE_WITH_REAL_STACK: '1' });
     expect(result.code).toBe(1);
-    expect(result.stderr).toContain('could not start: ACGS_STACK must be local or docker');
+    expect(result.stderr).toContain('could not start: ACGS_STACK must be local, docker or swarm');
     expect(result.stderr).not.toContain('local Slack console');
   }, 60_000);
 });
