@@ -310,8 +310,12 @@ async function relayedIncidents(services: CommandPathDependencies, channel: Cont
  */
 async function addSchedules(services: CommandPathDependencies, trail: CliTrail | undefined): Promise<void> {
   const channel = trail?.channel;
-  if (trail?.pool || !channel || !services.trail) {
-    services.schedulesProblem = trail?.trailProblem ?? SCHEDULES_PROBLEM;
+  if (trail?.pool) {
+    services.schedulesProblem = SCHEDULES_PROBLEM;
+    return;
+  }
+  if (!channel || !services.trail) {
+    services.schedulesProblem = `The scheduled jobs run inside the bot, and no npm start with the bot runs here to ask (${trail?.trailProblem ?? 'no DATABASE_URL and no running npm start'}): start it with npm start, or ask the bot in the console or Slack (\`/acgs schedule\`, \`/acgs schedule run <job>\`).`;
     return;
   }
   if (!channel.features.includes(SCHEDULE_RELAY_FEATURE)) {
