@@ -36,6 +36,9 @@ import type { CommandDependencies } from '../commands/dependencies.js';
 import { cliProgress } from './cli-progress.js';
 import { databaseRuns, relayedRuns, type CliRuns } from './cli-runs.js';
 import { CHECKLIST_RELAY_FEATURE, createRelayedChecklists } from './runbook-runs/checklist-relay.js';
+import { createRelayedIncidents, INCIDENT_RELAY_FEATURE } from './incidents/incident-relay.js';
+import { createRelayedSchedules, SCHEDULE_RELAY_FEATURE } from './schedules/schedule-relay.js';
+import { tapCommittedExecution } from './cli-execution-tap.js';
 import { DEFAULT_UNCLAIMED_MS, followRun, type FollowEnd, type FollowOptions } from './cli-follow.js';
 import { cliIdentity, ignoredRolesWarning, operatingSystemUser, refuseBreakGlass, rolesNote } from './cli-identity.js';
 
@@ -265,9 +268,11 @@ function isIncidentLine(registry: Registry, line: string): boolean {
  */
 async function addIncidents(services: CommandPathDependencies, trail: CliTrail | undefined, timezone: string, opsChannel: string | undefined): Promise<void> {
   if (!trail?.pool) {
-    services.incidentsProblem = trail?.channel
-      ? "without DATABASE_URL the incidents are in npm start's embedded database, which only the bot opens: ask in the console (or Slack), or set DATABASE_URL"
-      : (trail?.trailProblem ?? 'no DATABASE_URL and no running npm start: start it with npm start, or set DATABASE_URL');
+    if (trail?.channel && services.trail) {
+      Object.assign(services, await relayedIncidents(services, trail.channel));
+      return;
+    }
+    services.incidentsProblem = trail?.trailProblem ?? 'no DATABASE_URL and no running npm start: start it with npm start, or set DATABASE_URL';
     return;
   }
   await migrateIncidentStore(trail.pool);
@@ -276,6 +281,54 @@ async function addIncidents(services: CommandPathDependencies, trail: CliTrail |
   const reviews = incidentReviews({ store, reviews: createReviewStore(trail.pool), timeZone: timezone });
   services.incidents = commandIncidents(store, { timezone, ...(opsChannel ? { opsChannel } : {}), closed: reviews.closed, review: reviews.review });
   services.afterCommand = incidentCommandTimeline(store);
+}
+
+/**
+ * The relays take a change only under the command's committed execution record, which their ports
+ * do not carry: the trail tells it (cli-execution-tap.ts). Replaces `services.trail` with the tapped one.
+ */
+function tapExecution(services: CommandPathDependencies): () => string | undefined {
+  if (!services.trail) return () => undefined;
+  const tap = tapCommittedExecution(services.trail);
+  services.trail = tap.trail;
+  return tap.execution;
+}
+
+/** Without DATABASE_URL: the incidents of the npm start behind the control channel (bot/incidents/incident-relay.ts), if it lends them. */
+async function relayedIncidents(services: CommandPathDependencies, channel: ControlChannel): Promise<Pick<CommandDependencies, 'incidents' | 'incidentsProblem'>> {
+  if (!channel.features.includes(INCIDENT_RELAY_FEATURE)) {
+    return { incidentsProblem: `the local stack runs without the bot's incidents (pid ${channel.supervisorPid}: an npm start older than the incident relay): restart npm start, or set DATABASE_URL` };
+  }
+  try {
+    return { incidents: await createRelayedIncidents(channel, { execution: tapExecution(services) }) };
+  } catch (error) {
+    return { incidentsProblem: (error as Error).message };
+  }
+}
+
+/**
+ * `schedule` and `schedule run` without DATABASE_URL: the scheduler of the npm start behind the
+ * control channel (bot/schedules/schedule-relay.ts), if it lends it; otherwise where to ask.
+ */
+async function addSchedules(services: CommandPathDependencies, trail: CliTrail | undefined): Promise<void> {
+  const channel = trail?.channel;
+  if (trail?.pool) {
+    services.schedulesProblem = SCHEDULES_PROBLEM;
+    return;
+  }
+  if (!channel || !services.trail) {
+    services.schedulesProblem = `The scheduled jobs run inside the bot, and no npm start with the bot runs here to ask (${trail?.trailProblem ?? 'no DATABASE_URL and no running npm start'}): start it with npm start, or ask the bot in the console or Slack (\`/acgs schedule\`, \`/acgs schedule run <job>\`).`;
+    return;
+  }
+  if (!channel.features.includes(SCHEDULE_RELAY_FEATURE)) {
+    services.schedulesProblem = `the local stack runs without the bot's scheduler (pid ${channel.supervisorPid}: an npm start older than the schedule relay): restart npm start, or ask the bot in the console or Slack (\`/acgs schedule\`)`;
+    return;
+  }
+  try {
+    services.schedules = await createRelayedSchedules(channel, { execution: tapExecution(services) });
+  } catch (error) {
+    services.schedulesProblem = (error as Error).message;
+  }
 }
 
 /**
@@ -294,10 +347,11 @@ function isScheduleLine(registry: Registry, line: string): boolean {
 
 /**
  * The scheduler runs inside the bot (its timer, its replicas' claims), never in a one-shot CLI;
- * the CLI cannot reach the running bot's scheduler yet, so it says where to ask.
+ * with DATABASE_URL the CLI does not reach the running bot, so it says where to ask (without it,
+ * npm start lends its scheduler: addSchedules).
  */
 const SCHEDULES_PROBLEM =
-  'The scheduled jobs run inside the bot, and `npx acgs` cannot reach its scheduler: ask the bot in the console or Slack (`/acgs schedule`, `/acgs schedule run <job>`).';
+  'The scheduled jobs run inside the bot, and `npx acgs` with DATABASE_URL cannot reach its scheduler: ask the bot in the console or Slack (`/acgs schedule`, `/acgs schedule run <job>`), or run `npx acgs schedule` without DATABASE_URL beside npm start.';
 
 /** Lines of the report commands: only they open the metrics history and what the report reads. */
 function isReportLine(registry: Registry, line: string): boolean {
@@ -401,7 +455,7 @@ export async function runCli(argv: readonly string[], io: CliIo, options: CliOpt
     if (isAlertLine(registry, line)) await addAlerts(services, trail, config.timezone);
     if (isIncidentLine(registry, line)) await addIncidents(services, trail, config.timezone, config.channels.ops);
     if (isReportLine(registry, line)) await addReports(services, trail, io, config.timezone);
-    if (isScheduleLine(registry, line)) services.schedulesProblem = SCHEDULES_PROBLEM;
+    if (isScheduleLine(registry, line)) await addSchedules(services, trail);
     const outcome = await executeCommandLine(
       {
         registry,

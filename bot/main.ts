@@ -44,6 +44,8 @@ import { RUN_RELAY_FEATURE, runRelayRoutes } from './runbook-runs/run-relay.js';
 import { runExecutionCheck } from './runbook-runs/run-execution-check.js';
 import { runCommandLines } from './runbook-runs/run-command-lines.js';
 import { createIncidentPages } from './paging/incident-pages.js';
+import { INCIDENT_RELAY_FEATURE, incidentRelayRoutes } from './incidents/incident-relay.js';
+import { SCHEDULE_RELAY_FEATURE, scheduleRelayRoutes } from './schedules/schedule-relay.js';
 import { startRunMessages, type RunMessages } from './slack/run-message-publisher.js';
 import { createRunMessageStore, migrateRunMessageStore } from './slack/run-message-store.js';
 import { slackGateRequests } from './slack/gate-requests.js';
@@ -453,12 +455,14 @@ async function main(): Promise<void> {
     // The CLI is another process: it restarts these children through this one, records into this
     // trail, has this runner run its runbooks and keeps its checklists (in this embedded database).
     const relayGuard = runExecutionCheck(trail.trail);
+    // The incidents and the scheduler are made below: their routes ask for the bot's ports (with the Slack seams) when called.
+    const laterRelays = { ...incidentRelayRoutes(() => services.incidents, relayGuard), ...scheduleRelayRoutes(() => services.schedules, relayGuard) };
     control = await startLocalControl({
       stateDir: stateDirectory(env),
       stack,
       processes: local.processes,
-      extensions: { ...trailRelayRoutes(trail.trail), ...runRelayRoutes(runbookEngine.runs, backups, relayGuard), ...checklistRelayRoutes(checklistBook, relayGuard) },
-      features: [TRAIL_RELAY_FEATURE, RUN_RELAY_FEATURE, CHECKLIST_RELAY_FEATURE],
+      extensions: { ...trailRelayRoutes(trail.trail), ...runRelayRoutes(runbookEngine.runs, backups, relayGuard), ...checklistRelayRoutes(checklistBook, relayGuard), ...laterRelays },
+      features: [TRAIL_RELAY_FEATURE, RUN_RELAY_FEATURE, CHECKLIST_RELAY_FEATURE, INCIDENT_RELAY_FEATURE, SCHEDULE_RELAY_FEATURE],
       // A restart asked over the channel runs only under a committed execution record of this trail.
       restartGuard: restartExecutionCheck(trail.trail),
     });

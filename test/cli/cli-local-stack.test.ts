@@ -1082,3 +1082,97 @@ describe('the supervisor restarts only under a committed execution record of a r
     }
   });
 });
+
+describe('acgs incident and schedule through what npm start lends over its control channel', () => {
+  it('declares a sev3 (placed in channels.ops by the bot), lists it, posts an update and resolves it; each change recorded in its trail', async () => {
+    const declared = await acgs(['incident', 'declare', 'sev3', 'Alpha', 'answers', 'slowly'], { text: true });
+    expect(declared.stderr).toBe('');
+    expect(declared.code, declared.stdout).toBe(0);
+    const key = /(INC-\d+) declared: Alpha answers slowly/.exec(declared.stdout)![1]!;
+    expect(declared.stdout).toContain(`cli:${OS_USER} declared ${key} (sev3, infrastructure) and is its commander.`);
+    expect(declared.stdout).toContain('It runs in the ops channel (C0FIXOPS): channels of their own are not set up yet.');
+    const id = Number(key.slice('INC-'.length));
+    expect(await rowsWhere('SELECT severity, declared_by, channel_id, state FROM incidents WHERE id = $1', [id])).toEqual([{ severity: 'sev3', declared_by: `cli:${OS_USER}`, channel_id: 'C0FIXOPS', state: 'declared' }]);
+
+    // Through the npx acgs entry: the list as text, dates read back as dates.
+    const child = spawn(process.execPath, ['bot/cli-entry.js', 'incidents'], {
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, ACGS_STATE_DIR: main.stateDir, ACGS_STACK: 'local', POLICY_ENGINE_URL: engine.url, ACGS_CONFIG: operatorConfig, NO_COLOR: '1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    started.push(child);
+    let listed = '';
+    child.stdout!.on('data', (chunk) => (listed += chunk));
+    // Exit 1: an incident is open (declared, not resolved), which needs attention.
+    expect(await new Promise((resolve) => child.once('exit', resolve))).toBe(1);
+    expect(listed).toContain(key);
+    expect(listed).toContain('Alpha answers slowly');
+    expect(listed).toMatch(/1 open \(0 of them resolved/);
+
+    const updated = await acgs(['incident', 'update', key, 'Alpha', 'restarted,', 'watching', 'latency']);
+    expect(updated.code, updated.stdout).toBe(0);
+    expect(await rowsWhere('SELECT author, text FROM incident_status_updates WHERE incident_id = $1', [id])).toEqual([{ author: `cli:${OS_USER}`, text: 'Alpha restarted, watching latency' }]);
+    const resolved = await acgs(['incident', 'resolve', key]);
+    expect(resolved.code, resolved.stdout).toBe(0);
+    expect(resolved.json.incident.state).toBe('resolved');
+    for (const command of ['incident declare', 'incident update', 'incident resolve']) {
+      expect((await trailRows(command)).filter((row) => row.origin === 'cli').map((row) => row.kind)).toEqual(expect.arrayContaining(['command', 'execution', 'result']));
+    }
+  }, 30_000);
+
+  it('bad input: the store refuses, the CLI says why, nothing is recorded; the token alone declares nothing', async () => {
+    const count = async () => Number((await rowsWhere('SELECT count(*) AS n FROM incidents', []))[0]!.n);
+    const before = await count();
+    const missing = await acgs(['incident', 'update', 'INC-999999', 'nothing', 'here']);
+    expect(missing.code).not.toBe(0);
+    expect(missing.json.error.message).toContain('INC-999999');
+    const bare = await control('/v1/incidents/declare', { title: 'By token alone', severity: 'sev4', type: 'performance', by: `cli:${OS_USER}` });
+    expect(bare.status).toBe(403);
+    expect(bare.json.error.message).toContain('The incident relay refused to declare an incident: the request names no execution record');
+    const slack = await control('/v1/incidents/declare', { title: 'As Slack', severity: 'sev4', type: 'performance', by: 'U0SOMEONE', execution: `cli:execution:${randomUUID()}` });
+    expect(slack.status).toBe(400);
+    expect(slack.json.error.message).toContain('by must be a cli:<user>');
+    expect(await count()).toBe(before);
+  }, 30_000);
+
+  it('lists the scheduled jobs and runs one now under its execution record; the job runs in npm start', async () => {
+    const listed = await acgs(['schedule']);
+    expect(listed.code, listed.stdout).toBe(0);
+    expect(listed.json.jobs.map((job: { name: string }) => job.name)).toEqual(['stack-ping']);
+    const ran = await acgs(['schedule', 'run', 'stack-ping']);
+    expect(ran.code, ran.stdout).toBe(0);
+    expect(ran.json.run).toMatchObject({ trigger: 'manual', outcome: 'running', requestedBy: `cli:${OS_USER}` });
+    const deadline = Date.now() + 10_000;
+    let rows: Array<Record<string, any>> = [];
+    while (Date.now() < deadline) {
+      rows = await rowsWhere("SELECT trigger, outcome, detail, requested_by FROM schedule_runs WHERE job = 'stack-ping' AND outcome <> 'running'", []);
+      if (rows.length > 0) break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(rows).toEqual([{ trigger: 'manual', outcome: 'ok', detail: 'alpha is healthy', requested_by: `cli:${OS_USER}` }]);
+    const after = await acgs(['schedule']);
+    expect(after.json.jobs[0].lastRun).toMatchObject({ outcome: 'ok', trigger: 'manual' });
+    expect((await trailRows('schedule run')).filter((row) => row.origin === 'cli').map((row) => row.kind)).toEqual(expect.arrayContaining(['command', 'execution', 'result']));
+    const unknown = await acgs(['schedule', 'run', 'stack-pong']);
+    expect(unknown.code).not.toBe(0);
+    expect(unknown.json.error.message).toContain('did you mean `stack-ping`?');
+    const bare = await control('/v1/schedules/run', { job: 'stack-ping', by: `cli:${OS_USER}` });
+    expect(bare.status).toBe(403);
+    expect(bare.json.error.message).toContain('Nothing was run.');
+  }, 30_000);
+
+  it('an npm start older than the relays: the CLI says to restart it', async () => {
+    const stateDir = tempDir('acgs-cli-older-');
+    const stack = createLocalStack({ processes: [] });
+    const older = await startLocalControl({ stateDir, stack, processes: [], features: ['trail', 'runs', 'checklists'] });
+    try {
+      const incidents = await acgs(['incidents'], { stateDir });
+      expect(incidents.json.error.message).toContain('The incidents cannot be reached from here.');
+      expect(incidents.json.error.hint).toContain("an npm start older than the incident relay): restart npm start, or set DATABASE_URL");
+      const schedule = await acgs(['schedule'], { stateDir });
+      expect(schedule.json.error.hint).toContain('an npm start older than the schedule relay): restart npm start');
+    } finally {
+      await older.close();
+      await stack.close();
+    }
+  });
+});

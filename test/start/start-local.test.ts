@@ -523,6 +523,23 @@ describe('npm start with nothing configured', () => {
     expect(JSON.stringify(events)).toContain('team-training');
   }, 60_000);
 
+  it("lets the CLI declare, list and update an incident and list and run a scheduled job in npm start's embedded database through the control channel", async () => {
+    const declared = await cli(['incident', 'declare', 'sev3', 'CLI', 'relay', 'check']);
+    expect(declared.code, declared.stdout + declared.stderr).toBe(0);
+    const { incident } = JSON.parse(declared.stdout) as { incident: { key: string; severity: string; declaredBy: string; state: string } };
+    expect(incident).toMatchObject({ severity: 'sev3', declaredBy: expect.stringMatching(/^cli:/), state: 'declared' });
+    const listed = await cli(['incidents']);
+    expect(JSON.parse(listed.stdout).incidents.map((one: { key: string }) => one.key)).toContain(incident.key);
+    const updated = await cli(['incident', 'update', incident.key, 'relayed', 'update']);
+    expect(updated.code, updated.stdout + updated.stderr).toBe(0);
+    const jobs = await cli(['schedule']);
+    expect(jobs.code, jobs.stdout + jobs.stderr).toBe(0);
+    expect((JSON.parse(jobs.stdout) as { jobs: { name: string }[] }).jobs.map((job) => job.name)).toContain('cleanup');
+    const ran = await cli(['schedule', 'run', 'cleanup']);
+    expect(ran.code, ran.stdout + ran.stderr).toBe(0);
+    expect(JSON.parse(ran.stdout).run).toMatchObject({ trigger: 'manual', requestedBy: expect.stringMatching(/^cli:/) });
+  }, 60_000);
+
   it('posts an escalated scale as an approval request that an approver approves with its button, and records the whole flow', async () => {
     const { url, session } = await openConsole();
     const workspace = await session.get<{ channels: { id: string; name: string }[] }>('workspace');
