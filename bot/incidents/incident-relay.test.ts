@@ -23,6 +23,8 @@ import { createRelayedSchedules, scheduleRelayRoutes } from '../schedules/schedu
 import { commandIncidents } from './incident-commands.js';
 import { createRelayedIncidents, incidentRelayRoutes } from './incident-relay.js';
 import { createIncidentStore, INCIDENT_TABLES, migrateIncidentStore } from './incident-store.js';
+import { incidentReviews } from './incident-reviews.js';
+import { createReviewStore } from './review-store.js';
 
 let db: TestDatabase;
 let pool: pg.Pool;
@@ -186,6 +188,32 @@ describe('the incident relay', () => {
     expect(closed).toBeInstanceOf(IncidentRequestError);
     expect((closed as IncidentRequestError).code).toBe('closed');
     expect(seams.announced).toHaveLength(1);
+  });
+
+  it('reads the review the bot kept at the close, a draft before it; an unknown key or a non-cli asker is refused', async () => {
+    const store = createIncidentStore(pool);
+    const reviews = incidentReviews({ store, reviews: createReviewStore(pool), timeZone: 'Europe/Berlin' });
+    const bot = commandIncidents(store, { timezone: 'Europe/Berlin', closed: reviews.closed, review: reviews.review });
+    const routes = incidentRelayRoutes(bot, runExecutionCheck(trail));
+    let current: string | undefined;
+    const relayed = await createRelayedIncidents(channelOver(routes), { execution: () => current });
+    current = await execution('incident declare');
+    const { incident } = await relayed.declare({ title: 'Audit chain gap', severity: 'sev2', type: 'constitutional', by: CLI, at: new Date() });
+    const draft = await relayed.review!(incident.key, CLI, new Date());
+    expect(draft).toMatchObject({ draft: true, incident: { key: incident.key } });
+    expect(draft.generatedAt).toBeInstanceOf(Date);
+    current = await execution('incident resolve');
+    await relayed.resolve(incident.key, CLI, new Date());
+    current = await execution('incident close');
+    await relayed.close(incident.key, CLI, new Date());
+    const kept = await relayed.review!(incident.key, CLI, new Date());
+    expect(kept).toMatchObject({ draft: false, fileName: `inc-${incident.id}-review.md` });
+    expect(kept.markdown).toContain('Audit chain gap');
+    expect(kept.incident.closedAt).toBeInstanceOf(Date);
+    const unknown = await relayed.review!('INC-99999', CLI, new Date()).catch((error: unknown) => error);
+    expect(unknown).toBeInstanceOf(IncidentRequestError);
+    expect((unknown as IncidentRequestError).code).toBe('not-found');
+    expect((await refusedBy(routes['incidents/review']!({ key: incident.key, asker: 'U0SLACK' }))).message).toMatch(/asker must be a cli:<user>/);
   });
 
   it('refuses a change without an execution record, with an unknown one, one of another command or actor, or one used before: nothing recorded', async () => {

@@ -21,7 +21,7 @@
  */
 import { z } from 'zod';
 import { CommandError } from '../../commands/command.js';
-import { IncidentRequestError, type IncidentActionItemInfo, type IncidentChange, type IncidentInfo, type Incidents, type IncidentTimesInfo, type OpenedIncidentChannel } from '../../commands/ports.js';
+import { IncidentRequestError, type IncidentActionItemInfo, type IncidentChange, type IncidentInfo, type IncidentReviewInfo, type Incidents, type IncidentTimesInfo, type OpenedIncidentChannel } from '../../commands/ports.js';
 import { ControlCallError, type ControlChannel } from '../../services/stack/local/local-control-client.js';
 import { ControlError, type ControlExtension } from '../../services/stack/local/local-control.js';
 import type { RunExecutionClaim, RunExecutionGuard } from '../runbook-runs/run-execution-check.js';
@@ -57,6 +57,7 @@ const BODIES = {
   note: z.object({ key, actor: cliUser('actor'), text: text('text'), requestKey, execution: executionKey }).strict(),
   transition: z.object({ key, by: cliUser('by'), execution: executionKey }).strict(),
   addItem: z.object({ key, text: text('text'), owner: word('owner'), by: cliUser('by'), requestKey, execution: executionKey }).strict(),
+  review: z.object({ key, asker: cliUser('asker') }).strict(),
   itemState: z.object({ key, item: word('item'), state: z.enum(['open', 'done', 'dropped'], { error: 'state must be open, done or dropped' }), by: cliUser('by'), execution: executionKey }).strict(),
 };
 
@@ -119,8 +120,16 @@ export function incidentRelayRoutes(port: Incidents | (() => Incidents | undefin
   return {
     'incidents/settings': async () => {
       const bot = incidents();
-      return { timezone: bot.timezone, ...(bot.opsChannel ? { opsChannel: bot.opsChannel } : {}), ownChannels: Boolean(bot.openChannel) };
+      return { timezone: bot.timezone, ...(bot.opsChannel ? { opsChannel: bot.opsChannel } : {}), ownChannels: Boolean(bot.openChannel), reviews: Boolean(bot.review) };
     },
+    // Reading, as `incident review` is (it may keep the review a failed close did not, which any reader would).
+    'incidents/review': (body) =>
+      asControlErrors(async () => {
+        const bot = incidents();
+        if (!bot.review) throw new ControlError('INCIDENT_INPUT', 'this bot keeps no incident reviews');
+        const { key: wanted, asker } = parsed(BODIES.review, body);
+        return bot.review(wanted, asker, new Date());
+      }),
     'incidents/find': (body) => asControlErrors(async () => ({ incident: (await incidents().find(parsed(BODIES.key, body).key)) ?? null })),
     'incidents/open': async () => ({ incidents: await incidents().open() }),
     'incidents/in-channel': (body) => asControlErrors(async () => ({ incidents: await incidents().inChannel(parsed(BODIES.channel, body).channelId) })),
@@ -249,7 +258,7 @@ export async function createRelayedIncidents(channel: Pick<ControlChannel, 'call
     const execution = options.execution();
     return { ...body, ...(execution ? { execution } : {}) };
   };
-  const settings = await call<{ timezone: string; opsChannel?: string; ownChannels: boolean }>('incidents/settings', {});
+  const settings = await call<{ timezone: string; opsChannel?: string; ownChannels: boolean; reviews?: boolean }>('incidents/settings', {});
   // The placements the bot made of declarations of this process, by key (see the module's comment).
   const placements = new Map<string, RelayedPlacement>();
   const requestKey = (key: string | undefined) => (key ? { requestKey: key } : {});
@@ -289,6 +298,12 @@ export async function createRelayedIncidents(channel: Pick<ControlChannel, 'call
     addActionItem: async (key, { text: words, owner, by, requestKey: request }) => itemFromJson(await call<IncidentActionItemInfo>('incidents/add-action-item', changing({ key, text: words, owner, by, ...requestKey(request) }))),
     setActionItemState: async (key, item, state, by) => itemFromJson(await call<IncidentActionItemInfo>('incidents/set-action-item-state', changing({ key, item, state, by }))),
   };
+  if (settings.reviews) {
+    port.review = async (wanted, asker) => {
+      const review = await call<IncidentReviewInfo>('incidents/review', { key: wanted, asker });
+      return { ...review, incident: incidentFromJson(review.incident), generatedAt: new Date(review.generatedAt) };
+    };
+  }
   if (settings.ownChannels) {
     // The bot opened it (or failed to) during the declaration: answer with that, open nothing twice.
     port.openChannel = async (incident) => {

@@ -22,7 +22,7 @@ beforeAll(async () => {
   db = await createTestDatabase('acgs_incidents');
   pool = createPool({ databaseUrl: db.url, max: 6, applicationName: 'acgs-incidents-test' });
   otherReplica = createPool({ databaseUrl: db.url, max: 6, applicationName: 'acgs-incidents-test-2' });
-  expect(await migrateIncidentStore(pool)).toEqual(['1767600000000_incidents', '1767700000000_incident-reviews-and-reminders']);
+  expect(await migrateIncidentStore(pool)).toEqual(['1767600000000_incidents', '1767700000000_incident-reviews-and-reminders', '1767800000000_incident-timeline-reference']);
   expect(await migrateIncidentStore(otherReplica)).toEqual([]);
   store = createIncidentStore(pool);
   other = createIncidentStore(otherReplica);
