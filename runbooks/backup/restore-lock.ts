@@ -52,28 +52,6 @@ export function restoreLockStep<Args>(): StepDefinition<Args> {
   };
 }
 
-export function restoreUnlockStep<Args>(): StepDefinition<Args> {
-  return {
-    id: 'unlock',
-    kind: 'act',
-    title: "Free the stack's deploy lock",
-    timeoutMs: 30_000,
-    idempotent: true,
-    async run(context) {
-      try {
-        return { released: await deploymentsOf(context.ports).release(context.runId) };
-      } catch (error) {
-        // A rollback took it over meanwhile: it is theirs to free.
-        if (error instanceof DeployLockError && error.code === 'not-holder') return { released: false, heldBy: error.holder?.runId ?? null };
-        throw error;
-      }
-    },
-    async dryRun() {
-      return { mode: 'description', text: 'would free the deploy lock (a run that ends frees it anyway)' };
-    },
-  };
-}
-
 /** Throws, naming who holds it now, when the deploy lock is no longer this run's. */
 export async function requireLockStillOurs<Args>(context: StepContext<Args>, doing: string): Promise<void> {
   const lock = await deploymentsOf(context.ports).lock();

@@ -26,7 +26,8 @@ import { readBackup } from './backup-catalog.js';
 import { BackupIdSchema } from './backup-manifest.js';
 import { backupPorts, completeBackupRefusal, errorText, formatBytes, sweepLeftoverScratch } from './backup-steps-support.js';
 import { checkReadiness, describeCheck, takeBackup, type TakenBackup } from './backup.js';
-import { requireLockStillOurs, restoreLockStep, restoreUnlockStep } from './restore-lock.js';
+import { unlockStep } from '../deploy/release-steps.js';
+import { requireLockStillOurs, restoreLockStep } from './restore-lock.js';
 import { describePlan, planRestore, type PlannedDump, type RestorePlan } from './restore-plan.js';
 
 export const RestoreArgs = z
@@ -404,6 +405,6 @@ export const restoreRunbook = defineRunbook({
         return { mode: 'read-only-check', text: `now: ${now.join(', ')}` };
       },
     },
-    restoreUnlockStep<Args>(),
+    unlockStep<Args>(),
   ],
 });
