@@ -99,14 +99,16 @@ describe('merging the config file section', () => {
 });
 
 describe("runbooks' own settings", () => {
-  it('hold the hotfix and security-breach rules by default and merge by name like commands', () => {
-    // Only the hotfix and the security breach have their own rules by default: admins may break glass for them at Level 2.
+  it('hold the hotfix and emergency rules by default and merge by name like commands', () => {
+    // Admins may break glass for the hotfix and the security breach at Level 2; the emergency procedures may start in lockdown.
     expect(defaultAuthorizationData().runbooks).toEqual({
       hotfix: { break_glass: true, note: expect.stringContaining('break glass') },
-      'security-breach': { break_glass: true, note: expect.stringContaining('break glass') },
+      'security-breach': { break_glass: true, in_lockdown: true, note: expect.stringContaining('break glass') },
+      'constitutional-emergency': { in_lockdown: true, note: expect.stringContaining('lockdown') },
+      outage: { in_lockdown: true, note: expect.stringContaining('lockdown') },
     });
     const data = authorizationDataFor({ runbooks: { restore: { approvals: 3, approver_roles: ['admins'], note: 'Replaces the database.' } } });
-    expect(data.runbooks).toEqual({ hotfix: defaultAuthorizationData().runbooks.hotfix, 'security-breach': defaultAuthorizationData().runbooks['security-breach'], restore: { approvals: 3, approver_roles: ['admins'], note: 'Replaces the database.' } });
+    expect(data.runbooks).toEqual({ ...defaultAuthorizationData().runbooks, restore: { approvals: 3, approver_roles: ['admins'], note: 'Replaces the database.' } });
     expect(authorizationDataFor({ runbooks: { restore: { level: 3, approvals: 3 } } }).runbooks.restore).toEqual({ level: 3, approvals: 3 });
     expect(authorizationDataFor({ runbooks: { backup: { level: 2 } } }).runbooks.backup).toEqual({ level: 2 });
   });
@@ -118,6 +120,7 @@ describe("runbooks' own settings", () => {
     [{ restore: { level: 5 } }, 'authorization.runbooks.restore.level: must be an escalation level: 0 (read-only), 1, 2, 3 or 4'],
     [{ restore: { approval: 2 } }, 'unknown key authorization.runbooks.restore.approval'],
     [{ hotfix: { break_glass: 'yes' } }, 'authorization.runbooks.hotfix.break_glass'],
+    [{ outage: { in_lockdown: 'yes' } }, 'authorization.runbooks.outage.in_lockdown'],
   ])('refuses %j naming the key', (runbooks, message) => {
     expect(() => authorizationDataFor({ runbooks } as never)).toThrow(message);
   });

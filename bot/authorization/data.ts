@@ -56,6 +56,8 @@ export const RunbookRule = z
     note: z.string().trim().min(1, 'say why, or leave the note out').max(300, 'keep the note under 300 characters'),
     /** Admins may break glass for this runbook whatever its level (break_glass.roles, a reason, flagged for review): an emergency hotfix. */
     break_glass: z.boolean(),
+    /** It may be started while the stack is in lockdown (an emergency procedure); what it asks for on the way is still decided in lockdown. */
+    in_lockdown: z.boolean(),
     ...levelRuleShape,
   })
   .partial();

@@ -167,6 +167,14 @@ _blocked_by_lockdown if {
 	_lockdown
 	_level > 0
 	not _command_name in data.authorization.lockdown.allowed_commands
+	not _runbook_in_lockdown
+}
+
+# An emergency procedure's runbook may start in lockdown when its rule says so; what it asks
+# for on the way goes through this policy again, lockdown and all.
+_runbook_in_lockdown if {
+	_for_runbook
+	_runbook_rule.in_lockdown == true
 }
 
 _channel_restricted if {

@@ -547,3 +547,22 @@ test_decision_scheduler_without_run_pass_cannot_ask_a_gate if {
 	chatops.decision.code == "role" with input as _gate(["scheduler"], "dr-test", 2, 1)
 		with data.authorization.scheduler.commands as ["dr-test"]
 }
+
+# An emergency procedure's runbook may start in lockdown when its own rule says so (defaults.json:
+# security-breach, constitutional-emergency, outage), decided at its level as usual.
+test_decision_emergency_runbook_may_start_in_lockdown_when_its_rule_says_so if {
+	chatops.decision.code == "allowed" with input as _in_lockdown(_run(["oncall"], "constitutional-emergency", 1))
+}
+
+test_decision_emergency_runbook_in_lockdown_still_needs_its_approvals if {
+	chatops.decision.code == "approval_required" with input as _in_lockdown(_run(["oncall"], "security-breach", 2))
+}
+
+test_decision_other_runbooks_and_rules_without_it_stay_refused_in_lockdown if {
+	chatops.decision.code == "lockdown" with input as _in_lockdown(_run(["oncall"], "restore", 3))
+	chatops.decision.code == "lockdown" with input as _in_lockdown(_run(["oncall"], "outage", 1))
+		with data.authorization.runbooks.outage as {"in_lockdown": false}
+
+	# What such a run asks for on the way is decided in lockdown as a typed command.
+	chatops.decision.code == "lockdown" with input as _in_lockdown(_request(["oncall"], "restart"))
+}
