@@ -306,7 +306,7 @@ describe('npm start with nothing configured', () => {
 
   it('runs the health-check runbook from the console, on the runner npm start runs beside the embedded database', async () => {
     // The registry lists runbooks by name: the backup runbooks come first.
-    expect(output()).toMatch(/runbooks: backup, backup-verify, cache-degradation, constitutional-emergency, database-connections, deploy, dr-test, health-check, high-latency, high-memory, hotfix, outage, restore, rollback, rollback-restore, sandbox-failures \(/);
+    expect(output()).toMatch(/runbooks: backup, backup-verify, cache-degradation, constitutional-emergency, database-connections, deploy, dr-test, health-check, high-latency, high-memory, hotfix, outage, restore, rollback, rollback-restore, sandbox-failures, security-breach \(/);
     const started = await typeInConsole('/acgs run health-check', 'Run started: health-check', 30_000);
     const id = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/.exec(started?.text ?? '')?.[0];
     expect(id, `no run id in ${started?.text}`).toBeDefined();
