@@ -381,7 +381,7 @@ async function main(): Promise<void> {
         },
         log: (message, error) => logger.warn({ component: 'runbooks', err: error }, message),
       }),
-      contactPages: createIncidentPages({ contacts, matrix: escalationMatrix(config.escalation) }),
+      contactPages: createIncidentPages({ contacts, matrix: escalationMatrix(config.escalation), ...(emailSettings ? { sendMail: smtpContactMail(emailSettings) } : {}) }),
       // The emergency procedures (runbooks/emergency/): incidents, the command path, the security contacts.
       incidentResponse: incidentResponseHostPorts({
         services: () => gateExecution?.services,
