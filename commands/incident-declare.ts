@@ -52,8 +52,12 @@ export const declareArguments = rawLine.transform(({ line }, context) => {
   return { severity: severity.toLowerCase() as IncidentSeverity, type: (type?.toLowerCase() ?? DEFAULT_TYPE) as IncidentTypeName, title: text };
 });
 
-/** Where the incident runs, and the sentence saying so. */
-async function placeIncident(port: Incidents, incident: IncidentInfo, declaredIn: string | undefined): Promise<{ incident: IncidentInfo; where: string; notes: string[] }> {
+/**
+ * Where the incident runs, and the sentence saying so: its own channel when the Slack side can make
+ * one, else channels.ops, else the channel it was declared in. The emergency runbooks place the
+ * incidents they declare the same way (runbooks/emergency/).
+ */
+export async function placeIncident(port: Incidents, incident: IncidentInfo, declaredIn: string | undefined): Promise<{ incident: IncidentInfo; where: string; notes: string[] }> {
   if (incident.channelId) return { incident, where: `It runs in ${incident.channelId}.`, notes: [] };
   const fallback = port.opsChannel ?? declaredIn;
   let why = 'channels of their own are not set up yet';

@@ -7,6 +7,7 @@
  */
 import { z } from 'zod';
 import type { IncidentInfo, Incidents, IncidentTypeName } from '../../commands/ports.js';
+import { placeIncident } from '../../commands/incident-declare.js';
 import type { RunbookRefusal, StepContext, StepDefinition } from '../engine/definition.js';
 import type { ContactPageOutcome, ContactPages, RunCommandLines, StepPorts } from '../engine/ports.js';
 import { errorText, evidenceOf, type Finding } from '../troubleshooting/troubleshooting-support.js';
@@ -113,6 +114,7 @@ export function incidentStep(options: { runbook: string; type: IncidentTypeName;
       const incidents = incidentsOf(context.ports);
       let incident: IncidentInfo;
       let declared = false;
+      let where = '';
       if (context.args.incident) {
         const found = await incidents.find(context.args.incident);
         if (!found) throw new Error(`there is no incident ${context.args.incident.toUpperCase()}`);
@@ -120,12 +122,15 @@ export function incidentStep(options: { runbook: string; type: IncidentTypeName;
         incident = found;
       } else {
         const made = await incidents.declare({ title: context.args.title ?? options.defaultTitle, severity: 'sev1', type: options.type, by: context.requester, at: new Date(), requestKey: `run:${context.runId}:declare` });
-        incident = made.incident;
+        // Its own channel, with its people and briefing, as a typed declaration gets (placed once: a retry finds it placed).
+        const placed = await placeIncident(incidents, made.incident, undefined);
+        incident = placed.incident;
+        where = ` ${placed.where}`;
         declared = true;
       }
       const evidence: RunIncident = { key: incident.key, title: incident.title, severity: incident.severity, type: incident.type, declared };
       const summary = declared
-        ? `Declared ${incident.key} (${incident.severity}, ${incident.type}): ${incident.title}; every step of this run goes on its timeline.`
+        ? `Declared ${incident.key} (${incident.severity}, ${incident.type}): ${incident.title}; every step of this run goes on its timeline.${where}`
         : `Working in ${incident.key} (${incident.severity}, ${incident.type}, ${incident.state}): ${incident.title}; every step of this run goes on its timeline.`;
       const started = `started by ${context.requester}${options.startNote ? `. ${options.startNote(context.outputs)}` : ''}`;
       const problem = await noteOnTimeline({ ...context, outputs: { ...context.outputs, [INCIDENT_STEP]: { evidence } } }, options.runbook, INCIDENT_STEP, started);

@@ -21,6 +21,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { placeIncident } from '../../commands/incident-declare.js';
 import { defineRunbook, type StepDefinition } from '../engine/definition.js';
 import { RunFailedError } from '../engine/errors.js';
 import { callService, commandPorts } from '../troubleshooting/troubleshooting-support.js';
@@ -69,8 +70,11 @@ const openIncident: StepDefinition<Args> = {
       return { summary: `Attached to ${found.key} (${found.severity}, ${found.type}${found.private ? ', private' : ''}): ${found.title}.`, incident: { key: found.key, channelId: found.channelId, title: found.title }, created: false };
     }
     // Keyed by the run: a takeover that runs this again finds the same incident, using up no INC number.
-    const { incident, created } = await incidents.declare({ title: `Security breach (run ${context.runId.slice(0, 8)})`, severity: 'sev1', type: 'security', by: context.requester, at: new Date(), requestKey: `run:${context.runId}:incident` });
-    return { summary: `${created ? 'Declared' : 'Declared earlier by this run:'} ${incident.key} (sev1, security${incident.private ? ', private' : ''}), commander ${incident.roles.commander ?? context.requester}.`, incident: { key: incident.key, channelId: incident.channelId, title: incident.title }, created };
+    const declared = await incidents.declare({ title: `Security breach (run ${context.runId.slice(0, 8)})`, severity: 'sev1', type: 'security', by: context.requester, at: new Date(), requestKey: `run:${context.runId}:incident` });
+    // Its own private channel, with its people and briefing, as a typed declaration gets (placed once: a retry finds it placed).
+    const { incident, where } = await placeIncident(incidents, declared.incident, undefined);
+    const created = declared.created;
+    return { summary: `${created ? 'Declared' : 'Declared earlier by this run:'} ${incident.key} (sev1, security${incident.private ? ', private' : ''}), commander ${incident.roles.commander ?? context.requester}. ${where}`, incident: { key: incident.key, channelId: incident.channelId, title: incident.title }, created };
   },
   async dryRun(context) {
     const incidents = incidentsOf(incidentResponsePorts(context.ports));
