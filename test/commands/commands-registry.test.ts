@@ -65,7 +65,7 @@ describe('the command registry', () => {
     const issue13 = ['deploy', 'deploy status', 'deploy unlock', 'hotfix', 'releases', 'rollback'];
     const issue14 = ['alerts', 'alerts ack', 'alerts history', 'alerts resolve', 'alerts snooze', 'silence', 'silences'];
     const issue15 = ['report capacity', 'report daily', 'report security', 'report weekly', 'schedule', 'schedule run'];
-    const issue16 = ['incident action', 'incident actions', 'incident close', 'incident commander', 'incident declare', 'incident note', 'incident resolve', 'incident role', 'incident severity', 'incident type', 'incident update', 'incidents'];
+    const issue16 = ['incident action', 'incident actions', 'incident close', 'incident commander', 'incident declare', 'incident note', 'incident resolve', 'incident review', 'incident role', 'incident severity', 'incident type', 'incident update', 'incidents'];
     expect(registry.list().map((command) => command.name)).toEqual([...issue3, ...issue4, ...issue5, ...issue12, ...issue13, ...issue14, ...issue15, ...issue16].sort((a, b) => a.localeCompare(b)));
     expect(registry.list().filter((command) => issue3.includes(command.name)).every((command) => command.level === 'read')).toBe(true);
   });
