@@ -67,8 +67,11 @@ describe('the shared stack verification step', () => {
 describe('rollback and rollback-restore share their steps', () => {
   const ids = (steps: ReadonlyArray<{ id: string }>) => steps.map((step) => step.id);
 
-  it('rollback-restore is rollback with the restore (less its last health check) between the plan and the redeploy', () => {
-    const restore = ids(restoreRunbook.steps).filter((id) => id !== 'check-health');
+  it('rollback-restore is rollback with the restore (less its lock steps and last health check) between the plan and the redeploy', () => {
+    expect(ids(restoreRunbook.steps).slice(0, 2)).toEqual(['check-backup', 'lock']);
+    expect(ids(restoreRunbook.steps).slice(-2)).toEqual(['check-health', 'unlock']);
+    // The rollback takes the deploy lock over itself and frees it at its end.
+    const restore = ids(restoreRunbook.steps).filter((id) => !['lock', 'check-health', 'unlock'].includes(id));
     expect(ids(rollbackRunbook.steps)).toEqual(['take-over-lock', 'plan', 'roll-back', 'verify', 'notice-rolled-back', 'watch', 'unlock']);
     expect(ids(rollbackRestoreRunbook.steps)).toEqual(['take-over-lock', 'plan', ...restore, 'roll-back', 'verify', 'notice-rolled-back', 'watch', 'unlock']);
   });
