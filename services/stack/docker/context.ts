@@ -59,7 +59,7 @@ export function createDockerContext(options: DockerStackOptions = {}): DockerCon
 }
 
 /** Runs an engine call; an unreachable engine becomes ENGINE_DOWN, saying what was not done. */
-export async function callEngine<T>(context: DockerContext, call: () => Promise<T>, notDone?: string[]): Promise<T> {
+export async function callEngine<T>(context: Pick<DockerContext, 'host'>, call: () => Promise<T>, notDone?: string[]): Promise<T> {
   try {
     return await call();
   } catch (error) {

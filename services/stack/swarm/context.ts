@@ -3,11 +3,10 @@
  * controls, its waiting times and the guard against two changing operations at once.
  */
 import type Docker from 'dockerode';
-import { isConnectionError } from '../../kit/docker-engine.js';
 import { DEFAULT_COMPOSE_PROJECT } from '../docker/compose-labels.js';
-import { DEFAULT_DOCKER_HOST, dockerClient, engineDown } from '../docker/engine-connection.js';
+import { callEngine } from '../docker/context.js';
+import { DEFAULT_DOCKER_HOST, dockerClient } from '../docker/engine-connection.js';
 import { createOperationGuard, type OperationGuard } from '../operation-guard.js';
-import { StackError } from '../stack.js';
 
 export interface SwarmStackOptions {
   /** A swarm manager's engine address; default DOCKER_HOST, else the default socket. */
@@ -41,15 +40,7 @@ export function createSwarmContext(options: SwarmStackOptions = {}): SwarmContex
   };
 }
 
-/** Runs an engine call; an unreachable engine becomes ENGINE_DOWN, saying what was not done. */
-export async function callSwarm<T>(context: SwarmContext, call: () => Promise<T>, notDone?: string[]): Promise<T> {
-  try {
-    return await call();
-  } catch (error) {
-    if (error instanceof StackError) throw error;
-    if (isConnectionError(error)) throw engineDown(context.host, error, notDone);
-    throw error;
-  }
-}
+/** Runs an engine call; an unreachable engine becomes ENGINE_DOWN, saying what was not done (the Docker driver's own). */
+export const callSwarm: <T>(context: Pick<SwarmContext, 'host'>, call: () => Promise<T>, notDone?: string[]) => Promise<T> = callEngine;
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
