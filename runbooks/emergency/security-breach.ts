@@ -114,6 +114,9 @@ const requestLockdown: StepDefinition<Args> = {
     const host = incidentResponsePorts(context.ports);
     const incident = linkedIncident(context.outputs, 'open-incident');
     const reason = `security breach ${incident.key} (run ${context.runId})`;
+    // Started in lockdown (runbooks.security-breach.in_lockdown): there is nothing to ask for, and asking would read as a refusal.
+    const modes = (context.outputs['strict-mode'] as { modes?: { lockdown?: boolean } } | undefined)?.modes;
+    if (modes?.lockdown) return { summary: 'The stack is in lockdown already: no lockdown was asked for.', state: 'in-place' };
     const outcome = await host.requestCommand({ line: `lockdown ${reason}`, actor: context.requester, runId: context.runId, approvalId: stableRequestId(context.runId, 'lockdown') });
     const breakGlass = `an admin may instead type /acgs break-glass "${reason}" lockdown ${reason}`;
     // Neither a refusal nor a pending vote stops the run: strict mode already contains, and the evidence must not wait.

@@ -236,6 +236,32 @@ describe('run security-breach', () => {
     expect(JSON.stringify(closed.document)).toContain('is closed');
   }, 120_000);
 
+  it('starts in lockdown (its rule allows it) and says the lockdown is on already instead of asking for it', async () => {
+    const inLockdown: CommandPathDependencies = { ...services, authorization: await testGate({ roles: { oncall: [ONCALL], approvers: [APPROVER, 'U0APPROVER2'], admins: [ADMIN] }, modes: { strict: false, lockdown: true } }) };
+    const saved = services;
+    await policy().setMode('emergency-lockdown', 'security-breach test: a lockdown before the run');
+    services = inLockdown;
+    try {
+      // Another runbook is refused in lockdown; this one asks its approver as usual.
+      const other = await run('run restore id=20260101T000000Z-abcdef');
+      expect(other.outcome).toBe('rejected');
+      expect(JSON.stringify(other.document)).toContain('emergency lockdown');
+      const asked = await run('run security-breach');
+      expect(asked.approval, JSON.stringify(asked.document)).toBeDefined();
+      const decided = await decideOnApproval({ registry, services }, { id: asked.approval!.id, choice: 'approve', actor: { id: APPROVER } });
+      expect(decided.code, JSON.stringify(decided)).toBe('executed');
+      const runId = (decided.ran?.document.data as { run?: { id: string } } | undefined)?.run?.id;
+      expect(runId, JSON.stringify(decided)).toBeDefined();
+      const finished = await ended(runId!);
+      expect(finished.state, finished.reason ?? '').toBe('succeeded');
+      const out = outputs((await engine.runs.get(runId!)).attempts);
+      expect(out['request-lockdown']).toMatchObject({ summary: 'The stack is in lockdown already: no lockdown was asked for.', state: 'in-place' });
+    } finally {
+      services = saved;
+      await policy().setMode('lift-lockdown', 'security-breach test: lockdown lifted');
+    }
+  }, 120_000);
+
   it('keeps a finished archive when its step runs again (a takeover), rebuilds an unfinished one, and stops on one changed since', async () => {
     const declared = await incidentStore.declare({ title: 'Archive takeover', severity: 'sev3', type: 'security', declaredBy: ONCALL, at: new Date() });
     const step = securityBreach.steps.find((candidate) => candidate.id === 'preserve-evidence')!;
