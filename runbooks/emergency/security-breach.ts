@@ -273,6 +273,15 @@ export const securityBreach = defineRunbook({
   outcome(outputs) {
     const incident = (outputs['open-incident'] as { incident?: { key: string } } | undefined)?.incident?.key;
     const evidence = outputs['preserve-evidence'] as EvidenceOutput | undefined;
-    return `${incident ?? 'The incident'}: contained, evidence archived${evidence ? ` (MANIFEST.sha256 ${evidence.manifestSha256.slice(0, 16)}…)` : ''}, security contacts told.`;
+    const lockdown = outputs['request-lockdown'] as { state?: string } | undefined;
+    const told = outputs['notify-security-contacts'] as { delivered?: number; attempted?: number } | undefined;
+    // Only what the steps' outputs show: a skipped step has none, and is said so.
+    const parts = [
+      outputs['strict-mode'] ? 'strict mode on' : 'strict mode not turned on',
+      lockdown?.state === 'approval' ? 'lockdown asked of the approvers' : lockdown?.state === 'ran' || lockdown?.state === 'in-place' ? 'in lockdown' : 'no lockdown asked',
+      evidence ? `evidence archived (MANIFEST.sha256 ${evidence.manifestSha256.slice(0, 16)}…)` : 'no evidence archived',
+      told?.delivered ? `${told.delivered} of ${told.attempted} security contacts told` : 'NO security contact told: tell them by hand',
+    ];
+    return `${incident ?? 'The incident'}: ${parts.join(', ')}.`;
   },
 });

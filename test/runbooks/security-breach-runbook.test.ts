@@ -141,6 +141,10 @@ describe('run security-breach', () => {
     const detail = await engine.runs.get(runId);
     expect(finished.state, JSON.stringify(detail.attempts.map((attempt) => [attempt.stepId, attempt.outcome, attempt.error]))).toBe('succeeded');
     const out = outputs(detail.attempts);
+    // Its last line says only what the steps did: without the contacts' step, that nobody was told.
+    expect(securityBreach.outcome!(out)).toMatch(/^INC-\d+: strict mode on, lockdown asked of the approvers, evidence archived \(MANIFEST\.sha256 [0-9a-f]{16}…\), 1 of 1 security contacts told\.$/);
+    const { ['notify-security-contacts']: _told, ...skipped } = out;
+    expect(securityBreach.outcome!(skipped)).toMatch(/, NO security contact told: tell them by hand\.$/);
 
     // The incident: declared sev1, security, private, the requester its commander.
     const incidentKey = (out['open-incident']!.incident as { key: string }).key;
