@@ -340,7 +340,8 @@ async function main(): Promise<void> {
     migrate: false,
     runbooks: allRunbooks,
     ports: {
-      commands: { ...fromEnv, stack },
+      // The trail too: the security breach's evidence snapshots the bot's own audit chain.
+      commands: { ...fromEnv, stack, trail: trail.trail },
       backup: backupPorts,
       // Deployment notices go through the bot's Slack client, which exists once the bot does.
       notices: {
