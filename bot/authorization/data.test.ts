@@ -15,7 +15,7 @@ describe('the default rules', () => {
     expect(data.levels['3']).toMatchObject({ approvals: 2, distinct_approvers: true });
     expect(data.levels['4']).toMatchObject({ approvals: 2, distinct_approvers: true });
     expect(data.break_glass).toEqual({ roles: ['admins'], levels: [4], min_reason_length: 10 });
-    // Acting on the bot's own alert and incident records changes nothing in the stack: on-call must still be able to during a lockdown.
+    // Acting on the bot's own alert, incident and checklist records changes nothing in the stack: on-call must still be able to during a lockdown.
     expect(data.lockdown.allowed_commands).toEqual([
       'lockdown lift',
       'alerts ack',
@@ -31,6 +31,8 @@ describe('the default rules', () => {
       'incident resolve',
       'incident close',
       'incident action',
+      'checklist tick',
+      'checklist untick',
     ]);
     expect(data.freezes).toEqual([]);
   });

@@ -123,7 +123,7 @@ describe('the committed policy with the default rules', () => {
     expect(authorizer.decide(request(['admins'], 'restart', lockdown))).toEqual({
       allow: false,
       code: 'lockdown',
-      reason: 'The stack is in emergency lockdown: only read-only commands and lockdown lift, alerts ack, alerts snooze, alerts resolve, incident declare, incident update, incident note, incident commander, incident role, incident severity, incident type, incident resolve, incident close and incident action may be requested until it is lifted, so "restart" is refused.',
+      reason: 'The stack is in emergency lockdown: only read-only commands and lockdown lift, alerts ack, alerts snooze, alerts resolve, incident declare, incident update, incident note, incident commander, incident role, incident severity, incident type, incident resolve, incident close, incident action, checklist tick and checklist untick may be requested until it is lifted, so "restart" is refused.',
       level: 1,
       ...nothingToApprove,
     });

@@ -258,7 +258,7 @@ test_decision_bad_input_without_command if {
 # Lockdown
 
 test_decision_lockdown_refuses_changes if {
-	chatops.decision == _denied("lockdown", 2, "The stack is in emergency lockdown: only read-only commands and lockdown lift, alerts ack, alerts snooze, alerts resolve, incident declare, incident update, incident note, incident commander, incident role, incident severity, incident type, incident resolve, incident close and incident action may be requested until it is lifted, so \"scale\" is refused.") with input as _in_lockdown(_request(["oncall"], "scale"))
+	chatops.decision == _denied("lockdown", 2, "The stack is in emergency lockdown: only read-only commands and lockdown lift, alerts ack, alerts snooze, alerts resolve, incident declare, incident update, incident note, incident commander, incident role, incident severity, incident type, incident resolve, incident close, incident action, checklist tick and checklist untick may be requested until it is lifted, so \"scale\" is refused.") with input as _in_lockdown(_request(["oncall"], "scale"))
 	chatops.decision.code == "lockdown" with input as _in_lockdown(_request(["admins"], "restart"))
 	chatops.decision.code == "lockdown" with input as _in_lockdown(_request(["admins"], "lockdown"))
 }
@@ -488,7 +488,7 @@ test_decision_run_without_a_runbook_is_the_command_rule if {
 }
 
 test_decision_lockdown_refuses_an_escalated_runbook_and_names_it if {
-	chatops.decision == _denied("lockdown", 3, "The stack is in emergency lockdown: only read-only commands and lockdown lift, alerts ack, alerts snooze, alerts resolve, incident declare, incident update, incident note, incident commander, incident role, incident severity, incident type, incident resolve, incident close and incident action may be requested until it is lifted, so runbook \"restore\" is refused.") with input as _in_lockdown(_run(["admins"], "restore", 3))
+	chatops.decision == _denied("lockdown", 3, "The stack is in emergency lockdown: only read-only commands and lockdown lift, alerts ack, alerts snooze, alerts resolve, incident declare, incident update, incident note, incident commander, incident role, incident severity, incident type, incident resolve, incident close, incident action, checklist tick and checklist untick may be requested until it is lifted, so runbook \"restore\" is refused.") with input as _in_lockdown(_run(["admins"], "restore", 3))
 }
 
 test_decision_lockdown_lets_a_level0_runbook_and_any_dry_run_through if {
