@@ -2,13 +2,13 @@
  * `exec(service, command)`: one command of the allow list in a running replica, its output capped,
  * given up on (and said so) after the timeout.
  */
-import { CappedOutput } from '../../kit/capped-output.js';
-import { DEFAULT_EXEC_TIMEOUT_MS, EXEC_COMMANDS, MAX_EXEC_OUTPUT_BYTES, type ExecCommandName } from '../exec-commands.js';
+import { DEFAULT_EXEC_TIMEOUT_MS, type ExecCommandName } from '../exec-commands.js';
 import { requireExecCommand, requireServiceName, requireTimeout } from '../stack-checks.js';
 import { StackError, type ExecOptions, type ExecResult } from '../stack.js';
 import { replicaNumber } from './compose-labels.js';
 import { nameOf, serviceReplicas } from './containers.js';
-import { callEngine, seconds, type DockerContext } from './context.js';
+import { execInContainer } from './container-exec.js';
+import type { DockerContext } from './context.js';
 
 export async function execInService(context: DockerContext, service: string, command: ExecCommandName, execOptions: ExecOptions = {}): Promise<ExecResult> {
   requireServiceName(service);
@@ -30,40 +30,5 @@ export async function execInService(context: DockerContext, service: string, com
         : `${service} has no running replica ${execOptions.replica}; running replicas: ${numbers.join(', ') || 'none'}`,
     );
   }
-  const argv = EXEC_COMMANDS[name].argv;
-  const started = Date.now();
-  const exec = await callEngine(context, () =>
-    context.docker.getContainer(target.Id).exec({ Cmd: [...argv], AttachStdout: true, AttachStderr: true, AttachStdin: false, Tty: false }),
-  );
-  const stream = await callEngine(context, () => exec.start({ hijack: true, stdin: false }));
-  const output = new CappedOutput(MAX_EXEC_OUTPUT_BYTES);
-  context.docker.modem.demuxStream(stream, output, output);
-  const finished = await new Promise<boolean>((resolve) => {
-    const timer = setTimeout(() => resolve(false), timeoutMs);
-    const done = () => {
-      clearTimeout(timer);
-      resolve(true);
-    };
-    stream.once('end', done);
-    stream.once('close', done);
-    stream.once('error', done);
-  });
-  if (!finished) {
-    stream.destroy();
-    throw new StackError(
-      'TIMEOUT',
-      `${name} did not finish within ${seconds(timeoutMs)} in ${nameOf(target)}; it may still be running there (docker exec cannot stop it)`,
-    );
-  }
-  const result = await callEngine(context, () => exec.inspect());
-  return {
-    service,
-    replica: nameOf(target),
-    command: name,
-    argv,
-    exitCode: result.ExitCode ?? -1,
-    output: output.text(),
-    truncated: output.truncated,
-    durationMs: Date.now() - started,
-  };
+  return execInContainer(context, { service, replica: nameOf(target), containerId: target.Id, command: name, timeoutMs });
 }

@@ -8,7 +8,7 @@ import type { ExecCommandName } from '../exec-commands.js';
 import { StackError, type ExecOptions, type ExecResult } from '../stack.js';
 import type { SwarmContext } from './context.js';
 import { localContainer, requireStackService, serviceReplicas } from './services.js';
-import { execInContainer } from './container-exec.js';
+import { execInContainer } from '../docker/container-exec.js';
 
 export async function execInService(context: SwarmContext, service: string, command: ExecCommandName, options: ExecOptions = {}): Promise<ExecResult> {
   requireServiceName(service);
